@@ -95,3 +95,8 @@ export function writeBundle(bundle: FunctionBundle, dir: string): string {
   fs.writeFileSync(file, bundle.code);
   return file;
 }
+
+/** Every bundle built in this process so far (synth writes them out as the deployable artifacts). */
+export function builtBundles(): FunctionBundle[] {
+  return [...cache.values()];
+}

@@ -1,0 +1,28 @@
+/**
+ * A configuration mistake found before any resource is registered. `key` names the config key or
+ * component argument at fault; the message says what is wrong and how to fix it.
+ */
+export class ConfigError extends Error {
+  constructor(
+    public readonly key: string,
+    public readonly problem: string,
+    public readonly fix: string,
+  ) {
+    super(`${key}: ${problem}. Fix: ${fix}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Several configuration mistakes at once, so a user fixes them in one round. */
+export class ConfigErrors extends Error {
+  constructor(public readonly errors: ConfigError[]) {
+    super(`invalid configuration (${errors.length} problem${errors.length === 1 ? "" : "s"}):\n` + errors.map((e) => `  - ${e.message}`).join("\n"));
+    this.name = "ConfigErrors";
+  }
+}
+
+/** Throws all collected errors at once, or nothing. */
+export function throwIfAny(errors: ConfigError[]): void {
+  if (errors.length === 1) throw errors[0];
+  if (errors.length > 1) throw new ConfigErrors(errors);
+}

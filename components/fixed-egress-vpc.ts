@@ -1,0 +1,319 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import { Cidr, cidrContains, cidrsOverlap, subCidr, tryParseCidr } from "./cidr";
+import { ConfigError, throwIfAny } from "./errors";
+
+export type NatStrategy = "single" | "onePerAz";
+
+export interface FlowLogsArgs {
+  /** Turn VPC flow logs to CloudWatch Logs on. Default false. */
+  enabled?: boolean;
+  /** Days to keep flow log records. Default 30. */
+  retentionInDays?: number;
+  /** ACCEPT, REJECT or ALL. Default ALL. */
+  trafficType?: "ACCEPT" | "REJECT" | "ALL";
+}
+
+/**
+ * Arguments of {@link FixedEgressVpc}. CIDRs, counts and the NAT strategy are plain values (not
+ * Inputs) because they are validated before a single resource is registered.
+ */
+export interface FixedEgressVpcArgs {
+  /** VPC CIDR. Default 10.0.0.0/16 (the write-up's). */
+  cidrBlock?: string;
+  /** Availability zones, one public and one private subnet each. Names or Outputs of names. */
+  availabilityZones: pulumi.Input<string>[];
+  /**
+   * Public subnet CIDRs, one per AZ. Default: with one AZ the write-up's 10.0.10.0/24; otherwise
+   * blocks of (VPC prefix + 8) at index 10, 11, … of the VPC.
+   */
+  publicSubnetCidrs?: string[];
+  /** Private subnet CIDRs, one per AZ. Default: 10.0.1.0/24 with one AZ, else index 1, 2, … */
+  privateSubnetCidrs?: string[];
+  /**
+   * "single": one NAT gateway for all AZs (cheaper; a zone outage cuts egress and cross-AZ traffic
+   * is charged). "onePerAz": each private subnet routes to the NAT in its own AZ. Default "single".
+   */
+  natGateways?: NatStrategy;
+  /**
+   * Existing EIP allocation ids to give the NAT gateways, so the SaaS allowlist survives a rebuild
+   * of the VPC. Must be one per NAT gateway. Default: new EIPs are allocated.
+   */
+  eipAllocationIds?: pulumi.Input<string>[];
+  /** VPC flow logs. Default off. */
+  flowLogs?: FlowLogsArgs;
+  /** Tags for every taggable child. */
+  tags?: Record<string, string>;
+}
+
+/** The validated, fully planned shape of a FixedEgressVpc. Pure: no resources. */
+export interface FixedEgressVpcPlan {
+  cidrBlock: string;
+  azCount: number;
+  publicSubnetCidrs: string[];
+  privateSubnetCidrs: string[];
+  natGateways: NatStrategy;
+  natCount: number;
+}
+
+/**
+ * Validates the arguments and derives the subnet plan. Every problem is reported at once, each
+ * naming the argument (prefixed by `keyPrefix`, so config errors name the config key) and the fix.
+ */
+export function planFixedEgressVpc(args: Omit<FixedEgressVpcArgs, "availabilityZones"> & { azCount: number }, keyPrefix = ""): FixedEgressVpcPlan {
+  const errors: ConfigError[] = [];
+  const k = (s: string) => `${keyPrefix}${s}`;
+  const cidrBlock = args.cidrBlock ?? "10.0.0.0/16";
+  const natGateways = args.natGateways ?? "single";
+  const azCount = args.azCount;
+
+  if (!Number.isInteger(azCount) || azCount < 1 || azCount > 6) {
+    errors.push(new ConfigError(k("availabilityZones"), `${azCount} availability zones requested`, "use 1 to 6 zones"));
+  }
+  if (natGateways !== "single" && natGateways !== "onePerAz") {
+    errors.push(new ConfigError(k("natGateways"), `"${natGateways}" is not a NAT strategy`, `use "single" or "onePerAz"`));
+  }
+  const vpc = tryParseCidr(cidrBlock);
+  if (typeof vpc === "string") {
+    errors.push(new ConfigError(k("cidrBlock"), vpc, "give the VPC an IPv4 CIDR between /16 and /28, e.g. 10.0.0.0/16"));
+  } else if (vpc.prefix < 16 || vpc.prefix > 28) {
+    errors.push(new ConfigError(k("cidrBlock"), `"${cidrBlock}" is a /${vpc.prefix}; AWS accepts VPC CIDRs from /16 to /28`, "choose a prefix length between 16 and 28"));
+  }
+  throwIfAny(errors);
+  const vpcCidr = vpc as Cidr;
+
+  const oneAzDefault = azCount === 1 && cidrBlock === "10.0.0.0/16";
+  const derive = (first: number, role: string): string[] => {
+    if (oneAzDefault) return [first === 10 ? "10.0.10.0/24" : "10.0.1.0/24"];
+    const newPrefix = Math.min(vpcCidr.prefix + 8, 28);
+    const out: string[] = [];
+    for (let i = 0; i < azCount; i++) {
+      const c = subCidr(vpcCidr, newPrefix, first + i);
+      if (!c) {
+        errors.push(new ConfigError(k(`${role}SubnetCidrs`), `cannot derive ${azCount} ${role} subnets inside ${cidrBlock}`, `list ${role}SubnetCidrs explicitly, one per availability zone`));
+        return [];
+      }
+      out.push(c);
+    }
+    return out;
+  };
+  const publicSubnetCidrs = args.publicSubnetCidrs ?? derive(10, "public");
+  const privateSubnetCidrs = args.privateSubnetCidrs ?? derive(1, "private");
+
+  const all: { key: string; text: string; cidr?: Cidr }[] = [];
+  for (const [role, list] of [["public", publicSubnetCidrs], ["private", privateSubnetCidrs]] as const) {
+    const key = k(`${role}SubnetCidrs`);
+    if (list.length !== azCount) {
+      errors.push(new ConfigError(key, `${list.length} CIDRs for ${azCount} availability zones`, `give exactly one ${role} subnet CIDR per availability zone`));
+    }
+    list.forEach((text, i) => {
+      const c = tryParseCidr(text);
+      if (typeof c === "string") {
+        errors.push(new ConfigError(`${key}[${i}]`, c, "use an IPv4 CIDR inside the VPC, e.g. 10.0.1.0/24"));
+        return;
+      }
+      if (!cidrContains(vpcCidr, c)) {
+        errors.push(new ConfigError(`${key}[${i}]`, `subnet ${text} is outside the VPC ${cidrBlock}`, `choose a CIDR inside ${cidrBlock}`));
+      } else if (c.prefix > 28) {
+        errors.push(new ConfigError(`${key}[${i}]`, `subnet ${text} is smaller than /28, which AWS rejects`, "use a prefix length of 28 or less"));
+      }
+      all.push({ key: `${key}[${i}]`, text, cidr: c });
+    });
+  }
+  for (let i = 0; i < all.length; i++) {
+    for (let j = i + 1; j < all.length; j++) {
+      const a = all[i], b = all[j];
+      if (a.cidr && b.cidr && cidrsOverlap(a.cidr, b.cidr)) {
+        errors.push(new ConfigError(b.key, `subnet ${b.text} overlaps ${a.key} (${a.text})`, "give every subnet its own, non-overlapping CIDR"));
+      }
+    }
+  }
+
+  const natCount = natGateways === "onePerAz" ? azCount : 1;
+  if (args.eipAllocationIds && args.eipAllocationIds.length !== natCount) {
+    errors.push(new ConfigError(
+      k("eipAllocationIds"),
+      `natGateways "${natGateways}" over ${azCount} availability zone(s) needs ${natCount} EIP allocation id(s), got ${args.eipAllocationIds.length}`,
+      natGateways === "onePerAz"
+        ? `give one allocation id per availability zone, or set natGateways to "single" and give one`
+        : `give exactly one allocation id, or set natGateways to "onePerAz" to use one per zone`,
+    ));
+  }
+  const retention = args.flowLogs?.retentionInDays;
+  if (retention !== undefined && !CLOUDWATCH_RETENTION_DAYS.includes(retention)) {
+    errors.push(new ConfigError(k("flowLogs.retentionInDays"), `${retention} is not a CloudWatch Logs retention period`, `use one of ${CLOUDWATCH_RETENTION_DAYS.join(", ")}`));
+  }
+  throwIfAny(errors);
+  return { cidrBlock, azCount, publicSubnetCidrs, privateSubnetCidrs, natGateways, natCount };
+}
+
+/** Retention periods CloudWatch Logs accepts (PutRetentionPolicy rejects any other). */
+export const CLOUDWATCH_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+
+/**
+ * A VPC whose private subnets reach the internet only through NAT gateways with Elastic IPs, so
+ * every Lambda placed in them leaves from a small, fixed set of addresses that an IP-restricted SaaS
+ * (kintone/cybozu.com and the like) can allowlist. MISSION §1.
+ */
+export class FixedEgressVpc extends pulumi.ComponentResource {
+  /** The VPC id. */
+  public readonly vpcId: pulumi.Output<string>;
+  /** The VPC CIDR (plain: known before deployment). */
+  public readonly cidrBlock: string;
+  /** Public subnets (NAT gateways live here); one per AZ. */
+  public readonly publicSubnetIds: pulumi.Output<string>[];
+  /** Private subnets: place functions here. One per AZ, same order as the AZs. */
+  public readonly privateSubnetIds: pulumi.Output<string>[];
+  /** Route tables of the private subnets, one per AZ: add TGW or endpoint routes here. */
+  public readonly privateRouteTableIds: pulumi.Output<string>[];
+  /** The public route table. */
+  public readonly publicRouteTableId: pulumi.Output<string>;
+  /** NAT gateway ids, one per NAT. */
+  public readonly natGatewayIds: pulumi.Output<string>[];
+  /** Public IPv4 addresses every private-subnet flow to the internet leaves from: allowlist these (as /32). */
+  public readonly egressIps: pulumi.Output<string[]>;
+  /** The validated plan (CIDRs per subnet). */
+  public readonly plan: FixedEgressVpcPlan;
+
+  constructor(name: string, args: FixedEgressVpcArgs, opts: pulumi.ComponentResourceOptions = {}) {
+    // Validate before anything is registered: a bad plan must not leave half a VPC behind.
+    const plan = planFixedEgressVpc({ ...args, azCount: args.availabilityZones.length });
+    super("vpc-lambda-kit:network:FixedEgressVpc", name, { plan }, opts);
+    this.plan = plan;
+    this.cidrBlock = plan.cidrBlock;
+    const tags = (role: string) => ({ ...(args.tags ?? {}), Name: `${name}-${role}` });
+    const child = { parent: this };
+
+    const vpc = new aws.ec2.Vpc(`${name}-vpc`, {
+      cidrBlock: plan.cidrBlock,
+      // Both on: interface endpoints with private DNS and RDS endpoint names need them.
+      enableDnsHostnames: true,
+      enableDnsSupport: true,
+      tags: tags("vpc"),
+    }, child);
+    this.vpcId = vpc.id;
+
+    const igw = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: vpc.id, tags: tags("igw") }, child);
+
+    const publicRt = new aws.ec2.RouteTable(`${name}-public-rt`, { vpcId: vpc.id, tags: tags("public-rt") }, child);
+    new aws.ec2.Route(`${name}-public-default`, {
+      routeTableId: publicRt.id,
+      destinationCidrBlock: "0.0.0.0/0",
+      gatewayId: igw.id,
+    }, { parent: publicRt });
+    this.publicRouteTableId = publicRt.id;
+
+    const publicSubnets = plan.publicSubnetCidrs.map((cidr, i) => {
+      const subnet = new aws.ec2.Subnet(`${name}-public-${i}`, {
+        vpcId: vpc.id,
+        cidrBlock: cidr,
+        availabilityZone: args.availabilityZones[i],
+        // NAT gateways take their address from the EIP; nothing here needs an auto-assigned one.
+        mapPublicIpOnLaunch: false,
+        tags: tags(`public-${i}`),
+      }, child);
+      new aws.ec2.RouteTableAssociation(`${name}-public-${i}-rta`, { subnetId: subnet.id, routeTableId: publicRt.id }, { parent: subnet });
+      return subnet;
+    });
+    this.publicSubnetIds = publicSubnets.map((s) => s.id);
+
+    const allocationIds: pulumi.Input<string>[] = [];
+    const publicIps: pulumi.Output<string>[] = [];
+    for (let i = 0; i < plan.natCount; i++) {
+      const byo = args.eipAllocationIds?.[i];
+      if (byo !== undefined) {
+        allocationIds.push(byo);
+        const existing = aws.ec2.getElasticIpOutput({ id: byo }, { parent: this });
+        publicIps.push(existing.publicIp);
+      } else {
+        const eip = new aws.ec2.Eip(`${name}-nat-eip-${i}`, { domain: "vpc", tags: tags(`nat-eip-${i}`) }, child);
+        allocationIds.push(eip.allocationId);
+        publicIps.push(eip.publicIp);
+      }
+    }
+    const nats = allocationIds.map((allocationId, i) => new aws.ec2.NatGateway(`${name}-nat-${i}`, {
+      allocationId,
+      subnetId: publicSubnets[i].id,
+      connectivityType: "public",
+      tags: tags(`nat-${i}`),
+    }, { parent: this, dependsOn: [igw] }));
+    this.natGatewayIds = nats.map((n) => n.id);
+    this.egressIps = pulumi.all(publicIps);
+
+    const privateRts = plan.privateSubnetCidrs.map((cidr, i) => {
+      const subnet = new aws.ec2.Subnet(`${name}-private-${i}`, {
+        vpcId: vpc.id,
+        cidrBlock: cidr,
+        availabilityZone: args.availabilityZones[i],
+        mapPublicIpOnLaunch: false,
+        tags: tags(`private-${i}`),
+      }, child);
+      const rt = new aws.ec2.RouteTable(`${name}-private-rt-${i}`, { vpcId: vpc.id, tags: tags(`private-rt-${i}`) }, child);
+      // Same-AZ NAT: a zone outage then only cuts that zone, and no cross-AZ data charge applies.
+      const nat = nats[plan.natGateways === "onePerAz" ? i : 0];
+      new aws.ec2.Route(`${name}-private-rt-${i}-default`, {
+        routeTableId: rt.id,
+        destinationCidrBlock: "0.0.0.0/0",
+        natGatewayId: nat.id,
+      }, { parent: rt });
+      new aws.ec2.RouteTableAssociation(`${name}-private-${i}-rta`, { subnetId: subnet.id, routeTableId: rt.id }, { parent: subnet });
+      return { subnet, rt };
+    });
+    this.privateSubnetIds = privateRts.map((p) => p.subnet.id);
+    this.privateRouteTableIds = privateRts.map((p) => p.rt.id);
+
+    if (args.flowLogs?.enabled) {
+      this.createFlowLogs(name, vpc, args.flowLogs, tags);
+    }
+
+    this.registerOutputs({
+      vpcId: this.vpcId,
+      publicSubnetIds: this.publicSubnetIds,
+      privateSubnetIds: this.privateSubnetIds,
+      privateRouteTableIds: this.privateRouteTableIds,
+      natGatewayIds: this.natGatewayIds,
+      egressIps: this.egressIps,
+    });
+  }
+
+  private createFlowLogs(name: string, vpc: aws.ec2.Vpc, flow: FlowLogsArgs, tags: (role: string) => Record<string, string>): void {
+    const child = { parent: this };
+    const logGroup = new aws.cloudwatch.LogGroup(`${name}-flow-logs`, {
+      retentionInDays: flow.retentionInDays ?? 30,
+      tags: tags("flow-logs"),
+    }, child);
+    const account = aws.getCallerIdentityOutput({}, { parent: this }).accountId;
+    const role = new aws.iam.Role(`${name}-flow-logs-role`, {
+      assumeRolePolicy: account.apply((accountId) => JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [{
+          Effect: "Allow",
+          Principal: { Service: "vpc-flow-logs.amazonaws.com" },
+          Action: "sts:AssumeRole",
+          // Confused-deputy guard: only flow logs of this account may use the role.
+          Condition: { StringEquals: { "aws:SourceAccount": accountId } },
+        }],
+      })),
+      tags: tags("flow-logs-role"),
+    }, child);
+    new aws.iam.RolePolicy(`${name}-flow-logs-policy`, {
+      role: role.id,
+      policy: logGroup.arn.apply((arn) => JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [{
+          Effect: "Allow",
+          Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+          Resource: [arn, `${arn}:*`],
+        }],
+      })),
+    }, { parent: role });
+    new aws.ec2.FlowLog(`${name}-flow-log`, {
+      vpcId: vpc.id,
+      trafficType: flow.trafficType ?? "ALL",
+      logDestinationType: "cloud-watch-logs",
+      logDestination: logGroup.arn,
+      iamRoleArn: role.arn,
+      tags: tags("flow-log"),
+    }, child);
+  }
+}

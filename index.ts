@@ -1,0 +1,11 @@
+// The Pulumi program. `pulumi up -s <stack>`; see README for the stacks and their roles.
+import { runProgram } from "./stacks/program";
+
+const out = runProgram();
+
+export const environment = out.environment;
+export const roles = out.roles;
+export const egressIps = out.egressIps;
+export const network = out.network;
+export const data = out.data;
+export const apps = out.apps;

@@ -1,0 +1,309 @@
+import * as crypto from "crypto";
+import * as pulumi from "@pulumi/pulumi";
+
+/** One registered resource as graph.json records it. */
+export interface RecordedResource {
+  urn: string;
+  id: string;
+  type: string;
+  name: string;
+  /** Parent URN; the stack for top-level resources. */
+  parent: string | null;
+  /** URN of the explicit provider resource; null for components and default providers. */
+  provider: string | null;
+  custom: boolean;
+  /** Inputs resolved to plain JSON: references to other resources appear as their ids, secrets as "[secret]". */
+  inputs: Record<string, unknown>;
+}
+
+export interface KitMocksOptions {
+  region: string;
+  /** Account ids for the mocks' caller identity and ARNs; keyed by provider-visible account id. */
+  defaultAccountId: string;
+  /** Answers `pulumi.StackReference` reads: the named stack's outputs. */
+  stackOutputs?: (stackName: string) => Record<string, unknown>;
+}
+
+export const SECRET_PLACEHOLDER = "[secret]";
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+
+/** Availability zones answered offline, per region (as of the price table date; the README says so). */
+export const REGION_AZS: Record<string, string[]> = {
+  "ap-northeast-1": ["ap-northeast-1a", "ap-northeast-1c", "ap-northeast-1d"],
+  "ap-northeast-3": ["ap-northeast-3a", "ap-northeast-3b", "ap-northeast-3c"],
+  "us-east-1": ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d", "us-east-1e", "us-east-1f"],
+  "us-west-2": ["us-west-2a", "us-west-2b", "us-west-2c", "us-west-2d"],
+  "eu-west-1": ["eu-west-1a", "eu-west-1b", "eu-west-1c"],
+};
+
+const ID_PREFIX: Record<string, string> = {
+  "aws:ec2/vpc:Vpc": "vpc",
+  "aws:ec2/subnet:Subnet": "subnet",
+  "aws:ec2/routeTable:RouteTable": "rtb",
+  "aws:ec2/route:Route": "r",
+  "aws:ec2/routeTableAssociation:RouteTableAssociation": "rtbassoc",
+  "aws:ec2/internetGateway:InternetGateway": "igw",
+  "aws:ec2/natGateway:NatGateway": "nat",
+  "aws:ec2/eip:Eip": "eipalloc",
+  "aws:ec2/securityGroup:SecurityGroup": "sg",
+  "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "sgr",
+  "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "sgr",
+  "aws:ec2/flowLog:FlowLog": "fl",
+  "aws:ec2/vpcEndpoint:VpcEndpoint": "vpce",
+  "aws:ec2transitgateway/transitGateway:TransitGateway": "tgw",
+  "aws:ec2transitgateway/vpcAttachment:VpcAttachment": "tgw-attach",
+};
+
+/** Pulumi-style auto-names (`<name>-<7 hex>`) for resources whose physical name is auto-generated. */
+const AUTONAMED = new Set([
+  "aws:lambda/function:Function",
+  "aws:iam/role:Role",
+  "aws:iam/rolePolicy:RolePolicy",
+  "aws:cloudwatch/logGroup:LogGroup",
+  "aws:cloudwatch/eventRule:EventRule",
+  "aws:secretsmanager/secret:Secret",
+  "aws:rds/subnetGroup:SubnetGroup",
+  "aws:ec2/securityGroup:SecurityGroup",
+]);
+
+function hex(text: string, n: number): string {
+  return crypto.createHash("sha256").update(text).digest("hex").slice(0, n);
+}
+
+/**
+ * Strict, deterministic Pulumi mocks that also record every registration with its parent and
+ * provider (the stock mock API does not expose them), so synth can write graph.json and tests can
+ * assert the exact contract. Unknown invokes throw.
+ */
+export class KitMocks implements pulumi.runtime.Mocks {
+  public readonly resources: RecordedResource[] = [];
+  private readonly providerAccounts = new Map<string, string>();
+  private readonly usedIps = new Set<string>();
+  private pendingParent: string | null = null;
+  private lastRecord: RecordedResource | undefined;
+
+  constructor(private readonly opts: KitMocksOptions) {}
+
+  /** Installs the mocks for `project`/`stack` and hooks the monitor to capture parents and URNs. */
+  public async install(project: string, stack: string): Promise<void> {
+    await pulumi.runtime.setMocks(this, project, stack, false);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const settings = require("@pulumi/pulumi/runtime/settings");
+    const monitor = settings.getMonitor();
+    for (const method of ["registerResource", "readResource"] as const) {
+      const original = monitor[method].bind(monitor);
+      monitor[method] = (req: any, callback: (err: any, resp: any) => void) => {
+        this.pendingParent = req.getParent() || null;
+        this.lastRecord = undefined;
+        const holder: { record?: RecordedResource } = {};
+        const result = original(req, (err: any, resp: any) => {
+          if (!err && holder.record) holder.record.urn = resp.getUrn();
+          callback(err, resp);
+        });
+        // The mock monitor calls newResource synchronously before its first await.
+        holder.record = this.lastRecord;
+        return result;
+      };
+    }
+  }
+
+  /** Resolves when every registration so far has completed. */
+  public async settle(): Promise<void> {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    await require("@pulumi/pulumi/runtime/settings").waitForRPCs();
+  }
+
+  public newResource(args: pulumi.runtime.MockResourceArgs): Promise<{ id: string | undefined; state: Record<string, any> }> {
+    const record: RecordedResource = {
+      urn: "",
+      id: "",
+      type: args.type,
+      name: args.name,
+      parent: this.pendingParent,
+      provider: args.provider ? args.provider.split("::").slice(0, -1).join("::") : null,
+      custom: args.custom !== false,
+      inputs: {},
+    };
+    this.resources.push(record);
+    this.lastRecord = record;
+    return this.build(record, args);
+  }
+
+  private async build(record: RecordedResource, args: pulumi.runtime.MockResourceArgs) {
+    record.inputs = (await toPlain(args.inputs)) as Record<string, unknown>;
+    if (!record.custom) {
+      return { id: undefined, state: {} };
+    }
+    const account = this.accountFor(args.provider);
+    const region = this.opts.region;
+    const key = `${args.type}::${args.name}`;
+    const state: Record<string, any> = { ...args.inputs };
+    let id = args.id || `${ID_PREFIX[args.type] ?? "mock"}-${hex(key, 17)}`;
+
+    if (args.type === "pulumi:providers:aws") {
+      const acct = providerAccount(record.inputs) ?? this.opts.defaultAccountId;
+      id = `provider-${hex(key, 8)}`;
+      // The URN is known only after registration; map by the name, which is unique among providers.
+      this.providerAccounts.set(args.name, acct);
+    } else if (args.type === "pulumi:pulumi:StackReference") {
+      const name = String(args.inputs.name ?? args.id);
+      if (!this.opts.stackOutputs) throw new Error(`StackReference to "${name}" but no upstream outputs are available to the mocks`);
+      state.outputs = this.opts.stackOutputs(name);
+      state.secretOutputNames = [];
+      id = name;
+    }
+    if (AUTONAMED.has(args.type) && state.name === undefined) state.name = `${args.name}-${hex(key, 7)}`;
+    const physical = state.name ?? args.name;
+    switch (args.type) {
+      case "aws:ec2/eip:Eip":
+        state.allocationId = id;
+        state.publicIp = this.publicIp(key);
+        break;
+      case "aws:ec2/vpc:Vpc":
+        state.arn = `arn:aws:ec2:${region}:${account}:vpc/${id}`;
+        state.mainRouteTableId = `rtb-${hex(key + "main", 17)}`;
+        state.defaultSecurityGroupId = `sg-${hex(key + "default", 17)}`;
+        break;
+      case "aws:ec2/natGateway:NatGateway":
+        state.publicIp = undefined;
+        break;
+      case "aws:iam/role:Role":
+        state.arn = `arn:aws:iam::${account}:role/${physical}`;
+        state.uniqueId = `AROA${hex(key, 17).toUpperCase()}`;
+        break;
+      case "aws:cloudwatch/logGroup:LogGroup":
+        state.arn = `arn:aws:logs:${region}:${account}:log-group:${physical}`;
+        break;
+      case "aws:lambda/function:Function":
+        state.arn = `arn:aws:lambda:${region}:${account}:function:${physical}`;
+        state.invokeArn = `arn:aws:apigateway:${region}:lambda:path/2015-03-31/functions/${state.arn}/invocations`;
+        state.qualifiedArn = `${state.arn}:$LATEST`;
+        break;
+      case "aws:cloudwatch/eventRule:EventRule":
+        state.arn = `arn:aws:events:${region}:${account}:rule/${physical}`;
+        break;
+      case "aws:secretsmanager/secret:Secret":
+        state.arn = `arn:aws:secretsmanager:${region}:${account}:secret:${physical}-${hex(key, 6)}`;
+        id = state.arn;
+        break;
+      default:
+        if (state.arn === undefined && args.type.startsWith("aws:")) {
+          const service = args.type.slice(4).split("/")[0];
+          state.arn = `arn:aws:${service}:${region}:${account}:${args.name}/${id}`;
+        }
+    }
+    record.id = id;
+    return { id, state };
+  }
+
+  public call(args: pulumi.runtime.MockCallArgs): Record<string, any> {
+    const region = this.opts.region;
+    const account = this.accountFor(args.provider);
+    switch (args.token) {
+      case "aws:index/getAvailabilityZones:getAvailabilityZones": {
+        const names = REGION_AZS[region];
+        if (!names) throw new Error(`no offline availability-zone list for region ${region}: list availabilityZones by name in the stack config`);
+        return { id: region, names, zoneIds: names.map((_, i) => `${region.slice(0, 2)}${region.split("-")[1].slice(0, 2)}${region.slice(-1)}-az${i + 1}`), groupNames: [region] };
+      }
+      case "aws:index/getCallerIdentity:getCallerIdentity":
+        return { id: account, accountId: account, arn: `arn:aws:sts::${account}:assumed-role/synth/vpc-lambda-kit`, userId: "AROASYNTH:vpc-lambda-kit" };
+      case "aws:index/getRegion:getRegion":
+        return { id: region, name: region, region, endpoint: `ec2.${region}.amazonaws.com`, description: region };
+      case "aws:index/getPartition:getPartition":
+        return { id: "aws", partition: "aws", dnsSuffix: "amazonaws.com", reverseDnsPrefix: "com.amazonaws" };
+      case "aws:ec2/getElasticIp:getElasticIp": {
+        const allocation = String(args.inputs.id);
+        return { id: allocation, allocationId: allocation, publicIp: this.publicIp(`byo::${allocation}`), domain: "vpc" };
+      }
+      default:
+        throw new Error(`unknown invoke ${args.token}: the offline mocks answer only invokes they know; add an answer in ops/mocks.ts`);
+    }
+  }
+
+  /** Deterministic, unique addresses from TEST-NET-3 (203.0.113.0/24), reserved for documentation. */
+  private publicIp(key: string): string {
+    let n = parseInt(hex(key, 4), 16) % 254;
+    for (let tries = 0; tries < 254; tries++, n = (n + 1) % 254) {
+      const ip = `203.0.113.${n + 1}`;
+      if (!this.usedIps.has(ip)) {
+        this.usedIps.add(ip);
+        return ip;
+      }
+    }
+    throw new Error("more than 254 mocked public IPs");
+  }
+
+  private accountFor(providerRef: string | undefined): string {
+    if (!providerRef) return this.opts.defaultAccountId;
+    const urn = providerRef.split("::").slice(0, -1).join("::");
+    const name = urn.split("::").pop() ?? "";
+    return this.providerAccounts.get(name) ?? this.opts.defaultAccountId;
+  }
+}
+
+function providerAccount(inputs: Record<string, unknown>): string | undefined {
+  const parse = (v: unknown) => (typeof v === "string" ? safeJson(v) : v);
+  const allowed = parse(inputs.allowedAccountIds);
+  if (Array.isArray(allowed) && typeof allowed[0] === "string") return allowed[0];
+  const roles = parse(inputs.assumeRoles);
+  if (Array.isArray(roles) && roles[0] && typeof roles[0].roleArn === "string") {
+    return /arn:aws[a-z-]*:iam::(\d{12}):/.exec(roles[0].roleArn)?.[1];
+  }
+  return undefined;
+}
+
+function safeJson(v: string): unknown {
+  try { return JSON.parse(v); } catch { return v; }
+}
+
+/** Converts deserialized inputs to plain JSON: secrets → "[secret]", assets → their content hash. */
+export async function toPlain(v: unknown): Promise<unknown> {
+  if (v === null || v === undefined) return v ?? null;
+  if (Array.isArray(v)) return Promise.all(v.map(toPlain));
+  if (v instanceof pulumi.asset.AssetArchive) {
+    const assets = (await (v as any).assets) as Record<string, unknown>;
+    const out: Record<string, unknown> = {};
+    for (const [k, a] of Object.entries(assets)) out[k] = await toPlain(a);
+    return { archive: out };
+  }
+  if (v instanceof pulumi.asset.StringAsset) {
+    const text = (await (v as any).text) as string;
+    return { asset: { sha256: crypto.createHash("sha256").update(text).digest("hex"), bytes: Buffer.byteLength(text) } };
+  }
+  if (v instanceof pulumi.asset.FileAsset || v instanceof pulumi.asset.FileArchive) {
+    return { file: await (v as any).path };
+  }
+  if (typeof v === "object") {
+    const o = v as Record<string, unknown>;
+    if (o[SECRET_SIG] !== undefined) return SECRET_PLACEHOLDER;
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(o).sort()) {
+      if (o[k] === undefined) continue;
+      out[k] = await toPlain(o[k]);
+    }
+    return out;
+  }
+  return v;
+}
+
+/** Resolves a stack's exports (Outputs nested anywhere) to plain JSON; secret outputs become "[secret]". */
+export async function resolveOutputs(v: unknown): Promise<unknown> {
+  if (pulumi.Output.isInstance(v)) {
+    const out = v as pulumi.Output<unknown>;
+    const secret = await (out as any).isSecret;
+    if (secret) return SECRET_PLACEHOLDER;
+    const value = await new Promise<unknown>((resolve) => out.apply((x) => { resolve(x); return x; }));
+    return resolveOutputs(value);
+  }
+  if (v instanceof Promise) return resolveOutputs(await v);
+  if (Array.isArray(v)) return Promise.all(v.map(resolveOutputs));
+  if (v && typeof v === "object") {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) {
+      if (x === undefined) continue;
+      out[k] = await resolveOutputs(x);
+    }
+    return out;
+  }
+  return v ?? null;
+}

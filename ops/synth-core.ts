@@ -1,0 +1,91 @@
+import * as fs from "fs";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { builtBundles, FunctionBundle, REPO_ROOT, writeBundle } from "../components/bundle";
+import { KitMocks, RecordedResource, resolveOutputs } from "./mocks";
+import { readStackConfig } from "./stack-config";
+
+export interface Graph {
+  project: string;
+  stack: string;
+  resources: Omit<RecordedResource, "custom">[];
+  outputs: Record<string, unknown>;
+}
+
+export interface SynthOptions {
+  stack: string;
+  /** Config file; default `Pulumi.<stack>.yaml` in the repository root. */
+  configFile?: string;
+  /** Answers StackReference reads (split stacks). */
+  stackOutputs?: (stackName: string) => Record<string, unknown>;
+  /** The program module to load; default the repository's index.ts. */
+  program?: string;
+}
+
+export interface SynthResult {
+  graph: Graph;
+  bundles: FunctionBundle[];
+  mocks: KitMocks;
+}
+
+/**
+ * Evaluates the real program in this process under strict Pulumi mocks: no CLI, no credentials.
+ * One stack per process (Pulumi's runtime state is global).
+ */
+export async function synthesize(opts: SynthOptions): Promise<SynthResult> {
+  const configFile = opts.configFile ?? path.join(REPO_ROOT, `Pulumi.${opts.stack}.yaml`);
+  const { config, secretKeys } = readStackConfig(configFile);
+  const region = config["aws:region"] ?? "ap-northeast-1";
+  const accounts = safeAccounts(config["vpc-lambda-kit:accounts"]);
+  const mocks = new KitMocks({ region, defaultAccountId: accounts.a ?? "123456789012", stackOutputs: opts.stackOutputs });
+  await mocks.install("vpc-lambda-kit", opts.stack);
+  pulumi.runtime.setAllConfig(config, secretKeys);
+
+  const failures: unknown[] = [];
+  const onReject = (e: unknown) => failures.push(e);
+  process.on("unhandledRejection", onReject);
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const program = require(opts.program ?? path.join(REPO_ROOT, "index.ts"));
+    const outputs = (await resolveOutputs({ ...program })) as Record<string, unknown>;
+    await mocks.settle();
+    if (failures.length > 0) throw failures[0];
+    const resources = mocks.resources
+      .map(({ custom: _custom, ...r }) => r)
+      .sort((a, b) => a.urn.localeCompare(b.urn));
+    return { graph: { project: "vpc-lambda-kit", stack: opts.stack, resources, outputs }, bundles: builtBundles(), mocks };
+  } finally {
+    process.off("unhandledRejection", onReject);
+  }
+}
+
+/** Writes graph.json and every function bundle, exactly as deployed, under `outDir`. */
+export function writeSynthOutput(result: SynthResult, outDir: string): void {
+  fs.mkdirSync(outDir, { recursive: true });
+  fs.writeFileSync(path.join(outDir, "graph.json"), JSON.stringify(result.graph, null, 2) + "\n");
+  for (const b of result.bundles) writeBundle(b, path.join(outDir, "functions", b.name));
+}
+
+export function summarize(result: SynthResult): string {
+  const byType = new Map<string, number>();
+  for (const r of result.graph.resources) byType.set(r.type, (byType.get(r.type) ?? 0) + 1);
+  const lines: string[] = [];
+  lines.push(`stack ${result.graph.stack}: ${result.graph.resources.length} resources`);
+  for (const [t, n] of [...byType.entries()].sort()) lines.push(`  ${String(n).padStart(4)}  ${t}`);
+  lines.push("outputs:");
+  for (const [k, v] of Object.entries(result.graph.outputs)) lines.push(`  ${k}: ${JSON.stringify(v)}`);
+  lines.push("function bundles:");
+  for (const b of result.bundles) lines.push(`  ${b.name}: ${(b.bytes / 1024).toFixed(1)} KiB  sha256 ${b.sha256.slice(0, 12)}`);
+  if (result.bundles.length === 0) lines.push("  (none)");
+  return lines.join("\n");
+}
+
+function safeAccounts(text: string | undefined): { a?: string; b?: string } {
+  if (!text) return {};
+  try {
+    const o = JSON.parse(text);
+    return { a: o?.a?.accountId, b: o?.b?.accountId };
+  } catch {
+    return {};
+  }
+}

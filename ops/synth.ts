@@ -1,0 +1,73 @@
+// npm run synth -- <stack> [--config <file>] [--out <dir>]
+// Evaluates the program offline under Pulumi mocks; writes <out>/graph.json and the function bundles.
+import * as fs from "fs";
+import * as path from "path";
+import { spawnSync } from "child_process";
+
+const USAGE = "usage: npm run synth -- <stack> [--config <file>] [--out <dir>]";
+
+function parseArgs(argv: string[]): { stack: string; config?: string; out?: string } {
+  const rest: string[] = [];
+  const opts: { config?: string; out?: string } = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--config" || a === "--out") {
+      const v = argv[++i];
+      if (!v) fail(`${a} needs a value\n${USAGE}`);
+      opts[a === "--config" ? "config" : "out"] = v;
+    } else if (a === "-h" || a === "--help") {
+      console.log(USAGE);
+      process.exit(0);
+    } else if (a === "--quiet") {
+      continue;
+    } else if (a.startsWith("-")) {
+      fail(`unknown option ${a}\n${USAGE}`);
+    } else rest.push(a);
+  }
+  const positional = rest.filter((r) => r !== "--quiet");
+  if (positional.length !== 1) fail(USAGE);
+  return { stack: positional[0], ...opts };
+}
+
+function fail(msg: string): never {
+  console.error(msg);
+  process.exit(2);
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const root = path.resolve(__dirname, "..");
+  const outDir = path.resolve(args.out ?? path.join(root, "out", args.stack));
+  const outRoot = path.dirname(outDir);
+
+  // Split stacks read their upstream's outputs: synthesize the upstream first (in its own
+  // process: Pulumi's runtime is global) and answer the StackReference from its graph.json.
+  const stackOutputs = (qualified: string): Record<string, unknown> => {
+    const short = qualified.split("/").pop() as string;
+    const upstreamOut = path.join(outRoot, short);
+    const r = spawnSync(process.execPath, [...process.execArgv, __filename, short, "--out", upstreamOut, "--quiet"], { stdio: ["ignore", "ignore", "inherit"], cwd: root });
+    if (r.status !== 0) throw new Error(`synth of upstream stack ${short} failed`);
+    return JSON.parse(fs.readFileSync(path.join(upstreamOut, "graph.json"), "utf8")).outputs;
+  };
+
+  const { synthesize, writeSynthOutput, summarize } = await import("./synth-core");
+  const started = Date.now();
+  let result;
+  try {
+    result = await synthesize({ stack: args.stack, configFile: args.config && path.resolve(args.config), stackOutputs });
+  } catch (e) {
+    const err = e as Error;
+    const known = ["ConfigError", "ConfigErrors"].includes(err?.name) || /^config file|Fix:/.test(err?.message ?? "");
+    console.error(`synth ${args.stack} failed: ${known ? err.message : err?.stack ?? String(e)}`);
+    process.exit(known ? 2 : 1);
+  }
+  writeSynthOutput(result, outDir);
+  if (!process.argv.includes("--quiet")) {
+    console.log(summarize(result));
+    console.log(`wrote ${path.relative(process.cwd(), path.join(outDir, "graph.json"))} in ${Date.now() - started} ms`);
+  }
+  // Pulumi's runtime keeps handles open; the work is done.
+  process.exit(0);
+}
+
+void main();

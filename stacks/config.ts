@@ -1,0 +1,214 @@
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import { ConfigError, ConfigErrors, throwIfAny } from "../components/errors";
+import { CLOUDWATCH_RETENTION_DAYS, planFixedEgressVpc, FixedEgressVpcPlan } from "../components/fixed-egress-vpc";
+import { planPrivateVpc, PrivateVpcPlan } from "../components/private-vpc";
+import { cidrsOverlap, parseCidr } from "../components/cidr";
+import { validateSchedule } from "../components/vpc-function";
+
+export const PROJECT = "vpc-lambda-kit";
+export const ROLES = ["network", "data", "apps"] as const;
+export type Role = (typeof ROLES)[number];
+
+/** Keys that hold secrets: present-but-secret under `synth` (secure: values cannot be decrypted offline). */
+export const SECRET_KEYS = ["kintoneApiToken"] as const;
+
+const retention = z.number().int().refine((n) => CLOUDWATCH_RETENTION_DAYS.includes(n), {
+  message: `not a CloudWatch Logs retention period (${CLOUDWATCH_RETENTION_DAYS.join(", ")})`,
+});
+const accountId = z.string().regex(/^\d{12}$/, "an AWS account id is 12 digits");
+const roleArn = z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@\/-]+$/, "not an IAM role ARN (arn:aws:iam::<account>:role/<name>)");
+
+const account = z.strictObject({
+  /** Role the program assumes for this account; absent → ambient credentials. */
+  assumeRoleArn: roleArn.optional(),
+  /** The account id; the provider refuses to touch any other account. */
+  accountId: accountId.optional(),
+  /** Region override for this account. Default aws:region. */
+  region: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, "not an AWS region name").optional(),
+});
+
+const network = z.strictObject({
+  cidrBlock: z.string().default("10.0.0.0/16"),
+  /** A count of zones (names from the region), or explicit names. */
+  availabilityZones: z.union([z.number().int().min(1).max(6), z.array(z.string().min(1)).min(1).max(6)]).default(1),
+  publicSubnetCidrs: z.array(z.string()).optional(),
+  privateSubnetCidrs: z.array(z.string()).optional(),
+  natGateways: z.enum(["single", "onePerAz"]).default("single"),
+  eipAllocationIds: z.array(z.string().regex(/^eipalloc-[0-9a-f]{8,17}$/, "not an EIP allocation id (eipalloc-…)")).optional(),
+  flowLogs: z.strictObject({
+    enabled: z.boolean().default(false),
+    retentionInDays: retention.default(30),
+    trafficType: z.enum(["ACCEPT", "REJECT", "ALL"]).default("ALL"),
+  }).default({ enabled: false, retentionInDays: 30, trafficType: "ALL" }),
+});
+
+const data = z.strictObject({
+  cidrBlock: z.string().default("10.1.0.0/16"),
+  availabilityZones: z.union([z.number().int().min(2).max(6), z.array(z.string().min(1)).min(2).max(6)]).default(2),
+  /** The write-up's 10.1.128.0/28 plus a second AZ (a DB subnet group needs two). */
+  subnetCidrs: z.array(z.string()).default(["10.1.128.0/28", "10.1.128.16/28"]),
+});
+
+const kintoneSync = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** https://<subdomain>.cybozu.com (or kintone.com, cybozu.cn). */
+  baseUrl: z.string().regex(/^https:\/\/[a-z0-9][a-z0-9.-]*[a-z0-9](:\d+)?$/i, "must be https://<subdomain>.cybozu.com with no path"),
+  appId: z.union([z.string().regex(/^\d+$/), z.number().int().positive()]).transform(String),
+  /** Query condition only (no order by / limit / offset). */
+  query: z.string().default(""),
+  schedule: z.string().default("rate(15 minutes)"),
+  /** Path of a module exporting the transform, relative to the repository root. Default the shipped one. */
+  transformModule: z.string().optional(),
+  /** JSON passed to the transform. */
+  transformOptions: z.record(z.string(), z.unknown()).optional(),
+  timeoutSeconds: z.number().int().min(10).max(900).default(300),
+  memoryMb: z.number().int().min(128).max(10240).default(512),
+  /** Reserved concurrency; 1 guarantees runs never overlap (needs unreserved account headroom). */
+  reservedConcurrency: z.number().int().min(1).optional(),
+});
+
+const schema = z.strictObject({
+  environment: z.enum(["dev", "stg", "prod"]),
+  roles: z.array(z.enum(ROLES)).min(1).default([...ROLES]),
+  accounts: z.strictObject({ a: account.default({}), b: account.default({}) }).default({ a: {}, b: {} }),
+  upstream: z.strictObject({ network: z.string().min(1).optional(), data: z.string().min(1).optional() }).default({}),
+  network: network.default(network.parse({})),
+  data: data.default(data.parse({})),
+  kintoneSync: kintoneSync.optional(),
+  logRetentionInDays: retention.default(30),
+  tags: z.record(z.string(), z.string()).default({}),
+});
+
+export type EnvConfigInput = z.infer<typeof schema>;
+
+export interface EnvConfig extends EnvConfigInput {
+  region: string;
+  project: string;
+  stack: string;
+  networkPlan: FixedEgressVpcPlan;
+  dataPlan: PrivateVpcPlan;
+  /** AZ names when given; otherwise a count resolved from the region at run time. */
+  networkAzs: string[] | number;
+  dataAzs: string[] | number;
+  /** Which secret keys are set (values are read only as secret Outputs). */
+  secretsPresent: Record<(typeof SECRET_KEYS)[number], boolean>;
+}
+
+const FIX_BY_CODE: Record<string, string> = {
+  unrecognized_keys: "remove the key or fix its spelling (see the README's config reference)",
+  invalid_type: "give a value of the expected type",
+  invalid_value: "use one of the allowed values",
+  too_small: "give more/larger values",
+  too_big: "give fewer/smaller values",
+  invalid_format: "fix the format",
+  custom: "see the README's config reference",
+};
+
+/**
+ * Reads and validates the whole configuration map (`pulumi config`, or PULUMI_CONFIG under mocks)
+ * before anything is registered. Every mistake is reported at once with the key and the fix.
+ */
+export function loadConfig(all: Record<string, string> = pulumi.runtime.allConfig()): EnvConfig {
+  const errors: ConfigError[] = [];
+  const raw: Record<string, unknown> = {};
+  let region: string | undefined;
+  for (const [fullKey, value] of Object.entries(all)) {
+    const [ns, key] = splitKey(fullKey);
+    if (ns === "aws") {
+      if (key === "region") region = value;
+      continue;
+    }
+    if (ns !== PROJECT) continue; // other providers' namespaces are theirs to validate
+    if ((SECRET_KEYS as readonly string[]).includes(key)) continue;
+    raw[key] = parseValue(value);
+  }
+  if (!region) errors.push(new ConfigError("aws:region", "not set", "pulumi config set aws:region ap-northeast-1"));
+
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const path = issue.path.map(String);
+      if (issue.code === "unrecognized_keys") {
+        for (const k of issue.keys) {
+          errors.push(new ConfigError(fullName([...path, k]), "unknown key", FIX_BY_CODE.unrecognized_keys));
+        }
+        continue;
+      }
+      const fix = path.length === 1 && !(path[0] in raw) ? `set it: pulumi config set ${fullName(path)} <value>` : FIX_BY_CODE[issue.code] ?? "see the README's config reference";
+      errors.push(new ConfigError(fullName(path), issue.message, fix));
+    }
+    throw new ConfigErrors(errors.length ? errors : [new ConfigError(PROJECT, "invalid configuration", "see the README")]);
+  }
+  const cfg = parsed.data;
+  const secretsPresent = { kintoneApiToken: `${PROJECT}:kintoneApiToken` in all };
+
+  // Cross-key rules zod cannot express.
+  if (cfg.roles.includes("apps") && !cfg.roles.includes("network") && !cfg.upstream.network) {
+    errors.push(new ConfigError(`${PROJECT}:upstream.network`, "the apps role runs without the network role in this stack, so it needs the network stack's outputs", "set upstream.network to the network stack's name, e.g. dev-network"));
+  }
+  for (const r of ["network", "data"] as const) {
+    if (cfg.roles.includes(r) && cfg.upstream[r]) {
+      errors.push(new ConfigError(`${PROJECT}:upstream.${r}`, `this stack runs the ${r} role itself`, `remove upstream.${r}, or remove "${r}" from roles`));
+    }
+  }
+  if (cfg.kintoneSync?.enabled !== false && cfg.kintoneSync && !secretsPresent.kintoneApiToken && cfg.roles.includes("apps")) {
+    errors.push(new ConfigError(`${PROJECT}:kintoneApiToken`, "kintoneSync is enabled but no API token is set", `pulumi config set --secret ${PROJECT}:kintoneApiToken <token>`));
+  }
+  if (cfg.kintoneSync) {
+    try { validateSchedule(cfg.kintoneSync.schedule, `${PROJECT}:kintoneSync.schedule`); } catch (e) { errors.push(e as ConfigError); }
+    if (/\b(order\s+by|limit|offset)\b/i.test(cfg.kintoneSync.query)) {
+      errors.push(new ConfigError(`${PROJECT}:kintoneSync.query`, "the query contains order by / limit / offset", "give only the condition; the sync pages by $id itself"));
+    }
+  }
+
+  const networkAzs = cfg.network.availabilityZones;
+  const dataAzs = cfg.data.availabilityZones;
+  let networkPlan: FixedEgressVpcPlan | undefined;
+  let dataPlan: PrivateVpcPlan | undefined;
+  try {
+    networkPlan = planFixedEgressVpc({ ...cfg.network, azCount: typeof networkAzs === "number" ? networkAzs : networkAzs.length }, `${PROJECT}:network.`);
+  } catch (e) { errors.push(...unpack(e)); }
+  try {
+    dataPlan = planPrivateVpc({ ...cfg.data, azCount: typeof dataAzs === "number" ? dataAzs : dataAzs.length }, `${PROJECT}:data.`);
+  } catch (e) { errors.push(...unpack(e)); }
+  if (networkPlan && dataPlan && cidrsOverlap(parseCidr(networkPlan.cidrBlock), parseCidr(dataPlan.cidrBlock))) {
+    errors.push(new ConfigError(`${PROJECT}:data.cidrBlock`, `${dataPlan.cidrBlock} overlaps network.cidrBlock ${networkPlan.cidrBlock}; the two VPCs are joined by a Transit Gateway later`, "give the VPCs disjoint CIDRs, e.g. 10.0.0.0/16 and 10.1.0.0/16"));
+  }
+  throwIfAny(errors);
+  return {
+    ...cfg,
+    region: region as string,
+    project: PROJECT,
+    stack: pulumi.getStack(),
+    networkPlan: networkPlan as FixedEgressVpcPlan,
+    dataPlan: dataPlan as PrivateVpcPlan,
+    networkAzs,
+    dataAzs,
+    secretsPresent,
+  };
+}
+
+function unpack(e: unknown): ConfigError[] {
+  if (e instanceof ConfigErrors) return e.errors;
+  if (e instanceof ConfigError) return [e];
+  throw e;
+}
+
+function splitKey(fullKey: string): [string, string] {
+  const i = fullKey.indexOf(":");
+  return i < 0 ? ["", fullKey] : [fullKey.slice(0, i), fullKey.slice(i + 1)];
+}
+
+function fullName(path: string[]): string {
+  return `${PROJECT}:${path.join(".")}`;
+}
+
+/** Pulumi passes structured config as JSON text and scalars as plain text. */
+function parseValue(value: string): unknown {
+  const t = value.trim();
+  if (t.startsWith("{") || t.startsWith("[") || t === "true" || t === "false" || /^-?\d+(\.\d+)?$/.test(t)) {
+    try { return JSON.parse(t); } catch { return value; }
+  }
+  return value;
+}

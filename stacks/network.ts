@@ -1,0 +1,40 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import { FixedEgressVpc } from "../components/fixed-egress-vpc";
+import { EnvConfig } from "./config";
+
+export const NETWORK_KEYS = ["vpcId", "vpcCidr", "publicSubnetIds", "privateSubnetIds", "privateRouteTableIds", "natGatewayIds", "egressIps"] as const;
+export type NetworkOutputs = Record<(typeof NETWORK_KEYS)[number], pulumi.Output<any>>;
+
+/** Availability-zone names: from config, or the first N the region offers (asked of the provider). */
+export function zoneNames(zones: string[] | number, provider: aws.Provider, key: string): pulumi.Input<string>[] {
+  if (Array.isArray(zones)) return zones;
+  const names = aws.getAvailabilityZonesOutput({ state: "available" }, { provider }).names;
+  return Array.from({ length: zones }, (_, i) => names.apply((n) => {
+    if (i >= n.length) throw new Error(`${key}: the region offers ${n.length} availability zones, ${zones} requested. Fix: lower the count`);
+    return n[i];
+  }));
+}
+
+/** Account A's network: the fixed-egress VPC (MISSION §1). */
+export function networkRole(cfg: EnvConfig, provider: aws.Provider): NetworkOutputs {
+  const net = cfg.network;
+  const vpc = new FixedEgressVpc("egress", {
+    cidrBlock: net.cidrBlock,
+    availabilityZones: zoneNames(cfg.networkAzs, provider, "vpc-lambda-kit:network.availabilityZones"),
+    publicSubnetCidrs: cfg.networkPlan.publicSubnetCidrs,
+    privateSubnetCidrs: cfg.networkPlan.privateSubnetCidrs,
+    natGateways: net.natGateways,
+    eipAllocationIds: net.eipAllocationIds,
+    flowLogs: net.flowLogs,
+  }, { provider });
+  return {
+    vpcId: vpc.vpcId,
+    vpcCidr: pulumi.output(vpc.cidrBlock),
+    publicSubnetIds: pulumi.all(vpc.publicSubnetIds),
+    privateSubnetIds: pulumi.all(vpc.privateSubnetIds),
+    privateRouteTableIds: pulumi.all(vpc.privateRouteTableIds),
+    natGatewayIds: pulumi.all(vpc.natGatewayIds),
+    egressIps: vpc.egressIps,
+  };
+}

@@ -1,0 +1,39 @@
+import * as pulumi from "@pulumi/pulumi";
+import { EnvConfig, loadConfig } from "./config";
+import { AccountProviders } from "./providers";
+import { roleOutputs } from "./wiring";
+import { NETWORK_KEYS, networkRole, NetworkOutputs } from "./network";
+import { DATA_KEYS, dataRole, DataOutputs } from "./data";
+import { appsRole, AppsOutputs } from "./apps";
+
+export interface ProgramOutputs {
+  environment: string;
+  roles: string[];
+  /** What the SaaS administrator allowlists (each as a /32). */
+  egressIps?: pulumi.Output<any>;
+  network?: NetworkOutputs;
+  data?: DataOutputs;
+  apps?: AppsOutputs;
+}
+
+/**
+ * The whole program: validate config (nothing is registered when it is wrong), one provider per
+ * account, then each role this stack runs, wired to its upstream directly or by StackReference.
+ */
+export function runProgram(cfg: EnvConfig = loadConfig()): ProgramOutputs {
+  const providers = new AccountProviders(cfg);
+  const runs = (r: string) => cfg.roles.includes(r as never);
+  const needsNetwork = runs("network") || runs("apps");
+  const network = needsNetwork ? roleOutputs(cfg, "network", NETWORK_KEYS, () => networkRole(cfg, providers.get("a"))) : undefined;
+  const needsData = runs("data") || (runs("apps") && cfg.upstream.data !== undefined);
+  const data = needsData ? roleOutputs(cfg, "data", DATA_KEYS, () => dataRole(cfg, providers.get("b"))) : undefined;
+  const apps = runs("apps") && network ? appsRole(cfg, providers.get("a"), { network, data }) : undefined;
+  return {
+    environment: cfg.environment,
+    roles: cfg.roles,
+    egressIps: network?.egressIps,
+    network: runs("network") ? network : undefined,
+    data: runs("data") ? data : undefined,
+    apps,
+  };
+}

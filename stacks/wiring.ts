@@ -1,0 +1,37 @@
+import * as pulumi from "@pulumi/pulumi";
+import { EnvConfig } from "./config";
+
+/**
+ * The one place that decides how a role's outputs reach its consumers: produced in this stack
+ * (combined mode: `pulumi up -s dev`) or read from the upstream stack through a StackReference
+ * (split mode: `dev-network` → `dev-data` → `dev-apps`). Only the keys listed cross stacks, and
+ * they are never secrets.
+ */
+export function roleOutputs<K extends string>(
+  cfg: EnvConfig,
+  role: "network" | "data",
+  keys: readonly K[],
+  produce: () => Record<K, pulumi.Output<unknown>>,
+): Record<K, pulumi.Output<any>> {
+  if (cfg.roles.includes(role)) return produce();
+  const upstream = cfg.upstream[role];
+  if (!upstream) {
+    throw new Error(`vpc-lambda-kit:upstream.${role}: this stack needs the ${role} role's outputs. Fix: set upstream.${role} to the stack that runs it`);
+  }
+  const ref = new pulumi.StackReference(`${role}-upstream`, { name: qualifiedStackName(cfg, upstream) });
+  const all = ref.requireOutput(role);
+  const out = {} as Record<K, pulumi.Output<any>>;
+  for (const key of keys) {
+    out[key] = all.apply((o: Record<string, unknown>) => {
+      if (!o || !(key in o)) throw new Error(`stack ${upstream} exports no ${role}.${key}: update and deploy it first`);
+      return o[key];
+    });
+  }
+  return out;
+}
+
+/** `dev-network` → `<org>/vpc-lambda-kit/dev-network`; fully qualified names pass through. */
+export function qualifiedStackName(cfg: EnvConfig, stack: string): string {
+  if (stack.includes("/")) return stack;
+  return `${pulumi.getOrganization()}/${cfg.project}/${stack}`;
+}
