@@ -1,0 +1,86 @@
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as YAML from "yaml";
+import { REPO_ROOT } from "../../components/bundle";
+import { Graph, synthesize, SynthResult } from "../../ops/synth-core";
+
+type Res = Graph["resources"][number];
+
+/** Query helpers over a synthesized graph, so tests read like the network they assert. */
+export class GraphView {
+  constructor(public readonly graph: Graph) {}
+
+  all(type: string): Res[] {
+    return this.graph.resources.filter((r) => r.type === type);
+  }
+  one(type: string, name: string): Res {
+    const found = this.graph.resources.filter((r) => r.type === type && r.name === name);
+    if (found.length !== 1) throw new Error(`expected one ${type} named ${name}, found ${found.length}`);
+    return found[0];
+  }
+  byId(id: unknown): Res {
+    const found = this.graph.resources.filter((r) => r.id === id);
+    if (found.length !== 1) throw new Error(`expected one resource with id ${String(id)}, found ${found.length}`);
+    return found[0];
+  }
+  byUrn(urn: string | null): Res | undefined {
+    return this.graph.resources.find((r) => r.urn === urn);
+  }
+  /** The route table a subnet is associated with. */
+  routeTableOf(subnet: Res): Res {
+    const assoc = this.all("aws:ec2/routeTableAssociation:RouteTableAssociation").filter((a) => a.inputs.subnetId === subnet.id);
+    if (assoc.length !== 1) throw new Error(`subnet ${subnet.name} has ${assoc.length} route table associations`);
+    return this.byId(assoc[0].inputs.routeTableId);
+  }
+  routesOf(table: Res): Res[] {
+    return this.all("aws:ec2/route:Route").filter((r) => r.inputs.routeTableId === table.id);
+  }
+  /** The single route for `cidr` in `table`, and the resource it targets. */
+  routeTarget(table: Res, cidr: string): Res {
+    const routes = this.routesOf(table).filter((r) => r.inputs.destinationCidrBlock === cidr);
+    if (routes.length !== 1) throw new Error(`route table ${table.name} has ${routes.length} routes to ${cidr}`);
+    const i = routes[0].inputs;
+    return this.byId(i.gatewayId ?? i.natGatewayId ?? i.transitGatewayId ?? i.vpcEndpointId);
+  }
+  /** Ancestors' names, nearest first. */
+  ancestors(r: Res): string[] {
+    const out: string[] = [];
+    let p = this.byUrn(r.parent);
+    while (p) {
+      out.push(p.name);
+      p = this.byUrn(p.parent);
+    }
+    return out;
+  }
+  /** Name of the provider resource a resource was created with. */
+  providerName(r: Res): string | undefined {
+    return r.provider ? r.provider.split("::").pop() : undefined;
+  }
+}
+
+export interface SynthForTest {
+  view: GraphView;
+  result: SynthResult;
+}
+
+/**
+ * Synthesizes a stack in this jest worker (one per test file: Pulumi's runtime is global), from its
+ * Pulumi.<stack>.yaml with `patch` applied to the config map (a key set to undefined is removed).
+ */
+export async function synthForTest(stack: string, patch: Record<string, unknown> = {}, stackOutputs?: (name: string) => Record<string, unknown>): Promise<SynthForTest> {
+  const base = YAML.parse(fs.readFileSync(path.join(REPO_ROOT, `Pulumi.${stack}.yaml`), "utf8"));
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === undefined) delete base.config[k];
+    else base.config[k] = v;
+  }
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "vlk-")), `Pulumi.${stack}.yaml`);
+  fs.writeFileSync(file, YAML.stringify(base));
+  const result = await synthesize({ stack, configFile: file, stackOutputs });
+  return { view: new GraphView(result.graph), result };
+}
+
+/** Parses a role policy's JSON document. */
+export function policyDoc(r: Res): { Statement: { Sid?: string; Effect: string; Action: string | string[]; Resource: string | string[]; Condition?: unknown }[] } {
+  return JSON.parse(r.inputs.policy as string);
+}
