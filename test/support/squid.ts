@@ -1,0 +1,270 @@
+/**
+ * Runs a real Squid for tests: `squid -N` (foreground, no daemon) with its own pid/log files in a
+ * temp dir, on a loopback port, plus a raw client that can speak PROXY protocol and CONNECT.
+ *
+ * Everything stays on 127.0.0.0/8: configs get `hosts_file <tmp>/hosts` (test names → 127.0.0.x)
+ * and `dns_nameservers 127.0.0.1`, so Squid never contacts a real resolver.
+ *
+ * When the tests run as root, Squid drops privileges to its build-time default user (`proxy` on
+ * Debian, `squid` on Amazon Linux); the temp dir is made world-writable so that user can write
+ * its logs. Nothing else needs `cache_effective_user`.
+ */
+import { spawn, spawnSync, ChildProcess } from "child_process";
+import * as fs from "fs";
+import * as net from "net";
+import * as os from "os";
+import * as path from "path";
+
+export const SQUID_MISSING = "squid not found: run apt-get update && apt-get install -y squid";
+
+/** Absolute path of the squid binary, or throws (tests must fail, not skip, without it). */
+export function findSquid(): string {
+  const candidates = ["/usr/sbin/squid", "/usr/bin/squid", "/usr/local/sbin/squid", "/usr/local/squid/sbin/squid"];
+  for (const dir of (process.env.PATH ?? "").split(path.delimiter)) if (dir) candidates.push(path.join(dir, "squid"));
+  for (const c of candidates) {
+    try {
+      fs.accessSync(c, fs.constants.X_OK);
+      return c;
+    } catch {
+      // next
+    }
+  }
+  throw new Error(SQUID_MISSING);
+}
+
+export function squidVersion(bin = findSquid()): string {
+  const r = spawnSync(bin, ["-v"], { encoding: "utf8" });
+  return /Version\s+(\S+)/.exec(r.stdout ?? "")?.[1] ?? "unknown";
+}
+
+/** A temp dir for one Squid instance and the renderSquidConf options pointing into it. */
+export interface SquidSandbox {
+  dir: string;
+  confPath: string;
+  accessLogPath: string;
+  /** Spread into renderSquidConf options. */
+  fileOptions: {
+    pidFile: string;
+    accessLog: string;
+    cacheLog: string;
+    coredumpDir: string;
+    hostsFile: string;
+    dnsNameservers: string[];
+  };
+  remove(): void;
+}
+
+export function makeSandbox(hosts: Record<string, string>, prefix = "vlk-squid-"): SquidSandbox {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  fs.chmodSync(dir, 0o777);
+  const hostsFile = path.join(dir, "hosts");
+  const byIp = new Map<string, string[]>();
+  for (const [name, ip] of Object.entries(hosts)) byIp.set(ip, [...(byIp.get(ip) ?? []), name]);
+  fs.writeFileSync(hostsFile, [...byIp].map(([ip, names]) => `${ip} ${names.join(" ")}`).join("\n") + "\n", { mode: 0o644 });
+  const accessLogPath = path.join(dir, "access.log");
+  return {
+    dir,
+    confPath: path.join(dir, "squid.conf"),
+    accessLogPath,
+    fileOptions: {
+      pidFile: path.join(dir, "squid.pid"),
+      accessLog: accessLogPath,
+      cacheLog: path.join(dir, "cache.log"),
+      coredumpDir: dir,
+      hostsFile,
+      dnsNameservers: ["127.0.0.1"],
+    },
+    remove: () => fs.rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+export interface ParseResult {
+  status: number | null;
+  output: string;
+  /** WARNING/ERROR/FATAL lines, minus the ones listed in `expected`. */
+  problems: string[];
+}
+
+/** Squid's own complaint about `via off` (we want it off: the client topology is private). */
+export const EXPECTED_SQUID_WARNINGS = [/WARNING: HTTP requires the use of Via/];
+
+/** `squid -k parse -f <conf>`: parses the config as Squid would, without starting anything. */
+export function squidParse(confText: string, expected: RegExp[] = EXPECTED_SQUID_WARNINGS): ParseResult {
+  const bin = findSquid();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vlk-squid-parse-"));
+  try {
+    const conf = path.join(dir, "squid.conf");
+    fs.writeFileSync(conf, confText);
+    const r = spawnSync(bin, ["-k", "parse", "-f", conf], { encoding: "utf8", timeout: 30_000 });
+    const output = `${r.stdout ?? ""}${r.stderr ?? ""}`;
+    const problems = output
+      .split("\n")
+      .filter((l) => /WARNING|ERROR|FATAL|Bungled/i.test(l))
+      .filter((l) => !expected.some((re) => re.test(l)));
+    return { status: r.status, output, problems };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A free TCP port on the loopback address (tiny race window; fine for tests). */
+export async function freePort(host = "127.0.0.1"): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once("error", reject);
+    s.listen(0, host, () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export interface RunningSquid {
+  pid: number;
+  port: number;
+  /** stdout+stderr so far (`-d1` mirrors cache.log). */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/** Writes the config and starts `squid -N -d1 -f <conf>`; resolves once the port accepts connections. */
+export async function startSquid(confText: string, sandbox: SquidSandbox, port: number, timeoutMs = 15_000): Promise<RunningSquid> {
+  const bin = findSquid();
+  fs.writeFileSync(sandbox.confPath, confText, { mode: 0o644 });
+  const child: ChildProcess = spawn(bin, ["-N", "-d1", "-f", sandbox.confPath], { cwd: sandbox.dir, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  child.stdout?.on("data", (d) => (out += d));
+  child.stderr?.on("data", (d) => (out += d));
+  let exited = false;
+  const exitPromise = new Promise<void>((resolve) => child.once("exit", () => ((exited = true), resolve())));
+  const started = Date.now();
+  for (;;) {
+    if (exited) throw new Error(`squid exited during startup (code ${child.exitCode}):\n${out}`);
+    if (/Accepting (HTTP|PROXY).* connections at .*:\d+/.test(out)) break;
+    if (Date.now() - started > timeoutMs) {
+      child.kill("SIGKILL");
+      throw new Error(`squid did not start listening on ${port} within ${timeoutMs} ms:\n${out}`);
+    }
+    await sleep(50);
+  }
+  const waitExit = (ms: number) =>
+    new Promise<boolean>((resolve) => {
+      const t = setTimeout(() => resolve(exited), ms);
+      void exitPromise.then(() => (clearTimeout(t), resolve(true)));
+    });
+  return {
+    pid: child.pid!,
+    port,
+    output: () => out,
+    async stop() {
+      if (exited) return;
+      // Graceful: Squid closes its port, waits shutdown_lifetime (the test configs set 0 s), stops
+      // its helpers (log daemon) and exits, ~3 s. A second SIGTERM would exit at once but can
+      // leave the log daemon orphaned. SIGKILL only as a last resort.
+      child.kill("SIGTERM");
+      if (await waitExit(15_000)) return;
+      child.kill("SIGTERM");
+      if (await waitExit(5_000)) return;
+      child.kill("SIGKILL");
+      await waitExit(5_000);
+    },
+  };
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Raw proxy client: exact control over the bytes (PROXY header, duplicate headers, CONNECT).
+
+export interface ProxyReply {
+  /** HTTP status of Squid's reply; null when Squid closed the connection without replying. */
+  status: number | null;
+  head: string;
+  body: string;
+  /** For a CONNECT that got 200: what came back through the tunnel. */
+  tunnelReply?: string;
+}
+
+export interface ProxyRequestOptions {
+  port: number;
+  /** Full request text (request line + headers + blank line); see httpGet/connectRequest. */
+  request: string;
+  /** Source address to bind (127.0.0.x). */
+  localAddress?: string;
+  /** Bytes sent before the request, e.g. a PROXY protocol v1 line. */
+  preamble?: string;
+  /** After a 200 reply to CONNECT, sent through the tunnel; the echo is awaited. */
+  tunnelData?: string;
+  timeoutMs?: number;
+}
+
+export function proxyRequest(o: ProxyRequestOptions): Promise<ProxyReply> {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect({ host: "127.0.0.1", port: o.port, localAddress: o.localAddress });
+    let buf = Buffer.alloc(0);
+    let done = false;
+    const finish = (r: ProxyReply | Error) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      sock.destroy();
+      if (r instanceof Error) reject(r);
+      else resolve(r);
+    };
+    const parse = (): ProxyReply => {
+      const text = buf.toString("latin1");
+      const end = text.indexOf("\r\n\r\n");
+      if (end < 0) return { status: null, head: text, body: "" };
+      const head = text.slice(0, end);
+      const m = /^HTTP\/1\.[01] (\d{3})/.exec(head);
+      return { status: m ? Number(m[1]) : null, head, body: text.slice(end + 4) };
+    };
+    const timer = setTimeout(
+      () => finish(new Error(`no complete reply within ${o.timeoutMs ?? 8000} ms; got: ${JSON.stringify(buf.toString("latin1").slice(0, 300))}`)),
+      o.timeoutMs ?? 8000,
+    );
+    let tunnelSent = false;
+    sock.on("connect", () => sock.write((o.preamble ?? "") + o.request, "latin1"));
+    const isConnect = o.request.startsWith("CONNECT ");
+    sock.on("data", (d) => {
+      buf = Buffer.concat([buf, d]);
+      const r = parse();
+      if (r.status === null) return;
+      if (!(isConnect && r.status === 200)) {
+        // Squid may keep the connection open after a reply (e.g. a 403 to CONNECT): finish once
+        // the body announced by Content-Length is complete; otherwise wait for the close.
+        const cl = /^content-length:\s*(\d+)\s*$/im.exec(r.head);
+        if (cl && Buffer.byteLength(r.body, "latin1") >= Number(cl[1])) finish(r);
+        return;
+      }
+      if (o.tunnelData === undefined) return finish(r);
+      if (!tunnelSent) {
+        tunnelSent = true;
+        sock.write(o.tunnelData, "latin1");
+      }
+      if (r.body.length >= o.tunnelData.length) finish({ ...r, body: "", tunnelReply: r.body });
+    });
+    sock.on("error", () => finish(parse()));
+    sock.on("close", () => finish(parse()));
+  });
+}
+
+type Headers = Array<[string, string]>;
+
+/** An absolute-form proxy request (`GET http://host:port/path HTTP/1.1`) with Connection: close. */
+export function httpGet(url: string, headers: Headers = []): string {
+  const u = new URL(url);
+  return [`GET ${url} HTTP/1.1`, `Host: ${u.host}`, ...headers.map(([k, v]) => `${k}: ${v}`), "Connection: close", "", ""].join("\r\n");
+}
+
+/** `CONNECT host:port HTTP/1.1` with the given headers (the only headers Squid sees for HTTPS). */
+export function connectRequest(authority: string, headers: Headers = []): string {
+  return [`CONNECT ${authority} HTTP/1.1`, `Host: ${authority}`, ...headers.map(([k, v]) => `${k}: ${v}`), "", ""].join("\r\n");
+}
+
+/** PROXY protocol v1 line as a load balancer would send it. */
+export function proxyV1(src: string, dst: string, srcPort: number, dstPort: number): string {
+  return `PROXY TCP4 ${src} ${dst} ${srcPort} ${dstPort}\r\n`;
+}
