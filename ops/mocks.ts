@@ -77,6 +77,8 @@ function hex(text: string, n: number): string {
  */
 export class KitMocks implements pulumi.runtime.Mocks {
   public readonly resources: RecordedResource[] = [];
+  /** Every mock failure (unknown invoke, bad StackReference…). Pulumi's invoke path drops the message, so synth reads it here. */
+  public readonly errors: string[] = [];
   private readonly providerAccounts = new Map<string, string>();
   private readonly usedIps = new Set<string>();
   private pendingParent: string | null = null;
@@ -114,6 +116,13 @@ export class KitMocks implements pulumi.runtime.Mocks {
   }
 
   public newResource(args: pulumi.runtime.MockResourceArgs): Promise<{ id: string | undefined; state: Record<string, any> }> {
+    return this.record(args).catch((e: Error) => {
+      this.errors.push(e.message);
+      throw e;
+    });
+  }
+
+  private record(args: pulumi.runtime.MockResourceArgs): Promise<{ id: string | undefined; state: Record<string, any> }> {
     const record: RecordedResource = {
       urn: "",
       id: "",
@@ -197,6 +206,15 @@ export class KitMocks implements pulumi.runtime.Mocks {
   }
 
   public call(args: pulumi.runtime.MockCallArgs): Record<string, any> {
+    try {
+      return this.answer(args);
+    } catch (e) {
+      this.errors.push((e as Error).message);
+      throw e;
+    }
+  }
+
+  private answer(args: pulumi.runtime.MockCallArgs): Record<string, any> {
     const region = this.opts.region;
     const account = this.accountFor(args.provider);
     switch (args.token) {

@@ -47,8 +47,21 @@ export async function synthesize(opts: SynthOptions): Promise<SynthResult> {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const program = require(opts.program ?? path.join(REPO_ROOT, "index.ts"));
-    const outputs = (await resolveOutputs({ ...program })) as Record<string, unknown>;
+    // An output waiting on a refused invoke never resolves: fail as soon as the mocks record a refusal.
+    let poll: NodeJS.Timeout | undefined;
+    const refused = new Promise<never>((_, reject) => {
+      poll = setInterval(() => {
+        if (mocks.errors.length > 0) reject(new Error(`the program made requests the offline mocks refuse:\n  ${mocks.errors.join("\n  ")}`));
+      }, 25);
+    });
+    let outputs: Record<string, unknown>;
+    try {
+      outputs = (await Promise.race([resolveOutputs({ ...program }), refused])) as Record<string, unknown>;
+    } finally {
+      clearInterval(poll);
+    }
     await mocks.settle();
+    if (mocks.errors.length > 0) throw new Error(`the program made requests the offline mocks refuse:\n  ${mocks.errors.join("\n  ")}`);
     if (failures.length > 0) throw failures[0];
     const resources = mocks.resources
       .map(({ custom: _custom, ...r }) => r)
