@@ -88,7 +88,7 @@ export class KitMocks implements pulumi.runtime.Mocks {
 
   /** Installs the mocks for `project`/`stack` and hooks the monitor to capture parents and URNs. */
   public async install(project: string, stack: string): Promise<void> {
-    await pulumi.runtime.setMocks(this, project, stack, false);
+    await pulumi.runtime.setMocks(this, project, stack, false, "organization");
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const settings = require("@pulumi/pulumi/runtime/settings");
     const monitor = settings.getMonitor();

@@ -125,25 +125,37 @@ export function loadConfig(all: Record<string, string> = pulumi.runtime.allConfi
   }
   if (!region) errors.push(new ConfigError("aws:region", "not set", "pulumi config set aws:region ap-northeast-1"));
 
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      const path = issue.path.map(String);
+  // Each top-level key is validated on its own, so one bad key never hides another's problems.
+  const shape = schema.shape as Record<string, z.ZodType>;
+  const parsedKeys: Record<string, unknown> = {};
+  const failed = new Set<string>();
+  for (const key of Object.keys(raw)) {
+    if (!(key in shape)) errors.push(new ConfigError(fullName([key]), "unknown key", FIX_BY_CODE.unrecognized_keys));
+  }
+  for (const [key, sub] of Object.entries(shape)) {
+    const r = sub.safeParse(raw[key]);
+    if (r.success) {
+      parsedKeys[key] = r.data;
+      continue;
+    }
+    failed.add(key);
+    for (const issue of r.error.issues) {
+      const path = [key, ...issue.path.map(String)];
       if (issue.code === "unrecognized_keys") {
-        for (const k of issue.keys) {
-          errors.push(new ConfigError(fullName([...path, k]), "unknown key", FIX_BY_CODE.unrecognized_keys));
-        }
+        for (const k of issue.keys) errors.push(new ConfigError(fullName([...path, k]), "unknown key", FIX_BY_CODE.unrecognized_keys));
         continue;
       }
-      const fix = path.length === 1 && !(path[0] in raw) ? `set it: pulumi config set ${fullName(path)} <value>` : FIX_BY_CODE[issue.code] ?? "see the README's config reference";
+      const fix = path.length === 1 && raw[key] === undefined ? `set it: pulumi config set ${fullName(path)} <value>` : FIX_BY_CODE[issue.code] ?? "see the README's config reference";
       errors.push(new ConfigError(fullName(path), issue.message, fix));
     }
-    throw new ConfigErrors(errors.length ? errors : [new ConfigError(PROJECT, "invalid configuration", "see the README")]);
   }
-  const cfg = parsed.data;
+  const cfg = parsedKeys as EnvConfigInput;
   const secretsPresent = { kintoneApiToken: `${PROJECT}:kintoneApiToken` in all };
 
   // Cross-key rules zod cannot express.
+  if (failed.has("roles") || failed.has("upstream")) {
+    throwIfAny(errors);
+  }
   if (cfg.roles.includes("apps") && !cfg.roles.includes("network") && !cfg.upstream.network) {
     errors.push(new ConfigError(`${PROJECT}:upstream.network`, "the apps role runs without the network role in this stack, so it needs the network stack's outputs", "set upstream.network to the network stack's name, e.g. dev-network"));
   }
@@ -155,21 +167,21 @@ export function loadConfig(all: Record<string, string> = pulumi.runtime.allConfi
   if (cfg.kintoneSync?.enabled !== false && cfg.kintoneSync && !secretsPresent.kintoneApiToken && cfg.roles.includes("apps")) {
     errors.push(new ConfigError(`${PROJECT}:kintoneApiToken`, "kintoneSync is enabled but no API token is set", `pulumi config set --secret ${PROJECT}:kintoneApiToken <token>`));
   }
-  if (cfg.kintoneSync) {
+  if (cfg.kintoneSync && !failed.has("kintoneSync")) {
     try { validateSchedule(cfg.kintoneSync.schedule, `${PROJECT}:kintoneSync.schedule`); } catch (e) { errors.push(e as ConfigError); }
     if (/\b(order\s+by|limit|offset)\b/i.test(cfg.kintoneSync.query)) {
       errors.push(new ConfigError(`${PROJECT}:kintoneSync.query`, "the query contains order by / limit / offset", "give only the condition; the sync pages by $id itself"));
     }
   }
 
-  const networkAzs = cfg.network.availabilityZones;
-  const dataAzs = cfg.data.availabilityZones;
+  const networkAzs = cfg.network?.availabilityZones ?? 1;
+  const dataAzs = cfg.data?.availabilityZones ?? 2;
   let networkPlan: FixedEgressVpcPlan | undefined;
   let dataPlan: PrivateVpcPlan | undefined;
-  try {
+  if (!failed.has("network")) try {
     networkPlan = planFixedEgressVpc({ ...cfg.network, azCount: typeof networkAzs === "number" ? networkAzs : networkAzs.length }, `${PROJECT}:network.`);
   } catch (e) { errors.push(...unpack(e)); }
-  try {
+  if (!failed.has("data")) try {
     dataPlan = planPrivateVpc({ ...cfg.data, azCount: typeof dataAzs === "number" ? dataAzs : dataAzs.length }, `${PROJECT}:data.`);
   } catch (e) { errors.push(...unpack(e)); }
   if (networkPlan && dataPlan && cidrsOverlap(parseCidr(networkPlan.cidrBlock), parseCidr(dataPlan.cidrBlock))) {
