@@ -233,6 +233,13 @@ export class KitMocks implements pulumi.runtime.Mocks {
         const allocation = String(args.inputs.id);
         return { id: allocation, allocationId: allocation, publicIp: this.publicIp(`byo::${allocation}`), domain: "vpc" };
       }
+      case "aws:ssm/getParameter:getParameter": {
+        // Public AMI-alias parameters (e.g. /aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64).
+        const name = String(args.inputs.name);
+        if (!name.startsWith("/aws/service/ami-")) throw new Error(`unknown SSM parameter ${name}: the offline mocks answer only public /aws/service/ami-* parameters`);
+        const value = `ami-${hex(`${region}::${name}`, 17)}`;
+        return { id: name, name, value, insecureValue: value, type: "String", arn: `arn:aws:ssm:${region}::parameter${name}`, version: 1, withDecryption: true };
+      }
       default:
         throw new Error(`unknown invoke ${args.token}: the offline mocks answer only invokes they know; add an answer in ops/mocks.ts`);
     }
