@@ -5,6 +5,7 @@ import { CLOUDWATCH_RETENTION_DAYS, planFixedEgressVpc, FixedEgressVpcPlan } fro
 import { planPrivateVpc, PrivateVpcPlan } from "../components/private-vpc";
 import { cidrsOverlap, parseCidr } from "../components/cidr";
 import { validateSchedule } from "../components/vpc-function";
+import { parseOptions as parseDefaultTransformOptions } from "../functions/kintone-sync/transform";
 
 export const PROJECT = "vpc-lambda-kit";
 export const ROLES = ["network", "data", "apps"] as const;
@@ -169,6 +170,14 @@ export function loadConfig(all: Record<string, string> = pulumi.runtime.allConfi
   }
   if (cfg.kintoneSync && !failed.has("kintoneSync")) {
     try { validateSchedule(cfg.kintoneSync.schedule, `${PROJECT}:kintoneSync.schedule`); } catch (e) { errors.push(e as ConfigError); }
+    if (!cfg.kintoneSync.transformModule) {
+      // The shipped transform's rules are checked now, not at the first scheduled run.
+      try {
+        parseDefaultTransformOptions(cfg.kintoneSync.transformOptions);
+      } catch (e) {
+        errors.push(new ConfigError(`${PROJECT}:kintoneSync.transformOptions`, `not valid for the shipped transform: ${(e as Error).message}`, `give {"rules": [...]} as documented in functions/kintone-sync/transform.ts, or set kintoneSync.transformModule to your own module`));
+      }
+    }
     if (/\b(order\s+by|limit|offset)\b/i.test(cfg.kintoneSync.query)) {
       errors.push(new ConfigError(`${PROJECT}:kintoneSync.query`, "the query contains order by / limit / offset", "give only the condition; the sync pages by $id itself"));
     }

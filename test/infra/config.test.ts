@@ -51,6 +51,8 @@ test.each([
   ["a bad schedule", { "vpc-lambda-kit:kintoneSync": { baseUrl: "https://x.cybozu.com", appId: "1", schedule: "every 5 minutes" } }, /^vpc-lambda-kit:kintoneSync\.schedule: "every 5 minutes" is not an EventBridge schedule/],
   ["overlapping network and data VPCs", { "vpc-lambda-kit:data": { cidrBlock: "10.0.0.0/16", subnetCidrs: ["10.0.128.0/28", "10.0.128.16/28"] } }, /^vpc-lambda-kit:data\.cidrBlock: 10\.0\.0\.0\/16 overlaps network\.cidrBlock/],
   ["a non-https kintone URL", { "vpc-lambda-kit:kintoneSync": { baseUrl: "http://x.cybozu.com", appId: "1" } }, /^vpc-lambda-kit:kintoneSync\.baseUrl: must be https:\/\//],
+  ["a sync without rules for the shipped transform", { "vpc-lambda-kit:kintoneSync": { baseUrl: "https://x.cybozu.com", appId: "1" } }, /^vpc-lambda-kit:kintoneSync\.transformOptions: not valid for the shipped transform: .*Fix: give \{"rules": \[\.\.\.\]\}/],
+  ["an unknown transform rule", { "vpc-lambda-kit:kintoneSync": { baseUrl: "https://x.cybozu.com", appId: "1", transformOptions: { rules: [{ op: "shout", fields: ["a"] }] } } }, /^vpc-lambda-kit:kintoneSync\.transformOptions: not valid for the shipped transform/],
   ["a malformed role ARN", { "vpc-lambda-kit:accounts": { a: { assumeRoleArn: "arn:aws:iam::12:role/x" } } }, /^vpc-lambda-kit:accounts\.a\.assumeRoleArn: not an IAM role ARN/],
 ])("%s is refused with the key and the fix", (_label, patch, expected) => {
   const errors = errorsOf(patch);

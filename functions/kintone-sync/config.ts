@@ -1,0 +1,169 @@
+/**
+ * The handler's configuration: environment variables only, validated once per cold start. Every problem is reported
+ * in one error that names the variable and says what to put in it.
+ */
+import * as z from "zod";
+import { SyncError } from "./errors";
+import type { LogLevel } from "./log";
+import type { RetryPolicy } from "./retry";
+
+export interface SyncConfig {
+  baseUrl: string;
+  appId: number;
+  guestSpaceId?: number;
+  /** Record condition without order by / limit / offset ("" = every record). */
+  condition: string;
+  tokenSecretId: string;
+  allowlistHint: string;
+  /** KINTONE_TRANSFORM_OPTIONS, JSON-parsed (undefined when unset), before the transform's own validation. */
+  transformOptions: unknown;
+  retry: RetryPolicy;
+  timeoutMs: number;
+  /** Stop reading this long before the Lambda timeout, so the pending writes can still be flushed. */
+  deadlineMarginMs: number;
+  logLevel: LogLevel;
+}
+
+const KINTONE_HOSTS = [".cybozu.com", ".kintone.com", ".cybozu.cn"];
+
+const required = (name: string, what: string) =>
+  z.string({ error: (iss) => (iss.input === undefined ? `${name} is not set: ${what}` : `${name} must be a string`) })
+    .trim()
+    .min(1, { error: `${name} is empty: ${what}` });
+
+const integer = (name: string, what: string, min: number, max: number, dflt: number) =>
+  z
+    .string()
+    .trim()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === "") return dflt;
+      const n = Number(v);
+      if (!/^\d+$/.test(v) || n < min || n > max) {
+        ctx.addIssue({ code: "custom", message: `${name} must be an integer from ${min} to ${max} (${what}); got "${v}"` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const envSchema = z.object({
+  KINTONE_BASE_URL: required("KINTONE_BASE_URL", "set it to your kintone domain, e.g. https://example.cybozu.com").superRefine((v, ctx) => {
+    const problem = baseUrlProblem(v);
+    if (problem) ctx.addIssue({ code: "custom", message: `KINTONE_BASE_URL ${problem}; got "${v}"` });
+  }),
+  KINTONE_APP_ID: required("KINTONE_APP_ID", "set it to the app's ID, the number in https://<sub>.cybozu.com/k/<ID>/").refine(
+    (v) => /^[1-9]\d*$/.test(v),
+    { error: (iss) => `KINTONE_APP_ID must be the app's numeric ID (the number in https://<sub>.cybozu.com/k/<ID>/); got "${String(iss.input)}"` },
+  ),
+  KINTONE_GUEST_SPACE_ID: z
+    .string()
+    .trim()
+    .optional()
+    .refine((v) => v === undefined || v === "" || /^[1-9]\d*$/.test(v), {
+      error: (iss) => `KINTONE_GUEST_SPACE_ID must be the guest space's numeric ID, or unset for apps outside guest spaces; got "${String(iss.input)}"`,
+    }),
+  KINTONE_QUERY: z
+    .string()
+    .optional()
+    .superRefine((v, ctx) => {
+      const problem = v === undefined ? undefined : queryProblem(v);
+      if (problem) ctx.addIssue({ code: "custom", message: `KINTONE_QUERY ${problem}` });
+    }),
+  KINTONE_TOKEN_SECRET_ID: required(
+    "KINTONE_TOKEN_SECRET_ID",
+    "set it to the name or ARN of the Secrets Manager secret whose SecretString is the app's API token",
+  ),
+  KINTONE_ALLOWLIST_HINT: required(
+    "KINTONE_ALLOWLIST_HINT",
+    'set it to where the egress IPs to allowlist are found, e.g. stack output "egressIps" of stack dev',
+  ),
+  KINTONE_TRANSFORM_OPTIONS: z.string().optional(),
+  KINTONE_RETRY_MAX_ATTEMPTS: integer("KINTONE_RETRY_MAX_ATTEMPTS", "attempts per request, the first included", 1, 10, 5),
+  KINTONE_RETRY_BASE_MS: integer("KINTONE_RETRY_BASE_MS", "backoff before the first retry, doubling after", 0, 60_000, 500),
+  KINTONE_RETRY_MAX_MS: integer("KINTONE_RETRY_MAX_MS", "longest single backoff", 0, 300_000, 20_000),
+  KINTONE_TIMEOUT_MS: integer("KINTONE_TIMEOUT_MS", "socket timeout of one request", 1_000, 300_000, 30_000),
+  KINTONE_DEADLINE_MARGIN_MS: integer("KINTONE_DEADLINE_MARGIN_MS", "time kept in reserve before the Lambda timeout", 0, 600_000, 30_000),
+  LOG_LEVEL: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const level = (v ?? "info").trim().toLowerCase() || "info";
+      if (!["debug", "info", "warn", "error"].includes(level)) {
+        ctx.addIssue({ code: "custom", message: `LOG_LEVEL must be one of debug, info, warn, error; got "${v}"` });
+        return z.NEVER;
+      }
+      return level as LogLevel;
+    }),
+});
+
+/** Reads and validates the environment; throws one `SyncError("config")` listing every problem. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): SyncConfig {
+  const parsed = envSchema.safeParse(env);
+  const problems = parsed.success ? [] : parsed.error.issues.map((i) => i.message);
+  let transformOptions: unknown;
+  const rawOptions = env.KINTONE_TRANSFORM_OPTIONS;
+  if (rawOptions !== undefined && rawOptions.trim() !== "") {
+    try {
+      transformOptions = JSON.parse(rawOptions);
+    } catch (e) {
+      problems.push(`KINTONE_TRANSFORM_OPTIONS is not valid JSON (${(e as Error).message})`);
+    }
+  }
+  if (!parsed.success || problems.length > 0) throw configError(problems);
+  const v = parsed.data;
+  return {
+    baseUrl: new URL(v.KINTONE_BASE_URL).origin,
+    appId: Number(v.KINTONE_APP_ID),
+    guestSpaceId: v.KINTONE_GUEST_SPACE_ID ? Number(v.KINTONE_GUEST_SPACE_ID) : undefined,
+    condition: (v.KINTONE_QUERY ?? "").trim(),
+    tokenSecretId: v.KINTONE_TOKEN_SECRET_ID,
+    allowlistHint: v.KINTONE_ALLOWLIST_HINT,
+    transformOptions,
+    retry: { maxAttempts: v.KINTONE_RETRY_MAX_ATTEMPTS, baseMs: v.KINTONE_RETRY_BASE_MS, maxMs: v.KINTONE_RETRY_MAX_MS },
+    timeoutMs: v.KINTONE_TIMEOUT_MS,
+    deadlineMarginMs: v.KINTONE_DEADLINE_MARGIN_MS,
+    logLevel: v.LOG_LEVEL,
+  };
+}
+
+export function configError(problems: string[]): SyncError {
+  return new SyncError("config", `kintone-sync is misconfigured: ${problems.join("; ")}.`);
+}
+
+function baseUrlProblem(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return "is not a URL: set it to your kintone domain, e.g. https://example.cybozu.com";
+  }
+  if (url.pathname !== "/" || url.search || url.hash || url.username) {
+    return "must be the domain only, without a path, query or credentials (e.g. https://example.cybozu.com)";
+  }
+  if (url.protocol === "https:" && KINTONE_HOSTS.some((h) => url.hostname.endsWith(h) && url.hostname.length > h.length)) {
+    return undefined;
+  }
+  // Plain http is only for the fake kintone that tests run on the loopback interface.
+  if (url.protocol === "http:" && (url.hostname === "127.0.0.1" || url.hostname === "localhost")) return undefined;
+  return (
+    "must be your kintone domain, https://<subdomain>.cybozu.com (or .kintone.com / .cybozu.cn), e.g. " +
+    "https://example.cybozu.com; plain http is accepted only for 127.0.0.1 (tests)"
+  );
+}
+
+/**
+ * The handler appends `and $id > N order by $id asc limit 500` itself, so the condition must not sort or page.
+ * String literals are blanked first, so `title like "limit"` is fine.
+ */
+export function queryProblem(query: string): string | undefined {
+  const code = query.replace(/"(?:[^"\\]|\\.)*"/g, '""');
+  const clause = /\b(order\s+by|limit|offset)\b/i.exec(code);
+  if (clause) {
+    return (
+      `must be a record condition only, without "${clause[1].toLowerCase().replace(/\s+/, " ")}": the sync reads ` +
+      `in $id order, 500 records per request, by itself (e.g. KINTONE_QUERY='status in ("open")')`
+    );
+  }
+  if (/"/.test(code.replace(/""/g, ""))) return "has an unterminated string literal";
+  return undefined;
+}
