@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { Cidr, cidrContains, cidrsOverlap, subCidr, tryParseCidr } from "./cidr";
+import { Cidr, subCidr } from "./cidr";
+import { checkSubnets, checkVpcCidr, dnsVpc, subnetIn } from "./vpc-parts";
 import { ConfigError, throwIfAny } from "./errors";
 
 export type NatStrategy = "single" | "onePerAz";
@@ -73,12 +74,7 @@ export function planFixedEgressVpc(args: Omit<FixedEgressVpcArgs, "availabilityZ
   if (natGateways !== "single" && natGateways !== "onePerAz") {
     errors.push(new ConfigError(k("natGateways"), `"${natGateways}" is not a NAT strategy`, `use "single" or "onePerAz"`));
   }
-  const vpc = tryParseCidr(cidrBlock);
-  if (typeof vpc === "string") {
-    errors.push(new ConfigError(k("cidrBlock"), vpc, "give the VPC an IPv4 CIDR between /16 and /28, e.g. 10.0.0.0/16"));
-  } else if (vpc.prefix < 16 || vpc.prefix > 28) {
-    errors.push(new ConfigError(k("cidrBlock"), `"${cidrBlock}" is a /${vpc.prefix}; AWS accepts VPC CIDRs from /16 to /28`, "choose a prefix length between 16 and 28"));
-  }
+  const vpc = checkVpcCidr(cidrBlock, k("cidrBlock"), "10.0.0.0/16", errors);
   throwIfAny(errors);
   const vpcCidr = vpc as Cidr;
 
@@ -100,34 +96,10 @@ export function planFixedEgressVpc(args: Omit<FixedEgressVpcArgs, "availabilityZ
   const publicSubnetCidrs = args.publicSubnetCidrs ?? derive(10, "public");
   const privateSubnetCidrs = args.privateSubnetCidrs ?? derive(1, "private");
 
-  const all: { key: string; text: string; cidr?: Cidr }[] = [];
-  for (const [role, list] of [["public", publicSubnetCidrs], ["private", privateSubnetCidrs]] as const) {
-    const key = k(`${role}SubnetCidrs`);
-    if (list.length !== azCount) {
-      errors.push(new ConfigError(key, `${list.length} CIDRs for ${azCount} availability zones`, `give exactly one ${role} subnet CIDR per availability zone`));
-    }
-    list.forEach((text, i) => {
-      const c = tryParseCidr(text);
-      if (typeof c === "string") {
-        errors.push(new ConfigError(`${key}[${i}]`, c, "use an IPv4 CIDR inside the VPC, e.g. 10.0.1.0/24"));
-        return;
-      }
-      if (!cidrContains(vpcCidr, c)) {
-        errors.push(new ConfigError(`${key}[${i}]`, `subnet ${text} is outside the VPC ${cidrBlock}`, `choose a CIDR inside ${cidrBlock}`));
-      } else if (c.prefix > 28) {
-        errors.push(new ConfigError(`${key}[${i}]`, `subnet ${text} is smaller than /28, which AWS rejects`, "use a prefix length of 28 or less"));
-      }
-      all.push({ key: `${key}[${i}]`, text, cidr: c });
-    });
-  }
-  for (let i = 0; i < all.length; i++) {
-    for (let j = i + 1; j < all.length; j++) {
-      const a = all[i], b = all[j];
-      if (a.cidr && b.cidr && cidrsOverlap(a.cidr, b.cidr)) {
-        errors.push(new ConfigError(b.key, `subnet ${b.text} overlaps ${a.key} (${a.text})`, "give every subnet its own, non-overlapping CIDR"));
-      }
-    }
-  }
+  checkSubnets(vpcCidr, [
+    { key: k("publicSubnetCidrs"), role: "public", cidrs: publicSubnetCidrs },
+    { key: k("privateSubnetCidrs"), role: "private", cidrs: privateSubnetCidrs },
+  ], azCount, errors);
 
   const natCount = natGateways === "onePerAz" ? azCount : 1;
   if (args.eipAllocationIds && args.eipAllocationIds.length !== natCount) {
@@ -184,13 +156,7 @@ export class FixedEgressVpc extends pulumi.ComponentResource {
     const tags = (role: string) => ({ ...(args.tags ?? {}), Name: `${name}-${role}` });
     const child = { parent: this };
 
-    const vpc = new aws.ec2.Vpc(`${name}-vpc`, {
-      cidrBlock: plan.cidrBlock,
-      // Both on: interface endpoints with private DNS and RDS endpoint names need them.
-      enableDnsHostnames: true,
-      enableDnsSupport: true,
-      tags: tags("vpc"),
-    }, child);
+    const vpc = dnsVpc(name, plan.cidrBlock, args.tags ?? {}, this);
     this.vpcId = vpc.id;
 
     const igw = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: vpc.id, tags: tags("igw") }, child);
@@ -204,15 +170,7 @@ export class FixedEgressVpc extends pulumi.ComponentResource {
     this.publicRouteTableId = publicRt.id;
 
     const publicSubnets = plan.publicSubnetCidrs.map((cidr, i) => {
-      const subnet = new aws.ec2.Subnet(`${name}-public-${i}`, {
-        vpcId: vpc.id,
-        cidrBlock: cidr,
-        availabilityZone: args.availabilityZones[i],
-        // NAT gateways take their address from the EIP; nothing here needs an auto-assigned one.
-        mapPublicIpOnLaunch: false,
-        tags: tags(`public-${i}`),
-      }, child);
-      new aws.ec2.RouteTableAssociation(`${name}-public-${i}-rta`, { subnetId: subnet.id, routeTableId: publicRt.id }, { parent: subnet });
+      const subnet = subnetIn(`${name}-public-${i}`, { vpcId: vpc.id, cidrBlock: cidr, availabilityZone: args.availabilityZones[i], routeTableId: publicRt.id, tags: args.tags ?? {} }, this);
       return subnet;
     });
     this.publicSubnetIds = publicSubnets.map((s) => s.id);
@@ -241,13 +199,6 @@ export class FixedEgressVpc extends pulumi.ComponentResource {
     this.egressIps = pulumi.all(publicIps);
 
     const privateRts = plan.privateSubnetCidrs.map((cidr, i) => {
-      const subnet = new aws.ec2.Subnet(`${name}-private-${i}`, {
-        vpcId: vpc.id,
-        cidrBlock: cidr,
-        availabilityZone: args.availabilityZones[i],
-        mapPublicIpOnLaunch: false,
-        tags: tags(`private-${i}`),
-      }, child);
       const rt = new aws.ec2.RouteTable(`${name}-private-rt-${i}`, { vpcId: vpc.id, tags: tags(`private-rt-${i}`) }, child);
       // Same-AZ NAT: a zone outage then only cuts that zone, and no cross-AZ data charge applies.
       const nat = nats[plan.natGateways === "onePerAz" ? i : 0];
@@ -256,7 +207,7 @@ export class FixedEgressVpc extends pulumi.ComponentResource {
         destinationCidrBlock: "0.0.0.0/0",
         natGatewayId: nat.id,
       }, { parent: rt });
-      new aws.ec2.RouteTableAssociation(`${name}-private-${i}-rta`, { subnetId: subnet.id, routeTableId: rt.id }, { parent: subnet });
+      const subnet = subnetIn(`${name}-private-${i}`, { vpcId: vpc.id, cidrBlock: cidr, availabilityZone: args.availabilityZones[i], routeTableId: rt.id, tags: args.tags ?? {} }, this);
       return { subnet, rt };
     });
     this.privateSubnetIds = privateRts.map((p) => p.subnet.id);

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { Cidr, cidrContains, cidrsOverlap, tryParseCidr } from "./cidr";
+import { checkSubnets, checkVpcCidr, dnsVpc, subnetIn } from "./vpc-parts";
 import { ConfigError, throwIfAny } from "./errors";
 
 export interface PrivateVpcArgs {
@@ -27,26 +27,9 @@ export function planPrivateVpc(args: { cidrBlock?: string; subnetCidrs?: string[
   const k = (s: string) => `${keyPrefix}${s}`;
   const cidrBlock = args.cidrBlock ?? "10.1.0.0/16";
   const subnetCidrs = args.subnetCidrs ?? ["10.1.128.0/28", "10.1.128.16/28"];
-  const vpc = tryParseCidr(cidrBlock);
-  if (typeof vpc === "string") {
-    errors.push(new ConfigError(k("cidrBlock"), vpc, "give the VPC an IPv4 CIDR between /16 and /28, e.g. 10.1.0.0/16"));
-    throwIfAny(errors);
-  }
-  const v = vpc as Cidr;
-  if (v.prefix < 16 || v.prefix > 28) errors.push(new ConfigError(k("cidrBlock"), `"${cidrBlock}" is a /${v.prefix}; AWS accepts /16 to /28`, "choose a prefix length between 16 and 28"));
+  const vpc = checkVpcCidr(cidrBlock, k("cidrBlock"), "10.1.0.0/16", errors);
   if (args.azCount < 2) errors.push(new ConfigError(k("availabilityZones"), `${args.azCount} zone(s)`, "use at least 2: an RDS DB subnet group must span two availability zones"));
-  if (subnetCidrs.length !== args.azCount) errors.push(new ConfigError(k("subnetCidrs"), `${subnetCidrs.length} CIDRs for ${args.azCount} availability zones`, "give exactly one subnet CIDR per availability zone"));
-  const parsed: Cidr[] = [];
-  subnetCidrs.forEach((text, i) => {
-    const c = tryParseCidr(text);
-    if (typeof c === "string") { errors.push(new ConfigError(k(`subnetCidrs[${i}]`), c, "use an IPv4 CIDR inside the VPC")); return; }
-    if (!cidrContains(v, c)) errors.push(new ConfigError(k(`subnetCidrs[${i}]`), `subnet ${text} is outside the VPC ${cidrBlock}`, `choose a CIDR inside ${cidrBlock}`));
-    else if (c.prefix > 28) errors.push(new ConfigError(k(`subnetCidrs[${i}]`), `subnet ${text} is smaller than /28, which AWS rejects`, "use a prefix length of 28 or less"));
-    parsed.forEach((p, j) => {
-      if (cidrsOverlap(p, c)) errors.push(new ConfigError(k(`subnetCidrs[${i}]`), `subnet ${text} overlaps subnetCidrs[${j}] (${p.text})`, "give every subnet its own, non-overlapping CIDR"));
-    });
-    parsed.push(c);
-  });
+  if (vpc) checkSubnets(vpc, [{ key: k("subnetCidrs"), role: "database", cidrs: subnetCidrs }], args.azCount, errors);
   throwIfAny(errors);
   return { cidrBlock, subnetCidrs, azCount: args.azCount };
 }
@@ -73,27 +56,13 @@ export class PrivateVpc extends pulumi.ComponentResource {
     this.cidrBlock = plan.cidrBlock;
     const tags = (role: string) => ({ ...(args.tags ?? {}), Name: `${name}-${role}` });
     const child = { parent: this };
-    const vpc = new aws.ec2.Vpc(`${name}-vpc`, {
-      cidrBlock: plan.cidrBlock,
-      // The RDS endpoint name must resolve from across the Transit Gateway: both attributes on.
-      enableDnsHostnames: true,
-      enableDnsSupport: true,
-      tags: tags("vpc"),
-    }, child);
+    // The RDS endpoint name must resolve from across the Transit Gateway: DNS attributes on.
+    const vpc = dnsVpc(name, plan.cidrBlock, args.tags ?? {}, this);
     this.vpcId = vpc.id;
     const rt = new aws.ec2.RouteTable(`${name}-rt`, { vpcId: vpc.id, tags: tags("rt") }, child);
     this.routeTableId = rt.id;
-    const subnets = plan.subnetCidrs.map((cidr, i) => {
-      const subnet = new aws.ec2.Subnet(`${name}-subnet-${i}`, {
-        vpcId: vpc.id,
-        cidrBlock: cidr,
-        availabilityZone: args.availabilityZones[i],
-        mapPublicIpOnLaunch: false,
-        tags: tags(`subnet-${i}`),
-      }, child);
-      new aws.ec2.RouteTableAssociation(`${name}-subnet-${i}-rta`, { subnetId: subnet.id, routeTableId: rt.id }, { parent: subnet });
-      return subnet;
-    });
+    const subnets = plan.subnetCidrs.map((cidr, i) =>
+      subnetIn(`${name}-subnet-${i}`, { vpcId: vpc.id, cidrBlock: cidr, availabilityZone: args.availabilityZones[i], routeTableId: rt.id, tags: args.tags ?? {} }, this));
     this.subnetIds = subnets.map((s) => s.id);
     if (args.dbSubnetGroup ?? true) {
       const group = new aws.rds.SubnetGroup(`${name}-db-subnets`, {

@@ -14,7 +14,7 @@
  * cybozu.com's access control answers before the API layer; its exact text is not published, so it is generic.
  */
 import * as http from "http";
-import type { AddressInfo } from "net";
+import { LoopbackHttpServer } from "./loopback-server";
 import { randomUUID } from "crypto";
 
 export const LIMITS = { getRecords: 500, offset: 10_000, putRecords: 100, bulkRequests: 20, cursors: 10, cursorSize: 500 };
@@ -107,7 +107,7 @@ export interface FakeKintoneOptions {
   ipRejection?: "html-403" | "basic-401";
 }
 
-export class FakeKintone {
+export class FakeKintone extends LoopbackHttpServer {
   readonly apps = new Map<number, AppState>();
   tokens: Record<string, TokenGrant>;
   allowlist: string[] | undefined;
@@ -125,29 +125,14 @@ export class FakeKintone {
   beforeWrite: ((e: WriteEvent) => void) | undefined;
   private faults: Fault[] = [];
   private readonly cursors = new Map<string, { app: number; records: Record<string, unknown>[]; size: number }>();
-  private server: http.Server | undefined;
-  url = "";
 
   constructor(opts: FakeKintoneOptions = {}) {
+    super();
     this.tokens = opts.tokens ?? {};
     this.allowlist = opts.allowlist;
     this.ipRejection = opts.ipRejection ?? "html-403";
   }
 
-  async start(): Promise<string> {
-    this.server = http.createServer((req, res) => void this.handle(req, res));
-    this.server.keepAliveTimeout = 5_000;
-    await new Promise<void>((resolve) => this.server!.listen(0, "127.0.0.1", resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-    return this.url;
-  }
-
-  async stop(): Promise<void> {
-    if (!this.server) return;
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
-    this.server = undefined;
-  }
 
   addApp(app: FakeApp): void {
     this.apps.set(app.id, { ...app, records: new Map(), nextId: 1 });
@@ -216,7 +201,7 @@ export class FakeKintone {
     return app;
   }
 
-  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  protected async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://fake");
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);

@@ -5,7 +5,7 @@
  * Signatures are not checked. Unknown secrets answer ResourceNotFoundException, as the service does.
  */
 import * as http from "http";
-import type { AddressInfo } from "net";
+import { LoopbackHttpServer } from "./loopback-server";
 
 const REGION = "ap-northeast-1";
 const ACCOUNT = "123456789012";
@@ -17,26 +17,11 @@ interface Secret {
   versionId: string;
 }
 
-export class FakeSecretsManager {
+export class FakeSecretsManager extends LoopbackHttpServer {
   private readonly secrets = new Map<string, Secret>();
   /** GetSecretValue calls per SecretId as sent (found or not). */
   readonly calls = new Map<string, number>();
-  private server: http.Server | undefined;
-  url = "";
 
-  async start(): Promise<string> {
-    this.server = http.createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server!.listen(0, "127.0.0.1", resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-    return this.url;
-  }
-
-  async stop(): Promise<void> {
-    if (!this.server) return;
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
-    this.server = undefined;
-  }
 
   /** Creates or replaces a secret; returns its ARN. */
   setSecret(name: string, value: string): string {
@@ -62,7 +47,7 @@ export class FakeSecretsManager {
     this.calls.clear();
   }
 
-  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  protected async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const send = (status: number, body: unknown, errorType?: string): void => {
