@@ -4,7 +4,8 @@ import { bundleFunction, writeBundle, REPO_ROOT, BundleOptions } from "../../com
 /**
  * Bundles `functions/<name>` exactly as a deployment does, writes it under out/test-bundles and
  * requires it, so handler tests exercise the deployed bytes rather than the TypeScript sources.
- * A fresh require each call (the cache entry is dropped) gives a fresh "cold start".
+ * Outside jest a call drops the require-cache entry, so each call is a fresh "cold start"; jest keeps
+ * its own module registry, so tests wrap the call in `jest.isolateModules` for the same effect.
  */
 export function loadBundledHandler<T = any>(name: string, opts: BundleOptions = {}): T {
   const bundle = bundleFunction(name, opts);
