@@ -64,6 +64,8 @@ const AUTONAMED = new Set([
   "aws:secretsmanager/secret:Secret",
   "aws:rds/subnetGroup:SubnetGroup",
   "aws:ec2/securityGroup:SecurityGroup",
+  "aws:autoscaling/group:Group",
+  "aws:elb/loadBalancer:LoadBalancer",
 ]);
 
 function hex(text: string, n: number): string {
@@ -191,6 +193,18 @@ export class KitMocks implements pulumi.runtime.Mocks {
       case "aws:cloudwatch/eventRule:EventRule":
         state.arn = `arn:aws:events:${region}:${account}:rule/${physical}`;
         break;
+      case "aws:elb/loadBalancer:LoadBalancer":
+        state.dnsName = `internal-${physical}-${parseInt(hex(key, 8), 16) % 1e9}.${region}.elb.amazonaws.com`;
+        break;
+      case "aws:ec2/launchTemplate:LaunchTemplate":
+        state.latestVersion = 1;
+        state.defaultVersion = 1;
+        break;
+      case "aws:secretsmanager/secretVersion:SecretVersion": {
+        const h = hex(key, 32);
+        state.versionId = `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+        break;
+      }
       case "aws:secretsmanager/secret:Secret":
         state.arn = `arn:aws:secretsmanager:${region}:${account}:secret:${physical}-${hex(key, 6)}`;
         id = state.arn;
