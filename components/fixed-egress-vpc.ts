@@ -146,6 +146,8 @@ export class FixedEgressVpc extends pulumi.ComponentResource {
   public readonly egressIps: pulumi.Output<string[]>;
   /** The validated plan (CIDRs per subnet). */
   public readonly plan: FixedEgressVpcPlan;
+  /** The VPC's DNS attributes (always both on here): what private-DNS endpoints check. */
+  public readonly dns = { hostnames: true, support: true };
 
   constructor(name: string, args: FixedEgressVpcArgs, opts: pulumi.ComponentResourceOptions = {}) {
     // Validate before anything is registered: a bad plan must not leave half a VPC behind.

@@ -193,6 +193,10 @@ export class KitMocks implements pulumi.runtime.Mocks {
       case "aws:cloudwatch/eventRule:EventRule":
         state.arn = `arn:aws:events:${region}:${account}:rule/${physical}`;
         break;
+      case "aws:ec2/vpcEndpoint:VpcEndpoint":
+        if (args.inputs.vpcEndpointType === "Gateway") state.prefixListId = `pl-${hex(key, 8)}`;
+        else state.dnsEntries = [{ dnsName: `${id}-${hex(key, 8)}.${String(args.inputs.serviceName).split(".").slice(3).join(".")}.${region}.vpce.amazonaws.com`, hostedZoneId: "Z2E726K9Y6RL4W" }];
+        break;
       case "aws:elb/loadBalancer:LoadBalancer":
         state.dnsName = `internal-${physical}-${parseInt(hex(key, 8), 16) % 1e9}.${region}.elb.amazonaws.com`;
         break;

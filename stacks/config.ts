@@ -37,6 +37,10 @@ const network = z.strictObject({
   privateSubnetCidrs: z.array(z.string()).optional(),
   natGateways: z.enum(["single", "onePerAz"]).default("single"),
   eipAllocationIds: z.array(z.string().regex(/^eipalloc-[0-9a-f]{8,17}$/, "not an EIP allocation id (eipalloc-…)")).optional(),
+  /** Interface endpoints (private DNS on) for these services, e.g. [secretsmanager, logs]. Default none. */
+  interfaceEndpoints: z.array(z.string()).default([]),
+  /** Gateway endpoints on the private route tables. Default [s3]: S3 traffic never crosses the NAT. */
+  gatewayEndpoints: z.array(z.enum(["s3", "dynamodb"])).default(["s3"]),
   flowLogs: z.strictObject({
     enabled: z.boolean().default(false),
     retentionInDays: retention.default(30),

@@ -1,9 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { FixedEgressVpc } from "../components/fixed-egress-vpc";
+import { VpcEndpoints } from "../components/vpc-endpoints";
 import { EnvConfig } from "./config";
 
-export const NETWORK_KEYS = ["vpcId", "vpcCidr", "publicSubnetIds", "privateSubnetIds", "privateRouteTableIds", "natGatewayIds", "egressIps"] as const;
+export const NETWORK_KEYS = [
+  "vpcId", "vpcCidr", "publicSubnetIds", "privateSubnetIds", "privateSubnetCidrs", "privateRouteTableIds", "natGatewayIds", "egressIps",
+  "s3PrefixListId", "endpointSecurityGroupId",
+] as const;
 export type NetworkOutputs = Record<(typeof NETWORK_KEYS)[number], pulumi.Output<any>>;
 
 /** Availability-zone names: from config, or the first N the region offers (asked of the provider). */
@@ -28,13 +32,26 @@ export function networkRole(cfg: EnvConfig, provider: aws.Provider): NetworkOutp
     eipAllocationIds: net.eipAllocationIds,
     flowLogs: net.flowLogs,
   }, { provider });
+  const endpoints = new VpcEndpoints("endpoints", {
+    vpcId: vpc.vpcId,
+    region: cfg.region,
+    vpcDns: vpc.dns,
+    interfaceServices: net.interfaceEndpoints,
+    subnetIds: vpc.privateSubnetIds,
+    gatewayServices: net.gatewayEndpoints,
+    routeTableIds: vpc.privateRouteTableIds,
+  }, { provider });
   return {
     vpcId: vpc.vpcId,
     vpcCidr: pulumi.output(vpc.cidrBlock),
     publicSubnetIds: pulumi.all(vpc.publicSubnetIds),
     privateSubnetIds: pulumi.all(vpc.privateSubnetIds),
+    privateSubnetCidrs: pulumi.output(vpc.plan.privateSubnetCidrs),
     privateRouteTableIds: pulumi.all(vpc.privateRouteTableIds),
     natGatewayIds: pulumi.all(vpc.natGatewayIds),
     egressIps: vpc.egressIps,
+    // Plain strings cross stacks: "" when the VPC has no such endpoint.
+    s3PrefixListId: endpoints.prefixListIds.s3 ?? pulumi.output(""),
+    endpointSecurityGroupId: endpoints.securityGroupId ?? pulumi.output(""),
   };
 }

@@ -5,6 +5,7 @@ import { FixedEgressVpc, planFixedEgressVpc } from "../../components/fixed-egres
 import { VpcFunction } from "../../components/vpc-function";
 import { ConfigError, ConfigErrors } from "../../components/errors";
 import { GraphView } from "../support/graph";
+import { awsServiceFlow, VpcEndpoints } from "../../components/vpc-endpoints";
 import { kintoneSyncBundleOptions } from "../../functions/kintone-sync/bundle-options";
 
 // Components used directly, several instances in one fake stack.
@@ -124,5 +125,45 @@ test("ids are deterministic: the same name gives the same id", () => {
     expect(a.id).toBe(b.id);
     expect(a.id).toMatch(/^vpc-[0-9a-f]{17}$/);
     expect(pulumi.Output.isInstance(a.state)).toBe(false);
+  });
+});
+
+describe("VpcEndpoints", () => {
+  const base = { vpcId: "vpc-9", region: "ap-northeast-1", subnetIds: ["subnet-a", "subnet-b"], routeTableIds: ["rtb-a", "rtb-b"] };
+
+  test("interface endpoints get private DNS, the chosen subnets and one SG that admits 443 only from allowed groups", async () => {
+    const before = mocks.resources.length;
+    const eps = new VpcEndpoints("eps", { ...base, vpcDns: { hostnames: true, support: true }, interfaceServices: ["secretsmanager", "logs"] });
+    eps.allowFrom("sg-connector", "appflow connector");
+    await resolveOutputs(eps.securityGroupId);
+    await mocks.settle();
+    const mine = mocks.resources.slice(before);
+    const sg = mine.find((r) => r.type === "aws:ec2/securityGroup:SecurityGroup")!;
+    const endpoints = mine.filter((r) => r.type === "aws:ec2/vpcEndpoint:VpcEndpoint").sort((a, b) => a.name.localeCompare(b.name));
+    expect(endpoints.map((e) => [e.inputs.serviceName, e.inputs.vpcEndpointType, e.inputs.privateDnsEnabled, e.inputs.subnetIds, e.inputs.securityGroupIds])).toEqual([
+      ["com.amazonaws.ap-northeast-1.logs", "Interface", true, ["subnet-a", "subnet-b"], [sg.id]],
+      ["com.amazonaws.ap-northeast-1.s3", "Gateway", undefined, undefined, undefined],
+      ["com.amazonaws.ap-northeast-1.secretsmanager", "Interface", true, ["subnet-a", "subnet-b"], [sg.id]],
+    ]);
+    expect(endpoints[1].inputs.routeTableIds).toEqual(["rtb-a", "rtb-b"]);
+    const ingress = mine.filter((r) => r.type === "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule");
+    expect(ingress.map((r) => r.inputs)).toEqual([{ securityGroupId: sg.id, referencedSecurityGroupId: "sg-connector", ipProtocol: "tcp", fromPort: 443, toPort: 443, description: "appflow connector" }]);
+    expect(mine.filter((r) => r.type === "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")).toEqual([]);
+  });
+
+  test.each([
+    [{ hostnames: false, support: true }, /eps2\.vpcDns\.hostnames: private DNS for secretsmanager needs DNS hostnames on the VPC, and it is off\. Fix: turn on the VPC's DNS hostnames attribute \(enableDnsHostnames: true\)/],
+    [{ hostnames: true, support: false }, /eps2\.vpcDns\.support: private DNS for secretsmanager needs DNS resolution on the VPC, and it is off\. Fix: turn on the VPC's DNS resolution attribute \(enableDnsSupport: true\)/],
+  ])("private DNS on a VPC with %j is refused before anything is registered", (vpcDns, message) => {
+    const before = mocks.resources.length;
+    expect(() => new VpcEndpoints("eps2", { ...base, vpcDns, interfaceServices: ["secretsmanager"] })).toThrow(message);
+    expect(mocks.resources.length).toBe(before);
+  });
+
+  test("a function's AWS-service flow goes through the endpoint that exists, else the NAT", () => {
+    const eps = { securityGroupId: "sg-ep", interfaceServices: ["secretsmanager"], prefixListIds: { s3: "pl-1" } };
+    expect(awsServiceFlow("secretsmanager", "token", eps).to).toEqual({ kind: "awsService", service: "secretsmanager", endpointSecurityGroupId: "sg-ep" });
+    expect(awsServiceFlow("s3", "export", eps).to).toEqual({ kind: "awsService", service: "s3", prefixListId: "pl-1" });
+    expect(awsServiceFlow("logs", "x", eps).to).toEqual({ kind: "awsService", service: "logs" });
   });
 });

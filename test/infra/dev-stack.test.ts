@@ -55,6 +55,13 @@ describe("MISSION §1 fixed egress topology (dev)", () => {
     expect(g.all("aws:ec2/natGateway:NatGateway")).toHaveLength(1);
   });
 
+  test("an S3 gateway endpoint serves every private route table, so S3 traffic never crosses the NAT", () => {
+    const ep = g.one("aws:ec2/vpcEndpoint:VpcEndpoint", "endpoints-s3-gateway");
+    expect(ep.inputs).toMatchObject({ vpcEndpointType: "Gateway", serviceName: "com.amazonaws.ap-northeast-1.s3", vpcId: g.one(VPC, "egress-vpc").id });
+    expect(ep.inputs.routeTableIds).toEqual([g.routeTableOf(g.one(SUBNET, "egress-private-0")).id]);
+    expect((g.graph.outputs.network as any).s3PrefixListId).toMatch(/^pl-[0-9a-f]{8}$/);
+  });
+
   test("no subnet auto-assigns public IPs", () => {
     for (const s of g.all(SUBNET)) expect(s.inputs.mapPublicIpOnLaunch).toBe(false);
   });

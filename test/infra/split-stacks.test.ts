@@ -8,9 +8,12 @@ const upstream: Record<string, Record<string, unknown>> = {
       vpcCidr: "10.0.0.0/16",
       publicSubnetIds: ["subnet-0public000000000"],
       privateSubnetIds: ["subnet-0private00000000"],
+      privateSubnetCidrs: ["10.0.1.0/24"],
       privateRouteTableIds: ["rtb-0private00000000"],
       natGatewayIds: ["nat-0aaaaaaaaaaaaaaaa"],
       egressIps: ["198.51.100.7"],
+      s3PrefixListId: "pl-61a54008",
+      endpointSecurityGroupId: "",
     },
   },
   "organization/vpc-lambda-kit/dev-data": {
