@@ -1,0 +1,255 @@
+/**
+ * The handler's configuration: environment variables only, validated once per cold start. Every problem is reported
+ * in one error that names the variable and says what to put in it. The contract is listed in ./index.ts.
+ */
+import * as fs from "fs";
+import * as z from "zod";
+import { ExportError } from "./errors";
+import { JsonPath, parseJsonPath } from "./json-path";
+import type { LogLevel } from "./log";
+import type { RetryPolicy } from "./retry";
+
+/**
+ * How the next page is found (SAAS_PAGINATION):
+ * - `none`: SAAS_URL returns everything in one response.
+ * - `link`: follow the RFC 8288 `Link: <url>; rel="next"` response header until there is none. The next URL must
+ *   stay on SAAS_URL's origin (the credential is never sent elsewhere).
+ * - `cursor:<path>:<param>`: the page body holds the next cursor at `<path>` (see ./json-path.ts); it is sent as
+ *   query parameter `<param>` on SAAS_URL. A missing, null or empty cursor ends the export.
+ * - `page:<param>`: query parameter `<param>` counts pages, starting at its value in SAAS_URL or else 1; the first
+ *   page without records ends the export (one extra request, the price of not trusting a total).
+ */
+export type Pagination =
+  | { kind: "none" }
+  | { kind: "link" }
+  | { kind: "cursor"; cursorPath: JsonPath; param: string }
+  | { kind: "page"; param: string };
+
+export interface ExportConfig {
+  /** `http://<host>:<port>`, no trailing slash. */
+  proxyUrl: string;
+  proxyHeaderName: string;
+  proxyHeaderSecretId: string;
+  saasUrl: URL;
+  authSecretId?: string;
+  pagination: Pagination;
+  recordsPath: JsonPath;
+  bucket: string;
+  /** "" or ends with "/". */
+  prefix: string;
+  /** PEM text of SAAS_CA_FILE: trusted in addition to Node's public roots. */
+  extraCa?: string;
+  caFile?: string;
+  timeoutMs: number;
+  proxyConnectTimeoutMs: number;
+  retry: RetryPolicy;
+  maxPages: number;
+  partMaxBytes: number;
+  partMaxRecords: number;
+  deadlineMarginMs: number;
+  logLevel: LogLevel;
+}
+
+const required = (name: string, what: string) =>
+  z
+    .string({ error: (iss) => (iss.input === undefined ? `${name} is not set: ${what}` : `${name} must be a string`) })
+    .trim()
+    .min(1, { error: `${name} is empty: ${what}` });
+
+const integer = (name: string, what: string, min: number, max: number, dflt: number) =>
+  z
+    .string()
+    .trim()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === "") return dflt;
+      const n = Number(v);
+      if (!/^\d+$/.test(v) || n < min || n > max) {
+        ctx.addIssue({ code: "custom", message: `${name} must be an integer from ${min} to ${max} (${what}); got "${v}"` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+/** Parses with `parse`, which returns the value or a problem sentence (appended to the variable's name). */
+const parsed = <T>(name: string, what: string, parse: (v: string) => T | { problem: string }) =>
+  required(name, what).transform((v, ctx) => {
+    const r = parse(v);
+    if (r !== null && typeof r === "object" && "problem" in (r as object)) {
+      ctx.addIssue({ code: "custom", message: `${name} ${(r as { problem: string }).problem}` });
+      return z.NEVER;
+    }
+    return r as T;
+  });
+
+const HEADER_TOKEN = /^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$/;
+/** Headers a proxy consumes or rewrites itself; Squid's req_header ACL could never match them reliably. */
+const RESERVED_PROXY_HEADERS = new Set(["host", "connection", "proxy-connection", "proxy-authorization", "content-length", "transfer-encoding", "via", "x-forwarded-for", "forwarded"]);
+
+const MiB = 1024 * 1024;
+
+const envSchema = z.object({
+  PROXY_URL: parsed("PROXY_URL", "set it to the proxy tier's load balancer, e.g. http://internal-egress-proxy-123.ap-northeast-1.elb.amazonaws.com:3128", proxyUrl),
+  PROXY_HEADER_NAME: required("PROXY_HEADER_NAME", "set it to the secret header Squid requires (the proxy tier's headerName), e.g. X-Lambda-Proxy-Token").superRefine(
+    (v, ctx) => {
+      if (!HEADER_TOKEN.test(v) || v.length > 64) {
+        ctx.addIssue({ code: "custom", message: `PROXY_HEADER_NAME must be a header name of letters, digits and inner '-' (at most 64), e.g. X-Lambda-Proxy-Token; got "${v}"` });
+      } else if (RESERVED_PROXY_HEADERS.has(v.toLowerCase())) {
+        ctx.addIssue({ code: "custom", message: `PROXY_HEADER_NAME "${v}" is a standard header the proxy handles itself: use a dedicated one, e.g. X-Lambda-Proxy-Token` });
+      }
+    },
+  ),
+  PROXY_HEADER_SECRET_ID: required("PROXY_HEADER_SECRET_ID", "set it to the name or ARN of the Secrets Manager secret whose SecretString is the proxy header's value"),
+  SAAS_URL: parsed("SAAS_URL", "set it to the https URL of the first page, e.g. https://api.example.com/v1/items?limit=500", saasUrl),
+  SAAS_AUTH_SECRET_ID: z.string().trim().optional(),
+  SAAS_PAGINATION: parsed(
+    "SAAS_PAGINATION",
+    "set it to none, link, cursor:<path of the next cursor>:<query parameter> or page:<query parameter>",
+    pagination,
+  ),
+  SAAS_RECORDS_PATH: parsed("SAAS_RECORDS_PATH", "set it to where each page holds its array of records, e.g. data.items (or $ for a bare array)", (v) => {
+    const p = parseJsonPath(v);
+    return typeof p === "string" ? { problem: p } : p;
+  }),
+  BUCKET: parsed("BUCKET", "set it to the name of the S3 bucket the export writes to", (v) =>
+    /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(v) && !/\.\.|^\d+\.\d+\.\d+\.\d+$/.test(v)
+      ? v
+      : { problem: `must be an S3 bucket name (3-63 lower-case letters, digits, '.' and '-'; not an ARN or s3:// URL); got "${v}"` },
+  ),
+  PREFIX: z
+    .string({ error: "PREFIX is not set: set it to the key prefix of the export's table, ending in '/', e.g. raw/saas/" })
+    .transform((v, ctx) => {
+      const problem = prefixProblem(v);
+      if (problem) {
+        ctx.addIssue({ code: "custom", message: `PREFIX ${problem}; got "${v}"` });
+        return z.NEVER;
+      }
+      return v;
+    }),
+  SAAS_CA_FILE: z.string().trim().optional(),
+  SAAS_TIMEOUT_MS: integer("SAAS_TIMEOUT_MS", "deadline of one SaaS request, body included", 1_000, 600_000, 30_000),
+  PROXY_CONNECT_TIMEOUT_MS: integer("PROXY_CONNECT_TIMEOUT_MS", "deadline for the proxy to establish the tunnel", 100, 120_000, 5_000),
+  RETRY_MAX_ATTEMPTS: integer("RETRY_MAX_ATTEMPTS", "attempts per SaaS or S3 request, the first included", 1, 10, 5),
+  RETRY_BASE_MS: integer("RETRY_BASE_MS", "backoff before the first retry, doubling after", 0, 60_000, 500),
+  RETRY_MAX_MS: integer("RETRY_MAX_MS", "longest single backoff", 0, 300_000, 20_000),
+  SAAS_MAX_PAGES: integer("SAAS_MAX_PAGES", "pages after which the export fails instead of looping forever", 1, 10_000_000, 10_000),
+  PART_MAX_BYTES: integer("PART_MAX_BYTES", "size at which a part object is closed; at most two are held in memory", 1_024, 1_024 * MiB, 32 * MiB),
+  PART_MAX_RECORDS: integer("PART_MAX_RECORDS", "records at which a part object is closed", 1, 100_000_000, 1_000_000),
+  DEADLINE_MARGIN_MS: integer("DEADLINE_MARGIN_MS", "time before the Lambda timeout at which the export gives up cleanly", 0, 600_000, 10_000),
+  LOG_LEVEL: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const level = (v ?? "info").trim().toLowerCase() || "info";
+      if (!["debug", "info", "warn", "error"].includes(level)) {
+        ctx.addIssue({ code: "custom", message: `LOG_LEVEL must be one of debug, info, warn, error; got "${v}"` });
+        return z.NEVER;
+      }
+      return level as LogLevel;
+    }),
+});
+
+/** Reads and validates the environment; throws one `ExportError("config")` listing every problem. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): ExportConfig {
+  const result = envSchema.safeParse(env);
+  const problems = result.success ? [] : result.error.issues.map((i) => i.message);
+  let extraCa: string | undefined;
+  const caFile = env.SAAS_CA_FILE?.trim() || undefined;
+  if (caFile) {
+    try {
+      extraCa = fs.readFileSync(caFile, "utf8");
+      if (!extraCa.includes("-----BEGIN CERTIFICATE-----")) problems.push(`SAAS_CA_FILE ${caFile} holds no PEM certificate: point it at a CA bundle in PEM form, or unset it`);
+    } catch (e) {
+      problems.push(`SAAS_CA_FILE ${caFile} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): unset it (it is for tests with a private CA) or ship the file with the function`);
+    }
+  }
+  if (result.success && result.data.RETRY_BASE_MS > result.data.RETRY_MAX_MS) {
+    problems.push(`RETRY_BASE_MS (${result.data.RETRY_BASE_MS}) must not exceed RETRY_MAX_MS (${result.data.RETRY_MAX_MS})`);
+  }
+  if (!result.success || problems.length > 0) throw configError(problems);
+  const v = result.data;
+  return {
+    proxyUrl: v.PROXY_URL,
+    proxyHeaderName: v.PROXY_HEADER_NAME,
+    proxyHeaderSecretId: v.PROXY_HEADER_SECRET_ID,
+    saasUrl: v.SAAS_URL,
+    authSecretId: v.SAAS_AUTH_SECRET_ID || undefined,
+    pagination: v.SAAS_PAGINATION,
+    recordsPath: v.SAAS_RECORDS_PATH,
+    bucket: v.BUCKET,
+    prefix: v.PREFIX,
+    extraCa,
+    caFile,
+    timeoutMs: v.SAAS_TIMEOUT_MS,
+    proxyConnectTimeoutMs: v.PROXY_CONNECT_TIMEOUT_MS,
+    retry: { maxAttempts: v.RETRY_MAX_ATTEMPTS, baseMs: v.RETRY_BASE_MS, maxMs: v.RETRY_MAX_MS },
+    maxPages: v.SAAS_MAX_PAGES,
+    partMaxBytes: v.PART_MAX_BYTES,
+    partMaxRecords: v.PART_MAX_RECORDS,
+    deadlineMarginMs: v.DEADLINE_MARGIN_MS,
+    logLevel: v.LOG_LEVEL,
+  };
+}
+
+export function configError(problems: string[]): ExportError {
+  return new ExportError("config", `saas-export is misconfigured: ${problems.join("; ")}.`);
+}
+
+function proxyUrl(v: string): string | { problem: string } {
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    return { problem: `is not a URL: set it to http://<proxy load balancer DNS name>:<port>, e.g. http://internal-egress-proxy-123.ap-northeast-1.elb.amazonaws.com:3128; got "${v}"` };
+  }
+  if (u.protocol !== "http:" && u.protocol !== "https:") return { problem: `must start with http:// (Squid's port speaks plain HTTP; HTTPS is tunnelled through it); got "${v}"` };
+  if (u.username || u.password) return { problem: "must not contain credentials: the proxy is authorised by the secret header (PROXY_HEADER_NAME / PROXY_HEADER_SECRET_ID)" };
+  if ((u.pathname !== "/" && u.pathname !== "") || u.search || u.hash) return { problem: `must be scheme, host and port only, e.g. http://<load balancer DNS name>:3128; got "${v}"` };
+  if (!/:\d+$/.test(u.host)) return { problem: `must name the port explicitly (the proxy tier's listener port, e.g. :3128); got "${v}"` };
+  return `${u.protocol}//${u.host}`;
+}
+
+function saasUrl(v: string): URL | { problem: string } {
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    return { problem: `is not a URL: set it to the https URL of the first page; got "${v}"` };
+  }
+  if (u.protocol !== "https:") return { problem: `must be an https:// URL (the proxy tunnels TLS with CONNECT; plain http would expose the credential); got "${v}"` };
+  if (u.username || u.password) return { problem: "must not contain credentials: put them in the secret named by SAAS_AUTH_SECRET_ID" };
+  u.hash = "";
+  return u;
+}
+
+function pagination(v: string): Pagination | { problem: string } {
+  const usage = "use none, link, cursor:<path of the next cursor>:<query parameter> (e.g. cursor:meta.next_cursor:cursor) or page:<query parameter> (e.g. page:page)";
+  if (v === "none") return { kind: "none" };
+  if (v === "link") return { kind: "link" };
+  const param = (p: string) => /^[A-Za-z0-9_.\-[\]]+$/.test(p);
+  const cursor = /^cursor:(.+):([^:]+)$/.exec(v);
+  if (cursor) {
+    const path = parseJsonPath(cursor[1]);
+    if (typeof path === "string") return { problem: `has an invalid cursor path: ${path}` };
+    if (path.segments.length === 0) return { problem: "needs the path of the next cursor inside the page, e.g. cursor:meta.next_cursor:cursor" };
+    if (!param(cursor[2])) return { problem: `has an invalid query parameter name "${cursor[2]}"; ${usage}` };
+    return { kind: "cursor", cursorPath: path, param: cursor[2] };
+  }
+  const page = /^page:([^:]+)$/.exec(v);
+  if (page) {
+    if (!param(page[1])) return { problem: `has an invalid query parameter name "${page[1]}"; ${usage}` };
+    return { kind: "page", param: page[1] };
+  }
+  return { problem: `"${v}" is not a pagination style: ${usage}` };
+}
+
+function prefixProblem(v: string): string | undefined {
+  if (v === "") return undefined;
+  if (v.startsWith("/")) return "must not start with '/' (S3 keys have no leading slash), e.g. raw/saas/";
+  if (v.startsWith("s3://")) return "is a key prefix, not an s3:// URL: put the bucket in BUCKET and e.g. raw/saas/ here";
+  if (!v.endsWith("/")) return "must end with '/' so the partitions are folders under it, e.g. raw/saas/";
+  if (v.includes("//")) return "must not contain '//'";
+  if (/(^|\/)dt=/.test(v)) return "must stop above the dt=YYYY-MM-DD partition folders, which the export adds itself";
+  if (/[\x00-\x1f\x7f]/.test(v)) return "must not contain control characters";
+  return undefined;
+}

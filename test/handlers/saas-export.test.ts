@@ -1,0 +1,486 @@
+/**
+ * saas-export, exercised as deployed: the esbuild bundle (`loadBundledHandler`) fetching from a fake SaaS over real
+ * TLS through a real Squid (config from renderSquidConf: api.example.com whitelisted, secret header required on
+ * CONNECT), writing to a fake S3, reading its secrets from a fake Secrets Manager. Everything is on 127.0.0.1; the
+ * Squid's hosts_file maps api.example.com to it, and the SaaS certificate is issued for that name by a CA made at
+ * test time, which the handler trusts through SAAS_CA_FILE (verification stays on).
+ */
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as net from "net";
+import { renderSquidConf } from "../../components/squid-conf";
+import type { ExportSummary, PartitionManifest } from "../../functions/saas-export/index";
+import { loadBundledHandler } from "../support/bundled";
+import { freePort, makeSandbox, RunningSquid, SquidSandbox, startSquid } from "../support/squid";
+import { FakeS3 } from "../fakes/s3";
+import { FakeSaas } from "../fakes/saas";
+import { FakeSecretsManager } from "../fakes/secrets-manager";
+
+jest.setTimeout(60_000);
+
+type Handler = (event?: unknown, context?: { awsRequestId?: string; getRemainingTimeInMillis?(): number }) => Promise<ExportSummary>;
+
+const HEADER = "X-Lambda-Proxy-Token";
+const HEADER_VALUE = "pr0xy-s3cret_value.for-tests-only";
+const PROXY_SECRET = "proxy/header";
+const AUTH_SECRET = "saas/token";
+const TOKEN = "saas-token-for-tests-0123456789";
+const BUCKET = "export-bucket";
+const PREFIX = "raw/saas/";
+const DATE = "2026-11-21";
+const dir = (date = DATE) => `${PREFIX}dt=${date}/`;
+const part = (i: number, date = DATE) => `${dir(date)}part-${String(i).padStart(5, "0")}.ndjson`;
+const manifestKey = (date = DATE) => `${dir(date)}_SUCCESS`;
+
+let saas: FakeSaas;
+let s3: FakeS3;
+let secrets: FakeSecretsManager;
+let squid: RunningSquid;
+let sandbox: SquidSandbox;
+const savedEnv = { ...process.env };
+let logLines: string[] = [];
+
+/** A fresh Lambda container: the bundle loaded in its own module registry, so module state starts empty. */
+function coldStart(): Handler {
+  let mod: { handler: Handler } | undefined;
+  jest.isolateModules(() => {
+    mod = loadBundledHandler<{ handler: Handler }>("saas-export");
+  });
+  return mod!.handler;
+}
+
+/** `n` records; `version` changes every record's content (a source that changed between runs). */
+function records(n: number, version = 1): Record<string, unknown>[] {
+  return Array.from({ length: n }, (_, i) => ({
+    id: i + 1,
+    name: `Customer ${i + 1}`,
+    note: i % 7 === 0 ? "line one\nline two \u2028 “quoted” 日本語" : null,
+    tags: ["a", String(i % 3)],
+    version,
+  }));
+}
+
+/** The records as stored in the partition: every part's NDJSON lines, in part order. */
+function storedRecords(date = DATE): unknown[] {
+  return s3
+    .keys(BUCKET, dir(date))
+    .filter((k) => /part-\d+\.ndjson$/.test(k))
+    .flatMap((k) => {
+      const text = s3.object(BUCKET, k)!.body.toString("utf8");
+      expect(text.endsWith("\n")).toBe(true);
+      return text.slice(0, -1).split("\n").map((l) => JSON.parse(l) as unknown);
+    });
+}
+
+function manifest(date = DATE): PartitionManifest | undefined {
+  const o = s3.object(BUCKET, manifestKey(date));
+  return o ? (JSON.parse(o.body.toString("utf8")) as PartitionManifest) : undefined;
+}
+
+/** The manifest lists exactly the part objects present, with their true sizes, counts and sha256. */
+function expectManifestMatchesPartition(date = DATE): PartitionManifest {
+  const m = manifest(date);
+  expect(m).toBeDefined();
+  const partKeys = s3.keys(BUCKET, dir(date)).filter((k) => k !== manifestKey(date));
+  expect(m!.parts.map((p) => p.key)).toEqual(partKeys);
+  for (const p of m!.parts) {
+    const body = s3.object(BUCKET, p.key)!.body;
+    expect(p.sha256).toBe(crypto.createHash("sha256").update(body).digest("hex"));
+    expect(p.bytes).toBe(body.length);
+    expect(p.records).toBe(body.toString("utf8").split("\n").length - 1);
+  }
+  expect(m!.records).toBe(m!.parts.reduce((a, p) => a + p.records, 0));
+  return m!;
+}
+
+function accessLog(): string {
+  return fs.existsSync(sandbox.accessLogPath) ? fs.readFileSync(sandbox.accessLogPath, "utf8") : "";
+}
+
+/** Squid writes its access log through a daemon: wait until a line matching `re` shows up. */
+async function waitForAccessLog(re: RegExp): Promise<string> {
+  for (let i = 0; i < 50; i++) {
+    const log = accessLog();
+    if (re.test(log)) return log;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return accessLog();
+}
+
+beforeAll(async () => {
+  saas = new FakeSaas({ host: "api.example.com" });
+  s3 = new FakeS3();
+  secrets = new FakeSecretsManager();
+  await Promise.all([saas.start(), s3.start(), secrets.start()]);
+  s3.createBucket(BUCKET);
+  sandbox = makeSandbox({ "api.example.com": "127.0.0.1" }, "vlk-squid-saas-export-");
+  const port = await freePort();
+  const conf = renderSquidConf({
+    port,
+    listenAddress: "127.0.0.1",
+    headerName: HEADER,
+    headerValue: HEADER_VALUE,
+    allowedDomains: ["api.example.com"],
+    clientCidrs: ["127.0.0.1/32"],
+    connectPorts: [saas.port],
+    safePorts: [80, 443],
+    blockLocalDestinations: false,
+    visibleHostname: "vlk-test-proxy",
+    shutdownLifetimeSeconds: 0,
+    ...sandbox.fileOptions,
+  });
+  squid = await startSquid(conf, sandbox, port);
+});
+
+afterAll(async () => {
+  await Promise.all([squid?.stop(), saas?.stop(), s3?.stop(), secrets?.stop()]);
+  sandbox?.remove();
+  process.env = savedEnv;
+});
+
+beforeEach(() => {
+  s3.reset();
+  saas.clearFaults();
+  saas.requests.length = 0;
+  saas.records = records(250);
+  saas.pageSize = 40;
+  saas.auth = { header: "authorization", value: `Bearer ${TOKEN}` };
+  secrets.setSecret(PROXY_SECRET, HEADER_VALUE);
+  secrets.setSecret(AUTH_SECRET, TOKEN);
+  secrets.resetCalls();
+  process.env = {
+    ...savedEnv,
+    PROXY_URL: `http://127.0.0.1:${squid.port}`,
+    PROXY_HEADER_NAME: HEADER,
+    PROXY_HEADER_SECRET_ID: PROXY_SECRET,
+    SAAS_URL: saas.url("/v1/cursor?limit=40"),
+    SAAS_AUTH_SECRET_ID: AUTH_SECRET,
+    SAAS_PAGINATION: "cursor:meta.next_cursor:cursor",
+    SAAS_RECORDS_PATH: "data.items",
+    SAAS_CA_FILE: saas.caFile,
+    BUCKET,
+    PREFIX,
+    PART_MAX_RECORDS: "100",
+    RETRY_BASE_MS: "1",
+    RETRY_MAX_MS: "20",
+    AWS_ENDPOINT_URL_S3: s3.url,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
+    AWS_REGION: "ap-northeast-1",
+    AWS_ACCESS_KEY_ID: "AKIAFAKEFAKEFAKEFAKE",
+    AWS_SECRET_ACCESS_KEY: "fake-secret-key",
+    AWS_EC2_METADATA_DISABLED: "true",
+  };
+  delete process.env.AWS_PROFILE;
+  for (const v of ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy", "NODE_EXTRA_CA_CERTS"]) delete process.env[v];
+  // The handler logs JSON lines to stdout: keep them for assertions instead of printing them.
+  logLines = [];
+  const write = process.stdout.write.bind(process.stdout);
+  jest.spyOn(process.stdout, "write").mockImplementation(((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    const text = typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8");
+    if (text.startsWith('{"time"')) {
+      logLines.push(...text.split("\n").filter((l) => l.length > 0));
+      return true;
+    }
+    return (write as (...a: unknown[]) => boolean)(chunk, ...rest);
+  }) as typeof process.stdout.write);
+});
+
+afterEach(() => {
+  jest.restoreAllMocks();
+});
+
+const logs = () => logLines.map((l) => JSON.parse(l) as Record<string, unknown>);
+
+describe("saas-export handler (bundled) through a real Squid", () => {
+  test("a multi-page export lands as dt=…/part-NNNNN.ndjson parts holding exactly the source records, the manifest written last", async () => {
+    const summary = await coldStart()({ date: DATE });
+
+    expect(summary).toMatchObject({ date: DATE, pages: 7, records: 250, objects: 3, deletedStaleParts: 0, retries: 0, partition: `s3://${BUCKET}/${dir()}` });
+    expect(s3.keys(BUCKET)).toEqual([manifestKey(), part(0), part(1), part(2)]);
+    expect(storedRecords()).toEqual(saas.records);
+    const m = expectManifestMatchesPartition();
+    expect(m.parts.map((p) => p.records)).toEqual([100, 100, 50]);
+    expect(m).toMatchObject({ format: "vpc-lambda-kit/saas-export/manifest@1", date: DATE, pages: 7, records: 250, source: saas.url("/v1/cursor") });
+    expect(summary.bytes).toBe(m.bytes);
+    expect(s3.object(BUCKET, part(0))!.contentType).toBe("application/x-ndjson");
+
+    // Write order: manifest removed first, parts, the listing for stale parts, the manifest last.
+    const writes = s3.ops.filter((o) => o.op !== "GetObject" && o.op !== "HeadObject").map((o) => `${o.op} ${o.key ?? ""}`.trim());
+    expect(writes).toEqual([`DeleteObject ${manifestKey()}`, `PutObject ${part(0)}`, `PutObject ${part(1)}`, `PutObject ${part(2)}`, "ListObjectsV2", `PutObject ${manifestKey()}`]);
+    // Every PutObject carried a SHA-256 checksum (the manifest's digest) that the fake S3 verified against the body.
+    expect(s3.putsVerified).toBe(4);
+    expect(s3.putsWithoutIntegrity).toBe(0);
+    for (const k of s3.keys(BUCKET)) expect(s3.object(BUCKET, k)!.verifiedBy).toContain("x-amz-checksum-sha256");
+
+    // The SaaS traffic went through Squid (CONNECT to api.example.com, allowed); S3 did not.
+    const log = await waitForAccessLog(/CONNECT api\.example\.com/);
+    expect(log).toMatch(new RegExp(`TCP_TUNNEL/200 \\d+ CONNECT api\\.example\\.com:${saas.port}`));
+    expect(log).not.toMatch(/export-bucket|127\.0\.0\.1:\d+\/export/);
+    expect(saas.requests).toHaveLength(7);
+    expect(s3.headerNames.has(HEADER.toLowerCase())).toBe(false);
+
+    const finished = logs().find((l) => l.msg === "saas export finished");
+    expect(finished).toMatchObject({ level: "info", date: DATE, pages: 7, records: 250, objects: 3, bytes: summary.bytes, deletedStaleParts: 0 });
+    expect(typeof finished!.durationMs).toBe("number");
+    expect(logLines.join("\n")).not.toContain(HEADER_VALUE);
+    expect(logLines.join("\n")).not.toContain(TOKEN);
+  });
+
+  test("the SaaS never sees the proxy header (only the CONNECT carries it), but does get its own credential", async () => {
+    await coldStart()({ date: DATE });
+    expect(saas.requests.length).toBeGreaterThan(0);
+    expect(saas.requests.every((r) => r.headers.authorization === `Bearer ${TOKEN}`)).toBe(true);
+    expect(saas.sawHeader(HEADER, HEADER_VALUE)).toBe(false);
+    expect(saas.sawHeader("proxy-connection")).toBe(false);
+  });
+
+  test.each([
+    ["link", "/v1/link", "link"],
+    ["page", "/v1/page", "page:page"],
+    ["none", "/v1/all", "none"],
+  ])("pagination %s exports the same records", async (_name, path, pagination) => {
+    process.env.SAAS_URL = saas.url(path);
+    process.env.SAAS_PAGINATION = pagination;
+    const summary = await coldStart()({ date: DATE });
+    expect(storedRecords()).toEqual(saas.records);
+    expect(summary.records).toBe(250);
+    // link: 7 pages; page: 7 pages + the empty one that ends it; none: 1.
+    expect(summary.pages).toBe({ link: 7, "page:page": 8, none: 1 }[pagination]);
+    expectManifestMatchesPartition();
+  });
+
+  test("an X-Api-Key style credential from a JSON secret is sent as that header", async () => {
+    saas.auth = { header: "x-api-key", value: "k-123" };
+    secrets.setSecret(AUTH_SECRET, JSON.stringify({ header: "X-Api-Key", value: "k-123" }));
+    const summary = await coldStart()({ date: DATE });
+    expect(summary.records).toBe(250);
+    expect(saas.requests.every((r) => r.headers["x-api-key"] === "k-123" && r.headers.authorization === undefined)).toBe(true);
+  });
+
+  test("a rerun for the same date overwrites the same keys without duplicates; a shorter rerun deletes the stale parts", async () => {
+    s3.listPageCap = 2; // the stale-part listing must follow continuation tokens
+    const handler = coldStart();
+    await handler({ date: DATE });
+    const first = s3.keys(BUCKET);
+
+    const again = await handler({ date: DATE });
+    expect(s3.keys(BUCKET)).toEqual(first);
+    expect(storedRecords()).toEqual(saas.records);
+    expect(again).toMatchObject({ records: 250, objects: 3, deletedStaleParts: 0 });
+    expect(s3.object(BUCKET, part(0))!.writes).toBe(2);
+
+    saas.records = records(120, 2);
+    const shorter = await handler({ date: DATE });
+    expect(shorter).toMatchObject({ records: 120, objects: 2, deletedStaleParts: 1 });
+    expect(s3.keys(BUCKET)).toEqual([manifestKey(), part(0), part(1)]);
+    expect(storedRecords()).toEqual(saas.records);
+    expectManifestMatchesPartition();
+    expect(s3.opsOf("DeleteObjects").flatMap((o) => o.keys)).toEqual([part(2)]);
+    expect(s3.opsOf("ListObjectsV2").length).toBeGreaterThan(3);
+
+    // Another date is another partition, untouched by this one.
+    await handler({ date: "2026-11-20" });
+    expect(s3.keys(BUCKET, dir())).toEqual([manifestKey(), part(0), part(1)]);
+    expect(manifest("2026-11-20")!.records).toBe(120);
+  });
+
+  test("a crash at part K leaves the partition visibly incomplete (no _SUCCESS); the rerun converges to exactly the new data", async () => {
+    const handler = coldStart();
+    await handler({ date: DATE }); // v1: 3 parts + manifest
+    saas.records = records(430, 2); // v2: 5 parts
+    s3.failPuts(2, { status: 500, times: Infinity }); // the 2nd part never gets written: retries run out
+
+    const err = await handler({ date: DATE }).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).toMatch(new RegExp(`S3 PutObject on s3://${BUCKET}/${part(1)} failed after 5 attempts`));
+    expect((err as Error).message).toContain(`s3://${BUCKET}/${dir()} was being rewritten and is left incomplete (no _SUCCESS)`);
+    expect((err as Error).message).toContain(`{"date": "${DATE}"}`);
+    expect(manifest()).toBeUndefined();
+    expect(s3.keys(BUCKET)).toEqual([part(0), part(1), part(2)]); // new part 0, old parts 1-2: no manifest claims them
+    expect(logs().find((l) => l.msg === "saas export failed")).toMatchObject({ level: "error", kind: "s3", partitionState: "incomplete" });
+
+    s3.clearFaults();
+    const rerun = await handler({ date: DATE });
+    expect(rerun).toMatchObject({ records: 430, objects: 5, deletedStaleParts: 0 });
+    expect(storedRecords()).toEqual(saas.records);
+    expect(expectManifestMatchesPartition().records).toBe(430);
+  });
+
+  test("a crash after the parts but before the manifest: no _SUCCESS, and the rerun deletes the stale tail and completes", async () => {
+    const handler = coldStart();
+    saas.records = records(430);
+    await handler({ date: DATE }); // 5 parts
+    saas.records = records(150, 2); // 2 parts
+    s3.failPuts(3, { status: 403, times: 1 }); // parts 1-2 succeed, the manifest PutObject is denied
+    await expect(handler({ date: DATE })).rejects.toThrow(/S3 denied PutObject on s3:\/\/export-bucket\/raw\/saas\/dt=2026-11-21\/_SUCCESS .*s3:PutObject/);
+    expect(manifest()).toBeUndefined();
+    expect(s3.keys(BUCKET)).toEqual([part(0), part(1)]);
+
+    const rerun = await handler({ date: DATE });
+    expect(rerun).toMatchObject({ records: 150, objects: 2, deletedStaleParts: 0 });
+    expect(storedRecords()).toEqual(saas.records);
+    expectManifestMatchesPartition();
+  });
+
+  test("a failure before the first part is complete leaves the previous partition untouched, manifest included", async () => {
+    const handler = coldStart();
+    await handler({ date: DATE });
+    const before = s3.keys(BUCKET).map((k) => [k, s3.object(BUCKET, k)!.etag]);
+    saas.records = records(300, 2);
+    // Pages 1-2 (80 records) arrive, then the SaaS is down for good: the first part (100 records) is never complete.
+    saas.failNext(1000, 503, { after: 2 });
+    const err = await handler({ date: DATE }).catch((e: Error) => e);
+    expect((err as Error).message).toMatch(/^the SaaS answered page 3 \(GET https:\/\/api\.example\.com:\d+\/v1\/cursor\) with HTTP 503: injected 503 after 5 attempts\./);
+    expect((err as Error).message).toContain("Nothing was written");
+    expect(s3.keys(BUCKET).map((k) => [k, s3.object(BUCKET, k)!.etag])).toEqual(before);
+    expectManifestMatchesPartition();
+  });
+
+  test("5xx and 429 from the SaaS, and a 500 from S3, are retried with backoff and the export recovers", async () => {
+    saas.failNext(2, 503);
+    saas.failNext(1, 429);
+    s3.failPuts(2, { status: 500, times: 1 });
+    const summary = await coldStart()({ date: DATE });
+    expect(summary).toMatchObject({ records: 250, objects: 3, retries: 4 });
+    expect(storedRecords()).toEqual(saas.records);
+    expectManifestMatchesPartition();
+    const retried = logs().filter((l) => /retrying/.test(String(l.msg)));
+    expect(retried.map((l) => l.msg)).toEqual(["SaaS request failed; retrying", "SaaS request failed; retrying", "SaaS request failed; retrying", "S3 request failed; retrying"]);
+    expect(retried.map((l) => l.status)).toEqual([503, 503, 429, 500]);
+  });
+
+  test("a wrong proxy header value gets Squid's 403 and the clear proxy-refused error; nothing reaches the SaaS", async () => {
+    secrets.setSecret(PROXY_SECRET, "not-the-right-value");
+    const started = Date.now();
+    const err = await coldStart()({ date: DATE }).catch((e: Error) => e);
+    expect((err as Error).message).toMatch(/^the proxy refused the request: the header secret or domain whitelist is wrong \(CONNECT api\.example\.com:\d+ via PROXY_URL=http:\/\/127\.0\.0\.1:\d+ answered 403\)/);
+    expect((err as Error).message).toContain(`"${PROXY_SECRET}" (PROXY_HEADER_SECRET_ID)`);
+    expect((err as Error).message).not.toContain("not-the-right-value");
+    expect((err as { kind?: string }).kind).toBe("proxy-refused");
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(saas.requests).toHaveLength(0);
+    expect(s3.ops).toHaveLength(0);
+    expect(await waitForAccessLog(/TCP_DENIED\/403 \d+ CONNECT api\.example\.com/)).toMatch(/TCP_DENIED\/403 \d+ CONNECT api\.example\.com/);
+  });
+
+  test("the proxy port closed: a fast, clear error naming PROXY_URL and the security group to the proxy load balancer", async () => {
+    const closed = await freePort();
+    process.env.PROXY_URL = `http://127.0.0.1:${closed}`;
+    const started = Date.now();
+    const err = await coldStart()({ date: DATE }).catch((e: Error) => e);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect((err as { kind?: string }).kind).toBe("proxy-unreachable");
+    expect((err as Error).message).toContain(`could not connect to the proxy at PROXY_URL=http://127.0.0.1:${closed} (ECONNREFUSED`);
+    expect((err as Error).message).toContain(`security group must allow outbound TCP ${closed} to the proxy load balancer`);
+    expect(s3.ops).toHaveLength(0);
+  });
+
+  test("a proxy that never answers the CONNECT: the export gives up after PROXY_CONNECT_TIMEOUT_MS per attempt, naming the security groups", async () => {
+    const sockets = new Set<net.Socket>();
+    const silent = net.createServer((sock) => {
+      sockets.add(sock);
+      sock.on("error", () => undefined);
+    });
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    try {
+      const port = (silent.address() as net.AddressInfo).port;
+      Object.assign(process.env, { PROXY_URL: `http://127.0.0.1:${port}`, PROXY_CONNECT_TIMEOUT_MS: "300", RETRY_MAX_ATTEMPTS: "2" });
+      const started = Date.now();
+      const err = await coldStart()({ date: DATE }).catch((e: Error) => e);
+      const took = Date.now() - started;
+      expect(took).toBeGreaterThanOrEqual(600);
+      expect(took).toBeLessThan(3_000);
+      expect((err as { kind?: string }).kind).toBe("proxy-unreachable");
+      expect((err as Error).message).toContain(`the proxy at PROXY_URL=http://127.0.0.1:${port} did not open a tunnel to api.example.com:${saas.port} within PROXY_CONNECT_TIMEOUT_MS=300 after 2 attempts`);
+      expect((err as Error).message).toContain(`this function's security group must allow outbound TCP ${port} to the proxy load balancer`);
+      expect(sockets.size).toBe(2);
+    } finally {
+      for (const sock of sockets) sock.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
+  });
+
+  test("a SaaS 401 names the auth secret to fix, and the secret is read again on the next invocation", async () => {
+    secrets.setSecret(AUTH_SECRET, "expired-token");
+    const handler = coldStart();
+    const err = await handler({ date: DATE }).catch((e: Error) => e);
+    expect((err as { kind?: string }).kind).toBe("auth");
+    expect((err as Error).message).toMatch(/^the SaaS refused the credential for page 1 \(HTTP 401: invalid_token\): put a valid credential into Secrets Manager secret "saas\/token" \(SAAS_AUTH_SECRET_ID\)/);
+    expect((err as Error).message).not.toContain("expired-token");
+    expect(saas.requests).toHaveLength(1); // 401 is not retried
+
+    secrets.setSecret(AUTH_SECRET, TOKEN);
+    expect((await handler({ date: DATE })).records).toBe(250);
+    expect(secrets.callsFor(AUTH_SECRET)).toBe(2);
+  });
+
+  test("TLS verification stays on: without the test CA the SaaS certificate is refused", async () => {
+    delete process.env.SAAS_CA_FILE;
+    const err = await coldStart()({ date: DATE }).catch((e: Error) => e);
+    expect((err as { kind?: string }).kind).toBe("tls");
+    expect((err as Error).message).toMatch(/the TLS certificate of api\.example\.com did not verify \((UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT_LOCALLY|SELF_SIGNED_CERT_IN_CHAIN)/);
+    expect(saas.requests).toHaveLength(0);
+  });
+
+  test("bad environment: one error naming every wrong variable and its fix, before any request", async () => {
+    delete process.env.BUCKET;
+    process.env.PROXY_URL = "internal-proxy.elb.amazonaws.com";
+    process.env.SAAS_URL = "http://api.example.com/v1/items";
+    process.env.SAAS_PAGINATION = "offset";
+    process.env.PREFIX = "/raw/saas";
+    process.env.RETRY_MAX_ATTEMPTS = "0";
+    const err = await coldStart()({ date: DATE }).catch((e: Error) => e);
+    const msg = (err as Error).message;
+    expect((err as { kind?: string }).kind).toBe("config");
+    expect(msg).toMatch(/^saas-export is misconfigured: /);
+    expect(msg).toContain("BUCKET is not set: set it to the name of the S3 bucket");
+    expect(msg).toContain("PROXY_URL is not a URL: set it to http://<proxy load balancer DNS name>:<port>");
+    expect(msg).toContain("SAAS_URL must be an https:// URL");
+    expect(msg).toContain('SAAS_PAGINATION "offset" is not a pagination style: use none, link, cursor:');
+    expect(msg).toContain("PREFIX must not start with '/'");
+    expect(msg).toContain("RETRY_MAX_ATTEMPTS must be an integer from 1 to 10");
+    expect(secrets.totalCalls).toBe(0);
+    expect(saas.requests).toHaveLength(0);
+  });
+
+  test("a PROXY_URL without a port and a missing SAAS_RECORDS_PATH are named too", async () => {
+    process.env.PROXY_URL = "http://proxy.internal";
+    delete process.env.SAAS_RECORDS_PATH;
+    await expect(coldStart()({})).rejects.toThrow(/PROXY_URL must name the port explicitly .*SAAS_RECORDS_PATH is not set/);
+  });
+
+  test("secrets are read once per cold start: two warm invocations, one read each; a new container reads again", async () => {
+    const handler = coldStart();
+    await handler({ date: DATE });
+    await handler({ date: "2026-11-22" });
+    expect(secrets.callsFor(PROXY_SECRET)).toBe(1);
+    expect(secrets.callsFor(AUTH_SECRET)).toBe(1);
+    await coldStart()({ date: DATE });
+    expect(secrets.callsFor(PROXY_SECRET)).toBe(2);
+    expect(secrets.callsFor(AUTH_SECRET)).toBe(2);
+  });
+
+  test("the logical date: event.date for backfills, else a scheduled event's time (UTC), else today (UTC); a bad date is refused", async () => {
+    const handler = coldStart();
+    expect((await handler({ "detail-type": "Scheduled Event", time: "2026-03-04T23:59:59Z" })).date).toBe("2026-03-04");
+    expect((await handler({ time: "2026-03-05T08:30:00+09:00" })).date).toBe("2026-03-04");
+    const today = new Date().toISOString().slice(0, 10);
+    const s = await handler(undefined);
+    expect([today, new Date().toISOString().slice(0, 10)]).toContain(s.date);
+    expect(s3.keys(BUCKET, `${PREFIX}dt=2026-03-04/`)).toContain(`${PREFIX}dt=2026-03-04/_SUCCESS`);
+    await expect(handler({ date: "2026-02-30" })).rejects.toThrow('event.date must be a calendar date YYYY-MM-DD, e.g. {"date": "2026-11-21"}; got "2026-02-30".');
+    await expect(handler({ date: "21/11/2026" })).rejects.toThrow(/event\.date must be a calendar date/);
+  });
+
+  test("records that are not objects, or a wrong SAAS_RECORDS_PATH, fail with the variable to fix and write nothing", async () => {
+    process.env.SAAS_RECORDS_PATH = "items";
+    const err = await coldStart()({ date: DATE }).catch((e: Error) => e);
+    expect((err as Error).message).toMatch(/^page 1 has nothing at SAAS_RECORDS_PATH=items, not an array of records \(the page is an object with keys "data", "meta"\)/);
+    expect((err as { kind?: string }).kind).toBe("data");
+
+    process.env.SAAS_RECORDS_PATH = "data.items";
+    saas.records = [{ id: 1 }, ["not", "an", "object"] as unknown as Record<string, unknown>];
+    await expect(coldStart()({ date: DATE })).rejects.toThrow(/^record 1 of page 1 \(at SAAS_RECORDS_PATH=data\.items\) is an array of 3: each record must be a JSON object/);
+    expect(s3.ops).toHaveLength(0);
+  });
+});
