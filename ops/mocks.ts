@@ -193,6 +193,13 @@ export class KitMocks implements pulumi.runtime.Mocks {
       case "aws:cloudwatch/eventRule:EventRule":
         state.arn = `arn:aws:events:${region}:${account}:rule/${physical}`;
         break;
+      case "aws:s3/bucket:Bucket":
+        state.bucket = args.inputs.bucket ?? `${args.name}-${hex(key, 7)}`;
+        state.arn = `arn:aws:s3:::${state.bucket}`;
+        state.bucketRegionalDomainName = `${state.bucket}.s3.${region}.amazonaws.com`;
+        state.region = region;
+        id = state.bucket;
+        break;
       case "aws:ec2/vpcEndpoint:VpcEndpoint":
         if (args.inputs.vpcEndpointType === "Gateway") state.prefixListId = `pl-${hex(key, 8)}`;
         else state.dnsEntries = [{ dnsName: `${id}-${hex(key, 8)}.${String(args.inputs.serviceName).split(".").slice(3).join(".")}.${region}.vpce.amazonaws.com`, hostedZoneId: "Z2E726K9Y6RL4W" }];

@@ -5,8 +5,10 @@ import { kintoneSyncBundleOptions } from "../functions/kintone-sync/bundle-optio
 import { EnvConfig, PROJECT } from "./config";
 import { NetworkOutputs } from "./network";
 import { DataOutputs } from "./data";
+import { proxyExportApps, ProxyExportOutputs } from "./proxy-export";
+import { allowToEndpoints, serviceFlow } from "./endpoints";
 
-export interface AppsOutputs {
+export interface AppsOutputs extends ProxyExportOutputs {
   kintoneSync?: {
     functionName: pulumi.Output<string>;
     securityGroupId: pulumi.Output<string>;
@@ -45,7 +47,7 @@ export function appsRole(cfg: EnvConfig, provider: aws.Provider, up: AppsUpstrea
       subnetIds: up.network.privateSubnetIds,
       flows: [
         { to: { kind: "internet", host }, port: 443, purpose: `kintone REST API on ${host} via NAT (allowlisted egress IP)` },
-        { to: { kind: "awsService", service: "secretsmanager" }, port: 443, purpose: "read the kintone API token from Secrets Manager" },
+        serviceFlow(cfg, up.network, "secretsmanager", "read the kintone API token from Secrets Manager"),
       ],
       environment: {
         KINTONE_BASE_URL: ks.baseUrl,
@@ -61,8 +63,10 @@ export function appsRole(cfg: EnvConfig, provider: aws.Provider, up: AppsUpstrea
       reservedConcurrency: ks.reservedConcurrency,
       logRetentionInDays: cfg.logRetentionInDays,
     }, { provider });
+    allowToEndpoints(cfg, up.network, "kintone-sync", fn.securityGroupId, provider);
     fn.schedule(ks.schedule);
     out.kintoneSync = { functionName: fn.functionName, securityGroupId: fn.securityGroupId, tokenSecretArn: token.arn, schedule: ks.schedule };
   }
+  Object.assign(out, proxyExportApps(cfg, provider, up.network));
   return out;
 }

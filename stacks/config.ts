@@ -12,7 +12,7 @@ export const ROLES = ["network", "data", "apps"] as const;
 export type Role = (typeof ROLES)[number];
 
 /** Keys that hold secrets: present-but-secret under `synth` (secure: values cannot be decrypted offline). */
-export const SECRET_KEYS = ["kintoneApiToken"] as const;
+export const SECRET_KEYS = ["kintoneApiToken", "proxyHeaderValue", "saasApiToken"] as const;
 
 const retention = z.number().int().refine((n) => CLOUDWATCH_RETENTION_DAYS.includes(n), {
   message: `not a CloudWatch Logs retention period (${CLOUDWATCH_RETENTION_DAYS.join(", ")})`,
@@ -73,6 +73,36 @@ const kintoneSync = z.strictObject({
   reservedConcurrency: z.number().int().min(1).optional(),
 });
 
+const proxyTier = z.strictObject({
+  /** "private": instances behind the network's NAT (egress IPs = NAT EIPs); "public": one EIP per instance. */
+  placement: z.enum(["private", "public"]).default("private"),
+  /** Squid dstdomain entries: ".example.com" = domain and subdomains, "api.example.com" = that host. */
+  allowedDomains: z.array(z.string()).min(1),
+  port: z.number().int().min(1024).max(65535).default(3128),
+  headerName: z.string().default("X-Lambda-Proxy-Token"),
+  desiredCapacity: z.number().int().min(1).max(10).default(2),
+  instanceType: z.string().default("t4g.small"),
+  /** Other networks (e.g. other accounts' VPCs over the Transit Gateway) whose Lambdas may use the proxy. */
+  extraClientCidrs: z.array(z.string()).default([]),
+});
+
+const saasExport = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** https URL of the first page. */
+  url: z.string().regex(/^https:\/\/[^\s/]+(\/\S*)?$/, "must be an https URL"),
+  /** none | link | cursor:<path>:<param> | page:<param>. */
+  pagination: z.string().default("none"),
+  /** Where each page holds its array of records, e.g. data.items ($ = the body). */
+  recordsPath: z.string().default("$"),
+  schedule: z.string().default("cron(0 18 * * ? *)"),
+  /** Key prefix in the export bucket; ends in "/". */
+  prefix: z.string().regex(/^([a-z0-9][a-z0-9._-]*\/)+$/, "lower-case path segments ending in /, e.g. raw/saas/").default("raw/saas/"),
+  /** Athena columns of each record (Glue types), e.g. [{name: id, type: string}]. */
+  columns: z.array(z.strictObject({ name: z.string().regex(/^[a-z_][a-z0-9_]*$/, "lower-case identifier"), type: z.string().regex(/^[a-z][a-z0-9<>,: _()]*$/, "a Glue/Hive type such as string, bigint, timestamp") })).min(1),
+  timeoutSeconds: z.number().int().min(10).max(900).default(900),
+  memoryMb: z.number().int().min(128).max(10240).default(1024),
+});
+
 const schema = z.strictObject({
   environment: z.enum(["dev", "stg", "prod"]),
   roles: z.array(z.enum(ROLES)).min(1).default([...ROLES]),
@@ -81,6 +111,8 @@ const schema = z.strictObject({
   network: network.default(network.parse({})),
   data: data.default(data.parse({})),
   kintoneSync: kintoneSync.optional(),
+  proxyTier: proxyTier.optional(),
+  saasExport: saasExport.optional(),
   logRetentionInDays: retention.default(30),
   tags: z.record(z.string(), z.string()).default({}),
 });
@@ -155,7 +187,7 @@ export function loadConfig(all: Record<string, string> = pulumi.runtime.allConfi
     }
   }
   const cfg = parsedKeys as EnvConfigInput;
-  const secretsPresent = { kintoneApiToken: `${PROJECT}:kintoneApiToken` in all };
+  const secretsPresent = Object.fromEntries(SECRET_KEYS.map((k) => [k, `${PROJECT}:${k}` in all])) as EnvConfig["secretsPresent"];
 
   // Cross-key rules zod cannot express.
   if (failed.has("roles") || failed.has("upstream")) {
@@ -187,6 +219,18 @@ export function loadConfig(all: Record<string, string> = pulumi.runtime.allConfi
     }
   }
 
+  if (cfg.saasExport?.enabled && !cfg.proxyTier && !failed.has("proxyTier")) {
+    errors.push(new ConfigError(`${PROJECT}:proxyTier`, "saasExport reaches the SaaS through the proxy tier, which is not configured", "add proxyTier (allowedDomains must include the SaaS host), or disable saasExport"));
+  }
+  if (cfg.proxyTier && !failed.has("proxyTier") && cfg.roles.includes("apps") && !secretsPresent.proxyHeaderValue) {
+    errors.push(new ConfigError(`${PROJECT}:proxyHeaderValue`, "the proxy tier needs its secret header value", `pulumi config set --secret ${PROJECT}:proxyHeaderValue "$(openssl rand -hex 24)"`));
+  }
+  if (cfg.proxyTier && !failed.has("proxyTier") && !failed.has("network") && (typeof cfg.network.availabilityZones === "number" ? cfg.network.availabilityZones : cfg.network.availabilityZones.length) < 2) {
+    errors.push(new ConfigError(`${PROJECT}:network.availabilityZones`, "the proxy tier spreads its instances over at least two availability zones, and the network has one", "set network.availabilityZones to 2 or more (natGateways: single keeps one NAT)"));
+  }
+  if (cfg.saasExport?.enabled && !failed.has("saasExport")) {
+    try { validateSchedule(cfg.saasExport.schedule, `${PROJECT}:saasExport.schedule`); } catch (e) { errors.push(e as ConfigError); }
+  }
   const networkAzs = cfg.network?.availabilityZones ?? 1;
   const dataAzs = cfg.data?.availabilityZones ?? 2;
   let networkPlan: FixedEgressVpcPlan | undefined;

@@ -51,14 +51,16 @@ describe("MISSION §1 fixed egress topology (dev)", () => {
     expect((g.graph.outputs.network as any).egressIps).toEqual(g.graph.outputs.egressIps);
   });
 
-  test("dev runs a single NAT gateway", () => {
+  test("dev runs a single NAT gateway, which both zones' private subnets route to", () => {
     expect(g.all("aws:ec2/natGateway:NatGateway")).toHaveLength(1);
+    const nat = g.one("aws:ec2/natGateway:NatGateway", "egress-nat-0");
+    for (const i of [0, 1]) expect(g.routeTarget(g.routeTableOf(g.one(SUBNET, `egress-private-${i}`)), "0.0.0.0/0").id).toBe(nat.id);
   });
 
   test("an S3 gateway endpoint serves every private route table, so S3 traffic never crosses the NAT", () => {
     const ep = g.one("aws:ec2/vpcEndpoint:VpcEndpoint", "endpoints-s3-gateway");
     expect(ep.inputs).toMatchObject({ vpcEndpointType: "Gateway", serviceName: "com.amazonaws.ap-northeast-1.s3", vpcId: g.one(VPC, "egress-vpc").id });
-    expect(ep.inputs.routeTableIds).toEqual([g.routeTableOf(g.one(SUBNET, "egress-private-0")).id]);
+    expect(ep.inputs.routeTableIds).toEqual([0, 1].map((i) => g.routeTableOf(g.one(SUBNET, `egress-private-${i}`)).id));
     expect((g.graph.outputs.network as any).s3PrefixListId).toMatch(/^pl-[0-9a-f]{8}$/);
   });
 
@@ -68,10 +70,10 @@ describe("MISSION §1 fixed egress topology (dev)", () => {
 });
 
 describe("kintone-sync as a VPC function", () => {
-  test("the function is attached to the private subnet only, with its own security group", () => {
+  test("the function is attached to the private subnets only, with its own security group", () => {
     const fn = g.one(FN, "kintone-sync-fn");
     const vpcConfig = fn.inputs.vpcConfig as { subnetIds: string[]; securityGroupIds: string[] };
-    expect(vpcConfig.subnetIds).toEqual([g.one(SUBNET, "egress-private-0").id]);
+    expect(vpcConfig.subnetIds).toEqual([g.one(SUBNET, "egress-private-0").id, g.one(SUBNET, "egress-private-1").id]);
     expect(vpcConfig.securityGroupIds).toEqual([g.one("aws:ec2/securityGroup:SecurityGroup", "kintone-sync-sg").id]);
   });
 
@@ -111,16 +113,21 @@ describe("kintone-sync as a VPC function", () => {
     expect(role.inputs.managedPolicyArns ?? []).toEqual([]);
   });
 
-  test("the security group has no ingress and exactly the declared egress: HTTPS out through the NAT", () => {
+  test("the security group has no ingress and exactly the declared egress: kintone via the NAT, Secrets Manager via its endpoint", () => {
     const sg = g.one("aws:ec2/securityGroup:SecurityGroup", "kintone-sync-sg");
     expect(sg.inputs.ingress ?? []).toEqual([]);
     expect(sg.inputs.egress ?? []).toEqual([]);
     expect(g.all("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").filter((r) => r.inputs.securityGroupId === sg.id)).toEqual([]);
+    const endpointSg = g.one("aws:ec2/securityGroup:SecurityGroup", "endpoints-sg");
     const egress = g.all("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule").filter((r) => r.inputs.securityGroupId === sg.id);
-    expect(egress.map((r) => ({ ...r.inputs, description: undefined, securityGroupId: undefined }))).toEqual([
-      { ipProtocol: "tcp", fromPort: 443, toPort: 443, cidrIpv4: "0.0.0.0/0", description: undefined, securityGroupId: undefined },
-    ]);
-    expect(egress[0].inputs.description).toMatch(/kintone REST API on example\.cybozu\.com.*; read the kintone API token/);
+    expect(egress.map((r) => [r.inputs.ipProtocol, r.inputs.fromPort, r.inputs.toPort, r.inputs.cidrIpv4 ?? r.inputs.referencedSecurityGroupId]).sort()).toEqual([
+      ["tcp", 443, 443, "0.0.0.0/0"],
+      ["tcp", 443, 443, endpointSg.id],
+    ].sort());
+    expect(egress.find((r) => r.inputs.cidrIpv4)!.inputs.description).toMatch(/^kintone REST API on example\.cybozu\.com/);
+    // The endpoint admits the function on 443, from its security group only.
+    const admit = g.all("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").filter((r) => r.inputs.securityGroupId === endpointSg.id && r.inputs.referencedSecurityGroupId === sg.id);
+    expect(admit.map((r) => [r.inputs.fromPort, r.inputs.toPort, r.inputs.ipProtocol])).toEqual([[443, 443, "tcp"]]);
   });
 
   test("the declared flows are recorded on the function component for the offline checker", () => {
@@ -129,6 +136,7 @@ describe("kintone-sync as a VPC function", () => {
       { to: { kind: "internet", host: "example.cybozu.com" }, port: 443, protocol: "tcp", purpose: expect.any(String) },
       { to: { kind: "awsService", service: "secretsmanager" }, port: 443, protocol: "tcp", purpose: expect.any(String) },
     ]);
+    expect(g.one("aws:ec2/vpcEndpoint:VpcEndpoint", "endpoints-secretsmanager").inputs).toMatchObject({ vpcEndpointType: "Interface", privateDnsEnabled: true, serviceName: "com.amazonaws.ap-northeast-1.secretsmanager" });
   });
 
   test("the log group keeps logs for the configured retention and the function logs JSON to it", () => {
@@ -187,5 +195,64 @@ describe("accounts and providers", () => {
     }
     const vpcChildren = g.graph.resources.filter((r) => r.name.startsWith("egress-"));
     for (const r of vpcChildren) expect(g.ancestors(r)).toContain("egress");
+  });
+});
+
+describe("MISSION §2 in dev: the proxy tier and the SaaS export", () => {
+  const SG = "aws:ec2/securityGroup:SecurityGroup";
+  const EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule";
+  const INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
+
+  test("the proxies sit in the private subnets behind the NAT, so the SaaS allowlists the NAT's EIP", () => {
+    const apps = g.graph.outputs.apps as any;
+    expect(apps.proxyTier.egressIps).toEqual(g.graph.outputs.egressIps);
+    expect(apps.proxyTier.proxyUrl).toMatch(/^http:\/\/internal-proxy-clb-[0-9a-f]{7}-\d+\.ap-northeast-1\.elb\.amazonaws\.com:3128$/);
+    const asg = g.one("aws:autoscaling/group:Group", "proxy-asg");
+    expect(asg.inputs.vpcZoneIdentifiers).toEqual([0, 1].map((i) => g.one(SUBNET, `egress-private-${i}`).id));
+    expect(g.one("aws:elb/loadBalancer:LoadBalancer", "proxy-clb").inputs.internal).toBe(true);
+  });
+
+  test("saas-export reaches the proxy, S3 through the gateway endpoint and Secrets Manager through its endpoint, and nothing else", () => {
+    const sg = g.one(SG, "saas-export-sg");
+    const lbSg = g.byId((g.graph.outputs.apps as any).proxyTier.securityGroupId);
+    const egress = g.all(EGRESS).filter((r) => r.inputs.securityGroupId === sg.id);
+    expect(egress.map((r) => [r.inputs.fromPort, r.inputs.referencedSecurityGroupId ?? r.inputs.prefixListId ?? r.inputs.cidrIpv4]).sort()).toEqual([
+      [3128, lbSg.id],
+      [443, (g.graph.outputs.network as any).s3PrefixListId],
+      [443, g.one(SG, "endpoints-sg").id],
+    ].sort());
+    expect(egress.some((r) => r.inputs.cidrIpv4 === "0.0.0.0/0")).toBe(false);
+    // The load balancer admits the function's group on the proxy port.
+    expect(g.all(INGRESS).filter((r) => r.inputs.securityGroupId === lbSg.id && r.inputs.referencedSecurityGroupId === sg.id).map((r) => r.inputs.fromPort)).toEqual([3128]);
+  });
+
+  test("the export role writes only under its prefix and reads only its two secrets", () => {
+    const role = g.one("aws:iam/role:Role", "saas-export-role");
+    const doc = policyDoc(g.all("aws:iam/rolePolicy:RolePolicy").find((p) => p.inputs.role === role.id)!);
+    const bucket = g.one("aws:s3/bucket:Bucket", "saas-export-bucket");
+    const bySid = Object.fromEntries(doc.Statement.map((s) => [s.Sid, s]));
+    expect(bySid.WritePartitions).toEqual({ Sid: "WritePartitions", Effect: "Allow", Action: ["s3:PutObject", "s3:DeleteObject"], Resource: `arn:aws:s3:::${bucket.id}/raw/saas/*` });
+    expect(bySid.ListPartitions).toEqual({ Sid: "ListPartitions", Effect: "Allow", Action: ["s3:ListBucket"], Resource: `arn:aws:s3:::${bucket.id}`, Condition: { StringLike: { "s3:prefix": ["raw/saas/*"] } } });
+    expect((bySid.ReadSecrets.Resource as string[]).sort()).toEqual([g.one("aws:secretsmanager/secret:Secret", "proxy-header-secret").id, g.one("aws:secretsmanager/secret:Secret", "saas-export-auth").id].sort());
+    expect(Object.keys(bySid).sort()).toEqual(["ListPartitions", "Logs", "ReadSecrets", "VpcEni", "WritePartitions"]);
+  });
+
+  test("the bucket is private, encrypted and TLS-only; Athena reads it through a projected Glue table", () => {
+    const bucket = g.one("aws:s3/bucket:Bucket", "saas-export-bucket");
+    expect(g.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "saas-export-bucket-pab").inputs).toMatchObject({ bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
+    const tls = JSON.parse(g.one("aws:s3/bucketPolicy:BucketPolicy", "saas-export-bucket-tls").inputs.policy as string);
+    expect(tls.Statement[0]).toMatchObject({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } });
+    const table = g.one("aws:glue/catalogTable:CatalogTable", "saas-export-table");
+    expect(table.inputs.partitionKeys).toEqual([{ name: "dt", type: "string" }]);
+    expect((table.inputs.parameters as Record<string, string>)["storage.location.template"]).toBe(`s3://${bucket.id}/raw/saas/dt=\${dt}/`);
+    expect((table.inputs.storageDescriptor as any).columns).toEqual([{ name: "id", type: "string" }, { name: "name", type: "string" }, { name: "updated_at", type: "timestamp" }]);
+  });
+
+  test("the proxy header value is in no resource input but its secret version", () => {
+    const versions = g.all("aws:secretsmanager/secretVersion:SecretVersion").map((v) => v.inputs.secretString);
+    expect(versions).toEqual(["[secret]", "[secret]", "[secret]"]);
+    const userData = Buffer.from(String(g.one("aws:ec2/launchTemplate:LaunchTemplate", "proxy-lt").inputs.userData), "base64").toString();
+    expect(userData).toContain(g.one("aws:secretsmanager/secret:Secret", "proxy-header-secret").id);
+    expect(userData).not.toContain("synth-placeholder-secret");
   });
 });

@@ -71,3 +71,13 @@ test("prod's providers assume the deployer role in each account and refuse any o
     expect(JSON.parse(p.inputs.assumeRoles as string)[0].roleArn).toBe(`arn:aws:iam::${acct}:role/vpc-lambda-kit-deployer`);
   }
 });
+
+test("prod's proxies run in the public subnets with one EIP each, and the SaaS allowlists those", () => {
+  const apps = g.graph.outputs.apps as any;
+  const poolEips = g.all("aws:ec2/eip:Eip").filter((e) => e.name.startsWith("proxy-"));
+  expect(poolEips).toHaveLength(2);
+  expect(apps.proxyTier.egressIps).toHaveLength(2);
+  expect(apps.proxyTier.egressIps.some((ip: string) => (g.graph.outputs.egressIps as string[]).includes(ip))).toBe(false);
+  const asg = g.one("aws:autoscaling/group:Group", "proxy-asg");
+  expect(asg.inputs.vpcZoneIdentifiers).toEqual([0, 1, 2].map((i) => g.one(SUBNET, `egress-public-${i}`).id));
+});

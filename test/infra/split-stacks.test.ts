@@ -13,7 +13,7 @@ const upstream: Record<string, Record<string, unknown>> = {
       natGatewayIds: ["nat-0aaaaaaaaaaaaaaaa"],
       egressIps: ["198.51.100.7"],
       s3PrefixListId: "pl-61a54008",
-      endpointSecurityGroupId: "",
+      endpointSecurityGroupId: "sg-0endpoints000000000",
     },
   },
   "organization/vpc-lambda-kit/dev-data": {
@@ -48,6 +48,11 @@ test("the function lands in the upstream's private subnets and its security grou
   expect((fn.inputs.vpcConfig as { subnetIds: string[] }).subnetIds).toEqual(["subnet-0private00000000"]);
   expect(g.one("aws:ec2/securityGroup:SecurityGroup", "kintone-sync-sg").inputs.vpcId).toBe("vpc-0aaaaaaaaaaaaaaaa");
   expect((fn.inputs.environment as { variables: Record<string, string> }).variables.KINTONE_ALLOWLIST_HINT).toBe('stack output "egressIps" of stack dev-network');
+});
+
+test("the apps stack admits its functions to the upstream VPC's interface endpoints", () => {
+  const rules = g.all("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").filter((r) => r.inputs.securityGroupId === "sg-0endpoints000000000");
+  expect(rules.map((r) => r.name).sort()).toEqual(["kintone-sync-to-endpoints", "saas-export-to-endpoints"]);
 });
 
 test("the apps stack re-exports the upstream egress IPs and only account A's provider exists", () => {

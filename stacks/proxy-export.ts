@@ -1,0 +1,144 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import { SquidProxyTier } from "../components/squid-proxy-tier";
+import { VpcFunction } from "../components/vpc-function";
+import { EnvConfig, PROJECT } from "./config";
+import { NetworkOutputs, zoneNames } from "./network";
+import { allowToEndpoints, serviceFlow } from "./endpoints";
+
+export interface ProxyExportOutputs {
+  proxyTier?: { proxyUrl: pulumi.Output<string>; egressIps: pulumi.Output<string[]>; securityGroupId: pulumi.Output<string> };
+  saasExport?: { functionName: pulumi.Output<string>; bucket: pulumi.Output<string>; prefix: string; glueDatabase: pulumi.Output<string>; glueTable: pulumi.Output<string> };
+}
+
+/** The network role's subnets, one Input per AZ (the tier validates zones and subnets as plain lists). */
+function perAz(ids: pulumi.Output<any>, count: number): pulumi.Input<string>[] {
+  return Array.from({ length: count }, (_, i) => ids.apply((all: string[]) => all[i]));
+}
+
+/**
+ * MISSION §2: the header-gated Squid tier in the network role's VPC, and the SaaS → S3 export that
+ * uses it. The subnet CIDRs come from the network plan (config), because squid.conf is rendered
+ * from plain values before anything is registered.
+ */
+export function proxyExportApps(cfg: EnvConfig, provider: aws.Provider, network: NetworkOutputs): ProxyExportOutputs {
+  const out: ProxyExportOutputs = {};
+  const pt = cfg.proxyTier;
+  if (!pt) return out;
+  const azs = cfg.networkPlan.azCount;
+  const secrets = new pulumi.Config(PROJECT);
+  const tier = new SquidProxyTier("proxy", {
+    vpcId: network.vpcId,
+    placement: pt.placement,
+    instanceSubnetIds: perAz(pt.placement === "public" ? network.publicSubnetIds : network.privateSubnetIds, azs),
+    // The internal load balancer sits beside its clients, in the private subnets.
+    lbSubnetIds: perAz(network.privateSubnetIds, azs),
+    lbSubnetCidrs: cfg.networkPlan.privateSubnetCidrs,
+    availabilityZones: zoneNames(cfg.networkAzs, provider, `${PROJECT}:network.availabilityZones`),
+    // Squid checks the real client address (PROXY protocol): the private subnets' functions, plus listed networks.
+    clientCidrs: [...cfg.networkPlan.privateSubnetCidrs, ...pt.extraClientCidrs],
+    openToClientCidrs: pt.extraClientCidrs.length > 0,
+    allowedDomains: pt.allowedDomains,
+    port: pt.port,
+    headerName: pt.headerName,
+    headerValue: secrets.requireSecret("proxyHeaderValue"),
+    natEgressIps: pt.placement === "private" ? network.egressIps : undefined,
+    desiredCapacity: pt.desiredCapacity,
+    instanceType: pt.instanceType,
+  }, { provider });
+  out.proxyTier = { proxyUrl: tier.proxyUrl, egressIps: tier.egressIps, securityGroupId: tier.securityGroupId };
+
+  const se = cfg.saasExport;
+  if (!se || !se.enabled) return out;
+  const child = { provider };
+  const bucket = new aws.s3.Bucket("saas-export-bucket", { forceDestroy: cfg.environment !== "prod" }, child);
+  new aws.s3.BucketPublicAccessBlock("saas-export-bucket-pab", {
+    bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true,
+  }, { provider, parent: bucket });
+  new aws.s3.BucketServerSideEncryptionConfiguration("saas-export-bucket-sse", {
+    bucket: bucket.id,
+    rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }],
+  }, { provider, parent: bucket });
+  new aws.s3.BucketOwnershipControls("saas-export-bucket-owner", { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } }, { provider, parent: bucket });
+  new aws.s3.BucketPolicy("saas-export-bucket-tls", {
+    bucket: bucket.id,
+    policy: bucket.arn.apply((arn) => JSON.stringify({
+      Version: "2012-10-17",
+      Statement: [{ Sid: "DenyInsecureTransport", Effect: "Deny", Principal: "*", Action: "s3:*", Resource: [arn, `${arn}/*`], Condition: { Bool: { "aws:SecureTransport": "false" } } }],
+    })),
+  }, { provider, parent: bucket });
+
+  let authSecret: aws.secretsmanager.Secret | undefined;
+  if (cfg.secretsPresent.saasApiToken) {
+    authSecret = new aws.secretsmanager.Secret("saas-export-auth", { description: `SaaS credential for saas-export (${cfg.stack})` }, child);
+    new aws.secretsmanager.SecretVersion("saas-export-auth-value", { secretId: authSecret.id, secretString: secrets.requireSecret("saasApiToken") }, { provider, parent: authSecret });
+  }
+  const secretArns = authSecret ? [tier.headerSecretArn, authSecret.arn] : [tier.headerSecretArn];
+
+  const fn = new VpcFunction("saas-export", {
+    source: "saas-export",
+    description: "Exports a SaaS API through the proxy tier to S3 (NDJSON, partitioned by day)",
+    vpcId: network.vpcId,
+    subnetIds: network.privateSubnetIds,
+    flows: [
+      tier.flow("SaaS API through the Squid proxy tier"),
+      { to: { kind: "awsService", service: "s3", prefixListId: network.s3PrefixListId }, port: 443, purpose: "write NDJSON to S3 through the gateway endpoint" },
+      // Through the interface endpoint when the VPC has one: a 443-to-anywhere rule would let the
+      // function reach the SaaS around the proxy, through the NAT.
+      serviceFlow(cfg, network, "secretsmanager", "read the proxy header and SaaS credential"),
+    ],
+    environment: {
+      PROXY_URL: tier.proxyUrl,
+      PROXY_HEADER_NAME: tier.headerName,
+      PROXY_HEADER_SECRET_ID: tier.headerSecretArn,
+      SAAS_URL: se.url,
+      SAAS_PAGINATION: se.pagination,
+      SAAS_RECORDS_PATH: se.recordsPath,
+      BUCKET: bucket.bucket,
+      PREFIX: se.prefix,
+      ...(authSecret ? { SAAS_AUTH_SECRET_ID: authSecret.arn } : {}),
+    },
+    policyStatements: [
+      { Sid: "ReadSecrets", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: secretArns },
+      { Sid: "WritePartitions", Effect: "Allow", Action: ["s3:PutObject", "s3:DeleteObject"], Resource: pulumi.interpolate`${bucket.arn}/${se.prefix}*` },
+      { Sid: "ListPartitions", Effect: "Allow", Action: ["s3:ListBucket"], Resource: bucket.arn, Condition: { StringLike: { "s3:prefix": [`${se.prefix}*`] } } },
+    ],
+    memorySize: se.memoryMb,
+    timeout: se.timeoutSeconds,
+    // Two overlapping runs of one date would race on the same partition.
+    reservedConcurrency: cfg.environment === "prod" ? 1 : undefined,
+    logRetentionInDays: cfg.logRetentionInDays,
+  }, { provider });
+  tier.allowFrom(fn.securityGroupId, "saas-export function");
+  allowToEndpoints(cfg, network, "saas-export", fn.securityGroupId, provider);
+  fn.schedule(se.schedule);
+
+  // Athena reads the day partitions through partition projection: no crawler, no MSCK REPAIR.
+  const db = new aws.glue.CatalogDatabase("saas-export-db", { name: `${cfg.environment}_saas_export` }, child);
+  const location = pulumi.interpolate`s3://${bucket.bucket}/${se.prefix}`;
+  const table = new aws.glue.CatalogTable("saas-export-table", {
+    databaseName: db.name,
+    name: "records",
+    tableType: "EXTERNAL_TABLE",
+    parameters: {
+      classification: "json",
+      "projection.enabled": "true",
+      "projection.dt.type": "date",
+      "projection.dt.format": "yyyy-MM-dd",
+      "projection.dt.range": "2020-01-01,NOW",
+      "projection.dt.interval": "1",
+      "projection.dt.interval.unit": "DAYS",
+      "storage.location.template": pulumi.interpolate`${location}dt=\${dt}/`,
+    },
+    partitionKeys: [{ name: "dt", type: "string" }],
+    storageDescriptor: {
+      location,
+      inputFormat: "org.apache.hadoop.mapred.TextInputFormat",
+      outputFormat: "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
+      serDeInfo: { serializationLibrary: "org.openx.data.jsonserde.JsonSerDe", parameters: { "ignore.malformed.json": "false" } },
+      columns: se.columns.map((c) => ({ name: c.name, type: c.type })),
+    },
+  }, { provider, parent: db });
+  out.saasExport = { functionName: fn.functionName, bucket: bucket.bucket, prefix: se.prefix, glueDatabase: db.name, glueTable: table.name };
+  return out;
+}
