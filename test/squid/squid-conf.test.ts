@@ -221,3 +221,10 @@ describe("renderSquidConf: validation names the bad key/entry and the fix", () =
     expect(lines(c).filter((l) => l.includes("dstdomain"))).toHaveLength(3);
   });
 });
+
+test("renderSquidConf is part of the kit's public surface (components/index.ts)", () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const index = require("../../components");
+  expect(index.renderSquidConf).toBe(renderSquidConf);
+  expect(typeof index.SquidProxyTier).toBe("function");
+});
