@@ -4,8 +4,9 @@
  */
 import * as z from "zod";
 import { SyncError } from "./errors";
-import type { LogLevel } from "./log";
-import type { RetryPolicy } from "./retry";
+import type { LogLevel } from "../shared/log";
+import { integer, logLevel, required } from "../shared/env";
+import type { RetryPolicy } from "../shared/retry";
 
 export interface SyncConfig {
   baseUrl: string;
@@ -25,26 +26,6 @@ export interface SyncConfig {
 }
 
 const KINTONE_HOSTS = [".cybozu.com", ".kintone.com", ".cybozu.cn"];
-
-const required = (name: string, what: string) =>
-  z.string({ error: (iss) => (iss.input === undefined ? `${name} is not set: ${what}` : `${name} must be a string`) })
-    .trim()
-    .min(1, { error: `${name} is empty: ${what}` });
-
-const integer = (name: string, what: string, min: number, max: number, dflt: number) =>
-  z
-    .string()
-    .trim()
-    .optional()
-    .transform((v, ctx) => {
-      if (v === undefined || v === "") return dflt;
-      const n = Number(v);
-      if (!/^\d+$/.test(v) || n < min || n > max) {
-        ctx.addIssue({ code: "custom", message: `${name} must be an integer from ${min} to ${max} (${what}); got "${v}"` });
-        return z.NEVER;
-      }
-      return n;
-    });
 
 const envSchema = z.object({
   KINTONE_BASE_URL: required("KINTONE_BASE_URL", "set it to your kintone domain, e.g. https://example.cybozu.com").superRefine((v, ctx) => {
@@ -83,17 +64,7 @@ const envSchema = z.object({
   KINTONE_RETRY_MAX_MS: integer("KINTONE_RETRY_MAX_MS", "longest single backoff", 0, 300_000, 20_000),
   KINTONE_TIMEOUT_MS: integer("KINTONE_TIMEOUT_MS", "socket timeout of one request", 1_000, 300_000, 30_000),
   KINTONE_DEADLINE_MARGIN_MS: integer("KINTONE_DEADLINE_MARGIN_MS", "time kept in reserve before the Lambda timeout", 0, 600_000, 30_000),
-  LOG_LEVEL: z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      const level = (v ?? "info").trim().toLowerCase() || "info";
-      if (!["debug", "info", "warn", "error"].includes(level)) {
-        ctx.addIssue({ code: "custom", message: `LOG_LEVEL must be one of debug, info, warn, error; got "${v}"` });
-        return z.NEVER;
-      }
-      return level as LogLevel;
-    }),
+  LOG_LEVEL: logLevel,
 });
 
 /** Reads and validates the environment; throws one `SyncError("config")` listing every problem. */

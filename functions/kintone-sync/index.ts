@@ -20,7 +20,7 @@ import * as transformNamespace from "kintone-sync-transform";
 import { configError, loadConfig, SyncConfig } from "./config";
 import { SyncError } from "./errors";
 import { KintoneApi } from "./kintone-api";
-import { createLogger, errorFields } from "./log";
+import { createLogger, errorFields } from "../shared/log";
 import { forgetApiToken, getApiToken } from "./secret";
 import { runSync } from "./sync";
 import type { SyncSummary, TransformModule } from "./types";

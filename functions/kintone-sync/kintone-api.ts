@@ -6,8 +6,8 @@
 // which a CommonJS Lambda bundle cannot contain.
 import kintoneClient = require("@kintone/rest-api-client");
 import { describeFailure, explainFailure, isRetryable } from "./errors";
-import { errorFields, Logger } from "./log";
-import { backoffMs, RetryPolicy, sleep } from "./retry";
+import { errorFields, Logger } from "../shared/log";
+import { backoffMs, RetryPolicy, sleep } from "../shared/retry";
 import type { KintoneRecord } from "./types";
 
 /** kintone's limits (cybozu.dev REST API docs): records per GET, records per PUT, requests per bulkRequest. */

@@ -22,7 +22,7 @@
  */
 import { SyncError } from "./errors";
 import { KintoneApi, MAX_BULK_REQUESTS, MAX_GET_RECORDS, MAX_PUT_RECORDS, RecordUpdateRequest } from "./kintone-api";
-import { errorFields, Logger } from "./log";
+import { errorFields, Logger } from "../shared/log";
 import type { KintoneRecord, RecordUpdate, SyncSummary } from "./types";
 
 /** Record updates per write call: 20 requests x 100 records in one bulkRequest. */

@@ -6,8 +6,9 @@ import * as fs from "fs";
 import * as z from "zod";
 import { ExportError } from "./errors";
 import { JsonPath, parseJsonPath } from "./json-path";
-import type { LogLevel } from "./log";
-import type { RetryPolicy } from "./retry";
+import type { LogLevel } from "../shared/log";
+import { integer, logLevel, required } from "../shared/env";
+import type { RetryPolicy } from "../shared/retry";
 
 /**
  * How the next page is found (SAAS_PAGINATION):
@@ -49,27 +50,6 @@ export interface ExportConfig {
   deadlineMarginMs: number;
   logLevel: LogLevel;
 }
-
-const required = (name: string, what: string) =>
-  z
-    .string({ error: (iss) => (iss.input === undefined ? `${name} is not set: ${what}` : `${name} must be a string`) })
-    .trim()
-    .min(1, { error: `${name} is empty: ${what}` });
-
-const integer = (name: string, what: string, min: number, max: number, dflt: number) =>
-  z
-    .string()
-    .trim()
-    .optional()
-    .transform((v, ctx) => {
-      if (v === undefined || v === "") return dflt;
-      const n = Number(v);
-      if (!/^\d+$/.test(v) || n < min || n > max) {
-        ctx.addIssue({ code: "custom", message: `${name} must be an integer from ${min} to ${max} (${what}); got "${v}"` });
-        return z.NEVER;
-      }
-      return n;
-    });
 
 /** Parses with `parse`, which returns the value or a problem sentence (appended to the variable's name). */
 const parsed = <T>(name: string, what: string, parse: (v: string) => T | { problem: string }) =>
@@ -136,17 +116,7 @@ const envSchema = z.object({
   PART_MAX_BYTES: integer("PART_MAX_BYTES", "size at which a part object is closed; at most two are held in memory", 1_024, 1_024 * MiB, 32 * MiB),
   PART_MAX_RECORDS: integer("PART_MAX_RECORDS", "records at which a part object is closed", 1, 100_000_000, 1_000_000),
   DEADLINE_MARGIN_MS: integer("DEADLINE_MARGIN_MS", "time before the Lambda timeout at which the export gives up cleanly", 0, 600_000, 10_000),
-  LOG_LEVEL: z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      const level = (v ?? "info").trim().toLowerCase() || "info";
-      if (!["debug", "info", "warn", "error"].includes(level)) {
-        ctx.addIssue({ code: "custom", message: `LOG_LEVEL must be one of debug, info, warn, error; got "${v}"` });
-        return z.NEVER;
-      }
-      return level as LogLevel;
-    }),
+  LOG_LEVEL: logLevel,
 });
 
 /** Reads and validates the environment; throws one `ExportError("config")` listing every problem. */

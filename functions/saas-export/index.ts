@@ -37,7 +37,7 @@
  */
 import { configError, ExportConfig, loadConfig } from "./config";
 import { ExportError } from "./errors";
-import { createLogger, errorFields, Logger } from "./log";
+import { createLogger, errorFields, Logger } from "../shared/log";
 import { fetchPages } from "./pages";
 import { PartitionWriter } from "./partition";
 import { S3Store } from "./s3-store";

@@ -7,7 +7,7 @@
 import type { ExportConfig } from "./config";
 import { ExportError } from "./errors";
 import { getPath, shapeOf } from "./json-path";
-import type { Logger } from "./log";
+import type { Logger } from "../shared/log";
 import type { SaasClient, SaasResponse } from "./saas-client";
 
 export interface Page {

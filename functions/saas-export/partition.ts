@@ -18,7 +18,7 @@
  * Two runs for the same date must not overlap (schedule one at a time; a backfill waits for the scheduled run).
  */
 import * as crypto from "crypto";
-import type { Logger } from "./log";
+import type { Logger } from "../shared/log";
 import type { S3Store } from "./s3-store";
 import type { ManifestPart, PartitionManifest } from "./types";
 

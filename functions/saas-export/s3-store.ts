@@ -8,8 +8,8 @@
  */
 import { DeleteObjectCommand, DeleteObjectsCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { ExportError } from "./errors";
-import type { Logger } from "./log";
-import { AttemptFailure, RetriesExhausted, RetryPolicy, withRetry } from "./retry";
+import type { Logger } from "../shared/log";
+import { AttemptFailure, RetriesExhausted, RetryPolicy, withRetry } from "../shared/retry";
 
 let client: S3Client | undefined;
 

@@ -14,8 +14,8 @@ import * as https from "https";
 import * as tls from "tls";
 import { HttpsProxyAgent } from "https-proxy-agent";
 import { ExportError } from "./errors";
-import type { Logger } from "./log";
-import { AttemptFailure, RetriesExhausted, RetryPolicy, withRetry } from "./retry";
+import type { Logger } from "../shared/log";
+import { AttemptFailure, RetriesExhausted, RetryPolicy, withRetry } from "../shared/retry";
 import type { HeaderCredential } from "./secrets";
 
 export interface SaasClientOptions {

@@ -1,4 +1,4 @@
-/** Bounded retries with exponential backoff and jitter, shared by the SaaS and the S3 calls. */
+/** Bounded retries with exponential backoff and jitter, shared by every handler. */
 
 export interface RetryPolicy {
   /** Attempts in total, the first included (1 = no retry). */

@@ -1,7 +1,7 @@
 /**
  * Structured logs: one JSON object per line on stdout (`{"time","level","msg",...fields}`), which CloudWatch Logs
- * Insights parses without a pattern. Errors are reduced to name/message/code/status before logging: an axios error
- * carries the request headers, and the API token is one of them.
+ * Insights parses without a pattern. Errors are reduced to name/message/code/status: an HTTP client error (axios's
+ * included) carries the request headers, and the handlers' secrets (API tokens, the proxy header) travel in headers.
  */
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -18,8 +18,7 @@ export interface Logger {
 export function createLogger(level: LogLevel, base: Record<string, unknown> = {}): Logger {
   const emit = (lvl: LogLevel, msg: string, fields?: Record<string, unknown>): void => {
     if (RANK[lvl] < RANK[level]) return;
-    const line = JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...base, ...fields });
-    process.stdout.write(line + "\n");
+    process.stdout.write(JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...base, ...fields }) + "\n");
   };
   return {
     debug: (msg, fields) => emit("debug", msg, fields),
@@ -32,8 +31,9 @@ export function createLogger(level: LogLevel, base: Record<string, unknown> = {}
 /** The loggable part of an error: never the object itself (see the file comment). */
 export function errorFields(err: unknown): Record<string, unknown> {
   if (!(err instanceof Error)) return { error: String(err) };
-  const e = err as Error & { code?: unknown; status?: unknown };
+  const e = err as Error & { code?: unknown; status?: unknown; kind?: unknown };
   const out: Record<string, unknown> = { errorName: e.name, error: e.message };
+  if (typeof e.kind === "string") out.kind = e.kind;
   if (typeof e.code === "string") out.errorCode = e.code;
   if (typeof e.status === "number") out.status = e.status;
   return out;
