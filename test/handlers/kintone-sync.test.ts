@@ -12,6 +12,7 @@ import { normalizeDate, normalizePhone, parseOptions, transform, fields as trans
 import type { KintoneRecord, SyncSummary } from "../../functions/kintone-sync/types";
 import { FakeKintone, LIMITS } from "../fakes/kintone-server";
 import { FakeSecretsManager } from "../fakes/secrets-manager";
+import { captureJsonLogs } from "../support/log-capture";
 
 type Handler = (event?: unknown, context?: { awsRequestId?: string; getRemainingTimeInMillis?(): number }) => Promise<SyncSummary>;
 
@@ -104,16 +105,7 @@ beforeEach(async () => {
   delete process.env.AWS_PROFILE;
   delete process.env.KINTONE_QUERY;
   // The handler logs JSON lines to stdout: keep them for assertions instead of printing them.
-  logLines = [];
-  const write = process.stdout.write.bind(process.stdout);
-  jest.spyOn(process.stdout, "write").mockImplementation(((chunk: string | Uint8Array, ...rest: unknown[]) => {
-    const text = typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8");
-    if (text.startsWith('{"time"')) {
-      logLines.push(...text.split("\n").filter((l) => l.length > 0));
-      return true;
-    }
-    return (write as (...a: unknown[]) => boolean)(chunk, ...rest);
-  }) as typeof process.stdout.write);
+  logLines = captureJsonLogs();
 });
 
 afterEach(async () => {

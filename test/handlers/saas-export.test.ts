@@ -15,6 +15,7 @@ import { freePort, makeSandbox, RunningSquid, SquidSandbox, startSquid } from ".
 import { FakeS3 } from "../fakes/s3";
 import { FakeSaas } from "../fakes/saas";
 import { FakeSecretsManager } from "../fakes/secrets-manager";
+import { captureJsonLogs } from "../support/log-capture";
 
 jest.setTimeout(60_000);
 
@@ -173,16 +174,7 @@ beforeEach(() => {
   delete process.env.AWS_PROFILE;
   for (const v of ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy", "NODE_EXTRA_CA_CERTS"]) delete process.env[v];
   // The handler logs JSON lines to stdout: keep them for assertions instead of printing them.
-  logLines = [];
-  const write = process.stdout.write.bind(process.stdout);
-  jest.spyOn(process.stdout, "write").mockImplementation(((chunk: string | Uint8Array, ...rest: unknown[]) => {
-    const text = typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8");
-    if (text.startsWith('{"time"')) {
-      logLines.push(...text.split("\n").filter((l) => l.length > 0));
-      return true;
-    }
-    return (write as (...a: unknown[]) => boolean)(chunk, ...rest);
-  }) as typeof process.stdout.write);
+  logLines = captureJsonLogs();
 });
 
 afterEach(() => {
