@@ -22,9 +22,15 @@ export function roleOutputs<K extends string>(
   const all = ref.requireOutput(role);
   const out = {} as Record<K, pulumi.Output<any>>;
   for (const key of keys) {
-    out[key] = all.apply((o: Record<string, unknown>) => {
-      if (!o || !(key in o)) throw new Error(`stack ${upstream} exports no ${role}.${key}: update and deploy it first`);
-      return o[key];
+    // Created on first use: a key this stack never reads (e.g. an upstream deployed before the key
+    // existed) must not fail the program, and an Output that fails unread is an unhandled rejection.
+    let read: pulumi.Output<any> | undefined;
+    Object.defineProperty(out, key, {
+      enumerable: true,
+      get: () => (read ??= all.apply((o: Record<string, unknown>) => {
+        if (!o || !(key in o)) throw new Error(`stack ${upstream} exports no ${role}.${key}: update and deploy it first`);
+        return o[key];
+      })),
     });
   }
   return out;

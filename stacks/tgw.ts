@@ -1,0 +1,154 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import { ConfigError, throwIfAny } from "../components/errors";
+import { checkTgwShare, TgwOwner, TgwPeer, TgwPlan, tgwRouteTableMembership } from "../components/tgw-shared-network";
+// Types only: config.ts calls planTgwConfig, so a value import of it here would be a cycle.
+import type { EnvConfig, EnvConfigInput } from "./config";
+import type { FixedEgressVpc } from "../components/fixed-egress-vpc";
+import type { PrivateVpc } from "../components/private-vpc";
+
+const P = "vpc-lambda-kit";
+/** Child-name prefix of every Transit Gateway resource in the stacks. */
+const NAME = "transit";
+/** How the two VPCs are called in messages and route names. */
+const OWNER_VPC = "egress";
+const PEER_VPC = "data";
+
+/** What the owner side exports for the peer (non-secret; "" when the stack has no TGW). */
+export interface TgwOwnerOutputs {
+  transitGatewayId: pulumi.Output<string>;
+  tgwShareArn: pulumi.Output<string>;
+  tgwRouteTableId: pulumi.Output<string>;
+}
+
+/** The network outputs the peer side reads (directly or by StackReference, hence untyped). */
+export interface TgwNetworkView {
+  transitGatewayId: pulumi.Output<any>;
+  tgwShareArn: pulumi.Output<any>;
+  vpcCidr: pulumi.Output<any>;
+}
+
+/**
+ * Config-time validation of `transitGateway` (before anything is registered): on by default when
+ * the environment has both sides (this stack runs or reads each of the network and data roles),
+ * principals default to account B, the accepter switch and external principals agree, and each
+ * stack gets the upstream it needs. Undefined when off. The CIDR overlap check lives beside the
+ * other VPC checks in config.ts.
+ */
+export function planTgwConfig(cfg: EnvConfigInput, networkCidr: string | undefined, dataCidr: string | undefined, region?: string): TgwPlan | undefined {
+  const tg = cfg.transitGateway;
+  const runs = (r: "network" | "data" | "apps") => cfg.roles.includes(r);
+  const inEnv = (r: "network" | "data") => runs(r) || cfg.upstream[r] !== undefined;
+  const enabled = tg.enabled ?? (inEnv("network") && inEnv("data"));
+  if (!enabled) return undefined;
+  const errors: ConfigError[] = [];
+  const k = (s: string) => `${P}:transitGateway.${s}`;
+  const peerAccount = cfg.accounts.b.accountId;
+
+  let principals: string[] | undefined;
+  if (runs("network")) {
+    principals = tg.principals ?? (peerAccount ? [peerAccount] : undefined);
+    if (!principals) {
+      errors.push(new ConfigError(k("principals"), "the Transit Gateway is on but there is no principal to share it with", `set ${P}:accounts.b.accountId (account B, the data side; the default principal) or list ${P}:transitGateway.principals`));
+    }
+  }
+  const share = checkTgwShare({ ...tg, principals, peerAccountIds: peerAccount ? [peerAccount] : [] }, `${P}:transitGateway.`, errors);
+
+  const ra = cfg.accounts.a.region ?? region;
+  const rb = cfg.accounts.b.region ?? region;
+  if (runs("network") && runs("data") && ra !== rb) {
+    errors.push(new ConfigError(`${P}:accounts.b.region`, `account A's region (${ra}) and account B's (${rb}) differ, and a VPC attaches only to a Transit Gateway in its own region`, "give both accounts the same region, or set transitGateway.enabled to false"));
+  }
+  if (runs("data") && !runs("network") && !cfg.upstream.network) {
+    errors.push(new ConfigError(`${P}:upstream.network`, "the data role attaches its VPC to the network stack's Transit Gateway, and this stack does not run the network role", `set upstream.network to the network stack (e.g. dev-network), or set ${P}:transitGateway.enabled to false`));
+  }
+  if (!share.defaultRouteTables && runs("apps") && !runs("data") && !cfg.upstream.data) {
+    errors.push(new ConfigError(`${P}:upstream.data`, "with an explicit TGW route table, account A admits account B's attachment to it (a RAM-shared TGW's route tables belong to its owner), which this stack does after the data stack", "set upstream.data to the data stack (e.g. dev-data), or use the default route tables"));
+  }
+  throwIfAny(errors);
+  return {
+    ...share,
+    owner: { name: OWNER_VPC, cidrBlocks: networkCidr ? [networkCidr] : [], key: `${P}:network.cidrBlock` },
+    peers: [{ name: PEER_VPC, cidrBlocks: dataCidr ? [dataCidr] : [], key: `${P}:data.cidrBlock` }],
+  };
+}
+
+/** Account A (network role): the TGW, its RAM share, the egress VPC's attachment and routes to the data VPC. */
+export function tgwOwnerSide(cfg: EnvConfig, provider: aws.Provider, vpc: FixedEgressVpc): TgwOwnerOutputs {
+  const plan = cfg.tgw;
+  if (!plan) return { transitGatewayId: pulumi.output(""), tgwShareArn: pulumi.output(""), tgwRouteTableId: pulumi.output("") };
+  const owner = new TgwOwner(NAME, {
+    vpcId: vpc.vpcId,
+    cidrBlocks: [vpc.cidrBlock],
+    vpcName: OWNER_VPC,
+    // The write-up attaches the private subnet: one per AZ, where the functions run.
+    subnetIds: vpc.privateSubnetIds,
+    routeTableIds: vpc.privateRouteTableIds,
+    peers: plan.peers.map(({ name, cidrBlocks }) => ({ name, cidrBlocks })),
+    principals: (plan.principals ?? []).map((p) => p.value),
+    allowExternalPrincipals: plan.allowExternalPrincipals,
+    acceptShare: plan.acceptShare,
+    defaultRouteTableAssociation: plan.defaultRouteTables,
+    defaultRouteTablePropagation: plan.defaultRouteTables,
+    amazonSideAsn: plan.amazonSideAsn,
+    shareName: `${cfg.project}-${cfg.stack}-tgw`,
+  }, { provider });
+  return {
+    // Carries the share's associations as dependencies: a peer in this same stack attaches after them.
+    transitGatewayId: owner.sharedTransitGatewayId,
+    tgwShareArn: owner.shareArn,
+    tgwRouteTableId: owner.routeTableId ?? pulumi.output(""),
+  };
+}
+
+/** Fails with the stack to fix when an upstream output the TGW needs is empty. */
+function required(value: pulumi.Output<any>, what: string, where: string, fix: string): pulumi.Output<string> {
+  return value.apply((v: unknown) => {
+    if (!v) throw new Error(`${where} exports no ${what}. Fix: ${fix}`);
+    return String(v);
+  });
+}
+
+function networkSource(cfg: EnvConfig): string {
+  return cfg.roles.includes("network") ? "the network role" : `stack ${cfg.upstream.network}`;
+}
+
+/**
+ * Account B (data role): accept the share when it comes by invitation, attach the data VPC once the
+ * share is usable, route the data route table to the egress VPC through the TGW. `network` is the
+ * network role's outputs, produced in this stack or read from the network stack by StackReference.
+ */
+export function tgwPeerSide(cfg: EnvConfig, provider: aws.Provider, network: TgwNetworkView | undefined, vpc: PrivateVpc): { tgwAttachmentId: pulumi.Output<string> } {
+  const plan = cfg.tgw;
+  if (!plan || !network) return { tgwAttachmentId: pulumi.output("") };
+  const where = networkSource(cfg);
+  const fix = `set ${P}:transitGateway.enabled to true in the network stack and deploy it first (network → data → apps)`;
+  const peer = new TgwPeer(`${PEER_VPC}-${NAME}`, {
+    transitGatewayId: required(network.transitGatewayId, "Transit Gateway (transitGatewayId)", where, fix),
+    shareArn: plan.acceptShare ? required(network.tgwShareArn, "RAM share (tgwShareArn)", where, fix) : undefined,
+    acceptShare: plan.acceptShare,
+    vpcId: vpc.vpcId,
+    cidrBlocks: [vpc.cidrBlock],
+    vpcName: PEER_VPC,
+    subnetIds: vpc.subnetIds,
+    routeTableIds: [vpc.routeTableId],
+    ownerCidrBlocks: [network.vpcCidr],
+    ownerName: OWNER_VPC,
+    // Under the data VPC: the attachment and its routes belong to that VPC, in account B.
+  }, { provider, parent: vpc });
+  return { tgwAttachmentId: peer.attachmentId };
+}
+
+/**
+ * Explicit route table mode only, in account A: associate the data VPC's attachment with the TGW
+ * route table and propagate its CIDR there. Only the TGW's owner may manage its route tables, so
+ * this runs in the combined stack, or in split mode in the apps stack (account A, after data).
+ */
+export function tgwAdmitPeer(cfg: EnvConfig, provider: aws.Provider, network: { tgwRouteTableId: pulumi.Output<any> }, data: { tgwAttachmentId: pulumi.Output<any> }): void {
+  if (!cfg.tgw || cfg.tgw.defaultRouteTables) return;
+  const dataWhere = cfg.roles.includes("data") ? "the data role" : `stack ${cfg.upstream.data}`;
+  tgwRouteTableMembership(`${NAME}-${PEER_VPC}`, {
+    transitGatewayRouteTableId: required(network.tgwRouteTableId, "TGW route table (tgwRouteTableId)", networkSource(cfg), `set ${P}:transitGateway.defaultRouteTableAssociation/Propagation to false there too and deploy it`),
+    transitGatewayAttachmentId: required(data.tgwAttachmentId, "TGW attachment (tgwAttachmentId)", dataWhere, `enable ${P}:transitGateway there and deploy it first`),
+  }, { provider });
+}
