@@ -1,0 +1,152 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import { ConfigError } from "../components/errors";
+import { Flow } from "../components/flows";
+import { VpcFunction } from "../components/vpc-function";
+import { allowToEndpoints, serviceFlow } from "./endpoints";
+import { dbWriterRoleName, regionOf, sameAccount } from "./database";
+// Types only: config.ts calls dbWriterConfigErrors, so a value import of it here would be a cycle.
+import type { EnvConfig, EnvConfigInput } from "./config";
+import type { NetworkOutputs } from "./network";
+import type { DataOutputs } from "./data";
+
+const P = "vpc-lambda-kit";
+
+/** The Data API actions db-writer uses (statements, batches, transactions), on its one cluster. */
+export const DATA_API_ACTIONS = [
+  "rds-data:ExecuteStatement",
+  "rds-data:BatchExecuteStatement",
+  "rds-data:BeginTransaction",
+  "rds-data:CommitTransaction",
+  "rds-data:RollbackTransaction",
+];
+
+export interface DbWriterAppOutputs {
+  dbWriter?: {
+    functionName: pulumi.Output<string>;
+    functionArn: pulumi.Output<string>;
+    securityGroupId: pulumi.Output<string>;
+    roleArn: pulumi.Output<string>;
+    access: "pg" | "data-api";
+  };
+}
+
+/**
+ * Config-time checks of `dbWriter` against the rest of the environment. Unsupported combinations are
+ * refused here, with the reason, before anything is registered.
+ */
+export function dbWriterConfigErrors(cfg: EnvConfigInput): ConfigError[] {
+  const w = cfg.dbWriter;
+  if (!w || !w.enabled || !cfg.roles.includes("apps")) return [];
+  const errors: ConfigError[] = [];
+  if (!cfg.data.database.enabled) {
+    errors.push(new ConfigError(`${P}:dbWriter`, "db-writer writes to the data role's Aurora database, which is off (data.database.enabled: false)", `turn data.database on, or set ${P}:dbWriter.enabled to false`));
+  }
+  if (!cfg.roles.includes("data") && !cfg.upstream.data) {
+    errors.push(new ConfigError(`${P}:upstream.data`, "db-writer needs the database's endpoint, secret and cluster ARNs, and this stack does not run the data role", "set upstream.data to the data stack's name, e.g. dev-data"));
+  }
+  const same = sameAccount(cfg.accounts);
+  if (same === undefined) {
+    errors.push(new ConfigError(`${P}:accounts`, "one of accounts.a / accounts.b names its account and the other does not, so db-writer cannot tell whether the database's secret is in another account", `set both ${P}:accounts.a.accountId and ${P}:accounts.b.accountId (in a split apps stack too)`));
+  }
+  if (w.access === "data-api" && same === false) {
+    errors.push(new ConfigError(`${P}:dbWriter.access`, "the Data API only authorizes identities of the cluster's own account (an RDS cluster takes no resource policy), and db-writer runs in account A while the cluster is in account B", `use access "pg" (PostgreSQL over the Transit Gateway; the master secret is shared across accounts), or put both roles in one account (accounts.a = accounts.b)`));
+  }
+  if (w.access === "pg" && cfg.transitGateway.enabled === false) {
+    errors.push(new ConfigError(`${P}:dbWriter.access`, "pg reaches the database on 5432 across the Transit Gateway, which is off (transitGateway.enabled: false)", `turn the Transit Gateway on, or use access "data-api" (same account only)`));
+  }
+  if (w.access === "data-api" && !cfg.data.database.dataApi) {
+    errors.push(new ConfigError(`${P}:dbWriter.access`, "access is data-api but the cluster's Data API is off (data.database.dataApi: false)", `turn data.database.dataApi on, or use access "pg"`));
+  }
+  if (w.connectTimeoutMs >= w.timeoutSeconds * 1000) {
+    errors.push(new ConfigError(`${P}:dbWriter.connectTimeoutMs`, `${w.connectTimeoutMs} ms is not shorter than the function timeout (${w.timeoutSeconds} s), so a missing route would surface as a Lambda timeout instead of the connect error that names it`, "keep connectTimeoutMs well below timeoutSeconds × 1000, e.g. 3000"));
+  }
+  return errors;
+}
+
+/** Fails with the stack to fix when an upstream data output is empty. */
+function required(value: pulumi.Output<any>, key: string, cfg: EnvConfig, fix: string): pulumi.Output<string> {
+  const where = cfg.roles.includes("data") ? "the data role" : `stack ${cfg.upstream.data}`;
+  return value.apply((v: unknown) => {
+    if (!v) throw new Error(`${where} exports no data.${key}. Fix: ${fix}`);
+    return String(v);
+  });
+}
+
+/**
+ * The db-writer Lambda in account A (MISSION §3): in the network role's private subnets, reaching
+ * the database in account B either as PostgreSQL on 5432 across the Transit Gateway ("pg") or through
+ * the Data API over HTTPS ("data-api", same account only). Its egress and IAM cover exactly that.
+ */
+export function dbWriterApps(cfg: EnvConfig, provider: aws.Provider, network: NetworkOutputs, data: DataOutputs | undefined): DbWriterAppOutputs {
+  const w = cfg.dbWriter;
+  if (!w || !w.enabled) return {};
+  if (!data) throw new Error(`${P}:upstream.data: db-writer needs the data role's outputs. Fix: set upstream.data to the data stack`);
+  const fnRegion = regionOf(cfg, "a", cfg.region);
+  const dbRegion = regionOf(cfg, "b", cfg.region);
+  const crossAccount = sameAccount(cfg.accounts) === false;
+  const redeploy = `deploy the data role with data.database enabled first (network → data → apps)`;
+  const secretArn = required(data.masterSecretArn, "masterSecretArn", cfg, redeploy);
+  const clusterArn = required(data.clusterArn, "clusterArn", cfg, redeploy);
+
+  // A VPC endpoint serves its own region only: a secret or cluster elsewhere is reached over the NAT.
+  const awsApi = (service: string, purpose: string): Flow => dbRegion === fnRegion
+    ? serviceFlow(cfg, network, service, purpose)
+    : { to: { kind: "awsService", service }, port: 443, purpose: `${purpose} in ${dbRegion} via NAT` };
+  const flows: Flow[] = w.access === "pg"
+    ? [
+      { to: { kind: "cidr", cidr: cfg.dataPlan.cidrBlock, name: "data VPC" }, port: 5432, purpose: "PostgreSQL on the Aurora cluster in the data VPC via the Transit Gateway" },
+      awsApi("secretsmanager", "read the database master secret from Secrets Manager"),
+    ]
+    // The Data API reads the secret server-side: the function needs only the rds-data endpoint.
+    : [awsApi("rds-data", "run SQL through the RDS Data API")];
+
+  const statements: pulumi.Input<aws.iam.PolicyStatement>[] = [
+    // The Data API also checks the caller may read the secret it is handed.
+    { Sid: "ReadDbSecret", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: secretArn },
+  ];
+  if (crossAccount) {
+    statements.push({
+      Sid: "DecryptDbSecret",
+      Effect: "Allow",
+      Action: ["kms:Decrypt"],
+      Resource: required(data.secretKmsKeyArn, "secretKmsKeyArn", cfg, "the data stack shares the secret with account A only when it knows both account ids: set accounts.a/b.accountId there and redeploy it"),
+      Condition: { StringEquals: { "kms:ViaService": `secretsmanager.${dbRegion}.amazonaws.com` } },
+    });
+  }
+  if (w.access === "data-api") statements.push({ Sid: "DataApi", Effect: "Allow", Action: DATA_API_ACTIONS, Resource: clusterArn });
+
+  const roleName = dbWriterRoleName(cfg.environment);
+  // Account B's key and secret policies name this role before it exists: pin its physical name.
+  // A fixed name cannot be created before the old role is deleted, hence deleteBeforeReplace.
+  const pinRoleName: pulumi.ResourceTransformation = (r) => r.type === "aws:iam/role:Role" && r.name === "db-writer-role"
+    ? { props: { ...r.props, name: roleName }, opts: pulumi.mergeOptions(r.opts, { deleteBeforeReplace: true }) }
+    : undefined;
+
+  const fn = new VpcFunction("db-writer", {
+    source: "db-writer",
+    description: w.access === "pg"
+      ? "Writes user batches to Aurora PostgreSQL in the data account over the Transit Gateway"
+      : "Writes user batches to Aurora PostgreSQL through the RDS Data API",
+    vpcId: network.vpcId,
+    subnetIds: network.privateSubnetIds,
+    flows,
+    environment: {
+      DB_ACCESS: w.access,
+      DB_HOST: required(data.endpoint, "endpoint", cfg, redeploy),
+      DB_PORT: data.port.apply(String),
+      DB_NAME: data.databaseName,
+      DB_SECRET_ARN: secretArn,
+      DB_CLUSTER_ARN: clusterArn,
+      DB_CONNECT_TIMEOUT_MS: String(w.connectTimeoutMs),
+      ...(dbRegion !== fnRegion ? { DB_SECRET_REGION: dbRegion } : {}),
+    },
+    policyStatements: statements,
+    memorySize: w.memoryMb,
+    timeout: w.timeoutSeconds,
+    reservedConcurrency: w.reservedConcurrency,
+    logRetentionInDays: cfg.logRetentionInDays,
+  }, { provider, transformations: crossAccount ? [pinRoleName] : [] });
+  allowToEndpoints(cfg, network, "db-writer", fn.securityGroupId, provider);
+  return { dbWriter: { functionName: fn.functionName, functionArn: fn.functionArn, securityGroupId: fn.securityGroupId, roleArn: fn.roleArn, access: w.access } };
+}
