@@ -1,0 +1,273 @@
+/**
+ * db-writer benchmark: rows/s writing 10,000 and 100,000 users into a local PostgreSQL 15 (test/support/postgres.ts,
+ * TLS on, fsync off) through the bundled handler (the deployed bytes, warm: schema and connection in place), beside
+ *
+ *   naive    the write-up's way: one INSERT … ON CONFLICT DO NOTHING per user (prepared), all in one transaction
+ *   unnest   the alternative the handler could have used: one INSERT … SELECT FROM unnest($1::text[], …)
+ *   COPY     COPY straight into users: no conflict handling, no batch record; the ceiling
+ *
+ * each into an emptied users table, and the connections the handler opens across 100 warm invocations (target 1).
+ * The handler's time includes what the others skip: validating the event (zod), hashing it for the idempotency
+ * record, claiming the batch id. Everything shares one 2-core machine with the server, so the ratios matter more
+ * than the absolute figures; over a Transit Gateway each round trip costs ~1 ms more, which widens the gap to naive.
+ *
+ *   npx ts-node --transpile-only bench/db-writer.bench.ts
+ *
+ * Writes bench/results/db-writer.json and prints a markdown table.
+ */
+import * as path from "path";
+import { Readable } from "stream";
+import { pipeline } from "stream/promises";
+import { Client } from "pg";
+import { from as copyFrom } from "pg-copy-streams";
+import { REPO_ROOT } from "../components/bundle";
+import type { WriteSummary } from "../functions/db-writer/index";
+import { parseEvent } from "../functions/db-writer/event";
+import { loadBundledHandler } from "../test/support/bundled";
+import { startPostgres, PgServer } from "../test/support/postgres";
+import { FakeSecretsManager } from "../test/fakes/secrets-manager";
+import { machine, median, writeResult } from "./common";
+
+const SIZES = [10_000, 100_000];
+const REPEATS = 3;
+/** The naive insert at 100k takes tens of seconds; once is enough to see its rate. */
+const NAIVE_REPEATS: Record<number, number> = { 10_000: 3, 100_000: 1 };
+const WARM_INVOCATIONS = 100;
+
+type Handler = (event: unknown) => Promise<WriteSummary>;
+interface User {
+  externalId: string;
+  email: string;
+  name: string;
+  [k: string]: unknown;
+}
+
+function users(n: number, prefix: string): User[] {
+  return Array.from({ length: n }, (_, i) => ({
+    externalId: `${prefix}${i}`,
+    email: `${prefix}${i}@example.com`,
+    name: i % 100 === 0 ? `Customer ${i}, "quoted"\ttab 日本語` : `Customer ${i}`,
+    ...(i % 3 === 0 ? { plan: "pro", seats: i % 50, tags: ["bench", `t${i % 7}`] } : {}),
+  }));
+}
+
+const attributes = (u: User) => {
+  const { externalId: _e, email: _m, name: _n, ...rest } = u;
+  return JSON.stringify(rest);
+};
+
+/** JSON log lines of the handler are counted and kept off the terminal. */
+const logLines: string[] = [];
+const write = process.stdout.write.bind(process.stdout);
+process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+  const text = typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8");
+  if (text.startsWith('{"time"')) {
+    logLines.push(...text.split("\n").filter(Boolean));
+    return true;
+  }
+  return (write as (...a: unknown[]) => boolean)(chunk, ...rest);
+}) as typeof process.stdout.write;
+
+async function time(fn: () => Promise<unknown>): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - t0) / 1e9;
+}
+
+async function main(): Promise<void> {
+  const pg: PgServer = await startPostgres();
+  const secrets = new FakeSecretsManager();
+  await secrets.start();
+  try {
+    const arn = secrets.setSecret("bench/db", JSON.stringify({ username: pg.user, password: pg.password }));
+    await pg.sql("CREATE DATABASE bench");
+    Object.assign(process.env, {
+      DB_ACCESS: "pg",
+      DB_HOST: "localhost",
+      DB_PORT: String(pg.port),
+      DB_NAME: "bench",
+      DB_SECRET_ARN: arn,
+      DB_TLS_CA_PEM_FILE: pg.caFile,
+      LOG_LEVEL: "info",
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
+      AWS_REGION: "ap-northeast-1",
+      AWS_ACCESS_KEY_ID: "AKIAFAKEFAKEFAKEFAKE",
+      AWS_SECRET_ACCESS_KEY: "fake",
+      AWS_EC2_METADATA_DISABLED: "true",
+    });
+
+    const handler = loadBundledHandler<{ handler: Handler }>("db-writer").handler;
+    await handler({ batchId: "warmup", users: users(10, "warmup-") }); // schema + connection
+
+    const client = new Client(pg.pgConfig({ database: "bench" }) as never);
+    await client.connect();
+    const reset = () => client.query("TRUNCATE users, user_batches");
+
+    const rows = [];
+    for (const n of SIZES) {
+      const data = users(n, `n${n}-`);
+      const writer: number[] = [];
+      const handlerMs: number[] = [];
+      const validateMs: number[] = [];
+      for (let r = 0; r < REPEATS; r++) {
+        await reset();
+        const event = { batchId: `bench-${n}-${r}`, users: data };
+        let res: WriteSummary | undefined;
+        writer.push(await time(async () => (res = await handler(event))));
+        if (res!.inserted !== n) throw new Error(`db-writer inserted ${res!.inserted} of ${n}`);
+        handlerMs.push(res!.durationMs);
+        validateMs.push((await time(async () => parseEvent(event))) * 1000);
+        const rerun = await handler(event);
+        if (!rerun.replayed || rerun.inserted !== n) throw new Error("rerun was not a replay");
+      }
+
+      const naive: number[] = [];
+      for (let r = 0; r < NAIVE_REPEATS[n]; r++) {
+        await reset();
+        naive.push(
+          await time(async () => {
+            await client.query("BEGIN");
+            await client.query("INSERT INTO user_batches (batch_id, payload_sha256, received) VALUES ($1, '', $2)", [`naive-${n}-${r}`, n]);
+            for (const u of data) {
+              await client.query({
+                name: "naive-insert",
+                text: "INSERT INTO users (external_id, email, name, attributes, batch_id) VALUES ($1, $2, $3, $4::jsonb, $5) ON CONFLICT (external_id) DO NOTHING",
+                values: [u.externalId, u.email, u.name, attributes(u), `naive-${n}-${r}`],
+              });
+            }
+            await client.query("COMMIT");
+          }),
+        );
+      }
+
+      const unnest: number[] = [];
+      for (let r = 0; r < REPEATS; r++) {
+        await reset();
+        unnest.push(
+          await time(async () => {
+            await client.query("BEGIN");
+            const res = await client.query(
+              `INSERT INTO users (external_id, email, name, attributes, batch_id)
+               SELECT e, m, nm, a, $5 FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[]) AS u(e, m, nm, a)
+               ON CONFLICT (external_id) DO NOTHING`,
+              [data.map((u) => u.externalId), data.map((u) => u.email), data.map((u) => u.name), data.map(attributes), `unnest-${n}-${r}`],
+            );
+            await client.query("COMMIT");
+            if (res.rowCount !== n) throw new Error(`unnest inserted ${res.rowCount}`);
+          }),
+        );
+      }
+
+      const copy: number[] = [];
+      for (let r = 0; r < REPEATS; r++) {
+        await reset();
+        copy.push(
+          await time(async () => {
+            const esc = (s: string) => s.replace(/[\\\t\n\r]/g, (c) => (c === "\\" ? "\\\\" : c === "\t" ? "\\t" : c === "\n" ? "\\n" : "\\r"));
+            const stream = client.query(copyFrom("COPY users (external_id, email, name, attributes, batch_id) FROM STDIN"));
+            const batchId = `copy-${n}-${r}`;
+            await pipeline(
+              Readable.from(
+                (function* () {
+                  let buf = "";
+                  for (const u of data) {
+                    buf += `${esc(u.externalId)}\t${esc(u.email)}\t${esc(u.name)}\t${esc(attributes(u))}\t${batchId}\n`;
+                    if (buf.length >= 65_536) {
+                      yield buf;
+                      buf = "";
+                    }
+                  }
+                  if (buf) yield buf;
+                })(),
+              ),
+              stream,
+            );
+            if (stream.rowCount !== n) throw new Error(`COPY wrote ${stream.rowCount}`);
+          }),
+        );
+      }
+
+      const rate = (xs: number[]) => Math.round(n / median(xs));
+      rows.push({
+        users: n,
+        dbWriter: { rowsPerSecond: rate(writer), medianSeconds: +median(writer).toFixed(3), handlerDurationMs: Math.round(median(handlerMs)), validateAndHashMs: Math.round(median(validateMs)), runs: writer.map((x) => +x.toFixed(3)) },
+        naive: { rowsPerSecond: rate(naive), medianSeconds: +median(naive).toFixed(3), runs: naive.map((x) => +x.toFixed(3)) },
+        unnest: { rowsPerSecond: rate(unnest), medianSeconds: +median(unnest).toFixed(3), runs: unnest.map((x) => +x.toFixed(3)) },
+        copy: { rowsPerSecond: rate(copy), medianSeconds: +median(copy).toFixed(3), runs: copy.map((x) => +x.toFixed(3)) },
+        dbWriterVsNaive: +(rate(writer) / rate(naive)).toFixed(2),
+        dbWriterVsCopy: +(rate(writer) / rate(copy)).toFixed(2),
+        unnestVsCopy: +(rate(unnest) / rate(copy)).toFixed(2),
+      });
+    }
+
+    // Connections: a fresh container, then warm invocations; count opened connections three ways.
+    await reset();
+    logLines.length = 0;
+    const smBefore = secrets.callsFor(arn);
+    const sessionsBefore = await backends(pg);
+    const warm = loadBundledHandler<{ handler: Handler }>("db-writer").handler;
+    const pids = new Set<number>();
+    for (let i = 0; i < WARM_INVOCATIONS; i++) {
+      await warm({ batchId: `warm-${i}`, users: users(10, `warm-${i}-`) });
+      for (const b of await backends(pg)) if (!sessionsBefore.has(b)) pids.add(b);
+    }
+    const opened = logLines.filter((l) => (JSON.parse(l) as { msg?: string }).msg === "database connection opened").length;
+    const connections = { invocations: WARM_INVOCATIONS, connectionsOpened: opened, distinctServerBackends: pids.size, secretsManagerReads: secrets.callsFor(arn) - smBefore, target: 1 };
+    await client.end();
+
+    const result = {
+      benchmark: "db-writer",
+      machine: machine(),
+      setup: {
+        handler: "bundled functions/db-writer (esbuild, as deployed), warm (schema and connection in place); DB_ACCESS=pg",
+        server: "PostgreSQL 15 on 127.0.0.1 (test/support/postgres.ts), TLS verified, fsync off, same 2-core machine",
+        table: "users emptied (TRUNCATE) before every run; unique external_id, index on batch_id",
+        dbWriter: "validate (zod) + sha256 of the users + claim batch id + COPY into a temp table + INSERT … SELECT … ON CONFLICT DO NOTHING + record counts, one transaction",
+        naive: "one prepared INSERT … ON CONFLICT DO NOTHING per user, one transaction",
+        unnest: "one INSERT … SELECT FROM unnest(text[], text[], text[], jsonb[]) … ON CONFLICT DO NOTHING",
+        copy: "COPY users FROM STDIN (no conflict handling, no batch record): the ceiling",
+        repeats: REPEATS,
+        naiveRepeats: NAIVE_REPEATS,
+      },
+      results: rows,
+      connections,
+    };
+    const file = writeResult("db-writer", result);
+
+    const fmt = (x: number) => x.toLocaleString("en");
+    process.stdout.write(
+      [
+        `db-writer — ${result.machine.date}, node ${result.machine.node}, ${result.machine.cpus} x ${result.machine.cpuModel}`,
+        "",
+        "| users | db-writer rows/s | of its time: validate + hash | naive rows/s | unnest rows/s | COPY rows/s (ceiling) | db-writer ÷ naive | db-writer ÷ COPY |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ...rows.map(
+          (r) =>
+            `| ${fmt(r.users)} | ${fmt(r.dbWriter.rowsPerSecond)} | ${fmt(r.dbWriter.validateAndHashMs)} of ${fmt(r.dbWriter.handlerDurationMs)} ms | ${fmt(r.naive.rowsPerSecond)} | ` +
+            `${fmt(r.unnest.rowsPerSecond)} | ${fmt(r.copy.rowsPerSecond)} | ${r.dbWriterVsNaive.toFixed(2)} | ${r.dbWriterVsCopy.toFixed(2)} |`,
+        ),
+        "",
+        `connections opened across ${connections.invocations} warm invocations: ${connections.connectionsOpened} (server backends seen: ${connections.distinctServerBackends}; Secrets Manager reads: ${connections.secretsManagerReads}; target 1)`,
+        "",
+        `written to ${path.relative(REPO_ROOT, file)}`,
+        "",
+      ].join("\n"),
+    );
+  } finally {
+    await pg.stop();
+    await secrets.stop();
+  }
+}
+
+async function backends(pg: PgServer): Promise<Set<number>> {
+  const rows = (await pg.sql("SELECT pid FROM pg_stat_activity WHERE application_name = 'db-writer'")) as Array<{ pid: number }>;
+  return new Set(rows.map((r) => r.pid));
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    process.stderr.write(`benchmark failed: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);
