@@ -1,0 +1,602 @@
+/**
+ * Estimated monthly cost of a synthesized stack from the checked-in ap-northeast-1 list prices
+ * (prices.ap-northeast-1.json), and what each design choice costs against its alternative.
+ *
+ * Fixed costs (NAT gateways, public IPv4 addresses, interface endpoints per AZ, Transit Gateway
+ * attachments, the proxy tier's load balancer and instances) come from the graph. Traffic and usage
+ * volumes come from CostAssumptions (documented defaults, overridable per call or per stack);
+ * traffic is assigned to paths by each function's egress rules: 0.0.0.0/0 → NAT, the proxy
+ * load balancer's group → proxy tier, an interface endpoint's group → that endpoint, a prefix list →
+ * gateway endpoint (free), a private CIDR → Transit Gateway.
+ */
+import type { Graph } from "../synth-core";
+import type { EnvConfig } from "../../stacks/config";
+import { graphResources } from "./policies";
+import { isUnknown, ResourceModel, RuleResource, T } from "./policy-rules";
+import PRICE_TABLE from "./prices.ap-northeast-1.json";
+
+export interface PriceItem {
+  price: number;
+  unit: string;
+  source: string;
+  corroboration?: string;
+  checked: string;
+  confirmed: boolean;
+}
+
+export interface PriceTable {
+  region: string;
+  currency: string;
+  compiled: string;
+  note?: string;
+  items: Record<string, PriceItem>;
+}
+
+export const PRICES: PriceTable = PRICE_TABLE as PriceTable;
+
+/** Usage volumes the graph cannot know. Every field has a default (DEFAULT_COST_ASSUMPTIONS). */
+export interface CostAssumptions {
+  /** Hours billed per month. Default 730 (the AWS Pricing Calculator's month). */
+  hoursPerMonth: number;
+  /** GB/month each function exchanges with the internet (NAT or proxy path, both directions). Default 2. */
+  internetGbPerFunction: number;
+  /** GB/month each function exchanges with each AWS API it reaches through an interface endpoint (e.g. Secrets Manager). Default 0.1. */
+  awsServiceGbPerFunction: number;
+  /** GB/month each function moves through a gateway endpoint (S3). Default 5. */
+  s3GbPerFunction: number;
+  /** GB/month each function sends to private networks across the Transit Gateway. Default 1. */
+  tgwGbPerFunction: number;
+  /** Average billed seconds per invocation. Default 10. */
+  functionSeconds: number;
+  /** Per-function overrides of functionSeconds, keyed by the function resource's or component's name. Default none. */
+  functionSecondsByName: Record<string, number>;
+  /** Invocations/month of a function without an EventBridge schedule. Default 0. */
+  unscheduledInvocationsPerMonth: number;
+  /** CloudWatch Logs ingested per function, GB/month. Default 0.5. */
+  logGbPerFunction: number;
+  /** VPC flow logs delivered to CloudWatch Logs, GB/month per flow log. Default 10. */
+  flowLogGbPerFlowLog: number;
+  /** Aurora Serverless v2 average ACUs per instance. Default: the cluster's minCapacity, else 0.5. */
+  auroraAverageAcu?: number;
+  /** Aurora storage per cluster, GB. Default 10. */
+  auroraStorageGb: number;
+  /** Aurora I/O per cluster, millions of requests/month. Default 2. */
+  auroraIoMillions: number;
+  /** REST API requests per API, millions/month. Default 1. */
+  apiRequestsMillions: number;
+}
+
+export const DEFAULT_COST_ASSUMPTIONS: CostAssumptions = {
+  hoursPerMonth: 730,
+  internetGbPerFunction: 2,
+  awsServiceGbPerFunction: 0.1,
+  s3GbPerFunction: 5,
+  tgwGbPerFunction: 1,
+  functionSeconds: 10,
+  functionSecondsByName: {},
+  unscheduledInvocationsPerMonth: 0,
+  logGbPerFunction: 0.5,
+  flowLogGbPerFlowLog: 10,
+  auroraStorageGb: 10,
+  auroraIoMillions: 2,
+  apiRequestsMillions: 1,
+};
+
+/** One priced quantity. */
+export interface CostLine {
+  category: Category;
+  /** Logical name of the resource (or path) the line is for. */
+  resource: string;
+  quantity: number;
+  unit: string;
+  priceKey: string;
+  unitPrice: number;
+  monthly: number;
+}
+
+/** A design choice in this stack next to its alternative, both in USD/month. */
+export interface DesignChoice {
+  id: "nat-strategy" | "proxy-tier" | "interface-endpoint" | "gateway-endpoint";
+  title: string;
+  current: string;
+  currentMonthly: number;
+  alternative: string;
+  alternativeMonthly: number;
+  note: string;
+}
+
+export interface CostReport {
+  stack: string;
+  region: string;
+  currency: string;
+  pricesCompiled: string;
+  lines: CostLine[];
+  /** Monthly cost per category (every category present, 0 when unused). */
+  byCategory: Record<Category, number>;
+  total: number;
+  choices: DesignChoice[];
+  assumptions: CostAssumptions;
+  /** Price keys used by this report whose Tokyo price no stored source confirmed. */
+  unconfirmedPrices: string[];
+  /** What the estimate left out (resources without a price in the table). */
+  notes: string[];
+}
+
+export const CATEGORIES = [
+  "NAT gateways",
+  "NAT data",
+  "Inter-AZ to NAT",
+  "Public IPv4",
+  "Interface endpoints",
+  "Endpoint data",
+  "Transit Gateway",
+  "TGW data",
+  "Load balancer",
+  "Proxy instances",
+  "Aurora",
+  "Lambda",
+  "CloudWatch Logs",
+  "API Gateway",
+] as const;
+export type Category = (typeof CATEGORIES)[number];
+
+const ELB = "aws:elb/loadBalancer:LoadBalancer";
+const ASG = "aws:autoscaling/group:Group";
+const LT = "aws:ec2/launchTemplate:LaunchTemplate";
+const SG = "aws:ec2/securityGroup:SecurityGroup";
+const EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule";
+const POOL_TAG = "vpc-lambda-kit:proxy-pool";
+
+/**
+ * Estimated monthly cost of one stack. Assumptions: `assumptions`, else `costAssumptions` on the
+ * config (when the config schema carries it), else the defaults.
+ */
+export function estimateCost(graph: Graph, cfg?: EnvConfig, assumptions: Partial<CostAssumptions> = {}): CostReport {
+  const fromCfg = ((cfg as unknown as { costAssumptions?: Partial<CostAssumptions> } | undefined)?.costAssumptions) ?? {};
+  const a: CostAssumptions = { ...DEFAULT_COST_ASSUMPTIONS, ...fromCfg, ...assumptions };
+  a.functionSecondsByName = { ...DEFAULT_COST_ASSUMPTIONS.functionSecondsByName, ...(fromCfg.functionSecondsByName ?? {}), ...(assumptions.functionSecondsByName ?? {}) };
+  const m = new ResourceModel(graphResources(graph));
+  const lines: CostLine[] = [];
+  const notes: string[] = [];
+  const H = a.hoursPerMonth;
+  const add = (category: Category, resource: string, quantity: number, priceKey: string) => {
+    const item = price(priceKey);
+    lines.push({ category, resource, quantity, unit: item.unit, priceKey, unitPrice: item.price, monthly: quantity * item.price });
+  };
+
+  // --- Traffic per path, from each function's egress rules.
+  const traffic = functionTraffic(m, a);
+
+  // --- NAT gateways and their data.
+  const nats = m.all(T.nat);
+  for (const nat of nats) add("NAT gateways", nat.name, H, "natGateway.hour");
+  const natGb = traffic.reduce((s, t) => s + t.natGb, 0);
+  if (nats.length > 0 && natGb > 0) add("NAT data", "all NAT gateways", natGb, "natGateway.gb");
+  const crossAzGb = traffic.reduce((s, t) => s + t.natCrossAzGb, 0);
+  // Charged on both sides of the AZ boundary.
+  if (crossAzGb > 0) add("Inter-AZ to NAT", "traffic to a NAT in another AZ", crossAzGb * 2, "ec2.interAzGb");
+
+  // --- Public IPv4 addresses (EIPs, BYO allocations on NATs and in proxy pools).
+  const ips = publicIpv4(m);
+  for (const ip of ips) add("Public IPv4", ip, H, "publicIpv4.hour");
+
+  // --- Interface endpoints (per AZ) and their data.
+  for (const ep of m.all(T.vpcEndpoint)) {
+    if (ep.props.vpcEndpointType !== "Interface") continue;
+    const azs = Math.max(1, endpointAzs(m, ep));
+    add("Interface endpoints", `${ep.name} (${azs} AZ)`, azs * H, "interfaceEndpoint.azHour");
+    const gb = traffic.reduce((s, t) => s + (t.endpointGb.get(ep.urn) ?? 0), 0);
+    if (gb > 0) add("Endpoint data", ep.name, gb, "interfaceEndpoint.gb");
+  }
+
+  // --- Transit Gateway attachments and data.
+  for (const att of m.all(/^aws:ec2transitgateway\/vpcAttachment:/)) add("Transit Gateway", att.name, H, "transitGateway.attachmentHour");
+  const tgwGb = traffic.reduce((s, t) => s + t.tgwGb, 0);
+  if (tgwGb > 0) add("TGW data", "functions → private networks", tgwGb, "transitGateway.gb");
+
+  // --- Load balancers (the proxy tier's Classic LB) and proxy instances.
+  const proxyGb = traffic.reduce((s, t) => s + t.proxyGb, 0);
+  for (const lb of m.all(ELB)) {
+    add("Load balancer", lb.name, H, "classicLoadBalancer.hour");
+    if (proxyGb > 0) add("Load balancer", `${lb.name} data`, proxyGb, "classicLoadBalancer.gb");
+  }
+  for (const g of asgFleet(m)) {
+    const key = `ec2.${g.instanceType}.hour`;
+    if (PRICES.items[key]) add("Proxy instances", `${g.asg.name} (${g.count} × ${g.instanceType})`, g.count * H, key);
+    else notes.push(`${g.asg.name}: no price for instance type ${g.instanceType} in the table; its ${g.count} instance(s) are not counted.`);
+  }
+  for (const inst of m.all("aws:ec2/instance:Instance")) {
+    const type = String(inst.props.instanceType ?? "");
+    const key = `ec2.${type}.hour`;
+    if (PRICES.items[key]) add("Proxy instances", `${inst.name} (${type})`, H, key);
+    else notes.push(`${inst.name}: no price for instance type ${type} in the table; not counted.`);
+  }
+
+  // --- Aurora Serverless v2.
+  for (const cluster of m.all("aws:rds/cluster:Cluster")) {
+    const scaling = cluster.props.serverlessv2ScalingConfiguration as { minCapacity?: number } | undefined;
+    const instances = m.all("aws:rds/clusterInstance:ClusterInstance").filter((i) => m.ref(i, "clusterIdentifier", i.props.clusterIdentifier, [cluster.type])?.urn === cluster.urn);
+    const serverless = instances.filter((i) => i.props.instanceClass === "db.serverless");
+    for (const i of instances.filter((x) => x.props.instanceClass !== "db.serverless")) notes.push(`${i.name}: provisioned class ${String(i.props.instanceClass)} has no price in the table; not counted.`);
+    if (scaling || serverless.length > 0) {
+      const count = Math.max(serverless.length, instances.length === 0 ? 1 : 0);
+      const acu = a.auroraAverageAcu ?? (typeof scaling?.minCapacity === "number" ? Math.max(scaling.minCapacity, 0) : 0.5);
+      add("Aurora", `${cluster.name} (${count} × ${acu} ACU)`, count * acu * H, "aurora.serverlessV2.acuHour");
+    }
+    add("Aurora", `${cluster.name} storage`, a.auroraStorageGb, "aurora.storageGbMonth");
+    add("Aurora", `${cluster.name} I/O`, a.auroraIoMillions, "aurora.ioMillion");
+  }
+  for (const db of m.all("aws:rds/instance:Instance")) notes.push(`${db.name}: RDS instance classes have no price in the table; not counted.`);
+
+  // --- Lambda compute, requests and logs.
+  const schedules = scheduleByFunction(m);
+  for (const fn of m.all(T.lambda)) {
+    const memoryGb = (typeof fn.props.memorySize === "number" ? fn.props.memorySize : 128) / 1024;
+    const arm = Array.isArray(fn.props.architectures) && fn.props.architectures.includes("arm64");
+    const expr = schedules.get(fn.urn);
+    const invocations = expr ? invocationsPerMonth(expr, H) : a.unscheduledInvocationsPerMonth;
+    const component = m.byUrn(fn.parent)?.name ?? fn.parent?.split("::").pop();
+    const seconds = a.functionSecondsByName[fn.name] ?? (component !== undefined ? a.functionSecondsByName[component] : undefined) ?? a.functionSeconds;
+    if (invocations > 0) {
+      add("Lambda", `${fn.name} (${round(invocations)} runs × ${seconds} s × ${memoryGb * 1024} MB)`, invocations * seconds * memoryGb, arm ? "lambda.arm.gbSecond" : "lambda.x86.gbSecond");
+      add("Lambda", `${fn.name} requests`, invocations / 1e6, "lambda.requestMillion");
+    }
+    add("CloudWatch Logs", `${fn.name} logs`, a.logGbPerFunction, "cloudwatchLogs.ingestGb");
+  }
+  for (const fl of m.all("aws:ec2/flowLog:FlowLog")) {
+    const dest = fl.props.logDestinationType;
+    if (dest === undefined || dest === "cloud-watch-logs") add("CloudWatch Logs", `${fl.name} (flow log)`, a.flowLogGbPerFlowLog, "cloudwatchLogs.ingestGb");
+  }
+
+  // --- API Gateway REST APIs.
+  for (const api of m.all(/^aws:apigateway\/restApi:/)) add("API Gateway", api.name, a.apiRequestsMillions, "apiGateway.restRequestMillion");
+
+  const byCategory = Object.fromEntries(CATEGORIES.map((c) => [c, 0])) as Record<Category, number>;
+  for (const l of lines) byCategory[l.category] += l.monthly;
+  const total = lines.reduce((s, l) => s + l.monthly, 0);
+  const used = [...new Set(lines.map((l) => l.priceKey))];
+  return {
+    stack: graph.stack,
+    region: PRICES.region,
+    currency: PRICES.currency,
+    pricesCompiled: PRICES.compiled,
+    lines,
+    byCategory,
+    total,
+    choices: designChoices(m, a, traffic, cfg),
+    assumptions: a,
+    unconfirmedPrices: used.filter((k) => !PRICES.items[k].confirmed).sort(),
+    notes,
+  };
+}
+
+function price(key: string): PriceItem {
+  const item = PRICES.items[key];
+  if (!item) throw new Error(`no price "${key}" in prices.${PRICES.region}.json`);
+  return item;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Traffic
+
+interface FunctionTraffic {
+  fn: RuleResource;
+  natGb: number;
+  /** Part of natGb that reaches a NAT in another AZ (from the function's or the proxies' subnets). */
+  natCrossAzGb: number;
+  proxyGb: number;
+  tgwGb: number;
+  /** Interface endpoint URN → GB. */
+  endpointGb: Map<string, number>;
+  s3Gb: number;
+  /** The VPC the function runs in. */
+  vpc?: RuleResource;
+}
+
+function functionTraffic(m: ResourceModel, a: CostAssumptions): FunctionTraffic[] {
+  const endpointBySg = new Map<string, RuleResource>();
+  for (const ep of m.all(T.vpcEndpoint)) {
+    if (ep.props.vpcEndpointType !== "Interface") continue;
+    for (const sg of m.refs(ep, "securityGroupIds", ep.props.securityGroupIds, [SG])) endpointBySg.set(sg.urn, ep);
+  }
+  const lbSgs = new Set<string>();
+  for (const lb of m.all(ELB)) for (const sg of m.refs(lb, "securityGroups", lb.props.securityGroups, [SG])) lbSgs.add(sg.urn);
+  const proxySubnets = m.all(ASG).flatMap((g) => m.refs(g, "vpcZoneIdentifiers", g.props.vpcZoneIdentifiers, [T.subnet]));
+  const proxyBehindNat = proxySubnets.some((s) => defaultNat(m, s) !== undefined);
+
+  const out: FunctionTraffic[] = [];
+  for (const fn of m.all(T.lambda)) {
+    const vc = (fn.props.vpcConfig ?? {}) as Record<string, unknown>;
+    const sgs = m.refs(fn, "vpcConfig", vc.securityGroupIds, [SG]);
+    const subnets = m.refs(fn, "vpcConfig", vc.subnetIds, [T.subnet]);
+    const t: FunctionTraffic = { fn, natGb: 0, natCrossAzGb: 0, proxyGb: 0, tgwGb: 0, endpointGb: new Map(), s3Gb: 0, vpc: subnets[0] ? m.ref(subnets[0], "vpcId", subnets[0].props.vpcId, [T.vpc]) : undefined };
+    let internet = false, proxy = false, tgw = false, s3 = false;
+    for (const rule of m.all(EGRESS).filter((r) => sgs.some((sg) => m.ref(r, "securityGroupId", r.props.securityGroupId, [SG])?.urn === sg.urn))) {
+      const target = m.ref(rule, "referencedSecurityGroupId", rule.props.referencedSecurityGroupId, [SG]);
+      const cidr = typeof rule.props.cidrIpv4 === "string" ? rule.props.cidrIpv4 : undefined;
+      if (target && endpointBySg.has(target.urn)) {
+        const ep = endpointBySg.get(target.urn)!;
+        t.endpointGb.set(ep.urn, a.awsServiceGbPerFunction);
+      } else if (target && lbSgs.has(target.urn)) proxy = true;
+      else if (rule.props.prefixListId !== undefined) s3 = true;
+      else if (cidr && isPrivateCidr(cidr)) tgw = true;
+      else if (cidr) internet = true;
+    }
+    if (internet) {
+      t.natGb = a.internetGbPerFunction;
+      t.natCrossAzGb = a.internetGbPerFunction * crossAzShare(m, subnets);
+    }
+    if (proxy) {
+      t.proxyGb = a.internetGbPerFunction;
+      if (proxyBehindNat) {
+        t.natGb += a.internetGbPerFunction;
+        t.natCrossAzGb += a.internetGbPerFunction * crossAzShare(m, proxySubnets);
+      }
+    }
+    if (tgw) t.tgwGb = a.tgwGbPerFunction;
+    if (s3) t.s3Gb = a.s3GbPerFunction;
+    out.push(t);
+  }
+  return out;
+}
+
+function isPrivateCidr(c: string): boolean {
+  return /^10\./.test(c) || /^192\.168\./.test(c) || /^172\.(1[6-9]|2\d|3[01])\./.test(c);
+}
+
+/** Share of the subnets whose default route goes to a NAT in another AZ. */
+function crossAzShare(m: ResourceModel, subnets: RuleResource[]): number {
+  if (subnets.length === 0) return 0;
+  let cross = 0;
+  for (const s of subnets) {
+    const nat = defaultNat(m, s);
+    const natSubnet = nat ? m.ref(nat, "subnetId", nat.props.subnetId, [T.subnet]) : undefined;
+    if (natSubnet && natSubnet.props.availabilityZone !== s.props.availabilityZone) cross++;
+  }
+  return cross / subnets.length;
+}
+
+function defaultNat(m: ResourceModel, subnet: RuleResource): RuleResource | undefined {
+  const table = m.routeTableOf(subnet);
+  if (!table) return undefined;
+  for (const r of m.all(T.route)) {
+    if (r.props.destinationCidrBlock !== "0.0.0.0/0") continue;
+    if (m.ref(r, "routeTableId", r.props.routeTableId, [T.routeTable])?.urn !== table.urn) continue;
+    return m.ref(r, "natGatewayId", r.props.natGatewayId, [T.nat]);
+  }
+  return undefined;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Fixed-cost helpers
+
+function publicIpv4(m: ResourceModel): string[] {
+  const ips = new Map<string, string>();
+  for (const e of m.all(T.eip)) ips.set(e.id ?? e.urn, e.name);
+  for (const nat of m.all(T.nat)) {
+    const alloc = nat.props.allocationId;
+    if (nat.props.connectivityType === "private" || typeof alloc !== "string" || isUnknown(alloc)) continue;
+    if (!ips.has(alloc) && !m.ref(nat, "allocationId", alloc, [T.eip])) ips.set(alloc, `${alloc} (BYO, ${nat.name})`);
+  }
+  for (const tag of m.all("aws:ec2/tag:Tag")) {
+    const id = tag.props.resourceId;
+    if (tag.props.key === POOL_TAG && typeof id === "string" && id.startsWith("eipalloc-") && !ips.has(id)) ips.set(id, `${id} (BYO proxy pool)`);
+  }
+  return [...ips.values()];
+}
+
+function endpointAzs(m: ResourceModel, ep: RuleResource): number {
+  const subnets = m.refs(ep, "subnetIds", ep.props.subnetIds, [T.subnet]);
+  if (subnets.length > 0) return new Set(subnets.map((s) => s.props.availabilityZone ?? s.urn)).size;
+  return Array.isArray(ep.props.subnetIds) ? ep.props.subnetIds.length : 1;
+}
+
+function asgFleet(m: ResourceModel): { asg: RuleResource; count: number; instanceType: string }[] {
+  return m.all(ASG).map((asg) => {
+    const spec = (asg.props.launchTemplate ?? {}) as Record<string, unknown>;
+    const lt = m.ref(asg, "launchTemplate", spec.id ?? spec.name, [LT]);
+    const count = typeof asg.props.desiredCapacity === "number" ? asg.props.desiredCapacity : Number(asg.props.minSize ?? 0);
+    return { asg, count, instanceType: String(lt?.props.instanceType ?? asg.props.instanceType ?? "unknown") };
+  });
+}
+
+/** EventBridge rule expression per function (EventTarget → Rule, EventTarget → Function). */
+function scheduleByFunction(m: ResourceModel): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const target of m.all("aws:cloudwatch/eventTarget:EventTarget")) {
+    const fn = m.ref(target, "arn", target.props.arn, [T.lambda]);
+    const rule = m.ref(target, "rule", target.props.rule, ["aws:cloudwatch/eventRule:EventRule"]);
+    const expr = rule?.props.scheduleExpression;
+    if (fn && typeof expr === "string") out.set(fn.urn, expr);
+  }
+  return out;
+}
+
+/** Runs per month of an EventBridge schedule: rate(N unit) exactly; cron(…) from its minute, hour and day fields. */
+export function invocationsPerMonth(expression: string, hoursPerMonth = 730): number {
+  const rate = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(expression);
+  if (rate) {
+    const minutes = Number(rate[1]) * (rate[2].startsWith("minute") ? 1 : rate[2].startsWith("hour") ? 60 : 1440);
+    return (hoursPerMonth * 60) / minutes;
+  }
+  const cron = /^cron\(([^)]*)\)$/.exec(expression);
+  if (!cron) return 0;
+  const [min, hour, dom, , rawDow] = cron[1].trim().split(/\s+/);
+  // EventBridge numbers days SUN=1 … SAT=7.
+  const dow = rawDow?.toUpperCase().replace(/SUN|MON|TUE|WED|THU|FRI|SAT/g, (d) => String(["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"].indexOf(d) + 1));
+  const days = hoursPerMonth / 24;
+  const perDay = fieldCount(min, 60) * fieldCount(hour, 24);
+  const dayShare = dom !== "*" && dom !== "?" ? fieldCount(dom, 31) / (days || 1) : dow !== "*" && dow !== "?" && dow !== undefined ? fieldCount(dow, 7) / 7 : 1;
+  return perDay * days * Math.min(1, dayShare);
+}
+
+function fieldCount(field: string | undefined, range: number): number {
+  if (field === undefined || field === "*" || field === "?") return range;
+  let n = 0;
+  for (const part of field.split(",")) {
+    const step = /^(?:\*|(\d+)(?:-(\d+))?)\/(\d+)$/.exec(part);
+    const span = /^(\d+)-(\d+)$/.exec(part);
+    if (step) {
+      const from = step[1] !== undefined ? Number(step[1]) : 0;
+      const to = step[2] !== undefined ? Number(step[2]) : range - 1;
+      n += Math.floor((to - from) / Number(step[3])) + 1;
+    } else if (span) n += Number(span[2]) - Number(span[1]) + 1;
+    else n += 1;
+  }
+  return n;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Design choices
+
+function designChoices(m: ResourceModel, a: CostAssumptions, traffic: FunctionTraffic[], cfg?: EnvConfig): DesignChoice[] {
+  const H = a.hoursPerMonth;
+  const p = (k: string) => price(k).price;
+  const natFixed = (p("natGateway.hour") + p("publicIpv4.hour")) * H;
+  const out: DesignChoice[] = [];
+
+  // NAT per AZ vs single, per VPC with NATs.
+  const natsByVpc = new Map<string, { vpc: RuleResource; nats: RuleResource[] }>();
+  for (const nat of m.all(T.nat)) {
+    if (nat.props.connectivityType === "private") continue;
+    const subnet = m.ref(nat, "subnetId", nat.props.subnetId, [T.subnet]);
+    const vpc = subnet ? m.ref(subnet, "vpcId", subnet.props.vpcId, [T.vpc]) : undefined;
+    if (!vpc) continue;
+    const e = natsByVpc.get(vpc.urn) ?? { vpc, nats: [] };
+    e.nats.push(nat);
+    natsByVpc.set(vpc.urn, e);
+  }
+  for (const { vpc, nats } of natsByVpc.values()) {
+    const azs = new Set(m.all(T.subnet).filter((s) => m.ref(s, "vpcId", s.props.vpcId, [T.vpc])?.urn === vpc.urn).map((s) => s.props.availabilityZone)).size;
+    if (azs < 2) continue;
+    const gb = traffic.filter((t) => t.vpc?.urn === vpc.urn).reduce((s, t) => s + t.natGb, 0);
+    const crossGb = traffic.filter((t) => t.vpc?.urn === vpc.urn).reduce((s, t) => s + t.natCrossAzGb, 0);
+    const interAz = (g: number) => g * 2 * p("ec2.interAzGb");
+    const single = natFixed + interAz((gb * (azs - 1)) / azs);
+    const perAz = azs * natFixed;
+    const current = nats.length * natFixed + interAz(crossGb);
+    const isSingle = nats.length < azs;
+    out.push({
+      id: "nat-strategy",
+      title: `NAT strategy in ${vpc.name}`,
+      current: isSingle ? `${nats.length} NAT for ${azs} AZs` : `one NAT per AZ (${nats.length})`,
+      currentMonthly: current,
+      alternative: isSingle ? `one NAT per AZ (${azs})` : "a single NAT",
+      alternativeMonthly: isSingle ? perAz : single,
+      note: isSingle
+        ? `per-AZ NATs survive an AZ outage and avoid inter-AZ charges (${money(interAz(crossGb))} at ${round(gb)} GB/month); each NAT adds an EIP to the SaaS allowlist`
+        : `a single NAT saves ${money(perAz - single)} but an outage of its AZ cuts every function's egress, and other AZs pay inter-AZ transfer`,
+    });
+  }
+
+  // Proxy tier vs a NAT per client VPC.
+  const lbs = m.all(ELB);
+  const fleet = asgFleet(m);
+  if (lbs.length > 0 && fleet.length > 0) {
+    const proxyGb = traffic.reduce((s, t) => s + t.proxyGb, 0);
+    const poolIps = m.all(T.eip).filter((e) => POOL_TAG in ((e.props.tags ?? {}) as Record<string, unknown>)).length
+      + m.all("aws:ec2/tag:Tag").filter((t) => t.props.key === POOL_TAG).length;
+    const instances = fleet.reduce((s, g) => s + g.count * (PRICES.items[`ec2.${g.instanceType}.hour`]?.price ?? 0) * H, 0);
+    const tier = lbs.length * p("classicLoadBalancer.hour") * H + proxyGb * p("classicLoadBalancer.gb") + instances + poolIps * p("publicIpv4.hour") * H;
+    const clientVpcs = new Set(traffic.filter((t) => t.proxyGb > 0 && t.vpc).map((t) => t.vpc!.urn));
+    const withoutNat = [...clientVpcs].filter((u) => !natsByVpc.has(u)).length + (cfg?.proxyTier?.extraClientCidrs?.length ?? 0);
+    const clients = clientVpcs.size + (cfg?.proxyTier?.extraClientCidrs?.length ?? 0);
+    const alt = withoutNat * natFixed + proxyGb * p("natGateway.gb");
+    out.push({
+      id: "proxy-tier",
+      title: "Squid proxy tier vs a NAT per client VPC",
+      current: `proxy tier (${lbs.length} CLB, ${fleet.reduce((s, g) => s + g.count, 0)} instance(s)${poolIps ? `, ${poolIps} EIP(s)` : ""})`,
+      currentMonthly: tier,
+      alternative: `NAT in each of ${clients} client VPC(s) (${withoutNat} without one today)`,
+      alternativeMonthly: alt,
+      note: `the tier pays off from ${Math.max(1, Math.ceil(tier / natFixed))} client VPC(s) that would otherwise each need their own NAT (${money(natFixed)} each), and gives one allowlist for all of them`,
+    });
+  }
+
+  // Interface endpoint vs NAT, per endpoint.
+  for (const ep of m.all(T.vpcEndpoint)) {
+    if (ep.props.vpcEndpointType !== "Interface") continue;
+    const azs = Math.max(1, endpointAzs(m, ep));
+    const gb = traffic.reduce((s, t) => s + (t.endpointGb.get(ep.urn) ?? 0), 0);
+    const fixed = azs * p("interfaceEndpoint.azHour") * H;
+    const vpc = m.ref(ep, "vpcId", ep.props.vpcId, [T.vpc]);
+    const hasNat = vpc !== undefined && natsByVpc.has(vpc.urn);
+    const service = String(ep.props.serviceName ?? ep.name).split(".").pop();
+    // A private API is reachable only through its endpoint: there is no NAT alternative to price.
+    if (service === "execute-api") continue;
+    const perGb = p("natGateway.gb") - p("interfaceEndpoint.gb");
+    out.push({
+      id: "interface-endpoint",
+      title: `${service} through an interface endpoint vs through the NAT`,
+      current: `interface endpoint in ${azs} AZ(s)`,
+      currentMonthly: fixed + gb * p("interfaceEndpoint.gb"),
+      alternative: hasNat ? "the existing NAT" : "a NAT (the VPC has none)",
+      alternativeMonthly: gb * p("natGateway.gb") + (hasNat ? 0 : natFixed),
+      note: `at ${round(gb)} GB/month; the endpoint is cheaper above ${round(fixed / perGb)} GB/month, keeps the traffic off the internet and lets functions drop 443-to-anywhere`,
+    });
+  }
+
+  // Gateway endpoint (S3) vs NAT.
+  const s3Gb = traffic.reduce((s, t) => s + t.s3Gb, 0);
+  if (s3Gb > 0 && m.all(T.vpcEndpoint).some((e) => e.props.vpcEndpointType === "Gateway")) {
+    out.push({
+      id: "gateway-endpoint",
+      title: "S3 through the gateway endpoint vs through the NAT",
+      current: "gateway endpoint (free)",
+      currentMonthly: 0,
+      alternative: "the NAT",
+      alternativeMonthly: s3Gb * p("natGateway.gb"),
+      note: `at ${round(s3Gb)} GB/month`,
+    });
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Formatting
+
+/** A table of several stacks side by side (dev beside prod), then each stack's design choices. */
+export function formatCost(reports: CostReport[]): string {
+  if (reports.length === 0) return "cost: no stacks";
+  const first = reports[0];
+  const header = ["monthly cost (USD)", ...reports.map((r) => r.stack)];
+  const rows: string[][] = [];
+  for (const c of CATEGORIES) {
+    if (reports.every((r) => r.byCategory[c] === 0)) continue;
+    const starred = reports.some((r) => r.lines.some((l) => l.category === c && !PRICES.items[l.priceKey].confirmed));
+    rows.push([`${c}${starred ? " *" : ""}`, ...reports.map((r) => money(r.byCategory[c], false))]);
+  }
+  rows.push(["total", ...reports.map((r) => money(r.total, false))]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const fmt = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
+  const out: string[] = [
+    `Estimated monthly cost, ${first.region} list prices compiled ${first.pricesCompiled} (${first.currency}, ${first.assumptions.hoursPerMonth} h/month; * includes a price not confirmed for Tokyo)`,
+    fmt(header),
+    widths.map((w) => "-".repeat(w)).join("  "),
+    ...rows.slice(0, -1).map(fmt),
+    widths.map((w) => "-".repeat(w)).join("  "),
+    fmt(rows[rows.length - 1]),
+  ];
+  for (const r of reports) {
+    if (r.choices.length === 0) continue;
+    out.push("", `Design choices (${r.stack}):`);
+    for (const c of r.choices) {
+      const delta = c.alternativeMonthly - c.currentMonthly;
+      out.push(`  ${c.title}: ${c.current} ${money(c.currentMonthly)} vs ${c.alternative} ${money(c.alternativeMonthly)} (${delta >= 0 ? "+" : "-"}${money(Math.abs(delta))}); ${c.note}.`);
+    }
+  }
+  const unconfirmed = [...new Set(reports.flatMap((r) => r.unconfirmedPrices))];
+  if (unconfirmed.length > 0) out.push("", `* not confirmed for Tokyo: ${unconfirmed.map((k) => `${k} ${PRICES.items[k].price}`).join(", ")}; see ops/check/prices.${first.region}.json.`);
+  const asm = first.assumptions;
+  out.push(`Assumptions per function/month: internet ${asm.internetGbPerFunction} GB, AWS APIs via endpoints ${asm.awsServiceGbPerFunction} GB, S3 ${asm.s3GbPerFunction} GB, TGW ${asm.tgwGbPerFunction} GB, ${asm.functionSeconds} s per run, logs ${asm.logGbPerFunction} GB; flow logs ${asm.flowLogGbPerFlowLog} GB each. Not included: internet data transfer out, EBS, Secrets Manager, S3 storage.`);
+  for (const r of reports) for (const n of r.notes) out.push(`  ${r.stack}: ${n}`);
+  return out.join("\n");
+}
+
+function money(x: number, dollar = true): string {
+  return `${dollar ? "$" : ""}${x.toFixed(2)}`;
+}
+
+function round(x: number): number {
+  return Math.round(x * 100) / 100;
+}

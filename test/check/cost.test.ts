@@ -1,0 +1,174 @@
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { REPO_ROOT } from "../../components/bundle";
+import { CATEGORIES, CostReport, DEFAULT_COST_ASSUMPTIONS, estimateCost, formatCost, invocationsPerMonth, PRICES } from "../../ops/check/cost";
+import type { Graph } from "../../ops/synth-core";
+
+// A tiny stack: one VPC over two AZs, one NAT with its EIP in AZ a, a Secrets Manager interface
+// endpoint in both AZs, one Transit Gateway attachment, and one hourly arm64 function (512 MB) that
+// talks to the internet, to the endpoint and to 10.1.0.0/16.
+const P = "urn:pulumi:t::vpc-lambda-kit::pulumi:providers:aws::account-a";
+function r(type: string, name: string, id: string, inputs: Record<string, unknown>, parent: string | null = null): Graph["resources"][number] {
+  return { urn: `urn:pulumi:t::vpc-lambda-kit::${type}::${name}`, id, type, name, parent, provider: P, inputs };
+}
+const FN_COMPONENT = "urn:pulumi:t::vpc-lambda-kit::vpc-lambda-kit:functions:VpcFunction::sync";
+
+function tinyGraph(): Graph {
+  return {
+    project: "vpc-lambda-kit",
+    stack: "tiny",
+    outputs: {},
+    resources: [
+      r("aws:ec2/vpc:Vpc", "vpc", "vpc-1", { cidrBlock: "10.0.0.0/16", enableDnsHostnames: true, enableDnsSupport: true }),
+      r("aws:ec2/subnet:Subnet", "public-a", "subnet-pa", { vpcId: "vpc-1", cidrBlock: "10.0.10.0/24", availabilityZone: "ap-northeast-1a" }),
+      r("aws:ec2/subnet:Subnet", "private-a", "subnet-a", { vpcId: "vpc-1", cidrBlock: "10.0.1.0/24", availabilityZone: "ap-northeast-1a" }),
+      r("aws:ec2/subnet:Subnet", "private-c", "subnet-c", { vpcId: "vpc-1", cidrBlock: "10.0.2.0/24", availabilityZone: "ap-northeast-1c" }),
+      r("aws:ec2/eip:Eip", "nat-eip", "eipalloc-1", { domain: "vpc" }),
+      r("aws:ec2/natGateway:NatGateway", "nat", "nat-1", { subnetId: "subnet-pa", allocationId: "eipalloc-1" }),
+      r("aws:ec2/routeTable:RouteTable", "private-rt", "rtb-1", { vpcId: "vpc-1" }),
+      r("aws:ec2/route:Route", "private-default", "r-1", { routeTableId: "rtb-1", destinationCidrBlock: "0.0.0.0/0", natGatewayId: "nat-1" }),
+      r("aws:ec2/routeTableAssociation:RouteTableAssociation", "rta-a", "rtbassoc-a", { subnetId: "subnet-a", routeTableId: "rtb-1" }),
+      r("aws:ec2/routeTableAssociation:RouteTableAssociation", "rta-c", "rtbassoc-c", { subnetId: "subnet-c", routeTableId: "rtb-1" }),
+      r("aws:ec2/securityGroup:SecurityGroup", "endpoints-sg", "sg-ep", { vpcId: "vpc-1" }),
+      r("aws:ec2/vpcEndpoint:VpcEndpoint", "secrets", "vpce-1", { vpcId: "vpc-1", vpcEndpointType: "Interface", privateDnsEnabled: true, serviceName: "com.amazonaws.ap-northeast-1.secretsmanager", subnetIds: ["subnet-a", "subnet-c"], securityGroupIds: ["sg-ep"] }),
+      r("aws:ec2transitgateway/vpcAttachment:VpcAttachment", "tgw-attach", "tgw-attach-1", { vpcId: "vpc-1", transitGatewayId: "tgw-shared", subnetIds: ["subnet-a", "subnet-c"] }),
+      r("aws:ec2/securityGroup:SecurityGroup", "sync-sg", "sg-fn", { vpcId: "vpc-1" }, FN_COMPONENT),
+      r("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", "sync-internet", "sgr-1", { securityGroupId: "sg-fn", cidrIpv4: "0.0.0.0/0", fromPort: 443, toPort: 443, ipProtocol: "tcp" }),
+      r("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", "sync-secrets", "sgr-2", { securityGroupId: "sg-fn", referencedSecurityGroupId: "sg-ep", fromPort: 443, toPort: 443, ipProtocol: "tcp" }),
+      r("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", "sync-db", "sgr-3", { securityGroupId: "sg-fn", cidrIpv4: "10.1.0.0/16", fromPort: 5432, toPort: 5432, ipProtocol: "tcp" }),
+      r("aws:lambda/function:Function", "sync-fn", "sync-fn-0a1b2c3", { architectures: ["arm64"], memorySize: 512, vpcConfig: { subnetIds: ["subnet-a", "subnet-c"], securityGroupIds: ["sg-fn"] } }, FN_COMPONENT),
+      r("aws:cloudwatch/eventRule:EventRule", "sync-schedule", "mock-aaa", { scheduleExpression: "rate(1 hour)" }, FN_COMPONENT),
+      r("aws:cloudwatch/eventTarget:EventTarget", "sync-schedule-target", "mock-bbb", { rule: "sync-schedule-1a2b3c4", arn: "arn:aws:lambda:ap-northeast-1:111111111111:function:sync-fn-0a1b2c3" }),
+    ],
+  };
+}
+
+describe("the price table", () => {
+  test("every item has a positive price, a unit, an https source, the compile date and a confirmation flag", () => {
+    expect(PRICES.region).toBe("ap-northeast-1");
+    expect(PRICES.compiled).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    for (const [key, item] of Object.entries(PRICES.items)) {
+      expect([key, item.price > 0, item.unit.length > 3, item.source.startsWith("https://"), item.checked, typeof item.confirmed]).toEqual([key, true, true, true, PRICES.compiled, "boolean"]);
+    }
+  });
+
+  test("holds every item the brief asks for", () => {
+    expect(Object.keys(PRICES.items).sort()).toEqual([
+      "apiGateway.restRequestMillion", "aurora.ioMillion", "aurora.serverlessV2.acuHour", "aurora.storageGbMonth",
+      "classicLoadBalancer.gb", "classicLoadBalancer.hour", "cloudwatchLogs.ingestGb", "ec2.interAzGb", "ec2.t4g.small.hour",
+      "interfaceEndpoint.azHour", "interfaceEndpoint.gb", "lambda.arm.gbSecond", "lambda.requestMillion", "lambda.x86.gbSecond",
+      "natGateway.gb", "natGateway.hour", "publicIpv4.hour", "transitGateway.attachmentHour", "transitGateway.gb",
+    ]);
+  });
+});
+
+describe("estimateCost on a tiny graph", () => {
+  const report = estimateCost(tinyGraph());
+
+  test("prices each resource from the table with the default assumptions (730 h/month)", () => {
+    const lines = Object.fromEntries(report.lines.map((l) => [`${l.category}|${l.resource}`, [l.quantity, l.priceKey]]));
+    expect(lines).toEqual({
+      "NAT gateways|nat": [730, "natGateway.hour"],
+      "NAT data|all NAT gateways": [2, "natGateway.gb"],
+      // private-c's traffic crosses to the NAT in AZ a: half of 2 GB, charged on both sides.
+      "Inter-AZ to NAT|traffic to a NAT in another AZ": [2, "ec2.interAzGb"],
+      "Public IPv4|nat-eip": [730, "publicIpv4.hour"],
+      "Interface endpoints|secrets (2 AZ)": [1460, "interfaceEndpoint.azHour"],
+      "Endpoint data|secrets": [0.1, "interfaceEndpoint.gb"],
+      "Transit Gateway|tgw-attach": [730, "transitGateway.attachmentHour"],
+      "TGW data|functions → private networks": [1, "transitGateway.gb"],
+      "Lambda|sync-fn (730 runs × 10 s × 512 MB)": [3650, "lambda.arm.gbSecond"],
+      "Lambda|sync-fn requests": [0.00073, "lambda.requestMillion"],
+      "CloudWatch Logs|sync-fn logs": [0.5, "cloudwatchLogs.ingestGb"],
+    });
+  });
+
+  test("totals per category and overall are exact products of the table", () => {
+    const c = report.byCategory;
+    expect(c["NAT gateways"]).toBeCloseTo(45.26, 10);
+    expect(c["NAT data"]).toBeCloseTo(0.124, 10);
+    expect(c["Inter-AZ to NAT"]).toBeCloseTo(0.02, 10);
+    expect(c["Public IPv4"]).toBeCloseTo(3.65, 10);
+    expect(c["Interface endpoints"]).toBeCloseTo(20.44, 10);
+    expect(c["Endpoint data"]).toBeCloseTo(0.001, 10);
+    expect(c["Transit Gateway"]).toBeCloseTo(51.1, 10);
+    expect(c["TGW data"]).toBeCloseTo(0.02, 10);
+    expect(c.Lambda).toBeCloseTo(3650 * 0.0000133334 + 0.00073 * 0.2, 10);
+    expect(c["CloudWatch Logs"]).toBeCloseTo(0.38, 10);
+    expect(c["Load balancer"]).toBe(0);
+    expect(report.total).toBeCloseTo(121.04381291, 6);
+    expect(Object.keys(c)).toEqual([...CATEGORIES]);
+  });
+
+  test("names the prices it used that are not confirmed for Tokyo", () => {
+    expect(report.unconfirmedPrices).toEqual(["interfaceEndpoint.azHour", "lambda.arm.gbSecond", "lambda.requestMillion"]);
+  });
+
+  test("prices each design choice against its alternative", () => {
+    const nat = report.choices.find((c) => c.id === "nat-strategy")!;
+    expect(nat).toMatchObject({ current: "1 NAT for 2 AZs", alternative: "one NAT per AZ (2)" });
+    expect(nat.currentMonthly).toBeCloseTo(730 * (0.062 + 0.005) + 0.02, 10);
+    expect(nat.alternativeMonthly).toBeCloseTo(2 * 730 * (0.062 + 0.005), 10);
+    const ep = report.choices.find((c) => c.id === "interface-endpoint")!;
+    expect(ep).toMatchObject({ title: "secretsmanager through an interface endpoint vs through the NAT", alternative: "the existing NAT" });
+    expect(ep.currentMonthly).toBeCloseTo(20.441, 10);
+    expect(ep.alternativeMonthly).toBeCloseTo(0.1 * 0.062, 10);
+    expect(ep.note).toMatch(/the endpoint is cheaper above 393\.08 GB\/month/);
+    expect(report.choices.map((c) => c.id)).toEqual(["nat-strategy", "interface-endpoint"]);
+  });
+
+  test("assumptions override the defaults", () => {
+    const heavy = estimateCost(tinyGraph(), undefined, { internetGbPerFunction: 100, functionSecondsByName: { sync: 60 } });
+    expect(heavy.byCategory["NAT data"]).toBeCloseTo(6.2, 10);
+    expect(heavy.byCategory["Inter-AZ to NAT"]).toBeCloseTo(1, 10);
+    expect(heavy.lines.find((l) => l.priceKey === "lambda.arm.gbSecond")!.quantity).toBe(730 * 60 * 0.5);
+    expect(heavy.assumptions.s3GbPerFunction).toBe(DEFAULT_COST_ASSUMPTIONS.s3GbPerFunction);
+  });
+});
+
+test("schedules become runs per month: rate exactly, cron from its fields", () => {
+  expect(invocationsPerMonth("rate(15 minutes)")).toBe(2920);
+  expect(invocationsPerMonth("rate(1 day)")).toBeCloseTo(730 / 24, 10);
+  expect(invocationsPerMonth("cron(0 18 * * ? *)")).toBeCloseTo(730 / 24, 10);
+  // Every 30 minutes from 09:00 to 17:59 on weekdays: 2 × 9 × 5/7 per day.
+  expect(invocationsPerMonth("cron(0/30 9-17 ? * MON-FRI *)")).toBeCloseTo(18 * (5 / 7) * (730 / 24), 10);
+});
+
+describe("dev beside prod", () => {
+  // Synthesized as a user does (`npm run synth`), each in its own process.
+  const outRoot = fs.mkdtempSync(path.join(os.tmpdir(), "vlk-cost-"));
+  const reports: CostReport[] = [];
+  beforeAll(() => {
+    for (const stack of ["dev", "prod"]) {
+      const out = path.join(outRoot, stack);
+      const run = spawnSync("npm", ["run", "--silent", "synth", "--", stack, "--out", out], { cwd: REPO_ROOT, encoding: "utf8" });
+      if (run.status !== 0 && !fs.existsSync(path.join(out, "graph.json"))) throw new Error(`synth ${stack} failed: ${run.stderr}`);
+      reports.push(estimateCost(JSON.parse(fs.readFileSync(path.join(out, "graph.json"), "utf8")) as Graph));
+    }
+  });
+
+  test("one table with a column per stack, NAT per AZ in prod against a single NAT in dev", () => {
+    const [dev, prod] = reports;
+    expect(dev.byCategory["NAT gateways"]).toBeCloseTo(730 * 0.062, 10);
+    expect(prod.byCategory["NAT gateways"]).toBeCloseTo(3 * 730 * 0.062, 10);
+    expect(prod.total).toBeGreaterThan(dev.total);
+    const text = formatCost(reports);
+    const lines = text.split("\n");
+    expect(lines[1]).toMatch(/^monthly cost \(USD\)\s+dev\s+prod$/);
+    expect(text).toMatch(/^NAT gateways\s+45\.26\s+135\.78$/m);
+    expect(text).toMatch(new RegExp(`^total\\s+${dev.total.toFixed(2)}\\s+${prod.total.toFixed(2)}$`, "m"));
+    // Rows priced with an unconfirmed Tokyo price are starred and the footnote lists the prices.
+    expect(text).toMatch(/^Interface endpoints \*\s/m);
+    expect(text).toMatch(/^\* not confirmed for Tokyo: .*interfaceEndpoint\.azHour 0\.014/m);
+  });
+
+  test("each stack's design choices are listed under the table", () => {
+    const text = formatCost(reports);
+    expect(text).toMatch(/^Design choices \(dev\):\n {2}NAT strategy in egress-vpc: 1 NAT for 2 AZs \$\d+\.\d\d vs one NAT per AZ \(2\) \$97\.82/m);
+    expect(text).toMatch(/^Design choices \(prod\):\n {2}NAT strategy in egress-vpc: one NAT per AZ \(3\) \$146\.73 vs a single NAT \$\d+\.\d\d/m);
+    expect(text).toMatch(/Squid proxy tier vs a NAT per client VPC: proxy tier \(1 CLB, 2 instance\(s\)\)/);
+    expect(text).toMatch(/secretsmanager through an interface endpoint vs through the NAT: interface endpoint in 2 AZ\(s\) \$20\.4\d/);
+  });
+});
