@@ -79,7 +79,7 @@ export class VpcFunction extends pulumi.ComponentResource {
     throwIfAny(errors);
     const rules = egressRulesFor(name, args.flows);
     const bundle = bundleFunction(args.source, args.bundle);
-    super("vpc-lambda-kit:functions:VpcFunction", name, { source: args.source, bundleSha256: bundle.sha256, flows: args.flows.map(describeFlow) }, opts);
+    super("vpc-lambda-kit:functions:VpcFunction", name, { source: args.source, bundleSha256: bundle.sha256, flows: args.flows.map(describeFlow), flowSpecs: args.flows.map(flowSpec) }, opts);
     this.name = name;
     this.flows = args.flows;
     this.bundle = bundle;
@@ -177,6 +177,27 @@ export class VpcFunction extends pulumi.ComponentResource {
     return rule;
   }
 
+}
+
+/**
+ * The machine-readable form of a flow for the offline checker (ops/check): the target's ids
+ * (security group, endpoint group, prefix list) resolve in graph.json, so the checker proves the
+ * path to the very resource the function declared rather than guessing it from a name.
+ */
+function flowSpec(flow: Flow): Record<string, pulumi.Input<unknown>> {
+  const to = flow.to;
+  const base = { kind: to.kind, port: flow.port, protocol: flow.protocol ?? "tcp", purpose: flow.purpose };
+  switch (to.kind) {
+    case "internet": return { ...base, host: to.host, ...(to.cidrs ? { cidrs: to.cidrs } : {}) };
+    case "cidr": return { ...base, cidr: to.cidr, ...(to.name ? { name: to.name } : {}) };
+    case "awsService": return {
+      ...base,
+      service: to.service,
+      ...(to.endpointSecurityGroupId ? { securityGroupId: to.endpointSecurityGroupId } : {}),
+      ...(to.prefixListId ? { prefixListId: to.prefixListId } : {}),
+    };
+    case "securityGroup": return { ...base, name: to.name, securityGroupId: to.securityGroupId };
+  }
 }
 
 /** EventBridge schedule syntax: rate(N unit) or a six-field cron(…). */

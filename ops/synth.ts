@@ -65,6 +65,19 @@ async function main(): Promise<void> {
   if (!process.argv.includes("--quiet")) {
     console.log(summarize(result));
     console.log(`wrote ${path.relative(process.cwd(), path.join(outDir, "graph.json"))} in ${Date.now() - started} ms`);
+    // The offline proof (issue 7), exactly as `npm run check` reports it; a broken flow fails synth.
+    const { checkAndWrite } = await import("./check/report");
+    let checked;
+    try {
+      checked = await checkAndWrite(result.graph, { outDir, upstreamRoot: outRoot, configFile: args.config && path.resolve(args.config) });
+    } catch (e) {
+      const err = e as Error;
+      const known = ["ConfigError", "ConfigErrors"].includes(err?.name);
+      console.error(`check ${args.stack} failed: ${known ? err.message : err?.stack ?? String(e)}`);
+      process.exit(known ? 2 : 1);
+    }
+    console.log(`\n${checked.text}\n\nwrote ${checked.files.map((f) => path.relative(process.cwd(), f)).join(", ")}`);
+    process.exit(checked.report.ok ? 0 : 1);
   }
   // Pulumi's runtime keeps handles open; the work is done.
   process.exit(0);

@@ -1,0 +1,175 @@
+/**
+ * The check report (issue 7): flows (proven or broken), forbidden paths, policies, cost and the
+ * diagram for one stack, as report.json / report.txt / diagram.svg beside graph.json. `npm run
+ * check` and `npm run synth` both end here, so they print and gate on the same thing.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import type { Graph } from "../synth-core";
+import type { EnvConfig } from "../../stacks/config";
+import { analyze, FlowResult } from "./flows";
+import { checkForbidden, ForbiddenResult } from "./forbidden";
+import { GraphIndex, T } from "./graph-index";
+import { checkPolicies, formatViolations, PolicyViolation } from "./policies";
+import { CostReport, estimateCost, formatCost } from "./cost";
+import { renderDiagram } from "./diagram";
+
+export interface CheckReport {
+  stack: string;
+  /** True when every flow is OK, no forbidden path is open and no policy is violated. */
+  ok: boolean;
+  summary: { flows: number; flowsOk: number; flowsBroken: number; forbiddenOk: number; forbiddenViolated: number; policyViolations: number };
+  /** Upstream stacks whose graphs were merged in (split stacks), and those that were missing. */
+  upstream: { merged: string[]; missing: string[] };
+  flows: FlowResult[];
+  forbidden: ForbiddenResult[];
+  policies: PolicyViolation[];
+  cost?: CostReport;
+}
+
+export interface CheckOptions {
+  /** The stack's validated config (policies and cost read it). */
+  cfg?: EnvConfig;
+  /** Graphs of the stacks this one reads through StackReferences (split stacks). */
+  upstream?: Graph[];
+  /** Upstream stacks that were looked for and not found. */
+  missingUpstream?: string[];
+  /** Render the SVG diagram. Default true. */
+  diagram?: boolean;
+}
+
+export interface CheckOutput {
+  report: CheckReport;
+  text: string;
+  svg?: string;
+}
+
+/** Runs every check over a stack's graph (merged with its upstream graphs) and formats the report. */
+export async function runCheck(graph: Graph, opts: CheckOptions = {}): Promise<CheckOutput> {
+  const merged = mergeGraphs(graph, opts.upstream ?? []);
+  const ix = new GraphIndex(merged);
+  const details = analyze(ix);
+  const flows = details.map((d) => d.result);
+  const forbidden = checkForbidden(ix, details);
+  // Policies see the merged graph: a function's subnets may live in the upstream network stack.
+  const policies = checkPolicies(merged, opts.cfg);
+  // Cost is this stack's own bill.
+  const cost = estimateCost(graph, opts.cfg);
+  const broken = flows.filter((f) => f.status === "BROKEN").length;
+  const violated = forbidden.filter((f) => f.status === "VIOLATED").length;
+  const report: CheckReport = {
+    stack: graph.stack,
+    ok: broken === 0 && violated === 0 && policies.length === 0,
+    summary: { flows: flows.length, flowsOk: flows.length - broken, flowsBroken: broken, forbiddenOk: forbidden.length - violated, forbiddenViolated: violated, policyViolations: policies.length },
+    upstream: { merged: (opts.upstream ?? []).map((g) => g.stack), missing: opts.missingUpstream ?? [] },
+    flows,
+    forbidden,
+    policies,
+    cost,
+  };
+  const svg = opts.diagram === false ? undefined : await renderDiagram(merged, flows);
+  return { report, text: formatReport(report), svg };
+}
+
+/** One graph of a stack and its upstream stacks (resources deduplicated by URN). */
+export function mergeGraphs(graph: Graph, upstream: Graph[]): Graph {
+  if (upstream.length === 0) return graph;
+  const seen = new Set(graph.resources.map((r) => r.urn));
+  const resources = [...graph.resources];
+  for (const g of upstream) {
+    for (const r of g.resources) {
+      if (seen.has(r.urn)) continue;
+      seen.add(r.urn);
+      resources.push(r);
+    }
+  }
+  return { ...graph, resources };
+}
+
+/** Short names of the stacks a graph reads through StackReferences (`org/project/dev-network` → `dev-network`). */
+export function upstreamStacks(graph: Graph): string[] {
+  return graph.resources
+    .filter((r) => r.type === T.stackReference)
+    .map((r) => String(r.inputs.name ?? r.id).split("/").pop() as string)
+    .filter((n, i, a) => n !== "" && a.indexOf(n) === i);
+}
+
+/**
+ * Upstream graphs as synth writes them: `<root>/<stack>/graph.json`, recursively (an apps stack's
+ * upstream may have its own).
+ */
+export function loadUpstreamGraphs(graph: Graph, root: string): { graphs: Graph[]; missing: string[] } {
+  const graphs: Graph[] = [];
+  const missing: string[] = [];
+  const visit = (g: Graph, depth: number) => {
+    if (depth > 4) return;
+    for (const name of upstreamStacks(g)) {
+      if (graphs.some((x) => x.stack === name) || missing.includes(name)) continue;
+      const file = path.join(root, name, "graph.json");
+      if (!fs.existsSync(file)) {
+        missing.push(name);
+        continue;
+      }
+      const up = JSON.parse(fs.readFileSync(file, "utf8")) as Graph;
+      graphs.push(up);
+      visit(up, depth + 1);
+    }
+  };
+  visit(graph, 0);
+  return { graphs, missing };
+}
+
+/** Writes report.json, report.txt and diagram.svg into `dir`; returns the paths written. */
+export function writeReport(dir: string, out: CheckOutput): string[] {
+  fs.mkdirSync(dir, { recursive: true });
+  const files = [path.join(dir, "report.json"), path.join(dir, "report.txt")];
+  fs.writeFileSync(files[0], JSON.stringify(out.report, null, 2) + "\n");
+  fs.writeFileSync(files[1], out.text + "\n");
+  if (out.svg !== undefined) {
+    const svgFile = path.join(dir, "diagram.svg");
+    fs.writeFileSync(svgFile, out.svg);
+    files.push(svgFile);
+  }
+  return files;
+}
+
+/** The report as text: a summary line, every flow with its path and proof, forbidden paths, policies, cost. */
+export function formatReport(r: CheckReport): string {
+  const s = r.summary;
+  const L: string[] = [];
+  L.push(`check ${r.stack}: ${r.ok ? "PASS" : "FAIL"} — flows ${s.flowsOk} OK, ${s.flowsBroken} BROKEN; forbidden paths ${s.forbiddenOk} closed, ${s.forbiddenViolated} open; policy violations ${s.policyViolations}`);
+  if (r.upstream.merged.length > 0) L.push(`  with upstream graph(s): ${r.upstream.merged.join(", ")}`);
+  if (r.upstream.missing.length > 0) L.push(`  upstream graph(s) not found: ${r.upstream.missing.join(", ")} (synthesize them beside this one)`);
+  L.push("", "flows:");
+  if (r.flows.length === 0) L.push("  (no function declares a flow in this stack)");
+  for (const f of r.flows) {
+    L.push(`  ${f.status.padEnd(6)} ${f.fn}: ${f.flow}`);
+    if (f.status === "BROKEN") L.push(`         ✗ ${f.reason}`);
+    if (f.path.length > 0) L.push(`         path: ${f.fn} → ${f.path.join(" → ")}`);
+    if (f.egressIps && f.egressIps.length > 0) L.push(`         egress IPs: ${f.egressIps.join(", ")}`);
+    for (const step of f.steps) L.push(`           · ${step}`);
+  }
+  L.push("", "forbidden paths:");
+  if (r.forbidden.length === 0) L.push("  (nothing to check: no function without an internet flow, no database, no private API)");
+  for (const f of r.forbidden) L.push(`  ${f.status === "OK" ? "closed" : "OPEN  "} ${f.check} ${f.subject}: ${f.detail}`);
+  L.push("", formatViolations(r.policies));
+  if (r.cost) L.push("", formatCost([r.cost]));
+  return L.join("\n");
+}
+
+/**
+ * What `synth` and `check` both do after synthesizing: read the stack's config (for policies and
+ * cost), merge the upstream graphs found beside `upstreamRoot`, check, and write the report into
+ * `outDir`. Config errors throw ConfigError(s), as the program's own validation does.
+ */
+export async function checkAndWrite(graph: Graph, o: { outDir: string; upstreamRoot?: string; configFile?: string; diagram?: boolean }): Promise<CheckOutput & { files: string[] }> {
+  // Lazy: config loading pulls in @pulumi/pulumi, which a pure --graph check can do without until here.
+  const { readStackConfig } = await import("../stack-config");
+  const { loadConfig } = await import("../../stacks/config");
+  const { REPO_ROOT } = await import("../../components/bundle");
+  const configFile = o.configFile ?? path.join(REPO_ROOT, `Pulumi.${graph.stack}.yaml`);
+  const cfg = o.configFile || fs.existsSync(configFile) ? loadConfig(readStackConfig(configFile).config) : undefined;
+  const upstream = loadUpstreamGraphs(graph, o.upstreamRoot ?? path.dirname(o.outDir));
+  const out = await runCheck(graph, { cfg, upstream: upstream.graphs, missingUpstream: upstream.missing, diagram: o.diagram });
+  return { ...out, files: writeReport(o.outDir, out) };
+}

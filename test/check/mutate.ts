@@ -1,0 +1,42 @@
+/** Helpers for the checker's mutation tests: break a deep copy of a correct graph in one place. */
+import type { Graph } from "../../ops/synth-core";
+import { analyze, FlowResult } from "../../ops/check/flows";
+import { checkForbidden, ForbiddenResult } from "../../ops/check/forbidden";
+import { GraphIndex } from "../../ops/check/graph-index";
+
+export type Res = Graph["resources"][number];
+
+export function copy(g: Graph): Graph {
+  return JSON.parse(JSON.stringify(g)) as Graph;
+}
+
+/** The one resource of `type` named `name` (type may be the short form after the last colon). */
+export function one(g: Graph, type: string, name: string): Res {
+  const found = g.resources.filter((r) => (r.type === type || r.type.endsWith(`:${type}`)) && r.name === name);
+  if (found.length !== 1) throw new Error(`expected one ${type} named ${name}, found ${found.length}`);
+  return found[0];
+}
+
+export function drop(g: Graph, type: string, name: string): Res {
+  const r = one(g, type, name);
+  g.resources = g.resources.filter((x) => x !== r);
+  return r;
+}
+
+export function check(g: Graph): { flows: FlowResult[]; forbidden: ForbiddenResult[] } {
+  const ix = new GraphIndex(g);
+  const details = analyze(ix);
+  return { flows: details.map((d) => d.result), forbidden: checkForbidden(ix, details) };
+}
+
+/** The single flow of `fn` whose declared text matches. */
+export function flowOf(flows: FlowResult[], fn: string, match: RegExp): FlowResult {
+  const found = flows.filter((f) => f.fn === fn && match.test(f.flow));
+  if (found.length !== 1) throw new Error(`expected one flow of ${fn} matching ${match}, found ${found.length}: ${flows.filter((f) => f.fn === fn).map((f) => f.flow).join(" | ")}`);
+  return found[0];
+}
+
+/** Every flow that is not OK, as "fn: reason" lines (for readable failures). */
+export function brokenLines(flows: FlowResult[]): string[] {
+  return flows.filter((f) => f.status !== "OK").map((f) => `${f.fn}: ${f.flow}: ${f.reason}`);
+}
