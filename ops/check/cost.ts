@@ -166,6 +166,7 @@ export function estimateCost(graph: Graph, cfg?: EnvConfig, assumptions: Partial
 
   // --- Traffic per path, from each function's egress rules.
   const traffic = functionTraffic(m, a);
+  const endpointGb = endpointGbTotals(traffic);
 
   // --- NAT gateways and their data.
   const nats = m.all(T.nat);
@@ -185,7 +186,7 @@ export function estimateCost(graph: Graph, cfg?: EnvConfig, assumptions: Partial
     if (ep.props.vpcEndpointType !== "Interface") continue;
     const azs = Math.max(1, endpointAzs(m, ep));
     add("Interface endpoints", `${ep.name} (${azs} AZ)`, azs * H, "interfaceEndpoint.azHour");
-    const gb = traffic.reduce((s, t) => s + (t.endpointGb.get(ep.urn) ?? 0), 0);
+    const gb = endpointGb.get(ep.urn) ?? 0;
     if (gb > 0) add("Endpoint data", ep.name, gb, "interfaceEndpoint.gb");
   }
 
@@ -311,7 +312,7 @@ function functionTraffic(m: ResourceModel, a: CostAssumptions): FunctionTraffic[
     const subnets = m.refs(fn, "vpcConfig", vc.subnetIds, [T.subnet]);
     const t: FunctionTraffic = { fn, natGb: 0, natCrossAzGb: 0, proxyGb: 0, tgwGb: 0, endpointGb: new Map(), s3Gb: 0, vpc: subnets[0] ? m.ref(subnets[0], "vpcId", subnets[0].props.vpcId, [T.vpc]) : undefined };
     let internet = false, proxy = false, tgw = false, s3 = false;
-    for (const rule of m.all(EGRESS).filter((r) => sgs.some((sg) => m.ref(r, "securityGroupId", r.props.securityGroupId, [SG])?.urn === sg.urn))) {
+    for (const rule of egressRulesOf(m, sgs)) {
       const target = m.ref(rule, "referencedSecurityGroupId", rule.props.referencedSecurityGroupId, [SG]);
       const cidr = typeof rule.props.cidrIpv4 === "string" ? rule.props.cidrIpv4 : undefined;
       if (target && endpointBySg.has(target.urn)) {
@@ -340,6 +341,20 @@ function functionTraffic(m: ResourceModel, a: CostAssumptions): FunctionTraffic[
   return out;
 }
 
+/** The egress rules of these groups, in resource order (indexed once: a scan per function is quadratic). */
+function egressRulesOf(m: ResourceModel, sgs: RuleResource[]): RuleResource[] {
+  const bySg = m.firstReferrers(EGRESS, [SG], (r) => ["securityGroupId", r.props.securityGroupId], "securityGroupId");
+  const rules = sgs.flatMap((sg) => bySg.get(sg.urn) ?? []);
+  return sgs.length > 1 ? rules.sort((x, y) => m.positionOf(x) - m.positionOf(y)) : rules;
+}
+
+/** GB per interface endpoint over every function, summed in function order (as a reduce per endpoint would). */
+function endpointGbTotals(traffic: FunctionTraffic[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const t of traffic) for (const [ep, gb] of t.endpointGb) out.set(ep, (out.get(ep) ?? 0) + gb);
+  return out;
+}
+
 function isPrivateCidr(c: string): boolean {
   return /^10\./.test(c) || /^192\.168\./.test(c) || /^172\.(1[6-9]|2\d|3[01])\./.test(c);
 }
@@ -359,12 +374,18 @@ function crossAzShare(m: ResourceModel, subnets: RuleResource[]): number {
 function defaultNat(m: ResourceModel, subnet: RuleResource): RuleResource | undefined {
   const table = m.routeTableOf(subnet);
   if (!table) return undefined;
-  for (const r of m.all(T.route)) {
-    if (r.props.destinationCidrBlock !== "0.0.0.0/0") continue;
-    if (m.ref(r, "routeTableId", r.props.routeTableId, [T.routeTable])?.urn !== table.urn) continue;
-    return m.ref(r, "natGatewayId", r.props.natGatewayId, [T.nat]);
-  }
-  return undefined;
+  // The first 0.0.0.0/0 Route resource of each table, found in one pass over the routes.
+  const defaults = m.cached("cost:defaultRouteByTable", () => {
+    const out = new Map<string, RuleResource>();
+    for (const r of m.all(T.route)) {
+      if (r.props.destinationCidrBlock !== "0.0.0.0/0") continue;
+      const urn = m.ref(r, "routeTableId", r.props.routeTableId, [T.routeTable])?.urn;
+      if (urn !== undefined && !out.has(urn)) out.set(urn, r);
+    }
+    return out;
+  });
+  const r = defaults.get(table.urn);
+  return r ? m.ref(r, "natGatewayId", r.props.natGatewayId, [T.nat]) : undefined;
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -454,6 +475,7 @@ function designChoices(m: ResourceModel, a: CostAssumptions, traffic: FunctionTr
   const p = (k: string) => price(k).price;
   const natFixed = (p("natGateway.hour") + p("publicIpv4.hour")) * H;
   const out: DesignChoice[] = [];
+  const endpointGb = endpointGbTotals(traffic);
 
   // NAT per AZ vs single, per VPC with NATs.
   const natsByVpc = new Map<string, { vpc: RuleResource; nats: RuleResource[] }>();
@@ -466,11 +488,20 @@ function designChoices(m: ResourceModel, a: CostAssumptions, traffic: FunctionTr
     e.nats.push(nat);
     natsByVpc.set(vpc.urn, e);
   }
+  const subnetsByVpc = m.firstReferrers(T.subnet, [T.vpc], (s) => ["vpcId", s.props.vpcId], "vpcId");
+  const trafficByVpc = new Map<string, FunctionTraffic[]>();
+  for (const t of traffic) {
+    if (!t.vpc) continue;
+    const list = trafficByVpc.get(t.vpc.urn);
+    if (list) list.push(t);
+    else trafficByVpc.set(t.vpc.urn, [t]);
+  }
   for (const { vpc, nats } of natsByVpc.values()) {
-    const azs = new Set(m.all(T.subnet).filter((s) => m.ref(s, "vpcId", s.props.vpcId, [T.vpc])?.urn === vpc.urn).map((s) => s.props.availabilityZone)).size;
+    const azs = new Set((subnetsByVpc.get(vpc.urn) ?? []).map((s) => s.props.availabilityZone)).size;
     if (azs < 2) continue;
-    const gb = traffic.filter((t) => t.vpc?.urn === vpc.urn).reduce((s, t) => s + t.natGb, 0);
-    const crossGb = traffic.filter((t) => t.vpc?.urn === vpc.urn).reduce((s, t) => s + t.natCrossAzGb, 0);
+    const inVpc = trafficByVpc.get(vpc.urn) ?? [];
+    const gb = inVpc.reduce((s, t) => s + t.natGb, 0);
+    const crossGb = inVpc.reduce((s, t) => s + t.natCrossAzGb, 0);
     const interAz = (g: number) => g * 2 * p("ec2.interAzGb");
     const single = natFixed + interAz((gb * (azs - 1)) / azs);
     const perAz = azs * natFixed;
@@ -517,7 +548,7 @@ function designChoices(m: ResourceModel, a: CostAssumptions, traffic: FunctionTr
   for (const ep of m.all(T.vpcEndpoint)) {
     if (ep.props.vpcEndpointType !== "Interface") continue;
     const azs = Math.max(1, endpointAzs(m, ep));
-    const gb = traffic.reduce((s, t) => s + (t.endpointGb.get(ep.urn) ?? 0), 0);
+    const gb = endpointGb.get(ep.urn) ?? 0;
     const fixed = azs * p("interfaceEndpoint.azHour") * H;
     const vpc = m.ref(ep, "vpcId", ep.props.vpcId, [T.vpc]);
     const hasNat = vpc !== undefined && natsByVpc.has(vpc.urn);

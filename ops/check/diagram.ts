@@ -132,11 +132,12 @@ class DotBuilder {
     L.push(`subgraph "${this.clusterId("account", acct)}" {`);
     L.push(`  label="${esc(accountLabel(provider, acct))}"; style="rounded"; color="#455a64"; fontsize=10;`);
     L.push(...this.cluster("account", acct).map((l) => `  ${l}`));
-    for (const vpc of this.m.all(T.vpc).filter((v) => (v.provider ?? DEFAULT_ACCOUNT) === acct)) {
+    for (const vpc of this.vpcsOfAccount(acct)) {
       L.push(`  subgraph "${this.clusterId("vpc", vpc.urn)}" {`);
       L.push(`    label="${esc(`VPC ${vpc.name}\n${String(vpc.props.cidrBlock ?? "")}`)}"; style="rounded,filled"; fillcolor="#f5f9ff"; color="#1565c0";`);
       L.push(...this.cluster("vpc", vpc.urn).map((l) => `    ${l}`));
-      for (const s of this.m.all(T.subnet).filter((x) => this.m.ref(x, "vpcId", x.props.vpcId, [T.vpc])?.urn === vpc.urn)) {
+      const subnetsByVpc = this.m.firstReferrers(T.subnet, [T.vpc], (x) => ["vpcId", x.props.vpcId], "vpcId");
+      for (const s of subnetsByVpc.get(vpc.urn) ?? []) {
         const isPublic = this.subnetIsPublic(s);
         L.push(`    subgraph "${this.clusterId("subnet", s.urn)}" {`);
         L.push(`      label="${esc(`subnet ${s.name}\n${String(s.props.cidrBlock ?? "")} · ${String(s.props.availabilityZone ?? "")} · ${isPublic ? "public" : "private"}`)}"; style="rounded,filled"; fillcolor="${isPublic ? "#fff8e1" : "#eceff1"}"; color="#90a4ae";`);
@@ -147,6 +148,20 @@ class DotBuilder {
     }
     L.push("}");
     return L;
+  }
+
+  private vpcsOfAccount(acct: string): RuleResource[] {
+    const byAccount = this.m.cached("diagram:vpcsByAccount", () => {
+      const out = new Map<string, RuleResource[]>();
+      for (const v of this.m.all(T.vpc)) {
+        const acct = v.provider ?? DEFAULT_ACCOUNT;
+        const list = out.get(acct);
+        if (list) list.push(v);
+        else out.set(acct, [v]);
+      }
+      return out;
+    });
+    return byAccount.get(acct) ?? [];
   }
 
   private cluster(kind: "top" | "account" | "vpc" | "subnet", key: string | undefined): string[] {
@@ -275,8 +290,18 @@ class DotBuilder {
   }
 
   private fnNode(fn: string): string {
-    const lambdas = this.m.all(T.lambda);
-    const r = lambdas.find((l) => l.name === fn) ?? lambdas.find((l) => this.m.byUrn(l.parent)?.name === fn) ?? lambdas.find((l) => l.name === `${fn}-fn`);
+    // One lookup per flow: the function by its name, else by its component's name, else `<fn>-fn`.
+    const { byName, byParentName } = this.m.cached("diagram:lambdas", () => {
+      const names = new Map<string, RuleResource>();
+      const parents = new Map<string, RuleResource>();
+      for (const l of this.m.all(T.lambda)) {
+        if (!names.has(l.name)) names.set(l.name, l);
+        const parent = this.m.byUrn(l.parent)?.name;
+        if (parent !== undefined && !parents.has(parent)) parents.set(parent, l);
+      }
+      return { byName: names, byParentName: parents };
+    });
+    const r = byName.get(fn) ?? byParentName.get(fn) ?? byName.get(`${fn}-fn`);
     return r ? (this.ids.get(r.urn) as string) : this.external(`λ ${fn}`);
   }
 

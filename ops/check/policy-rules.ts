@@ -87,9 +87,16 @@ export class ResourceModel {
   private readonly byArnMap = new Map<string, RuleResource[]>();
   private readonly byTypeMap = new Map<string, RuleResource[]>();
   private rtOfSubnet?: Map<string, RuleResource | undefined>;
+  /** Physical-name lookups per type: explicit `name` input and logical name → resources, in resource order. */
+  private readonly byNameOfType = new Map<string, { explicit: Map<string, RuleResource[]>; logical: Map<string, RuleResource[]> }>();
+  /** Position of each resource in `resources`, to merge index hits back into resource order. */
+  private readonly position = new Map<RuleResource, number>();
+  /** Indexes built on first use (rules and the cost ask the same question once per resource). */
+  private readonly memo = new Map<string, unknown>();
 
   constructor(resources: RuleResource[]) {
     this.resources = resources;
+    resources.forEach((r, i) => this.position.set(r, i));
     for (const r of resources) {
       this.byUrnMap.set(r.urn, r);
       if (r.id) push(this.byIdMap, r.id, r);
@@ -100,7 +107,51 @@ export class ResourceModel {
 
   all(type: string | RegExp): RuleResource[] {
     if (typeof type === "string") return this.byTypeMap.get(type) ?? [];
-    return this.resources.filter((r) => type.test(r.type));
+    // Rules ask with the same pattern once per role or API: scan the resources once per pattern.
+    return this.cached(`all:${type.source}/${type.flags}`, () => this.resources.filter((r) => type.test(r.type)));
+  }
+
+  /** A value computed once per model (indexes over resources, which never change after construction). */
+  cached<V>(key: string, build: () => V): V {
+    if (this.memo.has(key)) return this.memo.get(key) as V;
+    const v = build();
+    this.memo.set(key, v);
+    return v;
+  }
+
+  /**
+   * Resources of type `from` grouped by the URN of each resource of `types` that their reference
+   * (`pick` → [property, value]) resolves to, in resource order: "which route tables' routes, which
+   * policies of this role" without a scan of every route or policy per table or role. `key` names
+   * `pick` in the cache: one key, one `pick`.
+   */
+  referrers(from: string | RegExp, types: string[], pick: (r: RuleResource) => [string, unknown], key: string): Map<string, RuleResource[]> {
+    return this.cached(`referrers:${String(from)}:${types.join(",")}:${key}`, () => {
+      const out = new Map<string, RuleResource[]>();
+      for (const r of this.all(from)) {
+        const [prop, value] = pick(r);
+        for (const t of this.refs(r, prop, value, types)) push(out, t.urn, r);
+      }
+      return out;
+    });
+  }
+
+  /** Resources of type `from` grouped by the URN of the first resource of `types` their reference resolves to (`ref`, not `refs`). */
+  firstReferrers(from: string | RegExp, types: string[], pick: (r: RuleResource) => [string, unknown], key: string): Map<string, RuleResource[]> {
+    return this.cached(`firstReferrers:${String(from)}:${types.join(",")}:${key}`, () => {
+      const out = new Map<string, RuleResource[]>();
+      for (const r of this.all(from)) {
+        const [prop, value] = pick(r);
+        const t = this.ref(r, prop, value, types);
+        if (t) push(out, t.urn, r);
+      }
+      return out;
+    });
+  }
+
+  /** Index of a resource in `resources` (to restore resource order after merging index hits). */
+  positionOf(r: RuleResource): number {
+    return this.position.get(r) ?? -1;
   }
 
   byUrn(urn: string | null | undefined): RuleResource | undefined {
@@ -146,14 +197,29 @@ export class ResourceModel {
   private byPhysicalName(s: string, types?: string[]): RuleResource[] {
     if (!types) return [];
     const seg = s.split(/[:/]/).pop() ?? s;
+    // An auto-name `<logical>-<7 hex>` names the resource whose logical name is `seg` minus its suffix.
+    const autoBase = /-[0-9a-f]{7}$/.test(seg) ? seg.slice(0, -8) : undefined;
     const out: RuleResource[] = [];
     for (const t of types) {
-      for (const r of this.all(t)) {
-        const explicit = typeof r.props.name === "string" ? r.props.name : undefined;
-        if (explicit === seg || r.name === seg || (seg.startsWith(`${r.name}-`) && /^[0-9a-f]{7}$/.test(seg.slice(r.name.length + 1)))) out.push(r);
-      }
+      const { explicit, logical } = this.namesOfType(t);
+      const hits = [...(explicit.get(seg) ?? []), ...(logical.get(seg) ?? []), ...(autoBase !== undefined ? logical.get(autoBase) ?? [] : [])];
+      // In resource order, each once (a resource can match by its explicit and its logical name).
+      out.push(...[...new Set(hits)].sort((a, b) => this.positionOf(a) - this.positionOf(b)));
     }
     return out;
+  }
+
+  private namesOfType(type: string): { explicit: Map<string, RuleResource[]>; logical: Map<string, RuleResource[]> } {
+    let names = this.byNameOfType.get(type);
+    if (!names) {
+      names = { explicit: new Map(), logical: new Map() };
+      for (const r of this.all(type)) {
+        if (typeof r.props.name === "string") push(names.explicit, r.props.name, r);
+        push(names.logical, r.name, r);
+      }
+      this.byNameOfType.set(type, names);
+    }
+    return names;
   }
 
   /** The route table a subnet uses: its explicit association, else the VPC's main table (if declared). */
@@ -169,20 +235,25 @@ export class ResourceModel {
     if (this.rtOfSubnet.has(subnet.urn)) return this.rtOfSubnet.get(subnet.urn);
     const vpc = this.ref(subnet, "vpcId", subnet.props.vpcId, [T.vpc]);
     if (!vpc) return undefined;
-    for (const m of this.all(T.mainRta)) {
-      if (this.refs(m, "vpcId", m.props.vpcId, [T.vpc]).some((v) => v.urn === vpc.urn)) return this.ref(m, "routeTableId", m.props.routeTableId, [T.routeTable]);
-    }
-    return this.all(T.defaultRouteTable).find((d) => vpcIdOf(this, d)?.urn === vpc.urn);
+    // The first main-table association naming the VPC, else the first default table of the VPC.
+    const main = this.referrers(T.mainRta, [T.vpc], (m) => ["vpcId", m.props.vpcId], "vpcId").get(vpc.urn)?.[0];
+    if (main) return this.ref(main, "routeTableId", main.props.routeTableId, [T.routeTable]);
+    const defaults = this.cached("defaultTableByVpc", () => {
+      const byVpc = new Map<string, RuleResource>();
+      for (const d of this.all(T.defaultRouteTable)) {
+        const urn = vpcIdOf(this, d)?.urn;
+        if (urn !== undefined && !byVpc.has(urn)) byVpc.set(urn, d);
+      }
+      return byVpc;
+    });
+    return defaults.get(vpc.urn);
   }
 
   /** Every route of a table: separate Route resources and inline `routes`. */
   routesOf(table: RuleResource): RouteView[] {
     const out: RouteView[] = [];
-    for (const r of this.all(T.route)) {
-      if (this.refs(r, "routeTableId", r.props.routeTableId, [T.routeTable, T.defaultRouteTable]).some((t) => t.urn === table.urn)) {
-        out.push(this.routeView(r, r.props, r.name));
-      }
-    }
+    const routes = this.referrers(T.route, [T.routeTable, T.defaultRouteTable], (r) => ["routeTableId", r.props.routeTableId], "routeTableId");
+    for (const r of routes.get(table.urn) ?? []) out.push(this.routeView(r, r.props, r.name));
     const inline = table.props.routes;
     if (Array.isArray(inline)) inline.forEach((x, i) => out.push(this.routeView(table, (x ?? {}) as Record<string, unknown>, `${table.name}.routes[${i}]`)));
     return out;
@@ -304,13 +375,11 @@ const privateApiSourceVpce: PolicyRule = {
   check(m) {
     const out: RuleViolation[] = [];
     const apis = m.all(/apigateway[/:]restApi/i).filter((a) => !/policy/i.test(a.type) && isPrivateApi(a));
-    const attached = m.all(/apigateway[/:]restApiPolicy/i);
+    const attachedTypes = /apigateway[/:]restApiPolicy/i;
     for (const api of apis) {
       const sources: { via: RuleResource; policy: unknown }[] = [];
       if (api.props.policy !== undefined && api.props.policy !== null && api.props.policy !== "") sources.push({ via: api, policy: api.props.policy });
-      for (const p of attached) {
-        if (m.refs(p, "restApiId", p.props.restApiId, [api.type]).some((x) => x.urn === api.urn)) sources.push({ via: p, policy: p.props.policy });
-      }
+      for (const p of m.referrers(attachedTypes, [api.type], (x) => ["restApiId", x.props.restApiId], "restApiId").get(api.urn) ?? []) sources.push({ via: p, policy: p.props.policy });
       if (sources.length === 0) {
         out.push(v("private-api-source-vpce", api, `private API ${api.name} has no resource policy; attach one that allows execute-api:Invoke only with Condition StringEquals aws:SourceVpce <endpoint id> and denies requests with StringNotEquals aws:SourceVpce.`));
         continue;
@@ -388,11 +457,13 @@ const eipPerNat: PolicyRule = {
       out.push(v("eip-per-nat", eip, `Elastic IP ${eip.name} is not used by any NAT gateway (it is billed and may sit on the SaaS allowlist); attach it to a NAT or remove it.`));
     }
     // Components that record their plan (FixedEgressVpc) must have exactly the planned NATs.
+    let natsUnder: Map<string, number> | undefined;
     for (const c of m.resources) {
       const plan = c.props.plan as { natGateways?: string; natCount?: number; azCount?: number } | undefined;
       if (!plan || typeof plan !== "object" || typeof plan.natCount !== "number" || typeof plan.natGateways !== "string") continue;
       const expected = plan.natGateways === "onePerAz" ? plan.azCount : 1;
-      const nats = m.all(T.nat).filter((n) => hasAncestor(m, n, c.urn)).length;
+      natsUnder ??= natsPerAncestor(m);
+      const nats = natsUnder.get(c.urn) ?? 0;
       if (expected !== undefined && (nats !== expected || plan.natCount !== expected)) {
         out.push(v("eip-per-nat", c, `${c.name} plans natGateways: ${plan.natGateways} over ${plan.azCount} AZ(s), i.e. ${expected} NAT gateway(s) with one EIP each, but has ${nats}; fix the NAT strategy or the AZ count.`));
       }
@@ -413,7 +484,8 @@ const tgwNoCidrOverlap: PolicyRule = {
       const key = tgw?.urn ?? (typeof tgwValue === "string" && !isUnknown(tgwValue) ? tgwValue : undefined);
       const vpc = m.ref(att, "vpcId", att.props.vpcId, [T.vpc]);
       if (key === undefined || !vpc) continue;
-      const cidrs = [vpc.props.cidrBlock, ...m.all(T.vpcCidr).filter((a) => m.ref(a, "vpcId", a.props.vpcId, [T.vpc])?.urn === vpc.urn).map((a) => a.props.cidrBlock)]
+      const extra = m.firstReferrers(T.vpcCidr, [T.vpc], (a) => ["vpcId", a.props.vpcId], "vpcId").get(vpc.urn) ?? [];
+      const cidrs = [vpc.props.cidrBlock, ...extra.map((a) => a.props.cidrBlock)]
         .filter((c): c is string => typeof c === "string" && !isUnknown(c));
       push(groups, key, { att, vpc, cidrs });
     }
@@ -651,14 +723,11 @@ function functionRoles(m: ResourceModel): RuleResource[] {
   return [...out.values()];
 }
 
-function rolesMatch(m: ResourceModel, from: RuleResource, prop: string, value: unknown, role: RuleResource): boolean {
-  return m.refs(from, prop, value, [T.role]).some((r) => r.urn === role.urn);
-}
-
 /** Inline documents of a role: RolePolicy resources and the role's own inlinePolicies. */
 function inlineDocsOf(m: ResourceModel, role: RuleResource): Doc[] {
   const docs: Doc[] = [];
-  for (const p of m.all(T.rolePolicy)) if (rolesMatch(m, p, "role", p.props.role, role)) docs.push(docFrom(p, p.props.policy));
+  const byRole = m.referrers(T.rolePolicy, [T.role], (p) => ["role", p.props.role], "role");
+  for (const p of byRole.get(role.urn) ?? []) docs.push(docFrom(p, p.props.policy));
   const inline = role.props.inlinePolicies;
   if (Array.isArray(inline)) for (const ip of inline) docs.push(docFrom(role, (ip as Record<string, unknown>)?.policy));
   return docs;
@@ -671,6 +740,8 @@ interface Attachment {
   docs: Doc[];
 }
 
+const ATTACHMENT_TYPES = /^aws:iam\/(rolePolicyAttachment|policyAttachment):/;
+
 /** Managed policies attached to a role, by attachment resources or the role's managedPolicyArns. */
 function attachmentsOf(m: ResourceModel, role: RuleResource): Attachment[] {
   const out: Attachment[] = [];
@@ -679,10 +750,8 @@ function attachmentsOf(m: ResourceModel, role: RuleResource): Attachment[] {
     const policy = m.ref(from, "policyArn", arn, [T.policy]);
     out.push({ policyArn: arn, via, docs: policy ? [docFrom(policy, policy.props.policy)] : [] });
   };
-  for (const a of m.all(/^aws:iam\/(rolePolicyAttachment|policyAttachment):/)) {
-    const attached = a.props.role !== undefined ? rolesMatch(m, a, "role", a.props.role, role) : rolesMatch(m, a, "roles", a.props.roles, role);
-    if (attached) add(a.props.policyArn, a, a);
-  }
+  const byRole = m.referrers(ATTACHMENT_TYPES, [T.role], (a) => (a.props.role !== undefined ? ["role", a.props.role] : ["roles", a.props.roles]), "role|roles");
+  for (const a of byRole.get(role.urn) ?? []) add(a.props.policyArn, a, a);
   for (const arn of strings(role.props.managedPolicyArns)) add(arn, role, role);
   return out;
 }
@@ -739,21 +808,41 @@ function vpcIdOf(m: ResourceModel, r: RuleResource): RuleResource | undefined {
   return vpcs.find((vpc) => r.props.defaultRouteTableId !== undefined && vpc.props.defaultRouteTableId === r.props.defaultRouteTableId);
 }
 
-function hasAncestor(m: ResourceModel, r: RuleResource, urn: string): boolean {
-  let p = m.byUrn(r.parent);
-  for (let guard = 0; p && guard < 64; guard++) {
-    if (p.urn === urn) return true;
-    p = m.byUrn(p.parent);
+/** How many NAT gateways each resource has among its descendants (up to 64 levels, as deep as the ancestor walk goes). */
+function natsPerAncestor(m: ResourceModel): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const n of m.all(T.nat)) {
+    const seen = new Set<string>();
+    let p = m.byUrn(n.parent);
+    for (let guard = 0; p && guard < 64; guard++) {
+      if (!seen.has(p.urn)) {
+        seen.add(p.urn);
+        out.set(p.urn, (out.get(p.urn) ?? 0) + 1);
+      }
+      p = m.byUrn(p.parent);
+    }
   }
-  return false;
+  return out;
+}
+
+const parsedCidrs = new Map<string, ReturnType<typeof tryParseCidr>>();
+
+/** tryParseCidr, memoized: the overlap check compares every pair of attachments of a Transit Gateway. */
+function cachedCidr(text: string): ReturnType<typeof tryParseCidr> {
+  let c = parsedCidrs.get(text);
+  if (c === undefined) {
+    c = tryParseCidr(text);
+    if (parsedCidrs.size < 100000) parsedCidrs.set(text, c);
+  }
+  return c;
 }
 
 function firstOverlap(a: string[], b: string[]): [string, string] | undefined {
   for (const x of a) {
-    const cx = tryParseCidr(x);
+    const cx = cachedCidr(x);
     if (typeof cx === "string") continue;
     for (const y of b) {
-      const cy = tryParseCidr(y);
+      const cy = cachedCidr(y);
       if (typeof cy !== "string" && cidrsOverlap(cx, cy)) return [x, y];
     }
   }
