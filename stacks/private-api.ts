@@ -1,0 +1,250 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import { bundleFunction, LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME } from "../components/bundle";
+import { ConfigError } from "../components/errors";
+import { Flow } from "../components/flows";
+import { endpointIdProblem, NoPrivateDnsAccess, PrivateApi, stageSettingsErrors } from "../components/private-api";
+import { VpcFunction } from "../components/vpc-function";
+import { accountIdOf, regionOf, sameAccount } from "./database";
+import { DATA_API_ACTIONS } from "./db-writer-app";
+import { allowToEndpoints, serviceFlow } from "./endpoints";
+// Types only: config.ts calls privateApiConfigErrors, so a value import of it here would be a cycle.
+import type { EnvConfig, EnvConfigInput } from "./config";
+import type { NetworkOutputs } from "./network";
+import type { DataOutputs } from "./data";
+
+const P = "vpc-lambda-kit";
+
+export interface PrivateApiAppOutputs {
+  privateApi?: {
+    restApiId: pulumi.Output<string>;
+    /** Works inside a VPC whose execute-api endpoint has private DNS on. */
+    invokeUrl: pulumi.Output<string>;
+    vpcEndpointIds: pulumi.Output<string[]>;
+    endpointHostnames: pulumi.Output<string[]>;
+    withoutPrivateDns: pulumi.Output<NoPrivateDnsAccess>;
+    stageName: string;
+    petsFunctionName: pulumi.Output<string>;
+    petsAccess: "pg" | "data-api";
+  };
+}
+
+/**
+ * pets-api's role name in account A when it reads the database over pg from another account. Fixed
+ * (not auto-named) because account B's secret and key policies must name it before it exists; the
+ * data side lists it among the secret's readers (see `petsApiSecretReaders`).
+ */
+export function petsApiRoleName(environment: string): string {
+  return `${P}-${environment}-pets-api`;
+}
+
+/**
+ * Roles in account A that must be able to read the database's master secret for pets-api: its pinned
+ * role when it uses pg across accounts, else none. For the data side's secretReaders.
+ */
+export function petsApiSecretReaders(cfg: EnvConfigInput): string[] {
+  const pa = cfg.privateApi;
+  if (!pa || !pa.enabled || pa.petsApi.access !== "pg" || sameAccount(cfg.accounts) !== false) return [];
+  return [`arn:aws:iam::${accountIdOf(cfg.accounts.a)}:role/${petsApiRoleName(cfg.environment)}`];
+}
+
+/**
+ * Config-time checks of `privateApi` against the rest of the environment: consumers are listed ids
+ * (never wildcards), a VPC endpoint exists to bind the API to, and the pets service's database path
+ * is one that can work. Nothing is registered before these pass.
+ */
+export function privateApiConfigErrors(cfg: EnvConfigInput): ConfigError[] {
+  const pa = cfg.privateApi;
+  if (!pa || !pa.enabled || !cfg.roles.includes("apps")) return [];
+  const errors: ConfigError[] = [];
+  const k = (s: string) => `${P}:privateApi.${s}`;
+  errors.push(...stageSettingsErrors(`${P}:privateApi`, pa.stageName, pa.throttling));
+  const ids = pa.consumers.vpcEndpointIds;
+  ids.forEach((id, i) => {
+    const problem = endpointIdProblem(k(`consumers.vpcEndpointIds[${i}]`), id);
+    if (problem) errors.push(problem);
+    else if (ids.indexOf(id) !== i) errors.push(new ConfigError(k(`consumers.vpcEndpointIds[${i}]`), `${id} is listed twice`, "list each endpoint once"));
+  });
+  pa.consumers.accountIds.forEach((a, i) => {
+    if (a.trim() === "" || /[*?]/.test(a)) errors.push(new ConfigError(k(`consumers.accountIds[${i}]`), `"${a}" is a wildcard consumer: it would let every AWS account call this API`, "list each consumer account by its 12-digit id"));
+    else if (!/^\d{12}$/.test(a)) errors.push(new ConfigError(k(`consumers.accountIds[${i}]`), `"${a}" is not an AWS account id`, "give the 12-digit account id, e.g. 111122223333"));
+  });
+  if (pa.consumers.accountIds.length > 0 && pa.authorization !== "AWS_IAM") {
+    errors.push(new ConfigError(k("consumers.accountIds"), "accounts can only be recognised on SigV4-signed requests, and the API's authorization is NONE", `set ${P}:privateApi.authorization to AWS_IAM, or list the consumers' VPC endpoints in consumers.vpcEndpointIds instead`));
+  }
+  if (!cfg.network.interfaceEndpoints.includes("execute-api") && ids.length === 0) {
+    errors.push(new ConfigError(k("enabled"), "a private API is reachable only through execute-api VPC endpoints, and the network has none and no consumer endpoint is listed", `add execute-api to ${P}:network.interfaceEndpoints (in a split apps stack too), or list endpoints in ${P}:privateApi.consumers.vpcEndpointIds`));
+  }
+  const access = pa.petsApi.access;
+  if (!cfg.data.database.enabled) {
+    errors.push(new ConfigError(k("petsApi"), "pets-api keeps its pets in the data role's Aurora database, which is off (data.database.enabled: false)", `turn data.database on, or set ${P}:privateApi.enabled to false`));
+  }
+  if (!cfg.roles.includes("data") && !cfg.upstream.data) {
+    errors.push(new ConfigError(`${P}:upstream.data`, "pets-api needs the database's cluster ARN, endpoint and secret, and this stack does not run the data role", "set upstream.data to the data stack's name, e.g. dev-data"));
+  }
+  const same = sameAccount(cfg.accounts);
+  if (same === undefined) {
+    errors.push(new ConfigError(`${P}:accounts`, "one of accounts.a / accounts.b names its account and the other does not, so pets-api cannot tell whether the database is in another account", `set both ${P}:accounts.a.accountId and ${P}:accounts.b.accountId`));
+  }
+  if (access === "data-api" && same === false) {
+    errors.push(new ConfigError(k("petsApi.access"), "the Data API only authorizes identities of the cluster's own account (an RDS cluster takes no resource policy), and pets-api runs in account A while the cluster is in account B", `use access "pg" (PostgreSQL over the Transit Gateway), or put both roles in one account (accounts.a = accounts.b)`));
+  }
+  if (access === "data-api" && !cfg.data.database.dataApi) {
+    errors.push(new ConfigError(k("petsApi.access"), "access is data-api but the cluster's Data API is off (data.database.dataApi: false)", `turn data.database.dataApi on, or use access "pg"`));
+  }
+  return errors;
+}
+
+/** Fails with the stack to fix when an upstream data output is empty. */
+function required(value: pulumi.Output<unknown>, key: string, cfg: EnvConfig): pulumi.Output<string> {
+  const where = cfg.roles.includes("data") ? "the data role" : `stack ${cfg.upstream.data}`;
+  return value.apply((v) => {
+    if (!v) throw new Error(`${where} exports no data.${key}. Fix: deploy the data role with data.database enabled first (network → data → apps)`);
+    return String(v);
+  });
+}
+
+/**
+ * MISSION §5 in the apps role (account A): the pets service behind a PRIVATE REST API bound to the
+ * network's execute-api endpoint and the listed consumers' endpoints.
+ *
+ * pets-api with access "data-api" runs as a plain (non-VPC) Lambda: the Data API is an HTTPS AWS API
+ * authorized by IAM alone, so a VPC would add ENIs, a security group, a NAT or endpoint path and cold
+ * start time, and open nothing the function needs. Its role gets the rds-data statements on that one
+ * cluster and read on that one secret. With "pg" it is a VpcFunction reaching 5432 in the data VPC over
+ * the Transit Gateway, and Secrets Manager.
+ */
+export function privateApiApps(cfg: EnvConfig, provider: aws.Provider, network: NetworkOutputs, data: DataOutputs | undefined): PrivateApiAppOutputs {
+  const pa = cfg.privateApi;
+  if (!pa || !pa.enabled) return {};
+  if (!data) throw new Error(`${P}:upstream.data: pets-api needs the data role's outputs. Fix: set upstream.data to the data stack`);
+  const access = pa.petsApi.access;
+  const dbRegion = regionOf(cfg, "b", cfg.region);
+  const fnRegion = regionOf(cfg, "a", cfg.region);
+  const secretArn = required(data.masterSecretArn, "masterSecretArn", cfg);
+  const clusterArn = required(data.clusterArn, "clusterArn", cfg);
+  const environment: Record<string, pulumi.Input<string>> = {
+    DB_ACCESS: access,
+    DB_NAME: data.databaseName.apply(String),
+    DB_SECRET_ARN: secretArn,
+    ...(access === "data-api" ? { DB_CLUSTER_ARN: clusterArn } : { DB_HOST: required(data.endpoint, "endpoint", cfg), DB_PORT: data.port.apply(String), DB_CONNECT_TIMEOUT_MS: "3000" }),
+    ...(dbRegion !== fnRegion ? { DB_SECRET_REGION: dbRegion } : {}),
+  };
+  const description = `pets service behind the private API (${access === "pg" ? "PostgreSQL over the Transit Gateway" : "Aurora Data API"})`;
+
+  let fn: aws.lambda.Function;
+  if (access === "data-api") {
+    fn = dataApiFunction(cfg, provider, environment, description, clusterArn, secretArn);
+  } else {
+    const crossAccount = sameAccount(cfg.accounts) === false;
+    const statements: pulumi.Input<aws.iam.PolicyStatement>[] = [
+      { Sid: "ReadDbSecret", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: secretArn },
+    ];
+    if (crossAccount) {
+      statements.push({
+        Sid: "DecryptDbSecret",
+        Effect: "Allow",
+        Action: ["kms:Decrypt"],
+        Resource: required(data.secretKmsKeyArn, "secretKmsKeyArn", cfg),
+        Condition: { StringEquals: { "kms:ViaService": `secretsmanager.${dbRegion}.amazonaws.com` } },
+      });
+      const readers = cfg.database?.secretReaderArns;
+      const mine = petsApiSecretReaders(cfg)[0];
+      if (cfg.roles.includes("data") && readers && !readers.includes(mine)) {
+        pulumi.log.warn(`pets-api (pg, cross-account) reads the master secret as ${mine}, but the data role shares it only with ${readers.join(", ") || "no role"}: add petsApiSecretReaders(cfg) to the data side's secretReaderArns, or reads fail with AccessDenied`);
+      }
+    }
+    const flows: Flow[] = [
+      { to: { kind: "cidr", cidr: cfg.dataPlan.cidrBlock, name: "data VPC" }, port: 5432, purpose: "PostgreSQL on the Aurora cluster in the data VPC via the Transit Gateway" },
+      dbRegion === fnRegion
+        ? serviceFlow(cfg, network, "secretsmanager", "read the database master secret from Secrets Manager")
+        : { to: { kind: "awsService", service: "secretsmanager" }, port: 443, purpose: `read the database master secret in ${dbRegion} via NAT` },
+    ];
+    const pinRoleName: pulumi.ResourceTransformation = (r) => r.type === "aws:iam/role:Role" && r.name === "pets-api-role"
+      ? { props: { ...r.props, name: petsApiRoleName(cfg.environment) }, opts: pulumi.mergeOptions(r.opts, { deleteBeforeReplace: true }) }
+      : undefined;
+    const vfn = new VpcFunction("pets-api", {
+      source: "pets-api",
+      description,
+      vpcId: network.vpcId,
+      subnetIds: network.privateSubnetIds,
+      flows,
+      environment,
+      policyStatements: statements,
+      memorySize: pa.petsApi.memoryMb,
+      timeout: pa.petsApi.timeoutSeconds,
+      reservedConcurrency: pa.petsApi.reservedConcurrency,
+      logRetentionInDays: cfg.logRetentionInDays,
+    }, { provider, transformations: crossAccount ? [pinRoleName] : [] });
+    allowToEndpoints(cfg, network, "pets-api", vfn.securityGroupId, provider);
+    fn = vfn.fn;
+  }
+
+  const fromNetwork = cfg.network.interfaceEndpoints.includes("execute-api") ? [network.executeApiEndpointId as pulumi.Output<string>] : [];
+  // ANY on both resources: the function answers 405 with Allow itself, instead of API Gateway's 403
+  // "Missing Authentication Token" for a method nobody routed.
+  const api = new PrivateApi("private-api", {
+    routes: [
+      { method: "ANY", path: "/pets", function: fn },
+      { method: "ANY", path: "/pets/{id}", function: fn },
+    ],
+    vpcEndpointIds: [...fromNetwork, ...pa.consumers.vpcEndpointIds],
+    consumerAccountIds: pa.consumers.accountIds,
+    authorization: pa.authorization,
+    stageName: pa.stageName,
+    throttling: pa.throttling,
+    accessLogs: pa.accessLogs,
+    executionLogging: pa.executionLogging,
+    manageAccountCloudWatchRole: pa.manageAccountCloudWatchRole,
+    logRetentionInDays: cfg.logRetentionInDays,
+    description: `${cfg.stack}: pets service, reachable only through listed VPC endpoints`,
+  }, { provider });
+  return {
+    privateApi: {
+      restApiId: api.restApiId,
+      invokeUrl: api.invokeUrl,
+      vpcEndpointIds: api.vpcEndpointIds,
+      endpointHostnames: api.endpointHostnames,
+      withoutPrivateDns: api.withoutPrivateDns,
+      stageName: api.stageName,
+      petsFunctionName: fn.name,
+      petsAccess: access,
+    },
+  };
+}
+
+/** The Data API variant: no VPC, its own role (logs, rds-data on the cluster, the secret) and log group. */
+function dataApiFunction(cfg: EnvConfig, provider: aws.Provider, environment: Record<string, pulumi.Input<string>>, description: string, clusterArn: pulumi.Output<string>, secretArn: pulumi.Output<string>): aws.lambda.Function {
+  const pa = cfg.privateApi!;
+  const bundle = bundleFunction("pets-api");
+  const logGroup = new aws.cloudwatch.LogGroup("pets-api-logs", { retentionInDays: cfg.logRetentionInDays }, { provider });
+  const role = new aws.iam.Role("pets-api-role", {
+    assumeRolePolicy: JSON.stringify({
+      Version: "2012-10-17",
+      Statement: [{ Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" }],
+    }),
+  }, { provider });
+  const statements: pulumi.Input<aws.iam.PolicyStatement>[] = [
+    { Sid: "Logs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: pulumi.interpolate`${logGroup.arn}:*` },
+    { Sid: "DataApi", Effect: "Allow", Action: DATA_API_ACTIONS, Resource: clusterArn },
+    // The Data API checks that the caller may read the secret it is handed.
+    { Sid: "ReadDbSecret", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: secretArn },
+  ];
+  const policy = new aws.iam.RolePolicy("pets-api-policy", {
+    role: role.id,
+    policy: pulumi.output(statements).apply((s) => JSON.stringify({ Version: "2012-10-17", Statement: s })),
+  }, { provider, parent: role });
+  return new aws.lambda.Function("pets-api-fn", {
+    description,
+    runtime: LAMBDA_RUNTIME,
+    architectures: [LAMBDA_ARCHITECTURE],
+    handler: "index.handler",
+    code: new pulumi.asset.AssetArchive({ "index.js": new pulumi.asset.StringAsset(bundle.code) }),
+    role: role.arn,
+    memorySize: pa.petsApi.memoryMb,
+    timeout: pa.petsApi.timeoutSeconds,
+    reservedConcurrentExecutions: pa.petsApi.reservedConcurrency,
+    environment: { variables: environment },
+    loggingConfig: { logFormat: "JSON", logGroup: logGroup.name, applicationLogLevel: "INFO", systemLogLevel: "WARN" },
+  }, { provider, dependsOn: [policy, logGroup] });
+}
