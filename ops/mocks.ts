@@ -52,6 +52,7 @@ const ID_PREFIX: Record<string, string> = {
   "aws:ec2/vpcEndpoint:VpcEndpoint": "vpce",
   "aws:ec2transitgateway/transitGateway:TransitGateway": "tgw",
   "aws:ec2transitgateway/vpcAttachment:VpcAttachment": "tgw-attach",
+  "aws:ec2transitgateway/routeTable:RouteTable": "tgw-rtb",
 };
 
 /** Pulumi-style auto-names (`<name>-<7 hex>`) for resources whose physical name is auto-generated. */
@@ -63,9 +64,11 @@ const AUTONAMED = new Set([
   "aws:cloudwatch/eventRule:EventRule",
   "aws:secretsmanager/secret:Secret",
   "aws:rds/subnetGroup:SubnetGroup",
+  "aws:rds/clusterParameterGroup:ClusterParameterGroup",
   "aws:ec2/securityGroup:SecurityGroup",
   "aws:autoscaling/group:Group",
   "aws:elb/loadBalancer:LoadBalancer",
+  "aws:apigateway/restApi:RestApi",
 ]);
 
 function hex(text: string, n: number): string {
@@ -151,7 +154,7 @@ export class KitMocks implements pulumi.runtime.Mocks {
     const state: Record<string, any> = { ...args.inputs };
     let id = args.id || `${ID_PREFIX[args.type] ?? "mock"}-${hex(key, 17)}`;
 
-    if (args.type === "pulumi:providers:aws") {
+    if (args.type === "pulumi:providers:aws" || args.type === "pulumi:providers:aws-native") {
       const acct = providerAccount(record.inputs) ?? this.opts.defaultAccountId;
       id = `provider-${hex(key, 8)}`;
       // The URN is known only after registration; map by the name, which is unique among providers.
@@ -219,6 +222,111 @@ export class KitMocks implements pulumi.runtime.Mocks {
       case "aws:secretsmanager/secret:Secret":
         state.arn = `arn:aws:secretsmanager:${region}:${account}:secret:${physical}-${hex(key, 6)}`;
         id = state.arn;
+        break;
+      case "aws:kms/key:Key": {
+        const h = hex(key, 32);
+        id = `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+        state.keyId = id;
+        state.arn = `arn:aws:kms:${region}:${account}:key/${id}`;
+        break;
+      }
+      case "aws:rds/cluster:Cluster": {
+        // Endpoints share one per-account-and-region suffix, as RDS's do.
+        const suffix = hex(`${account}::${region}`, 12);
+        id = String(args.inputs.clusterIdentifier ?? `${args.name}-${hex(key, 7)}`);
+        state.clusterIdentifier = id;
+        state.arn = `arn:aws:rds:${region}:${account}:cluster:${id}`;
+        state.endpoint = `${id}.cluster-${suffix}.${region}.rds.amazonaws.com`;
+        state.readerEndpoint = `${id}.cluster-ro-${suffix}.${region}.rds.amazonaws.com`;
+        state.port = args.inputs.port ?? 5432;
+        state.clusterResourceId = `cluster-${hex(key + "resource", 26).toUpperCase()}`;
+        state.engineVersionActual = args.inputs.engineVersion;
+        if (args.inputs.manageMasterUserPassword) {
+          const h = hex(key + "secret", 32);
+          const awsManaged = `arn:aws:kms:${region}:${account}:key/${hex(`${account}::aws/secretsmanager`, 8)}-0000-4000-8000-${hex(`${account}::aws/secretsmanager`, 12)}`;
+          state.masterUserSecrets = [{
+            secretArn: `arn:aws:secretsmanager:${region}:${account}:secret:rds!cluster-${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}-${hex(key, 6)}`,
+            secretStatus: "active",
+            kmsKeyId: args.inputs.masterUserSecretKmsKeyId ?? awsManaged,
+          }];
+        }
+        break;
+      }
+      case "aws:rds/clusterInstance:ClusterInstance": {
+        id = String(args.inputs.identifier ?? `${args.name}-${hex(key, 7)}`);
+        state.identifier = id;
+        state.arn = `arn:aws:rds:${region}:${account}:db:${id}`;
+        state.endpoint = `${id}.${hex(`${account}::${region}`, 12)}.${region}.rds.amazonaws.com`;
+        state.port = 5432;
+        state.dbiResourceId = `db-${hex(key + "resource", 26).toUpperCase()}`;
+        break;
+      }
+      case "aws:ec2transitgateway/transitGateway:TransitGateway":
+        state.arn = `arn:aws:ec2:${region}:${account}:transit-gateway/${id}`;
+        state.ownerId = account;
+        state.amazonSideAsn = args.inputs.amazonSideAsn ?? 64512;
+        // AWS creates the default route table only when association or propagation uses it.
+        if (args.inputs.defaultRouteTableAssociation !== "disable") state.associationDefaultRouteTableId = `tgw-rtb-${hex(key + "default", 17)}`;
+        if (args.inputs.defaultRouteTablePropagation !== "disable") state.propagationDefaultRouteTableId = `tgw-rtb-${hex(key + "default", 17)}`;
+        break;
+      case "aws:ec2transitgateway/vpcAttachment:VpcAttachment":
+        state.vpcOwnerId = account;
+        break;
+      case "aws:ec2transitgateway/routeTable:RouteTable":
+        state.arn = `arn:aws:ec2:${region}:${account}:transit-gateway-route-table/${id}`;
+        state.defaultAssociationRouteTable = false;
+        state.defaultPropagationRouteTable = false;
+        break;
+      case "aws:ec2transitgateway/routeTableAssociation:RouteTableAssociation":
+      case "aws:ec2transitgateway/routeTablePropagation:RouteTablePropagation":
+        // The provider's ids are "<route table>_<attachment>".
+        id = args.id || `${args.inputs.transitGatewayRouteTableId}_${args.inputs.transitGatewayAttachmentId}`;
+        state.resourceType = "vpc";
+        break;
+      case "aws:ram/resourceShare:ResourceShare": {
+        const h = hex(key, 32);
+        state.arn = `arn:aws:ram:${region}:${account}:resource-share/${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+        id = state.arn;
+        break;
+      }
+      case "aws:ram/resourceAssociation:ResourceAssociation":
+        id = args.id || `${args.inputs.resourceShareArn},${args.inputs.resourceArn}`;
+        break;
+      case "aws:ram/principalAssociation:PrincipalAssociation":
+        id = args.id || `${args.inputs.resourceShareArn},${args.inputs.principal}`;
+        break;
+      case "aws:ram/resourceShareAccepter:ResourceShareAccepter": {
+        const shareArn = String(args.inputs.shareArn);
+        const h = hex(key, 32);
+        id = args.id || shareArn;
+        state.invitationArn = `arn:aws:ram:${region}:${shareArn.split(":")[4]}:resource-share-invitation/${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+        state.shareId = shareArn.split("/").pop();
+        state.status = "ACTIVE";
+        state.receiverAccountId = account;
+        state.senderAccountId = shareArn.split(":")[4];
+        break;
+      }
+      // API Gateway ids are 10 lower-case alphanumerics; resources and deployments 6.
+      case "aws:apigateway/restApi:RestApi":
+        id = args.id || hex(key, 10);
+        state.rootResourceId = hex(key + "root", 10);
+        state.executionArn = `arn:aws:execute-api:${region}:${account}:${id}`;
+        state.arn = `arn:aws:apigateway:${region}::/restapis/${id}`;
+        break;
+      case "aws:apigateway/resource:Resource":
+      case "aws:apigateway/deployment:Deployment":
+        id = args.id || hex(key, 6);
+        break;
+      case "aws:apigateway/stage:Stage":
+        id = `ags-${args.inputs.restApi}-${args.inputs.stageName}`;
+        state.invokeUrl = `https://${args.inputs.restApi}.execute-api.${region}.amazonaws.com/${args.inputs.stageName}`;
+        state.executionArn = `arn:aws:execute-api:${region}:${account}:${args.inputs.restApi}/${args.inputs.stageName}`;
+        state.arn = `arn:aws:apigateway:${region}::/restapis/${args.inputs.restApi}/stages/${args.inputs.stageName}`;
+        break;
+      case "aws-native:appflow:Connector":
+        // Cloud Control identifies a connector by its label.
+        id = String(args.inputs.connectorLabel ?? args.name);
+        state.connectorArn = `arn:aws:appflow:${region}:${account}:connector/${id}`;
         break;
       default:
         if (state.arn === undefined && args.type.startsWith("aws:")) {
@@ -298,6 +406,11 @@ function providerAccount(inputs: Record<string, unknown>): string | undefined {
   const roles = parse(inputs.assumeRoles);
   if (Array.isArray(roles) && roles[0] && typeof roles[0].roleArn === "string") {
     return /arn:aws[a-z-]*:iam::(\d{12}):/.exec(roles[0].roleArn)?.[1];
+  }
+  // aws-native takes one assumeRole object.
+  const role = parse(inputs.assumeRole) as { roleArn?: unknown } | undefined;
+  if (role && typeof role === "object" && typeof role.roleArn === "string") {
+    return /arn:aws[a-z-]*:iam::(\d{12}):/.exec(role.roleArn)?.[1];
   }
   return undefined;
 }

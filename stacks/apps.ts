@@ -7,8 +7,11 @@ import { NetworkOutputs } from "./network";
 import { DataOutputs } from "./data";
 import { proxyExportApps, ProxyExportOutputs } from "./proxy-export";
 import { allowToEndpoints, serviceFlow } from "./endpoints";
+import { dbWriterApps, DbWriterAppOutputs } from "./db-writer-app";
+import { privateApiApps, PrivateApiAppOutputs } from "./private-api";
+import { appflowApps, AppflowAppOutputs } from "./appflow";
 
-export interface AppsOutputs extends ProxyExportOutputs {
+export interface AppsOutputs extends ProxyExportOutputs, DbWriterAppOutputs, PrivateApiAppOutputs, AppflowAppOutputs {
   kintoneSync?: {
     functionName: pulumi.Output<string>;
     securityGroupId: pulumi.Output<string>;
@@ -68,5 +71,8 @@ export function appsRole(cfg: EnvConfig, provider: aws.Provider, up: AppsUpstrea
     out.kintoneSync = { functionName: fn.functionName, securityGroupId: fn.securityGroupId, tokenSecretArn: token.arn, schedule: ks.schedule };
   }
   Object.assign(out, proxyExportApps(cfg, provider, up.network));
+  Object.assign(out, dbWriterApps(cfg, provider, up.network, up.data));
+  Object.assign(out, privateApiApps(cfg, provider, up.network, up.data));
+  Object.assign(out, appflowApps(cfg, provider, up.network, up.data));
   return out;
 }

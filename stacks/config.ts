@@ -6,13 +6,20 @@ import { planPrivateVpc, PrivateVpcPlan } from "../components/private-vpc";
 import { cidrsOverlap, parseCidr } from "../components/cidr";
 import { validateSchedule } from "../components/vpc-function";
 import { parseOptions as parseDefaultTransformOptions } from "../functions/kintone-sync/transform";
+import type { TgwPlan } from "../components/tgw-shared-network";
+import { planTgwConfig } from "./tgw";
+import { DEFAULT_AURORA_POSTGRES_VERSION, SERVERLESS_INSTANCE_CLASS } from "../components/aurora-postgres";
+import { DatabasePlan, planDatabase } from "./database";
+import { dbWriterConfigErrors } from "./db-writer-app";
+import { petsApiSecretReaders, privateApiConfigErrors } from "./private-api";
+import { appflowConfigErrors } from "./appflow";
 
 export const PROJECT = "vpc-lambda-kit";
 export const ROLES = ["network", "data", "apps"] as const;
 export type Role = (typeof ROLES)[number];
 
 /** Keys that hold secrets: present-but-secret under `synth` (secure: values cannot be decrypted offline). */
-export const SECRET_KEYS = ["kintoneApiToken", "proxyHeaderValue", "saasApiToken"] as const;
+export const SECRET_KEYS = ["kintoneApiToken", "proxyHeaderValue", "saasApiToken", "appflowDbPassword"] as const;
 
 const retention = z.number().int().refine((n) => CLOUDWATCH_RETENTION_DAYS.includes(n), {
   message: `not a CloudWatch Logs retention period (${CLOUDWATCH_RETENTION_DAYS.join(", ")})`,
@@ -48,11 +55,119 @@ const network = z.strictObject({
   }).default({ enabled: false, retentionInDays: 30, trafficType: "ALL" }),
 });
 
+/** The data role's Aurora PostgreSQL (docs/notes/aurora.md). */
+const database = z.strictObject({
+  enabled: z.boolean().default(true),
+  engineVersion: z.string().default(DEFAULT_AURORA_POSTGRES_VERSION),
+  /** "db.serverless" (Serverless v2) or a provisioned class such as db.r7g.large. */
+  instanceClass: z.string().default(SERVERLESS_INSTANCE_CLASS),
+  /** Serverless v2 ACUs. Default 0.5 and 4 (0 pauses when idle). */
+  minCapacity: z.number().optional(),
+  maxCapacity: z.number().optional(),
+  secondsUntilAutoPause: z.number().optional(),
+  /** Writer plus readers. Default 1; 2 keeps a failover reader in the second zone. */
+  instances: z.number().default(1),
+  databaseName: z.string().default("app"),
+  backupRetentionDays: z.number().default(7),
+  /** Default: on when environment is prod. */
+  deletionProtection: z.boolean().optional(),
+  /** Default: off (a final snapshot is taken) when environment is prod, on elsewhere. */
+  skipFinalSnapshot: z.boolean().optional(),
+  iamDatabaseAuthentication: z.boolean().default(false),
+  dataApi: z.boolean().default(true),
+  /** Networks admitted on 5432. Default [network.cidrBlock]; narrower (the private subnets) is allowed. */
+  allowedCidrs: z.array(z.string()).optional(),
+});
+
 const data = z.strictObject({
   cidrBlock: z.string().default("10.1.0.0/16"),
   availabilityZones: z.union([z.number().int().min(2).max(6), z.array(z.string().min(1)).min(2).max(6)]).default(2),
   /** The write-up's 10.1.128.0/28 plus a second AZ (a DB subnet group needs two). */
   subnetCidrs: z.array(z.string()).default(["10.1.128.0/28", "10.1.128.16/28"]),
+  database: database.default(database.parse({})),
+});
+
+/** MISSION §3's "insert into users", in account A (docs/notes/aurora.md). */
+const dbWriter = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** "pg": PostgreSQL over the Transit Gateway; "data-api": the RDS Data API (same account only). */
+  access: z.enum(["pg", "data-api"]).default("pg"),
+  memoryMb: z.number().int().min(128).max(10240).default(256),
+  timeoutSeconds: z.number().int().min(3).max(900).default(60),
+  /** How long a connection attempt may take before the error names the missing route or rule. */
+  connectTimeoutMs: z.number().int().min(100).max(60000).default(3000),
+  reservedConcurrency: z.number().int().min(1).optional(),
+});
+
+/** MISSION §5: a PRIVATE REST API in front of the pets service (docs/notes/private-api.md). */
+const privateApi = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** Stage name; the invoke URL ends in /<stageName>. */
+  stageName: z.string().default("v1"),
+  /** Stage-wide throttling: steady requests/s and burst. */
+  throttling: z.strictObject({ rateLimit: z.number().default(100), burstLimit: z.number().default(200) }).default({ rateLimit: 100, burstLimit: 200 }),
+  /** Who may call besides the network's own execute-api endpoint: endpoint ids (any account) and accounts (signed requests only). */
+  consumers: z.strictObject({ vpcEndpointIds: z.array(z.string()).default([]), accountIds: z.array(z.string()).default([]) }).default({ vpcEndpointIds: [], accountIds: [] }),
+  /** "NONE" (the resource policy is the gate) or "AWS_IAM" (SigV4; required for consumers.accountIds). */
+  authorization: z.enum(["NONE", "AWS_IAM"]).default("NONE"),
+  /** JSON access logs (needs the account's API Gateway CloudWatch role; see manageAccountCloudWatchRole). */
+  accessLogs: z.boolean().default(true),
+  executionLogging: z.enum(["OFF", "ERROR", "INFO"]).default("OFF"),
+  /** Set the region's API Gateway CloudWatch role from this stack (one stack per account and region). */
+  manageAccountCloudWatchRole: z.boolean().default(false),
+  petsApi: z.strictObject({
+    /** "data-api": no VPC, same account only; "pg": PostgreSQL over the Transit Gateway. */
+    access: z.enum(["data-api", "pg"]).default("data-api"),
+    memoryMb: z.number().int().min(128).max(10240).default(256),
+    /** Below API Gateway's 29 s integration timeout, so a slow request fails in the function's own log. */
+    timeoutSeconds: z.number().int().min(1).max(28).default(10),
+    reservedConcurrency: z.number().int().min(1).optional(),
+  }).default({ access: "data-api", memoryMb: 256, timeoutSeconds: 10 }),
+});
+
+/** MISSION §4: the AppFlow custom connector for a PostgreSQL source (docs/notes/appflow.md). */
+const appflowConnector = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** "data": the data role's Aurora across the Transit Gateway; "local": an Aurora cluster of its own in the network VPC. */
+  database: z.enum(["data", "local"]).default("data"),
+  /** AppFlow connector label. Default <project>-<environment>-postgres. */
+  connectorLabel: z.string().optional(),
+  /** The AppFlow connection (connector profile). Default <label>-connection. */
+  connectionName: z.string().optional(),
+  /** Create the connection (and the example flow); false until the database user exists. Default true. */
+  createConnection: z.boolean().default(true),
+  /** How the connection authenticates: CUSTOM (the connector's PostgresPassword) or BASIC. */
+  authenticationType: z.enum(["CUSTOM", "BASIC"]).default("CUSTOM"),
+  /** Database user of the connection; its password is the secret appflowDbPassword. */
+  dbUsername: z.string().default("appflow_reader"),
+  /** Default: data.database.databaseName ("data") or "app" ("local"). */
+  databaseName: z.string().optional(),
+  schema: z.string().default("public"),
+  memoryMb: z.number().int().min(128).max(10240).default(512),
+  timeoutSeconds: z.number().int().min(5).max(900).default(60),
+  reservedConcurrency: z.number().int().min(1).optional(),
+  connectTimeoutMs: z.number().int().min(500).max(60000).default(5000),
+  statementTimeoutMs: z.number().int().min(1000).max(900000).default(25000),
+  /** A QueryData page stays below this response size (Lambda's limit is 6 MB). */
+  responseMaxBytes: z.number().int().min(10000).max(6225920).default(5500000),
+  maxPageRows: z.number().int().min(1).max(100000).default(10000),
+  /** The "local" cluster (AuroraPostgres arguments). */
+  local: z.strictObject({
+    engineVersion: z.string().optional(),
+    instanceClass: z.string().optional(),
+    minCapacity: z.number().optional(),
+    maxCapacity: z.number().optional(),
+    secondsUntilAutoPause: z.number().optional(),
+    instanceCount: z.number().optional(),
+  }).default({}),
+  /** The example flow: one table to S3 (JSON), on demand. */
+  flow: z.strictObject({
+    enabled: z.boolean().default(true),
+    name: z.string().optional(),
+    entity: z.string().min(1),
+    fields: z.array(z.string().min(1)).min(1),
+    bucketPrefix: z.string().regex(/^[a-z0-9][a-z0-9._\/-]*$/, "lower-case path, e.g. appflow/postgres").default("appflow/postgres"),
+  }).optional(),
 });
 
 const kintoneSync = z.strictObject({
@@ -103,6 +218,21 @@ const saasExport = z.strictObject({
   memoryMb: z.number().int().min(128).max(10240).default(1024),
 });
 
+/** MISSION §3: account A's Transit Gateway shared with account B through RAM (docs/notes/tgw.md). */
+const transitGateway = z.strictObject({
+  /** Default: true when the environment has both sides (this stack runs or reads network and data). */
+  enabled: z.boolean().optional(),
+  /** RAM principals: account ids, an OU ARN or an organization ARN. Default [accounts.b.accountId]. */
+  principals: z.array(z.string()).optional(),
+  /** Share outside the Organization. Default: acceptShare. */
+  allowExternalPrincipals: z.boolean().optional(),
+  /** Account B accepts a RAM invitation (outside an Organization with RAM sharing). Default true. */
+  acceptShare: z.boolean().default(true),
+  defaultRouteTableAssociation: z.boolean().default(true),
+  defaultRouteTablePropagation: z.boolean().default(true),
+  amazonSideAsn: z.number().int().optional(),
+});
+
 const schema = z.strictObject({
   environment: z.enum(["dev", "stg", "prod"]),
   roles: z.array(z.enum(ROLES)).min(1).default([...ROLES]),
@@ -113,7 +243,28 @@ const schema = z.strictObject({
   kintoneSync: kintoneSync.optional(),
   proxyTier: proxyTier.optional(),
   saasExport: saasExport.optional(),
+  transitGateway: transitGateway.default(transitGateway.parse({})),
+  dbWriter: dbWriter.optional(),
+  privateApi: privateApi.optional(),
+  appflowConnector: appflowConnector.optional(),
   logRetentionInDays: retention.default(30),
+  /** Traffic and usage volumes for the offline cost estimate (ops/check/cost.ts CostAssumptions); unset fields take its defaults. */
+  costAssumptions: z.strictObject({
+    hoursPerMonth: z.number().positive().max(744).optional(),
+    internetGbPerFunction: z.number().min(0).optional(),
+    awsServiceGbPerFunction: z.number().min(0).optional(),
+    s3GbPerFunction: z.number().min(0).optional(),
+    tgwGbPerFunction: z.number().min(0).optional(),
+    functionSeconds: z.number().min(0).optional(),
+    functionSecondsByName: z.record(z.string(), z.number().min(0)).optional(),
+    unscheduledInvocationsPerMonth: z.number().int().min(0).optional(),
+    logGbPerFunction: z.number().min(0).optional(),
+    flowLogGbPerFlowLog: z.number().min(0).optional(),
+    auroraAverageAcu: z.number().min(0).max(256).optional(),
+    auroraStorageGb: z.number().min(0).optional(),
+    auroraIoMillions: z.number().min(0).optional(),
+    apiRequestsMillions: z.number().min(0).optional(),
+  }).optional(),
   tags: z.record(z.string(), z.string()).default({}),
 });
 
@@ -130,6 +281,10 @@ export interface EnvConfig extends EnvConfigInput {
   dataAzs: string[] | number;
   /** Which secret keys are set (values are read only as secret Outputs). */
   secretsPresent: Record<(typeof SECRET_KEYS)[number], boolean>;
+  /** The validated Transit Gateway plan; undefined when transitGateway is off. */
+  tgw?: TgwPlan;
+  /** The validated database plan; undefined when data.database is off. */
+  database?: DatabasePlan;
 }
 
 const FIX_BY_CODE: Record<string, string> = {
@@ -242,8 +397,20 @@ export function loadConfig(all: Record<string, string> = pulumi.runtime.allConfi
     dataPlan = planPrivateVpc({ ...cfg.data, azCount: typeof dataAzs === "number" ? dataAzs : dataAzs.length }, `${PROJECT}:data.`);
   } catch (e) { errors.push(...unpack(e)); }
   if (networkPlan && dataPlan && cidrsOverlap(parseCidr(networkPlan.cidrBlock), parseCidr(dataPlan.cidrBlock))) {
-    errors.push(new ConfigError(`${PROJECT}:data.cidrBlock`, `${dataPlan.cidrBlock} overlaps network.cidrBlock ${networkPlan.cidrBlock}; the two VPCs are joined by a Transit Gateway later`, "give the VPCs disjoint CIDRs, e.g. 10.0.0.0/16 and 10.1.0.0/16"));
+    errors.push(new ConfigError(`${PROJECT}:data.cidrBlock`, `${dataPlan.cidrBlock} overlaps network.cidrBlock ${networkPlan.cidrBlock} (${PROJECT}:network.cidrBlock); both VPCs attach to the Transit Gateway, which cannot route between overlapping ranges`, "give the VPCs disjoint CIDRs, e.g. 10.0.0.0/16 and 10.1.0.0/16"));
   }
+  let tgw: TgwPlan | undefined;
+  if (!failed.has("transitGateway") && !failed.has("accounts")) try {
+    tgw = planTgwConfig(cfg, networkPlan?.cidrBlock, dataPlan?.cidrBlock, region);
+  } catch (e) { errors.push(...unpack(e)); }
+  let database: DatabasePlan | undefined;
+  if (!failed.has("data") && !failed.has("network") && !failed.has("accounts")) try {
+    // The database admits networks attached to the Transit Gateway on account A's side.
+    database = planDatabase(cfg, tgw?.owner.cidrBlocks.length ? tgw.owner.cidrBlocks : [cfg.network.cidrBlock], petsApiSecretReaders(cfg));
+  } catch (e) { errors.push(...unpack(e)); }
+  if (!failed.has("dbWriter") && !failed.has("data") && !failed.has("accounts")) errors.push(...dbWriterConfigErrors(cfg));
+  if (!failed.has("privateApi") && !failed.has("data") && !failed.has("accounts") && !failed.has("network")) errors.push(...privateApiConfigErrors(cfg));
+  if (!failed.has("appflowConnector") && !failed.has("data") && !failed.has("network") && !failed.has("transitGateway")) errors.push(...appflowConfigErrors(cfg, secretsPresent.appflowDbPassword));
   throwIfAny(errors);
   return {
     ...cfg,
@@ -255,6 +422,8 @@ export function loadConfig(all: Record<string, string> = pulumi.runtime.allConfi
     networkAzs,
     dataAzs,
     secretsPresent,
+    tgw,
+    database,
   };
 }
 

@@ -3,10 +3,15 @@ import * as aws from "@pulumi/aws";
 import { FixedEgressVpc } from "../components/fixed-egress-vpc";
 import { VpcEndpoints } from "../components/vpc-endpoints";
 import { EnvConfig } from "./config";
+import { tgwOwnerSide } from "./tgw";
 
 export const NETWORK_KEYS = [
   "vpcId", "vpcCidr", "publicSubnetIds", "privateSubnetIds", "privateSubnetCidrs", "privateRouteTableIds", "natGatewayIds", "egressIps",
   "s3PrefixListId", "endpointSecurityGroupId",
+  // The execute-api interface endpoint the private API binds to ("" when network.interfaceEndpoints lacks it).
+  "executeApiEndpointId",
+  // The Transit Gateway the data stack attaches to ("" when transitGateway is off).
+  "transitGatewayId", "tgwShareArn", "tgwRouteTableId",
 ] as const;
 export type NetworkOutputs = Record<(typeof NETWORK_KEYS)[number], pulumi.Output<any>>;
 
@@ -53,5 +58,7 @@ export function networkRole(cfg: EnvConfig, provider: aws.Provider): NetworkOutp
     // Plain strings cross stacks: "" when the VPC has no such endpoint.
     s3PrefixListId: endpoints.prefixListIds.s3 ?? pulumi.output(""),
     endpointSecurityGroupId: endpoints.securityGroupId ?? pulumi.output(""),
+    executeApiEndpointId: endpoints.interfaceEndpointIds["execute-api"] ?? pulumi.output(""),
+    ...tgwOwnerSide(cfg, provider, vpc),
   };
 }

@@ -5,6 +5,7 @@ import { roleOutputs } from "./wiring";
 import { NETWORK_KEYS, networkRole, NetworkOutputs } from "./network";
 import { DATA_KEYS, dataRole, DataOutputs } from "./data";
 import { appsRole, AppsOutputs } from "./apps";
+import { tgwAdmitPeer } from "./tgw";
 
 export interface ProgramOutputs {
   environment: string;
@@ -23,15 +24,18 @@ export interface ProgramOutputs {
 export function runProgram(cfg: EnvConfig = loadConfig()): ProgramOutputs {
   const providers = new AccountProviders(cfg);
   const runs = (r: string) => cfg.roles.includes(r as never);
-  const needsNetwork = runs("network") || runs("apps");
+  // The data role attaches to the network role's Transit Gateway, so it reads the network outputs too.
+  const needsNetwork = runs("network") || runs("apps") || (runs("data") && cfg.tgw !== undefined);
   const network = needsNetwork ? roleOutputs(cfg, "network", NETWORK_KEYS, () => networkRole(cfg, providers.get("a"))) : undefined;
   const needsData = runs("data") || (runs("apps") && cfg.upstream.data !== undefined);
-  const data = needsData ? roleOutputs(cfg, "data", DATA_KEYS, () => dataRole(cfg, providers.get("b"))) : undefined;
+  const data = needsData ? roleOutputs(cfg, "data", DATA_KEYS, () => dataRole(cfg, providers.get("b"), network)) : undefined;
+  // Explicit TGW route table: account A admits B's attachment (combined stack, or the apps stack in split mode).
+  if (network && data && (runs("network") || runs("apps"))) tgwAdmitPeer(cfg, providers.get("a"), network, data);
   const apps = runs("apps") && network ? appsRole(cfg, providers.get("a"), { network, data }) : undefined;
   return {
     environment: cfg.environment,
     roles: cfg.roles,
-    egressIps: network?.egressIps,
+    egressIps: runs("network") || runs("apps") ? network?.egressIps : undefined,
     network: runs("network") ? network : undefined,
     data: runs("data") ? data : undefined,
     apps,

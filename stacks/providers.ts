@@ -1,4 +1,5 @@
 import * as aws from "@pulumi/aws";
+import * as awsNative from "@pulumi/aws-native";
 import { EnvConfig } from "./config";
 
 export type AccountKey = "a" | "b";
@@ -26,4 +27,25 @@ export class AccountProviders {
     this.cache.set(key, provider);
     return provider;
   }
+}
+
+const nativeProviders = new Map<string, awsNative.Provider>();
+
+/**
+ * The aws-native provider for an account, for the few resources only the CloudFormation registry
+ * models (AWS::AppFlow::Connector): the same region, assumed role and allowed account as that
+ * account's `aws` provider, so it can act nowhere else.
+ */
+export function nativeProviderFor(cfg: EnvConfig, key: AccountKey): awsNative.Provider {
+  const cacheKey = `${cfg.project}/${cfg.stack}/${key}`;
+  const hit = nativeProviders.get(cacheKey);
+  if (hit) return hit;
+  const acct = cfg.accounts[key];
+  const provider = new awsNative.Provider(`account-${key}-native`, {
+    region: (acct.region ?? cfg.region) as awsNative.Region,
+    assumeRole: acct.assumeRoleArn ? { roleArn: acct.assumeRoleArn, sessionName: `${cfg.project}-${cfg.stack}` } : undefined,
+    allowedAccountIds: acct.accountId ? [acct.accountId] : undefined,
+  });
+  nativeProviders.set(cacheKey, provider);
+  return provider;
 }

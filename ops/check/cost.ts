@@ -152,7 +152,7 @@ const POOL_TAG = "vpc-lambda-kit:proxy-pool";
  * config (when the config schema carries it), else the defaults.
  */
 export function estimateCost(graph: Graph, cfg?: EnvConfig, assumptions: Partial<CostAssumptions> = {}): CostReport {
-  const fromCfg = ((cfg as unknown as { costAssumptions?: Partial<CostAssumptions> } | undefined)?.costAssumptions) ?? {};
+  const fromCfg: Partial<CostAssumptions> = cfg?.costAssumptions ?? {};
   const a: CostAssumptions = { ...DEFAULT_COST_ASSUMPTIONS, ...fromCfg, ...assumptions };
   a.functionSecondsByName = { ...DEFAULT_COST_ASSUMPTIONS.functionSecondsByName, ...(fromCfg.functionSecondsByName ?? {}), ...(assumptions.functionSecondsByName ?? {}) };
   const m = new ResourceModel(graphResources(graph));

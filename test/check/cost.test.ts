@@ -2,6 +2,8 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { loadConfig } from "../../stacks/config";
+import { readStackConfig } from "../../ops/stack-config";
 import { REPO_ROOT } from "../../components/bundle";
 import { CATEGORIES, CostReport, DEFAULT_COST_ASSUMPTIONS, estimateCost, formatCost, invocationsPerMonth, PRICES } from "../../ops/check/cost";
 import type { Graph } from "../../ops/synth-core";
@@ -125,6 +127,14 @@ describe("estimateCost on a tiny graph", () => {
     expect(heavy.byCategory["Inter-AZ to NAT"]).toBeCloseTo(1, 10);
     expect(heavy.lines.find((l) => l.priceKey === "lambda.arm.gbSecond")!.quantity).toBe(730 * 60 * 0.5);
     expect(heavy.assumptions.s3GbPerFunction).toBe(DEFAULT_COST_ASSUMPTIONS.s3GbPerFunction);
+  });
+
+  test("a stack's costAssumptions config reaches the estimate; explicit assumptions still win", () => {
+    const cfg = loadConfig({ ...readStackConfig(path.join(REPO_ROOT, "Pulumi.dev.yaml")).config, "vpc-lambda-kit:costAssumptions": JSON.stringify({ internetGbPerFunction: 100, tgwGbPerFunction: 4 }) });
+    const fromCfg = estimateCost(tinyGraph(), cfg);
+    expect(fromCfg.byCategory["NAT data"]).toBeCloseTo(6.2, 10);
+    expect(fromCfg.byCategory["TGW data"]).toBeCloseTo(0.08, 10);
+    expect(estimateCost(tinyGraph(), cfg, { tgwGbPerFunction: 1 }).byCategory["TGW data"]).toBeCloseTo(0.02, 10);
   });
 });
 

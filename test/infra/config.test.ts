@@ -32,7 +32,7 @@ test("the checked-in dev and prod configs are valid", () => {
 
 test("secure: values are present-but-secret, never missing", () => {
   const { config, secretKeys } = readStackConfig(path.join(REPO_ROOT, "Pulumi.dev.yaml"));
-  expect(secretKeys).toEqual(["vpc-lambda-kit:kintoneApiToken", "vpc-lambda-kit:proxyHeaderValue", "vpc-lambda-kit:saasApiToken"]);
+  expect(secretKeys).toEqual(["vpc-lambda-kit:kintoneApiToken", "vpc-lambda-kit:proxyHeaderValue", "vpc-lambda-kit:saasApiToken", "vpc-lambda-kit:appflowDbPassword"]);
   expect(config["vpc-lambda-kit:kintoneApiToken"]).toBe("synth-placeholder-secret");
   expect(loadConfig(config).secretsPresent.kintoneApiToken).toBe(true);
 });

@@ -39,7 +39,8 @@ describe("MISSION §1 fixed egress topology (dev)", () => {
     const nat = g.routeTarget(g.routeTableOf(priv), "0.0.0.0/0");
     expect(nat.type).toBe("aws:ec2/natGateway:NatGateway");
     expect(nat.inputs.subnetId).toBe(g.one(SUBNET, "egress-public-0").id);
-    expect(g.routesOf(g.routeTableOf(priv)).map((r) => r.inputs.destinationCidrBlock)).toEqual(["0.0.0.0/0"]);
+    // Besides the default route, only the Transit Gateway route to the data VPC (MISSION §3).
+    expect(g.routesOf(g.routeTableOf(priv)).map((r) => r.inputs.destinationCidrBlock).sort()).toEqual(["0.0.0.0/0", "10.1.0.0/16"]);
   });
 
   test("the NAT gateway owns an Elastic IP and the stack outputs that IP as egressIps", () => {
@@ -175,7 +176,10 @@ describe("accounts and providers", () => {
     const dataSide = custom.filter((r) => g.ancestors(r).includes("data"));
     expect(dataSide.length).toBeGreaterThanOrEqual(6);
     for (const r of dataSide) expect([r.name, g.providerName(r)]).toEqual([r.name, "account-b"]);
-    for (const r of custom.filter((x) => !dataSide.includes(x))) expect([r.name, g.providerName(r)]).toEqual([r.name, "account-a"]);
+    // aws-native resources (the AppFlow connector registration) use account A's aws-native provider.
+    for (const r of custom.filter((x) => !dataSide.includes(x))) {
+      expect([r.name, g.providerName(r)]).toEqual([r.name, r.type.startsWith("aws-native:") ? "account-a-native" : "account-a"]);
+    }
   });
 
   test("the data VPC is 10.1.0.0/16 with the write-up's subnet in two zones and no internet route", () => {
@@ -184,7 +188,8 @@ describe("accounts and providers", () => {
     const subnets = [g.one(SUBNET, "data-subnet-0"), g.one(SUBNET, "data-subnet-1")];
     expect(subnets.map((s) => s.inputs.cidrBlock)).toEqual(["10.1.128.0/28", "10.1.128.16/28"]);
     expect(new Set(subnets.map((s) => s.inputs.availabilityZone)).size).toBe(2);
-    for (const s of subnets) expect(g.routesOf(g.routeTableOf(s))).toEqual([]);
+    // Its only route leaves through the Transit Gateway, to account A's VPC.
+    for (const s of subnets) expect(g.routesOf(g.routeTableOf(s)).map((r) => [r.inputs.destinationCidrBlock, g.byId(r.inputs.transitGatewayId).type])).toEqual([["10.0.0.0/16", "aws:ec2transitgateway/transitGateway:TransitGateway"]]);
     expect(g.all("aws:ec2/internetGateway:InternetGateway").filter((i) => i.inputs.vpcId === vpc.id)).toEqual([]);
   });
 
@@ -254,5 +259,155 @@ describe("MISSION §2 in dev: the proxy tier and the SaaS export", () => {
     const userData = Buffer.from(String(g.one("aws:ec2/launchTemplate:LaunchTemplate", "proxy-lt").inputs.userData), "base64").toString();
     expect(userData).toContain(g.one("aws:secretsmanager/secret:Secret", "proxy-header-secret").id);
     expect(userData).not.toContain("synth-placeholder-secret");
+  });
+});
+
+describe("MISSION §3 in dev: Aurora PostgreSQL in account B, db-writer in account A", () => {
+  const SG = "aws:ec2/securityGroup:SecurityGroup";
+  const INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
+  const EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule";
+  const CLUSTER = "aws:rds/cluster:Cluster";
+  const WRITER_ROLE_ARN = "arn:aws:iam::111111111111:role/vpc-lambda-kit-dev-db-writer";
+  // pets-api (MISSION §5) also reads the database over pg from account A.
+  const READER_ARNS = [WRITER_ROLE_ARN, "arn:aws:iam::111111111111:role/vpc-lambda-kit-dev-pets-api"];
+
+  test("the cluster is private, encrypted, backed up, Data API on, its master password managed by RDS, deletable in dev", () => {
+    const cluster = g.one(CLUSTER, "data-db-cluster");
+    expect(cluster.inputs).toMatchObject({
+      engine: "aurora-postgresql", engineMode: "provisioned", engineVersion: "16.6", storageEncrypted: true, enableHttpEndpoint: true,
+      manageMasterUserPassword: true, backupRetentionPeriod: 7, deletionProtection: false, skipFinalSnapshot: true,
+      serverlessv2ScalingConfiguration: { minCapacity: 0.5, maxCapacity: 4 }, databaseName: "app", port: 5432,
+      dbSubnetGroupName: expect.stringMatching(/^data-db-subnets-[0-9a-f]{7}$/),
+    });
+    expect(cluster.inputs.masterPassword).toBeUndefined();
+    const instances = g.all("aws:rds/clusterInstance:ClusterInstance");
+    expect(instances.map((i) => [i.name, i.inputs.instanceClass, i.inputs.publiclyAccessible])).toEqual([["data-db-instance-0", "db.serverless", false]]);
+    // The DB subnets route only to account A's VPC, through the Transit Gateway.
+    for (const s of [0, 1].map((i) => g.one(SUBNET, `data-subnet-${i}`))) expect(g.routesOf(g.routeTableOf(s)).map((r) => r.inputs.destinationCidrBlock)).toEqual(["10.0.0.0/16"]);
+  });
+
+  test("the database's security group admits exactly 5432 from account A's VPC 10.0.0.0/16, and nothing else", () => {
+    const dbSg = g.one(SG, "data-db-sg");
+    expect(dbSg.inputs.vpcId).toBe(g.one(VPC, "data-vpc").id);
+    expect(dbSg.inputs.ingress ?? []).toEqual([]);
+    expect(g.one(CLUSTER, "data-db-cluster").inputs.vpcSecurityGroupIds).toEqual([dbSg.id]);
+    const rules = g.all(INGRESS).filter((r) => r.inputs.securityGroupId === dbSg.id);
+    expect(rules.map((r) => [r.inputs.ipProtocol, r.inputs.fromPort, r.inputs.toPort, r.inputs.cidrIpv4 ?? r.inputs.referencedSecurityGroupId])).toEqual([["tcp", 5432, 5432, "10.0.0.0/16"]]);
+    expect(g.all(EGRESS).filter((r) => r.inputs.securityGroupId === dbSg.id)).toEqual([]);
+  });
+
+  test("every database resource is created with account B's provider", () => {
+    const dbResources = g.graph.resources.filter((r) => g.ancestors(r).includes("data-db") || /^aws:(rds|kms)\//.test(r.type) || r.type === "aws:secretsmanager/secretPolicy:SecretPolicy");
+    expect(dbResources.map((r) => r.type).sort()).toEqual(expect.arrayContaining([
+      CLUSTER, "aws:rds/clusterInstance:ClusterInstance", "aws:rds/clusterParameterGroup:ClusterParameterGroup", "aws:kms/key:Key", "aws:secretsmanager/secretPolicy:SecretPolicy", SG, INGRESS, "aws:cloudwatch/logGroup:LogGroup",
+    ]));
+    for (const r of dbResources.filter((x) => !x.type.startsWith("vpc-lambda-kit:"))) expect([r.type, r.name, g.providerName(r)]).toEqual([r.type, r.name, "account-b"]);
+    expect(g.ancestors(g.one(CLUSTER, "data-db-cluster"))).toEqual(["data-db", "data"]);
+  });
+
+  test("the master secret is encrypted with account B's own key, readable from account A only by the listed client roles through Secrets Manager", () => {
+    const key = g.one("aws:kms/key:Key", "data-db-secret-key");
+    const keyArn = `arn:aws:kms:ap-northeast-1:222222222222:key/${key.id}`;
+    expect(g.one(CLUSTER, "data-db-cluster").inputs.masterUserSecretKmsKeyId).toBe(keyArn);
+    expect(JSON.parse(key.inputs.policy as string).Statement).toEqual([
+      { Sid: "OwnerAccount", Effect: "Allow", Principal: { AWS: "arn:aws:iam::222222222222:root" }, Action: "kms:*", Resource: "*" },
+      {
+        Sid: "ReadersDecryptThroughSecretsManager", Effect: "Allow", Principal: { AWS: ["arn:aws:iam::111111111111:root"] }, Action: "kms:Decrypt", Resource: "*",
+        Condition: { StringEquals: { "kms:ViaService": "secretsmanager.ap-northeast-1.amazonaws.com" }, ArnEquals: { "aws:PrincipalArn": READER_ARNS } },
+      },
+    ]);
+    const data = g.graph.outputs.data as Record<string, string>;
+    const policy = g.one("aws:secretsmanager/secretPolicy:SecretPolicy", "data-db-secret-policy");
+    expect(policy.inputs.secretArn).toBe(data.masterSecretArn);
+    expect(JSON.parse(policy.inputs.policy as string).Statement).toEqual([{
+      Sid: "CrossAccountReaders", Effect: "Allow", Principal: { AWS: ["arn:aws:iam::111111111111:root"] }, Action: "secretsmanager:GetSecretValue", Resource: "*",
+      Condition: { ArnEquals: { "aws:PrincipalArn": READER_ARNS } },
+    }]);
+    expect(data).toMatchObject({
+      clusterArn: "arn:aws:rds:ap-northeast-1:222222222222:cluster:vpc-lambda-kit-dev-data-db",
+      endpoint: expect.stringMatching(/^vpc-lambda-kit-dev-data-db\.cluster-[0-9a-f]{12}\.ap-northeast-1\.rds\.amazonaws\.com$/),
+      port: 5432, databaseName: "app", secretKmsKeyArn: keyArn, securityGroupId: g.one(SG, "data-db-sg").id,
+      masterSecretArn: expect.stringMatching(/^arn:aws:secretsmanager:ap-northeast-1:222222222222:secret:rds!cluster-/),
+    });
+  });
+
+  test("db-writer egress is exactly 5432 to 10.1.0.0/16 plus Secrets Manager through its endpoint", () => {
+    const sg = g.one(SG, "db-writer-sg");
+    const endpointSg = g.one(SG, "endpoints-sg");
+    const egress = g.all(EGRESS).filter((r) => r.inputs.securityGroupId === sg.id);
+    expect(egress.map((r) => [r.inputs.ipProtocol, r.inputs.fromPort, r.inputs.toPort, r.inputs.cidrIpv4 ?? r.inputs.referencedSecurityGroupId]).sort()).toEqual([
+      ["tcp", 443, 443, endpointSg.id],
+      ["tcp", 5432, 5432, "10.1.0.0/16"],
+    ].sort());
+    expect(g.all(INGRESS).filter((r) => r.inputs.securityGroupId === sg.id)).toEqual([]);
+    expect(g.all(INGRESS).filter((r) => r.inputs.securityGroupId === endpointSg.id && r.inputs.referencedSecurityGroupId === sg.id).map((r) => r.inputs.fromPort)).toEqual([443]);
+    expect(g.one("vpc-lambda-kit:functions:VpcFunction", "db-writer").inputs.flows).toEqual([
+      { to: { kind: "cidr", cidr: "10.1.0.0/16", name: "data VPC" }, port: 5432, protocol: "tcp", purpose: expect.stringMatching(/Transit Gateway/) },
+      { to: { kind: "awsService", service: "secretsmanager" }, port: 443, protocol: "tcp", purpose: expect.any(String) },
+    ]);
+  });
+
+  test("db-writer's role has a fixed name and exactly: the ENI actions, its logs, that one secret, and decrypt on that one key via Secrets Manager", () => {
+    const role = g.one("aws:iam/role:Role", "db-writer-role");
+    expect(role.inputs.name).toBe("vpc-lambda-kit-dev-db-writer");
+    const data = g.graph.outputs.data as Record<string, string>;
+    const logGroup = (g.one(FN, "db-writer-fn").inputs.loggingConfig as { logGroup: string }).logGroup;
+    const policies = g.all("aws:iam/rolePolicy:RolePolicy").filter((p) => p.inputs.role === role.id);
+    expect(policies).toHaveLength(1);
+    expect(policyDoc(policies[0]).Statement).toEqual([
+      { Sid: "VpcEni", Effect: "Allow", Action: VPC_ENI_ACTIONS, Resource: "*" },
+      { Sid: "Logs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: `arn:aws:logs:ap-northeast-1:111111111111:log-group:${logGroup}:*` },
+      { Sid: "ReadDbSecret", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: data.masterSecretArn },
+      { Sid: "DecryptDbSecret", Effect: "Allow", Action: ["kms:Decrypt"], Resource: data.secretKmsKeyArn, Condition: { StringEquals: { "kms:ViaService": "secretsmanager.ap-northeast-1.amazonaws.com" } } },
+    ]);
+    expect(g.providerName(role)).toBe("account-a");
+  });
+
+  test("db-writer's environment names the endpoint and the secret, never a password", () => {
+    const data = g.graph.outputs.data as Record<string, string>;
+    const fn = g.one(FN, "db-writer-fn");
+    expect((fn.inputs.environment as { variables: Record<string, string> }).variables).toEqual({
+      DB_ACCESS: "pg", DB_HOST: data.endpoint, DB_PORT: "5432", DB_NAME: "app", DB_SECRET_ARN: data.masterSecretArn,
+      DB_CLUSTER_ARN: data.clusterArn, DB_CONNECT_TIMEOUT_MS: "3000",
+    });
+    expect((fn.inputs.vpcConfig as { subnetIds: string[] }).subnetIds).toEqual([0, 1].map((i) => g.one(SUBNET, `egress-private-${i}`).id));
+    expect((g.graph.outputs.apps as any).dbWriter).toMatchObject({ access: "pg", roleArn: WRITER_ROLE_ARN });
+  });
+});
+
+describe("MISSION §3 in dev: the Transit Gateway between account A and account B", () => {
+  const TGW_TYPE = "aws:ec2transitgateway/transitGateway:TransitGateway";
+
+  test("account A's private route tables reach 10.1.0.0/16 and account B's reaches 10.0.0.0/16, through the same TGW", () => {
+    const tgw = g.one(TGW_TYPE, "transit-tgw");
+    for (const i of [0, 1]) expect(g.routeTarget(g.routeTableOf(g.one(SUBNET, `egress-private-${i}`)), "10.1.0.0/16").id).toBe(tgw.id);
+    expect(g.routeTarget(g.routeTableOf(g.one(SUBNET, "data-subnet-0")), "10.0.0.0/16").id).toBe(tgw.id);
+    expect(g.all(TGW_TYPE)).toHaveLength(1);
+  });
+
+  test("both VPCs attach in their private subnets; account B accepts account A's share first", () => {
+    const tgw = g.one(TGW_TYPE, "transit-tgw");
+    const attachments = g.all("aws:ec2transitgateway/vpcAttachment:VpcAttachment");
+    expect(attachments.map((a) => [a.name, a.inputs.transitGatewayId, a.inputs.subnetIds])).toEqual(expect.arrayContaining([
+      ["transit-attachment", tgw.id, [0, 1].map((i) => g.one(SUBNET, `egress-private-${i}`).id)],
+      ["data-transit-attachment", tgw.id, [0, 1].map((i) => g.one(SUBNET, `data-subnet-${i}`).id)],
+    ]));
+    expect(attachments).toHaveLength(2);
+    const share = g.one("aws:ram/resourceShare:ResourceShare", "transit-share");
+    expect(share.inputs.allowExternalPrincipals).toBe(true);
+    expect(g.one("aws:ram/principalAssociation:PrincipalAssociation", "transit-share-principal-0").inputs.principal).toBe("222222222222");
+    expect(g.one("aws:ram/resourceShareAccepter:ResourceShareAccepter", "data-transit-accepter").inputs.shareArn).toBe(share.id);
+    expect((g.graph.outputs.network as Record<string, unknown>).transitGatewayId).toBe(tgw.id);
+  });
+
+  test("the TGW and its share are on account A's provider, account B's accepter, attachment and route on account B's", () => {
+    for (const name of ["transit-tgw", "transit-share", "transit-attachment", "transit-rt0-to-data", "transit-rt1-to-data"]) {
+      const r = g.graph.resources.find((x) => x.name === name && x.type.startsWith("aws:"));
+      expect([name, r && g.providerName(r)]).toEqual([name, "account-a"]);
+    }
+    for (const name of ["data-transit-accepter", "data-transit-attachment", "data-transit-rt0-to-egress"]) {
+      const r = g.graph.resources.find((x) => x.name === name && x.type.startsWith("aws:"));
+      expect([name, r && g.providerName(r)]).toEqual([name, "account-b"]);
+    }
   });
 });

@@ -81,3 +81,13 @@ test("prod's proxies run in the public subnets with one EIP each, and the SaaS a
   const asg = g.one("aws:autoscaling/group:Group", "proxy-asg");
   expect(asg.inputs.vpcZoneIdentifiers).toEqual([0, 1, 2].map((i) => g.one(SUBNET, `egress-public-${i}`).id));
 });
+
+test("prod's database is protected from deletion, takes a final snapshot, and keeps a failover reader", () => {
+  const cluster = g.one("aws:rds/cluster:Cluster", "data-db-cluster");
+  expect(cluster.inputs).toMatchObject({
+    deletionProtection: true, skipFinalSnapshot: false, finalSnapshotIdentifier: "vpc-lambda-kit-prod-data-db-final", backupRetentionPeriod: 14,
+    storageEncrypted: true, serverlessv2ScalingConfiguration: { minCapacity: 0.5, maxCapacity: 16 },
+  });
+  expect(g.all("aws:rds/clusterInstance:ClusterInstance").map((i) => [i.name, i.inputs.publiclyAccessible, i.inputs.promotionTier])).toEqual([["data-db-instance-0", false, 0], ["data-db-instance-1", false, 1]]);
+  expect(g.one("aws:iam/role:Role", "db-writer-role").inputs.name).toBe("vpc-lambda-kit-prod-db-writer");
+});

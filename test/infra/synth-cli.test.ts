@@ -54,7 +54,7 @@ describe.each(["dev", "prod"])("npm run synth -- %s", (stack) => {
     const written = fs.readFileSync(path.join(r.out, "functions", "kintone-sync", "index.js"), "utf8");
     expect(written).toBe(bundleFunction("kintone-sync", kintoneSyncBundleOptions()).code);
     const g = graphOf(r.out);
-    const fn = g.resources.find((x: any) => x.type === "aws:lambda/function:Function");
+    const fn = g.resources.find((x: any) => x.type === "aws:lambda/function:Function" && x.name === "kintone-sync-fn");
     expect(fn.inputs.code.archive["index.js"].asset.bytes).toBe(Buffer.byteLength(written));
   });
 

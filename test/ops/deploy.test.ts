@@ -274,6 +274,9 @@ describe("prod guard", () => {
 
   test("environment prod in the config is guarded whatever the stack is called, and so is the env name prod", async () => {
     const root = scratchRoot({ live: "prod", "prod-network": "dev-network", "prod-data": "dev-data", "prod-apps": "dev-apps" }, {
+      "prod-data": (c) => {
+        c["vpc-lambda-kit:upstream"] = { network: "prod-network" };
+      },
       "prod-apps": (c) => {
         c["vpc-lambda-kit:upstream"] = { network: "prod-network", data: "prod-data" };
       },
@@ -334,6 +337,7 @@ describe("config mapping", () => {
       },
       "dev-data": (c) => {
         c["vpc-lambda-kit:roles"] = ["network", "data"];
+        delete c["vpc-lambda-kit:upstream"]; // it runs the network role itself now
       },
       // A fully qualified name (org/project/stack) passes when its stack part is the split name.
       "dev-apps": (c) => {
