@@ -55,7 +55,7 @@ const network = z.strictObject({
   }).default({ enabled: false, retentionInDays: 30, trafficType: "ALL" }),
 });
 
-/** The data role's Aurora PostgreSQL (docs/notes/aurora.md). */
+/** The data role's Aurora PostgreSQL (docs/database.md). */
 const database = z.strictObject({
   enabled: z.boolean().default(true),
   engineVersion: z.string().default(DEFAULT_AURORA_POSTGRES_VERSION),
@@ -87,7 +87,7 @@ const data = z.strictObject({
   database: database.default(database.parse({})),
 });
 
-/** MISSION §3's "insert into users", in account A (docs/notes/aurora.md). */
+/** MISSION §3's "insert into users", in account A (docs/database.md). */
 const dbWriter = z.strictObject({
   enabled: z.boolean().default(true),
   /** "pg": PostgreSQL over the Transit Gateway; "data-api": the RDS Data API (same account only). */
@@ -99,7 +99,7 @@ const dbWriter = z.strictObject({
   reservedConcurrency: z.number().int().min(1).optional(),
 });
 
-/** MISSION §5: a PRIVATE REST API in front of the pets service (docs/notes/private-api.md). */
+/** MISSION §5: a PRIVATE REST API in front of the pets service (docs/private-api.md). */
 const privateApi = z.strictObject({
   enabled: z.boolean().default(true),
   /** Stage name; the invoke URL ends in /<stageName>. */
@@ -116,7 +116,7 @@ const privateApi = z.strictObject({
   /** Set the region's API Gateway CloudWatch role from this stack (one stack per account and region). */
   manageAccountCloudWatchRole: z.boolean().default(false),
   petsApi: z.strictObject({
-    /** "data-api": no VPC, same account only; "pg": PostgreSQL over the Transit Gateway. */
+    /** "data-api": only HTTPS to the rds-data API, same account only; "pg": PostgreSQL over the Transit Gateway. */
     access: z.enum(["data-api", "pg"]).default("data-api"),
     memoryMb: z.number().int().min(128).max(10240).default(256),
     /** Below API Gateway's 29 s integration timeout, so a slow request fails in the function's own log. */
@@ -125,7 +125,7 @@ const privateApi = z.strictObject({
   }).default({ access: "data-api", memoryMb: 256, timeoutSeconds: 10 }),
 });
 
-/** MISSION §4: the AppFlow custom connector for a PostgreSQL source (docs/notes/appflow.md). */
+/** MISSION §4: the AppFlow custom connector for a PostgreSQL source (docs/appflow-connector.md). */
 const appflowConnector = z.strictObject({
   enabled: z.boolean().default(true),
   /** "data": the data role's Aurora across the Transit Gateway; "local": an Aurora cluster of its own in the network VPC. */
@@ -218,7 +218,7 @@ const saasExport = z.strictObject({
   memoryMb: z.number().int().min(128).max(10240).default(1024),
 });
 
-/** MISSION §3: account A's Transit Gateway shared with account B through RAM (docs/notes/tgw.md). */
+/** MISSION §3: account A's Transit Gateway shared with account B through RAM (docs/transit-gateway.md). */
 const transitGateway = z.strictObject({
   /** Default: true when the environment has both sides (this stack runs or reads network and data). */
   enabled: z.boolean().optional(),

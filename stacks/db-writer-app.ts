@@ -4,6 +4,7 @@ import { ConfigError } from "../components/errors";
 import { Flow } from "../components/flows";
 import { VpcFunction } from "../components/vpc-function";
 import { allowToEndpoints, serviceFlow } from "./endpoints";
+import { dbSecretReadStatements, pinRoleName, requiredDataOutput } from "./db-client";
 import { dbWriterRoleName, regionOf, sameAccount } from "./database";
 // Types only: config.ts calls dbWriterConfigErrors, so a value import of it here would be a cycle.
 import type { EnvConfig, EnvConfigInput } from "./config";
@@ -64,14 +65,6 @@ export function dbWriterConfigErrors(cfg: EnvConfigInput): ConfigError[] {
   return errors;
 }
 
-/** Fails with the stack to fix when an upstream data output is empty. */
-function required(value: pulumi.Output<any>, key: string, cfg: EnvConfig, fix: string): pulumi.Output<string> {
-  const where = cfg.roles.includes("data") ? "the data role" : `stack ${cfg.upstream.data}`;
-  return value.apply((v: unknown) => {
-    if (!v) throw new Error(`${where} exports no data.${key}. Fix: ${fix}`);
-    return String(v);
-  });
-}
 
 /**
  * The db-writer Lambda in account A (MISSION §3): in the network role's private subnets, reaching
@@ -86,8 +79,8 @@ export function dbWriterApps(cfg: EnvConfig, provider: aws.Provider, network: Ne
   const dbRegion = regionOf(cfg, "b", cfg.region);
   const crossAccount = sameAccount(cfg.accounts) === false;
   const redeploy = `deploy the data role with data.database enabled first (network → data → apps)`;
-  const secretArn = required(data.masterSecretArn, "masterSecretArn", cfg, redeploy);
-  const clusterArn = required(data.clusterArn, "clusterArn", cfg, redeploy);
+  const secretArn = requiredDataOutput(data.masterSecretArn, "masterSecretArn", cfg, redeploy);
+  const clusterArn = requiredDataOutput(data.clusterArn, "clusterArn", cfg, redeploy);
 
   // A VPC endpoint serves its own region only: a secret or cluster elsewhere is reached over the NAT.
   const awsApi = (service: string, purpose: string): Flow => dbRegion === fnRegion
@@ -101,27 +94,11 @@ export function dbWriterApps(cfg: EnvConfig, provider: aws.Provider, network: Ne
     // The Data API reads the secret server-side: the function needs only the rds-data endpoint.
     : [awsApi("rds-data", "run SQL through the RDS Data API")];
 
-  const statements: pulumi.Input<aws.iam.PolicyStatement>[] = [
-    // The Data API also checks the caller may read the secret it is handed.
-    { Sid: "ReadDbSecret", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: secretArn },
-  ];
-  if (crossAccount) {
-    statements.push({
-      Sid: "DecryptDbSecret",
-      Effect: "Allow",
-      Action: ["kms:Decrypt"],
-      Resource: required(data.secretKmsKeyArn, "secretKmsKeyArn", cfg, "the data stack shares the secret with account A only when it knows both account ids: set accounts.a/b.accountId there and redeploy it"),
-      Condition: { StringEquals: { "kms:ViaService": `secretsmanager.${dbRegion}.amazonaws.com` } },
-    });
-  }
+  // The Data API also checks the caller may read the secret it is handed.
+  const statements: pulumi.Input<aws.iam.PolicyStatement>[] = dbSecretReadStatements(secretArn, dbRegion, crossAccount
+    ? requiredDataOutput(data.secretKmsKeyArn, "secretKmsKeyArn", cfg, "the data stack shares the secret with account A only when it knows both account ids: set accounts.a/b.accountId there and redeploy it")
+    : undefined);
   if (w.access === "data-api") statements.push({ Sid: "DataApi", Effect: "Allow", Action: DATA_API_ACTIONS, Resource: clusterArn });
-
-  const roleName = dbWriterRoleName(cfg.environment);
-  // Account B's key and secret policies name this role before it exists: pin its physical name.
-  // A fixed name cannot be created before the old role is deleted, hence deleteBeforeReplace.
-  const pinRoleName: pulumi.ResourceTransformation = (r) => r.type === "aws:iam/role:Role" && r.name === "db-writer-role"
-    ? { props: { ...r.props, name: roleName }, opts: pulumi.mergeOptions(r.opts, { deleteBeforeReplace: true }) }
-    : undefined;
 
   const fn = new VpcFunction("db-writer", {
     source: "db-writer",
@@ -133,7 +110,7 @@ export function dbWriterApps(cfg: EnvConfig, provider: aws.Provider, network: Ne
     flows,
     environment: {
       DB_ACCESS: w.access,
-      DB_HOST: required(data.endpoint, "endpoint", cfg, redeploy),
+      DB_HOST: requiredDataOutput(data.endpoint, "endpoint", cfg, redeploy),
       DB_PORT: data.port.apply(String),
       DB_NAME: data.databaseName,
       DB_SECRET_ARN: secretArn,
@@ -146,7 +123,8 @@ export function dbWriterApps(cfg: EnvConfig, provider: aws.Provider, network: Ne
     timeout: w.timeoutSeconds,
     reservedConcurrency: w.reservedConcurrency,
     logRetentionInDays: cfg.logRetentionInDays,
-  }, { provider, transformations: crossAccount ? [pinRoleName] : [] });
+    // Account B's key and secret policies name this role before it exists: pin its physical name.
+  }, { provider, transformations: crossAccount ? [pinRoleName("db-writer", dbWriterRoleName(cfg.environment))] : [] });
   allowToEndpoints(cfg, network, "db-writer", fn.securityGroupId, provider);
   return { dbWriter: { functionName: fn.functionName, functionArn: fn.functionArn, securityGroupId: fn.securityGroupId, roleArn: fn.roleArn, access: w.access } };
 }

@@ -1,6 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { bundleFunction, LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME } from "../components/bundle";
 import { ConfigError } from "../components/errors";
 import { Flow } from "../components/flows";
 import { endpointIdProblem, NoPrivateDnsAccess, PrivateApi, stageSettingsErrors } from "../components/private-api";
@@ -8,6 +7,7 @@ import { VpcFunction } from "../components/vpc-function";
 import { accountIdOf, regionOf, sameAccount } from "./database";
 import { DATA_API_ACTIONS } from "./db-writer-app";
 import { allowToEndpoints, serviceFlow } from "./endpoints";
+import { dbSecretReadStatements, pinRoleName, requiredDataOutput } from "./db-client";
 // Types only: config.ts calls privateApiConfigErrors, so a value import of it here would be a cycle.
 import type { EnvConfig, EnvConfigInput } from "./config";
 import type { NetworkOutputs } from "./network";
@@ -95,24 +95,17 @@ export function privateApiConfigErrors(cfg: EnvConfigInput): ConfigError[] {
   return errors;
 }
 
-/** Fails with the stack to fix when an upstream data output is empty. */
-function required(value: pulumi.Output<unknown>, key: string, cfg: EnvConfig): pulumi.Output<string> {
-  const where = cfg.roles.includes("data") ? "the data role" : `stack ${cfg.upstream.data}`;
-  return value.apply((v) => {
-    if (!v) throw new Error(`${where} exports no data.${key}. Fix: deploy the data role with data.database enabled first (network → data → apps)`);
-    return String(v);
-  });
-}
 
 /**
  * MISSION §5 in the apps role (account A): the pets service behind a PRIVATE REST API bound to the
  * network's execute-api endpoint and the listed consumers' endpoints.
  *
- * pets-api with access "data-api" runs as a plain (non-VPC) Lambda: the Data API is an HTTPS AWS API
- * authorized by IAM alone, so a VPC would add ENIs, a security group, a NAT or endpoint path and cold
- * start time, and open nothing the function needs. Its role gets the rds-data statements on that one
- * cluster and read on that one secret. With "pg" it is a VpcFunction reaching 5432 in the data VPC over
- * the Transit Gateway, and Secrets Manager.
+ * pets-api is a VpcFunction in the network's private subnets either way, so its egress is exactly what
+ * it declares and the offline check can prove it has no internet path: with "pg" it reaches 5432 in the
+ * data VPC over the Transit Gateway plus Secrets Manager; with "data-api" it needs no path to the
+ * database at all, only HTTPS to the rds-data API (through an interface endpoint when
+ * network.interfaceEndpoints lists rds-data, else the NAT), and its role may call the Data API on that
+ * one cluster.
  */
 export function privateApiApps(cfg: EnvConfig, provider: aws.Provider, network: NetworkOutputs, data: DataOutputs | undefined): PrivateApiAppOutputs {
   const pa = cfg.privateApi;
@@ -121,64 +114,54 @@ export function privateApiApps(cfg: EnvConfig, provider: aws.Provider, network: 
   const access = pa.petsApi.access;
   const dbRegion = regionOf(cfg, "b", cfg.region);
   const fnRegion = regionOf(cfg, "a", cfg.region);
-  const secretArn = required(data.masterSecretArn, "masterSecretArn", cfg);
-  const clusterArn = required(data.clusterArn, "clusterArn", cfg);
+  const secretArn = requiredDataOutput(data.masterSecretArn, "masterSecretArn", cfg);
+  const clusterArn = requiredDataOutput(data.clusterArn, "clusterArn", cfg);
   const environment: Record<string, pulumi.Input<string>> = {
     DB_ACCESS: access,
     DB_NAME: data.databaseName.apply(String),
     DB_SECRET_ARN: secretArn,
-    ...(access === "data-api" ? { DB_CLUSTER_ARN: clusterArn } : { DB_HOST: required(data.endpoint, "endpoint", cfg), DB_PORT: data.port.apply(String), DB_CONNECT_TIMEOUT_MS: "3000" }),
+    ...(access === "data-api" ? { DB_CLUSTER_ARN: clusterArn } : { DB_HOST: requiredDataOutput(data.endpoint, "endpoint", cfg), DB_PORT: data.port.apply(String), DB_CONNECT_TIMEOUT_MS: "3000" }),
     ...(dbRegion !== fnRegion ? { DB_SECRET_REGION: dbRegion } : {}),
   };
   const description = `pets service behind the private API (${access === "pg" ? "PostgreSQL over the Transit Gateway" : "Aurora Data API"})`;
 
-  let fn: aws.lambda.Function;
-  if (access === "data-api") {
-    fn = dataApiFunction(cfg, provider, environment, description, clusterArn, secretArn);
-  } else {
-    const crossAccount = sameAccount(cfg.accounts) === false;
-    const statements: pulumi.Input<aws.iam.PolicyStatement>[] = [
-      { Sid: "ReadDbSecret", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: secretArn },
-    ];
-    if (crossAccount) {
-      statements.push({
-        Sid: "DecryptDbSecret",
-        Effect: "Allow",
-        Action: ["kms:Decrypt"],
-        Resource: required(data.secretKmsKeyArn, "secretKmsKeyArn", cfg),
-        Condition: { StringEquals: { "kms:ViaService": `secretsmanager.${dbRegion}.amazonaws.com` } },
-      });
-      const readers = cfg.database?.secretReaderArns;
-      const mine = petsApiSecretReaders(cfg)[0];
-      if (cfg.roles.includes("data") && readers && !readers.includes(mine)) {
-        pulumi.log.warn(`pets-api (pg, cross-account) reads the master secret as ${mine}, but the data role shares it only with ${readers.join(", ") || "no role"}: add petsApiSecretReaders(cfg) to the data side's secretReaderArns, or reads fail with AccessDenied`);
-      }
+  const crossAccount = sameAccount(cfg.accounts) === false;
+  // The Data API also checks the caller may read the secret it is handed.
+  const statements: pulumi.Input<aws.iam.PolicyStatement>[] = dbSecretReadStatements(secretArn, dbRegion,
+    crossAccount ? requiredDataOutput(data.secretKmsKeyArn, "secretKmsKeyArn", cfg) : undefined);
+  if (access === "data-api") statements.push({ Sid: "DataApi", Effect: "Allow", Action: DATA_API_ACTIONS, Resource: clusterArn });
+  if (crossAccount) {
+    const readers = cfg.database?.secretReaderArns;
+    const mine = petsApiSecretReaders(cfg)[0];
+    if (cfg.roles.includes("data") && readers && !readers.includes(mine)) {
+      pulumi.log.warn(`pets-api (pg, cross-account) reads the master secret as ${mine}, but the data role shares it only with ${readers.join(", ") || "no role"}: add petsApiSecretReaders(cfg) to the data side's secretReaderArns, or reads fail with AccessDenied`);
     }
-    const flows: Flow[] = [
-      { to: { kind: "cidr", cidr: cfg.dataPlan.cidrBlock, name: "data VPC" }, port: 5432, purpose: "PostgreSQL on the Aurora cluster in the data VPC via the Transit Gateway" },
-      dbRegion === fnRegion
-        ? serviceFlow(cfg, network, "secretsmanager", "read the database master secret from Secrets Manager")
-        : { to: { kind: "awsService", service: "secretsmanager" }, port: 443, purpose: `read the database master secret in ${dbRegion} via NAT` },
-    ];
-    const pinRoleName: pulumi.ResourceTransformation = (r) => r.type === "aws:iam/role:Role" && r.name === "pets-api-role"
-      ? { props: { ...r.props, name: petsApiRoleName(cfg.environment) }, opts: pulumi.mergeOptions(r.opts, { deleteBeforeReplace: true }) }
-      : undefined;
-    const vfn = new VpcFunction("pets-api", {
-      source: "pets-api",
-      description,
-      vpcId: network.vpcId,
-      subnetIds: network.privateSubnetIds,
-      flows,
-      environment,
-      policyStatements: statements,
-      memorySize: pa.petsApi.memoryMb,
-      timeout: pa.petsApi.timeoutSeconds,
-      reservedConcurrency: pa.petsApi.reservedConcurrency,
-      logRetentionInDays: cfg.logRetentionInDays,
-    }, { provider, transformations: crossAccount ? [pinRoleName] : [] });
-    allowToEndpoints(cfg, network, "pets-api", vfn.securityGroupId, provider);
-    fn = vfn.fn;
   }
+  // A VPC endpoint serves its own region only: a secret or cluster elsewhere is reached over the NAT.
+  const awsApi = (service: string, purpose: string): Flow => dbRegion === fnRegion
+    ? serviceFlow(cfg, network, service, purpose)
+    : { to: { kind: "awsService", service }, port: 443, purpose: `${purpose} in ${dbRegion} via NAT` };
+  const flows: Flow[] = access === "pg"
+    ? [
+      { to: { kind: "cidr", cidr: cfg.dataPlan.cidrBlock, name: "data VPC" }, port: 5432, purpose: "PostgreSQL on the Aurora cluster in the data VPC via the Transit Gateway" },
+      awsApi("secretsmanager", "read the database master secret from Secrets Manager"),
+    ]
+    : [awsApi("rds-data", "run SQL through the RDS Data API")];
+  const vfn = new VpcFunction("pets-api", {
+    source: "pets-api",
+    description,
+    vpcId: network.vpcId,
+    subnetIds: network.privateSubnetIds,
+    flows,
+    environment,
+    policyStatements: statements,
+    memorySize: pa.petsApi.memoryMb,
+    timeout: pa.petsApi.timeoutSeconds,
+    reservedConcurrency: pa.petsApi.reservedConcurrency,
+    logRetentionInDays: cfg.logRetentionInDays,
+  }, { provider, transformations: crossAccount ? [pinRoleName("pets-api", petsApiRoleName(cfg.environment))] : [] });
+  allowToEndpoints(cfg, network, "pets-api", vfn.securityGroupId, provider);
+  const fn = vfn.fn;
 
   const fromNetwork = cfg.network.interfaceEndpoints.includes("execute-api") ? [network.executeApiEndpointId as pulumi.Output<string>] : [];
   // ANY on both resources: the function answers 405 with Allow itself, instead of API Gateway's 403
@@ -213,38 +196,3 @@ export function privateApiApps(cfg: EnvConfig, provider: aws.Provider, network: 
   };
 }
 
-/** The Data API variant: no VPC, its own role (logs, rds-data on the cluster, the secret) and log group. */
-function dataApiFunction(cfg: EnvConfig, provider: aws.Provider, environment: Record<string, pulumi.Input<string>>, description: string, clusterArn: pulumi.Output<string>, secretArn: pulumi.Output<string>): aws.lambda.Function {
-  const pa = cfg.privateApi!;
-  const bundle = bundleFunction("pets-api");
-  const logGroup = new aws.cloudwatch.LogGroup("pets-api-logs", { retentionInDays: cfg.logRetentionInDays }, { provider });
-  const role = new aws.iam.Role("pets-api-role", {
-    assumeRolePolicy: JSON.stringify({
-      Version: "2012-10-17",
-      Statement: [{ Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" }],
-    }),
-  }, { provider });
-  const statements: pulumi.Input<aws.iam.PolicyStatement>[] = [
-    { Sid: "Logs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: pulumi.interpolate`${logGroup.arn}:*` },
-    { Sid: "DataApi", Effect: "Allow", Action: DATA_API_ACTIONS, Resource: clusterArn },
-    // The Data API checks that the caller may read the secret it is handed.
-    { Sid: "ReadDbSecret", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: secretArn },
-  ];
-  const policy = new aws.iam.RolePolicy("pets-api-policy", {
-    role: role.id,
-    policy: pulumi.output(statements).apply((s) => JSON.stringify({ Version: "2012-10-17", Statement: s })),
-  }, { provider, parent: role });
-  return new aws.lambda.Function("pets-api-fn", {
-    description,
-    runtime: LAMBDA_RUNTIME,
-    architectures: [LAMBDA_ARCHITECTURE],
-    handler: "index.handler",
-    code: new pulumi.asset.AssetArchive({ "index.js": new pulumi.asset.StringAsset(bundle.code) }),
-    role: role.arn,
-    memorySize: pa.petsApi.memoryMb,
-    timeout: pa.petsApi.timeoutSeconds,
-    reservedConcurrentExecutions: pa.petsApi.reservedConcurrency,
-    environment: { variables: environment },
-    loggingConfig: { logFormat: "JSON", logGroup: logGroup.name, applicationLogLevel: "INFO", systemLogLevel: "WARN" },
-  }, { provider, dependsOn: [policy, logGroup] });
-}
