@@ -218,7 +218,8 @@ describe("data.database and dbWriter config", () => {
     expect(loadConfig(patched({ "vpc-lambda-kit:privateApi": undefined })).database).toMatchObject({ crossAccount: true, allowedCidrs: ["10.0.0.0/16"], secretReaderArns: ["arn:aws:iam::111111111111:role/vpc-lambda-kit-dev-db-writer"] });
     // Other account-A clients reading the secret over pg (pets-api) are added after db-writer.
     expect(loadConfig(file("dev")).database!.secretReaderArns).toEqual(["arn:aws:iam::111111111111:role/vpc-lambda-kit-dev-db-writer", "arn:aws:iam::111111111111:role/vpc-lambda-kit-dev-pets-api"]);
-    expect(loadConfig(file("dev-data")).database).toMatchObject({ crossAccount: true, secretReaderArns: ["arn:aws:iam::111111111111:role/vpc-lambda-kit-dev-db-writer"] });
+    // The split data stack grants the same roles: its privateApi.petsApi.access (pg) says pets-api reads it too.
+    expect(loadConfig(file("dev-data")).database).toMatchObject({ crossAccount: true, secretReaderArns: ["arn:aws:iam::111111111111:role/vpc-lambda-kit-dev-db-writer", "arn:aws:iam::111111111111:role/vpc-lambda-kit-dev-pets-api"] });
     expect(loadConfig(patched({ ...sameAccount, "vpc-lambda-kit:transitGateway": { principals: ["111111111111"] } })).database).toMatchObject({ crossAccount: false, secretReaderArns: [] });
   });
 

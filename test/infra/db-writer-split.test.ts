@@ -10,7 +10,7 @@ const upstream: Record<string, Record<string, unknown>> = {
     network: {
       vpcId: "vpc-0aaaaaaaaaaaaaaaa", vpcCidr: "10.0.0.0/16", publicSubnetIds: ["subnet-0public000000000"], privateSubnetIds: ["subnet-0private00000000"],
       privateSubnetCidrs: ["10.0.1.0/24"], privateRouteTableIds: ["rtb-0private00000000"], natGatewayIds: ["nat-0aaaaaaaaaaaaaaaa"], egressIps: ["198.51.100.7"],
-      s3PrefixListId: "pl-61a54008", endpointSecurityGroupId: "sg-0endpoints000000000", transitGatewayId: "tgw-0123456789abcdef0", tgwShareArn: "", tgwRouteTableId: "",
+      s3PrefixListId: "pl-61a54008", endpointSecurityGroupId: "sg-0endpoints000000000", executeApiEndpointId: "vpce-0e0e0e0e0e0e0e0e0", transitGatewayId: "tgw-0123456789abcdef0", tgwShareArn: "", tgwRouteTableId: "",
     },
   },
   "organization/vpc-lambda-kit/dev-data": {
