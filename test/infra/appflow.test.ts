@@ -11,8 +11,7 @@ import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
 import { REPO_ROOT } from "../../components/bundle";
-import { ConfigErrors } from "../../components/errors";
-import { loadConfig } from "../../stacks/config";
+import { configErrorsOf } from "../support/config-errors";
 import { readStackConfig } from "../../ops/stack-config";
 import type { Graph } from "../../ops/synth-core";
 import { GraphView, policyDoc, synthForTest } from "../support/graph";
@@ -199,21 +198,7 @@ describe.each(["dev", "prod"] as const)("AppFlow registration on account A (%s)"
 });
 
 describe("config checks name the key and the fix", () => {
-  const base = () => readStackConfig(path.join(REPO_ROOT, "Pulumi.dev.yaml")).config;
-  function errorsOf(patch: Record<string, unknown>): string[] {
-    const all = base();
-    for (const [k, v] of Object.entries(patch)) {
-      if (v === undefined) delete all[k];
-      else all[k] = typeof v === "string" ? v : JSON.stringify(v);
-    }
-    try {
-      loadConfig(all);
-    } catch (e) {
-      if (e instanceof ConfigErrors) return e.errors.map((x) => x.message);
-      return [(e as Error).message];
-    }
-    return [];
-  }
+  const errorsOf = (patch: Record<string, unknown>) => configErrorsOf(patch);
   const connector = (extra: Record<string, unknown>) => ({ "vpc-lambda-kit:appflowConnector": { database: "local", flow: { entity: "users", fields: ["id"] }, ...extra } });
 
   test.each([

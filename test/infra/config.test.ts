@@ -4,26 +4,11 @@ import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
 import { loadConfig } from "../../stacks/config";
-import { ConfigErrors } from "../../components/errors";
 import { readStackConfig } from "../../ops/stack-config";
 import { REPO_ROOT } from "../../components/bundle";
+import { configErrorsOf } from "../support/config-errors";
 
-const devConfig = () => readStackConfig(path.join(REPO_ROOT, "Pulumi.dev.yaml")).config;
-
-function errorsOf(patch: Record<string, unknown>): string[] {
-  const all = devConfig();
-  for (const [k, v] of Object.entries(patch)) {
-    if (v === undefined) delete all[k];
-    else all[k] = typeof v === "string" ? v : JSON.stringify(v);
-  }
-  try {
-    loadConfig(all);
-  } catch (e) {
-    if (e instanceof ConfigErrors) return e.errors.map((x) => x.message);
-    return [(e as Error).message];
-  }
-  return [];
-}
+const errorsOf = (patch: Record<string, unknown>) => configErrorsOf(patch);
 
 test("the checked-in dev and prod configs are valid", () => {
   expect(errorsOf({})).toEqual([]);

@@ -1,0 +1,24 @@
+import * as path from "path";
+import { REPO_ROOT } from "../../components/bundle";
+import { ConfigErrors } from "../../components/errors";
+import { readStackConfig } from "../../ops/stack-config";
+import { loadConfig } from "../../stacks/config";
+
+/**
+ * The config errors `Pulumi.<stack>.yaml` with `patch` applied produces ([] when valid). A patch value of
+ * undefined removes the key; objects are set as Pulumi stores them (JSON text).
+ */
+export function configErrorsOf(patch: Record<string, unknown>, stack = "dev"): string[] {
+  const all = readStackConfig(path.join(REPO_ROOT, `Pulumi.${stack}.yaml`)).config;
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === undefined) delete all[k];
+    else all[k] = typeof v === "string" ? v : JSON.stringify(v);
+  }
+  try {
+    loadConfig(all);
+  } catch (e) {
+    if (e instanceof ConfigErrors) return e.errors.map((x) => x.message);
+    return [(e as Error).message];
+  }
+  return [];
+}
