@@ -14,7 +14,7 @@
  * complete before the specified timeout". Short connect/request timeouts and few attempts turn that into a fast
  * error that names the missing endpoint.
  */
-import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { getSecretString, ReadCache, secretFailure } from "../shared/secrets";
 import type { ConnectorConfig } from "./config";
 import { ConnectorError } from "./protocol";
 import { CUSTOM_AUTH_TYPE } from "./settings";
@@ -24,32 +24,20 @@ export interface DbCredentials {
   password: string;
 }
 
-let client: SecretsManagerClient | undefined;
-const cache = new Map<string, Promise<DbCredentials>>();
+const cache = new ReadCache<DbCredentials>();
 
 export function getCredentials(secretArn: string, cfg: ConnectorConfig): Promise<DbCredentials> {
-  const hit = cache.get(secretArn);
-  if (hit) return hit;
-  const p = readCredentials(secretArn, cfg);
-  cache.set(secretArn, p);
-  p.catch(() => {
-    if (cache.get(secretArn) === p) cache.delete(secretArn);
-  });
-  return p;
+  return cache.get(secretArn, () => readCredentials(secretArn, cfg));
 }
 
 export function forgetCredentials(secretArn: string): void {
-  cache.delete(secretArn);
+  cache.forget(secretArn);
 }
 
 async function readCredentials(secretArn: string, cfg: ConnectorConfig): Promise<DbCredentials> {
-  client ??= new SecretsManagerClient({
-    maxAttempts: cfg.secretsMaxAttempts,
-    requestHandler: { connectionTimeout: cfg.secretsConnectTimeoutMs, requestTimeout: cfg.secretsRequestTimeoutMs },
-  });
   let secretString: string | undefined;
   try {
-    secretString = (await client.send(new GetSecretValueCommand({ SecretId: secretArn }))).SecretString;
+    secretString = await getSecretString(secretArn, { maxAttempts: cfg.secretsMaxAttempts, connectionTimeoutMs: cfg.secretsConnectTimeoutMs, requestTimeoutMs: cfg.secretsRequestTimeoutMs });
   } catch (err) {
     throw secretReadError(err, secretArn, cfg);
   }
@@ -85,21 +73,19 @@ export function parseSecret(secretString: string, secretArn: string): DbCredenti
 }
 
 function secretReadError(err: unknown, secretArn: string, cfg: ConnectorConfig): ConnectorError {
-  const e = err as { name?: string; code?: string; message?: string };
-  const name = e?.name ?? "Error";
-  const detail = `${name}${e?.code && e.code !== name ? ` ${e.code}` : ""}: ${e?.message ?? String(err)}`;
+  const { kind, detail } = secretFailure(err);
   const region = process.env.AWS_REGION ?? "<region>";
-  if (name === "ResourceNotFoundException") {
+  if (kind === "notFound") {
     return new ConnectorError("ResourceNotFoundError", `the connection's secret ${secretArn} does not exist (${detail}); recreate the AppFlow connection`);
   }
-  if (name === "AccessDeniedException" || name === "DecryptionFailure" || name === "KMSAccessDeniedException") {
+  if (kind === "accessDenied") {
     return new ConnectorError(
       "AccessDenied",
       `the connector function's role may not read the connection's secret ${secretArn} (${detail}): allow secretsmanager:GetSecretValue on ` +
         `arn:aws:secretsmanager:${region}:<account>:secret:appflow!<account>-<connector label>-* (and kms:Decrypt when AppFlow encrypts with a customer managed key)`,
     );
   }
-  if (/timeout|timed out|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|socket hang up|NetworkingError/i.test(`${name} ${e?.code ?? ""} ${e?.message ?? ""}`)) {
+  if (kind === "unreachable") {
     const endpoint = process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER ?? process.env.AWS_ENDPOINT_URL ?? `https://secretsmanager.${region}.amazonaws.com`;
     return new ConnectorError(
       "ServiceUnavailable",

@@ -3,38 +3,26 @@
  * is not kept (the next invocation tries again), and `forgetApiToken()` drops a token kintone rejected, so a token
  * fixed in the secret is picked up without waiting for a new container. The token is never logged.
  */
-import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { getSecretString, ReadCache, secretFailure } from "../shared/secrets";
 import { SyncError } from "./errors";
 
 /** kintone accepts up to 9 comma-separated tokens in X-Cybozu-API-Token (one per app touched). */
 const MAX_TOKENS = 9;
 
-let client: SecretsManagerClient | undefined;
-let cached: { secretId: string; token: Promise<string> } | undefined;
+const cache = new ReadCache<string>();
 
 export function getApiToken(secretId: string): Promise<string> {
-  if (cached && cached.secretId === secretId) return cached.token;
-  const token = readToken(secretId);
-  const entry = { secretId, token };
-  cached = entry;
-  token.catch(() => {
-    if (cached === entry) cached = undefined;
-  });
-  return token;
+  return cache.get(secretId, () => readToken(secretId));
 }
 
 export function forgetApiToken(): void {
-  cached = undefined;
+  cache.forget();
 }
 
 async function readToken(secretId: string): Promise<string> {
-  // Short connection timeout: in a VPC without a route to Secrets Manager the call would otherwise hang until the
-  // Lambda timeout, which is the failure this message exists to explain.
-  client ??= new SecretsManagerClient({ maxAttempts: 3, requestHandler: { connectionTimeout: 5_000, requestTimeout: 10_000 } });
   let secretString: string | undefined;
   try {
-    const res = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
-    secretString = res.SecretString;
+    secretString = await getSecretString(secretId);
   } catch (err) {
     throw secretReadError(err, secretId);
   }
@@ -81,23 +69,20 @@ export function parseTokenSecret(secretString: string, secretId: string): string
 }
 
 function secretReadError(err: unknown, secretId: string): SyncError {
-  const e = err as { name?: string; code?: string; message?: string };
-  const name = e?.name ?? "Error";
-  const detail = `${name}: ${e?.message ?? String(err)}`;
-  if (name === "ResourceNotFoundException") {
+  const { kind, detail } = secretFailure(err);
+  if (kind === "notFound") {
     return new SyncError(
       "secret",
       `Secrets Manager secret "${secretId}" was not found (${detail}). Create it with the kintone API token as its SecretString, or point KINTONE_TOKEN_SECRET_ID at the right secret name or ARN.`,
     );
   }
-  if (name === "AccessDeniedException") {
+  if (kind === "accessDenied") {
     return new SyncError(
       "secret",
       `the function's role may not read Secrets Manager secret "${secretId}" (${detail}). Allow secretsmanager:GetSecretValue on it (and kms:Decrypt if it uses a customer managed key).`,
     );
   }
-  const network = /Timeout|ECONN|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|socket/i.test(`${name} ${e?.code ?? ""} ${e?.message ?? ""}`);
-  if (network) {
+  if (kind === "unreachable") {
     return new SyncError(
       "secret",
       `could not reach Secrets Manager to read secret "${secretId}" (${detail}). A function in a VPC needs a route to it: ` +

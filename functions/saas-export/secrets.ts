@@ -10,7 +10,7 @@
  * is picked up by the next invocation without waiting for a new container. Values are never logged and error
  * messages never repeat them.
  */
-import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { getSecretString, ReadCache, secretFailure } from "../shared/secrets";
 import { ExportError } from "./errors";
 
 export interface HeaderCredential {
@@ -18,22 +18,14 @@ export interface HeaderCredential {
   value: string;
 }
 
-let client: SecretsManagerClient | undefined;
-const cache = new Map<string, Promise<string>>();
+const cache = new ReadCache<string>();
 
 function readCached(secretId: string, variable: string): Promise<string> {
-  const hit = cache.get(secretId);
-  if (hit) return hit;
-  const p = readSecretString(secretId, variable);
-  cache.set(secretId, p);
-  p.catch(() => {
-    if (cache.get(secretId) === p) cache.delete(secretId);
-  });
-  return p;
+  return cache.get(secretId, () => readSecretString(secretId, variable));
 }
 
 export function forgetSecret(secretId: string | undefined): void {
-  if (secretId) cache.delete(secretId);
+  if (secretId) cache.forget(secretId);
 }
 
 export async function getProxyHeaderValue(secretId: string): Promise<string> {
@@ -81,12 +73,9 @@ export function parseAuthSecret(secretString: string, secretId: string): HeaderC
 }
 
 async function readSecretString(secretId: string, variable: string): Promise<string> {
-  // Short timeouts: in a VPC without a route to Secrets Manager the call would otherwise hang until the Lambda
-  // timeout, which is the failure the message below exists to explain.
-  client ??= new SecretsManagerClient({ maxAttempts: 3, requestHandler: { connectionTimeout: 5_000, requestTimeout: 10_000 } });
   let secretString: string | undefined;
   try {
-    secretString = (await client.send(new GetSecretValueCommand({ SecretId: secretId }))).SecretString;
+    secretString = await getSecretString(secretId);
   } catch (err) {
     throw secretReadError(err, secretId, variable);
   }
@@ -97,19 +86,17 @@ async function readSecretString(secretId: string, variable: string): Promise<str
 }
 
 function secretReadError(err: unknown, secretId: string, variable: string): ExportError {
-  const e = err as { name?: string; code?: string; message?: string };
-  const name = e?.name ?? "Error";
-  const detail = `${name}: ${e?.message ?? String(err)}`;
-  if (name === "ResourceNotFoundException") {
+  const { kind, detail } = secretFailure(err);
+  if (kind === "notFound") {
     return new ExportError("secret", `Secrets Manager secret "${secretId}" was not found (${detail}): create it, or point ${variable} at the right secret name or ARN.`);
   }
-  if (name === "AccessDeniedException") {
+  if (kind === "accessDenied") {
     return new ExportError(
       "secret",
       `the function's role may not read Secrets Manager secret "${secretId}" (${variable}; ${detail}): allow secretsmanager:GetSecretValue on it (and kms:Decrypt if it uses a customer managed key).`,
     );
   }
-  if (/Timeout|ECONN|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|socket/i.test(`${name} ${e?.code ?? ""} ${e?.message ?? ""}`)) {
+  if (kind === "unreachable") {
     return new ExportError(
       "secret",
       `could not reach Secrets Manager to read secret "${secretId}" (${variable}; ${detail}). A function in a VPC needs a route to it: a secretsmanager ` +

@@ -8,23 +8,9 @@
  * the region in the secret's ARN, else the function's. A test points the SDK at a local fake with
  * AWS_ENDPOINT_URL_SECRETS_MANAGER, which the SDK reads itself.
  */
-import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { getSecretString, secretFailure } from "../secrets";
 import { DbError } from "./errors";
 import type { CredentialsSource, PgCredentials } from "./pg";
-
-const clients = new Map<string, SecretsManagerClient>();
-
-function clientFor(region: string | undefined): SecretsManagerClient {
-  const key = region ?? "";
-  let c = clients.get(key);
-  if (!c) {
-    // Short timeouts: in a VPC without a route to Secrets Manager the call would otherwise hang until the Lambda
-    // timeout, which is the failure secretReadError exists to explain.
-    c = new SecretsManagerClient({ ...(region ? { region } : {}), maxAttempts: 3, requestHandler: { connectionTimeout: 3_000, requestTimeout: 10_000 } });
-    clients.set(key, c);
-  }
-  return c;
-}
 
 /** The region in `arn:aws:secretsmanager:<region>:<account>:secret:<name>`, if `id` is such an ARN. */
 export function regionOfArn(id: string): string | undefined {
@@ -63,7 +49,7 @@ export class SecretCredentials implements CredentialsSource {
     const region = this.region ?? regionOfArn(this.secretId);
     let secretString: string | undefined;
     try {
-      secretString = (await clientFor(region).send(new GetSecretValueCommand({ SecretId: this.secretId }))).SecretString;
+      secretString = await getSecretString(this.secretId, { region, connectionTimeoutMs: 3_000 });
     } catch (err) {
       throw secretReadError(err, this.secretId, this.variable);
     }
@@ -89,13 +75,11 @@ export function parseCredentials(secretString: string | undefined, secretId: str
 }
 
 function secretReadError(err: unknown, secretId: string, variable: string): DbError {
-  const e = err as { name?: string; code?: string; message?: string };
-  const name = e?.name ?? "Error";
-  const detail = `${name}: ${e?.message ?? String(err)}`;
-  if (name === "ResourceNotFoundException") {
+  const { kind, name, detail } = secretFailure(err);
+  if (kind === "notFound") {
     return new DbError("secret", `Secrets Manager secret "${secretId}" was not found (${detail}): point ${variable} at the cluster's credentials secret (its full ARN when it is in another account)`, name);
   }
-  if (name === "AccessDeniedException") {
+  if (kind === "accessDenied") {
     return new DbError(
       "secret",
       `the function's role may not read Secrets Manager secret "${secretId}" (${variable}; ${detail}): allow secretsmanager:GetSecretValue on it and kms:Decrypt on its key; ` +
@@ -103,7 +87,7 @@ function secretReadError(err: unknown, secretId: string, variable: string): DbEr
       name,
     );
   }
-  if (/Timeout|ECONN|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|socket|NetworkingError/i.test(`${name} ${e?.code ?? ""} ${e?.message ?? ""}`)) {
+  if (kind === "unreachable") {
     return new DbError(
       "secret",
       `could not reach Secrets Manager to read secret "${secretId}" (${variable}; ${detail}): a function in a VPC needs a secretsmanager interface endpoint ` +
