@@ -1,6 +1,20 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
+import type { Flow } from "../components/flows";
+import { regionOf, sameAccount } from "./database";
+import { serviceFlow } from "./endpoints";
 import type { EnvConfig } from "./config";
+import type { DataOutputs } from "./data";
+import type { NetworkOutputs } from "./network";
+
+/** The Data API actions a client uses (statements, batches, transactions), granted on its one cluster. */
+export const DATA_API_ACTIONS = [
+  "rds-data:ExecuteStatement",
+  "rds-data:BatchExecuteStatement",
+  "rds-data:BeginTransaction",
+  "rds-data:CommitTransaction",
+  "rds-data:RollbackTransaction",
+];
 
 /**
  * What every function that reads the data role's database needs, shared by db-writer and pets-api:
@@ -45,4 +59,41 @@ export function pinRoleName(functionName: string, physicalName: string): pulumi.
   return (r) => r.type === "aws:iam/role:Role" && r.name === `${functionName}-role`
     ? { props: { ...r.props, name: physicalName }, opts: pulumi.mergeOptions(r.opts, { deleteBeforeReplace: true }) }
     : undefined;
+}
+
+export interface DbClientAccess {
+  flows: Flow[];
+  statements: pulumi.Input<aws.iam.PolicyStatement>[];
+  secretArn: pulumi.Output<string>;
+  clusterArn: pulumi.Output<string>;
+  dbRegion: string;
+  fnRegion: string;
+  crossAccount: boolean;
+}
+
+/**
+ * A function's path to the data role's database and the IAM it needs: "pg" opens 5432 to the data VPC
+ * (Transit Gateway) and Secrets Manager; "data-api" needs no path to the database, only HTTPS to rds-data
+ * (the Data API reads the secret server-side, but checks that the caller may read it too).
+ */
+export function dbClientAccess(cfg: EnvConfig, network: NetworkOutputs, data: DataOutputs, access: "pg" | "data-api", fixes: { missing?: string; kmsKey?: string } = {}): DbClientAccess {
+  const dbRegion = regionOf(cfg, "b", cfg.region);
+  const fnRegion = regionOf(cfg, "a", cfg.region);
+  const crossAccount = sameAccount(cfg.accounts) === false;
+  const secretArn = requiredDataOutput(data.masterSecretArn, "masterSecretArn", cfg, fixes.missing);
+  const clusterArn = requiredDataOutput(data.clusterArn, "clusterArn", cfg, fixes.missing);
+  // A VPC endpoint serves its own region only: a secret or cluster elsewhere is reached over the NAT.
+  const awsApi = (service: string, purpose: string): Flow => dbRegion === fnRegion
+    ? serviceFlow(cfg, network, service, purpose)
+    : { to: { kind: "awsService", service }, port: 443, purpose: `${purpose} in ${dbRegion} via NAT` };
+  const flows: Flow[] = access === "pg"
+    ? [
+      { to: { kind: "cidr", cidr: cfg.dataPlan.cidrBlock, name: "data VPC" }, port: 5432, purpose: "PostgreSQL on the Aurora cluster in the data VPC via the Transit Gateway" },
+      awsApi("secretsmanager", "read the database master secret from Secrets Manager"),
+    ]
+    : [awsApi("rds-data", "run SQL through the RDS Data API")];
+  const statements: pulumi.Input<aws.iam.PolicyStatement>[] = dbSecretReadStatements(secretArn, dbRegion,
+    crossAccount ? requiredDataOutput(data.secretKmsKeyArn, "secretKmsKeyArn", cfg, fixes.kmsKey) : undefined);
+  if (access === "data-api") statements.push({ Sid: "DataApi", Effect: "Allow", Action: DATA_API_ACTIONS, Resource: clusterArn });
+  return { flows, statements, secretArn, clusterArn, dbRegion, fnRegion, crossAccount };
 }

@@ -1,11 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { ConfigError } from "../components/errors";
-import { Flow } from "../components/flows";
 import { VpcFunction } from "../components/vpc-function";
-import { allowToEndpoints, serviceFlow } from "./endpoints";
-import { dbSecretReadStatements, pinRoleName, requiredDataOutput } from "./db-client";
-import { dbWriterRoleName, regionOf, sameAccount } from "./database";
+import { allowToEndpoints } from "./endpoints";
+import { dbClientAccess, pinRoleName, requiredDataOutput } from "./db-client";
+import { dbWriterRoleName, sameAccount } from "./database";
 // Types only: config.ts calls dbWriterConfigErrors, so a value import of it here would be a cycle.
 import type { EnvConfig, EnvConfigInput } from "./config";
 import type { NetworkOutputs } from "./network";
@@ -13,14 +12,7 @@ import type { DataOutputs } from "./data";
 
 const P = "vpc-lambda-kit";
 
-/** The Data API actions db-writer uses (statements, batches, transactions), on its one cluster. */
-export const DATA_API_ACTIONS = [
-  "rds-data:ExecuteStatement",
-  "rds-data:BatchExecuteStatement",
-  "rds-data:BeginTransaction",
-  "rds-data:CommitTransaction",
-  "rds-data:RollbackTransaction",
-];
+export { DATA_API_ACTIONS } from "./db-client";
 
 export interface DbWriterAppOutputs {
   dbWriter?: {
@@ -75,30 +67,11 @@ export function dbWriterApps(cfg: EnvConfig, provider: aws.Provider, network: Ne
   const w = cfg.dbWriter;
   if (!w || !w.enabled) return {};
   if (!data) throw new Error(`${P}:upstream.data: db-writer needs the data role's outputs. Fix: set upstream.data to the data stack`);
-  const fnRegion = regionOf(cfg, "a", cfg.region);
-  const dbRegion = regionOf(cfg, "b", cfg.region);
-  const crossAccount = sameAccount(cfg.accounts) === false;
   const redeploy = `deploy the data role with data.database enabled first (network → data → apps)`;
-  const secretArn = requiredDataOutput(data.masterSecretArn, "masterSecretArn", cfg, redeploy);
-  const clusterArn = requiredDataOutput(data.clusterArn, "clusterArn", cfg, redeploy);
-
-  // A VPC endpoint serves its own region only: a secret or cluster elsewhere is reached over the NAT.
-  const awsApi = (service: string, purpose: string): Flow => dbRegion === fnRegion
-    ? serviceFlow(cfg, network, service, purpose)
-    : { to: { kind: "awsService", service }, port: 443, purpose: `${purpose} in ${dbRegion} via NAT` };
-  const flows: Flow[] = w.access === "pg"
-    ? [
-      { to: { kind: "cidr", cidr: cfg.dataPlan.cidrBlock, name: "data VPC" }, port: 5432, purpose: "PostgreSQL on the Aurora cluster in the data VPC via the Transit Gateway" },
-      awsApi("secretsmanager", "read the database master secret from Secrets Manager"),
-    ]
-    // The Data API reads the secret server-side: the function needs only the rds-data endpoint.
-    : [awsApi("rds-data", "run SQL through the RDS Data API")];
-
-  // The Data API also checks the caller may read the secret it is handed.
-  const statements: pulumi.Input<aws.iam.PolicyStatement>[] = dbSecretReadStatements(secretArn, dbRegion, crossAccount
-    ? requiredDataOutput(data.secretKmsKeyArn, "secretKmsKeyArn", cfg, "the data stack shares the secret with account A only when it knows both account ids: set accounts.a/b.accountId there and redeploy it")
-    : undefined);
-  if (w.access === "data-api") statements.push({ Sid: "DataApi", Effect: "Allow", Action: DATA_API_ACTIONS, Resource: clusterArn });
+  const { flows, statements, secretArn, clusterArn, dbRegion, fnRegion, crossAccount } = dbClientAccess(cfg, network, data, w.access, {
+    missing: redeploy,
+    kmsKey: "the data stack shares the secret with account A only when it knows both account ids: set accounts.a/b.accountId there and redeploy it",
+  });
 
   const fn = new VpcFunction("db-writer", {
     source: "db-writer",

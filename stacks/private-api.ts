@@ -1,13 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { ConfigError } from "../components/errors";
-import { Flow } from "../components/flows";
 import { endpointIdProblem, NoPrivateDnsAccess, PrivateApi, stageSettingsErrors } from "../components/private-api";
 import { VpcFunction } from "../components/vpc-function";
-import { accountIdOf, regionOf, sameAccount } from "./database";
-import { DATA_API_ACTIONS } from "./db-writer-app";
-import { allowToEndpoints, serviceFlow } from "./endpoints";
-import { dbSecretReadStatements, pinRoleName, requiredDataOutput } from "./db-client";
+import { accountIdOf, sameAccount } from "./database";
+import { allowToEndpoints } from "./endpoints";
+import { dbClientAccess, pinRoleName, requiredDataOutput } from "./db-client";
 // Types only: config.ts calls privateApiConfigErrors, so a value import of it here would be a cycle.
 import type { EnvConfig, EnvConfigInput } from "./config";
 import type { NetworkOutputs } from "./network";
@@ -112,10 +110,7 @@ export function privateApiApps(cfg: EnvConfig, provider: aws.Provider, network: 
   if (!pa || !pa.enabled) return {};
   if (!data) throw new Error(`${P}:upstream.data: pets-api needs the data role's outputs. Fix: set upstream.data to the data stack`);
   const access = pa.petsApi.access;
-  const dbRegion = regionOf(cfg, "b", cfg.region);
-  const fnRegion = regionOf(cfg, "a", cfg.region);
-  const secretArn = requiredDataOutput(data.masterSecretArn, "masterSecretArn", cfg);
-  const clusterArn = requiredDataOutput(data.clusterArn, "clusterArn", cfg);
+  const { flows, statements, secretArn, clusterArn, dbRegion, fnRegion, crossAccount } = dbClientAccess(cfg, network, data, access);
   const environment: Record<string, pulumi.Input<string>> = {
     DB_ACCESS: access,
     DB_NAME: data.databaseName.apply(String),
@@ -125,11 +120,6 @@ export function privateApiApps(cfg: EnvConfig, provider: aws.Provider, network: 
   };
   const description = `pets service behind the private API (${access === "pg" ? "PostgreSQL over the Transit Gateway" : "Aurora Data API"})`;
 
-  const crossAccount = sameAccount(cfg.accounts) === false;
-  // The Data API also checks the caller may read the secret it is handed.
-  const statements: pulumi.Input<aws.iam.PolicyStatement>[] = dbSecretReadStatements(secretArn, dbRegion,
-    crossAccount ? requiredDataOutput(data.secretKmsKeyArn, "secretKmsKeyArn", cfg) : undefined);
-  if (access === "data-api") statements.push({ Sid: "DataApi", Effect: "Allow", Action: DATA_API_ACTIONS, Resource: clusterArn });
   if (crossAccount) {
     const readers = cfg.database?.secretReaderArns;
     const mine = petsApiSecretReaders(cfg)[0];
@@ -137,16 +127,6 @@ export function privateApiApps(cfg: EnvConfig, provider: aws.Provider, network: 
       pulumi.log.warn(`pets-api (pg, cross-account) reads the master secret as ${mine}, but the data role shares it only with ${readers.join(", ") || "no role"}: add petsApiSecretReaders(cfg) to the data side's secretReaderArns, or reads fail with AccessDenied`);
     }
   }
-  // A VPC endpoint serves its own region only: a secret or cluster elsewhere is reached over the NAT.
-  const awsApi = (service: string, purpose: string): Flow => dbRegion === fnRegion
-    ? serviceFlow(cfg, network, service, purpose)
-    : { to: { kind: "awsService", service }, port: 443, purpose: `${purpose} in ${dbRegion} via NAT` };
-  const flows: Flow[] = access === "pg"
-    ? [
-      { to: { kind: "cidr", cidr: cfg.dataPlan.cidrBlock, name: "data VPC" }, port: 5432, purpose: "PostgreSQL on the Aurora cluster in the data VPC via the Transit Gateway" },
-      awsApi("secretsmanager", "read the database master secret from Secrets Manager"),
-    ]
-    : [awsApi("rds-data", "run SQL through the RDS Data API")];
   const vfn = new VpcFunction("pets-api", {
     source: "pets-api",
     description,
