@@ -1,31 +1,17 @@
-import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { FixedEgressVpc } from "../components/fixed-egress-vpc";
-import { VpcEndpoints } from "../components/vpc-endpoints";
-import { EnvConfig } from "./config";
-import { tgwOwnerSide } from "./tgw";
+import * as pulumi from "@pulumi/pulumi";
+import { FixedEgressVpc } from "../../components/fixed-egress-vpc";
+import { VpcEndpoints } from "../../components/vpc-endpoints";
+import type { EnvConfig } from "../config/schema";
+import { NETWORK_KEYS, NetworkOutputs } from "../config/outputs";
+import { FEATURES, Feature } from "../features";
+import { zoneNames } from "../zones";
+import { completeOutputs } from "./complete";
 
-export const NETWORK_KEYS = [
-  "vpcId", "vpcCidr", "publicSubnetIds", "privateSubnetIds", "privateSubnetCidrs", "privateRouteTableIds", "natGatewayIds", "egressIps",
-  "s3PrefixListId", "endpointSecurityGroupId",
-  // The execute-api interface endpoint the private API binds to ("" when network.interfaceEndpoints lacks it).
-  "executeApiEndpointId",
-  // The Transit Gateway the data stack attaches to ("" when transitGateway is off).
-  "transitGatewayId", "tgwShareArn", "tgwRouteTableId",
-] as const;
-export type NetworkOutputs = Record<(typeof NETWORK_KEYS)[number], pulumi.Output<any>>;
+export { NETWORK_KEYS };
+export type { NetworkOutputs };
 
-/** Availability-zone names: from config, or the first N the region offers (asked of the provider). */
-export function zoneNames(zones: string[] | number, provider: aws.Provider, key: string): pulumi.Input<string>[] {
-  if (Array.isArray(zones)) return zones;
-  const names = aws.getAvailabilityZonesOutput({ state: "available" }, { provider }).names;
-  return Array.from({ length: zones }, (_, i) => names.apply((n) => {
-    if (i >= n.length) throw new Error(`${key}: the region offers ${n.length} availability zones, ${zones} requested. Fix: lower the count`);
-    return n[i];
-  }));
-}
-
-/** Account A's network: the fixed-egress VPC (MISSION §1). */
+/** Account A's network: the fixed-egress VPC (MISSION §1), its endpoints, and what each feature adds there. */
 export function networkRole(cfg: EnvConfig, provider: aws.Provider): NetworkOutputs {
   const net = cfg.network;
   const vpc = new FixedEgressVpc("egress", {
@@ -46,7 +32,7 @@ export function networkRole(cfg: EnvConfig, provider: aws.Provider): NetworkOutp
     gatewayServices: net.gatewayEndpoints,
     routeTableIds: vpc.privateRouteTableIds,
   }, { provider });
-  return {
+  const out: Partial<NetworkOutputs> = {
     vpcId: vpc.vpcId,
     vpcCidr: pulumi.output(vpc.cidrBlock),
     publicSubnetIds: pulumi.all(vpc.publicSubnetIds),
@@ -59,6 +45,7 @@ export function networkRole(cfg: EnvConfig, provider: aws.Provider): NetworkOutp
     s3PrefixListId: endpoints.prefixListIds.s3 ?? pulumi.output(""),
     endpointSecurityGroupId: endpoints.securityGroupId ?? pulumi.output(""),
     executeApiEndpointId: endpoints.interfaceEndpointIds["execute-api"] ?? pulumi.output(""),
-    ...tgwOwnerSide(cfg, provider, vpc),
   };
+  for (const feature of FEATURES as readonly Feature<object>[]) Object.assign(out, feature.network?.({ cfg, provider, vpc, endpoints }));
+  return completeOutputs("network", NETWORK_KEYS, out);
 }
