@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { EnvConfig } from "./config/schema";
+import { configKey, EnvConfig } from "./config/schema";
 
 /**
  * The one place that decides how a role's outputs reach its consumers: produced in this stack
@@ -16,7 +16,7 @@ export function roleOutputs<T extends object>(
   if (cfg.roles.includes(role)) return produce();
   const upstream = cfg.upstream[role];
   if (!upstream) {
-    throw new Error(`vpc-lambda-kit:upstream.${role}: this stack needs the ${role} role's outputs. Fix: set upstream.${role} to the stack that runs it`);
+    throw new Error(`${configKey(`upstream.${role}`)}: this stack needs the ${role} role's outputs. Fix: set upstream.${role} to the stack that runs it`);
   }
   const ref = new pulumi.StackReference(`${role}-upstream`, { name: qualifiedStackName(cfg, upstream) });
   const all = ref.requireOutput(role);

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { PrivateVpc } from "../../components/private-vpc";
-import type { EnvConfig } from "../config/schema";
+import { configKey, EnvConfig } from "../config/schema";
 import { DATA_KEYS, DataOutputs, NetworkOutputs } from "../config/outputs";
 import { FEATURES, Feature } from "../features";
 import { zoneNames } from "../zones";
@@ -14,7 +14,7 @@ export type { DataOutputs };
 export function dataRole(cfg: EnvConfig, provider: aws.Provider, network?: NetworkOutputs): DataOutputs {
   const vpc = new PrivateVpc("data", {
     cidrBlock: cfg.dataPlan.cidrBlock,
-    availabilityZones: zoneNames(cfg.dataAzs, provider, "vpc-lambda-kit:data.availabilityZones"),
+    availabilityZones: zoneNames(cfg.dataAzs, provider, configKey("data.availabilityZones")),
     subnetCidrs: cfg.dataPlan.subnetCidrs,
   }, { provider });
   const out: Partial<DataOutputs> = {

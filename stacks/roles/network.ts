@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { FixedEgressVpc } from "../../components/fixed-egress-vpc";
 import { VpcEndpoints } from "../../components/vpc-endpoints";
-import type { EnvConfig } from "../config/schema";
+import { configKey, EnvConfig } from "../config/schema";
 import { NETWORK_KEYS, NetworkOutputs } from "../config/outputs";
 import { FEATURES, Feature } from "../features";
 import { zoneNames } from "../zones";
@@ -16,7 +16,7 @@ export function networkRole(cfg: EnvConfig, provider: aws.Provider): NetworkOutp
   const net = cfg.network;
   const vpc = new FixedEgressVpc("egress", {
     cidrBlock: net.cidrBlock,
-    availabilityZones: zoneNames(cfg.networkAzs, provider, "vpc-lambda-kit:network.availabilityZones"),
+    availabilityZones: zoneNames(cfg.networkAzs, provider, configKey("network.availabilityZones")),
     publicSubnetCidrs: cfg.networkPlan.publicSubnetCidrs,
     privateSubnetCidrs: cfg.networkPlan.privateSubnetCidrs,
     natGateways: net.natGateways,
