@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { tryParseCidr } from "./cidr";
 import { ConfigError, throwIfAny } from "./errors";
-import { CLOUDWATCH_RETENTION_DAYS } from "./fixed-egress-vpc";
+import { CLOUDWATCH_RETENTION_DAYS } from "./defaults";
 
 /**
  * The default engine: Aurora PostgreSQL 16.6 (PostgreSQL community 16.6, November 2024). It runs

@@ -3,6 +3,7 @@ import * as aws from "@pulumi/aws";
 import { Cidr, subCidr } from "./cidr";
 import { checkSubnets, checkVpcCidr, dnsVpc, subnetIn } from "./vpc-parts";
 import { ConfigError, throwIfAny } from "./errors";
+import { CLOUDWATCH_RETENTION_DAYS } from "./defaults";
 
 export type NatStrategy = "single" | "onePerAz";
 
@@ -118,9 +119,6 @@ export function planFixedEgressVpc(args: Omit<FixedEgressVpcArgs, "availabilityZ
   throwIfAny(errors);
   return { cidrBlock, azCount, publicSubnetCidrs, privateSubnetCidrs, natGateways, natCount };
 }
-
-/** Retention periods CloudWatch Logs accepts (PutRetentionPolicy rejects any other). */
-export const CLOUDWATCH_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 
 /**
  * A VPC whose private subnets reach the internet only through NAT gateways with Elastic IPs, so

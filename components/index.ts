@@ -1,5 +1,6 @@
 // The kit's public surface: components, their arguments and the pure helpers they are built from.
-export { FixedEgressVpc, planFixedEgressVpc, CLOUDWATCH_RETENTION_DAYS } from "./fixed-egress-vpc";
+export { FixedEgressVpc, planFixedEgressVpc } from "./fixed-egress-vpc";
+export { CLOUDWATCH_RETENTION_DAYS } from "./defaults";
 export type { FixedEgressVpcArgs, FixedEgressVpcPlan, FlowLogsArgs, NatStrategy } from "./fixed-egress-vpc";
 export { PrivateVpc, planPrivateVpc } from "./private-vpc";
 export type { PrivateVpcArgs, PrivateVpcPlan } from "./private-vpc";

@@ -2,7 +2,7 @@ import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { ConfigError, ConfigErrors, throwIfAny } from "./errors";
-import { CLOUDWATCH_RETENTION_DAYS } from "./fixed-egress-vpc";
+import { CLOUDWATCH_RETENTION_DAYS } from "./defaults";
 import { checkVpcEndpointsArgs, VpcEndpoints } from "./vpc-endpoints";
 
 /** Methods a route may use. ANY sends every method to the function (which can then answer 405 itself). */

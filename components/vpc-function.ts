@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { BundleOptions, bundleFunction, FunctionBundle, LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME } from "./bundle";
 import { ConfigError, throwIfAny } from "./errors";
-import { CLOUDWATCH_RETENTION_DAYS } from "./fixed-egress-vpc";
+import { CLOUDWATCH_RETENTION_DAYS } from "./defaults";
 import { describeFlow, egressRulesFor, Flow } from "./flows";
 
 /**

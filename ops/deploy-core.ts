@@ -16,7 +16,8 @@ import {
   type UpdateSummary,
 } from "@pulumi/pulumi/automation";
 import { ConfigError, ConfigErrors } from "../components/errors";
-import { EnvConfig, loadConfig, PROJECT, Role, ROLES } from "../stacks/config";
+import { EnvConfig, PROJECT, Role, ROLES } from "../stacks/config/schema";
+import { loadConfig } from "../stacks/config/load";
 import { readStackConfig } from "./stack-config";
 
 export type Action = "up" | "preview" | "destroy";

@@ -1,11 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import type { Flow } from "../components/flows";
-import { regionOf, sameAccount } from "./database";
+import { EnvConfig, regionOf, sameAccount } from "./config/schema";
+import type { DataOutputs, NetworkOutputs } from "./config/outputs";
 import { serviceFlow } from "./endpoints";
-import type { EnvConfig } from "./config";
-import type { DataOutputs } from "./data";
-import type { NetworkOutputs } from "./network";
 
 /** The Data API actions a client uses (statements, batches, transactions), granted on its one cluster. */
 export const DATA_API_ACTIONS = [

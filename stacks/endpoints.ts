@@ -2,8 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { Flow } from "../components/flows";
 import { awsServiceFlow } from "../components/vpc-endpoints";
-import { EnvConfig } from "./config";
-import { NetworkOutputs } from "./network";
+import type { EnvConfig } from "./config/schema";
+import type { NetworkOutputs } from "./config/outputs";
 
 /**
  * How an apps-role function reaches an AWS service API: through the network role's interface

@@ -1,17 +1,19 @@
 import * as pulumi from "@pulumi/pulumi";
-import { EnvConfig, loadConfig } from "./config";
+import type { EnvConfig } from "./config/schema";
+import { loadConfig } from "./config/load";
+import { DATA_KEYS, DataOutputs, NETWORK_KEYS, NetworkOutputs } from "./config/outputs";
 import { AccountProviders } from "./providers";
 import { roleOutputs } from "./wiring";
-import { NETWORK_KEYS, networkRole, NetworkOutputs } from "./network";
-import { DATA_KEYS, dataRole, DataOutputs } from "./data";
-import { appsRole, AppsOutputs } from "./apps";
-import { tgwAdmitPeer } from "./tgw";
+import { networkRole } from "./roles/network";
+import { dataRole } from "./roles/data";
+import { appsRole, AppsOutputs } from "./roles/apps";
+import { tgwAdmitPeer } from "./features/tgw";
 
 export interface ProgramOutputs {
   environment: string;
   roles: string[];
   /** What the SaaS administrator allowlists (each as a /32). */
-  egressIps?: pulumi.Output<any>;
+  egressIps?: pulumi.Output<string[]>;
   network?: NetworkOutputs;
   data?: DataOutputs;
   apps?: AppsOutputs;
@@ -26,9 +28,9 @@ export function runProgram(cfg: EnvConfig = loadConfig()): ProgramOutputs {
   const runs = (r: string) => cfg.roles.includes(r as never);
   // The data role attaches to the network role's Transit Gateway, so it reads the network outputs too.
   const needsNetwork = runs("network") || runs("apps") || (runs("data") && cfg.tgw !== undefined);
-  const network = needsNetwork ? roleOutputs(cfg, "network", NETWORK_KEYS, () => networkRole(cfg, providers.get("a"))) : undefined;
+  const network = needsNetwork ? roleOutputs<NetworkOutputs>(cfg, "network", NETWORK_KEYS, () => networkRole(cfg, providers.get("a"))) : undefined;
   const needsData = runs("data") || (runs("apps") && cfg.upstream.data !== undefined);
-  const data = needsData ? roleOutputs(cfg, "data", DATA_KEYS, () => dataRole(cfg, providers.get("b"), network)) : undefined;
+  const data = needsData ? roleOutputs<DataOutputs>(cfg, "data", DATA_KEYS, () => dataRole(cfg, providers.get("b"), network)) : undefined;
   // Explicit TGW route table: account A admits B's attachment (combined stack, or the apps stack in split mode).
   if (network && data && (runs("network") || runs("apps"))) tgwAdmitPeer(cfg, providers.get("a"), network, data);
   const apps = runs("apps") && network ? appsRole(cfg, providers.get("a"), { network, data }) : undefined;

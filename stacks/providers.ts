@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as awsNative from "@pulumi/aws-native";
-import { EnvConfig } from "./config";
+import type { EnvConfig } from "./config/schema";
 
 export type AccountKey = "a" | "b";
 

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { EnvConfig } from "./config";
+import { configKey, EnvConfig } from "./config/schema";
 
 /**
  * The one place that decides how a role's outputs reach its consumers: produced in this stack
@@ -7,24 +7,25 @@ import { EnvConfig } from "./config";
  * (split mode: `dev-network` → `dev-data` → `dev-apps`). Only the keys listed cross stacks, and
  * they are never secrets.
  */
-export function roleOutputs<K extends string>(
+export function roleOutputs<T extends object>(
   cfg: EnvConfig,
   role: "network" | "data",
-  keys: readonly K[],
-  produce: () => Record<K, pulumi.Output<unknown>>,
-): Record<K, pulumi.Output<any>> {
+  keys: readonly (keyof T & string)[],
+  produce: () => T,
+): T {
   if (cfg.roles.includes(role)) return produce();
   const upstream = cfg.upstream[role];
   if (!upstream) {
-    throw new Error(`vpc-lambda-kit:upstream.${role}: this stack needs the ${role} role's outputs. Fix: set upstream.${role} to the stack that runs it`);
+    throw new Error(`${configKey(`upstream.${role}`)}: this stack needs the ${role} role's outputs. Fix: set upstream.${role} to the stack that runs it`);
   }
   const ref = new pulumi.StackReference(`${role}-upstream`, { name: qualifiedStackName(cfg, upstream) });
   const all = ref.requireOutput(role);
-  const out = {} as Record<K, pulumi.Output<any>>;
+  // A StackReference's values are untyped; the upstream produced them as T (stacks/config/outputs.ts).
+  const out = {} as T;
   for (const key of keys) {
     // Created on first use: a key this stack never reads (e.g. an upstream deployed before the key
     // existed) must not fail the program, and an Output that fails unread is an unhandled rejection.
-    let read: pulumi.Output<any> | undefined;
+    let read: pulumi.Output<unknown> | undefined;
     Object.defineProperty(out, key, {
       enumerable: true,
       get: () => (read ??= all.apply((o: Record<string, unknown>) => {

@@ -10,7 +10,7 @@
  * gateway endpoint (free), a private CIDR → Transit Gateway.
  */
 import type { Graph } from "../synth-core";
-import type { EnvConfig } from "../../stacks/config";
+import type { EnvConfig } from "../../stacks/config/schema";
 import { graphResources } from "./policies";
 import { isUnknown, ResourceModel, RuleResource, T } from "./policy-rules";
 import PRICE_TABLE from "./prices.ap-northeast-1.json";

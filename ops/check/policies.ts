@@ -4,7 +4,7 @@
  * (how many NAT gateways and which EIPs the config asked for).
  */
 import type { Graph } from "../synth-core";
-import type { EnvConfig } from "../../stacks/config";
+import type { EnvConfig } from "../../stacks/config/schema";
 import { POLICY_RULES, ResourceModel, RuleResource, runRules, T } from "./policy-rules";
 
 export interface PolicyViolation {

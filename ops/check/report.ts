@@ -6,7 +6,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import type { Graph } from "../synth-core";
-import type { EnvConfig } from "../../stacks/config";
+import type { EnvConfig } from "../../stacks/config/schema";
 import { analyze, FlowResult } from "./flows";
 import { checkForbidden, ForbiddenResult } from "./forbidden";
 import { GraphIndex, T } from "./graph-index";
@@ -165,7 +165,7 @@ export function formatReport(r: CheckReport): string {
 export async function checkAndWrite(graph: Graph, o: { outDir: string; upstreamRoot?: string; configFile?: string; diagram?: boolean }): Promise<CheckOutput & { files: string[] }> {
   // Lazy: config loading pulls in @pulumi/pulumi, which a pure --graph check can do without until here.
   const { readStackConfig } = await import("../stack-config");
-  const { loadConfig } = await import("../../stacks/config");
+  const { loadConfig } = await import("../../stacks/config/load");
   const { REPO_ROOT } = await import("../../components/bundle");
   const configFile = o.configFile ?? path.join(REPO_ROOT, `Pulumi.${graph.stack}.yaml`);
   const cfg = o.configFile || fs.existsSync(configFile) ? loadConfig(readStackConfig(configFile).config) : undefined;

@@ -2,7 +2,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { loadConfig } from "../../stacks/config";
+import { loadConfig } from "../../stacks/config/load";
 import { readStackConfig } from "../../ops/stack-config";
 import { REPO_ROOT } from "../../components/bundle";
 import { CATEGORIES, CostReport, DEFAULT_COST_ASSUMPTIONS, estimateCost, formatCost, invocationsPerMonth, PRICES } from "../../ops/check/cost";

@@ -6,7 +6,8 @@ import { checkPolicies, POLICY_IDS, PolicyViolation } from "../../ops/check/poli
 import { findSquidConfs, squidConfProblems } from "../../ops/check/policy-rules";
 import type { Graph } from "../../ops/synth-core";
 import { readStackConfig } from "../../ops/stack-config";
-import { EnvConfig, loadConfig } from "../../stacks/config";
+import type { EnvConfig } from "../../stacks/config/schema";
+import { loadConfig } from "../../stacks/config/load";
 import { kitPolicies } from "../../policy-pack/policies";
 import { GraphView, synthForTest } from "../support/graph";
 

@@ -2,7 +2,7 @@ import * as path from "path";
 import { KitMocks, resolveOutputs, RecordedResource } from "../../ops/mocks";
 import { AuroraPostgres, DEFAULT_AURORA_POSTGRES_VERSION, planAuroraPostgres } from "../../components/aurora-postgres";
 import { ConfigError, ConfigErrors } from "../../components/errors";
-import { loadConfig } from "../../stacks/config";
+import { loadConfig } from "../../stacks/config/load";
 import { readStackConfig } from "../../ops/stack-config";
 import { REPO_ROOT } from "../../components/bundle";
 

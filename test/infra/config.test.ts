@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
-import { loadConfig } from "../../stacks/config";
+import { loadConfig } from "../../stacks/config/load";
 import { readStackConfig } from "../../ops/stack-config";
 import { REPO_ROOT } from "../../components/bundle";
 import { configErrorsOf } from "../support/config-errors";

@@ -1,5 +1,5 @@
 import { VPC_ENI_ACTIONS } from "../../components/vpc-function";
-import { DATA_API_ACTIONS } from "../../stacks/db-writer-app";
+import { DATA_API_ACTIONS } from "../../stacks/db-client";
 import * as path from "path";
 import { REPO_ROOT } from "../../components/bundle";
 import { readStackConfig } from "../../ops/stack-config";

@@ -1,10 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { KitMocks, RecordedResource, resolveOutputs } from "../../ops/mocks";
-import { loadConfig } from "../../stacks/config";
-import { privateApiApps } from "../../stacks/private-api";
-import type { NetworkOutputs } from "../../stacks/network";
-import type { DataOutputs } from "../../stacks/data";
+import { loadConfig } from "../../stacks/config/load";
+import { privateApiApps } from "../../stacks/features/private-api";
+import type { DataOutputs, NetworkOutputs } from "../../stacks/config/outputs";
 import { ConfigError, ConfigErrors } from "../../components/errors";
 import { ACCESS_LOG_FORMAT, checkResolvedEndpointIds, deploymentTrigger, LambdaRef, planPrivateApi, PrivateApi, PrivateApiArgs, privateApiPolicy, RouteSnapshot } from "../../components/private-api";
 
@@ -377,7 +376,7 @@ describe("options", () => {
   });
 });
 
-describe("the apps-role wiring (stacks/private-api.ts)", () => {
+describe("the apps-role wiring (stacks/features/private-api.ts)", () => {
   const base = {
     "aws:region": REGION,
     "vpc-lambda-kit:environment": "dev",

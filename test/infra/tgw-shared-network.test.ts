@@ -4,7 +4,7 @@ import { KitMocks, resolveOutputs } from "../../ops/mocks";
 import { ConfigError, ConfigErrors } from "../../components/errors";
 import { planTgw, TgwOwner, TgwPeer, TgwSharedNetwork, TgwSharedNetworkArgs } from "../../components/tgw-shared-network";
 import { GraphView } from "../support/graph";
-import { loadConfig } from "../../stacks/config";
+import { loadConfig } from "../../stacks/config/load";
 import { readStackConfig } from "../../ops/stack-config";
 import { REPO_ROOT } from "../../components/bundle";
 

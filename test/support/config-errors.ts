@@ -2,7 +2,7 @@ import * as path from "path";
 import { REPO_ROOT } from "../../components/bundle";
 import { ConfigErrors } from "../../components/errors";
 import { readStackConfig } from "../../ops/stack-config";
-import { loadConfig } from "../../stacks/config";
+import { loadConfig } from "../../stacks/config/load";
 
 /**
  * The config errors `Pulumi.<stack>.yaml` with `patch` applied produces ([] when valid). A patch value of

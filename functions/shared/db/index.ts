@@ -1,6 +1,6 @@
 /**
  * `databaseFromEnv()`: the access path and its settings from the function's environment, every problem reported
- * at once. The variable names are a contract with the stacks that set them (stacks/db-writer-app.ts); do not
+ * at once. The variable names are a contract with the stacks that set them (stacks/features/db-writer.ts); do not
  * rename them.
  *
  *   DB_ACCESS              pg | data-api

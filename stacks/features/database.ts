@@ -1,70 +1,21 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { AuroraPostgres, AuroraPostgresPlan, planAuroraPostgres } from "../components/aurora-postgres";
-import { cidrContains, tryParseCidr } from "../components/cidr";
-import { ConfigError, ConfigErrors } from "../components/errors";
-import type { PrivateVpc } from "../components/private-vpc";
-// Types only: config.ts calls the checks below, so a value import of it here would be a cycle.
-import type { EnvConfig, EnvConfigInput } from "./config";
-
-const P = "vpc-lambda-kit";
-
-/** The database's non-secret outputs, exported by the data role ("" when the database is off). */
-export const DATABASE_KEYS = ["clusterArn", "endpoint", "readerEndpoint", "port", "databaseName", "masterSecretArn", "secretKmsKeyArn", "securityGroupId"] as const;
-export type DatabaseOutputs = Record<(typeof DATABASE_KEYS)[number], pulumi.Output<any>>;
-
-/** What config validation decided about the data role's database. */
-export interface DatabasePlan {
-  aurora: AuroraPostgresPlan;
-  /** Networks admitted on the database port (account A's VPC by default). */
-  allowedCidrs: string[];
-  /** The apps role (account A) runs in another account than the database (account B). */
-  crossAccount: boolean;
-  /** Roles in account A granted the master secret (cross-account only). */
-  secretReaderArns: string[];
-}
-
-type Accounts = EnvConfigInput["accounts"];
-
-/** An account's id as config knows it: `accountId`, else the account in `assumeRoleArn`. */
-export function accountIdOf(acct: Accounts["a"]): string | undefined {
-  return acct.accountId ?? /^arn:aws[a-z-]*:iam::(\d{12}):/.exec(acct.assumeRoleArn ?? "")?.[1];
-}
-
-/**
- * Whether account A (network, apps) and account B (data) are one account: known from their ids, or
- * true when neither names an account nor a role (both providers then use the same ambient
- * credentials); undefined when config cannot tell.
- */
-export function sameAccount(accounts: Accounts): boolean | undefined {
-  const a = accountIdOf(accounts.a);
-  const b = accountIdOf(accounts.b);
-  if (a && b) return a === b;
-  if (!a && !b) return true;
-  return undefined;
-}
-
-/**
- * db-writer's role name in account A. Fixed (not auto-named) because account B's key policy and
- * secret policy must name it, and in split mode the data stack deploys before the role exists.
- */
-export function dbWriterRoleName(environment: string): string {
-  return `${P}-${environment}-db-writer`;
-}
-
-/** The region a side's provider uses. */
-export function regionOf(cfg: { accounts: Accounts }, side: "a" | "b", defaultRegion: string): string {
-  return cfg.accounts[side].region ?? defaultRegion;
-}
+import { AuroraPostgres, AuroraPostgresPlan, planAuroraPostgres } from "../../components/aurora-postgres";
+import { cidrContains, tryParseCidr } from "../../components/cidr";
+import { ConfigError, throwIfAny } from "../../components/errors";
+import type { PrivateVpc } from "../../components/private-vpc";
+import { collectConfigErrors, DatabasePlan, EnvConfig, EnvConfigInput, PROJECT as P, sameAccount } from "../config/schema";
+import { DATABASE_KEYS, DatabaseOutputs } from "../config/outputs";
+import type { Feature } from "./feature";
 
 /**
  * Config-time checks of `data.database` (nothing registered yet): the Aurora arguments, each
  * allowed CIDR inside a network attached to the Transit Gateway (`clientNetworks`), and, when this
- * stack runs the data role, the roles in account A the master secret is shared with: db-writer's
- * (the database's designated client, granted even when a split data stack cannot see dbWriter's
- * config) plus `otherSecretReaders` (other account-A clients reading it over pg, e.g. pets-api).
+ * stack runs the data role and the accounts differ, the roles in account A the master secret is shared
+ * with: `secretReaders`, what the features name (db-writer's role always, so a split data stack that
+ * cannot see dbWriter's config still grants it; pets-api's when it reads over pg).
  */
-export function planDatabase(cfg: EnvConfigInput, clientNetworks: string[], otherSecretReaders: string[] = []): DatabasePlan | undefined {
+export function planDatabase(cfg: EnvConfigInput, clientNetworks: string[], secretReaders: string[] = []): DatabasePlan | undefined {
   const db = cfg.data.database;
   if (!db.enabled) return undefined;
   const errors: ConfigError[] = [];
@@ -90,14 +41,11 @@ export function planDatabase(cfg: EnvConfigInput, clientNetworks: string[], othe
       errors.push(new ConfigError(`${P}:accounts`, "one of accounts.a / accounts.b names its account and the other does not, so the database cannot tell whether db-writer (account A) reads its master secret from another account", `set both ${P}:accounts.a.accountId and ${P}:accounts.b.accountId (in a split data stack too)`));
     } else if (!same) {
       crossAccount = true;
-      secretReaderArns.push(`arn:aws:iam::${accountIdOf(cfg.accounts.a)}:role/${dbWriterRoleName(cfg.environment)}`);
-      for (const arn of otherSecretReaders) if (!secretReaderArns.includes(arn)) secretReaderArns.push(arn);
+      for (const arn of secretReaders) if (!secretReaderArns.includes(arn)) secretReaderArns.push(arn);
     }
   }
 
-  let aurora: AuroraPostgresPlan | undefined;
-  try {
-    aurora = planAuroraPostgres({
+  const aurora = collectConfigErrors(errors, () => planAuroraPostgres({
       engineVersion: db.engineVersion,
       instanceClass: db.instanceClass,
       minCapacity: db.minCapacity,
@@ -112,18 +60,13 @@ export function planDatabase(cfg: EnvConfigInput, clientNetworks: string[], othe
       dataApi: db.dataApi,
       secretReaders: secretReaderArns,
       logRetentionInDays: cfg.logRetentionInDays,
-    }, `${P}:data.database.`);
-  } catch (e) {
-    if (e instanceof ConfigErrors) errors.push(...e.errors);
-    else if (e instanceof ConfigError) errors.push(e);
-    else throw e;
-  }
-  if (errors.length > 0) throw errors.length === 1 ? errors[0] : new ConfigErrors(errors);
+    }, `${P}:data.database.`));
+  throwIfAny(errors);
   return { aurora: aurora as AuroraPostgresPlan, allowedCidrs, crossAccount, secretReaderArns };
 }
 
 function empty(): DatabaseOutputs {
-  return Object.fromEntries(DATABASE_KEYS.map((k) => [k, pulumi.output("")])) as DatabaseOutputs;
+  return Object.fromEntries(DATABASE_KEYS.map((k) => [k, pulumi.output("")])) as unknown as DatabaseOutputs;
 }
 
 /**
@@ -173,3 +116,17 @@ export function databaseSide(cfg: EnvConfig, provider: aws.Provider, vpc: Privat
     securityGroupId: db.securityGroupId,
   };
 }
+
+/** The data role's Aurora PostgreSQL (docs/database.md). */
+export const databaseFeature: Feature = {
+  name: "database",
+  configErrors({ cfg, failed, plans, dbSecretReaders }) {
+    if (failed.has("data") || failed.has("network") || failed.has("accounts")) return [];
+    const errors: ConfigError[] = [];
+    // The database admits networks attached to the Transit Gateway on account A's side.
+    const tgw = plans.tgw;
+    plans.database = collectConfigErrors(errors, () => planDatabase(cfg, tgw?.owner.cidrBlocks.length ? tgw.owner.cidrBlocks : [cfg.network.cidrBlock], dbSecretReaders()));
+    return errors;
+  },
+  data: ({ cfg, provider, vpc }) => databaseSide(cfg, provider, vpc),
+};

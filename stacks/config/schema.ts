@@ -1,18 +1,15 @@
-import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { ConfigError, ConfigErrors, throwIfAny } from "../components/errors";
-import { CLOUDWATCH_RETENTION_DAYS, planFixedEgressVpc, FixedEgressVpcPlan } from "../components/fixed-egress-vpc";
-import { planPrivateVpc, PrivateVpcPlan } from "../components/private-vpc";
-import { cidrsOverlap, parseCidr } from "../components/cidr";
-import { validateSchedule } from "../components/vpc-function";
-import { parseOptions as parseDefaultTransformOptions } from "../functions/kintone-sync/transform";
-import type { TgwPlan } from "../components/tgw-shared-network";
-import { planTgwConfig } from "./tgw";
-import { DEFAULT_AURORA_POSTGRES_VERSION, SERVERLESS_INSTANCE_CLASS } from "../components/aurora-postgres";
-import { DatabasePlan, planDatabase } from "./database";
-import { dbWriterConfigErrors } from "./db-writer-app";
-import { petsApiSecretReaders, privateApiConfigErrors } from "./private-api";
-import { appflowConfigErrors } from "./appflow";
+import { ConfigError, ConfigErrors, throwIfAny } from "../../components/errors";
+import { CLOUDWATCH_RETENTION_DAYS } from "../../components/defaults";
+import type { FixedEgressVpcPlan } from "../../components/fixed-egress-vpc";
+import type { PrivateVpcPlan } from "../../components/private-vpc";
+import type { TgwPlan } from "../../components/tgw-shared-network";
+import { AuroraPostgresPlan, DEFAULT_AURORA_POSTGRES_VERSION, SERVERLESS_INSTANCE_CLASS } from "../../components/aurora-postgres";
+
+/**
+ * The bottom of the stacks' import order (program → roles → features → this file → components): the
+ * config schema, its types and the helpers every feature shares. It imports nothing from stacks/.
+ */
 
 export const PROJECT = "vpc-lambda-kit";
 export const ROLES = ["network", "data", "apps"] as const;
@@ -24,8 +21,12 @@ export const SECRET_KEYS = ["kintoneApiToken", "proxyHeaderValue", "saasApiToken
 const retention = z.number().int().refine((n) => CLOUDWATCH_RETENTION_DAYS.includes(n), {
   message: `not a CloudWatch Logs retention period (${CLOUDWATCH_RETENTION_DAYS.join(", ")})`,
 });
-const accountId = z.string().regex(/^\d{12}$/, "an AWS account id is 12 digits");
-const roleArn = z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@\/-]+$/, "not an IAM role ARN (arn:aws:iam::<account>:role/<name>)");
+/** An AWS account id. */
+export const ACCOUNT_ID_RE = /^\d{12}$/;
+/** An IAM role ARN; group 1 is its account id. */
+export const ROLE_ARN_RE = /^arn:aws[a-z-]*:iam::(\d{12}):role\/[\w+=,.@\/-]+$/;
+const accountId = z.string().regex(ACCOUNT_ID_RE, "an AWS account id is 12 digits");
+const roleArn = z.string().regex(ROLE_ARN_RE, "not an IAM role ARN (arn:aws:iam::<account>:role/<name>)");
 
 const account = z.strictObject({
   /** Role the program assumes for this account; absent → ambient credentials. */
@@ -233,7 +234,7 @@ const transitGateway = z.strictObject({
   amazonSideAsn: z.number().int().optional(),
 });
 
-const schema = z.strictObject({
+export const schema = z.strictObject({
   environment: z.enum(["dev", "stg", "prod"]),
   roles: z.array(z.enum(ROLES)).min(1).default([...ROLES]),
   accounts: z.strictObject({ a: account.default({}), b: account.default({}) }).default({ a: {}, b: {} }),
@@ -270,6 +271,17 @@ const schema = z.strictObject({
 
 export type EnvConfigInput = z.infer<typeof schema>;
 
+/** What config validation decided about the data role's database. */
+export interface DatabasePlan {
+  aurora: AuroraPostgresPlan;
+  /** Networks admitted on the database port (account A's VPC by default). */
+  allowedCidrs: string[];
+  /** The apps role (account A) runs in another account than the database (account B). */
+  crossAccount: boolean;
+  /** Roles in account A granted the master secret (cross-account only). */
+  secretReaderArns: string[];
+}
+
 export interface EnvConfig extends EnvConfigInput {
   region: string;
   project: string;
@@ -297,11 +309,69 @@ const FIX_BY_CODE: Record<string, string> = {
   custom: "see the README's config reference",
 };
 
+/** A key as `pulumi config` names it: `vpc-lambda-kit:<path>`. */
+export function configKey(path: string): string {
+  return `${PROJECT}:${path}`;
+}
+
 /**
- * Reads and validates the whole configuration map (`pulumi config`, or PULUMI_CONFIG under mocks)
- * before anything is registered. Every mistake is reported at once with the key and the fix.
+ * Runs a planner that throws ConfigError or ConfigErrors and adds what it threw to `errors`, so one
+ * failing planner never hides the others' problems. Returns the planner's result, or undefined when it threw.
+ * Anything else it throws is a bug and propagates.
  */
-export function loadConfig(all: Record<string, string> = pulumi.runtime.allConfig()): EnvConfig {
+export function collectConfigErrors<T>(errors: ConfigError[], plan: () => T): T | undefined {
+  try {
+    return plan();
+  } catch (e) {
+    if (e instanceof ConfigErrors) errors.push(...e.errors);
+    else if (e instanceof ConfigError) errors.push(e);
+    else throw e;
+    return undefined;
+  }
+}
+
+type Accounts = EnvConfigInput["accounts"];
+
+/** An account's id as config knows it: `accountId`, else the account in `assumeRoleArn`. */
+export function accountIdOf(acct: Accounts["a"]): string | undefined {
+  return acct.accountId ?? ROLE_ARN_RE.exec(acct.assumeRoleArn ?? "")?.[1];
+}
+
+/**
+ * Whether account A (network, apps) and account B (data) are one account: known from their ids, or
+ * true when neither names an account nor a role (both providers then use the same ambient
+ * credentials); undefined when config cannot tell.
+ */
+export function sameAccount(accounts: Accounts): boolean | undefined {
+  const a = accountIdOf(accounts.a);
+  const b = accountIdOf(accounts.b);
+  if (a && b) return a === b;
+  if (!a && !b) return true;
+  return undefined;
+}
+
+/** The region a side's provider uses. */
+export function regionOf(cfg: { accounts: Accounts }, side: "a" | "b", defaultRegion: string): string {
+  return cfg.accounts[side].region ?? defaultRegion;
+}
+
+/** The schema's verdict on a config map, before any feature's cross-key checks. */
+export interface ParsedConfig {
+  /** Every top-level key that parsed (a key that failed is absent). */
+  cfg: EnvConfigInput;
+  region?: string;
+  /** Top-level keys that failed the schema: checks that read them are skipped. */
+  failed: ReadonlySet<string>;
+  secretsPresent: EnvConfig["secretsPresent"];
+  errors: ConfigError[];
+}
+
+/**
+ * Parses the whole configuration map key by key (so one bad key never hides another's problems) and
+ * checks the roles and their upstream stacks. Throws at once when `roles` or `upstream` is invalid,
+ * since every later check depends on them; otherwise returns the problems found so far.
+ */
+export function parseConfig(all: Record<string, string>): ParsedConfig {
   const errors: ConfigError[] = [];
   const raw: Record<string, unknown> = {};
   let region: string | undefined;
@@ -317,7 +387,6 @@ export function loadConfig(all: Record<string, string> = pulumi.runtime.allConfi
   }
   if (!region) errors.push(new ConfigError("aws:region", "not set", "pulumi config set aws:region ap-northeast-1"));
 
-  // Each top-level key is validated on its own, so one bad key never hides another's problems.
   const shape = schema.shape as Record<string, z.ZodType>;
   const parsedKeys: Record<string, unknown> = {};
   const failed = new Set<string>();
@@ -344,7 +413,6 @@ export function loadConfig(all: Record<string, string> = pulumi.runtime.allConfi
   const cfg = parsedKeys as EnvConfigInput;
   const secretsPresent = Object.fromEntries(SECRET_KEYS.map((k) => [k, `${PROJECT}:${k}` in all])) as EnvConfig["secretsPresent"];
 
-  // Cross-key rules zod cannot express.
   if (failed.has("roles") || failed.has("upstream")) {
     throwIfAny(errors);
   }
@@ -356,81 +424,7 @@ export function loadConfig(all: Record<string, string> = pulumi.runtime.allConfi
       errors.push(new ConfigError(`${PROJECT}:upstream.${r}`, `this stack runs the ${r} role itself`, `remove upstream.${r}, or remove "${r}" from roles`));
     }
   }
-  if (cfg.kintoneSync?.enabled !== false && cfg.kintoneSync && !secretsPresent.kintoneApiToken && cfg.roles.includes("apps")) {
-    errors.push(new ConfigError(`${PROJECT}:kintoneApiToken`, "kintoneSync is enabled but no API token is set", `pulumi config set --secret ${PROJECT}:kintoneApiToken <token>`));
-  }
-  if (cfg.kintoneSync && !failed.has("kintoneSync")) {
-    try { validateSchedule(cfg.kintoneSync.schedule, `${PROJECT}:kintoneSync.schedule`); } catch (e) { errors.push(e as ConfigError); }
-    if (!cfg.kintoneSync.transformModule) {
-      // The shipped transform's rules are checked now, not at the first scheduled run.
-      try {
-        parseDefaultTransformOptions(cfg.kintoneSync.transformOptions);
-      } catch (e) {
-        errors.push(new ConfigError(`${PROJECT}:kintoneSync.transformOptions`, `not valid for the shipped transform: ${(e as Error).message}`, `give {"rules": [...]} as documented in functions/kintone-sync/transform.ts, or set kintoneSync.transformModule to your own module`));
-      }
-    }
-    if (/\b(order\s+by|limit|offset)\b/i.test(cfg.kintoneSync.query)) {
-      errors.push(new ConfigError(`${PROJECT}:kintoneSync.query`, "the query contains order by / limit / offset", "give only the condition; the sync pages by $id itself"));
-    }
-  }
-
-  if (cfg.saasExport?.enabled && !cfg.proxyTier && !failed.has("proxyTier")) {
-    errors.push(new ConfigError(`${PROJECT}:proxyTier`, "saasExport reaches the SaaS through the proxy tier, which is not configured", "add proxyTier (allowedDomains must include the SaaS host), or disable saasExport"));
-  }
-  if (cfg.proxyTier && !failed.has("proxyTier") && cfg.roles.includes("apps") && !secretsPresent.proxyHeaderValue) {
-    errors.push(new ConfigError(`${PROJECT}:proxyHeaderValue`, "the proxy tier needs its secret header value", `pulumi config set --secret ${PROJECT}:proxyHeaderValue "$(openssl rand -hex 24)"`));
-  }
-  if (cfg.proxyTier && !failed.has("proxyTier") && !failed.has("network") && (typeof cfg.network.availabilityZones === "number" ? cfg.network.availabilityZones : cfg.network.availabilityZones.length) < 2) {
-    errors.push(new ConfigError(`${PROJECT}:network.availabilityZones`, "the proxy tier spreads its instances over at least two availability zones, and the network has one", "set network.availabilityZones to 2 or more (natGateways: single keeps one NAT)"));
-  }
-  if (cfg.saasExport?.enabled && !failed.has("saasExport")) {
-    try { validateSchedule(cfg.saasExport.schedule, `${PROJECT}:saasExport.schedule`); } catch (e) { errors.push(e as ConfigError); }
-  }
-  const networkAzs = cfg.network?.availabilityZones ?? 1;
-  const dataAzs = cfg.data?.availabilityZones ?? 2;
-  let networkPlan: FixedEgressVpcPlan | undefined;
-  let dataPlan: PrivateVpcPlan | undefined;
-  if (!failed.has("network")) try {
-    networkPlan = planFixedEgressVpc({ ...cfg.network, azCount: typeof networkAzs === "number" ? networkAzs : networkAzs.length }, `${PROJECT}:network.`);
-  } catch (e) { errors.push(...unpack(e)); }
-  if (!failed.has("data")) try {
-    dataPlan = planPrivateVpc({ ...cfg.data, azCount: typeof dataAzs === "number" ? dataAzs : dataAzs.length }, `${PROJECT}:data.`);
-  } catch (e) { errors.push(...unpack(e)); }
-  if (networkPlan && dataPlan && cidrsOverlap(parseCidr(networkPlan.cidrBlock), parseCidr(dataPlan.cidrBlock))) {
-    errors.push(new ConfigError(`${PROJECT}:data.cidrBlock`, `${dataPlan.cidrBlock} overlaps network.cidrBlock ${networkPlan.cidrBlock} (${PROJECT}:network.cidrBlock); both VPCs attach to the Transit Gateway, which cannot route between overlapping ranges`, "give the VPCs disjoint CIDRs, e.g. 10.0.0.0/16 and 10.1.0.0/16"));
-  }
-  let tgw: TgwPlan | undefined;
-  if (!failed.has("transitGateway") && !failed.has("accounts")) try {
-    tgw = planTgwConfig(cfg, networkPlan?.cidrBlock, dataPlan?.cidrBlock, region);
-  } catch (e) { errors.push(...unpack(e)); }
-  let database: DatabasePlan | undefined;
-  if (!failed.has("data") && !failed.has("network") && !failed.has("accounts")) try {
-    // The database admits networks attached to the Transit Gateway on account A's side.
-    database = planDatabase(cfg, tgw?.owner.cidrBlocks.length ? tgw.owner.cidrBlocks : [cfg.network.cidrBlock], petsApiSecretReaders(cfg));
-  } catch (e) { errors.push(...unpack(e)); }
-  if (!failed.has("dbWriter") && !failed.has("data") && !failed.has("accounts")) errors.push(...dbWriterConfigErrors(cfg));
-  if (!failed.has("privateApi") && !failed.has("data") && !failed.has("accounts") && !failed.has("network")) errors.push(...privateApiConfigErrors(cfg));
-  if (!failed.has("appflowConnector") && !failed.has("data") && !failed.has("network") && !failed.has("transitGateway")) errors.push(...appflowConfigErrors(cfg, secretsPresent.appflowDbPassword));
-  throwIfAny(errors);
-  return {
-    ...cfg,
-    region: region as string,
-    project: PROJECT,
-    stack: pulumi.getStack(),
-    networkPlan: networkPlan as FixedEgressVpcPlan,
-    dataPlan: dataPlan as PrivateVpcPlan,
-    networkAzs,
-    dataAzs,
-    secretsPresent,
-    tgw,
-    database,
-  };
-}
-
-function unpack(e: unknown): ConfigError[] {
-  if (e instanceof ConfigErrors) return e.errors;
-  if (e instanceof ConfigError) return [e];
-  throw e;
+  return { cfg, region, failed, secretsPresent, errors };
 }
 
 function splitKey(fullKey: string): [string, string] {

@@ -1,19 +1,17 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as awsNative from "@pulumi/aws-native";
-import { AuroraPostgres, planAuroraPostgres } from "../components/aurora-postgres";
-import { ConfigError, ConfigErrors } from "../components/errors";
-import { Flow } from "../components/flows";
-import { VpcFunction } from "../components/vpc-function";
-import { CUSTOM_AUTH_TYPE, API_VERSION } from "../functions/appflow-connector/settings";
-import { allowToEndpoints, serviceFlow } from "./endpoints";
-import { nativeProviderFor } from "./providers";
-// Types only: config.ts calls appflowConfigErrors, so a value import of it here would be a cycle.
-import type { EnvConfig, EnvConfigInput } from "./config";
-import type { NetworkOutputs } from "./network";
-import type { DataOutputs } from "./data";
-
-const P = "vpc-lambda-kit";
+import { AuroraPostgres, planAuroraPostgres } from "../../components/aurora-postgres";
+import { ConfigError } from "../../components/errors";
+import { Flow } from "../../components/flows";
+import { VpcFunction } from "../../components/vpc-function";
+import { CUSTOM_AUTH_TYPE, API_VERSION } from "../../functions/appflow-connector/settings";
+import { collectConfigErrors, EnvConfig, EnvConfigInput, PROJECT as P } from "../config/schema";
+import type { DataOutputs, NetworkOutputs } from "../config/outputs";
+import { requiredDataOutput } from "../db-client";
+import { allowToEndpoints, serviceFlow } from "../endpoints";
+import { nativeProviderFor } from "../providers";
+import type { Feature } from "./feature";
 /** AppFlow's patterns for connector labels and flow names, and for connector profile names. */
 const LABEL_RE = /^[a-zA-Z0-9][\w!@#.-]{0,255}$/;
 const PROFILE_RE = /^[\w/!@#+=.-]{1,256}$/;
@@ -81,13 +79,7 @@ export function appflowConfigErrors(cfg: EnvConfigInput, secretPresent: boolean)
     if ((typeof azs === "number" ? azs : azs.length) < 2) {
       errors.push(new ConfigError(`${P}:network.availabilityZones`, `the connector's local database needs a DB subnet group in two availability zones, and the network has one`, `set network.availabilityZones to 2 or more, or use appflowConnector.database "data"`));
     }
-    try {
-      planAuroraPostgres({ ...ac.local, databaseName: ac.databaseName ?? "app", logRetentionInDays: cfg.logRetentionInDays, deletionProtection: cfg.environment === "prod", skipFinalSnapshot: cfg.environment !== "prod" }, k("local."));
-    } catch (e) {
-      if (e instanceof ConfigErrors) errors.push(...e.errors);
-      else if (e instanceof ConfigError) errors.push(e);
-      else throw e;
-    }
+    collectConfigErrors(errors, () => planAuroraPostgres({ ...ac.local, databaseName: ac.databaseName ?? "app", logRetentionInDays: cfg.logRetentionInDays, deletionProtection: cfg.environment === "prod", skipFinalSnapshot: cfg.environment !== "prod" }, k("local.")));
   }
   return errors;
 }
@@ -116,13 +108,9 @@ export function appflowApps(cfg: EnvConfig, provider: aws.Provider, network: Net
   let local: AuroraPostgres | undefined;
   if (ac.database === "data") {
     if (!data) throw new Error(`${P}:upstream.data: the AppFlow connector needs the data role's outputs. Fix: set upstream.data to the data stack`);
-    const where = cfg.roles.includes("data") ? "the data role" : `stack ${cfg.upstream.data}`;
-    endpoint = data.endpoint.apply((e: unknown) => {
-      if (!e) throw new Error(`${where} exports no data.endpoint. Fix: deploy the data role with data.database enabled first (network → data → apps)`);
-      return String(e);
-    });
-    readerEndpoint = data.readerEndpoint.apply((e: unknown) => String(e ?? ""));
-    port = data.port.apply((p: unknown) => Number(p) || 5432);
+    endpoint = requiredDataOutput(data.endpoint, "endpoint", cfg);
+    readerEndpoint = data.readerEndpoint.apply((e) => String(e ?? ""));
+    port = data.port.apply((p) => Number(p) || 5432);
     databaseName = ac.databaseName ?? cfg.data.database.databaseName;
     // The data side admits account A's network by CIDR (TGW security-group references are opt-in and same-region only).
     dbFlow = { to: { kind: "cidr", cidr: cfg.dataPlan.cidrBlock, name: "data VPC" }, port: 5432, purpose: "PostgreSQL on the data role's Aurora cluster via the Transit Gateway" };
@@ -291,3 +279,10 @@ export function appflowApps(cfg: EnvConfig, provider: aws.Provider, network: Net
   out.bucketName = bucket.bucket;
   return { appflowConnector: out };
 }
+
+/** MISSION §4: the AppFlow custom connector for a PostgreSQL source (docs/appflow-connector.md). */
+export const appflowConnectorFeature: Feature<AppflowAppOutputs> = {
+  name: "appflow-connector",
+  configErrors: ({ cfg, failed, secretsPresent }) => failed.has("appflowConnector") || failed.has("data") || failed.has("network") || failed.has("transitGateway") ? [] : appflowConfigErrors(cfg, secretsPresent.appflowDbPassword),
+  apps: ({ cfg, provider, network, data }) => appflowApps(cfg, provider, network, data),
+};

@@ -1,18 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { ConfigError } from "../components/errors";
-import { VpcFunction } from "../components/vpc-function";
-import { allowToEndpoints } from "./endpoints";
-import { dbClientAccess, pinRoleName, requiredDataOutput } from "./db-client";
-import { dbWriterRoleName, sameAccount } from "./database";
-// Types only: config.ts calls dbWriterConfigErrors, so a value import of it here would be a cycle.
-import type { EnvConfig, EnvConfigInput } from "./config";
-import type { NetworkOutputs } from "./network";
-import type { DataOutputs } from "./data";
-
-const P = "vpc-lambda-kit";
-
-export { DATA_API_ACTIONS } from "./db-client";
+import { ConfigError } from "../../components/errors";
+import { VpcFunction } from "../../components/vpc-function";
+import { accountIdOf, EnvConfig, EnvConfigInput, PROJECT as P, sameAccount } from "../config/schema";
+import type { DataOutputs, NetworkOutputs } from "../config/outputs";
+import { allowToEndpoints } from "../endpoints";
+import { dbClientAccess, pinRoleName, requiredDataOutput } from "../db-client";
+import type { Feature } from "./feature";
 
 export interface DbWriterAppOutputs {
   dbWriter?: {
@@ -22,6 +16,14 @@ export interface DbWriterAppOutputs {
     roleArn: pulumi.Output<string>;
     access: "pg" | "data-api";
   };
+}
+
+/**
+ * db-writer's role name in account A. Fixed (not auto-named) because account B's key policy and
+ * secret policy must name it, and in split mode the data stack deploys before the role exists.
+ */
+export function dbWriterRoleName(environment: string): string {
+  return `${P}-${environment}-db-writer`;
 }
 
 /**
@@ -101,3 +103,12 @@ export function dbWriterApps(cfg: EnvConfig, provider: aws.Provider, network: Ne
   allowToEndpoints(cfg, network, "db-writer", fn.securityGroupId, provider);
   return { dbWriter: { functionName: fn.functionName, functionArn: fn.functionArn, securityGroupId: fn.securityGroupId, roleArn: fn.roleArn, access: w.access } };
 }
+
+/** MISSION §3's writer: the db-writer Lambda in account A, writing to the data role's database. */
+export const dbWriterFeature: Feature<DbWriterAppOutputs> = {
+  name: "db-writer",
+  configErrors: ({ cfg, failed }) => failed.has("dbWriter") || failed.has("data") || failed.has("accounts") ? [] : dbWriterConfigErrors(cfg),
+  // Granted whenever the accounts differ: a split data stack cannot see whether dbWriter is on.
+  dbSecretReaders: (cfg) => sameAccount(cfg.accounts) === false ? [`arn:aws:iam::${accountIdOf(cfg.accounts.a)}:role/${dbWriterRoleName(cfg.environment)}`] : [],
+  apps: ({ cfg, provider, network, data }) => dbWriterApps(cfg, provider, network, data),
+};

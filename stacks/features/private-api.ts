@@ -1,17 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { ConfigError } from "../components/errors";
-import { endpointIdProblem, NoPrivateDnsAccess, PrivateApi, stageSettingsErrors } from "../components/private-api";
-import { VpcFunction } from "../components/vpc-function";
-import { accountIdOf, sameAccount } from "./database";
-import { allowToEndpoints } from "./endpoints";
-import { dbClientAccess, pinRoleName, requiredDataOutput } from "./db-client";
-// Types only: config.ts calls privateApiConfigErrors, so a value import of it here would be a cycle.
-import type { EnvConfig, EnvConfigInput } from "./config";
-import type { NetworkOutputs } from "./network";
-import type { DataOutputs } from "./data";
-
-const P = "vpc-lambda-kit";
+import { ConfigError } from "../../components/errors";
+import { endpointIdProblem, NoPrivateDnsAccess, PrivateApi, stageSettingsErrors } from "../../components/private-api";
+import { VpcFunction } from "../../components/vpc-function";
+import { ACCOUNT_ID_RE, accountIdOf, EnvConfig, EnvConfigInput, PROJECT as P, sameAccount } from "../config/schema";
+import type { DataOutputs, NetworkOutputs } from "../config/outputs";
+import { allowToEndpoints } from "../endpoints";
+import { dbClientAccess, pinRoleName, requiredDataOutput } from "../db-client";
+import type { Feature } from "./feature";
 
 export interface PrivateApiAppOutputs {
   privateApi?: {
@@ -65,7 +61,7 @@ export function privateApiConfigErrors(cfg: EnvConfigInput): ConfigError[] {
   });
   pa.consumers.accountIds.forEach((a, i) => {
     if (a.trim() === "" || /[*?]/.test(a)) errors.push(new ConfigError(k(`consumers.accountIds[${i}]`), `"${a}" is a wildcard consumer: it would let every AWS account call this API`, "list each consumer account by its 12-digit id"));
-    else if (!/^\d{12}$/.test(a)) errors.push(new ConfigError(k(`consumers.accountIds[${i}]`), `"${a}" is not an AWS account id`, "give the 12-digit account id, e.g. 111122223333"));
+    else if (!ACCOUNT_ID_RE.test(a)) errors.push(new ConfigError(k(`consumers.accountIds[${i}]`), `"${a}" is not an AWS account id`, "give the 12-digit account id, e.g. 111122223333"));
   });
   if (pa.consumers.accountIds.length > 0 && pa.authorization !== "AWS_IAM") {
     errors.push(new ConfigError(k("consumers.accountIds"), "accounts can only be recognised on SigV4-signed requests, and the API's authorization is NONE", `set ${P}:privateApi.authorization to AWS_IAM, or list the consumers' VPC endpoints in consumers.vpcEndpointIds instead`));
@@ -143,7 +139,7 @@ export function privateApiApps(cfg: EnvConfig, provider: aws.Provider, network: 
   allowToEndpoints(cfg, network, "pets-api", vfn.securityGroupId, provider);
   const fn = vfn.fn;
 
-  const fromNetwork = cfg.network.interfaceEndpoints.includes("execute-api") ? [network.executeApiEndpointId as pulumi.Output<string>] : [];
+  const fromNetwork = cfg.network.interfaceEndpoints.includes("execute-api") ? [network.executeApiEndpointId] : [];
   // ANY on both resources: the function answers 405 with Allow itself, instead of API Gateway's 403
   // "Missing Authentication Token" for a method nobody routed.
   const api = new PrivateApi("private-api", {
@@ -176,3 +172,10 @@ export function privateApiApps(cfg: EnvConfig, provider: aws.Provider, network: 
   };
 }
 
+/** MISSION §5: the pets service behind a PRIVATE REST API (docs/private-api.md). */
+export const privateApiFeature: Feature<PrivateApiAppOutputs> = {
+  name: "private-api",
+  configErrors: ({ cfg, failed }) => failed.has("privateApi") || failed.has("data") || failed.has("accounts") || failed.has("network") ? [] : privateApiConfigErrors(cfg),
+  dbSecretReaders: petsApiSecretReaders,
+  apps: ({ cfg, provider, network, data }) => privateApiApps(cfg, provider, network, data),
+};

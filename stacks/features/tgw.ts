@@ -1,13 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { ConfigError, throwIfAny } from "../components/errors";
-import { checkTgwShare, TgwOwner, TgwPeer, TgwPlan, tgwRouteTableMembership } from "../components/tgw-shared-network";
-// Types only: config.ts calls planTgwConfig, so a value import of it here would be a cycle.
-import type { EnvConfig, EnvConfigInput } from "./config";
-import type { FixedEgressVpc } from "../components/fixed-egress-vpc";
-import type { PrivateVpc } from "../components/private-vpc";
-
-const P = "vpc-lambda-kit";
+import { ConfigError, throwIfAny } from "../../components/errors";
+import { checkTgwShare, TgwOwner, TgwPeer, TgwPlan, tgwRouteTableMembership } from "../../components/tgw-shared-network";
+import type { FixedEgressVpc } from "../../components/fixed-egress-vpc";
+import type { PrivateVpc } from "../../components/private-vpc";
+import { collectConfigErrors, EnvConfig, EnvConfigInput, PROJECT as P } from "../config/schema";
+import type { DataOutputs, NetworkOutputs } from "../config/outputs";
+import type { Feature } from "./feature";
 /** Child-name prefix of every Transit Gateway resource in the stacks. */
 const NAME = "transit";
 /** How the two VPCs are called in messages and route names. */
@@ -21,19 +20,15 @@ export interface TgwOwnerOutputs {
   tgwRouteTableId: pulumi.Output<string>;
 }
 
-/** The network outputs the peer side reads (directly or by StackReference, hence untyped). */
-export interface TgwNetworkView {
-  transitGatewayId: pulumi.Output<any>;
-  tgwShareArn: pulumi.Output<any>;
-  vpcCidr: pulumi.Output<any>;
-}
+/** The network outputs the peer side reads (directly or by StackReference). */
+export type TgwNetworkView = Pick<NetworkOutputs, "transitGatewayId" | "tgwShareArn" | "vpcCidr">;
 
 /**
  * Config-time validation of `transitGateway` (before anything is registered): on by default when
  * the environment has both sides (this stack runs or reads each of the network and data roles),
  * principals default to account B, the accepter switch and external principals agree, and each
  * stack gets the upstream it needs. Undefined when off. The CIDR overlap check lives beside the
- * other VPC checks in config.ts.
+ * other VPC checks in stacks/config/load.ts.
  */
 export function planTgwConfig(cfg: EnvConfigInput, networkCidr: string | undefined, dataCidr: string | undefined, region?: string): TgwPlan | undefined {
   const tg = cfg.transitGateway;
@@ -102,8 +97,8 @@ export function tgwOwnerSide(cfg: EnvConfig, provider: aws.Provider, vpc: FixedE
 }
 
 /** Fails with the stack to fix when an upstream output the TGW needs is empty. */
-function required(value: pulumi.Output<any>, what: string, where: string, fix: string): pulumi.Output<string> {
-  return value.apply((v: unknown) => {
+function required(value: pulumi.Output<string>, what: string, where: string, fix: string): pulumi.Output<string> {
+  return value.apply((v) => {
     if (!v) throw new Error(`${where} exports no ${what}. Fix: ${fix}`);
     return String(v);
   });
@@ -144,7 +139,7 @@ export function tgwPeerSide(cfg: EnvConfig, provider: aws.Provider, network: Tgw
  * route table and propagate its CIDR there. Only the TGW's owner may manage its route tables, so
  * this runs in the combined stack, or in split mode in the apps stack (account A, after data).
  */
-export function tgwAdmitPeer(cfg: EnvConfig, provider: aws.Provider, network: { tgwRouteTableId: pulumi.Output<any> }, data: { tgwAttachmentId: pulumi.Output<any> }): void {
+export function tgwAdmitPeer(cfg: EnvConfig, provider: aws.Provider, network: Pick<NetworkOutputs, "tgwRouteTableId">, data: Pick<DataOutputs, "tgwAttachmentId">): void {
   if (!cfg.tgw || cfg.tgw.defaultRouteTables) return;
   const dataWhere = cfg.roles.includes("data") ? "the data role" : `stack ${cfg.upstream.data}`;
   tgwRouteTableMembership(`${NAME}-${PEER_VPC}`, {
@@ -152,3 +147,16 @@ export function tgwAdmitPeer(cfg: EnvConfig, provider: aws.Provider, network: { 
     transitGatewayAttachmentId: required(data.tgwAttachmentId, "TGW attachment (tgwAttachmentId)", dataWhere, `enable ${P}:transitGateway there and deploy it first`),
   }, { provider });
 }
+
+/** MISSION §3's Transit Gateway: owner side in the network role, attachment in the data role. */
+export const tgwFeature: Feature = {
+  name: "tgw",
+  configErrors({ cfg, failed, plans, region }) {
+    if (failed.has("transitGateway") || failed.has("accounts")) return [];
+    const errors: ConfigError[] = [];
+    plans.tgw = collectConfigErrors(errors, () => planTgwConfig(cfg, plans.network?.cidrBlock, plans.data?.cidrBlock, region));
+    return errors;
+  },
+  network: ({ cfg, provider, vpc }) => tgwOwnerSide(cfg, provider, vpc),
+  data: ({ cfg, provider, network, vpc }) => tgwPeerSide(cfg, provider, network, vpc),
+};

@@ -1,55 +1,39 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { SquidProxyTier } from "../components/squid-proxy-tier";
-import { VpcFunction } from "../components/vpc-function";
-import { EnvConfig, PROJECT } from "./config";
-import { NetworkOutputs, zoneNames } from "./network";
-import { allowToEndpoints, serviceFlow } from "./endpoints";
+import { ConfigError } from "../../components/errors";
+import type { SquidProxyTier } from "../../components/squid-proxy-tier";
+import { VpcFunction, validateSchedule } from "../../components/vpc-function";
+import { collectConfigErrors, EnvConfig, EnvConfigInput, PROJECT } from "../config/schema";
+import type { NetworkOutputs } from "../config/outputs";
+import { allowToEndpoints, serviceFlow } from "../endpoints";
+import type { Feature } from "./feature";
 
-export interface ProxyExportOutputs {
-  proxyTier?: { proxyUrl: pulumi.Output<string>; egressIps: pulumi.Output<string[]>; securityGroupId: pulumi.Output<string> };
+export interface SaasExportOutputs {
   saasExport?: { functionName: pulumi.Output<string>; bucket: pulumi.Output<string>; prefix: string; glueDatabase: pulumi.Output<string>; glueTable: pulumi.Output<string> };
 }
 
-/** The network role's subnets, one Input per AZ (the tier validates zones and subnets as plain lists). */
-function perAz(ids: pulumi.Output<any>, count: number): pulumi.Input<string>[] {
-  return Array.from({ length: count }, (_, i) => ids.apply((all: string[]) => all[i]));
+/** Config-time checks of `saasExport` (`failed`: top-level keys that failed the schema). */
+export function saasExportConfigErrors(cfg: EnvConfigInput, failed: ReadonlySet<string>): ConfigError[] {
+  const errors: ConfigError[] = [];
+  if (cfg.saasExport?.enabled && !cfg.proxyTier && !failed.has("proxyTier")) {
+    errors.push(new ConfigError(`${PROJECT}:proxyTier`, "saasExport reaches the SaaS through the proxy tier, which is not configured", "add proxyTier (allowedDomains must include the SaaS host), or disable saasExport"));
+  }
+  const se = cfg.saasExport;
+  if (se?.enabled && !failed.has("saasExport")) {
+    collectConfigErrors(errors, () => validateSchedule(se.schedule, `${PROJECT}:saasExport.schedule`));
+  }
+  return errors;
 }
 
 /**
- * MISSION §2: the header-gated Squid tier in the network role's VPC, and the SaaS → S3 export that
- * uses it. The subnet CIDRs come from the network plan (config), because squid.conf is rendered
- * from plain values before anything is registered.
+ * MISSION §2: the SaaS → S3 export through the proxy tier (NDJSON day partitions, an Athena table
+ * with partition projection).
  */
-export function proxyExportApps(cfg: EnvConfig, provider: aws.Provider, network: NetworkOutputs): ProxyExportOutputs {
-  const out: ProxyExportOutputs = {};
-  const pt = cfg.proxyTier;
-  if (!pt) return out;
-  const azs = cfg.networkPlan.azCount;
+export function saasExportApps(cfg: EnvConfig, provider: aws.Provider, network: NetworkOutputs, tier: SquidProxyTier | undefined): SaasExportOutputs {
+  if (!tier) return {};
   const secrets = new pulumi.Config(PROJECT);
-  const tier = new SquidProxyTier("proxy", {
-    vpcId: network.vpcId,
-    placement: pt.placement,
-    instanceSubnetIds: perAz(pt.placement === "public" ? network.publicSubnetIds : network.privateSubnetIds, azs),
-    // The internal load balancer sits beside its clients, in the private subnets.
-    lbSubnetIds: perAz(network.privateSubnetIds, azs),
-    lbSubnetCidrs: cfg.networkPlan.privateSubnetCidrs,
-    availabilityZones: zoneNames(cfg.networkAzs, provider, `${PROJECT}:network.availabilityZones`),
-    // Squid checks the real client address (PROXY protocol): the private subnets' functions, plus listed networks.
-    clientCidrs: [...cfg.networkPlan.privateSubnetCidrs, ...pt.extraClientCidrs],
-    openToClientCidrs: pt.extraClientCidrs.length > 0,
-    allowedDomains: pt.allowedDomains,
-    port: pt.port,
-    headerName: pt.headerName,
-    headerValue: secrets.requireSecret("proxyHeaderValue"),
-    natEgressIps: pt.placement === "private" ? network.egressIps : undefined,
-    desiredCapacity: pt.desiredCapacity,
-    instanceType: pt.instanceType,
-  }, { provider });
-  out.proxyTier = { proxyUrl: tier.proxyUrl, egressIps: tier.egressIps, securityGroupId: tier.securityGroupId };
-
   const se = cfg.saasExport;
-  if (!se || !se.enabled) return out;
+  if (!se || !se.enabled) return {};
   const child = { provider };
   const bucket = new aws.s3.Bucket("saas-export-bucket", { forceDestroy: cfg.environment !== "prod" }, child);
   new aws.s3.BucketPublicAccessBlock("saas-export-bucket-pab", {
@@ -139,6 +123,12 @@ export function proxyExportApps(cfg: EnvConfig, provider: aws.Provider, network:
       columns: se.columns.map((c) => ({ name: c.name, type: c.type })),
     },
   }, { provider, parent: db });
-  out.saasExport = { functionName: fn.functionName, bucket: bucket.bucket, prefix: se.prefix, glueDatabase: db.name, glueTable: table.name };
-  return out;
+  return { saasExport: { functionName: fn.functionName, bucket: bucket.bucket, prefix: se.prefix, glueDatabase: db.name, glueTable: table.name } };
 }
+
+/** MISSION §2's export that uses the proxy tier. */
+export const saasExportFeature: Feature<SaasExportOutputs> = {
+  name: "saas-export",
+  configErrors: ({ cfg, failed }) => saasExportConfigErrors(cfg, failed),
+  apps: ({ cfg, provider, network, shared }) => saasExportApps(cfg, provider, network, shared.proxyTier),
+};

@@ -1,0 +1,97 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import { ConfigError } from "../../components/errors";
+import { VpcFunction, validateSchedule } from "../../components/vpc-function";
+import { kintoneSyncBundleOptions } from "../../functions/kintone-sync/bundle-options";
+import { parseOptions as parseDefaultTransformOptions } from "../../functions/kintone-sync/transform";
+import { collectConfigErrors, EnvConfig, EnvConfigInput, PROJECT } from "../config/schema";
+import type { NetworkOutputs } from "../config/outputs";
+import { allowToEndpoints, serviceFlow } from "../endpoints";
+import type { Feature } from "./feature";
+
+export interface KintoneSyncOutputs {
+  kintoneSync?: {
+    functionName: pulumi.Output<string>;
+    securityGroupId: pulumi.Output<string>;
+    tokenSecretArn: pulumi.Output<string>;
+    schedule: string;
+  };
+}
+
+/** Config-time checks of `kintoneSync`: the token is set, the schedule parses, the shipped transform accepts its options. */
+export function kintoneSyncConfigErrors(cfg: EnvConfigInput, tokenPresent: boolean): ConfigError[] {
+  const ks = cfg.kintoneSync;
+  if (!ks) return [];
+  const errors: ConfigError[] = [];
+  if (ks.enabled !== false && !tokenPresent && cfg.roles.includes("apps")) {
+    errors.push(new ConfigError(`${PROJECT}:kintoneApiToken`, "kintoneSync is enabled but no API token is set", `pulumi config set --secret ${PROJECT}:kintoneApiToken <token>`));
+  }
+  collectConfigErrors(errors, () => validateSchedule(ks.schedule, `${PROJECT}:kintoneSync.schedule`));
+  if (!ks.transformModule) {
+    // The shipped transform's rules are checked now, not at the first scheduled run.
+    try {
+      parseDefaultTransformOptions(ks.transformOptions);
+    } catch (e) {
+      errors.push(new ConfigError(`${PROJECT}:kintoneSync.transformOptions`, `not valid for the shipped transform: ${(e as Error).message}`, `give {"rules": [...]} as documented in functions/kintone-sync/transform.ts, or set kintoneSync.transformModule to your own module`));
+    }
+  }
+  if (/\b(order\s+by|limit|offset)\b/i.test(ks.query)) {
+    errors.push(new ConfigError(`${PROJECT}:kintoneSync.query`, "the query contains order by / limit / offset", "give only the condition; the sync pages by $id itself"));
+  }
+  return errors;
+}
+
+/**
+ * MISSION §1 in the apps role: the scheduled kintone sync in the network's private subnets, reaching
+ * kintone through the fixed egress IP(s) and reading its API token from Secrets Manager.
+ */
+export function kintoneSyncApps(cfg: EnvConfig, provider: aws.Provider, network: NetworkOutputs): KintoneSyncOutputs {
+  const ks = cfg.kintoneSync;
+  if (!ks || !ks.enabled) return {};
+  // The token lives in Secrets Manager (encrypted in stack state as a Pulumi secret); the function
+  // reads it once per cold start and may read this one secret only.
+  const token = new aws.secretsmanager.Secret("kintone-sync-token", {
+    description: `kintone API token for app ${ks.appId} (${cfg.stack})`,
+    recoveryWindowInDays: cfg.environment === "prod" ? 30 : 7,
+  }, { provider });
+  new aws.secretsmanager.SecretVersion("kintone-sync-token-value", {
+    secretId: token.id,
+    secretString: new pulumi.Config(PROJECT).requireSecret("kintoneApiToken"),
+  }, { provider, parent: token });
+
+  const host = new URL(ks.baseUrl).hostname;
+  const fn = new VpcFunction("kintone-sync", {
+    source: "kintone-sync",
+    bundle: kintoneSyncBundleOptions(ks.transformModule),
+    description: `Syncs kintone app ${ks.appId} through the fixed egress IP(s)`,
+    vpcId: network.vpcId,
+    subnetIds: network.privateSubnetIds,
+    flows: [
+      { to: { kind: "internet", host }, port: 443, purpose: `kintone REST API on ${host} via NAT (allowlisted egress IP)` },
+      serviceFlow(cfg, network, "secretsmanager", "read the kintone API token from Secrets Manager"),
+    ],
+    environment: {
+      KINTONE_BASE_URL: ks.baseUrl,
+      KINTONE_APP_ID: ks.appId,
+      KINTONE_QUERY: ks.query,
+      KINTONE_TOKEN_SECRET_ID: token.arn,
+      KINTONE_ALLOWLIST_HINT: `stack output "egressIps" of stack ${cfg.roles.includes("network") ? cfg.stack : cfg.upstream.network}`,
+      ...(ks.transformOptions ? { KINTONE_TRANSFORM_OPTIONS: JSON.stringify(ks.transformOptions) } : {}),
+    },
+    policyStatements: [{ Sid: "ReadKintoneToken", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: token.arn }],
+    memorySize: ks.memoryMb,
+    timeout: ks.timeoutSeconds,
+    reservedConcurrency: ks.reservedConcurrency,
+    logRetentionInDays: cfg.logRetentionInDays,
+  }, { provider });
+  allowToEndpoints(cfg, network, "kintone-sync", fn.securityGroupId, provider);
+  fn.schedule(ks.schedule);
+  return { kintoneSync: { functionName: fn.functionName, securityGroupId: fn.securityGroupId, tokenSecretArn: token.arn, schedule: ks.schedule } };
+}
+
+/** MISSION §1: the kintone sync through the fixed egress IP. */
+export const kintoneSyncFeature: Feature<KintoneSyncOutputs> = {
+  name: "kintone-sync",
+  configErrors: ({ cfg, failed, secretsPresent }) => failed.has("kintoneSync") ? [] : kintoneSyncConfigErrors(cfg, secretsPresent.kintoneApiToken),
+  apps: ({ cfg, provider, network }) => kintoneSyncApps(cfg, provider, network),
+};

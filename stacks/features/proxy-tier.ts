@@ -1,0 +1,72 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import { ConfigError } from "../../components/errors";
+import { SquidProxyTier } from "../../components/squid-proxy-tier";
+import { EnvConfig, EnvConfigInput, PROJECT } from "../config/schema";
+import type { NetworkOutputs } from "../config/outputs";
+import { zoneNames } from "../zones";
+import type { Feature } from "./feature";
+
+export interface ProxyTierOutputs {
+  proxyTier?: { proxyUrl: pulumi.Output<string>; egressIps: pulumi.Output<string[]>; securityGroupId: pulumi.Output<string> };
+}
+
+/** The network role's subnets, one Input per AZ (the tier validates zones and subnets as plain lists). */
+function perAz(ids: pulumi.Output<string[]>, count: number): pulumi.Input<string>[] {
+  return Array.from({ length: count }, (_, i) => ids.apply((all) => all[i]));
+}
+
+/**
+ * MISSION §2: the header-gated Squid tier in the network role's VPC (saas-export sends through it).
+ * The subnet CIDRs come from the network plan (config), because squid.conf is rendered from plain
+ * values before anything is registered.
+ */
+export function proxyTierApps(cfg: EnvConfig, provider: aws.Provider, network: NetworkOutputs): { outputs: ProxyTierOutputs; tier?: SquidProxyTier } {
+  const pt = cfg.proxyTier;
+  if (!pt) return { outputs: {} };
+  const azs = cfg.networkPlan.azCount;
+  const secrets = new pulumi.Config(PROJECT);
+  const tier = new SquidProxyTier("proxy", {
+    vpcId: network.vpcId,
+    placement: pt.placement,
+    instanceSubnetIds: perAz(pt.placement === "public" ? network.publicSubnetIds : network.privateSubnetIds, azs),
+    // The internal load balancer sits beside its clients, in the private subnets.
+    lbSubnetIds: perAz(network.privateSubnetIds, azs),
+    lbSubnetCidrs: cfg.networkPlan.privateSubnetCidrs,
+    availabilityZones: zoneNames(cfg.networkAzs, provider, `${PROJECT}:network.availabilityZones`),
+    // Squid checks the real client address (PROXY protocol): the private subnets' functions, plus listed networks.
+    clientCidrs: [...cfg.networkPlan.privateSubnetCidrs, ...pt.extraClientCidrs],
+    openToClientCidrs: pt.extraClientCidrs.length > 0,
+    allowedDomains: pt.allowedDomains,
+    port: pt.port,
+    headerName: pt.headerName,
+    headerValue: secrets.requireSecret("proxyHeaderValue"),
+    natEgressIps: pt.placement === "private" ? network.egressIps : undefined,
+    desiredCapacity: pt.desiredCapacity,
+    instanceType: pt.instanceType,
+  }, { provider });
+  return { outputs: { proxyTier: { proxyUrl: tier.proxyUrl, egressIps: tier.egressIps, securityGroupId: tier.securityGroupId } }, tier };
+}
+
+/** Config-time checks of `proxyTier` against the rest of the environment. */
+export function proxyTierConfigErrors(cfg: EnvConfigInput, failed: ReadonlySet<string>, secretPresent: boolean): ConfigError[] {
+  const errors: ConfigError[] = [];
+  if (cfg.proxyTier && cfg.roles.includes("apps") && !secretPresent) {
+    errors.push(new ConfigError(`${PROJECT}:proxyHeaderValue`, "the proxy tier needs its secret header value", `pulumi config set --secret ${PROJECT}:proxyHeaderValue "$(openssl rand -hex 24)"`));
+  }
+  if (cfg.proxyTier && !failed.has("network") && (typeof cfg.network.availabilityZones === "number" ? cfg.network.availabilityZones : cfg.network.availabilityZones.length) < 2) {
+    errors.push(new ConfigError(`${PROJECT}:network.availabilityZones`, "the proxy tier spreads its instances over at least two availability zones, and the network has one", "set network.availabilityZones to 2 or more (natGateways: single keeps one NAT)"));
+  }
+  return errors;
+}
+
+/** MISSION §2's Squid proxy tier. */
+export const proxyTierFeature: Feature<ProxyTierOutputs> = {
+  name: "proxy-tier",
+  configErrors: ({ cfg, failed, secretsPresent }) => failed.has("proxyTier") ? [] : proxyTierConfigErrors(cfg, failed, secretsPresent.proxyHeaderValue),
+  apps: ({ cfg, provider, network, shared }) => {
+    const { outputs, tier } = proxyTierApps(cfg, provider, network);
+    shared.proxyTier = tier;
+    return outputs;
+  },
+};

@@ -1,0 +1,29 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import { PrivateVpc } from "../../components/private-vpc";
+import { configKey, EnvConfig } from "../config/schema";
+import { DATA_KEYS, DataOutputs, NetworkOutputs } from "../config/outputs";
+import { FEATURES, Feature } from "../features";
+import { zoneNames } from "../zones";
+import { completeOutputs } from "./complete";
+
+export { DATA_KEYS };
+export type { DataOutputs };
+
+/** Account B: the database side (MISSION §3): its private VPC, and what each feature adds there (TGW attachment, Aurora PostgreSQL). */
+export function dataRole(cfg: EnvConfig, provider: aws.Provider, network?: NetworkOutputs): DataOutputs {
+  const vpc = new PrivateVpc("data", {
+    cidrBlock: cfg.dataPlan.cidrBlock,
+    availabilityZones: zoneNames(cfg.dataAzs, provider, configKey("data.availabilityZones")),
+    subnetCidrs: cfg.dataPlan.subnetCidrs,
+  }, { provider });
+  const out: Partial<DataOutputs> = {
+    vpcId: vpc.vpcId,
+    vpcCidr: pulumi.output(vpc.cidrBlock),
+    subnetIds: pulumi.all(vpc.subnetIds),
+    routeTableId: vpc.routeTableId,
+    dbSubnetGroupName: vpc.dbSubnetGroupName ?? pulumi.output(""),
+  };
+  for (const feature of FEATURES as readonly Feature<object>[]) Object.assign(out, feature.data?.({ cfg, provider, vpc, network }));
+  return completeOutputs("data", DATA_KEYS, out);
+}

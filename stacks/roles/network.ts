@@ -1,0 +1,51 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { FixedEgressVpc } from "../../components/fixed-egress-vpc";
+import { VpcEndpoints } from "../../components/vpc-endpoints";
+import { configKey, EnvConfig } from "../config/schema";
+import { NETWORK_KEYS, NetworkOutputs } from "../config/outputs";
+import { FEATURES, Feature } from "../features";
+import { zoneNames } from "../zones";
+import { completeOutputs } from "./complete";
+
+export { NETWORK_KEYS };
+export type { NetworkOutputs };
+
+/** Account A's network: the fixed-egress VPC (MISSION §1), its endpoints, and what each feature adds there. */
+export function networkRole(cfg: EnvConfig, provider: aws.Provider): NetworkOutputs {
+  const net = cfg.network;
+  const vpc = new FixedEgressVpc("egress", {
+    cidrBlock: net.cidrBlock,
+    availabilityZones: zoneNames(cfg.networkAzs, provider, configKey("network.availabilityZones")),
+    publicSubnetCidrs: cfg.networkPlan.publicSubnetCidrs,
+    privateSubnetCidrs: cfg.networkPlan.privateSubnetCidrs,
+    natGateways: net.natGateways,
+    eipAllocationIds: net.eipAllocationIds,
+    flowLogs: net.flowLogs,
+  }, { provider });
+  const endpoints = new VpcEndpoints("endpoints", {
+    vpcId: vpc.vpcId,
+    region: cfg.region,
+    vpcDns: vpc.dns,
+    interfaceServices: net.interfaceEndpoints,
+    subnetIds: vpc.privateSubnetIds,
+    gatewayServices: net.gatewayEndpoints,
+    routeTableIds: vpc.privateRouteTableIds,
+  }, { provider });
+  const out: Partial<NetworkOutputs> = {
+    vpcId: vpc.vpcId,
+    vpcCidr: pulumi.output(vpc.cidrBlock),
+    publicSubnetIds: pulumi.all(vpc.publicSubnetIds),
+    privateSubnetIds: pulumi.all(vpc.privateSubnetIds),
+    privateSubnetCidrs: pulumi.output(vpc.plan.privateSubnetCidrs),
+    privateRouteTableIds: pulumi.all(vpc.privateRouteTableIds),
+    natGatewayIds: pulumi.all(vpc.natGatewayIds),
+    egressIps: vpc.egressIps,
+    // Plain strings cross stacks: "" when the VPC has no such endpoint.
+    s3PrefixListId: endpoints.prefixListIds.s3 ?? pulumi.output(""),
+    endpointSecurityGroupId: endpoints.securityGroupId ?? pulumi.output(""),
+    executeApiEndpointId: endpoints.interfaceEndpointIds["execute-api"] ?? pulumi.output(""),
+  };
+  for (const feature of FEATURES as readonly Feature<object>[]) Object.assign(out, feature.network?.({ cfg, provider, vpc, endpoints }));
+  return completeOutputs("network", NETWORK_KEYS, out);
+}
