@@ -17,8 +17,9 @@ export interface RecordedResource {
   /**
    * URNs this resource waits for at deploy time, sorted: explicit `dependsOn` and every resource an input
    * came from (the engine's `dependencies` and `propertyDependencies` of the registration request).
+   * Optional so hand-built graphs in tests and older graph.json files still type-check.
    */
-  dependencies: string[];
+  dependencies?: string[];
 }
 
 export interface KitMocksOptions {
@@ -113,8 +114,9 @@ export class KitMocks implements pulumi.runtime.Mocks {
           callback(err, resp);
         });
         // The mock monitor calls newResource synchronously before its first await.
-        holder.record = this.lastRecord;
-        if (holder.record) holder.record.dependencies = requestDependencies(req);
+        const record = this.lastRecord as RecordedResource | undefined;
+        holder.record = record;
+        if (record) record.dependencies = requestDependencies(req);
         return result;
       };
     }
