@@ -48,6 +48,8 @@ export interface CallOutcome {
   /** Undefined when the call does not apply (its `when` is false) or cannot be resolved. */
   request?: ResolvedCall;
   skipped?: string;
+  /** The call does not apply to this stack (its `when` is false, or the secret has no customer managed key). */
+  notApplicable?: boolean;
   result?: EvalResult;
 }
 
@@ -80,6 +82,9 @@ function accountOfArn(arn: string): string | undefined {
   return /^arn:[^:]*:[^:]*:[^:]*:(\d{12}):/.exec(arn)?.[1];
 }
 
+/** A template that names something this stack does not have by design (not a broken declaration). */
+class NotApplicable extends Error {}
+
 function fill(template: string, f: FunctionFacts): string {
   return template.replace(/\$\{([a-zA-Z]+)(?::([A-Z0-9_]+))?\}/g, (whole, kind: string, arg?: string) => {
     const need = (v: string | undefined, what: string) => {
@@ -92,21 +97,27 @@ function fill(template: string, f: FunctionFacts): string {
       case "account": return f.account;
       case "logGroup": return need(f.logGroup, "the log group");
       case "profile": return need(f.profile, "the AppFlow connector profile");
-      case "keyOf": return need(f.keyOf(need(f.env[arg ?? ""], `environment variable ${arg}`)), `a customer managed key for the secret in ${arg}`);
+      case "keyOf": {
+        const key = f.keyOf(need(f.env[arg ?? ""], `environment variable ${arg}`));
+        // The AWS managed key (aws/secretsmanager) lets every principal of the account decrypt through
+        // Secrets Manager; there is no key policy of the kit's to check.
+        if (key === undefined) throw new NotApplicable(`the secret in ${arg} uses the AWS managed key`);
+        return key;
+      }
       case "accountOf": return need(accountOfArn(need(f.env[arg ?? ""], `environment variable ${arg}`)), `the account of ${arg}`);
       default: throw new Error(`unknown template ${whole}`);
     }
   });
 }
 
-export function resolveCall(call: DeclaredCall, f: FunctionFacts): ResolvedCall | { skipped: string } {
-  if (call.when && f.env[call.when.env] !== call.when.equals) return { skipped: `${call.when.env} is not ${call.when.equals}` };
+export function resolveCall(call: DeclaredCall, f: FunctionFacts): ResolvedCall | { skipped: string; notApplicable: boolean } {
+  if (call.when && f.env[call.when.env] !== call.when.equals) return { skipped: `${call.when.env} is not ${call.when.equals}`, notApplicable: true };
   try {
     const resource = fill(call.resource, f);
     const context = Object.fromEntries(Object.entries(call.context ?? {}).map(([k, v]) => [k, fill(v, f)]));
     return { action: call.action, resource, resourceAccount: accountOfArn(resource) ?? (resource.startsWith("arn:aws:s3:::") ? f.account : f.account), context };
   } catch (e) {
-    return { skipped: (e as Error).message };
+    return { skipped: (e as Error).message, notApplicable: e instanceof NotApplicable };
   }
 }
 
@@ -114,7 +125,7 @@ export function resolveCall(call: DeclaredCall, f: FunctionFacts): ResolvedCall 
 export function simulateCalls(decl: FunctionAwsCalls, f: FunctionFacts): CallOutcome[] {
   const run = (kind: CallOutcome["kind"], declared: DeclaredCall): CallOutcome => {
     const r = resolveCall(declared, f);
-    if ("skipped" in r) return { kind, declared, skipped: r.skipped };
+    if ("skipped" in r) return { kind, declared, skipped: r.skipped, notApplicable: r.notApplicable };
     const result = evaluate(
       { principal: f.roleArn, action: r.action, resource: r.resource, resourceAccount: r.resourceAccount, context: r.context },
       { identity: f.identityPolicies, resource: f.resourcePolicyFor(r.resource) },
@@ -129,7 +140,7 @@ export function callFindings(decl: FunctionAwsCalls, outcomes: CallOutcome[]): C
   for (const o of outcomes) {
     const base = { functionName: decl.functionName, action: o.declared.action, resource: o.request?.resource ?? o.declared.resource };
     if (o.skipped !== undefined) {
-      if (!o.declared.when || !o.skipped.endsWith(`is not ${o.declared.when.equals}`)) {
+      if (!o.notApplicable) {
         out.push({ ...base, kind: "unresolved", problem: `cannot resolve the declared call: ${o.skipped}`, fix: `fix functions/${decl.functionName}/aws-calls.ts or the stack` });
       }
       continue;
