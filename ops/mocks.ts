@@ -14,6 +14,12 @@ export interface RecordedResource {
   custom: boolean;
   /** Inputs resolved to plain JSON: references to other resources appear as their ids, secrets as "[secret]". */
   inputs: Record<string, unknown>;
+  /**
+   * URNs this resource waits for at deploy time, sorted: explicit `dependsOn` and every resource an input
+   * came from (the engine's `dependencies` and `propertyDependencies` of the registration request).
+   * Optional so hand-built graphs in tests and older graph.json files still type-check.
+   */
+  dependencies?: string[];
 }
 
 export interface KitMocksOptions {
@@ -108,7 +114,9 @@ export class KitMocks implements pulumi.runtime.Mocks {
           callback(err, resp);
         });
         // The mock monitor calls newResource synchronously before its first await.
-        holder.record = this.lastRecord;
+        const record = this.lastRecord as RecordedResource | undefined;
+        holder.record = record;
+        if (record) record.dependencies = requestDependencies(req);
         return result;
       };
     }
@@ -137,6 +145,7 @@ export class KitMocks implements pulumi.runtime.Mocks {
       provider: args.provider ? args.provider.split("::").slice(0, -1).join("::") : null,
       custom: args.custom !== false,
       inputs: {},
+      dependencies: [],
     };
     this.resources.push(record);
     this.lastRecord = record;
@@ -413,6 +422,17 @@ function providerAccount(inputs: Record<string, unknown>): string | undefined {
     return /arn:aws[a-z-]*:iam::(\d{12}):/.exec(role.roleArn)?.[1];
   }
   return undefined;
+}
+
+/** Every URN a register/read request says the resource depends on (explicit and through its inputs). */
+function requestDependencies(req: any): string[] {
+  const urns = new Set<string>(typeof req.getDependenciesList === "function" ? req.getDependenciesList() : []);
+  if (typeof req.getPropertydependenciesMap === "function") {
+    req.getPropertydependenciesMap().forEach((deps: any) => {
+      for (const urn of deps.getUrnsList()) urns.add(urn);
+    });
+  }
+  return [...urns].filter((u) => u !== "").sort();
 }
 
 function safeJson(v: string): unknown {

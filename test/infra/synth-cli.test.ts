@@ -39,8 +39,10 @@ describe.each(["dev", "prod"])("npm run synth -- %s", (stack) => {
     expect(g.project).toBe("vpc-lambda-kit");
     expect(g.stack).toBe(stack);
     for (const res of g.resources) {
-      expect(Object.keys(res).sort()).toEqual(["id", "inputs", "name", "parent", "provider", "type", "urn"]);
+      expect(Object.keys(res).sort()).toEqual(["dependencies", "id", "inputs", "name", "parent", "provider", "type", "urn"]);
       expect(res.urn).toMatch(/^urn:pulumi:/);
+      // Every dependency is another resource of the graph.
+      for (const d of res.dependencies) expect(g.resources.some((x: any) => x.urn === d)).toBe(true);
     }
     const nat = g.resources.find((x: any) => x.type === "aws:ec2/natGateway:NatGateway");
     const subnetIds = g.resources.filter((x: any) => x.type === "aws:ec2/subnet:Subnet").map((x: any) => x.id);

@@ -1,0 +1,3 @@
+import { describeStackEvidence } from "./stack-evidence";
+
+describeStackEvidence("prod");
