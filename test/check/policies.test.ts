@@ -3,7 +3,7 @@ import type { PolicyResource, ResourceValidationArgs, ResourceValidationPolicy, 
 import { REPO_ROOT } from "../../components/bundle";
 import { renderSquidConf } from "../../components/squid-conf";
 import { checkPolicies, POLICY_IDS, PolicyViolation } from "../../ops/check/policies";
-import { findSquidConfs, squidConfProblems } from "../../ops/check/policy-rules";
+import { findSquidConfs, squidConfProblems } from "../../ops/check/eval/proxy";
 import type { Graph } from "../../ops/synth-core";
 import { readStackConfig } from "../../ops/stack-config";
 import { EnvConfig, loadConfig } from "../../stacks/config";
