@@ -1,19 +1,24 @@
 /**
- * Offline proof of every flow a function declares (issue 7 item 1): for each flow, the packet's
- * way through the graph, hop by hop — the function's subnets, their route tables (longest-prefix
- * match), NAT / internet gateway / Transit Gateway / peering / endpoints, the proxy tier — with the
- * security groups checked both ways, the return route, and the resource policy at the end. A flow
- * is OK with its path and egress IP(s), or BROKEN with the first missing piece in one sentence.
+ * Offline proof of every flow a function declares: for each flow, the packet's way through the
+ * graph, hop by hop — the function's subnets, their route tables (longest-prefix match), NAT /
+ * internet gateway / Transit Gateway / peering / endpoints, the proxy tier — with the security
+ * groups checked both ways, the return route, and the resource policy at the end. A flow is OK
+ * with its path and egress IP(s), or BROKEN with the first missing piece in one sentence.
+ *
+ * This file is the walk only: what each hop decides comes from the evaluators in ops/check/eval/
+ * (routes, security groups, Transit Gateway, endpoints + DNS, the Squid proxy, API policy,
+ * targets), over the graph model in ops/check/model/graph.ts.
  */
 import type { Graph } from "../synth-core";
 import { GraphModel, Res } from "./model/graph";
 import { T } from "./model/types";
 import { ANYWHERE, anyContains, asBool, Cidr, cidrContains, cidrOf, isPrivateCidr } from "./model/values";
 import { isPrivateApi, privateApiVerdict } from "./eval/api-policy";
-import { endpointsFor, endpointType, privateDnsProblem } from "./eval/endpoints";
+import { endpointsFor, privateDnsProblem } from "./eval/endpoints";
 import { domainMatches, evaluateSquid, SquidConf, squidConfOf } from "./eval/proxy";
 import { associationsOf, igwAttachedTo, lookup, prefixListRoute, routeTableOf, TableView } from "./eval/routes";
 import { rulePeers, rulePermits, rulePorts, SgPeer, sgAllows, SgRule, sgRules } from "./eval/security-groups";
+import { kindOf, listenersOf, listenPorts } from "./eval/targets";
 import { attachmentProblem, attachmentZones, tgwAttachments, tgwLookup, tgwRouteTableOf } from "./eval/tgw";
 
 export interface FlowResult {
@@ -92,7 +97,6 @@ type Arrival =
   | { kind: "vpc"; vpcId: string; tgw?: { tgw: Res; attachment: Res } };
 
 const MAX_HOPS = 8;
-const DEFAULT_DB_PORTS: Record<string, number> = { postgres: 5432, mysql: 3306, mariadb: 3306, oracle: 1521, sqlserver: 1433 };
 
 /** Analyses every declared flow of every function in the graph. */
 export function analyzeFlows(input: Graph | GraphModel): FlowResult[] {
@@ -725,60 +729,6 @@ class FlowWalk {
       if (c) seen.set(c.text, c);
     }
     return [...seen.values()];
-  }
-}
-
-interface Listener { res: Res; cidrs: Cidr[]; ports: number[] }
-
-const listenerCache = new WeakMap<GraphModel, Listener[]>();
-
-/** Every resource that listens on known ports from known subnets, computed once per graph. */
-function listenersOf(ix: GraphModel): Listener[] {
-  const cached = listenerCache.get(ix);
-  if (cached) return cached;
-  const out: Listener[] = [];
-  for (const r of ix.resources) {
-    if (!LISTENER_TYPES.has(r.type) && !(r.type === T.endpoint && endpointType(r) === "Interface")) continue;
-    const subnets = ix.subnetIdsOf(r).map((id) => ix.subnet(id)).filter((s): s is Res => !!s);
-    const cidrs = subnets.map((s) => ix.subnetCidr(s));
-    const ports = listenPorts(ix, r);
-    if (subnets.length === 0 || !ports || cidrs.some((c) => c === undefined)) continue;
-    out.push({ res: r, cidrs: cidrs as Cidr[], ports });
-  }
-  listenerCache.set(ix, out);
-  return out;
-}
-
-const LISTENER_TYPES = new Set<string>([T.rdsCluster, T.rdsInstance, T.classicLb, "aws:lb/loadBalancer:LoadBalancer", T.instance, "aws:rds/proxy:Proxy", "aws:elasticache/replicationGroup:ReplicationGroup"]);
-
-/** Ports a target listens on, when the graph says; undefined when unknown. */
-export function listenPorts(ix: GraphModel, r: Res): number[] | undefined {
-  const i = r.inputs;
-  if (r.type === T.rdsCluster || r.type === T.rdsInstance) {
-    if (i.port !== undefined && i.port !== null) return [Number(i.port)];
-    const engine = String(i.engine ?? "");
-    const key = Object.keys(DEFAULT_DB_PORTS).find((k) => engine.includes(k));
-    return key ? [DEFAULT_DB_PORTS[key]] : undefined;
-  }
-  if (r.type === T.classicLb) return (Array.isArray(i.listeners) ? i.listeners : []).map((l) => Number((l as Record<string, unknown>).lbPort));
-  if (r.type === "aws:lb/loadBalancer:LoadBalancer") {
-    const ports = ix.all("aws:lb/listener:Listener").filter((l) => l.inputs.loadBalancerArn === r.id || ix.resolve(l.inputs.loadBalancerArn) === r).map((l) => Number(l.inputs.port));
-    return ports.length > 0 ? ports : undefined;
-  }
-  if (r.type === T.endpoint) return [443];
-  return undefined;
-}
-
-export function kindOf(r: Res): string {
-  switch (r.type) {
-    case T.rdsCluster: return "database cluster";
-    case T.rdsInstance: return "database";
-    case T.classicLb: return "load balancer";
-    case "aws:lb/loadBalancer:LoadBalancer": return "load balancer";
-    case T.endpoint: return "interface endpoint";
-    case T.lambda: return "function";
-    case T.instance: return "instance";
-    default: return r.type.split(":").pop() ?? r.type;
   }
 }
 

@@ -10,7 +10,8 @@
  *    that admits only listed VPC endpoints (aws:SourceVpce).
  */
 import type { Graph } from "../synth-core";
-import { analyze, FlowDetail, FunctionView, functionsOf, kindOf, listenPorts } from "./flows";
+import { analyze, FlowDetail, FunctionView, functionsOf } from "./flows";
+import { kindOf, listenPorts } from "./eval/targets";
 import { GraphModel, Res } from "./model/graph";
 import { T } from "./model/types";
 import { ANYWHERE, anyContains, Cidr, cidrOf, isPrivateCidr, touchesPublic } from "./model/values";
