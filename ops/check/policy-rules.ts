@@ -1,7 +1,9 @@
 /**
- * The kit's policies as pure functions over a neutral resource shape, so the same rules run over
- * `graph.json` (ops/check/policies.ts, offline) and inside the `@pulumi/policy` pack
- * (policy-pack/, `pulumi preview --policy-pack`).
+ * The kit's policies as pure functions over the graph model (ops/check/model/graph.ts), so the same
+ * rules run over `graph.json` (ops/check/policies.ts, offline) and inside the `@pulumi/policy` pack
+ * (policy-pack/, `pulumi preview --policy-pack`), which builds the same model from the stack's
+ * resources. IAM documents, API policies, squid.conf and routes are read by the evaluators in
+ * ops/check/eval/, the same ones the flow proofs use.
  *
  * Rules are generic over resource types: they look at properties (`vpcConfig.subnetIds`,
  * `metadataOptions.httpTokens`, `allocationId`…) rather than at the kit's components, so resources
