@@ -13,7 +13,7 @@ import { REPO_ROOT } from "../components/bundle";
 import type { Graph } from "../ops/synth-core";
 import { analyze } from "../ops/check/flows";
 import { checkForbidden } from "../ops/check/forbidden";
-import { GraphIndex } from "../ops/check/graph-index";
+import { GraphModel } from "../ops/check/model/graph";
 import { checkPolicies } from "../ops/check/policies";
 import { estimateCost } from "../ops/check/cost";
 import { renderDiagram } from "../ops/check/diagram";
@@ -154,7 +154,7 @@ async function measure(name: string, graph: Graph, vpcs: number, runs: number): 
   let details: ReturnType<typeof analyze> = [];
   for (let k = 0; k < runs; k++) {
     const [d, ms] = time(() => {
-      const ix = new GraphIndex(graph);
+      const ix = GraphModel.of(graph);
       const det = analyze(ix);
       checkForbidden(ix, det);
       return det;

@@ -8,7 +8,9 @@
  * resolved through the engine's property dependencies, and values that stay unknown are skipped.
  */
 import type { PolicyResource, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
-import { POLICY_RULES, PolicyRule, ResourceModel, RuleResource, UNKNOWN } from "../ops/check/policy-rules";
+import { GraphModel, Res } from "../ops/check/model/graph";
+import { UNKNOWN } from "../ops/check/model/values";
+import { POLICY_RULES, PolicyRule } from "../ops/check/policy-rules";
 
 /** Internals of @pulumi/policy's unknown-checking proxy (stable since 1.x; no typings are published). */
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -43,26 +45,27 @@ function plain(x: unknown, depth: number): unknown {
 }
 
 /** A stack resource in the rules' shape. */
-export function fromPolicyResource(r: PolicyResource): RuleResource {
+export function fromPolicyResource(r: PolicyResource): Res {
   const deps: Record<string, string[]> = {};
   for (const [k, rs] of Object.entries(r.propertyDependencies ?? {})) deps[k] = (rs ?? []).map((d) => d.urn);
   return {
     urn: r.urn,
     type: r.type,
     name: r.name,
+    id: "",
     parent: r.parent?.urn ?? null,
     provider: r.provider?.urn ?? null,
-    props: plainProps(r.props),
+    inputs: plainProps(r.props),
     propertyDeps: deps,
   };
 }
 
 // One model per stack analysis, shared by every stack policy.
-const models = new WeakMap<object, ResourceModel>();
-function modelFor(args: StackValidationArgs): ResourceModel {
+const models = new WeakMap<object, GraphModel>();
+function modelFor(args: StackValidationArgs): GraphModel {
   let m = models.get(args.resources);
   if (!m) {
-    m = new ResourceModel(args.resources.map(fromPolicyResource));
+    m = new GraphModel(args.resources.map(fromPolicyResource));
     models.set(args.resources, m);
   }
   return m;
@@ -75,7 +78,7 @@ function toPolicy(rule: PolicyRule): ResourceValidationPolicy | StackValidationP
     return {
       ...base,
       validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
-        const r: RuleResource = { urn: args.urn, type: args.type, name: args.name, props: plainProps(args.props) };
+        const r: Res = { urn: args.urn, type: args.type, name: args.name, id: "", parent: null, provider: null, inputs: plainProps(args.props) };
         for (const msg of local(r)) report(msg);
       },
     };

@@ -11,8 +11,10 @@
  */
 import type { Graph } from "../synth-core";
 import type { EnvConfig } from "../../stacks/config/schema";
-import { graphResources } from "./policies";
-import { isUnknown, ResourceModel, RuleResource, T } from "./policy-rules";
+import { GraphModel, Res } from "./model/graph";
+import { T } from "./model/types";
+import { isUnknown } from "./model/values";
+import { declaredRouteTableOf } from "./eval/routes";
 import PRICE_TABLE from "./prices.ap-northeast-1.json";
 
 export interface PriceItem {
@@ -140,11 +142,6 @@ export const CATEGORIES = [
 ] as const;
 export type Category = (typeof CATEGORIES)[number];
 
-const ELB = "aws:elb/loadBalancer:LoadBalancer";
-const ASG = "aws:autoscaling/group:Group";
-const LT = "aws:ec2/launchTemplate:LaunchTemplate";
-const SG = "aws:ec2/securityGroup:SecurityGroup";
-const EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule";
 const POOL_TAG = "vpc-lambda-kit:proxy-pool";
 
 /**
@@ -155,7 +152,7 @@ export function estimateCost(graph: Graph, cfg?: EnvConfig, assumptions: Partial
   const fromCfg: Partial<CostAssumptions> = cfg?.costAssumptions ?? {};
   const a: CostAssumptions = { ...DEFAULT_COST_ASSUMPTIONS, ...fromCfg, ...assumptions };
   a.functionSecondsByName = { ...DEFAULT_COST_ASSUMPTIONS.functionSecondsByName, ...(fromCfg.functionSecondsByName ?? {}), ...(assumptions.functionSecondsByName ?? {}) };
-  const m = new ResourceModel(graphResources(graph));
+  const m = GraphModel.of(graph);
   const lines: CostLine[] = [];
   const notes: string[] = [];
   const H = a.hoursPerMonth;
@@ -182,8 +179,8 @@ export function estimateCost(graph: Graph, cfg?: EnvConfig, assumptions: Partial
   for (const ip of ips) add("Public IPv4", ip, H, "publicIpv4.hour");
 
   // --- Interface endpoints (per AZ) and their data.
-  for (const ep of m.all(T.vpcEndpoint)) {
-    if (ep.props.vpcEndpointType !== "Interface") continue;
+  for (const ep of m.all(T.endpoint)) {
+    if (ep.inputs.vpcEndpointType !== "Interface") continue;
     const azs = Math.max(1, endpointAzs(m, ep));
     add("Interface endpoints", `${ep.name} (${azs} AZ)`, azs * H, "interfaceEndpoint.azHour");
     const gb = endpointGb.get(ep.urn) ?? 0;
@@ -197,7 +194,7 @@ export function estimateCost(graph: Graph, cfg?: EnvConfig, assumptions: Partial
 
   // --- Load balancers (the proxy tier's Classic LB) and proxy instances.
   const proxyGb = traffic.reduce((s, t) => s + t.proxyGb, 0);
-  for (const lb of m.all(ELB)) {
+  for (const lb of m.all(T.classicLb)) {
     add("Load balancer", lb.name, H, "classicLoadBalancer.hour");
     if (proxyGb > 0) add("Load balancer", `${lb.name} data`, proxyGb, "classicLoadBalancer.gb");
   }
@@ -206,19 +203,19 @@ export function estimateCost(graph: Graph, cfg?: EnvConfig, assumptions: Partial
     if (PRICES.items[key]) add("Proxy instances", `${g.asg.name} (${g.count} × ${g.instanceType})`, g.count * H, key);
     else notes.push(`${g.asg.name}: no price for instance type ${g.instanceType} in the table; its ${g.count} instance(s) are not counted.`);
   }
-  for (const inst of m.all("aws:ec2/instance:Instance")) {
-    const type = String(inst.props.instanceType ?? "");
+  for (const inst of m.all(T.instance)) {
+    const type = String(inst.inputs.instanceType ?? "");
     const key = `ec2.${type}.hour`;
     if (PRICES.items[key]) add("Proxy instances", `${inst.name} (${type})`, H, key);
     else notes.push(`${inst.name}: no price for instance type ${type} in the table; not counted.`);
   }
 
   // --- Aurora Serverless v2.
-  for (const cluster of m.all("aws:rds/cluster:Cluster")) {
-    const scaling = cluster.props.serverlessv2ScalingConfiguration as { minCapacity?: number } | undefined;
-    const instances = m.all("aws:rds/clusterInstance:ClusterInstance").filter((i) => m.ref(i, "clusterIdentifier", i.props.clusterIdentifier, [cluster.type])?.urn === cluster.urn);
-    const serverless = instances.filter((i) => i.props.instanceClass === "db.serverless");
-    for (const i of instances.filter((x) => x.props.instanceClass !== "db.serverless")) notes.push(`${i.name}: provisioned class ${String(i.props.instanceClass)} has no price in the table; not counted.`);
+  for (const cluster of m.all(T.rdsCluster)) {
+    const scaling = cluster.inputs.serverlessv2ScalingConfiguration as { minCapacity?: number } | undefined;
+    const instances = m.all(T.rdsClusterInstance).filter((i) => m.ref(i, "clusterIdentifier", i.inputs.clusterIdentifier, [cluster.type])?.urn === cluster.urn);
+    const serverless = instances.filter((i) => i.inputs.instanceClass === "db.serverless");
+    for (const i of instances.filter((x) => x.inputs.instanceClass !== "db.serverless")) notes.push(`${i.name}: provisioned class ${String(i.inputs.instanceClass)} has no price in the table; not counted.`);
     if (scaling || serverless.length > 0) {
       const count = Math.max(serverless.length, instances.length === 0 ? 1 : 0);
       const acu = a.auroraAverageAcu ?? (typeof scaling?.minCapacity === "number" ? Math.max(scaling.minCapacity, 0) : 0.5);
@@ -227,13 +224,13 @@ export function estimateCost(graph: Graph, cfg?: EnvConfig, assumptions: Partial
     add("Aurora", `${cluster.name} storage`, a.auroraStorageGb, "aurora.storageGbMonth");
     add("Aurora", `${cluster.name} I/O`, a.auroraIoMillions, "aurora.ioMillion");
   }
-  for (const db of m.all("aws:rds/instance:Instance")) notes.push(`${db.name}: RDS instance classes have no price in the table; not counted.`);
+  for (const db of m.all(T.rdsInstance)) notes.push(`${db.name}: RDS instance classes have no price in the table; not counted.`);
 
   // --- Lambda compute, requests and logs.
   const schedules = scheduleByFunction(m);
   for (const fn of m.all(T.lambda)) {
-    const memoryGb = (typeof fn.props.memorySize === "number" ? fn.props.memorySize : 128) / 1024;
-    const arm = Array.isArray(fn.props.architectures) && fn.props.architectures.includes("arm64");
+    const memoryGb = (typeof fn.inputs.memorySize === "number" ? fn.inputs.memorySize : 128) / 1024;
+    const arm = Array.isArray(fn.inputs.architectures) && fn.inputs.architectures.includes("arm64");
     const expr = schedules.get(fn.urn);
     const invocations = expr ? invocationsPerMonth(expr, H) : a.unscheduledInvocationsPerMonth;
     const component = m.byUrn(fn.parent)?.name ?? fn.parent?.split("::").pop();
@@ -244,8 +241,8 @@ export function estimateCost(graph: Graph, cfg?: EnvConfig, assumptions: Partial
     }
     add("CloudWatch Logs", `${fn.name} logs`, a.logGbPerFunction, "cloudwatchLogs.ingestGb");
   }
-  for (const fl of m.all("aws:ec2/flowLog:FlowLog")) {
-    const dest = fl.props.logDestinationType;
+  for (const fl of m.all(T.flowLog)) {
+    const dest = fl.inputs.logDestinationType;
     if (dest === undefined || dest === "cloud-watch-logs") add("CloudWatch Logs", `${fl.name} (flow log)`, a.flowLogGbPerFlowLog, "cloudwatchLogs.ingestGb");
   }
 
@@ -281,7 +278,7 @@ function price(key: string): PriceItem {
 // Traffic
 
 interface FunctionTraffic {
-  fn: RuleResource;
+  fn: Res;
   natGb: number;
   /** Part of natGb that reaches a NAT in another AZ (from the function's or the proxies' subnets). */
   natCrossAzGb: number;
@@ -291,35 +288,35 @@ interface FunctionTraffic {
   endpointGb: Map<string, number>;
   s3Gb: number;
   /** The VPC the function runs in. */
-  vpc?: RuleResource;
+  vpc?: Res;
 }
 
-function functionTraffic(m: ResourceModel, a: CostAssumptions): FunctionTraffic[] {
-  const endpointBySg = new Map<string, RuleResource>();
-  for (const ep of m.all(T.vpcEndpoint)) {
-    if (ep.props.vpcEndpointType !== "Interface") continue;
-    for (const sg of m.refs(ep, "securityGroupIds", ep.props.securityGroupIds, [SG])) endpointBySg.set(sg.urn, ep);
+function functionTraffic(m: GraphModel, a: CostAssumptions): FunctionTraffic[] {
+  const endpointBySg = new Map<string, Res>();
+  for (const ep of m.all(T.endpoint)) {
+    if (ep.inputs.vpcEndpointType !== "Interface") continue;
+    for (const sg of m.refs(ep, "securityGroupIds", ep.inputs.securityGroupIds, [T.sg])) endpointBySg.set(sg.urn, ep);
   }
   const lbSgs = new Set<string>();
-  for (const lb of m.all(ELB)) for (const sg of m.refs(lb, "securityGroups", lb.props.securityGroups, [SG])) lbSgs.add(sg.urn);
-  const proxySubnets = m.all(ASG).flatMap((g) => m.refs(g, "vpcZoneIdentifiers", g.props.vpcZoneIdentifiers, [T.subnet]));
+  for (const lb of m.all(T.classicLb)) for (const sg of m.refs(lb, "securityGroups", lb.inputs.securityGroups, [T.sg])) lbSgs.add(sg.urn);
+  const proxySubnets = m.all(T.asg).flatMap((g) => m.refs(g, "vpcZoneIdentifiers", g.inputs.vpcZoneIdentifiers, [T.subnet]));
   const proxyBehindNat = proxySubnets.some((s) => defaultNat(m, s) !== undefined);
 
   const out: FunctionTraffic[] = [];
   for (const fn of m.all(T.lambda)) {
-    const vc = (fn.props.vpcConfig ?? {}) as Record<string, unknown>;
-    const sgs = m.refs(fn, "vpcConfig", vc.securityGroupIds, [SG]);
+    const vc = (fn.inputs.vpcConfig ?? {}) as Record<string, unknown>;
+    const sgs = m.refs(fn, "vpcConfig", vc.securityGroupIds, [T.sg]);
     const subnets = m.refs(fn, "vpcConfig", vc.subnetIds, [T.subnet]);
-    const t: FunctionTraffic = { fn, natGb: 0, natCrossAzGb: 0, proxyGb: 0, tgwGb: 0, endpointGb: new Map(), s3Gb: 0, vpc: subnets[0] ? m.ref(subnets[0], "vpcId", subnets[0].props.vpcId, [T.vpc]) : undefined };
+    const t: FunctionTraffic = { fn, natGb: 0, natCrossAzGb: 0, proxyGb: 0, tgwGb: 0, endpointGb: new Map(), s3Gb: 0, vpc: subnets[0] ? m.ref(subnets[0], "vpcId", subnets[0].inputs.vpcId, [T.vpc]) : undefined };
     let internet = false, proxy = false, tgw = false, s3 = false;
     for (const rule of egressRulesOf(m, sgs)) {
-      const target = m.ref(rule, "referencedSecurityGroupId", rule.props.referencedSecurityGroupId, [SG]);
-      const cidr = typeof rule.props.cidrIpv4 === "string" ? rule.props.cidrIpv4 : undefined;
+      const target = m.ref(rule, "referencedSecurityGroupId", rule.inputs.referencedSecurityGroupId, [T.sg]);
+      const cidr = typeof rule.inputs.cidrIpv4 === "string" ? rule.inputs.cidrIpv4 : undefined;
       if (target && endpointBySg.has(target.urn)) {
         const ep = endpointBySg.get(target.urn)!;
         t.endpointGb.set(ep.urn, a.awsServiceGbPerFunction);
       } else if (target && lbSgs.has(target.urn)) proxy = true;
-      else if (rule.props.prefixListId !== undefined) s3 = true;
+      else if (rule.inputs.prefixListId !== undefined) s3 = true;
       else if (cidr && isPrivateCidr(cidr)) tgw = true;
       else if (cidr) internet = true;
     }
@@ -342,8 +339,8 @@ function functionTraffic(m: ResourceModel, a: CostAssumptions): FunctionTraffic[
 }
 
 /** The egress rules of these groups, in resource order (indexed once: a scan per function is quadratic). */
-function egressRulesOf(m: ResourceModel, sgs: RuleResource[]): RuleResource[] {
-  const bySg = m.firstReferrers(EGRESS, [SG], (r) => ["securityGroupId", r.props.securityGroupId], "securityGroupId");
+function egressRulesOf(m: GraphModel, sgs: Res[]): Res[] {
+  const bySg = m.firstReferrers(T.sgEgress, [T.sg], (r) => ["securityGroupId", r.inputs.securityGroupId], "securityGroupId");
   const rules = sgs.flatMap((sg) => bySg.get(sg.urn) ?? []);
   return sgs.length > 1 ? rules.sort((x, y) => m.positionOf(x) - m.positionOf(y)) : rules;
 }
@@ -360,74 +357,74 @@ function isPrivateCidr(c: string): boolean {
 }
 
 /** Share of the subnets whose default route goes to a NAT in another AZ. */
-function crossAzShare(m: ResourceModel, subnets: RuleResource[]): number {
+function crossAzShare(m: GraphModel, subnets: Res[]): number {
   if (subnets.length === 0) return 0;
   let cross = 0;
   for (const s of subnets) {
     const nat = defaultNat(m, s);
-    const natSubnet = nat ? m.ref(nat, "subnetId", nat.props.subnetId, [T.subnet]) : undefined;
-    if (natSubnet && natSubnet.props.availabilityZone !== s.props.availabilityZone) cross++;
+    const natSubnet = nat ? m.ref(nat, "subnetId", nat.inputs.subnetId, [T.subnet]) : undefined;
+    if (natSubnet && natSubnet.inputs.availabilityZone !== s.inputs.availabilityZone) cross++;
   }
   return cross / subnets.length;
 }
 
-function defaultNat(m: ResourceModel, subnet: RuleResource): RuleResource | undefined {
-  const table = m.routeTableOf(subnet);
+function defaultNat(m: GraphModel, subnet: Res): Res | undefined {
+  const table = declaredRouteTableOf(m, subnet);
   if (!table) return undefined;
   // The first 0.0.0.0/0 Route resource of each table, found in one pass over the routes.
   const defaults = m.cached("cost:defaultRouteByTable", () => {
-    const out = new Map<string, RuleResource>();
+    const out = new Map<string, Res>();
     for (const r of m.all(T.route)) {
-      if (r.props.destinationCidrBlock !== "0.0.0.0/0") continue;
-      const urn = m.ref(r, "routeTableId", r.props.routeTableId, [T.routeTable])?.urn;
+      if (r.inputs.destinationCidrBlock !== "0.0.0.0/0") continue;
+      const urn = m.ref(r, "routeTableId", r.inputs.routeTableId, [T.routeTable])?.urn;
       if (urn !== undefined && !out.has(urn)) out.set(urn, r);
     }
     return out;
   });
   const r = defaults.get(table.urn);
-  return r ? m.ref(r, "natGatewayId", r.props.natGatewayId, [T.nat]) : undefined;
+  return r ? m.ref(r, "natGatewayId", r.inputs.natGatewayId, [T.nat]) : undefined;
 }
 
 // ------------------------------------------------------------------------------------------------
 // Fixed-cost helpers
 
-function publicIpv4(m: ResourceModel): string[] {
+function publicIpv4(m: GraphModel): string[] {
   const ips = new Map<string, string>();
-  for (const e of m.all(T.eip)) ips.set(e.id ?? e.urn, e.name);
+  for (const e of m.all(T.eip)) ips.set(e.id || e.urn, e.name);
   for (const nat of m.all(T.nat)) {
-    const alloc = nat.props.allocationId;
-    if (nat.props.connectivityType === "private" || typeof alloc !== "string" || isUnknown(alloc)) continue;
+    const alloc = nat.inputs.allocationId;
+    if (nat.inputs.connectivityType === "private" || typeof alloc !== "string" || isUnknown(alloc)) continue;
     if (!ips.has(alloc) && !m.ref(nat, "allocationId", alloc, [T.eip])) ips.set(alloc, `${alloc} (BYO, ${nat.name})`);
   }
-  for (const tag of m.all("aws:ec2/tag:Tag")) {
-    const id = tag.props.resourceId;
-    if (tag.props.key === POOL_TAG && typeof id === "string" && id.startsWith("eipalloc-") && !ips.has(id)) ips.set(id, `${id} (BYO proxy pool)`);
+  for (const tag of m.all(T.tag)) {
+    const id = tag.inputs.resourceId;
+    if (tag.inputs.key === POOL_TAG && typeof id === "string" && id.startsWith("eipalloc-") && !ips.has(id)) ips.set(id, `${id} (BYO proxy pool)`);
   }
   return [...ips.values()];
 }
 
-function endpointAzs(m: ResourceModel, ep: RuleResource): number {
-  const subnets = m.refs(ep, "subnetIds", ep.props.subnetIds, [T.subnet]);
-  if (subnets.length > 0) return new Set(subnets.map((s) => s.props.availabilityZone ?? s.urn)).size;
-  return Array.isArray(ep.props.subnetIds) ? ep.props.subnetIds.length : 1;
+function endpointAzs(m: GraphModel, ep: Res): number {
+  const subnets = m.refs(ep, "subnetIds", ep.inputs.subnetIds, [T.subnet]);
+  if (subnets.length > 0) return new Set(subnets.map((s) => s.inputs.availabilityZone ?? s.urn)).size;
+  return Array.isArray(ep.inputs.subnetIds) ? ep.inputs.subnetIds.length : 1;
 }
 
-function asgFleet(m: ResourceModel): { asg: RuleResource; count: number; instanceType: string }[] {
-  return m.all(ASG).map((asg) => {
-    const spec = (asg.props.launchTemplate ?? {}) as Record<string, unknown>;
-    const lt = m.ref(asg, "launchTemplate", spec.id ?? spec.name, [LT]);
-    const count = typeof asg.props.desiredCapacity === "number" ? asg.props.desiredCapacity : Number(asg.props.minSize ?? 0);
-    return { asg, count, instanceType: String(lt?.props.instanceType ?? asg.props.instanceType ?? "unknown") };
+function asgFleet(m: GraphModel): { asg: Res; count: number; instanceType: string }[] {
+  return m.all(T.asg).map((asg) => {
+    const spec = (asg.inputs.launchTemplate ?? {}) as Record<string, unknown>;
+    const lt = m.ref(asg, "launchTemplate", spec.id ?? spec.name, [T.launchTemplate]);
+    const count = typeof asg.inputs.desiredCapacity === "number" ? asg.inputs.desiredCapacity : Number(asg.inputs.minSize ?? 0);
+    return { asg, count, instanceType: String(lt?.inputs.instanceType ?? asg.inputs.instanceType ?? "unknown") };
   });
 }
 
 /** EventBridge rule expression per function (EventTarget → Rule, EventTarget → Function). */
-function scheduleByFunction(m: ResourceModel): Map<string, string> {
+function scheduleByFunction(m: GraphModel): Map<string, string> {
   const out = new Map<string, string>();
-  for (const target of m.all("aws:cloudwatch/eventTarget:EventTarget")) {
-    const fn = m.ref(target, "arn", target.props.arn, [T.lambda]);
-    const rule = m.ref(target, "rule", target.props.rule, ["aws:cloudwatch/eventRule:EventRule"]);
-    const expr = rule?.props.scheduleExpression;
+  for (const target of m.all(T.eventTarget)) {
+    const fn = m.ref(target, "arn", target.inputs.arn, [T.lambda]);
+    const rule = m.ref(target, "rule", target.inputs.rule, [T.eventRule]);
+    const expr = rule?.inputs.scheduleExpression;
     if (fn && typeof expr === "string") out.set(fn.urn, expr);
   }
   return out;
@@ -470,7 +467,7 @@ function fieldCount(field: string | undefined, range: number): number {
 // ------------------------------------------------------------------------------------------------
 // Design choices
 
-function designChoices(m: ResourceModel, a: CostAssumptions, traffic: FunctionTraffic[], cfg?: EnvConfig): DesignChoice[] {
+function designChoices(m: GraphModel, a: CostAssumptions, traffic: FunctionTraffic[], cfg?: EnvConfig): DesignChoice[] {
   const H = a.hoursPerMonth;
   const p = (k: string) => price(k).price;
   const natFixed = (p("natGateway.hour") + p("publicIpv4.hour")) * H;
@@ -478,17 +475,17 @@ function designChoices(m: ResourceModel, a: CostAssumptions, traffic: FunctionTr
   const endpointGb = endpointGbTotals(traffic);
 
   // NAT per AZ vs single, per VPC with NATs.
-  const natsByVpc = new Map<string, { vpc: RuleResource; nats: RuleResource[] }>();
+  const natsByVpc = new Map<string, { vpc: Res; nats: Res[] }>();
   for (const nat of m.all(T.nat)) {
-    if (nat.props.connectivityType === "private") continue;
-    const subnet = m.ref(nat, "subnetId", nat.props.subnetId, [T.subnet]);
-    const vpc = subnet ? m.ref(subnet, "vpcId", subnet.props.vpcId, [T.vpc]) : undefined;
+    if (nat.inputs.connectivityType === "private") continue;
+    const subnet = m.ref(nat, "subnetId", nat.inputs.subnetId, [T.subnet]);
+    const vpc = subnet ? m.ref(subnet, "vpcId", subnet.inputs.vpcId, [T.vpc]) : undefined;
     if (!vpc) continue;
     const e = natsByVpc.get(vpc.urn) ?? { vpc, nats: [] };
     e.nats.push(nat);
     natsByVpc.set(vpc.urn, e);
   }
-  const subnetsByVpc = m.firstReferrers(T.subnet, [T.vpc], (s) => ["vpcId", s.props.vpcId], "vpcId");
+  const subnetsByVpc = m.firstReferrers(T.subnet, [T.vpc], (s) => ["vpcId", s.inputs.vpcId], "vpcId");
   const trafficByVpc = new Map<string, FunctionTraffic[]>();
   for (const t of traffic) {
     if (!t.vpc) continue;
@@ -497,7 +494,7 @@ function designChoices(m: ResourceModel, a: CostAssumptions, traffic: FunctionTr
     else trafficByVpc.set(t.vpc.urn, [t]);
   }
   for (const { vpc, nats } of natsByVpc.values()) {
-    const azs = new Set((subnetsByVpc.get(vpc.urn) ?? []).map((s) => s.props.availabilityZone)).size;
+    const azs = new Set((subnetsByVpc.get(vpc.urn) ?? []).map((s) => s.inputs.availabilityZone)).size;
     if (azs < 2) continue;
     const inVpc = trafficByVpc.get(vpc.urn) ?? [];
     const gb = inVpc.reduce((s, t) => s + t.natGb, 0);
@@ -521,12 +518,12 @@ function designChoices(m: ResourceModel, a: CostAssumptions, traffic: FunctionTr
   }
 
   // Proxy tier vs a NAT per client VPC.
-  const lbs = m.all(ELB);
+  const lbs = m.all(T.classicLb);
   const fleet = asgFleet(m);
   if (lbs.length > 0 && fleet.length > 0) {
     const proxyGb = traffic.reduce((s, t) => s + t.proxyGb, 0);
-    const poolIps = m.all(T.eip).filter((e) => POOL_TAG in ((e.props.tags ?? {}) as Record<string, unknown>)).length
-      + m.all("aws:ec2/tag:Tag").filter((t) => t.props.key === POOL_TAG).length;
+    const poolIps = m.all(T.eip).filter((e) => POOL_TAG in ((e.inputs.tags ?? {}) as Record<string, unknown>)).length
+      + m.all(T.tag).filter((t) => t.inputs.key === POOL_TAG).length;
     const instances = fleet.reduce((s, g) => s + g.count * (PRICES.items[`ec2.${g.instanceType}.hour`]?.price ?? 0) * H, 0);
     const tier = lbs.length * p("classicLoadBalancer.hour") * H + proxyGb * p("classicLoadBalancer.gb") + instances + poolIps * p("publicIpv4.hour") * H;
     const clientVpcs = new Set(traffic.filter((t) => t.proxyGb > 0 && t.vpc).map((t) => t.vpc!.urn));
@@ -545,14 +542,14 @@ function designChoices(m: ResourceModel, a: CostAssumptions, traffic: FunctionTr
   }
 
   // Interface endpoint vs NAT, per endpoint.
-  for (const ep of m.all(T.vpcEndpoint)) {
-    if (ep.props.vpcEndpointType !== "Interface") continue;
+  for (const ep of m.all(T.endpoint)) {
+    if (ep.inputs.vpcEndpointType !== "Interface") continue;
     const azs = Math.max(1, endpointAzs(m, ep));
     const gb = endpointGb.get(ep.urn) ?? 0;
     const fixed = azs * p("interfaceEndpoint.azHour") * H;
-    const vpc = m.ref(ep, "vpcId", ep.props.vpcId, [T.vpc]);
+    const vpc = m.ref(ep, "vpcId", ep.inputs.vpcId, [T.vpc]);
     const hasNat = vpc !== undefined && natsByVpc.has(vpc.urn);
-    const service = String(ep.props.serviceName ?? ep.name).split(".").pop();
+    const service = String(ep.inputs.serviceName ?? ep.name).split(".").pop();
     // A private API is reachable only through its endpoint: there is no NAT alternative to price.
     if (service === "execute-api") continue;
     const perGb = p("natGateway.gb") - p("interfaceEndpoint.gb");
@@ -569,7 +566,7 @@ function designChoices(m: ResourceModel, a: CostAssumptions, traffic: FunctionTr
 
   // Gateway endpoint (S3) vs NAT.
   const s3Gb = traffic.reduce((s, t) => s + t.s3Gb, 0);
-  if (s3Gb > 0 && m.all(T.vpcEndpoint).some((e) => e.props.vpcEndpointType === "Gateway")) {
+  if (s3Gb > 0 && m.all(T.endpoint).some((e) => e.inputs.vpcEndpointType === "Gateway")) {
     out.push({
       id: "gateway-endpoint",
       title: "S3 through the gateway endpoint vs through the NAT",

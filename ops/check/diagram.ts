@@ -6,8 +6,9 @@
  */
 import { instance, Viz } from "@viz-js/viz";
 import type { Graph } from "../synth-core";
-import { graphResources } from "./policies";
-import { ResourceModel, RuleResource, T } from "./policy-rules";
+import { GraphModel, Res } from "./model/graph";
+import { T } from "./model/types";
+import { declaredRouteTableOf, declaredRoutesOf } from "./eval/routes";
 
 /**
  * What the diagram needs of an analysed flow: the fields of ops/check/flows.ts's FlowResult it
@@ -63,7 +64,7 @@ export async function renderDiagram(graph: Graph, flows: FlowResult[]): Promise<
 
 /** The Graphviz source renderDiagram draws. */
 export function toDot(graph: Graph, flows: FlowResult[]): string {
-  const m = new ResourceModel(graphResources(graph));
+  const m = GraphModel.of(graph);
   const d = new DotBuilder(m);
   return d.build(graph, flows);
 }
@@ -80,11 +81,11 @@ class DotBuilder {
   /** Cluster key ("account", "vpc", "subnet", "top") → node ids placed there. */
   private readonly placed = new Map<string, string[]>();
   private readonly edges: string[] = [];
-  private readonly byName = new Map<string, RuleResource>();
-  private readonly byId = new Map<string, RuleResource>();
+  private readonly byName = new Map<string, Res>();
+  private readonly byId = new Map<string, Res>();
   private next = 0;
 
-  constructor(private readonly m: ResourceModel) {
+  constructor(private readonly m: GraphModel) {
     for (const r of m.resources) {
       if (!this.byName.has(r.name)) this.byName.set(r.name, r);
       if (r.id && !this.byId.has(r.id)) this.byId.set(r.id, r);
@@ -98,7 +99,7 @@ class DotBuilder {
     // Anchors make every VPC and subnet cluster render, even with nothing else inside.
     for (const vpc of vpcs) this.node(`anchor:${vpc.urn}`, { account: vpc.provider ?? DEFAULT_ACCOUNT, vpc: vpc.urn }, `shape=point, style=invis, width=0.01`);
     for (const s of subnets) {
-      const vpc = m.ref(s, "vpcId", s.props.vpcId, [T.vpc]);
+      const vpc = m.ref(s, "vpcId", s.inputs.vpcId, [T.vpc]);
       this.node(`anchor:${s.urn}`, { account: s.provider ?? vpc?.provider ?? DEFAULT_ACCOUNT, vpc: vpc?.urn, subnet: s.urn }, `shape=point, style=invis, width=0.01`);
     }
     for (const r of m.resources) {
@@ -106,9 +107,9 @@ class DotBuilder {
       if (kind) this.resourceNode(r, kind);
     }
     for (const att of m.all(ATTACHMENT)) {
-      const vpc = m.ref(att, "vpcId", att.props.vpcId, [T.vpc]);
-      const tgw = m.ref(att, "transitGatewayId", att.props.transitGatewayId, [T.tgw]);
-      const tgwNode = tgw ? this.ids.get(tgw.urn) : this.external(`TGW ${String(att.props.transitGatewayId)}`);
+      const vpc = m.ref(att, "vpcId", att.inputs.vpcId, [T.vpc]);
+      const tgw = m.ref(att, "transitGatewayId", att.inputs.transitGatewayId, [T.tgw]);
+      const tgwNode = tgw ? this.ids.get(tgw.urn) : this.external(`TGW ${String(att.inputs.transitGatewayId)}`);
       if (vpc && tgwNode) this.edges.push(`${this.ids.get(`anchor:${vpc.urn}`)} -> ${tgwNode} [ltail="${this.clusterId("vpc", vpc.urn)}", arrowhead=none, style=dashed, color="#880e4f", label="${esc(att.name)}", fontcolor="#880e4f"]`);
     }
     flows.forEach((f, i) => this.flowEdges(f, i));
@@ -134,13 +135,13 @@ class DotBuilder {
     L.push(...this.cluster("account", acct).map((l) => `  ${l}`));
     for (const vpc of this.vpcsOfAccount(acct)) {
       L.push(`  subgraph "${this.clusterId("vpc", vpc.urn)}" {`);
-      L.push(`    label="${esc(`VPC ${vpc.name}\n${String(vpc.props.cidrBlock ?? "")}`)}"; style="rounded,filled"; fillcolor="#f5f9ff"; color="#1565c0";`);
+      L.push(`    label="${esc(`VPC ${vpc.name}\n${String(vpc.inputs.cidrBlock ?? "")}`)}"; style="rounded,filled"; fillcolor="#f5f9ff"; color="#1565c0";`);
       L.push(...this.cluster("vpc", vpc.urn).map((l) => `    ${l}`));
-      const subnetsByVpc = this.m.firstReferrers(T.subnet, [T.vpc], (x) => ["vpcId", x.props.vpcId], "vpcId");
+      const subnetsByVpc = this.m.firstReferrers(T.subnet, [T.vpc], (x) => ["vpcId", x.inputs.vpcId], "vpcId");
       for (const s of subnetsByVpc.get(vpc.urn) ?? []) {
         const isPublic = this.subnetIsPublic(s);
         L.push(`    subgraph "${this.clusterId("subnet", s.urn)}" {`);
-        L.push(`      label="${esc(`subnet ${s.name}\n${String(s.props.cidrBlock ?? "")} · ${String(s.props.availabilityZone ?? "")} · ${isPublic ? "public" : "private"}`)}"; style="rounded,filled"; fillcolor="${isPublic ? "#fff8e1" : "#eceff1"}"; color="#90a4ae";`);
+        L.push(`      label="${esc(`subnet ${s.name}\n${String(s.inputs.cidrBlock ?? "")} · ${String(s.inputs.availabilityZone ?? "")} · ${isPublic ? "public" : "private"}`)}"; style="rounded,filled"; fillcolor="${isPublic ? "#fff8e1" : "#eceff1"}"; color="#90a4ae";`);
         L.push(...this.cluster("subnet", s.urn).map((l) => `      ${l}`));
         L.push("    }");
       }
@@ -150,9 +151,9 @@ class DotBuilder {
     return L;
   }
 
-  private vpcsOfAccount(acct: string): RuleResource[] {
+  private vpcsOfAccount(acct: string): Res[] {
     const byAccount = this.m.cached("diagram:vpcsByAccount", () => {
-      const out = new Map<string, RuleResource[]>();
+      const out = new Map<string, Res[]>();
       for (const v of this.m.all(T.vpc)) {
         const acct = v.provider ?? DEFAULT_ACCOUNT;
         const list = out.get(acct);
@@ -195,13 +196,13 @@ class DotBuilder {
     return id;
   }
 
-  private resourceNode(r: RuleResource, kind: Kind): string {
+  private resourceNode(r: Res, kind: Kind): string {
     const where = this.placement(r);
     return this.node(r.urn, where, `label="${esc(this.label(r, kind))}", shape=${kind.shape}, fillcolor="${kind.fill}"`);
   }
 
-  private label(r: RuleResource, kind: Kind): string {
-    const p = r.props;
+  private label(r: Res, kind: Kind): string {
+    const p = r.inputs;
     switch (kind.label) {
       case "NAT": {
         const eip = this.m.ref(r, "allocationId", p.allocationId, [T.eip]);
@@ -217,8 +218,8 @@ class DotBuilder {
       }
       case "proxies": {
         const spec = (p.launchTemplate ?? {}) as Record<string, unknown>;
-        const lt = this.m.ref(r, "launchTemplate", spec.id, ["aws:ec2/launchTemplate:LaunchTemplate"]);
-        return `proxies ${r.name}\n${String(p.desiredCapacity ?? "?")} × ${String(lt?.props.instanceType ?? "instance")}`;
+        const lt = this.m.ref(r, "launchTemplate", spec.id, [T.launchTemplate]);
+        return `proxies ${r.name}\n${String(p.desiredCapacity ?? "?")} × ${String(lt?.inputs.instanceType ?? "instance")}`;
       }
       case "LB":
         return `${p.internal === true ? "internal " : ""}LB ${r.name}`;
@@ -230,26 +231,26 @@ class DotBuilder {
   }
 
   /** Subnet, VPC and account a resource sits in, from its own properties. */
-  private placement(r: RuleResource): Placement {
+  private placement(r: Res): Placement {
     const m = this.m;
     const account = r.provider ?? undefined;
     const subnetProps = ["subnetId", "subnetIds", "subnets", "vpcZoneIdentifiers", "vpcSubnetIds"];
-    let subnets: RuleResource[] = [];
-    for (const k of subnetProps) if (r.props[k] !== undefined) subnets = subnets.concat(m.refs(r, k, r.props[k], [T.subnet]));
-    const vc = r.props.vpcConfig as Record<string, unknown> | undefined;
+    let subnets: Res[] = [];
+    for (const k of subnetProps) if (r.inputs[k] !== undefined) subnets = subnets.concat(m.refs(r, k, r.inputs[k], [T.subnet]));
+    const vc = r.inputs.vpcConfig as Record<string, unknown> | undefined;
     if (vc?.subnetIds !== undefined) subnets = subnets.concat(m.refs(r, "vpcConfig", vc.subnetIds, [T.subnet]));
-    if (r.props.dbSubnetGroupName !== undefined) {
-      const group = m.ref(r, "dbSubnetGroupName", r.props.dbSubnetGroupName, ["aws:rds/subnetGroup:SubnetGroup"]);
-      if (group) subnets = subnets.concat(m.refs(group, "subnetIds", group.props.subnetIds, [T.subnet]));
+    if (r.inputs.dbSubnetGroupName !== undefined) {
+      const group = m.ref(r, "dbSubnetGroupName", r.inputs.dbSubnetGroupName, [T.rdsSubnetGroup]);
+      if (group) subnets = subnets.concat(m.refs(group, "subnetIds", group.inputs.subnetIds, [T.subnet]));
     }
     const unique = [...new Map(subnets.map((s) => [s.urn, s])).values()];
-    const vpc = r.props.vpcId !== undefined ? m.ref(r, "vpcId", r.props.vpcId, [T.vpc]) : unique[0] ? m.ref(unique[0], "vpcId", unique[0].props.vpcId, [T.vpc]) : undefined;
+    const vpc = r.inputs.vpcId !== undefined ? m.ref(r, "vpcId", r.inputs.vpcId, [T.vpc]) : unique[0] ? m.ref(unique[0], "vpcId", unique[0].inputs.vpcId, [T.vpc]) : undefined;
     return { account: account ?? vpc?.provider ?? DEFAULT_ACCOUNT, vpc: vpc?.urn, subnet: unique.length === 1 ? unique[0].urn : undefined };
   }
 
-  private subnetIsPublic(s: RuleResource): boolean {
-    const table = this.m.routeTableOf(s);
-    return table ? this.m.routesOf(table).some((r) => r.toInternetGateway) : false;
+  private subnetIsPublic(s: Res): boolean {
+    const table = declaredRouteTableOf(this.m, s);
+    return table ? declaredRoutesOf(this.m, table).some((r) => r.toInternetGateway) : false;
   }
 
   /**
@@ -292,8 +293,8 @@ class DotBuilder {
   private fnNode(fn: string): string {
     // One lookup per flow: the function by its name, else by its component's name, else `<fn>-fn`.
     const { byName, byParentName } = this.m.cached("diagram:lambdas", () => {
-      const names = new Map<string, RuleResource>();
-      const parents = new Map<string, RuleResource>();
+      const names = new Map<string, Res>();
+      const parents = new Map<string, Res>();
       for (const l of this.m.all(T.lambda)) {
         if (!names.has(l.name)) names.set(l.name, l);
         const parent = this.m.byUrn(l.parent)?.name;
@@ -337,17 +338,17 @@ function shortFlow(flow: string): string {
   return cut > 0 ? flow.slice(0, cut) : flow;
 }
 
-function accountLabel(provider: RuleResource | undefined, urn: string): string {
+function accountLabel(provider: Res | undefined, urn: string): string {
   const name = provider?.name ?? urn.split("::").pop() ?? urn;
   let account = "";
-  const allowed = provider?.props.allowedAccountIds;
+  const allowed = provider?.inputs.allowedAccountIds;
   try {
     const ids = typeof allowed === "string" ? JSON.parse(allowed) : allowed;
     if (Array.isArray(ids) && typeof ids[0] === "string") account = ids[0];
   } catch {
     // not JSON: no account id to show
   }
-  const region = typeof provider?.props.region === "string" ? provider.props.region : "";
+  const region = typeof provider?.inputs.region === "string" ? provider.inputs.region : "";
   return `${/^account/i.test(name) ? name : `account ${name}`}${account ? ` (${account})` : ""}${region ? ` · ${region}` : ""}`;
 }
 

@@ -1,15 +1,25 @@
 /**
- * Offline proof of every flow a function declares (issue 7 item 1): for each flow, the packet's
- * way through the graph, hop by hop — the function's subnets, their route tables (longest-prefix
- * match), NAT / internet gateway / Transit Gateway / peering / endpoints, the proxy tier — with the
- * security groups checked both ways, the return route, and the resource policy at the end. A flow
- * is OK with its path and egress IP(s), or BROKEN with the first missing piece in one sentence.
+ * Offline proof of every flow a function declares: for each flow, the packet's way through the
+ * graph, hop by hop — the function's subnets, their route tables (longest-prefix match), NAT /
+ * internet gateway / Transit Gateway / peering / endpoints, the proxy tier — with the security
+ * groups checked both ways, the return route, and the resource policy at the end. A flow is OK
+ * with its path and egress IP(s), or BROKEN with the first missing piece in one sentence.
+ *
+ * This file is the walk only: what each hop decides comes from the evaluators in ops/check/eval/
+ * (routes, security groups, Transit Gateway, endpoints + DNS, the Squid proxy, API policy,
+ * targets), over the graph model in ops/check/model/graph.ts.
  */
 import type { Graph } from "../synth-core";
-import {
-  ANYWHERE, anyContains, asBool, Cidr, cidrContains, cidrOf, endpointType, GraphIndex, isPrivateCidr, Res,
-  rulePeers, rulePermits, rulePorts, serviceOf, SgRule, T, TableView,
-} from "./graph-index";
+import { GraphModel, Res } from "./model/graph";
+import { T } from "./model/types";
+import { ANYWHERE, anyContains, asBool, Cidr, cidrContains, cidrOf, isPrivateCidr } from "./model/values";
+import { isPrivateApi, privateApiVerdict } from "./eval/api-policy";
+import { endpointsFor, privateDnsProblem } from "./eval/endpoints";
+import { domainMatches, evaluateSquid, SquidConf, squidConfOf } from "./eval/proxy";
+import { associationsOf, igwAttachedTo, lookup, prefixListRoute, routeTableOf, TableView } from "./eval/routes";
+import { rulePeers, rulePermits, rulePorts, SgPeer, sgAllows, SgRule, sgRules } from "./eval/security-groups";
+import { kindOf, listenersOf, listenPorts } from "./eval/targets";
+import { attachmentProblem, attachmentZones, tgwAttachments, tgwLookup, tgwRouteTableOf } from "./eval/tgw";
 
 export interface FlowResult {
   /** The function (VpcFunction component name, or the Lambda's name). */
@@ -87,15 +97,14 @@ type Arrival =
   | { kind: "vpc"; vpcId: string; tgw?: { tgw: Res; attachment: Res } };
 
 const MAX_HOPS = 8;
-const DEFAULT_DB_PORTS: Record<string, number> = { postgres: 5432, mysql: 3306, mariadb: 3306, oracle: 1521, sqlserver: 1433 };
 
 /** Analyses every declared flow of every function in the graph. */
-export function analyzeFlows(input: Graph | GraphIndex): FlowResult[] {
-  return analyze(input instanceof GraphIndex ? input : new GraphIndex(input)).map((d) => d.result);
+export function analyzeFlows(input: Graph | GraphModel): FlowResult[] {
+  return analyze(input instanceof GraphModel ? input : GraphModel.of(input)).map((d) => d.result);
 }
 
 /** The same, with what each flow reached (for the forbidden-path checks). */
-export function analyze(ix: GraphIndex): FlowDetail[] {
+export function analyze(ix: GraphModel): FlowDetail[] {
   const out: FlowDetail[] = [];
   for (const fn of functionsOf(ix)) {
     for (const spec of fn.specs) out.push(new FlowWalk(ix, fn, spec).run());
@@ -104,7 +113,7 @@ export function analyze(ix: GraphIndex): FlowDetail[] {
 }
 
 /** Every Lambda function in the graph with its placement and declared flows. */
-export function functionsOf(ix: GraphIndex): FunctionView[] {
+export function functionsOf(ix: GraphModel): FunctionView[] {
   return ix.all(T.lambda).map((lambda) => {
     const component = ix.ancestor(lambda, T.vpcFunction);
     const vc = (lambda.inputs.vpcConfig ?? {}) as Record<string, unknown>;
@@ -129,7 +138,7 @@ export function functionsOf(ix: GraphIndex): FunctionView[] {
   });
 }
 
-function regionOf(ix: GraphIndex, r: Res): string {
+function regionOf(ix: GraphModel, r: Res): string {
   const p = r.provider ? ix.byUrn(r.provider) : undefined;
   const region = p?.inputs.region;
   if (typeof region === "string") return region;
@@ -138,7 +147,7 @@ function regionOf(ix: GraphIndex, r: Res): string {
 }
 
 /** Flow specs from the component (flowSpecs), else from the plain `flows` plus the egress rules they made. */
-function specsOf(ix: GraphIndex, component: Res, sgIds: string[]): FlowSpec[] {
+function specsOf(ix: GraphModel, component: Res, sgIds: string[]): FlowSpec[] {
   const raw = component.inputs.flowSpecs;
   if (Array.isArray(raw)) return raw.map((s) => normalizeSpec(s as Record<string, unknown>));
   const flows = Array.isArray(component.inputs.flows) ? (component.inputs.flows as Record<string, unknown>[]) : [];
@@ -196,7 +205,7 @@ class FlowWalk {
   private usesInternet = false;
   private readonly targets: Res[] = [];
 
-  constructor(private readonly ix: GraphIndex, private readonly fn: FunctionView, private readonly spec: FlowSpec) {}
+  constructor(private readonly ix: GraphModel, private readonly fn: FunctionView, private readonly spec: FlowSpec) {}
 
   run(): FlowDetail {
     const result: FlowResult = { fn: this.fn.name, flow: flowText(this.spec), status: "OK", path: this.nodes, steps: this.hops };
@@ -279,7 +288,7 @@ class FlowWalk {
     this.each(subnets, (s) => {
       this.each(dests, (d) => {
         const arrival = this.route(s, { kind: "internet", cidr: d, label: d.text }, sender, 0);
-        if (arrival.kind !== "internet") broken(`${host} is public, but ${this.ix.routeTableOf(s).label} keeps ${d.text} inside the network`);
+        if (arrival.kind !== "internet") broken(`${host} is public, but ${routeTableOf(this.ix, s).label} keeps ${d.text} inside the network`);
         for (const ip of arrival.egressIps) this.egressIps.add(ip);
         if (sender.kind === "lambda") this.usesInternet = true;
       });
@@ -302,7 +311,7 @@ class FlowWalk {
     const arrivals: Arrival[] = [];
     this.each(this.fn.subnets, (s) => arrivals.push(this.route(s, { kind: "private", cidr: dest, label: dest.text }, this.sender(), 0)));
     const arrival = arrivals[0];
-    if (arrival.kind !== "vpc") broken(`${this.ix.routeTableOf(this.fn.subnets[0]).label} has no route to ${dest.text}`);
+    if (arrival.kind !== "vpc") broken(`${routeTableOf(this.ix, this.fn.subnets[0]).label} has no route to ${dest.text}`);
     if (targets.length === 0) {
       const vpc = this.ix.byId(arrival.vpcId, T.vpc);
       const peerSubnets = vpc ? this.ix.subnetsOfVpc(vpc.id).filter((s) => { const c = this.ix.subnetCidr(s); return c !== undefined && cidrContains(dest, c); }) : [];
@@ -331,14 +340,12 @@ class FlowWalk {
     const service = spec.service ?? broken("AWS service flow names no service");
     const ix = this.ix;
     const vpc = ix.byId(this.fn.vpcId, T.vpc) ?? broken(`VPC ${this.fn.vpcId} of function ${this.fn.name} is not in the graph`);
-    const endpoints = ix.all(T.endpoint).filter((e) => e.inputs.vpcId === vpc.id && serviceOf(e) === service);
-    const iface = endpoints.find((e) => endpointType(e) === "Interface");
+    const { iface, gateway } = endpointsFor(ix, vpc.id, service);
     const hostname = `${service}.${this.fn.region}.amazonaws.com`;
     if (iface) {
       this.viaInterfaceEndpoint(iface, vpc, hostname);
       return;
     }
-    const gateway = endpoints.find((e) => endpointType(e) === "Gateway");
     if (gateway) {
       this.viaGatewayEndpoint(gateway, service);
       return;
@@ -355,10 +362,8 @@ class FlowWalk {
 
   private viaInterfaceEndpoint(ep: Res, vpc: Res, hostname: string): void {
     const ix = this.ix;
-    if (!asBool(ep.inputs.privateDnsEnabled, false)) broken(`interface endpoint ${ep.name} has private DNS off, so ${hostname} resolves to the service's public addresses instead of the endpoint`);
-    const dns = ix.vpcDns(vpc);
-    if (!dns.support) broken(`VPC ${vpc.name} has DNS resolution (enableDnsSupport) off, so ${hostname} cannot resolve to interface endpoint ${ep.name}`);
-    if (!dns.hostnames) broken(`VPC ${vpc.name} has DNS hostnames (enableDnsHostnames) off, so the private DNS name of interface endpoint ${ep.name} does not apply and ${hostname} resolves to public addresses`);
+    const dnsProblem = privateDnsProblem(ix, ep, vpc, hostname);
+    if (dnsProblem) broken(dnsProblem);
     this.hop(`DNS: ${hostname} → interface endpoint ${ep.name} (private DNS; VPC ${vpc.name} DNS support and hostnames on)`);
     const sgIds = ix.sgIdsOf(ep);
     if (sgIds.length === 0) broken(`interface endpoint ${ep.name} has no security group, so it admits only the VPC's default group`);
@@ -372,8 +377,8 @@ class FlowWalk {
     const ix = this.ix;
     const spec = this.spec;
     this.each(this.fn.subnets, (s) => {
-      const table = ix.routeTableOf(s);
-      const route = ix.prefixListRoute(table, service);
+      const table = routeTableOf(ix, s);
+      const route = prefixListRoute(ix, table, service);
       if (!route) broken(`${table.label} has no route to the ${service} prefix list (gateway endpoint ${ep.name} is not associated with it)`);
       this.hop(`${s.name} → ${table.label}: the ${service} prefix list → gateway endpoint ${ep.name}`, ep.name);
     });
@@ -411,7 +416,7 @@ class FlowWalk {
       const c = this.ix.subnetCidr(t);
       if (!c) return;
       const a = this.route(s, { kind: "private", cidr: c, label: c.text }, this.sender(), 0);
-      if (a.kind !== "vpc" || a.vpcId !== t.inputs.vpcId) broken(`${this.ix.routeTableOf(s).label} has no route to ${c.text} (subnet ${t.name} of ${target.name})`);
+      if (a.kind !== "vpc" || a.vpcId !== t.inputs.vpcId) broken(`${routeTableOf(this.ix, s).label} has no route to ${c.text} (subnet ${t.name} of ${target.name})`);
       arrival = a;
     }));
     return arrival ?? broken(`${kindOf(target)} ${target.name} has no subnets in the graph`);
@@ -445,7 +450,7 @@ class FlowWalk {
       const c = ix.subnetCidr(s);
       if (!c) continue;
       const back = this.routeQuiet(targetSubnet, { kind: "private", cidr: c, label: `${c.text} (the return route to subnet ${s.name} of function ${this.fn.name})` });
-      if (back.kind !== "vpc" || back.vpcId !== this.fn.vpcId) broken(`${ix.routeTableOf(targetSubnet).label} has no route to ${c.text} (the return route to subnet ${s.name} of function ${this.fn.name})`);
+      if (back.kind !== "vpc" || back.vpcId !== this.fn.vpcId) broken(`${routeTableOf(ix, targetSubnet).label} has no route to ${c.text} (the return route to subnet ${s.name} of function ${this.fn.name})`);
     }
   }
 
@@ -550,12 +555,12 @@ class FlowWalk {
   private route(subnet: Res, dest: Dest, sender: Sender, depth: number): Arrival {
     const ix = this.ix;
     if (depth > MAX_HOPS) broken(`the route to ${dest.label} loops (more than ${MAX_HOPS} hops)`);
-    const assocs = ix.associationsOf(subnet);
+    const assocs = associationsOf(ix, subnet);
     if (assocs.length > 1) broken(`subnet ${subnet.name} has ${assocs.length} route table associations; AWS allows one`);
-    const table = ix.routeTableOf(subnet);
+    const table = routeTableOf(ix, subnet);
     if (!table.implicitMain && !table.res) broken(`subnet ${subnet.name} is associated with route table ${table.id}, which is not in the graph`);
     const vpcId = String(subnet.inputs.vpcId ?? "");
-    const r = ix.lookup(table, dest.cidr);
+    const r = lookup(ix, table, dest.cidr);
     if (sender.kind === "nat" && dest.kind === "internet" && sender.public && (!r || r.kind !== "igw")) {
       const what = r ? `sends ${r.destText} to ${this.targetLabel(r.kind, r.targetId)}` : `has no route to ${dest.cidr.text}`;
       broken(`NAT gateway ${ix.label(sender.natId, T.nat)} is in subnet ${subnet.name}, whose ${table.label} ${what}, not to an internet gateway: a NAT gateway must be in a public subnet`);
@@ -568,7 +573,7 @@ class FlowWalk {
         return { kind: "vpc", vpcId };
       case "igw": {
         const igw = ix.byId(r.targetId, T.igw) ?? broken(`${table.label} sends ${r.destText} to internet gateway ${r.targetId}, which is not in the graph`);
-        if (!ix.igwAttachedTo(igw, vpcId)) broken(`internet gateway ${igw.name} is not attached to VPC ${ix.label(vpcId, T.vpc)}`);
+        if (!igwAttachedTo(ix, igw, vpcId)) broken(`internet gateway ${igw.name} is not attached to VPC ${ix.label(vpcId, T.vpc)}`);
         if (dest.kind === "private") broken(`${table.label} has no route to ${dest.label} (only ${r.destText} → internet gateway ${igw.name}, and a private address is not reachable through the internet)`);
         if (sender.kind === "lambda") broken(`function ${this.fn.name} is in subnet ${subnet.name}, whose ${table.label} sends ${r.destText} to internet gateway ${igw.name}: a Lambda ENI never gets a public IP, so the function must be in a private subnet that routes to a NAT gateway`);
         if (sender.kind === "nat" && !sender.public) broken(`NAT gateway ${ix.label(sender.natId, T.nat)} is private (connectivityType private), so it cannot reach the internet through internet gateway ${igw.name}`);
@@ -657,46 +662,14 @@ class FlowWalk {
 
   /** A cross-account attachment needs the RAM share (accepted outside an organization) and its acceptance. */
   private attachmentUsable(att: Res, tgw: Res): void {
-    let perGraph = usableCache.get(this.ix);
-    if (!perGraph) usableCache.set(this.ix, (perGraph = new Map()));
-    const key = `${att.id}|${tgw.id}`;
-    if (!perGraph.has(key)) {
-      try {
-        this.attachmentUsableUncached(att, tgw);
-        perGraph.set(key, undefined);
-      } catch (e) {
-        if (!(e instanceof Broken)) throw e;
-        perGraph.set(key, e.message);
-      }
-    }
-    const problem = perGraph.get(key);
+    const problem = attachmentProblem(this.ix, att, tgw);
     if (problem !== undefined) broken(problem);
-  }
-
-  private attachmentUsableUncached(att: Res, tgw: Res): void {
-    const ix = this.ix;
-    const tgwAccount = ix.accountOf(tgw);
-    const attAccount = ix.accountOf(att);
-    if (!tgwAccount || !attAccount || tgwAccount === attAccount) return;
-    const assoc = ix.all(T.ramResource).find((a) => ix.resolve(a.inputs.resourceArn, [T.tgw]) === tgw);
-    if (!assoc) broken(`transit gateway ${tgw.name} (account ${tgwAccount}) is not shared through RAM, so account ${attAccount} cannot attach to it with ${att.name}`);
-    const share = ix.resolve(assoc.inputs.resourceShareArn, [T.ramShare]);
-    const shareName = share ? share.name : String(assoc.inputs.resourceShareArn);
-    const principals = ix.all(T.ramPrincipal).filter((p) => share && ix.resolve(p.inputs.resourceShareArn, [T.ramShare]) === share).map((p) => String(p.inputs.principal ?? ""));
-    const viaOrg = principals.some((p) => /^arn:aws[a-z-]*:organizations::/.test(p));
-    if (!viaOrg && !principals.includes(attAccount)) broken(`RAM share ${shareName} does not name account ${attAccount} (or its organization), so attachment ${att.name} cannot use transit gateway ${tgw.name}`);
-    if (!viaOrg && share && asBool(share.inputs.allowExternalPrincipals, false)) {
-      const accepted = ix.all(T.ramAccepter).some((a) => ix.resolve(a.inputs.shareArn, [T.ramShare]) === share && (ix.accountOf(a) ?? attAccount) === attAccount);
-      if (!accepted) broken(`RAM share ${shareName} is offered to account ${attAccount} outside the organization and nothing accepts it (no aws:ram/resourceShareAccepter in that account), so attachment ${att.name} cannot use transit gateway ${tgw.name}`);
-    }
-    const auto = tgw.inputs.autoAcceptSharedAttachments === "enable";
-    if (!auto && !tgwAccepterOf(ix, att)) broken(`transit gateway ${tgw.name} does not auto-accept shared attachments and no VpcAttachmentAccepter accepts ${att.name}`);
   }
 
   // --- security groups
 
   private fnEgressRules(sgIds: string[] = this.fn.sgIds): SgRule[] {
-    return sgIds.flatMap((id) => this.ix.sgRules(id, "egress"));
+    return sgIds.flatMap((id) => sgRules(this.ix, id, "egress"));
   }
 
   private fnSgNames(): string {
@@ -704,27 +677,11 @@ class FlowWalk {
   }
 
   /** Whether any of `sgIds` has a rule for the port towards (or from) the peer: an SG reference, or CIDRs covering every peer block. */
-  private sgAllows(sgIds: string[], direction: "ingress" | "egress", p: { protocol: string; port: number }, peer: { sgIds?: string[]; cidrs?: Cidr[]; sgVpc?: string }): SgRule | undefined {
-    const rules = sgIds.flatMap((id) => this.ix.sgRules(id, direction)).filter((r) => rulePermits(r, p.protocol, p.port));
-    const sameVpc = (ref: string) => {
-      const own = this.ix.sg(sgIds[0])?.inputs.vpcId;
-      const other = this.ix.sg(ref)?.inputs.vpcId;
-      return own === undefined || other === undefined || own === other;
-    };
-    const byRef = rules.find((r) => (r.sgRefs.some((ref) => peer.sgIds?.includes(ref) && sameVpc(ref))) || (r.self && peer.sgIds?.some((id) => sgIds.includes(id))));
-    if (byRef) return byRef;
-    const cidrs = peer.cidrs ?? [];
-    if (cidrs.length === 0) return undefined;
-    let last: SgRule | undefined;
-    for (const c of cidrs) {
-      const hit = rules.find((r) => anyContains(r.cidrs, c));
-      if (!hit) return undefined;
-      last = hit;
-    }
-    return last;
+  private sgAllows(sgIds: string[], direction: "ingress" | "egress", p: { protocol: string; port: number }, peer: SgPeer): SgRule | undefined {
+    return sgAllows(this.ix, sgIds, direction, p, peer);
   }
 
-  private requireEgress(sgIds: string[], peer: { sgIds?: string[]; cidrs?: Cidr[]; sgVpc?: string }, peerText: string): void {
+  private requireEgress(sgIds: string[], peer: SgPeer, peerText: string): void {
     const spec = this.spec;
     const rule = this.sgAllows(sgIds, "egress", spec, peer);
     if (!rule) broken(`security group ${sgIds.map((id) => this.ix.label(id, T.sg)).join(", ")} has no egress rule for ${spec.protocol}/${spec.port} to ${peerText}${this.closestEgress((r) => r.sgRefs.some((x) => peer.sgIds?.includes(x)) || (peer.cidrs ?? []).some((c) => anyContains(r.cidrs, c)), sgIds)}`);
@@ -733,7 +690,7 @@ class FlowWalk {
 
   /** ", (closest: tcp/444 to 0.0.0.0/0 in rule x)" for a near miss on the port, else "". */
   private closestEgress(samePeer: (r: SgRule) => boolean, sgIds: string[] = this.fn.sgIds, port: number = this.spec.port): string {
-    const near = sgIds.flatMap((id) => this.ix.sgRules(id, "egress")).filter((r) => samePeer(r) && !rulePermits(r, this.spec.protocol, port));
+    const near = sgIds.flatMap((id) => sgRules(this.ix, id, "egress")).filter((r) => samePeer(r) && !rulePermits(r, this.spec.protocol, port));
     return near.length > 0 ? ` (it allows ${rulePorts(near[0])} there, rule ${near[0].name})` : "";
   }
 
@@ -747,7 +704,7 @@ class FlowWalk {
     if (!rule) {
       const from = crossVpc ? `${peer.cidrs.map((c) => c.text).join(", ")}` : `function ${this.fn.name}`;
       const notes = [crossVpc ? `the subnets of function ${this.fn.name}, in another VPC` : `security group ${this.fnSgNames()}`];
-      const near = tSgs.flatMap((id) => ix.sgRules(id, "ingress")).filter((r) => (r.sgRefs.some((x) => this.fn.sgIds.includes(x)) || peer.cidrs.some((c) => anyContains(r.cidrs, c))) && !rulePermits(r, spec.protocol, spec.port));
+      const near = tSgs.flatMap((id) => sgRules(ix, id, "ingress")).filter((r) => (r.sgRefs.some((x) => this.fn.sgIds.includes(x)) || peer.cidrs.some((c) => anyContains(r.cidrs, c))) && !rulePermits(r, spec.protocol, spec.port));
       if (near.length > 0) notes.push(`it allows ${rulePorts(near[0])} there, rule ${near[0].name}`);
       broken(`security group ${names} of ${kindOf(target)} ${target.name} does not admit ${spec.protocol}/${spec.port} from ${from} (${notes.join("; ")})`);
     }
@@ -775,353 +732,6 @@ class FlowWalk {
   }
 }
 
-interface Listener { res: Res; cidrs: Cidr[]; ports: number[] }
-
-const listenerCache = new WeakMap<GraphIndex, Listener[]>();
-
-/** Every resource that listens on known ports from known subnets, computed once per graph. */
-function listenersOf(ix: GraphIndex): Listener[] {
-  const cached = listenerCache.get(ix);
-  if (cached) return cached;
-  const out: Listener[] = [];
-  for (const r of ix.resources) {
-    if (!LISTENER_TYPES.has(r.type) && !(r.type === T.endpoint && endpointType(r) === "Interface")) continue;
-    const subnets = ix.subnetIdsOf(r).map((id) => ix.subnet(id)).filter((s): s is Res => !!s);
-    const cidrs = subnets.map((s) => ix.subnetCidr(s));
-    const ports = listenPorts(ix, r);
-    if (subnets.length === 0 || !ports || cidrs.some((c) => c === undefined)) continue;
-    out.push({ res: r, cidrs: cidrs as Cidr[], ports });
-  }
-  listenerCache.set(ix, out);
-  return out;
-}
-
-const LISTENER_TYPES = new Set<string>([T.rdsCluster, T.rdsInstance, T.classicLb, "aws:lb/loadBalancer:LoadBalancer", T.instance, "aws:rds/proxy:Proxy", "aws:elasticache/replicationGroup:ReplicationGroup"]);
-
-/** Ports a target listens on, when the graph says; undefined when unknown. */
-export function listenPorts(ix: GraphIndex, r: Res): number[] | undefined {
-  const i = r.inputs;
-  if (r.type === T.rdsCluster || r.type === T.rdsInstance) {
-    if (i.port !== undefined && i.port !== null) return [Number(i.port)];
-    const engine = String(i.engine ?? "");
-    const key = Object.keys(DEFAULT_DB_PORTS).find((k) => engine.includes(k));
-    return key ? [DEFAULT_DB_PORTS[key]] : undefined;
-  }
-  if (r.type === T.classicLb) return (Array.isArray(i.listeners) ? i.listeners : []).map((l) => Number((l as Record<string, unknown>).lbPort));
-  if (r.type === "aws:lb/loadBalancer:LoadBalancer") {
-    const ports = ix.all("aws:lb/listener:Listener").filter((l) => l.inputs.loadBalancerArn === r.id || ix.resolve(l.inputs.loadBalancerArn) === r).map((l) => Number(l.inputs.port));
-    return ports.length > 0 ? ports : undefined;
-  }
-  if (r.type === T.endpoint) return [443];
-  return undefined;
-}
-
-export function kindOf(r: Res): string {
-  switch (r.type) {
-    case T.rdsCluster: return "database cluster";
-    case T.rdsInstance: return "database";
-    case T.classicLb: return "load balancer";
-    case "aws:lb/loadBalancer:LoadBalancer": return "load balancer";
-    case T.endpoint: return "interface endpoint";
-    case T.lambda: return "function";
-    case T.instance: return "instance";
-    default: return r.type.split(":").pop() ?? r.type;
-  }
-}
-
 function ipOrder(a: string, b: string): number {
   return a.localeCompare(b, "en", { numeric: true });
-}
-
-// --- Transit Gateway route tables
-
-const usableCache = new WeakMap<GraphIndex, Map<string, string | undefined>>();
-const attachmentsCache = new WeakMap<GraphIndex, Map<string, Res[]>>();
-const zonesCache = new WeakMap<GraphIndex, Map<string, Set<string>>>();
-
-function tgwAttachments(ix: GraphIndex, tgw: Res): Res[] {
-  let perGraph = attachmentsCache.get(ix);
-  if (!perGraph) attachmentsCache.set(ix, (perGraph = new Map()));
-  let list = perGraph.get(tgw.id);
-  if (!list) perGraph.set(tgw.id, (list = ix.all(T.tgwAttachment).filter((a) => a.inputs.transitGatewayId === tgw.id)));
-  return list;
-}
-
-/** Zones an attachment has a subnet in: traffic enters and leaves the Transit Gateway only there. */
-function attachmentZones(ix: GraphIndex, att: Res): Set<string> {
-  let perGraph = zonesCache.get(ix);
-  if (!perGraph) zonesCache.set(ix, (perGraph = new Map()));
-  let zones = perGraph.get(att.id);
-  if (!zones) perGraph.set(att.id, (zones = new Set(ix.subnetIdsOf(att).map((id) => ix.subnet(id)).filter((s): s is Res => !!s).map((s) => ix.az(s)))));
-  return zones;
-}
-
-interface TgwTable { id: string; name: string; isDefault: boolean; /** For sentences: "the default route table of transit gateway x" / "transit gateway route table y". */ label: string }
-
-function tgwAccepterOf(ix: GraphIndex, att: Res): Res | undefined {
-  return ix.all(T.tgwAttachmentAccepter).find((a) => a.inputs.transitGatewayAttachmentId === att.id);
-}
-
-/** An attachment by its id, or by its accepter's id (the accepter stands for the attachment in the owner's account). */
-function attachmentById(ix: GraphIndex, id: unknown): Res | undefined {
-  const att = ix.byId(id, T.tgwAttachment);
-  if (att) return att;
-  const acc = ix.byId(id, T.tgwAttachmentAccepter);
-  return acc ? ix.byId(acc.inputs.transitGatewayAttachmentId, T.tgwAttachment) : undefined;
-}
-
-/** Option on the accepter (owner side) when there is one, else on the attachment; AWS defaults it on. */
-function attachmentOption(ix: GraphIndex, att: Res, key: string): boolean {
-  const acc = tgwAccepterOf(ix, att);
-  if (acc && acc.inputs[key] !== undefined) return asBool(acc.inputs[key], true);
-  return asBool(att.inputs[key], true);
-}
-
-function tgwRouteTableOf(ix: GraphIndex, att: Res, tgw: Res): TgwTable | undefined {
-  const accId = tgwAccepterOf(ix, att)?.id;
-  const explicit = ix.all(T.tgwRtAssociation).find((a) => a.inputs.transitGatewayAttachmentId === att.id || (accId && a.inputs.transitGatewayAttachmentId === accId));
-  if (explicit) {
-    const rt = ix.byId(explicit.inputs.transitGatewayRouteTableId, T.tgwRouteTable);
-    return rt ? { id: rt.id, name: rt.name, isDefault: false, label: `transit gateway route table ${rt.name}` } : defaultTgwTable(tgw);
-  }
-  if (tgw.inputs.defaultRouteTableAssociation === "disable") return undefined;
-  if (!attachmentOption(ix, att, "transitGatewayDefaultRouteTableAssociation")) return undefined;
-  return defaultTgwTable(tgw);
-}
-
-function defaultTgwTable(tgw: Res): TgwTable {
-  return { id: `default:${tgw.id}`, name: "default", isDefault: true, label: `the default route table of transit gateway ${tgw.name}` };
-}
-
-interface TgwMatch { dest: Cidr; destText: string; attachment?: Res; blackhole: boolean; propagated: boolean }
-
-const tgwRouteCache = new WeakMap<GraphIndex, Map<string, TgwMatch[]>>();
-
-function tgwLookup(ix: GraphIndex, rt: TgwTable, tgw: Res, dest: Cidr): TgwMatch | undefined {
-  let perGraph = tgwRouteCache.get(ix);
-  if (!perGraph) tgwRouteCache.set(ix, (perGraph = new Map()));
-  let routes = perGraph.get(`${tgw.id}|${rt.id}`);
-  if (!routes) perGraph.set(`${tgw.id}|${rt.id}`, (routes = tgwRoutes(ix, rt, tgw)));
-  let best: TgwMatch | undefined;
-  for (const r of routes) {
-    if (!cidrContains(r.dest, dest)) continue;
-    // Static routes win over propagated ones of the same length.
-    if (!best || r.dest.prefix > best.dest.prefix || (r.dest.prefix === best.dest.prefix && best.propagated && !r.propagated)) best = r;
-  }
-  return best;
-}
-
-/** Static routes of a Transit Gateway route table, and the VPC CIDRs propagated into it. */
-function tgwRoutes(ix: GraphIndex, rt: TgwTable, tgw: Res): TgwMatch[] {
-  const routes: TgwMatch[] = [];
-  const tgwCount = ix.all(T.tgw).length;
-  for (const r of ix.all(T.tgwRoute)) {
-    const tableId = r.inputs.transitGatewayRouteTableId;
-    const inTable = tableId === rt.id || (rt.isDefault && !ix.byId(tableId, T.tgwRouteTable) && tgwCount === 1);
-    if (!inTable) continue;
-    const c = cidrOf(r.inputs.destinationCidrBlock);
-    if (!c) continue;
-    routes.push({ dest: c, destText: c.text, attachment: attachmentById(ix, r.inputs.transitGatewayAttachmentId), blackhole: asBool(r.inputs.blackhole, false), propagated: false });
-  }
-  for (const att of tgwAttachments(ix, tgw)) {
-    const accId = tgwAccepterOf(ix, att)?.id;
-    const explicit = ix.all(T.tgwRtPropagation).some((p) => (p.inputs.transitGatewayAttachmentId === att.id || (accId && p.inputs.transitGatewayAttachmentId === accId)) && (p.inputs.transitGatewayRouteTableId === rt.id || (rt.isDefault && !ix.byId(p.inputs.transitGatewayRouteTableId, T.tgwRouteTable))));
-    const byDefault = rt.isDefault && tgw.inputs.defaultRouteTablePropagation !== "disable" && attachmentOption(ix, att, "transitGatewayDefaultRouteTablePropagation");
-    if (!explicit && !byDefault) continue;
-    for (const c of ix.vpcCidrs(String(att.inputs.vpcId ?? ""))) routes.push({ dest: c, destText: c.text, attachment: att, blackhole: false, propagated: true });
-  }
-  return routes;
-}
-
-// --- private API resource policies
-
-export function isPrivateApi(api: Res): boolean {
-  const ec = api.inputs.endpointConfiguration as Record<string, unknown> | undefined;
-  const types = ec ? ec.types : undefined;
-  const list = Array.isArray(types) ? types : typeof types === "string" ? [types] : [];
-  return list.includes("PRIVATE");
-}
-
-export function apiPolicyText(ix: GraphIndex, api: Res): string | undefined {
-  const attached = ix.all(T.restApiPolicy).find((p) => p.inputs.restApiId === api.id || ix.resolve(p.inputs.restApiId, [T.restApi]) === api);
-  const text = attached?.inputs.policy ?? api.inputs.policy;
-  return typeof text === "string" && text.trim() !== "" ? text : undefined;
-}
-
-interface Statement { Effect?: string; Action?: unknown; NotAction?: unknown; Condition?: Record<string, Record<string, unknown>>; Principal?: unknown }
-
-function statementsOf(text: string): Statement[] | undefined {
-  try {
-    const doc = JSON.parse(text);
-    const st = doc?.Statement;
-    return Array.isArray(st) ? st : st ? [st] : [];
-  } catch {
-    return undefined;
-  }
-}
-
-function coversInvoke(st: Statement): boolean {
-  const list = (v: unknown) => (Array.isArray(v) ? v : v === undefined ? [] : [v]).map(String);
-  if (st.NotAction !== undefined) return !list(st.NotAction).some((a) => globMatch(a, "execute-api:Invoke"));
-  return list(st.Action).some((a) => globMatch(a, "execute-api:Invoke"));
-}
-
-function globMatch(pattern: string, value: string): boolean {
-  const re = new RegExp(`^${pattern.split("*").map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`, "i");
-  return re.test(value);
-}
-
-const VPC_KEYS = ["aws:sourcevpce", "aws:sourcevpc"];
-
-/** Whether a statement's conditions hold for a request; undefined when a condition the checker does not model decides. */
-function conditionsHold(st: Statement, ctx: Record<string, string | undefined>): boolean | undefined {
-  let unknown = false;
-  for (const [op, block] of Object.entries(st.Condition ?? {})) {
-    for (const [key, raw] of Object.entries(block ?? {})) {
-      const k = key.toLowerCase();
-      if (!(k in ctx)) {
-        unknown = true;
-        continue;
-      }
-      const values = (Array.isArray(raw) ? raw : [raw]).map(String);
-      const actual = ctx[k];
-      const base = op.replace(/^ForAnyValue:|^ForAllValues:/, "").replace(/IfExists$/, "");
-      let ok: boolean;
-      if (actual === undefined) ok = op.endsWith("IfExists") || base.startsWith("StringNot");
-      else if (base === "StringEquals" || base === "StringEqualsIgnoreCase") ok = values.some((v) => v === actual);
-      else if (base === "StringLike") ok = values.some((v) => globMatch(v, actual));
-      else if (base === "StringNotEquals" || base === "StringNotEqualsIgnoreCase") ok = !values.some((v) => v === actual);
-      else if (base === "StringNotLike") ok = !values.some((v) => globMatch(v, actual));
-      else {
-        unknown = true;
-        continue;
-      }
-      if (!ok) return false;
-    }
-  }
-  return unknown ? undefined : true;
-}
-
-function restrictsVpc(st: Statement): boolean {
-  return Object.values(st.Condition ?? {}).some((block) => Object.keys(block ?? {}).some((k) => VPC_KEYS.includes(k.toLowerCase())));
-}
-
-/** Whether the API admits `vpceId` and only endpoints: problem is the first sentence that says otherwise. */
-export function privateApiVerdict(ix: GraphIndex, api: Res, vpceId: string, vpcId: string | undefined): { problem?: string; admitted: string[] } {
-  const text = apiPolicyText(ix, api);
-  if (!text) return { problem: `private API ${api.name} has no resource policy, so API Gateway refuses every invocation`, admitted: [] };
-  const statements = statementsOf(text);
-  if (!statements) return { problem: `private API ${api.name}'s resource policy is not valid JSON`, admitted: [] };
-  const invoke = statements.filter(coversInvoke);
-  const allows = invoke.filter((s) => s.Effect === "Allow");
-  const denies = invoke.filter((s) => s.Effect === "Deny");
-  const decide = (ctx: Record<string, string | undefined>): boolean => {
-    if (denies.some((d) => conditionsHold(d, ctx) === true)) return false;
-    return allows.some((a) => conditionsHold(a, ctx) !== false);
-  };
-  const outsider = { "aws:sourcevpce": undefined, "aws:sourcevpc": undefined };
-  const otherEndpoint = { "aws:sourcevpce": "vpce-0other0endpoint0", "aws:sourcevpc": "vpc-0other0vpc0" };
-  const admitted = [...new Set(invoke.flatMap((s) => Object.values(s.Condition ?? {}).flatMap((b) => Object.entries(b ?? {}).filter(([k]) => k.toLowerCase() === "aws:sourcevpce").flatMap(([, v]) => (Array.isArray(v) ? v : [v]).map(String)))))];
-  if (!invoke.some(restrictsVpc) || decide(outsider) || decide(otherEndpoint)) {
-    return { problem: `private API ${api.name}'s resource policy allows execute-api:Invoke without an aws:SourceVpce condition, so any VPC endpoint, from any account, can invoke it`, admitted };
-  }
-  if (!decide({ "aws:sourcevpce": vpceId, "aws:sourcevpc": vpcId })) {
-    return { problem: `private API ${api.name}'s resource policy does not admit interface endpoint ${ix.label(vpceId, T.endpoint)} (${vpceId}): its aws:SourceVpce allows ${admitted.join(", ") || "nothing"}`, admitted };
-  }
-  return { admitted };
-}
-
-// --- squid.conf
-
-export interface SquidConf {
-  text: string;
-  port?: number;
-  headerName?: string;
-  domains: string[];
-  acls: Map<string, { type: string; args: string[] }[]>;
-  access: { action: "allow" | "deny"; conds: { name: string; negated: boolean }[]; line: string }[];
-}
-
-/** The squid.conf a launch template's user data writes (a heredoc holding http_access lines), parsed. */
-export function squidConfOf(lt: Res): SquidConf | undefined {
-  const raw = lt.inputs.userData;
-  if (typeof raw !== "string") return undefined;
-  let text = raw;
-  if (/^[A-Za-z0-9+/=\s]+$/.test(raw) && raw.length % 4 === 0) {
-    const decoded = Buffer.from(raw, "base64").toString("utf8");
-    if (decoded.includes("\n")) text = decoded;
-  }
-  const heredoc = /<<-?\s*'?"?([A-Za-z_][A-Za-z0-9_]*)'?"?[^\n]*\n([\s\S]*?)\n\1\s*$/gm;
-  let conf: string | undefined;
-  for (let m = heredoc.exec(text); m; m = heredoc.exec(text)) {
-    if (/^\s*http_access\s/m.test(m[2])) {
-      conf = m[2];
-      break;
-    }
-  }
-  if (conf === undefined && /^\s*http_access\s/m.test(text) && /^\s*http_port\s/m.test(text)) conf = text;
-  return conf === undefined ? undefined : parseSquidConf(conf);
-}
-
-export function parseSquidConf(text: string): SquidConf {
-  const acls = new Map<string, { type: string; args: string[] }[]>();
-  const access: SquidConf["access"] = [];
-  let port: number | undefined;
-  for (const rawLine of text.split("\n")) {
-    const line = rawLine.trim();
-    if (line === "" || line.startsWith("#")) continue;
-    const tokens = line.split(/\s+/);
-    if (tokens[0] === "http_port" && port === undefined) {
-      const m = /(\d+)$/.exec(tokens[1] ?? "");
-      if (m) port = Number(m[1]);
-    } else if (tokens[0] === "acl" && tokens.length >= 3) {
-      const [, name, type, ...args] = tokens;
-      const list = acls.get(name) ?? [];
-      list.push({ type, args: args.filter((a) => !/^-[a-z]$/i.test(a)) });
-      acls.set(name, list);
-    } else if (tokens[0] === "http_access" && (tokens[1] === "allow" || tokens[1] === "deny")) {
-      access.push({ action: tokens[1], conds: tokens.slice(2).map((t) => ({ name: t.replace(/^!/, ""), negated: t.startsWith("!") })), line });
-    }
-  }
-  const headerAcl = [...acls.values()].flat().find((a) => a.type === "req_header");
-  const domains = [...acls.values()].flat().filter((a) => a.type === "dstdomain").flatMap((a) => a.args);
-  return { text, port, headerName: headerAcl?.args[0], domains, acls, access };
-}
-
-function domainMatches(entry: string, host: string): boolean {
-  const e = entry.toLowerCase();
-  const h = host.toLowerCase();
-  return e.startsWith(".") ? h === e.slice(1) || h.endsWith(e) : h === e;
-}
-
-interface SquidRequest { src: Cidr[]; host: string; port: number; method: string; header: boolean }
-
-/** First-match evaluation of http_access for an abstract request; Squid's default when nothing matches is the opposite of the last line. */
-export function evaluateSquid(conf: SquidConf, req: SquidRequest): { action: "allow" | "deny"; line?: string } {
-  const aclHolds = (name: string): boolean => {
-    if (name === "all") return true;
-    const entries = conf.acls.get(name);
-    if (!entries) return true;
-    return entries.some((e) => {
-      switch (e.type) {
-        case "src": {
-          const cidrs = e.args.map((a) => cidrOf(a.includes("/") ? a : `${a}/32`)).filter((c): c is Cidr => !!c);
-          return req.src.length > 0 && req.src.every((s) => anyContains(cidrs, s));
-        }
-        case "dstdomain": return e.args.some((d) => domainMatches(d, req.host));
-        case "req_header": return req.header && e.args[0]?.toLowerCase() === conf.headerName?.toLowerCase();
-        case "method": return e.args.includes(req.method);
-        case "port": return e.args.some((p) => { const [a, b] = p.split("-").map(Number); return b === undefined ? a === req.port : a <= req.port && req.port <= b; });
-        case "proto": return req.method !== "CONNECT" && e.args.some((p) => /^https?$/i.test(p));
-        // The destination is a public SaaS address: never loopback, link-local or private.
-        case "dst": return e.args.every((a) => { const c = cidrOf(a); return c === undefined || !isPrivateCidr(c); }) && e.args.some((a) => cidrOf(a) !== undefined && !isPrivateCidr(cidrOf(a) as Cidr));
-        default: return true;
-      }
-    });
-  };
-  for (const rule of conf.access) {
-    if (rule.conds.every((c) => aclHolds(c.name) !== c.negated)) return { action: rule.action, line: rule.line };
-  }
-  const last = conf.access[conf.access.length - 1];
-  return { action: last && last.action === "deny" ? "allow" : "deny" };
 }

@@ -10,8 +10,14 @@
  *    that admits only listed VPC endpoints (aws:SourceVpce).
  */
 import type { Graph } from "../synth-core";
-import { analyze, FlowDetail, FunctionView, functionsOf, isPrivateApi, kindOf, listenPorts, privateApiVerdict } from "./flows";
-import { ANYWHERE, anyContains, Cidr, cidrOf, GraphIndex, isPrivateCidr, Res, rulePeers, rulePermits, rulePorts, SgRule, T, touchesPublic } from "./graph-index";
+import { analyze, FlowDetail, FunctionView, functionsOf } from "./flows";
+import { kindOf, listenPorts } from "./eval/targets";
+import { GraphModel, Res } from "./model/graph";
+import { T } from "./model/types";
+import { ANYWHERE, anyContains, Cidr, cidrOf, isPrivateCidr, touchesPublic } from "./model/values";
+import { isPrivateApi, privateApiVerdict } from "./eval/api-policy";
+import { lookup, routeTableOf } from "./eval/routes";
+import { rulePeers, rulePermits, rulePorts, SgRule, sgRules } from "./eval/security-groups";
 
 export interface ForbiddenResult {
   /** "no-internet" | "database-sources" | "private-api". */
@@ -25,8 +31,8 @@ export interface ForbiddenResult {
 
 const DB_TYPES = new Set<string>([T.rdsCluster, T.rdsInstance, "aws:rds/proxy:Proxy"]);
 
-export function checkForbidden(input: Graph | GraphIndex, details?: FlowDetail[]): ForbiddenResult[] {
-  const ix = input instanceof GraphIndex ? input : new GraphIndex(input);
+export function checkForbidden(input: Graph | GraphModel, details?: FlowDetail[]): ForbiddenResult[] {
+  const ix = input instanceof GraphModel ? input : GraphModel.of(input);
   const flows = details ?? analyze(ix);
   const fns = functionsOf(ix);
   return [...noInternet(ix, fns, flows), ...databaseSources(ix, fns, flows), ...privateApis(ix)];
@@ -34,7 +40,7 @@ export function checkForbidden(input: Graph | GraphIndex, details?: FlowDetail[]
 
 // --- a function without an internet flow has no way out
 
-function noInternet(ix: GraphIndex, fns: FunctionView[], flows: FlowDetail[]): ForbiddenResult[] {
+function noInternet(ix: GraphModel, fns: FunctionView[], flows: FlowDetail[]): ForbiddenResult[] {
   const out: ForbiddenResult[] = [];
   const byFn = new Map<Res, FlowDetail[]>();
   for (const d of flows) {
@@ -51,10 +57,10 @@ function noInternet(ix: GraphIndex, fns: FunctionView[], flows: FlowDetail[]): F
       continue;
     }
     const routeOut = fn.subnets.map((s) => ({ s, way: internetRoute(ix, s) })).find((x) => x.way !== undefined);
-    const publicEgress = fn.sgIds.flatMap((id) => ix.sgRules(id, "egress")).find((r) => r.cidrs.some(touchesPublic));
+    const publicEgress = fn.sgIds.flatMap((id) => sgRules(ix, id, "egress")).find((r) => r.cidrs.some(touchesPublic));
     const sgNames = fn.sgIds.map((id) => ix.label(id, T.sg)).join(", ");
     if (!routeOut) {
-      out.push({ check: "no-internet", subject: fn.name, status: "OK", detail: `no route out: ${fn.subnets.map((s) => ix.routeTableOf(s).label).filter(unique).join(", ")} ${fn.subnets.length > 1 ? "have" : "has"} no route to 0.0.0.0/0 through a NAT or internet gateway` });
+      out.push({ check: "no-internet", subject: fn.name, status: "OK", detail: `no route out: ${fn.subnets.map((s) => routeTableOf(ix, s).label).filter(unique).join(", ")} ${fn.subnets.length > 1 ? "have" : "has"} no route to 0.0.0.0/0 through a NAT or internet gateway` });
     } else if (!publicEgress) {
       out.push({ check: "no-internet", subject: fn.name, status: "OK", detail: `security group ${sgNames} allows no egress to a public address (subnet ${routeOut.s.name} does route 0.0.0.0/0 to ${routeOut.way})` });
     } else {
@@ -74,10 +80,10 @@ function unique<T>(v: T, i: number, a: T[]): boolean {
 }
 
 /** "NAT gateway x" / "internet gateway y" / "transit gateway z" when the subnet's table sends the internet somewhere that leads out. */
-function internetRoute(ix: GraphIndex, subnet: Res, depth = 0): string | undefined {
+function internetRoute(ix: GraphModel, subnet: Res, depth = 0): string | undefined {
   if (depth > 4) return undefined;
-  const table = ix.routeTableOf(subnet);
-  const r = ix.lookup(table, ANYWHERE);
+  const table = routeTableOf(ix, subnet);
+  const r = lookup(ix, table, ANYWHERE);
   if (!r) return undefined;
   switch (r.kind) {
     case "igw": return `internet gateway ${ix.label(r.targetId, T.igw)}`;
@@ -86,7 +92,7 @@ function internetRoute(ix: GraphIndex, subnet: Res, depth = 0): string | undefin
       if (!nat) return undefined;
       const natSubnet = ix.subnet(nat.inputs.subnetId);
       if (!natSubnet || (nat.inputs.connectivityType ?? "public") === "private") return undefined;
-      const beyond = ix.lookup(ix.routeTableOf(natSubnet), ANYWHERE);
+      const beyond = lookup(ix, routeTableOf(ix, natSubnet), ANYWHERE);
       return beyond && beyond.kind === "igw" ? `NAT gateway ${nat.name}` : undefined;
     }
     case "tgw": return `transit gateway ${ix.label(r.targetId, T.tgw)}`;
@@ -96,7 +102,7 @@ function internetRoute(ix: GraphIndex, subnet: Res, depth = 0): string | undefin
 
 // --- databases admit only their declared sources
 
-function databaseSources(ix: GraphIndex, fns: FunctionView[], flows: FlowDetail[]): ForbiddenResult[] {
+function databaseSources(ix: GraphModel, fns: FunctionView[], flows: FlowDetail[]): ForbiddenResult[] {
   const out: ForbiddenResult[] = [];
   for (const db of ix.resources.filter((r) => DB_TYPES.has(r.type))) {
     const subject = `${kindOf(db)} ${db.name}`;
@@ -106,7 +112,7 @@ function databaseSources(ix: GraphIndex, fns: FunctionView[], flows: FlowDetail[
     const declaredFns = new Set(declared.map((d) => d.fn.lambda));
     const problems: string[] = [];
     if (asTrue(db.inputs.publiclyAccessible)) problems.push(`${subject} is publicly accessible`);
-    const rules = sgIds.flatMap((id) => ix.sgRules(id, "ingress"));
+    const rules = sgIds.flatMap((id) => sgRules(ix, id, "ingress"));
     if (sgIds.length === 0) problems.push(`${subject} has no security group of its own (it falls back to the VPC's default group)`);
     for (const rule of rules) {
       const p = ruleProblem(ix, rule, fns, declaredFns, ports, subject);
@@ -134,7 +140,7 @@ function asTrue(v: unknown): boolean {
 }
 
 /** Why an ingress rule of a database's group admits more than its declared sources, or undefined. */
-function ruleProblem(ix: GraphIndex, rule: SgRule, fns: FunctionView[], declared: Set<Res>, ports: number[], subject: string): string | undefined {
+function ruleProblem(ix: GraphModel, rule: SgRule, fns: FunctionView[], declared: Set<Res>, ports: number[], subject: string): string | undefined {
   const where = `security group ${ix.label(rule.sgId, T.sg)} of ${subject}`;
   if (rule.cidrs.some(touchesPublic)) return `${where} admits ${rulePorts(rule)} from ${rule.cidrs.filter(touchesPublic).map((c) => c.text).join(", ")}, a public range (rule ${rule.name})`;
   if (ports.length > 0 && (rule.protocol === "-1" || rule.fromPort !== rule.toPort || !ports.includes(rule.fromPort))) return `${where} admits ${rulePorts(rule)}, more than the database port ${ports.join(", ")} (rule ${rule.name})`;
@@ -154,7 +160,7 @@ function ruleProblem(ix: GraphIndex, rule: SgRule, fns: FunctionView[], declared
 /** Something that sends traffic from subnets through security groups: a function, an Auto Scaling group, an instance. */
 interface Compute { label: string; lambda?: Res; subnets: Res[]; sgIds: string[] }
 
-function computeOf(ix: GraphIndex, fns: FunctionView[]): Compute[] {
+function computeOf(ix: GraphModel, fns: FunctionView[]): Compute[] {
   const out: Compute[] = fns.map((f) => ({ label: `function ${f.name}`, lambda: f.lambda, subnets: f.subnets, sgIds: f.sgIds }));
   const subnetsOf = (r: Res) => ix.subnetIdsOf(r).map((id) => ix.subnet(id)).filter((s): s is Res => !!s);
   for (const asg of ix.all(T.asg)) {
@@ -167,18 +173,18 @@ function computeOf(ix: GraphIndex, fns: FunctionView[]): Compute[] {
 }
 
 /** A sentence describing an open path from an undeclared source to the database, or undefined. */
-function reaches(ix: GraphIndex, fn: Compute, db: Res, dbSgs: string[], ports: number[]): string | undefined {
+function reaches(ix: GraphModel, fn: Compute, db: Res, dbSgs: string[], ports: number[]): string | undefined {
   const dbSubnets = ix.subnetIdsOf(db).map((id) => ix.subnet(id)).filter((s): s is Res => !!s);
   const dbCidrs = dbSubnets.map((s) => ix.subnetCidr(s)).filter((c): c is Cidr => !!c);
   const fnCidrs = fn.subnets.map((s) => ix.subnetCidr(s)).filter((c): c is Cidr => !!c);
   if (dbCidrs.length === 0 || fnCidrs.length === 0) return undefined;
   for (const port of ports.length > 0 ? ports : [0]) {
-    const egress = fn.sgIds.flatMap((id) => ix.sgRules(id, "egress")).find((r) => (ports.length === 0 || rulePermits(r, "tcp", port)) && (r.sgRefs.some((x) => dbSgs.includes(x)) || dbCidrs.every((c) => anyContains(r.cidrs, c))));
+    const egress = fn.sgIds.flatMap((id) => sgRules(ix, id, "egress")).find((r) => (ports.length === 0 || rulePermits(r, "tcp", port)) && (r.sgRefs.some((x) => dbSgs.includes(x)) || dbCidrs.every((c) => anyContains(r.cidrs, c))));
     if (!egress) continue;
-    const ingress = dbSgs.flatMap((id) => ix.sgRules(id, "ingress")).find((r) => (ports.length === 0 || rulePermits(r, "tcp", port)) && (r.sgRefs.some((x) => fn.sgIds.includes(x)) || fnCidrs.every((c) => anyContains(r.cidrs, c))));
+    const ingress = dbSgs.flatMap((id) => sgRules(ix, id, "ingress")).find((r) => (ports.length === 0 || rulePermits(r, "tcp", port)) && (r.sgRefs.some((x) => fn.sgIds.includes(x)) || fnCidrs.every((c) => anyContains(r.cidrs, c))));
     if (!ingress) continue;
     const routed = fn.subnets.some((s) => dbCidrs.some((c) => {
-      const r = ix.lookup(ix.routeTableOf(s), c);
+      const r = lookup(ix, routeTableOf(ix, s), c);
       return r !== undefined && (r.kind === "local" || r.kind === "tgw" || r.kind === "peering");
     }));
     if (!routed) continue;
@@ -189,7 +195,7 @@ function reaches(ix: GraphIndex, fn: Compute, db: Res, dbSgs: string[], ports: n
 
 // --- private APIs are reachable only through their endpoints
 
-function privateApis(ix: GraphIndex): ForbiddenResult[] {
+function privateApis(ix: GraphModel): ForbiddenResult[] {
   const out: ForbiddenResult[] = [];
   for (const api of ix.all(T.restApi)) {
     const subject = `API ${api.name}`;

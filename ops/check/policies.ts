@@ -5,7 +5,9 @@
  */
 import type { Graph } from "../synth-core";
 import type { EnvConfig } from "../../stacks/config/schema";
-import { POLICY_RULES, ResourceModel, RuleResource, runRules, T } from "./policy-rules";
+import { GraphModel } from "./model/graph";
+import { T } from "./model/types";
+import { POLICY_RULES, runRules } from "./policy-rules";
 
 export interface PolicyViolation {
   /** Stable policy id (see POLICY_IDS). */
@@ -21,24 +23,11 @@ export interface PolicyViolation {
 /** Every policy id, in report order. */
 export const POLICY_IDS: string[] = [...POLICY_RULES.map((r) => r.id)];
 
-/** graph.json resources in the rules' neutral shape. */
-export function graphResources(graph: Graph): RuleResource[] {
-  return graph.resources.map((r) => ({
-    urn: r.urn,
-    type: r.type,
-    name: r.name,
-    id: r.id || undefined,
-    parent: r.parent,
-    provider: r.provider,
-    props: r.inputs,
-  }));
-}
-
 /** Runs every policy over the graph; with the stack's config, also checks the NAT strategy against it. */
 export function checkPolicies(graph: Graph, cfg?: EnvConfig): PolicyViolation[] {
-  const resources = graphResources(graph);
-  const out: PolicyViolation[] = runRules(resources).map(({ policy, resource, message, urn }) => ({ policy, resource, message, urn }));
-  if (cfg) out.push(...natStrategyFromConfig(new ResourceModel(resources), cfg));
+  const model = GraphModel.of(graph);
+  const out: PolicyViolation[] = runRules(model).map(({ policy, resource, message, urn }) => ({ policy, resource, message, urn }));
+  if (cfg) out.push(...natStrategyFromConfig(model, cfg));
   return out;
 }
 
@@ -46,15 +35,15 @@ export function checkPolicies(graph: Graph, cfg?: EnvConfig): PolicyViolation[] 
  * The configured NAT strategy (network.natGateways, the AZ count, BYO EIPs) against the NAT gateways
  * in the network VPC (the one with network.cidrBlock).
  */
-function natStrategyFromConfig(m: ResourceModel, cfg: EnvConfig): PolicyViolation[] {
+function natStrategyFromConfig(m: GraphModel, cfg: EnvConfig): PolicyViolation[] {
   if (!cfg.roles?.includes("network") || !cfg.networkPlan) return [];
   const plan = cfg.networkPlan;
-  const vpcs = m.all(T.vpc).filter((v) => v.props.cidrBlock === plan.cidrBlock);
+  const vpcs = m.all(T.vpc).filter((v) => v.inputs.cidrBlock === plan.cidrBlock);
   if (vpcs.length !== 1) return [];
   const vpc = vpcs[0];
   const nats = m.all(T.nat).filter((n) => {
-    const subnet = m.ref(n, "subnetId", n.props.subnetId, [T.subnet]);
-    return subnet !== undefined && m.ref(subnet, "vpcId", subnet.props.vpcId, [T.vpc])?.urn === vpc.urn;
+    const subnet = m.ref(n, "subnetId", n.inputs.subnetId, [T.subnet]);
+    return subnet !== undefined && m.ref(subnet, "vpcId", subnet.inputs.vpcId, [T.vpc])?.urn === vpc.urn;
   });
   const out: PolicyViolation[] = [];
   const key = "vpc-lambda-kit:network.natGateways";
@@ -68,7 +57,7 @@ function natStrategyFromConfig(m: ResourceModel, cfg: EnvConfig): PolicyViolatio
   }
   const byo = cfg.network.eipAllocationIds;
   if (byo && byo.length > 0) {
-    const used = new Set(nats.map((n) => n.props.allocationId));
+    const used = new Set(nats.map((n) => n.inputs.allocationId));
     const missing = byo.filter((id) => !used.has(id));
     if (missing.length > 0) {
       out.push({

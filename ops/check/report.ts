@@ -9,7 +9,8 @@ import type { Graph } from "../synth-core";
 import type { EnvConfig } from "../../stacks/config/schema";
 import { analyze, FlowResult } from "./flows";
 import { checkForbidden, ForbiddenResult } from "./forbidden";
-import { GraphIndex, T } from "./graph-index";
+import { GraphModel } from "./model/graph";
+import { T } from "./model/types";
 import { checkPolicies, formatViolations, PolicyViolation } from "./policies";
 import { CostReport, estimateCost, formatCost } from "./cost";
 import { renderDiagram } from "./diagram";
@@ -47,7 +48,7 @@ export interface CheckOutput {
 /** Runs every check over a stack's graph (merged with its upstream graphs) and formats the report. */
 export async function runCheck(graph: Graph, opts: CheckOptions = {}): Promise<CheckOutput> {
   const merged = mergeGraphs(graph, opts.upstream ?? []);
-  const ix = new GraphIndex(merged);
+  const ix = GraphModel.of(merged);
   const details = analyze(ix);
   const flows = details.map((d) => d.result);
   const forbidden = checkForbidden(ix, details);

@@ -2,7 +2,7 @@
 import type { Graph } from "../../ops/synth-core";
 import { analyze, FlowResult } from "../../ops/check/flows";
 import { checkForbidden, ForbiddenResult } from "../../ops/check/forbidden";
-import { GraphIndex } from "../../ops/check/graph-index";
+import { GraphModel } from "../../ops/check/model/graph";
 
 export type Res = Graph["resources"][number];
 
@@ -24,7 +24,7 @@ export function drop(g: Graph, type: string, name: string): Res {
 }
 
 export function check(g: Graph): { flows: FlowResult[]; forbidden: ForbiddenResult[] } {
-  const ix = new GraphIndex(g);
+  const ix = GraphModel.of(g);
   const details = analyze(ix);
   return { flows: details.map((d) => d.result), forbidden: checkForbidden(ix, details) };
 }

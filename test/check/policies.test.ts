@@ -3,7 +3,8 @@ import type { PolicyResource, ResourceValidationArgs, ResourceValidationPolicy, 
 import { REPO_ROOT } from "../../components/bundle";
 import { renderSquidConf } from "../../components/squid-conf";
 import { checkPolicies, POLICY_IDS, PolicyViolation } from "../../ops/check/policies";
-import { findSquidConfs, squidConfProblems } from "../../ops/check/policy-rules";
+import { findSquidConfs, squidConfProblems } from "../../ops/check/eval/proxy";
+import { T } from "../../ops/check/model/types";
 import type { Graph } from "../../ops/synth-core";
 import { readStackConfig } from "../../ops/stack-config";
 import type { EnvConfig } from "../../stacks/config/schema";
@@ -29,15 +30,15 @@ interface Spec {
 }
 
 const PREFIX: Record<string, string> = {
-  "aws:ec2/vpc:Vpc": "vpc",
-  "aws:ec2/subnet:Subnet": "subnet",
-  "aws:ec2/routeTable:RouteTable": "rtb",
-  "aws:ec2/internetGateway:InternetGateway": "igw",
-  "aws:ec2/natGateway:NatGateway": "nat",
-  "aws:ec2/eip:Eip": "eipalloc",
-  "aws:ec2/securityGroup:SecurityGroup": "sg",
-  "aws:ec2/vpcEndpoint:VpcEndpoint": "vpce",
-  "aws:ec2transitgateway/transitGateway:TransitGateway": "tgw",
+  [T.vpc]: "vpc",
+  [T.subnet]: "subnet",
+  [T.routeTable]: "rtb",
+  [T.igw]: "igw",
+  [T.nat]: "nat",
+  [T.eip]: "eipalloc",
+  [T.sg]: "sg",
+  [T.endpoint]: "vpce",
+  [T.tgw]: "tgw",
 };
 
 const idOf = (s: Spec) => `${PREFIX[s.type] ?? "mock"}-${s.name}`;

@@ -5,36 +5,44 @@ import * as YAML from "yaml";
 import { REPO_ROOT } from "../../components/bundle";
 import { Graph, synthesize, SynthResult } from "../../ops/synth-core";
 
-type Res = Graph["resources"][number];
+import { GraphModel, Res } from "../../ops/check/model/graph";
+import { T } from "../../ops/check/model/types";
 
-/** Query helpers over a synthesized graph, so tests read like the network they assert. */
+/**
+ * Strict query helpers over a synthesized graph, so tests read like the network they assert: a
+ * thin layer over the checker's graph model (ops/check/model/graph.ts) that throws when a lookup
+ * is not exactly one resource, where the model itself returns undefined.
+ */
 export class GraphView {
-  constructor(public readonly graph: Graph) {}
+  public readonly model: GraphModel;
+  constructor(public readonly graph: Graph) {
+    this.model = GraphModel.of(graph);
+  }
 
   all(type: string): Res[] {
-    return this.graph.resources.filter((r) => r.type === type);
+    return [...this.model.all(type)];
   }
   one(type: string, name: string): Res {
-    const found = this.graph.resources.filter((r) => r.type === type && r.name === name);
+    const found = this.model.all(type).filter((r) => r.name === name);
     if (found.length !== 1) throw new Error(`expected one ${type} named ${name}, found ${found.length}`);
     return found[0];
   }
   byId(id: unknown): Res {
-    const found = this.graph.resources.filter((r) => r.id === id);
+    const found = this.model.allWithId(id);
     if (found.length !== 1) throw new Error(`expected one resource with id ${String(id)}, found ${found.length}`);
     return found[0];
   }
   byUrn(urn: string | null): Res | undefined {
-    return this.graph.resources.find((r) => r.urn === urn);
+    return this.model.byUrn(urn);
   }
   /** The route table a subnet is associated with. */
   routeTableOf(subnet: Res): Res {
-    const assoc = this.all("aws:ec2/routeTableAssociation:RouteTableAssociation").filter((a) => a.inputs.subnetId === subnet.id);
+    const assoc = this.model.all(T.rta).filter((a) => a.inputs.subnetId === subnet.id);
     if (assoc.length !== 1) throw new Error(`subnet ${subnet.name} has ${assoc.length} route table associations`);
     return this.byId(assoc[0].inputs.routeTableId);
   }
   routesOf(table: Res): Res[] {
-    return this.all("aws:ec2/route:Route").filter((r) => r.inputs.routeTableId === table.id);
+    return this.model.all(T.route).filter((r) => r.inputs.routeTableId === table.id);
   }
   /** The single route for `cidr` in `table`, and the resource it targets. */
   routeTarget(table: Res, cidr: string): Res {
@@ -45,13 +53,7 @@ export class GraphView {
   }
   /** Ancestors' names, nearest first. */
   ancestors(r: Res): string[] {
-    const out: string[] = [];
-    let p = this.byUrn(r.parent);
-    while (p) {
-      out.push(p.name);
-      p = this.byUrn(p.parent);
-    }
-    return out;
+    return this.model.ancestors(r).map((p) => p.name);
   }
   /** Name of the provider resource a resource was created with. */
   providerName(r: Res): string | undefined {

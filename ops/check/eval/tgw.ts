@@ -1,0 +1,143 @@
+/**
+ * Transit Gateway: which route table an attachment is associated with (explicit association, else
+ * the gateway's default table unless disabled on the gateway or the attachment/accepter), the
+ * routes in it (static routes, and the VPC CIDRs propagated into it; a static route wins over a
+ * propagated one of the same length), the zones an attachment serves (traffic enters and leaves
+ * only through an attachment's subnets' zones), and whether a cross-account attachment can be used
+ * at all (RAM share naming the account or its organization, accepted outside an organization, and
+ * the attachment accepted unless the gateway auto-accepts). Sources: AWS docs, "Transit gateway
+ * route tables" and "Share your transit gateway".
+ */
+import { GraphModel, Res } from "../model/graph";
+import { T } from "../model/types";
+import { asBool, Cidr, cidrContains, cidrOf } from "../model/values";
+
+const usableCache = new WeakMap<GraphModel, Map<string, string | undefined>>();
+const attachmentsCache = new WeakMap<GraphModel, Map<string, Res[]>>();
+const zonesCache = new WeakMap<GraphModel, Map<string, Set<string>>>();
+
+export function tgwAttachments(ix: GraphModel, tgw: Res): Res[] {
+  let perGraph = attachmentsCache.get(ix);
+  if (!perGraph) attachmentsCache.set(ix, (perGraph = new Map()));
+  let list = perGraph.get(tgw.id);
+  if (!list) perGraph.set(tgw.id, (list = ix.all(T.tgwAttachment).filter((a) => a.inputs.transitGatewayId === tgw.id)));
+  return list;
+}
+
+/** Zones an attachment has a subnet in: traffic enters and leaves the Transit Gateway only there. */
+export function attachmentZones(ix: GraphModel, att: Res): Set<string> {
+  let perGraph = zonesCache.get(ix);
+  if (!perGraph) zonesCache.set(ix, (perGraph = new Map()));
+  let zones = perGraph.get(att.id);
+  if (!zones) perGraph.set(att.id, (zones = new Set(ix.subnetIdsOf(att).map((id) => ix.subnet(id)).filter((s): s is Res => !!s).map((s) => ix.az(s)))));
+  return zones;
+}
+
+export interface TgwTable { id: string; name: string; isDefault: boolean; /** For sentences: "the default route table of transit gateway x" / "transit gateway route table y". */ label: string }
+
+export function tgwAccepterOf(ix: GraphModel, att: Res): Res | undefined {
+  return ix.all(T.tgwAttachmentAccepter).find((a) => a.inputs.transitGatewayAttachmentId === att.id);
+}
+
+/** An attachment by its id, or by its accepter's id (the accepter stands for the attachment in the owner's account). */
+function attachmentById(ix: GraphModel, id: unknown): Res | undefined {
+  const att = ix.byId(id, T.tgwAttachment);
+  if (att) return att;
+  const acc = ix.byId(id, T.tgwAttachmentAccepter);
+  return acc ? ix.byId(acc.inputs.transitGatewayAttachmentId, T.tgwAttachment) : undefined;
+}
+
+/** Option on the accepter (owner side) when there is one, else on the attachment; AWS defaults it on. */
+function attachmentOption(ix: GraphModel, att: Res, key: string): boolean {
+  const acc = tgwAccepterOf(ix, att);
+  if (acc && acc.inputs[key] !== undefined) return asBool(acc.inputs[key], true);
+  return asBool(att.inputs[key], true);
+}
+
+export function tgwRouteTableOf(ix: GraphModel, att: Res, tgw: Res): TgwTable | undefined {
+  const accId = tgwAccepterOf(ix, att)?.id;
+  const explicit = ix.all(T.tgwRtAssociation).find((a) => a.inputs.transitGatewayAttachmentId === att.id || (accId && a.inputs.transitGatewayAttachmentId === accId));
+  if (explicit) {
+    const rt = ix.byId(explicit.inputs.transitGatewayRouteTableId, T.tgwRouteTable);
+    return rt ? { id: rt.id, name: rt.name, isDefault: false, label: `transit gateway route table ${rt.name}` } : defaultTgwTable(tgw);
+  }
+  if (tgw.inputs.defaultRouteTableAssociation === "disable") return undefined;
+  if (!attachmentOption(ix, att, "transitGatewayDefaultRouteTableAssociation")) return undefined;
+  return defaultTgwTable(tgw);
+}
+
+function defaultTgwTable(tgw: Res): TgwTable {
+  return { id: `default:${tgw.id}`, name: "default", isDefault: true, label: `the default route table of transit gateway ${tgw.name}` };
+}
+
+export interface TgwMatch { dest: Cidr; destText: string; attachment?: Res; blackhole: boolean; propagated: boolean }
+
+const tgwRouteCache = new WeakMap<GraphModel, Map<string, TgwMatch[]>>();
+
+export function tgwLookup(ix: GraphModel, rt: TgwTable, tgw: Res, dest: Cidr): TgwMatch | undefined {
+  let perGraph = tgwRouteCache.get(ix);
+  if (!perGraph) tgwRouteCache.set(ix, (perGraph = new Map()));
+  let routes = perGraph.get(`${tgw.id}|${rt.id}`);
+  if (!routes) perGraph.set(`${tgw.id}|${rt.id}`, (routes = tgwRoutes(ix, rt, tgw)));
+  let best: TgwMatch | undefined;
+  for (const r of routes) {
+    if (!cidrContains(r.dest, dest)) continue;
+    // Static routes win over propagated ones of the same length.
+    if (!best || r.dest.prefix > best.dest.prefix || (r.dest.prefix === best.dest.prefix && best.propagated && !r.propagated)) best = r;
+  }
+  return best;
+}
+
+/** Static routes of a Transit Gateway route table, and the VPC CIDRs propagated into it. */
+function tgwRoutes(ix: GraphModel, rt: TgwTable, tgw: Res): TgwMatch[] {
+  const routes: TgwMatch[] = [];
+  const tgwCount = ix.all(T.tgw).length;
+  for (const r of ix.all(T.tgwRoute)) {
+    const tableId = r.inputs.transitGatewayRouteTableId;
+    const inTable = tableId === rt.id || (rt.isDefault && !ix.byId(tableId, T.tgwRouteTable) && tgwCount === 1);
+    if (!inTable) continue;
+    const c = cidrOf(r.inputs.destinationCidrBlock);
+    if (!c) continue;
+    routes.push({ dest: c, destText: c.text, attachment: attachmentById(ix, r.inputs.transitGatewayAttachmentId), blackhole: asBool(r.inputs.blackhole, false), propagated: false });
+  }
+  for (const att of tgwAttachments(ix, tgw)) {
+    const accId = tgwAccepterOf(ix, att)?.id;
+    const explicit = ix.all(T.tgwRtPropagation).some((p) => (p.inputs.transitGatewayAttachmentId === att.id || (accId && p.inputs.transitGatewayAttachmentId === accId)) && (p.inputs.transitGatewayRouteTableId === rt.id || (rt.isDefault && !ix.byId(p.inputs.transitGatewayRouteTableId, T.tgwRouteTable))));
+    const byDefault = rt.isDefault && tgw.inputs.defaultRouteTablePropagation !== "disable" && attachmentOption(ix, att, "transitGatewayDefaultRouteTablePropagation");
+    if (!explicit && !byDefault) continue;
+    for (const c of ix.vpcCidrs(String(att.inputs.vpcId ?? ""))) routes.push({ dest: c, destText: c.text, attachment: att, blackhole: false, propagated: true });
+  }
+  return routes;
+}
+
+/**
+ * Why a cross-account attachment cannot use the gateway, in one sentence (the RAM share and its
+ * acceptance, the attachment's acceptance); undefined when it can. Cached per model.
+ */
+export function attachmentProblem(ix: GraphModel, att: Res, tgw: Res): string | undefined {
+  let perGraph = usableCache.get(ix);
+  if (!perGraph) usableCache.set(ix, (perGraph = new Map()));
+  const key = `${att.id}|${tgw.id}`;
+  if (!perGraph.has(key)) perGraph.set(key, attachmentProblemUncached(ix, att, tgw));
+  return perGraph.get(key);
+}
+
+function attachmentProblemUncached(ix: GraphModel, att: Res, tgw: Res): string | undefined {
+  const tgwAccount = ix.accountOf(tgw);
+  const attAccount = ix.accountOf(att);
+  if (!tgwAccount || !attAccount || tgwAccount === attAccount) return undefined;
+  const assoc = ix.all(T.ramResource).find((a) => ix.resolve(a.inputs.resourceArn, [T.tgw]) === tgw);
+  if (!assoc) return `transit gateway ${tgw.name} (account ${tgwAccount}) is not shared through RAM, so account ${attAccount} cannot attach to it with ${att.name}`;
+  const share = ix.resolve(assoc.inputs.resourceShareArn, [T.ramShare]);
+  const shareName = share ? share.name : String(assoc.inputs.resourceShareArn);
+  const principals = ix.all(T.ramPrincipal).filter((p) => share && ix.resolve(p.inputs.resourceShareArn, [T.ramShare]) === share).map((p) => String(p.inputs.principal ?? ""));
+  const viaOrg = principals.some((p) => /^arn:aws[a-z-]*:organizations::/.test(p));
+  if (!viaOrg && !principals.includes(attAccount)) return `RAM share ${shareName} does not name account ${attAccount} (or its organization), so attachment ${att.name} cannot use transit gateway ${tgw.name}`;
+  if (!viaOrg && share && asBool(share.inputs.allowExternalPrincipals, false)) {
+    const accepted = ix.all(T.ramAccepter).some((a) => ix.resolve(a.inputs.shareArn, [T.ramShare]) === share && (ix.accountOf(a) ?? attAccount) === attAccount);
+    if (!accepted) return `RAM share ${shareName} is offered to account ${attAccount} outside the organization and nothing accepts it (no aws:ram/resourceShareAccepter in that account), so attachment ${att.name} cannot use transit gateway ${tgw.name}`;
+  }
+  const auto = tgw.inputs.autoAcceptSharedAttachments === "enable";
+  if (!auto && !tgwAccepterOf(ix, att)) return `transit gateway ${tgw.name} does not auto-accept shared attachments and no VpcAttachmentAccepter accepts ${att.name}`;
+  return undefined;
+}
