@@ -53,13 +53,12 @@ function marker(m: MarkerJson | undefined): Bound | undefined {
 
 export class ConstraintError extends Error {}
 
-/** Parses `constraints.summary`; columns the table does not declare are ignored (Athena evaluates them itself). */
-export function parseSummary(constraints: unknown, table: Table): Map<string, Predicate> {
+/** Parses `constraints.summary` for every column it names. */
+export function parseValueSets(constraints: unknown): Map<string, Predicate> {
   const out = new Map<string, Predicate>();
   const summary = (constraints as { summary?: Record<string, ValueSetJson> } | undefined)?.summary ?? {};
   for (const [column, vs] of Object.entries(summary)) {
-    if (!table.columns.some((c) => c.name === column)) continue;
-    switch (vs["@type"]) {
+    switch (vs?.["@type"]) {
       case "AllOrNoneValueSet":
         out.set(column, { kind: vs.all ? "all" : "none", nullAllowed: !!vs.nullAllowed });
         break;
@@ -70,10 +69,16 @@ export function parseSummary(constraints: unknown, table: Table): Map<string, Pr
         out.set(column, { kind: "ranges", ranges: (vs.ranges ?? []).map((r) => ({ low: marker(r.low), high: marker(r.high) })), nullAllowed: !!vs.nullAllowed });
         break;
       default:
-        throw new ConstraintError(`constraint on column ${column} has an unknown value set type ${JSON.stringify((vs as { "@type"?: unknown })["@type"])}`);
+        throw new ConstraintError(`constraint on column ${column} has an unknown value set type ${JSON.stringify((vs as { "@type"?: unknown } | undefined)?.["@type"])}`);
     }
   }
   return out;
+}
+
+/** The constraints on the table's declared columns (Athena evaluates any others itself). */
+export function parseSummary(constraints: unknown, table: Table): Map<string, Predicate> {
+  const all = parseValueSets(constraints);
+  return new Map([...all].filter(([c]) => table.columns.some((x) => x.name === c)));
 }
 
 /** Whether a comparable value (null for SQL NULL) satisfies `p`. */

@@ -30,6 +30,7 @@ import { ColumnValues, decodeSchema, recordBatchMessage, schemaMessage, schemaOf
 import { ConnectorConfig, configError, loadConfig } from "./config";
 import { parseSummary, Predicate, pushdownParams, satisfies } from "./constraints";
 import { ConnectorError, ConnectorErrorKind } from "./errors";
+import { parseRequest } from "./protocol";
 import { EncryptionKeyJson, encrypt, makeEncryptionKey, putBlock } from "./spill";
 import type { Column, Table } from "./tables";
 import { comparable, toArrowValue, ValueError } from "./values";
@@ -88,10 +89,11 @@ export async function handler(event: unknown, context?: LambdaContextLike): Prom
     }
     const cfg = config;
     log = createLogger(cfg.logLevel, { requestId: context?.awsRequestId, request: type, queryId: req.queryId });
-    const catalogName = requiredString(req, "catalogName");
-    switch (type) {
+    const parsed = parseRequest(event);
+    const catalogName = parsed.catalogName;
+    switch (parsed.type) {
       case "PingRequest":
-        return { "@type": "PingResponse", catalogName, queryId: requiredString(req, "queryId"), sourceType: SOURCE_TYPE, capabilities: CAPABILITIES, serDeVersion: SERDE_VERSION };
+        return { "@type": "PingResponse", catalogName, queryId: parsed.queryId, sourceType: SOURCE_TYPE, capabilities: CAPABILITIES, serDeVersion: SERDE_VERSION };
       case "GetDataSourceCapabilitiesRequest":
         // No optimizations are advertised: Athena then sends only the constraint summary, which the connector honours.
         return { "@type": "GetDataSourceCapabilitiesResponse", catalogName, capabilities: {} };
@@ -125,12 +127,6 @@ export async function handler(event: unknown, context?: LambdaContextLike): Prom
         return getSplits(cfg, req, catalogName);
       case "ReadRecordsRequest":
         return await readRecords(cfg, req, catalogName, log);
-      default:
-        throw new ConnectorError(
-          "request",
-          `request type ${JSON.stringify(req["@type"])} is not served: this connector answers PingRequest, ListSchemasRequest, ListTablesRequest, GetTableRequest, ` +
-            "GetTableLayoutRequest, GetSplitsRequest, ReadRecordsRequest and GetDataSourceCapabilitiesRequest (it defines no user-defined functions).",
-        );
     }
   } catch (err) {
     const out = toConnectorError(err);
