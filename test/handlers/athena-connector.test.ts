@@ -363,9 +363,9 @@ describe("athena-connector (bundled) through a real Squid", () => {
     await expect(coldStart()({ ...base("PingRequest") })).rejects.toThrow(/^athena-connector is misconfigured: SPILL_BUCKET is not set/);
     process.env.SPILL_BUCKET = SPILL_BUCKET;
     const err = await coldStart()({ ...base("PingRequest") }).catch((e: unknown) => e as Error);
-    expect(err.message).toMatch(/ATHENA_TABLES\[0\]\.name "Customers" is not a name Athena can query/);
-    expect(err.message).toMatch(/ATHENA_TABLES\[0\] \(Customers\)\.url must be an https:\/\/ URL/);
-    expect(err.message).toMatch(/ATHENA_TABLES\[0\] \(Customers\)\.columns is empty/);
+    expect(err.message).toMatch(/ATHENA_TABLES\[0\]\.name: "Customers" is not a name Athena can query/);
+    expect(err.message).toMatch(/ATHENA_TABLES\[0\]\.url: must be an https:\/\/ URL/);
+    expect(err.message).toMatch(/ATHENA_TABLES\[0\]\.columns: is empty/);
   });
 });
 
