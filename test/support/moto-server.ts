@@ -55,8 +55,13 @@ export async function startMoto(timeoutMs = 30_000): Promise<RunningMoto> {
     async stop() {
       if (exited) return;
       child.kill("SIGTERM");
-      await Promise.race([exit, sleep(5_000)]);
-      if (!exited) child.kill("SIGKILL");
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([exit, new Promise<void>((resolve) => (timer = setTimeout(resolve, 5_000)))]);
+      clearTimeout(timer);
+      if (!exited) {
+        child.kill("SIGKILL");
+        await exit;
+      }
     },
   };
 }
