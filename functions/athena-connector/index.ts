@@ -149,7 +149,7 @@ function noPassthrough(req: RequestJson): void {
 
 function listTables(cfg: ConnectorConfig, req: RequestJson, catalogName: string): Record<string, unknown> {
   const schemaName = req.schemaName;
-  const names = schemaName === undefined || schemaName === null || schemaName === cfg.schemaName ? cfg.tables.map((t) => t.name).sort() : [];
+  const names = schemaName === undefined || schemaName === null || String(schemaName).toLowerCase() === cfg.schemaName ? cfg.tables.map((t) => t.name).sort() : [];
   const pageSize = req.pageSize === undefined || req.pageSize === null ? -1 : Number(req.pageSize);
   if (!Number.isInteger(pageSize) || (pageSize < 1 && pageSize !== -1)) throw new ConnectorError("request", `ListTablesRequest.pageSize must be -1 (unlimited) or a positive integer; got ${JSON.stringify(req.pageSize)}`);
   // The token is the name of the first table of the next page (names are sorted, so it stays valid between calls).
@@ -197,6 +197,9 @@ async function readRecords(cfg: ConnectorConfig, req: RequestJson, catalogName: 
   const loc = split?.spillLocation;
   if (!split || !loc || loc.bucket !== cfg.spillBucket || typeof loc.key !== "string" || !loc.key.startsWith(cfg.spillPrefix)) {
     throw new ConnectorError("request", `the split's spill location is not under s3://${cfg.spillBucket}/${cfg.spillPrefix}: only splits this connector made can be read.`);
+  }
+  if (split.properties?.table !== undefined && split.properties.table !== table.name) {
+    throw new ConnectorError("request", `the split was made for table ${split.properties.table}, not ${table.name}: pass each table's own splits.`);
   }
   const stripe = Number(split.properties?.stripe ?? 0);
   const stripes = Number(split.properties?.stripes ?? 1);

@@ -169,7 +169,7 @@ describe("responses have the SDK serializers' shape", () => {
     expect(p1.nextToken).toBe("plans");
     const p2 = await handler({ ...sample, schemaName: "saas", nextToken: p1.nextToken, pageSize: 2 });
     expect(p2).toMatchObject({ tables: [{ schemaName: "saas", tableName: "plans" }], nextToken: null });
-    const all = await handler({ ...sample, schemaName: "saas", nextToken: null, pageSize: -1 });
+    const all = await handler({ ...sample, schemaName: "SAAS", nextToken: null, pageSize: -1 });
     expect(all.tables.map((t: { tableName: string }) => t.tableName)).toEqual(["customers", "orders", "plans"]);
     await expect(handler({ ...sample, schemaName: "saas", pageSize: 0 })).rejects.toThrow(/pageSize must be -1 \(unlimited\) or a positive integer/);
   });
@@ -236,6 +236,8 @@ describe("responses have the SDK serializers' shape", () => {
   test("ReadRecords with a split this connector did not make is refused before any SaaS call", async () => {
     const sample = { ...fixture("v6/ReadRecordsRequest.json"), tableName: OUR_TABLE };
     await expect(handler(sample)).rejects.toThrow(/^the split's spill location is not under s3:\/\/spill-bucket\/athena-spill\/: only splits this connector made can be read\.$/);
+    const split = { spillLocation: { "@type": "S3SpillLocation", bucket: "spill-bucket", key: "athena-spill/q/x", directory: true }, encryptionKey: null, properties: { table: "orders", stripe: "0", stripes: "1" } };
+    await expect(handler({ ...sample, split })).rejects.toThrow(/^the split was made for table orders, not customers: pass each table's own splits\.$/);
   });
 
   test("errors reach Athena in the SDK's LambdaFunctionException shape (errorType, errorMessage)", async () => {
