@@ -23,3 +23,5 @@ export { AuroraPostgres, planAuroraPostgres, DEFAULT_AURORA_POSTGRES_VERSION } f
 export type { AuroraPostgresArgs, AuroraPostgresPlan } from "./aurora-postgres";
 export { PrivateApi, planPrivateApi, privateApiPolicy, deploymentTrigger } from "./private-api";
 export type { PrivateApiArgs, PrivateApiRoute, PrivateApiThrottling } from "./private-api";
+export { AthenaFederatedCatalog } from "./athena-connector";
+export type { AthenaFederatedCatalogArgs } from "./athena-connector";

@@ -332,6 +332,15 @@ export class KitMocks implements pulumi.runtime.Mocks {
         state.executionArn = `arn:aws:execute-api:${region}:${account}:${args.inputs.restApi}/${args.inputs.stageName}`;
         state.arn = `arn:aws:apigateway:${region}::/restapis/${args.inputs.restApi}/stages/${args.inputs.stageName}`;
         break;
+      // Athena identifies data catalogs and workgroups by name; their ARNs end in datacatalog/<name> and workgroup/<name>.
+      case "aws:athena/dataCatalog:DataCatalog":
+        id = String(args.inputs.name);
+        state.arn = `arn:aws:athena:${region}:${account}:datacatalog/${id}`;
+        break;
+      case "aws:athena/workgroup:Workgroup":
+        id = String(args.inputs.name);
+        state.arn = `arn:aws:athena:${region}:${account}:workgroup/${id}`;
+        break;
       case "aws-native:appflow:Connector":
         // Cloud Control identifies a connector by its label.
         id = String(args.inputs.connectorLabel ?? args.name);

@@ -165,7 +165,7 @@ export function configError(problems: string[]): ExportError {
   return new ExportError("config", `saas-export is misconfigured: ${problems.join("; ")}.`);
 }
 
-function proxyUrl(v: string): string | { problem: string } {
+export function proxyUrl(v: string): string | { problem: string } {
   let u: URL;
   try {
     u = new URL(v);
@@ -179,7 +179,7 @@ function proxyUrl(v: string): string | { problem: string } {
   return `${u.protocol}//${u.host}`;
 }
 
-function saasUrl(v: string): URL | { problem: string } {
+export function saasUrl(v: string): URL | { problem: string } {
   let u: URL;
   try {
     u = new URL(v);
@@ -192,7 +192,7 @@ function saasUrl(v: string): URL | { problem: string } {
   return u;
 }
 
-function pagination(v: string): Pagination | { problem: string } {
+export function pagination(v: string): Pagination | { problem: string } {
   const usage = "use none, link, cursor:<path of the next cursor>:<query parameter> (e.g. cursor:meta.next_cursor:cursor) or page:<query parameter> (e.g. page:page)";
   if (v === "none") return { kind: "none" };
   if (v === "link") return { kind: "link" };

@@ -1,0 +1,28 @@
+/**
+ * The error the connector throws. The Lambda runtime reports a thrown error as {errorType, errorMessage, trace};
+ * Athena reads errorType and errorMessage (the SDK's LambdaFunctionException shape) and shows the message to the
+ * person who ran the query, so messages say what to fix and never contain a secret.
+ */
+export type ConnectorErrorKind =
+  | "config"
+  /** The request is not one the connector understands (type, SerDe shape, unknown table). */
+  | "request"
+  | "secret"
+  | "proxy-refused"
+  | "proxy-unreachable"
+  | "proxy"
+  | "tls"
+  | "auth"
+  | "saas"
+  | "data"
+  | "spill";
+
+export class ConnectorError extends Error {
+  override readonly name = "AthenaConnectorError";
+  constructor(
+    readonly kind: ConnectorErrorKind,
+    message: string,
+  ) {
+    super(message);
+  }
+}
