@@ -1,8 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { tryParseCidr } from "./cidr";
 import { ConfigError, throwIfAny } from "./errors";
 import { CLOUDWATCH_RETENTION_DAYS } from "./defaults";
+import { IngressPeer, IngressRules, legacyDescriptionName } from "./ingress";
 
 /**
  * The default engine: Aurora PostgreSQL 16.6 (PostgreSQL community 16.6, November 2024). It runs
@@ -223,7 +223,7 @@ export class AuroraPostgres extends pulumi.ComponentResource {
   public readonly securityGroupId: pulumi.Output<string>;
   public readonly plan: AuroraPostgresPlan;
   private readonly name: string;
-  private readonly allowed = new Set<string>();
+  private readonly ingress: IngressRules;
 
   constructor(name: string, args: AuroraPostgresArgs, opts: pulumi.ComponentResourceOptions = {}) {
     const plan = planAuroraPostgres(args, `${name}.`);
@@ -244,6 +244,7 @@ export class AuroraPostgres extends pulumi.ComponentResource {
       tags: { ...tags, Name: `${name}-sg` },
     }, child);
     this.securityGroupId = sg.id;
+    this.ingress = new IngressRules({ owner: name, namePrefix: name, securityGroupId: sg.id, parent: this });
 
     // The AWS-managed aws/secretsmanager key only works inside its own account: readers in other
     // accounts need a customer-managed key whose policy lets them decrypt through Secrets Manager.
@@ -378,28 +379,14 @@ export class AuroraPostgres extends pulumi.ComponentResource {
 
   /** Admits a network (another VPC across the Transit Gateway, a subnet) on the database port. */
   public allowFromCidr(cidr: string, description: string): aws.vpc.SecurityGroupIngressRule {
-    const parsed = tryParseCidr(cidr);
-    if (typeof parsed === "string") throw new ConfigError(`${this.name}.allowFromCidr`, parsed, "give the client network as an IPv4 CIDR, e.g. 10.0.0.0/16");
-    if (parsed.prefix === 0) throw new ConfigError(`${this.name}.allowFromCidr`, "0.0.0.0/0 would admit every address", "give the client network's CIDR");
-    return this.ingress(`cidr-${cidr}`, description, { cidrIpv4: cidr });
+    // Earlier releases named this rule "<name>-from-cidr-<cidr>" (no port): kept as an alias.
+    const previous = `${this.name}-from-${`cidr-${cidr}`.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "")}`;
+    return this.ingress.allow({ cidr }, this.plan.port, description, "allowFromCidr", [previous]);
   }
 
-  /** Admits a security group in the same VPC (or a peered one in this account) on the database port. */
-  public allowFrom(securityGroupId: pulumi.Input<string>, description: string): aws.vpc.SecurityGroupIngressRule {
-    return this.ingress(`sg-${description}`, description, { referencedSecurityGroupId: securityGroupId });
-  }
-
-  private ingress(key: string, description: string, source: { cidrIpv4?: string; referencedSecurityGroupId?: pulumi.Input<string> }): aws.vpc.SecurityGroupIngressRule {
-    const slug = key.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "");
-    if (!description.trim() || this.allowed.has(slug)) throw new ConfigError(`${this.name}.allow`, `"${description}" is empty or already allowed`, "allow each source once, with its own description");
-    this.allowed.add(slug);
-    return new aws.vpc.SecurityGroupIngressRule(`${this.name}-from-${slug}`, {
-      securityGroupId: this.securityGroupId,
-      ipProtocol: "tcp",
-      fromPort: this.plan.port,
-      toPort: this.plan.port,
-      ...source,
-      description,
-    }, { parent: this });
+  /** Admits a peer (a security group in the same VPC or a peered one in this account, see components/ingress.ts) on the database port. */
+  public allowFrom(peer: IngressPeer, description: string): aws.vpc.SecurityGroupIngressRule {
+    const previous = legacyDescriptionName(this.name, `sg-${description}`);
+    return this.ingress.allow(peer, this.plan.port, description, "allowFrom", previous ? [previous] : []);
   }
 }

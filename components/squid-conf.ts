@@ -1,8 +1,8 @@
 /**
- * squid.conf for the Squid proxy tier (MISSION §2, seed 001).
+ * squid.conf for the Squid proxy tier.
  *
- * The write-up's config has two separate `http_access allow` lines, which means *header OR
- * domain*. Here there is exactly one allow line and it ANDs every condition:
+ * Two separate `http_access allow` lines would mean *header OR domain*. Here there is exactly one
+ * allow line and it ANDs every condition:
  *
  *   source in clientCidrs  AND  destination domain whitelisted  AND  secret header matches exactly
  *   (AND, unless disabled for tests, the destination does not resolve to a loopback address)
@@ -40,9 +40,12 @@ export interface SquidConfOptions {
   /** IPv4 CIDRs the real clients (the Lambdas' subnets) come from. */
   clientCidrs: string[];
   /**
-   * IPv4 CIDRs of the load balancer nodes. When set, the port requires a PROXY protocol header
-   * (v1 or v2) and accepts it only from these addresses, so logs and the `src` check see the real
-   * client. Absent: a plain port.
+   * IPv4 CIDRs of the load balancer nodes (the load balancer subnets). When set, the port requires a
+   * PROXY protocol header (v1 text from a CLB, v2 binary from an NLB target group; Squid detects
+   * which) and accepts it only from these addresses, so logs and the `src` check see the real client.
+   * With an NLB this needs client IP preservation OFF on the target group: with it on, the TCP
+   * source would be the client itself, outside these CIDRs, and Squid would close the connection.
+   * Absent: a plain port.
    */
   proxyProtocolFrom?: string[];
   /** Ports CONNECT (HTTPS tunnels) may reach. Default [443]. */

@@ -1,11 +1,37 @@
 import * as crypto from "crypto";
+import * as fs from "fs";
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { ConfigError, ConfigErrors, throwIfAny } from "./errors";
 import { Flow } from "./flows";
-import { exactHeaderRegex, HEADER_VALUE_MAX, renderSquidConf } from "./squid-conf";
+import { CLOUDWATCH_RETENTION_DAYS } from "./defaults";
+import { IngressPeer, IngressRules, legacyDescriptionName } from "./ingress";
+import { exactHeaderRegex, HEADER_VALUE_MAX, renderSquidConf, SQUID_CONF_DEFAULTS } from "./squid-conf";
 
 export type ProxyPlacement = "public" | "private";
+/** "nlb": Network Load Balancer (default). "clb": Classic Load Balancer, the tier's original design. */
+export type ProxyLoadBalancer = "nlb" | "clb";
+/** Auto Scaling group metric a target-tracking policy holds at `value`. */
+export type ProxyScalingMetric = "cpu" | "networkIn" | "networkOut";
+
+export interface ProxyScalingTarget {
+  /** "cpu": average CPU % (ASGAverageCPUUtilization); "networkIn"/"networkOut": average bytes per instance per minute. */
+  metric: ProxyScalingMetric;
+  /** Target: 1..100 (percent) for "cpu"; bytes per minute (> 0) for the network metrics. */
+  value: number;
+}
+
+export interface ProxyScaling {
+  /** Fewest instances. Default: `desired`. */
+  min?: number;
+  /** Most instances. Default: the larger of `desired` and `min`. Placement "public" allocates this many EIPs. */
+  max?: number;
+  /** Instances at creation. Default: `min`, else 2. With a `target`, the policy owns it afterwards. */
+  desired?: number;
+  /** Target tracking on CPU or network bytes. Default: none (fixed size). Needs max > min. */
+  target?: ProxyScalingTarget;
+}
 
 /**
  * Arguments of {@link SquidProxyTier}. Counts, ports, CIDRs and domains are plain values (not
@@ -46,7 +72,24 @@ export interface SquidProxyTierArgs {
   openToClientCidrs?: boolean;
   /** Destination whitelist: `api.example.com` (that host) or `.example.com` (domain and subdomains). */
   allowedDomains: string[];
-  /** Proxy port (load balancer listener and Squid). Default 3128. The CLB accepts 25, 80, 443, 465, 587, 1024..65535. */
+  /**
+   * Load balancer in front of the proxies. Default "nlb": an internal Network Load Balancer with a
+   * security group, a TCP listener and a target group that sends PROXY protocol v2 (client IP
+   * preservation off). "clb": the internal Classic Load Balancer with PROXY protocol v1.
+   */
+  loadBalancer?: ProxyLoadBalancer;
+  /**
+   * PROXY protocol version the load balancer sends. Default: 2 with "nlb", 1 with "clb" (the only
+   * ones each supports; anything else is refused).
+   */
+  proxyProtocolVersion?: 1 | 2;
+  /**
+   * Seconds a connection may sit idle before the load balancer closes it; CONNECT tunnels to the
+   * SaaS are often idle between API calls. Default 350. NLB TCP listener: 60..6000 (AWS default
+   * 350). CLB: 1..3600 (AWS default 60, which cuts idle tunnels).
+   */
+  idleTimeoutSeconds?: number;
+  /** Proxy port (load balancer listener and Squid). Default 3128. A CLB accepts 25, 80, 443, 465, 587, 1024..65535; an NLB 1..65535. */
   port?: number;
   /** Name of the secret request header. Default "X-Lambda-Proxy-Token". Squid removes it before forwarding. */
   headerName?: string;
@@ -70,18 +113,18 @@ export interface SquidProxyTierArgs {
   /** Required with placement "private": the NAT's public IPs (FixedEgressVpc.egressIps). Refused with "public". */
   natEgressIps?: pulumi.Input<string[]>;
   /**
-   * Placement "public" only: existing EIP allocation ids to use as the pool (one per instance), so
-   * the SaaS allowlist survives a rebuild of the tier; they get the pool tag. Default: new EIPs.
+   * Placement "public" only: existing EIP allocation ids to use as the pool, exactly one per
+   * instance the group may run (`scaling.max`), so the SaaS allowlist survives a rebuild of the
+   * tier; they get the pool tag. Default: new EIPs.
    */
   eipAllocationIds?: pulumi.Input<string>[];
-  /** Instances to run. Default 2. */
+  /** Group size and target tracking. Default: 2 instances, fixed. */
+  scaling?: ProxyScaling;
+  /** Older spelling of `scaling.desired` (kept for existing callers; not together with `scaling`). */
   desiredCapacity?: number;
-  /** Default: desiredCapacity. */
+  /** Older spelling of `scaling.min`. */
   minSize?: number;
-  /**
-   * Default: desiredCapacity. With placement "public" it must equal desiredCapacity: every instance
-   * needs one of the pool's EIPs and the pool has desiredCapacity of them.
-   */
+  /** Older spelling of `scaling.max`. */
   maxSize?: number;
   /** Graviton (arm64) instance type, as the AMI is arm64. Default "t4g.small". */
   instanceType?: string;
@@ -94,6 +137,12 @@ export interface SquidProxyTierArgs {
   healthCheckGracePeriodSeconds?: number;
   /** Instance refresh: share of desired capacity that stays in service while instances are replaced. Default 50. */
   minHealthyPercentage?: number;
+  /** Days the tier's log group keeps Squid's access and cache logs. Default 30 (a CloudWatch Logs retention value). */
+  logRetentionInDays?: number;
+  /** Denied requests (TCP_DENIED in access.log) per 5 minutes, summed over the fleet, that raise the deny alarm. Default 50. */
+  deniedRequestsAlarmThreshold?: number;
+  /** SNS topic ARNs (or other alarm actions) notified when an alarm fires or clears. Default none. */
+  alarmActions?: pulumi.Input<string>[];
   /** Tags for every taggable child (and, through the launch template, the instances, volumes and ENIs). */
   tags?: Record<string, string>;
 }
@@ -121,7 +170,19 @@ const DEFAULTS = {
   healthCheckGracePeriodSeconds: 300,
   minHealthyPercentage: 50,
   openToClientCidrs: true,
+  loadBalancer: "nlb",
+  idleTimeoutSeconds: 350,
+  logRetentionInDays: 30,
+  deniedRequestsAlarmThreshold: 50,
 } as const;
+
+/** Idle timeout ranges: NLB TCP listener attribute tcp.idle_timeout.seconds (ELB user guide for NLB); CLB ConnectionSettings.IdleTimeout (ELB API reference). */
+export const IDLE_TIMEOUT_RANGE: Record<ProxyLoadBalancer, [number, number]> = { nlb: [60, 6000], clb: [1, 3600] };
+const SCALING_METRIC: Record<ProxyScalingMetric, string> = {
+  cpu: "ASGAverageCPUUtilization",
+  networkIn: "ASGAverageNetworkIn",
+  networkOut: "ASGAverageNetworkOut",
+};
 
 const AL2023_ARM64_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64";
 /** Below the CLB's draining timeout, so Squid finishes open tunnels before the LB cuts them. */
@@ -144,6 +205,15 @@ export const HEADER_REGEX_META: string[] = (() => {
 /** Plain, validated shape of a tier. Pure: no resources. */
 export interface SquidProxyTierPlan {
   placement: ProxyPlacement;
+  loadBalancer: ProxyLoadBalancer;
+  proxyProtocolVersion: 1 | 2;
+  idleTimeoutSeconds: number;
+  /** Target tracking, if any (the AWS predefined metric type and its target). */
+  scalingTarget?: { predefinedMetricType: string; targetValue: number };
+  /** EIPs the tier holds (placement "public": maxSize; "private": 0). */
+  eipPoolSize: number;
+  logRetentionInDays: number;
+  deniedRequestsAlarmThreshold: number;
   port: number;
   headerName: string;
   desiredCapacity: number;
@@ -176,9 +246,24 @@ export function planSquidProxyTier(name: string, args: SquidProxyTierArgs): Squi
   if (placement !== "public" && placement !== "private") {
     err("placement", `${JSON.stringify(placement)} is not a placement`, `use "public" (instances with their own EIPs) or "private" (instances behind a NAT)`);
   }
+  const lbType = args.loadBalancer ?? DEFAULTS.loadBalancer;
+  const lbOk = lbType === "nlb" || lbType === "clb";
+  if (!lbOk) err("loadBalancer", `${JSON.stringify(lbType)} is not a load balancer type`, "use \"nlb\" (Network Load Balancer, default) or \"clb\" (Classic Load Balancer)");
+  const lb: ProxyLoadBalancer = lbOk ? lbType : DEFAULTS.loadBalancer;
+  const ppv = args.proxyProtocolVersion ?? (lb === "nlb" ? 2 : 1);
+  if (lb === "clb" && ppv !== 1) err("proxyProtocolVersion", `${JSON.stringify(ppv)}: a Classic Load Balancer sends PROXY protocol v1 only`, "omit proxyProtocolVersion (v1), or use loadBalancer \"nlb\" for v2");
+  if (lb === "nlb" && ppv !== 2) err("proxyProtocolVersion", `${JSON.stringify(ppv)}: a Network Load Balancer target group sends PROXY protocol v2 only`, "omit proxyProtocolVersion (v2), or use loadBalancer \"clb\" for v1");
+  const idle = args.idleTimeoutSeconds ?? DEFAULTS.idleTimeoutSeconds;
+  const [idleMin, idleMax] = IDLE_TIMEOUT_RANGE[lb];
+  if (!isInt(idle) || idle < idleMin || idle > idleMax) {
+    err("idleTimeoutSeconds", `${JSON.stringify(idle)} is outside ${idleMin}..${idleMax} seconds, the range a ${lb === "nlb" ? "Network Load Balancer TCP listener" : "Classic Load Balancer"} accepts`, `use ${idleMin}..${idleMax}, e.g. ${DEFAULTS.idleTimeoutSeconds} (long enough for idle CONNECT tunnels)`);
+  }
   const port = args.port ?? DEFAULTS.port;
-  const portOk = isInt(port) && (CLB_PORTS.includes(port) || (port >= 1024 && port <= 65535));
-  if (!portOk) err("port", `${JSON.stringify(port)} is not a port a Classic Load Balancer listener accepts`, "use 25, 80, 443, 465, 587 or 1024..65535, e.g. 3128");
+  const portOk = isInt(port) && (lb === "nlb" ? port >= 1 && port <= 65535 : CLB_PORTS.includes(port) || (port >= 1024 && port <= 65535));
+  if (!portOk) {
+    if (lb === "clb") err("port", `${JSON.stringify(port)} is not a port a Classic Load Balancer listener accepts`, "use 25, 80, 443, 465, 587 or 1024..65535, e.g. 3128");
+    else err("port", `${JSON.stringify(port)} is not a TCP port`, "use 1..65535, e.g. 3128");
+  }
 
   const zones = args.availabilityZones;
   const lists: [string, unknown[] | undefined][] = [["instanceSubnetIds", args.instanceSubnetIds], ["lbSubnetIds", args.lbSubnetIds], ["lbSubnetCidrs", args.lbSubnetCidrs]];
@@ -195,26 +280,58 @@ export function planSquidProxyTier(name: string, args: SquidProxyTierArgs): Squi
     }
   }
 
-  const desired = args.desiredCapacity ?? DEFAULTS.desiredCapacity;
-  const minSize = args.minSize ?? desired;
-  const maxSize = args.maxSize ?? desired;
-  if (!isInt(desired) || desired < 1) err("desiredCapacity", `${JSON.stringify(desired)} is not a positive whole number`, "use 1 or more (2 survives a zone outage)");
-  else {
-    if (!isInt(minSize) || minSize < 0 || minSize > desired) err("minSize", `${JSON.stringify(minSize)} is not between 0 and desiredCapacity (${desired})`, "use a whole number ≤ desiredCapacity, or omit it");
-    if (!isInt(maxSize) || maxSize < desired) err("maxSize", `${JSON.stringify(maxSize)} is below desiredCapacity (${desired})`, "use a whole number ≥ desiredCapacity, or omit it");
-    else if (placement === "public" && maxSize !== desired) {
-      err("maxSize", `${maxSize} exceeds desiredCapacity ${desired}, but the EIP pool holds one address per desired instance`, "set maxSize to desiredCapacity (or omit it), or use placement \"private\" behind a NAT");
+  // Size: `scaling`, or the older flat args (never both).
+  const legacy = args.desiredCapacity !== undefined || args.minSize !== undefined || args.maxSize !== undefined;
+  if (legacy && args.scaling !== undefined) err("scaling", "given together with desiredCapacity/minSize/maxSize", "use scaling.{min,max,desired} only");
+  const sc = args.scaling ?? {};
+  const K = legacy ? { desired: "desiredCapacity", min: "minSize", max: "maxSize" } : { desired: "scaling.desired", min: "scaling.min", max: "scaling.max" };
+  const rawDesired = legacy ? args.desiredCapacity : sc.desired;
+  const rawMin = legacy ? args.minSize : sc.min;
+  const rawMax = legacy ? args.maxSize : sc.max;
+  const desired = rawDesired ?? rawMin ?? DEFAULTS.desiredCapacity;
+  const minSize = rawMin ?? desired;
+  const maxSize = rawMax ?? (isInt(minSize) && minSize > desired ? minSize : desired);
+  let sizeOk = true;
+  const whole = (key: string, v: unknown, least: number) => {
+    if (!isInt(v) || v < least) {
+      sizeOk = false;
+      err(key, `${JSON.stringify(v)} is not a whole number ≥ ${least}`, least === 1 ? "use 1 or more (2 survives a zone outage)" : "use 0 or more");
     }
+  };
+  whole(K.min, minSize, 0);
+  whole(K.max, maxSize, 1);
+  whole(K.desired, desired, 1);
+  if (sizeOk) {
+    if (minSize > maxSize) {
+      sizeOk = false;
+      err(K.min, `${minSize} is above ${K.max} (${maxSize})`, `lower ${K.min} or raise ${K.max}`);
+    } else if (desired < minSize || desired > maxSize) {
+      sizeOk = false;
+      err(K.desired, `${desired} is outside [${K.min}, ${K.max}] = [${minSize}, ${maxSize}]`, `use a value from ${minSize} to ${maxSize}, or omit it`);
+    }
+  }
+  let scalingTarget: SquidProxyTierPlan["scalingTarget"];
+  if (sc.target !== undefined) {
+    const t = sc.target;
+    if (t === null || typeof t !== "object" || !(t.metric in SCALING_METRIC)) {
+      err("scaling.target.metric", `${JSON.stringify(t?.metric)} is not a scaling metric`, "use \"cpu\", \"networkIn\" or \"networkOut\"");
+    } else if (typeof t.value !== "number" || !Number.isFinite(t.value) || t.value <= 0 || (t.metric === "cpu" && t.value > 100)) {
+      err("scaling.target.value", `${JSON.stringify(t.value)} is not a target for ${t.metric}`, t.metric === "cpu" ? "use a CPU percentage 1..100, e.g. 60" : "use bytes per instance per minute (> 0), e.g. 500000000");
+    } else {
+      scalingTarget = { predefinedMetricType: SCALING_METRIC[t.metric], targetValue: t.value };
+    }
+    if (sizeOk && minSize === maxSize) err("scaling.max", `equals scaling.min (${minSize}), so target tracking could never change the size`, "raise scaling.max above scaling.min, or drop scaling.target");
   }
 
   if (placement === "private") {
     if (args.natEgressIps === undefined) err("natEgressIps", "placement \"private\" needs the NAT's public IPs", "pass the FixedEgressVpc's egressIps (what the SaaS allowlists)");
-    if (args.eipAllocationIds !== undefined) err("eipAllocationIds", "only placement \"public\" uses an EIP pool", "remove eipAllocationIds, or use placement \"public\"");
+    if (args.eipAllocationIds !== undefined) err("eipAllocationIds", "only placement \"public\" uses an EIP pool", "remove eipAllocationIds, or use placement \"private\"");
   }
   if (placement === "public") {
     if (args.natEgressIps !== undefined) err("natEgressIps", "placement \"public\" instances leave from their own EIPs, not a NAT", "remove natEgressIps, or use placement \"private\"");
-    if (args.eipAllocationIds !== undefined && isInt(desired) && args.eipAllocationIds.length !== desired) {
-      err("eipAllocationIds", `${args.eipAllocationIds.length} allocation id(s) for desiredCapacity ${desired}`, "give exactly one EIP allocation id per instance, or omit them to allocate new EIPs");
+    if (args.eipAllocationIds !== undefined && sizeOk && args.eipAllocationIds.length !== maxSize) {
+      const few = args.eipAllocationIds.length < maxSize;
+      err("eipAllocationIds", `${args.eipAllocationIds.length} allocation id(s) for ${K.max} ${maxSize}: ${few ? "an instance beyond the pool would find no address and never serve" : "more addresses than instances"}`, `give exactly one EIP allocation id per instance the group may run (${maxSize}), ${few ? `or lower ${K.max}` : "or raise " + K.max}; or omit them to allocate new EIPs`);
     }
   }
   if (Array.isArray(args.natEgressIps)) {
@@ -245,6 +362,10 @@ export function planSquidProxyTier(name: string, args: SquidProxyTierArgs): Squi
   if (!isInt(minHealthy) || minHealthy < 50 || minHealthy > 100) err("minHealthyPercentage", `${JSON.stringify(minHealthy)} is not 50..100`, "use 50 (replace half the fleet at a time) up to 100");
   const open = args.openToClientCidrs ?? DEFAULTS.openToClientCidrs;
   if (typeof open !== "boolean") err("openToClientCidrs", `${JSON.stringify(open)} is not a boolean`, "use true (default) or false");
+  const retention = args.logRetentionInDays ?? DEFAULTS.logRetentionInDays;
+  if (!CLOUDWATCH_RETENTION_DAYS.includes(retention)) err("logRetentionInDays", `${JSON.stringify(retention)} is not a CloudWatch Logs retention period`, `use one of ${CLOUDWATCH_RETENTION_DAYS.join(", ")}`);
+  const denyThreshold = args.deniedRequestsAlarmThreshold ?? DEFAULTS.deniedRequestsAlarmThreshold;
+  if (!isInt(denyThreshold) || denyThreshold < 1) err("deniedRequestsAlarmThreshold", `${JSON.stringify(denyThreshold)} is not a whole number ≥ 1`, "use the denied requests per 5 minutes that deserve a look, e.g. 50");
 
   // renderSquidConf's own validation: domains, CIDRs, header name; keys renamed to this component's args.
   const headerName = args.headerName ?? DEFAULTS.headerName;
@@ -286,6 +407,13 @@ export function planSquidProxyTier(name: string, args: SquidProxyTierArgs): Squi
   }
   return {
     placement,
+    loadBalancer: lb,
+    proxyProtocolVersion: ppv,
+    idleTimeoutSeconds: idle,
+    scalingTarget,
+    eipPoolSize: placement === "public" ? maxSize : 0,
+    logRetentionInDays: retention,
+    deniedRequestsAlarmThreshold: denyThreshold,
     port,
     headerName,
     desiredCapacity: desired,
@@ -313,173 +441,76 @@ export interface BootScriptOptions {
   secretVersionId?: string;
   /** Value of the {@link PROXY_POOL_TAG} on the EIP pool (placement "public"). */
   poolId: string;
+  /** The tier's CloudWatch Logs group, where the agent ships Squid's access and cache logs. */
+  logGroupName: string;
 }
 
+/** The boot script's source, shipped next to this file (components/squid-boot.sh). */
+export const BOOT_SCRIPT_PATH = path.join(__dirname, "squid-boot.sh");
+let bootSource: string | undefined;
+
 /**
- * The instances' user data. It holds no secret: it reads the header value from Secrets Manager
- * (instance-role credentials over IMDSv2), validates it like renderSquidConf does, escapes it like
- * exactHeaderRegex does and substitutes it for the placeholder token in the rendered template.
- * Any failure stops Squid and exits non-zero, so the instance never passes the load balancer's
- * health check and the Auto Scaling group replaces it.
+ * The instances' user data: components/squid-boot.sh with its placeholders filled in. It holds no
+ * secret: it reads the header value from Secrets Manager (instance-role credentials over IMDSv2),
+ * validates it like renderSquidConf does, escapes it like exactHeaderRegex does and substitutes it
+ * for the placeholder token in the rendered template. Any failure stops Squid and exits non-zero,
+ * so the instance never passes the load balancer's health check and the Auto Scaling group
+ * replaces it.
  *
  * Only the last line acts; everything above defines variables and functions, so tests can
  * `source` the script and run its functions with bash.
  */
 export function renderBootScript(o: BootScriptOptions): string {
   const p = o.plan;
-  const selector = o.secretVersionId ? `(--version-id ${shq(o.secretVersionId)})` : "(--version-stage AWSCURRENT)";
-  const metaCase = HEADER_REGEX_META.map(shq).join("|");
-  return `#!/bin/bash
-# vpc-lambda-kit SquidProxyTier boot script (generated). Holds no secret: the header value is read
-# from Secrets Manager at boot and written only into /etc/squid/squid.conf (root:squid 0640).
-set -Eeuo pipefail
-export LC_ALL=C
-
-VLK_SECRET_ARN=${shq(o.secretArn)}
-VLK_SECRET_SELECTOR=${selector}
-VLK_PLACEMENT=${shq(p.placement)}
-VLK_POOL_TAG_KEY=${shq(PROXY_POOL_TAG)}
-VLK_POOL_ID=${shq(o.poolId)}
-VLK_PORT=${p.port}
-VLK_HEADER_TOKEN=${shq(exactHeaderRegex(HEADER_PLACEHOLDER))}
-VLK_HEADER_VALUE_MAX=${HEADER_VALUE_MAX}
-
-vlk_fail() {
-  local msg="vpc-lambda-kit proxy boot FAILED: $*"
-  echo "$msg" >&2
-  echo "$msg" >/dev/console 2>/dev/null || true
-  logger -t vlk-proxy-boot -p user.err "$msg" 2>/dev/null || true
-  # Never serve with a half-made config or from an address the SaaS does not allowlist.
-  systemctl disable --now squid >/dev/null 2>&1 || true
-  exit 1
-}
-
-# exactHeaderRegex (components/squid-conf.ts): ^value$ with every ERE metacharacter backslash-escaped.
-vlk_header_regex() {
-  local s=$1 out='' c i
-  for (( i = 0; i < \${#s}; i++ )); do
-    c=\${s:i:1}
-    case $c in
-      ${metaCase}) out+="\\\\$c" ;;
-      *) out+=$c ;;
-    esac
-  done
-  printf '^%s$' "$out"
-}
-
-# renderSquidConf's rule: 1..${HEADER_VALUE_MAX} visible ASCII characters (no space, control or non-ASCII).
-vlk_valid_header_value() {
-  local re="^[!-~]{1,$VLK_HEADER_VALUE_MAX}\\$"
-  [[ $1 =~ $re ]]
-}
-
-vlk_squid_conf_template() {
-  cat <<'${HEREDOC_END}'
-${p.squidConfTemplate.replace(/\n$/, "")}
-${HEREDOC_END}
-}
-
-# The template with the placeholder token replaced by the real value's exact-match regex.
-vlk_render_conf() {
-  local tmpl pre post
-  vlk_valid_header_value "$1" || return 1
-  tmpl=$(vlk_squid_conf_template; printf x)
-  tmpl=\${tmpl%x}
-  pre=\${tmpl%%"$VLK_HEADER_TOKEN"*}
-  post=\${tmpl#*"$VLK_HEADER_TOKEN"}
-  [[ $pre != "$tmpl" && $post != *"$VLK_HEADER_TOKEN"* ]] || return 1
-  printf '%s%s%s' "$pre" "$(vlk_header_regex "$1")" "$post"
-}
-
-vlk_retry() {
-  local tries=$1 i
-  shift
-  for (( i = 1; ; i++ )); do
-    "$@" && return 0
-    (( i < tries )) || return 1
-    sleep $(( i * 3 ))
-  done
-}
-
-vlk_imds_token() {
-  curl -fsS --retry 5 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 900' http://169.254.169.254/latest/api/token
-}
-
-vlk_imds() {
-  curl -fsS --retry 5 -H "X-aws-ec2-metadata-token: $1" "http://169.254.169.254/latest/meta-data/$2"
-}
-
-# Placement "public": take a free EIP of this tier's pool. --no-allow-reassociation makes a race
-# with a sibling instance fail instead of stealing its address; the loser tries the next one.
-vlk_associate_eip() {
-  local region=$1 instance=$2 i mine free alloc
-  for (( i = 1; i <= 30; i++ )); do
-    mine=$(aws ec2 describe-addresses --region "$region" --filters "Name=tag:$VLK_POOL_TAG_KEY,Values=$VLK_POOL_ID" "Name=instance-id,Values=$instance" --query 'Addresses[].AllocationId' --output text) || mine=''
-    if [[ -n $mine && $mine != None ]]; then echo "pool EIP $mine already associated"; return 0; fi
-    free=$(aws ec2 describe-addresses --region "$region" --filters "Name=tag:$VLK_POOL_TAG_KEY,Values=$VLK_POOL_ID" --query 'Addresses[?AssociationId==\`null\`].AllocationId' --output text) || free=''
-    for alloc in $(printf '%s\\n' $free | shuf); do
-      [[ $alloc == eipalloc-* ]] || continue
-      if aws ec2 associate-address --region "$region" --allocation-id "$alloc" --instance-id "$instance" --no-allow-reassociation >/dev/null; then
-        echo "associated pool EIP $alloc"
-        return 0
-      fi
-    done
-    sleep 10
-  done
-  return 1
-}
-
-vlk_fetch_header_value() {
-  aws secretsmanager get-secret-value --region "$1" --secret-id "$VLK_SECRET_ARN" "\${VLK_SECRET_SELECTOR[@]}" --query SecretString --output text
-}
-
-vlk_main() {
-  trap 'vlk_fail "command failed (exit $?) at line $LINENO"' ERR
-  local token region instance value conf
-  token=$(vlk_imds_token)
-  region=$(vlk_imds "$token" placement/region)
-  instance=$(vlk_imds "$token" instance-id)
-  if [[ $VLK_PLACEMENT == public ]]; then
-    vlk_associate_eip "$region" "$instance" || vlk_fail "no free EIP in pool $VLK_POOL_ID"
-  fi
-  vlk_retry 5 dnf install -y squid || vlk_fail "dnf install squid failed"
-  value=$(vlk_retry 10 vlk_fetch_header_value "$region") || vlk_fail "cannot read the header secret $VLK_SECRET_ARN"
-  vlk_valid_header_value "$value" || vlk_fail "the header secret is not 1..$VLK_HEADER_VALUE_MAX visible ASCII characters"
-  conf=$(mktemp /etc/squid/.squid.conf.XXXXXX)
-  vlk_render_conf "$value" >"$conf" || vlk_fail "cannot render squid.conf"
-  unset value
-  chown root:squid "$conf"
-  chmod 0640 "$conf"
-  squid -k parse -f "$conf" || vlk_fail "squid -k parse rejected the generated squid.conf"
-  mv -f "$conf" /etc/squid/squid.conf
-  systemctl enable --now squid
-  for (( i = 0; i < 30; i++ )); do
-    ss -ltnH "sport = :$VLK_PORT" | grep -q . && break
-    sleep 1
-  done
-  systemctl is-active --quiet squid || vlk_fail "squid is not running"
-  ss -ltnH "sport = :$VLK_PORT" | grep -q . || vlk_fail "squid does not listen on port $VLK_PORT"
-  echo "vpc-lambda-kit proxy ready on port $VLK_PORT"
-}
-
-if [[ "\${BASH_SOURCE[0]}" == "$0" ]]; then vlk_main; fi
-`;
+  bootSource ??= fs.readFileSync(BOOT_SCRIPT_PATH, "utf8");
+  const values: Record<string, string> = {
+    SECRET_ARN: shq(o.secretArn),
+    SECRET_SELECTOR: o.secretVersionId ? `(--version-id ${shq(o.secretVersionId)})` : "(--version-stage AWSCURRENT)",
+    PLACEMENT: shq(p.placement),
+    POOL_TAG_KEY: shq(PROXY_POOL_TAG),
+    POOL_ID: shq(o.poolId),
+    PORT: String(p.port),
+    HEADER_TOKEN: shq(exactHeaderRegex(HEADER_PLACEHOLDER)),
+    HEADER_VALUE_MAX: String(HEADER_VALUE_MAX),
+    LOG_GROUP: shq(o.logGroupName),
+    ACCESS_LOG: shq(SQUID_CONF_DEFAULTS.accessLog),
+    CACHE_LOG: shq(SQUID_CONF_DEFAULTS.cacheLog),
+    HEADER_META_CASE: HEADER_REGEX_META.map(shq).join("|"),
+    HEREDOC_END,
+    SQUID_CONF_TEMPLATE: p.squidConfTemplate.replace(/\n$/, ""),
+  };
+  const used = new Set<string>();
+  // One pass: inserted values are never scanned again, so a value cannot inject a placeholder.
+  const out = bootSource.replace(/@@([A-Z_]+)@@/g, (_m, key: string) => {
+    if (!(key in values)) throw new Error(`internal: ${BOOT_SCRIPT_PATH} uses an unknown placeholder ${key}`);
+    used.add(key);
+    return values[key];
+  });
+  const unused = Object.keys(values).filter((k) => !used.has(k));
+  if (unused.length > 0) throw new Error(`internal: ${BOOT_SCRIPT_PATH} lacks the placeholder(s) ${unused.join(", ")}`);
+  return out;
 }
 
 /**
- * Squid forward proxies behind an internal Classic Load Balancer (MISSION §2, seed 001). Lambdas
- * send `http://<clb>:<port>` requests (and CONNECT for HTTPS) carrying a secret header; Squid lets a
- * request through only when the client address, the header value and the destination domain all
- * match, and the SaaS allowlists `egressIps`.
+ * Squid forward proxies behind an internal load balancer. Lambdas send `http://<lb>:<port>`
+ * requests (and CONNECT for HTTPS) carrying a secret header; Squid lets a request through only when
+ * the client address, the header value and the destination domain all match, and the SaaS
+ * allowlists `egressIps`.
  *
- * The CLB speaks PROXY protocol to the instances so Squid sees the real client address; its health
- * check is plain TCP, since an HTTP check without a PROXY header is refused by the port.
+ * The load balancer (an NLB by default, or a CLB) sends the PROXY protocol header so Squid sees the
+ * real client address; its health check is plain TCP, since an HTTP check without a PROXY header
+ * is refused by the port. Squid's access and cache logs go to a CloudWatch Logs group of the tier,
+ * with a denied-requests metric and alarms on unhealthy hosts and deny spikes. A change to
+ * squid.conf, the domain list or the header secret's version makes a new launch-template version,
+ * which the Auto Scaling group rolls out with an instance refresh, never all at once.
  */
 export class SquidProxyTier extends pulumi.ComponentResource {
   /** `http://<load balancer DNS name>:<port>`: the Lambdas' proxy URL. */
   public readonly proxyUrl: pulumi.Output<string>;
-  /** Public IPv4 addresses the SaaS sees: allowlist these (as /32). */
+  /** Public IPv4 addresses the SaaS sees: allowlist all of them (as /32). */
   public readonly egressIps: pulumi.Output<string[]>;
+  /** How many addresses the SaaS must allowlist: the EIP pool size (`scaling.max`) or the NAT's address count. */
+  public readonly allowlistAddressCount: pulumi.Output<number>;
   /** The load balancer's security group: what clients must be allowed to reach (see `allowFrom`, `flow`). */
   public readonly securityGroupId: pulumi.Output<string>;
   /** The proxy instances' security group. */
@@ -490,29 +521,42 @@ export class SquidProxyTier extends pulumi.ComponentResource {
   public readonly headerName: string;
   /** Proxy port (plain: known before deployment). */
   public readonly port: number;
+  /** "nlb" or "clb" (plain). */
+  public readonly loadBalancerType: ProxyLoadBalancer;
+  /** The load balancer's ARN. */
+  public readonly loadBalancerArn: pulumi.Output<string>;
+  /** The NLB's target group ARN; undefined with a CLB. */
+  public readonly targetGroupArn: pulumi.Output<string> | undefined;
   /** The Auto Scaling group's name. */
   public readonly autoScalingGroupName: pulumi.Output<string>;
+  /** The tier's CloudWatch Logs group (Squid access.log and cache.log, one stream per instance and file). */
+  public readonly logGroupName: pulumi.Output<string>;
+  /** The denied-requests metric the log group's metric filter publishes. */
+  public readonly deniedRequestsMetric: { namespace: string; metricName: string };
+  /** Alarm: the load balancer reports an unhealthy proxy. */
+  public readonly unhealthyHostsAlarmName: pulumi.Output<string>;
+  /** Alarm: denied requests per 5 minutes reached `deniedRequestsAlarmThreshold`. */
+  public readonly deniedRequestsAlarmName: pulumi.Output<string>;
   /** The validated plan, including the squid.conf template (no secret in it). */
   public readonly plan: SquidProxyTierPlan;
   private readonly name: string;
-  private readonly lbSecurityGroup: aws.ec2.SecurityGroup;
-  private readonly allowFromNames = new Set<string>();
-  private readonly ruleTags: Record<string, string>;
+  private readonly clientRules: IngressRules;
 
   constructor(name: string, args: SquidProxyTierArgs, opts: pulumi.ComponentResourceOptions = {}) {
     // Validate (and render squid.conf) before anything is registered: no half-built tier on a bad arg.
     const plan = planSquidProxyTier(name, args);
-    super("vpc-lambda-kit:proxy:SquidProxyTier", name, { placement: plan.placement, port: plan.port, desiredCapacity: plan.desiredCapacity }, opts);
+    super("vpc-lambda-kit:proxy:SquidProxyTier", name, { placement: plan.placement, port: plan.port, desiredCapacity: plan.desiredCapacity, loadBalancer: plan.loadBalancer }, opts);
     this.name = name;
     this.plan = plan;
     this.port = plan.port;
     this.headerName = plan.headerName;
+    this.loadBalancerType = plan.loadBalancer;
     const child = { parent: this };
     const userTags = { ...(args.tags ?? {}) };
-    this.ruleTags = userTags;
     const tags = (role: string) => ({ ...userTags, Name: `${name}-${role}` });
     const poolId = proxyPoolId(name);
     const isPublic = plan.placement === "public";
+    const isNlb = plan.loadBalancer === "nlb";
 
     const partition = aws.getPartitionOutput({}, { parent: this });
     const region = aws.getRegionOutput({}, { parent: this }).region;
@@ -538,7 +582,15 @@ export class SquidProxyTier extends pulumi.ComponentResource {
     }
     this.headerSecretArn = secretArn;
 
-    // --- Security groups (the provider removes AWS's default allow-all egress on create).
+    // --- Logs: one group per tier, made here with a retention (the agent never creates it).
+    const logGroup = new aws.cloudwatch.LogGroup(`${name}-squid-logs`, {
+      retentionInDays: plan.logRetentionInDays,
+      tags: tags("squid-logs"),
+    }, child);
+    this.logGroupName = logGroup.name;
+
+    // --- Security groups (the provider removes AWS's default allow-all egress on create). The NLB
+    // gets one too (possible only at creation), so both load balancers are gated the same way.
     const lbSg = new aws.ec2.SecurityGroup(`${name}-lb-sg`, {
       vpcId: args.vpcId,
       description: `${name}: internal proxy load balancer; clients in, proxies out`,
@@ -551,15 +603,14 @@ export class SquidProxyTier extends pulumi.ComponentResource {
       revokeRulesOnDelete: true,
       tags: tags("instance-sg"),
     }, child);
-    this.lbSecurityGroup = lbSg;
     this.securityGroupId = lbSg.id;
     this.instanceSecurityGroupId = instanceSg.id;
     const tcp = { ipProtocol: "tcp", fromPort: plan.port, toPort: plan.port };
+    this.clientRules = new IngressRules({ owner: name, namePrefix: name, securityGroupId: lbSg.id, parent: this, tags: userTags });
     if (plan.openToClientCidrs) {
+      const cidrRules = new IngressRules({ owner: name, namePrefix: `${name}-lb`, securityGroupId: lbSg.id, parent: this, tags: userTags });
       for (const cidr of plan.clientCidrs) {
-        new aws.vpc.SecurityGroupIngressRule(`${name}-lb-from-${cidr.replace(/[./]/g, "-")}`, {
-          securityGroupId: lbSg.id, ...tcp, cidrIpv4: cidr, description: `proxy clients ${cidr}`, tags: userTags,
-        }, child);
+        cidrRules.allow({ cidr }, plan.port, `proxy clients ${cidr}`, "clientCidrs", [`${name}-lb-from-${cidr.replace(/[./]/g, "-")}`]);
       }
     }
     new aws.vpc.SecurityGroupEgressRule(`${name}-lb-to-instances`, {
@@ -572,17 +623,17 @@ export class SquidProxyTier extends pulumi.ComponentResource {
     // IMDS and NTP (169.254.169.123) are not subject to security groups.
     new aws.vpc.SecurityGroupEgressRule(`${name}-instance-to-https`, {
       securityGroupId: instanceSg.id, ipProtocol: "tcp", fromPort: 443, toPort: 443, cidrIpv4: "0.0.0.0/0",
-      description: "HTTPS: the SaaS (CONNECT), SSM, Secrets Manager, EC2 API, dnf repositories", tags: userTags,
+      description: "HTTPS: the SaaS (CONNECT), SSM, Secrets Manager, CloudWatch Logs, EC2 API, dnf repositories", tags: userTags,
     }, child);
     new aws.vpc.SecurityGroupEgressRule(`${name}-instance-to-http`, {
       securityGroupId: instanceSg.id, ipProtocol: "tcp", fromPort: 80, toPort: 80, cidrIpv4: "0.0.0.0/0",
       description: "plain-HTTP requests to whitelisted domains", tags: userTags,
     }, child);
 
-    // --- EIP pool (public placement): one fixed address per instance, found by its pool tag.
+    // --- EIP pool (public placement): one fixed address per instance the group may run (max).
     const publicIps: pulumi.Output<string>[] = [];
     if (isPublic) {
-      for (let i = 0; i < plan.desiredCapacity; i++) {
+      for (let i = 0; i < plan.eipPoolSize; i++) {
         const byo = args.eipAllocationIds?.[i];
         if (byo !== undefined) {
           new aws.ec2.Tag(`${name}-eip-${i}-pool-tag`, { resourceId: byo, key: PROXY_POOL_TAG, value: poolId }, child);
@@ -596,8 +647,10 @@ export class SquidProxyTier extends pulumi.ComponentResource {
     } else {
       this.egressIps = pulumi.output(args.natEgressIps as pulumi.Input<string[]>);
     }
+    this.allowlistAddressCount = this.egressIps.apply((ips) => ips.length);
 
-    // --- Instance role: read the one secret, Session Manager, and (public) associate pool EIPs.
+    // --- Instance role: read the one secret, write to the one log group, Session Manager, and
+    // (public) associate pool EIPs. Inline only, no managed policy.
     const role = new aws.iam.Role(`${name}-role`, {
       assumeRolePolicy: JSON.stringify({
         Version: "2012-10-17",
@@ -609,7 +662,7 @@ export class SquidProxyTier extends pulumi.ComponentResource {
     const kmsKey = args.headerSecretKmsKeyArn !== undefined ? pulumi.output(args.headerSecretKmsKeyArn) : undefined;
     const policy = new aws.iam.RolePolicy(`${name}-role-policy`, {
       role: role.id,
-      policy: pulumi.all([secretArn, partition.partition, partition.dnsSuffix, region, account, kmsKey]).apply(([arn, part, dns, reg, acct, key]) => {
+      policy: pulumi.all([secretArn, partition.partition, partition.dnsSuffix, region, account, kmsKey, logGroup.arn]).apply(([arn, part, dns, reg, acct, key, logArn]) => {
         const statements: Record<string, unknown>[] = [
           { Sid: "ReadHeaderSecret", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: arn },
         ];
@@ -619,6 +672,13 @@ export class SquidProxyTier extends pulumi.ComponentResource {
             Condition: { StringEquals: { "kms:ViaService": `secretsmanager.${reg}.${dns}` } },
           });
         }
+        // The CloudWatch agent: its streams in this group only (`<group arn>:*` covers the group's
+        // streams; the provider's arn attribute has no trailing `:*`). No CreateLogGroup: the tier makes it.
+        statements.push({
+          Sid: "ShipSquidLogs", Effect: "Allow",
+          Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+          Resource: `${logArn.replace(/:\*$/, "")}:*`,
+        });
         // ssmmessages has no resource-level permissions; UpdateInstanceInformation is the agent's own registration.
         statements.push({ Sid: "SessionManager", Effect: "Allow", Action: SESSION_MANAGER_ACTIONS, Resource: "*" });
         if (isPublic) {
@@ -635,10 +695,11 @@ export class SquidProxyTier extends pulumi.ComponentResource {
     }, child);
     const profile = new aws.iam.InstanceProfile(`${name}-instance-profile`, { role: role.name, tags: tags("instance-profile") }, child);
 
-    // --- Launch template: the whole instance config; a change makes a new version and an instance refresh.
+    // --- Launch template: the whole instance config (squid.conf, domains, secret version, log
+    // group are all in the user data). A change makes a new version and an instance refresh.
     const imageId = args.amiId ?? aws.ssm.getParameterOutput({ name: AL2023_ARM64_PARAMETER }, { parent: this }).insecureValue;
-    const userData = pulumi.all([secretArn, secretVersionId]).apply(([arn, versionId]) =>
-      Buffer.from(renderBootScript({ plan, secretArn: arn, secretVersionId: versionId, poolId }), "utf8").toString("base64"));
+    const userData = pulumi.all([secretArn, secretVersionId, logGroup.name]).apply(([arn, versionId, logGroupName]) =>
+      Buffer.from(renderBootScript({ plan, secretArn: arn, secretVersionId: versionId, poolId, logGroupName }), "utf8").toString("base64"));
     const instanceTags = { ...userTags, Name: `${name}-proxy`, [PROXY_POOL_TAG]: poolId };
     const lt = new aws.ec2.LaunchTemplate(`${name}-lt`, {
       description: `${name}: Squid proxy (AL2023 arm64)`,
@@ -661,21 +722,73 @@ export class SquidProxyTier extends pulumi.ComponentResource {
       tags: tags("lt"),
     }, child);
 
-    // --- Internal Classic Load Balancer: TCP in, PROXY protocol to the instances, TCP health check.
-    const lb = new aws.elb.LoadBalancer(`${name}-clb`, {
-      internal: true,
-      subnets: args.lbSubnetIds,
-      securityGroups: [lbSg.id],
-      listeners: [{ lbPort: plan.port, lbProtocol: "tcp", instancePort: plan.port, instanceProtocol: "tcp" }],
-      healthCheck: { target: `TCP:${plan.port}`, interval: 10, timeout: 5, healthyThreshold: 2, unhealthyThreshold: 3 },
-      crossZoneLoadBalancing: true,
-      connectionDraining: true,
-      connectionDrainingTimeout: LB_DRAINING_SECONDS,
-      tags: tags("clb"),
-    }, child);
-    // A CLB's id is its name.
-    new aws.ec2.ProxyProtocolPolicy(`${name}-proxy-protocol`, { loadBalancer: lb.id, instancePorts: [String(plan.port)] }, child);
-    this.proxyUrl = pulumi.interpolate`http://${lb.dnsName}:${plan.port}`;
+    // --- The load balancer.
+    let lbArn: pulumi.Output<string>;
+    let lbDependency: pulumi.Resource;
+    let asgTargets: { loadBalancers?: pulumi.Input<string>[]; targetGroupArns?: pulumi.Input<string>[] };
+    let unhealthyMetric: { namespace: string; dimensions: Record<string, pulumi.Input<string>> };
+    if (isNlb) {
+      // Internal NLB with a security group, cross-zone on. The target group sends PROXY protocol v2
+      // and does NOT preserve the client IP: the instances see the NLB node's address (inside
+      // lbSubnetCidrs, where Squid accepts the PROXY header) and learn the client from the header.
+      const nlb = new aws.lb.LoadBalancer(`${name}-nlb`, {
+        loadBalancerType: "network",
+        internal: true,
+        subnets: args.lbSubnetIds,
+        securityGroups: [lbSg.id],
+        enableCrossZoneLoadBalancing: true,
+        ipAddressType: "ipv4",
+        tags: tags("nlb"),
+      }, child);
+      const tg = new aws.lb.TargetGroup(`${name}-tg`, {
+        vpcId: args.vpcId,
+        port: plan.port,
+        protocol: "TCP",
+        targetType: "instance",
+        proxyProtocolV2: true,
+        preserveClientIp: "false",
+        deregistrationDelay: LB_DRAINING_SECONDS,
+        healthCheck: { enabled: true, protocol: "TCP", port: "traffic-port", interval: 10, timeout: 5, healthyThreshold: 2, unhealthyThreshold: 3 },
+        tags: tags("tg"),
+      }, child);
+      const listener = new aws.lb.Listener(`${name}-listener`, {
+        loadBalancerArn: nlb.arn,
+        port: plan.port,
+        protocol: "TCP",
+        tcpIdleTimeoutSeconds: plan.idleTimeoutSeconds,
+        defaultActions: [{ type: "forward", targetGroupArn: tg.arn }],
+        tags: tags("listener"),
+      }, child);
+      lbArn = nlb.arn;
+      lbDependency = listener;
+      this.targetGroupArn = tg.arn;
+      asgTargets = { targetGroupArns: [tg.arn] };
+      unhealthyMetric = { namespace: "AWS/NetworkELB", dimensions: { LoadBalancer: nlb.arnSuffix, TargetGroup: tg.arnSuffix } };
+      this.proxyUrl = pulumi.interpolate`http://${nlb.dnsName}:${plan.port}`;
+    } else {
+      // Internal Classic Load Balancer: TCP in, PROXY protocol v1 to the instances, TCP health check.
+      const clb = new aws.elb.LoadBalancer(`${name}-clb`, {
+        internal: true,
+        subnets: args.lbSubnetIds,
+        securityGroups: [lbSg.id],
+        listeners: [{ lbPort: plan.port, lbProtocol: "tcp", instancePort: plan.port, instanceProtocol: "tcp" }],
+        healthCheck: { target: `TCP:${plan.port}`, interval: 10, timeout: 5, healthyThreshold: 2, unhealthyThreshold: 3 },
+        crossZoneLoadBalancing: true,
+        idleTimeout: plan.idleTimeoutSeconds,
+        connectionDraining: true,
+        connectionDrainingTimeout: LB_DRAINING_SECONDS,
+        tags: tags("clb"),
+      }, child);
+      // A CLB's id is its name.
+      new aws.ec2.ProxyProtocolPolicy(`${name}-proxy-protocol`, { loadBalancer: clb.id, instancePorts: [String(plan.port)] }, child);
+      lbArn = clb.arn;
+      lbDependency = clb;
+      this.targetGroupArn = undefined;
+      asgTargets = { loadBalancers: [clb.id] };
+      unhealthyMetric = { namespace: "AWS/ELB", dimensions: { LoadBalancerName: clb.name } };
+      this.proxyUrl = pulumi.interpolate`http://${clb.dnsName}:${plan.port}`;
+    }
+    this.loadBalancerArn = lbArn;
 
     // Plain zone names were checked in the plan; Outputs are checked here, as soon as they resolve.
     const subnets = pulumi.all([pulumi.all(args.availabilityZones), pulumi.all(args.instanceSubnetIds)]).apply(([zones, ids]) => {
@@ -689,60 +802,123 @@ export class SquidProxyTier extends pulumi.ComponentResource {
       minSize: plan.minSize,
       maxSize: plan.maxSize,
       launchTemplate: { id: lt.id, version: lt.latestVersion.apply((v) => String(v)) },
-      loadBalancers: [lb.id],
+      ...asgTargets,
       healthCheckType: "ELB",
       healthCheckGracePeriod: plan.healthCheckGracePeriodSeconds,
       // The first `pulumi up` fails loudly if the proxies never become healthy behind the load balancer.
       minElbCapacity: plan.minSize,
+      // AZ rebalancing launches before it terminates; in public placement that instance could find
+      // every pool EIP taken. Instance refresh terminates first (maxHealthyPercentage 100).
+      suspendedProcesses: isPublic ? ["AZRebalance"] : undefined,
       instanceRefresh: {
         strategy: "Rolling",
         preferences: {
           minHealthyPercentage: plan.minHealthyPercentage,
+          maxHealthyPercentage: 100,
           instanceWarmup: String(plan.healthCheckGracePeriodSeconds),
           // A config whose instances never turn healthy is rolled back instead of draining the fleet.
           autoRollback: true,
         },
       },
       tags: Object.entries(tags("asg")).map(([key, value]) => ({ key, value, propagateAtLaunch: false })),
-    }, { parent: this, dependsOn: [policy, lb] });
+    }, {
+      parent: this,
+      dependsOn: [policy, lbDependency],
+      // With target tracking the policy owns the size after creation; `pulumi up` must not reset it.
+      ignoreChanges: plan.scalingTarget ? ["desiredCapacity"] : [],
+    });
     this.autoScalingGroupName = asg.name;
+    if (plan.scalingTarget) {
+      new aws.autoscaling.Policy(`${name}-target-tracking`, {
+        autoscalingGroupName: asg.name,
+        policyType: "TargetTrackingScaling",
+        estimatedInstanceWarmup: plan.healthCheckGracePeriodSeconds,
+        targetTrackingConfiguration: {
+          predefinedMetricSpecification: { predefinedMetricType: plan.scalingTarget.predefinedMetricType },
+          targetValue: plan.scalingTarget.targetValue,
+        },
+      }, child);
+    }
+
+    // --- Metrics and alarms.
+    this.deniedRequestsMetric = { namespace: proxyMetricNamespace(), metricName: `${name}-denied-requests` };
+    new aws.cloudwatch.LogMetricFilter(`${name}-denied-filter`, {
+      logGroupName: logGroup.name,
+      // Squid's native access.log format carries the result code as e.g. TCP_DENIED/403.
+      pattern: "\"TCP_DENIED\"",
+      metricTransformation: { name: this.deniedRequestsMetric.metricName, namespace: this.deniedRequestsMetric.namespace, value: "1", defaultValue: "0", unit: "Count" },
+    }, child);
+    const actions = args.alarmActions ?? [];
+    const unhealthy = new aws.cloudwatch.MetricAlarm(`${name}-unhealthy-hosts`, {
+      alarmDescription: `${name}: the proxy load balancer reports an unhealthy Squid instance`,
+      namespace: unhealthyMetric.namespace,
+      metricName: "UnHealthyHostCount",
+      dimensions: unhealthyMetric.dimensions,
+      statistic: "Maximum",
+      period: 60,
+      evaluationPeriods: 3,
+      threshold: 0,
+      comparisonOperator: "GreaterThanThreshold",
+      treatMissingData: "notBreaching",
+      alarmActions: actions,
+      okActions: actions,
+      tags: tags("unhealthy-hosts"),
+    }, child);
+    const denied = new aws.cloudwatch.MetricAlarm(`${name}-denied-spike`, {
+      alarmDescription: `${name}: ${plan.deniedRequestsAlarmThreshold}+ requests denied by Squid in 5 minutes (wrong header, domain or client)`,
+      namespace: this.deniedRequestsMetric.namespace,
+      metricName: this.deniedRequestsMetric.metricName,
+      statistic: "Sum",
+      period: 300,
+      evaluationPeriods: 1,
+      threshold: plan.deniedRequestsAlarmThreshold,
+      comparisonOperator: "GreaterThanOrEqualToThreshold",
+      treatMissingData: "notBreaching",
+      alarmActions: actions,
+      okActions: actions,
+      tags: tags("denied-spike"),
+    }, child);
+    this.unhealthyHostsAlarmName = unhealthy.name;
+    this.deniedRequestsAlarmName = denied.name;
 
     this.registerOutputs({
       proxyUrl: this.proxyUrl,
       egressIps: this.egressIps,
+      allowlistAddressCount: this.allowlistAddressCount,
       securityGroupId: this.securityGroupId,
       instanceSecurityGroupId: this.instanceSecurityGroupId,
       headerSecretArn: this.headerSecretArn,
       port: this.port,
+      loadBalancerType: this.loadBalancerType,
+      loadBalancerArn: this.loadBalancerArn,
+      targetGroupArn: this.targetGroupArn,
       autoScalingGroupName: this.autoScalingGroupName,
+      logGroupName: this.logGroupName,
+      unhealthyHostsAlarmName: this.unhealthyHostsAlarmName,
+      deniedRequestsAlarmName: this.deniedRequestsAlarmName,
     });
   }
 
   /**
-   * Lets a security group (a function's) reach the proxy port through the load balancer. Squid still
-   * checks the client's address against `clientCidrs`, so the group's ENIs must sit in those subnets.
+   * Lets a peer (a function's security group; see components/ingress.ts for the forms) reach the
+   * proxy port through the load balancer. Squid still checks the client's address against
+   * `clientCidrs`, so the group's ENIs must sit in those subnets. The rule is named after the peer
+   * and the port, so rewording the description never replaces it.
    */
-  public allowFrom(securityGroupId: pulumi.Input<string>, description: string): aws.vpc.SecurityGroupIngressRule {
-    const slug = (description ?? "").toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 48).replace(/-+$/, "");
-    if (slug === "") throw new ConfigError(`${this.name}.allowFrom`, `description ${JSON.stringify(description)} has no letters or digits`, "describe the client in a few words, e.g. \"kintone sync function\"");
-    if (this.allowFromNames.has(slug)) throw new ConfigError(`${this.name}.allowFrom`, `a rule named "${this.name}-from-${slug}" already exists`, "give each client its own description");
-    this.allowFromNames.add(slug);
-    return new aws.vpc.SecurityGroupIngressRule(`${this.name}-from-${slug}`, {
-      securityGroupId: this.lbSecurityGroup.id,
-      ipProtocol: "tcp",
-      fromPort: this.port,
-      toPort: this.port,
-      referencedSecurityGroupId: securityGroupId,
-      // Security-group rule descriptions accept a limited character set and 255 characters.
-      description: description.replace(/[^a-zA-Z0-9 ._\-:/()#,@\[\]+=&;{}!$*]/g, " ").slice(0, 200),
-      tags: this.ruleTags,
-    }, { parent: this });
+  public allowFrom(peer: IngressPeer, description: string): aws.vpc.SecurityGroupIngressRule {
+    const previous = legacyDescriptionName(this.name, description, 48);
+    return this.clientRules.allow(peer, this.port, description, "allowFrom", previous ? [previous] : []);
   }
 
   /** The flow a VpcFunction declares to use this proxy: egress to the load balancer's group on the port. */
   public flow(purpose: string): Flow {
     return { to: { kind: "securityGroup", securityGroupId: this.securityGroupId, name: this.name }, port: this.port, purpose };
   }
+}
+
+/** CloudWatch namespace of the tier's log metrics: per project and stack (namespaces allow letters, digits and . - _ / # :). */
+export function proxyMetricNamespace(): string {
+  return `VpcLambdaKit/SquidProxy/${pulumi.getProject()}/${pulumi.getStack()}`.replace(/[^A-Za-z0-9._\-/#:]/g, "-").slice(0, 255);
 }
 
 /** Pool tag value: unique per project, stack and tier; tag values allow only a few punctuation marks. */

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { ConfigError, throwIfAny } from "./errors";
 import { Flow } from "./flows";
+import { IngressPeer, IngressRules, legacyDescriptionName } from "./ingress";
 
 export type GatewayService = "s3" | "dynamodb";
 
@@ -81,7 +82,7 @@ export class VpcEndpoints extends pulumi.ComponentResource {
   public readonly interfaceServices: string[];
   public readonly privateDns: boolean;
   private readonly name: string;
-  private readonly allowed = new Set<string>();
+  private ingress?: IngressRules;
 
   constructor(name: string, args: VpcEndpointsArgs, opts: pulumi.ComponentResourceOptions = {}) {
     checkVpcEndpointsArgs(name, args);
@@ -102,6 +103,7 @@ export class VpcEndpoints extends pulumi.ComponentResource {
         tags: { ...tags, Name: `${name}-sg` },
       }, { parent: this });
       this.securityGroupId = sg.id;
+      this.ingress = new IngressRules({ owner: name, namePrefix: name, securityGroupId: sg.id, parent: this });
       for (const svc of interfaces) {
         const ep = new aws.ec2.VpcEndpoint(`${name}-${svc.replace(/\./g, "-")}`, {
           vpcId: args.vpcId,
@@ -130,20 +132,14 @@ export class VpcEndpoints extends pulumi.ComponentResource {
     this.registerOutputs({ securityGroupId: this.securityGroupId, interfaceEndpointIds: this.interfaceEndpointIds, prefixListIds: this.prefixListIds });
   }
 
-  /** Lets a security group (a function's) reach every interface endpoint on 443. */
-  public allowFrom(securityGroupId: pulumi.Input<string>, description: string): void {
-    if (!this.securityGroupId) throw new ConfigError(`${this.name}.allowFrom`, "this VPC has no interface endpoints", "list services in interfaceServices first");
-    const slug = description.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "");
-    if (!slug || this.allowed.has(slug)) throw new ConfigError(`${this.name}.allowFrom`, `description "${description}" is empty or already used`, "give each allowed group its own description");
-    this.allowed.add(slug);
-    new aws.vpc.SecurityGroupIngressRule(`${this.name}-from-${slug}`, {
-      securityGroupId: this.securityGroupId,
-      referencedSecurityGroupId: securityGroupId,
-      ipProtocol: "tcp",
-      fromPort: 443,
-      toPort: 443,
-      description,
-    }, { parent: this });
+  /**
+   * Lets a peer (a function's security group, see components/ingress.ts) reach every interface
+   * endpoint on 443. The rule is named after the peer, so the description can be reworded freely.
+   */
+  public allowFrom(peer: IngressPeer, description: string): aws.vpc.SecurityGroupIngressRule {
+    if (!this.ingress) throw new ConfigError(`${this.name}.allowFrom`, "this VPC has no interface endpoints", "list services in interfaceServices first");
+    const previous = legacyDescriptionName(this.name, description);
+    return this.ingress.allow(peer, 443, description, "allowFrom", previous ? [previous] : []);
   }
 }
 

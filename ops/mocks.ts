@@ -74,6 +74,11 @@ const AUTONAMED = new Set([
   "aws:ec2/securityGroup:SecurityGroup",
   "aws:autoscaling/group:Group",
   "aws:elb/loadBalancer:LoadBalancer",
+  "aws:lb/loadBalancer:LoadBalancer",
+  "aws:lb/targetGroup:TargetGroup",
+  "aws:autoscaling/policy:Policy",
+  "aws:cloudwatch/metricAlarm:MetricAlarm",
+  "aws:cloudwatch/logMetricFilter:LogMetricFilter",
   "aws:apigateway/restApi:RestApi",
 ]);
 
@@ -218,6 +223,34 @@ export class KitMocks implements pulumi.runtime.Mocks {
         break;
       case "aws:elb/loadBalancer:LoadBalancer":
         state.dnsName = `internal-${physical}-${parseInt(hex(key, 8), 16) % 1e9}.${region}.elb.amazonaws.com`;
+        state.arn = `arn:aws:elasticloadbalancing:${region}:${account}:loadbalancer/${physical}`;
+        break;
+      // ELBv2: ids are ARNs; the CloudWatch dimensions use the ARN suffix (after ":loadbalancer/" or ":").
+      case "aws:lb/loadBalancer:LoadBalancer": {
+        const kind = args.inputs.loadBalancerType === "network" ? "net" : args.inputs.loadBalancerType === "gateway" ? "gwy" : "app";
+        state.arnSuffix = `${kind}/${physical}/${hex(key, 16)}`;
+        state.arn = `arn:aws:elasticloadbalancing:${region}:${account}:loadbalancer/${state.arnSuffix}`;
+        state.dnsName = `${args.inputs.internal ? "internal-" : ""}${physical}-${hex(key + "dns", 16)}.elb.${region}.amazonaws.com`;
+        state.zoneId = "Z31USIVHYNEOWT";
+        id = state.arn;
+        break;
+      }
+      case "aws:lb/targetGroup:TargetGroup":
+        state.arnSuffix = `targetgroup/${physical}/${hex(key, 16)}`;
+        state.arn = `arn:aws:elasticloadbalancing:${region}:${account}:${state.arnSuffix}`;
+        id = state.arn;
+        break;
+      case "aws:lb/listener:Listener":
+        state.arn = `arn:aws:elasticloadbalancing:${region}:${account}:listener/${String(args.inputs.loadBalancerArn).split(":loadbalancer/")[1] ?? "unknown"}/${hex(key, 16)}`;
+        id = state.arn;
+        break;
+      case "aws:cloudwatch/metricAlarm:MetricAlarm":
+        state.arn = `arn:aws:cloudwatch:${region}:${account}:alarm:${physical}`;
+        id = physical;
+        break;
+      case "aws:autoscaling/policy:Policy":
+        state.arn = `arn:aws:autoscaling:${region}:${account}:scalingPolicy:${hex(key, 8)}-${hex(key + "p", 4)}:autoScalingGroupName/${args.inputs.autoscalingGroupName}:policyName/${physical}`;
+        id = physical;
         break;
       case "aws:ec2/launchTemplate:LaunchTemplate":
         state.latestVersion = 1;

@@ -56,7 +56,7 @@ describe("the dev stack as synthesized", () => {
     expect(f.steps).toEqual(expect.arrayContaining([
       "egress-private-0 → route table egress-private-rt-0: 10.1.0.0/16 → transit gateway transit-tgw",
       "transit gateway transit-tgw: default route table: 10.1.0.0/16 → attachment data-transit-attachment (VPC data-vpc, propagated)",
-      "security group data-db-sg ingress tcp/5432 from 10.0.0.0/16 (rule data-db-from-cidr-10-0-0-0-16)",
+      "security group data-db-sg ingress tcp/5432 from 10.0.0.0/16 (rule data-db-from-cidr-10-0-0-0-16-5432)",
     ]));
   });
 
@@ -167,10 +167,10 @@ describe("mutations: one break, one BROKEN flow with the first missing piece", (
 
   test("database ingress port off by one", () => {
     const g = copy(dev);
-    const rule = one(g, "SecurityGroupIngressRule", "data-db-from-cidr-10-0-0-0-16");
+    const rule = one(g, "SecurityGroupIngressRule", "data-db-from-cidr-10-0-0-0-16-5432");
     rule.inputs.fromPort = 5433;
     rule.inputs.toPort = 5433;
-    expect(broken(g, "db-writer", DB)).toBe("security group data-db-sg of database cluster data-db-cluster does not admit tcp/5432 from 10.0.1.0/24, 10.0.2.0/24 (the subnets of function db-writer, in another VPC; it allows tcp/5433 there, rule data-db-from-cidr-10-0-0-0-16)");
+    expect(broken(g, "db-writer", DB)).toBe("security group data-db-sg of database cluster data-db-cluster does not admit tcp/5432 from 10.0.1.0/24, 10.0.2.0/24 (the subnets of function db-writer, in another VPC; it allows tcp/5433 there, rule data-db-from-cidr-10-0-0-0-16-5432)");
   });
 
   test("endpoint security group does not admit the function", () => {
@@ -234,7 +234,7 @@ describe("mutations: one break, one BROKEN flow with the first missing piece", (
 
   test("proxy load balancer does not admit the function", () => {
     const g = copy(dev);
-    drop(g, "SecurityGroupIngressRule", "proxy-from-saas-export-function");
+    drop(g, "SecurityGroupIngressRule", "proxy-from-sg-saas-export-sg-3128");
     expect(broken(g, "saas-export", PROXY)).toBe("security group proxy-lb-sg of load balancer proxy-clb does not admit tcp/3128 from function saas-export (security group saas-export-sg)");
   });
 

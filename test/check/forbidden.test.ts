@@ -55,7 +55,7 @@ test("a function that declares no flow to the database but can reach it opens a 
   addRule(g, "SecurityGroupEgressRule", "kintone-sync-to-db", { securityGroupId: one(g, "SecurityGroup", "kintone-sync-sg").id, ipProtocol: "tcp", fromPort: 5432, toPort: 5432, cidrIpv4: "10.1.0.0/16" });
   const r = result(g, "database-sources", "database cluster data-db-cluster");
   expect(r.status).toBe("VIOLATED");
-  expect(r.detail).toBe("function kintone-sync declares no flow to database cluster data-db-cluster but can reach it: its security group kintone-sync-sg allows tcp/5432 to 10.1.0.0/16 (rule kintone-sync-to-db), the database's group admits 10.0.0.0/16 (rule data-db-from-cidr-10-0-0-0-16), and its subnets route there");
+  expect(r.detail).toBe("function kintone-sync declares no flow to database cluster data-db-cluster but can reach it: its security group kintone-sync-sg allows tcp/5432 to 10.1.0.0/16 (rule kintone-sync-to-db), the database's group admits 10.0.0.0/16 (rule data-db-from-cidr-10-0-0-0-16-5432), and its subnets route there");
 });
 
 test("a database that admits a group with no declared flow, or a public range, is flagged", () => {

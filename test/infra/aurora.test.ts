@@ -89,8 +89,9 @@ describe("AuroraPostgres", () => {
     await mocks.settle();
     const rules = mocks.resources.slice(before).filter((r) => r.type === INGRESS);
     expect(rules.map((r) => [r.name, r.inputs])).toEqual([
-      ["closed-from-cidr-10-0-0-0-16", { securityGroupId: sg.id, ipProtocol: "tcp", fromPort: 5432, toPort: 5432, cidrIpv4: "10.0.0.0/16", description: "PostgreSQL from account A" }],
-      ["closed-from-sg-appflow-connector", { securityGroupId: sg.id, ipProtocol: "tcp", fromPort: 5432, toPort: 5432, referencedSecurityGroupId: "sg-0connector", description: "appflow connector" }],
+      // Named after the peer and the port (components/ingress.ts); earlier names are aliases.
+      ["closed-from-cidr-10-0-0-0-16-5432", { securityGroupId: sg.id, ipProtocol: "tcp", fromPort: 5432, toPort: 5432, cidrIpv4: "10.0.0.0/16", description: "PostgreSQL from account A" }],
+      ["closed-from-sg-0connector-5432", { securityGroupId: sg.id, ipProtocol: "tcp", fromPort: 5432, toPort: 5432, referencedSecurityGroupId: "sg-0connector", description: "appflow connector" }],
     ]);
     expect(() => db.allowFromCidr("0.0.0.0/0", "everyone")).toThrow(/closed\.allowFromCidr: 0\.0\.0\.0\/0 would admit every address/);
     expect(() => db.allowFromCidr("10.0.0.1/16", "bad")).toThrow(/closed\.allowFromCidr: "10\.0\.0\.1\/16" has host bits set/);
@@ -109,7 +110,7 @@ describe("AuroraPostgres", () => {
     ]);
     db.allowFromCidr("10.0.1.0/24", "app subnet");
     await mocks.settle();
-    const rule = mocks.resources.filter((r) => r.type === INGRESS && r.name === "prov-from-cidr-10-0-1-0-24")[0];
+    const rule = mocks.resources.filter((r) => r.type === INGRESS && r.name === "prov-from-cidr-10-0-1-0-24-5433")[0];
     expect([rule.inputs.fromPort, rule.inputs.toPort]).toEqual([5433, 5433]);
   });
 

@@ -211,10 +211,11 @@ describe("MISSION §2 in dev: the proxy tier and the SaaS export", () => {
   test("the proxies sit in the private subnets behind the NAT, so the SaaS allowlists the NAT's EIP", () => {
     const apps = g.graph.outputs.apps as any;
     expect(apps.proxyTier.egressIps).toEqual(g.graph.outputs.egressIps);
-    expect(apps.proxyTier.proxyUrl).toMatch(/^http:\/\/internal-proxy-clb-[0-9a-f]{7}-\d+\.ap-northeast-1\.elb\.amazonaws\.com:3128$/);
+    // The tier's default load balancer is an internal NLB (docs/proxy-tier.md).
+    expect(apps.proxyTier.proxyUrl).toMatch(/^http:\/\/internal-proxy-nlb-[0-9a-f]{7}-[0-9a-f]{16}\.elb\.ap-northeast-1\.amazonaws\.com:3128$/);
     const asg = g.one("aws:autoscaling/group:Group", "proxy-asg");
     expect(asg.inputs.vpcZoneIdentifiers).toEqual([0, 1].map((i) => g.one(SUBNET, `egress-private-${i}`).id));
-    expect(g.one("aws:elb/loadBalancer:LoadBalancer", "proxy-clb").inputs.internal).toBe(true);
+    expect(g.one("aws:lb/loadBalancer:LoadBalancer", "proxy-nlb").inputs).toMatchObject({ internal: true, loadBalancerType: "network" });
   });
 
   test("saas-export reaches the proxy, S3 through the gateway endpoint and Secrets Manager through its endpoint, and nothing else", () => {

@@ -10,6 +10,8 @@ import {
   HEADER_REGEX_META,
   PROXY_POOL_TAG,
   SESSION_MANAGER_ACTIONS,
+  proxyMetricNamespace,
+  renderBootScript,
   SquidProxyTier,
   SquidProxyTierArgs,
 } from "../../components/squid-proxy-tier";
@@ -29,6 +31,13 @@ beforeAll(() => mocks.install("vpc-lambda-kit", "proxy"));
 
 const T = {
   clb: "aws:elb/loadBalancer:LoadBalancer",
+  nlb: "aws:lb/loadBalancer:LoadBalancer",
+  tg: "aws:lb/targetGroup:TargetGroup",
+  listener: "aws:lb/listener:Listener",
+  policy: "aws:autoscaling/policy:Policy",
+  logGroup: "aws:cloudwatch/logGroup:LogGroup",
+  metricFilter: "aws:cloudwatch/logMetricFilter:LogMetricFilter",
+  alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
   ppp: "aws:ec2/proxyProtocolPolicy:ProxyProtocolPolicy",
   asg: "aws:autoscaling/group:Group",
   lt: "aws:ec2/launchTemplate:LaunchTemplate",
@@ -86,6 +95,12 @@ async function build(name: string, args: SquidProxyTierArgs): Promise<{ tier: Sq
     headerSecretArn: tier.headerSecretArn,
     port: tier.port,
     autoScalingGroupName: tier.autoScalingGroupName,
+    allowlistAddressCount: tier.allowlistAddressCount,
+    loadBalancerArn: tier.loadBalancerArn,
+    targetGroupArn: tier.targetGroupArn,
+    logGroupName: tier.logGroupName,
+    unhealthyHostsAlarmName: tier.unhealthyHostsAlarmName,
+    deniedRequestsAlarmName: tier.deniedRequestsAlarmName,
   })) as Record<string, unknown>;
   await mocks.settle();
   return { tier, outputs };
@@ -151,23 +166,56 @@ beforeAll(async () => {
 });
 
 describe("load balancer", () => {
-  test("an internal Classic Load Balancer: TCP listener on the proxy port, TCP health check, the load balancer SG, the given subnets", () => {
-    const clb = view().one(T.clb, "pub-clb");
+  test("default: an internal NLB with the load balancer SG, cross-zone, a TCP listener with the idle timeout, forwarding to the target group", () => {
+    const nlb = view().one(T.nlb, "pub-nlb");
+    const tg = view().one(T.tg, "pub-tg");
     const lbSg = view().one(T.sg, "pub-lb-sg");
-    expect(clb.inputs.internal).toBe(true);
-    expect(clb.inputs.listeners).toEqual([{ lbPort: 3128, lbProtocol: "tcp", instancePort: 3128, instanceProtocol: "tcp" }]);
-    expect((clb.inputs.healthCheck as Record<string, unknown>).target).toBe("TCP:3128");
-    expect(clb.inputs.subnets).toEqual(["subnet-private-a", "subnet-private-c"]);
-    expect(clb.inputs.securityGroups).toEqual([lbSg.id]);
-    expect(clb.inputs.crossZoneLoadBalancing).toBe(true);
-    expect(pub.outputs.proxyUrl).toMatch(/^http:\/\/internal-pub-clb-[0-9a-f]{7}-\d+\.ap-northeast-1\.elb\.amazonaws\.com:3128$/);
+    expect(nlb.inputs).toMatchObject({
+      loadBalancerType: "network", internal: true, subnets: ["subnet-private-a", "subnet-private-c"], securityGroups: [lbSg.id], enableCrossZoneLoadBalancing: true,
+    });
+    expect(view().one(T.listener, "pub-listener").inputs).toMatchObject({
+      loadBalancerArn: nlb.id, port: 3128, protocol: "TCP", tcpIdleTimeoutSeconds: 350, defaultActions: [{ type: "forward", targetGroupArn: tg.id }],
+    });
+    expect(under("pub").filter((r) => r.type === T.clb || r.type === T.ppp)).toEqual([]);
+    expect(pub.outputs.proxyUrl).toMatch(/^http:\/\/internal-pub-nlb-[0-9a-f]{7}-[0-9a-f]{16}\.elb\.ap-northeast-1\.amazonaws\.com:3128$/);
+    expect(pub.outputs.loadBalancerArn).toBe(nlb.id);
+    expect(pub.outputs.targetGroupArn).toBe(tg.id);
     expect(pub.outputs.securityGroupId).toBe(lbSg.id);
     expect(pub.outputs.port).toBe(3128);
+    expect(pub.tier.loadBalancerType).toBe("nlb");
   });
 
-  test("the PROXY protocol policy covers exactly the instance port of that load balancer", () => {
-    const ppp = view().one(T.ppp, "pub-proxy-protocol");
-    expect(ppp.inputs).toEqual({ loadBalancer: view().one(T.clb, "pub-clb").id, instancePorts: ["3128"] });
+  test("the target group sends PROXY protocol v2 without client IP preservation (Squid sees the NLB node, inside lbSubnetCidrs) and checks TCP on the Squid port", () => {
+    const tg = view().one(T.tg, "pub-tg");
+    expect(tg.inputs).toMatchObject({
+      vpcId: "vpc-0123456789abcdef0", port: 3128, protocol: "TCP", targetType: "instance", proxyProtocolV2: true, preserveClientIp: "false", deregistrationDelay: 30,
+      healthCheck: { enabled: true, protocol: "TCP", port: "traffic-port" },
+    });
+    expect(pub.tier.plan.proxyProtocolVersion).toBe(2);
+    expect(pub.tier.plan.squidConfTemplate).toContain("http_port 3128 require-proxy-header\n");
+    expect(pub.tier.plan.squidConfTemplate).toContain(`acl ${SQUID_ACL.proxyLb} src 10.0.1.0/24 10.0.2.0/24\n`);
+  });
+
+  test("loadBalancer \"clb\": the internal CLB with PROXY protocol v1, a TCP health check and the idle timeout (its 60 s default closes idle tunnels)", async () => {
+    const { tier, outputs } = await build("classic", baseArgs({ loadBalancer: "clb", idleTimeoutSeconds: 900 }));
+    const clb = view().one(T.clb, "classic-clb");
+    expect(clb.inputs).toMatchObject({
+      internal: true,
+      listeners: [{ lbPort: 3128, lbProtocol: "tcp", instancePort: 3128, instanceProtocol: "tcp" }],
+      healthCheck: { target: "TCP:3128" },
+      subnets: ["subnet-private-a", "subnet-private-c"],
+      securityGroups: [view().one(T.sg, "classic-lb-sg").id],
+      crossZoneLoadBalancing: true,
+      idleTimeout: 900,
+    });
+    expect(view().one(T.ppp, "classic-proxy-protocol").inputs).toEqual({ loadBalancer: clb.id, instancePorts: ["3128"] });
+    expect(under("classic").filter((r) => r.type === T.nlb || r.type === T.tg || r.type === T.listener)).toEqual([]);
+    expect(view().one(T.asg, "classic-asg").inputs).toMatchObject({ loadBalancers: [clb.id] });
+    expect(view().one(T.asg, "classic-asg").inputs.targetGroupArns).toBeUndefined();
+    expect(view().one(T.alarm, "classic-unhealthy-hosts").inputs).toMatchObject({ namespace: "AWS/ELB", dimensions: { LoadBalancerName: clb.inputs.name ?? expect.stringMatching(/^classic-clb-/) } });
+    expect(outputs.proxyUrl).toMatch(/^http:\/\/internal-classic-clb-[0-9a-f]{7}-\d+\.ap-northeast-1\.elb\.amazonaws\.com:3128$/);
+    expect(outputs.targetGroupArn).toBeUndefined();
+    expect(tier.plan.proxyProtocolVersion).toBe(1);
   });
 });
 
@@ -180,13 +228,17 @@ describe("auto scaling group and launch template", () => {
       minSize: 2,
       maxSize: 2,
       vpcZoneIdentifiers: ["subnet-public-a", "subnet-public-c"],
-      loadBalancers: [view().one(T.clb, "pub-clb").id],
+      targetGroupArns: [view().one(T.tg, "pub-tg").id],
       healthCheckType: "ELB",
       healthCheckGracePeriod: 300,
       // The version is the template's latest, not "$Latest": only then does a template change start a refresh.
       launchTemplate: { id: lt.id, version: "1" },
-      instanceRefresh: { strategy: "Rolling", preferences: { minHealthyPercentage: 50, instanceWarmup: "300", autoRollback: true } },
+      instanceRefresh: { strategy: "Rolling", preferences: { minHealthyPercentage: 50, maxHealthyPercentage: 100, instanceWarmup: "300", autoRollback: true } },
+      // Public placement: AZ rebalancing (launch before terminate) could find every pool EIP taken.
+      suspendedProcesses: ["AZRebalance"],
     });
+    expect(asg.inputs.loadBalancers).toBeUndefined();
+    expect(view().one(T.asg, "priv-asg").inputs.suspendedProcesses).toBeUndefined();
     expect(pub.outputs.autoScalingGroupName).toMatch(/^pub-asg-/);
   });
 
@@ -324,6 +376,10 @@ describe("instance role", () => {
     expect(policy.inputs.role).toBe(role.id);
     expect(policyDoc(policy).Statement).toEqual([
       { Sid: "ReadHeaderSecret", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: pub.outputs.headerSecretArn },
+      {
+        Sid: "ShipSquidLogs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+        Resource: `arn:aws:logs:ap-northeast-1:123456789012:log-group:${pub.outputs.logGroupName}:*`,
+      },
       { Sid: "SessionManager", Effect: "Allow", Action: SESSION_MANAGER_ACTIONS, Resource: "*" },
       { Sid: "FindPoolEips", Effect: "Allow", Action: "ec2:DescribeAddresses", Resource: "*" },
       {
@@ -345,7 +401,7 @@ describe("instance role", () => {
 
   test("private tier: the secret and Session Manager only, no EC2 permissions", () => {
     const doc = policyDoc(view().one(T.rolePolicy, "priv-role-policy"));
-    expect(doc.Statement.map((s) => s.Sid)).toEqual(["ReadHeaderSecret", "SessionManager"]);
+    expect(doc.Statement.map((s) => s.Sid)).toEqual(["ReadHeaderSecret", "ShipSquidLogs", "SessionManager"]);
     expect(doc.Statement[0].Resource).toBe(priv.outputs.headerSecretArn);
   });
 });
@@ -370,7 +426,8 @@ describe("security groups", () => {
       { protocol: "tcp", from: 3128, to: 3128, cidr: "10.0.2.0/24", sg: null },
       { protocol: "tcp", from: 3128, to: 3128, cidr: null, sg: FN_SG },
     ]);
-    const fromFn = view().one(T.ingress, "pub-from-kintone-sync-function");
+    // Named after the peer and the port, never after the description.
+    const fromFn = view().one(T.ingress, "pub-from-sg-0f00f00f00f00f00f-3128");
     expect(fromFn.inputs.description).toBe("kintone sync function");
     expect(view().ancestors(fromFn)[0]).toBe("pub");
     expect(egressOf(lbSg).map(ruleShape)).toEqual([{ protocol: "tcp", from: 3128, to: 3128, cidr: null, sg: instSg }]);
@@ -383,10 +440,12 @@ describe("security groups", () => {
     expect(ingressOf(view().one(T.sg, "sgonly-lb-sg").id).map(ruleShape)).toEqual([{ protocol: "tcp", from: 3128, to: 3128, cidr: null, sg: FN_SG }]);
   });
 
-  test("allowFrom refuses a description without letters or digits, and a second rule with the same description", () => {
+  test("allowFrom refuses a description without letters or digits, the same peer twice, and a peer without a stable key", () => {
     const before = mocks.resources.length;
     expect(() => pub.tier.allowFrom(FN_SG, "!!!")).toThrow(/^pub\.allowFrom: description "!!!" has no letters or digits\. Fix:/);
-    expect(() => pub.tier.allowFrom("sg-other", "Kintone sync -- function")).toThrow(/a rule named "pub-from-kintone-sync-function" already exists/);
+    expect(() => pub.tier.allowFrom(FN_SG, "the same function, reworded")).toThrow(/^pub\.allowFrom: sg-0f00f00f00f00f00f is already allowed on port 3128 \(rule "pub-from-sg-0f00f00f00f00f00f-3128"\)/);
+    expect(() => pub.tier.allowFrom(pulumi.output("sg-0abc").apply((x) => x), "computed id")).toThrow(/^pub\.allowFrom: the security group's id is not known before deployment.*Fix: pass \{ securityGroupId, name \}/);
+    expect(() => pub.tier.allowFrom({ cidr: "0.0.0.0/0" }, "everyone")).toThrow(/^pub\.allowFrom: 0\.0\.0\.0\/0 would admit every address/);
     expect(mocks.resources.length).toBe(before);
   });
 
@@ -453,11 +512,27 @@ describe("validation before registration", () => {
     ["one zone", { availabilityZones: ["ap-northeast-1a"], instanceSubnetIds: ["s1"], lbSubnetIds: ["s2"], lbSubnetCidrs: ["10.0.1.0/24"] }, /^bad\.availabilityZones: 1 zone\(s\) given\. Fix: spread the tier over at least 2 availability zones/],
     ["the same zone twice", { availabilityZones: ["ap-northeast-1a", "ap-northeast-1a"] }, /^bad\.availabilityZones: "ap-northeast-1a" is listed twice/],
     ["subnet lists of the wrong length", { lbSubnetIds: ["only-one"] }, /^bad\.lbSubnetIds: 1 entries for 2 availability zones\. Fix: give exactly one per zone/],
-    ["a port the CLB refuses", { port: 1000 }, /^bad\.port: 1000 is not a port a Classic Load Balancer listener accepts/],
-    ["desiredCapacity 0", { desiredCapacity: 0 }, /^bad\.desiredCapacity: 0 is not a positive whole number/],
-    ["min above desired", { placement: "private", instanceSubnetIds: ["a", "b"], natEgressIps: NAT_IPS, minSize: 3 }, /^bad\.minSize: 3 is not between 0 and desiredCapacity \(2\)/],
-    ["max below desired", { placement: "private", instanceSubnetIds: ["a", "b"], natEgressIps: NAT_IPS, maxSize: 1 }, /^bad\.maxSize: 1 is below desiredCapacity \(2\)/],
-    ["public with max above the EIP pool", { maxSize: 3 }, /^bad\.maxSize: 3 exceeds desiredCapacity 2, but the EIP pool holds one address per desired instance/],
+    ["a port the CLB refuses", { loadBalancer: "clb", port: 1000 }, /^bad\.port: 1000 is not a port a Classic Load Balancer listener accepts/],
+    ["a port nobody accepts", { port: 0 }, /^bad\.port: 0 is not a TCP port\. Fix: use 1\.\.65535/],
+    ["an unknown load balancer", { loadBalancer: "alb" as never }, /^bad\.loadBalancer: "alb" is not a load balancer type\. Fix: use "nlb"/],
+    ["an NLB idle timeout below 60 s", { idleTimeoutSeconds: 30 }, /^bad\.idleTimeoutSeconds: 30 is outside 60\.\.6000 seconds, the range a Network Load Balancer TCP listener accepts\. Fix: use 60\.\.6000/],
+    ["an NLB idle timeout above 6000 s", { idleTimeoutSeconds: 7200 }, /^bad\.idleTimeoutSeconds: 7200 is outside 60\.\.6000 seconds/],
+    ["a CLB idle timeout above 3600 s", { loadBalancer: "clb", idleTimeoutSeconds: 4000 }, /^bad\.idleTimeoutSeconds: 4000 is outside 1\.\.3600 seconds, the range a Classic Load Balancer accepts/],
+    ["PROXY v2 with a CLB", { loadBalancer: "clb", proxyProtocolVersion: 2 }, /^bad\.proxyProtocolVersion: 2: a Classic Load Balancer sends PROXY protocol v1 only\. Fix: omit proxyProtocolVersion \(v1\), or use loadBalancer "nlb" for v2/],
+    ["PROXY v1 with an NLB", { proxyProtocolVersion: 1 }, /^bad\.proxyProtocolVersion: 1: a Network Load Balancer target group sends PROXY protocol v2 only/],
+    ["desired 0", { scaling: { desired: 0, min: 0, max: 2 } }, /^bad\.scaling\.desired: 0 is not a whole number ≥ 1/],
+    ["min above max", { scaling: { min: 3, max: 2 } }, /^bad\.scaling\.min: 3 is above scaling\.max \(2\)\. Fix: lower scaling\.min or raise scaling\.max/],
+    ["desired below min", { scaling: { min: 2, max: 4, desired: 1 } }, /^bad\.scaling\.desired: 1 is outside \[scaling\.min, scaling\.max\] = \[2, 4\]\. Fix: use a value from 2 to 4/],
+    ["desired above max", { scaling: { min: 1, max: 2, desired: 3 } }, /^bad\.scaling\.desired: 3 is outside \[scaling\.min, scaling\.max\] = \[1, 2\]/],
+    ["legacy desiredCapacity 0", { desiredCapacity: 0, maxSize: 2 }, /^bad\.desiredCapacity: 0 is not a whole number ≥ 1/],
+    ["legacy max below desired", { placement: "private", instanceSubnetIds: ["a", "b"], natEgressIps: NAT_IPS, maxSize: 1 }, /^bad\.desiredCapacity: 2 is outside \[minSize, maxSize\] = \[2, 1\]|^bad\.minSize: 2 is above maxSize \(1\)/],
+    ["scaling together with the older args", { scaling: { max: 3 }, desiredCapacity: 2 }, /^bad\.scaling: given together with desiredCapacity\/minSize\/maxSize/],
+    ["a target with min = max", { scaling: { min: 2, max: 2, target: { metric: "cpu", value: 60 } } }, /^bad\.scaling\.max: equals scaling\.min \(2\), so target tracking could never change the size/],
+    ["a CPU target above 100 %", { scaling: { min: 2, max: 4, target: { metric: "cpu", value: 120 } } }, /^bad\.scaling\.target\.value: 120 is not a target for cpu\. Fix: use a CPU percentage 1\.\.100/],
+    ["an unknown scaling metric", { scaling: { min: 2, max: 4, target: { metric: "memory" as never, value: 60 } } }, /^bad\.scaling\.target\.metric: "memory" is not a scaling metric/],
+    ["an EIP pool smaller than max", { scaling: { min: 2, max: 4 }, eipAllocationIds: ["eipalloc-1", "eipalloc-2"] }, /^bad\.eipAllocationIds: 2 allocation id\(s\) for scaling\.max 4: an instance beyond the pool would find no address and never serve\. Fix: give exactly one EIP allocation id per instance the group may run \(4\), or lower scaling\.max/],
+    ["a log retention CloudWatch does not offer", { logRetentionInDays: 10 }, /^bad\.logRetentionInDays: 10 is not a CloudWatch Logs retention period/],
+    ["a deny alarm threshold of 0", { deniedRequestsAlarmThreshold: 0 }, /^bad\.deniedRequestsAlarmThreshold: 0 is not a whole number ≥ 1/],
     ["private without NAT IPs", { placement: "private" }, /^bad\.natEgressIps: placement "private" needs the NAT's public IPs\. Fix: pass the FixedEgressVpc's egressIps/],
     ["public with NAT IPs", { natEgressIps: NAT_IPS }, /^bad\.natEgressIps: placement "public" instances leave from their own EIPs/],
     ["no allowed domains", { allowedDomains: [] }, /^bad\.allowedDomains: must be a non-empty array of domains/],
@@ -471,7 +546,7 @@ describe("validation before registration", () => {
     ["a partial secret ARN", { headerValue: undefined, headerSecretArn: "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:proxy/header" }, /^bad\.headerSecretArn: .* is not a complete Secrets Manager secret ARN/],
     ["an x86 instance type with the arm64 AMI", { instanceType: "t3.small" }, /^bad\.instanceType: "t3\.small" is not a Graviton \(arm64\) type/],
     ["an unknown placement", { placement: "dmz" as never }, /^bad\.placement: "dmz" is not a placement/],
-    ["EIPs that do not match the capacity", { eipAllocationIds: ["eipalloc-1"] }, /^bad\.eipAllocationIds: 1 allocation id\(s\) for desiredCapacity 2/],
+    ["EIPs that do not match the capacity", { eipAllocationIds: ["eipalloc-1"] }, /^bad\.eipAllocationIds: 1 allocation id\(s\) for scaling\.max 2/],
   ];
   test.each(cases)("%s fails before anything is registered, naming the arg and the fix", (_label, over, message) => {
     const before = mocks.resources.length;
@@ -491,12 +566,12 @@ describe("validation before registration", () => {
     const before = mocks.resources.length;
     let err: unknown;
     try {
-      new SquidProxyTier("bad", baseArgs({ port: 70000, allowedDomains: [], clientCidrs: ["10.0.0.0/33"] }));
+      new SquidProxyTier("bad", baseArgs({ port: 70000, allowedDomains: [], clientCidrs: ["10.0.0.0/33"], idleTimeoutSeconds: 10 }));
     } catch (e) {
       err = e;
     }
     expect(err).toBeInstanceOf(ConfigErrors);
-    expect((err as ConfigErrors).errors.map((e) => e.key)).toEqual(["bad.port", "bad.allowedDomains", "bad.clientCidrs[0]"]);
+    expect((err as ConfigErrors).errors.map((e) => e.key)).toEqual(["bad.idleTimeoutSeconds", "bad.port", "bad.allowedDomains", "bad.clientCidrs[0]"]);
     expect(mocks.resources.length).toBe(before);
   });
 });
@@ -515,4 +590,150 @@ test("two tiers in one stack never collide: unique URNs, every child named after
   const secondEipTags = under("second").filter((r) => r.type === T.eip).map((e) => (e.inputs.tags as Record<string, string>)[PROXY_POOL_TAG]);
   expect(new Set([...pubEipTags, ...secondEipTags]).size).toBe(2);
   expect(bashFn(userDataOf("second"), "vlk_render_conf", "v").stdout).toBe(expectedConf("v", { lbSubnetCidrs: ["10.0.3.0/24", "10.0.4.0/24"] }));
+});
+
+describe("scaling", () => {
+  test("public placement: min/max/desired with CPU target tracking; one EIP per instance the group may run (max), all of them allowlisted", async () => {
+    const { outputs } = await build("scaled", baseArgs({ scaling: { min: 2, max: 4, target: { metric: "cpu", value: 60 } } }));
+    const asg = view().one(T.asg, "scaled-asg");
+    expect(asg.inputs).toMatchObject({ minSize: 2, maxSize: 4, desiredCapacity: 2, minElbCapacity: 2 });
+    const policy = view().one(T.policy, "scaled-target-tracking");
+    expect(policy.inputs).toMatchObject({
+      autoscalingGroupName: outputs.autoScalingGroupName,
+      policyType: "TargetTrackingScaling",
+      targetTrackingConfiguration: { predefinedMetricSpecification: { predefinedMetricType: "ASGAverageCPUUtilization" }, targetValue: 60 },
+    });
+    expect(under("scaled").filter((r) => r.type === T.eip).map((e) => e.name)).toEqual(["scaled-eip-0", "scaled-eip-1", "scaled-eip-2", "scaled-eip-3"]);
+    expect(outputs.egressIps).toHaveLength(4);
+    expect(outputs.allowlistAddressCount).toBe(4);
+  });
+
+  test("network-bytes target; private placement allowlists the NAT's addresses; a fixed-size tier has no policy", async () => {
+    const { outputs } = await build("netscaled", baseArgs({
+      placement: "private", instanceSubnetIds: ["subnet-private-a", "subnet-private-c"], natEgressIps: NAT_IPS,
+      scaling: { min: 1, max: 6, desired: 3, target: { metric: "networkOut", value: 500_000_000 } },
+    }));
+    expect(view().one(T.asg, "netscaled-asg").inputs).toMatchObject({ minSize: 1, maxSize: 6, desiredCapacity: 3 });
+    expect(view().one(T.policy, "netscaled-target-tracking").inputs).toMatchObject({
+      targetTrackingConfiguration: { predefinedMetricSpecification: { predefinedMetricType: "ASGAverageNetworkOut" }, targetValue: 500_000_000 },
+    });
+    expect(under("netscaled").filter((r) => r.type === T.eip)).toEqual([]);
+    expect(outputs.allowlistAddressCount).toBe(2);
+    expect(under("pub").filter((r) => r.type === T.policy)).toEqual([]);
+    expect(pub.outputs.allowlistAddressCount).toBe(2);
+  });
+});
+
+describe("rolling changes", () => {
+  test("changing the domain list changes the launch template's user data; the group follows the template's version with a rolling instance refresh", async () => {
+    await build("roll-a", baseArgs({ lbSubnetCidrs: ["10.0.5.0/24", "10.0.6.0/24"] }));
+    await build("roll-b", baseArgs({ lbSubnetCidrs: ["10.0.5.0/24", "10.0.6.0/24"], allowedDomains: [".cybozu.com", "api.example.net"] }));
+    const ua = userDataOf("roll-a");
+    const ub = userDataOf("roll-b");
+    expect(ua).not.toBe(ub);
+    expect(ua).not.toContain("api.example.net");
+    expect(ub).toContain("acl vlk_allowed_domains dstdomain -n api.example.net\n");
+    // Everything else equal: the difference is the domain list (and the tier's own names).
+    const norm = (u: string, n: string) => u.replace(new RegExp(n, "g"), "X").replace(/^VLK_(SECRET_ARN|SECRET_SELECTOR|LOG_GROUP)=.*$/gm, "");
+    expect(norm(ub, "roll-b").replace("acl vlk_allowed_domains dstdomain -n api.example.net\n", "")).toBe(norm(ua, "roll-a"));
+    for (const n of ["roll-a", "roll-b"]) {
+      const lt = view().one(T.lt, `${n}-lt`);
+      const asg = view().one(T.asg, `${n}-asg`);
+      expect(lt.inputs.updateDefaultVersion).toBe(true);
+      // The template's latest version (not "$Latest"): a new version is a change of the group, which starts the refresh.
+      expect(asg.inputs.launchTemplate).toEqual({ id: lt.id, version: "1" });
+      expect(asg.inputs.instanceRefresh).toEqual({ strategy: "Rolling", preferences: { minHealthyPercentage: 50, maxHealthyPercentage: 100, instanceWarmup: "300", autoRollback: true } });
+    }
+  });
+
+  test("a new header secret version is pinned in the user data (so it rolls the fleet too)", () => {
+    const version = mocks.resources.find((r) => r.name === "pub-header-secret-version")!;
+    expect(version).toBeDefined();
+    expect(userDataOf("pub")).toMatch(/^VLK_SECRET_SELECTOR=\(--version-id '[0-9a-f-]{36}'\)$/m);
+  });
+});
+
+describe("logs, metrics and alarms", () => {
+  test("a log group per tier with retention; the boot script installs and configures the CloudWatch agent for access.log and cache.log", () => {
+    const lg = view().one(T.logGroup, "pub-squid-logs");
+    expect(lg.inputs).toMatchObject({ retentionInDays: 30 });
+    expect(pub.outputs.logGroupName).toMatch(/^pub-squid-logs-[0-9a-f]{7}$/);
+    const ud = userDataOf("pub");
+    expect(ud).toContain(`VLK_LOG_GROUP='${pub.outputs.logGroupName}'`);
+    expect(ud).toContain("dnf install -y squid amazon-cloudwatch-agent");
+    expect(ud).toContain('"$dir/bin/amazon-cloudwatch-agent-ctl" -a fetch-config -m ec2 -s -c "file:$dir/etc/vlk-squid-logs.json"');
+    const r = bashFn(ud, "vlk_log_agent_config");
+    expect(r.status).toBe(0);
+    const cfg = JSON.parse(r.stdout);
+    expect(cfg.logs.logs_collected.files.collect_list).toEqual([
+      { file_path: "/var/log/squid/access.log", log_group_name: pub.outputs.logGroupName, log_stream_name: "{instance_id}/access.log", timezone: "UTC" },
+      { file_path: "/var/log/squid/cache.log", log_group_name: pub.outputs.logGroupName, log_stream_name: "{instance_id}/cache.log", timezone: "UTC" },
+    ]);
+    expect(cfg.metrics).toBeUndefined();
+  });
+
+  test("a metric filter counts TCP_DENIED lines; alarms on unhealthy NLB targets and on deny spikes; their names are outputs", () => {
+    const filter = view().one(T.metricFilter, "pub-denied-filter");
+    const ns = proxyMetricNamespace();
+    expect(ns).toBe("VpcLambdaKit/SquidProxy/vpc-lambda-kit/proxy");
+    expect(filter.inputs).toMatchObject({
+      logGroupName: pub.outputs.logGroupName,
+      pattern: "\"TCP_DENIED\"",
+      metricTransformation: { name: "pub-denied-requests", namespace: ns, value: "1", defaultValue: "0", unit: "Count" },
+    });
+    const nlb = view().one(T.nlb, "pub-nlb");
+    const tg = view().one(T.tg, "pub-tg");
+    const unhealthy = view().one(T.alarm, "pub-unhealthy-hosts");
+    expect(unhealthy.inputs).toMatchObject({
+      namespace: "AWS/NetworkELB", metricName: "UnHealthyHostCount", statistic: "Maximum", threshold: 0, comparisonOperator: "GreaterThanThreshold",
+      dimensions: { LoadBalancer: expect.stringMatching(/^net\/pub-nlb-[0-9a-f]{7}\/[0-9a-f]{16}$/), TargetGroup: expect.stringMatching(/^targetgroup\/pub-tg-[0-9a-f]{7}\/[0-9a-f]{16}$/) },
+    });
+    expect(String(nlb.id)).toContain((unhealthy.inputs.dimensions as Record<string, string>).LoadBalancer);
+    expect(String(tg.id)).toContain((unhealthy.inputs.dimensions as Record<string, string>).TargetGroup);
+    const denied = view().one(T.alarm, "pub-denied-spike");
+    expect(denied.inputs).toMatchObject({ namespace: ns, metricName: "pub-denied-requests", statistic: "Sum", period: 300, threshold: 50, comparisonOperator: "GreaterThanOrEqualToThreshold", treatMissingData: "notBreaching" });
+    expect(pub.outputs.unhealthyHostsAlarmName).toMatch(/^pub-unhealthy-hosts-[0-9a-f]{7}$/);
+    expect(pub.outputs.deniedRequestsAlarmName).toMatch(/^pub-denied-spike-[0-9a-f]{7}$/);
+  });
+
+  test("alarm actions and the deny threshold are args", async () => {
+    const topic = "arn:aws:sns:ap-northeast-1:123456789012:proxy-alerts";
+    await build("alerted", baseArgs({ lbSubnetCidrs: ["10.0.7.0/24", "10.0.8.0/24"], alarmActions: [topic], deniedRequestsAlarmThreshold: 5, logRetentionInDays: 90 }));
+    for (const a of ["alerted-unhealthy-hosts", "alerted-denied-spike"]) expect(view().one(T.alarm, a).inputs).toMatchObject({ alarmActions: [topic], okActions: [topic] });
+    expect(view().one(T.alarm, "alerted-denied-spike").inputs.threshold).toBe(5);
+    expect(view().one(T.logGroup, "alerted-squid-logs").inputs.retentionInDays).toBe(90);
+  });
+});
+
+describe("allowFrom rule names", () => {
+  test("rewording a description keeps the rule's URN (the name comes from the peer and the port); the old description-based name is an alias", async () => {
+    const urnOf = async (tier: SquidProxyTier, peer: Parameters<SquidProxyTier["allowFrom"]>[0], description: string) => {
+      const rule = tier.allowFrom(peer, description);
+      return (await resolveOutputs(rule.urn)) as string;
+    };
+    const first = await build("urn-a", baseArgs({ lbSubnetCidrs: ["10.0.9.0/24", "10.0.10.0/24"] }));
+    const second = await build("urn-b", baseArgs({ lbSubnetCidrs: ["10.0.9.0/24", "10.0.10.0/24"] }));
+    const u1 = await urnOf(first.tier, { securityGroupId: pulumi.output("sg-0123"), name: "saas-export" }, "saas-export function");
+    const u2 = await urnOf(second.tier, { securityGroupId: pulumi.output("sg-0123"), name: "saas-export" }, "SaaS export Lambda (reworded)");
+    expect(u1.split("::").pop()).toBe("urn-a-from-sg-saas-export-3128");
+    expect(u2.split("::").pop()).toBe("urn-b-from-sg-saas-export-3128");
+    expect(u1.replace("urn-a", "urn-b").replace(/urn-a/g, "urn-b")).toBe(u2);
+    // A security group's id Output names the rule after that group.
+    const sg = new aws.ec2.SecurityGroup("urn-client-sg", { vpcId: "vpc-0123456789abcdef0" });
+    expect((await urnOf(first.tier, sg.id, "a client")).split("::").pop()).toBe("urn-a-from-sg-urn-client-sg-3128");
+    expect((await urnOf(first.tier, { cidr: "10.20.0.0/16" }, "peered VPC")).split("::").pop()).toBe("urn-a-from-cidr-10-20-0-0-16-3128");
+  });
+});
+
+describe("boot script file", () => {
+  test("components/squid-boot.sh renders to a stable script (snapshot of a fixed plan), with every placeholder filled", () => {
+    const plan = pub.tier.plan;
+    const script = renderBootScript({
+      plan, secretArn: "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:snap-AbC123", secretVersionId: "00000000-0000-4000-8000-000000000000",
+      poolId: "vpc-lambda-kit/proxy/snap", logGroupName: "snap-squid-logs",
+    });
+    expect(script).not.toMatch(/@@[A-Z_]+@@/);
+    expect(spawnSync("bash", ["-n"], { input: script, encoding: "utf8" }).status).toBe(0);
+    expect(script).toMatchSnapshot();
+  });
 });

@@ -20,6 +20,7 @@ import {
   makeSandbox,
   proxyRequest,
   proxyV1,
+  proxyV2,
   RunningSquid,
   sleep,
   SquidSandbox,
@@ -337,6 +338,56 @@ describe("real squid: PROXY protocol from the load balancer", () => {
     });
     expect(r.status).toBe(200);
     expect(r.tunnelReply).toBe("x\n");
+  });
+});
+
+describe("real squid: PROXY protocol v2 (binary), as a Network Load Balancer target group sends it", () => {
+  const lb = "127.0.0.1";
+  const v2 = (src: string, tlvs: Array<{ type: number; value: Buffer }> = []) => proxyV2(src, "127.0.0.1", 41000, proxied.port, tlvs);
+  const nasty: Array<[string, string]> = [[HEADER, NASTY]];
+
+  it("the v2 header is the binary form (signature, 0x21, 0x11, 12-byte IPv4 block)", () => {
+    const b = Buffer.from(v2("10.0.1.9"), "latin1");
+    expect(b.subarray(0, 12).toString("hex")).toBe("0d0a0d0a000d0a515549540a");
+    expect([b[12], b[13], b.readUInt16BE(14), b.length]).toEqual([0x21, 0x11, 12, 28]);
+    expect([...b.subarray(16, 20)]).toEqual([10, 0, 1, 9]);
+  });
+
+  it("v2 from the load balancer claiming a client in clientCidrs + exact header → 200; the access log shows the real client", async () => {
+    const hits = await upstreamHits(async () => {
+      const r = await get(proxied, "api.example.org", nasty, { preamble: v2("10.0.1.9"), localAddress: lb });
+      expect(r.status).toBe(200);
+    });
+    expect(hits).toHaveLength(1);
+    let log = "";
+    for (let i = 0; i < 40 && !/10\.0\.1\.9 TCP_\w+\/200/.test(log); i++) {
+      await sleep(100);
+      log = fs.existsSync(proxiedSandbox.accessLogPath) ? fs.readFileSync(proxiedSandbox.accessLogPath, "utf8") : "";
+    }
+    expect(log).toMatch(/ 10\.0\.1\.9 TCP_\w+\/200 .*api\.example\.org/);
+  });
+
+  it("v2 with a TLV (the AWS type 0xEA an NLB adds for PrivateLink) is accepted the same way", async () => {
+    const tlv = { type: 0xea, value: Buffer.concat([Buffer.from([0x01]), Buffer.from("vpce-0123456789abcdef0")]) };
+    expect((await get(proxied, "api.example.org", nasty, { preamble: v2("10.0.1.10", [tlv]), localAddress: lb })).status).toBe(200);
+  });
+
+  it("v2 claiming a client outside clientCidrs → 403", async () => {
+    expect((await get(proxied, "api.example.org", nasty, { preamble: v2("10.0.2.9"), localAddress: lb })).status).toBe(403);
+  });
+
+  it("v2 from an address outside proxyProtocolFrom is refused (a client cannot claim another address)", async () => {
+    const hits = await upstreamHits(async () => {
+      const r = await get(proxied, "api.example.org", nasty, { preamble: v2("10.0.1.9"), localAddress: "127.0.0.2" });
+      expect(r.status === null || r.status >= 400).toBe(true);
+    });
+    expect(hits).toHaveLength(0);
+  });
+
+  it("CONNECT through v2 with the exact header → 200 and the tunnel carries data", async () => {
+    const r = await proxyRequest({ port: proxied.port, localAddress: lb, preamble: v2("10.0.1.11"), request: connectRequest(`api.example.org:${echo.port}`, nasty), tunnelData: "v2\n" });
+    expect(r.status).toBe(200);
+    expect(r.tunnelReply).toBe("v2\n");
   });
 });
 

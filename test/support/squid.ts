@@ -268,3 +268,29 @@ export function connectRequest(authority: string, headers: Headers = []): string
 export function proxyV1(src: string, dst: string, srcPort: number, dstPort: number): string {
   return `PROXY TCP4 ${src} ${dst} ${srcPort} ${dstPort}\r\n`;
 }
+
+/**
+ * PROXY protocol v2 header (binary), as a Network Load Balancer sends it: the 12-byte signature,
+ * version 2 + PROXY command (0x21), TCP over IPv4 (0x11), the address block length, source and
+ * destination address and port, then optional TLVs (type byte, 2-byte length, value). Returned as a
+ * latin1 string so it can be the `preamble` of proxyRequest (latin1 maps bytes 1:1).
+ */
+export function proxyV2(src: string, dst: string, srcPort: number, dstPort: number, tlvs: Array<{ type: number; value: Buffer }> = []): string {
+  const ip = (a: string) => Buffer.from(a.split(".").map(Number));
+  const port = (p: number) => {
+    const b = Buffer.alloc(2);
+    b.writeUInt16BE(p);
+    return b;
+  };
+  const tlvBytes = tlvs.map((t) => {
+    const head = Buffer.alloc(3);
+    head.writeUInt8(t.type, 0);
+    head.writeUInt16BE(t.value.length, 1);
+    return Buffer.concat([head, t.value]);
+  });
+  const body = Buffer.concat([ip(src), ip(dst), port(srcPort), port(dstPort), ...tlvBytes]);
+  const signature = Buffer.from([0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a]);
+  const len = Buffer.alloc(2);
+  len.writeUInt16BE(body.length);
+  return Buffer.concat([signature, Buffer.from([0x21, 0x11]), len, body]).toString("latin1");
+}
