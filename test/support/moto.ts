@@ -97,14 +97,22 @@ const LAUNCHER = [
   "main(sys.argv[1:])",
 ].join("\n");
 
-export async function startMoto(): Promise<MotoServer> {
+export interface StartMotoOptions {
+  /**
+   * Extra environment for the server, e.g. `{ INITIAL_NO_AUTH_ACTION_COUNT: "4" }`: moto then checks IAM policies
+   * (action level; resources are not matched) for every request after the first four, which set up users and keys.
+   */
+  env?: Record<string, string>;
+}
+
+export async function startMoto(opts: StartMotoOptions = {}): Promise<MotoServer> {
   const python = findMotoPython();
   let lastError: Error | undefined;
   // A port found free can be taken by another test process before moto binds it: try a fresh one.
   for (let attempt = 0; attempt < START_ATTEMPTS; attempt++) {
     const port = await freePort();
     try {
-      return await launch(python, port);
+      return await launch(python, port, opts.env ?? {});
     } catch (err) {
       lastError = err as Error;
     }
@@ -112,10 +120,10 @@ export async function startMoto(): Promise<MotoServer> {
   throw lastError ?? new Error("moto did not start");
 }
 
-async function launch(python: string, port: number): Promise<MotoServer> {
+async function launch(python: string, port: number, extraEnv: Record<string, string>): Promise<MotoServer> {
   const child: ChildProcess = spawn(python, ["-c", LAUNCHER, "-H", "127.0.0.1", "-p", String(port)], {
     stdio: ["pipe", "ignore", "pipe"],
-    env: { ...process.env, PYTHONUNBUFFERED: "1", MOTO_PORT: String(port) },
+    env: { ...process.env, PYTHONUNBUFFERED: "1", MOTO_PORT: String(port), ...extraEnv },
   });
   let stderr = "";
   child.stderr?.setEncoding("utf8");
