@@ -1,7 +1,7 @@
 /**
  * pets-api, exercised as deployed: the esbuild bundle (`loadBundledHandler`) answering API Gateway REST (v1) proxy
  * events, with its storage on both access paths against a real PostgreSQL started by the test (TLS verified against
- * the test CA, SCRAM password from a fake Secrets Manager):
+ * the test CA, SCRAM password from Secrets Manager as moto serves it, test/support/moto.ts):
  *   - pg: the bundle's own `pg` connection;
  *   - data-api: the bundle's RDS Data API client, mocked with aws-sdk-client-mock. The mock does not answer from
  *     canned rows: it runs each ExecuteStatement (its :named typed parameters, its transaction id) on the same
@@ -13,7 +13,8 @@ import { Client } from "pg";
 import type { RestProxyEvent, RestProxyResult } from "../../functions/pets-api/index";
 import { loadBundledHandler } from "../support/bundled";
 import { freePort, PgServer, startPostgres } from "../support/postgres";
-import { FakeSecretsManager } from "../fakes/secrets-manager";
+import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { MotoServer, startMoto } from "../support/moto";
 import { captureJsonLogs } from "../support/log-capture";
 
 jest.setTimeout(60_000);
@@ -34,22 +35,23 @@ const DBS: Record<Access, string> = { pg: "pets_pg", "data-api": "pets_dataapi" 
 const VPCE = "vpce-0a1b2c3d4e5f60718";
 
 let server: PgServer;
-let secrets: FakeSecretsManager;
+let moto: MotoServer;
 let secretArn: string;
 const savedEnv = { ...process.env };
 const open: Bundle[] = [];
 let logs: string[] = [];
 
 beforeAll(async () => {
-  [server, secrets] = await Promise.all([startPostgres(), Promise.resolve(new FakeSecretsManager())]);
-  await secrets.start();
-  secretArn = secrets.setSecret("rds!cluster-app-db", JSON.stringify({ username: server.user, password: server.password }));
+  [server, moto] = await Promise.all([startPostgres(), startMoto()]);
+  const sm = new SecretsManagerClient(moto.clientConfig());
+  secretArn = (await sm.send(new CreateSecretCommand({ Name: "rds!cluster-app-db", SecretString: JSON.stringify({ username: server.user, password: server.password }) }))).ARN!;
+  sm.destroy();
   for (const db of Object.values(DBS)) await server.sql(`CREATE DATABASE ${db}`);
 });
 
 afterAll(async () => {
   for (const b of open) await b.shutdown().catch(() => undefined);
-  await Promise.all([secrets?.stop(), server?.stop()]);
+  await Promise.all([moto?.stop(), server?.stop()]);
   process.env = savedEnv;
 });
 
@@ -64,7 +66,7 @@ function setEnv(access: Access, overrides: Record<string, string> = {}): void {
     AWS_REGION: REGION,
     AWS_ACCESS_KEY_ID: "test",
     AWS_SECRET_ACCESS_KEY: "test",
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: moto.url,
     DB_ACCESS: access,
     DB_NAME: DBS[access],
     DB_SECRET_ARN: secretArn,
