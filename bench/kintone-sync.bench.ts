@@ -22,6 +22,8 @@ import type { SyncSummary } from "../functions/kintone-sync/types";
 import { loadBundledHandler } from "../test/support/bundled";
 import { FakeKintone, LIMITS } from "../test/fakes/kintone-server";
 import { FakeSecretsManager } from "../test/fakes/secrets-manager";
+import { startMoto } from "../test/support/moto";
+import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 
 const SIZES = [10_000, 50_000];
 const CHANGED_SHARE = 0.3;
@@ -104,7 +106,15 @@ async function main(): Promise<void> {
   const secrets = new FakeSecretsManager();
   await secrets.start();
   secrets.setSecret(SECRET, TOKEN);
+  // The saved sync position lives in DynamoDB: moto's, one table for the whole run (each size uses a fresh fake
+  // kintone on its own port, so its own position item).
+  const moto = await startMoto();
+  const ddb = new DynamoDBClient(moto.clientConfig());
+  await ddb.send(new CreateTableCommand({ TableName: "bench-kintone-position", BillingMode: "PAY_PER_REQUEST", AttributeDefinitions: [{ AttributeName: "id", AttributeType: "S" }], KeySchema: [{ AttributeName: "id", KeyType: "HASH" }] }));
+  ddb.destroy();
   Object.assign(process.env, {
+    KINTONE_CHECKPOINT_TABLE: "bench-kintone-position",
+    AWS_ENDPOINT_URL_DYNAMODB: moto.url,
     KINTONE_APP_ID: String(APP),
     KINTONE_TOKEN_SECRET_ID: SECRET,
     KINTONE_ALLOWLIST_HINT: 'stack output "egressIps" of stack bench',
@@ -119,8 +129,11 @@ async function main(): Promise<void> {
   delete process.env.KINTONE_QUERY;
 
   const rows: Row[] = [];
-  for (const n of SIZES) rows.push(await measure(n, secrets));
-  await secrets.stop();
+  try {
+    for (const n of SIZES) rows.push(await measure(n, secrets));
+  } finally {
+    await Promise.all([secrets.stop(), moto.stop()]);
+  }
 
   const result = {
     benchmark: "kintone-sync",

@@ -32,23 +32,40 @@ export interface ConnectorConfig {
   extraCa?: string;
 }
 
-/** An integer variable in [min, max], `dflt` when unset or empty; problems are collected, not thrown one by one. */
-function integer(env: NodeJS.ProcessEnv, problems: string[], name: string, what: string, min: number, max: number, dflt: number): number {
+/** An integer variable in [min, max], `dflt` when unset or empty; problems are reported, not thrown one by one. */
+function integer(env: NodeJS.ProcessEnv, report: (problem: string) => void, name: string, what: string, min: number, max: number, dflt: number): number {
   const v = env[name]?.trim();
   if (v === undefined || v === "") return dflt;
   if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) {
-    problems.push(`${name} must be an integer from ${min} to ${max} (${what}); got "${v}"`);
+    report(`${name} must be an integer from ${min} to ${max} (${what}); got "${v}"`);
     return dflt;
   }
   return Number(v);
 }
 
-/** Reads and checks the environment (no zod here: it would be a quarter of the bundle). */
+/** Reads and checks the environment (no zod here: it would be a quarter of the bundle); throws on any problem. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ConnectorConfig {
-  const problems: string[] = [];
-  const int = (name: string, what: string, min: number, max: number, dflt: number) => integer(env, problems, name, what, min, max, dflt);
-  const level = (env.LOG_LEVEL ?? "info").trim().toLowerCase() || "info";
-  if (!["debug", "info", "warn", "error"].includes(level)) problems.push(`LOG_LEVEL must be one of debug, info, warn, error; got "${env.LOG_LEVEL}"`);
+  const { config, problems } = loadConfigParts(env);
+  const all = Object.values(problems);
+  if (all.length > 0) throw new ConnectorError("ServerError", `the connector function is misconfigured: ${all.join("; ")}`);
+  return config;
+}
+
+/**
+ * Every variable checked on its own: the configuration with defaults in place of the bad values, and the problems
+ * keyed by variable, so that a request needing none of the bad variables (DescribeConnectorConfiguration, which
+ * AppFlow calls to register the connector) is still answered, and one that needs them fails naming them.
+ */
+export function loadConfigParts(env: NodeJS.ProcessEnv = process.env): { config: ConnectorConfig; problems: Record<string, string> } {
+  const byVariable: Record<string, string> = {};
+  // Every message starts with the variable's name.
+  const problems = { push: (message: string) => void (byVariable[/^[A-Z_]+/.exec(message)![0]] = message) };
+  const int = (name: string, what: string, min: number, max: number, dflt: number) => integer(env, problems.push, name, what, min, max, dflt);
+  let level = (env.LOG_LEVEL ?? "info").trim().toLowerCase() || "info";
+  if (!["debug", "info", "warn", "error"].includes(level)) {
+    problems.push(`LOG_LEVEL must be one of debug, info, warn, error; got "${env.LOG_LEVEL}"`);
+    level = "info";
+  }
   const e = {
     PG_CONNECT_TIMEOUT_MS: int("PG_CONNECT_TIMEOUT_MS", "TCP, TLS and login to PostgreSQL", 500, 60_000, 5_000),
     PG_STATEMENT_TIMEOUT_MS: int("PG_STATEMENT_TIMEOUT_MS", "statement_timeout per query; keep it below the function timeout", 1_000, 900_000, 25_000),
@@ -61,22 +78,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ConnectorConfi
     ALLOWED_DB_HOSTS: env.ALLOWED_DB_HOSTS,
     PG_EXTRA_CA_FILE: env.PG_EXTRA_CA_FILE,
   };
-  if (problems.length > 0) {
-    throw new ConnectorError("ServerError", `the connector function is misconfigured: ${problems.join("; ")}`);
-  }
   let extraCa: string | undefined;
   if (e.PG_EXTRA_CA_FILE && e.PG_EXTRA_CA_FILE.trim() !== "") {
     try {
       extraCa = fs.readFileSync(e.PG_EXTRA_CA_FILE.trim(), "utf8");
+      if (!extraCa.includes("-----BEGIN CERTIFICATE-----")) {
+        problems.push(`PG_EXTRA_CA_FILE ${e.PG_EXTRA_CA_FILE} holds no PEM certificate`);
+        extraCa = undefined;
+      }
     } catch (err) {
-      throw new ConnectorError("ServerError", `the connector function is misconfigured: PG_EXTRA_CA_FILE ${e.PG_EXTRA_CA_FILE} cannot be read (${(err as Error).message}); unset it (RDS CAs are built in) or point it at a PEM file in the bundle`);
-    }
-    if (!extraCa.includes("-----BEGIN CERTIFICATE-----")) {
-      throw new ConnectorError("ServerError", `the connector function is misconfigured: PG_EXTRA_CA_FILE ${e.PG_EXTRA_CA_FILE} holds no PEM certificate`);
+      problems.push(`PG_EXTRA_CA_FILE ${e.PG_EXTRA_CA_FILE} cannot be read (${(err as Error).message}); unset it (RDS CAs are built in) or point it at a PEM file in the bundle`);
     }
   }
   const hosts = (e.ALLOWED_DB_HOSTS ?? "").split(",").map((h) => h.trim().toLowerCase()).filter((h) => h !== "");
-  return {
+  return { problems: byVariable, config: {
     logLevel: level as LogLevel,
     pgConnectTimeoutMs: e.PG_CONNECT_TIMEOUT_MS,
     pgStatementTimeoutMs: e.PG_STATEMENT_TIMEOUT_MS,
@@ -88,5 +103,5 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ConnectorConfi
     metadataCacheMs: e.METADATA_CACHE_SECONDS * 1000,
     allowedHosts: hosts.length > 0 ? hosts : undefined,
     extraCa,
-  };
+  } };
 }

@@ -24,12 +24,12 @@
  * comma-separated host names the profile may name), PG_EXTRA_CA_FILE (tests only: a PEM CA trusted besides the RDS
  * CAs).
  */
-import { ConnectorConfig, loadConfig } from "./config";
+import { ConnectorConfig, loadConfigParts } from "./config";
 import { closeAll, Db, withReadOnly } from "./db";
 import { entityDefinition, listEntities, METADATA_CACHE_CONTROL, tableInfo } from "./metadata";
-import { AnyRequest, ConnectorContext, ConnectorError, errorResponse, parseRequest } from "./protocol";
+import { AnyRequest, ConnectorContext, ConnectorError, errorResponse, parseRequest, RequestType } from "./protocol";
 import { queryData, retrieveData } from "./query";
-import { dbTarget, describeConnectorConfiguration, validateSettings } from "./settings";
+import { API_VERSION, CONNECTOR_NAME, CONNECTOR_OWNER, CONNECTOR_VERSION, dbTarget, describeConnectorConfiguration, validateSettings } from "./settings";
 import { createLogger, errorFields, Logger } from "../shared/log";
 
 /** The part of the Lambda context the handler uses. */
@@ -39,7 +39,14 @@ export interface LambdaContextLike {
 
 export type ConnectorResponse = Record<string, unknown> & { isSuccess: boolean };
 
-let config: ConnectorConfig | undefined;
+let loaded: { config: ConnectorConfig; problems: Record<string, string> } | undefined;
+
+/**
+ * The environment variables each request needs. DescribeConnectorConfiguration (what AppFlow calls to register the
+ * connector) and WriteData (always refused) need none, so a bad variable never stops registration; the others need
+ * every variable, and fail naming the bad ones.
+ */
+const NEEDS_NO_CONFIG = new Set<RequestType>(["DescribeConnectorConfigurationRequest", "WriteDataRequest"]);
 
 export async function handler(event: unknown, context?: LambdaContextLike): Promise<ConnectorResponse> {
   const started = Date.now();
@@ -47,16 +54,61 @@ export async function handler(event: unknown, context?: LambdaContextLike): Prom
   const type = event !== null && typeof event === "object" ? String((event as { type?: unknown }).type ?? "") : "";
   const fields: Record<string, unknown> = {};
   try {
-    config ??= loadConfig();
+    loaded ??= loadConfigParts();
+    const { config, problems } = loaded;
     log = createLogger(config.logLevel, { requestId: context?.awsRequestId });
     const request = parseRequest(event);
+    const bad = Object.values(problems);
+    if (bad.length > 0) {
+      if (!NEEDS_NO_CONFIG.has(request.type)) throw new ConnectorError("ServerError", `the connector function is misconfigured: ${bad.join("; ")}`);
+      log.warn("the connector function is misconfigured; this request needs none of the bad variables", { problems: bad });
+    }
     const response = await dispatch(request, config, log, fields);
     log.info("request answered", { type, ...fields, durationMs: Date.now() - started });
     return response;
   } catch (err) {
     const e = err instanceof ConnectorError ? err : new ConnectorError("UnknownError", `the connector failed unexpectedly: ${(err as Error)?.message ?? String(err)}`);
     log.warn("request failed", { type: type || undefined, ...fields, ...errorFields(e), errorCode: e.code, durationMs: Date.now() - started });
-    return errorResponse(e);
+    return failure(type, e);
+  }
+}
+
+/**
+ * An error response AppFlow can read as the requested type: the AppFlow Custom Connector SDK's response classes
+ * (Java `custom-connector-sdk`, model/*Response.java) require `isSuccess`, and DescribeConnectorConfigurationResponse
+ * also connectorOwner, connectorName, connectorVersion, connectorModes and supportedApiVersions (everything else is
+ * @Nullable or has a default); ErrorDetails requires errorCode and errorMessage. The nullable fields are sent as null
+ * so every response type has its full shape.
+ */
+export function failure(type: string, e: ConnectorError): ConnectorResponse {
+  const base = errorResponse(e);
+  switch (type as RequestType) {
+    case "DescribeConnectorConfigurationRequest":
+      return {
+        ...base,
+        connectorOwner: CONNECTOR_OWNER,
+        connectorName: CONNECTOR_NAME,
+        connectorVersion: CONNECTOR_VERSION,
+        connectorModes: ["SOURCE"],
+        supportedApiVersions: [API_VERSION],
+        authenticationConfig: null,
+        connectorRuntimeSetting: null,
+        logoURL: null,
+      };
+    case "ValidateConnectorRuntimeSettingsRequest":
+      return { errorsByInputField: null, ...base };
+    case "ListEntitiesRequest":
+      return { ...base, entities: null, nextToken: null, cacheControl: null };
+    case "DescribeEntityRequest":
+      return { ...base, entityDefinition: null, cacheControl: null };
+    case "QueryDataRequest":
+      return { ...base, records: null, nextToken: null };
+    case "RetrieveDataRequest":
+      return { ...base, records: null };
+    case "WriteDataRequest":
+      return { ...base, writeRecordResults: null };
+    default:
+      return base;
   }
 }
 

@@ -51,10 +51,86 @@ const eventSchema = z
     });
   });
 
+/** Deepest nesting of a user's attributes (the user object is level 1). */
+export const MAX_ATTRIBUTE_DEPTH = 64;
+
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+
+/**
+ * What zod does not look at: the values under each user, walked without recursion (an event nested thousands deep
+ * must be an event error, not a RangeError from a recursive serialiser). Refused, naming the user and the field:
+ *   - nesting deeper than MAX_ATTRIBUTE_DEPTH;
+ *   - a key or string with a lone UTF-16 surrogate: JSON.stringify writes it as a \uD8xx escape, which jsonb
+ *     refuses, failing the whole batch inside the database with no user named;
+ *   - a key or string holding U+0000, which PostgreSQL text and jsonb cannot store;
+ *   - a "__proto__" key: JSON.parse makes it an own property, but copying the user into an object (as the schema
+ *     does) sets the prototype instead, so the attribute would vanish without a word.
+ * Runs on the event as received, before the schema copies the users.
+ */
+function attributeProblems(users: unknown[]): string[] {
+  const problems: string[] = [];
+  interface Item {
+    value: unknown;
+    depth: number;
+    key: string | number;
+    parent: Item | undefined;
+  }
+  const pathOf = (item: Item, index: number): string => {
+    const keys: (string | number)[] = [];
+    for (let it: Item | undefined = item; it && it.parent; it = it.parent) keys.push(it.key);
+    let out = `users[${index}]`;
+    for (const k of keys.reverse()) out += typeof k === "number" ? `[${k}]` : /^[A-Za-z_$][\w$]*$/.test(k) ? `.${k}` : `[${JSON.stringify(k)}]`;
+    return out.length > 200 ? `${out.slice(0, 200)}…` : out;
+  };
+  const who = (u: unknown) => {
+    const id = (u as { externalId?: unknown })?.externalId;
+    return typeof id === "string" && !LONE_SURROGATE.test(id) && !id.includes("\u0000") ? ` (externalId ${JSON.stringify(id.slice(0, 100))})` : "";
+  };
+  for (let i = 0; i < users.length && problems.length < 20; i++) {
+    const root: Item = { value: users[i], depth: 1, key: "", parent: undefined };
+    const stack: Item[] = [root];
+    const add = (item: Item, what: string) => {
+      const path = pathOf(item, i);
+      problems.push(`${path}${who(users[i])}: ${what}`);
+    };
+    while (stack.length > 0) {
+      const item = stack.pop()!;
+      const v = item.value;
+      if (typeof v === "string") {
+        if (v.includes("\u0000")) add(item, "contains a NUL character (U+0000), which PostgreSQL cannot store");
+        else if (LONE_SURROGATE.test(v)) add(item, "contains a lone UTF-16 surrogate (not valid Unicode), which PostgreSQL cannot store: send well-formed text");
+        continue;
+      }
+      if (v === null || typeof v !== "object") continue;
+      if (item.depth > MAX_ATTRIBUTE_DEPTH) {
+        add(item, `is nested more than ${MAX_ATTRIBUTE_DEPTH} levels deep: flatten the attribute`);
+        break;
+      }
+      if (Array.isArray(v)) {
+        for (let k = v.length - 1; k >= 0; k--) stack.push({ value: v[k], depth: item.depth + 1, key: k, parent: item });
+        continue;
+      }
+      const keys = Object.keys(v);
+      for (let k = keys.length - 1; k >= 0; k--) {
+        const key = keys[k];
+        const child: Item = { value: (v as Record<string, unknown>)[key], depth: item.depth + 1, key, parent: item };
+        if (key === "__proto__") add(child, 'is an attribute named "__proto__", which the writer cannot store as data: rename it');
+        else if (key.includes("\u0000")) add(child, "has a key with a NUL character (U+0000), which PostgreSQL cannot store");
+        else if (LONE_SURROGATE.test(key)) add(child, "has a key with a lone UTF-16 surrogate (not valid Unicode), which PostgreSQL cannot store: rename it");
+        else stack.push(child);
+      }
+      if (problems.length >= 20) break;
+    }
+  }
+  return problems;
+}
+
 /** The batch in the event, or a WriterError("event") listing every problem (at most 20, then a count). */
 export function parseEvent(event: unknown): Batch {
   const r = eventSchema.safeParse(event);
   if (!r.success) throw eventError(r.error.issues.map((i) => `${formatPath(i.path)}: ${i.message}`));
+  const deep = attributeProblems((event as { users: unknown[] }).users);
+  if (deep.length > 0) throw eventError(deep);
   // One pass serialises each user once: for the payload hash, for the NUL check, and as the attributes column.
   const hash = createHash("sha256");
   const problems: string[] = [];

@@ -16,6 +16,8 @@ export interface SyncConfig {
   condition: string;
   tokenSecretId: string;
   allowlistHint: string;
+  /** DynamoDB table holding the position a stopped run resumes from (partition key "id", String). */
+  checkpointTable: string;
   /** KINTONE_TRANSFORM_OPTIONS, JSON-parsed (undefined when unset), before the transform's own validation. */
   transformOptions: unknown;
   retry: RetryPolicy;
@@ -58,6 +60,12 @@ const envSchema = z.object({
     "KINTONE_ALLOWLIST_HINT",
     'set it to where the egress IPs to allowlist are found, e.g. stack output "egressIps" of stack dev',
   ),
+  KINTONE_CHECKPOINT_TABLE: required(
+    "KINTONE_CHECKPOINT_TABLE",
+    'set it to the name of the DynamoDB table (partition key "id", String) where a run stopped by its time budget leaves the position the next run resumes from',
+  ).refine((v) => /^[A-Za-z0-9_.-]{3,255}$/.test(v), {
+    error: (iss) => `KINTONE_CHECKPOINT_TABLE must be a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -); got "${String(iss.input)}"`,
+  }),
   KINTONE_TRANSFORM_OPTIONS: z.string().optional(),
   KINTONE_RETRY_MAX_ATTEMPTS: integer("KINTONE_RETRY_MAX_ATTEMPTS", "attempts per request, the first included", 1, 10, 5),
   KINTONE_RETRY_BASE_MS: integer("KINTONE_RETRY_BASE_MS", "backoff before the first retry, doubling after", 0, 60_000, 500),
@@ -89,6 +97,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SyncConfig {
     condition: (v.KINTONE_QUERY ?? "").trim(),
     tokenSecretId: v.KINTONE_TOKEN_SECRET_ID,
     allowlistHint: v.KINTONE_ALLOWLIST_HINT,
+    checkpointTable: v.KINTONE_CHECKPOINT_TABLE,
     transformOptions,
     retry: { maxAttempts: v.KINTONE_RETRY_MAX_ATTEMPTS, baseMs: v.KINTONE_RETRY_BASE_MS, maxMs: v.KINTONE_RETRY_MAX_MS },
     timeoutMs: v.KINTONE_TIMEOUT_MS,

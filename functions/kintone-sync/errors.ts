@@ -42,7 +42,7 @@ export interface KintoneFailure {
   retryAfterMs?: number;
 }
 
-export type SyncErrorKind = "config" | "secret" | "ip-restricted" | "token" | "permission" | "network" | "kintone" | "transform";
+export type SyncErrorKind = "config" | "secret" | "ip-restricted" | "token" | "permission" | "network" | "kintone" | "transform" | "checkpoint";
 
 /** The only error type the handler throws: a message to act on, and facts for code (no headers, no token). */
 export class SyncError extends Error {

@@ -9,6 +9,9 @@
  *   KINTONE_QUERY            optional record condition, without order by / limit / offset
  *   KINTONE_TOKEN_SECRET_ID  Secrets Manager secret (name or ARN) whose SecretString is the API token
  *   KINTONE_ALLOWLIST_HINT   where the egress IPs to allowlist are published, quoted in the IP-rejection error
+ *   KINTONE_CHECKPOINT_TABLE DynamoDB table (partition key "id", String) keeping the position a run stopped by its
+ *                            time budget resumes from (./checkpoint.ts). IAM: dynamodb:GetItem and dynamodb:PutItem
+ *                            on that table; network: a DynamoDB gateway endpoint on the private route tables (or NAT).
  *   KINTONE_TRANSFORM_OPTIONS  optional JSON for the transform (the default transform's rules)
  *   KINTONE_GUEST_SPACE_ID, KINTONE_RETRY_MAX_ATTEMPTS, KINTONE_RETRY_BASE_MS, KINTONE_RETRY_MAX_MS,
  *   KINTONE_TIMEOUT_MS, KINTONE_DEADLINE_MARGIN_MS, LOG_LEVEL  optional tuning
@@ -18,6 +21,7 @@
  */
 import * as transformNamespace from "kintone-sync-transform";
 import { configError, loadConfig, SyncConfig } from "./config";
+import { checkpointKey, DynamoCheckpoint, Position } from "./checkpoint";
 import { SyncError } from "./errors";
 import { KintoneApi } from "./kintone-api";
 import { createLogger, errorFields } from "../shared/log";
@@ -105,6 +109,24 @@ export async function handler(_event?: unknown, context?: LambdaContextLike): Pr
       retry: config.retry,
       log,
     });
+    const store = new DynamoCheckpoint(config.checkpointTable, checkpointKey(config.baseUrl, config.appId, config.condition));
+    let position: Position = await store.load();
+    let superseded = false;
+    const save = async (afterId: number, cycleDone: boolean) => {
+      if (superseded) return;
+      const saved = await store.save(afterId, position, cycleDone);
+      if (saved === "superseded") {
+        superseded = true;
+        log.warn("another run saved the sync position first; this run's position is not stored and its records are read again later", {
+          table: store.table,
+          key: store.key,
+          afterId,
+        });
+      } else {
+        position = saved;
+      }
+    };
+    if (position.afterId > 0) log.info("resuming after the last settled record", { afterId: position.afterId, cycles: position.cycles });
     const summary = await runSync({
       api,
       appId: config.appId,
@@ -113,7 +135,12 @@ export async function handler(_event?: unknown, context?: LambdaContextLike): Pr
       transform: (record) => rt.transform(record, rt.options),
       log,
       shouldStop,
+      startAfterId: position.afterId,
+      progress: (afterId) => save(afterId, false),
     });
+    // A finished pass starts the next one at the first record; a stopped one resumes where it stopped.
+    await save(summary.complete ? 0 : summary.lastId, summary.complete);
+    summary.position = superseded ? "superseded" : "saved";
     log.info("kintone sync finished", { ...summary });
     return summary;
   } catch (err) {

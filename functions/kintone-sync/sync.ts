@@ -8,8 +8,13 @@
  * the last page has been read, so no empty page is fetched to find the end. The cursor API needs those same
  * ceil(n/500) GETs plus a POST to create the cursor (plus a DELETE whenever a run stops early), holds one of only
  * 10 cursors per domain (shared with every other integration) for up to 10 minutes after a crash, and fails on
- * expiry if the run pauses; seeking holds no server state at all, so a failed run leaves nothing to clean up and a
- * rerun simply starts again. Writes never move a record's `$id`, so reading and writing can interleave safely.
+ * expiry if the run pauses; seeking holds no kintone state at all, so a failed run leaves nothing to clean up.
+ * Writes never move a record's `$id`, so reading and writing can interleave safely.
+ *
+ * Resuming: a run starts after `startAfterId` (the position the handler keeps in DynamoDB, ./checkpoint.ts) and
+ * reports through `progress` every `$id` up to which all records are settled (read, and written or found unchanged),
+ * so a run stopped by its time budget, or one that fails midway, is continued by the next run instead of starting
+ * over at the first record.
  *
  * Writing: changed records are queued and sent 2,000 at a time — one bulkRequest of 20 PUT records.json requests of
  * 100 records — so n changes cost ceil(n/2000) calls. Every update carries the revision that was read; if a person
@@ -50,6 +55,13 @@ export interface SyncOptions {
   log: Logger;
   /** Asked before each page after the first: true stops reading (the queued writes are still sent). */
   shouldStop(): boolean;
+  /** Read records with `$id` greater than this (default 0: from the first record). */
+  startAfterId?: number;
+  /**
+   * Called whenever every record up to `$id` = afterId is settled (read, and written, refused or unchanged): the
+   * position a later run may resume from. Awaited; a throw ends the run.
+   */
+  progress?(afterId: number): Promise<void>;
 }
 
 export function pageQuery(condition: string, afterId: number): string {
@@ -119,8 +131,17 @@ export async function runSync(o: SyncOptions): Promise<SyncSummary> {
     }
   };
 
-  let afterId = 0;
+  let afterId = o.startAfterId ?? 0;
   let expected: number | null = null;
+  /** Every record up to this `$id` is read, and written or left alone for good. */
+  let settledId = afterId;
+  let reported = afterId;
+  const report = async () => {
+    if (settledId > reported && o.progress) {
+      await o.progress(settledId);
+      reported = settledId;
+    }
+  };
   for (;;) {
     if (s.pages > 0 && o.shouldStop()) {
       s.complete = false;
@@ -145,10 +166,20 @@ export async function runSync(o: SyncOptions): Promise<SyncSummary> {
     o.log.debug("page read", { page: s.pages, records: page.records.length, read: s.read, expected, afterId });
     while (pending.length >= WRITE_BATCH) await writeBatch(pending.splice(0, WRITE_BATCH));
     const last = page.records[page.records.length - 1];
-    if (page.records.length < MAX_GET_RECORDS || (expected !== null && s.read >= expected) || !last) break;
+    // Records are planned in $id order, so everything before the oldest queued write is settled; $ids are
+    // integers, so "$id > (that id - 1)" reads it again.
+    if (last) {
+      settledId = pending.length === 0 ? Number(last.$id.value) : Number(pending[0].id) - 1;
+      await report();
+    }
+    if (page.records.length < MAX_GET_RECORDS || (expected !== null && s.read >= expected) || !last) {
+      if (last) afterId = Number(last.$id.value);
+      break;
+    }
     afterId = Number(last.$id.value);
   }
   if (pending.length > 0) await writeBatch(pending.splice(0));
+  settledId = afterId;
   if (s.unstable > 0) {
     o.log.warn("transform is not idempotent for some records; they were not written", {
       unstable: s.unstable,
@@ -173,6 +204,8 @@ export async function runSync(o: SyncOptions): Promise<SyncSummary> {
     retries: o.api.retries,
     pages: s.pages,
     complete: s.complete,
+    startedAfterId: o.startAfterId ?? 0,
+    lastId: settledId,
     durationMs: Date.now() - started,
   };
 }

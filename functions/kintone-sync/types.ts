@@ -72,8 +72,15 @@ export interface SyncSummary {
   retries: number;
   /** Pages of up to 500 records read. */
   pages: number;
-  /** False when the run stopped early to stay inside the Lambda timeout; the next run carries on. */
+  /** False when the run stopped early to stay inside the Lambda timeout; the next run carries on from `lastId`. */
   complete: boolean;
+  /** The run read records with `$id` greater than this (the position saved by the run before). */
+  startedAfterId: number;
+  /** Every record up to this `$id` is settled; an incomplete run saves it as the next run's start. */
+  lastId: number;
+  /** What happened to the saved position: "saved" (next run resumes at `lastId`, or at 0 after a complete pass), or
+   * "superseded" (a run that overlapped this one saved first; this run's position was not stored). */
+  position?: "saved" | "superseded";
   /** Wall-clock duration of the run. */
   durationMs: number;
 }

@@ -3,7 +3,11 @@
  *   GET  /pets?limit=1..100&cursor=…   → 200 { items, nextCursor }
  *   POST /pets  { name, species, birthDate?, tags? } → 201 pet (Location: /<stage>/pets/<id>)
  *   GET  /pets/{id}                     → 200 pet, 404 when no such pet
+ *   HEAD on both                        → the GET's status and headers, no body (RFC 9110 §9.3.2)
+ *   OPTIONS on both                     → 204 with Allow (RFC 9110 §9.3.7)
  * Bad input is a 400 JSON error naming the field; other methods are 405 with an Allow header.
+ * The API routes ANY to this function, so HEAD and OPTIONS reach it too; a trailing slash (/pets/<id>/), as a
+ * greedy {proxy+} resource passes it through, names the same resource.
  */
 import { randomUUID } from "crypto";
 import type { Logger } from "../shared/log";
@@ -14,7 +18,7 @@ import { PetStore } from "./store";
 import { FieldIssue, fieldIssues, isUuid, MAX_BODY_BYTES, newPetSchema, parseLimit } from "./validation";
 
 /** Methods each resource answers; everything else is a 405 naming these. */
-const ALLOWED: Record<string, string[]> = { "/pets": ["GET", "POST"], "/pets/{id}": ["GET"] };
+const ALLOWED: Record<string, string[]> = { "/pets": ["GET", "HEAD", "POST", "OPTIONS"], "/pets/{id}": ["GET", "HEAD", "OPTIONS"] };
 
 export class PetsApp {
   constructor(
@@ -34,6 +38,9 @@ export class PetsApp {
     if (!allowed.includes(method)) {
       return errorResponse(405, { error: "MethodNotAllowed", message: `${method} is not allowed on ${resource}; use ${allowed.join(" or ")}`, requestId }, { allow: allowed.join(", ") });
     }
+    if (method === "OPTIONS") return { statusCode: 204, headers: { allow: allowed.join(", "), "cache-control": "no-store" }, body: "" };
+    // HEAD runs the GET and drops the body: same status, same headers (content-type included), as RFC 9110 asks.
+    if (method === "HEAD") return withoutBody(await this.handle({ ...event, httpMethod: "GET" }));
     try {
       if (resource === "/pets" && method === "GET") return await this.list(event, requestId);
       if (resource === "/pets" && method === "POST") return await this.create(event, requestId);
@@ -64,7 +71,9 @@ export class PetsApp {
   }
 
   private async get(event: RestProxyEvent, requestId?: string): Promise<RestProxyResult> {
-    const id = event.pathParameters?.id ?? event.path.split("/").pop() ?? "";
+    // The path parameter exists only on the /pets/{id} resource; under a greedy {proxy+} resource the id is the
+    // last segment of the path, which may end in a slash.
+    const id = (event.resource === "/pets/{id}" ? event.pathParameters?.id : undefined) ?? trimSlashes(event.path ?? "").split("/").pop() ?? "";
     if (!isUuid(id)) return badRequest([{ field: "id", message: `must be a pet id (a UUID); got "${id.slice(0, 64)}"` }], requestId);
     const pet = await this.store.get(id.toLowerCase());
     if (!pet) return errorResponse(404, { error: "NotFound", message: `no pet with id ${id}`, field: "id", requestId });
@@ -101,10 +110,19 @@ export class PetsApp {
 /** The route template: API Gateway's `resource` when the route names one, else matched from the path. */
 function routeOf(event: RestProxyEvent): string | undefined {
   if (event.resource && ALLOWED[event.resource]) return event.resource;
-  const path = (event.path ?? "").replace(/\/+$/, "");
+  const path = trimSlashes(event.path ?? "");
   if (path === "/pets") return "/pets";
   if (/^\/pets\/[^/]+$/.test(path)) return "/pets/{id}";
   return undefined;
+}
+
+function trimSlashes(path: string): string {
+  return path.replace(/\/+$/, "");
+}
+
+/** API Gateway sets Content-Length itself; the GET's other headers stay. */
+function withoutBody(res: RestProxyResult): RestProxyResult {
+  return { ...res, body: "" };
 }
 
 function badRequest(issues: FieldIssue[], requestId?: string): RestProxyResult {

@@ -8,6 +8,13 @@ export const MAX_BODY_BYTES = 16 * 1024;
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/**
+ * PostgreSQL text cannot hold U+0000 (the server refuses the whole statement), so a NUL is the client's error, not
+ * the database's: refused here, naming the field, before anything is sent.
+ */
+const noNul = (s: string) => !s.includes("\u0000");
+const NUL_MESSAGE = { error: "must not contain the NUL character (\\u0000)" };
+
 function isCalendarDate(s: string): boolean {
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(s);
   if (!m) return false;
@@ -17,8 +24,8 @@ function isCalendarDate(s: string): boolean {
 
 /** POST /pets body. Unknown fields are refused (a typo such as "nmae" must not silently drop data). */
 export const newPetSchema = z.strictObject({
-  name: z.string({ error: "must be a string" }).trim().min(1, { error: "must not be empty" }).max(100, { error: "must be at most 100 characters" }),
-  species: z.string({ error: "must be a string" }).trim().min(1, { error: "must not be empty" }).max(50, { error: "must be at most 50 characters" }),
+  name: z.string({ error: "must be a string" }).refine(noNul, NUL_MESSAGE).trim().min(1, { error: "must not be empty" }).max(100, { error: "must be at most 100 characters" }),
+  species: z.string({ error: "must be a string" }).refine(noNul, NUL_MESSAGE).trim().min(1, { error: "must not be empty" }).max(50, { error: "must be at most 50 characters" }),
   birthDate: z
     .string({ error: "must be a date string YYYY-MM-DD" })
     .superRefine((s, ctx) => {
@@ -28,7 +35,7 @@ export const newPetSchema = z.strictObject({
     .nullable()
     .optional(),
   tags: z
-    .array(z.string({ error: "must be a string" }).trim().min(1, { error: "must not be empty" }).max(30, { error: "must be at most 30 characters" }), { error: "must be an array of strings" })
+    .array(z.string({ error: "must be a string" }).refine(noNul, NUL_MESSAGE).trim().min(1, { error: "must not be empty" }).max(30, { error: "must be at most 30 characters" }), { error: "must be an array of strings" })
     .max(10, { error: "must have at most 10 tags" })
     .optional(),
 });

@@ -48,6 +48,10 @@ export interface ExportConfig {
   partMaxBytes: number;
   partMaxRecords: number;
   deadlineMarginMs: number;
+  /** Publish a run only if it has at least this share of the records published before it (0 = never compare). */
+  publishMinShare: number;
+  /** SAAS_EMPTY_LAST_PAGE=normal: an empty last page is how this SaaS ends, not an anomaly. */
+  emptyLastPageIsNormal: boolean;
   logLevel: LogLevel;
 }
 
@@ -116,6 +120,26 @@ const envSchema = z.object({
   PART_MAX_BYTES: integer("PART_MAX_BYTES", "size at which a part object is closed; at most two are held in memory", 1_024, 1_024 * MiB, 32 * MiB),
   PART_MAX_RECORDS: integer("PART_MAX_RECORDS", "records at which a part object is closed", 1, 100_000_000, 1_000_000),
   DEADLINE_MARGIN_MS: integer("DEADLINE_MARGIN_MS", "time before the Lambda timeout at which the export gives up cleanly", 0, 600_000, 10_000),
+  PUBLISH_MIN_SHARE: z
+    .string()
+    .trim()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === "") return 0.9;
+      const n = Number(v);
+      if (!/^\d*\.?\d+$/.test(v) || !(n >= 0 && n <= 1)) {
+        ctx.addIssue({ code: "custom", message: `PUBLISH_MIN_SHARE must be a number from 0 to 1 (the share of the previously published records a run needs to be published; 0 turns the check off); got "${v}"` });
+        return z.NEVER;
+      }
+      return n;
+    }),
+  SAAS_EMPTY_LAST_PAGE: z
+    .string()
+    .trim()
+    .optional()
+    .refine((v) => v === undefined || v === "" || v === "anomaly" || v === "normal", {
+      error: (iss) => `SAAS_EMPTY_LAST_PAGE must be "anomaly" (default: an empty last page after a non-empty one refuses publication) or "normal"; got "${String(iss.input)}"`,
+    }),
   LOG_LEVEL: logLevel,
 });
 
@@ -157,6 +181,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ExportConfig {
     partMaxBytes: v.PART_MAX_BYTES,
     partMaxRecords: v.PART_MAX_RECORDS,
     deadlineMarginMs: v.DEADLINE_MARGIN_MS,
+    publishMinShare: v.PUBLISH_MIN_SHARE,
+    emptyLastPageIsNormal: v.SAAS_EMPTY_LAST_PAGE === "normal",
     logLevel: v.LOG_LEVEL,
   };
 }

@@ -27,7 +27,9 @@ export type ExportErrorKind =
   /** An S3 call failed. */
   | "s3"
   /** The run would not finish inside the Lambda timeout. */
-  | "timeout";
+  | "timeout"
+  /** The run read to the end but was not published: too small against the previous export, or an anomalous end. */
+  | "refused";
 
 export class ExportError extends Error {
   override readonly name = "SaasExportError";

@@ -10,7 +10,7 @@
  *     associated with the route tables of the function's subnets). S3 traffic does not use the proxy.
  *   - TCP 443 to Secrets Manager: a secretsmanager interface endpoint with private DNS (egress to its security
  *     group, which allows 443 from the function), or a NAT route.
- * IAM: secretsmanager:GetSecretValue on both secrets; s3:PutObject and s3:DeleteObject on
+ * IAM: secretsmanager:GetSecretValue on both secrets; s3:PutObject, s3:GetObject and s3:DeleteObject on
  * arn:aws:s3:::BUCKET/PREFIX*; s3:ListBucket on arn:aws:s3:::BUCKET (prefix PREFIX*). The bucket must be in the
  * function's region (gateway endpoints are regional).
  *
@@ -24,17 +24,24 @@
  *   SAAS_PAGINATION         none | link | cursor:<path of next cursor>:<query param> | page:<query param>
  *                           (e.g. cursor:meta.next_cursor:cursor, page:page; see `Pagination` in ./config.ts)
  *   SAAS_RECORDS_PATH       where each page holds its array of record objects, e.g. data.items ($ = the body)
- *   BUCKET, PREFIX          output location: s3://BUCKET/PREFIXdt=YYYY-MM-DD/part-NNNNN.ndjson + _SUCCESS;
- *                           PREFIX ends in '/', e.g. raw/saas/
+ *   BUCKET, PREFIX          output location, PREFIX ending in '/', e.g. raw/saas/: each run's parts go to
+ *                           PREFIXdata/dt=YYYY-MM-DD/run=<run id>/, and PREFIXcurrent/dt=YYYY-MM-DD/symlink.txt
+ *                           lists the parts Athena reads (./partition.ts)
+ *   PUBLISH_MIN_SHARE       0..1 (0.9): a run with fewer records than this share of the export published before
+ *                           (same date, else the day before) is not published
+ *   SAAS_EMPTY_LAST_PAGE    anomaly (default) | normal: whether an empty last page after a non-empty one refuses
+ *                           publication
  *   Optional tuning: SAAS_TIMEOUT_MS (30000), PROXY_CONNECT_TIMEOUT_MS (5000), RETRY_MAX_ATTEMPTS (5),
  *   RETRY_BASE_MS (500), RETRY_MAX_MS (20000), SAAS_MAX_PAGES (10000), PART_MAX_BYTES (32 MiB),
  *   PART_MAX_RECORDS (1000000), DEADLINE_MARGIN_MS (10000), LOG_LEVEL (info).
  *   SAAS_CA_FILE            tests only: a PEM CA trusted in addition to the public roots (TLS is always verified).
  *
  * Event: `{"date": "YYYY-MM-DD"}` exports that date (backfill); an EventBridge scheduled event exports the UTC date
- * of its `time`; anything else exports today's UTC date. A rerun of a date replaces its partition; see
- * ./partition.ts for the write order and what a crash at any point leaves behind.
+ * of its `time`; anything else exports today's UTC date. `"force": true` publishes a run the checks refused. A rerun
+ * of a date replaces what Athena reads for it in one switch; see ./partition.ts for the layout and what a failure at
+ * any point leaves behind.
  */
+import * as crypto from "crypto";
 import { configError, ExportConfig, loadConfig } from "./config";
 import { ExportError } from "./errors";
 import { createLogger, errorFields, Logger } from "../shared/log";
@@ -84,8 +91,11 @@ export async function handler(event?: unknown, context?: LambdaContextLike): Pro
     }
   };
 
+  const force = event !== null && typeof event === "object" && (event as { force?: unknown }).force === true;
+  const runId = `${started.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z")}-${(context?.awsRequestId ?? crypto.randomUUID()).replace(/[^A-Za-z0-9]/g, "").slice(0, 12)}`;
   const store = new S3Store(cfg.bucket, cfg.retry, log);
-  const writer = new PartitionWriter(store, { prefix: cfg.prefix, date, maxBytes: cfg.partMaxBytes, maxRecords: cfg.partMaxRecords, log });
+  const writer = new PartitionWriter(store, { prefix: cfg.prefix, date, runId, maxBytes: cfg.partMaxBytes, maxRecords: cfg.partMaxRecords, minShare: cfg.publishMinShare, log });
+  const anomalies: string[] = [];
   let client: SaasClient | undefined;
   let pages = 0;
   try {
@@ -106,23 +116,35 @@ export async function handler(event?: unknown, context?: LambdaContextLike): Pro
       log,
     });
     log.info("saas export started", { partition: writer.location, source: sourceOf(cfg.saasUrl), proxy: cfg.proxyUrl });
-    for await (const page of fetchPages(client, cfg, log, beforePage)) {
+    for await (const page of fetchPages(client, { ...cfg, emptyLastPageIsNormal: cfg.emptyLastPageIsNormal }, log, beforePage)) {
       pages = page.number;
+      if (page.anomaly) anomalies.push(page.anomaly);
       for (const record of page.records) await writer.add(record);
     }
-    const result = await writer.finish({ source: sourceOf(cfg.saasUrl), startedAt: started, pages });
+    const result = await writer.finish({ source: sourceOf(cfg.saasUrl), startedAt: started, pages, anomalies, force });
     const summary: ExportSummary = {
       date,
+      runId,
       pages,
       records: result.records,
       objects: result.parts.length,
       bytes: result.bytes,
-      deletedStaleParts: result.deletedStaleParts,
+      published: result.published,
+      deletedOldObjects: result.deletedOldObjects,
       durationMs: Date.now() - started.getTime(),
       partition: writer.location,
+      symlink: writer.published,
       manifestKey: result.manifestKey,
       retries: client.retries + store.retries,
     };
+    if (!result.published) {
+      throw new ExportError(
+        "refused",
+        `the export of ${date} was not published, so Athena keeps reading the previous data: ${result.refusedBecause.join("; ")}. ` +
+          `The run's ${result.records} records are in ${writer.location} and its manifest ${result.manifestKey} says why. ` +
+          `If the SaaS really holds less data now, invoke the function with {"date": "${date}", "force": true} to publish it.`,
+      );
+    }
     log.info("saas export finished", { ...summary });
     return summary;
   } catch (err) {
@@ -131,20 +153,18 @@ export async function handler(event?: unknown, context?: LambdaContextLike): Pro
     if (err instanceof ExportError && err.kind === "auth") forgetSecret(cfg.authSecretId);
     // Never rethrow a raw client error: it may hold request headers, and both secrets travel in headers.
     let out = err instanceof ExportError ? err : new ExportError("saas", `saas export failed: ${(err as Error)?.message ?? String(err)}`);
-    if (writer.started && !writer.completed) {
+    if (out.kind !== "refused") {
       out = new ExportError(
         out.kind,
-        `${out.message} The partition ${writer.location} was being rewritten and is left incomplete (no ${writer.manifestKey.slice(writer.dir.length)}); ` +
-          `invoke the function again with {"date": "${date}"} to complete it.`,
+        `${out.message} Nothing was published: Athena still reads what ${writer.published} listed before this run` +
+          (writer.started ? ` (this run's unpublished parts under ${writer.location} are deleted by the next published run).` : "."),
         out.status,
       );
-    } else {
-      out = new ExportError(out.kind, `${out.message} Nothing was written; ${writer.location} is as the previous run left it.`, out.status);
     }
     log.error("saas export failed", {
       ...errorFields(out),
       partition: writer.location,
-      partitionState: writer.started && !writer.completed ? "incomplete" : "unchanged",
+      partitionState: writer.completed ? "published" : "unchanged",
       pages,
       retries: (client?.retries ?? 0) + store.retries,
       durationMs: Date.now() - started.getTime(),

@@ -14,11 +14,18 @@ export interface Page {
   /** 1-based. */
   number: number;
   records: Record<string, unknown>[];
+  /**
+   * Set on the last page when the walk ended in a way that looks like a SaaS fault rather than the end of the data:
+   * with cursor or link pagination, a page without records after a page with records, on which the SaaS stopped
+   * giving a next cursor/link (a truncated listing answers exactly like that). Publication refuses such a run
+   * unless SAAS_EMPTY_LAST_PAGE=normal says the SaaS always ends that way.
+   */
+  anomaly?: string;
 }
 
 export async function* fetchPages(
   client: SaasClient,
-  config: Pick<ExportConfig, "saasUrl" | "pagination" | "recordsPath" | "maxPages">,
+  config: Pick<ExportConfig, "saasUrl" | "pagination" | "recordsPath" | "maxPages"> & { emptyLastPageIsNormal?: boolean },
   log: Logger,
   beforePage: (n: number) => void,
 ): AsyncGenerator<Page> {
@@ -35,6 +42,7 @@ export async function* fetchPages(
   }
   const seen = new Set<string>();
   let url: URL | undefined = first;
+  let before = 0;
   for (let n = 1; url; n++) {
     if (n > config.maxPages) {
       throw new ExportError(
@@ -49,7 +57,6 @@ export async function* fetchPages(
     const res = await client.getJson(url, what);
     const records = recordsOf(res, config, n);
     log.debug("page fetched", { page: n, records: records.length, bytes: res.bytes });
-    yield { number: n, records };
 
     let next: URL | undefined;
     switch (p.kind) {
@@ -95,6 +102,15 @@ export async function* fetchPages(
           `so the export stops rather than loop; check SAAS_PAGINATION (${describe(config)}).`,
       );
     }
+    let anomaly: string | undefined;
+    if (!next && records.length === 0 && n > 1 && before > 0 && (p.kind === "cursor" || p.kind === "link") && !config.emptyLastPageIsNormal) {
+      anomaly =
+        `page ${n} had no records and no next ${p.kind === "cursor" ? "cursor" : "link"}, right after page ${n - 1} had ${before}: ` +
+        `the SaaS may have cut the listing short (set SAAS_EMPTY_LAST_PAGE=normal if it always ends with an empty page)`;
+      log.warn("the walk ended on an empty page", { page: n, previousPageRecords: before });
+    }
+    yield { number: n, records, anomaly };
+    before = records.length;
     url = next;
   }
 }

@@ -1,52 +1,87 @@
 /**
- * Writes one date's partition: `<prefix>dt=<date>/part-00000.ndjson`, `part-00001.ndjson`, … then `_SUCCESS`.
+ * Writes one date's export as a run of its own and publishes it to Athena with a single object write.
  *
- * Crash consistency. Keys are deterministic (the same date and the same source records give the same keys and
- * bytes), so a rerun overwrites instead of adding. The order of writes is what makes every intermediate state safe:
- *   1. Nothing is touched until the first part is complete in memory; a failure before that (SaaS down, bad
- *      credential) leaves the previous partition exactly as it was, manifest included.
- *   2. `_SUCCESS` is deleted before the first part is written: from here until step 5 the partition has no
- *      manifest, i.e. it is visibly incomplete, whatever mix of new and old parts a crash leaves.
- *   3. Each part is one PutObject of its complete bytes, with ChecksumSHA256 (S3 rejects a body that does not
- *      match): an object is either the old one or the whole new one, never half written.
- *   4. After the last part: list the partition and delete every `part-*.ndjson` this run did not write (stale parts
- *      of an earlier, longer run, or of a crashed one).
- *   5. Write `_SUCCESS` (the manifest: parts, record counts, sizes, sha256). Only now is the partition complete.
- * A rerun after a crash at any step repeats 2-5 from the source and converges to the same final state as a run
- * that never crashed. Readers that need a complete partition check for `_SUCCESS`; readers that need a stable
- * snapshot while a rerun may be in progress verify each part's sha256 against the manifest.
- * Two runs for the same date must not overlap (schedule one at a time; a backfill waits for the scheduled run).
+ * Layout under PREFIX (P):
+ *   P data/dt=<date>/run=<runId>/part-00000.ndjson …   the run's records (never overwritten: each run has its own id)
+ *   P data/dt=<date>/run=<runId>/_manifest.json        the run's manifest: parts, counts, sha256, and whether it was
+ *                                                      published or refused, and why
+ *   P current/dt=<date>/symlink.txt                    what Athena reads for that date: the s3:// URI of every part of
+ *                                                      the published run, one per line (Hive SymlinkTextInputFormat);
+ *                                                      its object metadata names the run (x-amz-meta-run)
+ * The Glue table's location is `P current/` with SymlinkTextInputFormat, so a query sees exactly the parts the
+ * symlink file lists. A PutObject replaces an object atomically, so publishing is one switch: a query reads the
+ * previous run's parts or the new run's, never a mix, and a run that fails at any point (SaaS down, crash between
+ * parts, S3 refusing the last write) leaves the symlink, and so what Athena reads, as it was.
+ *
+ * Before the switch the run is checked against what is published now (the same date's current run, else the day
+ * before's): a run that holds fewer records than PUBLISH_MIN_SHARE of it, or whose last page was anomalous (see
+ * ./pages.ts), is not published. Its manifest says `"status": "refused"` with the reasons, the previous data stays
+ * visible, and the handler fails so the schedule's alarm fires. An operator who knows the smaller day is right
+ * reruns with `{"date": "<date>", "force": true}`; the manifest then lists the reasons it overrode.
+ *
+ * After a switch, runs of that date other than the new one and the one it replaced are deleted (the replaced run
+ * stays until the next switch, for queries that started before this one).
+ * Two runs of the same date must not overlap (reserved concurrency 1; a backfill waits for the scheduled run).
  */
 import * as crypto from "crypto";
 import type { Logger } from "../shared/log";
 import type { S3Store } from "./s3-store";
 import type { ManifestPart, PartitionManifest } from "./types";
 
-export const MANIFEST_NAME = "_SUCCESS";
-const PART_RE = /^part-\d{5,}\.ndjson$/;
+export const SYMLINK_NAME = "symlink.txt";
+export const RUN_MANIFEST_NAME = "_manifest.json";
 
 export interface PartitionWriterOptions {
   prefix: string;
   date: string;
+  /** Sortable and unique per run, e.g. 20261121T010203Z-1a2b3c4d. */
+  runId: string;
   maxBytes: number;
   maxRecords: number;
+  /** Publish only if the run has at least this share of the records published before (0 = no check). */
+  minShare: number;
   log: Logger;
+}
+
+export interface PublishInput {
+  source: string;
+  startedAt: Date;
+  pages: number;
+  /** Why the walk's end looked wrong (./pages.ts); any entry refuses publication. */
+  anomalies: string[];
+  /** Publish despite the refusal reasons (the manifest records them). */
+  force: boolean;
 }
 
 export interface PartitionResult {
   parts: ManifestPart[];
-  deletedStaleParts: number;
   manifestKey: string;
   records: number;
   bytes: number;
+  published: boolean;
+  /** Why the run was not published (empty when published). */
+  refusedBecause: string[];
+  /** The run that was published before, if any. */
+  previous?: { runId: string; date: string; records: number };
+  /** Objects of older runs of this date deleted after the switch. */
+  deletedOldObjects: number;
+}
+
+export function currentDir(prefix: string, date: string): string {
+  return `${prefix}current/dt=${date}/`;
+}
+
+export function runDir(prefix: string, date: string, runId: string): string {
+  return `${prefix}data/dt=${date}/run=${runId}/`;
 }
 
 export class PartitionWriter {
   readonly dir: string;
   readonly manifestKey: string;
-  /** True once the previous manifest is gone, i.e. the partition is being rewritten. */
+  readonly symlinkKey: string;
+  /** True once a part of this run is in S3 (they are invisible to Athena until published). */
   started = false;
-  /** True once the new manifest is written. */
+  /** True once this run is what Athena reads. */
   completed = false;
   private lines: Buffer[] = [];
   private pendingBytes = 0;
@@ -58,12 +93,19 @@ export class PartitionWriter {
     private readonly store: S3Store,
     private readonly o: PartitionWriterOptions,
   ) {
-    this.dir = `${o.prefix}dt=${o.date}/`;
-    this.manifestKey = `${this.dir}${MANIFEST_NAME}`;
+    this.dir = runDir(o.prefix, o.date, o.runId);
+    this.manifestKey = `${this.dir}${RUN_MANIFEST_NAME}`;
+    this.symlinkKey = `${currentDir(o.prefix, o.date)}${SYMLINK_NAME}`;
   }
 
+  /** Where this run's data goes. */
   get location(): string {
     return `s3://${this.store.bucket}/${this.dir}`;
+  }
+
+  /** What Athena reads for the date. */
+  get published(): string {
+    return `s3://${this.store.bucket}/${this.symlinkKey}`;
   }
 
   partKey(index: number): string {
@@ -79,47 +121,86 @@ export class PartitionWriter {
     if (this.lines.length >= this.o.maxRecords) await this.flush();
   }
 
-  async finish(meta: { source: string; startedAt: Date; pages: number }): Promise<PartitionResult> {
+  async finish(input: PublishInput): Promise<PartitionResult> {
     await this.flush();
     await this.inFlight;
-    await this.begin();
-    const written = new Set(this.parts.map((p) => p.key));
-    const existing = await this.store.list(this.dir);
-    const stale = existing.filter((k) => PART_RE.test(k.slice(this.dir.length)) && !written.has(k));
-    const foreign = existing.filter((k) => !written.has(k) && !stale.includes(k) && k !== this.manifestKey);
-    if (foreign.length > 0) {
-      this.o.log.warn("objects in the partition that the export did not write; Athena reads them too", { partition: this.location, keys: foreign.slice(0, 20) });
-    }
-    if (stale.length > 0) {
-      await this.store.deleteMany(stale);
-      this.o.log.info("stale parts deleted", { partition: this.location, keys: stale });
-    }
     const records = this.parts.reduce((a, p) => a + p.records, 0);
     const bytes = this.parts.reduce((a, p) => a + p.bytes, 0);
+
+    const previous = await this.publishedBefore();
+    const reasons = [...input.anomalies];
+    if (previous && this.o.minShare > 0 && records < previous.records * this.o.minShare) {
+      reasons.push(
+        `${records} records is less than PUBLISH_MIN_SHARE=${this.o.minShare} of the ${previous.records} records published for ${previous.date} (run ${previous.runId})`,
+      );
+    }
+    const publish = reasons.length === 0 || input.force;
+
     const manifest: PartitionManifest = {
-      format: "vpc-lambda-kit/saas-export/manifest@1",
+      format: "vpc-lambda-kit/saas-export/manifest@2",
       date: this.o.date,
-      partition: this.location,
-      source: meta.source,
-      startedAt: meta.startedAt.toISOString(),
+      runId: this.o.runId,
+      status: publish ? "published" : "refused",
+      ...(publish ? {} : { refusedBecause: reasons }),
+      ...(publish && reasons.length > 0 ? { forcedOver: reasons } : {}),
+      ...(previous ? { previous } : {}),
+      location: this.location,
+      symlink: this.published,
+      source: input.source,
+      startedAt: input.startedAt.toISOString(),
       finishedAt: new Date().toISOString(),
-      pages: meta.pages,
+      pages: input.pages,
       records,
       bytes,
       parts: this.parts,
     };
+    // The run's manifest is written before the switch, so whatever the symlink names always has one.
     const body = Buffer.from(JSON.stringify(manifest, null, 2) + "\n", "utf8");
     await this.store.put(this.manifestKey, body, digest(body).base64, "application/json");
+    const result: PartitionResult = { parts: this.parts, manifestKey: this.manifestKey, records, bytes, published: false, refusedBecause: publish ? [] : reasons, previous, deletedOldObjects: 0 };
+    if (!publish) {
+      this.o.log.warn("run not published; Athena keeps reading the previous data", { run: this.location, reasons, previous });
+      return result;
+    }
+
+    // The switch: one PutObject of the symlink file. Readers see the old list or the new one, never a mix.
+    const links = Buffer.from(this.parts.map((p) => `s3://${this.store.bucket}/${p.key}\n`).join(""), "utf8");
+    await this.store.put(this.symlinkKey, links, digest(links).base64, "text/plain", { run: this.o.runId, date: this.o.date });
     this.completed = true;
-    return { parts: this.parts, deletedStaleParts: stale.length, manifestKey: this.manifestKey, records, bytes };
+    result.published = true;
+    this.o.log.info("run published", { symlink: this.published, run: this.o.runId, replaced: previous?.date === this.o.date ? previous.runId : undefined });
+
+    result.deletedOldObjects = await this.deleteOldRuns(previous?.date === this.o.date ? previous.runId : undefined);
+    return result;
   }
 
-  /** Step 2: the partition is about to change, so it must stop claiming to be complete. */
-  private async begin(): Promise<void> {
-    if (this.started) return;
-    await this.store.delete(this.manifestKey);
-    this.started = true;
-    this.o.log.info("partition marked incomplete while it is rewritten", { partition: this.location, removed: this.manifestKey });
+  /** The manifest of the run Athena reads now for this date, else for the day before; undefined if none. */
+  private async publishedBefore(): Promise<{ runId: string; date: string; records: number } | undefined> {
+    for (const date of [this.o.date, dayBefore(this.o.date)]) {
+      const link = await this.store.get(`${currentDir(this.o.prefix, date)}${SYMLINK_NAME}`);
+      const runId = link?.metadata.run;
+      if (!link || !runId) continue;
+      const m = await this.store.get(`${runDir(this.o.prefix, date, runId)}${RUN_MANIFEST_NAME}`);
+      if (!m) continue;
+      try {
+        const parsed = JSON.parse(m.body.toString("utf8")) as { records?: unknown };
+        if (typeof parsed.records === "number") return { runId, date, records: parsed.records };
+      } catch {
+        // A manifest that is not JSON is not ours: nothing to compare with.
+      }
+    }
+    return undefined;
+  }
+
+  private async deleteOldRuns(replaced: string | undefined): Promise<number> {
+    const dateDir = `${this.o.prefix}data/dt=${this.o.date}/`;
+    const keep = [this.dir, ...(replaced ? [runDir(this.o.prefix, this.o.date, replaced)] : [])];
+    const old = (await this.store.list(dateDir)).filter((k) => !keep.some((d) => k.startsWith(d)));
+    if (old.length > 0) {
+      await this.store.deleteMany(old);
+      this.o.log.info("objects of older runs deleted", { date: this.o.date, objects: old.length });
+    }
+    return old.length;
   }
 
   private async flush(): Promise<void> {
@@ -128,11 +209,11 @@ export class PartitionWriter {
     const records = this.lines.length;
     this.lines = [];
     this.pendingBytes = 0;
-    await this.begin();
     await this.inFlight;
     const { hex, base64 } = digest(body);
     const part: ManifestPart = { key: this.partKey(this.parts.length), records, bytes: body.length, sha256: hex };
     this.parts.push(part);
+    this.started = true;
     const put = this.store.put(part.key, body, base64, "application/x-ndjson").then(() => {
       this.o.log.info("part written", { key: part.key, records, bytes: part.bytes });
     });
@@ -140,6 +221,12 @@ export class PartitionWriter {
     put.catch(() => undefined);
     this.inFlight = put;
   }
+}
+
+function dayBefore(date: string): string {
+  const d = new Date(`${date}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() - 1);
+  return d.toISOString().slice(0, 10);
 }
 
 function digest(body: Buffer): { hex: string; base64: string } {

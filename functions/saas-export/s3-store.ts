@@ -6,7 +6,7 @@
  * function's route tables send S3 traffic to; routing it through the Squid tier would only add load and a
  * dependency. The endpoint comes from the SDK's normal resolution (AWS_REGION; AWS_ENDPOINT_URL_S3 in tests).
  */
-import { DeleteObjectCommand, DeleteObjectsCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { ExportError } from "./errors";
 import type { Logger } from "../shared/log";
 import { AttemptFailure, RetriesExhausted, RetryPolicy, withRetry } from "../shared/retry";
@@ -21,7 +21,7 @@ function s3(): S3Client {
 const RETRYABLE_NAMES = new Set(["SlowDown", "ThrottlingException", "RequestTimeout", "RequestTimeoutException", "InternalError", "ServiceUnavailable", "TimeoutError"]);
 const NETWORK = /ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|EAI_AGAIN|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|socket hang up|TimeoutError|timed out/i;
 
-type S3Action = "PutObject" | "DeleteObject" | "ListBucket";
+type S3Action = "PutObject" | "DeleteObject" | "ListBucket" | "GetObject";
 
 export class S3Store {
   retries = 0;
@@ -33,10 +33,24 @@ export class S3Store {
     private readonly log: Logger,
   ) {}
 
-  async put(key: string, body: Buffer, sha256Base64: string, contentType: string): Promise<void> {
+  async put(key: string, body: Buffer, sha256Base64: string, contentType: string, metadata?: Record<string, string>): Promise<void> {
     await this.call("PutObject", key, () =>
-      s3().send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType, ChecksumSHA256: sha256Base64 })),
+      s3().send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType, ChecksumSHA256: sha256Base64, Metadata: metadata })),
     );
+  }
+
+  /** The object's bytes and user metadata, or undefined when there is no such key. */
+  async get(key: string): Promise<{ body: Buffer; metadata: Record<string, string> } | undefined> {
+    try {
+      return await this.call("GetObject", key, async () => {
+        const res = await s3().send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+        const bytes = await res.Body!.transformToByteArray();
+        return { body: Buffer.from(bytes), metadata: res.Metadata ?? {} };
+      });
+    } catch (err) {
+      if ((err as { notFound?: boolean }).notFound) return undefined;
+      throw err;
+    }
   }
 
   async delete(key: string): Promise<void> {
@@ -113,7 +127,7 @@ function classify(err: unknown): AttemptFailure {
 
 function permissionFix(bucket: string, action: S3Action): string {
   return (
-    `allow s3:${action} for the function's role (s3:PutObject and s3:DeleteObject on arn:aws:s3:::${bucket}/<PREFIX>*, s3:ListBucket on ` +
+    `allow s3:${action} for the function's role (s3:PutObject, s3:GetObject and s3:DeleteObject on arn:aws:s3:::${bucket}/<PREFIX>*, s3:ListBucket on ` +
     `arn:aws:s3:::${bucket} for that prefix), and check that the bucket policy and the S3 gateway endpoint's policy allow it too`
   );
 }
@@ -124,6 +138,9 @@ function explain(err: unknown, action: S3Action, bucket: string, key: string, at
   const where = action === "ListBucket" ? `s3://${bucket}/${key}*` : `s3://${bucket}/${key}`;
   const tries = attempts > 1 ? ` after ${attempts} attempts` : "";
   const detail = `${errorName}${status ? ` ${status}` : ""}: ${error}`;
+  if (errorName === "NoSuchKey" && action === "GetObject") {
+    return Object.assign(new ExportError("s3", `no object at ${where}`, status), { notFound: true });
+  }
   if (errorName === "NoSuchBucket") {
     return new ExportError("s3", `bucket "${bucket}" (BUCKET) does not exist in this region (${detail}): create it, or set BUCKET to the export bucket's name.`, status);
   }

@@ -4,6 +4,8 @@
 export interface ExportSummary {
   /** The partition's logical date, YYYY-MM-DD (UTC). */
   date: string;
+  /** This run's id: its data is under `<prefix>data/dt=<date>/run=<runId>/`. */
+  runId: string;
   /** SaaS pages read. */
   pages: number;
   /** Records written (= NDJSON lines across all parts). */
@@ -12,12 +14,16 @@ export interface ExportSummary {
   objects: number;
   /** Bytes of NDJSON written (the manifest not counted). */
   bytes: number;
-  /** Parts of an earlier, longer run of the same date that were deleted. */
-  deletedStaleParts: number;
+  /** True when Athena now reads this run (the symlink file points at its parts). */
+  published: boolean;
+  /** Objects of older runs of the same date deleted after the switch. */
+  deletedOldObjects: number;
   durationMs: number;
-  /** `s3://<bucket>/<prefix>dt=<date>/`. */
+  /** `s3://<bucket>/<prefix>data/dt=<date>/run=<runId>/`. */
   partition: string;
-  /** Key of the manifest, written last. */
+  /** `s3://<bucket>/<prefix>current/dt=<date>/symlink.txt`, what Athena reads for the date. */
+  symlink: string;
+  /** Key of the run's manifest. */
   manifestKey: string;
   /** Requests repeated after a 429, a 5xx or a network error (SaaS and S3). */
   retries: number;
@@ -34,14 +40,25 @@ export interface ManifestPart {
 }
 
 /**
- * `<prefix>dt=<date>/_SUCCESS`, written only after every part is in place and stale parts are gone. Its presence
- * means the partition is complete and consists of exactly `parts`; Athena skips it (keys starting with `_` are
- * ignored), so it never shows up as a row.
+ * `<prefix>data/dt=<date>/run=<runId>/_manifest.json`, written by every run that read the SaaS to the end, before any
+ * switch. Athena never reads it (the symlink file lists only parts).
  */
 export interface PartitionManifest {
-  format: "vpc-lambda-kit/saas-export/manifest@1";
+  format: "vpc-lambda-kit/saas-export/manifest@2";
   date: string;
-  partition: string;
+  runId: string;
+  /** "published": the date's symlink file points at this run; "refused": it was not published (see refusedBecause). */
+  status: "published" | "refused";
+  /** Why the run was not published: too few records against the previous export, or an anomalous last page. */
+  refusedBecause?: string[];
+  /** Reasons that would have refused it, overridden by `{"force": true}`. */
+  forcedOver?: string[];
+  /** The export published before this run (same date, else the day before) that it was compared with. */
+  previous?: { runId: string; date: string; records: number };
+  /** `s3://<bucket>/<prefix>data/dt=<date>/run=<runId>/`. */
+  location: string;
+  /** The symlink file Athena reads for the date. */
+  symlink: string;
   /** Origin and path of SAAS_URL (no query). */
   source: string;
   startedAt: string;

@@ -38,6 +38,11 @@ export class FakeSaas {
   readonly host: string;
   records: Record<string, unknown>[] = [];
   pageSize = 50;
+  /**
+   * A listing cut short, as a faulty SaaS answers: /v1/cursor serves records before this index normally, then one
+   * page with no items and a null cursor (the walk ends there). Undefined = no fault.
+   */
+  truncateAt: number | undefined;
   /** The credential every request must carry: header name (any case) and exact value. */
   auth: { header: string; value: string } = { header: "authorization", value: "Bearer test-token" };
   readonly requests: SaasRequest[] = [];
@@ -68,6 +73,7 @@ export class FakeSaas {
 
   clearFaults(): void {
     this.faults = [];
+    this.truncateAt = undefined;
   }
 
   /** True if any request carried a header with this name (case-insensitive) or any header carried `value`. */
@@ -121,6 +127,7 @@ export class FakeSaas {
         const c = url.searchParams.get("cursor");
         const from = c === null ? 0 : Number(Buffer.from(c, "base64url").toString("utf8").replace(/^o:/, ""));
         if (!Number.isInteger(from) || from < 0) return send(400, { error: "bad cursor" });
+        if (this.truncateAt !== undefined && from >= this.truncateAt) return send(200, { data: { items: [] }, meta: { next_cursor: null, total: n } });
         const next = from + this.pageSize < n ? Buffer.from(`o:${from + this.pageSize}`).toString("base64url") : null;
         return send(200, { data: { items: slice(from) }, meta: { next_cursor: next, total: n } });
       }

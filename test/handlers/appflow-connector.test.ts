@@ -580,3 +580,79 @@ describe("malformed and unsupported requests get the protocol's error response",
     }
   });
 });
+
+// ---- The SDK's response contract, also on failure ------------------------------------------------------------------
+
+/**
+ * Fields the AppFlow Custom Connector SDK's response classes require (Java custom-connector-sdk model/*Response.java:
+ * the methods without @Nullable or a default); AppFlow cannot deserialize a response that lacks one.
+ */
+const REQUIRED: Record<string, string[]> = {
+  DescribeConnectorConfigurationRequest: ["isSuccess", "connectorOwner", "connectorName", "connectorVersion", "connectorModes", "supportedApiVersions"],
+  ValidateConnectorRuntimeSettingsRequest: ["isSuccess"],
+  ValidateCredentialsRequest: ["isSuccess"],
+  ListEntitiesRequest: ["isSuccess"],
+  DescribeEntityRequest: ["isSuccess"],
+  QueryDataRequest: ["isSuccess"],
+  RetrieveDataRequest: ["isSuccess"],
+  WriteDataRequest: ["isSuccess"],
+};
+const SDK_FIXTURES = Object.keys(REQUIRED).map((t) => t.replace(/Request$/, "").replace(/[A-Z]/g, (c, i: number) => (i > 0 ? "-" : "") + c.toLowerCase()));
+
+function expectSdkShape(type: string, r: Response): void {
+  for (const k of REQUIRED[type]) expect({ type, key: k, present: r[k] !== undefined && r[k] !== null }).toEqual({ type, key: k, present: true });
+  if (!r.isSuccess) {
+    expect(typeof r.errorDetails?.errorCode).toBe("string");
+    expect(typeof r.errorDetails?.errorMessage).toBe("string");
+  }
+}
+
+describe("the AppFlow SDK's request and response shapes", () => {
+  test.each(SDK_FIXTURES)("sdk-java/%s (explicit nulls for unset optionals) is answered", async (name) => {
+    const req = fixture(`sdk-java/${name}`);
+    const r = await main.handler(req);
+    expectSdkShape(req.type, r);
+    if (req.type === "WriteDataRequest") expectError(r, "InvalidArgument", /source only/);
+    else expect({ name, isSuccess: r.isSuccess, error: r.errorDetails }).toEqual({ name, isSuccess: true, error: undefined });
+  });
+
+  test("with LOG_LEVEL=verbose, DescribeConnectorConfiguration is still answered in full; requests that need the configuration fail naming LOG_LEVEL, in their full shape", async () => {
+    const c = coldStart({ LOG_LEVEL: "verbose" });
+    const describe = await c.handler(fixture("sdk-java/describe-connector-configuration"));
+    expect(describe.isSuccess).toBe(true);
+    expectSdkShape("DescribeConnectorConfigurationRequest", describe);
+    expect(describe.connectorRuntimeSetting).toHaveLength(4);
+    expect(logs.some((l) => /misconfigured; this request needs none of the bad variables/.test(l) && /LOG_LEVEL must be one of/.test(l))).toBe(true);
+    for (const name of SDK_FIXTURES.filter((n) => n !== "describe-connector-configuration" && n !== "write-data")) {
+      const req = fixture(`sdk-java/${name}`);
+      const r = await c.handler(req);
+      expectError(r, "ServerError", /^the connector function is misconfigured: LOG_LEVEL must be one of debug, info, warn, error; got "verbose"$/);
+      expectSdkShape(req.type, r);
+    }
+  });
+
+  test("a failed DescribeConnectorConfiguration still carries the fields AppFlow needs to deserialize it", async () => {
+    const r = await main.handler({ type: "DescribeConnectorConfigurationRequest", locale: 7 });
+    expectError(r, "InvalidArgument", /locale: expected a non-empty string, got number/);
+    expectSdkShape("DescribeConnectorConfigurationRequest", r);
+    expect(r).toMatchObject({ connectorOwner: "vpc-lambda-kit", connectorName: "vpc-lambda-kit-postgresql", connectorModes: ["SOURCE"], supportedApiVersions: ["v1"] });
+  });
+
+  test("every failing request type answers with its response's full shape (nullable fields as null)", async () => {
+    const c = coldStart({ MAX_PAGE_ROWS: "0" });
+    const shapes: Record<string, string[]> = {
+      ListEntitiesRequest: ["entities", "nextToken", "cacheControl"],
+      DescribeEntityRequest: ["entityDefinition", "cacheControl"],
+      QueryDataRequest: ["records", "nextToken"],
+      RetrieveDataRequest: ["records"],
+      ValidateCredentialsRequest: [],
+      ValidateConnectorRuntimeSettingsRequest: ["errorsByInputField"],
+    };
+    for (const [type, nullable] of Object.entries(shapes)) {
+      const req = fixture(`sdk-java/${SDK_FIXTURES[Object.keys(REQUIRED).indexOf(type)]}`);
+      const r = await c.handler(req);
+      expectError(r, "ServerError", /MAX_PAGE_ROWS must be an integer from 1 to 100000/);
+      for (const k of nullable) expect({ type, key: k, value: r[k] }).toEqual({ type, key: k, value: null });
+    }
+  });
+});

@@ -257,8 +257,33 @@ describe("batches", () => {
     const nul = await failure(
       h({ batchId: "bad-3", users: [{ externalId: "n1", email: "n1@example.com", name: "ok" }, { externalId: "n2", email: "n2@example.com", name: "ok", note: "a\u0000b" }] }),
     );
-    expect(nul.message).toBe("invalid db-writer event: users[1]: contains a NUL character (U+0000), which PostgreSQL cannot store");
+    expect(nul.message).toBe('invalid db-writer event: users[1].note (externalId "n2"): contains a NUL character (U+0000), which PostgreSQL cannot store');
     expect(await appSql("SELECT count(*)::int AS n FROM user_batches WHERE batch_id LIKE 'bad-%'")).toEqual([{ n: 0 }]);
+  });
+
+  test("attributes nested thousands deep, a lone surrogate in a key and a __proto__ attribute are event errors naming the user and field", async () => {
+    const h = coldStart();
+    const ok = (i: number) => ({ externalId: `ok-${i}`, email: `ok${i}@example.com`, name: `OK ${i}` });
+    let deep: unknown = "bottom";
+    for (let i = 0; i < 5_000; i++) deep = { a: deep };
+    const nested = await failure(h({ batchId: "odd-1", users: [ok(1), { ...ok(2), externalId: "deep-user", profile: deep }] }));
+    expect(nested.kind).toBe("event");
+    expect(nested.message).toMatch(/^invalid db-writer event: users\[1\]\.profile(\.a){63} \(externalId "deep-user"\): is nested more than 64 levels deep: flatten the attribute$/);
+
+    const surrogate = await failure(h({ batchId: "odd-2", users: [ok(1), ok(2), { ...ok(3), externalId: "u-3", prefs: { ["col\ud800or"]: "red" } }] }));
+    expect(surrogate.message).toBe(
+      'invalid db-writer event: users[2].prefs["col\\ud800or"] (externalId "u-3"): has a key with a lone UTF-16 surrogate (not valid Unicode), which PostgreSQL cannot store: rename it',
+    );
+    const surrogateValue = await failure(h({ batchId: "odd-3", users: [{ ...ok(4), externalId: "u-4", tags: ["fine", "bro\udc00ken"] }] }));
+    expect(surrogateValue.message).toBe('invalid db-writer event: users[0].tags[1] (externalId "u-4"): contains a lone UTF-16 surrogate (not valid Unicode), which PostgreSQL cannot store: send well-formed text');
+
+    // As the Lambda runtime delivers it: JSON.parse keeps "__proto__" as an own key.
+    const proto = JSON.parse('{"batchId": "odd-4", "users": [{"externalId": "p-1", "email": "p1@example.com", "name": "P", "__proto__": {"admin": true}}]}');
+    const dropped = await failure(h(proto));
+    expect(dropped.message).toBe('invalid db-writer event: users[0].__proto__ (externalId "p-1"): is an attribute named "__proto__", which the writer cannot store as data: rename it');
+    const nestedProto = JSON.parse('{"batchId": "odd-5", "users": [{"externalId": "p-2", "email": "p2@example.com", "name": "P", "meta": {"__proto__": 1}}]}');
+    expect((await failure(h(nestedProto))).message).toMatch(/users\[0\]\.meta\.__proto__ \(externalId "p-2"\): is an attribute named "__proto__"/);
+    expect(await appSql("SELECT count(*)::int AS n FROM user_batches WHERE batch_id LIKE 'odd-%'")).toEqual([{ n: 0 }]);
   });
 });
 

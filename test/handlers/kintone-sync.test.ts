@@ -1,8 +1,12 @@
 /**
- * kintone-sync, exercised as deployed: the esbuild bundle (`loadBundledHandler`) against a fake kintone domain and a
- * fake Secrets Manager on 127.0.0.1. The fakes enforce kintone's limits and count every request, so the tests prove
- * the API budget is spent as designed. Pure unit tests of the transform rules run on the sources at the end.
+ * kintone-sync, exercised as deployed: the esbuild bundle (`loadBundledHandler`) against a fake kintone domain, moto's
+ * DynamoDB (the saved position, with DynamoDB's conditional-write semantics) and a fake Secrets Manager on 127.0.0.1.
+ * The fakes enforce kintone's limits and count every request, so the tests prove the API budget is spent as designed.
+ * Secrets Manager stays a fake here because the tests count GetSecretValue calls per cold start, which moto does not
+ * expose; the secret-read errors themselves are proven against moto in secrets-moto.test.ts.
+ * Pure unit tests of the transform rules run on the sources at the end.
  */
+import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { REPO_ROOT } from "../../components/bundle";
@@ -13,6 +17,8 @@ import type { KintoneRecord, SyncSummary } from "../../functions/kintone-sync/ty
 import { FakeKintone, LIMITS } from "../fakes/kintone-server";
 import { FakeSecretsManager } from "../fakes/secrets-manager";
 import { captureJsonLogs } from "../support/log-capture";
+import { MotoServer, startMoto } from "../support/moto";
+import { CreateTableCommand, DeleteTableCommand, DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
 
 type Handler = (event?: unknown, context?: { awsRequestId?: string; getRemainingTimeInMillis?(): number }) => Promise<SyncSummary>;
 
@@ -32,6 +38,9 @@ const FIELDS = { name: "SINGLE_LINE_TEXT", code: "SINGLE_LINE_TEXT", customerNo:
 
 let kintone: FakeKintone;
 let secrets: FakeSecretsManager;
+let moto: MotoServer;
+let ddb: DynamoDBClient;
+const TABLE = "kintone-sync-position";
 const savedEnv = { ...process.env };
 let logLines: string[] = [];
 
@@ -69,19 +78,24 @@ function expectAllClean(ids: number[]): void {
 const dirtyIds = (ids: number[], dirtyTenths = 3) => ids.filter((_, i) => i % 10 < dirtyTenths);
 const minimumCalls = (records: number, changed: number) => Math.ceil(records / LIMITS.getRecords) + Math.ceil(changed / 2000);
 const sorted = (xs: Iterable<number>) => [...xs].sort((a, b) => a - b);
+const sha16 = (text: string) => createHash("sha256").update(text).digest("hex").slice(0, 16);
 
 beforeAll(async () => {
   secrets = new FakeSecretsManager();
-  await secrets.start();
+  [moto] = await Promise.all([startMoto(), secrets.start()]);
+  ddb = new DynamoDBClient(moto.clientConfig());
   fs.mkdirSync(FIXTURES, { recursive: true });
 });
 
 afterAll(async () => {
-  await secrets.stop();
+  ddb?.destroy();
+  await Promise.all([secrets?.stop(), moto?.stop()]);
   process.env = savedEnv;
 });
 
 beforeEach(async () => {
+  await moto.reset();
+  await ddb.send(new CreateTableCommand({ TableName: TABLE, BillingMode: "PAY_PER_REQUEST", AttributeDefinitions: [{ AttributeName: "id", AttributeType: "S" }], KeySchema: [{ AttributeName: "id", KeyType: "HASH" }] }));
   kintone = new FakeKintone({ tokens: { [TOKEN]: { app: APP, view: true, edit: true } } });
   await kintone.start();
   kintone.addApp({ id: APP, fields: FIELDS });
@@ -97,6 +111,8 @@ beforeEach(async () => {
     KINTONE_RETRY_BASE_MS: "1",
     KINTONE_RETRY_MAX_MS: "5",
     AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
+    AWS_ENDPOINT_URL_DYNAMODB: moto.url,
+    KINTONE_CHECKPOINT_TABLE: TABLE,
     AWS_REGION: "ap-northeast-1",
     AWS_ACCESS_KEY_ID: "AKIAFAKEFAKEFAKEFAKE",
     AWS_SECRET_ACCESS_KEY: "fake-secret-key",
@@ -246,7 +262,10 @@ describe("kintone-sync handler (bundled)", () => {
     kintone.clearFaults();
     const rerun = await handler({});
 
-    expect(rerun).toMatchObject({ read: 5_000, changed: 1_000, written: 1_000, conflicts: 0, complete: true });
+    // The rerun resumes after the last settled record (everything before the first unwritten change), not at $id 0.
+    const settled = ids.indexOf(rerun.startedAfterId) + 1;
+    expect(rerun.startedAfterId).toBeGreaterThan(0);
+    expect(rerun).toMatchObject({ read: 5_000 - settled, changed: 1_000, written: 1_000, conflicts: 0, complete: true });
     expect(kintone.writesById.size).toBe(3_000);
     expect(Math.max(...kintone.writesById.values())).toBe(1);
     expectAllClean(ids);
@@ -264,8 +283,65 @@ describe("kintone-sync handler (bundled)", () => {
 
     expect(first).toMatchObject({ complete: false, read: 500, pages: 1, written: dirtyIds(ids.slice(0, 500)).length });
     const second = await handler({});
-    expect(second).toMatchObject({ complete: true, read: 1_500, written: dirtyIds(ids).length - first.written });
+    expect(second).toMatchObject({ complete: true, startedAfterId: ids[499], read: 1_000, written: dirtyIds(ids).length - first.written });
     expectAllClean(ids);
+  });
+
+  test("four runs cut short by their time budget cover every record exactly once, then the next pass starts over", async () => {
+    const ids = kintone.seed(APP, rows(2_000));
+    process.env.KINTONE_DEADLINE_MARGIN_MS = "10000";
+    const handler = coldStart();
+    const readIds: number[] = [];
+    const runs: SyncSummary[] = [];
+    for (let run = 0; run < 4; run++) {
+      let asked = 0;
+      const before = kintone.log.length;
+      // Each run has time for one page only.
+      runs.push(await handler({}, { awsRequestId: `run-${run}`, getRemainingTimeInMillis: () => (++asked === 1 ? 60_000 : 5_000) }));
+      for (const e of kintone.log.slice(before)) {
+        if (e.method !== "GET") continue;
+        const after = Number(/\$id > (\d+)/.exec(e.query ?? "")?.[1]);
+        readIds.push(...ids.filter((id) => id > after).slice(0, LIMITS.getRecords));
+      }
+    }
+    expect(runs.map((r) => [r.startedAfterId, r.read, r.complete])).toEqual([
+      [0, 500, false],
+      [ids[499], 500, false],
+      [ids[999], 500, false],
+      [ids[1499], 500, true],
+    ]);
+    expect(readIds).toEqual(ids);
+    expect(sorted(kintone.writesById.keys())).toEqual(dirtyIds(ids));
+    expect(Math.max(...kintone.writesById.values())).toBe(1);
+    expectAllClean(ids);
+
+    const item = (await ddb.send(new GetItemCommand({ TableName: TABLE, Key: { id: { S: `${new URL(kintone.url).host}/app/${APP}/query/${sha16("")}` } } }))).Item;
+    expect(item).toMatchObject({ afterId: { N: "0" }, cycles: { N: "1" } });
+    const fifth = await handler({});
+    expect(fifth).toMatchObject({ startedAfterId: 0, read: 2_000, written: 0, complete: true });
+  });
+
+  test("a run whose position another run saved first does not move it back (conditional write, sources)", async () => {
+    process.env.AWS_ENDPOINT_URL_DYNAMODB = moto.url;
+    const { DynamoCheckpoint } = await import("../../functions/kintone-sync/checkpoint");
+    const slow = new DynamoCheckpoint(TABLE, "example.cybozu.com/app/7/query/x");
+    const fast = new DynamoCheckpoint(TABLE, "example.cybozu.com/app/7/query/x");
+    const seenBySlow = await slow.load();
+    expect(seenBySlow).toEqual({ afterId: 0, version: 0, cycles: 0 });
+    const seenByFast = await fast.load();
+    const fastSaved = await fast.save(1_000, seenByFast, false);
+    expect(fastSaved).toEqual({ afterId: 1_000, version: 1, cycles: 0 });
+    // The slow run finished an earlier page and tries to save a position behind the fast one's.
+    expect(await slow.save(500, seenBySlow, false)).toBe("superseded");
+    expect(await slow.load()).toEqual({ afterId: 1_000, version: 1, cycles: 0 });
+    expect(await fast.save(0, fastSaved as never, true)).toEqual({ afterId: 0, version: 2, cycles: 1 });
+  });
+
+  test("a missing position table fails before kintone is read, naming the table and how to create it", async () => {
+    kintone.seed(APP, rows(10));
+    await ddb.send(new DeleteTableCommand({ TableName: TABLE }));
+    await expect(coldStart()({})).rejects.toThrow(/DynamoDB table "kintone-sync-position" \(KINTONE_CHECKPOINT_TABLE\) was not found .*partition key "id"/);
+    expect(kintone.log.filter((e) => e.method === "GET")).toHaveLength(0);
   });
 
   test("a wrong API token fails with an error naming the secret to fix, and a fixed secret is used without a cold start", async () => {
@@ -338,6 +414,8 @@ describe("kintone-sync handler (bundled)", () => {
     ["a URL with a path", { KINTONE_BASE_URL: "https://example.cybozu.com/k/7/" }, /KINTONE_BASE_URL must be the domain only/],
     ["a missing secret id", { KINTONE_TOKEN_SECRET_ID: undefined }, /KINTONE_TOKEN_SECRET_ID is not set/],
     ["a missing allowlist hint", { KINTONE_ALLOWLIST_HINT: " " }, /KINTONE_ALLOWLIST_HINT is empty/],
+    ["no position table", { KINTONE_CHECKPOINT_TABLE: undefined }, /KINTONE_CHECKPOINT_TABLE is not set.*DynamoDB table/],
+    ["a position table that is an ARN", { KINTONE_CHECKPOINT_TABLE: "arn:aws:dynamodb:ap-northeast-1:123456789012:table/x" }, /KINTONE_CHECKPOINT_TABLE must be a DynamoDB table name/],
     ["transform options that are not JSON", { KINTONE_TRANSFORM_OPTIONS: "{rules: [" }, /KINTONE_TRANSFORM_OPTIONS is not valid JSON/],
     ["an unknown transform rule", { KINTONE_TRANSFORM_OPTIONS: '{"rules":[{"op":"shout","fields":["name"]}]}' }, /KINTONE_TRANSFORM_OPTIONS is not valid for the transform: rules\.0\.op: unknown op/],
     ["no transform options for the default transform", { KINTONE_TRANSFORM_OPTIONS: undefined }, /KINTONE_TRANSFORM_OPTIONS .*needs rules/],

@@ -1,17 +1,20 @@
 /**
  * pets-api, exercised as deployed: the esbuild bundle (`loadBundledHandler`) answering API Gateway REST (v1) proxy
  * events, with its storage on both access paths against a real PostgreSQL started by the test (TLS verified against
- * the test CA, SCRAM password from a fake Secrets Manager):
+ * the test CA, SCRAM password from Secrets Manager as moto serves it, test/support/moto.ts):
  *   - pg: the bundle's own `pg` connection;
  *   - data-api: the bundle's RDS Data API client, mocked with aws-sdk-client-mock. The mock does not answer from
  *     canned rows: it runs each ExecuteStatement (its :named typed parameters, its transaction id) on the same
  *     PostgreSQL and answers in the Data API's JSON record format, so the SQL is proven on both paths.
  */
+import * as fs from "fs";
+import * as path from "path";
 import { Client } from "pg";
 import type { RestProxyEvent, RestProxyResult } from "../../functions/pets-api/index";
 import { loadBundledHandler } from "../support/bundled";
 import { freePort, PgServer, startPostgres } from "../support/postgres";
-import { FakeSecretsManager } from "../fakes/secrets-manager";
+import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { MotoServer, startMoto } from "../support/moto";
 import { captureJsonLogs } from "../support/log-capture";
 
 jest.setTimeout(60_000);
@@ -32,22 +35,23 @@ const DBS: Record<Access, string> = { pg: "pets_pg", "data-api": "pets_dataapi" 
 const VPCE = "vpce-0a1b2c3d4e5f60718";
 
 let server: PgServer;
-let secrets: FakeSecretsManager;
+let moto: MotoServer;
 let secretArn: string;
 const savedEnv = { ...process.env };
 const open: Bundle[] = [];
 let logs: string[] = [];
 
 beforeAll(async () => {
-  [server, secrets] = await Promise.all([startPostgres(), Promise.resolve(new FakeSecretsManager())]);
-  await secrets.start();
-  secretArn = secrets.setSecret("rds!cluster-app-db", JSON.stringify({ username: server.user, password: server.password }));
+  [server, moto] = await Promise.all([startPostgres(), startMoto()]);
+  const sm = new SecretsManagerClient(moto.clientConfig());
+  secretArn = (await sm.send(new CreateSecretCommand({ Name: "rds!cluster-app-db", SecretString: JSON.stringify({ username: server.user, password: server.password }) }))).ARN!;
+  sm.destroy();
   for (const db of Object.values(DBS)) await server.sql(`CREATE DATABASE ${db}`);
 });
 
 afterAll(async () => {
   for (const b of open) await b.shutdown().catch(() => undefined);
-  await Promise.all([secrets?.stop(), server?.stop()]);
+  await Promise.all([moto?.stop(), server?.stop()]);
   process.env = savedEnv;
 });
 
@@ -62,7 +66,7 @@ function setEnv(access: Access, overrides: Record<string, string> = {}): void {
     AWS_REGION: REGION,
     AWS_ACCESS_KEY_ID: "test",
     AWS_SECRET_ACCESS_KEY: "test",
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: moto.url,
     DB_ACCESS: access,
     DB_NAME: DBS[access],
     DB_SECRET_ARN: secretArn,
@@ -336,6 +340,9 @@ describe.each(["pg", "data-api"] as const)("pets-api over %s", (access) => {
     [{ name: "Rex", species: "dog", tags: ["ok", ""] }, "tags[1]", "tags[1] must not be empty"],
     [{ name: "Rex", species: "dog", tags: Array(11).fill("t") }, "tags", "tags must have at most 10 tags"],
     [{ nmae: "Rex", name: "Rex", species: "dog" }, "nmae", "nmae is not a known field (name, species, birthDate, tags)"],
+    [{ name: "Re\u0000x", species: "dog" }, "name", "name must not contain the NUL character (\\u0000)"],
+    [{ name: "Rex", species: "d\u0000g" }, "species", "species must not contain the NUL character (\\u0000)"],
+    [{ name: "Rex", species: "dog", tags: ["ok", "b\u0000d"] }, "tags[1]", "tags[1] must not contain the NUL character (\\u0000)"],
   ])("POST /pets with %j is a 400 naming %s, and stores nothing", async (pet, field, message) => {
     const before = await sqlIn(DBS[access], "SELECT count(*)::int AS n FROM pets");
     const res = await post(c.handler, pet);
@@ -365,18 +372,44 @@ describe.each(["pg", "data-api"] as const)("pets-api over %s", (access) => {
   });
 
   test.each([
-    ["DELETE", "/pets", "GET, POST"],
-    ["PUT", "/pets", "GET, POST"],
-    ["PATCH", "/pets", "GET, POST"],
-    ["OPTIONS", "/pets", "GET, POST"],
-    ["POST", "/pets/00000000-0000-4000-8000-000000000000", "GET"],
-    ["DELETE", "/pets/00000000-0000-4000-8000-000000000000", "GET"],
-    ["HEAD", "/pets/00000000-0000-4000-8000-000000000000", "GET"],
+    ["DELETE", "/pets", "GET, HEAD, POST, OPTIONS"],
+    ["PUT", "/pets", "GET, HEAD, POST, OPTIONS"],
+    ["PATCH", "/pets", "GET, HEAD, POST, OPTIONS"],
+    ["POST", "/pets/00000000-0000-4000-8000-000000000000", "GET, HEAD, OPTIONS"],
+    ["DELETE", "/pets/00000000-0000-4000-8000-000000000000", "GET, HEAD, OPTIONS"],
   ])("%s %s is a 405 with Allow: %s", async (method, path, allow) => {
     const res = await c.handler(restEvent(method, path));
     expect(res.statusCode).toBe(405);
     expect(res.headers.allow).toBe(allow);
     expect(body(res)).toMatchObject({ error: "MethodNotAllowed" });
+  });
+
+  test("HEAD answers like GET without a body, on /pets and /pets/{id}", async () => {
+    const created = body(await post(c.handler, { name: "Hana", species: "rabbit" }));
+    for (const path of ["/pets", `/pets/${created.id}`, "/pets/00000000-0000-4000-8000-000000000000", "/pets/42"]) {
+      const get = await c.handler(restEvent("GET", path));
+      const head = await c.handler(restEvent("HEAD", path));
+      expect({ path, status: head.statusCode }).toEqual({ path, status: get.statusCode });
+      expect(head.headers).toEqual(get.headers);
+      expect(head.body).toBe("");
+    }
+  });
+
+  test("OPTIONS answers 204 with the resource's Allow header, on /pets and /pets/{id}", async () => {
+    const list = await c.handler(restEvent("OPTIONS", "/pets"));
+    expect(list).toMatchObject({ statusCode: 204, body: "" });
+    expect(list.headers.allow).toBe("GET, HEAD, POST, OPTIONS");
+    const one = await c.handler(restEvent("OPTIONS", "/pets/00000000-0000-4000-8000-000000000000"));
+    expect(one).toMatchObject({ statusCode: 204, body: "" });
+    expect(one.headers.allow).toBe("GET, HEAD, OPTIONS");
+  });
+
+  test("under a greedy {proxy+} resource, GET /pets/<id>/ (trailing slash) finds the pet", async () => {
+    const created = body(await post(c.handler, { name: "Sora", species: "parakeet" }));
+    const ev = { ...restEvent("GET", `/pets/${created.id}/`), resource: "/{proxy+}", pathParameters: { proxy: `pets/${created.id}/` } };
+    const res = await c.handler(ev);
+    expect(res.statusCode).toBe(200);
+    expect(body(res)).toEqual(created);
   });
 
   test("a path outside /pets is a 404, and an event that is not a REST proxy event is a 400", async () => {
@@ -447,6 +480,56 @@ describe("schema migration", () => {
       { name: "birthDate", value: { stringValue: "2019-05-01" }, typeHint: "DATE" },
       { name: "tags", value: { stringValue: '["a"]' }, typeHint: "JSON" },
     ]);
+  });
+});
+
+// ---- Events exactly as API Gateway publishes them (test/fixtures/api-gateway) --------------------------------------
+
+describe("API Gateway REST proxy events as AWS sends them", () => {
+  const FIXTURE_PET = "6f1c2b3a-8d4e-4f5a-9b6c-7d8e9f0a1b2c";
+  const fixture = (name: string): RestProxyEvent => JSON.parse(fs.readFileSync(path.join(__dirname, "..", "fixtures", "api-gateway", name), "utf8"));
+  let c: Container;
+  beforeAll(async () => {
+    c = coldStart("pg");
+    expect((await c.handler(fixture("options-pets.json"))).statusCode).toBe(204); // migrates the schema
+    await sqlIn(DBS.pg, "DELETE FROM pets WHERE id = $1", [FIXTURE_PET]);
+    await sqlIn(DBS.pg, "INSERT INTO pets (id, name, species) VALUES ($1, 'Fixture', 'dog')", [FIXTURE_PET]);
+  });
+
+  test.each(["get-pet-private-vpce.json", "console-test-get-pet.json", "get-pet-greedy-proxy-trailing-slash.json"])("%s finds the stored pet", async (name) => {
+    const res = await c.handler(fixture(name));
+    expect(res.statusCode).toBe(200);
+    expect(body(res)).toMatchObject({ id: FIXTURE_PET, name: "Fixture", species: "dog" });
+  });
+
+  test("a base64 body with a charset parameter is stored", async () => {
+    const res = await c.handler(fixture("post-pet-base64.json"));
+    expect(res.statusCode).toBe(201);
+    expect(body(res)).toMatchObject({ name: "Mugi", species: "cat", tags: ["calico"] });
+  });
+
+  test("a repeated query parameter (multiValueQueryStringParameters) is a 400 naming it", async () => {
+    const res = await c.handler(fixture("get-pets-repeated-query.json"));
+    expect(res.statusCode).toBe(400);
+    expect(body(res)).toMatchObject({ field: "limit", message: "limit is given more than once" });
+  });
+
+  test.each([
+    ["post-pet-nul-in-name.json", "name"],
+    ["post-pet-nul-in-tag.json", "tags[1]"],
+  ])("%s is a 400 naming %s, not a 500", async (name, field) => {
+    const res = await c.handler(fixture(name));
+    expect(res.statusCode).toBe(400);
+    expect(body(res)).toMatchObject({ error: "ValidationError", field });
+  });
+
+  test("HEAD and OPTIONS on both resources", async () => {
+    const headOne = await c.handler(fixture("head-pet.json"));
+    expect(headOne).toMatchObject({ statusCode: 200, body: "" });
+    expect(headOne.headers["content-type"]).toBe("application/json; charset=utf-8");
+    expect(await c.handler(fixture("head-pets.json"))).toMatchObject({ statusCode: 200, body: "" });
+    expect((await c.handler(fixture("options-pet.json"))).headers.allow).toBe("GET, HEAD, OPTIONS");
+    expect((await c.handler(fixture("options-pets.json"))).headers.allow).toBe("GET, HEAD, POST, OPTIONS");
   });
 });
 

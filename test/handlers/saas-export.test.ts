@@ -1,7 +1,10 @@
 /**
  * saas-export, exercised as deployed: the esbuild bundle (`loadBundledHandler`) fetching from a fake SaaS over real
  * TLS through a real Squid (config from renderSquidConf: api.example.com whitelisted, secret header required on
- * CONNECT), writing to a fake S3, reading its secrets from a fake Secrets Manager. Everything is on 127.0.0.1; the
+ * CONNECT), writing to a fake S3, reading its secrets from a fake Secrets Manager. The fakes stay here because
+ * these tests inject faults per request (the k-th PutObject fails, the SaaS truncates its listing) and count every
+ * call, which moto cannot do; the S3 and Secrets Manager calls themselves (checksums, listing, errors) are proven
+ * against moto in aws-moto.test.ts. Everything is on 127.0.0.1; the
  * Squid's hosts_file maps api.example.com to it, and the SaaS certificate is issued for that name by a CA made at
  * test time, which the handler trusts through SAAS_CA_FILE (verification stays on).
  */
@@ -29,9 +32,12 @@ const TOKEN = "saas-token-for-tests-0123456789";
 const BUCKET = "export-bucket";
 const PREFIX = "raw/saas/";
 const DATE = "2026-11-21";
-const dir = (date = DATE) => `${PREFIX}dt=${date}/`;
-const part = (i: number, date = DATE) => `${dir(date)}part-${String(i).padStart(5, "0")}.ndjson`;
-const manifestKey = (date = DATE) => `${dir(date)}_SUCCESS`;
+/** What Athena reads for a date: the symlink file under the table location `<prefix>current/`. */
+const symlinkKey = (date = DATE) => `${PREFIX}current/dt=${date}/symlink.txt`;
+const dataDir = (date = DATE) => `${PREFIX}data/dt=${date}/`;
+const runDirOf = (runId: string, date = DATE) => `${dataDir(date)}run=${runId}/`;
+const part = (runId: string, i: number, date = DATE) => `${runDirOf(runId, date)}part-${String(i).padStart(5, "0")}.ndjson`;
+const manifestKeyOf = (runId: string, date = DATE) => `${runDirOf(runId, date)}_manifest.json`;
 
 let saas: FakeSaas;
 let s3: FakeS3;
@@ -61,29 +67,45 @@ function records(n: number, version = 1): Record<string, unknown>[] {
   }));
 }
 
-/** The records as stored in the partition: every part's NDJSON lines, in part order. */
-function storedRecords(date = DATE): unknown[] {
-  return s3
-    .keys(BUCKET, dir(date))
-    .filter((k) => /part-\d+\.ndjson$/.test(k))
-    .flatMap((k) => {
-      const text = s3.object(BUCKET, k)!.body.toString("utf8");
-      expect(text.endsWith("\n")).toBe(true);
-      return text.slice(0, -1).split("\n").map((l) => JSON.parse(l) as unknown);
-    });
+/** The part keys the date's symlink file lists (what an Athena query reads), or undefined when none is published. */
+function publishedParts(date = DATE): string[] | undefined {
+  const o = s3.object(BUCKET, symlinkKey(date));
+  if (!o) return undefined;
+  const text = o.body.toString("utf8");
+  return text === "" ? [] : text.slice(0, -1).split("\n").map((u) => {
+    expect(u.startsWith(`s3://${BUCKET}/`)).toBe(true);
+    return u.slice(`s3://${BUCKET}/`.length);
+  });
 }
 
-function manifest(date = DATE): PartitionManifest | undefined {
-  const o = s3.object(BUCKET, manifestKey(date));
+/** The run the date's symlink file names (object metadata). */
+function publishedRun(date = DATE): string | undefined {
+  return s3.object(BUCKET, symlinkKey(date))?.metadata.run;
+}
+
+/** The records Athena reads for the date: every listed part's NDJSON lines, in order. */
+function storedRecords(date = DATE): unknown[] {
+  return (publishedParts(date) ?? []).flatMap((k) => {
+    const text = s3.object(BUCKET, k)!.body.toString("utf8");
+    expect(text.endsWith("\n")).toBe(true);
+    return text.slice(0, -1).split("\n").map((l) => JSON.parse(l) as unknown);
+  });
+}
+
+function manifestOf(runId: string, date = DATE): PartitionManifest | undefined {
+  const o = s3.object(BUCKET, manifestKeyOf(runId, date));
   return o ? (JSON.parse(o.body.toString("utf8")) as PartitionManifest) : undefined;
 }
 
-/** The manifest lists exactly the part objects present, with their true sizes, counts and sha256. */
+/** The published run's manifest lists exactly the parts the symlink file lists and its run holds, with true sizes, counts and sha256. */
 function expectManifestMatchesPartition(date = DATE): PartitionManifest {
-  const m = manifest(date);
+  const run = publishedRun(date);
+  expect(run).toBeDefined();
+  const m = manifestOf(run!, date);
   expect(m).toBeDefined();
-  const partKeys = s3.keys(BUCKET, dir(date)).filter((k) => k !== manifestKey(date));
-  expect(m!.parts.map((p) => p.key)).toEqual(partKeys);
+  expect(m!.status).toBe("published");
+  expect(m!.parts.map((p) => p.key)).toEqual(publishedParts(date));
+  expect(m!.parts.map((p) => p.key)).toEqual(s3.keys(BUCKET, runDirOf(run!, date)).filter((k) => k !== manifestKeyOf(run!, date)));
   for (const p of m!.parts) {
     const body = s3.object(BUCKET, p.key)!.body;
     expect(p.sha256).toBe(crypto.createHash("sha256").update(body).digest("hex"));
@@ -92,6 +114,11 @@ function expectManifestMatchesPartition(date = DATE): PartitionManifest {
   }
   expect(m!.records).toBe(m!.parts.reduce((a, p) => a + p.records, 0));
   return m!;
+}
+
+/** Run ids with data under the date, oldest first. */
+function runsOf(date = DATE): string[] {
+  return [...new Set(s3.keys(BUCKET, dataDir(date)).map((k) => /run=([^/]+)\//.exec(k)![1]))].sort();
 }
 
 function accessLog(): string {
@@ -184,23 +211,27 @@ afterEach(() => {
 const logs = () => logLines.map((l) => JSON.parse(l) as Record<string, unknown>);
 
 describe("saas-export handler (bundled) through a real Squid", () => {
-  test("a multi-page export lands as dt=…/part-NNNNN.ndjson parts holding exactly the source records, the manifest written last", async () => {
+  test("a multi-page export lands as its run's part-NNNNN.ndjson parts holding exactly the source records, published last by one symlink write", async () => {
     const summary = await coldStart()({ date: DATE });
 
-    expect(summary).toMatchObject({ date: DATE, pages: 7, records: 250, objects: 3, deletedStaleParts: 0, retries: 0, partition: `s3://${BUCKET}/${dir()}` });
-    expect(s3.keys(BUCKET)).toEqual([manifestKey(), part(0), part(1), part(2)]);
+    const run = summary.runId;
+    expect(run).toMatch(/^\d{8}T\d{6}Z-[A-Za-z0-9]+$/);
+    expect(summary).toMatchObject({ date: DATE, pages: 7, records: 250, objects: 3, published: true, deletedOldObjects: 0, retries: 0, partition: `s3://${BUCKET}/${runDirOf(run)}`, symlink: `s3://${BUCKET}/${symlinkKey()}` });
+    expect(s3.keys(BUCKET)).toEqual([symlinkKey(), manifestKeyOf(run), part(run, 0), part(run, 1), part(run, 2)]);
+    expect(publishedParts()).toEqual([part(run, 0), part(run, 1), part(run, 2)]);
     expect(storedRecords()).toEqual(saas.records);
     const m = expectManifestMatchesPartition();
     expect(m.parts.map((p) => p.records)).toEqual([100, 100, 50]);
-    expect(m).toMatchObject({ format: "vpc-lambda-kit/saas-export/manifest@1", date: DATE, pages: 7, records: 250, source: saas.url("/v1/cursor") });
+    expect(m).toMatchObject({ format: "vpc-lambda-kit/saas-export/manifest@2", date: DATE, runId: run, status: "published", pages: 7, records: 250, source: saas.url("/v1/cursor") });
+    expect(m.refusedBecause).toBeUndefined();
     expect(summary.bytes).toBe(m.bytes);
-    expect(s3.object(BUCKET, part(0))!.contentType).toBe("application/x-ndjson");
+    expect(s3.object(BUCKET, part(run, 0))!.contentType).toBe("application/x-ndjson");
 
-    // Write order: manifest removed first, parts, the listing for stale parts, the manifest last.
+    // Write order: the parts, the run's manifest, then the switch (the symlink file), then the clean-up listing.
     const writes = s3.ops.filter((o) => o.op !== "GetObject" && o.op !== "HeadObject").map((o) => `${o.op} ${o.key ?? ""}`.trim());
-    expect(writes).toEqual([`DeleteObject ${manifestKey()}`, `PutObject ${part(0)}`, `PutObject ${part(1)}`, `PutObject ${part(2)}`, "ListObjectsV2", `PutObject ${manifestKey()}`]);
-    // Every PutObject carried a SHA-256 checksum (the manifest's digest) that the fake S3 verified against the body.
-    expect(s3.putsVerified).toBe(4);
+    expect(writes).toEqual([`PutObject ${part(run, 0)}`, `PutObject ${part(run, 1)}`, `PutObject ${part(run, 2)}`, `PutObject ${manifestKeyOf(run)}`, `PutObject ${symlinkKey()}`, "ListObjectsV2"]);
+    // Every PutObject carried a SHA-256 checksum that the fake S3 verified against the body.
+    expect(s3.putsVerified).toBe(5);
     expect(s3.putsWithoutIntegrity).toBe(0);
     for (const k of s3.keys(BUCKET)) expect(s3.object(BUCKET, k)!.verifiedBy).toContain("x-amz-checksum-sha256");
 
@@ -212,7 +243,7 @@ describe("saas-export handler (bundled) through a real Squid", () => {
     expect(s3.headerNames.has(HEADER.toLowerCase())).toBe(false);
 
     const finished = logs().find((l) => l.msg === "saas export finished");
-    expect(finished).toMatchObject({ level: "info", date: DATE, pages: 7, records: 250, objects: 3, bytes: summary.bytes, deletedStaleParts: 0 });
+    expect(finished).toMatchObject({ level: "info", date: DATE, pages: 7, records: 250, objects: 3, bytes: summary.bytes, published: true });
     expect(typeof finished!.durationMs).toBe("number");
     expect(logLines.join("\n")).not.toContain(HEADER_VALUE);
     expect(logLines.join("\n")).not.toContain(TOKEN);
@@ -249,72 +280,116 @@ describe("saas-export handler (bundled) through a real Squid", () => {
     expect(saas.requests.every((r) => r.headers["x-api-key"] === "k-123" && r.headers.authorization === undefined)).toBe(true);
   });
 
-  test("a rerun for the same date overwrites the same keys without duplicates; a shorter rerun deletes the stale parts", async () => {
-    s3.listPageCap = 2; // the stale-part listing must follow continuation tokens
+  test("a rerun for the same date switches Athena to its own run in one write; the run it replaced stays until the next switch, older ones are deleted", async () => {
+    s3.listPageCap = 2; // the clean-up listing must follow continuation tokens
     const handler = coldStart();
-    await handler({ date: DATE });
-    const first = s3.keys(BUCKET);
-
-    const again = await handler({ date: DATE });
-    expect(s3.keys(BUCKET)).toEqual(first);
+    const first = await handler({ date: DATE });
+    saas.records = records(260, 2);
+    const second = await handler({ date: DATE });
+    expect(second.runId).not.toBe(first.runId);
+    expect(publishedRun()).toBe(second.runId);
     expect(storedRecords()).toEqual(saas.records);
-    expect(again).toMatchObject({ records: 250, objects: 3, deletedStaleParts: 0 });
-    expect(s3.object(BUCKET, part(0))!.writes).toBe(2);
+    expect(runsOf()).toEqual([first.runId, second.runId].sort());
+    expect(second).toMatchObject({ records: 260, published: true, deletedOldObjects: 0 });
+    expect(manifestOf(second.runId)!.previous).toEqual({ runId: first.runId, date: DATE, records: 250 });
 
-    saas.records = records(120, 2);
-    const shorter = await handler({ date: DATE });
-    expect(shorter).toMatchObject({ records: 120, objects: 2, deletedStaleParts: 1 });
-    expect(s3.keys(BUCKET)).toEqual([manifestKey(), part(0), part(1)]);
-    expect(storedRecords()).toEqual(saas.records);
+    const third = await handler({ date: DATE });
+    expect(third).toMatchObject({ records: 260, published: true, deletedOldObjects: 4 });
+    expect(runsOf()).toEqual([second.runId, third.runId].sort());
+    expect(s3.opsOf("DeleteObjects").flatMap((o) => o.keys)).toEqual(s3.opsOf("PutObject").filter((o) => o.key!.includes(first.runId)).map((o) => o.key).sort());
     expectManifestMatchesPartition();
-    expect(s3.opsOf("DeleteObjects").flatMap((o) => o.keys)).toEqual([part(2)]);
-    expect(s3.opsOf("ListObjectsV2").length).toBeGreaterThan(3);
 
-    // Another date is another partition, untouched by this one.
-    await handler({ date: "2026-11-20" });
-    expect(s3.keys(BUCKET, dir())).toEqual([manifestKey(), part(0), part(1)]);
-    expect(manifest("2026-11-20")!.records).toBe(120);
+    // Another date is another partition, untouched by this one; it is compared with the day before.
+    const other = await handler({ date: "2026-11-22" });
+    expect(publishedRun()).toBe(third.runId);
+    expect(manifestOf(other.runId, "2026-11-22")!.previous).toEqual({ runId: third.runId, date: DATE, records: 260 });
   });
 
-  test("a crash at part K leaves the partition visibly incomplete (no _SUCCESS); the rerun converges to exactly the new data", async () => {
+  test("an empty page with a null cursor after 720 of 1,000 records is not published: Athena keeps the full day, the manifest says why", async () => {
+    saas.records = records(1_000);
     const handler = coldStart();
-    await handler({ date: DATE }); // v1: 3 parts + manifest
+    const full = await handler({ date: DATE });
+    expect(full).toMatchObject({ records: 1_000, published: true });
+    const before = s3.object(BUCKET, symlinkKey())!.etag;
+
+    saas.records = records(1_000, 2);
+    saas.truncateAt = 720;
+    const err = await handler({ date: DATE }).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).toMatch(/^the export of 2026-11-21 was not published, so Athena keeps reading the previous data: page 19 had no records and no next cursor, right after page 18 had 40/);
+    expect((err as Error).message).toContain(`720 records is less than PUBLISH_MIN_SHARE=0.9 of the 1000 records published for ${DATE} (run ${full.runId})`);
+    expect((err as Error).message).toContain(`{"date": "${DATE}", "force": true}`);
+    expect(s3.object(BUCKET, symlinkKey())!.etag).toBe(before);
+    expect(publishedRun()).toBe(full.runId);
+    expect(storedRecords()).toEqual(records(1_000));
+    const refusedRun = runsOf().find((r) => r !== full.runId)!;
+    const refused = manifestOf(refusedRun)!;
+    expect(refused).toMatchObject({ status: "refused", records: 720, previous: { runId: full.runId, date: DATE, records: 1_000 } });
+    expect(refused.refusedBecause).toHaveLength(2);
+    expect(logs().find((l) => l.msg === "saas export failed")).toMatchObject({ level: "error", kind: "refused", partitionState: "unchanged" });
+
+    // An operator who knows the smaller day is right publishes it; the manifest keeps what was overridden.
+    const forced = await handler({ date: DATE, force: true });
+    expect(forced).toMatchObject({ records: 720, published: true });
+    expect(manifestOf(forced.runId)!.forcedOver).toHaveLength(2);
+    expect(storedRecords()).toEqual(saas.records.slice(0, 720));
+  });
+
+  test("a smaller day within PUBLISH_MIN_SHARE is published, and an empty last page is accepted when SAAS_EMPTY_LAST_PAGE=normal", async () => {
+    saas.records = records(1_000);
+    process.env.PUBLISH_MIN_SHARE = "0.7";
+    process.env.SAAS_EMPTY_LAST_PAGE = "normal";
+    const handler = coldStart();
+    await handler({ date: DATE });
+    saas.truncateAt = 720;
+    await expect(handler({ date: DATE })).resolves.toMatchObject({ records: 720, published: true });
+    saas.truncateAt = 480;
+    await expect(handler({ date: DATE })).rejects.toThrow(/480 records is less than PUBLISH_MIN_SHARE=0.7 of the 720 records published/);
+  });
+
+  test("a crash at part K changes nothing Athena reads; the unpublished parts are cleaned up by the next published run", async () => {
+    const handler = coldStart();
+    const v1 = await handler({ date: DATE }); // 3 parts
+    const published = publishedParts();
     saas.records = records(430, 2); // v2: 5 parts
     s3.failPuts(2, { status: 500, times: Infinity }); // the 2nd part never gets written: retries run out
 
     const err = await handler({ date: DATE }).catch((e: Error) => e);
     expect(err).toBeInstanceOf(Error);
-    expect((err as Error).message).toMatch(new RegExp(`S3 PutObject on s3://${BUCKET}/${part(1)} failed after 5 attempts`));
-    expect((err as Error).message).toContain(`s3://${BUCKET}/${dir()} was being rewritten and is left incomplete (no _SUCCESS)`);
-    expect((err as Error).message).toContain(`{"date": "${DATE}"}`);
-    expect(manifest()).toBeUndefined();
-    expect(s3.keys(BUCKET)).toEqual([part(0), part(1), part(2)]); // new part 0, old parts 1-2: no manifest claims them
-    expect(logs().find((l) => l.msg === "saas export failed")).toMatchObject({ level: "error", kind: "s3", partitionState: "incomplete" });
+    expect((err as Error).message).toMatch(new RegExp(`S3 PutObject on s3://${BUCKET}/${dataDir()}run=[^/]+/part-00001\\.ndjson failed after 5 attempts`));
+    expect((err as Error).message).toContain(`Nothing was published: Athena still reads what s3://${BUCKET}/${symlinkKey()} listed before this run`);
+    expect(publishedRun()).toBe(v1.runId);
+    expect(publishedParts()).toEqual(published);
+    expect(storedRecords()).toEqual(records(250));
+    expect(logs().find((l) => l.msg === "saas export failed")).toMatchObject({ level: "error", kind: "s3", partitionState: "unchanged" });
+    const crashed = runsOf().find((r) => r !== v1.runId)!;
+    expect(manifestOf(crashed)).toBeUndefined();
 
     s3.clearFaults();
     const rerun = await handler({ date: DATE });
-    expect(rerun).toMatchObject({ records: 430, objects: 5, deletedStaleParts: 0 });
+    expect(rerun).toMatchObject({ records: 430, objects: 5, published: true });
     expect(storedRecords()).toEqual(saas.records);
     expect(expectManifestMatchesPartition().records).toBe(430);
+    expect(runsOf()).toEqual([v1.runId, rerun.runId].sort()); // the crashed run's part is gone, the replaced run stays
   });
 
-  test("a crash after the parts but before the manifest: no _SUCCESS, and the rerun deletes the stale tail and completes", async () => {
+  test("S3 refusing the switch itself leaves the previous list in place; the rerun publishes", async () => {
     const handler = coldStart();
     saas.records = records(430);
-    await handler({ date: DATE }); // 5 parts
-    saas.records = records(150, 2); // 2 parts
-    s3.failPuts(3, { status: 403, times: 1 }); // parts 1-2 succeed, the manifest PutObject is denied
-    await expect(handler({ date: DATE })).rejects.toThrow(/S3 denied PutObject on s3:\/\/export-bucket\/raw\/saas\/dt=2026-11-21\/_SUCCESS .*s3:PutObject/);
-    expect(manifest()).toBeUndefined();
-    expect(s3.keys(BUCKET)).toEqual([part(0), part(1)]);
+    const v1 = await handler({ date: DATE });
+    saas.records = records(450, 2);
+    s3.failPuts(7, { status: 403, times: 1 }); // 5 parts and the manifest succeed, the symlink PutObject is denied
+    await expect(handler({ date: DATE })).rejects.toThrow(/S3 denied PutObject on s3:\/\/export-bucket\/raw\/saas\/current\/dt=2026-11-21\/symlink\.txt .*s3:PutObject/);
+    expect(publishedRun()).toBe(v1.runId);
+    expect(storedRecords()).toEqual(records(430));
 
     const rerun = await handler({ date: DATE });
-    expect(rerun).toMatchObject({ records: 150, objects: 2, deletedStaleParts: 0 });
+    expect(rerun).toMatchObject({ records: 450, published: true });
     expect(storedRecords()).toEqual(saas.records);
     expectManifestMatchesPartition();
   });
 
-  test("a failure before the first part is complete leaves the previous partition untouched, manifest included", async () => {
+  test("a failure before the first part is complete writes nothing at all", async () => {
     const handler = coldStart();
     await handler({ date: DATE });
     const before = s3.keys(BUCKET).map((k) => [k, s3.object(BUCKET, k)!.etag]);
@@ -323,7 +398,7 @@ describe("saas-export handler (bundled) through a real Squid", () => {
     saas.failNext(1000, 503, { after: 2 });
     const err = await handler({ date: DATE }).catch((e: Error) => e);
     expect((err as Error).message).toMatch(/^the SaaS answered page 3 \(GET https:\/\/api\.example\.com:\d+\/v1\/cursor\) with HTTP 503: injected 503 after 5 attempts\./);
-    expect((err as Error).message).toContain("Nothing was written");
+    expect((err as Error).message).toContain("Nothing was published");
     expect(s3.keys(BUCKET).map((k) => [k, s3.object(BUCKET, k)!.etag])).toEqual(before);
     expectManifestMatchesPartition();
   });
@@ -421,6 +496,8 @@ describe("saas-export handler (bundled) through a real Squid", () => {
     process.env.SAAS_PAGINATION = "offset";
     process.env.PREFIX = "/raw/saas";
     process.env.RETRY_MAX_ATTEMPTS = "0";
+    process.env.PUBLISH_MIN_SHARE = "90%";
+    process.env.SAAS_EMPTY_LAST_PAGE = "ignore";
     const err = await coldStart()({ date: DATE }).catch((e: Error) => e);
     const msg = (err as Error).message;
     expect((err as { kind?: string }).kind).toBe("config");
@@ -431,6 +508,8 @@ describe("saas-export handler (bundled) through a real Squid", () => {
     expect(msg).toContain('SAAS_PAGINATION "offset" is not a pagination style: use none, link, cursor:');
     expect(msg).toContain("PREFIX must not start with '/'");
     expect(msg).toContain("RETRY_MAX_ATTEMPTS must be an integer from 1 to 10");
+    expect(msg).toContain('PUBLISH_MIN_SHARE must be a number from 0 to 1');
+    expect(msg).toContain('SAAS_EMPTY_LAST_PAGE must be "anomaly"');
     expect(secrets.totalCalls).toBe(0);
     expect(saas.requests).toHaveLength(0);
   });
@@ -459,7 +538,7 @@ describe("saas-export handler (bundled) through a real Squid", () => {
     const today = new Date().toISOString().slice(0, 10);
     const s = await handler(undefined);
     expect([today, new Date().toISOString().slice(0, 10)]).toContain(s.date);
-    expect(s3.keys(BUCKET, `${PREFIX}dt=2026-03-04/`)).toContain(`${PREFIX}dt=2026-03-04/_SUCCESS`);
+    expect(s3.keys(BUCKET, `${PREFIX}current/dt=2026-03-04/`)).toEqual([symlinkKey("2026-03-04")]);
     await expect(handler({ date: "2026-02-30" })).rejects.toThrow('event.date must be a calendar date YYYY-MM-DD, e.g. {"date": "2026-11-21"}; got "2026-02-30".');
     await expect(handler({ date: "21/11/2026" })).rejects.toThrow(/event\.date must be a calendar date/);
   });
