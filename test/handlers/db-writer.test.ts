@@ -61,7 +61,8 @@ function coldStart(env: Record<string, string | undefined> = {}): Handler {
   }
   let mod: { handler: Handler } | undefined;
   jest.isolateModules(() => {
-    mod = loadBundledHandler<{ handler: Handler }>("db-writer");
+    // The bundle a pg deployment gets: the pg path only, Tokyo's RDS CA certificates (+ DB_TLS_CA_PEM_FILE).
+    mod = loadBundledHandler<{ handler: Handler }>("db-writer", { dbAccess: "pg", rdsCaRegion: "ap-northeast-1" });
   });
   return mod!.handler;
 }
@@ -392,6 +393,15 @@ describe("connection", () => {
     secrets.setSecret(name, JSON.stringify({ username: pg.user, password: pg.password }));
     await expect(h({ batchId: "auth-1", users: users(1, "auth-") })).resolves.toMatchObject({ inserted: 1 });
     expect(logs.join("\n")).not.toContain(pg.password);
+  });
+
+  test("a pg-only bundle refuses DB_ACCESS=data-api, and an RDS host outside its CA region, naming the fix", async () => {
+    const wrongPath = await failure(coldStart({ DB_ACCESS: "data-api", DB_CLUSTER_ARN: "arn:aws:rds:ap-northeast-1:111111111111:cluster:app" })({ batchId: "mode-1", users: users(1, "mode-") }));
+    expect(wrongPath.kind).toBe("config");
+    expect(wrongPath.message).toMatch(/DB_ACCESS is data-api, but this function was bundled for pg only: set DB_ACCESS=pg, or redeploy/);
+    const wrongRegion = await failure(coldStart({ DB_HOST: "app.cluster-abc123.us-east-1.rds.amazonaws.com" })({ batchId: "mode-2", users: users(1, "mode-") }));
+    expect(wrongRegion.kind).toBe("config");
+    expect(wrongRegion.message).toMatch(/in us-east-1, but this function was bundled with the RDS CA certificates of ap-northeast-1 only/);
   });
 
   test("missing and invalid settings are all reported at once, naming each variable", async () => {

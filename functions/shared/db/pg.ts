@@ -113,6 +113,13 @@ export class PgDatabase implements SqlDatabase {
   connectionsOpened = 0;
 
   constructor(opts: PgDatabaseOptions) {
+    // A bundle built with one region's RDS CA certificates (components/bundle.ts, `rdsCaRegion`) cannot verify an
+    // RDS host elsewhere: say so now rather than fail the TLS handshake later.
+    const bundledRegion = process.env.VLK_BUNDLE_RDS_CA_REGION;
+    const hostRegion = /\.([a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d)\.rds\.amazonaws\.com(?:\.cn)?$/.exec(opts.host)?.[1];
+    if (bundledRegion && hostRegion && hostRegion !== bundledRegion) {
+      throw new DbError("config", `the database host ${opts.host} is in ${hostRegion}, but this function was bundled with the RDS CA certificates of ${bundledRegion} only: redeploy with the database's region (bundle option rdsCaRegion)`);
+    }
     this.opts = opts;
     this.host = opts.host;
     this.port = opts.port ?? 5432;
