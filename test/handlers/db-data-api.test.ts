@@ -381,7 +381,7 @@ describe("db-writer over the Data API (answered by a real PostgreSQL)", () => {
         // What the service answers for PostgreSQL: one empty result per set, no counts.
         return { updateResults: input.parameterSets.map(() => ({ generatedFields: [] })) };
       });
-      mod = loadBundledHandler<{ handler: Handler }>("db-writer");
+      mod = loadBundledHandler<{ handler: Handler }>("db-writer", { dbAccess: "data-api" });
     });
     return mod!.handler;
   }

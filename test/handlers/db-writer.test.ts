@@ -61,7 +61,8 @@ function coldStart(env: Record<string, string | undefined> = {}): Handler {
   }
   let mod: { handler: Handler } | undefined;
   jest.isolateModules(() => {
-    mod = loadBundledHandler<{ handler: Handler }>("db-writer");
+    // The bundle a pg deployment gets: the pg path only, Tokyo's RDS CA certificates (+ DB_TLS_CA_PEM_FILE).
+    mod = loadBundledHandler<{ handler: Handler }>("db-writer", { dbAccess: "pg", rdsCaRegion: "ap-northeast-1" });
   });
   return mod!.handler;
 }
@@ -213,6 +214,32 @@ describe("batches", () => {
     expect(logged("batch already written; nothing inserted")).toHaveLength(1);
   });
 
+  test("a batch racing another that stores the same users falls back from COPY to ON CONFLICT and counts them as alreadyPresent", async () => {
+    const h = coldStart();
+    await h({ batchId: "race-warm", users: users(1, "race-warm-") });
+    const mine = users(2_000, "race-");
+    // Another writer holds the table, then stores one of this batch's users: the batch's existence check has passed
+    // by then (none stored), its COPY waits, and hits the unique key once the other commits.
+    const other = new Client(pg.pgConfig({ database: "app" }) as never);
+    await other.connect();
+    try {
+      await other.query("BEGIN");
+      await other.query("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE");
+      const run = h({ batchId: "race-1", users: mine });
+      await waitFor("the batch's COPY to wait on the lock", async () => {
+        const rows = (await pg.sql("SELECT query FROM pg_stat_activity WHERE application_name = 'db-writer' AND datname = 'app' AND wait_event_type = 'Lock'")) as Array<{ query: string }>;
+        return rows.some((r) => /^COPY "?users"? /.test(r.query.trim()));
+      });
+      await other.query("INSERT INTO users (external_id, email, name, batch_id) VALUES ('race-1999', 'other@example.com', 'Other', 'other')");
+      await other.query("COMMIT");
+      await expect(run).resolves.toMatchObject({ batchId: "race-1", inserted: 1_999, alreadyPresent: 1, replayed: false });
+    } finally {
+      await other.end();
+    }
+    expect(await countFor("race-1")).toBe(1_999);
+    expect(await appSql("SELECT email FROM users WHERE external_id = 'race-1999'")).toEqual([{ email: "other@example.com" }]);
+  });
+
   test("users an earlier batch stored count as alreadyPresent and keep their first values", async () => {
     const h = coldStart();
     await h({ batchId: "overlap-1", users: users(100, "overlap-") });
@@ -320,23 +347,24 @@ describe("connection", () => {
     await h({ batchId: "pre-kill", users: users(1, "pre-kill-") });
     const event = { batchId: "killed-1", users: users(10_000, "killed-") };
 
-    // Hold the users table so the big INSERT is provably in flight (waiting, inside its transaction) at the kill.
+    // Hold the users table so the big write (COPY into users, as none of these users is stored yet) is provably in
+    // flight (waiting, inside its transaction) at the kill.
     const blocker = new Client(pg.pgConfig({ database: "app" }) as never);
     blocker.on("error", () => undefined);
     await blocker.connect();
     await blocker.query("BEGIN");
     await blocker.query("LOCK TABLE users IN SHARE MODE");
     const run = failure(h(event));
-    await waitFor("the batch INSERT to wait on the lock", async () => {
+    await waitFor("the batch's COPY to wait on the lock", async () => {
       const rows = (await pg.sql(
         "SELECT query FROM pg_stat_activity WHERE application_name = 'db-writer' AND datname = 'app' AND wait_event_type = 'Lock'",
       )) as Array<{ query: string }>;
-      return rows.some((r) => /^INSERT INTO users/.test(r.query.trim()));
+      return rows.some((r) => /^COPY "?users"? /.test(r.query.trim()));
     });
     await pg.kill();
     const err = await run;
     expect(err.kind).toBe("connection-lost");
-    expect(err.message).toMatch(/^the connection to localhost:\d+ was lost while a statement was in flight .*an open transaction was rolled back by the server: INSERT INTO users/);
+    expect(err.message).toMatch(/^the connection to localhost:\d+ was lost while a statement was in flight .*an open transaction was rolled back by the server: COPY "?users"? /);
     expect(logged("batch not written")).toEqual([expect.objectContaining({ kind: "connection-lost", retry: expect.stringContaining("invoke again") })]);
 
     await pg.start();
@@ -417,6 +445,15 @@ describe("connection", () => {
     secrets.setSecret(name, JSON.stringify({ username: pg.user, password: pg.password }));
     await expect(h({ batchId: "auth-1", users: users(1, "auth-") })).resolves.toMatchObject({ inserted: 1 });
     expect(logs.join("\n")).not.toContain(pg.password);
+  });
+
+  test("a pg-only bundle refuses DB_ACCESS=data-api, and an RDS host outside its CA region, naming the fix", async () => {
+    const wrongPath = await failure(coldStart({ DB_ACCESS: "data-api", DB_CLUSTER_ARN: "arn:aws:rds:ap-northeast-1:111111111111:cluster:app" })({ batchId: "mode-1", users: users(1, "mode-") }));
+    expect(wrongPath.kind).toBe("config");
+    expect(wrongPath.message).toMatch(/DB_ACCESS is data-api, but this function was bundled for pg only: set DB_ACCESS=pg, or redeploy/);
+    const wrongRegion = await failure(coldStart({ DB_HOST: "app.cluster-abc123.us-east-1.rds.amazonaws.com" })({ batchId: "mode-2", users: users(1, "mode-") }));
+    expect(wrongRegion.kind).toBe("config");
+    expect(wrongRegion.message).toMatch(/in us-east-1, but this function was bundled with the RDS CA certificates of ap-northeast-1 only/);
   });
 
   test("missing and invalid settings are all reported at once, naming each variable", async () => {

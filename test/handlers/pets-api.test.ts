@@ -84,7 +84,7 @@ function coldStart(access: Access, overrides: Record<string, string> = {}): Cont
   const calls: { op: string; input: any }[] = [];
   jest.isolateModules(() => {
     if (access === "data-api") mockDataApiOnPostgres(calls);
-    mod = loadBundledHandler<Bundle>("pets-api");
+    mod = loadBundledHandler<Bundle>("pets-api", access === "pg" ? { dbAccess: "pg", rdsCaRegion: "ap-northeast-1" } : { dbAccess: "data-api" });
   });
   open.push(mod!);
   return { handler: mod!.handler, shutdown: mod!.shutdown, calls };

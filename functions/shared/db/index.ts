@@ -19,22 +19,36 @@
  */
 import * as fs from "fs";
 import * as z from "zod";
-import { SecretCredentials } from "./credentials";
-import { DataApiDatabase } from "./data-api";
 import { DbError } from "./errors";
-import { PgDatabase } from "./pg";
 import type { SqlDatabase } from "./types";
 import { integer, required } from "../env";
 import type { Logger } from "../log";
 
 export { DbError } from "./errors";
 export type { DbErrorKind } from "./errors";
-export { PgDatabase } from "./pg";
-export type { PgExecutor, PgDatabaseOptions, PgCredentials, CredentialsSource } from "./pg";
-export { DataApiDatabase } from "./data-api";
-export type { DataApiDatabaseOptions } from "./data-api";
-export { SecretCredentials } from "./credentials";
+export type { PgDatabase, PgExecutor, PgDatabaseOptions, PgCredentials, CredentialsSource } from "./pg";
+export type { DataApiDatabase, DataApiDatabaseOptions } from "./data-api";
+export type { SecretCredentials } from "./credentials";
 export type * from "./types";
+
+/*
+ * The two access paths are required here, not imported, so that a bundle built for one path (components/bundle.ts,
+ * `dbAccess`) holds only that path: the bundler replaces VLK_BUNDLE_DB_ACCESS with a constant and drops the other
+ * branch with its modules (the pg driver, the RDS CA bundle and the Secrets Manager client, or the RDS Data API
+ * client). Both load when the module loads, as imports would, so a container pays for them once, at init.
+ * Unbundled (tests) the variable is unset and both paths are there.
+ */
+/* eslint-disable @typescript-eslint/no-require-imports */
+const pgPath: { PgDatabase: typeof import("./pg").PgDatabase; SecretCredentials: typeof import("./credentials").SecretCredentials } | undefined =
+  process.env.VLK_BUNDLE_DB_ACCESS === "data-api" ? undefined : { PgDatabase: require("./pg").PgDatabase, SecretCredentials: require("./credentials").SecretCredentials };
+const dataApiPath: { DataApiDatabase: typeof import("./data-api").DataApiDatabase } | undefined =
+  process.env.VLK_BUNDLE_DB_ACCESS === "pg" ? undefined : { DataApiDatabase: require("./data-api").DataApiDatabase };
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+/** The access path this code was bundled for, or undefined when it holds both. */
+export function bundledDbAccess(): "pg" | "data-api" | undefined {
+  return !pgPath ? "data-api" : !dataApiPath ? "pg" : undefined;
+}
 
 const optional = z.string().trim().optional();
 
@@ -76,14 +90,18 @@ export function databaseFromEnv(env: NodeJS.ProcessEnv = process.env, opts: Data
   const base = common.safeParse(env);
   if (!base.success) problems.push(...base.error.issues.map((i) => i.message));
   const access = env.DB_ACCESS?.trim();
-  if (access === "data-api") {
+  const built = bundledDbAccess();
+  if (built && (access === "pg" || access === "data-api") && access !== built) {
+    throw configError([`DB_ACCESS is ${access}, but this function was bundled for ${built} only: set DB_ACCESS=${built}, or redeploy so the bundle is built for ${access}`]);
+  }
+  if (access === "data-api" && dataApiPath) {
     const d = dataApiEnv.safeParse(env);
     if (!d.success) problems.push(...d.error.issues.map((i) => i.message));
     if (base.success && !/^arn:aws[a-z-]*:secretsmanager:/.test(base.data.DB_SECRET_ARN)) {
       problems.push("DB_SECRET_ARN must be the secret's full ARN for the Data API (arn:aws:secretsmanager:<region>:<account>:secret:<name>)");
     }
     if (problems.length > 0 || !base.success || !d.success) throw configError(problems);
-    return new DataApiDatabase({ resourceArn: d.data.DB_CLUSTER_ARN, secretArn: base.data.DB_SECRET_ARN, database: base.data.DB_NAME, log: opts.log });
+    return new dataApiPath.DataApiDatabase({ resourceArn: d.data.DB_CLUSTER_ARN, secretArn: base.data.DB_SECRET_ARN, database: base.data.DB_NAME, log: opts.log });
   }
   // Unset or invalid DB_ACCESS: report the pg variables too, so one run lists everything.
   const p = pgEnv.safeParse(env);
@@ -98,7 +116,8 @@ export function databaseFromEnv(env: NodeJS.ProcessEnv = process.env, opts: Data
       problems.push(`DB_TLS_CA_PEM_FILE ${caFile} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): unset it (RDS needs no extra CA) or ship the file with the function`);
     }
   }
-  if (problems.length > 0 || !base.success || !p.success) throw configError(problems);
+  if (problems.length > 0 || !base.success || !p.success || !pgPath) throw configError(problems);
+  const { PgDatabase, SecretCredentials } = pgPath;
   return new PgDatabase({
     host: p.data.DB_HOST,
     port: p.data.DB_PORT,

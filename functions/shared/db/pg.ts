@@ -113,6 +113,13 @@ export class PgDatabase implements SqlDatabase {
   connectionsOpened = 0;
 
   constructor(opts: PgDatabaseOptions) {
+    // A bundle built with one region's RDS CA certificates (components/bundle.ts, `rdsCaRegion`) cannot verify an
+    // RDS host elsewhere: say so now rather than fail the TLS handshake later.
+    const bundledRegion = process.env.VLK_BUNDLE_RDS_CA_REGION;
+    const hostRegion = /\.([a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d)\.rds\.amazonaws\.com(?:\.cn)?$/.exec(opts.host)?.[1];
+    if (bundledRegion && hostRegion && hostRegion !== bundledRegion) {
+      throw new DbError("config", `the database host ${opts.host} is in ${hostRegion}, but this function was bundled with the RDS CA certificates of ${bundledRegion} only: redeploy with the database's region (bundle option rdsCaRegion)`);
+    }
     this.opts = opts;
     this.host = opts.host;
     this.port = opts.port ?? 5432;
@@ -532,8 +539,12 @@ export function quoteIdent(name: string): string {
 }
 
 /** COPY text format: tab-separated, \N for null, backslash escapes for the characters the format reserves. */
+/** Characters COPY's text format escapes, and NUL, which it cannot carry at all. Most values have none. */
+const COPY_SPECIAL = /[\\\t\n\r\u0000]/;
+
 export function copyTextValue(v: string | null): string {
   if (v === null) return "\\N";
+  if (!COPY_SPECIAL.test(v)) return v;
   if (v.includes("\u0000")) throw new DbError("query", "a COPY value contains a NUL character, which PostgreSQL text cannot hold");
   return v.replace(/[\\\t\n\r]/g, (ch) => (ch === "\\" ? "\\\\" : ch === "\t" ? "\\t" : ch === "\n" ? "\\n" : "\\r"));
 }
@@ -542,7 +553,9 @@ function* copyChunks(rows: Iterable<ReadonlyArray<string | null>>, width: number
   let buf = "";
   for (const row of rows) {
     if (row.length !== width) throw new DbError("query", `a COPY row has ${row.length} values for ${width} columns`);
-    buf += row.map(copyTextValue).join("\t") + "\n";
+    let line = copyTextValue(row[0]);
+    for (let i = 1; i < width; i++) line += "\t" + copyTextValue(row[i]);
+    buf += line + "\n";
     if (buf.length >= 64 * 1024) {
       yield buf;
       buf = "";
