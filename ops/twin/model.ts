@@ -190,6 +190,8 @@ export interface FlowM {
   protocol: string;
   port: number;
   to: { kind: string; service?: string; host?: string; cidr?: string; name?: string };
+  /** The security group a flow to a group (or an endpoint) names, from the component's flowSpecs. */
+  securityGroupId?: string;
   label: string;
 }
 
@@ -253,6 +255,7 @@ export interface PrivateApiM {
   region: string;
   /** The function the integration invokes (by its component name). */
   fn?: string;
+  routes: string[];
 }
 
 export interface TwinModel {
@@ -619,7 +622,8 @@ export function buildModel(graph: GraphFile, graphDir: string): TwinModel {
     const flows: FlowM[] = ((c.inputs.flows ?? []) as any[]).map((f, index) => {
       const to = f.to ?? {};
       const what = to.kind === "awsService" ? `AWS ${to.service}` : to.kind === "internet" ? `internet host ${to.host}` : to.kind === "cidr" ? `${to.name ?? "CIDR"} ${to.cidr}` : to.kind === "securityGroup" ? `security group ${to.name}` : String(to.kind);
-      return { fn: c.name, index, protocol: String(f.protocol ?? "tcp"), port: Number(f.port), to, label: `${f.protocol ?? "tcp"}/${f.port} to ${what}` };
+      const spec = ((c.inputs.flowSpecs ?? []) as any[])[index] ?? {};
+      return { fn: c.name, index, protocol: String(f.protocol ?? "tcp"), port: Number(f.port), to, securityGroupId: spec.securityGroupId, label: `${f.protocol ?? "tcp"}/${f.port} to ${what}` };
     });
     const f: FunctionM = {
       name: c.name,
@@ -645,8 +649,11 @@ export function buildModel(graph: GraphFile, graphDir: string): TwinModel {
   if (rest) {
     const pol = all(T.restApiPolicy).find((p) => p.inputs.restApiId === rest.id);
     const stage = all(T.stage).find((s) => s.inputs.restApi === rest.id);
-    const petsFn = functions.find((f) => f.name === "pets-api");
-    api = { name: rest.name, id: rest.id, stage: String(stage?.inputs.stageName ?? "v1"), policy: String(pol?.inputs.policy ?? rest.inputs.policy ?? ""), account: accountOf(rest), region, fn: petsFn?.name };
+    const uris = all("aws:apigateway/integration:Integration").filter((x) => x.inputs.restApi === rest.id).map((x) => String(x.inputs.uri ?? ""));
+    const petsFn = functions.find((f) => uris.some((u) => u.includes(`:function:${f.resourceName}-`) || u.includes(`:function:${f.resourceName}/`)));
+    const comp = all("vpc-lambda-kit:api:PrivateApi")[0];
+    const routes = strs(comp?.inputs.routes);
+    api = { name: rest.name, id: rest.id, stage: String(stage?.inputs.stageName ?? "v1"), policy: String(pol?.inputs.policy ?? rest.inputs.policy ?? ""), account: accountOf(rest), region, fn: petsFn?.name, routes: routes.length ? routes : ["ANY /pets", "ANY /pets/{id}"] };
   }
 
   // Secrets the graph declares, and the RDS-managed one the functions name.
