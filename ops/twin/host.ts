@@ -35,11 +35,34 @@ export function listNamespaces(): string[] {
   return (r.stdout ?? "").split("\n").map((l) => l.trim().split(/\s+/)[0]).filter(Boolean);
 }
 
-/** Kills every process in the namespace (by pid, from `ip netns pids`) and deletes it. */
-export function removeNamespace(ns: string): void {
-  const ip = need("ip");
-  for (let i = 0; i < 3; i++) {
-    const pids = (spawnSync(ip, ["netns", "pids", ns], { encoding: "utf8" }).stdout ?? "").split(/\s+/).filter(Boolean).map(Number);
+/** Pids of processes whose network namespace is one of `names` (compares /proc/<pid>/ns/net with /run/netns/<name>). */
+function pidsIn(names: string[]): number[] {
+  const inodes = new Set<string>();
+  for (const n of names) {
+    try {
+      inodes.add(`net:[${fs.statSync(path.join("/run/netns", n)).ino}]`);
+    } catch {
+      /* not mounted */
+    }
+  }
+  if (!inodes.size) return [];
+  const out: number[] = [];
+  for (const d of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (inodes.has(fs.readlinkSync(`/proc/${d}/ns/net`))) out.push(Number(d));
+    } catch {
+      /* exited or not ours to read */
+    }
+  }
+  return out;
+}
+
+/** Kills every process inside the namespaces (by pid) and deletes them, in one `ip -batch`. */
+export function removeNamespaces(names: string[]): void {
+  if (!names.length) return;
+  for (let i = 0; i < 20; i++) {
+    const pids = pidsIn(names);
     if (!pids.length) break;
     for (const p of pids) {
       try {
@@ -50,15 +73,30 @@ export function removeNamespace(ns: string): void {
     }
     spawnSync("sleep", ["0.05"]);
   }
-  spawnSync(ip, ["netns", "del", ns]);
-  fs.rmSync(path.join("/etc/netns", ns), { recursive: true, force: true });
+  spawnSync(need("ip"), ["-force", "-batch", "-"], { input: names.map((n) => `netns del ${n}`).join("\n") + "\n" });
+  for (const n of names) fs.rmSync(path.join("/etc/netns", n), { recursive: true, force: true });
+}
+
+export function removeNamespace(ns: string): void {
+  removeNamespaces([ns]);
 }
 
 /** Removes every namespace, /etc/netns entry and run dir a twin left behind (any run). */
 export function cleanLeftovers(): string[] {
   const removed: string[] = [];
-  for (const ns of listNamespaces()) if (PREFIX_RE.test(ns)) (removeNamespace(ns), removed.push(ns));
-  if (fs.existsSync("/etc/netns")) for (const d of fs.readdirSync("/etc/netns")) if (PREFIX_RE.test(d)) fs.rmSync(path.join("/etc/netns", d), { recursive: true, force: true });
+  // A twin that is still running (its owner pid alive) keeps its namespaces: only leftovers go.
+  const live = new Set<string>();
+  for (const d of fs.readdirSync(os.tmpdir())) {
+    const m = /^vlk-twin-(vt[0-9a-f]{4})-/.exec(d);
+    if (!m) continue;
+    const pidFile = path.join(os.tmpdir(), d, "owner.pid");
+    const owner = fs.existsSync(pidFile) ? Number(fs.readFileSync(pidFile, "utf8")) : 0;
+    if (owner && owner !== process.pid && alive(owner)) live.add(m[1]);
+  }
+  const mine = listNamespaces().filter((ns) => PREFIX_RE.test(ns) && !live.has(ns.slice(0, 6)));
+  removeNamespaces(mine);
+  removed.push(...mine);
+  if (fs.existsSync("/etc/netns")) for (const d of fs.readdirSync("/etc/netns")) if (PREFIX_RE.test(d) && !live.has(d.slice(0, 6))) fs.rmSync(path.join("/etc/netns", d), { recursive: true, force: true });
   for (const d of fs.readdirSync(os.tmpdir())) {
     if (!/^vlk-twin-vt[0-9a-f]{4}-/.test(d)) continue;
     const pidFile = path.join(os.tmpdir(), d, "owner.pid");
@@ -211,7 +249,7 @@ export class Host {
         }
       }
     }
-    for (const ns of [...this.namespaces].reverse()) removeNamespace(ns);
+    removeNamespaces([...this.namespaces].reverse());
     if (!process.env.VLK_TWIN_KEEP_RUNDIR) fs.rmSync(this.runDir, { recursive: true, force: true });
     process.removeListener("SIGINT", this.onSignal);
     process.removeListener("SIGTERM", this.onSignal);

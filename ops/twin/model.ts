@@ -81,6 +81,8 @@ export const OUTSIDE = {
   internetBase: "192.0.2.0/24",
 };
 
+export const DECOY_HOST = "not-allowlisted.twin.example.net";
+
 export type Proto = "tcp" | "udp" | "icmp" | "all" | number;
 
 export interface SgRuleM {
@@ -619,11 +621,12 @@ export function buildModel(graph: GraphFile, graphDir: string): TwinModel {
     if (!fn) throw new TwinInputError(`function component ${c.name} has no aws:lambda/function child in the graph`);
     const vpc = fn.inputs.vpcConfig ?? {};
     const sgIds = strs(vpc.securityGroupIds);
-    const flows: FlowM[] = ((c.inputs.flows ?? []) as any[]).map((f, index) => {
-      const to = f.to ?? {};
+    // flowSpecs (what the component turned into rules) when present, else the declared flows.
+    const specs: any[] = Array.isArray(c.inputs.flowSpecs) ? c.inputs.flowSpecs : ((c.inputs.flows ?? []) as any[]).map((f) => ({ ...f.to, port: f.port, protocol: f.protocol, purpose: f.purpose }));
+    const flows: FlowM[] = specs.map((spec, index) => {
+      const to = { kind: String(spec.kind), service: spec.service, host: spec.host, cidr: spec.cidr, name: spec.name };
       const what = to.kind === "awsService" ? `AWS ${to.service}` : to.kind === "internet" ? `internet host ${to.host}` : to.kind === "cidr" ? `${to.name ?? "CIDR"} ${to.cidr}` : to.kind === "securityGroup" ? `security group ${to.name}` : String(to.kind);
-      const spec = ((c.inputs.flowSpecs ?? []) as any[])[index] ?? {};
-      return { fn: c.name, index, protocol: String(f.protocol ?? "tcp"), port: Number(f.port), to, securityGroupId: spec.securityGroupId, label: `${f.protocol ?? "tcp"}/${f.port} to ${what}` };
+      return { fn: c.name, index, protocol: String(spec.protocol ?? "tcp"), port: Number(spec.port), to, securityGroupId: spec.securityGroupId, label: `${spec.protocol ?? "tcp"}/${spec.port} to ${what}` };
     });
     const f: FunctionM = {
       name: c.name,
@@ -673,6 +676,8 @@ export function buildModel(graph: GraphFile, graphDir: string): TwinModel {
   for (const f of functions) for (const v of Object.values(f.env)) {
     if (/^https:\/\//.test(v) && !/amazonaws\.com/.test(v)) addHost(new URL(v).hostname);
   }
+  // A host no allowlist names: the proxy probes prove Squid refuses it.
+  addHost(DECOY_HOST);
 
   return {
     stack: graph.stack,

@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { Host, need } from "./host";
 import { lambdaNode } from "./lambda-node";
-import { buildModel, EniM, FlowM, FunctionM, GraphFile, TwinModel } from "./model";
+import { buildModel, DECOY_HOST, EniM, FlowM, FunctionM, GraphFile, TwinModel } from "./model";
 import { buildNetwork, Layout } from "./network";
 import { lambdaEnv, Services, startServices, KINTONE_SEED, SAAS_RECORDS } from "./services";
 import type { Check } from "./agents/probe";
@@ -116,7 +116,14 @@ export function checkFor(m: TwinModel, fn: FunctionM, flow: FlowM, S: Services):
       const proxyUrl = fn.env.PROXY_URL ? new URL(fn.env.PROXY_URL) : undefined;
       const target = fn.env.SAAS_URL ? new URL(fn.env.SAAS_URL).hostname : [...m.internetHosts.keys()][0];
       const header = fn.env.PROXY_HEADER_NAME ?? "X-Lambda-Proxy-Token";
-      return { id, kind: "proxy", host: proxyUrl?.hostname ?? m.proxy.lbDns, port: Number(proxyUrl?.port || flow.port), target, headers: { [header]: S.proxyHeaderValue }, failStatuses: [403] };
+      return {
+        id, kind: "proxy", host: proxyUrl?.hostname ?? m.proxy.lbDns, port: Number(proxyUrl?.port || flow.port), target, headers: { [header]: S.proxyHeaderValue }, failStatuses: [403],
+        mustRefuse: [
+          { target, headers: {}, why: "without the header" },
+          { target, headers: { [header]: `${S.proxyHeaderValue}x` }, why: "with a wrong header value" },
+          { target: DECOY_HOST, headers: { [header]: S.proxyHeaderValue }, why: `to ${DECOY_HOST} (not allowlisted)` },
+        ],
+      };
     }
     const member = m.enis.find((e) => spec?.securityGroupId && e.sgIds.includes(spec.securityGroupId));
     return { id, kind: "tcp", host: member?.ip ?? "192.0.2.254", port: flow.port };
@@ -227,14 +234,19 @@ async function runHandlers(m: TwinModel, L: Layout, S: Services, log: (l: string
       const r = await invoke(m, L, S, saas, e, { date: today });
       add("saas-export", `handler run from ${subnetName(m, e)} (${r.node ?? "?"})`, r.ok, r.ok ? short(r.result) : String(r.error));
     }
-    const { S3Client, ListObjectsV2Command } = await import("@aws-sdk/client-s3");
+    const { S3Client, ListObjectsV2Command, GetObjectCommand } = await import("@aws-sdk/client-s3");
     const s3 = new S3Client({ region: m.region, endpoint: S.motoUrl, forcePathStyle: true, credentials: { accessKeyId: "AKIDTWINTWINTWIN", secretAccessKey: "twin" } });
     try {
       const list = await s3.send(new ListObjectsV2Command({ Bucket: saas.env.BUCKET, Prefix: saas.env.PREFIX ?? "" }));
       const keys = (list.Contents ?? []).map((o) => o.Key ?? "");
       const parts = keys.filter((k) => /\.ndjson(\.gz)?$/.test(k));
-      const manifest = keys.filter((k) => /manifest/i.test(k));
-      add("saas-export", "NDJSON parts and the manifest in moto's S3", parts.length > 0 && manifest.length > 0, `${keys.length} objects under s3://${saas.env.BUCKET}/${saas.env.PREFIX ?? ""}: ${keys.slice(0, 6).join(", ")}`);
+      const manifest = keys.filter((k) => /(manifest|_SUCCESS)/i.test(k));
+      let lines = 0;
+      for (const k of parts) {
+        const body = await (await s3.send(new GetObjectCommand({ Bucket: saas.env.BUCKET, Key: k }))).Body!.transformToString();
+        lines += body.split("\n").filter((l) => l.trim() && JSON.parse(l)).length;
+      }
+      add("saas-export", "NDJSON parts and the manifest in moto's S3 (every SaaS record once)", parts.length > 0 && manifest.length > 0 && lines === SAAS_RECORDS.length, `${keys.length} objects under s3://${saas.env.BUCKET}/${saas.env.PREFIX ?? ""}: ${keys.slice(0, 6).join(", ")}; ${lines} NDJSON lines`);
     } catch (err) {
       add("saas-export", "NDJSON parts and the manifest in moto's S3", false, (err as Error).message);
     } finally {

@@ -252,10 +252,9 @@ export async function startServices(host: Host, m: TwinModel, L: Layout): Promis
 
   // Internet stand-ins.
   const inetCfg = path.join(dir, "internet.json");
-  const saasHost = (() => {
-    const u = m.functions.map((f) => f.env.SAAS_URL).find((v) => v);
-    return u ? new URL(u).hostname : undefined;
-  })();
+  const envOf = (k: string) => m.functions.map((f) => f.env[k]).find((v) => v);
+  const saasUrl = envOf("SAAS_URL");
+  const saasHost = saasUrl ? new URL(saasUrl).hostname : undefined;
   const kintoneHost = (() => {
     const u = m.functions.map((f) => f.env.KINTONE_BASE_URL).find((v) => v);
     return u ? new URL(u).hostname : undefined;
@@ -265,7 +264,7 @@ export async function startServices(host: Host, m: TwinModel, L: Layout): Promis
     cert: certs.certFile, key: certs.keyFile, allowlist: m.egressIps,
     hosts: [...m.internetHosts].map(([name, ip]) => ({ name, ip, role: name === kintoneHost ? "kintone" : name === saasHost ? "saas" : "other" })),
     kintone: { appId: kintoneApp, token: kintoneToken, fields: KINTONE_APP_FIELDS, records: KINTONE_SEED },
-    saas: { auth: { header: "authorization", value: `Bearer ${saasToken}` }, records: SAAS_RECORDS, pageSize: 3 },
+    saas: { auth: { header: "authorization", value: `Bearer ${saasToken}` }, records: SAAS_RECORDS, pageSize: 3, path: saasUrl ? new URL(saasUrl).pathname : "/", pagination: envOf("SAAS_PAGINATION") ?? "none", recordsPath: envOf("SAAS_RECORDS_PATH") ?? "$" },
   }));
   const internet = host.spawn(process.execPath, [agents.internet, inetCfg], { ns: L.internet, stdio: ["ignore", "pipe", "pipe", "ipc"] });
   const inetOut = collect(internet);

@@ -19,6 +19,8 @@ export interface Check {
   failStatuses?: number[];
   target?: string;
   headers?: Record<string, string>;
+  /** Proxy checks: CONNECTs that must be refused (without the header; to a host no allowlist names). */
+  mustRefuse?: { target: string; headers: Record<string, string>; why: string }[];
 }
 
 const TIMEOUT = Number(process.env.TWIN_PROBE_TIMEOUT_MS ?? 3000);
@@ -82,10 +84,25 @@ async function run(c: Check): Promise<string> {
     });
     return `PostgreSQL ${c.host} (${addr}):${c.port} TLS handshake verified`;
   }
-  // proxy: CONNECT target:443, then HTTPS through the tunnel.
-  const s = await connect(addr, c.port);
+  // proxy: CONNECT target:443, then HTTPS through the tunnel; then the CONNECTs the gate must refuse.
   const target = c.target!;
-  const hdrs = Object.entries(c.headers ?? {}).map(([k, v]) => `${k}: ${v}\r\n`).join("");
+  const { s, status } = await connectThrough(addr, c, target, c.headers ?? {});
+  if (status !== 200) throw new Error(`proxy ${c.host} (${addr}) answered CONNECT ${target} with ${status}`);
+  const far = await httpsOver(s, addr, { ...c, port: 443, headers: {} }, target);
+  if (c.failStatuses?.includes(far)) throw new Error(`through proxy ${c.host}: ${target} answered ${far}`);
+  const refused: string[] = [];
+  for (const r of c.mustRefuse ?? []) {
+    const x = await connectThrough(addr, c, r.target, r.headers);
+    x.s.destroy();
+    if (x.status === 200) throw new Error(`proxy ${c.host} let CONNECT ${r.target} through ${r.why}: the gate must refuse it`);
+    refused.push(`${r.why} → ${x.status}`);
+  }
+  return `proxy ${c.host} (${addr}) → CONNECT ${target} 200 → HTTPS ${far}${refused.length ? `; refused: ${refused.join(", ")}` : ""}`;
+}
+
+async function connectThrough(addr: string, c: Check, target: string, headers: Record<string, string>): Promise<{ s: net.Socket; status: number }> {
+  const s = await connect(addr, c.port);
+  const hdrs = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join("");
   s.write(`CONNECT ${target}:443 HTTP/1.1\r\nHost: ${target}:443\r\n${hdrs}\r\n`);
   const head = await new Promise<string>((resolve, reject) => {
     let buf = "";
@@ -98,11 +115,7 @@ async function run(c: Check): Promise<string> {
     s.once("error", (e: NodeJS.ErrnoException) => reject(new Error(`proxy ${c.host}: ${e.code ?? e.message}`)));
     s.once("end", () => reject(new Error(`proxy ${c.host}: closed before answering CONNECT`)));
   });
-  const status = Number(head.split(" ")[1]);
-  if (status !== 200) throw new Error(`proxy ${c.host} (${addr}) answered CONNECT ${target} with ${status}`);
-  const far = await httpsOver(s, addr, { ...c, port: 443, headers: {} }, target);
-  if (c.failStatuses?.includes(far)) throw new Error(`through proxy ${c.host}: ${target} answered ${far}`);
-  return `proxy ${c.host} (${addr}) → CONNECT ${target} 200 → HTTPS ${far}`;
+  return { s, status: Number(head.split(" ")[1]) };
 }
 
 (async () => {
