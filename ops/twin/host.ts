@@ -191,6 +191,19 @@ export class Host {
     return r.stdout;
   }
 
+  /** Creates many namespaces in one `ip -batch` (loopback is brought up by their own batch). */
+  addNamespaces(shorts: string[]): string[] {
+    const names = shorts.map((s) => this.ns(s));
+    this.namespaces.push(...names);
+    this.run(need("ip"), ["-batch", "-"], { input: names.map((n) => `netns add ${n}`).join("\n") + "\n" });
+    return names;
+  }
+
+  /** Root-namespace `ip -batch` (e.g. veth pairs created straight into two namespaces). */
+  rootBatch(lines: string[]): void {
+    if (lines.length) this.run(need("ip"), ["-batch", "-"], { input: lines.join("\n") + "\n" });
+  }
+
   addNamespace(short: string): string {
     const name = this.ns(short);
     this.run(need("ip"), ["netns", "add", name]);

@@ -10,7 +10,7 @@ import { Host, need } from "./host";
 import { lambdaNode } from "./lambda-node";
 import { buildModel, DECOY_HOST, EniM, FlowM, FunctionM, GraphFile, TwinModel } from "./model";
 import { buildNetwork, Layout } from "./network";
-import { lambdaEnv, Services, startServices, KINTONE_SEED, SAAS_RECORDS } from "./services";
+import { lambdaEnv, prepareServices, Services, startServices, KINTONE_SEED, SAAS_RECORDS } from "./services";
 import type { Check } from "./agents/probe";
 
 export interface FlowVerdict {
@@ -56,10 +56,11 @@ export async function runTwin(graph: GraphFile, graphDir: string, opts: TwinOpti
   const host = new Host();
   log(`twin ${host.prefix}: ${m.vpcs.length} VPCs, ${m.subnets.length} subnets, ${m.enis.length} ENIs, ${m.functions.length} functions`);
   try {
+    const early = await prepareServices(host, m);
     const L = buildNetwork(host, m);
     timings.network = Date.now() - t0;
     log(`network up in ${timings.network} ms`);
-    const S = await startServices(host, m, L);
+    const S = await startServices(host, m, L, early);
     timings.services = Date.now() - t0 - timings.network;
     log(`services up in ${timings.services} ms`);
     const flows = await runFlows(m, L, S);

@@ -149,7 +149,15 @@ export function dnsRecords(m: TwinModel, vpcId: string): [string, string][] {
   return rec;
 }
 
-export async function startServices(host: Host, m: TwinModel, L: Layout): Promise<Services> {
+export interface Early {
+  certs: ReturnType<typeof makeCerts>;
+  agents: Services["agents"];
+  motoPort: number;
+  motoReady: Promise<void>;
+}
+
+/** What needs no namespace (certificates, agent bundles, moto's slow start) begins before the network is built. */
+export async function prepareServices(host: Host, m: TwinModel): Promise<Early> {
   const dir = host.runDir;
   const region = m.region;
   const names = [
@@ -158,7 +166,19 @@ export async function startServices(host: Host, m: TwinModel, L: Layout): Promis
     ...(m.db ? [m.db.endpoint, ...(m.db.readerEndpoint ? [m.db.readerEndpoint] : [])] : []),
   ];
   const certs = makeCerts(dir, [...new Set(names)]);
+  const motoPort = await freePort();
+  const moto = host.spawn(findMotoPython(), ["-m", "moto.server", "-H", "127.0.0.1", "-p", String(motoPort)], { env: { ...process.env, MOTO_ALLOW_NONEXISTENT_REGION: "true" } });
+  const motoOut = collect(moto);
+  const motoReady = waitFor("moto", 60_000, () => accepts(motoPort), motoOut);
+  motoReady.catch(() => undefined);
   const agents = await bundleAgents(dir);
+  return { certs, agents, motoPort, motoReady };
+}
+
+export async function startServices(host: Host, m: TwinModel, L: Layout, early: Early): Promise<Services> {
+  const dir = host.runDir;
+  const region = m.region;
+  const { certs, agents, motoPort } = early;
 
   // Secret values the twin seeds (the graph only says "[secret]").
   const secretValues = new Map<string, string>();
@@ -180,13 +200,9 @@ export async function startServices(host: Host, m: TwinModel, L: Layout): Promis
   const appflowSecretArn = `arn:aws:secretsmanager:${region}:${m.functions[0]?.account ?? "000000000000"}:secret:twin-appflow-connection-AbCdEf`;
   secretValues.set(appflowSecretArn, JSON.stringify({ username: "appflow_reader", password: appflowPassword }));
 
-  const waits: Promise<void>[] = [];
-
-  // moto on loopback in the host namespace; only haproxy (on the endpoint ENIs and S3's addresses) reaches it.
-  const motoPort = await freePort();
-  const moto = host.spawn(findMotoPython(), ["-m", "moto.server", "-H", "127.0.0.1", "-p", String(motoPort)], { env: { ...process.env, MOTO_ALLOW_NONEXISTENT_REGION: "true" } });
-  const motoOut = collect(moto);
-  waits.push(waitFor("moto", 30_000, () => accepts(motoPort), motoOut));
+  // moto runs on loopback in the host namespace (started early); only haproxy reaches it, from the endpoint ENIs
+  // and S3's addresses.
+  const waits: Promise<void>[] = [early.motoReady];
 
   // PostgreSQL at the cluster address, inside the database's ENI namespace, as the postgres user.
   const pgSocketDir = path.join(dir, "pgsock");
