@@ -113,6 +113,19 @@ function makeCerts(dir: string, names: string[]): { caFile: string; certFile: st
   return { caFile: path.join(dir, "ca.pem"), certFile: path.join(dir, "server.pem"), keyFile: path.join(dir, "server.key"), pemFile };
 }
 
+let agentCache: { dir: string; agents: Promise<Services["agents"]> } | undefined;
+
+/** The agents, bundled once per process (a twin test runs several twins) into a directory removed at exit. */
+function bundleAgentsOnce(): Promise<Services["agents"]> {
+  if (!agentCache) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vlk-twin-agents-"));
+    fs.chmodSync(dir, 0o755);
+    process.once("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
+    agentCache = { dir, agents: bundleAgents(dir) };
+  }
+  return agentCache.agents;
+}
+
 async function bundleAgents(dir: string): Promise<Services["agents"]> {
   const out = {} as Services["agents"];
   await Promise.all((["invoke", "probe", "internet", "api"] as const).map(async (name) => {
@@ -154,6 +167,32 @@ export interface Early {
   agents: Services["agents"];
   motoPort: number;
   motoReady: Promise<void>;
+  pgInit?: Promise<PgInit>;
+}
+
+interface PgInit {
+  bin: string;
+  pgDir: string;
+  password: string;
+}
+
+/** initdb (as the postgres user) while the network is being built. */
+async function initPostgres(host: Host, m: TwinModel): Promise<PgInit> {
+  const bin = findPostgresBin();
+  const pgDir = path.join(host.runDir, "pg");
+  const password = rand(16);
+  fs.mkdirSync(pgDir);
+  fs.writeFileSync(path.join(pgDir, "pwfile"), `${password}\n`);
+  const uid = Number(spawnSync("id", ["-u", "postgres"], { encoding: "utf8" }).stdout.trim());
+  const gid = Number(spawnSync("id", ["-g", "postgres"], { encoding: "utf8" }).stdout.trim());
+  if (!Number.isInteger(uid) || !Number.isInteger(gid)) throw new TwinSetupError("no postgres user: run apt-get install -y postgresql");
+  fs.chownSync(pgDir, uid, gid);
+  fs.chownSync(path.join(pgDir, "pwfile"), uid, gid);
+  const child = host.spawn(path.join(bin, "initdb"), ["-D", path.join(pgDir, "data"), "-U", m.db!.masterUsername, "--auth-local=trust", "--auth-host=scram-sha-256", `--pwfile=${path.join(pgDir, "pwfile")}`, "-E", "UTF8", "--locale=C", "--no-sync"], { uid, gid, detached: false });
+  const out = collect(child);
+  const code = await new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c)));
+  if (code !== 0) throw new TwinSetupError(`initdb failed:\n${out()}`);
+  return { bin, pgDir, password };
 }
 
 /** What needs no namespace (certificates, agent bundles, moto's slow start) begins before the network is built. */
@@ -171,8 +210,10 @@ export async function prepareServices(host: Host, m: TwinModel): Promise<Early> 
   const motoOut = collect(moto);
   const motoReady = waitFor("moto", 60_000, () => accepts(motoPort), motoOut);
   motoReady.catch(() => undefined);
-  const agents = await bundleAgents(dir);
-  return { certs, agents, motoPort, motoReady };
+  const pgInit = m.db ? initPostgres(host, m) : undefined;
+  pgInit?.catch(() => undefined);
+  const agents = await bundleAgentsOnce();
+  return { certs, agents, motoPort, motoReady, pgInit };
 }
 
 export async function startServices(host: Host, m: TwinModel, L: Layout, early: Early): Promise<Services> {
@@ -186,7 +227,7 @@ export async function startServices(host: Host, m: TwinModel, L: Layout, early: 
   const proxyHeaderValue = rand(24);
   const kintoneToken = rand(16);
   const saasToken = rand(16);
-  const dbPassword = rand(16);
+  const dbPassword = early.pgInit ? (await early.pgInit).password : rand(16);
   const appflowPassword = rand(16);
   for (const s of m.secrets) secretValues.set(s.arn, rand(16));
   const set = (arn: string | undefined, v: string) => arn && secretValues.set(arn, v);
@@ -207,21 +248,14 @@ export async function startServices(host: Host, m: TwinModel, L: Layout, early: 
   // PostgreSQL at the cluster address, inside the database's ENI namespace, as the postgres user.
   const pgSocketDir = path.join(dir, "pgsock");
   const pgPort = m.db?.port ?? 5432;
-  if (m.db) {
-    const bin = findPostgresBin();
-    const pgDir = path.join(dir, "pg");
-    fs.mkdirSync(pgDir);
+  if (m.db && early.pgInit) {
+    const { bin, pgDir } = await early.pgInit;
     fs.mkdirSync(pgSocketDir);
-    fs.writeFileSync(path.join(pgDir, "pwfile"), `${dbPassword}\n`);
     fs.copyFileSync(certs.keyFile, path.join(pgDir, "server.key"));
     fs.copyFileSync(certs.certFile, path.join(pgDir, "server.pem"));
     fs.chmodSync(path.join(pgDir, "server.key"), 0o600);
-    const uid = Number(spawnSync("id", ["-u", "postgres"], { encoding: "utf8" }).stdout.trim());
-    const gid = Number(spawnSync("id", ["-g", "postgres"], { encoding: "utf8" }).stdout.trim());
-    if (!Number.isInteger(uid)) throw new TwinSetupError("no postgres user: run apt-get install -y postgresql");
-    for (const p of [pgDir, pgSocketDir, ...fs.readdirSync(pgDir).map((f) => path.join(pgDir, f))]) fs.chownSync(p, uid, gid);
-    const init = spawnSync(path.join(bin, "initdb"), ["-D", path.join(pgDir, "data"), "-U", m.db.masterUsername, "--auth-local=trust", "--auth-host=scram-sha-256", `--pwfile=${path.join(pgDir, "pwfile")}`, "-E", "UTF8", "--locale=C", "--no-sync"], { uid, gid, encoding: "utf8" });
-    if (init.status !== 0) throw new TwinSetupError(`initdb failed: ${init.stderr || init.error?.message}`);
+    const { uid, gid } = fs.statSync(pgDir);
+    for (const p of [pgSocketDir, path.join(pgDir, "server.key"), path.join(pgDir, "server.pem")]) fs.chownSync(p, uid, gid);
     fs.writeFileSync(path.join(pgDir, "data", "pg_hba.conf"), "local all all trust\nhostssl all all 0.0.0.0/0 scram-sha-256\n");
     const settings = { listen_addresses: m.db.eni.ip, port: pgPort, unix_socket_directories: pgSocketDir, ssl: "on", ssl_cert_file: path.join(pgDir, "server.pem"), ssl_key_file: path.join(pgDir, "server.key"), fsync: "off", full_page_writes: "off", max_connections: 50 };
     const args = ["--reuid=postgres", "--regid=postgres", "--init-groups", path.join(bin, "postgres"), "-D", path.join(pgDir, "data")];
@@ -387,6 +421,8 @@ export function lambdaEnv(m: TwinModel, fn: TwinModel["functions"][number], caFi
     DB_TLS_CA_PEM_FILE: caFile,
     PG_EXTRA_CA_FILE: caFile,
     AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: "1",
+    // Bundles leave the AWS SDK v3 to the runtime (Lambda's nodejs runtimes ship it); the repo's copy stands in.
+    NODE_PATH: path.resolve(__dirname, "..", "..", "node_modules"),
   };
 }
 
