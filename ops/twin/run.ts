@@ -119,6 +119,9 @@ export function checkFor(m: TwinModel, fn: FunctionM, flow: FlowM, S: Services):
       const header = fn.env.PROXY_HEADER_NAME ?? "X-Lambda-Proxy-Token";
       return {
         id, kind: "proxy", host: proxyUrl?.hostname ?? m.proxy.lbDns, port: Number(proxyUrl?.port || flow.port), target, headers: { [header]: S.proxyHeaderValue }, failStatuses: [403],
+        // One tunnel per instance per CLB node: round robin reaches every proxy (a CLB's TCP health check does
+        // not notice a proxy that cannot reach the SaaS, so neither may the twin).
+        repeat: m.proxy.instances.length,
         mustRefuse: [
           { target, headers: {}, why: "without the header" },
           { target, headers: { [header]: `${S.proxyHeaderValue}x` }, why: "with a wrong header value" },

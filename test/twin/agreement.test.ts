@@ -59,7 +59,7 @@ test("dev: every declared flow gets through from every subnet, and every handler
   ]) expect(what.some((w) => expected.test(w))).toBe(true);
   // The proxy flow proved the gate both ways.
   const proxy = r.flows.find((f) => f.fn === "saas-export" && /3128/.test(f.flow))!;
-  for (const d of proxy.details) expect(d).toMatch(/refused: without the header → 403, with a wrong header value → 403, to not-allowlisted\S* \(not allowlisted\) → 403/);
+  for (const d of proxy.details) expect(d).toMatch(/2× CONNECT api\.example-saas\.com 200 → HTTPS \d+; refused: without the header → 403, with a wrong header value → 403, to not-allowlisted\S* \(not allowlisted\) → 403/);
   // Everything the run created is gone.
   expect(listNamespaces().length).toBe(before);
   expect(listNamespaces().filter((n) => n.startsWith(r.prefix))).toEqual([]);

@@ -21,6 +21,8 @@ export interface Check {
   headers?: Record<string, string>;
   /** Proxy checks: CONNECTs that must be refused (without the header; to a host no allowlist names). */
   mustRefuse?: { target: string; headers: Record<string, string>; why: string }[];
+  /** Proxy checks: sequential tunnels, so the load balancer's round robin reaches every proxy instance. */
+  repeat?: number;
 }
 
 const TIMEOUT = Number(process.env.TWIN_PROBE_TIMEOUT_MS ?? 3000);
@@ -86,10 +88,14 @@ async function run(c: Check): Promise<string> {
   }
   // proxy: CONNECT target:443, then HTTPS through the tunnel; then the CONNECTs the gate must refuse.
   const target = c.target!;
-  const { s, status } = await connectThrough(addr, c, target, c.headers ?? {});
-  if (status !== 200) throw new Error(`proxy ${c.host} (${addr}) answered CONNECT ${target} with ${status}`);
-  const far = await httpsOver(s, addr, { ...c, port: 443, headers: {} }, target);
-  if (c.failStatuses?.includes(far)) throw new Error(`through proxy ${c.host}: ${target} answered ${far}`);
+  let far = 0;
+  const rounds = Math.max(1, c.repeat ?? 1);
+  for (let i = 1; i <= rounds; i++) {
+    const { s, status } = await connectThrough(addr, c, target, c.headers ?? {});
+    if (status !== 200) throw new Error(`proxy ${c.host} (${addr}) answered CONNECT ${target} with ${status} (tunnel ${i} of ${rounds})`);
+    far = await httpsOver(s, addr, { ...c, port: 443, headers: {} }, target);
+    if (c.failStatuses?.includes(far)) throw new Error(`through proxy ${c.host}: ${target} answered ${far} (tunnel ${i} of ${rounds})`);
+  }
   const refused: string[] = [];
   for (const r of c.mustRefuse ?? []) {
     const x = await connectThrough(addr, c, r.target, r.headers);
@@ -97,7 +103,7 @@ async function run(c: Check): Promise<string> {
     if (x.status === 200) throw new Error(`proxy ${c.host} let CONNECT ${r.target} through ${r.why}: the gate must refuse it`);
     refused.push(`${r.why} → ${x.status}`);
   }
-  return `proxy ${c.host} (${addr}) → CONNECT ${target} 200 → HTTPS ${far}${refused.length ? `; refused: ${refused.join(", ")}` : ""}`;
+  return `proxy ${c.host} (${addr}) → ${rounds}× CONNECT ${target} 200 → HTTPS ${far}${refused.length ? `; refused: ${refused.join(", ")}` : ""}`;
 }
 
 async function connectThrough(addr: string, c: Check, target: string, headers: Record<string, string>): Promise<{ s: net.Socket; status: number }> {
