@@ -333,7 +333,8 @@ export function buildModel(graph: GraphFile, graphDir: string): TwinModel {
   const warnings: string[] = [];
 
   const accountOf = (r: GraphResource): string => {
-    const p = r.provider ? byUrn.get(r.provider.replace(/::[^:]*$/, "")) ?? graph.resources.find((x) => r.provider && r.provider.startsWith(x.urn)) : undefined;
+    // A provider reference is the provider's URN, optionally followed by "::<id>".
+    const p = r.provider ? byUrn.get(r.provider) ?? byUrn.get(r.provider.replace(/::[^:]*$/, "")) : undefined;
     const ids = p?.inputs.allowedAccountIds;
     try {
       const list = typeof ids === "string" ? JSON.parse(ids) : ids;
