@@ -1,0 +1,99 @@
+/**
+ * The twin against the dev stack and the checker's mutations: real namespaces, real Squid, PostgreSQL, moto,
+ * haproxy, dnsmasq. Needs root (network namespaces); as another user every test here fails with that message.
+ *
+ * 1. dev as synthesized: every flow gets through from every subnet, and every handler's outcome lands.
+ * 2. A representative subset of the checker's mutations (all of them with TWIN_ALL_MUTATIONS=1): for every flow,
+ *    checker OK ⇔ twin traffic got through, except the disagreements listed (with the reason) in mutations.ts.
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import type { Graph } from "../../ops/synth-core";
+import { writeSynthOutput } from "../../ops/synth-core";
+import { listNamespaces } from "../../ops/twin/host";
+import { runTwin, TwinResult } from "../../ops/twin/run";
+import { synthForTest } from "../support/graph";
+import { check } from "../check/mutate";
+import { MUTATIONS, mutated } from "./mutations";
+
+jest.setTimeout(240_000);
+
+let dev: Graph;
+let devDir: string;
+const rows: string[] = [];
+
+beforeAll(async () => {
+  if (process.getuid?.() !== 0) throw new Error("the twin tests need root (network namespaces, veth, nftables): run jest as root");
+  const r = await synthForTest("dev");
+  dev = r.result.graph;
+  devDir = fs.mkdtempSync(path.join(os.tmpdir(), "vlk-twin-test-"));
+  writeSynthOutput(r.result, devDir);
+});
+
+afterAll(() => {
+  if (rows.length) {
+    fs.mkdirSync(path.join(__dirname, "..", "..", "out", "twin"), { recursive: true });
+    fs.writeFileSync(path.join(__dirname, "..", "..", "out", "twin", "agreement.md"), ["| mutation | function: flow | checker | twin | agree |", "|---|---|---|---|---|", ...rows].join("\n") + "\n");
+  }
+  if (devDir) fs.rmSync(devDir, { recursive: true, force: true });
+});
+
+test("dev: every declared flow gets through from every subnet, and every handler's outcome lands", async () => {
+  const before = listNamespaces().length;
+  const r = await runTwin(dev, devDir, { handlers: true });
+  const failed = [...r.flows.filter((f) => !f.ok).map((f) => `${f.fn}: ${f.flow}: ${f.details.join("; ")}`), ...r.outcomes.filter((o) => !o.ok).map((o) => `${o.fn}: ${o.what}: ${o.detail}`)];
+  expect(failed).toEqual([]);
+  // Every checker flow has its twin counterpart, and the outcomes that matter were asserted.
+  expect(r.flows.length).toBe(check(dev).flows.length);
+  const what = r.outcomes.map((o) => `${o.fn}: ${o.what}`);
+  for (const expected of [
+    /kintone-sync: kintone records changed/,
+    /kintone-sync: kintone saw every request coming from the NAT's EIP/,
+    /saas-export: NDJSON parts and the manifest in moto's S3/,
+    /saas-export: the SaaS saw the proxies' requests coming from the allowlisted egress IP/,
+    /db-writer: rows in PostgreSQL/,
+    /appflow-connector: ListEntities from egress-private-0/,
+    /appflow-connector: QueryData reads customers from egress-private-1/,
+    /pets-api: the caller lists pets through the private API/,
+  ]) expect(what.some((w) => expected.test(w))).toBe(true);
+  // The proxy flow proved the gate both ways.
+  const proxy = r.flows.find((f) => f.fn === "saas-export" && /3128/.test(f.flow))!;
+  for (const d of proxy.details) expect(d).toMatch(/2× CONNECT api\.example-saas\.com 200 → HTTPS \d+; refused: without the header → 403, with a wrong header value → 403, to not-allowlisted\S* \(not allowlisted\) → 403/);
+  // Everything the run created is gone.
+  expect(listNamespaces().length).toBe(before);
+  expect(listNamespaces().filter((n) => n.startsWith(r.prefix))).toEqual([]);
+});
+
+const selected = MUTATIONS.filter((m) => m.name !== "unchanged dev graph" && (process.env.TWIN_ALL_MUTATIONS === "1" || m.representative));
+
+test.each(selected.map((m) => [m.name, m] as const))("agreement with the checker: %s", async (_name, m) => {
+  const g = mutated(dev, m);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vlk-twin-mut-"));
+  try {
+    fs.writeFileSync(path.join(dir, "graph.json"), JSON.stringify(g));
+    fs.symlinkSync(path.join(devDir, "functions"), path.join(dir, "functions"));
+    const checker = check(g).flows;
+    const twin: TwinResult = await runTwin(g, dir, { handlers: false });
+    const disagreements: string[] = [];
+    let brokenSeen = 0;
+    for (const cf of checker) {
+      const tf = twin.flows.find((t) => t.fn === cf.fn && (cf.flow === t.flow || cf.flow.startsWith(`${t.flow} (`)));
+      if (!tf) {
+        disagreements.push(`${cf.fn}: ${cf.flow}: no twin flow`);
+        continue;
+      }
+      if (cf.status !== "OK") brokenSeen++;
+      const known = m.twinDiffers?.find((d) => d.fn === cf.fn && d.flow.test(cf.flow));
+      const expected = known ? known.twinOk : cf.status === "OK";
+      if (tf.ok !== expected) disagreements.push(`${cf.fn}: ${cf.flow}: checker ${cf.status}${cf.reason ? ` (${cf.reason})` : ""}, twin ${tf.ok ? "OK" : "FAILED"}: ${tf.details.join("; ")}`);
+      if (cf.status !== "OK" || !tf.ok) rows.push(`| ${m.name} | ${cf.fn}: ${tf.flow} | ${cf.status} | ${tf.ok ? "OK" : "FAILED"} | ${known ? `no: ${known.why}` : tf.ok === (cf.status === "OK") ? "yes" : "NO"} |`);
+    }
+    expect(twin.flows.length).toBe(checker.length);
+    expect(disagreements).toEqual([]);
+    // A mutation that breaks something must be seen broken by at least one of the two.
+    if (!/needs no accepter|through its endpoint/.test(m.name)) expect(brokenSeen + twin.flows.filter((f) => !f.ok).length).toBeGreaterThan(0);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
