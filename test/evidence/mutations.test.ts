@@ -140,8 +140,8 @@ describe("limits", () => {
   });
 
   test("an auto-named load balancer whose logical name is too long is caught", () => {
-    const rs = mutate((x) => { named(x, "proxy-clb").name = "proxy-classic-load-balancer-x"; });
-    expect(limitFindings(rs).filter((f) => f.type === "aws:elb/loadBalancer:LoadBalancer").map((f) => f.property)).toEqual(["name"]);
+    const rs = mutate((x) => { named(x, "proxy-nlb").name = "proxy-network-load-balancer-xyz"; });
+    expect(limitFindings(rs).filter((f) => f.type === "aws:lb/loadBalancer:LoadBalancer").map((f) => f.property)).toEqual(["name"]);
   });
 
   test("environment variables over 4 KB and a log retention AWS does not offer are caught", () => {
