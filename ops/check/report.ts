@@ -168,7 +168,8 @@ export async function checkAndWrite(graph: Graph, o: { outDir: string; upstreamR
   const { loadConfig } = await import("../../stacks/config/load");
   const { REPO_ROOT } = await import("../../components/bundle");
   const configFile = o.configFile ?? path.join(REPO_ROOT, `Pulumi.${graph.stack}.yaml`);
-  const cfg = o.configFile || fs.existsSync(configFile) ? loadConfig(readStackConfig(configFile).config) : undefined;
+  const file = o.configFile || fs.existsSync(configFile) ? readStackConfig(configFile) : undefined;
+  const cfg = file ? loadConfig(file.config, file.secretKeys) : undefined;
   const upstream = loadUpstreamGraphs(graph, o.upstreamRoot ?? path.dirname(o.outDir));
   const out = await runCheck(graph, { cfg, upstream: upstream.graphs, missingUpstream: upstream.missing, diagram: o.diagram });
   return { ...out, files: writeReport(o.outDir, out) };

@@ -9,13 +9,13 @@ import { loadConfig } from "../../stacks/config/load";
  * undefined removes the key; objects are set as Pulumi stores them (JSON text).
  */
 export function configErrorsOf(patch: Record<string, unknown>, stack = "dev"): string[] {
-  const all = readStackConfig(path.join(REPO_ROOT, `Pulumi.${stack}.yaml`)).config;
+  const { config: all, secretKeys } = readStackConfig(path.join(REPO_ROOT, `Pulumi.${stack}.yaml`));
   for (const [k, v] of Object.entries(patch)) {
     if (v === undefined) delete all[k];
     else all[k] = typeof v === "string" ? v : JSON.stringify(v);
   }
   try {
-    loadConfig(all);
+    loadConfig(all, secretKeys);
   } catch (e) {
     if (e instanceof ConfigErrors) return e.errors.map((x) => x.message);
     return [(e as Error).message];
