@@ -1,3 +1,5 @@
+import * as pulumi from "@pulumi/pulumi";
+import { ConfigError } from "../../components/errors";
 import { HEADER_VALUE_MAX } from "../../components/squid-conf";
 import { parseTokenSecret } from "../../functions/kintone-sync/secret";
 
@@ -31,4 +33,19 @@ export function secretShapeProblem(key: string, value: unknown): string | undefi
       if (Buffer.byteLength(value) > 65536) return "is longer than Secrets Manager's 65536 bytes";
       return undefined;
   }
+}
+
+/** What ops/stack-config.ts substitutes for a `secure:` value offline; it has no shape to check. */
+const OFFLINE_PLACEHOLDER = "synth-placeholder-secret";
+
+/**
+ * A secret key's value as a secret Output, shape-checked where the decrypted value arrives (a
+ * `secure:` value cannot be read before): a wrong shape fails with the key and the fix, without the value.
+ */
+export function checkedSecret(project: string, key: string, fix: string): pulumi.Output<string> {
+  return new pulumi.Config(project).requireSecret(key).apply((v) => {
+    const problem = v === OFFLINE_PLACEHOLDER ? undefined : secretShapeProblem(key, v);
+    if (problem) throw new ConfigError(`${project}:${key}`, `the decrypted value ${problem}`, fix);
+    return v;
+  });
 }

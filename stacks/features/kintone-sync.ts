@@ -7,9 +7,10 @@ import { ConfigError } from "../../components/errors";
 import { VpcFunction, validateSchedule } from "../../components/vpc-function";
 import { kintoneSyncBundleOptions } from "../../functions/kintone-sync/bundle-options";
 import { parseOptions as parseDefaultTransformOptions } from "../../functions/kintone-sync/transform";
-import { collectConfigErrors, EnvConfig, EnvConfigInput, PROJECT } from "../config/schema";
+import { collectConfigErrors, EnvConfig, EnvConfigInput, PROJECT, secretFix } from "../config/schema";
 import type { NetworkOutputs } from "../config/outputs";
 import { allowToEndpoints, serviceFlow } from "../endpoints";
+import { checkedSecret } from "../config/secrets";
 import type { Feature } from "./feature";
 
 export interface KintoneSyncOutputs {
@@ -86,7 +87,7 @@ export function kintoneSyncApps(cfg: EnvConfig, provider: aws.Provider, network:
   }, { provider });
   new aws.secretsmanager.SecretVersion("kintone-sync-token-value", {
     secretId: token.id,
-    secretString: new pulumi.Config(PROJECT).requireSecret("kintoneApiToken"),
+    secretString: checkedSecret(PROJECT, "kintoneApiToken", secretFix("kintoneApiToken")),
   }, { provider, parent: token });
 
   const host = new URL(ks.baseUrl).hostname;

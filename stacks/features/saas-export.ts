@@ -3,9 +3,10 @@ import * as aws from "@pulumi/aws";
 import { ConfigError } from "../../components/errors";
 import type { SquidProxyTier } from "../../components/squid-proxy-tier";
 import { VpcFunction, validateSchedule } from "../../components/vpc-function";
-import { collectConfigErrors, EnvConfig, EnvConfigInput, PROJECT } from "../config/schema";
+import { collectConfigErrors, EnvConfig, EnvConfigInput, PROJECT, secretFix } from "../config/schema";
 import type { NetworkOutputs } from "../config/outputs";
 import { allowToEndpoints, serviceFlow } from "../endpoints";
+import { checkedSecret } from "../config/secrets";
 import type { Feature } from "./feature";
 
 export interface SaasExportOutputs {
@@ -31,7 +32,6 @@ export function saasExportConfigErrors(cfg: EnvConfigInput, failed: ReadonlySet<
  */
 export function saasExportApps(cfg: EnvConfig, provider: aws.Provider, network: NetworkOutputs, tier: SquidProxyTier | undefined): SaasExportOutputs {
   if (!tier) return {};
-  const secrets = new pulumi.Config(PROJECT);
   const se = cfg.saasExport;
   if (!se || !se.enabled) return {};
   const child = { provider };
@@ -55,7 +55,7 @@ export function saasExportApps(cfg: EnvConfig, provider: aws.Provider, network: 
   let authSecret: aws.secretsmanager.Secret | undefined;
   if (cfg.secretsPresent.saasApiToken) {
     authSecret = new aws.secretsmanager.Secret("saas-export-auth", { description: `SaaS credential for saas-export (${cfg.stack})` }, child);
-    new aws.secretsmanager.SecretVersion("saas-export-auth-value", { secretId: authSecret.id, secretString: secrets.requireSecret("saasApiToken") }, { provider, parent: authSecret });
+    new aws.secretsmanager.SecretVersion("saas-export-auth-value", { secretId: authSecret.id, secretString: checkedSecret(PROJECT, "saasApiToken", secretFix("saasApiToken")) }, { provider, parent: authSecret });
   }
   const secretArns = authSecret ? [tier.headerSecretArn, authSecret.arn] : [tier.headerSecretArn];
 
