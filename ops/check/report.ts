@@ -9,6 +9,7 @@ import type { Graph } from "../synth-core";
 import type { EnvConfig } from "../../stacks/config/schema";
 import { analyze, FlowResult } from "./flows";
 import { checkForbidden, ForbiddenResult } from "./forbidden";
+import { missingRequired, requiredForbiddenPaths } from "./required";
 import { GraphIndex, T } from "./graph-index";
 import { checkPolicies, formatViolations, PolicyViolation } from "./policies";
 import { CostReport, estimateCost, formatCost } from "./cost";
@@ -51,6 +52,8 @@ export async function runCheck(graph: Graph, opts: CheckOptions = {}): Promise<C
   const details = analyze(ix);
   const flows = details.map((d) => d.result);
   const forbidden = checkForbidden(ix, details);
+  // A path config says must be proven, yet absent from the graph's verdicts, is a failure, never a silent drop.
+  if (opts.cfg) forbidden.push(...missingRequired(forbidden, requiredForbiddenPaths(opts.cfg)));
   // Policies see the merged graph: a function's subnets may live in the upstream network stack.
   const policies = checkPolicies(merged, opts.cfg);
   // Cost is this stack's own bill.

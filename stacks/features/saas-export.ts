@@ -20,6 +20,10 @@ export function saasExportConfigErrors(cfg: EnvConfigInput, failed: ReadonlySet<
     errors.push(new ConfigError(`${PROJECT}:proxyTier`, "saasExport reaches the SaaS through the proxy tier, which is not configured", "add proxyTier (allowedDomains must include the SaaS host), or disable saasExport"));
   }
   const se = cfg.saasExport;
+  if (se?.enabled && cfg.roles.includes("apps") && !failed.has("network") && !cfg.network.interfaceEndpoints.includes("secretsmanager")) {
+    // Without the endpoint the function needs 443 to anywhere for Secrets Manager, and could reach the SaaS around the proxy.
+    errors.push(new ConfigError(`${PROJECT}:network.interfaceEndpoints`, "saasExport reads its secrets from Secrets Manager, and without a secretsmanager endpoint it would be given 443 to 0.0.0.0/0, a way to the SaaS around the proxy tier", "add secretsmanager to network.interfaceEndpoints"));
+  }
   if (se?.enabled && !failed.has("saasExport")) {
     collectConfigErrors(errors, () => validateSchedule(se.schedule, `${PROJECT}:saasExport.schedule`));
   }

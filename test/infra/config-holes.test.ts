@@ -24,7 +24,7 @@ test.each([
   ["a kintone URL with a port", ks({ baseUrl: "https://example.cybozu.com:8443" }), /^vpc-lambda-kit:kintoneSync\.baseUrl: /],
   ["app id 0", ks({ appId: "0" }), /^vpc-lambda-kit:kintoneSync\.appId: a kintone app id is a positive number/],
   ["a transform module outside the project", ks({ transformModule: "./../../../etc/passwd" }), /^vpc-lambda-kit:kintoneSync\.transformModule: "\.\/\.\.\/\.\.\/\.\.\/etc\/passwd" resolves outside the project .*Fix: give the path of a \.ts or \.js file inside the repository/],
-  ["a transform module that does not build", ks({ transformModule: "./test/fixtures/transforms/broken.ts" }), /^vpc-lambda-kit:kintoneSync\.transformModule: the transform does not build: test\/fixtures\/transforms\/broken\.ts:3:\d+ /],
+  ["a transform module that does not build", ks({ transformModule: "./test/fixtures/transforms/broken.js" }), /^vpc-lambda-kit:kintoneSync\.transformModule: the transform does not build: test\/fixtures\/transforms\/broken\.js:3:\d+ /],
   ["one EIP given three times", net({ availabilityZones: 3, natGateways: "onePerAz", eipAllocationIds: ["eipalloc-0123456789abcdef0", "eipalloc-0123456789abcdef0", "eipalloc-0123456789abcdef0"] }), /^vpc-lambda-kit:network\.eipAllocationIds\.1: "eipalloc-0123456789abcdef0" is listed twice; an Elastic IP can be associated with one NAT gateway only/],
   ["an unknown pagination style", saas({ pagination: "bogus" }), /^vpc-lambda-kit:saasExport\.pagination: pagination "bogus" is not a pagination style/],
   ["a records path the handler cannot read", saas({ recordsPath: "data[[" }), /^vpc-lambda-kit:saasExport\.recordsPath: not a records path the handler reads/],
