@@ -124,11 +124,11 @@ const dbWriter = z.strictObject({
 const privateApi = z.strictObject({
   enabled: z.boolean().default(true),
   /** Stage name; the invoke URL ends in /<stageName>. */
-  stageName: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, "a stage name is 1-128 letters, digits, '-' and '_' (API Gateway CreateStage)").default("v1"),
+  stageName: z.string().default("v1"),
   /** Stage-wide throttling: steady requests/s and burst. */
-  throttling: z.strictObject({ rateLimit: z.number().positive().default(100), burstLimit: z.number().int().min(0).default(200) }).default({ rateLimit: 100, burstLimit: 200 }),
+  throttling: z.strictObject({ rateLimit: z.number().default(100), burstLimit: z.number().default(200) }).default({ rateLimit: 100, burstLimit: 200 }),
   /** Who may call besides the network's own execute-api endpoint: endpoint ids (any account) and accounts (signed requests only). */
-  consumers: z.strictObject({ vpcEndpointIds: z.array(z.string().regex(/^vpce-[0-9a-f]{8,17}$/, "not a VPC endpoint id (vpce-…)")).default([]), accountIds: z.array(accountId).default([]) }).default({ vpcEndpointIds: [], accountIds: [] }),
+  consumers: z.strictObject({ vpcEndpointIds: z.array(z.string()).default([]), accountIds: z.array(z.string()).default([]) }).default({ vpcEndpointIds: [], accountIds: [] }),
   /** "NONE" (the resource policy is the gate) or "AWS_IAM" (SigV4; required for consumers.accountIds). */
   authorization: z.enum(["NONE", "AWS_IAM"]).default("NONE"),
   /** JSON access logs (needs the account's API Gateway CloudWatch role; see manageAccountCloudWatchRole). */
@@ -257,7 +257,7 @@ const transitGateway = z.strictObject({
   /** Default: true when the environment has both sides (this stack runs or reads network and data). */
   enabled: z.boolean().optional(),
   /** RAM principals: account ids, an OU ARN or an organization ARN. Default [accounts.b.accountId]. */
-  principals: z.array(z.string().regex(/^(\d{12}|arn:aws[a-z-]*:organizations::\d{12}:(organization\/o-[a-z0-9]{10,32}|ou\/o-[a-z0-9]{10,32}\/ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}))$/, "a RAM principal here is an account id, an organization ARN or an OU ARN")).optional(),
+  principals: z.array(z.string()).optional(),
   /** Share outside the Organization. Default: acceptShare. */
   allowExternalPrincipals: z.boolean().optional(),
   /** Account B accepts a RAM invitation (outside an Organization with RAM sharing). Default true. */

@@ -74,7 +74,7 @@ export function appflowConfigErrors(cfg: EnvConfigInput, secretPresent: boolean)
   if (ac.database === "data") {
     if (!cfg.data.database.enabled) errors.push(new ConfigError(k("database"), `"data" reads the data role's Aurora database, which is off (data.database.enabled: false)`, `turn data.database on, or use database "local" (an Aurora cluster in the network VPC for the connector)`));
     if (!cfg.roles.includes("data") && !cfg.upstream.data) errors.push(new ConfigError(`${P}:upstream.data`, "the connector reads the data role's database and needs its endpoint, and this stack does not run the data role", "set upstream.data to the data stack's name, e.g. dev-data"));
-    if (cfg.transitGateway.enabled === false) errors.push(new ConfigError(k("database"), `"data" reaches the database across the Transit Gateway, which is off (transitGateway.enabled: false)`, `turn the Transit Gateway on, or use database "local"`));
+    if (cfg.transitGateway?.enabled === false) errors.push(new ConfigError(k("database"), `"data" reaches the database across the Transit Gateway, which is off (transitGateway.enabled: false)`, `turn the Transit Gateway on, or use database "local"`));
   } else {
     const azs = cfg.network.availabilityZones;
     if ((typeof azs === "number" ? azs : azs.length) < 2) {

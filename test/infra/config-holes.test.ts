@@ -40,6 +40,7 @@ test.each([
   ["a cron hour out of range", ks({ schedule: "cron(0 25 * * ? *)" }), /^vpc-lambda-kit:kintoneSync\.schedule: .*hours "25" is outside 0-23/],
   ["a plain-text secret", { [`${P}:proxyHeaderValue`]: "abcdefabcdefabcdefabcdef" }, /^vpc-lambda-kit:proxyHeaderValue: is a secret given as plain text, so it would be committed with the stack file\. Fix: pulumi config set --secret/],
   ["a plain secret of the wrong shape, allowed for an experiment", { [`${P}:allowPlainSecrets`]: "true", [`${P}:proxyHeaderValue`]: "has a space in it, sixteen+" }, /^vpc-lambda-kit:proxyHeaderValue: contains a space at position 3/],
+  ["a public Transit Gateway ASN (also with dbWriter and appflowConnector reading the Transit Gateway)", { [`${P}:transitGateway`]: { principals: ["222222222222"], acceptShare: true, allowExternalPrincipals: true, amazonSideAsn: 16509 } }, /^vpc-lambda-kit:transitGateway\.amazonSideAsn: the Amazon-side ASN must be private/],
   ["a client CIDR of the proxy tier", { [`${P}:proxyTier`]: { allowedDomains: ["api.example-saas.com"], extraClientCidrs: ["10.9.0.0/33"] } }, /^vpc-lambda-kit:proxyTier\.extraClientCidrs\[0\]: /],
 ])("%s is refused with the key and the fix", (_label, patch, expected) => {
   const errors = configErrorsOf(patch);

@@ -1,7 +1,7 @@
 import * as path from "path";
 import { REPO_ROOT } from "../../components/bundle";
 import { runCheck } from "../../ops/check/report";
-import { missingRequired, requiredForbiddenPaths } from "../../ops/check/required";
+import { requiredForbiddenPaths } from "../../ops/check/required";
 import type { Graph } from "../../ops/synth-core";
 import { readStackConfig } from "../../ops/stack-config";
 import { loadConfig } from "../../stacks/config/load";
