@@ -5,6 +5,7 @@ import * as path from "path";
 import { REPO_ROOT } from "../../components/bundle";
 import { ConfigErrors } from "../../components/errors";
 import { readStackConfig } from "../../ops/stack-config";
+import { exitCodeOf, parseDeployArgs, planDeploy } from "../../ops/deploy-core";
 import { hiveTypeProblem } from "../../stacks/config/rules";
 import { secretShapeProblem } from "../../stacks/config/secrets";
 import { configErrorsOf } from "../support/config-errors";
@@ -99,6 +100,15 @@ describe("stack files the engine would refuse", () => {
     let message = "";
     try { readStackConfig(file); } catch (e) { message = e instanceof ConfigErrors ? e.message : (e as Error).message; expect(["ConfigError", "ConfigErrors"]).toContain((e as Error).name); }
     expect(message).toMatch(expected);
+  });
+
+  test("deploy refuses a tab-indented file with exit code 2, naming file, line and column", () => {
+    const root = fs.mkdtempSync(path.join(dir, "deploy-"));
+    fs.writeFileSync(path.join(root, "Pulumi.dev.yaml"), cases[1][1]);
+    let err: unknown;
+    try { planDeploy(parseDeployArgs(["dev", "--preview"]) as Exclude<ReturnType<typeof parseDeployArgs>, "help">, root); } catch (e) { err = e; }
+    expect(exitCodeOf(err)).toBe(2);
+    expect((err as Error).message).toMatch(/Pulumi\.dev\.yaml:\d+:1: indented with a tab/);
   });
 
   test("synth and check exit 2 on a tab-indented file, with no stack trace and nothing written", () => {
