@@ -152,7 +152,7 @@ const appflowConnector = z.strictObject({
   /** "data": the data role's Aurora across the Transit Gateway; "local": an Aurora cluster of its own in the network VPC. */
   database: z.enum(["data", "local"]).default("data"),
   /** AppFlow connector label. Default <project>-<environment>-postgres. */
-  connectorLabel: z.string().regex(/^[a-zA-Z0-9][\w!@#.-]{0,255}$/, "an AppFlow connector label is letters, digits and _!@#.- (AppFlow RegisterConnector)").optional(),
+  connectorLabel: z.string().optional(),
   /** The AppFlow connection (connector profile). Default <label>-connection. */
   connectionName: z.string().optional(),
   /** Create the connection (and the example flow); false until the database user exists. Default true. */
