@@ -48,6 +48,15 @@ export interface FunctionBundle {
 
 const cache = new Map<string, FunctionBundle>();
 
+/** A function's code does not build: each error as file:line:column and esbuild's message. */
+export class BundleError extends Error {
+  constructor(public readonly functionName: string, public readonly errors: esbuild.Message[]) {
+    const where = (m: esbuild.Message) => (m.location ? `${path.relative(REPO_ROOT, path.resolve(REPO_ROOT, m.location.file))}:${m.location.line}:${m.location.column + 1}` : "?");
+    super(`bundling function "${functionName}" failed:\n  ${errors.map((m) => `${where(m)}: ${m.text}`).join("\n  ")}`);
+    this.name = "BundleError";
+  }
+}
+
 /**
  * Bundles `functions/<name>/` for the Lambda runtime with esbuild, synchronously so that it can run
  * while the Pulumi program registers resources. `@aws-sdk/*` stays external because the Node.js
@@ -89,7 +98,9 @@ export function bundleFunction(name: string, opts: BundleOptions = {}): Function
     return bundle;
   }
 
-  const result = esbuild.buildSync({
+  let result: esbuild.BuildResult & { outputFiles: esbuild.OutputFile[] };
+  try {
+    result = esbuild.buildSync({
     entryPoints: [entry],
     bundle: true,
     write: false,
@@ -108,10 +119,13 @@ export function bundleFunction(name: string, opts: BundleOptions = {}): Function
     absWorkingDir: REPO_ROOT,
     metafile: true,
   });
-  if (result.errors.length > 0) {
-    const msgs = result.errors.map((e) => `${e.location?.file ?? "?"}:${e.location?.line ?? "?"} ${e.text}`);
-    throw new Error(`bundling function "${name}" failed:\n  ${msgs.join("\n  ")}`);
+  } catch (e) {
+    // buildSync throws on errors; report them as file:line:column and the message, never esbuild's stack.
+    const errors = (e as { errors?: esbuild.Message[] }).errors;
+    if (!errors) throw e;
+    throw new BundleError(name, errors);
   }
+  if (result.errors.length > 0) throw new BundleError(name, result.errors);
   const code = result.outputFiles[0].text;
   writeBundleCache(diskKey, code, Object.keys(result.metafile?.inputs ?? {}));
   const bundle = makeBundle(name, code);

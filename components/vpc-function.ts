@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { BundleOptions, bundleFunction, FunctionBundle, LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME } from "./bundle";
+import { scheduleProblem } from "./schedule";
 import { ConfigError, throwIfAny } from "./errors";
 import { CLOUDWATCH_RETENTION_DAYS } from "./defaults";
 import { describeFlow, egressRulesFor, Flow } from "./flows";
@@ -200,20 +201,10 @@ function flowSpec(flow: Flow): Record<string, pulumi.Input<unknown>> {
   }
 }
 
-/** EventBridge schedule syntax: rate(N unit) or a six-field cron(…). */
+/** EventBridge schedule syntax: rate(N unit) or a six-field cron(…) with valid fields (components/schedule.ts). */
 export function validateSchedule(expression: string, key: string): void {
-  const rate = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(expression);
-  if (rate) {
-    const n = Number(rate[1]);
-    const singular = !rate[2].endsWith("s");
-    if (n < 1 || (n === 1) !== singular) {
-      throw new ConfigError(key, `"${expression}" is not a valid rate`, `write rate(1 hour) or rate(5 minutes): singular unit for 1, plural otherwise`);
-    }
-    return;
-  }
-  const cron = /^cron\(([^)]*)\)$/.exec(expression);
-  if (cron && cron[1].trim().split(/\s+/).length === 6) return;
-  throw new ConfigError(key, `"${expression}" is not an EventBridge schedule`, `use rate(15 minutes) or cron(0 * * * ? *) (six fields)`);
+  const problem = scheduleProblem(expression);
+  if (problem) throw new ConfigError(key, problem, "use rate(15 minutes) or e.g. cron(0 18 * * ? *): six fields, exactly one of day-of-month and day-of-week \"?\"");
 }
 
 /**

@@ -174,7 +174,8 @@ export function planDeploy(args: DeployArgs, root: string): PlannedStack[] {
     const errors: string[] = [];
     let config: EnvConfig | undefined;
     try {
-      config = loadConfig(readStackConfig(configFile).config);
+      const stackFile = readStackConfig(configFile);
+      config = loadConfig(stackFile.config, stackFile.secretKeys);
     } catch (e) {
       errors.push(...messagesOf(e));
     }

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { Flow } from "../components/flows";
 import { awsServiceFlow } from "../components/vpc-endpoints";
-import type { EnvConfig } from "./config/schema";
+import { accountIdOf, EnvConfig } from "./config/schema";
 import type { NetworkOutputs } from "./config/outputs";
 
 /**
@@ -25,4 +25,48 @@ export function allowToEndpoints(cfg: EnvConfig, network: NetworkOutputs, name: 
     toPort: 443,
     description: `${name} to the VPC's interface endpoints`,
   }, { provider });
+}
+
+/**
+ * Endpoint policies: what may pass through the VPC's endpoints (the AWS default lets anything through).
+ * - s3 / dynamodb gateway: only resources owned by the kit's accounts (aws:ResourceAccount, which S3 and
+ *   DynamoDB evaluate in endpoint policies), plus read-only access to the Amazon Linux 2023 package
+ *   repository bucket of the region (the proxy instances install Squid with dnf through this endpoint).
+ * - secretsmanager: GetSecretValue/DescribeSecret on secrets of the kit's accounts only (by ARN).
+ * - execute-api: Invoke on APIs of the kit's accounts only (by ARN).
+ * Other interface services keep the AWS default: not every service evaluates these keys, and a policy
+ * a service cannot evaluate would deny every request.
+ * `accountA` is the caller's account; account B is added when config names it (cross-account reads of
+ * the database secret go through this endpoint).
+ */
+export function endpointPolicies(cfg: EnvConfig, accountA: pulumi.Input<string>): Record<string, pulumi.Output<string>> {
+  const b = accountIdOf(cfg.accounts.b);
+  const accounts = pulumi.output(accountA).apply((a) => [...new Set([a, ...(b ? [b] : [])])]);
+  const doc = (statements: (accts: string[]) => unknown[]) => accounts.apply((accts) => JSON.stringify({ Version: "2012-10-17", Statement: statements(accts) }));
+  const region = cfg.region;
+  const out: Record<string, pulumi.Output<string>> = {};
+  const gateways = cfg.network.gatewayEndpoints;
+  if (gateways.includes("s3")) {
+    out.s3 = doc((accts) => [
+      { Sid: "KitAccountsOnly", Effect: "Allow", Principal: "*", Action: "s3:*", Resource: "*", Condition: { StringEquals: { "aws:ResourceAccount": accts } } },
+      { Sid: "AmazonLinuxRepositories", Effect: "Allow", Principal: "*", Action: "s3:GetObject", Resource: `arn:aws:s3:::al2023-repos-${region}-de612dc2/*` },
+    ]);
+  }
+  if (gateways.includes("dynamodb")) {
+    out.dynamodb = doc((accts) => [
+      { Sid: "KitAccountsOnly", Effect: "Allow", Principal: "*", Action: "dynamodb:*", Resource: "*", Condition: { StringEquals: { "aws:ResourceAccount": accts } } },
+    ]);
+  }
+  const interfaces = cfg.network.interfaceEndpoints;
+  if (interfaces.includes("secretsmanager")) {
+    out.secretsmanager = doc((accts) => [
+      { Sid: "KitSecretsOnly", Effect: "Allow", Principal: "*", Action: ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], Resource: accts.map((a) => `arn:aws:secretsmanager:*:${a}:secret:*`) },
+    ]);
+  }
+  if (interfaces.includes("execute-api")) {
+    out["execute-api"] = doc((accts) => [
+      { Sid: "KitApisOnly", Effect: "Allow", Principal: "*", Action: "execute-api:Invoke", Resource: accts.map((a) => `arn:aws:execute-api:${region}:${a}:*`) },
+    ]);
+  }
+  return out;
 }

@@ -249,3 +249,6 @@ function prefixProblem(v: string): string | undefined {
   if (/[\x00-\x1f\x7f]/.test(v)) return "must not contain control characters";
   return undefined;
 }
+
+/** The pagination rule above, for config validation before deployment. */
+export { pagination as parsePagination };

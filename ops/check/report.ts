@@ -11,6 +11,7 @@ import { analyze, FlowResult } from "./flows";
 import { checkForbidden, ForbiddenResult } from "./forbidden";
 import { GraphModel } from "./model/graph";
 import { T } from "./model/types";
+import { missingRequired, requiredForbiddenPaths } from "./required";
 import { checkPolicies, formatViolations, PolicyViolation } from "./policies";
 import { CostReport, estimateCost, formatCost } from "./cost";
 import { renderDiagram } from "./diagram";
@@ -52,6 +53,8 @@ export async function runCheck(graph: Graph, opts: CheckOptions = {}): Promise<C
   const details = analyze(ix);
   const flows = details.map((d) => d.result);
   const forbidden = checkForbidden(ix, details);
+  // A path config says must be proven, yet absent from the graph's verdicts, is a failure, never a silent drop.
+  if (opts.cfg) forbidden.push(...missingRequired(forbidden, requiredForbiddenPaths(opts.cfg)));
   // Policies see the merged graph: a function's subnets may live in the upstream network stack.
   const policies = checkPolicies(merged, opts.cfg);
   // Cost is this stack's own bill.
@@ -169,7 +172,8 @@ export async function checkAndWrite(graph: Graph, o: { outDir: string; upstreamR
   const { loadConfig } = await import("../../stacks/config/load");
   const { REPO_ROOT } = await import("../../components/bundle");
   const configFile = o.configFile ?? path.join(REPO_ROOT, `Pulumi.${graph.stack}.yaml`);
-  const cfg = o.configFile || fs.existsSync(configFile) ? loadConfig(readStackConfig(configFile).config) : undefined;
+  const file = o.configFile || fs.existsSync(configFile) ? readStackConfig(configFile) : undefined;
+  const cfg = file ? loadConfig(file.config, file.secretKeys) : undefined;
   const upstream = loadUpstreamGraphs(graph, o.upstreamRoot ?? path.dirname(o.outDir));
   const out = await runCheck(graph, { cfg, upstream: upstream.graphs, missingUpstream: upstream.missing, diagram: o.diagram });
   return { ...out, files: writeReport(o.outDir, out) };

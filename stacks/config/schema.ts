@@ -5,6 +5,10 @@ import type { FixedEgressVpcPlan } from "../../components/fixed-egress-vpc";
 import type { PrivateVpcPlan } from "../../components/private-vpc";
 import type { TgwPlan } from "../../components/tgw-shared-network";
 import { AuroraPostgresPlan, DEFAULT_AURORA_POSTGRES_VERSION, SERVERLESS_INSTANCE_CLASS } from "../../components/aurora-postgres";
+import { parseJsonPath } from "../../functions/saas-export/json-path";
+import { parsePagination } from "../../functions/saas-export/config";
+import { AURORA_INSTANCE_CLASSES, AURORA_POSTGRES_VERSIONS, EC2_ARM_INSTANCE_TYPES, hiveTypeProblem, INTERFACE_ENDPOINT_SERVICES, kintoneUrlProblem, regionProblem } from "./rules";
+import { secretShapeProblem } from "./secrets";
 
 /**
  * The bottom of the stacks' import order (program → roles → features → this file → components): the
@@ -26,6 +30,21 @@ export const ACCOUNT_ID_RE = /^\d{12}$/;
 /** An IAM role ARN; group 1 is its account id. */
 export const ROLE_ARN_RE = /^arn:aws[a-z-]*:iam::(\d{12}):role\/[\w+=,.@\/-]+$/;
 const accountId = z.string().regex(ACCOUNT_ID_RE, "an AWS account id is 12 digits");
+/** Checks a string with `problem` (undefined = fine), reporting its sentence. */
+const checked = (problem: (v: string) => string | undefined) => z.string().superRefine((v, ctx) => {
+  const p = problem(v);
+  if (p) ctx.addIssue({ code: "custom", message: p });
+});
+/** Lists in which no value may repeat. */
+const unique = <T extends z.ZodType>(item: T, what: string) => z.array(item).superRefine((list, ctx) => {
+  list.forEach((v, i) => {
+    if (list.indexOf(v) !== i) ctx.addIssue({ code: "custom", path: [i], message: `${JSON.stringify(v)} is listed twice; ${what}` });
+  });
+});
+const auroraVersion = checked((v) => AURORA_POSTGRES_VERSIONS.has(v) ? undefined : `"${v}" is not an Aurora PostgreSQL version RDS offers (${[...AURORA_POSTGRES_VERSIONS].join(", ")}; table in stacks/config/rules.ts, taken 2025-11)`);
+const auroraClass = checked((v) => AURORA_INSTANCE_CLASSES.has(v) ? undefined : `"${v}" is not a DB instance class Aurora PostgreSQL runs on (db.serverless, or e.g. db.r7g.large, db.t4g.medium; table in stacks/config/rules.ts)`);
+/** AWS tag keys (1-128) and values (0-256); the aws: prefix is reserved (Tagging AWS resources, "Tag naming limits"). */
+const TAG_RE = /^[\p{L}\p{Z}\p{N}_.:\/=+\-@]*$/u;
 const roleArn = z.string().regex(ROLE_ARN_RE, "not an IAM role ARN (arn:aws:iam::<account>:role/<name>)");
 
 const account = z.strictObject({
@@ -34,7 +53,7 @@ const account = z.strictObject({
   /** The account id; the provider refuses to touch any other account. */
   accountId: accountId.optional(),
   /** Region override for this account. Default aws:region. */
-  region: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, "not an AWS region name").optional(),
+  region: checked(regionProblem).optional(),
 });
 
 const network = z.strictObject({
@@ -44,9 +63,10 @@ const network = z.strictObject({
   publicSubnetCidrs: z.array(z.string()).optional(),
   privateSubnetCidrs: z.array(z.string()).optional(),
   natGateways: z.enum(["single", "onePerAz"]).default("single"),
-  eipAllocationIds: z.array(z.string().regex(/^eipalloc-[0-9a-f]{8,17}$/, "not an EIP allocation id (eipalloc-…)")).optional(),
+  /** One per NAT gateway; an address sits on one NAT only. */
+  eipAllocationIds: unique(z.string().regex(/^eipalloc-[0-9a-f]{8,17}$/, "not an EIP allocation id (eipalloc-…)"), "an Elastic IP can be associated with one NAT gateway only").optional(),
   /** Interface endpoints (private DNS on) for these services, e.g. [secretsmanager, logs]. Default none. */
-  interfaceEndpoints: z.array(z.string()).default([]),
+  interfaceEndpoints: unique(checked((v) => INTERFACE_ENDPOINT_SERVICES.has(v) ? undefined : `"${v}" is not an interface endpoint service (the name after com.amazonaws.<region>., e.g. secretsmanager, logs, execute-api; table in stacks/config/rules.ts from the AWS PrivateLink guide)`), "list each service once").default([]),
   /** Gateway endpoints on the private route tables. Default [s3]: S3 traffic never crosses the NAT. */
   gatewayEndpoints: z.array(z.enum(["s3", "dynamodb"])).default(["s3"]),
   flowLogs: z.strictObject({
@@ -59,9 +79,9 @@ const network = z.strictObject({
 /** The data role's Aurora PostgreSQL (docs/database.md). */
 const database = z.strictObject({
   enabled: z.boolean().default(true),
-  engineVersion: z.string().default(DEFAULT_AURORA_POSTGRES_VERSION),
+  engineVersion: auroraVersion.default(DEFAULT_AURORA_POSTGRES_VERSION),
   /** "db.serverless" (Serverless v2) or a provisioned class such as db.r7g.large. */
-  instanceClass: z.string().default(SERVERLESS_INSTANCE_CLASS),
+  instanceClass: auroraClass.default(SERVERLESS_INSTANCE_CLASS),
   /** Serverless v2 ACUs. Default 0.5 and 4 (0 pauses when idle). */
   minCapacity: z.number().optional(),
   maxCapacity: z.number().optional(),
@@ -154,8 +174,8 @@ const appflowConnector = z.strictObject({
   maxPageRows: z.number().int().min(1).max(100000).default(10000),
   /** The "local" cluster (AuroraPostgres arguments). */
   local: z.strictObject({
-    engineVersion: z.string().optional(),
-    instanceClass: z.string().optional(),
+    engineVersion: auroraVersion.optional(),
+    instanceClass: auroraClass.optional(),
     minCapacity: z.number().optional(),
     maxCapacity: z.number().optional(),
     secondsUntilAutoPause: z.number().optional(),
@@ -174,8 +194,8 @@ const appflowConnector = z.strictObject({
 const kintoneSync = z.strictObject({
   enabled: z.boolean().default(true),
   /** https://<subdomain>.cybozu.com (or kintone.com, cybozu.cn). */
-  baseUrl: z.string().regex(/^https:\/\/[a-z0-9][a-z0-9.-]*[a-z0-9](:\d+)?$/i, "must be https://<subdomain>.cybozu.com with no path"),
-  appId: z.union([z.string().regex(/^\d+$/), z.number().int().positive()]).transform(String),
+  baseUrl: checked(kintoneUrlProblem),
+  appId: z.union([z.string().regex(/^[1-9]\d{0,17}$/, "a kintone app id is a positive number without leading zeros, e.g. \"12\""), z.number().int().positive()]).transform(String),
   /** Query condition only (no order by / limit / offset). */
   query: z.string().default(""),
   schedule: z.string().default("rate(15 minutes)"),
@@ -197,7 +217,7 @@ const proxyTier = z.strictObject({
   port: z.number().int().min(1024).max(65535).default(3128),
   headerName: z.string().default("X-Lambda-Proxy-Token"),
   desiredCapacity: z.number().int().min(1).max(10).default(2),
-  instanceType: z.string().default("t4g.small"),
+  instanceType: checked((v) => EC2_ARM_INSTANCE_TYPES.has(v) ? undefined : `"${v}" is not a Graviton (arm64) EC2 instance type the tier's AL2023 arm64 AMI runs on (e.g. t4g.small, m7g.medium; table in stacks/config/rules.ts)`).default("t4g.small"),
   /** Other networks (e.g. other accounts' VPCs over the Transit Gateway) whose Lambdas may use the proxy. */
   extraClientCidrs: z.array(z.string()).default([]),
 });
@@ -207,14 +227,27 @@ const saasExport = z.strictObject({
   /** https URL of the first page. */
   url: z.string().regex(/^https:\/\/[^\s/]+(\/\S*)?$/, "must be an https URL"),
   /** none | link | cursor:<path>:<param> | page:<param>. */
-  pagination: z.string().default("none"),
+  pagination: checked((v) => {
+    const r = parsePagination(v);
+    return "problem" in r ? `pagination ${r.problem}` : undefined;
+  }).default("none"),
   /** Where each page holds its array of records, e.g. data.items ($ = the body). */
-  recordsPath: z.string().default("$"),
+  recordsPath: checked((v) => {
+    const r = parseJsonPath(v);
+    return typeof r === "string" ? `not a records path the handler reads: ${r}` : undefined;
+  }).default("$"),
   schedule: z.string().default("cron(0 18 * * ? *)"),
   /** Key prefix in the export bucket; ends in "/". */
   prefix: z.string().regex(/^([a-z0-9][a-z0-9._-]*\/)+$/, "lower-case path segments ending in /, e.g. raw/saas/").default("raw/saas/"),
   /** Athena columns of each record (Glue types), e.g. [{name: id, type: string}]. */
-  columns: z.array(z.strictObject({ name: z.string().regex(/^[a-z_][a-z0-9_]*$/, "lower-case identifier"), type: z.string().regex(/^[a-z][a-z0-9<>,: _()]*$/, "a Glue/Hive type such as string, bigint, timestamp") })).min(1),
+  columns: z.array(z.strictObject({
+    name: z.string().regex(/^[a-z_][a-z0-9_]{0,254}$/, "lower-case identifier").refine((n) => n !== "dt", "dt is the table's partition column (the day); name the column differently"),
+    type: checked(hiveTypeProblem),
+  })).min(1).superRefine((cols, ctx) => {
+    cols.forEach((c, i) => {
+      if (cols.findIndex((x) => x.name === c.name) !== i) ctx.addIssue({ code: "custom", path: [i, "name"], message: `column "${c.name}" is listed twice; Glue refuses duplicate column names` });
+    });
+  }),
   timeoutSeconds: z.number().int().min(10).max(900).default(900),
   memoryMb: z.number().int().min(128).max(10240).default(1024),
 });
@@ -231,7 +264,8 @@ const transitGateway = z.strictObject({
   acceptShare: z.boolean().default(true),
   defaultRouteTableAssociation: z.boolean().default(true),
   defaultRouteTablePropagation: z.boolean().default(true),
-  amazonSideAsn: z.number().int().optional(),
+  /** A private ASN: 64512-65534 or 4200000000-4294967294 (EC2 CreateTransitGateway). */
+  amazonSideAsn: z.number().int().refine((n) => (n >= 64512 && n <= 65534) || (n >= 4200000000 && n <= 4294967294), "the Amazon-side ASN must be private: 64512-65534 or 4200000000-4294967294").optional(),
 });
 
 export const schema = z.strictObject({
@@ -266,7 +300,12 @@ export const schema = z.strictObject({
     auroraIoMillions: z.number().min(0).optional(),
     apiRequestsMillions: z.number().min(0).optional(),
   }).optional(),
-  tags: z.record(z.string(), z.string()).default({}),
+  tags: z.record(
+    z.string().min(1).max(128).regex(TAG_RE, "a tag key is letters, digits, spaces and _.:/=+-@").refine((k) => !k.toLowerCase().startsWith("aws:"), "the aws: prefix is reserved for AWS"),
+    z.string().max(256).regex(TAG_RE, "a tag value is letters, digits, spaces and _.:/=+-@"),
+  ).default({}),
+  /** Accept secret keys as plain text (local experiments only; never in prod). Default false: secrets must be `secure:`. */
+  allowPlainSecrets: z.boolean().default(false),
 });
 
 export type EnvConfigInput = z.infer<typeof schema>;
@@ -371,9 +410,10 @@ export interface ParsedConfig {
  * checks the roles and their upstream stacks. Throws at once when `roles` or `upstream` is invalid,
  * since every later check depends on them; otherwise returns the problems found so far.
  */
-export function parseConfig(all: Record<string, string>): ParsedConfig {
+export function parseConfig(all: Record<string, string>, secretKeys: ReadonlySet<string> = new Set()): ParsedConfig {
   const errors: ConfigError[] = [];
   const raw: Record<string, unknown> = {};
+  const plainSecrets: [string, string][] = [];
   let region: string | undefined;
   for (const [fullKey, value] of Object.entries(all)) {
     const [ns, key] = splitKey(fullKey);
@@ -382,10 +422,30 @@ export function parseConfig(all: Record<string, string>): ParsedConfig {
       continue;
     }
     if (ns !== PROJECT) continue; // other providers' namespaces are theirs to validate
-    if ((SECRET_KEYS as readonly string[]).includes(key)) continue;
+    if ((SECRET_KEYS as readonly string[]).includes(key)) {
+      if (!secretKeys.has(fullKey)) plainSecrets.push([key, value]);
+      continue;
+    }
     raw[key] = parseValue(value);
   }
   if (!region) errors.push(new ConfigError("aws:region", "not set", "pulumi config set aws:region ap-northeast-1"));
+  else {
+    const p = regionProblem(region);
+    if (p) errors.push(new ConfigError("aws:region", p, "pulumi config set aws:region <region>, e.g. ap-northeast-1"));
+  }
+  // A secret in plain text sits in the stack file, hence in git. Plain values are for local experiments
+  // only, with allowPlainSecrets: true (never prod), and are shape-checked now.
+  const allowPlain = parseValue(all[`${PROJECT}:allowPlainSecrets`] ?? "false") === true;
+  const env = all[`${PROJECT}:environment`];
+  if (allowPlain && env === "prod") errors.push(new ConfigError(`${PROJECT}:allowPlainSecrets`, "plain-text secrets are refused in prod", "remove allowPlainSecrets and set each secret with pulumi config set --secret"));
+  for (const [key, value] of plainSecrets) {
+    if (!allowPlain) {
+      errors.push(new ConfigError(`${PROJECT}:${key}`, "is a secret given as plain text, so it would be committed with the stack file", `pulumi config set --secret ${PROJECT}:${key} <value> (or, for a local experiment only, set ${PROJECT}:allowPlainSecrets true)`));
+      continue;
+    }
+    const p = secretShapeProblem(key, value);
+    if (p) errors.push(new ConfigError(`${PROJECT}:${key}`, p, secretFix(key)));
+  }
 
   const shape = schema.shape as Record<string, z.ZodType>;
   const parsedKeys: Record<string, unknown> = {};
@@ -425,6 +485,15 @@ export function parseConfig(all: Record<string, string>): ParsedConfig {
     }
   }
   return { cfg, region, failed, secretsPresent, errors };
+}
+
+/** How to give a secret of the right shape. */
+export function secretFix(key: string): string {
+  switch (key) {
+    case "proxyHeaderValue": return `pulumi config set --secret ${PROJECT}:proxyHeaderValue "$(openssl rand -hex 24)"`;
+    case "kintoneApiToken": return `pulumi config set --secret ${PROJECT}:kintoneApiToken <token from the app's Settings > API Token>`;
+    default: return `pulumi config set --secret ${PROJECT}:${key} <value without control characters>`;
+  }
 }
 
 function splitKey(fullKey: string): [string, string] {

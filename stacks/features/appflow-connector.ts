@@ -6,11 +6,12 @@ import { ConfigError } from "../../components/errors";
 import { Flow } from "../../components/flows";
 import { VpcFunction } from "../../components/vpc-function";
 import { CUSTOM_AUTH_TYPE, API_VERSION } from "../../functions/appflow-connector/settings";
-import { collectConfigErrors, EnvConfig, EnvConfigInput, PROJECT as P } from "../config/schema";
+import { collectConfigErrors, EnvConfig, EnvConfigInput, PROJECT as P, secretFix } from "../config/schema";
 import type { DataOutputs, NetworkOutputs } from "../config/outputs";
 import { requiredDataOutput } from "../db-client";
 import { allowToEndpoints, serviceFlow } from "../endpoints";
 import { nativeProviderFor } from "../providers";
+import { checkedSecret } from "../config/secrets";
 import type { Feature } from "./feature";
 /** AppFlow's patterns for connector labels and flow names, and for connector profile names. */
 const LABEL_RE = /^[a-zA-Z0-9][\w!@#.-]{0,255}$/;
@@ -73,7 +74,7 @@ export function appflowConfigErrors(cfg: EnvConfigInput, secretPresent: boolean)
   if (ac.database === "data") {
     if (!cfg.data.database.enabled) errors.push(new ConfigError(k("database"), `"data" reads the data role's Aurora database, which is off (data.database.enabled: false)`, `turn data.database on, or use database "local" (an Aurora cluster in the network VPC for the connector)`));
     if (!cfg.roles.includes("data") && !cfg.upstream.data) errors.push(new ConfigError(`${P}:upstream.data`, "the connector reads the data role's database and needs its endpoint, and this stack does not run the data role", "set upstream.data to the data stack's name, e.g. dev-data"));
-    if (cfg.transitGateway.enabled === false) errors.push(new ConfigError(k("database"), `"data" reaches the database across the Transit Gateway, which is off (transitGateway.enabled: false)`, `turn the Transit Gateway on, or use database "local"`));
+    if (cfg.transitGateway?.enabled === false) errors.push(new ConfigError(k("database"), `"data" reaches the database across the Transit Gateway, which is off (transitGateway.enabled: false)`, `turn the Transit Gateway on, or use database "local"`));
   } else {
     const azs = cfg.network.availabilityZones;
     if ((typeof azs === "number" ? azs : azs.length) < 2) {
@@ -197,7 +198,7 @@ export function appflowApps(cfg: EnvConfig, provider: aws.Provider, network: Net
 
   // The connection: AppFlow stores the credentials in a secret of its own (the one the function may read) and
   // validates them through the connector, so the database user must exist before this is created.
-  const password = new pulumi.Config(P).requireSecret("appflowDbPassword");
+  const password = checkedSecret(P, "appflowDbPassword", secretFix("appflowDbPassword"));
   const connectionName = ac.connectionName ?? `${label}-connection`;
   const profile = new aws.appflow.ConnectorProfile(`${name}-connection`, {
     name: connectionName,

@@ -121,7 +121,8 @@ export function databaseSide(cfg: EnvConfig, provider: aws.Provider, vpc: Privat
 export const databaseFeature: Feature = {
   name: "database",
   configErrors({ cfg, failed, plans, dbSecretReaders }) {
-    if (failed.has("data") || failed.has("network") || failed.has("accounts")) return [];
+    // Without a valid network plan the client network is unknown: its own error is reported already.
+    if (failed.has("data") || failed.has("network") || failed.has("accounts") || !plans.network) return [];
     const errors: ConfigError[] = [];
     // The database admits networks attached to the Transit Gateway on account A's side.
     const tgw = plans.tgw;

@@ -47,7 +47,7 @@ export function dbWriterConfigErrors(cfg: EnvConfigInput): ConfigError[] {
   if (w.access === "data-api" && same === false) {
     errors.push(new ConfigError(`${P}:dbWriter.access`, "the Data API only authorizes identities of the cluster's own account (an RDS cluster takes no resource policy), and db-writer runs in account A while the cluster is in account B", `use access "pg" (PostgreSQL over the Transit Gateway; the master secret is shared across accounts), or put both roles in one account (accounts.a = accounts.b)`));
   }
-  if (w.access === "pg" && cfg.transitGateway.enabled === false) {
+  if (w.access === "pg" && cfg.transitGateway?.enabled === false) {
     errors.push(new ConfigError(`${P}:dbWriter.access`, "pg reaches the database on 5432 across the Transit Gateway, which is off (transitGateway.enabled: false)", `turn the Transit Gateway on, or use access "data-api" (same account only)`));
   }
   if (w.access === "data-api" && !cfg.data.database.dataApi) {

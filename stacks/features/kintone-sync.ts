@@ -1,12 +1,16 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
+import * as fs from "fs";
+import * as path from "path";
+import { BundleError, bundleFunction, REPO_ROOT } from "../../components/bundle";
 import { ConfigError } from "../../components/errors";
 import { VpcFunction, validateSchedule } from "../../components/vpc-function";
 import { kintoneSyncBundleOptions } from "../../functions/kintone-sync/bundle-options";
 import { parseOptions as parseDefaultTransformOptions } from "../../functions/kintone-sync/transform";
-import { collectConfigErrors, EnvConfig, EnvConfigInput, PROJECT } from "../config/schema";
+import { collectConfigErrors, EnvConfig, EnvConfigInput, PROJECT, secretFix } from "../config/schema";
 import type { NetworkOutputs } from "../config/outputs";
 import { allowToEndpoints, serviceFlow } from "../endpoints";
+import { checkedSecret } from "../config/secrets";
 import type { Feature } from "./feature";
 
 export interface KintoneSyncOutputs {
@@ -27,7 +31,8 @@ export function kintoneSyncConfigErrors(cfg: EnvConfigInput, tokenPresent: boole
     errors.push(new ConfigError(`${PROJECT}:kintoneApiToken`, "kintoneSync is enabled but no API token is set", `pulumi config set --secret ${PROJECT}:kintoneApiToken <token>`));
   }
   collectConfigErrors(errors, () => validateSchedule(ks.schedule, `${PROJECT}:kintoneSync.schedule`));
-  if (!ks.transformModule) {
+  if (ks.transformModule !== undefined) errors.push(...transformModuleErrors(ks.transformModule));
+  else {
     // The shipped transform's rules are checked now, not at the first scheduled run.
     try {
       parseDefaultTransformOptions(ks.transformOptions);
@@ -39,6 +44,32 @@ export function kintoneSyncConfigErrors(cfg: EnvConfigInput, tokenPresent: boole
     errors.push(new ConfigError(`${PROJECT}:kintoneSync.query`, "the query contains order by / limit / offset", "give only the condition; the sync pages by $id itself"));
   }
   return errors;
+}
+
+/**
+ * A custom transform is compiled into the function: it must be a file inside the project (never a path
+ * that climbs out of it, even through a symlink) and it must build. Build errors come back as
+ * file:line:column and esbuild's message.
+ */
+function transformModuleErrors(module: string): ConfigError[] {
+  const key = `${PROJECT}:kintoneSync.transformModule`;
+  const fix = "give the path of a .ts or .js file inside the repository, relative to its root, e.g. ./transforms/my-transform.ts";
+  const resolved = path.resolve(REPO_ROOT, module);
+  const inside = (p: string) => { const rel = path.relative(REPO_ROOT, p); return rel !== "" && !rel.startsWith("..") && !path.isAbsolute(rel); };
+  if (!module.startsWith(".") && !path.isAbsolute(module)) return [new ConfigError(key, `"${module}" is not a path; a transform module is a file in this project`, fix)];
+  if (!inside(resolved)) return [new ConfigError(key, `"${module}" resolves outside the project (${resolved})`, fix)];
+  if (!/\.(ts|js|mjs|cjs)$/.test(resolved)) return [new ConfigError(key, `"${module}" is not a .ts or .js file`, fix)];
+  if (!fs.existsSync(resolved) || !fs.statSync(resolved).isFile()) return [new ConfigError(key, `"${module}" does not exist (resolved to ${path.relative(REPO_ROOT, resolved)})`, fix)];
+  const real = fs.realpathSync(resolved);
+  const realRel = path.relative(fs.realpathSync(REPO_ROOT), real);
+  if (realRel.startsWith("..") || path.isAbsolute(realRel)) return [new ConfigError(key, `"${module}" is a link to ${real}, outside the project`, fix)];
+  try {
+    bundleFunction("kintone-sync", kintoneSyncBundleOptions(module));
+  } catch (e) {
+    if (e instanceof BundleError) return [new ConfigError(key, `the transform does not build: ${e.errors.map((m) => `${m.location ? `${path.relative(REPO_ROOT, path.resolve(REPO_ROOT, m.location.file))}:${m.location.line}:${m.location.column + 1}` : "?"} ${m.text}`).join("; ")}`, "fix the transform module at that line")];
+    throw e;
+  }
+  return [];
 }
 
 /**
@@ -56,7 +87,7 @@ export function kintoneSyncApps(cfg: EnvConfig, provider: aws.Provider, network:
   }, { provider });
   new aws.secretsmanager.SecretVersion("kintone-sync-token-value", {
     secretId: token.id,
-    secretString: new pulumi.Config(PROJECT).requireSecret("kintoneApiToken"),
+    secretString: checkedSecret(PROJECT, "kintoneApiToken", secretFix("kintoneApiToken")),
   }, { provider, parent: token });
 
   const host = new URL(ks.baseUrl).hostname;

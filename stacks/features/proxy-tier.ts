@@ -1,10 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { ConfigError } from "../../components/errors";
-import { SquidProxyTier } from "../../components/squid-proxy-tier";
-import { EnvConfig, EnvConfigInput, PROJECT } from "../config/schema";
+import { planSquidProxyTier, SquidProxyTier } from "../../components/squid-proxy-tier";
+import { ConfigErrors } from "../../components/errors";
+import type { FixedEgressVpcPlan } from "../../components/fixed-egress-vpc";
+import { EnvConfig, EnvConfigInput, PROJECT, secretFix } from "../config/schema";
 import type { NetworkOutputs } from "../config/outputs";
 import { zoneNames } from "../zones";
+import { checkedSecret } from "../config/secrets";
 import type { Feature } from "./feature";
 
 export interface ProxyTierOutputs {
@@ -25,7 +28,6 @@ export function proxyTierApps(cfg: EnvConfig, provider: aws.Provider, network: N
   const pt = cfg.proxyTier;
   if (!pt) return { outputs: {} };
   const azs = cfg.networkPlan.azCount;
-  const secrets = new pulumi.Config(PROJECT);
   const tier = new SquidProxyTier("proxy", {
     vpcId: network.vpcId,
     placement: pt.placement,
@@ -40,7 +42,7 @@ export function proxyTierApps(cfg: EnvConfig, provider: aws.Provider, network: N
     allowedDomains: pt.allowedDomains,
     port: pt.port,
     headerName: pt.headerName,
-    headerValue: secrets.requireSecret("proxyHeaderValue"),
+    headerValue: checkedSecret(PROJECT, "proxyHeaderValue", secretFix("proxyHeaderValue")),
     natEgressIps: pt.placement === "private" ? network.egressIps : undefined,
     desiredCapacity: pt.desiredCapacity,
     instanceType: pt.instanceType,
@@ -49,7 +51,7 @@ export function proxyTierApps(cfg: EnvConfig, provider: aws.Provider, network: N
 }
 
 /** Config-time checks of `proxyTier` against the rest of the environment. */
-export function proxyTierConfigErrors(cfg: EnvConfigInput, failed: ReadonlySet<string>, secretPresent: boolean): ConfigError[] {
+export function proxyTierConfigErrors(cfg: EnvConfigInput, failed: ReadonlySet<string>, secretPresent: boolean, networkPlan?: FixedEgressVpcPlan): ConfigError[] {
   const errors: ConfigError[] = [];
   if (cfg.proxyTier && cfg.roles.includes("apps") && !secretPresent) {
     errors.push(new ConfigError(`${PROJECT}:proxyHeaderValue`, "the proxy tier needs its secret header value", `pulumi config set --secret ${PROJECT}:proxyHeaderValue "$(openssl rand -hex 24)"`));
@@ -57,13 +59,62 @@ export function proxyTierConfigErrors(cfg: EnvConfigInput, failed: ReadonlySet<s
   if (cfg.proxyTier && !failed.has("network") && (typeof cfg.network.availabilityZones === "number" ? cfg.network.availabilityZones : cfg.network.availabilityZones.length) < 2) {
     errors.push(new ConfigError(`${PROJECT}:network.availabilityZones`, "the proxy tier spreads its instances over at least two availability zones, and the network has one", "set network.availabilityZones to 2 or more (natGateways: single keeps one NAT)"));
   }
+  if (cfg.proxyTier && networkPlan && networkPlan.azCount >= 2) errors.push(...tierPlanErrors(cfg.proxyTier, networkPlan));
   return errors;
+}
+
+/**
+ * The tier's own argument checks, run now on the values config gives it, with each problem named by the
+ * config key it comes from (`proxy.clientCidrs[2]` is `proxyTier.extraClientCidrs[0]` when the network
+ * has two private subnets). Late-bound ids are stand-ins: only their count matters here.
+ */
+function tierPlanErrors(pt: NonNullable<EnvConfigInput["proxyTier"]>, plan: FixedEgressVpcPlan): ConfigError[] {
+  const n = plan.azCount;
+  const ids = (p: string) => Array.from({ length: n }, (_, i) => `${p}-${i}`);
+  const privateCidrs = plan.privateSubnetCidrs;
+  const keyOf = (arg: string): string => {
+    const m = /^(\w+)(?:\[(\d+)\])?(.*)$/.exec(arg);
+    if (!m) return `${PROJECT}:proxyTier`;
+    const [, name, index, rest] = m;
+    const i = index === undefined ? undefined : Number(index);
+    const at = (k: string, j = i) => `${PROJECT}:${k}${j === undefined ? "" : `[${j}]`}${rest}`;
+    switch (name) {
+      case "clientCidrs": return i !== undefined && i < privateCidrs.length ? at("network.privateSubnetCidrs") : at("proxyTier.extraClientCidrs", i === undefined ? undefined : i - privateCidrs.length);
+      case "lbSubnetCidrs": return at("network.privateSubnetCidrs");
+      case "headerValue": return `${PROJECT}:proxyHeaderValue`;
+      default: return at(`proxyTier.${name}`);
+    }
+  };
+  try {
+    planSquidProxyTier("proxy", {
+      vpcId: "vpc-config-check",
+      placement: pt.placement,
+      instanceSubnetIds: ids("subnet"),
+      lbSubnetIds: ids("subnet"),
+      lbSubnetCidrs: privateCidrs,
+      availabilityZones: ids("zone"),
+      clientCidrs: [...privateCidrs, ...pt.extraClientCidrs],
+      openToClientCidrs: pt.extraClientCidrs.length > 0,
+      allowedDomains: pt.allowedDomains,
+      port: pt.port,
+      headerName: pt.headerName,
+      headerValue: pulumi.secret("checked-where-it-is-decrypted"),
+      natEgressIps: pt.placement === "private" ? ["192.0.2.1"] : undefined,
+      desiredCapacity: pt.desiredCapacity,
+      instanceType: pt.instanceType,
+    });
+  } catch (e) {
+    const list = e instanceof ConfigErrors ? e.errors : e instanceof ConfigError ? [e] : undefined;
+    if (!list) throw e;
+    return list.map((x) => new ConfigError(keyOf(x.key.replace(/^proxy\./, "")), x.problem, x.fix));
+  }
+  return [];
 }
 
 /** MISSION §2's Squid proxy tier. */
 export const proxyTierFeature: Feature<ProxyTierOutputs> = {
   name: "proxy-tier",
-  configErrors: ({ cfg, failed, secretsPresent }) => failed.has("proxyTier") ? [] : proxyTierConfigErrors(cfg, failed, secretsPresent.proxyHeaderValue),
+  configErrors: ({ cfg, failed, secretsPresent, plans }) => failed.has("proxyTier") ? [] : proxyTierConfigErrors(cfg, failed, secretsPresent.proxyHeaderValue, plans.network),
   apps: ({ cfg, provider, network, shared }) => {
     const { outputs, tier } = proxyTierApps(cfg, provider, network);
     shared.proxyTier = tier;

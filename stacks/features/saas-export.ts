@@ -3,9 +3,10 @@ import * as aws from "@pulumi/aws";
 import { ConfigError } from "../../components/errors";
 import type { SquidProxyTier } from "../../components/squid-proxy-tier";
 import { VpcFunction, validateSchedule } from "../../components/vpc-function";
-import { collectConfigErrors, EnvConfig, EnvConfigInput, PROJECT } from "../config/schema";
+import { collectConfigErrors, EnvConfig, EnvConfigInput, PROJECT, secretFix } from "../config/schema";
 import type { NetworkOutputs } from "../config/outputs";
 import { allowToEndpoints, serviceFlow } from "../endpoints";
+import { checkedSecret } from "../config/secrets";
 import type { Feature } from "./feature";
 
 export interface SaasExportOutputs {
@@ -19,6 +20,10 @@ export function saasExportConfigErrors(cfg: EnvConfigInput, failed: ReadonlySet<
     errors.push(new ConfigError(`${PROJECT}:proxyTier`, "saasExport reaches the SaaS through the proxy tier, which is not configured", "add proxyTier (allowedDomains must include the SaaS host), or disable saasExport"));
   }
   const se = cfg.saasExport;
+  if (se?.enabled && cfg.roles.includes("apps") && !failed.has("network") && !cfg.network.interfaceEndpoints.includes("secretsmanager")) {
+    // Without the endpoint the function needs 443 to anywhere for Secrets Manager, and could reach the SaaS around the proxy.
+    errors.push(new ConfigError(`${PROJECT}:network.interfaceEndpoints`, "saasExport reads its secrets from Secrets Manager, and without a secretsmanager endpoint it would be given 443 to 0.0.0.0/0, a way to the SaaS around the proxy tier", "add secretsmanager to network.interfaceEndpoints"));
+  }
   if (se?.enabled && !failed.has("saasExport")) {
     collectConfigErrors(errors, () => validateSchedule(se.schedule, `${PROJECT}:saasExport.schedule`));
   }
@@ -31,7 +36,6 @@ export function saasExportConfigErrors(cfg: EnvConfigInput, failed: ReadonlySet<
  */
 export function saasExportApps(cfg: EnvConfig, provider: aws.Provider, network: NetworkOutputs, tier: SquidProxyTier | undefined): SaasExportOutputs {
   if (!tier) return {};
-  const secrets = new pulumi.Config(PROJECT);
   const se = cfg.saasExport;
   if (!se || !se.enabled) return {};
   const child = { provider };
@@ -55,7 +59,7 @@ export function saasExportApps(cfg: EnvConfig, provider: aws.Provider, network: 
   let authSecret: aws.secretsmanager.Secret | undefined;
   if (cfg.secretsPresent.saasApiToken) {
     authSecret = new aws.secretsmanager.Secret("saas-export-auth", { description: `SaaS credential for saas-export (${cfg.stack})` }, child);
-    new aws.secretsmanager.SecretVersion("saas-export-auth-value", { secretId: authSecret.id, secretString: secrets.requireSecret("saasApiToken") }, { provider, parent: authSecret });
+    new aws.secretsmanager.SecretVersion("saas-export-auth-value", { secretId: authSecret.id, secretString: checkedSecret(PROJECT, "saasApiToken", secretFix("saasApiToken")) }, { provider, parent: authSecret });
   }
   const secretArns = authSecret ? [tier.headerSecretArn, authSecret.arn] : [tier.headerSecretArn];
 

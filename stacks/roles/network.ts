@@ -6,6 +6,7 @@ import { configKey, EnvConfig } from "../config/schema";
 import { NETWORK_KEYS, NetworkOutputs } from "../config/outputs";
 import { FEATURES, Feature } from "../features";
 import { zoneNames } from "../zones";
+import { endpointPolicies } from "../endpoints";
 import { completeOutputs } from "./complete";
 
 export { NETWORK_KEYS };
@@ -31,6 +32,7 @@ export function networkRole(cfg: EnvConfig, provider: aws.Provider): NetworkOutp
     subnetIds: vpc.privateSubnetIds,
     gatewayServices: net.gatewayEndpoints,
     routeTableIds: vpc.privateRouteTableIds,
+    policies: endpointPolicies(cfg, aws.getCallerIdentityOutput({}, { provider }).accountId),
   }, { provider });
   const out: Partial<NetworkOutputs> = {
     vpcId: vpc.vpcId,

@@ -6,16 +6,17 @@ import { loadConfig } from "../../stacks/config/load";
 
 /**
  * The config errors `Pulumi.<stack>.yaml` with `patch` applied produces ([] when valid). A patch value of
- * undefined removes the key; objects are set as Pulumi stores them (JSON text).
+ * undefined removes the key; objects are set as Pulumi stores them (JSON text); patched values are plain (not secure:).
  */
 export function configErrorsOf(patch: Record<string, unknown>, stack = "dev"): string[] {
-  const all = readStackConfig(path.join(REPO_ROOT, `Pulumi.${stack}.yaml`)).config;
+  const { config: all, secretKeys } = readStackConfig(path.join(REPO_ROOT, `Pulumi.${stack}.yaml`));
   for (const [k, v] of Object.entries(patch)) {
     if (v === undefined) delete all[k];
     else all[k] = typeof v === "string" ? v : JSON.stringify(v);
   }
   try {
-    loadConfig(all);
+    // A patched key is a plain value now, no longer the file's secure: one.
+    loadConfig(all, secretKeys.filter((k) => !(k in patch)));
   } catch (e) {
     if (e instanceof ConfigErrors) return e.errors.map((x) => x.message);
     return [(e as Error).message];
