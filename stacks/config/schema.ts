@@ -219,6 +219,27 @@ const saasExport = z.strictObject({
   memoryMb: z.number().int().min(128).max(10240).default(1024),
 });
 
+/**
+ * Transit Gateway segmentation (docs/transit-gateway.md "Segmentation"): its own block, spread into
+ * transitGateway below. Attachment names are the attached VPCs': egress (account A) and data (account B).
+ */
+const tgwSegmentation = {
+  /** Several TGW route tables; when given, the TGW's default route tables are off. Default none. */
+  routeTables: z.array(z.strictObject({
+    name: z.string(),
+    /** Attachments whose traffic this table routes (each attachment in exactly one table). */
+    associate: z.array(z.string()).default([]),
+    /** Attachments whose VPC CIDRs are propagated into this table. */
+    propagate: z.array(z.string()).default([]),
+    /** Static routes: { cidr, attachment } or { cidr, blackhole: true }. */
+    routes: z.array(z.strictObject({ cidr: z.string(), attachment: z.string().optional(), blackhole: z.boolean().optional() })).default([]),
+  })).default([]),
+  /** Pairs of attachments that must not reach each other; refused when a table contradicts it, proven by the checker. */
+  isolate: z.array(z.array(z.string())).default([]),
+  /** Per attachment: { applianceMode (default false), dnsSupport (default true) }. */
+  attachmentOptions: z.record(z.string(), z.strictObject({ applianceMode: z.boolean().optional(), dnsSupport: z.boolean().optional() })).default({}),
+};
+
 /** MISSION §3: account A's Transit Gateway shared with account B through RAM (docs/transit-gateway.md). */
 const transitGateway = z.strictObject({
   /** Default: true when the environment has both sides (this stack runs or reads network and data). */
@@ -232,6 +253,7 @@ const transitGateway = z.strictObject({
   defaultRouteTableAssociation: z.boolean().default(true),
   defaultRouteTablePropagation: z.boolean().default(true),
   amazonSideAsn: z.number().int().optional(),
+  ...tgwSegmentation,
 });
 
 export const schema = z.strictObject({

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { ConfigError, throwIfAny } from "../../components/errors";
-import { checkTgwShare, TgwOwner, TgwPeer, TgwPlan, tgwRouteTableMembership } from "../../components/tgw-shared-network";
+import { checkTgwSegments, checkTgwShare, TgwOwner, TgwPeer, TgwPlan, tgwRouteTableMembership, TgwSegments, tgwSegmentMembership } from "../../components/tgw-shared-network";
 import type { FixedEgressVpc } from "../../components/fixed-egress-vpc";
 import type { PrivateVpc } from "../../components/private-vpc";
 import { collectConfigErrors, EnvConfig, EnvConfigInput, PROJECT as P } from "../config/schema";
@@ -47,7 +47,11 @@ export function planTgwConfig(cfg: EnvConfigInput, networkCidr: string | undefin
       errors.push(new ConfigError(k("principals"), "the Transit Gateway is on but there is no principal to share it with", `set ${P}:accounts.b.accountId (account B, the data side; the default principal) or list ${P}:transitGateway.principals`));
     }
   }
-  const share = checkTgwShare({ ...tg, principals, peerAccountIds: peerAccount ? [peerAccount] : [] }, `${P}:transitGateway.`, errors);
+  // Route tables given: explicit tables, the TGW's defaults off.
+  const segmented = tg.routeTables.length > 0;
+  const share = checkTgwShare({ ...tg, ...(segmented ? { defaultRouteTableAssociation: false, defaultRouteTablePropagation: false } : {}), principals, peerAccountIds: peerAccount ? [peerAccount] : [] }, `${P}:transitGateway.`, errors);
+  const segments = segmentsOf(cfg);
+  checkTgwSegments(segments, [OWNER_VPC, PEER_VPC], `${P}:transitGateway.`, errors);
 
   const ra = cfg.accounts.a.region ?? region;
   const rb = cfg.accounts.b.region ?? region;
@@ -65,6 +69,16 @@ export function planTgwConfig(cfg: EnvConfigInput, networkCidr: string | undefin
     ...share,
     owner: { name: OWNER_VPC, cidrBlocks: networkCidr ? [networkCidr] : [], key: `${P}:network.cidrBlock` },
     peers: [{ name: PEER_VPC, cidrBlocks: dataCidr ? [dataCidr] : [], key: `${P}:data.cidrBlock` }],
+  };
+}
+
+/** The segmentation part of `transitGateway` (route tables, isolated pairs, attachment options). */
+export function segmentsOf(cfg: EnvConfigInput): TgwSegments {
+  const tg = cfg.transitGateway;
+  return {
+    routeTables: tg.routeTables.map((t) => ({ name: t.name, associate: t.associate, propagate: t.propagate, routes: t.routes })),
+    isolate: tg.isolate as [string, string][],
+    attachmentOptions: tg.attachmentOptions,
   };
 }
 
@@ -86,13 +100,16 @@ export function tgwOwnerSide(cfg: EnvConfig, provider: aws.Provider, vpc: FixedE
     defaultRouteTableAssociation: plan.defaultRouteTables,
     defaultRouteTablePropagation: plan.defaultRouteTables,
     amazonSideAsn: plan.amazonSideAsn,
+    segments: segmentsOf(cfg),
     shareName: `${cfg.project}-${cfg.stack}-tgw`,
   }, { provider });
+  const segmented = Object.keys(owner.routeTableIds).length > 0;
   return {
     // Carries the share's associations as dependencies: a peer in this same stack attaches after them.
     transitGatewayId: owner.sharedTransitGatewayId,
     tgwShareArn: owner.shareArn,
-    tgwRouteTableId: owner.routeTableId ?? pulumi.output(""),
+    // Segmented: every table's id by name, as JSON (the apps stack admits the data attachment to them).
+    tgwRouteTableId: segmented ? pulumi.jsonStringify(owner.routeTableIds) : owner.routeTableId ?? pulumi.output(""),
   };
 }
 
@@ -129,6 +146,7 @@ export function tgwPeerSide(cfg: EnvConfig, provider: aws.Provider, network: Tgw
     routeTableIds: [vpc.routeTableId],
     ownerCidrBlocks: [network.vpcCidr],
     ownerName: OWNER_VPC,
+    segments: segmentsOf(cfg),
     // Under the data VPC: the attachment and its routes belong to that VPC, in account B.
   }, { provider, parent: vpc });
   return { tgwAttachmentId: peer.attachmentId };
@@ -142,6 +160,21 @@ export function tgwPeerSide(cfg: EnvConfig, provider: aws.Provider, network: Tgw
 export function tgwAdmitPeer(cfg: EnvConfig, provider: aws.Provider, network: Pick<NetworkOutputs, "tgwRouteTableId">, data: Pick<DataOutputs, "tgwAttachmentId">): void {
   if (!cfg.tgw || cfg.tgw.defaultRouteTables) return;
   const dataWhere = cfg.roles.includes("data") ? "the data role" : `stack ${cfg.upstream.data}`;
+  const segments = segmentsOf(cfg);
+  if (segments.routeTables.length > 0) {
+    const ids = required(network.tgwRouteTableId, "TGW route tables (tgwRouteTableId)", networkSource(cfg), `set the same ${P}:transitGateway.routeTables there and deploy it`);
+    const tableIds: Record<string, pulumi.Output<string>> = {};
+    for (const t of segments.routeTables) {
+      tableIds[t.name] = ids.apply((text) => {
+        const id = text.startsWith("{") ? (JSON.parse(text) as Record<string, string>)[t.name] : undefined;
+        if (!id) throw new Error(`${networkSource(cfg)} exports no Transit Gateway route table "${t.name}". Fix: set the same ${P}:transitGateway.routeTables there and deploy it`);
+        return id;
+      });
+    }
+    const attachmentId = required(data.tgwAttachmentId, "TGW attachment (tgwAttachmentId)", dataWhere, `enable ${P}:transitGateway there and deploy it first`);
+    tgwSegmentMembership(NAME, segments, tableIds, PEER_VPC, attachmentId, { provider });
+    return;
+  }
   tgwRouteTableMembership(`${NAME}-${PEER_VPC}`, {
     transitGatewayRouteTableId: required(network.tgwRouteTableId, "TGW route table (tgwRouteTableId)", networkSource(cfg), `set ${P}:transitGateway.defaultRouteTableAssociation/Propagation to false there too and deploy it`),
     transitGatewayAttachmentId: required(data.tgwAttachmentId, "TGW attachment (tgwAttachmentId)", dataWhere, `enable ${P}:transitGateway there and deploy it first`),
