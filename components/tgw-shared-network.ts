@@ -74,6 +74,10 @@ const ACCOUNT_RE = /^\d{12}$/;
 const ORG_RE = /^arn:aws[a-z-]*:organizations::\d{12}:organization\/o-[a-z0-9]{10,32}$/;
 const OU_RE = /^arn:aws[a-z-]*:organizations::\d{12}:ou\/o-[a-z0-9]{10,32}\/ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}$/;
 const NAME_RE = /^[a-z][a-z0-9-]{0,30}$/;
+/** EC2 id shapes (AWS: a prefix and 8 or 17 hex digits). */
+export const TGW_ID_RE = /^tgw-([0-9a-f]{8}|[0-9a-f]{17})$/;
+export const TGW_RTB_ID_RE = /^tgw-rtb-([0-9a-f]{8}|[0-9a-f]{17})$/;
+export const TGW_ATTACH_ID_RE = /^tgw-attach-([0-9a-f]{8}|[0-9a-f]{17})$/;
 
 /** An account id, an OU ARN or an organization ARN; undefined for anything else. */
 export function principalKind(p: string): TgwPrincipalKind | undefined {
@@ -151,7 +155,7 @@ export function checkTgwShare(args: TgwShareArgs, keyPrefix: string, errors: Con
     const accounts = principals.filter((p) => p.kind === "account").map((p) => p.value);
     const orgWide = principals.filter((p) => p.kind !== "account");
     if (acceptKnown && acceptShare && orgWide.length > 0) {
-      errors.push(new ConfigError(k("principals"), `${orgWide.map((p) => p.value).join(", ")}: OU and organization principals work only with RAM sharing through AWS Organizations, where no invitation is sent, but acceptShare is true (peers outside an Organization)`, "share with account ids when the peers accept an invitation, or set acceptShare to false inside an Organization with RAM sharing enabled"));
+      errors.push(new ConfigError(k("principals"), `${orgWide.map((p) => p.value).join(", ")}: OU and organization principals work only with RAM sharing through AWS Organizations, where no invitation is sent, but acceptShare is true (peers outside an Organization): within an Organization with RAM sharing enabled, shares are accepted automatically`, "share with account ids when the peers accept an invitation, or set acceptShare to false inside an Organization with RAM sharing enabled"));
     }
     if (acceptKnown && acceptShare && !allowExternalPrincipals && accounts.length > 0) {
       errors.push(new ConfigError(k("allowExternalPrincipals"), `false, but acceptShare is true: the peers are outside the Organization and RAM refuses account principals outside it unless external principals are allowed`, "set allowExternalPrincipals to true, or set acceptShare to false if every peer is in the Organization with RAM sharing enabled"));
@@ -567,6 +571,8 @@ export interface TgwPeerArgs {
   ownerName?: string;
   /** Segmentation (for this attachment's options and the checker's tags). Default none. */
   segments?: TgwSegments;
+  /** Adopt this existing attachment (tgw-attach-…) instead of creating one. Default: create one. */
+  existingAttachmentId?: string;
   /** Tags for every taggable child. */
   tags?: Record<string, string>;
 }
@@ -591,6 +597,7 @@ export class TgwPeer extends pulumi.ComponentResource {
     if (acceptShare && args.shareArn === undefined) {
       errors.push(new ConfigError("shareArn", "acceptShare is true but no share ARN is given", "pass the owner's shareArn, or set acceptShare to false inside an Organization with RAM sharing"));
     }
+    if (args.existingAttachmentId !== undefined && !TGW_ATTACH_ID_RE.test(args.existingAttachmentId)) errors.push(new ConfigError("existingAttachmentId", `"${args.existingAttachmentId}" is not a Transit Gateway attachment id`, "give an id such as tgw-attach-0123456789abcdef0"));
     if (!NAME_RE.test(ownerName)) errors.push(new ConfigError("ownerName", `"${ownerName}" cannot be part of a resource name`, "use lower-case letters, digits and dashes"));
     const plainOwner = args.ownerCidrBlocks.filter((c): c is string => typeof c === "string");
     const owner: TgwVpc = { name: ownerName, cidrBlocks: plainOwner, key: "ownerCidrBlocks" };
@@ -609,7 +616,8 @@ export class TgwPeer extends pulumi.ComponentResource {
       : undefined;
     this.shareStatus = accepter?.status;
 
-    const attachment = new aws.ec2transitgateway.VpcAttachment(`${name}-attachment`, {
+    // An adopted attachment (created elsewhere, e.g. by a network team) is used by id; routes need no wait.
+    const attachment = args.existingAttachmentId !== undefined ? undefined : new aws.ec2transitgateway.VpcAttachment(`${name}-attachment`, {
       transitGatewayId: args.transitGatewayId,
       vpcId: args.vpcId,
       subnetIds: args.subnetIds,
@@ -618,7 +626,7 @@ export class TgwPeer extends pulumi.ComponentResource {
       // an attachment to a RAM-shared TGW.
       tags: { ...tags("attachment"), ...segmentTags(args.segments, vpcName) },
     }, { parent: this, dependsOn: accepter ? [accepter] : [] });
-    this.attachmentId = attachment.id;
+    this.attachmentId = attachment ? attachment.id : pulumi.output(args.existingAttachmentId as string);
 
     // Another stack's owner CIDR is only known now: check it against ours before routing to it.
     const ownerCidrs = args.ownerCidrBlocks.map((c) => typeof c === "string" ? pulumi.output(c) : pulumi.output(c).apply((text) => {
@@ -633,7 +641,7 @@ export class TgwPeer extends pulumi.ComponentResource {
           routeTableId,
           destinationCidrBlock: cidr,
           transitGatewayId: args.transitGatewayId,
-        }, { parent: this, dependsOn: [attachment] });
+        }, { parent: this, dependsOn: attachment ? [attachment] : [] });
       });
     });
     this.registerOutputs({ attachmentId: this.attachmentId });

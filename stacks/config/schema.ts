@@ -236,6 +236,19 @@ const tgwSegmentation = {
   })).default([]),
   /** Pairs of attachments that must not reach each other; refused when a table contradicts it, proven by the checker. */
   isolate: z.array(z.array(z.string())).default([]),
+  /**
+   * A Transit Gateway that already exists (e.g. shared from a network account through RAM): the kit
+   * creates no TGW and no share, only attachments and routes. routeTableIds: per attachment, the TGW
+   * route table to associate it with and propagate it to (only when account A owns that TGW). Default none.
+   */
+  existing: z.strictObject({
+    id: z.string(),
+    routeTableIds: z.record(z.string(), z.string()).default({}),
+    /** The RAM share to accept in account B when acceptShare is true. */
+    shareArn: z.string().optional(),
+  }).optional(),
+  /** Attachments that already exist, adopted by id instead of created: { egress?: tgw-attach-…, data?: tgw-attach-… }. */
+  existingAttachments: z.record(z.string(), z.string()).default({}),
   /** Per attachment: { applianceMode (default false), dnsSupport (default true) }. */
   attachmentOptions: z.record(z.string(), z.strictObject({ applianceMode: z.boolean().optional(), dnsSupport: z.boolean().optional() })).default({}),
 };
