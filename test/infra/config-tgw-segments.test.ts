@@ -51,6 +51,35 @@ test.each([
   expect(errors).toEqual(expect.arrayContaining([typeof expected === "string" ? expected : expect.stringMatching(expected)]));
 });
 
+const EX = { acceptShare: false, allowExternalPrincipals: false, principals: undefined };
+test.each([
+  ["a Transit Gateway id of the wrong shape", { ...EX, existing: { id: "tgw-xyz" } },
+    `${K}.existing.id: "tgw-xyz" is not a Transit Gateway id. Fix: give an id such as tgw-0123456789abcdef0`],
+  ["a route table id of the wrong shape", { ...EX, existing: { id: "tgw-0123456789abcdef0", routeTableIds: { data: "rtb-0123456789abcdef0" } } },
+    `${K}.existing.routeTableIds.data: "rtb-0123456789abcdef0" is not a Transit Gateway route table id. Fix: give an id such as tgw-rtb-0123456789abcdef0`],
+  ["an attachment id of the wrong shape", { ...EX, existing: { id: "tgw-0123456789abcdef0" }, existingAttachments: { data: "tgw-0123456789abcdef0" } },
+    `${K}.existingAttachments.data: "tgw-0123456789abcdef0" is not a Transit Gateway attachment id. Fix: give an id such as tgw-attach-0123456789abcdef0`],
+  ["an adopted egress attachment on a TGW the kit creates", { existingAttachments: { egress: "tgw-attach-0123456789abcdef0" } },
+    `${K}.existingAttachments.egress: the kit creates this Transit Gateway, so no attachment to it exists yet. Fix: remove it, or set vpc-lambda-kit:transitGateway.existing to the TGW it is attached to`],
+  ["route tables in an existing TGW", { ...EX, existing: { id: "tgw-0123456789abcdef0" }, routeTables: TABLES },
+    `${K}.routeTables: the kit creates route tables only in a Transit Gateway it creates. Fix: remove routeTables and name the existing tables in vpc-lambda-kit:transitGateway.existing.routeTableIds`],
+  ["an accepter for an existing TGW without its share ARN", { existing: { id: "tgw-0123456789abcdef0" }, principals: undefined },
+    /^vpc-lambda-kit:transitGateway\.acceptShare: true, but the existing Transit Gateway's share is not the kit's.*Fix: set vpc-lambda-kit:transitGateway\.existing\.shareArn, or acceptShare to false/],
+  ["principals for an existing TGW", { ...EX, existing: { id: "tgw-0123456789abcdef0" }, principals: ["222222222222"] },
+    `${K}.principals: the kit creates no RAM share for an existing Transit Gateway. Fix: remove principals; the TGW's owner shares it`],
+  ["an organization principal with an accepter", { principals: ["arn:aws:organizations::111111111111:organization/o-abcdefghij"] },
+    /^vpc-lambda-kit:transitGateway\.principals: arn:aws:organizations::111111111111:organization\/o-abcdefghij: .*within an Organization with RAM sharing enabled, shares are accepted automatically\. Fix: /],
+  ["a malformed OU ARN", { principals: ["arn:aws:organizations::111111111111:ou/o-abc/ou-1"] },
+    /^vpc-lambda-kit:transitGateway\.principals\[0\]: "arn:aws:organizations::111111111111:ou\/o-abc\/ou-1" is not a RAM principal/],
+])("%s is refused with the key and the fix", (_label, tg, expected) => {
+  const errors = errorsOf(tg);
+  expect(errors).toEqual(expect.arrayContaining([typeof expected === "string" ? expected : expect.stringMatching(expected)]));
+});
+
+test("an organization principal without an accepter passes", () => {
+  expect(errorsOf({ principals: ["arn:aws:organizations::111111111111:organization/o-abcdefghij"], acceptShare: false, allowExternalPrincipals: false })).toEqual([]);
+});
+
 test("synth exits 2 on an association naming an unknown route-table attachment, writing no graph", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vlk-tgwseg-"));
   const doc = YAML.parse(fs.readFileSync(path.join(REPO_ROOT, "Pulumi.dev.yaml"), "utf8"));
