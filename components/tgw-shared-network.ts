@@ -74,6 +74,10 @@ const ACCOUNT_RE = /^\d{12}$/;
 const ORG_RE = /^arn:aws[a-z-]*:organizations::\d{12}:organization\/o-[a-z0-9]{10,32}$/;
 const OU_RE = /^arn:aws[a-z-]*:organizations::\d{12}:ou\/o-[a-z0-9]{10,32}\/ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}$/;
 const NAME_RE = /^[a-z][a-z0-9-]{0,30}$/;
+/** EC2 id shapes (AWS: a prefix and 8 or 17 hex digits). */
+export const TGW_ID_RE = /^tgw-([0-9a-f]{8}|[0-9a-f]{17})$/;
+export const TGW_RTB_ID_RE = /^tgw-rtb-([0-9a-f]{8}|[0-9a-f]{17})$/;
+export const TGW_ATTACH_ID_RE = /^tgw-attach-([0-9a-f]{8}|[0-9a-f]{17})$/;
 
 /** An account id, an OU ARN or an organization ARN; undefined for anything else. */
 export function principalKind(p: string): TgwPrincipalKind | undefined {
@@ -151,7 +155,7 @@ export function checkTgwShare(args: TgwShareArgs, keyPrefix: string, errors: Con
     const accounts = principals.filter((p) => p.kind === "account").map((p) => p.value);
     const orgWide = principals.filter((p) => p.kind !== "account");
     if (acceptKnown && acceptShare && orgWide.length > 0) {
-      errors.push(new ConfigError(k("principals"), `${orgWide.map((p) => p.value).join(", ")}: OU and organization principals work only with RAM sharing through AWS Organizations, where no invitation is sent, but acceptShare is true (peers outside an Organization)`, "share with account ids when the peers accept an invitation, or set acceptShare to false inside an Organization with RAM sharing enabled"));
+      errors.push(new ConfigError(k("principals"), `${orgWide.map((p) => p.value).join(", ")}: OU and organization principals work only with RAM sharing through AWS Organizations, where no invitation is sent, but acceptShare is true (peers outside an Organization): within an Organization with RAM sharing enabled, shares are accepted automatically`, "share with account ids when the peers accept an invitation, or set acceptShare to false inside an Organization with RAM sharing enabled"));
     }
     if (acceptKnown && acceptShare && !allowExternalPrincipals && accounts.length > 0) {
       errors.push(new ConfigError(k("allowExternalPrincipals"), `false, but acceptShare is true: the peers are outside the Organization and RAM refuses account principals outside it unless external principals are allowed`, "set allowExternalPrincipals to true, or set acceptShare to false if every peer is in the Organization with RAM sharing enabled"));
@@ -200,6 +204,157 @@ export function planTgw(args: TgwPlanArgs, keyPrefix = ""): TgwPlan {
   return { ...share, owner: args.owner, peers: args.peers };
 }
 
+// --- Segmentation: several TGW route tables, each with its associations, propagations and static
+// routes, and pairs of attachments that must never reach each other.
+
+/** A static route in a TGW route table: to a named attachment, or a blackhole (traffic dropped). */
+export interface TgwStaticRoute {
+  cidr: string;
+  /** The attachment the route sends to (an attached VPC's name). Exactly one of attachment / blackhole. */
+  attachment?: string;
+  /** Drop traffic to `cidr` (a blackhole route). */
+  blackhole?: boolean;
+}
+
+/** One TGW route table of a segmented Transit Gateway. */
+export interface TgwRouteTableSpec {
+  /** Used in child names and messages (lower-case letters, digits, dashes). */
+  name: string;
+  /** Attachments (attached VPCs' names) whose traffic this table routes; an attachment has one table. */
+  associate: string[];
+  /** Attachments whose VPC CIDRs are propagated into this table. */
+  propagate: string[];
+  /** Static and blackhole routes; a static route wins over a propagated one of the same prefix. */
+  routes: TgwStaticRoute[];
+}
+
+/** Per-attachment options. */
+export interface TgwAttachmentOptions {
+  /** Appliance mode: a flow keeps one zone's appliance both ways (stateful firewalls in the VPC). Default false. */
+  applianceMode?: boolean;
+  /** DNS resolution of the other VPCs' public DNS names to private addresses. Default true. */
+  dnsSupport?: boolean;
+}
+
+export interface TgwSegments {
+  routeTables: TgwRouteTableSpec[];
+  /** Pairs of attachments that must not reach each other (either way); the checker proves it. */
+  isolate: [string, string][];
+  attachmentOptions: Record<string, TgwAttachmentOptions>;
+}
+
+const TGW_ROUTE_TABLE_LIMIT = 20; // AWS quota "Transit gateway route tables per transit gateway" (default 20).
+
+/**
+ * Validates segmentation against the attached VPCs' names: unique usable table names, associations
+ * and propagations and routes naming known attachments, at most one table per attachment (AWS
+ * associates an attachment with exactly one TGW route table), every attachment associated (else it
+ * routes nowhere), static routes with exactly one target, isolated pairs of known, distinct
+ * attachments that no table contradicts (the source's table propagating or routing to the other).
+ */
+export function checkTgwSegments(seg: TgwSegments, attachments: string[], keyPrefix: string, errors: ConfigError[]): void {
+  const k = (s: string) => `${keyPrefix}${s}`;
+  const known = (name: string, key: string) => {
+    if (attachments.includes(name)) return true;
+    errors.push(new ConfigError(key, `"${name}" is not an attachment of this Transit Gateway`, `use one of ${attachments.join(", ")}`));
+    return false;
+  };
+  const tableNames = new Set<string>();
+  const associatedTo = new Map<string, string>();
+  if (seg.routeTables.length > TGW_ROUTE_TABLE_LIMIT) errors.push(new ConfigError(k("routeTables"), `${seg.routeTables.length} route tables; AWS allows ${TGW_ROUTE_TABLE_LIMIT} per Transit Gateway by default`, "merge route tables or raise the quota first"));
+  seg.routeTables.forEach((t, i) => {
+    const tk = `routeTables[${i}]`;
+    if (!NAME_RE.test(t.name)) errors.push(new ConfigError(k(`${tk}.name`), `"${t.name}" cannot be part of a resource name`, "use lower-case letters, digits and dashes, starting with a letter"));
+    else if (tableNames.has(t.name)) errors.push(new ConfigError(k(`${tk}.name`), `"${t.name}" names two route tables`, "give every route table its own name"));
+    tableNames.add(t.name);
+    t.associate.forEach((a, j) => {
+      if (!known(a, k(`${tk}.associate[${j}]`))) return;
+      const other = associatedTo.get(a);
+      if (other !== undefined) errors.push(new ConfigError(k(`${tk}.associate[${j}]`), `attachment "${a}" is associated with route tables "${other}" and "${t.name}", and AWS associates an attachment with one table`, `remove "${a}" from one of the two associate lists`));
+      else associatedTo.set(a, t.name);
+    });
+    t.propagate.forEach((a, j) => known(a, k(`${tk}.propagate[${j}]`)));
+    const dests = new Set<string>();
+    t.routes.forEach((r, j) => {
+      const rk = k(`${tk}.routes[${j}]`);
+      const c = tryParseCidr(r.cidr);
+      if (typeof c === "string") errors.push(new ConfigError(`${rk}.cidr`, c, "give an IPv4 CIDR such as 10.1.0.0/16"));
+      else if (dests.has(c.text)) errors.push(new ConfigError(`${rk}.cidr`, `${c.text} has two static routes in route table "${t.name}"`, "keep one route per CIDR"));
+      else dests.add(c.text);
+      if ((r.attachment !== undefined) === (r.blackhole === true)) errors.push(new ConfigError(rk, `a route needs exactly one of attachment and blackhole: true`, `give attachment (one of ${attachments.join(", ")}) or blackhole: true`));
+      else if (r.attachment !== undefined) known(r.attachment, `${rk}.attachment`);
+    });
+  });
+  if (seg.routeTables.length > 0) {
+    for (const a of attachments) {
+      if (!associatedTo.has(a)) errors.push(new ConfigError(k("routeTables"), `attachment "${a}" is associated with no route table, so the Transit Gateway routes none of its traffic`, `add "${a}" to one route table's associate list`));
+    }
+  }
+  seg.isolate.forEach((pair, i) => {
+    const ik = k(`isolate[${i}]`);
+    if (pair.length !== 2 || pair[0] === pair[1]) {
+      errors.push(new ConfigError(ik, `${JSON.stringify(pair)} is not a pair of two different attachments`, `give two attachment names, e.g. [${attachments.slice(0, 2).join(", ")}]`));
+      return;
+    }
+    if (!pair.every((a, j) => known(a, `${ik}[${j}]`))) return;
+    if (seg.routeTables.length === 0) {
+      errors.push(new ConfigError(ik, `attachments "${pair[0]}" and "${pair[1]}" share the default route table, which routes every attachment to every other`, "define transitGateway.routeTables that keep them apart"));
+      return;
+    }
+    for (const [from, to] of [pair, [pair[1], pair[0]]]) {
+      const t = seg.routeTables.find((rt) => rt.associate.includes(from));
+      if (!t) continue;
+      if (t.propagate.includes(to)) errors.push(new ConfigError(ik, `"${from}" must not reach "${to}", but its route table "${t.name}" propagates "${to}"`, `remove "${to}" from route table "${t.name}"'s propagate list`));
+      const r = t.routes.find((x) => x.attachment === to);
+      if (r) errors.push(new ConfigError(ik, `"${from}" must not reach "${to}", but its route table "${t.name}" routes ${r.cidr} to "${to}"`, `remove that route, or make it a blackhole`));
+    }
+  });
+  for (const [name] of Object.entries(seg.attachmentOptions)) known(name, k(`attachmentOptions.${name}`));
+}
+
+/** Tags the checker reads to know an attachment's name and what it must not reach. */
+export function segmentTags(seg: TgwSegments | undefined, attachment: string): Record<string, string> {
+  if (!seg) return {};
+  const isolated = seg.isolate.filter((p) => p.includes(attachment)).map((p) => (p[0] === attachment ? p[1] : p[0]));
+  return { "vlk:attachment": attachment, ...(isolated.length > 0 ? { "vlk:isolated-from": isolated.join(" ") } : {}) };
+}
+
+/** The attachment arguments its options give (AWS defaults: appliance mode off, DNS support on). */
+export function attachmentOptionArgs(seg: TgwSegments | undefined, attachment: string): { dnsSupport: string; applianceModeSupport?: string } {
+  const o = seg?.attachmentOptions[attachment] ?? {};
+  return { dnsSupport: o.dnsSupport === false ? "disable" : "enable", ...(o.applianceMode ? { applianceModeSupport: "enable" } : {}) };
+}
+
+function cidrLabel(cidr: string): string {
+  return cidr.replace(/[./]/g, "-");
+}
+
+/**
+ * Segmented mode: the associations, propagations and static routes of one attachment in every
+ * route table that names it. Like {@link tgwRouteTableMembership}, only the TGW's owner may do this.
+ */
+export function tgwSegmentMembership(
+  prefix: string,
+  seg: TgwSegments,
+  tableIds: Record<string, pulumi.Input<string>>,
+  attachment: string,
+  attachmentId: pulumi.Input<string>,
+  opts: pulumi.CustomResourceOptions,
+): pulumi.Resource[] {
+  const out: pulumi.Resource[] = [];
+  for (const t of seg.routeTables) {
+    const transitGatewayRouteTableId = tableIds[t.name];
+    if (transitGatewayRouteTableId === undefined) throw new Error(`no id for Transit Gateway route table "${t.name}". Fix: deploy the network stack with the same transitGateway.routeTables`);
+    const args = { transitGatewayRouteTableId, transitGatewayAttachmentId: attachmentId };
+    if (t.associate.includes(attachment)) out.push(new aws.ec2transitgateway.RouteTableAssociation(`${prefix}-${t.name}-${attachment}-association`, args, opts));
+    if (t.propagate.includes(attachment)) out.push(new aws.ec2transitgateway.RouteTablePropagation(`${prefix}-${t.name}-${attachment}-propagation`, args, opts));
+    for (const r of t.routes.filter((x) => x.attachment === attachment)) {
+      out.push(new aws.ec2transitgateway.Route(`${prefix}-${t.name}-to-${cidrLabel(r.cidr)}`, { ...args, destinationCidrBlock: r.cidr }, opts));
+    }
+  }
+  return out;
+}
+
 /**
  * Associates an attachment with a TGW route table and propagates its CIDRs into it. Only the
  * Transit Gateway's owner may do this, also for attachments from other accounts: create it with
@@ -241,6 +396,12 @@ export interface TgwOwnerArgs extends Omit<TgwShareArgs, "acceptShare" | "princi
   acceptShare?: boolean;
   /** RAM share name. Default `<name>-share`. */
   shareName?: string;
+  /**
+   * Several TGW route tables (validated with {@link checkTgwSegments}); implies explicit route
+   * tables (the defaults off). Peers join through {@link TgwOwner.admit}. Default: one table, or the
+   * defaults.
+   */
+  segments?: TgwSegments;
   /** Tags for every taggable child. */
   tags?: Record<string, string>;
 }
@@ -264,21 +425,32 @@ export class TgwOwner extends pulumi.ComponentResource {
   public readonly shareArn: pulumi.Output<string>;
   /** The owner VPC's attachment. */
   public readonly attachmentId: pulumi.Output<string>;
-  /** The explicit TGW route table; undefined with the default route tables. */
+  /** The explicit TGW route table (the first one when segmented); undefined with the default route tables. */
   public readonly routeTableId: pulumi.Output<string> | undefined;
+  /** Segmented mode: every TGW route table's id by its name; empty otherwise. */
+  public readonly routeTableIds: Record<string, pulumi.Output<string>> = {};
+  private readonly segments: TgwSegments | undefined;
   public readonly plan: TgwPlan;
   private readonly prefix: string;
 
   constructor(name: string, args: TgwOwnerArgs, opts: pulumi.ComponentResourceOptions = {}) {
+    const segmented = (args.segments?.routeTables.length ?? 0) > 0;
     const plan = planTgw({
       ...args,
+      ...(segmented ? { defaultRouteTableAssociation: false, defaultRouteTablePropagation: false } : {}),
       // Alone, the owner defaults to RAM's own setting: no external principals unless asked.
       allowExternalPrincipals: args.allowExternalPrincipals ?? args.acceptShare ?? false,
       owner: { name: args.vpcName ?? "owner", cidrBlocks: args.cidrBlocks, key: "cidrBlocks" },
     });
+    if (args.segments) {
+      const errors: ConfigError[] = [];
+      checkTgwSegments(args.segments, [plan.owner.name, ...plan.peers.map((p) => p.name)], "segments.", errors);
+      throwIfAny(errors);
+    }
     super("vpc-lambda-kit:network:TgwOwner", name, { plan }, opts);
     this.plan = plan;
     this.prefix = name;
+    this.segments = segmented ? args.segments : undefined;
     const tags = (role: string) => ({ ...(args.tags ?? {}), Name: `${name}-${role}` });
     const child = { parent: this };
     const enable = (on: boolean) => (on ? "enable" : "disable");
@@ -312,15 +484,25 @@ export class TgwOwner extends pulumi.ComponentResource {
       transitGatewayId: tgw.id,
       vpcId: args.vpcId,
       subnetIds: args.subnetIds,
-      dnsSupport: "enable",
+      ...attachmentOptionArgs(args.segments, plan.owner.name),
       // With an explicit route table the provider must not touch the defaults; with the defaults on,
       // leaving these unset keeps AWS's behaviour (associate + propagate).
       ...(plan.defaultRouteTables ? {} : { transitGatewayDefaultRouteTableAssociation: false, transitGatewayDefaultRouteTablePropagation: false }),
-      tags: tags("attachment"),
+      tags: { ...tags("attachment"), ...segmentTags(args.segments, plan.owner.name) },
     }, child);
     this.attachmentId = attachment.id;
 
-    if (!plan.defaultRouteTables) {
+    if (this.segments) {
+      for (const t of this.segments.routeTables) {
+        const rt = new aws.ec2transitgateway.RouteTable(`${name}-rt-${t.name}`, { transitGatewayId: tgw.id, tags: tags(`rt-${t.name}`) }, child);
+        this.routeTableIds[t.name] = rt.id;
+        for (const r of t.routes.filter((x) => x.blackhole)) {
+          new aws.ec2transitgateway.Route(`${name}-rt-${t.name}-blackhole-${cidrLabel(r.cidr)}`, { transitGatewayRouteTableId: rt.id, destinationCidrBlock: r.cidr, blackhole: true }, { parent: rt });
+        }
+      }
+      this.routeTableId = this.routeTableIds[this.segments.routeTables[0].name];
+      this.admit(plan.owner.name, attachment.id);
+    } else if (!plan.defaultRouteTables) {
       const rt = new aws.ec2transitgateway.RouteTable(`${name}-rt`, { transitGatewayId: tgw.id, tags: tags("rt") }, child);
       this.routeTableId = rt.id;
       this.admit(plan.owner.name, attachment.id);
@@ -353,6 +535,10 @@ export class TgwOwner extends pulumi.ComponentResource {
    * tables, where AWS does both.
    */
   public admit(label: string, attachmentId: pulumi.Input<string>): void {
+    if (this.segments) {
+      tgwSegmentMembership(this.prefix, this.segments, this.routeTableIds, label, attachmentId, { parent: this });
+      return;
+    }
     if (!this.routeTableId) return;
     tgwRouteTableMembership(`${this.prefix}-${label}`, { transitGatewayRouteTableId: this.routeTableId, transitGatewayAttachmentId: attachmentId }, { parent: this });
   }
@@ -383,6 +569,10 @@ export interface TgwPeerArgs {
   ownerCidrBlocks: pulumi.Input<string>[];
   /** Name of the owner VPC in messages and route names. Default "owner". */
   ownerName?: string;
+  /** Segmentation (for this attachment's options and the checker's tags). Default none. */
+  segments?: TgwSegments;
+  /** Adopt this existing attachment (tgw-attach-…) instead of creating one. Default: create one. */
+  existingAttachmentId?: string;
   /** Tags for every taggable child. */
   tags?: Record<string, string>;
 }
@@ -407,6 +597,7 @@ export class TgwPeer extends pulumi.ComponentResource {
     if (acceptShare && args.shareArn === undefined) {
       errors.push(new ConfigError("shareArn", "acceptShare is true but no share ARN is given", "pass the owner's shareArn, or set acceptShare to false inside an Organization with RAM sharing"));
     }
+    if (args.existingAttachmentId !== undefined && !TGW_ATTACH_ID_RE.test(args.existingAttachmentId)) errors.push(new ConfigError("existingAttachmentId", `"${args.existingAttachmentId}" is not a Transit Gateway attachment id`, "give an id such as tgw-attach-0123456789abcdef0"));
     if (!NAME_RE.test(ownerName)) errors.push(new ConfigError("ownerName", `"${ownerName}" cannot be part of a resource name`, "use lower-case letters, digits and dashes"));
     const plainOwner = args.ownerCidrBlocks.filter((c): c is string => typeof c === "string");
     const owner: TgwVpc = { name: ownerName, cidrBlocks: plainOwner, key: "ownerCidrBlocks" };
@@ -425,16 +616,17 @@ export class TgwPeer extends pulumi.ComponentResource {
       : undefined;
     this.shareStatus = accepter?.status;
 
-    const attachment = new aws.ec2transitgateway.VpcAttachment(`${name}-attachment`, {
+    // An adopted attachment (created elsewhere, e.g. by a network team) is used by id; routes need no wait.
+    const attachment = args.existingAttachmentId !== undefined ? undefined : new aws.ec2transitgateway.VpcAttachment(`${name}-attachment`, {
       transitGatewayId: args.transitGatewayId,
       vpcId: args.vpcId,
       subnetIds: args.subnetIds,
-      dnsSupport: "enable",
+      ...attachmentOptionArgs(args.segments, vpcName),
       // transitGatewayDefaultRouteTable{Association,Propagation} stay unset: they cannot be set on
       // an attachment to a RAM-shared TGW.
-      tags: tags("attachment"),
+      tags: { ...tags("attachment"), ...segmentTags(args.segments, vpcName) },
     }, { parent: this, dependsOn: accepter ? [accepter] : [] });
-    this.attachmentId = attachment.id;
+    this.attachmentId = attachment ? attachment.id : pulumi.output(args.existingAttachmentId as string);
 
     // Another stack's owner CIDR is only known now: check it against ours before routing to it.
     const ownerCidrs = args.ownerCidrBlocks.map((c) => typeof c === "string" ? pulumi.output(c) : pulumi.output(c).apply((text) => {
@@ -449,7 +641,7 @@ export class TgwPeer extends pulumi.ComponentResource {
           routeTableId,
           destinationCidrBlock: cidr,
           transitGatewayId: args.transitGatewayId,
-        }, { parent: this, dependsOn: [attachment] });
+        }, { parent: this, dependsOn: attachment ? [attachment] : [] });
       });
     });
     this.registerOutputs({ attachmentId: this.attachmentId });
@@ -477,6 +669,8 @@ export interface TgwSharedNetworkArgs extends TgwShareArgs {
   peers: (TgwSide & { name: string })[];
   /** Required: who the TGW is shared with (usually the peers' account ids). */
   principals: string[];
+  /** Several TGW route tables and isolated pairs (see {@link TgwOwnerArgs.segments}). Default none. */
+  segments?: TgwSegments;
   /** Tags for every taggable child. */
   tags?: Record<string, string>;
 }
@@ -493,8 +687,10 @@ export class TgwSharedNetwork extends pulumi.ComponentResource {
 
   constructor(name: string, args: TgwSharedNetworkArgs, opts: pulumi.ComponentResourceOptions = {}) {
     const ownerName = args.owner.name ?? "owner";
+    const segmented = (args.segments?.routeTables.length ?? 0) > 0;
     const plan = planTgw({
       ...args,
+      ...(segmented ? { defaultRouteTableAssociation: false, defaultRouteTablePropagation: false } : {}),
       acceptShare: args.acceptShare ?? true,
       owner: { name: ownerName, cidrBlocks: args.owner.cidrBlocks, key: "owner.cidrBlocks" },
       peers: args.peers.map((p, i) => ({ name: p.name, cidrBlocks: p.cidrBlocks, key: `peers[${i}].cidrBlocks` })),
@@ -515,6 +711,7 @@ export class TgwSharedNetwork extends pulumi.ComponentResource {
       defaultRouteTableAssociation: plan.defaultRouteTables,
       defaultRouteTablePropagation: plan.defaultRouteTables,
       amazonSideAsn: plan.amazonSideAsn,
+      segments: args.segments,
       tags: args.tags,
     }, { parent: this, provider: args.owner.provider });
     this.peers = {};
@@ -530,6 +727,7 @@ export class TgwSharedNetwork extends pulumi.ComponentResource {
         routeTableIds: p.routeTableIds,
         ownerCidrBlocks: args.owner.cidrBlocks,
         ownerName,
+        segments: args.segments,
         tags: args.tags,
       }, { parent: this, provider: p.provider });
       this.owner.admit(p.name, peer.attachmentId);

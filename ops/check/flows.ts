@@ -648,7 +648,7 @@ class FlowWalk {
     const rt = tgwRouteTableOf(ix, src, tgw) ?? broken(`transit gateway attachment ${src.name} is associated with no transit gateway route table`);
     const match = tgwLookup(ix, rt, tgw, dest.cidr);
     if (!match) broken(`${rt.label} has no route to ${dest.label}`);
-    if (match.blackhole) broken(`${rt.label} blackholes ${match.destText}`);
+    if (match.blackhole) broken(`${rt.label} blackholes ${match.destText}${match.route ? ` (route ${match.route.name})` : ""}`);
     const dst = match.attachment ?? broken(`${rt.label} sends ${match.destText} to an attachment that is not in the graph`);
     this.attachmentUsable(dst, tgw);
     const peerVpc = String(dst.inputs.vpcId ?? "");

@@ -8,6 +8,9 @@
  *    function, Auto Scaling group or instance in the graph with a complete path to it.
  *  - A private API is unreachable outside its endpoints: PRIVATE endpoint type and a resource policy
  *    that admits only listed VPC endpoints (aws:SourceVpce).
+ *  - Transit Gateway attachments marked as isolated from each other (transitGateway.isolate) do not
+ *    reach each other: the route table associated with each has no route (or a blackhole) to the
+ *    other's VPC CIDRs.
  */
 import type { Graph } from "../synth-core";
 import { analyze, FlowDetail, FunctionView, functionsOf } from "./flows";
@@ -18,9 +21,10 @@ import { ANYWHERE, anyContains, Cidr, cidrOf, isPrivateCidr, touchesPublic } fro
 import { isPrivateApi, privateApiVerdict } from "./eval/api-policy";
 import { lookup, routeTableOf } from "./eval/routes";
 import { rulePeers, rulePermits, rulePorts, SgRule, sgRules } from "./eval/security-groups";
+import { tgwIsolation } from "./eval/tgw";
 
 export interface ForbiddenResult {
-  /** "no-internet" | "database-sources" | "private-api". */
+  /** "no-internet" | "database-sources" | "private-api" | "tgw-isolation". */
   check: string;
   /** The function, database or API checked. */
   subject: string;
@@ -35,7 +39,13 @@ export function checkForbidden(input: Graph | GraphModel, details?: FlowDetail[]
   const ix = input instanceof GraphModel ? input : GraphModel.of(input);
   const flows = details ?? analyze(ix);
   const fns = functionsOf(ix);
-  return [...noInternet(ix, fns, flows), ...databaseSources(ix, fns, flows), ...privateApis(ix)];
+  return [...noInternet(ix, fns, flows), ...databaseSources(ix, fns, flows), ...privateApis(ix), ...tgwIsolated(ix)];
+}
+
+// --- Transit Gateway attachments that must not reach each other (transitGateway.isolate)
+
+function tgwIsolated(ix: GraphModel): ForbiddenResult[] {
+  return tgwIsolation(ix).map((v) => ({ check: "tgw-isolation", subject: `${v.fromName} → ${v.toName}`, status: v.open ? "VIOLATED" : "OK", detail: v.detail }));
 }
 
 // --- a function without an internet flow has no way out

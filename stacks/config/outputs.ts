@@ -21,6 +21,7 @@ export interface NetworkOutputs {
   /** The Transit Gateway the data stack attaches to ("" when transitGateway is off). */
   transitGatewayId: pulumi.Output<string>;
   tgwShareArn: pulumi.Output<string>;
+  /** The explicit TGW route table's id; with transitGateway.routeTables, every table's id by name as JSON; "" with the default tables. */
   tgwRouteTableId: pulumi.Output<string>;
 }
 

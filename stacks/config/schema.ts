@@ -252,6 +252,40 @@ const saasExport = z.strictObject({
   memoryMb: z.number().int().min(128).max(10240).default(1024),
 });
 
+/**
+ * Transit Gateway segmentation (docs/transit-gateway.md "Segmentation"): its own block, spread into
+ * transitGateway below. Attachment names are the attached VPCs': egress (account A) and data (account B).
+ */
+const tgwSegmentation = {
+  /** Several TGW route tables; when given, the TGW's default route tables are off. Default none. */
+  routeTables: z.array(z.strictObject({
+    name: z.string(),
+    /** Attachments whose traffic this table routes (each attachment in exactly one table). */
+    associate: z.array(z.string()).default([]),
+    /** Attachments whose VPC CIDRs are propagated into this table. */
+    propagate: z.array(z.string()).default([]),
+    /** Static routes: { cidr, attachment } or { cidr, blackhole: true }. */
+    routes: z.array(z.strictObject({ cidr: z.string(), attachment: z.string().optional(), blackhole: z.boolean().optional() })).default([]),
+  })).default([]),
+  /** Pairs of attachments that must not reach each other; refused when a table contradicts it, proven by the checker. */
+  isolate: z.array(z.array(z.string())).default([]),
+  /**
+   * A Transit Gateway that already exists (e.g. shared from a network account through RAM): the kit
+   * creates no TGW and no share, only attachments and routes. routeTableIds: per attachment, the TGW
+   * route table to associate it with and propagate it to (only when account A owns that TGW). Default none.
+   */
+  existing: z.strictObject({
+    id: z.string(),
+    routeTableIds: z.record(z.string(), z.string()).default({}),
+    /** The RAM share to accept in account B when acceptShare is true. */
+    shareArn: z.string().optional(),
+  }).optional(),
+  /** Attachments that already exist, adopted by id instead of created: { egress?: tgw-attach-…, data?: tgw-attach-… }. */
+  existingAttachments: z.record(z.string(), z.string()).default({}),
+  /** Per attachment: { applianceMode (default false), dnsSupport (default true) }. */
+  attachmentOptions: z.record(z.string(), z.strictObject({ applianceMode: z.boolean().optional(), dnsSupport: z.boolean().optional() })).default({}),
+};
+
 /** MISSION §3: account A's Transit Gateway shared with account B through RAM (docs/transit-gateway.md). */
 const transitGateway = z.strictObject({
   /** Default: true when the environment has both sides (this stack runs or reads network and data). */
@@ -266,6 +300,7 @@ const transitGateway = z.strictObject({
   defaultRouteTablePropagation: z.boolean().default(true),
   /** A private ASN: 64512-65534 or 4200000000-4294967294 (EC2 CreateTransitGateway). */
   amazonSideAsn: z.number().int().refine((n) => (n >= 64512 && n <= 65534) || (n >= 4200000000 && n <= 4294967294), "the Amazon-side ASN must be private: 64512-65534 or 4200000000-4294967294").optional(),
+  ...tgwSegmentation,
 });
 
 export const schema = z.strictObject({

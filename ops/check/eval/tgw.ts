@@ -70,7 +70,7 @@ function defaultTgwTable(tgw: Res): TgwTable {
   return { id: `default:${tgw.id}`, name: "default", isDefault: true, label: `the default route table of transit gateway ${tgw.name}` };
 }
 
-export interface TgwMatch { dest: Cidr; destText: string; attachment?: Res; blackhole: boolean; propagated: boolean }
+export interface TgwMatch { dest: Cidr; destText: string; attachment?: Res; blackhole: boolean; propagated: boolean; /** The static route resource; undefined when propagated. */ route?: Res }
 
 const tgwRouteCache = new WeakMap<GraphModel, Map<string, TgwMatch[]>>();
 
@@ -98,7 +98,7 @@ function tgwRoutes(ix: GraphModel, rt: TgwTable, tgw: Res): TgwMatch[] {
     if (!inTable) continue;
     const c = cidrOf(r.inputs.destinationCidrBlock);
     if (!c) continue;
-    routes.push({ dest: c, destText: c.text, attachment: attachmentById(ix, r.inputs.transitGatewayAttachmentId), blackhole: asBool(r.inputs.blackhole, false), propagated: false });
+    routes.push({ dest: c, destText: c.text, attachment: attachmentById(ix, r.inputs.transitGatewayAttachmentId), blackhole: asBool(r.inputs.blackhole, false), propagated: false, route: r });
   }
   for (const att of tgwAttachments(ix, tgw)) {
     const accId = tgwAccepterOf(ix, att)?.id;
@@ -140,4 +140,56 @@ function attachmentProblemUncached(ix: GraphModel, att: Res, tgw: Res): string |
   const auto = tgw.inputs.autoAcceptSharedAttachments === "enable";
   if (!auto && !tgwAccepterOf(ix, att)) return `transit gateway ${tgw.name} does not auto-accept shared attachments and no VpcAttachmentAccepter accepts ${att.name}`;
   return undefined;
+}
+
+/** An attachment's name for segmentation (its vlk:attachment tag), if the kit tagged it. */
+function segmentName(att: Res): string | undefined {
+  const tags = att.inputs.tags as Record<string, unknown> | undefined;
+  const v = tags?.["vlk:attachment"];
+  return typeof v === "string" ? v : undefined;
+}
+
+export interface IsolationVerdict { from: Res; to: Res; fromName: string; toName: string; open: boolean; detail: string }
+
+/**
+ * Isolated pairs (the vlk:isolated-from tag on an attachment, written from transitGateway.isolate):
+ * for each direction, the route table associated with the source attachment must send none of the
+ * other attachment's VPC CIDRs to it (no route, or a blackhole). One verdict per direction.
+ */
+export function tgwIsolation(ix: GraphModel): IsolationVerdict[] {
+  const out: IsolationVerdict[] = [];
+  for (const tgw of ix.all(T.tgw)) {
+    const atts = tgwAttachments(ix, tgw);
+    for (const from of atts) {
+      const fromName = segmentName(from);
+      const tags = from.inputs.tags as Record<string, unknown> | undefined;
+      const others = typeof tags?.["vlk:isolated-from"] === "string" ? String(tags["vlk:isolated-from"]).split(/\s+/).filter(Boolean) : [];
+      for (const toName of others) {
+        const to = atts.find((a) => segmentName(a) === toName);
+        if (!fromName || !to) continue;
+        const base = { from, to, fromName, toName };
+        const rt = tgwRouteTableOf(ix, from, tgw);
+        if (!rt) {
+          out.push({ ...base, open: false, detail: `attachment ${from.name} is associated with no transit gateway route table` });
+          continue;
+        }
+        const cidrs = ix.vpcCidrs(String(to.inputs.vpcId ?? ""));
+        const reasons: string[] = [];
+        let leak: string | undefined;
+        for (const c of cidrs) {
+          const m = tgwLookup(ix, rt, tgw, c);
+          if (m && !m.blackhole && m.attachment === to) {
+            leak = `${rt.label} sends ${c.text} to attachment ${to.name} (${m.propagated ? "propagated" : `static route ${m.route?.name}`})`;
+            break;
+          }
+          if (!m) reasons.push(`${rt.label} has no route to ${c.text}`);
+          else if (m.blackhole) reasons.push(`${rt.label} blackholes ${c.text} (route ${m.route?.name})`);
+          else reasons.push(`${rt.label} sends ${c.text} to attachment ${m.attachment?.name ?? "unknown"}`);
+        }
+        out.push(leak ? { ...base, open: true, detail: `attachment ${from.name} (${fromName}) must not reach ${to.name} (${toName}), but ${leak}` }
+          : { ...base, open: false, detail: reasons.join("; ") || `VPC of ${to.name} has no CIDR in the graph` });
+      }
+    }
+  }
+  return out;
 }
