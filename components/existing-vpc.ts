@@ -33,6 +33,17 @@ export interface RouteToAdd {
   target: string;
 }
 
+/**
+ * The routes the kit needs in the adopted route tables: the default route to the NAT it creates
+ * (none when existing NAT gateways are named). Plain, known before deploy: the kit adds them with
+ * `manageRoutes`, otherwise the VPC's owner does.
+ */
+export function routesToAddFor(name: string, args: Pick<ExistingEgressVpcArgs, "privateSubnetIds" | "routeTableIds" | "natGatewayIds">): RouteToAdd[] {
+  if (args.natGatewayIds) return [];
+  const tables = [...new Set(args.routeTableIds ?? args.privateSubnetIds.map((s) => `the route table of ${s}`))];
+  return tables.map((t) => ({ routeTableId: t, destination: "0.0.0.0/0", target: `NAT gateway ${name}-nat-0` }));
+}
+
 /** Validates the adopted VPC's plain arguments and gives the plan shape the roles read. */
 export function planExistingEgressVpc(args: Omit<ExistingEgressVpcArgs, "vpcId" | "privateSubnetIds"> & { privateSubnetIds: string[] }, keyPrefix = ""): FixedEgressVpcPlan {
   const errors: ConfigError[] = [];
@@ -76,7 +87,7 @@ export class ExistingEgressVpc extends pulumi.ComponentResource {
   /** Whether the kit may change the existing route tables. */
   public readonly manageRoutes: boolean;
   /** Routes the owner must add (manageRoutes off) or that the kit adds (on); plain, known before deploy. */
-  public readonly routesToAdd: RouteToAdd[] = [];
+  public readonly routesToAdd: RouteToAdd[];
 
   constructor(name: string, args: ExistingEgressVpcArgs, opts: pulumi.ComponentResourceOptions = {}) {
     const plan = planExistingEgressVpc(args);
@@ -84,6 +95,7 @@ export class ExistingEgressVpc extends pulumi.ComponentResource {
     this.plan = plan;
     this.cidrBlock = plan.cidrBlock;
     this.manageRoutes = args.manageRoutes ?? false;
+    this.routesToAdd = routesToAddFor(name, args);
     const invoke = { parent: this };
     const tags = (role: string) => ({ ...(args.tags ?? {}), Name: `${name}-${role}` });
 
@@ -131,8 +143,6 @@ export class ExistingEgressVpc extends pulumi.ComponentResource {
       }, { parent: this });
       this.natGatewayIds = [nat.id];
       this.egressIps = pulumi.all([eip.publicIp]);
-      const tables = [...new Set(rtIds ?? args.privateSubnetIds.map((s) => `route table of ${s}`))];
-      for (const t of tables) this.routesToAdd.push({ routeTableId: t, destination: "0.0.0.0/0", target: `${name}-nat-0` });
       if (this.manageRoutes) {
         this.privateRouteTableIds.forEach((rt, i) => {
           if (rtIds && rtIds.indexOf(rtIds[i]) !== i) return; // a shared table gets the route once

@@ -54,6 +54,7 @@ export interface ExistingVpcRef {
   publicSubnetIds?: string[];
   routeTableIds?: string[];
   natGatewayIds?: string[];
+  manageRoutes?: boolean;
 }
 
 /** Reads and validates an inventory file; every problem names `<file>: <json path>` and the fix. */
@@ -189,6 +190,17 @@ export function existingVpcErrors(inv: Inventory, ref: ExistingVpcRef, key: stri
   if (!ref.routeTableIds) ref.privateSubnetIds.forEach((s, i) => {
     if (inv.subnets.some((x) => x.id === s) && !inv.routeTables.some((t) => t.associations.some((a) => a.subnetId === s))) errors.push(new ConfigError(`${key}.privateSubnetIds[${i}]`, `subnet ${s} has no explicit route table association in the inventory, so the lookup by subnet finds none`, "add its route table (with the association) to the inventory, or name it in routeTableIds"));
   });
+  if (!ref.natGatewayIds && ref.manageRoutes) {
+    const reported = new Set<string>();
+    ref.privateSubnetIds.forEach((s, i) => {
+      // EC2 refuses a second route for the same destination (RouteAlreadyExists, CreateRoute API reference).
+      const t = ref.routeTableIds ? inv.routeTables.find((x) => x.id === ref.routeTableIds![ref.routeTableIds!.length === 1 ? 0 : i]) : routeTableOfSubnet(inv, s);
+      const clash = t?.routes.find((r) => r.destinationCidrBlock === "0.0.0.0/0");
+      if (!t || !clash || reported.has(t.id)) return;
+      reported.add(t.id);
+      errors.push(new ConfigError(`${key}.manageRoutes`, `the kit would add 0.0.0.0/0 to ${t.id}, which already routes it to ${clash.natGatewayId ?? clash.gatewayId ?? clash.transitGatewayId ?? "another target"}`, clash.natGatewayId ? `name ${clash.natGatewayId} in natGatewayIds to use the existing NAT, or remove that route` : "remove the existing default route, or turn manageRoutes off and route to the kit's NAT yourself"));
+    });
+  }
   (ref.natGatewayIds ?? []).forEach((n, i) => {
     const nat = inv.natGateways.find((x) => x.id === n);
     if (!nat) errors.push(new ConfigError(`${key}.natGatewayIds[${i}]`, `NAT gateway ${n} is not in the inventory`, "correct the id, or add the NAT gateway to the inventory"));
