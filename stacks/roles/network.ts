@@ -34,7 +34,8 @@ export function networkRole(cfg: EnvConfig, provider: aws.Provider): NetworkOutp
     subnetIds: vpc.privateSubnetIds,
     // Associating a gateway endpoint adds routes: on an adopted VPC only when manageRoutes allows it.
     gatewayServices: existing && !existing.manageRoutes ? [] : net.gatewayEndpoints,
-    routeTableIds: vpc.privateRouteTableIds,
+    // Adopted subnets may share one table: list each table once.
+    routeTableIds: existing ? pulumi.all(vpc.privateRouteTableIds).apply((ids) => [...new Set(ids)]) : vpc.privateRouteTableIds,
   }, { provider });
   const out: Partial<NetworkOutputs> = {
     vpcId: vpc.vpcId,
