@@ -5,6 +5,7 @@ import * as path from "path";
 import { REPO_ROOT } from "../../components/bundle";
 import { ConfigError, ConfigErrors } from "../../components/errors";
 import { existingVpcErrors, parseInventory } from "../../ops/inventory";
+import { KitMocks } from "../../ops/mocks";
 import { inventoryVariant } from "../support/brownfield";
 
 const example = () => JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "examples/inventory/brownfield.json"), "utf8"));
@@ -78,6 +79,29 @@ describe("inventory validation", () => {
     const inv = parseInventory(example());
     const errs = existingVpcErrors(inv, { ...REF, natGatewayIds: undefined, manageRoutes: true }, KEY, {}).map((e) => e.message);
     expect(errs).toEqual([expect.stringMatching(/^vpc-lambda-kit:network\.existingVpc\.manageRoutes: the kit would add 0\.0\.0\.0\/0 to rtb-0a1b2c3d4e5f60712, which already routes it to nat-0a1b2c3d4e5f60713\. Fix: name nat-0a1b2c3d4e5f60713 in natGatewayIds/)]);
+  });
+});
+
+describe("the offline mocks answer lookups from the inventory only", () => {
+  const mocks = new KitMocks({ region: "ap-northeast-1", defaultAccountId: "111111111111", inventory: parseInventory(example()) });
+  const call = (token: string, inputs: Record<string, unknown>) => mocks.call({ token, inputs } as never);
+
+  test("a subnet and a route table by subnet come back as the inventory gives them", () => {
+    expect(call("aws:ec2/getSubnet:getSubnet", { id: "subnet-0a1b2c3d4e5f60703" })).toMatchObject({ vpcId: "vpc-0a1b2c3d4e5f60718", cidrBlock: "10.20.11.0/24", availabilityZone: "ap-northeast-1c" });
+    const rt = call("aws:ec2/getRouteTable:getRouteTable", { subnetId: "subnet-0a1b2c3d4e5f60703" });
+    expect(rt.routeTableId).toBe("rtb-0a1b2c3d4e5f60712");
+    expect(rt.routes).toEqual([expect.objectContaining({ cidrBlock: "0.0.0.0/0", natGatewayId: "nat-0a1b2c3d4e5f60713" })]);
+    expect(call("aws:ec2/getNatGateway:getNatGateway", { id: "nat-0a1b2c3d4e5f60713" }).publicIp).toBe("198.51.100.20");
+  });
+
+  test("a lookup for something not in the inventory throws, saying what to add, and is recorded", () => {
+    expect(() => call("aws:ec2/getSubnet:getSubnet", { id: "subnet-0a1b2c3d4e5f60799" })).toThrow(/getSubnet: subnet subnet-0a1b2c3d4e5f60799 is not in the inventory: add it there/);
+    expect(mocks.errors).toEqual([expect.stringContaining("subnet-0a1b2c3d4e5f60799")]);
+  });
+
+  test("without an inventory, an EC2 lookup is refused with how to give one", () => {
+    const bare = new KitMocks({ region: "ap-northeast-1", defaultAccountId: "111111111111" });
+    expect(() => bare.call({ token: "aws:ec2/getVpc:getVpc", inputs: { id: "vpc-0a1b2c3d4e5f60718" } } as never)).toThrow(/pass --inventory <file> or set vpc-lambda-kit:inventory/);
   });
 });
 
