@@ -10,7 +10,19 @@ import * as fs from "fs";
 import { z } from "zod";
 import { cidrContains, cidrsOverlap, tryParseCidr } from "../components/cidr";
 import { ConfigError, throwIfAny } from "../components/errors";
-import type { RecordedResource } from "./mocks";
+
+/** One graph.json record of an adopted resource (the fields synth records, plus `existing`). */
+export interface ExistingRecord {
+  urn: string;
+  id: string;
+  type: string;
+  name: string;
+  parent: string | null;
+  provider: string | null;
+  inputs: Record<string, unknown>;
+  dependencies: string[];
+  existing: true;
+}
 
 const id = (prefix: string) => z.string().regex(new RegExp(`^${prefix}-[0-9a-f]{8}([0-9a-f]{9})?$`), `not a ${prefix}- id (${prefix}- and 8 or 17 hex digits)`);
 const ipv4 = z.string().regex(/^(\d{1,3})(\.\d{1,3}){3}$/, "not an IPv4 address");
@@ -214,8 +226,8 @@ export function existingVpcErrors(inv: Inventory, ref: ExistingVpcRef, key: stri
  * graph.json records for the inventory's resources, marked `existing: true`, in the types and input
  * names the kit's own resources use, so the checker walks existing and new hops alike.
  */
-export function inventoryRecords(inv: Inventory, opts: { stack: string; project: string; provider: string | null; parent: string | null }): (Omit<RecordedResource, "custom"> & { existing: true })[] {
-  const out: (Omit<RecordedResource, "custom"> & { existing: true })[] = [];
+export function inventoryRecords(inv: Inventory, opts: { stack: string; project: string; provider: string | null; parent: string | null }): ExistingRecord[] {
+  const out: ExistingRecord[] = [];
   const add = (type: string, name: string, id: string, inputs: Record<string, unknown>) => out.push({
     urn: `urn:pulumi:${opts.stack}::${opts.project}::${type}::existing-${name}`,
     id,
