@@ -9,3 +9,5 @@ export const egressIps = out.egressIps;
 export const network = out.network;
 export const data = out.data;
 export const apps = out.apps;
+/** Adopted VPC only (docs/landing-zone.md): routes the kit needs in the existing route tables. */
+export const routesToAdd = out.routesToAdd;

@@ -1,4 +1,4 @@
-// npm run check -- <stack> [--config <file>] [--graph <graph.json>] [--out <dir>]
+// npm run check -- <stack> [--config <file>] [--inventory <file>] [--graph <graph.json>] [--out <dir>]
 // Proves every declared flow offline, checks forbidden paths, policies and cost, draws the diagram.
 // Without --graph it synthesizes the stack first (as `npm run synth` does). The config (--config,
 // else Pulumi.<stack>.yaml when present) feeds the policies and the cost. Writes report.json,
@@ -8,19 +8,19 @@ import * as fs from "fs";
 import * as path from "path";
 import { spawnSync } from "child_process";
 
-const USAGE = "usage: npm run check -- <stack> [--config <file>] [--graph <graph.json>] [--out <dir>]";
+const USAGE = "usage: npm run check -- <stack> [--config <file>] [--inventory <file>] [--graph <graph.json>] [--out <dir>]";
 
-interface Args { stack?: string; config?: string; graph?: string; out?: string }
+interface Args { stack?: string; config?: string; graph?: string; out?: string; inventory?: string }
 
 function parseArgs(argv: string[]): Args {
   const out: Args = {};
   const positional: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a === "--config" || a === "--graph" || a === "--out") {
+    if (a === "--config" || a === "--graph" || a === "--out" || a === "--inventory") {
       const v = argv[++i];
       if (!v) fail(`${a} needs a value\n${USAGE}`);
-      out[a.slice(2) as "config" | "graph" | "out"] = v;
+      out[a.slice(2) as "config" | "graph" | "out" | "inventory"] = v;
     } else if (a === "-h" || a === "--help") {
       console.log(USAGE);
       process.exit(0);
@@ -80,7 +80,7 @@ async function main(): Promise<void> {
     };
     const { synthesize, writeSynthOutput } = await import("./synth-core");
     try {
-      const result = await synthesize({ stack, configFile: args.config && path.resolve(args.config), stackOutputs });
+      const result = await synthesize({ stack, configFile: args.config && path.resolve(args.config), inventoryFile: args.inventory && path.resolve(args.inventory), stackOutputs });
       writeSynthOutput(result, outDir);
       graph = result.graph;
     } catch (e) {

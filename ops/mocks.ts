@@ -1,5 +1,6 @@
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
+import type { Inventory } from "./inventory";
 
 /** One registered resource as graph.json records it. */
 export interface RecordedResource {
@@ -28,6 +29,8 @@ export interface KitMocksOptions {
   defaultAccountId: string;
   /** Answers `pulumi.StackReference` reads: the named stack's outputs. */
   stackOutputs?: (stackName: string) => Record<string, unknown>;
+  /** The existing network (ops/inventory.ts): the EC2 lookups are answered from it, and only from it. */
+  inventory?: Inventory;
 }
 
 export const SECRET_PLACEHOLDER = "[secret]";
@@ -424,8 +427,51 @@ export class KitMocks implements pulumi.runtime.Mocks {
         const value = `ami-${hex(`${region}::${name}`, 17)}`;
         return { id: name, name, value, insecureValue: value, type: "String", arn: `arn:aws:ssm:${region}::parameter${name}`, version: 1, withDecryption: true };
       }
+      case "aws:ec2/getVpc:getVpc":
+      case "aws:ec2/getSubnet:getSubnet":
+      case "aws:ec2/getRouteTable:getRouteTable":
+      case "aws:ec2/getNatGateway:getNatGateway":
+      case "aws:ec2/getInternetGateway:getInternetGateway":
+        return this.lookup(args.token, args.inputs);
       default:
         throw new Error(`unknown invoke ${args.token}: the offline mocks answer only invokes they know; add an answer in ops/mocks.ts`);
+    }
+  }
+
+  /** Answers an EC2 lookup from the inventory; anything not in it is refused with what to add. */
+  private lookup(token: string, inputs: Record<string, any>): Record<string, any> {
+    const inv = this.opts.inventory;
+    const what = token.split(":").pop() as string;
+    if (!inv) throw new Error(`${what}(${JSON.stringify(inputs)}) needs the existing network: pass --inventory <file> or set vpc-lambda-kit:inventory in the stack file`);
+    const miss = (desc: string): never => { throw new Error(`${what}: ${desc} is not in the inventory: add it there (docs/landing-zone.md) or correct the stack's existingVpc`); };
+    const tagMatch = (tags: Record<string, string>, want: Record<string, string> | undefined) => !want || Object.entries(want).every(([k, v]) => tags[k] === v);
+    switch (what) {
+      case "getVpc": {
+        const v = inv.vpcs.find((x) => (inputs.id === undefined || x.id === inputs.id) && tagMatch(x.tags, inputs.tags)) ?? miss(`VPC ${inputs.id ?? JSON.stringify(inputs.tags)}`);
+        return { id: v.id, cidrBlock: v.cidrBlock, enableDnsHostnames: v.enableDnsHostnames, enableDnsSupport: v.enableDnsSupport, tags: v.tags, arn: `arn:aws:ec2:${this.opts.region}:${this.opts.defaultAccountId}:vpc/${v.id}`, state: "available", cidrBlockAssociations: [], default: false, ownerId: this.opts.defaultAccountId, mainRouteTableId: inv.routeTables.find((t) => t.vpcId === v.id && t.associations.some((a) => a.main))?.id ?? "" };
+      }
+      case "getSubnet": {
+        const s = inv.subnets.find((x) => (inputs.id === undefined || x.id === inputs.id) && tagMatch(x.tags, inputs.tags)) ?? miss(`subnet ${inputs.id ?? JSON.stringify(inputs.tags)}`);
+        return { id: s.id, vpcId: s.vpcId, cidrBlock: s.cidrBlock, availabilityZone: s.availabilityZone, tags: s.tags, mapPublicIpOnLaunch: false, state: "available" };
+      }
+      case "getRouteTable": {
+        const t = inputs.routeTableId !== undefined
+          ? inv.routeTables.find((x) => x.id === inputs.routeTableId) ?? miss(`route table ${inputs.routeTableId}`)
+          : inv.routeTables.find((x) => x.associations.some((a) => a.subnetId === inputs.subnetId)) ?? miss(`a route table associated with ${inputs.subnetId}`);
+        return {
+          id: t.id, routeTableId: t.id, vpcId: t.vpcId, tags: t.tags, ownerId: this.opts.defaultAccountId,
+          routes: t.routes.map((r) => ({ cidrBlock: r.destinationCidrBlock, gatewayId: r.gatewayId ?? "", natGatewayId: r.natGatewayId ?? "", transitGatewayId: r.transitGatewayId ?? "", vpcEndpointId: r.vpcEndpointId ?? "", vpcPeeringConnectionId: r.vpcPeeringConnectionId ?? "" })),
+          associations: t.associations.map((a) => ({ subnetId: a.subnetId ?? "", main: a.main, routeTableId: t.id, routeTableAssociationId: `rtbassoc-${(a.subnetId ?? t.id).split("-")[1]}`, gatewayId: "" })),
+        };
+      }
+      case "getNatGateway": {
+        const n = inv.natGateways.find((x) => x.id === inputs.id) ?? miss(`NAT gateway ${inputs.id}`);
+        return { id: n.id, vpcId: n.vpcId, subnetId: n.subnetId, allocationId: n.allocationId, publicIp: n.publicIp, state: n.state, connectivityType: "public", tags: n.tags };
+      }
+      default: {
+        const g = inv.internetGateways.find((x) => x.id === inputs.internetGatewayId) ?? miss(`internet gateway ${inputs.internetGatewayId}`);
+        return { id: g.id, internetGatewayId: g.id, attachments: [{ vpcId: g.vpcId, state: "available" }], tags: g.tags };
+      }
     }
   }
 

@@ -4,6 +4,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { builtBundles, FunctionBundle, REPO_ROOT, writeBundle } from "../components/bundle";
 import { KitMocks, RecordedResource, resolveOutputs } from "./mocks";
 import { readStackConfig } from "./stack-config";
+import { existingVpcErrors, Inventory, inventoryRecords, loadInventory } from "./inventory";
+import { throwIfAny } from "../components/errors";
 
 export interface Graph {
   project: string;
@@ -18,6 +20,8 @@ export interface SynthOptions {
   configFile?: string;
   /** Answers StackReference reads (split stacks). */
   stackOutputs?: (stackName: string) => Record<string, unknown>;
+  /** The existing network's inventory (JSON); default the stack's vpc-lambda-kit:inventory key, relative to the repository. */
+  inventoryFile?: string;
   /** The program module to load; default the repository's index.ts. */
   program?: string;
 }
@@ -37,7 +41,8 @@ export async function synthesize(opts: SynthOptions): Promise<SynthResult> {
   const { config, secretKeys } = readStackConfig(configFile);
   const region = config["aws:region"] ?? "ap-northeast-1";
   const accounts = safeAccounts(config["vpc-lambda-kit:accounts"]);
-  const mocks = new KitMocks({ region, defaultAccountId: accounts.a ?? "123456789012", stackOutputs: opts.stackOutputs });
+  const inventory = readInventory(opts.inventoryFile, config);
+  const mocks = new KitMocks({ region, defaultAccountId: accounts.a ?? "123456789012", stackOutputs: opts.stackOutputs, inventory });
   await mocks.install("vpc-lambda-kit", opts.stack);
   pulumi.runtime.setAllConfig(config, secretKeys);
 
@@ -63,9 +68,17 @@ export async function synthesize(opts: SynthOptions): Promise<SynthResult> {
     await mocks.settle();
     if (mocks.errors.length > 0) throw new Error(`the program made requests the offline mocks refuse:\n  ${mocks.errors.join("\n  ")}`);
     if (failures.length > 0) throw failures[0];
-    const resources = mocks.resources
-      .map(({ custom: _custom, ...r }) => r)
-      .sort((a, b) => a.urn.localeCompare(b.urn));
+    const created = mocks.resources.map(({ custom: _custom, ...r }) => r);
+    // The adopted network as the inventory gives it, marked existing, in the account-A provider.
+    const adopted = inventory
+      ? inventoryRecords(inventory, {
+        stack: opts.stack,
+        project: "vpc-lambda-kit",
+        provider: created.find((r) => r.type === "pulumi:providers:aws" && r.name === "account-a")?.urn ?? null,
+        parent: created.find((r) => r.type === "vpc-lambda-kit:network:ExistingEgressVpc")?.urn ?? null,
+      })
+      : [];
+    const resources = [...created, ...adopted].sort((a, b) => a.urn.localeCompare(b.urn));
     return { graph: { project: "vpc-lambda-kit", stack: opts.stack, resources, outputs }, bundles: builtBundles(), mocks };
   } finally {
     process.off("unhandledRejection", onReject);
@@ -91,6 +104,27 @@ export function summarize(result: SynthResult): string {
   for (const b of result.bundles) lines.push(`  ${b.name}: ${(b.bytes / 1024).toFixed(1)} KiB  sha256 ${b.sha256.slice(0, 12)}`);
   if (result.bundles.length === 0) lines.push("  (none)");
   return lines.join("\n");
+}
+
+/**
+ * The inventory for this run, validated on its own and against `network.existingVpc` before the
+ * program runs: a bad one stops synth with key-level errors and nothing registered.
+ */
+function readInventory(file: string | undefined, config: Record<string, string>): Inventory | undefined {
+  const named = file ?? config["vpc-lambda-kit:inventory"];
+  if (!named) return undefined;
+  const inv = loadInventory(path.resolve(REPO_ROOT, named));
+  const network = safeJson(config["vpc-lambda-kit:network"]);
+  const existing = network?.existingVpc;
+  if (existing && typeof existing === "object" && typeof existing.vpcId === "string" && Array.isArray(existing.privateSubnetIds)) {
+    throwIfAny(existingVpcErrors(inv, existing, "vpc-lambda-kit:network.existingVpc", { cidrBlock: network.cidrBlock, privateSubnetCidrs: network.privateSubnetCidrs }));
+  }
+  return inv;
+}
+
+function safeJson(text: string | undefined): any {
+  if (!text) return undefined;
+  try { return JSON.parse(text); } catch { return undefined; }
 }
 
 function safeAccounts(text: string | undefined): { a?: string; b?: string } {

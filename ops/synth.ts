@@ -1,20 +1,20 @@
-// npm run synth -- <stack> [--config <file>] [--out <dir>]
+// npm run synth -- <stack> [--config <file>] [--inventory <file>] [--out <dir>]
 // Evaluates the program offline under Pulumi mocks; writes <out>/graph.json and the function bundles.
 import * as fs from "fs";
 import * as path from "path";
 import { spawnSync } from "child_process";
 
-const USAGE = "usage: npm run synth -- <stack> [--config <file>] [--out <dir>]";
+const USAGE = "usage: npm run synth -- <stack> [--config <file>] [--inventory <file>] [--out <dir>]";
 
-function parseArgs(argv: string[]): { stack: string; config?: string; out?: string } {
+function parseArgs(argv: string[]): { stack: string; config?: string; out?: string; inventory?: string } {
   const rest: string[] = [];
-  const opts: { config?: string; out?: string } = {};
+  const opts: { config?: string; out?: string; inventory?: string } = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a === "--config" || a === "--out") {
+    if (a === "--config" || a === "--out" || a === "--inventory") {
       const v = argv[++i];
       if (!v) fail(`${a} needs a value\n${USAGE}`);
-      opts[a === "--config" ? "config" : "out"] = v;
+      opts[a.slice(2) as "config" | "out" | "inventory"] = v;
     } else if (a === "-h" || a === "--help") {
       console.log(USAGE);
       process.exit(0);
@@ -54,7 +54,7 @@ async function main(): Promise<void> {
   const started = Date.now();
   let result;
   try {
-    result = await synthesize({ stack: args.stack, configFile: args.config && path.resolve(args.config), stackOutputs });
+    result = await synthesize({ stack: args.stack, configFile: args.config && path.resolve(args.config), inventoryFile: args.inventory && path.resolve(args.inventory), stackOutputs });
   } catch (e) {
     const err = e as Error;
     const known = ["ConfigError", "ConfigErrors"].includes(err?.name) || /^config file|Fix:/.test(err?.message ?? "");

@@ -8,6 +8,7 @@ import { networkRole } from "./roles/network";
 import { dataRole } from "./roles/data";
 import { appsRole, AppsOutputs } from "./roles/apps";
 import { tgwAdmitPeer } from "./features/tgw";
+import { routesToAddFor, RouteToAdd } from "../components/existing-vpc";
 
 export interface ProgramOutputs {
   environment: string;
@@ -17,6 +18,8 @@ export interface ProgramOutputs {
   network?: NetworkOutputs;
   data?: DataOutputs;
   apps?: AppsOutputs;
+  /** Adopted VPC only: routes the kit needs in its route tables, for the owner to add unless manageRoutes (docs/landing-zone.md). */
+  routesToAdd?: { managedByKit: boolean; routes: RouteToAdd[] };
 }
 
 /**
@@ -41,5 +44,8 @@ export function runProgram(cfg: EnvConfig = loadConfig()): ProgramOutputs {
     network: runs("network") ? network : undefined,
     data: runs("data") ? data : undefined,
     apps,
+    routesToAdd: runs("network") && cfg.network.existingVpc
+      ? { managedByKit: cfg.network.existingVpc.manageRoutes, routes: routesToAddFor("egress", cfg.network.existingVpc) }
+      : undefined,
   };
 }

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, throwIfAny } from "../../components/errors";
 import { FixedEgressVpcPlan, planFixedEgressVpc } from "../../components/fixed-egress-vpc";
 import { planPrivateVpc, PrivateVpcPlan } from "../../components/private-vpc";
+import { planExistingEgressVpc } from "../../components/existing-vpc";
 import { cidrsOverlap, parseCidr } from "../../components/cidr";
 import { FEATURES } from "../features";
 import type { ConfigCheckContext, Feature } from "../features/feature";
@@ -21,7 +22,11 @@ export function loadConfig(all: Record<string, string> = pulumi.runtime.allConfi
   const dataAzs = cfg.data?.availabilityZones ?? 2;
   let networkPlan: FixedEgressVpcPlan | undefined;
   let dataPlan: PrivateVpcPlan | undefined;
-  if (!failed.has("network")) {
+  const existing = cfg.network?.existingVpc;
+  if (!failed.has("network") && existing) {
+    // An adopted VPC (docs/landing-zone.md): its stated CIDRs stand in for the plan the kit would make.
+    networkPlan = collectConfigErrors(errors, () => planExistingEgressVpc({ ...existing, cidrBlock: cfg.network.cidrBlock, privateSubnetCidrs: cfg.network.privateSubnetCidrs ?? [] }, `${PROJECT}:network.`));
+  } else if (!failed.has("network")) {
     networkPlan = collectConfigErrors(errors, () => planFixedEgressVpc({ ...cfg.network, azCount: typeof networkAzs === "number" ? networkAzs : networkAzs.length }, `${PROJECT}:network.`));
   }
   if (!failed.has("data")) {

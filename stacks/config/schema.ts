@@ -56,6 +56,30 @@ const account = z.strictObject({
   region: checked(regionProblem).optional(),
 });
 
+// --- Existing (landing-zone) VPCs: docs/landing-zone.md. Kept in one block; network and data each name it once.
+const EXISTING_ID = {
+  vpc: /^vpc-[0-9a-f]{8,17}$/,
+  subnet: /^subnet-[0-9a-f]{8,17}$/,
+  routeTable: /^rtb-[0-9a-f]{8,17}$/,
+  nat: /^nat-[0-9a-f]{8,17}$/,
+};
+/** Adopt a VPC the landing zone already has: the kit reads it through lookups and adds only what is missing. */
+export const existingVpc = z.strictObject({
+  vpcId: z.string().regex(EXISTING_ID.vpc, "not a VPC id (vpc- and 8 or 17 hex digits)"),
+  /** Subnets the kit places functions, endpoints and the proxy tier in, one per zone. */
+  privateSubnetIds: z.array(z.string().regex(EXISTING_ID.subnet, "not a subnet id (subnet-…)")).min(1).max(6),
+  /** Public subnets (only needed when the kit creates a NAT gateway). */
+  publicSubnetIds: z.array(z.string().regex(EXISTING_ID.subnet, "not a subnet id (subnet-…)")).optional(),
+  /** Route tables of the private subnets, same order; one shared table may be listed once. Default: looked up by subnet. */
+  routeTableIds: z.array(z.string().regex(EXISTING_ID.routeTable, "not a route table id (rtb-…)")).optional(),
+  /** NAT gateways already serving the private subnets: their EIPs become the egress IPs, no NAT is created. */
+  natGatewayIds: z.array(z.string().regex(EXISTING_ID.nat, "not a NAT gateway id (nat-…)")).optional(),
+  /** The kit may add routes (default route to its NAT, gateway endpoints) to the existing route tables. Default false: it reports them instead. */
+  manageRoutes: z.boolean().default(false),
+});
+export type ExistingVpcConfig = z.infer<typeof existingVpc>;
+// --- end existing VPCs
+
 const network = z.strictObject({
   cidrBlock: z.string().default("10.0.0.0/16"),
   /** A count of zones (names from the region), or explicit names. */
@@ -74,6 +98,8 @@ const network = z.strictObject({
     retentionInDays: retention.default(30),
     trafficType: z.enum(["ACCEPT", "REJECT", "ALL"]).default("ALL"),
   }).default({ enabled: false, retentionInDays: 30, trafficType: "ALL" }),
+  /** Adopt this existing VPC instead of creating one (docs/landing-zone.md). */
+  existingVpc: existingVpc.optional(),
 });
 
 /** The data role's Aurora PostgreSQL (docs/database.md). */
@@ -318,6 +344,8 @@ export const schema = z.strictObject({
   privateApi: privateApi.optional(),
   appflowConnector: appflowConnector.optional(),
   logRetentionInDays: retention.default(30),
+  /** Offline only: the existing network's inventory file (JSON) that synth and check answer lookups from. */
+  inventory: z.string().min(1).optional(),
   /** Traffic and usage volumes for the offline cost estimate (ops/check/cost.ts CostAssumptions); unset fields take its defaults. */
   costAssumptions: z.strictObject({
     hoursPerMonth: z.number().positive().max(744).optional(),

@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { FixedEgressVpc } from "../../components/fixed-egress-vpc";
+import { ExistingEgressVpc } from "../../components/existing-vpc";
 import { VpcEndpoints } from "../../components/vpc-endpoints";
 import { configKey, EnvConfig } from "../config/schema";
 import { NETWORK_KEYS, NetworkOutputs } from "../config/outputs";
@@ -15,7 +16,9 @@ export type { NetworkOutputs };
 /** Account A's network: the fixed-egress VPC (MISSION §1), its endpoints, and what each feature adds there. */
 export function networkRole(cfg: EnvConfig, provider: aws.Provider): NetworkOutputs {
   const net = cfg.network;
-  const vpc = new FixedEgressVpc("egress", {
+  const existing = net.existingVpc;
+  // An adopted VPC exposes every field FixedEgressVpc does; the features read only those.
+  const vpc = existing ? (adoptVpc(cfg, provider) as unknown as FixedEgressVpc) : new FixedEgressVpc("egress", {
     cidrBlock: net.cidrBlock,
     availabilityZones: zoneNames(cfg.networkAzs, provider, configKey("network.availabilityZones")),
     publicSubnetCidrs: cfg.networkPlan.publicSubnetCidrs,
@@ -30,8 +33,10 @@ export function networkRole(cfg: EnvConfig, provider: aws.Provider): NetworkOutp
     vpcDns: vpc.dns,
     interfaceServices: net.interfaceEndpoints,
     subnetIds: vpc.privateSubnetIds,
-    gatewayServices: net.gatewayEndpoints,
-    routeTableIds: vpc.privateRouteTableIds,
+    // Associating a gateway endpoint adds routes: on an adopted VPC only when manageRoutes allows it.
+    gatewayServices: existing && !existing.manageRoutes ? [] : net.gatewayEndpoints,
+    // Adopted subnets may share one table: list each table once.
+    routeTableIds: existing ? pulumi.all(vpc.privateRouteTableIds).apply((ids) => [...new Set(ids)]) : vpc.privateRouteTableIds,
     policies: endpointPolicies(cfg, aws.getCallerIdentityOutput({}, { provider }).accountId),
   }, { provider });
   const out: Partial<NetworkOutputs> = {
@@ -50,4 +55,16 @@ export function networkRole(cfg: EnvConfig, provider: aws.Provider): NetworkOutp
   };
   for (const feature of FEATURES as readonly Feature<object>[]) Object.assign(out, feature.network?.({ cfg, provider, vpc, endpoints }));
   return completeOutputs("network", NETWORK_KEYS, out);
+}
+
+/** The adopted VPC of `network.existingVpc` (docs/landing-zone.md). */
+function adoptVpc(cfg: EnvConfig, provider: aws.Provider): ExistingEgressVpc {
+  const net = cfg.network;
+  const existing = net.existingVpc!;
+  return new ExistingEgressVpc("egress", {
+    ...existing,
+    cidrBlock: net.cidrBlock,
+    privateSubnetCidrs: net.privateSubnetCidrs ?? [],
+    tags: cfg.tags,
+  }, { provider });
 }

@@ -1,0 +1,43 @@
+import { runCheck } from "../../ops/check/report";
+import type { Graph } from "../../ops/synth-core";
+import { synthForTest } from "../support/graph";
+import { inventoryVariant, networkWithoutNat, withoutPrivateDefaultRoute } from "../support/brownfield";
+
+// An existing VPC with no NAT yet and manageRoutes on: the kit adds a NAT, its EIP, and exactly the
+// default route and the S3 gateway endpoint on the one shared private route table.
+let graph: Graph;
+
+beforeAll(async () => {
+  const inventory = inventoryVariant(withoutPrivateDefaultRoute);
+  const { result } = await synthForTest("brownfield", { "vpc-lambda-kit:inventory": inventory, "vpc-lambda-kit:network": networkWithoutNat(true) });
+  graph = result.graph;
+});
+
+const created = (type: string) => graph.resources.filter((r) => r.type === type && !(r as { existing?: boolean }).existing);
+
+test("creates one NAT gateway and EIP in the existing public subnet, and no VPC or subnet", () => {
+  expect(created("aws:ec2/vpc:Vpc")).toEqual([]);
+  expect(created("aws:ec2/subnet:Subnet")).toEqual([]);
+  expect(created("aws:ec2/routeTable:RouteTable")).toEqual([]);
+  const nats = created("aws:ec2/natGateway:NatGateway");
+  expect(nats.map((n) => [n.name, n.inputs.subnetId])).toEqual([["egress-nat-0", "subnet-0a1b2c3d4e5f60701"]]);
+  const eips = created("aws:ec2/eip:Eip");
+  expect(eips.map((e) => e.id)).toEqual([nats[0].inputs.allocationId]);
+  expect(graph.outputs.egressIps).toEqual([expect.stringMatching(/^203\.0\.113\.\d+$/)]);
+});
+
+test("adds exactly one route (0.0.0.0/0 to its NAT on the shared table) and one S3 endpoint association", () => {
+  const nat = created("aws:ec2/natGateway:NatGateway")[0];
+  expect(created("aws:ec2/route:Route").map((r) => r.inputs)).toEqual([{ routeTableId: "rtb-0a1b2c3d4e5f60712", destinationCidrBlock: "0.0.0.0/0", natGatewayId: nat.id }]);
+  const gw = created("aws:ec2/vpcEndpoint:VpcEndpoint").filter((e) => e.inputs.vpcEndpointType === "Gateway");
+  expect(gw.map((e) => [String(e.inputs.serviceName).split(".").pop(), e.inputs.routeTableIds])).toEqual([["s3", ["rtb-0a1b2c3d4e5f60712"]]]);
+  expect(graph.outputs.routesToAdd).toEqual({ managedByKit: true, routes: [{ routeTableId: "rtb-0a1b2c3d4e5f60712", destination: "0.0.0.0/0", target: "NAT gateway egress-nat-0" }] });
+});
+
+test("the checker proves the internet flow through the new NAT and the existing internet gateway", async () => {
+  const { report } = await runCheck(graph, { diagram: false });
+  expect(report.summary.flowsBroken).toBe(0);
+  const text = JSON.stringify(report.flows);
+  expect(text).toContain("egress-nat-0");
+  expect(text).toContain("existing-igw-0a1b2c3d4e5f60719");
+});

@@ -1,0 +1,28 @@
+import { runCheck } from "../../ops/check/report";
+import type { Graph } from "../../ops/synth-core";
+import { synthForTest } from "../support/graph";
+import { inventoryVariant, networkWithoutNat, withoutPrivateDefaultRoute } from "../support/brownfield";
+
+// manageRoutes off: the kit creates its NAT but changes no existing route table. It reports the route
+// the owner must add, and the checker proves with what exists, so the internet flow is broken until then.
+let graph: Graph;
+
+beforeAll(async () => {
+  const inventory = inventoryVariant(withoutPrivateDefaultRoute);
+  const { result } = await synthForTest("brownfield", { "vpc-lambda-kit:inventory": inventory, "vpc-lambda-kit:network": networkWithoutNat(false) });
+  graph = result.graph;
+});
+
+test("adds no route and no gateway endpoint to the existing tables, and reports the one route needed", () => {
+  expect(graph.resources.filter((r) => r.type === "aws:ec2/route:Route")).toEqual([]);
+  expect(graph.resources.filter((r) => r.type === "aws:ec2/vpcEndpoint:VpcEndpoint" && r.inputs.vpcEndpointType === "Gateway")).toEqual([]);
+  expect(graph.outputs.routesToAdd).toEqual({ managedByKit: false, routes: [{ routeTableId: "rtb-0a1b2c3d4e5f60712", destination: "0.0.0.0/0", target: "NAT gateway egress-nat-0" }] });
+});
+
+test("the checker finds the internet flow broken at the existing route table", async () => {
+  const { report } = await runCheck(graph, { diagram: false });
+  const internet = report.flows.filter((f) => /example\.cybozu\.com/.test(JSON.stringify(f)));
+  expect(internet.length).toBeGreaterThan(0);
+  expect(internet.every((f) => f.status === "BROKEN")).toBe(true);
+  expect(JSON.stringify(internet)).toContain("existing-rtb-0a1b2c3d4e5f60712");
+});

@@ -1,0 +1,35 @@
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { REPO_ROOT } from "../../components/bundle";
+
+/** The example inventory with `edit` applied, written to a fresh temp file; returns its path. */
+export function inventoryVariant(edit: (inv: any) => void): string {
+  const inv = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "examples/inventory/brownfield.json"), "utf8"));
+  edit(inv);
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "vlk-inv-")), "inventory.json");
+  fs.writeFileSync(file, JSON.stringify(inv));
+  return file;
+}
+
+/** The example private route table without its default route (a landing zone with no NAT yet). */
+export function withoutPrivateDefaultRoute(inv: any): void {
+  const rt = inv.routeTables.find((t: any) => t.id === "rtb-0a1b2c3d4e5f60712");
+  rt.routes = rt.routes.filter((r: any) => r.destinationCidrBlock !== "0.0.0.0/0");
+}
+
+/** network config of Pulumi.brownfield.yaml with no NAT named, the public subnet given, and `manageRoutes`. */
+export function networkWithoutNat(manageRoutes: boolean): Record<string, unknown> {
+  return {
+    cidrBlock: "10.20.0.0/16",
+    privateSubnetCidrs: ["10.20.10.0/24", "10.20.11.0/24"],
+    interfaceEndpoints: ["secretsmanager"],
+    existingVpc: {
+      vpcId: "vpc-0a1b2c3d4e5f60718",
+      privateSubnetIds: ["subnet-0a1b2c3d4e5f60702", "subnet-0a1b2c3d4e5f60703"],
+      publicSubnetIds: ["subnet-0a1b2c3d4e5f60701"],
+      routeTableIds: ["rtb-0a1b2c3d4e5f60712"],
+      manageRoutes,
+    },
+  };
+}
