@@ -147,7 +147,8 @@ function severityOf(s: "error" | "warning" | "info"): "error" | "warning" | unde
  * Runs the four evidence checks over one graph (merged with its upstream graphs). `splitStack` marks
  * a graph that reads other stacks: facts that live there and did not resolve are UNVERIFIED.
  */
-export function checkEvidence(resources: EvidenceResource[], opts: { decls?: FunctionAwsCalls[]; splitStack?: boolean } = {}): EvidenceReport {
+export function checkEvidence(resources: EvidenceResource[], opts: { decls?: FunctionAwsCalls[]; splitStack?: boolean; missingUpstream?: string[] } = {}): EvidenceReport {
+  const missing = opts.missingUpstream ?? [];
   const ctx = graphContext(resources);
   const findings: EvidenceFinding[] = [];
 
@@ -172,12 +173,35 @@ export function checkEvidence(resources: EvidenceResource[], opts: { decls?: Fun
       notInStack.push(decl.functionName);
       continue;
     }
-    const outcomes = simulateCalls(decl, functionFacts(resources, decl.functionName, ctx));
+    const facts = functionFacts(resources, decl.functionName, ctx);
+    const outcomes = simulateCalls(decl, facts);
+    // Facts that live in an upstream stack that was not merged in: the target's resource policy (a
+    // cross-account secret, key or bucket) or the key a cross-account secret is encrypted with. The
+    // simulation cannot decide these; say so instead of passing or failing them.
+    const upstreamFact = (o: (typeof outcomes)[number]): string | undefined => {
+      if (missing.length === 0) return undefined;
+      const arn = o.request?.resource;
+      const acct = arn ? /^arn:[^:]*:[^:]*:[^:]*:(\d{12}):/.exec(arn)?.[1] : undefined;
+      if (arn && acct && acct !== facts.account && facts.resourcePolicyFor(arn) === undefined) return `the resource policy of ${arn} (account ${acct}) is in an upstream stack (${missing.join(", ")}) that was not merged in`;
+      if (o.notApplicable && o.declared.resource.includes("${keyOf:")) {
+        const env = /\$\{keyOf:([A-Z0-9_]+)\}/.exec(o.declared.resource)?.[1] ?? "";
+        const sacct = /^arn:[^:]*:[^:]*:[^:]*:(\d{12}):/.exec(facts.env[env] ?? "")?.[1];
+        if (sacct && sacct !== facts.account) return `the key of the secret in ${env} (account ${sacct}) is in an upstream stack (${missing.join(", ")}) that was not merged in`;
+      }
+      return undefined;
+    };
+    const unverified = new Set<(typeof outcomes)[number]>();
     for (const o of outcomes) {
+      const why = upstreamFact(o);
+      if (why !== undefined) {
+        unverified.add(o);
+        findings.push({ check: "iam-calls", severity: "unverified", resource: `${decl.functionName}-fn`, problem: `${o.kind === "call" ? "declared call" : "must-deny call"} ${o.declared.action} on ${o.request?.resource ?? o.declared.resource} not decided: ${why}`, fix: "synthesize the upstream stacks beside this one (npm run synth -- <upstream>) and check again", source: `functions/${decl.functionName}/aws-calls.ts` });
+        continue;
+      }
       if (o.kind === "call" && o.result?.decision === "Allowed") callsAllowed++;
       if (o.kind === "must-deny" && o.result && o.result.decision !== "Allowed") mustDenyRefused++;
     }
-    for (const f of callFindings(decl, outcomes)) {
+    for (const f of callFindings(decl, outcomes.filter((o) => !unverified.has(o)))) {
       const unresolved = f.kind === "unresolved";
       findings.push({
         check: "iam-calls",

@@ -62,7 +62,7 @@ export async function runCheck(graph: Graph, opts: CheckOptions = {}): Promise<C
   // Cost is this stack's own bill.
   const cost = estimateCost(graph, opts.cfg);
   // --- evidence: its error findings fail the check like a broken flow ---
-  const evidence = checkEvidence(merged.resources, { splitStack: upstreamStacks(graph).length > 0 });
+  const evidence = checkEvidence(merged.resources, { splitStack: upstreamStacks(graph).length > 0, missingUpstream: opts.missingUpstream });
   // --- end evidence ---
   const broken = flows.filter((f) => f.status === "BROKEN").length;
   const violated = forbidden.filter((f) => f.status === "VIOLATED").length;
