@@ -16,6 +16,7 @@ import { CostReport, estimateCost, formatCost } from "./cost";
 import { renderDiagram } from "./diagram";
 // --- evidence (IAM, calls, order, limits) ---
 import { checkEvidence, EvidenceReport, formatEvidence } from "./evidence";
+import { privateApiPaths } from "./eval/api-path";
 // --- end evidence ---
 
 export interface CheckReport {
@@ -31,6 +32,8 @@ export interface CheckReport {
   cost?: CostReport;
   /** IAM validation, simulated handler calls, create order and limits (ops/check/evidence.ts). */
   evidence?: EvidenceReport;
+  /** Private API consumer paths, caller to function, one per caller (ops/check/eval/api-path.ts). */
+  apiPaths?: FlowResult[];
 }
 
 export interface CheckOptions {
@@ -63,12 +66,13 @@ export async function runCheck(graph: Graph, opts: CheckOptions = {}): Promise<C
   const cost = estimateCost(graph, opts.cfg);
   // --- evidence: its error findings fail the check like a broken flow ---
   const evidence = checkEvidence(merged.resources, { splitStack: upstreamStacks(graph).length > 0, missingUpstream: opts.missingUpstream });
+  const apiPaths = privateApiPaths(ix);
   // --- end evidence ---
   const broken = flows.filter((f) => f.status === "BROKEN").length;
   const violated = forbidden.filter((f) => f.status === "VIOLATED").length;
   const report: CheckReport = {
     stack: graph.stack,
-    ok: broken === 0 && violated === 0 && policies.length === 0 && evidence.summary.errors === 0,
+    ok: broken === 0 && violated === 0 && policies.length === 0 && evidence.summary.errors === 0 && apiPaths.every((p) => p.status === "OK"),
     summary: { flows: flows.length, flowsOk: flows.length - broken, flowsBroken: broken, forbiddenOk: forbidden.length - violated, forbiddenViolated: violated, policyViolations: policies.length },
     upstream: { merged: (opts.upstream ?? []).map((g) => g.stack), missing: opts.missingUpstream ?? [] },
     flows,
@@ -76,8 +80,9 @@ export async function runCheck(graph: Graph, opts: CheckOptions = {}): Promise<C
     policies,
     cost,
     evidence,
+    apiPaths,
   };
-  const svg = opts.diagram === false ? undefined : await renderDiagram(merged, flows);
+  const svg = opts.diagram === false ? undefined : await renderDiagram(merged, [...flows, ...apiPaths]);
   return { report, text: formatReport(report), svg };
 }
 
@@ -163,6 +168,14 @@ export function formatReport(r: CheckReport): string {
   if (r.forbidden.length === 0) L.push("  (nothing to check: no function without an internet flow, no database, no private API)");
   for (const f of r.forbidden) L.push(`  ${f.status === "OK" ? "closed" : "OPEN  "} ${f.check} ${f.subject}: ${f.detail}`);
   L.push("", formatViolations(r.policies));
+  if (r.apiPaths && r.apiPaths.length > 0) {
+    L.push("", "private API consumer paths:");
+    for (const f of r.apiPaths) {
+      L.push(`  ${f.status.padEnd(6)} ${f.fn}: ${f.flow}`);
+      if (f.status === "BROKEN") L.push(`         ✗ ${f.reason}`);
+      for (const step of f.steps) L.push(`           · ${step}`);
+    }
+  }
   if (r.evidence) L.push("", formatEvidence(r.evidence));
   if (r.cost) L.push("", formatCost([r.cost]));
   return L.join("\n");
