@@ -16,6 +16,7 @@ import { checkForbidden } from "../ops/check/forbidden";
 import { GraphModel } from "../ops/check/model/graph";
 import { checkPolicies } from "../ops/check/policies";
 import { estimateCost } from "../ops/check/cost";
+import { checkEvidence } from "../ops/check/evidence";
 import { renderDiagram } from "../ops/check/diagram";
 import { machine, median, writeResult } from "./common";
 
@@ -143,6 +144,8 @@ interface Row {
   analysisMs: number;
   policiesMs: number;
   costMs: number;
+  /** IAM validation, call simulation, create order and limits (ops/check/evidence.ts), one run. */
+  evidenceMs: number;
   /** SVG rendering (Graphviz WASM), one run; undefined when skipped. */
   diagramMs?: number;
 }
@@ -166,10 +169,11 @@ async function measure(name: string, graph: Graph, vpcs: number, runs: number): 
   }
   const [, policiesMs] = time(() => checkPolicies(graph));
   const [, costMs] = time(() => estimateCost(graph));
+  const [, evidenceMs] = time(() => checkEvidence(graph.resources));
   const functions = graph.resources.filter((r) => r.type === "aws:lambda/function:Function").length;
   let diagramMs: number | undefined;
   if (functions <= DIAGRAM_MAX_FUNCTIONS) [, diagramMs] = await timeAsync(() => renderDiagram(graph, details.map((d) => d.result)));
-  return { graph: name, vpcs, functions, resources: graph.resources.length, flows, broken, analysisMs: Math.round(median(samples) * 10) / 10, policiesMs: Math.round(policiesMs), costMs: Math.round(costMs), diagramMs: diagramMs === undefined ? undefined : Math.round(diagramMs) };
+  return { graph: name, vpcs, functions, resources: graph.resources.length, flows, broken, analysisMs: Math.round(median(samples) * 10) / 10, policiesMs: Math.round(policiesMs), costMs: Math.round(costMs), evidenceMs: Math.round(evidenceMs), diagramMs: diagramMs === undefined ? undefined : Math.round(diagramMs) };
 }
 
 async function main(): Promise<void> {
@@ -181,9 +185,9 @@ async function main(): Promise<void> {
   rows.push(await measure("prod", prod, prod.resources.filter((r) => r.type === "aws:ec2/vpc:Vpc").length, 9));
   for (const n of SIZES) rows.push(await measure(`generated ${n} VPCs`, generateGraph(n, FUNCTIONS_PER_VPC), n, n >= 200 ? 3 : 5));
   const file = writeResult("check", { machine: machine(), functionsPerVpc: FUNCTIONS_PER_VPC, rows });
-  console.log("| graph | VPCs | functions | resources | flows (broken) | flows + forbidden | policies | cost | diagram |");
-  console.log("|---|---|---|---|---|---|---|---|---|");
-  for (const r of rows) console.log(`| ${r.graph} | ${r.vpcs} | ${r.functions} | ${r.resources} | ${r.flows} (${r.broken}) | ${r.analysisMs} ms | ${r.policiesMs} ms | ${r.costMs} ms | ${r.diagramMs === undefined ? "skipped" : `${r.diagramMs} ms`} |`);
+  console.log("| graph | VPCs | functions | resources | flows (broken) | flows + forbidden | policies | cost | evidence | diagram |");
+  console.log("|---|---|---|---|---|---|---|---|---|---|");
+  for (const r of rows) console.log(`| ${r.graph} | ${r.vpcs} | ${r.functions} | ${r.resources} | ${r.flows} (${r.broken}) | ${r.analysisMs} ms | ${r.policiesMs} ms | ${r.costMs} ms | ${r.evidenceMs} ms | ${r.diagramMs === undefined ? "skipped" : `${r.diagramMs} ms`} |`);
   console.log(`wrote ${path.relative(process.cwd(), file)}`);
   if (rows.some((r) => r.broken > 0)) {
     console.error("a benchmark graph has broken flows: the generator no longer builds a provable network");

@@ -23,7 +23,7 @@ export function allowToEndpoints(cfg: EnvConfig, network: NetworkOutputs, name: 
     ipProtocol: "tcp",
     fromPort: 443,
     toPort: 443,
-    description: `${name} to the VPC's interface endpoints`,
+    description: `${name} to the interface endpoints of the VPC`,
   }, { provider });
 }
 

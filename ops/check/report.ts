@@ -15,6 +15,10 @@ import { missingRequired, requiredForbiddenPaths } from "./required";
 import { checkPolicies, formatViolations, PolicyViolation } from "./policies";
 import { CostReport, estimateCost, formatCost } from "./cost";
 import { renderDiagram } from "./diagram";
+// --- evidence (IAM, calls, order, limits) ---
+import { checkEvidence, EvidenceReport, formatEvidence } from "./evidence";
+import { privateApiPaths } from "./eval/api-path";
+// --- end evidence ---
 
 export interface CheckReport {
   stack: string;
@@ -27,6 +31,10 @@ export interface CheckReport {
   forbidden: ForbiddenResult[];
   policies: PolicyViolation[];
   cost?: CostReport;
+  /** IAM validation, simulated handler calls, create order and limits (ops/check/evidence.ts). */
+  evidence?: EvidenceReport;
+  /** Private API consumer paths, caller to function, one per caller (ops/check/eval/api-path.ts). */
+  apiPaths?: FlowResult[];
 }
 
 export interface CheckOptions {
@@ -59,19 +67,25 @@ export async function runCheck(graph: Graph, opts: CheckOptions = {}): Promise<C
   const policies = checkPolicies(merged, opts.cfg);
   // Cost is this stack's own bill.
   const cost = estimateCost(graph, opts.cfg);
+  // --- evidence: its error findings fail the check like a broken flow ---
+  const evidence = checkEvidence(merged.resources, { splitStack: upstreamStacks(graph).length > 0, missingUpstream: opts.missingUpstream });
+  const apiPaths = privateApiPaths(ix);
+  // --- end evidence ---
   const broken = flows.filter((f) => f.status === "BROKEN").length;
   const violated = forbidden.filter((f) => f.status === "VIOLATED").length;
   const report: CheckReport = {
     stack: graph.stack,
-    ok: broken === 0 && violated === 0 && policies.length === 0,
+    ok: broken === 0 && violated === 0 && policies.length === 0 && evidence.summary.errors === 0 && apiPaths.every((p) => p.status === "OK"),
     summary: { flows: flows.length, flowsOk: flows.length - broken, flowsBroken: broken, forbiddenOk: forbidden.length - violated, forbiddenViolated: violated, policyViolations: policies.length },
     upstream: { merged: (opts.upstream ?? []).map((g) => g.stack), missing: opts.missingUpstream ?? [] },
     flows,
     forbidden,
     policies,
     cost,
+    evidence,
+    apiPaths,
   };
-  const svg = opts.diagram === false ? undefined : await renderDiagram(merged, flows);
+  const svg = opts.diagram === false ? undefined : await renderDiagram(merged, [...flows, ...apiPaths]);
   return { report, text: formatReport(report), svg };
 }
 
@@ -141,7 +155,7 @@ export function writeReport(dir: string, out: CheckOutput): string[] {
 export function formatReport(r: CheckReport): string {
   const s = r.summary;
   const L: string[] = [];
-  L.push(`check ${r.stack}: ${r.ok ? "PASS" : "FAIL"} — flows ${s.flowsOk} OK, ${s.flowsBroken} BROKEN; forbidden paths ${s.forbiddenOk} closed, ${s.forbiddenViolated} open; policy violations ${s.policyViolations}`);
+  L.push(`check ${r.stack}: ${r.ok ? "PASS" : "FAIL"} — flows ${s.flowsOk} OK, ${s.flowsBroken} BROKEN; forbidden paths ${s.forbiddenOk} closed, ${s.forbiddenViolated} open; policy violations ${s.policyViolations}${r.evidence ? `; evidence errors ${r.evidence.summary.errors}` : ""}`);
   if (r.upstream.merged.length > 0) L.push(`  with upstream graph(s): ${r.upstream.merged.join(", ")}`);
   if (r.upstream.missing.length > 0) L.push(`  upstream graph(s) not found: ${r.upstream.missing.join(", ")} (synthesize them beside this one)`);
   L.push("", "flows:");
@@ -157,6 +171,15 @@ export function formatReport(r: CheckReport): string {
   if (r.forbidden.length === 0) L.push("  (nothing to check: no function without an internet flow, no database, no private API)");
   for (const f of r.forbidden) L.push(`  ${f.status === "OK" ? "closed" : "OPEN  "} ${f.check} ${f.subject}: ${f.detail}`);
   L.push("", formatViolations(r.policies));
+  if (r.apiPaths && r.apiPaths.length > 0) {
+    L.push("", "private API consumer paths:");
+    for (const f of r.apiPaths) {
+      L.push(`  ${f.status.padEnd(6)} ${f.fn}: ${f.flow}`);
+      if (f.status === "BROKEN") L.push(`         ✗ ${f.reason}`);
+      for (const step of f.steps) L.push(`           · ${step}`);
+    }
+  }
+  if (r.evidence) L.push("", formatEvidence(r.evidence));
   if (r.cost) L.push("", formatCost([r.cost]));
   return L.join("\n");
 }

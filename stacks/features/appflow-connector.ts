@@ -252,7 +252,7 @@ export function appflowApps(cfg: EnvConfig, provider: aws.Provider, network: Net
   const flowName = fl.name ?? `${label}-to-s3`;
   new aws.appflow.Flow(`${name}-example-flow`, {
     name: flowName,
-    description: `Copies ${ac.schema}.${fl.entity} from PostgreSQL to s3://<bucket>/${fl.bucketPrefix} on demand`,
+    description: `Copies ${ac.schema}.${fl.entity} from PostgreSQL into the flow bucket, prefix ${fl.bucketPrefix.replace(/[^\w.-]/g, "-")}, on demand`,
     sourceFlowConfig: {
       connectorType: "CustomConnector",
       apiVersion: API_VERSION,

@@ -23,7 +23,7 @@ function expectClean(stack: string, r: { status: number | null; stdout: string }
   const report = reportOf(stack);
   expect({ status: r.status, broken: report.flows.filter((f) => f.status !== "OK"), open: report.forbidden.filter((f) => f.status !== "OK"), policies: report.policies }).toEqual({ status: 0, broken: [], open: [], policies: [] });
   expect(report.ok).toBe(true);
-  expect(r.stdout).toMatch(new RegExp(`^check ${stack}: PASS — flows \\d+ OK, 0 BROKEN; forbidden paths \\d+ closed, 0 open; policy violations 0$`, "m"));
+  expect(r.stdout).toMatch(new RegExp(`^check ${stack}: PASS — flows \\d+ OK, 0 BROKEN; forbidden paths \\d+ closed, 0 open; policy violations 0; evidence errors 0$`, "m"));
   expect(fs.readFileSync(path.join(outRoot, stack, "report.txt"), "utf8")).toMatch(new RegExp(`^check ${stack}: PASS`));
   expect(fs.readFileSync(path.join(outRoot, stack, "diagram.svg"), "utf8")).toMatch(/<svg[\s\S]*<\/svg>\s*$/);
 }

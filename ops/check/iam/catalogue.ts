@@ -65,7 +65,18 @@ export function globToRegExp(glob: string, caseInsensitive: boolean): RegExp {
 }
 
 /** Actions of `pattern` ("svc:Name", wildcards allowed) as documented: ["svc:Name", …]; [] when none. */
+const expandCache = new Map<string, string[]>();
+
 export function expandAction(pattern: string): string[] {
+  // The catalogue is fixed for the process: memoize (a graph repeats the same actions in every role).
+  const hit = expandCache.get(pattern);
+  if (hit) return hit;
+  const out = expandActionUncached(pattern);
+  expandCache.set(pattern, out);
+  return out;
+}
+
+function expandActionUncached(pattern: string): string[] {
   const i = pattern.indexOf(":");
   if (i < 0) return [];
   const svc = service(pattern.slice(0, i));
@@ -118,7 +129,17 @@ export function arnPatternToRegExp(pattern: string): RegExp {
 type PatternToken = { lit: string } | { cls: "noColon" | "noSlash" | "any"; star: boolean };
 
 /** The catalogue pattern as tokens: literal characters and variables (one char of a class, then any more). */
+const tokenCache = new Map<string, PatternToken[]>();
+
 function patternTokens(pattern: string): PatternToken[] {
+  const hit = tokenCache.get(pattern);
+  if (hit) return hit;
+  const out = patternTokensUncached(pattern);
+  tokenCache.set(pattern, out);
+  return out;
+}
+
+function patternTokensUncached(pattern: string): PatternToken[] {
   const src = arnPatternToRegExp(pattern).source.slice(1, -1);
   const out: PatternToken[] = [];
   for (let i = 0; i < src.length; ) {
@@ -194,7 +215,13 @@ export function isGlobalConditionKey(key: string): boolean {
 }
 
 /** Does `key` match a catalogue key (with `${Var}` or `tag-key` placeholders), case-insensitively? */
+const keyReCache = new Map<string, RegExp>();
+
 export function conditionKeyMatches(catalogueKey: string, key: string): boolean {
-  const re = new RegExp(`^${catalogueKey.split(/\$\{[^}]+\}|(?<=\/)tag-key$/).map(escapeRe).join(".+")}$`, "i");
+  let re = keyReCache.get(catalogueKey);
+  if (!re) {
+    re = new RegExp(`^${catalogueKey.split(/\$\{[^}]+\}|(?<=\/)tag-key$/).map(escapeRe).join(".+")}$`, "i");
+    keyReCache.set(catalogueKey, re);
+  }
   return re.test(key);
 }
