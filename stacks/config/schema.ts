@@ -219,6 +219,32 @@ const saasExport = z.strictObject({
   memoryMb: z.number().int().min(128).max(10240).default(1024),
 });
 
+/** A live, read-only Athena catalog over the SaaS through the proxy tier (docs/athena-connector.md). */
+const athenaConnector = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** FROM "<catalogName>".<schemaName>.<table>; checked against Athena's rules in stacks/features/athena-connector.ts. */
+  catalogName: z.string().min(1),
+  schemaName: z.string().optional(),
+  /** functions/athena-connector/tables.ts validates each table (names, URL, pagination, column types). */
+  tables: z.array(z.strictObject({
+    name: z.string(),
+    url: z.string(),
+    pagination: z.string().optional(),
+    recordsPath: z.string().optional(),
+    splits: z.number().optional(),
+    columns: z.array(z.strictObject({
+      name: z.string(),
+      type: z.string(),
+      path: z.string().optional(),
+      filter: z.strictObject({ equals: z.string().optional(), min: z.string().optional(), max: z.string().optional() }).optional(),
+    })),
+  })),
+  /** Key prefix of spilled result blocks in the catalog's bucket. Default athena-spill/. */
+  spillPrefix: z.string().optional(),
+  memoryMb: z.number().int().min(128).max(10240).default(1024),
+  timeoutSeconds: z.number().int().min(10).max(900).default(900),
+});
+
 /** MISSION §3: account A's Transit Gateway shared with account B through RAM (docs/transit-gateway.md). */
 const transitGateway = z.strictObject({
   /** Default: true when the environment has both sides (this stack runs or reads network and data). */
@@ -248,6 +274,7 @@ export const schema = z.strictObject({
   dbWriter: dbWriter.optional(),
   privateApi: privateApi.optional(),
   appflowConnector: appflowConnector.optional(),
+  athenaConnector: athenaConnector.optional(),
   logRetentionInDays: retention.default(30),
   /** Traffic and usage volumes for the offline cost estimate (ops/check/cost.ts CostAssumptions); unset fields take its defaults. */
   costAssumptions: z.strictObject({
