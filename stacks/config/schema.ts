@@ -217,6 +217,10 @@ const saasExport = z.strictObject({
   columns: z.array(z.strictObject({ name: z.string().regex(/^[a-z_][a-z0-9_]*$/, "lower-case identifier"), type: z.string().regex(/^[a-z][a-z0-9<>,: _()]*$/, "a Glue/Hive type such as string, bigint, timestamp") })).min(1),
   timeoutSeconds: z.number().int().min(10).max(900).default(900),
   memoryMb: z.number().int().min(128).max(10240).default(1024),
+  /** A run with fewer records than this share of the day's published run is kept but not published (0 = off). Default 0.9. */
+  publishMinShare: z.number().min(0).max(1).default(0.9),
+  /** "anomaly": an empty last page after a non-empty one refuses publication; "normal": that is how this SaaS ends. */
+  emptyLastPage: z.enum(["anomaly", "normal"]).default("anomaly"),
 });
 
 /** A live, read-only Athena catalog over the SaaS through the proxy tier (docs/athena-connector.md). */
