@@ -296,6 +296,9 @@ export const schema = z.strictObject({
     auroraStorageGb: z.number().min(0).optional(),
     auroraIoMillions: z.number().min(0).optional(),
     apiRequestsMillions: z.number().min(0).optional(),
+    athenaQueriesPerMonth: z.number().int().min(0).optional(),
+    athenaMbScannedPerQuery: z.number().min(0).optional(),
+    athenaConnectorSecondsPerQuery: z.number().min(0).optional(),
   }).optional(),
   tags: z.record(z.string(), z.string()).default({}),
 });

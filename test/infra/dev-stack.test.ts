@@ -107,6 +107,7 @@ describe("kintone-sync as a VPC function", () => {
       { Sid: "VpcEni", Effect: "Allow", Action: VPC_ENI_ACTIONS, Resource: "*" },
       { Sid: "Logs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: `arn:aws:logs:ap-northeast-1:111111111111:log-group:${logGroupName}:*` },
       { Sid: "ReadKintoneToken", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: secret.id },
+      { Sid: "SyncPosition", Effect: "Allow", Action: ["dynamodb:GetItem", "dynamodb:PutItem"], Resource: `arn:aws:dynamodb:ap-northeast-1:111111111111:table/${g.one("aws:dynamodb/table:Table", "kintone-sync-positions").id}` },
     ]);
     expect(VPC_ENI_ACTIONS).toEqual(["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DeleteNetworkInterface"]);
     expect(g.all("aws:iam/rolePolicyAttachment:RolePolicyAttachment")).toHaveLength(0);
@@ -114,16 +115,17 @@ describe("kintone-sync as a VPC function", () => {
     expect(role.inputs.managedPolicyArns ?? []).toEqual([]);
   });
 
-  test("the security group has no ingress and exactly the declared egress: kintone via the NAT, Secrets Manager via its endpoint", () => {
+  test("the security group has no ingress and exactly the declared egress: kintone via the NAT, Secrets Manager via its endpoint, DynamoDB via its gateway endpoint", () => {
     const sg = g.one("aws:ec2/securityGroup:SecurityGroup", "kintone-sync-sg");
     expect(sg.inputs.ingress ?? []).toEqual([]);
     expect(sg.inputs.egress ?? []).toEqual([]);
     expect(g.all("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").filter((r) => r.inputs.securityGroupId === sg.id)).toEqual([]);
     const endpointSg = g.one("aws:ec2/securityGroup:SecurityGroup", "endpoints-sg");
     const egress = g.all("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule").filter((r) => r.inputs.securityGroupId === sg.id);
-    expect(egress.map((r) => [r.inputs.ipProtocol, r.inputs.fromPort, r.inputs.toPort, r.inputs.cidrIpv4 ?? r.inputs.referencedSecurityGroupId]).sort()).toEqual([
+    expect(egress.map((r) => [r.inputs.ipProtocol, r.inputs.fromPort, r.inputs.toPort, r.inputs.cidrIpv4 ?? r.inputs.referencedSecurityGroupId ?? r.inputs.prefixListId]).sort()).toEqual([
       ["tcp", 443, 443, "0.0.0.0/0"],
       ["tcp", 443, 443, endpointSg.id],
+      ["tcp", 443, 443, (g.graph.outputs.network as any).dynamodbPrefixListId],
     ].sort());
     expect(egress.find((r) => r.inputs.cidrIpv4)!.inputs.description).toMatch(/^kintone REST API on example\.cybozu\.com/);
     // The endpoint admits the function on 443, from its security group only.
@@ -136,6 +138,7 @@ describe("kintone-sync as a VPC function", () => {
     expect(comp.inputs.flows).toEqual([
       { to: { kind: "internet", host: "example.cybozu.com" }, port: 443, protocol: "tcp", purpose: expect.any(String) },
       { to: { kind: "awsService", service: "secretsmanager" }, port: 443, protocol: "tcp", purpose: expect.any(String) },
+      { to: { kind: "awsService", service: "dynamodb", prefixListId: (g.graph.outputs.network as any).dynamodbPrefixListId }, port: 443, protocol: "tcp", purpose: expect.any(String) },
     ]);
     expect(g.one("aws:ec2/vpcEndpoint:VpcEndpoint", "endpoints-secretsmanager").inputs).toMatchObject({ vpcEndpointType: "Interface", privateDnsEnabled: true, serviceName: "com.amazonaws.ap-northeast-1.secretsmanager" });
   });
