@@ -603,8 +603,9 @@ function connectorVsExport(m: GraphModel, a: CostAssumptions, traffic: FunctionT
   const connector = traffic.find((t) => t.fn.name === `${base}-connector-fn`);
   if (!connector) return undefined;
   const schedules = scheduleByFunction(m);
-  // The export: a scheduled function that reaches the SaaS through the proxy and writes to S3.
-  const exporter = traffic.find((t) => t !== connector && t.proxyGb > 0 && t.s3Gb > 0 && schedules.has(t.fn.urn));
+  // The export: a scheduled function that writes to S3 (preferring one that reaches the SaaS through the proxy).
+  const candidates = traffic.filter((t) => t !== connector && t.s3Gb > 0 && schedules.has(t.fn.urn));
+  const exporter = candidates.find((t) => t.proxyGb > 0) ?? candidates[0];
   const p = (k: string) => price(k).price;
   const memGb = (fn: Res) => (typeof fn.inputs.memorySize === "number" ? fn.inputs.memorySize : 128) / 1024;
   const gbSecond = (fn: Res) => (Array.isArray(fn.inputs.architectures) && fn.inputs.architectures.includes("arm64") ? p("lambda.arm.gbSecond") : p("lambda.x86.gbSecond"));
