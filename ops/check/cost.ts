@@ -603,9 +603,10 @@ function connectorVsExport(m: GraphModel, a: CostAssumptions, traffic: FunctionT
   const connector = traffic.find((t) => t.fn.name === `${base}-connector-fn`);
   if (!connector) return undefined;
   const schedules = scheduleByFunction(m);
-  // The export: a scheduled function that writes to S3 (preferring one that reaches the SaaS through the proxy).
-  const candidates = traffic.filter((t) => t !== connector && t.s3Gb > 0 && schedules.has(t.fn.urn));
-  const exporter = candidates.find((t) => t.proxyGb > 0) ?? candidates[0];
+  // The export: a scheduled function whose declared flows reach S3 and a security group (the proxy tier's).
+  const flowsOf = (t: FunctionTraffic) => ((m.byUrn(t.fn.parent)?.inputs.flows ?? []) as { to?: { kind?: string; service?: string } }[]);
+  const exporter = traffic.find((t) => t !== connector && schedules.has(t.fn.urn)
+    && flowsOf(t).some((f) => f.to?.kind === "awsService" && f.to.service === "s3") && flowsOf(t).some((f) => f.to?.kind === "securityGroup"));
   const p = (k: string) => price(k).price;
   const memGb = (fn: Res) => (typeof fn.inputs.memorySize === "number" ? fn.inputs.memorySize : 128) / 1024;
   const gbSecond = (fn: Res) => (Array.isArray(fn.inputs.architectures) && fn.inputs.architectures.includes("arm64") ? p("lambda.arm.gbSecond") : p("lambda.x86.gbSecond"));

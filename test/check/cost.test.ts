@@ -58,7 +58,7 @@ describe("the price table", () => {
 
   test("holds every item the brief asks for", () => {
     expect(Object.keys(PRICES.items).sort()).toEqual([
-      "apiGateway.restRequestMillion", "aurora.ioMillion", "aurora.serverlessV2.acuHour", "aurora.storageGbMonth",
+      "apiGateway.restRequestMillion", "athena.tbScanned", "aurora.ioMillion", "aurora.serverlessV2.acuHour", "aurora.storageGbMonth",
       "classicLoadBalancer.gb", "classicLoadBalancer.hour", "cloudwatchLogs.ingestGb", "ec2.interAzGb", "ec2.t4g.small.hour",
       "interfaceEndpoint.azHour", "interfaceEndpoint.gb", "lambda.arm.gbSecond", "lambda.requestMillion", "lambda.x86.gbSecond",
       "natGateway.gb", "natGateway.hour", "publicIpv4.hour", "transitGateway.attachmentHour", "transitGateway.gb",

@@ -172,5 +172,5 @@ test("no secret crosses a stack boundary", () => {
   expect(holders(apps)).toEqual(holders(dev));
   expect(readStackConfig(path.join(REPO_ROOT, "Pulumi.dev-apps.yaml")).secretKeys.sort()).toEqual(["appflowDbPassword", "kintoneApiToken", "proxyHeaderValue", "saasApiToken"].map((k) => `vpc-lambda-kit:${k}`));
   // The database password never crosses either: dev-apps gets only the secret's ARN, read at run time.
-  expect(apps.all("aws:secretsmanager/secretVersion:SecretVersion").map((r) => r.name).sort()).toEqual(["kintone-sync-token-value", "proxy-header-secret-version", "saas-export-auth-value"]);
+  expect(apps.all("aws:secretsmanager/secretVersion:SecretVersion").map((r) => r.name).sort()).toEqual(["athena-connector-auth-value", "kintone-sync-token-value", "proxy-header-secret-version", "saas-export-auth-value"]);
 });
