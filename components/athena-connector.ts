@@ -60,6 +60,51 @@ export interface AthenaFederatedCatalogArgs {
   tags?: Record<string, string>;
 }
 
+/** The workgroup name derived from a catalog name: characters a workgroup refuses become '-'. */
+export function defaultWorkgroupName(catalogName: string): string {
+  return catalogName.replace(/[^A-Za-z0-9._-]/g, "-");
+}
+
+/**
+ * Every problem AWS (or the connector) would refuse in `args`, each keyed `${name}.<arg>`; the stacks call it with
+ * the config key prefix (`vpc-lambda-kit:athenaConnector`), so the keys are the config's own. Only the plain
+ * (non-network) arguments are read.
+ */
+export function athenaCatalogErrors(name: string, args: Pick<AthenaFederatedCatalogArgs, "catalogName" | "schemaName" | "tables" | "spillPrefix" | "resultPrefix" | "spillExpirationDays" | "resultExpirationDays" | "workgroupName" | "bytesScannedCutoffPerQuery">): ConfigError[] {
+  const schemaName = args.schemaName ?? "saas";
+  const spillPrefix = args.spillPrefix ?? "athena-spill/";
+  const resultPrefix = args.resultPrefix ?? "athena-results/";
+  const spillDays = args.spillExpirationDays ?? 1;
+  const resultDays = args.resultExpirationDays ?? 7;
+  const workgroupName = args.workgroupName ?? defaultWorkgroupName(args.catalogName);
+  const errors: ConfigError[] = [];
+  if (!CATALOG_NAME.test(args.catalogName) || args.catalogName.toLowerCase() === "awsdatacatalog") {
+    errors.push(new ConfigError(`${name}.catalogName`, `"${args.catalogName}" is not a data catalog name Athena accepts`,
+      "use 1-127 letters, digits, '_', '@' or '-' (not awsdatacatalog, the built-in Glue catalog), e.g. saas_live"));
+  }
+  if (!NAME.test(schemaName)) errors.push(new ConfigError(`${name}.schemaName`, `"${schemaName}" is not a lower-case Athena database name`, "use lower case letters, digits and '_', e.g. saas"));
+  const { problems } = parseTables(args.tables, `${name}.tables`);
+  for (const p of problems) {
+    const m = /^(\S+?): (.*)$/.exec(p)!;
+    errors.push(new ConfigError(m[1], m[2], "correct the table definition (see docs/athena-connector.md)"));
+  }
+  for (const [key, v] of [["spillPrefix", spillPrefix], ["resultPrefix", resultPrefix]] as const) {
+    if (!PREFIX.test(v)) errors.push(new ConfigError(`${name}.${key}`, `"${v}" is not a key prefix`, "use lower-case path segments ending in '/', e.g. athena-spill/"));
+  }
+  if (spillPrefix.startsWith(resultPrefix) || resultPrefix.startsWith(spillPrefix)) {
+    errors.push(new ConfigError(`${name}.resultPrefix`, `spill prefix "${spillPrefix}" and result prefix "${resultPrefix}" overlap`, "give them separate folders, e.g. athena-spill/ and athena-results/"));
+  }
+  for (const [key, v] of [["spillExpirationDays", spillDays], ["resultExpirationDays", resultDays]] as const) {
+    if (!Number.isInteger(v) || v < 1 || v > 3650) errors.push(new ConfigError(`${name}.${key}`, `${v} is not a number of days`, "use a whole number of days from 1 (S3 expiration's minimum) to 3650"));
+  }
+  if (!WORKGROUP_NAME.test(workgroupName)) errors.push(new ConfigError(`${name}.workgroupName`, `"${workgroupName}" is not a workgroup name Athena accepts`, "use 1-128 letters, digits, '.', '_' or '-'"));
+  const cutoff = args.bytesScannedCutoffPerQuery;
+  if (cutoff !== undefined && (!Number.isInteger(cutoff) || cutoff < 10_485_760)) {
+    errors.push(new ConfigError(`${name}.bytesScannedCutoffPerQuery`, `${cutoff} is below Athena's minimum`, "use at least 10485760 (10 MB), or leave it unset"));
+  }
+  return errors;
+}
+
 /**
  * An Athena data catalog of type LAMBDA backed by the athena-connector function, which reads the IP-restricted SaaS
  * live through the proxy tier. Creates the function (VpcFunction with exactly three flows: the proxy tier, Secrets
@@ -86,38 +131,14 @@ export class AthenaFederatedCatalog extends pulumi.ComponentResource {
   public readonly fn: VpcFunction;
 
   constructor(name: string, args: AthenaFederatedCatalogArgs, opts: pulumi.ComponentResourceOptions = {}) {
+    throwIfAny(athenaCatalogErrors(name, args));
     const schemaName = args.schemaName ?? "saas";
     const spillPrefix = args.spillPrefix ?? "athena-spill/";
     const resultPrefix = args.resultPrefix ?? "athena-results/";
     const spillDays = args.spillExpirationDays ?? 1;
     const resultDays = args.resultExpirationDays ?? 7;
-    const workgroupName = args.workgroupName ?? args.catalogName.replace(/[^A-Za-z0-9._-]/g, "-");
-    const errors: ConfigError[] = [];
-    if (!CATALOG_NAME.test(args.catalogName) || args.catalogName.toLowerCase() === "awsdatacatalog") {
-      errors.push(new ConfigError(`${name}.catalogName`, `"${args.catalogName}" is not a data catalog name Athena accepts`,
-        "use 1-127 letters, digits, '_', '@' or '-' (not awsdatacatalog, the built-in Glue catalog), e.g. saas_live"));
-    }
-    if (!NAME.test(schemaName)) errors.push(new ConfigError(`${name}.schemaName`, `"${schemaName}" is not a lower-case Athena database name`, "use lower case letters, digits and '_', e.g. saas"));
-    const { problems } = parseTables(args.tables, `${name}.tables`);
-    for (const p of problems) {
-      const m = /^(\S+?): (.*)$/.exec(p)!;
-      errors.push(new ConfigError(m[1], m[2], "correct the table definition (see docs/athena-connector.md)"));
-    }
-    for (const [key, v] of [["spillPrefix", spillPrefix], ["resultPrefix", resultPrefix]] as const) {
-      if (!PREFIX.test(v)) errors.push(new ConfigError(`${name}.${key}`, `"${v}" is not a key prefix`, "use lower-case path segments ending in '/', e.g. athena-spill/"));
-    }
-    if (spillPrefix.startsWith(resultPrefix) || resultPrefix.startsWith(spillPrefix)) {
-      errors.push(new ConfigError(`${name}.resultPrefix`, `spill prefix "${spillPrefix}" and result prefix "${resultPrefix}" overlap`, "give them separate folders, e.g. athena-spill/ and athena-results/"));
-    }
-    for (const [key, v] of [["spillExpirationDays", spillDays], ["resultExpirationDays", resultDays]] as const) {
-      if (!Number.isInteger(v) || v < 1 || v > 3650) errors.push(new ConfigError(`${name}.${key}`, `${v} is not a number of days`, "use a whole number of days from 1 (S3 expiration's minimum) to 3650"));
-    }
-    if (!WORKGROUP_NAME.test(workgroupName)) errors.push(new ConfigError(`${name}.workgroupName`, `"${workgroupName}" is not a workgroup name Athena accepts`, "use 1-128 letters, digits, '.', '_' or '-'"));
+    const workgroupName = args.workgroupName ?? defaultWorkgroupName(args.catalogName);
     const cutoff = args.bytesScannedCutoffPerQuery;
-    if (cutoff !== undefined && (!Number.isInteger(cutoff) || cutoff < 10_485_760)) {
-      errors.push(new ConfigError(`${name}.bytesScannedCutoffPerQuery`, `${cutoff} is below Athena's minimum`, "use at least 10485760 (10 MB), or leave it unset"));
-    }
-    throwIfAny(errors);
 
     super("vpc-lambda-kit:athena:AthenaFederatedCatalog", name, { catalogName: args.catalogName }, opts);
     const child = { parent: this };

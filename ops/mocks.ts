@@ -81,6 +81,7 @@ const AUTONAMED = new Set([
   "aws:lb/targetGroup:TargetGroup",
   "aws:autoscaling/policy:Policy",
   "aws:cloudwatch/metricAlarm:MetricAlarm",
+  "aws:dynamodb/table:Table",
   "aws:cloudwatch/logMetricFilter:LogMetricFilter",
   "aws:apigateway/restApi:RestApi",
 ]);
@@ -376,6 +377,11 @@ export class KitMocks implements pulumi.runtime.Mocks {
       case "aws:athena/workgroup:Workgroup":
         id = String(args.inputs.name);
         state.arn = `arn:aws:athena:${region}:${account}:workgroup/${id}`;
+        break;
+      case "aws:dynamodb/table:Table":
+        // DynamoDB identifies a table by its name.
+        id = physical;
+        state.arn = `arn:aws:dynamodb:${region}:${account}:table/${physical}`;
         break;
       case "aws-native:appflow:Connector":
         // Cloud Control identifies a connector by its label.

@@ -66,6 +66,12 @@ export interface CostAssumptions {
   auroraIoMillions: number;
   /** REST API requests per API, millions/month. Default 1. */
   apiRequestsMillions: number;
+  /** Athena queries/month against the SaaS data (live through the connector, or over the export in S3). Default 300. */
+  athenaQueriesPerMonth: number;
+  /** MB each of those queries scans; Athena bills at least 10 MB per query. Default 10. */
+  athenaMbScannedPerQuery: number;
+  /** Billed seconds of the connector function per query (all its invocations for one query). Default 5. */
+  athenaConnectorSecondsPerQuery: number;
 }
 
 export const DEFAULT_COST_ASSUMPTIONS: CostAssumptions = {
@@ -82,6 +88,9 @@ export const DEFAULT_COST_ASSUMPTIONS: CostAssumptions = {
   auroraStorageGb: 10,
   auroraIoMillions: 2,
   apiRequestsMillions: 1,
+  athenaQueriesPerMonth: 300,
+  athenaMbScannedPerQuery: 10,
+  athenaConnectorSecondsPerQuery: 5,
 };
 
 /** One priced quantity. */
@@ -98,7 +107,7 @@ export interface CostLine {
 
 /** A design choice in this stack next to its alternative, both in USD/month. */
 export interface DesignChoice {
-  id: "nat-strategy" | "proxy-tier" | "interface-endpoint" | "gateway-endpoint";
+  id: "nat-strategy" | "proxy-tier" | "interface-endpoint" | "gateway-endpoint" | "athena-connector";
   title: string;
   current: string;
   currentMonthly: number;
@@ -577,7 +586,51 @@ function designChoices(m: GraphModel, a: CostAssumptions, traffic: FunctionTraff
       note: `at ${round(s3Gb)} GB/month`,
     });
   }
+  const live = connectorVsExport(m, a, traffic, out.find((c) => c.id === "proxy-tier")?.currentMonthly ?? 0);
+  if (live) out.push(live);
   return out;
+}
+
+/**
+ * The Athena connector (the SaaS queried live) next to the scheduled export (queried in S3): each side's Lambda
+ * compute, Athena's per-TB charge (at least 10 MB per query) and its share of the proxy tier by proxy traffic.
+ * S3 storage of the export is left out, as everywhere in this estimate.
+ */
+function connectorVsExport(m: GraphModel, a: CostAssumptions, traffic: FunctionTraffic[], proxyTierMonthly: number): DesignChoice | undefined {
+  const catalog = m.all(T.athenaCatalog).find((c) => c.inputs.type === "LAMBDA");
+  if (!catalog) return undefined;
+  const base = catalog.name.replace(/-catalog$/, "");
+  const connector = traffic.find((t) => t.fn.name === `${base}-connector-fn`);
+  if (!connector) return undefined;
+  const schedules = scheduleByFunction(m);
+  // The export: a scheduled function whose declared flows reach S3 and a security group (the proxy tier's).
+  const flowsOf = (t: FunctionTraffic) => ((m.byUrn(t.fn.parent)?.inputs.flows ?? []) as { to?: { kind?: string; service?: string } }[]);
+  const exporter = traffic.find((t) => t !== connector && schedules.has(t.fn.urn)
+    && flowsOf(t).some((f) => f.to?.kind === "awsService" && f.to.service === "s3") && flowsOf(t).some((f) => f.to?.kind === "securityGroup"));
+  const p = (k: string) => price(k).price;
+  const memGb = (fn: Res) => (typeof fn.inputs.memorySize === "number" ? fn.inputs.memorySize : 128) / 1024;
+  const gbSecond = (fn: Res) => (Array.isArray(fn.inputs.architectures) && fn.inputs.architectures.includes("arm64") ? p("lambda.arm.gbSecond") : p("lambda.x86.gbSecond"));
+  const proxyGb = traffic.reduce((s, t) => s + t.proxyGb, 0);
+  const share = (t: FunctionTraffic) => (proxyGb > 0 ? (proxyTierMonthly * t.proxyGb) / proxyGb : 0);
+  const queries = a.athenaQueriesPerMonth;
+  const scanned = queries * (Math.max(10, a.athenaMbScannedPerQuery) / 1e6) * p("athena.tbScanned");
+  const fnCost = (t: FunctionTraffic, runs: number, seconds: number) => runs * seconds * memGb(t.fn) * gbSecond(t.fn) + (runs / 1e6) * p("lambda.requestMillion");
+  const live = fnCost(connector, queries, a.athenaConnectorSecondsPerQuery) + scanned + share(connector);
+  let exportMonthly = scanned;
+  if (exporter) {
+    const component = m.byUrn(exporter.fn.parent)?.name;
+    const seconds = a.functionSecondsByName[exporter.fn.name] ?? (component !== undefined ? a.functionSecondsByName[component] : undefined) ?? a.functionSeconds;
+    exportMonthly += fnCost(exporter, invocationsPerMonth(schedules.get(exporter.fn.urn)!, a.hoursPerMonth), seconds) + share(exporter);
+  }
+  return {
+    id: "athena-connector",
+    title: "SaaS queried live through the Athena connector vs the scheduled export in S3",
+    current: `connector ${base} (${queries} queries/month)`,
+    currentMonthly: live,
+    alternative: exporter ? `export ${exporter.fn.name} on its schedule, queried in S3` : "a scheduled export queried in S3 (not in this stack)",
+    alternativeMonthly: exportMonthly,
+    note: `at ${Math.max(10, a.athenaMbScannedPerQuery)} MB scanned per query and ${a.athenaConnectorSecondsPerQuery} s of connector per query; the connector costs per query and reads current data, the export costs per run whatever the queries, keeps history and is what to use for large or frequent scans`,
+  };
 }
 
 // ------------------------------------------------------------------------------------------------

@@ -15,6 +15,8 @@ export interface NetworkOutputs {
   natGatewayIds: pulumi.Output<string[]>;
   egressIps: pulumi.Output<string[]>;
   s3PrefixListId: pulumi.Output<string>;
+  /** The DynamoDB gateway endpoint's prefix list ("" when network.gatewayEndpoints lacks dynamodb). */
+  dynamodbPrefixListId: pulumi.Output<string>;
   endpointSecurityGroupId: pulumi.Output<string>;
   /** The execute-api interface endpoint the private API binds to ("" when network.interfaceEndpoints lacks it). */
   executeApiEndpointId: pulumi.Output<string>;
@@ -55,7 +57,7 @@ function keysOf<T>() {
 
 export const NETWORK_KEYS = keysOf<NetworkOutputs>()([
   "vpcId", "vpcCidr", "publicSubnetIds", "privateSubnetIds", "privateSubnetCidrs", "privateRouteTableIds", "natGatewayIds", "egressIps",
-  "s3PrefixListId", "endpointSecurityGroupId", "executeApiEndpointId",
+  "s3PrefixListId", "dynamodbPrefixListId", "endpointSecurityGroupId", "executeApiEndpointId",
   "transitGatewayId", "tgwShareArn", "tgwRouteTableId",
 ]);
 

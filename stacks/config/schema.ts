@@ -276,6 +276,36 @@ const saasExport = z.strictObject({
   }),
   timeoutSeconds: z.number().int().min(10).max(900).default(900),
   memoryMb: z.number().int().min(128).max(10240).default(1024),
+  /** A run with fewer records than this share of the day's published run is kept but not published (0 = off). Default 0.9. */
+  publishMinShare: z.number().min(0).max(1).default(0.9),
+  /** "anomaly": an empty last page after a non-empty one refuses publication; "normal": that is how this SaaS ends. */
+  emptyLastPage: z.enum(["anomaly", "normal"]).default("anomaly"),
+});
+
+/** A live, read-only Athena catalog over the SaaS through the proxy tier (docs/athena-connector.md). */
+const athenaConnector = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** FROM "<catalogName>".<schemaName>.<table>; checked against Athena's rules in stacks/features/athena-connector.ts. */
+  catalogName: z.string().min(1),
+  schemaName: z.string().optional(),
+  /** functions/athena-connector/tables.ts validates each table (names, URL, pagination, column types). */
+  tables: z.array(z.strictObject({
+    name: z.string(),
+    url: z.string(),
+    pagination: z.string().optional(),
+    recordsPath: z.string().optional(),
+    splits: z.number().optional(),
+    columns: z.array(z.strictObject({
+      name: z.string(),
+      type: z.string(),
+      path: z.string().optional(),
+      filter: z.strictObject({ equals: z.string().optional(), min: z.string().optional(), max: z.string().optional() }).optional(),
+    })),
+  })),
+  /** Key prefix of spilled result blocks in the catalog's bucket. Default athena-spill/. */
+  spillPrefix: z.string().optional(),
+  memoryMb: z.number().int().min(128).max(10240).default(1024),
+  timeoutSeconds: z.number().int().min(10).max(900).default(900),
 });
 
 /**
@@ -343,6 +373,7 @@ export const schema = z.strictObject({
   dbWriter: dbWriter.optional(),
   privateApi: privateApi.optional(),
   appflowConnector: appflowConnector.optional(),
+  athenaConnector: athenaConnector.optional(),
   logRetentionInDays: retention.default(30),
   /** Offline only: the existing network's inventory file (JSON) that synth and check answer lookups from. */
   inventory: z.string().min(1).optional(),
@@ -362,6 +393,9 @@ export const schema = z.strictObject({
     auroraStorageGb: z.number().min(0).optional(),
     auroraIoMillions: z.number().min(0).optional(),
     apiRequestsMillions: z.number().min(0).optional(),
+    athenaQueriesPerMonth: z.number().int().min(0).optional(),
+    athenaMbScannedPerQuery: z.number().min(0).optional(),
+    athenaConnectorSecondsPerQuery: z.number().min(0).optional(),
   }).optional(),
   tags: z.record(
     z.string().min(1).max(128).regex(TAG_RE, "a tag key is letters, digits, spaces and _.:/=+-@").refine((k) => !k.toLowerCase().startsWith("aws:"), "the aws: prefix is reserved for AWS"),

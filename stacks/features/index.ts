@@ -7,6 +7,7 @@ import { databaseFeature } from "./database";
 import { dbWriterFeature } from "./db-writer";
 import { privateApiFeature } from "./private-api";
 import { appflowConnectorFeature } from "./appflow-connector";
+import { athenaConnectorFeature } from "./athena-connector";
 
 /**
  * Every feature, in the order their config checks run and their resources are registered (a feature
@@ -22,6 +23,7 @@ export const FEATURES = [
   dbWriterFeature,
   privateApiFeature,
   appflowConnectorFeature,
+  athenaConnectorFeature,
 ] as const satisfies readonly Feature<object>[];
 
 type UnionToIntersection<U> = (U extends unknown ? (u: U) => void : never) extends (i: infer I) => void ? I : never;

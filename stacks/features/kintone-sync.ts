@@ -18,12 +18,14 @@ export interface KintoneSyncOutputs {
     functionName: pulumi.Output<string>;
     securityGroupId: pulumi.Output<string>;
     tokenSecretArn: pulumi.Output<string>;
+    /** The DynamoDB table holding the sync position. */
+    positionTable: pulumi.Output<string>;
     schedule: string;
   };
 }
 
 /** Config-time checks of `kintoneSync`: the token is set, the schedule parses, the shipped transform accepts its options. */
-export function kintoneSyncConfigErrors(cfg: EnvConfigInput, tokenPresent: boolean): ConfigError[] {
+export function kintoneSyncConfigErrors(cfg: EnvConfigInput, tokenPresent: boolean, failed: ReadonlySet<string> = new Set()): ConfigError[] {
   const ks = cfg.kintoneSync;
   if (!ks) return [];
   const errors: ConfigError[] = [];
@@ -42,6 +44,10 @@ export function kintoneSyncConfigErrors(cfg: EnvConfigInput, tokenPresent: boole
   }
   if (/\b(order\s+by|limit|offset)\b/i.test(ks.query)) {
     errors.push(new ConfigError(`${PROJECT}:kintoneSync.query`, "the query contains order by / limit / offset", "give only the condition; the sync pages by $id itself"));
+  }
+  if (ks.enabled !== false && !failed.has("network") && !cfg.network.gatewayEndpoints.includes("dynamodb")) {
+    errors.push(new ConfigError(`${PROJECT}:network.gatewayEndpoints`, "kintoneSync keeps its sync position in DynamoDB, reached through the DynamoDB gateway endpoint, and the network has none",
+      "add dynamodb to network.gatewayEndpoints, e.g. [s3, dynamodb] (free; set it in the network stack and in the apps stack alike)"));
   }
   return errors;
 }
@@ -90,6 +96,17 @@ export function kintoneSyncApps(cfg: EnvConfig, provider: aws.Provider, network:
     secretString: checkedSecret(PROJECT, "kintoneApiToken", secretFix("kintoneApiToken")),
   }, { provider, parent: token });
 
+  // The sync position (one item per app and query, partition key "id"): the next run resumes where the last one
+  // stopped. Point-in-time recovery in prod, so a bad write can be rolled back.
+  const positions = new aws.dynamodb.Table("kintone-sync-positions", {
+    billingMode: "PAY_PER_REQUEST",
+    hashKey: "id",
+    attributes: [{ name: "id", type: "S" }],
+    pointInTimeRecovery: { enabled: cfg.environment === "prod" },
+    serverSideEncryption: { enabled: true },
+    deletionProtectionEnabled: cfg.environment === "prod",
+  }, { provider });
+
   const host = new URL(ks.baseUrl).hostname;
   const fn = new VpcFunction("kintone-sync", {
     source: "kintone-sync",
@@ -100,16 +117,21 @@ export function kintoneSyncApps(cfg: EnvConfig, provider: aws.Provider, network:
     flows: [
       { to: { kind: "internet", host }, port: 443, purpose: `kintone REST API on ${host} via NAT (allowlisted egress IP)` },
       serviceFlow(cfg, network, "secretsmanager", "read the kintone API token from Secrets Manager"),
+      { to: { kind: "awsService", service: "dynamodb", prefixListId: network.dynamodbPrefixListId }, port: 443, purpose: "read and write the sync position through the DynamoDB gateway endpoint" },
     ],
     environment: {
       KINTONE_BASE_URL: ks.baseUrl,
       KINTONE_APP_ID: ks.appId,
       KINTONE_QUERY: ks.query,
       KINTONE_TOKEN_SECRET_ID: token.arn,
+      KINTONE_CHECKPOINT_TABLE: positions.name,
       KINTONE_ALLOWLIST_HINT: `stack output "egressIps" of stack ${cfg.roles.includes("network") ? cfg.stack : cfg.upstream.network}`,
       ...(ks.transformOptions ? { KINTONE_TRANSFORM_OPTIONS: JSON.stringify(ks.transformOptions) } : {}),
     },
-    policyStatements: [{ Sid: "ReadKintoneToken", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: token.arn }],
+    policyStatements: [
+      { Sid: "ReadKintoneToken", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: token.arn },
+      { Sid: "SyncPosition", Effect: "Allow", Action: ["dynamodb:GetItem", "dynamodb:PutItem"], Resource: positions.arn },
+    ],
     memorySize: ks.memoryMb,
     timeout: ks.timeoutSeconds,
     reservedConcurrency: ks.reservedConcurrency,
@@ -117,12 +139,12 @@ export function kintoneSyncApps(cfg: EnvConfig, provider: aws.Provider, network:
   }, { provider });
   allowToEndpoints(cfg, network, "kintone-sync", fn.securityGroupId, provider);
   fn.schedule(ks.schedule);
-  return { kintoneSync: { functionName: fn.functionName, securityGroupId: fn.securityGroupId, tokenSecretArn: token.arn, schedule: ks.schedule } };
+  return { kintoneSync: { functionName: fn.functionName, securityGroupId: fn.securityGroupId, tokenSecretArn: token.arn, positionTable: positions.name, schedule: ks.schedule } };
 }
 
 /** MISSION §1: the kintone sync through the fixed egress IP. */
 export const kintoneSyncFeature: Feature<KintoneSyncOutputs> = {
   name: "kintone-sync",
-  configErrors: ({ cfg, failed, secretsPresent }) => failed.has("kintoneSync") ? [] : kintoneSyncConfigErrors(cfg, secretsPresent.kintoneApiToken),
+  configErrors: ({ cfg, failed, secretsPresent }) => failed.has("kintoneSync") ? [] : kintoneSyncConfigErrors(cfg, secretsPresent.kintoneApiToken, failed),
   apps: ({ cfg, provider, network }) => kintoneSyncApps(cfg, provider, network),
 };

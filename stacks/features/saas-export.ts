@@ -84,11 +84,15 @@ export function saasExportApps(cfg: EnvConfig, provider: aws.Provider, network: 
       SAAS_RECORDS_PATH: se.recordsPath,
       BUCKET: bucket.bucket,
       PREFIX: se.prefix,
+      PUBLISH_MIN_SHARE: String(se.publishMinShare),
+      SAAS_EMPTY_LAST_PAGE: se.emptyLastPage,
       ...(authSecret ? { SAAS_AUTH_SECRET_ID: authSecret.arn } : {}),
     },
     policyStatements: [
       { Sid: "ReadSecrets", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: secretArns },
       { Sid: "WritePartitions", Effect: "Allow", Action: ["s3:PutObject", "s3:DeleteObject"], Resource: pulumi.interpolate`${bucket.arn}/${se.prefix}*` },
+      // Reads the published symlink file (and its run's manifest) to compare a new run with the published one.
+      { Sid: "ReadPublished", Effect: "Allow", Action: ["s3:GetObject"], Resource: pulumi.interpolate`${bucket.arn}/${se.prefix}*` },
       { Sid: "ListPartitions", Effect: "Allow", Action: ["s3:ListBucket"], Resource: bucket.arn, Condition: { StringLike: { "s3:prefix": [`${se.prefix}*`] } } },
     ],
     memorySize: se.memoryMb,
@@ -101,9 +105,11 @@ export function saasExportApps(cfg: EnvConfig, provider: aws.Provider, network: 
   allowToEndpoints(cfg, network, "saas-export", fn.securityGroupId, provider);
   fn.schedule(se.schedule);
 
-  // Athena reads the day partitions through partition projection: no crawler, no MSCK REPAIR.
+  // Athena reads the day partitions through partition projection (no crawler, no MSCK REPAIR), and each day
+  // through its symlink file under current/, which names the parts of the published run only
+  // (docs/saas-export-publishing.md).
   const db = new aws.glue.CatalogDatabase("saas-export-db", { name: `${cfg.environment}_saas_export` }, child);
-  const location = pulumi.interpolate`s3://${bucket.bucket}/${se.prefix}`;
+  const location = pulumi.interpolate`s3://${bucket.bucket}/${se.prefix}current/`;
   const table = new aws.glue.CatalogTable("saas-export-table", {
     databaseName: db.name,
     name: "records",
@@ -121,7 +127,7 @@ export function saasExportApps(cfg: EnvConfig, provider: aws.Provider, network: 
     partitionKeys: [{ name: "dt", type: "string" }],
     storageDescriptor: {
       location,
-      inputFormat: "org.apache.hadoop.mapred.TextInputFormat",
+      inputFormat: "org.apache.hadoop.hive.ql.io.SymlinkTextInputFormat",
       outputFormat: "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
       serDeInfo: { serializationLibrary: "org.openx.data.jsonserde.JsonSerDe", parameters: { "ignore.malformed.json": "false" } },
       columns: se.columns.map((c) => ({ name: c.name, type: c.type })),

@@ -50,6 +50,7 @@ export function networkRole(cfg: EnvConfig, provider: aws.Provider): NetworkOutp
     egressIps: vpc.egressIps,
     // Plain strings cross stacks: "" when the VPC has no such endpoint.
     s3PrefixListId: endpoints.prefixListIds.s3 ?? pulumi.output(""),
+    dynamodbPrefixListId: endpoints.prefixListIds.dynamodb ?? pulumi.output(""),
     endpointSecurityGroupId: endpoints.securityGroupId ?? pulumi.output(""),
     executeApiEndpointId: endpoints.interfaceEndpointIds["execute-api"] ?? pulumi.output(""),
   };

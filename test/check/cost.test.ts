@@ -58,7 +58,7 @@ describe("the price table", () => {
 
   test("holds every item the brief asks for", () => {
     expect(Object.keys(PRICES.items).sort()).toEqual([
-      "apiGateway.restRequestMillion", "aurora.ioMillion", "aurora.serverlessV2.acuHour", "aurora.storageGbMonth",
+      "apiGateway.restRequestMillion", "athena.tbScanned", "aurora.ioMillion", "aurora.serverlessV2.acuHour", "aurora.storageGbMonth",
       "classicLoadBalancer.gb", "classicLoadBalancer.hour", "cloudwatchLogs.ingestGb", "ec2.interAzGb", "ec2.t4g.small.hour",
       "interfaceEndpoint.azHour", "interfaceEndpoint.gb", "lambda.arm.gbSecond", "lambda.requestMillion", "lambda.x86.gbSecond",
       "natGateway.gb", "natGateway.hour", "publicIpv4.hour", "transitGateway.attachmentHour", "transitGateway.gb",
@@ -180,5 +180,19 @@ describe("dev beside prod", () => {
     expect(text).toMatch(/^Design choices \(prod\):\n {2}NAT strategy in egress-vpc: one NAT per AZ \(3\) \$146\.73 vs a single NAT \$\d+\.\d\d/m);
     expect(text).toMatch(/Squid proxy tier vs a NAT per client VPC: proxy tier \(1 CLB, 2 instance\(s\)\)/);
     expect(text).toMatch(/secretsmanager through an interface endpoint vs through the NAT: interface endpoint in 2 AZ\(s\) \$20\.4\d/);
+  });
+  test("dev prices its Athena connector next to the scheduled export, from the query assumptions", () => {
+    const live = reports[0].choices.find((c) => c.id === "athena-connector")!;
+    expect(live).toMatchObject({ current: "connector athena-connector (300 queries/month)", alternative: "export saas-export-fn on its schedule, queried in S3" });
+    // Athena: 300 queries × 10 MB at $5/TB, on both sides.
+    const scanned = 300 * (10 / 1e6) * PRICES.items["athena.tbScanned"].price;
+    // The connector: 300 queries × 5 s × 1 GB (arm64), plus requests, plus its share of the proxy tier (≥ 0).
+    expect(live.currentMonthly).toBeGreaterThanOrEqual(scanned + 300 * 5 * 1 * PRICES.items["lambda.arm.gbSecond"].price + 300e-6 * 0.2 - 1e-9);
+    expect(live.alternativeMonthly).toBeGreaterThan(scanned);
+    expect(reports[1].choices.some((c) => c.id === "athena-connector")).toBe(false);
+    const more = estimateCost(JSON.parse(fs.readFileSync(path.join(outRoot, "dev", "graph.json"), "utf8")) as Graph, undefined, { athenaQueriesPerMonth: 3000 });
+    const liveMore = more.choices.find((c) => c.id === "athena-connector")!;
+    // Ten times the queries: at least nine more times the Athena charge on the connector side.
+    expect(liveMore.currentMonthly - live.currentMonthly).toBeGreaterThanOrEqual(9 * scanned - 1e-9);
   });
 });

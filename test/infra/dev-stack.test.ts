@@ -107,6 +107,7 @@ describe("kintone-sync as a VPC function", () => {
       { Sid: "VpcEni", Effect: "Allow", Action: VPC_ENI_ACTIONS, Resource: "*" },
       { Sid: "Logs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: `arn:aws:logs:ap-northeast-1:111111111111:log-group:${logGroupName}:*` },
       { Sid: "ReadKintoneToken", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: secret.id },
+      { Sid: "SyncPosition", Effect: "Allow", Action: ["dynamodb:GetItem", "dynamodb:PutItem"], Resource: `arn:aws:dynamodb:ap-northeast-1:111111111111:table/${g.one("aws:dynamodb/table:Table", "kintone-sync-positions").id}` },
     ]);
     expect(VPC_ENI_ACTIONS).toEqual(["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DeleteNetworkInterface"]);
     expect(g.all("aws:iam/rolePolicyAttachment:RolePolicyAttachment")).toHaveLength(0);
@@ -114,16 +115,17 @@ describe("kintone-sync as a VPC function", () => {
     expect(role.inputs.managedPolicyArns ?? []).toEqual([]);
   });
 
-  test("the security group has no ingress and exactly the declared egress: kintone via the NAT, Secrets Manager via its endpoint", () => {
+  test("the security group has no ingress and exactly the declared egress: kintone via the NAT, Secrets Manager via its endpoint, DynamoDB via its gateway endpoint", () => {
     const sg = g.one("aws:ec2/securityGroup:SecurityGroup", "kintone-sync-sg");
     expect(sg.inputs.ingress ?? []).toEqual([]);
     expect(sg.inputs.egress ?? []).toEqual([]);
     expect(g.all("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").filter((r) => r.inputs.securityGroupId === sg.id)).toEqual([]);
     const endpointSg = g.one("aws:ec2/securityGroup:SecurityGroup", "endpoints-sg");
     const egress = g.all("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule").filter((r) => r.inputs.securityGroupId === sg.id);
-    expect(egress.map((r) => [r.inputs.ipProtocol, r.inputs.fromPort, r.inputs.toPort, r.inputs.cidrIpv4 ?? r.inputs.referencedSecurityGroupId]).sort()).toEqual([
+    expect(egress.map((r) => [r.inputs.ipProtocol, r.inputs.fromPort, r.inputs.toPort, r.inputs.cidrIpv4 ?? r.inputs.referencedSecurityGroupId ?? r.inputs.prefixListId]).sort()).toEqual([
       ["tcp", 443, 443, "0.0.0.0/0"],
       ["tcp", 443, 443, endpointSg.id],
+      ["tcp", 443, 443, (g.graph.outputs.network as any).dynamodbPrefixListId],
     ].sort());
     expect(egress.find((r) => r.inputs.cidrIpv4)!.inputs.description).toMatch(/^kintone REST API on example\.cybozu\.com/);
     // The endpoint admits the function on 443, from its security group only.
@@ -136,6 +138,7 @@ describe("kintone-sync as a VPC function", () => {
     expect(comp.inputs.flows).toEqual([
       { to: { kind: "internet", host: "example.cybozu.com" }, port: 443, protocol: "tcp", purpose: expect.any(String) },
       { to: { kind: "awsService", service: "secretsmanager" }, port: 443, protocol: "tcp", purpose: expect.any(String) },
+      { to: { kind: "awsService", service: "dynamodb" }, port: 443, protocol: "tcp", purpose: expect.stringMatching(/DynamoDB gateway endpoint/) },
     ]);
     expect(g.one("aws:ec2/vpcEndpoint:VpcEndpoint", "endpoints-secretsmanager").inputs).toMatchObject({ vpcEndpointType: "Interface", privateDnsEnabled: true, serviceName: "com.amazonaws.ap-northeast-1.secretsmanager" });
   });
@@ -240,7 +243,9 @@ describe("MISSION §2 in dev: the proxy tier and the SaaS export", () => {
     expect(bySid.WritePartitions).toEqual({ Sid: "WritePartitions", Effect: "Allow", Action: ["s3:PutObject", "s3:DeleteObject"], Resource: `arn:aws:s3:::${bucket.id}/raw/saas/*` });
     expect(bySid.ListPartitions).toEqual({ Sid: "ListPartitions", Effect: "Allow", Action: ["s3:ListBucket"], Resource: `arn:aws:s3:::${bucket.id}`, Condition: { StringLike: { "s3:prefix": ["raw/saas/*"] } } });
     expect((bySid.ReadSecrets.Resource as string[]).sort()).toEqual([g.one("aws:secretsmanager/secret:Secret", "proxy-header-secret").id, g.one("aws:secretsmanager/secret:Secret", "saas-export-auth").id].sort());
-    expect(Object.keys(bySid).sort()).toEqual(["ListPartitions", "Logs", "ReadSecrets", "VpcEni", "WritePartitions"]);
+    // It reads the published symlink file under the same prefix (docs/saas-export-publishing.md).
+    expect(bySid.ReadPublished).toEqual({ Sid: "ReadPublished", Effect: "Allow", Action: ["s3:GetObject"], Resource: `arn:aws:s3:::${bucket.id}/raw/saas/*` });
+    expect(Object.keys(bySid).sort()).toEqual(["ListPartitions", "Logs", "ReadPublished", "ReadSecrets", "VpcEni", "WritePartitions"]);
   });
 
   test("the bucket is private, encrypted and TLS-only; Athena reads it through a projected Glue table", () => {
@@ -250,13 +255,14 @@ describe("MISSION §2 in dev: the proxy tier and the SaaS export", () => {
     expect(tls.Statement[0]).toMatchObject({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } });
     const table = g.one("aws:glue/catalogTable:CatalogTable", "saas-export-table");
     expect(table.inputs.partitionKeys).toEqual([{ name: "dt", type: "string" }]);
-    expect((table.inputs.parameters as Record<string, string>)["storage.location.template"]).toBe(`s3://${bucket.id}/raw/saas/dt=\${dt}/`);
+    expect((table.inputs.parameters as Record<string, string>)["storage.location.template"]).toBe(`s3://${bucket.id}/raw/saas/current/dt=\${dt}/`);
     expect((table.inputs.storageDescriptor as any).columns).toEqual([{ name: "id", type: "string" }, { name: "name", type: "string" }, { name: "updated_at", type: "timestamp" }]);
   });
 
   test("the proxy header value is in no resource input but its secret version", () => {
     const versions = g.all("aws:secretsmanager/secretVersion:SecretVersion").map((v) => v.inputs.secretString);
-    expect(versions).toEqual(["[secret]", "[secret]", "[secret]"]);
+    // kintone token, proxy header, saas-export's and the Athena connector's SaaS credential.
+    expect(versions).toEqual(["[secret]", "[secret]", "[secret]", "[secret]"]);
     const userData = Buffer.from(String(g.one("aws:ec2/launchTemplate:LaunchTemplate", "proxy-lt").inputs.userData), "base64").toString();
     expect(userData).toContain(g.one("aws:secretsmanager/secret:Secret", "proxy-header-secret").id);
     expect(userData).not.toContain("synth-placeholder-secret");

@@ -91,3 +91,9 @@ test("prod's database is protected from deletion, takes a final snapshot, and ke
   expect(g.all("aws:rds/clusterInstance:ClusterInstance").map((i) => [i.name, i.inputs.publiclyAccessible, i.inputs.promotionTier])).toEqual([["data-db-instance-0", false, 0], ["data-db-instance-1", false, 1]]);
   expect(g.one("aws:iam/role:Role", "db-writer-role").inputs.name).toBe("vpc-lambda-kit-prod-db-writer");
 });
+
+test("prod keeps kintone-sync's position table recoverable: point-in-time recovery and deletion protection on", () => {
+  expect(g.one("aws:dynamodb/table:Table", "kintone-sync-positions").inputs).toMatchObject({
+    billingMode: "PAY_PER_REQUEST", hashKey: "id", pointInTimeRecovery: { enabled: true }, serverSideEncryption: { enabled: true }, deletionProtectionEnabled: true,
+  });
+});

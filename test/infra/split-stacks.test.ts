@@ -138,7 +138,7 @@ test("dev-apps' functions run in dev-network's private subnets, reach its endpoi
   }
   expect(netOut.privateSubnetIds).toEqual([network.one("aws:ec2/subnet:Subnet", "egress-private-0").id, network.one("aws:ec2/subnet:Subnet", "egress-private-1").id]);
   const toEndpoints = apps.all("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").filter((r) => r.inputs.securityGroupId === netOut.endpointSecurityGroupId);
-  expect(toEndpoints.map((r) => r.name).sort()).toEqual(["appflow-connector-to-endpoints", "db-writer-to-endpoints", "kintone-sync-to-endpoints", "pets-api-to-endpoints", "saas-export-to-endpoints"]);
+  expect(toEndpoints.map((r) => r.name).sort()).toEqual(["appflow-connector-to-endpoints", "athena-connector-to-endpoints", "db-writer-to-endpoints", "kintone-sync-to-endpoints", "pets-api-to-endpoints", "saas-export-to-endpoints"]);
   expect(netOut.endpointSecurityGroupId).toBe(network.one("aws:ec2/securityGroup:SecurityGroup", "endpoints-sg").id);
 
   expect(netOut.executeApiEndpointId).toBe(network.one("aws:ec2/vpcEndpoint:VpcEndpoint", "endpoints-execute-api").id);
@@ -168,9 +168,9 @@ test("no secret crosses a stack boundary", () => {
   }
   // dev-apps' secrets come from its own config, and land exactly where dev puts them.
   const holders = (g: GraphView) => g.graph.resources.filter((r) => JSON.stringify(r.inputs).includes("[secret]")).map((r) => r.name).sort();
-  expect(holders(apps)).toEqual(["appflow-connector-connection", "kintone-sync-token-value", "proxy-header-secret-version", "saas-export-auth-value"]);
+  expect(holders(apps)).toEqual(["appflow-connector-connection", "athena-connector-auth-value", "kintone-sync-token-value", "proxy-header-secret-version", "saas-export-auth-value"]);
   expect(holders(apps)).toEqual(holders(dev));
   expect(readStackConfig(path.join(REPO_ROOT, "Pulumi.dev-apps.yaml")).secretKeys.sort()).toEqual(["appflowDbPassword", "kintoneApiToken", "proxyHeaderValue", "saasApiToken"].map((k) => `vpc-lambda-kit:${k}`));
   // The database password never crosses either: dev-apps gets only the secret's ARN, read at run time.
-  expect(apps.all("aws:secretsmanager/secretVersion:SecretVersion").map((r) => r.name).sort()).toEqual(["kintone-sync-token-value", "proxy-header-secret-version", "saas-export-auth-value"]);
+  expect(apps.all("aws:secretsmanager/secretVersion:SecretVersion").map((r) => r.name).sort()).toEqual(["athena-connector-auth-value", "kintone-sync-token-value", "proxy-header-secret-version", "saas-export-auth-value"]);
 });

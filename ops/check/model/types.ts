@@ -26,6 +26,7 @@ export const T = {
   peering: "aws:ec2/vpcPeeringConnection:VpcPeeringConnection",
   peeringAccepter: "aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter",
   lambda: "aws:lambda/function:Function",
+  athenaCatalog: "aws:athena/dataCatalog:DataCatalog",
   vpcFunction: "vpc-lambda-kit:functions:VpcFunction",
   role: "aws:iam/role:Role",
   rolePolicy: "aws:iam/rolePolicy:RolePolicy",
