@@ -148,6 +148,29 @@ test("the NLB tier: one ENI per subnet with the NLB's security group; listener a
   expect(() => model(k)).toThrow(/listener proxy-listener forwards to no target group/);
 });
 
+test("the CLB tier (proxyTier.loadBalancer \"clb\"): its nodes and security group, PROXY v1 from its policy, ports from its listener", () => {
+  // The dev stack's NLB rewritten into the CLB resources SquidProxyTier registers for "clb" (stack config does
+  // not expose the switch, so the graph is edited rather than synthesized).
+  const g = copy(dev);
+  const nlb = drop(g, "LoadBalancer", "proxy-nlb");
+  drop(g, "Listener", "proxy-listener");
+  drop(g, "TargetGroup", "proxy-tg");
+  const clbId = "proxy-clb-0123456";
+  g.resources.push({ urn: "urn:pulumi:dev::x::aws:elb/loadBalancer:LoadBalancer::proxy-clb", id: clbId, type: "aws:elb/loadBalancer:LoadBalancer", name: "proxy-clb", parent: null, inputs: { internal: true, subnets: nlb.inputs.subnets, securityGroups: nlb.inputs.securityGroups, listeners: [{ lbPort: 3130, lbProtocol: "tcp", instancePort: 3131, instanceProtocol: "tcp" }] } } as never);
+  g.resources.push({ urn: "urn:pulumi:dev::x::aws:ec2/proxyProtocolPolicy:ProxyProtocolPolicy::proxy-pp", id: "pp", type: "aws:ec2/proxyProtocolPolicy:ProxyProtocolPolicy", name: "proxy-pp", parent: null, inputs: { loadBalancer: clbId, instancePorts: ["3131"] } } as never);
+  const asg = one(g, "Group", "proxy-asg");
+  asg.inputs.targetGroupArns = [];
+  asg.inputs.loadBalancers = [clbId];
+  const p = model(g).proxy!;
+  expect([p.lbKind, p.proxyProtocolVersion, p.lbPort, p.instancePort]).toEqual(["clb", 1, 3130, 3131]);
+  expect(p.lbEnis.map((e) => e.subnetId)).toEqual(nlb.inputs.subnets);
+  for (const e of p.lbEnis) expect(e.sgIds).toEqual(nlb.inputs.securityGroups);
+  expect(p.instances).toHaveLength(2);
+  expect(p.squidTemplate).toMatch(/^http_access allow vlk_clients/m);
+  drop(g, "ProxyProtocolPolicy", "proxy-pp");
+  expect(model(g).proxy!.proxyProtocolVersion).toBe(0);
+});
+
 test("DynamoDB: a table a function's environment names is served (pre-created); none is modelled otherwise", () => {
   const kintone = m.functions.find((f) => f.name === "kintone-sync")!;
   const hasTable = dev.resources.some((r) => r.type === "aws:dynamodb/table:Table" && Object.values(kintone.env).includes(String(r.inputs.name)));
