@@ -177,7 +177,7 @@ test("DynamoDB: a table a function's environment names is served (pre-created); 
   if (!hasTable) expect(m.dynamoTables).toEqual([]);
   const g = copy(dev);
   const fn = g.resources.find((r) => r.type === "aws:lambda/function:Function" && r.name.startsWith("kintone-sync"))!;
-  fn.inputs.environment.variables.KINTONE_CHECKPOINT_TABLE = "twin-checkpoints";
+  (fn.inputs.environment as { variables: Record<string, string> }).variables.KINTONE_CHECKPOINT_TABLE = "twin-checkpoints";
   g.resources.push({ urn: "urn:pulumi:dev::x::aws:dynamodb/table:Table::kintone-checkpoint", id: "twin-checkpoints", type: "aws:dynamodb/table:Table", name: "kintone-checkpoint", parent: null, inputs: { name: "twin-checkpoints", hashKey: "id", attributes: [{ name: "id", type: "S" }], billingMode: "PAY_PER_REQUEST" } } as never);
   g.resources.push({ urn: "urn:pulumi:dev::x::aws:dynamodb/table:Table::unused", id: "unused", type: "aws:dynamodb/table:Table", name: "unused", parent: null, inputs: { name: "unused", hashKey: "pk" } } as never);
   const mm = model(g);
