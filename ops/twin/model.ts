@@ -58,6 +58,10 @@ const T = {
   fn: "aws:lambda/function:Function",
   vpcFunction: "vpc-lambda-kit:functions:VpcFunction",
   clb: "aws:elb/loadBalancer:LoadBalancer",
+  lb: "aws:lb/loadBalancer:LoadBalancer",
+  lbListener: "aws:lb/listener:Listener",
+  lbTargetGroup: "aws:lb/targetGroup:TargetGroup",
+  dynamoTable: "aws:dynamodb/table:Table",
   proxyProtocol: "aws:ec2/proxyProtocolPolicy:ProxyProtocolPolicy",
   asg: "aws:autoscaling/group:Group",
   launchTemplate: "aws:ec2/launchTemplate:LaunchTemplate",
@@ -224,11 +228,15 @@ export interface InterfaceEndpointM {
 }
 
 export interface ProxyTierM {
+  /** "nlb" (aws:lb network load balancer, listener → target group) or "clb" (aws:elb). */
+  lbKind: "nlb" | "clb";
   lbName: string;
   lbDns: string;
   lbPort: number;
   instancePort: number;
   proxyProtocol: boolean;
+  /** PROXY protocol version the load balancer sends the instances: 1 (CLB policy), 2 (NLB target group), 0 none. */
+  proxyProtocolVersion: 0 | 1 | 2;
   lbEnis: EniM[];
   instances: EniM[];
   squidTemplate: string;
@@ -246,6 +254,15 @@ export interface DatabaseM {
   masterUsername: string;
   masterSecretArn?: string;
   eni: EniM;
+}
+
+export interface DynamoTableM {
+  name: string;
+  hashKey: string;
+  rangeKey?: string;
+  attributes: { name: string; type: string }[];
+  /** Functions whose environment names the table. */
+  usedBy: string[];
 }
 
 export interface PrivateApiM {
@@ -281,6 +298,8 @@ export interface TwinModel {
   api?: PrivateApiM;
   secrets: { arn: string; name: string }[];
   buckets: string[];
+  /** DynamoDB tables of the graph that a function's environment names (moto serves and pre-creates them). */
+  dynamoTables: DynamoTableM[];
   /** Public host name → its twin address in the internet namespace. */
   internetHosts: Map<string, string>;
   egressIps: string[];
@@ -560,39 +579,72 @@ export function buildModel(graph: GraphFile, graphDir: string): TwinModel {
       return ep;
     });
 
-  // Proxy tier: the CLB (one node per subnet) and the ASG's instances (spread over its subnets).
+  // Proxy tier: the load balancer (one ENI per subnet, its security groups) and the ASG's instances (spread
+  // over its subnets). An NLB (aws:lb, type network) reaches them through its listener's target group; a CLB
+  // (aws:elb) names the ASG directly.
   let proxy: ProxyTierM | undefined;
-  const clb = all(T.clb)[0];
-  if (clb) {
-    const listener = ((clb.inputs.listeners ?? []) as any[])[0] ?? {};
-    const lbSgs = strs(clb.inputs.securityGroups);
-    const lbEnis = strs(clb.inputs.subnets).map((s) => allocate(s, "lb", clb.name, lbSgs));
-    const asg = all(T.asg).find((a) => strs(a.inputs.loadBalancers).includes(clb.id) || strs(a.inputs.loadBalancers).includes(String(clb.inputs.name)));
+  const proxyTier = (kind: "nlb" | "clb", lb: GraphResource, asg: GraphResource | undefined, lbPort: number, instancePort: number, ppVersion: 0 | 1 | 2): ProxyTierM => {
+    const lbSgs = strs(lb.inputs.securityGroups);
+    const lbEnis = strs(lb.inputs.subnets ?? ((lb.inputs.subnetMappings ?? []) as any[]).map((x) => x.subnetId)).map((s) => allocate(s, "lb", lb.name, lbSgs));
     const lt = asg ? byId.get(asg.inputs.launchTemplate?.id) : undefined;
+    if (!asg) warnings.push(`load balancer ${lb.name} has no Auto Scaling group behind it: no proxy instances in the twin`);
     const ltSgs = lt ? [...strs(lt.inputs.vpcSecurityGroupIds), ...((lt.inputs.networkInterfaces ?? []) as any[]).flatMap((n) => strs(n.securityGroups))] : [];
     const count = Number(asg?.inputs.desiredCapacity ?? asg?.inputs.minSize ?? 0);
     const asgSubnets = strs(asg?.inputs.vpcZoneIdentifiers);
     const instances: EniM[] = [];
     for (let i = 0; i < count && asgSubnets.length; i++) instances.push(allocate(asgSubnets[i % asgSubnets.length], "proxy", `${lt?.name ?? "proxy"}#${i}`, ltSgs));
     const script = lt ? Buffer.from(String(lt.inputs.userData ?? ""), "base64").toString("utf8") : "";
-    const m = /<<'VLK_SQUID_CONF_EOF'\n([\s\S]*?)\nVLK_SQUID_CONF_EOF/.exec(script);
+    // squid.conf is the quoted here-document of the boot script that holds http_access rules (whatever its
+    // end marker), so a renamed marker does not lose it.
+    let template: string | undefined;
+    for (const h of script.matchAll(/<<\s*'([A-Za-z_][A-Za-z0-9_]*)'\n([\s\S]*?)\n\1(?:\n|$)/g)) {
+      if (/^http_access /m.test(h[2])) {
+        template = h[2];
+        break;
+      }
+    }
     const token = /^VLK_HEADER_TOKEN='(.*)'$/m.exec(script)?.[1] ?? "";
     const secretArn = /^VLK_SECRET_ARN='(.*)'$/m.exec(script)?.[1] ?? "";
-    if (!m) warnings.push(`launch template ${lt?.name ?? "?"} carries no squid.conf template: the proxies run no Squid`);
-    const dnsName = String(graph.outputs?.apps?.proxyTier?.proxyUrl ?? "").replace(/^https?:\/\//, "").replace(/:\d+.*$/, "") || `internal-${clb.name}.${region}.elb.amazonaws.com`;
-    proxy = {
-      lbName: clb.name,
+    if (template === undefined) warnings.push(`launch template ${lt?.name ?? "?"} carries no squid.conf template: the proxies run no Squid`);
+    const fallbackDns = kind === "nlb" ? `internal-${lb.name}.elb.${region}.amazonaws.com` : `internal-${lb.name}.${region}.elb.amazonaws.com`;
+    const dnsName = String(graph.outputs?.apps?.proxyTier?.proxyUrl ?? "").replace(/^https?:\/\//, "").replace(/:\d+.*$/, "") || fallbackDns;
+    return {
+      lbKind: kind,
+      lbName: lb.name,
       lbDns: dnsName,
-      lbPort: Number(listener.lbPort ?? 3128),
-      instancePort: Number(listener.instancePort ?? 3128),
-      proxyProtocol: all(T.proxyProtocol).some((p) => p.inputs.loadBalancer === clb.id && strs(p.inputs.instancePorts).includes(String(listener.instancePort))),
+      lbPort,
+      instancePort,
+      proxyProtocol: ppVersion !== 0,
+      proxyProtocolVersion: ppVersion,
       lbEnis,
       instances,
-      squidTemplate: m?.[1] ?? "",
+      squidTemplate: template ?? "",
       headerToken: token.replace(/^\^|\$$/g, ""),
       headerSecretArn: secretArn,
       launchTemplate: lt?.name ?? "",
     };
+  };
+  const nlb = all(T.lb).find((r) => String(r.inputs.loadBalancerType ?? "application") === "network");
+  const clb = all(T.clb)[0];
+  if (nlb) {
+    if (!bool(nlb.inputs.internal, false)) warnings.push(`load balancer ${nlb.name} is internet-facing; the twin models it as internal`);
+    const listener = all(T.lbListener).find((l) => l.inputs.loadBalancerArn === nlb.id);
+    if (!listener) throw new TwinInputError(`network load balancer ${nlb.name} has no aws:lb/listener in the graph: add a TCP listener forwarding to the proxies' target group`);
+    const forward = ((listener.inputs.defaultActions ?? []) as any[]).find((a) => a.type === "forward");
+    const tgArn = forward?.targetGroupArn ?? ((forward?.forward?.targetGroups ?? []) as any[])[0]?.arn;
+    const tg = tgArn ? byId.get(String(tgArn)) : undefined;
+    if (!tg || tg.type !== T.lbTargetGroup) throw new TwinInputError(`listener ${listener.name} forwards to no target group in the graph (${tgArn ?? "no forward action"}): give it a forward action to the proxies' target group`);
+    if (bool(tg.inputs.preserveClientIp, false)) warnings.push(`target group ${tg.name} preserves client IPs; the twin's load balancer connects from its own addresses`);
+    const asg = all(T.asg).find((a) => strs(a.inputs.targetGroupArns).includes(tg.id));
+    const listenerPort = Number(listener.inputs.port);
+    const tgPort = Number(tg.inputs.port);
+    if (!Number.isInteger(listenerPort) || !Number.isInteger(tgPort)) throw new TwinInputError(`listener ${listener.name} (port ${listener.inputs.port}) or target group ${tg.name} (port ${tg.inputs.port}) has no port: set both`);
+    proxy = proxyTier("nlb", nlb, asg, listenerPort, tgPort, bool(tg.inputs.proxyProtocolV2, false) ? 2 : 0);
+  } else if (clb) {
+    const listener = ((clb.inputs.listeners ?? []) as any[])[0] ?? {};
+    const asg = all(T.asg).find((a) => strs(a.inputs.loadBalancers).includes(clb.id) || strs(a.inputs.loadBalancers).includes(String(clb.inputs.name)));
+    const pp = all(T.proxyProtocol).some((p) => p.inputs.loadBalancer === clb.id && strs(p.inputs.instancePorts).includes(String(listener.instancePort)));
+    proxy = proxyTier("clb", clb, asg, Number(listener.lbPort ?? 3128), Number(listener.instancePort ?? 3128), pp ? 1 : 0);
   }
 
   // Aurora: the writer's ENI in the subnet group's first subnet.
@@ -667,6 +719,17 @@ export function buildModel(graph: GraphFile, graphDir: string): TwinModel {
   for (const a of moreArns) if (typeof a === "string" && a) secrets.set(a, a.split(":").pop()!);
   if (proxy?.headerSecretArn) secrets.set(proxy.headerSecretArn, proxy.headerSecretArn.split(":").pop()!);
 
+  // DynamoDB tables a function's environment names (by table name or ARN).
+  const dynamoTables: DynamoTableM[] = [];
+  for (const r of all(T.dynamoTable)) {
+    const name = String(r.inputs.name ?? r.id);
+    const usedBy = functions.filter((f) => Object.values(f.env).some((v) => v === name || v === r.id || String(v).endsWith(`:table/${name}`))).map((f) => f.name);
+    if (!usedBy.length) continue;
+    const attributes = ((r.inputs.attributes ?? []) as any[]).map((a) => ({ name: String(a.name), type: String(a.type ?? "S") }));
+    if (!r.inputs.hashKey) throw new TwinInputError(`DynamoDB table ${r.name} has no hashKey in the graph: set the table's partition key`);
+    dynamoTables.push({ name, hashKey: String(r.inputs.hashKey), rangeKey: r.inputs.rangeKey ? String(r.inputs.rangeKey) : undefined, attributes, usedBy });
+  }
+
   // Internet hosts: the functions' internet flows and the SaaS behind the proxy.
   const internetHosts = new Map<string, string>();
   const net = parseCidr(OUTSIDE.internetBase);
@@ -701,6 +764,7 @@ export function buildModel(graph: GraphFile, graphDir: string): TwinModel {
     api,
     secrets: [...secrets].map(([arn, name]) => ({ arn, name })),
     buckets: all(T.bucket).map((b) => b.id),
+    dynamoTables,
     internetHosts,
     egressIps: outEips.length ? outEips : nats.map((n) => n.eip),
     warnings,
@@ -717,6 +781,11 @@ export function peerAddresses(m: TwinModel, rule: SgRuleM, ownSg: string): strin
     if (svc && OUTSIDE.prefixLists[svc]) out.push(OUTSIDE.prefixLists[svc]);
   }
   return [...new Set(out)];
+}
+
+/** The address DynamoDB's regional name resolves to: inside its gateway-endpoint prefix list, as in AWS. */
+export function dynamodbAddress(): string {
+  return hostAt(parseCidr(OUTSIDE.prefixLists.dynamodb), 10);
 }
 
 /** The public address a regional service name resolves to without private DNS. */

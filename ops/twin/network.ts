@@ -6,7 +6,7 @@
  */
 import { Host, need } from "./host";
 import { contains, parseCidr } from "./ip";
-import { EniM, OUTSIDE, peerAddresses, SgRuleM, SubnetM, TwinModel } from "./model";
+import { dynamodbAddress, EniM, OUTSIDE, peerAddresses, SgRuleM, SubnetM, TwinModel } from "./model";
 
 export interface Layout {
   router: Map<string, string>; // vpcId → namespace
@@ -42,7 +42,7 @@ export function buildNetwork(host: Host, m: TwinModel): Layout {
   const awsLines = ["addr add 100.127.0.2/30 dev ai", "link set ai up", "route add default via 100.127.0.1 dev ai"];
   const s3 = parseCidr(OUTSIDE.prefixLists.s3);
   layout.s3Ip = `198.51.100.${(s3.base & 255) + 10}`;
-  awsLines.push(`addr add ${layout.s3Ip}/32 dev lo`);
+  awsLines.push(`addr add ${layout.s3Ip}/32 dev lo`, `addr add ${dynamodbAddress()}/32 dev lo`);
   for (let i = 0; i < 24; i++) awsLines.push(`addr add 198.51.100.${130 + i}/32 dev lo`);
   host.ipBatch(layout.aws, awsLines);
 

@@ -245,12 +245,17 @@ async function runHandlers(m: TwinModel, L: Layout, S: Services, log: (l: string
       const keys = (list.Contents ?? []).map((o) => o.Key ?? "");
       const parts = keys.filter((k) => /\.ndjson(\.gz)?$/.test(k));
       const manifest = keys.filter((k) => /(manifest|_SUCCESS)/i.test(k));
-      let lines = 0;
+      // Each handler run writes under its own run= prefix (with its manifest): every run must hold every SaaS
+      // record once.
+      const runOf = (k: string) => /\/run=[^/]+\//.exec(k)?.[0] ?? "";
+      const lines = new Map<string, number>();
       for (const k of parts) {
         const body = await (await s3.send(new GetObjectCommand({ Bucket: saas.env.BUCKET, Key: k }))).Body!.transformToString();
-        lines += body.split("\n").filter((l) => l.trim() && JSON.parse(l)).length;
+        lines.set(runOf(k), (lines.get(runOf(k)) ?? 0) + body.split("\n").filter((l) => l.trim() && JSON.parse(l)).length);
       }
-      add("saas-export", "NDJSON parts and the manifest in moto's S3 (every SaaS record once)", parts.length > 0 && manifest.length > 0 && lines === SAAS_RECORDS.length, `${keys.length} objects under s3://${saas.env.BUCKET}/${saas.env.PREFIX ?? ""}: ${keys.slice(0, 6).join(", ")}; ${lines} NDJSON lines`);
+      const runs = [...lines.keys()];
+      const ok = runs.length > 0 && runs.every((r) => lines.get(r) === SAAS_RECORDS.length && manifest.some((k) => runOf(k) === r));
+      add("saas-export", "NDJSON parts and the manifest in moto's S3 (every SaaS record once per run)", ok, `${keys.length} objects under s3://${saas.env.BUCKET}/${saas.env.PREFIX ?? ""}: ${keys.slice(0, 6).join(", ")}; NDJSON lines per run: ${runs.map((r) => `${r.replace(/\//g, "")} ${lines.get(r)}`).join(", ")}`);
     } catch (err) {
       add("saas-export", "NDJSON parts and the manifest in moto's S3", false, (err as Error).message);
     } finally {

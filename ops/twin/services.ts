@@ -1,7 +1,7 @@
 /**
- * The services inside the twin's namespaces: a test CA, moto (Secrets Manager, S3) behind TLS on the interface
- * endpoint ENIs and on S3's gateway-endpoint addresses, dnsmasq per VPC, the real Squid on every proxy instance
- * behind haproxy sending the PROXY protocol like the CLB, PostgreSQL with TLS at the cluster address, the
+ * The services inside the twin's namespaces: a test CA, moto (Secrets Manager, S3, DynamoDB) behind TLS on the
+ * interface endpoint ENIs and on S3's and DynamoDB's gateway-endpoint addresses, dnsmasq per VPC, the real Squid on
+ * every proxy instance behind haproxy sending the PROXY protocol like the load balancer (v2 NLB, v1 CLB), PostgreSQL with TLS at the cluster address, the
  * internet stand-ins (kintone, the SaaS) and the private API stand-in.
  */
 import { ChildProcess, spawnSync } from "child_process";
@@ -15,7 +15,7 @@ import { exactHeaderRegex } from "../../components/squid-conf";
 import { findPostgresBin } from "../../test/support/postgres";
 import { Host, need, TwinSetupError } from "./host";
 import { Layout } from "./network";
-import { servicePublicAddress, TwinModel } from "./model";
+import { dynamodbAddress, servicePublicAddress, TwinModel } from "./model";
 
 export interface Services {
   caFile: string;
@@ -153,6 +153,7 @@ export function dnsRecords(m: TwinModel, vpcId: string): [string, string][] {
     if (!withEndpoint.has(svc)) rec.push([`${svc}.${region}.amazonaws.com`, servicePublicAddress(svc)]);
   }
   rec.push([`s3.${region}.amazonaws.com`, "198.51.100.10"], ["s3.amazonaws.com", "198.51.100.10"]);
+  rec.push([`dynamodb.${region}.amazonaws.com`, dynamodbAddress()]);
   for (const [h, ip] of m.internetHosts) rec.push([h, ip]);
   if (m.db) {
     rec.push([m.db.endpoint, m.db.eni.ip]);
@@ -361,13 +362,15 @@ export async function startServices(host: Host, m: TwinModel, L: Layout, early: 
       else hp.push("  http-request return status 200 content-type text/plain string twin-endpoint");
     }
   }
-  hp.push("frontend aws_public", `  bind ${L.s3Ip}:443 namespace ${L.aws} ssl crt ${certs.pemFile}`, `  bind ${servicePublicAddress("secretsmanager")}:443 namespace ${L.aws} ssl crt ${certs.pemFile}`, "  mode http", "  default_backend moto");
+  hp.push("frontend aws_public", `  bind ${L.s3Ip}:443 namespace ${L.aws} ssl crt ${certs.pemFile}`, `  bind ${servicePublicAddress("secretsmanager")}:443 namespace ${L.aws} ssl crt ${certs.pemFile}`, `  bind ${dynamodbAddress()}:443 namespace ${L.aws} ssl crt ${certs.pemFile}`, "  mode http", "  default_backend moto");
   hp.push("frontend aws_public_api", `  bind ${servicePublicAddress("execute-api")}:443 namespace ${L.aws} ssl crt ${certs.pemFile}`, "  mode http", "  http-request return status 403 content-type application/json string '{\"message\":\"Forbidden\"}'");
   if (m.proxy) {
     for (const lb of m.proxy.lbEnis) {
       const ns = L.eniNs.get(lb.key)!;
       hp.push(`listen clb_${lb.key}`, `  bind ${lb.ip}:${m.proxy.lbPort} namespace ${ns}`, "  mode tcp", "  balance roundrobin");
-      m.proxy.instances.forEach((inst, i) => hp.push(`  server p${i} ${inst.ip}:${m.proxy!.instancePort} namespace ${ns}${m.proxy!.proxyProtocol ? " send-proxy" : ""} check inter 1s fall 2 rise 1`));
+      // CLB: PROXY protocol v1 (proxy protocol policy); NLB: v2 (target group proxyProtocolV2), client IP preservation off.
+      const send = m.proxy.proxyProtocolVersion === 2 ? " send-proxy-v2" : m.proxy.proxyProtocolVersion === 1 ? " send-proxy" : "";
+      m.proxy.instances.forEach((inst, i) => hp.push(`  server p${i} ${inst.ip}:${m.proxy!.instancePort} namespace ${ns}${send} check inter 1s fall 2 rise 1`));
     }
   }
   const hpFile = path.join(dir, "haproxy.cfg");
@@ -437,6 +440,16 @@ async function seedMoto(m: TwinModel, port: number, secrets: Map<string, string>
   for (const b of m.buckets) await s3.send(new CreateBucketCommand({ Bucket: b, CreateBucketConfiguration: { LocationConstraint: m.region as never } }));
   sm.destroy();
   s3.destroy();
+  if (m.dynamoTables.length) {
+    const { DynamoDBClient, CreateTableCommand } = await import("@aws-sdk/client-dynamodb");
+    const ddb = new DynamoDBClient({ region: m.region, endpoint: `http://127.0.0.1:${port}`, credentials: creds });
+    for (const t of m.dynamoTables) {
+      const keys = [{ AttributeName: t.hashKey, KeyType: "HASH" as const }, ...(t.rangeKey ? [{ AttributeName: t.rangeKey, KeyType: "RANGE" as const }] : [])];
+      const defs = keys.map((k) => ({ AttributeName: k.AttributeName, AttributeType: (t.attributes.find((a) => a.name === k.AttributeName)?.type ?? "S") as "S" | "N" | "B" }));
+      await ddb.send(new CreateTableCommand({ TableName: t.name, KeySchema: keys, AttributeDefinitions: defs, BillingMode: "PAY_PER_REQUEST" }));
+    }
+    ddb.destroy();
+  }
 }
 
 async function seedPostgres(m: TwinModel, socketDir: string, port: number, appflowPassword: string): Promise<void> {

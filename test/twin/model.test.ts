@@ -116,6 +116,77 @@ test("squid.conf comes from the launch template; the flows from the components' 
   expect(m.functions.find((f) => f.name === "saas-export")!.flows.map((f) => f.label)).toEqual(["tcp/3128 to security group proxy", "tcp/443 to AWS s3", "tcp/443 to AWS secretsmanager"]);
 });
 
+test("the NLB tier: one ENI per subnet with the NLB's security group; listener and target-group ports and PROXY v2 from the graph", () => {
+  const nlb = one(dev, "LoadBalancer", "proxy-nlb");
+  const p = m.proxy!;
+  expect(p.lbKind).toBe("nlb");
+  expect(p.proxyProtocolVersion).toBe(2);
+  expect(p.lbEnis.map((e) => e.subnetId)).toEqual(nlb.inputs.subnets);
+  for (const e of p.lbEnis) expect(e.sgIds).toEqual(nlb.inputs.securityGroups);
+  expect(new Set(p.lbEnis.map((e) => e.subnetId)).size).toBe(p.lbEnis.length);
+  expect([p.lbPort, p.instancePort]).toEqual([3128, 3128]);
+  // The NLB's security group is enforced like any other ENI's: it admits saas-export on the listener port.
+  const saas = m.functions.find((f) => f.name === "saas-export")!;
+  expect(securityGroupRules(m, p.lbEnis[0])).toContain(`ip saddr { ${saas.enis.map((e) => `${e.ip}/32`).join(", ")} } tcp dport 3128 accept`);
+  // Ports come from the listener and the target group; a target group without proxyProtocolV2 sends no header.
+  const g = copy(dev);
+  one(g, "Listener", "proxy-listener").inputs.port = 8080;
+  const tg = one(g, "TargetGroup", "proxy-tg");
+  tg.inputs.port = 3129;
+  tg.inputs.proxyProtocolV2 = false;
+  const mm = model(g);
+  expect([mm.proxy!.lbPort, mm.proxy!.instancePort, mm.proxy!.proxyProtocolVersion]).toEqual([8080, 3129, 0]);
+  // An ASG no longer attached to the target group leaves the NLB with no instances behind it.
+  const h = copy(dev);
+  one(h, "Group", "proxy-asg").inputs.targetGroupArns = [];
+  const mh = model(h);
+  expect(mh.proxy!.instances).toHaveLength(0);
+  expect(mh.warnings.join("\n")).toMatch(/proxy-nlb has no Auto Scaling group/);
+  // A listener without a target group is refused, naming the listener.
+  const k = copy(dev);
+  one(k, "Listener", "proxy-listener").inputs.defaultActions = [];
+  expect(() => model(k)).toThrow(/listener proxy-listener forwards to no target group/);
+});
+
+test("the CLB tier (proxyTier.loadBalancer \"clb\"): its nodes and security group, PROXY v1 from its policy, ports from its listener", () => {
+  // The dev stack's NLB rewritten into the CLB resources SquidProxyTier registers for "clb" (stack config does
+  // not expose the switch, so the graph is edited rather than synthesized).
+  const g = copy(dev);
+  const nlb = drop(g, "LoadBalancer", "proxy-nlb");
+  drop(g, "Listener", "proxy-listener");
+  drop(g, "TargetGroup", "proxy-tg");
+  const clbId = "proxy-clb-0123456";
+  g.resources.push({ urn: "urn:pulumi:dev::x::aws:elb/loadBalancer:LoadBalancer::proxy-clb", id: clbId, type: "aws:elb/loadBalancer:LoadBalancer", name: "proxy-clb", parent: null, inputs: { internal: true, subnets: nlb.inputs.subnets, securityGroups: nlb.inputs.securityGroups, listeners: [{ lbPort: 3130, lbProtocol: "tcp", instancePort: 3131, instanceProtocol: "tcp" }] } } as never);
+  g.resources.push({ urn: "urn:pulumi:dev::x::aws:ec2/proxyProtocolPolicy:ProxyProtocolPolicy::proxy-pp", id: "pp", type: "aws:ec2/proxyProtocolPolicy:ProxyProtocolPolicy", name: "proxy-pp", parent: null, inputs: { loadBalancer: clbId, instancePorts: ["3131"] } } as never);
+  const asg = one(g, "Group", "proxy-asg");
+  asg.inputs.targetGroupArns = [];
+  asg.inputs.loadBalancers = [clbId];
+  const p = model(g).proxy!;
+  expect([p.lbKind, p.proxyProtocolVersion, p.lbPort, p.instancePort]).toEqual(["clb", 1, 3130, 3131]);
+  expect(p.lbEnis.map((e) => e.subnetId)).toEqual(nlb.inputs.subnets);
+  for (const e of p.lbEnis) expect(e.sgIds).toEqual(nlb.inputs.securityGroups);
+  expect(p.instances).toHaveLength(2);
+  expect(p.squidTemplate).toMatch(/^http_access allow vlk_clients/m);
+  drop(g, "ProxyProtocolPolicy", "proxy-pp");
+  expect(model(g).proxy!.proxyProtocolVersion).toBe(0);
+});
+
+test("DynamoDB: a table a function's environment names is served (pre-created); none is modelled otherwise", () => {
+  const kintone = m.functions.find((f) => f.name === "kintone-sync")!;
+  const hasTable = dev.resources.some((r) => r.type === "aws:dynamodb/table:Table" && Object.values(kintone.env).includes(String(r.inputs.name)));
+  if (!hasTable) expect(m.dynamoTables).toEqual([]);
+  const g = copy(dev);
+  const fn = g.resources.find((r) => r.type === "aws:lambda/function:Function" && r.name.startsWith("kintone-sync"))!;
+  (fn.inputs.environment as { variables: Record<string, string> }).variables.KINTONE_CHECKPOINT_TABLE = "twin-checkpoints";
+  g.resources.push({ urn: "urn:pulumi:dev::x::aws:dynamodb/table:Table::kintone-checkpoint", id: "twin-checkpoints", type: "aws:dynamodb/table:Table", name: "kintone-checkpoint", parent: null, inputs: { name: "twin-checkpoints", hashKey: "id", attributes: [{ name: "id", type: "S" }], billingMode: "PAY_PER_REQUEST" } } as never);
+  g.resources.push({ urn: "urn:pulumi:dev::x::aws:dynamodb/table:Table::unused", id: "unused", type: "aws:dynamodb/table:Table", name: "unused", parent: null, inputs: { name: "unused", hashKey: "pk" } } as never);
+  const mm = model(g);
+  expect(mm.dynamoTables).toEqual([{ name: "twin-checkpoints", hashKey: "id", rangeKey: undefined, attributes: [{ name: "id", type: "S" }], usedBy: ["kintone-sync"] }]);
+  // DynamoDB's regional name resolves into its gateway-endpoint prefix list.
+  const vpc = mm.vpcs.find((v) => v.name === "egress-vpc")!;
+  expect(dnsRecords(mm, vpc.id)).toContainEqual([`dynamodb.${mm.region}.amazonaws.com`, "198.51.100.74"]);
+});
+
 test("a file that is not a graph is refused with the file named", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vlk-twin-bad-"));
   const f = path.join(dir, "graph.json");

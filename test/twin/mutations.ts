@@ -100,6 +100,10 @@ export const MUTATIONS: Mutation[] = [
       const allow = /^http_access allow vlk_clients vlk_allowed_domains vlk_secret_header (.*)$/m;
       setSquidScript(g, squidScript(g).replace(allow, "http_access allow vlk_clients vlk_allowed_domains $1\nhttp_access allow vlk_clients vlk_secret_header $1"));
     },
+    // Known checker gap, not a twin choice: the checker's squid.conf finder (ops/check/eval/proxy.ts) does not read
+    // the template out of the boot script rendered from components/squid-boot.sh, so it sees no http_access rules
+    // and calls the flow OK; the real Squid lets the header-less CONNECT through. Remove once the checker reads it.
+    twinDiffers: [{ fn: "saas-export", flow: /tcp\/3128/, twinOk: false, why: "the real Squid lets a CONNECT without the header through (rules ORed); the checker does not find squid.conf in the boot script rendered from components/squid-boot.sh, so it does not see the ORed rules" }],
   },
   { name: "SaaS domain not whitelisted in squid", apply: (g) => void (env(g, "saas-export-fn").SAAS_URL = "https://api.other-saas.example/v1/items") },
   {
