@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
+import { ROLE_ARN_RE } from "./arns";
 import { ConfigError, throwIfAny } from "./errors";
 import { CLOUDWATCH_RETENTION_DAYS } from "./defaults";
 import { IngressPeer, IngressRules, legacyDescriptionName } from "./ingress";
@@ -19,7 +20,6 @@ const ZERO_ACU_MIN_MINOR: Record<number, number> = { 13: 15, 14: 12, 15: 7, 16: 
 /** Names PostgreSQL or RDS reserve for themselves. */
 const RESERVED_NAMES = new Set(["postgres", "template0", "template1", "rdsadmin", "rds_superuser", "rds_iam", "rds_replication", "rds_password", "public"]);
 const IDENT_RE = /^[a-z][a-z0-9_]{0,62}$/;
-const ROLE_ARN_RE = /^arn:aws[a-z-]*:iam::(\d{12}):role\/[\w+=,.@\/-]+$/;
 
 export interface AuroraPostgresArgs {
   /** The VPC the cluster's security group lives in. */

@@ -1,6 +1,7 @@
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
+import { ACCOUNT_ID_RE } from "./arns";
 import { ConfigError, ConfigErrors, throwIfAny } from "./errors";
 import { CLOUDWATCH_RETENTION_DAYS } from "./defaults";
 import { checkVpcEndpointsArgs, VpcEndpoints } from "./vpc-endpoints";
@@ -130,7 +131,7 @@ export const DEFAULT_THROTTLING: Required<PrivateApiThrottling> = { rateLimit: 1
 const SEGMENT_RE = /^[A-Za-z0-9._~-]+$/;
 const PARAM_RE = /^\{([A-Za-z_][A-Za-z0-9_]*)(\+?)\}$/;
 const VPCE_RE = /^vpce-[0-9a-f]{8,17}$/;
-const ACCOUNT_RE = /^\d{12}$/;
+const ACCOUNT_RE = ACCOUNT_ID_RE;
 const STAGE_RE = /^[A-Za-z0-9_-]{1,128}$/;
 
 /** A wildcard-looking consumer value: "*", empty, or any glob character. */

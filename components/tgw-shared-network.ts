@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { cidrsOverlap, Cidr, tryParseCidr } from "./cidr";
+import { ACCOUNT_ID_RE } from "./arns";
 import { ConfigError, throwIfAny } from "./errors";
 
 /**
@@ -70,7 +71,7 @@ export interface TgwPlan {
   peers: TgwVpc[];
 }
 
-const ACCOUNT_RE = /^\d{12}$/;
+const ACCOUNT_RE = ACCOUNT_ID_RE;
 const ORG_RE = /^arn:aws[a-z-]*:organizations::\d{12}:organization\/o-[a-z0-9]{10,32}$/;
 const OU_RE = /^arn:aws[a-z-]*:organizations::\d{12}:ou\/o-[a-z0-9]{10,32}\/ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}$/;
 const NAME_RE = /^[a-z][a-z0-9-]{0,30}$/;

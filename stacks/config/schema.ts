@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { ACCOUNT_ID_RE, ROLE_ARN_RE } from "../../components/arns";
+export { ACCOUNT_ID_RE, ROLE_ARN_RE };
 import { ConfigError, ConfigErrors, throwIfAny } from "../../components/errors";
 import { CLOUDWATCH_RETENTION_DAYS } from "../../components/defaults";
 import type { FixedEgressVpcPlan } from "../../components/fixed-egress-vpc";
@@ -26,9 +28,7 @@ const retention = z.number().int().refine((n) => CLOUDWATCH_RETENTION_DAYS.inclu
   message: `not a CloudWatch Logs retention period (${CLOUDWATCH_RETENTION_DAYS.join(", ")})`,
 });
 /** An AWS account id. */
-export const ACCOUNT_ID_RE = /^\d{12}$/;
 /** An IAM role ARN; group 1 is its account id. */
-export const ROLE_ARN_RE = /^arn:aws[a-z-]*:iam::(\d{12}):role\/[\w+=,.@\/-]+$/;
 const accountId = z.string().regex(ACCOUNT_ID_RE, "an AWS account id is 12 digits");
 /** Checks a string with `problem` (undefined = fine), reporting its sentence. */
 const checked = (problem: (v: string) => string | undefined) => z.string().superRefine((v, ctx) => {
