@@ -1,7 +1,7 @@
 import type { Graph } from "../../ops/synth-core";
 import { analyzeFlows } from "../../ops/check/flows";
 import { synthForTest } from "../support/graph";
-import { brokenLines, check, copy, drop, flowOf, one } from "./mutate";
+import { check, copy, drop, flowOf, one } from "./mutate";
 
 // The proxy tier's Network Load Balancer hop (ops/check/eval/load-balancer.ts): the dev and prod
 // stack proves saas-export through the NLB (prod: load-balancer-prod.test.ts, one synthesis per process); each mutation breaks one consistency rule between the
