@@ -174,6 +174,16 @@ describe("dev beside prod", () => {
     expect(text).toMatch(/^\* not confirmed for Tokyo: .*interfaceEndpoint\.azHour 0\.014/m);
   });
 
+  test("the proxy tier's network load balancer is priced by the hour and by NLCU", () => {
+    for (const r of reports) {
+      const lb = r.lines.filter((l) => l.category === "Load balancer");
+      expect(lb.map((l) => [l.resource, l.quantity, l.priceKey])).toEqual([["proxy-nlb (NLB)", 730, "networkLoadBalancer.hour"], ["proxy-nlb NLCUs", expect.any(Number), "networkLoadBalancer.nlcuHour"]]);
+      expect(lb[1].quantity).toBeGreaterThan(0);
+      expect(r.byCategory["Load balancer"]).toBeCloseTo(730 * 0.0243 + lb[1].quantity * 0.006, 10);
+    }
+    expect(formatCost(reports)).toMatch(/^\* not confirmed for Tokyo: .*networkLoadBalancer\.hour 0\.0243/m);
+  });
+
   test("each stack's design choices are listed under the table", () => {
     const text = formatCost(reports);
     expect(text).toMatch(/^Design choices \(dev\):\n {2}NAT strategy in egress-vpc: 1 NAT for 2 AZs \$\d+\.\d\d vs one NAT per AZ \(2\) \$97\.82/m);
