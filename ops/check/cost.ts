@@ -207,6 +207,12 @@ export function estimateCost(graph: Graph, cfg?: EnvConfig, assumptions: Partial
     add("Load balancer", lb.name, H, "classicLoadBalancer.hour");
     if (proxyGb > 0) add("Load balancer", `${lb.name} data`, proxyGb, "classicLoadBalancer.gb");
   }
+  // Network Load Balancer: hours plus NLCUs; a proxy's few long CONNECTs make processed bytes the
+  // dimension that decides (1 NLCU = 1 GB in an hour), so NLCU-hours are counted as the GB it carries.
+  for (const lb of networkLbs(m)) {
+    add("Load balancer", `${lb.name} (NLB)`, H, "networkLoadBalancer.hour");
+    if (proxyGb > 0) add("Load balancer", `${lb.name} NLCUs`, proxyGb, "networkLoadBalancer.nlcuHour");
+  }
   for (const g of asgFleet(m)) {
     const key = `ec2.${g.instanceType}.hour`;
     if (PRICES.items[key]) add("Proxy instances", `${g.asg.name} (${g.count} × ${g.instanceType})`, g.count * H, key);
@@ -307,7 +313,7 @@ function functionTraffic(m: GraphModel, a: CostAssumptions): FunctionTraffic[] {
     for (const sg of m.refs(ep, "securityGroupIds", ep.inputs.securityGroupIds, [T.sg])) endpointBySg.set(sg.urn, ep);
   }
   const lbSgs = new Set<string>();
-  for (const lb of m.all(T.classicLb)) for (const sg of m.refs(lb, "securityGroups", lb.inputs.securityGroups, [T.sg])) lbSgs.add(sg.urn);
+  for (const lb of [...m.all(T.classicLb), ...networkLbs(m)]) for (const sg of m.refs(lb, "securityGroups", lb.inputs.securityGroups, [T.sg])) lbSgs.add(sg.urn);
   const proxySubnets = m.all(T.asg).flatMap((g) => m.refs(g, "vpcZoneIdentifiers", g.inputs.vpcZoneIdentifiers, [T.subnet]));
   const proxyBehindNat = proxySubnets.some((s) => defaultNat(m, s) !== undefined);
 
@@ -527,14 +533,20 @@ function designChoices(m: GraphModel, a: CostAssumptions, traffic: FunctionTraff
   }
 
   // Proxy tier vs a NAT per client VPC.
-  const lbs = m.all(T.classicLb);
+  const clbs = m.all(T.classicLb);
+  const nlbs = networkLbs(m);
+  const lbs = [...clbs, ...nlbs];
   const fleet = asgFleet(m);
   if (lbs.length > 0 && fleet.length > 0) {
     const proxyGb = traffic.reduce((s, t) => s + t.proxyGb, 0);
     const poolIps = m.all(T.eip).filter((e) => POOL_TAG in ((e.inputs.tags ?? {}) as Record<string, unknown>)).length
       + m.all(T.tag).filter((t) => t.inputs.key === POOL_TAG).length;
     const instances = fleet.reduce((s, g) => s + g.count * (PRICES.items[`ec2.${g.instanceType}.hour`]?.price ?? 0) * H, 0);
-    const tier = lbs.length * p("classicLoadBalancer.hour") * H + proxyGb * p("classicLoadBalancer.gb") + instances + poolIps * p("publicIpv4.hour") * H;
+    const clbCost = lbs.length * p("classicLoadBalancer.hour") * H + proxyGb * p("classicLoadBalancer.gb");
+    const nlbCost = lbs.length * p("networkLoadBalancer.hour") * H + proxyGb * p("networkLoadBalancer.nlcuHour");
+    const rest = instances + poolIps * p("publicIpv4.hour") * H;
+    const tier = (nlbs.length > 0 ? nlbCost : clbCost) + rest;
+    const otherLb = nlbs.length > 0 ? `a Classic Load Balancer instead would cost ${money(clbCost + rest)} (PROXY v1 only, no new features)` : `a Network Load Balancer instead would cost ${money(nlbCost + rest)} (PROXY v2, security groups, configurable TCP idle timeout)`;
     const clientVpcs = new Set(traffic.filter((t) => t.proxyGb > 0 && t.vpc).map((t) => t.vpc!.urn));
     const withoutNat = [...clientVpcs].filter((u) => !natsByVpc.has(u)).length + (cfg?.proxyTier?.extraClientCidrs?.length ?? 0);
     const clients = clientVpcs.size + (cfg?.proxyTier?.extraClientCidrs?.length ?? 0);
@@ -542,11 +554,11 @@ function designChoices(m: GraphModel, a: CostAssumptions, traffic: FunctionTraff
     out.push({
       id: "proxy-tier",
       title: "Squid proxy tier vs a NAT per client VPC",
-      current: `proxy tier (${lbs.length} CLB, ${fleet.reduce((s, g) => s + g.count, 0)} instance(s)${poolIps ? `, ${poolIps} EIP(s)` : ""})`,
+      current: `proxy tier (${nlbs.length > 0 ? `${nlbs.length} NLB` : `${clbs.length} CLB`}, ${fleet.reduce((s, g) => s + g.count, 0)} instance(s)${poolIps ? `, ${poolIps} EIP(s)` : ""})`,
       currentMonthly: tier,
       alternative: `NAT in each of ${clients} client VPC(s) (${withoutNat} without one today)`,
       alternativeMonthly: alt,
-      note: `the tier pays off from ${Math.max(1, Math.ceil(tier / natFixed))} client VPC(s) that would otherwise each need their own NAT (${money(natFixed)} each), and gives one allowlist for all of them`,
+      note: `the tier pays off from ${Math.max(1, Math.ceil(tier / natFixed))} client VPC(s) that would otherwise each need their own NAT (${money(natFixed)} each), and gives one allowlist for all of them; ${otherLb}`,
     });
   }
 
@@ -680,4 +692,9 @@ function money(x: number, dollar = true): string {
 
 function round(x: number): number {
   return Math.round(x * 100) / 100;
+}
+
+/** Network load balancers (aws:lb with loadBalancerType "network"). */
+function networkLbs(m: GraphModel): Res[] {
+  return m.all(T.lb).filter((lb) => lb.inputs.loadBalancerType === "network");
 }

@@ -42,6 +42,7 @@ const KINDS: Kind[] = [
   { match: /^aws:ec2\/vpcEndpoint:/, label: "endpoint", shape: "box", fill: "#e1f5fe" },
   { match: /^aws:lambda\/function:/, label: "λ", shape: "box", fill: "#ede7f6" },
   { match: /^aws:(elb|lb|alb)\/loadBalancer:/, label: "LB", shape: "box", fill: "#e8f5e9" },
+  { match: /^aws:lb\/targetGroup:/, label: "target group", shape: "box", fill: "#e8f5e9" },
   { match: /^aws:autoscaling\/group:/, label: "proxies", shape: "box3d", fill: "#e8f5e9" },
   { match: /^aws:ec2\/instance:/, label: "EC2", shape: "box3d", fill: "#e8f5e9" },
   { match: /^aws:ec2transitgateway\/transitGateway:/, label: "TGW", shape: "hexagon", fill: "#fce4ec" },
@@ -222,7 +223,9 @@ class DotBuilder {
         return `proxies ${r.name}\n${String(p.desiredCapacity ?? "?")} × ${String(lt?.inputs.instanceType ?? "instance")}`;
       }
       case "LB":
-        return `${p.internal === true ? "internal " : ""}LB ${r.name}`;
+        return `${p.internal === true ? "internal " : ""}${p.loadBalancerType === "network" ? "NLB" : "LB"} ${r.name}`;
+      case "target group":
+        return `target group ${r.name}\n${String(p.protocol ?? "TCP")} ${String(p.port ?? "?")}${p.proxyProtocolV2 === true ? ", PROXY v2" : ""}`;
       case "DB":
         return `${r.type.includes("proxy") ? "DB proxy" : "DB"} ${r.name}${p.engine ? `\n${String(p.engine)}` : ""}`;
       default:

@@ -16,6 +16,7 @@ import { ANYWHERE, anyContains, asBool, Cidr, cidrContains, cidrOf, isPrivateCid
 import { isPrivateApi, privateApiVerdict } from "./eval/api-policy";
 import { endpointsFor, privateDnsProblem } from "./eval/endpoints";
 import { domainMatches, evaluateSquid, SquidConf, squidConfOf } from "./eval/proxy";
+import { asgsInTargetGroup, forwardTargetGroup, lbListeners, nlbProblems, portProblems, proxyProtocolAccessProblem, targetGroupProblems } from "./eval/load-balancer";
 import { associationsOf, igwAttachedTo, lookup, prefixListRoute, routeTableOf, TableView } from "./eval/routes";
 import { rulePeers, rulePermits, rulePorts, SgPeer, sgAllows, SgRule, sgRules } from "./eval/security-groups";
 import { kindOf, listenersOf, listenPorts } from "./eval/targets";
@@ -440,6 +441,7 @@ class FlowWalk {
     this.targets.push(target);
     this.hop(`${kindOf(target)} ${target.name} (${tSubnets.map((s) => s.name).join(", ")}) on ${spec.protocol}/${spec.port}${arrival.tgw ? `; return route via transit gateway ${arrival.tgw.tgw.name}` : ""}`, target.name);
     if (target.type === T.classicLb) this.proxyTier(target);
+    if (target.type === T.lb) this.nlbProxyTier(target);
   }
 
   /** Return traffic from a target subnet must route back to each function subnet, the same way. */
@@ -476,10 +478,49 @@ class FlowWalk {
     const instancePort = Number(listener.instancePort);
     const asgs = ix.all(T.asg).filter((a) => (Array.isArray(a.inputs.loadBalancers) ? a.inputs.loadBalancers : []).some((x) => x === lb.id || ix.resolve(x, [T.classicLb]) === lb));
     if (asgs.length === 0) broken(`load balancer ${lb.name} has no instances behind it (no Auto Scaling group lists it)`);
+    this.proxyInstances(lb, asgs, instancePort);
+  }
+
+  /** The NLB path: listener (TCP, the flow's port) → forward → target group → ASGs by targetGroupArns, with the PROXY v2 consistency rules (eval/load-balancer.ts). */
+  private nlbProxyTier(lb: Res): void {
+    const ix = this.ix;
+    const spec = this.spec;
+    const lbProblem = nlbProblems(ix, lb)[0];
+    if (lbProblem) broken(lbProblem);
+    const listener = lbListeners(ix, lb).find((l) => Number(l.inputs.port) === spec.port) ?? broken(`load balancer ${lb.name} has no listener on ${spec.port}`);
+    const tg = forwardTargetGroup(ix, listener) ?? broken(`listener ${listener.name} of load balancer ${lb.name} does not forward to a target group in the graph; give it a default action { type: "forward", targetGroupArn }`);
+    const tgProblem = targetGroupProblems(tg)[0];
+    if (tgProblem) broken(tgProblem);
+    const asgs = asgsInTargetGroup(ix, tg);
+    if (asgs.length === 0) broken(`target group ${tg.name} has no instances (no Auto Scaling group lists it in targetGroupArns)`);
+    const squidPort = asgs.map((a) => this.launchTemplateOf(a)).map((lt) => squidConfOf(lt)?.port).find((p) => p !== undefined);
+    const portProblem = portProblems(listener, tg, squidPort)[0];
+    if (portProblem) broken(portProblem);
+    for (const asg of asgs) {
+      const lt = this.launchTemplateOf(asg);
+      const conf = squidConfOf(lt);
+      if (conf) {
+        const p = proxyProtocolAccessProblem(ix, lb, conf, `squid.conf in launch template ${lt.name}`);
+        if (p) broken(p);
+      }
+    }
+    this.hop(`load balancer ${lb.name} (network, internal) listener ${listener.name} TCP ${spec.port} → target group ${tg.name} (TCP ${Number(tg.inputs.port)}, PROXY v2, client IP not preserved)`, tg.name);
+    this.proxyInstances(lb, asgs, Number(tg.inputs.port));
+  }
+
+  private launchTemplateOf(asg: Res): Res {
+    const ix = this.ix;
+    const ltRef = (asg.inputs.launchTemplate ?? {}) as Record<string, unknown>;
+    return ix.byId(ltRef.id, T.launchTemplate) ?? ix.resolve(ltRef.name, [T.launchTemplate]) ?? ix.resolve(ltRef.id, [T.launchTemplate]) ?? broken(`Auto Scaling group ${asg.name} uses a launch template that is not in the graph`);
+  }
+
+  /** Load balancer → instances (security groups both ways), Squid's rules, and the proxies' own way out. */
+  private proxyInstances(lb: Res, asgs: Res[], instancePort: number): void {
+    const ix = this.ix;
+    const spec = this.spec;
     const lbSgs = ix.sgIdsOf(lb);
     for (const asg of asgs) {
-      const ltRef = (asg.inputs.launchTemplate ?? {}) as Record<string, unknown>;
-      const lt = ix.byId(ltRef.id, T.launchTemplate) ?? ix.resolve(ltRef.name, [T.launchTemplate]) ?? broken(`Auto Scaling group ${asg.name} uses a launch template that is not in the graph`);
+      const lt = this.launchTemplateOf(asg);
       const instSgs = ix.sgIdsOf(lt);
       const instSubnets = ix.subnetIdsOf(asg).map((id) => ix.subnet(id) as Res);
       if (instSubnets.length === 0) broken(`Auto Scaling group ${asg.name} has no subnets in the graph`);

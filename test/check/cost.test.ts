@@ -48,11 +48,11 @@ function tinyGraph(): Graph {
 }
 
 describe("the price table", () => {
-  test("every item has a positive price, a unit, an https source, the compile date and a confirmation flag", () => {
+  test("every item has a positive price, a unit, an https source, a check date no later than the compile date and a confirmation flag", () => {
     expect(PRICES.region).toBe("ap-northeast-1");
     expect(PRICES.compiled).toMatch(/^\d{4}-\d{2}-\d{2}$/);
     for (const [key, item] of Object.entries(PRICES.items)) {
-      expect([key, item.price > 0, item.unit.length > 3, item.source.startsWith("https://"), item.checked, typeof item.confirmed]).toEqual([key, true, true, true, PRICES.compiled, "boolean"]);
+      expect([key, item.price > 0, item.unit.length > 3, item.source.startsWith("https://"), /^\d{4}-\d{2}-\d{2}$/.test(item.checked) && item.checked <= PRICES.compiled, typeof item.confirmed]).toEqual([key, true, true, true, true, "boolean"]);
     }
   });
 
@@ -61,7 +61,7 @@ describe("the price table", () => {
       "apiGateway.restRequestMillion", "athena.tbScanned", "aurora.ioMillion", "aurora.serverlessV2.acuHour", "aurora.storageGbMonth",
       "classicLoadBalancer.gb", "classicLoadBalancer.hour", "cloudwatchLogs.ingestGb", "ec2.interAzGb", "ec2.t4g.small.hour",
       "interfaceEndpoint.azHour", "interfaceEndpoint.gb", "lambda.arm.gbSecond", "lambda.requestMillion", "lambda.x86.gbSecond",
-      "natGateway.gb", "natGateway.hour", "publicIpv4.hour", "transitGateway.attachmentHour", "transitGateway.gb",
+      "natGateway.gb", "natGateway.hour", "networkLoadBalancer.hour", "networkLoadBalancer.nlcuHour", "publicIpv4.hour", "transitGateway.attachmentHour", "transitGateway.gb",
     ]);
   });
 });
@@ -174,11 +174,22 @@ describe("dev beside prod", () => {
     expect(text).toMatch(/^\* not confirmed for Tokyo: .*interfaceEndpoint\.azHour 0\.014/m);
   });
 
+  test("the proxy tier's network load balancer is priced by the hour and by NLCU", () => {
+    for (const r of reports) {
+      const lb = r.lines.filter((l) => l.category === "Load balancer");
+      expect(lb.map((l) => [l.resource, l.quantity, l.priceKey])).toEqual([["proxy-nlb (NLB)", 730, "networkLoadBalancer.hour"], ["proxy-nlb NLCUs", expect.any(Number), "networkLoadBalancer.nlcuHour"]]);
+      expect(lb[1].quantity).toBeGreaterThan(0);
+      expect(r.byCategory["Load balancer"]).toBeCloseTo(730 * 0.0243 + lb[1].quantity * 0.006, 10);
+    }
+    expect(formatCost(reports)).toMatch(/^\* not confirmed for Tokyo: .*networkLoadBalancer\.hour 0\.0243/m);
+  });
+
   test("each stack's design choices are listed under the table", () => {
     const text = formatCost(reports);
     expect(text).toMatch(/^Design choices \(dev\):\n {2}NAT strategy in egress-vpc: 1 NAT for 2 AZs \$\d+\.\d\d vs one NAT per AZ \(2\) \$97\.82/m);
     expect(text).toMatch(/^Design choices \(prod\):\n {2}NAT strategy in egress-vpc: one NAT per AZ \(3\) \$146\.73 vs a single NAT \$\d+\.\d\d/m);
-    expect(text).toMatch(/Squid proxy tier vs a NAT per client VPC: proxy tier \(1 CLB, 2 instance\(s\)\)/);
+    expect(text).toMatch(/Squid proxy tier vs a NAT per client VPC: proxy tier \(1 NLB, 2 instance\(s\)\)/);
+    expect(text).toMatch(/a Classic Load Balancer instead would cost \$\d/);
     expect(text).toMatch(/secretsmanager through an interface endpoint vs through the NAT: interface endpoint in 2 AZ\(s\) \$20\.4\d/);
   });
   test("dev prices its Athena connector next to the scheduled export, from the query assumptions", () => {

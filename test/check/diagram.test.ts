@@ -158,3 +158,17 @@ test("a proven internet flow runs function → NAT → internet gateway → the 
 test("rendering is deterministic", async () => {
   expect(await renderDiagram(graph, flows)).toBe(svgText);
 });
+
+test("saas-export's proxy flow is drawn through the NLB and its target group to the proxies", () => {
+  const dot = toDot(graph, flows);
+  const nodeId = (label: RegExp) => {
+    const line = dot.split("\n").find((l) => label.test(l) && /^\s*"?[\w:-]+"?\s*\[/.test(l));
+    expect(line).toBeDefined();
+    return /^\s*("?[\w:-]+"?)\s*\[/.exec(line as string)![1];
+  };
+  const nlb = nodeId(/label="internal NLB proxy-nlb/);
+  const tg = nodeId(/label="target group proxy-tg\\nTCP 3128, PROXY v2/);
+  const asg = nodeId(/label="proxies proxy-asg/);
+  expect(dot).toContain(`${nlb} -> ${tg}`);
+  expect(dot).toContain(`${tg} -> ${asg}`);
+});

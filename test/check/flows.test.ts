@@ -60,10 +60,11 @@ describe("the dev stack as synthesized", () => {
     ]));
   });
 
-  test("saas-export goes through the load balancer to the Squid proxies, which leave through the NAT", () => {
+  test("saas-export goes through the network load balancer to the Squid proxies, which leave through the NAT", () => {
     const f = flowOf(analyzeFlows(dev), "saas-export", PROXY);
-    expect(f.path).toEqual(["proxy-clb", "proxy-asg", "egress-nat-0", "egress-igw", "api.example-saas.com:443"]);
+    expect(f.path).toEqual(["proxy-nlb", "proxy-tg", "proxy-asg", "egress-nat-0", "egress-igw", "api.example-saas.com:443"]);
     expect(f.egressIps).toEqual(dev.outputs.egressIps);
+    expect(f.steps).toContain("load balancer proxy-nlb (network, internal) listener proxy-listener TCP 3128 → target group proxy-tg (TCP 3128, PROXY v2, client IP not preserved)");
     expect(f.steps).toContain("squid: CONNECT api.example-saas.com:443 allowed only with X-Lambda-Proxy-Token AND a whitelisted domain from 10.0.1.0/24, 10.0.2.0/24; everything else denied");
   });
 });
@@ -235,7 +236,7 @@ describe("mutations: one break, one BROKEN flow with the first missing piece", (
   test("proxy load balancer does not admit the function", () => {
     const g = copy(dev);
     drop(g, "SecurityGroupIngressRule", "proxy-from-sg-saas-export-sg-3128");
-    expect(broken(g, "saas-export", PROXY)).toBe("security group proxy-lb-sg of load balancer proxy-clb does not admit tcp/3128 from function saas-export (security group saas-export-sg)");
+    expect(broken(g, "saas-export", PROXY)).toBe("security group proxy-lb-sg of load balancer proxy-nlb does not admit tcp/3128 from function saas-export (security group saas-export-sg)");
   });
 
   test("a private API policy without aws:SourceVpce breaks its caller's flow", () => {

@@ -51,6 +51,7 @@ export const T = {
   classicLb: "aws:elb/loadBalancer:LoadBalancer",
   lb: "aws:lb/loadBalancer:LoadBalancer",
   lbListener: "aws:lb/listener:Listener",
+  lbTargetGroup: "aws:lb/targetGroup:TargetGroup",
   asg: "aws:autoscaling/group:Group",
   launchTemplate: "aws:ec2/launchTemplate:LaunchTemplate",
   instance: "aws:ec2/instance:Instance",
