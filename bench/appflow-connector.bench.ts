@@ -36,7 +36,10 @@ async function main(): Promise<void> {
   const pg = await startPostgres();
   const secrets = new FakeSecretsManager();
   await secrets.start();
-  const arn = secrets.setSecret("appflow!123456789012-bench-profile", JSON.stringify({ username: "appflow_reader", password: READER_PASSWORD }));
+  const arn = secrets.setSecret(
+    "appflow!123456789012-bench-profile",
+    JSON.stringify({ username: "appflow_reader", password: READER_PASSWORD }),
+  );
   try {
     await pg.sql(`
       CREATE ROLE appflow_reader LOGIN PASSWORD '${READER_PASSWORD}';
@@ -79,7 +82,13 @@ async function main(): Promise<void> {
       let bytesLimitedPages = 0;
       const started = process.hrtime.bigint();
       do {
-        const r = await mod.handler({ type: "QueryDataRequest", entityIdentifier: "orders", maxResults, connectorContext: context, ...(nextToken ? { nextToken } : {}) });
+        const r = await mod.handler({
+          type: "QueryDataRequest",
+          entityIdentifier: "orders",
+          maxResults,
+          connectorContext: context,
+          ...(nextToken ? { nextToken } : {}),
+        });
         if (!r.isSuccess) throw new Error(`QueryData failed: ${JSON.stringify(r.errorDetails)}`);
         // What the Lambda runtime sends back: the response serialized as JSON.
         const bytes = Buffer.byteLength(JSON.stringify(r));
@@ -115,7 +124,8 @@ async function main(): Promise<void> {
     }
     await mod.shutdown();
 
-    const sample = (await pg.sql("SELECT avg(octet_length(to_json(o)::text))::int AS b FROM bench.orders o"))[0].b as number;
+    const sample = (await pg.sql("SELECT avg(octet_length(to_json(o)::text))::int AS b FROM bench.orders o"))[0]
+      .b as number;
     const eligible = results.filter((r) => r.withinLambdaLimit);
     const best = eligible.reduce((a, b) => (b.rowsPerSecond > a.rowsPerSecond ? b : a));
     const data = {
@@ -138,9 +148,13 @@ async function main(): Promise<void> {
     console.log("| maxResults | pages | rows/page | byte-limited pages | largest response | rows/s |");
     console.log("|---|---|---|---|---|---|");
     for (const r of results) {
-      console.log(`| ${r.maxResults} | ${r.pages} | ${r.rowsPerPage} | ${r.bytesLimitedPages} | ${(r.maxResponseBytes / 1024 / 1024).toFixed(2)} MiB | ${r.rowsPerSecond.toLocaleString("en-US")} |`);
+      console.log(
+        `| ${r.maxResults} | ${r.pages} | ${r.rowsPerPage} | ${r.bytesLimitedPages} | ${(r.maxResponseBytes / 1024 / 1024).toFixed(2)} MiB | ${r.rowsPerSecond.toLocaleString("en-US")} |`,
+      );
     }
-    console.log(`\nbest within the 6 MB limit: maxResults ${best.maxResults} (${best.rowsPerSecond.toLocaleString("en-US")} rows/s)\nwrote ${file}`);
+    console.log(
+      `\nbest within the 6 MB limit: maxResults ${best.maxResults} (${best.rowsPerSecond.toLocaleString("en-US")} rows/s)\nwrote ${file}`,
+    );
   } finally {
     await secrets.stop();
     await pg.stop();

@@ -52,7 +52,8 @@ const CASES: Case[] = [
   { label: "saas-export", name: "saas-export", opts: {}, before: {} },
 ];
 
-const sdkClients = (code: string) => [...new Set([...code.matchAll(/require\("(@aws-sdk\/[^"]+)"\)/g)].map((m) => m[1]))].sort();
+const sdkClients = (code: string) =>
+  [...new Set([...code.matchAll(/require\("(@aws-sdk\/[^"]+)"\)/g)].map((m) => m[1]))].sort();
 const requireAll = (files: string[]) => files.map((f) => `require(${JSON.stringify(f)});`).join("");
 
 interface Probe {
@@ -66,10 +67,15 @@ function measure(probes: Probe[]): Map<string, { wallMs: number; cpuMs: number }
   const node = runtimeNode();
   const wall = new Map<string, number[]>();
   const cpu = new Map<string, number[]>();
-  const report = ";const u=process.cpuUsage();process.stdout.write(JSON.stringify([performance.now(),(u.user+u.system)/1000]))";
+  const report =
+    ";const u=process.cpuUsage();process.stdout.write(JSON.stringify([performance.now(),(u.user+u.system)/1000]))";
   for (let i = 0; i < RUNS; i++) {
     for (const p of probes) {
-      const r = spawnSync(node, ["-e", p.script + report], { cwd: REPO_ROOT, encoding: "utf8", env: { ...process.env, NODE_OPTIONS: "", NODE_COMPILE_CACHE: "", ...(p.env ?? {}) } });
+      const r = spawnSync(node, ["-e", p.script + report], {
+        cwd: REPO_ROOT,
+        encoding: "utf8",
+        env: { ...process.env, NODE_OPTIONS: "", NODE_COMPILE_CACHE: "", ...(p.env ?? {}) },
+      });
       if (r.status !== 0) throw new Error(`${p.key}: ${r.stderr}`);
       const [w, c] = JSON.parse(r.stdout) as [number, number];
       wall.set(p.key, [...(wall.get(p.key) ?? []), w]);
@@ -100,18 +106,36 @@ function main(): void {
   const clients = [...new Set(cases.flatMap((c) => c.clients))].sort();
   const sdkBundled = clients.map((m) => {
     const out = path.join(outDir, "sdk", `${m.replace(/[@/]/g, "_")}.js`);
-    esbuild.buildSync({ stdin: { contents: `module.exports = require(${JSON.stringify(m)});`, resolveDir: REPO_ROOT }, bundle: true, platform: "node", format: "cjs", target: BUNDLE_TARGET, minify: true, legalComments: "none", mainFields: ["module", "main"], outfile: out, logLevel: "silent" });
+    esbuild.buildSync({
+      stdin: { contents: `module.exports = require(${JSON.stringify(m)});`, resolveDir: REPO_ROOT },
+      bundle: true,
+      platform: "node",
+      format: "cjs",
+      target: BUNDLE_TARGET,
+      minify: true,
+      legalComments: "none",
+      mainFields: ["module", "main"],
+      outfile: out,
+      logLevel: "silent",
+    });
     probes.push({ key: `sdk:${m}:runtime`, script: `require(${JSON.stringify(m)})` });
     probes.push({ key: `sdk:${m}:bundled`, script: requireAll([out]) });
     return { client: m, bundledBytes: fs.statSync(out).size, out };
   });
   // Fill the compile cache once.
-  for (const c of cases) spawnSync(runtimeNode(), ["-e", requireAll([c.file])], { cwd: REPO_ROOT, env: { ...process.env, NODE_COMPILE_CACHE: cacheDir } });
+  for (const c of cases)
+    spawnSync(runtimeNode(), ["-e", requireAll([c.file])], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, NODE_COMPILE_CACHE: cacheDir },
+    });
 
   const m = measure(probes);
   fs.rmSync(cacheDir, { recursive: true, force: true });
   const bare = m.get("bare")!;
-  const above = (k: string) => ({ wallMs: +(m.get(k)!.wallMs - bare.wallMs).toFixed(1), cpuMs: +(m.get(k)!.cpuMs - bare.cpuMs).toFixed(1) });
+  const above = (k: string) => ({
+    wallMs: +(m.get(k)!.wallMs - bare.wallMs).toFixed(1),
+    cpuMs: +(m.get(k)!.cpuMs - bare.cpuMs).toFixed(1),
+  });
   const rows = cases.map((c, i) => {
     const floor = above(`${i}:floor`);
     const init = above(`${i}:init`);
@@ -135,12 +159,29 @@ function main(): void {
       meetsTargetsCpu: c.bundle.bytes <= 400 * 1024 && init.cpuMs <= targetCpuMs,
     };
   });
-  const sdk = sdkBundled.map((s) => ({ client: s.client, bundledBytes: s.bundledBytes, runtimeCopy: above(`sdk:${s.client}:runtime`), bundled: above(`sdk:${s.client}:bundled`) }));
-  const file = writeResult("bundles", { machine: machine(), loadavg: os.loadavg().map((l) => +l.toFixed(1)), runs: RUNS, bareNodeMs: +bare.wallMs.toFixed(1), bareNodeCpuMs: +bare.cpuMs.toFixed(1), rows, sdkBundled: sdk });
+  const sdk = sdkBundled.map((s) => ({
+    client: s.client,
+    bundledBytes: s.bundledBytes,
+    runtimeCopy: above(`sdk:${s.client}:runtime`),
+    bundled: above(`sdk:${s.client}:bundled`),
+  }));
+  const file = writeResult("bundles", {
+    machine: machine(),
+    loadavg: os.loadavg().map((l) => +l.toFixed(1)),
+    runs: RUNS,
+    bareNodeMs: +bare.wallMs.toFixed(1),
+    bareNodeCpuMs: +bare.cpuMs.toFixed(1),
+    rows,
+    sdkBundled: sdk,
+  });
 
   const kib = (b: number) => `${(b / 1024).toFixed(1)} KiB`;
-  console.log(`bare node start: ${bare.wallMs.toFixed(1)} ms (CPU ${bare.cpuMs.toFixed(1)} ms); below: ms above it, wall / CPU, median of ${RUNS}`);
-  console.log("| function | bundle (before) | SDK clients (floor) | floor | cold init | ÷ floor (wall / CPU) | target | met (wall / CPU) | before the levers | with compile cache |");
+  console.log(
+    `bare node start: ${bare.wallMs.toFixed(1)} ms (CPU ${bare.cpuMs.toFixed(1)} ms); below: ms above it, wall / CPU, median of ${RUNS}`,
+  );
+  console.log(
+    "| function | bundle (before) | SDK clients (floor) | floor | cold init | ÷ floor (wall / CPU) | target | met (wall / CPU) | before the levers | with compile cache |",
+  );
   console.log("|---|---|---|---|---|---|---|---|---|---|");
   for (const r of rows) {
     console.log(
@@ -149,7 +190,10 @@ function main(): void {
   }
   console.log("\n| SDK client | bundled size | init from the runtime's copy | init bundled |");
   console.log("|---|---|---|---|");
-  for (const s of sdk) console.log(`| ${s.client} | ${kib(s.bundledBytes)} | ${s.runtimeCopy.wallMs} / ${s.runtimeCopy.cpuMs} | ${s.bundled.wallMs} / ${s.bundled.cpuMs} |`);
+  for (const s of sdk)
+    console.log(
+      `| ${s.client} | ${kib(s.bundledBytes)} | ${s.runtimeCopy.wallMs} / ${s.runtimeCopy.cpuMs} | ${s.bundled.wallMs} / ${s.bundled.cpuMs} |`,
+    );
   console.log(`wrote ${path.relative(process.cwd(), file)}`);
 }
 

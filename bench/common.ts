@@ -12,7 +12,13 @@ export function median(xs: number[]): number {
 }
 
 export function machine(): Record<string, unknown> {
-  return { node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGiB: Math.round(os.totalmem() / 2 ** 30), date: new Date().toISOString() };
+  return {
+    node: process.version,
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model,
+    memGiB: Math.round(os.totalmem() / 2 ** 30),
+    date: new Date().toISOString(),
+  };
 }
 
 export function writeResult(name: string, data: unknown): string {

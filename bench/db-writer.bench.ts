@@ -2,7 +2,7 @@
  * db-writer benchmark: rows/s writing 10,000 and 100,000 users into a local PostgreSQL 15 (test/support/postgres.ts,
  * TLS on, fsync off) through the bundled handler (the deployed bytes, warm: schema and connection in place), beside
  *
- *   naive    the write-up's way: one INSERT … ON CONFLICT DO NOTHING per user (prepared), all in one transaction
+ *   naive    the usual recipe's way: one INSERT … ON CONFLICT DO NOTHING per user (prepared), all in one transaction
  *   unnest   the alternative the handler could have used: one INSERT … SELECT FROM unnest($1::text[], …)
  *   COPY     COPY straight into users: no conflict handling, no batch record; the ceiling
  *   temp + ON CONFLICT   the statement shape db-writer used before: COPY into a temp table, then INSERT … SELECT …
@@ -139,7 +139,13 @@ async function main(): Promise<void> {
               `INSERT INTO users (external_id, email, name, attributes, batch_id)
                SELECT e, m, nm, a, $5 FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[]) AS u(e, m, nm, a)
                ON CONFLICT (external_id) DO NOTHING`,
-              [data.map((u) => u.externalId), data.map((u) => u.email), data.map((u) => u.name), data.map(attributes), `unnest-${n}-${r}`],
+              [
+                data.map((u) => u.externalId),
+                data.map((u) => u.email),
+                data.map((u) => u.name),
+                data.map(attributes),
+                `unnest-${n}-${r}`,
+              ],
             );
             await client.query("COMMIT");
             if (res.rowCount !== n) throw new Error(`unnest inserted ${res.rowCount}`);
@@ -149,7 +155,9 @@ async function main(): Promise<void> {
         await reset();
         copy.push(
           await time(async () => {
-            const stream = client.query(copyFrom("COPY users (external_id, email, name, attributes, batch_id) FROM STDIN"));
+            const stream = client.query(
+              copyFrom("COPY users (external_id, email, name, attributes, batch_id) FROM STDIN"),
+            );
             await pipeline(Readable.from(copyText(data, `copy-${n}-${r}`)), stream);
             if (stream.rowCount !== n) throw new Error(`COPY wrote ${stream.rowCount}`);
           }),
@@ -159,8 +167,12 @@ async function main(): Promise<void> {
         tempOnConflict.push(
           await time(async () => {
             await client.query("BEGIN");
-            await client.query("CREATE TEMP TABLE IF NOT EXISTS bench_incoming (external_id text, email text, name text, attributes jsonb) ON COMMIT DELETE ROWS");
-            const stream = client.query(copyFrom("COPY bench_incoming (external_id, email, name, attributes) FROM STDIN"));
+            await client.query(
+              "CREATE TEMP TABLE IF NOT EXISTS bench_incoming (external_id text, email text, name text, attributes jsonb) ON COMMIT DELETE ROWS",
+            );
+            const stream = client.query(
+              copyFrom("COPY bench_incoming (external_id, email, name, attributes) FROM STDIN"),
+            );
             await pipeline(Readable.from(copyText(data, null)), stream);
             const res = await client.query(
               `INSERT INTO users (external_id, email, name, attributes, batch_id) SELECT external_id, email, name, attributes, $1 FROM bench_incoming ON CONFLICT (external_id) DO NOTHING`,
@@ -178,7 +190,10 @@ async function main(): Promise<void> {
         naive.push(
           await time(async () => {
             await client.query("BEGIN");
-            await client.query("INSERT INTO user_batches (batch_id, payload_sha256, received) VALUES ($1, '', $2)", [`naive-${n}-${r}`, n]);
+            await client.query("INSERT INTO user_batches (batch_id, payload_sha256, received) VALUES ($1, '', $2)", [
+              `naive-${n}-${r}`,
+              n,
+            ]);
             for (const u of data) {
               await client.query({
                 name: "naive-insert",
@@ -194,11 +209,33 @@ async function main(): Promise<void> {
       const rate = (xs: number[]) => Math.round(n / median(xs));
       rows.push({
         users: n,
-        dbWriter: { rowsPerSecond: rate(writer), medianSeconds: +median(writer).toFixed(3), handlerDurationMs: Math.round(median(handlerMs)), validateAndHashMs: Math.round(median(validateMs)), runs: writer.map((x) => +x.toFixed(3)) },
-        naive: { rowsPerSecond: rate(naive), medianSeconds: +median(naive).toFixed(3), runs: naive.map((x) => +x.toFixed(3)) },
-        unnest: { rowsPerSecond: rate(unnest), medianSeconds: +median(unnest).toFixed(3), runs: unnest.map((x) => +x.toFixed(3)) },
-        copy: { rowsPerSecond: rate(copy), medianSeconds: +median(copy).toFixed(3), runs: copy.map((x) => +x.toFixed(3)) },
-        tempOnConflict: { rowsPerSecond: rate(tempOnConflict), medianSeconds: +median(tempOnConflict).toFixed(3), runs: tempOnConflict.map((x) => +x.toFixed(3)) },
+        dbWriter: {
+          rowsPerSecond: rate(writer),
+          medianSeconds: +median(writer).toFixed(3),
+          handlerDurationMs: Math.round(median(handlerMs)),
+          validateAndHashMs: Math.round(median(validateMs)),
+          runs: writer.map((x) => +x.toFixed(3)),
+        },
+        naive: {
+          rowsPerSecond: rate(naive),
+          medianSeconds: +median(naive).toFixed(3),
+          runs: naive.map((x) => +x.toFixed(3)),
+        },
+        unnest: {
+          rowsPerSecond: rate(unnest),
+          medianSeconds: +median(unnest).toFixed(3),
+          runs: unnest.map((x) => +x.toFixed(3)),
+        },
+        copy: {
+          rowsPerSecond: rate(copy),
+          medianSeconds: +median(copy).toFixed(3),
+          runs: copy.map((x) => +x.toFixed(3)),
+        },
+        tempOnConflict: {
+          rowsPerSecond: rate(tempOnConflict),
+          medianSeconds: +median(tempOnConflict).toFixed(3),
+          runs: tempOnConflict.map((x) => +x.toFixed(3)),
+        },
         tempOnConflictVsCopy: +(rate(tempOnConflict) / rate(copy)).toFixed(2),
         // The write path alone (the handler's time without validating and hashing the event) against COPY.
         writePathVsCopy: +((median(copy) * 1000) / Math.max(1, median(handlerMs) - median(validateMs))).toFixed(2),
@@ -219,19 +256,30 @@ async function main(): Promise<void> {
       await warm({ batchId: `warm-${i}`, users: users(10, `warm-${i}-`) });
       for (const b of await backends(pg)) if (!sessionsBefore.has(b)) pids.add(b);
     }
-    const opened = logLines.filter((l) => (JSON.parse(l) as { msg?: string }).msg === "database connection opened").length;
-    const connections = { invocations: WARM_INVOCATIONS, connectionsOpened: opened, distinctServerBackends: pids.size, secretsManagerReads: secrets.callsFor(arn) - smBefore, target: 1 };
+    const opened = logLines.filter(
+      (l) => (JSON.parse(l) as { msg?: string }).msg === "database connection opened",
+    ).length;
+    const connections = {
+      invocations: WARM_INVOCATIONS,
+      connectionsOpened: opened,
+      distinctServerBackends: pids.size,
+      secretsManagerReads: secrets.callsFor(arn) - smBefore,
+      target: 1,
+    };
     await client.end();
 
     const result = {
       benchmark: "db-writer",
       machine: machine(),
       setup: {
-        handler: "bundled functions/db-writer (esbuild, as deployed), warm (schema and connection in place); DB_ACCESS=pg",
+        handler:
+          "bundled functions/db-writer (esbuild, as deployed), warm (schema and connection in place); DB_ACCESS=pg",
         server: "PostgreSQL 15 on 127.0.0.1 (test/support/postgres.ts), TLS verified, fsync off, same 2-core machine",
         table: "users emptied (TRUNCATE) before every run; unique external_id, index on batch_id",
-        dbWriter: "validate (zod) + sha256 of the users + claim batch id + existence lookup + COPY into users under a savepoint + record counts, one transaction",
-        tempOnConflict: "COPY into a temp table + INSERT … SELECT … ON CONFLICT DO NOTHING, one transaction (db-writer's previous shape; still its path for batches overlapping stored users)",
+        dbWriter:
+          "validate (zod) + sha256 of the users + claim batch id + existence lookup + COPY into users under a savepoint + record counts, one transaction",
+        tempOnConflict:
+          "COPY into a temp table + INSERT … SELECT … ON CONFLICT DO NOTHING, one transaction (db-writer's previous shape; still its path for batches overlapping stored users)",
         naive: "one prepared INSERT … ON CONFLICT DO NOTHING per user, one transaction",
         unnest: "one INSERT … SELECT FROM unnest(text[], text[], text[], jsonb[]) … ON CONFLICT DO NOTHING",
         copy: "COPY users FROM STDIN (no conflict handling, no batch record): the ceiling",
@@ -270,7 +318,8 @@ async function main(): Promise<void> {
 
 /** COPY text lines for the users (batch_id column appended when given), in 64 KiB chunks. */
 function* copyText(data: User[], batchId: string | null): Generator<string> {
-  const esc = (s: string) => s.replace(/[\\\t\n\r]/g, (c) => (c === "\\" ? "\\\\" : c === "\t" ? "\\t" : c === "\n" ? "\\n" : "\\r"));
+  const esc = (s: string) =>
+    s.replace(/[\\\t\n\r]/g, (c) => (c === "\\" ? "\\\\" : c === "\t" ? "\\t" : c === "\n" ? "\\n" : "\\r"));
   let buf = "";
   for (const u of data) {
     buf += `${esc(u.externalId)}\t${esc(u.email)}\t${esc(u.name)}\t${esc(attributes(u))}${batchId === null ? "" : `\t${batchId}`}\n`;
@@ -283,7 +332,9 @@ function* copyText(data: User[], batchId: string | null): Generator<string> {
 }
 
 async function backends(pg: PgServer): Promise<Set<number>> {
-  const rows = (await pg.sql("SELECT pid FROM pg_stat_activity WHERE application_name = 'db-writer'")) as Array<{ pid: number }>;
+  const rows = (await pg.sql("SELECT pid FROM pg_stat_activity WHERE application_name = 'db-writer'")) as Array<{
+    pid: number;
+  }>;
   return new Set(rows.map((r) => r.pid));
 }
 

@@ -58,10 +58,17 @@ async function measure(n: number, secrets: FakeSecretsManager): Promise<Row> {
   for (let rep = 0; rep < REPEATS; rep++) {
     const kintone = new FakeKintone({ tokens: { [TOKEN]: { app: APP, view: true, edit: true } } });
     await kintone.start();
-    kintone.addApp({ id: APP, fields: { name: "SINGLE_LINE_TEXT", code: "SINGLE_LINE_TEXT", memo: "MULTI_LINE_TEXT" } });
+    kintone.addApp({
+      id: APP,
+      fields: { name: "SINGLE_LINE_TEXT", code: "SINGLE_LINE_TEXT", memo: "MULTI_LINE_TEXT" },
+    });
     kintone.seed(
       APP,
-      Array.from({ length: n }, (_, i) => ({ name: isDirty(i) ? `  Customer  ${i} ` : `Customer ${i}`, code: `C${i}`, memo: "x" })),
+      Array.from({ length: n }, (_, i) => ({
+        name: isDirty(i) ? `  Customer  ${i} ` : `Customer ${i}`,
+        code: `C${i}`,
+        memo: "x",
+      })),
     );
     secrets.resetCalls();
     process.env.KINTONE_BASE_URL = kintone.url;
@@ -72,9 +79,13 @@ async function measure(n: number, secrets: FakeSecretsManager): Promise<Row> {
     durations.push(Number(process.hrtime.bigint() - t0) / 1e9);
 
     if (kintone.violations.length > 0) throw new Error(`limits broken: ${kintone.violations.join("; ")}`);
-    if (kintone.totalRequests !== summary.apiCalls) throw new Error(`handler counted ${summary.apiCalls} calls, kintone saw ${kintone.totalRequests}`);
-    const stillDirty = kintone.allRecords(APP).filter((r) => String(r.values.name) !== String(r.values.name).trim().replace(/\s+/g, " "));
-    if (stillDirty.length > 0 || summary.written !== summary.changed) throw new Error(`sync incomplete: ${stillDirty.length} records still dirty`);
+    if (kintone.totalRequests !== summary.apiCalls)
+      throw new Error(`handler counted ${summary.apiCalls} calls, kintone saw ${kintone.totalRequests}`);
+    const stillDirty = kintone
+      .allRecords(APP)
+      .filter((r) => String(r.values.name) !== String(r.values.name).trim().replace(/\s+/g, " "));
+    if (stillDirty.length > 0 || summary.written !== summary.changed)
+      throw new Error(`sync incomplete: ${stillDirty.length} records still dirty`);
     smCalls = secrets.callsFor(SECRET);
     if (rep === 0) {
       first = summary;
@@ -85,7 +96,8 @@ async function measure(n: number, secrets: FakeSecretsManager): Promise<Row> {
     await kintone.stop();
   }
   const changed = first!.changed;
-  const minimumCalls = Math.ceil(n / LIMITS.getRecords) + Math.ceil(changed / (LIMITS.putRecords * LIMITS.bulkRequests));
+  const minimumCalls =
+    Math.ceil(n / LIMITS.getRecords) + Math.ceil(changed / (LIMITS.putRecords * LIMITS.bulkRequests));
   const median = [...durations].sort((a, b) => a - b)[Math.floor(durations.length / 2)];
   return {
     records: n,
@@ -110,7 +122,14 @@ async function main(): Promise<void> {
   // kintone on its own port, so its own position item).
   const moto = await startMoto();
   const ddb = new DynamoDBClient(moto.clientConfig());
-  await ddb.send(new CreateTableCommand({ TableName: "bench-kintone-position", BillingMode: "PAY_PER_REQUEST", AttributeDefinitions: [{ AttributeName: "id", AttributeType: "S" }], KeySchema: [{ AttributeName: "id", KeyType: "HASH" }] }));
+  await ddb.send(
+    new CreateTableCommand({
+      TableName: "bench-kintone-position",
+      BillingMode: "PAY_PER_REQUEST",
+      AttributeDefinitions: [{ AttributeName: "id", AttributeType: "S" }],
+      KeySchema: [{ AttributeName: "id", KeyType: "HASH" }],
+    }),
+  );
   ddb.destroy();
   Object.assign(process.env, {
     KINTONE_CHECKPOINT_TABLE: "bench-kintone-position",

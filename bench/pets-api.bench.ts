@@ -81,7 +81,14 @@ async function measure(name: string, h: Bundle["handler"], next: (i: number) => 
   }
   const total = Number(process.hrtime.bigint() - t0) / 1e9;
   lat.sort((a, b) => a - b);
-  return { request: name, requests: REQUESTS, rps: Math.round(REQUESTS / total), p50Ms: +pct(lat, 50).toFixed(2), p99Ms: +pct(lat, 99).toFixed(2), maxMs: +lat[lat.length - 1].toFixed(2) };
+  return {
+    request: name,
+    requests: REQUESTS,
+    rps: Math.round(REQUESTS / total),
+    p50Ms: +pct(lat, 50).toFixed(2),
+    p99Ms: +pct(lat, 99).toFixed(2),
+    maxMs: +lat[lat.length - 1].toFixed(2),
+  };
 }
 
 /** Median wall time of fresh `node -e script` runs. Asynchronous: the fake Secrets Manager lives in this process. */
@@ -89,7 +96,11 @@ async function timeNode(script: string, env: NodeJS.ProcessEnv): Promise<number>
   const samples: number[] = [];
   for (let i = 0; i < INIT_RUNS; i++) {
     const t0 = process.hrtime.bigint();
-    await execFileAsync(runtimeNode(), ["-e", script], { cwd: REPO_ROOT, env: { ...env, NODE_OPTIONS: "" }, timeout: 60_000 });
+    await execFileAsync(runtimeNode(), ["-e", script], {
+      cwd: REPO_ROOT,
+      env: { ...env, NODE_OPTIONS: "" },
+      timeout: 60_000,
+    });
     samples.push(Number(process.hrtime.bigint() - t0) / 1e6);
   }
   return median(samples);
@@ -100,7 +111,10 @@ async function main(): Promise<void> {
   const secrets = new FakeSecretsManager();
   await secrets.start();
   try {
-    const secretArn = secrets.setSecret("rds!cluster-bench", JSON.stringify({ username: pg.user, password: pg.password }));
+    const secretArn = secrets.setSecret(
+      "rds!cluster-bench",
+      JSON.stringify({ username: pg.user, password: pg.password }),
+    );
     await pg.sql("CREATE DATABASE pets_bench");
     const env: NodeJS.ProcessEnv = {
       ...process.env,
@@ -129,17 +143,36 @@ async function main(): Promise<void> {
     await c.query(`INSERT INTO pets (id, name, species, birth_date, tags)
       SELECT gen_random_uuid(), 'pet ' || g, (ARRAY['dog','cat','bird','fish'])[1 + g % 4], date '2015-01-01' + (g % 3000), jsonb_build_array('t' || (g % 10))
       FROM generate_series(1, ${SEED}) g`);
-    const ids = (await c.query("SELECT id::text AS id FROM pets ORDER BY random() LIMIT 1000")).rows.map((r) => r.id as string);
+    const ids = (await c.query("SELECT id::text AS id FROM pets ORDER BY random() LIMIT 1000")).rows.map(
+      (r) => r.id as string,
+    );
     await c.end();
     const mid = JSON.parse((await h(restEvent("GET", "/pets", { limit: "100" }))).body).nextCursor as string;
     let cursor = mid;
-    for (let i = 0; i < 40; i++) cursor = JSON.parse((await h(restEvent("GET", "/pets", { limit: "100", cursor }))).body).nextCursor;
+    for (let i = 0; i < 40; i++)
+      cursor = JSON.parse((await h(restEvent("GET", "/pets", { limit: "100", cursor }))).body).nextCursor;
 
     const rows = [
       await measure("GET /pets?limit=20", h, () => restEvent("GET", "/pets", { limit: "20" }), 200),
-      await measure("GET /pets?limit=100 (mid-table cursor)", h, () => restEvent("GET", "/pets", { limit: "100", cursor }), 200),
+      await measure(
+        "GET /pets?limit=100 (mid-table cursor)",
+        h,
+        () => restEvent("GET", "/pets", { limit: "100", cursor }),
+        200,
+      ),
       await measure("GET /pets/{id}", h, (i) => restEvent("GET", `/pets/${ids[i % ids.length]}`), 200),
-      await measure("POST /pets", h, (i) => restEvent("POST", "/pets", undefined, { name: `bench ${i}`, species: "dog", birthDate: "2020-01-01", tags: ["bench"] }), 201),
+      await measure(
+        "POST /pets",
+        h,
+        (i) =>
+          restEvent("POST", "/pets", undefined, {
+            name: `bench ${i}`,
+            species: "dog",
+            birthDate: "2020-01-01",
+            tags: ["bench"],
+          }),
+        201,
+      ),
     ];
     await mod.shutdown();
 
@@ -148,10 +181,11 @@ async function main(): Promise<void> {
     const file = writeBundle(bundle, path.join(REPO_ROOT, "out", "bench", "bundled", "pets-api"));
     const bare = await timeNode("", env);
     const load = (await timeNode(`require(${JSON.stringify(file)})`, env)) - bare;
-    const firstRequest = (await timeNode(
-      `const m = require(${JSON.stringify(file)}); m.handler(${JSON.stringify(restEvent("GET", "/pets", { limit: "20" }))}).then(async (r) => { if (r.statusCode !== 200) process.exit(1); await m.shutdown(); })`,
-      env,
-    )) - bare;
+    const firstRequest =
+      (await timeNode(
+        `const m = require(${JSON.stringify(file)}); m.handler(${JSON.stringify(restEvent("GET", "/pets", { limit: "20" }))}).then(async (r) => { if (r.statusCode !== 200) process.exit(1); await m.shutdown(); })`,
+        env,
+      )) - bare;
 
     const result = {
       machine: machine(),
@@ -169,7 +203,9 @@ async function main(): Promise<void> {
     console.log("| request (one container, sequential) | req/s | p50 | p99 | max |");
     console.log("|---|---|---|---|---|");
     for (const r of rows) console.log(`| ${r.request} | ${r.rps} | ${r.p50Ms} ms | ${r.p99Ms} ms | ${r.maxMs} ms |`);
-    console.log(`\nbundle ${(bundle.bytes / 1024).toFixed(1)} KiB; cold init (load) ${result.coldInitMs} ms; load + first response ${result.coldFirstResponseMs} ms (median of ${INIT_RUNS}, minus bare node ${result.bareNodeMs} ms)`);
+    console.log(
+      `\nbundle ${(bundle.bytes / 1024).toFixed(1)} KiB; cold init (load) ${result.coldInitMs} ms; load + first response ${result.coldFirstResponseMs} ms (median of ${INIT_RUNS}, minus bare node ${result.bareNodeMs} ms)`,
+    );
     console.log(`wrote ${path.relative(process.cwd(), out)}`);
   } finally {
     await secrets.stop();

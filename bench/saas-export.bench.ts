@@ -163,7 +163,8 @@ function verify(s3: FakeS3, saas: FakeSaas, summary: ExportSummary): void {
   let i = 0;
   for (const p of manifest.parts) {
     const body = s3.object(BUCKET, p.key)!.body;
-    if (crypto.createHash("sha256").update(body).digest("hex") !== p.sha256) throw new Error(`${p.key}: sha256 differs from the manifest`);
+    if (crypto.createHash("sha256").update(body).digest("hex") !== p.sha256)
+      throw new Error(`${p.key}: sha256 differs from the manifest`);
     for (const line of body.toString("utf8").split("\n")) {
       if (line === "") continue;
       if (line !== JSON.stringify(saas.records[i])) throw new Error(`record ${i} differs`);

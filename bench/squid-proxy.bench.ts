@@ -31,7 +31,15 @@ import * as os from "os";
 import * as path from "path";
 import { HttpsProxyAgent } from "https-proxy-agent";
 import { renderSquidConf, SquidConfOptions } from "../components/squid-conf";
-import { freePort, makeSandbox, proxyV1, RunningSquid, SquidSandbox, squidVersion, startSquid } from "../test/support/squid";
+import {
+  freePort,
+  makeSandbox,
+  proxyV1,
+  RunningSquid,
+  SquidSandbox,
+  squidVersion,
+  startSquid,
+} from "../test/support/squid";
 import { machine, median, writeResult } from "./common";
 // `import = require` (not `import * as`): the real module object, whose `connect` https-proxy-agent
 // reads at call time (see ProxyProtocolHttpsProxyAgent).
@@ -67,7 +75,8 @@ function assertLoopback(host: string): string {
 
 /** Client-side resolver: only the test host, only to 127.0.0.1. */
 const loopbackLookup: net.LookupFunction = (hostname, options, cb) => {
-  if (hostname !== HOST && hostname !== LOOPBACK) return cb(Object.assign(new Error(`refusing to resolve ${hostname}`), { code: "ENOTFOUND" }), "");
+  if (hostname !== HOST && hostname !== LOOPBACK)
+    return cb(Object.assign(new Error(`refusing to resolve ${hostname}`), { code: "ENOTFOUND" }), "");
   if (options.all) cb(null, [{ address: LOOPBACK, family: 4 }]);
   else cb(null, LOOPBACK, 4);
 };
@@ -120,7 +129,11 @@ interface Upstreams {
   stop(): Promise<void>;
 }
 
-function nextMessage<T>(child: ChildProcess, pick: (m: Record<string, unknown>) => boolean, timeoutMs: number): Promise<T> {
+function nextMessage<T>(
+  child: ChildProcess,
+  pick: (m: Record<string, unknown>) => boolean,
+  timeoutMs: number,
+): Promise<T> {
   return new Promise((resolve, reject) => {
     const onMsg = (m: unknown) => {
       if (m && typeof m === "object" && pick(m as Record<string, unknown>)) done(null, m as T);
@@ -144,7 +157,11 @@ async function startUpstreams(dir: string, keyPath: string, certPath: string, bo
   fs.writeFileSync(script, UPSTREAM_JS);
   const cfg = { keyPath, certPath, bodyPath, secretHeader: HEADER.toLowerCase() };
   const child = fork(script, [JSON.stringify(cfg)], { execArgv: [], stdio: ["ignore", "inherit", "inherit", "ipc"] });
-  const ready = await nextMessage<{ httpPort: number; httpsPort: number }>(child, (m) => m.ready === true, 10_000).catch((e) => {
+  const ready = await nextMessage<{ httpPort: number; httpsPort: number }>(
+    child,
+    (m) => m.ready === true,
+    10_000,
+  ).catch((e) => {
     child.kill("SIGKILL");
     throw e;
   });
@@ -177,8 +194,25 @@ function makeCert(dir: string): { keyPath: string; certPath: string } {
   const certPath = path.join(dir, "cert.pem");
   execFileSync(
     "openssl",
-    ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", keyPath, "-out", certPath,
-      "-days", "1", "-subj", `/CN=${HOST}`, "-addext", `subjectAltName=DNS:${HOST}`],
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-keyout",
+      keyPath,
+      "-out",
+      certPath,
+      "-days",
+      "1",
+      "-subj",
+      `/CN=${HOST}`,
+      "-addext",
+      `subjectAltName=DNS:${HOST}`,
+    ],
     { stdio: ["ignore", "ignore", "pipe"], timeout: 20_000 },
   );
   return { keyPath, certPath };
@@ -189,7 +223,12 @@ function makeBody(): Buffer {
   const records: Array<Record<string, unknown>> = [];
   const doc = (cursor: string) => JSON.stringify({ records, next: cursor });
   for (let i = 1; Buffer.byteLength(doc("")) < 880; i++) {
-    records.push({ id: 1000 + i, name: `record-${i}`, status: i % 3 ? "active" : "archived", updatedAt: `2026-01-${String(10 + (i % 18)).padStart(2, "0")}T08:00:00Z` });
+    records.push({
+      id: 1000 + i,
+      name: `record-${i}`,
+      status: i % 3 ? "active" : "archived",
+      updatedAt: `2026-01-${String(10 + (i % 18)).padStart(2, "0")}T08:00:00Z`,
+    });
   }
   const text = doc("c".repeat(1024 - Buffer.byteLength(doc(""))));
   return Buffer.from(text);
@@ -201,7 +240,10 @@ function makeBody(): Buffer {
 /** A keep-alive http.Agent that connects only to loopback, counts its sockets and can write a PROXY v1 line first. */
 class LoopbackAgent extends http.Agent {
   created = 0;
-  constructor(opts: http.AgentOptions, private readonly preamble?: () => string) {
+  constructor(
+    opts: http.AgentOptions,
+    private readonly preamble?: () => string,
+  ) {
     super(opts);
   }
   override createConnection(options: http.ClientRequestArgs): net.Socket {
@@ -223,7 +265,11 @@ type AgentConnect = HttpsProxyAgent<string>["connect"];
  * silently measuring without the line (Squid would reject such connections anyway).
  */
 class ProxyProtocolHttpsProxyAgent extends HttpsProxyAgent<string> {
-  constructor(proxy: string, private readonly preamble: () => string, opts: ConstructorParameters<typeof HttpsProxyAgent<string>>[1]) {
+  constructor(
+    proxy: string,
+    private readonly preamble: () => string,
+    opts: ConstructorParameters<typeof HttpsProxyAgent<string>>[1],
+  ) {
     super(proxy, opts);
   }
   override connect(req: Parameters<AgentConnect>[0], opts: Parameters<AgentConnect>[1]): ReturnType<AgentConnect> {
@@ -243,7 +289,10 @@ class ProxyProtocolHttpsProxyAgent extends HttpsProxyAgent<string> {
       mod.connect = original;
     }
     if (!wrote) {
-      p.then((s) => s.destroy(), () => undefined);
+      p.then(
+        (s) => s.destroy(),
+        () => undefined,
+      );
       return Promise.reject(new Error("https-proxy-agent did not call net.connect synchronously: PROXY line not sent"));
     }
     return p;
@@ -270,8 +319,11 @@ function request(
       res.on("end", () => {
         if (!ok) {
           const squidErr = res.headers["x-squid-error"];
-          reject(new Error(`HTTP ${status}${squidErr ? ` (${squidErr})` : ""}: ${head.replace(/\s+/g, " ").slice(0, 120)}`));
-        } else if (bytes !== expectBytes) reject(new Error(`HTTP ${status} with ${bytes} body bytes, expected ${expectBytes}`));
+          reject(
+            new Error(`HTTP ${status}${squidErr ? ` (${squidErr})` : ""}: ${head.replace(/\s+/g, " ").slice(0, 120)}`),
+          );
+        } else if (bytes !== expectBytes)
+          reject(new Error(`HTTP ${status} with ${bytes} body bytes, expected ${expectBytes}`));
         else resolve();
       });
       res.on("error", reject);
@@ -319,7 +371,14 @@ async function load(send: Send, total: number, deadline: number, record: boolean
     }
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-  return { completed: issued, ok, failures, latenciesMs, elapsedMs: Number(process.hrtime.bigint() - t0) / 1e6, capped };
+  return {
+    completed: issued,
+    ok,
+    failures,
+    latenciesMs,
+    elapsedMs: Number(process.hrtime.bigint() - t0) / 1e6,
+    capped,
+  };
 }
 
 /** CPU time (ms, user+system) a process has used so far, from /proc (Linux). */
@@ -465,30 +524,65 @@ async function bench(): Promise<number> {
   ]);
   const squidPort = (p: Path) => squids[p]!.port;
   let ppSrcPort = 40_000;
-  const ppLine = () => proxyV1(ANNOUNCED_CLIENT, LOOPBACK, (ppSrcPort = ppSrcPort >= 65_000 ? 40_000 : ppSrcPort + 1), squidPort("squid+proxy-protocol"));
+  const ppLine = () =>
+    proxyV1(
+      ANNOUNCED_CLIENT,
+      LOOPBACK,
+      (ppSrcPort = ppSrcPort >= 65_000 ? 40_000 : ppSrcPort + 1),
+      squidPort("squid+proxy-protocol"),
+    );
 
   const agentOpts = { keepAlive: true, maxSockets: CONCURRENCY, maxFreeSockets: CONCURRENCY };
 
   /** Builds the agent and the request function for one run; `clientConnections` read after the run. */
-  const setup = (scenario: Scenario, p: Path): { send: Send; clientConnections: () => number | null; destroy: () => void } => {
+  const setup = (
+    scenario: Scenario,
+    p: Path,
+  ): { send: Send; clientConnections: () => number | null; destroy: () => void } => {
     if (scenario === "http") {
       const target = `${HOST}:${up.httpPort}`;
       const agent = new LoopbackAgent(agentOpts, p === "squid+proxy-protocol" ? ppLine : undefined);
       const opts: http.RequestOptions =
         p === "direct"
           ? { host: LOOPBACK, port: up.httpPort, path: "/records", headers: { Host: target }, agent }
-          : { host: LOOPBACK, port: squidPort(p), path: `http://${target}/records`, headers: { Host: target, [HEADER]: SECRET }, agent };
-      return { send: () => request(http.request, opts, body.length), clientConnections: () => agent.created, destroy: () => agent.destroy() };
+          : {
+              host: LOOPBACK,
+              port: squidPort(p),
+              path: `http://${target}/records`,
+              headers: { Host: target, [HEADER]: SECRET },
+              agent,
+            };
+      return {
+        send: () => request(http.request, opts, body.length),
+        clientConnections: () => agent.created,
+        destroy: () => agent.destroy(),
+      };
     }
     if (p === "direct") {
       const agent = new https.Agent({ ...agentOpts, ca });
-      const opts: https.RequestOptions = { protocol: "https:", host: LOOPBACK, servername: HOST, port: up.httpsPort, path: "/records", headers: { Host: `${HOST}:${up.httpsPort}` }, ca, agent };
-      return { send: () => request(https.request, opts, body.length), clientConnections: () => null, destroy: () => agent.destroy() };
+      const opts: https.RequestOptions = {
+        protocol: "https:",
+        host: LOOPBACK,
+        servername: HOST,
+        port: up.httpsPort,
+        path: "/records",
+        headers: { Host: `${HOST}:${up.httpsPort}` },
+        ca,
+        agent,
+      };
+      return {
+        send: () => request(https.request, opts, body.length),
+        clientConnections: () => null,
+        destroy: () => agent.destroy(),
+      };
     }
     const proxyUrl = `http://${assertLoopback(LOOPBACK)}:${squidPort(p)}`;
     // noDelay: http.Agent's own sockets get it by default; https-proxy-agent passes only the options given.
     const paOpts = { ...agentOpts, noDelay: true, headers: { [HEADER]: SECRET } };
-    const agent = p === "squid+proxy-protocol" ? new ProxyProtocolHttpsProxyAgent(proxyUrl, ppLine, paOpts) : new HttpsProxyAgent(proxyUrl, paOpts);
+    const agent =
+      p === "squid+proxy-protocol"
+        ? new ProxyProtocolHttpsProxyAgent(proxyUrl, ppLine, paOpts)
+        : new HttpsProxyAgent(proxyUrl, paOpts);
     // agent-base 7 answers `agent.protocol` (read by http.ClientRequest on every request) by sniffing
     // `new Error().stack`; under ts-node's source-map-support that stack costs ~0.4 ms of client CPU per
     // request and made the client, not Squid, the bottleneck. Setting it (a public setter) skips the
@@ -500,12 +594,30 @@ async function bench(): Promise<number> {
     });
     // `protocol` matters: without it agent-base 7 files freed sockets under an http pool name and
     // never reuses them, i.e. one CONNECT + TLS handshake per request instead of per socket.
-    const opts: https.RequestOptions = { protocol: "https:", host: HOST, port: up.httpsPort, path: "/records", ca, agent };
-    return { send: () => request(https.request, opts, body.length), clientConnections: () => tunnels, destroy: () => agent.destroy() };
+    const opts: https.RequestOptions = {
+      protocol: "https:",
+      host: HOST,
+      port: up.httpsPort,
+      path: "/records",
+      ca,
+      agent,
+    };
+    return {
+      send: () => request(https.request, opts, body.length),
+      clientConnections: () => tunnels,
+      destroy: () => agent.destroy(),
+    };
   };
 
   const runs: RunRecord[] = [];
-  const allFailures: Array<{ scenario: Scenario; path: Path; round: number; phase: string; reason: string; count: number }> = [];
+  const allFailures: Array<{
+    scenario: Scenario;
+    path: Path;
+    round: number;
+    phase: string;
+    reason: string;
+    count: number;
+  }> = [];
   let incomplete = 0;
   const budgetEnd = started + MEASURE_BUDGET_MS;
   for (let round = 0; round <= ROUNDS; round++) {
@@ -538,18 +650,36 @@ async function bench(): Promise<number> {
         }
         const after = await up.stats();
         const cpuUs = (i: number) => +(((cpu1[i] - cpu0[i]) * 1000) / Math.max(1, meas.ok)).toFixed(0);
-        for (const [phase, r] of [["warm-up", warm], ["measured", meas]] as const) {
-          for (const [reason, count] of Object.entries(r.failures)) allFailures.push({ scenario, path: p, round, phase, reason, count });
+        for (const [phase, r] of [
+          ["warm-up", warm],
+          ["measured", meas],
+        ] as const) {
+          for (const [reason, count] of Object.entries(r.failures))
+            allFailures.push({ scenario, path: p, round, phase, reason, count });
         }
         if (warm.capped || meas.capped) {
           incomplete++;
-          allFailures.push({ scenario, path: p, round, phase: warm.capped ? "warm-up" : "measured", reason: "time cap reached before the fixed request count", count: (WARMUP - warm.completed) + (requests - meas.completed) });
+          allFailures.push({
+            scenario,
+            path: p,
+            round,
+            phase: warm.capped ? "warm-up" : "measured",
+            reason: "time cap reached before the fixed request count",
+            count: WARMUP - warm.completed + (requests - meas.completed),
+          });
         }
         const upstreamConnections = after[scenario].connections - before[scenario].connections;
         const clientConnections = c.clientConnections() ?? upstreamConnections;
         if (clientConnections > CONCURRENCY) {
           // Keep-alive is part of what is measured: more sockets than workers means it was not reused.
-          allFailures.push({ scenario, path: p, round, phase: "run", reason: `${clientConnections} client connections for ${CONCURRENCY} workers: keep-alive sockets were not reused`, count: 0 });
+          allFailures.push({
+            scenario,
+            path: p,
+            round,
+            phase: "run",
+            reason: `${clientConnections} client connections for ${CONCURRENCY} workers: keep-alive sockets were not reused`,
+            count: 0,
+          });
           incomplete++;
         }
         const failures: Record<string, number> = { ...warm.failures };
@@ -571,7 +701,9 @@ async function bench(): Promise<number> {
         };
         runs.push(rec);
         const nf = Object.values(failures).reduce((a, b) => a + b, 0);
-        console.error(`round ${round} ${scenario.padEnd(5)} ${p.padEnd(20)} ${String(rec.rps).padStart(8)} req/s  p50 ${rec.p50Ms} ms  p99 ${rec.p99Ms} ms  conns client/upstream ${rec.clientConnections}/${upstreamConnections}  cpu µs/req client/upstream/squid ${rec.cpuUsPerRequest.client}/${rec.cpuUsPerRequest.upstream}/${rec.cpuUsPerRequest.squid}${nf ? `  FAILURES ${nf}` : ""}`);
+        console.error(
+          `round ${round} ${scenario.padEnd(5)} ${p.padEnd(20)} ${String(rec.rps).padStart(8)} req/s  p50 ${rec.p50Ms} ms  p99 ${rec.p99Ms} ms  conns client/upstream ${rec.clientConnections}/${upstreamConnections}  cpu µs/req client/upstream/squid ${rec.cpuUsPerRequest.client}/${rec.cpuUsPerRequest.upstream}/${rec.cpuUsPerRequest.squid}${nf ? `  FAILURES ${nf}` : ""}`,
+        );
       }
     }
   }
@@ -586,7 +718,11 @@ async function bench(): Promise<number> {
       rps: m((r) => r.rps),
       p50: m((r) => r.p50Ms),
       p99: m((r) => r.p99Ms),
-      cpu: { client: m((r) => r.cpuUsPerRequest.client), upstream: m((r) => r.cpuUsPerRequest.upstream), squid: m((r) => r.cpuUsPerRequest.squid) },
+      cpu: {
+        client: m((r) => r.cpuUsPerRequest.client),
+        upstream: m((r) => r.cpuUsPerRequest.upstream),
+        squid: m((r) => r.cpuUsPerRequest.squid),
+      },
       rpsRange: [Math.min(...rs.map((r) => r.rps)), Math.max(...rs.map((r) => r.rps))],
       byRound: new Map(rs.map((r) => [r.round, r])),
       rounds: rs.length,
@@ -599,7 +735,9 @@ async function bench(): Promise<number> {
       const q = agg(scenario, p);
       if (!d || !q) continue;
       // Paired per round (the two runs were seconds apart): less exposed to drifting machine load.
-      const paired = [...q.byRound].filter(([round]) => d.byRound.has(round)).map(([round, r]) => [r, d.byRound.get(round)!] as const);
+      const paired = [...q.byRound]
+        .filter(([round]) => d.byRound.has(round))
+        .map(([round, r]) => [r, d.byRound.get(round)!] as const);
       rows.push({
         scenario: SCENARIO_LABEL[scenario],
         path: p === "squid" ? "Squid" : "Squid + PROXY v1",
@@ -640,12 +778,14 @@ async function bench(): Promise<number> {
       requestsPerRun: REQUESTS,
       rounds: ROUNDS,
       warmRoundRequests: WARM_ROUND_REQUESTS,
-      order: "round 0 (every path, discarded), then rounds 1..N; within a round http then https, path order rotated per round; fresh client agent per run",
+      order:
+        "round 0 (every path, discarded), then rounds 1..N; within a round http then https, path order rotated per round; fresh client agent per run",
       aggregation:
         "per path: median over rounds 1..N of each run's req/s, p50, p99 and CPU µs/request; ratio/added = proxied vs direct of those medians (added is a difference of percentiles); " +
         "paired*: median over rounds of the same-round proxied/direct ratio or difference",
       bodyBytes: body.length,
-      upstream: "node http + https servers in a child process on 127.0.0.1, keepAliveTimeout 120 s; self-signed P-256 cert from openssl, trusted via ca",
+      upstream:
+        "node http + https servers in a child process on 127.0.0.1, keepAliveTimeout 120 s; self-signed P-256 cert from openssl, trusted via ca",
       clients: {
         http: "http.Agent keepAlive, maxSockets 16; proxied = absolute-form GET to Squid with the secret header",
         https:
@@ -662,11 +802,17 @@ async function bench(): Promise<number> {
   });
 
   const fmt = (x: unknown) => String(x);
-  console.log(`Squid ${squidVersion()}, concurrency ${CONCURRENCY}, ${REQUESTS} requests/run after ${WARMUP} warm-up, median of ${ROUNDS} rounds (after a discarded warm-up round), ${body.length} B JSON body, load average ${loadAvgStart.join(" ")} at start (${os.cpus().length} CPUs)`);
-  console.log("| scenario | path | direct req/s | proxied req/s | ratio | direct p50 / p99 (ms) | proxied p50 / p99 (ms) | added p50 / p99 (ms) |");
+  console.log(
+    `Squid ${squidVersion()}, concurrency ${CONCURRENCY}, ${REQUESTS} requests/run after ${WARMUP} warm-up, median of ${ROUNDS} rounds (after a discarded warm-up round), ${body.length} B JSON body, load average ${loadAvgStart.join(" ")} at start (${os.cpus().length} CPUs)`,
+  );
+  console.log(
+    "| scenario | path | direct req/s | proxied req/s | ratio | direct p50 / p99 (ms) | proxied p50 / p99 (ms) | added p50 / p99 (ms) |",
+  );
   console.log("|---|---|---|---|---|---|---|---|");
   for (const r of rows) {
-    console.log(`| ${r.scenario} | ${r.path} | ${fmt(r.directRps)} | ${fmt(r.proxiedRps)} | ${fmt(r.ratio)}× | ${fmt(r.directP50Ms)} / ${fmt(r.directP99Ms)} | ${fmt(r.proxiedP50Ms)} / ${fmt(r.proxiedP99Ms)} | ${fmt(r.addedP50Ms)} / ${fmt(r.addedP99Ms)} |`);
+    console.log(
+      `| ${r.scenario} | ${r.path} | ${fmt(r.directRps)} | ${fmt(r.proxiedRps)} | ${fmt(r.ratio)}× | ${fmt(r.directP50Ms)} / ${fmt(r.directP99Ms)} | ${fmt(r.proxiedP50Ms)} / ${fmt(r.proxiedP99Ms)} | ${fmt(r.addedP50Ms)} / ${fmt(r.addedP99Ms)} |`,
+    );
   }
   console.log("");
   console.log("| scenario | path | CPU µs/request direct: client / upstream | proxied: client / upstream / Squid |");
@@ -674,13 +820,19 @@ async function bench(): Promise<number> {
   for (const r of rows) {
     const d = r.cpuUsPerRequestDirect as { client: number; upstream: number };
     const q = r.cpuUsPerRequestProxied as { client: number; upstream: number; squid: number };
-    console.log(`| ${r.scenario} | ${r.path} | ${d.client} / ${d.upstream} | ${q.client} / ${q.upstream} / ${q.squid} |`);
+    console.log(
+      `| ${r.scenario} | ${r.path} | ${d.client} / ${d.upstream} | ${q.client} / ${q.upstream} / ${q.squid} |`,
+    );
   }
   console.log(`wrote ${path.relative(process.cwd(), file)}`);
   if (!ok) {
-    console.error(`FAILED: ${failedRequests} failed request(s), ${incomplete} incomplete/skipped run(s), ${finalStats.leakedSecretHeader} request(s) leaked the secret header upstream`);
-    for (const f of allFailures) console.error(`  ${f.scenario}/${f.path} round ${f.round} ${f.phase}: ${f.count} × ${f.reason}`);
-    for (const [p, s] of Object.entries(squids)) console.error(`--- ${p} squid output (tail)\n${s!.output().split("\n").slice(-20).join("\n")}`);
+    console.error(
+      `FAILED: ${failedRequests} failed request(s), ${incomplete} incomplete/skipped run(s), ${finalStats.leakedSecretHeader} request(s) leaked the secret header upstream`,
+    );
+    for (const f of allFailures)
+      console.error(`  ${f.scenario}/${f.path} round ${f.round} ${f.phase}: ${f.count} × ${f.reason}`);
+    for (const [p, s] of Object.entries(squids))
+      console.error(`--- ${p} squid output (tail)\n${s!.output().split("\n").slice(-20).join("\n")}`);
   }
   return ok ? 0 : 1;
 }

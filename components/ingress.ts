@@ -38,7 +38,10 @@ const DESCRIPTION_BAD_CHARS = /[^a-zA-Z0-9 ._\-:/()#,@[\]+=&;{}!$*]/g;
 const DESCRIPTION_MAX = 255;
 
 function slug(s: string): string {
-  return s.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "");
+  return s
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-+|-+$/g, "");
 }
 
 interface ResolvedPeer {
@@ -48,34 +51,51 @@ interface ResolvedPeer {
 
 /** The peer's stable name part and the rule's source fields; throws a ConfigError keyed `errorKey`. */
 export function resolvePeer(errorKey: string, peer: IngressPeer): ResolvedPeer {
-  const sgFix = "pass { securityGroupId, name } with a stable name for the peer (e.g. the client function's name), or the id Output of one aws.ec2.SecurityGroup";
+  const sgFix =
+    "pass { securityGroupId, name } with a stable name for the peer (e.g. the client function's name), or the id Output of one aws.ec2.SecurityGroup";
   if (peer !== null && typeof peer === "object" && !pulumi.Output.isInstance(peer) && !(peer instanceof Promise)) {
     if ("cidr" in peer) return cidrPeer(errorKey, peer.cidr);
     if ("securityGroupId" in peer) {
       const key = slug(String(peer.name ?? ""));
-      if (key === "") throw new ConfigError(`${errorKey}.name`, `${JSON.stringify(peer.name)} has no letters or digits`, "name the peer after its own component, e.g. \"saas-export\"");
+      if (key === "")
+        throw new ConfigError(
+          `${errorKey}.name`,
+          `${JSON.stringify(peer.name)} has no letters or digits`,
+          'name the peer after its own component, e.g. "saas-export"',
+        );
       return { key: `sg-${key}`, source: { referencedSecurityGroupId: peer.securityGroupId } };
     }
   }
   if (typeof peer === "string") {
     if (SG_ID_RE.test(peer)) return { key: slug(peer), source: { referencedSecurityGroupId: peer } };
     if (peer.includes("/")) return cidrPeer(errorKey, peer);
-    throw new ConfigError(errorKey, `${JSON.stringify(peer)} is neither a security group id (sg-…) nor an IPv4 CIDR`, sgFix);
+    throw new ConfigError(
+      errorKey,
+      `${JSON.stringify(peer)} is neither a security group id (sg-…) nor an IPv4 CIDR`,
+      sgFix,
+    );
   }
   if (pulumi.Output.isInstance(peer)) {
     // An Output straight from one security group: its Pulumi name is stable across deployments.
     const from = [...(peer as unknown as { resources(): Set<pulumi.Resource> }).resources()];
     const groups = from.filter((r) => (r as unknown as { __pulumiType?: string }).__pulumiType === SECURITY_GROUP_TYPE);
-    const name = groups.length === 1 && from.length === 1 ? (groups[0] as unknown as { __name?: string }).__name : undefined;
+    const name =
+      groups.length === 1 && from.length === 1 ? (groups[0] as unknown as { __name?: string }).__name : undefined;
     if (name) return { key: `sg-${slug(name)}`, source: { referencedSecurityGroupId: peer } };
   }
-  throw new ConfigError(errorKey, "the security group's id is not known before deployment and does not come from one security group", sgFix);
+  throw new ConfigError(
+    errorKey,
+    "the security group's id is not known before deployment and does not come from one security group",
+    sgFix,
+  );
 }
 
 function cidrPeer(errorKey: string, cidr: string): ResolvedPeer {
   const parsed = tryParseCidr(cidr);
-  if (typeof parsed === "string") throw new ConfigError(errorKey, parsed, "give the client network as an IPv4 CIDR, e.g. 10.0.0.0/16");
-  if (parsed.prefix === 0) throw new ConfigError(errorKey, "0.0.0.0/0 would admit every address", "give the client network's CIDR");
+  if (typeof parsed === "string")
+    throw new ConfigError(errorKey, parsed, "give the client network as an IPv4 CIDR, e.g. 10.0.0.0/16");
+  if (parsed.prefix === 0)
+    throw new ConfigError(errorKey, "0.0.0.0/0 would admit every address", "give the client network's CIDR");
   return { key: `cidr-${slug(parsed.text)}`, source: { cidrIpv4: parsed.text } };
 }
 
@@ -107,26 +127,46 @@ export class IngressRules {
    * `previousNames` are names an earlier release of the kit gave the same rule: they become aliases,
    * so an existing stack keeps the rule instead of replacing it.
    */
-  public allow(peer: IngressPeer, port: number, description: string, method = "allowFrom", previousNames: string[] = []): aws.vpc.SecurityGroupIngressRule {
+  public allow(
+    peer: IngressPeer,
+    port: number,
+    description: string,
+    method = "allowFrom",
+    previousNames: string[] = [],
+  ): aws.vpc.SecurityGroupIngressRule {
     const errorKey = `${this.o.owner}.${method}`;
-    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ConfigError(errorKey, `${JSON.stringify(port)} is not a TCP port`, "use 1..65535");
+    if (!Number.isInteger(port) || port < 1 || port > 65535)
+      throw new ConfigError(errorKey, `${JSON.stringify(port)} is not a TCP port`, "use 1..65535");
     if (typeof description !== "string" || !/[A-Za-z0-9]/.test(description)) {
-      throw new ConfigError(errorKey, `description ${JSON.stringify(description)} has no letters or digits`, "describe the client in a few words, e.g. \"saas-export function\"");
+      throw new ConfigError(
+        errorKey,
+        `description ${JSON.stringify(description)} has no letters or digits`,
+        'describe the client in a few words, e.g. "saas-export function"',
+      );
     }
     const { key, source } = resolvePeer(errorKey, peer);
     const name = `${this.o.namePrefix}-from-${key}-${port}`;
-    if (this.used.has(name)) throw new ConfigError(errorKey, `${key} is already allowed on port ${port} (rule "${name}")`, "allow each peer once; change the description on the existing call instead");
+    if (this.used.has(name))
+      throw new ConfigError(
+        errorKey,
+        `${key} is already allowed on port ${port} (rule "${name}")`,
+        "allow each peer once; change the description on the existing call instead",
+      );
     this.used.add(name);
     const aliases = previousNames.filter((n) => n !== name).map((n) => ({ name: n }));
-    return new aws.vpc.SecurityGroupIngressRule(name, {
-      securityGroupId: this.o.securityGroupId,
-      ipProtocol: "tcp",
-      fromPort: port,
-      toPort: port,
-      ...source,
-      description: ruleDescription(description),
-      tags: this.o.tags,
-    }, { parent: this.o.parent, ...(aliases.length > 0 ? { aliases } : {}) });
+    return new aws.vpc.SecurityGroupIngressRule(
+      name,
+      {
+        securityGroupId: this.o.securityGroupId,
+        ipProtocol: "tcp",
+        fromPort: port,
+        toPort: port,
+        ...source,
+        description: ruleDescription(description),
+        tags: this.o.tags,
+      },
+      { parent: this.o.parent, ...(aliases.length > 0 ? { aliases } : {}) },
+    );
   }
 }
 

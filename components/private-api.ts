@@ -30,7 +30,7 @@ export interface PrivateApiRoute {
 export interface PrivateApiEndpointArgs {
   /** The VPC the execute-api interface endpoint goes in. */
   vpcId: pulumi.Input<string>;
-  /** Subnets for the endpoint's ENIs, one per AZ (the write-up: all of them). */
+  /** Subnets for the endpoint's ENIs, one per AZ (the usual recipe: all of them). */
   subnetIds: pulumi.Input<pulumi.Input<string>[]>;
   /** The region (com.amazonaws.<region>.execute-api). */
   region: string;
@@ -142,9 +142,18 @@ function isWildcard(v: string): boolean {
 /** Checks one plain endpoint id; returns the problem or undefined. Used up front and again for values known only at deploy time. */
 export function endpointIdProblem(key: string, id: string): ConfigError | undefined {
   if (isWildcard(id)) {
-    return new ConfigError(key, `"${id}" is a wildcard consumer: one execute-api endpoint can reach every private API in the region, from any account, so a wildcard would let any VPC in AWS call this API`, "list each allowed VPC endpoint by its id (vpce-0123456789abcdef0), or allow an account with consumerAccountIds");
+    return new ConfigError(
+      key,
+      `"${id}" is a wildcard consumer: one execute-api endpoint can reach every private API in the region, from any account, so a wildcard would let any VPC in AWS call this API`,
+      "list each allowed VPC endpoint by its id (vpce-0123456789abcdef0), or allow an account with consumerAccountIds",
+    );
   }
-  if (!VPCE_RE.test(id)) return new ConfigError(key, `"${id}" is not a VPC endpoint id`, "give the execute-api interface endpoint's id, e.g. vpce-0123456789abcdef0");
+  if (!VPCE_RE.test(id))
+    return new ConfigError(
+      key,
+      `"${id}" is not a VPC endpoint id`,
+      "give the execute-api interface endpoint's id, e.g. vpce-0123456789abcdef0",
+    );
   return undefined;
 }
 
@@ -156,17 +165,28 @@ export function checkResolvedEndpointIds(name: string, ids: string[], created = 
   const problems = ids
     .map((id, i) => endpointIdProblem(i < created ? `${name}.endpoint` : `${name}.vpcEndpointIds[${i - created}]`, id))
     .filter((e): e is ConfigError => !!e);
-  if (ids.length === 0) problems.push(new ConfigError(`${name}.vpcEndpointIds`, "the list is empty, so nothing could ever invoke the API", "list at least one execute-api endpoint id"));
+  if (ids.length === 0)
+    problems.push(
+      new ConfigError(
+        `${name}.vpcEndpointIds`,
+        "the list is empty, so nothing could ever invoke the API",
+        "list at least one execute-api endpoint id",
+      ),
+    );
   throwIfAny(problems);
   return [...new Set(ids)];
 }
 
 function slugOf(path: string): string {
   if (path === "/") return "root";
-  return path.slice(1).split("/").map((s) => {
-    const p = PARAM_RE.exec(s);
-    return p ? `${p[1]}${p[2] ? "-greedy" : ""}` : s.replace(/[^A-Za-z0-9-]/g, "-");
-  }).join("-");
+  return path
+    .slice(1)
+    .split("/")
+    .map((s) => {
+      const p = PARAM_RE.exec(s);
+      return p ? `${p[1]}${p[2] ? "-greedy" : ""}` : s.replace(/[^A-Za-z0-9-]/g, "-");
+    })
+    .join("-");
 }
 
 /**
@@ -176,7 +196,10 @@ function slugOf(path: string): string {
 export function planPrivateApi(name: string, args: PrivateApiArgs): PrivateApiPlan {
   const errors: ConfigError[] = [];
   const defaultAuth = args.authorization ?? "NONE";
-  if (defaultAuth !== "NONE" && defaultAuth !== "AWS_IAM") errors.push(new ConfigError(`${name}.authorization`, `"${defaultAuth}" is not supported`, `use "NONE" or "AWS_IAM"`));
+  if (defaultAuth !== "NONE" && defaultAuth !== "AWS_IAM")
+    errors.push(
+      new ConfigError(`${name}.authorization`, `"${defaultAuth}" is not supported`, `use "NONE" or "AWS_IAM"`),
+    );
 
   // Routes.
   const routes: PlannedRoute[] = [];
@@ -184,20 +207,38 @@ export function planPrivateApi(name: string, args: PrivateApiArgs): PrivateApiPl
   const seen = new Map<string, number>();
   const slugs = new Map<string, string>();
   if (!Array.isArray(args.routes) || args.routes.length === 0) {
-    errors.push(new ConfigError(`${name}.routes`, "no routes given (a deployment needs at least one method)", "add routes such as { method: \"GET\", path: \"/pets\", function: fn }"));
+    errors.push(
+      new ConfigError(
+        `${name}.routes`,
+        "no routes given (a deployment needs at least one method)",
+        'add routes such as { method: "GET", path: "/pets", function: fn }',
+      ),
+    );
   }
   (args.routes ?? []).forEach((route, i) => {
     const at = `${name}.routes[${i}]`;
     const method = String(route.method ?? "").toUpperCase();
     let ok = true;
     if (!(ROUTE_METHODS as readonly string[]).includes(method)) {
-      errors.push(new ConfigError(`${at}.method`, `"${route.method}" is not an HTTP method API Gateway routes`, `use one of ${ROUTE_METHODS.join(", ")}`));
+      errors.push(
+        new ConfigError(
+          `${at}.method`,
+          `"${route.method}" is not an HTTP method API Gateway routes`,
+          `use one of ${ROUTE_METHODS.join(", ")}`,
+        ),
+      );
       ok = false;
     }
     const path = route.path;
     const pathProblem = checkPath(path);
     if (pathProblem) {
-      errors.push(new ConfigError(`${at}.path`, `"${path}" ${pathProblem}`, "write paths like /pets or /pets/{id}: a leading slash, no trailing slash, letters, digits, . _ ~ - and {param} segments"));
+      errors.push(
+        new ConfigError(
+          `${at}.path`,
+          `"${path}" ${pathProblem}`,
+          "write paths like /pets or /pets/{id}: a leading slash, no trailing slash, letters, digits, . _ ~ - and {param} segments",
+        ),
+      );
       ok = false;
     }
     const auth = route.authorization ?? defaultAuth;
@@ -206,7 +247,13 @@ export function planPrivateApi(name: string, args: PrivateApiArgs): PrivateApiPl
       ok = false;
     }
     if (!route.function) {
-      errors.push(new ConfigError(`${at}.function`, "no function given", "pass an aws.lambda.Function or { functionName, invokeArn }"));
+      errors.push(
+        new ConfigError(
+          `${at}.function`,
+          "no function given",
+          "pass an aws.lambda.Function or { functionName, invokeArn }",
+        ),
+      );
       ok = false;
     }
     if (!ok) return;
@@ -223,14 +270,23 @@ export function planPrivateApi(name: string, args: PrivateApiArgs): PrivateApiPl
     for (const seg of segments) {
       const here = parent === "/" ? `/${seg}` : `${parent}/${seg}`;
       if (!resources.has(here)) {
-        const clash = [...resources.values()].find((r) => r.parentPath === parent && PARAM_RE.test(r.pathPart) && PARAM_RE.test(seg) && r.pathPart !== seg);
+        const clash = [...resources.values()].find(
+          (r) => r.parentPath === parent && PARAM_RE.test(r.pathPart) && PARAM_RE.test(seg) && r.pathPart !== seg,
+        );
         if (clash) {
-          errors.push(new ConfigError(`${at}.path`, `"${path}" puts {param} segment ${seg} beside ${clash.pathPart} under ${parent}; API Gateway allows one variable segment per parent`, `use the same parameter name at that level (${clash.pathPart})`));
+          errors.push(
+            new ConfigError(
+              `${at}.path`,
+              `"${path}" puts {param} segment ${seg} beside ${clash.pathPart} under ${parent}; API Gateway allows one variable segment per parent`,
+              `use the same parameter name at that level (${clash.pathPart})`,
+            ),
+          );
           return;
         }
         let slug = slugOf(here);
         const owner = slugs.get(slug);
-        if (owner !== undefined && owner !== here) slug = `${slug}-${crypto.createHash("sha256").update(here).digest("hex").slice(0, 6)}`;
+        if (owner !== undefined && owner !== here)
+          slug = `${slug}-${crypto.createHash("sha256").update(here).digest("hex").slice(0, 6)}`;
         slugs.set(slug, here);
         resources.set(here, { path: here, parentPath: parent, pathPart: seg, slug });
       }
@@ -243,32 +299,53 @@ export function planPrivateApi(name: string, args: PrivateApiArgs): PrivateApiPl
       authorization: auth,
       index: i,
       arnPath: `/${arnPath}`,
-      slug: `${method}-${path === "/" ? "root" : resources.get(path)?.slug ?? slugOf(path)}`,
+      slug: `${method}-${path === "/" ? "root" : (resources.get(path)?.slug ?? slugOf(path))}`,
     });
   });
 
   // Who may call.
   const ids = args.vpcEndpointIds;
   if (ids === undefined && !args.endpoint) {
-    errors.push(new ConfigError(`${name}.vpcEndpointIds`, "no VPC endpoint given: a private API is reachable only through execute-api interface endpoints", "list the execute-api endpoint ids, or pass `endpoint` to create one"));
+    errors.push(
+      new ConfigError(
+        `${name}.vpcEndpointIds`,
+        "no VPC endpoint given: a private API is reachable only through execute-api interface endpoints",
+        "list the execute-api endpoint ids, or pass `endpoint` to create one",
+      ),
+    );
   } else if (ids !== undefined && ids.length === 0 && !args.endpoint) {
-    errors.push(new ConfigError(`${name}.vpcEndpointIds`, "the list is empty, so nothing could ever invoke the API", "list at least one execute-api endpoint id, or pass `endpoint` to create one"));
+    errors.push(
+      new ConfigError(
+        `${name}.vpcEndpointIds`,
+        "the list is empty, so nothing could ever invoke the API",
+        "list at least one execute-api endpoint id, or pass `endpoint` to create one",
+      ),
+    );
   }
   const plainIds = new Set<string>();
   (ids ?? []).forEach((id, i) => {
     if (typeof id !== "string") return; // known at deploy time; checked then
     const problem = endpointIdProblem(`${name}.vpcEndpointIds[${i}]`, id);
     if (problem) errors.push(problem);
-    else if (plainIds.has(id)) errors.push(new ConfigError(`${name}.vpcEndpointIds[${i}]`, `${id} is listed twice`, "list each endpoint once"));
+    else if (plainIds.has(id))
+      errors.push(new ConfigError(`${name}.vpcEndpointIds[${i}]`, `${id} is listed twice`, "list each endpoint once"));
     plainIds.add(id);
   });
   const accounts = args.consumerAccountIds ?? [];
   accounts.forEach((a, i) => {
     const key = `${name}.consumerAccountIds[${i}]`;
     if (typeof a !== "string" || isWildcard(a)) {
-      errors.push(new ConfigError(key, `"${a}" is a wildcard consumer: it would let every AWS account call this API`, "list each consumer account by its 12-digit id"));
+      errors.push(
+        new ConfigError(
+          key,
+          `"${a}" is a wildcard consumer: it would let every AWS account call this API`,
+          "list each consumer account by its 12-digit id",
+        ),
+      );
     } else if (!ACCOUNT_RE.test(a)) {
-      errors.push(new ConfigError(key, `"${a}" is not an AWS account id`, "give the 12-digit account id, e.g. 111122223333"));
+      errors.push(
+        new ConfigError(key, `"${a}" is not an AWS account id`, "give the 12-digit account id, e.g. 111122223333"),
+      );
     } else if (accounts.indexOf(a) !== i) {
       errors.push(new ConfigError(key, `${a} is listed twice`, "list each account once"));
     }
@@ -276,18 +353,39 @@ export function planPrivateApi(name: string, args: PrivateApiArgs): PrivateApiPl
   if (accounts.length > 0) {
     const unsigned = routes.filter((r) => r.authorization !== "AWS_IAM").map((r) => `${r.method} ${r.path}`);
     if (unsigned.length > 0) {
-      errors.push(new ConfigError(`${name}.consumerAccountIds`, `accounts can only be recognised on SigV4-signed requests, and ${unsigned.join(", ")} use${unsigned.length === 1 ? "s" : ""} authorization NONE`, `set authorization: "AWS_IAM" (on the API or on those routes), or allow the consumers' VPC endpoints by id in vpcEndpointIds instead`));
+      errors.push(
+        new ConfigError(
+          `${name}.consumerAccountIds`,
+          `accounts can only be recognised on SigV4-signed requests, and ${unsigned.join(", ")} use${unsigned.length === 1 ? "s" : ""} authorization NONE`,
+          `set authorization: "AWS_IAM" (on the API or on those routes), or allow the consumers' VPC endpoints by id in vpcEndpointIds instead`,
+        ),
+      );
     }
   }
   if (args.endpoint) {
     try {
-      checkVpcEndpointsArgs(`${name}.endpoint`, { vpcId: args.endpoint.vpcId, region: args.endpoint.region, vpcDns: args.endpoint.vpcDns, interfaceServices: ["execute-api"], subnetIds: args.endpoint.subnetIds, privateDns: args.endpoint.privateDns ?? true, gatewayServices: [] });
+      checkVpcEndpointsArgs(`${name}.endpoint`, {
+        vpcId: args.endpoint.vpcId,
+        region: args.endpoint.region,
+        vpcDns: args.endpoint.vpcDns,
+        interfaceServices: ["execute-api"],
+        subnetIds: args.endpoint.subnetIds,
+        privateDns: args.endpoint.privateDns ?? true,
+        gatewayServices: [],
+      });
     } catch (e) {
       if (e instanceof ConfigErrors) errors.push(...e.errors);
       else if (e instanceof ConfigError) errors.push(e);
       else throw e;
     }
-    if (Array.isArray(args.endpoint.subnetIds) && args.endpoint.subnetIds.length === 0) errors.push(new ConfigError(`${name}.endpoint.subnetIds`, "no subnets given", "pass the VPC's private subnet ids, one per availability zone"));
+    if (Array.isArray(args.endpoint.subnetIds) && args.endpoint.subnetIds.length === 0)
+      errors.push(
+        new ConfigError(
+          `${name}.endpoint.subnetIds`,
+          "no subnets given",
+          "pass the VPC's private subnet ids, one per availability zone",
+        ),
+      );
   }
 
   // Stage.
@@ -295,9 +393,23 @@ export function planPrivateApi(name: string, args: PrivateApiArgs): PrivateApiPl
   const throttling = { ...DEFAULT_THROTTLING, ...(args.throttling ?? {}) };
   errors.push(...stageSettingsErrors(name, stageName, throttling));
   const retention = args.logRetentionInDays ?? 30;
-  if (!CLOUDWATCH_RETENTION_DAYS.includes(retention)) errors.push(new ConfigError(`${name}.logRetentionInDays`, `${retention} is not a CloudWatch Logs retention period`, `use one of ${CLOUDWATCH_RETENTION_DAYS.join(", ")}`));
+  if (!CLOUDWATCH_RETENTION_DAYS.includes(retention))
+    errors.push(
+      new ConfigError(
+        `${name}.logRetentionInDays`,
+        `${retention} is not a CloudWatch Logs retention period`,
+        `use one of ${CLOUDWATCH_RETENTION_DAYS.join(", ")}`,
+      ),
+    );
   const executionLogging = args.executionLogging ?? "OFF";
-  if (!["OFF", "ERROR", "INFO"].includes(executionLogging)) errors.push(new ConfigError(`${name}.executionLogging`, `"${executionLogging}" is not a logging level`, `use "OFF", "ERROR" or "INFO"`));
+  if (!["OFF", "ERROR", "INFO"].includes(executionLogging))
+    errors.push(
+      new ConfigError(
+        `${name}.executionLogging`,
+        `"${executionLogging}" is not a logging level`,
+        `use "OFF", "ERROR" or "INFO"`,
+      ),
+    );
   throwIfAny(errors);
   return {
     routes,
@@ -313,11 +425,36 @@ export function planPrivateApi(name: string, args: PrivateApiArgs): PrivateApiPl
 }
 
 /** Stage name and throttling checks, shared with the stack config (keys `<prefix>.stageName`, `<prefix>.throttling.*`). */
-export function stageSettingsErrors(prefix: string, stageName: string, throttling: Required<PrivateApiThrottling>): ConfigError[] {
+export function stageSettingsErrors(
+  prefix: string,
+  stageName: string,
+  throttling: Required<PrivateApiThrottling>,
+): ConfigError[] {
   const errors: ConfigError[] = [];
-  if (!STAGE_RE.test(stageName)) errors.push(new ConfigError(`${prefix}.stageName`, `"${stageName}" is not a valid stage name`, "use letters, digits, - and _ (at most 128), e.g. v1"));
-  if (!Number.isFinite(throttling.rateLimit) || throttling.rateLimit <= 0 || throttling.rateLimit > 10000) errors.push(new ConfigError(`${prefix}.throttling.rateLimit`, `${throttling.rateLimit} requests/s is outside API Gateway's range`, "use a number above 0 and at most 10000 (the default account quota)"));
-  if (!Number.isInteger(throttling.burstLimit) || throttling.burstLimit < 1 || throttling.burstLimit > 5000) errors.push(new ConfigError(`${prefix}.throttling.burstLimit`, `${throttling.burstLimit} is outside API Gateway's range`, "use an integer from 1 to 5000 (the default account burst quota)"));
+  if (!STAGE_RE.test(stageName))
+    errors.push(
+      new ConfigError(
+        `${prefix}.stageName`,
+        `"${stageName}" is not a valid stage name`,
+        "use letters, digits, - and _ (at most 128), e.g. v1",
+      ),
+    );
+  if (!Number.isFinite(throttling.rateLimit) || throttling.rateLimit <= 0 || throttling.rateLimit > 10000)
+    errors.push(
+      new ConfigError(
+        `${prefix}.throttling.rateLimit`,
+        `${throttling.rateLimit} requests/s is outside API Gateway's range`,
+        "use a number above 0 and at most 10000 (the default account quota)",
+      ),
+    );
+  if (!Number.isInteger(throttling.burstLimit) || throttling.burstLimit < 1 || throttling.burstLimit > 5000)
+    errors.push(
+      new ConfigError(
+        `${prefix}.throttling.burstLimit`,
+        `${throttling.burstLimit} is outside API Gateway's range`,
+        "use an integer from 1 to 5000 (the default account burst quota)",
+      ),
+    );
   return errors;
 }
 
@@ -371,18 +508,42 @@ export const ACCESS_LOG_FORMAT = JSON.stringify({
  * listed accounts' principals), and an explicit deny for any request that came through another
  * endpoint and from no listed account. `apiArn` is the API's execution ARN.
  */
-export function privateApiPolicy(apiArn: string, vpcEndpointIds: string[], consumerAccountIds: string[] = []): Record<string, unknown> {
+export function privateApiPolicy(
+  apiArn: string,
+  vpcEndpointIds: string[],
+  consumerAccountIds: string[] = [],
+): Record<string, unknown> {
   const resource = `${apiArn}/*`;
   const statements: Record<string, unknown>[] = [
-    { Sid: "AllowListedVpcEndpoints", Effect: "Allow", Principal: "*", Action: "execute-api:Invoke", Resource: resource, Condition: { StringEquals: { "aws:SourceVpce": vpcEndpointIds } } },
+    {
+      Sid: "AllowListedVpcEndpoints",
+      Effect: "Allow",
+      Principal: "*",
+      Action: "execute-api:Invoke",
+      Resource: resource,
+      Condition: { StringEquals: { "aws:SourceVpce": vpcEndpointIds } },
+    },
   ];
   if (consumerAccountIds.length > 0) {
-    statements.push({ Sid: "AllowListedAccounts", Effect: "Allow", Principal: { AWS: consumerAccountIds.map((a) => `arn:aws:iam::${a}:root`) }, Action: "execute-api:Invoke", Resource: resource });
+    statements.push({
+      Sid: "AllowListedAccounts",
+      Effect: "Allow",
+      Principal: { AWS: consumerAccountIds.map((a) => `arn:aws:iam::${a}:root`) },
+      Action: "execute-api:Invoke",
+      Resource: resource,
+    });
   }
   // Keys in one condition block are ANDed: denied unless the endpoint is listed or the signed caller's account is.
   const notListed: Record<string, string[]> = { "aws:SourceVpce": vpcEndpointIds };
   if (consumerAccountIds.length > 0) notListed["aws:PrincipalAccount"] = consumerAccountIds;
-  statements.push({ Sid: "DenyUnlistedSources", Effect: "Deny", Principal: "*", Action: "execute-api:Invoke", Resource: resource, Condition: { StringNotEquals: notListed } });
+  statements.push({
+    Sid: "DenyUnlistedSources",
+    Effect: "Deny",
+    Principal: "*",
+    Action: "execute-api:Invoke",
+    Resource: resource,
+    Condition: { StringNotEquals: notListed },
+  });
   return { Version: "2012-10-17", Statement: statements };
 }
 
@@ -401,7 +562,10 @@ export interface RouteSnapshot {
  */
 export function deploymentTrigger(routes: RouteSnapshot[], policy: unknown): string {
   const sorted = [...routes].sort((a, b) => `${a.path} ${a.method}`.localeCompare(`${b.path} ${b.method}`));
-  return crypto.createHash("sha256").update(JSON.stringify({ routes: sorted, policy })).digest("hex");
+  return crypto
+    .createHash("sha256")
+    .update(JSON.stringify({ routes: sorted, policy }))
+    .digest("hex");
 }
 
 /** `arn:aws:execute-api:<region>:<account>:<api-id>` → its parts. */
@@ -423,11 +587,15 @@ export interface NoPrivateDnsAccess {
 }
 
 function isLambdaRef(f: PrivateApiRoute["function"]): f is LambdaRef {
-  return !pulumi.CustomResource.isInstance(f) && typeof (f as LambdaRef).invokeArn !== "undefined" && typeof (f as LambdaRef).functionName !== "undefined";
+  return (
+    !pulumi.CustomResource.isInstance(f) &&
+    typeof (f as LambdaRef).invokeArn !== "undefined" &&
+    typeof (f as LambdaRef).functionName !== "undefined"
+  );
 }
 
 /**
- * An API Gateway REST API of endpoint type PRIVATE (MISSION §5): reachable only through execute-api
+ * An API Gateway REST API of endpoint type PRIVATE (docs/designs.md §5): reachable only through execute-api
  * interface endpoints, and, because one endpoint can reach every private API in the region from any
  * account, gated by a resource policy that names the allowed endpoints (or accounts) and denies the
  * rest. Lambda proxy routes, a deployment re-created whenever routes or the policy change, and a
@@ -461,11 +629,16 @@ export class PrivateApi extends pulumi.ComponentResource {
 
   constructor(name: string, args: PrivateApiArgs, opts: pulumi.ComponentResourceOptions = {}) {
     const plan = planPrivateApi(name, args);
-    super("vpc-lambda-kit:api:PrivateApi", name, {
-      stageName: plan.stageName,
-      routes: plan.routes.map((r) => `${r.method} ${r.path}`),
-      consumerAccountIds: plan.consumerAccountIds,
-    }, opts);
+    super(
+      "vpc-lambda-kit:api:PrivateApi",
+      name,
+      {
+        stageName: plan.stageName,
+        routes: plan.routes.map((r) => `${r.method} ${r.path}`),
+        consumerAccountIds: plan.consumerAccountIds,
+      },
+      opts,
+    );
     this.plan = plan;
     this.name = name;
     this.stageName = plan.stageName;
@@ -473,27 +646,37 @@ export class PrivateApi extends pulumi.ComponentResource {
     const tags = args.tags ?? {};
 
     if (args.endpoint) {
-      this.endpoints = new VpcEndpoints(`${name}-endpoint`, {
-        vpcId: args.endpoint.vpcId,
-        region: args.endpoint.region,
-        vpcDns: args.endpoint.vpcDns,
-        interfaceServices: ["execute-api"],
-        subnetIds: args.endpoint.subnetIds,
-        privateDns: args.endpoint.privateDns ?? true,
-        gatewayServices: [],
-        tags,
-      }, child);
+      this.endpoints = new VpcEndpoints(
+        `${name}-endpoint`,
+        {
+          vpcId: args.endpoint.vpcId,
+          region: args.endpoint.region,
+          vpcDns: args.endpoint.vpcDns,
+          interfaceServices: ["execute-api"],
+          subnetIds: args.endpoint.subnetIds,
+          privateDns: args.endpoint.privateDns ?? true,
+          gatewayServices: [],
+          tags,
+        },
+        child,
+      );
     }
     const created = this.endpoints ? [this.endpoints.interfaceEndpointIds["execute-api"]] : [];
     // Ids known only at deploy time (another stack's endpoint) get the same checks as plain ones.
-    const endpointIds = pulumi.all([...created, ...(args.vpcEndpointIds ?? [])]).apply((ids) => checkResolvedEndpointIds(name, ids, created.length));
+    const endpointIds = pulumi
+      .all([...created, ...(args.vpcEndpointIds ?? [])])
+      .apply((ids) => checkResolvedEndpointIds(name, ids, created.length));
     this.vpcEndpointIds = endpointIds;
 
-    const api = new aws.apigateway.RestApi(`${name}-api`, {
-      description: args.description ?? `${name}: private REST API (reachable only through listed VPC endpoints)`,
-      endpointConfiguration: { types: "PRIVATE", vpcEndpointIds: endpointIds },
-      tags,
-    }, child);
+    const api = new aws.apigateway.RestApi(
+      `${name}-api`,
+      {
+        description: args.description ?? `${name}: private REST API (reachable only through listed VPC endpoints)`,
+        endpointConfiguration: { types: "PRIVATE", vpcEndpointIds: endpointIds },
+        tags,
+      },
+      child,
+    );
     this.restApiId = api.id;
     this.executionArn = api.executionArn;
 
@@ -503,15 +686,25 @@ export class PrivateApi extends pulumi.ComponentResource {
     // that comes with it (CreateDeployment on a private API with no policy fails, and a deployment
     // made while the policy is being updated snapshots the old one) is closed by the deployment's
     // dependsOn on this resource and the policy in its trigger.
-    const policyDoc = pulumi.all([api.executionArn, endpointIds]).apply(([arn, ids]) => privateApiPolicy(arn, ids, plan.consumerAccountIds));
+    const policyDoc = pulumi
+      .all([api.executionArn, endpointIds])
+      .apply(([arn, ids]) => privateApiPolicy(arn, ids, plan.consumerAccountIds));
     this.policy = policyDoc.apply((d) => JSON.stringify(d));
-    const policy = new aws.apigateway.RestApiPolicy(`${name}-policy`, { restApiId: api.id, policy: this.policy }, { parent: api });
+    const policy = new aws.apigateway.RestApiPolicy(
+      `${name}-policy`,
+      { restApiId: api.id, policy: this.policy },
+      { parent: api },
+    );
 
     const resourceIds = new Map<string, pulumi.Output<string>>([["/", api.rootResourceId]]);
     for (const r of plan.resources) {
       const parentId = resourceIds.get(r.parentPath);
       if (!parentId) throw new Error(`internal: resource ${r.parentPath} planned after its child ${r.path}`);
-      const res = new aws.apigateway.Resource(`${name}-res-${r.slug}`, { restApi: api.id, parentId, pathPart: r.pathPart }, { parent: api });
+      const res = new aws.apigateway.Resource(
+        `${name}-res-${r.slug}`,
+        { restApi: api.id, parentId, pathPart: r.pathPart },
+        { parent: api },
+      );
       resourceIds.set(r.path, res.id);
     }
 
@@ -523,108 +716,188 @@ export class PrivateApi extends pulumi.ComponentResource {
       const invokeArn = isLambdaRef(target) ? pulumi.output(target.invokeArn) : target.invokeArn;
       const functionName = isLambdaRef(target) ? target.functionName : target.name;
       const resourceId = resourceIds.get(r.path) as pulumi.Output<string>;
-      const method = new aws.apigateway.Method(`${name}-method-${r.slug}`, {
-        restApi: api.id,
-        resourceId,
-        httpMethod: r.method,
-        authorization: r.authorization,
-      }, { parent: api });
-      const integration = new aws.apigateway.Integration(`${name}-integration-${r.slug}`, {
-        restApi: api.id,
-        resourceId,
-        httpMethod: method.httpMethod,
-        type: "AWS_PROXY",
-        // Lambda is always invoked with POST, whatever the client's method.
-        integrationHttpMethod: "POST",
-        uri: invokeArn,
-      }, { parent: method });
+      const method = new aws.apigateway.Method(
+        `${name}-method-${r.slug}`,
+        {
+          restApi: api.id,
+          resourceId,
+          httpMethod: r.method,
+          authorization: r.authorization,
+        },
+        { parent: api },
+      );
+      const integration = new aws.apigateway.Integration(
+        `${name}-integration-${r.slug}`,
+        {
+          restApi: api.id,
+          resourceId,
+          httpMethod: method.httpMethod,
+          type: "AWS_PROXY",
+          // Lambda is always invoked with POST, whatever the client's method.
+          integrationHttpMethod: "POST",
+          uri: invokeArn,
+        },
+        { parent: method },
+      );
       // Scoped to this method and path on any stage: `/*/*` would let every route of the API (and any
       // route added later) invoke this function.
-      new aws.lambda.Permission(`${name}-invoke-${r.slug}`, {
-        action: "lambda:InvokeFunction",
-        function: functionName,
-        principal: "apigateway.amazonaws.com",
-        sourceArn: pulumi.interpolate`${api.executionArn}/*/${r.method === "ANY" ? "*" : r.method}${r.arnPath}`,
-      }, { parent: method });
+      new aws.lambda.Permission(
+        `${name}-invoke-${r.slug}`,
+        {
+          action: "lambda:InvokeFunction",
+          function: functionName,
+          principal: "apigateway.amazonaws.com",
+          sourceArn: pulumi.interpolate`${api.executionArn}/*/${r.method === "ANY" ? "*" : r.method}${r.arnPath}`,
+        },
+        { parent: method },
+      );
       dependsOn.push(method, integration);
-      snapshots.push(invokeArn.apply((uri) => ({ method: r.method, path: r.path, authorization: r.authorization, integration: { type: "AWS_PROXY" as const, httpMethod: "POST" as const, uri } })));
+      snapshots.push(
+        invokeArn.apply((uri) => ({
+          method: r.method,
+          path: r.path,
+          authorization: r.authorization,
+          integration: { type: "AWS_PROXY" as const, httpMethod: "POST" as const, uri },
+        })),
+      );
     }
 
     // The policy's content without the API's own ARN, which never changes for this API.
-    const trigger = pulumi.all([pulumi.all(snapshots), endpointIds]).apply(([routes, ids]) => deploymentTrigger(routes, privateApiPolicy("<api>", ids, plan.consumerAccountIds)));
+    const trigger = pulumi
+      .all([pulumi.all(snapshots), endpointIds])
+      .apply(([routes, ids]) => deploymentTrigger(routes, privateApiPolicy("<api>", ids, plan.consumerAccountIds)));
     this.deploymentTrigger = trigger;
     // A changed trigger replaces the deployment; Pulumi creates the replacement first (its default),
     // the stage moves to it, and only then is the old one deleted, so the stage is never without one.
-    const deployment = new aws.apigateway.Deployment(`${name}-deployment`, {
-      restApi: api.id,
-      description: pulumi.interpolate`${name} routes+policy sha256 ${trigger}`,
-      triggers: { redeployment: trigger },
-    }, { parent: api, dependsOn });
+    const deployment = new aws.apigateway.Deployment(
+      `${name}-deployment`,
+      {
+        restApi: api.id,
+        description: pulumi.interpolate`${name} routes+policy sha256 ${trigger}`,
+        triggers: { redeployment: trigger },
+      },
+      { parent: api, dependsOn },
+    );
 
     let accountSetting: aws.apigateway.Account | undefined;
     if (args.manageAccountCloudWatchRole) {
       const parts = api.executionArn.apply(parseExecutionArn);
-      const role = new aws.iam.Role(`${name}-apigw-logs-role`, {
-        description: "API Gateway account-level role: writes access and execution logs to CloudWatch Logs",
-        assumeRolePolicy: parts.apply((p) => JSON.stringify({
-          Version: "2012-10-17",
-          Statement: [{ Effect: "Allow", Principal: { Service: "apigateway.amazonaws.com" }, Action: "sts:AssumeRole", Condition: { StringEquals: { "aws:SourceAccount": p.account } } }],
-        })),
-        tags,
-      }, child);
-      const rolePolicy = new aws.iam.RolePolicy(`${name}-apigw-logs-policy`, {
-        role: role.id,
-        // Every API in this account and region logs through this one role, to groups it names itself.
-        policy: parts.apply((p) => JSON.stringify({
-          Version: "2012-10-17",
-          Statement: [{
-            Sid: "ApiGatewayLogs",
-            Effect: "Allow",
-            Action: ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogGroups", "logs:DescribeLogStreams", "logs:PutLogEvents", "logs:GetLogEvents", "logs:FilterLogEvents"],
-            Resource: `arn:${p.partition}:logs:${p.region}:${p.account}:*`,
-          }],
-        })),
-      }, { parent: role });
-      accountSetting = new aws.apigateway.Account(`${name}-apigw-account`, { cloudwatchRoleArn: role.arn }, { parent: this, dependsOn: [rolePolicy] });
+      const role = new aws.iam.Role(
+        `${name}-apigw-logs-role`,
+        {
+          description: "API Gateway account-level role: writes access and execution logs to CloudWatch Logs",
+          assumeRolePolicy: parts.apply((p) =>
+            JSON.stringify({
+              Version: "2012-10-17",
+              Statement: [
+                {
+                  Effect: "Allow",
+                  Principal: { Service: "apigateway.amazonaws.com" },
+                  Action: "sts:AssumeRole",
+                  Condition: { StringEquals: { "aws:SourceAccount": p.account } },
+                },
+              ],
+            }),
+          ),
+          tags,
+        },
+        child,
+      );
+      const rolePolicy = new aws.iam.RolePolicy(
+        `${name}-apigw-logs-policy`,
+        {
+          role: role.id,
+          // Every API in this account and region logs through this one role, to groups it names itself.
+          policy: parts.apply((p) =>
+            JSON.stringify({
+              Version: "2012-10-17",
+              Statement: [
+                {
+                  Sid: "ApiGatewayLogs",
+                  Effect: "Allow",
+                  Action: [
+                    "logs:CreateLogGroup",
+                    "logs:CreateLogStream",
+                    "logs:DescribeLogGroups",
+                    "logs:DescribeLogStreams",
+                    "logs:PutLogEvents",
+                    "logs:GetLogEvents",
+                    "logs:FilterLogEvents",
+                  ],
+                  Resource: `arn:${p.partition}:logs:${p.region}:${p.account}:*`,
+                },
+              ],
+            }),
+          ),
+        },
+        { parent: role },
+      );
+      accountSetting = new aws.apigateway.Account(
+        `${name}-apigw-account`,
+        { cloudwatchRoleArn: role.arn },
+        { parent: this, dependsOn: [rolePolicy] },
+      );
     }
 
     let accessLogGroup: aws.cloudwatch.LogGroup | undefined;
     if (plan.accessLogs) {
-      accessLogGroup = new aws.cloudwatch.LogGroup(`${name}-access-logs`, { retentionInDays: plan.logRetentionInDays, tags }, child);
+      accessLogGroup = new aws.cloudwatch.LogGroup(
+        `${name}-access-logs`,
+        { retentionInDays: plan.logRetentionInDays, tags },
+        child,
+      );
       this.accessLogGroupName = accessLogGroup.name;
     }
     if (plan.executionLogging !== "OFF") {
       // API Gateway writes execution logs to this fixed name; creating it first gives it a retention.
-      new aws.cloudwatch.LogGroup(`${name}-execution-logs`, {
-        name: pulumi.interpolate`API-Gateway-Execution-Logs_${api.id}/${plan.stageName}`,
-        retentionInDays: plan.logRetentionInDays,
-        tags,
-      }, child);
+      new aws.cloudwatch.LogGroup(
+        `${name}-execution-logs`,
+        {
+          name: pulumi.interpolate`API-Gateway-Execution-Logs_${api.id}/${plan.stageName}`,
+          retentionInDays: plan.logRetentionInDays,
+          tags,
+        },
+        child,
+      );
     }
-    const stage = new aws.apigateway.Stage(`${name}-stage`, {
-      restApi: api.id,
-      deployment: deployment.id,
-      stageName: plan.stageName,
-      accessLogSettings: accessLogGroup ? { destinationArn: accessLogGroup.arn, format: ACCESS_LOG_FORMAT } : undefined,
-      tags,
-    }, { parent: api, dependsOn: accountSetting ? [accountSetting] : [] });
-    new aws.apigateway.MethodSettings(`${name}-method-settings`, {
-      restApi: api.id,
-      stageName: stage.stageName,
-      methodPath: "*/*",
-      settings: {
-        metricsEnabled: plan.metricsEnabled,
-        throttlingRateLimit: plan.throttling.rateLimit,
-        throttlingBurstLimit: plan.throttling.burstLimit,
-        loggingLevel: plan.executionLogging,
-        // Full request/response bodies would put callers' data in the logs.
-        dataTraceEnabled: false,
+    const stage = new aws.apigateway.Stage(
+      `${name}-stage`,
+      {
+        restApi: api.id,
+        deployment: deployment.id,
+        stageName: plan.stageName,
+        accessLogSettings: accessLogGroup
+          ? { destinationArn: accessLogGroup.arn, format: ACCESS_LOG_FORMAT }
+          : undefined,
+        tags,
       },
-    }, { parent: stage });
+      { parent: api, dependsOn: accountSetting ? [accountSetting] : [] },
+    );
+    new aws.apigateway.MethodSettings(
+      `${name}-method-settings`,
+      {
+        restApi: api.id,
+        stageName: stage.stageName,
+        methodPath: "*/*",
+        settings: {
+          metricsEnabled: plan.metricsEnabled,
+          throttlingRateLimit: plan.throttling.rateLimit,
+          throttlingBurstLimit: plan.throttling.burstLimit,
+          loggingLevel: plan.executionLogging,
+          // Full request/response bodies would put callers' data in the logs.
+          dataTraceEnabled: false,
+        },
+      },
+      { parent: stage },
+    );
 
     const parts = api.executionArn.apply(parseExecutionArn);
-    this.invokeUrl = pulumi.all([parts, stage.stageName]).apply(([p, s]) => `https://${p.apiId}.execute-api.${p.region}.amazonaws.com/${s}`);
-    this.endpointHostnames = pulumi.all([parts, endpointIds]).apply(([p, ids]) => ids.map((id) => `${p.apiId}-${id}.execute-api.${p.region}.amazonaws.com`));
+    this.invokeUrl = pulumi
+      .all([parts, stage.stageName])
+      .apply(([p, s]) => `https://${p.apiId}.execute-api.${p.region}.amazonaws.com/${s}`);
+    this.endpointHostnames = pulumi
+      .all([parts, endpointIds])
+      .apply(([p, ids]) => ids.map((id) => `${p.apiId}-${id}.execute-api.${p.region}.amazonaws.com`));
     this.withoutPrivateDns = pulumi.all([parts, this.endpointHostnames, stage.stageName]).apply(([p, hosts, s]) => ({
       endpointInvokeUrls: hosts.map((h) => `https://${h}/${s}`),
       apiIdHeader: { "x-apigw-api-id": p.apiId },
@@ -648,7 +921,12 @@ export class PrivateApi extends pulumi.ComponentResource {
 
   /** Lets a security group (a caller's) reach the execute-api endpoint this component created, on 443. */
   public allowFrom(securityGroupId: pulumi.Input<string>, description: string): void {
-    if (!this.endpoints) throw new ConfigError(`${this.name}.allowFrom`, "this API did not create its endpoint", "admit callers to the endpoint you passed in vpcEndpointIds on its own security group");
+    if (!this.endpoints)
+      throw new ConfigError(
+        `${this.name}.allowFrom`,
+        "this API did not create its endpoint",
+        "admit callers to the endpoint you passed in vpcEndpointIds on its own security group",
+      );
     this.endpoints.allowFrom(securityGroupId, description);
   }
 }

@@ -4,11 +4,11 @@ import { checkSubnets, checkVpcCidr, dnsVpc, subnetIn } from "./vpc-parts";
 import { ConfigError, throwIfAny } from "./errors";
 
 export interface PrivateVpcArgs {
-  /** VPC CIDR. Default 10.1.0.0/16 (the write-up's database side). */
+  /** VPC CIDR. Default 10.1.0.0/16 (the usual recipe's database side). */
   cidrBlock?: string;
   /** One subnet per zone; at least two (an RDS DB subnet group spans two AZs). */
   availabilityZones: pulumi.Input<string>[];
-  /** Subnet CIDRs, one per zone. Default the write-up's 10.1.128.0/28 and 10.1.128.16/28. */
+  /** Subnet CIDRs, one per zone. Default the usual recipe's 10.1.128.0/28 and 10.1.128.16/28. */
   subnetCidrs?: string[];
   /** Create a DB subnet group over the subnets. Default true. */
   dbSubnetGroup?: boolean;
@@ -22,13 +22,23 @@ export interface PrivateVpcPlan {
   azCount: number;
 }
 
-export function planPrivateVpc(args: { cidrBlock?: string; subnetCidrs?: string[]; azCount: number }, keyPrefix = ""): PrivateVpcPlan {
+export function planPrivateVpc(
+  args: { cidrBlock?: string; subnetCidrs?: string[]; azCount: number },
+  keyPrefix = "",
+): PrivateVpcPlan {
   const errors: ConfigError[] = [];
   const k = (s: string) => `${keyPrefix}${s}`;
   const cidrBlock = args.cidrBlock ?? "10.1.0.0/16";
   const subnetCidrs = args.subnetCidrs ?? ["10.1.128.0/28", "10.1.128.16/28"];
   const vpc = checkVpcCidr(cidrBlock, k("cidrBlock"), "10.1.0.0/16", errors);
-  if (args.azCount < 2) errors.push(new ConfigError(k("availabilityZones"), `${args.azCount} zone(s)`, "use at least 2: an RDS DB subnet group must span two availability zones"));
+  if (args.azCount < 2)
+    errors.push(
+      new ConfigError(
+        k("availabilityZones"),
+        `${args.azCount} zone(s)`,
+        "use at least 2: an RDS DB subnet group must span two availability zones",
+      ),
+    );
   if (vpc) checkSubnets(vpc, [{ key: k("subnetCidrs"), role: "database", cidrs: subnetCidrs }], args.azCount, errors);
   throwIfAny(errors);
   return { cidrBlock, subnetCidrs, azCount: args.azCount };
@@ -36,7 +46,7 @@ export function planPrivateVpc(args: { cidrBlock?: string; subnetCidrs?: string[
 
 /**
  * A VPC with private subnets only: no internet gateway, no NAT, only the local route. The database
- * side of MISSION §3; other networks reach it through a Transit Gateway (a later issue adds routes
+ * side of docs/designs.md §3; other networks reach it through a Transit Gateway (a later issue adds routes
  * to `routeTableId`).
  */
 export class PrivateVpc extends pulumi.ComponentResource {
@@ -62,14 +72,29 @@ export class PrivateVpc extends pulumi.ComponentResource {
     const rt = new aws.ec2.RouteTable(`${name}-rt`, { vpcId: vpc.id, tags: tags("rt") }, child);
     this.routeTableId = rt.id;
     const subnets = plan.subnetCidrs.map((cidr, i) =>
-      subnetIn(`${name}-subnet-${i}`, { vpcId: vpc.id, cidrBlock: cidr, availabilityZone: args.availabilityZones[i], routeTableId: rt.id, tags: args.tags ?? {} }, this));
+      subnetIn(
+        `${name}-subnet-${i}`,
+        {
+          vpcId: vpc.id,
+          cidrBlock: cidr,
+          availabilityZone: args.availabilityZones[i],
+          routeTableId: rt.id,
+          tags: args.tags ?? {},
+        },
+        this,
+      ),
+    );
     this.subnetIds = subnets.map((s) => s.id);
     if (args.dbSubnetGroup ?? true) {
-      const group = new aws.rds.SubnetGroup(`${name}-db-subnets`, {
-        subnetIds: this.subnetIds,
-        description: `${name}: database subnets, no internet route`,
-        tags: tags("db-subnets"),
-      }, child);
+      const group = new aws.rds.SubnetGroup(
+        `${name}-db-subnets`,
+        {
+          subnetIds: this.subnetIds,
+          description: `${name}: database subnets, no internet route`,
+          tags: tags("db-subnets"),
+        },
+        child,
+      );
       this.dbSubnetGroupName = group.name;
     }
     this.registerOutputs({ vpcId: this.vpcId, subnetIds: this.subnetIds, routeTableId: this.routeTableId });

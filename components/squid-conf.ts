@@ -110,14 +110,35 @@ const HEADER_NAME_MAX = 64;
  * Headers that must not be used as the secret: the header is deleted before forwarding (which
  * would break these) or Squid itself rewrites/consumes them.
  */
-const RESERVED_HEADERS = new Set(
-  [
-    "host", "connection", "proxy-connection", "keep-alive", "proxy-authorization", "proxy-authenticate",
-    "te", "trailer", "transfer-encoding", "upgrade", "content-length", "content-type", "content-encoding",
-    "via", "x-forwarded-for", "forwarded", "cache-control", "pragma", "authorization", "cookie",
-    "user-agent", "accept", "accept-encoding", "expect", "range", "if-modified-since", "max-forwards",
-  ],
-);
+const RESERVED_HEADERS = new Set([
+  "host",
+  "connection",
+  "proxy-connection",
+  "keep-alive",
+  "proxy-authorization",
+  "proxy-authenticate",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+  "content-length",
+  "content-type",
+  "content-encoding",
+  "via",
+  "x-forwarded-for",
+  "forwarded",
+  "cache-control",
+  "pragma",
+  "authorization",
+  "cookie",
+  "user-agent",
+  "accept",
+  "accept-encoding",
+  "expect",
+  "range",
+  "if-modified-since",
+  "max-forwards",
+]);
 
 /** POSIX ERE metacharacters (plus `}` and `]`, escaped too so no context can make them special). */
 const ERE_META = /[.[\]()*+?{}|^$\\]/g;
@@ -229,23 +250,37 @@ function validate(o: SquidConfOptions): Valid {
   const errors: ConfigError[] = [];
   const err = (key: string, problem: string, fix: string) => errors.push(new ConfigError(key, problem, fix));
   if (o === null || typeof o !== "object") {
-    throw new ConfigError("renderSquidConf", "options must be an object", "pass { port, headerName, headerValue, allowedDomains, clientCidrs }");
+    throw new ConfigError(
+      "renderSquidConf",
+      "options must be an object",
+      "pass { port, headerName, headerValue, allowedDomains, clientCidrs }",
+    );
   }
 
   if (!isPort(o.port)) err("port", `${show(o.port)} is not a TCP port`, "use an integer 1..65535, e.g. 3128");
   let listen = String(o.port);
   if (o.listenAddress !== undefined) {
-    if (!isIpv4(o.listenAddress)) err("listenAddress", `${show(o.listenAddress)} is not an IPv4 address`, "use e.g. 0.0.0.0 or 127.0.0.1, or omit it to listen on all addresses");
+    if (!isIpv4(o.listenAddress))
+      err(
+        "listenAddress",
+        `${show(o.listenAddress)} is not an IPv4 address`,
+        "use e.g. 0.0.0.0 or 127.0.0.1, or omit it to listen on all addresses",
+      );
     else listen = `${o.listenAddress}:${o.port}`;
   }
 
   checkHeaderName(o.headerName, err);
   checkHeaderValue(o.headerValue, err);
   const domains = checkDomains(o.allowedDomains, err);
-  const clientCidrs = checkCidrs("clientCidrs", o.clientCidrs, err, "the Lambdas' subnet CIDRs, e.g. [\"10.0.1.0/24\"]");
+  const clientCidrs = checkCidrs("clientCidrs", o.clientCidrs, err, 'the Lambdas\' subnet CIDRs, e.g. ["10.0.1.0/24"]');
   let proxyLb: string[] | undefined;
   if (o.proxyProtocolFrom !== undefined) {
-    proxyLb = checkCidrs("proxyProtocolFrom", o.proxyProtocolFrom, err, "the load balancer subnets' CIDRs, or omit proxyProtocolFrom for a plain port");
+    proxyLb = checkCidrs(
+      "proxyProtocolFrom",
+      o.proxyProtocolFrom,
+      err,
+      "the load balancer subnets' CIDRs, or omit proxyProtocolFrom for a plain port",
+    );
   }
   const connectPorts = checkPorts("connectPorts", o.connectPorts ?? [...SQUID_CONF_DEFAULTS.connectPorts], err);
   const safePorts = checkPorts("safePorts", o.safePorts ?? [...SQUID_CONF_DEFAULTS.safePorts], err);
@@ -254,13 +289,24 @@ function validate(o: SquidConfOptions): Valid {
     err("blockLocalDestinations", `${show(o.blockLocalDestinations)} is not a boolean`, "use true (default) or false");
   }
   const visibleHostname = o.visibleHostname ?? SQUID_CONF_DEFAULTS.visibleHostname;
-  if (typeof visibleHostname !== "string" || !/^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/.test(visibleHostname)) {
-    err("visibleHostname", `${show(visibleHostname)} is not a host name`, "use letters, digits, dots and hyphens, e.g. \"egress-proxy\"");
+  if (
+    typeof visibleHostname !== "string" ||
+    !/^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/.test(visibleHostname)
+  ) {
+    err(
+      "visibleHostname",
+      `${show(visibleHostname)} is not a host name`,
+      'use letters, digits, dots and hyphens, e.g. "egress-proxy"',
+    );
   }
   const path = (key: "pidFile" | "accessLog" | "cacheLog" | "coredumpDir"): string => {
     const p = o[key] ?? SQUID_CONF_DEFAULTS[key];
     if (typeof p !== "string" || !/^\/[\x21-\x7e]*$/.test(p) || p.includes("#") || p.includes('"')) {
-      err(key, `${show(p)} is not an absolute path without spaces, quotes or '#'`, `use e.g. "${SQUID_CONF_DEFAULTS[key]}"`);
+      err(
+        key,
+        `${show(p)} is not an absolute path without spaces, quotes or '#'`,
+        `use e.g. "${SQUID_CONF_DEFAULTS[key]}"`,
+      );
     }
     return String(p);
   };
@@ -268,25 +314,50 @@ function validate(o: SquidConfOptions): Valid {
   const accessLog = path("accessLog");
   const cacheLog = path("cacheLog");
   const coredumpDir = path("coredumpDir");
-  if (o.hostsFile !== undefined && (typeof o.hostsFile !== "string" || !/^\/[\x21-\x7e]*$/.test(o.hostsFile) || /["#]/.test(o.hostsFile))) {
-    err("hostsFile", `${show(o.hostsFile)} is not an absolute path without spaces, quotes or '#'`, "use e.g. \"/etc/hosts\" or omit it");
+  if (
+    o.hostsFile !== undefined &&
+    (typeof o.hostsFile !== "string" || !/^\/[\x21-\x7e]*$/.test(o.hostsFile) || /["#]/.test(o.hostsFile))
+  ) {
+    err(
+      "hostsFile",
+      `${show(o.hostsFile)} is not an absolute path without spaces, quotes or '#'`,
+      'use e.g. "/etc/hosts" or omit it',
+    );
   }
-  if (o.cacheEffectiveUser !== undefined && (typeof o.cacheEffectiveUser !== "string" || !/^[a-z_][a-z0-9_-]{0,31}$/.test(o.cacheEffectiveUser) || o.cacheEffectiveUser === "root")) {
-    err("cacheEffectiveUser", `${show(o.cacheEffectiveUser)} is not an unprivileged user name`, "use the package's user (\"squid\" on Amazon Linux, \"proxy\" on Debian) or omit it");
+  if (
+    o.cacheEffectiveUser !== undefined &&
+    (typeof o.cacheEffectiveUser !== "string" ||
+      !/^[a-z_][a-z0-9_-]{0,31}$/.test(o.cacheEffectiveUser) ||
+      o.cacheEffectiveUser === "root")
+  ) {
+    err(
+      "cacheEffectiveUser",
+      `${show(o.cacheEffectiveUser)} is not an unprivileged user name`,
+      'use the package\'s user ("squid" on Amazon Linux, "proxy" on Debian) or omit it',
+    );
   }
   if (o.dnsNameservers !== undefined) {
     if (!Array.isArray(o.dnsNameservers) || o.dnsNameservers.length === 0) {
-      err("dnsNameservers", "must be a non-empty array of IPv4 addresses", "list resolver addresses, e.g. [\"10.0.0.2\"], or omit it to use /etc/resolv.conf");
+      err(
+        "dnsNameservers",
+        "must be a non-empty array of IPv4 addresses",
+        'list resolver addresses, e.g. ["10.0.0.2"], or omit it to use /etc/resolv.conf',
+      );
     } else {
       o.dnsNameservers.forEach((a, i) => {
-        if (!isIpv4(a)) err(`dnsNameservers[${i}]`, `${show(a)} is not an IPv4 address`, "use e.g. \"10.0.0.2\" (the VPC resolver)");
+        if (!isIpv4(a))
+          err(`dnsNameservers[${i}]`, `${show(a)} is not an IPv4 address`, 'use e.g. "10.0.0.2" (the VPC resolver)');
       });
     }
   }
 
   const sl = o.shutdownLifetimeSeconds;
   if (sl !== undefined && (typeof sl !== "number" || !Number.isInteger(sl) || sl < 0 || sl > 3600)) {
-    err("shutdownLifetimeSeconds", `${show(sl)} is not a whole number of seconds 0..3600`, "use e.g. 20 (below the load balancer's draining timeout), or omit it for Squid's 30 s");
+    err(
+      "shutdownLifetimeSeconds",
+      `${show(sl)} is not a whole number of seconds 0..3600`,
+      "use e.g. 20 (below the load balancer's draining timeout), or omit it for Squid's 30 s",
+    );
   }
 
   throwIfAny(errors);
@@ -315,30 +386,60 @@ function validate(o: SquidConfOptions): Valid {
 type Err = (key: string, problem: string, fix: string) => void;
 
 function checkHeaderName(name: unknown, err: Err): void {
-  const fix = "use a dedicated custom header name of letters, digits and inner hyphens, e.g. \"X-Lambda-Proxy-Token\"";
-  if (typeof name !== "string" || name.length === 0) return err("headerName", `${show(name)} is not a header name`, fix);
-  if (name.length > HEADER_NAME_MAX) return err("headerName", `is ${name.length} characters long (max ${HEADER_NAME_MAX})`, fix);
+  const fix = 'use a dedicated custom header name of letters, digits and inner hyphens, e.g. "X-Lambda-Proxy-Token"';
+  if (typeof name !== "string" || name.length === 0)
+    return err("headerName", `${show(name)} is not a header name`, fix);
+  if (name.length > HEADER_NAME_MAX)
+    return err("headerName", `is ${name.length} characters long (max ${HEADER_NAME_MAX})`, fix);
   if (!/^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$/.test(name)) {
-    return err("headerName", `${show(name)} is not a valid header token (only letters, digits and inner '-' are accepted)`, fix);
+    return err(
+      "headerName",
+      `${show(name)} is not a valid header token (only letters, digits and inner '-' are accepted)`,
+      fix,
+    );
   }
   if (RESERVED_HEADERS.has(name.toLowerCase())) {
-    err("headerName", `"${name}" is a standard HTTP header that Squid rewrites or the SaaS needs; it is deleted before forwarding`, fix);
+    err(
+      "headerName",
+      `"${name}" is a standard HTTP header that Squid rewrites or the SaaS needs; it is deleted before forwarding`,
+      fix,
+    );
   }
 }
 
 /** The value is a secret: problems are reported by position and kind, never by echoing it. */
 function checkHeaderValue(value: unknown, err: Err): void {
   if (typeof value !== "string") {
-    return err("headerValue", `must be a string (got ${value === null ? "null" : typeof value})`, "resolve the secret (Secrets Manager/SSM) before rendering");
+    return err(
+      "headerValue",
+      `must be a string (got ${value === null ? "null" : typeof value})`,
+      "resolve the secret (Secrets Manager/SSM) before rendering",
+    );
   }
-  if (value.length === 0) return err("headerValue", "is empty", "use a random secret of visible ASCII characters, e.g. 32+ characters of base64url");
+  if (value.length === 0)
+    return err(
+      "headerValue",
+      "is empty",
+      "use a random secret of visible ASCII characters, e.g. 32+ characters of base64url",
+    );
   if (value.length > HEADER_VALUE_MAX) {
-    return err("headerValue", `is ${value.length} characters long (max ${HEADER_VALUE_MAX}; squid.conf lines are limited to 2048 bytes)`, "use a shorter secret, e.g. 32..64 random characters");
+    return err(
+      "headerValue",
+      `is ${value.length} characters long (max ${HEADER_VALUE_MAX}; squid.conf lines are limited to 2048 bytes)`,
+      "use a shorter secret, e.g. 32..64 random characters",
+    );
   }
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
     if (c >= 0x21 && c <= 0x7e) continue;
-    const kind = c === 0x20 ? "a space" : c === 0x09 ? "a tab" : c < 0x20 || c === 0x7f ? `control character 0x${c.toString(16).padStart(2, "0")}` : "a non-ASCII character";
+    const kind =
+      c === 0x20
+        ? "a space"
+        : c === 0x09
+          ? "a tab"
+          : c < 0x20 || c === 0x7f
+            ? `control character 0x${c.toString(16).padStart(2, "0")}`
+            : "a non-ASCII character";
     return err(
       "headerValue",
       `contains ${kind} at position ${i}; Squid splits acl lines on whitespace and HTTP trims/forbids such characters, so it cannot be matched exactly`,
@@ -351,14 +452,24 @@ const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
 function checkDomains(list: unknown, err: Err): string[] {
   if (!Array.isArray(list) || list.length === 0) {
-    err("allowedDomains", "must be a non-empty array of domains", "list the SaaS host names, e.g. [\"api.example.com\"] or [\".example.com\"] for a domain and its subdomains");
+    err(
+      "allowedDomains",
+      "must be a non-empty array of domains",
+      'list the SaaS host names, e.g. ["api.example.com"] or [".example.com"] for a domain and its subdomains',
+    );
     return [];
   }
-  interface D { text: string; wildcard: boolean; host: string; index: number }
+  interface D {
+    text: string;
+    wildcard: boolean;
+    host: string;
+    index: number;
+  }
   const ok: D[] = [];
   list.forEach((raw: unknown, index) => {
     const key = `allowedDomains[${index}]`;
-    if (typeof raw !== "string") return err(key, `${show(raw)} is not a string`, "use a domain such as \"api.example.com\" or \".example.com\"");
+    if (typeof raw !== "string")
+      return err(key, `${show(raw)} is not a string`, 'use a domain such as "api.example.com" or ".example.com"');
     const problem = domainProblem(raw);
     if (problem) return err(key, `"${raw}" ${problem[0]}`, problem[1]);
     const text = raw.toLowerCase();
@@ -369,12 +480,22 @@ function checkDomains(list: unknown, err: Err): string[] {
     const key = `allowedDomains[${d.index}]`;
     const twin = ok.find((e) => e.index < d.index && e.text === d.text);
     if (twin) {
-      err(key, `"${list[d.index]}" duplicates allowedDomains[${twin.index}] "${list[twin.index]}" (domains are case-insensitive)`, `remove allowedDomains[${d.index}]`);
+      err(
+        key,
+        `"${list[d.index]}" duplicates allowedDomains[${twin.index}] "${list[twin.index]}" (domains are case-insensitive)`,
+        `remove allowedDomains[${d.index}]`,
+      );
       continue;
     }
-    const cover = ok.find((w) => w.wildcard && w !== d && w.text !== d.text && (d.host === w.host || d.host.endsWith(`.${w.host}`)));
+    const cover = ok.find(
+      (w) => w.wildcard && w !== d && w.text !== d.text && (d.host === w.host || d.host.endsWith(`.${w.host}`)),
+    );
     if (cover) {
-      err(key, `"${list[d.index]}" is already covered by allowedDomains[${cover.index}] "${list[cover.index]}" (Squid refuses such overlaps)`, `remove allowedDomains[${d.index}], or replace "${list[cover.index]}" with exact host names`);
+      err(
+        key,
+        `"${list[d.index]}" is already covered by allowedDomains[${cover.index}] "${list[cover.index]}" (Squid refuses such overlaps)`,
+        `remove allowedDomains[${d.index}], or replace "${list[cover.index]}" with exact host names`,
+      );
     }
   }
   return ok.map((d) => d.text);
@@ -382,18 +503,26 @@ function checkDomains(list: unknown, err: Err): string[] {
 
 /** [problem, fix] or undefined. */
 function domainProblem(raw: string): [string, string] | undefined {
-  const example = "e.g. \"api.example.com\" (that host only) or \".example.com\" (the domain and all its subdomains)";
+  const example = 'e.g. "api.example.com" (that host only) or ".example.com" (the domain and all its subdomains)';
   if (raw.trim() !== raw || /\s/.test(raw)) return ["contains whitespace", `remove it; ${example}`];
-  if (raw.startsWith("*.")) return ["uses a '*' wildcard, which Squid's dstdomain does not understand", `write "${raw.slice(1)}" (a leading dot covers the domain and all its subdomains)`];
-  if (/[^\x21-\x7e]/.test(raw)) return ["contains non-ASCII characters", "write internationalised names in punycode (xn--…)"];
-  if (raw.includes("://") || raw.includes("/") || raw.includes(":")) return ["is not a bare domain (no scheme, port or path allowed)", example];
+  if (raw.startsWith("*."))
+    return [
+      "uses a '*' wildcard, which Squid's dstdomain does not understand",
+      `write "${raw.slice(1)}" (a leading dot covers the domain and all its subdomains)`,
+    ];
+  if (/[^\x21-\x7e]/.test(raw))
+    return ["contains non-ASCII characters", "write internationalised names in punycode (xn--…)"];
+  if (raw.includes("://") || raw.includes("/") || raw.includes(":"))
+    return ["is not a bare domain (no scheme, port or path allowed)", example];
   if (raw.endsWith(".")) return ["ends with a dot", `write "${raw.replace(/\.+$/, "")}"`];
   const host = (raw.startsWith(".") ? raw.slice(1) : raw).toLowerCase();
   if (host.length === 0) return ["is empty", example];
   if (host.length > 253) return ["is longer than 253 characters", "use a real DNS name"];
   const labels = host.split(".");
-  if (labels.every((l) => /^\d+$/.test(l))) return ["is an IP address; dstdomain matches names only", "whitelist the SaaS by its host name"];
-  if (labels.length < 2) return ["has a single label (a TLD or bare host name); that would be far too broad or ambiguous", example];
+  if (labels.every((l) => /^\d+$/.test(l)))
+    return ["is an IP address; dstdomain matches names only", "whitelist the SaaS by its host name"];
+  if (labels.length < 2)
+    return ["has a single label (a TLD or bare host name); that would be far too broad or ambiguous", example];
   const bad = labels.find((l) => !LABEL.test(l));
   if (bad !== undefined) {
     return [`has an invalid label "${bad}" (labels are 1..63 letters, digits or inner hyphens)`, example];
@@ -420,7 +549,13 @@ function checkCidrs(key: string, list: unknown, err: Err, what: string): string[
     const b = ok.find((x) => x !== a && cidrContains(x.c, a.c) && (x.c.prefix < a.c.prefix || x.i < a.i));
     if (b) {
       const dup = b.c.prefix === a.c.prefix;
-      err(`${key}[${a.i}]`, dup ? `"${a.c.text}" duplicates ${key}[${b.i}]` : `"${a.c.text}" lies inside ${key}[${b.i}] "${b.c.text}" (Squid warns and ignores such entries)`, `remove ${key}[${a.i}]`);
+      err(
+        `${key}[${a.i}]`,
+        dup
+          ? `"${a.c.text}" duplicates ${key}[${b.i}]`
+          : `"${a.c.text}" lies inside ${key}[${b.i}] "${b.c.text}" (Squid warns and ignores such entries)`,
+        `remove ${key}[${a.i}]`,
+      );
     }
   }
   return ok.map((x) => x.c.text);
@@ -446,7 +581,11 @@ function isPort(p: unknown): p is number {
 }
 
 function isIpv4(a: unknown): a is string {
-  return typeof a === "string" && /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.test(a) && a.split(".").every((o) => Number(o) <= 255 && String(Number(o)) === o);
+  return (
+    typeof a === "string" &&
+    /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.test(a) &&
+    a.split(".").every((o) => Number(o) <= 255 && String(Number(o)) === o)
+  );
 }
 
 function show(v: unknown): string {

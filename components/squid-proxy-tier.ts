@@ -197,7 +197,10 @@ export const HEADER_REGEX_META: string[] = (() => {
     const c = String.fromCharCode(code);
     const r = exactHeaderRegex(c);
     if (r === `^\\${c}$`) out.push(c);
-    else if (r !== `^${c}$`) throw new Error(`exactHeaderRegex(${JSON.stringify(c)}) is ${JSON.stringify(r)}: the boot script only reproduces per-character backslash escaping`);
+    else if (r !== `^${c}$`)
+      throw new Error(
+        `exactHeaderRegex(${JSON.stringify(c)}) is ${JSON.stringify(r)}: the boot script only reproduces per-character backslash escaping`,
+      );
   }
   return out;
 })();
@@ -239,52 +242,99 @@ const IPV4_RE = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1
  */
 export function planSquidProxyTier(name: string, args: SquidProxyTierArgs): SquidProxyTierPlan {
   const errors: ConfigError[] = [];
-  const err = (key: string, problem: string, fix: string) => errors.push(new ConfigError(`${name}.${key}`, problem, fix));
+  const err = (key: string, problem: string, fix: string) =>
+    errors.push(new ConfigError(`${name}.${key}`, problem, fix));
   const isInt = (n: unknown): n is number => typeof n === "number" && Number.isInteger(n);
 
   const placement = args.placement;
   if (placement !== "public" && placement !== "private") {
-    err("placement", `${JSON.stringify(placement)} is not a placement`, `use "public" (instances with their own EIPs) or "private" (instances behind a NAT)`);
+    err(
+      "placement",
+      `${JSON.stringify(placement)} is not a placement`,
+      `use "public" (instances with their own EIPs) or "private" (instances behind a NAT)`,
+    );
   }
   const lbType = args.loadBalancer ?? DEFAULTS.loadBalancer;
   const lbOk = lbType === "nlb" || lbType === "clb";
-  if (!lbOk) err("loadBalancer", `${JSON.stringify(lbType)} is not a load balancer type`, "use \"nlb\" (Network Load Balancer, default) or \"clb\" (Classic Load Balancer)");
+  if (!lbOk)
+    err(
+      "loadBalancer",
+      `${JSON.stringify(lbType)} is not a load balancer type`,
+      'use "nlb" (Network Load Balancer, default) or "clb" (Classic Load Balancer)',
+    );
   const lb: ProxyLoadBalancer = lbOk ? lbType : DEFAULTS.loadBalancer;
   const ppv = args.proxyProtocolVersion ?? (lb === "nlb" ? 2 : 1);
-  if (lb === "clb" && ppv !== 1) err("proxyProtocolVersion", `${JSON.stringify(ppv)}: a Classic Load Balancer sends PROXY protocol v1 only`, "omit proxyProtocolVersion (v1), or use loadBalancer \"nlb\" for v2");
-  if (lb === "nlb" && ppv !== 2) err("proxyProtocolVersion", `${JSON.stringify(ppv)}: a Network Load Balancer target group sends PROXY protocol v2 only`, "omit proxyProtocolVersion (v2), or use loadBalancer \"clb\" for v1");
+  if (lb === "clb" && ppv !== 1)
+    err(
+      "proxyProtocolVersion",
+      `${JSON.stringify(ppv)}: a Classic Load Balancer sends PROXY protocol v1 only`,
+      'omit proxyProtocolVersion (v1), or use loadBalancer "nlb" for v2',
+    );
+  if (lb === "nlb" && ppv !== 2)
+    err(
+      "proxyProtocolVersion",
+      `${JSON.stringify(ppv)}: a Network Load Balancer target group sends PROXY protocol v2 only`,
+      'omit proxyProtocolVersion (v2), or use loadBalancer "clb" for v1',
+    );
   const idle = args.idleTimeoutSeconds ?? DEFAULTS.idleTimeoutSeconds;
   const [idleMin, idleMax] = IDLE_TIMEOUT_RANGE[lb];
   if (!isInt(idle) || idle < idleMin || idle > idleMax) {
-    err("idleTimeoutSeconds", `${JSON.stringify(idle)} is outside ${idleMin}..${idleMax} seconds, the range a ${lb === "nlb" ? "Network Load Balancer TCP listener" : "Classic Load Balancer"} accepts`, `use ${idleMin}..${idleMax}, e.g. ${DEFAULTS.idleTimeoutSeconds} (long enough for idle CONNECT tunnels)`);
+    err(
+      "idleTimeoutSeconds",
+      `${JSON.stringify(idle)} is outside ${idleMin}..${idleMax} seconds, the range a ${lb === "nlb" ? "Network Load Balancer TCP listener" : "Classic Load Balancer"} accepts`,
+      `use ${idleMin}..${idleMax}, e.g. ${DEFAULTS.idleTimeoutSeconds} (long enough for idle CONNECT tunnels)`,
+    );
   }
   const port = args.port ?? DEFAULTS.port;
-  const portOk = isInt(port) && (lb === "nlb" ? port >= 1 && port <= 65535 : CLB_PORTS.includes(port) || (port >= 1024 && port <= 65535));
+  const portOk =
+    isInt(port) &&
+    (lb === "nlb" ? port >= 1 && port <= 65535 : CLB_PORTS.includes(port) || (port >= 1024 && port <= 65535));
   if (!portOk) {
-    if (lb === "clb") err("port", `${JSON.stringify(port)} is not a port a Classic Load Balancer listener accepts`, "use 25, 80, 443, 465, 587 or 1024..65535, e.g. 3128");
+    if (lb === "clb")
+      err(
+        "port",
+        `${JSON.stringify(port)} is not a port a Classic Load Balancer listener accepts`,
+        "use 25, 80, 443, 465, 587 or 1024..65535, e.g. 3128",
+      );
     else err("port", `${JSON.stringify(port)} is not a TCP port`, "use 1..65535, e.g. 3128");
   }
 
   const zones = args.availabilityZones;
-  const lists: [string, unknown[] | undefined][] = [["instanceSubnetIds", args.instanceSubnetIds], ["lbSubnetIds", args.lbSubnetIds], ["lbSubnetCidrs", args.lbSubnetCidrs]];
+  const lists: [string, unknown[] | undefined][] = [
+    ["instanceSubnetIds", args.instanceSubnetIds],
+    ["lbSubnetIds", args.lbSubnetIds],
+    ["lbSubnetCidrs", args.lbSubnetCidrs],
+  ];
   if (!Array.isArray(zones) || zones.length < 2) {
-    err("availabilityZones", `${Array.isArray(zones) ? zones.length : 0} zone(s) given`, "spread the tier over at least 2 availability zones, one subnet of each list per zone");
+    err(
+      "availabilityZones",
+      `${Array.isArray(zones) ? zones.length : 0} zone(s) given`,
+      "spread the tier over at least 2 availability zones, one subnet of each list per zone",
+    );
   } else {
     const plain = zones.filter((z): z is string => typeof z === "string");
     const dup = plain.find((z, i) => plain.indexOf(z) !== i);
-    if (dup !== undefined) err("availabilityZones", `"${dup}" is listed twice`, "give subnets in distinct zones, one per zone");
+    if (dup !== undefined)
+      err("availabilityZones", `"${dup}" is listed twice`, "give subnets in distinct zones, one per zone");
     for (const [key, list] of lists) {
       if (!Array.isArray(list) || list.length !== zones.length) {
-        err(key, `${Array.isArray(list) ? list.length : 0} entries for ${zones.length} availability zones`, "give exactly one per zone, in the order of availabilityZones");
+        err(
+          key,
+          `${Array.isArray(list) ? list.length : 0} entries for ${zones.length} availability zones`,
+          "give exactly one per zone, in the order of availabilityZones",
+        );
       }
     }
   }
 
   // Size: `scaling`, or the older flat args (never both).
   const legacy = args.desiredCapacity !== undefined || args.minSize !== undefined || args.maxSize !== undefined;
-  if (legacy && args.scaling !== undefined) err("scaling", "given together with desiredCapacity/minSize/maxSize", "use scaling.{min,max,desired} only");
+  if (legacy && args.scaling !== undefined)
+    err("scaling", "given together with desiredCapacity/minSize/maxSize", "use scaling.{min,max,desired} only");
   const sc = args.scaling ?? {};
-  const K = legacy ? { desired: "desiredCapacity", min: "minSize", max: "maxSize" } : { desired: "scaling.desired", min: "scaling.min", max: "scaling.max" };
+  const K = legacy
+    ? { desired: "desiredCapacity", min: "minSize", max: "maxSize" }
+    : { desired: "scaling.desired", min: "scaling.min", max: "scaling.max" };
   const rawDesired = legacy ? args.desiredCapacity : sc.desired;
   const rawMin = legacy ? args.minSize : sc.min;
   const rawMax = legacy ? args.maxSize : sc.max;
@@ -295,7 +345,11 @@ export function planSquidProxyTier(name: string, args: SquidProxyTierArgs): Squi
   const whole = (key: string, v: unknown, least: number) => {
     if (!isInt(v) || v < least) {
       sizeOk = false;
-      err(key, `${JSON.stringify(v)} is not a whole number ≥ ${least}`, least === 1 ? "use 1 or more (2 survives a zone outage)" : "use 0 or more");
+      err(
+        key,
+        `${JSON.stringify(v)} is not a whole number ≥ ${least}`,
+        least === 1 ? "use 1 or more (2 survives a zone outage)" : "use 0 or more",
+      );
     }
   };
   whole(K.min, minSize, 0);
@@ -307,65 +361,146 @@ export function planSquidProxyTier(name: string, args: SquidProxyTierArgs): Squi
       err(K.min, `${minSize} is above ${K.max} (${maxSize})`, `lower ${K.min} or raise ${K.max}`);
     } else if (desired < minSize || desired > maxSize) {
       sizeOk = false;
-      err(K.desired, `${desired} is outside [${K.min}, ${K.max}] = [${minSize}, ${maxSize}]`, `use a value from ${minSize} to ${maxSize}, or omit it`);
+      err(
+        K.desired,
+        `${desired} is outside [${K.min}, ${K.max}] = [${minSize}, ${maxSize}]`,
+        `use a value from ${minSize} to ${maxSize}, or omit it`,
+      );
     }
   }
   let scalingTarget: SquidProxyTierPlan["scalingTarget"];
   if (sc.target !== undefined) {
     const t = sc.target;
     if (t === null || typeof t !== "object" || !(t.metric in SCALING_METRIC)) {
-      err("scaling.target.metric", `${JSON.stringify(t?.metric)} is not a scaling metric`, "use \"cpu\", \"networkIn\" or \"networkOut\"");
-    } else if (typeof t.value !== "number" || !Number.isFinite(t.value) || t.value <= 0 || (t.metric === "cpu" && t.value > 100)) {
-      err("scaling.target.value", `${JSON.stringify(t.value)} is not a target for ${t.metric}`, t.metric === "cpu" ? "use a CPU percentage 1..100, e.g. 60" : "use bytes per instance per minute (> 0), e.g. 500000000");
+      err(
+        "scaling.target.metric",
+        `${JSON.stringify(t?.metric)} is not a scaling metric`,
+        'use "cpu", "networkIn" or "networkOut"',
+      );
+    } else if (
+      typeof t.value !== "number" ||
+      !Number.isFinite(t.value) ||
+      t.value <= 0 ||
+      (t.metric === "cpu" && t.value > 100)
+    ) {
+      err(
+        "scaling.target.value",
+        `${JSON.stringify(t.value)} is not a target for ${t.metric}`,
+        t.metric === "cpu"
+          ? "use a CPU percentage 1..100, e.g. 60"
+          : "use bytes per instance per minute (> 0), e.g. 500000000",
+      );
     } else {
       scalingTarget = { predefinedMetricType: SCALING_METRIC[t.metric], targetValue: t.value };
     }
-    if (sizeOk && minSize === maxSize) err("scaling.max", `equals scaling.min (${minSize}), so target tracking could never change the size`, "raise scaling.max above scaling.min, or drop scaling.target");
+    if (sizeOk && minSize === maxSize)
+      err(
+        "scaling.max",
+        `equals scaling.min (${minSize}), so target tracking could never change the size`,
+        "raise scaling.max above scaling.min, or drop scaling.target",
+      );
   }
 
   if (placement === "private") {
-    if (args.natEgressIps === undefined) err("natEgressIps", "placement \"private\" needs the NAT's public IPs", "pass the FixedEgressVpc's egressIps (what the SaaS allowlists)");
-    if (args.eipAllocationIds !== undefined) err("eipAllocationIds", "only placement \"public\" uses an EIP pool", "remove eipAllocationIds, or use placement \"private\"");
+    if (args.natEgressIps === undefined)
+      err(
+        "natEgressIps",
+        'placement "private" needs the NAT\'s public IPs',
+        "pass the FixedEgressVpc's egressIps (what the SaaS allowlists)",
+      );
+    if (args.eipAllocationIds !== undefined)
+      err(
+        "eipAllocationIds",
+        'only placement "public" uses an EIP pool',
+        'remove eipAllocationIds, or use placement "private"',
+      );
   }
   if (placement === "public") {
-    if (args.natEgressIps !== undefined) err("natEgressIps", "placement \"public\" instances leave from their own EIPs, not a NAT", "remove natEgressIps, or use placement \"private\"");
+    if (args.natEgressIps !== undefined)
+      err(
+        "natEgressIps",
+        'placement "public" instances leave from their own EIPs, not a NAT',
+        'remove natEgressIps, or use placement "private"',
+      );
     if (args.eipAllocationIds !== undefined && sizeOk && args.eipAllocationIds.length !== maxSize) {
       const few = args.eipAllocationIds.length < maxSize;
-      err("eipAllocationIds", `${args.eipAllocationIds.length} allocation id(s) for ${K.max} ${maxSize}: ${few ? "an instance beyond the pool would find no address and never serve" : "more addresses than instances"}`, `give exactly one EIP allocation id per instance the group may run (${maxSize}), ${few ? `or lower ${K.max}` : "or raise " + K.max}; or omit them to allocate new EIPs`);
+      err(
+        "eipAllocationIds",
+        `${args.eipAllocationIds.length} allocation id(s) for ${K.max} ${maxSize}: ${few ? "an instance beyond the pool would find no address and never serve" : "more addresses than instances"}`,
+        `give exactly one EIP allocation id per instance the group may run (${maxSize}), ${few ? `or lower ${K.max}` : "or raise " + K.max}; or omit them to allocate new EIPs`,
+      );
     }
   }
   if (Array.isArray(args.natEgressIps)) {
     if (args.natEgressIps.length === 0) err("natEgressIps", "is empty", "pass the FixedEgressVpc's egressIps");
     args.natEgressIps.forEach((ip, i) => {
-      if (typeof ip === "string" && !IPV4_RE.test(ip)) err(`natEgressIps[${i}]`, `"${ip}" is not an IPv4 address`, "pass the NAT's public IPs, e.g. FixedEgressVpc.egressIps");
+      if (typeof ip === "string" && !IPV4_RE.test(ip))
+        err(
+          `natEgressIps[${i}]`,
+          `"${ip}" is not an IPv4 address`,
+          "pass the NAT's public IPs, e.g. FixedEgressVpc.egressIps",
+        );
     });
   }
 
   const hasValue = args.headerValue !== undefined;
   const hasArn = args.headerSecretArn !== undefined;
   if (hasValue === hasArn) {
-    err(hasValue ? "headerSecretArn" : "headerValue", hasValue ? "both headerValue and headerSecretArn are set" : "no header secret given", "pass exactly one: headerValue (a Pulumi secret the tier stores in Secrets Manager) or headerSecretArn (an existing secret)");
+    err(
+      hasValue ? "headerSecretArn" : "headerValue",
+      hasValue ? "both headerValue and headerSecretArn are set" : "no header secret given",
+      "pass exactly one: headerValue (a Pulumi secret the tier stores in Secrets Manager) or headerSecretArn (an existing secret)",
+    );
   }
   if (typeof args.headerSecretArn === "string" && !SECRET_ARN_RE.test(args.headerSecretArn)) {
-    err("headerSecretArn", `"${args.headerSecretArn}" is not a complete Secrets Manager secret ARN`, "use the full ARN including the 6-character suffix (the grant names exactly that ARN)");
+    err(
+      "headerSecretArn",
+      `"${args.headerSecretArn}" is not a complete Secrets Manager secret ARN`,
+      "use the full ARN including the 6-character suffix (the grant names exactly that ARN)",
+    );
   }
 
   const instanceType = args.instanceType ?? DEFAULTS.instanceType;
   if (typeof instanceType !== "string" || !/^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(instanceType)) {
-    err("instanceType", `${JSON.stringify(instanceType)} is not an EC2 instance type`, "use e.g. \"t4g.small\"");
+    err("instanceType", `${JSON.stringify(instanceType)} is not an EC2 instance type`, 'use e.g. "t4g.small"');
   } else if (args.amiId === undefined && !/^[a-z-]+\d+[a-z-]*g[a-z-]*\./.test(instanceType)) {
-    err("instanceType", `"${instanceType}" is not a Graviton (arm64) type, but the default AMI is AL2023 arm64`, "use an arm64 type such as \"t4g.small\" or \"m7g.medium\", or pass an amiId that matches the type");
+    err(
+      "instanceType",
+      `"${instanceType}" is not a Graviton (arm64) type, but the default AMI is AL2023 arm64`,
+      'use an arm64 type such as "t4g.small" or "m7g.medium", or pass an amiId that matches the type',
+    );
   }
   const grace = args.healthCheckGracePeriodSeconds ?? DEFAULTS.healthCheckGracePeriodSeconds;
-  if (!isInt(grace) || grace < 0 || grace > 7200) err("healthCheckGracePeriodSeconds", `${JSON.stringify(grace)} is not 0..7200 seconds`, "use e.g. 300 (time to install and start Squid)");
+  if (!isInt(grace) || grace < 0 || grace > 7200)
+    err(
+      "healthCheckGracePeriodSeconds",
+      `${JSON.stringify(grace)} is not 0..7200 seconds`,
+      "use e.g. 300 (time to install and start Squid)",
+    );
   const minHealthy = args.minHealthyPercentage ?? DEFAULTS.minHealthyPercentage;
-  if (!isInt(minHealthy) || minHealthy < 50 || minHealthy > 100) err("minHealthyPercentage", `${JSON.stringify(minHealthy)} is not 50..100`, "use 50 (replace half the fleet at a time) up to 100");
+  if (!isInt(minHealthy) || minHealthy < 50 || minHealthy > 100)
+    err(
+      "minHealthyPercentage",
+      `${JSON.stringify(minHealthy)} is not 50..100`,
+      "use 50 (replace half the fleet at a time) up to 100",
+    );
   const open = args.openToClientCidrs ?? DEFAULTS.openToClientCidrs;
-  if (typeof open !== "boolean") err("openToClientCidrs", `${JSON.stringify(open)} is not a boolean`, "use true (default) or false");
+  if (typeof open !== "boolean")
+    err("openToClientCidrs", `${JSON.stringify(open)} is not a boolean`, "use true (default) or false");
   const retention = args.logRetentionInDays ?? DEFAULTS.logRetentionInDays;
-  if (!CLOUDWATCH_RETENTION_DAYS.includes(retention)) err("logRetentionInDays", `${JSON.stringify(retention)} is not a CloudWatch Logs retention period`, `use one of ${CLOUDWATCH_RETENTION_DAYS.join(", ")}`);
+  if (!CLOUDWATCH_RETENTION_DAYS.includes(retention))
+    err(
+      "logRetentionInDays",
+      `${JSON.stringify(retention)} is not a CloudWatch Logs retention period`,
+      `use one of ${CLOUDWATCH_RETENTION_DAYS.join(", ")}`,
+    );
   const denyThreshold = args.deniedRequestsAlarmThreshold ?? DEFAULTS.deniedRequestsAlarmThreshold;
-  if (!isInt(denyThreshold) || denyThreshold < 1) err("deniedRequestsAlarmThreshold", `${JSON.stringify(denyThreshold)} is not a whole number ≥ 1`, "use the denied requests per 5 minutes that deserve a look, e.g. 50");
+  if (!isInt(denyThreshold) || denyThreshold < 1)
+    err(
+      "deniedRequestsAlarmThreshold",
+      `${JSON.stringify(denyThreshold)} is not a whole number ≥ 1`,
+      "use the denied requests per 5 minutes that deserve a look, e.g. 50",
+    );
 
   // renderSquidConf's own validation: domains, CIDRs, header name; keys renamed to this component's args.
   const headerName = args.headerName ?? DEFAULTS.headerName;
@@ -390,13 +525,16 @@ export function planSquidProxyTier(name: string, args: SquidProxyTierArgs): Squi
   };
   for (const e of squidErrors(HEADER_PLACEHOLDER)) {
     const key = e.key.replace(/^proxyProtocolFrom/, "lbSubnetCidrs");
-    const fix = key.startsWith("lbSubnetCidrs") ? "list the load balancer subnets' CIDRs, in the order of lbSubnetIds" : e.fix;
+    const fix = key.startsWith("lbSubnetCidrs")
+      ? "list the load balancer subnets' CIDRs, in the order of lbSubnetIds"
+      : e.fix;
     errors.push(new ConfigError(`${name}.${key}`, e.problem, fix));
   }
   if (typeof args.headerValue === "string") {
     // A plain value can be checked now; renderSquidConf reports its problems without echoing it.
     const saved = template;
-    for (const e of squidErrors(args.headerValue)) if (e.key === "headerValue") errors.push(new ConfigError(`${name}.headerValue`, e.problem, e.fix));
+    for (const e of squidErrors(args.headerValue))
+      if (e.key === "headerValue") errors.push(new ConfigError(`${name}.headerValue`, e.problem, e.fix));
     template = saved;
   }
   throwIfAny(errors);
@@ -545,7 +683,17 @@ export class SquidProxyTier extends pulumi.ComponentResource {
   constructor(name: string, args: SquidProxyTierArgs, opts: pulumi.ComponentResourceOptions = {}) {
     // Validate (and render squid.conf) before anything is registered: no half-built tier on a bad arg.
     const plan = planSquidProxyTier(name, args);
-    super("vpc-lambda-kit:proxy:SquidProxyTier", name, { placement: plan.placement, port: plan.port, desiredCapacity: plan.desiredCapacity, loadBalancer: plan.loadBalancer }, opts);
+    super(
+      "vpc-lambda-kit:proxy:SquidProxyTier",
+      name,
+      {
+        placement: plan.placement,
+        port: plan.port,
+        desiredCapacity: plan.desiredCapacity,
+        loadBalancer: plan.loadBalancer,
+      },
+      opts,
+    );
     this.name = name;
     this.plan = plan;
     this.port = plan.port;
@@ -566,13 +714,21 @@ export class SquidProxyTier extends pulumi.ComponentResource {
     let secretArn: pulumi.Output<string>;
     let secretVersionId: pulumi.Output<string | undefined>;
     if (args.headerValue !== undefined) {
-      const secret = new aws.secretsmanager.Secret(`${name}-header-secret`, {
-        description: `${name}: value of the ${plan.headerName} header the Squid proxy tier requires`,
-        kmsKeyId: args.headerSecretKmsKeyArn,
-        tags: tags("header-secret"),
-      }, child);
+      const secret = new aws.secretsmanager.Secret(
+        `${name}-header-secret`,
+        {
+          description: `${name}: value of the ${plan.headerName} header the Squid proxy tier requires`,
+          kmsKeyId: args.headerSecretKmsKeyArn,
+          tags: tags("header-secret"),
+        },
+        child,
+      );
       const value = pulumi.secret(pulumi.output(args.headerValue).apply((v) => checkHeaderValueLate(name, v)));
-      const version = new aws.secretsmanager.SecretVersion(`${name}-header-secret-version`, { secretId: secret.id, secretString: value }, child);
+      const version = new aws.secretsmanager.SecretVersion(
+        `${name}-header-secret-version`,
+        { secretId: secret.id, secretString: value },
+        child,
+      );
       secretArn = secret.arn;
       // Pinning the version puts it in the launch template: a new value rolls the fleet.
       secretVersionId = version.versionId.apply((v) => (v ? v : undefined));
@@ -583,52 +739,112 @@ export class SquidProxyTier extends pulumi.ComponentResource {
     this.headerSecretArn = secretArn;
 
     // --- Logs: one group per tier, made here with a retention (the agent never creates it).
-    const logGroup = new aws.cloudwatch.LogGroup(`${name}-squid-logs`, {
-      retentionInDays: plan.logRetentionInDays,
-      tags: tags("squid-logs"),
-    }, child);
+    const logGroup = new aws.cloudwatch.LogGroup(
+      `${name}-squid-logs`,
+      {
+        retentionInDays: plan.logRetentionInDays,
+        tags: tags("squid-logs"),
+      },
+      child,
+    );
     this.logGroupName = logGroup.name;
 
     // --- Security groups (the provider removes AWS's default allow-all egress on create). The NLB
     // gets one too (possible only at creation), so both load balancers are gated the same way.
-    const lbSg = new aws.ec2.SecurityGroup(`${name}-lb-sg`, {
-      vpcId: args.vpcId,
-      description: `${name}: internal proxy load balancer; clients in, proxies out`,
-      revokeRulesOnDelete: true,
-      tags: tags("lb-sg"),
-    }, child);
-    const instanceSg = new aws.ec2.SecurityGroup(`${name}-instance-sg`, {
-      vpcId: args.vpcId,
-      description: `${name}: Squid instances; proxy port from the load balancer only`,
-      revokeRulesOnDelete: true,
-      tags: tags("instance-sg"),
-    }, child);
+    const lbSg = new aws.ec2.SecurityGroup(
+      `${name}-lb-sg`,
+      {
+        vpcId: args.vpcId,
+        description: `${name}: internal proxy load balancer; clients in, proxies out`,
+        revokeRulesOnDelete: true,
+        tags: tags("lb-sg"),
+      },
+      child,
+    );
+    const instanceSg = new aws.ec2.SecurityGroup(
+      `${name}-instance-sg`,
+      {
+        vpcId: args.vpcId,
+        description: `${name}: Squid instances; proxy port from the load balancer only`,
+        revokeRulesOnDelete: true,
+        tags: tags("instance-sg"),
+      },
+      child,
+    );
     this.securityGroupId = lbSg.id;
     this.instanceSecurityGroupId = instanceSg.id;
     const tcp = { ipProtocol: "tcp", fromPort: plan.port, toPort: plan.port };
-    this.clientRules = new IngressRules({ owner: name, namePrefix: name, securityGroupId: lbSg.id, parent: this, tags: userTags });
+    this.clientRules = new IngressRules({
+      owner: name,
+      namePrefix: name,
+      securityGroupId: lbSg.id,
+      parent: this,
+      tags: userTags,
+    });
     if (plan.openToClientCidrs) {
-      const cidrRules = new IngressRules({ owner: name, namePrefix: `${name}-lb`, securityGroupId: lbSg.id, parent: this, tags: userTags });
+      const cidrRules = new IngressRules({
+        owner: name,
+        namePrefix: `${name}-lb`,
+        securityGroupId: lbSg.id,
+        parent: this,
+        tags: userTags,
+      });
       for (const cidr of plan.clientCidrs) {
-        cidrRules.allow({ cidr }, plan.port, `proxy clients ${cidr}`, "clientCidrs", [`${name}-lb-from-${cidr.replace(/[./]/g, "-")}`]);
+        cidrRules.allow({ cidr }, plan.port, `proxy clients ${cidr}`, "clientCidrs", [
+          `${name}-lb-from-${cidr.replace(/[./]/g, "-")}`,
+        ]);
       }
     }
-    new aws.vpc.SecurityGroupEgressRule(`${name}-lb-to-instances`, {
-      securityGroupId: lbSg.id, ...tcp, referencedSecurityGroupId: instanceSg.id, description: "to the Squid instances (traffic and health checks)", tags: userTags,
-    }, child);
-    new aws.vpc.SecurityGroupIngressRule(`${name}-instance-from-lb`, {
-      securityGroupId: instanceSg.id, ...tcp, referencedSecurityGroupId: lbSg.id, description: "from the proxy load balancer only", tags: userTags,
-    }, child);
+    new aws.vpc.SecurityGroupEgressRule(
+      `${name}-lb-to-instances`,
+      {
+        securityGroupId: lbSg.id,
+        ...tcp,
+        referencedSecurityGroupId: instanceSg.id,
+        description: "to the Squid instances (traffic and health checks)",
+        tags: userTags,
+      },
+      child,
+    );
+    new aws.vpc.SecurityGroupIngressRule(
+      `${name}-instance-from-lb`,
+      {
+        securityGroupId: instanceSg.id,
+        ...tcp,
+        referencedSecurityGroupId: lbSg.id,
+        description: "from the proxy load balancer only",
+        tags: userTags,
+      },
+      child,
+    );
     // Security groups cannot filter by name: Squid's domain whitelist is the gate. DNS (VPC resolver),
     // IMDS and NTP (169.254.169.123) are not subject to security groups.
-    new aws.vpc.SecurityGroupEgressRule(`${name}-instance-to-https`, {
-      securityGroupId: instanceSg.id, ipProtocol: "tcp", fromPort: 443, toPort: 443, cidrIpv4: "0.0.0.0/0",
-      description: "HTTPS: the SaaS (CONNECT), SSM, Secrets Manager, CloudWatch Logs, EC2 API, dnf repositories", tags: userTags,
-    }, child);
-    new aws.vpc.SecurityGroupEgressRule(`${name}-instance-to-http`, {
-      securityGroupId: instanceSg.id, ipProtocol: "tcp", fromPort: 80, toPort: 80, cidrIpv4: "0.0.0.0/0",
-      description: "plain-HTTP requests to whitelisted domains", tags: userTags,
-    }, child);
+    new aws.vpc.SecurityGroupEgressRule(
+      `${name}-instance-to-https`,
+      {
+        securityGroupId: instanceSg.id,
+        ipProtocol: "tcp",
+        fromPort: 443,
+        toPort: 443,
+        cidrIpv4: "0.0.0.0/0",
+        description: "HTTPS: the SaaS (CONNECT), SSM, Secrets Manager, CloudWatch Logs, EC2 API, dnf repositories",
+        tags: userTags,
+      },
+      child,
+    );
+    new aws.vpc.SecurityGroupEgressRule(
+      `${name}-instance-to-http`,
+      {
+        securityGroupId: instanceSg.id,
+        ipProtocol: "tcp",
+        fromPort: 80,
+        toPort: 80,
+        cidrIpv4: "0.0.0.0/0",
+        description: "plain-HTTP requests to whitelisted domains",
+        tags: userTags,
+      },
+      child,
+    );
 
     // --- EIP pool (public placement): one fixed address per instance the group may run (max).
     const publicIps: pulumi.Output<string>[] = [];
@@ -639,7 +855,11 @@ export class SquidProxyTier extends pulumi.ComponentResource {
           new aws.ec2.Tag(`${name}-eip-${i}-pool-tag`, { resourceId: byo, key: PROXY_POOL_TAG, value: poolId }, child);
           publicIps.push(aws.ec2.getElasticIpOutput({ id: byo }, { parent: this }).publicIp);
         } else {
-          const eip = new aws.ec2.Eip(`${name}-eip-${i}`, { domain: "vpc", tags: { ...tags(`eip-${i}`), [PROXY_POOL_TAG]: poolId } }, child);
+          const eip = new aws.ec2.Eip(
+            `${name}-eip-${i}`,
+            { domain: "vpc", tags: { ...tags(`eip-${i}`), [PROXY_POOL_TAG]: poolId } },
+            child,
+          );
           publicIps.push(eip.publicIp);
         }
       }
@@ -651,76 +871,121 @@ export class SquidProxyTier extends pulumi.ComponentResource {
 
     // --- Instance role: read the one secret, write to the one log group, Session Manager, and
     // (public) associate pool EIPs. Inline only, no managed policy.
-    const role = new aws.iam.Role(`${name}-role`, {
-      assumeRolePolicy: JSON.stringify({
-        Version: "2012-10-17",
-        Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
-      }),
-      description: `${name}: Squid proxy instances`,
-      tags: tags("role"),
-    }, child);
+    const role = new aws.iam.Role(
+      `${name}-role`,
+      {
+        assumeRolePolicy: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
+        }),
+        description: `${name}: Squid proxy instances`,
+        tags: tags("role"),
+      },
+      child,
+    );
     const kmsKey = args.headerSecretKmsKeyArn !== undefined ? pulumi.output(args.headerSecretKmsKeyArn) : undefined;
-    const policy = new aws.iam.RolePolicy(`${name}-role-policy`, {
-      role: role.id,
-      policy: pulumi.all([secretArn, partition.partition, partition.dnsSuffix, region, account, kmsKey, logGroup.arn]).apply(([arn, part, dns, reg, acct, key, logArn]) => {
-        const statements: Record<string, unknown>[] = [
-          { Sid: "ReadHeaderSecret", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: arn },
-        ];
-        if (key) {
-          statements.push({
-            Sid: "DecryptHeaderSecret", Effect: "Allow", Action: "kms:Decrypt", Resource: key,
-            Condition: { StringEquals: { "kms:ViaService": `secretsmanager.${reg}.${dns}` } },
-          });
-        }
-        // The CloudWatch agent: its streams in this group only (`<group arn>:*` covers the group's
-        // streams; the provider's arn attribute has no trailing `:*`). No CreateLogGroup: the tier makes it.
-        statements.push({
-          Sid: "ShipSquidLogs", Effect: "Allow",
-          Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-          Resource: `${logArn.replace(/:\*$/, "")}:*`,
-        });
-        // ssmmessages has no resource-level permissions; UpdateInstanceInformation is the agent's own registration.
-        statements.push({ Sid: "SessionManager", Effect: "Allow", Action: SESSION_MANAGER_ACTIONS, Resource: "*" });
-        if (isPublic) {
-          statements.push({ Sid: "FindPoolEips", Effect: "Allow", Action: "ec2:DescribeAddresses", Resource: "*" });
-          // AssociateAddress is authorized against the address and the instance/ENI: all carry the pool tag.
-          statements.push({
-            Sid: "AssociatePoolEip", Effect: "Allow", Action: "ec2:AssociateAddress",
-            Resource: ["elastic-ip", "instance", "network-interface"].map((t) => `arn:${part}:ec2:${reg}:${acct}:${t}/*`),
-            Condition: { StringEquals: { [`aws:ResourceTag/${PROXY_POOL_TAG}`]: poolId } },
-          });
-        }
-        return JSON.stringify({ Version: "2012-10-17", Statement: statements });
-      }),
-    }, child);
-    const profile = new aws.iam.InstanceProfile(`${name}-instance-profile`, { role: role.name, tags: tags("instance-profile") }, child);
+    const policy = new aws.iam.RolePolicy(
+      `${name}-role-policy`,
+      {
+        role: role.id,
+        policy: pulumi
+          .all([secretArn, partition.partition, partition.dnsSuffix, region, account, kmsKey, logGroup.arn])
+          .apply(([arn, part, dns, reg, acct, key, logArn]) => {
+            const statements: Record<string, unknown>[] = [
+              { Sid: "ReadHeaderSecret", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: arn },
+            ];
+            if (key) {
+              statements.push({
+                Sid: "DecryptHeaderSecret",
+                Effect: "Allow",
+                Action: "kms:Decrypt",
+                Resource: key,
+                Condition: { StringEquals: { "kms:ViaService": `secretsmanager.${reg}.${dns}` } },
+              });
+            }
+            // The CloudWatch agent: its streams in this group only (`<group arn>:*` covers the group's
+            // streams; the provider's arn attribute has no trailing `:*`). No CreateLogGroup: the tier makes it.
+            statements.push({
+              Sid: "ShipSquidLogs",
+              Effect: "Allow",
+              Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+              Resource: `${logArn.replace(/:\*$/, "")}:*`,
+            });
+            // ssmmessages has no resource-level permissions; UpdateInstanceInformation is the agent's own registration.
+            statements.push({ Sid: "SessionManager", Effect: "Allow", Action: SESSION_MANAGER_ACTIONS, Resource: "*" });
+            if (isPublic) {
+              statements.push({ Sid: "FindPoolEips", Effect: "Allow", Action: "ec2:DescribeAddresses", Resource: "*" });
+              // AssociateAddress is authorized against the address and the instance/ENI: all carry the pool tag.
+              statements.push({
+                Sid: "AssociatePoolEip",
+                Effect: "Allow",
+                Action: "ec2:AssociateAddress",
+                Resource: ["elastic-ip", "instance", "network-interface"].map(
+                  (t) => `arn:${part}:ec2:${reg}:${acct}:${t}/*`,
+                ),
+                Condition: { StringEquals: { [`aws:ResourceTag/${PROXY_POOL_TAG}`]: poolId } },
+              });
+            }
+            return JSON.stringify({ Version: "2012-10-17", Statement: statements });
+          }),
+      },
+      child,
+    );
+    const profile = new aws.iam.InstanceProfile(
+      `${name}-instance-profile`,
+      { role: role.name, tags: tags("instance-profile") },
+      child,
+    );
 
     // --- Launch template: the whole instance config (squid.conf, domains, secret version, log
     // group are all in the user data). A change makes a new version and an instance refresh.
-    const imageId = args.amiId ?? aws.ssm.getParameterOutput({ name: AL2023_ARM64_PARAMETER }, { parent: this }).insecureValue;
-    const userData = pulumi.all([secretArn, secretVersionId, logGroup.name]).apply(([arn, versionId, logGroupName]) =>
-      Buffer.from(renderBootScript({ plan, secretArn: arn, secretVersionId: versionId, poolId, logGroupName }), "utf8").toString("base64"));
+    const imageId =
+      args.amiId ?? aws.ssm.getParameterOutput({ name: AL2023_ARM64_PARAMETER }, { parent: this }).insecureValue;
+    const userData = pulumi
+      .all([secretArn, secretVersionId, logGroup.name])
+      .apply(([arn, versionId, logGroupName]) =>
+        Buffer.from(
+          renderBootScript({ plan, secretArn: arn, secretVersionId: versionId, poolId, logGroupName }),
+          "utf8",
+        ).toString("base64"),
+      );
     const instanceTags = { ...userTags, Name: `${name}-proxy`, [PROXY_POOL_TAG]: poolId };
-    const lt = new aws.ec2.LaunchTemplate(`${name}-lt`, {
-      description: `${name}: Squid proxy (AL2023 arm64)`,
-      imageId,
-      instanceType: plan.instanceType,
-      iamInstanceProfile: { arn: profile.arn },
-      // IMDSv2 only, hop limit 1: a request relayed through the proxy or a container cannot read credentials.
-      metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1, instanceMetadataTags: "disabled" },
-      blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { encrypted: "true", volumeType: "gp3", deleteOnTermination: "true" } }],
-      networkInterfaces: [{
-        deviceIndex: 0,
-        // Public placement needs a transient public IP to reach the EC2 API and take its EIP.
-        associatePublicIpAddress: isPublic ? "true" : "false",
-        securityGroups: [instanceSg.id],
-        deleteOnTermination: "true",
-      }],
-      userData,
-      tagSpecifications: ["instance", "volume", "network-interface"].map((resourceType) => ({ resourceType, tags: instanceTags })),
-      updateDefaultVersion: true,
-      tags: tags("lt"),
-    }, child);
+    const lt = new aws.ec2.LaunchTemplate(
+      `${name}-lt`,
+      {
+        description: `${name}: Squid proxy (AL2023 arm64)`,
+        imageId,
+        instanceType: plan.instanceType,
+        iamInstanceProfile: { arn: profile.arn },
+        // IMDSv2 only, hop limit 1: a request relayed through the proxy or a container cannot read credentials.
+        metadataOptions: {
+          httpEndpoint: "enabled",
+          httpTokens: "required",
+          httpPutResponseHopLimit: 1,
+          instanceMetadataTags: "disabled",
+        },
+        blockDeviceMappings: [
+          { deviceName: "/dev/xvda", ebs: { encrypted: "true", volumeType: "gp3", deleteOnTermination: "true" } },
+        ],
+        networkInterfaces: [
+          {
+            deviceIndex: 0,
+            // Public placement needs a transient public IP to reach the EC2 API and take its EIP.
+            associatePublicIpAddress: isPublic ? "true" : "false",
+            securityGroups: [instanceSg.id],
+            deleteOnTermination: "true",
+          },
+        ],
+        userData,
+        tagSpecifications: ["instance", "volume", "network-interface"].map((resourceType) => ({
+          resourceType,
+          tags: instanceTags,
+        })),
+        updateDefaultVersion: true,
+        tags: tags("lt"),
+      },
+      child,
+    );
 
     // --- The load balancer.
     let lbArn: pulumi.Output<string>;
@@ -731,56 +996,93 @@ export class SquidProxyTier extends pulumi.ComponentResource {
       // Internal NLB with a security group, cross-zone on. The target group sends PROXY protocol v2
       // and does NOT preserve the client IP: the instances see the NLB node's address (inside
       // lbSubnetCidrs, where Squid accepts the PROXY header) and learn the client from the header.
-      const nlb = new aws.lb.LoadBalancer(`${name}-nlb`, {
-        loadBalancerType: "network",
-        internal: true,
-        subnets: args.lbSubnetIds,
-        securityGroups: [lbSg.id],
-        enableCrossZoneLoadBalancing: true,
-        ipAddressType: "ipv4",
-        tags: tags("nlb"),
-      }, child);
-      const tg = new aws.lb.TargetGroup(`${name}-tg`, {
-        vpcId: args.vpcId,
-        port: plan.port,
-        protocol: "TCP",
-        targetType: "instance",
-        proxyProtocolV2: true,
-        preserveClientIp: "false",
-        deregistrationDelay: LB_DRAINING_SECONDS,
-        healthCheck: { enabled: true, protocol: "TCP", port: "traffic-port", interval: 10, timeout: 5, healthyThreshold: 2, unhealthyThreshold: 3 },
-        tags: tags("tg"),
-      }, child);
-      const listener = new aws.lb.Listener(`${name}-listener`, {
-        loadBalancerArn: nlb.arn,
-        port: plan.port,
-        protocol: "TCP",
-        tcpIdleTimeoutSeconds: plan.idleTimeoutSeconds,
-        defaultActions: [{ type: "forward", targetGroupArn: tg.arn }],
-        tags: tags("listener"),
-      }, child);
+      const nlb = new aws.lb.LoadBalancer(
+        `${name}-nlb`,
+        {
+          loadBalancerType: "network",
+          internal: true,
+          subnets: args.lbSubnetIds,
+          securityGroups: [lbSg.id],
+          enableCrossZoneLoadBalancing: true,
+          ipAddressType: "ipv4",
+          tags: tags("nlb"),
+        },
+        child,
+      );
+      const tg = new aws.lb.TargetGroup(
+        `${name}-tg`,
+        {
+          vpcId: args.vpcId,
+          port: plan.port,
+          protocol: "TCP",
+          targetType: "instance",
+          proxyProtocolV2: true,
+          preserveClientIp: "false",
+          deregistrationDelay: LB_DRAINING_SECONDS,
+          healthCheck: {
+            enabled: true,
+            protocol: "TCP",
+            port: "traffic-port",
+            interval: 10,
+            timeout: 5,
+            healthyThreshold: 2,
+            unhealthyThreshold: 3,
+          },
+          tags: tags("tg"),
+        },
+        child,
+      );
+      const listener = new aws.lb.Listener(
+        `${name}-listener`,
+        {
+          loadBalancerArn: nlb.arn,
+          port: plan.port,
+          protocol: "TCP",
+          tcpIdleTimeoutSeconds: plan.idleTimeoutSeconds,
+          defaultActions: [{ type: "forward", targetGroupArn: tg.arn }],
+          tags: tags("listener"),
+        },
+        child,
+      );
       lbArn = nlb.arn;
       lbDependency = listener;
       this.targetGroupArn = tg.arn;
       asgTargets = { targetGroupArns: [tg.arn] };
-      unhealthyMetric = { namespace: "AWS/NetworkELB", dimensions: { LoadBalancer: nlb.arnSuffix, TargetGroup: tg.arnSuffix } };
+      unhealthyMetric = {
+        namespace: "AWS/NetworkELB",
+        dimensions: { LoadBalancer: nlb.arnSuffix, TargetGroup: tg.arnSuffix },
+      };
       this.proxyUrl = pulumi.interpolate`http://${nlb.dnsName}:${plan.port}`;
     } else {
       // Internal Classic Load Balancer: TCP in, PROXY protocol v1 to the instances, TCP health check.
-      const clb = new aws.elb.LoadBalancer(`${name}-clb`, {
-        internal: true,
-        subnets: args.lbSubnetIds,
-        securityGroups: [lbSg.id],
-        listeners: [{ lbPort: plan.port, lbProtocol: "tcp", instancePort: plan.port, instanceProtocol: "tcp" }],
-        healthCheck: { target: `TCP:${plan.port}`, interval: 10, timeout: 5, healthyThreshold: 2, unhealthyThreshold: 3 },
-        crossZoneLoadBalancing: true,
-        idleTimeout: plan.idleTimeoutSeconds,
-        connectionDraining: true,
-        connectionDrainingTimeout: LB_DRAINING_SECONDS,
-        tags: tags("clb"),
-      }, child);
+      const clb = new aws.elb.LoadBalancer(
+        `${name}-clb`,
+        {
+          internal: true,
+          subnets: args.lbSubnetIds,
+          securityGroups: [lbSg.id],
+          listeners: [{ lbPort: plan.port, lbProtocol: "tcp", instancePort: plan.port, instanceProtocol: "tcp" }],
+          healthCheck: {
+            target: `TCP:${plan.port}`,
+            interval: 10,
+            timeout: 5,
+            healthyThreshold: 2,
+            unhealthyThreshold: 3,
+          },
+          crossZoneLoadBalancing: true,
+          idleTimeout: plan.idleTimeoutSeconds,
+          connectionDraining: true,
+          connectionDrainingTimeout: LB_DRAINING_SECONDS,
+          tags: tags("clb"),
+        },
+        child,
+      );
       // A CLB's id is its name.
-      new aws.ec2.ProxyProtocolPolicy(`${name}-proxy-protocol`, { loadBalancer: clb.id, instancePorts: [String(plan.port)] }, child);
+      new aws.ec2.ProxyProtocolPolicy(
+        `${name}-proxy-protocol`,
+        { loadBalancer: clb.id, instancePorts: [String(plan.port)] },
+        child,
+      );
       lbArn = clb.arn;
       lbDependency = clb;
       this.targetGroupArn = undefined;
@@ -791,93 +1093,126 @@ export class SquidProxyTier extends pulumi.ComponentResource {
     this.loadBalancerArn = lbArn;
 
     // Plain zone names were checked in the plan; Outputs are checked here, as soon as they resolve.
-    const subnets = pulumi.all([pulumi.all(args.availabilityZones), pulumi.all(args.instanceSubnetIds)]).apply(([zones, ids]) => {
-      const dup = zones.find((z, i) => zones.indexOf(z) !== i);
-      if (dup !== undefined) throw new ConfigError(`${name}.availabilityZones`, `"${dup}" is listed twice`, "give subnets in distinct zones, one per zone");
-      return ids;
-    });
-    const asg = new aws.autoscaling.Group(`${name}-asg`, {
-      vpcZoneIdentifiers: subnets,
-      desiredCapacity: plan.desiredCapacity,
-      minSize: plan.minSize,
-      maxSize: plan.maxSize,
-      launchTemplate: { id: lt.id, version: lt.latestVersion.apply((v) => String(v)) },
-      ...asgTargets,
-      healthCheckType: "ELB",
-      healthCheckGracePeriod: plan.healthCheckGracePeriodSeconds,
-      // The first `pulumi up` fails loudly if the proxies never become healthy behind the load balancer.
-      minElbCapacity: plan.minSize,
-      // AZ rebalancing launches before it terminates; in public placement that instance could find
-      // every pool EIP taken. Instance refresh terminates first (maxHealthyPercentage 100).
-      suspendedProcesses: isPublic ? ["AZRebalance"] : undefined,
-      instanceRefresh: {
-        strategy: "Rolling",
-        preferences: {
-          minHealthyPercentage: plan.minHealthyPercentage,
-          maxHealthyPercentage: 100,
-          instanceWarmup: String(plan.healthCheckGracePeriodSeconds),
-          // A config whose instances never turn healthy is rolled back instead of draining the fleet.
-          autoRollback: true,
+    const subnets = pulumi
+      .all([pulumi.all(args.availabilityZones), pulumi.all(args.instanceSubnetIds)])
+      .apply(([zones, ids]) => {
+        const dup = zones.find((z, i) => zones.indexOf(z) !== i);
+        if (dup !== undefined)
+          throw new ConfigError(
+            `${name}.availabilityZones`,
+            `"${dup}" is listed twice`,
+            "give subnets in distinct zones, one per zone",
+          );
+        return ids;
+      });
+    const asg = new aws.autoscaling.Group(
+      `${name}-asg`,
+      {
+        vpcZoneIdentifiers: subnets,
+        desiredCapacity: plan.desiredCapacity,
+        minSize: plan.minSize,
+        maxSize: plan.maxSize,
+        launchTemplate: { id: lt.id, version: lt.latestVersion.apply((v) => String(v)) },
+        ...asgTargets,
+        healthCheckType: "ELB",
+        healthCheckGracePeriod: plan.healthCheckGracePeriodSeconds,
+        // The first `pulumi up` fails loudly if the proxies never become healthy behind the load balancer.
+        minElbCapacity: plan.minSize,
+        // AZ rebalancing launches before it terminates; in public placement that instance could find
+        // every pool EIP taken. Instance refresh terminates first (maxHealthyPercentage 100).
+        suspendedProcesses: isPublic ? ["AZRebalance"] : undefined,
+        instanceRefresh: {
+          strategy: "Rolling",
+          preferences: {
+            minHealthyPercentage: plan.minHealthyPercentage,
+            maxHealthyPercentage: 100,
+            instanceWarmup: String(plan.healthCheckGracePeriodSeconds),
+            // A config whose instances never turn healthy is rolled back instead of draining the fleet.
+            autoRollback: true,
+          },
         },
+        tags: Object.entries(tags("asg")).map(([key, value]) => ({ key, value, propagateAtLaunch: false })),
       },
-      tags: Object.entries(tags("asg")).map(([key, value]) => ({ key, value, propagateAtLaunch: false })),
-    }, {
-      parent: this,
-      dependsOn: [policy, lbDependency],
-      // With target tracking the policy owns the size after creation; `pulumi up` must not reset it.
-      ignoreChanges: plan.scalingTarget ? ["desiredCapacity"] : [],
-    });
+      {
+        parent: this,
+        dependsOn: [policy, lbDependency],
+        // With target tracking the policy owns the size after creation; `pulumi up` must not reset it.
+        ignoreChanges: plan.scalingTarget ? ["desiredCapacity"] : [],
+      },
+    );
     this.autoScalingGroupName = asg.name;
     if (plan.scalingTarget) {
-      new aws.autoscaling.Policy(`${name}-target-tracking`, {
-        autoscalingGroupName: asg.name,
-        policyType: "TargetTrackingScaling",
-        estimatedInstanceWarmup: plan.healthCheckGracePeriodSeconds,
-        targetTrackingConfiguration: {
-          predefinedMetricSpecification: { predefinedMetricType: plan.scalingTarget.predefinedMetricType },
-          targetValue: plan.scalingTarget.targetValue,
+      new aws.autoscaling.Policy(
+        `${name}-target-tracking`,
+        {
+          autoscalingGroupName: asg.name,
+          policyType: "TargetTrackingScaling",
+          estimatedInstanceWarmup: plan.healthCheckGracePeriodSeconds,
+          targetTrackingConfiguration: {
+            predefinedMetricSpecification: { predefinedMetricType: plan.scalingTarget.predefinedMetricType },
+            targetValue: plan.scalingTarget.targetValue,
+          },
         },
-      }, child);
+        child,
+      );
     }
 
     // --- Metrics and alarms.
     this.deniedRequestsMetric = { namespace: proxyMetricNamespace(), metricName: `${name}-denied-requests` };
-    new aws.cloudwatch.LogMetricFilter(`${name}-denied-filter`, {
-      logGroupName: logGroup.name,
-      // Squid's native access.log format carries the result code as e.g. TCP_DENIED/403.
-      pattern: "\"TCP_DENIED\"",
-      metricTransformation: { name: this.deniedRequestsMetric.metricName, namespace: this.deniedRequestsMetric.namespace, value: "1", defaultValue: "0", unit: "Count" },
-    }, child);
+    new aws.cloudwatch.LogMetricFilter(
+      `${name}-denied-filter`,
+      {
+        logGroupName: logGroup.name,
+        // Squid's native access.log format carries the result code as e.g. TCP_DENIED/403.
+        pattern: '"TCP_DENIED"',
+        metricTransformation: {
+          name: this.deniedRequestsMetric.metricName,
+          namespace: this.deniedRequestsMetric.namespace,
+          value: "1",
+          defaultValue: "0",
+          unit: "Count",
+        },
+      },
+      child,
+    );
     const actions = args.alarmActions ?? [];
-    const unhealthy = new aws.cloudwatch.MetricAlarm(`${name}-unhealthy-hosts`, {
-      alarmDescription: `${name}: the proxy load balancer reports an unhealthy Squid instance`,
-      namespace: unhealthyMetric.namespace,
-      metricName: "UnHealthyHostCount",
-      dimensions: unhealthyMetric.dimensions,
-      statistic: "Maximum",
-      period: 60,
-      evaluationPeriods: 3,
-      threshold: 0,
-      comparisonOperator: "GreaterThanThreshold",
-      treatMissingData: "notBreaching",
-      alarmActions: actions,
-      okActions: actions,
-      tags: tags("unhealthy-hosts"),
-    }, child);
-    const denied = new aws.cloudwatch.MetricAlarm(`${name}-denied-spike`, {
-      alarmDescription: `${name}: ${plan.deniedRequestsAlarmThreshold}+ requests denied by Squid in 5 minutes (wrong header, domain or client)`,
-      namespace: this.deniedRequestsMetric.namespace,
-      metricName: this.deniedRequestsMetric.metricName,
-      statistic: "Sum",
-      period: 300,
-      evaluationPeriods: 1,
-      threshold: plan.deniedRequestsAlarmThreshold,
-      comparisonOperator: "GreaterThanOrEqualToThreshold",
-      treatMissingData: "notBreaching",
-      alarmActions: actions,
-      okActions: actions,
-      tags: tags("denied-spike"),
-    }, child);
+    const unhealthy = new aws.cloudwatch.MetricAlarm(
+      `${name}-unhealthy-hosts`,
+      {
+        alarmDescription: `${name}: the proxy load balancer reports an unhealthy Squid instance`,
+        namespace: unhealthyMetric.namespace,
+        metricName: "UnHealthyHostCount",
+        dimensions: unhealthyMetric.dimensions,
+        statistic: "Maximum",
+        period: 60,
+        evaluationPeriods: 3,
+        threshold: 0,
+        comparisonOperator: "GreaterThanThreshold",
+        treatMissingData: "notBreaching",
+        alarmActions: actions,
+        okActions: actions,
+        tags: tags("unhealthy-hosts"),
+      },
+      child,
+    );
+    const denied = new aws.cloudwatch.MetricAlarm(
+      `${name}-denied-spike`,
+      {
+        alarmDescription: `${name}: ${plan.deniedRequestsAlarmThreshold}+ requests denied by Squid in 5 minutes (wrong header, domain or client)`,
+        namespace: this.deniedRequestsMetric.namespace,
+        metricName: this.deniedRequestsMetric.metricName,
+        statistic: "Sum",
+        period: 300,
+        evaluationPeriods: 1,
+        threshold: plan.deniedRequestsAlarmThreshold,
+        comparisonOperator: "GreaterThanOrEqualToThreshold",
+        treatMissingData: "notBreaching",
+        alarmActions: actions,
+        okActions: actions,
+        tags: tags("denied-spike"),
+      },
+      child,
+    );
     this.unhealthyHostsAlarmName = unhealthy.name;
     this.deniedRequestsAlarmName = denied.name;
 
@@ -912,13 +1247,19 @@ export class SquidProxyTier extends pulumi.ComponentResource {
 
   /** The flow a VpcFunction declares to use this proxy: egress to the load balancer's group on the port. */
   public flow(purpose: string): Flow {
-    return { to: { kind: "securityGroup", securityGroupId: this.securityGroupId, name: this.name }, port: this.port, purpose };
+    return {
+      to: { kind: "securityGroup", securityGroupId: this.securityGroupId, name: this.name },
+      port: this.port,
+      purpose,
+    };
   }
 }
 
 /** CloudWatch namespace of the tier's log metrics: per project and stack (namespaces allow letters, digits and . - _ / # :). */
 export function proxyMetricNamespace(): string {
-  return `VpcLambdaKit/SquidProxy/${pulumi.getProject()}/${pulumi.getStack()}`.replace(/[^A-Za-z0-9._\-/#:]/g, "-").slice(0, 255);
+  return `VpcLambdaKit/SquidProxy/${pulumi.getProject()}/${pulumi.getStack()}`
+    .replace(/[^A-Za-z0-9._\-/#:]/g, "-")
+    .slice(0, 255);
 }
 
 /** Pool tag value: unique per project, stack and tier; tag values allow only a few punctuation marks. */
@@ -931,7 +1272,13 @@ export function proxyPoolId(name: string): string {
 /** renderSquidConf's header-value rule for a value known only at deployment (reported without echoing it). */
 function checkHeaderValueLate(name: string, value: string): string {
   try {
-    renderSquidConf({ port: DEFAULTS.port, headerName: DEFAULTS.headerName, headerValue: value, allowedDomains: ["example.com"], clientCidrs: ["10.0.0.0/8"] });
+    renderSquidConf({
+      port: DEFAULTS.port,
+      headerName: DEFAULTS.headerName,
+      headerValue: value,
+      allowedDomains: ["example.com"],
+      clientCidrs: ["10.0.0.0/8"],
+    });
   } catch (e) {
     const first = e instanceof ConfigErrors ? e.errors[0] : e instanceof ConfigError ? e : undefined;
     if (first) throw new ConfigError(`${name}.headerValue`, first.problem, first.fix);

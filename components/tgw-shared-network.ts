@@ -5,7 +5,7 @@ import { ACCOUNT_ID_RE } from "./arns";
 import { ConfigError, throwIfAny } from "./errors";
 
 /**
- * A Transit Gateway owned by one account and shared through RAM with others (MISSION §3). The owner
+ * A Transit Gateway owned by one account and shared through RAM with others (docs/designs.md §3). The owner
  * side (`TgwOwner`, account A) and each peer side (`TgwPeer`, account B) are separate components so
  * they can live in one stack with two providers (`TgwSharedNetwork`) or in two stacks in two accounts.
  */
@@ -40,7 +40,7 @@ export interface TgwShareArgs {
   /**
    * The peers accept the share's invitation with a ResourceShareAccepter: true outside an
    * Organization with RAM sharing enabled (invitations are used), false inside one (the share is
-   * usable as soon as the principal association exists). Default true (the write-up's two accounts).
+   * usable as soon as the principal association exists). Default true (the usual recipe's two accounts).
    */
   acceptShare?: boolean;
   /** Account ids of the peers, when known: checked to be reachable through `principals`. Default unchecked. */
@@ -112,11 +112,13 @@ export function checkTgwCidrs(vpcs: TgwVpc[], errors: ConfigError[]): void {
       }
       for (const other of seen) {
         if (other.vpc === vpc || !cidrsOverlap(other.cidr, c)) continue;
-        errors.push(new ConfigError(
-          keyOf(vpc),
-          `VPC "${vpc.name}" (${text}) overlaps VPC "${other.vpc.name}" (${other.cidr.text}, ${other.key}); both attach to the Transit Gateway, which cannot route between overlapping ranges`,
-          `give the attached VPCs disjoint CIDRs, e.g. 10.0.0.0/16 and 10.1.0.0/16`,
-        ));
+        errors.push(
+          new ConfigError(
+            keyOf(vpc),
+            `VPC "${vpc.name}" (${text}) overlaps VPC "${other.vpc.name}" (${other.cidr.text}, ${other.key}); both attach to the Transit Gateway, which cannot route between overlapping ranges`,
+            `give the attached VPCs disjoint CIDRs, e.g. 10.0.0.0/16 and 10.1.0.0/16`,
+          ),
+        );
       }
       seen.push({ vpc, key: keyOf(vpc), cidr: c });
     }
@@ -124,7 +126,11 @@ export function checkTgwCidrs(vpcs: TgwVpc[], errors: ConfigError[]): void {
 }
 
 /** Validates the share and route-table options; each problem names `<keyPrefix><argument>`. */
-export function checkTgwShare(args: TgwShareArgs, keyPrefix: string, errors: ConfigError[]): Omit<TgwPlan, "owner" | "peers"> {
+export function checkTgwShare(
+  args: TgwShareArgs,
+  keyPrefix: string,
+  errors: ConfigError[],
+): Omit<TgwPlan, "owner" | "peers"> {
   const k = (s: string) => `${keyPrefix}${s}`;
   // Unknown (an owner built alone): the accepter-related cross-checks are skipped.
   const acceptKnown = args.acceptShare !== undefined;
@@ -137,13 +143,25 @@ export function checkTgwShare(args: TgwShareArgs, keyPrefix: string, errors: Con
   if (args.principals !== undefined) {
     principals = [];
     if (args.principals.length === 0) {
-      errors.push(new ConfigError(k("principals"), "the Transit Gateway is shared with nobody", "list the account ids (or the OU / organization ARN) that attach VPCs to it"));
+      errors.push(
+        new ConfigError(
+          k("principals"),
+          "the Transit Gateway is shared with nobody",
+          "list the account ids (or the OU / organization ARN) that attach VPCs to it",
+        ),
+      );
     }
     const seen = new Set<string>();
     args.principals.forEach((p, i) => {
       const kind = principalKind(p);
       if (!kind) {
-        errors.push(new ConfigError(k(`principals[${i}]`), `"${p}" is not a RAM principal for a Transit Gateway share`, "give a 12-digit account id, an OU ARN (arn:aws:organizations::<management account>:ou/o-…/ou-…) or an organization ARN (arn:aws:organizations::<management account>:organization/o-…)"));
+        errors.push(
+          new ConfigError(
+            k(`principals[${i}]`),
+            `"${p}" is not a RAM principal for a Transit Gateway share`,
+            "give a 12-digit account id, an OU ARN (arn:aws:organizations::<management account>:ou/o-…/ou-…) or an organization ARN (arn:aws:organizations::<management account>:organization/o-…)",
+          ),
+        );
         return;
       }
       if (seen.has(p)) {
@@ -156,31 +174,63 @@ export function checkTgwShare(args: TgwShareArgs, keyPrefix: string, errors: Con
     const accounts = principals.filter((p) => p.kind === "account").map((p) => p.value);
     const orgWide = principals.filter((p) => p.kind !== "account");
     if (acceptKnown && acceptShare && orgWide.length > 0) {
-      errors.push(new ConfigError(k("principals"), `${orgWide.map((p) => p.value).join(", ")}: OU and organization principals work only with RAM sharing through AWS Organizations, where no invitation is sent, but acceptShare is true (peers outside an Organization): within an Organization with RAM sharing enabled, shares are accepted automatically`, "share with account ids when the peers accept an invitation, or set acceptShare to false inside an Organization with RAM sharing enabled"));
+      errors.push(
+        new ConfigError(
+          k("principals"),
+          `${orgWide.map((p) => p.value).join(", ")}: OU and organization principals work only with RAM sharing through AWS Organizations, where no invitation is sent, but acceptShare is true (peers outside an Organization): within an Organization with RAM sharing enabled, shares are accepted automatically`,
+          "share with account ids when the peers accept an invitation, or set acceptShare to false inside an Organization with RAM sharing enabled",
+        ),
+      );
     }
     if (acceptKnown && acceptShare && !allowExternalPrincipals && accounts.length > 0) {
-      errors.push(new ConfigError(k("allowExternalPrincipals"), `false, but acceptShare is true: the peers are outside the Organization and RAM refuses account principals outside it unless external principals are allowed`, "set allowExternalPrincipals to true, or set acceptShare to false if every peer is in the Organization with RAM sharing enabled"));
+      errors.push(
+        new ConfigError(
+          k("allowExternalPrincipals"),
+          `false, but acceptShare is true: the peers are outside the Organization and RAM refuses account principals outside it unless external principals are allowed`,
+          "set allowExternalPrincipals to true, or set acceptShare to false if every peer is in the Organization with RAM sharing enabled",
+        ),
+      );
     }
     if (principals.length > 0) {
       for (const peer of args.peerAccountIds ?? []) {
         if (accounts.includes(peer)) continue;
         if ((acceptKnown && acceptShare) || orgWide.length === 0) {
-          errors.push(new ConfigError(k("principals"), `peer account ${peer} is not among the principals (${args.principals.join(", ")}), so it ${acceptShare ? "receives no invitation to accept" : "never sees the Transit Gateway"}`, `add "${peer}" to the principals`));
+          errors.push(
+            new ConfigError(
+              k("principals"),
+              `peer account ${peer} is not among the principals (${args.principals.join(", ")}), so it ${acceptShare ? "receives no invitation to accept" : "never sees the Transit Gateway"}`,
+              `add "${peer}" to the principals`,
+            ),
+          );
         }
       }
     }
   }
   if (association !== propagation) {
-    errors.push(new ConfigError(
-      k(association ? "defaultRouteTablePropagation" : "defaultRouteTableAssociation"),
-      `defaultRouteTableAssociation is ${association} and defaultRouteTablePropagation is ${propagation}; a shared attachment cannot opt out of the TGW's defaults, so a mixed setting leaves attachments associated with a table nothing propagates to, or propagating to a table nothing uses`,
-      "set both true (the default route table routes every attachment to every other) or both false (an explicit route table with an association and a propagation per attachment)",
-    ));
+    errors.push(
+      new ConfigError(
+        k(association ? "defaultRouteTablePropagation" : "defaultRouteTableAssociation"),
+        `defaultRouteTableAssociation is ${association} and defaultRouteTablePropagation is ${propagation}; a shared attachment cannot opt out of the TGW's defaults, so a mixed setting leaves attachments associated with a table nothing propagates to, or propagating to a table nothing uses`,
+        "set both true (the default route table routes every attachment to every other) or both false (an explicit route table with an association and a propagation per attachment)",
+      ),
+    );
   }
   if (args.amazonSideAsn !== undefined && !isPrivateAsn(args.amazonSideAsn)) {
-    errors.push(new ConfigError(k("amazonSideAsn"), `${args.amazonSideAsn} is not a private ASN`, "use 64512–65534 or 4200000000–4294967294, or leave it unset for 64512"));
+    errors.push(
+      new ConfigError(
+        k("amazonSideAsn"),
+        `${args.amazonSideAsn} is not a private ASN`,
+        "use 64512–65534 or 4200000000–4294967294, or leave it unset for 64512",
+      ),
+    );
   }
-  return { principals, allowExternalPrincipals, acceptShare, defaultRouteTables: association && propagation, amazonSideAsn: args.amazonSideAsn };
+  return {
+    principals,
+    allowExternalPrincipals,
+    acceptShare,
+    defaultRouteTables: association && propagation,
+    amazonSideAsn: args.amazonSideAsn,
+  };
 }
 
 /**
@@ -194,11 +244,20 @@ export function planTgw(args: TgwPlanArgs, keyPrefix = ""): TgwPlan {
   const names = new Set<string>();
   vpcs.forEach((v, i) => {
     const key = i === 0 ? `${keyPrefix}owner.name` : `${keyPrefix}peers[${i - 1}].name`;
-    if (!NAME_RE.test(v.name)) errors.push(new ConfigError(key, `"${v.name}" cannot be part of a resource name`, "use lower-case letters, digits and dashes, starting with a letter (at most 31 characters)"));
-    else if (names.has(v.name)) errors.push(new ConfigError(key, `"${v.name}" names two attached VPCs`, "give every attached VPC its own name"));
+    if (!NAME_RE.test(v.name))
+      errors.push(
+        new ConfigError(
+          key,
+          `"${v.name}" cannot be part of a resource name`,
+          "use lower-case letters, digits and dashes, starting with a letter (at most 31 characters)",
+        ),
+      );
+    else if (names.has(v.name))
+      errors.push(new ConfigError(key, `"${v.name}" names two attached VPCs`, "give every attached VPC its own name"));
     names.add(v.name);
   });
-  if (args.peers.length === 0) errors.push(new ConfigError(`${keyPrefix}peers`, "no peer VPC", "give at least one peer VPC to route to"));
+  if (args.peers.length === 0)
+    errors.push(new ConfigError(`${keyPrefix}peers`, "no peer VPC", "give at least one peer VPC to route to"));
   checkTgwCidrs(vpcs, errors);
   const share = checkTgwShare(args, keyPrefix, errors);
   throwIfAny(errors);
@@ -253,25 +312,60 @@ const TGW_ROUTE_TABLE_LIMIT = 20; // AWS quota "Transit gateway route tables per
  * routes nowhere), static routes with exactly one target, isolated pairs of known, distinct
  * attachments that no table contradicts (the source's table propagating or routing to the other).
  */
-export function checkTgwSegments(seg: TgwSegments, attachments: string[], keyPrefix: string, errors: ConfigError[]): void {
+export function checkTgwSegments(
+  seg: TgwSegments,
+  attachments: string[],
+  keyPrefix: string,
+  errors: ConfigError[],
+): void {
   const k = (s: string) => `${keyPrefix}${s}`;
   const known = (name: string, key: string) => {
     if (attachments.includes(name)) return true;
-    errors.push(new ConfigError(key, `"${name}" is not an attachment of this Transit Gateway`, `use one of ${attachments.join(", ")}`));
+    errors.push(
+      new ConfigError(
+        key,
+        `"${name}" is not an attachment of this Transit Gateway`,
+        `use one of ${attachments.join(", ")}`,
+      ),
+    );
     return false;
   };
   const tableNames = new Set<string>();
   const associatedTo = new Map<string, string>();
-  if (seg.routeTables.length > TGW_ROUTE_TABLE_LIMIT) errors.push(new ConfigError(k("routeTables"), `${seg.routeTables.length} route tables; AWS allows ${TGW_ROUTE_TABLE_LIMIT} per Transit Gateway by default`, "merge route tables or raise the quota first"));
+  if (seg.routeTables.length > TGW_ROUTE_TABLE_LIMIT)
+    errors.push(
+      new ConfigError(
+        k("routeTables"),
+        `${seg.routeTables.length} route tables; AWS allows ${TGW_ROUTE_TABLE_LIMIT} per Transit Gateway by default`,
+        "merge route tables or raise the quota first",
+      ),
+    );
   seg.routeTables.forEach((t, i) => {
     const tk = `routeTables[${i}]`;
-    if (!NAME_RE.test(t.name)) errors.push(new ConfigError(k(`${tk}.name`), `"${t.name}" cannot be part of a resource name`, "use lower-case letters, digits and dashes, starting with a letter"));
-    else if (tableNames.has(t.name)) errors.push(new ConfigError(k(`${tk}.name`), `"${t.name}" names two route tables`, "give every route table its own name"));
+    if (!NAME_RE.test(t.name))
+      errors.push(
+        new ConfigError(
+          k(`${tk}.name`),
+          `"${t.name}" cannot be part of a resource name`,
+          "use lower-case letters, digits and dashes, starting with a letter",
+        ),
+      );
+    else if (tableNames.has(t.name))
+      errors.push(
+        new ConfigError(k(`${tk}.name`), `"${t.name}" names two route tables`, "give every route table its own name"),
+      );
     tableNames.add(t.name);
     t.associate.forEach((a, j) => {
       if (!known(a, k(`${tk}.associate[${j}]`))) return;
       const other = associatedTo.get(a);
-      if (other !== undefined) errors.push(new ConfigError(k(`${tk}.associate[${j}]`), `attachment "${a}" is associated with route tables "${other}" and "${t.name}", and AWS associates an attachment with one table`, `remove "${a}" from one of the two associate lists`));
+      if (other !== undefined)
+        errors.push(
+          new ConfigError(
+            k(`${tk}.associate[${j}]`),
+            `attachment "${a}" is associated with route tables "${other}" and "${t.name}", and AWS associates an attachment with one table`,
+            `remove "${a}" from one of the two associate lists`,
+          ),
+        );
       else associatedTo.set(a, t.name);
     });
     t.propagate.forEach((a, j) => known(a, k(`${tk}.propagate[${j}]`)));
@@ -280,34 +374,81 @@ export function checkTgwSegments(seg: TgwSegments, attachments: string[], keyPre
       const rk = k(`${tk}.routes[${j}]`);
       const c = tryParseCidr(r.cidr);
       if (typeof c === "string") errors.push(new ConfigError(`${rk}.cidr`, c, "give an IPv4 CIDR such as 10.1.0.0/16"));
-      else if (dests.has(c.text)) errors.push(new ConfigError(`${rk}.cidr`, `${c.text} has two static routes in route table "${t.name}"`, "keep one route per CIDR"));
+      else if (dests.has(c.text))
+        errors.push(
+          new ConfigError(
+            `${rk}.cidr`,
+            `${c.text} has two static routes in route table "${t.name}"`,
+            "keep one route per CIDR",
+          ),
+        );
       else dests.add(c.text);
-      if ((r.attachment !== undefined) === (r.blackhole === true)) errors.push(new ConfigError(rk, `a route needs exactly one of attachment and blackhole: true`, `give attachment (one of ${attachments.join(", ")}) or blackhole: true`));
+      if ((r.attachment !== undefined) === (r.blackhole === true))
+        errors.push(
+          new ConfigError(
+            rk,
+            `a route needs exactly one of attachment and blackhole: true`,
+            `give attachment (one of ${attachments.join(", ")}) or blackhole: true`,
+          ),
+        );
       else if (r.attachment !== undefined) known(r.attachment, `${rk}.attachment`);
     });
   });
   if (seg.routeTables.length > 0) {
     for (const a of attachments) {
-      if (!associatedTo.has(a)) errors.push(new ConfigError(k("routeTables"), `attachment "${a}" is associated with no route table, so the Transit Gateway routes none of its traffic`, `add "${a}" to one route table's associate list`));
+      if (!associatedTo.has(a))
+        errors.push(
+          new ConfigError(
+            k("routeTables"),
+            `attachment "${a}" is associated with no route table, so the Transit Gateway routes none of its traffic`,
+            `add "${a}" to one route table's associate list`,
+          ),
+        );
     }
   }
   seg.isolate.forEach((pair, i) => {
     const ik = k(`isolate[${i}]`);
     if (pair.length !== 2 || pair[0] === pair[1]) {
-      errors.push(new ConfigError(ik, `${JSON.stringify(pair)} is not a pair of two different attachments`, `give two attachment names, e.g. [${attachments.slice(0, 2).join(", ")}]`));
+      errors.push(
+        new ConfigError(
+          ik,
+          `${JSON.stringify(pair)} is not a pair of two different attachments`,
+          `give two attachment names, e.g. [${attachments.slice(0, 2).join(", ")}]`,
+        ),
+      );
       return;
     }
     if (!pair.every((a, j) => known(a, `${ik}[${j}]`))) return;
     if (seg.routeTables.length === 0) {
-      errors.push(new ConfigError(ik, `attachments "${pair[0]}" and "${pair[1]}" share the default route table, which routes every attachment to every other`, "define transitGateway.routeTables that keep them apart"));
+      errors.push(
+        new ConfigError(
+          ik,
+          `attachments "${pair[0]}" and "${pair[1]}" share the default route table, which routes every attachment to every other`,
+          "define transitGateway.routeTables that keep them apart",
+        ),
+      );
       return;
     }
     for (const [from, to] of [pair, [pair[1], pair[0]]]) {
       const t = seg.routeTables.find((rt) => rt.associate.includes(from));
       if (!t) continue;
-      if (t.propagate.includes(to)) errors.push(new ConfigError(ik, `"${from}" must not reach "${to}", but its route table "${t.name}" propagates "${to}"`, `remove "${to}" from route table "${t.name}"'s propagate list`));
+      if (t.propagate.includes(to))
+        errors.push(
+          new ConfigError(
+            ik,
+            `"${from}" must not reach "${to}", but its route table "${t.name}" propagates "${to}"`,
+            `remove "${to}" from route table "${t.name}"'s propagate list`,
+          ),
+        );
       const r = t.routes.find((x) => x.attachment === to);
-      if (r) errors.push(new ConfigError(ik, `"${from}" must not reach "${to}", but its route table "${t.name}" routes ${r.cidr} to "${to}"`, `remove that route, or make it a blackhole`));
+      if (r)
+        errors.push(
+          new ConfigError(
+            ik,
+            `"${from}" must not reach "${to}", but its route table "${t.name}" routes ${r.cidr} to "${to}"`,
+            `remove that route, or make it a blackhole`,
+          ),
+        );
     }
   });
   for (const [name] of Object.entries(seg.attachmentOptions)) known(name, k(`attachmentOptions.${name}`));
@@ -321,9 +462,15 @@ export function segmentTags(seg: TgwSegments | undefined, attachment: string): R
 }
 
 /** The attachment arguments its options give (AWS defaults: appliance mode off, DNS support on). */
-export function attachmentOptionArgs(seg: TgwSegments | undefined, attachment: string): { dnsSupport: string; applianceModeSupport?: string } {
+export function attachmentOptionArgs(
+  seg: TgwSegments | undefined,
+  attachment: string,
+): { dnsSupport: string; applianceModeSupport?: string } {
   const o = seg?.attachmentOptions[attachment] ?? {};
-  return { dnsSupport: o.dnsSupport === false ? "disable" : "enable", ...(o.applianceMode ? { applianceModeSupport: "enable" } : {}) };
+  return {
+    dnsSupport: o.dnsSupport === false ? "disable" : "enable",
+    ...(o.applianceMode ? { applianceModeSupport: "enable" } : {}),
+  };
 }
 
 function cidrLabel(cidr: string): string {
@@ -345,12 +492,27 @@ export function tgwSegmentMembership(
   const out: pulumi.Resource[] = [];
   for (const t of seg.routeTables) {
     const transitGatewayRouteTableId = tableIds[t.name];
-    if (transitGatewayRouteTableId === undefined) throw new Error(`no id for Transit Gateway route table "${t.name}". Fix: deploy the network stack with the same transitGateway.routeTables`);
+    if (transitGatewayRouteTableId === undefined)
+      throw new Error(
+        `no id for Transit Gateway route table "${t.name}". Fix: deploy the network stack with the same transitGateway.routeTables`,
+      );
     const args = { transitGatewayRouteTableId, transitGatewayAttachmentId: attachmentId };
-    if (t.associate.includes(attachment)) out.push(new aws.ec2transitgateway.RouteTableAssociation(`${prefix}-${t.name}-${attachment}-association`, args, opts));
-    if (t.propagate.includes(attachment)) out.push(new aws.ec2transitgateway.RouteTablePropagation(`${prefix}-${t.name}-${attachment}-propagation`, args, opts));
+    if (t.associate.includes(attachment))
+      out.push(
+        new aws.ec2transitgateway.RouteTableAssociation(`${prefix}-${t.name}-${attachment}-association`, args, opts),
+      );
+    if (t.propagate.includes(attachment))
+      out.push(
+        new aws.ec2transitgateway.RouteTablePropagation(`${prefix}-${t.name}-${attachment}-propagation`, args, opts),
+      );
     for (const r of t.routes.filter((x) => x.attachment === attachment)) {
-      out.push(new aws.ec2transitgateway.Route(`${prefix}-${t.name}-to-${cidrLabel(r.cidr)}`, { ...args, destinationCidrBlock: r.cidr }, opts));
+      out.push(
+        new aws.ec2transitgateway.Route(
+          `${prefix}-${t.name}-to-${cidrLabel(r.cidr)}`,
+          { ...args, destinationCidrBlock: r.cidr },
+          opts,
+        ),
+      );
     }
   }
   return out;
@@ -365,7 +527,10 @@ export function tgwRouteTableMembership(
   name: string,
   args: { transitGatewayRouteTableId: pulumi.Input<string>; transitGatewayAttachmentId: pulumi.Input<string> },
   opts: pulumi.CustomResourceOptions,
-): { association: aws.ec2transitgateway.RouteTableAssociation; propagation: aws.ec2transitgateway.RouteTablePropagation } {
+): {
+  association: aws.ec2transitgateway.RouteTableAssociation;
+  propagation: aws.ec2transitgateway.RouteTablePropagation;
+} {
   const association = new aws.ec2transitgateway.RouteTableAssociation(`${name}-association`, args, opts);
   const propagation = new aws.ec2transitgateway.RouteTablePropagation(`${name}-propagation`, args, opts);
   return { association, propagation };
@@ -456,55 +621,91 @@ export class TgwOwner extends pulumi.ComponentResource {
     const child = { parent: this };
     const enable = (on: boolean) => (on ? "enable" : "disable");
 
-    const tgw = new aws.ec2transitgateway.TransitGateway(`${name}-tgw`, {
-      description: `${name}: shared with ${(plan.principals ?? []).map((p) => p.value).join(", ")}`,
-      amazonSideAsn: plan.amazonSideAsn,
-      // Attachments from the principals' accounts become available without a manual accept here.
-      autoAcceptSharedAttachments: "enable",
-      // Peers resolve each other's DNS names (the RDS endpoint) to private addresses across the TGW.
-      dnsSupport: "enable",
-      defaultRouteTableAssociation: enable(plan.defaultRouteTables),
-      defaultRouteTablePropagation: enable(plan.defaultRouteTables),
-      tags: tags("tgw"),
-    }, child);
+    const tgw = new aws.ec2transitgateway.TransitGateway(
+      `${name}-tgw`,
+      {
+        description: `${name}: shared with ${(plan.principals ?? []).map((p) => p.value).join(", ")}`,
+        amazonSideAsn: plan.amazonSideAsn,
+        // Attachments from the principals' accounts become available without a manual accept here.
+        autoAcceptSharedAttachments: "enable",
+        // Peers resolve each other's DNS names (the RDS endpoint) to private addresses across the TGW.
+        dnsSupport: "enable",
+        defaultRouteTableAssociation: enable(plan.defaultRouteTables),
+        defaultRouteTablePropagation: enable(plan.defaultRouteTables),
+        tags: tags("tgw"),
+      },
+      child,
+    );
     this.transitGatewayId = tgw.id;
     this.transitGatewayArn = tgw.arn;
 
-    const share = new aws.ram.ResourceShare(`${name}-share`, {
-      name: args.shareName ?? `${name}-share`,
-      allowExternalPrincipals: plan.allowExternalPrincipals,
-      tags: tags("share"),
-    }, child);
-    const resource = new aws.ram.ResourceAssociation(`${name}-share-tgw`, { resourceArn: tgw.arn, resourceShareArn: share.arn }, { parent: share });
-    const principals = (plan.principals ?? []).map((p, i) =>
-      new aws.ram.PrincipalAssociation(`${name}-share-principal-${i}`, { principal: p.value, resourceShareArn: share.arn }, { parent: share }));
+    const share = new aws.ram.ResourceShare(
+      `${name}-share`,
+      {
+        name: args.shareName ?? `${name}-share`,
+        allowExternalPrincipals: plan.allowExternalPrincipals,
+        tags: tags("share"),
+      },
+      child,
+    );
+    const resource = new aws.ram.ResourceAssociation(
+      `${name}-share-tgw`,
+      { resourceArn: tgw.arn, resourceShareArn: share.arn },
+      { parent: share },
+    );
+    const principals = (plan.principals ?? []).map(
+      (p, i) =>
+        new aws.ram.PrincipalAssociation(
+          `${name}-share-principal-${i}`,
+          { principal: p.value, resourceShareArn: share.arn },
+          { parent: share },
+        ),
+    );
     this.shareArn = pulumi.all([share.arn, ...principals.map((p) => p.id)]).apply(([arn]) => arn);
     this.sharedTransitGatewayId = pulumi.all([tgw.id, resource.id, ...principals.map((p) => p.id)]).apply(([id]) => id);
 
-    const attachment = new aws.ec2transitgateway.VpcAttachment(`${name}-attachment`, {
-      transitGatewayId: tgw.id,
-      vpcId: args.vpcId,
-      subnetIds: args.subnetIds,
-      ...attachmentOptionArgs(args.segments, plan.owner.name),
-      // With an explicit route table the provider must not touch the defaults; with the defaults on,
-      // leaving these unset keeps AWS's behaviour (associate + propagate).
-      ...(plan.defaultRouteTables ? {} : { transitGatewayDefaultRouteTableAssociation: false, transitGatewayDefaultRouteTablePropagation: false }),
-      tags: { ...tags("attachment"), ...segmentTags(args.segments, plan.owner.name) },
-    }, child);
+    const attachment = new aws.ec2transitgateway.VpcAttachment(
+      `${name}-attachment`,
+      {
+        transitGatewayId: tgw.id,
+        vpcId: args.vpcId,
+        subnetIds: args.subnetIds,
+        ...attachmentOptionArgs(args.segments, plan.owner.name),
+        // With an explicit route table the provider must not touch the defaults; with the defaults on,
+        // leaving these unset keeps AWS's behaviour (associate + propagate).
+        ...(plan.defaultRouteTables
+          ? {}
+          : { transitGatewayDefaultRouteTableAssociation: false, transitGatewayDefaultRouteTablePropagation: false }),
+        tags: { ...tags("attachment"), ...segmentTags(args.segments, plan.owner.name) },
+      },
+      child,
+    );
     this.attachmentId = attachment.id;
 
     if (this.segments) {
       for (const t of this.segments.routeTables) {
-        const rt = new aws.ec2transitgateway.RouteTable(`${name}-rt-${t.name}`, { transitGatewayId: tgw.id, tags: tags(`rt-${t.name}`) }, child);
+        const rt = new aws.ec2transitgateway.RouteTable(
+          `${name}-rt-${t.name}`,
+          { transitGatewayId: tgw.id, tags: tags(`rt-${t.name}`) },
+          child,
+        );
         this.routeTableIds[t.name] = rt.id;
         for (const r of t.routes.filter((x) => x.blackhole)) {
-          new aws.ec2transitgateway.Route(`${name}-rt-${t.name}-blackhole-${cidrLabel(r.cidr)}`, { transitGatewayRouteTableId: rt.id, destinationCidrBlock: r.cidr, blackhole: true }, { parent: rt });
+          new aws.ec2transitgateway.Route(
+            `${name}-rt-${t.name}-blackhole-${cidrLabel(r.cidr)}`,
+            { transitGatewayRouteTableId: rt.id, destinationCidrBlock: r.cidr, blackhole: true },
+            { parent: rt },
+          );
         }
       }
       this.routeTableId = this.routeTableIds[this.segments.routeTables[0].name];
       this.admit(plan.owner.name, attachment.id);
     } else if (!plan.defaultRouteTables) {
-      const rt = new aws.ec2transitgateway.RouteTable(`${name}-rt`, { transitGatewayId: tgw.id, tags: tags("rt") }, child);
+      const rt = new aws.ec2transitgateway.RouteTable(
+        `${name}-rt`,
+        { transitGatewayId: tgw.id, tags: tags("rt") },
+        child,
+      );
       this.routeTableId = rt.id;
       this.admit(plan.owner.name, attachment.id);
     }
@@ -513,11 +714,15 @@ export class TgwOwner extends pulumi.ComponentResource {
     args.routeTableIds.forEach((routeTableId, i) => {
       for (const peer of plan.peers) {
         peer.cidrBlocks.forEach((cidr, j) => {
-          new aws.ec2.Route(`${name}-rt${i}-to-${routeLabel(peer.name, peer.cidrBlocks, j)}`, {
-            routeTableId,
-            destinationCidrBlock: cidr,
-            transitGatewayId: tgw.id,
-          }, { parent: this, dependsOn: [attachment] });
+          new aws.ec2.Route(
+            `${name}-rt${i}-to-${routeLabel(peer.name, peer.cidrBlocks, j)}`,
+            {
+              routeTableId,
+              destinationCidrBlock: cidr,
+              transitGatewayId: tgw.id,
+            },
+            { parent: this, dependsOn: [attachment] },
+          );
         });
       }
     });
@@ -541,7 +746,11 @@ export class TgwOwner extends pulumi.ComponentResource {
       return;
     }
     if (!this.routeTableId) return;
-    tgwRouteTableMembership(`${this.prefix}-${label}`, { transitGatewayRouteTableId: this.routeTableId, transitGatewayAttachmentId: attachmentId }, { parent: this });
+    tgwRouteTableMembership(
+      `${this.prefix}-${label}`,
+      { transitGatewayRouteTableId: this.routeTableId, transitGatewayAttachmentId: attachmentId },
+      { parent: this },
+    );
   }
 }
 
@@ -596,14 +805,35 @@ export class TgwPeer extends pulumi.ComponentResource {
     const ownerName = args.ownerName ?? "owner";
     const errors: ConfigError[] = [];
     if (acceptShare && args.shareArn === undefined) {
-      errors.push(new ConfigError("shareArn", "acceptShare is true but no share ARN is given", "pass the owner's shareArn, or set acceptShare to false inside an Organization with RAM sharing"));
+      errors.push(
+        new ConfigError(
+          "shareArn",
+          "acceptShare is true but no share ARN is given",
+          "pass the owner's shareArn, or set acceptShare to false inside an Organization with RAM sharing",
+        ),
+      );
     }
-    if (args.existingAttachmentId !== undefined && !TGW_ATTACH_ID_RE.test(args.existingAttachmentId)) errors.push(new ConfigError("existingAttachmentId", `"${args.existingAttachmentId}" is not a Transit Gateway attachment id`, "give an id such as tgw-attach-0123456789abcdef0"));
-    if (!NAME_RE.test(ownerName)) errors.push(new ConfigError("ownerName", `"${ownerName}" cannot be part of a resource name`, "use lower-case letters, digits and dashes"));
+    if (args.existingAttachmentId !== undefined && !TGW_ATTACH_ID_RE.test(args.existingAttachmentId))
+      errors.push(
+        new ConfigError(
+          "existingAttachmentId",
+          `"${args.existingAttachmentId}" is not a Transit Gateway attachment id`,
+          "give an id such as tgw-attach-0123456789abcdef0",
+        ),
+      );
+    if (!NAME_RE.test(ownerName))
+      errors.push(
+        new ConfigError(
+          "ownerName",
+          `"${ownerName}" cannot be part of a resource name`,
+          "use lower-case letters, digits and dashes",
+        ),
+      );
     const plainOwner = args.ownerCidrBlocks.filter((c): c is string => typeof c === "string");
     const owner: TgwVpc = { name: ownerName, cidrBlocks: plainOwner, key: "ownerCidrBlocks" };
     const self: TgwVpc = { name: vpcName, cidrBlocks: args.cidrBlocks, key: "cidrBlocks" };
-    if (args.ownerCidrBlocks.length === 0) errors.push(new ConfigError("ownerCidrBlocks", "no owner CIDR to route to", "give the owner VPC's CIDR blocks"));
+    if (args.ownerCidrBlocks.length === 0)
+      errors.push(new ConfigError("ownerCidrBlocks", "no owner CIDR to route to", "give the owner VPC's CIDR blocks"));
     checkTgwCidrs(plainOwner.length > 0 ? [owner, self] : [self], errors);
     throwIfAny(errors);
     super("vpc-lambda-kit:network:TgwPeer", name, { acceptShare }, opts);
@@ -613,36 +843,55 @@ export class TgwPeer extends pulumi.ComponentResource {
     // Outside an Organization the TGW is not usable until the invitation is accepted; inside one
     // (RAM sharing with Organizations on) there is no invitation and no accepter.
     const accepter = acceptShare
-      ? new aws.ram.ResourceShareAccepter(`${name}-accepter`, { shareArn: args.shareArn as pulumi.Input<string> }, child)
+      ? new aws.ram.ResourceShareAccepter(
+          `${name}-accepter`,
+          { shareArn: args.shareArn as pulumi.Input<string> },
+          child,
+        )
       : undefined;
     this.shareStatus = accepter?.status;
 
     // An adopted attachment (created elsewhere, e.g. by a network team) is used by id; routes need no wait.
-    const attachment = args.existingAttachmentId !== undefined ? undefined : new aws.ec2transitgateway.VpcAttachment(`${name}-attachment`, {
-      transitGatewayId: args.transitGatewayId,
-      vpcId: args.vpcId,
-      subnetIds: args.subnetIds,
-      ...attachmentOptionArgs(args.segments, vpcName),
-      // transitGatewayDefaultRouteTable{Association,Propagation} stay unset: they cannot be set on
-      // an attachment to a RAM-shared TGW.
-      tags: { ...tags("attachment"), ...segmentTags(args.segments, vpcName) },
-    }, { parent: this, dependsOn: accepter ? [accepter] : [] });
+    const attachment =
+      args.existingAttachmentId !== undefined
+        ? undefined
+        : new aws.ec2transitgateway.VpcAttachment(
+            `${name}-attachment`,
+            {
+              transitGatewayId: args.transitGatewayId,
+              vpcId: args.vpcId,
+              subnetIds: args.subnetIds,
+              ...attachmentOptionArgs(args.segments, vpcName),
+              // transitGatewayDefaultRouteTable{Association,Propagation} stay unset: they cannot be set on
+              // an attachment to a RAM-shared TGW.
+              tags: { ...tags("attachment"), ...segmentTags(args.segments, vpcName) },
+            },
+            { parent: this, dependsOn: accepter ? [accepter] : [] },
+          );
     this.attachmentId = attachment ? attachment.id : pulumi.output(args.existingAttachmentId as string);
 
     // Another stack's owner CIDR is only known now: check it against ours before routing to it.
-    const ownerCidrs = args.ownerCidrBlocks.map((c) => typeof c === "string" ? pulumi.output(c) : pulumi.output(c).apply((text) => {
-      const errs: ConfigError[] = [];
-      checkTgwCidrs([{ ...owner, cidrBlocks: [text] }, self], errs);
-      throwIfAny(errs);
-      return text;
-    }));
+    const ownerCidrs = args.ownerCidrBlocks.map((c) =>
+      typeof c === "string"
+        ? pulumi.output(c)
+        : pulumi.output(c).apply((text) => {
+            const errs: ConfigError[] = [];
+            checkTgwCidrs([{ ...owner, cidrBlocks: [text] }, self], errs);
+            throwIfAny(errs);
+            return text;
+          }),
+    );
     args.routeTableIds.forEach((routeTableId, i) => {
       ownerCidrs.forEach((cidr, j) => {
-        new aws.ec2.Route(`${name}-rt${i}-to-${routeLabel(ownerName, ownerCidrs, j)}`, {
-          routeTableId,
-          destinationCidrBlock: cidr,
-          transitGatewayId: args.transitGatewayId,
-        }, { parent: this, dependsOn: attachment ? [attachment] : [] });
+        new aws.ec2.Route(
+          `${name}-rt${i}-to-${routeLabel(ownerName, ownerCidrs, j)}`,
+          {
+            routeTableId,
+            destinationCidrBlock: cidr,
+            transitGatewayId: args.transitGatewayId,
+          },
+          { parent: this, dependsOn: attachment ? [attachment] : [] },
+        );
       });
     });
     this.registerOutputs({ attachmentId: this.attachmentId });
@@ -698,39 +947,47 @@ export class TgwSharedNetwork extends pulumi.ComponentResource {
     });
     super("vpc-lambda-kit:network:TgwSharedNetwork", name, { plan }, opts);
     this.plan = plan;
-    this.owner = new TgwOwner(`${name}-owner`, {
-      vpcId: args.owner.vpcId,
-      cidrBlocks: args.owner.cidrBlocks,
-      vpcName: ownerName,
-      subnetIds: args.owner.subnetIds,
-      routeTableIds: args.owner.routeTableIds,
-      peers: plan.peers,
-      principals: args.principals,
-      allowExternalPrincipals: plan.allowExternalPrincipals,
-      acceptShare: plan.acceptShare,
-      peerAccountIds: args.peerAccountIds,
-      defaultRouteTableAssociation: plan.defaultRouteTables,
-      defaultRouteTablePropagation: plan.defaultRouteTables,
-      amazonSideAsn: plan.amazonSideAsn,
-      segments: args.segments,
-      tags: args.tags,
-    }, { parent: this, provider: args.owner.provider });
-    this.peers = {};
-    for (const p of args.peers) {
-      const peer = new TgwPeer(`${name}-${p.name}`, {
-        transitGatewayId: this.owner.sharedTransitGatewayId,
-        shareArn: this.owner.shareArn,
+    this.owner = new TgwOwner(
+      `${name}-owner`,
+      {
+        vpcId: args.owner.vpcId,
+        cidrBlocks: args.owner.cidrBlocks,
+        vpcName: ownerName,
+        subnetIds: args.owner.subnetIds,
+        routeTableIds: args.owner.routeTableIds,
+        peers: plan.peers,
+        principals: args.principals,
+        allowExternalPrincipals: plan.allowExternalPrincipals,
         acceptShare: plan.acceptShare,
-        vpcId: p.vpcId,
-        cidrBlocks: p.cidrBlocks,
-        vpcName: p.name,
-        subnetIds: p.subnetIds,
-        routeTableIds: p.routeTableIds,
-        ownerCidrBlocks: args.owner.cidrBlocks,
-        ownerName,
+        peerAccountIds: args.peerAccountIds,
+        defaultRouteTableAssociation: plan.defaultRouteTables,
+        defaultRouteTablePropagation: plan.defaultRouteTables,
+        amazonSideAsn: plan.amazonSideAsn,
         segments: args.segments,
         tags: args.tags,
-      }, { parent: this, provider: p.provider });
+      },
+      { parent: this, provider: args.owner.provider },
+    );
+    this.peers = {};
+    for (const p of args.peers) {
+      const peer = new TgwPeer(
+        `${name}-${p.name}`,
+        {
+          transitGatewayId: this.owner.sharedTransitGatewayId,
+          shareArn: this.owner.shareArn,
+          acceptShare: plan.acceptShare,
+          vpcId: p.vpcId,
+          cidrBlocks: p.cidrBlocks,
+          vpcName: p.name,
+          subnetIds: p.subnetIds,
+          routeTableIds: p.routeTableIds,
+          ownerCidrBlocks: args.owner.cidrBlocks,
+          ownerName,
+          segments: args.segments,
+          tags: args.tags,
+        },
+        { parent: this, provider: p.provider },
+      );
       this.owner.admit(p.name, peer.attachmentId);
       this.peers[p.name] = peer;
     }

@@ -7,11 +7,15 @@ import { CLOUDWATCH_RETENTION_DAYS } from "./defaults";
 import { describeFlow, egressRulesFor, Flow } from "./flows";
 
 /**
- * The EC2 actions Lambda needs to attach a function to a VPC: the same three the write-up lists
+ * The EC2 actions Lambda needs to attach a function to a VPC: the same three the usual recipe lists
  * (AWSLambdaVPCAccessExecutionRole's core). They cannot be scoped to resources: Describe* never can,
  * and Lambda creates the ENIs on the function's behalf.
  */
-export const VPC_ENI_ACTIONS = ["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DeleteNetworkInterface"];
+export const VPC_ENI_ACTIONS = [
+  "ec2:CreateNetworkInterface",
+  "ec2:DescribeNetworkInterfaces",
+  "ec2:DeleteNetworkInterface",
+];
 
 export interface VpcFunctionArgs {
   /** Folder under `functions/` holding `index.ts`; bundled with esbuild at program time. */
@@ -70,17 +74,39 @@ export class VpcFunction extends pulumi.ComponentResource {
   constructor(name: string, args: VpcFunctionArgs, opts: pulumi.ComponentResourceOptions = {}) {
     // Validate before registering anything, the component included.
     const errors: ConfigError[] = [];
-    if (Array.isArray(args.subnetIds) && args.subnetIds.length === 0) errors.push(new ConfigError(`${name}.subnetIds`, "no subnets given", "pass the VPC's private subnet ids"));
+    if (Array.isArray(args.subnetIds) && args.subnetIds.length === 0)
+      errors.push(new ConfigError(`${name}.subnetIds`, "no subnets given", "pass the VPC's private subnet ids"));
     const memory = args.memorySize ?? 256;
-    if (!Number.isInteger(memory) || memory < 128 || memory > 10240) errors.push(new ConfigError(`${name}.memorySize`, `${memory} MB is outside Lambda's range`, "use 128 to 10240 MB"));
+    if (!Number.isInteger(memory) || memory < 128 || memory > 10240)
+      errors.push(
+        new ConfigError(`${name}.memorySize`, `${memory} MB is outside Lambda's range`, "use 128 to 10240 MB"),
+      );
     const timeout = args.timeout ?? 60;
-    if (!Number.isInteger(timeout) || timeout < 1 || timeout > 900) errors.push(new ConfigError(`${name}.timeout`, `${timeout} s is outside Lambda's range`, "use 1 to 900 seconds"));
+    if (!Number.isInteger(timeout) || timeout < 1 || timeout > 900)
+      errors.push(new ConfigError(`${name}.timeout`, `${timeout} s is outside Lambda's range`, "use 1 to 900 seconds"));
     const retention = args.logRetentionInDays ?? 30;
-    if (!CLOUDWATCH_RETENTION_DAYS.includes(retention)) errors.push(new ConfigError(`${name}.logRetentionInDays`, `${retention} is not a CloudWatch Logs retention period`, `use one of ${CLOUDWATCH_RETENTION_DAYS.join(", ")}`));
+    if (!CLOUDWATCH_RETENTION_DAYS.includes(retention))
+      errors.push(
+        new ConfigError(
+          `${name}.logRetentionInDays`,
+          `${retention} is not a CloudWatch Logs retention period`,
+          `use one of ${CLOUDWATCH_RETENTION_DAYS.join(", ")}`,
+        ),
+      );
     throwIfAny(errors);
     const rules = egressRulesFor(name, args.flows);
     const bundle = bundleFunction(args.source, bundleOptionsFor(args));
-    super("vpc-lambda-kit:functions:VpcFunction", name, { source: args.source, bundleSha256: bundle.sha256, flows: args.flows.map(describeFlow), flowSpecs: args.flows.map(flowSpec) }, opts);
+    super(
+      "vpc-lambda-kit:functions:VpcFunction",
+      name,
+      {
+        source: args.source,
+        bundleSha256: bundle.sha256,
+        flows: args.flows.map(describeFlow),
+        flowSpecs: args.flows.map(flowSpec),
+      },
+      opts,
+    );
     this.name = name;
     this.flows = args.flows;
     this.bundle = bundle;
@@ -90,62 +116,92 @@ export class VpcFunction extends pulumi.ComponentResource {
 
     const logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, { retentionInDays: retention, tags }, child);
 
-    const role = new aws.iam.Role(`${name}-role`, {
-      assumeRolePolicy: JSON.stringify({
-        Version: "2012-10-17",
-        Statement: [{ Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" }],
-      }),
-      tags,
-    }, child);
+    const role = new aws.iam.Role(
+      `${name}-role`,
+      {
+        assumeRolePolicy: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [{ Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" }],
+        }),
+        tags,
+      },
+      child,
+    );
     const statements: pulumi.Input<aws.iam.PolicyStatement>[] = [
       { Sid: "VpcEni", Effect: "Allow", Action: VPC_ENI_ACTIONS, Resource: "*" },
-      { Sid: "Logs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: pulumi.interpolate`${logGroup.arn}:*` },
+      {
+        Sid: "Logs",
+        Effect: "Allow",
+        Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+        Resource: pulumi.interpolate`${logGroup.arn}:*`,
+      },
       ...(args.policyStatements ?? []),
     ];
-    const policy = new aws.iam.RolePolicy(`${name}-policy`, {
-      role: role.id,
-      policy: pulumi.output(statements).apply((s) => JSON.stringify({ Version: "2012-10-17", Statement: s })),
-    }, { parent: role });
+    const policy = new aws.iam.RolePolicy(
+      `${name}-policy`,
+      {
+        role: role.id,
+        policy: pulumi.output(statements).apply((s) => JSON.stringify({ Version: "2012-10-17", Statement: s })),
+      },
+      { parent: role },
+    );
 
     // The provider removes AWS's default allow-all egress rule on create, so the group starts closed.
-    const sg = new aws.ec2.SecurityGroup(`${name}-sg`, {
-      vpcId: args.vpcId,
-      description: `${name}: Lambda ENIs; egress only for declared flows`,
-      revokeRulesOnDelete: true,
-      tags: { ...tags, Name: `${name}-sg` },
-    }, child);
+    const sg = new aws.ec2.SecurityGroup(
+      `${name}-sg`,
+      {
+        vpcId: args.vpcId,
+        description: `${name}: Lambda ENIs; egress only for declared flows`,
+        revokeRulesOnDelete: true,
+        tags: { ...tags, Name: `${name}-sg` },
+      },
+      child,
+    );
     for (const rule of rules) {
-      new aws.vpc.SecurityGroupEgressRule(`${name}-egress-${rule.key.replace(/[^a-z0-9-]/gi, "-")}`, {
-        securityGroupId: sg.id,
-        ipProtocol: rule.protocol,
-        fromPort: rule.port,
-        toPort: rule.port,
-        cidrIpv4: rule.cidrIpv4,
-        referencedSecurityGroupId: rule.referencedSecurityGroupId,
-        prefixListId: rule.prefixListId,
-        description: rule.description,
-      }, { parent: sg });
+      new aws.vpc.SecurityGroupEgressRule(
+        `${name}-egress-${rule.key.replace(/[^a-z0-9-]/gi, "-")}`,
+        {
+          securityGroupId: sg.id,
+          ipProtocol: rule.protocol,
+          fromPort: rule.port,
+          toPort: rule.port,
+          cidrIpv4: rule.cidrIpv4,
+          referencedSecurityGroupId: rule.referencedSecurityGroupId,
+          prefixListId: rule.prefixListId,
+          description: rule.description,
+        },
+        { parent: sg },
+      );
     }
 
-    const fn = new aws.lambda.Function(`${name}-fn`, {
-      description: args.description,
-      runtime: LAMBDA_RUNTIME,
-      architectures: [LAMBDA_ARCHITECTURE],
-      handler: "index.handler",
-      code: new pulumi.asset.AssetArchive({ "index.js": new pulumi.asset.StringAsset(this.bundle.code) }),
-      role: role.arn,
-      memorySize: memory,
-      timeout,
-      reservedConcurrentExecutions: args.reservedConcurrency,
-      vpcConfig: { subnetIds: args.subnetIds, securityGroupIds: [sg.id] },
-      environment: args.environment ? { variables: args.environment } : undefined,
-      loggingConfig: { logFormat: "JSON", logGroup: logGroup.name, applicationLogLevel: "INFO", systemLogLevel: "WARN" },
-      tags,
-    }, {
-      parent: this,
-      // Lambda checks the ENI permissions when the function is created: the policy must exist first.
-      dependsOn: [policy, logGroup],
-    });
+    const fn = new aws.lambda.Function(
+      `${name}-fn`,
+      {
+        description: args.description,
+        runtime: LAMBDA_RUNTIME,
+        architectures: [LAMBDA_ARCHITECTURE],
+        handler: "index.handler",
+        code: new pulumi.asset.AssetArchive({ "index.js": new pulumi.asset.StringAsset(this.bundle.code) }),
+        role: role.arn,
+        memorySize: memory,
+        timeout,
+        reservedConcurrentExecutions: args.reservedConcurrency,
+        vpcConfig: { subnetIds: args.subnetIds, securityGroupIds: [sg.id] },
+        environment: args.environment ? { variables: args.environment } : undefined,
+        loggingConfig: {
+          logFormat: "JSON",
+          logGroup: logGroup.name,
+          applicationLogLevel: "INFO",
+          systemLogLevel: "WARN",
+        },
+        tags,
+      },
+      {
+        parent: this,
+        // Lambda checks the ENI permissions when the function is created: the policy must exist first.
+        dependsOn: [policy, logGroup],
+      },
+    );
     this.fn = fn;
     this.functionArn = fn.arn;
     this.functionName = fn.name;
@@ -153,7 +209,11 @@ export class VpcFunction extends pulumi.ComponentResource {
     this.roleArn = role.arn;
     this.roleName = role.name;
     this.logGroupName = logGroup.name;
-    this.registerOutputs({ functionArn: this.functionArn, securityGroupId: this.securityGroupId, roleArn: this.roleArn });
+    this.registerOutputs({
+      functionArn: this.functionArn,
+      securityGroupId: this.securityGroupId,
+      roleArn: this.roleArn,
+    });
   }
 
   /**
@@ -164,20 +224,27 @@ export class VpcFunction extends pulumi.ComponentResource {
     validateSchedule(expression, `${this.name}.schedule`);
     const name = this.name;
     const rule = new aws.cloudwatch.EventRule(`${name}-schedule`, { scheduleExpression: expression }, { parent: this });
-    new aws.cloudwatch.EventTarget(`${name}-schedule-target`, {
-      rule: rule.name,
-      arn: this.functionArn,
-      input: input ? JSON.stringify(input) : undefined,
-    }, { parent: rule });
-    new aws.lambda.Permission(`${name}-schedule-invoke`, {
-      action: "lambda:InvokeFunction",
-      function: this.functionName,
-      principal: "events.amazonaws.com",
-      sourceArn: rule.arn,
-    }, { parent: rule });
+    new aws.cloudwatch.EventTarget(
+      `${name}-schedule-target`,
+      {
+        rule: rule.name,
+        arn: this.functionArn,
+        input: input ? JSON.stringify(input) : undefined,
+      },
+      { parent: rule },
+    );
+    new aws.lambda.Permission(
+      `${name}-schedule-invoke`,
+      {
+        action: "lambda:InvokeFunction",
+        function: this.functionName,
+        principal: "events.amazonaws.com",
+        sourceArn: rule.arn,
+      },
+      { parent: rule },
+    );
     return rule;
   }
-
 }
 
 /**
@@ -189,22 +256,31 @@ function flowSpec(flow: Flow): Record<string, pulumi.Input<unknown>> {
   const to = flow.to;
   const base = { kind: to.kind, port: flow.port, protocol: flow.protocol ?? "tcp", purpose: flow.purpose };
   switch (to.kind) {
-    case "internet": return { ...base, host: to.host, ...(to.cidrs ? { cidrs: to.cidrs } : {}) };
-    case "cidr": return { ...base, cidr: to.cidr, ...(to.name ? { name: to.name } : {}) };
-    case "awsService": return {
-      ...base,
-      service: to.service,
-      ...(to.endpointSecurityGroupId ? { securityGroupId: to.endpointSecurityGroupId } : {}),
-      ...(to.prefixListId ? { prefixListId: to.prefixListId } : {}),
-    };
-    case "securityGroup": return { ...base, name: to.name, securityGroupId: to.securityGroupId };
+    case "internet":
+      return { ...base, host: to.host, ...(to.cidrs ? { cidrs: to.cidrs } : {}) };
+    case "cidr":
+      return { ...base, cidr: to.cidr, ...(to.name ? { name: to.name } : {}) };
+    case "awsService":
+      return {
+        ...base,
+        service: to.service,
+        ...(to.endpointSecurityGroupId ? { securityGroupId: to.endpointSecurityGroupId } : {}),
+        ...(to.prefixListId ? { prefixListId: to.prefixListId } : {}),
+      };
+    case "securityGroup":
+      return { ...base, name: to.name, securityGroupId: to.securityGroupId };
   }
 }
 
 /** EventBridge schedule syntax: rate(N unit) or a six-field cron(…) with valid fields (components/schedule.ts). */
 export function validateSchedule(expression: string, key: string): void {
   const problem = scheduleProblem(expression);
-  if (problem) throw new ConfigError(key, problem, "use rate(15 minutes) or e.g. cron(0 18 * * ? *): six fields, exactly one of day-of-month and day-of-week \"?\"");
+  if (problem)
+    throw new ConfigError(
+      key,
+      problem,
+      'use rate(15 minutes) or e.g. cron(0 18 * * ? *): six fields, exactly one of day-of-month and day-of-week "?"',
+    );
 }
 
 /**
@@ -220,7 +296,8 @@ export function bundleOptionsFor(args: Pick<VpcFunctionArgs, "bundle" | "environ
   if (opts.dbAccess === "pg" && opts.rdsCaRegion === undefined) {
     const secretRegion = args.environment?.DB_SECRET_REGION;
     const accounts = new pulumi.Config("vpc-lambda-kit").getObject<{ a?: { region?: string } }>("accounts");
-    const region = typeof secretRegion === "string" ? secretRegion : accounts?.a?.region ?? new pulumi.Config("aws").get("region");
+    const region =
+      typeof secretRegion === "string" ? secretRegion : (accounts?.a?.region ?? new pulumi.Config("aws").get("region"));
     if (region) opts.rdsCaRegion = region;
   }
   return opts;

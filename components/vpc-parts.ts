@@ -11,7 +11,13 @@ export function checkVpcCidr(cidrBlock: string, key: string, example: string, er
     return undefined;
   }
   if (vpc.prefix < 16 || vpc.prefix > 28) {
-    errors.push(new ConfigError(key, `"${cidrBlock}" is a /${vpc.prefix}; AWS accepts VPC CIDRs from /16 to /28`, "choose a prefix length between 16 and 28"));
+    errors.push(
+      new ConfigError(
+        key,
+        `"${cidrBlock}" is a /${vpc.prefix}; AWS accepts VPC CIDRs from /16 to /28`,
+        "choose a prefix length between 16 and 28",
+      ),
+    );
     return undefined;
   }
   return vpc;
@@ -21,11 +27,22 @@ export function checkVpcCidr(cidrBlock: string, key: string, example: string, er
  * Validates subnet CIDR lists against their VPC: one per zone, inside the VPC, no smaller than /28,
  * no two overlapping (across all lists). Each problem names `<key>[i]`.
  */
-export function checkSubnets(vpc: Cidr, lists: { key: string; role: string; cidrs: string[] }[], azCount: number, errors: ConfigError[]): void {
+export function checkSubnets(
+  vpc: Cidr,
+  lists: { key: string; role: string; cidrs: string[] }[],
+  azCount: number,
+  errors: ConfigError[],
+): void {
   const seen: { key: string; text: string; cidr: Cidr }[] = [];
   for (const { key, role, cidrs } of lists) {
     if (cidrs.length !== azCount) {
-      errors.push(new ConfigError(key, `${cidrs.length} CIDRs for ${azCount} availability zones`, `give exactly one ${role} subnet CIDR per availability zone`));
+      errors.push(
+        new ConfigError(
+          key,
+          `${cidrs.length} CIDRs for ${azCount} availability zones`,
+          `give exactly one ${role} subnet CIDR per availability zone`,
+        ),
+      );
     }
     cidrs.forEach((text, i) => {
       const at = `${key}[${i}]`;
@@ -35,12 +52,27 @@ export function checkSubnets(vpc: Cidr, lists: { key: string; role: string; cidr
         return;
       }
       if (!cidrContains(vpc, c)) {
-        errors.push(new ConfigError(at, `subnet ${text} is outside the VPC ${vpc.text}`, `choose a CIDR inside ${vpc.text}`));
+        errors.push(
+          new ConfigError(at, `subnet ${text} is outside the VPC ${vpc.text}`, `choose a CIDR inside ${vpc.text}`),
+        );
       } else if (c.prefix > 28) {
-        errors.push(new ConfigError(at, `subnet ${text} is smaller than /28, which AWS rejects`, "use a prefix length of 28 or less"));
+        errors.push(
+          new ConfigError(
+            at,
+            `subnet ${text} is smaller than /28, which AWS rejects`,
+            "use a prefix length of 28 or less",
+          ),
+        );
       }
       for (const other of seen) {
-        if (cidrsOverlap(other.cidr, c)) errors.push(new ConfigError(at, `subnet ${text} overlaps ${other.key} (${other.text})`, "give every subnet its own, non-overlapping CIDR"));
+        if (cidrsOverlap(other.cidr, c))
+          errors.push(
+            new ConfigError(
+              at,
+              `subnet ${text} overlaps ${other.key} (${other.text})`,
+              "give every subnet its own, non-overlapping CIDR",
+            ),
+          );
       }
       seen.push({ key: at, text, cidr: c });
     });
@@ -48,20 +80,47 @@ export function checkSubnets(vpc: Cidr, lists: { key: string; role: string; cidr
 }
 
 /** A VPC with DNS hostnames and DNS support on: interface endpoints' private DNS and RDS endpoint names need both. */
-export function dnsVpc(name: string, cidrBlock: string, tags: Record<string, string>, parent: pulumi.Resource): aws.ec2.Vpc {
-  return new aws.ec2.Vpc(`${name}-vpc`, { cidrBlock, enableDnsHostnames: true, enableDnsSupport: true, tags: { ...tags, Name: `${name}-vpc` } }, { parent });
+export function dnsVpc(
+  name: string,
+  cidrBlock: string,
+  tags: Record<string, string>,
+  parent: pulumi.Resource,
+): aws.ec2.Vpc {
+  return new aws.ec2.Vpc(
+    `${name}-vpc`,
+    { cidrBlock, enableDnsHostnames: true, enableDnsSupport: true, tags: { ...tags, Name: `${name}-vpc` } },
+    { parent },
+  );
 }
 
 /** A subnet (no auto-assigned public IPs) associated with `routeTableId`; the association is parented to the subnet. */
-export function subnetIn(name: string, args: { vpcId: pulumi.Input<string>; cidrBlock: string; availabilityZone: pulumi.Input<string>; routeTableId: pulumi.Input<string>; tags: Record<string, string> }, parent: pulumi.Resource): aws.ec2.Subnet {
-  const subnet = new aws.ec2.Subnet(name, {
-    vpcId: args.vpcId,
-    cidrBlock: args.cidrBlock,
-    availabilityZone: args.availabilityZone,
-    // Nothing placed here needs an auto-assigned public address: NAT gateways take theirs from the EIP.
-    mapPublicIpOnLaunch: false,
-    tags: { ...args.tags, Name: name },
-  }, { parent });
-  new aws.ec2.RouteTableAssociation(`${name}-rta`, { subnetId: subnet.id, routeTableId: args.routeTableId }, { parent: subnet });
+export function subnetIn(
+  name: string,
+  args: {
+    vpcId: pulumi.Input<string>;
+    cidrBlock: string;
+    availabilityZone: pulumi.Input<string>;
+    routeTableId: pulumi.Input<string>;
+    tags: Record<string, string>;
+  },
+  parent: pulumi.Resource,
+): aws.ec2.Subnet {
+  const subnet = new aws.ec2.Subnet(
+    name,
+    {
+      vpcId: args.vpcId,
+      cidrBlock: args.cidrBlock,
+      availabilityZone: args.availabilityZone,
+      // Nothing placed here needs an auto-assigned public address: NAT gateways take theirs from the EIP.
+      mapPublicIpOnLaunch: false,
+      tags: { ...args.tags, Name: name },
+    },
+    { parent },
+  );
+  new aws.ec2.RouteTableAssociation(
+    `${name}-rta`,
+    { subnetId: subnet.id, routeTableId: args.routeTableId },
+    { parent: subnet },
+  );
   return subnet;
 }

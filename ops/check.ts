@@ -8,9 +8,16 @@ import * as fs from "fs";
 import * as path from "path";
 import { spawnSync } from "child_process";
 
-const USAGE = "usage: npm run check -- <stack> [--config <file>] [--inventory <file>] [--graph <graph.json>] [--out <dir>]";
+const USAGE =
+  "usage: npm run check -- <stack> [--config <file>] [--inventory <file>] [--graph <graph.json>] [--out <dir>]";
 
-interface Args { stack?: string; config?: string; graph?: string; out?: string; inventory?: string }
+interface Args {
+  stack?: string;
+  config?: string;
+  graph?: string;
+  out?: string;
+  inventory?: string;
+}
 
 function parseArgs(argv: string[]): Args {
   const out: Args = {};
@@ -55,14 +62,17 @@ async function main(): Promise<void> {
   let upstreamRoot: string;
   if (args.graph) {
     const file = path.resolve(args.graph);
-    if (!fs.existsSync(file)) fail(`graph file ${args.graph} not found: run npm run synth -- <stack> --out <dir> first, or drop --graph`);
+    if (!fs.existsSync(file))
+      fail(`graph file ${args.graph} not found: run npm run synth -- <stack> --out <dir> first, or drop --graph`);
     try {
       graph = JSON.parse(fs.readFileSync(file, "utf8")) as Graph;
     } catch (e) {
       fail(`graph file ${args.graph} is not JSON: ${(e as Error).message}`);
     }
-    if (!Array.isArray(graph.resources)) fail(`graph file ${args.graph} has no "resources" list: pass a graph.json written by npm run synth`);
-    if (args.stack && graph.stack !== args.stack) fail(`graph file ${args.graph} is of stack ${graph.stack}, not ${args.stack}`);
+    if (!Array.isArray(graph.resources))
+      fail(`graph file ${args.graph} has no "resources" list: pass a graph.json written by npm run synth`);
+    if (args.stack && graph.stack !== args.stack)
+      fail(`graph file ${args.graph} is of stack ${graph.stack}, not ${args.stack}`);
     outDir = path.resolve(args.out ?? path.dirname(file));
     upstreamRoot = path.dirname(path.dirname(file));
   } else {
@@ -74,18 +84,27 @@ async function main(): Promise<void> {
     const stackOutputs = (qualified: string): Record<string, unknown> => {
       const short = qualified.split("/").pop() as string;
       const upstreamOut = path.join(outRoot, short);
-      const r = spawnSync(process.execPath, [...process.execArgv, path.join(__dirname, "synth.ts"), short, "--out", upstreamOut, "--quiet"], { stdio: ["ignore", "ignore", "inherit"], cwd: root });
+      const r = spawnSync(
+        process.execPath,
+        [...process.execArgv, path.join(__dirname, "synth.ts"), short, "--out", upstreamOut, "--quiet"],
+        { stdio: ["ignore", "ignore", "inherit"], cwd: root },
+      );
       if (r.status !== 0) throw new Error(`synth of upstream stack ${short} failed`);
       return JSON.parse(fs.readFileSync(path.join(upstreamOut, "graph.json"), "utf8")).outputs;
     };
     const { synthesize, writeSynthOutput } = await import("./synth-core");
     try {
-      const result = await synthesize({ stack, configFile: args.config && path.resolve(args.config), inventoryFile: args.inventory && path.resolve(args.inventory), stackOutputs });
+      const result = await synthesize({
+        stack,
+        configFile: args.config && path.resolve(args.config),
+        inventoryFile: args.inventory && path.resolve(args.inventory),
+        stackOutputs,
+      });
       writeSynthOutput(result, outDir);
       graph = result.graph;
     } catch (e) {
       const err = e as Error;
-      console.error(`synth ${stack} failed: ${isConfigError(e) ? err.message : err?.stack ?? String(e)}`);
+      console.error(`synth ${stack} failed: ${isConfigError(e) ? err.message : (err?.stack ?? String(e))}`);
       process.exit(isConfigError(e) ? 2 : 1);
     }
   }

@@ -35,7 +35,8 @@ export interface DeployArgs {
   yes: boolean;
 }
 
-export const USAGE = "usage: npm run deploy -- <env> [--split] [--preview | --destroy] [--role network|data|apps] [--yes]";
+export const USAGE =
+  "usage: npm run deploy -- <env> [--split] [--preview | --destroy] [--role network|data|apps] [--yes]";
 
 export const INSTALL_HINT = [
   "the Pulumi CLI is not installed or not on PATH; the Automation API drives it to deploy.",
@@ -57,7 +58,9 @@ export class DeployConfigError extends Error {
   constructor(public readonly problems: { file: string; errors: string[] }[]) {
     super(
       "invalid stack configuration, nothing was run:\n" +
-        problems.map((p) => `  ${p.file}:\n` + p.errors.map((e) => `    - ${e.replace(/\n\s*/g, " ")}`).join("\n")).join("\n"),
+        problems
+          .map((p) => `  ${p.file}:\n` + p.errors.map((e) => `    - ${e.replace(/\n\s*/g, " ")}`).join("\n"))
+          .join("\n"),
     );
     this.name = "DeployConfigError";
   }
@@ -128,16 +131,24 @@ export function parseDeployArgs(argv: string[]): DeployArgs | "help" {
     else if (a === "--role" || a.startsWith("--role=")) {
       const v = a === "--role" ? argv[++i] : a.slice("--role=".length);
       if (!v) throw new UsageError("--role needs a value: network, data or apps");
-      if (!(ROLES as readonly string[]).includes(v)) throw new UsageError(`--role ${v}: not a role; use network, data or apps`);
+      if (!(ROLES as readonly string[]).includes(v))
+        throw new UsageError(`--role ${v}: not a role; use network, data or apps`);
       role = v as Role;
     } else if (a.startsWith("-")) throw new UsageError(`unknown option ${a}`);
     else positional.push(a);
   }
-  if (positional.length !== 1) throw new UsageError(positional.length === 0 ? "name the environment, e.g. dev" : `one environment at a time, got ${positional.join(" ")}`);
+  if (positional.length !== 1)
+    throw new UsageError(
+      positional.length === 0
+        ? "name the environment, e.g. dev"
+        : `one environment at a time, got ${positional.join(" ")}`,
+    );
   const env = positional[0];
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(env)) throw new UsageError(`"${env}" is not a stack name (letters, digits, - _ .)`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(env))
+    throw new UsageError(`"${env}" is not a stack name (letters, digits, - _ .)`);
   if (actions.length > 1) throw new UsageError("--preview and --destroy exclude each other");
-  if (role && !split) throw new UsageError(`--role ${role} needs --split: combined mode runs every role in the one stack ${env}`);
+  if (role && !split)
+    throw new UsageError(`--role ${role} needs --split: combined mode runs every role in the one stack ${env}`);
   return { env, split, action: actions[0] ?? "up", role, yes };
 }
 
@@ -156,7 +167,9 @@ export interface PlannedStack {
  */
 export function planDeploy(args: DeployArgs, root: string): PlannedStack[] {
   const roles: readonly Role[] = args.role ? [args.role] : ROLES;
-  const targets: { stackName: string; role?: Role }[] = args.split ? roles.map((r) => ({ stackName: `${args.env}-${r}`, role: r })) : [{ stackName: args.env }];
+  const targets: { stackName: string; role?: Role }[] = args.split
+    ? roles.map((r) => ({ stackName: `${args.env}-${r}`, role: r }))
+    : [{ stackName: args.env }];
   if (args.action === "destroy") targets.reverse();
 
   const problems: { file: string; errors: string[] }[] = [];
@@ -191,16 +204,34 @@ export function planDeploy(args: DeployArgs, root: string): PlannedStack[] {
 function splitRules(cfg: EnvConfig, role: Role, env: string, file: string): ConfigError[] {
   const errors: ConfigError[] = [];
   if (cfg.roles.length !== 1 || cfg.roles[0] !== role) {
-    errors.push(new ConfigError(`${PROJECT}:roles`, `is [${cfg.roles.join(", ")}], but the split stack ${env}-${role} runs only the ${role} role`, `set roles: [${role}] in ${file}`));
+    errors.push(
+      new ConfigError(
+        `${PROJECT}:roles`,
+        `is [${cfg.roles.join(", ")}], but the split stack ${env}-${role} runs only the ${role} role`,
+        `set roles: [${role}] in ${file}`,
+      ),
+    );
   }
   for (const r of ["network", "data"] as const) {
     const named = cfg.upstream[r];
     if (!named) continue;
     const expected = `${env}-${r}`;
     if (ROLES.indexOf(r) >= ROLES.indexOf(role)) {
-      errors.push(new ConfigError(`${PROJECT}:upstream.${r}`, `the ${role} stack runs before ${expected} in split mode, so it cannot read its outputs`, `remove upstream.${r} from ${file}`));
+      errors.push(
+        new ConfigError(
+          `${PROJECT}:upstream.${r}`,
+          `the ${role} stack runs before ${expected} in split mode, so it cannot read its outputs`,
+          `remove upstream.${r} from ${file}`,
+        ),
+      );
     } else if (named.split("/").pop() !== expected) {
-      errors.push(new ConfigError(`${PROJECT}:upstream.${r}`, `names "${named}", but split mode deploys the ${r} role as ${expected}`, `set upstream.${r}: ${expected} in ${file}`));
+      errors.push(
+        new ConfigError(
+          `${PROJECT}:upstream.${r}`,
+          `names "${named}", but split mode deploys the ${r} role as ${expected}`,
+          `set upstream.${r}: ${expected} in ${file}`,
+        ),
+      );
     }
   }
   return errors;
@@ -258,7 +289,13 @@ export interface WorkspaceFactory {
 export function isCliMissing(e: unknown): boolean {
   if (e instanceof CliMissingError) return true;
   const err = e as { code?: unknown; syscall?: unknown; path?: unknown; message?: unknown } | undefined;
-  if (err?.code === "ENOENT" && typeof err.syscall === "string" && err.syscall.startsWith("spawn") && /pulumi/.test(String(err.path ?? ""))) return true;
+  if (
+    err?.code === "ENOENT" &&
+    typeof err.syscall === "string" &&
+    err.syscall.startsWith("spawn") &&
+    /pulumi/.test(String(err.path ?? ""))
+  )
+    return true;
   return typeof err?.message === "string" && /(spawn \S*pulumi\S* ENOENT|ENOENT: \S*pulumi\S* )/.test(err.message);
 }
 
@@ -352,7 +389,13 @@ export async function runDeploy(args: DeployArgs, deps: DeployDeps): Promise<Sta
         plan.slice(i + 1).map((s) => s.stackName),
       );
     }
-    const report: StackReport = { stack: p.stackName, action: args.action, changes: nonEmpty(changes) ?? progress.summaryChanges(), durationMs: now() - stackStarted, outputs };
+    const report: StackReport = {
+      stack: p.stackName,
+      action: args.action,
+      changes: nonEmpty(changes) ?? progress.summaryChanges(),
+      durationMs: now() - stackStarted,
+      outputs,
+    };
     reports.push(report);
     log(formatSummary(report));
   }
@@ -382,7 +425,10 @@ export function parseUrn(urn: string): ResourceRef {
 
 /** Engine messages carry colour directives like `<{%reset%}>`, even with colour off. */
 function plain(text: string): string {
-  return text.replace(/<\{%[^%]*%\}>/g, "").replace(/\u001b\[[0-9;]*m/g, "").trim();
+  return text
+    .replace(/<\{%[^%]*%\}>/g, "")
+    .replace(/\u001b\[[0-9;]*m/g, "")
+    .trim();
 }
 
 class StackProgress {
@@ -444,7 +490,9 @@ class StackProgress {
       const message = plain(d.message);
       if (d.severity === "error") this.errors.push({ urn: d.urn, message });
       const ref = d.urn ? parseUrn(d.urn) : { urn: "", type: "", name: "" };
-      this.log(`${this.stack.padEnd(this.width)}  ${d.severity.padEnd(7)}  ${ref.type ? `${ref.type}  ${ref.name}  ` : ""}${message.split("\n")[0]}`);
+      this.log(
+        `${this.stack.padEnd(this.width)}  ${d.severity.padEnd(7)}  ${ref.type ? `${ref.type}  ${ref.name}  ` : ""}${message.split("\n")[0]}`,
+      );
     } else if (e.summaryEvent) {
       this.summaryEvent = e.summaryEvent.resourceChanges;
     }
@@ -479,7 +527,9 @@ class StackProgress {
 
 function clip(text: string, lines: number): string {
   const all = text.split("\n").filter((l) => l.trim().length > 0);
-  return all.length <= lines ? all.join("\n") : [...all.slice(0, lines), `… ${all.length - lines} more lines`].join("\n");
+  return all.length <= lines
+    ? all.join("\n")
+    : [...all.slice(0, lines), `… ${all.length - lines} more lines`].join("\n");
 }
 
 function indent(text: string): string {
@@ -498,7 +548,17 @@ export function seconds(ms: number): string {
 // ---------------------------------------------------------------------------------------------
 // The per-stack summary table.
 
-const OP_ORDER: OpType[] = ["create", "update", "replace", "create-replacement", "delete-replaced", "delete", "import", "read", "same"];
+const OP_ORDER: OpType[] = [
+  "create",
+  "update",
+  "replace",
+  "create-replacement",
+  "delete-replaced",
+  "delete",
+  "import",
+  "read",
+  "same",
+];
 
 export function formatSummary(r: StackReport): string {
   const lines: string[] = [];
@@ -516,7 +576,9 @@ export function formatSummary(r: StackReport): string {
     lines.push(`│ ${r.action === "preview" ? "outputs (current, before this change)" : "outputs"}`);
     const keyWidth = Math.max(...outs.map(([k]) => k.length));
     for (const [k, v] of outs.sort(([a], [b]) => a.localeCompare(b))) {
-      lines.push(`│   ${k.padEnd(keyWidth)}  ${v.secret ? "[secret]" : truncate(JSON.stringify(v.value) ?? "undefined", 120)}`);
+      lines.push(
+        `│   ${k.padEnd(keyWidth)}  ${v.secret ? "[secret]" : truncate(JSON.stringify(v.value) ?? "undefined", 120)}`,
+      );
     }
   }
   lines.push("└");

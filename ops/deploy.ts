@@ -18,7 +18,9 @@ async function main(): Promise<number> {
     const code = exitCodeOf(e);
     const err = e as Error;
     // Expected failures carry their own complete message; anything else gets its stack trace.
-    const known = ["UsageError", "DeployConfigError", "DeployRefused", "CliMissingError", "StackFailedError"].includes(err?.name);
+    const known = ["UsageError", "DeployConfigError", "DeployRefused", "CliMissingError", "StackFailedError"].includes(
+      err?.name,
+    );
     console.error(known ? err.message : `deploy failed: ${err?.stack ?? String(e)}`);
     return code;
   }

@@ -24,7 +24,13 @@ export interface ExistingRecord {
   existing: true;
 }
 
-const id = (prefix: string) => z.string().regex(new RegExp(`^${prefix}-[0-9a-f]{8}([0-9a-f]{9})?$`), `not a ${prefix}- id (${prefix}- and 8 or 17 hex digits)`);
+const id = (prefix: string) =>
+  z
+    .string()
+    .regex(
+      new RegExp(`^${prefix}-[0-9a-f]{8}([0-9a-f]{9})?$`),
+      `not a ${prefix}- id (${prefix}- and 8 or 17 hex digits)`,
+    );
 const ipv4 = z.string().regex(/^(\d{1,3})(\.\d{1,3}){3}$/, "not an IPv4 address");
 const tags = z.record(z.string(), z.string()).default({});
 
@@ -38,24 +44,58 @@ const route = z.strictObject({
 });
 
 export const inventorySchema = z.strictObject({
-  vpcs: z.array(z.strictObject({
-    id: id("vpc"),
-    cidrBlock: z.string(),
-    enableDnsHostnames: z.boolean().default(true),
-    enableDnsSupport: z.boolean().default(true),
-    tags,
-  })).min(1),
-  subnets: z.array(z.strictObject({ id: id("subnet"), vpcId: id("vpc"), cidrBlock: z.string(), availabilityZone: z.string().min(1), tags })).default([]),
-  routeTables: z.array(z.strictObject({
-    id: id("rtb"),
-    vpcId: id("vpc"),
-    routes: z.array(route).default([]),
-    associations: z.array(z.strictObject({ subnetId: id("subnet").optional(), main: z.boolean().default(false) })).default([]),
-    tags,
-  })).default([]),
-  natGateways: z.array(z.strictObject({ id: id("nat"), vpcId: id("vpc"), subnetId: id("subnet"), allocationId: id("eipalloc"), publicIp: ipv4, state: z.enum(["available", "pending", "deleting", "deleted", "failed"]).default("available"), tags })).default([]),
+  vpcs: z
+    .array(
+      z.strictObject({
+        id: id("vpc"),
+        cidrBlock: z.string(),
+        enableDnsHostnames: z.boolean().default(true),
+        enableDnsSupport: z.boolean().default(true),
+        tags,
+      }),
+    )
+    .min(1),
+  subnets: z
+    .array(
+      z.strictObject({
+        id: id("subnet"),
+        vpcId: id("vpc"),
+        cidrBlock: z.string(),
+        availabilityZone: z.string().min(1),
+        tags,
+      }),
+    )
+    .default([]),
+  routeTables: z
+    .array(
+      z.strictObject({
+        id: id("rtb"),
+        vpcId: id("vpc"),
+        routes: z.array(route).default([]),
+        associations: z
+          .array(z.strictObject({ subnetId: id("subnet").optional(), main: z.boolean().default(false) }))
+          .default([]),
+        tags,
+      }),
+    )
+    .default([]),
+  natGateways: z
+    .array(
+      z.strictObject({
+        id: id("nat"),
+        vpcId: id("vpc"),
+        subnetId: id("subnet"),
+        allocationId: id("eipalloc"),
+        publicIp: ipv4,
+        state: z.enum(["available", "pending", "deleting", "deleted", "failed"]).default("available"),
+        tags,
+      }),
+    )
+    .default([]),
   internetGateways: z.array(z.strictObject({ id: id("igw"), vpcId: id("vpc"), tags })).default([]),
-  securityGroups: z.array(z.strictObject({ id: id("sg"), vpcId: id("vpc"), name: z.string().min(1), tags })).default([]),
+  securityGroups: z
+    .array(z.strictObject({ id: id("sg"), vpcId: id("vpc"), name: z.string().min(1), tags }))
+    .default([]),
 });
 export type Inventory = z.infer<typeof inventorySchema>;
 
@@ -71,12 +111,21 @@ export interface ExistingVpcRef {
 
 /** Reads and validates an inventory file; every problem names `<file>: <json path>` and the fix. */
 export function loadInventory(file: string): Inventory {
-  if (!fs.existsSync(file)) throw new ConfigError(file, "inventory file not found", "pass an existing file to --inventory or to the vpc-lambda-kit:inventory config key");
+  if (!fs.existsSync(file))
+    throw new ConfigError(
+      file,
+      "inventory file not found",
+      "pass an existing file to --inventory or to the vpc-lambda-kit:inventory config key",
+    );
   let raw: unknown;
   try {
     raw = JSON.parse(fs.readFileSync(file, "utf8"));
   } catch (e) {
-    throw new ConfigError(file, `not JSON (${(e as Error).message})`, "write the inventory as JSON (see examples/inventory/brownfield.json)");
+    throw new ConfigError(
+      file,
+      `not JSON (${(e as Error).message})`,
+      "write the inventory as JSON (see examples/inventory/brownfield.json)",
+    );
   }
   return parseInventory(raw, file);
 }
@@ -84,7 +133,16 @@ export function loadInventory(file: string): Inventory {
 export function parseInventory(raw: unknown, file = "inventory"): Inventory {
   const parsed = inventorySchema.safeParse(raw);
   if (!parsed.success) {
-    throwIfAny(parsed.error.issues.map((i) => new ConfigError(`${file}: ${i.path.join(".") || "(top)"}`, i.message, "correct the value to the shape EC2 returns (see docs/landing-zone.md)")));
+    throwIfAny(
+      parsed.error.issues.map(
+        (i) =>
+          new ConfigError(
+            `${file}: ${i.path.join(".") || "(top)"}`,
+            i.message,
+            "correct the value to the shape EC2 returns (see docs/landing-zone.md)",
+          ),
+      ),
+    );
   }
   const inv = parsed.data as Inventory;
   throwIfAny(consistencyErrors(inv, file));
@@ -98,7 +156,8 @@ function consistencyErrors(inv: Inventory, file: string): ConfigError[] {
   const seen = new Map<string, string>();
   const unique = (idText: string, p: string) => {
     const first = seen.get(idText);
-    if (first) errors.push(new ConfigError(at(p), `id ${idText} is listed twice (also at ${first})`, "list each resource once"));
+    if (first)
+      errors.push(new ConfigError(at(p), `id ${idText} is listed twice (also at ${first})`, "list each resource once"));
     else seen.set(idText, p);
   };
   const vpcCidr = new Map<string, ReturnType<typeof tryParseCidr>>();
@@ -113,14 +172,38 @@ function consistencyErrors(inv: Inventory, file: string): ConfigError[] {
     unique(s.id, `subnets.${i}`);
     subnetVpc.set(s.id, s.vpcId);
     const vpc = vpcCidr.get(s.vpcId);
-    if (vpc === undefined) { errors.push(new ConfigError(at(`subnets.${i}.vpcId`), `subnet ${s.id} names VPC ${s.vpcId}, which is not in the inventory`, "add the VPC to vpcs or correct vpcId")); return; }
+    if (vpc === undefined) {
+      errors.push(
+        new ConfigError(
+          at(`subnets.${i}.vpcId`),
+          `subnet ${s.id} names VPC ${s.vpcId}, which is not in the inventory`,
+          "add the VPC to vpcs or correct vpcId",
+        ),
+      );
+      return;
+    }
     const c = tryParseCidr(s.cidrBlock);
-    if (typeof c === "string") errors.push(new ConfigError(at(`subnets.${i}.cidrBlock`), c, "give the subnet's IPv4 CIDR"));
-    else if (typeof vpc !== "string" && !cidrContains(vpc, c)) errors.push(new ConfigError(at(`subnets.${i}.cidrBlock`), `subnet ${s.id} (${s.cidrBlock}) is outside its VPC ${s.vpcId} (${vpc.text})`, "correct the subnet's CIDR or its vpcId"));
+    if (typeof c === "string")
+      errors.push(new ConfigError(at(`subnets.${i}.cidrBlock`), c, "give the subnet's IPv4 CIDR"));
+    else if (typeof vpc !== "string" && !cidrContains(vpc, c))
+      errors.push(
+        new ConfigError(
+          at(`subnets.${i}.cidrBlock`),
+          `subnet ${s.id} (${s.cidrBlock}) is outside its VPC ${s.vpcId} (${vpc.text})`,
+          "correct the subnet's CIDR or its vpcId",
+        ),
+      );
     else if (typeof c !== "string") {
       inv.subnets.slice(0, i).forEach((o, j) => {
         const oc = tryParseCidr(o.cidrBlock);
-        if (o.vpcId === s.vpcId && typeof oc !== "string" && cidrsOverlap(oc, c)) errors.push(new ConfigError(at(`subnets.${i}.cidrBlock`), `subnet ${s.id} (${s.cidrBlock}) overlaps subnets.${j} ${o.id} (${o.cidrBlock})`, "subnets of one VPC never overlap: correct one CIDR"));
+        if (o.vpcId === s.vpcId && typeof oc !== "string" && cidrsOverlap(oc, c))
+          errors.push(
+            new ConfigError(
+              at(`subnets.${i}.cidrBlock`),
+              `subnet ${s.id} (${s.cidrBlock}) overlaps subnets.${j} ${o.id} (${o.cidrBlock})`,
+              "subnets of one VPC never overlap: correct one CIDR",
+            ),
+          );
       });
     }
   });
@@ -130,38 +213,121 @@ function consistencyErrors(inv: Inventory, file: string): ConfigError[] {
   const mainOf = new Map<string, string>();
   inv.routeTables.forEach((t, i) => {
     unique(t.id, `routeTables.${i}`);
-    if (!vpcCidr.has(t.vpcId)) errors.push(new ConfigError(at(`routeTables.${i}.vpcId`), `route table ${t.id} names VPC ${t.vpcId}, which is not in the inventory`, "add the VPC or correct vpcId"));
+    if (!vpcCidr.has(t.vpcId))
+      errors.push(
+        new ConfigError(
+          at(`routeTables.${i}.vpcId`),
+          `route table ${t.id} names VPC ${t.vpcId}, which is not in the inventory`,
+          "add the VPC or correct vpcId",
+        ),
+      );
     t.associations.forEach((a, j) => {
       const p = `routeTables.${i}.associations.${j}`;
       if (a.main) {
-        if (mainOf.has(t.vpcId)) errors.push(new ConfigError(at(p), `VPC ${t.vpcId} has two main route tables (${mainOf.get(t.vpcId)} and ${t.id})`, "mark one main association per VPC"));
+        if (mainOf.has(t.vpcId))
+          errors.push(
+            new ConfigError(
+              at(p),
+              `VPC ${t.vpcId} has two main route tables (${mainOf.get(t.vpcId)} and ${t.id})`,
+              "mark one main association per VPC",
+            ),
+          );
         mainOf.set(t.vpcId, t.id);
       }
       if (!a.subnetId) return;
-      if (!subnetVpc.has(a.subnetId)) errors.push(new ConfigError(at(`${p}.subnetId`), `associates subnet ${a.subnetId}, which is not in the inventory`, "add the subnet to subnets or drop the association"));
-      else if (subnetVpc.get(a.subnetId) !== t.vpcId) errors.push(new ConfigError(at(`${p}.subnetId`), `route table ${t.id} (VPC ${t.vpcId}) cannot be associated with ${a.subnetId} of VPC ${subnetVpc.get(a.subnetId)}`, "associate subnets of the table's own VPC"));
+      if (!subnetVpc.has(a.subnetId))
+        errors.push(
+          new ConfigError(
+            at(`${p}.subnetId`),
+            `associates subnet ${a.subnetId}, which is not in the inventory`,
+            "add the subnet to subnets or drop the association",
+          ),
+        );
+      else if (subnetVpc.get(a.subnetId) !== t.vpcId)
+        errors.push(
+          new ConfigError(
+            at(`${p}.subnetId`),
+            `route table ${t.id} (VPC ${t.vpcId}) cannot be associated with ${a.subnetId} of VPC ${subnetVpc.get(a.subnetId)}`,
+            "associate subnets of the table's own VPC",
+          ),
+        );
       const other = tableOf.get(a.subnetId);
-      if (other) errors.push(new ConfigError(at(`${p}.subnetId`), `subnet ${a.subnetId} is associated with ${other} and ${t.id}; a subnet has exactly one route table`, "keep one association"));
+      if (other)
+        errors.push(
+          new ConfigError(
+            at(`${p}.subnetId`),
+            `subnet ${a.subnetId} is associated with ${other} and ${t.id}; a subnet has exactly one route table`,
+            "keep one association",
+          ),
+        );
       tableOf.set(a.subnetId, t.id);
     });
     t.routes.forEach((r, j) => {
       const p = `routeTables.${i}.routes.${j}`;
       const c = tryParseCidr(r.destinationCidrBlock);
       if (typeof c === "string") errors.push(new ConfigError(at(`${p}.destinationCidrBlock`), c, "give an IPv4 CIDR"));
-      const targets = [r.gatewayId, r.natGatewayId, r.transitGatewayId, r.vpcEndpointId, r.vpcPeeringConnectionId].filter((x) => x !== undefined);
-      if (targets.length !== 1) errors.push(new ConfigError(at(p), `a route has ${targets.length} targets`, "give exactly one target (gatewayId, natGatewayId, transitGatewayId, vpcEndpointId or vpcPeeringConnectionId)"));
-      if (r.natGatewayId && !natIds.has(r.natGatewayId)) errors.push(new ConfigError(at(`${p}.natGatewayId`), `NAT gateway ${r.natGatewayId} is not in the inventory`, "add it to natGateways or correct the route"));
-      if (r.gatewayId && r.gatewayId.startsWith("igw-") && !igwIds.has(r.gatewayId)) errors.push(new ConfigError(at(`${p}.gatewayId`), `internet gateway ${r.gatewayId} is not in the inventory`, "add it to internetGateways or correct the route"));
+      const targets = [
+        r.gatewayId,
+        r.natGatewayId,
+        r.transitGatewayId,
+        r.vpcEndpointId,
+        r.vpcPeeringConnectionId,
+      ].filter((x) => x !== undefined);
+      if (targets.length !== 1)
+        errors.push(
+          new ConfigError(
+            at(p),
+            `a route has ${targets.length} targets`,
+            "give exactly one target (gatewayId, natGatewayId, transitGatewayId, vpcEndpointId or vpcPeeringConnectionId)",
+          ),
+        );
+      if (r.natGatewayId && !natIds.has(r.natGatewayId))
+        errors.push(
+          new ConfigError(
+            at(`${p}.natGatewayId`),
+            `NAT gateway ${r.natGatewayId} is not in the inventory`,
+            "add it to natGateways or correct the route",
+          ),
+        );
+      if (r.gatewayId && r.gatewayId.startsWith("igw-") && !igwIds.has(r.gatewayId))
+        errors.push(
+          new ConfigError(
+            at(`${p}.gatewayId`),
+            `internet gateway ${r.gatewayId} is not in the inventory`,
+            "add it to internetGateways or correct the route",
+          ),
+        );
     });
   });
   inv.natGateways.forEach((n, i) => {
     unique(n.id, `natGateways.${i}`);
-    if (!subnetVpc.has(n.subnetId)) errors.push(new ConfigError(at(`natGateways.${i}.subnetId`), `NAT gateway ${n.id} sits in subnet ${n.subnetId}, which is not in the inventory`, "add the subnet"));
-    else if (subnetVpc.get(n.subnetId) !== n.vpcId) errors.push(new ConfigError(at(`natGateways.${i}.vpcId`), `NAT gateway ${n.id} says VPC ${n.vpcId} but its subnet ${n.subnetId} is in ${subnetVpc.get(n.subnetId)}`, "correct vpcId or subnetId"));
+    if (!subnetVpc.has(n.subnetId))
+      errors.push(
+        new ConfigError(
+          at(`natGateways.${i}.subnetId`),
+          `NAT gateway ${n.id} sits in subnet ${n.subnetId}, which is not in the inventory`,
+          "add the subnet",
+        ),
+      );
+    else if (subnetVpc.get(n.subnetId) !== n.vpcId)
+      errors.push(
+        new ConfigError(
+          at(`natGateways.${i}.vpcId`),
+          `NAT gateway ${n.id} says VPC ${n.vpcId} but its subnet ${n.subnetId} is in ${subnetVpc.get(n.subnetId)}`,
+          "correct vpcId or subnetId",
+        ),
+      );
   });
   inv.internetGateways.forEach((g, i) => {
     unique(g.id, `internetGateways.${i}`);
-    if (!vpcCidr.has(g.vpcId)) errors.push(new ConfigError(at(`internetGateways.${i}.vpcId`), `internet gateway ${g.id} is attached to ${g.vpcId}, which is not in the inventory`, "add the VPC or correct vpcId"));
+    if (!vpcCidr.has(g.vpcId))
+      errors.push(
+        new ConfigError(
+          at(`internetGateways.${i}.vpcId`),
+          `internet gateway ${g.id} is attached to ${g.vpcId}, which is not in the inventory`,
+          "add the VPC or correct vpcId",
+        ),
+      );
   });
   inv.securityGroups.forEach((g, i) => unique(g.id, `securityGroups.${i}`));
   return errors;
@@ -170,54 +336,159 @@ function consistencyErrors(inv: Inventory, file: string): ConfigError[] {
 /** The route table AWS applies to a subnet: its association, else the VPC's main table. */
 export function routeTableOfSubnet(inv: Inventory, subnetId: string): Inventory["routeTables"][number] | undefined {
   const vpcId = inv.subnets.find((s) => s.id === subnetId)?.vpcId;
-  return inv.routeTables.find((t) => t.associations.some((a) => a.subnetId === subnetId))
-    ?? inv.routeTables.find((t) => t.vpcId === vpcId && t.associations.some((a) => a.main));
+  return (
+    inv.routeTables.find((t) => t.associations.some((a) => a.subnetId === subnetId)) ??
+    inv.routeTables.find((t) => t.vpcId === vpcId && t.associations.some((a) => a.main))
+  );
 }
 
 /** Whether the stack's `existingVpc` (at `key`) agrees with the inventory; each problem names the config key. */
-export function existingVpcErrors(inv: Inventory, ref: ExistingVpcRef, key: string, stated: { cidrBlock?: string; privateSubnetCidrs?: string[] }): ConfigError[] {
+export function existingVpcErrors(
+  inv: Inventory,
+  ref: ExistingVpcRef,
+  key: string,
+  stated: { cidrBlock?: string; privateSubnetCidrs?: string[] },
+): ConfigError[] {
   const errors: ConfigError[] = [];
   const vpc = inv.vpcs.find((v) => v.id === ref.vpcId);
-  if (!vpc) return [new ConfigError(`${key}.vpcId`, `VPC ${ref.vpcId} is not in the inventory`, "correct vpcId, or add the VPC to the inventory")];
+  if (!vpc)
+    return [
+      new ConfigError(
+        `${key}.vpcId`,
+        `VPC ${ref.vpcId} is not in the inventory`,
+        "correct vpcId, or add the VPC to the inventory",
+      ),
+    ];
   const netKey = key.replace(/\.existingVpc$/, "");
-  if (stated.cidrBlock !== undefined && stated.cidrBlock !== vpc.cidrBlock) errors.push(new ConfigError(`${netKey}.cidrBlock`, `states ${stated.cidrBlock} but VPC ${vpc.id} has ${vpc.cidrBlock}`, `set it to ${vpc.cidrBlock}`));
-  const subnetCheck = (ids: string[] | undefined, sub: string) => (ids ?? []).forEach((s, i) => {
-    const subnet = inv.subnets.find((x) => x.id === s);
-    if (!subnet) errors.push(new ConfigError(`${key}.${sub}[${i}]`, `subnet ${s} is not in the inventory`, "correct the id, or add the subnet to the inventory"));
-    else if (subnet.vpcId !== ref.vpcId) errors.push(new ConfigError(`${key}.${sub}[${i}]`, `subnet ${s} is in ${subnet.vpcId}, not in ${ref.vpcId}`, `list subnets of ${ref.vpcId} only`));
-    else if (sub === "privateSubnetIds" && stated.privateSubnetCidrs && stated.privateSubnetCidrs[i] !== undefined && stated.privateSubnetCidrs[i] !== subnet.cidrBlock) {
-      errors.push(new ConfigError(`${netKey}.privateSubnetCidrs[${i}]`, `states ${stated.privateSubnetCidrs[i]} but subnet ${s} is ${subnet.cidrBlock}`, `set it to ${subnet.cidrBlock}`));
-    }
-  });
+  if (stated.cidrBlock !== undefined && stated.cidrBlock !== vpc.cidrBlock)
+    errors.push(
+      new ConfigError(
+        `${netKey}.cidrBlock`,
+        `states ${stated.cidrBlock} but VPC ${vpc.id} has ${vpc.cidrBlock}`,
+        `set it to ${vpc.cidrBlock}`,
+      ),
+    );
+  const subnetCheck = (ids: string[] | undefined, sub: string) =>
+    (ids ?? []).forEach((s, i) => {
+      const subnet = inv.subnets.find((x) => x.id === s);
+      if (!subnet)
+        errors.push(
+          new ConfigError(
+            `${key}.${sub}[${i}]`,
+            `subnet ${s} is not in the inventory`,
+            "correct the id, or add the subnet to the inventory",
+          ),
+        );
+      else if (subnet.vpcId !== ref.vpcId)
+        errors.push(
+          new ConfigError(
+            `${key}.${sub}[${i}]`,
+            `subnet ${s} is in ${subnet.vpcId}, not in ${ref.vpcId}`,
+            `list subnets of ${ref.vpcId} only`,
+          ),
+        );
+      else if (
+        sub === "privateSubnetIds" &&
+        stated.privateSubnetCidrs &&
+        stated.privateSubnetCidrs[i] !== undefined &&
+        stated.privateSubnetCidrs[i] !== subnet.cidrBlock
+      ) {
+        errors.push(
+          new ConfigError(
+            `${netKey}.privateSubnetCidrs[${i}]`,
+            `states ${stated.privateSubnetCidrs[i]} but subnet ${s} is ${subnet.cidrBlock}`,
+            `set it to ${subnet.cidrBlock}`,
+          ),
+        );
+      }
+    });
   subnetCheck(ref.privateSubnetIds, "privateSubnetIds");
   subnetCheck(ref.publicSubnetIds, "publicSubnetIds");
   (ref.routeTableIds ?? []).forEach((rt, i) => {
     const table = inv.routeTables.find((t) => t.id === rt);
-    if (!table) { errors.push(new ConfigError(`${key}.routeTableIds[${i}]`, `route table ${rt} is not in the inventory`, "correct the id, or add the table to the inventory")); return; }
+    if (!table) {
+      errors.push(
+        new ConfigError(
+          `${key}.routeTableIds[${i}]`,
+          `route table ${rt} is not in the inventory`,
+          "correct the id, or add the table to the inventory",
+        ),
+      );
+      return;
+    }
     const subnets = ref.routeTableIds!.length === 1 ? ref.privateSubnetIds : [ref.privateSubnetIds[i]].filter(Boolean);
     for (const s of subnets) {
-      if (!table.associations.some((a) => a.subnetId === s)) errors.push(new ConfigError(`${key}.routeTableIds[${i}]`, `route table ${rt} is not associated with private subnet ${s}`, `name the table ${s} is associated with${routeTableOfSubnet(inv, s) ? ` (${routeTableOfSubnet(inv, s)!.id})` : ""}`));
+      if (!table.associations.some((a) => a.subnetId === s))
+        errors.push(
+          new ConfigError(
+            `${key}.routeTableIds[${i}]`,
+            `route table ${rt} is not associated with private subnet ${s}`,
+            `name the table ${s} is associated with${routeTableOfSubnet(inv, s) ? ` (${routeTableOfSubnet(inv, s)!.id})` : ""}`,
+          ),
+        );
     }
   });
-  if (!ref.routeTableIds) ref.privateSubnetIds.forEach((s, i) => {
-    if (inv.subnets.some((x) => x.id === s) && !inv.routeTables.some((t) => t.associations.some((a) => a.subnetId === s))) errors.push(new ConfigError(`${key}.privateSubnetIds[${i}]`, `subnet ${s} has no explicit route table association in the inventory, so the lookup by subnet finds none`, "add its route table (with the association) to the inventory, or name it in routeTableIds"));
-  });
+  if (!ref.routeTableIds)
+    ref.privateSubnetIds.forEach((s, i) => {
+      if (
+        inv.subnets.some((x) => x.id === s) &&
+        !inv.routeTables.some((t) => t.associations.some((a) => a.subnetId === s))
+      )
+        errors.push(
+          new ConfigError(
+            `${key}.privateSubnetIds[${i}]`,
+            `subnet ${s} has no explicit route table association in the inventory, so the lookup by subnet finds none`,
+            "add its route table (with the association) to the inventory, or name it in routeTableIds",
+          ),
+        );
+    });
   if (!ref.natGatewayIds && ref.manageRoutes) {
     const reported = new Set<string>();
     ref.privateSubnetIds.forEach((s, i) => {
       // EC2 refuses a second route for the same destination (RouteAlreadyExists, CreateRoute API reference).
-      const t = ref.routeTableIds ? inv.routeTables.find((x) => x.id === ref.routeTableIds![ref.routeTableIds!.length === 1 ? 0 : i]) : routeTableOfSubnet(inv, s);
+      const t = ref.routeTableIds
+        ? inv.routeTables.find((x) => x.id === ref.routeTableIds![ref.routeTableIds!.length === 1 ? 0 : i])
+        : routeTableOfSubnet(inv, s);
       const clash = t?.routes.find((r) => r.destinationCidrBlock === "0.0.0.0/0");
       if (!t || !clash || reported.has(t.id)) return;
       reported.add(t.id);
-      errors.push(new ConfigError(`${key}.manageRoutes`, `the kit would add 0.0.0.0/0 to ${t.id}, which already routes it to ${clash.natGatewayId ?? clash.gatewayId ?? clash.transitGatewayId ?? "another target"}`, clash.natGatewayId ? `name ${clash.natGatewayId} in natGatewayIds to use the existing NAT, or remove that route` : "remove the existing default route, or turn manageRoutes off and route to the kit's NAT yourself"));
+      errors.push(
+        new ConfigError(
+          `${key}.manageRoutes`,
+          `the kit would add 0.0.0.0/0 to ${t.id}, which already routes it to ${clash.natGatewayId ?? clash.gatewayId ?? clash.transitGatewayId ?? "another target"}`,
+          clash.natGatewayId
+            ? `name ${clash.natGatewayId} in natGatewayIds to use the existing NAT, or remove that route`
+            : "remove the existing default route, or turn manageRoutes off and route to the kit's NAT yourself",
+        ),
+      );
     });
   }
   (ref.natGatewayIds ?? []).forEach((n, i) => {
     const nat = inv.natGateways.find((x) => x.id === n);
-    if (!nat) errors.push(new ConfigError(`${key}.natGatewayIds[${i}]`, `NAT gateway ${n} is not in the inventory`, "correct the id, or add the NAT gateway to the inventory"));
-    else if (nat.vpcId !== ref.vpcId) errors.push(new ConfigError(`${key}.natGatewayIds[${i}]`, `NAT gateway ${n} is in ${nat.vpcId}, not in ${ref.vpcId}`, "name NAT gateways of the adopted VPC"));
-    else if (nat.state !== "available") errors.push(new ConfigError(`${key}.natGatewayIds[${i}]`, `NAT gateway ${n} is ${nat.state}`, "name an available NAT gateway, or drop natGatewayIds so the kit creates one"));
+    if (!nat)
+      errors.push(
+        new ConfigError(
+          `${key}.natGatewayIds[${i}]`,
+          `NAT gateway ${n} is not in the inventory`,
+          "correct the id, or add the NAT gateway to the inventory",
+        ),
+      );
+    else if (nat.vpcId !== ref.vpcId)
+      errors.push(
+        new ConfigError(
+          `${key}.natGatewayIds[${i}]`,
+          `NAT gateway ${n} is in ${nat.vpcId}, not in ${ref.vpcId}`,
+          "name NAT gateways of the adopted VPC",
+        ),
+      );
+    else if (nat.state !== "available")
+      errors.push(
+        new ConfigError(
+          `${key}.natGatewayIds[${i}]`,
+          `NAT gateway ${n} is ${nat.state}`,
+          "name an available NAT gateway, or drop natGatewayIds so the kit creates one",
+        ),
+      );
   });
   return errors;
 }
@@ -226,33 +497,70 @@ export function existingVpcErrors(inv: Inventory, ref: ExistingVpcRef, key: stri
  * graph.json records for the inventory's resources, marked `existing: true`, in the types and input
  * names the kit's own resources use, so the checker walks existing and new hops alike.
  */
-export function inventoryRecords(inv: Inventory, opts: { stack: string; project: string; provider: string | null; parent: string | null }): ExistingRecord[] {
+export function inventoryRecords(
+  inv: Inventory,
+  opts: { stack: string; project: string; provider: string | null; parent: string | null },
+): ExistingRecord[] {
   const out: ExistingRecord[] = [];
-  const add = (type: string, name: string, id: string, inputs: Record<string, unknown>) => out.push({
-    urn: `urn:pulumi:${opts.stack}::${opts.project}::${type}::existing-${name}`,
-    id,
-    type,
-    name: `existing-${name}`,
-    parent: opts.parent,
-    provider: opts.provider,
-    inputs,
-    dependencies: [],
-    existing: true,
-  });
-  for (const v of inv.vpcs) add("aws:ec2/vpc:Vpc", v.id, v.id, { cidrBlock: v.cidrBlock, enableDnsHostnames: v.enableDnsHostnames, enableDnsSupport: v.enableDnsSupport, tags: v.tags });
-  for (const s of inv.subnets) add("aws:ec2/subnet:Subnet", s.id, s.id, { vpcId: s.vpcId, cidrBlock: s.cidrBlock, availabilityZone: s.availabilityZone, mapPublicIpOnLaunch: false, tags: s.tags });
+  const add = (type: string, name: string, id: string, inputs: Record<string, unknown>) =>
+    out.push({
+      urn: `urn:pulumi:${opts.stack}::${opts.project}::${type}::existing-${name}`,
+      id,
+      type,
+      name: `existing-${name}`,
+      parent: opts.parent,
+      provider: opts.provider,
+      inputs,
+      dependencies: [],
+      existing: true,
+    });
+  for (const v of inv.vpcs)
+    add("aws:ec2/vpc:Vpc", v.id, v.id, {
+      cidrBlock: v.cidrBlock,
+      enableDnsHostnames: v.enableDnsHostnames,
+      enableDnsSupport: v.enableDnsSupport,
+      tags: v.tags,
+    });
+  for (const s of inv.subnets)
+    add("aws:ec2/subnet:Subnet", s.id, s.id, {
+      vpcId: s.vpcId,
+      cidrBlock: s.cidrBlock,
+      availabilityZone: s.availabilityZone,
+      mapPublicIpOnLaunch: false,
+      tags: s.tags,
+    });
   for (const t of inv.routeTables) {
     add("aws:ec2/routeTable:RouteTable", t.id, t.id, { vpcId: t.vpcId, routes: t.routes, tags: t.tags });
     for (const a of t.associations) {
-      if (a.main) add("aws:ec2/mainRouteTableAssociation:MainRouteTableAssociation", `${t.id}-main`, `rtbassoc-main-${t.id.slice(4)}`, { vpcId: t.vpcId, routeTableId: t.id });
-      if (a.subnetId) add("aws:ec2/routeTableAssociation:RouteTableAssociation", `${t.id}-${a.subnetId}`, `rtbassoc-${a.subnetId.slice(7)}`, { subnetId: a.subnetId, routeTableId: t.id });
+      if (a.main)
+        add(
+          "aws:ec2/mainRouteTableAssociation:MainRouteTableAssociation",
+          `${t.id}-main`,
+          `rtbassoc-main-${t.id.slice(4)}`,
+          { vpcId: t.vpcId, routeTableId: t.id },
+        );
+      if (a.subnetId)
+        add(
+          "aws:ec2/routeTableAssociation:RouteTableAssociation",
+          `${t.id}-${a.subnetId}`,
+          `rtbassoc-${a.subnetId.slice(7)}`,
+          { subnetId: a.subnetId, routeTableId: t.id },
+        );
     }
   }
-  for (const g of inv.internetGateways) add("aws:ec2/internetGateway:InternetGateway", g.id, g.id, { vpcId: g.vpcId, tags: g.tags });
+  for (const g of inv.internetGateways)
+    add("aws:ec2/internetGateway:InternetGateway", g.id, g.id, { vpcId: g.vpcId, tags: g.tags });
   for (const n of inv.natGateways) {
     add("aws:ec2/eip:Eip", n.allocationId, n.allocationId, { domain: "vpc", publicIp: n.publicIp });
-    add("aws:ec2/natGateway:NatGateway", n.id, n.id, { subnetId: n.subnetId, allocationId: n.allocationId, connectivityType: "public", publicIp: n.publicIp, tags: n.tags });
+    add("aws:ec2/natGateway:NatGateway", n.id, n.id, {
+      subnetId: n.subnetId,
+      allocationId: n.allocationId,
+      connectivityType: "public",
+      publicIp: n.publicIp,
+      tags: n.tags,
+    });
   }
-  for (const g of inv.securityGroups) add("aws:ec2/securityGroup:SecurityGroup", g.id, g.id, { vpcId: g.vpcId, name: g.name, tags: g.tags });
+  for (const g of inv.securityGroups)
+    add("aws:ec2/securityGroup:SecurityGroup", g.id, g.id, { vpcId: g.vpcId, name: g.name, tags: g.tags });
   return out;
 }

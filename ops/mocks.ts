@@ -109,7 +109,7 @@ export class KitMocks implements pulumi.runtime.Mocks {
   /** Installs the mocks for `project`/`stack` and hooks the monitor to capture parents and URNs. */
   public async install(project: string, stack: string): Promise<void> {
     await pulumi.runtime.setMocks(this, project, stack, false, "organization");
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+
     const settings = require("@pulumi/pulumi/runtime/settings");
     const monitor = settings.getMonitor();
     for (const method of ["registerResource", "readResource"] as const) {
@@ -133,18 +133,21 @@ export class KitMocks implements pulumi.runtime.Mocks {
 
   /** Resolves when every registration so far has completed. */
   public async settle(): Promise<void> {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     await require("@pulumi/pulumi/runtime/settings").waitForRPCs();
   }
 
-  public newResource(args: pulumi.runtime.MockResourceArgs): Promise<{ id: string | undefined; state: Record<string, any> }> {
+  public newResource(
+    args: pulumi.runtime.MockResourceArgs,
+  ): Promise<{ id: string | undefined; state: Record<string, any> }> {
     return this.record(args).catch((e: Error) => {
       this.errors.push(e.message);
       throw e;
     });
   }
 
-  private record(args: pulumi.runtime.MockResourceArgs): Promise<{ id: string | undefined; state: Record<string, any> }> {
+  private record(
+    args: pulumi.runtime.MockResourceArgs,
+  ): Promise<{ id: string | undefined; state: Record<string, any> }> {
     const record: RecordedResource = {
       urn: "",
       id: "",
@@ -179,7 +182,8 @@ export class KitMocks implements pulumi.runtime.Mocks {
       this.providerAccounts.set(args.name, acct);
     } else if (args.type === "pulumi:pulumi:StackReference") {
       const name = String(args.inputs.name ?? args.id);
-      if (!this.opts.stackOutputs) throw new Error(`StackReference to "${name}" but no upstream outputs are available to the mocks`);
+      if (!this.opts.stackOutputs)
+        throw new Error(`StackReference to "${name}" but no upstream outputs are available to the mocks`);
       state.outputs = this.opts.stackOutputs(name);
       state.secretOutputNames = [];
       id = name;
@@ -223,7 +227,13 @@ export class KitMocks implements pulumi.runtime.Mocks {
         break;
       case "aws:ec2/vpcEndpoint:VpcEndpoint":
         if (args.inputs.vpcEndpointType === "Gateway") state.prefixListId = `pl-${hex(key, 8)}`;
-        else state.dnsEntries = [{ dnsName: `${id}-${hex(key, 8)}.${String(args.inputs.serviceName).split(".").slice(3).join(".")}.${region}.vpce.amazonaws.com`, hostedZoneId: "Z2E726K9Y6RL4W" }];
+        else
+          state.dnsEntries = [
+            {
+              dnsName: `${id}-${hex(key, 8)}.${String(args.inputs.serviceName).split(".").slice(3).join(".")}.${region}.vpce.amazonaws.com`,
+              hostedZoneId: "Z2E726K9Y6RL4W",
+            },
+          ];
         break;
       case "aws:elb/loadBalancer:LoadBalancer":
         state.dnsName = `internal-${physical}-${parseInt(hex(key, 8), 16) % 1e9}.${region}.elb.amazonaws.com`;
@@ -231,7 +241,12 @@ export class KitMocks implements pulumi.runtime.Mocks {
         break;
       // ELBv2: ids are ARNs; the CloudWatch dimensions use the ARN suffix (after ":loadbalancer/" or ":").
       case "aws:lb/loadBalancer:LoadBalancer": {
-        const kind = args.inputs.loadBalancerType === "network" ? "net" : args.inputs.loadBalancerType === "gateway" ? "gwy" : "app";
+        const kind =
+          args.inputs.loadBalancerType === "network"
+            ? "net"
+            : args.inputs.loadBalancerType === "gateway"
+              ? "gwy"
+              : "app";
         state.arnSuffix = `${kind}/${physical}/${hex(key, 16)}`;
         state.arn = `arn:aws:elasticloadbalancing:${region}:${account}:loadbalancer/${state.arnSuffix}`;
         state.dnsName = `${args.inputs.internal ? "internal-" : ""}${physical}-${hex(key + "dns", 16)}.elb.${region}.amazonaws.com`;
@@ -290,11 +305,13 @@ export class KitMocks implements pulumi.runtime.Mocks {
         if (args.inputs.manageMasterUserPassword) {
           const h = hex(key + "secret", 32);
           const awsManaged = `arn:aws:kms:${region}:${account}:key/${hex(`${account}::aws/secretsmanager`, 8)}-0000-4000-8000-${hex(`${account}::aws/secretsmanager`, 12)}`;
-          state.masterUserSecrets = [{
-            secretArn: `arn:aws:secretsmanager:${region}:${account}:secret:rds!cluster-${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}-${hex(key, 6)}`,
-            secretStatus: "active",
-            kmsKeyId: args.inputs.masterUserSecretKmsKeyId ?? awsManaged,
-          }];
+          state.masterUserSecrets = [
+            {
+              secretArn: `arn:aws:secretsmanager:${region}:${account}:secret:rds!cluster-${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}-${hex(key, 6)}`,
+              secretStatus: "active",
+              kmsKeyId: args.inputs.masterUserSecretKmsKeyId ?? awsManaged,
+            },
+          ];
         }
         break;
       }
@@ -312,8 +329,10 @@ export class KitMocks implements pulumi.runtime.Mocks {
         state.ownerId = account;
         state.amazonSideAsn = args.inputs.amazonSideAsn ?? 64512;
         // AWS creates the default route table only when association or propagation uses it.
-        if (args.inputs.defaultRouteTableAssociation !== "disable") state.associationDefaultRouteTableId = `tgw-rtb-${hex(key + "default", 17)}`;
-        if (args.inputs.defaultRouteTablePropagation !== "disable") state.propagationDefaultRouteTableId = `tgw-rtb-${hex(key + "default", 17)}`;
+        if (args.inputs.defaultRouteTableAssociation !== "disable")
+          state.associationDefaultRouteTableId = `tgw-rtb-${hex(key + "default", 17)}`;
+        if (args.inputs.defaultRouteTablePropagation !== "disable")
+          state.propagationDefaultRouteTableId = `tgw-rtb-${hex(key + "default", 17)}`;
         break;
       case "aws:ec2transitgateway/vpcAttachment:VpcAttachment":
         state.vpcOwnerId = account;
@@ -413,25 +432,57 @@ export class KitMocks implements pulumi.runtime.Mocks {
     switch (args.token) {
       case "aws:index/getAvailabilityZones:getAvailabilityZones": {
         const names = REGION_AZS[region];
-        if (!names) throw new Error(`no offline availability-zone list for region ${region}: list availabilityZones by name in the stack config`);
-        return { id: region, names, zoneIds: names.map((_, i) => `${region.slice(0, 2)}${region.split("-")[1].slice(0, 2)}${region.slice(-1)}-az${i + 1}`), groupNames: [region] };
+        if (!names)
+          throw new Error(
+            `no offline availability-zone list for region ${region}: list availabilityZones by name in the stack config`,
+          );
+        return {
+          id: region,
+          names,
+          zoneIds: names.map(
+            (_, i) => `${region.slice(0, 2)}${region.split("-")[1].slice(0, 2)}${region.slice(-1)}-az${i + 1}`,
+          ),
+          groupNames: [region],
+        };
       }
       case "aws:index/getCallerIdentity:getCallerIdentity":
-        return { id: account, accountId: account, arn: `arn:aws:sts::${account}:assumed-role/synth/vpc-lambda-kit`, userId: "AROASYNTH:vpc-lambda-kit" };
+        return {
+          id: account,
+          accountId: account,
+          arn: `arn:aws:sts::${account}:assumed-role/synth/vpc-lambda-kit`,
+          userId: "AROASYNTH:vpc-lambda-kit",
+        };
       case "aws:index/getRegion:getRegion":
         return { id: region, name: region, region, endpoint: `ec2.${region}.amazonaws.com`, description: region };
       case "aws:index/getPartition:getPartition":
         return { id: "aws", partition: "aws", dnsSuffix: "amazonaws.com", reverseDnsPrefix: "com.amazonaws" };
       case "aws:ec2/getElasticIp:getElasticIp": {
         const allocation = String(args.inputs.id);
-        return { id: allocation, allocationId: allocation, publicIp: this.publicIp(`byo::${allocation}`), domain: "vpc" };
+        return {
+          id: allocation,
+          allocationId: allocation,
+          publicIp: this.publicIp(`byo::${allocation}`),
+          domain: "vpc",
+        };
       }
       case "aws:ssm/getParameter:getParameter": {
         // Public AMI-alias parameters (e.g. /aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64).
         const name = String(args.inputs.name);
-        if (!name.startsWith("/aws/service/ami-")) throw new Error(`unknown SSM parameter ${name}: the offline mocks answer only public /aws/service/ami-* parameters`);
+        if (!name.startsWith("/aws/service/ami-"))
+          throw new Error(
+            `unknown SSM parameter ${name}: the offline mocks answer only public /aws/service/ami-* parameters`,
+          );
         const value = `ami-${hex(`${region}::${name}`, 17)}`;
-        return { id: name, name, value, insecureValue: value, type: "String", arn: `arn:aws:ssm:${region}::parameter${name}`, version: 1, withDecryption: true };
+        return {
+          id: name,
+          name,
+          value,
+          insecureValue: value,
+          type: "String",
+          arn: `arn:aws:ssm:${region}::parameter${name}`,
+          version: 1,
+          withDecryption: true,
+        };
       }
       case "aws:ec2/getVpc:getVpc":
       case "aws:ec2/getSubnet:getSubnet":
@@ -440,7 +491,9 @@ export class KitMocks implements pulumi.runtime.Mocks {
       case "aws:ec2/getInternetGateway:getInternetGateway":
         return this.lookup(args.token, args.inputs);
       default:
-        throw new Error(`unknown invoke ${args.token}: the offline mocks answer only invokes they know; add an answer in ops/mocks.ts`);
+        throw new Error(
+          `unknown invoke ${args.token}: the offline mocks answer only invokes they know; add an answer in ops/mocks.ts`,
+        );
     }
   }
 
@@ -448,35 +501,103 @@ export class KitMocks implements pulumi.runtime.Mocks {
   private lookup(token: string, inputs: Record<string, any>): Record<string, any> {
     const inv = this.opts.inventory;
     const what = token.split(":").pop() as string;
-    if (!inv) throw new Error(`${what}(${JSON.stringify(inputs)}) needs the existing network: pass --inventory <file> or set vpc-lambda-kit:inventory in the stack file`);
-    const miss = (desc: string): never => { throw new Error(`${what}: ${desc} is not in the inventory: add it there (docs/landing-zone.md) or correct the stack's existingVpc`); };
-    const tagMatch = (tags: Record<string, string>, want: Record<string, string> | undefined) => !want || Object.entries(want).every(([k, v]) => tags[k] === v);
+    if (!inv)
+      throw new Error(
+        `${what}(${JSON.stringify(inputs)}) needs the existing network: pass --inventory <file> or set vpc-lambda-kit:inventory in the stack file`,
+      );
+    const miss = (desc: string): never => {
+      throw new Error(
+        `${what}: ${desc} is not in the inventory: add it there (docs/landing-zone.md) or correct the stack's existingVpc`,
+      );
+    };
+    const tagMatch = (tags: Record<string, string>, want: Record<string, string> | undefined) =>
+      !want || Object.entries(want).every(([k, v]) => tags[k] === v);
     switch (what) {
       case "getVpc": {
-        const v = inv.vpcs.find((x) => (inputs.id === undefined || x.id === inputs.id) && tagMatch(x.tags, inputs.tags)) ?? miss(`VPC ${inputs.id ?? JSON.stringify(inputs.tags)}`);
-        return { id: v.id, cidrBlock: v.cidrBlock, enableDnsHostnames: v.enableDnsHostnames, enableDnsSupport: v.enableDnsSupport, tags: v.tags, arn: `arn:aws:ec2:${this.opts.region}:${this.opts.defaultAccountId}:vpc/${v.id}`, state: "available", cidrBlockAssociations: [], default: false, ownerId: this.opts.defaultAccountId, mainRouteTableId: inv.routeTables.find((t) => t.vpcId === v.id && t.associations.some((a) => a.main))?.id ?? "" };
+        const v =
+          inv.vpcs.find((x) => (inputs.id === undefined || x.id === inputs.id) && tagMatch(x.tags, inputs.tags)) ??
+          miss(`VPC ${inputs.id ?? JSON.stringify(inputs.tags)}`);
+        return {
+          id: v.id,
+          cidrBlock: v.cidrBlock,
+          enableDnsHostnames: v.enableDnsHostnames,
+          enableDnsSupport: v.enableDnsSupport,
+          tags: v.tags,
+          arn: `arn:aws:ec2:${this.opts.region}:${this.opts.defaultAccountId}:vpc/${v.id}`,
+          state: "available",
+          cidrBlockAssociations: [],
+          default: false,
+          ownerId: this.opts.defaultAccountId,
+          mainRouteTableId:
+            inv.routeTables.find((t) => t.vpcId === v.id && t.associations.some((a) => a.main))?.id ?? "",
+        };
       }
       case "getSubnet": {
-        const s = inv.subnets.find((x) => (inputs.id === undefined || x.id === inputs.id) && tagMatch(x.tags, inputs.tags)) ?? miss(`subnet ${inputs.id ?? JSON.stringify(inputs.tags)}`);
-        return { id: s.id, vpcId: s.vpcId, cidrBlock: s.cidrBlock, availabilityZone: s.availabilityZone, tags: s.tags, mapPublicIpOnLaunch: false, state: "available" };
+        const s =
+          inv.subnets.find((x) => (inputs.id === undefined || x.id === inputs.id) && tagMatch(x.tags, inputs.tags)) ??
+          miss(`subnet ${inputs.id ?? JSON.stringify(inputs.tags)}`);
+        return {
+          id: s.id,
+          vpcId: s.vpcId,
+          cidrBlock: s.cidrBlock,
+          availabilityZone: s.availabilityZone,
+          tags: s.tags,
+          mapPublicIpOnLaunch: false,
+          state: "available",
+        };
       }
       case "getRouteTable": {
-        const t = inputs.routeTableId !== undefined
-          ? inv.routeTables.find((x) => x.id === inputs.routeTableId) ?? miss(`route table ${inputs.routeTableId}`)
-          : inv.routeTables.find((x) => x.associations.some((a) => a.subnetId === inputs.subnetId)) ?? miss(`a route table associated with ${inputs.subnetId}`);
+        const t =
+          inputs.routeTableId !== undefined
+            ? (inv.routeTables.find((x) => x.id === inputs.routeTableId) ?? miss(`route table ${inputs.routeTableId}`))
+            : (inv.routeTables.find((x) => x.associations.some((a) => a.subnetId === inputs.subnetId)) ??
+              miss(`a route table associated with ${inputs.subnetId}`));
         return {
-          id: t.id, routeTableId: t.id, vpcId: t.vpcId, tags: t.tags, ownerId: this.opts.defaultAccountId,
-          routes: t.routes.map((r) => ({ cidrBlock: r.destinationCidrBlock, gatewayId: r.gatewayId ?? "", natGatewayId: r.natGatewayId ?? "", transitGatewayId: r.transitGatewayId ?? "", vpcEndpointId: r.vpcEndpointId ?? "", vpcPeeringConnectionId: r.vpcPeeringConnectionId ?? "" })),
-          associations: t.associations.map((a) => ({ subnetId: a.subnetId ?? "", main: a.main, routeTableId: t.id, routeTableAssociationId: `rtbassoc-${(a.subnetId ?? t.id).split("-")[1]}`, gatewayId: "" })),
+          id: t.id,
+          routeTableId: t.id,
+          vpcId: t.vpcId,
+          tags: t.tags,
+          ownerId: this.opts.defaultAccountId,
+          routes: t.routes.map((r) => ({
+            cidrBlock: r.destinationCidrBlock,
+            gatewayId: r.gatewayId ?? "",
+            natGatewayId: r.natGatewayId ?? "",
+            transitGatewayId: r.transitGatewayId ?? "",
+            vpcEndpointId: r.vpcEndpointId ?? "",
+            vpcPeeringConnectionId: r.vpcPeeringConnectionId ?? "",
+          })),
+          associations: t.associations.map((a) => ({
+            subnetId: a.subnetId ?? "",
+            main: a.main,
+            routeTableId: t.id,
+            routeTableAssociationId: `rtbassoc-${(a.subnetId ?? t.id).split("-")[1]}`,
+            gatewayId: "",
+          })),
         };
       }
       case "getNatGateway": {
         const n = inv.natGateways.find((x) => x.id === inputs.id) ?? miss(`NAT gateway ${inputs.id}`);
-        return { id: n.id, vpcId: n.vpcId, subnetId: n.subnetId, allocationId: n.allocationId, publicIp: n.publicIp, state: n.state, connectivityType: "public", tags: n.tags };
+        return {
+          id: n.id,
+          vpcId: n.vpcId,
+          subnetId: n.subnetId,
+          allocationId: n.allocationId,
+          publicIp: n.publicIp,
+          state: n.state,
+          connectivityType: "public",
+          tags: n.tags,
+        };
       }
       default: {
-        const g = inv.internetGateways.find((x) => x.id === inputs.internetGatewayId) ?? miss(`internet gateway ${inputs.internetGatewayId}`);
-        return { id: g.id, internetGatewayId: g.id, attachments: [{ vpcId: g.vpcId, state: "available" }], tags: g.tags };
+        const g =
+          inv.internetGateways.find((x) => x.id === inputs.internetGatewayId) ??
+          miss(`internet gateway ${inputs.internetGatewayId}`);
+        return {
+          id: g.id,
+          internetGatewayId: g.id,
+          attachments: [{ vpcId: g.vpcId, state: "available" }],
+          tags: g.tags,
+        };
       }
     }
   }
@@ -530,7 +651,11 @@ function requestDependencies(req: any): string[] {
 }
 
 function safeJson(v: string): unknown {
-  try { return JSON.parse(v); } catch { return v; }
+  try {
+    return JSON.parse(v);
+  } catch {
+    return v;
+  }
 }
 
 /** Converts deserialized inputs to plain JSON: secrets → "[secret]", assets → their content hash. */
@@ -545,7 +670,9 @@ export async function toPlain(v: unknown): Promise<unknown> {
   }
   if (v instanceof pulumi.asset.StringAsset) {
     const text = (await (v as any).text) as string;
-    return { asset: { sha256: crypto.createHash("sha256").update(text).digest("hex"), bytes: Buffer.byteLength(text) } };
+    return {
+      asset: { sha256: crypto.createHash("sha256").update(text).digest("hex"), bytes: Buffer.byteLength(text) },
+    };
   }
   if (v instanceof pulumi.asset.FileAsset || v instanceof pulumi.asset.FileArchive) {
     return { file: await (v as any).path };
@@ -569,7 +696,12 @@ export async function resolveOutputs(v: unknown): Promise<unknown> {
     const out = v as pulumi.Output<unknown>;
     const secret = await (out as any).isSecret;
     if (secret) return SECRET_PLACEHOLDER;
-    const value = await new Promise<unknown>((resolve) => out.apply((x) => { resolve(x); return x; }));
+    const value = await new Promise<unknown>((resolve) =>
+      out.apply((x) => {
+        resolve(x);
+        return x;
+      }),
+    );
     return resolveOutputs(value);
   }
   if (v instanceof Promise) return resolveOutputs(await v);

@@ -36,18 +36,25 @@ export function runtimeNode(): string {
     `yourself and set RUNTIME_NODE to its binary.`;
   const override = process.env.RUNTIME_NODE;
   if (override) {
-    if (!fs.existsSync(override)) throw new Error(`RUNTIME_NODE=${override} does not exist: point it at a Node ${RUNTIME_NODE_MAJOR} binary, or unset it and ${hint}`);
+    if (!fs.existsSync(override))
+      throw new Error(
+        `RUNTIME_NODE=${override} does not exist: point it at a Node ${RUNTIME_NODE_MAJOR} binary, or unset it and ${hint}`,
+      );
     return (cached = override);
   }
   let manifest: string;
   try {
     manifest = require.resolve(`${pkg}/package.json`, { paths: [path.resolve(__dirname, "..")] });
   } catch {
-    throw new Error(`Node ${RUNTIME_NODE_MAJOR} (the Lambda runtime's version) is not installed: ${pkg} is missing from node_modules; ${hint}`);
+    throw new Error(
+      `Node ${RUNTIME_NODE_MAJOR} (the Lambda runtime's version) is not installed: ${pkg} is missing from node_modules; ${hint}`,
+    );
   }
   const { version } = JSON.parse(fs.readFileSync(manifest, "utf8")) as { version: string };
   if (Number(version.split(".")[0]) !== RUNTIME_NODE_MAJOR) {
-    throw new Error(`${pkg}@${version} is installed, but the functions run on Node ${RUNTIME_NODE_MAJOR}: pin ${pkg} to ${RUNTIME_NODE_MAJOR}.x in package.json and ${hint}`);
+    throw new Error(
+      `${pkg}@${version} is installed, but the functions run on Node ${RUNTIME_NODE_MAJOR}: pin ${pkg} to ${RUNTIME_NODE_MAJOR}.x in package.json and ${hint}`,
+    );
   }
   const bin = path.join(path.dirname(manifest), "bin", "node");
   if (!fs.existsSync(bin)) throw new Error(`${pkg}@${version} has no bin/node (an interrupted install?): ${hint}`);

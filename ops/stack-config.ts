@@ -30,11 +30,20 @@ export function readStackConfig(file: string): StackConfigFile {
   const errors: ConfigError[] = doc.errors.map((e) => new ConfigError(at(e.pos[0]), yamlProblem(e), yamlFix(e)));
   throwIfAny(errors);
   const root = doc.contents;
-  if (root !== null && !YAML.isMap(root)) throw new ConfigError(at(root.range?.[0]), "the file is not a map of top-level keys", "start the file with config: and the keys below it, as in Pulumi.dev.yaml");
+  if (root !== null && !YAML.isMap(root))
+    throw new ConfigError(
+      at(root.range?.[0]),
+      "the file is not a map of top-level keys",
+      "start the file with config: and the keys below it, as in Pulumi.dev.yaml",
+    );
   const node = YAML.isMap(root) ? root.get("config", true) : undefined;
   if (node !== undefined && node !== null && !YAML.isMap(node)) {
     const n = node as YAML.Node;
-    throw new ConfigError(at(n.range?.[0]), '"config" must be a map of keys to values', "indent each key under config: as key: value (e.g.   vpc-lambda-kit:environment: dev)");
+    throw new ConfigError(
+      at(n.range?.[0]),
+      '"config" must be a map of keys to values',
+      "indent each key under config: as key: value (e.g.   vpc-lambda-kit:environment: dev)",
+    );
   }
   const secretKeys: string[] = [];
   const config: Record<string, string> = {};
@@ -47,13 +56,21 @@ export function readStackConfig(file: string): StackConfigFile {
         if (v.items.length === 1 && YAML.isScalar(v.items[0].key) && v.items[0].key.value === "secure") {
           const s = v.items[0].value;
           if (!YAML.isScalar(s) || typeof s.value !== "string" || s.value === "") {
-            errors.push(new ConfigError(at((s as YAML.Node | null)?.range?.[0] ?? v.range?.[0]), `${key}: a secure: value must be the encrypted text pulumi config set --secret wrote`, `run pulumi config set --secret ${key} <value> instead of editing the file`));
+            errors.push(
+              new ConfigError(
+                at((s as YAML.Node | null)?.range?.[0] ?? v.range?.[0]),
+                `${key}: a secure: value must be the encrypted text pulumi config set --secret wrote`,
+                `run pulumi config set --secret ${key} <value> instead of editing the file`,
+              ),
+            );
             return undefined;
           }
           secret = true;
           return SECRET_VALUE_PLACEHOLDER;
         }
-        return Object.fromEntries(v.items.map((p) => [String(YAML.isScalar(p.key) ? p.key.value : p.key), replace(p.value)]));
+        return Object.fromEntries(
+          v.items.map((p) => [String(YAML.isScalar(p.key) ? p.key.value : p.key), replace(p.value)]),
+        );
       }
       if (YAML.isSeq(v)) return v.items.map(replace);
       if (YAML.isScalar(v)) return v.value;

@@ -42,7 +42,12 @@ export async function synthesize(opts: SynthOptions): Promise<SynthResult> {
   const region = config["aws:region"] ?? "ap-northeast-1";
   const accounts = safeAccounts(config["vpc-lambda-kit:accounts"]);
   const inventory = readInventory(opts.inventoryFile, config);
-  const mocks = new KitMocks({ region, defaultAccountId: accounts.a ?? "123456789012", stackOutputs: opts.stackOutputs, inventory });
+  const mocks = new KitMocks({
+    region,
+    defaultAccountId: accounts.a ?? "123456789012",
+    stackOutputs: opts.stackOutputs,
+    inventory,
+  });
   await mocks.install("vpc-lambda-kit", opts.stack);
   pulumi.runtime.setAllConfig(config, secretKeys);
 
@@ -50,13 +55,13 @@ export async function synthesize(opts: SynthOptions): Promise<SynthResult> {
   const onReject = (e: unknown) => failures.push(e);
   process.on("unhandledRejection", onReject);
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const program = require(opts.program ?? path.join(REPO_ROOT, "index.ts"));
     // An output waiting on a refused invoke never resolves: fail as soon as the mocks record a refusal.
     let poll: NodeJS.Timeout | undefined;
     const refused = new Promise<never>((_, reject) => {
       poll = setInterval(() => {
-        if (mocks.errors.length > 0) reject(new Error(`the program made requests the offline mocks refuse:\n  ${mocks.errors.join("\n  ")}`));
+        if (mocks.errors.length > 0)
+          reject(new Error(`the program made requests the offline mocks refuse:\n  ${mocks.errors.join("\n  ")}`));
       }, 25);
     });
     let outputs: Record<string, unknown>;
@@ -66,20 +71,25 @@ export async function synthesize(opts: SynthOptions): Promise<SynthResult> {
       clearInterval(poll);
     }
     await mocks.settle();
-    if (mocks.errors.length > 0) throw new Error(`the program made requests the offline mocks refuse:\n  ${mocks.errors.join("\n  ")}`);
+    if (mocks.errors.length > 0)
+      throw new Error(`the program made requests the offline mocks refuse:\n  ${mocks.errors.join("\n  ")}`);
     if (failures.length > 0) throw failures[0];
     const created = mocks.resources.map(({ custom: _custom, ...r }) => r);
     // The adopted network as the inventory gives it, marked existing, in the account-A provider.
     const adopted = inventory
       ? inventoryRecords(inventory, {
-        stack: opts.stack,
-        project: "vpc-lambda-kit",
-        provider: created.find((r) => r.type === "pulumi:providers:aws" && r.name === "account-a")?.urn ?? null,
-        parent: created.find((r) => r.type === "vpc-lambda-kit:network:ExistingEgressVpc")?.urn ?? null,
-      })
+          stack: opts.stack,
+          project: "vpc-lambda-kit",
+          provider: created.find((r) => r.type === "pulumi:providers:aws" && r.name === "account-a")?.urn ?? null,
+          parent: created.find((r) => r.type === "vpc-lambda-kit:network:ExistingEgressVpc")?.urn ?? null,
+        })
       : [];
     const resources = [...created, ...adopted].sort((a, b) => a.urn.localeCompare(b.urn));
-    return { graph: { project: "vpc-lambda-kit", stack: opts.stack, resources, outputs }, bundles: builtBundles(), mocks };
+    return {
+      graph: { project: "vpc-lambda-kit", stack: opts.stack, resources, outputs },
+      bundles: builtBundles(),
+      mocks,
+    };
   } finally {
     process.off("unhandledRejection", onReject);
   }
@@ -101,7 +111,8 @@ export function summarize(result: SynthResult): string {
   lines.push("outputs:");
   for (const [k, v] of Object.entries(result.graph.outputs)) lines.push(`  ${k}: ${JSON.stringify(v)}`);
   lines.push("function bundles:");
-  for (const b of result.bundles) lines.push(`  ${b.name}: ${(b.bytes / 1024).toFixed(1)} KiB  sha256 ${b.sha256.slice(0, 12)}`);
+  for (const b of result.bundles)
+    lines.push(`  ${b.name}: ${(b.bytes / 1024).toFixed(1)} KiB  sha256 ${b.sha256.slice(0, 12)}`);
   if (result.bundles.length === 0) lines.push("  (none)");
   return lines.join("\n");
 }
@@ -116,15 +127,29 @@ function readInventory(file: string | undefined, config: Record<string, string>)
   const inv = loadInventory(path.resolve(REPO_ROOT, named));
   const network = safeJson(config["vpc-lambda-kit:network"]);
   const existing = network?.existingVpc;
-  if (existing && typeof existing === "object" && typeof existing.vpcId === "string" && Array.isArray(existing.privateSubnetIds)) {
-    throwIfAny(existingVpcErrors(inv, existing, "vpc-lambda-kit:network.existingVpc", { cidrBlock: network.cidrBlock, privateSubnetCidrs: network.privateSubnetCidrs }));
+  if (
+    existing &&
+    typeof existing === "object" &&
+    typeof existing.vpcId === "string" &&
+    Array.isArray(existing.privateSubnetIds)
+  ) {
+    throwIfAny(
+      existingVpcErrors(inv, existing, "vpc-lambda-kit:network.existingVpc", {
+        cidrBlock: network.cidrBlock,
+        privateSubnetCidrs: network.privateSubnetCidrs,
+      }),
+    );
   }
   return inv;
 }
 
 function safeJson(text: string | undefined): any {
   if (!text) return undefined;
-  try { return JSON.parse(text); } catch { return undefined; }
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
 
 function safeAccounts(text: string | undefined): { a?: string; b?: string } {

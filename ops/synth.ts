@@ -45,7 +45,10 @@ async function main(): Promise<void> {
   const stackOutputs = (qualified: string): Record<string, unknown> => {
     const short = qualified.split("/").pop() as string;
     const upstreamOut = path.join(outRoot, short);
-    const r = spawnSync(process.execPath, [...process.execArgv, __filename, short, "--out", upstreamOut, "--quiet"], { stdio: ["ignore", "ignore", "inherit"], cwd: root });
+    const r = spawnSync(process.execPath, [...process.execArgv, __filename, short, "--out", upstreamOut, "--quiet"], {
+      stdio: ["ignore", "ignore", "inherit"],
+      cwd: root,
+    });
     if (r.status !== 0) throw new Error(`synth of upstream stack ${short} failed`);
     return JSON.parse(fs.readFileSync(path.join(upstreamOut, "graph.json"), "utf8")).outputs;
   };
@@ -54,26 +57,35 @@ async function main(): Promise<void> {
   const started = Date.now();
   let result;
   try {
-    result = await synthesize({ stack: args.stack, configFile: args.config && path.resolve(args.config), inventoryFile: args.inventory && path.resolve(args.inventory), stackOutputs });
+    result = await synthesize({
+      stack: args.stack,
+      configFile: args.config && path.resolve(args.config),
+      inventoryFile: args.inventory && path.resolve(args.inventory),
+      stackOutputs,
+    });
   } catch (e) {
     const err = e as Error;
     const known = ["ConfigError", "ConfigErrors"].includes(err?.name) || /^config file|Fix:/.test(err?.message ?? "");
-    console.error(`synth ${args.stack} failed: ${known ? err.message : err?.stack ?? String(e)}`);
+    console.error(`synth ${args.stack} failed: ${known ? err.message : (err?.stack ?? String(e))}`);
     process.exit(known ? 2 : 1);
   }
   writeSynthOutput(result, outDir);
   if (!process.argv.includes("--quiet")) {
     console.log(summarize(result));
     console.log(`wrote ${path.relative(process.cwd(), path.join(outDir, "graph.json"))} in ${Date.now() - started} ms`);
-    // The offline proof (issue 7), exactly as `npm run check` reports it; a broken flow fails synth.
+    // The offline proof, exactly as `npm run check` reports it; a broken flow fails synth.
     const { checkAndWrite } = await import("./check/report");
     let checked;
     try {
-      checked = await checkAndWrite(result.graph, { outDir, upstreamRoot: outRoot, configFile: args.config && path.resolve(args.config) });
+      checked = await checkAndWrite(result.graph, {
+        outDir,
+        upstreamRoot: outRoot,
+        configFile: args.config && path.resolve(args.config),
+      });
     } catch (e) {
       const err = e as Error;
       const known = ["ConfigError", "ConfigErrors"].includes(err?.name);
-      console.error(`check ${args.stack} failed: ${known ? err.message : err?.stack ?? String(e)}`);
+      console.error(`check ${args.stack} failed: ${known ? err.message : (err?.stack ?? String(e))}`);
       process.exit(known ? 2 : 1);
     }
     console.log(`\n${checked.text}\n\nwrote ${checked.files.map((f) => path.relative(process.cwd(), f)).join(", ")}`);

@@ -15,9 +15,16 @@ const path = require("path");
 const ROOT = path.resolve(__dirname, "..");
 const CACHE = path.join(ROOT, "out", "ts-cache");
 const tsconfig = JSON.parse(fs.readFileSync(path.join(ROOT, "tsconfig.json"), "utf8"));
-const esbuildVersion = JSON.parse(fs.readFileSync(require.resolve("esbuild/package.json", { paths: [ROOT] }), "utf8")).version;
+const esbuildVersion = JSON.parse(
+  fs.readFileSync(require.resolve("esbuild/package.json", { paths: [ROOT] }), "utf8"),
+).version;
 // What else decides the output: the transform options below (this file) and the compiler options esbuild reads.
-const SALT = crypto.createHash("sha256").update(esbuildVersion).update(fs.readFileSync(__filename)).update(JSON.stringify(tsconfig.compilerOptions)).digest("hex");
+const SALT = crypto
+  .createHash("sha256")
+  .update(esbuildVersion)
+  .update(fs.readFileSync(__filename))
+  .update(JSON.stringify(tsconfig.compilerOptions))
+  .digest("hex");
 
 let esbuild; // loaded on the first cache miss only
 

@@ -7,17 +7,32 @@
  * the whole stack. During `preview` the ids of new resources are unknown: references are then
  * resolved through the engine's property dependencies, and values that stay unknown are skipped.
  */
-import type { PolicyResource, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
+import type {
+  PolicyResource,
+  ReportViolation,
+  ResourceValidationArgs,
+  ResourceValidationPolicy,
+  StackValidationArgs,
+  StackValidationPolicy,
+} from "@pulumi/policy";
 import { GraphModel, Res } from "../ops/check/model/graph";
 import { UNKNOWN } from "../ops/check/model/values";
 import { POLICY_RULES, PolicyRule } from "../ops/check/policy-rules";
 
 /** Internals of @pulumi/policy's unknown-checking proxy (stable since 1.x; no typings are published). */
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+
 const proxy = require("@pulumi/policy/proxy") as Record<string, string>;
 const TARGET = proxy.getSpecialProxyTarget ?? "__getSpecialProxyTarget";
 const SENTINELS = new Set(
-  ["unknownBooleanValue", "unknownNumberValue", "unknownStringValue", "unknownArrayValue", "unknownAssetValue", "unknownArchiveValue", "unknownObjectValue"]
+  [
+    "unknownBooleanValue",
+    "unknownNumberValue",
+    "unknownStringValue",
+    "unknownArrayValue",
+    "unknownAssetValue",
+    "unknownArchiveValue",
+    "unknownObjectValue",
+  ]
     .map((k) => proxy[k])
     .filter((x): x is string => typeof x === "string"),
 );
@@ -32,7 +47,7 @@ function plain(x: unknown, depth: number): unknown {
   if (depth > 32) return UNKNOWN;
   if (typeof x === "string") return SENTINELS.has(x) ? UNKNOWN : x;
   if (x === null || typeof x !== "object") return x;
-  let raw: unknown = x;
+  let raw: unknown;
   try {
     raw = (x as Record<string, unknown>)[TARGET] ?? x;
   } catch {
@@ -78,7 +93,15 @@ function toPolicy(rule: PolicyRule): ResourceValidationPolicy | StackValidationP
     return {
       ...base,
       validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
-        const r: Res = { urn: args.urn, type: args.type, name: args.name, id: "", parent: null, provider: null, inputs: plainProps(args.props) };
+        const r: Res = {
+          urn: args.urn,
+          type: args.type,
+          name: args.name,
+          id: "",
+          parent: null,
+          provider: null,
+          inputs: plainProps(args.props),
+        };
         for (const msg of local(r)) report(msg);
       },
     };

@@ -21,7 +21,12 @@ export const DATA_API_ACTIONS = [
  */
 
 /** An upstream data output, failing with the stack to fix when it is empty. */
-export function requiredDataOutput(value: pulumi.Output<unknown>, key: string, cfg: EnvConfig, fix = "deploy the data role with data.database enabled first (network → data → apps)"): pulumi.Output<string> {
+export function requiredDataOutput(
+  value: pulumi.Output<unknown>,
+  key: string,
+  cfg: EnvConfig,
+  fix = "deploy the data role with data.database enabled first (network → data → apps)",
+): pulumi.Output<string> {
   const where = cfg.roles.includes("data") ? "the data role" : `stack ${cfg.upstream.data}`;
   return value.apply((v) => {
     if (!v) throw new Error(`${where} exports no data.${key}. Fix: ${fix}`);
@@ -33,7 +38,11 @@ export function requiredDataOutput(value: pulumi.Output<unknown>, key: string, c
  * Read the master secret; across accounts also decrypt with the secret's customer-managed key, and
  * only through Secrets Manager in the database's region (the key cannot be used directly).
  */
-export function dbSecretReadStatements(secretArn: pulumi.Input<string>, dbRegion: string, crossAccountKeyArn?: pulumi.Input<string>): aws.iam.PolicyStatement[] {
+export function dbSecretReadStatements(
+  secretArn: pulumi.Input<string>,
+  dbRegion: string,
+  crossAccountKeyArn?: pulumi.Input<string>,
+): aws.iam.PolicyStatement[] {
   const statements: aws.iam.PolicyStatement[] = [
     { Sid: "ReadDbSecret", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: secretArn },
   ];
@@ -54,9 +63,10 @@ export function dbSecretReadStatements(secretArn: pulumi.Input<string>, dbRegion
  * created before the old role is deleted, hence deleteBeforeReplace.
  */
 export function pinRoleName(functionName: string, physicalName: string): pulumi.ResourceTransformation {
-  return (r) => r.type === "aws:iam/role:Role" && r.name === `${functionName}-role`
-    ? { props: { ...r.props, name: physicalName }, opts: pulumi.mergeOptions(r.opts, { deleteBeforeReplace: true }) }
-    : undefined;
+  return (r) =>
+    r.type === "aws:iam/role:Role" && r.name === `${functionName}-role`
+      ? { props: { ...r.props, name: physicalName }, opts: pulumi.mergeOptions(r.opts, { deleteBeforeReplace: true }) }
+      : undefined;
 }
 
 export interface DbClientAccess {
@@ -74,24 +84,40 @@ export interface DbClientAccess {
  * (Transit Gateway) and Secrets Manager; "data-api" needs no path to the database, only HTTPS to rds-data
  * (the Data API reads the secret server-side, but checks that the caller may read it too).
  */
-export function dbClientAccess(cfg: EnvConfig, network: NetworkOutputs, data: DataOutputs, access: "pg" | "data-api", fixes: { missing?: string; kmsKey?: string } = {}): DbClientAccess {
+export function dbClientAccess(
+  cfg: EnvConfig,
+  network: NetworkOutputs,
+  data: DataOutputs,
+  access: "pg" | "data-api",
+  fixes: { missing?: string; kmsKey?: string } = {},
+): DbClientAccess {
   const dbRegion = regionOf(cfg, "b", cfg.region);
   const fnRegion = regionOf(cfg, "a", cfg.region);
   const crossAccount = sameAccount(cfg.accounts) === false;
   const secretArn = requiredDataOutput(data.masterSecretArn, "masterSecretArn", cfg, fixes.missing);
   const clusterArn = requiredDataOutput(data.clusterArn, "clusterArn", cfg, fixes.missing);
   // A VPC endpoint serves its own region only: a secret or cluster elsewhere is reached over the NAT.
-  const awsApi = (service: string, purpose: string): Flow => dbRegion === fnRegion
-    ? serviceFlow(cfg, network, service, purpose)
-    : { to: { kind: "awsService", service }, port: 443, purpose: `${purpose} in ${dbRegion} via NAT` };
-  const flows: Flow[] = access === "pg"
-    ? [
-      { to: { kind: "cidr", cidr: cfg.dataPlan.cidrBlock, name: "data VPC" }, port: 5432, purpose: "PostgreSQL on the Aurora cluster in the data VPC via the Transit Gateway" },
-      awsApi("secretsmanager", "read the database master secret from Secrets Manager"),
-    ]
-    : [awsApi("rds-data", "run SQL through the RDS Data API")];
-  const statements: pulumi.Input<aws.iam.PolicyStatement>[] = dbSecretReadStatements(secretArn, dbRegion,
-    crossAccount ? requiredDataOutput(data.secretKmsKeyArn, "secretKmsKeyArn", cfg, fixes.kmsKey) : undefined);
-  if (access === "data-api") statements.push({ Sid: "DataApi", Effect: "Allow", Action: DATA_API_ACTIONS, Resource: clusterArn });
+  const awsApi = (service: string, purpose: string): Flow =>
+    dbRegion === fnRegion
+      ? serviceFlow(cfg, network, service, purpose)
+      : { to: { kind: "awsService", service }, port: 443, purpose: `${purpose} in ${dbRegion} via NAT` };
+  const flows: Flow[] =
+    access === "pg"
+      ? [
+          {
+            to: { kind: "cidr", cidr: cfg.dataPlan.cidrBlock, name: "data VPC" },
+            port: 5432,
+            purpose: "PostgreSQL on the Aurora cluster in the data VPC via the Transit Gateway",
+          },
+          awsApi("secretsmanager", "read the database master secret from Secrets Manager"),
+        ]
+      : [awsApi("rds-data", "run SQL through the RDS Data API")];
+  const statements: pulumi.Input<aws.iam.PolicyStatement>[] = dbSecretReadStatements(
+    secretArn,
+    dbRegion,
+    crossAccount ? requiredDataOutput(data.secretKmsKeyArn, "secretKmsKeyArn", cfg, fixes.kmsKey) : undefined,
+  );
+  if (access === "data-api")
+    statements.push({ Sid: "DataApi", Effect: "Allow", Action: DATA_API_ACTIONS, Resource: clusterArn });
   return { flows, statements, secretArn, clusterArn, dbRegion, fnRegion, crossAccount };
 }

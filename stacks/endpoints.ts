@@ -11,20 +11,33 @@ import type { NetworkOutputs } from "./config/outputs";
  * rules are planned before anything resolves), else over the NAT.
  */
 export function serviceFlow(cfg: EnvConfig, network: NetworkOutputs, service: string, purpose: string): Flow {
-  return awsServiceFlow(service, purpose, { securityGroupId: network.endpointSecurityGroupId, interfaceServices: cfg.network.interfaceEndpoints });
+  return awsServiceFlow(service, purpose, {
+    securityGroupId: network.endpointSecurityGroupId,
+    interfaceServices: cfg.network.interfaceEndpoints,
+  });
 }
 
 /** Admits a function's security group to the network role's interface endpoints on 443 (when the VPC has any). */
-export function allowToEndpoints(cfg: EnvConfig, network: NetworkOutputs, name: string, fnSecurityGroupId: pulumi.Input<string>, provider: aws.Provider): void {
+export function allowToEndpoints(
+  cfg: EnvConfig,
+  network: NetworkOutputs,
+  name: string,
+  fnSecurityGroupId: pulumi.Input<string>,
+  provider: aws.Provider,
+): void {
   if (cfg.network.interfaceEndpoints.length === 0) return;
-  new aws.vpc.SecurityGroupIngressRule(`${name}-to-endpoints`, {
-    securityGroupId: network.endpointSecurityGroupId,
-    referencedSecurityGroupId: fnSecurityGroupId,
-    ipProtocol: "tcp",
-    fromPort: 443,
-    toPort: 443,
-    description: `${name} to the interface endpoints of the VPC`,
-  }, { provider });
+  new aws.vpc.SecurityGroupIngressRule(
+    `${name}-to-endpoints`,
+    {
+      securityGroupId: network.endpointSecurityGroupId,
+      referencedSecurityGroupId: fnSecurityGroupId,
+      ipProtocol: "tcp",
+      fromPort: 443,
+      toPort: 443,
+      description: `${name} to the interface endpoints of the VPC`,
+    },
+    { provider },
+  );
 }
 
 /**
@@ -39,33 +52,69 @@ export function allowToEndpoints(cfg: EnvConfig, network: NetworkOutputs, name: 
  * `accountA` is the caller's account; account B is added when config names it (cross-account reads of
  * the database secret go through this endpoint).
  */
-export function endpointPolicies(cfg: EnvConfig, accountA: pulumi.Input<string>): Record<string, pulumi.Output<string>> {
+export function endpointPolicies(
+  cfg: EnvConfig,
+  accountA: pulumi.Input<string>,
+): Record<string, pulumi.Output<string>> {
   const b = accountIdOf(cfg.accounts.b);
   const accounts = pulumi.output(accountA).apply((a) => [...new Set([a, ...(b ? [b] : [])])]);
-  const doc = (statements: (accts: string[]) => unknown[]) => accounts.apply((accts) => JSON.stringify({ Version: "2012-10-17", Statement: statements(accts) }));
+  const doc = (statements: (accts: string[]) => unknown[]) =>
+    accounts.apply((accts) => JSON.stringify({ Version: "2012-10-17", Statement: statements(accts) }));
   const region = cfg.region;
   const out: Record<string, pulumi.Output<string>> = {};
   const gateways = cfg.network.gatewayEndpoints;
   if (gateways.includes("s3")) {
     out.s3 = doc((accts) => [
-      { Sid: "KitAccountsOnly", Effect: "Allow", Principal: "*", Action: "s3:*", Resource: "*", Condition: { StringEquals: { "aws:ResourceAccount": accts } } },
-      { Sid: "AmazonLinuxRepositories", Effect: "Allow", Principal: "*", Action: "s3:GetObject", Resource: `arn:aws:s3:::al2023-repos-${region}-de612dc2/*` },
+      {
+        Sid: "KitAccountsOnly",
+        Effect: "Allow",
+        Principal: "*",
+        Action: "s3:*",
+        Resource: "*",
+        Condition: { StringEquals: { "aws:ResourceAccount": accts } },
+      },
+      {
+        Sid: "AmazonLinuxRepositories",
+        Effect: "Allow",
+        Principal: "*",
+        Action: "s3:GetObject",
+        Resource: `arn:aws:s3:::al2023-repos-${region}-de612dc2/*`,
+      },
     ]);
   }
   if (gateways.includes("dynamodb")) {
     out.dynamodb = doc((accts) => [
-      { Sid: "KitAccountsOnly", Effect: "Allow", Principal: "*", Action: "dynamodb:*", Resource: "*", Condition: { StringEquals: { "aws:ResourceAccount": accts } } },
+      {
+        Sid: "KitAccountsOnly",
+        Effect: "Allow",
+        Principal: "*",
+        Action: "dynamodb:*",
+        Resource: "*",
+        Condition: { StringEquals: { "aws:ResourceAccount": accts } },
+      },
     ]);
   }
   const interfaces = cfg.network.interfaceEndpoints;
   if (interfaces.includes("secretsmanager")) {
     out.secretsmanager = doc((accts) => [
-      { Sid: "KitSecretsOnly", Effect: "Allow", Principal: "*", Action: ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], Resource: accts.map((a) => `arn:aws:secretsmanager:*:${a}:secret:*`) },
+      {
+        Sid: "KitSecretsOnly",
+        Effect: "Allow",
+        Principal: "*",
+        Action: ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+        Resource: accts.map((a) => `arn:aws:secretsmanager:*:${a}:secret:*`),
+      },
     ]);
   }
   if (interfaces.includes("execute-api")) {
     out["execute-api"] = doc((accts) => [
-      { Sid: "KitApisOnly", Effect: "Allow", Principal: "*", Action: "execute-api:Invoke", Resource: accts.map((a) => `arn:aws:execute-api:${region}:${a}:*`) },
+      {
+        Sid: "KitApisOnly",
+        Effect: "Allow",
+        Principal: "*",
+        Action: "execute-api:Invoke",
+        Resource: accts.map((a) => `arn:aws:execute-api:${region}:${a}:*`),
+      },
     ]);
   }
   return out;

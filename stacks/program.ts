@@ -31,9 +31,13 @@ export function runProgram(cfg: EnvConfig = loadConfig()): ProgramOutputs {
   const runs = (r: string) => cfg.roles.includes(r as never);
   // The data role attaches to the network role's Transit Gateway, so it reads the network outputs too.
   const needsNetwork = runs("network") || runs("apps") || (runs("data") && cfg.tgw !== undefined);
-  const network = needsNetwork ? roleOutputs<NetworkOutputs>(cfg, "network", NETWORK_KEYS, () => networkRole(cfg, providers.get("a"))) : undefined;
+  const network = needsNetwork
+    ? roleOutputs<NetworkOutputs>(cfg, "network", NETWORK_KEYS, () => networkRole(cfg, providers.get("a")))
+    : undefined;
   const needsData = runs("data") || (runs("apps") && cfg.upstream.data !== undefined);
-  const data = needsData ? roleOutputs<DataOutputs>(cfg, "data", DATA_KEYS, () => dataRole(cfg, providers.get("b"), network)) : undefined;
+  const data = needsData
+    ? roleOutputs<DataOutputs>(cfg, "data", DATA_KEYS, () => dataRole(cfg, providers.get("b"), network))
+    : undefined;
   // Explicit TGW route table: account A admits B's attachment (combined stack, or the apps stack in split mode).
   if (network && data && (runs("network") || runs("apps"))) tgwAdmitPeer(cfg, providers.get("a"), network, data);
   const apps = runs("apps") && network ? appsRole(cfg, providers.get("a"), { network, data }) : undefined;
@@ -44,8 +48,12 @@ export function runProgram(cfg: EnvConfig = loadConfig()): ProgramOutputs {
     network: runs("network") ? network : undefined,
     data: runs("data") ? data : undefined,
     apps,
-    routesToAdd: runs("network") && cfg.network.existingVpc
-      ? { managedByKit: cfg.network.existingVpc.manageRoutes, routes: routesToAddFor("egress", cfg.network.existingVpc) }
-      : undefined,
+    routesToAdd:
+      runs("network") && cfg.network.existingVpc
+        ? {
+            managedByKit: cfg.network.existingVpc.manageRoutes,
+            routes: routesToAddFor("egress", cfg.network.existingVpc),
+          }
+        : undefined,
   };
 }

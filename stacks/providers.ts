@@ -20,9 +20,13 @@ export class AccountProviders {
     const acct = this.cfg.accounts[key];
     const provider = new aws.Provider(`account-${key}`, {
       region: (acct.region ?? this.cfg.region) as aws.Region,
-      assumeRoles: acct.assumeRoleArn ? [{ roleArn: acct.assumeRoleArn, sessionName: `${this.cfg.project}-${this.cfg.stack}` }] : undefined,
+      assumeRoles: acct.assumeRoleArn
+        ? [{ roleArn: acct.assumeRoleArn, sessionName: `${this.cfg.project}-${this.cfg.stack}` }]
+        : undefined,
       allowedAccountIds: acct.accountId ? [acct.accountId] : undefined,
-      defaultTags: { tags: { ...this.cfg.tags, Project: this.cfg.project, Environment: this.cfg.environment, Stack: this.cfg.stack } },
+      defaultTags: {
+        tags: { ...this.cfg.tags, Project: this.cfg.project, Environment: this.cfg.environment, Stack: this.cfg.stack },
+      },
     });
     this.cache.set(key, provider);
     return provider;
@@ -43,7 +47,9 @@ export function nativeProviderFor(cfg: EnvConfig, key: AccountKey): awsNative.Pr
   const acct = cfg.accounts[key];
   const provider = new awsNative.Provider(`account-${key}-native`, {
     region: (acct.region ?? cfg.region) as awsNative.Region,
-    assumeRole: acct.assumeRoleArn ? { roleArn: acct.assumeRoleArn, sessionName: `${cfg.project}-${cfg.stack}` } : undefined,
+    assumeRole: acct.assumeRoleArn
+      ? { roleArn: acct.assumeRoleArn, sessionName: `${cfg.project}-${cfg.stack}` }
+      : undefined,
     allowedAccountIds: acct.accountId ? [acct.accountId] : undefined,
   });
   nativeProviders.set(cacheKey, provider);

@@ -16,7 +16,9 @@ export function roleOutputs<T extends object>(
   if (cfg.roles.includes(role)) return produce();
   const upstream = cfg.upstream[role];
   if (!upstream) {
-    throw new Error(`${configKey(`upstream.${role}`)}: this stack needs the ${role} role's outputs. Fix: set upstream.${role} to the stack that runs it`);
+    throw new Error(
+      `${configKey(`upstream.${role}`)}: this stack needs the ${role} role's outputs. Fix: set upstream.${role} to the stack that runs it`,
+    );
   }
   const ref = new pulumi.StackReference(`${role}-upstream`, { name: qualifiedStackName(cfg, upstream) });
   const all = ref.requireOutput(role);
@@ -28,10 +30,12 @@ export function roleOutputs<T extends object>(
     let read: pulumi.Output<unknown> | undefined;
     Object.defineProperty(out, key, {
       enumerable: true,
-      get: () => (read ??= all.apply((o: Record<string, unknown>) => {
-        if (!o || !(key in o)) throw new Error(`stack ${upstream} exports no ${role}.${key}: update and deploy it first`);
-        return o[key];
-      })),
+      get: () =>
+        (read ??= all.apply((o: Record<string, unknown>) => {
+          if (!o || !(key in o))
+            throw new Error(`stack ${upstream} exports no ${role}.${key}: update and deploy it first`);
+          return o[key];
+        })),
     });
   }
   return out;

@@ -33,7 +33,15 @@ export interface ConnectorConfig {
 }
 
 /** An integer variable in [min, max], `dflt` when unset or empty; problems are reported, not thrown one by one. */
-function integer(env: NodeJS.ProcessEnv, report: (problem: string) => void, name: string, what: string, min: number, max: number, dflt: number): number {
+function integer(
+  env: NodeJS.ProcessEnv,
+  report: (problem: string) => void,
+  name: string,
+  what: string,
+  min: number,
+  max: number,
+  dflt: number,
+): number {
   const v = env[name]?.trim();
   if (v === undefined || v === "") return dflt;
   if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) {
@@ -47,7 +55,8 @@ function integer(env: NodeJS.ProcessEnv, report: (problem: string) => void, name
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ConnectorConfig {
   const { config, problems } = loadConfigParts(env);
   const all = Object.values(problems);
-  if (all.length > 0) throw new ConnectorError("ServerError", `the connector function is misconfigured: ${all.join("; ")}`);
+  if (all.length > 0)
+    throw new ConnectorError("ServerError", `the connector function is misconfigured: ${all.join("; ")}`);
   return config;
 }
 
@@ -56,11 +65,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ConnectorConfi
  * keyed by variable, so that a request needing none of the bad variables (DescribeConnectorConfiguration, which
  * AppFlow calls to register the connector) is still answered, and one that needs them fails naming them.
  */
-export function loadConfigParts(env: NodeJS.ProcessEnv = process.env): { config: ConnectorConfig; problems: Record<string, string> } {
+export function loadConfigParts(env: NodeJS.ProcessEnv = process.env): {
+  config: ConnectorConfig;
+  problems: Record<string, string>;
+} {
   const byVariable: Record<string, string> = {};
   // Every message starts with the variable's name.
   const problems = { push: (message: string) => void (byVariable[/^[A-Z_]+/.exec(message)![0]] = message) };
-  const int = (name: string, what: string, min: number, max: number, dflt: number) => integer(env, problems.push, name, what, min, max, dflt);
+  const int = (name: string, what: string, min: number, max: number, dflt: number) =>
+    integer(env, problems.push, name, what, min, max, dflt);
   let level = (env.LOG_LEVEL ?? "info").trim().toLowerCase() || "info";
   if (!["debug", "info", "warn", "error"].includes(level)) {
     problems.push(`LOG_LEVEL must be one of debug, info, warn, error; got "${env.LOG_LEVEL}"`);
@@ -68,11 +81,23 @@ export function loadConfigParts(env: NodeJS.ProcessEnv = process.env): { config:
   }
   const e = {
     PG_CONNECT_TIMEOUT_MS: int("PG_CONNECT_TIMEOUT_MS", "TCP, TLS and login to PostgreSQL", 500, 60_000, 5_000),
-    PG_STATEMENT_TIMEOUT_MS: int("PG_STATEMENT_TIMEOUT_MS", "statement_timeout per query; keep it below the function timeout", 1_000, 900_000, 25_000),
+    PG_STATEMENT_TIMEOUT_MS: int(
+      "PG_STATEMENT_TIMEOUT_MS",
+      "statement_timeout per query; keep it below the function timeout",
+      1_000,
+      900_000,
+      25_000,
+    ),
     SECRETS_CONNECT_TIMEOUT_MS: int("SECRETS_CONNECT_TIMEOUT_MS", "TCP connect to Secrets Manager", 200, 30_000, 2_000),
     SECRETS_REQUEST_TIMEOUT_MS: int("SECRETS_REQUEST_TIMEOUT_MS", "one GetSecretValue request", 500, 60_000, 3_000),
     SECRETS_MAX_ATTEMPTS: int("SECRETS_MAX_ATTEMPTS", "GetSecretValue attempts, the first included", 1, 5, 2),
-    RESPONSE_MAX_BYTES: int("RESPONSE_MAX_BYTES", `response size a page stays under; Lambda's limit is ${LAMBDA_RESPONSE_LIMIT_BYTES}`, 10_000, LAMBDA_RESPONSE_LIMIT_BYTES - 64 * 1024, 5_500_000),
+    RESPONSE_MAX_BYTES: int(
+      "RESPONSE_MAX_BYTES",
+      `response size a page stays under; Lambda's limit is ${LAMBDA_RESPONSE_LIMIT_BYTES}`,
+      10_000,
+      LAMBDA_RESPONSE_LIMIT_BYTES - 64 * 1024,
+      5_500_000,
+    ),
     MAX_PAGE_ROWS: int("MAX_PAGE_ROWS", "rows per QueryData page at most", 1, 100_000, 10_000),
     METADATA_CACHE_SECONDS: int("METADATA_CACHE_SECONDS", "reuse of table metadata in a warm container", 0, 3_600, 60),
     ALLOWED_DB_HOSTS: env.ALLOWED_DB_HOSTS,
@@ -87,21 +112,29 @@ export function loadConfigParts(env: NodeJS.ProcessEnv = process.env): { config:
         extraCa = undefined;
       }
     } catch (err) {
-      problems.push(`PG_EXTRA_CA_FILE ${e.PG_EXTRA_CA_FILE} cannot be read (${(err as Error).message}); unset it (RDS CAs are built in) or point it at a PEM file in the bundle`);
+      problems.push(
+        `PG_EXTRA_CA_FILE ${e.PG_EXTRA_CA_FILE} cannot be read (${(err as Error).message}); unset it (RDS CAs are built in) or point it at a PEM file in the bundle`,
+      );
     }
   }
-  const hosts = (e.ALLOWED_DB_HOSTS ?? "").split(",").map((h) => h.trim().toLowerCase()).filter((h) => h !== "");
-  return { problems: byVariable, config: {
-    logLevel: level as LogLevel,
-    pgConnectTimeoutMs: e.PG_CONNECT_TIMEOUT_MS,
-    pgStatementTimeoutMs: e.PG_STATEMENT_TIMEOUT_MS,
-    secretsConnectTimeoutMs: e.SECRETS_CONNECT_TIMEOUT_MS,
-    secretsRequestTimeoutMs: e.SECRETS_REQUEST_TIMEOUT_MS,
-    secretsMaxAttempts: e.SECRETS_MAX_ATTEMPTS,
-    responseMaxBytes: e.RESPONSE_MAX_BYTES,
-    maxPageRows: e.MAX_PAGE_ROWS,
-    metadataCacheMs: e.METADATA_CACHE_SECONDS * 1000,
-    allowedHosts: hosts.length > 0 ? hosts : undefined,
-    extraCa,
-  } };
+  const hosts = (e.ALLOWED_DB_HOSTS ?? "")
+    .split(",")
+    .map((h) => h.trim().toLowerCase())
+    .filter((h) => h !== "");
+  return {
+    problems: byVariable,
+    config: {
+      logLevel: level as LogLevel,
+      pgConnectTimeoutMs: e.PG_CONNECT_TIMEOUT_MS,
+      pgStatementTimeoutMs: e.PG_STATEMENT_TIMEOUT_MS,
+      secretsConnectTimeoutMs: e.SECRETS_CONNECT_TIMEOUT_MS,
+      secretsRequestTimeoutMs: e.SECRETS_REQUEST_TIMEOUT_MS,
+      secretsMaxAttempts: e.SECRETS_MAX_ATTEMPTS,
+      responseMaxBytes: e.RESPONSE_MAX_BYTES,
+      maxPageRows: e.MAX_PAGE_ROWS,
+      metadataCacheMs: e.METADATA_CACHE_SECONDS * 1000,
+      allowedHosts: hosts.length > 0 ? hosts : undefined,
+      extraCa,
+    },
+  };
 }

@@ -74,7 +74,13 @@ function databaseFor(secretArn: string, target: DbTarget, cfg: ConnectorConfig, 
  * Runs `fn` in a READ ONLY transaction on the connection for this secret and endpoint. The credentials are read
  * first, so a Secrets Manager failure is reported as such, before any database error could hide it.
  */
-export async function withReadOnly<T>(secretArn: string, target: DbTarget, cfg: ConnectorConfig, log: Logger, fn: (db: Db) => Promise<T>): Promise<T> {
+export async function withReadOnly<T>(
+  secretArn: string,
+  target: DbTarget,
+  cfg: ConnectorConfig,
+  log: Logger,
+  fn: (db: Db) => Promise<T>,
+): Promise<T> {
   await getCredentials(secretArn, cfg);
   const pg = databaseFor(secretArn, target, cfg, log);
   try {
@@ -83,7 +89,8 @@ export async function withReadOnly<T>(secretArn: string, target: DbTarget, cfg: 
       return fn({
         target,
         key: dbKey(secretArn, target),
-        query: async <R extends Record<string, unknown>>(sql: string, params?: SqlParams) => (await tx.query<R>(sql, params)).rows,
+        query: async <R extends Record<string, unknown>>(sql: string, params?: SqlParams) =>
+          (await tx.query<R>(sql, params)).rows,
       });
     });
   } catch (err) {
@@ -123,38 +130,104 @@ export function dbError(err: unknown, target: DbTarget, cfg: ConnectorConfig): C
     "Transit Gateway), the database's security group must admit it from the function's security group (or the network VPC's CIDR), and the " +
     "function's subnets need a route to the database's VPC";
   if (!(err instanceof DbError)) {
-    return new ConnectorError("UnknownError", `PostgreSQL at ${where} failed: ${(err as Error)?.message ?? String(err)}`);
+    return new ConnectorError(
+      "UnknownError",
+      `PostgreSQL at ${where} failed: ${(err as Error)?.message ?? String(err)}`,
+    );
   }
   const code = err.code ?? "";
   switch (err.kind) {
     case "auth":
       if (code === "28P01" || code === "28000") {
-        return new ConnectorError("InvalidCredentials", `PostgreSQL at ${where} refused the connection's credentials (${code}); fix the user name or password of the AppFlow connection`);
+        return new ConnectorError(
+          "InvalidCredentials",
+          `PostgreSQL at ${where} refused the connection's credentials (${code}); fix the user name or password of the AppFlow connection`,
+        );
       }
-      if (code === "3D000") return new ConnectorError("InvalidArgument", `database "${target.database}" does not exist on ${target.host}:${target.port}; fix the connection's database setting`, undefined, { database: "no such database" });
+      if (code === "3D000")
+        return new ConnectorError(
+          "InvalidArgument",
+          `database "${target.database}" does not exist on ${target.host}:${target.port}; fix the connection's database setting`,
+          undefined,
+          { database: "no such database" },
+        );
       return new ConnectorError("ClientError", `PostgreSQL at ${where} refused the connection (${code})`);
     case "unreachable":
-      if (code === "ECONNREFUSED") return new ConnectorError("ServiceUnavailable", `nothing accepts connections at ${target.host}:${target.port} (ECONNREFUSED); check the connection's host and port settings and that the cluster is available`, 30);
-      if (code === "ENOTFOUND" || code === "EAI_AGAIN") return new ConnectorError("ClientError", `database host ${target.host} does not resolve (${code}); use the cluster endpoint name exactly as RDS reports it, and keep the VPC's DNS resolution on`);
-      if (code === "53300") return new ConnectorError("ServiceUnavailable", `PostgreSQL at ${where} has no free connection slots (53300)`, 30);
+      if (code === "ECONNREFUSED")
+        return new ConnectorError(
+          "ServiceUnavailable",
+          `nothing accepts connections at ${target.host}:${target.port} (ECONNREFUSED); check the connection's host and port settings and that the cluster is available`,
+          30,
+        );
+      if (code === "ENOTFOUND" || code === "EAI_AGAIN")
+        return new ConnectorError(
+          "ClientError",
+          `database host ${target.host} does not resolve (${code}); use the cluster endpoint name exactly as RDS reports it, and keep the VPC's DNS resolution on`,
+        );
+      if (code === "53300")
+        return new ConnectorError(
+          "ServiceUnavailable",
+          `PostgreSQL at ${where} has no free connection slots (53300)`,
+          30,
+        );
       if (code === "ETIMEDOUT" || code === "EHOSTUNREACH" || code === "ENETUNREACH") {
-        return new ConnectorError("RequestTimeout", `no answer from PostgreSQL at ${target.host}:${target.port} within ${cfg.pgConnectTimeoutMs} ms (${code}): ${path}`, 10);
+        return new ConnectorError(
+          "RequestTimeout",
+          `no answer from PostgreSQL at ${target.host}:${target.port} within ${cfg.pgConnectTimeoutMs} ms (${code}): ${path}`,
+          10,
+        );
       }
-      return new ConnectorError("ServiceUnavailable", `could not connect to PostgreSQL at ${where} (${code || "network"}); ${path}`, 10);
+      return new ConnectorError(
+        "ServiceUnavailable",
+        `could not connect to PostgreSQL at ${where} (${code || "network"}); ${path}`,
+        10,
+      );
     case "tls":
-      if (code === "NO_SSL") return new ConnectorError("ClientError", `${target.host}:${target.port} does not offer TLS; the connector only connects with verified TLS`);
-      if (code === "ERR_TLS_CERT_ALTNAME_INVALID") return new ConnectorError("ClientError", `TLS verification of ${target.host} failed (${code}): its certificate does not name "${target.host}"; use the cluster endpoint name RDS reports, not an IP address or a CNAME`);
-      return new ConnectorError("ClientError", `TLS verification of ${target.host} failed (${code}): the server's certificate does not chain to the RDS certificate authorities; the connector only talks to RDS/Aurora endpoints with verified TLS`);
+      if (code === "NO_SSL")
+        return new ConnectorError(
+          "ClientError",
+          `${target.host}:${target.port} does not offer TLS; the connector only connects with verified TLS`,
+        );
+      if (code === "ERR_TLS_CERT_ALTNAME_INVALID")
+        return new ConnectorError(
+          "ClientError",
+          `TLS verification of ${target.host} failed (${code}): its certificate does not name "${target.host}"; use the cluster endpoint name RDS reports, not an IP address or a CNAME`,
+        );
+      return new ConnectorError(
+        "ClientError",
+        `TLS verification of ${target.host} failed (${code}): the server's certificate does not chain to the RDS certificate authorities; the connector only talks to RDS/Aurora endpoints with verified TLS`,
+      );
     case "timeout":
-      return new ConnectorError("RequestTimeout", `a query on ${where} ran longer than PG_STATEMENT_TIMEOUT_MS=${cfg.pgStatementTimeoutMs} ms and was cancelled; ask for fewer rows per page or index the filtered fields`, 5);
+      return new ConnectorError(
+        "RequestTimeout",
+        `a query on ${where} ran longer than PG_STATEMENT_TIMEOUT_MS=${cfg.pgStatementTimeoutMs} ms and was cancelled; ask for fewer rows per page or index the filtered fields`,
+        5,
+      );
     case "connection-lost":
     case "commit-unknown":
-      return new ConnectorError("ServiceUnavailable", `the connection to ${where} was lost (${reason(err.message)}); the request can be repeated`, 5);
+      return new ConnectorError(
+        "ServiceUnavailable",
+        `the connection to ${where} was lost (${reason(err.message)}); the request can be repeated`,
+        5,
+      );
     case "query":
-      if (code === "42501") return new ConnectorError("AccessDenied", `the connection's user may not read this on ${where} (${reason(err.message)}); GRANT USAGE ON SCHEMA and SELECT on its tables`);
-      if (code.startsWith("22")) return new ConnectorError("InvalidArgument", `a value in the request is not valid for its field: ${reason(err.message)}`);
-      if (code.startsWith("42")) return new ConnectorError("InvalidArgument", `PostgreSQL rejected the query built from the request: ${reason(err.message)}`);
-      if (code === "57014") return new ConnectorError("RequestTimeout", `a query on ${where} was cancelled (${reason(err.message)})`, 5);
+      if (code === "42501")
+        return new ConnectorError(
+          "AccessDenied",
+          `the connection's user may not read this on ${where} (${reason(err.message)}); GRANT USAGE ON SCHEMA and SELECT on its tables`,
+        );
+      if (code.startsWith("22"))
+        return new ConnectorError(
+          "InvalidArgument",
+          `a value in the request is not valid for its field: ${reason(err.message)}`,
+        );
+      if (code.startsWith("42"))
+        return new ConnectorError(
+          "InvalidArgument",
+          `PostgreSQL rejected the query built from the request: ${reason(err.message)}`,
+        );
+      if (code === "57014")
+        return new ConnectorError("RequestTimeout", `a query on ${where} was cancelled (${reason(err.message)})`, 5);
       return new ConnectorError("ServerError", `PostgreSQL at ${where} failed: ${reason(err.message)}`);
     default:
       return new ConnectorError("ServerError", `PostgreSQL at ${where} failed: ${reason(err.message)}`);

@@ -20,8 +20,31 @@ import { Binds, ident } from "./db";
 import { ConnectorError } from "./protocol";
 
 type TokenType =
-  | "AND" | "OR" | "NOT" | "TRUE" | "FALSE" | "GE" | "LE" | "NE" | "GT" | "LT" | "EQ" | "CONTAINS" | "BETWEEN"
-  | "LPAREN" | "RPAREN" | "NULL" | "IN" | "LIMIT" | "COMMA" | "IDENT" | "NUMBER" | "STRING" | "DATE" | "DATETIME" | "EOF";
+  | "AND"
+  | "OR"
+  | "NOT"
+  | "TRUE"
+  | "FALSE"
+  | "GE"
+  | "LE"
+  | "NE"
+  | "GT"
+  | "LT"
+  | "EQ"
+  | "CONTAINS"
+  | "BETWEEN"
+  | "LPAREN"
+  | "RPAREN"
+  | "NULL"
+  | "IN"
+  | "LIMIT"
+  | "COMMA"
+  | "IDENT"
+  | "NUMBER"
+  | "STRING"
+  | "DATE"
+  | "DATETIME"
+  | "EOF";
 
 interface Token {
   type: TokenType;
@@ -56,10 +79,27 @@ export interface ParsedFilter {
 
 // Keywords exactly as the grammar spells them (it accepts these spellings and no others).
 const KEYWORDS: Record<string, TokenType> = {
-  AND: "AND", and: "AND", OR: "OR", or: "OR", NOT: "NOT", not: "NOT",
-  TRUE: "TRUE", True: "TRUE", true: "TRUE", FALSE: "FALSE", False: "FALSE", false: "FALSE",
-  CONTAINS: "CONTAINS", contains: "CONTAINS", BETWEEN: "BETWEEN", between: "BETWEEN",
-  null: "NULL", IN: "IN", in: "IN", LIMIT: "LIMIT", limit: "LIMIT",
+  AND: "AND",
+  and: "AND",
+  OR: "OR",
+  or: "OR",
+  NOT: "NOT",
+  not: "NOT",
+  TRUE: "TRUE",
+  True: "TRUE",
+  true: "TRUE",
+  FALSE: "FALSE",
+  False: "FALSE",
+  false: "FALSE",
+  CONTAINS: "CONTAINS",
+  contains: "CONTAINS",
+  BETWEEN: "BETWEEN",
+  between: "BETWEEN",
+  null: "NULL",
+  IN: "IN",
+  in: "IN",
+  LIMIT: "LIMIT",
+  limit: "LIMIT",
 };
 
 const DATE = "\\d{4}-(0[1-9]|1[0-2])-(0\\d|1\\d|2\\d|3[01])";
@@ -95,7 +135,14 @@ export function tokenize(text: string): Token[] {
       i += 2;
       continue;
     }
-    const single: Record<string, TokenType> = { ">": "GT", "<": "LT", "=": "EQ", "(": "LPAREN", ")": "RPAREN", ",": "COMMA" };
+    const single: Record<string, TokenType> = {
+      ">": "GT",
+      "<": "LT",
+      "=": "EQ",
+      "(": "LPAREN",
+      ")": "RPAREN",
+      ",": "COMMA",
+    };
     if (single[ch]) {
       out.push({ type: single[ch], text: ch, pos: i });
       i++;
@@ -172,7 +219,8 @@ class Parser {
   }
   private expect(type: TokenType, what: string): Token {
     const t = this.next();
-    if (t.type !== type) bad(`expected ${what} at position ${t.pos}, found ${t.type === "EOF" ? "the end" : JSON.stringify(t.text)}`);
+    if (t.type !== type)
+      bad(`expected ${what} at position ${t.pos}, found ${t.type === "EOF" ? "the end" : JSON.stringify(t.text)}`);
     return t;
   }
 
@@ -221,25 +269,38 @@ class Parser {
       return inner;
     }
     if (t.type !== "IDENT") {
-      bad(`expected a field name at position ${t.pos}, found ${t.type === "EOF" ? "the end" : JSON.stringify(t.text)} (a condition is <field> <operator> <value>)`);
+      bad(
+        `expected a field name at position ${t.pos}, found ${t.type === "EOF" ? "the end" : JSON.stringify(t.text)} (a condition is <field> <operator> <value>)`,
+      );
     }
     this.next();
     const field = t.text;
     const op = this.next();
     switch (op.type) {
-      case "EQ": case "NE": {
+      case "EQ":
+      case "NE": {
         const v = this.peek();
         if (v.type === "TRUE" || v.type === "FALSE") {
           this.next();
-          return { kind: "compare", field, op: op.type === "EQ" ? "=" : "!=", value: { kind: "bool", value: v.type === "TRUE" } };
+          return {
+            kind: "compare",
+            field,
+            op: op.type === "EQ" ? "=" : "!=",
+            value: { kind: "bool", value: v.type === "TRUE" },
+          };
         }
         return { kind: "compare", field, op: op.type === "EQ" ? "=" : "!=", value: this.value() };
       }
-      case "GT": return { kind: "compare", field, op: ">", value: this.value() };
-      case "GE": return { kind: "compare", field, op: ">=", value: this.value() };
-      case "LT": return { kind: "compare", field, op: "<", value: this.value() };
-      case "LE": return { kind: "compare", field, op: "<=", value: this.value() };
-      case "CONTAINS": return { kind: "contains", field, value: this.value() };
+      case "GT":
+        return { kind: "compare", field, op: ">", value: this.value() };
+      case "GE":
+        return { kind: "compare", field, op: ">=", value: this.value() };
+      case "LT":
+        return { kind: "compare", field, op: "<", value: this.value() };
+      case "LE":
+        return { kind: "compare", field, op: "<=", value: this.value() };
+      case "CONTAINS":
+        return { kind: "contains", field, value: this.value() };
       case "BETWEEN": {
         const low = this.value();
         this.expect("AND", "AND between the two BETWEEN bounds");
@@ -256,20 +317,29 @@ class Parser {
         return { kind: "in", field, values };
       }
       default:
-        return bad(`expected an operator (=, !=, <, >, <=, >=, CONTAINS, BETWEEN, IN) after "${field}" at position ${op.pos}, found ${op.type === "EOF" ? "the end" : JSON.stringify(op.text)}`);
+        return bad(
+          `expected an operator (=, !=, <, >, <=, >=, CONTAINS, BETWEEN, IN) after "${field}" at position ${op.pos}, found ${op.type === "EOF" ? "the end" : JSON.stringify(op.text)}`,
+        );
     }
   }
 
   private value(): Literal {
     const t = this.next();
     switch (t.type) {
-      case "STRING": return { kind: "string", value: t.value ?? "" };
-      case "NUMBER": return { kind: "number", value: t.text };
-      case "DATE": return { kind: "date", value: t.text };
-      case "DATETIME": return { kind: "datetime", value: t.text };
-      case "NULL": return { kind: "null" };
+      case "STRING":
+        return { kind: "string", value: t.value ?? "" };
+      case "NUMBER":
+        return { kind: "number", value: t.text };
+      case "DATE":
+        return { kind: "date", value: t.text };
+      case "DATETIME":
+        return { kind: "datetime", value: t.text };
+      case "NULL":
+        return { kind: "null" };
       default:
-        return bad(`expected a value (a quoted string, number, date, date-time or null) at position ${t.pos}, found ${t.type === "EOF" ? "the end" : JSON.stringify(t.text)}`);
+        return bad(
+          `expected a value (a quoted string, number, date, date-time or null) at position ${t.pos}, found ${t.type === "EOF" ? "the end" : JSON.stringify(t.text)}`,
+        );
     }
   }
 }
@@ -282,7 +352,12 @@ export function parseFilter(expression: string | null | undefined): ParsedFilter
 }
 
 const OPERATOR_NAME: Record<CompareOp, string> = {
-  "=": "EQUAL_TO", "!=": "NOT_EQUAL_TO", "<": "LESS_THAN", ">": "GREATER_THAN", "<=": "LESS_THAN_OR_EQUAL_TO", ">=": "GREATER_THAN_OR_EQUAL_TO",
+  "=": "EQUAL_TO",
+  "!=": "NOT_EQUAL_TO",
+  "<": "LESS_THAN",
+  ">": "GREATER_THAN",
+  "<=": "LESS_THAN_OR_EQUAL_TO",
+  ">=": "GREATER_THAN_OR_EQUAL_TO",
 };
 
 /**
@@ -297,7 +372,9 @@ export function compileCondition(cond: Condition, table: TableInfo, binds: Binds
   };
   const allow = (c: Column, operator: string) => {
     if (!(c.filterOperators as string[]).includes(operator)) {
-      bad(`${operator} is not supported on field "${c.name}" (${c.dataType}); it supports ${c.filterOperators.length ? c.filterOperators.join(", ") : "no filters"}`);
+      bad(
+        `${operator} is not supported on field "${c.name}" (${c.dataType}); it supports ${c.filterOperators.length ? c.filterOperators.join(", ") : "no filters"}`,
+      );
     }
   };
   const bind = (c: Column, v: Literal, role: string): string => {
@@ -305,7 +382,8 @@ export function compileCondition(cond: Condition, table: TableInfo, binds: Binds
       case "null":
         return bad(`null can only be compared with = or != (field "${c.name}")`);
       case "bool":
-        if (c.dataType !== "Boolean") bad(`field "${c.name}" is ${c.dataType}, not Boolean: compare it with a ${c.dataType} value`);
+        if (c.dataType !== "Boolean")
+          bad(`field "${c.name}" is ${c.dataType}, not Boolean: compare it with a ${c.dataType} value`);
         return `CAST(${binds.add(v.value)} AS boolean)`;
       case "number":
         if (c.dataType === "Date" || c.dataType === "DateTime") {
@@ -315,21 +393,28 @@ export function compileCondition(cond: Condition, table: TableInfo, binds: Binds
         }
         if (c.dataType === "Boolean") bad(`field "${c.name}" is Boolean: compare it with true or false`);
         return `CAST(${binds.add(v.value)} AS ${c.castType})`;
-      case "date": case "datetime":
+      case "date":
+      case "datetime":
         if (c.dataType !== "Date" && c.dataType !== "DateTime" && c.dataType !== "String") {
-          bad(`field "${c.name}" is ${c.dataType}; a ${v.kind === "date" ? "date" : "date-time"} ${role} fits only Date, DateTime or String fields`);
+          bad(
+            `field "${c.name}" is ${c.dataType}; a ${v.kind === "date" ? "date" : "date-time"} ${role} fits only Date, DateTime or String fields`,
+          );
         }
         return `CAST(${binds.add(v.value)} AS ${c.castType})`;
       case "string":
-        if (c.dataType === "Boolean" && !/^(true|false|t|f)$/i.test(v.value)) bad(`field "${c.name}" is Boolean: compare it with true or false`);
+        if (c.dataType === "Boolean" && !/^(true|false|t|f)$/i.test(v.value))
+          bad(`field "${c.name}" is Boolean: compare it with true or false`);
         return `CAST(${binds.add(v.value)} AS ${c.castType})`;
     }
   };
   const walk = (x: Condition): string => {
     switch (x.kind) {
-      case "and": return `(${walk(x.left)} AND ${walk(x.right)})`;
-      case "or": return `(${walk(x.left)} OR ${walk(x.right)})`;
-      case "not": return `(NOT ${walk(x.inner)})`;
+      case "and":
+        return `(${walk(x.left)} AND ${walk(x.right)})`;
+      case "or":
+        return `(${walk(x.left)} OR ${walk(x.right)})`;
+      case "not":
+        return `(NOT ${walk(x.inner)})`;
       case "compare": {
         const c = column(x.field);
         const col = `t.${ident(c.name)}`;

@@ -1,5 +1,5 @@
 /**
- * appflow-connector: an Amazon AppFlow custom connector (MISSION §4) for a PostgreSQL source (an Aurora cluster in a
+ * appflow-connector: an Amazon AppFlow custom connector (docs/designs.md §4) for a PostgreSQL source (an Aurora cluster in a
  * private subnet), speaking the AppFlow Custom Connector Lambda protocol (./protocol.ts): AppFlow invokes it with a
  * request object whose `type` is one of ValidateConnectorRuntimeSettingsRequest, ValidateCredentialsRequest,
  * DescribeConnectorConfigurationRequest, ListEntitiesRequest, DescribeEntityRequest, QueryDataRequest,
@@ -29,7 +29,15 @@ import { closeAll, Db, withReadOnly } from "./db";
 import { entityDefinition, listEntities, METADATA_CACHE_CONTROL, tableInfo } from "./metadata";
 import { AnyRequest, ConnectorContext, ConnectorError, errorResponse, parseRequest, RequestType } from "./protocol";
 import { queryData, retrieveData } from "./query";
-import { API_VERSION, CONNECTOR_NAME, CONNECTOR_OWNER, CONNECTOR_VERSION, dbTarget, describeConnectorConfiguration, validateSettings } from "./settings";
+import {
+  API_VERSION,
+  CONNECTOR_NAME,
+  CONNECTOR_OWNER,
+  CONNECTOR_VERSION,
+  dbTarget,
+  describeConnectorConfiguration,
+  validateSettings,
+} from "./settings";
 import { createLogger, errorFields, Logger } from "../shared/log";
 
 /** The part of the Lambda context the handler uses. */
@@ -60,15 +68,30 @@ export async function handler(event: unknown, context?: LambdaContextLike): Prom
     const request = parseRequest(event);
     const bad = Object.values(problems);
     if (bad.length > 0) {
-      if (!NEEDS_NO_CONFIG.has(request.type)) throw new ConnectorError("ServerError", `the connector function is misconfigured: ${bad.join("; ")}`);
-      log.warn("the connector function is misconfigured; this request needs none of the bad variables", { problems: bad });
+      if (!NEEDS_NO_CONFIG.has(request.type))
+        throw new ConnectorError("ServerError", `the connector function is misconfigured: ${bad.join("; ")}`);
+      log.warn("the connector function is misconfigured; this request needs none of the bad variables", {
+        problems: bad,
+      });
     }
     const response = await dispatch(request, config, log, fields);
     log.info("request answered", { type, ...fields, durationMs: Date.now() - started });
     return response;
   } catch (err) {
-    const e = err instanceof ConnectorError ? err : new ConnectorError("UnknownError", `the connector failed unexpectedly: ${(err as Error)?.message ?? String(err)}`);
-    log.warn("request failed", { type: type || undefined, ...fields, ...errorFields(e), errorCode: e.code, durationMs: Date.now() - started });
+    const e =
+      err instanceof ConnectorError
+        ? err
+        : new ConnectorError(
+            "UnknownError",
+            `the connector failed unexpectedly: ${(err as Error)?.message ?? String(err)}`,
+          );
+    log.warn("request failed", {
+      type: type || undefined,
+      ...fields,
+      ...errorFields(e),
+      errorCode: e.code,
+      durationMs: Date.now() - started,
+    });
     return failure(type, e);
   }
 }
@@ -112,7 +135,12 @@ export function failure(type: string, e: ConnectorError): ConnectorResponse {
   }
 }
 
-async function dispatch(request: AnyRequest, cfg: ConnectorConfig, log: Logger, fields: Record<string, unknown>): Promise<ConnectorResponse> {
+async function dispatch(
+  request: AnyRequest,
+  cfg: ConnectorConfig,
+  log: Logger,
+  fields: Record<string, unknown>,
+): Promise<ConnectorResponse> {
   switch (request.type) {
     case "DescribeConnectorConfigurationRequest":
       return describeConnectorConfiguration() as ConnectorResponse;
@@ -123,7 +151,12 @@ async function dispatch(request: AnyRequest, cfg: ConnectorConfig, log: Logger, 
       fields.scope = request.scope;
       if (bad.length === 0) return { isSuccess: true, errorsByInputField: null };
       return {
-        ...errorResponse(new ConnectorError("InvalidArgument", `invalid ${request.scope} settings: ${bad.map((k) => `${k}: ${errors[k]}`).join("; ")}`)),
+        ...errorResponse(
+          new ConnectorError(
+            "InvalidArgument",
+            `invalid ${request.scope} settings: ${bad.map((k) => `${k}: ${errors[k]}`).join("; ")}`,
+          ),
+        ),
         errorsByInputField: errors,
       };
     }
@@ -138,23 +171,43 @@ async function dispatch(request: AnyRequest, cfg: ConnectorConfig, log: Logger, 
             "COALESCE((SELECT has_schema_privilege(oid, 'USAGE') FROM pg_catalog.pg_namespace WHERE nspname = :schema), false) AS usable",
           { schema: target.schema },
         );
-        if (!rows[0]?.exists) throw new ConnectorError("InvalidArgument", `schema "${target.schema}" does not exist in database "${target.database}"; fix the connection's schema setting`, undefined, { schema: "no such schema" });
-        if (!rows[0]?.usable) throw new ConnectorError("AccessDenied", `the connection's user may not use schema "${target.schema}": GRANT USAGE ON SCHEMA ${target.schema} TO <user>`);
+        if (!rows[0]?.exists)
+          throw new ConnectorError(
+            "InvalidArgument",
+            `schema "${target.schema}" does not exist in database "${target.database}"; fix the connection's schema setting`,
+            undefined,
+            { schema: "no such schema" },
+          );
+        if (!rows[0]?.usable)
+          throw new ConnectorError(
+            "AccessDenied",
+            `the connection's user may not use schema "${target.schema}": GRANT USAGE ON SCHEMA ${target.schema} TO <user>`,
+          );
       });
       return { isSuccess: true };
     }
 
     case "ListEntitiesRequest": {
       const maxResult = request.maxResult ?? 1000;
-      if (!Number.isInteger(maxResult) || maxResult < 1) throw new ConnectorError("InvalidArgument", `maxResult must be a positive whole number; got ${maxResult}`);
-      const page = await withContext(request.connectorContext, cfg, log, fields, (db) => listEntities(db, Math.min(maxResult, 10_000), request.nextToken ?? undefined));
+      if (!Number.isInteger(maxResult) || maxResult < 1)
+        throw new ConnectorError("InvalidArgument", `maxResult must be a positive whole number; got ${maxResult}`);
+      const page = await withContext(request.connectorContext, cfg, log, fields, (db) =>
+        listEntities(db, Math.min(maxResult, 10_000), request.nextToken ?? undefined),
+      );
       fields.entities = page.entities.length;
-      return { isSuccess: true, entities: page.entities, nextToken: page.nextToken ?? null, cacheControl: METADATA_CACHE_CONTROL };
+      return {
+        isSuccess: true,
+        entities: page.entities,
+        nextToken: page.nextToken ?? null,
+        cacheControl: METADATA_CACHE_CONTROL,
+      };
     }
 
     case "DescribeEntityRequest": {
       fields.entity = request.entityIdentifier;
-      const info = await withContext(request.connectorContext, cfg, log, fields, (db) => tableInfo(db, request.entityIdentifier, cfg));
+      const info = await withContext(request.connectorContext, cfg, log, fields, (db) =>
+        tableInfo(db, request.entityIdentifier, cfg),
+      );
       return { isSuccess: true, entityDefinition: entityDefinition(info), cacheControl: METADATA_CACHE_CONTROL };
     }
 
@@ -163,13 +216,17 @@ async function dispatch(request: AnyRequest, cfg: ConnectorConfig, log: Logger, 
       fields.filterLength = request.filterExpression?.length ?? 0;
       fields.continued = Boolean(request.nextToken);
       const page = await withContext(request.connectorContext, cfg, log, fields, (db) =>
-        queryData(db, {
-          entity: request.entityIdentifier,
-          selectedFieldNames: request.selectedFieldNames,
-          filterExpression: request.filterExpression,
-          nextToken: request.nextToken,
-          maxResults: request.maxResults,
-        }, cfg),
+        queryData(
+          db,
+          {
+            entity: request.entityIdentifier,
+            selectedFieldNames: request.selectedFieldNames,
+            filterExpression: request.filterExpression,
+            nextToken: request.nextToken,
+            maxResults: request.maxResults,
+          },
+          cfg,
+        ),
       );
       fields.records = page.records.length;
       fields.bytes = page.bytes;
@@ -180,7 +237,16 @@ async function dispatch(request: AnyRequest, cfg: ConnectorConfig, log: Logger, 
       fields.entity = request.entityIdentifier;
       fields.ids = request.ids?.length ?? 0;
       const page = await withContext(request.connectorContext, cfg, log, fields, (db) =>
-        retrieveData(db, { entity: request.entityIdentifier, selectedFieldNames: request.selectedFieldNames, idFieldName: request.idFieldName, ids: request.ids }, cfg),
+        retrieveData(
+          db,
+          {
+            entity: request.entityIdentifier,
+            selectedFieldNames: request.selectedFieldNames,
+            idFieldName: request.idFieldName,
+            ids: request.ids,
+          },
+          cfg,
+        ),
       );
       fields.records = page.records.length;
       return { isSuccess: true, records: page.records };
@@ -188,17 +254,31 @@ async function dispatch(request: AnyRequest, cfg: ConnectorConfig, log: Logger, 
 
     case "WriteDataRequest":
       return {
-        ...errorResponse(new ConnectorError("InvalidArgument", "this connector is a source only (connectorModes: SOURCE): it does not write records; sessions are read-only")),
+        ...errorResponse(
+          new ConnectorError(
+            "InvalidArgument",
+            "this connector is a source only (connectorModes: SOURCE): it does not write records; sessions are read-only",
+          ),
+        ),
         writeRecordResults: null,
       };
   }
 }
 
 /** Runs `fn` on the database named by the request's connector context, with the credentials from its secret. */
-function withContext<T>(ctx: ConnectorContext, cfg: ConnectorConfig, log: Logger, fields: Record<string, unknown>, fn: (db: Db) => Promise<T>): Promise<T> {
+function withContext<T>(
+  ctx: ConnectorContext,
+  cfg: ConnectorConfig,
+  log: Logger,
+  fields: Record<string, unknown>,
+  fn: (db: Db) => Promise<T>,
+): Promise<T> {
   const secretArn = ctx.credentials?.secretArn;
   if (!secretArn) {
-    throw new ConnectorError("InvalidArgument", "connectorContext.credentials.secretArn is missing: the request must name the connection's secret");
+    throw new ConnectorError(
+      "InvalidArgument",
+      "connectorContext.credentials.secretArn is missing: the request must name the connection's secret",
+    );
   }
   const target = dbTarget(ctx.connectorRuntimeSettings, cfg);
   fields.host = target.host;

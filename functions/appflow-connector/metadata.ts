@@ -5,7 +5,15 @@
  */
 import type { ConnectorConfig } from "./config";
 import { Db, ident } from "./db";
-import { CacheControl, ConnectorError, ConnectorOperator, Entity, EntityDefinition, FieldDataType, FieldDefinition } from "./protocol";
+import {
+  CacheControl,
+  ConnectorError,
+  ConnectorOperator,
+  Entity,
+  EntityDefinition,
+  FieldDataType,
+  FieldDefinition,
+} from "./protocol";
 
 /** Lets AppFlow reuse metadata for the SDK's minimum of 10 minutes. */
 export const METADATA_CACHE_CONTROL: CacheControl = { timeToLive: 600, timeToLiveUnit: "SECONDS" };
@@ -37,9 +45,34 @@ export interface TableInfo {
   primaryKey: Column[];
 }
 
-const NUMERIC_OPS: ConnectorOperator[] = ["EQUAL_TO", "NOT_EQUAL_TO", "LESS_THAN", "LESS_THAN_OR_EQUAL_TO", "GREATER_THAN", "GREATER_THAN_OR_EQUAL_TO", "BETWEEN"];
-const TIME_OPS: ConnectorOperator[] = ["EQUAL_TO", "NOT_EQUAL_TO", "LESS_THAN", "LESS_THAN_OR_EQUAL_TO", "GREATER_THAN", "GREATER_THAN_OR_EQUAL_TO", "BETWEEN"];
-const STRING_OPS: ConnectorOperator[] = ["EQUAL_TO", "NOT_EQUAL_TO", "CONTAINS", "LESS_THAN", "LESS_THAN_OR_EQUAL_TO", "GREATER_THAN", "GREATER_THAN_OR_EQUAL_TO", "BETWEEN"];
+const NUMERIC_OPS: ConnectorOperator[] = [
+  "EQUAL_TO",
+  "NOT_EQUAL_TO",
+  "LESS_THAN",
+  "LESS_THAN_OR_EQUAL_TO",
+  "GREATER_THAN",
+  "GREATER_THAN_OR_EQUAL_TO",
+  "BETWEEN",
+];
+const TIME_OPS: ConnectorOperator[] = [
+  "EQUAL_TO",
+  "NOT_EQUAL_TO",
+  "LESS_THAN",
+  "LESS_THAN_OR_EQUAL_TO",
+  "GREATER_THAN",
+  "GREATER_THAN_OR_EQUAL_TO",
+  "BETWEEN",
+];
+const STRING_OPS: ConnectorOperator[] = [
+  "EQUAL_TO",
+  "NOT_EQUAL_TO",
+  "CONTAINS",
+  "LESS_THAN",
+  "LESS_THAN_OR_EQUAL_TO",
+  "GREATER_THAN",
+  "GREATER_THAN_OR_EQUAL_TO",
+  "BETWEEN",
+];
 const BOOLEAN_OPS: ConnectorOperator[] = ["EQUAL_TO", "NOT_EQUAL_TO"];
 
 /** information_schema.columns.data_type → AppFlow FieldDataType. Anything not listed is a String. */
@@ -66,9 +99,16 @@ export function fieldDataType(pgDataType: string): FieldDataType {
 
 export function operatorsFor(t: FieldDataType): ConnectorOperator[] {
   switch (t) {
-    case "Short": case "Integer": case "Long": case "BigInteger": case "BigDecimal": case "Float": case "Double":
+    case "Short":
+    case "Integer":
+    case "Long":
+    case "BigInteger":
+    case "BigDecimal":
+    case "Float":
+    case "Double":
       return NUMERIC_OPS;
-    case "Date": case "DateTime":
+    case "Date":
+    case "DateTime":
       return TIME_OPS;
     case "String":
       return STRING_OPS;
@@ -80,7 +120,11 @@ export function operatorsFor(t: FieldDataType): ConnectorOperator[] {
   }
 }
 
-export async function listEntities(db: Db, maxResult: number, nextToken: string | undefined): Promise<{ entities: Entity[]; nextToken?: string }> {
+export async function listEntities(
+  db: Db,
+  maxResult: number,
+  nextToken: string | undefined,
+): Promise<{ entities: Entity[]; nextToken?: string }> {
   let after = "";
   if (nextToken) {
     try {
@@ -88,7 +132,8 @@ export async function listEntities(db: Db, maxResult: number, nextToken: string 
     } catch {
       after = "";
     }
-    if (!after) throw new ConnectorError("InvalidArgument", "nextToken is not one this connector issued for ListEntities");
+    if (!after)
+      throw new ConnectorError("InvalidArgument", "nextToken is not one this connector issued for ListEntities");
   }
   const rows = await db.query<{ name: string; description: string | null; kind: string }>(
     `SELECT c.relname AS name, obj_description(c.oid, 'pg_class') AS description, c.relkind::text AS kind
@@ -108,7 +153,10 @@ export async function listEntities(db: Db, maxResult: number, nextToken: string 
     description: r.description ?? `${r.kind === "p" ? "Partitioned table" : "Table"} ${db.target.schema}.${r.name}`,
   }));
   const more = rows.length > maxResult;
-  return { entities, nextToken: more ? Buffer.from(page[page.length - 1].name, "utf8").toString("base64url") : undefined };
+  return {
+    entities,
+    nextToken: more ? Buffer.from(page[page.length - 1].name, "utf8").toString("base64url") : undefined,
+  };
 }
 
 interface CacheEntry {
@@ -141,11 +189,19 @@ async function loadTableInfo(db: Db, table: string): Promise<TableInfo> {
     { schema, table },
   );
   if (tables.length === 0) {
-    throw new ConnectorError("InvalidArgument", `entity "${table}" is not a table the connection's user can read in schema "${schema}"; list the entities to see the valid ones`);
+    throw new ConnectorError(
+      "InvalidArgument",
+      `entity "${table}" is not a table the connection's user can read in schema "${schema}"; list the entities to see the valid ones`,
+    );
   }
   const cols = await db.query<{
-    name: string; data_type: string; udt_schema: string; udt_name: string; is_nullable: string;
-    description: string | null; pk_position: number | null;
+    name: string;
+    data_type: string;
+    udt_schema: string;
+    udt_name: string;
+    is_nullable: string;
+    description: string | null;
+    pk_position: number | null;
   }>(
     // Primary-key positions come from pg_index: information_schema's constraint views hide constraints from a user
     // who may only SELECT, which is exactly the user a connector should have.

@@ -62,14 +62,45 @@ export type SettingScope = (typeof SETTING_SCOPES)[number];
 
 /** FieldDataType. */
 export type FieldDataType =
-  | "String" | "Integer" | "Float" | "Double" | "Long" | "Short" | "BigInteger" | "BigDecimal"
-  | "ByteArray" | "Boolean" | "Date" | "DateTime" | "Struct" | "Map" | "List";
+  | "String"
+  | "Integer"
+  | "Float"
+  | "Double"
+  | "Long"
+  | "Short"
+  | "BigInteger"
+  | "BigDecimal"
+  | "ByteArray"
+  | "Boolean"
+  | "Date"
+  | "DateTime"
+  | "Struct"
+  | "Map"
+  | "List";
 
 /** ConnectorOperator. */
 export const CONNECTOR_OPERATORS = [
-  "PROJECTION", "LESS_THAN", "GREATER_THAN", "BETWEEN", "LESS_THAN_OR_EQUAL_TO", "GREATER_THAN_OR_EQUAL_TO", "EQUAL_TO",
-  "CONTAINS", "NOT_EQUAL_TO", "ADDITION", "SUBTRACTION", "MULTIPLICATION", "DIVISION", "MASK_ALL", "MASK_FIRST_N",
-  "MASK_LAST_N", "VALIDATE_NON_NULL", "VALIDATE_NON_ZERO", "VALIDATE_NON_NEGATIVE", "VALIDATE_NUMERIC", "NO_OP",
+  "PROJECTION",
+  "LESS_THAN",
+  "GREATER_THAN",
+  "BETWEEN",
+  "LESS_THAN_OR_EQUAL_TO",
+  "GREATER_THAN_OR_EQUAL_TO",
+  "EQUAL_TO",
+  "CONTAINS",
+  "NOT_EQUAL_TO",
+  "ADDITION",
+  "SUBTRACTION",
+  "MULTIPLICATION",
+  "DIVISION",
+  "MASK_ALL",
+  "MASK_FIRST_N",
+  "MASK_LAST_N",
+  "VALIDATE_NON_NULL",
+  "VALIDATE_NON_ZERO",
+  "VALIDATE_NON_NEGATIVE",
+  "VALIDATE_NUMERIC",
+  "NO_OP",
 ] as const;
 export type ConnectorOperator = (typeof CONNECTOR_OPERATORS)[number];
 
@@ -90,7 +121,12 @@ export interface FieldDefinition {
   isPrimaryKey: boolean;
   defaultValue?: string;
   isDeprecated: boolean;
-  readProperties: { isRetrievable: boolean; isNullable: boolean; isQueryable: boolean; isTimestampFieldForIncrementalQueries: boolean };
+  readProperties: {
+    isRetrievable: boolean;
+    isNullable: boolean;
+    isQueryable: boolean;
+    isTimestampFieldForIncrementalQueries: boolean;
+  };
   filterOperators: ConnectorOperator[];
   customProperties?: Record<string, string>;
 }
@@ -133,22 +169,54 @@ export interface ConnectorContext {
 }
 
 export interface Requests {
-  ValidateConnectorRuntimeSettingsRequest: { type: "ValidateConnectorRuntimeSettingsRequest"; scope: SettingScope; connectorRuntimeSettings: RuntimeSettings };
-  ValidateCredentialsRequest: { type: "ValidateCredentialsRequest"; credentials: Credentials; connectorRuntimeSettings?: RuntimeSettings };
+  ValidateConnectorRuntimeSettingsRequest: {
+    type: "ValidateConnectorRuntimeSettingsRequest";
+    scope: SettingScope;
+    connectorRuntimeSettings: RuntimeSettings;
+  };
+  ValidateCredentialsRequest: {
+    type: "ValidateCredentialsRequest";
+    credentials: Credentials;
+    connectorRuntimeSettings?: RuntimeSettings;
+  };
   DescribeConnectorConfigurationRequest: { type: "DescribeConnectorConfigurationRequest"; locale?: string };
-  ListEntitiesRequest: { type: "ListEntitiesRequest"; connectorContext: ConnectorContext; entitiesPath?: string; nextToken?: string; maxResult?: number };
-  DescribeEntityRequest: { type: "DescribeEntityRequest"; entityIdentifier: string; connectorContext: ConnectorContext };
+  ListEntitiesRequest: {
+    type: "ListEntitiesRequest";
+    connectorContext: ConnectorContext;
+    entitiesPath?: string;
+    nextToken?: string;
+    maxResult?: number;
+  };
+  DescribeEntityRequest: {
+    type: "DescribeEntityRequest";
+    entityIdentifier: string;
+    connectorContext: ConnectorContext;
+  };
   QueryDataRequest: {
-    type: "QueryDataRequest"; entityIdentifier: string; connectorContext: ConnectorContext; selectedFieldNames?: string[];
-    filterExpression?: string; nextToken?: string; maxResults?: number;
+    type: "QueryDataRequest";
+    entityIdentifier: string;
+    connectorContext: ConnectorContext;
+    selectedFieldNames?: string[];
+    filterExpression?: string;
+    nextToken?: string;
+    maxResults?: number;
   };
   RetrieveDataRequest: {
-    type: "RetrieveDataRequest"; entityIdentifier: string; connectorContext: ConnectorContext; selectedFieldNames?: string[];
-    idFieldName?: string; ids?: string[];
+    type: "RetrieveDataRequest";
+    entityIdentifier: string;
+    connectorContext: ConnectorContext;
+    selectedFieldNames?: string[];
+    idFieldName?: string;
+    ids?: string[];
   };
   WriteDataRequest: {
-    type: "WriteDataRequest"; entityIdentifier: string; connectorContext: ConnectorContext; operation?: string;
-    idFieldNames?: string[]; records?: string[]; allOrNone?: boolean;
+    type: "WriteDataRequest";
+    entityIdentifier: string;
+    connectorContext: ConnectorContext;
+    operation?: string;
+    idFieldNames?: string[];
+    records?: string[];
+    allOrNone?: boolean;
   };
 }
 export type AnyRequest = Requests[RequestType];
@@ -164,7 +232,12 @@ class Reader {
     this.problems.push(`${path}: expected ${expected}, got ${describe(v)}`);
     return undefined;
   }
-  object(o: Record<string, unknown>, key: string, path: string, required: boolean): Record<string, unknown> | undefined {
+  object(
+    o: Record<string, unknown>,
+    key: string,
+    path: string,
+    required: boolean,
+  ): Record<string, unknown> | undefined {
     const v = o[key];
     if (v === undefined || v === null) return required ? this.fail(path, "an object", v) : undefined;
     if (typeof v !== "object" || Array.isArray(v)) return this.fail(path, "an object", v);
@@ -202,7 +275,8 @@ class Reader {
     const m = this.object(o, key, path, required);
     if (!m) return undefined;
     for (const [k, v] of Object.entries(m)) {
-      if (v !== null && typeof v !== "string" && typeof v !== "number" && typeof v !== "boolean") this.fail(`${path}.${k}`, "a string", v);
+      if (v !== null && typeof v !== "string" && typeof v !== "number" && typeof v !== "boolean")
+        this.fail(`${path}.${k}`, "a string", v);
     }
     return m as RuntimeSettings;
   }
@@ -211,7 +285,9 @@ class Reader {
     if (!c) return undefined;
     const secretArn = this.string(c, "secretArn", `${path}.secretArn`, true);
     const authenticationType = this.string(c, "authenticationType", `${path}.authenticationType`, false);
-    return secretArn === undefined ? undefined : { secretArn, ...(authenticationType !== undefined ? { authenticationType } : {}) };
+    return secretArn === undefined
+      ? undefined
+      : { secretArn, ...(authenticationType !== undefined ? { authenticationType } : {}) };
   }
   context(o: Record<string, unknown>): ConnectorContext {
     const c = this.object(o, "connectorContext", "connectorContext", true) ?? {};
@@ -242,7 +318,10 @@ function defined<T extends object>(o: T): T {
  */
 export function parseRequest(event: unknown): AnyRequest {
   if (event === null || typeof event !== "object" || Array.isArray(event)) {
-    throw new ConnectorError("InvalidArgument", `the request must be a JSON object with a "type" field (one of ${REQUEST_TYPES.join(", ")}); got ${describe(event)}`);
+    throw new ConnectorError(
+      "InvalidArgument",
+      `the request must be a JSON object with a "type" field (one of ${REQUEST_TYPES.join(", ")}); got ${describe(event)}`,
+    );
   }
   const o = event as Record<string, unknown>;
   const type = o.type;
@@ -257,8 +336,13 @@ export function parseRequest(event: unknown): AnyRequest {
   switch (type as RequestType) {
     case "ValidateConnectorRuntimeSettingsRequest": {
       const scope = o.scope;
-      if (typeof scope !== "string" || !(SETTING_SCOPES as readonly string[]).includes(scope)) r.problems.push(`scope: expected one of ${SETTING_SCOPES.join(", ")}, got ${JSON.stringify(scope ?? null)}`);
-      request = { type: "ValidateConnectorRuntimeSettingsRequest", scope: scope as SettingScope, connectorRuntimeSettings: r.settings(o, "connectorRuntimeSettings", "connectorRuntimeSettings", true) ?? {} };
+      if (typeof scope !== "string" || !(SETTING_SCOPES as readonly string[]).includes(scope))
+        r.problems.push(`scope: expected one of ${SETTING_SCOPES.join(", ")}, got ${JSON.stringify(scope ?? null)}`);
+      request = {
+        type: "ValidateConnectorRuntimeSettingsRequest",
+        scope: scope as SettingScope,
+        connectorRuntimeSettings: r.settings(o, "connectorRuntimeSettings", "connectorRuntimeSettings", true) ?? {},
+      };
       break;
     }
     case "ValidateCredentialsRequest":
@@ -269,7 +353,10 @@ export function parseRequest(event: unknown): AnyRequest {
       });
       break;
     case "DescribeConnectorConfigurationRequest":
-      request = defined({ type: "DescribeConnectorConfigurationRequest" as const, locale: r.string(o, "locale", "locale", false) });
+      request = defined({
+        type: "DescribeConnectorConfigurationRequest" as const,
+        locale: r.string(o, "locale", "locale", false),
+      });
       break;
     case "ListEntitiesRequest":
       request = defined({
@@ -281,7 +368,11 @@ export function parseRequest(event: unknown): AnyRequest {
       });
       break;
     case "DescribeEntityRequest":
-      request = { type: "DescribeEntityRequest", entityIdentifier: r.string(o, "entityIdentifier", "entityIdentifier", true) ?? "", connectorContext: r.context(o) };
+      request = {
+        type: "DescribeEntityRequest",
+        entityIdentifier: r.string(o, "entityIdentifier", "entityIdentifier", true) ?? "",
+        connectorContext: r.context(o),
+      };
       break;
     case "QueryDataRequest":
       request = defined({
@@ -330,5 +421,9 @@ function describe(v: unknown): string {
 export function errorResponse(err: ConnectorError): Record<string, unknown> & BaseResponse {
   const details: ErrorDetails = { errorCode: err.code, errorMessage: err.message };
   if (err.retryAfterSeconds !== undefined) details.retryAfterSeconds = err.retryAfterSeconds;
-  return { isSuccess: false, errorDetails: details, ...(err.fieldErrors ? { errorsByInputField: err.fieldErrors } : {}) };
+  return {
+    isSuccess: false,
+    errorDetails: details,
+    ...(err.fieldErrors ? { errorsByInputField: err.fieldErrors } : {}),
+  };
 }

@@ -56,10 +56,17 @@ interface Key {
 
 function keyOf(info: TableInfo): Key {
   if (info.primaryKey.length > 0) {
-    return { exprs: info.primaryKey.map((c) => `t.${ident(c.name)}`), casts: info.primaryKey.map((c) => c.castType), names: info.primaryKey.map((c) => c.name) };
+    return {
+      exprs: info.primaryKey.map((c) => `t.${ident(c.name)}`),
+      casts: info.primaryKey.map((c) => c.castType),
+      names: info.primaryKey.map((c) => c.name),
+    };
   }
   if (info.partitioned) {
-    throw new ConnectorError("InvalidArgument", `entity "${info.name}" is a partitioned table without a primary key, which cannot be paged reliably; add a primary key`);
+    throw new ConnectorError(
+      "InvalidArgument",
+      `entity "${info.name}" is a partitioned table without a primary key, which cannot be paged reliably; add a primary key`,
+    );
   }
   // Ordinary tables without a key page by physical row id (a TID range scan); see the README's limits.
   return { exprs: ["t.ctid"], casts: ["tid"], names: ["ctid"] };
@@ -69,7 +76,10 @@ function selectedColumns(info: TableInfo, names: string[] | null | undefined): C
   if (!names || names.length === 0) return info.columns;
   const unknown = names.filter((n) => !info.byName.has(n));
   if (unknown.length > 0) {
-    throw new ConnectorError("InvalidArgument", `selectedFieldNames: ${unknown.map((n) => `"${n}"`).join(", ")} ${unknown.length === 1 ? "is not a field" : "are not fields"} of ${info.name}`);
+    throw new ConnectorError(
+      "InvalidArgument",
+      `selectedFieldNames: ${unknown.map((n) => `"${n}"`).join(", ")} ${unknown.length === 1 ? "is not a field" : "are not fields"} of ${info.name}`,
+    );
   }
   return [...new Set(names)].map((n) => info.byName.get(n) as Column);
 }
@@ -80,7 +90,11 @@ function fromClause(info: TableInfo, columns: Column[]): string {
 }
 
 function tokenHash(info: TableInfo, filter: string, key: Key): string {
-  return crypto.createHash("sha256").update(JSON.stringify([info.schema, info.name, filter, key.names])).digest("base64url").slice(0, 16);
+  return crypto
+    .createHash("sha256")
+    .update(JSON.stringify([info.schema, info.name, filter, key.names]))
+    .digest("base64url")
+    .slice(0, 16);
 }
 
 function decodeToken(token: string, hash: string, keyLength: number): Token {
@@ -90,10 +104,21 @@ function decodeToken(token: string, hash: string, keyLength: number): Token {
   } catch {
     t = undefined;
   }
-  if (!t || t.v !== 1 || !Array.isArray(t.k) || t.k.length !== keyLength || !t.k.every((x) => typeof x === "string") || (t.r !== undefined && !(Number.isInteger(t.r) && t.r > 0))) {
+  if (
+    !t ||
+    t.v !== 1 ||
+    !Array.isArray(t.k) ||
+    t.k.length !== keyLength ||
+    !t.k.every((x) => typeof x === "string") ||
+    (t.r !== undefined && !(Number.isInteger(t.r) && t.r > 0))
+  ) {
     throw new ConnectorError("InvalidArgument", "nextToken is not one this connector issued");
   }
-  if (t.h !== hash) throw new ConnectorError("InvalidArgument", "nextToken belongs to a different entity or filter expression; start the query again without it");
+  if (t.h !== hash)
+    throw new ConnectorError(
+      "InvalidArgument",
+      "nextToken belongs to a different entity or filter expression; start the query again without it",
+    );
   return t;
 }
 
@@ -120,7 +145,8 @@ export async function queryData(db: Db, input: QueryInput, cfg: ConnectorConfig)
   const token = input.nextToken ? decodeToken(input.nextToken, hash, key.exprs.length) : undefined;
 
   const requested = input.maxResults ?? DEFAULT_MAX_RESULTS;
-  if (!Number.isInteger(requested) || requested < 1) throw new ConnectorError("InvalidArgument", `maxResults must be a positive whole number; got ${requested}`);
+  if (!Number.isInteger(requested) || requested < 1)
+    throw new ConnectorError("InvalidArgument", `maxResults must be a positive whole number; got ${requested}`);
   const remaining = token?.r ?? filter.limit;
   const pageRows = Math.min(requested, cfg.maxPageRows, remaining ?? Infinity);
 
@@ -129,7 +155,9 @@ export async function queryData(db: Db, input: QueryInput, cfg: ConnectorConfig)
   if (filter.condition) where.push(compileCondition(filter.condition, info, binds));
   if (token) {
     const bounds = token.k.map((v, i) => `CAST(${binds.add(v)} AS ${key.casts[i]})`);
-    where.push(key.exprs.length === 1 ? `${key.exprs[0]} > ${bounds[0]}` : `(${key.exprs.join(", ")}) > (${bounds.join(", ")})`);
+    where.push(
+      key.exprs.length === 1 ? `${key.exprs[0]} > ${bounds[0]}` : `(${key.exprs.join(", ")}) > (${bounds.join(", ")})`,
+    );
   }
   const sql =
     `SELECT to_json(r)::text AS record, ${key.exprs.map((e, i) => `CAST(${e} AS text) AS k${i}`).join(", ")} ` +
@@ -144,7 +172,10 @@ export async function queryData(db: Db, input: QueryInput, cfg: ConnectorConfig)
     const b = recordBytes(rows[i].record);
     if (RESPONSE_OVERHEAD_BYTES + bytes + b > cfg.responseMaxBytes) {
       if (records.length === 0) {
-        throw new ConnectorError("ClientError", `one record of ${info.name} is ${b} bytes, more than a response may hold (RESPONSE_MAX_BYTES=${cfg.responseMaxBytes}); select fewer fields`);
+        throw new ConnectorError(
+          "ClientError",
+          `one record of ${info.name} is ${b} bytes, more than a response may hold (RESPONSE_MAX_BYTES=${cfg.responseMaxBytes}); select fewer fields`,
+        );
       }
       cut = true;
       break;
@@ -156,7 +187,16 @@ export async function queryData(db: Db, input: QueryInput, cfg: ConnectorConfig)
   const more = (cut || rows.length > records.length) && (left === undefined || left > 0);
   if (!more) return { records, bytes };
   const last = rows[records.length - 1];
-  return { records, bytes, nextToken: encodeToken({ v: 1, h: hash, k: key.exprs.map((_, i) => last[`k${i}`]), ...(left !== undefined ? { r: left } : {}) }) };
+  return {
+    records,
+    bytes,
+    nextToken: encodeToken({
+      v: 1,
+      h: hash,
+      k: key.exprs.map((_, i) => last[`k${i}`]),
+      ...(left !== undefined ? { r: left } : {}),
+    }),
+  };
 }
 
 export interface RetrieveInput {
@@ -172,17 +212,29 @@ export async function retrieveData(db: Db, input: RetrieveInput, cfg: ConnectorC
   let idColumn: Column;
   if (input.idFieldName) {
     const c = info.byName.get(input.idFieldName);
-    if (!c) throw new ConnectorError("InvalidArgument", `idFieldName "${input.idFieldName}" is not a field of ${info.name}`);
-    if (c.dataType === "Struct" || c.dataType === "List" || c.dataType === "ByteArray") throw new ConnectorError("InvalidArgument", `idFieldName "${c.name}" is ${c.dataType} and cannot identify records`);
+    if (!c)
+      throw new ConnectorError("InvalidArgument", `idFieldName "${input.idFieldName}" is not a field of ${info.name}`);
+    if (c.dataType === "Struct" || c.dataType === "List" || c.dataType === "ByteArray")
+      throw new ConnectorError(
+        "InvalidArgument",
+        `idFieldName "${c.name}" is ${c.dataType} and cannot identify records`,
+      );
     idColumn = c;
   } else if (info.primaryKey.length === 1) {
     idColumn = info.primaryKey[0];
   } else {
-    throw new ConnectorError("InvalidArgument", `${info.name} has ${info.primaryKey.length === 0 ? "no primary key" : "a composite primary key"}: give idFieldName`);
+    throw new ConnectorError(
+      "InvalidArgument",
+      `${info.name} has ${info.primaryKey.length === 0 ? "no primary key" : "a composite primary key"}: give idFieldName`,
+    );
   }
   const ids = [...new Set(input.ids ?? [])];
   if (ids.length === 0) return { records: [], bytes: 0 };
-  if (ids.length > cfg.maxPageRows) throw new ConnectorError("InvalidArgument", `ids lists ${ids.length} values; at most ${cfg.maxPageRows} (MAX_PAGE_ROWS) per request`);
+  if (ids.length > cfg.maxPageRows)
+    throw new ConnectorError(
+      "InvalidArgument",
+      `ids lists ${ids.length} values; at most ${cfg.maxPageRows} (MAX_PAGE_ROWS) per request`,
+    );
   const binds = new Binds();
   const list = ids.map((id) => `CAST(${binds.add(id)} AS ${idColumn.castType})`).join(", ");
   const sql = `SELECT to_json(r)::text AS record ${fromClause(info, columns)} WHERE t.${ident(idColumn.name)} IN (${list}) ORDER BY t.${ident(idColumn.name)}`;
@@ -193,7 +245,10 @@ export async function retrieveData(db: Db, input: RetrieveInput, cfg: ConnectorC
     return r.record;
   });
   if (RESPONSE_OVERHEAD_BYTES + bytes > cfg.responseMaxBytes) {
-    throw new ConnectorError("ClientError", `the ${records.length} records asked for take ${bytes} bytes, more than a response may hold (RESPONSE_MAX_BYTES=${cfg.responseMaxBytes}); ask for fewer ids per request`);
+    throw new ConnectorError(
+      "ClientError",
+      `the ${records.length} records asked for take ${bytes} bytes, more than a response may hold (RESPONSE_MAX_BYTES=${cfg.responseMaxBytes}); ask for fewer ids per request`,
+    );
   }
   return { records, bytes };
 }

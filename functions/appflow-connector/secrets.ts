@@ -37,12 +37,19 @@ export function forgetCredentials(secretArn: string): void {
 async function readCredentials(secretArn: string, cfg: ConnectorConfig): Promise<DbCredentials> {
   let secretString: string | undefined;
   try {
-    secretString = await getSecretString(secretArn, { maxAttempts: cfg.secretsMaxAttempts, connectionTimeoutMs: cfg.secretsConnectTimeoutMs, requestTimeoutMs: cfg.secretsRequestTimeoutMs });
+    secretString = await getSecretString(secretArn, {
+      maxAttempts: cfg.secretsMaxAttempts,
+      connectionTimeoutMs: cfg.secretsConnectTimeoutMs,
+      requestTimeoutMs: cfg.secretsRequestTimeoutMs,
+    });
   } catch (err) {
     throw secretReadError(err, secretArn, cfg);
   }
   if (secretString === undefined) {
-    throw new ConnectorError("InvalidCredentials", `the connection's secret ${secretArn} has no SecretString; recreate the connection so that AppFlow stores its credentials again`);
+    throw new ConnectorError(
+      "InvalidCredentials",
+      `the connection's secret ${secretArn} has no SecretString; recreate the connection so that AppFlow stores its credentials again`,
+    );
   }
   return parseSecret(secretString, secretArn);
 }
@@ -55,12 +62,21 @@ export function parseSecret(secretString: string, secretArn: string): DbCredenti
     doc = undefined;
   }
   if (!doc || typeof doc !== "object" || Array.isArray(doc)) {
-    throw new ConnectorError("InvalidCredentials", `the connection's secret ${secretArn} is not a JSON object of credentials: AppFlow stores username and password as key/value pairs; recreate the connection`);
+    throw new ConnectorError(
+      "InvalidCredentials",
+      `the connection's secret ${secretArn} is not a JSON object of credentials: AppFlow stores username and password as key/value pairs; recreate the connection`,
+    );
   }
   const top = doc as Record<string, unknown>;
-  const candidates = [top, ...["customCredentials", "credentialsMap", "basicAuthCredentials"].map((k) => top[k]).filter((v): v is Record<string, unknown> => !!v && typeof v === "object" && !Array.isArray(v))];
+  const candidates = [
+    top,
+    ...["customCredentials", "credentialsMap", "basicAuthCredentials"]
+      .map((k) => top[k])
+      .filter((v): v is Record<string, unknown> => !!v && typeof v === "object" && !Array.isArray(v)),
+  ];
   for (const c of candidates) {
-    const username = [c.username, c.userName, c.user].find((v) => typeof v === "string" && v !== "") as string | undefined;
+    const username = [c.username, c.userName, c.user].find((v) => typeof v === "string" && v !== "") as
+      string | undefined;
     const password = typeof c.password === "string" ? c.password : undefined;
     if (username !== undefined && password !== undefined) return { username, password };
   }
@@ -76,7 +92,10 @@ function secretReadError(err: unknown, secretArn: string, cfg: ConnectorConfig):
   const { kind, detail } = secretFailure(err);
   const region = process.env.AWS_REGION ?? "<region>";
   if (kind === "notFound") {
-    return new ConnectorError("ResourceNotFoundError", `the connection's secret ${secretArn} does not exist (${detail}); recreate the AppFlow connection`);
+    return new ConnectorError(
+      "ResourceNotFoundError",
+      `the connection's secret ${secretArn} does not exist (${detail}); recreate the AppFlow connection`,
+    );
   }
   if (kind === "accessDenied") {
     return new ConnectorError(
@@ -86,16 +105,22 @@ function secretReadError(err: unknown, secretArn: string, cfg: ConnectorConfig):
     );
   }
   if (kind === "unreachable") {
-    const endpoint = process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER ?? process.env.AWS_ENDPOINT_URL ?? `https://secretsmanager.${region}.amazonaws.com`;
+    const endpoint =
+      process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER ??
+      process.env.AWS_ENDPOINT_URL ??
+      `https://secretsmanager.${region}.amazonaws.com`;
     return new ConnectorError(
       "ServiceUnavailable",
       `could not reach Secrets Manager (${endpoint}) within ${cfg.secretsConnectTimeoutMs} ms connect / ${cfg.secretsRequestTimeoutMs} ms request, ` +
         `${cfg.secretsMaxAttempts} attempt(s), to read the connection's secret ${secretArn}: ${detail}. The connector runs in a VPC: it needs a ` +
         `secretsmanager interface endpoint (com.amazonaws.${region}.secretsmanager) with private DNS on (and the VPC's DNS hostnames and DNS ` +
         "resolution on) whose security group admits TCP 443 from the function's security group, or a NAT route from the function's subnets. " +
-        "Without it AppFlow reports only \"Client execution did not complete before the specified timeout\".",
+        'Without it AppFlow reports only "Client execution did not complete before the specified timeout".',
       5,
     );
   }
-  return new ConnectorError("ServerError", `Secrets Manager failed to return the connection's secret ${secretArn}: ${detail}`);
+  return new ConnectorError(
+    "ServerError",
+    `Secrets Manager failed to return the connection's secret ${secretArn}: ${detail}`,
+  );
 }

@@ -20,13 +20,38 @@ export interface DbTarget {
   schema: string;
 }
 
-type Setting = { key: keyof DbTarget; dataType: "String" | "Integer"; required: boolean; label: string; description: string };
+type Setting = {
+  key: keyof DbTarget;
+  dataType: "String" | "Integer";
+  required: boolean;
+  label: string;
+  description: string;
+};
 
 const SETTINGS: Setting[] = [
-  { key: "host", dataType: "String", required: true, label: "Database host", description: "Host name of the PostgreSQL endpoint (an Aurora cluster endpoint), without scheme or port. TLS is always on and verified against the RDS certificate authorities." },
+  {
+    key: "host",
+    dataType: "String",
+    required: true,
+    label: "Database host",
+    description:
+      "Host name of the PostgreSQL endpoint (an Aurora cluster endpoint), without scheme or port. TLS is always on and verified against the RDS certificate authorities.",
+  },
   { key: "port", dataType: "Integer", required: false, label: "Port", description: "PostgreSQL port. Default 5432." },
-  { key: "database", dataType: "String", required: true, label: "Database", description: "Database name to connect to." },
-  { key: "schema", dataType: "String", required: false, label: "Schema", description: "Schema whose tables are offered as entities. Default public." },
+  {
+    key: "database",
+    dataType: "String",
+    required: true,
+    label: "Database",
+    description: "Database name to connect to.",
+  },
+  {
+    key: "schema",
+    dataType: "String",
+    required: false,
+    label: "Schema",
+    description: "Schema whose tables are offered as entities. Default public.",
+  },
 ];
 
 const HOST_RE = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
@@ -48,14 +73,31 @@ export function describeConnectorConfiguration(): Record<string, unknown> {
         {
           authenticationType: CUSTOM_AUTH_TYPE,
           authParameters: [
-            { key: "username", required: true, label: "User name", description: "PostgreSQL role to log in as (give it SELECT on the schema's tables only).", sensitiveField: false },
-            { key: "password", required: true, label: "Password", description: "The role's password. AppFlow stores it in a Secrets Manager secret; the connector reads it from there.", sensitiveField: true },
+            {
+              key: "username",
+              required: true,
+              label: "User name",
+              description: "PostgreSQL role to log in as (give it SELECT on the schema's tables only).",
+              sensitiveField: false,
+            },
+            {
+              key: "password",
+              required: true,
+              label: "Password",
+              description:
+                "The role's password. AppFlow stores it in a Secrets Manager secret; the connector reads it from there.",
+              sensitiveField: true,
+            },
           ],
         },
       ],
     },
     supportedApiVersions: [API_VERSION],
-    connectorRuntimeSetting: SETTINGS.map((s) => ({ ...s, scope: "CONNECTOR_PROFILE", connectorSuppliedValueOptions: null })),
+    connectorRuntimeSetting: SETTINGS.map((s) => ({
+      ...s,
+      scope: "CONNECTOR_PROFILE",
+      connectorSuppliedValueOptions: null,
+    })),
     // Row filters are translated to SQL here; the other operators are AppFlow's own flow tasks (mapping, masking,
     // validation, arithmetic), which it applies to the records the connector returns.
     operatorsSupported: [...CONNECTOR_OPERATORS],
@@ -70,7 +112,11 @@ export function describeConnectorConfiguration(): Record<string, unknown> {
  * Checks the settings of one scope. All of this connector's settings are CONNECTOR_PROFILE settings; the other
  * scopes have none to check. Keys this connector does not know are left alone (AppFlow aggregates settings).
  */
-export function validateSettings(scope: SettingScope, settings: Record<string, unknown>, cfg: ConnectorConfig): Record<string, string> {
+export function validateSettings(
+  scope: SettingScope,
+  settings: Record<string, unknown>,
+  cfg: ConnectorConfig,
+): Record<string, string> {
   if (scope !== "CONNECTOR_PROFILE") return {};
   return checkTarget(settings, cfg).errors;
 }
@@ -81,7 +127,9 @@ export function dbTarget(settings: Record<string, unknown> | null | undefined, c
   if (Object.keys(errors).length > 0 || !target) {
     throw new ConnectorError(
       "InvalidArgument",
-      `the connection's settings are invalid: ${Object.entries(errors).map(([k, v]) => `${k}: ${v}`).join("; ")}`,
+      `the connection's settings are invalid: ${Object.entries(errors)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join("; ")}`,
       undefined,
       errors,
     );
@@ -89,7 +137,10 @@ export function dbTarget(settings: Record<string, unknown> | null | undefined, c
   return target;
 }
 
-function checkTarget(settings: Record<string, unknown>, cfg: ConnectorConfig): { target?: DbTarget; errors: Record<string, string> } {
+function checkTarget(
+  settings: Record<string, unknown>,
+  cfg: ConnectorConfig,
+): { target?: DbTarget; errors: Record<string, string> } {
   const errors: Record<string, string> = {};
   const str = (k: string): string | undefined => {
     const v = settings[k];
@@ -114,13 +165,16 @@ function checkTarget(settings: Record<string, unknown>, cfg: ConnectorConfig): {
   let port = 5432;
   const portRaw = str("port");
   if (portRaw !== undefined) {
-    if (!/^\d{1,5}$/.test(portRaw) || Number(portRaw) < 1 || Number(portRaw) > 65535) errors.port = `"${portRaw}" is not a TCP port (1 to 65535)`;
+    if (!/^\d{1,5}$/.test(portRaw) || Number(portRaw) < 1 || Number(portRaw) > 65535)
+      errors.port = `"${portRaw}" is not a TCP port (1 to 65535)`;
     else port = Number(portRaw);
   }
   const database = str("database") ?? "";
-  if (database && (Buffer.byteLength(database) > 63 || database.includes("\0"))) errors.database = "a PostgreSQL database name is 1 to 63 bytes";
+  if (database && (Buffer.byteLength(database) > 63 || database.includes("\0")))
+    errors.database = "a PostgreSQL database name is 1 to 63 bytes";
   const schema = str("schema") ?? "public";
-  if (Buffer.byteLength(schema) > 63 || schema.includes("\0")) errors.schema = "a PostgreSQL schema name is 1 to 63 bytes";
+  if (Buffer.byteLength(schema) > 63 || schema.includes("\0"))
+    errors.schema = "a PostgreSQL schema name is 1 to 63 bytes";
   if (Object.keys(errors).length > 0) return { errors };
   return { target: { host, port, database, schema }, errors };
 }

@@ -86,10 +86,16 @@ export function decodeSchema(b64: string): Schema {
 }
 
 /** Decodes a protocol block into its schema and rows (plain objects; Int64 as bigint, dates as epoch ms). */
-export function decodeBlock(block: { schema: string; records: string }): { schema: Schema; rows: Record<string, unknown>[] } {
+export function decodeBlock(block: { schema: string; records: string }): {
+  schema: Schema;
+  rows: Record<string, unknown>[];
+} {
   const bytes = Buffer.concat([Buffer.from(block.schema, "base64"), Buffer.from(block.records ?? "", "base64")]);
   const t = tableFromIPC(bytes);
-  return { schema: t.schema, rows: t.toArray().map((r) => ({ ...(r as { toJSON(): Record<string, unknown> }).toJSON() })) };
+  return {
+    schema: t.schema,
+    rows: t.toArray().map((r) => ({ ...(r as { toJSON(): Record<string, unknown> }).toJSON() })),
+  };
 }
 
 /** Decodes a RecordBatch message (from a spill object) against a base64 schema. */

@@ -38,23 +38,50 @@ const HEADER_TOKEN = /^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$/;
 const MiB = 1024 * 1024;
 
 const schema = z.object({
-  PROXY_URL: required("PROXY_URL", "set it to the proxy tier's load balancer, e.g. http://internal-egress-proxy-123.ap-northeast-1.elb.amazonaws.com:3128"),
-  PROXY_HEADER_NAME: required("PROXY_HEADER_NAME", "set it to the secret header Squid requires on CONNECT (the proxy tier's headerName), e.g. X-Lambda-Proxy-Token"),
-  PROXY_HEADER_SECRET_ID: required("PROXY_HEADER_SECRET_ID", "set it to the Secrets Manager secret whose SecretString is the proxy header's value"),
+  PROXY_URL: required(
+    "PROXY_URL",
+    "set it to the proxy tier's load balancer, e.g. http://internal-egress-proxy-123.ap-northeast-1.elb.amazonaws.com:3128",
+  ),
+  PROXY_HEADER_NAME: required(
+    "PROXY_HEADER_NAME",
+    "set it to the secret header Squid requires on CONNECT (the proxy tier's headerName), e.g. X-Lambda-Proxy-Token",
+  ),
+  PROXY_HEADER_SECRET_ID: required(
+    "PROXY_HEADER_SECRET_ID",
+    "set it to the Secrets Manager secret whose SecretString is the proxy header's value",
+  ),
   SAAS_AUTH_SECRET_ID: z.string().trim().optional(),
   SAAS_CA_FILE: z.string().trim().optional(),
   ATHENA_TABLES: required("ATHENA_TABLES", "set it to the JSON array of table definitions (athenaConnector.tables)"),
   SCHEMA_NAME: z.string().trim().optional(),
   SPILL_BUCKET: required("SPILL_BUCKET", "set it to the name of the spill bucket large results are written to"),
   SPILL_PREFIX: z.string().optional(),
-  INLINE_MAX_BYTES: integer("INLINE_MAX_BYTES", "largest result returned inline; Lambda's response limit is 6 MB and base64 adds a third", 1_024, 4 * MiB, 4 * MiB - 64 * 1024),
+  INLINE_MAX_BYTES: integer(
+    "INLINE_MAX_BYTES",
+    "largest result returned inline; Lambda's response limit is 6 MB and base64 adds a third",
+    1_024,
+    4 * MiB,
+    4 * MiB - 64 * 1024,
+  ),
   SPILL_BLOCK_BYTES: integer("SPILL_BLOCK_BYTES", "target size of one spilled block", 64 * 1024, 256 * MiB, 16 * MiB),
   SAAS_TIMEOUT_MS: integer("SAAS_TIMEOUT_MS", "deadline of one SaaS request, body included", 1_000, 600_000, 30_000),
-  PROXY_CONNECT_TIMEOUT_MS: integer("PROXY_CONNECT_TIMEOUT_MS", "deadline for the proxy to establish the tunnel", 100, 120_000, 5_000),
+  PROXY_CONNECT_TIMEOUT_MS: integer(
+    "PROXY_CONNECT_TIMEOUT_MS",
+    "deadline for the proxy to establish the tunnel",
+    100,
+    120_000,
+    5_000,
+  ),
   RETRY_MAX_ATTEMPTS: integer("RETRY_MAX_ATTEMPTS", "attempts per SaaS request, the first included", 1, 10, 3),
   RETRY_BASE_MS: integer("RETRY_BASE_MS", "backoff before the first retry, doubling after", 0, 60_000, 300),
   RETRY_MAX_MS: integer("RETRY_MAX_MS", "longest single backoff", 0, 300_000, 5_000),
-  SAAS_MAX_PAGES: integer("SAAS_MAX_PAGES", "pages one split reads before it fails instead of looping forever", 1, 10_000_000, 10_000),
+  SAAS_MAX_PAGES: integer(
+    "SAAS_MAX_PAGES",
+    "pages one split reads before it fails instead of looping forever",
+    1,
+    10_000_000,
+    10_000,
+  ),
   LOG_LEVEL: logLevel,
 });
 
@@ -66,7 +93,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ConnectorConfi
   const proxy = parseProxyUrl(v.PROXY_URL);
   if (typeof proxy !== "string") problems.push(`PROXY_URL ${proxy.problem}`);
   if (!HEADER_TOKEN.test(v.PROXY_HEADER_NAME) || v.PROXY_HEADER_NAME.length > 64) {
-    problems.push(`PROXY_HEADER_NAME must be a header name of letters, digits and inner '-' (at most 64), e.g. X-Lambda-Proxy-Token; got "${v.PROXY_HEADER_NAME}"`);
+    problems.push(
+      `PROXY_HEADER_NAME must be a header name of letters, digits and inner '-' (at most 64), e.g. X-Lambda-Proxy-Token; got "${v.PROXY_HEADER_NAME}"`,
+    );
   }
   let tables: Table[] = [];
   try {
@@ -77,19 +106,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ConnectorConfi
     problems.push(`ATHENA_TABLES is not JSON (${(e as Error).message}): set it to the JSON array of table definitions`);
   }
   const schemaName = v.SCHEMA_NAME || "saas";
-  if (!NAME.test(schemaName)) problems.push(`SCHEMA_NAME "${schemaName}" must be lower case letters, digits and '_' (Athena lower-cases database names)`);
-  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(v.SPILL_BUCKET)) problems.push(`SPILL_BUCKET must be an S3 bucket name; got "${v.SPILL_BUCKET}"`);
+  if (!NAME.test(schemaName))
+    problems.push(
+      `SCHEMA_NAME "${schemaName}" must be lower case letters, digits and '_' (Athena lower-cases database names)`,
+    );
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(v.SPILL_BUCKET))
+    problems.push(`SPILL_BUCKET must be an S3 bucket name; got "${v.SPILL_BUCKET}"`);
   const spillPrefix = v.SPILL_PREFIX ?? "athena-spill/";
   if (spillPrefix !== "" && (!spillPrefix.endsWith("/") || spillPrefix.startsWith("/") || spillPrefix.includes("//"))) {
-    problems.push(`SPILL_PREFIX must be "" or a key prefix ending in '/', without a leading '/', e.g. athena-spill/; got "${spillPrefix}"`);
+    problems.push(
+      `SPILL_PREFIX must be "" or a key prefix ending in '/', without a leading '/', e.g. athena-spill/; got "${spillPrefix}"`,
+    );
   }
-  if (v.RETRY_BASE_MS > v.RETRY_MAX_MS) problems.push(`RETRY_BASE_MS (${v.RETRY_BASE_MS}) must not exceed RETRY_MAX_MS (${v.RETRY_MAX_MS})`);
+  if (v.RETRY_BASE_MS > v.RETRY_MAX_MS)
+    problems.push(`RETRY_BASE_MS (${v.RETRY_BASE_MS}) must not exceed RETRY_MAX_MS (${v.RETRY_MAX_MS})`);
   let extraCa: string | undefined;
   if (v.SAAS_CA_FILE) {
     try {
       extraCa = fs.readFileSync(v.SAAS_CA_FILE, "utf8");
     } catch (e) {
-      problems.push(`SAAS_CA_FILE ${v.SAAS_CA_FILE} cannot be read (${(e as NodeJS.ErrnoException).code}): unset it (it is for tests with a private CA)`);
+      problems.push(
+        `SAAS_CA_FILE ${v.SAAS_CA_FILE} cannot be read (${(e as NodeJS.ErrnoException).code}): unset it (it is for tests with a private CA)`,
+      );
     }
   }
   if (problems.length > 0) throw configError(problems);

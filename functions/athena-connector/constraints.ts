@@ -63,13 +63,24 @@ export function parseValueSets(constraints: unknown): Map<string, Predicate> {
         out.set(column, { kind: vs.all ? "all" : "none", nullAllowed: !!vs.nullAllowed });
         break;
       case "EquatableValueSet":
-        out.set(column, { kind: "in", values: blockValues(vs.valueBlock), whiteList: !!vs.whiteList, nullAllowed: !!vs.nullAllowed });
+        out.set(column, {
+          kind: "in",
+          values: blockValues(vs.valueBlock),
+          whiteList: !!vs.whiteList,
+          nullAllowed: !!vs.nullAllowed,
+        });
         break;
       case "SortedRangeSet":
-        out.set(column, { kind: "ranges", ranges: (vs.ranges ?? []).map((r) => ({ low: marker(r.low), high: marker(r.high) })), nullAllowed: !!vs.nullAllowed });
+        out.set(column, {
+          kind: "ranges",
+          ranges: (vs.ranges ?? []).map((r) => ({ low: marker(r.low), high: marker(r.high) })),
+          nullAllowed: !!vs.nullAllowed,
+        });
         break;
       default:
-        throw new ConstraintError(`constraint on column ${column} has an unknown value set type ${JSON.stringify((vs as { "@type"?: unknown } | undefined)?.["@type"])}`);
+        throw new ConstraintError(
+          `constraint on column ${column} has an unknown value set type ${JSON.stringify((vs as { "@type"?: unknown } | undefined)?.["@type"])}`,
+        );
     }
   }
   return out;
@@ -119,7 +130,14 @@ export function pushdownParams(table: Table, predicates: Map<string, Predicate>)
       params[f.equals] = formatParam(p.values[0], col);
     } else if (p.kind === "ranges" && p.ranges.length > 0) {
       const single = p.ranges.length === 1 ? p.ranges[0] : undefined;
-      if (single?.low && single.high && single.low.inclusive && single.high.inclusive && compare(single.low.value, single.high.value) === 0 && f.equals) {
+      if (
+        single?.low &&
+        single.high &&
+        single.low.inclusive &&
+        single.high.inclusive &&
+        compare(single.low.value, single.high.value) === 0 &&
+        f.equals
+      ) {
         params[f.equals] = formatParam(single.low.value, col);
         continue;
       }

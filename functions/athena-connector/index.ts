@@ -93,7 +93,14 @@ export async function handler(event: unknown, context?: LambdaContextLike): Prom
     const catalogName = parsed.catalogName;
     switch (parsed.type) {
       case "PingRequest":
-        return { "@type": "PingResponse", catalogName, queryId: parsed.queryId, sourceType: SOURCE_TYPE, capabilities: CAPABILITIES, serDeVersion: SERDE_VERSION };
+        return {
+          "@type": "PingResponse",
+          catalogName,
+          queryId: parsed.queryId,
+          sourceType: SOURCE_TYPE,
+          capabilities: CAPABILITIES,
+          serDeVersion: SERDE_VERSION,
+        };
       case "GetDataSourceCapabilitiesRequest":
         // No optimizations are advertised: Athena then sends only the constraint summary, which the connector honours.
         return { "@type": "GetDataSourceCapabilitiesResponse", catalogName, capabilities: {} };
@@ -120,7 +127,11 @@ export async function handler(event: unknown, context?: LambdaContextLike): Prom
           "@type": "GetTableLayoutResponse",
           catalogName,
           tableName: { schemaName: cfg.schemaName, tableName: table.name },
-          partitions: { aId: crypto.randomUUID(), schema: schemaMessage(partitions).toString("base64"), records: recordBatchMessage(partitions, [[1]]).toString("base64") },
+          partitions: {
+            aId: crypto.randomUUID(),
+            schema: schemaMessage(partitions).toString("base64"),
+            records: recordBatchMessage(partitions, [[1]]).toString("base64"),
+          },
         };
       }
       case "GetSplitsRequest":
@@ -137,21 +148,35 @@ export async function handler(event: unknown, context?: LambdaContextLike): Prom
 
 function requiredString(req: RequestJson, field: keyof RequestJson): string {
   const v = req[field];
-  if (typeof v !== "string") throw new ConnectorError("request", `the request has no string ${String(field)}: it is not an Athena federation request`);
+  if (typeof v !== "string")
+    throw new ConnectorError(
+      "request",
+      `the request has no string ${String(field)}: it is not an Athena federation request`,
+    );
   return v;
 }
 
 function noPassthrough(req: RequestJson): void {
   if (req.queryPassthroughArguments && Object.keys(req.queryPassthroughArguments).length > 0) {
-    throw new ConnectorError("request", "query passthrough (system.query) is not supported by this connector: query its tables with SELECT … FROM <catalog>.<schema>.<table>.");
+    throw new ConnectorError(
+      "request",
+      "query passthrough (system.query) is not supported by this connector: query its tables with SELECT … FROM <catalog>.<schema>.<table>.",
+    );
   }
 }
 
 function listTables(cfg: ConnectorConfig, req: RequestJson, catalogName: string): Record<string, unknown> {
   const schemaName = req.schemaName;
-  const names = schemaName === undefined || schemaName === null || String(schemaName).toLowerCase() === cfg.schemaName ? cfg.tables.map((t) => t.name).sort() : [];
+  const names =
+    schemaName === undefined || schemaName === null || String(schemaName).toLowerCase() === cfg.schemaName
+      ? cfg.tables.map((t) => t.name).sort()
+      : [];
   const pageSize = req.pageSize === undefined || req.pageSize === null ? -1 : Number(req.pageSize);
-  if (!Number.isInteger(pageSize) || (pageSize < 1 && pageSize !== -1)) throw new ConnectorError("request", `ListTablesRequest.pageSize must be -1 (unlimited) or a positive integer; got ${JSON.stringify(req.pageSize)}`);
+  if (!Number.isInteger(pageSize) || (pageSize < 1 && pageSize !== -1))
+    throw new ConnectorError(
+      "request",
+      `ListTablesRequest.pageSize must be -1 (unlimited) or a positive integer; got ${JSON.stringify(req.pageSize)}`,
+    );
   // The token is the name of the first table of the next page (names are sorted, so it stays valid between calls).
   const start = typeof req.nextToken === "string" ? names.findIndex((n) => n >= (req.nextToken as string)) : 0;
   const from = start < 0 ? names.length : start;
@@ -165,7 +190,8 @@ function listTables(cfg: ConnectorConfig, req: RequestJson, catalogName: string)
 }
 
 function findTable(cfg: ConnectorConfig, name: TableNameJson | undefined): Table {
-  if (!name || typeof name.tableName !== "string") throw new ConnectorError("request", "the request names no table (tableName.tableName)");
+  if (!name || typeof name.tableName !== "string")
+    throw new ConnectorError("request", "the request names no table (tableName.tableName)");
   const schema = String(name.schemaName ?? "").toLowerCase();
   const t = cfg.tables.find((x) => x.name === name.tableName.toLowerCase());
   if (schema !== cfg.schemaName || !t) {
@@ -183,7 +209,12 @@ function getSplits(cfg: ConnectorConfig, req: RequestJson, catalogName: string):
   const splits: SplitJson[] = [];
   for (let i = 0; i < table.splits; i++) {
     splits.push({
-      spillLocation: { "@type": "S3SpillLocation", bucket: cfg.spillBucket, key: `${cfg.spillPrefix}${queryId}/${crypto.randomUUID()}`, directory: true },
+      spillLocation: {
+        "@type": "S3SpillLocation",
+        bucket: cfg.spillBucket,
+        key: `${cfg.spillPrefix}${queryId}/${crypto.randomUUID()}`,
+        directory: true,
+      },
       encryptionKey: makeEncryptionKey(),
       properties: { table: table.name, stripe: String(i), stripes: String(table.splits) },
     });
@@ -191,20 +222,40 @@ function getSplits(cfg: ConnectorConfig, req: RequestJson, catalogName: string):
   return { "@type": "GetSplitsResponse", catalogName, splits, continuationToken: null };
 }
 
-async function readRecords(cfg: ConnectorConfig, req: RequestJson, catalogName: string, log: Logger): Promise<Record<string, unknown>> {
+async function readRecords(
+  cfg: ConnectorConfig,
+  req: RequestJson,
+  catalogName: string,
+  log: Logger,
+): Promise<Record<string, unknown>> {
   const table = findTable(cfg, req.tableName);
   const split = req.split;
   const loc = split?.spillLocation;
-  if (!split || !loc || loc.bucket !== cfg.spillBucket || typeof loc.key !== "string" || !loc.key.startsWith(cfg.spillPrefix)) {
-    throw new ConnectorError("request", `the split's spill location is not under s3://${cfg.spillBucket}/${cfg.spillPrefix}: only splits this connector made can be read.`);
+  if (
+    !split ||
+    !loc ||
+    loc.bucket !== cfg.spillBucket ||
+    typeof loc.key !== "string" ||
+    !loc.key.startsWith(cfg.spillPrefix)
+  ) {
+    throw new ConnectorError(
+      "request",
+      `the split's spill location is not under s3://${cfg.spillBucket}/${cfg.spillPrefix}: only splits this connector made can be read.`,
+    );
   }
   if (split.properties?.table !== undefined && split.properties.table !== table.name) {
-    throw new ConnectorError("request", `the split was made for table ${split.properties.table}, not ${table.name}: pass each table's own splits.`);
+    throw new ConnectorError(
+      "request",
+      `the split was made for table ${split.properties.table}, not ${table.name}: pass each table's own splits.`,
+    );
   }
   const stripe = Number(split.properties?.stripe ?? 0);
   const stripes = Number(split.properties?.stripes ?? 1);
   if (!Number.isInteger(stripe) || !Number.isInteger(stripes) || stripe < 0 || stripes < 1 || stripe >= stripes) {
-    throw new ConnectorError("request", `the split's properties stripe/stripes (${split.properties?.stripe}/${split.properties?.stripes}) are not a valid stripe`);
+    throw new ConnectorError(
+      "request",
+      `the split's properties stripe/stripes (${split.properties?.stripe}/${split.properties?.stripes}) are not a valid stripe`,
+    );
   }
   // The columns Athena asked for, in its order, typed as declared.
   let requested: Schema;
@@ -215,7 +266,11 @@ async function readRecords(cfg: ConnectorConfig, req: RequestJson, catalogName: 
   }
   const projection: Column[] = requested.fields.map((f) => {
     const c = table.columns.find((x) => x.name === f.name);
-    if (!c) throw new ConnectorError("request", `column ${f.name} is not declared for table ${table.name}: its columns are ${table.columns.map((x) => x.name).join(", ")}`);
+    if (!c)
+      throw new ConnectorError(
+        "request",
+        `column ${f.name} is not declared for table ${table.name}: its columns are ${table.columns.map((x) => x.name).join(", ")}`,
+      );
     return c;
   });
   const predicates = parseSummary(req.constraints, table);
@@ -235,12 +290,21 @@ async function readRecords(cfg: ConnectorConfig, req: RequestJson, catalogName: 
   const schema = schemaOf(projection);
   const schemaB64 = schemaMessage(schema).toString("base64");
   log.info("split read", { table: table.name, stripe, stripes, scanned, rows, pushdown: Object.keys(params) });
-  if (rows === 0) return { "@type": "ReadRecordsResponse", catalogName, records: { aId: crypto.randomUUID(), schema: schemaB64, records: "" } };
+  if (rows === 0)
+    return {
+      "@type": "ReadRecordsResponse",
+      catalogName,
+      records: { aId: crypto.randomUUID(), schema: schemaB64, records: "" },
+    };
 
   const batch = recordBatchMessage(schema, values);
   const inlineLimit = Math.min(cfg.inlineMaxBytes, positive(req.maxInlineBlockSize) ?? Infinity);
   if (batch.length <= inlineLimit) {
-    return { "@type": "ReadRecordsResponse", catalogName, records: { aId: crypto.randomUUID(), schema: schemaB64, records: batch.toString("base64") } };
+    return {
+      "@type": "ReadRecordsResponse",
+      catalogName,
+      records: { aId: crypto.randomUUID(), schema: schemaB64, records: batch.toString("base64") },
+    };
   }
 
   // Spill: blocks of about spillBlockBytes (or Athena's maxBlockSize), written in order as <key>.0, <key>.1, …
@@ -256,8 +320,20 @@ async function readRecords(cfg: ConnectorConfig, req: RequestJson, catalogName: 
     await putBlock(loc.bucket, key, body);
     remoteBlocks.push({ "@type": "S3SpillLocation", bucket: loc.bucket, key, directory: false });
   }
-  log.info("split spilled", { table: table.name, stripe, blocks: remoteBlocks.length, bytes: batch.length, encrypted: !!split.encryptionKey });
-  return { "@type": "RemoteReadRecordsResponse", catalogName, schema: schemaB64, remoteBlocks, encryptionKey: split.encryptionKey ?? null };
+  log.info("split spilled", {
+    table: table.name,
+    stripe,
+    blocks: remoteBlocks.length,
+    bytes: batch.length,
+    encrypted: !!split.encryptionKey,
+  });
+  return {
+    "@type": "RemoteReadRecordsResponse",
+    catalogName,
+    schema: schemaB64,
+    remoteBlocks,
+    encryptionKey: split.encryptionKey ?? null,
+  };
 }
 
 function positive(v: unknown): number | undefined {
@@ -266,7 +342,14 @@ function positive(v: unknown): number | undefined {
 }
 
 /** Pages of one split. `page:` pagination: stripe i of N reads pages start+i, start+i+N, … until an empty page. */
-async function* readSplit(cfg: ConnectorConfig, table: Table, stripe: number, stripes: number, params: Record<string, string>, log: Logger): AsyncGenerator<Record<string, unknown>[]> {
+async function* readSplit(
+  cfg: ConnectorConfig,
+  table: Table,
+  stripe: number,
+  stripes: number,
+  params: Record<string, string>,
+  log: Logger,
+): AsyncGenerator<Record<string, unknown>[]> {
   const [proxyValue, auth] = await Promise.all([
     getProxyHeaderValue(cfg.proxyHeaderSecretId),
     cfg.authSecretId ? getSaasCredential(cfg.authSecretId) : Promise.resolve(undefined),
@@ -288,16 +371,32 @@ async function* readSplit(cfg: ConnectorConfig, table: Table, stripe: number, st
   try {
     const p = table.pagination;
     if (p.kind !== "page") {
-      for await (const page of fetchPages(client, { saasUrl: base, pagination: p, recordsPath: table.recordsPath, maxPages: cfg.maxPages }, log, () => undefined)) yield page.records;
+      for await (const page of fetchPages(
+        client,
+        { saasUrl: base, pagination: p, recordsPath: table.recordsPath, maxPages: cfg.maxPages },
+        log,
+        () => undefined,
+      ))
+        yield page.records;
       return;
     }
     const start = Number(base.searchParams.get(p.param) ?? 1);
     for (let k = 0; ; k++) {
-      if (k >= cfg.maxPages) throw new ConnectorError("saas", `table ${table.name}: split ${stripe} still had pages after SAAS_MAX_PAGES=${cfg.maxPages}: raise it, or check that the SaaS answers an empty page past the end.`);
+      if (k >= cfg.maxPages)
+        throw new ConnectorError(
+          "saas",
+          `table ${table.name}: split ${stripe} still had pages after SAAS_MAX_PAGES=${cfg.maxPages}: raise it, or check that the SaaS answers an empty page past the end.`,
+        );
       const url = new URL(base.href);
       url.searchParams.set(p.param, String(start + stripe + k * stripes));
       let records: Record<string, unknown>[] = [];
-      for await (const page of fetchPages(client, { saasUrl: url, pagination: { kind: "none" }, recordsPath: table.recordsPath, maxPages: 1 }, log, () => undefined)) records = page.records;
+      for await (const page of fetchPages(
+        client,
+        { saasUrl: url, pagination: { kind: "none" }, recordsPath: table.recordsPath, maxPages: 1 },
+        log,
+        () => undefined,
+      ))
+        records = page.records;
       if (records.length === 0) return;
       yield records;
     }
@@ -321,12 +420,16 @@ function keep(table: Table, record: Record<string, unknown>, predicates: Map<str
 
 function valueOf(table: Table, c: Column, record: Record<string, unknown>): unknown {
   let v: unknown = record;
-  for (const s of c.path.segments) v = v !== null && typeof v === "object" ? (v as Record<string | number, unknown>)[s] : undefined;
+  for (const s of c.path.segments)
+    v = v !== null && typeof v === "object" ? (v as Record<string | number, unknown>)[s] : undefined;
   try {
     return toArrowValue(v, c.type);
   } catch (e) {
     if (e instanceof ValueError) {
-      throw new ConnectorError("data", `table ${table.name}, column ${c.name} (${c.type}, at ${c.path.text}): the SaaS sent ${e.message}; fix the column's type in athenaConnector.tables.`);
+      throw new ConnectorError(
+        "data",
+        `table ${table.name}, column ${c.name} (${c.type}, at ${c.path.text}): the SaaS sent ${e.message}; fix the column's type in athenaConnector.tables.`,
+      );
     }
     throw e;
   }
@@ -338,14 +441,17 @@ function fromExportError(err: ExportError, cfg: ConnectorConfig, table: Table): 
   const kind = (KIND[err.kind] ?? err.kind) as ConnectorErrorKind;
   const port = new URL(cfg.proxyUrl).port;
   let msg = `table ${table.name} (${table.url.origin}${table.url.pathname}): ${err.message}`;
-  if (err.kind === "proxy-unreachable") msg += ` Missing flow: athena-connector → proxy tier load balancer, TCP ${port} (declare the proxy flow on the function).`;
-  if (err.kind === "proxy-refused") msg += ` The connector sends ${cfg.proxyHeaderName} on the CONNECT; Squid refused it.`;
+  if (err.kind === "proxy-unreachable")
+    msg += ` Missing flow: athena-connector → proxy tier load balancer, TCP ${port} (declare the proxy flow on the function).`;
+  if (err.kind === "proxy-refused")
+    msg += ` The connector sends ${cfg.proxyHeaderName} on the CONNECT; Squid refused it.`;
   return new ConnectorError(kind, msg);
 }
 
 function toConnectorError(err: unknown): ConnectorError {
   if (err instanceof ConnectorError) return err;
-  if (err instanceof ExportError) return new ConnectorError((KIND[err.kind] ?? err.kind) as ConnectorErrorKind, err.message);
+  if (err instanceof ExportError)
+    return new ConnectorError((KIND[err.kind] ?? err.kind) as ConnectorErrorKind, err.message);
   // Never rethrow a raw client error: it may hold request headers, and both secrets travel in headers.
   return new ConnectorError("saas", `athena connector failed: ${(err as Error)?.message ?? String(err)}`);
 }

@@ -46,14 +46,19 @@ export interface ParsedRequest {
   /** Decoded `schema` (GetTableLayout, ReadRecords). */
   schema?: Schema;
   partitionColumns?: string[];
-  split?: { spillLocation: { bucket: string; key: string; directory: boolean }; encryptionKey: { key: string; nonce: string } | null; properties: Record<string, string> };
+  split?: {
+    spillLocation: { bucket: string; key: string; directory: boolean };
+    encryptionKey: { key: string; nonce: string } | null;
+    properties: Record<string, string>;
+  };
   continuationToken?: string | null;
   maxBlockSize?: number;
   maxInlineBlockSize?: number;
   queryPassthroughArguments?: Record<string, string>;
 }
 
-const bad = (msg: string) => new ConnectorError("request", `not an Athena federation request this connector serves: ${msg}`);
+const bad = (msg: string) =>
+  new ConnectorError("request", `not an Athena federation request this connector serves: ${msg}`);
 
 export function parseRequest(event: unknown): ParsedRequest {
   if (event === null || typeof event !== "object" || Array.isArray(event)) throw bad("the event is not a JSON object");
@@ -84,11 +89,20 @@ export function parseRequest(event: unknown): ParsedRequest {
   };
   const identity = e.identity;
   if (identity === null || typeof identity !== "object") throw bad(`${type} has no identity`);
-  const out: ParsedRequest = { type: type as RequestType, identity: identity as FederatedIdentity, catalogName: str("catalogName")!, queryId: str("queryId")!, constraints: new Map() };
+  const out: ParsedRequest = {
+    type: type as RequestType,
+    identity: identity as FederatedIdentity,
+    catalogName: str("catalogName")!,
+    queryId: str("queryId")!,
+    constraints: new Map(),
+  };
   const tn = e.tableName as { schemaName?: unknown; tableName?: unknown } | undefined;
-  const needsTable = ["GetTableRequest", "GetTableLayoutRequest", "GetSplitsRequest", "ReadRecordsRequest"].includes(type);
+  const needsTable = ["GetTableRequest", "GetTableLayoutRequest", "GetSplitsRequest", "ReadRecordsRequest"].includes(
+    type,
+  );
   if (needsTable) {
-    if (!tn || typeof tn.schemaName !== "string" || typeof tn.tableName !== "string") throw bad(`${type}.tableName must be {schemaName, tableName}`);
+    if (!tn || typeof tn.schemaName !== "string" || typeof tn.tableName !== "string")
+      throw bad(`${type}.tableName must be {schemaName, tableName}`);
     out.tableName = { schemaName: tn.schemaName, tableName: tn.tableName };
   }
   if (type === "ListTablesRequest") {
@@ -119,11 +133,17 @@ export function parseRequest(event: unknown): ParsedRequest {
   if (type === "GetSplitsRequest") out.continuationToken = str("continuationToken", true) ?? null;
   if (type === "ReadRecordsRequest") {
     const s = e.split as ParsedRequest["split"] | undefined;
-    if (!s || !s.spillLocation || typeof s.spillLocation.bucket !== "string" || typeof s.spillLocation.key !== "string") throw bad("ReadRecordsRequest.split has no S3 spill location");
-    out.split = { spillLocation: s.spillLocation, encryptionKey: s.encryptionKey ?? null, properties: s.properties ?? {} };
+    if (!s || !s.spillLocation || typeof s.spillLocation.bucket !== "string" || typeof s.spillLocation.key !== "string")
+      throw bad("ReadRecordsRequest.split has no S3 spill location");
+    out.split = {
+      spillLocation: s.spillLocation,
+      encryptionKey: s.encryptionKey ?? null,
+      properties: s.properties ?? {},
+    };
     out.maxBlockSize = num("maxBlockSize");
     out.maxInlineBlockSize = num("maxInlineBlockSize");
   }
-  if (e.queryPassthroughArguments && typeof e.queryPassthroughArguments === "object") out.queryPassthroughArguments = e.queryPassthroughArguments as Record<string, string>;
+  if (e.queryPassthroughArguments && typeof e.queryPassthroughArguments === "object")
+    out.queryPassthroughArguments = e.queryPassthroughArguments as Record<string, string>;
   return out;
 }

@@ -22,14 +22,20 @@ const TAG_BYTES = 16;
 
 /** A fresh key for one split, as the SDK's local key factory makes them. */
 export function makeEncryptionKey(): EncryptionKeyJson {
-  return { key: crypto.randomBytes(KEY_BYTES).toString("base64"), nonce: crypto.randomBytes(NONCE_BYTES).toString("base64") };
+  return {
+    key: crypto.randomBytes(KEY_BYTES).toString("base64"),
+    nonce: crypto.randomBytes(NONCE_BYTES).toString("base64"),
+  };
 }
 
 function cipherParts(k: EncryptionKeyJson): { key: Buffer; nonce: Buffer } {
   const key = Buffer.from(k.key, "base64");
   const nonce = Buffer.from(k.nonce, "base64");
   if (key.length !== KEY_BYTES || nonce.length !== NONCE_BYTES) {
-    throw new ConnectorError("request", `the split's encryption key must be ${KEY_BYTES} bytes with a ${NONCE_BYTES}-byte nonce; got ${key.length} and ${nonce.length}`);
+    throw new ConnectorError(
+      "request",
+      `the split's encryption key must be ${KEY_BYTES} bytes with a ${NONCE_BYTES}-byte nonce; got ${key.length} and ${nonce.length}`,
+    );
   }
   return { key, nonce };
 }
@@ -56,7 +62,9 @@ function s3(): S3Client {
 
 export async function putBlock(bucket: string, key: string, body: Buffer): Promise<void> {
   try {
-    await s3().send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: "application/octet-stream" }));
+    await s3().send(
+      new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: "application/octet-stream" }),
+    );
   } catch (err) {
     const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
     const status = e.$metadata?.httpStatusCode;
@@ -66,6 +74,9 @@ export async function putBlock(bucket: string, key: string, body: Buffer): Promi
         : status === undefined
           ? "the function reaches S3 through the VPC's S3 gateway endpoint: its route tables must include the endpoint and its security group must allow 443 to the S3 prefix list"
           : "check the spill bucket exists in the function's region";
-    throw new ConnectorError("spill", `could not write spilled block s3://${bucket}/${key} (${e.name ?? "error"}${status ? ` ${status}` : ""}: ${e.message ?? ""}): ${hint}.`);
+    throw new ConnectorError(
+      "spill",
+      `could not write spilled block s3://${bucket}/${key} (${e.name ?? "error"}${status ? ` ${status}` : ""}: ${e.message ?? ""}): ${hint}.`,
+    );
   }
 }

@@ -88,7 +88,12 @@ export function parseTables(specs: unknown, key: string): { tables: Table[]; pro
   const problems: string[] = [];
   const tables: Table[] = [];
   if (!Array.isArray(specs) || specs.length === 0) {
-    return { tables, problems: [`${key}: must list at least one table, e.g. [{"name": "customers", "url": "https://api.example.com/v1/customers", "pagination": "page:page", "recordsPath": "data", "columns": [{"name": "id", "type": "bigint"}]}]`] };
+    return {
+      tables,
+      problems: [
+        `${key}: must list at least one table, e.g. [{"name": "customers", "url": "https://api.example.com/v1/customers", "pagination": "page:page", "recordsPath": "data", "columns": [{"name": "id", "type": "bigint"}]}]`,
+      ],
+    };
   }
   const seen = new Set<string>();
   specs.forEach((raw, i) => {
@@ -96,14 +101,16 @@ export function parseTables(specs: unknown, key: string): { tables: Table[]; pro
     const at = `${key}[${i}]`;
     const before = problems.length;
     if (typeof t.name !== "string" || !NAME.test(t.name)) {
-      problems.push(`${at}.name: ${JSON.stringify(t.name)} is not a name Athena can query: use lower case letters, digits and '_' (starting with a letter or '_', at most 255), e.g. "customers" — Athena lower-cases table names before asking the connector`,
+      problems.push(
+        `${at}.name: ${JSON.stringify(t.name)} is not a name Athena can query: use lower case letters, digits and '_' (starting with a letter or '_', at most 255), e.g. "customers" — Athena lower-cases table names before asking the connector`,
       );
     } else if (seen.has(t.name)) {
       problems.push(`${at}.name: "${t.name}" is listed twice: give every table its own name`);
     } else seen.add(t.name);
     const where = at;
 
-    const url = typeof t.url === "string" ? parseSaasUrl(t.url) : { problem: "is not set: give the https URL of the first page" };
+    const url =
+      typeof t.url === "string" ? parseSaasUrl(t.url) : { problem: "is not set: give the https URL of the first page" };
     if ("problem" in url) problems.push(`${where}.url: ${url.problem}`);
     const pag = parsePagination(t.pagination ?? "none");
     if ("problem" in pag) problems.push(`${where}.pagination: ${pag.problem}`);
@@ -115,25 +122,33 @@ export function parseTables(specs: unknown, key: string): { tables: Table[]; pro
     if (!Number.isInteger(splits) || splits < 1 || splits > MAX_SPLITS) {
       problems.push(`${where}.splits: must be an integer from 1 to ${MAX_SPLITS}; got ${JSON.stringify(t.splits)}`);
     } else if (splits > 1 && !isPage && !("problem" in pag)) {
-      problems.push(`${where}.splits: is ${splits}, but only page:<param> pagination can be read in parallel (a cursor or link chain is sequential): remove splits or use page pagination`);
+      problems.push(
+        `${where}.splits: is ${splits}, but only page:<param> pagination can be read in parallel (a cursor or link chain is sequential): remove splits or use page pagination`,
+      );
     }
 
     const columns: Column[] = [];
     if (!Array.isArray(t.columns) || t.columns.length === 0) {
-      problems.push(`${where}.columns: is empty: declare the columns Athena should see, e.g. [{"name": "id", "type": "bigint"}, {"name": "email", "type": "string"}]`);
+      problems.push(
+        `${where}.columns: is empty: declare the columns Athena should see, e.g. [{"name": "id", "type": "bigint"}, {"name": "email", "type": "string"}]`,
+      );
     } else {
       const names = new Set<string>();
       t.columns.forEach((rawCol, j) => {
         const c = (rawCol ?? {}) as Partial<ColumnSpec>;
         const cat = `${where}.columns[${j}]`;
         if (typeof c.name !== "string" || !NAME.test(c.name)) {
-          problems.push(`${cat}.name: ${JSON.stringify(c.name)} is not a column name Athena can query: use lower case letters, digits and '_', e.g. "created_at"; map a differently spelt field with "path"`);
+          problems.push(
+            `${cat}.name: ${JSON.stringify(c.name)} is not a column name Athena can query: use lower case letters, digits and '_', e.g. "created_at"; map a differently spelt field with "path"`,
+          );
           return;
         }
         if (names.has(c.name)) problems.push(`${cat}.name: "${c.name}" is declared twice in table ${t.name}`);
         names.add(c.name);
         if (typeof c.type !== "string" || !Object.prototype.hasOwnProperty.call(COLUMN_TYPES, c.type)) {
-          problems.push(`${cat}.type: ${JSON.stringify(c.type)} is not a supported column type: use one of ${Object.keys(COLUMN_TYPES).join(", ")}`);
+          problems.push(
+            `${cat}.type: ${JSON.stringify(c.type)} is not a supported column type: use one of ${Object.keys(COLUMN_TYPES).join(", ")}`,
+          );
           return;
         }
         const path = parseJsonPath(c.path ?? c.name);
@@ -150,20 +165,32 @@ export function parseTables(specs: unknown, key: string): { tables: Table[]; pro
           const keys = Object.keys(f);
           const unknown = keys.filter((k) => !["equals", "min", "max"].includes(k));
           if (unknown.length > 0 || keys.length === 0) {
-            problems.push(`${cat}.filter: must map equals, min and/or max to the SaaS's query parameters, e.g. {"min": "updated_since"}; got keys ${JSON.stringify(keys)}`);
+            problems.push(
+              `${cat}.filter: must map equals, min and/or max to the SaaS's query parameters, e.g. {"min": "updated_since"}; got keys ${JSON.stringify(keys)}`,
+            );
           }
           for (const k of ["equals", "min", "max"] as const) {
             const p = f[k];
-            if (p !== undefined && (typeof p !== "string" || !PARAM.test(p))) problems.push(`${cat}.filter.${k}: ${JSON.stringify(p)} is not a query parameter name`);
+            if (p !== undefined && (typeof p !== "string" || !PARAM.test(p)))
+              problems.push(`${cat}.filter.${k}: ${JSON.stringify(p)} is not a query parameter name`);
           }
-          if ((f.min || f.max) && c.type === "boolean") problems.push(`${cat}.filter: a boolean column has no range; use equals`);
+          if ((f.min || f.max) && c.type === "boolean")
+            problems.push(`${cat}.filter: a boolean column has no range; use equals`);
           if (!("problem" in url)) {
             for (const k of ["equals", "min", "max"] as const) {
               const p = f[k];
-              if (typeof p === "string" && url.searchParams.has(p)) problems.push(`${cat}.filter.${k}: "${p}" is already set in ${where}.url: remove it from the URL so the connector can set it per query`);
+              if (typeof p === "string" && url.searchParams.has(p))
+                problems.push(
+                  `${cat}.filter.${k}: "${p}" is already set in ${where}.url: remove it from the URL so the connector can set it per query`,
+                );
             }
           }
-          if (!("problem" in pag) && pag.kind !== "none" && "param" in pag && [f.equals, f.min, f.max].includes(pag.param)) {
+          if (
+            !("problem" in pag) &&
+            pag.kind !== "none" &&
+            "param" in pag &&
+            [f.equals, f.min, f.max].includes(pag.param)
+          ) {
             problems.push(`${cat}.filter: uses "${pag.param}", the pagination parameter`);
           }
         }

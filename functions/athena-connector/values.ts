@@ -19,14 +19,16 @@ export function toArrowValue(v: unknown, type: ColumnType): unknown {
       return typeof v === "string" ? v : typeof v === "object" ? JSON.stringify(v) : String(v);
     case "int": {
       const n = typeof v === "number" ? v : typeof v === "string" && /^-?\d+$/.test(v.trim()) ? Number(v) : NaN;
-      if (!Number.isInteger(n) || n < INT32_MIN || n > INT32_MAX) throw new ValueError(`${describe(v)} is not a 32-bit integer (use type bigint or double)`);
+      if (!Number.isInteger(n) || n < INT32_MIN || n > INT32_MAX)
+        throw new ValueError(`${describe(v)} is not a 32-bit integer (use type bigint or double)`);
       return n;
     }
     case "bigint": {
       let b: bigint | undefined;
       if (typeof v === "number" && Number.isSafeInteger(v)) b = BigInt(v);
       else if (typeof v === "string" && /^-?\d+$/.test(v.trim())) b = BigInt(v.trim());
-      if (b === undefined || b < INT64_MIN || b > INT64_MAX) throw new ValueError(`${describe(v)} is not a 64-bit integer (use type double or string)`);
+      if (b === undefined || b < INT64_MIN || b > INT64_MAX)
+        throw new ValueError(`${describe(v)} is not a 64-bit integer (use type double or string)`);
       return b;
     }
     case "double": {
@@ -40,7 +42,8 @@ export function toArrowValue(v: unknown, type: ColumnType): unknown {
       throw new ValueError(`${describe(v)} is not a boolean (use type string)`);
     case "timestamp": {
       const ms = typeof v === "number" ? v : typeof v === "string" ? Date.parse(v) : NaN;
-      if (!Number.isFinite(ms)) throw new ValueError(`${describe(v)} is not an ISO 8601 timestamp or epoch milliseconds (use type string)`);
+      if (!Number.isFinite(ms))
+        throw new ValueError(`${describe(v)} is not an ISO 8601 timestamp or epoch milliseconds (use type string)`);
       return new Date(ms);
     }
     case "date": {

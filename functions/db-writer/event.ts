@@ -13,32 +13,48 @@ export const MAX_USERS = 100_000;
 
 const text = (max: number) =>
   z
-    .string({ error: (iss) => (iss.input === undefined ? "is required" : `must be a string, got ${typeOf(iss.input)}`) })
+    .string({
+      error: (iss) => (iss.input === undefined ? "is required" : `must be a string, got ${typeOf(iss.input)}`),
+    })
     .trim()
     .min(1, { error: "must not be empty" })
     .max(max, { error: `must be at most ${max} characters` });
 
 const userSchema = z
-  .object({
-    externalId: text(255),
-    // zod's own email pattern as a check on the trimmed string (a .pipe(z.email()) costs a second schema per user).
-    email: z
-      .string({ error: (iss) => (iss.input === undefined ? "is required" : `must be a string, got ${typeOf(iss.input)}`) })
-      .trim()
-      .max(320, { error: "must be at most 320 characters" })
-      .regex(z.regexes.email, { error: "is not an email address" }),
-    name: text(500),
-  }, { error: (iss) => `must be an object, got ${typeOf(iss.input)}` })
+  .object(
+    {
+      externalId: text(255),
+      // zod's own email pattern as a check on the trimmed string (a .pipe(z.email()) costs a second schema per user).
+      email: z
+        .string({
+          error: (iss) => (iss.input === undefined ? "is required" : `must be a string, got ${typeOf(iss.input)}`),
+        })
+        .trim()
+        .max(320, { error: "must be at most 320 characters" })
+        .regex(z.regexes.email, { error: "is not an email address" }),
+      name: text(500),
+    },
+    { error: (iss) => `must be an object, got ${typeOf(iss.input)}` },
+  )
   .catchall(z.unknown());
 
 const eventSchema = z
   .object(
     {
-      batchId: text(200).regex(/^[\x21-\x7e]+$/, { error: "must be visible ASCII without spaces, e.g. 2026-11-21-crm-export-7" }),
+      batchId: text(200).regex(/^[\x21-\x7e]+$/, {
+        error: "must be visible ASCII without spaces, e.g. 2026-11-21-crm-export-7",
+      }),
       users: z
-        .array(userSchema, { error: (iss) => (iss.input === undefined ? "is required: a list of users" : `must be a list of users, got ${typeOf(iss.input)}`) })
+        .array(userSchema, {
+          error: (iss) =>
+            iss.input === undefined
+              ? "is required: a list of users"
+              : `must be a list of users, got ${typeOf(iss.input)}`,
+        })
         .min(1, { error: "must hold at least one user" })
-        .max(MAX_USERS, { error: `holds more than ${MAX_USERS} users: split it into several batches, each with its own batchId` }),
+        .max(MAX_USERS, {
+          error: `holds more than ${MAX_USERS} users: split it into several batches, each with its own batchId`,
+        }),
     },
     { error: (iss) => `the event must be an object {"batchId": "...", "users": [...]}, got ${typeOf(iss.input)}` },
   )
@@ -46,7 +62,12 @@ const eventSchema = z
     const first = new Map<string, number>();
     e.users.forEach((u, i) => {
       const j = first.get(u.externalId);
-      if (j !== undefined) ctx.addIssue({ code: "custom", path: ["users", i, "externalId"], message: `duplicates users[${j}].externalId "${u.externalId}"` });
+      if (j !== undefined)
+        ctx.addIssue({
+          code: "custom",
+          path: ["users", i, "externalId"],
+          message: `duplicates users[${j}].externalId "${u.externalId}"`,
+        });
       else first.set(u.externalId, i);
     });
   });
@@ -79,12 +100,15 @@ function attributeProblems(users: unknown[]): string[] {
     const keys: (string | number)[] = [];
     for (let it: Item | undefined = item; it && it.parent; it = it.parent) keys.push(it.key);
     let out = `users[${index}]`;
-    for (const k of keys.reverse()) out += typeof k === "number" ? `[${k}]` : /^[A-Za-z_$][\w$]*$/.test(k) ? `.${k}` : `[${JSON.stringify(k)}]`;
+    for (const k of keys.reverse())
+      out += typeof k === "number" ? `[${k}]` : /^[A-Za-z_$][\w$]*$/.test(k) ? `.${k}` : `[${JSON.stringify(k)}]`;
     return out.length > 200 ? `${out.slice(0, 200)}…` : out;
   };
   const who = (u: unknown) => {
     const id = (u as { externalId?: unknown })?.externalId;
-    return typeof id === "string" && !LONE_SURROGATE.test(id) && !id.includes("\u0000") ? ` (externalId ${JSON.stringify(id.slice(0, 100))})` : "";
+    return typeof id === "string" && !LONE_SURROGATE.test(id) && !id.includes("\u0000")
+      ? ` (externalId ${JSON.stringify(id.slice(0, 100))})`
+      : "";
   };
   for (let i = 0; i < users.length && problems.length < 20; i++) {
     const root: Item = { value: users[i], depth: 1, key: "", parent: undefined };
@@ -98,7 +122,11 @@ function attributeProblems(users: unknown[]): string[] {
       const v = item.value;
       if (typeof v === "string") {
         if (v.includes("\u0000")) add(item, "contains a NUL character (U+0000), which PostgreSQL cannot store");
-        else if (LONE_SURROGATE.test(v)) add(item, "contains a lone UTF-16 surrogate (not valid Unicode), which PostgreSQL cannot store: send well-formed text");
+        else if (LONE_SURROGATE.test(v))
+          add(
+            item,
+            "contains a lone UTF-16 surrogate (not valid Unicode), which PostgreSQL cannot store: send well-formed text",
+          );
         continue;
       }
       if (v === null || typeof v !== "object") continue;
@@ -107,16 +135,23 @@ function attributeProblems(users: unknown[]): string[] {
         break;
       }
       if (Array.isArray(v)) {
-        for (let k = v.length - 1; k >= 0; k--) stack.push({ value: v[k], depth: item.depth + 1, key: k, parent: item });
+        for (let k = v.length - 1; k >= 0; k--)
+          stack.push({ value: v[k], depth: item.depth + 1, key: k, parent: item });
         continue;
       }
       const keys = Object.keys(v);
       for (let k = keys.length - 1; k >= 0; k--) {
         const key = keys[k];
         const child: Item = { value: (v as Record<string, unknown>)[key], depth: item.depth + 1, key, parent: item };
-        if (key === "__proto__") add(child, 'is an attribute named "__proto__", which the writer cannot store as data: rename it');
-        else if (key.includes("\u0000")) add(child, "has a key with a NUL character (U+0000), which PostgreSQL cannot store");
-        else if (LONE_SURROGATE.test(key)) add(child, "has a key with a lone UTF-16 surrogate (not valid Unicode), which PostgreSQL cannot store: rename it");
+        if (key === "__proto__")
+          add(child, 'is an attribute named "__proto__", which the writer cannot store as data: rename it');
+        else if (key.includes("\u0000"))
+          add(child, "has a key with a NUL character (U+0000), which PostgreSQL cannot store");
+        else if (LONE_SURROGATE.test(key))
+          add(
+            child,
+            "has a key with a lone UTF-16 surrogate (not valid Unicode), which PostgreSQL cannot store: rename it",
+          );
         else stack.push(child);
       }
       if (problems.length >= 20) break;
@@ -140,7 +175,8 @@ export function parseEvent(event: unknown): Batch {
     const line = `${JSON.stringify([externalId, email, name])}${attributesJson}\n`;
     // PostgreSQL text and jsonb cannot hold U+0000, which JSON.stringify writes as \u0000; an escaped backslash
     // followed by "u0000" is ordinary text.
-    if (line.includes("\\u0000") && /(?:^|[^\\])(?:\\\\)*\\u0000/.test(line)) problems.push(`users[${i}]: contains a NUL character (U+0000), which PostgreSQL cannot store`);
+    if (line.includes("\\u0000") && /(?:^|[^\\])(?:\\\\)*\\u0000/.test(line))
+      problems.push(`users[${i}]: contains a NUL character (U+0000), which PostgreSQL cannot store`);
     buf += line;
     if (buf.length >= 65_536) {
       hash.update(buf);

@@ -1,6 +1,6 @@
 /**
- * db-writer (MISSION §3, account A): writes a batch of users into the PostgreSQL database in account B, reached
- * through the Transit Gateway (DB_ACCESS=pg) or through the Aurora Data API (DB_ACCESS=data-api). The write-up's
+ * db-writer (docs/designs.md §3, account A): writes a batch of users into the PostgreSQL database in account B, reached
+ * through the Transit Gateway (DB_ACCESS=pg) or through the Aurora Data API (DB_ACCESS=data-api). The usual recipe's
  * "create a users table and insert a row", done properly:
  *
  * - the schema is created and migrated by the function on its first cold start against a database, once, even
@@ -54,7 +54,10 @@ export async function handler(event: unknown, context?: LambdaContextLike): Prom
   try {
     level ??= parseLogLevel();
     log = createLogger(level, { requestId: context?.awsRequestId });
-    db ??= databaseFromEnv(process.env, { log: createLogger(level, { component: "db" }), applicationName: "db-writer" });
+    db ??= databaseFromEnv(process.env, {
+      log: createLogger(level, { component: "db" }),
+      applicationName: "db-writer",
+    });
     batch = parseEvent(event);
   } catch (err) {
     log.error("db-writer cannot start", errorFields(err));
@@ -79,10 +82,21 @@ export async function handler(event: unknown, context?: LambdaContextLike): Prom
     return summary;
   } catch (err) {
     const retry =
-      err instanceof DbError && (err.kind === "connection-lost" || err.kind === "commit-unknown" || err.kind === "unreachable" || err.kind === "timeout" || err.kind === "data-api")
+      err instanceof DbError &&
+      (err.kind === "connection-lost" ||
+        err.kind === "commit-unknown" ||
+        err.kind === "unreachable" ||
+        err.kind === "timeout" ||
+        err.kind === "data-api")
         ? "invoke again with the same event: the batch is idempotent"
         : undefined;
-    log.error("batch not written", { ...errorFields(err), access: database.kind, received: batch.users.length, durationMs: Date.now() - started, ...(retry ? { retry } : {}) });
+    log.error("batch not written", {
+      ...errorFields(err),
+      access: database.kind,
+      received: batch.users.length,
+      durationMs: Date.now() - started,
+      ...(retry ? { retry } : {}),
+    });
     throw err;
   }
 }

@@ -35,7 +35,7 @@ export const MIGRATIONS: Migration[] = [
         already_present integer,
         created_at timestamptz NOT NULL DEFAULT now()
       )`,
-      // The write-up's users table; external_id is the per-user idempotency key.
+      // The usual recipe's users table; external_id is the per-user idempotency key.
       `CREATE TABLE users (
         id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
         external_id text NOT NULL,
@@ -77,13 +77,21 @@ export async function ensureSchema(db: SqlDatabase, log: Logger): Promise<Schema
       PRIMARY KEY (component, version)
     )`);
     const done = new Set(
-      (await tx.query<{ version: number }>(`SELECT version FROM schema_migrations WHERE component = :component`, { component: COMPONENT })).rows.map((r) => Number(r.version)),
+      (
+        await tx.query<{ version: number }>(`SELECT version FROM schema_migrations WHERE component = :component`, {
+          component: COMPONENT,
+        })
+      ).rows.map((r) => Number(r.version)),
     );
     const now: number[] = [];
     for (const m of MIGRATIONS) {
       if (done.has(m.version)) continue;
       for (const sql of m.statements) await runMigrationStatement(tx, sql, m);
-      await tx.query(`INSERT INTO schema_migrations (component, version, name) VALUES (:component, :version, :name)`, { component: COMPONENT, version: m.version, name: m.name });
+      await tx.query(`INSERT INTO schema_migrations (component, version, name) VALUES (:component, :version, :name)`, {
+        component: COMPONENT,
+        version: m.version,
+        name: m.name,
+      });
       now.push(m.version);
     }
     return now;
@@ -94,9 +102,14 @@ export async function ensureSchema(db: SqlDatabase, log: Logger): Promise<Schema
 }
 
 async function appliedVersion(db: SqlDatabase): Promise<number> {
-  const present = await db.query<{ present: boolean }>(`SELECT to_regclass('schema_migrations') IS NOT NULL AS present`);
+  const present = await db.query<{ present: boolean }>(
+    `SELECT to_regclass('schema_migrations') IS NOT NULL AS present`,
+  );
   if (!present.rows[0]?.present) return 0;
-  const r = await db.query<{ version: number }>(`SELECT coalesce(max(version), 0)::int AS version FROM schema_migrations WHERE component = :component`, { component: COMPONENT });
+  const r = await db.query<{ version: number }>(
+    `SELECT coalesce(max(version), 0)::int AS version FROM schema_migrations WHERE component = :component`,
+    { component: COMPONENT },
+  );
   return Number(r.rows[0]?.version ?? 0);
 }
 

@@ -41,11 +41,14 @@ export async function writeBatch(db: SqlDatabase, batch: Batch): Promise<WriteRe
     if (claim.rowCount === 0) return replay(tx, batch);
     const inserted = isPgExecutor(db, tx) ? await insertWithCopy(tx, batch) : await insertWithBatch(tx, batch);
     const alreadyPresent = received - inserted;
-    await tx.query(`UPDATE user_batches SET inserted = :inserted, already_present = :alreadyPresent WHERE batch_id = :batchId`, {
-      inserted,
-      alreadyPresent,
-      batchId: batch.batchId,
-    });
+    await tx.query(
+      `UPDATE user_batches SET inserted = :inserted, already_present = :alreadyPresent WHERE batch_id = :batchId`,
+      {
+        inserted,
+        alreadyPresent,
+        batchId: batch.batchId,
+      },
+    );
     return { inserted, alreadyPresent, replayed: false };
   });
 }
@@ -84,7 +87,9 @@ async function insertWithCopy(tx: PgExecutor, batch: Batch): Promise<number> {
 async function insertThroughTempTable(tx: PgExecutor, batch: Batch): Promise<number> {
   // Created once per connection (IF NOT EXISTS is a no-op afterwards) and emptied at every commit, so warm
   // invocations add no catalog churn.
-  await tx.query(`CREATE TEMP TABLE IF NOT EXISTS ${INCOMING} (external_id text, email text, name text, attributes jsonb) ON COMMIT DELETE ROWS`);
+  await tx.query(
+    `CREATE TEMP TABLE IF NOT EXISTS ${INCOMING} (external_id text, email text, name text, attributes jsonb) ON COMMIT DELETE ROWS`,
+  );
   await tx.copyInto(
     INCOMING,
     COLUMNS,
@@ -112,18 +117,27 @@ async function insertWithBatch(tx: SqlExecutor, batch: Batch): Promise<number> {
     })),
   );
   // Users an earlier batch stored keep that batch's id, so this counts exactly the rows this batch added.
-  const r = await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM users WHERE batch_id = :batchId`, { batchId: batch.batchId });
+  const r = await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM users WHERE batch_id = :batchId`, {
+    batchId: batch.batchId,
+  });
   return Number(r.rows[0]?.n ?? 0);
 }
 
 async function replay(tx: SqlExecutor, batch: Batch): Promise<WriteResult> {
-  const r = await tx.query<{ payload_sha256: string; received: number; inserted: number | null; already_present: number | null }>(
-    `SELECT payload_sha256, received, inserted, already_present FROM user_batches WHERE batch_id = :batchId`,
-    { batchId: batch.batchId },
-  );
+  const r = await tx.query<{
+    payload_sha256: string;
+    received: number;
+    inserted: number | null;
+    already_present: number | null;
+  }>(`SELECT payload_sha256, received, inserted, already_present FROM user_batches WHERE batch_id = :batchId`, {
+    batchId: batch.batchId,
+  });
   const row = r.rows[0];
   if (!row || row.inserted === null || row.already_present === null) {
-    throw new WriterError("schema", `batch "${batch.batchId}" is recorded in user_batches without its counts: the row was not written by this function`);
+    throw new WriterError(
+      "schema",
+      `batch "${batch.batchId}" is recorded in user_batches without its counts: the row was not written by this function`,
+    );
   }
   if (row.payload_sha256 !== batch.sha256) {
     throw new WriterError(

@@ -67,7 +67,10 @@ export function axiosWithoutFetch(): string {
     const utils = path.join(tmp, "lib", "utils.js");
     let src = fs.readFileSync(utils, "utf8");
     for (const [from, to] of UTILS_PATCH) {
-      if (!src.includes(from)) throw new Error(`axios ${version} changed lib/utils.js: update UTILS_PATCH in functions/kintone-sync/bundle-options.ts (missing: ${from})`);
+      if (!src.includes(from))
+        throw new Error(
+          `axios ${version} changed lib/utils.js: update UTILS_PATCH in functions/kintone-sync/bundle-options.ts (missing: ${from})`,
+        );
       src = src.replace(from, to);
     }
     fs.writeFileSync(utils, src);
@@ -89,6 +92,12 @@ export function axiosWithoutFetch(): string {
 
 const FETCH_STUB_MARK = "axios fetch adapter removed by vpc-lambda-kit";
 const UTILS_PATCH: [string, string][] = [
-  ["const FormDataCtor = typeof G.FormData !== 'undefined' ? G.FormData : undefined;", "const formDataCtor = () => (typeof G.FormData !== 'undefined' ? G.FormData : undefined);"],
-  ["if (FormDataCtor && thing instanceof FormDataCtor) return true;", "const FormDataCtor = formDataCtor();\n  if (FormDataCtor && thing instanceof FormDataCtor) return true;"],
+  [
+    "const FormDataCtor = typeof G.FormData !== 'undefined' ? G.FormData : undefined;",
+    "const formDataCtor = () => (typeof G.FormData !== 'undefined' ? G.FormData : undefined);",
+  ],
+  [
+    "if (FormDataCtor && thing instanceof FormDataCtor) return true;",
+    "const FormDataCtor = formDataCtor();\n  if (FormDataCtor && thing instanceof FormDataCtor) return true;",
+  ],
 ];

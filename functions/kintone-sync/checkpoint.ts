@@ -15,7 +15,12 @@
  * resuming one that belonged to another set of records.
  */
 import { createHash } from "crypto";
-import { ConditionalCheckFailedException, DynamoDBClient, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
+import {
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+} from "@aws-sdk/client-dynamodb";
 import { secretFailure } from "../shared/secrets";
 import { SyncError } from "./errors";
 
@@ -47,7 +52,10 @@ let client: DynamoDBClient | undefined;
 function dynamo(): DynamoDBClient {
   // Short timeouts: without a route to DynamoDB (no gateway endpoint, no NAT) the call would hang until the
   // Lambda timeout instead of failing with the message below.
-  client ??= new DynamoDBClient({ maxAttempts: 3, requestHandler: { connectionTimeout: 5_000, requestTimeout: 10_000 } });
+  client ??= new DynamoDBClient({
+    maxAttempts: 3,
+    requestHandler: { connectionTimeout: 5_000, requestTimeout: 10_000 },
+  });
   return client;
 }
 
@@ -60,7 +68,11 @@ export class DynamoCheckpoint implements CheckpointStore {
   async load(): Promise<Position> {
     let item: Record<string, { N?: string; S?: string }> | undefined;
     try {
-      item = (await dynamo().send(new GetItemCommand({ TableName: this.table, Key: { id: { S: this.key } }, ConsistentRead: true }))).Item as typeof item;
+      item = (
+        await dynamo().send(
+          new GetItemCommand({ TableName: this.table, Key: { id: { S: this.key } }, ConsistentRead: true }),
+        )
+      ).Item as typeof item;
     } catch (err) {
       throw checkpointError(err, this.table, "read");
     }
@@ -96,7 +108,8 @@ export class DynamoCheckpoint implements CheckpointStore {
         }),
       );
     } catch (err) {
-      if (err instanceof ConditionalCheckFailedException || (err as Error)?.name === "ConditionalCheckFailedException") return "superseded";
+      if (err instanceof ConditionalCheckFailedException || (err as Error)?.name === "ConditionalCheckFailedException")
+        return "superseded";
       throw checkpointError(err, this.table, "write");
     }
     return next;
@@ -127,5 +140,8 @@ function checkpointError(err: unknown, table: string, action: "read" | "write"):
         `a DynamoDB gateway endpoint on their route tables (or a NAT route) and let its security group send 443 to the DynamoDB prefix list`,
     );
   }
-  return new SyncError("checkpoint", `could not ${action} the sync position in DynamoDB table "${table}" (${op}, KINTONE_CHECKPOINT_TABLE): ${detail}`);
+  return new SyncError(
+    "checkpoint",
+    `could not ${action} the sync position in DynamoDB table "${table}" (${op}, KINTONE_CHECKPOINT_TABLE): ${detail}`,
+  );
 }

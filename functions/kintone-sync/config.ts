@@ -30,20 +30,27 @@ export interface SyncConfig {
 const KINTONE_HOSTS = [".cybozu.com", ".kintone.com", ".cybozu.cn"];
 
 const envSchema = z.object({
-  KINTONE_BASE_URL: required("KINTONE_BASE_URL", "set it to your kintone domain, e.g. https://example.cybozu.com").superRefine((v, ctx) => {
+  KINTONE_BASE_URL: required(
+    "KINTONE_BASE_URL",
+    "set it to your kintone domain, e.g. https://example.cybozu.com",
+  ).superRefine((v, ctx) => {
     const problem = baseUrlProblem(v);
     if (problem) ctx.addIssue({ code: "custom", message: `KINTONE_BASE_URL ${problem}; got "${v}"` });
   }),
-  KINTONE_APP_ID: required("KINTONE_APP_ID", "set it to the app's ID, the number in https://<sub>.cybozu.com/k/<ID>/").refine(
-    (v) => /^[1-9]\d*$/.test(v),
-    { error: (iss) => `KINTONE_APP_ID must be the app's numeric ID (the number in https://<sub>.cybozu.com/k/<ID>/); got "${String(iss.input)}"` },
-  ),
+  KINTONE_APP_ID: required(
+    "KINTONE_APP_ID",
+    "set it to the app's ID, the number in https://<sub>.cybozu.com/k/<ID>/",
+  ).refine((v) => /^[1-9]\d*$/.test(v), {
+    error: (iss) =>
+      `KINTONE_APP_ID must be the app's numeric ID (the number in https://<sub>.cybozu.com/k/<ID>/); got "${String(iss.input)}"`,
+  }),
   KINTONE_GUEST_SPACE_ID: z
     .string()
     .trim()
     .optional()
     .refine((v) => v === undefined || v === "" || /^[1-9]\d*$/.test(v), {
-      error: (iss) => `KINTONE_GUEST_SPACE_ID must be the guest space's numeric ID, or unset for apps outside guest spaces; got "${String(iss.input)}"`,
+      error: (iss) =>
+        `KINTONE_GUEST_SPACE_ID must be the guest space's numeric ID, or unset for apps outside guest spaces; got "${String(iss.input)}"`,
     }),
   KINTONE_QUERY: z
     .string()
@@ -64,14 +71,33 @@ const envSchema = z.object({
     "KINTONE_CHECKPOINT_TABLE",
     'set it to the name of the DynamoDB table (partition key "id", String) where a run stopped by its time budget leaves the position the next run resumes from',
   ).refine((v) => /^[A-Za-z0-9_.-]{3,255}$/.test(v), {
-    error: (iss) => `KINTONE_CHECKPOINT_TABLE must be a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -); got "${String(iss.input)}"`,
+    error: (iss) =>
+      `KINTONE_CHECKPOINT_TABLE must be a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -); got "${String(iss.input)}"`,
   }),
   KINTONE_TRANSFORM_OPTIONS: z.string().optional(),
-  KINTONE_RETRY_MAX_ATTEMPTS: integer("KINTONE_RETRY_MAX_ATTEMPTS", "attempts per request, the first included", 1, 10, 5),
-  KINTONE_RETRY_BASE_MS: integer("KINTONE_RETRY_BASE_MS", "backoff before the first retry, doubling after", 0, 60_000, 500),
+  KINTONE_RETRY_MAX_ATTEMPTS: integer(
+    "KINTONE_RETRY_MAX_ATTEMPTS",
+    "attempts per request, the first included",
+    1,
+    10,
+    5,
+  ),
+  KINTONE_RETRY_BASE_MS: integer(
+    "KINTONE_RETRY_BASE_MS",
+    "backoff before the first retry, doubling after",
+    0,
+    60_000,
+    500,
+  ),
   KINTONE_RETRY_MAX_MS: integer("KINTONE_RETRY_MAX_MS", "longest single backoff", 0, 300_000, 20_000),
   KINTONE_TIMEOUT_MS: integer("KINTONE_TIMEOUT_MS", "socket timeout of one request", 1_000, 300_000, 30_000),
-  KINTONE_DEADLINE_MARGIN_MS: integer("KINTONE_DEADLINE_MARGIN_MS", "time kept in reserve before the Lambda timeout", 0, 600_000, 30_000),
+  KINTONE_DEADLINE_MARGIN_MS: integer(
+    "KINTONE_DEADLINE_MARGIN_MS",
+    "time kept in reserve before the Lambda timeout",
+    0,
+    600_000,
+    30_000,
+  ),
   LOG_LEVEL: logLevel,
 });
 
@@ -99,7 +125,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SyncConfig {
     allowlistHint: v.KINTONE_ALLOWLIST_HINT,
     checkpointTable: v.KINTONE_CHECKPOINT_TABLE,
     transformOptions,
-    retry: { maxAttempts: v.KINTONE_RETRY_MAX_ATTEMPTS, baseMs: v.KINTONE_RETRY_BASE_MS, maxMs: v.KINTONE_RETRY_MAX_MS },
+    retry: {
+      maxAttempts: v.KINTONE_RETRY_MAX_ATTEMPTS,
+      baseMs: v.KINTONE_RETRY_BASE_MS,
+      maxMs: v.KINTONE_RETRY_MAX_MS,
+    },
     timeoutMs: v.KINTONE_TIMEOUT_MS,
     deadlineMarginMs: v.KINTONE_DEADLINE_MARGIN_MS,
     logLevel: v.LOG_LEVEL,
@@ -120,7 +150,10 @@ function baseUrlProblem(value: string): string | undefined {
   if (url.pathname !== "/" || url.search || url.hash || url.username) {
     return "must be the domain only, without a path, query or credentials (e.g. https://example.cybozu.com)";
   }
-  if (url.protocol === "https:" && KINTONE_HOSTS.some((h) => url.hostname.endsWith(h) && url.hostname.length > h.length)) {
+  if (
+    url.protocol === "https:" &&
+    KINTONE_HOSTS.some((h) => url.hostname.endsWith(h) && url.hostname.length > h.length)
+  ) {
     return undefined;
   }
   // Plain http is only for the fake kintone that tests run on the loopback interface.

@@ -42,7 +42,8 @@ export interface KintoneFailure {
   retryAfterMs?: number;
 }
 
-export type SyncErrorKind = "config" | "secret" | "ip-restricted" | "token" | "permission" | "network" | "kintone" | "transform" | "checkpoint";
+export type SyncErrorKind =
+  "config" | "secret" | "ip-restricted" | "token" | "permission" | "network" | "kintone" | "transform" | "checkpoint";
 
 /** The only error type the handler throws: a message to act on, and facts for code (no headers, no token). */
 export class SyncError extends Error {
@@ -57,8 +58,19 @@ export class SyncError extends Error {
 }
 
 const NETWORK_CODES = new Set([
-  "ECONNRESET", "ECONNREFUSED", "ECONNABORTED", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH",
-  "ENETUNREACH", "ENETDOWN", "ERR_NETWORK", "ERR_SOCKET_CONNECTION_TIMEOUT", "UND_ERR_SOCKET",
+  "ECONNRESET",
+  "ECONNREFUSED",
+  "ECONNABORTED",
+  "ETIMEDOUT",
+  "EPIPE",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENETDOWN",
+  "ERR_NETWORK",
+  "ERR_SOCKET_CONNECTION_TIMEOUT",
+  "UND_ERR_SOCKET",
 ]);
 
 /** Reduces whatever @kintone/rest-api-client (or axios underneath it) threw; undefined if it is not a request failure. */
@@ -84,7 +96,12 @@ export function describeFailure(err: unknown): KintoneFailure | undefined {
     if (response && typeof response.status === "number") {
       return { transport: "http", status: response.status, message: `HTTP ${response.status}`, json: false };
     }
-    return { transport: "network", code: typeof e.code === "string" ? e.code : undefined, message: e.message, json: false };
+    return {
+      transport: "network",
+      code: typeof e.code === "string" ? e.code : undefined,
+      message: e.message,
+      json: false,
+    };
   }
   // The client's rendering of a response whose body was not JSON: `${status}: ${statusText}`.
   const m = /^(\d{3}): ?(.*)$/.exec(e.message);
@@ -165,6 +182,12 @@ export function explainFailure(f: KintoneFailure, ctx: FailureContext): SyncErro
   }
   const retried = ctx.attempts > 1 ? ` (gave up after ${ctx.attempts} attempts)` : "";
   const forbidden =
-    f.status === 403 ? `. If the domain restricts source IP addresses, check that this function's egress addresses are allowlisted: ${ctx.allowlistHint}` : "";
-  return new SyncError("kintone", `kintone could not ${ctx.operation} in app ${ctx.appId}: ${what}: ${f.message}${retried}${forbidden}`, f);
+    f.status === 403
+      ? `. If the domain restricts source IP addresses, check that this function's egress addresses are allowlisted: ${ctx.allowlistHint}`
+      : "";
+  return new SyncError(
+    "kintone",
+    `kintone could not ${ctx.operation} in app ${ctx.appId}: ${what}: ${f.message}${retried}${forbidden}`,
+    f,
+  );
 }

@@ -55,7 +55,9 @@ function coldStart(): Runtime {
     options = mod.parseOptions ? mod.parseOptions(config.transformOptions) : config.transformOptions;
     fields = mod.fields ? mod.fields(options) : undefined;
   } catch (err) {
-    throw configError([`KINTONE_TRANSFORM_OPTIONS is not valid for the transform: ${(err as Error)?.message ?? String(err)}`]);
+    throw configError([
+      `KINTONE_TRANSFORM_OPTIONS is not valid for the transform: ${(err as Error)?.message ?? String(err)}`,
+    ]);
   }
   runtime = { config, transform: mod.transform, options, fields };
   return runtime;
@@ -109,7 +111,10 @@ export async function handler(_event?: unknown, context?: LambdaContextLike): Pr
       retry: config.retry,
       log,
     });
-    const store = new DynamoCheckpoint(config.checkpointTable, checkpointKey(config.baseUrl, config.appId, config.condition));
+    const store = new DynamoCheckpoint(
+      config.checkpointTable,
+      checkpointKey(config.baseUrl, config.appId, config.condition),
+    );
     let position: Position = await store.load();
     let superseded = false;
     const save = async (afterId: number, cycleDone: boolean) => {
@@ -117,16 +122,20 @@ export async function handler(_event?: unknown, context?: LambdaContextLike): Pr
       const saved = await store.save(afterId, position, cycleDone);
       if (saved === "superseded") {
         superseded = true;
-        log.warn("another run saved the sync position first; this run's position is not stored and its records are read again later", {
-          table: store.table,
-          key: store.key,
-          afterId,
-        });
+        log.warn(
+          "another run saved the sync position first; this run's position is not stored and its records are read again later",
+          {
+            table: store.table,
+            key: store.key,
+            afterId,
+          },
+        );
       } else {
         position = saved;
       }
     };
-    if (position.afterId > 0) log.info("resuming after the last settled record", { afterId: position.afterId, cycles: position.cycles });
+    if (position.afterId > 0)
+      log.info("resuming after the last settled record", { afterId: position.afterId, cycles: position.cycles });
     const summary = await runSync({
       api,
       appId: config.appId,
@@ -153,6 +162,8 @@ export async function handler(_event?: unknown, context?: LambdaContextLike): Pr
       durationMs: Date.now() - started,
     });
     // Never rethrow a raw HTTP client error: it holds the request headers, the API token among them.
-    throw err instanceof SyncError ? err : new SyncError("kintone", `kintone sync failed: ${(err as Error)?.message ?? String(err)}`);
+    throw err instanceof SyncError
+      ? err
+      : new SyncError("kintone", `kintone sync failed: ${(err as Error)?.message ?? String(err)}`);
   }
 }

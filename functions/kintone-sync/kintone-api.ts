@@ -56,7 +56,12 @@ export class KintoneApi {
   }
 
   /** GET /k/v1/records.json. `query` must carry its own `limit` (≤ 500). */
-  async getRecords(kind: "read" | "recheck", query: string, fields: string[] | undefined, totalCount: boolean): Promise<{ records: KintoneRecord[]; totalCount: number | null }> {
+  async getRecords(
+    kind: "read" | "recheck",
+    query: string,
+    fields: string[] | undefined,
+    totalCount: boolean,
+  ): Promise<{ records: KintoneRecord[]; totalCount: number | null }> {
     const res = await this.call(kind, kind === "read" ? "read records" : "re-read record revisions", () =>
       this.client.record.getRecords({ app: this.opts.appId, query, fields, totalCount }),
     );
@@ -130,4 +135,3 @@ function clientBaseUrl(baseUrl: string): string {
   if (url.protocol === "http:" && url.hostname === "127.0.0.1") url.hostname = "localhost";
   return url.origin;
 }
-

@@ -57,7 +57,10 @@ export function parseTokenSecret(secretString: string, secretId: string): string
     }
     text = apiToken.trim();
   }
-  const tokens = text.split(",").map((t) => t.trim()).filter((t) => t.length > 0);
+  const tokens = text
+    .split(",")
+    .map((t) => t.trim())
+    .filter((t) => t.length > 0);
   if (tokens.length === 0 || tokens.length > MAX_TOKENS || tokens.some((t) => !/^[A-Za-z0-9]+$/.test(t))) {
     throw new SyncError(
       "secret",
@@ -89,5 +92,8 @@ function secretReadError(err: unknown, secretId: string): SyncError {
         `a secretsmanager interface endpoint with private DNS (its security group allowing 443 from the function) or a NAT gateway route.`,
     );
   }
-  return new SyncError("secret", `could not read Secrets Manager secret "${secretId}" (KINTONE_TOKEN_SECRET_ID): ${detail}.`);
+  return new SyncError(
+    "secret",
+    `could not read Secrets Manager secret "${secretId}" (KINTONE_TOKEN_SECRET_ID): ${detail}.`,
+  );
 }

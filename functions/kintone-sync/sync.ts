@@ -35,8 +35,22 @@ export const WRITE_BATCH = MAX_PUT_RECORDS * MAX_BULK_REQUESTS;
 
 /** Field types kintone computes or owns: a write to one would fail the whole bulkRequest. */
 const READ_ONLY_TYPES = new Set([
-  "__ID__", "__REVISION__", "RECORD_NUMBER", "CALC", "CREATOR", "CREATED_TIME", "MODIFIER", "UPDATED_TIME",
-  "STATUS", "STATUS_ASSIGNEE", "CATEGORY", "REFERENCE_TABLE", "GROUP", "LABEL", "SPACER", "HR",
+  "__ID__",
+  "__REVISION__",
+  "RECORD_NUMBER",
+  "CALC",
+  "CREATOR",
+  "CREATED_TIME",
+  "MODIFIER",
+  "UPDATED_TIME",
+  "STATUS",
+  "STATUS_ASSIGNEE",
+  "CATEGORY",
+  "REFERENCE_TABLE",
+  "GROUP",
+  "LABEL",
+  "SPACER",
+  "HR",
 ]);
 
 /** Refused bulk updates tolerated per batch before giving up (each drops at least one record). */
@@ -72,8 +86,17 @@ export function pageQuery(condition: string, afterId: number): string {
 export async function runSync(o: SyncOptions): Promise<SyncSummary> {
   const started = Date.now();
   const s = {
-    read: 0, changed: 0, written: 0, conflictIds: [] as string[], vanished: 0, rejected: 0, rejectedIds: [] as string[],
-    unstable: 0, unstableIds: [] as string[], pages: 0, complete: true,
+    read: 0,
+    changed: 0,
+    written: 0,
+    conflictIds: [] as string[],
+    vanished: 0,
+    rejected: 0,
+    rejectedIds: [] as string[],
+    unstable: 0,
+    unstableIds: [] as string[],
+    pages: 0,
+    complete: true,
   };
   const fields = o.fields === undefined ? undefined : unique(["$id", "$revision", ...o.fields]);
   const pending: RecordUpdateRequest[] = [];
@@ -91,12 +114,16 @@ export async function runSync(o: SyncOptions): Promise<SyncSummary> {
 
   const writeBatch = async (batch: RecordUpdateRequest[]): Promise<void> => {
     let remaining = batch;
-    for (let refusals = 0; remaining.length > 0; ) {
+    for (let refusals = 0; remaining.length > 0;) {
       const chunks = chunk(remaining, MAX_PUT_RECORDS);
       try {
         await o.api.bulkUpdate(chunks);
         s.written += remaining.length;
-        o.log.info("records written", { records: remaining.length, requests: chunks.length, apiCalls: o.api.totalCalls });
+        o.log.info("records written", {
+          records: remaining.length,
+          requests: chunks.length,
+          apiCalls: o.api.totalCalls,
+        });
         return;
       } catch (err) {
         const f = err instanceof SyncError ? err.failure : undefined;
@@ -145,7 +172,10 @@ export async function runSync(o: SyncOptions): Promise<SyncSummary> {
   for (;;) {
     if (s.pages > 0 && o.shouldStop()) {
       s.complete = false;
-      o.log.warn("stopping early to finish inside the Lambda timeout; the next run carries on", { read: s.read, afterId });
+      o.log.warn("stopping early to finish inside the Lambda timeout; the next run carries on", {
+        read: s.read,
+        afterId,
+      });
       break;
     }
     const page = await o.api.getRecords("read", pageQuery(o.condition, afterId), fields, s.pages === 0);
@@ -280,11 +310,17 @@ async function runTransform(o: SyncOptions, record: KintoneRecord, id: string): 
     out = await o.transform(record);
   } catch (err) {
     o.log.error("transform failed", { recordId: id, ...errorFields(err) });
-    throw new SyncError("transform", `the transform failed on record $id=${id}: ${(err as Error)?.message ?? String(err)}`);
+    throw new SyncError(
+      "transform",
+      `the transform failed on record $id=${id}: ${(err as Error)?.message ?? String(err)}`,
+    );
   }
   if (out === undefined || out === null) return {};
   if (typeof out !== "object" || Array.isArray(out)) {
-    throw new SyncError("transform", `the transform returned ${Array.isArray(out) ? "an array" : typeof out} for record $id=${id}; it must return an object of {fieldCode: {value}}`);
+    throw new SyncError(
+      "transform",
+      `the transform returned ${Array.isArray(out) ? "an array" : typeof out} for record $id=${id}; it must return an object of {fieldCode: {value}}`,
+    );
   }
   return out as RecordUpdate;
 }
@@ -295,7 +331,10 @@ export function changedFields(record: KintoneRecord, update: RecordUpdate, id: s
   for (const [code, field] of Object.entries(update)) {
     if (field === undefined) continue;
     if (field === null || typeof field !== "object" || !("value" in field)) {
-      throw new SyncError("transform", `the transform returned field "${code}" of record $id=${id} without {value: ...}`);
+      throw new SyncError(
+        "transform",
+        `the transform returned field "${code}" of record $id=${id} without {value: ...}`,
+      );
     }
     const current = record[code];
     if (!current) {
@@ -305,7 +344,10 @@ export function changedFields(record: KintoneRecord, update: RecordUpdate, id: s
       );
     }
     if (code.startsWith("$") || (current.type !== undefined && READ_ONLY_TYPES.has(current.type))) {
-      throw new SyncError("transform", `the transform wrote field "${code}" (${current.type ?? "system field"}), which kintone does not let API clients set`);
+      throw new SyncError(
+        "transform",
+        `the transform wrote field "${code}" (${current.type ?? "system field"}), which kintone does not let API clients set`,
+      );
     }
     if (!sameValue(current.value, field.value)) diff[code] = { value: field.value };
   }
@@ -332,7 +374,11 @@ function canonical(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(canonical);
   if (typeof v === "object") {
     const o = v as Record<string, unknown>;
-    return Object.fromEntries(Object.keys(o).sort().map((k) => [k, canonical(o[k])]));
+    return Object.fromEntries(
+      Object.keys(o)
+        .sort()
+        .map((k) => [k, canonical(o[k])]),
+    );
   }
   return v;
 }

@@ -37,7 +37,9 @@ const rule = z.discriminatedUnion(
     /** Left-pads an all-digit value with zeros to `length` digits ("42" -> "00000042"); other values are left alone. */
     z.object({ op: z.literal("zeroPad"), fields: fieldCodes, length: z.number().int().min(1).max(30) }).strict(),
     /** Copies `from`'s value into `to` (both must be of compatible types); with onlyIfEmpty, only into an empty `to`. */
-    z.object({ op: z.literal("copy"), from: fieldCode, to: fieldCode, onlyIfEmpty: z.boolean().default(false) }).strict(),
+    z
+      .object({ op: z.literal("copy"), from: fieldCode, to: fieldCode, onlyIfEmpty: z.boolean().default(false) })
+      .strict(),
     /** Sets `field` to `value` (a string, or a list for check boxes / multi-choice); with onlyIfEmpty, only when empty. */
     z
       .object({
@@ -71,10 +73,15 @@ const rule = z.discriminatedUnion(
         op: z.literal("normalizePhone"),
         fields: fieldCodes,
         format: z.enum(["digits", "e164"]),
-        countryCode: z.string().regex(/^[1-9]\d{0,2}$/, { error: "countryCode is the calling code without +, e.g. \"81\"" }).optional(),
+        countryCode: z
+          .string()
+          .regex(/^[1-9]\d{0,2}$/, { error: 'countryCode is the calling code without +, e.g. "81"' })
+          .optional(),
       })
       .strict()
-      .refine((r) => r.format !== "e164" || r.countryCode !== undefined, { error: "format \"e164\" needs countryCode, e.g. \"81\"" }),
+      .refine((r) => r.format !== "e164" || r.countryCode !== undefined, {
+        error: 'format "e164" needs countryCode, e.g. "81"',
+      }),
   ],
   {
     error: (iss) =>
@@ -84,7 +91,9 @@ const rule = z.discriminatedUnion(
   },
 );
 
-export const transformOptionsSchema = z.object({ rules: z.array(rule).min(1, { error: "give at least one rule" }) }).strict();
+export const transformOptionsSchema = z
+  .object({ rules: z.array(rule).min(1, { error: "give at least one rule" }) })
+  .strict();
 
 export type TransformRule = z.infer<typeof rule>;
 export type TransformOptions = z.infer<typeof transformOptionsSchema>;
@@ -97,7 +106,9 @@ export function parseOptions(raw: unknown): TransformOptions {
   }
   const parsed = transformOptionsSchema.safeParse(raw);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.length ? i.path.join(".") : "(top level)"}: ${i.message}`);
+    const problems = parsed.error.issues.map(
+      (i) => `${i.path.length ? i.path.join(".") : "(top level)"}: ${i.message}`,
+    );
     throw new Error(`${problems.join("; ")} (expected JSON such as ${EXAMPLE})`);
   }
   return parsed.data;
@@ -130,7 +141,9 @@ export function transform(record: KintoneRecord, options: TransformOptions): Rec
   const get = (code: string, r: TransformRule, i: number): unknown => {
     if (work.has(code)) return work.get(code);
     if (!(code in record)) {
-      throw new Error(`rule ${i} (${r.op}) names field "${code}", which the record does not have: check the field code in KINTONE_TRANSFORM_OPTIONS`);
+      throw new Error(
+        `rule ${i} (${r.op}) names field "${code}", which the record does not have: check the field code in KINTONE_TRANSFORM_OPTIONS`,
+      );
     }
     return record[code].value;
   };

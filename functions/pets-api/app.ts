@@ -18,7 +18,10 @@ import { PetStore } from "./store";
 import { FieldIssue, fieldIssues, isUuid, MAX_BODY_BYTES, newPetSchema, parseLimit } from "./validation";
 
 /** Methods each resource answers; everything else is a 405 naming these. */
-const ALLOWED: Record<string, string[]> = { "/pets": ["GET", "HEAD", "POST", "OPTIONS"], "/pets/{id}": ["GET", "HEAD", "OPTIONS"] };
+const ALLOWED: Record<string, string[]> = {
+  "/pets": ["GET", "HEAD", "POST", "OPTIONS"],
+  "/pets/{id}": ["GET", "HEAD", "OPTIONS"],
+};
 
 export class PetsApp {
   constructor(
@@ -31,14 +34,27 @@ export class PetsApp {
     const requestId = event.requestContext?.requestId;
     const resource = routeOf(event);
     if (!resource) {
-      return errorResponse(404, { error: "NotFound", message: `no resource at ${event.path}; this API serves /pets and /pets/{id}`, requestId });
+      return errorResponse(404, {
+        error: "NotFound",
+        message: `no resource at ${event.path}; this API serves /pets and /pets/{id}`,
+        requestId,
+      });
     }
     const method = (event.httpMethod ?? "").toUpperCase();
     const allowed = ALLOWED[resource];
     if (!allowed.includes(method)) {
-      return errorResponse(405, { error: "MethodNotAllowed", message: `${method} is not allowed on ${resource}; use ${allowed.join(" or ")}`, requestId }, { allow: allowed.join(", ") });
+      return errorResponse(
+        405,
+        {
+          error: "MethodNotAllowed",
+          message: `${method} is not allowed on ${resource}; use ${allowed.join(" or ")}`,
+          requestId,
+        },
+        { allow: allowed.join(", ") },
+      );
     }
-    if (method === "OPTIONS") return { statusCode: 204, headers: { allow: allowed.join(", "), "cache-control": "no-store" }, body: "" };
+    if (method === "OPTIONS")
+      return { statusCode: 204, headers: { allow: allowed.join(", "), "cache-control": "no-store" }, body: "" };
     // HEAD runs the GET and drops the body: same status, same headers (content-type included), as RFC 9110 asks.
     if (method === "HEAD") return withoutBody(await this.handle({ ...event, httpMethod: "GET" }));
     try {
@@ -48,7 +64,11 @@ export class PetsApp {
     } catch (err) {
       // The database's message may name tables, hosts or parameters: it goes to the log, not the caller.
       this.log.error("request failed", { requestId, method, resource, ...errorFields(err) });
-      return errorResponse(500, { error: "InternalError", message: "the request could not be completed; retry later", requestId });
+      return errorResponse(500, {
+        error: "InternalError",
+        message: "the request could not be completed; retry later",
+        requestId,
+      });
     }
   }
 
@@ -63,7 +83,11 @@ export class PetsApp {
     let after: string | undefined;
     if (cursorParam.value !== undefined && cursorParam.value !== "") {
       after = decodeCursor(cursorParam.value);
-      if (after === undefined) issues.push({ field: "cursor", message: "is not a cursor this API issued; pass nextCursor from the previous page unchanged" });
+      if (after === undefined)
+        issues.push({
+          field: "cursor",
+          message: "is not a cursor this API issued; pass nextCursor from the previous page unchanged",
+        });
     }
     if (issues.length > 0) return badRequest(issues, requestId);
     const page = await this.store.list(limit as number, after);
@@ -73,8 +97,14 @@ export class PetsApp {
   private async get(event: RestProxyEvent, requestId?: string): Promise<RestProxyResult> {
     // The path parameter exists only on the /pets/{id} resource; under a greedy {proxy+} resource the id is the
     // last segment of the path, which may end in a slash.
-    const id = (event.resource === "/pets/{id}" ? event.pathParameters?.id : undefined) ?? trimSlashes(event.path ?? "").split("/").pop() ?? "";
-    if (!isUuid(id)) return badRequest([{ field: "id", message: `must be a pet id (a UUID); got "${id.slice(0, 64)}"` }], requestId);
+    const id =
+      (event.resource === "/pets/{id}" ? event.pathParameters?.id : undefined) ??
+      trimSlashes(event.path ?? "")
+        .split("/")
+        .pop() ??
+      "";
+    if (!isUuid(id))
+      return badRequest([{ field: "id", message: `must be a pet id (a UUID); got "${id.slice(0, 64)}"` }], requestId);
     const pet = await this.store.get(id.toLowerCase());
     if (!pet) return errorResponse(404, { error: "NotFound", message: `no pet with id ${id}`, field: "id", requestId });
     return json(200, pet);
@@ -83,13 +113,28 @@ export class PetsApp {
   private async create(event: RestProxyEvent, requestId?: string): Promise<RestProxyResult> {
     const type = header(event, "content-type");
     if (type !== undefined && !/^application\/(.+\+)?json\s*(;.*)?$/i.test(type.trim())) {
-      return errorResponse(415, { error: "UnsupportedMediaType", message: `send the pet as JSON (content-type: application/json); got "${type}"`, field: "content-type", requestId });
+      return errorResponse(415, {
+        error: "UnsupportedMediaType",
+        message: `send the pet as JSON (content-type: application/json); got "${type}"`,
+        field: "content-type",
+        requestId,
+      });
     }
-    const raw = event.body == null ? "" : event.isBase64Encoded ? Buffer.from(event.body, "base64").toString("utf8") : event.body;
+    const raw =
+      event.body == null ? "" : event.isBase64Encoded ? Buffer.from(event.body, "base64").toString("utf8") : event.body;
     if (Buffer.byteLength(raw) > MAX_BODY_BYTES) {
-      return errorResponse(413, { error: "PayloadTooLarge", message: `the body is larger than ${MAX_BODY_BYTES} bytes`, field: "body", requestId });
+      return errorResponse(413, {
+        error: "PayloadTooLarge",
+        message: `the body is larger than ${MAX_BODY_BYTES} bytes`,
+        field: "body",
+        requestId,
+      });
     }
-    if (raw.trim() === "") return badRequest([{ field: "body", message: "is empty; send a JSON object such as {\"name\": \"Rex\", \"species\": \"dog\"}" }], requestId);
+    if (raw.trim() === "")
+      return badRequest(
+        [{ field: "body", message: 'is empty; send a JSON object such as {"name": "Rex", "species": "dog"}' }],
+        requestId,
+      );
     let parsed: unknown;
     try {
       parsed = JSON.parse(raw);

@@ -37,7 +37,14 @@ export interface RestProxyResult {
 
 /** Every error body: a machine-readable `error`, a sentence, and the offending field when there is one. */
 export interface ErrorBody {
-  error: "ValidationError" | "NotFound" | "MethodNotAllowed" | "UnsupportedMediaType" | "PayloadTooLarge" | "ServiceUnavailable" | "InternalError";
+  error:
+    | "ValidationError"
+    | "NotFound"
+    | "MethodNotAllowed"
+    | "UnsupportedMediaType"
+    | "PayloadTooLarge"
+    | "ServiceUnavailable"
+    | "InternalError";
   message: string;
   field?: string;
   issues?: { field: string; message: string }[];
@@ -50,7 +57,11 @@ export function json(statusCode: number, body: unknown, headers: Record<string, 
   return { statusCode, headers: { ...BASE_HEADERS, ...headers }, body: JSON.stringify(body) };
 }
 
-export function errorResponse(statusCode: number, body: ErrorBody, headers: Record<string, string> = {}): RestProxyResult {
+export function errorResponse(
+  statusCode: number,
+  body: ErrorBody,
+  headers: Record<string, string> = {},
+): RestProxyResult {
   return json(statusCode, body, headers);
 }
 
@@ -58,7 +69,8 @@ export function errorResponse(statusCode: number, body: ErrorBody, headers: Reco
 export function header(event: RestProxyEvent, name: string): string | undefined {
   const lower = name.toLowerCase();
   for (const [k, v] of Object.entries(event.headers ?? {})) if (k.toLowerCase() === lower && v !== undefined) return v;
-  for (const [k, v] of Object.entries(event.multiValueHeaders ?? {})) if (k.toLowerCase() === lower && v && v.length > 0) return v[0];
+  for (const [k, v] of Object.entries(event.multiValueHeaders ?? {}))
+    if (k.toLowerCase() === lower && v && v.length > 0) return v[0];
   return undefined;
 }
 

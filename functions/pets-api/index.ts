@@ -1,5 +1,5 @@
 /**
- * pets-api: the write-up's sample service behind the private API Gateway (MISSION §5), done properly.
+ * pets-api: the usual recipe's sample service behind the private API Gateway (docs/designs.md §5), done properly.
  * A Lambda proxy (REST v1) handler for GET /pets (paginated), GET /pets/{id} and POST /pets; see ./app.ts
  * for the contract and ./store.ts for the table.
  *
@@ -58,7 +58,12 @@ async function start(): Promise<Started> {
 export async function handler(event: RestProxyEvent, context?: LambdaContextLike): Promise<RestProxyResult> {
   const requestId = event?.requestContext?.requestId ?? context?.awsRequestId;
   if (!event || typeof event.httpMethod !== "string") {
-    return errorResponse(400, { error: "ValidationError", message: "not an API Gateway REST proxy event (no httpMethod)", field: "httpMethod", requestId });
+    return errorResponse(400, {
+      error: "ValidationError",
+      message: "not an API Gateway REST proxy event (no httpMethod)",
+      field: "httpMethod",
+      requestId,
+    });
   }
   let current: Started;
   try {
@@ -67,7 +72,11 @@ export async function handler(event: RestProxyEvent, context?: LambdaContextLike
   } catch (err) {
     started = undefined;
     log.error("pets-api cannot start", { requestId, ...errorFields(err) });
-    return errorResponse(503, { error: "ServiceUnavailable", message: "the pets store is not reachable right now; retry later", requestId }, { "retry-after": "1" });
+    return errorResponse(
+      503,
+      { error: "ServiceUnavailable", message: "the pets store is not reachable right now; retry later", requestId },
+      { "retry-after": "1" },
+    );
   }
   return current.app.handle(event);
 }

@@ -48,8 +48,14 @@ const MIGRATION_LOCK = 0x70657473;
 export async function migrate(db: SqlDatabase): Promise<number[]> {
   return db.transaction(async (tx) => {
     await tx.query("SELECT pg_advisory_xact_lock(:key)", { key: { type: "bigint", value: MIGRATION_LOCK } });
-    await tx.query("CREATE TABLE IF NOT EXISTS pets_api_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())");
-    const done = new Set((await tx.query<{ version: string }>("SELECT version::text AS version FROM pets_api_migrations")).rows.map((r) => Number(r.version)));
+    await tx.query(
+      "CREATE TABLE IF NOT EXISTS pets_api_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
+    );
+    const done = new Set(
+      (await tx.query<{ version: string }>("SELECT version::text AS version FROM pets_api_migrations")).rows.map((r) =>
+        Number(r.version),
+      ),
+    );
     const applied: number[] = [];
     for (const m of MIGRATIONS) {
       if (done.has(m.version)) continue;
@@ -75,7 +81,14 @@ interface Row extends Record<string, unknown> {
 }
 
 function toPet(r: Row): Pet {
-  return { id: r.id, name: r.name, species: r.species, birthDate: r.birth_date ?? null, tags: JSON.parse(r.tags) as string[], createdAt: r.created_at };
+  return {
+    id: r.id,
+    name: r.name,
+    species: r.species,
+    birthDate: r.birth_date ?? null,
+    tags: JSON.parse(r.tags) as string[],
+    createdAt: r.created_at,
+  };
 }
 
 export class PetStore {
@@ -94,7 +107,9 @@ export class PetStore {
   }
 
   async get(id: string): Promise<Pet | undefined> {
-    const { rows } = await this.db.query<Row>(`SELECT ${COLUMNS} FROM pets WHERE id = :id`, { id: { type: "uuid", value: id } });
+    const { rows } = await this.db.query<Row>(`SELECT ${COLUMNS} FROM pets WHERE id = :id`, {
+      id: { type: "uuid", value: id },
+    });
     return rows[0] ? toPet(rows[0]) : undefined;
   }
 

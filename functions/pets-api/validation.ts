@@ -24,18 +24,37 @@ function isCalendarDate(s: string): boolean {
 
 /** POST /pets body. Unknown fields are refused (a typo such as "nmae" must not silently drop data). */
 export const newPetSchema = z.strictObject({
-  name: z.string({ error: "must be a string" }).refine(noNul, NUL_MESSAGE).trim().min(1, { error: "must not be empty" }).max(100, { error: "must be at most 100 characters" }),
-  species: z.string({ error: "must be a string" }).refine(noNul, NUL_MESSAGE).trim().min(1, { error: "must not be empty" }).max(50, { error: "must be at most 50 characters" }),
+  name: z
+    .string({ error: "must be a string" })
+    .refine(noNul, NUL_MESSAGE)
+    .trim()
+    .min(1, { error: "must not be empty" })
+    .max(100, { error: "must be at most 100 characters" }),
+  species: z
+    .string({ error: "must be a string" })
+    .refine(noNul, NUL_MESSAGE)
+    .trim()
+    .min(1, { error: "must not be empty" })
+    .max(50, { error: "must be at most 50 characters" }),
   birthDate: z
     .string({ error: "must be a date string YYYY-MM-DD" })
     .superRefine((s, ctx) => {
       if (!isCalendarDate(s)) ctx.addIssue({ code: "custom", message: "must be a calendar date YYYY-MM-DD" });
-      else if (s > new Date().toISOString().slice(0, 10)) ctx.addIssue({ code: "custom", message: "must not be in the future" });
+      else if (s > new Date().toISOString().slice(0, 10))
+        ctx.addIssue({ code: "custom", message: "must not be in the future" });
     })
     .nullable()
     .optional(),
   tags: z
-    .array(z.string({ error: "must be a string" }).refine(noNul, NUL_MESSAGE).trim().min(1, { error: "must not be empty" }).max(30, { error: "must be at most 30 characters" }), { error: "must be an array of strings" })
+    .array(
+      z
+        .string({ error: "must be a string" })
+        .refine(noNul, NUL_MESSAGE)
+        .trim()
+        .min(1, { error: "must not be empty" })
+        .max(30, { error: "must be at most 30 characters" }),
+      { error: "must be an array of strings" },
+    )
     .max(10, { error: "must have at most 10 tags" })
     .optional(),
 });
@@ -51,9 +70,16 @@ export interface FieldIssue {
 export function fieldIssues(error: z.ZodError, input: unknown): FieldIssue[] {
   const out: FieldIssue[] = [];
   for (const issue of error.issues) {
-    const base = issue.path.reduce<string>((acc, p) => (typeof p === "number" ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)), "");
+    const base = issue.path.reduce<string>(
+      (acc, p) => (typeof p === "number" ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)),
+      "",
+    );
     if (issue.code === "unrecognized_keys") {
-      for (const k of issue.keys) out.push({ field: base ? `${base}.${k}` : k, message: "is not a known field (name, species, birthDate, tags)" });
+      for (const k of issue.keys)
+        out.push({
+          field: base ? `${base}.${k}` : k,
+          message: "is not a known field (name, species, birthDate, tags)",
+        });
       continue;
     }
     if (issue.code === "invalid_type" && valueAt(input, issue.path) === undefined) {
@@ -77,9 +103,11 @@ function valueAt(input: unknown, path: PropertyKey[]): unknown {
 /** `limit` query parameter: 1..100, default 20. */
 export function parseLimit(raw: string | undefined): number | FieldIssue {
   if (raw === undefined || raw === "") return DEFAULT_PAGE_SIZE;
-  if (!/^\d+$/.test(raw)) return { field: "limit", message: `must be an integer from 1 to ${MAX_PAGE_SIZE}; got "${raw}"` };
+  if (!/^\d+$/.test(raw))
+    return { field: "limit", message: `must be an integer from 1 to ${MAX_PAGE_SIZE}; got "${raw}"` };
   const n = Number(raw);
-  if (n < 1 || n > MAX_PAGE_SIZE) return { field: "limit", message: `must be an integer from 1 to ${MAX_PAGE_SIZE}; got ${raw}` };
+  if (n < 1 || n > MAX_PAGE_SIZE)
+    return { field: "limit", message: `must be an integer from 1 to ${MAX_PAGE_SIZE}; got ${raw}` };
   return n;
 }
 

@@ -68,40 +68,76 @@ const parsed = <T>(name: string, what: string, parse: (v: string) => T | { probl
 
 const HEADER_TOKEN = /^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$/;
 /** Headers a proxy consumes or rewrites itself; Squid's req_header ACL could never match them reliably. */
-const RESERVED_PROXY_HEADERS = new Set(["host", "connection", "proxy-connection", "proxy-authorization", "content-length", "transfer-encoding", "via", "x-forwarded-for", "forwarded"]);
+const RESERVED_PROXY_HEADERS = new Set([
+  "host",
+  "connection",
+  "proxy-connection",
+  "proxy-authorization",
+  "content-length",
+  "transfer-encoding",
+  "via",
+  "x-forwarded-for",
+  "forwarded",
+]);
 
 const MiB = 1024 * 1024;
 
 const envSchema = z.object({
-  PROXY_URL: parsed("PROXY_URL", "set it to the proxy tier's load balancer, e.g. http://internal-egress-proxy-123.ap-northeast-1.elb.amazonaws.com:3128", proxyUrl),
-  PROXY_HEADER_NAME: required("PROXY_HEADER_NAME", "set it to the secret header Squid requires (the proxy tier's headerName), e.g. X-Lambda-Proxy-Token").superRefine(
-    (v, ctx) => {
-      if (!HEADER_TOKEN.test(v) || v.length > 64) {
-        ctx.addIssue({ code: "custom", message: `PROXY_HEADER_NAME must be a header name of letters, digits and inner '-' (at most 64), e.g. X-Lambda-Proxy-Token; got "${v}"` });
-      } else if (RESERVED_PROXY_HEADERS.has(v.toLowerCase())) {
-        ctx.addIssue({ code: "custom", message: `PROXY_HEADER_NAME "${v}" is a standard header the proxy handles itself: use a dedicated one, e.g. X-Lambda-Proxy-Token` });
-      }
-    },
+  PROXY_URL: parsed(
+    "PROXY_URL",
+    "set it to the proxy tier's load balancer, e.g. http://internal-egress-proxy-123.ap-northeast-1.elb.amazonaws.com:3128",
+    proxyUrl,
   ),
-  PROXY_HEADER_SECRET_ID: required("PROXY_HEADER_SECRET_ID", "set it to the name or ARN of the Secrets Manager secret whose SecretString is the proxy header's value"),
-  SAAS_URL: parsed("SAAS_URL", "set it to the https URL of the first page, e.g. https://api.example.com/v1/items?limit=500", saasUrl),
+  PROXY_HEADER_NAME: required(
+    "PROXY_HEADER_NAME",
+    "set it to the secret header Squid requires (the proxy tier's headerName), e.g. X-Lambda-Proxy-Token",
+  ).superRefine((v, ctx) => {
+    if (!HEADER_TOKEN.test(v) || v.length > 64) {
+      ctx.addIssue({
+        code: "custom",
+        message: `PROXY_HEADER_NAME must be a header name of letters, digits and inner '-' (at most 64), e.g. X-Lambda-Proxy-Token; got "${v}"`,
+      });
+    } else if (RESERVED_PROXY_HEADERS.has(v.toLowerCase())) {
+      ctx.addIssue({
+        code: "custom",
+        message: `PROXY_HEADER_NAME "${v}" is a standard header the proxy handles itself: use a dedicated one, e.g. X-Lambda-Proxy-Token`,
+      });
+    }
+  }),
+  PROXY_HEADER_SECRET_ID: required(
+    "PROXY_HEADER_SECRET_ID",
+    "set it to the name or ARN of the Secrets Manager secret whose SecretString is the proxy header's value",
+  ),
+  SAAS_URL: parsed(
+    "SAAS_URL",
+    "set it to the https URL of the first page, e.g. https://api.example.com/v1/items?limit=500",
+    saasUrl,
+  ),
   SAAS_AUTH_SECRET_ID: z.string().trim().optional(),
   SAAS_PAGINATION: parsed(
     "SAAS_PAGINATION",
     "set it to none, link, cursor:<path of the next cursor>:<query parameter> or page:<query parameter>",
     pagination,
   ),
-  SAAS_RECORDS_PATH: parsed("SAAS_RECORDS_PATH", "set it to where each page holds its array of records, e.g. data.items (or $ for a bare array)", (v) => {
-    const p = parseJsonPath(v);
-    return typeof p === "string" ? { problem: p } : p;
-  }),
+  SAAS_RECORDS_PATH: parsed(
+    "SAAS_RECORDS_PATH",
+    "set it to where each page holds its array of records, e.g. data.items (or $ for a bare array)",
+    (v) => {
+      const p = parseJsonPath(v);
+      return typeof p === "string" ? { problem: p } : p;
+    },
+  ),
   BUCKET: parsed("BUCKET", "set it to the name of the S3 bucket the export writes to", (v) =>
     /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(v) && !/\.\.|^\d+\.\d+\.\d+\.\d+$/.test(v)
       ? v
-      : { problem: `must be an S3 bucket name (3-63 lower-case letters, digits, '.' and '-'; not an ARN or s3:// URL); got "${v}"` },
+      : {
+          problem: `must be an S3 bucket name (3-63 lower-case letters, digits, '.' and '-'; not an ARN or s3:// URL); got "${v}"`,
+        },
   ),
   PREFIX: z
-    .string({ error: "PREFIX is not set: set it to the key prefix of the export's table, ending in '/', e.g. raw/saas/" })
+    .string({
+      error: "PREFIX is not set: set it to the key prefix of the export's table, ending in '/', e.g. raw/saas/",
+    })
     .transform((v, ctx) => {
       const problem = prefixProblem(v);
       if (problem) {
@@ -112,14 +148,38 @@ const envSchema = z.object({
     }),
   SAAS_CA_FILE: z.string().trim().optional(),
   SAAS_TIMEOUT_MS: integer("SAAS_TIMEOUT_MS", "deadline of one SaaS request, body included", 1_000, 600_000, 30_000),
-  PROXY_CONNECT_TIMEOUT_MS: integer("PROXY_CONNECT_TIMEOUT_MS", "deadline for the proxy to establish the tunnel", 100, 120_000, 5_000),
+  PROXY_CONNECT_TIMEOUT_MS: integer(
+    "PROXY_CONNECT_TIMEOUT_MS",
+    "deadline for the proxy to establish the tunnel",
+    100,
+    120_000,
+    5_000,
+  ),
   RETRY_MAX_ATTEMPTS: integer("RETRY_MAX_ATTEMPTS", "attempts per SaaS or S3 request, the first included", 1, 10, 5),
   RETRY_BASE_MS: integer("RETRY_BASE_MS", "backoff before the first retry, doubling after", 0, 60_000, 500),
   RETRY_MAX_MS: integer("RETRY_MAX_MS", "longest single backoff", 0, 300_000, 20_000),
-  SAAS_MAX_PAGES: integer("SAAS_MAX_PAGES", "pages after which the export fails instead of looping forever", 1, 10_000_000, 10_000),
-  PART_MAX_BYTES: integer("PART_MAX_BYTES", "size at which a part object is closed; at most two are held in memory", 1_024, 1_024 * MiB, 32 * MiB),
+  SAAS_MAX_PAGES: integer(
+    "SAAS_MAX_PAGES",
+    "pages after which the export fails instead of looping forever",
+    1,
+    10_000_000,
+    10_000,
+  ),
+  PART_MAX_BYTES: integer(
+    "PART_MAX_BYTES",
+    "size at which a part object is closed; at most two are held in memory",
+    1_024,
+    1_024 * MiB,
+    32 * MiB,
+  ),
   PART_MAX_RECORDS: integer("PART_MAX_RECORDS", "records at which a part object is closed", 1, 100_000_000, 1_000_000),
-  DEADLINE_MARGIN_MS: integer("DEADLINE_MARGIN_MS", "time before the Lambda timeout at which the export gives up cleanly", 0, 600_000, 10_000),
+  DEADLINE_MARGIN_MS: integer(
+    "DEADLINE_MARGIN_MS",
+    "time before the Lambda timeout at which the export gives up cleanly",
+    0,
+    600_000,
+    10_000,
+  ),
   PUBLISH_MIN_SHARE: z
     .string()
     .trim()
@@ -128,7 +188,10 @@ const envSchema = z.object({
       if (v === undefined || v === "") return 0.9;
       const n = Number(v);
       if (!/^\d*\.?\d+$/.test(v) || !(n >= 0 && n <= 1)) {
-        ctx.addIssue({ code: "custom", message: `PUBLISH_MIN_SHARE must be a number from 0 to 1 (the share of the previously published records a run needs to be published; 0 turns the check off); got "${v}"` });
+        ctx.addIssue({
+          code: "custom",
+          message: `PUBLISH_MIN_SHARE must be a number from 0 to 1 (the share of the previously published records a run needs to be published; 0 turns the check off); got "${v}"`,
+        });
         return z.NEVER;
       }
       return n;
@@ -138,7 +201,8 @@ const envSchema = z.object({
     .trim()
     .optional()
     .refine((v) => v === undefined || v === "" || v === "anomaly" || v === "normal", {
-      error: (iss) => `SAAS_EMPTY_LAST_PAGE must be "anomaly" (default: an empty last page after a non-empty one refuses publication) or "normal"; got "${String(iss.input)}"`,
+      error: (iss) =>
+        `SAAS_EMPTY_LAST_PAGE must be "anomaly" (default: an empty last page after a non-empty one refuses publication) or "normal"; got "${String(iss.input)}"`,
     }),
   LOG_LEVEL: logLevel,
 });
@@ -152,13 +216,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ExportConfig {
   if (caFile) {
     try {
       extraCa = fs.readFileSync(caFile, "utf8");
-      if (!extraCa.includes("-----BEGIN CERTIFICATE-----")) problems.push(`SAAS_CA_FILE ${caFile} holds no PEM certificate: point it at a CA bundle in PEM form, or unset it`);
+      if (!extraCa.includes("-----BEGIN CERTIFICATE-----"))
+        problems.push(
+          `SAAS_CA_FILE ${caFile} holds no PEM certificate: point it at a CA bundle in PEM form, or unset it`,
+        );
     } catch (e) {
-      problems.push(`SAAS_CA_FILE ${caFile} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): unset it (it is for tests with a private CA) or ship the file with the function`);
+      problems.push(
+        `SAAS_CA_FILE ${caFile} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): unset it (it is for tests with a private CA) or ship the file with the function`,
+      );
     }
   }
   if (result.success && result.data.RETRY_BASE_MS > result.data.RETRY_MAX_MS) {
-    problems.push(`RETRY_BASE_MS (${result.data.RETRY_BASE_MS}) must not exceed RETRY_MAX_MS (${result.data.RETRY_MAX_MS})`);
+    problems.push(
+      `RETRY_BASE_MS (${result.data.RETRY_BASE_MS}) must not exceed RETRY_MAX_MS (${result.data.RETRY_MAX_MS})`,
+    );
   }
   if (!result.success || problems.length > 0) throw configError(problems);
   const v = result.data;
@@ -196,12 +267,23 @@ export function proxyUrl(v: string): string | { problem: string } {
   try {
     u = new URL(v);
   } catch {
-    return { problem: `is not a URL: set it to http://<proxy load balancer DNS name>:<port>, e.g. http://internal-egress-proxy-123.ap-northeast-1.elb.amazonaws.com:3128; got "${v}"` };
+    return {
+      problem: `is not a URL: set it to http://<proxy load balancer DNS name>:<port>, e.g. http://internal-egress-proxy-123.ap-northeast-1.elb.amazonaws.com:3128; got "${v}"`,
+    };
   }
-  if (u.protocol !== "http:" && u.protocol !== "https:") return { problem: `must start with http:// (Squid's port speaks plain HTTP; HTTPS is tunnelled through it); got "${v}"` };
-  if (u.username || u.password) return { problem: "must not contain credentials: the proxy is authorised by the secret header (PROXY_HEADER_NAME / PROXY_HEADER_SECRET_ID)" };
-  if ((u.pathname !== "/" && u.pathname !== "") || u.search || u.hash) return { problem: `must be scheme, host and port only, e.g. http://<load balancer DNS name>:3128; got "${v}"` };
-  if (!/:\d+$/.test(u.host)) return { problem: `must name the port explicitly (the proxy tier's listener port, e.g. :3128); got "${v}"` };
+  if (u.protocol !== "http:" && u.protocol !== "https:")
+    return {
+      problem: `must start with http:// (Squid's port speaks plain HTTP; HTTPS is tunnelled through it); got "${v}"`,
+    };
+  if (u.username || u.password)
+    return {
+      problem:
+        "must not contain credentials: the proxy is authorised by the secret header (PROXY_HEADER_NAME / PROXY_HEADER_SECRET_ID)",
+    };
+  if ((u.pathname !== "/" && u.pathname !== "") || u.search || u.hash)
+    return { problem: `must be scheme, host and port only, e.g. http://<load balancer DNS name>:3128; got "${v}"` };
+  if (!/:\d+$/.test(u.host))
+    return { problem: `must name the port explicitly (the proxy tier's listener port, e.g. :3128); got "${v}"` };
   return `${u.protocol}//${u.host}`;
 }
 
@@ -212,14 +294,19 @@ export function saasUrl(v: string): URL | { problem: string } {
   } catch {
     return { problem: `is not a URL: set it to the https URL of the first page; got "${v}"` };
   }
-  if (u.protocol !== "https:") return { problem: `must be an https:// URL (the proxy tunnels TLS with CONNECT; plain http would expose the credential); got "${v}"` };
-  if (u.username || u.password) return { problem: "must not contain credentials: put them in the secret named by SAAS_AUTH_SECRET_ID" };
+  if (u.protocol !== "https:")
+    return {
+      problem: `must be an https:// URL (the proxy tunnels TLS with CONNECT; plain http would expose the credential); got "${v}"`,
+    };
+  if (u.username || u.password)
+    return { problem: "must not contain credentials: put them in the secret named by SAAS_AUTH_SECRET_ID" };
   u.hash = "";
   return u;
 }
 
 export function pagination(v: string): Pagination | { problem: string } {
-  const usage = "use none, link, cursor:<path of the next cursor>:<query parameter> (e.g. cursor:meta.next_cursor:cursor) or page:<query parameter> (e.g. page:page)";
+  const usage =
+    "use none, link, cursor:<path of the next cursor>:<query parameter> (e.g. cursor:meta.next_cursor:cursor) or page:<query parameter> (e.g. page:page)";
   if (v === "none") return { kind: "none" };
   if (v === "link") return { kind: "link" };
   const param = (p: string) => /^[A-Za-z0-9_.\-[\]]+$/.test(p);
@@ -227,7 +314,8 @@ export function pagination(v: string): Pagination | { problem: string } {
   if (cursor) {
     const path = parseJsonPath(cursor[1]);
     if (typeof path === "string") return { problem: `has an invalid cursor path: ${path}` };
-    if (path.segments.length === 0) return { problem: "needs the path of the next cursor inside the page, e.g. cursor:meta.next_cursor:cursor" };
+    if (path.segments.length === 0)
+      return { problem: "needs the path of the next cursor inside the page, e.g. cursor:meta.next_cursor:cursor" };
     if (!param(cursor[2])) return { problem: `has an invalid query parameter name "${cursor[2]}"; ${usage}` };
     return { kind: "cursor", cursorPath: path, param: cursor[2] };
   }
@@ -242,7 +330,8 @@ export function pagination(v: string): Pagination | { problem: string } {
 function prefixProblem(v: string): string | undefined {
   if (v === "") return undefined;
   if (v.startsWith("/")) return "must not start with '/' (S3 keys have no leading slash), e.g. raw/saas/";
-  if (v.startsWith("s3://")) return "is a key prefix, not an s3:// URL: put the bucket in BUCKET and e.g. raw/saas/ here";
+  if (v.startsWith("s3://"))
+    return "is a key prefix, not an s3:// URL: put the bucket in BUCKET and e.g. raw/saas/ here";
   if (!v.endsWith("/")) return "must end with '/' so the partitions are folders under it, e.g. raw/saas/";
   if (v.includes("//")) return "must not contain '//'";
   if (/(^|\/)dt=/.test(v)) return "must stop above the dt=YYYY-MM-DD partition folders, which the export adds itself";

@@ -1,5 +1,5 @@
 /**
- * saas-export: a scheduled Lambda that reads a SaaS's JSON API through the Squid proxy tier (MISSION §2) and writes
+ * saas-export: a scheduled Lambda that reads a SaaS's JSON API through the Squid proxy tier (docs/designs.md §2) and writes
  * the records to S3 as NDJSON, one partition per day, for Athena.
  *
  * Network flows this function needs (its security group's egress; nothing else is required):
@@ -92,9 +92,23 @@ export async function handler(event?: unknown, context?: LambdaContextLike): Pro
   };
 
   const force = event !== null && typeof event === "object" && (event as { force?: unknown }).force === true;
-  const runId = `${started.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z")}-${(context?.awsRequestId ?? crypto.randomUUID()).replace(/[^A-Za-z0-9]/g, "").slice(0, 12)}`;
+  const runId = `${started
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(
+      /\.\d+Z$/,
+      "Z",
+    )}-${(context?.awsRequestId ?? crypto.randomUUID()).replace(/[^A-Za-z0-9]/g, "").slice(0, 12)}`;
   const store = new S3Store(cfg.bucket, cfg.retry, log);
-  const writer = new PartitionWriter(store, { prefix: cfg.prefix, date, runId, maxBytes: cfg.partMaxBytes, maxRecords: cfg.partMaxRecords, minShare: cfg.publishMinShare, log });
+  const writer = new PartitionWriter(store, {
+    prefix: cfg.prefix,
+    date,
+    runId,
+    maxBytes: cfg.partMaxBytes,
+    maxRecords: cfg.partMaxRecords,
+    minShare: cfg.publishMinShare,
+    log,
+  });
   const anomalies: string[] = [];
   let client: SaasClient | undefined;
   let pages = 0;
@@ -116,7 +130,12 @@ export async function handler(event?: unknown, context?: LambdaContextLike): Pro
       log,
     });
     log.info("saas export started", { partition: writer.location, source: sourceOf(cfg.saasUrl), proxy: cfg.proxyUrl });
-    for await (const page of fetchPages(client, { ...cfg, emptyLastPageIsNormal: cfg.emptyLastPageIsNormal }, log, beforePage)) {
+    for await (const page of fetchPages(
+      client,
+      { ...cfg, emptyLastPageIsNormal: cfg.emptyLastPageIsNormal },
+      log,
+      beforePage,
+    )) {
       pages = page.number;
       if (page.anomaly) anomalies.push(page.anomaly);
       for (const record of page.records) await writer.add(record);
@@ -152,12 +171,17 @@ export async function handler(event?: unknown, context?: LambdaContextLike): Pro
     if (err instanceof ExportError && err.kind === "proxy-refused") forgetSecret(cfg.proxyHeaderSecretId);
     if (err instanceof ExportError && err.kind === "auth") forgetSecret(cfg.authSecretId);
     // Never rethrow a raw client error: it may hold request headers, and both secrets travel in headers.
-    let out = err instanceof ExportError ? err : new ExportError("saas", `saas export failed: ${(err as Error)?.message ?? String(err)}`);
+    let out =
+      err instanceof ExportError
+        ? err
+        : new ExportError("saas", `saas export failed: ${(err as Error)?.message ?? String(err)}`);
     if (out.kind !== "refused") {
       out = new ExportError(
         out.kind,
         `${out.message} Nothing was published: Athena still reads what ${writer.published} listed before this run` +
-          (writer.started ? ` (this run's unpublished parts under ${writer.location} are deleted by the next published run).` : "."),
+          (writer.started
+            ? ` (this run's unpublished parts under ${writer.location} are deleted by the next published run).`
+            : "."),
         out.status,
       );
     }
@@ -180,13 +204,20 @@ export function runDate(event: unknown, now: Date): string {
   const e = event !== null && typeof event === "object" ? (event as { date?: unknown; time?: unknown }) : {};
   if (e.date !== undefined) {
     if (typeof e.date !== "string" || !isCalendarDate(e.date)) {
-      throw new ExportError("event", `event.date must be a calendar date YYYY-MM-DD, e.g. {"date": "2026-11-21"}; got ${JSON.stringify(e.date)}.`);
+      throw new ExportError(
+        "event",
+        `event.date must be a calendar date YYYY-MM-DD, e.g. {"date": "2026-11-21"}; got ${JSON.stringify(e.date)}.`,
+      );
     }
     return e.date;
   }
   if (e.time !== undefined) {
     const t = typeof e.time === "string" ? Date.parse(e.time) : NaN;
-    if (!Number.isFinite(t)) throw new ExportError("event", `event.time must be an ISO 8601 timestamp (EventBridge sets it); got ${JSON.stringify(e.time)}.`);
+    if (!Number.isFinite(t))
+      throw new ExportError(
+        "event",
+        `event.time must be an ISO 8601 timestamp (EventBridge sets it); got ${JSON.stringify(e.time)}.`,
+      );
     return new Date(t).toISOString().slice(0, 10);
   }
   return now.toISOString().slice(0, 10);

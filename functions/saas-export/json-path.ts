@@ -43,7 +43,10 @@ export function shapeOf(value: unknown): string {
   if (Array.isArray(value)) return `an array of ${value.length}`;
   if (typeof value === "object") {
     const keys = Object.keys(value as object);
-    return `an object with keys ${keys.slice(0, 10).map((k) => JSON.stringify(k)).join(", ")}${keys.length > 10 ? ", …" : ""}`;
+    return `an object with keys ${keys
+      .slice(0, 10)
+      .map((k) => JSON.stringify(k))
+      .join(", ")}${keys.length > 10 ? ", …" : ""}`;
   }
   return `a ${typeof value}`;
 }

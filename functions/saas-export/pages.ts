@@ -25,7 +25,9 @@ export interface Page {
 
 export async function* fetchPages(
   client: SaasClient,
-  config: Pick<ExportConfig, "saasUrl" | "pagination" | "recordsPath" | "maxPages"> & { emptyLastPageIsNormal?: boolean },
+  config: Pick<ExportConfig, "saasUrl" | "pagination" | "recordsPath" | "maxPages"> & {
+    emptyLastPageIsNormal?: boolean;
+  },
   log: Logger,
   beforePage: (n: number) => void,
 ): AsyncGenerator<Page> {
@@ -36,7 +38,10 @@ export async function* fetchPages(
     const start = first.searchParams.get(p.param);
     pageNo = start === null ? 1 : Number(start);
     if (!Number.isInteger(pageNo) || pageNo < 0) {
-      throw new ExportError("config", `SAAS_URL sets the page parameter "${p.param}" to "${start}", which is not a page number: remove it (pages start at 1) or set a whole number.`);
+      throw new ExportError(
+        "config",
+        `SAAS_URL sets the page parameter "${p.param}" to "${start}", which is not a page number: remove it (pages start at 1) or set a whole number.`,
+      );
     }
     first.searchParams.set(p.param, String(pageNo));
   }
@@ -78,11 +83,17 @@ export async function* fetchPages(
       case "cursor": {
         const cursor = getPath(res.body, p.cursorPath);
         if (cursor === undefined && n === 1 && records.length > 0) {
-          log.warn("no cursor on the first page; treating it as the only page", { cursorPath: p.cursorPath.text, body: shapeOf(res.body) });
+          log.warn("no cursor on the first page; treating it as the only page", {
+            cursorPath: p.cursorPath.text,
+            body: shapeOf(res.body),
+          });
         }
         if (cursor === undefined || cursor === null || cursor === "" || cursor === false) break;
         if (typeof cursor !== "string" && typeof cursor !== "number") {
-          throw new ExportError("data", `page ${n}'s next cursor at ${p.cursorPath.text} (SAAS_PAGINATION) is ${shapeOf(cursor)}, not a string or number.`);
+          throw new ExportError(
+            "data",
+            `page ${n}'s next cursor at ${p.cursorPath.text} (SAAS_PAGINATION) is ${shapeOf(cursor)}, not a string or number.`,
+          );
         }
         next = new URL(first.href);
         next.searchParams.set(p.param, String(cursor));
@@ -103,7 +114,14 @@ export async function* fetchPages(
       );
     }
     let anomaly: string | undefined;
-    if (!next && records.length === 0 && n > 1 && before > 0 && (p.kind === "cursor" || p.kind === "link") && !config.emptyLastPageIsNormal) {
+    if (
+      !next &&
+      records.length === 0 &&
+      n > 1 &&
+      before > 0 &&
+      (p.kind === "cursor" || p.kind === "link") &&
+      !config.emptyLastPageIsNormal
+    ) {
       anomaly =
         `page ${n} had no records and no next ${p.kind === "cursor" ? "cursor" : "link"}, right after page ${n - 1} had ${before}: ` +
         `the SaaS may have cut the listing short (set SAAS_EMPTY_LAST_PAGE=normal if it always ends with an empty page)`;
@@ -150,5 +168,9 @@ export function nextLink(header: string | string[] | undefined): string | undefi
 
 function describe(config: Pick<ExportConfig, "pagination">): string {
   const p = config.pagination;
-  return p.kind === "cursor" ? `cursor:${p.cursorPath.text}:${p.param}` : p.kind === "page" ? `page:${p.param}` : p.kind;
+  return p.kind === "cursor"
+    ? `cursor:${p.cursorPath.text}:${p.param}`
+    : p.kind === "page"
+      ? `page:${p.param}`
+      : p.kind;
 }

@@ -157,18 +157,38 @@ export class PartitionWriter {
     // The run's manifest is written before the switch, so whatever the symlink names always has one.
     const body = Buffer.from(JSON.stringify(manifest, null, 2) + "\n", "utf8");
     await this.store.put(this.manifestKey, body, digest(body).base64, "application/json");
-    const result: PartitionResult = { parts: this.parts, manifestKey: this.manifestKey, records, bytes, published: false, refusedBecause: publish ? [] : reasons, previous, deletedOldObjects: 0 };
+    const result: PartitionResult = {
+      parts: this.parts,
+      manifestKey: this.manifestKey,
+      records,
+      bytes,
+      published: false,
+      refusedBecause: publish ? [] : reasons,
+      previous,
+      deletedOldObjects: 0,
+    };
     if (!publish) {
-      this.o.log.warn("run not published; Athena keeps reading the previous data", { run: this.location, reasons, previous });
+      this.o.log.warn("run not published; Athena keeps reading the previous data", {
+        run: this.location,
+        reasons,
+        previous,
+      });
       return result;
     }
 
     // The switch: one PutObject of the symlink file. Readers see the old list or the new one, never a mix.
     const links = Buffer.from(this.parts.map((p) => `s3://${this.store.bucket}/${p.key}\n`).join(""), "utf8");
-    await this.store.put(this.symlinkKey, links, digest(links).base64, "text/plain", { run: this.o.runId, date: this.o.date });
+    await this.store.put(this.symlinkKey, links, digest(links).base64, "text/plain", {
+      run: this.o.runId,
+      date: this.o.date,
+    });
     this.completed = true;
     result.published = true;
-    this.o.log.info("run published", { symlink: this.published, run: this.o.runId, replaced: previous?.date === this.o.date ? previous.runId : undefined });
+    this.o.log.info("run published", {
+      symlink: this.published,
+      run: this.o.runId,
+      replaced: previous?.date === this.o.date ? previous.runId : undefined,
+    });
 
     result.deletedOldObjects = await this.deleteOldRuns(previous?.date === this.o.date ? previous.runId : undefined);
     return result;

@@ -6,7 +6,14 @@
  * function's route tables send S3 traffic to; routing it through the Squid tier would only add load and a
  * dependency. The endpoint comes from the SDK's normal resolution (AWS_REGION; AWS_ENDPOINT_URL_S3 in tests).
  */
-import { DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import {
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from "@aws-sdk/client-s3";
 import { ExportError } from "./errors";
 import type { Logger } from "../shared/log";
 import { AttemptFailure, RetriesExhausted, RetryPolicy, withRetry } from "../shared/retry";
@@ -18,8 +25,17 @@ function s3(): S3Client {
   return client;
 }
 
-const RETRYABLE_NAMES = new Set(["SlowDown", "ThrottlingException", "RequestTimeout", "RequestTimeoutException", "InternalError", "ServiceUnavailable", "TimeoutError"]);
-const NETWORK = /ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|EAI_AGAIN|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|socket hang up|TimeoutError|timed out/i;
+const RETRYABLE_NAMES = new Set([
+  "SlowDown",
+  "ThrottlingException",
+  "RequestTimeout",
+  "RequestTimeoutException",
+  "InternalError",
+  "ServiceUnavailable",
+  "TimeoutError",
+]);
+const NETWORK =
+  /ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|EAI_AGAIN|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|socket hang up|TimeoutError|timed out/i;
 
 type S3Action = "PutObject" | "DeleteObject" | "ListBucket" | "GetObject";
 
@@ -33,9 +49,24 @@ export class S3Store {
     private readonly log: Logger,
   ) {}
 
-  async put(key: string, body: Buffer, sha256Base64: string, contentType: string, metadata?: Record<string, string>): Promise<void> {
+  async put(
+    key: string,
+    body: Buffer,
+    sha256Base64: string,
+    contentType: string,
+    metadata?: Record<string, string>,
+  ): Promise<void> {
     await this.call("PutObject", key, () =>
-      s3().send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType, ChecksumSHA256: sha256Base64, Metadata: metadata })),
+      s3().send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Body: body,
+          ContentType: contentType,
+          ChecksumSHA256: sha256Base64,
+          Metadata: metadata,
+        }),
+      ),
     );
   }
 
@@ -75,7 +106,12 @@ export class S3Store {
     for (let i = 0; i < keys.length; i += 1000) {
       const batch = keys.slice(i, i + 1000);
       const res = await this.call("DeleteObject", batch[0], () =>
-        s3().send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } })),
+        s3().send(
+          new DeleteObjectsCommand({
+            Bucket: this.bucket,
+            Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
+          }),
+        ),
       );
       const failed = res.Errors ?? [];
       if (failed.length > 0) {
@@ -142,10 +178,18 @@ function explain(err: unknown, action: S3Action, bucket: string, key: string, at
     return Object.assign(new ExportError("s3", `no object at ${where}`, status), { notFound: true });
   }
   if (errorName === "NoSuchBucket") {
-    return new ExportError("s3", `bucket "${bucket}" (BUCKET) does not exist in this region (${detail}): create it, or set BUCKET to the export bucket's name.`, status);
+    return new ExportError(
+      "s3",
+      `bucket "${bucket}" (BUCKET) does not exist in this region (${detail}): create it, or set BUCKET to the export bucket's name.`,
+      status,
+    );
   }
   if (errorName === "AccessDenied" || status === 403) {
-    return new ExportError("s3", `S3 denied ${action} on ${where} (${detail}): ${permissionFix(bucket, action)}.`, status);
+    return new ExportError(
+      "s3",
+      `S3 denied ${action} on ${where} (${detail}): ${permissionFix(bucket, action)}.`,
+      status,
+    );
   }
   if (status === undefined && NETWORK.test(`${errorName} ${(err as { code?: string })?.code ?? ""} ${error}`)) {
     return new ExportError(

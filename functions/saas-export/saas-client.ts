@@ -103,7 +103,15 @@ export class SaasClient {
         (err, attempt, waitMs) => {
           this.retries++;
           const e = err as AttemptError;
-          this.o.log.warn("SaaS request failed; retrying", { what, attempt, waitMs, phase: e.phase, status: e.status, errorCode: e.code, error: e.message });
+          this.o.log.warn("SaaS request failed; retrying", {
+            what,
+            attempt,
+            waitMs,
+            phase: e.phase,
+            status: e.status,
+            errorCode: e.code,
+            error: e.message,
+          });
         },
       );
       return value;
@@ -115,7 +123,10 @@ export class SaasClient {
 
   private attempt(url: URL): Promise<SaasResponse> {
     this.requests++;
-    const headers: Record<string, string> = { Accept: "application/json", "User-Agent": "vpc-lambda-kit-saas-export/1" };
+    const headers: Record<string, string> = {
+      Accept: "application/json",
+      "User-Agent": "vpc-lambda-kit-saas-export/1",
+    };
     if (this.o.auth) headers[this.o.auth.name] = this.o.auth.value;
     return new Promise<SaasResponse>((resolve, reject) => {
       let tunnelStatus: number | undefined;
@@ -132,12 +143,38 @@ export class SaasClient {
         } else resolve(r);
       };
       // `ca` belongs in the request options: https-proxy-agent passes them to tls.connect for the tunnelled TLS.
-      const req = https.request(url, { method: "GET", agent: this.agent, headers, ...(this.ca ? { ca: this.ca } : {}) });
+      const req = https.request(url, {
+        method: "GET",
+        agent: this.agent,
+        headers,
+        ...(this.ca ? { ca: this.ca } : {}),
+      });
       const connectTimer = setTimeout(
-        () => finish(new AttemptError("proxy-connect", `no tunnel from the proxy within ${this.o.proxyConnectTimeoutMs} ms`, true, undefined, "ETIMEDOUT")),
+        () =>
+          finish(
+            new AttemptError(
+              "proxy-connect",
+              `no tunnel from the proxy within ${this.o.proxyConnectTimeoutMs} ms`,
+              true,
+              undefined,
+              "ETIMEDOUT",
+            ),
+          ),
         this.o.proxyConnectTimeoutMs,
       );
-      const totalTimer = setTimeout(() => finish(new AttemptError("timeout", `no complete response within ${this.o.timeoutMs} ms`, true, undefined, "ETIMEDOUT")), this.o.timeoutMs);
+      const totalTimer = setTimeout(
+        () =>
+          finish(
+            new AttemptError(
+              "timeout",
+              `no complete response within ${this.o.timeoutMs} ms`,
+              true,
+              undefined,
+              "ETIMEDOUT",
+            ),
+          ),
+        this.o.timeoutMs,
+      );
       req.on("proxyConnect", (res: { statusCode?: number }) => (tunnelStatus = res.statusCode));
       req.on("socket", () => {
         haveSocket = true;
@@ -146,7 +183,10 @@ export class SaasClient {
       req.on("error", (err: NodeJS.ErrnoException) => {
         const code = err.code ?? err.name;
         if (TLS_CODES.test(code)) return finish(new AttemptError("tls", err.message, false, undefined, code));
-        if (!haveSocket) return finish(new AttemptError("proxy-connect", err.message, !PERMANENT_CONNECT_CODES.has(code), undefined, code));
+        if (!haveSocket)
+          return finish(
+            new AttemptError("proxy-connect", err.message, !PERMANENT_CONNECT_CODES.has(code), undefined, code),
+          );
         finish(new AttemptError("network", err.message, true, undefined, code));
       });
       req.on("response", (res) => {
@@ -154,7 +194,14 @@ export class SaasClient {
         if (tunnelStatus !== undefined && tunnelStatus !== 200) {
           res.resume();
           // 502/503/504: Squid could not reach the SaaS (down, DNS, route); worth another try. 403/407: never.
-          return finish(new AttemptError("proxy-status", `the proxy answered the CONNECT with ${tunnelStatus}`, RETRYABLE_STATUS.has(tunnelStatus), tunnelStatus));
+          return finish(
+            new AttemptError(
+              "proxy-status",
+              `the proxy answered the CONNECT with ${tunnelStatus}`,
+              RETRYABLE_STATUS.has(tunnelStatus),
+              tunnelStatus,
+            ),
+          );
         }
         const chunks: Buffer[] = [];
         let bytes = 0;
@@ -162,19 +209,35 @@ export class SaasClient {
           chunks.push(c);
           bytes += c.length;
         });
-        res.on("error", (err: NodeJS.ErrnoException) => finish(new AttemptError("network", err.message, true, undefined, err.code)));
+        res.on("error", (err: NodeJS.ErrnoException) =>
+          finish(new AttemptError("network", err.message, true, undefined, err.code)),
+        );
         res.on("end", () => {
           const text = Buffer.concat(chunks, bytes).toString("utf8");
           if (status < 200 || status > 299) {
             const retryAfterMs = parseRetryAfter(res.headers["retry-after"]);
-            return finish(new AttemptError("http", `HTTP ${status}${errorSummary(text)}`, RETRYABLE_STATUS.has(status), status, undefined, retryAfterMs));
+            return finish(
+              new AttemptError(
+                "http",
+                `HTTP ${status}${errorSummary(text)}`,
+                RETRYABLE_STATUS.has(status),
+                status,
+                undefined,
+                retryAfterMs,
+              ),
+            );
           }
           let body: unknown;
           try {
             body = JSON.parse(text);
           } catch (e) {
             return finish(
-              new AttemptError("body", `HTTP ${status} with a body that is not JSON (content-type ${res.headers["content-type"] ?? "none"}: ${(e as Error).message})`, false, status),
+              new AttemptError(
+                "body",
+                `HTTP ${status} with a body that is not JSON (content-type ${res.headers["content-type"] ?? "none"}: ${(e as Error).message})`,
+                false,
+                status,
+              ),
             );
           }
           finish({ status, headers: res.headers, body, bytes });
@@ -246,19 +309,37 @@ export class SaasClient {
             `certificate with the function and point SAAS_CA_FILE at it${o.extraCa ? " (SAAS_CA_FILE is set, but does not vouch for this certificate)" : ""}.`,
         );
       case "timeout":
-        return new ExportError("saas", `the SaaS at ${url.origin} did not answer ${what} within SAAS_TIMEOUT_MS=${o.timeoutMs}${tries}.`);
+        return new ExportError(
+          "saas",
+          `the SaaS at ${url.origin} did not answer ${what} within SAAS_TIMEOUT_MS=${o.timeoutMs}${tries}.`,
+        );
       case "network":
-        return new ExportError("saas", `the connection to ${url.origin} through the proxy broke during ${what} (${e.code ?? "error"}: ${e.message})${tries}.`);
+        return new ExportError(
+          "saas",
+          `the connection to ${url.origin} through the proxy broke during ${what} (${e.code ?? "error"}: ${e.message})${tries}.`,
+        );
       case "http":
         if (e.status === 401 || e.status === 403) {
           const fix = o.authSecretId
             ? `put a valid credential into Secrets Manager secret "${o.authSecretId}" (SAAS_AUTH_SECRET_ID): a bearer token as plain text, or {"header": "<name>", "value": "<key>"}, and check it may read ${url.pathname}`
             : `no SAAS_AUTH_SECRET_ID is set: store the SaaS credential in Secrets Manager and set SAAS_AUTH_SECRET_ID to the secret's name or ARN`;
-          return new ExportError("auth", `the SaaS refused the credential for ${what} (${e.message}): ${fix}.`, e.status);
+          return new ExportError(
+            "auth",
+            `the SaaS refused the credential for ${what} (${e.message}): ${fix}.`,
+            e.status,
+          );
         }
-        return new ExportError("saas", `the SaaS answered ${what} (GET ${url.origin}${url.pathname}) with ${e.message}${tries}.`, e.status);
+        return new ExportError(
+          "saas",
+          `the SaaS answered ${what} (GET ${url.origin}${url.pathname}) with ${e.message}${tries}.`,
+          e.status,
+        );
       case "body":
-        return new ExportError("data", `the SaaS answered ${what} (GET ${url.origin}${url.pathname}) with ${e.message}: SAAS_URL must return JSON.`, e.status);
+        return new ExportError(
+          "data",
+          `the SaaS answered ${what} (GET ${url.origin}${url.pathname}) with ${e.message}: SAAS_URL must return JSON.`,
+          e.status,
+        );
     }
   }
 }

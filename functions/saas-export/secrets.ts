@@ -47,8 +47,7 @@ export async function getSaasCredential(secretId: string): Promise<HeaderCredent
 
 export function parseAuthSecret(secretString: string, secretId: string): HeaderCredential {
   const text = secretString.trim();
-  const shape =
-    `must hold the SaaS credential either as a plain bearer token or as JSON {"header": "X-Api-Key", "value": "<key>"}`;
+  const shape = `must hold the SaaS credential either as a plain bearer token or as JSON {"header": "X-Api-Key", "value": "<key>"}`;
   if (text.startsWith("{")) {
     let parsed: { header?: unknown; value?: unknown } | undefined;
     try {
@@ -58,16 +57,30 @@ export function parseAuthSecret(secretString: string, secretId: string): HeaderC
     }
     const header = parsed?.header;
     const value = typeof parsed?.value === "string" ? parsed.value.trim() : undefined;
-    if (typeof header !== "string" || !/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(header) || value === undefined || !/^[\x20-\x7e]+$/.test(value)) {
-      throw new ExportError("secret", `Secrets Manager secret "${secretId}" (SAAS_AUTH_SECRET_ID) ${shape}; its JSON has no valid string "header" and "value".`);
+    if (
+      typeof header !== "string" ||
+      !/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(header) ||
+      value === undefined ||
+      !/^[\x20-\x7e]+$/.test(value)
+    ) {
+      throw new ExportError(
+        "secret",
+        `Secrets Manager secret "${secretId}" (SAAS_AUTH_SECRET_ID) ${shape}; its JSON has no valid string "header" and "value".`,
+      );
     }
     if (["host", "connection", "content-length", "transfer-encoding"].includes(header.toLowerCase())) {
-      throw new ExportError("secret", `Secrets Manager secret "${secretId}" (SAAS_AUTH_SECRET_ID) names header "${header}", which cannot carry a credential.`);
+      throw new ExportError(
+        "secret",
+        `Secrets Manager secret "${secretId}" (SAAS_AUTH_SECRET_ID) names header "${header}", which cannot carry a credential.`,
+      );
     }
     return { name: header, value };
   }
   if (!/^[\x21-\x7e]+$/.test(text)) {
-    throw new ExportError("secret", `Secrets Manager secret "${secretId}" (SAAS_AUTH_SECRET_ID) ${shape}; a plain token must be visible ASCII without spaces.`);
+    throw new ExportError(
+      "secret",
+      `Secrets Manager secret "${secretId}" (SAAS_AUTH_SECRET_ID) ${shape}; a plain token must be visible ASCII without spaces.`,
+    );
   }
   return { name: "Authorization", value: `Bearer ${text}` };
 }
@@ -80,7 +93,10 @@ async function readSecretString(secretId: string, variable: string): Promise<str
     throw secretReadError(err, secretId, variable);
   }
   if (secretString === undefined) {
-    throw new ExportError("secret", `Secrets Manager secret "${secretId}" (${variable}) has no SecretString: store the value as the secret's plaintext.`);
+    throw new ExportError(
+      "secret",
+      `Secrets Manager secret "${secretId}" (${variable}) has no SecretString: store the value as the secret's plaintext.`,
+    );
   }
   return secretString;
 }
@@ -88,7 +104,10 @@ async function readSecretString(secretId: string, variable: string): Promise<str
 function secretReadError(err: unknown, secretId: string, variable: string): ExportError {
   const { kind, detail } = secretFailure(err);
   if (kind === "notFound") {
-    return new ExportError("secret", `Secrets Manager secret "${secretId}" was not found (${detail}): create it, or point ${variable} at the right secret name or ARN.`);
+    return new ExportError(
+      "secret",
+      `Secrets Manager secret "${secretId}" was not found (${detail}): create it, or point ${variable} at the right secret name or ARN.`,
+    );
   }
   if (kind === "accessDenied") {
     return new ExportError(

@@ -19,7 +19,10 @@ export const integer = (name: string, what: string, min: number, max: number, df
       if (v === undefined || v === "") return dflt;
       const n = Number(v);
       if (!/^\d+$/.test(v) || n < min || n > max) {
-        ctx.addIssue({ code: "custom", message: `${name} must be an integer from ${min} to ${max} (${what}); got "${v}"` });
+        ctx.addIssue({
+          code: "custom",
+          message: `${name} must be an integer from ${min} to ${max} (${what}); got "${v}"`,
+        });
         return z.NEVER;
       }
       return n;

@@ -18,7 +18,9 @@ export interface Logger {
 export function createLogger(level: LogLevel, base: Record<string, unknown> = {}): Logger {
   const emit = (lvl: LogLevel, msg: string, fields?: Record<string, unknown>): void => {
     if (RANK[lvl] < RANK[level]) return;
-    process.stdout.write(JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...base, ...fields }) + "\n");
+    process.stdout.write(
+      JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...base, ...fields }) + "\n",
+    );
   };
   return {
     debug: (msg, fields) => emit("debug", msg, fields),

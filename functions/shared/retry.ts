@@ -21,7 +21,12 @@ export interface AttemptFailure {
  * concurrent runs that failed together do not retry together, yet every retry waits at least half a step.
  * A server's Retry-After is honoured when it asks for longer, up to `maxMs`.
  */
-export function backoffMs(attempt: number, policy: RetryPolicy, retryAfterMs?: number, random: () => number = Math.random): number {
+export function backoffMs(
+  attempt: number,
+  policy: RetryPolicy,
+  retryAfterMs?: number,
+  random: () => number = Math.random,
+): number {
   const step = Math.min(policy.maxMs, policy.baseMs * 2 ** (attempt - 1));
   const jittered = step / 2 + random() * (step / 2);
   return Math.min(policy.maxMs, Math.max(jittered, retryAfterMs ?? 0));

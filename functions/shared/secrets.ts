@@ -20,11 +20,20 @@ export interface SecretsClientOptions {
 const clients = new Map<string, SecretsManagerClient>();
 
 function clientFor(opts: SecretsClientOptions): SecretsManagerClient {
-  const o = { region: opts.region, maxAttempts: opts.maxAttempts ?? 3, connectionTimeout: opts.connectionTimeoutMs ?? 5_000, requestTimeout: opts.requestTimeoutMs ?? 10_000 };
+  const o = {
+    region: opts.region,
+    maxAttempts: opts.maxAttempts ?? 3,
+    connectionTimeout: opts.connectionTimeoutMs ?? 5_000,
+    requestTimeout: opts.requestTimeoutMs ?? 10_000,
+  };
   const key = JSON.stringify(o);
   let c = clients.get(key);
   if (!c) {
-    c = new SecretsManagerClient({ ...(o.region ? { region: o.region } : {}), maxAttempts: o.maxAttempts, requestHandler: { connectionTimeout: o.connectionTimeout, requestTimeout: o.requestTimeout } });
+    c = new SecretsManagerClient({
+      ...(o.region ? { region: o.region } : {}),
+      maxAttempts: o.maxAttempts,
+      requestHandler: { connectionTimeout: o.connectionTimeout, requestTimeout: o.requestTimeout },
+    });
     clients.set(key, c);
   }
   return c;
@@ -43,7 +52,8 @@ export interface SecretFailure {
   detail: string;
 }
 
-const NETWORK = /timeout|timed out|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|ECONN|socket|NetworkingError/i;
+const NETWORK =
+  /timeout|timed out|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|ECONN|socket|NetworkingError/i;
 
 /** What went wrong with a read, in the terms a fix depends on. */
 export function secretFailure(err: unknown): SecretFailure {
@@ -51,7 +61,8 @@ export function secretFailure(err: unknown): SecretFailure {
   const name = e?.name ?? "Error";
   const detail = `${name}${e?.code && e.code !== name ? ` ${e.code}` : ""}: ${e?.message ?? String(err)}`;
   if (name === "ResourceNotFoundException") return { kind: "notFound", name, detail };
-  if (name === "AccessDeniedException" || name === "DecryptionFailure" || name === "KMSAccessDeniedException") return { kind: "accessDenied", name, detail };
+  if (name === "AccessDeniedException" || name === "DecryptionFailure" || name === "KMSAccessDeniedException")
+    return { kind: "accessDenied", name, detail };
   if (NETWORK.test(`${name} ${e?.code ?? ""} ${e?.message ?? ""}`)) return { kind: "unreachable", name, detail };
   return { kind: "other", name, detail };
 }

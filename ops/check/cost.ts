@@ -160,14 +160,26 @@ const POOL_TAG = "vpc-lambda-kit:proxy-pool";
 export function estimateCost(graph: Graph, cfg?: EnvConfig, assumptions: Partial<CostAssumptions> = {}): CostReport {
   const fromCfg: Partial<CostAssumptions> = cfg?.costAssumptions ?? {};
   const a: CostAssumptions = { ...DEFAULT_COST_ASSUMPTIONS, ...fromCfg, ...assumptions };
-  a.functionSecondsByName = { ...DEFAULT_COST_ASSUMPTIONS.functionSecondsByName, ...(fromCfg.functionSecondsByName ?? {}), ...(assumptions.functionSecondsByName ?? {}) };
+  a.functionSecondsByName = {
+    ...DEFAULT_COST_ASSUMPTIONS.functionSecondsByName,
+    ...(fromCfg.functionSecondsByName ?? {}),
+    ...(assumptions.functionSecondsByName ?? {}),
+  };
   const m = GraphModel.of(graph);
   const lines: CostLine[] = [];
   const notes: string[] = [];
   const H = a.hoursPerMonth;
   const add = (category: Category, resource: string, quantity: number, priceKey: string) => {
     const item = price(priceKey);
-    lines.push({ category, resource, quantity, unit: item.unit, priceKey, unitPrice: item.price, monthly: quantity * item.price });
+    lines.push({
+      category,
+      resource,
+      quantity,
+      unit: item.unit,
+      priceKey,
+      unitPrice: item.price,
+      monthly: quantity * item.price,
+    });
   };
 
   // --- Traffic per path, from each function's egress rules.
@@ -197,7 +209,8 @@ export function estimateCost(graph: Graph, cfg?: EnvConfig, assumptions: Partial
   }
 
   // --- Transit Gateway attachments and data.
-  for (const att of m.all(/^aws:ec2transitgateway\/vpcAttachment:/)) add("Transit Gateway", att.name, H, "transitGateway.attachmentHour");
+  for (const att of m.all(/^aws:ec2transitgateway\/vpcAttachment:/))
+    add("Transit Gateway", att.name, H, "transitGateway.attachmentHour");
   const tgwGb = traffic.reduce((s, t) => s + t.tgwGb, 0);
   if (tgwGb > 0) add("TGW data", "functions → private networks", tgwGb, "transitGateway.gb");
 
@@ -216,7 +229,10 @@ export function estimateCost(graph: Graph, cfg?: EnvConfig, assumptions: Partial
   for (const g of asgFleet(m)) {
     const key = `ec2.${g.instanceType}.hour`;
     if (PRICES.items[key]) add("Proxy instances", `${g.asg.name} (${g.count} × ${g.instanceType})`, g.count * H, key);
-    else notes.push(`${g.asg.name}: no price for instance type ${g.instanceType} in the table; its ${g.count} instance(s) are not counted.`);
+    else
+      notes.push(
+        `${g.asg.name}: no price for instance type ${g.instanceType} in the table; its ${g.count} instance(s) are not counted.`,
+      );
   }
   for (const inst of m.all(T.instance)) {
     const type = String(inst.inputs.instanceType ?? "");
@@ -228,18 +244,25 @@ export function estimateCost(graph: Graph, cfg?: EnvConfig, assumptions: Partial
   // --- Aurora Serverless v2.
   for (const cluster of m.all(T.rdsCluster)) {
     const scaling = cluster.inputs.serverlessv2ScalingConfiguration as { minCapacity?: number } | undefined;
-    const instances = m.all(T.rdsClusterInstance).filter((i) => m.ref(i, "clusterIdentifier", i.inputs.clusterIdentifier, [cluster.type])?.urn === cluster.urn);
+    const instances = m
+      .all(T.rdsClusterInstance)
+      .filter((i) => m.ref(i, "clusterIdentifier", i.inputs.clusterIdentifier, [cluster.type])?.urn === cluster.urn);
     const serverless = instances.filter((i) => i.inputs.instanceClass === "db.serverless");
-    for (const i of instances.filter((x) => x.inputs.instanceClass !== "db.serverless")) notes.push(`${i.name}: provisioned class ${String(i.inputs.instanceClass)} has no price in the table; not counted.`);
+    for (const i of instances.filter((x) => x.inputs.instanceClass !== "db.serverless"))
+      notes.push(
+        `${i.name}: provisioned class ${String(i.inputs.instanceClass)} has no price in the table; not counted.`,
+      );
     if (scaling || serverless.length > 0) {
       const count = Math.max(serverless.length, instances.length === 0 ? 1 : 0);
-      const acu = a.auroraAverageAcu ?? (typeof scaling?.minCapacity === "number" ? Math.max(scaling.minCapacity, 0) : 0.5);
+      const acu =
+        a.auroraAverageAcu ?? (typeof scaling?.minCapacity === "number" ? Math.max(scaling.minCapacity, 0) : 0.5);
       add("Aurora", `${cluster.name} (${count} × ${acu} ACU)`, count * acu * H, "aurora.serverlessV2.acuHour");
     }
     add("Aurora", `${cluster.name} storage`, a.auroraStorageGb, "aurora.storageGbMonth");
     add("Aurora", `${cluster.name} I/O`, a.auroraIoMillions, "aurora.ioMillion");
   }
-  for (const db of m.all(T.rdsInstance)) notes.push(`${db.name}: RDS instance classes have no price in the table; not counted.`);
+  for (const db of m.all(T.rdsInstance))
+    notes.push(`${db.name}: RDS instance classes have no price in the table; not counted.`);
 
   // --- Lambda compute, requests and logs.
   const schedules = scheduleByFunction(m);
@@ -249,20 +272,30 @@ export function estimateCost(graph: Graph, cfg?: EnvConfig, assumptions: Partial
     const expr = schedules.get(fn.urn);
     const invocations = expr ? invocationsPerMonth(expr, H) : a.unscheduledInvocationsPerMonth;
     const component = m.byUrn(fn.parent)?.name ?? fn.parent?.split("::").pop();
-    const seconds = a.functionSecondsByName[fn.name] ?? (component !== undefined ? a.functionSecondsByName[component] : undefined) ?? a.functionSeconds;
+    const seconds =
+      a.functionSecondsByName[fn.name] ??
+      (component !== undefined ? a.functionSecondsByName[component] : undefined) ??
+      a.functionSeconds;
     if (invocations > 0) {
-      add("Lambda", `${fn.name} (${round(invocations)} runs × ${seconds} s × ${memoryGb * 1024} MB)`, invocations * seconds * memoryGb, arm ? "lambda.arm.gbSecond" : "lambda.x86.gbSecond");
+      add(
+        "Lambda",
+        `${fn.name} (${round(invocations)} runs × ${seconds} s × ${memoryGb * 1024} MB)`,
+        invocations * seconds * memoryGb,
+        arm ? "lambda.arm.gbSecond" : "lambda.x86.gbSecond",
+      );
       add("Lambda", `${fn.name} requests`, invocations / 1e6, "lambda.requestMillion");
     }
     add("CloudWatch Logs", `${fn.name} logs`, a.logGbPerFunction, "cloudwatchLogs.ingestGb");
   }
   for (const fl of m.all(T.flowLog)) {
     const dest = fl.inputs.logDestinationType;
-    if (dest === undefined || dest === "cloud-watch-logs") add("CloudWatch Logs", `${fl.name} (flow log)`, a.flowLogGbPerFlowLog, "cloudwatchLogs.ingestGb");
+    if (dest === undefined || dest === "cloud-watch-logs")
+      add("CloudWatch Logs", `${fl.name} (flow log)`, a.flowLogGbPerFlowLog, "cloudwatchLogs.ingestGb");
   }
 
   // --- API Gateway REST APIs.
-  for (const api of m.all(/^aws:apigateway\/restApi:/)) add("API Gateway", api.name, a.apiRequestsMillions, "apiGateway.restRequestMillion");
+  for (const api of m.all(/^aws:apigateway\/restApi:/))
+    add("API Gateway", api.name, a.apiRequestsMillions, "apiGateway.restRequestMillion");
 
   const byCategory = Object.fromEntries(CATEGORIES.map((c) => [c, 0])) as Record<Category, number>;
   for (const l of lines) byCategory[l.category] += l.monthly;
@@ -313,8 +346,11 @@ function functionTraffic(m: GraphModel, a: CostAssumptions): FunctionTraffic[] {
     for (const sg of m.refs(ep, "securityGroupIds", ep.inputs.securityGroupIds, [T.sg])) endpointBySg.set(sg.urn, ep);
   }
   const lbSgs = new Set<string>();
-  for (const lb of [...m.all(T.classicLb), ...networkLbs(m)]) for (const sg of m.refs(lb, "securityGroups", lb.inputs.securityGroups, [T.sg])) lbSgs.add(sg.urn);
-  const proxySubnets = m.all(T.asg).flatMap((g) => m.refs(g, "vpcZoneIdentifiers", g.inputs.vpcZoneIdentifiers, [T.subnet]));
+  for (const lb of [...m.all(T.classicLb), ...networkLbs(m)])
+    for (const sg of m.refs(lb, "securityGroups", lb.inputs.securityGroups, [T.sg])) lbSgs.add(sg.urn);
+  const proxySubnets = m
+    .all(T.asg)
+    .flatMap((g) => m.refs(g, "vpcZoneIdentifiers", g.inputs.vpcZoneIdentifiers, [T.subnet]));
   const proxyBehindNat = proxySubnets.some((s) => defaultNat(m, s) !== undefined);
 
   const out: FunctionTraffic[] = [];
@@ -322,8 +358,20 @@ function functionTraffic(m: GraphModel, a: CostAssumptions): FunctionTraffic[] {
     const vc = (fn.inputs.vpcConfig ?? {}) as Record<string, unknown>;
     const sgs = m.refs(fn, "vpcConfig", vc.securityGroupIds, [T.sg]);
     const subnets = m.refs(fn, "vpcConfig", vc.subnetIds, [T.subnet]);
-    const t: FunctionTraffic = { fn, natGb: 0, natCrossAzGb: 0, proxyGb: 0, tgwGb: 0, endpointGb: new Map(), s3Gb: 0, vpc: subnets[0] ? m.ref(subnets[0], "vpcId", subnets[0].inputs.vpcId, [T.vpc]) : undefined };
-    let internet = false, proxy = false, tgw = false, s3 = false;
+    const t: FunctionTraffic = {
+      fn,
+      natGb: 0,
+      natCrossAzGb: 0,
+      proxyGb: 0,
+      tgwGb: 0,
+      endpointGb: new Map(),
+      s3Gb: 0,
+      vpc: subnets[0] ? m.ref(subnets[0], "vpcId", subnets[0].inputs.vpcId, [T.vpc]) : undefined,
+    };
+    let internet = false,
+      proxy = false,
+      tgw = false,
+      s3 = false;
     for (const rule of egressRulesOf(m, sgs)) {
       const target = m.ref(rule, "referencedSecurityGroupId", rule.inputs.referencedSecurityGroupId, [T.sg]);
       const cidr = typeof rule.inputs.cidrIpv4 === "string" ? rule.inputs.cidrIpv4 : undefined;
@@ -355,7 +403,12 @@ function functionTraffic(m: GraphModel, a: CostAssumptions): FunctionTraffic[] {
 
 /** The egress rules of these groups, in resource order (indexed once: a scan per function is quadratic). */
 function egressRulesOf(m: GraphModel, sgs: Res[]): Res[] {
-  const bySg = m.firstReferrers(T.sgEgress, [T.sg], (r) => ["securityGroupId", r.inputs.securityGroupId], "securityGroupId");
+  const bySg = m.firstReferrers(
+    T.sgEgress,
+    [T.sg],
+    (r) => ["securityGroupId", r.inputs.securityGroupId],
+    "securityGroupId",
+  );
   const rules = sgs.flatMap((sg) => bySg.get(sg.urn) ?? []);
   return sgs.length > 1 ? rules.sort((x, y) => m.positionOf(x) - m.positionOf(y)) : rules;
 }
@@ -413,7 +466,8 @@ function publicIpv4(m: GraphModel): string[] {
   }
   for (const tag of m.all(T.tag)) {
     const id = tag.inputs.resourceId;
-    if (tag.inputs.key === POOL_TAG && typeof id === "string" && id.startsWith("eipalloc-") && !ips.has(id)) ips.set(id, `${id} (BYO proxy pool)`);
+    if (tag.inputs.key === POOL_TAG && typeof id === "string" && id.startsWith("eipalloc-") && !ips.has(id))
+      ips.set(id, `${id} (BYO proxy pool)`);
   }
   return [...ips.values()];
 }
@@ -428,7 +482,8 @@ function asgFleet(m: GraphModel): { asg: Res; count: number; instanceType: strin
   return m.all(T.asg).map((asg) => {
     const spec = (asg.inputs.launchTemplate ?? {}) as Record<string, unknown>;
     const lt = m.ref(asg, "launchTemplate", spec.id ?? spec.name, [T.launchTemplate]);
-    const count = typeof asg.inputs.desiredCapacity === "number" ? asg.inputs.desiredCapacity : Number(asg.inputs.minSize ?? 0);
+    const count =
+      typeof asg.inputs.desiredCapacity === "number" ? asg.inputs.desiredCapacity : Number(asg.inputs.minSize ?? 0);
     return { asg, count, instanceType: String(lt?.inputs.instanceType ?? asg.inputs.instanceType ?? "unknown") };
   });
 }
@@ -456,10 +511,19 @@ export function invocationsPerMonth(expression: string, hoursPerMonth = 730): nu
   if (!cron) return 0;
   const [min, hour, dom, , rawDow] = cron[1].trim().split(/\s+/);
   // EventBridge numbers days SUN=1 … SAT=7.
-  const dow = rawDow?.toUpperCase().replace(/SUN|MON|TUE|WED|THU|FRI|SAT/g, (d) => String(["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"].indexOf(d) + 1));
+  const dow = rawDow
+    ?.toUpperCase()
+    .replace(/SUN|MON|TUE|WED|THU|FRI|SAT/g, (d) =>
+      String(["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"].indexOf(d) + 1),
+    );
   const days = hoursPerMonth / 24;
   const perDay = fieldCount(min, 60) * fieldCount(hour, 24);
-  const dayShare = dom !== "*" && dom !== "?" ? fieldCount(dom, 31) / (days || 1) : dow !== "*" && dow !== "?" && dow !== undefined ? fieldCount(dow, 7) / 7 : 1;
+  const dayShare =
+    dom !== "*" && dom !== "?"
+      ? fieldCount(dom, 31) / (days || 1)
+      : dow !== "*" && dow !== "?" && dow !== undefined
+        ? fieldCount(dow, 7) / 7
+        : 1;
   return perDay * days * Math.min(1, dayShare);
 }
 
@@ -539,16 +603,24 @@ function designChoices(m: GraphModel, a: CostAssumptions, traffic: FunctionTraff
   const fleet = asgFleet(m);
   if (lbs.length > 0 && fleet.length > 0) {
     const proxyGb = traffic.reduce((s, t) => s + t.proxyGb, 0);
-    const poolIps = m.all(T.eip).filter((e) => POOL_TAG in ((e.inputs.tags ?? {}) as Record<string, unknown>)).length
-      + m.all(T.tag).filter((t) => t.inputs.key === POOL_TAG).length;
-    const instances = fleet.reduce((s, g) => s + g.count * (PRICES.items[`ec2.${g.instanceType}.hour`]?.price ?? 0) * H, 0);
+    const poolIps =
+      m.all(T.eip).filter((e) => POOL_TAG in ((e.inputs.tags ?? {}) as Record<string, unknown>)).length +
+      m.all(T.tag).filter((t) => t.inputs.key === POOL_TAG).length;
+    const instances = fleet.reduce(
+      (s, g) => s + g.count * (PRICES.items[`ec2.${g.instanceType}.hour`]?.price ?? 0) * H,
+      0,
+    );
     const clbCost = lbs.length * p("classicLoadBalancer.hour") * H + proxyGb * p("classicLoadBalancer.gb");
     const nlbCost = lbs.length * p("networkLoadBalancer.hour") * H + proxyGb * p("networkLoadBalancer.nlcuHour");
     const rest = instances + poolIps * p("publicIpv4.hour") * H;
     const tier = (nlbs.length > 0 ? nlbCost : clbCost) + rest;
-    const otherLb = nlbs.length > 0 ? `a Classic Load Balancer instead would cost ${money(clbCost + rest)} (PROXY v1 only, no new features)` : `a Network Load Balancer instead would cost ${money(nlbCost + rest)} (PROXY v2, security groups, configurable TCP idle timeout)`;
+    const otherLb =
+      nlbs.length > 0
+        ? `a Classic Load Balancer instead would cost ${money(clbCost + rest)} (PROXY v1 only, no new features)`
+        : `a Network Load Balancer instead would cost ${money(nlbCost + rest)} (PROXY v2, security groups, configurable TCP idle timeout)`;
     const clientVpcs = new Set(traffic.filter((t) => t.proxyGb > 0 && t.vpc).map((t) => t.vpc!.urn));
-    const withoutNat = [...clientVpcs].filter((u) => !natsByVpc.has(u)).length + (cfg?.proxyTier?.extraClientCidrs?.length ?? 0);
+    const withoutNat =
+      [...clientVpcs].filter((u) => !natsByVpc.has(u)).length + (cfg?.proxyTier?.extraClientCidrs?.length ?? 0);
     const clients = clientVpcs.size + (cfg?.proxyTier?.extraClientCidrs?.length ?? 0);
     const alt = withoutNat * natFixed + proxyGb * p("natGateway.gb");
     out.push({
@@ -570,7 +642,9 @@ function designChoices(m: GraphModel, a: CostAssumptions, traffic: FunctionTraff
     const fixed = azs * p("interfaceEndpoint.azHour") * H;
     const vpc = m.ref(ep, "vpcId", ep.inputs.vpcId, [T.vpc]);
     const hasNat = vpc !== undefined && natsByVpc.has(vpc.urn);
-    const service = String(ep.inputs.serviceName ?? ep.name).split(".").pop();
+    const service = String(ep.inputs.serviceName ?? ep.name)
+      .split(".")
+      .pop();
     // A private API is reachable only through its endpoint: there is no NAT alternative to price.
     if (service === "execute-api") continue;
     const perGb = p("natGateway.gb") - p("interfaceEndpoint.gb");
@@ -608,7 +682,12 @@ function designChoices(m: GraphModel, a: CostAssumptions, traffic: FunctionTraff
  * compute, Athena's per-TB charge (at least 10 MB per query) and its share of the proxy tier by proxy traffic.
  * S3 storage of the export is left out, as everywhere in this estimate.
  */
-function connectorVsExport(m: GraphModel, a: CostAssumptions, traffic: FunctionTraffic[], proxyTierMonthly: number): DesignChoice | undefined {
+function connectorVsExport(
+  m: GraphModel,
+  a: CostAssumptions,
+  traffic: FunctionTraffic[],
+  proxyTierMonthly: number,
+): DesignChoice | undefined {
   const catalog = m.all(T.athenaCatalog).find((c) => c.inputs.type === "LAMBDA");
   if (!catalog) return undefined;
   const base = catalog.name.replace(/-catalog$/, "");
@@ -616,30 +695,47 @@ function connectorVsExport(m: GraphModel, a: CostAssumptions, traffic: FunctionT
   if (!connector) return undefined;
   const schedules = scheduleByFunction(m);
   // The export: a scheduled function whose declared flows reach S3 and a security group (the proxy tier's).
-  const flowsOf = (t: FunctionTraffic) => ((m.byUrn(t.fn.parent)?.inputs.flows ?? []) as { to?: { kind?: string; service?: string } }[]);
-  const exporter = traffic.find((t) => t !== connector && schedules.has(t.fn.urn)
-    && flowsOf(t).some((f) => f.to?.kind === "awsService" && f.to.service === "s3") && flowsOf(t).some((f) => f.to?.kind === "securityGroup"));
+  const flowsOf = (t: FunctionTraffic) =>
+    (m.byUrn(t.fn.parent)?.inputs.flows ?? []) as { to?: { kind?: string; service?: string } }[];
+  const exporter = traffic.find(
+    (t) =>
+      t !== connector &&
+      schedules.has(t.fn.urn) &&
+      flowsOf(t).some((f) => f.to?.kind === "awsService" && f.to.service === "s3") &&
+      flowsOf(t).some((f) => f.to?.kind === "securityGroup"),
+  );
   const p = (k: string) => price(k).price;
   const memGb = (fn: Res) => (typeof fn.inputs.memorySize === "number" ? fn.inputs.memorySize : 128) / 1024;
-  const gbSecond = (fn: Res) => (Array.isArray(fn.inputs.architectures) && fn.inputs.architectures.includes("arm64") ? p("lambda.arm.gbSecond") : p("lambda.x86.gbSecond"));
+  const gbSecond = (fn: Res) =>
+    Array.isArray(fn.inputs.architectures) && fn.inputs.architectures.includes("arm64")
+      ? p("lambda.arm.gbSecond")
+      : p("lambda.x86.gbSecond");
   const proxyGb = traffic.reduce((s, t) => s + t.proxyGb, 0);
   const share = (t: FunctionTraffic) => (proxyGb > 0 ? (proxyTierMonthly * t.proxyGb) / proxyGb : 0);
   const queries = a.athenaQueriesPerMonth;
   const scanned = queries * (Math.max(10, a.athenaMbScannedPerQuery) / 1e6) * p("athena.tbScanned");
-  const fnCost = (t: FunctionTraffic, runs: number, seconds: number) => runs * seconds * memGb(t.fn) * gbSecond(t.fn) + (runs / 1e6) * p("lambda.requestMillion");
+  const fnCost = (t: FunctionTraffic, runs: number, seconds: number) =>
+    runs * seconds * memGb(t.fn) * gbSecond(t.fn) + (runs / 1e6) * p("lambda.requestMillion");
   const live = fnCost(connector, queries, a.athenaConnectorSecondsPerQuery) + scanned + share(connector);
   let exportMonthly = scanned;
   if (exporter) {
     const component = m.byUrn(exporter.fn.parent)?.name;
-    const seconds = a.functionSecondsByName[exporter.fn.name] ?? (component !== undefined ? a.functionSecondsByName[component] : undefined) ?? a.functionSeconds;
-    exportMonthly += fnCost(exporter, invocationsPerMonth(schedules.get(exporter.fn.urn)!, a.hoursPerMonth), seconds) + share(exporter);
+    const seconds =
+      a.functionSecondsByName[exporter.fn.name] ??
+      (component !== undefined ? a.functionSecondsByName[component] : undefined) ??
+      a.functionSeconds;
+    exportMonthly +=
+      fnCost(exporter, invocationsPerMonth(schedules.get(exporter.fn.urn)!, a.hoursPerMonth), seconds) +
+      share(exporter);
   }
   return {
     id: "athena-connector",
     title: "SaaS queried live through the Athena connector vs the scheduled export in S3",
     current: `connector ${base} (${queries} queries/month)`,
     currentMonthly: live,
-    alternative: exporter ? `export ${exporter.fn.name} on its schedule, queried in S3` : "a scheduled export queried in S3 (not in this stack)",
+    alternative: exporter
+      ? `export ${exporter.fn.name} on its schedule, queried in S3`
+      : "a scheduled export queried in S3 (not in this stack)",
     alternativeMonthly: exportMonthly,
     note: `at ${Math.max(10, a.athenaMbScannedPerQuery)} MB scanned per query and ${a.athenaConnectorSecondsPerQuery} s of connector per query; the connector costs per query and reads current data, the export costs per run whatever the queries, keeps history and is what to use for large or frequent scans`,
   };
@@ -661,7 +757,8 @@ export function formatCost(reports: CostReport[]): string {
   }
   rows.push(["total", ...reports.map((r) => money(r.total, false))]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const fmt = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
+  const fmt = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
   const out: string[] = [
     `Estimated monthly cost, ${first.region} list prices compiled ${first.pricesCompiled} (${first.currency}, ${first.assumptions.hoursPerMonth} h/month; * includes a price not confirmed for Tokyo)`,
     fmt(header),
@@ -675,13 +772,21 @@ export function formatCost(reports: CostReport[]): string {
     out.push("", `Design choices (${r.stack}):`);
     for (const c of r.choices) {
       const delta = c.alternativeMonthly - c.currentMonthly;
-      out.push(`  ${c.title}: ${c.current} ${money(c.currentMonthly)} vs ${c.alternative} ${money(c.alternativeMonthly)} (${delta >= 0 ? "+" : "-"}${money(Math.abs(delta))}); ${c.note}.`);
+      out.push(
+        `  ${c.title}: ${c.current} ${money(c.currentMonthly)} vs ${c.alternative} ${money(c.alternativeMonthly)} (${delta >= 0 ? "+" : "-"}${money(Math.abs(delta))}); ${c.note}.`,
+      );
     }
   }
   const unconfirmed = [...new Set(reports.flatMap((r) => r.unconfirmedPrices))];
-  if (unconfirmed.length > 0) out.push("", `* not confirmed for Tokyo: ${unconfirmed.map((k) => `${k} ${PRICES.items[k].price}`).join(", ")}; see ops/check/prices.${first.region}.json.`);
+  if (unconfirmed.length > 0)
+    out.push(
+      "",
+      `* not confirmed for Tokyo: ${unconfirmed.map((k) => `${k} ${PRICES.items[k].price}`).join(", ")}; see ops/check/prices.${first.region}.json.`,
+    );
   const asm = first.assumptions;
-  out.push(`Assumptions per function/month: internet ${asm.internetGbPerFunction} GB, AWS APIs via endpoints ${asm.awsServiceGbPerFunction} GB, S3 ${asm.s3GbPerFunction} GB, TGW ${asm.tgwGbPerFunction} GB, ${asm.functionSeconds} s per run, logs ${asm.logGbPerFunction} GB; flow logs ${asm.flowLogGbPerFlowLog} GB each. Not included: internet data transfer out, EBS, Secrets Manager, S3 storage.`);
+  out.push(
+    `Assumptions per function/month: internet ${asm.internetGbPerFunction} GB, AWS APIs via endpoints ${asm.awsServiceGbPerFunction} GB, S3 ${asm.s3GbPerFunction} GB, TGW ${asm.tgwGbPerFunction} GB, ${asm.functionSeconds} s per run, logs ${asm.logGbPerFunction} GB; flow logs ${asm.flowLogGbPerFlowLog} GB each. Not included: internet data transfer out, EBS, Secrets Manager, S3 storage.`,
+  );
   for (const r of reports) for (const n of r.notes) out.push(`  ${r.stack}: ${n}`);
   return out.join("\n");
 }

@@ -98,10 +98,19 @@ class DotBuilder {
     const vpcs = m.all(T.vpc);
     const subnets = m.all(T.subnet);
     // Anchors make every VPC and subnet cluster render, even with nothing else inside.
-    for (const vpc of vpcs) this.node(`anchor:${vpc.urn}`, { account: vpc.provider ?? DEFAULT_ACCOUNT, vpc: vpc.urn }, `shape=point, style=invis, width=0.01`);
+    for (const vpc of vpcs)
+      this.node(
+        `anchor:${vpc.urn}`,
+        { account: vpc.provider ?? DEFAULT_ACCOUNT, vpc: vpc.urn },
+        `shape=point, style=invis, width=0.01`,
+      );
     for (const s of subnets) {
       const vpc = m.ref(s, "vpcId", s.inputs.vpcId, [T.vpc]);
-      this.node(`anchor:${s.urn}`, { account: s.provider ?? vpc?.provider ?? DEFAULT_ACCOUNT, vpc: vpc?.urn, subnet: s.urn }, `shape=point, style=invis, width=0.01`);
+      this.node(
+        `anchor:${s.urn}`,
+        { account: s.provider ?? vpc?.provider ?? DEFAULT_ACCOUNT, vpc: vpc?.urn, subnet: s.urn },
+        `shape=point, style=invis, width=0.01`,
+      );
     }
     for (const r of m.resources) {
       const kind = KINDS.find((k) => k.match.test(r.type));
@@ -111,17 +120,28 @@ class DotBuilder {
       const vpc = m.ref(att, "vpcId", att.inputs.vpcId, [T.vpc]);
       const tgw = m.ref(att, "transitGatewayId", att.inputs.transitGatewayId, [T.tgw]);
       const tgwNode = tgw ? this.ids.get(tgw.urn) : this.external(`TGW ${String(att.inputs.transitGatewayId)}`);
-      if (vpc && tgwNode) this.edges.push(`${this.ids.get(`anchor:${vpc.urn}`)} -> ${tgwNode} [ltail="${this.clusterId("vpc", vpc.urn)}", arrowhead=none, style=dashed, color="#880e4f", label="${esc(att.name)}", fontcolor="#880e4f"]`);
+      if (vpc && tgwNode)
+        this.edges.push(
+          `${this.ids.get(`anchor:${vpc.urn}`)} -> ${tgwNode} [ltail="${this.clusterId("vpc", vpc.urn)}", arrowhead=none, style=dashed, color="#880e4f", label="${esc(att.name)}", fontcolor="#880e4f"]`,
+        );
     }
     flows.forEach((f, i) => this.flowEdges(f, i));
 
     const L: string[] = [];
     L.push("digraph vpc_lambda_kit {");
-    L.push(`  graph [rankdir=LR, compound=true, newrank=true, fontname="Helvetica", fontsize=11, labelloc=t, label="${esc(`vpc-lambda-kit · ${graph.stack} · flows: green proven, red broken`)}", nodesep=0.25, ranksep=0.6];`);
-    L.push(`  node [shape=box, style="rounded,filled", fillcolor="#ffffff", fontname="Helvetica", fontsize=9, margin="0.08,0.04"];`);
+    L.push(
+      `  graph [rankdir=LR, compound=true, newrank=true, fontname="Helvetica", fontsize=11, labelloc=t, label="${esc(`vpc-lambda-kit · ${graph.stack} · flows: green proven, red broken`)}", nodesep=0.25, ranksep=0.6];`,
+    );
+    L.push(
+      `  node [shape=box, style="rounded,filled", fillcolor="#ffffff", fontname="Helvetica", fontsize=9, margin="0.08,0.04"];`,
+    );
     L.push(`  edge [fontname="Helvetica", fontsize=8, color="#607d8b"];`);
     for (const line of this.cluster("top", undefined)) L.push(`  ${line}`);
-    const accounts = [...new Set([...this.placed.keys()].filter((k) => k.startsWith("account|")).map((k) => k.slice("account|".length)))];
+    const accounts = [
+      ...new Set(
+        [...this.placed.keys()].filter((k) => k.startsWith("account|")).map((k) => k.slice("account|".length)),
+      ),
+    ];
     for (const acct of accounts) L.push(...this.accountCluster(acct).map((l) => `  ${l}`));
     for (const e of this.edges) L.push(`  ${e};`);
     L.push("}");
@@ -136,13 +156,17 @@ class DotBuilder {
     L.push(...this.cluster("account", acct).map((l) => `  ${l}`));
     for (const vpc of this.vpcsOfAccount(acct)) {
       L.push(`  subgraph "${this.clusterId("vpc", vpc.urn)}" {`);
-      L.push(`    label="${esc(`VPC ${vpc.name}\n${String(vpc.inputs.cidrBlock ?? "")}`)}"; style="rounded,filled"; fillcolor="#f5f9ff"; color="#1565c0";`);
+      L.push(
+        `    label="${esc(`VPC ${vpc.name}\n${String(vpc.inputs.cidrBlock ?? "")}`)}"; style="rounded,filled"; fillcolor="#f5f9ff"; color="#1565c0";`,
+      );
       L.push(...this.cluster("vpc", vpc.urn).map((l) => `    ${l}`));
       const subnetsByVpc = this.m.firstReferrers(T.subnet, [T.vpc], (x) => ["vpcId", x.inputs.vpcId], "vpcId");
       for (const s of subnetsByVpc.get(vpc.urn) ?? []) {
         const isPublic = this.subnetIsPublic(s);
         L.push(`    subgraph "${this.clusterId("subnet", s.urn)}" {`);
-        L.push(`      label="${esc(`subnet ${s.name}\n${String(s.inputs.cidrBlock ?? "")} · ${String(s.inputs.availabilityZone ?? "")} · ${isPublic ? "public" : "private"}`)}"; style="rounded,filled"; fillcolor="${isPublic ? "#fff8e1" : "#eceff1"}"; color="#90a4ae";`);
+        L.push(
+          `      label="${esc(`subnet ${s.name}\n${String(s.inputs.cidrBlock ?? "")} · ${String(s.inputs.availabilityZone ?? "")} · ${isPublic ? "public" : "private"}`)}"; style="rounded,filled"; fillcolor="${isPublic ? "#fff8e1" : "#eceff1"}"; color="#90a4ae";`,
+        );
         L.push(...this.cluster("subnet", s.urn).map((l) => `      ${l}`));
         L.push("    }");
       }
@@ -188,18 +212,29 @@ class DotBuilder {
     if (existing && this.nodeLines.has(existing)) return existing;
     const id = this.idFor(key);
     this.nodeLines.set(id, `${id} [${attrs}];`);
-    const slot = where.subnet ? `subnet|${where.subnet}` : where.vpc ? `vpc|${where.vpc}` : where.account ? `account|${where.account}` : "top|";
+    const slot = where.subnet
+      ? `subnet|${where.subnet}`
+      : where.vpc
+        ? `vpc|${where.vpc}`
+        : where.account
+          ? `account|${where.account}`
+          : "top|";
     const list = this.placed.get(slot) ?? [];
     list.push(id);
     this.placed.set(slot, list);
     // A node inside a VPC or subnet also needs its account cluster to exist.
-    if ((where.vpc || where.subnet) && where.account && !this.placed.has(`account|${where.account}`)) this.placed.set(`account|${where.account}`, []);
+    if ((where.vpc || where.subnet) && where.account && !this.placed.has(`account|${where.account}`))
+      this.placed.set(`account|${where.account}`, []);
     return id;
   }
 
   private resourceNode(r: Res, kind: Kind): string {
     const where = this.placement(r);
-    return this.node(r.urn, where, `label="${esc(this.label(r, kind))}", shape=${kind.shape}, fillcolor="${kind.fill}"`);
+    return this.node(
+      r.urn,
+      where,
+      `label="${esc(this.label(r, kind))}", shape=${kind.shape}, fillcolor="${kind.fill}"`,
+    );
   }
 
   private label(r: Res, kind: Kind): string {
@@ -210,11 +245,15 @@ class DotBuilder {
         return `NAT ${r.name}${eip ? `\nEIP ${eip.name}` : typeof p.allocationId === "string" ? `\n${p.allocationId}` : ""}`;
       }
       case "endpoint": {
-        const service = String(p.serviceName ?? "").split(".").pop();
+        const service = String(p.serviceName ?? "")
+          .split(".")
+          .pop();
         return `${p.vpcEndpointType === "Gateway" ? "gateway" : "interface"} endpoint ${service}\n${r.name}`;
       }
       case "λ": {
-        const subnets = this.m.refs(r, "vpcConfig", (p.vpcConfig as Record<string, unknown> | undefined)?.subnetIds, [T.subnet]);
+        const subnets = this.m.refs(r, "vpcConfig", (p.vpcConfig as Record<string, unknown> | undefined)?.subnetIds, [
+          T.subnet,
+        ]);
         return `λ ${r.name}${subnets.length > 1 ? `\n${subnets.length} subnets: ${subnets.map((s) => s.name).join(", ")}` : ""}`;
       }
       case "proxies": {
@@ -239,7 +278,8 @@ class DotBuilder {
     const account = r.provider ?? undefined;
     const subnetProps = ["subnetId", "subnetIds", "subnets", "vpcZoneIdentifiers", "vpcSubnetIds"];
     let subnets: Res[] = [];
-    for (const k of subnetProps) if (r.inputs[k] !== undefined) subnets = subnets.concat(m.refs(r, k, r.inputs[k], [T.subnet]));
+    for (const k of subnetProps)
+      if (r.inputs[k] !== undefined) subnets = subnets.concat(m.refs(r, k, r.inputs[k], [T.subnet]));
     const vc = r.inputs.vpcConfig as Record<string, unknown> | undefined;
     if (vc?.subnetIds !== undefined) subnets = subnets.concat(m.refs(r, "vpcConfig", vc.subnetIds, [T.subnet]));
     if (r.inputs.dbSubnetGroupName !== undefined) {
@@ -247,8 +287,17 @@ class DotBuilder {
       if (group) subnets = subnets.concat(m.refs(group, "subnetIds", group.inputs.subnetIds, [T.subnet]));
     }
     const unique = [...new Map(subnets.map((s) => [s.urn, s])).values()];
-    const vpc = r.inputs.vpcId !== undefined ? m.ref(r, "vpcId", r.inputs.vpcId, [T.vpc]) : unique[0] ? m.ref(unique[0], "vpcId", unique[0].inputs.vpcId, [T.vpc]) : undefined;
-    return { account: account ?? vpc?.provider ?? DEFAULT_ACCOUNT, vpc: vpc?.urn, subnet: unique.length === 1 ? unique[0].urn : undefined };
+    const vpc =
+      r.inputs.vpcId !== undefined
+        ? m.ref(r, "vpcId", r.inputs.vpcId, [T.vpc])
+        : unique[0]
+          ? m.ref(unique[0], "vpcId", unique[0].inputs.vpcId, [T.vpc])
+          : undefined;
+    return {
+      account: account ?? vpc?.provider ?? DEFAULT_ACCOUNT,
+      vpc: vpc?.urn,
+      subnet: unique.length === 1 ? unique[0].urn : undefined,
+    };
   }
 
   private subnetIsPublic(s: Res): boolean {
@@ -283,14 +332,26 @@ class DotBuilder {
       if (r && (r.type === T.vpc || r.type === T.subnet)) out.push(this.ids.get(`anchor:${r.urn}`) as string);
       else if (r && r.type !== T.lambda) {
         const existing = this.ids.get(r.urn);
-        out.push(existing && this.nodeLines.has(existing) ? existing : this.node(r.urn, this.placement(r), `label="${esc(`${r.type.split(":").pop()} ${r.name}`)}", shape=box, fillcolor="#fafafa", fontsize=8`));
+        out.push(
+          existing && this.nodeLines.has(existing)
+            ? existing
+            : this.node(
+                r.urn,
+                this.placement(r),
+                `label="${esc(`${r.type.split(":").pop()} ${r.name}`)}", shape=box, fillcolor="#fafafa", fontsize=8`,
+              ),
+        );
       } else if (!r && !/\s/.test(text) && text !== "") out.push(this.external(text));
     }
     return out;
   }
 
   private external(name: string): string {
-    return this.node(`external:${name}`, {}, `label="${esc(name)}", shape=ellipse, style="filled", fillcolor="#ffffff", color="#78909c"`);
+    return this.node(
+      `external:${name}`,
+      {},
+      `label="${esc(name)}", shape=ellipse, style="filled", fillcolor="#ffffff", color="#78909c"`,
+    );
   }
 
   private fnNode(fn: string): string {
@@ -315,7 +376,14 @@ class DotBuilder {
     const chain = [this.fnNode(f.fn)];
     for (const h of f.path) for (const id of this.hopNodes(h)) if (!chain.includes(id)) chain.push(id);
     // A broken flow ends at a red mark carrying the first missing piece.
-    if (broken) chain.push(this.node(`broken:${i}`, {}, `label="${esc(wrap(`✗ ${f.reason ?? "broken"}`, 40))}", shape=note, style="filled", fillcolor="#ffebee", color="${FLOW_BROKEN_COLOR}", fontcolor="${FLOW_BROKEN_COLOR}"`));
+    if (broken)
+      chain.push(
+        this.node(
+          `broken:${i}`,
+          {},
+          `label="${esc(wrap(`✗ ${f.reason ?? "broken"}`, 40))}", shape=note, style="filled", fillcolor="#ffebee", color="${FLOW_BROKEN_COLOR}", fontcolor="${FLOW_BROKEN_COLOR}"`,
+        ),
+      );
     else if (chain.length === 1) chain.push(this.external(f.flow));
     const ips = f.egressIps && f.egressIps.length > 0 ? `\negress ${f.egressIps.join(", ")}` : "";
     for (let j = 1; j < chain.length; j++) {

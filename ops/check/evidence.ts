@@ -67,7 +67,11 @@ export interface EvidenceReport {
 }
 
 /** Region, provider → account and provider → default tags, read from the graph's AWS provider resources. */
-export function graphContext(resources: EvidenceResource[]): { region: string; accountOf: (provider: string | null | undefined) => string; defaultTags: (p: string | null | undefined) => Record<string, string> } {
+export function graphContext(resources: EvidenceResource[]): {
+  region: string;
+  accountOf: (provider: string | null | undefined) => string;
+  defaultTags: (p: string | null | undefined) => Record<string, string>;
+} {
   const accounts = new Map<string, string>();
   const tags = new Map<string, Record<string, string>>();
   let region = "";
@@ -122,20 +126,30 @@ export function configKeyFor(r: LimitResource, property: string): string | undef
     if (property === "memorySize") return `${key}.memoryMb`;
     if (property === "timeout") return `${key}.timeoutSeconds`;
   }
-  if (r.type === "aws:cloudwatch/logGroup:LogGroup" && property === "retentionInDays") return /flow/.test(r.name) ? "network.flowLogs.retentionInDays" : "logRetentionInDays";
+  if (r.type === "aws:cloudwatch/logGroup:LogGroup" && property === "retentionInDays")
+    return /flow/.test(r.name) ? "network.flowLogs.retentionInDays" : "logRetentionInDays";
   if (r.type === "aws:ec2/flowLog:FlowLog") return "network.flowLogs";
   if (r.type === "aws:autoscaling/group:Group" && /Capacity|Size/.test(property)) return "proxyTier.desiredCapacity";
-  if ((r.type === "aws:elb/loadBalancer:LoadBalancer" || r.type === "aws:lb/listener:Listener" || r.type === "aws:lb/loadBalancer:LoadBalancer") && /idle|Idle/.test(property)) return "proxyTier (idleTimeoutSeconds of the SquidProxyTier component)";
-  if (r.type === "aws:ec2/launchTemplate:LaunchTemplate" && property === "instanceType") return "proxyTier.instanceType";
+  if (
+    (r.type === "aws:elb/loadBalancer:LoadBalancer" ||
+      r.type === "aws:lb/listener:Listener" ||
+      r.type === "aws:lb/loadBalancer:LoadBalancer") &&
+    /idle|Idle/.test(property)
+  )
+    return "proxyTier (idleTimeoutSeconds of the SquidProxyTier component)";
+  if (r.type === "aws:ec2/launchTemplate:LaunchTemplate" && property === "instanceType")
+    return "proxyTier.instanceType";
   if (r.type === "aws:apigateway/stage:Stage" && property === "stageName") return "privateApi.stageName";
   if (r.type === "aws:appflow/flow:Flow" && property === "name") return "appflowConnector.flow.name";
-  if (r.type === "aws:appflow/flow:Flow" && property === "description") return "appflowConnector.schema, appflowConnector.flow.entity, appflowConnector.flow.bucketPrefix";
+  if (r.type === "aws:appflow/flow:Flow" && property === "description")
+    return "appflowConnector.schema, appflowConnector.flow.entity, appflowConnector.flow.bucketPrefix";
   if (r.type === "aws-native:appflow:Connector" || r.type === "aws:appflow/connectorProfile:ConnectorProfile") {
     if (property === "connectorLabel") return "appflowConnector.connectorLabel";
     if (property === "name") return "appflowConnector.connectionName";
   }
   // Physical names: `<stack>-<feature>-…` or auto-names from the feature's Pulumi names.
-  if (property === "name" || property === "bucket") return key ? `the stack name and ${key} (names derive from both)` : "the stack name (names derive from it)";
+  if (property === "name" || property === "bucket")
+    return key ? `the stack name and ${key} (names derive from both)` : "the stack name (names derive from it)";
   return undefined;
 }
 
@@ -147,7 +161,10 @@ function severityOf(s: "error" | "warning" | "info"): "error" | "warning" | unde
  * Runs the four evidence checks over one graph (merged with its upstream graphs). `splitStack` marks
  * a graph that reads other stacks: facts that live there and did not resolve are UNVERIFIED.
  */
-export function checkEvidence(resources: EvidenceResource[], opts: { decls?: FunctionAwsCalls[]; splitStack?: boolean; missingUpstream?: string[] } = {}): EvidenceReport {
+export function checkEvidence(
+  resources: EvidenceResource[],
+  opts: { decls?: FunctionAwsCalls[]; splitStack?: boolean; missingUpstream?: string[] } = {},
+): EvidenceReport {
   const missing = opts.missingUpstream ?? [];
   const ctx = graphContext(resources);
   const findings: EvidenceFinding[] = [];
@@ -159,7 +176,14 @@ export function checkEvidence(resources: EvidenceResource[], opts: { decls?: Fun
       const severity = severityOf(f.severity);
       if (!severity) continue;
       const at = f.statement === null ? "" : ` statement ${f.sid ?? f.statement}`;
-      findings.push({ check: "iam-policy", severity, resource: p.label, problem: `${p.label} ${p.property}${at}: ${f.problem}`, fix: f.fix, source: f.source });
+      findings.push({
+        check: "iam-policy",
+        severity,
+        resource: p.label,
+        problem: `${p.label} ${p.property}${at}: ${f.problem}`,
+        fix: f.fix,
+        source: f.source,
+      });
     }
   }
 
@@ -182,11 +206,13 @@ export function checkEvidence(resources: EvidenceResource[], opts: { decls?: Fun
       if (missing.length === 0) return undefined;
       const arn = o.request?.resource;
       const acct = arn ? /^arn:[^:]*:[^:]*:[^:]*:(\d{12}):/.exec(arn)?.[1] : undefined;
-      if (arn && acct && acct !== facts.account && facts.resourcePolicyFor(arn) === undefined) return `the resource policy of ${arn} (account ${acct}) is in an upstream stack (${missing.join(", ")}) that was not merged in`;
+      if (arn && acct && acct !== facts.account && facts.resourcePolicyFor(arn) === undefined)
+        return `the resource policy of ${arn} (account ${acct}) is in an upstream stack (${missing.join(", ")}) that was not merged in`;
       if (o.notApplicable && o.declared.resource.includes("${keyOf:")) {
         const env = /\$\{keyOf:([A-Z0-9_]+)\}/.exec(o.declared.resource)?.[1] ?? "";
         const sacct = /^arn:[^:]*:[^:]*:[^:]*:(\d{12}):/.exec(facts.env[env] ?? "")?.[1];
-        if (sacct && sacct !== facts.account) return `the key of the secret in ${env} (account ${sacct}) is in an upstream stack (${missing.join(", ")}) that was not merged in`;
+        if (sacct && sacct !== facts.account)
+          return `the key of the secret in ${env} (account ${sacct}) is in an upstream stack (${missing.join(", ")}) that was not merged in`;
       }
       return undefined;
     };
@@ -195,19 +221,32 @@ export function checkEvidence(resources: EvidenceResource[], opts: { decls?: Fun
       const why = upstreamFact(o);
       if (why !== undefined) {
         unverified.add(o);
-        findings.push({ check: "iam-calls", severity: "unverified", resource: `${decl.functionName}-fn`, problem: `${o.kind === "call" ? "declared call" : "must-deny call"} ${o.declared.action} on ${o.request?.resource ?? o.declared.resource} not decided: ${why}`, fix: "synthesize the upstream stacks beside this one (npm run synth -- <upstream>) and check again", source: `functions/${decl.functionName}/aws-calls.ts` });
+        findings.push({
+          check: "iam-calls",
+          severity: "unverified",
+          resource: `${decl.functionName}-fn`,
+          problem: `${o.kind === "call" ? "declared call" : "must-deny call"} ${o.declared.action} on ${o.request?.resource ?? o.declared.resource} not decided: ${why}`,
+          fix: "synthesize the upstream stacks beside this one (npm run synth -- <upstream>) and check again",
+          source: `functions/${decl.functionName}/aws-calls.ts`,
+        });
         continue;
       }
       if (o.kind === "call" && o.result?.decision === "Allowed") callsAllowed++;
       if (o.kind === "must-deny" && o.result && o.result.decision !== "Allowed") mustDenyRefused++;
     }
-    for (const f of callFindings(decl, outcomes.filter((o) => !unverified.has(o)))) {
+    for (const f of callFindings(
+      decl,
+      outcomes.filter((o) => !unverified.has(o)),
+    )) {
       const unresolved = f.kind === "unresolved";
       findings.push({
         check: "iam-calls",
         severity: unresolved && opts.splitStack ? "unverified" : "error",
         resource: `${f.functionName}-fn`,
-        problem: unresolved && opts.splitStack ? `${f.problem} (a fact from another stack that was not merged in; synthesize the upstream stacks beside this one)` : f.problem,
+        problem:
+          unresolved && opts.splitStack
+            ? `${f.problem} (a fact from another stack that was not merged in; synthesize the upstream stacks beside this one)`
+            : f.problem,
         fix: f.fix,
         source: "functions/" + f.functionName + "/aws-calls.ts, evaluated by ops/check/iam/evaluate.ts",
       });
@@ -216,13 +255,29 @@ export function checkEvidence(resources: EvidenceResource[], opts: { decls?: Fun
 
   // Create orders.
   const order = checkOrder(resources);
-  for (const f of order) findings.push({ check: "order", severity: "error", resource: f.resource.name, problem: `${f.message} (AWS: ${f.awsError})`, fix: f.fix, source: f.rule });
+  for (const f of order)
+    findings.push({
+      check: "order",
+      severity: "error",
+      resource: f.resource.name,
+      problem: `${f.message} (AWS: ${f.awsError})`,
+      fix: f.fix,
+      source: f.rule,
+    });
 
   // Limits.
   const limits = checkLimits(resources as LimitResource[], { defaultTags: ctx.defaultTags, configKeyFor });
   for (const f of limits) {
     const fix = f.configKey ? `${f.fix} (set by config ${f.configKey})` : f.fix;
-    findings.push({ check: "limits", severity: f.severity, resource: f.resource, problem: f.problem, fix, source: f.source, ...(f.configKey ? { configKey: f.configKey } : {}) });
+    findings.push({
+      check: "limits",
+      severity: f.severity,
+      resource: f.resource,
+      problem: f.problem,
+      fix,
+      source: f.source,
+      ...(f.configKey ? { configKey: f.configKey } : {}),
+    });
   }
 
   const count = (s: EvidenceFinding["severity"]) => findings.filter((f) => f.severity === s).length;
@@ -246,8 +301,11 @@ export function checkEvidence(resources: EvidenceResource[], opts: { decls?: Fun
 export function formatEvidence(e: EvidenceReport): string {
   const s = e.summary;
   const L: string[] = [];
-  L.push(`evidence: ${s.policies} IAM policies validated; declared calls ${s.callsAllowed} allowed, must-deny ${s.mustDenyRefused} refused; order ${s.orderFindings} finding(s); limits ${s.limitFindings} finding(s) — ${s.errors} error(s), ${s.warnings} warning(s), ${s.unverified} unverified`);
-  if (s.functionsNotInStack.length > 0) L.push(`  calls not simulated here (function not in this stack): ${s.functionsNotInStack.join(", ")}`);
+  L.push(
+    `evidence: ${s.policies} IAM policies validated; declared calls ${s.callsAllowed} allowed, must-deny ${s.mustDenyRefused} refused; order ${s.orderFindings} finding(s); limits ${s.limitFindings} finding(s) — ${s.errors} error(s), ${s.warnings} warning(s), ${s.unverified} unverified`,
+  );
+  if (s.functionsNotInStack.length > 0)
+    L.push(`  calls not simulated here (function not in this stack): ${s.functionsNotInStack.join(", ")}`);
   for (const f of e.findings) {
     const tag = f.severity === "error" ? "ERROR  " : f.severity === "warning" ? "WARNING" : "UNVERIFIED";
     L.push(`  ${tag} [${f.check}] ${f.resource}: ${f.problem}`);

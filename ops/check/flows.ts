@@ -16,7 +16,15 @@ import { ANYWHERE, anyContains, asBool, Cidr, cidrContains, cidrOf, isPrivateCid
 import { isPrivateApi, privateApiVerdict } from "./eval/api-policy";
 import { endpointsFor, privateDnsProblem } from "./eval/endpoints";
 import { domainMatches, evaluateSquid, SquidConf, squidConfOf } from "./eval/proxy";
-import { asgsInTargetGroup, forwardTargetGroup, lbListeners, nlbProblems, portProblems, proxyProtocolAccessProblem, targetGroupProblems } from "./eval/load-balancer";
+import {
+  asgsInTargetGroup,
+  forwardTargetGroup,
+  lbListeners,
+  nlbProblems,
+  portProblems,
+  proxyProtocolAccessProblem,
+  targetGroupProblems,
+} from "./eval/load-balancer";
 import { associationsOf, igwAttachedTo, lookup, prefixListRoute, routeTableOf, TableView } from "./eval/routes";
 import { rulePeers, rulePermits, rulePorts, SgPeer, sgAllows, SgRule, sgRules } from "./eval/security-groups";
 import { kindOf, listenersOf, listenPorts } from "./eval/targets";
@@ -94,8 +102,7 @@ type Sender =
   | { kind: "instance"; label: string; publicIps: string[] };
 
 type Arrival =
-  | { kind: "internet"; egressIps: string[] }
-  | { kind: "vpc"; vpcId: string; tgw?: { tgw: Res; attachment: Res } };
+  { kind: "internet"; egressIps: string[] } | { kind: "vpc"; vpcId: string; tgw?: { tgw: Res; attachment: Res } };
 
 const MAX_HOPS = 8;
 
@@ -120,10 +127,20 @@ export function functionsOf(ix: GraphModel): FunctionView[] {
     const vc = (lambda.inputs.vpcConfig ?? {}) as Record<string, unknown>;
     const subnetIds = Array.isArray(vc.subnetIds) ? vc.subnetIds.filter((x): x is string => typeof x === "string") : [];
     const subnets = subnetIds.map((id) => ix.subnet(id)).filter((s): s is Res => s !== undefined);
-    const sgIds = Array.isArray(vc.securityGroupIds) ? vc.securityGroupIds.filter((x): x is string => typeof x === "string") : [];
-    const vpcId = subnets[0] ? String(subnets[0].inputs.vpcId) : (sgIds.map((id) => ix.sg(id)?.inputs.vpcId).find((v) => typeof v === "string") as string | undefined);
-    const vars = ((lambda.inputs.environment as Record<string, unknown> | undefined)?.variables ?? {}) as Record<string, unknown>;
-    const env = Object.fromEntries(Object.entries(vars).filter(([, v]) => typeof v === "string")) as Record<string, string>;
+    const sgIds = Array.isArray(vc.securityGroupIds)
+      ? vc.securityGroupIds.filter((x): x is string => typeof x === "string")
+      : [];
+    const vpcId = subnets[0]
+      ? String(subnets[0].inputs.vpcId)
+      : (sgIds.map((id) => ix.sg(id)?.inputs.vpcId).find((v) => typeof v === "string") as string | undefined);
+    const vars = ((lambda.inputs.environment as Record<string, unknown> | undefined)?.variables ?? {}) as Record<
+      string,
+      unknown
+    >;
+    const env = Object.fromEntries(Object.entries(vars).filter(([, v]) => typeof v === "string")) as Record<
+      string,
+      string
+    >;
     return {
       name: component ? component.name : lambda.name,
       lambda,
@@ -156,7 +173,11 @@ function specsOf(ix: GraphModel, component: Res, sgIds: string[]): FlowSpec[] {
   return flows.map((f) => {
     const to = (f.to ?? {}) as Record<string, unknown>;
     const purpose = String(f.purpose ?? "");
-    const rule = egress.find((r) => String(r.inputs.description ?? "").split("; ").includes(purpose));
+    const rule = egress.find((r) =>
+      String(r.inputs.description ?? "")
+        .split("; ")
+        .includes(purpose),
+    );
     return normalizeSpec({
       ...to,
       port: f.port,
@@ -189,10 +210,13 @@ function normalizeSpec(s: Record<string, unknown>): FlowSpec {
 export function flowText(spec: FlowSpec): string {
   const pp = `${spec.protocol}/${spec.port}`;
   const dest =
-    spec.kind === "internet" ? `internet host ${spec.host}${spec.cidrs?.length ? ` (${spec.cidrs.join(", ")})` : ""}`
-    : spec.kind === "cidr" ? `${spec.name ? `${spec.name} ` : ""}${spec.cidr}`
-    : spec.kind === "awsService" ? `AWS ${spec.service}`
-    : `security group ${spec.name ?? spec.securityGroupId}`;
+    spec.kind === "internet"
+      ? `internet host ${spec.host}${spec.cidrs?.length ? ` (${spec.cidrs.join(", ")})` : ""}`
+      : spec.kind === "cidr"
+        ? `${spec.name ? `${spec.name} ` : ""}${spec.cidr}`
+        : spec.kind === "awsService"
+          ? `AWS ${spec.service}`
+          : `security group ${spec.name ?? spec.securityGroupId}`;
   return `${pp} to ${dest}${spec.purpose ? ` (${spec.purpose})` : ""}`;
 }
 
@@ -206,18 +230,37 @@ class FlowWalk {
   private usesInternet = false;
   private readonly targets: Res[] = [];
 
-  constructor(private readonly ix: GraphModel, private readonly fn: FunctionView, private readonly spec: FlowSpec) {}
+  constructor(
+    private readonly ix: GraphModel,
+    private readonly fn: FunctionView,
+    private readonly spec: FlowSpec,
+  ) {}
 
   run(): FlowDetail {
-    const result: FlowResult = { fn: this.fn.name, flow: flowText(this.spec), status: "OK", path: this.nodes, steps: this.hops };
+    const result: FlowResult = {
+      fn: this.fn.name,
+      flow: flowText(this.spec),
+      status: "OK",
+      path: this.nodes,
+      steps: this.hops,
+    };
     try {
       this.placement();
       switch (this.spec.kind) {
-        case "internet": this.internet(); break;
-        case "cidr": this.cidr(); break;
-        case "awsService": this.awsService(); break;
-        case "securityGroup": this.securityGroup(); break;
-        default: broken(`flow kind "${String(this.spec.kind)}" is unknown to the checker`);
+        case "internet":
+          this.internet();
+          break;
+        case "cidr":
+          this.cidr();
+          break;
+        case "awsService":
+          this.awsService();
+          break;
+        case "securityGroup":
+          this.securityGroup();
+          break;
+        default:
+          broken(`flow kind "${String(this.spec.kind)}" is unknown to the checker`);
       }
       if (this.egressIps.size > 0) result.egressIps = [...this.egressIps].sort(ipOrder);
     } catch (e) {
@@ -254,16 +297,25 @@ class FlowWalk {
     const fn = this.fn;
     if (fn.subnetIds.length === 0) broken(`function ${fn.name} is not attached to a VPC (no vpcConfig.subnetIds)`);
     const missing = fn.subnetIds.filter((id) => !this.ix.subnet(id));
-    if (missing.length > 0) broken(`subnet ${missing[0]} of function ${fn.name} is not in the graph (for a split stack, synthesize its upstream stacks beside it)`);
+    if (missing.length > 0)
+      broken(
+        `subnet ${missing[0]} of function ${fn.name} is not in the graph (for a split stack, synthesize its upstream stacks beside it)`,
+      );
     if (fn.sgIds.length === 0) broken(`function ${fn.name} has no security group`);
     const missingSg = fn.sgIds.find((id) => !this.ix.sg(id));
     if (missingSg) broken(`security group ${missingSg} of function ${fn.name} is not in the graph`);
     const vpcs = new Set(fn.subnets.map((s) => s.inputs.vpcId));
-    if (vpcs.size > 1) broken(`function ${fn.name}'s subnets span ${vpcs.size} VPCs; a Lambda's subnets must share one VPC`);
+    if (vpcs.size > 1)
+      broken(`function ${fn.name}'s subnets span ${vpcs.size} VPCs; a Lambda's subnets must share one VPC`);
     const sgVpc = fn.sgIds.map((id) => this.ix.sg(id)?.inputs.vpcId).find((v) => v !== undefined && v !== fn.vpcId);
-    if (sgVpc) broken(`security group ${this.ix.label(fn.sgIds[0], T.sg)} of function ${fn.name} is in VPC ${this.ix.label(sgVpc, T.vpc)}, not in its subnets' VPC ${this.ix.label(fn.vpcId, T.vpc)}`);
+    if (sgVpc)
+      broken(
+        `security group ${this.ix.label(fn.sgIds[0], T.sg)} of function ${fn.name} is in VPC ${this.ix.label(sgVpc, T.vpc)}, not in its subnets' VPC ${this.ix.label(fn.vpcId, T.vpc)}`,
+      );
     const subnets = fn.subnets.map((s) => `${s.name} ${s.inputs.cidrBlock}`).join(", ");
-    this.hop(`function ${fn.name}: subnets ${subnets}; security group ${fn.sgIds.map((id) => this.ix.label(id, T.sg)).join(", ")}`);
+    this.hop(
+      `function ${fn.name}: subnets ${subnets}; security group ${fn.sgIds.map((id) => this.ix.label(id, T.sg)).join(", ")}`,
+    );
   }
 
   private sender(): Sender {
@@ -278,7 +330,9 @@ class FlowWalk {
 
   private internet(): void {
     const spec = this.spec;
-    const dests = (spec.cidrs?.length ? spec.cidrs : ["0.0.0.0/0"]).map((c) => cidrOf(c) ?? broken(`flow to ${spec.host} names "${c}", which is not a CIDR`));
+    const dests = (spec.cidrs?.length ? spec.cidrs : ["0.0.0.0/0"]).map(
+      (c) => cidrOf(c) ?? broken(`flow to ${spec.host} names "${c}", which is not a CIDR`),
+    );
     for (const d of dests) this.requireEgress(this.fn.sgIds, { cidrs: [d] }, d.text);
     this.leaveToInternet(this.fn.subnets, dests, this.sender(), spec.host ?? "the internet");
     this.hop(`internet: ${spec.host}:${spec.port}`, `${spec.host}:${spec.port}`);
@@ -289,7 +343,8 @@ class FlowWalk {
     this.each(subnets, (s) => {
       this.each(dests, (d) => {
         const arrival = this.route(s, { kind: "internet", cidr: d, label: d.text }, sender, 0);
-        if (arrival.kind !== "internet") broken(`${host} is public, but ${routeTableOf(this.ix, s).label} keeps ${d.text} inside the network`);
+        if (arrival.kind !== "internet")
+          broken(`${host} is public, but ${routeTableOf(this.ix, s).label} keeps ${d.text} inside the network`);
         for (const ip of arrival.egressIps) this.egressIps.add(ip);
         if (sender.kind === "lambda") this.usesInternet = true;
       });
@@ -308,16 +363,33 @@ class FlowWalk {
     }
     const targets = this.listenersIn(dest);
     const targetCidrs = targets.length > 0 ? this.targetCidrs(targets) : [dest];
-    this.requireEgress(this.fn.sgIds, { cidrs: targetCidrs }, targets.length > 0 ? `${targets.map((t) => t.name).join(", ")} (${targetCidrs.map((c) => c.text).join(", ")})` : dest.text);
+    this.requireEgress(
+      this.fn.sgIds,
+      { cidrs: targetCidrs },
+      targets.length > 0
+        ? `${targets.map((t) => t.name).join(", ")} (${targetCidrs.map((c) => c.text).join(", ")})`
+        : dest.text,
+    );
     const arrivals: Arrival[] = [];
-    this.each(this.fn.subnets, (s) => arrivals.push(this.route(s, { kind: "private", cidr: dest, label: dest.text }, this.sender(), 0)));
+    this.each(this.fn.subnets, (s) =>
+      arrivals.push(this.route(s, { kind: "private", cidr: dest, label: dest.text }, this.sender(), 0)),
+    );
     const arrival = arrivals[0];
-    if (arrival.kind !== "vpc") broken(`${routeTableOf(this.ix, this.fn.subnets[0]).label} has no route to ${dest.text}`);
+    if (arrival.kind !== "vpc")
+      broken(`${routeTableOf(this.ix, this.fn.subnets[0]).label} has no route to ${dest.text}`);
     if (targets.length === 0) {
       const vpc = this.ix.byId(arrival.vpcId, T.vpc);
-      const peerSubnets = vpc ? this.ix.subnetsOfVpc(vpc.id).filter((s) => { const c = this.ix.subnetCidr(s); return c !== undefined && cidrContains(dest, c); }) : [];
+      const peerSubnets = vpc
+        ? this.ix.subnetsOfVpc(vpc.id).filter((s) => {
+            const c = this.ix.subnetCidr(s);
+            return c !== undefined && cidrContains(dest, c);
+          })
+        : [];
       for (const t of peerSubnets) this.returnRoute(t, arrival);
-      this.hop(`network ${dest.text}${vpc ? ` (VPC ${vpc.name})` : ""}: no ${spec.protocol}/${spec.port} listener in this graph; route${peerSubnets.length > 0 ? " and return route" : ""} proven`, vpc ? vpc.name : dest.text);
+      this.hop(
+        `network ${dest.text}${vpc ? ` (VPC ${vpc.name})` : ""}: no ${spec.protocol}/${spec.port} listener in this graph; route${peerSubnets.length > 0 ? " and return route" : ""} proven`,
+        vpc ? vpc.name : dest.text,
+      );
       return;
     }
     for (const t of targets) this.deliver(t, arrival);
@@ -325,11 +397,22 @@ class FlowWalk {
 
   private securityGroup(): void {
     const spec = this.spec;
-    const sgId = spec.securityGroupId ?? broken(`flow to security group ${spec.name} does not record the group's id (re-synthesize with the current VpcFunction)`);
+    const sgId =
+      spec.securityGroupId ??
+      broken(
+        `flow to security group ${spec.name} does not record the group's id (re-synthesize with the current VpcFunction)`,
+      );
     const sg = this.ix.sg(sgId) ?? broken(`security group ${sgId} (declared target ${spec.name}) is not in the graph`);
-    const users = this.ix.sgUsers(sgId).filter((r) => r.type !== T.launchTemplate && r.type !== T.lambda && this.ix.subnetIdsOf(r).length > 0);
-    if (users.length === 0) broken(`security group ${sg.name} (declared target ${spec.name}) is attached to nothing that listens`);
-    this.requireEgress(this.fn.sgIds, { sgIds: [sgId], cidrs: this.targetCidrs(users), sgVpc: String(sg.inputs.vpcId ?? "") }, `security group ${sg.name}`);
+    const users = this.ix
+      .sgUsers(sgId)
+      .filter((r) => r.type !== T.launchTemplate && r.type !== T.lambda && this.ix.subnetIdsOf(r).length > 0);
+    if (users.length === 0)
+      broken(`security group ${sg.name} (declared target ${spec.name}) is attached to nothing that listens`);
+    this.requireEgress(
+      this.fn.sgIds,
+      { sgIds: [sgId], cidrs: this.targetCidrs(users), sgVpc: String(sg.inputs.vpcId ?? "") },
+      `security group ${sg.name}`,
+    );
     for (const t of users) {
       const arrival = this.routeToTarget(t);
       this.deliver(t, arrival);
@@ -340,7 +423,8 @@ class FlowWalk {
     const spec = this.spec;
     const service = spec.service ?? broken("AWS service flow names no service");
     const ix = this.ix;
-    const vpc = ix.byId(this.fn.vpcId, T.vpc) ?? broken(`VPC ${this.fn.vpcId} of function ${this.fn.name} is not in the graph`);
+    const vpc =
+      ix.byId(this.fn.vpcId, T.vpc) ?? broken(`VPC ${this.fn.vpcId} of function ${this.fn.name} is not in the graph`);
     const { iface, gateway } = endpointsFor(ix, vpc.id, service);
     const hostname = `${service}.${this.fn.region}.amazonaws.com`;
     if (iface) {
@@ -352,8 +436,14 @@ class FlowWalk {
       return;
     }
     const serviceName = `com.amazonaws.${this.fn.region}.${service}`;
-    if (spec.securityGroupId) broken(`VPC ${vpc.name} has no interface endpoint for ${service} (${serviceName}), which the function's flow expects`);
-    if (spec.prefixListId) broken(`VPC ${vpc.name} has no gateway endpoint for ${service} (${serviceName}), which the function's flow expects`);
+    if (spec.securityGroupId)
+      broken(
+        `VPC ${vpc.name} has no interface endpoint for ${service} (${serviceName}), which the function's flow expects`,
+      );
+    if (spec.prefixListId)
+      broken(
+        `VPC ${vpc.name} has no gateway endpoint for ${service} (${serviceName}), which the function's flow expects`,
+      );
     // No endpoint: the public service endpoint over the internet path (NAT).
     this.hop(`DNS: ${hostname} resolves to public addresses (no endpoint for ${service} in VPC ${vpc.name})`);
     this.requireEgress(this.fn.sgIds, { cidrs: [ANYWHERE] }, "0.0.0.0/0");
@@ -365,10 +455,17 @@ class FlowWalk {
     const ix = this.ix;
     const dnsProblem = privateDnsProblem(ix, ep, vpc, hostname);
     if (dnsProblem) broken(dnsProblem);
-    this.hop(`DNS: ${hostname} → interface endpoint ${ep.name} (private DNS; VPC ${vpc.name} DNS support and hostnames on)`);
+    this.hop(
+      `DNS: ${hostname} → interface endpoint ${ep.name} (private DNS; VPC ${vpc.name} DNS support and hostnames on)`,
+    );
     const sgIds = ix.sgIdsOf(ep);
-    if (sgIds.length === 0) broken(`interface endpoint ${ep.name} has no security group, so it admits only the VPC's default group`);
-    this.requireEgress(this.fn.sgIds, { sgIds, cidrs: this.targetCidrs([ep]), sgVpc: vpc.id }, `interface endpoint ${ep.name}`);
+    if (sgIds.length === 0)
+      broken(`interface endpoint ${ep.name} has no security group, so it admits only the VPC's default group`);
+    this.requireEgress(
+      this.fn.sgIds,
+      { sgIds, cidrs: this.targetCidrs([ep]), sgVpc: vpc.id },
+      `interface endpoint ${ep.name}`,
+    );
     const arrival = this.routeToTarget(ep);
     this.deliver(ep, arrival);
     if (this.spec.service === "execute-api") this.privateApis(ep);
@@ -380,15 +477,25 @@ class FlowWalk {
     this.each(this.fn.subnets, (s) => {
       const table = routeTableOf(ix, s);
       const route = prefixListRoute(ix, table, service);
-      if (!route) broken(`${table.label} has no route to the ${service} prefix list (gateway endpoint ${ep.name} is not associated with it)`);
+      if (!route)
+        broken(
+          `${table.label} has no route to the ${service} prefix list (gateway endpoint ${ep.name} is not associated with it)`,
+        );
       this.hop(`${s.name} → ${table.label}: the ${service} prefix list → gateway endpoint ${ep.name}`, ep.name);
     });
     const rules = this.fnEgressRules().filter((r) => rulePermits(r, spec.protocol, spec.port));
-    const byList = rules.find((r) => r.prefixLists.some((p) => spec.prefixListId === undefined || p === spec.prefixListId));
+    const byList = rules.find((r) =>
+      r.prefixLists.some((p) => spec.prefixListId === undefined || p === spec.prefixListId),
+    );
     const byCidr = rules.find((r) => r.cidrs.some((c) => c.prefix === 0));
     const rule = byList ?? byCidr;
-    if (!rule) broken(`security group ${this.fnSgNames()} has no egress rule for ${spec.protocol}/${spec.port} to the ${service} prefix list${this.closestEgress((r) => r.prefixLists.length > 0)}`);
-    this.hop(`security group ${ix.label(rule.sgId, T.sg)} egress ${rulePorts(rule)} to ${rulePeers(rule, ix)} (rule ${rule.name})`);
+    if (!rule)
+      broken(
+        `security group ${this.fnSgNames()} has no egress rule for ${spec.protocol}/${spec.port} to the ${service} prefix list${this.closestEgress((r) => r.prefixLists.length > 0)}`,
+      );
+    this.hop(
+      `security group ${ix.label(rule.sgId, T.sg)} egress ${rulePorts(rule)} to ${rulePeers(rule, ix)} (rule ${rule.name})`,
+    );
     this.targets.push(ep);
     this.hop(`AWS ${service} through gateway endpoint ${ep.name}:${spec.port}`);
   }
@@ -403,7 +510,10 @@ class FlowWalk {
       const verdict = privateApiVerdict(ix, api, ep.id, ix.byId(ep.inputs.vpcId, T.vpc)?.id);
       if (verdict.problem) broken(verdict.problem);
       this.targets.push(api);
-      this.hop(`private API ${api.name}: resource policy admits aws:SourceVpce ${ep.id} (interface endpoint ${ep.name}) and restricts every other caller`, api.name);
+      this.hop(
+        `private API ${api.name}: resource policy admits aws:SourceVpce ${ep.id} (interface endpoint ${ep.name}) and restricts every other caller`,
+        api.name,
+      );
     }
   }
 
@@ -413,33 +523,44 @@ class FlowWalk {
   private routeToTarget(target: Res): Arrival {
     const tSubnets = this.ix.subnetIdsOf(target).map((id) => this.ix.subnet(id) as Res);
     let arrival: Arrival | undefined;
-    this.each(this.fn.subnets, (s) => this.each(tSubnets, (t) => {
-      const c = this.ix.subnetCidr(t);
-      if (!c) return;
-      const a = this.route(s, { kind: "private", cidr: c, label: c.text }, this.sender(), 0);
-      if (a.kind !== "vpc" || a.vpcId !== t.inputs.vpcId) broken(`${routeTableOf(this.ix, s).label} has no route to ${c.text} (subnet ${t.name} of ${target.name})`);
-      arrival = a;
-    }));
+    this.each(this.fn.subnets, (s) =>
+      this.each(tSubnets, (t) => {
+        const c = this.ix.subnetCidr(t);
+        if (!c) return;
+        const a = this.route(s, { kind: "private", cidr: c, label: c.text }, this.sender(), 0);
+        if (a.kind !== "vpc" || a.vpcId !== t.inputs.vpcId)
+          broken(`${routeTableOf(this.ix, s).label} has no route to ${c.text} (subnet ${t.name} of ${target.name})`);
+        arrival = a;
+      }),
+    );
     return arrival ?? broken(`${kindOf(target)} ${target.name} has no subnets in the graph`);
   }
 
   private deliver(target: Res, arrival: Arrival): void {
     const ix = this.ix;
     const spec = this.spec;
-    if (arrival.kind !== "vpc") broken(`${kindOf(target)} ${target.name} is private, but the route leads to the internet`);
+    if (arrival.kind !== "vpc")
+      broken(`${kindOf(target)} ${target.name} is private, but the route leads to the internet`);
     const ports = listenPorts(ix, target);
-    if (ports && !ports.includes(spec.port)) broken(`${kindOf(target)} ${target.name} listens on ${ports.join(", ")}, not on ${spec.port}`);
+    if (ports && !ports.includes(spec.port))
+      broken(`${kindOf(target)} ${target.name} listens on ${ports.join(", ")}, not on ${spec.port}`);
     const tSubnets = ix.subnetIdsOf(target).map((id) => ix.subnet(id) as Res);
     if (arrival.tgw) {
       const zones = attachmentZones(ix, arrival.tgw.attachment);
       const uncovered = tSubnets.find((t) => !zones.has(ix.az(t)));
-      if (uncovered) broken(`transit gateway attachment ${arrival.tgw.attachment.name} has no subnet in ${ix.az(uncovered)}, so traffic cannot reach subnet ${uncovered.name} of ${target.name}`);
+      if (uncovered)
+        broken(
+          `transit gateway attachment ${arrival.tgw.attachment.name} has no subnet in ${ix.az(uncovered)}, so traffic cannot reach subnet ${uncovered.name} of ${target.name}`,
+        );
     }
     const tSgs = ix.sgIdsOf(target);
     if (tSgs.length > 0) this.requireIngress(target, tSgs, arrival);
     for (const t of tSubnets) this.returnRoute(t, arrival);
     this.targets.push(target);
-    this.hop(`${kindOf(target)} ${target.name} (${tSubnets.map((s) => s.name).join(", ")}) on ${spec.protocol}/${spec.port}${arrival.tgw ? `; return route via transit gateway ${arrival.tgw.tgw.name}` : ""}`, target.name);
+    this.hop(
+      `${kindOf(target)} ${target.name} (${tSubnets.map((s) => s.name).join(", ")}) on ${spec.protocol}/${spec.port}${arrival.tgw ? `; return route via transit gateway ${arrival.tgw.tgw.name}` : ""}`,
+      target.name,
+    );
     if (target.type === T.classicLb) this.proxyTier(target);
     if (target.type === T.lb) this.nlbProxyTier(target);
   }
@@ -451,8 +572,15 @@ class FlowWalk {
     for (const s of this.fn.subnets) {
       const c = ix.subnetCidr(s);
       if (!c) continue;
-      const back = this.routeQuiet(targetSubnet, { kind: "private", cidr: c, label: `${c.text} (the return route to subnet ${s.name} of function ${this.fn.name})` });
-      if (back.kind !== "vpc" || back.vpcId !== this.fn.vpcId) broken(`${routeTableOf(ix, targetSubnet).label} has no route to ${c.text} (the return route to subnet ${s.name} of function ${this.fn.name})`);
+      const back = this.routeQuiet(targetSubnet, {
+        kind: "private",
+        cidr: c,
+        label: `${c.text} (the return route to subnet ${s.name} of function ${this.fn.name})`,
+      });
+      if (back.kind !== "vpc" || back.vpcId !== this.fn.vpcId)
+        broken(
+          `${routeTableOf(ix, targetSubnet).label} has no route to ${c.text} (the return route to subnet ${s.name} of function ${this.fn.name})`,
+        );
     }
   }
 
@@ -474,10 +602,19 @@ class FlowWalk {
     const ix = this.ix;
     const spec = this.spec;
     const listeners = (Array.isArray(lb.inputs.listeners) ? lb.inputs.listeners : []) as Record<string, unknown>[];
-    const listener = listeners.find((l) => Number(l.lbPort) === spec.port) ?? broken(`load balancer ${lb.name} has no listener on ${spec.port}`);
+    const listener =
+      listeners.find((l) => Number(l.lbPort) === spec.port) ??
+      broken(`load balancer ${lb.name} has no listener on ${spec.port}`);
     const instancePort = Number(listener.instancePort);
-    const asgs = ix.all(T.asg).filter((a) => (Array.isArray(a.inputs.loadBalancers) ? a.inputs.loadBalancers : []).some((x) => x === lb.id || ix.resolve(x, [T.classicLb]) === lb));
-    if (asgs.length === 0) broken(`load balancer ${lb.name} has no instances behind it (no Auto Scaling group lists it)`);
+    const asgs = ix
+      .all(T.asg)
+      .filter((a) =>
+        (Array.isArray(a.inputs.loadBalancers) ? a.inputs.loadBalancers : []).some(
+          (x) => x === lb.id || ix.resolve(x, [T.classicLb]) === lb,
+        ),
+      );
+    if (asgs.length === 0)
+      broken(`load balancer ${lb.name} has no instances behind it (no Auto Scaling group lists it)`);
     this.proxyInstances(lb, asgs, instancePort);
   }
 
@@ -487,13 +624,23 @@ class FlowWalk {
     const spec = this.spec;
     const lbProblem = nlbProblems(ix, lb)[0];
     if (lbProblem) broken(lbProblem);
-    const listener = lbListeners(ix, lb).find((l) => Number(l.inputs.port) === spec.port) ?? broken(`load balancer ${lb.name} has no listener on ${spec.port}`);
-    const tg = forwardTargetGroup(ix, listener) ?? broken(`listener ${listener.name} of load balancer ${lb.name} does not forward to a target group in the graph; give it a default action { type: "forward", targetGroupArn }`);
+    const listener =
+      lbListeners(ix, lb).find((l) => Number(l.inputs.port) === spec.port) ??
+      broken(`load balancer ${lb.name} has no listener on ${spec.port}`);
+    const tg =
+      forwardTargetGroup(ix, listener) ??
+      broken(
+        `listener ${listener.name} of load balancer ${lb.name} does not forward to a target group in the graph; give it a default action { type: "forward", targetGroupArn }`,
+      );
     const tgProblem = targetGroupProblems(tg)[0];
     if (tgProblem) broken(tgProblem);
     const asgs = asgsInTargetGroup(ix, tg);
-    if (asgs.length === 0) broken(`target group ${tg.name} has no instances (no Auto Scaling group lists it in targetGroupArns)`);
-    const squidPort = asgs.map((a) => this.launchTemplateOf(a)).map((lt) => squidConfOf(lt)?.port).find((p) => p !== undefined);
+    if (asgs.length === 0)
+      broken(`target group ${tg.name} has no instances (no Auto Scaling group lists it in targetGroupArns)`);
+    const squidPort = asgs
+      .map((a) => this.launchTemplateOf(a))
+      .map((lt) => squidConfOf(lt)?.port)
+      .find((p) => p !== undefined);
     const portProblem = portProblems(listener, tg, squidPort)[0];
     if (portProblem) broken(portProblem);
     for (const asg of asgs) {
@@ -504,14 +651,22 @@ class FlowWalk {
         if (p) broken(p);
       }
     }
-    this.hop(`load balancer ${lb.name} (network, internal) listener ${listener.name} TCP ${spec.port} → target group ${tg.name} (TCP ${Number(tg.inputs.port)}, PROXY v2, client IP not preserved)`, tg.name);
+    this.hop(
+      `load balancer ${lb.name} (network, internal) listener ${listener.name} TCP ${spec.port} → target group ${tg.name} (TCP ${Number(tg.inputs.port)}, PROXY v2, client IP not preserved)`,
+      tg.name,
+    );
     this.proxyInstances(lb, asgs, Number(tg.inputs.port));
   }
 
   private launchTemplateOf(asg: Res): Res {
     const ix = this.ix;
     const ltRef = (asg.inputs.launchTemplate ?? {}) as Record<string, unknown>;
-    return ix.byId(ltRef.id, T.launchTemplate) ?? ix.resolve(ltRef.name, [T.launchTemplate]) ?? ix.resolve(ltRef.id, [T.launchTemplate]) ?? broken(`Auto Scaling group ${asg.name} uses a launch template that is not in the graph`);
+    return (
+      ix.byId(ltRef.id, T.launchTemplate) ??
+      ix.resolve(ltRef.name, [T.launchTemplate]) ??
+      ix.resolve(ltRef.id, [T.launchTemplate]) ??
+      broken(`Auto Scaling group ${asg.name} uses a launch template that is not in the graph`)
+    );
   }
 
   /** Load balancer → instances (security groups both ways), Squid's rules, and the proxies' own way out. */
@@ -527,22 +682,52 @@ class FlowWalk {
       // Load balancer → instances on the instance port, both security groups.
       const portSpec = { protocol: "tcp", port: instancePort };
       const instCidrs = instSubnets.map((s) => ix.subnetCidr(s)).filter((c): c is Cidr => !!c);
-      if (!this.sgAllows(lbSgs, "egress", portSpec, { sgIds: instSgs, cidrs: instCidrs })) broken(`security group ${lbSgs.map((id) => ix.label(id, T.sg)).join(", ")} of load balancer ${lb.name} has no egress rule for tcp/${instancePort} to the proxy instances (security group ${instSgs.map((id) => ix.label(id, T.sg)).join(", ")})`);
-      const lbCidrs = ix.subnetIdsOf(lb).map((id) => ix.subnet(id)).filter((s): s is Res => !!s).map((s) => ix.subnetCidr(s)).filter((c): c is Cidr => !!c);
-      if (!this.sgAllows(instSgs, "ingress", portSpec, { sgIds: lbSgs, cidrs: lbCidrs })) broken(`security group ${instSgs.map((id) => ix.label(id, T.sg)).join(", ")} of the proxy instances does not admit tcp/${instancePort} from load balancer ${lb.name}`);
-      this.hop(`load balancer ${lb.name} ${spec.port} → Auto Scaling group ${asg.name} (launch template ${lt.name}) on tcp/${instancePort}`, asg.name);
+      if (!this.sgAllows(lbSgs, "egress", portSpec, { sgIds: instSgs, cidrs: instCidrs }))
+        broken(
+          `security group ${lbSgs.map((id) => ix.label(id, T.sg)).join(", ")} of load balancer ${lb.name} has no egress rule for tcp/${instancePort} to the proxy instances (security group ${instSgs.map((id) => ix.label(id, T.sg)).join(", ")})`,
+        );
+      const lbCidrs = ix
+        .subnetIdsOf(lb)
+        .map((id) => ix.subnet(id))
+        .filter((s): s is Res => !!s)
+        .map((s) => ix.subnetCidr(s))
+        .filter((c): c is Cidr => !!c);
+      if (!this.sgAllows(instSgs, "ingress", portSpec, { sgIds: lbSgs, cidrs: lbCidrs }))
+        broken(
+          `security group ${instSgs.map((id) => ix.label(id, T.sg)).join(", ")} of the proxy instances does not admit tcp/${instancePort} from load balancer ${lb.name}`,
+        );
+      this.hop(
+        `load balancer ${lb.name} ${spec.port} → Auto Scaling group ${asg.name} (launch template ${lt.name}) on tcp/${instancePort}`,
+        asg.name,
+      );
 
       const conf = squidConfOf(lt);
       const hosts = this.proxiedHosts(lb, conf);
       if (conf) this.squid(conf, lt, instancePort, hosts);
       // The proxies' own way out: 443 to the internet from their subnets.
-      const publicIp = asBool(((Array.isArray(lt.inputs.networkInterfaces) ? lt.inputs.networkInterfaces[0] : undefined) as Record<string, unknown> | undefined)?.associatePublicIpAddress, false);
-      const sender: Sender = { kind: "instance", label: `the proxy instances of ${asg.name}`, publicIps: publicIp ? this.proxyPublicIps(lb, instSgs) : [] };
-      if (!this.sgAllows(instSgs, "egress", { protocol: "tcp", port: 443 }, { cidrs: [ANYWHERE] })) broken(`security group ${instSgs.map((id) => ix.label(id, T.sg)).join(", ")} of the proxy instances has no egress rule for tcp/443 to 0.0.0.0/0${this.closestEgress(() => true, instSgs, 443)}`);
+      const publicIp = asBool(
+        (
+          (Array.isArray(lt.inputs.networkInterfaces) ? lt.inputs.networkInterfaces[0] : undefined) as
+            Record<string, unknown> | undefined
+        )?.associatePublicIpAddress,
+        false,
+      );
+      const sender: Sender = {
+        kind: "instance",
+        label: `the proxy instances of ${asg.name}`,
+        publicIps: publicIp ? this.proxyPublicIps(lb, instSgs) : [],
+      };
+      if (!this.sgAllows(instSgs, "egress", { protocol: "tcp", port: 443 }, { cidrs: [ANYWHERE] }))
+        broken(
+          `security group ${instSgs.map((id) => ix.label(id, T.sg)).join(", ")} of the proxy instances has no egress rule for tcp/443 to 0.0.0.0/0${this.closestEgress(() => true, instSgs, 443)}`,
+        );
       const before = this.egressIps.size;
       this.leaveToInternet(instSubnets, [ANYWHERE], sender, hosts.join(", "));
       if (this.egressIps.size === before && publicIp) this.egressIps.add(`public IPs of ${asg.name}`);
-      this.hop(`internet: ${hosts.join(", ")}:443 from the proxies${publicIp ? " (their own public addresses)" : ""}`, ...hosts.map((h) => `${h}:443`));
+      this.hop(
+        `internet: ${hosts.join(", ")}:443 from the proxies${publicIp ? " (their own public addresses)" : ""}`,
+        ...hosts.map((h) => `${h}:443`),
+      );
     }
   }
 
@@ -572,23 +757,53 @@ class FlowWalk {
 
   private squid(conf: SquidConf, lt: Res, instancePort: number, hosts: string[]): void {
     const where = `squid.conf in launch template ${lt.name}`;
-    if (conf.port !== undefined && conf.port !== instancePort) broken(`${where} listens on ${conf.port}, but the load balancer forwards to ${instancePort}`);
-    const header = conf.headerName ?? broken(`${where} checks no request header, so anyone who reaches the proxy can use it`);
+    if (conf.port !== undefined && conf.port !== instancePort)
+      broken(`${where} listens on ${conf.port}, but the load balancer forwards to ${instancePort}`);
+    const header =
+      conf.headerName ?? broken(`${where} checks no request header, so anyone who reaches the proxy can use it`);
     const last = conf.access[conf.access.length - 1];
-    if (!last || last.action !== "deny" || last.conds.length !== 1 || last.conds[0].name !== "all" || last.conds[0].negated) broken(`${where} does not end in "http_access deny all"`);
+    if (
+      !last ||
+      last.action !== "deny" ||
+      last.conds.length !== 1 ||
+      last.conds[0].name !== "all" ||
+      last.conds[0].negated
+    )
+      broken(`${where} does not end in "http_access deny all"`);
     const src = this.fnCidrs();
     for (const host of hosts) {
-      if (!conf.domains.some((d) => domainMatches(d, host))) broken(`${host} is not whitelisted in ${where} (dstdomain ${conf.domains.join(" ") || "none"})`);
+      if (!conf.domains.some((d) => domainMatches(d, host)))
+        broken(`${host} is not whitelisted in ${where} (dstdomain ${conf.domains.join(" ") || "none"})`);
       const ok = evaluateSquid(conf, { src, host, port: 443, method: "CONNECT", header: true });
-      if (ok.action !== "allow") broken(`${where} denies CONNECT ${host}:443 with the ${header} header from function ${this.fn.name} (${ok.line ? `line "${ok.line}"` : "no line matches"})`);
+      if (ok.action !== "allow")
+        broken(
+          `${where} denies CONNECT ${host}:443 with the ${header} header from function ${this.fn.name} (${ok.line ? `line "${ok.line}"` : "no line matches"})`,
+        );
       const noHeader = evaluateSquid(conf, { src, host, port: 443, method: "CONNECT", header: false });
-      if (noHeader.action === "allow") broken(`${where} lets requests through without the ${header} header (line "${noHeader.line}"): header and domain are ORed, they must be ANDed on one http_access allow line`);
+      if (noHeader.action === "allow")
+        broken(
+          `${where} lets requests through without the ${header} header (line "${noHeader.line}"): header and domain are ORed, they must be ANDed on one http_access allow line`,
+        );
     }
-    const elsewhere = evaluateSquid(conf, { src, host: "not-whitelisted.invalid", port: 443, method: "CONNECT", header: true });
-    if (elsewhere.action === "allow") broken(`${where} lets requests with the ${header} header reach any domain (line "${elsewhere.line}"): header and domain are ORed, they must be ANDed on one http_access allow line`);
+    const elsewhere = evaluateSquid(conf, {
+      src,
+      host: "not-whitelisted.invalid",
+      port: 443,
+      method: "CONNECT",
+      header: true,
+    });
+    if (elsewhere.action === "allow")
+      broken(
+        `${where} lets requests with the ${header} header reach any domain (line "${elsewhere.line}"): header and domain are ORed, they must be ANDed on one http_access allow line`,
+      );
     const sends = Object.values(this.fn.env).some((v) => v.toLowerCase() === header.toLowerCase());
-    if (!sends) broken(`function ${this.fn.name} is not configured to send the ${header} header ${where} requires (no environment variable names it)`);
-    this.hop(`squid: CONNECT ${hosts.join(", ")}:443 allowed only with ${header} AND a whitelisted domain from ${src.map((c) => c.text).join(", ")}; everything else denied`);
+    if (!sends)
+      broken(
+        `function ${this.fn.name} is not configured to send the ${header} header ${where} requires (no environment variable names it)`,
+      );
+    this.hop(
+      `squid: CONNECT ${hosts.join(", ")}:443 allowed only with ${header} AND a whitelisted domain from ${src.map((c) => c.text).join(", ")}; everything else denied`,
+    );
   }
 
   // --- routing
@@ -597,14 +812,20 @@ class FlowWalk {
     const ix = this.ix;
     if (depth > MAX_HOPS) broken(`the route to ${dest.label} loops (more than ${MAX_HOPS} hops)`);
     const assocs = associationsOf(ix, subnet);
-    if (assocs.length > 1) broken(`subnet ${subnet.name} has ${assocs.length} route table associations; AWS allows one`);
+    if (assocs.length > 1)
+      broken(`subnet ${subnet.name} has ${assocs.length} route table associations; AWS allows one`);
     const table = routeTableOf(ix, subnet);
-    if (!table.implicitMain && !table.res) broken(`subnet ${subnet.name} is associated with route table ${table.id}, which is not in the graph`);
+    if (!table.implicitMain && !table.res)
+      broken(`subnet ${subnet.name} is associated with route table ${table.id}, which is not in the graph`);
     const vpcId = String(subnet.inputs.vpcId ?? "");
     const r = lookup(ix, table, dest.cidr);
     if (sender.kind === "nat" && dest.kind === "internet" && sender.public && (!r || r.kind !== "igw")) {
-      const what = r ? `sends ${r.destText} to ${this.targetLabel(r.kind, r.targetId)}` : `has no route to ${dest.cidr.text}`;
-      broken(`NAT gateway ${ix.label(sender.natId, T.nat)} is in subnet ${subnet.name}, whose ${table.label} ${what}, not to an internet gateway: a NAT gateway must be in a public subnet`);
+      const what = r
+        ? `sends ${r.destText} to ${this.targetLabel(r.kind, r.targetId)}`
+        : `has no route to ${dest.cidr.text}`;
+      broken(
+        `NAT gateway ${ix.label(sender.natId, T.nat)} is in subnet ${subnet.name}, whose ${table.label} ${what}, not to an internet gateway: a NAT gateway must be in a public subnet`,
+      );
     }
     if (!r) broken(`${table.label} has no route to ${dest.label}`);
     const via = `${subnet.name} → ${table.label}: ${r.destText} → ${this.targetLabel(r.kind, r.targetId)}`;
@@ -613,34 +834,66 @@ class FlowWalk {
         this.hop(via);
         return { kind: "vpc", vpcId };
       case "igw": {
-        const igw = ix.byId(r.targetId, T.igw) ?? broken(`${table.label} sends ${r.destText} to internet gateway ${r.targetId}, which is not in the graph`);
-        if (!igwAttachedTo(ix, igw, vpcId)) broken(`internet gateway ${igw.name} is not attached to VPC ${ix.label(vpcId, T.vpc)}`);
-        if (dest.kind === "private") broken(`${table.label} has no route to ${dest.label} (only ${r.destText} → internet gateway ${igw.name}, and a private address is not reachable through the internet)`);
-        if (sender.kind === "lambda") broken(`function ${this.fn.name} is in subnet ${subnet.name}, whose ${table.label} sends ${r.destText} to internet gateway ${igw.name}: a Lambda ENI never gets a public IP, so the function must be in a private subnet that routes to a NAT gateway`);
-        if (sender.kind === "nat" && !sender.public) broken(`NAT gateway ${ix.label(sender.natId, T.nat)} is private (connectivityType private), so it cannot reach the internet through internet gateway ${igw.name}`);
-        if (sender.kind === "instance" && sender.publicIps.length === 0 && sender.label !== "return traffic") broken(`${sender.label} have no public IP, but subnet ${subnet.name} sends ${r.destText} straight to internet gateway ${igw.name}`);
+        const igw =
+          ix.byId(r.targetId, T.igw) ??
+          broken(`${table.label} sends ${r.destText} to internet gateway ${r.targetId}, which is not in the graph`);
+        if (!igwAttachedTo(ix, igw, vpcId))
+          broken(`internet gateway ${igw.name} is not attached to VPC ${ix.label(vpcId, T.vpc)}`);
+        if (dest.kind === "private")
+          broken(
+            `${table.label} has no route to ${dest.label} (only ${r.destText} → internet gateway ${igw.name}, and a private address is not reachable through the internet)`,
+          );
+        if (sender.kind === "lambda")
+          broken(
+            `function ${this.fn.name} is in subnet ${subnet.name}, whose ${table.label} sends ${r.destText} to internet gateway ${igw.name}: a Lambda ENI never gets a public IP, so the function must be in a private subnet that routes to a NAT gateway`,
+          );
+        if (sender.kind === "nat" && !sender.public)
+          broken(
+            `NAT gateway ${ix.label(sender.natId, T.nat)} is private (connectivityType private), so it cannot reach the internet through internet gateway ${igw.name}`,
+          );
+        if (sender.kind === "instance" && sender.publicIps.length === 0 && sender.label !== "return traffic")
+          broken(
+            `${sender.label} have no public IP, but subnet ${subnet.name} sends ${r.destText} straight to internet gateway ${igw.name}`,
+          );
         this.hop(via, igw.name);
         return { kind: "internet", egressIps: sender.publicIps };
       }
       case "nat": {
-        const nat = ix.byId(r.targetId, T.nat) ?? broken(`${table.label} sends ${r.destText} to NAT gateway ${r.targetId}, which is not in the graph`);
-        const natSubnet = ix.subnet(nat.inputs.subnetId) ?? broken(`NAT gateway ${nat.name} is in subnet ${String(nat.inputs.subnetId)}, which is not in the graph`);
-        if (natSubnet.inputs.vpcId !== vpcId) broken(`${table.label} sends ${r.destText} to NAT gateway ${nat.name}, which is in another VPC`);
-        if (sender.kind === "nat" && sender.natId === nat.id) broken(`NAT gateway ${nat.name} is in subnet ${subnet.name}, whose ${table.label} sends ${r.destText} back to NAT gateway ${nat.name}, not to an internet gateway: a NAT gateway must be in a public subnet`);
+        const nat =
+          ix.byId(r.targetId, T.nat) ??
+          broken(`${table.label} sends ${r.destText} to NAT gateway ${r.targetId}, which is not in the graph`);
+        const natSubnet =
+          ix.subnet(nat.inputs.subnetId) ??
+          broken(`NAT gateway ${nat.name} is in subnet ${String(nat.inputs.subnetId)}, which is not in the graph`);
+        if (natSubnet.inputs.vpcId !== vpcId)
+          broken(`${table.label} sends ${r.destText} to NAT gateway ${nat.name}, which is in another VPC`);
+        if (sender.kind === "nat" && sender.natId === nat.id)
+          broken(
+            `NAT gateway ${nat.name} is in subnet ${subnet.name}, whose ${table.label} sends ${r.destText} back to NAT gateway ${nat.name}, not to an internet gateway: a NAT gateway must be in a public subnet`,
+          );
         const isPublic = (nat.inputs.connectivityType ?? "public") !== "private";
         let ips: string[] = [];
         if (isPublic) {
           const alloc = nat.inputs.allocationId;
-          if (typeof alloc !== "string" || alloc === "") broken(`NAT gateway ${nat.name} has no Elastic IP (allocationId)`);
+          if (typeof alloc !== "string" || alloc === "")
+            broken(`NAT gateway ${nat.name} has no Elastic IP (allocationId)`);
           const eip = ix.byId(alloc, T.eip);
           ips = [ix.natPublicIp(nat) ?? (eip ? `EIP ${eip.name}` : `EIP ${alloc}`)];
         }
         this.hop(`${via} (${natSubnet.name}${isPublic ? `, EIP ${ips[0]}` : ", private NAT"})`, nat.name);
         try {
-          return this.route(natSubnet, dest, { kind: "nat", label: `NAT gateway ${nat.name}`, natId: nat.id, publicIps: ips, public: isPublic }, depth + 1);
+          return this.route(
+            natSubnet,
+            dest,
+            { kind: "nat", label: `NAT gateway ${nat.name}`, natId: nat.id, publicIps: ips, public: isPublic },
+            depth + 1,
+          );
         } catch (e) {
           // A private network that only matches the default route: the missing piece is its own route.
-          if (e instanceof Broken && dest.kind === "private" && r.dest?.prefix === 0) broken(`${table.label} has no route to ${dest.label} (only its default route ${r.destText} → NAT gateway ${nat.name}, which leads to the internet)`);
+          if (e instanceof Broken && dest.kind === "private" && r.dest?.prefix === 0)
+            broken(
+              `${table.label} has no route to ${dest.label} (only its default route ${r.destText} → NAT gateway ${nat.name}, which leads to the internet)`,
+            );
           throw e;
         }
       }
@@ -651,53 +904,103 @@ class FlowWalk {
         this.hop(via, ix.label(r.targetId, T.peering));
         return this.peering(table, r.targetId, dest, vpcId);
       default:
-        broken(`${table.label} sends ${r.destText} to ${this.targetLabel(r.kind, r.targetId)}, which the checker cannot follow`);
+        broken(
+          `${table.label} sends ${r.destText} to ${this.targetLabel(r.kind, r.targetId)}, which the checker cannot follow`,
+        );
     }
   }
 
   private targetLabel(kind: string, id: string | undefined): string {
     const ix = this.ix;
     switch (kind) {
-      case "local": return "local";
-      case "igw": return `internet gateway ${ix.label(id, T.igw)}`;
-      case "nat": return `NAT gateway ${ix.label(id, T.nat)}`;
-      case "tgw": return `transit gateway ${ix.label(id, T.tgw)}`;
-      case "peering": return `peering connection ${ix.label(id, T.peering)}`;
-      case "gatewayEndpoint": return `gateway endpoint ${ix.label(id, T.endpoint)}`;
-      default: return String(id ?? "an unknown target");
+      case "local":
+        return "local";
+      case "igw":
+        return `internet gateway ${ix.label(id, T.igw)}`;
+      case "nat":
+        return `NAT gateway ${ix.label(id, T.nat)}`;
+      case "tgw":
+        return `transit gateway ${ix.label(id, T.tgw)}`;
+      case "peering":
+        return `peering connection ${ix.label(id, T.peering)}`;
+      case "gatewayEndpoint":
+        return `gateway endpoint ${ix.label(id, T.endpoint)}`;
+      default:
+        return String(id ?? "an unknown target");
     }
   }
 
   private peering(table: TableView, id: string | undefined, dest: Dest, vpcId: string): Arrival {
     const ix = this.ix;
-    const pcx = ix.byId(id, T.peering) ?? broken(`${table.label} sends ${dest.cidr.text} to peering connection ${id}, which is not in the graph`);
-    const peer = pcx.inputs.vpcId === vpcId ? String(pcx.inputs.peerVpcId) : pcx.inputs.peerVpcId === vpcId ? String(pcx.inputs.vpcId) : broken(`peering connection ${pcx.name} does not connect VPC ${ix.label(vpcId, T.vpc)}`);
-    const accepted = asBool(pcx.inputs.autoAccept, false) || ix.all(T.peeringAccepter).some((a) => a.inputs.vpcPeeringConnectionId === pcx.id);
-    if (!accepted) broken(`peering connection ${pcx.name} is never accepted (no autoAccept and no VpcPeeringConnectionAccepter)`);
-    if (!anyContains(ix.vpcCidrs(peer), dest.cidr)) broken(`peering connection ${pcx.name} leads to VPC ${ix.label(peer, T.vpc)}, which does not contain ${dest.cidr.text} (peering is not transitive)`);
+    const pcx =
+      ix.byId(id, T.peering) ??
+      broken(`${table.label} sends ${dest.cidr.text} to peering connection ${id}, which is not in the graph`);
+    const peer =
+      pcx.inputs.vpcId === vpcId
+        ? String(pcx.inputs.peerVpcId)
+        : pcx.inputs.peerVpcId === vpcId
+          ? String(pcx.inputs.vpcId)
+          : broken(`peering connection ${pcx.name} does not connect VPC ${ix.label(vpcId, T.vpc)}`);
+    const accepted =
+      asBool(pcx.inputs.autoAccept, false) ||
+      ix.all(T.peeringAccepter).some((a) => a.inputs.vpcPeeringConnectionId === pcx.id);
+    if (!accepted)
+      broken(`peering connection ${pcx.name} is never accepted (no autoAccept and no VpcPeeringConnectionAccepter)`);
+    if (!anyContains(ix.vpcCidrs(peer), dest.cidr))
+      broken(
+        `peering connection ${pcx.name} leads to VPC ${ix.label(peer, T.vpc)}, which does not contain ${dest.cidr.text} (peering is not transitive)`,
+      );
     return { kind: "vpc", vpcId: peer };
   }
 
   // --- Transit Gateway
 
-  private transitGateway(subnet: Res, vpcId: string, table: TableView, tgwId: string | undefined, dest: Dest, sender: Sender, depth: number): Arrival {
+  private transitGateway(
+    subnet: Res,
+    vpcId: string,
+    table: TableView,
+    tgwId: string | undefined,
+    dest: Dest,
+    sender: Sender,
+    depth: number,
+  ): Arrival {
     const ix = this.ix;
-    const tgw = ix.byId(tgwId, T.tgw) ?? broken(`${table.label} sends ${dest.cidr.text} to transit gateway ${tgwId}, which is not in the graph`);
-    const src = tgwAttachments(ix, tgw).find((a) => a.inputs.vpcId === vpcId) ?? broken(`VPC ${ix.label(vpcId, T.vpc)} has no attachment to transit gateway ${tgw.name}`);
+    const tgw =
+      ix.byId(tgwId, T.tgw) ??
+      broken(`${table.label} sends ${dest.cidr.text} to transit gateway ${tgwId}, which is not in the graph`);
+    const src =
+      tgwAttachments(ix, tgw).find((a) => a.inputs.vpcId === vpcId) ??
+      broken(`VPC ${ix.label(vpcId, T.vpc)} has no attachment to transit gateway ${tgw.name}`);
     this.attachmentUsable(src, tgw);
-    if (!attachmentZones(ix, src).has(ix.az(subnet))) broken(`transit gateway attachment ${src.name} has no subnet in ${ix.az(subnet)}, so subnet ${subnet.name} cannot reach transit gateway ${tgw.name}`);
-    const rt = tgwRouteTableOf(ix, src, tgw) ?? broken(`transit gateway attachment ${src.name} is associated with no transit gateway route table`);
+    if (!attachmentZones(ix, src).has(ix.az(subnet)))
+      broken(
+        `transit gateway attachment ${src.name} has no subnet in ${ix.az(subnet)}, so subnet ${subnet.name} cannot reach transit gateway ${tgw.name}`,
+      );
+    const rt =
+      tgwRouteTableOf(ix, src, tgw) ??
+      broken(`transit gateway attachment ${src.name} is associated with no transit gateway route table`);
     const match = tgwLookup(ix, rt, tgw, dest.cidr);
     if (!match) broken(`${rt.label} has no route to ${dest.label}`);
-    if (match.blackhole) broken(`${rt.label} blackholes ${match.destText}${match.route ? ` (route ${match.route.name})` : ""}`);
-    const dst = match.attachment ?? broken(`${rt.label} sends ${match.destText} to an attachment that is not in the graph`);
+    if (match.blackhole)
+      broken(`${rt.label} blackholes ${match.destText}${match.route ? ` (route ${match.route.name})` : ""}`);
+    const dst =
+      match.attachment ?? broken(`${rt.label} sends ${match.destText} to an attachment that is not in the graph`);
     this.attachmentUsable(dst, tgw);
     const peerVpc = String(dst.inputs.vpcId ?? "");
-    this.hop(`transit gateway ${tgw.name}: ${rt.isDefault ? "default route table" : `route table ${rt.name}`}: ${match.destText} → attachment ${dst.name} (VPC ${ix.label(peerVpc, T.vpc)}${match.propagated ? ", propagated" : ""})`);
-    if (dest.kind === "private" && anyContains(ix.vpcCidrs(peerVpc), dest.cidr)) return { kind: "vpc", vpcId: peerVpc, tgw: { tgw, attachment: dst } };
+    this.hop(
+      `transit gateway ${tgw.name}: ${rt.isDefault ? "default route table" : `route table ${rt.name}`}: ${match.destText} → attachment ${dst.name} (VPC ${ix.label(peerVpc, T.vpc)}${match.propagated ? ", propagated" : ""})`,
+    );
+    if (dest.kind === "private" && anyContains(ix.vpcCidrs(peerVpc), dest.cidr))
+      return { kind: "vpc", vpcId: peerVpc, tgw: { tgw, attachment: dst } };
     // Transit through the peer VPC (central egress): continue from the attachment's subnet in the same zone.
-    const dstSubnets = ix.subnetIdsOf(dst).map((id) => ix.subnet(id)).filter((s): s is Res => !!s);
-    const next = dstSubnets.find((s) => ix.az(s) === ix.az(subnet)) ?? dstSubnets[0] ?? broken(`transit gateway attachment ${dst.name} has no subnets in the graph`);
+    const dstSubnets = ix
+      .subnetIdsOf(dst)
+      .map((id) => ix.subnet(id))
+      .filter((s): s is Res => !!s);
+    const next =
+      dstSubnets.find((s) => ix.az(s) === ix.az(subnet)) ??
+      dstSubnets[0] ??
+      broken(`transit gateway attachment ${dst.name} has no subnets in the graph`);
     return this.route(next, dest, sender, depth + 1);
   }
 
@@ -718,20 +1021,36 @@ class FlowWalk {
   }
 
   /** Whether any of `sgIds` has a rule for the port towards (or from) the peer: an SG reference, or CIDRs covering every peer block. */
-  private sgAllows(sgIds: string[], direction: "ingress" | "egress", p: { protocol: string; port: number }, peer: SgPeer): SgRule | undefined {
+  private sgAllows(
+    sgIds: string[],
+    direction: "ingress" | "egress",
+    p: { protocol: string; port: number },
+    peer: SgPeer,
+  ): SgRule | undefined {
     return sgAllows(this.ix, sgIds, direction, p, peer);
   }
 
   private requireEgress(sgIds: string[], peer: SgPeer, peerText: string): void {
     const spec = this.spec;
     const rule = this.sgAllows(sgIds, "egress", spec, peer);
-    if (!rule) broken(`security group ${sgIds.map((id) => this.ix.label(id, T.sg)).join(", ")} has no egress rule for ${spec.protocol}/${spec.port} to ${peerText}${this.closestEgress((r) => r.sgRefs.some((x) => peer.sgIds?.includes(x)) || (peer.cidrs ?? []).some((c) => anyContains(r.cidrs, c)), sgIds)}`);
-    this.hop(`security group ${this.ix.label(rule.sgId, T.sg)} egress ${rulePorts(rule)} to ${rulePeers(rule, this.ix)} (rule ${rule.name})`);
+    if (!rule)
+      broken(
+        `security group ${sgIds.map((id) => this.ix.label(id, T.sg)).join(", ")} has no egress rule for ${spec.protocol}/${spec.port} to ${peerText}${this.closestEgress((r) => r.sgRefs.some((x) => peer.sgIds?.includes(x)) || (peer.cidrs ?? []).some((c) => anyContains(r.cidrs, c)), sgIds)}`,
+      );
+    this.hop(
+      `security group ${this.ix.label(rule.sgId, T.sg)} egress ${rulePorts(rule)} to ${rulePeers(rule, this.ix)} (rule ${rule.name})`,
+    );
   }
 
   /** ", (closest: tcp/444 to 0.0.0.0/0 in rule x)" for a near miss on the port, else "". */
-  private closestEgress(samePeer: (r: SgRule) => boolean, sgIds: string[] = this.fn.sgIds, port: number = this.spec.port): string {
-    const near = sgIds.flatMap((id) => sgRules(this.ix, id, "egress")).filter((r) => samePeer(r) && !rulePermits(r, this.spec.protocol, port));
+  private closestEgress(
+    samePeer: (r: SgRule) => boolean,
+    sgIds: string[] = this.fn.sgIds,
+    port: number = this.spec.port,
+  ): string {
+    const near = sgIds
+      .flatMap((id) => sgRules(this.ix, id, "egress"))
+      .filter((r) => samePeer(r) && !rulePermits(r, this.spec.protocol, port));
     return near.length > 0 ? ` (it allows ${rulePorts(near[0])} there, rule ${near[0].name})` : "";
   }
 
@@ -744,12 +1063,24 @@ class FlowWalk {
     const names = tSgs.map((id) => ix.label(id, T.sg)).join(", ");
     if (!rule) {
       const from = crossVpc ? `${peer.cidrs.map((c) => c.text).join(", ")}` : `function ${this.fn.name}`;
-      const notes = [crossVpc ? `the subnets of function ${this.fn.name}, in another VPC` : `security group ${this.fnSgNames()}`];
-      const near = tSgs.flatMap((id) => sgRules(ix, id, "ingress")).filter((r) => (r.sgRefs.some((x) => this.fn.sgIds.includes(x)) || peer.cidrs.some((c) => anyContains(r.cidrs, c))) && !rulePermits(r, spec.protocol, spec.port));
+      const notes = [
+        crossVpc ? `the subnets of function ${this.fn.name}, in another VPC` : `security group ${this.fnSgNames()}`,
+      ];
+      const near = tSgs
+        .flatMap((id) => sgRules(ix, id, "ingress"))
+        .filter(
+          (r) =>
+            (r.sgRefs.some((x) => this.fn.sgIds.includes(x)) || peer.cidrs.some((c) => anyContains(r.cidrs, c))) &&
+            !rulePermits(r, spec.protocol, spec.port),
+        );
       if (near.length > 0) notes.push(`it allows ${rulePorts(near[0])} there, rule ${near[0].name}`);
-      broken(`security group ${names} of ${kindOf(target)} ${target.name} does not admit ${spec.protocol}/${spec.port} from ${from} (${notes.join("; ")})`);
+      broken(
+        `security group ${names} of ${kindOf(target)} ${target.name} does not admit ${spec.protocol}/${spec.port} from ${from} (${notes.join("; ")})`,
+      );
     }
-    this.hop(`security group ${ix.label(rule.sgId, T.sg)} ingress ${rulePorts(rule)} from ${rulePeers(rule, ix)} (rule ${rule.name})`);
+    this.hop(
+      `security group ${ix.label(rule.sgId, T.sg)} ingress ${rulePorts(rule)} from ${rulePeers(rule, ix)} (rule ${rule.name})`,
+    );
   }
 
   // --- targets
@@ -764,11 +1095,12 @@ class FlowWalk {
   private targetCidrs(targets: Res[]): Cidr[] {
     const ix = this.ix;
     const seen = new Map<string, Cidr>();
-    for (const t of targets) for (const id of ix.subnetIdsOf(t)) {
-      const s = ix.subnet(id);
-      const c = s ? ix.subnetCidr(s) : undefined;
-      if (c) seen.set(c.text, c);
-    }
+    for (const t of targets)
+      for (const id of ix.subnetIdsOf(t)) {
+        const s = ix.subnet(id);
+        const c = s ? ix.subnetCidr(s) : undefined;
+        if (c) seen.set(c.text, c);
+      }
     return [...seen.values()];
   }
 }

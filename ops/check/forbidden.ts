@@ -1,5 +1,5 @@
 /**
- * Forbidden paths (issue 7 item 2): what must NOT be reachable.
+ * Forbidden paths: what must NOT be reachable.
  *  - A function that declares no internet flow has no way to the internet: none of its subnets
  *    routes 0.0.0.0/0 out (NAT / internet gateway / Transit Gateway to an egress VPC), or its
  *    security groups allow no egress to a public address. The result says which gate holds.
@@ -45,7 +45,12 @@ export function checkForbidden(input: Graph | GraphModel, details?: FlowDetail[]
 // --- Transit Gateway attachments that must not reach each other (transitGateway.isolate)
 
 function tgwIsolated(ix: GraphModel): ForbiddenResult[] {
-  return tgwIsolation(ix).map((v) => ({ check: "tgw-isolation", subject: `${v.fromName} → ${v.toName}`, status: v.open ? "VIOLATED" : "OK", detail: v.detail }));
+  return tgwIsolation(ix).map((v) => ({
+    check: "tgw-isolation",
+    subject: `${v.fromName} → ${v.toName}`,
+    status: v.open ? "VIOLATED" : "OK",
+    detail: v.detail,
+  }));
 }
 
 // --- a function without an internet flow has no way out
@@ -61,20 +66,54 @@ function noInternet(ix: GraphModel, fns: FunctionView[], flows: FlowDetail[]): F
   for (const fn of fns) {
     const mine = byFn.get(fn.lambda) ?? [];
     // A declared internet flow (or an AWS API reached over the NAT) legitimately needs the way out.
-    if (mine.some((d) => d.spec.kind === "internet" || d.usesInternet || (d.spec.kind === "cidr" && d.spec.cidr && !isPrivateCidrText(d.spec.cidr)))) continue;
+    if (
+      mine.some(
+        (d) =>
+          d.spec.kind === "internet" ||
+          d.usesInternet ||
+          (d.spec.kind === "cidr" && d.spec.cidr && !isPrivateCidrText(d.spec.cidr)),
+      )
+    )
+      continue;
     if (fn.subnets.length === 0) {
-      if (fn.subnetIds.length === 0) out.push({ check: "no-internet", subject: fn.name, status: "VIOLATED", detail: `function ${fn.name} is not in a VPC, so it reaches the internet through Lambda's own network` });
+      if (fn.subnetIds.length === 0)
+        out.push({
+          check: "no-internet",
+          subject: fn.name,
+          status: "VIOLATED",
+          detail: `function ${fn.name} is not in a VPC, so it reaches the internet through Lambda's own network`,
+        });
       continue;
     }
     const routeOut = fn.subnets.map((s) => ({ s, way: internetRoute(ix, s) })).find((x) => x.way !== undefined);
     const publicEgress = fn.sgIds.flatMap((id) => sgRules(ix, id, "egress")).find((r) => r.cidrs.some(touchesPublic));
     const sgNames = fn.sgIds.map((id) => ix.label(id, T.sg)).join(", ");
     if (!routeOut) {
-      out.push({ check: "no-internet", subject: fn.name, status: "OK", detail: `no route out: ${fn.subnets.map((s) => routeTableOf(ix, s).label).filter(unique).join(", ")} ${fn.subnets.length > 1 ? "have" : "has"} no route to 0.0.0.0/0 through a NAT or internet gateway` });
+      out.push({
+        check: "no-internet",
+        subject: fn.name,
+        status: "OK",
+        detail: `no route out: ${fn.subnets
+          .map((s) => routeTableOf(ix, s).label)
+          .filter(unique)
+          .join(
+            ", ",
+          )} ${fn.subnets.length > 1 ? "have" : "has"} no route to 0.0.0.0/0 through a NAT or internet gateway`,
+      });
     } else if (!publicEgress) {
-      out.push({ check: "no-internet", subject: fn.name, status: "OK", detail: `security group ${sgNames} allows no egress to a public address (subnet ${routeOut.s.name} does route 0.0.0.0/0 to ${routeOut.way})` });
+      out.push({
+        check: "no-internet",
+        subject: fn.name,
+        status: "OK",
+        detail: `security group ${sgNames} allows no egress to a public address (subnet ${routeOut.s.name} does route 0.0.0.0/0 to ${routeOut.way})`,
+      });
     } else {
-      out.push({ check: "no-internet", subject: fn.name, status: "VIOLATED", detail: `function ${fn.name} declares no internet flow, but subnet ${routeOut.s.name} routes 0.0.0.0/0 to ${routeOut.way} and security group ${ix.label(publicEgress.sgId, T.sg)} allows ${rulePorts(publicEgress)} to ${rulePeers(publicEgress, ix)} (rule ${publicEgress.name})` });
+      out.push({
+        check: "no-internet",
+        subject: fn.name,
+        status: "VIOLATED",
+        detail: `function ${fn.name} declares no internet flow, but subnet ${routeOut.s.name} routes 0.0.0.0/0 to ${routeOut.way} and security group ${ix.label(publicEgress.sgId, T.sg)} allows ${rulePorts(publicEgress)} to ${rulePeers(publicEgress, ix)} (rule ${publicEgress.name})`,
+      });
     }
   }
   return out;
@@ -96,7 +135,8 @@ function internetRoute(ix: GraphModel, subnet: Res, depth = 0): string | undefin
   const r = lookup(ix, table, ANYWHERE);
   if (!r) return undefined;
   switch (r.kind) {
-    case "igw": return `internet gateway ${ix.label(r.targetId, T.igw)}`;
+    case "igw":
+      return `internet gateway ${ix.label(r.targetId, T.igw)}`;
     case "nat": {
       const nat = ix.byId(r.targetId, T.nat);
       if (!nat) return undefined;
@@ -105,8 +145,10 @@ function internetRoute(ix: GraphModel, subnet: Res, depth = 0): string | undefin
       const beyond = lookup(ix, routeTableOf(ix, natSubnet), ANYWHERE);
       return beyond && beyond.kind === "igw" ? `NAT gateway ${nat.name}` : undefined;
     }
-    case "tgw": return `transit gateway ${ix.label(r.targetId, T.tgw)}`;
-    default: return undefined;
+    case "tgw":
+      return `transit gateway ${ix.label(r.targetId, T.tgw)}`;
+    default:
+      return undefined;
   }
 }
 
@@ -123,7 +165,8 @@ function databaseSources(ix: GraphModel, fns: FunctionView[], flows: FlowDetail[
     const problems: string[] = [];
     if (asTrue(db.inputs.publiclyAccessible)) problems.push(`${subject} is publicly accessible`);
     const rules = sgIds.flatMap((id) => sgRules(ix, id, "ingress"));
-    if (sgIds.length === 0) problems.push(`${subject} has no security group of its own (it falls back to the VPC's default group)`);
+    if (sgIds.length === 0)
+      problems.push(`${subject} has no security group of its own (it falls back to the VPC's default group)`);
     for (const rule of rules) {
       const p = ruleProblem(ix, rule, fns, declaredFns, ports, subject);
       if (p) problems.push(p);
@@ -134,12 +177,28 @@ function databaseSources(ix: GraphModel, fns: FunctionView[], flows: FlowDetail[
       const open = reaches(ix, c, db, sgIds, ports);
       if (open) problems.push(`${c.label} declares no flow to ${subject} but can reach it: ${open}`);
     }
-    if (problems.length > 0) out.push({ check: "database-sources", subject, status: "VIOLATED", detail: problems[0] + (problems.length > 1 ? ` (and ${problems.length - 1} more: ${problems.slice(1).join("; ")})` : "") });
+    if (problems.length > 0)
+      out.push({
+        check: "database-sources",
+        subject,
+        status: "VIOLATED",
+        detail:
+          problems[0] +
+          (problems.length > 1 ? ` (and ${problems.length - 1} more: ${problems.slice(1).join("; ")})` : ""),
+      });
     else {
       const all = declared.map((d) => d.fn.name).filter(unique);
       const sources = all.length > 6 ? [...all.slice(0, 5), `${all.length - 5} more functions`] : all;
       const admits = rules.map((r) => `${rulePorts(r)} from ${rulePeers(r, ix)}`).join("; ") || "nothing";
-      out.push({ check: "database-sources", subject, status: "OK", detail: sources.length > 0 ? `reachable only from ${sources.join(", ")}, which ${sources.length === 1 ? "declares" : "declare"} a flow to it (it admits ${admits})` : `it admits ${admits}, and nothing in this graph can reach it` });
+      out.push({
+        check: "database-sources",
+        subject,
+        status: "OK",
+        detail:
+          sources.length > 0
+            ? `reachable only from ${sources.join(", ")}, which ${sources.length === 1 ? "declares" : "declare"} a flow to it (it admits ${admits})`
+            : `it admits ${admits}, and nothing in this graph can reach it`,
+      });
     }
   }
   return out;
@@ -150,10 +209,22 @@ function asTrue(v: unknown): boolean {
 }
 
 /** Why an ingress rule of a database's group admits more than its declared sources, or undefined. */
-function ruleProblem(ix: GraphModel, rule: SgRule, fns: FunctionView[], declared: Set<Res>, ports: number[], subject: string): string | undefined {
+function ruleProblem(
+  ix: GraphModel,
+  rule: SgRule,
+  fns: FunctionView[],
+  declared: Set<Res>,
+  ports: number[],
+  subject: string,
+): string | undefined {
   const where = `security group ${ix.label(rule.sgId, T.sg)} of ${subject}`;
-  if (rule.cidrs.some(touchesPublic)) return `${where} admits ${rulePorts(rule)} from ${rule.cidrs.filter(touchesPublic).map((c) => c.text).join(", ")}, a public range (rule ${rule.name})`;
-  if (ports.length > 0 && (rule.protocol === "-1" || rule.fromPort !== rule.toPort || !ports.includes(rule.fromPort))) return `${where} admits ${rulePorts(rule)}, more than the database port ${ports.join(", ")} (rule ${rule.name})`;
+  if (rule.cidrs.some(touchesPublic))
+    return `${where} admits ${rulePorts(rule)} from ${rule.cidrs
+      .filter(touchesPublic)
+      .map((c) => c.text)
+      .join(", ")}, a public range (rule ${rule.name})`;
+  if (ports.length > 0 && (rule.protocol === "-1" || rule.fromPort !== rule.toPort || !ports.includes(rule.fromPort)))
+    return `${where} admits ${rulePorts(rule)}, more than the database port ${ports.join(", ")} (rule ${rule.name})`;
   const declaredFns = fns.filter((f) => declared.has(f.lambda));
   for (const ref of rule.sgRefs) {
     if (!ix.sg(ref)) continue; // a group from another stack: its owner checks it
@@ -168,35 +239,67 @@ function ruleProblem(ix: GraphModel, rule: SgRule, fns: FunctionView[], declared
 }
 
 /** Something that sends traffic from subnets through security groups: a function, an Auto Scaling group, an instance. */
-interface Compute { label: string; lambda?: Res; subnets: Res[]; sgIds: string[] }
+interface Compute {
+  label: string;
+  lambda?: Res;
+  subnets: Res[];
+  sgIds: string[];
+}
 
 function computeOf(ix: GraphModel, fns: FunctionView[]): Compute[] {
-  const out: Compute[] = fns.map((f) => ({ label: `function ${f.name}`, lambda: f.lambda, subnets: f.subnets, sgIds: f.sgIds }));
-  const subnetsOf = (r: Res) => ix.subnetIdsOf(r).map((id) => ix.subnet(id)).filter((s): s is Res => !!s);
+  const out: Compute[] = fns.map((f) => ({
+    label: `function ${f.name}`,
+    lambda: f.lambda,
+    subnets: f.subnets,
+    sgIds: f.sgIds,
+  }));
+  const subnetsOf = (r: Res) =>
+    ix
+      .subnetIdsOf(r)
+      .map((id) => ix.subnet(id))
+      .filter((s): s is Res => !!s);
   for (const asg of ix.all(T.asg)) {
     const ltRef = (asg.inputs.launchTemplate ?? {}) as Record<string, unknown>;
     const lt = ix.byId(ltRef.id, T.launchTemplate) ?? ix.resolve(ltRef.name, [T.launchTemplate]);
     if (lt) out.push({ label: `Auto Scaling group ${asg.name}`, subnets: subnetsOf(asg), sgIds: ix.sgIdsOf(lt) });
   }
-  for (const inst of ix.all(T.instance)) out.push({ label: `instance ${inst.name}`, subnets: subnetsOf(inst), sgIds: ix.sgIdsOf(inst) });
+  for (const inst of ix.all(T.instance))
+    out.push({ label: `instance ${inst.name}`, subnets: subnetsOf(inst), sgIds: ix.sgIdsOf(inst) });
   return out;
 }
 
 /** A sentence describing an open path from an undeclared source to the database, or undefined. */
 function reaches(ix: GraphModel, fn: Compute, db: Res, dbSgs: string[], ports: number[]): string | undefined {
-  const dbSubnets = ix.subnetIdsOf(db).map((id) => ix.subnet(id)).filter((s): s is Res => !!s);
+  const dbSubnets = ix
+    .subnetIdsOf(db)
+    .map((id) => ix.subnet(id))
+    .filter((s): s is Res => !!s);
   const dbCidrs = dbSubnets.map((s) => ix.subnetCidr(s)).filter((c): c is Cidr => !!c);
   const fnCidrs = fn.subnets.map((s) => ix.subnetCidr(s)).filter((c): c is Cidr => !!c);
   if (dbCidrs.length === 0 || fnCidrs.length === 0) return undefined;
   for (const port of ports.length > 0 ? ports : [0]) {
-    const egress = fn.sgIds.flatMap((id) => sgRules(ix, id, "egress")).find((r) => (ports.length === 0 || rulePermits(r, "tcp", port)) && (r.sgRefs.some((x) => dbSgs.includes(x)) || dbCidrs.every((c) => anyContains(r.cidrs, c))));
+    const egress = fn.sgIds
+      .flatMap((id) => sgRules(ix, id, "egress"))
+      .find(
+        (r) =>
+          (ports.length === 0 || rulePermits(r, "tcp", port)) &&
+          (r.sgRefs.some((x) => dbSgs.includes(x)) || dbCidrs.every((c) => anyContains(r.cidrs, c))),
+      );
     if (!egress) continue;
-    const ingress = dbSgs.flatMap((id) => sgRules(ix, id, "ingress")).find((r) => (ports.length === 0 || rulePermits(r, "tcp", port)) && (r.sgRefs.some((x) => fn.sgIds.includes(x)) || fnCidrs.every((c) => anyContains(r.cidrs, c))));
+    const ingress = dbSgs
+      .flatMap((id) => sgRules(ix, id, "ingress"))
+      .find(
+        (r) =>
+          (ports.length === 0 || rulePermits(r, "tcp", port)) &&
+          (r.sgRefs.some((x) => fn.sgIds.includes(x)) || fnCidrs.every((c) => anyContains(r.cidrs, c))),
+      );
     if (!ingress) continue;
-    const routed = fn.subnets.some((s) => dbCidrs.some((c) => {
-      const r = lookup(ix, routeTableOf(ix, s), c);
-      return r !== undefined && (r.kind === "local" || r.kind === "tgw" || r.kind === "peering");
-    }));
+    const routed = fn.subnets.some((s) =>
+      dbCidrs.some((c) => {
+        const r = lookup(ix, routeTableOf(ix, s), c);
+        return r !== undefined && (r.kind === "local" || r.kind === "tgw" || r.kind === "peering");
+      }),
+    );
     if (!routed) continue;
     return `its security group ${ix.label(egress.sgId, T.sg)} allows ${rulePorts(egress)} to ${rulePeers(egress, ix)} (rule ${egress.name}), the database's group admits ${rulePeers(ingress, ix)} (rule ${ingress.name}), and its subnets route there`;
   }
@@ -212,11 +315,22 @@ function privateApis(ix: GraphModel): ForbiddenResult[] {
     if (!isPrivateApi(api)) {
       // Only APIs that front private endpoints are in scope; a regional API is public by design.
       const looksPrivate = ix.all(T.endpoint).some((e) => String(e.inputs.serviceName ?? "").endsWith(".execute-api"));
-      if (looksPrivate) out.push({ check: "private-api", subject, status: "VIOLATED", detail: `API ${api.name} is not of endpoint type PRIVATE, so it is reachable from the internet` });
+      if (looksPrivate)
+        out.push({
+          check: "private-api",
+          subject,
+          status: "VIOLATED",
+          detail: `API ${api.name} is not of endpoint type PRIVATE, so it is reachable from the internet`,
+        });
       continue;
     }
     const endpoints = ix.all(T.endpoint).filter((e) => String(e.inputs.serviceName ?? "").endsWith(".execute-api"));
-    const verdict = privateApiVerdict(ix, api, endpoints[0]?.id ?? "vpce-none", endpoints[0] ? String(endpoints[0].inputs.vpcId) : undefined);
+    const verdict = privateApiVerdict(
+      ix,
+      api,
+      endpoints[0]?.id ?? "vpce-none",
+      endpoints[0] ? String(endpoints[0].inputs.vpcId) : undefined,
+    );
     const unrestricted = verdict.problem?.includes("without an aws:SourceVpce condition");
     if (unrestricted || (verdict.problem && /no resource policy|not valid JSON/.test(verdict.problem))) {
       out.push({ check: "private-api", subject, status: "VIOLATED", detail: verdict.problem as string });
@@ -225,8 +339,20 @@ function privateApis(ix: GraphModel): ForbiddenResult[] {
     const known = new Set(ix.all(T.endpoint).map((e) => e.id));
     const foreign = verdict.admitted.filter((v) => !known.has(v) && !v.includes("*"));
     const wildcard = verdict.admitted.filter((v) => v.includes("*"));
-    if (wildcard.length > 0) out.push({ check: "private-api", subject, status: "VIOLATED", detail: `private API ${api.name}'s resource policy admits aws:SourceVpce ${wildcard.join(", ")}, a pattern that matches any endpoint` });
-    else out.push({ check: "private-api", subject, status: "OK", detail: `PRIVATE; resource policy admits only aws:SourceVpce ${verdict.admitted.map((v) => known.has(v) ? `${v} (${ix.label(v, T.endpoint)})` : v).join(", ")}${foreign.length > 0 ? ` (${foreign.join(", ")} outside this graph)` : ""}` });
+    if (wildcard.length > 0)
+      out.push({
+        check: "private-api",
+        subject,
+        status: "VIOLATED",
+        detail: `private API ${api.name}'s resource policy admits aws:SourceVpce ${wildcard.join(", ")}, a pattern that matches any endpoint`,
+      });
+    else
+      out.push({
+        check: "private-api",
+        subject,
+        status: "OK",
+        detail: `PRIVATE; resource policy admits only aws:SourceVpce ${verdict.admitted.map((v) => (known.has(v) ? `${v} (${ix.label(v, T.endpoint)})` : v)).join(", ")}${foreign.length > 0 ? ` (${foreign.join(", ")} outside this graph)` : ""}`,
+      });
   }
   return out;
 }

@@ -102,7 +102,9 @@ export class OrderGraph {
 
   /** Direct dependencies of `r` of the given type. */
   public directOfType(r: OrderResource, type: string): OrderResource[] {
-    return (r.dependencies ?? []).map((u) => this.byUrn.get(u)).filter((d): d is OrderResource => d !== undefined && d.type === type);
+    return (r.dependencies ?? [])
+      .map((u) => this.byUrn.get(u))
+      .filter((d): d is OrderResource => d !== undefined && d.type === type);
   }
 }
 
@@ -136,7 +138,11 @@ export function policyGrants(policy: unknown, action: string): boolean {
   return list.some((s: any) => {
     if (s?.Effect !== "Allow") return false;
     const actions: unknown[] = Array.isArray(s.Action) ? s.Action : s.Action !== undefined ? [s.Action] : [];
-    return actions.some((a) => typeof a === "string" && new RegExp(`^${a.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*")}$`, "i").test(action));
+    return actions.some(
+      (a) =>
+        typeof a === "string" &&
+        new RegExp(`^${a.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*")}$`, "i").test(action),
+    );
   });
 }
 
@@ -151,25 +157,34 @@ const ENI_MANAGED_POLICIES = ["AWSLambdaVPCAccessExecutionRole", "AWSLambdaENIMa
  */
 const vpcFunctionAfterEniPolicy: OrderRule = {
   id: "vpc-function-after-eni-policy",
-  awsError: "InvalidParameterValueException: The provided execution role does not have permissions to call CreateNetworkInterface on EC2",
+  awsError:
+    "InvalidParameterValueException: The provided execution role does not have permissions to call CreateNetworkInterface on EC2",
   check(g) {
     const out: OrderFinding[] = [];
     for (const fn of g.ofType(T.fn)) {
       const vpc = fn.inputs.vpcConfig as { subnetIds?: unknown[] } | undefined;
       if (!vpc || !Array.isArray(vpc.subnetIds) || vpc.subnetIds.length === 0) continue;
       for (const role of g.directOfType(fn, T.role)) {
-        const grants = g.resources.filter((p) =>
-          (p.dependencies ?? []).includes(role.urn) &&
-          ((p.type === T.rolePolicy && policyGrants(p.inputs.policy, "ec2:CreateNetworkInterface")) ||
-            (p.type === T.rolePolicyAttachment && ENI_MANAGED_POLICIES.some((m) => String(p.inputs.policyArn ?? "").endsWith(`/${m}`)))));
+        const grants = g.resources.filter(
+          (p) =>
+            (p.dependencies ?? []).includes(role.urn) &&
+            ((p.type === T.rolePolicy && policyGrants(p.inputs.policy, "ec2:CreateNetworkInterface")) ||
+              (p.type === T.rolePolicyAttachment &&
+                ENI_MANAGED_POLICIES.some((m) => String(p.inputs.policyArn ?? "").endsWith(`/${m}`)))),
+        );
         if (grants.length === 0) {
           out.push({
-            rule: this.id, resource: ref(fn), waitsFor: null, awsError: this.awsError,
+            rule: this.id,
+            resource: ref(fn),
+            waitsFor: null,
+            awsError: this.awsError,
             message: `${fn.name} runs in a VPC but no policy on role ${role.name} grants ec2:CreateNetworkInterface`,
             fix: `attach a policy granting ec2:CreateNetworkInterface/DescribeNetworkInterfaces/DeleteNetworkInterface to ${role.name} and add it to ${fn.name}'s dependsOn`,
           });
         } else if (!grants.some((p) => g.dependsOn(fn, p))) {
-          out.push(missing(this, fn, grants[0], "the role may not yet allow ENI management when the function is created"));
+          out.push(
+            missing(this, fn, grants[0], "the role may not yet allow ENI management when the function is created"),
+          );
         }
       }
     }
@@ -185,7 +200,8 @@ const vpcFunctionAfterEniPolicy: OrderRule = {
  */
 const attachmentAfterShareAccepted: OrderRule = {
   id: "tgw-attachment-after-share-accepted",
-  awsError: "InvalidTransitGatewayID.NotFound (CreateTransitGatewayVpcAttachment on a TGW whose share is not yet accepted)",
+  awsError:
+    "InvalidTransitGatewayID.NotFound (CreateTransitGatewayVpcAttachment on a TGW whose share is not yet accepted)",
   check(g) {
     const accepters = g.ofType(T.accepter);
     if (accepters.length === 0) return [];
@@ -193,7 +209,9 @@ const attachmentAfterShareAccepted: OrderRule = {
     for (const att of g.ofType(T.tgwAttachment)) {
       // The owner's attachment is made with the TGW's own provider (account); a consumer's with
       // another, or to a TGW this graph does not hold (another stack's output).
-      const tgws = [...g.waitsFor(att.urn)].map((u) => g.byUrn.get(u)).filter((t): t is OrderResource => t?.type === T.tgw);
+      const tgws = [...g.waitsFor(att.urn)]
+        .map((u) => g.byUrn.get(u))
+        .filter((t): t is OrderResource => t?.type === T.tgw);
       const ownTgw = tgws.some((t) => (t.provider ?? null) === (att.provider ?? null));
       if (ownTgw) continue;
       if (!accepters.some((a) => g.dependsOn(att, a))) {
@@ -218,18 +236,29 @@ function sameParentPrefix(a: string, b: string): boolean {
  */
 const tgwRouteAfterAttachment: OrderRule = {
   id: "tgw-route-after-attachment",
-  awsError: "InvalidTransitGatewayID.NotFound / InvalidParameterValue: route table and network gateway belong to different networks (CreateRoute)",
+  awsError:
+    "InvalidTransitGatewayID.NotFound / InvalidParameterValue: route table and network gateway belong to different networks (CreateRoute)",
   check(g) {
     const out: OrderFinding[] = [];
     const attachments = g.ofType(T.tgwAttachment);
     for (const route of g.ofType(T.route)) {
       if (route.inputs.transitGatewayId === undefined) continue;
-      const vpcs = new Set(g.directOfType(route, T.routeTable).flatMap((rt) => g.directOfType(rt, T.vpc)).map((v) => v.urn));
+      const vpcs = new Set(
+        g
+          .directOfType(route, T.routeTable)
+          .flatMap((rt) => g.directOfType(rt, T.vpc))
+          .map((v) => v.urn),
+      );
       // Attachments of the same VPC; with no VPC known (route table from another stack), any attachment.
-      const candidates = attachments.filter((a) => vpcs.size === 0 || g.directOfType(a, T.vpc).some((v) => vpcs.has(v.urn)));
+      const candidates = attachments.filter(
+        (a) => vpcs.size === 0 || g.directOfType(a, T.vpc).some((v) => vpcs.has(v.urn)),
+      );
       if (candidates.length === 0) {
         out.push({
-          rule: this.id, resource: ref(route), waitsFor: null, awsError: this.awsError,
+          rule: this.id,
+          resource: ref(route),
+          waitsFor: null,
+          awsError: this.awsError,
           message: `${route.name} routes to a transit gateway but no attachment of its VPC is in this stack`,
           fix: `attach the VPC to the TGW (VpcAttachment) and add it to ${route.name}'s dependsOn`,
         });
@@ -250,15 +279,22 @@ const tgwRouteAfterAttachment: OrderRule = {
  */
 const deploymentAfterApiParts: OrderRule = {
   id: "apigw-deployment-after-methods-integrations-policy",
-  awsError: "BadRequestException: The REST API doesn't contain any methods / No integration defined for method / private REST API doesn't have a resource policy attached",
+  awsError:
+    "BadRequestException: The REST API doesn't contain any methods / No integration defined for method / private REST API doesn't have a resource policy attached",
   check(g) {
     const out: OrderFinding[] = [];
     for (const dep of g.ofType(T.deployment)) {
       const api = dep.inputs.restApi;
       const parts = g.resources.filter((r) =>
-        (r.type === T.method || r.type === T.integration) ? r.inputs.restApi === api :
-        r.type === T.restApiPolicy ? r.inputs.restApiId === api : false);
-      for (const p of parts) if (!g.dependsOn(dep, p)) out.push(missing(this, dep, p, "the deployment may snapshot the API before this part exists"));
+        r.type === T.method || r.type === T.integration
+          ? r.inputs.restApi === api
+          : r.type === T.restApiPolicy
+            ? r.inputs.restApiId === api
+            : false,
+      );
+      for (const p of parts)
+        if (!g.dependsOn(dep, p))
+          out.push(missing(this, dep, p, "the deployment may snapshot the API before this part exists"));
     }
     return out;
   },
@@ -280,9 +316,11 @@ const stageAfterAccountRole: OrderRule = {
     for (const r of g.resources) {
       const logs =
         (r.type === T.stage && r.inputs.accessLogSettings !== undefined && r.inputs.accessLogSettings !== null) ||
-        (r.type === T.methodSettings && ["INFO", "ERROR"].includes(String((r.inputs.settings as any)?.loggingLevel ?? "")));
+        (r.type === T.methodSettings &&
+          ["INFO", "ERROR"].includes(String((r.inputs.settings as any)?.loggingLevel ?? "")));
       if (!logs) continue;
-      if (!accounts.some((a) => g.dependsOn(r, a))) out.push(missing(this, r, accounts[0], "logging may be enabled before the account's CloudWatch role is set"));
+      if (!accounts.some((a) => g.dependsOn(r, a)))
+        out.push(missing(this, r, accounts[0], "logging may be enabled before the account's CloudWatch role is set"));
     }
     return out;
   },
@@ -297,15 +335,20 @@ const stageAfterAccountRole: OrderRule = {
  */
 const appflowAfterPermission: OrderRule = {
   id: "appflow-after-lambda-permission",
-  awsError: "ValidationException: AppFlow is not authorized to invoke the connector Lambda (RegisterConnector / CreateConnectorProfile)",
+  awsError:
+    "ValidationException: AppFlow is not authorized to invoke the connector Lambda (RegisterConnector / CreateConnectorProfile)",
   check(g) {
     const out: OrderFinding[] = [];
     const perms = g.ofType(T.permission).filter((p) => p.inputs.principal === "appflow.amazonaws.com");
     for (const r of g.resources) {
-      if (r.type !== T.connector && !(r.type === T.connectorProfile && r.inputs.connectorType === "CustomConnector")) continue;
+      if (r.type !== T.connector && !(r.type === T.connectorProfile && r.inputs.connectorType === "CustomConnector"))
+        continue;
       if (perms.length === 0) {
         out.push({
-          rule: this.id, resource: ref(r), waitsFor: null, awsError: this.awsError,
+          rule: this.id,
+          resource: ref(r),
+          waitsFor: null,
+          awsError: this.awsError,
           message: `${r.name} uses a custom connector but no Lambda permission lets appflow.amazonaws.com invoke it`,
           fix: "add aws.lambda.Permission for principal appflow.amazonaws.com and add it to dependsOn",
         });
@@ -329,9 +372,17 @@ const natAfterIgw: OrderRule = {
     const out: OrderFinding[] = [];
     for (const nat of g.ofType(T.nat)) {
       if (nat.inputs.connectivityType === "private") continue;
-      const vpcs = new Set(g.directOfType(nat, T.subnet).flatMap((s) => g.directOfType(s, T.vpc)).map((v) => v.urn));
-      const igws = g.ofType(T.igw).filter((i) => vpcs.size === 0 || g.directOfType(i, T.vpc).some((v) => vpcs.has(v.urn)));
-      if (igws.length > 0 && !igws.some((i) => g.dependsOn(nat, i))) out.push(missing(this, nat, igws[0], "the NAT gateway may start before the VPC has an internet gateway"));
+      const vpcs = new Set(
+        g
+          .directOfType(nat, T.subnet)
+          .flatMap((s) => g.directOfType(s, T.vpc))
+          .map((v) => v.urn),
+      );
+      const igws = g
+        .ofType(T.igw)
+        .filter((i) => vpcs.size === 0 || g.directOfType(i, T.vpc).some((v) => vpcs.has(v.urn)));
+      if (igws.length > 0 && !igws.some((i) => g.dependsOn(nat, i)))
+        out.push(missing(this, nat, igws[0], "the NAT gateway may start before the VPC has an internet gateway"));
     }
     return out;
   },
@@ -352,11 +403,16 @@ export function checkOrder(resources: OrderResource[], rules: OrderRule[] = ORDE
   const unrecorded = resources.filter((r) => r.dependencies === undefined && !r.type.startsWith("pulumi:"));
   if (unrecorded.length > 0) {
     const r = unrecorded[0];
-    return [{
-      rule: "dependencies-recorded", resource: ref(r), waitsFor: null, awsError: "(none: the check cannot run)",
-      message: `graph.json records no dependencies for ${unrecorded.length} resource(s), e.g. ${r.name}`,
-      fix: "re-run `npm run synth -- <stack>` with a kit version that records dependencies",
-    }];
+    return [
+      {
+        rule: "dependencies-recorded",
+        resource: ref(r),
+        waitsFor: null,
+        awsError: "(none: the check cannot run)",
+        message: `graph.json records no dependencies for ${unrecorded.length} resource(s), e.g. ${r.name}`,
+        fix: "re-run `npm run synth -- <stack>` with a kit version that records dependencies",
+      },
+    ];
   }
   const g = new OrderGraph(resources);
   return rules.flatMap((rule) => rule.check(g));

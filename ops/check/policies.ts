@@ -26,7 +26,12 @@ export const POLICY_IDS: string[] = [...POLICY_RULES.map((r) => r.id)];
 /** Runs every policy over the graph; with the stack's config, also checks the NAT strategy against it. */
 export function checkPolicies(graph: Graph, cfg?: EnvConfig): PolicyViolation[] {
   const model = GraphModel.of(graph);
-  const out: PolicyViolation[] = runRules(model).map(({ policy, resource, message, urn }) => ({ policy, resource, message, urn }));
+  const out: PolicyViolation[] = runRules(model).map(({ policy, resource, message, urn }) => ({
+    policy,
+    resource,
+    message,
+    urn,
+  }));
   if (cfg) out.push(...natStrategyFromConfig(model, cfg));
   return out;
 }

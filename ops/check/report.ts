@@ -1,5 +1,5 @@
 /**
- * The check report (issue 7): flows (proven or broken), forbidden paths, policies, cost and the
+ * The check report: flows (proven or broken), forbidden paths, policies, cost and the
  * diagram for one stack, as report.json / report.txt / diagram.svg beside graph.json. `npm run
  * check` and `npm run synth` both end here, so they print and gate on the same thing.
  */
@@ -24,7 +24,14 @@ export interface CheckReport {
   stack: string;
   /** True when every flow is OK, no forbidden path is open and no policy is violated. */
   ok: boolean;
-  summary: { flows: number; flowsOk: number; flowsBroken: number; forbiddenOk: number; forbiddenViolated: number; policyViolations: number };
+  summary: {
+    flows: number;
+    flowsOk: number;
+    flowsBroken: number;
+    forbiddenOk: number;
+    forbiddenViolated: number;
+    policyViolations: number;
+  };
   /** Upstream stacks whose graphs were merged in (split stacks), and those that were missing. */
   upstream: { merged: string[]; missing: string[] };
   flows: FlowResult[];
@@ -68,15 +75,30 @@ export async function runCheck(graph: Graph, opts: CheckOptions = {}): Promise<C
   // Cost is this stack's own bill.
   const cost = estimateCost(graph, opts.cfg);
   // --- evidence: its error findings fail the check like a broken flow ---
-  const evidence = checkEvidence(merged.resources, { splitStack: upstreamStacks(graph).length > 0, missingUpstream: opts.missingUpstream });
+  const evidence = checkEvidence(merged.resources, {
+    splitStack: upstreamStacks(graph).length > 0,
+    missingUpstream: opts.missingUpstream,
+  });
   const apiPaths = privateApiPaths(ix);
   // --- end evidence ---
   const broken = flows.filter((f) => f.status === "BROKEN").length;
   const violated = forbidden.filter((f) => f.status === "VIOLATED").length;
   const report: CheckReport = {
     stack: graph.stack,
-    ok: broken === 0 && violated === 0 && policies.length === 0 && evidence.summary.errors === 0 && apiPaths.every((p) => p.status === "OK"),
-    summary: { flows: flows.length, flowsOk: flows.length - broken, flowsBroken: broken, forbiddenOk: forbidden.length - violated, forbiddenViolated: violated, policyViolations: policies.length },
+    ok:
+      broken === 0 &&
+      violated === 0 &&
+      policies.length === 0 &&
+      evidence.summary.errors === 0 &&
+      apiPaths.every((p) => p.status === "OK"),
+    summary: {
+      flows: flows.length,
+      flowsOk: flows.length - broken,
+      flowsBroken: broken,
+      forbiddenOk: forbidden.length - violated,
+      forbiddenViolated: violated,
+      policyViolations: policies.length,
+    },
     upstream: { merged: (opts.upstream ?? []).map((g) => g.stack), missing: opts.missingUpstream ?? [] },
     flows,
     forbidden,
@@ -108,7 +130,12 @@ export function mergeGraphs(graph: Graph, upstream: Graph[]): Graph {
 export function upstreamStacks(graph: Graph): string[] {
   return graph.resources
     .filter((r) => r.type === T.stackReference)
-    .map((r) => String(r.inputs.name ?? r.id).split("/").pop() as string)
+    .map(
+      (r) =>
+        String(r.inputs.name ?? r.id)
+          .split("/")
+          .pop() as string,
+    )
     .filter((n, i, a) => n !== "" && a.indexOf(n) === i);
 }
 
@@ -155,9 +182,12 @@ export function writeReport(dir: string, out: CheckOutput): string[] {
 export function formatReport(r: CheckReport): string {
   const s = r.summary;
   const L: string[] = [];
-  L.push(`check ${r.stack}: ${r.ok ? "PASS" : "FAIL"} — flows ${s.flowsOk} OK, ${s.flowsBroken} BROKEN; forbidden paths ${s.forbiddenOk} closed, ${s.forbiddenViolated} open; policy violations ${s.policyViolations}${r.evidence ? `; evidence errors ${r.evidence.summary.errors}` : ""}`);
+  L.push(
+    `check ${r.stack}: ${r.ok ? "PASS" : "FAIL"} — flows ${s.flowsOk} OK, ${s.flowsBroken} BROKEN; forbidden paths ${s.forbiddenOk} closed, ${s.forbiddenViolated} open; policy violations ${s.policyViolations}${r.evidence ? `; evidence errors ${r.evidence.summary.errors}` : ""}`,
+  );
   if (r.upstream.merged.length > 0) L.push(`  with upstream graph(s): ${r.upstream.merged.join(", ")}`);
-  if (r.upstream.missing.length > 0) L.push(`  upstream graph(s) not found: ${r.upstream.missing.join(", ")} (synthesize them beside this one)`);
+  if (r.upstream.missing.length > 0)
+    L.push(`  upstream graph(s) not found: ${r.upstream.missing.join(", ")} (synthesize them beside this one)`);
   L.push("", "flows:");
   if (r.flows.length === 0) L.push("  (no function declares a flow in this stack)");
   for (const f of r.flows) {
@@ -168,8 +198,10 @@ export function formatReport(r: CheckReport): string {
     for (const step of f.steps) L.push(`           · ${step}`);
   }
   L.push("", "forbidden paths:");
-  if (r.forbidden.length === 0) L.push("  (nothing to check: no function without an internet flow, no database, no private API)");
-  for (const f of r.forbidden) L.push(`  ${f.status === "OK" ? "closed" : "OPEN  "} ${f.check} ${f.subject}: ${f.detail}`);
+  if (r.forbidden.length === 0)
+    L.push("  (nothing to check: no function without an internet flow, no database, no private API)");
+  for (const f of r.forbidden)
+    L.push(`  ${f.status === "OK" ? "closed" : "OPEN  "} ${f.check} ${f.subject}: ${f.detail}`);
   L.push("", formatViolations(r.policies));
   if (r.apiPaths && r.apiPaths.length > 0) {
     L.push("", "private API consumer paths:");
@@ -189,7 +221,10 @@ export function formatReport(r: CheckReport): string {
  * cost), merge the upstream graphs found beside `upstreamRoot`, check, and write the report into
  * `outDir`. Config errors throw ConfigError(s), as the program's own validation does.
  */
-export async function checkAndWrite(graph: Graph, o: { outDir: string; upstreamRoot?: string; configFile?: string; diagram?: boolean }): Promise<CheckOutput & { files: string[] }> {
+export async function checkAndWrite(
+  graph: Graph,
+  o: { outDir: string; upstreamRoot?: string; configFile?: string; diagram?: boolean },
+): Promise<CheckOutput & { files: string[] }> {
   // Lazy: config loading pulls in @pulumi/pulumi, which a pure --graph check can do without until here.
   const { readStackConfig } = await import("../stack-config");
   const { loadConfig } = await import("../../stacks/config/load");
@@ -198,6 +233,11 @@ export async function checkAndWrite(graph: Graph, o: { outDir: string; upstreamR
   const file = o.configFile || fs.existsSync(configFile) ? readStackConfig(configFile) : undefined;
   const cfg = file ? loadConfig(file.config, file.secretKeys) : undefined;
   const upstream = loadUpstreamGraphs(graph, o.upstreamRoot ?? path.dirname(o.outDir));
-  const out = await runCheck(graph, { cfg, upstream: upstream.graphs, missingUpstream: upstream.missing, diagram: o.diagram });
+  const out = await runCheck(graph, {
+    cfg,
+    upstream: upstream.graphs,
+    missingUpstream: upstream.missing,
+    diagram: o.diagram,
+  });
   return { ...out, files: writeReport(o.outDir, out) };
 }

@@ -19,7 +19,8 @@ export function requiredForbiddenPaths(cfg: EnvConfig): RequiredPath[] {
   if (!cfg.roles.includes("apps")) return [];
   const endpoints = new Set<string>([...cfg.network.interfaceEndpoints, ...cfg.network.gatewayEndpoints]);
   const sameRegion = (cfg.accounts.a.region ?? cfg.region) === (cfg.accounts.b.region ?? cfg.region);
-  const db = (access: "pg" | "data-api") => (sameRegion ? [access === "pg" ? "secretsmanager" : "rds-data"] : undefined);
+  const db = (access: "pg" | "data-api") =>
+    sameRegion ? [access === "pg" ? "secretsmanager" : "rds-data"] : undefined;
   const fns: [string, boolean, string[] | undefined][] = [
     ["saas-export", !!cfg.saasExport?.enabled && !!cfg.proxyTier, ["secretsmanager", "s3"]],
     ["db-writer", !!cfg.dbWriter?.enabled, db(cfg.dbWriter?.access ?? "pg")],
@@ -28,7 +29,10 @@ export function requiredForbiddenPaths(cfg: EnvConfig): RequiredPath[] {
   ];
   // saas-export is the proxy tier's client: a way out around Squid is a violation whatever the endpoints.
   return fns
-    .filter(([subject, on, services]) => on && services !== undefined && (subject === "saas-export" || services.every((s) => endpoints.has(s))))
+    .filter(
+      ([subject, on, services]) =>
+        on && services !== undefined && (subject === "saas-export" || services.every((s) => endpoints.has(s))),
+    )
     .map(([subject, , services]) => ({ check: "no-internet", subject, services: services as string[] }));
 }
 

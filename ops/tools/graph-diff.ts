@@ -4,8 +4,16 @@
 // order ignored. Prints each difference with its path; exits 1 when there is one, 2 on bad usage.
 import * as fs from "fs";
 
-interface GraphResource { urn: string; [field: string]: unknown }
-interface Graph { project?: unknown; stack?: unknown; resources: GraphResource[]; outputs?: unknown }
+interface GraphResource {
+  urn: string;
+  [field: string]: unknown;
+}
+interface Graph {
+  project?: unknown;
+  stack?: unknown;
+  resources: GraphResource[];
+  outputs?: unknown;
+}
 
 /** Every difference between two JSON values, as "path: before → after" lines. */
 export function diffValues(path: string, a: unknown, b: unknown, out: string[] = []): string[] {
@@ -52,7 +60,8 @@ export function diffGraphs(before: Graph, after: Graph): string[] {
   const b = index(after, "after");
   for (const urn of [...a.keys()].filter((u) => !b.has(u)).sort()) out.push(`resource removed: ${urn}`);
   for (const urn of [...b.keys()].filter((u) => !a.has(u)).sort()) out.push(`resource added: ${urn}`);
-  for (const urn of [...a.keys()].filter((u) => b.has(u)).sort()) diffValues(`resource ${urn}`, a.get(urn), b.get(urn), out);
+  for (const urn of [...a.keys()].filter((u) => b.has(u)).sort())
+    diffValues(`resource ${urn}`, a.get(urn), b.get(urn), out);
   diffValues("outputs", before.outputs, after.outputs, out);
   return out;
 }

@@ -28,14 +28,31 @@ export function moduleSpecifiers(fileName: string, text: string): string[] {
   const sf = ts.createSourceFile(fileName, text, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS);
   const specs: string[] = [];
   const visit = (node: ts.Node) => {
-    if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
+    if (
+      (ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) &&
+      node.moduleSpecifier &&
+      ts.isStringLiteral(node.moduleSpecifier)
+    ) {
       specs.push(node.moduleSpecifier.text);
-    } else if (ts.isImportEqualsDeclaration(node) && ts.isExternalModuleReference(node.moduleReference) && ts.isStringLiteral(node.moduleReference.expression)) {
+    } else if (
+      ts.isImportEqualsDeclaration(node) &&
+      ts.isExternalModuleReference(node.moduleReference) &&
+      ts.isStringLiteral(node.moduleReference.expression)
+    ) {
       specs.push(node.moduleReference.expression.text);
-    } else if (ts.isCallExpression(node) && node.arguments.length >= 1 && ts.isStringLiteralLike(node.arguments[0])
-      && (node.expression.kind === ts.SyntaxKind.ImportKeyword || (ts.isIdentifier(node.expression) && node.expression.text === "require"))) {
+    } else if (
+      ts.isCallExpression(node) &&
+      node.arguments.length >= 1 &&
+      ts.isStringLiteralLike(node.arguments[0]) &&
+      (node.expression.kind === ts.SyntaxKind.ImportKeyword ||
+        (ts.isIdentifier(node.expression) && node.expression.text === "require"))
+    ) {
       specs.push(node.arguments[0].text);
-    } else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument) && ts.isStringLiteral(node.argument.literal)) {
+    } else if (
+      ts.isImportTypeNode(node) &&
+      ts.isLiteralTypeNode(node.argument) &&
+      ts.isStringLiteral(node.argument.literal)
+    ) {
       specs.push(node.argument.literal.text);
     }
     ts.forEachChild(node, visit);
@@ -88,16 +105,22 @@ export function findCycles(graph: Map<string, string[]>): ImportCycle[] {
   for (const start of graph.keys()) {
     if (index.has(start)) continue;
     const work: { node: string; next: number }[] = [{ node: start, next: 0 }];
-    index.set(start, counter); low.set(start, counter); counter++;
-    stack.push(start); onStack.add(start);
+    index.set(start, counter);
+    low.set(start, counter);
+    counter++;
+    stack.push(start);
+    onStack.add(start);
     while (work.length > 0) {
       const top = work[work.length - 1];
       const edges = graph.get(top.node) ?? [];
       if (top.next < edges.length) {
         const w = edges[top.next++];
         if (!index.has(w)) {
-          index.set(w, counter); low.set(w, counter); counter++;
-          stack.push(w); onStack.add(w);
+          index.set(w, counter);
+          low.set(w, counter);
+          counter++;
+          stack.push(w);
+          onStack.add(w);
           work.push({ node: w, next: 0 });
         } else if (onStack.has(w)) {
           low.set(top.node, Math.min(low.get(top.node)!, index.get(w)!));
@@ -112,7 +135,11 @@ export function findCycles(graph: Map<string, string[]>): ImportCycle[] {
       if (low.get(top.node) === index.get(top.node)) {
         const comp: string[] = [];
         let w: string;
-        do { w = stack.pop()!; onStack.delete(w); comp.push(w); } while (w !== top.node);
+        do {
+          w = stack.pop()!;
+          onStack.delete(w);
+          comp.push(w);
+        } while (w !== top.node);
         if (comp.length > 1 || (graph.get(top.node) ?? []).includes(top.node)) components.push(comp.sort());
       }
     }
@@ -133,7 +160,10 @@ function cyclePath(graph: Map<string, string[]>, comp: Set<string>, start: strin
         while (pathBack[0] !== start) pathBack.unshift(prev.get(pathBack[0])!);
         return [...pathBack, start];
       }
-      if (!prev.has(w)) { prev.set(w, n); queue.push(w); }
+      if (!prev.has(w)) {
+        prev.set(w, n);
+        queue.push(w);
+      }
     }
   }
   return [start, start];
@@ -148,7 +178,9 @@ export function importCycles(root: string): ImportCycle[] {
 
 /** One line per cycle: its files, then one closed path through them. */
 export function describeCycles(cycles: ImportCycle[]): string {
-  return cycles.map((c) => `cycle of ${c.files.length} file(s): ${c.files.join(", ")}\n  e.g. ${c.path.join(" → ")}`).join("\n");
+  return cycles
+    .map((c) => `cycle of ${c.files.length} file(s): ${c.files.join(", ")}\n  e.g. ${c.path.join(" → ")}`)
+    .join("\n");
 }
 
 if (require.main === module) {

@@ -11,7 +11,8 @@ import { readGraph, TwinInputError } from "./model";
 import { formatResult } from "./report";
 import { runTwin } from "./run";
 
-const USAGE = "usage: npm run twin -- <stack> [--graph FILE] [--flows-only] [--json FILE]   |   npm run twin -- --clean";
+const USAGE =
+  "usage: npm run twin -- <stack> [--graph FILE] [--flows-only] [--json FILE]   |   npm run twin -- --clean";
 
 async function main(argv: string[]): Promise<number> {
   if (argv.includes("--clean")) {
@@ -35,16 +36,24 @@ async function main(argv: string[]): Promise<number> {
   }
   if (!stack && !graphFile) throw new TwinInputError(`name a stack. ${USAGE}`);
   if (!graphFile) {
-    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(stack!)) throw new TwinInputError(`"${stack}" is not a stack name. ${USAGE}`);
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(stack!))
+      throw new TwinInputError(`"${stack}" is not a stack name. ${USAGE}`);
     const root = path.resolve(__dirname, "..", "..");
     const cfg = path.join(root, `Pulumi.${stack}.yaml`);
     graphFile = path.join(root, "out", stack!, "graph.json");
-    if (!fs.existsSync(cfg) && !fs.existsSync(graphFile)) throw new TwinInputError(`stack "${stack}" does not exist (no Pulumi.${stack}.yaml, no out/${stack}/graph.json). ${USAGE}`);
-    if (!fs.existsSync(graphFile)) throw new TwinInputError(`out/${stack}/graph.json is missing: run \`npm run synth -- ${stack}\` first`);
+    if (!fs.existsSync(cfg) && !fs.existsSync(graphFile))
+      throw new TwinInputError(
+        `stack "${stack}" does not exist (no Pulumi.${stack}.yaml, no out/${stack}/graph.json). ${USAGE}`,
+      );
+    if (!fs.existsSync(graphFile))
+      throw new TwinInputError(`out/${stack}/graph.json is missing: run \`npm run synth -- ${stack}\` first`);
   }
   const graph = readGraph(graphFile!);
   requireRoot();
-  const result = await runTwin(graph, path.dirname(path.resolve(graphFile!)), { handlers: !flowsOnly, log: (l) => console.error(l) });
+  const result = await runTwin(graph, path.dirname(path.resolve(graphFile!)), {
+    handlers: !flowsOnly,
+    log: (l) => console.error(l),
+  });
   console.log(formatResult(result));
   if (jsonOut) fs.writeFileSync(jsonOut, JSON.stringify(result, null, 2));
   return result.flows.every((f) => f.ok) && result.outcomes.every((o) => o.ok) ? 0 : 1;
@@ -52,7 +61,9 @@ async function main(argv: string[]): Promise<number> {
 
 function requireRoot(): void {
   if (typeof process.getuid === "function" && process.getuid() !== 0) {
-    throw new TwinSetupError("the twin needs root (network namespaces, veth links, nftables): run it with sudo or as root");
+    throw new TwinSetupError(
+      "the twin needs root (network namespaces, veth links, nftables): run it with sudo or as root",
+    );
   }
 }
 

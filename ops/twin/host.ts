@@ -13,7 +13,8 @@ export const PREFIX_RE = /^vt[0-9a-f]{4}-/;
 
 export class TwinSetupError extends Error {}
 
-export const INSTALL = "apt-get update && apt-get install -y iproute2 nftables iptables dnsmasq haproxy squid postgresql openssl";
+export const INSTALL =
+  "apt-get update && apt-get install -y iproute2 nftables iptables dnsmasq haproxy squid postgresql openssl";
 
 /** Absolute path of `bin` on PATH or in the sbin directories, or throws with the install command. */
 export function need(bin: string): string {
@@ -32,7 +33,10 @@ export function need(bin: string): string {
 
 export function listNamespaces(): string[] {
   const r = spawnSync(need("ip"), ["netns", "list"], { encoding: "utf8" });
-  return (r.stdout ?? "").split("\n").map((l) => l.trim().split(/\s+/)[0]).filter(Boolean);
+  return (r.stdout ?? "")
+    .split("\n")
+    .map((l) => l.trim().split(/\s+/)[0])
+    .filter(Boolean);
 }
 
 /** Pids of processes whose network namespace is one of `names` (compares /proc/<pid>/ns/net with /run/netns/<name>). */
@@ -96,7 +100,10 @@ export function cleanLeftovers(): string[] {
   const mine = listNamespaces().filter((ns) => PREFIX_RE.test(ns) && !live.has(ns.slice(0, 6)));
   removeNamespaces(mine);
   removed.push(...mine);
-  if (fs.existsSync("/etc/netns")) for (const d of fs.readdirSync("/etc/netns")) if (PREFIX_RE.test(d) && !live.has(d.slice(0, 6))) fs.rmSync(path.join("/etc/netns", d), { recursive: true, force: true });
+  if (fs.existsSync("/etc/netns"))
+    for (const d of fs.readdirSync("/etc/netns"))
+      if (PREFIX_RE.test(d) && !live.has(d.slice(0, 6)))
+        fs.rmSync(path.join("/etc/netns", d), { recursive: true, force: true });
   for (const d of fs.readdirSync(os.tmpdir())) {
     if (!/^vlk-twin-vt[0-9a-f]{4}-/.test(d)) continue;
     const pidFile = path.join(os.tmpdir(), d, "owner.pid");
@@ -187,7 +194,10 @@ export class Host {
   run(cmd: string, args: string[], o: RunOptions = {}): string {
     const r = spawnSync(cmd, args, { encoding: "utf8", input: o.input, timeout: 30_000 });
     if (r.error) throw new TwinSetupError(`${cmd} ${args.join(" ")}: ${r.error.message}`);
-    if (r.status !== 0 && !o.allowFail) throw new TwinSetupError(`${cmd} ${args.join(" ")} failed (${r.status}): ${(r.stderr || r.stdout).trim()}${o.input ? `\ninput:\n${o.input}` : ""}`);
+    if (r.status !== 0 && !o.allowFail)
+      throw new TwinSetupError(
+        `${cmd} ${args.join(" ")} failed (${r.status}): ${(r.stderr || r.stdout).trim()}${o.input ? `\ninput:\n${o.input}` : ""}`,
+      );
     return r.stdout;
   }
 
@@ -218,7 +228,9 @@ export class Host {
   }
 
   sysctl(ns: string, settings: Record<string, string | number>): void {
-    const script = Object.entries(settings).map(([k, v]) => `echo ${v} > /proc/sys/${k.replace(/\./g, "/")}`).join("; ");
+    const script = Object.entries(settings)
+      .map(([k, v]) => `echo ${v} > /proc/sys/${k.replace(/\./g, "/")}`)
+      .join("; ");
     this.run(need("ip"), ["netns", "exec", ns, "sh", "-c", script]);
   }
 
@@ -232,7 +244,10 @@ export class Host {
   netnsEtc(ns: string, resolver: string | undefined): void {
     const dir = path.join("/etc/netns", ns);
     fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, "resolv.conf"), resolver ? `nameserver ${resolver}\noptions timeout:1 attempts:2\n` : "# no resolver\n");
+    fs.writeFileSync(
+      path.join(dir, "resolv.conf"),
+      resolver ? `nameserver ${resolver}\noptions timeout:1 attempts:2\n` : "# no resolver\n",
+    );
     fs.writeFileSync(path.join(dir, "hosts"), "127.0.0.1 localhost\n");
   }
 

@@ -2,7 +2,8 @@
 
 export function ipToInt(ip: string): number {
   const p = ip.split(".").map(Number);
-  if (p.length !== 4 || p.some((x) => !Number.isInteger(x) || x < 0 || x > 255)) throw new Error(`not an IPv4 address: ${ip}`);
+  if (p.length !== 4 || p.some((x) => !Number.isInteger(x) || x < 0 || x > 255))
+    throw new Error(`not an IPv4 address: ${ip}`);
   return ((p[0] << 24) >>> 0) + (p[1] << 16) + (p[2] << 8) + p[3];
 }
 
@@ -39,5 +40,5 @@ export function size(c: Cidr): number {
 
 export function contains(c: Cidr, ip: string): boolean {
   const mask = c.bits === 0 ? 0 : (0xffffffff << (32 - c.bits)) >>> 0;
-  return ((ipToInt(ip) & mask) >>> 0) === c.base;
+  return (ipToInt(ip) & mask) >>> 0 === c.base;
 }

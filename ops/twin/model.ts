@@ -306,8 +306,10 @@ export interface TwinModel {
   warnings: string[];
 }
 
-const bool = (v: unknown, dflt: boolean): boolean => (v === undefined || v === null ? dflt : v === true || v === "true" || v === "enable");
-const strs = (v: unknown): string[] => (v === undefined || v === null ? [] : Array.isArray(v) ? v.map(String) : [String(v)]);
+const bool = (v: unknown, dflt: boolean): boolean =>
+  v === undefined || v === null ? dflt : v === true || v === "true" || v === "enable";
+const strs = (v: unknown): string[] =>
+  v === undefined || v === null ? [] : Array.isArray(v) ? v.map(String) : [String(v)];
 
 function parseProto(v: unknown): Proto {
   const s = String(v ?? "-1").toLowerCase();
@@ -324,20 +326,35 @@ export function readGraph(file: string): GraphFile {
   try {
     text = fs.readFileSync(file, "utf8");
   } catch (err) {
-    throw new TwinInputError(`cannot read ${file}: ${(err as Error).message}. Run \`npm run synth -- <stack>\` first, or pass --graph <file>.`);
+    throw new TwinInputError(
+      `cannot read ${file}: ${(err as Error).message}. Run \`npm run synth -- <stack>\` first, or pass --graph <file>.`,
+    );
   }
   let doc: any;
   try {
     doc = JSON.parse(text);
   } catch (err) {
-    throw new TwinInputError(`${file} is not JSON (${(err as Error).message}); pass the graph.json that \`npm run synth\` writes.`);
+    throw new TwinInputError(
+      `${file} is not JSON (${(err as Error).message}); pass the graph.json that \`npm run synth\` writes.`,
+    );
   }
   if (!doc || typeof doc !== "object" || !Array.isArray(doc.resources) || typeof doc.stack !== "string") {
-    throw new TwinInputError(`${file} is not a synthesized graph: expected { project, stack, resources: [...], outputs }; pass the graph.json that \`npm run synth\` writes.`);
+    throw new TwinInputError(
+      `${file} is not a synthesized graph: expected { project, stack, resources: [...], outputs }; pass the graph.json that \`npm run synth\` writes.`,
+    );
   }
   doc.resources.forEach((r: any, i: number) => {
-    if (!r || typeof r.type !== "string" || typeof r.name !== "string" || typeof r.urn !== "string" || typeof r.inputs !== "object" || r.inputs === null) {
-      throw new TwinInputError(`${file}: resources[${i}] lacks type, name, urn or inputs; pass the graph.json that \`npm run synth\` writes.`);
+    if (
+      !r ||
+      typeof r.type !== "string" ||
+      typeof r.name !== "string" ||
+      typeof r.urn !== "string" ||
+      typeof r.inputs !== "object" ||
+      r.inputs === null
+    ) {
+      throw new TwinInputError(
+        `${file}: resources[${i}] lacks type, name, urn or inputs; pass the graph.json that \`npm run synth\` writes.`,
+      );
     }
   });
   doc.outputs = doc.outputs ?? {};
@@ -353,7 +370,7 @@ export function buildModel(graph: GraphFile, graphDir: string): TwinModel {
 
   const accountOf = (r: GraphResource): string => {
     // A provider reference is the provider's URN, optionally followed by "::<id>".
-    const p = r.provider ? byUrn.get(r.provider) ?? byUrn.get(r.provider.replace(/::[^:]*$/, "")) : undefined;
+    const p = r.provider ? (byUrn.get(r.provider) ?? byUrn.get(r.provider.replace(/::[^:]*$/, ""))) : undefined;
     const ids = p?.inputs.allowedAccountIds;
     try {
       const list = typeof ids === "string" ? JSON.parse(ids) : ids;
@@ -396,12 +413,19 @@ export function buildModel(graph: GraphFile, graphDir: string): TwinModel {
   for (const r of all(T.routeTable)) addTable(r.id, r.name, r.inputs.vpcId);
   const mainOf = new Map<string, string>();
   for (const r of all(T.defaultRouteTable)) {
-    const vpc = vpcs.find((v) => graph.resources.some((x) => x.type === T.vpc && x.id === v.id && x.inputs.defaultRouteTableId === r.inputs.defaultRouteTableId)) ?? vpcs.find((v) => v.id === r.inputs.vpcId);
+    const vpc =
+      vpcs.find((v) =>
+        graph.resources.some(
+          (x) => x.type === T.vpc && x.id === v.id && x.inputs.defaultRouteTableId === r.inputs.defaultRouteTableId,
+        ),
+      ) ?? vpcs.find((v) => v.id === r.inputs.vpcId);
     const t = addTable(r.id, r.name, vpc?.id ?? "");
     if (vpc) mainOf.set(vpc.id, t.key);
   }
-  for (const r of all(T.mainRta)) if (tableById.has(r.inputs.routeTableId)) mainOf.set(r.inputs.vpcId, r.inputs.routeTableId);
-  for (const v of vpcs) if (!mainOf.has(v.id)) mainOf.set(v.id, addTable(`main-${v.id}`, `main route table of ${v.name}`, v.id).key);
+  for (const r of all(T.mainRta))
+    if (tableById.has(r.inputs.routeTableId)) mainOf.set(r.inputs.vpcId, r.inputs.routeTableId);
+  for (const v of vpcs)
+    if (!mainOf.has(v.id)) mainOf.set(v.id, addTable(`main-${v.id}`, `main route table of ${v.name}`, v.id).key);
 
   const rtaOf = new Map<string, string>();
   for (const r of all(T.rta)) if (r.inputs.subnetId) rtaOf.set(r.inputs.subnetId, r.inputs.routeTableId);
@@ -412,21 +436,32 @@ export function buildModel(graph: GraphFile, graphDir: string): TwinModel {
     vpcId: r.inputs.vpcId,
     cidr: parseCidr(String(r.inputs.cidrBlock)),
     az: String(r.inputs.availabilityZone ?? r.inputs.availabilityZoneId ?? "az?"),
-    tableKey: tableById.has(rtaOf.get(r.id) ?? "") ? rtaOf.get(r.id)! : mainOf.get(r.inputs.vpcId) ?? "",
+    tableKey: tableById.has(rtaOf.get(r.id) ?? "") ? rtaOf.get(r.id)! : (mainOf.get(r.inputs.vpcId) ?? ""),
     next: 4,
   }));
   const subnetById = new Map(subnets.map((s) => [s.id, s]));
 
   // Gateway endpoints and their prefix lists.
   const gatewayPrefixLists = new Map<string, string>();
-  const serviceOf = (serviceName: unknown) => String(serviceName ?? "").split(".").pop() ?? "";
+  const serviceOf = (serviceName: unknown) =>
+    String(serviceName ?? "")
+      .split(".")
+      .pop() ?? "";
   const gatewayEndpoints = all(T.endpoint).filter((r) => String(r.inputs.vpcEndpointType ?? "Gateway") === "Gateway");
   for (const r of gatewayEndpoints) {
     const svc = serviceOf(r.inputs.serviceName);
-    gatewayPrefixLists.set(`pl-${String(r.id).replace(/^vpce-/, "").slice(0, 8)}`, svc);
+    gatewayPrefixLists.set(
+      `pl-${String(r.id)
+        .replace(/^vpce-/, "")
+        .slice(0, 8)}`,
+      svc,
+    );
   }
-  for (const f of all(T.vpcFunction)) for (const s of (f.inputs.flowSpecs ?? []) as any[]) if (s.prefixListId && s.service) gatewayPrefixLists.set(s.prefixListId, s.service);
-  if (typeof graph.outputs?.network?.s3PrefixListId === "string") gatewayPrefixLists.set(graph.outputs.network.s3PrefixListId, "s3");
+  for (const f of all(T.vpcFunction))
+    for (const s of (f.inputs.flowSpecs ?? []) as any[])
+      if (s.prefixListId && s.service) gatewayPrefixLists.set(s.prefixListId, s.service);
+  if (typeof graph.outputs?.network?.s3PrefixListId === "string")
+    gatewayPrefixLists.set(graph.outputs.network.s3PrefixListId, "s3");
 
   // Routes (separate resources and inline).
   const targetOf = (i: Record<string, any>): RouteTarget => {
@@ -434,10 +469,24 @@ export function buildModel(graph: GraphFile, graphDir: string): TwinModel {
     if (gw === "local") return { kind: "local" };
     if (i.natGatewayId) return { kind: "nat", id: i.natGatewayId };
     if (i.transitGatewayId) return { kind: "tgw", id: i.transitGatewayId };
-    if (gw && gw.startsWith("vpce-")) return { kind: "gatewayEndpoint", id: gw, service: serviceOf(byId.get(gw)?.inputs.serviceName) };
-    if (i.vpcEndpointId) return { kind: "gatewayEndpoint", id: i.vpcEndpointId, service: serviceOf(byId.get(i.vpcEndpointId)?.inputs.serviceName) };
+    if (gw && gw.startsWith("vpce-"))
+      return { kind: "gatewayEndpoint", id: gw, service: serviceOf(byId.get(gw)?.inputs.serviceName) };
+    if (i.vpcEndpointId)
+      return {
+        kind: "gatewayEndpoint",
+        id: i.vpcEndpointId,
+        service: serviceOf(byId.get(i.vpcEndpointId)?.inputs.serviceName),
+      };
     if (gw) return { kind: "igw", id: gw };
-    for (const k of ["networkInterfaceId", "vpcPeeringConnectionId", "egressOnlyGatewayId", "carrierGatewayId", "localGatewayId", "coreNetworkArn", "instanceId"]) {
+    for (const k of [
+      "networkInterfaceId",
+      "vpcPeeringConnectionId",
+      "egressOnlyGatewayId",
+      "carrierGatewayId",
+      "localGatewayId",
+      "coreNetworkArn",
+      "instanceId",
+    ]) {
       if (i[k]) return { kind: "blackhole", why: `${k} targets are not modelled by the twin` };
     }
     return { kind: "blackhole", why: "route without a target" };
@@ -456,7 +505,8 @@ export function buildModel(graph: GraphFile, graphDir: string): TwinModel {
     if (String(dest).includes(":")) return; // IPv6: not modelled
     t.routes.push({ dest: parseCidr(String(dest)).text, target: targetOf(i) });
   };
-  for (const r of [...all(T.routeTable), ...all(T.defaultRouteTable)]) for (const i of (r.inputs.routes ?? []) as any[]) addRoute(r.id, i);
+  for (const r of [...all(T.routeTable), ...all(T.defaultRouteTable)])
+    for (const i of (r.inputs.routes ?? []) as any[]) addRoute(r.id, i);
   for (const r of all(T.route)) addRoute(r.inputs.routeTableId, r.inputs);
   for (const ep of gatewayEndpoints) {
     const svc = serviceOf(ep.inputs.serviceName);
@@ -464,7 +514,8 @@ export function buildModel(graph: GraphFile, graphDir: string): TwinModel {
     if (!cidr) continue;
     const rts = new Set<string>(strs(ep.inputs.routeTableIds));
     for (const a of all(T.endpointRta)) if (a.inputs.vpcEndpointId === ep.id) rts.add(a.inputs.routeTableId);
-    for (const rt of rts) tableById.get(rt)?.routes.push({ dest: cidr, target: { kind: "gatewayEndpoint", id: ep.id, service: svc } });
+    for (const rt of rts)
+      tableById.get(rt)?.routes.push({ dest: cidr, target: { kind: "gatewayEndpoint", id: ep.id, service: svc } });
   }
   for (const t of tables) {
     const v = vpcById.get(t.vpcId);
@@ -478,18 +529,51 @@ export function buildModel(graph: GraphFile, graphDir: string): TwinModel {
   for (const r of all(T.sg)) {
     for (const dir of ["ingress", "egress"] as const) {
       for (const s of (r.inputs[dir] ?? []) as any[]) {
-        addRule(r.id, { name: `${r.name} inline ${dir}`, direction: dir, proto: parseProto(s.protocol), from: Number(s.fromPort ?? 0), to: Number(s.toPort ?? 65535), cidrs: strs(s.cidrBlocks), groups: strs(s.securityGroups), prefixLists: strs(s.prefixListIds), self: bool(s.self, false) });
+        addRule(r.id, {
+          name: `${r.name} inline ${dir}`,
+          direction: dir,
+          proto: parseProto(s.protocol),
+          from: Number(s.fromPort ?? 0),
+          to: Number(s.toPort ?? 65535),
+          cidrs: strs(s.cidrBlocks),
+          groups: strs(s.securityGroups),
+          prefixLists: strs(s.prefixListIds),
+          self: bool(s.self, false),
+        });
       }
     }
   }
   for (const r of all(T.sgRule)) {
     const i = r.inputs;
-    addRule(i.securityGroupId, { name: r.name, direction: i.type === "egress" ? "egress" : "ingress", proto: parseProto(i.protocol), from: Number(i.fromPort ?? 0), to: Number(i.toPort ?? 65535), cidrs: strs(i.cidrBlocks), groups: strs(i.sourceSecurityGroupId), prefixLists: strs(i.prefixListIds), self: bool(i.self, false) });
+    addRule(i.securityGroupId, {
+      name: r.name,
+      direction: i.type === "egress" ? "egress" : "ingress",
+      proto: parseProto(i.protocol),
+      from: Number(i.fromPort ?? 0),
+      to: Number(i.toPort ?? 65535),
+      cidrs: strs(i.cidrBlocks),
+      groups: strs(i.sourceSecurityGroupId),
+      prefixLists: strs(i.prefixListIds),
+      self: bool(i.self, false),
+    });
   }
-  for (const [type, dir] of [[T.ingress, "ingress"], [T.egress, "egress"]] as const) {
+  for (const [type, dir] of [
+    [T.ingress, "ingress"],
+    [T.egress, "egress"],
+  ] as const) {
     for (const r of all(type)) {
       const i = r.inputs;
-      addRule(i.securityGroupId, { name: r.name, direction: dir, proto: parseProto(i.ipProtocol), from: Number(i.fromPort ?? 0), to: Number(i.toPort ?? 65535), cidrs: strs(i.cidrIpv4), groups: strs(i.referencedSecurityGroupId), prefixLists: strs(i.prefixListId), self: false });
+      addRule(i.securityGroupId, {
+        name: r.name,
+        direction: dir,
+        proto: parseProto(i.ipProtocol),
+        from: Number(i.fromPort ?? 0),
+        to: Number(i.toPort ?? 65535),
+        cidrs: strs(i.cidrIpv4),
+        groups: strs(i.referencedSecurityGroupId),
+        prefixLists: strs(i.prefixListId),
+        self: false,
+      });
     }
   }
 
@@ -499,8 +583,20 @@ export function buildModel(graph: GraphFile, graphDir: string): TwinModel {
   const allocate = (subnetId: string, kind: EniKind, owner: string, sgIds: string[], ref?: string): EniM => {
     const s = subnetById.get(subnetId);
     if (!s) throw new TwinInputError(`${owner} names subnet ${subnetId}, which is not in the graph`);
-    if (s.next >= size(s.cidr) - 1) throw new TwinInputError(`subnet ${s.name} (${s.cidr.text}) has no free address left for ${owner}`);
-    const eni: EniM = { key: `e${eniCount++}`, kind, owner, subnetId, vpcId: s.vpcId, ip: hostAt(s.cidr, s.next++), gateway: hostAt(s.cidr, 1), prefixLen: s.cidr.bits, sgIds, ref };
+    if (s.next >= size(s.cidr) - 1)
+      throw new TwinInputError(`subnet ${s.name} (${s.cidr.text}) has no free address left for ${owner}`);
+    const eni: EniM = {
+      key: `e${eniCount++}`,
+      kind,
+      owner,
+      subnetId,
+      vpcId: s.vpcId,
+      ip: hostAt(s.cidr, s.next++),
+      gateway: hostAt(s.cidr, 1),
+      prefixLen: s.cidr.bits,
+      sgIds,
+      ref,
+    };
     enis.push(eni);
     return eni;
   };
@@ -517,22 +613,53 @@ export function buildModel(graph: GraphFile, graphDir: string): TwinModel {
   all(T.nat).forEach((r, i) => {
     if (String(r.inputs.connectivityType ?? "public") !== "public") return;
     const eip = eipOf(r.inputs.allocationId) ?? outEips[i] ?? `203.0.113.${200 + i}`;
-    nats.push({ id: r.id, name: r.name, subnetId: r.inputs.subnetId, eip, eni: allocate(r.inputs.subnetId, "nat", r.name, []) });
+    nats.push({
+      id: r.id,
+      name: r.name,
+      subnetId: r.inputs.subnetId,
+      eip,
+      eni: allocate(r.inputs.subnetId, "nat", r.name, []),
+    });
   });
 
   // Transit Gateways, attachments (with their ENIs) and route tables.
   const shares = all(T.share);
   const attachments: AttachmentM[] = all(T.attachment).map((r) => {
     const tgw = byId.get(r.inputs.transitGatewayId);
-    const att: AttachmentM = { id: r.id, name: r.name, tgwId: r.inputs.transitGatewayId, vpcId: r.inputs.vpcId, subnetIds: strs(r.inputs.subnetIds), enis: {} };
+    const att: AttachmentM = {
+      id: r.id,
+      name: r.name,
+      tgwId: r.inputs.transitGatewayId,
+      vpcId: r.inputs.vpcId,
+      subnetIds: strs(r.inputs.subnetIds),
+      enis: {},
+    };
     if (!tgw) att.unusable = `transit gateway ${r.inputs.transitGatewayId} is not in the graph`;
     else if (accountOf(tgw) !== accountOf(r)) {
       const acct = accountOf(r);
       const tgwArnPart = `transit-gateway/${tgw.id}`;
-      const share = shares.find((s) => all(T.shareRes).some((a) => a.inputs.resourceShareArn === s.id && String(a.inputs.resourceArn).endsWith(tgwArnPart)) && all(T.sharePrincipal).some((p) => p.inputs.resourceShareArn === s.id && (p.inputs.principal === acct || String(p.inputs.principal).startsWith("arn:aws:organizations"))));
+      const share = shares.find(
+        (s) =>
+          all(T.shareRes).some(
+            (a) => a.inputs.resourceShareArn === s.id && String(a.inputs.resourceArn).endsWith(tgwArnPart),
+          ) &&
+          all(T.sharePrincipal).some(
+            (p) =>
+              p.inputs.resourceShareArn === s.id &&
+              (p.inputs.principal === acct || String(p.inputs.principal).startsWith("arn:aws:organizations")),
+          ),
+      );
       if (!share) att.unusable = `transit gateway ${tgw.name} is not shared with account ${acct}`;
-      else if (bool(share.inputs.allowExternalPrincipals, true) && !all(T.shareAccepter).some((a) => a.inputs.shareArn === share.id && accountOf(a) === acct)) att.unusable = `RAM share ${share.name} is not accepted in account ${acct}`;
-      else if (!bool(tgw.inputs.autoAcceptSharedAttachments, false) && !all(T.attachmentAccepter).some((a) => a.inputs.transitGatewayAttachmentId === r.id)) att.unusable = `attachment ${r.name} is pending acceptance`;
+      else if (
+        bool(share.inputs.allowExternalPrincipals, true) &&
+        !all(T.shareAccepter).some((a) => a.inputs.shareArn === share.id && accountOf(a) === acct)
+      )
+        att.unusable = `RAM share ${share.name} is not accepted in account ${acct}`;
+      else if (
+        !bool(tgw.inputs.autoAcceptSharedAttachments, false) &&
+        !all(T.attachmentAccepter).some((a) => a.inputs.transitGatewayAttachmentId === r.id)
+      )
+        att.unusable = `attachment ${r.name} is pending acceptance`;
     }
     for (const s of att.subnetIds) if (subnetById.has(s)) att.enis[s] = allocate(s, "client", `${r.name}`, []).ip;
     return att;
@@ -545,26 +672,40 @@ export function buildModel(graph: GraphFile, graphDir: string): TwinModel {
     const defaultAssoc = bool(r.inputs.defaultRouteTableAssociation, true);
     const defaultProp = bool(r.inputs.defaultRouteTablePropagation, true);
     const mine = attachments.filter((a) => a.tgwId === r.id);
-    const def: TgwTableM = { key: `${r.id}-default`, name: `default route table of ${r.name}`, associations: [], routes: [] };
+    const def: TgwTableM = {
+      key: `${r.id}-default`,
+      name: `default route table of ${r.name}`,
+      associations: [],
+      routes: [],
+    };
     const cidrOf = (a: AttachmentM) => vpcById.get(a.vpcId)?.cidrs ?? [];
     const attRes = (a: AttachmentM) => byId.get(a.id)!;
     if (defaultAssoc || defaultProp) tables.push(def);
     for (const a of mine) {
-      if (defaultAssoc && bool(attRes(a).inputs.transitGatewayDefaultRouteTableAssociation, true)) def.associations.push(a.id);
-      if (defaultProp && bool(attRes(a).inputs.transitGatewayDefaultRouteTablePropagation, true)) for (const c of cidrOf(a)) def.routes.push({ dest: c, attachmentId: a.id });
+      if (defaultAssoc && bool(attRes(a).inputs.transitGatewayDefaultRouteTableAssociation, true))
+        def.associations.push(a.id);
+      if (defaultProp && bool(attRes(a).inputs.transitGatewayDefaultRouteTablePropagation, true))
+        for (const c of cidrOf(a)) def.routes.push({ dest: c, attachmentId: a.id });
     }
     for (const t of all(T.tgwTable).filter((x) => x.inputs.transitGatewayId === r.id)) {
       const tm: TgwTableM = { key: t.id, name: t.name, associations: [], routes: [] };
-      for (const x of all(T.tgwAssoc)) if (x.inputs.transitGatewayRouteTableId === t.id) tm.associations.push(x.inputs.transitGatewayAttachmentId);
-      for (const x of all(T.tgwProp)) if (x.inputs.transitGatewayRouteTableId === t.id) {
-        const a = mine.find((m) => m.id === x.inputs.transitGatewayAttachmentId);
-        if (a) for (const c of cidrOf(a)) tm.routes.push({ dest: c, attachmentId: a.id });
-      }
+      for (const x of all(T.tgwAssoc))
+        if (x.inputs.transitGatewayRouteTableId === t.id) tm.associations.push(x.inputs.transitGatewayAttachmentId);
+      for (const x of all(T.tgwProp))
+        if (x.inputs.transitGatewayRouteTableId === t.id) {
+          const a = mine.find((m) => m.id === x.inputs.transitGatewayAttachmentId);
+          if (a) for (const c of cidrOf(a)) tm.routes.push({ dest: c, attachmentId: a.id });
+        }
       tables.push(tm);
     }
     for (const x of all(T.tgwRoute)) {
       const tm = tables.find((t) => t.key === x.inputs.transitGatewayRouteTableId);
-      if (tm) tm.routes.push({ dest: parseCidr(String(x.inputs.destinationCidrBlock)).text, attachmentId: x.inputs.transitGatewayAttachmentId, blackhole: bool(x.inputs.blackhole, false) });
+      if (tm)
+        tm.routes.push({
+          dest: parseCidr(String(x.inputs.destinationCidrBlock)).text,
+          attachmentId: x.inputs.transitGatewayAttachmentId,
+          blackhole: bool(x.inputs.blackhole, false),
+        });
     }
     return { id: r.id, name: r.name, account: accountOf(r), tables };
   });
@@ -574,7 +715,16 @@ export function buildModel(graph: GraphFile, graphDir: string): TwinModel {
     .filter((r) => String(r.inputs.vpcEndpointType) === "Interface")
     .map((r) => {
       const sgIds = strs(r.inputs.securityGroupIds);
-      const ep: InterfaceEndpointM = { id: r.id, name: r.name, service: serviceOf(r.inputs.serviceName), serviceName: String(r.inputs.serviceName), vpcId: r.inputs.vpcId, privateDns: bool(r.inputs.privateDnsEnabled, false), sgIds, enis: [] };
+      const ep: InterfaceEndpointM = {
+        id: r.id,
+        name: r.name,
+        service: serviceOf(r.inputs.serviceName),
+        serviceName: String(r.inputs.serviceName),
+        vpcId: r.inputs.vpcId,
+        privateDns: bool(r.inputs.privateDnsEnabled, false),
+        sgIds,
+        enis: [],
+      };
       for (const s of strs(r.inputs.subnetIds)) ep.enis.push(allocate(s, "endpoint", r.name, sgIds, r.id));
       return ep;
     });
@@ -583,16 +733,32 @@ export function buildModel(graph: GraphFile, graphDir: string): TwinModel {
   // over its subnets). An NLB (aws:lb, type network) reaches them through its listener's target group; a CLB
   // (aws:elb) names the ASG directly.
   let proxy: ProxyTierM | undefined;
-  const proxyTier = (kind: "nlb" | "clb", lb: GraphResource, asg: GraphResource | undefined, lbPort: number, instancePort: number, ppVersion: 0 | 1 | 2): ProxyTierM => {
+  const proxyTier = (
+    kind: "nlb" | "clb",
+    lb: GraphResource,
+    asg: GraphResource | undefined,
+    lbPort: number,
+    instancePort: number,
+    ppVersion: 0 | 1 | 2,
+  ): ProxyTierM => {
     const lbSgs = strs(lb.inputs.securityGroups);
-    const lbEnis = strs(lb.inputs.subnets ?? ((lb.inputs.subnetMappings ?? []) as any[]).map((x) => x.subnetId)).map((s) => allocate(s, "lb", lb.name, lbSgs));
+    const lbEnis = strs(lb.inputs.subnets ?? ((lb.inputs.subnetMappings ?? []) as any[]).map((x) => x.subnetId)).map(
+      (s) => allocate(s, "lb", lb.name, lbSgs),
+    );
     const lt = asg ? byId.get(asg.inputs.launchTemplate?.id) : undefined;
-    if (!asg) warnings.push(`load balancer ${lb.name} has no Auto Scaling group behind it: no proxy instances in the twin`);
-    const ltSgs = lt ? [...strs(lt.inputs.vpcSecurityGroupIds), ...((lt.inputs.networkInterfaces ?? []) as any[]).flatMap((n) => strs(n.securityGroups))] : [];
+    if (!asg)
+      warnings.push(`load balancer ${lb.name} has no Auto Scaling group behind it: no proxy instances in the twin`);
+    const ltSgs = lt
+      ? [
+          ...strs(lt.inputs.vpcSecurityGroupIds),
+          ...((lt.inputs.networkInterfaces ?? []) as any[]).flatMap((n) => strs(n.securityGroups)),
+        ]
+      : [];
     const count = Number(asg?.inputs.desiredCapacity ?? asg?.inputs.minSize ?? 0);
     const asgSubnets = strs(asg?.inputs.vpcZoneIdentifiers);
     const instances: EniM[] = [];
-    for (let i = 0; i < count && asgSubnets.length; i++) instances.push(allocate(asgSubnets[i % asgSubnets.length], "proxy", `${lt?.name ?? "proxy"}#${i}`, ltSgs));
+    for (let i = 0; i < count && asgSubnets.length; i++)
+      instances.push(allocate(asgSubnets[i % asgSubnets.length], "proxy", `${lt?.name ?? "proxy"}#${i}`, ltSgs));
     const script = lt ? Buffer.from(String(lt.inputs.userData ?? ""), "base64").toString("utf8") : "";
     // squid.conf is the quoted here-document of the boot script that holds http_access rules (whatever its
     // end marker), so a renamed marker does not lose it.
@@ -605,9 +771,16 @@ export function buildModel(graph: GraphFile, graphDir: string): TwinModel {
     }
     const token = /^VLK_HEADER_TOKEN='(.*)'$/m.exec(script)?.[1] ?? "";
     const secretArn = /^VLK_SECRET_ARN='(.*)'$/m.exec(script)?.[1] ?? "";
-    if (template === undefined) warnings.push(`launch template ${lt?.name ?? "?"} carries no squid.conf template: the proxies run no Squid`);
-    const fallbackDns = kind === "nlb" ? `internal-${lb.name}.elb.${region}.amazonaws.com` : `internal-${lb.name}.${region}.elb.amazonaws.com`;
-    const dnsName = String(graph.outputs?.apps?.proxyTier?.proxyUrl ?? "").replace(/^https?:\/\//, "").replace(/:\d+.*$/, "") || fallbackDns;
+    if (template === undefined)
+      warnings.push(`launch template ${lt?.name ?? "?"} carries no squid.conf template: the proxies run no Squid`);
+    const fallbackDns =
+      kind === "nlb"
+        ? `internal-${lb.name}.elb.${region}.amazonaws.com`
+        : `internal-${lb.name}.${region}.elb.amazonaws.com`;
+    const dnsName =
+      String(graph.outputs?.apps?.proxyTier?.proxyUrl ?? "")
+        .replace(/^https?:\/\//, "")
+        .replace(/:\d+.*$/, "") || fallbackDns;
     return {
       lbKind: kind,
       lbName: lb.name,
@@ -627,33 +800,63 @@ export function buildModel(graph: GraphFile, graphDir: string): TwinModel {
   const nlb = all(T.lb).find((r) => String(r.inputs.loadBalancerType ?? "application") === "network");
   const clb = all(T.clb)[0];
   if (nlb) {
-    if (!bool(nlb.inputs.internal, false)) warnings.push(`load balancer ${nlb.name} is internet-facing; the twin models it as internal`);
+    if (!bool(nlb.inputs.internal, false))
+      warnings.push(`load balancer ${nlb.name} is internet-facing; the twin models it as internal`);
     const listener = all(T.lbListener).find((l) => l.inputs.loadBalancerArn === nlb.id);
-    if (!listener) throw new TwinInputError(`network load balancer ${nlb.name} has no aws:lb/listener in the graph: add a TCP listener forwarding to the proxies' target group`);
+    if (!listener)
+      throw new TwinInputError(
+        `network load balancer ${nlb.name} has no aws:lb/listener in the graph: add a TCP listener forwarding to the proxies' target group`,
+      );
     const forward = ((listener.inputs.defaultActions ?? []) as any[]).find((a) => a.type === "forward");
     const tgArn = forward?.targetGroupArn ?? ((forward?.forward?.targetGroups ?? []) as any[])[0]?.arn;
     const tg = tgArn ? byId.get(String(tgArn)) : undefined;
-    if (!tg || tg.type !== T.lbTargetGroup) throw new TwinInputError(`listener ${listener.name} forwards to no target group in the graph (${tgArn ?? "no forward action"}): give it a forward action to the proxies' target group`);
-    if (bool(tg.inputs.preserveClientIp, false)) warnings.push(`target group ${tg.name} preserves client IPs; the twin's load balancer connects from its own addresses`);
+    if (!tg || tg.type !== T.lbTargetGroup)
+      throw new TwinInputError(
+        `listener ${listener.name} forwards to no target group in the graph (${tgArn ?? "no forward action"}): give it a forward action to the proxies' target group`,
+      );
+    if (bool(tg.inputs.preserveClientIp, false))
+      warnings.push(
+        `target group ${tg.name} preserves client IPs; the twin's load balancer connects from its own addresses`,
+      );
     const asg = all(T.asg).find((a) => strs(a.inputs.targetGroupArns).includes(tg.id));
     const listenerPort = Number(listener.inputs.port);
     const tgPort = Number(tg.inputs.port);
-    if (!Number.isInteger(listenerPort) || !Number.isInteger(tgPort)) throw new TwinInputError(`listener ${listener.name} (port ${listener.inputs.port}) or target group ${tg.name} (port ${tg.inputs.port}) has no port: set both`);
+    if (!Number.isInteger(listenerPort) || !Number.isInteger(tgPort))
+      throw new TwinInputError(
+        `listener ${listener.name} (port ${listener.inputs.port}) or target group ${tg.name} (port ${tg.inputs.port}) has no port: set both`,
+      );
     proxy = proxyTier("nlb", nlb, asg, listenerPort, tgPort, bool(tg.inputs.proxyProtocolV2, false) ? 2 : 0);
   } else if (clb) {
     const listener = ((clb.inputs.listeners ?? []) as any[])[0] ?? {};
-    const asg = all(T.asg).find((a) => strs(a.inputs.loadBalancers).includes(clb.id) || strs(a.inputs.loadBalancers).includes(String(clb.inputs.name)));
-    const pp = all(T.proxyProtocol).some((p) => p.inputs.loadBalancer === clb.id && strs(p.inputs.instancePorts).includes(String(listener.instancePort)));
-    proxy = proxyTier("clb", clb, asg, Number(listener.lbPort ?? 3128), Number(listener.instancePort ?? 3128), pp ? 1 : 0);
+    const asg = all(T.asg).find(
+      (a) =>
+        strs(a.inputs.loadBalancers).includes(clb.id) || strs(a.inputs.loadBalancers).includes(String(clb.inputs.name)),
+    );
+    const pp = all(T.proxyProtocol).some(
+      (p) => p.inputs.loadBalancer === clb.id && strs(p.inputs.instancePorts).includes(String(listener.instancePort)),
+    );
+    proxy = proxyTier(
+      "clb",
+      clb,
+      asg,
+      Number(listener.lbPort ?? 3128),
+      Number(listener.instancePort ?? 3128),
+      pp ? 1 : 0,
+    );
   }
 
   // Aurora: the writer's ENI in the subnet group's first subnet.
   let db: DatabaseM | undefined;
   const cluster = all(T.cluster)[0];
   if (cluster) {
-    const group = all(T.dbSubnetGroup).find((g) => g.id === cluster.inputs.dbSubnetGroupName || g.inputs.name === cluster.inputs.dbSubnetGroupName) ?? all(T.dbSubnetGroup)[0];
+    const group =
+      all(T.dbSubnetGroup).find(
+        (g) => g.id === cluster.inputs.dbSubnetGroupName || g.inputs.name === cluster.inputs.dbSubnetGroupName,
+      ) ?? all(T.dbSubnetGroup)[0];
     const groupSubnets = strs(group?.inputs.subnetIds);
-    const endpoint = String(graph.outputs?.data?.endpoint ?? `${cluster.inputs.clusterIdentifier}.cluster-twin.${region}.rds.amazonaws.com`);
+    const endpoint = String(
+      graph.outputs?.data?.endpoint ?? `${cluster.inputs.clusterIdentifier}.cluster-twin.${region}.rds.amazonaws.com`,
+    );
     if (groupSubnets.length) {
       db = {
         name: cluster.name,
@@ -675,11 +878,35 @@ export function buildModel(graph: GraphFile, graphDir: string): TwinModel {
     const vpc = fn.inputs.vpcConfig ?? {};
     const sgIds = strs(vpc.securityGroupIds);
     // flowSpecs (what the component turned into rules) when present, else the declared flows.
-    const specs: any[] = Array.isArray(c.inputs.flowSpecs) ? c.inputs.flowSpecs : ((c.inputs.flows ?? []) as any[]).map((f) => ({ ...f.to, port: f.port, protocol: f.protocol, purpose: f.purpose }));
+    const specs: any[] = Array.isArray(c.inputs.flowSpecs)
+      ? c.inputs.flowSpecs
+      : ((c.inputs.flows ?? []) as any[]).map((f) => ({
+          ...f.to,
+          port: f.port,
+          protocol: f.protocol,
+          purpose: f.purpose,
+        }));
     const flows: FlowM[] = specs.map((spec, index) => {
       const to = { kind: String(spec.kind), service: spec.service, host: spec.host, cidr: spec.cidr, name: spec.name };
-      const what = to.kind === "awsService" ? `AWS ${to.service}` : to.kind === "internet" ? `internet host ${to.host}` : to.kind === "cidr" ? `${to.name ?? "CIDR"} ${to.cidr}` : to.kind === "securityGroup" ? `security group ${to.name}` : String(to.kind);
-      return { fn: c.name, index, protocol: String(spec.protocol ?? "tcp"), port: Number(spec.port), to, securityGroupId: spec.securityGroupId, label: `${spec.protocol ?? "tcp"}/${spec.port} to ${what}` };
+      const what =
+        to.kind === "awsService"
+          ? `AWS ${to.service}`
+          : to.kind === "internet"
+            ? `internet host ${to.host}`
+            : to.kind === "cidr"
+              ? `${to.name ?? "CIDR"} ${to.cidr}`
+              : to.kind === "securityGroup"
+                ? `security group ${to.name}`
+                : String(to.kind);
+      return {
+        fn: c.name,
+        index,
+        protocol: String(spec.protocol ?? "tcp"),
+        port: Number(spec.port),
+        to,
+        securityGroupId: spec.securityGroupId,
+        label: `${spec.protocol ?? "tcp"}/${spec.port} to ${what}`,
+      };
     });
     const f: FunctionM = {
       name: c.name,
@@ -705,17 +932,33 @@ export function buildModel(graph: GraphFile, graphDir: string): TwinModel {
   if (rest) {
     const pol = all(T.restApiPolicy).find((p) => p.inputs.restApiId === rest.id);
     const stage = all(T.stage).find((s) => s.inputs.restApi === rest.id);
-    const uris = all("aws:apigateway/integration:Integration").filter((x) => x.inputs.restApi === rest.id).map((x) => String(x.inputs.uri ?? ""));
-    const petsFn = functions.find((f) => uris.some((u) => u.includes(`:function:${f.resourceName}-`) || u.includes(`:function:${f.resourceName}/`)));
+    const uris = all("aws:apigateway/integration:Integration")
+      .filter((x) => x.inputs.restApi === rest.id)
+      .map((x) => String(x.inputs.uri ?? ""));
+    const petsFn = functions.find((f) =>
+      uris.some((u) => u.includes(`:function:${f.resourceName}-`) || u.includes(`:function:${f.resourceName}/`)),
+    );
     const comp = all("vpc-lambda-kit:api:PrivateApi")[0];
     const routes = strs(comp?.inputs.routes);
-    api = { name: rest.name, id: rest.id, stage: String(stage?.inputs.stageName ?? "v1"), policy: String(pol?.inputs.policy ?? rest.inputs.policy ?? ""), account: accountOf(rest), region, fn: petsFn?.name, routes: routes.length ? routes : ["ANY /pets", "ANY /pets/{id}"] };
+    api = {
+      name: rest.name,
+      id: rest.id,
+      stage: String(stage?.inputs.stageName ?? "v1"),
+      policy: String(pol?.inputs.policy ?? rest.inputs.policy ?? ""),
+      account: accountOf(rest),
+      region,
+      fn: petsFn?.name,
+      routes: routes.length ? routes : ["ANY /pets", "ANY /pets/{id}"],
+    };
   }
 
   // Secrets the graph declares, and the RDS-managed one the functions name.
   const secrets = new Map<string, string>();
   for (const r of all(T.secret)) secrets.set(r.id, r.id.split(":").pop()!);
-  const moreArns = [graph.outputs?.data?.masterSecretArn, ...functions.flatMap((f) => Object.values(f.env).filter((v) => /^arn:aws:secretsmanager:/.test(v)))];
+  const moreArns = [
+    graph.outputs?.data?.masterSecretArn,
+    ...functions.flatMap((f) => Object.values(f.env).filter((v) => /^arn:aws:secretsmanager:/.test(v))),
+  ];
   for (const a of moreArns) if (typeof a === "string" && a) secrets.set(a, a.split(":").pop()!);
   if (proxy?.headerSecretArn) secrets.set(proxy.headerSecretArn, proxy.headerSecretArn.split(":").pop()!);
 
@@ -723,11 +966,23 @@ export function buildModel(graph: GraphFile, graphDir: string): TwinModel {
   const dynamoTables: DynamoTableM[] = [];
   for (const r of all(T.dynamoTable)) {
     const name = String(r.inputs.name ?? r.id);
-    const usedBy = functions.filter((f) => Object.values(f.env).some((v) => v === name || v === r.id || String(v).endsWith(`:table/${name}`))).map((f) => f.name);
+    const usedBy = functions
+      .filter((f) => Object.values(f.env).some((v) => v === name || v === r.id || String(v).endsWith(`:table/${name}`)))
+      .map((f) => f.name);
     if (!usedBy.length) continue;
-    const attributes = ((r.inputs.attributes ?? []) as any[]).map((a) => ({ name: String(a.name), type: String(a.type ?? "S") }));
-    if (!r.inputs.hashKey) throw new TwinInputError(`DynamoDB table ${r.name} has no hashKey in the graph: set the table's partition key`);
-    dynamoTables.push({ name, hashKey: String(r.inputs.hashKey), rangeKey: r.inputs.rangeKey ? String(r.inputs.rangeKey) : undefined, attributes, usedBy });
+    const attributes = ((r.inputs.attributes ?? []) as any[]).map((a) => ({
+      name: String(a.name),
+      type: String(a.type ?? "S"),
+    }));
+    if (!r.inputs.hashKey)
+      throw new TwinInputError(`DynamoDB table ${r.name} has no hashKey in the graph: set the table's partition key`);
+    dynamoTables.push({
+      name,
+      hashKey: String(r.inputs.hashKey),
+      rangeKey: r.inputs.rangeKey ? String(r.inputs.rangeKey) : undefined,
+      attributes,
+      usedBy,
+    });
   }
 
   // Internet hosts: the functions' internet flows and the SaaS behind the proxy.
@@ -737,9 +992,10 @@ export function buildModel(graph: GraphFile, graphDir: string): TwinModel {
     if (h && !internetHosts.has(h)) internetHosts.set(h, hostAt(net, 10 + internetHosts.size));
   };
   for (const f of functions) for (const fl of f.flows) if (fl.to.kind === "internet" && fl.to.host) addHost(fl.to.host);
-  for (const f of functions) for (const v of Object.values(f.env)) {
-    if (/^https:\/\//.test(v) && !/amazonaws\.com/.test(v)) addHost(new URL(v).hostname);
-  }
+  for (const f of functions)
+    for (const v of Object.values(f.env)) {
+      if (/^https:\/\//.test(v) && !/amazonaws\.com/.test(v)) addHost(new URL(v).hostname);
+    }
   // A host no allowlist names: the proxy probes prove Squid refuses it.
   addHost(DECOY_HOST);
 

@@ -24,10 +24,24 @@ const LINK_NET = (a: number, b: number) => `100.${64 + a}.${b}`;
 export function buildNetwork(host: Host, m: TwinModel): Layout {
   const ip = need("ip");
   void ip;
-  const layout: Layout = { router: new Map(), eniNs: new Map(), natNs: new Map(), tgwNs: new Map(), internet: "", aws: "", s3Ip: "" };
+  const layout: Layout = {
+    router: new Map(),
+    eniNs: new Map(),
+    natNs: new Map(),
+    tgwNs: new Map(),
+    internet: "",
+    aws: "",
+    s3Ip: "",
+  };
   const subnetIdx = new Map(m.subnets.map((s, i) => [s.id, i]));
   const subnetById = new Map(m.subnets.map((s) => [s.id, s]));
-  const forward = { "net.ipv4.ip_forward": 1, "net.ipv4.conf.all.rp_filter": 0, "net.ipv4.conf.default.rp_filter": 0, "net.ipv4.conf.all.send_redirects": 0, "net.ipv4.conf.default.send_redirects": 0 };
+  const forward = {
+    "net.ipv4.ip_forward": 1,
+    "net.ipv4.conf.all.rp_filter": 0,
+    "net.ipv4.conf.default.rp_filter": 0,
+    "net.ipv4.conf.all.send_redirects": 0,
+    "net.ipv4.conf.default.send_redirects": 0,
+  };
 
   // Outside: the internet and AWS's public service addresses.
   layout.internet = host.addNamespace("inet");
@@ -37,8 +51,25 @@ export function buildNetwork(host: Host, m: TwinModel): Layout {
   const inetLines: string[] = [];
   for (const addr of m.internetHosts.values()) inetLines.push(`addr add ${addr}/32 dev lo`);
   host.ipBatch(layout.internet, inetLines);
-  host.run(need("ip"), ["link", "add", "ia", "netns", layout.internet, "type", "veth", "peer", "name", "ai", "netns", layout.aws]);
-  host.ipBatch(layout.internet, ["addr add 100.127.0.1/30 dev ia", "link set ia up", "route add 198.51.100.0/24 via 100.127.0.2 dev ia"]);
+  host.run(need("ip"), [
+    "link",
+    "add",
+    "ia",
+    "netns",
+    layout.internet,
+    "type",
+    "veth",
+    "peer",
+    "name",
+    "ai",
+    "netns",
+    layout.aws,
+  ]);
+  host.ipBatch(layout.internet, [
+    "addr add 100.127.0.1/30 dev ia",
+    "link set ia up",
+    "route add 198.51.100.0/24 via 100.127.0.2 dev ia",
+  ]);
   const awsLines = ["addr add 100.127.0.2/30 dev ai", "link set ai up", "route add default via 100.127.0.1 dev ai"];
   const s3 = parseCidr(OUTSIDE.prefixLists.s3);
   layout.s3Ip = `198.51.100.${(s3.base & 255) + 10}`;
@@ -66,20 +97,59 @@ export function buildNetwork(host: Host, m: TwinModel): Layout {
     const r = layout.router.get(vpc.id)!;
     const base = LINK_NET(0, v);
     if (igwVpc.has(vpc.id)) {
-      host.run(need("ip"), ["link", "add", "igw", "netns", r, "type", "veth", "peer", "name", `g${v}`, "netns", layout.internet]);
+      host.run(need("ip"), [
+        "link",
+        "add",
+        "igw",
+        "netns",
+        r,
+        "type",
+        "veth",
+        "peer",
+        "name",
+        `g${v}`,
+        "netns",
+        layout.internet,
+      ]);
       host.ipBatch(r, [`addr add ${base}.1/30 dev igw`, "link set igw up"]);
       const eips = m.nats.filter((n) => subnetById.get(n.subnetId)?.vpcId === vpc.id).map((n) => n.eip);
-      host.ipBatch(layout.internet, [`addr add ${base}.2/30 dev g${v}`, `link set g${v} up`, ...eips.map((e) => `route add ${e}/32 via ${base}.1 dev g${v}`)]);
+      host.ipBatch(layout.internet, [
+        `addr add ${base}.2/30 dev g${v}`,
+        `link set g${v} up`,
+        ...eips.map((e) => `route add ${e}/32 via ${base}.1 dev g${v}`),
+      ]);
     }
     const gep = LINK_NET(1, v);
-    host.run(need("ip"), ["link", "add", "gwe", "netns", r, "type", "veth", "peer", "name", `e${v}`, "netns", layout.aws]);
+    host.run(need("ip"), [
+      "link",
+      "add",
+      "gwe",
+      "netns",
+      r,
+      "type",
+      "veth",
+      "peer",
+      "name",
+      `e${v}`,
+      "netns",
+      layout.aws,
+    ]);
     host.ipBatch(r, [`addr add ${gep}.1/30 dev gwe`, "link set gwe up"]);
-    host.ipBatch(layout.aws, [`addr add ${gep}.2/30 dev e${v}`, `link set e${v} up`, ...vpc.cidrs.map((c) => `route add ${c} via ${gep}.1 dev e${v}`)]);
+    host.ipBatch(layout.aws, [
+      `addr add ${gep}.2/30 dev e${v}`,
+      `link set e${v} up`,
+      ...vpc.cidrs.map((c) => `route add ${c} via ${gep}.1 dev e${v}`),
+    ]);
   });
 
   // ENIs: a namespace each, a veth into the subnet's bridge (created in batches: spawns dominate the set-up time).
   let link = 0;
-  const plugAll = (items: { short: string; eni: { ip: string; prefixLen: number; gateway: string; subnetId: string; vpcId: string } }[]): string[] => {
+  const plugAll = (
+    items: {
+      short: string;
+      eni: { ip: string; prefixLen: number; gateway: string; subnetId: string; vpcId: string };
+    }[],
+  ): string[] => {
     const names = host.addNamespaces(items.map((i) => i.short));
     const root: string[] = [];
     const routerLines = new Map<string, string[]>();
@@ -93,10 +163,20 @@ export function buildNetwork(host: Host, m: TwinModel): Layout {
     });
     host.rootBatch(root);
     for (const [r, lines] of routerLines) host.ipBatch(r, lines);
-    items.forEach(({ eni }, i) => host.ipBatch(names[i], ["link set lo up", `addr add ${eni.ip}/${eni.prefixLen} dev eth0`, "link set eth0 up", `route add default via ${eni.gateway} dev eth0`]));
+    items.forEach(({ eni }, i) =>
+      host.ipBatch(names[i], [
+        "link set lo up",
+        `addr add ${eni.ip}/${eni.prefixLen} dev eth0`,
+        "link set eth0 up",
+        `route add default via ${eni.gateway} dev eth0`,
+      ]),
+    );
     return names;
   };
-  const plug = (short: string, eni: { ip: string; prefixLen: number; gateway: string; subnetId: string; vpcId: string }) => plugAll([{ short, eni }])[0];
+  const plug = (
+    short: string,
+    eni: { ip: string; prefixLen: number; gateway: string; subnetId: string; vpcId: string },
+  ) => plugAll([{ short, eni }])[0];
   const hosted = m.enis.filter((e) => e.kind !== "nat");
   const eniNames = plugAll(hosted.map((e) => ({ short: e.key, eni: e })));
   hosted.forEach((e, i) => {
@@ -112,13 +192,16 @@ export function buildNetwork(host: Host, m: TwinModel): Layout {
     const ns = plug(n.eni.key, n.eni);
     layout.natNs.set(n.id, ns);
     host.sysctl(ns, forward);
-    host.nft(ns, [
-      "table ip twin_nat {",
-      "  chain post { type nat hook postrouting priority srcnat; policy accept;",
-      `    oifname "eth0" ip saddr != ${n.eni.ip} snat to ${n.eip}`,
-      "  }",
-      "}",
-    ].join("\n"));
+    host.nft(
+      ns,
+      [
+        "table ip twin_nat {",
+        "  chain post { type nat hook postrouting priority srcnat; policy accept;",
+        `    oifname "eth0" ip saddr != ${n.eni.ip} snat to ${n.eip}`,
+        "  }",
+        "}",
+      ].join("\n"),
+    );
     const r = layout.router.get(n.eni.vpcId)!;
     host.ipBatch(r, [`route add ${n.eip}/32 via ${n.eni.ip}`]);
   }
@@ -136,7 +219,20 @@ export function buildNetwork(host: Host, m: TwinModel): Layout {
         const s = subnetById.get(sid)!;
         const iface = `a${k}`;
         const r = layout.router.get(s.vpcId)!;
-        host.run(need("ip"), ["link", "add", iface, "netns", ns, "type", "veth", "peer", "name", `t${ti}x${k}`, "netns", r]);
+        host.run(need("ip"), [
+          "link",
+          "add",
+          iface,
+          "netns",
+          ns,
+          "type",
+          "veth",
+          "peer",
+          "name",
+          `t${ti}x${k}`,
+          "netns",
+          r,
+        ]);
         host.ipBatch(r, [`link set t${ti}x${k} master b${subnetIdx.get(sid)}`, `link set t${ti}x${k} up`]);
         host.ipBatch(ns, [`addr add ${addr}/${s.cidr.bits} dev ${iface}`, `link set ${iface} up`]);
         list.push({ iface, subnet: s, ip: addr });
@@ -152,7 +248,9 @@ export function buildNetwork(host: Host, m: TwinModel): Layout {
       for (const aid of rt.associations) for (const x of attIface.get(aid) ?? []) zones.add(x.subnet.az);
       for (const az of zones) {
         const tid = tableNo++;
-        for (const aid of rt.associations) for (const x of attIface.get(aid) ?? []) if (x.subnet.az === az) lines.push(`rule add iif ${x.iface} lookup ${tid} pref 100`);
+        for (const aid of rt.associations)
+          for (const x of attIface.get(aid) ?? [])
+            if (x.subnet.az === az) lines.push(`rule add iif ${x.iface} lookup ${tid} pref 100`);
         for (const route of rt.routes) {
           if (route.blackhole) {
             lines.push(`route add blackhole ${route.dest} table ${tid}`);
@@ -167,7 +265,8 @@ export function buildNetwork(host: Host, m: TwinModel): Layout {
       }
     }
     // Traffic from an attachment whose zone/table has no rule is dropped (never the main table's connected routes).
-    for (const list of attIface.values()) for (const x of list) lines.push(`rule add iif ${x.iface} unreachable pref 200`);
+    for (const list of attIface.values())
+      for (const x of list) lines.push(`rule add iif ${x.iface} unreachable pref 200`);
     host.ipBatch(ns, lines);
   });
 
@@ -188,22 +287,29 @@ export function buildNetwork(host: Host, m: TwinModel): Layout {
         switch (t.kind) {
           case "local":
             lines.push(`route replace unreachable ${dest} table ${tid}`);
-            for (const o of vpcSubnets) if (contains(parseCidr(dest), o.cidr.text.split("/")[0])) lines.push(`route replace ${o.cidr.text} dev b${subnetIdx.get(o.id)} table ${tid}`);
+            for (const o of vpcSubnets)
+              if (contains(parseCidr(dest), o.cidr.text.split("/")[0]))
+                lines.push(`route replace ${o.cidr.text} dev b${subnetIdx.get(o.id)} table ${tid}`);
             break;
           case "igw":
-            if (m.igws.some((g) => g.id === t.id && g.vpcId === vpc.id)) lines.push(`route replace ${dest} via ${LINK_NET(0, m.vpcs.indexOf(vpc))}.2 dev igw table ${tid}`);
+            if (m.igws.some((g) => g.id === t.id && g.vpcId === vpc.id))
+              lines.push(`route replace ${dest} via ${LINK_NET(0, m.vpcs.indexOf(vpc))}.2 dev igw table ${tid}`);
             else lines.push(`route replace blackhole ${dest} table ${tid}`);
             break;
           case "nat": {
             const n = m.nats.find((x) => x.id === t.id);
-            if (n && n.eni.vpcId === vpc.id) lines.push(`route replace ${dest} via ${n.eni.ip} dev b${subnetIdx.get(n.subnetId)} table ${tid}`);
+            if (n && n.eni.vpcId === vpc.id)
+              lines.push(`route replace ${dest} via ${n.eni.ip} dev b${subnetIdx.get(n.subnetId)} table ${tid}`);
             else lines.push(`route replace blackhole ${dest} table ${tid}`);
             break;
           }
           case "tgw": {
             const att = m.attachments.find((a) => a.tgwId === t.id && a.vpcId === vpc.id && !a.unusable);
-            const sameZone = att ? Object.entries(att.enis).find(([sid]) => subnetById.get(sid)?.az === s.az) : undefined;
-            if (sameZone) lines.push(`route replace ${dest} via ${sameZone[1]} dev b${subnetIdx.get(sameZone[0])} table ${tid}`);
+            const sameZone = att
+              ? Object.entries(att.enis).find(([sid]) => subnetById.get(sid)?.az === s.az)
+              : undefined;
+            if (sameZone)
+              lines.push(`route replace ${dest} via ${sameZone[1]} dev b${subnetIdx.get(sameZone[0])} table ${tid}`);
             else lines.push(`route replace blackhole ${dest} table ${tid}`);
             break;
           }
@@ -220,13 +326,16 @@ export function buildNetwork(host: Host, m: TwinModel): Layout {
     host.ipBatch(r, lines);
     // The internet gateway only passes traffic whose source is an EIP of this VPC (it translates nothing else).
     const eips = m.nats.filter((n) => n.eni.vpcId === vpc.id).map((n) => n.eip);
-    host.nft(r, [
-      "table ip twin_igw {",
-      "  chain igw_out { type filter hook forward priority 0; policy accept;",
-      eips.length ? `    oifname "igw" ip saddr != { ${eips.join(", ")} } drop` : `    oifname "igw" drop`,
-      "  }",
-      "}",
-    ].join("\n"));
+    host.nft(
+      r,
+      [
+        "table ip twin_igw {",
+        "  chain igw_out { type filter hook forward priority 0; policy accept;",
+        eips.length ? `    oifname "igw" ip saddr != { ${eips.join(", ")} } drop` : `    oifname "igw" drop`,
+        "  }",
+        "}",
+      ].join("\n"),
+    );
   }
   return layout;
 }
@@ -239,7 +348,8 @@ function gw(s: SubnetM): string {
 function matchProto(r: SgRuleM): string {
   const ports = r.from === r.to ? `${r.from}` : `${r.from}-${r.to}`;
   if (r.proto === "all") return "";
-  if (r.proto === "tcp" || r.proto === "udp") return r.from <= 0 && r.to >= 65535 ? `meta l4proto ${r.proto}` : `${r.proto} dport ${ports}`;
+  if (r.proto === "tcp" || r.proto === "udp")
+    return r.from <= 0 && r.to >= 65535 ? `meta l4proto ${r.proto}` : `${r.proto} dport ${ports}`;
   if (r.proto === "icmp") return "meta l4proto icmp";
   return `meta l4proto ${r.proto}`;
 }
@@ -275,5 +385,7 @@ export function securityGroupRules(m: TwinModel, e: EniM): string {
     "  }",
     "}",
     "",
-  ].filter(Boolean).join("\n");
+  ]
+    .filter(Boolean)
+    .join("\n");
 }

@@ -9,10 +9,14 @@ export function formatResult(r: TwinResult): string {
   }
   if (r.outcomes.length) {
     out.push("", "handlers (the deployable bundles, canned events, outcomes checked where they land):");
-    for (const o of r.outcomes) out.push(`  ${o.ok ? "OK    " : "FAILED"} ${o.fn}: ${o.what}`, `           · ${o.detail}`);
+    for (const o of r.outcomes)
+      out.push(`  ${o.ok ? "OK    " : "FAILED"} ${o.fn}: ${o.what}`, `           · ${o.detail}`);
   }
   for (const w of r.warnings) out.push(`  warning: ${w}`);
   const t = r.timings;
-  out.push("", `timings (ms): network ${t.network ?? "-"}, services ${t.services ?? "-"}, flows ${t.flows ?? "-"}, handlers ${t.handlers ?? "-"}, teardown ${t.teardown ?? "-"}, total ${t.total ?? "-"}`);
+  out.push(
+    "",
+    `timings (ms): network ${t.network ?? "-"}, services ${t.services ?? "-"}, flows ${t.flows ?? "-"}, handlers ${t.handlers ?? "-"}, teardown ${t.teardown ?? "-"}, total ${t.total ?? "-"}`,
+  );
   return out.join("\n");
 }

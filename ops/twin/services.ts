@@ -40,26 +40,38 @@ export interface InternetState {
   saasRequests: number;
 }
 
-export const KINTONE_APP_FIELDS: Record<string, string> = { company: "SINGLE_LINE_TEXT", customerNo: "SINGLE_LINE_TEXT", tel: "SINGLE_LINE_TEXT", status: "DROP_DOWN" };
+export const KINTONE_APP_FIELDS: Record<string, string> = {
+  company: "SINGLE_LINE_TEXT",
+  customerNo: "SINGLE_LINE_TEXT",
+  tel: "SINGLE_LINE_TEXT",
+  status: "DROP_DOWN",
+};
 export const KINTONE_SEED = [
   { company: "Acme   Trading  Co.", customerNo: "１２３", tel: "０３-１２３４-５６７８", status: "Open" },
   { company: "Blue  Sky Ltd", customerNo: "4567", tel: "06-1111-2222", status: "Open" },
   { company: "Closed   Corp", customerNo: "99", tel: "011-000-0000", status: "Closed" },
 ];
-export const SAAS_RECORDS = Array.from({ length: 7 }, (_, i) => ({ id: i + 1, name: `item ${i + 1}`, updated_at: "2026-11-21T03:00:00Z" }));
+export const SAAS_RECORDS = Array.from({ length: 7 }, (_, i) => ({
+  id: i + 1,
+  name: `item ${i + 1}`,
+  updated_at: "2026-11-21T03:00:00Z",
+}));
 
 const rand = (n = 24) => crypto.randomBytes(n).toString("hex");
 
 export function findMotoPython(): string {
   const root = path.join(os.homedir(), ".pyenv", "versions");
   const candidates: string[] = [];
-  if (fs.existsSync(root)) for (const v of fs.readdirSync(root).sort().reverse()) candidates.push(path.join(root, v, "bin", "python3"));
+  if (fs.existsSync(root))
+    for (const v of fs.readdirSync(root).sort().reverse()) candidates.push(path.join(root, v, "bin", "python3"));
   for (const d of (process.env.PATH ?? "").split(path.delimiter)) if (d) candidates.push(path.join(d, "python3"));
   for (const py of candidates) {
     if (py === "/usr/bin/python3" || !fs.existsSync(py)) continue;
     if (spawnSync(py, ["-c", "import moto.server"], { timeout: 20_000 }).status === 0) return py;
   }
-  throw new TwinSetupError("no Python with moto found (looked in ~/.pyenv/versions/*/bin/python3 and PATH): pip install 'moto[server]'");
+  throw new TwinSetupError(
+    "no Python with moto found (looked in ~/.pyenv/versions/*/bin/python3 and PATH): pip install 'moto[server]'",
+  );
 }
 
 export function freePort(): Promise<number> {
@@ -73,11 +85,19 @@ export function freePort(): Promise<number> {
   });
 }
 
-async function waitFor(what: string, ms: number, ok: () => boolean | Promise<boolean>, output?: () => string): Promise<void> {
+async function waitFor(
+  what: string,
+  ms: number,
+  ok: () => boolean | Promise<boolean>,
+  output?: () => string,
+): Promise<void> {
   const until = Date.now() + ms;
   for (;;) {
     if (await ok()) return;
-    if (Date.now() > until) throw new TwinSetupError(`${what} did not become ready in ${ms} ms${output ? `:\n${output().slice(-2000)}` : ""}`);
+    if (Date.now() > until)
+      throw new TwinSetupError(
+        `${what} did not become ready in ${ms} ms${output ? `:\n${output().slice(-2000)}` : ""}`,
+      );
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -98,19 +118,71 @@ function collect(child: ChildProcess): () => string {
 }
 
 /** The test CA and one server certificate for every name the twin serves over TLS. */
-function makeCerts(dir: string, names: string[]): { caFile: string; certFile: string; keyFile: string; pemFile: string } {
+function makeCerts(
+  dir: string,
+  names: string[],
+): { caFile: string; certFile: string; keyFile: string; pemFile: string } {
   const run = (args: string[]) => {
     const r = spawnSync(need("openssl"), args, { cwd: dir, encoding: "utf8" });
     if (r.status !== 0) throw new TwinSetupError(`openssl ${args.join(" ")} failed: ${r.stderr}`);
   };
   const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-  run(["req", "-x509", ...ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=vpc-lambda-kit twin CA", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"]);
+  run([
+    "req",
+    "-x509",
+    ...ec,
+    "-keyout",
+    "ca.key",
+    "-out",
+    "ca.pem",
+    "-days",
+    "2",
+    "-subj",
+    "/CN=vpc-lambda-kit twin CA",
+    "-addext",
+    "basicConstraints=critical,CA:TRUE",
+    "-addext",
+    "keyUsage=critical,keyCertSign,cRLSign",
+  ]);
   run(["req", ...ec, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=vpc-lambda-kit twin"]);
-  fs.writeFileSync(path.join(dir, "server.ext"), [`subjectAltName=${names.map((n) => `DNS:${n}`).join(",")}`, "basicConstraints=critical,CA:FALSE", "keyUsage=critical,digitalSignature", "extendedKeyUsage=serverAuth", ""].join("\n"));
-  run(["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "server.ext"]);
+  fs.writeFileSync(
+    path.join(dir, "server.ext"),
+    [
+      `subjectAltName=${names.map((n) => `DNS:${n}`).join(",")}`,
+      "basicConstraints=critical,CA:FALSE",
+      "keyUsage=critical,digitalSignature",
+      "extendedKeyUsage=serverAuth",
+      "",
+    ].join("\n"),
+  );
+  run([
+    "x509",
+    "-req",
+    "-in",
+    "server.csr",
+    "-CA",
+    "ca.pem",
+    "-CAkey",
+    "ca.key",
+    "-CAcreateserial",
+    "-out",
+    "server.pem",
+    "-days",
+    "2",
+    "-extfile",
+    "server.ext",
+  ]);
   const pemFile = path.join(dir, "haproxy.pem");
-  fs.writeFileSync(pemFile, fs.readFileSync(path.join(dir, "server.pem"), "utf8") + fs.readFileSync(path.join(dir, "server.key"), "utf8"));
-  return { caFile: path.join(dir, "ca.pem"), certFile: path.join(dir, "server.pem"), keyFile: path.join(dir, "server.key"), pemFile };
+  fs.writeFileSync(
+    pemFile,
+    fs.readFileSync(path.join(dir, "server.pem"), "utf8") + fs.readFileSync(path.join(dir, "server.key"), "utf8"),
+  );
+  return {
+    caFile: path.join(dir, "ca.pem"),
+    certFile: path.join(dir, "server.pem"),
+    keyFile: path.join(dir, "server.key"),
+    pemFile,
+  };
 }
 
 let agentCache: { dir: string; agents: Promise<Services["agents"]> } | undefined;
@@ -128,12 +200,23 @@ function bundleAgentsOnce(): Promise<Services["agents"]> {
 
 async function bundleAgents(dir: string): Promise<Services["agents"]> {
   const out = {} as Services["agents"];
-  await Promise.all((["invoke", "probe", "internet", "api"] as const).map(async (name) => {
-    const file = path.join(dir, `agent-${name}.js`);
-    // The IAM simulator reads its data files relative to its own package: loaded from node_modules, not bundled.
-    await build({ entryPoints: [path.join(__dirname, "agents", `${name}.ts`)], bundle: true, platform: "node", target: "node20", outfile: file, logLevel: "error", format: "cjs", external: ["@cloud-copilot/*"] });
-    out[name] = file;
-  }));
+  await Promise.all(
+    (["invoke", "probe", "internet", "api"] as const).map(async (name) => {
+      const file = path.join(dir, `agent-${name}.js`);
+      // The IAM simulator reads its data files relative to its own package: loaded from node_modules, not bundled.
+      await build({
+        entryPoints: [path.join(__dirname, "agents", `${name}.ts`)],
+        bundle: true,
+        platform: "node",
+        target: "node20",
+        outfile: file,
+        logLevel: "error",
+        format: "cjs",
+        external: ["@cloud-copilot/*"],
+      });
+      out[name] = file;
+    }),
+  );
   return out;
 }
 
@@ -186,10 +269,27 @@ async function initPostgres(host: Host, m: TwinModel): Promise<PgInit> {
   fs.writeFileSync(path.join(pgDir, "pwfile"), `${password}\n`);
   const uid = Number(spawnSync("id", ["-u", "postgres"], { encoding: "utf8" }).stdout.trim());
   const gid = Number(spawnSync("id", ["-g", "postgres"], { encoding: "utf8" }).stdout.trim());
-  if (!Number.isInteger(uid) || !Number.isInteger(gid)) throw new TwinSetupError("no postgres user: run apt-get install -y postgresql");
+  if (!Number.isInteger(uid) || !Number.isInteger(gid))
+    throw new TwinSetupError("no postgres user: run apt-get install -y postgresql");
   fs.chownSync(pgDir, uid, gid);
   fs.chownSync(path.join(pgDir, "pwfile"), uid, gid);
-  const child = host.spawn(path.join(bin, "initdb"), ["-D", path.join(pgDir, "data"), "-U", m.db!.masterUsername, "--auth-local=trust", "--auth-host=scram-sha-256", `--pwfile=${path.join(pgDir, "pwfile")}`, "-E", "UTF8", "--locale=C", "--no-sync"], { uid, gid, detached: false });
+  const child = host.spawn(
+    path.join(bin, "initdb"),
+    [
+      "-D",
+      path.join(pgDir, "data"),
+      "-U",
+      m.db!.masterUsername,
+      "--auth-local=trust",
+      "--auth-host=scram-sha-256",
+      `--pwfile=${path.join(pgDir, "pwfile")}`,
+      "-E",
+      "UTF8",
+      "--locale=C",
+      "--no-sync",
+    ],
+    { uid, gid, detached: false },
+  );
   const out = collect(child);
   const code = await new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c)));
   if (code !== 0) throw new TwinSetupError(`initdb failed:\n${out()}`);
@@ -201,13 +301,20 @@ export async function prepareServices(host: Host, m: TwinModel): Promise<Early> 
   const dir = host.runDir;
   const region = m.region;
   const names = [
-    `*.${region}.amazonaws.com`, `s3.${region}.amazonaws.com`, `*.s3.${region}.amazonaws.com`, "s3.amazonaws.com", "*.s3.amazonaws.com",
-    `*.execute-api.${region}.amazonaws.com`, ...m.internetHosts.keys(),
+    `*.${region}.amazonaws.com`,
+    `s3.${region}.amazonaws.com`,
+    `*.s3.${region}.amazonaws.com`,
+    "s3.amazonaws.com",
+    "*.s3.amazonaws.com",
+    `*.execute-api.${region}.amazonaws.com`,
+    ...m.internetHosts.keys(),
     ...(m.db ? [m.db.endpoint, ...(m.db.readerEndpoint ? [m.db.readerEndpoint] : [])] : []),
   ];
   const certs = makeCerts(dir, [...new Set(names)]);
   const motoPort = await freePort();
-  const moto = host.spawn(findMotoPython(), ["-m", "moto.server", "-H", "127.0.0.1", "-p", String(motoPort)], { env: { ...process.env, MOTO_ALLOW_NONEXISTENT_REGION: "true" } });
+  const moto = host.spawn(findMotoPython(), ["-m", "moto.server", "-H", "127.0.0.1", "-p", String(motoPort)], {
+    env: { ...process.env, MOTO_ALLOW_NONEXISTENT_REGION: "true" },
+  });
   const motoOut = collect(moto);
   const motoReady = waitFor("moto", 60_000, () => accepts(motoPort), motoOut);
   motoReady.catch(() => undefined);
@@ -236,7 +343,11 @@ export async function startServices(host: Host, m: TwinModel, L: Layout, early: 
   set(envArn("PROXY_HEADER_SECRET_ID"), proxyHeaderValue);
   set(m.proxy?.headerSecretArn, proxyHeaderValue);
   set(envArn("SAAS_AUTH_SECRET_ID"), saasToken);
-  const dbSecret = JSON.stringify({ username: m.db?.masterUsername ?? "postgres", password: dbPassword, engine: "postgres" });
+  const dbSecret = JSON.stringify({
+    username: m.db?.masterUsername ?? "postgres",
+    password: dbPassword,
+    engine: "postgres",
+  });
   set(m.db?.masterSecretArn, dbSecret);
   set(envArn("DB_SECRET_ARN"), dbSecret);
   const appflowSecretArn = `arn:aws:secretsmanager:${region}:${m.functions[0]?.account ?? "000000000000"}:secret:twin-appflow-connection-AbCdEf`;
@@ -256,10 +367,31 @@ export async function startServices(host: Host, m: TwinModel, L: Layout, early: 
     fs.copyFileSync(certs.certFile, path.join(pgDir, "server.pem"));
     fs.chmodSync(path.join(pgDir, "server.key"), 0o600);
     const { uid, gid } = fs.statSync(pgDir);
-    for (const p of [pgSocketDir, path.join(pgDir, "server.key"), path.join(pgDir, "server.pem")]) fs.chownSync(p, uid, gid);
-    fs.writeFileSync(path.join(pgDir, "data", "pg_hba.conf"), "local all all trust\nhostssl all all 0.0.0.0/0 scram-sha-256\n");
-    const settings = { listen_addresses: m.db.eni.ip, port: pgPort, unix_socket_directories: pgSocketDir, ssl: "on", ssl_cert_file: path.join(pgDir, "server.pem"), ssl_key_file: path.join(pgDir, "server.key"), fsync: "off", full_page_writes: "off", max_connections: 50 };
-    const args = ["--reuid=postgres", "--regid=postgres", "--init-groups", path.join(bin, "postgres"), "-D", path.join(pgDir, "data")];
+    for (const p of [pgSocketDir, path.join(pgDir, "server.key"), path.join(pgDir, "server.pem")])
+      fs.chownSync(p, uid, gid);
+    fs.writeFileSync(
+      path.join(pgDir, "data", "pg_hba.conf"),
+      "local all all trust\nhostssl all all 0.0.0.0/0 scram-sha-256\n",
+    );
+    const settings = {
+      listen_addresses: m.db.eni.ip,
+      port: pgPort,
+      unix_socket_directories: pgSocketDir,
+      ssl: "on",
+      ssl_cert_file: path.join(pgDir, "server.pem"),
+      ssl_key_file: path.join(pgDir, "server.key"),
+      fsync: "off",
+      full_page_writes: "off",
+      max_connections: 50,
+    };
+    const args = [
+      "--reuid=postgres",
+      "--regid=postgres",
+      "--init-groups",
+      path.join(bin, "postgres"),
+      "-D",
+      path.join(pgDir, "data"),
+    ];
     for (const [k, v] of Object.entries(settings)) args.push("-c", `${k}=${v}`);
     const pg = host.spawn(need("setpriv"), args, { ns: L.eniNs.get(m.db.eni.key) });
     const pgOut = collect(pg);
@@ -270,13 +402,28 @@ export async function startServices(host: Host, m: TwinModel, L: Layout, early: 
   for (const vpc of m.vpcs) {
     if (!vpc.dnsSupport) continue;
     const conf = path.join(dir, `dnsmasq-${vpc.id}.conf`);
-    const lines = ["no-resolv", "no-hosts", "bind-interfaces", `listen-address=${vpc.resolver}`, "no-negcache", ...dnsRecords(m, vpc.id).map(([n, ip]) => `address=/${n}/${ip}`)];
+    const lines = [
+      "no-resolv",
+      "no-hosts",
+      "bind-interfaces",
+      `listen-address=${vpc.resolver}`,
+      "no-negcache",
+      ...dnsRecords(m, vpc.id).map(([n, ip]) => `address=/${n}/${ip}`),
+    ];
     fs.writeFileSync(conf, lines.join("\n") + "\n");
-    const d = host.spawn(need("dnsmasq"), ["-k", "-C", conf, "--pid-file=" + path.join(dir, `dnsmasq-${vpc.id}.pid`), "--log-facility=-", "--user=root"], { ns: L.router.get(vpc.id) });
+    const d = host.spawn(
+      need("dnsmasq"),
+      ["-k", "-C", conf, "--pid-file=" + path.join(dir, `dnsmasq-${vpc.id}.pid`), "--log-facility=-", "--user=root"],
+      { ns: L.router.get(vpc.id) },
+    );
     const out = collect(d);
-    waits.push(waitFor(`dnsmasq in ${vpc.name}`, 10_000, () => /started, version/.test(out()) || d.exitCode !== null, out).then(() => {
-      if (d.exitCode !== null) throw new TwinSetupError(`dnsmasq in ${vpc.name} exited: ${out()}`);
-    }));
+    waits.push(
+      waitFor(`dnsmasq in ${vpc.name}`, 10_000, () => /started, version/.test(out()) || d.exitCode !== null, out).then(
+        () => {
+          if (d.exitCode !== null) throw new TwinSetupError(`dnsmasq in ${vpc.name} exited: ${out()}`);
+        },
+      ),
+    );
   }
 
   // Squid on each proxy instance, with the squid.conf the launch template carries (renderSquidConf's output).
@@ -285,7 +432,9 @@ export async function startServices(host: Host, m: TwinModel, L: Layout, early: 
       const sdir = path.join(dir, `squid-${inst.key}`);
       fs.mkdirSync(sdir);
       fs.chmodSync(sdir, 0o777);
-      let conf = m.proxy.headerToken ? m.proxy.squidTemplate.split(`^${m.proxy.headerToken}$`).join(exactHeaderRegex(proxyHeaderValue)) : m.proxy.squidTemplate;
+      let conf = m.proxy.headerToken
+        ? m.proxy.squidTemplate.split(`^${m.proxy.headerToken}$`).join(exactHeaderRegex(proxyHeaderValue))
+        : m.proxy.squidTemplate;
       conf = conf
         .replace(/^pid_filename .*$/m, `pid_filename ${sdir}/squid.pid`)
         .replace(/^access_log .*$/m, `access_log stdio:${sdir}/access.log squid`)
@@ -293,11 +442,21 @@ export async function startServices(host: Host, m: TwinModel, L: Layout, early: 
         .replace(/^coredump_dir .*$/m, `coredump_dir ${sdir}`)
         .replace(/^shutdown_lifetime .*$/m, "shutdown_lifetime 0 seconds");
       fs.writeFileSync(path.join(sdir, "squid.conf"), conf);
-      const sq = host.spawn(need("squid"), ["-N", "-d1", "-f", path.join(sdir, "squid.conf")], { ns: L.eniNs.get(inst.key), cwd: sdir });
+      const sq = host.spawn(need("squid"), ["-N", "-d1", "-f", path.join(sdir, "squid.conf")], {
+        ns: L.eniNs.get(inst.key),
+        cwd: sdir,
+      });
       const out = collect(sq);
-      waits.push(waitFor(`squid on ${inst.ip}`, 20_000, () => /Accepting (HTTP|PROXY).* connections at/.test(out()) || sq.exitCode !== null, out).then(() => {
-        if (sq.exitCode !== null) throw new TwinSetupError(`squid on ${inst.ip} exited:\n${out().slice(-1500)}`);
-      }));
+      waits.push(
+        waitFor(
+          `squid on ${inst.ip}`,
+          20_000,
+          () => /Accepting (HTTP|PROXY).* connections at/.test(out()) || sq.exitCode !== null,
+          out,
+        ).then(() => {
+          if (sq.exitCode !== null) throw new TwinSetupError(`squid on ${inst.ip} exited:\n${out().slice(-1500)}`);
+        }),
+      );
     }
   }
 
@@ -311,19 +470,40 @@ export async function startServices(host: Host, m: TwinModel, L: Layout, early: 
     return u ? new URL(u).hostname : undefined;
   })();
   const kintoneApp = Number(m.functions.map((f) => f.env.KINTONE_APP_ID).find((v) => v) ?? 1);
-  fs.writeFileSync(inetCfg, JSON.stringify({
-    cert: certs.certFile, key: certs.keyFile, allowlist: m.egressIps,
-    hosts: [...m.internetHosts].map(([name, ip]) => ({ name, ip, role: name === kintoneHost ? "kintone" : name === saasHost ? "saas" : "other" })),
-    kintone: { appId: kintoneApp, token: kintoneToken, fields: KINTONE_APP_FIELDS, records: KINTONE_SEED },
-    saas: { auth: { header: "authorization", value: `Bearer ${saasToken}` }, records: SAAS_RECORDS, pageSize: 3, path: saasUrl ? new URL(saasUrl).pathname : "/", pagination: envOf("SAAS_PAGINATION") ?? "none", recordsPath: envOf("SAAS_RECORDS_PATH") ?? "$" },
-  }));
-  const internet = host.spawn(process.execPath, [agents.internet, inetCfg], { ns: L.internet, stdio: ["ignore", "pipe", "pipe", "ipc"] });
+  fs.writeFileSync(
+    inetCfg,
+    JSON.stringify({
+      cert: certs.certFile,
+      key: certs.keyFile,
+      allowlist: m.egressIps,
+      hosts: [...m.internetHosts].map(([name, ip]) => ({
+        name,
+        ip,
+        role: name === kintoneHost ? "kintone" : name === saasHost ? "saas" : "other",
+      })),
+      kintone: { appId: kintoneApp, token: kintoneToken, fields: KINTONE_APP_FIELDS, records: KINTONE_SEED },
+      saas: {
+        auth: { header: "authorization", value: `Bearer ${saasToken}` },
+        records: SAAS_RECORDS,
+        pageSize: 3,
+        path: saasUrl ? new URL(saasUrl).pathname : "/",
+        pagination: envOf("SAAS_PAGINATION") ?? "none",
+        recordsPath: envOf("SAAS_RECORDS_PATH") ?? "$",
+      },
+    }),
+  );
+  const internet = host.spawn(process.execPath, [agents.internet, inetCfg], {
+    ns: L.internet,
+    stdio: ["ignore", "pipe", "pipe", "ipc"],
+  });
   const inetOut = collect(internet);
   let inetReady = false;
   internet.on("message", (msg: { type: string }) => msg.type === "ready" && (inetReady = true));
-  waits.push(waitFor("internet stand-ins", 20_000, () => inetReady || internet.exitCode !== null, inetOut).then(() => {
-    if (internet.exitCode !== null) throw new TwinSetupError(`internet stand-ins exited:\n${inetOut()}`);
-  }));
+  waits.push(
+    waitFor("internet stand-ins", 20_000, () => inetReady || internet.exitCode !== null, inetOut).then(() => {
+      if (internet.exitCode !== null) throw new TwinSetupError(`internet stand-ins exited:\n${inetOut()}`);
+    }),
+  );
 
   // Private API stand-in (a unix socket; haproxy is its only client).
   const apiSocket = path.join(dir, "api.sock");
@@ -332,45 +512,108 @@ export async function startServices(host: Host, m: TwinModel, L: Layout, early: 
     const apiCfg = path.join(dir, "api.json");
     const apiRes = m.api;
     const routes = apiRes.routes;
-    fs.writeFileSync(apiCfg, JSON.stringify({
-      socket: apiSocket, apiId: apiRes.id, region, account: apiRes.account, stage: apiRes.stage, routes, policy: apiRes.policy,
-      invoke: fn ? { namespaces: fn.enis.map((e) => L.eniNs.get(e.key)), node: lambdaNodeLazy(), agent: agents.invoke, bundle: fn.bundle, handler: fn.handler.split(".").pop(), env: lambdaEnv(m, fn, certs.caFile), timeoutMs: Math.min(fn.timeoutSeconds, 20) * 1000, fn: fn.name, dir } : undefined,
-    }));
-    const api = host.spawn(process.execPath, [agents.api, apiCfg], { stdio: ["ignore", "pipe", "pipe", "ipc"], env: { ...process.env, NODE_PATH: path.resolve(__dirname, "..", "..", "node_modules") } });
+    fs.writeFileSync(
+      apiCfg,
+      JSON.stringify({
+        socket: apiSocket,
+        apiId: apiRes.id,
+        region,
+        account: apiRes.account,
+        stage: apiRes.stage,
+        routes,
+        policy: apiRes.policy,
+        invoke: fn
+          ? {
+              namespaces: fn.enis.map((e) => L.eniNs.get(e.key)),
+              node: lambdaNodeLazy(),
+              agent: agents.invoke,
+              bundle: fn.bundle,
+              handler: fn.handler.split(".").pop(),
+              env: lambdaEnv(m, fn, certs.caFile),
+              timeoutMs: Math.min(fn.timeoutSeconds, 20) * 1000,
+              fn: fn.name,
+              dir,
+            }
+          : undefined,
+      }),
+    );
+    const api = host.spawn(process.execPath, [agents.api, apiCfg], {
+      stdio: ["ignore", "pipe", "pipe", "ipc"],
+      env: { ...process.env, NODE_PATH: path.resolve(__dirname, "..", "..", "node_modules") },
+    });
     const apiOut = collect(api);
     let apiReady = false;
     api.on("message", (msg: { type: string }) => msg.type === "ready" && (apiReady = true));
-    waits.push(waitFor("private API stand-in", 20_000, () => apiReady || api.exitCode !== null, apiOut).then(() => {
-      if (api.exitCode !== null) throw new TwinSetupError(`private API stand-in exited:\n${apiOut()}`);
-    }));
+    waits.push(
+      waitFor("private API stand-in", 20_000, () => apiReady || api.exitCode !== null, apiOut).then(() => {
+        if (api.exitCode !== null) throw new TwinSetupError(`private API stand-in exited:\n${apiOut()}`);
+      }),
+    );
   }
 
   await Promise.all(waits);
 
   // haproxy: TLS on every interface endpoint ENI and S3/public service address, the CLB nodes, the API.
   const hp: string[] = [
-    "global", "  maxconn 4000", "defaults", "  timeout connect 3s", "  timeout client 120s", "  timeout server 120s", "  timeout check 2s",
-    "backend moto", "  mode http", `  server moto 127.0.0.1:${motoPort}`,
-    "backend api", "  mode http", `  server api unix@${apiSocket}`,
+    "global",
+    "  maxconn 4000",
+    "defaults",
+    "  timeout connect 3s",
+    "  timeout client 120s",
+    "  timeout server 120s",
+    "  timeout check 2s",
+    "backend moto",
+    "  mode http",
+    `  server moto 127.0.0.1:${motoPort}`,
+    "backend api",
+    "  mode http",
+    `  server api unix@${apiSocket}`,
   ];
   for (const ep of m.interfaceEndpoints) {
     for (const e of ep.enis) {
       const ns = L.eniNs.get(e.key)!;
       hp.push(`frontend ep_${e.key}`, `  bind ${e.ip}:443 namespace ${ns} ssl crt ${certs.pemFile}`, "  mode http");
-      if (ep.service === "execute-api") hp.push(`  http-request set-header X-Twin-Vpce ${ep.id}`, "  http-request set-header X-Twin-Source %[src]", "  default_backend api");
+      if (ep.service === "execute-api")
+        hp.push(
+          `  http-request set-header X-Twin-Vpce ${ep.id}`,
+          "  http-request set-header X-Twin-Source %[src]",
+          "  default_backend api",
+        );
       else if (ep.service === "secretsmanager" || ep.service === "s3") hp.push("  default_backend moto");
       else hp.push("  http-request return status 200 content-type text/plain string twin-endpoint");
     }
   }
-  hp.push("frontend aws_public", `  bind ${L.s3Ip}:443 namespace ${L.aws} ssl crt ${certs.pemFile}`, `  bind ${servicePublicAddress("secretsmanager")}:443 namespace ${L.aws} ssl crt ${certs.pemFile}`, `  bind ${dynamodbAddress()}:443 namespace ${L.aws} ssl crt ${certs.pemFile}`, "  mode http", "  default_backend moto");
-  hp.push("frontend aws_public_api", `  bind ${servicePublicAddress("execute-api")}:443 namespace ${L.aws} ssl crt ${certs.pemFile}`, "  mode http", "  http-request return status 403 content-type application/json string '{\"message\":\"Forbidden\"}'");
+  hp.push(
+    "frontend aws_public",
+    `  bind ${L.s3Ip}:443 namespace ${L.aws} ssl crt ${certs.pemFile}`,
+    `  bind ${servicePublicAddress("secretsmanager")}:443 namespace ${L.aws} ssl crt ${certs.pemFile}`,
+    `  bind ${dynamodbAddress()}:443 namespace ${L.aws} ssl crt ${certs.pemFile}`,
+    "  mode http",
+    "  default_backend moto",
+  );
+  hp.push(
+    "frontend aws_public_api",
+    `  bind ${servicePublicAddress("execute-api")}:443 namespace ${L.aws} ssl crt ${certs.pemFile}`,
+    "  mode http",
+    '  http-request return status 403 content-type application/json string \'{"message":"Forbidden"}\'',
+  );
   if (m.proxy) {
     for (const lb of m.proxy.lbEnis) {
       const ns = L.eniNs.get(lb.key)!;
-      hp.push(`listen clb_${lb.key}`, `  bind ${lb.ip}:${m.proxy.lbPort} namespace ${ns}`, "  mode tcp", "  balance roundrobin");
+      hp.push(
+        `listen clb_${lb.key}`,
+        `  bind ${lb.ip}:${m.proxy.lbPort} namespace ${ns}`,
+        "  mode tcp",
+        "  balance roundrobin",
+      );
       // CLB: PROXY protocol v1 (proxy protocol policy); NLB: v2 (target group proxyProtocolV2), client IP preservation off.
-      const send = m.proxy.proxyProtocolVersion === 2 ? " send-proxy-v2" : m.proxy.proxyProtocolVersion === 1 ? " send-proxy" : "";
-      m.proxy.instances.forEach((inst, i) => hp.push(`  server p${i} ${inst.ip}:${m.proxy!.instancePort} namespace ${ns}${send} check inter 1s fall 2 rise 1`));
+      const send =
+        m.proxy.proxyProtocolVersion === 2 ? " send-proxy-v2" : m.proxy.proxyProtocolVersion === 1 ? " send-proxy" : "";
+      m.proxy.instances.forEach((inst, i) =>
+        hp.push(
+          `  server p${i} ${inst.ip}:${m.proxy!.instancePort} namespace ${ns}${send} check inter 1s fall 2 rise 1`,
+        ),
+      );
     }
   }
   const hpFile = path.join(dir, "haproxy.cfg");
@@ -387,18 +630,31 @@ export async function startServices(host: Host, m: TwinModel, L: Layout, early: 
   if (m.proxy) await new Promise((r) => setTimeout(r, 2200));
 
   return {
-    caFile: certs.caFile, motoPort, motoUrl: `http://127.0.0.1:${motoPort}`, pgSocketDir, pgPort, secretValues, appflowSecretArn, appflowPassword, proxyHeaderValue, kintoneToken, agents, internet, apiSocket,
-    internetState: () => new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error("internet stand-ins did not answer")), 5000);
-      const on = (msg: InternetState & { type: string }) => {
-        if (msg.type !== "state") return;
-        clearTimeout(t);
-        internet.off("message", on);
-        resolve(msg);
-      };
-      internet.on("message", on);
-      internet.send({ type: "state" });
-    }),
+    caFile: certs.caFile,
+    motoPort,
+    motoUrl: `http://127.0.0.1:${motoPort}`,
+    pgSocketDir,
+    pgPort,
+    secretValues,
+    appflowSecretArn,
+    appflowPassword,
+    proxyHeaderValue,
+    kintoneToken,
+    agents,
+    internet,
+    apiSocket,
+    internetState: () =>
+      new Promise((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error("internet stand-ins did not answer")), 5000);
+        const on = (msg: InternetState & { type: string }) => {
+          if (msg.type !== "state") return;
+          clearTimeout(t);
+          internet.off("message", on);
+          resolve(msg);
+        };
+        internet.on("message", on);
+        internet.send({ type: "state" });
+      }),
   };
 }
 
@@ -435,18 +691,40 @@ async function seedMoto(m: TwinModel, port: number, secrets: Map<string, string>
   const creds = { accessKeyId: "AKIDTWINTWINTWIN", secretAccessKey: "twin" };
   const sm = new SecretsManagerClient({ region: m.region, endpoint: `http://127.0.0.1:${port}`, credentials: creds });
   // moto resolves a full ARN by its last segment, so each secret is named exactly that: any account, same ARN.
-  for (const [arn, value] of secrets) await sm.send(new CreateSecretCommand({ Name: arn.split(":").pop()!, SecretString: value }));
-  const s3 = new S3Client({ region: m.region, endpoint: `http://127.0.0.1:${port}`, forcePathStyle: true, credentials: creds });
-  for (const b of m.buckets) await s3.send(new CreateBucketCommand({ Bucket: b, CreateBucketConfiguration: { LocationConstraint: m.region as never } }));
+  for (const [arn, value] of secrets)
+    await sm.send(new CreateSecretCommand({ Name: arn.split(":").pop()!, SecretString: value }));
+  const s3 = new S3Client({
+    region: m.region,
+    endpoint: `http://127.0.0.1:${port}`,
+    forcePathStyle: true,
+    credentials: creds,
+  });
+  for (const b of m.buckets)
+    await s3.send(
+      new CreateBucketCommand({ Bucket: b, CreateBucketConfiguration: { LocationConstraint: m.region as never } }),
+    );
   sm.destroy();
   s3.destroy();
   if (m.dynamoTables.length) {
     const { DynamoDBClient, CreateTableCommand } = await import("@aws-sdk/client-dynamodb");
     const ddb = new DynamoDBClient({ region: m.region, endpoint: `http://127.0.0.1:${port}`, credentials: creds });
     for (const t of m.dynamoTables) {
-      const keys = [{ AttributeName: t.hashKey, KeyType: "HASH" as const }, ...(t.rangeKey ? [{ AttributeName: t.rangeKey, KeyType: "RANGE" as const }] : [])];
-      const defs = keys.map((k) => ({ AttributeName: k.AttributeName, AttributeType: (t.attributes.find((a) => a.name === k.AttributeName)?.type ?? "S") as "S" | "N" | "B" }));
-      await ddb.send(new CreateTableCommand({ TableName: t.name, KeySchema: keys, AttributeDefinitions: defs, BillingMode: "PAY_PER_REQUEST" }));
+      const keys = [
+        { AttributeName: t.hashKey, KeyType: "HASH" as const },
+        ...(t.rangeKey ? [{ AttributeName: t.rangeKey, KeyType: "RANGE" as const }] : []),
+      ];
+      const defs = keys.map((k) => ({
+        AttributeName: k.AttributeName,
+        AttributeType: (t.attributes.find((a) => a.name === k.AttributeName)?.type ?? "S") as "S" | "N" | "B",
+      }));
+      await ddb.send(
+        new CreateTableCommand({
+          TableName: t.name,
+          KeySchema: keys,
+          AttributeDefinitions: defs,
+          BillingMode: "PAY_PER_REQUEST",
+        }),
+      );
     }
     ddb.destroy();
   }

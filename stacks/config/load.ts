@@ -15,7 +15,10 @@ import { regionProblem, zoneProblem } from "./rules";
  * registered feature's checks. Every mistake is reported at once with the key and the fix.
  * `secretKeys`: the keys given as `secure:` (readStackConfig's list offline; the engine's otherwise).
  */
-export function loadConfig(all: Record<string, string> = pulumi.runtime.allConfig(), secretKeys: readonly string[] = runtimeSecretKeys(all)): EnvConfig {
+export function loadConfig(
+  all: Record<string, string> = pulumi.runtime.allConfig(),
+  secretKeys: readonly string[] = runtimeSecretKeys(all),
+): EnvConfig {
   const { cfg, region, failed, secretsPresent, errors } = parseConfig(all, new Set(secretKeys));
 
   const networkAzs = cfg.network?.availabilityZones ?? 1;
@@ -25,15 +28,36 @@ export function loadConfig(all: Record<string, string> = pulumi.runtime.allConfi
   const existing = cfg.network?.existingVpc;
   if (!failed.has("network") && existing) {
     // An adopted VPC (docs/landing-zone.md): its stated CIDRs stand in for the plan the kit would make.
-    networkPlan = collectConfigErrors(errors, () => planExistingEgressVpc({ ...existing, cidrBlock: cfg.network.cidrBlock, privateSubnetCidrs: cfg.network.privateSubnetCidrs ?? [] }, `${PROJECT}:network.`));
+    networkPlan = collectConfigErrors(errors, () =>
+      planExistingEgressVpc(
+        { ...existing, cidrBlock: cfg.network.cidrBlock, privateSubnetCidrs: cfg.network.privateSubnetCidrs ?? [] },
+        `${PROJECT}:network.`,
+      ),
+    );
   } else if (!failed.has("network")) {
-    networkPlan = collectConfigErrors(errors, () => planFixedEgressVpc({ ...cfg.network, azCount: typeof networkAzs === "number" ? networkAzs : networkAzs.length }, `${PROJECT}:network.`));
+    networkPlan = collectConfigErrors(errors, () =>
+      planFixedEgressVpc(
+        { ...cfg.network, azCount: typeof networkAzs === "number" ? networkAzs : networkAzs.length },
+        `${PROJECT}:network.`,
+      ),
+    );
   }
   if (!failed.has("data")) {
-    dataPlan = collectConfigErrors(errors, () => planPrivateVpc({ ...cfg.data, azCount: typeof dataAzs === "number" ? dataAzs : dataAzs.length }, `${PROJECT}:data.`));
+    dataPlan = collectConfigErrors(errors, () =>
+      planPrivateVpc(
+        { ...cfg.data, azCount: typeof dataAzs === "number" ? dataAzs : dataAzs.length },
+        `${PROJECT}:data.`,
+      ),
+    );
   }
   if (networkPlan && dataPlan && cidrsOverlap(parseCidr(networkPlan.cidrBlock), parseCidr(dataPlan.cidrBlock))) {
-    errors.push(new ConfigError(`${PROJECT}:data.cidrBlock`, `${dataPlan.cidrBlock} overlaps network.cidrBlock ${networkPlan.cidrBlock} (${PROJECT}:network.cidrBlock); both VPCs attach to the Transit Gateway, which cannot route between overlapping ranges`, "give the VPCs disjoint CIDRs, e.g. 10.0.0.0/16 and 10.1.0.0/16"));
+    errors.push(
+      new ConfigError(
+        `${PROJECT}:data.cidrBlock`,
+        `${dataPlan.cidrBlock} overlaps network.cidrBlock ${networkPlan.cidrBlock} (${PROJECT}:network.cidrBlock); both VPCs attach to the Transit Gateway, which cannot route between overlapping ranges`,
+        "give the VPCs disjoint CIDRs, e.g. 10.0.0.0/16 and 10.1.0.0/16",
+      ),
+    );
   }
 
   errors.push(...accountAndZoneErrors(cfg, region, failed));
@@ -80,14 +104,24 @@ function runtimeSecretKeys(all: Record<string, string>): string[] {
  * What the providers would refuse late: a role ARN in another account than the account's id (the
  * provider's allowedAccountIds refuses the assumed credentials), and zone names of another region.
  */
-function accountAndZoneErrors(cfg: EnvConfigInput, region: string | undefined, failed: ReadonlySet<string>): ConfigError[] {
+function accountAndZoneErrors(
+  cfg: EnvConfigInput,
+  region: string | undefined,
+  failed: ReadonlySet<string>,
+): ConfigError[] {
   const errors: ConfigError[] = [];
   if (!failed.has("accounts")) {
     for (const side of ["a", "b"] as const) {
       const acct = cfg.accounts[side];
       const roleAccount = ROLE_ARN_RE.exec(acct.assumeRoleArn ?? "")?.[1];
       if (acct.accountId && roleAccount && roleAccount !== acct.accountId) {
-        errors.push(new ConfigError(`${PROJECT}:accounts.${side}.assumeRoleArn`, `the role is in account ${roleAccount}, but accounts.${side}.accountId is ${acct.accountId}; the provider would refuse the assumed credentials`, `use a role in account ${acct.accountId}, or correct accounts.${side}.accountId`));
+        errors.push(
+          new ConfigError(
+            `${PROJECT}:accounts.${side}.assumeRoleArn`,
+            `the role is in account ${roleAccount}, but accounts.${side}.accountId is ${acct.accountId}; the provider would refuse the assumed credentials`,
+            `use a role in account ${acct.accountId}, or correct accounts.${side}.accountId`,
+          ),
+        );
       }
     }
   }
@@ -101,8 +135,18 @@ function accountAndZoneErrors(cfg: EnvConfigInput, region: string | undefined, f
     const r = regionOf(cfg, side, region);
     azs.forEach((z, i) => {
       const p = zoneProblem(z, r);
-      if (p) errors.push(new ConfigError(`${PROJECT}:${key}.availabilityZones[${i}]`, p, `name zones of ${r}, or give a count and let the region choose`));
-      if (azs.indexOf(z) !== i) errors.push(new ConfigError(`${PROJECT}:${key}.availabilityZones[${i}]`, `"${z}" is listed twice`, "give each zone once"));
+      if (p)
+        errors.push(
+          new ConfigError(
+            `${PROJECT}:${key}.availabilityZones[${i}]`,
+            p,
+            `name zones of ${r}, or give a count and let the region choose`,
+          ),
+        );
+      if (azs.indexOf(z) !== i)
+        errors.push(
+          new ConfigError(`${PROJECT}:${key}.availabilityZones[${i}]`, `"${z}" is listed twice`, "give each zone once"),
+        );
     });
   }
   return errors;

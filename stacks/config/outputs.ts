@@ -56,11 +56,40 @@ function keysOf<T>() {
 }
 
 export const NETWORK_KEYS = keysOf<NetworkOutputs>()([
-  "vpcId", "vpcCidr", "publicSubnetIds", "privateSubnetIds", "privateSubnetCidrs", "privateRouteTableIds", "natGatewayIds", "egressIps",
-  "s3PrefixListId", "dynamodbPrefixListId", "endpointSecurityGroupId", "executeApiEndpointId",
-  "transitGatewayId", "tgwShareArn", "tgwRouteTableId",
+  "vpcId",
+  "vpcCidr",
+  "publicSubnetIds",
+  "privateSubnetIds",
+  "privateSubnetCidrs",
+  "privateRouteTableIds",
+  "natGatewayIds",
+  "egressIps",
+  "s3PrefixListId",
+  "dynamodbPrefixListId",
+  "endpointSecurityGroupId",
+  "executeApiEndpointId",
+  "transitGatewayId",
+  "tgwShareArn",
+  "tgwRouteTableId",
 ]);
 
-export const DATABASE_KEYS = keysOf<DatabaseOutputs>()(["clusterArn", "endpoint", "readerEndpoint", "port", "databaseName", "masterSecretArn", "secretKmsKeyArn", "securityGroupId"]);
+export const DATABASE_KEYS = keysOf<DatabaseOutputs>()([
+  "clusterArn",
+  "endpoint",
+  "readerEndpoint",
+  "port",
+  "databaseName",
+  "masterSecretArn",
+  "secretKmsKeyArn",
+  "securityGroupId",
+]);
 
-export const DATA_KEYS = keysOf<DataOutputs>()(["vpcId", "vpcCidr", "subnetIds", "routeTableId", "dbSubnetGroupName", "tgwAttachmentId", ...DATABASE_KEYS]);
+export const DATA_KEYS = keysOf<DataOutputs>()([
+  "vpcId",
+  "vpcCidr",
+  "subnetIds",
+  "routeTableId",
+  "dbSubnetGroupName",
+  "tgwAttachmentId",
+  ...DATABASE_KEYS,
+]);

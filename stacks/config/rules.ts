@@ -11,15 +11,43 @@
  * Zone letters an account sees may be a subset; the letters listed are every one AWS publishes.
  */
 export const REGIONS: Record<string, string> = {
-  "us-east-1": "abcdef", "us-east-2": "abc", "us-west-1": "abc", "us-west-2": "abcd",
-  "af-south-1": "abc", "ap-east-1": "abc", "ap-east-2": "abc", "ap-south-1": "abc", "ap-south-2": "abc",
-  "ap-southeast-1": "abc", "ap-southeast-2": "abc", "ap-southeast-3": "abc", "ap-southeast-4": "abc",
-  "ap-southeast-5": "abc", "ap-southeast-7": "abc", "ap-northeast-1": "acd", "ap-northeast-2": "abcd",
-  "ap-northeast-3": "abc", "ca-central-1": "abd", "ca-west-1": "abc", "eu-central-1": "abc",
-  "eu-central-2": "abc", "eu-west-1": "abc", "eu-west-2": "abc", "eu-west-3": "abc", "eu-south-1": "abc",
-  "eu-south-2": "abc", "eu-north-1": "abc", "il-central-1": "abc", "me-south-1": "abc", "me-central-1": "abc",
-  "mx-central-1": "abc", "sa-east-1": "abc", "cn-north-1": "ab", "cn-northwest-1": "abc",
-  "us-gov-east-1": "abc", "us-gov-west-1": "abc",
+  "us-east-1": "abcdef",
+  "us-east-2": "abc",
+  "us-west-1": "abc",
+  "us-west-2": "abcd",
+  "af-south-1": "abc",
+  "ap-east-1": "abc",
+  "ap-east-2": "abc",
+  "ap-south-1": "abc",
+  "ap-south-2": "abc",
+  "ap-southeast-1": "abc",
+  "ap-southeast-2": "abc",
+  "ap-southeast-3": "abc",
+  "ap-southeast-4": "abc",
+  "ap-southeast-5": "abc",
+  "ap-southeast-7": "abc",
+  "ap-northeast-1": "acd",
+  "ap-northeast-2": "abcd",
+  "ap-northeast-3": "abc",
+  "ca-central-1": "abd",
+  "ca-west-1": "abc",
+  "eu-central-1": "abc",
+  "eu-central-2": "abc",
+  "eu-west-1": "abc",
+  "eu-west-2": "abc",
+  "eu-west-3": "abc",
+  "eu-south-1": "abc",
+  "eu-south-2": "abc",
+  "eu-north-1": "abc",
+  "il-central-1": "abc",
+  "me-south-1": "abc",
+  "me-central-1": "abc",
+  "mx-central-1": "abc",
+  "sa-east-1": "abc",
+  "cn-north-1": "ab",
+  "cn-northwest-1": "abc",
+  "us-gov-east-1": "abc",
+  "us-gov-west-1": "abc",
 };
 
 /** "" when `region` is a known region, else the problem. */
@@ -44,35 +72,216 @@ export function zoneProblem(zone: string, region: string): string | undefined {
  * service exists in every region; AWS refuses a missing one at deployment with a clear error.
  */
 export const INTERFACE_ENDPOINT_SERVICES: ReadonlySet<string> = new Set([
-  "access-analyzer", "account", "acm-pca", "airflow.api", "airflow.env", "airflow.ops", "apigateway", "app-integrations",
-  "appconfig", "appconfigdata", "application-autoscaling", "applicationinsights", "appmesh", "appmesh-envoy-management",
-  "apprunner", "apprunner.requests", "appstream.api", "appstream.streaming", "appsync-api", "aps", "aps-workspaces",
-  "athena", "auditmanager", "autoscaling", "autoscaling-plans", "backup", "backup-gateway", "batch", "bedrock",
-  "bedrock-agent", "bedrock-agent-runtime", "bedrock-runtime", "billingconductor", "braket", "cassandra", "cloudcontrolapi",
-  "cloudformation", "cloudhsmv2", "cloudtrail", "codeartifact.api", "codeartifact.repositories", "codebuild", "codecommit",
-  "codedeploy", "codedeploy-commands-secure", "codeguru-profiler", "codeguru-reviewer", "codepipeline", "codestar-connections.api",
-  "comprehend", "comprehendmedical", "config", "connect-campaigns", "dataexchange", "datasync", "datazone", "devops-guru",
-  "dms", "dms-fips", "ds", "dynamodb", "ebs", "ec2", "ec2messages", "ecr.api", "ecr.dkr", "ecs", "ecs-agent",
-  "ecs-telemetry", "eks", "eks-auth", "elastic-inference.runtime", "elasticache", "elasticbeanstalk",
-  "elasticbeanstalk-health", "elasticfilesystem", "elasticfilesystem-fips", "elasticloadbalancing", "elasticmapreduce",
-  "email-smtp", "emr-containers", "emr-serverless", "emrwal.prod", "events", "execute-api", "finspace", "finspace-api",
-  "fis", "forecast", "forecastquery", "frauddetector", "fsx", "fsx-fips", "git-codecommit", "glue", "glue.dashboard",
-  "grafana", "grafana-workspace", "greengrass", "groundstation", "guardduty-data", "healthlake", "iam", "identitystore",
-  "imagebuilder", "inspector2", "iot.data", "iot.fleethub.api", "iotfleetwise", "iotroborunner", "iotsitewise.api",
-  "iotsitewise.data", "iottwinmaker.api", "iottwinmaker.data", "kendra", "kinesis-firehose", "kinesis-streams", "kms",
-  "kms-fips", "lakeformation", "lambda", "license-manager", "lookoutequipment", "lookoutmetrics", "lookoutvision",
-  "m2", "macie2", "memory-db", "memorydb-fips", "mgn", "migrationhub-orchestrator", "migrationhub-strategy",
-  "monitoring", "neptune-graph", "network-firewall", "nimble", "omics.analytics", "omics.control-storage",
-  "omics.storage", "omics.tags", "omics.workflows", "panorama", "pipes", "pipes-data", "pipes-fips", "polly",
-  "private-networks", "profile", "proton", "qldb.session", "rbin", "rds", "rds-data", "redshift", "redshift-data",
-  "redshift-serverless", "rekognition", "rekognition-fips", "resource-groups", "robomaker", "rolesanywhere", "rum",
-  "rum-dataplane", "runtime.sagemaker", "s3", "s3-outposts", "s3express", "sagemaker.api", "sagemaker.featurestore-runtime",
-  "sagemaker.metrics", "sagemaker.runtime", "sagemaker.runtime-fips", "scheduler", "schemas", "sdb", "secretsmanager",
-  "securityhub", "securitylake", "servicecatalog", "servicecatalog-appregistry", "servicediscovery",
-  "servicediscovery-fips", "signin", "simspaceweaver", "snow-device-management", "sns", "sqs", "ssm", "ssm-contacts",
-  "ssm-incidents", "ssmmessages", "states", "storagegateway", "sts", "swf", "swf-fips", "synthetics", "textract",
-  "textract-fips", "timestream-influxdb", "transcribe", "transcribestreaming", "transfer", "transfer.server",
-  "translate", "verifiedpermissions", "vpc-lattice", "workspaces", "xray", "logs",
+  "access-analyzer",
+  "account",
+  "acm-pca",
+  "airflow.api",
+  "airflow.env",
+  "airflow.ops",
+  "apigateway",
+  "app-integrations",
+  "appconfig",
+  "appconfigdata",
+  "application-autoscaling",
+  "applicationinsights",
+  "appmesh",
+  "appmesh-envoy-management",
+  "apprunner",
+  "apprunner.requests",
+  "appstream.api",
+  "appstream.streaming",
+  "appsync-api",
+  "aps",
+  "aps-workspaces",
+  "athena",
+  "auditmanager",
+  "autoscaling",
+  "autoscaling-plans",
+  "backup",
+  "backup-gateway",
+  "batch",
+  "bedrock",
+  "bedrock-agent",
+  "bedrock-agent-runtime",
+  "bedrock-runtime",
+  "billingconductor",
+  "braket",
+  "cassandra",
+  "cloudcontrolapi",
+  "cloudformation",
+  "cloudhsmv2",
+  "cloudtrail",
+  "codeartifact.api",
+  "codeartifact.repositories",
+  "codebuild",
+  "codecommit",
+  "codedeploy",
+  "codedeploy-commands-secure",
+  "codeguru-profiler",
+  "codeguru-reviewer",
+  "codepipeline",
+  "codestar-connections.api",
+  "comprehend",
+  "comprehendmedical",
+  "config",
+  "connect-campaigns",
+  "dataexchange",
+  "datasync",
+  "datazone",
+  "devops-guru",
+  "dms",
+  "dms-fips",
+  "ds",
+  "dynamodb",
+  "ebs",
+  "ec2",
+  "ec2messages",
+  "ecr.api",
+  "ecr.dkr",
+  "ecs",
+  "ecs-agent",
+  "ecs-telemetry",
+  "eks",
+  "eks-auth",
+  "elastic-inference.runtime",
+  "elasticache",
+  "elasticbeanstalk",
+  "elasticbeanstalk-health",
+  "elasticfilesystem",
+  "elasticfilesystem-fips",
+  "elasticloadbalancing",
+  "elasticmapreduce",
+  "email-smtp",
+  "emr-containers",
+  "emr-serverless",
+  "emrwal.prod",
+  "events",
+  "execute-api",
+  "finspace",
+  "finspace-api",
+  "fis",
+  "forecast",
+  "forecastquery",
+  "frauddetector",
+  "fsx",
+  "fsx-fips",
+  "git-codecommit",
+  "glue",
+  "glue.dashboard",
+  "grafana",
+  "grafana-workspace",
+  "greengrass",
+  "groundstation",
+  "guardduty-data",
+  "healthlake",
+  "iam",
+  "identitystore",
+  "imagebuilder",
+  "inspector2",
+  "iot.data",
+  "iot.fleethub.api",
+  "iotfleetwise",
+  "iotroborunner",
+  "iotsitewise.api",
+  "iotsitewise.data",
+  "iottwinmaker.api",
+  "iottwinmaker.data",
+  "kendra",
+  "kinesis-firehose",
+  "kinesis-streams",
+  "kms",
+  "kms-fips",
+  "lakeformation",
+  "lambda",
+  "license-manager",
+  "lookoutequipment",
+  "lookoutmetrics",
+  "lookoutvision",
+  "m2",
+  "macie2",
+  "memory-db",
+  "memorydb-fips",
+  "mgn",
+  "migrationhub-orchestrator",
+  "migrationhub-strategy",
+  "monitoring",
+  "neptune-graph",
+  "network-firewall",
+  "nimble",
+  "omics.analytics",
+  "omics.control-storage",
+  "omics.storage",
+  "omics.tags",
+  "omics.workflows",
+  "panorama",
+  "pipes",
+  "pipes-data",
+  "pipes-fips",
+  "polly",
+  "private-networks",
+  "profile",
+  "proton",
+  "qldb.session",
+  "rbin",
+  "rds",
+  "rds-data",
+  "redshift",
+  "redshift-data",
+  "redshift-serverless",
+  "rekognition",
+  "rekognition-fips",
+  "resource-groups",
+  "robomaker",
+  "rolesanywhere",
+  "rum",
+  "rum-dataplane",
+  "runtime.sagemaker",
+  "s3",
+  "s3-outposts",
+  "s3express",
+  "sagemaker.api",
+  "sagemaker.featurestore-runtime",
+  "sagemaker.metrics",
+  "sagemaker.runtime",
+  "sagemaker.runtime-fips",
+  "scheduler",
+  "schemas",
+  "sdb",
+  "secretsmanager",
+  "securityhub",
+  "securitylake",
+  "servicecatalog",
+  "servicecatalog-appregistry",
+  "servicediscovery",
+  "servicediscovery-fips",
+  "signin",
+  "simspaceweaver",
+  "snow-device-management",
+  "sns",
+  "sqs",
+  "ssm",
+  "ssm-contacts",
+  "ssm-incidents",
+  "ssmmessages",
+  "states",
+  "storagegateway",
+  "sts",
+  "swf",
+  "swf-fips",
+  "synthetics",
+  "textract",
+  "textract-fips",
+  "timestream-influxdb",
+  "transcribe",
+  "transcribestreaming",
+  "transfer",
+  "transfer.server",
+  "translate",
+  "verifiedpermissions",
+  "vpc-lattice",
+  "workspaces",
+  "xray",
+  "logs",
 ]);
 
 /**
@@ -81,11 +290,47 @@ export const INTERFACE_ENDPOINT_SERVICES: ReadonlySet<string> = new Set([
  * of standard support and refused elsewhere).
  */
 export const AURORA_POSTGRES_VERSIONS: ReadonlySet<string> = new Set([
-  "13.9", "13.10", "13.11", "13.12", "13.13", "13.14", "13.15", "13.16", "13.18", "13.20", "13.21",
-  "14.6", "14.7", "14.8", "14.9", "14.10", "14.11", "14.12", "14.13", "14.15", "14.17", "14.18",
-  "15.2", "15.3", "15.4", "15.5", "15.6", "15.7", "15.8", "15.10", "15.12", "15.13",
-  "16.1", "16.2", "16.3", "16.4", "16.6", "16.8", "16.9",
-  "17.4", "17.5",
+  "13.9",
+  "13.10",
+  "13.11",
+  "13.12",
+  "13.13",
+  "13.14",
+  "13.15",
+  "13.16",
+  "13.18",
+  "13.20",
+  "13.21",
+  "14.6",
+  "14.7",
+  "14.8",
+  "14.9",
+  "14.10",
+  "14.11",
+  "14.12",
+  "14.13",
+  "14.15",
+  "14.17",
+  "14.18",
+  "15.2",
+  "15.3",
+  "15.4",
+  "15.5",
+  "15.6",
+  "15.7",
+  "15.8",
+  "15.10",
+  "15.12",
+  "15.13",
+  "16.1",
+  "16.2",
+  "16.3",
+  "16.4",
+  "16.6",
+  "16.8",
+  "16.9",
+  "17.4",
+  "17.5",
 ]);
 
 /**
@@ -127,7 +372,9 @@ const EC2_ARM_FAMILIES: Record<string, string[]> = {
   r6g: ["medium", "large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge"],
   r7g: ["medium", "large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge"],
 };
-export const EC2_ARM_INSTANCE_TYPES: ReadonlySet<string> = new Set(Object.entries(EC2_ARM_FAMILIES).flatMap(([f, sizes]) => sizes.map((s) => `${f}.${s}`)));
+export const EC2_ARM_INSTANCE_TYPES: ReadonlySet<string> = new Set(
+  Object.entries(EC2_ARM_FAMILIES).flatMap(([f, sizes]) => sizes.map((s) => `${f}.${s}`)),
+);
 
 /** Hosts kintone serves: <subdomain>.cybozu.com, .kintone.com (US) and .cybozu.cn (China), per kintone's REST API docs. */
 export const KINTONE_DOMAINS = ["cybozu.com", "kintone.com", "cybozu.cn"] as const;
@@ -135,7 +382,8 @@ export const KINTONE_DOMAINS = ["cybozu.com", "kintone.com", "cybozu.cn"] as con
 /** The problem with a kintone base URL, or undefined: https, exactly <subdomain>.<kintone domain>, no port, path or credentials. */
 export function kintoneUrlProblem(text: string): string | undefined {
   const m = /^https:\/\/([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)\.(cybozu\.com|kintone\.com|cybozu\.cn)\/?$/i.exec(text);
-  if (!m) return `must be https://<subdomain>.cybozu.com (or .kintone.com, .cybozu.cn) with no other host, port or path, since the API token is sent to this host; got "${text}"`;
+  if (!m)
+    return `must be https://<subdomain>.cybozu.com (or .kintone.com, .cybozu.cn) with no other host, port or path, since the API token is sent to this host; got "${text}"`;
   return undefined;
 }
 
@@ -145,32 +393,103 @@ export function kintoneUrlProblem(text: string): string | undefined {
  * array<T>, map<primitive,T>, struct<name:T,...>. Returns the problem, or undefined.
  */
 export function hiveTypeProblem(text: string): string | undefined {
-  const PRIMITIVES = new Set(["boolean", "tinyint", "smallint", "int", "integer", "bigint", "float", "double", "string", "binary", "date", "timestamp", "decimal"]);
+  const PRIMITIVES = new Set([
+    "boolean",
+    "tinyint",
+    "smallint",
+    "int",
+    "integer",
+    "bigint",
+    "float",
+    "double",
+    "string",
+    "binary",
+    "date",
+    "timestamp",
+    "decimal",
+  ]);
   let i = 0;
   const s = text;
-  const fail = (why: string): never => { throw new Error(why); };
-  const ws = () => { while (s[i] === " ") i++; };
-  const ident = (): string => { ws(); const m = /^[a-z_][a-z0-9_]*/.exec(s.slice(i)); if (!m) fail(`expected a name at position ${i + 1}`); i += (m as RegExpExecArray)[0].length; return (m as RegExpExecArray)[0]; };
-  const expect = (c: string) => { ws(); if (s[i] !== c) fail(`expected "${c}" at position ${i + 1}`); i++; };
-  const int = (): number => { ws(); const m = /^\d+/.exec(s.slice(i)); if (!m) fail(`expected a number at position ${i + 1}`); i += (m as RegExpExecArray)[0].length; return Number((m as RegExpExecArray)[0]); };
+  const fail = (why: string): never => {
+    throw new Error(why);
+  };
+  const ws = () => {
+    while (s[i] === " ") i++;
+  };
+  const ident = (): string => {
+    ws();
+    const m = /^[a-z_][a-z0-9_]*/.exec(s.slice(i));
+    if (!m) fail(`expected a name at position ${i + 1}`);
+    i += (m as RegExpExecArray)[0].length;
+    return (m as RegExpExecArray)[0];
+  };
+  const expect = (c: string) => {
+    ws();
+    if (s[i] !== c) fail(`expected "${c}" at position ${i + 1}`);
+    i++;
+  };
+  const int = (): number => {
+    ws();
+    const m = /^\d+/.exec(s.slice(i));
+    if (!m) fail(`expected a number at position ${i + 1}`);
+    i += (m as RegExpExecArray)[0].length;
+    return Number((m as RegExpExecArray)[0]);
+  };
   const type = (): string => {
     const name = ident();
-    if (name === "array") { expect("<"); type(); expect(">"); return name; }
-    if (name === "map") { expect("<"); const k = type(); if (!PRIMITIVES.has(k) && !["char", "varchar"].includes(k)) fail("a map key must be a primitive type"); expect(","); type(); expect(">"); return name; }
+    if (name === "array") {
+      expect("<");
+      type();
+      expect(">");
+      return name;
+    }
+    if (name === "map") {
+      expect("<");
+      const k = type();
+      if (!PRIMITIVES.has(k) && !["char", "varchar"].includes(k)) fail("a map key must be a primitive type");
+      expect(",");
+      type();
+      expect(">");
+      return name;
+    }
     if (name === "struct") {
       expect("<");
-      for (;;) { ident(); expect(":"); type(); ws(); if (s[i] === ",") { i++; continue; } break; }
+      for (;;) {
+        ident();
+        expect(":");
+        type();
+        ws();
+        if (s[i] === ",") {
+          i++;
+          continue;
+        }
+        break;
+      }
       expect(">");
       return name;
     }
     if (name === "decimal") {
       ws();
-      if (s[i] === "(") { i++; const p = int(); let sc = 0; ws(); if (s[i] === ",") { i++; sc = int(); } expect(")"); if (p < 1 || p > 38 || sc > p) fail(`decimal(${p},${sc}) needs precision 1-38 and scale ≤ precision`); }
+      if (s[i] === "(") {
+        i++;
+        const p = int();
+        let sc = 0;
+        ws();
+        if (s[i] === ",") {
+          i++;
+          sc = int();
+        }
+        expect(")");
+        if (p < 1 || p > 38 || sc > p) fail(`decimal(${p},${sc}) needs precision 1-38 and scale ≤ precision`);
+      }
       return name;
     }
     if (name === "char" || name === "varchar") {
-      expect("("); const n = int(); expect(")");
-      if (n < 1 || n > (name === "char" ? 255 : 65535)) fail(`${name}(${n}) is outside 1-${name === "char" ? 255 : 65535}`);
+      expect("(");
+      const n = int();
+      expect(")");
+      if (n < 1 || n > (name === "char" ? 255 : 65535))
+        fail(`${name}(${n}) is outside 1-${name === "char" ? 255 : 65535}`);
       return name;
     }
     if (!PRIMITIVES.has(name)) fail(`"${name}" is not a Hive/Athena type`);

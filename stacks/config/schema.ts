@@ -6,10 +6,22 @@ import { CLOUDWATCH_RETENTION_DAYS } from "../../components/defaults";
 import type { FixedEgressVpcPlan } from "../../components/fixed-egress-vpc";
 import type { PrivateVpcPlan } from "../../components/private-vpc";
 import type { TgwPlan } from "../../components/tgw-shared-network";
-import { AuroraPostgresPlan, DEFAULT_AURORA_POSTGRES_VERSION, SERVERLESS_INSTANCE_CLASS } from "../../components/aurora-postgres";
+import {
+  AuroraPostgresPlan,
+  DEFAULT_AURORA_POSTGRES_VERSION,
+  SERVERLESS_INSTANCE_CLASS,
+} from "../../components/aurora-postgres";
 import { parseJsonPath } from "../../functions/saas-export/json-path";
 import { parsePagination } from "../../functions/saas-export/config";
-import { AURORA_INSTANCE_CLASSES, AURORA_POSTGRES_VERSIONS, EC2_ARM_INSTANCE_TYPES, hiveTypeProblem, INTERFACE_ENDPOINT_SERVICES, kintoneUrlProblem, regionProblem } from "./rules";
+import {
+  AURORA_INSTANCE_CLASSES,
+  AURORA_POSTGRES_VERSIONS,
+  EC2_ARM_INSTANCE_TYPES,
+  hiveTypeProblem,
+  INTERFACE_ENDPOINT_SERVICES,
+  kintoneUrlProblem,
+  regionProblem,
+} from "./rules";
 import { secretShapeProblem } from "./secrets";
 
 /**
@@ -24,27 +36,41 @@ export type Role = (typeof ROLES)[number];
 /** Keys that hold secrets: present-but-secret under `synth` (secure: values cannot be decrypted offline). */
 export const SECRET_KEYS = ["kintoneApiToken", "proxyHeaderValue", "saasApiToken", "appflowDbPassword"] as const;
 
-const retention = z.number().int().refine((n) => CLOUDWATCH_RETENTION_DAYS.includes(n), {
-  message: `not a CloudWatch Logs retention period (${CLOUDWATCH_RETENTION_DAYS.join(", ")})`,
-});
+const retention = z
+  .number()
+  .int()
+  .refine((n) => CLOUDWATCH_RETENTION_DAYS.includes(n), {
+    message: `not a CloudWatch Logs retention period (${CLOUDWATCH_RETENTION_DAYS.join(", ")})`,
+  });
 /** An AWS account id. */
 /** An IAM role ARN; group 1 is its account id. */
 const accountId = z.string().regex(ACCOUNT_ID_RE, "an AWS account id is 12 digits");
 /** Checks a string with `problem` (undefined = fine), reporting its sentence. */
-const checked = (problem: (v: string) => string | undefined) => z.string().superRefine((v, ctx) => {
-  const p = problem(v);
-  if (p) ctx.addIssue({ code: "custom", message: p });
-});
-/** Lists in which no value may repeat. */
-const unique = <T extends z.ZodType>(item: T, what: string) => z.array(item).superRefine((list, ctx) => {
-  list.forEach((v, i) => {
-    if (list.indexOf(v) !== i) ctx.addIssue({ code: "custom", path: [i], message: `${JSON.stringify(v)} is listed twice; ${what}` });
+const checked = (problem: (v: string) => string | undefined) =>
+  z.string().superRefine((v, ctx) => {
+    const p = problem(v);
+    if (p) ctx.addIssue({ code: "custom", message: p });
   });
-});
-const auroraVersion = checked((v) => AURORA_POSTGRES_VERSIONS.has(v) ? undefined : `"${v}" is not an Aurora PostgreSQL version RDS offers (${[...AURORA_POSTGRES_VERSIONS].join(", ")}; table in stacks/config/rules.ts, taken 2025-11)`);
-const auroraClass = checked((v) => AURORA_INSTANCE_CLASSES.has(v) ? undefined : `"${v}" is not a DB instance class Aurora PostgreSQL runs on (db.serverless, or e.g. db.r7g.large, db.t4g.medium; table in stacks/config/rules.ts)`);
+/** Lists in which no value may repeat. */
+const unique = <T extends z.ZodType>(item: T, what: string) =>
+  z.array(item).superRefine((list, ctx) => {
+    list.forEach((v, i) => {
+      if (list.indexOf(v) !== i)
+        ctx.addIssue({ code: "custom", path: [i], message: `${JSON.stringify(v)} is listed twice; ${what}` });
+    });
+  });
+const auroraVersion = checked((v) =>
+  AURORA_POSTGRES_VERSIONS.has(v)
+    ? undefined
+    : `"${v}" is not an Aurora PostgreSQL version RDS offers (${[...AURORA_POSTGRES_VERSIONS].join(", ")}; table in stacks/config/rules.ts, taken 2025-11)`,
+);
+const auroraClass = checked((v) =>
+  AURORA_INSTANCE_CLASSES.has(v)
+    ? undefined
+    : `"${v}" is not a DB instance class Aurora PostgreSQL runs on (db.serverless, or e.g. db.r7g.large, db.t4g.medium; table in stacks/config/rules.ts)`,
+);
 /** AWS tag keys (1-128) and values (0-256); the aws: prefix is reserved (Tagging AWS resources, "Tag naming limits"). */
-const TAG_RE = /^[\p{L}\p{Z}\p{N}_.:\/=+\-@]*$/u;
+const TAG_RE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
 const roleArn = z.string().regex(ROLE_ARN_RE, "not an IAM role ARN (arn:aws:iam::<account>:role/<name>)");
 
 const account = z.strictObject({
@@ -88,16 +114,28 @@ const network = z.strictObject({
   privateSubnetCidrs: z.array(z.string()).optional(),
   natGateways: z.enum(["single", "onePerAz"]).default("single"),
   /** One per NAT gateway; an address sits on one NAT only. */
-  eipAllocationIds: unique(z.string().regex(/^eipalloc-[0-9a-f]{8,17}$/, "not an EIP allocation id (eipalloc-…)"), "an Elastic IP can be associated with one NAT gateway only").optional(),
+  eipAllocationIds: unique(
+    z.string().regex(/^eipalloc-[0-9a-f]{8,17}$/, "not an EIP allocation id (eipalloc-…)"),
+    "an Elastic IP can be associated with one NAT gateway only",
+  ).optional(),
   /** Interface endpoints (private DNS on) for these services, e.g. [secretsmanager, logs]. Default none. */
-  interfaceEndpoints: unique(checked((v) => INTERFACE_ENDPOINT_SERVICES.has(v) ? undefined : `"${v}" is not an interface endpoint service (the name after com.amazonaws.<region>., e.g. secretsmanager, logs, execute-api; table in stacks/config/rules.ts from the AWS PrivateLink guide)`), "list each service once").default([]),
+  interfaceEndpoints: unique(
+    checked((v) =>
+      INTERFACE_ENDPOINT_SERVICES.has(v)
+        ? undefined
+        : `"${v}" is not an interface endpoint service (the name after com.amazonaws.<region>., e.g. secretsmanager, logs, execute-api; table in stacks/config/rules.ts from the AWS PrivateLink guide)`,
+    ),
+    "list each service once",
+  ).default([]),
   /** Gateway endpoints on the private route tables. Default [s3]: S3 traffic never crosses the NAT. */
   gatewayEndpoints: z.array(z.enum(["s3", "dynamodb"])).default(["s3"]),
-  flowLogs: z.strictObject({
-    enabled: z.boolean().default(false),
-    retentionInDays: retention.default(30),
-    trafficType: z.enum(["ACCEPT", "REJECT", "ALL"]).default("ALL"),
-  }).default({ enabled: false, retentionInDays: 30, trafficType: "ALL" }),
+  flowLogs: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      retentionInDays: retention.default(30),
+      trafficType: z.enum(["ACCEPT", "REJECT", "ALL"]).default("ALL"),
+    })
+    .default({ enabled: false, retentionInDays: 30, trafficType: "ALL" }),
   /** Adopt this existing VPC instead of creating one (docs/landing-zone.md). */
   existingVpc: existingVpc.optional(),
 });
@@ -129,12 +167,12 @@ const database = z.strictObject({
 const data = z.strictObject({
   cidrBlock: z.string().default("10.1.0.0/16"),
   availabilityZones: z.union([z.number().int().min(2).max(6), z.array(z.string().min(1)).min(2).max(6)]).default(2),
-  /** The write-up's 10.1.128.0/28 plus a second AZ (a DB subnet group needs two). */
+  /** The usual recipe's 10.1.128.0/28 plus a second AZ (a DB subnet group needs two). */
   subnetCidrs: z.array(z.string()).default(["10.1.128.0/28", "10.1.128.16/28"]),
   database: database.default(database.parse({})),
 });
 
-/** MISSION §3's "insert into users", in account A (docs/database.md). */
+/** docs/designs.md §3's "insert into users", in account A (docs/database.md). */
 const dbWriter = z.strictObject({
   enabled: z.boolean().default(true),
   /** "pg": PostgreSQL over the Transit Gateway; "data-api": the RDS Data API (same account only). */
@@ -146,15 +184,19 @@ const dbWriter = z.strictObject({
   reservedConcurrency: z.number().int().min(1).optional(),
 });
 
-/** MISSION §5: a PRIVATE REST API in front of the pets service (docs/private-api.md). */
+/** docs/designs.md §5: a PRIVATE REST API in front of the pets service (docs/private-api.md). */
 const privateApi = z.strictObject({
   enabled: z.boolean().default(true),
   /** Stage name; the invoke URL ends in /<stageName>. */
   stageName: z.string().default("v1"),
   /** Stage-wide throttling: steady requests/s and burst. */
-  throttling: z.strictObject({ rateLimit: z.number().default(100), burstLimit: z.number().default(200) }).default({ rateLimit: 100, burstLimit: 200 }),
+  throttling: z
+    .strictObject({ rateLimit: z.number().default(100), burstLimit: z.number().default(200) })
+    .default({ rateLimit: 100, burstLimit: 200 }),
   /** Who may call besides the network's own execute-api endpoint: endpoint ids (any account) and accounts (signed requests only). */
-  consumers: z.strictObject({ vpcEndpointIds: z.array(z.string()).default([]), accountIds: z.array(z.string()).default([]) }).default({ vpcEndpointIds: [], accountIds: [] }),
+  consumers: z
+    .strictObject({ vpcEndpointIds: z.array(z.string()).default([]), accountIds: z.array(z.string()).default([]) })
+    .default({ vpcEndpointIds: [], accountIds: [] }),
   /** "NONE" (the resource policy is the gate) or "AWS_IAM" (SigV4; required for consumers.accountIds). */
   authorization: z.enum(["NONE", "AWS_IAM"]).default("NONE"),
   /** JSON access logs (needs the account's API Gateway CloudWatch role; see manageAccountCloudWatchRole). */
@@ -162,17 +204,19 @@ const privateApi = z.strictObject({
   executionLogging: z.enum(["OFF", "ERROR", "INFO"]).default("OFF"),
   /** Set the region's API Gateway CloudWatch role from this stack (one stack per account and region). */
   manageAccountCloudWatchRole: z.boolean().default(false),
-  petsApi: z.strictObject({
-    /** "data-api": only HTTPS to the rds-data API, same account only; "pg": PostgreSQL over the Transit Gateway. */
-    access: z.enum(["data-api", "pg"]).default("data-api"),
-    memoryMb: z.number().int().min(128).max(10240).default(256),
-    /** Below API Gateway's 29 s integration timeout, so a slow request fails in the function's own log. */
-    timeoutSeconds: z.number().int().min(1).max(28).default(10),
-    reservedConcurrency: z.number().int().min(1).optional(),
-  }).default({ access: "data-api", memoryMb: 256, timeoutSeconds: 10 }),
+  petsApi: z
+    .strictObject({
+      /** "data-api": only HTTPS to the rds-data API, same account only; "pg": PostgreSQL over the Transit Gateway. */
+      access: z.enum(["data-api", "pg"]).default("data-api"),
+      memoryMb: z.number().int().min(128).max(10240).default(256),
+      /** Below API Gateway's 29 s integration timeout, so a slow request fails in the function's own log. */
+      timeoutSeconds: z.number().int().min(1).max(28).default(10),
+      reservedConcurrency: z.number().int().min(1).optional(),
+    })
+    .default({ access: "data-api", memoryMb: 256, timeoutSeconds: 10 }),
 });
 
-/** MISSION §4: the AppFlow custom connector for a PostgreSQL source (docs/appflow-connector.md). */
+/** docs/designs.md §4: the AppFlow custom connector for a PostgreSQL source (docs/appflow-connector.md). */
 const appflowConnector = z.strictObject({
   enabled: z.boolean().default(true),
   /** "data": the data role's Aurora across the Transit Gateway; "local": an Aurora cluster of its own in the network VPC. */
@@ -199,29 +243,41 @@ const appflowConnector = z.strictObject({
   responseMaxBytes: z.number().int().min(10000).max(6225920).default(5500000),
   maxPageRows: z.number().int().min(1).max(100000).default(10000),
   /** The "local" cluster (AuroraPostgres arguments). */
-  local: z.strictObject({
-    engineVersion: auroraVersion.optional(),
-    instanceClass: auroraClass.optional(),
-    minCapacity: z.number().optional(),
-    maxCapacity: z.number().optional(),
-    secondsUntilAutoPause: z.number().optional(),
-    instanceCount: z.number().optional(),
-  }).default({}),
+  local: z
+    .strictObject({
+      engineVersion: auroraVersion.optional(),
+      instanceClass: auroraClass.optional(),
+      minCapacity: z.number().optional(),
+      maxCapacity: z.number().optional(),
+      secondsUntilAutoPause: z.number().optional(),
+      instanceCount: z.number().optional(),
+    })
+    .default({}),
   /** The example flow: one table to S3 (JSON), on demand. */
-  flow: z.strictObject({
-    enabled: z.boolean().default(true),
-    name: z.string().optional(),
-    entity: z.string().min(1),
-    fields: z.array(z.string().min(1)).min(1),
-    bucketPrefix: z.string().regex(/^[a-z0-9][a-z0-9._\/-]*$/, "lower-case path, e.g. appflow/postgres").default("appflow/postgres"),
-  }).optional(),
+  flow: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      name: z.string().optional(),
+      entity: z.string().min(1),
+      fields: z.array(z.string().min(1)).min(1),
+      bucketPrefix: z
+        .string()
+        .regex(/^[a-z0-9][a-z0-9._/-]*$/, "lower-case path, e.g. appflow/postgres")
+        .default("appflow/postgres"),
+    })
+    .optional(),
 });
 
 const kintoneSync = z.strictObject({
   enabled: z.boolean().default(true),
   /** https://<subdomain>.cybozu.com (or kintone.com, cybozu.cn). */
   baseUrl: checked(kintoneUrlProblem),
-  appId: z.union([z.string().regex(/^[1-9]\d{0,17}$/, "a kintone app id is a positive number without leading zeros, e.g. \"12\""), z.number().int().positive()]).transform(String),
+  appId: z
+    .union([
+      z.string().regex(/^[1-9]\d{0,17}$/, 'a kintone app id is a positive number without leading zeros, e.g. "12"'),
+      z.number().int().positive(),
+    ])
+    .transform(String),
   /** Query condition only (no order by / limit / offset). */
   query: z.string().default(""),
   schedule: z.string().default("rate(15 minutes)"),
@@ -243,7 +299,11 @@ const proxyTier = z.strictObject({
   port: z.number().int().min(1024).max(65535).default(3128),
   headerName: z.string().default("X-Lambda-Proxy-Token"),
   desiredCapacity: z.number().int().min(1).max(10).default(2),
-  instanceType: checked((v) => EC2_ARM_INSTANCE_TYPES.has(v) ? undefined : `"${v}" is not a Graviton (arm64) EC2 instance type the tier's AL2023 arm64 AMI runs on (e.g. t4g.small, m7g.medium; table in stacks/config/rules.ts)`).default("t4g.small"),
+  instanceType: checked((v) =>
+    EC2_ARM_INSTANCE_TYPES.has(v)
+      ? undefined
+      : `"${v}" is not a Graviton (arm64) EC2 instance type the tier's AL2023 arm64 AMI runs on (e.g. t4g.small, m7g.medium; table in stacks/config/rules.ts)`,
+  ).default("t4g.small"),
   /** Other networks (e.g. other accounts' VPCs over the Transit Gateway) whose Lambdas may use the proxy. */
   extraClientCidrs: z.array(z.string()).default([]),
 });
@@ -264,16 +324,32 @@ const saasExport = z.strictObject({
   }).default("$"),
   schedule: z.string().default("cron(0 18 * * ? *)"),
   /** Key prefix in the export bucket; ends in "/". */
-  prefix: z.string().regex(/^([a-z0-9][a-z0-9._-]*\/)+$/, "lower-case path segments ending in /, e.g. raw/saas/").default("raw/saas/"),
+  prefix: z
+    .string()
+    .regex(/^([a-z0-9][a-z0-9._-]*\/)+$/, "lower-case path segments ending in /, e.g. raw/saas/")
+    .default("raw/saas/"),
   /** Athena columns of each record (Glue types), e.g. [{name: id, type: string}]. */
-  columns: z.array(z.strictObject({
-    name: z.string().regex(/^[a-z_][a-z0-9_]{0,254}$/, "lower-case identifier").refine((n) => n !== "dt", "dt is the table's partition column (the day); name the column differently"),
-    type: checked(hiveTypeProblem),
-  })).min(1).superRefine((cols, ctx) => {
-    cols.forEach((c, i) => {
-      if (cols.findIndex((x) => x.name === c.name) !== i) ctx.addIssue({ code: "custom", path: [i, "name"], message: `column "${c.name}" is listed twice; Glue refuses duplicate column names` });
-    });
-  }),
+  columns: z
+    .array(
+      z.strictObject({
+        name: z
+          .string()
+          .regex(/^[a-z_][a-z0-9_]{0,254}$/, "lower-case identifier")
+          .refine((n) => n !== "dt", "dt is the table's partition column (the day); name the column differently"),
+        type: checked(hiveTypeProblem),
+      }),
+    )
+    .min(1)
+    .superRefine((cols, ctx) => {
+      cols.forEach((c, i) => {
+        if (cols.findIndex((x) => x.name === c.name) !== i)
+          ctx.addIssue({
+            code: "custom",
+            path: [i, "name"],
+            message: `column "${c.name}" is listed twice; Glue refuses duplicate column names`,
+          });
+      });
+    }),
   timeoutSeconds: z.number().int().min(10).max(900).default(900),
   memoryMb: z.number().int().min(128).max(10240).default(1024),
   /** A run with fewer records than this share of the day's published run is kept but not published (0 = off). Default 0.9. */
@@ -289,19 +365,25 @@ const athenaConnector = z.strictObject({
   catalogName: z.string().min(1),
   schemaName: z.string().optional(),
   /** functions/athena-connector/tables.ts validates each table (names, URL, pagination, column types). */
-  tables: z.array(z.strictObject({
-    name: z.string(),
-    url: z.string(),
-    pagination: z.string().optional(),
-    recordsPath: z.string().optional(),
-    splits: z.number().optional(),
-    columns: z.array(z.strictObject({
+  tables: z.array(
+    z.strictObject({
       name: z.string(),
-      type: z.string(),
-      path: z.string().optional(),
-      filter: z.strictObject({ equals: z.string().optional(), min: z.string().optional(), max: z.string().optional() }).optional(),
-    })),
-  })),
+      url: z.string(),
+      pagination: z.string().optional(),
+      recordsPath: z.string().optional(),
+      splits: z.number().optional(),
+      columns: z.array(
+        z.strictObject({
+          name: z.string(),
+          type: z.string(),
+          path: z.string().optional(),
+          filter: z
+            .strictObject({ equals: z.string().optional(), min: z.string().optional(), max: z.string().optional() })
+            .optional(),
+        }),
+      ),
+    }),
+  ),
   /** Key prefix of spilled result blocks in the catalog's bucket. Default athena-spill/. */
   spillPrefix: z.string().optional(),
   memoryMb: z.number().int().min(128).max(10240).default(1024),
@@ -314,15 +396,23 @@ const athenaConnector = z.strictObject({
  */
 const tgwSegmentation = {
   /** Several TGW route tables; when given, the TGW's default route tables are off. Default none. */
-  routeTables: z.array(z.strictObject({
-    name: z.string(),
-    /** Attachments whose traffic this table routes (each attachment in exactly one table). */
-    associate: z.array(z.string()).default([]),
-    /** Attachments whose VPC CIDRs are propagated into this table. */
-    propagate: z.array(z.string()).default([]),
-    /** Static routes: { cidr, attachment } or { cidr, blackhole: true }. */
-    routes: z.array(z.strictObject({ cidr: z.string(), attachment: z.string().optional(), blackhole: z.boolean().optional() })).default([]),
-  })).default([]),
+  routeTables: z
+    .array(
+      z.strictObject({
+        name: z.string(),
+        /** Attachments whose traffic this table routes (each attachment in exactly one table). */
+        associate: z.array(z.string()).default([]),
+        /** Attachments whose VPC CIDRs are propagated into this table. */
+        propagate: z.array(z.string()).default([]),
+        /** Static routes: { cidr, attachment } or { cidr, blackhole: true }. */
+        routes: z
+          .array(
+            z.strictObject({ cidr: z.string(), attachment: z.string().optional(), blackhole: z.boolean().optional() }),
+          )
+          .default([]),
+      }),
+    )
+    .default([]),
   /** Pairs of attachments that must not reach each other; refused when a table contradicts it, proven by the checker. */
   isolate: z.array(z.array(z.string())).default([]),
   /**
@@ -330,19 +420,23 @@ const tgwSegmentation = {
    * creates no TGW and no share, only attachments and routes. routeTableIds: per attachment, the TGW
    * route table to associate it with and propagate it to (only when account A owns that TGW). Default none.
    */
-  existing: z.strictObject({
-    id: z.string(),
-    routeTableIds: z.record(z.string(), z.string()).default({}),
-    /** The RAM share to accept in account B when acceptShare is true. */
-    shareArn: z.string().optional(),
-  }).optional(),
+  existing: z
+    .strictObject({
+      id: z.string(),
+      routeTableIds: z.record(z.string(), z.string()).default({}),
+      /** The RAM share to accept in account B when acceptShare is true. */
+      shareArn: z.string().optional(),
+    })
+    .optional(),
   /** Attachments that already exist, adopted by id instead of created: { egress?: tgw-attach-…, data?: tgw-attach-… }. */
   existingAttachments: z.record(z.string(), z.string()).default({}),
   /** Per attachment: { applianceMode (default false), dnsSupport (default true) }. */
-  attachmentOptions: z.record(z.string(), z.strictObject({ applianceMode: z.boolean().optional(), dnsSupport: z.boolean().optional() })).default({}),
+  attachmentOptions: z
+    .record(z.string(), z.strictObject({ applianceMode: z.boolean().optional(), dnsSupport: z.boolean().optional() }))
+    .default({}),
 };
 
-/** MISSION §3: account A's Transit Gateway shared with account B through RAM (docs/transit-gateway.md). */
+/** docs/designs.md §3: account A's Transit Gateway shared with account B through RAM (docs/transit-gateway.md). */
 const transitGateway = z.strictObject({
   /** Default: true when the environment has both sides (this stack runs or reads network and data). */
   enabled: z.boolean().optional(),
@@ -355,13 +449,23 @@ const transitGateway = z.strictObject({
   defaultRouteTableAssociation: z.boolean().default(true),
   defaultRouteTablePropagation: z.boolean().default(true),
   /** A private ASN: 64512-65534 or 4200000000-4294967294 (EC2 CreateTransitGateway). */
-  amazonSideAsn: z.number().int().refine((n) => (n >= 64512 && n <= 65534) || (n >= 4200000000 && n <= 4294967294), "the Amazon-side ASN must be private: 64512-65534 or 4200000000-4294967294").optional(),
+  amazonSideAsn: z
+    .number()
+    .int()
+    .refine(
+      (n) => (n >= 64512 && n <= 65534) || (n >= 4200000000 && n <= 4294967294),
+      "the Amazon-side ASN must be private: 64512-65534 or 4200000000-4294967294",
+    )
+    .optional(),
   ...tgwSegmentation,
 });
 
 export const schema = z.strictObject({
   environment: z.enum(["dev", "stg", "prod"]),
-  roles: z.array(z.enum(ROLES)).min(1).default([...ROLES]),
+  roles: z
+    .array(z.enum(ROLES))
+    .min(1)
+    .default([...ROLES]),
   accounts: z.strictObject({ a: account.default({}), b: account.default({}) }).default({ a: {}, b: {} }),
   upstream: z.strictObject({ network: z.string().min(1).optional(), data: z.string().min(1).optional() }).default({}),
   network: network.default(network.parse({})),
@@ -378,29 +482,38 @@ export const schema = z.strictObject({
   /** Offline only: the existing network's inventory file (JSON) that synth and check answer lookups from. */
   inventory: z.string().min(1).optional(),
   /** Traffic and usage volumes for the offline cost estimate (ops/check/cost.ts CostAssumptions); unset fields take its defaults. */
-  costAssumptions: z.strictObject({
-    hoursPerMonth: z.number().positive().max(744).optional(),
-    internetGbPerFunction: z.number().min(0).optional(),
-    awsServiceGbPerFunction: z.number().min(0).optional(),
-    s3GbPerFunction: z.number().min(0).optional(),
-    tgwGbPerFunction: z.number().min(0).optional(),
-    functionSeconds: z.number().min(0).optional(),
-    functionSecondsByName: z.record(z.string(), z.number().min(0)).optional(),
-    unscheduledInvocationsPerMonth: z.number().int().min(0).optional(),
-    logGbPerFunction: z.number().min(0).optional(),
-    flowLogGbPerFlowLog: z.number().min(0).optional(),
-    auroraAverageAcu: z.number().min(0).max(256).optional(),
-    auroraStorageGb: z.number().min(0).optional(),
-    auroraIoMillions: z.number().min(0).optional(),
-    apiRequestsMillions: z.number().min(0).optional(),
-    athenaQueriesPerMonth: z.number().int().min(0).optional(),
-    athenaMbScannedPerQuery: z.number().min(0).optional(),
-    athenaConnectorSecondsPerQuery: z.number().min(0).optional(),
-  }).optional(),
-  tags: z.record(
-    z.string().min(1).max(128).regex(TAG_RE, "a tag key is letters, digits, spaces and _.:/=+-@").refine((k) => !k.toLowerCase().startsWith("aws:"), "the aws: prefix is reserved for AWS"),
-    z.string().max(256).regex(TAG_RE, "a tag value is letters, digits, spaces and _.:/=+-@"),
-  ).default({}),
+  costAssumptions: z
+    .strictObject({
+      hoursPerMonth: z.number().positive().max(744).optional(),
+      internetGbPerFunction: z.number().min(0).optional(),
+      awsServiceGbPerFunction: z.number().min(0).optional(),
+      s3GbPerFunction: z.number().min(0).optional(),
+      tgwGbPerFunction: z.number().min(0).optional(),
+      functionSeconds: z.number().min(0).optional(),
+      functionSecondsByName: z.record(z.string(), z.number().min(0)).optional(),
+      unscheduledInvocationsPerMonth: z.number().int().min(0).optional(),
+      logGbPerFunction: z.number().min(0).optional(),
+      flowLogGbPerFlowLog: z.number().min(0).optional(),
+      auroraAverageAcu: z.number().min(0).max(256).optional(),
+      auroraStorageGb: z.number().min(0).optional(),
+      auroraIoMillions: z.number().min(0).optional(),
+      apiRequestsMillions: z.number().min(0).optional(),
+      athenaQueriesPerMonth: z.number().int().min(0).optional(),
+      athenaMbScannedPerQuery: z.number().min(0).optional(),
+      athenaConnectorSecondsPerQuery: z.number().min(0).optional(),
+    })
+    .optional(),
+  tags: z
+    .record(
+      z
+        .string()
+        .min(1)
+        .max(128)
+        .regex(TAG_RE, "a tag key is letters, digits, spaces and _.:/=+-@")
+        .refine((k) => !k.toLowerCase().startsWith("aws:"), "the aws: prefix is reserved for AWS"),
+      z.string().max(256).regex(TAG_RE, "a tag value is letters, digits, spaces and _.:/=+-@"),
+    )
+    .default({}),
   /** Accept secret keys as plain text (local experiments only; never in prod). Default false: secrets must be `secure:`. */
   allowPlainSecrets: z.boolean().default(false),
 });
@@ -534,10 +647,23 @@ export function parseConfig(all: Record<string, string>, secretKeys: ReadonlySet
   // only, with allowPlainSecrets: true (never prod), and are shape-checked now.
   const allowPlain = parseValue(all[`${PROJECT}:allowPlainSecrets`] ?? "false") === true;
   const env = all[`${PROJECT}:environment`];
-  if (allowPlain && env === "prod") errors.push(new ConfigError(`${PROJECT}:allowPlainSecrets`, "plain-text secrets are refused in prod", "remove allowPlainSecrets and set each secret with pulumi config set --secret"));
+  if (allowPlain && env === "prod")
+    errors.push(
+      new ConfigError(
+        `${PROJECT}:allowPlainSecrets`,
+        "plain-text secrets are refused in prod",
+        "remove allowPlainSecrets and set each secret with pulumi config set --secret",
+      ),
+    );
   for (const [key, value] of plainSecrets) {
     if (!allowPlain) {
-      errors.push(new ConfigError(`${PROJECT}:${key}`, "is a secret given as plain text, so it would be committed with the stack file", `pulumi config set --secret ${PROJECT}:${key} <value> (or, for a local experiment only, set ${PROJECT}:allowPlainSecrets true)`));
+      errors.push(
+        new ConfigError(
+          `${PROJECT}:${key}`,
+          "is a secret given as plain text, so it would be committed with the stack file",
+          `pulumi config set --secret ${PROJECT}:${key} <value> (or, for a local experiment only, set ${PROJECT}:allowPlainSecrets true)`,
+        ),
+      );
       continue;
     }
     const p = secretShapeProblem(key, value);
@@ -560,25 +686,43 @@ export function parseConfig(all: Record<string, string>, secretKeys: ReadonlySet
     for (const issue of r.error.issues) {
       const path = [key, ...issue.path.map(String)];
       if (issue.code === "unrecognized_keys") {
-        for (const k of issue.keys) errors.push(new ConfigError(fullName([...path, k]), "unknown key", FIX_BY_CODE.unrecognized_keys));
+        for (const k of issue.keys)
+          errors.push(new ConfigError(fullName([...path, k]), "unknown key", FIX_BY_CODE.unrecognized_keys));
         continue;
       }
-      const fix = path.length === 1 && raw[key] === undefined ? `set it: pulumi config set ${fullName(path)} <value>` : FIX_BY_CODE[issue.code] ?? "see the README's config reference";
+      const fix =
+        path.length === 1 && raw[key] === undefined
+          ? `set it: pulumi config set ${fullName(path)} <value>`
+          : (FIX_BY_CODE[issue.code] ?? "see the README's config reference");
       errors.push(new ConfigError(fullName(path), issue.message, fix));
     }
   }
   const cfg = parsedKeys as EnvConfigInput;
-  const secretsPresent = Object.fromEntries(SECRET_KEYS.map((k) => [k, `${PROJECT}:${k}` in all])) as EnvConfig["secretsPresent"];
+  const secretsPresent = Object.fromEntries(
+    SECRET_KEYS.map((k) => [k, `${PROJECT}:${k}` in all]),
+  ) as EnvConfig["secretsPresent"];
 
   if (failed.has("roles") || failed.has("upstream")) {
     throwIfAny(errors);
   }
   if (cfg.roles.includes("apps") && !cfg.roles.includes("network") && !cfg.upstream.network) {
-    errors.push(new ConfigError(`${PROJECT}:upstream.network`, "the apps role runs without the network role in this stack, so it needs the network stack's outputs", "set upstream.network to the network stack's name, e.g. dev-network"));
+    errors.push(
+      new ConfigError(
+        `${PROJECT}:upstream.network`,
+        "the apps role runs without the network role in this stack, so it needs the network stack's outputs",
+        "set upstream.network to the network stack's name, e.g. dev-network",
+      ),
+    );
   }
   for (const r of ["network", "data"] as const) {
     if (cfg.roles.includes(r) && cfg.upstream[r]) {
-      errors.push(new ConfigError(`${PROJECT}:upstream.${r}`, `this stack runs the ${r} role itself`, `remove upstream.${r}, or remove "${r}" from roles`));
+      errors.push(
+        new ConfigError(
+          `${PROJECT}:upstream.${r}`,
+          `this stack runs the ${r} role itself`,
+          `remove upstream.${r}, or remove "${r}" from roles`,
+        ),
+      );
     }
   }
   return { cfg, region, failed, secretsPresent, errors };
@@ -587,9 +731,12 @@ export function parseConfig(all: Record<string, string>, secretKeys: ReadonlySet
 /** How to give a secret of the right shape. */
 export function secretFix(key: string): string {
   switch (key) {
-    case "proxyHeaderValue": return `pulumi config set --secret ${PROJECT}:proxyHeaderValue "$(openssl rand -hex 24)"`;
-    case "kintoneApiToken": return `pulumi config set --secret ${PROJECT}:kintoneApiToken <token from the app's Settings > API Token>`;
-    default: return `pulumi config set --secret ${PROJECT}:${key} <value without control characters>`;
+    case "proxyHeaderValue":
+      return `pulumi config set --secret ${PROJECT}:proxyHeaderValue "$(openssl rand -hex 24)"`;
+    case "kintoneApiToken":
+      return `pulumi config set --secret ${PROJECT}:kintoneApiToken <token from the app's Settings > API Token>`;
+    default:
+      return `pulumi config set --secret ${PROJECT}:${key} <value without control characters>`;
   }
 }
 
@@ -606,7 +753,11 @@ function fullName(path: string[]): string {
 function parseValue(value: string): unknown {
   const t = value.trim();
   if (t.startsWith("{") || t.startsWith("[") || t === "true" || t === "false" || /^-?\d+(\.\d+)?$/.test(t)) {
-    try { return JSON.parse(t); } catch { return value; }
+    try {
+      return JSON.parse(t);
+    } catch {
+      return value;
+    }
   }
   return value;
 }

@@ -15,9 +15,11 @@ export function secretShapeProblem(key: string, value: unknown): string | undefi
   switch (key) {
     case "proxyHeaderValue": {
       // Squid matches the header with one whitespace-delimited acl token (components/squid-conf.ts).
-      if (value.length < 16 || value.length > HEADER_VALUE_MAX) return `is ${value.length} characters long; use 16 to ${HEADER_VALUE_MAX}`;
+      if (value.length < 16 || value.length > HEADER_VALUE_MAX)
+        return `is ${value.length} characters long; use 16 to ${HEADER_VALUE_MAX}`;
       const bad = [...value].findIndex((c) => c.charCodeAt(0) < 0x21 || c.charCodeAt(0) > 0x7e);
-      if (bad >= 0) return `contains ${value[bad] === " " ? "a space" : "a character outside visible ASCII"} at position ${bad}; Squid and HTTP cannot match it exactly`;
+      if (bad >= 0)
+        return `contains ${value[bad] === " " ? "a space" : "a character outside visible ASCII"} at position ${bad}; Squid and HTTP cannot match it exactly`;
       return undefined;
     }
     case "kintoneApiToken":

@@ -4,7 +4,14 @@ import { AuroraPostgres, AuroraPostgresPlan, planAuroraPostgres } from "../../co
 import { cidrContains, tryParseCidr } from "../../components/cidr";
 import { ConfigError, throwIfAny } from "../../components/errors";
 import type { PrivateVpc } from "../../components/private-vpc";
-import { collectConfigErrors, DatabasePlan, EnvConfig, EnvConfigInput, PROJECT as P, sameAccount } from "../config/schema";
+import {
+  collectConfigErrors,
+  DatabasePlan,
+  EnvConfig,
+  EnvConfigInput,
+  PROJECT as P,
+  sameAccount,
+} from "../config/schema";
 import { DATABASE_KEYS, DatabaseOutputs } from "../config/outputs";
 import type { Feature } from "./feature";
 
@@ -15,7 +22,11 @@ import type { Feature } from "./feature";
  * with: `secretReaders`, what the features name (db-writer's role always, so a split data stack that
  * cannot see dbWriter's config still grants it; pets-api's when it reads over pg).
  */
-export function planDatabase(cfg: EnvConfigInput, clientNetworks: string[], secretReaders: string[] = []): DatabasePlan | undefined {
+export function planDatabase(
+  cfg: EnvConfigInput,
+  clientNetworks: string[],
+  secretReaders: string[] = [],
+): DatabasePlan | undefined {
   const db = cfg.data.database;
   if (!db.enabled) return undefined;
   const errors: ConfigError[] = [];
@@ -23,13 +34,29 @@ export function planDatabase(cfg: EnvConfigInput, clientNetworks: string[], secr
   const prod = cfg.environment === "prod";
 
   const allowedCidrs = db.allowedCidrs ?? clientNetworks.slice(0, 1);
-  if (allowedCidrs.length === 0) errors.push(new ConfigError(k("allowedCidrs"), "no network is admitted, so nothing can reach the database", `list account A's VPC CIDR (${clientNetworks[0] ?? "network.cidrBlock"}) or its private subnet CIDRs`));
-  const networks = clientNetworks.map((c) => tryParseCidr(c)).filter((c): c is Exclude<ReturnType<typeof tryParseCidr>, string> => typeof c !== "string");
+  if (allowedCidrs.length === 0)
+    errors.push(
+      new ConfigError(
+        k("allowedCidrs"),
+        "no network is admitted, so nothing can reach the database",
+        `list account A's VPC CIDR (${clientNetworks[0] ?? "network.cidrBlock"}) or its private subnet CIDRs`,
+      ),
+    );
+  const networks = clientNetworks
+    .map((c) => tryParseCidr(c))
+    .filter((c): c is Exclude<ReturnType<typeof tryParseCidr>, string> => typeof c !== "string");
   allowedCidrs.forEach((text, i) => {
     const c = tryParseCidr(text);
-    if (typeof c === "string") errors.push(new ConfigError(k(`allowedCidrs[${i}]`), c, `give a CIDR inside ${clientNetworks.join(" or ")}`));
+    if (typeof c === "string")
+      errors.push(new ConfigError(k(`allowedCidrs[${i}]`), c, `give a CIDR inside ${clientNetworks.join(" or ")}`));
     else if (!networks.some((n) => cidrContains(n, c))) {
-      errors.push(new ConfigError(k(`allowedCidrs[${i}]`), `${text} is outside every network attached to the Transit Gateway (${clientNetworks.join(", ")}), so the database would admit addresses that cannot route to it`, `use ${clientNetworks[0]} or a subnet of it, e.g. the private subnet CIDRs`));
+      errors.push(
+        new ConfigError(
+          k(`allowedCidrs[${i}]`),
+          `${text} is outside every network attached to the Transit Gateway (${clientNetworks.join(", ")}), so the database would admit addresses that cannot route to it`,
+          `use ${clientNetworks[0]} or a subnet of it, e.g. the private subnet CIDRs`,
+        ),
+      );
     }
   });
 
@@ -38,29 +65,40 @@ export function planDatabase(cfg: EnvConfigInput, clientNetworks: string[], secr
   if (cfg.roles.includes("data")) {
     const same = sameAccount(cfg.accounts);
     if (same === undefined) {
-      errors.push(new ConfigError(`${P}:accounts`, "one of accounts.a / accounts.b names its account and the other does not, so the database cannot tell whether db-writer (account A) reads its master secret from another account", `set both ${P}:accounts.a.accountId and ${P}:accounts.b.accountId (in a split data stack too)`));
+      errors.push(
+        new ConfigError(
+          `${P}:accounts`,
+          "one of accounts.a / accounts.b names its account and the other does not, so the database cannot tell whether db-writer (account A) reads its master secret from another account",
+          `set both ${P}:accounts.a.accountId and ${P}:accounts.b.accountId (in a split data stack too)`,
+        ),
+      );
     } else if (!same) {
       crossAccount = true;
       for (const arn of secretReaders) if (!secretReaderArns.includes(arn)) secretReaderArns.push(arn);
     }
   }
 
-  const aurora = collectConfigErrors(errors, () => planAuroraPostgres({
-      engineVersion: db.engineVersion,
-      instanceClass: db.instanceClass,
-      minCapacity: db.minCapacity,
-      maxCapacity: db.maxCapacity,
-      secondsUntilAutoPause: db.secondsUntilAutoPause,
-      instanceCount: db.instances,
-      databaseName: db.databaseName,
-      backupRetentionDays: db.backupRetentionDays,
-      deletionProtection: db.deletionProtection ?? prod,
-      skipFinalSnapshot: db.skipFinalSnapshot ?? !prod,
-      iamDatabaseAuthentication: db.iamDatabaseAuthentication,
-      dataApi: db.dataApi,
-      secretReaders: secretReaderArns,
-      logRetentionInDays: cfg.logRetentionInDays,
-    }, `${P}:data.database.`));
+  const aurora = collectConfigErrors(errors, () =>
+    planAuroraPostgres(
+      {
+        engineVersion: db.engineVersion,
+        instanceClass: db.instanceClass,
+        minCapacity: db.minCapacity,
+        maxCapacity: db.maxCapacity,
+        secondsUntilAutoPause: db.secondsUntilAutoPause,
+        instanceCount: db.instances,
+        databaseName: db.databaseName,
+        backupRetentionDays: db.backupRetentionDays,
+        deletionProtection: db.deletionProtection ?? prod,
+        skipFinalSnapshot: db.skipFinalSnapshot ?? !prod,
+        iamDatabaseAuthentication: db.iamDatabaseAuthentication,
+        dataApi: db.dataApi,
+        secretReaders: secretReaderArns,
+        logRetentionInDays: cfg.logRetentionInDays,
+      },
+      `${P}:data.database.`,
+    ),
+  );
   throwIfAny(errors);
   return { aurora: aurora as AuroraPostgresPlan, allowedCidrs, crossAccount, secretReaderArns };
 }
@@ -71,39 +109,49 @@ function empty(): DatabaseOutputs {
 
 /**
  * Account B (data role): Aurora PostgreSQL in the data VPC's DB subnet group, admitting the database
- * port only from account A's network across the Transit Gateway (by CIDR, as the write-up does: TGW
+ * port only from account A's network across the Transit Gateway (by CIDR, as the usual recipe does: TGW
  * security-group referencing is opt-in, inbound-only and same-region). Cross-account, its master secret
  * is encrypted with a key of its own and shared with db-writer's role in account A, nothing else.
  */
 export function databaseSide(cfg: EnvConfig, provider: aws.Provider, vpc: PrivateVpc): DatabaseOutputs {
   const plan = cfg.database;
   if (!plan) return empty();
-  if (!vpc.dbSubnetGroupName) throw new Error("the data VPC has no DB subnet group; PrivateVpc creates one unless dbSubnetGroup is false");
+  if (!vpc.dbSubnetGroupName)
+    throw new Error("the data VPC has no DB subnet group; PrivateVpc creates one unless dbSubnetGroup is false");
   const a = plan.aurora;
   // Parented to the data VPC, so the resource tree reads like the network: the database lives in it.
-  const db = new AuroraPostgres("data-db", {
-    vpcId: vpc.vpcId,
-    subnetGroupName: vpc.dbSubnetGroupName,
-    engineVersion: a.engineVersion,
-    instanceClass: a.instanceClass,
-    minCapacity: a.minCapacity,
-    maxCapacity: a.maxCapacity,
-    secondsUntilAutoPause: a.secondsUntilAutoPause,
-    instanceCount: a.instanceCount,
-    databaseName: a.databaseName,
-    masterUsername: a.masterUsername,
-    port: a.port,
-    backupRetentionDays: a.backupRetentionDays,
-    deletionProtection: a.deletionProtection,
-    skipFinalSnapshot: a.skipFinalSnapshot,
-    iamDatabaseAuthentication: a.iamDatabaseAuthentication,
-    dataApi: a.dataApi,
-    secretReaders: plan.secretReaderArns,
-    logRetentionInDays: a.logRetentionInDays,
-  }, { provider, parent: vpc });
+  const db = new AuroraPostgres(
+    "data-db",
+    {
+      vpcId: vpc.vpcId,
+      subnetGroupName: vpc.dbSubnetGroupName,
+      engineVersion: a.engineVersion,
+      instanceClass: a.instanceClass,
+      minCapacity: a.minCapacity,
+      maxCapacity: a.maxCapacity,
+      secondsUntilAutoPause: a.secondsUntilAutoPause,
+      instanceCount: a.instanceCount,
+      databaseName: a.databaseName,
+      masterUsername: a.masterUsername,
+      port: a.port,
+      backupRetentionDays: a.backupRetentionDays,
+      deletionProtection: a.deletionProtection,
+      skipFinalSnapshot: a.skipFinalSnapshot,
+      iamDatabaseAuthentication: a.iamDatabaseAuthentication,
+      dataApi: a.dataApi,
+      secretReaders: plan.secretReaderArns,
+      logRetentionInDays: a.logRetentionInDays,
+    },
+    { provider, parent: vpc },
+  );
   for (const cidr of plan.allowedCidrs) {
     const whole = cidr === cfg.network.cidrBlock;
-    db.allowFromCidr(cidr, whole ? `PostgreSQL from the account A VPC ${cidr} via the Transit Gateway` : `PostgreSQL from account A network ${cidr} via the Transit Gateway`);
+    db.allowFromCidr(
+      cidr,
+      whole
+        ? `PostgreSQL from the account A VPC ${cidr} via the Transit Gateway`
+        : `PostgreSQL from account A network ${cidr} via the Transit Gateway`,
+    );
   }
   return {
     clusterArn: db.clusterArn,
@@ -126,7 +174,13 @@ export const databaseFeature: Feature = {
     const errors: ConfigError[] = [];
     // The database admits networks attached to the Transit Gateway on account A's side.
     const tgw = plans.tgw;
-    plans.database = collectConfigErrors(errors, () => planDatabase(cfg, tgw?.owner.cidrBlocks.length ? tgw.owner.cidrBlocks : [cfg.network.cidrBlock], dbSecretReaders()));
+    plans.database = collectConfigErrors(errors, () =>
+      planDatabase(
+        cfg,
+        tgw?.owner.cidrBlocks.length ? tgw.owner.cidrBlocks : [cfg.network.cidrBlock],
+        dbSecretReaders(),
+      ),
+    );
     return errors;
   },
   data: ({ cfg, provider, vpc }) => databaseSide(cfg, provider, vpc),

@@ -35,80 +35,153 @@ export function dbWriterConfigErrors(cfg: EnvConfigInput): ConfigError[] {
   if (!w || !w.enabled || !cfg.roles.includes("apps")) return [];
   const errors: ConfigError[] = [];
   if (!cfg.data.database.enabled) {
-    errors.push(new ConfigError(`${P}:dbWriter`, "db-writer writes to the data role's Aurora database, which is off (data.database.enabled: false)", `turn data.database on, or set ${P}:dbWriter.enabled to false`));
+    errors.push(
+      new ConfigError(
+        `${P}:dbWriter`,
+        "db-writer writes to the data role's Aurora database, which is off (data.database.enabled: false)",
+        `turn data.database on, or set ${P}:dbWriter.enabled to false`,
+      ),
+    );
   }
   if (!cfg.roles.includes("data") && !cfg.upstream.data) {
-    errors.push(new ConfigError(`${P}:upstream.data`, "db-writer needs the database's endpoint, secret and cluster ARNs, and this stack does not run the data role", "set upstream.data to the data stack's name, e.g. dev-data"));
+    errors.push(
+      new ConfigError(
+        `${P}:upstream.data`,
+        "db-writer needs the database's endpoint, secret and cluster ARNs, and this stack does not run the data role",
+        "set upstream.data to the data stack's name, e.g. dev-data",
+      ),
+    );
   }
   const same = sameAccount(cfg.accounts);
   if (same === undefined) {
-    errors.push(new ConfigError(`${P}:accounts`, "one of accounts.a / accounts.b names its account and the other does not, so db-writer cannot tell whether the database's secret is in another account", `set both ${P}:accounts.a.accountId and ${P}:accounts.b.accountId (in a split apps stack too)`));
+    errors.push(
+      new ConfigError(
+        `${P}:accounts`,
+        "one of accounts.a / accounts.b names its account and the other does not, so db-writer cannot tell whether the database's secret is in another account",
+        `set both ${P}:accounts.a.accountId and ${P}:accounts.b.accountId (in a split apps stack too)`,
+      ),
+    );
   }
   if (w.access === "data-api" && same === false) {
-    errors.push(new ConfigError(`${P}:dbWriter.access`, "the Data API only authorizes identities of the cluster's own account (an RDS cluster takes no resource policy), and db-writer runs in account A while the cluster is in account B", `use access "pg" (PostgreSQL over the Transit Gateway; the master secret is shared across accounts), or put both roles in one account (accounts.a = accounts.b)`));
+    errors.push(
+      new ConfigError(
+        `${P}:dbWriter.access`,
+        "the Data API only authorizes identities of the cluster's own account (an RDS cluster takes no resource policy), and db-writer runs in account A while the cluster is in account B",
+        `use access "pg" (PostgreSQL over the Transit Gateway; the master secret is shared across accounts), or put both roles in one account (accounts.a = accounts.b)`,
+      ),
+    );
   }
   if (w.access === "pg" && cfg.transitGateway?.enabled === false) {
-    errors.push(new ConfigError(`${P}:dbWriter.access`, "pg reaches the database on 5432 across the Transit Gateway, which is off (transitGateway.enabled: false)", `turn the Transit Gateway on, or use access "data-api" (same account only)`));
+    errors.push(
+      new ConfigError(
+        `${P}:dbWriter.access`,
+        "pg reaches the database on 5432 across the Transit Gateway, which is off (transitGateway.enabled: false)",
+        `turn the Transit Gateway on, or use access "data-api" (same account only)`,
+      ),
+    );
   }
   if (w.access === "data-api" && !cfg.data.database.dataApi) {
-    errors.push(new ConfigError(`${P}:dbWriter.access`, "access is data-api but the cluster's Data API is off (data.database.dataApi: false)", `turn data.database.dataApi on, or use access "pg"`));
+    errors.push(
+      new ConfigError(
+        `${P}:dbWriter.access`,
+        "access is data-api but the cluster's Data API is off (data.database.dataApi: false)",
+        `turn data.database.dataApi on, or use access "pg"`,
+      ),
+    );
   }
   if (w.connectTimeoutMs >= w.timeoutSeconds * 1000) {
-    errors.push(new ConfigError(`${P}:dbWriter.connectTimeoutMs`, `${w.connectTimeoutMs} ms is not shorter than the function timeout (${w.timeoutSeconds} s), so a missing route would surface as a Lambda timeout instead of the connect error that names it`, "keep connectTimeoutMs well below timeoutSeconds × 1000, e.g. 3000"));
+    errors.push(
+      new ConfigError(
+        `${P}:dbWriter.connectTimeoutMs`,
+        `${w.connectTimeoutMs} ms is not shorter than the function timeout (${w.timeoutSeconds} s), so a missing route would surface as a Lambda timeout instead of the connect error that names it`,
+        "keep connectTimeoutMs well below timeoutSeconds × 1000, e.g. 3000",
+      ),
+    );
   }
   return errors;
 }
 
-
 /**
- * The db-writer Lambda in account A (MISSION §3): in the network role's private subnets, reaching
+ * The db-writer Lambda in account A (docs/designs.md §3): in the network role's private subnets, reaching
  * the database in account B either as PostgreSQL on 5432 across the Transit Gateway ("pg") or through
  * the Data API over HTTPS ("data-api", same account only). Its egress and IAM cover exactly that.
  */
-export function dbWriterApps(cfg: EnvConfig, provider: aws.Provider, network: NetworkOutputs, data: DataOutputs | undefined): DbWriterAppOutputs {
+export function dbWriterApps(
+  cfg: EnvConfig,
+  provider: aws.Provider,
+  network: NetworkOutputs,
+  data: DataOutputs | undefined,
+): DbWriterAppOutputs {
   const w = cfg.dbWriter;
   if (!w || !w.enabled) return {};
-  if (!data) throw new Error(`${P}:upstream.data: db-writer needs the data role's outputs. Fix: set upstream.data to the data stack`);
+  if (!data)
+    throw new Error(
+      `${P}:upstream.data: db-writer needs the data role's outputs. Fix: set upstream.data to the data stack`,
+    );
   const redeploy = `deploy the data role with data.database enabled first (network → data → apps)`;
-  const { flows, statements, secretArn, clusterArn, dbRegion, fnRegion, crossAccount } = dbClientAccess(cfg, network, data, w.access, {
-    missing: redeploy,
-    kmsKey: "the data stack shares the secret with account A only when it knows both account ids: set accounts.a/b.accountId there and redeploy it",
-  });
-
-  const fn = new VpcFunction("db-writer", {
-    source: "db-writer",
-    description: w.access === "pg"
-      ? "Writes user batches to Aurora PostgreSQL in the data account over the Transit Gateway"
-      : "Writes user batches to Aurora PostgreSQL through the RDS Data API",
-    vpcId: network.vpcId,
-    subnetIds: network.privateSubnetIds,
-    flows,
-    environment: {
-      DB_ACCESS: w.access,
-      DB_HOST: requiredDataOutput(data.endpoint, "endpoint", cfg, redeploy),
-      DB_PORT: data.port.apply(String),
-      DB_NAME: data.databaseName,
-      DB_SECRET_ARN: secretArn,
-      DB_CLUSTER_ARN: clusterArn,
-      DB_CONNECT_TIMEOUT_MS: String(w.connectTimeoutMs),
-      ...(dbRegion !== fnRegion ? { DB_SECRET_REGION: dbRegion } : {}),
+  const { flows, statements, secretArn, clusterArn, dbRegion, fnRegion, crossAccount } = dbClientAccess(
+    cfg,
+    network,
+    data,
+    w.access,
+    {
+      missing: redeploy,
+      kmsKey:
+        "the data stack shares the secret with account A only when it knows both account ids: set accounts.a/b.accountId there and redeploy it",
     },
-    policyStatements: statements,
-    memorySize: w.memoryMb,
-    timeout: w.timeoutSeconds,
-    reservedConcurrency: w.reservedConcurrency,
-    logRetentionInDays: cfg.logRetentionInDays,
-    // Account B's key and secret policies name this role before it exists: pin its physical name.
-  }, { provider, transformations: crossAccount ? [pinRoleName("db-writer", dbWriterRoleName(cfg.environment))] : [] });
+  );
+
+  const fn = new VpcFunction(
+    "db-writer",
+    {
+      source: "db-writer",
+      description:
+        w.access === "pg"
+          ? "Writes user batches to Aurora PostgreSQL in the data account over the Transit Gateway"
+          : "Writes user batches to Aurora PostgreSQL through the RDS Data API",
+      vpcId: network.vpcId,
+      subnetIds: network.privateSubnetIds,
+      flows,
+      environment: {
+        DB_ACCESS: w.access,
+        DB_HOST: requiredDataOutput(data.endpoint, "endpoint", cfg, redeploy),
+        DB_PORT: data.port.apply(String),
+        DB_NAME: data.databaseName,
+        DB_SECRET_ARN: secretArn,
+        DB_CLUSTER_ARN: clusterArn,
+        DB_CONNECT_TIMEOUT_MS: String(w.connectTimeoutMs),
+        ...(dbRegion !== fnRegion ? { DB_SECRET_REGION: dbRegion } : {}),
+      },
+      policyStatements: statements,
+      memorySize: w.memoryMb,
+      timeout: w.timeoutSeconds,
+      reservedConcurrency: w.reservedConcurrency,
+      logRetentionInDays: cfg.logRetentionInDays,
+      // Account B's key and secret policies name this role before it exists: pin its physical name.
+    },
+    { provider, transformations: crossAccount ? [pinRoleName("db-writer", dbWriterRoleName(cfg.environment))] : [] },
+  );
   allowToEndpoints(cfg, network, "db-writer", fn.securityGroupId, provider);
-  return { dbWriter: { functionName: fn.functionName, functionArn: fn.functionArn, securityGroupId: fn.securityGroupId, roleArn: fn.roleArn, access: w.access } };
+  return {
+    dbWriter: {
+      functionName: fn.functionName,
+      functionArn: fn.functionArn,
+      securityGroupId: fn.securityGroupId,
+      roleArn: fn.roleArn,
+      access: w.access,
+    },
+  };
 }
 
-/** MISSION §3's writer: the db-writer Lambda in account A, writing to the data role's database. */
+/** docs/designs.md §3's writer: the db-writer Lambda in account A, writing to the data role's database. */
 export const dbWriterFeature: Feature<DbWriterAppOutputs> = {
   name: "db-writer",
-  configErrors: ({ cfg, failed }) => failed.has("dbWriter") || failed.has("data") || failed.has("accounts") ? [] : dbWriterConfigErrors(cfg),
+  configErrors: ({ cfg, failed }) =>
+    failed.has("dbWriter") || failed.has("data") || failed.has("accounts") ? [] : dbWriterConfigErrors(cfg),
   // Granted whenever the accounts differ: a split data stack cannot see whether dbWriter is on.
-  dbSecretReaders: (cfg) => sameAccount(cfg.accounts) === false ? [`arn:aws:iam::${accountIdOf(cfg.accounts.a)}:role/${dbWriterRoleName(cfg.environment)}`] : [],
+  dbSecretReaders: (cfg) =>
+    sameAccount(cfg.accounts) === false
+      ? [`arn:aws:iam::${accountIdOf(cfg.accounts.a)}:role/${dbWriterRoleName(cfg.environment)}`]
+      : [],
   apps: ({ cfg, provider, network, data }) => dbWriterApps(cfg, provider, network, data),
 };

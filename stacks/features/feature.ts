@@ -57,6 +57,8 @@ export interface AppsBuildContext {
  * registered feature's hook in registry order (stacks/features/index.ts), so adding a feature is
  * one file plus one line there.
  */
+// An empty object by default: a feature that exports nothing adds no key to the apps outputs.
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
 export interface Feature<AppsOut extends object = {}> {
   name: string;
   /** Every problem with this feature's config, each naming its key and the fix. May record a plan in `ctx.plans`. */

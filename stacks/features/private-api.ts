@@ -57,41 +57,99 @@ export function privateApiConfigErrors(cfg: EnvConfigInput): ConfigError[] {
   ids.forEach((id, i) => {
     const problem = endpointIdProblem(k(`consumers.vpcEndpointIds[${i}]`), id);
     if (problem) errors.push(problem);
-    else if (ids.indexOf(id) !== i) errors.push(new ConfigError(k(`consumers.vpcEndpointIds[${i}]`), `${id} is listed twice`, "list each endpoint once"));
+    else if (ids.indexOf(id) !== i)
+      errors.push(
+        new ConfigError(k(`consumers.vpcEndpointIds[${i}]`), `${id} is listed twice`, "list each endpoint once"),
+      );
   });
   pa.consumers.accountIds.forEach((a, i) => {
-    if (a.trim() === "" || /[*?]/.test(a)) errors.push(new ConfigError(k(`consumers.accountIds[${i}]`), `"${a}" is a wildcard consumer: it would let every AWS account call this API`, "list each consumer account by its 12-digit id"));
-    else if (!ACCOUNT_ID_RE.test(a)) errors.push(new ConfigError(k(`consumers.accountIds[${i}]`), `"${a}" is not an AWS account id`, "give the 12-digit account id, e.g. 111122223333"));
+    if (a.trim() === "" || /[*?]/.test(a))
+      errors.push(
+        new ConfigError(
+          k(`consumers.accountIds[${i}]`),
+          `"${a}" is a wildcard consumer: it would let every AWS account call this API`,
+          "list each consumer account by its 12-digit id",
+        ),
+      );
+    else if (!ACCOUNT_ID_RE.test(a))
+      errors.push(
+        new ConfigError(
+          k(`consumers.accountIds[${i}]`),
+          `"${a}" is not an AWS account id`,
+          "give the 12-digit account id, e.g. 111122223333",
+        ),
+      );
   });
   if (pa.consumers.accountIds.length > 0 && pa.authorization !== "AWS_IAM") {
-    errors.push(new ConfigError(k("consumers.accountIds"), "accounts can only be recognised on SigV4-signed requests, and the API's authorization is NONE", `set ${P}:privateApi.authorization to AWS_IAM, or list the consumers' VPC endpoints in consumers.vpcEndpointIds instead`));
+    errors.push(
+      new ConfigError(
+        k("consumers.accountIds"),
+        "accounts can only be recognised on SigV4-signed requests, and the API's authorization is NONE",
+        `set ${P}:privateApi.authorization to AWS_IAM, or list the consumers' VPC endpoints in consumers.vpcEndpointIds instead`,
+      ),
+    );
   }
   if (!cfg.network.interfaceEndpoints.includes("execute-api") && ids.length === 0) {
-    errors.push(new ConfigError(k("enabled"), "a private API is reachable only through execute-api VPC endpoints, and the network has none and no consumer endpoint is listed", `add execute-api to ${P}:network.interfaceEndpoints (in a split apps stack too), or list endpoints in ${P}:privateApi.consumers.vpcEndpointIds`));
+    errors.push(
+      new ConfigError(
+        k("enabled"),
+        "a private API is reachable only through execute-api VPC endpoints, and the network has none and no consumer endpoint is listed",
+        `add execute-api to ${P}:network.interfaceEndpoints (in a split apps stack too), or list endpoints in ${P}:privateApi.consumers.vpcEndpointIds`,
+      ),
+    );
   }
   const access = pa.petsApi.access;
   if (!cfg.data.database.enabled) {
-    errors.push(new ConfigError(k("petsApi"), "pets-api keeps its pets in the data role's Aurora database, which is off (data.database.enabled: false)", `turn data.database on, or set ${P}:privateApi.enabled to false`));
+    errors.push(
+      new ConfigError(
+        k("petsApi"),
+        "pets-api keeps its pets in the data role's Aurora database, which is off (data.database.enabled: false)",
+        `turn data.database on, or set ${P}:privateApi.enabled to false`,
+      ),
+    );
   }
   if (!cfg.roles.includes("data") && !cfg.upstream.data) {
-    errors.push(new ConfigError(`${P}:upstream.data`, "pets-api needs the database's cluster ARN, endpoint and secret, and this stack does not run the data role", "set upstream.data to the data stack's name, e.g. dev-data"));
+    errors.push(
+      new ConfigError(
+        `${P}:upstream.data`,
+        "pets-api needs the database's cluster ARN, endpoint and secret, and this stack does not run the data role",
+        "set upstream.data to the data stack's name, e.g. dev-data",
+      ),
+    );
   }
   const same = sameAccount(cfg.accounts);
   if (same === undefined) {
-    errors.push(new ConfigError(`${P}:accounts`, "one of accounts.a / accounts.b names its account and the other does not, so pets-api cannot tell whether the database is in another account", `set both ${P}:accounts.a.accountId and ${P}:accounts.b.accountId`));
+    errors.push(
+      new ConfigError(
+        `${P}:accounts`,
+        "one of accounts.a / accounts.b names its account and the other does not, so pets-api cannot tell whether the database is in another account",
+        `set both ${P}:accounts.a.accountId and ${P}:accounts.b.accountId`,
+      ),
+    );
   }
   if (access === "data-api" && same === false) {
-    errors.push(new ConfigError(k("petsApi.access"), "the Data API only authorizes identities of the cluster's own account (an RDS cluster takes no resource policy), and pets-api runs in account A while the cluster is in account B", `use access "pg" (PostgreSQL over the Transit Gateway), or put both roles in one account (accounts.a = accounts.b)`));
+    errors.push(
+      new ConfigError(
+        k("petsApi.access"),
+        "the Data API only authorizes identities of the cluster's own account (an RDS cluster takes no resource policy), and pets-api runs in account A while the cluster is in account B",
+        `use access "pg" (PostgreSQL over the Transit Gateway), or put both roles in one account (accounts.a = accounts.b)`,
+      ),
+    );
   }
   if (access === "data-api" && !cfg.data.database.dataApi) {
-    errors.push(new ConfigError(k("petsApi.access"), "access is data-api but the cluster's Data API is off (data.database.dataApi: false)", `turn data.database.dataApi on, or use access "pg"`));
+    errors.push(
+      new ConfigError(
+        k("petsApi.access"),
+        "access is data-api but the cluster's Data API is off (data.database.dataApi: false)",
+        `turn data.database.dataApi on, or use access "pg"`,
+      ),
+    );
   }
   return errors;
 }
 
-
 /**
- * MISSION §5 in the apps role (account A): the pets service behind a PRIVATE REST API bound to the
+ * docs/designs.md §5 in the apps role (account A): the pets service behind a PRIVATE REST API bound to the
  * network's execute-api endpoint and the listed consumers' endpoints.
  *
  * pets-api is a VpcFunction in the network's private subnets either way, so its egress is exactly what
@@ -101,17 +159,36 @@ export function privateApiConfigErrors(cfg: EnvConfigInput): ConfigError[] {
  * network.interfaceEndpoints lists rds-data, else the NAT), and its role may call the Data API on that
  * one cluster.
  */
-export function privateApiApps(cfg: EnvConfig, provider: aws.Provider, network: NetworkOutputs, data: DataOutputs | undefined): PrivateApiAppOutputs {
+export function privateApiApps(
+  cfg: EnvConfig,
+  provider: aws.Provider,
+  network: NetworkOutputs,
+  data: DataOutputs | undefined,
+): PrivateApiAppOutputs {
   const pa = cfg.privateApi;
   if (!pa || !pa.enabled) return {};
-  if (!data) throw new Error(`${P}:upstream.data: pets-api needs the data role's outputs. Fix: set upstream.data to the data stack`);
+  if (!data)
+    throw new Error(
+      `${P}:upstream.data: pets-api needs the data role's outputs. Fix: set upstream.data to the data stack`,
+    );
   const access = pa.petsApi.access;
-  const { flows, statements, secretArn, clusterArn, dbRegion, fnRegion, crossAccount } = dbClientAccess(cfg, network, data, access);
+  const { flows, statements, secretArn, clusterArn, dbRegion, fnRegion, crossAccount } = dbClientAccess(
+    cfg,
+    network,
+    data,
+    access,
+  );
   const environment: Record<string, pulumi.Input<string>> = {
     DB_ACCESS: access,
     DB_NAME: data.databaseName.apply(String),
     DB_SECRET_ARN: secretArn,
-    ...(access === "data-api" ? { DB_CLUSTER_ARN: clusterArn } : { DB_HOST: requiredDataOutput(data.endpoint, "endpoint", cfg), DB_PORT: data.port.apply(String), DB_CONNECT_TIMEOUT_MS: "3000" }),
+    ...(access === "data-api"
+      ? { DB_CLUSTER_ARN: clusterArn }
+      : {
+          DB_HOST: requiredDataOutput(data.endpoint, "endpoint", cfg),
+          DB_PORT: data.port.apply(String),
+          DB_CONNECT_TIMEOUT_MS: "3000",
+        }),
     ...(dbRegion !== fnRegion ? { DB_SECRET_REGION: dbRegion } : {}),
   };
   const description = `pets service behind the private API (${access === "pg" ? "PostgreSQL over the Transit Gateway" : "Aurora Data API"})`;
@@ -120,44 +197,54 @@ export function privateApiApps(cfg: EnvConfig, provider: aws.Provider, network: 
     const readers = cfg.database?.secretReaderArns;
     const mine = petsApiSecretReaders(cfg)[0];
     if (cfg.roles.includes("data") && readers && !readers.includes(mine)) {
-      pulumi.log.warn(`pets-api (pg, cross-account) reads the master secret as ${mine}, but the data role shares it only with ${readers.join(", ") || "no role"}: add petsApiSecretReaders(cfg) to the data side's secretReaderArns, or reads fail with AccessDenied`);
+      pulumi.log.warn(
+        `pets-api (pg, cross-account) reads the master secret as ${mine}, but the data role shares it only with ${readers.join(", ") || "no role"}: add petsApiSecretReaders(cfg) to the data side's secretReaderArns, or reads fail with AccessDenied`,
+      );
     }
   }
-  const vfn = new VpcFunction("pets-api", {
-    source: "pets-api",
-    description,
-    vpcId: network.vpcId,
-    subnetIds: network.privateSubnetIds,
-    flows,
-    environment,
-    policyStatements: statements,
-    memorySize: pa.petsApi.memoryMb,
-    timeout: pa.petsApi.timeoutSeconds,
-    reservedConcurrency: pa.petsApi.reservedConcurrency,
-    logRetentionInDays: cfg.logRetentionInDays,
-  }, { provider, transformations: crossAccount ? [pinRoleName("pets-api", petsApiRoleName(cfg.environment))] : [] });
+  const vfn = new VpcFunction(
+    "pets-api",
+    {
+      source: "pets-api",
+      description,
+      vpcId: network.vpcId,
+      subnetIds: network.privateSubnetIds,
+      flows,
+      environment,
+      policyStatements: statements,
+      memorySize: pa.petsApi.memoryMb,
+      timeout: pa.petsApi.timeoutSeconds,
+      reservedConcurrency: pa.petsApi.reservedConcurrency,
+      logRetentionInDays: cfg.logRetentionInDays,
+    },
+    { provider, transformations: crossAccount ? [pinRoleName("pets-api", petsApiRoleName(cfg.environment))] : [] },
+  );
   allowToEndpoints(cfg, network, "pets-api", vfn.securityGroupId, provider);
   const fn = vfn.fn;
 
   const fromNetwork = cfg.network.interfaceEndpoints.includes("execute-api") ? [network.executeApiEndpointId] : [];
   // ANY on both resources: the function answers 405 with Allow itself, instead of API Gateway's 403
   // "Missing Authentication Token" for a method nobody routed.
-  const api = new PrivateApi("private-api", {
-    routes: [
-      { method: "ANY", path: "/pets", function: fn },
-      { method: "ANY", path: "/pets/{id}", function: fn },
-    ],
-    vpcEndpointIds: [...fromNetwork, ...pa.consumers.vpcEndpointIds],
-    consumerAccountIds: pa.consumers.accountIds,
-    authorization: pa.authorization,
-    stageName: pa.stageName,
-    throttling: pa.throttling,
-    accessLogs: pa.accessLogs,
-    executionLogging: pa.executionLogging,
-    manageAccountCloudWatchRole: pa.manageAccountCloudWatchRole,
-    logRetentionInDays: cfg.logRetentionInDays,
-    description: `${cfg.stack}: pets service, reachable only through listed VPC endpoints`,
-  }, { provider });
+  const api = new PrivateApi(
+    "private-api",
+    {
+      routes: [
+        { method: "ANY", path: "/pets", function: fn },
+        { method: "ANY", path: "/pets/{id}", function: fn },
+      ],
+      vpcEndpointIds: [...fromNetwork, ...pa.consumers.vpcEndpointIds],
+      consumerAccountIds: pa.consumers.accountIds,
+      authorization: pa.authorization,
+      stageName: pa.stageName,
+      throttling: pa.throttling,
+      accessLogs: pa.accessLogs,
+      executionLogging: pa.executionLogging,
+      manageAccountCloudWatchRole: pa.manageAccountCloudWatchRole,
+      logRetentionInDays: cfg.logRetentionInDays,
+      description: `${cfg.stack}: pets service, reachable only through listed VPC endpoints`,
+    },
+    { provider },
+  );
   return {
     privateApi: {
       restApiId: api.restApiId,
@@ -172,10 +259,13 @@ export function privateApiApps(cfg: EnvConfig, provider: aws.Provider, network: 
   };
 }
 
-/** MISSION §5: the pets service behind a PRIVATE REST API (docs/private-api.md). */
+/** docs/designs.md §5: the pets service behind a PRIVATE REST API (docs/private-api.md). */
 export const privateApiFeature: Feature<PrivateApiAppOutputs> = {
   name: "private-api",
-  configErrors: ({ cfg, failed }) => failed.has("privateApi") || failed.has("data") || failed.has("accounts") || failed.has("network") ? [] : privateApiConfigErrors(cfg),
+  configErrors: ({ cfg, failed }) =>
+    failed.has("privateApi") || failed.has("data") || failed.has("accounts") || failed.has("network")
+      ? []
+      : privateApiConfigErrors(cfg),
   dbSecretReaders: petsApiSecretReaders,
   apps: ({ cfg, provider, network, data }) => privateApiApps(cfg, provider, network, data),
 };

@@ -11,7 +11,11 @@ import { checkedSecret } from "../config/secrets";
 import type { Feature } from "./feature";
 
 export interface ProxyTierOutputs {
-  proxyTier?: { proxyUrl: pulumi.Output<string>; egressIps: pulumi.Output<string[]>; securityGroupId: pulumi.Output<string> };
+  proxyTier?: {
+    proxyUrl: pulumi.Output<string>;
+    egressIps: pulumi.Output<string[]>;
+    securityGroupId: pulumi.Output<string>;
+  };
 }
 
 /** The network role's subnets, one Input per AZ (the tier validates zones and subnets as plain lists). */
@@ -20,46 +24,83 @@ function perAz(ids: pulumi.Output<string[]>, count: number): pulumi.Input<string
 }
 
 /**
- * MISSION §2: the header-gated Squid tier in the network role's VPC (saas-export sends through it).
+ * docs/designs.md §2: the header-gated Squid tier in the network role's VPC (saas-export sends through it).
  * The subnet CIDRs come from the network plan (config), because squid.conf is rendered from plain
  * values before anything is registered.
  */
-export function proxyTierApps(cfg: EnvConfig, provider: aws.Provider, network: NetworkOutputs): { outputs: ProxyTierOutputs; tier?: SquidProxyTier } {
+export function proxyTierApps(
+  cfg: EnvConfig,
+  provider: aws.Provider,
+  network: NetworkOutputs,
+): { outputs: ProxyTierOutputs; tier?: SquidProxyTier } {
   const pt = cfg.proxyTier;
   if (!pt) return { outputs: {} };
   const azs = cfg.networkPlan.azCount;
-  const tier = new SquidProxyTier("proxy", {
-    vpcId: network.vpcId,
-    placement: pt.placement,
-    instanceSubnetIds: perAz(pt.placement === "public" ? network.publicSubnetIds : network.privateSubnetIds, azs),
-    // The internal load balancer sits beside its clients, in the private subnets.
-    lbSubnetIds: perAz(network.privateSubnetIds, azs),
-    lbSubnetCidrs: cfg.networkPlan.privateSubnetCidrs,
-    availabilityZones: zoneNames(cfg.networkAzs, provider, `${PROJECT}:network.availabilityZones`),
-    // Squid checks the real client address (PROXY protocol): the private subnets' functions, plus listed networks.
-    clientCidrs: [...cfg.networkPlan.privateSubnetCidrs, ...pt.extraClientCidrs],
-    openToClientCidrs: pt.extraClientCidrs.length > 0,
-    allowedDomains: pt.allowedDomains,
-    port: pt.port,
-    headerName: pt.headerName,
-    headerValue: checkedSecret(PROJECT, "proxyHeaderValue", secretFix("proxyHeaderValue")),
-    natEgressIps: pt.placement === "private" ? network.egressIps : undefined,
-    desiredCapacity: pt.desiredCapacity,
-    instanceType: pt.instanceType,
-  }, { provider });
-  return { outputs: { proxyTier: { proxyUrl: tier.proxyUrl, egressIps: tier.egressIps, securityGroupId: tier.securityGroupId } }, tier };
+  const tier = new SquidProxyTier(
+    "proxy",
+    {
+      vpcId: network.vpcId,
+      placement: pt.placement,
+      instanceSubnetIds: perAz(pt.placement === "public" ? network.publicSubnetIds : network.privateSubnetIds, azs),
+      // The internal load balancer sits beside its clients, in the private subnets.
+      lbSubnetIds: perAz(network.privateSubnetIds, azs),
+      lbSubnetCidrs: cfg.networkPlan.privateSubnetCidrs,
+      availabilityZones: zoneNames(cfg.networkAzs, provider, `${PROJECT}:network.availabilityZones`),
+      // Squid checks the real client address (PROXY protocol): the private subnets' functions, plus listed networks.
+      clientCidrs: [...cfg.networkPlan.privateSubnetCidrs, ...pt.extraClientCidrs],
+      openToClientCidrs: pt.extraClientCidrs.length > 0,
+      allowedDomains: pt.allowedDomains,
+      port: pt.port,
+      headerName: pt.headerName,
+      headerValue: checkedSecret(PROJECT, "proxyHeaderValue", secretFix("proxyHeaderValue")),
+      natEgressIps: pt.placement === "private" ? network.egressIps : undefined,
+      desiredCapacity: pt.desiredCapacity,
+      instanceType: pt.instanceType,
+    },
+    { provider },
+  );
+  return {
+    outputs: {
+      proxyTier: { proxyUrl: tier.proxyUrl, egressIps: tier.egressIps, securityGroupId: tier.securityGroupId },
+    },
+    tier,
+  };
 }
 
 /** Config-time checks of `proxyTier` against the rest of the environment. */
-export function proxyTierConfigErrors(cfg: EnvConfigInput, failed: ReadonlySet<string>, secretPresent: boolean, networkPlan?: FixedEgressVpcPlan): ConfigError[] {
+export function proxyTierConfigErrors(
+  cfg: EnvConfigInput,
+  failed: ReadonlySet<string>,
+  secretPresent: boolean,
+  networkPlan?: FixedEgressVpcPlan,
+): ConfigError[] {
   const errors: ConfigError[] = [];
   if (cfg.proxyTier && cfg.roles.includes("apps") && !secretPresent) {
-    errors.push(new ConfigError(`${PROJECT}:proxyHeaderValue`, "the proxy tier needs its secret header value", `pulumi config set --secret ${PROJECT}:proxyHeaderValue "$(openssl rand -hex 24)"`));
+    errors.push(
+      new ConfigError(
+        `${PROJECT}:proxyHeaderValue`,
+        "the proxy tier needs its secret header value",
+        `pulumi config set --secret ${PROJECT}:proxyHeaderValue "$(openssl rand -hex 24)"`,
+      ),
+    );
   }
-  if (cfg.proxyTier && !failed.has("network") && (typeof cfg.network.availabilityZones === "number" ? cfg.network.availabilityZones : cfg.network.availabilityZones.length) < 2) {
-    errors.push(new ConfigError(`${PROJECT}:network.availabilityZones`, "the proxy tier spreads its instances over at least two availability zones, and the network has one", "set network.availabilityZones to 2 or more (natGateways: single keeps one NAT)"));
+  if (
+    cfg.proxyTier &&
+    !failed.has("network") &&
+    (typeof cfg.network.availabilityZones === "number"
+      ? cfg.network.availabilityZones
+      : cfg.network.availabilityZones.length) < 2
+  ) {
+    errors.push(
+      new ConfigError(
+        `${PROJECT}:network.availabilityZones`,
+        "the proxy tier spreads its instances over at least two availability zones, and the network has one",
+        "set network.availabilityZones to 2 or more (natGateways: single keeps one NAT)",
+      ),
+    );
   }
-  if (cfg.proxyTier && networkPlan && networkPlan.azCount >= 2) errors.push(...tierPlanErrors(cfg.proxyTier, networkPlan));
+  if (cfg.proxyTier && networkPlan && networkPlan.azCount >= 2)
+    errors.push(...tierPlanErrors(cfg.proxyTier, networkPlan));
   return errors;
 }
 
@@ -79,10 +120,16 @@ function tierPlanErrors(pt: NonNullable<EnvConfigInput["proxyTier"]>, plan: Fixe
     const i = index === undefined ? undefined : Number(index);
     const at = (k: string, j = i) => `${PROJECT}:${k}${j === undefined ? "" : `[${j}]`}${rest}`;
     switch (name) {
-      case "clientCidrs": return i !== undefined && i < privateCidrs.length ? at("network.privateSubnetCidrs") : at("proxyTier.extraClientCidrs", i === undefined ? undefined : i - privateCidrs.length);
-      case "lbSubnetCidrs": return at("network.privateSubnetCidrs");
-      case "headerValue": return `${PROJECT}:proxyHeaderValue`;
-      default: return at(`proxyTier.${name}`);
+      case "clientCidrs":
+        return i !== undefined && i < privateCidrs.length
+          ? at("network.privateSubnetCidrs")
+          : at("proxyTier.extraClientCidrs", i === undefined ? undefined : i - privateCidrs.length);
+      case "lbSubnetCidrs":
+        return at("network.privateSubnetCidrs");
+      case "headerValue":
+        return `${PROJECT}:proxyHeaderValue`;
+      default:
+        return at(`proxyTier.${name}`);
     }
   };
   try {
@@ -111,10 +158,11 @@ function tierPlanErrors(pt: NonNullable<EnvConfigInput["proxyTier"]>, plan: Fixe
   return [];
 }
 
-/** MISSION §2's Squid proxy tier. */
+/** docs/designs.md §2's Squid proxy tier. */
 export const proxyTierFeature: Feature<ProxyTierOutputs> = {
   name: "proxy-tier",
-  configErrors: ({ cfg, failed, secretsPresent, plans }) => failed.has("proxyTier") ? [] : proxyTierConfigErrors(cfg, failed, secretsPresent.proxyHeaderValue, plans.network),
+  configErrors: ({ cfg, failed, secretsPresent, plans }) =>
+    failed.has("proxyTier") ? [] : proxyTierConfigErrors(cfg, failed, secretsPresent.proxyHeaderValue, plans.network),
   apps: ({ cfg, provider, network, shared }) => {
     const { outputs, tier } = proxyTierApps(cfg, provider, network);
     shared.proxyTier = tier;

@@ -1,7 +1,19 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { ConfigError, throwIfAny } from "../../components/errors";
-import { checkTgwSegments, checkTgwShare, TGW_ATTACH_ID_RE, TGW_ID_RE, TGW_RTB_ID_RE, TgwOwner, TgwPeer, TgwPlan, tgwRouteTableMembership, TgwSegments, tgwSegmentMembership } from "../../components/tgw-shared-network";
+import {
+  checkTgwSegments,
+  checkTgwShare,
+  TGW_ATTACH_ID_RE,
+  TGW_ID_RE,
+  TGW_RTB_ID_RE,
+  TgwOwner,
+  TgwPeer,
+  TgwPlan,
+  tgwRouteTableMembership,
+  TgwSegments,
+  tgwSegmentMembership,
+} from "../../components/tgw-shared-network";
 import type { FixedEgressVpc } from "../../components/fixed-egress-vpc";
 import type { PrivateVpc } from "../../components/private-vpc";
 import { collectConfigErrors, EnvConfig, EnvConfigInput, PROJECT as P } from "../config/schema";
@@ -30,7 +42,12 @@ export type TgwNetworkView = Pick<NetworkOutputs, "transitGatewayId" | "tgwShare
  * stack gets the upstream it needs. Undefined when off. The CIDR overlap check lives beside the
  * other VPC checks in stacks/config/load.ts.
  */
-export function planTgwConfig(cfg: EnvConfigInput, networkCidr: string | undefined, dataCidr: string | undefined, region?: string): TgwPlan | undefined {
+export function planTgwConfig(
+  cfg: EnvConfigInput,
+  networkCidr: string | undefined,
+  dataCidr: string | undefined,
+  region?: string,
+): TgwPlan | undefined {
   const tg = cfg.transitGateway;
   const runs = (r: "network" | "data" | "apps") => cfg.roles.includes(r);
   const inEnv = (r: "network" | "data") => runs(r) || cfg.upstream[r] !== undefined;
@@ -47,26 +64,59 @@ export function planTgwConfig(cfg: EnvConfigInput, networkCidr: string | undefin
   if (runs("network") && !existing) {
     principals = tg.principals ?? (peerAccount ? [peerAccount] : undefined);
     if (!principals) {
-      errors.push(new ConfigError(k("principals"), "the Transit Gateway is on but there is no principal to share it with", `set ${P}:accounts.b.accountId (account B, the data side; the default principal) or list ${P}:transitGateway.principals`));
+      errors.push(
+        new ConfigError(
+          k("principals"),
+          "the Transit Gateway is on but there is no principal to share it with",
+          `set ${P}:accounts.b.accountId (account B, the data side; the default principal) or list ${P}:transitGateway.principals`,
+        ),
+      );
     }
   }
   // Route tables given: explicit tables, the TGW's defaults off.
   const segmented = tg.routeTables.length > 0;
-  const share = checkTgwShare({ ...tg, ...(segmented ? { defaultRouteTableAssociation: false, defaultRouteTablePropagation: false } : {}), principals, peerAccountIds: peerAccount ? [peerAccount] : [] }, `${P}:transitGateway.`, errors);
+  const share = checkTgwShare(
+    {
+      ...tg,
+      ...(segmented ? { defaultRouteTableAssociation: false, defaultRouteTablePropagation: false } : {}),
+      principals,
+      peerAccountIds: peerAccount ? [peerAccount] : [],
+    },
+    `${P}:transitGateway.`,
+    errors,
+  );
   const segments = segmentsOf(cfg);
   checkTgwSegments(segments, [OWNER_VPC, PEER_VPC], `${P}:transitGateway.`, errors);
 
   const ra = cfg.accounts.a.region ?? region;
   const rb = cfg.accounts.b.region ?? region;
   if (runs("network") && runs("data") && ra !== rb) {
-    errors.push(new ConfigError(`${P}:accounts.b.region`, `account A's region (${ra}) and account B's (${rb}) differ, and a VPC attaches only to a Transit Gateway in its own region`, "give both accounts the same region, or set transitGateway.enabled to false"));
+    errors.push(
+      new ConfigError(
+        `${P}:accounts.b.region`,
+        `account A's region (${ra}) and account B's (${rb}) differ, and a VPC attaches only to a Transit Gateway in its own region`,
+        "give both accounts the same region, or set transitGateway.enabled to false",
+      ),
+    );
   }
   if (runs("data") && !runs("network") && !cfg.upstream.network) {
-    errors.push(new ConfigError(`${P}:upstream.network`, "the data role attaches its VPC to the network stack's Transit Gateway, and this stack does not run the network role", `set upstream.network to the network stack (e.g. dev-network), or set ${P}:transitGateway.enabled to false`));
+    errors.push(
+      new ConfigError(
+        `${P}:upstream.network`,
+        "the data role attaches its VPC to the network stack's Transit Gateway, and this stack does not run the network role",
+        `set upstream.network to the network stack (e.g. dev-network), or set ${P}:transitGateway.enabled to false`,
+      ),
+    );
   }
   const admitsData = existing ? existing.routeTableIds[PEER_VPC] !== undefined : !share.defaultRouteTables;
   if (admitsData && runs("apps") && !runs("data") && !cfg.upstream.data) {
-    errors.push(new ConfigError(`${P}:upstream.data`, "with an explicit TGW route table, account A admits account B's attachment to it (a RAM-shared TGW's route tables belong to its owner), which this stack does after the data stack", "set upstream.data to the data stack (e.g. dev-data), or use the default route tables"));
+    errors.push(
+      new ConfigError(
+        `${P}:upstream.data`,
+        "with an explicit TGW route table, account A admits account B's attachment to it (a RAM-shared TGW's route tables belong to its owner), which this stack does after the data stack",
+        "set upstream.data to the data stack (e.g. dev-data), or use the default route tables",
+      ),
+    );
   }
   throwIfAny(errors);
   return {
@@ -88,28 +138,106 @@ function checkExisting(cfg: EnvConfigInput, errors: ConfigError[]): void {
   const names = [OWNER_VPC, PEER_VPC];
   const ex = tg.existing;
   for (const [name, id] of Object.entries(tg.existingAttachments)) {
-    if (!names.includes(name)) errors.push(new ConfigError(k(`existingAttachments.${name}`), `"${name}" is not an attachment of this Transit Gateway`, `use one of ${names.join(", ")}`));
-    else if (!TGW_ATTACH_ID_RE.test(id)) errors.push(new ConfigError(k(`existingAttachments.${name}`), `"${id}" is not a Transit Gateway attachment id`, "give an id such as tgw-attach-0123456789abcdef0"));
-    else if (name === OWNER_VPC && !ex) errors.push(new ConfigError(k(`existingAttachments.${name}`), "the kit creates this Transit Gateway, so no attachment to it exists yet", `remove it, or set ${P}:transitGateway.existing to the TGW it is attached to`));
+    if (!names.includes(name))
+      errors.push(
+        new ConfigError(
+          k(`existingAttachments.${name}`),
+          `"${name}" is not an attachment of this Transit Gateway`,
+          `use one of ${names.join(", ")}`,
+        ),
+      );
+    else if (!TGW_ATTACH_ID_RE.test(id))
+      errors.push(
+        new ConfigError(
+          k(`existingAttachments.${name}`),
+          `"${id}" is not a Transit Gateway attachment id`,
+          "give an id such as tgw-attach-0123456789abcdef0",
+        ),
+      );
+    else if (name === OWNER_VPC && !ex)
+      errors.push(
+        new ConfigError(
+          k(`existingAttachments.${name}`),
+          "the kit creates this Transit Gateway, so no attachment to it exists yet",
+          `remove it, or set ${P}:transitGateway.existing to the TGW it is attached to`,
+        ),
+      );
   }
   if (!ex) return;
-  if (!TGW_ID_RE.test(ex.id)) errors.push(new ConfigError(k("existing.id"), `"${ex.id}" is not a Transit Gateway id`, "give an id such as tgw-0123456789abcdef0"));
+  if (!TGW_ID_RE.test(ex.id))
+    errors.push(
+      new ConfigError(
+        k("existing.id"),
+        `"${ex.id}" is not a Transit Gateway id`,
+        "give an id such as tgw-0123456789abcdef0",
+      ),
+    );
   for (const [name, id] of Object.entries(ex.routeTableIds)) {
-    if (!names.includes(name)) errors.push(new ConfigError(k(`existing.routeTableIds.${name}`), `"${name}" is not an attachment of this Transit Gateway`, `use one of ${names.join(", ")}`));
-    else if (!TGW_RTB_ID_RE.test(id)) errors.push(new ConfigError(k(`existing.routeTableIds.${name}`), `"${id}" is not a Transit Gateway route table id`, "give an id such as tgw-rtb-0123456789abcdef0"));
+    if (!names.includes(name))
+      errors.push(
+        new ConfigError(
+          k(`existing.routeTableIds.${name}`),
+          `"${name}" is not an attachment of this Transit Gateway`,
+          `use one of ${names.join(", ")}`,
+        ),
+      );
+    else if (!TGW_RTB_ID_RE.test(id))
+      errors.push(
+        new ConfigError(
+          k(`existing.routeTableIds.${name}`),
+          `"${id}" is not a Transit Gateway route table id`,
+          "give an id such as tgw-rtb-0123456789abcdef0",
+        ),
+      );
   }
-  if (ex.shareArn !== undefined && !SHARE_ARN_RE.test(ex.shareArn)) errors.push(new ConfigError(k("existing.shareArn"), `"${ex.shareArn}" is not a RAM resource share ARN`, "give arn:aws:ram:<region>:<owner account>:resource-share/<uuid>"));
-  if (tg.acceptShare && ex.shareArn === undefined) errors.push(new ConfigError(k("acceptShare"), "true, but the existing Transit Gateway's share is not the kit's, and no existing.shareArn names the share to accept", `set ${P}:transitGateway.existing.shareArn, or acceptShare to false (inside an Organization with RAM sharing enabled, shares are accepted automatically)`));
-  if (tg.principals !== undefined) errors.push(new ConfigError(k("principals"), "the kit creates no RAM share for an existing Transit Gateway", "remove principals; the TGW's owner shares it"));
-  if (tg.routeTables.length > 0) errors.push(new ConfigError(k("routeTables"), "the kit creates route tables only in a Transit Gateway it creates", `remove routeTables and name the existing tables in ${P}:transitGateway.existing.routeTableIds`));
-  if (tg.amazonSideAsn !== undefined) errors.push(new ConfigError(k("amazonSideAsn"), "the ASN belongs to the existing Transit Gateway", "remove amazonSideAsn"));
+  if (ex.shareArn !== undefined && !SHARE_ARN_RE.test(ex.shareArn))
+    errors.push(
+      new ConfigError(
+        k("existing.shareArn"),
+        `"${ex.shareArn}" is not a RAM resource share ARN`,
+        "give arn:aws:ram:<region>:<owner account>:resource-share/<uuid>",
+      ),
+    );
+  if (tg.acceptShare && ex.shareArn === undefined)
+    errors.push(
+      new ConfigError(
+        k("acceptShare"),
+        "true, but the existing Transit Gateway's share is not the kit's, and no existing.shareArn names the share to accept",
+        `set ${P}:transitGateway.existing.shareArn, or acceptShare to false (inside an Organization with RAM sharing enabled, shares are accepted automatically)`,
+      ),
+    );
+  if (tg.principals !== undefined)
+    errors.push(
+      new ConfigError(
+        k("principals"),
+        "the kit creates no RAM share for an existing Transit Gateway",
+        "remove principals; the TGW's owner shares it",
+      ),
+    );
+  if (tg.routeTables.length > 0)
+    errors.push(
+      new ConfigError(
+        k("routeTables"),
+        "the kit creates route tables only in a Transit Gateway it creates",
+        `remove routeTables and name the existing tables in ${P}:transitGateway.existing.routeTableIds`,
+      ),
+    );
+  if (tg.amazonSideAsn !== undefined)
+    errors.push(
+      new ConfigError(k("amazonSideAsn"), "the ASN belongs to the existing Transit Gateway", "remove amazonSideAsn"),
+    );
 }
 
 /** The segmentation part of `transitGateway` (route tables, isolated pairs, attachment options). */
 export function segmentsOf(cfg: EnvConfigInput): TgwSegments {
   const tg = cfg.transitGateway;
   return {
-    routeTables: tg.routeTables.map((t) => ({ name: t.name, associate: t.associate, propagate: t.propagate, routes: t.routes })),
+    routeTables: tg.routeTables.map((t) => ({
+      name: t.name,
+      associate: t.associate,
+      propagate: t.propagate,
+      routes: t.routes,
+    })),
     isolate: tg.isolate as [string, string][],
     attachmentOptions: tg.attachmentOptions,
   };
@@ -118,52 +246,70 @@ export function segmentsOf(cfg: EnvConfigInput): TgwSegments {
 /** Account A (network role): the TGW, its RAM share, the egress VPC's attachment and routes to the data VPC. */
 export function tgwOwnerSide(cfg: EnvConfig, provider: aws.Provider, vpc: FixedEgressVpc): TgwOwnerOutputs {
   const plan = cfg.tgw;
-  if (!plan) return { transitGatewayId: pulumi.output(""), tgwShareArn: pulumi.output(""), tgwRouteTableId: pulumi.output("") };
+  if (!plan)
+    return { transitGatewayId: pulumi.output(""), tgwShareArn: pulumi.output(""), tgwRouteTableId: pulumi.output("") };
   const existing = cfg.transitGateway.existing;
   if (existing) {
     // Account A attaches the egress VPC to the existing TGW (or adopts its attachment) and routes to the data VPC.
-    const side = new TgwPeer(NAME, {
-      transitGatewayId: existing.id,
-      shareArn: existing.shareArn,
-      acceptShare: plan.acceptShare,
+    const side = new TgwPeer(
+      NAME,
+      {
+        transitGatewayId: existing.id,
+        shareArn: existing.shareArn,
+        acceptShare: plan.acceptShare,
+        vpcId: vpc.vpcId,
+        cidrBlocks: [vpc.cidrBlock],
+        vpcName: OWNER_VPC,
+        subnetIds: vpc.privateSubnetIds,
+        routeTableIds: vpc.privateRouteTableIds,
+        ownerCidrBlocks: plan.peers.flatMap((p) => p.cidrBlocks),
+        ownerName: PEER_VPC,
+        existingAttachmentId: cfg.transitGateway.existingAttachments[OWNER_VPC],
+      },
+      { provider },
+    );
+    const rtb = existing.routeTableIds[OWNER_VPC];
+    // Only the TGW's owner may do this: account A must own it (else its owner associates the attachment).
+    if (rtb)
+      tgwRouteTableMembership(
+        `${NAME}-${OWNER_VPC}`,
+        { transitGatewayRouteTableId: rtb, transitGatewayAttachmentId: side.attachmentId },
+        { provider, parent: side },
+      );
+    return {
+      transitGatewayId: pulumi.output(existing.id),
+      tgwShareArn: pulumi.output(existing.shareArn ?? ""),
+      tgwRouteTableId: pulumi.output(existing.routeTableIds[PEER_VPC] ?? ""),
+    };
+  }
+  const owner = new TgwOwner(
+    NAME,
+    {
       vpcId: vpc.vpcId,
       cidrBlocks: [vpc.cidrBlock],
       vpcName: OWNER_VPC,
+      // The usual recipe attaches the private subnet: one per AZ, where the functions run.
       subnetIds: vpc.privateSubnetIds,
       routeTableIds: vpc.privateRouteTableIds,
-      ownerCidrBlocks: plan.peers.flatMap((p) => p.cidrBlocks),
-      ownerName: PEER_VPC,
-      existingAttachmentId: cfg.transitGateway.existingAttachments[OWNER_VPC],
-    }, { provider });
-    const rtb = existing.routeTableIds[OWNER_VPC];
-    // Only the TGW's owner may do this: account A must own it (else its owner associates the attachment).
-    if (rtb) tgwRouteTableMembership(`${NAME}-${OWNER_VPC}`, { transitGatewayRouteTableId: rtb, transitGatewayAttachmentId: side.attachmentId }, { provider, parent: side });
-    return { transitGatewayId: pulumi.output(existing.id), tgwShareArn: pulumi.output(existing.shareArn ?? ""), tgwRouteTableId: pulumi.output(existing.routeTableIds[PEER_VPC] ?? "") };
-  }
-  const owner = new TgwOwner(NAME, {
-    vpcId: vpc.vpcId,
-    cidrBlocks: [vpc.cidrBlock],
-    vpcName: OWNER_VPC,
-    // The write-up attaches the private subnet: one per AZ, where the functions run.
-    subnetIds: vpc.privateSubnetIds,
-    routeTableIds: vpc.privateRouteTableIds,
-    peers: plan.peers.map(({ name, cidrBlocks }) => ({ name, cidrBlocks })),
-    principals: (plan.principals ?? []).map((p) => p.value),
-    allowExternalPrincipals: plan.allowExternalPrincipals,
-    acceptShare: plan.acceptShare,
-    defaultRouteTableAssociation: plan.defaultRouteTables,
-    defaultRouteTablePropagation: plan.defaultRouteTables,
-    amazonSideAsn: plan.amazonSideAsn,
-    segments: segmentsOf(cfg),
-    shareName: `${cfg.project}-${cfg.stack}-tgw`,
-  }, { provider });
+      peers: plan.peers.map(({ name, cidrBlocks }) => ({ name, cidrBlocks })),
+      principals: (plan.principals ?? []).map((p) => p.value),
+      allowExternalPrincipals: plan.allowExternalPrincipals,
+      acceptShare: plan.acceptShare,
+      defaultRouteTableAssociation: plan.defaultRouteTables,
+      defaultRouteTablePropagation: plan.defaultRouteTables,
+      amazonSideAsn: plan.amazonSideAsn,
+      segments: segmentsOf(cfg),
+      shareName: `${cfg.project}-${cfg.stack}-tgw`,
+    },
+    { provider },
+  );
   const segmented = Object.keys(owner.routeTableIds).length > 0;
   return {
     // Carries the share's associations as dependencies: a peer in this same stack attaches after them.
     transitGatewayId: owner.sharedTransitGatewayId,
     tgwShareArn: owner.shareArn,
     // Segmented: every table's id by name, as JSON (the apps stack admits the data attachment to them).
-    tgwRouteTableId: segmented ? pulumi.jsonStringify(owner.routeTableIds) : owner.routeTableId ?? pulumi.output(""),
+    tgwRouteTableId: segmented ? pulumi.jsonStringify(owner.routeTableIds) : (owner.routeTableId ?? pulumi.output("")),
   };
 }
 
@@ -184,26 +330,38 @@ function networkSource(cfg: EnvConfig): string {
  * share is usable, route the data route table to the egress VPC through the TGW. `network` is the
  * network role's outputs, produced in this stack or read from the network stack by StackReference.
  */
-export function tgwPeerSide(cfg: EnvConfig, provider: aws.Provider, network: TgwNetworkView | undefined, vpc: PrivateVpc): { tgwAttachmentId: pulumi.Output<string> } {
+export function tgwPeerSide(
+  cfg: EnvConfig,
+  provider: aws.Provider,
+  network: TgwNetworkView | undefined,
+  vpc: PrivateVpc,
+): { tgwAttachmentId: pulumi.Output<string> } {
   const plan = cfg.tgw;
   if (!plan || !network) return { tgwAttachmentId: pulumi.output("") };
   const where = networkSource(cfg);
   const fix = `set ${P}:transitGateway.enabled to true in the network stack and deploy it first (network → data → apps)`;
-  const peer = new TgwPeer(`${PEER_VPC}-${NAME}`, {
-    transitGatewayId: required(network.transitGatewayId, "Transit Gateway (transitGatewayId)", where, fix),
-    shareArn: plan.acceptShare ? (cfg.transitGateway.existing?.shareArn ?? required(network.tgwShareArn, "RAM share (tgwShareArn)", where, fix)) : undefined,
-    existingAttachmentId: cfg.transitGateway.existingAttachments[PEER_VPC],
-    acceptShare: plan.acceptShare,
-    vpcId: vpc.vpcId,
-    cidrBlocks: [vpc.cidrBlock],
-    vpcName: PEER_VPC,
-    subnetIds: vpc.subnetIds,
-    routeTableIds: [vpc.routeTableId],
-    ownerCidrBlocks: [network.vpcCidr],
-    ownerName: OWNER_VPC,
-    segments: segmentsOf(cfg),
-    // Under the data VPC: the attachment and its routes belong to that VPC, in account B.
-  }, { provider, parent: vpc });
+  const peer = new TgwPeer(
+    `${PEER_VPC}-${NAME}`,
+    {
+      transitGatewayId: required(network.transitGatewayId, "Transit Gateway (transitGatewayId)", where, fix),
+      shareArn: plan.acceptShare
+        ? (cfg.transitGateway.existing?.shareArn ??
+          required(network.tgwShareArn, "RAM share (tgwShareArn)", where, fix))
+        : undefined,
+      existingAttachmentId: cfg.transitGateway.existingAttachments[PEER_VPC],
+      acceptShare: plan.acceptShare,
+      vpcId: vpc.vpcId,
+      cidrBlocks: [vpc.cidrBlock],
+      vpcName: PEER_VPC,
+      subnetIds: vpc.subnetIds,
+      routeTableIds: [vpc.routeTableId],
+      ownerCidrBlocks: [network.vpcCidr],
+      ownerName: OWNER_VPC,
+      segments: segmentsOf(cfg),
+      // Under the data VPC: the attachment and its routes belong to that VPC, in account B.
+    },
+    { provider, parent: vpc },
+  );
   return { tgwAttachmentId: peer.attachmentId };
 }
 
@@ -212,44 +370,91 @@ export function tgwPeerSide(cfg: EnvConfig, provider: aws.Provider, network: Tgw
  * route table and propagate its CIDR there. Only the TGW's owner may manage its route tables, so
  * this runs in the combined stack, or in split mode in the apps stack (account A, after data).
  */
-export function tgwAdmitPeer(cfg: EnvConfig, provider: aws.Provider, network: Pick<NetworkOutputs, "tgwRouteTableId">, data: Pick<DataOutputs, "tgwAttachmentId">): void {
+export function tgwAdmitPeer(
+  cfg: EnvConfig,
+  provider: aws.Provider,
+  network: Pick<NetworkOutputs, "tgwRouteTableId">,
+  data: Pick<DataOutputs, "tgwAttachmentId">,
+): void {
   if (!cfg.tgw) return;
   const dataWhere = cfg.roles.includes("data") ? "the data role" : `stack ${cfg.upstream.data}`;
   const existing = cfg.transitGateway.existing;
   if (existing) {
     const rtb = existing.routeTableIds[PEER_VPC];
-    if (rtb) tgwRouteTableMembership(`${NAME}-${PEER_VPC}`, { transitGatewayRouteTableId: rtb, transitGatewayAttachmentId: required(data.tgwAttachmentId, "TGW attachment (tgwAttachmentId)", dataWhere, `enable ${P}:transitGateway there and deploy it first`) }, { provider });
+    if (rtb)
+      tgwRouteTableMembership(
+        `${NAME}-${PEER_VPC}`,
+        {
+          transitGatewayRouteTableId: rtb,
+          transitGatewayAttachmentId: required(
+            data.tgwAttachmentId,
+            "TGW attachment (tgwAttachmentId)",
+            dataWhere,
+            `enable ${P}:transitGateway there and deploy it first`,
+          ),
+        },
+        { provider },
+      );
     return;
   }
   if (cfg.tgw.defaultRouteTables) return;
   const segments = segmentsOf(cfg);
   if (segments.routeTables.length > 0) {
-    const ids = required(network.tgwRouteTableId, "TGW route tables (tgwRouteTableId)", networkSource(cfg), `set the same ${P}:transitGateway.routeTables there and deploy it`);
+    const ids = required(
+      network.tgwRouteTableId,
+      "TGW route tables (tgwRouteTableId)",
+      networkSource(cfg),
+      `set the same ${P}:transitGateway.routeTables there and deploy it`,
+    );
     const tableIds: Record<string, pulumi.Output<string>> = {};
     for (const t of segments.routeTables) {
       tableIds[t.name] = ids.apply((text) => {
         const id = text.startsWith("{") ? (JSON.parse(text) as Record<string, string>)[t.name] : undefined;
-        if (!id) throw new Error(`${networkSource(cfg)} exports no Transit Gateway route table "${t.name}". Fix: set the same ${P}:transitGateway.routeTables there and deploy it`);
+        if (!id)
+          throw new Error(
+            `${networkSource(cfg)} exports no Transit Gateway route table "${t.name}". Fix: set the same ${P}:transitGateway.routeTables there and deploy it`,
+          );
         return id;
       });
     }
-    const attachmentId = required(data.tgwAttachmentId, "TGW attachment (tgwAttachmentId)", dataWhere, `enable ${P}:transitGateway there and deploy it first`);
+    const attachmentId = required(
+      data.tgwAttachmentId,
+      "TGW attachment (tgwAttachmentId)",
+      dataWhere,
+      `enable ${P}:transitGateway there and deploy it first`,
+    );
     tgwSegmentMembership(NAME, segments, tableIds, PEER_VPC, attachmentId, { provider });
     return;
   }
-  tgwRouteTableMembership(`${NAME}-${PEER_VPC}`, {
-    transitGatewayRouteTableId: required(network.tgwRouteTableId, "TGW route table (tgwRouteTableId)", networkSource(cfg), `set ${P}:transitGateway.defaultRouteTableAssociation/Propagation to false there too and deploy it`),
-    transitGatewayAttachmentId: required(data.tgwAttachmentId, "TGW attachment (tgwAttachmentId)", dataWhere, `enable ${P}:transitGateway there and deploy it first`),
-  }, { provider });
+  tgwRouteTableMembership(
+    `${NAME}-${PEER_VPC}`,
+    {
+      transitGatewayRouteTableId: required(
+        network.tgwRouteTableId,
+        "TGW route table (tgwRouteTableId)",
+        networkSource(cfg),
+        `set ${P}:transitGateway.defaultRouteTableAssociation/Propagation to false there too and deploy it`,
+      ),
+      transitGatewayAttachmentId: required(
+        data.tgwAttachmentId,
+        "TGW attachment (tgwAttachmentId)",
+        dataWhere,
+        `enable ${P}:transitGateway there and deploy it first`,
+      ),
+    },
+    { provider },
+  );
 }
 
-/** MISSION §3's Transit Gateway: owner side in the network role, attachment in the data role. */
+/** docs/designs.md §3's Transit Gateway: owner side in the network role, attachment in the data role. */
 export const tgwFeature: Feature = {
   name: "tgw",
   configErrors({ cfg, failed, plans, region }) {
     if (failed.has("transitGateway") || failed.has("accounts")) return [];
     const errors: ConfigError[] = [];
-    plans.tgw = collectConfigErrors(errors, () => planTgwConfig(cfg, plans.network?.cidrBlock, plans.data?.cidrBlock, region));
+    plans.tgw = collectConfigErrors(errors, () =>
+      planTgwConfig(cfg, plans.network?.cidrBlock, plans.data?.cidrBlock, region),
+    );
     return errors;
   },
   network: ({ cfg, provider, vpc }) => tgwOwnerSide(cfg, provider, vpc),

@@ -10,13 +10,17 @@ import { completeOutputs } from "./complete";
 export { DATA_KEYS };
 export type { DataOutputs };
 
-/** Account B: the database side (MISSION §3): its private VPC, and what each feature adds there (TGW attachment, Aurora PostgreSQL). */
+/** Account B: the database side (docs/designs.md §3): its private VPC, and what each feature adds there (TGW attachment, Aurora PostgreSQL). */
 export function dataRole(cfg: EnvConfig, provider: aws.Provider, network?: NetworkOutputs): DataOutputs {
-  const vpc = new PrivateVpc("data", {
-    cidrBlock: cfg.dataPlan.cidrBlock,
-    availabilityZones: zoneNames(cfg.dataAzs, provider, configKey("data.availabilityZones")),
-    subnetCidrs: cfg.dataPlan.subnetCidrs,
-  }, { provider });
+  const vpc = new PrivateVpc(
+    "data",
+    {
+      cidrBlock: cfg.dataPlan.cidrBlock,
+      availabilityZones: zoneNames(cfg.dataAzs, provider, configKey("data.availabilityZones")),
+      subnetCidrs: cfg.dataPlan.subnetCidrs,
+    },
+    { provider },
+  );
   const out: Partial<DataOutputs> = {
     vpcId: vpc.vpcId,
     vpcCidr: pulumi.output(vpc.cidrBlock),
@@ -24,6 +28,7 @@ export function dataRole(cfg: EnvConfig, provider: aws.Provider, network?: Netwo
     routeTableId: vpc.routeTableId,
     dbSubnetGroupName: vpc.dbSubnetGroupName ?? pulumi.output(""),
   };
-  for (const feature of FEATURES as readonly Feature<object>[]) Object.assign(out, feature.data?.({ cfg, provider, vpc, network }));
+  for (const feature of FEATURES as readonly Feature<object>[])
+    Object.assign(out, feature.data?.({ cfg, provider, vpc, network }));
   return completeOutputs("data", DATA_KEYS, out);
 }

@@ -13,32 +13,44 @@ import { completeOutputs } from "./complete";
 export { NETWORK_KEYS };
 export type { NetworkOutputs };
 
-/** Account A's network: the fixed-egress VPC (MISSION §1), its endpoints, and what each feature adds there. */
+/** Account A's network: the fixed-egress VPC (docs/designs.md §1), its endpoints, and what each feature adds there. */
 export function networkRole(cfg: EnvConfig, provider: aws.Provider): NetworkOutputs {
   const net = cfg.network;
   const existing = net.existingVpc;
   // An adopted VPC exposes every field FixedEgressVpc does; the features read only those.
-  const vpc = existing ? (adoptVpc(cfg, provider) as unknown as FixedEgressVpc) : new FixedEgressVpc("egress", {
-    cidrBlock: net.cidrBlock,
-    availabilityZones: zoneNames(cfg.networkAzs, provider, configKey("network.availabilityZones")),
-    publicSubnetCidrs: cfg.networkPlan.publicSubnetCidrs,
-    privateSubnetCidrs: cfg.networkPlan.privateSubnetCidrs,
-    natGateways: net.natGateways,
-    eipAllocationIds: net.eipAllocationIds,
-    flowLogs: net.flowLogs,
-  }, { provider });
-  const endpoints = new VpcEndpoints("endpoints", {
-    vpcId: vpc.vpcId,
-    region: cfg.region,
-    vpcDns: vpc.dns,
-    interfaceServices: net.interfaceEndpoints,
-    subnetIds: vpc.privateSubnetIds,
-    // Associating a gateway endpoint adds routes: on an adopted VPC only when manageRoutes allows it.
-    gatewayServices: existing && !existing.manageRoutes ? [] : net.gatewayEndpoints,
-    // Adopted subnets may share one table: list each table once.
-    routeTableIds: existing ? pulumi.all(vpc.privateRouteTableIds).apply((ids) => [...new Set(ids)]) : vpc.privateRouteTableIds,
-    policies: endpointPolicies(cfg, aws.getCallerIdentityOutput({}, { provider }).accountId),
-  }, { provider });
+  const vpc = existing
+    ? (adoptVpc(cfg, provider) as unknown as FixedEgressVpc)
+    : new FixedEgressVpc(
+        "egress",
+        {
+          cidrBlock: net.cidrBlock,
+          availabilityZones: zoneNames(cfg.networkAzs, provider, configKey("network.availabilityZones")),
+          publicSubnetCidrs: cfg.networkPlan.publicSubnetCidrs,
+          privateSubnetCidrs: cfg.networkPlan.privateSubnetCidrs,
+          natGateways: net.natGateways,
+          eipAllocationIds: net.eipAllocationIds,
+          flowLogs: net.flowLogs,
+        },
+        { provider },
+      );
+  const endpoints = new VpcEndpoints(
+    "endpoints",
+    {
+      vpcId: vpc.vpcId,
+      region: cfg.region,
+      vpcDns: vpc.dns,
+      interfaceServices: net.interfaceEndpoints,
+      subnetIds: vpc.privateSubnetIds,
+      // Associating a gateway endpoint adds routes: on an adopted VPC only when manageRoutes allows it.
+      gatewayServices: existing && !existing.manageRoutes ? [] : net.gatewayEndpoints,
+      // Adopted subnets may share one table: list each table once.
+      routeTableIds: existing
+        ? pulumi.all(vpc.privateRouteTableIds).apply((ids) => [...new Set(ids)])
+        : vpc.privateRouteTableIds,
+      policies: endpointPolicies(cfg, aws.getCallerIdentityOutput({}, { provider }).accountId),
+    },
+    { provider },
+  );
   const out: Partial<NetworkOutputs> = {
     vpcId: vpc.vpcId,
     vpcCidr: pulumi.output(vpc.cidrBlock),
@@ -54,7 +66,8 @@ export function networkRole(cfg: EnvConfig, provider: aws.Provider): NetworkOutp
     endpointSecurityGroupId: endpoints.securityGroupId ?? pulumi.output(""),
     executeApiEndpointId: endpoints.interfaceEndpointIds["execute-api"] ?? pulumi.output(""),
   };
-  for (const feature of FEATURES as readonly Feature<object>[]) Object.assign(out, feature.network?.({ cfg, provider, vpc, endpoints }));
+  for (const feature of FEATURES as readonly Feature<object>[])
+    Object.assign(out, feature.network?.({ cfg, provider, vpc, endpoints }));
   return completeOutputs("network", NETWORK_KEYS, out);
 }
 
@@ -62,10 +75,14 @@ export function networkRole(cfg: EnvConfig, provider: aws.Provider): NetworkOutp
 function adoptVpc(cfg: EnvConfig, provider: aws.Provider): ExistingEgressVpc {
   const net = cfg.network;
   const existing = net.existingVpc!;
-  return new ExistingEgressVpc("egress", {
-    ...existing,
-    cidrBlock: net.cidrBlock,
-    privateSubnetCidrs: net.privateSubnetCidrs ?? [],
-    tags: cfg.tags,
-  }, { provider });
+  return new ExistingEgressVpc(
+    "egress",
+    {
+      ...existing,
+      cidrBlock: net.cidrBlock,
+      privateSubnetCidrs: net.privateSubnetCidrs ?? [],
+      tags: cfg.tags,
+    },
+    { provider },
+  );
 }

@@ -26,7 +26,9 @@ describe("private API consumer path", () => {
     for (const p of ps) {
       expect(p.status).toBe("OK");
       expect(p.path).toEqual(["endpoints-execute-api", "private-api-api", "pets-api-fn"]);
-      expect(p.steps.join("\n")).toMatch(/ingress tcp\/443[\s\S]*private DNS[\s\S]*aws:SourceVpce[\s\S]*integration[\s\S]*permission[\s\S]*pets-api-fn/);
+      expect(p.steps.join("\n")).toMatch(
+        /ingress tcp\/443[\s\S]*private DNS[\s\S]*aws:SourceVpce[\s\S]*integration[\s\S]*permission[\s\S]*pets-api-fn/,
+      );
     }
   });
 
@@ -45,14 +47,24 @@ describe("private API consumer path", () => {
 
   test("broken hop: the endpoint security group admits nobody on 443", () => {
     const g = clone();
-    const sg = byType(g, "aws:ec2/vpcEndpoint:VpcEndpoint").find((e) => /execute-api/.test(String(e.inputs.serviceName)))?.inputs.securityGroupIds as string[];
-    g.resources = g.resources.filter((r) => !(r.type === "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule" && sg.includes(String(r.inputs.securityGroupId))));
+    const sg = byType(g, "aws:ec2/vpcEndpoint:VpcEndpoint").find((e) =>
+      /execute-api/.test(String(e.inputs.serviceName)),
+    )?.inputs.securityGroupIds as string[];
+    g.resources = g.resources.filter(
+      (r) =>
+        !(
+          r.type === "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule" &&
+          sg.includes(String(r.inputs.securityGroupId))
+        ),
+    );
     expect(broken(g)).toMatch(/admits nobody on tcp\/443/);
   });
 
   test("broken hop: private DNS off on the endpoint", () => {
     const g = clone();
-    const ep = byType(g, "aws:ec2/vpcEndpoint:VpcEndpoint").find((e) => /execute-api/.test(String(e.inputs.serviceName)));
+    const ep = byType(g, "aws:ec2/vpcEndpoint:VpcEndpoint").find((e) =>
+      /execute-api/.test(String(e.inputs.serviceName)),
+    );
     if (!ep) throw new Error("no execute-api endpoint");
     ep.inputs.privateDnsEnabled = false;
     expect(broken(g)).toMatch(/private DNS off/);
@@ -74,19 +86,25 @@ describe("private API consumer path", () => {
 
   test("broken hop: no Lambda permission for API Gateway", () => {
     const g = clone();
-    g.resources = g.resources.filter((r) => !(r.type === "aws:lambda/permission:Permission" && r.inputs.principal === "apigateway.amazonaws.com"));
+    g.resources = g.resources.filter(
+      (r) => !(r.type === "aws:lambda/permission:Permission" && r.inputs.principal === "apigateway.amazonaws.com"),
+    );
     expect(broken(g)).toMatch(/no Lambda permission lets apigateway.amazonaws.com invoke pets-api-fn/);
   });
 
   test("broken hop: a permission whose SourceArn is for another API", () => {
     const g = clone();
-    for (const p of byType(g, "aws:lambda/permission:Permission")) if (p.inputs.principal === "apigateway.amazonaws.com") p.inputs.sourceArn = String(p.inputs.sourceArn).replace(/:[a-z0-9]+\//, ":otherapi99/");
+    for (const p of byType(g, "aws:lambda/permission:Permission"))
+      if (p.inputs.principal === "apigateway.amazonaws.com")
+        p.inputs.sourceArn = String(p.inputs.sourceArn).replace(/:[a-z0-9]+\//, ":otherapi99/");
     expect(broken(g)).toMatch(/no Lambda permission/);
   });
 
   test("a broken consumer path fails the check", async () => {
     const g = clone();
-    const ep = byType(g, "aws:ec2/vpcEndpoint:VpcEndpoint").find((e) => /execute-api/.test(String(e.inputs.serviceName)));
+    const ep = byType(g, "aws:ec2/vpcEndpoint:VpcEndpoint").find((e) =>
+      /execute-api/.test(String(e.inputs.serviceName)),
+    );
     if (ep) ep.inputs.privateDnsEnabled = false;
     const { report, text } = await runCheck(g, { diagram: false });
     expect(report.ok).toBe(false);

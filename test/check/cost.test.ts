@@ -5,14 +5,28 @@ import * as path from "path";
 import { loadConfig } from "../../stacks/config/load";
 import { readStackConfig } from "../../ops/stack-config";
 import { REPO_ROOT } from "../../components/bundle";
-import { CATEGORIES, CostReport, DEFAULT_COST_ASSUMPTIONS, estimateCost, formatCost, invocationsPerMonth, PRICES } from "../../ops/check/cost";
+import {
+  CATEGORIES,
+  CostReport,
+  DEFAULT_COST_ASSUMPTIONS,
+  estimateCost,
+  formatCost,
+  invocationsPerMonth,
+  PRICES,
+} from "../../ops/check/cost";
 import type { Graph } from "../../ops/synth-core";
 
 // A tiny stack: one VPC over two AZs, one NAT with its EIP in AZ a, a Secrets Manager interface
 // endpoint in both AZs, one Transit Gateway attachment, and one hourly arm64 function (512 MB) that
 // talks to the internet, to the endpoint and to 10.1.0.0/16.
 const P = "urn:pulumi:t::vpc-lambda-kit::pulumi:providers:aws::account-a";
-function r(type: string, name: string, id: string, inputs: Record<string, unknown>, parent: string | null = null): Graph["resources"][number] {
+function r(
+  type: string,
+  name: string,
+  id: string,
+  inputs: Record<string, unknown>,
+  parent: string | null = null,
+): Graph["resources"][number] {
   return { urn: `urn:pulumi:t::vpc-lambda-kit::${type}::${name}`, id, type, name, parent, provider: P, inputs };
 }
 const FN_COMPONENT = "urn:pulumi:t::vpc-lambda-kit::vpc-lambda-kit:functions:VpcFunction::sync";
@@ -23,26 +37,100 @@ function tinyGraph(): Graph {
     stack: "tiny",
     outputs: {},
     resources: [
-      r("aws:ec2/vpc:Vpc", "vpc", "vpc-1", { cidrBlock: "10.0.0.0/16", enableDnsHostnames: true, enableDnsSupport: true }),
-      r("aws:ec2/subnet:Subnet", "public-a", "subnet-pa", { vpcId: "vpc-1", cidrBlock: "10.0.10.0/24", availabilityZone: "ap-northeast-1a" }),
-      r("aws:ec2/subnet:Subnet", "private-a", "subnet-a", { vpcId: "vpc-1", cidrBlock: "10.0.1.0/24", availabilityZone: "ap-northeast-1a" }),
-      r("aws:ec2/subnet:Subnet", "private-c", "subnet-c", { vpcId: "vpc-1", cidrBlock: "10.0.2.0/24", availabilityZone: "ap-northeast-1c" }),
+      r("aws:ec2/vpc:Vpc", "vpc", "vpc-1", {
+        cidrBlock: "10.0.0.0/16",
+        enableDnsHostnames: true,
+        enableDnsSupport: true,
+      }),
+      r("aws:ec2/subnet:Subnet", "public-a", "subnet-pa", {
+        vpcId: "vpc-1",
+        cidrBlock: "10.0.10.0/24",
+        availabilityZone: "ap-northeast-1a",
+      }),
+      r("aws:ec2/subnet:Subnet", "private-a", "subnet-a", {
+        vpcId: "vpc-1",
+        cidrBlock: "10.0.1.0/24",
+        availabilityZone: "ap-northeast-1a",
+      }),
+      r("aws:ec2/subnet:Subnet", "private-c", "subnet-c", {
+        vpcId: "vpc-1",
+        cidrBlock: "10.0.2.0/24",
+        availabilityZone: "ap-northeast-1c",
+      }),
       r("aws:ec2/eip:Eip", "nat-eip", "eipalloc-1", { domain: "vpc" }),
       r("aws:ec2/natGateway:NatGateway", "nat", "nat-1", { subnetId: "subnet-pa", allocationId: "eipalloc-1" }),
       r("aws:ec2/routeTable:RouteTable", "private-rt", "rtb-1", { vpcId: "vpc-1" }),
-      r("aws:ec2/route:Route", "private-default", "r-1", { routeTableId: "rtb-1", destinationCidrBlock: "0.0.0.0/0", natGatewayId: "nat-1" }),
-      r("aws:ec2/routeTableAssociation:RouteTableAssociation", "rta-a", "rtbassoc-a", { subnetId: "subnet-a", routeTableId: "rtb-1" }),
-      r("aws:ec2/routeTableAssociation:RouteTableAssociation", "rta-c", "rtbassoc-c", { subnetId: "subnet-c", routeTableId: "rtb-1" }),
+      r("aws:ec2/route:Route", "private-default", "r-1", {
+        routeTableId: "rtb-1",
+        destinationCidrBlock: "0.0.0.0/0",
+        natGatewayId: "nat-1",
+      }),
+      r("aws:ec2/routeTableAssociation:RouteTableAssociation", "rta-a", "rtbassoc-a", {
+        subnetId: "subnet-a",
+        routeTableId: "rtb-1",
+      }),
+      r("aws:ec2/routeTableAssociation:RouteTableAssociation", "rta-c", "rtbassoc-c", {
+        subnetId: "subnet-c",
+        routeTableId: "rtb-1",
+      }),
       r("aws:ec2/securityGroup:SecurityGroup", "endpoints-sg", "sg-ep", { vpcId: "vpc-1" }),
-      r("aws:ec2/vpcEndpoint:VpcEndpoint", "secrets", "vpce-1", { vpcId: "vpc-1", vpcEndpointType: "Interface", privateDnsEnabled: true, serviceName: "com.amazonaws.ap-northeast-1.secretsmanager", subnetIds: ["subnet-a", "subnet-c"], securityGroupIds: ["sg-ep"] }),
-      r("aws:ec2transitgateway/vpcAttachment:VpcAttachment", "tgw-attach", "tgw-attach-1", { vpcId: "vpc-1", transitGatewayId: "tgw-shared", subnetIds: ["subnet-a", "subnet-c"] }),
+      r("aws:ec2/vpcEndpoint:VpcEndpoint", "secrets", "vpce-1", {
+        vpcId: "vpc-1",
+        vpcEndpointType: "Interface",
+        privateDnsEnabled: true,
+        serviceName: "com.amazonaws.ap-northeast-1.secretsmanager",
+        subnetIds: ["subnet-a", "subnet-c"],
+        securityGroupIds: ["sg-ep"],
+      }),
+      r("aws:ec2transitgateway/vpcAttachment:VpcAttachment", "tgw-attach", "tgw-attach-1", {
+        vpcId: "vpc-1",
+        transitGatewayId: "tgw-shared",
+        subnetIds: ["subnet-a", "subnet-c"],
+      }),
       r("aws:ec2/securityGroup:SecurityGroup", "sync-sg", "sg-fn", { vpcId: "vpc-1" }, FN_COMPONENT),
-      r("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", "sync-internet", "sgr-1", { securityGroupId: "sg-fn", cidrIpv4: "0.0.0.0/0", fromPort: 443, toPort: 443, ipProtocol: "tcp" }),
-      r("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", "sync-secrets", "sgr-2", { securityGroupId: "sg-fn", referencedSecurityGroupId: "sg-ep", fromPort: 443, toPort: 443, ipProtocol: "tcp" }),
-      r("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", "sync-db", "sgr-3", { securityGroupId: "sg-fn", cidrIpv4: "10.1.0.0/16", fromPort: 5432, toPort: 5432, ipProtocol: "tcp" }),
-      r("aws:lambda/function:Function", "sync-fn", "sync-fn-0a1b2c3", { architectures: ["arm64"], memorySize: 512, vpcConfig: { subnetIds: ["subnet-a", "subnet-c"], securityGroupIds: ["sg-fn"] } }, FN_COMPONENT),
-      r("aws:cloudwatch/eventRule:EventRule", "sync-schedule", "mock-aaa", { scheduleExpression: "rate(1 hour)" }, FN_COMPONENT),
-      r("aws:cloudwatch/eventTarget:EventTarget", "sync-schedule-target", "mock-bbb", { rule: "sync-schedule-1a2b3c4", arn: "arn:aws:lambda:ap-northeast-1:111111111111:function:sync-fn-0a1b2c3" }),
+      r("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", "sync-internet", "sgr-1", {
+        securityGroupId: "sg-fn",
+        cidrIpv4: "0.0.0.0/0",
+        fromPort: 443,
+        toPort: 443,
+        ipProtocol: "tcp",
+      }),
+      r("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", "sync-secrets", "sgr-2", {
+        securityGroupId: "sg-fn",
+        referencedSecurityGroupId: "sg-ep",
+        fromPort: 443,
+        toPort: 443,
+        ipProtocol: "tcp",
+      }),
+      r("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", "sync-db", "sgr-3", {
+        securityGroupId: "sg-fn",
+        cidrIpv4: "10.1.0.0/16",
+        fromPort: 5432,
+        toPort: 5432,
+        ipProtocol: "tcp",
+      }),
+      r(
+        "aws:lambda/function:Function",
+        "sync-fn",
+        "sync-fn-0a1b2c3",
+        {
+          architectures: ["arm64"],
+          memorySize: 512,
+          vpcConfig: { subnetIds: ["subnet-a", "subnet-c"], securityGroupIds: ["sg-fn"] },
+        },
+        FN_COMPONENT,
+      ),
+      r(
+        "aws:cloudwatch/eventRule:EventRule",
+        "sync-schedule",
+        "mock-aaa",
+        { scheduleExpression: "rate(1 hour)" },
+        FN_COMPONENT,
+      ),
+      r("aws:cloudwatch/eventTarget:EventTarget", "sync-schedule-target", "mock-bbb", {
+        rule: "sync-schedule-1a2b3c4",
+        arn: "arn:aws:lambda:ap-northeast-1:111111111111:function:sync-fn-0a1b2c3",
+      }),
     ],
   };
 }
@@ -52,16 +140,41 @@ describe("the price table", () => {
     expect(PRICES.region).toBe("ap-northeast-1");
     expect(PRICES.compiled).toMatch(/^\d{4}-\d{2}-\d{2}$/);
     for (const [key, item] of Object.entries(PRICES.items)) {
-      expect([key, item.price > 0, item.unit.length > 3, item.source.startsWith("https://"), /^\d{4}-\d{2}-\d{2}$/.test(item.checked) && item.checked <= PRICES.compiled, typeof item.confirmed]).toEqual([key, true, true, true, true, "boolean"]);
+      expect([
+        key,
+        item.price > 0,
+        item.unit.length > 3,
+        item.source.startsWith("https://"),
+        /^\d{4}-\d{2}-\d{2}$/.test(item.checked) && item.checked <= PRICES.compiled,
+        typeof item.confirmed,
+      ]).toEqual([key, true, true, true, true, "boolean"]);
     }
   });
 
   test("holds every item the brief asks for", () => {
     expect(Object.keys(PRICES.items).sort()).toEqual([
-      "apiGateway.restRequestMillion", "athena.tbScanned", "aurora.ioMillion", "aurora.serverlessV2.acuHour", "aurora.storageGbMonth",
-      "classicLoadBalancer.gb", "classicLoadBalancer.hour", "cloudwatchLogs.ingestGb", "ec2.interAzGb", "ec2.t4g.small.hour",
-      "interfaceEndpoint.azHour", "interfaceEndpoint.gb", "lambda.arm.gbSecond", "lambda.requestMillion", "lambda.x86.gbSecond",
-      "natGateway.gb", "natGateway.hour", "networkLoadBalancer.hour", "networkLoadBalancer.nlcuHour", "publicIpv4.hour", "transitGateway.attachmentHour", "transitGateway.gb",
+      "apiGateway.restRequestMillion",
+      "athena.tbScanned",
+      "aurora.ioMillion",
+      "aurora.serverlessV2.acuHour",
+      "aurora.storageGbMonth",
+      "classicLoadBalancer.gb",
+      "classicLoadBalancer.hour",
+      "cloudwatchLogs.ingestGb",
+      "ec2.interAzGb",
+      "ec2.t4g.small.hour",
+      "interfaceEndpoint.azHour",
+      "interfaceEndpoint.gb",
+      "lambda.arm.gbSecond",
+      "lambda.requestMillion",
+      "lambda.x86.gbSecond",
+      "natGateway.gb",
+      "natGateway.hour",
+      "networkLoadBalancer.hour",
+      "networkLoadBalancer.nlcuHour",
+      "publicIpv4.hour",
+      "transitGateway.attachmentHour",
+      "transitGateway.gb",
     ]);
   });
 });
@@ -70,7 +183,9 @@ describe("estimateCost on a tiny graph", () => {
   const report = estimateCost(tinyGraph());
 
   test("prices each resource from the table with the default assumptions (730 h/month)", () => {
-    const lines = Object.fromEntries(report.lines.map((l) => [`${l.category}|${l.resource}`, [l.quantity, l.priceKey]]));
+    const lines = Object.fromEntries(
+      report.lines.map((l) => [`${l.category}|${l.resource}`, [l.quantity, l.priceKey]]),
+    );
     expect(lines).toEqual({
       "NAT gateways|nat": [730, "natGateway.hour"],
       "NAT data|all NAT gateways": [2, "natGateway.gb"],
@@ -105,7 +220,11 @@ describe("estimateCost on a tiny graph", () => {
   });
 
   test("names the prices it used that are not confirmed for Tokyo", () => {
-    expect(report.unconfirmedPrices).toEqual(["interfaceEndpoint.azHour", "lambda.arm.gbSecond", "lambda.requestMillion"]);
+    expect(report.unconfirmedPrices).toEqual([
+      "interfaceEndpoint.azHour",
+      "lambda.arm.gbSecond",
+      "lambda.requestMillion",
+    ]);
   });
 
   test("prices each design choice against its alternative", () => {
@@ -114,7 +233,10 @@ describe("estimateCost on a tiny graph", () => {
     expect(nat.currentMonthly).toBeCloseTo(730 * (0.062 + 0.005) + 0.02, 10);
     expect(nat.alternativeMonthly).toBeCloseTo(2 * 730 * (0.062 + 0.005), 10);
     const ep = report.choices.find((c) => c.id === "interface-endpoint")!;
-    expect(ep).toMatchObject({ title: "secretsmanager through an interface endpoint vs through the NAT", alternative: "the existing NAT" });
+    expect(ep).toMatchObject({
+      title: "secretsmanager through an interface endpoint vs through the NAT",
+      alternative: "the existing NAT",
+    });
     expect(ep.currentMonthly).toBeCloseTo(20.441, 10);
     expect(ep.alternativeMonthly).toBeCloseTo(0.1 * 0.062, 10);
     expect(ep.note).toMatch(/the endpoint is cheaper above 393\.08 GB\/month/);
@@ -122,7 +244,10 @@ describe("estimateCost on a tiny graph", () => {
   });
 
   test("assumptions override the defaults", () => {
-    const heavy = estimateCost(tinyGraph(), undefined, { internetGbPerFunction: 100, functionSecondsByName: { sync: 60 } });
+    const heavy = estimateCost(tinyGraph(), undefined, {
+      internetGbPerFunction: 100,
+      functionSecondsByName: { sync: 60 },
+    });
     expect(heavy.byCategory["NAT data"]).toBeCloseTo(6.2, 10);
     expect(heavy.byCategory["Inter-AZ to NAT"]).toBeCloseTo(1, 10);
     expect(heavy.lines.find((l) => l.priceKey === "lambda.arm.gbSecond")!.quantity).toBe(730 * 60 * 0.5);
@@ -130,7 +255,10 @@ describe("estimateCost on a tiny graph", () => {
   });
 
   test("a stack's costAssumptions config reaches the estimate; explicit assumptions still win", () => {
-    const cfg = loadConfig({ ...readStackConfig(path.join(REPO_ROOT, "Pulumi.dev.yaml")).config, "vpc-lambda-kit:costAssumptions": JSON.stringify({ internetGbPerFunction: 100, tgwGbPerFunction: 4 }) });
+    const cfg = loadConfig({
+      ...readStackConfig(path.join(REPO_ROOT, "Pulumi.dev.yaml")).config,
+      "vpc-lambda-kit:costAssumptions": JSON.stringify({ internetGbPerFunction: 100, tgwGbPerFunction: 4 }),
+    });
     const fromCfg = estimateCost(tinyGraph(), cfg);
     expect(fromCfg.byCategory["NAT data"]).toBeCloseTo(6.2, 10);
     expect(fromCfg.byCategory["TGW data"]).toBeCloseTo(0.08, 10);
@@ -153,8 +281,12 @@ describe("dev beside prod", () => {
   beforeAll(() => {
     for (const stack of ["dev", "prod"]) {
       const out = path.join(outRoot, stack);
-      const run = spawnSync("npm", ["run", "--silent", "synth", "--", stack, "--out", out], { cwd: REPO_ROOT, encoding: "utf8" });
-      if (run.status !== 0 && !fs.existsSync(path.join(out, "graph.json"))) throw new Error(`synth ${stack} failed: ${run.stderr}`);
+      const run = spawnSync("npm", ["run", "--silent", "synth", "--", stack, "--out", out], {
+        cwd: REPO_ROOT,
+        encoding: "utf8",
+      });
+      if (run.status !== 0 && !fs.existsSync(path.join(out, "graph.json")))
+        throw new Error(`synth ${stack} failed: ${run.stderr}`);
       reports.push(estimateCost(JSON.parse(fs.readFileSync(path.join(out, "graph.json"), "utf8")) as Graph));
     }
   });
@@ -177,7 +309,10 @@ describe("dev beside prod", () => {
   test("the proxy tier's network load balancer is priced by the hour and by NLCU", () => {
     for (const r of reports) {
       const lb = r.lines.filter((l) => l.category === "Load balancer");
-      expect(lb.map((l) => [l.resource, l.quantity, l.priceKey])).toEqual([["proxy-nlb (NLB)", 730, "networkLoadBalancer.hour"], ["proxy-nlb NLCUs", expect.any(Number), "networkLoadBalancer.nlcuHour"]]);
+      expect(lb.map((l) => [l.resource, l.quantity, l.priceKey])).toEqual([
+        ["proxy-nlb (NLB)", 730, "networkLoadBalancer.hour"],
+        ["proxy-nlb NLCUs", expect.any(Number), "networkLoadBalancer.nlcuHour"],
+      ]);
       expect(lb[1].quantity).toBeGreaterThan(0);
       expect(r.byCategory["Load balancer"]).toBeCloseTo(730 * 0.0243 + lb[1].quantity * 0.006, 10);
     }
@@ -186,22 +321,37 @@ describe("dev beside prod", () => {
 
   test("each stack's design choices are listed under the table", () => {
     const text = formatCost(reports);
-    expect(text).toMatch(/^Design choices \(dev\):\n {2}NAT strategy in egress-vpc: 1 NAT for 2 AZs \$\d+\.\d\d vs one NAT per AZ \(2\) \$97\.82/m);
-    expect(text).toMatch(/^Design choices \(prod\):\n {2}NAT strategy in egress-vpc: one NAT per AZ \(3\) \$146\.73 vs a single NAT \$\d+\.\d\d/m);
+    expect(text).toMatch(
+      /^Design choices \(dev\):\n {2}NAT strategy in egress-vpc: 1 NAT for 2 AZs \$\d+\.\d\d vs one NAT per AZ \(2\) \$97\.82/m,
+    );
+    expect(text).toMatch(
+      /^Design choices \(prod\):\n {2}NAT strategy in egress-vpc: one NAT per AZ \(3\) \$146\.73 vs a single NAT \$\d+\.\d\d/m,
+    );
     expect(text).toMatch(/Squid proxy tier vs a NAT per client VPC: proxy tier \(1 NLB, 2 instance\(s\)\)/);
     expect(text).toMatch(/a Classic Load Balancer instead would cost \$\d/);
-    expect(text).toMatch(/secretsmanager through an interface endpoint vs through the NAT: interface endpoint in 2 AZ\(s\) \$20\.4\d/);
+    expect(text).toMatch(
+      /secretsmanager through an interface endpoint vs through the NAT: interface endpoint in 2 AZ\(s\) \$20\.4\d/,
+    );
   });
   test("dev prices its Athena connector next to the scheduled export, from the query assumptions", () => {
     const live = reports[0].choices.find((c) => c.id === "athena-connector")!;
-    expect(live).toMatchObject({ current: "connector athena-connector (300 queries/month)", alternative: "export saas-export-fn on its schedule, queried in S3" });
+    expect(live).toMatchObject({
+      current: "connector athena-connector (300 queries/month)",
+      alternative: "export saas-export-fn on its schedule, queried in S3",
+    });
     // Athena: 300 queries × 10 MB at $5/TB, on both sides.
     const scanned = 300 * (10 / 1e6) * PRICES.items["athena.tbScanned"].price;
     // The connector: 300 queries × 5 s × 1 GB (arm64), plus requests, plus its share of the proxy tier (≥ 0).
-    expect(live.currentMonthly).toBeGreaterThanOrEqual(scanned + 300 * 5 * 1 * PRICES.items["lambda.arm.gbSecond"].price + 300e-6 * 0.2 - 1e-9);
+    expect(live.currentMonthly).toBeGreaterThanOrEqual(
+      scanned + 300 * 5 * 1 * PRICES.items["lambda.arm.gbSecond"].price + 300e-6 * 0.2 - 1e-9,
+    );
     expect(live.alternativeMonthly).toBeGreaterThan(scanned);
     expect(reports[1].choices.some((c) => c.id === "athena-connector")).toBe(false);
-    const more = estimateCost(JSON.parse(fs.readFileSync(path.join(outRoot, "dev", "graph.json"), "utf8")) as Graph, undefined, { athenaQueriesPerMonth: 3000 });
+    const more = estimateCost(
+      JSON.parse(fs.readFileSync(path.join(outRoot, "dev", "graph.json"), "utf8")) as Graph,
+      undefined,
+      { athenaQueriesPerMonth: 3000 },
+    );
     const liveMore = more.choices.find((c) => c.id === "athena-connector")!;
     // Ten times the queries: at least nine more times the Athena charge on the connector side.
     expect(liveMore.currentMonthly - live.currentMonthly).toBeGreaterThanOrEqual(9 * scanned - 1e-9);

@@ -14,9 +14,15 @@ interface El {
 
 const ENTITY = /&(?:#(\d+)|#x([0-9a-fA-F]+)|(amp|lt|gt|quot|apos));/g;
 function decode(s: string): string {
-  if (/&(?!(?:#\d+|#x[0-9a-fA-F]+|amp|lt|gt|quot|apos);)/.test(s)) throw new Error(`bad entity in ${JSON.stringify(s.slice(0, 60))}`);
+  if (/&(?!(?:#\d+|#x[0-9a-fA-F]+|amp|lt|gt|quot|apos);)/.test(s))
+    throw new Error(`bad entity in ${JSON.stringify(s.slice(0, 60))}`);
   return s.replace(ENTITY, (_m, dec, hex, named) =>
-    dec ? String.fromCodePoint(Number(dec)) : hex ? String.fromCodePoint(parseInt(hex, 16)) : ({ amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" } as Record<string, string>)[named]);
+    dec
+      ? String.fromCodePoint(Number(dec))
+      : hex
+        ? String.fromCodePoint(parseInt(hex, 16))
+        : ({ amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" } as Record<string, string>)[named],
+  );
 }
 
 function parseXml(xml: string): El {
@@ -35,7 +41,9 @@ function parseXml(xml: string): El {
       if (!open || open.name !== name) throw new Error(`</${name}> closes <${open?.name}> at ${i}`);
       i = end + 1;
     } else if (xml[i] === "<") {
-      const m = /^<([A-Za-z_][\w:.-]*)((?:\s+[A-Za-z_][\w:.-]*\s*=\s*"[^"<]*")*)\s*(\/?)>/.exec(xml.slice(i, i + 20000));
+      const m = /^<([A-Za-z_][\w:.-]*)((?:\s+[A-Za-z_][\w:.-]*\s*=\s*"[^"<]*")*)\s*(\/?)>/.exec(
+        xml.slice(i, i + 20000),
+      );
       if (!m) throw new Error(`malformed tag at ${i}: ${xml.slice(i, i + 60)}`);
       const attrs: Record<string, string> = {};
       for (const a of m[2].matchAll(/([A-Za-z_][\w:.-]*)\s*=\s*"([^"]*)"/g)) {
@@ -110,7 +118,8 @@ test("every account, VPC, subnet and function of the stack is labelled", () => {
   const names = (type: string) => graph.resources.filter((r) => r.type === type).map((r) => r.name);
   expect(names("aws:ec2/vpc:Vpc").length).toBeGreaterThanOrEqual(2);
   for (const vpc of names("aws:ec2/vpc:Vpc")) expect([vpc, has(`VPC ${vpc}`)]).toEqual([vpc, true]);
-  for (const subnet of names("aws:ec2/subnet:Subnet")) expect([subnet, has(`subnet ${subnet}`)]).toEqual([subnet, true]);
+  for (const subnet of names("aws:ec2/subnet:Subnet"))
+    expect([subnet, has(`subnet ${subnet}`)]).toEqual([subnet, true]);
   for (const fn of names("aws:lambda/function:Function")) expect([fn, has(`λ ${fn}`)]).toEqual([fn, true]);
   expect(has("account-a (111111111111)")).toBe(true);
   expect(has("account-b (222222222222)")).toBe(true);
@@ -146,13 +155,28 @@ test("a BROKEN flow is drawn red (dashed into the missing piece), proven flows g
 
 test("a proven internet flow runs function → NAT → internet gateway → the host, labelled with its egress IP", () => {
   const dot = toDot(graph, flows);
-  const idOf = (label: string) => new RegExp(`^\\s*(n\\d+) \\[label="${label.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`, "m").exec(dot)?.[1];
-  const [fn, nat, igw, host] = [idOf("λ kintone-sync-fn"), idOf("NAT egress-nat-0"), idOf("IGW egress-igw"), idOf("example.cybozu.com:443")];
+  const idOf = (label: string) =>
+    new RegExp(`^\\s*(n\\d+) \\[label="${label.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`, "m").exec(dot)?.[1];
+  const [fn, nat, igw, host] = [
+    idOf("λ kintone-sync-fn"),
+    idOf("NAT egress-nat-0"),
+    idOf("IGW egress-igw"),
+    idOf("example.cybozu.com:443"),
+  ];
   expect([fn, nat, igw, host].every(Boolean)).toBe(true);
   const i = flows.findIndex((f) => f.fn === "kintone-sync" && f.flow.includes("example.cybozu.com"));
-  const chain = [...dot.matchAll(new RegExp(`^\\s*(n\\d+) -> (n\\d+) \\[id="flow-${i}-\\d+"`, "gm"))].map((m) => [m[1], m[2]]);
-  expect(chain).toEqual([[fn, nat], [nat, igw], [igw, host]]);
-  expect(dot).toMatch(new RegExp(`id="flow-${i}-0".*label="[^"]*egress ${flows[i].egressIps![0].replace(/\./g, "\\.")}`));
+  const chain = [...dot.matchAll(new RegExp(`^\\s*(n\\d+) -> (n\\d+) \\[id="flow-${i}-\\d+"`, "gm"))].map((m) => [
+    m[1],
+    m[2],
+  ]);
+  expect(chain).toEqual([
+    [fn, nat],
+    [nat, igw],
+    [igw, host],
+  ]);
+  expect(dot).toMatch(
+    new RegExp(`id="flow-${i}-0".*label="[^"]*egress ${flows[i].egressIps![0].replace(/\./g, "\\.")}`),
+  );
 });
 
 test("rendering is deterministic", async () => {

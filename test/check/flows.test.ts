@@ -32,40 +32,57 @@ describe("the dev stack as synthesized", () => {
     const f = flowOf(analyzeFlows(dev), "kintone-sync", KINTONE_NET);
     expect(f.path).toEqual(["egress-nat-0", "egress-igw", "example.cybozu.com:443"]);
     expect(f.egressIps).toEqual(dev.outputs.egressIps);
-    expect(f.steps).toEqual(expect.arrayContaining([
-      "security group kintone-sync-sg egress tcp/443 to 0.0.0.0/0 (rule kintone-sync-egress-tcp-443-internet)",
-      `egress-private-0 → route table egress-private-rt-0: 0.0.0.0/0 → NAT gateway egress-nat-0 (egress-public-0, EIP ${(dev.outputs.egressIps as string[])[0]})`,
-      "egress-public-0 → route table egress-public-rt: 0.0.0.0/0 → internet gateway egress-igw",
-      "egress-private-1 → route table egress-private-rt-1: 0.0.0.0/0 → NAT gateway egress-nat-0 (egress-public-0, EIP 203.0.113.39)",
-    ]));
+    expect(f.steps).toEqual(
+      expect.arrayContaining([
+        "security group kintone-sync-sg egress tcp/443 to 0.0.0.0/0 (rule kintone-sync-egress-tcp-443-internet)",
+        `egress-private-0 → route table egress-private-rt-0: 0.0.0.0/0 → NAT gateway egress-nat-0 (egress-public-0, EIP ${(dev.outputs.egressIps as string[])[0]})`,
+        "egress-public-0 → route table egress-public-rt: 0.0.0.0/0 → internet gateway egress-igw",
+        "egress-private-1 → route table egress-private-rt-1: 0.0.0.0/0 → NAT gateway egress-nat-0 (egress-public-0, EIP 203.0.113.39)",
+      ]),
+    );
   });
 
   test("Secrets Manager is reached through the interface endpoint, by private DNS", () => {
     const f = flowOf(analyzeFlows(dev), "kintone-sync", SECRETS);
     expect(f.path).toEqual(["endpoints-secretsmanager"]);
     expect(f.egressIps).toBeUndefined();
-    expect(f.steps).toEqual(expect.arrayContaining([
-      "DNS: secretsmanager.ap-northeast-1.amazonaws.com → interface endpoint endpoints-secretsmanager (private DNS; VPC egress-vpc DNS support and hostnames on)",
-      "security group endpoints-sg ingress tcp/443 from security group kintone-sync-sg (rule kintone-sync-to-endpoints)",
-    ]));
+    expect(f.steps).toEqual(
+      expect.arrayContaining([
+        "DNS: secretsmanager.ap-northeast-1.amazonaws.com → interface endpoint endpoints-secretsmanager (private DNS; VPC egress-vpc DNS support and hostnames on)",
+        "security group endpoints-sg ingress tcp/443 from security group kintone-sync-sg (rule kintone-sync-to-endpoints)",
+      ]),
+    );
   });
 
   test("db-writer crosses the Transit Gateway to Aurora, and the data VPC routes back", () => {
     const f = flowOf(analyzeFlows(dev), "db-writer", DB);
     expect(f.path).toEqual(["transit-tgw", "data-db-cluster"]);
-    expect(f.steps).toEqual(expect.arrayContaining([
-      "egress-private-0 → route table egress-private-rt-0: 10.1.0.0/16 → transit gateway transit-tgw",
-      "transit gateway transit-tgw: default route table: 10.1.0.0/16 → attachment data-transit-attachment (VPC data-vpc, propagated)",
-      "security group data-db-sg ingress tcp/5432 from 10.0.0.0/16 (rule data-db-from-cidr-10-0-0-0-16-5432)",
-    ]));
+    expect(f.steps).toEqual(
+      expect.arrayContaining([
+        "egress-private-0 → route table egress-private-rt-0: 10.1.0.0/16 → transit gateway transit-tgw",
+        "transit gateway transit-tgw: default route table: 10.1.0.0/16 → attachment data-transit-attachment (VPC data-vpc, propagated)",
+        "security group data-db-sg ingress tcp/5432 from 10.0.0.0/16 (rule data-db-from-cidr-10-0-0-0-16-5432)",
+      ]),
+    );
   });
 
   test("saas-export goes through the network load balancer to the Squid proxies, which leave through the NAT", () => {
     const f = flowOf(analyzeFlows(dev), "saas-export", PROXY);
-    expect(f.path).toEqual(["proxy-nlb", "proxy-tg", "proxy-asg", "egress-nat-0", "egress-igw", "api.example-saas.com:443"]);
+    expect(f.path).toEqual([
+      "proxy-nlb",
+      "proxy-tg",
+      "proxy-asg",
+      "egress-nat-0",
+      "egress-igw",
+      "api.example-saas.com:443",
+    ]);
     expect(f.egressIps).toEqual(dev.outputs.egressIps);
-    expect(f.steps).toContain("load balancer proxy-nlb (network, internal) listener proxy-listener TCP 3128 → target group proxy-tg (TCP 3128, PROXY v2, client IP not preserved)");
-    expect(f.steps).toContain("squid: CONNECT api.example-saas.com:443 allowed only with X-Lambda-Proxy-Token AND a whitelisted domain from 10.0.1.0/24, 10.0.2.0/24; everything else denied");
+    expect(f.steps).toContain(
+      "load balancer proxy-nlb (network, internal) listener proxy-listener TCP 3128 → target group proxy-tg (TCP 3128, PROXY v2, client IP not preserved)",
+    );
+    expect(f.steps).toContain(
+      "squid: CONNECT api.example-saas.com:443 allowed only with X-Lambda-Proxy-Token AND a whitelisted domain from 10.0.1.0/24, 10.0.2.0/24; everything else denied",
+    );
   });
 });
 
@@ -73,27 +90,57 @@ describe("the same network written other ways proves the same", () => {
   test("a subnet without an association uses the VPC's main route table", () => {
     const g = copy(dev);
     drop(g, "RouteTableAssociation", "egress-private-1-rta");
-    expect(broken(g, "kintone-sync", KINTONE_NET)).toBe("the main route table of VPC egress-vpc has no route to 0.0.0.0/0");
+    expect(broken(g, "kintone-sync", KINTONE_NET)).toBe(
+      "the main route table of VPC egress-vpc has no route to 0.0.0.0/0",
+    );
     // Making egress-private-rt-0 the main table routes the orphaned subnet through it.
-    g.resources.push({ urn: "urn:pulumi:dev::vpc-lambda-kit::aws:ec2/mainRouteTableAssociation:MainRouteTableAssociation::egress-main", id: "rtbassoc-main", type: "aws:ec2/mainRouteTableAssociation:MainRouteTableAssociation", name: "egress-main", parent: null, provider: null, inputs: { vpcId: one(g, "Vpc", "egress-vpc").id, routeTableId: one(g, "RouteTable", "egress-private-rt-0").id } });
+    g.resources.push({
+      urn: "urn:pulumi:dev::vpc-lambda-kit::aws:ec2/mainRouteTableAssociation:MainRouteTableAssociation::egress-main",
+      id: "rtbassoc-main",
+      type: "aws:ec2/mainRouteTableAssociation:MainRouteTableAssociation",
+      name: "egress-main",
+      parent: null,
+      provider: null,
+      inputs: { vpcId: one(g, "Vpc", "egress-vpc").id, routeTableId: one(g, "RouteTable", "egress-private-rt-0").id },
+    });
     const f = flowOf(check(g).flows, "kintone-sync", KINTONE_NET);
     expect(f.status).toBe("OK");
-    expect(f.steps).toContain("egress-private-1 → route table egress-private-rt-0: 0.0.0.0/0 → NAT gateway egress-nat-0 (egress-public-0, EIP 203.0.113.39)");
+    expect(f.steps).toContain(
+      "egress-private-1 → route table egress-private-rt-0: 0.0.0.0/0 → NAT gateway egress-nat-0 (egress-public-0, EIP 203.0.113.39)",
+    );
   });
 
   test("inline routes and security-group rules in every provider shape", () => {
     const g = copy(dev);
     // The private default route as an inline route of its table.
     const route = drop(g, "Route", "egress-private-rt-0-default");
-    one(g, "RouteTable", "egress-private-rt-0").inputs.routes = [{ cidrBlock: "0.0.0.0/0", natGatewayId: route.inputs.natGatewayId }];
+    one(g, "RouteTable", "egress-private-rt-0").inputs.routes = [
+      { cidrBlock: "0.0.0.0/0", natGatewayId: route.inputs.natGatewayId },
+    ];
     // kintone-sync's internet rule as an ec2.SecurityGroupRule, its endpoint rule inline on the group.
     const internet = drop(g, "SecurityGroupEgressRule", "kintone-sync-egress-tcp-443-internet");
-    g.resources.push({ ...internet, type: "aws:ec2/securityGroupRule:SecurityGroupRule", urn: `${internet.urn}-classic`, inputs: { type: "egress", securityGroupId: internet.inputs.securityGroupId, protocol: "6", fromPort: 443, toPort: 443, cidrBlocks: ["0.0.0.0/0"] } });
+    g.resources.push({
+      ...internet,
+      type: "aws:ec2/securityGroupRule:SecurityGroupRule",
+      urn: `${internet.urn}-classic`,
+      inputs: {
+        type: "egress",
+        securityGroupId: internet.inputs.securityGroupId,
+        protocol: "6",
+        fromPort: 443,
+        toPort: 443,
+        cidrBlocks: ["0.0.0.0/0"],
+      },
+    });
     const toEndpoint = drop(g, "SecurityGroupEgressRule", "kintone-sync-egress-tcp-443-secretsmanager-endpoint");
-    one(g, "SecurityGroup", "kintone-sync-sg").inputs.egress = [{ protocol: "tcp", fromPort: 443, toPort: 443, securityGroups: [toEndpoint.inputs.referencedSecurityGroupId] }];
+    one(g, "SecurityGroup", "kintone-sync-sg").inputs.egress = [
+      { protocol: "tcp", fromPort: 443, toPort: 443, securityGroups: [toEndpoint.inputs.referencedSecurityGroupId] },
+    ];
     const { flows } = check(g);
     expect(brokenLines(flows)).toEqual([]);
-    expect(flowOf(flows, "kintone-sync", KINTONE_NET).steps).toContain("security group kintone-sync-sg egress tcp/443 to 0.0.0.0/0 (rule kintone-sync-egress-tcp-443-internet)");
+    expect(flowOf(flows, "kintone-sync", KINTONE_NET).steps).toContain(
+      "security group kintone-sync-sg egress tcp/443 to 0.0.0.0/0 (rule kintone-sync-egress-tcp-443-internet)",
+    );
   });
 });
 
@@ -101,14 +148,21 @@ describe("mutations: one break, one BROKEN flow with the first missing piece", (
   test("Lambda in a public subnet", () => {
     const g = copy(dev);
     const fn = one(g, "Function", "kintone-sync-fn");
-    (fn.inputs.vpcConfig as { subnetIds: string[] }).subnetIds = [one(g, "Subnet", "egress-public-0").id, one(g, "Subnet", "egress-public-1").id];
-    expect(broken(g, "kintone-sync", KINTONE_NET)).toBe("function kintone-sync is in subnet egress-public-0, whose route table egress-public-rt sends 0.0.0.0/0 to internet gateway egress-igw: a Lambda ENI never gets a public IP, so the function must be in a private subnet that routes to a NAT gateway");
+    (fn.inputs.vpcConfig as { subnetIds: string[] }).subnetIds = [
+      one(g, "Subnet", "egress-public-0").id,
+      one(g, "Subnet", "egress-public-1").id,
+    ];
+    expect(broken(g, "kintone-sync", KINTONE_NET)).toBe(
+      "function kintone-sync is in subnet egress-public-0, whose route table egress-public-rt sends 0.0.0.0/0 to internet gateway egress-igw: a Lambda ENI never gets a public IP, so the function must be in a private subnet that routes to a NAT gateway",
+    );
   });
 
   test("NAT gateway in a private subnet", () => {
     const g = copy(dev);
     one(g, "NatGateway", "egress-nat-0").inputs.subnetId = one(g, "Subnet", "egress-private-0").id;
-    expect(broken(g, "kintone-sync", KINTONE_NET)).toBe("NAT gateway egress-nat-0 is in subnet egress-private-0, whose route table egress-private-rt-0 sends 0.0.0.0/0 to NAT gateway egress-nat-0, not to an internet gateway: a NAT gateway must be in a public subnet");
+    expect(broken(g, "kintone-sync", KINTONE_NET)).toBe(
+      "NAT gateway egress-nat-0 is in subnet egress-private-0, whose route table egress-private-rt-0 sends 0.0.0.0/0 to NAT gateway egress-nat-0, not to an internet gateway: a NAT gateway must be in a public subnet",
+    );
     // The proxies leave through the same NAT.
     expect(broken(g, "saas-export", PROXY)).toMatch(/^NAT gateway egress-nat-0 is in subnet egress-private-0/);
   });
@@ -123,25 +177,33 @@ describe("mutations: one break, one BROKEN flow with the first missing piece", (
   test("Transit Gateway route missing on the Lambda side", () => {
     const g = copy(dev);
     drop(g, "Route", "transit-rt0-to-data");
-    expect(broken(g, "db-writer", DB)).toBe("route table egress-private-rt-0 has no route to 10.1.0.0/16 (only its default route 0.0.0.0/0 → NAT gateway egress-nat-0, which leads to the internet)");
+    expect(broken(g, "db-writer", DB)).toBe(
+      "route table egress-private-rt-0 has no route to 10.1.0.0/16 (only its default route 0.0.0.0/0 → NAT gateway egress-nat-0, which leads to the internet)",
+    );
   });
 
   test("Transit Gateway return route missing on the database side", () => {
     const g = copy(dev);
     drop(g, "Route", "data-transit-rt0-to-egress");
-    expect(broken(g, "db-writer", DB)).toBe("route table data-rt has no route to 10.0.1.0/24 (the return route to subnet egress-private-0 of function db-writer)");
+    expect(broken(g, "db-writer", DB)).toBe(
+      "route table data-rt has no route to 10.0.1.0/24 (the return route to subnet egress-private-0 of function db-writer)",
+    );
   });
 
   test("the data VPC attachment does not propagate into the Transit Gateway's route table", () => {
     const g = copy(dev);
     one(g, "VpcAttachment", "data-transit-attachment").inputs.transitGatewayDefaultRouteTablePropagation = false;
-    expect(broken(g, "db-writer", DB)).toBe("the default route table of transit gateway transit-tgw has no route to 10.1.0.0/16");
+    expect(broken(g, "db-writer", DB)).toBe(
+      "the default route table of transit gateway transit-tgw has no route to 10.1.0.0/16",
+    );
   });
 
   test("RAM share accepter missing outside the organization", () => {
     const g = copy(dev);
     drop(g, "ResourceShareAccepter", "data-transit-accepter");
-    expect(broken(g, "db-writer", DB)).toBe("RAM share transit-share is offered to account 222222222222 outside the organization and nothing accepts it (no aws:ram/resourceShareAccepter in that account), so attachment data-transit-attachment cannot use transit gateway transit-tgw");
+    expect(broken(g, "db-writer", DB)).toBe(
+      "RAM share transit-share is offered to account 222222222222 outside the organization and nothing accepts it (no aws:ram/resourceShareAccepter in that account), so attachment data-transit-attachment cannot use transit gateway transit-tgw",
+    );
   });
 
   test("inside an organization the share needs no accepter", () => {
@@ -155,7 +217,9 @@ describe("mutations: one break, one BROKEN flow with the first missing piece", (
     const g = copy(dev);
     const att = one(g, "VpcAttachment", "transit-attachment");
     att.inputs.subnetIds = [one(g, "Subnet", "egress-private-0").id];
-    expect(broken(g, "db-writer", DB)).toBe("transit gateway attachment transit-attachment has no subnet in ap-northeast-1c, so subnet egress-private-1 cannot reach transit gateway transit-tgw");
+    expect(broken(g, "db-writer", DB)).toBe(
+      "transit gateway attachment transit-attachment has no subnet in ap-northeast-1c, so subnet egress-private-1 cannot reach transit gateway transit-tgw",
+    );
   });
 
   test("security group egress port off by one", () => {
@@ -163,7 +227,9 @@ describe("mutations: one break, one BROKEN flow with the first missing piece", (
     const rule = one(g, "SecurityGroupEgressRule", "kintone-sync-egress-tcp-443-internet");
     rule.inputs.fromPort = 444;
     rule.inputs.toPort = 444;
-    expect(broken(g, "kintone-sync", KINTONE_NET)).toBe("security group kintone-sync-sg has no egress rule for tcp/443 to 0.0.0.0/0 (it allows tcp/444 there, rule kintone-sync-egress-tcp-443-internet)");
+    expect(broken(g, "kintone-sync", KINTONE_NET)).toBe(
+      "security group kintone-sync-sg has no egress rule for tcp/443 to 0.0.0.0/0 (it allows tcp/444 there, rule kintone-sync-egress-tcp-443-internet)",
+    );
   });
 
   test("database ingress port off by one", () => {
@@ -171,41 +237,55 @@ describe("mutations: one break, one BROKEN flow with the first missing piece", (
     const rule = one(g, "SecurityGroupIngressRule", "data-db-from-cidr-10-0-0-0-16-5432");
     rule.inputs.fromPort = 5433;
     rule.inputs.toPort = 5433;
-    expect(broken(g, "db-writer", DB)).toBe("security group data-db-sg of database cluster data-db-cluster does not admit tcp/5432 from 10.0.1.0/24, 10.0.2.0/24 (the subnets of function db-writer, in another VPC; it allows tcp/5433 there, rule data-db-from-cidr-10-0-0-0-16-5432)");
+    expect(broken(g, "db-writer", DB)).toBe(
+      "security group data-db-sg of database cluster data-db-cluster does not admit tcp/5432 from 10.0.1.0/24, 10.0.2.0/24 (the subnets of function db-writer, in another VPC; it allows tcp/5433 there, rule data-db-from-cidr-10-0-0-0-16-5432)",
+    );
   });
 
   test("endpoint security group does not admit the function", () => {
     const g = copy(dev);
     drop(g, "SecurityGroupIngressRule", "kintone-sync-to-endpoints");
-    expect(broken(g, "kintone-sync", SECRETS)).toBe("security group endpoints-sg of interface endpoint endpoints-secretsmanager does not admit tcp/443 from function kintone-sync (security group kintone-sync-sg)");
+    expect(broken(g, "kintone-sync", SECRETS)).toBe(
+      "security group endpoints-sg of interface endpoint endpoints-secretsmanager does not admit tcp/443 from function kintone-sync (security group kintone-sync-sg)",
+    );
   });
 
   test("no Secrets Manager endpoint", () => {
     const g = copy(dev);
     drop(g, "VpcEndpoint", "endpoints-secretsmanager");
-    expect(broken(g, "kintone-sync", SECRETS)).toBe("VPC egress-vpc has no interface endpoint for secretsmanager (com.amazonaws.ap-northeast-1.secretsmanager), which the function's flow expects");
+    expect(broken(g, "kintone-sync", SECRETS)).toBe(
+      "VPC egress-vpc has no interface endpoint for secretsmanager (com.amazonaws.ap-northeast-1.secretsmanager), which the function's flow expects",
+    );
   });
 
   test("DNS hostnames off on the function's VPC", () => {
     const g = copy(dev);
     one(g, "Vpc", "egress-vpc").inputs.enableDnsHostnames = false;
-    expect(broken(g, "kintone-sync", SECRETS)).toBe("VPC egress-vpc has DNS hostnames (enableDnsHostnames) off, so the private DNS name of interface endpoint endpoints-secretsmanager does not apply and secretsmanager.ap-northeast-1.amazonaws.com resolves to public addresses");
+    expect(broken(g, "kintone-sync", SECRETS)).toBe(
+      "VPC egress-vpc has DNS hostnames (enableDnsHostnames) off, so the private DNS name of interface endpoint endpoints-secretsmanager does not apply and secretsmanager.ap-northeast-1.amazonaws.com resolves to public addresses",
+    );
   });
 
   test("DNS resolution off, and private DNS off on the endpoint", () => {
     const g = copy(dev);
     one(g, "Vpc", "egress-vpc").inputs.enableDnsSupport = false;
-    expect(broken(g, "kintone-sync", SECRETS)).toBe("VPC egress-vpc has DNS resolution (enableDnsSupport) off, so secretsmanager.ap-northeast-1.amazonaws.com cannot resolve to interface endpoint endpoints-secretsmanager");
+    expect(broken(g, "kintone-sync", SECRETS)).toBe(
+      "VPC egress-vpc has DNS resolution (enableDnsSupport) off, so secretsmanager.ap-northeast-1.amazonaws.com cannot resolve to interface endpoint endpoints-secretsmanager",
+    );
     const h = copy(dev);
     one(h, "VpcEndpoint", "endpoints-secretsmanager").inputs.privateDnsEnabled = false;
-    expect(broken(h, "kintone-sync", SECRETS)).toBe("interface endpoint endpoints-secretsmanager has private DNS off, so secretsmanager.ap-northeast-1.amazonaws.com resolves to the service's public addresses instead of the endpoint");
+    expect(broken(h, "kintone-sync", SECRETS)).toBe(
+      "interface endpoint endpoints-secretsmanager has private DNS off, so secretsmanager.ap-northeast-1.amazonaws.com resolves to the service's public addresses instead of the endpoint",
+    );
   });
 
   test("gateway endpoint not on a function's route table", () => {
     const g = copy(dev);
     const ep = one(g, "VpcEndpoint", "endpoints-s3-gateway");
     ep.inputs.routeTableIds = [one(g, "RouteTable", "egress-private-rt-0").id];
-    expect(broken(g, "saas-export", /AWS s3/)).toBe("route table egress-private-rt-1 has no route to the s3 prefix list (gateway endpoint endpoints-s3-gateway is not associated with it)");
+    expect(broken(g, "saas-export", /AWS s3/)).toBe(
+      "route table egress-private-rt-1 has no route to the s3 prefix list (gateway endpoint endpoints-s3-gateway is not associated with it)",
+    );
   });
 
   test("squid rules ORed: the header alone or the domain alone lets a request through", () => {
@@ -214,10 +294,15 @@ describe("mutations: one break, one BROKEN flow with the first missing piece", (
     const script = Buffer.from(String(lt.inputs.userData), "base64").toString("utf8");
     const allow = /^http_access allow vlk_clients vlk_allowed_domains vlk_secret_header (.*)$/m;
     expect(script).toMatch(allow);
-    // The write-up's mistake: two allow lines, header OR domain.
-    const ored = script.replace(allow, "http_access allow vlk_clients vlk_allowed_domains $1\nhttp_access allow vlk_clients vlk_secret_header $1");
+    // The usual recipe's mistake: two allow lines, header OR domain.
+    const ored = script.replace(
+      allow,
+      "http_access allow vlk_clients vlk_allowed_domains $1\nhttp_access allow vlk_clients vlk_secret_header $1",
+    );
     lt.inputs.userData = Buffer.from(ored, "utf8").toString("base64");
-    expect(broken(g, "saas-export", PROXY)).toBe("squid.conf in launch template proxy-lt lets requests through without the X-Lambda-Proxy-Token header (line \"http_access allow vlk_clients vlk_allowed_domains !vlk_to_linklocal !vlk_to_localhost\"): header and domain are ORed, they must be ANDed on one http_access allow line");
+    expect(broken(g, "saas-export", PROXY)).toBe(
+      'squid.conf in launch template proxy-lt lets requests through without the X-Lambda-Proxy-Token header (line "http_access allow vlk_clients vlk_allowed_domains !vlk_to_linklocal !vlk_to_localhost"): header and domain are ORed, they must be ANDed on one http_access allow line',
+    );
   });
 
   test("squid domain not whitelisted, and no final deny all", () => {
@@ -225,18 +310,26 @@ describe("mutations: one break, one BROKEN flow with the first missing piece", (
     const fn = one(g, "Function", "saas-export-fn");
     const env = (fn.inputs.environment as { variables: Record<string, string> }).variables;
     env.SAAS_URL = "https://api.other-saas.example/v1/items";
-    expect(broken(g, "saas-export", PROXY)).toBe("api.other-saas.example is not whitelisted in squid.conf in launch template proxy-lt (dstdomain api.example-saas.com)");
+    expect(broken(g, "saas-export", PROXY)).toBe(
+      "api.other-saas.example is not whitelisted in squid.conf in launch template proxy-lt (dstdomain api.example-saas.com)",
+    );
     const h = copy(dev);
     const lt = one(h, "LaunchTemplate", "proxy-lt");
-    const script = Buffer.from(String(lt.inputs.userData), "base64").toString("utf8").replace(/^http_access deny all$/m, "");
+    const script = Buffer.from(String(lt.inputs.userData), "base64")
+      .toString("utf8")
+      .replace(/^http_access deny all$/m, "");
     lt.inputs.userData = Buffer.from(script, "utf8").toString("base64");
-    expect(broken(h, "saas-export", PROXY)).toBe("squid.conf in launch template proxy-lt does not end in \"http_access deny all\"");
+    expect(broken(h, "saas-export", PROXY)).toBe(
+      'squid.conf in launch template proxy-lt does not end in "http_access deny all"',
+    );
   });
 
   test("proxy load balancer does not admit the function", () => {
     const g = copy(dev);
     drop(g, "SecurityGroupIngressRule", "proxy-from-sg-saas-export-sg-3128");
-    expect(broken(g, "saas-export", PROXY)).toBe("security group proxy-lb-sg of load balancer proxy-nlb does not admit tcp/3128 from function saas-export (security group saas-export-sg)");
+    expect(broken(g, "saas-export", PROXY)).toBe(
+      "security group proxy-lb-sg of load balancer proxy-nlb does not admit tcp/3128 from function saas-export (security group saas-export-sg)",
+    );
   });
 
   test("a private API policy without aws:SourceVpce breaks its caller's flow", () => {
@@ -245,8 +338,16 @@ describe("mutations: one break, one BROKEN flow with the first missing piece", (
     // A caller: kintone-sync declares a flow to the API through the execute-api endpoint.
     const comp = one(g, "VpcFunction", "kintone-sync");
     const endpointSg = one(g, "SecurityGroup", "endpoints-sg").id;
-    (comp.inputs.flowSpecs as unknown[]).push({ kind: "awsService", service: "execute-api", port: 443, protocol: "tcp", purpose: "call the pets API", securityGroupId: endpointSg });
-    const env = (one(g, "Function", "kintone-sync-fn").inputs.environment as { variables: Record<string, string> }).variables;
+    (comp.inputs.flowSpecs as unknown[]).push({
+      kind: "awsService",
+      service: "execute-api",
+      port: 443,
+      protocol: "tcp",
+      purpose: "call the pets API",
+      securityGroupId: endpointSg,
+    });
+    const env = (one(g, "Function", "kintone-sync-fn").inputs.environment as { variables: Record<string, string> })
+      .variables;
     env.PETS_URL = `https://${api.id}.execute-api.ap-northeast-1.amazonaws.com/v1`;
     const ep = one(g, "VpcEndpoint", "endpoints-execute-api");
     const API = /AWS execute-api/;
@@ -255,10 +356,35 @@ describe("mutations: one break, one BROKEN flow with the first missing piece", (
     expect(ok.path).toEqual(["endpoints-execute-api", "private-api-api"]);
 
     const policy = one(g, "RestApiPolicy", "private-api-policy");
-    policy.inputs.policy = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: "*", Action: "execute-api:Invoke", Resource: `arn:aws:execute-api:ap-northeast-1:111111111111:${api.id}/*` }] });
-    expect(broken(g, "kintone-sync", API)).toBe("private API private-api-api's resource policy allows execute-api:Invoke without an aws:SourceVpce condition, so any VPC endpoint, from any account, can invoke it");
+    policy.inputs.policy = JSON.stringify({
+      Version: "2012-10-17",
+      Statement: [
+        {
+          Effect: "Allow",
+          Principal: "*",
+          Action: "execute-api:Invoke",
+          Resource: `arn:aws:execute-api:ap-northeast-1:111111111111:${api.id}/*`,
+        },
+      ],
+    });
+    expect(broken(g, "kintone-sync", API)).toBe(
+      "private API private-api-api's resource policy allows execute-api:Invoke without an aws:SourceVpce condition, so any VPC endpoint, from any account, can invoke it",
+    );
 
-    policy.inputs.policy = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: "*", Action: "execute-api:Invoke", Resource: "*", Condition: { StringEquals: { "aws:SourceVpce": "vpce-0someoneelse" } } }] });
-    expect(broken(g, "kintone-sync", API)).toBe(`private API private-api-api's resource policy does not admit interface endpoint endpoints-execute-api (${ep.id}): its aws:SourceVpce allows vpce-0someoneelse`);
+    policy.inputs.policy = JSON.stringify({
+      Version: "2012-10-17",
+      Statement: [
+        {
+          Effect: "Allow",
+          Principal: "*",
+          Action: "execute-api:Invoke",
+          Resource: "*",
+          Condition: { StringEquals: { "aws:SourceVpce": "vpce-0someoneelse" } },
+        },
+      ],
+    });
+    expect(broken(g, "kintone-sync", API)).toBe(
+      `private API private-api-api's resource policy does not admit interface endpoint endpoints-execute-api (${ep.id}): its aws:SourceVpce allows vpce-0someoneelse`,
+    );
   });
 });

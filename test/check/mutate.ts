@@ -32,7 +32,13 @@ export function check(g: Graph): { flows: FlowResult[]; forbidden: ForbiddenResu
 /** The single flow of `fn` whose declared text matches. */
 export function flowOf(flows: FlowResult[], fn: string, match: RegExp): FlowResult {
   const found = flows.filter((f) => f.fn === fn && match.test(f.flow));
-  if (found.length !== 1) throw new Error(`expected one flow of ${fn} matching ${match}, found ${found.length}: ${flows.filter((f) => f.fn === fn).map((f) => f.flow).join(" | ")}`);
+  if (found.length !== 1)
+    throw new Error(
+      `expected one flow of ${fn} matching ${match}, found ${found.length}: ${flows
+        .filter((f) => f.fn === fn)
+        .map((f) => f.flow)
+        .join(" | ")}`,
+    );
   return found[0];
 }
 

@@ -1,5 +1,11 @@
 import * as path from "path";
-import type { PolicyResource, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
+import type {
+  PolicyResource,
+  ResourceValidationArgs,
+  ResourceValidationPolicy,
+  StackValidationArgs,
+  StackValidationPolicy,
+} from "@pulumi/policy";
 import { REPO_ROOT } from "../../components/bundle";
 import { renderSquidConf } from "../../components/squid-conf";
 import { checkPolicies, POLICY_IDS, PolicyViolation } from "../../ops/check/policies";
@@ -45,16 +51,46 @@ const idOf = (s: Spec) => `${PREFIX[s.type] ?? "mock"}-${s.name}`;
 const urnOf = (s: Spec) => `urn:pulumi:test::vpc-lambda-kit::${s.type}::${s.name}`;
 const PROVIDER = "urn:pulumi:test::vpc-lambda-kit::pulumi:providers:aws::account-a";
 
-const ENI = { Sid: "VpcEni", Effect: "Allow", Action: ["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DeleteNetworkInterface"], Resource: "*" };
-const LOGS = { Sid: "Logs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: "arn:aws:logs:ap-northeast-1:111111111111:log-group:fn-logs:*" };
+const ENI = {
+  Sid: "VpcEni",
+  Effect: "Allow",
+  Action: ["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DeleteNetworkInterface"],
+  Resource: "*",
+};
+const LOGS = {
+  Sid: "Logs",
+  Effect: "Allow",
+  Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+  Resource: "arn:aws:logs:ap-northeast-1:111111111111:log-group:fn-logs:*",
+};
 const policyDoc = (...Statement: unknown[]) => JSON.stringify({ Version: "2012-10-17", Statement });
 
 const GOOD_API_POLICY = policyDoc(
-  { Sid: "AllowEndpoint", Effect: "Allow", Principal: "*", Action: "execute-api:Invoke", Resource: "execute-api:/*", Condition: { StringEquals: { "aws:SourceVpce": ["vpce-api-ep"] } } },
-  { Sid: "DenyOthers", Effect: "Deny", Principal: "*", Action: "execute-api:Invoke", Resource: "execute-api:/*", Condition: { StringNotEquals: { "aws:SourceVpce": ["vpce-api-ep"] } } },
+  {
+    Sid: "AllowEndpoint",
+    Effect: "Allow",
+    Principal: "*",
+    Action: "execute-api:Invoke",
+    Resource: "execute-api:/*",
+    Condition: { StringEquals: { "aws:SourceVpce": ["vpce-api-ep"] } },
+  },
+  {
+    Sid: "DenyOthers",
+    Effect: "Deny",
+    Principal: "*",
+    Action: "execute-api:Invoke",
+    Resource: "execute-api:/*",
+    Condition: { StringNotEquals: { "aws:SourceVpce": ["vpce-api-ep"] } },
+  },
 );
 
-const GOOD_SQUID = renderSquidConf({ port: 3128, headerName: "X-Lambda-Proxy-Token", headerValue: "s3cret", allowedDomains: ["api.example-saas.com"], clientCidrs: ["10.0.1.0/24"] });
+const GOOD_SQUID = renderSquidConf({
+  port: 3128,
+  headerName: "X-Lambda-Proxy-Token",
+  headerValue: "s3cret",
+  allowedDomains: ["api.example-saas.com"],
+  clientCidrs: ["10.0.1.0/24"],
+});
 const ORED_SQUID = [
   "acl lambda_header req_header X-Lambda-Test ^test$",
   "acl whitelist dstdomain .example-saas.com",
@@ -62,35 +98,131 @@ const ORED_SQUID = [
   "http_access allow whitelist",
   "http_access deny all",
 ].join("\n");
-const bootScript = (conf: string) => Buffer.from(`#!/bin/bash\nset -e\ncat >/etc/squid/squid.conf <<'EOF_CONF'\n${conf}\nEOF_CONF\nsystemctl enable --now squid\n`).toString("base64");
+const bootScript = (conf: string) =>
+  Buffer.from(
+    `#!/bin/bash\nset -e\ncat >/etc/squid/squid.conf <<'EOF_CONF'\n${conf}\nEOF_CONF\nsystemctl enable --now squid\n`,
+  ).toString("base64");
 
 function baseSpecs(): Spec[] {
   return [
-    { type: "aws:ec2/vpc:Vpc", name: "app-vpc", inputs: { cidrBlock: "10.0.0.0/16", enableDnsHostnames: true, enableDnsSupport: true } },
-    { type: "aws:ec2/subnet:Subnet", name: "public-a", inputs: { vpcId: ref("app-vpc"), cidrBlock: "10.0.10.0/24", availabilityZone: "ap-northeast-1a" } },
-    { type: "aws:ec2/subnet:Subnet", name: "private-a", inputs: { vpcId: ref("app-vpc"), cidrBlock: "10.0.1.0/24", availabilityZone: "ap-northeast-1a" } },
+    {
+      type: "aws:ec2/vpc:Vpc",
+      name: "app-vpc",
+      inputs: { cidrBlock: "10.0.0.0/16", enableDnsHostnames: true, enableDnsSupport: true },
+    },
+    {
+      type: "aws:ec2/subnet:Subnet",
+      name: "public-a",
+      inputs: { vpcId: ref("app-vpc"), cidrBlock: "10.0.10.0/24", availabilityZone: "ap-northeast-1a" },
+    },
+    {
+      type: "aws:ec2/subnet:Subnet",
+      name: "private-a",
+      inputs: { vpcId: ref("app-vpc"), cidrBlock: "10.0.1.0/24", availabilityZone: "ap-northeast-1a" },
+    },
     { type: "aws:ec2/internetGateway:InternetGateway", name: "igw", inputs: { vpcId: ref("app-vpc") } },
     { type: "aws:ec2/routeTable:RouteTable", name: "public-rt", inputs: { vpcId: ref("app-vpc") } },
-    { type: "aws:ec2/route:Route", name: "public-default", inputs: { routeTableId: ref("public-rt"), destinationCidrBlock: "0.0.0.0/0", gatewayId: ref("igw") } },
-    { type: "aws:ec2/routeTableAssociation:RouteTableAssociation", name: "public-a-rta", inputs: { subnetId: ref("public-a"), routeTableId: ref("public-rt") } },
+    {
+      type: "aws:ec2/route:Route",
+      name: "public-default",
+      inputs: { routeTableId: ref("public-rt"), destinationCidrBlock: "0.0.0.0/0", gatewayId: ref("igw") },
+    },
+    {
+      type: "aws:ec2/routeTableAssociation:RouteTableAssociation",
+      name: "public-a-rta",
+      inputs: { subnetId: ref("public-a"), routeTableId: ref("public-rt") },
+    },
     { type: "aws:ec2/eip:Eip", name: "nat-eip", inputs: { domain: "vpc" } },
-    { type: "aws:ec2/natGateway:NatGateway", name: "nat", inputs: { subnetId: ref("public-a"), allocationId: ref("nat-eip"), connectivityType: "public" } },
+    {
+      type: "aws:ec2/natGateway:NatGateway",
+      name: "nat",
+      inputs: { subnetId: ref("public-a"), allocationId: ref("nat-eip"), connectivityType: "public" },
+    },
     { type: "aws:ec2/routeTable:RouteTable", name: "private-rt", inputs: { vpcId: ref("app-vpc") } },
-    { type: "aws:ec2/route:Route", name: "private-default", inputs: { routeTableId: ref("private-rt"), destinationCidrBlock: "0.0.0.0/0", natGatewayId: ref("nat") } },
-    { type: "aws:ec2/routeTableAssociation:RouteTableAssociation", name: "private-a-rta", inputs: { subnetId: ref("private-a"), routeTableId: ref("private-rt") } },
-    { type: "aws:iam/role:Role", name: "fn-role", inputs: { assumeRolePolicy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" }] }) } },
-    { type: "aws:iam/rolePolicy:RolePolicy", name: "fn-policy", inputs: { role: ref("fn-role"), policy: policyDoc(ENI, LOGS) } },
+    {
+      type: "aws:ec2/route:Route",
+      name: "private-default",
+      inputs: { routeTableId: ref("private-rt"), destinationCidrBlock: "0.0.0.0/0", natGatewayId: ref("nat") },
+    },
+    {
+      type: "aws:ec2/routeTableAssociation:RouteTableAssociation",
+      name: "private-a-rta",
+      inputs: { subnetId: ref("private-a"), routeTableId: ref("private-rt") },
+    },
+    {
+      type: "aws:iam/role:Role",
+      name: "fn-role",
+      inputs: {
+        assumeRolePolicy: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [{ Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" }],
+        }),
+      },
+    },
+    {
+      type: "aws:iam/rolePolicy:RolePolicy",
+      name: "fn-policy",
+      inputs: { role: ref("fn-role"), policy: policyDoc(ENI, LOGS) },
+    },
     { type: "aws:ec2/securityGroup:SecurityGroup", name: "fn-sg", inputs: { vpcId: ref("app-vpc") } },
-    { type: "aws:lambda/function:Function", name: "fn", inputs: { role: arn("fn-role"), runtime: "nodejs24.x", vpcConfig: { subnetIds: [ref("private-a")], securityGroupIds: [ref("fn-sg")] } } },
-    { type: "aws:ec2/vpcEndpoint:VpcEndpoint", name: "secrets-ep", inputs: { vpcId: ref("app-vpc"), vpcEndpointType: "Interface", privateDnsEnabled: true, serviceName: "com.amazonaws.ap-northeast-1.secretsmanager", subnetIds: [ref("private-a")] } },
-    { type: "aws:ec2/launchTemplate:LaunchTemplate", name: "proxy-lt", inputs: { instanceType: "t4g.small", metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 }, userData: bootScript(GOOD_SQUID) } },
+    {
+      type: "aws:lambda/function:Function",
+      name: "fn",
+      inputs: {
+        role: arn("fn-role"),
+        runtime: "nodejs24.x",
+        vpcConfig: { subnetIds: [ref("private-a")], securityGroupIds: [ref("fn-sg")] },
+      },
+    },
+    {
+      type: "aws:ec2/vpcEndpoint:VpcEndpoint",
+      name: "secrets-ep",
+      inputs: {
+        vpcId: ref("app-vpc"),
+        vpcEndpointType: "Interface",
+        privateDnsEnabled: true,
+        serviceName: "com.amazonaws.ap-northeast-1.secretsmanager",
+        subnetIds: [ref("private-a")],
+      },
+    },
+    {
+      type: "aws:ec2/launchTemplate:LaunchTemplate",
+      name: "proxy-lt",
+      inputs: {
+        instanceType: "t4g.small",
+        metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 },
+        userData: bootScript(GOOD_SQUID),
+      },
+    },
     { type: "aws:rds/cluster:Cluster", name: "db", inputs: { engine: "aurora-postgresql", storageEncrypted: true } },
-    { type: "aws:rds/clusterInstance:ClusterInstance", name: "db-0", inputs: { clusterIdentifier: ref("db"), instanceClass: "db.serverless", publiclyAccessible: false } },
-    { type: "aws:apigateway/restApi:RestApi", name: "api", inputs: { endpointConfiguration: { types: "PRIVATE" }, policy: GOOD_API_POLICY } },
-    { type: "aws:ec2/vpc:Vpc", name: "data-vpc", account: "b", inputs: { cidrBlock: "10.1.0.0/16", enableDnsHostnames: true, enableDnsSupport: true } },
+    {
+      type: "aws:rds/clusterInstance:ClusterInstance",
+      name: "db-0",
+      inputs: { clusterIdentifier: ref("db"), instanceClass: "db.serverless", publiclyAccessible: false },
+    },
+    {
+      type: "aws:apigateway/restApi:RestApi",
+      name: "api",
+      inputs: { endpointConfiguration: { types: "PRIVATE" }, policy: GOOD_API_POLICY },
+    },
+    {
+      type: "aws:ec2/vpc:Vpc",
+      name: "data-vpc",
+      account: "b",
+      inputs: { cidrBlock: "10.1.0.0/16", enableDnsHostnames: true, enableDnsSupport: true },
+    },
     { type: "aws:ec2transitgateway/transitGateway:TransitGateway", name: "tgw", inputs: {} },
-    { type: "aws:ec2transitgateway/vpcAttachment:VpcAttachment", name: "tgw-app", inputs: { transitGatewayId: ref("tgw"), vpcId: ref("app-vpc") } },
-    { type: "aws:ec2transitgateway/vpcAttachment:VpcAttachment", name: "tgw-data", account: "b", inputs: { transitGatewayId: ref("tgw"), vpcId: ref("data-vpc") } },
+    {
+      type: "aws:ec2transitgateway/vpcAttachment:VpcAttachment",
+      name: "tgw-app",
+      inputs: { transitGatewayId: ref("tgw"), vpcId: ref("app-vpc") },
+    },
+    {
+      type: "aws:ec2transitgateway/vpcAttachment:VpcAttachment",
+      name: "tgw-data",
+      account: "b",
+      inputs: { transitGatewayId: ref("tgw"), vpcId: ref("data-vpc") },
+    },
   ];
 }
 
@@ -121,7 +253,9 @@ function toGraph(specs: Spec[]): Graph {
       parent: s.parent ? urnOf(specs.find((x) => x.name === s.parent)!) : null,
       provider: s.account === "b" ? PROVIDER.replace("account-a", "account-b") : PROVIDER,
       // A role's ARN is its auto-name: `<name>-<7 hex>`, as Pulumi (and the mocks) name it.
-      inputs: resolve(s.inputs, specs, (r, t) => ("$arn" in r ? `arn:aws:iam::111111111111:role/${t.name}-0a1b2c3` : idOf(t))) as Record<string, unknown>,
+      inputs: resolve(s.inputs, specs, (r, t) =>
+        "$arn" in r ? `arn:aws:iam::111111111111:role/${t.name}-0a1b2c3` : idOf(t),
+      ) as Record<string, unknown>,
     })),
   };
 }
@@ -162,176 +296,318 @@ describe("checkPolicies over graph.json", () => {
   });
 
   test("no-broad-role-policy: an AWS managed AdministratorAccess attachment on a function role", () => {
-    const v = checkPolicies(mutated((s) => s.push({ type: "aws:iam/rolePolicyAttachment:RolePolicyAttachment", name: "fn-admin", inputs: { role: ref("fn-role"), policyArn: "arn:aws:iam::aws:policy/AdministratorAccess" } })));
+    const v = checkPolicies(
+      mutated((s) =>
+        s.push({
+          type: "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+          name: "fn-admin",
+          inputs: { role: ref("fn-role"), policyArn: "arn:aws:iam::aws:policy/AdministratorAccess" },
+        }),
+      ),
+    );
     expect(v).toEqual([expect.objectContaining({ policy: "no-broad-role-policy", resource: "fn-admin" })]);
-    expect(v[0].message).toBe("function role fn-role has the AWS managed policy AdministratorAccess attached (fn-admin); detach it and grant explicit inline statements for what the function needs.");
+    expect(v[0].message).toBe(
+      "function role fn-role has the AWS managed policy AdministratorAccess attached (fn-admin); detach it and grant explicit inline statements for what the function needs.",
+    );
   });
 
   test("no-broad-role-policy: a *FullAccess managed policy and an inline * on * are both refused", () => {
-    const v = checkPolicies(mutated((s) => {
-      s.push({ type: "aws:iam/rolePolicyAttachment:RolePolicyAttachment", name: "fn-s3-full", inputs: { role: ref("fn-role"), policyArn: "arn:aws:iam::aws:policy/AmazonS3FullAccess" } });
-      spec(s, "fn-policy").inputs.policy = policyDoc(ENI, LOGS, { Sid: "Everything", Effect: "Allow", Action: "*", Resource: "*" });
-    }));
-    expect(only(v, "no-broad-role-policy").map((x) => x.resource).sort()).toEqual(["fn-policy", "fn-s3-full"]);
-    expect(v.find((x) => x.resource === "fn-policy")!.message).toBe('function role fn-role allows "*" on * in fn-policy (statement Everything); list the exact actions and resources the function needs.');
+    const v = checkPolicies(
+      mutated((s) => {
+        s.push({
+          type: "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+          name: "fn-s3-full",
+          inputs: { role: ref("fn-role"), policyArn: "arn:aws:iam::aws:policy/AmazonS3FullAccess" },
+        });
+        spec(s, "fn-policy").inputs.policy = policyDoc(ENI, LOGS, {
+          Sid: "Everything",
+          Effect: "Allow",
+          Action: "*",
+          Resource: "*",
+        });
+      }),
+    );
+    expect(
+      only(v, "no-broad-role-policy")
+        .map((x) => x.resource)
+        .sort(),
+    ).toEqual(["fn-policy", "fn-s3-full"]);
+    expect(v.find((x) => x.resource === "fn-policy")!.message).toBe(
+      'function role fn-role allows "*" on * in fn-policy (statement Everything); list the exact actions and resources the function needs.',
+    );
   });
 
   test("vpc-function-eni-actions: a VPC function whose role cannot manage ENIs", () => {
-    const v = checkPolicies(mutated((s) => {
-      spec(s, "fn-policy").inputs.policy = policyDoc(LOGS, { Effect: "Allow", Action: "ec2:DescribeNetworkInterfaces", Resource: "*" });
-    }));
-    expect(v).toEqual([{
-      policy: "vpc-function-eni-actions",
-      resource: "fn",
-      urn: urnOf({ type: "aws:lambda/function:Function", name: "fn", inputs: {} }),
-      message: "VPC function fn's role fn-role lacks ec2:CreateNetworkInterface, ec2:DeleteNetworkInterface; add an inline statement allowing ec2:CreateNetworkInterface, ec2:DescribeNetworkInterfaces, ec2:DeleteNetworkInterface on * (Lambda creates the function's ENIs with them).",
-    }]);
+    const v = checkPolicies(
+      mutated((s) => {
+        spec(s, "fn-policy").inputs.policy = policyDoc(LOGS, {
+          Effect: "Allow",
+          Action: "ec2:DescribeNetworkInterfaces",
+          Resource: "*",
+        });
+      }),
+    );
+    expect(v).toEqual([
+      {
+        policy: "vpc-function-eni-actions",
+        resource: "fn",
+        urn: urnOf({ type: "aws:lambda/function:Function", name: "fn", inputs: {} }),
+        message:
+          "VPC function fn's role fn-role lacks ec2:CreateNetworkInterface, ec2:DeleteNetworkInterface; add an inline statement allowing ec2:CreateNetworkInterface, ec2:DescribeNetworkInterfaces, ec2:DeleteNetworkInterface on * (Lambda creates the function's ENIs with them).",
+      },
+    ]);
   });
 
   test("vpc-function-eni-actions: the AWSLambdaVPCAccessExecutionRole managed policy carries the actions", () => {
-    const v = checkPolicies(mutated((s) => {
-      spec(s, "fn-policy").inputs.policy = policyDoc(LOGS);
-      s.push({ type: "aws:iam/rolePolicyAttachment:RolePolicyAttachment", name: "fn-vpc-access", inputs: { role: ref("fn-role"), policyArn: "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole" } });
-    }));
+    const v = checkPolicies(
+      mutated((s) => {
+        spec(s, "fn-policy").inputs.policy = policyDoc(LOGS);
+        s.push({
+          type: "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+          name: "fn-vpc-access",
+          inputs: {
+            role: ref("fn-role"),
+            policyArn: "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole",
+          },
+        });
+      }),
+    );
     expect(v).toEqual([]);
   });
 
   test("rds-private-encrypted: an unencrypted cluster and a publicly accessible instance", () => {
-    const v = checkPolicies(mutated((s) => {
-      spec(s, "db").inputs.storageEncrypted = false;
-      spec(s, "db-0").inputs.publiclyAccessible = true;
-    }));
+    const v = checkPolicies(
+      mutated((s) => {
+        spec(s, "db").inputs.storageEncrypted = false;
+        spec(s, "db-0").inputs.publiclyAccessible = true;
+      }),
+    );
     expect(v.map((x) => [x.policy, x.resource, x.message])).toEqual([
-      ["rds-private-encrypted", "db", "RDS Cluster db is not encrypted at rest; set storageEncrypted: true (and kmsKeyId for a customer-managed key)."],
-      ["rds-private-encrypted", "db-0", "RDS ClusterInstance db-0 is publicly accessible; set publiclyAccessible: false and reach it from the VPC (or across the Transit Gateway)."],
+      [
+        "rds-private-encrypted",
+        "db",
+        "RDS Cluster db is not encrypted at rest; set storageEncrypted: true (and kmsKeyId for a customer-managed key).",
+      ],
+      [
+        "rds-private-encrypted",
+        "db-0",
+        "RDS ClusterInstance db-0 is publicly accessible; set publiclyAccessible: false and reach it from the VPC (or across the Transit Gateway).",
+      ],
     ]);
   });
 
-  test("squid-conf-and-deny-all: the write-up's two allow lines (header OR domain) are refused", () => {
-    const v = checkPolicies(mutated((s) => {
-      spec(s, "proxy-lt").inputs.userData = bootScript(ORED_SQUID);
-    }));
+  test("squid-conf-and-deny-all: the usual recipe's two allow lines (header OR domain) are refused", () => {
+    const v = checkPolicies(
+      mutated((s) => {
+        spec(s, "proxy-lt").inputs.userData = bootScript(ORED_SQUID);
+      }),
+    );
     expect(only(v, "squid-conf-and-deny-all").map((x) => x.resource)).toEqual(["proxy-lt", "proxy-lt"]);
-    expect(v[0].message).toBe('squid.conf in proxy-lt: "http_access allow lambda_header" lacks a domain-whitelist (dstdomain) ACL, so it admits requests that fail the other check (header OR domain); put the header and domain ACLs on one allow line.');
-    expect(v[1].message).toMatch(/^squid\.conf in proxy-lt: "http_access allow whitelist" lacks a secret-header \(req_header\) ACL/);
+    expect(v[0].message).toBe(
+      'squid.conf in proxy-lt: "http_access allow lambda_header" lacks a domain-whitelist (dstdomain) ACL, so it admits requests that fail the other check (header OR domain); put the header and domain ACLs on one allow line.',
+    );
+    expect(v[1].message).toMatch(
+      /^squid\.conf in proxy-lt: "http_access allow whitelist" lacks a secret-header \(req_header\) ACL/,
+    );
   });
 
   test("squid-conf-and-deny-all: rules that do not end in deny all are refused", () => {
     const open = GOOD_SQUID.replace("http_access deny all\n", "");
-    const v = checkPolicies(mutated((s) => {
-      spec(s, "proxy-lt").inputs.userData = bootScript(open);
-    }));
+    const v = checkPolicies(
+      mutated((s) => {
+        spec(s, "proxy-lt").inputs.userData = bootScript(open);
+      }),
+    );
     expect(v).toHaveLength(1);
     expect(v[0]).toMatchObject({ policy: "squid-conf-and-deny-all", resource: "proxy-lt" });
-    expect(v[0].message).toMatch(/the http_access rules end with "http_access allow vlk_clients vlk_allowed_domains vlk_secret_header .*" instead of "http_access deny all"; add http_access deny all as the last access rule\.$/);
+    expect(v[0].message).toMatch(
+      /the http_access rules end with "http_access allow vlk_clients vlk_allowed_domains vlk_secret_header .*" instead of "http_access deny all"; add http_access deny all as the last access rule\.$/,
+    );
   });
 
   test("squid-conf-and-deny-all: renderSquidConf's output passes", () => {
     expect(squidConfProblems(GOOD_SQUID)).toEqual([]);
   });
 
-  test("private-api-source-vpce: the write-up's open policy (no aws:SourceVpce, no deny)", () => {
-    const v = checkPolicies(mutated((s) => {
-      spec(s, "api").inputs.policy = policyDoc({ Effect: "Allow", Principal: "*", Action: "execute-api:Invoke", Resource: "execute-api:/*" });
-    }));
-    expect(v.map((x) => [x.policy, x.resource])).toEqual([["private-api-source-vpce", "api"], ["private-api-source-vpce", "api"]]);
-    expect(v[0].message).toBe("private API api's resource policy allows execute-api:Invoke without an aws:SourceVpce condition (statement 0); add Condition StringEquals aws:SourceVpce with the API's VPC endpoint id(s).");
-    expect(v[1].message).toBe("private API api's resource policy has no explicit Deny for requests from other sources; add a Deny of execute-api:Invoke with Condition StringNotEquals aws:SourceVpce (the endpoint id list).");
+  test("private-api-source-vpce: the usual recipe's open policy (no aws:SourceVpce, no deny)", () => {
+    const v = checkPolicies(
+      mutated((s) => {
+        spec(s, "api").inputs.policy = policyDoc({
+          Effect: "Allow",
+          Principal: "*",
+          Action: "execute-api:Invoke",
+          Resource: "execute-api:/*",
+        });
+      }),
+    );
+    expect(v.map((x) => [x.policy, x.resource])).toEqual([
+      ["private-api-source-vpce", "api"],
+      ["private-api-source-vpce", "api"],
+    ]);
+    expect(v[0].message).toBe(
+      "private API api's resource policy allows execute-api:Invoke without an aws:SourceVpce condition (statement 0); add Condition StringEquals aws:SourceVpce with the API's VPC endpoint id(s).",
+    );
+    expect(v[1].message).toBe(
+      "private API api's resource policy has no explicit Deny for requests from other sources; add a Deny of execute-api:Invoke with Condition StringNotEquals aws:SourceVpce (the endpoint id list).",
+    );
   });
 
   test("private-api-source-vpce: a policy attached by a RestApiPolicy resource is checked too", () => {
-    const v = checkPolicies(mutated((s) => {
-      delete spec(s, "api").inputs.policy;
-      s.push({ type: "aws:apigateway/restApiPolicy:RestApiPolicy", name: "api-policy", inputs: { restApiId: ref("api"), policy: policyDoc(JSON.parse(GOOD_API_POLICY).Statement[0]) } });
-    }));
+    const v = checkPolicies(
+      mutated((s) => {
+        delete spec(s, "api").inputs.policy;
+        s.push({
+          type: "aws:apigateway/restApiPolicy:RestApiPolicy",
+          name: "api-policy",
+          inputs: { restApiId: ref("api"), policy: policyDoc(JSON.parse(GOOD_API_POLICY).Statement[0]) },
+        });
+      }),
+    );
     expect(v.map((x) => [x.policy, x.resource])).toEqual([["private-api-source-vpce", "api-policy"]]);
     expect(v[0].message).toMatch(/has no explicit Deny/);
   });
 
   test("private-dns-vpc-attributes: a private-DNS endpoint in a VPC with DNS hostnames off", () => {
-    const v = checkPolicies(mutated((s) => {
-      spec(s, "app-vpc").inputs.enableDnsHostnames = false;
-    }));
-    expect(v).toEqual([expect.objectContaining({
-      policy: "private-dns-vpc-attributes",
-      resource: "secrets-ep",
-      message: "interface endpoint secrets-ep has private DNS on, but VPC app-vpc has enableDnsHostnames off, so the service name resolves to public addresses; set enableDnsHostnames: true on the VPC.",
-    })]);
+    const v = checkPolicies(
+      mutated((s) => {
+        spec(s, "app-vpc").inputs.enableDnsHostnames = false;
+      }),
+    );
+    expect(v).toEqual([
+      expect.objectContaining({
+        policy: "private-dns-vpc-attributes",
+        resource: "secrets-ep",
+        message:
+          "interface endpoint secrets-ep has private DNS on, but VPC app-vpc has enableDnsHostnames off, so the service name resolves to public addresses; set enableDnsHostnames: true on the VPC.",
+      }),
+    ]);
   });
 
   test("eip-per-nat: a NAT without an EIP, and an EIP no NAT uses", () => {
-    const v = checkPolicies(mutated((s) => {
-      delete spec(s, "nat").inputs.allocationId;
-    }));
+    const v = checkPolicies(
+      mutated((s) => {
+        delete spec(s, "nat").inputs.allocationId;
+      }),
+    );
     expect(v.map((x) => [x.policy, x.resource, x.message])).toEqual([
-      ["eip-per-nat", "nat", "NAT gateway nat has no Elastic IP allocation; give it allocationId (one EIP per NAT, the address the SaaS allowlists)."],
-      ["eip-per-nat", "nat-eip", "Elastic IP nat-eip is not used by any NAT gateway (it is billed and may sit on the SaaS allowlist); attach it to a NAT or remove it."],
+      [
+        "eip-per-nat",
+        "nat",
+        "NAT gateway nat has no Elastic IP allocation; give it allocationId (one EIP per NAT, the address the SaaS allowlists).",
+      ],
+      [
+        "eip-per-nat",
+        "nat-eip",
+        "Elastic IP nat-eip is not used by any NAT gateway (it is billed and may sit on the SaaS allowlist); attach it to a NAT or remove it.",
+      ],
     ]);
   });
 
   test("eip-per-nat: two NATs sharing one EIP", () => {
-    const v = checkPolicies(mutated((s) => {
-      s.push({ type: "aws:ec2/natGateway:NatGateway", name: "nat-2", inputs: { subnetId: ref("public-a"), allocationId: ref("nat-eip") } });
-    }));
-    expect(v).toEqual([expect.objectContaining({ policy: "eip-per-nat", resource: "nat-2", message: "NAT gateways nat and nat-2 share the Elastic IP nat-eip; give each NAT its own EIP." })]);
+    const v = checkPolicies(
+      mutated((s) => {
+        s.push({
+          type: "aws:ec2/natGateway:NatGateway",
+          name: "nat-2",
+          inputs: { subnetId: ref("public-a"), allocationId: ref("nat-eip") },
+        });
+      }),
+    );
+    expect(v).toEqual([
+      expect.objectContaining({
+        policy: "eip-per-nat",
+        resource: "nat-2",
+        message: "NAT gateways nat and nat-2 share the Elastic IP nat-eip; give each NAT its own EIP.",
+      }),
+    ]);
   });
 
   test("eip-per-nat: the NAT count must match the config's strategy (onePerAz over 2 AZs needs 2)", () => {
     const cfg = {
       roles: ["network", "data", "apps"],
       network: { natGateways: "onePerAz" },
-      networkPlan: { cidrBlock: "10.0.0.0/16", azCount: 2, natGateways: "onePerAz", natCount: 2, publicSubnetCidrs: [], privateSubnetCidrs: [] },
+      networkPlan: {
+        cidrBlock: "10.0.0.0/16",
+        azCount: 2,
+        natGateways: "onePerAz",
+        natCount: 2,
+        publicSubnetCidrs: [],
+        privateSubnetCidrs: [],
+      },
     } as unknown as EnvConfig;
     const v = checkPolicies(toGraph(baseSpecs()), cfg);
-    expect(v).toEqual([expect.objectContaining({
-      policy: "eip-per-nat",
-      resource: "app-vpc",
-      message: "VPC app-vpc has 1 NAT gateway(s) but vpc-lambda-kit:network.natGateways is onePerAz over 2 AZ(s), i.e. 2; fix the program or the config so each planned NAT exists with its own EIP.",
-    })]);
+    expect(v).toEqual([
+      expect.objectContaining({
+        policy: "eip-per-nat",
+        resource: "app-vpc",
+        message:
+          "VPC app-vpc has 1 NAT gateway(s) but vpc-lambda-kit:network.natGateways is onePerAz over 2 AZ(s), i.e. 2; fix the program or the config so each planned NAT exists with its own EIP.",
+      }),
+    ]);
   });
 
   test("tgw-no-cidr-overlap: two attached VPCs with the same CIDR", () => {
-    const v = checkPolicies(mutated((s) => {
-      spec(s, "data-vpc").inputs.cidrBlock = "10.0.0.0/16";
-    }));
-    expect(v).toEqual([expect.objectContaining({
-      policy: "tgw-no-cidr-overlap",
-      resource: "tgw-data",
-      message: "Transit Gateway attachments tgw-app (VPC app-vpc 10.0.0.0/16) and tgw-data (VPC data-vpc 10.0.0.0/16) overlap, so routes between them are ambiguous; give the VPCs disjoint CIDRs.",
-    })]);
+    const v = checkPolicies(
+      mutated((s) => {
+        spec(s, "data-vpc").inputs.cidrBlock = "10.0.0.0/16";
+      }),
+    );
+    expect(v).toEqual([
+      expect.objectContaining({
+        policy: "tgw-no-cidr-overlap",
+        resource: "tgw-data",
+        message:
+          "Transit Gateway attachments tgw-app (VPC app-vpc 10.0.0.0/16) and tgw-data (VPC data-vpc 10.0.0.0/16) overlap, so routes between them are ambiguous; give the VPCs disjoint CIDRs.",
+      }),
+    ]);
   });
 
   test("lambda-private-subnets: a Lambda in a public subnet", () => {
-    const v = checkPolicies(mutated((s) => {
-      (spec(s, "fn").inputs.vpcConfig as Record<string, unknown>).subnetIds = [ref("public-a")];
-    }));
-    expect(v).toEqual([expect.objectContaining({
-      policy: "lambda-private-subnets",
-      resource: "fn",
-      message: "function fn uses subnet public-a, whose route table public-rt sends 0.0.0.0/0 to internet gateway igw; attach the function to private subnets only (it gets no public IP there, so it has no internet path).",
-    })]);
+    const v = checkPolicies(
+      mutated((s) => {
+        (spec(s, "fn").inputs.vpcConfig as Record<string, unknown>).subnetIds = [ref("public-a")];
+      }),
+    );
+    expect(v).toEqual([
+      expect.objectContaining({
+        policy: "lambda-private-subnets",
+        resource: "fn",
+        message:
+          "function fn uses subnet public-a, whose route table public-rt sends 0.0.0.0/0 to internet gateway igw; attach the function to private subnets only (it gets no public IP there, so it has no internet path).",
+      }),
+    ]);
   });
 
   test("nat-public-subnet: a NAT in a private subnet", () => {
-    const v = checkPolicies(mutated((s) => {
-      spec(s, "nat").inputs.subnetId = ref("private-a");
-    }));
-    expect(v).toEqual([expect.objectContaining({
-      policy: "nat-public-subnet",
-      resource: "nat",
-      message: "NAT gateway nat is in subnet private-a, whose route table private-rt has no 0.0.0.0/0 route to an internet gateway; put the NAT in a public subnet.",
-    })]);
+    const v = checkPolicies(
+      mutated((s) => {
+        spec(s, "nat").inputs.subnetId = ref("private-a");
+      }),
+    );
+    expect(v).toEqual([
+      expect.objectContaining({
+        policy: "nat-public-subnet",
+        resource: "nat",
+        message:
+          "NAT gateway nat is in subnet private-a, whose route table private-rt has no 0.0.0.0/0 route to an internet gateway; put the NAT in a public subnet.",
+      }),
+    ]);
   });
 
   test("imdsv2-required: a launch template that still allows IMDSv1", () => {
-    const v = checkPolicies(mutated((s) => {
-      spec(s, "proxy-lt").inputs.metadataOptions = { httpEndpoint: "enabled", httpTokens: "optional" };
-    }));
-    expect(v).toEqual([expect.objectContaining({
-      policy: "imdsv2-required",
-      resource: "proxy-lt",
-      message: 'launch template proxy-lt does not require IMDSv2; set metadataOptions.httpTokens to "required" (and httpPutResponseHopLimit: 1).',
-    })]);
+    const v = checkPolicies(
+      mutated((s) => {
+        spec(s, "proxy-lt").inputs.metadataOptions = { httpEndpoint: "enabled", httpTokens: "optional" };
+      }),
+    );
+    expect(v).toEqual([
+      expect.objectContaining({
+        policy: "imdsv2-required",
+        resource: "proxy-lt",
+        message:
+          'launch template proxy-lt does not require IMDSv2; set metadataOptions.httpTokens to "required" (and httpPutResponseHopLimit: 1).',
+      }),
+    ]);
   });
 });
 
@@ -339,8 +615,10 @@ describe("checkPolicies over graph.json", () => {
 // The policy pack: the same rules through @pulumi/policy's interfaces, in preview conditions
 // (ids unknown, references only through property dependencies, unknown values behind the proxy).
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const policyProxy = require("@pulumi/policy/proxy") as { unknownCheckingProxy: (x: unknown) => Record<string, unknown>; unknownStringValue: string };
+const policyProxy = require("@pulumi/policy/proxy") as {
+  unknownCheckingProxy: (x: unknown) => Record<string, unknown>;
+  unknownStringValue: string;
+};
 
 function toPolicyResources(specs: Spec[]): PolicyResource[] {
   const byName = new Map<string, PolicyResource>();
@@ -380,13 +658,36 @@ function runPack(specs: Spec[]): { policy: string; message: string; urn?: string
   const reports: { policy: string; message: string; urn?: string }[] = [];
   for (const p of kitPolicies) {
     if ("validateStack" in p) {
-      const args = { resources, stackTags: new Map(), getConfig: () => ({}), notApplicable: () => { throw new Error("n/a"); } } as unknown as StackValidationArgs;
-      (p as StackValidationPolicy).validateStack(args, (message, urn) => reports.push({ policy: p.name, message, urn }));
+      const args = {
+        resources,
+        stackTags: new Map(),
+        getConfig: () => ({}),
+        notApplicable: () => {
+          throw new Error("n/a");
+        },
+      } as unknown as StackValidationArgs;
+      (p as StackValidationPolicy).validateStack(args, (message, urn) =>
+        reports.push({ policy: p.name, message, urn }),
+      );
     } else {
       const validate = (p as ResourceValidationPolicy).validateResource;
       for (const r of resources) {
-        const args = { type: r.type, props: r.props, urn: r.urn, name: r.name, opts: {}, stackTags: new Map(), isType: () => false, asType: () => undefined, getConfig: () => ({}), notApplicable: () => { throw new Error("n/a"); } } as unknown as ResourceValidationArgs;
-        for (const v of Array.isArray(validate) ? validate : [validate!]) void v(args, (message, urn) => reports.push({ policy: p.name, message, urn: urn ?? r.urn }));
+        const args = {
+          type: r.type,
+          props: r.props,
+          urn: r.urn,
+          name: r.name,
+          opts: {},
+          stackTags: new Map(),
+          isType: () => false,
+          asType: () => undefined,
+          getConfig: () => ({}),
+          notApplicable: () => {
+            throw new Error("n/a");
+          },
+        } as unknown as ResourceValidationArgs;
+        for (const v of Array.isArray(validate) ? validate : [validate!])
+          void v(args, (message, urn) => reports.push({ policy: p.name, message, urn: urn ?? r.urn }));
       }
     }
   }
@@ -408,11 +709,14 @@ describe("the @pulumi/policy pack (policy-pack/)", () => {
   test("references unknown at preview are followed through property dependencies: a Lambda in a public subnet fails", () => {
     const specs = baseSpecs();
     (spec(specs, "fn").inputs.vpcConfig as Record<string, unknown>).subnetIds = [ref("public-a")];
-    expect(runPack(specs)).toEqual([{
-      policy: "lambda-private-subnets",
-      urn: urnOf(spec(specs, "fn")),
-      message: "function fn uses subnet public-a, whose route table public-rt sends 0.0.0.0/0 to internet gateway igw; attach the function to private subnets only (it gets no public IP there, so it has no internet path).",
-    }]);
+    expect(runPack(specs)).toEqual([
+      {
+        policy: "lambda-private-subnets",
+        urn: urnOf(spec(specs, "fn")),
+        message:
+          "function fn uses subnet public-a, whose route table public-rt sends 0.0.0.0/0 to internet gateway igw; attach the function to private subnets only (it gets no public IP there, so it has no internet path).",
+      },
+    ]);
   });
 
   test("validateResource refuses a launch template without IMDSv2 and an ORed squid.conf", () => {
@@ -420,7 +724,11 @@ describe("the @pulumi/policy pack (policy-pack/)", () => {
     spec(specs, "proxy-lt").inputs.metadataOptions = { httpTokens: "optional" };
     spec(specs, "proxy-lt").inputs.userData = bootScript(ORED_SQUID);
     const reports = runPack(specs);
-    expect(reports.map((r) => r.policy).sort()).toEqual(["imdsv2-required", "squid-conf-and-deny-all", "squid-conf-and-deny-all"]);
+    expect(reports.map((r) => r.policy).sort()).toEqual([
+      "imdsv2-required",
+      "squid-conf-and-deny-all",
+      "squid-conf-and-deny-all",
+    ]);
     expect(reports.every((r) => r.urn === urnOf(spec(specs, "proxy-lt")))).toBe(true);
   });
 
@@ -448,17 +756,26 @@ describe("the repository's dev stack", () => {
     const broken = JSON.parse(JSON.stringify(view.graph)) as Graph;
     const nat = broken.resources.find((r) => r.type === "aws:ec2/natGateway:NatGateway")!;
     delete nat.inputs.allocationId;
-    expect(checkPolicies(broken, cfg).map((x) => [x.policy, x.resource])).toEqual([["eip-per-nat", nat.name], ["eip-per-nat", "egress-nat-eip-0"]]);
+    expect(checkPolicies(broken, cfg).map((x) => [x.policy, x.resource])).toEqual([
+      ["eip-per-nat", nat.name],
+      ["eip-per-nat", "egress-nat-eip-0"],
+    ]);
   });
 
   test("its proxy launch template's boot script carries the squid.conf the policy reads; splitting the allow line is caught", () => {
     const lt = view.one("aws:ec2/launchTemplate:LaunchTemplate", "proxy-lt");
     expect(findSquidConfs(lt.inputs)).toHaveLength(1);
     const script = Buffer.from(String(lt.inputs.userData), "base64").toString("utf8");
-    const ored = script.replace(/^http_access allow vlk_clients vlk_allowed_domains vlk_secret_header (.*)$/m, "http_access allow vlk_clients vlk_allowed_domains $1\nhttp_access allow vlk_clients vlk_secret_header $1");
+    const ored = script.replace(
+      /^http_access allow vlk_clients vlk_allowed_domains vlk_secret_header (.*)$/m,
+      "http_access allow vlk_clients vlk_allowed_domains $1\nhttp_access allow vlk_clients vlk_secret_header $1",
+    );
     expect(ored).not.toBe(script);
     const broken = JSON.parse(JSON.stringify(view.graph)) as Graph;
     broken.resources.find((r) => r.name === "proxy-lt")!.inputs.userData = Buffer.from(ored).toString("base64");
-    expect(checkPolicies(broken).map((x) => [x.policy, x.resource])).toEqual([["squid-conf-and-deny-all", "proxy-lt"], ["squid-conf-and-deny-all", "proxy-lt"]]);
+    expect(checkPolicies(broken).map((x) => [x.policy, x.resource])).toEqual([
+      ["squid-conf-and-deny-all", "proxy-lt"],
+      ["squid-conf-and-deny-all", "proxy-lt"],
+    ]);
   });
 });

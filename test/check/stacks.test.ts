@@ -11,7 +11,11 @@ import type { CheckReport } from "../../ops/check/report";
 const outRoot = fs.mkdtempSync(path.join(os.tmpdir(), "vlk-check-"));
 
 function npm(script: "check" | "synth", args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync("npm", ["run", "--silent", script, "--", ...args], { cwd: REPO_ROOT, encoding: "utf8", env: { ...process.env, AWS_ACCESS_KEY_ID: "", AWS_PROFILE: "" } });
+  const r = spawnSync("npm", ["run", "--silent", script, "--", ...args], {
+    cwd: REPO_ROOT,
+    encoding: "utf8",
+    env: { ...process.env, AWS_ACCESS_KEY_ID: "", AWS_PROFILE: "" },
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -21,9 +25,19 @@ function reportOf(stack: string): CheckReport {
 
 function expectClean(stack: string, r: { status: number | null; stdout: string }): void {
   const report = reportOf(stack);
-  expect({ status: r.status, broken: report.flows.filter((f) => f.status !== "OK"), open: report.forbidden.filter((f) => f.status !== "OK"), policies: report.policies }).toEqual({ status: 0, broken: [], open: [], policies: [] });
+  expect({
+    status: r.status,
+    broken: report.flows.filter((f) => f.status !== "OK"),
+    open: report.forbidden.filter((f) => f.status !== "OK"),
+    policies: report.policies,
+  }).toEqual({ status: 0, broken: [], open: [], policies: [] });
   expect(report.ok).toBe(true);
-  expect(r.stdout).toMatch(new RegExp(`^check ${stack}: PASS — flows \\d+ OK, 0 BROKEN; forbidden paths \\d+ closed, 0 open; policy violations 0; evidence errors 0$`, "m"));
+  expect(r.stdout).toMatch(
+    new RegExp(
+      `^check ${stack}: PASS — flows \\d+ OK, 0 BROKEN; forbidden paths \\d+ closed, 0 open; policy violations 0; evidence errors 0$`,
+      "m",
+    ),
+  );
   expect(fs.readFileSync(path.join(outRoot, stack, "report.txt"), "utf8")).toMatch(new RegExp(`^check ${stack}: PASS`));
   expect(fs.readFileSync(path.join(outRoot, stack, "diagram.svg"), "utf8")).toMatch(/<svg[\s\S]*<\/svg>\s*$/);
 }
@@ -46,8 +60,14 @@ describe("combined stacks", () => {
     const report = reportOf("prod");
     const graph = JSON.parse(fs.readFileSync(path.join(outRoot, "prod", "graph.json"), "utf8"));
     // One NAT per AZ: every EIP is an egress IP of the kintone flow; the proxies leave from their own pool.
-    expect(report.flows.find((f) => f.fn === "kintone-sync" && f.flow.includes("example.cybozu.com"))?.egressIps).toEqual([...graph.outputs.egressIps].sort((a: string, b: string) => a.localeCompare(b, "en", { numeric: true })));
-    expect(report.flows.find((f) => f.fn === "saas-export" && f.flow.includes("proxy"))?.egressIps).toEqual([...graph.outputs.apps.proxyTier.egressIps].sort((a: string, b: string) => a.localeCompare(b, "en", { numeric: true })));
+    expect(
+      report.flows.find((f) => f.fn === "kintone-sync" && f.flow.includes("example.cybozu.com"))?.egressIps,
+    ).toEqual([...graph.outputs.egressIps].sort((a: string, b: string) => a.localeCompare(b, "en", { numeric: true })));
+    expect(report.flows.find((f) => f.fn === "saas-export" && f.flow.includes("proxy"))?.egressIps).toEqual(
+      [...graph.outputs.apps.proxyTier.egressIps].sort((a: string, b: string) =>
+        a.localeCompare(b, "en", { numeric: true }),
+      ),
+    );
   }, 300000);
 });
 
@@ -63,10 +83,14 @@ describe("split stacks", () => {
     expect(reportOf("dev-apps").flows.length).toBeGreaterThan(0);
   });
 
-  test.each(["dev-network", "dev-data"])("%s checks clean from its graph.json", (stack) => {
-    const r = npm("check", ["--graph", path.join(outRoot, stack, "graph.json")]);
-    expectClean(stack, r);
-  }, 120000);
+  test.each(["dev-network", "dev-data"])(
+    "%s checks clean from its graph.json",
+    (stack) => {
+      const r = npm("check", ["--graph", path.join(outRoot, stack, "graph.json")]);
+      expectClean(stack, r);
+    },
+    120000,
+  );
 });
 
 describe("exit codes", () => {
@@ -88,8 +112,19 @@ describe("exit codes", () => {
     expect(missing.status).toBe(2);
     expect(missing.stderr).toMatch(/graph file .* not found/);
     const badConfig = path.join(outRoot, "bad.yaml");
-    fs.writeFileSync(badConfig, "config:\n  aws:region: ap-northeast-1\n  vpc-lambda-kit:environment: dev\n  vpc-lambda-kit:natGatways: single\n");
-    const bad = npm("check", ["dev", "--graph", path.join(outRoot, "dev", "graph.json"), "--config", badConfig, "--out", path.join(outRoot, "bad")]);
+    fs.writeFileSync(
+      badConfig,
+      "config:\n  aws:region: ap-northeast-1\n  vpc-lambda-kit:environment: dev\n  vpc-lambda-kit:natGatways: single\n",
+    );
+    const bad = npm("check", [
+      "dev",
+      "--graph",
+      path.join(outRoot, "dev", "graph.json"),
+      "--config",
+      badConfig,
+      "--out",
+      path.join(outRoot, "bad"),
+    ]);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain("vpc-lambda-kit:natGatways");
     const usage = npm("check", []);

@@ -42,32 +42,54 @@ test("the stack registers one TGW route table per segment, with its associations
   expect(dataAtt.inputs.dnsSupport).toBe("enable");
   expect(egressAtt.inputs.transitGatewayDefaultRouteTableAssociation).toBe(false);
 
-  const assoc = view.all("aws:ec2transitgateway/routeTableAssociation:RouteTableAssociation").map((a) => [a.name, a.inputs.transitGatewayRouteTableId, a.inputs.transitGatewayAttachmentId]);
-  expect(assoc).toEqual(expect.arrayContaining([
-    ["transit-egress-egress-association", egressRt.id, egressAtt.id],
-    ["transit-data-data-association", dataRt.id, dataAtt.id],
-  ]));
+  const assoc = view
+    .all("aws:ec2transitgateway/routeTableAssociation:RouteTableAssociation")
+    .map((a) => [a.name, a.inputs.transitGatewayRouteTableId, a.inputs.transitGatewayAttachmentId]);
+  expect(assoc).toEqual(
+    expect.arrayContaining([
+      ["transit-egress-egress-association", egressRt.id, egressAtt.id],
+      ["transit-data-data-association", dataRt.id, dataAtt.id],
+    ]),
+  );
   expect(assoc).toHaveLength(2);
-  const prop = view.all("aws:ec2transitgateway/routeTablePropagation:RouteTablePropagation").map((a) => [a.name, a.inputs.transitGatewayRouteTableId, a.inputs.transitGatewayAttachmentId]);
-  expect(prop).toEqual(expect.arrayContaining([
-    ["transit-egress-data-propagation", egressRt.id, dataAtt.id],
-    ["transit-data-egress-propagation", dataRt.id, egressAtt.id],
-  ]));
+  const prop = view
+    .all("aws:ec2transitgateway/routeTablePropagation:RouteTablePropagation")
+    .map((a) => [a.name, a.inputs.transitGatewayRouteTableId, a.inputs.transitGatewayAttachmentId]);
+  expect(prop).toEqual(
+    expect.arrayContaining([
+      ["transit-egress-data-propagation", egressRt.id, dataAtt.id],
+      ["transit-data-egress-propagation", dataRt.id, egressAtt.id],
+    ]),
+  );
   expect(prop).toHaveLength(2);
   const bh = view.one("aws:ec2transitgateway/route:Route", "transit-rt-egress-blackhole-10-9-0-0-16");
-  expect(bh.inputs).toMatchObject({ transitGatewayRouteTableId: egressRt.id, destinationCidrBlock: "10.9.0.0/16", blackhole: true });
+  expect(bh.inputs).toMatchObject({
+    transitGatewayRouteTableId: egressRt.id,
+    destinationCidrBlock: "10.9.0.0/16",
+    blackhole: true,
+  });
 });
 
 test("the checker proves the database flow over the segment route tables", () => {
   const f = flowOf(check(seg).flows, "db-writer", DB_FLOW);
   expect(f.status).toBe("OK");
-  expect(f.steps.join("\n")).toMatch(/transit gateway transit-tgw: route table transit-rt-egress: 10\.1\.0\.0\/16 → attachment data-transit-attachment/);
+  expect(f.steps.join("\n")).toMatch(
+    /transit gateway transit-tgw: route table transit-rt-egress: 10\.1\.0\.0\/16 → attachment data-transit-attachment/,
+  );
 });
 
 test("mutation: a blackhole on the data CIDR breaks the flow, naming the blackhole route", () => {
   const g = copy(seg);
   const rt = one(g, "RouteTable", "transit-rt-egress");
-  g.resources.push({ urn: "urn:pulumi:dev::vpc-lambda-kit::aws:ec2transitgateway/route:Route::bh-data", id: "tgw-route-bh-data", type: "aws:ec2transitgateway/route:Route", name: "bh-data", parent: null, provider: null, inputs: { transitGatewayRouteTableId: rt.id, destinationCidrBlock: "10.1.0.0/16", blackhole: true } });
+  g.resources.push({
+    urn: "urn:pulumi:dev::vpc-lambda-kit::aws:ec2transitgateway/route:Route::bh-data",
+    id: "tgw-route-bh-data",
+    type: "aws:ec2transitgateway/route:Route",
+    name: "bh-data",
+    parent: null,
+    provider: null,
+    inputs: { transitGatewayRouteTableId: rt.id, destinationCidrBlock: "10.1.0.0/16", blackhole: true },
+  });
   const f = flowOf(check(g).flows, "db-writer", DB_FLOW);
   expect(f.status).toBe("BROKEN");
   expect(f.reason).toBe("transit gateway route table transit-rt-egress blackholes 10.1.0.0/16 (route bh-data)");
@@ -87,5 +109,7 @@ test("mutation: the data attachment associated with the wrong table has no retur
   a.inputs.transitGatewayRouteTableId = one(g, "RouteTable", "transit-rt-egress").id;
   const f = flowOf(check(g).flows, "db-writer", DB_FLOW);
   expect(f.status).toBe("BROKEN");
-  expect(f.reason).toMatch(/^transit gateway route table transit-rt-egress has no route to 10\.0\.\S+ \(the return route/);
+  expect(f.reason).toMatch(
+    /^transit gateway route table transit-rt-egress has no route to 10\.0\.\S+ \(the return route/,
+  );
 });

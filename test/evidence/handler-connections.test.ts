@@ -24,7 +24,10 @@ describe("handler connections vs declared flows and IAM statements", () => {
     graph = (await synthForTest("dev")).result.graph;
     tcp = net.createServer((s) => s.end());
     aws = http.createServer((_q, r) => r.end("{}"));
-    await Promise.all([new Promise<void>((ok) => tcp.listen(0, "127.0.0.1", ok)), new Promise<void>((ok) => aws.listen(0, "127.0.0.1", ok))]);
+    await Promise.all([
+      new Promise<void>((ok) => tcp.listen(0, "127.0.0.1", ok)),
+      new Promise<void>((ok) => aws.listen(0, "127.0.0.1", ok)),
+    ]);
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "vlk-conn-"));
   });
   afterAll(async () => {
@@ -38,7 +41,9 @@ describe("handler connections vs declared flows and IAM statements", () => {
     const dir = path.join(tmp, "test-bundles", `${fn}-${sha}`);
     fs.mkdirSync(dir, { recursive: true });
     const file = path.join(dir, "index.js");
-    fs.writeFileSync(file, `
+    fs.writeFileSync(
+      file,
+      `
 const net = require("net"); const http = require("http");
 exports.run = (tcpPort, awsPort) => new Promise((done, fail) => {
   const s = net.connect({ host: "127.0.0.1", port: tcpPort }, () => s.end());
@@ -50,7 +55,8 @@ exports.run = (tcpPort, awsPort) => new Promise((done, fail) => {
     req.on("error", fail);
     req.end("{}");
   });
-});`);
+});`,
+    );
     return file;
   }
 
@@ -60,7 +66,14 @@ exports.run = (tcpPort, awsPort) => new Promise((done, fail) => {
     try {
       await (require(file) as { run: (a: number, b: number) => Promise<void> }).run(port(tcp), port(aws));
       // The test's own connection (not from a bundle frame) is not recorded.
-      await new Promise<void>((ok) => net.connect(port(tcp), "127.0.0.1").on("close", () => ok()).on("connect", function (this: net.Socket) { this.end(); }));
+      await new Promise<void>((ok) =>
+        net
+          .connect(port(tcp), "127.0.0.1")
+          .on("close", () => ok())
+          .on("connect", function (this: net.Socket) {
+            this.end();
+          }),
+      );
     } finally {
       stop();
     }
@@ -70,7 +83,8 @@ exports.run = (tcpPort, awsPort) => new Promise((done, fail) => {
   /** What the loopback servers stand for in the deployed network, as a handler test's config says. */
   const logical = (host: string, p: number): LogicalTarget | undefined => {
     if (host === "127.0.0.1" && p === port(tcp)) return { host: "example.cybozu.com", port: 443 };
-    if (host === "127.0.0.1" && p === port(aws)) return { host: "secretsmanager.ap-northeast-1.amazonaws.com", port: 443, awsService: "secretsmanager" };
+    if (host === "127.0.0.1" && p === port(aws))
+      return { host: "secretsmanager.ap-northeast-1.amazonaws.com", port: 443, awsService: "secretsmanager" };
     return undefined;
   };
 
@@ -78,7 +92,9 @@ exports.run = (tcpPort, awsPort) => new Promise((done, fail) => {
     const rec = await run(standIn("kintone-sync", "0123456789ab", "secretsmanager", "secretsmanager.GetSecretValue"));
     // The HTTP agent opens its socket after the request's stack has unwound: the AWS request is
     // attributed at the request (kind "aws"), the direct TCP connect at the connect.
-    expect(rec.filter((r) => r.kind === "connect")).toEqual([{ fn: "kintone-sync", kind: "connect", host: "127.0.0.1", port: port(tcp) }]);
+    expect(rec.filter((r) => r.kind === "connect")).toEqual([
+      { fn: "kintone-sync", kind: "connect", host: "127.0.0.1", port: port(tcp) },
+    ]);
     expect(rec.filter((r) => r.kind === "aws").map((r) => r.action)).toEqual(["secretsmanager:GetSecretValue"]);
   });
 
@@ -89,17 +105,29 @@ exports.run = (tcpPort, awsPort) => new Promise((done, fail) => {
 
   test("mutation: a handler calling an undeclared host and an ungranted action is caught, naming flow and statement to add", async () => {
     const rec = await run(standIn("kintone-sync", "0123456789ad", "dynamodb", "DynamoDB_20120810.Scan"));
-    const evil = (host: string, p: number): LogicalTarget | undefined => (p === port(tcp) ? { host: "evil.example.net", port: 443 } : logical(host, p));
+    const evil = (host: string, p: number): LogicalTarget | undefined =>
+      p === port(tcp) ? { host: "evil.example.net", port: 443 } : logical(host, p);
     const found = uncoveredConnections(graph.resources, rec, evil);
-    expect(found).toEqual(expect.arrayContaining([
-      expect.objectContaining({ fn: "kintone-sync", what: "evil.example.net:443", fix: "add an internet flow to evil.example.net:443 to kintone-sync (its VpcFunction flows)" }),
-      expect.objectContaining({ fn: "kintone-sync", what: "dynamodb:Scan" }),
-    ]));
-    expect(found.find((f) => f.what === "dynamodb:Scan")?.fix).toMatch(/add a statement allowing dynamodb:Scan on the resource to kintone-sync-policy/);
+    expect(found).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          fn: "kintone-sync",
+          what: "evil.example.net:443",
+          fix: "add an internet flow to evil.example.net:443 to kintone-sync (its VpcFunction flows)",
+        }),
+        expect.objectContaining({ fn: "kintone-sync", what: "dynamodb:Scan" }),
+      ]),
+    );
+    expect(found.find((f) => f.what === "dynamodb:Scan")?.fix).toMatch(
+      /add a statement allowing dynamodb:Scan on the resource to kintone-sync-policy/,
+    );
   });
 
   test("a connection to the proxy tier is covered only for a function with a proxy flow", () => {
-    const rec: Recorded[] = [{ fn: "saas-export", kind: "connect", host: "127.0.0.1", port: 1 }, { fn: "db-writer", kind: "connect", host: "127.0.0.1", port: 1 }];
+    const rec: Recorded[] = [
+      { fn: "saas-export", kind: "connect", host: "127.0.0.1", port: 1 },
+      { fn: "db-writer", kind: "connect", host: "127.0.0.1", port: 1 },
+    ];
     const proxy = (): LogicalTarget => ({ host: "proxy", port: 3128, viaProxy: true });
     const found = uncoveredConnections(graph.resources, rec, proxy);
     expect(found.map((f) => f.fn)).toEqual(["db-writer"]);

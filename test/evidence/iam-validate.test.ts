@@ -8,21 +8,104 @@ const rules = (d: unknown, kind: "identity" | "trust" | "resource" = "identity",
 describe("document shape (what AWS refuses as MalformedPolicyDocument)", () => {
   test.each([
     ["missing Effect", doc({ Action: "s3:GetObject", Resource: "arn:aws:s3:::b/*" }), "identity", ["error 0 effect"]],
-    ["lower-case Effect", doc({ Effect: "allow", Action: "s3:GetObject", Resource: "arn:aws:s3:::b/*" }), "identity", ["error 0 effect"]],
-    ["both Action and NotAction", doc({ Effect: "Allow", Action: "s3:GetObject", NotAction: "s3:PutObject", Resource: "arn:aws:s3:::b/*" }), "identity", ["error 0 action"]],
+    [
+      "lower-case Effect",
+      doc({ Effect: "allow", Action: "s3:GetObject", Resource: "arn:aws:s3:::b/*" }),
+      "identity",
+      ["error 0 effect"],
+    ],
+    [
+      "both Action and NotAction",
+      doc({ Effect: "Allow", Action: "s3:GetObject", NotAction: "s3:PutObject", Resource: "arn:aws:s3:::b/*" }),
+      "identity",
+      ["error 0 action"],
+    ],
     ["neither Action nor NotAction", doc({ Effect: "Allow", Resource: "*" }), "identity", ["error 0 action"]],
-    ["bad Version", { Version: "2012-10-18", Statement: [{ Effect: "Allow", Action: "s3:GetObject", Resource: "arn:aws:s3:::b/*" }] }, "identity", ["error - version"]],
-    ["no Version (warning)", { Statement: [{ Effect: "Allow", Action: "s3:GetObject", Resource: "arn:aws:s3:::b/*" }] }, "identity", ["warning - version"]],
-    ["Principal in an identity policy", doc({ Effect: "Allow", Principal: "*", Action: "s3:GetObject", Resource: "arn:aws:s3:::b/*" }), "identity", ["error 0 principal"]],
-    ["missing Principal in a resource policy", doc({ Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: "*" }), "resource", ["error 0 principal"]],
-    ["missing Resource in an identity policy", doc({ Effect: "Allow", Action: "s3:GetObject" }), "identity", ["error 0 resource"]],
-    ["Resource in a trust policy", doc({ Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole", Resource: "*" }), "trust", ["error 0 resource"]],
-    ["trust policy allowing a non-sts action", doc({ Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "s3:GetObject" }), "trust", ["error 0 trust-action"]],
-    ["unknown statement element", doc({ Effect: "Allow", Actions: "s3:GetObject", Resource: "*" }), "identity", ["error 0 unknown-element", "error 0 action"]],
-    ["duplicate Sid", doc({ Sid: "A", Effect: "Allow", Action: "s3:GetObject", Resource: "arn:aws:s3:::b/*" }, { Sid: "A", Effect: "Allow", Action: "s3:PutObject", Resource: "arn:aws:s3:::b/*" }), "identity", ["error 1 sid"]],
-    ["unknown condition operator", doc({ Effect: "Allow", Action: "s3:GetObject", Resource: "arn:aws:s3:::b/*", Condition: { StringEqual: { "aws:SourceVpce": "v" } } }), "identity", ["error 0 condition-operator"]],
-    ["invalid AWS principal", doc({ Effect: "Allow", Principal: { AWS: "arn:aws:iam::1234:root" }, Action: "secretsmanager:GetSecretValue", Resource: "*" }), "resource", ["error 0 principal"]],
-    ["resource that is not an ARN", doc({ Effect: "Allow", Action: "s3:GetObject", Resource: "b/*" }), "identity", ["error 0 resource-syntax"]],
+    [
+      "bad Version",
+      { Version: "2012-10-18", Statement: [{ Effect: "Allow", Action: "s3:GetObject", Resource: "arn:aws:s3:::b/*" }] },
+      "identity",
+      ["error - version"],
+    ],
+    [
+      "no Version (warning)",
+      { Statement: [{ Effect: "Allow", Action: "s3:GetObject", Resource: "arn:aws:s3:::b/*" }] },
+      "identity",
+      ["warning - version"],
+    ],
+    [
+      "Principal in an identity policy",
+      doc({ Effect: "Allow", Principal: "*", Action: "s3:GetObject", Resource: "arn:aws:s3:::b/*" }),
+      "identity",
+      ["error 0 principal"],
+    ],
+    [
+      "missing Principal in a resource policy",
+      doc({ Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: "*" }),
+      "resource",
+      ["error 0 principal"],
+    ],
+    [
+      "missing Resource in an identity policy",
+      doc({ Effect: "Allow", Action: "s3:GetObject" }),
+      "identity",
+      ["error 0 resource"],
+    ],
+    [
+      "Resource in a trust policy",
+      doc({ Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole", Resource: "*" }),
+      "trust",
+      ["error 0 resource"],
+    ],
+    [
+      "trust policy allowing a non-sts action",
+      doc({ Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "s3:GetObject" }),
+      "trust",
+      ["error 0 trust-action"],
+    ],
+    [
+      "unknown statement element",
+      doc({ Effect: "Allow", Actions: "s3:GetObject", Resource: "*" }),
+      "identity",
+      ["error 0 unknown-element", "error 0 action"],
+    ],
+    [
+      "duplicate Sid",
+      doc(
+        { Sid: "A", Effect: "Allow", Action: "s3:GetObject", Resource: "arn:aws:s3:::b/*" },
+        { Sid: "A", Effect: "Allow", Action: "s3:PutObject", Resource: "arn:aws:s3:::b/*" },
+      ),
+      "identity",
+      ["error 1 sid"],
+    ],
+    [
+      "unknown condition operator",
+      doc({
+        Effect: "Allow",
+        Action: "s3:GetObject",
+        Resource: "arn:aws:s3:::b/*",
+        Condition: { StringEqual: { "aws:SourceVpce": "v" } },
+      }),
+      "identity",
+      ["error 0 condition-operator"],
+    ],
+    [
+      "invalid AWS principal",
+      doc({
+        Effect: "Allow",
+        Principal: { AWS: "arn:aws:iam::1234:root" },
+        Action: "secretsmanager:GetSecretValue",
+        Resource: "*",
+      }),
+      "resource",
+      ["error 0 principal"],
+    ],
+    [
+      "resource that is not an ARN",
+      doc({ Effect: "Allow", Action: "s3:GetObject", Resource: "b/*" }),
+      "identity",
+      ["error 0 resource-syntax"],
+    ],
   ] as [string, unknown, "identity" | "trust" | "resource", string[]][])("%s", (_n, d, kind, expected) => {
     expect(rules(d, kind)).toEqual(expected);
   });
@@ -34,20 +117,41 @@ describe("document shape (what AWS refuses as MalformedPolicyDocument)", () => {
 
 describe("actions, resource types and condition keys against the catalogue", () => {
   test("a misspelled action suggests the documented spelling", () => {
-    const [f] = validatePolicy(doc({ Effect: "Allow", Action: "secretsmanager:GetSecretValues", Resource: "*" }), { kind: "identity" });
-    expect([f.rule, f.fix]).toEqual(["action-unknown", expect.stringContaining("did you mean secretsmanager:GetSecretValue?")]);
+    const [f] = validatePolicy(doc({ Effect: "Allow", Action: "secretsmanager:GetSecretValues", Resource: "*" }), {
+      kind: "identity",
+    });
+    expect([f.rule, f.fix]).toEqual([
+      "action-unknown",
+      expect.stringContaining("did you mean secretsmanager:GetSecretValue?"),
+    ]);
   });
 
   test("wrong case is a warning naming the documented spelling", () => {
-    expect(validatePolicy(doc({ Effect: "Allow", Action: "kms:decrypt", Resource: "*" }), { kind: "identity" }).map((f) => [f.severity, f.rule, f.fix])).toEqual([["warning", "action-case", 'write "kms:Decrypt"']]);
+    expect(
+      validatePolicy(doc({ Effect: "Allow", Action: "kms:decrypt", Resource: "*" }), { kind: "identity" }).map((f) => [
+        f.severity,
+        f.rule,
+        f.fix,
+      ]),
+    ).toEqual([["warning", "action-case", 'write "kms:Decrypt"']]);
   });
 
   test("a wildcard that matches no action, and an unknown service prefix", () => {
-    expect(rules(doc({ Effect: "Allow", Action: ["s3:Frobnicate*", "secretmanager:GetSecretValue"], Resource: "*" }))).toEqual(["error 0 action-unknown", "error 0 action-service"]);
+    expect(
+      rules(doc({ Effect: "Allow", Action: ["s3:Frobnicate*", "secretmanager:GetSecretValue"], Resource: "*" })),
+    ).toEqual(["error 0 action-unknown", "error 0 action-service"]);
   });
 
   test("a wildcard-only action with a specific ARN grants nothing", () => {
-    expect(rules(doc({ Effect: "Allow", Action: "ec2:DescribeNetworkInterfaces", Resource: "arn:aws:ec2:ap-northeast-1:111111111111:network-interface/eni-1" }))).toEqual(["error 0 resource-type", "error 0 grants-nothing"]);
+    expect(
+      rules(
+        doc({
+          Effect: "Allow",
+          Action: "ec2:DescribeNetworkInterfaces",
+          Resource: "arn:aws:ec2:ap-northeast-1:111111111111:network-interface/eni-1",
+        }),
+      ),
+    ).toEqual(["error 0 resource-type", "error 0 grants-nothing"]);
   });
 
   test("ARN patterns: bucket vs object, log group with :* vs log stream, wildcards and Pulumi unknowns", () => {
@@ -55,8 +159,10 @@ describe("actions, resource types and condition keys against the catalogue", () 
     const object = "arn:${Partition}:s3:::${BucketName}/${ObjectName}";
     const stream = "arn:${Partition}:logs:${Region}:${Account}:log-group:${LogGroupName}:log-stream:${LogStreamName}";
     expect([
-      resourceFitsPattern("arn:aws:s3:::b", bucket), resourceFitsPattern("arn:aws:s3:::b/*", bucket),
-      resourceFitsPattern("arn:aws:s3:::b/*", object), resourceFitsPattern("arn:aws:s3:::b", object),
+      resourceFitsPattern("arn:aws:s3:::b", bucket),
+      resourceFitsPattern("arn:aws:s3:::b/*", bucket),
+      resourceFitsPattern("arn:aws:s3:::b/*", object),
+      resourceFitsPattern("arn:aws:s3:::b", object),
       resourceFitsPattern("arn:aws:logs:ap-northeast-1:111111111111:log-group:g:*", stream),
       resourceFitsPattern("arn:aws:logs:ap-northeast-1:111111111111:log-group:g", stream),
       resourceFitsPattern("arn:aws:s3:::04da6b54-80e4-46f7-96ec-b56ff0331ba9/raw/*", object),
@@ -64,25 +170,105 @@ describe("actions, resource types and condition keys against the catalogue", () 
   });
 
   test("a Pulumi unknown in a resource is reported as info, not as an error", () => {
-    expect(rules(doc({ Effect: "Allow", Action: "s3:PutObject", Resource: "arn:aws:s3:::04da6b54-80e4-46f7-96ec-b56ff0331ba9/raw/*" }))).toEqual(["info 0 resource-unknown"]);
+    expect(
+      rules(
+        doc({
+          Effect: "Allow",
+          Action: "s3:PutObject",
+          Resource: "arn:aws:s3:::04da6b54-80e4-46f7-96ec-b56ff0331ba9/raw/*",
+        }),
+      ),
+    ).toEqual(["info 0 resource-unknown"]);
   });
 
   test("condition keys: service key of another action is an error; a partial fit a warning; unknown global keys are errors", () => {
-    expect(rules(doc({ Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: "*", Condition: { StringEquals: { "kms:ViaService": "x" } } }))).toEqual(["error 0 condition-key"]);
-    expect(rules(doc({ Effect: "Allow", Action: ["s3:ListBucket", "s3:PutObject"], Resource: ["arn:aws:s3:::b", "arn:aws:s3:::b/*"], Condition: { StringLike: { "s3:prefix": "raw/*" } } }))).toEqual(["warning 0 condition-key-partial"]);
-    expect(rules(doc({ Effect: "Allow", Action: "s3:PutObject", Resource: "arn:aws:s3:::b/*", Condition: { Bool: { "aws:SecureTransports": "true" } } }))).toEqual(["error 0 condition-key"]);
-    expect(rules(doc({ Effect: "Allow", Action: "s3:PutObject", Resource: "arn:aws:s3:::b/*", Condition: { StringEquals: { "aws:ResourceTag/Team": "x", "aws:SourceVpce": "v" } } }))).toEqual([]);
+    expect(
+      rules(
+        doc({
+          Effect: "Allow",
+          Action: "secretsmanager:GetSecretValue",
+          Resource: "*",
+          Condition: { StringEquals: { "kms:ViaService": "x" } },
+        }),
+      ),
+    ).toEqual(["error 0 condition-key"]);
+    expect(
+      rules(
+        doc({
+          Effect: "Allow",
+          Action: ["s3:ListBucket", "s3:PutObject"],
+          Resource: ["arn:aws:s3:::b", "arn:aws:s3:::b/*"],
+          Condition: { StringLike: { "s3:prefix": "raw/*" } },
+        }),
+      ),
+    ).toEqual(["warning 0 condition-key-partial"]);
+    expect(
+      rules(
+        doc({
+          Effect: "Allow",
+          Action: "s3:PutObject",
+          Resource: "arn:aws:s3:::b/*",
+          Condition: { Bool: { "aws:SecureTransports": "true" } },
+        }),
+      ),
+    ).toEqual(["error 0 condition-key"]);
+    expect(
+      rules(
+        doc({
+          Effect: "Allow",
+          Action: "s3:PutObject",
+          Resource: "arn:aws:s3:::b/*",
+          Condition: { StringEquals: { "aws:ResourceTag/Team": "x", "aws:SourceVpce": "v" } },
+        }),
+      ),
+    ).toEqual([]);
   });
 
   test("a bucket policy naming another bucket is refused", () => {
-    const d = doc({ Effect: "Deny", Principal: "*", Action: "s3:*", Resource: ["arn:aws:s3:::other", "arn:aws:s3:::mine/*"], Condition: { Bool: { "aws:SecureTransport": "false" } } });
+    const d = doc({
+      Effect: "Deny",
+      Principal: "*",
+      Action: "s3:*",
+      Resource: ["arn:aws:s3:::other", "arn:aws:s3:::mine/*"],
+      Condition: { Bool: { "aws:SecureTransport": "false" } },
+    });
     expect(rules(d, "resource", "arn:aws:s3:::mine")).toEqual(["error 0 bucket-resource"]);
   });
 
   test("a Lambda permission becomes the statement Lambda stores, and validates", () => {
-    const d = lambdaPermissionStatement({ action: "lambda:InvokeFunction", function: "fn-1", principal: "appflow.amazonaws.com", sourceAccount: "111111111111", sourceArn: "arn:aws:appflow:ap-northeast-1:111111111111:*" }, "ap-northeast-1", "111111111111");
-    expect(d).toEqual(doc({ Effect: "Allow", Principal: { Service: "appflow.amazonaws.com" }, Action: "lambda:InvokeFunction", Resource: "arn:aws:lambda:ap-northeast-1:111111111111:function:fn-1", Condition: { ArnLike: { "aws:SourceArn": "arn:aws:appflow:ap-northeast-1:111111111111:*" }, StringEquals: { "aws:SourceAccount": "111111111111" } } }));
+    const d = lambdaPermissionStatement(
+      {
+        action: "lambda:InvokeFunction",
+        function: "fn-1",
+        principal: "appflow.amazonaws.com",
+        sourceAccount: "111111111111",
+        sourceArn: "arn:aws:appflow:ap-northeast-1:111111111111:*",
+      },
+      "ap-northeast-1",
+      "111111111111",
+    );
+    expect(d).toEqual(
+      doc({
+        Effect: "Allow",
+        Principal: { Service: "appflow.amazonaws.com" },
+        Action: "lambda:InvokeFunction",
+        Resource: "arn:aws:lambda:ap-northeast-1:111111111111:function:fn-1",
+        Condition: {
+          ArnLike: { "aws:SourceArn": "arn:aws:appflow:ap-northeast-1:111111111111:*" },
+          StringEquals: { "aws:SourceAccount": "111111111111" },
+        },
+      }),
+    );
     expect(rules(d, "resource")).toEqual([]);
-    expect(rules(lambdaPermissionStatement({ action: "lambda:InvokeFunctions", function: "fn-1", principal: "events.amazonaws.com" }, "ap-northeast-1", "111111111111"), "resource")).toEqual(["error 0 action-unknown"]);
+    expect(
+      rules(
+        lambdaPermissionStatement(
+          { action: "lambda:InvokeFunctions", function: "fn-1", principal: "events.amazonaws.com" },
+          "ap-northeast-1",
+          "111111111111",
+        ),
+        "resource",
+      ),
+    ).toEqual(["error 0 action-unknown"]);
   });
 });

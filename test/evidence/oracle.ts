@@ -21,16 +21,25 @@ export async function oracleDecision(c: OracleCase): Promise<Decision | string> 
   const ctx: Record<string, string | string[]> = { ...(c.request.context ?? {}) };
   const acct = principalAccount(c.request.principal);
   if (acct !== undefined) {
-    if (!Object.keys(ctx).some((k) => k.toLowerCase() === "aws:principalarn")) ctx["aws:PrincipalArn"] = c.request.principal;
+    if (!Object.keys(ctx).some((k) => k.toLowerCase() === "aws:principalarn"))
+      ctx["aws:PrincipalArn"] = c.request.principal;
     if (!Object.keys(ctx).some((k) => k.toLowerCase() === "aws:principalaccount")) ctx["aws:PrincipalAccount"] = acct;
   }
-  const result = await runSimulation({
-    request: { principal: c.request.principal, action: c.request.action, resource: { resource: c.request.resource, accountId: c.request.resourceAccount }, contextVariables: ctx },
-    identityPolicies: c.policies.identity.map((p, i) => ({ name: `identity-${i}`, policy: parse(p) })),
-    serviceControlPolicies: [],
-    resourceControlPolicies: [],
-    ...(c.policies.resource !== undefined ? { resourcePolicy: parse(c.policies.resource) } : {}),
-  }, { simulationMode: "Strict" });
+  const result = await runSimulation(
+    {
+      request: {
+        principal: c.request.principal,
+        action: c.request.action,
+        resource: { resource: c.request.resource, accountId: c.request.resourceAccount },
+        contextVariables: ctx,
+      },
+      identityPolicies: c.policies.identity.map((p, i) => ({ name: `identity-${i}`, policy: parse(p) })),
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+      ...(c.policies.resource !== undefined ? { resourcePolicy: parse(c.policies.resource) } : {}),
+    },
+    { simulationMode: "Strict" },
+  );
   if (result.resultType === "error") return `oracle error: ${result.errors.message}`;
   if (result.resultType === "single") return result.overallResult;
   return `oracle returned ${result.resultType}`;

@@ -36,7 +36,11 @@ describe("check report: evidence section", () => {
 
   test("an apostrophe in a security group rule description fails the check, naming resource and fix", async () => {
     const g = clone();
-    const rule = g.resources.find((r) => r.type === "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule" && typeof r.inputs.description === "string");
+    const rule = g.resources.find(
+      (r) =>
+        r.type === "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule" &&
+        typeof r.inputs.description === "string",
+    );
     if (!rule) throw new Error("no egress rule with a description");
     rule.inputs.description = "to the VPC's endpoints";
     const { report, text } = await runCheck(g, { diagram: false });
@@ -53,27 +57,46 @@ describe("check report: evidence section", () => {
     res(g, "kintone-sync-fn").inputs.memorySize = 20000;
     res(g, "pets-api-fn").inputs.timeout = 1000;
     const found = checkEvidence(g.resources).findings.filter((f) => f.check === "limits");
-    expect(found.map((f) => [f.resource, f.configKey])).toEqual(expect.arrayContaining([["kintone-sync-fn", "kintoneSync.memoryMb"], ["pets-api-fn", "privateApi.petsApi.timeoutSeconds"]]));
+    expect(found.map((f) => [f.resource, f.configKey])).toEqual(
+      expect.arrayContaining([
+        ["kintone-sync-fn", "kintoneSync.memoryMb"],
+        ["pets-api-fn", "privateApi.petsApi.timeoutSeconds"],
+      ]),
+    );
     expect(found.find((f) => f.resource === "kintone-sync-fn")?.fix).toContain("kintoneSync.memoryMb");
   });
 
   test("configKeyFor maps log retention, names and the flow description", () => {
     const lr = { urn: "u", type: "aws:cloudwatch/logGroup:LogGroup", name: "db-writer-logs", inputs: {} };
     expect(configKeyFor(lr, "retentionInDays")).toBe("logRetentionInDays");
-    expect(configKeyFor({ ...lr, type: "aws:lambda/function:Function", name: "saas-export-fn" }, "name")).toMatch(/stack name and saasExport/);
-    expect(configKeyFor({ ...lr, type: "aws:appflow/flow:Flow", name: "appflow-connector-example-flow" }, "description")).toContain("appflowConnector.flow.entity");
+    expect(configKeyFor({ ...lr, type: "aws:lambda/function:Function", name: "saas-export-fn" }, "name")).toMatch(
+      /stack name and saasExport/,
+    );
+    expect(
+      configKeyFor({ ...lr, type: "aws:appflow/flow:Flow", name: "appflow-connector-example-flow" }, "description"),
+    ).toContain("appflowConnector.flow.entity");
   });
 
   test("a role policy granting an action that does not exist fails as an IAM error", async () => {
     const g = clone();
-    const pol = g.resources.find((r) => r.type === "aws:iam/rolePolicy:RolePolicy" && r.name.startsWith("kintone-sync"));
+    const pol = g.resources.find(
+      (r) => r.type === "aws:iam/rolePolicy:RolePolicy" && r.name.startsWith("kintone-sync"),
+    );
     if (!pol) throw new Error("no kintone-sync role policy");
     const doc = JSON.parse(String(pol.inputs.policy));
     doc.Statement.push({ Effect: "Allow", Action: "secretsmanager:GetSecretValues", Resource: "*" });
     pol.inputs.policy = JSON.stringify(doc);
     const { report } = await runCheck(g, { diagram: false });
     expect(report.ok).toBe(false);
-    expect(report.evidence?.findings.some((f) => f.check === "iam-policy" && f.severity === "error" && f.resource === pol.name && /GetSecretValues/.test(f.problem))).toBe(true);
+    expect(
+      report.evidence?.findings.some(
+        (f) =>
+          f.check === "iam-policy" &&
+          f.severity === "error" &&
+          f.resource === pol.name &&
+          /GetSecretValues/.test(f.problem),
+      ),
+    ).toBe(true);
   });
 
   test("a declared call the role does not allow fails, naming the function and the action", () => {
@@ -81,7 +104,9 @@ describe("check report: evidence section", () => {
     const pol = g.resources.find((r) => r.type === "aws:iam/rolePolicy:RolePolicy" && r.name.startsWith("saas-export"));
     if (!pol) throw new Error("no saas-export role policy");
     const doc = JSON.parse(String(pol.inputs.policy));
-    doc.Statement = doc.Statement.filter((s: { Action: string | string[] }) => ![s.Action].flat().some((a) => a.startsWith("s3:Put")));
+    doc.Statement = doc.Statement.filter(
+      (s: { Action: string | string[] }) => ![s.Action].flat().some((a) => a.startsWith("s3:Put")),
+    );
     pol.inputs.policy = JSON.stringify(doc);
     const f = checkEvidence(g.resources).findings.filter((x) => x.check === "iam-calls");
     expect(f.length).toBeGreaterThan(0);
@@ -92,7 +117,9 @@ describe("check report: evidence section", () => {
   test("a missing upstream stack leaves cross-account calls UNVERIFIED, never allowed or skipped", () => {
     const g = clone();
     // Drop what the data account holds (the secret's policy and key): as if dev-data were not merged in.
-    g.resources = g.resources.filter((r) => !["aws:secretsmanager/secretPolicy:SecretPolicy", "aws:kms/key:Key"].includes(r.type));
+    g.resources = g.resources.filter(
+      (r) => !["aws:secretsmanager/secretPolicy:SecretPolicy", "aws:kms/key:Key"].includes(r.type),
+    );
     const e = checkEvidence(g.resources, { splitStack: true, missingUpstream: ["dev-data"] });
     const un = e.findings.filter((f) => f.severity === "unverified");
     expect(un.length).toBeGreaterThan(0);
@@ -102,7 +129,11 @@ describe("check report: evidence section", () => {
 
   test("npm run check exits 1 on an evidence error (graph with a broken rule description)", () => {
     const g = clone();
-    const rule = g.resources.find((r) => r.type === "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule" && typeof r.inputs.description === "string");
+    const rule = g.resources.find(
+      (r) =>
+        r.type === "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule" &&
+        typeof r.inputs.description === "string",
+    );
     if (!rule) throw new Error("no ingress rule with a description");
     rule.inputs.description = "it's refused";
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vlk-ev-"));
@@ -110,10 +141,16 @@ describe("check report: evidence section", () => {
     const file = path.join(dir, "dev", "graph.json");
     fs.writeFileSync(file, JSON.stringify(g));
     const root = path.resolve(__dirname, "../..");
-    const r = spawnSync(process.execPath, [require.resolve("ts-node/dist/bin.js"), "--transpile-only", path.join(root, "ops/check.ts"), "--graph", file], { cwd: root, encoding: "utf8" });
+    const r = spawnSync(
+      process.execPath,
+      [require.resolve("ts-node/dist/bin.js"), "--transpile-only", path.join(root, "ops/check.ts"), "--graph", file],
+      { cwd: root, encoding: "utf8" },
+    );
     expect(r.status).toBe(1);
     expect(r.stdout).toContain(`[limits] ${rule.name}`);
-    expect(JSON.parse(fs.readFileSync(path.join(dir, "dev", "report.json"), "utf8")).evidence.summary.errors).toBeGreaterThan(0);
+    expect(
+      JSON.parse(fs.readFileSync(path.join(dir, "dev", "report.json"), "utf8")).evidence.summary.errors,
+    ).toBeGreaterThan(0);
     fs.rmSync(dir, { recursive: true, force: true });
   }, 120000);
 });

@@ -15,7 +15,11 @@ export const DECLARATIONS: FunctionAwsCalls[] = [kintone, saas, dbWriter, pets, 
 type Res = Graph["resources"][number];
 
 /** Region and provider -> account, read from the graph's provider resources. */
-export function graphContext(resources: Res[]): { region: string; accountOf: (provider: string | null | undefined) => string; defaultTags: (p: string | null | undefined) => Record<string, string> } {
+export function graphContext(resources: Res[]): {
+  region: string;
+  accountOf: (provider: string | null | undefined) => string;
+  defaultTags: (p: string | null | undefined) => Record<string, string>;
+} {
   const accounts = new Map<string, string>();
   const tags = new Map<string, Record<string, string>>();
   let region = "";
@@ -40,7 +44,12 @@ export interface PolicyFindingAt extends PolicyFinding {
 
 export function policyFindings(resources: Res[]): PolicyFindingAt[] {
   const ctx = graphContext(resources);
-  return policiesInGraph(resources, ctx).flatMap((p) => validatePolicy(p.document, { kind: p.kind, resourceArn: p.resourceArn, label: p.label }).map((f) => ({ ...f, label: p.label })));
+  return policiesInGraph(resources, ctx).flatMap((p) =>
+    validatePolicy(p.document, { kind: p.kind, resourceArn: p.resourceArn, label: p.label }).map((f) => ({
+      ...f,
+      label: p.label,
+    })),
+  );
 }
 
 export function orderFindings(resources: Res[]) {
@@ -52,9 +61,15 @@ export function limitFindings(resources: Res[]) {
   return checkLimits(resources, { defaultTags: ctx.defaultTags });
 }
 
-export function callOutcomes(resources: Res[], decls: FunctionAwsCalls[] = DECLARATIONS): { decl: FunctionAwsCalls; outcomes: CallOutcome[] }[] {
+export function callOutcomes(
+  resources: Res[],
+  decls: FunctionAwsCalls[] = DECLARATIONS,
+): { decl: FunctionAwsCalls; outcomes: CallOutcome[] }[] {
   const ctx = graphContext(resources);
-  return decls.map((decl) => ({ decl, outcomes: simulateCalls(decl, functionFacts(resources, decl.functionName, ctx)) }));
+  return decls.map((decl) => ({
+    decl,
+    outcomes: simulateCalls(decl, functionFacts(resources, decl.functionName, ctx)),
+  }));
 }
 
 export function allCallFindings(resources: Res[], decls: FunctionAwsCalls[] = DECLARATIONS) {

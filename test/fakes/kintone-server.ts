@@ -17,7 +17,14 @@ import * as http from "http";
 import { LoopbackHttpServer } from "./loopback-server";
 import { randomUUID } from "crypto";
 
-export const LIMITS = { getRecords: 500, offset: 10_000, putRecords: 100, bulkRequests: 20, cursors: 10, cursorSize: 500 };
+export const LIMITS = {
+  getRecords: 500,
+  offset: 10_000,
+  putRecords: 100,
+  bulkRequests: 20,
+  cursors: 10,
+  cursorSize: 500,
+};
 
 export type FieldType = string;
 
@@ -95,7 +102,12 @@ class ApiError extends Error {
     super(message);
   }
   body(): Record<string, unknown> {
-    return { code: this.code, id: randomUUID().replace(/-/g, "").slice(0, 20), message: this.message, ...(this.errors ? { errors: this.errors } : {}) };
+    return {
+      code: this.code,
+      id: randomUUID().replace(/-/g, "").slice(0, 20),
+      message: this.message,
+      ...(this.errors ? { errors: this.errors } : {}),
+    };
   }
 }
 
@@ -133,7 +145,6 @@ export class FakeKintone extends LoopbackHttpServer {
     this.ipRejection = opts.ipRejection ?? "html-403";
   }
 
-
   addApp(app: FakeApp): void {
     this.apps.set(app.id, { ...app, records: new Map(), nextId: 1 });
   }
@@ -167,7 +178,11 @@ export class FakeKintone extends LoopbackHttpServer {
   }
 
   allRecords(appId: number): { id: number; revision: number; values: Record<string, unknown> }[] {
-    return [...this.app(appId).records.values()].map((r) => ({ id: r.id, revision: r.revision, values: structuredClone(r.values) }));
+    return [...this.app(appId).records.values()].map((r) => ({
+      id: r.id,
+      revision: r.revision,
+      values: structuredClone(r.values),
+    }));
   }
 
   get liveCursors(): number {
@@ -231,9 +246,13 @@ export class FakeKintone extends LoopbackHttpServer {
       const from = (req.socket.remoteAddress ?? "").replace(/^::ffff:/, "");
       if (!this.allowlist.includes(from)) {
         if (this.ipRejection === "basic-401") {
-          return send(401, "<!DOCTYPE html><html><head><title>401 Authorization Required</title></head><body><h1>認証が必要です</h1></body></html>", {
-            "www-authenticate": 'Basic realm="cybozu.com"',
-          });
+          return send(
+            401,
+            "<!DOCTYPE html><html><head><title>401 Authorization Required</title></head><body><h1>認証が必要です</h1></body></html>",
+            {
+              "www-authenticate": 'Basic realm="cybozu.com"',
+            },
+          );
         }
         return send(
           403,
@@ -278,18 +297,27 @@ export class FakeKintone extends LoopbackHttpServer {
     return undefined;
   }
 
-  private fail(f: Fault, send: (status: number, body: unknown, headers?: Record<string, string>) => void, req: http.IncomingMessage): void {
+  private fail(
+    f: Fault,
+    send: (status: number, body: unknown, headers?: Record<string, string>) => void,
+    req: http.IncomingMessage,
+  ): void {
     if (f.reset) {
       this.log[this.log.length - 1].status = -1;
       req.socket.destroy();
       return;
     }
     const status = f.status ?? 503;
-    const headers: Record<string, string> = f.retryAfterSeconds !== undefined ? { "retry-after": String(f.retryAfterSeconds) } : {};
+    const headers: Record<string, string> =
+      f.retryAfterSeconds !== undefined ? { "retry-after": String(f.retryAfterSeconds) } : {};
     if (f.body === "html") return send(status, `<html><body><h1>${status}</h1></body></html>`, headers);
     if (f.body === "empty") return send(status, "", headers);
     const code = status === 429 ? "GAIA_TM01" : "GAIA_UN01";
-    send(status, new ApiError(status, code, status === 429 ? "Too many requests." : "A temporary error occurred.").body(), headers);
+    send(
+      status,
+      new ApiError(status, code, status === 429 ? "Too many requests." : "A temporary error occurred.").body(),
+      headers,
+    );
   }
 
   private route(r: ReqInfo): unknown {
@@ -323,9 +351,14 @@ export class FakeKintone extends LoopbackHttpServer {
     if (grants.length > 9) throw new ApiError(400, "CB_VA01", "Up to 9 API tokens can be specified.");
     const known = grants.map((t) => this.tokens[t]);
     if (known.some((g) => g === undefined)) {
-      throw new ApiError(520, "GAIA_IA02", "The specified API token does not match the API token generated via an app.");
+      throw new ApiError(
+        520,
+        "GAIA_IA02",
+        "The specified API token does not match the API token generated via an app.",
+      );
     }
-    if (!this.apps.has(app)) throw new ApiError(404, "GAIA_AP01", `The app (ID: ${app}) not found. The app may have been deleted.`);
+    if (!this.apps.has(app))
+      throw new ApiError(404, "GAIA_AP01", `The app (ID: ${app}) not found. The app may have been deleted.`);
     if (!known.some((g) => g!.app === app && (need === "view" ? g!.view !== false : g!.edit === true))) {
       throw new ApiError(403, "GAIA_NO01", "Using this API token, you cannot run the specified API.");
     }
@@ -338,11 +371,15 @@ export class FakeKintone extends LoopbackHttpServer {
     const q = parseQuery(String(params.query ?? ""), app);
     if (q.limit > LIMITS.getRecords) {
       this.violations.push(`GET records limit ${q.limit} > ${LIMITS.getRecords}`);
-      throw new ApiError(400, "CB_VA01", "Missing or invalid input.", { query: { messages: [`limit must be ${LIMITS.getRecords} or less.`] } });
+      throw new ApiError(400, "CB_VA01", "Missing or invalid input.", {
+        query: { messages: [`limit must be ${LIMITS.getRecords} or less.`] },
+      });
     }
     if (q.offset > LIMITS.offset) {
       this.violations.push(`GET records offset ${q.offset} > ${LIMITS.offset}`);
-      throw new ApiError(400, "CB_VA01", "Missing or invalid input.", { query: { messages: [`offset must be ${LIMITS.offset} or less.`] } });
+      throw new ApiError(400, "CB_VA01", "Missing or invalid input.", {
+        query: { messages: [`offset must be ${LIMITS.offset} or less.`] },
+      });
     }
     this.max.limit = Math.max(this.max.limit, q.limit);
     this.max.offset = Math.max(this.max.offset, q.offset);
@@ -356,10 +393,16 @@ export class FakeKintone extends LoopbackHttpServer {
   private putRecords(params: Record<string, unknown>): unknown {
     const appId = Number(params.app);
     const app = this.app(appId);
-    const updates = asArray(params.records) as { id?: unknown; revision?: unknown; record?: Record<string, { value: unknown }> }[];
+    const updates = asArray(params.records) as {
+      id?: unknown;
+      revision?: unknown;
+      record?: Record<string, { value: unknown }>;
+    }[];
     if (updates.length > LIMITS.putRecords) {
       this.violations.push(`PUT records with ${updates.length} > ${LIMITS.putRecords} records`);
-      throw new ApiError(400, "CB_VA01", "Missing or invalid input.", { records: { messages: [`Only ${LIMITS.putRecords} records can be updated at once.`] } });
+      throw new ApiError(400, "CB_VA01", "Missing or invalid input.", {
+        records: { messages: [`Only ${LIMITS.putRecords} records can be updated at once.`] },
+      });
     }
     this.max.putRecords = Math.max(this.max.putRecords, updates.length);
     // Validate everything first: kintone applies a request all-or-nothing, and reports every invalid value at once.
@@ -375,7 +418,9 @@ export class FakeKintone extends LoopbackHttpServer {
         const type = app.fields[code];
         if (type === undefined) throw new ApiError(400, "GAIA_FC01", `The field (code: ${code}) not found.`);
         if (["RECORD_NUMBER", "CALC", "CREATOR", "MODIFIER", "CREATED_TIME", "UPDATED_TIME", "STATUS"].includes(type)) {
-          throw new ApiError(400, "CB_VA01", "Missing or invalid input.", { [`records[${i}].record.${code}.value`]: { messages: ["This field cannot be updated."] } });
+          throw new ApiError(400, "CB_VA01", "Missing or invalid input.", {
+            [`records[${i}].record.${code}.value`]: { messages: ["This field cannot be updated."] },
+          });
         }
         const problem = app.validate?.(code, u.record![code].value);
         if (problem) invalid[`records[${i}].record.${code}.value`] = { messages: [problem] };
@@ -396,14 +441,20 @@ export class FakeKintone extends LoopbackHttpServer {
     const requests = asArray(params.requests) as { method?: string; api?: string; payload?: Record<string, unknown> }[];
     if (requests.length > LIMITS.bulkRequests) {
       this.violations.push(`bulkRequest with ${requests.length} > ${LIMITS.bulkRequests} requests`);
-      throw new ApiError(400, "CB_VA01", "Missing or invalid input.", { requests: { messages: [`Up to ${LIMITS.bulkRequests} requests can be sent at once.`] } });
+      throw new ApiError(400, "CB_VA01", "Missing or invalid input.", {
+        requests: { messages: [`Up to ${LIMITS.bulkRequests} requests can be sent at once.`] },
+      });
     }
     this.max.bulkRequests = Math.max(this.max.bulkRequests, requests.length);
     const ids: number[] = [];
     for (const r of requests) {
       const path = String(r.api ?? "").replace(/^\/k\/guest\/\d+\/v1\//, "/k/v1/");
       if (r.method !== "PUT" || path !== "/k/v1/records.json") {
-        throw new ApiError(400, "CB_VA01", `fake kintone supports only PUT records.json in a bulkRequest, got ${r.method} ${r.api}`);
+        throw new ApiError(
+          400,
+          "CB_VA01",
+          `fake kintone supports only PUT records.json in a bulkRequest, got ${r.method} ${r.api}`,
+        );
       }
       const app = Number(r.payload?.app);
       this.authorize(token, app, "edit");
@@ -413,7 +464,12 @@ export class FakeKintone extends LoopbackHttpServer {
     for (const app of apps) this.beforeWrite?.({ app, ids });
     // All-or-nothing: run on the live data, put the touched records back if any request fails.
     const touched = apps.flatMap((a) => ids.map((id) => ({ app: a, id, rec: this.app(a).records.get(id) })));
-    const saved = touched.map((t) => ({ ...t, revision: t.rec?.revision, values: t.rec ? structuredClone(t.rec.values) : undefined, writes: this.writesById.get(t.id) }));
+    const saved = touched.map((t) => ({
+      ...t,
+      revision: t.rec?.revision,
+      values: t.rec ? structuredClone(t.rec.values) : undefined,
+      writes: this.writesById.get(t.id),
+    }));
     const results: unknown[] = [];
     for (let i = 0; i < requests.length; i++) {
       try {
@@ -427,7 +483,10 @@ export class FakeKintone extends LoopbackHttpServer {
           else this.writesById.set(t.id, t.writes);
         }
         if (err instanceof ApiError) {
-          throw new BulkError(err.status, requests.map((_, j) => (j === i ? err.body() : {})));
+          throw new BulkError(
+            err.status,
+            requests.map((_, j) => (j === i ? err.body() : {})),
+          );
         }
         throw err;
       }
@@ -442,13 +501,20 @@ export class FakeKintone extends LoopbackHttpServer {
     const size = params.size === undefined ? 100 : Number(params.size);
     if (!(size >= 1 && size <= LIMITS.cursorSize)) {
       this.violations.push(`cursor size ${size}`);
-      throw new ApiError(400, "CB_VA01", "Missing or invalid input.", { size: { messages: [`Enter an integer between 1 and ${LIMITS.cursorSize}.`] } });
+      throw new ApiError(400, "CB_VA01", "Missing or invalid input.", {
+        size: { messages: [`Enter an integer between 1 and ${LIMITS.cursorSize}.`] },
+      });
     }
     const q = parseQuery(String(params.query ?? ""), app);
-    if (q.hasLimit || q.hasOffset) throw new ApiError(400, "GAIA_QU01", "limit and offset cannot be specified in the query of a cursor.");
+    if (q.hasLimit || q.hasOffset)
+      throw new ApiError(400, "GAIA_QU01", "limit and offset cannot be specified in the query of a cursor.");
     if (this.cursors.size >= LIMITS.cursors) {
       this.violations.push(`more than ${LIMITS.cursors} live cursors`);
-      throw new ApiError(400, "GAIA_TM12", "You cannot create more cursors because the number of cursors has reached the maximum.");
+      throw new ApiError(
+        400,
+        "GAIA_TM12",
+        "You cannot create more cursors because the number of cursors has reached the maximum.",
+      );
     }
     const fields = fieldList(params);
     const records = select(app, q).map((r) => render(app, r, fields));
@@ -518,7 +584,17 @@ function render(app: AppState, r: StoredRecord, fields: string[] | undefined): R
 }
 
 function defaultValue(type: string): unknown {
-  return ["CHECK_BOX", "MULTI_SELECT", "USER_SELECT", "ORGANIZATION_SELECT", "GROUP_SELECT", "FILE", "SUBTABLE"].includes(type) ? [] : "";
+  return [
+    "CHECK_BOX",
+    "MULTI_SELECT",
+    "USER_SELECT",
+    "ORGANIZATION_SELECT",
+    "GROUP_SELECT",
+    "FILE",
+    "SUBTABLE",
+  ].includes(type)
+    ? []
+    : "";
 }
 
 // ---------- query language ----------
@@ -538,7 +614,8 @@ interface Query {
   hasOffset: boolean;
 }
 
-const badQuery = (why: string) => new ApiError(400, "CB_VA01", "Missing or invalid input.", { query: { messages: [`Invalid query: ${why}`] } });
+const badQuery = (why: string) =>
+  new ApiError(400, "CB_VA01", "Missing or invalid input.", { query: { messages: [`Invalid query: ${why}`] } });
 
 function tokenize(q: string): string[] {
   const out: string[] = [];

@@ -78,7 +78,12 @@ export class FakeS3 extends LoopbackHttpServer {
   failPuts(k: number, opts: { status?: number; code?: string; times?: number } = {}): void {
     const status = opts.status ?? 500;
     this.putCounter = 0;
-    this.fault = { at: k, remaining: opts.times ?? 1, status, code: opts.code ?? (status === 403 ? "AccessDenied" : status === 503 ? "SlowDown" : "InternalError") };
+    this.fault = {
+      at: k,
+      remaining: opts.times ?? 1,
+      status,
+      code: opts.code ?? (status === 403 ? "AccessDenied" : status === 503 ? "SlowDown" : "InternalError"),
+    };
   }
 
   clearFaults(): void {
@@ -113,7 +118,8 @@ export class FakeS3 extends LoopbackHttpServer {
     const bucket = decodeURIComponent(rawBucket);
     const key = rest.length > 0 ? decodeURIComponent(rest.join("/")) : "";
     const method = req.method ?? "GET";
-    const record = (op: S3Op["op"], status: number, extra: Partial<S3Op> = {}) => this.ops.push({ op, bucket, ...(key ? { key } : {}), status, ...extra });
+    const record = (op: S3Op["op"], status: number, extra: Partial<S3Op> = {}) =>
+      this.ops.push({ op, bucket, ...(key ? { key } : {}), status, ...extra });
 
     const objects = this.buckets.get(bucket);
     if (!objects) {
@@ -122,7 +128,8 @@ export class FakeS3 extends LoopbackHttpServer {
     }
 
     if (key === "") {
-      if (method === "GET" && url.searchParams.get("list-type") === "2") return this.list(bucket, objects, url, res, record);
+      if (method === "GET" && url.searchParams.get("list-type") === "2")
+        return this.list(bucket, objects, url, res, record);
       if (method === "POST" && url.searchParams.has("delete")) {
         const xml = Buffer.concat(chunks).toString("utf8");
         const keys = [...xml.matchAll(/<Key>([\s\S]*?)<\/Key>/g)].map((m) => unescapeXml(m[1]));
@@ -130,10 +137,19 @@ export class FakeS3 extends LoopbackHttpServer {
         for (const k of keys) objects.delete(k);
         record("DeleteObjects", 200, { keys });
         const deleted = quiet ? "" : keys.map((k) => `<Deleted><Key>${escapeXml(k)}</Key></Deleted>`).join("");
-        return sendXml(res, 200, `<DeleteResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${deleted}</DeleteResult>`);
+        return sendXml(
+          res,
+          200,
+          `<DeleteResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${deleted}</DeleteResult>`,
+        );
       }
       record("Unknown", 501);
-      return sendError(res, 501, "NotImplemented", `fake S3 does not implement ${method} on a bucket with ${url.search || "no query"}`);
+      return sendError(
+        res,
+        501,
+        "NotImplemented",
+        `fake S3 does not implement ${method} on a bucket with ${url.search || "no query"}`,
+      );
     }
 
     switch (method) {
@@ -167,8 +183,16 @@ export class FakeS3 extends LoopbackHttpServer {
           return sendError(res, 400, integrity.code, integrity.message);
         } else this.putsVerified++;
         const metadata: Record<string, string> = {};
-        for (const [h, v] of Object.entries(req.headers)) if (h.startsWith("x-amz-meta-")) metadata[h.slice(11)] = String(v);
-        const obj = this.store(bucket, key, body, String(req.headers["content-type"] ?? "application/octet-stream"), metadata, Array.isArray(integrity) ? integrity : []);
+        for (const [h, v] of Object.entries(req.headers))
+          if (h.startsWith("x-amz-meta-")) metadata[h.slice(11)] = String(v);
+        const obj = this.store(
+          bucket,
+          key,
+          body,
+          String(req.headers["content-type"] ?? "application/octet-stream"),
+          metadata,
+          Array.isArray(integrity) ? integrity : [],
+        );
         record("PutObject", 200);
         res.writeHead(200, { ETag: obj.etag, "x-amz-checksum-sha256": obj.sha256, "Content-Length": "0" });
         return void res.end();
@@ -188,7 +212,8 @@ export class FakeS3 extends LoopbackHttpServer {
           ETag: obj.etag,
           "Last-Modified": obj.lastModified.toUTCString(),
         };
-        if (String(req.headers["x-amz-checksum-mode"] ?? "").toUpperCase() === "ENABLED") headers["x-amz-checksum-sha256"] = obj.sha256;
+        if (String(req.headers["x-amz-checksum-mode"] ?? "").toUpperCase() === "ENABLED")
+          headers["x-amz-checksum-sha256"] = obj.sha256;
         for (const [m, v] of Object.entries(obj.metadata)) headers[`x-amz-meta-${m}`] = v;
         res.writeHead(200, headers);
         return void res.end(method === "GET" ? obj.body : undefined);
@@ -204,11 +229,19 @@ export class FakeS3 extends LoopbackHttpServer {
     }
   }
 
-  private list(bucket: string, objects: Map<string, StoredObject>, url: URL, res: http.ServerResponse, record: (op: S3Op["op"], status: number) => void): void {
+  private list(
+    bucket: string,
+    objects: Map<string, StoredObject>,
+    url: URL,
+    res: http.ServerResponse,
+    record: (op: S3Op["op"], status: number) => void,
+  ): void {
     const prefix = url.searchParams.get("prefix") ?? "";
     const maxKeys = Math.min(Number(url.searchParams.get("max-keys") ?? 1000), this.listPageCap);
     const token = url.searchParams.get("continuation-token");
-    const after = token ? Buffer.from(token, "base64url").toString("utf8") : (url.searchParams.get("start-after") ?? "");
+    const after = token
+      ? Buffer.from(token, "base64url").toString("utf8")
+      : (url.searchParams.get("start-after") ?? "");
     const encode = url.searchParams.get("encoding-type") === "url";
     const all = [...objects.keys()].filter((k) => k.startsWith(prefix) && k > after).sort();
     const page = all.slice(0, maxKeys);
@@ -228,12 +261,21 @@ export class FakeS3 extends LoopbackHttpServer {
         `<KeyCount>${page.length}</KeyCount><MaxKeys>${maxKeys}</MaxKeys><IsTruncated>${truncated}</IsTruncated>` +
         (encode ? "<EncodingType>url</EncodingType>" : "") +
         (token ? `<ContinuationToken>${escapeXml(token)}</ContinuationToken>` : "") +
-        (truncated ? `<NextContinuationToken>${Buffer.from(page[page.length - 1]).toString("base64url")}</NextContinuationToken>` : "") +
+        (truncated
+          ? `<NextContinuationToken>${Buffer.from(page[page.length - 1]).toString("base64url")}</NextContinuationToken>`
+          : "") +
         `${contents}</ListBucketResult>`,
     );
   }
 
-  private store(bucket: string, key: string, body: Buffer, contentType: string, metadata: Record<string, string>, verifiedBy: string[]): StoredObject {
+  private store(
+    bucket: string,
+    key: string,
+    body: Buffer,
+    contentType: string,
+    metadata: Record<string, string>,
+    verifiedBy: string[],
+  ): StoredObject {
     const objects = this.buckets.get(bucket)!;
     const obj: StoredObject = {
       body,
@@ -251,24 +293,35 @@ export class FakeS3 extends LoopbackHttpServer {
 }
 
 /** A list of what was verified; "none" = nothing to verify; else the S3 error to answer. */
-function integrityProblem(headers: http.IncomingHttpHeaders, trailers: Record<string, string>, body: Buffer): { code: string; message: string } | "none" | string[] {
+function integrityProblem(
+  headers: http.IncomingHttpHeaders,
+  trailers: Record<string, string>,
+  body: Buffer,
+): { code: string; message: string } | "none" | string[] {
   const checked: string[] = [];
   const md5 = headers["content-md5"];
   if (typeof md5 === "string") {
     checked.push("content-md5");
-    if (crypto.createHash("md5").update(body).digest("base64") !== md5) return { code: "BadDigest", message: "The Content-MD5 you specified did not match what we received." };
+    if (crypto.createHash("md5").update(body).digest("base64") !== md5)
+      return { code: "BadDigest", message: "The Content-MD5 you specified did not match what we received." };
   }
   const all: Record<string, string> = { ...trailers };
-  for (const [h, v] of Object.entries(headers)) if (h.startsWith("x-amz-checksum-") && h !== "x-amz-checksum-mode" && typeof v === "string") all[h] = v;
+  for (const [h, v] of Object.entries(headers))
+    if (h.startsWith("x-amz-checksum-") && h !== "x-amz-checksum-mode" && typeof v === "string") all[h] = v;
   for (const [h, v] of Object.entries(all)) {
     const algo = h.slice("x-amz-checksum-".length);
     let actual: string;
     if (algo === "sha256" || algo === "sha1") actual = crypto.createHash(algo).update(body).digest("base64");
     else if (algo === "crc32") actual = crc32Base64(body);
     else if (algo === "type" || algo === "algorithm") continue;
-    else return { code: "InvalidRequest", message: `fake S3 cannot verify ${h}; send sha256, sha1, crc32 or Content-MD5` };
+    else
+      return { code: "InvalidRequest", message: `fake S3 cannot verify ${h}; send sha256, sha1, crc32 or Content-MD5` };
     checked.push(h);
-    if (actual !== v) return { code: "XAmzContentChecksumMismatch", message: `The provided '${h}' header does not match what was computed.` };
+    if (actual !== v)
+      return {
+        code: "XAmzContentChecksumMismatch",
+        message: `The provided '${h}' header does not match what was computed.`,
+      };
   }
   return checked.length > 0 ? checked : "none";
 }
@@ -314,7 +367,11 @@ function crc32Base64(buf: Buffer): string {
 
 function sendXml(res: http.ServerResponse, status: number, xml: string): void {
   const text = `<?xml version="1.0" encoding="UTF-8"?>\n${xml}`;
-  res.writeHead(status, { "Content-Type": "application/xml", "Content-Length": Buffer.byteLength(text), "x-amz-request-id": requestId() });
+  res.writeHead(status, {
+    "Content-Type": "application/xml",
+    "Content-Length": Buffer.byteLength(text),
+    "x-amz-request-id": requestId(),
+  });
   res.end(text);
 }
 
@@ -323,7 +380,11 @@ function sendError(res: http.ServerResponse, status: number, code: string, messa
     res.writeHead(status, { "x-amz-request-id": requestId() });
     return void res.end();
   }
-  sendXml(res, status, `<Error><Code>${code}</Code><Message>${escapeXml(message)}</Message><RequestId>${requestId()}</RequestId></Error>`);
+  sendXml(
+    res,
+    status,
+    `<Error><Code>${code}</Code><Message>${escapeXml(message)}</Message><RequestId>${requestId()}</RequestId></Error>`,
+  );
 }
 
 const requestId = () => crypto.randomBytes(8).toString("hex").toUpperCase();

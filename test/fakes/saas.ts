@@ -79,7 +79,9 @@ export class FakeSaas {
   /** True if any request carried a header with this name (case-insensitive) or any header carried `value`. */
   sawHeader(name: string, value?: string): boolean {
     return this.requests.some((r) =>
-      Object.entries(r.headers).some(([h, v]) => h === name.toLowerCase() || (value !== undefined && String(v).includes(value))),
+      Object.entries(r.headers).some(
+        ([h, v]) => h === name.toLowerCase() || (value !== undefined && String(v).includes(value)),
+      ),
     );
   }
 
@@ -111,11 +113,20 @@ export class FakeSaas {
     this.requests.push({ method: req.method ?? "", url: req.url ?? "", headers: { ...req.headers } });
     const send = (status: number, body: unknown, headers: Record<string, string> = {}) => {
       const text = JSON.stringify(body);
-      res.writeHead(status, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(text), ...headers });
+      res.writeHead(status, {
+        "Content-Type": "application/json",
+        "Content-Length": Buffer.byteLength(text),
+        ...headers,
+      });
       res.end(text);
     };
     const fault = this.faults.shift();
-    if (fault && fault.status !== 0) return send(fault.status, { error: `injected ${fault.status}` }, fault.status === 429 ? { "Retry-After": "0" } : {});
+    if (fault && fault.status !== 0)
+      return send(
+        fault.status,
+        { error: `injected ${fault.status}` },
+        fault.status === 429 ? { "Retry-After": "0" } : {},
+      );
     if (req.headers[this.auth.header.toLowerCase()] !== this.auth.value) return send(401, { error: "invalid_token" });
     if (req.method !== "GET") return send(405, { error: "method not allowed" });
 
@@ -127,7 +138,8 @@ export class FakeSaas {
         const c = url.searchParams.get("cursor");
         const from = c === null ? 0 : Number(Buffer.from(c, "base64url").toString("utf8").replace(/^o:/, ""));
         if (!Number.isInteger(from) || from < 0) return send(400, { error: "bad cursor" });
-        if (this.truncateAt !== undefined && from >= this.truncateAt) return send(200, { data: { items: [] }, meta: { next_cursor: null, total: n } });
+        if (this.truncateAt !== undefined && from >= this.truncateAt)
+          return send(200, { data: { items: [] }, meta: { next_cursor: null, total: n } });
         const next = from + this.pageSize < n ? Buffer.from(`o:${from + this.pageSize}`).toString("base64url") : null;
         return send(200, { data: { items: slice(from) }, meta: { next_cursor: next, total: n } });
       }
@@ -135,7 +147,8 @@ export class FakeSaas {
         const from = Number(url.searchParams.get("offset") ?? 0);
         const headers: Record<string, string> = {};
         // A relative reference (resolved against the request URL) plus an unrelated rel, as real APIs send.
-        if (from + this.pageSize < n) headers.Link = `</v1/link?offset=${from + this.pageSize}>; rel="next", </v1/link?offset=0>; rel="first"`;
+        if (from + this.pageSize < n)
+          headers.Link = `</v1/link?offset=${from + this.pageSize}>; rel="next", </v1/link?offset=0>; rel="first"`;
         return send(200, { data: { items: slice(from) } }, headers);
       }
       case "/v1/page": {
@@ -159,14 +172,51 @@ export function makeCertificates(dir: string, host: string): { key: string; cert
     if (r.status !== 0) throw new Error(`openssl ${args.join(" ")} failed:\n${r.stderr}`);
   };
   const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-  run(["req", "-x509", ...ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=vpc-lambda-kit test CA",
-    "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"]);
+  run([
+    "req",
+    "-x509",
+    ...ec,
+    "-keyout",
+    "ca.key",
+    "-out",
+    "ca.pem",
+    "-days",
+    "2",
+    "-subj",
+    "/CN=vpc-lambda-kit test CA",
+    "-addext",
+    "basicConstraints=critical,CA:TRUE",
+    "-addext",
+    "keyUsage=critical,keyCertSign,cRLSign",
+  ]);
   run(["req", ...ec, "-keyout", "server.key", "-out", "server.csr", "-subj", `/CN=${host}`]);
   fs.writeFileSync(
     path.join(dir, "server.ext"),
-    [`subjectAltName=DNS:${host}`, "basicConstraints=critical,CA:FALSE", "keyUsage=critical,digitalSignature", "extendedKeyUsage=serverAuth", ""].join("\n"),
+    [
+      `subjectAltName=DNS:${host}`,
+      "basicConstraints=critical,CA:FALSE",
+      "keyUsage=critical,digitalSignature",
+      "extendedKeyUsage=serverAuth",
+      "",
+    ].join("\n"),
   );
-  run(["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "server.ext"]);
+  run([
+    "x509",
+    "-req",
+    "-in",
+    "server.csr",
+    "-CA",
+    "ca.pem",
+    "-CAkey",
+    "ca.key",
+    "-CAcreateserial",
+    "-out",
+    "server.pem",
+    "-days",
+    "2",
+    "-extfile",
+    "server.ext",
+  ]);
   return {
     key: fs.readFileSync(path.join(dir, "server.key"), "utf8"),
     cert: fs.readFileSync(path.join(dir, "server.pem"), "utf8"),

@@ -22,7 +22,6 @@ export class FakeSecretsManager extends LoopbackHttpServer {
   /** GetSecretValue calls per SecretId as sent (found or not). */
   readonly calls = new Map<string, number>();
 
-
   /** Creates or replaces a secret; returns its ARN. */
   setSecret(name: string, value: string): string {
     const existing = this.secrets.get(name);
@@ -62,7 +61,14 @@ export class FakeSecretsManager extends LoopbackHttpServer {
     };
     const target = String(req.headers["x-amz-target"] ?? "");
     if (req.method !== "POST" || target !== "secretsmanager.GetSecretValue") {
-      return send(400, { __type: "UnknownOperationException", message: `fake Secrets Manager does not implement ${target || req.method}` }, "UnknownOperationException");
+      return send(
+        400,
+        {
+          __type: "UnknownOperationException",
+          message: `fake Secrets Manager does not implement ${target || req.method}`,
+        },
+        "UnknownOperationException",
+      );
     }
     let secretId = "";
     try {

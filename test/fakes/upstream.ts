@@ -23,7 +23,12 @@ export interface HttpUpstream {
 export async function startHttpUpstream(host = "127.0.0.1"): Promise<HttpUpstream> {
   const requests: RecordedRequest[] = [];
   const server = http.createServer((req, res) => {
-    requests.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers, remoteAddress: req.socket.remoteAddress ?? "" });
+    requests.push({
+      method: req.method ?? "",
+      url: req.url ?? "",
+      headers: req.headers,
+      remoteAddress: req.socket.remoteAddress ?? "",
+    });
     const body = `upstream-ok host=${req.headers.host ?? ""} path=${req.url ?? ""}`;
     res.writeHead(200, { "Content-Type": "text/plain", "Content-Length": Buffer.byteLength(body) });
     res.end(body);

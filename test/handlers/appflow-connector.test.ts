@@ -13,7 +13,10 @@ import { FakeSecretsManager } from "../fakes/secrets-manager";
 
 jest.setTimeout(60_000);
 
-type Response = Record<string, any> & { isSuccess: boolean; errorDetails?: { errorCode: string; errorMessage: string } };
+type Response = Record<string, any> & {
+  isSuccess: boolean;
+  errorDetails?: { errorCode: string; errorMessage: string };
+};
 interface Container {
   handler: (event: unknown, context?: { awsRequestId?: string }) => Promise<Response>;
   shutdown: () => Promise<void>;
@@ -62,12 +65,24 @@ function coldStart(env: Record<string, string | undefined> = {}): Container {
 }
 
 /** A fixture with its placeholders filled in, then `patch` merged over the top level. */
-function fixture(name: string, patch: Record<string, unknown> = {}, vars: Record<string, string> = {}): Record<string, any> {
-  const values: Record<string, string> = { SECRET_ARN: goodArn, HOST: "localhost", PORT: String(pg.port), DATABASE: "shop", ...vars };
-  const text = fs.readFileSync(path.join(FIXTURES, `${name}.json`), "utf8").replace(/\$\{([A-Z_]+)\}/g, (_, k: string) => {
-    if (!(k in values)) throw new Error(`fixture ${name} uses \${${k}}, which the test does not fill in`);
-    return values[k];
-  });
+function fixture(
+  name: string,
+  patch: Record<string, unknown> = {},
+  vars: Record<string, string> = {},
+): Record<string, any> {
+  const values: Record<string, string> = {
+    SECRET_ARN: goodArn,
+    HOST: "localhost",
+    PORT: String(pg.port),
+    DATABASE: "shop",
+    ...vars,
+  };
+  const text = fs
+    .readFileSync(path.join(FIXTURES, `${name}.json`), "utf8")
+    .replace(/\$\{([A-Z_]+)\}/g, (_, k: string) => {
+      if (!(k in values)) throw new Error(`fixture ${name} uses \${${k}}, which the test does not fill in`);
+      return values[k];
+    });
   return { ...(JSON.parse(text) as Record<string, unknown>), ...patch };
 }
 
@@ -107,7 +122,9 @@ async function filtered(filterExpression: string, maxResults = 4): Promise<strin
 
 /** The same condition evaluated by PostgreSQL directly, as the superuser. */
 async function expected(where: string, params: unknown[] = []): Promise<string[]> {
-  return (await pg.sql(`SELECT id::text AS id FROM sales.customers WHERE ${where} ORDER BY id`, params)).map((r) => r.id as string);
+  return (await pg.sql(`SELECT id::text AS id FROM sales.customers WHERE ${where} ORDER BY id`, params)).map(
+    (r) => r.id as string,
+  );
 }
 
 function expectError(r: Response, code: string, message?: RegExp): void {
@@ -202,17 +219,43 @@ describe("connector configuration and settings", () => {
     const r = await main.handler(fixture("describe-connector-configuration"));
     expect(r.isSuccess).toBe(true);
     expect(r).toMatchObject({ connectorModes: ["SOURCE"], supportedApiVersions: ["v1"], supportedWriteOperations: [] });
-    expect(r.authenticationConfig).toMatchObject({ isBasicAuthSupported: true, isCustomAuthSupported: true, isOAuth2Supported: false, isApiKeyAuthSupported: false });
+    expect(r.authenticationConfig).toMatchObject({
+      isBasicAuthSupported: true,
+      isCustomAuthSupported: true,
+      isOAuth2Supported: false,
+      isApiKeyAuthSupported: false,
+    });
     const custom = r.authenticationConfig.customAuthConfig[0];
     expect(custom.authenticationType).toBe("PostgresPassword");
-    expect(custom.authParameters.map((p: { key: string; sensitiveField: boolean }) => [p.key, p.sensitiveField])).toEqual([["username", false], ["password", true]]);
-    expect(r.connectorRuntimeSetting.map((s: { key: string; scope: string; required: boolean }) => [s.key, s.scope, s.required])).toEqual([
+    expect(
+      custom.authParameters.map((p: { key: string; sensitiveField: boolean }) => [p.key, p.sensitiveField]),
+    ).toEqual([
+      ["username", false],
+      ["password", true],
+    ]);
+    expect(
+      r.connectorRuntimeSetting.map((s: { key: string; scope: string; required: boolean }) => [
+        s.key,
+        s.scope,
+        s.required,
+      ]),
+    ).toEqual([
       ["host", "CONNECTOR_PROFILE", true],
       ["port", "CONNECTOR_PROFILE", false],
       ["database", "CONNECTOR_PROFILE", true],
       ["schema", "CONNECTOR_PROFILE", false],
     ]);
-    expect(r.operatorsSupported).toEqual(expect.arrayContaining(["PROJECTION", "EQUAL_TO", "NOT_EQUAL_TO", "LESS_THAN", "GREATER_THAN", "BETWEEN", "CONTAINS"]));
+    expect(r.operatorsSupported).toEqual(
+      expect.arrayContaining([
+        "PROJECTION",
+        "EQUAL_TO",
+        "NOT_EQUAL_TO",
+        "LESS_THAN",
+        "GREATER_THAN",
+        "BETWEEN",
+        "CONTAINS",
+      ]),
+    );
   });
 
   test("ValidateConnectorRuntimeSettings accepts the profile's host, port, database and schema", async () => {
@@ -275,7 +318,11 @@ describe("credentials from the connection's secret", () => {
 
   test("a secret that does not exist is ResourceNotFoundError", async () => {
     const arn = "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:appflow!123456789012-gone-AbCdEf";
-    expectError(await main.handler(fixture("validate-credentials", {}, { SECRET_ARN: arn })), "ResourceNotFoundError", /does not exist/);
+    expectError(
+      await main.handler(fixture("validate-credentials", {}, { SECRET_ARN: arn })),
+      "ResourceNotFoundError",
+      /does not exist/,
+    );
   });
 
   test("an unreachable Secrets Manager (the fake stopped) is a fast error naming the missing interface endpoint", async () => {
@@ -287,7 +334,9 @@ describe("credentials from the connection's secret", () => {
     expectError(r, "ServiceUnavailable");
     const msg = r.errorDetails!.errorMessage;
     expect(msg).toContain(`could not reach Secrets Manager (${url})`);
-    expect(msg).toContain("secretsmanager interface endpoint (com.amazonaws.ap-northeast-1.secretsmanager) with private DNS");
+    expect(msg).toContain(
+      "secretsmanager interface endpoint (com.amazonaws.ap-northeast-1.secretsmanager) with private DNS",
+    );
     expect(msg).toContain("admits TCP 443 from the function's security group");
     expect(msg).toMatch(/ECONNREFUSED/);
     // The same for a data request: the secret comes first.
@@ -299,12 +348,20 @@ describe("database path failures", () => {
   test("nothing listening on the profile's port is ServiceUnavailable naming host and port", async () => {
     const port = await freePort();
     const r = await main.handler(fixture("validate-credentials", {}, { PORT: String(port) }));
-    expectError(r, "ServiceUnavailable", new RegExp(`nothing accepts connections at localhost:${port} \\(ECONNREFUSED\\)`));
+    expectError(
+      r,
+      "ServiceUnavailable",
+      new RegExp(`nothing accepts connections at localhost:${port} \\(ECONNREFUSED\\)`),
+    );
   });
 
   test("TLS is verified: without the test CA the server's certificate is refused", async () => {
     const c = coldStart({ PG_EXTRA_CA_FILE: undefined });
-    expectError(await c.handler(fixture("validate-credentials")), "ClientError", /TLS verification of localhost failed .*RDS certificate authorities/);
+    expectError(
+      await c.handler(fixture("validate-credentials")),
+      "ClientError",
+      /TLS verification of localhost failed .*RDS certificate authorities/,
+    );
   });
 
   test("a database that does not exist is InvalidArgument on the database setting", async () => {
@@ -333,7 +390,11 @@ describe("entities", () => {
     expect(names).toEqual(catalog.map((x) => x.relname));
     expect(names).toEqual(["audit_log", "customers", "documents", "measurements", "order_lines"]);
     expect(r.entities.find((e: { entityIdentifier: string }) => e.entityIdentifier === "customers")).toEqual({
-      entityIdentifier: "customers", hasNestedEntities: false, isWritable: false, label: "customers", description: "Customers of the shop",
+      entityIdentifier: "customers",
+      hasNestedEntities: false,
+      isWritable: false,
+      label: "customers",
+      description: "Customers of the shop",
     });
     expect(r.nextToken).toBeNull();
     expect(r.cacheControl).toEqual({ timeToLive: 600, timeToLiveUnit: "SECONDS" });
@@ -361,13 +422,32 @@ describe("entities", () => {
     expect(def.entity).toMatchObject({ entityIdentifier: "customers", description: "Customers of the shop" });
     const byName = Object.fromEntries(def.fields.map((f: { fieldName: string }) => [f.fieldName, f]));
     expect(def.fields.map((f: { fieldName: string; dataType: string }) => [f.fieldName, f.dataType])).toEqual([
-      ["id", "Long"], ["name", "String"], ["email", "String"], ["active", "Boolean"], ["score", "BigDecimal"],
-      ["created_at", "DateTime"], ["birthday", "Date"], ["tags", "List"], ["profile", "Struct"], ["avatar", "ByteArray"],
+      ["id", "Long"],
+      ["name", "String"],
+      ["email", "String"],
+      ["active", "Boolean"],
+      ["score", "BigDecimal"],
+      ["created_at", "DateTime"],
+      ["birthday", "Date"],
+      ["tags", "List"],
+      ["profile", "Struct"],
+      ["avatar", "ByteArray"],
     ]);
-    expect(def.fields.filter((f: { isPrimaryKey: boolean }) => f.isPrimaryKey).map((f: { fieldName: string }) => f.fieldName)).toEqual(["id"]);
+    expect(
+      def.fields
+        .filter((f: { isPrimaryKey: boolean }) => f.isPrimaryKey)
+        .map((f: { fieldName: string }) => f.fieldName),
+    ).toEqual(["id"]);
     expect(byName.id.readProperties).toMatchObject({ isNullable: false, isQueryable: true });
-    expect(byName.email).toMatchObject({ description: "Contact address", dataTypeLabel: "character varying", readProperties: { isNullable: true } });
-    expect(byName.created_at).toMatchObject({ dataTypeLabel: "timestamp with time zone", readProperties: { isTimestampFieldForIncrementalQueries: true } });
+    expect(byName.email).toMatchObject({
+      description: "Contact address",
+      dataTypeLabel: "character varying",
+      readProperties: { isNullable: true },
+    });
+    expect(byName.created_at).toMatchObject({
+      dataTypeLabel: "timestamp with time zone",
+      readProperties: { isTimestampFieldForIncrementalQueries: true },
+    });
     expect(byName.name.filterOperators).toEqual(expect.arrayContaining(["EQUAL_TO", "NOT_EQUAL_TO", "CONTAINS"]));
     expect(byName.active.filterOperators).toEqual(["EQUAL_TO", "NOT_EQUAL_TO"]);
     expect(byName.profile).toMatchObject({ filterOperators: [], readProperties: { isQueryable: false } });
@@ -376,10 +456,25 @@ describe("entities", () => {
 
   test("DescribeEntity of a composite key lists both key columns; of an unknown or unreadable table, InvalidArgument", async () => {
     const r = await main.handler(fixture("describe-entity", { entityIdentifier: "order_lines" }));
-    expect(r.entityDefinition.fields.filter((f: { isPrimaryKey: boolean }) => f.isPrimaryKey).map((f: { fieldName: string }) => f.fieldName)).toEqual(["order_id", "line_no"]);
-    expectError(await main.handler(fixture("describe-entity", { entityIdentifier: "nosuch" })), "InvalidArgument", /"nosuch" is not a table/);
-    expectError(await main.handler(fixture("describe-entity", { entityIdentifier: "secret_table" })), "InvalidArgument", /"secret_table" is not a table the connection's user can read/);
-    expectError(await main.handler(fixture("describe-entity", { entityIdentifier: "active_customers" })), "InvalidArgument");
+    expect(
+      r.entityDefinition.fields
+        .filter((f: { isPrimaryKey: boolean }) => f.isPrimaryKey)
+        .map((f: { fieldName: string }) => f.fieldName),
+    ).toEqual(["order_id", "line_no"]);
+    expectError(
+      await main.handler(fixture("describe-entity", { entityIdentifier: "nosuch" })),
+      "InvalidArgument",
+      /"nosuch" is not a table/,
+    );
+    expectError(
+      await main.handler(fixture("describe-entity", { entityIdentifier: "secret_table" })),
+      "InvalidArgument",
+      /"secret_table" is not a table the connection's user can read/,
+    );
+    expectError(
+      await main.handler(fixture("describe-entity", { entityIdentifier: "active_customers" })),
+      "InvalidArgument",
+    );
   });
 });
 
@@ -387,7 +482,9 @@ describe("QueryData", () => {
   test("the fixture's query returns the selected fields of the matching rows, in key order", async () => {
     const r = await main.handler(fixture("query-data"));
     expect(r.isSuccess).toBe(true);
-    const rows = await pg.sql("SELECT id::text AS id FROM sales.customers WHERE score >= 50 AND active ORDER BY id LIMIT 5");
+    const rows = await pg.sql(
+      "SELECT id::text AS id FROM sales.customers WHERE score >= 50 AND active ORDER BY id LIMIT 5",
+    );
     expect(ids(r.records)).toEqual(rows.map((x) => x.id));
     for (const rec of r.records) expect(Object.keys(JSON.parse(rec))).toEqual(["id", "name", "score"]);
     expect(r.nextToken).toEqual(expect.any(String));
@@ -405,15 +502,28 @@ describe("QueryData", () => {
     expect(page).toHaveLength(1);
     expect(page[0]).toContain(`"id":${BIG + 3n}`);
     expect(JSON.parse(page[0])).toEqual({
-      id: Number(BIG + 3n), name: 'O\'Brien "q" \\ back', email: "c3@example.com", active: false, score: 10.5,
-      created_at: "2024-01-04T00:00:00+00:00", birthday: "1990-04-01", tags: ["t0"], profile: { tier: 0 }, avatar: "\\x00ff",
+      id: Number(BIG + 3n),
+      name: 'O\'Brien "q" \\ back',
+      email: "c3@example.com",
+      active: false,
+      score: 10.5,
+      created_at: "2024-01-04T00:00:00+00:00",
+      birthday: "1990-04-01",
+      tags: ["t0"],
+      profile: { tier: 0 },
+      avatar: "\\x00ff",
     });
-    const [uni] = await pages(main, "customers", { filterExpression: `id = ${BIG + 4n}`, selectedFieldNames: ["name"] });
+    const [uni] = await pages(main, "customers", {
+      filterExpression: `id = ${BIG + 4n}`,
+      selectedFieldNames: ["name"],
+    });
     expect(JSON.parse(uni[0])).toEqual({ name: "Ünïcödé 日本語" });
   });
 
   test("a composite primary key pages in key order", async () => {
-    const all = (await pages(main, "order_lines", { maxResults: 4 })).flat().map((r) => JSON.parse(r) as { order_id: number; line_no: number });
+    const all = (await pages(main, "order_lines", { maxResults: 4 }))
+      .flat()
+      .map((r) => JSON.parse(r) as { order_id: number; line_no: number });
     expect(all).toHaveLength(30);
     const keys = all.map((r) => [r.order_id, r.line_no]);
     const sorted = [...keys].sort((a, b) => a[0] - b[0] || a[1] - b[1]);
@@ -422,13 +532,18 @@ describe("QueryData", () => {
   });
 
   test("a table without a primary key pages by row id, every row once", async () => {
-    const all = (await pages(main, "audit_log", { maxResults: 5 })).flat().map((r) => (JSON.parse(r) as { message: string }).message);
+    const all = (await pages(main, "audit_log", { maxResults: 5 }))
+      .flat()
+      .map((r) => (JSON.parse(r) as { message: string }).message);
     expect(all.sort()).toEqual(Array.from({ length: 12 }, (_, i) => `event ${i + 1}`).sort());
   });
 
   test("a partitioned table pages over all its partitions", async () => {
     const all = (await pages(main, "measurements", { maxResults: 1 })).flat().map((r) => JSON.parse(r));
-    expect(all).toEqual([{ id: 1, taken: "2024-06-01", value: 1.5 }, { id: 2, taken: "2025-06-01", value: 2.5 }]);
+    expect(all).toEqual([
+      { id: 1, taken: "2024-06-01", value: 1.5 },
+      { id: 2, taken: "2025-06-01", value: 2.5 },
+    ]);
   });
 
   test("a page stops before RESPONSE_MAX_BYTES, whatever maxResults asks, and the pages still cover every row", async () => {
@@ -450,10 +565,24 @@ describe("QueryData", () => {
   });
 
   test("unknown selected fields, a foreign or forged nextToken and a bad maxResults are InvalidArgument", async () => {
-    expectError(await main.handler(query("customers", { selectedFieldNames: ["id", "nope"] })), "InvalidArgument", /"nope" is not a field of customers/);
+    expectError(
+      await main.handler(query("customers", { selectedFieldNames: ["id", "nope"] })),
+      "InvalidArgument",
+      /"nope" is not a field of customers/,
+    );
     const first = await main.handler(query("customers", { maxResults: 2, filterExpression: "active = true" }));
-    expectError(await main.handler(query("customers", { maxResults: 2, filterExpression: "active = false", nextToken: first.nextToken })), "InvalidArgument", /different entity or filter/);
-    expectError(await main.handler(query("customers", { nextToken: "not-a-token" })), "InvalidArgument", /nextToken is not one this connector issued/);
+    expectError(
+      await main.handler(
+        query("customers", { maxResults: 2, filterExpression: "active = false", nextToken: first.nextToken }),
+      ),
+      "InvalidArgument",
+      /different entity or filter/,
+    );
+    expectError(
+      await main.handler(query("customers", { nextToken: "not-a-token" })),
+      "InvalidArgument",
+      /nextToken is not one this connector issued/,
+    );
     expectError(await main.handler(query("customers", { maxResults: 0 })), "InvalidArgument", /maxResults/);
   });
 });
@@ -470,7 +599,11 @@ describe("filter expressions", () => {
     ['name != "Customer 5"', "name <> 'Customer 5'", []],
     ['name contains "ustomer 1"', "strpos(name, 'ustomer 1') > 0", []],
     ["score between 10 and 20", "score BETWEEN 10 AND 20", []],
-    ["created_at between 2024-01-05T00:00:00Z and 2024-01-10T00:00:00.000Z", "created_at BETWEEN '2024-01-05T00:00:00Z' AND '2024-01-10T00:00:00Z'", []],
+    [
+      "created_at between 2024-01-05T00:00:00Z and 2024-01-10T00:00:00.000Z",
+      "created_at BETWEEN '2024-01-05T00:00:00Z' AND '2024-01-10T00:00:00Z'",
+      [],
+    ],
     ["created_at > 1704844800000", "created_at > '2024-01-10T00:00:00Z'", []],
     ["birthday >= 1991-01-01", "birthday >= '1991-01-01'", []],
     [`id in (${BIG + 2n}, ${BIG + 5n}, 1)`, "id IN ($1::bigint, $2::bigint)", [String(BIG + 2n), String(BIG + 5n)]],
@@ -495,7 +628,11 @@ describe("filter expressions", () => {
   });
 
   test("LIMIT caps the records over all pages", async () => {
-    const all = await pages(main, "customers", { filterExpression: "active = true LIMIT 7", maxResults: 3, selectedFieldNames: ["id"] });
+    const all = await pages(main, "customers", {
+      filterExpression: "active = true LIMIT 7",
+      maxResults: 3,
+      selectedFieldNames: ["id"],
+    });
     expect(all.map((p) => p.length)).toEqual([3, 3, 1]);
     expect(ids(all.flat())).toEqual((await expected("active")).slice(0, 7));
   });
@@ -536,23 +673,36 @@ describe("RetrieveData", () => {
     delete lines.idFieldName;
     expectError(await main.handler(lines), "InvalidArgument", /composite primary key: give idFieldName/);
     const byOrder = await main.handler({ ...lines, idFieldName: "order_id" });
-    expect(byOrder.records.map((x: string) => JSON.parse(x))).toEqual([1, 2, 3].map((l) => ({ order_id: 2, line_no: l, sku: `SKU-2-${l}`, qty: 2 * l })));
+    expect(byOrder.records.map((x: string) => JSON.parse(x))).toEqual(
+      [1, 2, 3].map((l) => ({ order_id: 2, line_no: l, sku: `SKU-2-${l}`, qty: 2 * l })),
+    );
   });
 });
 
 describe("malformed and unsupported requests get the protocol's error response", () => {
   test("an unknown request type", async () => {
-    expectError(await main.handler(fixture("unknown-type")), "InvalidArgument", /unknown request type "DeleteEverythingRequest"/);
+    expectError(
+      await main.handler(fixture("unknown-type")),
+      "InvalidArgument",
+      /unknown request type "DeleteEverythingRequest"/,
+    );
   });
 
-  test.each([[null], ["QueryDataRequest"], [[1, 2]], [42], [{}]])("a request that is not a typed object: %p", async (event) => {
-    const r = await main.handler(event);
-    expectError(r, "InvalidArgument", /request/);
-  });
+  test.each([[null], ["QueryDataRequest"], [[1, 2]], [42], [{}]])(
+    "a request that is not a typed object: %p",
+    async (event) => {
+      const r = await main.handler(event);
+      expectError(r, "InvalidArgument", /request/);
+    },
+  );
 
   test("a request with wrong field types names every field", async () => {
     const r = await main.handler(fixture("query-data-malformed"));
-    expectError(r, "InvalidArgument", /malformed QueryDataRequest: entityIdentifier: expected a non-empty string.*selectedFieldNames: expected an array of strings.*maxResults: expected a number/);
+    expectError(
+      r,
+      "InvalidArgument",
+      /malformed QueryDataRequest: entityIdentifier: expected a non-empty string.*selectedFieldNames: expected an array of strings.*maxResults: expected a number/,
+    );
   });
 
   test("a data request without credentials or settings", async () => {
@@ -561,7 +711,11 @@ describe("malformed and unsupported requests get the protocol's error response",
     expectError(await main.handler(noCreds), "InvalidArgument", /credentials.secretArn is missing/);
     const noSettings = fixture("list-entities");
     delete noSettings.connectorContext.connectorRuntimeSettings;
-    expectError(await main.handler(noSettings), "InvalidArgument", /settings are invalid: host: required.*database: required/);
+    expectError(
+      await main.handler(noSettings),
+      "InvalidArgument",
+      /settings are invalid: host: required.*database: required/,
+    );
   });
 
   test("WriteData: the connector is a source only", async () => {
@@ -588,7 +742,14 @@ describe("malformed and unsupported requests get the protocol's error response",
  * the methods without @Nullable or a default); AppFlow cannot deserialize a response that lacks one.
  */
 const REQUIRED: Record<string, string[]> = {
-  DescribeConnectorConfigurationRequest: ["isSuccess", "connectorOwner", "connectorName", "connectorVersion", "connectorModes", "supportedApiVersions"],
+  DescribeConnectorConfigurationRequest: [
+    "isSuccess",
+    "connectorOwner",
+    "connectorName",
+    "connectorVersion",
+    "connectorModes",
+    "supportedApiVersions",
+  ],
   ValidateConnectorRuntimeSettingsRequest: ["isSuccess"],
   ValidateCredentialsRequest: ["isSuccess"],
   ListEntitiesRequest: ["isSuccess"],
@@ -597,10 +758,13 @@ const REQUIRED: Record<string, string[]> = {
   RetrieveDataRequest: ["isSuccess"],
   WriteDataRequest: ["isSuccess"],
 };
-const SDK_FIXTURES = Object.keys(REQUIRED).map((t) => t.replace(/Request$/, "").replace(/[A-Z]/g, (c, i: number) => (i > 0 ? "-" : "") + c.toLowerCase()));
+const SDK_FIXTURES = Object.keys(REQUIRED).map((t) =>
+  t.replace(/Request$/, "").replace(/[A-Z]/g, (c, i: number) => (i > 0 ? "-" : "") + c.toLowerCase()),
+);
 
 function expectSdkShape(type: string, r: Response): void {
-  for (const k of REQUIRED[type]) expect({ type, key: k, present: r[k] !== undefined && r[k] !== null }).toEqual({ type, key: k, present: true });
+  for (const k of REQUIRED[type])
+    expect({ type, key: k, present: r[k] !== undefined && r[k] !== null }).toEqual({ type, key: k, present: true });
   if (!r.isSuccess) {
     expect(typeof r.errorDetails?.errorCode).toBe("string");
     expect(typeof r.errorDetails?.errorMessage).toBe("string");
@@ -613,7 +777,12 @@ describe("the AppFlow SDK's request and response shapes", () => {
     const r = await main.handler(req);
     expectSdkShape(req.type, r);
     if (req.type === "WriteDataRequest") expectError(r, "InvalidArgument", /source only/);
-    else expect({ name, isSuccess: r.isSuccess, error: r.errorDetails }).toEqual({ name, isSuccess: true, error: undefined });
+    else
+      expect({ name, isSuccess: r.isSuccess, error: r.errorDetails }).toEqual({
+        name,
+        isSuccess: true,
+        error: undefined,
+      });
   });
 
   test("with LOG_LEVEL=verbose, DescribeConnectorConfiguration is still answered in full; requests that need the configuration fail naming LOG_LEVEL, in their full shape", async () => {
@@ -622,11 +791,20 @@ describe("the AppFlow SDK's request and response shapes", () => {
     expect(describe.isSuccess).toBe(true);
     expectSdkShape("DescribeConnectorConfigurationRequest", describe);
     expect(describe.connectorRuntimeSetting).toHaveLength(4);
-    expect(logs.some((l) => /misconfigured; this request needs none of the bad variables/.test(l) && /LOG_LEVEL must be one of/.test(l))).toBe(true);
+    expect(
+      logs.some(
+        (l) =>
+          /misconfigured; this request needs none of the bad variables/.test(l) && /LOG_LEVEL must be one of/.test(l),
+      ),
+    ).toBe(true);
     for (const name of SDK_FIXTURES.filter((n) => n !== "describe-connector-configuration" && n !== "write-data")) {
       const req = fixture(`sdk-java/${name}`);
       const r = await c.handler(req);
-      expectError(r, "ServerError", /^the connector function is misconfigured: LOG_LEVEL must be one of debug, info, warn, error; got "verbose"$/);
+      expectError(
+        r,
+        "ServerError",
+        /^the connector function is misconfigured: LOG_LEVEL must be one of debug, info, warn, error; got "verbose"$/,
+      );
       expectSdkShape(req.type, r);
     }
   });
@@ -635,7 +813,12 @@ describe("the AppFlow SDK's request and response shapes", () => {
     const r = await main.handler({ type: "DescribeConnectorConfigurationRequest", locale: 7 });
     expectError(r, "InvalidArgument", /locale: expected a non-empty string, got number/);
     expectSdkShape("DescribeConnectorConfigurationRequest", r);
-    expect(r).toMatchObject({ connectorOwner: "vpc-lambda-kit", connectorName: "vpc-lambda-kit-postgresql", connectorModes: ["SOURCE"], supportedApiVersions: ["v1"] });
+    expect(r).toMatchObject({
+      connectorOwner: "vpc-lambda-kit",
+      connectorName: "vpc-lambda-kit-postgresql",
+      connectorModes: ["SOURCE"],
+      supportedApiVersions: ["v1"],
+    });
   });
 
   test("every failing request type answers with its response's full shape (nullable fields as null)", async () => {

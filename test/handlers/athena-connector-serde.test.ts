@@ -8,7 +8,13 @@
 import * as fs from "fs";
 import * as path from "path";
 import { DateDay, DateMillisecond, Float64, Int32, Int64, Bool, tableFromIPC, Utf8 } from "apache-arrow";
-import { decodeBlock, decodeSchema, recordBatchMessage, schemaMessage, schemaOf } from "../../functions/athena-connector/arrow";
+import {
+  decodeBlock,
+  decodeSchema,
+  recordBatchMessage,
+  schemaMessage,
+  schemaOf,
+} from "../../functions/athena-connector/arrow";
 import { parseRequest } from "../../functions/athena-connector/protocol";
 import { decrypt, encrypt, makeEncryptionKey } from "../../functions/athena-connector/spill";
 import { loadBundledHandler } from "../support/bundled";
@@ -19,7 +25,15 @@ type Handler = (event: unknown) => Promise<Record<string, any>>;
 const FIXTURES = path.join(__dirname, "..", "fixtures", "athena-federation");
 const fixture = (rel: string) => JSON.parse(fs.readFileSync(path.join(FIXTURES, rel), "utf8")) as Record<string, any>;
 const fixtureFiles = (dir = FIXTURES, prefix = ""): string[] =>
-  fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? fixtureFiles(path.join(dir, e.name), `${prefix}${e.name}/`) : e.name.endsWith(".json") ? [`${prefix}${e.name}`] : []));
+  fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) =>
+      e.isDirectory()
+        ? fixtureFiles(path.join(dir, e.name), `${prefix}${e.name}/`)
+        : e.name.endsWith(".json")
+          ? [`${prefix}${e.name}`]
+          : [],
+    );
 
 const TABLES = [
   {
@@ -38,7 +52,12 @@ const TABLES = [
       { name: "signup_date", type: "date" },
     ],
   },
-  { name: "orders", url: "https://api.example.com/v1/orders", pagination: "cursor:next:cursor", columns: [{ name: "id", type: "string" }] },
+  {
+    name: "orders",
+    url: "https://api.example.com/v1/orders",
+    pagination: "cursor:next:cursor",
+    columns: [{ name: "id", type: "string" }],
+  },
   { name: "plans", url: "https://api.example.com/v1/plans", columns: [{ name: "code", type: "string" }] },
 ];
 const OUR_TABLE = { schemaName: "saas", tableName: "customers" };
@@ -98,14 +117,27 @@ describe("SDK request samples parse", () => {
     // The SDK's ReadRecords samples swap the two ids; the reader keeps each field as sent.
     expect([r.catalogName, r.queryId]).toEqual([json.catalogName, json.queryId]);
     if (json.tableName) expect(r.tableName).toEqual({ schemaName: "test-schema", tableName: "test-table" });
-    if (r.type === "ListTablesRequest") expect([r.schemaName, r.nextToken, r.pageSize]).toEqual(["test-schema", "table4", 25]);
+    if (r.type === "ListTablesRequest")
+      expect([r.schemaName, r.nextToken, r.pageSize]).toEqual(["test-schema", "table4", 25]);
     if (json.constraints) {
       expect(r.constraints.get("col4")).toEqual({ kind: "in", values: [1.1], whiteList: false, nullAllowed: true });
       expect(r.constraints.get("col5")).toEqual({ kind: "none", nullAllowed: true });
-      expect(r.constraints.get("col3")).toEqual({ kind: "ranges", ranges: [{ low: { value: -10000, inclusive: false }, high: undefined }], nullAllowed: false });
+      expect(r.constraints.get("col3")).toEqual({
+        kind: "ranges",
+        ranges: [{ low: { value: -10000, inclusive: false }, high: undefined }],
+        nullAllowed: false,
+      });
     }
     if (r.type === "GetTableLayoutRequest" || r.type === "ReadRecordsRequest") {
-      expect(r.schema!.fields.map((f) => `${f.name}:${f.type}`)).toEqual(["year:Int32", "month:Int32", "day:Int32", "col2:Utf8", "col3:Float64", "col4:Float64", "col5:Float64"]);
+      expect(r.schema!.fields.map((f) => `${f.name}:${f.type}`)).toEqual([
+        "year:Int32",
+        "month:Int32",
+        "day:Int32",
+        "col2:Utf8",
+        "col3:Float64",
+        "col4:Float64",
+        "col5:Float64",
+      ]);
     }
     if (r.type === "GetSplitsRequest") {
       expect(r.partitionColumns).toEqual(["year", "month", "day"]);
@@ -117,13 +149,21 @@ describe("SDK request samples parse", () => {
     }
     if (r.type === "ReadRecordsRequest") {
       expect(r.split).toEqual({
-        spillLocation: { "@type": "S3SpillLocation", bucket: "athena-virtuoso-test", key: "lambda-spill/test-query-id/test-split-id", directory: true },
+        spillLocation: {
+          "@type": "S3SpillLocation",
+          bucket: "athena-virtuoso-test",
+          key: "lambda-spill/test-query-id/test-split-id",
+          directory: true,
+        },
         encryptionKey: { key: "dGVzdC1rZXk=", nonce: "dGVzdC1ub25jZQ==" },
         properties: { month: "11", year: "2017", day: "1" },
       });
       expect([r.maxBlockSize, r.maxInlineBlockSize]).toEqual([100000000000, 100000000000]);
     }
-    if (file.startsWith("v5/") || file.startsWith("v6/")) expect(r.queryPassthroughArguments ?? json.constraints?.queryPassthroughArguments).toEqual({ query: "SELECT * FROM DUMMY_TABLE;" });
+    if (file.startsWith("v5/") || file.startsWith("v6/"))
+      expect(r.queryPassthroughArguments ?? json.constraints?.queryPassthroughArguments).toEqual({
+        query: "SELECT * FROM DUMMY_TABLE;",
+      });
   });
 
   test("a user-defined function request is refused with the list of request types served", () => {
@@ -138,9 +178,13 @@ describe("SDK request samples parse", () => {
     expect(() => parseRequest({ ...ping, "@type": undefined })).toThrow(/it has no "@type"/);
     expect(() => parseRequest({ ...ping, identity: undefined })).toThrow(/PingRequest has no identity/);
     expect(() => parseRequest({ ...ping, catalogName: 7 })).toThrow(/PingRequest\.catalogName is not a string/);
-    expect(() => parseRequest({ ...fixture("v2/GetTableRequest.json"), tableName: "t" })).toThrow(/GetTableRequest\.tableName must be \{schemaName, tableName\}/);
+    expect(() => parseRequest({ ...fixture("v2/GetTableRequest.json"), tableName: "t" })).toThrow(
+      /GetTableRequest\.tableName must be \{schemaName, tableName\}/,
+    );
     const layout = fixture("v2/GetTableLayoutRequest.json");
-    expect(() => parseRequest({ ...layout, constraints: { summary: { c: { "@type": "Mystery" } } } })).toThrow(/constraint on column c has an unknown value set type "Mystery"/);
+    expect(() => parseRequest({ ...layout, constraints: { summary: { c: { "@type": "Mystery" } } } })).toThrow(
+      /constraint on column c has an unknown value set type "Mystery"/,
+    );
   });
 });
 
@@ -148,8 +192,22 @@ describe("responses have the SDK serializers' shape", () => {
   test("PingResponse: SerDe version 4 and the capability level, for the plain and the forwards-compatible sample", async () => {
     for (const f of ["PingRequest.json", "PingRequestForwardsCompatible.json"]) {
       const res = await handler(fixture(f));
-      expect(Object.keys(res)).toEqual(["@type", "catalogName", "queryId", "sourceType", "capabilities", "serDeVersion"]);
-      expect(res).toEqual({ "@type": "PingResponse", catalogName: "test-catalog", queryId: "test-query-id", sourceType: "vpc-lambda-kit-saas", capabilities: 23, serDeVersion: 4 });
+      expect(Object.keys(res)).toEqual([
+        "@type",
+        "catalogName",
+        "queryId",
+        "sourceType",
+        "capabilities",
+        "serDeVersion",
+      ]);
+      expect(res).toEqual({
+        "@type": "PingResponse",
+        catalogName: "test-catalog",
+        queryId: "test-query-id",
+        sourceType: "vpc-lambda-kit-saas",
+        capabilities: 23,
+        serDeVersion: 4,
+      });
     }
   });
 
@@ -165,13 +223,18 @@ describe("responses have the SDK serializers' shape", () => {
     expect(Object.keys(other)).toEqual(["@type", "tables", "catalogName", "nextToken"]);
     expect(other).toMatchObject({ tables: [], nextToken: null });
     const p1 = await handler({ ...sample, schemaName: "saas", nextToken: null, pageSize: 2 });
-    expect(p1.tables).toEqual([{ schemaName: "saas", tableName: "customers" }, { schemaName: "saas", tableName: "orders" }]);
+    expect(p1.tables).toEqual([
+      { schemaName: "saas", tableName: "customers" },
+      { schemaName: "saas", tableName: "orders" },
+    ]);
     expect(p1.nextToken).toBe("plans");
     const p2 = await handler({ ...sample, schemaName: "saas", nextToken: p1.nextToken, pageSize: 2 });
     expect(p2).toMatchObject({ tables: [{ schemaName: "saas", tableName: "plans" }], nextToken: null });
     const all = await handler({ ...sample, schemaName: "SAAS", nextToken: null, pageSize: -1 });
     expect(all.tables.map((t: { tableName: string }) => t.tableName)).toEqual(["customers", "orders", "plans"]);
-    await expect(handler({ ...sample, schemaName: "saas", pageSize: 0 })).rejects.toThrow(/pageSize must be -1 \(unlimited\) or a positive integer/);
+    await expect(handler({ ...sample, schemaName: "saas", pageSize: 0 })).rejects.toThrow(
+      /pageSize must be -1 \(unlimited\) or a positive integer/,
+    );
   });
 
   test("GetTableResponse: the declared columns as an Arrow schema apache-arrow decodes", async () => {
@@ -194,8 +257,12 @@ describe("responses have the SDK serializers' shape", () => {
   });
 
   test("GetTable for an unknown table, or with query passthrough, is refused clearly", async () => {
-    await expect(handler(fixture("v2/GetTableRequest.json"))).rejects.toThrow(/^table test-schema\.test-table does not exist in this catalog: it has schema saas with tables customers, orders, plans/);
-    await expect(handler({ ...fixture("v5/GetTableRequest.json"), tableName: OUR_TABLE })).rejects.toThrow(/query passthrough \(system\.query\) is not supported/);
+    await expect(handler(fixture("v2/GetTableRequest.json"))).rejects.toThrow(
+      /^table test-schema\.test-table does not exist in this catalog: it has schema saas with tables customers, orders, plans/,
+    );
+    await expect(handler({ ...fixture("v5/GetTableRequest.json"), tableName: OUR_TABLE })).rejects.toThrow(
+      /query passthrough \(system\.query\) is not supported/,
+    );
   });
 
   test("GetTableLayoutResponse: one partition row, as the SDK sends for an unpartitioned table", async () => {
@@ -223,25 +290,43 @@ describe("responses have the SDK serializers' shape", () => {
       expect(s.properties).toEqual({ table: "customers", stripe: String(i), stripes: "2" });
     }
     expect(res.splits[0].encryptionKey.key).not.toBe(res.splits[1].encryptionKey.key);
-    const cursor = await handler({ ...fixture("v2/GetSplitsRequest.json"), tableName: { schemaName: "saas", tableName: "orders" } });
+    const cursor = await handler({
+      ...fixture("v2/GetSplitsRequest.json"),
+      tableName: { schemaName: "saas", tableName: "orders" },
+    });
     expect(cursor.splits).toHaveLength(1);
   });
 
   test("GetDataSourceCapabilitiesResponse advertises no optimizations (the SDK has no request sample; built from its serializer's fields)", async () => {
-    const res = await handler({ "@type": "GetDataSourceCapabilitiesRequest", identity: fixture("PingRequest.json").identity, queryId: "q", catalogName: "test-catalog" });
+    const res = await handler({
+      "@type": "GetDataSourceCapabilitiesRequest",
+      identity: fixture("PingRequest.json").identity,
+      queryId: "q",
+      catalogName: "test-catalog",
+    });
     expect(Object.keys(res)).toEqual(["@type", "catalogName", "capabilities"]);
     expect(res.capabilities).toEqual({});
   });
 
   test("ReadRecords with a split this connector did not make is refused before any SaaS call", async () => {
     const sample = { ...fixture("v6/ReadRecordsRequest.json"), tableName: OUR_TABLE };
-    await expect(handler(sample)).rejects.toThrow(/^the split's spill location is not under s3:\/\/spill-bucket\/athena-spill\/: only splits this connector made can be read\.$/);
-    const split = { spillLocation: { "@type": "S3SpillLocation", bucket: "spill-bucket", key: "athena-spill/q/x", directory: true }, encryptionKey: null, properties: { table: "orders", stripe: "0", stripes: "1" } };
-    await expect(handler({ ...sample, split })).rejects.toThrow(/^the split was made for table orders, not customers: pass each table's own splits\.$/);
+    await expect(handler(sample)).rejects.toThrow(
+      /^the split's spill location is not under s3:\/\/spill-bucket\/athena-spill\/: only splits this connector made can be read\.$/,
+    );
+    const split = {
+      spillLocation: { "@type": "S3SpillLocation", bucket: "spill-bucket", key: "athena-spill/q/x", directory: true },
+      encryptionKey: null,
+      properties: { table: "orders", stripe: "0", stripes: "1" },
+    };
+    await expect(handler({ ...sample, split })).rejects.toThrow(
+      /^the split was made for table orders, not customers: pass each table's own splits\.$/,
+    );
   });
 
   test("errors reach Athena in the SDK's LambdaFunctionException shape (errorType, errorMessage)", async () => {
-    const err = (await handler(fixture("v2/GetTableRequest.json")).catch((e: unknown) => e)) as Error & { kind: string };
+    const err = (await handler(fixture("v2/GetTableRequest.json")).catch((e: unknown) => e)) as Error & {
+      kind: string;
+    };
     // The Node.js Lambda runtime reports a thrown error as {errorType: error.name, errorMessage: error.message, trace}.
     const reported = { errorType: err.name, errorMessage: err.message };
     expect(reported.errorType).toBe("AthenaConnectorError");
@@ -254,14 +339,32 @@ describe("Arrow and spill encryption", () => {
   test("record batches round-trip through apache-arrow in both framings, nulls and all types kept", () => {
     const cols = TABLES[0].columns.map((c) => ({ name: c.name, type: c.type as "bigint" }));
     const schema = schemaOf(cols);
-    const values = [[1n, null], ["a", null], [7, null], [0.5, null], [true, null], [new Date(1_700_000_000_000), null], [new Date(Date.UTC(2026, 1, 3)), null]];
+    const values = [
+      [1n, null],
+      ["a", null],
+      [7, null],
+      [0.5, null],
+      [true, null],
+      [new Date(1_700_000_000_000), null],
+      [new Date(Date.UTC(2026, 1, 3)), null],
+    ];
     for (const legacy of [false, true]) {
       const s = schemaMessage(schema, legacy);
       const b = recordBatchMessage(schema, values, legacy);
       expect(s.readInt32LE(0) === -1).toBe(!legacy);
-      const rows = tableFromIPC(Buffer.concat([s, b])).toArray().map((r) => r.toJSON());
+      const rows = tableFromIPC(Buffer.concat([s, b]))
+        .toArray()
+        .map((r) => r.toJSON());
       expect(rows).toEqual([
-        { id: 1n, name: "a", version: 7, score: 0.5, active: true, created_at: 1_700_000_000_000, signup_date: Date.UTC(2026, 1, 3) },
+        {
+          id: 1n,
+          name: "a",
+          version: 7,
+          score: 0.5,
+          active: true,
+          created_at: 1_700_000_000_000,
+          signup_date: Date.UTC(2026, 1, 3),
+        },
         { id: null, name: null, version: null, score: null, active: null, created_at: null, signup_date: null },
       ]);
     }
@@ -278,6 +381,8 @@ describe("Arrow and spill encryption", () => {
     const flipped = Buffer.from(sealed);
     flipped[0] ^= 1;
     expect(() => decrypt(key, flipped)).toThrow();
-    expect(() => encrypt({ key: key.key, nonce: Buffer.alloc(8).toString("base64") }, plain)).toThrow(/32 bytes with a 12-byte nonce; got 32 and 8/);
+    expect(() => encrypt({ key: key.key, nonce: Buffer.alloc(8).toString("base64") }, plain)).toThrow(
+      /32 bytes with a 12-byte nonce; got 32 and 8/,
+    );
   });
 });

@@ -9,7 +9,13 @@
  */
 import { GetObjectCommand, CreateBucketCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { renderSquidConf } from "../../components/squid-conf";
-import { recordBatchMessage, schemaMessage, schemaOf, decodeBlock, decodeBatch } from "../../functions/athena-connector/arrow";
+import {
+  recordBatchMessage,
+  schemaMessage,
+  schemaOf,
+  decodeBlock,
+  decodeBatch,
+} from "../../functions/athena-connector/arrow";
 import { decrypt } from "../../functions/athena-connector/spill";
 import type { ColumnType } from "../../functions/athena-connector/tables";
 import { loadBundledHandler } from "../support/bundled";
@@ -31,7 +37,15 @@ const TOKEN = "saas-token-for-athena-tests-0123";
 const SPILL_BUCKET = "athena-spill-bucket";
 const SPILL_PREFIX = "spill/";
 const CATALOG = "saas_live";
-const identity = { id: "UNKNOWN", principal: "UNKNOWN", account: "123456789012", arn: "arn:aws:iam::123456789012:user/analyst", tags: {}, groups: [], configOptions: {} };
+const identity = {
+  id: "UNKNOWN",
+  principal: "UNKNOWN",
+  account: "123456789012",
+  arn: "arn:aws:iam::123456789012:user/analyst",
+  tags: {},
+  groups: [],
+  configOptions: {},
+};
 
 let saas: FakeSaas;
 let secrets: FakeSecretsManager;
@@ -56,8 +70,21 @@ const COLUMNS: { name: string; type: ColumnType; path?: string; filter?: Record<
 
 function tables() {
   return [
-    { name: "customers", url: saas.url("/v1/page"), pagination: "page:page", recordsPath: "data.items", splits: 3, columns: COLUMNS },
-    { name: "customers_by_cursor", url: saas.url("/v1/cursor"), pagination: "cursor:meta.next_cursor:cursor", recordsPath: "data.items", columns: COLUMNS },
+    {
+      name: "customers",
+      url: saas.url("/v1/page"),
+      pagination: "page:page",
+      recordsPath: "data.items",
+      splits: 3,
+      columns: COLUMNS,
+    },
+    {
+      name: "customers_by_cursor",
+      url: saas.url("/v1/cursor"),
+      pagination: "cursor:meta.next_cursor:cursor",
+      recordsPath: "data.items",
+      columns: COLUMNS,
+    },
     { name: "customers_all", url: saas.url("/v1/all"), recordsPath: "data.items", columns: COLUMNS },
   ];
 }
@@ -104,14 +131,33 @@ const base = (type: string, queryId = "q-1") => ({ "@type": type, identity, quer
 /** A one-value Arrow block as the SDK puts it in a constraint marker. */
 function valueBlock(type: ColumnType, value: unknown) {
   const schema = schemaOf([{ name: "col1", type }]);
-  return { aId: "test", schema: schemaMessage(schema).toString("base64"), records: recordBatchMessage(schema, [[value]]).toString("base64") };
+  return {
+    aId: "test",
+    schema: schemaMessage(schema).toString("base64"),
+    records: recordBatchMessage(schema, [[value]]).toString("base64"),
+  };
 }
 
-function range(type: ColumnType, low?: { value: unknown; inclusive: boolean }, high?: { value: unknown; inclusive: boolean }) {
-  const unbounded = { valueBlock: { aId: "test", schema: schemaMessage(schemaOf([{ name: "col1", type }])).toString("base64"), records: "" }, nullValue: true };
+function range(
+  type: ColumnType,
+  low?: { value: unknown; inclusive: boolean },
+  high?: { value: unknown; inclusive: boolean },
+) {
+  const unbounded = {
+    valueBlock: {
+      aId: "test",
+      schema: schemaMessage(schemaOf([{ name: "col1", type }])).toString("base64"),
+      records: "",
+    },
+    nullValue: true,
+  };
   return {
-    low: low ? { valueBlock: valueBlock(type, low.value), bound: low.inclusive ? "EXACTLY" : "ABOVE", nullValue: false } : { ...unbounded, bound: "ABOVE" },
-    high: high ? { valueBlock: valueBlock(type, high.value), bound: high.inclusive ? "EXACTLY" : "BELOW", nullValue: false } : { ...unbounded, bound: "BELOW" },
+    low: low
+      ? { valueBlock: valueBlock(type, low.value), bound: low.inclusive ? "EXACTLY" : "ABOVE", nullValue: false }
+      : { ...unbounded, bound: "ABOVE" },
+    high: high
+      ? { valueBlock: valueBlock(type, high.value), bound: high.inclusive ? "EXACTLY" : "BELOW", nullValue: false }
+      : { ...unbounded, bound: "BELOW" },
   };
 }
 
@@ -123,17 +169,39 @@ interface QueryResult {
 }
 
 /** Athena's calls for `SELECT <columns> FROM saas.<table> WHERE <constraints>`. */
-async function query(handler: Handler, table: string, opts: { columns?: string[]; constraints?: Record<string, unknown>; maxInline?: string; maxBlock?: string; queryId?: string } = {}): Promise<QueryResult> {
+async function query(
+  handler: Handler,
+  table: string,
+  opts: {
+    columns?: string[];
+    constraints?: Record<string, unknown>;
+    maxInline?: string;
+    maxBlock?: string;
+    queryId?: string;
+  } = {},
+): Promise<QueryResult> {
   const queryId = opts.queryId ?? `q-${table}-${Date.now()}`;
   const ping = await handler({ ...base("PingRequest", queryId) });
-  expect(ping).toEqual({ "@type": "PingResponse", catalogName: CATALOG, queryId, sourceType: "vpc-lambda-kit-saas", capabilities: 23, serDeVersion: 4 });
+  expect(ping).toEqual({
+    "@type": "PingResponse",
+    catalogName: CATALOG,
+    queryId,
+    sourceType: "vpc-lambda-kit-saas",
+    capabilities: 23,
+    serDeVersion: 4,
+  });
   const schemas = await handler({ ...base("ListSchemasRequest", queryId) });
   expect(schemas.schemas).toEqual(["saas"]);
 
   const names: string[] = [];
   let nextToken: string | null = null;
   for (let i = 0; i < 10; i++) {
-    const page: Record<string, any> = await handler({ ...base("ListTablesRequest", queryId), schemaName: "saas", nextToken, pageSize: 2 });
+    const page: Record<string, any> = await handler({
+      ...base("ListTablesRequest", queryId),
+      schemaName: "saas",
+      nextToken,
+      pageSize: 2,
+    });
     names.push(...page.tables.map((t: { tableName: string }) => t.tableName));
     nextToken = page.nextToken;
     if (nextToken === null) break;
@@ -148,8 +216,21 @@ async function query(handler: Handler, table: string, opts: { columns?: string[]
   const projected = schemaMessage(schemaOf(wanted.map((n) => COLUMNS.find((c) => c.name === n)!))).toString("base64");
   const constraints = { summary: opts.constraints ?? {} };
 
-  const layout = await handler({ ...base("GetTableLayoutRequest", queryId), tableName, constraints, schema: got.schema, partitionColumns: [] });
-  const splitsRes = await handler({ ...base("GetSplitsRequest", queryId), tableName, partitions: layout.partitions, partitionColumns: [], constraints, continuationToken: null });
+  const layout = await handler({
+    ...base("GetTableLayoutRequest", queryId),
+    tableName,
+    constraints,
+    schema: got.schema,
+    partitionColumns: [],
+  });
+  const splitsRes = await handler({
+    ...base("GetSplitsRequest", queryId),
+    tableName,
+    partitions: layout.partitions,
+    partitionColumns: [],
+    constraints,
+    continuationToken: null,
+  });
   expect(splitsRes.continuationToken).toBeNull();
 
   const rows: Record<string, unknown>[] = [];
@@ -192,8 +273,18 @@ beforeAll(async () => {
   saas = new FakeSaas({ host: "api.example.com" });
   secrets = new FakeSecretsManager();
   [moto] = await Promise.all([startMoto(), saas.start(), secrets.start()]);
-  s3 = new S3Client({ endpoint: moto.url, region: "ap-northeast-1", forcePathStyle: true, credentials: { accessKeyId: "AKIAFAKE", secretAccessKey: "fake" } });
-  await s3.send(new CreateBucketCommand({ Bucket: SPILL_BUCKET, CreateBucketConfiguration: { LocationConstraint: "ap-northeast-1" } }));
+  s3 = new S3Client({
+    endpoint: moto.url,
+    region: "ap-northeast-1",
+    forcePathStyle: true,
+    credentials: { accessKeyId: "AKIAFAKE", secretAccessKey: "fake" },
+  });
+  await s3.send(
+    new CreateBucketCommand({
+      Bucket: SPILL_BUCKET,
+      CreateBucketConfiguration: { LocationConstraint: "ap-northeast-1" },
+    }),
+  );
   sandbox = makeSandbox({ "api.example.com": "127.0.0.1" }, "vlk-squid-athena-");
   const port = await freePort();
   const conf = renderSquidConf({
@@ -249,7 +340,16 @@ beforeEach(() => {
     AWS_EC2_METADATA_DISABLED: "true",
   };
   delete process.env.AWS_PROFILE;
-  for (const v of ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy", "NODE_EXTRA_CA_CERTS"]) delete process.env[v];
+  for (const v of [
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "NO_PROXY",
+    "no_proxy",
+    "NODE_EXTRA_CA_CERTS",
+  ])
+    delete process.env[v];
   logLines = captureJsonLogs();
 });
 
@@ -264,7 +364,9 @@ describe("athena-connector (bundled) through a real Squid", () => {
     expect(r.responses).toEqual(["ReadRecordsResponse", "ReadRecordsResponse", "ReadRecordsResponse"]);
     expect(r.rows.sort(byId)).toEqual(saas.records.map(expectedRow));
     // 250 records at 40 a page: pages 1-7 hold data; each stripe stops at its first empty page (8, 9 or 10).
-    const pages = saas.requests.map((q) => Number(new URL(q.url, saas.origin).searchParams.get("page"))).sort((a, b) => a - b);
+    const pages = saas.requests
+      .map((q) => Number(new URL(q.url, saas.origin).searchParams.get("page")))
+      .sort((a, b) => a - b);
     expect(pages).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     // The proxy header travelled only on the CONNECT; the SaaS saw the credential and never the proxy header.
     expect(saas.sawHeader(HEADER)).toBe(false);
@@ -290,12 +392,24 @@ describe("athena-connector (bundled) through a real Squid", () => {
 
   test("range and equality constraints are pushed down as the declared query parameters and enforced by the connector", async () => {
     const constraints = {
-      id: { "@type": "SortedRangeSet", type: { "@type": "Int", bitWidth: 64, isSigned: true }, ranges: [range("bigint", { value: 10n, inclusive: false }, { value: 120n, inclusive: true })], nullAllowed: false },
+      id: {
+        "@type": "SortedRangeSet",
+        type: { "@type": "Int", bitWidth: 64, isSigned: true },
+        ranges: [range("bigint", { value: 10n, inclusive: false }, { value: 120n, inclusive: true })],
+        nullAllowed: false,
+      },
       version: { "@type": "EquatableValueSet", valueBlock: valueBlock("int", 2), whiteList: true, nullAllowed: false },
-      active: { "@type": "EquatableValueSet", valueBlock: valueBlock("boolean", true), whiteList: false, nullAllowed: false },
+      active: {
+        "@type": "EquatableValueSet",
+        valueBlock: valueBlock("boolean", true),
+        whiteList: false,
+        nullAllowed: false,
+      },
     };
     const r = await query(coldStart(), "customers", { constraints });
-    const want = saas.records.filter((x) => (x.id as number) > 10 && (x.id as number) <= 120 && x.version === 2 && x.active !== true).map(expectedRow);
+    const want = saas.records
+      .filter((x) => (x.id as number) > 10 && (x.id as number) <= 120 && x.version === 2 && x.active !== true)
+      .map(expectedRow);
     expect(want.length).toBeGreaterThan(0);
     expect(r.rows.sort(byId)).toEqual(want);
     // The fake SaaS ignores unknown parameters, so the connector's own filter is what made the rows exact;
@@ -309,9 +423,22 @@ describe("athena-connector (bundled) through a real Squid", () => {
   test("a timestamp range on a column without a filter is evaluated in the connector only", async () => {
     const lo = Date.UTC(2026, 0, 2);
     const hi = Date.UTC(2026, 0, 3);
-    const constraints = { created_at: { "@type": "SortedRangeSet", type: { "@type": "Date", unit: "MILLISECOND" }, ranges: [range("timestamp", { value: new Date(lo), inclusive: true }, { value: new Date(hi), inclusive: false })], nullAllowed: false } };
+    const constraints = {
+      created_at: {
+        "@type": "SortedRangeSet",
+        type: { "@type": "Date", unit: "MILLISECOND" },
+        ranges: [
+          range("timestamp", { value: new Date(lo), inclusive: true }, { value: new Date(hi), inclusive: false }),
+        ],
+        nullAllowed: false,
+      },
+    };
     const r = await query(coldStart(), "customers_all", { constraints });
-    expect(r.rows).toEqual(saas.records.filter((x) => Date.parse(x.created_at as string) >= lo && Date.parse(x.created_at as string) < hi).map(expectedRow));
+    expect(r.rows).toEqual(
+      saas.records
+        .filter((x) => Date.parse(x.created_at as string) >= lo && Date.parse(x.created_at as string) < hi)
+        .map(expectedRow),
+    );
     expect(r.rows).toHaveLength(24);
     expect(saas.requests.map((q) => new URL(q.url, saas.origin).search)).toEqual([""]);
   });
@@ -320,7 +447,11 @@ describe("athena-connector (bundled) through a real Squid", () => {
     saas.records = records(3000, 200);
     saas.pageSize = 500;
     const r = await query(coldStart(), "customers", { maxInline: "65536", maxBlock: "100000", queryId: "q-spill" });
-    expect(r.responses).toEqual(["RemoteReadRecordsResponse", "RemoteReadRecordsResponse", "RemoteReadRecordsResponse"]);
+    expect(r.responses).toEqual([
+      "RemoteReadRecordsResponse",
+      "RemoteReadRecordsResponse",
+      "RemoteReadRecordsResponse",
+    ]);
     expect(r.rows.sort(byId)).toEqual(saas.records.map(expectedRow));
     expect(r.spilledKeys.length).toBeGreaterThan(3);
     const listed = await s3.send(new ListObjectsV2Command({ Bucket: SPILL_BUCKET, Prefix: `${SPILL_PREFIX}q-spill/` }));
@@ -335,7 +466,9 @@ describe("athena-connector (bundled) through a real Squid", () => {
     expect(err).toBeInstanceOf(Error);
     expect((err as Error).name).toBe("AthenaConnectorError");
     expect((err as { kind?: string }).kind).toBe("proxy-refused");
-    expect((err as Error).message).toMatch(/^table customers_all \(https:\/\/api\.example\.com:\d+\/v1\/all\): the proxy refused the request: the header secret or domain whitelist is wrong/);
+    expect((err as Error).message).toMatch(
+      /^table customers_all \(https:\/\/api\.example\.com:\d+\/v1\/all\): the proxy refused the request: the header secret or domain whitelist is wrong/,
+    );
     expect((err as Error).message).toContain(`PROXY_HEADER_NAME ("${HEADER}")`);
     expect((err as Error).message).toContain(`The connector sends ${HEADER} on the CONNECT`);
     expect((err as Error).message).not.toContain("not-the-right-value");
@@ -347,20 +480,26 @@ describe("athena-connector (bundled) through a real Squid", () => {
     process.env.RETRY_MAX_ATTEMPTS = "1";
     const err = await query(coldStart(), "customers_all").catch((e: unknown) => e);
     expect((err as { kind?: string }).kind).toBe("proxy-unreachable");
-    expect((err as Error).message).toMatch(/could not connect to the proxy at PROXY_URL=http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED/);
+    expect((err as Error).message).toMatch(
+      /could not connect to the proxy at PROXY_URL=http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED/,
+    );
     expect((err as Error).message).toMatch(/Missing flow: athena-connector → proxy tier load balancer, TCP \d+/);
   });
 
   test("a value that does not fit its declared column is an error naming table and column", async () => {
     saas.records = [{ ...records(1)[0], version: "two" }];
     const err = await query(coldStart(), "customers_all").catch((e: unknown) => e);
-    expect((err as Error).message).toBe('table customers_all, column version (int, at version): the SaaS sent "two" is not a 32-bit integer (use type bigint or double); fix the column\'s type in athenaConnector.tables.');
+    expect((err as Error).message).toBe(
+      'table customers_all, column version (int, at version): the SaaS sent "two" is not a 32-bit integer (use type bigint or double); fix the column\'s type in athenaConnector.tables.',
+    );
   });
 
   test("bad configuration fails every request with one error naming each variable", async () => {
     process.env.ATHENA_TABLES = JSON.stringify([{ name: "Customers", url: "http://x", columns: [] }]);
     delete process.env.SPILL_BUCKET;
-    await expect(coldStart()({ ...base("PingRequest") })).rejects.toThrow(/^athena-connector is misconfigured: SPILL_BUCKET is not set/);
+    await expect(coldStart()({ ...base("PingRequest") })).rejects.toThrow(
+      /^athena-connector is misconfigured: SPILL_BUCKET is not set/,
+    );
     process.env.SPILL_BUCKET = SPILL_BUCKET;
     const err = await coldStart()({ ...base("PingRequest") }).catch((e: unknown) => e as Error);
     expect(err.message).toMatch(/ATHENA_TABLES\[0\]\.name: "Customers" is not a name Athena can query/);
@@ -368,4 +507,3 @@ describe("athena-connector (bundled) through a real Squid", () => {
     expect(err.message).toMatch(/ATHENA_TABLES\[0\]\.columns: is empty/);
   });
 });
-

@@ -64,28 +64,40 @@ describe("named parameters", () => {
 
   test("pg: :name becomes $n once per name, and a typed value gets a cast", () => {
     const at = new Date("2026-11-21T09:30:00.123Z");
-    const r = toPositional(
-      "INSERT INTO t VALUES (:id, :doc, :at, :day, :amount, :id, :n, :flag, :plain, :none)",
-      {
-        id: { type: "uuid", value: "6f1c1c2e-7c53-4a53-9d3e-1df0a2b0c0de" },
-        doc: { type: "json", value: { a: [1, "x"] } },
-        at: { type: "timestamp", value: at },
-        day: { type: "date", value: at },
-        amount: { type: "numeric", value: "12.50" },
-        n: 7,
-        flag: true,
-        plain: "text",
-        none: null,
-        unused: "ignored",
-      },
+    const r = toPositional("INSERT INTO t VALUES (:id, :doc, :at, :day, :amount, :id, :n, :flag, :plain, :none)", {
+      id: { type: "uuid", value: "6f1c1c2e-7c53-4a53-9d3e-1df0a2b0c0de" },
+      doc: { type: "json", value: { a: [1, "x"] } },
+      at: { type: "timestamp", value: at },
+      day: { type: "date", value: at },
+      amount: { type: "numeric", value: "12.50" },
+      n: 7,
+      flag: true,
+      plain: "text",
+      none: null,
+      unused: "ignored",
+    });
+    expect(r.text).toBe(
+      "INSERT INTO t VALUES ($1::uuid, $2::jsonb, $3::timestamptz, $4::date, $5::numeric, $1::uuid, $6, $7, $8, $9)",
     );
-    expect(r.text).toBe("INSERT INTO t VALUES ($1::uuid, $2::jsonb, $3::timestamptz, $4::date, $5::numeric, $1::uuid, $6, $7, $8, $9)");
-    expect(r.values).toEqual(["6f1c1c2e-7c53-4a53-9d3e-1df0a2b0c0de", '{"a":[1,"x"]}', "2026-11-21T09:30:00.123Z", "2026-11-21", "12.50", 7, true, "text", null]);
+    expect(r.values).toEqual([
+      "6f1c1c2e-7c53-4a53-9d3e-1df0a2b0c0de",
+      '{"a":[1,"x"]}',
+      "2026-11-21T09:30:00.123Z",
+      "2026-11-21",
+      "12.50",
+      7,
+      true,
+      "text",
+      null,
+    ]);
   });
 
   test("a placeholder without a value is an error naming it and the names given", () => {
     expect(() => toPositional("SELECT :userId", { userid: 1 })).toThrow(
-      new DbError("query", "the statement uses :userId but no value was given for it (names are case-sensitive; given: :userid): SELECT :userId"),
+      new DbError(
+        "query",
+        "the statement uses :userId but no value was given for it (names are case-sensitive; given: :userid): SELECT :userId",
+      ),
     );
   });
 
@@ -95,19 +107,50 @@ describe("named parameters", () => {
     expect(toSqlParameter("d", 1.5)).toEqual({ name: "d", value: { doubleValue: 1.5 } });
     expect(toSqlParameter("b", false)).toEqual({ name: "b", value: { booleanValue: false } });
     expect(toSqlParameter("z", null)).toEqual({ name: "z", value: { isNull: true } });
-    expect(toSqlParameter("t", new Date("2026-11-21T09:30:00.123Z"))).toEqual({ name: "t", value: { stringValue: "2026-11-21 09:30:00.123" }, typeHint: "TIMESTAMP" });
+    expect(toSqlParameter("t", new Date("2026-11-21T09:30:00.123Z"))).toEqual({
+      name: "t",
+      value: { stringValue: "2026-11-21 09:30:00.123" },
+      typeHint: "TIMESTAMP",
+    });
     expect(toSqlParameter("u", { type: "uuid", value: "6f1c1c2e-7c53-4a53-9d3e-1df0a2b0c0de" })).toEqual({
       name: "u",
       value: { stringValue: "6f1c1c2e-7c53-4a53-9d3e-1df0a2b0c0de" },
       typeHint: "UUID",
     });
-    expect(toSqlParameter("j", { type: "json", value: { a: 1 } })).toEqual({ name: "j", value: { stringValue: '{"a":1}' }, typeHint: "JSON" });
-    expect(toSqlParameter("j2", { type: "json", value: "[1,2]" })).toEqual({ name: "j2", value: { stringValue: "[1,2]" }, typeHint: "JSON" });
-    expect(toSqlParameter("day", { type: "date", value: "2026-11-21" })).toEqual({ name: "day", value: { stringValue: "2026-11-21" }, typeHint: "DATE" });
-    expect(toSqlParameter("ts", { type: "timestamp", value: "2026-11-21T00:00:00Z" })).toEqual({ name: "ts", value: { stringValue: "2026-11-21 00:00:00.000" }, typeHint: "TIMESTAMP" });
-    expect(toSqlParameter("m", { type: "numeric", value: 12.5 })).toEqual({ name: "m", value: { stringValue: "12.5" }, typeHint: "DECIMAL" });
-    expect(toSqlParameter("big", { type: "bigint", value: "9007199254740993" })).toEqual({ name: "big", value: { stringValue: "9007199254740993" }, typeHint: "DECIMAL" });
-    expect(toSqlParameter("small", { type: "bigint", value: "42" })).toEqual({ name: "small", value: { longValue: 42 } });
+    expect(toSqlParameter("j", { type: "json", value: { a: 1 } })).toEqual({
+      name: "j",
+      value: { stringValue: '{"a":1}' },
+      typeHint: "JSON",
+    });
+    expect(toSqlParameter("j2", { type: "json", value: "[1,2]" })).toEqual({
+      name: "j2",
+      value: { stringValue: "[1,2]" },
+      typeHint: "JSON",
+    });
+    expect(toSqlParameter("day", { type: "date", value: "2026-11-21" })).toEqual({
+      name: "day",
+      value: { stringValue: "2026-11-21" },
+      typeHint: "DATE",
+    });
+    expect(toSqlParameter("ts", { type: "timestamp", value: "2026-11-21T00:00:00Z" })).toEqual({
+      name: "ts",
+      value: { stringValue: "2026-11-21 00:00:00.000" },
+      typeHint: "TIMESTAMP",
+    });
+    expect(toSqlParameter("m", { type: "numeric", value: 12.5 })).toEqual({
+      name: "m",
+      value: { stringValue: "12.5" },
+      typeHint: "DECIMAL",
+    });
+    expect(toSqlParameter("big", { type: "bigint", value: "9007199254740993" })).toEqual({
+      name: "big",
+      value: { stringValue: "9007199254740993" },
+      typeHint: "DECIMAL",
+    });
+    expect(toSqlParameter("small", { type: "bigint", value: "42" })).toEqual({
+      name: "small",
+      value: { longValue: 42 },
+    });
     expect(toSqlParameter("tn", { type: "uuid", value: null })).toEqual({ name: "tn", value: { isNull: true } });
     expect(() => toSqlParameter("inf", Infinity)).toThrow("parameter :inf is Infinity, which no SQL column can hold");
   });
@@ -120,7 +163,10 @@ describe("DataApiDatabase", () => {
       resourceArn: CLUSTER,
       secretArn: SECRET,
       database: "app",
-      client: new RDSDataClient({ region: "ap-northeast-1", credentials: { accessKeyId: "AKIAFAKE", secretAccessKey: "fake" } }),
+      client: new RDSDataClient({
+        region: "ap-northeast-1",
+        credentials: { accessKeyId: "AKIAFAKE", secretAccessKey: "fake" },
+      }),
       retry: { maxAttempts: 4, baseMs: 1, maxMs: 2 },
       ...extra,
     });
@@ -128,7 +174,9 @@ describe("DataApiDatabase", () => {
   beforeEach(() => rds.reset());
 
   test("a query is one ExecuteStatement with typed parameters for the placeholders it uses, rows from JSON", async () => {
-    rds.on(ExecuteStatementCommand).resolves({ formattedRecords: '[{"id":"6f1c","n":2}]', numberOfRecordsUpdated: 0, ...meta });
+    rds
+      .on(ExecuteStatementCommand)
+      .resolves({ formattedRecords: '[{"id":"6f1c","n":2}]', numberOfRecordsUpdated: 0, ...meta });
     const db = newDb();
     const r = await db.query("SELECT id, n FROM t WHERE id = :id AND created_at < :before", {
       id: { type: "uuid", value: "6f1c" },
@@ -168,9 +216,16 @@ describe("DataApiDatabase", () => {
       return "done";
     });
     expect(out).toBe("done");
-    expect(rds.commandCalls(BeginTransactionCommand).map((c) => c.args[0].input)).toEqual([{ resourceArn: CLUSTER, secretArn: SECRET, database: "app" }]);
-    expect(rds.commandCalls(ExecuteStatementCommand).map((c) => c.args[0].input.transactionId)).toEqual(["tx-1", "tx-1"]);
-    expect(rds.commandCalls(CommitTransactionCommand).map((c) => c.args[0].input)).toEqual([{ resourceArn: CLUSTER, secretArn: SECRET, transactionId: "tx-1" }]);
+    expect(rds.commandCalls(BeginTransactionCommand).map((c) => c.args[0].input)).toEqual([
+      { resourceArn: CLUSTER, secretArn: SECRET, database: "app" },
+    ]);
+    expect(rds.commandCalls(ExecuteStatementCommand).map((c) => c.args[0].input.transactionId)).toEqual([
+      "tx-1",
+      "tx-1",
+    ]);
+    expect(rds.commandCalls(CommitTransactionCommand).map((c) => c.args[0].input)).toEqual([
+      { resourceArn: CLUSTER, secretArn: SECRET, transactionId: "tx-1" },
+    ]);
     expect(rds.commandCalls(RollbackTransactionCommand)).toHaveLength(0);
   });
 
@@ -179,7 +234,12 @@ describe("DataApiDatabase", () => {
     rds
       .on(ExecuteStatementCommand)
       .resolvesOnce({ numberOfRecordsUpdated: 1, ...meta })
-      .rejectsOnce(new DatabaseErrorException({ message: 'ERROR: duplicate key value violates unique constraint "t_pkey"; SQLState: 23505', ...meta }));
+      .rejectsOnce(
+        new DatabaseErrorException({
+          message: 'ERROR: duplicate key value violates unique constraint "t_pkey"; SQLState: 23505',
+          ...meta,
+        }),
+      );
     rds.on(RollbackTransactionCommand).resolves({ transactionStatus: "Rollback Complete", ...meta });
     const db = newDb();
     const err = await db
@@ -191,8 +251,12 @@ describe("DataApiDatabase", () => {
     expect(err).toBeInstanceOf(DbError);
     expect((err as DbError).kind).toBe("query");
     expect((err as DbError).code).toBe("23505");
-    expect((err as DbError).message).toBe('ERROR: duplicate key value violates unique constraint "t_pkey"; SQLState: 23505: INSERT INTO t (a) VALUES (:a)');
-    expect(rds.commandCalls(RollbackTransactionCommand).map((c) => c.args[0].input)).toEqual([{ resourceArn: CLUSTER, secretArn: SECRET, transactionId: "tx-2" }]);
+    expect((err as DbError).message).toBe(
+      'ERROR: duplicate key value violates unique constraint "t_pkey"; SQLState: 23505: INSERT INTO t (a) VALUES (:a)',
+    );
+    expect(rds.commandCalls(RollbackTransactionCommand).map((c) => c.args[0].input)).toEqual([
+      { resourceArn: CLUSTER, secretArn: SECRET, transactionId: "tx-2" },
+    ]);
     expect(rds.commandCalls(CommitTransactionCommand)).toHaveLength(0);
   });
 
@@ -224,20 +288,32 @@ describe("DataApiDatabase", () => {
       return { numberOfRecordsUpdated: 1 };
     });
     rds.on(CommitTransactionCommand).resolves({ ...meta });
-    await newDb().transaction((tx) => Promise.all([1, 2, 3, 4].map((a) => tx.query("INSERT INTO t (a) VALUES (:a)", { a }))));
+    await newDb().transaction((tx) =>
+      Promise.all([1, 2, 3, 4].map((a) => tx.query("INSERT INTO t (a) VALUES (:a)", { a }))),
+    );
     expect(maxInFlight).toBe(1);
-    expect(rds.commandCalls(ExecuteStatementCommand).map((c) => c.args[0].input.parameters)).toEqual([1, 2, 3, 4].map((a) => [{ name: "a", value: { longValue: a } }]));
+    expect(rds.commandCalls(ExecuteStatementCommand).map((c) => c.args[0].input.parameters)).toEqual(
+      [1, 2, 3, 4].map((a) => [{ name: "a", value: { longValue: a } }]),
+    );
   });
 
   test("batch: BatchExecuteStatement in chunks of at most 1000 sets, inside one transaction", async () => {
     rds.on(BeginTransactionCommand).resolves({ transactionId: "tx-5", ...meta });
     rds.on(BatchExecuteStatementCommand).resolves({ updateResults: [], ...meta });
     rds.on(CommitTransactionCommand).resolves({ ...meta });
-    const sets = Array.from({ length: 2_500 }, (_, i) => ({ id: `u${i}`, doc: { type: "json" as const, value: { i } } }));
+    const sets = Array.from({ length: 2_500 }, (_, i) => ({
+      id: `u${i}`,
+      doc: { type: "json" as const, value: { i } },
+    }));
     await expect(newDb().batch("INSERT INTO t (id, doc) VALUES (:id, :doc)", sets)).resolves.toBe(2_500);
     const calls = rds.commandCalls(BatchExecuteStatementCommand).map((c) => c.args[0].input);
     expect(calls.map((c) => c.parameterSets!.length)).toEqual([1000, 1000, 500]);
-    expect(calls.every((c) => c.transactionId === "tx-5" && c.sql === "INSERT INTO t (id, doc) VALUES (:id, :doc)" && c.database === "app")).toBe(true);
+    expect(
+      calls.every(
+        (c) =>
+          c.transactionId === "tx-5" && c.sql === "INSERT INTO t (id, doc) VALUES (:id, :doc)" && c.database === "app",
+      ),
+    ).toBe(true);
     expect(calls[2].parameterSets![499]).toEqual([
       { name: "id", value: { stringValue: "u2499" } },
       { name: "doc", value: { stringValue: '{"i":2499}' }, typeHint: "JSON" },
@@ -252,14 +328,26 @@ describe("DataApiDatabase", () => {
     expect(chunks.flat()).toHaveLength(40);
     for (const c of chunks) expect(Buffer.byteLength(JSON.stringify(c))).toBeLessThan(4_096);
     expect(chunks.length).toBeGreaterThan(2);
-    expect(() => db.chunks("INSERT INTO t (v) VALUES (:v)", [{ v: "y".repeat(5_000) }])).toThrow(/parameter set 0 alone is \d+ bytes, more than one Data API request may carry \(4096\)/);
+    expect(() => db.chunks("INSERT INTO t (v) VALUES (:v)", [{ v: "y".repeat(5_000) }])).toThrow(
+      /parameter set 0 alone is \d+ bytes, more than one Data API request may carry \(4096\)/,
+    );
   });
 
   test("a cluster resuming from 0 ACU is waited for: DatabaseResumingException is retried", async () => {
     rds
       .on(ExecuteStatementCommand)
-      .rejectsOnce(new DatabaseResumingException({ message: "The Aurora DB instance db-1 is resuming after being auto-paused.", ...meta }))
-      .rejectsOnce(new DatabaseResumingException({ message: "The Aurora DB instance db-1 is resuming after being auto-paused.", ...meta }))
+      .rejectsOnce(
+        new DatabaseResumingException({
+          message: "The Aurora DB instance db-1 is resuming after being auto-paused.",
+          ...meta,
+        }),
+      )
+      .rejectsOnce(
+        new DatabaseResumingException({
+          message: "The Aurora DB instance db-1 is resuming after being auto-paused.",
+          ...meta,
+        }),
+      )
       .resolves({ formattedRecords: '[{"ok":1}]', ...meta });
     await expect(newDb().query("SELECT 1 AS ok")).resolves.toEqual({ rows: [{ ok: 1 }], rowCount: 1 });
     expect(rds.commandCalls(ExecuteStatementCommand)).toHaveLength(3);
@@ -267,23 +355,34 @@ describe("DataApiDatabase", () => {
 
   test("a resume that outlasts the retries says so", async () => {
     rds.on(ExecuteStatementCommand).rejects(new DatabaseResumingException({ message: "resuming", ...meta }));
-    const err = (await newDb().query("SELECT 1").catch((e) => e)) as DbError;
+    const err = (await newDb()
+      .query("SELECT 1")
+      .catch((e) => e)) as DbError;
     expect(err.kind).toBe("data-api");
-    expect(err.message).toBe(`the Aurora cluster ${CLUSTER} was still resuming from 0 ACU after 4 attempts: invoke again, or keep a minimum capacity above 0 ACU`);
+    expect(err.message).toBe(
+      `the Aurora cluster ${CLUSTER} was still resuming from 0 ACU after 4 attempts: invoke again, or keep a minimum capacity above 0 ACU`,
+    );
     expect(rds.commandCalls(ExecuteStatementCommand)).toHaveLength(4);
   });
 
   test("a statement timeout is not repeated", async () => {
     rds.on(ExecuteStatementCommand).rejects(new StatementTimeoutException({ message: "Request timed out", ...meta }));
-    const err = (await newDb().query("INSERT INTO t SELECT * FROM big").catch((e) => e)) as DbError;
+    const err = (await newDb()
+      .query("INSERT INTO t SELECT * FROM big")
+      .catch((e) => e)) as DbError;
     expect(err.kind).toBe("timeout");
-    expect(err.message).toMatch(/^the statement ran longer than the Data API's 45 s limit and was cancelled .*send smaller batches, or use DB_ACCESS=pg/);
+    expect(err.message).toMatch(
+      /^the statement ran longer than the Data API's 45 s limit and was cancelled .*send smaller batches, or use DB_ACCESS=pg/,
+    );
     expect(rds.commandCalls(ExecuteStatementCommand)).toHaveLength(1);
   });
 
   test("an unavailable writer is retried outside a transaction but not inside one", async () => {
     const unavailable = () => new DatabaseUnavailableException({ message: "writer unavailable", ...meta });
-    rds.on(ExecuteStatementCommand).rejectsOnce(unavailable()).resolves({ numberOfRecordsUpdated: 1, ...meta });
+    rds
+      .on(ExecuteStatementCommand)
+      .rejectsOnce(unavailable())
+      .resolves({ numberOfRecordsUpdated: 1, ...meta });
     await expect(newDb().query("INSERT INTO t VALUES (1)")).resolves.toEqual({ rows: [], rowCount: 1 });
     expect(rds.commandCalls(ExecuteStatementCommand)).toHaveLength(2);
 
@@ -309,17 +408,32 @@ describe("db-writer over the Data API (answered by a real PostgreSQL)", () => {
   const open: Client[] = [];
 
   /** Runs `sql` with Data API parameters on `c`, binding them the way the service does (typeHint → type). */
-  async function run(c: Client, sql: string, params: Array<{ name: string; value: Record<string, unknown>; typeHint?: string }> = []) {
-    const casts: Record<string, string> = { UUID: "uuid", JSON: "json", TIMESTAMP: "timestamp", DATE: "date", DECIMAL: "numeric", TIME: "time" };
+  async function run(
+    c: Client,
+    sql: string,
+    params: Array<{ name: string; value: Record<string, unknown>; typeHint?: string }> = [],
+  ) {
+    const casts: Record<string, string> = {
+      UUID: "uuid",
+      JSON: "json",
+      TIMESTAMP: "timestamp",
+      DATE: "date",
+      DECIMAL: "numeric",
+      TIME: "time",
+    };
     const values: unknown[] = [];
-    const text = sql.replace(/('(?:[^']|'')*')|::|:([A-Za-z_][A-Za-z0-9_]*)/g, (m, quoted: string | undefined, name: string | undefined) => {
-      if (quoted || !name) return m;
-      const p = params.find((x) => x.name === name);
-      if (!p) throw new DatabaseErrorException({ message: `ERROR: No value specified for parameter: ${name}`, ...meta });
-      const v = p.value;
-      values.push(v.isNull ? null : (v.stringValue ?? v.longValue ?? v.doubleValue ?? v.booleanValue));
-      return `$${values.length}${p.typeHint ? `::${casts[p.typeHint]}` : ""}`;
-    });
+    const text = sql.replace(
+      /('(?:[^']|'')*')|::|:([A-Za-z_][A-Za-z0-9_]*)/g,
+      (m, quoted: string | undefined, name: string | undefined) => {
+        if (quoted || !name) return m;
+        const p = params.find((x) => x.name === name);
+        if (!p)
+          throw new DatabaseErrorException({ message: `ERROR: No value specified for parameter: ${name}`, ...meta });
+        const v = p.value;
+        values.push(v.isNull ? null : (v.stringValue ?? v.longValue ?? v.doubleValue ?? v.booleanValue));
+        return `$${values.length}${p.typeHint ? `::${casts[p.typeHint]}` : ""}`;
+      },
+    );
     try {
       return await c.query(text, values);
     } catch (e) {
@@ -331,10 +445,9 @@ describe("db-writer over the Data API (answered by a real PostgreSQL)", () => {
   function coldStart(): Handler {
     let mod: { handler: Handler } | undefined;
     jest.isolateModules(() => {
-      /* eslint-disable @typescript-eslint/no-require-imports */
       const isolated = require("@aws-sdk/client-rds-data") as typeof import("@aws-sdk/client-rds-data");
       const { mockClient: mock } = require("aws-sdk-client-mock") as typeof import("aws-sdk-client-mock");
-      /* eslint-enable @typescript-eslint/no-require-imports */
+
       const m = mock(isolated.RDSDataClient);
       const txs = new Map<string, Client>();
       const connect = async () => {
@@ -369,11 +482,16 @@ describe("db-writer over the Data API (answered by a real PostgreSQL)", () => {
         calls.push({ op: "ExecuteStatement", input });
         const c = input.transactionId ? txs.get(input.transactionId)! : await (auto ??= connect());
         const r = await run(c, input.sql, input.parameters);
-        return r.fields.length > 0 ? { formattedRecords: JSON.stringify(r.rows), numberOfRecordsUpdated: 0 } : { numberOfRecordsUpdated: r.rowCount ?? 0 };
+        return r.fields.length > 0
+          ? { formattedRecords: JSON.stringify(r.rows), numberOfRecordsUpdated: 0 }
+          : { numberOfRecordsUpdated: r.rowCount ?? 0 };
       });
       m.on(isolated.BatchExecuteStatementCommand).callsFake(async (input: Record<string, any>) => {
         calls.push({ op: "BatchExecuteStatement", input });
-        if (failBatchCall !== undefined && calls.filter((x) => x.op === "BatchExecuteStatement").length === failBatchCall) {
+        if (
+          failBatchCall !== undefined &&
+          calls.filter((x) => x.op === "BatchExecuteStatement").length === failBatchCall
+        ) {
           throw new DatabaseErrorException({ message: "ERROR: simulated failure of this call", ...meta });
         }
         const c = txs.get(input.transactionId)!;
@@ -387,7 +505,12 @@ describe("db-writer over the Data API (answered by a real PostgreSQL)", () => {
   }
 
   const users = (n: number, prefix: string) =>
-    Array.from({ length: n }, (_, i) => ({ externalId: `${prefix}${i}`, email: `${prefix}${i}@example.com`, name: `User ${i}`, ...(i % 2 ? { plan: "pro" } : {}) }));
+    Array.from({ length: n }, (_, i) => ({
+      externalId: `${prefix}${i}`,
+      email: `${prefix}${i}@example.com`,
+      name: `User ${i}`,
+      ...(i % 2 ? { plan: "pro" } : {}),
+    }));
   const appSql = async (text: string) => {
     const c = new Client(pg.pgConfig({ database: "dataapi" }) as never);
     await c.connect();
@@ -448,10 +571,18 @@ describe("db-writer over the Data API (answered by a real PostgreSQL)", () => {
     ]);
     const txId = calls[1].input.transactionId;
     expect(txId).toBeDefined();
-    expect(calls.slice(1, 7).every((c) => c.input.transactionId === txId && c.input.resourceArn === CLUSTER && c.input.secretArn === SECRET)).toBe(true);
+    expect(
+      calls
+        .slice(1, 7)
+        .every(
+          (c) => c.input.transactionId === txId && c.input.resourceArn === CLUSTER && c.input.secretArn === SECRET,
+        ),
+    ).toBe(true);
     const batches = calls.filter((c) => c.op === "BatchExecuteStatement");
     expect(batches.map((b) => b.input.parameterSets.length)).toEqual([1000, 1000, 500]);
-    expect(batches[0].input.sql).toMatch(/^INSERT INTO users \(external_id, email, name, attributes, batch_id\) VALUES \(:externalId, :email, :name, :attributes, :batchId\)\s+ON CONFLICT \(external_id\) DO NOTHING$/);
+    expect(batches[0].input.sql).toMatch(
+      /^INSERT INTO users \(external_id, email, name, attributes, batch_id\) VALUES \(:externalId, :email, :name, :attributes, :batchId\)\s+ON CONFLICT \(external_id\) DO NOTHING$/,
+    );
     expect(batches[0].input.parameterSets[1]).toEqual([
       { name: "externalId", value: { stringValue: "u-1" } },
       { name: "email", value: { stringValue: "u-1@example.com" } },
@@ -463,14 +594,22 @@ describe("db-writer over the Data API (answered by a real PostgreSQL)", () => {
       { batch_id: "da-1", n: 2_400 },
       { batch_id: "seed", n: 100 },
     ]);
-    expect(await appSql("SELECT attributes FROM users WHERE external_id = 'u-2401'")).toEqual([{ attributes: { plan: "pro" } }]);
-    expect(await appSql("SELECT component, version FROM schema_migrations")).toEqual([{ component: "db-writer", version: 1 }]);
+    expect(await appSql("SELECT attributes FROM users WHERE external_id = 'u-2401'")).toEqual([
+      { attributes: { plan: "pro" } },
+    ]);
+    expect(await appSql("SELECT component, version FROM schema_migrations")).toEqual([
+      { component: "db-writer", version: 1 },
+    ]);
   });
 
   test("a rerun inserts nothing and returns the recorded counts", async () => {
     const h = coldStart();
     calls = [];
-    await expect(h({ batchId: "da-1", users: users(2_500, "u-") })).resolves.toMatchObject({ inserted: 2_400, alreadyPresent: 100, replayed: true });
+    await expect(h({ batchId: "da-1", users: users(2_500, "u-") })).resolves.toMatchObject({
+      inserted: 2_400,
+      alreadyPresent: 100,
+      replayed: true,
+    });
     expect(calls.map((c) => c.op)).toEqual([
       "ExecuteStatement", // schema_migrations present?
       "ExecuteStatement", // its version
@@ -487,12 +626,19 @@ describe("db-writer over the Data API (answered by a real PostgreSQL)", () => {
     const err = (await h({ batchId: "da-2", users: users(2_500, "v-") }).catch((e) => e)) as DbError;
     expect(err.kind).toBe("query");
     expect(err.message).toMatch(/^ERROR: simulated failure of this call: INSERT INTO users/);
-    expect(calls.map((c) => c.op).slice(-3)).toEqual(["BatchExecuteStatement", "BatchExecuteStatement", "RollbackTransaction"]);
+    expect(calls.map((c) => c.op).slice(-3)).toEqual([
+      "BatchExecuteStatement",
+      "BatchExecuteStatement",
+      "RollbackTransaction",
+    ]);
     expect(calls.some((c) => c.op === "CommitTransaction")).toBe(false);
     expect(await appSql("SELECT count(*)::int AS n FROM users WHERE batch_id = 'da-2'")).toEqual([{ n: 0 }]);
     expect(await appSql("SELECT count(*)::int AS n FROM user_batches WHERE batch_id = 'da-2'")).toEqual([{ n: 0 }]);
 
     failBatchCall = undefined;
-    await expect(h({ batchId: "da-2", users: users(2_500, "v-") })).resolves.toMatchObject({ inserted: 2_500, replayed: false });
+    await expect(h({ batchId: "da-2", users: users(2_500, "v-") })).resolves.toMatchObject({
+      inserted: 2_500,
+      replayed: false,
+    });
   });
 });

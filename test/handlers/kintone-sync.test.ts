@@ -12,7 +12,13 @@ import * as path from "path";
 import { REPO_ROOT } from "../../components/bundle";
 import { loadBundledHandler } from "../support/bundled";
 import { DEFAULT_TRANSFORM_MODULE, kintoneSyncBundleOptions } from "../../functions/kintone-sync/bundle-options";
-import { normalizeDate, normalizePhone, parseOptions, transform, fields as transformFields } from "../../functions/kintone-sync/transform";
+import {
+  normalizeDate,
+  normalizePhone,
+  parseOptions,
+  transform,
+  fields as transformFields,
+} from "../../functions/kintone-sync/transform";
 import type { KintoneRecord, SyncSummary } from "../../functions/kintone-sync/types";
 import { FakeKintone, LIMITS } from "../fakes/kintone-server";
 import { FakeSecretsManager } from "../fakes/secrets-manager";
@@ -20,7 +26,10 @@ import { captureJsonLogs } from "../support/log-capture";
 import { MotoServer, startMoto } from "../support/moto";
 import { CreateTableCommand, DeleteTableCommand, DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
 
-type Handler = (event?: unknown, context?: { awsRequestId?: string; getRemainingTimeInMillis?(): number }) => Promise<SyncSummary>;
+type Handler = (
+  event?: unknown,
+  context?: { awsRequestId?: string; getRemainingTimeInMillis?(): number },
+) => Promise<SyncSummary>;
 
 const APP = 7;
 const TOKEN = "T0kenOfApp7ForTestsOnlyNotARealOne12345";
@@ -34,7 +43,13 @@ const RULES = {
   ],
 };
 const FIXTURES = path.join(REPO_ROOT, "out", "test-fixtures", "kintone-sync");
-const FIELDS = { name: "SINGLE_LINE_TEXT", code: "SINGLE_LINE_TEXT", customerNo: "SINGLE_LINE_TEXT", memo: "MULTI_LINE_TEXT", recordNo: "RECORD_NUMBER" };
+const FIELDS = {
+  name: "SINGLE_LINE_TEXT",
+  code: "SINGLE_LINE_TEXT",
+  customerNo: "SINGLE_LINE_TEXT",
+  memo: "MULTI_LINE_TEXT",
+  recordNo: "RECORD_NUMBER",
+};
 
 let kintone: FakeKintone;
 let secrets: FakeSecretsManager;
@@ -76,7 +91,8 @@ function expectAllClean(ids: number[]): void {
 }
 
 const dirtyIds = (ids: number[], dirtyTenths = 3) => ids.filter((_, i) => i % 10 < dirtyTenths);
-const minimumCalls = (records: number, changed: number) => Math.ceil(records / LIMITS.getRecords) + Math.ceil(changed / 2000);
+const minimumCalls = (records: number, changed: number) =>
+  Math.ceil(records / LIMITS.getRecords) + Math.ceil(changed / 2000);
 const sorted = (xs: Iterable<number>) => [...xs].sort((a, b) => a - b);
 const sha16 = (text: string) => createHash("sha256").update(text).digest("hex").slice(0, 16);
 
@@ -95,7 +111,14 @@ afterAll(async () => {
 
 beforeEach(async () => {
   await moto.reset();
-  await ddb.send(new CreateTableCommand({ TableName: TABLE, BillingMode: "PAY_PER_REQUEST", AttributeDefinitions: [{ AttributeName: "id", AttributeType: "S" }], KeySchema: [{ AttributeName: "id", KeyType: "HASH" }] }));
+  await ddb.send(
+    new CreateTableCommand({
+      TableName: TABLE,
+      BillingMode: "PAY_PER_REQUEST",
+      AttributeDefinitions: [{ AttributeName: "id", AttributeType: "S" }],
+      KeySchema: [{ AttributeName: "id", KeyType: "HASH" }],
+    }),
+  );
   kintone = new FakeKintone({ tokens: { [TOKEN]: { app: APP, view: true, edit: true } } });
   await kintone.start();
   kintone.addApp({ id: APP, fields: FIELDS });
@@ -136,7 +159,14 @@ describe("kintone-sync handler (bundled)", () => {
 
     const summary = await coldStart()({});
 
-    expect(summary).toMatchObject({ read: 12_000, changed: changed.length, written: changed.length, conflicts: 0, unstable: 0, complete: true });
+    expect(summary).toMatchObject({
+      read: 12_000,
+      changed: changed.length,
+      written: changed.length,
+      conflicts: 0,
+      unstable: 0,
+      complete: true,
+    });
     expect(sorted(kintone.writesById.keys())).toEqual(changed);
     expect(Math.max(...kintone.writesById.values())).toBe(1);
     expectAllClean(ids);
@@ -148,9 +178,17 @@ describe("kintone-sync handler (bundled)", () => {
     expect(kintone.max.bulkRequests).toBeLessThanOrEqual(LIMITS.bulkRequests);
     expect(kintone.max.liveCursors).toBe(0);
     const reads = kintone.log.filter((e) => e.method === "GET");
-    expect(reads.every((e) => /\$id > \d+ order by \$id asc limit 500$/.test(e.query ?? "") && !/offset/i.test(e.query ?? ""))).toBe(true);
+    expect(
+      reads.every(
+        (e) => /\$id > \d+ order by \$id asc limit 500$/.test(e.query ?? "") && !/offset/i.test(e.query ?? ""),
+      ),
+    ).toBe(true);
     // Only the fields the rules use, plus $id and $revision: memo is never fetched.
-    expect(reads.every((e) => [...(e.fields ?? [])].sort().join() === ["$id", "$revision", "code", "customerNo", "name"].sort().join())).toBe(true);
+    expect(
+      reads.every(
+        (e) => [...(e.fields ?? [])].sort().join() === ["$id", "$revision", "code", "customerNo", "name"].sort().join(),
+      ),
+    ).toBe(true);
 
     const minimum = minimumCalls(12_000, changed.length);
     expect(summary.apiCalls).toBe(minimum);
@@ -199,19 +237,34 @@ describe("kintone-sync handler (bundled)", () => {
 
     expect(second).toMatchObject({ changed: 1, written: 1, conflicts: 0, conflictIds: [] });
     expect([...kintone.writesById.keys()]).toEqual([victim]);
-    expect(kintone.record(APP, victim).values).toMatchObject({ name: "Edited By A Person", code: "C42X", customerNo: "000042" });
+    expect(kintone.record(APP, victim).values).toMatchObject({
+      name: "Edited By A Person",
+      code: "C42X",
+      customerNo: "000042",
+    });
   });
 
   test("429, 5xx and dropped connections are retried with backoff and the run completes", async () => {
     const ids = kintone.seed(APP, rows(1_200));
     kintone.injectFault({ status: 503, count: 2, match: (r) => r.method === "GET" });
     kintone.injectFault({ reset: true, count: 1, skip: 1, match: (r) => r.method === "GET" });
-    kintone.injectFault({ status: 429, count: 1, retryAfterSeconds: 0, match: (r) => r.path.endsWith("bulkRequest.json") });
+    kintone.injectFault({
+      status: 429,
+      count: 1,
+      retryAfterSeconds: 0,
+      match: (r) => r.path.endsWith("bulkRequest.json"),
+    });
     kintone.injectFault({ status: 500, count: 1, body: "html", match: (r) => r.path.endsWith("bulkRequest.json") });
 
     const summary = await coldStart()({});
 
-    expect(summary).toMatchObject({ read: 1_200, written: dirtyIds(ids).length, conflicts: 0, retries: 5, complete: true });
+    expect(summary).toMatchObject({
+      read: 1_200,
+      written: dirtyIds(ids).length,
+      conflicts: 0,
+      retries: 5,
+      complete: true,
+    });
     expect(summary.apiCalls).toBe(minimumCalls(1_200, dirtyIds(ids).length) + 5);
     expect(kintone.totalRequests).toBe(summary.apiCalls);
     expectAllClean(ids);
@@ -230,18 +283,34 @@ describe("kintone-sync handler (bundled)", () => {
   });
 
   test("a value kintone refuses is reported and left alone without blocking the rest of its batch", async () => {
-    kintone.addApp({ id: APP, fields: FIELDS, validate: (code, v) => (code === "name" && /^Customer (13|250)$/.test(String(v)) ? "Enter a name that is not reserved." : undefined) });
+    kintone.addApp({
+      id: APP,
+      fields: FIELDS,
+      validate: (code, v) =>
+        code === "name" && /^Customer (13|250)$/.test(String(v)) ? "Enter a name that is not reserved." : undefined,
+    });
     const ids = kintone.seed(APP, rows(300, 10));
     const handler = coldStart();
 
     const first = await handler({});
 
-    expect(first).toMatchObject({ changed: 300, written: 298, rejected: 2, rejectedIds: [String(ids[13]), String(ids[250])], conflicts: 0 });
+    expect(first).toMatchObject({
+      changed: 300,
+      written: 298,
+      rejected: 2,
+      rejectedIds: [String(ids[13]), String(ids[250])],
+      conflicts: 0,
+    });
     expect(first.apiCallsByKind).toEqual({ read: 1, write: 3, recheck: 0 });
     expect(kintone.record(APP, ids[13]).values.name).toBe("  Customer\u3000 13 ");
     expect(kintone.writesById.size).toBe(298);
-    const warning = logLines.map((l) => JSON.parse(l)).find((e) => e.msg === "kintone refused the new values of some records; they were left unchanged");
-    expect(warning.rejected[0]).toEqual({ id: String(ids[13]), problems: ["record.name.value: Enter a name that is not reserved."] });
+    const warning = logLines
+      .map((l) => JSON.parse(l))
+      .find((e) => e.msg === "kintone refused the new values of some records; they were left unchanged");
+    expect(warning.rejected[0]).toEqual({
+      id: String(ids[13]),
+      problems: ["record.name.value: Enter a name that is not reserved."],
+    });
 
     const second = await handler({});
     expect(second).toMatchObject({ changed: 2, written: 0, rejected: 2 });
@@ -254,7 +323,9 @@ describe("kintone-sync handler (bundled)", () => {
     kintone.injectFault({ status: 503, count: Infinity, skip: 9 });
     const handler = coldStart();
 
-    await expect(handler({})).rejects.toThrow(/could not read records in app 7: 503 GAIA_UN01: .*gave up after 3 attempts/);
+    await expect(handler({})).rejects.toThrow(
+      /could not read records in app 7: 503 GAIA_UN01: .*gave up after 3 attempts/,
+    );
     expect(kintone.liveCursors).toBe(0);
     expect(kintone.max.liveCursors).toBe(0);
     expect(kintone.writesById.size).toBe(2_000);
@@ -265,7 +336,13 @@ describe("kintone-sync handler (bundled)", () => {
     // The rerun resumes after the last settled record (everything before the first unwritten change), not at $id 0.
     const settled = ids.indexOf(rerun.startedAfterId) + 1;
     expect(rerun.startedAfterId).toBeGreaterThan(0);
-    expect(rerun).toMatchObject({ read: 5_000 - settled, changed: 1_000, written: 1_000, conflicts: 0, complete: true });
+    expect(rerun).toMatchObject({
+      read: 5_000 - settled,
+      changed: 1_000,
+      written: 1_000,
+      conflicts: 0,
+      complete: true,
+    });
     expect(kintone.writesById.size).toBe(3_000);
     expect(Math.max(...kintone.writesById.values())).toBe(1);
     expectAllClean(ids);
@@ -283,7 +360,12 @@ describe("kintone-sync handler (bundled)", () => {
 
     expect(first).toMatchObject({ complete: false, read: 500, pages: 1, written: dirtyIds(ids.slice(0, 500)).length });
     const second = await handler({});
-    expect(second).toMatchObject({ complete: true, startedAfterId: ids[499], read: 1_000, written: dirtyIds(ids).length - first.written });
+    expect(second).toMatchObject({
+      complete: true,
+      startedAfterId: ids[499],
+      read: 1_000,
+      written: dirtyIds(ids).length - first.written,
+    });
     expectAllClean(ids);
   });
 
@@ -297,7 +379,12 @@ describe("kintone-sync handler (bundled)", () => {
       let asked = 0;
       const before = kintone.log.length;
       // Each run has time for one page only.
-      runs.push(await handler({}, { awsRequestId: `run-${run}`, getRemainingTimeInMillis: () => (++asked === 1 ? 60_000 : 5_000) }));
+      runs.push(
+        await handler(
+          {},
+          { awsRequestId: `run-${run}`, getRemainingTimeInMillis: () => (++asked === 1 ? 60_000 : 5_000) },
+        ),
+      );
       for (const e of kintone.log.slice(before)) {
         if (e.method !== "GET") continue;
         const after = Number(/\$id > (\d+)/.exec(e.query ?? "")?.[1]);
@@ -315,7 +402,14 @@ describe("kintone-sync handler (bundled)", () => {
     expect(Math.max(...kintone.writesById.values())).toBe(1);
     expectAllClean(ids);
 
-    const item = (await ddb.send(new GetItemCommand({ TableName: TABLE, Key: { id: { S: `${new URL(kintone.url).host}/app/${APP}/query/${sha16("")}` } } }))).Item;
+    const item = (
+      await ddb.send(
+        new GetItemCommand({
+          TableName: TABLE,
+          Key: { id: { S: `${new URL(kintone.url).host}/app/${APP}/query/${sha16("")}` } },
+        }),
+      )
+    ).Item;
     expect(item).toMatchObject({ afterId: { N: "0" }, cycles: { N: "1" } });
     const fifth = await handler({});
     expect(fifth).toMatchObject({ startedAfterId: 0, read: 2_000, written: 0, complete: true });
@@ -340,7 +434,9 @@ describe("kintone-sync handler (bundled)", () => {
   test("a missing position table fails before kintone is read, naming the table and how to create it", async () => {
     kintone.seed(APP, rows(10));
     await ddb.send(new DeleteTableCommand({ TableName: TABLE }));
-    await expect(coldStart()({})).rejects.toThrow(/DynamoDB table "kintone-sync-position" \(KINTONE_CHECKPOINT_TABLE\) was not found .*partition key "id"/);
+    await expect(coldStart()({})).rejects.toThrow(
+      /DynamoDB table "kintone-sync-position" \(KINTONE_CHECKPOINT_TABLE\) was not found .*partition key "id"/,
+    );
     expect(kintone.log.filter((e) => e.method === "GET")).toHaveLength(0);
   });
 
@@ -352,7 +448,9 @@ describe("kintone-sync handler (bundled)", () => {
     const err = await handler({}).catch((e: Error) => e);
 
     expect(err).toBeInstanceOf(Error);
-    expect((err as Error).message).toMatch(/kintone rejected the API token read from Secrets Manager secret "kintone\/dev\/api-token" \(520 GAIA_IA02/);
+    expect((err as Error).message).toMatch(
+      /kintone rejected the API token read from Secrets Manager secret "kintone\/dev\/api-token" \(520 GAIA_IA02/,
+    );
     expect((err as Error).message).not.toContain("WrongTokenValue");
     expect(JSON.stringify(err)).not.toContain("WrongTokenValue");
     expect(kintone.totalRequests).toBe(1); // not retried
@@ -366,7 +464,9 @@ describe("kintone-sync handler (bundled)", () => {
     kintone.tokens[TOKEN] = { app: APP, view: true, edit: false };
     kintone.seed(APP, rows(10));
 
-    await expect(coldStart()({})).rejects.toThrow(/secret "kintone\/dev\/api-token" may not update records in app 7 \(403 GAIA_NO01.*"Edit records"/);
+    await expect(coldStart()({})).rejects.toThrow(
+      /secret "kintone\/dev\/api-token" may not update records in app 7 \(403 GAIA_NO01.*"Edit records"/,
+    );
   });
 
   test("a request from a non-allowlisted address fails with an error naming where the egress IPs are published", async () => {
@@ -380,7 +480,9 @@ describe("kintone-sync handler (bundled)", () => {
     expect(kintone.totalRequests).toBe(1);
 
     kintone.ipRejection = "basic-401";
-    await expect(handler({})).rejects.toThrow(/HTTP 401 .*not on the domain's IP allowlist.*stack output "egressIps" of stack dev/);
+    await expect(handler({})).rejects.toThrow(
+      /HTTP 401 .*not on the domain's IP allowlist.*stack output "egressIps" of stack dev/,
+    );
 
     kintone.allowlist = ["127.0.0.1"];
     await expect(handler({})).resolves.toMatchObject({ read: 10, complete: true });
@@ -398,7 +500,9 @@ describe("kintone-sync handler (bundled)", () => {
     secrets.resetCalls();
     secrets.deleteSecret(SECRET);
     const handler = coldStart();
-    await expect(handler({})).rejects.toThrow(/Secrets Manager secret "kintone\/dev\/api-token" was not found .*KINTONE_TOKEN_SECRET_ID/);
+    await expect(handler({})).rejects.toThrow(
+      /Secrets Manager secret "kintone\/dev\/api-token" was not found .*KINTONE_TOKEN_SECRET_ID/,
+    );
     secrets.setSecret(SECRET, TOKEN);
     await expect(handler({})).resolves.toMatchObject({ read: 10 });
     await expect(handler({})).resolves.toMatchObject({ read: 10 });
@@ -407,19 +511,63 @@ describe("kintone-sync handler (bundled)", () => {
 
   test.each<[string, Record<string, string | undefined>, RegExp]>([
     ["a missing app ID", { KINTONE_APP_ID: undefined }, /KINTONE_APP_ID is not set/],
-    ["a non-numeric app ID", { KINTONE_APP_ID: "customers" }, /KINTONE_APP_ID must be the app's numeric ID .*got "customers"/],
-    ["an order by in the query", { KINTONE_QUERY: 'status in ("open") order by $id desc' }, /KINTONE_QUERY must be a record condition only, without "order by"/],
-    ["a limit in the query", { KINTONE_QUERY: "limit 10" }, /KINTONE_QUERY must be a record condition only, without "limit"/],
-    ["a plain-http kintone URL", { KINTONE_BASE_URL: "http://example.cybozu.com" }, /KINTONE_BASE_URL must be your kintone domain/],
-    ["a URL with a path", { KINTONE_BASE_URL: "https://example.cybozu.com/k/7/" }, /KINTONE_BASE_URL must be the domain only/],
+    [
+      "a non-numeric app ID",
+      { KINTONE_APP_ID: "customers" },
+      /KINTONE_APP_ID must be the app's numeric ID .*got "customers"/,
+    ],
+    [
+      "an order by in the query",
+      { KINTONE_QUERY: 'status in ("open") order by $id desc' },
+      /KINTONE_QUERY must be a record condition only, without "order by"/,
+    ],
+    [
+      "a limit in the query",
+      { KINTONE_QUERY: "limit 10" },
+      /KINTONE_QUERY must be a record condition only, without "limit"/,
+    ],
+    [
+      "a plain-http kintone URL",
+      { KINTONE_BASE_URL: "http://example.cybozu.com" },
+      /KINTONE_BASE_URL must be your kintone domain/,
+    ],
+    [
+      "a URL with a path",
+      { KINTONE_BASE_URL: "https://example.cybozu.com/k/7/" },
+      /KINTONE_BASE_URL must be the domain only/,
+    ],
     ["a missing secret id", { KINTONE_TOKEN_SECRET_ID: undefined }, /KINTONE_TOKEN_SECRET_ID is not set/],
     ["a missing allowlist hint", { KINTONE_ALLOWLIST_HINT: " " }, /KINTONE_ALLOWLIST_HINT is empty/],
-    ["no position table", { KINTONE_CHECKPOINT_TABLE: undefined }, /KINTONE_CHECKPOINT_TABLE is not set.*DynamoDB table/],
-    ["a position table that is an ARN", { KINTONE_CHECKPOINT_TABLE: "arn:aws:dynamodb:ap-northeast-1:123456789012:table/x" }, /KINTONE_CHECKPOINT_TABLE must be a DynamoDB table name/],
-    ["transform options that are not JSON", { KINTONE_TRANSFORM_OPTIONS: "{rules: [" }, /KINTONE_TRANSFORM_OPTIONS is not valid JSON/],
-    ["an unknown transform rule", { KINTONE_TRANSFORM_OPTIONS: '{"rules":[{"op":"shout","fields":["name"]}]}' }, /KINTONE_TRANSFORM_OPTIONS is not valid for the transform: rules\.0\.op: unknown op/],
-    ["no transform options for the default transform", { KINTONE_TRANSFORM_OPTIONS: undefined }, /KINTONE_TRANSFORM_OPTIONS .*needs rules/],
-    ["a bad retry setting", { KINTONE_RETRY_MAX_ATTEMPTS: "0" }, /KINTONE_RETRY_MAX_ATTEMPTS must be an integer from 1 to 10/],
+    [
+      "no position table",
+      { KINTONE_CHECKPOINT_TABLE: undefined },
+      /KINTONE_CHECKPOINT_TABLE is not set.*DynamoDB table/,
+    ],
+    [
+      "a position table that is an ARN",
+      { KINTONE_CHECKPOINT_TABLE: "arn:aws:dynamodb:ap-northeast-1:123456789012:table/x" },
+      /KINTONE_CHECKPOINT_TABLE must be a DynamoDB table name/,
+    ],
+    [
+      "transform options that are not JSON",
+      { KINTONE_TRANSFORM_OPTIONS: "{rules: [" },
+      /KINTONE_TRANSFORM_OPTIONS is not valid JSON/,
+    ],
+    [
+      "an unknown transform rule",
+      { KINTONE_TRANSFORM_OPTIONS: '{"rules":[{"op":"shout","fields":["name"]}]}' },
+      /KINTONE_TRANSFORM_OPTIONS is not valid for the transform: rules\.0\.op: unknown op/,
+    ],
+    [
+      "no transform options for the default transform",
+      { KINTONE_TRANSFORM_OPTIONS: undefined },
+      /KINTONE_TRANSFORM_OPTIONS .*needs rules/,
+    ],
+    [
+      "a bad retry setting",
+      { KINTONE_RETRY_MAX_ATTEMPTS: "0" },
+      /KINTONE_RETRY_MAX_ATTEMPTS must be an integer from 1 to 10/,
+    ],
   ])("a misconfiguration (%s) fails before any request, naming the variable", async (_name, env, message) => {
     for (const [k, v] of Object.entries(env)) {
       if (v === undefined) delete process.env[k];
@@ -446,7 +594,15 @@ describe("kintone-sync handler (bundled)", () => {
       expect(typeof e.msg).toBe("string");
     }
     const summary = entries.find((e) => e.msg === "kintone sync finished");
-    expect(summary).toMatchObject({ level: "info", requestId: "req-42", read: 700, changed: 210, written: 210, conflicts: 0, apiCalls: 4 });
+    expect(summary).toMatchObject({
+      level: "info",
+      requestId: "req-42",
+      read: 700,
+      changed: 210,
+      written: 210,
+      conflicts: 0,
+      apiCalls: 4,
+    });
     expect(typeof summary!.durationMs).toBe("number");
     expect(entries.some((e) => e.msg === "kintone sync failed" && e.kind === "token")).toBe(true);
     expect(entries.some((e) => e.level === "debug")).toBe(true);
@@ -459,7 +615,7 @@ describe("kintone-sync handler (bundled)", () => {
     fs.writeFileSync(
       file,
       [
-        'type Rec = Record<string, { value: unknown }>;',
+        "type Rec = Record<string, { value: unknown }>;",
         'export function fields(): string[] { return ["name"]; }',
         "export function transform(record: Rec) { return { name: { value: String(record.name.value).toUpperCase() } }; }",
         "",
@@ -480,9 +636,9 @@ describe("kintone-sync handler (bundled)", () => {
     fs.writeFileSync(
       file,
       [
-        'type Rec = Record<string, { value: unknown }>;',
+        "type Rec = Record<string, { value: unknown }>;",
         "export function transform(record: Rec) {",
-        '  const id = Number(record.$id.value);',
+        "  const id = Number(record.$id.value);",
         '  return id % 2 === 0 ? { memo: { value: String(record.memo.value) + "!" } } : { memo: { value: "fixed" } };',
         "}",
         "",
@@ -492,8 +648,15 @@ describe("kintone-sync handler (bundled)", () => {
 
     const summary = await coldStart(file)({});
 
-    expect(summary).toMatchObject({ changed: 5, written: 5, unstable: 5, unstableIds: ids.filter((id) => id % 2 === 0).map(String) });
-    expect(logLines.some((l) => JSON.parse(l).msg === "transform is not idempotent for some records; they were not written")).toBe(true);
+    expect(summary).toMatchObject({
+      changed: 5,
+      written: 5,
+      unstable: 5,
+      unstableIds: ids.filter((id) => id % 2 === 0).map(String),
+    });
+    expect(
+      logLines.some((l) => JSON.parse(l).msg === "transform is not idempotent for some records; they were not written"),
+    ).toBe(true);
   });
 
   test("a transform writing a field kintone owns fails with a clear error and writes nothing", async () => {
@@ -501,7 +664,9 @@ describe("kintone-sync handler (bundled)", () => {
     fs.writeFileSync(file, 'export function transform() { return { recordNo: { value: "X-1" } }; }\n');
     kintone.seed(APP, rows(5));
 
-    await expect(coldStart(file)({})).rejects.toThrow(/transform wrote field "recordNo" \(RECORD_NUMBER\), which kintone does not let API clients set/);
+    await expect(coldStart(file)({})).rejects.toThrow(
+      /transform wrote field "recordNo" \(RECORD_NUMBER\), which kintone does not let API clients set/,
+    );
     expect(kintone.writesById.size).toBe(0);
   });
 });
@@ -510,13 +675,17 @@ describe("kintoneSyncBundleOptions", () => {
   test("binds the shipped transform by default and a given file otherwise", () => {
     expect(kintoneSyncBundleOptions().alias?.["kintone-sync-transform"]).toBe(DEFAULT_TRANSFORM_MODULE);
     expect(fs.existsSync(DEFAULT_TRANSFORM_MODULE)).toBe(true);
-    expect(kintoneSyncBundleOptions("./functions/kintone-sync/transform.ts").alias?.["kintone-sync-transform"]).toBe(DEFAULT_TRANSFORM_MODULE);
+    expect(kintoneSyncBundleOptions("./functions/kintone-sync/transform.ts").alias?.["kintone-sync-transform"]).toBe(
+      DEFAULT_TRANSFORM_MODULE,
+    );
     // mime-db only serves multipart uploads, which the sync never makes: stubbed to keep the bundle small.
     expect(JSON.parse(fs.readFileSync(kintoneSyncBundleOptions().alias!["mime-db"], "utf8"))).toEqual({});
   });
 
   test("a transform file that does not exist is refused with the path it looked at", () => {
-    expect(() => kintoneSyncBundleOptions("./transforms/missing.ts")).toThrow(/transforms\/missing\.ts does not exist .*export.* transform\(record, options\)/);
+    expect(() => kintoneSyncBundleOptions("./transforms/missing.ts")).toThrow(
+      /transforms\/missing\.ts does not exist .*export.* transform\(record, options\)/,
+    );
   });
 });
 
@@ -541,7 +710,20 @@ describe("default transform rules (sources)", () => {
       ],
     });
     const out = transform(
-      rec({ a: " x \u3000", b: " a \t b\u3000\u3000c ", c: "abc", d: "DEF", e: "ＡＢＣ１２３", f: "42", g: "A42", h: "", i: "old", j: "", k: "2024年1月5日", l: "03-1234-5678" }),
+      rec({
+        a: " x \u3000",
+        b: " a \t b\u3000\u3000c ",
+        c: "abc",
+        d: "DEF",
+        e: "ＡＢＣ１２３",
+        f: "42",
+        g: "A42",
+        h: "",
+        i: "old",
+        j: "",
+        k: "2024年1月5日",
+        l: "03-1234-5678",
+      }),
       options,
     );
     expect(out).toEqual({
@@ -573,7 +755,8 @@ describe("default transform rules (sources)", () => {
       ],
     });
     const once = rec({ a: "  x\u3000y ", b: "１２３", c: "2024/2/29", d: "(03) 1234-5678", e: "" });
-    for (const [k, v] of Object.entries(transform(once, options))) once[k] = { type: "SINGLE_LINE_TEXT", value: v.value };
+    for (const [k, v] of Object.entries(transform(once, options)))
+      once[k] = { type: "SINGLE_LINE_TEXT", value: v.value };
     const again = transform(once, options);
     for (const [k, v] of Object.entries(again)) expect([k, v.value]).toEqual([k, once[k].value]);
   });
@@ -590,8 +773,12 @@ describe("default transform rules (sources)", () => {
   test("options are validated with messages that say what to change", () => {
     expect(() => parseOptions(undefined)).toThrow(/needs rules; set it to JSON such as/);
     expect(() => parseOptions({ rules: [{ op: "zeroPad", fields: ["a"] }] })).toThrow(/rules\.0\.length/);
-    expect(() => parseOptions({ rules: [{ op: "normalizePhone", fields: ["a"], format: "e164" }] })).toThrow(/needs countryCode/);
+    expect(() => parseOptions({ rules: [{ op: "normalizePhone", fields: ["a"], format: "e164" }] })).toThrow(
+      /needs countryCode/,
+    );
     expect(() => parseOptions({ rules: [{ op: "trim", fields: ["a"], extra: true }] })).toThrow(/Unrecognized key/);
-    expect(() => transform(rec({ a: "x" }), parseOptions({ rules: [{ op: "trim", fields: ["nope"] }] }))).toThrow(/field "nope", which the record does not have/);
+    expect(() => transform(rec({ a: "x" }), parseOptions({ rules: [{ op: "trim", fields: ["nope"] }] }))).toThrow(
+      /field "nope", which the record does not have/,
+    );
   });
 });

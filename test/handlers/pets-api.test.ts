@@ -44,7 +44,14 @@ let logs: string[] = [];
 beforeAll(async () => {
   [server, moto] = await Promise.all([startPostgres(), startMoto()]);
   const sm = new SecretsManagerClient(moto.clientConfig());
-  secretArn = (await sm.send(new CreateSecretCommand({ Name: "rds!cluster-app-db", SecretString: JSON.stringify({ username: server.user, password: server.password }) }))).ARN!;
+  secretArn = (
+    await sm.send(
+      new CreateSecretCommand({
+        Name: "rds!cluster-app-db",
+        SecretString: JSON.stringify({ username: server.user, password: server.password }),
+      }),
+    )
+  ).ARN!;
   sm.destroy();
   for (const db of Object.values(DBS)) await server.sql(`CREATE DATABASE ${db}`);
 });
@@ -71,7 +78,12 @@ function setEnv(access: Access, overrides: Record<string, string> = {}): void {
     DB_NAME: DBS[access],
     DB_SECRET_ARN: secretArn,
     ...(access === "pg"
-      ? { DB_HOST: server.tlsServerName, DB_PORT: String(server.port), DB_TLS_CA_PEM_FILE: server.caFile, DB_CONNECT_TIMEOUT_MS: "3000" }
+      ? {
+          DB_HOST: server.tlsServerName,
+          DB_PORT: String(server.port),
+          DB_TLS_CA_PEM_FILE: server.caFile,
+          DB_CONNECT_TIMEOUT_MS: "3000",
+        }
       : { DB_CLUSTER_ARN: CLUSTER_ARN }),
     ...overrides,
   };
@@ -84,7 +96,10 @@ function coldStart(access: Access, overrides: Record<string, string> = {}): Cont
   const calls: { op: string; input: any }[] = [];
   jest.isolateModules(() => {
     if (access === "data-api") mockDataApiOnPostgres(calls);
-    mod = loadBundledHandler<Bundle>("pets-api", access === "pg" ? { dbAccess: "pg", rdsCaRegion: "ap-northeast-1" } : { dbAccess: "data-api" });
+    mod = loadBundledHandler<Bundle>(
+      "pets-api",
+      access === "pg" ? { dbAccess: "pg", rdsCaRegion: "ap-northeast-1" } : { dbAccess: "data-api" },
+    );
   });
   open.push(mod!);
   return { handler: mod!.handler, shutdown: mod!.shutdown, calls };
@@ -92,7 +107,14 @@ function coldStart(access: Access, overrides: Record<string, string> = {}): Cont
 
 // ---- The Data API, answered by the real PostgreSQL ------------------------------------------------------------
 
-const CASTS: Record<string, string> = { UUID: "uuid", JSON: "json", DATE: "date", TIMESTAMP: "timestamp", DECIMAL: "numeric", TIME: "time" };
+const CASTS: Record<string, string> = {
+  UUID: "uuid",
+  JSON: "json",
+  DATE: "date",
+  TIMESTAMP: "timestamp",
+  DECIMAL: "numeric",
+  TIME: "time",
+};
 
 /** `:name` placeholders → `$n` (typeHint casts), leaving '…' and "…" text and `::casts` alone. */
 function toPositional(sql: string, parameters: any[] = []): { text: string; values: unknown[] } {
@@ -108,16 +130,18 @@ function toPositional(sql: string, parameters: any[] = []): { text: string; valu
       i = end;
       continue;
     }
-    const m = c === ":" && sql[i + 1] !== ":" && sql[i - 1] !== ":" ? /^:([A-Za-z_][A-Za-z0-9_]*)/.exec(sql.slice(i)) : null;
+    const m =
+      c === ":" && sql[i + 1] !== ":" && sql[i - 1] !== ":" ? /^:([A-Za-z_][A-Za-z0-9_]*)/.exec(sql.slice(i)) : null;
     if (!m) {
       out += c;
       continue;
     }
     const p = byName.get(m[1]);
-    if (!p) throw Object.assign(new Error(`No value specified for parameter: ${m[1]}`), { name: "BadRequestException" });
+    if (!p)
+      throw Object.assign(new Error(`No value specified for parameter: ${m[1]}`), { name: "BadRequestException" });
     if (!index.has(m[1])) {
       const v = p.value;
-      values.push(v.isNull ? null : v.stringValue ?? v.longValue ?? v.doubleValue ?? v.booleanValue);
+      values.push(v.isNull ? null : (v.stringValue ?? v.longValue ?? v.doubleValue ?? v.booleanValue));
       index.set(m[1], values.length);
     }
     out += `$${index.get(m[1])}${p.typeHint ? `::${CASTS[p.typeHint]}` : ""}`;
@@ -127,10 +151,9 @@ function toPositional(sql: string, parameters: any[] = []): { text: string; valu
 }
 
 function mockDataApiOnPostgres(calls: { op: string; input: any }[]): void {
-  /* eslint-disable @typescript-eslint/no-require-imports */
   const rds = require("@aws-sdk/client-rds-data");
   const { mockClient } = require("aws-sdk-client-mock");
-  /* eslint-enable @typescript-eslint/no-require-imports */
+
   const mock = mockClient(rds.RDSDataClient);
   const transactions = new Map<string, Client>();
   let auto: Promise<Client> | undefined;
@@ -152,7 +175,10 @@ function mockDataApiOnPostgres(calls: { op: string; input: any }[]): void {
     transactions.set(id, c);
     return { transactionId: id };
   });
-  for (const [Command, op, sql] of [[rds.CommitTransactionCommand, "CommitTransaction", "COMMIT"], [rds.RollbackTransactionCommand, "RollbackTransaction", "ROLLBACK"]] as const) {
+  for (const [Command, op, sql] of [
+    [rds.CommitTransactionCommand, "CommitTransaction", "COMMIT"],
+    [rds.RollbackTransactionCommand, "RollbackTransaction", "ROLLBACK"],
+  ] as const) {
     mock.on(Command).callsFake(async (input: any) => {
       calls.push({ op, input });
       const c = transactions.get(input.transactionId);
@@ -179,7 +205,13 @@ function mockDataApiOnPostgres(calls: { op: string; input: any }[]): void {
       : { numberOfRecordsUpdated: r.rowCount ?? 0 };
   });
   // The client also holds open pg connections; closed with the other containers.
-  open.push({ handler: async () => ({ statusCode: 0, headers: {}, body: "" }), shutdown: async () => { for (const c of transactions.values()) await c.end(); await (await auto)?.end(); } });
+  open.push({
+    handler: async () => ({ statusCode: 0, headers: {}, body: "" }),
+    shutdown: async () => {
+      for (const c of transactions.values()) await c.end();
+      await (await auto)?.end();
+    },
+  });
 }
 
 // ---- Events -----------------------------------------------------------------------------------------------------
@@ -194,7 +226,11 @@ interface EventOpts {
 /** An API Gateway REST proxy event, as a private API delivers it through a VPC endpoint. */
 function restEvent(method: string, path: string, opts: EventOpts = {}): RestProxyEvent & Record<string, unknown> {
   const resource = path === "/pets" ? "/pets" : /^\/pets\/[^/]+$/.test(path) ? "/pets/{id}" : path;
-  const headers = { Host: "abc123defg.execute-api.ap-northeast-1.amazonaws.com", "x-amzn-vpce-id": VPCE, ...(opts.headers ?? {}) };
+  const headers = {
+    Host: "abc123defg.execute-api.ap-northeast-1.amazonaws.com",
+    "x-amzn-vpce-id": VPCE,
+    ...(opts.headers ?? {}),
+  };
   const single: Record<string, string> = {};
   const multi: Record<string, string[]> = {};
   for (const [k, v] of Object.entries(opts.query ?? {})) {
@@ -228,7 +264,8 @@ function restEvent(method: string, path: string, opts: EventOpts = {}): RestProx
 
 const JSON_HEADERS = { "content-type": "application/json" };
 const body = (r: RestProxyResult) => JSON.parse(r.body);
-const post = (h: Container["handler"], pet: unknown) => h(restEvent("POST", "/pets", { body: JSON.stringify(pet), headers: JSON_HEADERS }));
+const post = (h: Container["handler"], pet: unknown) =>
+  h(restEvent("POST", "/pets", { body: JSON.stringify(pet), headers: JSON_HEADERS }));
 
 // ---- Every route and every error case, on both access paths ---------------------------------------------------
 
@@ -239,19 +276,43 @@ describe.each(["pg", "data-api"] as const)("pets-api over %s", (access) => {
   });
 
   test("POST /pets stores the pet and answers 201 with it and its Location", async () => {
-    const res = await post(c.handler, { name: "  Rex ", species: "dog", birthDate: "2020-02-29", tags: ["good", "boy"] });
+    const res = await post(c.handler, {
+      name: "  Rex ",
+      species: "dog",
+      birthDate: "2020-02-29",
+      tags: ["good", "boy"],
+    });
     expect(res.statusCode).toBe(201);
     expect(res.headers["content-type"]).toBe("application/json; charset=utf-8");
     const pet = body(res);
-    expect(pet).toEqual({ id: expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/), name: "Rex", species: "dog", birthDate: "2020-02-29", tags: ["good", "boy"], createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/) });
+    expect(pet).toEqual({
+      id: expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/),
+      name: "Rex",
+      species: "dog",
+      birthDate: "2020-02-29",
+      tags: ["good", "boy"],
+      createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+    });
     expect(Math.abs(Date.parse(pet.createdAt) - Date.now())).toBeLessThan(60_000);
     expect(res.headers.location).toBe(`/v1/pets/${pet.id}`);
-    const rows = await sqlIn(DBS[access], "SELECT id::text, name, species, birth_date::text AS birth_date, tags FROM pets WHERE id = $1", [pet.id]);
-    expect(rows).toEqual([{ id: pet.id, name: "Rex", species: "dog", birth_date: "2020-02-29", tags: ["good", "boy"] }]);
+    const rows = await sqlIn(
+      DBS[access],
+      "SELECT id::text, name, species, birth_date::text AS birth_date, tags FROM pets WHERE id = $1",
+      [pet.id],
+    );
+    expect(rows).toEqual([
+      { id: pet.id, name: "Rex", species: "dog", birth_date: "2020-02-29", tags: ["good", "boy"] },
+    ]);
   });
 
   test("a body sent base64-encoded and with a JSON media type parameter is accepted; optional fields default", async () => {
-    const res = await c.handler(restEvent("POST", "/pets", { body: JSON.stringify({ name: "Tama", species: "cat" }), base64: true, headers: { "Content-Type": "application/json; charset=utf-8" } }));
+    const res = await c.handler(
+      restEvent("POST", "/pets", {
+        body: JSON.stringify({ name: "Tama", species: "cat" }),
+        base64: true,
+        headers: { "Content-Type": "application/json; charset=utf-8" },
+      }),
+    );
     expect(res.statusCode).toBe(201);
     expect(body(res)).toMatchObject({ name: "Tama", species: "cat", birthDate: null, tags: [] });
   });
@@ -268,13 +329,22 @@ describe.each(["pg", "data-api"] as const)("pets-api over %s", (access) => {
   test("GET /pets/{id} for an unknown id is a 404 JSON error", async () => {
     const res = await c.handler(restEvent("GET", "/pets/00000000-0000-4000-8000-000000000000"));
     expect(res.statusCode).toBe(404);
-    expect(body(res)).toEqual({ error: "NotFound", message: "no pet with id 00000000-0000-4000-8000-000000000000", field: "id", requestId: expect.stringMatching(/^req-/) });
+    expect(body(res)).toEqual({
+      error: "NotFound",
+      message: "no pet with id 00000000-0000-4000-8000-000000000000",
+      field: "id",
+      requestId: expect.stringMatching(/^req-/),
+    });
   });
 
   test("GET /pets/{id} with a malformed id is a 400 naming the id", async () => {
     const res = await c.handler(restEvent("GET", "/pets/42"));
     expect(res.statusCode).toBe(400);
-    expect(body(res)).toMatchObject({ error: "ValidationError", field: "id", message: 'id must be a pet id (a UUID); got "42"' });
+    expect(body(res)).toMatchObject({
+      error: "ValidationError",
+      field: "id",
+      message: 'id must be a pet id (a UUID); got "42"',
+    });
   });
 
   test("GET /pets pages through every pet exactly once, in insertion order, with an opaque cursor", async () => {
@@ -285,7 +355,9 @@ describe.each(["pg", "data-api"] as const)("pets-api over %s", (access) => {
     const sizes: number[] = [];
     let cursor: string | null = null;
     for (let page = 0; page < 10; page++) {
-      const res: RestProxyResult = await c.handler(restEvent("GET", "/pets", { query: { limit: "3", ...(cursor ? { cursor } : {}) } }));
+      const res: RestProxyResult = await c.handler(
+        restEvent("GET", "/pets", { query: { limit: "3", ...(cursor ? { cursor } : {}) } }),
+      );
       expect(res.statusCode).toBe(200);
       const b = body(res);
       sizes.push(b.items.length);
@@ -304,7 +376,10 @@ describe.each(["pg", "data-api"] as const)("pets-api over %s", (access) => {
 
   test("GET /pets defaults to 20 per page and allows at most 100", async () => {
     await sqlIn(DBS[access], "TRUNCATE pets");
-    await sqlIn(DBS[access], "INSERT INTO pets (id, name, species) SELECT gen_random_uuid(), 'p' || g, 'bird' FROM generate_series(1, 105) g");
+    await sqlIn(
+      DBS[access],
+      "INSERT INTO pets (id, name, species) SELECT gen_random_uuid(), 'p' || g, 'bird' FROM generate_series(1, 105) g",
+    );
     const first = body(await c.handler(restEvent("GET", "/pets")));
     expect(first.items).toHaveLength(20);
     expect(first.items[0].name).toBe("p1");
@@ -316,12 +391,20 @@ describe.each(["pg", "data-api"] as const)("pets-api over %s", (access) => {
   });
 
   test.each([
-    [{ limit: "101" }, "limit", 'limit must be an integer from 1 to 100; got 101'],
+    [{ limit: "101" }, "limit", "limit must be an integer from 1 to 100; got 101"],
     [{ limit: "0" }, "limit", "limit must be an integer from 1 to 100; got 0"],
     [{ limit: "ten" }, "limit", 'limit must be an integer from 1 to 100; got "ten"'],
     [{ limit: ["5", "6"] }, "limit", "limit is given more than once"],
-    [{ cursor: "not a cursor" }, "cursor", "cursor is not a cursor this API issued; pass nextCursor from the previous page unchanged"],
-    [{ cursor: Buffer.from('{"v":1,"after":"-1"}').toString("base64url") }, "cursor", "cursor is not a cursor this API issued; pass nextCursor from the previous page unchanged"],
+    [
+      { cursor: "not a cursor" },
+      "cursor",
+      "cursor is not a cursor this API issued; pass nextCursor from the previous page unchanged",
+    ],
+    [
+      { cursor: Buffer.from('{"v":1,"after":"-1"}').toString("base64url") },
+      "cursor",
+      "cursor is not a cursor this API issued; pass nextCursor from the previous page unchanged",
+    ],
   ])("GET /pets with %j is a 400 naming %s", async (query, field, message) => {
     const res = await c.handler(restEvent("GET", "/pets", { query }));
     expect(res.statusCode).toBe(400);
@@ -334,15 +417,27 @@ describe.each(["pg", "data-api"] as const)("pets-api over %s", (access) => {
     [{ name: 7, species: "dog" }, "name", "name must be a string"],
     [{ name: "x".repeat(101), species: "dog" }, "name", "name must be at most 100 characters"],
     [{ name: "Rex" }, "species", "species is required"],
-    [{ name: "Rex", species: "dog", birthDate: "2021-02-30" }, "birthDate", "birthDate must be a calendar date YYYY-MM-DD"],
+    [
+      { name: "Rex", species: "dog", birthDate: "2021-02-30" },
+      "birthDate",
+      "birthDate must be a calendar date YYYY-MM-DD",
+    ],
     [{ name: "Rex", species: "dog", birthDate: "2999-01-01" }, "birthDate", "birthDate must not be in the future"],
     [{ name: "Rex", species: "dog", tags: "good" }, "tags", "tags must be an array of strings"],
     [{ name: "Rex", species: "dog", tags: ["ok", ""] }, "tags[1]", "tags[1] must not be empty"],
     [{ name: "Rex", species: "dog", tags: Array(11).fill("t") }, "tags", "tags must have at most 10 tags"],
-    [{ nmae: "Rex", name: "Rex", species: "dog" }, "nmae", "nmae is not a known field (name, species, birthDate, tags)"],
+    [
+      { nmae: "Rex", name: "Rex", species: "dog" },
+      "nmae",
+      "nmae is not a known field (name, species, birthDate, tags)",
+    ],
     [{ name: "Re\u0000x", species: "dog" }, "name", "name must not contain the NUL character (\\u0000)"],
     [{ name: "Rex", species: "d\u0000g" }, "species", "species must not contain the NUL character (\\u0000)"],
-    [{ name: "Rex", species: "dog", tags: ["ok", "b\u0000d"] }, "tags[1]", "tags[1] must not contain the NUL character (\\u0000)"],
+    [
+      { name: "Rex", species: "dog", tags: ["ok", "b\u0000d"] },
+      "tags[1]",
+      "tags[1] must not contain the NUL character (\\u0000)",
+    ],
   ])("POST /pets with %j is a 400 naming %s, and stores nothing", async (pet, field, message) => {
     const before = await sqlIn(DBS[access], "SELECT count(*)::int AS n FROM pets");
     const res = await post(c.handler, pet);
@@ -362,8 +457,22 @@ describe.each(["pg", "data-api"] as const)("pets-api over %s", (access) => {
     [400, "body", "broken JSON", "{not json", JSON_HEADERS, "body is not valid JSON"],
     [400, "body", "a JSON array", "[1,2]", JSON_HEADERS, "body must be a JSON object with name and species"],
     [400, "body", "JSON null", "null", JSON_HEADERS, "body must be a JSON object with name and species"],
-    [415, "content-type", "text/plain", '{"name":"Rex","species":"dog"}', { "content-type": "text/plain" }, 'send the pet as JSON (content-type: application/json); got "text/plain"'],
-    [413, "body", "17 kB", JSON.stringify({ name: "Rex", species: "dog", pad: "x".repeat(17_000) }), JSON_HEADERS, "the body is larger than 16384 bytes"],
+    [
+      415,
+      "content-type",
+      "text/plain",
+      '{"name":"Rex","species":"dog"}',
+      { "content-type": "text/plain" },
+      'send the pet as JSON (content-type: application/json); got "text/plain"',
+    ],
+    [
+      413,
+      "body",
+      "17 kB",
+      JSON.stringify({ name: "Rex", species: "dog", pad: "x".repeat(17_000) }),
+      JSON_HEADERS,
+      "the body is larger than 16384 bytes",
+    ],
   ])("POST /pets answers %d naming %s for %s", async (status, field, _what, raw, headers, message) => {
     const res = await c.handler(restEvent("POST", "/pets", { body: raw, headers }));
     expect(res.statusCode).toBe(status);
@@ -406,7 +515,11 @@ describe.each(["pg", "data-api"] as const)("pets-api over %s", (access) => {
 
   test("under a greedy {proxy+} resource, GET /pets/<id>/ (trailing slash) finds the pet", async () => {
     const created = body(await post(c.handler, { name: "Sora", species: "parakeet" }));
-    const ev = { ...restEvent("GET", `/pets/${created.id}/`), resource: "/{proxy+}", pathParameters: { proxy: `pets/${created.id}/` } };
+    const ev = {
+      ...restEvent("GET", `/pets/${created.id}/`),
+      resource: "/{proxy+}",
+      pathParameters: { proxy: `pets/${created.id}/` },
+    };
     const res = await c.handler(ev);
     expect(res.statusCode).toBe(200);
     expect(body(res)).toEqual(created);
@@ -438,7 +551,11 @@ describe("schema migration", () => {
   test("happens once: concurrent cold starts on a fresh database create the table once and record version 1 once", async () => {
     await server.sql("CREATE DATABASE pets_fresh");
     const containers = [0, 1, 2].map(() => coldStart("pg", { DB_NAME: "pets_fresh" }));
-    const results = await Promise.all(containers.map((k, i) => (i === 0 ? post(k.handler, { name: "A", species: "cat" }) : k.handler(restEvent("GET", "/pets")))));
+    const results = await Promise.all(
+      containers.map((k, i) =>
+        i === 0 ? post(k.handler, { name: "A", species: "cat" }) : k.handler(restEvent("GET", "/pets")),
+      ),
+    );
     expect(results.map((r) => r.statusCode)).toEqual([201, 200, 200]);
     expect(await sqlIn("pets_fresh", "SELECT version FROM pets_api_migrations")).toEqual([{ version: 1 }]);
     const ready = logs.map((l) => JSON.parse(l)).filter((l) => l.msg === "pets schema ready");
@@ -459,12 +576,22 @@ describe("schema migration", () => {
     const txId = c.calls.find((x) => x.op === "CommitTransaction")!.input.transactionId;
     const inTx = c.calls.slice(1, ops.indexOf("CommitTransaction"));
     expect(inTx.length).toBeGreaterThanOrEqual(3);
-    for (const s of inTx) expect(s.input).toMatchObject({ resourceArn: CLUSTER_ARN, secretArn, database: DBS["data-api"], transactionId: txId, formatRecordsAs: "JSON" });
+    for (const s of inTx)
+      expect(s.input).toMatchObject({
+        resourceArn: CLUSTER_ARN,
+        secretArn,
+        database: DBS["data-api"],
+        transactionId: txId,
+        formatRecordsAs: "JSON",
+      });
     expect(inTx[0].input.sql).toBe("SELECT pg_advisory_xact_lock(:key)");
     // The page query itself runs outside the transaction, after the commit.
     const list = c.calls[c.calls.length - 1].input;
     expect(list.transactionId).toBeUndefined();
-    expect(list.parameters).toEqual([{ name: "after", value: { longValue: 0 } }, { name: "limit", value: { longValue: 2 } }]);
+    expect(list.parameters).toEqual([
+      { name: "after", value: { longValue: 0 } },
+      { name: "limit", value: { longValue: 2 } },
+    ]);
   });
 
   test("the Data API carries a new pet's id, tags and date with their type hints", async () => {
@@ -487,7 +614,8 @@ describe("schema migration", () => {
 
 describe("API Gateway REST proxy events as AWS sends them", () => {
   const FIXTURE_PET = "6f1c2b3a-8d4e-4f5a-9b6c-7d8e9f0a1b2c";
-  const fixture = (name: string): RestProxyEvent => JSON.parse(fs.readFileSync(path.join(__dirname, "..", "fixtures", "api-gateway", name), "utf8"));
+  const fixture = (name: string): RestProxyEvent =>
+    JSON.parse(fs.readFileSync(path.join(__dirname, "..", "fixtures", "api-gateway", name), "utf8"));
   let c: Container;
   beforeAll(async () => {
     c = coldStart("pg");
@@ -496,11 +624,14 @@ describe("API Gateway REST proxy events as AWS sends them", () => {
     await sqlIn(DBS.pg, "INSERT INTO pets (id, name, species) VALUES ($1, 'Fixture', 'dog')", [FIXTURE_PET]);
   });
 
-  test.each(["get-pet-private-vpce.json", "console-test-get-pet.json", "get-pet-greedy-proxy-trailing-slash.json"])("%s finds the stored pet", async (name) => {
-    const res = await c.handler(fixture(name));
-    expect(res.statusCode).toBe(200);
-    expect(body(res)).toMatchObject({ id: FIXTURE_PET, name: "Fixture", species: "dog" });
-  });
+  test.each(["get-pet-private-vpce.json", "console-test-get-pet.json", "get-pet-greedy-proxy-trailing-slash.json"])(
+    "%s finds the stored pet",
+    async (name) => {
+      const res = await c.handler(fixture(name));
+      expect(res.statusCode).toBe(200);
+      expect(body(res)).toMatchObject({ id: FIXTURE_PET, name: "Fixture", species: "dog" });
+    },
+  );
 
   test("a base64 body with a charset parameter is stored", async () => {
     const res = await c.handler(fixture("post-pet-base64.json"));
@@ -540,7 +671,10 @@ describe("failures", () => {
     const res = await c.handler(restEvent("GET", "/pets"));
     expect(res.statusCode).toBe(503);
     expect(res.headers["retry-after"]).toBe("1");
-    expect(body(res)).toMatchObject({ error: "ServiceUnavailable", message: "the pets store is not reachable right now; retry later" });
+    expect(body(res)).toMatchObject({
+      error: "ServiceUnavailable",
+      message: "the pets store is not reachable right now; retry later",
+    });
     expect(res.body).not.toMatch(new RegExp(String(closed)));
     const logged = logs.map((l) => JSON.parse(l)).find((l) => l.msg === "pets-api cannot start");
     expect(logged.error).toMatch(new RegExp(`${closed}`));
@@ -556,7 +690,11 @@ describe("failures", () => {
     const during = await c.handler(restEvent("GET", "/pets"));
     if (during.statusCode !== 200) {
       expect(during.statusCode).toBe(500);
-      expect(body(during)).toEqual({ error: "InternalError", message: "the request could not be completed; retry later", requestId: expect.any(String) });
+      expect(body(during)).toEqual({
+        error: "InternalError",
+        message: "the request could not be completed; retry later",
+        requestId: expect.any(String),
+      });
     }
     expect((await c.handler(restEvent("GET", "/pets"))).statusCode).toBe(200);
   });

@@ -22,7 +22,10 @@ import { captureJsonLogs } from "../support/log-capture";
 
 jest.setTimeout(60_000);
 
-type Handler = (event?: unknown, context?: { awsRequestId?: string; getRemainingTimeInMillis?(): number }) => Promise<ExportSummary>;
+type Handler = (
+  event?: unknown,
+  context?: { awsRequestId?: string; getRemainingTimeInMillis?(): number },
+) => Promise<ExportSummary>;
 
 const HEADER = "X-Lambda-Proxy-Token";
 const HEADER_VALUE = "pr0xy-s3cret_value.for-tests-only";
@@ -36,7 +39,8 @@ const DATE = "2026-11-21";
 const symlinkKey = (date = DATE) => `${PREFIX}current/dt=${date}/symlink.txt`;
 const dataDir = (date = DATE) => `${PREFIX}data/dt=${date}/`;
 const runDirOf = (runId: string, date = DATE) => `${dataDir(date)}run=${runId}/`;
-const part = (runId: string, i: number, date = DATE) => `${runDirOf(runId, date)}part-${String(i).padStart(5, "0")}.ndjson`;
+const part = (runId: string, i: number, date = DATE) =>
+  `${runDirOf(runId, date)}part-${String(i).padStart(5, "0")}.ndjson`;
 const manifestKeyOf = (runId: string, date = DATE) => `${runDirOf(runId, date)}_manifest.json`;
 
 let saas: FakeSaas;
@@ -72,10 +76,15 @@ function publishedParts(date = DATE): string[] | undefined {
   const o = s3.object(BUCKET, symlinkKey(date));
   if (!o) return undefined;
   const text = o.body.toString("utf8");
-  return text === "" ? [] : text.slice(0, -1).split("\n").map((u) => {
-    expect(u.startsWith(`s3://${BUCKET}/`)).toBe(true);
-    return u.slice(`s3://${BUCKET}/`.length);
-  });
+  return text === ""
+    ? []
+    : text
+        .slice(0, -1)
+        .split("\n")
+        .map((u) => {
+          expect(u.startsWith(`s3://${BUCKET}/`)).toBe(true);
+          return u.slice(`s3://${BUCKET}/`.length);
+        });
 }
 
 /** The run the date's symlink file names (object metadata). */
@@ -88,7 +97,10 @@ function storedRecords(date = DATE): unknown[] {
   return (publishedParts(date) ?? []).flatMap((k) => {
     const text = s3.object(BUCKET, k)!.body.toString("utf8");
     expect(text.endsWith("\n")).toBe(true);
-    return text.slice(0, -1).split("\n").map((l) => JSON.parse(l) as unknown);
+    return text
+      .slice(0, -1)
+      .split("\n")
+      .map((l) => JSON.parse(l) as unknown);
   });
 }
 
@@ -105,7 +117,9 @@ function expectManifestMatchesPartition(date = DATE): PartitionManifest {
   expect(m).toBeDefined();
   expect(m!.status).toBe("published");
   expect(m!.parts.map((p) => p.key)).toEqual(publishedParts(date));
-  expect(m!.parts.map((p) => p.key)).toEqual(s3.keys(BUCKET, runDirOf(run!, date)).filter((k) => k !== manifestKeyOf(run!, date)));
+  expect(m!.parts.map((p) => p.key)).toEqual(
+    s3.keys(BUCKET, runDirOf(run!, date)).filter((k) => k !== manifestKeyOf(run!, date)),
+  );
   for (const p of m!.parts) {
     const body = s3.object(BUCKET, p.key)!.body;
     expect(p.sha256).toBe(crypto.createHash("sha256").update(body).digest("hex"));
@@ -199,7 +213,16 @@ beforeEach(() => {
     AWS_EC2_METADATA_DISABLED: "true",
   };
   delete process.env.AWS_PROFILE;
-  for (const v of ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy", "NODE_EXTRA_CA_CERTS"]) delete process.env[v];
+  for (const v of [
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "NO_PROXY",
+    "no_proxy",
+    "NODE_EXTRA_CA_CERTS",
+  ])
+    delete process.env[v];
   // The handler logs JSON lines to stdout: keep them for assertions instead of printing them.
   logLines = captureJsonLogs();
 });
@@ -216,20 +239,47 @@ describe("saas-export handler (bundled) through a real Squid", () => {
 
     const run = summary.runId;
     expect(run).toMatch(/^\d{8}T\d{6}Z-[A-Za-z0-9]+$/);
-    expect(summary).toMatchObject({ date: DATE, pages: 7, records: 250, objects: 3, published: true, deletedOldObjects: 0, retries: 0, partition: `s3://${BUCKET}/${runDirOf(run)}`, symlink: `s3://${BUCKET}/${symlinkKey()}` });
+    expect(summary).toMatchObject({
+      date: DATE,
+      pages: 7,
+      records: 250,
+      objects: 3,
+      published: true,
+      deletedOldObjects: 0,
+      retries: 0,
+      partition: `s3://${BUCKET}/${runDirOf(run)}`,
+      symlink: `s3://${BUCKET}/${symlinkKey()}`,
+    });
     expect(s3.keys(BUCKET)).toEqual([symlinkKey(), manifestKeyOf(run), part(run, 0), part(run, 1), part(run, 2)]);
     expect(publishedParts()).toEqual([part(run, 0), part(run, 1), part(run, 2)]);
     expect(storedRecords()).toEqual(saas.records);
     const m = expectManifestMatchesPartition();
     expect(m.parts.map((p) => p.records)).toEqual([100, 100, 50]);
-    expect(m).toMatchObject({ format: "vpc-lambda-kit/saas-export/manifest@2", date: DATE, runId: run, status: "published", pages: 7, records: 250, source: saas.url("/v1/cursor") });
+    expect(m).toMatchObject({
+      format: "vpc-lambda-kit/saas-export/manifest@2",
+      date: DATE,
+      runId: run,
+      status: "published",
+      pages: 7,
+      records: 250,
+      source: saas.url("/v1/cursor"),
+    });
     expect(m.refusedBecause).toBeUndefined();
     expect(summary.bytes).toBe(m.bytes);
     expect(s3.object(BUCKET, part(run, 0))!.contentType).toBe("application/x-ndjson");
 
     // Write order: the parts, the run's manifest, then the switch (the symlink file), then the clean-up listing.
-    const writes = s3.ops.filter((o) => o.op !== "GetObject" && o.op !== "HeadObject").map((o) => `${o.op} ${o.key ?? ""}`.trim());
-    expect(writes).toEqual([`PutObject ${part(run, 0)}`, `PutObject ${part(run, 1)}`, `PutObject ${part(run, 2)}`, `PutObject ${manifestKeyOf(run)}`, `PutObject ${symlinkKey()}`, "ListObjectsV2"]);
+    const writes = s3.ops
+      .filter((o) => o.op !== "GetObject" && o.op !== "HeadObject")
+      .map((o) => `${o.op} ${o.key ?? ""}`.trim());
+    expect(writes).toEqual([
+      `PutObject ${part(run, 0)}`,
+      `PutObject ${part(run, 1)}`,
+      `PutObject ${part(run, 2)}`,
+      `PutObject ${manifestKeyOf(run)}`,
+      `PutObject ${symlinkKey()}`,
+      "ListObjectsV2",
+    ]);
     // Every PutObject carried a SHA-256 checksum that the fake S3 verified against the body.
     expect(s3.putsVerified).toBe(5);
     expect(s3.putsWithoutIntegrity).toBe(0);
@@ -243,7 +293,15 @@ describe("saas-export handler (bundled) through a real Squid", () => {
     expect(s3.headerNames.has(HEADER.toLowerCase())).toBe(false);
 
     const finished = logs().find((l) => l.msg === "saas export finished");
-    expect(finished).toMatchObject({ level: "info", date: DATE, pages: 7, records: 250, objects: 3, bytes: summary.bytes, published: true });
+    expect(finished).toMatchObject({
+      level: "info",
+      date: DATE,
+      pages: 7,
+      records: 250,
+      objects: 3,
+      bytes: summary.bytes,
+      published: true,
+    });
     expect(typeof finished!.durationMs).toBe("number");
     expect(logLines.join("\n")).not.toContain(HEADER_VALUE);
     expect(logLines.join("\n")).not.toContain(TOKEN);
@@ -277,7 +335,9 @@ describe("saas-export handler (bundled) through a real Squid", () => {
     secrets.setSecret(AUTH_SECRET, JSON.stringify({ header: "X-Api-Key", value: "k-123" }));
     const summary = await coldStart()({ date: DATE });
     expect(summary.records).toBe(250);
-    expect(saas.requests.every((r) => r.headers["x-api-key"] === "k-123" && r.headers.authorization === undefined)).toBe(true);
+    expect(
+      saas.requests.every((r) => r.headers["x-api-key"] === "k-123" && r.headers.authorization === undefined),
+    ).toBe(true);
   });
 
   test("a rerun for the same date switches Athena to its own run in one write; the run it replaced stays until the next switch, older ones are deleted", async () => {
@@ -296,7 +356,13 @@ describe("saas-export handler (bundled) through a real Squid", () => {
     const third = await handler({ date: DATE });
     expect(third).toMatchObject({ records: 260, published: true, deletedOldObjects: 4 });
     expect(runsOf()).toEqual([second.runId, third.runId].sort());
-    expect(s3.opsOf("DeleteObjects").flatMap((o) => o.keys)).toEqual(s3.opsOf("PutObject").filter((o) => o.key!.includes(first.runId)).map((o) => o.key).sort());
+    expect(s3.opsOf("DeleteObjects").flatMap((o) => o.keys)).toEqual(
+      s3
+        .opsOf("PutObject")
+        .filter((o) => o.key!.includes(first.runId))
+        .map((o) => o.key)
+        .sort(),
+    );
     expectManifestMatchesPartition();
 
     // Another date is another partition, untouched by this one; it is compared with the day before.
@@ -316,17 +382,29 @@ describe("saas-export handler (bundled) through a real Squid", () => {
     saas.truncateAt = 720;
     const err = await handler({ date: DATE }).catch((e: Error) => e);
     expect(err).toBeInstanceOf(Error);
-    expect((err as Error).message).toMatch(/^the export of 2026-11-21 was not published, so Athena keeps reading the previous data: page 19 had no records and no next cursor, right after page 18 had 40/);
-    expect((err as Error).message).toContain(`720 records is less than PUBLISH_MIN_SHARE=0.9 of the 1000 records published for ${DATE} (run ${full.runId})`);
+    expect((err as Error).message).toMatch(
+      /^the export of 2026-11-21 was not published, so Athena keeps reading the previous data: page 19 had no records and no next cursor, right after page 18 had 40/,
+    );
+    expect((err as Error).message).toContain(
+      `720 records is less than PUBLISH_MIN_SHARE=0.9 of the 1000 records published for ${DATE} (run ${full.runId})`,
+    );
     expect((err as Error).message).toContain(`{"date": "${DATE}", "force": true}`);
     expect(s3.object(BUCKET, symlinkKey())!.etag).toBe(before);
     expect(publishedRun()).toBe(full.runId);
     expect(storedRecords()).toEqual(records(1_000));
     const refusedRun = runsOf().find((r) => r !== full.runId)!;
     const refused = manifestOf(refusedRun)!;
-    expect(refused).toMatchObject({ status: "refused", records: 720, previous: { runId: full.runId, date: DATE, records: 1_000 } });
+    expect(refused).toMatchObject({
+      status: "refused",
+      records: 720,
+      previous: { runId: full.runId, date: DATE, records: 1_000 },
+    });
     expect(refused.refusedBecause).toHaveLength(2);
-    expect(logs().find((l) => l.msg === "saas export failed")).toMatchObject({ level: "error", kind: "refused", partitionState: "unchanged" });
+    expect(logs().find((l) => l.msg === "saas export failed")).toMatchObject({
+      level: "error",
+      kind: "refused",
+      partitionState: "unchanged",
+    });
 
     // An operator who knows the smaller day is right publishes it; the manifest keeps what was overridden.
     const forced = await handler({ date: DATE, force: true });
@@ -344,7 +422,9 @@ describe("saas-export handler (bundled) through a real Squid", () => {
     saas.truncateAt = 720;
     await expect(handler({ date: DATE })).resolves.toMatchObject({ records: 720, published: true });
     saas.truncateAt = 480;
-    await expect(handler({ date: DATE })).rejects.toThrow(/480 records is less than PUBLISH_MIN_SHARE=0.7 of the 720 records published/);
+    await expect(handler({ date: DATE })).rejects.toThrow(
+      /480 records is less than PUBLISH_MIN_SHARE=0.7 of the 720 records published/,
+    );
   });
 
   test("a crash at part K changes nothing Athena reads; the unpublished parts are cleaned up by the next published run", async () => {
@@ -356,12 +436,20 @@ describe("saas-export handler (bundled) through a real Squid", () => {
 
     const err = await handler({ date: DATE }).catch((e: Error) => e);
     expect(err).toBeInstanceOf(Error);
-    expect((err as Error).message).toMatch(new RegExp(`S3 PutObject on s3://${BUCKET}/${dataDir()}run=[^/]+/part-00001\\.ndjson failed after 5 attempts`));
-    expect((err as Error).message).toContain(`Nothing was published: Athena still reads what s3://${BUCKET}/${symlinkKey()} listed before this run`);
+    expect((err as Error).message).toMatch(
+      new RegExp(`S3 PutObject on s3://${BUCKET}/${dataDir()}run=[^/]+/part-00001\\.ndjson failed after 5 attempts`),
+    );
+    expect((err as Error).message).toContain(
+      `Nothing was published: Athena still reads what s3://${BUCKET}/${symlinkKey()} listed before this run`,
+    );
     expect(publishedRun()).toBe(v1.runId);
     expect(publishedParts()).toEqual(published);
     expect(storedRecords()).toEqual(records(250));
-    expect(logs().find((l) => l.msg === "saas export failed")).toMatchObject({ level: "error", kind: "s3", partitionState: "unchanged" });
+    expect(logs().find((l) => l.msg === "saas export failed")).toMatchObject({
+      level: "error",
+      kind: "s3",
+      partitionState: "unchanged",
+    });
     const crashed = runsOf().find((r) => r !== v1.runId)!;
     expect(manifestOf(crashed)).toBeUndefined();
 
@@ -379,7 +467,9 @@ describe("saas-export handler (bundled) through a real Squid", () => {
     const v1 = await handler({ date: DATE });
     saas.records = records(450, 2);
     s3.failPuts(7, { status: 403, times: 1 }); // 5 parts and the manifest succeed, the symlink PutObject is denied
-    await expect(handler({ date: DATE })).rejects.toThrow(/S3 denied PutObject on s3:\/\/export-bucket\/raw\/saas\/current\/dt=2026-11-21\/symlink\.txt .*s3:PutObject/);
+    await expect(handler({ date: DATE })).rejects.toThrow(
+      /S3 denied PutObject on s3:\/\/export-bucket\/raw\/saas\/current\/dt=2026-11-21\/symlink\.txt .*s3:PutObject/,
+    );
     expect(publishedRun()).toBe(v1.runId);
     expect(storedRecords()).toEqual(records(430));
 
@@ -397,7 +487,9 @@ describe("saas-export handler (bundled) through a real Squid", () => {
     // Pages 1-2 (80 records) arrive, then the SaaS is down for good: the first part (100 records) is never complete.
     saas.failNext(1000, 503, { after: 2 });
     const err = await handler({ date: DATE }).catch((e: Error) => e);
-    expect((err as Error).message).toMatch(/^the SaaS answered page 3 \(GET https:\/\/api\.example\.com:\d+\/v1\/cursor\) with HTTP 503: injected 503 after 5 attempts\./);
+    expect((err as Error).message).toMatch(
+      /^the SaaS answered page 3 \(GET https:\/\/api\.example\.com:\d+\/v1\/cursor\) with HTTP 503: injected 503 after 5 attempts\./,
+    );
     expect((err as Error).message).toContain("Nothing was published");
     expect(s3.keys(BUCKET).map((k) => [k, s3.object(BUCKET, k)!.etag])).toEqual(before);
     expectManifestMatchesPartition();
@@ -412,7 +504,12 @@ describe("saas-export handler (bundled) through a real Squid", () => {
     expect(storedRecords()).toEqual(saas.records);
     expectManifestMatchesPartition();
     const retried = logs().filter((l) => /retrying/.test(String(l.msg)));
-    expect(retried.map((l) => l.msg)).toEqual(["SaaS request failed; retrying", "SaaS request failed; retrying", "SaaS request failed; retrying", "S3 request failed; retrying"]);
+    expect(retried.map((l) => l.msg)).toEqual([
+      "SaaS request failed; retrying",
+      "SaaS request failed; retrying",
+      "SaaS request failed; retrying",
+      "S3 request failed; retrying",
+    ]);
     expect(retried.map((l) => l.status)).toEqual([503, 503, 429, 500]);
   });
 
@@ -420,14 +517,18 @@ describe("saas-export handler (bundled) through a real Squid", () => {
     secrets.setSecret(PROXY_SECRET, "not-the-right-value");
     const started = Date.now();
     const err = await coldStart()({ date: DATE }).catch((e: Error) => e);
-    expect((err as Error).message).toMatch(/^the proxy refused the request: the header secret or domain whitelist is wrong \(CONNECT api\.example\.com:\d+ via PROXY_URL=http:\/\/127\.0\.0\.1:\d+ answered 403\)/);
+    expect((err as Error).message).toMatch(
+      /^the proxy refused the request: the header secret or domain whitelist is wrong \(CONNECT api\.example\.com:\d+ via PROXY_URL=http:\/\/127\.0\.0\.1:\d+ answered 403\)/,
+    );
     expect((err as Error).message).toContain(`"${PROXY_SECRET}" (PROXY_HEADER_SECRET_ID)`);
     expect((err as Error).message).not.toContain("not-the-right-value");
     expect((err as { kind?: string }).kind).toBe("proxy-refused");
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(saas.requests).toHaveLength(0);
     expect(s3.ops).toHaveLength(0);
-    expect(await waitForAccessLog(/TCP_DENIED\/403 \d+ CONNECT api\.example\.com/)).toMatch(/TCP_DENIED\/403 \d+ CONNECT api\.example\.com/);
+    expect(await waitForAccessLog(/TCP_DENIED\/403 \d+ CONNECT api\.example\.com/)).toMatch(
+      /TCP_DENIED\/403 \d+ CONNECT api\.example\.com/,
+    );
   });
 
   test("the proxy port closed: a fast, clear error naming PROXY_URL and the security group to the proxy load balancer", async () => {
@@ -437,8 +538,12 @@ describe("saas-export handler (bundled) through a real Squid", () => {
     const err = await coldStart()({ date: DATE }).catch((e: Error) => e);
     expect(Date.now() - started).toBeLessThan(5_000);
     expect((err as { kind?: string }).kind).toBe("proxy-unreachable");
-    expect((err as Error).message).toContain(`could not connect to the proxy at PROXY_URL=http://127.0.0.1:${closed} (ECONNREFUSED`);
-    expect((err as Error).message).toContain(`security group must allow outbound TCP ${closed} to the proxy load balancer`);
+    expect((err as Error).message).toContain(
+      `could not connect to the proxy at PROXY_URL=http://127.0.0.1:${closed} (ECONNREFUSED`,
+    );
+    expect((err as Error).message).toContain(
+      `security group must allow outbound TCP ${closed} to the proxy load balancer`,
+    );
     expect(s3.ops).toHaveLength(0);
   });
 
@@ -451,15 +556,23 @@ describe("saas-export handler (bundled) through a real Squid", () => {
     await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
     try {
       const port = (silent.address() as net.AddressInfo).port;
-      Object.assign(process.env, { PROXY_URL: `http://127.0.0.1:${port}`, PROXY_CONNECT_TIMEOUT_MS: "300", RETRY_MAX_ATTEMPTS: "2" });
+      Object.assign(process.env, {
+        PROXY_URL: `http://127.0.0.1:${port}`,
+        PROXY_CONNECT_TIMEOUT_MS: "300",
+        RETRY_MAX_ATTEMPTS: "2",
+      });
       const started = Date.now();
       const err = await coldStart()({ date: DATE }).catch((e: Error) => e);
       const took = Date.now() - started;
       expect(took).toBeGreaterThanOrEqual(600);
       expect(took).toBeLessThan(3_000);
       expect((err as { kind?: string }).kind).toBe("proxy-unreachable");
-      expect((err as Error).message).toContain(`the proxy at PROXY_URL=http://127.0.0.1:${port} did not open a tunnel to api.example.com:${saas.port} within PROXY_CONNECT_TIMEOUT_MS=300 after 2 attempts`);
-      expect((err as Error).message).toContain(`this function's security group must allow outbound TCP ${port} to the proxy load balancer`);
+      expect((err as Error).message).toContain(
+        `the proxy at PROXY_URL=http://127.0.0.1:${port} did not open a tunnel to api.example.com:${saas.port} within PROXY_CONNECT_TIMEOUT_MS=300 after 2 attempts`,
+      );
+      expect((err as Error).message).toContain(
+        `this function's security group must allow outbound TCP ${port} to the proxy load balancer`,
+      );
       expect(sockets.size).toBe(2);
     } finally {
       for (const sock of sockets) sock.destroy();
@@ -472,7 +585,9 @@ describe("saas-export handler (bundled) through a real Squid", () => {
     const handler = coldStart();
     const err = await handler({ date: DATE }).catch((e: Error) => e);
     expect((err as { kind?: string }).kind).toBe("auth");
-    expect((err as Error).message).toMatch(/^the SaaS refused the credential for page 1 \(HTTP 401: invalid_token\): put a valid credential into Secrets Manager secret "saas\/token" \(SAAS_AUTH_SECRET_ID\)/);
+    expect((err as Error).message).toMatch(
+      /^the SaaS refused the credential for page 1 \(HTTP 401: invalid_token\): put a valid credential into Secrets Manager secret "saas\/token" \(SAAS_AUTH_SECRET_ID\)/,
+    );
     expect((err as Error).message).not.toContain("expired-token");
     expect(saas.requests).toHaveLength(1); // 401 is not retried
 
@@ -485,7 +600,9 @@ describe("saas-export handler (bundled) through a real Squid", () => {
     delete process.env.SAAS_CA_FILE;
     const err = await coldStart()({ date: DATE }).catch((e: Error) => e);
     expect((err as { kind?: string }).kind).toBe("tls");
-    expect((err as Error).message).toMatch(/the TLS certificate of api\.example\.com did not verify \((UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT_LOCALLY|SELF_SIGNED_CERT_IN_CHAIN)/);
+    expect((err as Error).message).toMatch(
+      /the TLS certificate of api\.example\.com did not verify \((UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT_LOCALLY|SELF_SIGNED_CERT_IN_CHAIN)/,
+    );
     expect(saas.requests).toHaveLength(0);
   });
 
@@ -508,7 +625,7 @@ describe("saas-export handler (bundled) through a real Squid", () => {
     expect(msg).toContain('SAAS_PAGINATION "offset" is not a pagination style: use none, link, cursor:');
     expect(msg).toContain("PREFIX must not start with '/'");
     expect(msg).toContain("RETRY_MAX_ATTEMPTS must be an integer from 1 to 10");
-    expect(msg).toContain('PUBLISH_MIN_SHARE must be a number from 0 to 1');
+    expect(msg).toContain("PUBLISH_MIN_SHARE must be a number from 0 to 1");
     expect(msg).toContain('SAAS_EMPTY_LAST_PAGE must be "anomaly"');
     expect(secrets.totalCalls).toBe(0);
     expect(saas.requests).toHaveLength(0);
@@ -517,7 +634,9 @@ describe("saas-export handler (bundled) through a real Squid", () => {
   test("a PROXY_URL without a port and a missing SAAS_RECORDS_PATH are named too", async () => {
     process.env.PROXY_URL = "http://proxy.internal";
     delete process.env.SAAS_RECORDS_PATH;
-    await expect(coldStart()({})).rejects.toThrow(/PROXY_URL must name the port explicitly .*SAAS_RECORDS_PATH is not set/);
+    await expect(coldStart()({})).rejects.toThrow(
+      /PROXY_URL must name the port explicitly .*SAAS_RECORDS_PATH is not set/,
+    );
   });
 
   test("secrets are read once per cold start: two warm invocations, one read each; a new container reads again", async () => {
@@ -539,19 +658,25 @@ describe("saas-export handler (bundled) through a real Squid", () => {
     const s = await handler(undefined);
     expect([today, new Date().toISOString().slice(0, 10)]).toContain(s.date);
     expect(s3.keys(BUCKET, `${PREFIX}current/dt=2026-03-04/`)).toEqual([symlinkKey("2026-03-04")]);
-    await expect(handler({ date: "2026-02-30" })).rejects.toThrow('event.date must be a calendar date YYYY-MM-DD, e.g. {"date": "2026-11-21"}; got "2026-02-30".');
+    await expect(handler({ date: "2026-02-30" })).rejects.toThrow(
+      'event.date must be a calendar date YYYY-MM-DD, e.g. {"date": "2026-11-21"}; got "2026-02-30".',
+    );
     await expect(handler({ date: "21/11/2026" })).rejects.toThrow(/event\.date must be a calendar date/);
   });
 
   test("records that are not objects, or a wrong SAAS_RECORDS_PATH, fail with the variable to fix and write nothing", async () => {
     process.env.SAAS_RECORDS_PATH = "items";
     const err = await coldStart()({ date: DATE }).catch((e: Error) => e);
-    expect((err as Error).message).toMatch(/^page 1 has nothing at SAAS_RECORDS_PATH=items, not an array of records \(the page is an object with keys "data", "meta"\)/);
+    expect((err as Error).message).toMatch(
+      /^page 1 has nothing at SAAS_RECORDS_PATH=items, not an array of records \(the page is an object with keys "data", "meta"\)/,
+    );
     expect((err as { kind?: string }).kind).toBe("data");
 
     process.env.SAAS_RECORDS_PATH = "data.items";
     saas.records = [{ id: 1 }, ["not", "an", "object"] as unknown as Record<string, unknown>];
-    await expect(coldStart()({ date: DATE })).rejects.toThrow(/^record 1 of page 1 \(at SAAS_RECORDS_PATH=data\.items\) is an array of 3: each record must be a JSON object/);
+    await expect(coldStart()({ date: DATE })).rejects.toThrow(
+      /^record 1 of page 1 \(at SAAS_RECORDS_PATH=data\.items\) is an array of 3: each record must be a JSON object/,
+    );
     expect(s3.ops).toHaveLength(0);
   });
 });

@@ -36,12 +36,20 @@ function args(over: Partial<AthenaFederatedCatalogArgs> = {}): AthenaFederatedCa
     vpcId: "vpc-1",
     subnetIds: ["subnet-a", "subnet-b"],
     proxy: {
-      flow: { to: { kind: "securityGroup", securityGroupId: "sg-proxy", name: "proxy tier" }, port: 3128, purpose: "SaaS API through the Squid proxy tier" },
+      flow: {
+        to: { kind: "securityGroup", securityGroupId: "sg-proxy", name: "proxy tier" },
+        port: 3128,
+        purpose: "SaaS API through the Squid proxy tier",
+      },
       proxyUrl: "http://internal-egress-proxy-1.ap-northeast-1.elb.amazonaws.com:3128",
       headerName: "X-Lambda-Proxy-Token",
       headerSecretArn: "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:proxy-header-abcdef",
     },
-    secretsManagerFlow: { to: { kind: "awsService", service: "secretsmanager", endpointSecurityGroupId: "sg-endpoints" }, port: 443, purpose: "read the proxy header and SaaS credential" },
+    secretsManagerFlow: {
+      to: { kind: "awsService", service: "secretsmanager", endpointSecurityGroupId: "sg-endpoints" },
+      port: 443,
+      purpose: "read the proxy header and SaaS credential",
+    },
     s3PrefixListId: "pl-s3",
     authSecretArn: "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:saas-token-123456",
     ...over,
@@ -55,7 +63,11 @@ describe("AthenaFederatedCatalog", () => {
   beforeAll(async () => {
     const provider = new aws.Provider("athena-provider", { region: "ap-northeast-1" });
     const before = mocks.resources.length;
-    catalog = new AthenaFederatedCatalog("live", args({ forceDestroy: true, bytesScannedCutoffPerQuery: 1_073_741_824 }), { provider });
+    catalog = new AthenaFederatedCatalog(
+      "live",
+      args({ forceDestroy: true, bytesScannedCutoffPerQuery: 1_073_741_824 }),
+      { provider },
+    );
     await resolveOutputs([catalog.catalogArn, catalog.queryPolicy, catalog.workgroupName]);
     await mocks.settle();
     mine = mocks.resources.slice(before).filter((r) => r.type !== "pulumi:providers:aws");
@@ -77,9 +89,15 @@ describe("AthenaFederatedCatalog", () => {
     const c = view().one("aws:athena/dataCatalog:DataCatalog", "live-catalog");
     const fn = view().one("aws:lambda/function:Function", "live-connector-fn");
     expect(c.inputs).toMatchObject({ name: "saas_live", type: "LAMBDA" });
-    expect((c.inputs.parameters as Record<string, string>).function).toMatch(/^arn:aws:lambda:ap-northeast-1:123456789012:function:live-connector-fn-/);
-    expect((c.inputs.parameters as Record<string, string>).function).toContain(String(fn.inputs.name ?? "live-connector-fn"));
-    expect(await resolveOutputs(catalog.catalogArn)).toBe("arn:aws:athena:ap-northeast-1:123456789012:datacatalog/saas_live");
+    expect((c.inputs.parameters as Record<string, string>).function).toMatch(
+      /^arn:aws:lambda:ap-northeast-1:123456789012:function:live-connector-fn-/,
+    );
+    expect((c.inputs.parameters as Record<string, string>).function).toContain(
+      String(fn.inputs.name ?? "live-connector-fn"),
+    );
+    expect(await resolveOutputs(catalog.catalogArn)).toBe(
+      "arn:aws:athena:ap-northeast-1:123456789012:datacatalog/saas_live",
+    );
   });
 
   test("only athena.amazonaws.com may invoke, and only for this catalog", () => {
@@ -95,19 +113,47 @@ describe("AthenaFederatedCatalog", () => {
 
   test("the bucket: public access blocked, SSE by default, TLS-only policy, spill and results expire", () => {
     const v = view();
-    expect(v.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "live-bucket-pab").inputs).toMatchObject({ blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
-    expect(v.one("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "live-bucket-sse").inputs.rules).toEqual([
-      { applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true },
-    ]);
+    expect(v.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "live-bucket-pab").inputs).toMatchObject({
+      blockPublicAcls: true,
+      blockPublicPolicy: true,
+      ignorePublicAcls: true,
+      restrictPublicBuckets: true,
+    });
+    expect(
+      v.one("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "live-bucket-sse")
+        .inputs.rules,
+    ).toEqual([{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }]);
     const policy = policyDoc(v.one("aws:s3/bucketPolicy:BucketPolicy", "live-bucket-tls"));
     const bucket = v.one("aws:s3/bucket:Bucket", "live-bucket");
     expect(bucket.inputs.forceDestroy).toBe(true);
     expect(policy.Statement).toEqual([
-      expect.objectContaining({ Effect: "Deny", Action: "s3:*", Condition: { Bool: { "aws:SecureTransport": "false" } }, Resource: [expect.stringMatching(/^arn:aws:s3:::live-bucket-/), expect.stringMatching(/^arn:aws:s3:::live-bucket-.*\/\*$/)] }),
+      expect.objectContaining({
+        Effect: "Deny",
+        Action: "s3:*",
+        Condition: { Bool: { "aws:SecureTransport": "false" } },
+        Resource: [
+          expect.stringMatching(/^arn:aws:s3:::live-bucket-/),
+          expect.stringMatching(/^arn:aws:s3:::live-bucket-.*\/\*$/),
+        ],
+      }),
     ]);
-    expect(v.one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "live-bucket-lifecycle").inputs.rules).toEqual([
-      { id: "expire-spill", status: "Enabled", filter: { prefix: "athena-spill/" }, expiration: { days: 1 }, abortIncompleteMultipartUpload: { daysAfterInitiation: 1 } },
-      { id: "expire-results", status: "Enabled", filter: { prefix: "athena-results/" }, expiration: { days: 7 }, abortIncompleteMultipartUpload: { daysAfterInitiation: 1 } },
+    expect(
+      v.one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "live-bucket-lifecycle").inputs.rules,
+    ).toEqual([
+      {
+        id: "expire-spill",
+        status: "Enabled",
+        filter: { prefix: "athena-spill/" },
+        expiration: { days: 1 },
+        abortIncompleteMultipartUpload: { daysAfterInitiation: 1 },
+      },
+      {
+        id: "expire-results",
+        status: "Enabled",
+        filter: { prefix: "athena-results/" },
+        expiration: { days: 7 },
+        abortIncompleteMultipartUpload: { daysAfterInitiation: 1 },
+      },
     ]);
   });
 
@@ -120,7 +166,10 @@ describe("AthenaFederatedCatalog", () => {
       bytesScannedCutoffPerQuery: 1_073_741_824,
       resultConfiguration: { encryptionConfiguration: { encryptionOption: "SSE_S3" } },
     });
-    expect((wg.inputs.configuration as { resultConfiguration: { outputLocation: string } }).resultConfiguration.outputLocation).toMatch(/^s3:\/\/live-bucket-[0-9a-f]+\/athena-results\/$/);
+    expect(
+      (wg.inputs.configuration as { resultConfiguration: { outputLocation: string } }).resultConfiguration
+        .outputLocation,
+    ).toMatch(/^s3:\/\/live-bucket-[0-9a-f]+\/athena-results\/$/);
   });
 
   test("the function: least-privilege inline policy, exactly three egress rules, tables and spill location in its environment", () => {
@@ -128,26 +177,38 @@ describe("AthenaFederatedCatalog", () => {
     const doc = policyDoc(v.one("aws:iam/rolePolicy:RolePolicy", "live-connector-policy"));
     const bySid = Object.fromEntries(doc.Statement.map((s) => [s.Sid, s]));
     expect(Object.keys(bySid)).toEqual(["VpcEni", "Logs", "ReadSecrets", "WriteSpill"]);
-    expect(bySid.ReadSecrets).toMatchObject({ Action: ["secretsmanager:GetSecretValue"], Resource: [args().proxy.headerSecretArn, args().authSecretArn] });
+    expect(bySid.ReadSecrets).toMatchObject({
+      Action: ["secretsmanager:GetSecretValue"],
+      Resource: [args().proxy.headerSecretArn, args().authSecretArn],
+    });
     expect(bySid.WriteSpill.Action).toEqual(["s3:PutObject"]);
     expect(bySid.WriteSpill.Resource).toMatch(/^arn:aws:s3:::live-bucket-[0-9a-f]+\/athena-spill\/\*$/);
     const egress = mine.filter((r) => r.type === "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule");
-    expect(egress.map((r) => [r.inputs.fromPort, r.inputs.referencedSecurityGroupId ?? r.inputs.prefixListId])).toEqual([
-      [3128, "sg-proxy"],
-      [443, "sg-endpoints"],
-      [443, "pl-s3"],
-    ]);
+    expect(egress.map((r) => [r.inputs.fromPort, r.inputs.referencedSecurityGroupId ?? r.inputs.prefixListId])).toEqual(
+      [
+        [3128, "sg-proxy"],
+        [443, "sg-endpoints"],
+        [443, "pl-s3"],
+      ],
+    );
     const fn = v.one("aws:lambda/function:Function", "live-connector-fn");
     const env = (fn.inputs.environment as { variables: Record<string, string> }).variables;
     expect(JSON.parse(env.ATHENA_TABLES)).toEqual(TABLES);
-    expect(env).toMatchObject({ SCHEMA_NAME: "saas", SPILL_PREFIX: "athena-spill/", PROXY_HEADER_NAME: "X-Lambda-Proxy-Token", SAAS_AUTH_SECRET_ID: args().authSecretArn });
+    expect(env).toMatchObject({
+      SCHEMA_NAME: "saas",
+      SPILL_PREFIX: "athena-spill/",
+      PROXY_HEADER_NAME: "X-Lambda-Proxy-Token",
+      SAAS_AUTH_SECRET_ID: args().authSecretArn,
+    });
     expect(env.SPILL_BUCKET).toMatch(/^live-bucket-/);
     expect(JSON.stringify(env)).not.toMatch(/secretString|headerValue/);
     expect(fn.inputs).toMatchObject({ memorySize: 1024, timeout: 900 });
   });
 
   test("the query policy lets an analyst use only this workgroup, catalog, function and prefixes", async () => {
-    const doc = JSON.parse((await resolveOutputs(catalog.queryPolicy)) as string) as { Statement: { Sid: string; Resource: string }[] };
+    const doc = JSON.parse((await resolveOutputs(catalog.queryPolicy)) as string) as {
+      Statement: { Sid: string; Resource: string }[];
+    };
     const bySid = Object.fromEntries(doc.Statement.map((s) => [s.Sid, s.Resource]));
     expect(bySid.RunQueries).toBe("arn:aws:athena:ap-northeast-1:123456789012:workgroup/saas_live");
     expect(bySid.UseCatalog).toBe("arn:aws:athena:ap-northeast-1:123456789012:datacatalog/saas_live");
@@ -171,7 +232,9 @@ describe("AthenaFederatedCatalog validation", () => {
   };
 
   test("a catalog name AWS rejects, or the built-in one", () => {
-    expect(refused({ catalogName: "saas live!" })).toMatch(/^bad\.catalogName: "saas live!" is not a data catalog name Athena accepts\. Fix: use 1-127 letters, digits, '_', '@' or '-'/);
+    expect(refused({ catalogName: "saas live!" })).toMatch(
+      /^bad\.catalogName: "saas live!" is not a data catalog name Athena accepts\. Fix: use 1-127 letters, digits, '_', '@' or '-'/,
+    );
     expect(refused({ catalogName: "x".repeat(128) })).toMatch(/bad\.catalogName/);
     expect(refused({ catalogName: "AwsDataCatalog" })).toMatch(/not awsdatacatalog, the built-in Glue catalog/);
   });
@@ -187,7 +250,9 @@ describe("AthenaFederatedCatalog validation", () => {
     expect(msg).toMatch(/^invalid configuration \(3 problems\)/);
     expect(msg).toContain('bad.tables[0].name: "Customers" is not a name Athena can query: use lower case letters');
     expect(msg).toContain("bad.tables[1].columns: is empty: declare the columns Athena should see");
-    expect(msg).toContain('bad.tables[2].columns[0].type: "decimal" is not a supported column type: use one of string, int, bigint, double, boolean, timestamp, date');
+    expect(msg).toContain(
+      'bad.tables[2].columns[0].type: "decimal" is not a supported column type: use one of string, int, bigint, double, boolean, timestamp, date',
+    );
   });
 
   test("pagination, splits and filters that cannot work are named", () => {
@@ -206,11 +271,16 @@ describe("AthenaFederatedCatalog validation", () => {
 
   test("prefixes, expirations, workgroup name and scan cutoff", () => {
     expect(refused({ spillPrefix: "/spill" })).toMatch(/bad\.spillPrefix: "\/spill" is not a key prefix/);
-    expect(refused({ spillPrefix: "athena/", resultPrefix: "athena/results/" })).toMatch(/bad\.resultPrefix: spill prefix "athena\/" and result prefix "athena\/results\/" overlap/);
+    expect(refused({ spillPrefix: "athena/", resultPrefix: "athena/results/" })).toMatch(
+      /bad\.resultPrefix: spill prefix "athena\/" and result prefix "athena\/results\/" overlap/,
+    );
     expect(refused({ spillExpirationDays: 0 })).toMatch(/bad\.spillExpirationDays: 0 is not a number of days/);
-    expect(refused({ workgroupName: "my workgroup" })).toMatch(/bad\.workgroupName: "my workgroup" is not a workgroup name/);
-    expect(refused({ bytesScannedCutoffPerQuery: 1000 })).toMatch(/bad\.bytesScannedCutoffPerQuery: 1000 is below Athena's minimum/);
+    expect(refused({ workgroupName: "my workgroup" })).toMatch(
+      /bad\.workgroupName: "my workgroup" is not a workgroup name/,
+    );
+    expect(refused({ bytesScannedCutoffPerQuery: 1000 })).toMatch(
+      /bad\.bytesScannedCutoffPerQuery: 1000 is below Athena's minimum/,
+    );
     expect(refused({ schemaName: "SaaS" })).toMatch(/bad\.schemaName: "SaaS" is not a lower-case Athena database name/);
   });
 });
-

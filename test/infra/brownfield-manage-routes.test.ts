@@ -9,11 +9,15 @@ let graph: Graph;
 
 beforeAll(async () => {
   const inventory = inventoryVariant(withoutPrivateDefaultRoute);
-  const { result } = await synthForTest("brownfield", { "vpc-lambda-kit:inventory": inventory, "vpc-lambda-kit:network": networkWithoutNat(true) });
+  const { result } = await synthForTest("brownfield", {
+    "vpc-lambda-kit:inventory": inventory,
+    "vpc-lambda-kit:network": networkWithoutNat(true),
+  });
   graph = result.graph;
 });
 
-const created = (type: string) => graph.resources.filter((r) => r.type === type && !(r as { existing?: boolean }).existing);
+const created = (type: string) =>
+  graph.resources.filter((r) => r.type === type && !(r as { existing?: boolean }).existing);
 
 test("creates one NAT gateway and EIP in the existing public subnet, and no VPC or subnet", () => {
   expect(created("aws:ec2/vpc:Vpc")).toEqual([]);
@@ -28,10 +32,17 @@ test("creates one NAT gateway and EIP in the existing public subnet, and no VPC 
 
 test("adds exactly one route (0.0.0.0/0 to its NAT on the shared table) and one S3 endpoint association", () => {
   const nat = created("aws:ec2/natGateway:NatGateway")[0];
-  expect(created("aws:ec2/route:Route").map((r) => r.inputs)).toEqual([{ routeTableId: "rtb-0a1b2c3d4e5f60712", destinationCidrBlock: "0.0.0.0/0", natGatewayId: nat.id }]);
+  expect(created("aws:ec2/route:Route").map((r) => r.inputs)).toEqual([
+    { routeTableId: "rtb-0a1b2c3d4e5f60712", destinationCidrBlock: "0.0.0.0/0", natGatewayId: nat.id },
+  ]);
   const gw = created("aws:ec2/vpcEndpoint:VpcEndpoint").filter((e) => e.inputs.vpcEndpointType === "Gateway");
-  expect(gw.map((e) => [String(e.inputs.serviceName).split(".").pop(), e.inputs.routeTableIds])).toEqual([["s3", ["rtb-0a1b2c3d4e5f60712"]]]);
-  expect(graph.outputs.routesToAdd).toEqual({ managedByKit: true, routes: [{ routeTableId: "rtb-0a1b2c3d4e5f60712", destination: "0.0.0.0/0", target: "NAT gateway egress-nat-0" }] });
+  expect(gw.map((e) => [String(e.inputs.serviceName).split(".").pop(), e.inputs.routeTableIds])).toEqual([
+    ["s3", ["rtb-0a1b2c3d4e5f60712"]],
+  ]);
+  expect(graph.outputs.routesToAdd).toEqual({
+    managedByKit: true,
+    routes: [{ routeTableId: "rtb-0a1b2c3d4e5f60712", destination: "0.0.0.0/0", target: "NAT gateway egress-nat-0" }],
+  });
 });
 
 test("the checker proves the internet flow through the new NAT and the existing internet gateway", async () => {

@@ -9,14 +9,24 @@ let graph: Graph;
 
 beforeAll(async () => {
   const inventory = inventoryVariant(withoutPrivateDefaultRoute);
-  const { result } = await synthForTest("brownfield", { "vpc-lambda-kit:inventory": inventory, "vpc-lambda-kit:network": networkWithoutNat(false) });
+  const { result } = await synthForTest("brownfield", {
+    "vpc-lambda-kit:inventory": inventory,
+    "vpc-lambda-kit:network": networkWithoutNat(false),
+  });
   graph = result.graph;
 });
 
 test("adds no route and no gateway endpoint to the existing tables, and reports the one route needed", () => {
   expect(graph.resources.filter((r) => r.type === "aws:ec2/route:Route")).toEqual([]);
-  expect(graph.resources.filter((r) => r.type === "aws:ec2/vpcEndpoint:VpcEndpoint" && r.inputs.vpcEndpointType === "Gateway")).toEqual([]);
-  expect(graph.outputs.routesToAdd).toEqual({ managedByKit: false, routes: [{ routeTableId: "rtb-0a1b2c3d4e5f60712", destination: "0.0.0.0/0", target: "NAT gateway egress-nat-0" }] });
+  expect(
+    graph.resources.filter(
+      (r) => r.type === "aws:ec2/vpcEndpoint:VpcEndpoint" && r.inputs.vpcEndpointType === "Gateway",
+    ),
+  ).toEqual([]);
+  expect(graph.outputs.routesToAdd).toEqual({
+    managedByKit: false,
+    routes: [{ routeTableId: "rtb-0a1b2c3d4e5f60712", destination: "0.0.0.0/0", target: "NAT gateway egress-nat-0" }],
+  });
 });
 
 test("the checker finds the internet flow broken at the existing route table", async () => {

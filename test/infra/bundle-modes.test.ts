@@ -11,25 +11,29 @@ import { kintoneSyncBundleOptions } from "../../functions/kintone-sync/bundle-op
 import { runtimeNode } from "../../ops/runtime-node";
 import { synthForTest } from "../support/graph";
 
-const sdkClients = (code: string) => [...new Set([...code.matchAll(/require\("(@aws-sdk\/[^"]+)"\)/g)].map((m) => m[1]))].sort();
+const sdkClients = (code: string) =>
+  [...new Set([...code.matchAll(/require\("(@aws-sdk\/[^"]+)"\)/g)].map((m) => m[1]))].sort();
 const certificates = (code: string) => (code.match(/-----BEGIN CERTIFICATE-----\s*MII/g) ?? []).length;
 const TOKYO_PG: BundleOptions = { dbAccess: "pg", rdsCaRegion: "ap-northeast-1" };
 
 describe("one access path per bundle", () => {
-  test.each(["db-writer", "pets-api"])("%s: the pg bundle has no Data API client, the Data API bundle no pg, CA or Secrets Manager", (name) => {
-    const both = bundleFunction(name);
-    const pg = bundleFunction(name, TOKYO_PG);
-    const dataApi = bundleFunction(name, { dbAccess: "data-api" });
-    expect(sdkClients(both.code)).toEqual(["@aws-sdk/client-rds-data", "@aws-sdk/client-secrets-manager"]);
-    expect(sdkClients(pg.code)).toEqual(["@aws-sdk/client-secrets-manager"]);
-    expect(sdkClients(dataApi.code)).toEqual(["@aws-sdk/client-rds-data"]);
-    // The pg driver (its SCRAM authentication) and the CA bundle are in the pg bundle only.
-    expect(pg.code.includes("SCRAM-SHA-256")).toBe(true);
-    expect(dataApi.code.includes("SCRAM-SHA-256")).toBe(false);
-    expect(certificates(pg.code)).toBeGreaterThan(0);
-    expect(certificates(dataApi.code)).toBe(0);
-    for (const b of [pg, dataApi]) expect(b.bytes).toBeLessThan(both.bytes);
-  });
+  test.each(["db-writer", "pets-api"])(
+    "%s: the pg bundle has no Data API client, the Data API bundle no pg, CA or Secrets Manager",
+    (name) => {
+      const both = bundleFunction(name);
+      const pg = bundleFunction(name, TOKYO_PG);
+      const dataApi = bundleFunction(name, { dbAccess: "data-api" });
+      expect(sdkClients(both.code)).toEqual(["@aws-sdk/client-rds-data", "@aws-sdk/client-secrets-manager"]);
+      expect(sdkClients(pg.code)).toEqual(["@aws-sdk/client-secrets-manager"]);
+      expect(sdkClients(dataApi.code)).toEqual(["@aws-sdk/client-rds-data"]);
+      // The pg driver (its SCRAM authentication) and the CA bundle are in the pg bundle only.
+      expect(pg.code.includes("SCRAM-SHA-256")).toBe(true);
+      expect(dataApi.code.includes("SCRAM-SHA-256")).toBe(false);
+      expect(certificates(pg.code)).toBeGreaterThan(0);
+      expect(certificates(dataApi.code)).toBe(0);
+      for (const b of [pg, dataApi]) expect(b.bytes).toBeLessThan(both.bytes);
+    },
+  );
 
   test("the pg bundle keeps only its region's RDS CA certificates and the region-independent roots", () => {
     const all = certificates(bundleFunction("db-writer").code);
@@ -37,22 +41,38 @@ describe("one access path per bundle", () => {
     expect(all).toBeGreaterThan(100);
     // ap-northeast-1: 2019 CA, RSA2048/RSA4096/ECC384 G1 roots; region-free: RDS 2019 roots (3), Amazon Root CA 1-4, Starfield.
     expect(certificates(tokyo)).toBe(12);
-    expect(certificates(bundleFunction("db-writer", { dbAccess: "pg", rdsCaRegion: "us-east-1" }).code)).toBeGreaterThan(12); // its own + the Beta endpoint's
-    expect(bundleFunction("db-writer", { dbAccess: "pg", rdsCaRegion: "us-east-1" }).sha256).not.toBe(bundleFunction("db-writer", TOKYO_PG).sha256);
+    expect(
+      certificates(bundleFunction("db-writer", { dbAccess: "pg", rdsCaRegion: "us-east-1" }).code),
+    ).toBeGreaterThan(12); // its own + the Beta endpoint's
+    expect(bundleFunction("db-writer", { dbAccess: "pg", rdsCaRegion: "us-east-1" }).sha256).not.toBe(
+      bundleFunction("db-writer", TOKYO_PG).sha256,
+    );
   });
 
   test("bad bundle options are refused naming the option and the fix", () => {
-    expect(() => bundleFunction("db-writer", { dbAccess: "mysql" as never })).toThrow(/dbAccess for "db-writer" is "mysql": use pg or data-api/);
-    expect(() => bundleFunction("db-writer", { rdsCaRegion: "tokyo" })).toThrow(/rdsCaRegion for "db-writer" is "tokyo": use a region name/);
-    expect(() => bundleFunction("db-writer", { dbAccess: "pg", rdsCaRegion: "xx-nowhere-9" })).toThrow(/no Amazon RDS CA for region xx-nowhere-9/);
+    expect(() => bundleFunction("db-writer", { dbAccess: "mysql" as never })).toThrow(
+      /dbAccess for "db-writer" is "mysql": use pg or data-api/,
+    );
+    expect(() => bundleFunction("db-writer", { rdsCaRegion: "tokyo" })).toThrow(
+      /rdsCaRegion for "db-writer" is "tokyo": use a region name/,
+    );
+    expect(() => bundleFunction("db-writer", { dbAccess: "pg", rdsCaRegion: "xx-nowhere-9" })).toThrow(
+      /no Amazon RDS CA for region xx-nowhere-9/,
+    );
   });
 
   test("the dev stack deploys db-writer and pets-api bundled for their access path and the database's region", async () => {
     const { view } = await synthForTest("dev");
     for (const name of ["db-writer", "pets-api"]) {
-      const env = (view.one("aws:lambda/function:Function", `${name}-fn`).inputs.environment as { variables: Record<string, string> }).variables;
+      const env = (
+        view.one("aws:lambda/function:Function", `${name}-fn`).inputs.environment as {
+          variables: Record<string, string>;
+        }
+      ).variables;
       const expected = env.DB_ACCESS === "pg" ? TOKYO_PG : { dbAccess: "data-api" as const };
-      expect(view.one("vpc-lambda-kit:functions:VpcFunction", name).inputs.bundleSha256).toBe(bundleFunction(name, expected).sha256);
+      expect(view.one("vpc-lambda-kit:functions:VpcFunction", name).inputs.bundleSha256).toBe(
+        bundleFunction(name, expected).sha256,
+      );
     }
   });
 });
@@ -77,7 +97,10 @@ describe("every bundle as deployed", () => {
     // The bundle beside an empty stand-in for the SDK client, on the runtime's Node: which internals did loading it pull in?
     const dir = path.join(REPO_ROOT, "out", "test-bundles", "kintone-sync-loadlist");
     fs.mkdirSync(path.join(dir, "node_modules", "@aws-sdk", "client-secrets-manager"), { recursive: true });
-    fs.writeFileSync(path.join(dir, "node_modules", "@aws-sdk", "client-secrets-manager", "index.js"), "module.exports = new Proxy({}, { get: () => class {} });\n");
+    fs.writeFileSync(
+      path.join(dir, "node_modules", "@aws-sdk", "client-secrets-manager", "index.js"),
+      "module.exports = new Proxy({}, { get: () => class {} });\n",
+    );
     const file = writeBundle(bundleFunction("kintone-sync", kintoneSyncBundleOptions()), dir);
     const probe = (script: string) => spawnSync(runtimeNode(), ["-e", script], { cwd: dir, encoding: "utf8" });
     const loaded = probe(`require(${JSON.stringify(file)}); console.log(process.moduleLoadList.join("\\n"))`);
@@ -86,6 +109,8 @@ describe("every bundle as deployed", () => {
     expect(modules).toContain("NativeModule https"); // it did load axios's http adapter
     expect(modules).not.toContain("NativeModule internal/deps/undici/undici");
     // The check can see undici when something loads it.
-    expect(probe(`globalThis.Request; console.log(process.moduleLoadList.join("\\n"))`).stdout.split("\n")).toContain("NativeModule internal/deps/undici/undici");
+    expect(probe(`globalThis.Request; console.log(process.moduleLoadList.join("\\n"))`).stdout.split("\n")).toContain(
+      "NativeModule internal/deps/undici/undici",
+    );
   });
 });

@@ -51,27 +51,43 @@ test("bring-your-own EIP allocations: no new EIPs, the NATs use them, egressIps 
 
 test("an EIP count that does not match the NAT strategy fails before anything is registered, naming the key and the fix", () => {
   const before = mocks.resources.length;
-  expect(() => new FixedEgressVpc("bad", {
-    availabilityZones: ["ap-northeast-1a", "ap-northeast-1c", "ap-northeast-1d"],
-    natGateways: "onePerAz",
-    eipAllocationIds: ["eipalloc-0123456789abcdef0"],
-  })).toThrow(/eipAllocationIds: natGateways "onePerAz" over 3 availability zone\(s\) needs 3 EIP allocation id\(s\), got 1\. Fix: give one allocation id per availability zone/);
-  expect(() => planFixedEgressVpc({ azCount: 2, natGateways: "single", eipAllocationIds: ["a", "b"] })).toThrow(/needs 1 EIP allocation id\(s\), got 2/);
+  expect(
+    () =>
+      new FixedEgressVpc("bad", {
+        availabilityZones: ["ap-northeast-1a", "ap-northeast-1c", "ap-northeast-1d"],
+        natGateways: "onePerAz",
+        eipAllocationIds: ["eipalloc-0123456789abcdef0"],
+      }),
+  ).toThrow(
+    /eipAllocationIds: natGateways "onePerAz" over 3 availability zone\(s\) needs 3 EIP allocation id\(s\), got 1\. Fix: give one allocation id per availability zone/,
+  );
+  expect(() => planFixedEgressVpc({ azCount: 2, natGateways: "single", eipAllocationIds: ["a", "b"] })).toThrow(
+    /needs 1 EIP allocation id\(s\), got 2/,
+  );
   expect(mocks.resources.length).toBe(before);
 });
 
 test("subnet mistakes are all reported at once: outside the VPC, overlapping, invalid", () => {
   let err: unknown;
   try {
-    planFixedEgressVpc({ azCount: 2, cidrBlock: "10.0.0.0/16", publicSubnetCidrs: ["10.0.10.0/24", "10.9.0.0/24"], privateSubnetCidrs: ["10.0.10.128/25", "10.0.1.1/24"] });
-  } catch (e) { err = e; }
+    planFixedEgressVpc({
+      azCount: 2,
+      cidrBlock: "10.0.0.0/16",
+      publicSubnetCidrs: ["10.0.10.0/24", "10.9.0.0/24"],
+      privateSubnetCidrs: ["10.0.10.128/25", "10.0.1.1/24"],
+    });
+  } catch (e) {
+    err = e;
+  }
   expect(err).toBeInstanceOf(ConfigErrors);
   const msgs = (err as ConfigErrors).errors.map((e) => e.message);
-  expect(msgs).toEqual(expect.arrayContaining([
-    expect.stringMatching(/^publicSubnetCidrs\[1\]: subnet 10\.9\.0\.0\/24 is outside the VPC 10\.0\.0\.0\/16/),
-    expect.stringMatching(/^privateSubnetCidrs\[1\]: "10\.0\.1\.1\/24" has host bits set/),
-    expect.stringMatching(/^privateSubnetCidrs\[0\]: subnet 10\.0\.10\.128\/25 overlaps publicSubnetCidrs\[0\]/),
-  ]));
+  expect(msgs).toEqual(
+    expect.arrayContaining([
+      expect.stringMatching(/^publicSubnetCidrs\[1\]: subnet 10\.9\.0\.0\/24 is outside the VPC 10\.0\.0\.0\/16/),
+      expect.stringMatching(/^privateSubnetCidrs\[1\]: "10\.0\.1\.1\/24" has host bits set/),
+      expect.stringMatching(/^privateSubnetCidrs\[0\]: subnet 10\.0\.10\.128\/25 overlaps publicSubnetCidrs\[0\]/),
+    ]),
+  );
   expect(() => planFixedEgressVpc({ azCount: 1, cidrBlock: "10.0.0.0/8" })).toThrow(ConfigError);
 });
 
@@ -90,8 +106,18 @@ test("a VpcFunction's egress comes only from its flows; duplicate targets share 
   });
   await resolveOutputs(fn.securityGroupId);
   await mocks.settle();
-  const rules = mocks.resources.slice(before).filter((r) => r.type === "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule");
-  expect(rules.map((r) => [r.inputs.ipProtocol, r.inputs.fromPort, r.inputs.toPort, r.inputs.cidrIpv4, r.inputs.description])).toEqual([
+  const rules = mocks.resources
+    .slice(before)
+    .filter((r) => r.type === "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule");
+  expect(
+    rules.map((r) => [
+      r.inputs.ipProtocol,
+      r.inputs.fromPort,
+      r.inputs.toPort,
+      r.inputs.cidrIpv4,
+      r.inputs.description,
+    ]),
+  ).toEqual([
     ["tcp", 5432, 5432, "10.1.0.0/16", "PostgreSQL over the TGW; PostgreSQL again"],
     ["tcp", 443, 443, "198.51.100.0/24", "SaaS"],
   ]);
@@ -99,22 +125,37 @@ test("a VpcFunction's egress comes only from its flows; duplicate targets share 
 
 test("bad flows are refused before the function registers anything", () => {
   const before = mocks.resources.length;
-  expect(() => new VpcFunction("bad-fn", {
-    source: "kintone-sync", bundle: kintoneSyncBundleOptions(), vpcId: "vpc-1", subnetIds: ["subnet-1"],
-    flows: [{ to: { kind: "cidr", cidr: "10.1.0.0/33" }, port: 5432, purpose: "db" }],
-  })).toThrow(/bad-fn\.flows\[0\]\.to\.cidr: "10\.1\.0\.0\/33" has a prefix length above 32/);
-  expect(() => new VpcFunction("bad-fn2", {
-    source: "kintone-sync", vpcId: "vpc-1", subnetIds: ["subnet-1"],
-    flows: [{ to: { kind: "internet", host: "x.example.com" }, port: 70000, purpose: "p" }],
-  })).toThrow(/bad-fn2\.flows\[0\]\.port/);
-  expect(() => new VpcFunction("bad-fn3", { source: "no-such-function", vpcId: "vpc-1", subnetIds: ["subnet-1"], flows: [] }))
-    .toThrow(/function "no-such-function" has no entry file at functions\/no-such-function\/index\.ts/);
+  expect(
+    () =>
+      new VpcFunction("bad-fn", {
+        source: "kintone-sync",
+        bundle: kintoneSyncBundleOptions(),
+        vpcId: "vpc-1",
+        subnetIds: ["subnet-1"],
+        flows: [{ to: { kind: "cidr", cidr: "10.1.0.0/33" }, port: 5432, purpose: "db" }],
+      }),
+  ).toThrow(/bad-fn\.flows\[0\]\.to\.cidr: "10\.1\.0\.0\/33" has a prefix length above 32/);
+  expect(
+    () =>
+      new VpcFunction("bad-fn2", {
+        source: "kintone-sync",
+        vpcId: "vpc-1",
+        subnetIds: ["subnet-1"],
+        flows: [{ to: { kind: "internet", host: "x.example.com" }, port: 70000, purpose: "p" }],
+      }),
+  ).toThrow(/bad-fn2\.flows\[0\]\.port/);
+  expect(
+    () =>
+      new VpcFunction("bad-fn3", { source: "no-such-function", vpcId: "vpc-1", subnetIds: ["subnet-1"], flows: [] }),
+  ).toThrow(/function "no-such-function" has no entry file at functions\/no-such-function\/index\.ts/);
   expect(mocks.resources.length).toBe(before);
 });
 
 test("the mocks are strict: an invoke they do not know fails loudly", async () => {
   await expect(aws.ec2.getAmi({ owners: ["amazon"], mostRecent: true })).rejects.toThrow();
-  expect(mocks.errors).toEqual([expect.stringMatching(/^unknown invoke aws:ec2\/getAmi:getAmi: the offline mocks answer only invokes they know/)]);
+  expect(mocks.errors).toEqual([
+    expect.stringMatching(/^unknown invoke aws:ec2\/getAmi:getAmi: the offline mocks answer only invokes they know/),
+  ]);
 });
 
 test("ids are deterministic: the same name gives the same id", () => {
@@ -129,31 +170,65 @@ test("ids are deterministic: the same name gives the same id", () => {
 });
 
 describe("VpcEndpoints", () => {
-  const base = { vpcId: "vpc-9", region: "ap-northeast-1", subnetIds: ["subnet-a", "subnet-b"], routeTableIds: ["rtb-a", "rtb-b"] };
+  const base = {
+    vpcId: "vpc-9",
+    region: "ap-northeast-1",
+    subnetIds: ["subnet-a", "subnet-b"],
+    routeTableIds: ["rtb-a", "rtb-b"],
+  };
 
   test("interface endpoints get private DNS, the chosen subnets and one SG that admits 443 only from allowed groups", async () => {
     const before = mocks.resources.length;
-    const eps = new VpcEndpoints("eps", { ...base, vpcDns: { hostnames: true, support: true }, interfaceServices: ["secretsmanager", "logs"] });
+    const eps = new VpcEndpoints("eps", {
+      ...base,
+      vpcDns: { hostnames: true, support: true },
+      interfaceServices: ["secretsmanager", "logs"],
+    });
     eps.allowFrom("sg-connector", "appflow connector");
     await resolveOutputs(eps.securityGroupId);
     await mocks.settle();
     const mine = mocks.resources.slice(before);
     const sg = mine.find((r) => r.type === "aws:ec2/securityGroup:SecurityGroup")!;
-    const endpoints = mine.filter((r) => r.type === "aws:ec2/vpcEndpoint:VpcEndpoint").sort((a, b) => a.name.localeCompare(b.name));
-    expect(endpoints.map((e) => [e.inputs.serviceName, e.inputs.vpcEndpointType, e.inputs.privateDnsEnabled, e.inputs.subnetIds, e.inputs.securityGroupIds])).toEqual([
+    const endpoints = mine
+      .filter((r) => r.type === "aws:ec2/vpcEndpoint:VpcEndpoint")
+      .sort((a, b) => a.name.localeCompare(b.name));
+    expect(
+      endpoints.map((e) => [
+        e.inputs.serviceName,
+        e.inputs.vpcEndpointType,
+        e.inputs.privateDnsEnabled,
+        e.inputs.subnetIds,
+        e.inputs.securityGroupIds,
+      ]),
+    ).toEqual([
       ["com.amazonaws.ap-northeast-1.logs", "Interface", true, ["subnet-a", "subnet-b"], [sg.id]],
       ["com.amazonaws.ap-northeast-1.s3", "Gateway", undefined, undefined, undefined],
       ["com.amazonaws.ap-northeast-1.secretsmanager", "Interface", true, ["subnet-a", "subnet-b"], [sg.id]],
     ]);
     expect(endpoints[1].inputs.routeTableIds).toEqual(["rtb-a", "rtb-b"]);
     const ingress = mine.filter((r) => r.type === "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule");
-    expect(ingress.map((r) => r.inputs)).toEqual([{ securityGroupId: sg.id, referencedSecurityGroupId: "sg-connector", ipProtocol: "tcp", fromPort: 443, toPort: 443, description: "appflow connector" }]);
+    expect(ingress.map((r) => r.inputs)).toEqual([
+      {
+        securityGroupId: sg.id,
+        referencedSecurityGroupId: "sg-connector",
+        ipProtocol: "tcp",
+        fromPort: 443,
+        toPort: 443,
+        description: "appflow connector",
+      },
+    ]);
     expect(mine.filter((r) => r.type === "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")).toEqual([]);
   });
 
   test.each([
-    [{ hostnames: false, support: true }, /eps2\.vpcDns\.hostnames: private DNS for secretsmanager needs DNS hostnames on the VPC, and it is off\. Fix: turn on the VPC's DNS hostnames attribute \(enableDnsHostnames: true\)/],
-    [{ hostnames: true, support: false }, /eps2\.vpcDns\.support: private DNS for secretsmanager needs DNS resolution on the VPC, and it is off\. Fix: turn on the VPC's DNS resolution attribute \(enableDnsSupport: true\)/],
+    [
+      { hostnames: false, support: true },
+      /eps2\.vpcDns\.hostnames: private DNS for secretsmanager needs DNS hostnames on the VPC, and it is off\. Fix: turn on the VPC's DNS hostnames attribute \(enableDnsHostnames: true\)/,
+    ],
+    [
+      { hostnames: true, support: false },
+      /eps2\.vpcDns\.support: private DNS for secretsmanager needs DNS resolution on the VPC, and it is off\. Fix: turn on the VPC's DNS resolution attribute \(enableDnsSupport: true\)/,
+    ],
   ])("private DNS on a VPC with %j is refused before anything is registered", (vpcDns, message) => {
     const before = mocks.resources.length;
     expect(() => new VpcEndpoints("eps2", { ...base, vpcDns, interfaceServices: ["secretsmanager"] })).toThrow(message);
@@ -162,7 +237,11 @@ describe("VpcEndpoints", () => {
 
   test("a function's AWS-service flow goes through the endpoint that exists, else the NAT", () => {
     const eps = { securityGroupId: "sg-ep", interfaceServices: ["secretsmanager"], prefixListIds: { s3: "pl-1" } };
-    expect(awsServiceFlow("secretsmanager", "token", eps).to).toEqual({ kind: "awsService", service: "secretsmanager", endpointSecurityGroupId: "sg-ep" });
+    expect(awsServiceFlow("secretsmanager", "token", eps).to).toEqual({
+      kind: "awsService",
+      service: "secretsmanager",
+      endpointSecurityGroupId: "sg-ep",
+    });
     expect(awsServiceFlow("s3", "export", eps).to).toEqual({ kind: "awsService", service: "s3", prefixListId: "pl-1" });
     expect(awsServiceFlow("logs", "x", eps).to).toEqual({ kind: "awsService", service: "logs" });
   });

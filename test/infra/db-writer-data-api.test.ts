@@ -6,15 +6,19 @@ import { readStackConfig } from "../../ops/stack-config";
 import { GraphView, policyDoc, synthForTest } from "../support/graph";
 
 // dev with both roles in one account and db-writer on the Data API: HTTPS to rds-data only, no 5432.
-const devNetwork = JSON.parse(readStackConfig(path.join(REPO_ROOT, "Pulumi.dev.yaml")).config["vpc-lambda-kit:network"]) as { interfaceEndpoints: string[] };
+const devNetwork = JSON.parse(
+  readStackConfig(path.join(REPO_ROOT, "Pulumi.dev.yaml")).config["vpc-lambda-kit:network"],
+) as { interfaceEndpoints: string[] };
 let g: GraphView;
 beforeAll(async () => {
-  g = (await synthForTest("dev", {
-    "vpc-lambda-kit:accounts": { a: { accountId: "111111111111" }, b: { accountId: "111111111111" } },
-    "vpc-lambda-kit:transitGateway": { principals: ["111111111111"] },
-    "vpc-lambda-kit:network": { ...devNetwork, interfaceEndpoints: [...devNetwork.interfaceEndpoints, "rds-data"] },
-    "vpc-lambda-kit:dbWriter": { access: "data-api" },
-  })).view;
+  g = (
+    await synthForTest("dev", {
+      "vpc-lambda-kit:accounts": { a: { accountId: "111111111111" }, b: { accountId: "111111111111" } },
+      "vpc-lambda-kit:transitGateway": { principals: ["111111111111"] },
+      "vpc-lambda-kit:network": { ...devNetwork, interfaceEndpoints: [...devNetwork.interfaceEndpoints, "rds-data"] },
+      "vpc-lambda-kit:dbWriter": { access: "data-api" },
+    })
+  ).view;
 });
 
 test("in one account the master secret keeps the AWS-managed key: no key, no secret policy, no pinned role name", () => {
@@ -27,10 +31,30 @@ test("in one account the master secret keeps the AWS-managed key: no key, no sec
 test("db-writer's only egress is 443 to the VPC's rds-data endpoint; it never opens 5432", () => {
   const sg = g.one("aws:ec2/securityGroup:SecurityGroup", "db-writer-sg");
   const endpointSg = g.one("aws:ec2/securityGroup:SecurityGroup", "endpoints-sg");
-  const egress = g.all("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule").filter((r) => r.inputs.securityGroupId === sg.id);
-  expect(egress.map((r) => [r.inputs.ipProtocol, r.inputs.fromPort, r.inputs.toPort, r.inputs.referencedSecurityGroupId ?? r.inputs.cidrIpv4])).toEqual([["tcp", 443, 443, endpointSg.id]]);
-  expect(g.one("aws:ec2/vpcEndpoint:VpcEndpoint", "endpoints-rds-data").inputs).toMatchObject({ serviceName: "com.amazonaws.ap-northeast-1.rds-data", vpcEndpointType: "Interface", privateDnsEnabled: true });
-  expect(g.one("vpc-lambda-kit:functions:VpcFunction", "db-writer").inputs.flows).toEqual([{ to: { kind: "awsService", service: "rds-data" }, port: 443, protocol: "tcp", purpose: "run SQL through the RDS Data API" }]);
+  const egress = g
+    .all("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+    .filter((r) => r.inputs.securityGroupId === sg.id);
+  expect(
+    egress.map((r) => [
+      r.inputs.ipProtocol,
+      r.inputs.fromPort,
+      r.inputs.toPort,
+      r.inputs.referencedSecurityGroupId ?? r.inputs.cidrIpv4,
+    ]),
+  ).toEqual([["tcp", 443, 443, endpointSg.id]]);
+  expect(g.one("aws:ec2/vpcEndpoint:VpcEndpoint", "endpoints-rds-data").inputs).toMatchObject({
+    serviceName: "com.amazonaws.ap-northeast-1.rds-data",
+    vpcEndpointType: "Interface",
+    privateDnsEnabled: true,
+  });
+  expect(g.one("vpc-lambda-kit:functions:VpcFunction", "db-writer").inputs.flows).toEqual([
+    {
+      to: { kind: "awsService", service: "rds-data" },
+      port: 443,
+      protocol: "tcp",
+      purpose: "run SQL through the RDS Data API",
+    },
+  ]);
 });
 
 test("its role may run Data API statements and transactions on that one cluster and read its secret, nothing else", () => {
@@ -43,8 +67,20 @@ test("its role may run Data API statements and transactions on that one cluster 
     { Sid: "ReadDbSecret", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: data.masterSecretArn },
     { Sid: "DataApi", Effect: "Allow", Action: DATA_API_ACTIONS, Resource: data.clusterArn },
   ]);
-  expect(DATA_API_ACTIONS).toEqual(["rds-data:ExecuteStatement", "rds-data:BatchExecuteStatement", "rds-data:BeginTransaction", "rds-data:CommitTransaction", "rds-data:RollbackTransaction"]);
+  expect(DATA_API_ACTIONS).toEqual([
+    "rds-data:ExecuteStatement",
+    "rds-data:BatchExecuteStatement",
+    "rds-data:BeginTransaction",
+    "rds-data:CommitTransaction",
+    "rds-data:RollbackTransaction",
+  ]);
   expect(data.clusterArn).toBe("arn:aws:rds:ap-northeast-1:111111111111:cluster:vpc-lambda-kit-dev-data-db");
-  const env = (g.one("aws:lambda/function:Function", "db-writer-fn").inputs.environment as { variables: Record<string, string> }).variables;
-  expect(env).toMatchObject({ DB_ACCESS: "data-api", DB_CLUSTER_ARN: data.clusterArn, DB_SECRET_ARN: data.masterSecretArn });
+  const env = (
+    g.one("aws:lambda/function:Function", "db-writer-fn").inputs.environment as { variables: Record<string, string> }
+  ).variables;
+  expect(env).toMatchObject({
+    DB_ACCESS: "data-api",
+    DB_CLUSTER_ARN: data.clusterArn,
+    DB_SECRET_ARN: data.masterSecretArn,
+  });
 });

@@ -48,20 +48,45 @@ describe("Athena connector in the dev stack", () => {
     const lbSg = g.byId(apps().proxyTier.securityGroupId);
     const endpointsSg = g.one(SG, "endpoints-sg");
     const egress = g.all(EGRESS).filter((r) => r.inputs.securityGroupId === sg.id);
-    expect(egress.map((r) => [r.inputs.fromPort, r.inputs.referencedSecurityGroupId ?? r.inputs.prefixListId ?? r.inputs.cidrIpv4]).sort()).toEqual([
-      [3128, lbSg.id],
-      [443, network().s3PrefixListId],
-      [443, endpointsSg.id],
-    ].sort());
-    expect(g.all(INGRESS).filter((r) => r.inputs.securityGroupId === lbSg.id && r.inputs.referencedSecurityGroupId === sg.id).map((r) => r.inputs.fromPort)).toEqual([3128]);
-    expect(g.all(INGRESS).filter((r) => r.inputs.securityGroupId === endpointsSg.id && r.inputs.referencedSecurityGroupId === sg.id).map((r) => r.inputs.fromPort)).toEqual([443]);
+    expect(
+      egress
+        .map((r) => [
+          r.inputs.fromPort,
+          r.inputs.referencedSecurityGroupId ?? r.inputs.prefixListId ?? r.inputs.cidrIpv4,
+        ])
+        .sort(),
+    ).toEqual(
+      [
+        [3128, lbSg.id],
+        [443, network().s3PrefixListId],
+        [443, endpointsSg.id],
+      ].sort(),
+    );
+    expect(
+      g
+        .all(INGRESS)
+        .filter((r) => r.inputs.securityGroupId === lbSg.id && r.inputs.referencedSecurityGroupId === sg.id)
+        .map((r) => r.inputs.fromPort),
+    ).toEqual([3128]);
+    expect(
+      g
+        .all(INGRESS)
+        .filter((r) => r.inputs.securityGroupId === endpointsSg.id && r.inputs.referencedSecurityGroupId === sg.id)
+        .map((r) => r.inputs.fromPort),
+    ).toEqual([443]);
   });
 });
 
 describe("kintone-sync's position table", () => {
   test("a DynamoDB table keyed by id (String), on demand, encrypted; no point-in-time recovery in dev", () => {
     const t = g.one("aws:dynamodb/table:Table", "kintone-sync-positions");
-    expect(t.inputs).toMatchObject({ billingMode: "PAY_PER_REQUEST", hashKey: "id", attributes: [{ name: "id", type: "S" }], serverSideEncryption: { enabled: true }, pointInTimeRecovery: { enabled: false } });
+    expect(t.inputs).toMatchObject({
+      billingMode: "PAY_PER_REQUEST",
+      hashKey: "id",
+      attributes: [{ name: "id", type: "S" }],
+      serverSideEncryption: { enabled: true },
+      pointInTimeRecovery: { enabled: false },
+    });
   });
 
   test("the function gets the table's name and GetItem/PutItem on that table only", () => {
@@ -78,12 +103,18 @@ describe("kintone-sync's position table", () => {
   });
 
   test("a DynamoDB gateway endpoint on the private route tables, and egress 443 to its prefix list", () => {
-    const ep = g.all("aws:ec2/vpcEndpoint:VpcEndpoint").find((e) => e.inputs.vpcEndpointType === "Gateway" && String(e.inputs.serviceName).endsWith(".dynamodb"));
+    const ep = g
+      .all("aws:ec2/vpcEndpoint:VpcEndpoint")
+      .find((e) => e.inputs.vpcEndpointType === "Gateway" && String(e.inputs.serviceName).endsWith(".dynamodb"));
     expect(ep).toBeDefined();
-    expect([...(ep!.inputs.routeTableIds as string[])].sort()).toEqual([...(network().privateRouteTableIds as unknown as string[])].sort());
+    expect([...(ep!.inputs.routeTableIds as string[])].sort()).toEqual(
+      [...(network().privateRouteTableIds as unknown as string[])].sort(),
+    );
     expect(network().dynamodbPrefixListId).toMatch(/^pl-/);
     const sg = g.one(SG, "kintone-sync-sg");
-    const toDynamo = g.all(EGRESS).filter((r) => r.inputs.securityGroupId === sg.id && r.inputs.prefixListId === network().dynamodbPrefixListId);
+    const toDynamo = g
+      .all(EGRESS)
+      .filter((r) => r.inputs.securityGroupId === sg.id && r.inputs.prefixListId === network().dynamodbPrefixListId);
     expect(toDynamo.map((r) => [r.inputs.ipProtocol, r.inputs.fromPort, r.inputs.toPort])).toEqual([["tcp", 443, 443]]);
   });
 });
@@ -96,7 +127,9 @@ describe("saas-export publishing", () => {
     expect(sd.location).toBe(`s3://${bucket}/raw/saas/current/`);
     expect(sd.inputFormat).toBe("org.apache.hadoop.hive.ql.io.SymlinkTextInputFormat");
     expect(sd.serDeInfo.serializationLibrary).toBe("org.openx.data.jsonserde.JsonSerDe");
-    expect((t.inputs.parameters as Record<string, string>)["storage.location.template"]).toBe(`s3://${bucket}/raw/saas/current/dt=\${dt}/`);
+    expect((t.inputs.parameters as Record<string, string>)["storage.location.template"]).toBe(
+      `s3://${bucket}/raw/saas/current/dt=\${dt}/`,
+    );
   });
 
   test("the role reads (GetObject) and writes under the prefix only; the publishing knobs reach the function", () => {
@@ -110,37 +143,96 @@ describe("saas-export publishing", () => {
 });
 
 describe("config errors name the key and the fix", () => {
-  const DEV_TABLE = { name: "items", url: "https://api.example-saas.com/v1/items", columns: [{ name: "id", type: "string" }] };
-  const athena = (over: Record<string, unknown>) => ({ "vpc-lambda-kit:athenaConnector": { catalogName: "saas_live", tables: [DEV_TABLE], ...over } });
+  const DEV_TABLE = {
+    name: "items",
+    url: "https://api.example-saas.com/v1/items",
+    columns: [{ name: "id", type: "string" }],
+  };
+  const athena = (over: Record<string, unknown>) => ({
+    "vpc-lambda-kit:athenaConnector": { catalogName: "saas_live", tables: [DEV_TABLE], ...over },
+  });
 
   test.each([
-    ["the connector without a proxy tier", { ...athena({}), "vpc-lambda-kit:proxyTier": undefined, "vpc-lambda-kit:saasExport": undefined },
-      /^vpc-lambda-kit:proxyTier: athenaConnector reads the SaaS through the proxy tier, which is not configured\. Fix: add proxyTier/],
-    ["a table host the proxy refuses", athena({ tables: [{ ...DEV_TABLE, url: "https://other.example.net/x" }] }),
-      /^vpc-lambda-kit:athenaConnector\.tables\[0\]\.url: host other\.example\.net is not on proxyTier\.allowedDomains.*Fix: add "other\.example\.net" to vpc-lambda-kit:proxyTier\.allowedDomains/],
-    ["an unknown column type", athena({ tables: [{ ...DEV_TABLE, columns: [{ name: "id", type: "uuid" }] }] }),
-      /^vpc-lambda-kit:athenaConnector\.tables\[0\]\.columns\[0\]\.type: "uuid" is not a supported column type: use one of string, int/],
-    ["an upper-case table name", athena({ tables: [{ ...DEV_TABLE, name: "Items" }] }),
-      /^vpc-lambda-kit:athenaConnector\.tables\[0\]\.name: "Items" is not a name Athena can query: use lower case/],
-    ["a table without columns", athena({ tables: [{ ...DEV_TABLE, columns: [] }] }),
-      /^vpc-lambda-kit:athenaConnector\.tables\[0\]\.columns: is empty/],
-    ["a catalog name Athena rejects", athena({ catalogName: "saas live!" }),
-      /^vpc-lambda-kit:athenaConnector\.catalogName: "saas live!" is not a data catalog name Athena accepts\. Fix: use 1-127 letters/],
-    ["the built-in catalog's name", athena({ catalogName: "AwsDataCatalog" }),
-      /^vpc-lambda-kit:athenaConnector\.catalogName: "AwsDataCatalog" is not a data catalog name/],
-    ["kintone-sync without the DynamoDB gateway endpoint",
-      { "vpc-lambda-kit:network": { cidrBlock: "10.0.0.0/16", availabilityZones: 2, interfaceEndpoints: ["secretsmanager", "execute-api"], gatewayEndpoints: ["s3"] } },
-      /^vpc-lambda-kit:network\.gatewayEndpoints: kintoneSync keeps its sync position in DynamoDB.*Fix: add dynamodb to network\.gatewayEndpoints/],
-    ["a publish share above 1", { "vpc-lambda-kit:saasExport": { url: "https://api.example-saas.com/v1/items", columns: [{ name: "id", type: "string" }], publishMinShare: 1.5 } },
-      /^vpc-lambda-kit:saasExport\.publishMinShare: .*Fix: /],
-    ["an unknown empty-last-page mode", { "vpc-lambda-kit:saasExport": { url: "https://api.example-saas.com/v1/items", columns: [{ name: "id", type: "string" }], emptyLastPage: "ignore" } },
-      /^vpc-lambda-kit:saasExport\.emptyLastPage: .*Fix: use one of the allowed values/],
+    [
+      "the connector without a proxy tier",
+      { ...athena({}), "vpc-lambda-kit:proxyTier": undefined, "vpc-lambda-kit:saasExport": undefined },
+      /^vpc-lambda-kit:proxyTier: athenaConnector reads the SaaS through the proxy tier, which is not configured\. Fix: add proxyTier/,
+    ],
+    [
+      "a table host the proxy refuses",
+      athena({ tables: [{ ...DEV_TABLE, url: "https://other.example.net/x" }] }),
+      /^vpc-lambda-kit:athenaConnector\.tables\[0\]\.url: host other\.example\.net is not on proxyTier\.allowedDomains.*Fix: add "other\.example\.net" to vpc-lambda-kit:proxyTier\.allowedDomains/,
+    ],
+    [
+      "an unknown column type",
+      athena({ tables: [{ ...DEV_TABLE, columns: [{ name: "id", type: "uuid" }] }] }),
+      /^vpc-lambda-kit:athenaConnector\.tables\[0\]\.columns\[0\]\.type: "uuid" is not a supported column type: use one of string, int/,
+    ],
+    [
+      "an upper-case table name",
+      athena({ tables: [{ ...DEV_TABLE, name: "Items" }] }),
+      /^vpc-lambda-kit:athenaConnector\.tables\[0\]\.name: "Items" is not a name Athena can query: use lower case/,
+    ],
+    [
+      "a table without columns",
+      athena({ tables: [{ ...DEV_TABLE, columns: [] }] }),
+      /^vpc-lambda-kit:athenaConnector\.tables\[0\]\.columns: is empty/,
+    ],
+    [
+      "a catalog name Athena rejects",
+      athena({ catalogName: "saas live!" }),
+      /^vpc-lambda-kit:athenaConnector\.catalogName: "saas live!" is not a data catalog name Athena accepts\. Fix: use 1-127 letters/,
+    ],
+    [
+      "the built-in catalog's name",
+      athena({ catalogName: "AwsDataCatalog" }),
+      /^vpc-lambda-kit:athenaConnector\.catalogName: "AwsDataCatalog" is not a data catalog name/,
+    ],
+    [
+      "kintone-sync without the DynamoDB gateway endpoint",
+      {
+        "vpc-lambda-kit:network": {
+          cidrBlock: "10.0.0.0/16",
+          availabilityZones: 2,
+          interfaceEndpoints: ["secretsmanager", "execute-api"],
+          gatewayEndpoints: ["s3"],
+        },
+      },
+      /^vpc-lambda-kit:network\.gatewayEndpoints: kintoneSync keeps its sync position in DynamoDB.*Fix: add dynamodb to network\.gatewayEndpoints/,
+    ],
+    [
+      "a publish share above 1",
+      {
+        "vpc-lambda-kit:saasExport": {
+          url: "https://api.example-saas.com/v1/items",
+          columns: [{ name: "id", type: "string" }],
+          publishMinShare: 1.5,
+        },
+      },
+      /^vpc-lambda-kit:saasExport\.publishMinShare: .*Fix: /,
+    ],
+    [
+      "an unknown empty-last-page mode",
+      {
+        "vpc-lambda-kit:saasExport": {
+          url: "https://api.example-saas.com/v1/items",
+          columns: [{ name: "id", type: "string" }],
+          emptyLastPage: "ignore",
+        },
+      },
+      /^vpc-lambda-kit:saasExport\.emptyLastPage: .*Fix: use one of the allowed values/,
+    ],
   ])("%s", (_label, patch, expected) => {
-    expect(configErrorsOf(patch as Record<string, unknown>)).toEqual(expect.arrayContaining([expect.stringMatching(expected)]));
+    expect(configErrorsOf(patch as Record<string, unknown>)).toEqual(
+      expect.arrayContaining([expect.stringMatching(expected)]),
+    );
   });
 
   test("a valid connector table on an allowed subdomain entry passes", () => {
-    const patch = { ...athena({ tables: [{ ...DEV_TABLE, url: "https://eu.api.example-saas.com/v1/items" }] }), "vpc-lambda-kit:proxyTier": { allowedDomains: [".example-saas.com"] } };
+    const patch = {
+      ...athena({ tables: [{ ...DEV_TABLE, url: "https://eu.api.example-saas.com/v1/items" }] }),
+      "vpc-lambda-kit:proxyTier": { allowedDomains: [".example-saas.com"] },
+    };
     expect(configErrorsOf(patch)).toEqual([]);
   });
 });

@@ -10,7 +10,11 @@ const outRoot = fs.mkdtempSync(path.join(os.tmpdir(), "vlk-synth-"));
 
 function synth(stack: string): { status: number | null; stdout: string; stderr: string; out: string } {
   const out = path.join(outRoot, stack);
-  const r = spawnSync("npm", ["run", "--silent", "synth", "--", stack, "--out", out], { cwd: REPO_ROOT, encoding: "utf8", env: { ...process.env, AWS_ACCESS_KEY_ID: "", AWS_PROFILE: "" } });
+  const r = spawnSync("npm", ["run", "--silent", "synth", "--", stack, "--out", out], {
+    cwd: REPO_ROOT,
+    encoding: "utf8",
+    env: { ...process.env, AWS_ACCESS_KEY_ID: "", AWS_PROFILE: "" },
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr, out };
 }
 
@@ -39,7 +43,16 @@ describe.each(["dev", "prod"])("npm run synth -- %s", (stack) => {
     expect(g.project).toBe("vpc-lambda-kit");
     expect(g.stack).toBe(stack);
     for (const res of g.resources) {
-      expect(Object.keys(res).sort()).toEqual(["dependencies", "id", "inputs", "name", "parent", "provider", "type", "urn"]);
+      expect(Object.keys(res).sort()).toEqual([
+        "dependencies",
+        "id",
+        "inputs",
+        "name",
+        "parent",
+        "provider",
+        "type",
+        "urn",
+      ]);
       expect(res.urn).toMatch(/^urn:pulumi:/);
       // Every dependency is another resource of the graph.
       for (const d of res.dependencies) expect(g.resources.some((x: any) => x.urn === d)).toBe(true);
@@ -49,7 +62,9 @@ describe.each(["dev", "prod"])("npm run synth -- %s", (stack) => {
     expect(subnetIds).toContain(nat.inputs.subnetId);
     const again = synth(stack);
     expect(again.status).toBe(0);
-    expect(fs.readFileSync(path.join(again.out, "graph.json"), "utf8")).toBe(fs.readFileSync(path.join(r.out, "graph.json"), "utf8"));
+    expect(fs.readFileSync(path.join(again.out, "graph.json"), "utf8")).toBe(
+      fs.readFileSync(path.join(r.out, "graph.json"), "utf8"),
+    );
   });
 
   test("every function bundle is written exactly as deployed", () => {

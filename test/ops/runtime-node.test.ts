@@ -26,7 +26,9 @@ describe("runtime parity", () => {
     const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "package.json"), "utf8"));
     const pinned = pkg.optionalDependencies[runtimeNodePackage()];
     expect(pinned).toMatch(new RegExp(`^${RUNTIME_NODE_MAJOR}\\.`));
-    const installed = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "node_modules", runtimeNodePackage(), "package.json"), "utf8"));
+    const installed = JSON.parse(
+      fs.readFileSync(path.join(REPO_ROOT, "node_modules", runtimeNodePackage(), "package.json"), "utf8"),
+    );
     expect(installed.version).toBe(pinned);
     expect(spawnSync(runtimeNode(), ["-v"], { encoding: "utf8" }).stdout.trim()).toBe(`v${pinned}`);
   });
@@ -34,7 +36,12 @@ describe("runtime parity", () => {
   test("a missing binary fails with the install command, not a stack trace", () => {
     const r = spawnSync(
       runtimeNode(),
-      ["-r", "ts-node/register/transpile-only", "-e", `process.env.RUNTIME_NODE="/nonexistent/node"; try { require("./ops/runtime-node").runtimeNode() } catch (e) { console.log(e.message) }`],
+      [
+        "-r",
+        "ts-node/register/transpile-only",
+        "-e",
+        `process.env.RUNTIME_NODE="/nonexistent/node"; try { require("./ops/runtime-node").runtimeNode() } catch (e) { console.log(e.message) }`,
+      ],
       { cwd: REPO_ROOT, encoding: "utf8" },
     );
     expect(r.stdout).toMatch(/RUNTIME_NODE=\/nonexistent\/node does not exist/);
@@ -42,11 +49,15 @@ describe("runtime parity", () => {
   });
 
   test("the jest config refuses another Node major with the command to use", () => {
-    const r = spawnSync(process.execPath, ["-e", `Object.defineProperty(process.versions, "node", { value: "20.1.0" }); require("./jest.config.js")`], {
-      cwd: REPO_ROOT,
-      encoding: "utf8",
-      env: { ...process.env, JEST_ANY_NODE: "" },
-    });
+    const r = spawnSync(
+      process.execPath,
+      ["-e", `Object.defineProperty(process.versions, "node", { value: "20.1.0" }); require("./jest.config.js")`],
+      {
+        cwd: REPO_ROOT,
+        encoding: "utf8",
+        env: { ...process.env, JEST_ANY_NODE: "" },
+      },
+    );
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/functions deploy on Node 24 .*npm test/s);
   });

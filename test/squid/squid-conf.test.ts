@@ -1,5 +1,11 @@
 /** renderSquidConf as a pure function: structure of the rendered text and input validation. */
-import { exactHeaderRegex, renderSquidConf, SquidConfOptions, SQUID_ACL, HEADER_VALUE_MAX } from "../../components/squid-conf";
+import {
+  exactHeaderRegex,
+  renderSquidConf,
+  SquidConfOptions,
+  SQUID_ACL,
+  HEADER_VALUE_MAX,
+} from "../../components/squid-conf";
 
 const base: SquidConfOptions = {
   port: 3128,
@@ -44,7 +50,12 @@ describe("renderSquidConf: structure", () => {
   it("defines every ACL before http_access uses it", () => {
     const ls = lines(conf);
     const firstUse = ls.findIndex((l) => l.startsWith("http_access"));
-    const defined = new Set(ls.slice(0, firstUse).filter((l) => l.startsWith("acl ")).map((l) => l.split(/\s+/)[1]));
+    const defined = new Set(
+      ls
+        .slice(0, firstUse)
+        .filter((l) => l.startsWith("acl "))
+        .map((l) => l.split(/\s+/)[1]),
+    );
     for (const rule of access(conf)) {
       for (const w of rule.split(/\s+/).slice(2)) {
         const name = w.replace(/^!/, "");
@@ -66,7 +77,13 @@ describe("renderSquidConf: structure", () => {
     for (const v of [all, "test", "a.b*c(d)", "${process_number}", "#x", '"q"']) {
       const re = new RegExp(exactHeaderRegex(v));
       expect(re.test(v)).toBe(true);
-      for (const near of [`x${v}`, `${v}x`, v.slice(1), v.replace(/./, "Z"), v.toUpperCase() === v ? v.toLowerCase() + "!" : v.toUpperCase()]) {
+      for (const near of [
+        `x${v}`,
+        `${v}x`,
+        v.slice(1),
+        v.replace(/./, "Z"),
+        v.toUpperCase() === v ? v.toLowerCase() + "!" : v.toUpperCase(),
+      ]) {
         if (near !== v) expect(re.test(near)).toBe(false);
       }
     }
@@ -99,16 +116,26 @@ describe("renderSquidConf: structure", () => {
   });
 
   it("strips the secret header and client addresses, disables caching and the pinger", () => {
-    for (const l of ["request_header_access X-Lambda-Test deny all", "forwarded_for delete", "via off", "cache deny all", "pinger_enable off"]) {
+    for (const l of [
+      "request_header_access X-Lambda-Test deny all",
+      "forwarded_for delete",
+      "via off",
+      "cache deny all",
+      "pinger_enable off",
+    ]) {
       expect(lines(conf)).toContain(l);
     }
   });
 
   it("denies link-local always and loopback destinations by default (on the allow line, after the cheap ACLs)", () => {
     const allow = access(conf).find((l) => l.startsWith("http_access allow"))!;
-    expect(allow).toBe(`http_access allow ${SQUID_ACL.clients} ${SQUID_ACL.domains} ${SQUID_ACL.header} !${SQUID_ACL.toLinkLocal} !${SQUID_ACL.toLocalhost}`);
+    expect(allow).toBe(
+      `http_access allow ${SQUID_ACL.clients} ${SQUID_ACL.domains} ${SQUID_ACL.header} !${SQUID_ACL.toLinkLocal} !${SQUID_ACL.toLocalhost}`,
+    );
     const open = access(render({ blockLocalDestinations: false })).find((l) => l.startsWith("http_access allow"))!;
-    expect(open).toBe(`http_access allow ${SQUID_ACL.clients} ${SQUID_ACL.domains} ${SQUID_ACL.header} !${SQUID_ACL.toLinkLocal}`);
+    expect(open).toBe(
+      `http_access allow ${SQUID_ACL.clients} ${SQUID_ACL.domains} ${SQUID_ACL.header} !${SQUID_ACL.toLinkLocal}`,
+    );
   });
 
   it("plain port without proxyProtocolFrom; require-proxy-header + proxy_protocol_access with it", () => {
@@ -124,17 +151,36 @@ describe("renderSquidConf: structure", () => {
       ]),
     );
     const ls = lines(c);
-    expect(ls.indexOf("proxy_protocol_access deny all")).toBe(ls.indexOf(`proxy_protocol_access allow ${SQUID_ACL.proxyLb}`) + 1);
+    expect(ls.indexOf("proxy_protocol_access deny all")).toBe(
+      ls.indexOf(`proxy_protocol_access allow ${SQUID_ACL.proxyLb}`) + 1,
+    );
   });
 
   it("uses Amazon Linux 2023 package paths by default, and the given ones otherwise", () => {
     expect(lines(conf)).toEqual(
-      expect.arrayContaining(["pid_filename /run/squid.pid", "access_log daemon:/var/log/squid/access.log squid", "cache_log /var/log/squid/cache.log", "coredump_dir /var/spool/squid"]),
+      expect.arrayContaining([
+        "pid_filename /run/squid.pid",
+        "access_log daemon:/var/log/squid/access.log squid",
+        "cache_log /var/log/squid/cache.log",
+        "coredump_dir /var/spool/squid",
+      ]),
     );
     expect(conf).not.toMatch(/^(cache_effective_user|hosts_file|dns_nameservers|shutdown_lifetime)/m);
-    const c = render({ pidFile: "/tmp/x/p.pid", hostsFile: "/tmp/x/hosts", dnsNameservers: ["127.0.0.1"], cacheEffectiveUser: "proxy", shutdownLifetimeSeconds: 0 });
+    const c = render({
+      pidFile: "/tmp/x/p.pid",
+      hostsFile: "/tmp/x/hosts",
+      dnsNameservers: ["127.0.0.1"],
+      cacheEffectiveUser: "proxy",
+      shutdownLifetimeSeconds: 0,
+    });
     expect(lines(c)).toEqual(
-      expect.arrayContaining(["pid_filename /tmp/x/p.pid", "hosts_file /tmp/x/hosts", "dns_nameservers 127.0.0.1", "cache_effective_user proxy", "shutdown_lifetime 0 seconds"]),
+      expect.arrayContaining([
+        "pid_filename /tmp/x/p.pid",
+        "hosts_file /tmp/x/hosts",
+        "dns_nameservers 127.0.0.1",
+        "cache_effective_user proxy",
+        "shutdown_lifetime 0 seconds",
+      ]),
     );
   });
 
@@ -145,7 +191,9 @@ describe("renderSquidConf: structure", () => {
   });
 
   it("is deterministic and pure (same input → same text; input not mutated)", () => {
-    const input: SquidConfOptions = JSON.parse(JSON.stringify({ ...base, allowedDomains: [".B.example.com", "a.example.com"] }));
+    const input: SquidConfOptions = JSON.parse(
+      JSON.stringify({ ...base, allowedDomains: [".B.example.com", "a.example.com"] }),
+    );
     const copy = JSON.parse(JSON.stringify(input));
     expect(renderSquidConf(input)).toBe(renderSquidConf(input));
     expect(input).toEqual(copy);
@@ -154,28 +202,72 @@ describe("renderSquidConf: structure", () => {
 
 describe("renderSquidConf: validation names the bad key/entry and the fix", () => {
   it.each<[string, Partial<SquidConfOptions>, RegExp]>([
-    ["duplicate domain", { allowedDomains: ["api.example.org", "api.example.org"] }, /allowedDomains\[1\]: "api\.example\.org" duplicates allowedDomains\[0\].*Fix: remove allowedDomains\[1\]/],
-    ["case-duplicate domain", { allowedDomains: ["API.example.org", "api.EXAMPLE.org"] }, /allowedDomains\[1\].*duplicates allowedDomains\[0\].*case-insensitive/],
-    ["host covered by wildcard", { allowedDomains: [".example.com", "api.example.com"] }, /allowedDomains\[1\]: "api\.example\.com" is already covered by allowedDomains\[0\] "\.example\.com"/],
-    ["wildcard listed after its own apex", { allowedDomains: ["example.com", ".example.com"] }, /allowedDomains\[0\]: "example\.com" is already covered by allowedDomains\[1\]/],
-    ["nested wildcard", { allowedDomains: [".a.example.com", ".example.com"] }, /allowedDomains\[0\]: "\.a\.example\.com" is already covered/],
-    ["star wildcard", { allowedDomains: ["*.example.com"] }, /allowedDomains\[0\].*'\*' wildcard.*Fix: write "\.example\.com"/],
-    ["URL instead of domain", { allowedDomains: ["https://api.example.com/"] }, /allowedDomains\[0\].*not a bare domain/],
+    [
+      "duplicate domain",
+      { allowedDomains: ["api.example.org", "api.example.org"] },
+      /allowedDomains\[1\]: "api\.example\.org" duplicates allowedDomains\[0\].*Fix: remove allowedDomains\[1\]/,
+    ],
+    [
+      "case-duplicate domain",
+      { allowedDomains: ["API.example.org", "api.EXAMPLE.org"] },
+      /allowedDomains\[1\].*duplicates allowedDomains\[0\].*case-insensitive/,
+    ],
+    [
+      "host covered by wildcard",
+      { allowedDomains: [".example.com", "api.example.com"] },
+      /allowedDomains\[1\]: "api\.example\.com" is already covered by allowedDomains\[0\] "\.example\.com"/,
+    ],
+    [
+      "wildcard listed after its own apex",
+      { allowedDomains: ["example.com", ".example.com"] },
+      /allowedDomains\[0\]: "example\.com" is already covered by allowedDomains\[1\]/,
+    ],
+    [
+      "nested wildcard",
+      { allowedDomains: [".a.example.com", ".example.com"] },
+      /allowedDomains\[0\]: "\.a\.example\.com" is already covered/,
+    ],
+    [
+      "star wildcard",
+      { allowedDomains: ["*.example.com"] },
+      /allowedDomains\[0\].*'\*' wildcard.*Fix: write "\.example\.com"/,
+    ],
+    [
+      "URL instead of domain",
+      { allowedDomains: ["https://api.example.com/"] },
+      /allowedDomains\[0\].*not a bare domain/,
+    ],
     ["IP address", { allowedDomains: ["203.0.113.10"] }, /allowedDomains\[0\].*IP address/],
     ["single label", { allowedDomains: [".com"] }, /allowedDomains\[0\].*single label/],
     ["bad label", { allowedDomains: ["api.-example.com"] }, /allowedDomains\[0\].*invalid label "-example"/],
     ["underscore", { allowedDomains: ["my_api.example.com"] }, /allowedDomains\[0\].*invalid label "my_api"/],
-    ["trailing dot", { allowedDomains: ["api.example.com."] }, /allowedDomains\[0\].*ends with a dot.*Fix: write "api\.example\.com"/],
+    [
+      "trailing dot",
+      { allowedDomains: ["api.example.com."] },
+      /allowedDomains\[0\].*ends with a dot.*Fix: write "api\.example\.com"/,
+    ],
     ["whitespace", { allowedDomains: [" api.example.com"] }, /allowedDomains\[0\].*whitespace/],
     ["unicode", { allowedDomains: ["bücher.example"] }, /allowedDomains\[0\].*punycode/],
     ["empty whitelist", { allowedDomains: [] }, /allowedDomains: must be a non-empty array/],
     ["CIDR with host bits", { clientCidrs: ["10.0.1.5/24"] }, /clientCidrs\[0\]: .*host bits set.*10\.0\.1\.0\/24/],
     ["plain IP as CIDR", { clientCidrs: ["10.0.1.5"] }, /clientCidrs\[0\].*Fix: write "10\.0\.1\.5\/32"/],
-    ["nested CIDR", { clientCidrs: ["10.0.0.0/16", "10.0.1.0/24"] }, /clientCidrs\[1\]: "10\.0\.1\.0\/24" lies inside clientCidrs\[0\]/],
-    ["duplicate CIDR", { clientCidrs: ["10.0.1.0/24", "10.0.1.0/24"] }, /clientCidrs\[1\]: "10\.0\.1\.0\/24" duplicates clientCidrs\[0\]/],
+    [
+      "nested CIDR",
+      { clientCidrs: ["10.0.0.0/16", "10.0.1.0/24"] },
+      /clientCidrs\[1\]: "10\.0\.1\.0\/24" lies inside clientCidrs\[0\]/,
+    ],
+    [
+      "duplicate CIDR",
+      { clientCidrs: ["10.0.1.0/24", "10.0.1.0/24"] },
+      /clientCidrs\[1\]: "10\.0\.1\.0\/24" duplicates clientCidrs\[0\]/,
+    ],
     ["any source", { clientCidrs: ["0.0.0.0/0"] }, /clientCidrs\[0\].*every IPv4 address/],
     ["no clients", { clientCidrs: [] }, /clientCidrs: must be a non-empty array/],
-    ["empty proxyProtocolFrom", { proxyProtocolFrom: [] }, /proxyProtocolFrom: must be a non-empty array.*omit proxyProtocolFrom/],
+    [
+      "empty proxyProtocolFrom",
+      { proxyProtocolFrom: [] },
+      /proxyProtocolFrom: must be a non-empty array.*omit proxyProtocolFrom/,
+    ],
     ["bad LB CIDR", { proxyProtocolFrom: ["10.0.10.0/33"] }, /proxyProtocolFrom\[0\]/],
     ["bad port", { port: 70000 }, /port: 70000 is not a TCP port/],
     ["bad connect port", { connectPorts: [443, 0] }, /connectPorts\[1\]: 0 is not a TCP port/],
@@ -186,7 +278,11 @@ describe("renderSquidConf: validation names the bad key/entry and the fix", () =
     ["relative log path", { accessLog: "access.log" }, /accessLog: "access\.log" is not an absolute path/],
     ["root as effective user", { cacheEffectiveUser: "root" }, /cacheEffectiveUser/],
     ["bad nameserver", { dnsNameservers: ["resolver"] }, /dnsNameservers\[0\]/],
-    ["negative shutdown lifetime", { shutdownLifetimeSeconds: -1 }, /shutdownLifetimeSeconds: -1 is not a whole number of seconds/],
+    [
+      "negative shutdown lifetime",
+      { shutdownLifetimeSeconds: -1 },
+      /shutdownLifetimeSeconds: -1 is not a whole number of seconds/,
+    ],
   ])("%s", (_name, over, expected) => {
     expect(errorOf(over)).toMatch(expected);
   });
@@ -206,12 +302,19 @@ describe("renderSquidConf: validation names the bad key/entry and the fix", () =
 
   it("empty and over-long header values are rejected", () => {
     expect(errorOf({ headerValue: "" })).toMatch(/headerValue: is empty/);
-    expect(errorOf({ headerValue: "a".repeat(HEADER_VALUE_MAX + 1) })).toMatch(new RegExp(`headerValue: is ${HEADER_VALUE_MAX + 1} characters long`));
+    expect(errorOf({ headerValue: "a".repeat(HEADER_VALUE_MAX + 1) })).toMatch(
+      new RegExp(`headerValue: is ${HEADER_VALUE_MAX + 1} characters long`),
+    );
     expect(errorOf({ headerValue: undefined as unknown as string })).toMatch(/headerValue: must be a string/);
   });
 
   it("reports all problems at once", () => {
-    const msg = errorOf({ port: 0, allowedDomains: ["*.x.com", "ok.example.com"], clientCidrs: ["10.0.0.1/8"], headerName: "Bad Name" });
+    const msg = errorOf({
+      port: 0,
+      allowedDomains: ["*.x.com", "ok.example.com"],
+      clientCidrs: ["10.0.0.1/8"],
+      headerName: "Bad Name",
+    });
     expect(msg).toMatch(/4 problems/);
     for (const k of ["port:", "allowedDomains[0]", "clientCidrs[0]", "headerName:"]) expect(msg).toContain(k);
   });
@@ -223,7 +326,6 @@ describe("renderSquidConf: validation names the bad key/entry and the fix", () =
 });
 
 test("renderSquidConf is part of the kit's public surface (components/index.ts)", () => {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const index = require("../../components");
   expect(index.renderSquidConf).toBe(renderSquidConf);
   expect(typeof index.SquidProxyTier).toBe("function");

@@ -39,8 +39,17 @@ NASTY += "${process_number}#end\\"; // Squid macro syntax, a '#' and a trailing 
 
 const HOSTS = Object.fromEntries(
   [
-    "api.example.org", "other.example.org", "example.org", "example.com", "sub.example.com", "deep.sub.example.com",
-    "evil-example.com", "example.com.evil.net", "api.example.org.evil.net", "notexample.com", "saas.not-listed.net",
+    "api.example.org",
+    "other.example.org",
+    "example.org",
+    "example.com",
+    "sub.example.com",
+    "deep.sub.example.com",
+    "evil-example.com",
+    "example.com.evil.net",
+    "api.example.org.evil.net",
+    "notexample.com",
+    "saas.not-listed.net",
   ].map((h) => [h, "127.0.0.1"]),
 );
 const DOMAINS = [".example.com", "api.example.org"];
@@ -72,7 +81,10 @@ function baseOptions(port: number, sb: SquidSandbox): SquidConfOptions {
   };
 }
 
-async function launch(name: string, make: (port: number, sb: SquidSandbox) => SquidConfOptions): Promise<[RunningSquid, SquidSandbox]> {
+async function launch(
+  name: string,
+  make: (port: number, sb: SquidSandbox) => SquidConfOptions,
+): Promise<[RunningSquid, SquidSandbox]> {
   const sb = makeSandbox(HOSTS, `vlk-squid-${name}-`);
   sandboxes.push(sb);
   const port = await freePort();
@@ -109,8 +121,12 @@ afterAll(async () => {
 });
 
 const url = (host: string, p = "/records") => `http://${host}:${upstream.port}${p}`;
-const get = (s: RunningSquid, host: string, headers: Array<[string, string]>, extra: { localAddress?: string; preamble?: string } = {}) =>
-  proxyRequest({ port: s.port, request: httpGet(url(host), headers), ...extra });
+const get = (
+  s: RunningSquid,
+  host: string,
+  headers: Array<[string, string]>,
+  extra: { localAddress?: string; preamble?: string } = {},
+) => proxyRequest({ port: s.port, request: httpGet(url(host), headers), ...extra });
 const withSecret: Array<[string, string]> = [[HEADER, SECRET]];
 
 /** Runs `fn` and returns the upstream requests it caused. */
@@ -135,8 +151,16 @@ describe("real squid: environment", () => {
 
   it("a 600-domain whitelist parses cleanly (one domain per line keeps lines under Squid's 2048-byte limit)", () => {
     const allowedDomains: string[] = [];
-    for (let i = 0; i < 300; i++) allowedDomains.push(`.tenant${i}.saas-${i % 7}.example.net`, `api${i}.vendor-${i % 11}.example.io`);
-    const conf = renderSquidConf({ port: 3128, headerName: HEADER, headerValue: NASTY, allowedDomains, clientCidrs: ["10.0.0.0/16"], proxyProtocolFrom: ["10.0.10.0/24", "10.0.11.0/24"] });
+    for (let i = 0; i < 300; i++)
+      allowedDomains.push(`.tenant${i}.saas-${i % 7}.example.net`, `api${i}.vendor-${i % 11}.example.io`);
+    const conf = renderSquidConf({
+      port: 3128,
+      headerName: HEADER,
+      headerValue: NASTY,
+      allowedDomains,
+      clientCidrs: ["10.0.0.0/16"],
+      proxyProtocolFrom: ["10.0.10.0/24", "10.0.11.0/24"],
+    });
     const r = squidParse(conf);
     expect(r.status).toBe(0);
     expect(r.problems).toEqual([]);
@@ -145,7 +169,14 @@ describe("real squid: environment", () => {
 
   it("Squid itself complains about the overlaps renderSquidConf rejects (why validation refuses them)", () => {
     const r = squidParse(
-      ["http_port 127.0.0.1:3999", "acl d dstdomain .example.com api.example.com", "acl s src 10.0.0.0/16 10.0.1.0/24", "http_access allow d s", "http_access deny all", ""].join("\n"),
+      [
+        "http_port 127.0.0.1:3999",
+        "acl d dstdomain .example.com api.example.com",
+        "acl s src 10.0.0.0/16 10.0.1.0/24",
+        "http_access allow d s",
+        "http_access deny all",
+        "",
+      ].join("\n"),
     );
     expect(r.problems.join("\n")).toMatch(/'api\.example\.com' is a subdomain of '\.example\.com'/);
     expect(r.problems.join("\n")).toMatch(/'10\.0\.1\.0\/24' is a subnetwork of/);
@@ -155,7 +186,11 @@ describe("real squid: environment", () => {
 describe("real squid: header AND domain AND source (plain HTTP)", () => {
   it("header + whitelisted host → 200; upstream sees neither the secret nor the client address", async () => {
     const hits = await upstreamHits(async () => {
-      const r = await get(main, "api.example.org", [...withSecret, ["X-Forwarded-For", "203.0.113.9"], ["Forwarded", "for=203.0.113.9"]]);
+      const r = await get(main, "api.example.org", [
+        ...withSecret,
+        ["X-Forwarded-For", "203.0.113.9"],
+        ["Forwarded", "for=203.0.113.9"],
+      ]);
       expect(r.status).toBe(200);
       expect(r.body).toContain("upstream-ok host=api.example.org");
     });
@@ -194,23 +229,37 @@ describe("real squid: header AND domain AND source (plain HTTP)", () => {
     expect((await get(main, "api.example.org", [])).status).toBe(403);
   });
 
-  it.each(["xtestx", "test2", "Test", "tes", " test2", "test, test", ".est"])("wrong header value %j → 403", async (value) => {
-    expect((await get(main, "api.example.org", [[HEADER, value]])).status).toBe(403);
-  });
-
-  it("the header sent twice (Squid joins them to 'test, test') → 403", async () => {
-    expect((await get(main, "api.example.org", [[HEADER, SECRET], [HEADER, SECRET]])).status).toBe(403);
-  });
-
-  it.each(["evil-example.com", "example.com.evil.net", "api.example.org.evil.net", "notexample.com", "other.example.org", "example.org"])(
-    "look-alike or not-listed host %s → 403",
-    async (host) => {
-      const hits = await upstreamHits(async () => {
-        expect((await get(main, host, withSecret)).status).toBe(403);
-      });
-      expect(hits).toHaveLength(0);
+  it.each(["xtestx", "test2", "Test", "tes", " test2", "test, test", ".est"])(
+    "wrong header value %j → 403",
+    async (value) => {
+      expect((await get(main, "api.example.org", [[HEADER, value]])).status).toBe(403);
     },
   );
+
+  it("the header sent twice (Squid joins them to 'test, test') → 403", async () => {
+    expect(
+      (
+        await get(main, "api.example.org", [
+          [HEADER, SECRET],
+          [HEADER, SECRET],
+        ])
+      ).status,
+    ).toBe(403);
+  });
+
+  it.each([
+    "evil-example.com",
+    "example.com.evil.net",
+    "api.example.org.evil.net",
+    "notexample.com",
+    "other.example.org",
+    "example.org",
+  ])("look-alike or not-listed host %s → 403", async (host) => {
+    const hits = await upstreamHits(async () => {
+      expect((await get(main, host, withSecret)).status).toBe(403);
+    });
+    expect(hits).toHaveLength(0);
+  });
 
   it("the IP address of a whitelisted host → 403 (dstdomain -n: no reverse lookup)", async () => {
     expect((await get(main, "127.0.0.1", withSecret)).status).toBe(403);
@@ -224,19 +273,35 @@ describe("real squid: header AND domain AND source (plain HTTP)", () => {
   });
 
   it("plain HTTP to a port outside safePorts → 403", async () => {
-    const r = await proxyRequest({ port: main.port, request: httpGet(`http://api.example.org:${echo.port}/`, withSecret) });
+    const r = await proxyRequest({
+      port: main.port,
+      request: httpGet(`http://api.example.org:${echo.port}/`, withSecret),
+    });
     expect(r.status).toBe(403);
   });
 
   it("non-HTTP schemes (ftp://) → 403", async () => {
-    const r = await proxyRequest({ port: main.port, request: httpGet(`ftp://api.example.org:${upstream.port}/`, withSecret) });
+    const r = await proxyRequest({
+      port: main.port,
+      request: httpGet(`ftp://api.example.org:${upstream.port}/`, withSecret),
+    });
     expect(r.status).toBe(403);
   });
 });
 
 describe("real squid: CONNECT (HTTPS tunnels see only the CONNECT request's headers)", () => {
-  const tunnel = (s: RunningSquid, authority: string, headers: Array<[string, string]>, extra: { localAddress?: string } = {}) =>
-    proxyRequest({ port: s.port, request: connectRequest(authority, headers), tunnelData: "ping-through-tunnel\n", ...extra });
+  const tunnel = (
+    s: RunningSquid,
+    authority: string,
+    headers: Array<[string, string]>,
+    extra: { localAddress?: string } = {},
+  ) =>
+    proxyRequest({
+      port: s.port,
+      request: connectRequest(authority, headers),
+      tunnelData: "ping-through-tunnel\n",
+      ...extra,
+    });
 
   it("CONNECT with the header to a whitelisted host on a connect port → 200 Connection established; only client bytes reach the target", async () => {
     const before = echo.received.length;
@@ -271,7 +336,9 @@ describe("real squid: CONNECT (HTTPS tunnels see only the CONNECT request's head
   });
 
   it("CONNECT from a source outside clientCidrs → 403", async () => {
-    expect((await tunnel(main, `api.example.org:${echo.port}`, withSecret, { localAddress: "127.0.0.2" })).status).toBe(403);
+    expect((await tunnel(main, `api.example.org:${echo.port}`, withSecret, { localAddress: "127.0.0.2" })).status).toBe(
+      403,
+    );
   });
 });
 
@@ -310,11 +377,15 @@ describe("real squid: PROXY protocol from the load balancer", () => {
   });
 
   it("PROXY header claiming a client outside clientCidrs → 403", async () => {
-    expect((await get(proxied, "api.example.org", nasty, { preamble: pp("10.0.2.5"), localAddress: lb })).status).toBe(403);
+    expect((await get(proxied, "api.example.org", nasty, { preamble: pp("10.0.2.5"), localAddress: lb })).status).toBe(
+      403,
+    );
   });
 
   it("the LB's own address is not a client: header + domain without PROXY-claimed client in clientCidrs → 403", async () => {
-    expect((await get(proxied, "api.example.org", nasty, { preamble: pp("127.0.0.1"), localAddress: lb })).status).toBe(403);
+    expect((await get(proxied, "api.example.org", nasty, { preamble: pp("127.0.0.1"), localAddress: lb })).status).toBe(
+      403,
+    );
   });
 
   it.each([
@@ -325,7 +396,9 @@ describe("real squid: PROXY protocol from the load balancer", () => {
     ["'\\' dropped", NASTY.replace("\\", "")],
     ["case changed", NASTY.toLowerCase()],
   ])("all-ASCII secret with %s → 403", async (_what, value) => {
-    expect((await get(proxied, "api.example.org", [[HEADER, value]], { preamble: pp("10.0.1.5"), localAddress: lb })).status).toBe(403);
+    expect(
+      (await get(proxied, "api.example.org", [[HEADER, value]], { preamble: pp("10.0.1.5"), localAddress: lb })).status,
+    ).toBe(403);
   });
 
   it("CONNECT through PROXY protocol with the exact header → 200", async () => {
@@ -343,7 +416,8 @@ describe("real squid: PROXY protocol from the load balancer", () => {
 
 describe("real squid: PROXY protocol v2 (binary), as a Network Load Balancer target group sends it", () => {
   const lb = "127.0.0.1";
-  const v2 = (src: string, tlvs: Array<{ type: number; value: Buffer }> = []) => proxyV2(src, "127.0.0.1", 41000, proxied.port, tlvs);
+  const v2 = (src: string, tlvs: Array<{ type: number; value: Buffer }> = []) =>
+    proxyV2(src, "127.0.0.1", 41000, proxied.port, tlvs);
   const nasty: Array<[string, string]> = [[HEADER, NASTY]];
 
   it("the v2 header is the binary form (signature, 0x21, 0x11, 12-byte IPv4 block)", () => {
@@ -369,11 +443,15 @@ describe("real squid: PROXY protocol v2 (binary), as a Network Load Balancer tar
 
   it("v2 with a TLV (the AWS type 0xEA an NLB adds for PrivateLink) is accepted the same way", async () => {
     const tlv = { type: 0xea, value: Buffer.concat([Buffer.from([0x01]), Buffer.from("vpce-0123456789abcdef0")]) };
-    expect((await get(proxied, "api.example.org", nasty, { preamble: v2("10.0.1.10", [tlv]), localAddress: lb })).status).toBe(200);
+    expect(
+      (await get(proxied, "api.example.org", nasty, { preamble: v2("10.0.1.10", [tlv]), localAddress: lb })).status,
+    ).toBe(200);
   });
 
   it("v2 claiming a client outside clientCidrs → 403", async () => {
-    expect((await get(proxied, "api.example.org", nasty, { preamble: v2("10.0.2.9"), localAddress: lb })).status).toBe(403);
+    expect((await get(proxied, "api.example.org", nasty, { preamble: v2("10.0.2.9"), localAddress: lb })).status).toBe(
+      403,
+    );
   });
 
   it("v2 from an address outside proxyProtocolFrom is refused (a client cannot claim another address)", async () => {
@@ -385,7 +463,13 @@ describe("real squid: PROXY protocol v2 (binary), as a Network Load Balancer tar
   });
 
   it("CONNECT through v2 with the exact header → 200 and the tunnel carries data", async () => {
-    const r = await proxyRequest({ port: proxied.port, localAddress: lb, preamble: v2("10.0.1.11"), request: connectRequest(`api.example.org:${echo.port}`, nasty), tunnelData: "v2\n" });
+    const r = await proxyRequest({
+      port: proxied.port,
+      localAddress: lb,
+      preamble: v2("10.0.1.11"),
+      request: connectRequest(`api.example.org:${echo.port}`, nasty),
+      tunnelData: "v2\n",
+    });
     expect(r.status).toBe(200);
     expect(r.tunnelReply).toBe("v2\n");
   });

@@ -14,7 +14,19 @@ import * as fs from "fs";
 import * as net from "net";
 import { renderSquidConf, SquidConfOptions } from "../../components/squid-conf";
 import { startHttpUpstream, startTcpEcho, HttpUpstream, TcpEcho } from "../fakes/upstream";
-import { connectRequest, findSquid, freePort, httpGet, makeSandbox, proxyRequest, RunningSquid, sleep, SquidSandbox, squidVersion, startSquid } from "../support/squid";
+import {
+  connectRequest,
+  findSquid,
+  freePort,
+  httpGet,
+  makeSandbox,
+  proxyRequest,
+  RunningSquid,
+  sleep,
+  SquidSandbox,
+  squidVersion,
+  startSquid,
+} from "../support/squid";
 
 jest.setTimeout(90_000);
 
@@ -46,7 +58,8 @@ function conf(domains: string[]): string {
   return renderSquidConf(o);
 }
 
-const get = (host: string) => proxyRequest({ port, request: httpGet(`http://${host}:${upstream.port}/r`, [[HEADER, SECRET]]) });
+const get = (host: string) =>
+  proxyRequest({ port, request: httpGet(`http://${host}:${upstream.port}/r`, [[HEADER, SECRET]]) });
 
 /** An open CONNECT tunnel to the echo target: send a line, await its echo. */
 async function openTunnel(): Promise<{ roundTrip(line: string): Promise<string>; close(): void }> {
@@ -127,7 +140,10 @@ test("squid -k reconfigure applies a new domain list in the same process; an ope
   const probe = probeListener();
   await sleep(200);
   fs.writeFileSync(sandbox.confPath, conf(["api.example.org", "other.example.org"]));
-  const r = spawnSync(findSquid(), ["-k", "reconfigure", "-f", sandbox.confPath], { encoding: "utf8", timeout: 30_000 });
+  const r = spawnSync(findSquid(), ["-k", "reconfigure", "-f", sandbox.confPath], {
+    encoding: "utf8",
+    timeout: 30_000,
+  });
   expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: "" });
 
   // Bounded wait for the reconfigure to finish (Squid logs it and reopens its ports).
@@ -150,10 +166,16 @@ test("squid -k reconfigure applies a new domain list in the same process; an ope
   // The listener is closed and reopened once: refusals (never timeouts) in one contiguous run,
   // accepted connections before and after it.
   expect(new Set(probed.failures)).toEqual(new Set(probed.failures.length > 0 ? ["ECONNREFUSED"] : []));
-  const runs = probed.outcomes.join(",").replace(/(ECONNREFUSED,?)+/g, "X,").split(",").filter((o) => o === "X");
+  const runs = probed.outcomes
+    .join(",")
+    .replace(/(ECONNREFUSED,?)+/g, "X,")
+    .split(",")
+    .filter((o) => o === "X");
   expect(runs.length).toBeLessThanOrEqual(1);
   expect(probed.outcomes[0]).toBe("ok");
   expect(probed.outcomes[probed.outcomes.length - 1]).toBe("ok");
   // For the record (docs/proxy-tier.md quotes it): how many 10 ms probes were refused.
-  console.log(`reconfigure: ${probed.failures.length} of ${probed.attempts} connection attempts refused (Squid ${squidVersion()})`);
+  console.log(
+    `reconfigure: ${probed.failures.length} of ${probed.attempts} connection attempts refused (Squid ${squidVersion()})`,
+  );
 });

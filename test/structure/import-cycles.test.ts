@@ -37,7 +37,11 @@ describe("the repository's import graph", () => {
     expect((graph.get(loader) ?? []).map(rel)).toContain("stacks/features/index.ts");
     for (const [file, targets] of graph) {
       if (!rel(file).startsWith("stacks/features/")) continue;
-      expect(targets.map(rel).filter((t) => t.startsWith("stacks/roles/") || t === "stacks/config/load.ts" || t === "stacks/program.ts")).toEqual([]);
+      expect(
+        targets
+          .map(rel)
+          .filter((t) => t.startsWith("stacks/roles/") || t === "stacks/config/load.ts" || t === "stacks/program.ts"),
+      ).toEqual([]);
     }
   });
 });
@@ -80,7 +84,10 @@ describe("the cycle detector", () => {
   });
 
   it("reports nothing for an acyclic tree and a self-import as a cycle", () => {
-    const acyclic = tree({ "a.ts": `import type { B } from "./b";\nexport type A = B;\n`, "b.ts": `export type B = 1;\n` });
+    const acyclic = tree({
+      "a.ts": `import type { B } from "./b";\nexport type A = B;\n`,
+      "b.ts": `export type B = 1;\n`,
+    });
     const self = tree({ "s.ts": `import type { S } from "./s";\nexport type S = 1 | S;\n` });
     try {
       expect(importCycles(acyclic)).toEqual([]);

@@ -16,7 +16,10 @@ export function configErrorsOf(patch: Record<string, unknown>, stack = "dev"): s
   }
   try {
     // A patched key is a plain value now, no longer the file's secure: one.
-    loadConfig(all, secretKeys.filter((k) => !(k in patch)));
+    loadConfig(
+      all,
+      secretKeys.filter((k) => !(k in patch)),
+    );
   } catch (e) {
     if (e instanceof ConfigErrors) return e.errors.map((x) => x.message);
     return [(e as Error).message];

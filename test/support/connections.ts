@@ -33,7 +33,8 @@ export function awsActionOf(headers: Record<string, unknown>, method: string, pa
   if (!scope) return undefined;
   const target = h["x-amz-target"];
   if (target) return `${scope}:${target.split(".").pop()}`;
-  if (scope === "s3") return `s3:${method === "PUT" ? "PutObject" : method === "GET" ? "GetObject" : method === "DELETE" ? "DeleteObject" : method}`;
+  if (scope === "s3")
+    return `s3:${method === "PUT" ? "PutObject" : method === "GET" ? "GetObject" : method === "DELETE" ? "DeleteObject" : method}`;
   return `${scope}:${method} ${path}`;
 }
 
@@ -45,8 +46,13 @@ export function recordConnections(into: Recorded[]): () => void {
     if (fn) {
       // net.connect passes its normalized arguments as one array ([options, callback]).
       const first = Array.isArray(args[0]) ? args[0][0] : args[0];
-      const o = (typeof first === "object" && first !== null ? first : { port: first, host: args[1] }) as { port?: unknown; host?: unknown; path?: unknown };
-      if (o.path === undefined) into.push({ fn, kind: "connect", host: String(o.host ?? "localhost"), port: Number(o.port) });
+      const o = (typeof first === "object" && first !== null ? first : { port: first, host: args[1] }) as {
+        port?: unknown;
+        host?: unknown;
+        path?: unknown;
+      };
+      if (o.path === undefined)
+        into.push({ fn, kind: "connect", host: String(o.host ?? "localhost"), port: Number(o.port) });
     }
     return (origConnect as (...a: unknown[]) => net.Socket).apply(this, args);
   } as typeof origConnect;
@@ -61,7 +67,14 @@ export function recordConnections(into: Recorded[]): () => void {
         const origEnd = req.end.bind(req);
         req.end = ((...a: unknown[]) => {
           const action = awsActionOf(req.getHeaders() as Record<string, unknown>, req.method, req.path);
-          if (action) into.push({ fn, kind: "aws", host: String(req.host), port: Number((req as unknown as { socket?: { remotePort?: number } }).socket?.remotePort ?? defPort), action });
+          if (action)
+            into.push({
+              fn,
+              kind: "aws",
+              host: String(req.host),
+              port: Number((req as unknown as { socket?: { remotePort?: number } }).socket?.remotePort ?? defPort),
+              action,
+            });
           return (origEnd as (...x: unknown[]) => unknown)(...a);
         }) as typeof req.end;
       }
@@ -102,7 +115,11 @@ type Res = Graph["resources"][number];
  * declared flows (VpcFunction flowSpecs), each AWS action allowed by an Allow statement of its role's
  * inline policies. `logical` translates a loopback host:port into what it stands for.
  */
-export function uncoveredConnections(resources: Res[], recorded: Recorded[], logical: (host: string, port: number) => LogicalTarget | undefined): ConnectionFinding[] {
+export function uncoveredConnections(
+  resources: Res[],
+  recorded: Recorded[],
+  logical: (host: string, port: number) => LogicalTarget | undefined,
+): ConnectionFinding[] {
   const out: ConnectionFinding[] = [];
   const seen = new Set<string>();
   for (const r of recorded) {
@@ -111,23 +128,53 @@ export function uncoveredConnections(resources: Res[], recorded: Recorded[], log
     seen.add(key);
     const comp = resources.find((x) => x.type === "vpc-lambda-kit:functions:VpcFunction" && x.name === r.fn);
     if (!comp) {
-      out.push({ fn: r.fn, what: `${r.host}:${r.port}`, problem: `${r.fn} is not a VpcFunction in the graph`, fix: "check the function name" });
+      out.push({
+        fn: r.fn,
+        what: `${r.host}:${r.port}`,
+        problem: `${r.fn} is not a VpcFunction in the graph`,
+        fix: "check the function name",
+      });
       continue;
     }
     if (r.kind === "aws") {
       const fnRes = resources.find((x) => x.type === "aws:lambda/function:Function" && x.name === `${r.fn}-fn`);
-      const role = resources.find((x) => x.type === "aws:iam/role:Role" && (x.name === `${r.fn}-role` || (fnRes?.dependencies ?? []).includes(x.urn)));
-      const policies = resources.filter((x) => x.type === "aws:iam/rolePolicy:RolePolicy" && role !== undefined && (x.inputs.role === role.id || (x.dependencies ?? []).includes(role.urn)));
+      const role = resources.find(
+        (x) =>
+          x.type === "aws:iam/role:Role" && (x.name === `${r.fn}-role` || (fnRes?.dependencies ?? []).includes(x.urn)),
+      );
+      const policies = resources.filter(
+        (x) =>
+          x.type === "aws:iam/rolePolicy:RolePolicy" &&
+          role !== undefined &&
+          (x.inputs.role === role.id || (x.dependencies ?? []).includes(role.urn)),
+      );
       const action = r.action as string;
       if (!policies.some((p) => policyGrants(p.inputs.policy, action))) {
-        out.push({ fn: r.fn, what: action, problem: `${r.fn} calls ${action} but no statement of its role (${role?.name ?? "none"}) allows it`, fix: `add a statement allowing ${action} on the resource to ${policies[0]?.name ?? `${r.fn}-policy`} (and declare it in functions/${r.fn}/aws-calls.ts)` });
+        out.push({
+          fn: r.fn,
+          what: action,
+          problem: `${r.fn} calls ${action} but no statement of its role (${role?.name ?? "none"}) allows it`,
+          fix: `add a statement allowing ${action} on the resource to ${policies[0]?.name ?? `${r.fn}-policy`} (and declare it in functions/${r.fn}/aws-calls.ts)`,
+        });
       }
       continue;
     }
-    const specs = (comp.inputs.flowSpecs ?? []) as { kind: string; port: number; host?: string; service?: string; name?: string; cidr?: string }[];
+    const specs = (comp.inputs.flowSpecs ?? []) as {
+      kind: string;
+      port: number;
+      host?: string;
+      service?: string;
+      name?: string;
+      cidr?: string;
+    }[];
     const t = logical(r.host, r.port);
     if (!t) {
-      out.push({ fn: r.fn, what: `${r.host}:${r.port}`, problem: `${r.fn} connects to ${r.host}:${r.port}, which the test does not map to a deployed destination`, fix: `add a flow for ${r.host}:${r.port} to ${r.fn}'s flows (and map it in the test)` });
+      out.push({
+        fn: r.fn,
+        what: `${r.host}:${r.port}`,
+        problem: `${r.fn} connects to ${r.host}:${r.port}, which the test does not map to a deployed destination`,
+        fix: `add a flow for ${r.host}:${r.port} to ${r.fn}'s flows (and map it in the test)`,
+      });
       continue;
     }
     const covered = specs.some((s) => {
@@ -139,8 +186,17 @@ export function uncoveredConnections(resources: Res[], recorded: Recorded[], log
       return false;
     });
     if (!covered) {
-      const flow = t.viaProxy ? `a flow to the proxy tier (securityGroup proxy)` : t.awsService ? `an awsService flow for ${t.awsService} on 443` : `an internet flow to ${t.host}:${t.port}`;
-      out.push({ fn: r.fn, what: `${t.host}:${t.port}${t.viaProxy ? " (through the proxy)" : ""}`, problem: `${r.fn} connects to ${t.host}:${t.port}${t.viaProxy ? " through the proxy" : ""}, and no declared flow of ${r.fn} covers it`, fix: `add ${flow} to ${r.fn} (its VpcFunction flows)` });
+      const flow = t.viaProxy
+        ? `a flow to the proxy tier (securityGroup proxy)`
+        : t.awsService
+          ? `an awsService flow for ${t.awsService} on 443`
+          : `an internet flow to ${t.host}:${t.port}`;
+      out.push({
+        fn: r.fn,
+        what: `${t.host}:${t.port}${t.viaProxy ? " (through the proxy)" : ""}`,
+        problem: `${r.fn} connects to ${t.host}:${t.port}${t.viaProxy ? " through the proxy" : ""}, and no declared flow of ${r.fn} covers it`,
+        fix: `add ${flow} to ${r.fn} (its VpcFunction flows)`,
+      });
     }
   }
   return out;

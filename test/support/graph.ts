@@ -70,7 +70,11 @@ export interface SynthForTest {
  * Synthesizes a stack in this jest worker (one per test file: Pulumi's runtime is global), from its
  * Pulumi.<stack>.yaml with `patch` applied to the config map (a key set to undefined is removed).
  */
-export async function synthForTest(stack: string, patch: Record<string, unknown> = {}, stackOutputs?: (name: string) => Record<string, unknown>): Promise<SynthForTest> {
+export async function synthForTest(
+  stack: string,
+  patch: Record<string, unknown> = {},
+  stackOutputs?: (name: string) => Record<string, unknown>,
+): Promise<SynthForTest> {
   const base = YAML.parse(fs.readFileSync(path.join(REPO_ROOT, `Pulumi.${stack}.yaml`), "utf8"));
   for (const [k, v] of Object.entries(patch)) {
     if (v === undefined) delete base.config[k];
@@ -83,6 +87,14 @@ export async function synthForTest(stack: string, patch: Record<string, unknown>
 }
 
 /** Parses a role policy's JSON document. */
-export function policyDoc(r: Res): { Statement: { Sid?: string; Effect: string; Action: string | string[]; Resource: string | string[]; Condition?: unknown }[] } {
+export function policyDoc(r: Res): {
+  Statement: {
+    Sid?: string;
+    Effect: string;
+    Action: string | string[];
+    Resource: string | string[];
+    Condition?: unknown;
+  }[];
+} {
   return JSON.parse(r.inputs.policy as string);
 }

@@ -14,7 +14,13 @@ export const MOTO_MISSING = "moto not found: install it into a pyenv Python (pyt
 
 export function findMotoPython(): string | undefined {
   const root = path.join(os.homedir(), ".pyenv", "versions");
-  const candidates = fs.existsSync(root) ? fs.readdirSync(root).sort().reverse().map((v) => path.join(root, v, "bin", "python3")) : [];
+  const candidates = fs.existsSync(root)
+    ? fs
+        .readdirSync(root)
+        .sort()
+        .reverse()
+        .map((v) => path.join(root, v, "bin", "python3"))
+    : [];
   candidates.push("python3");
   for (const py of candidates) {
     if (py !== "python3" && !fs.existsSync(py)) continue;
@@ -34,7 +40,9 @@ export async function startMoto(timeoutMs = 30_000): Promise<RunningMoto> {
   const py = findMotoPython();
   if (!py) throw new Error(MOTO_MISSING);
   const port = await freePort();
-  const child: ChildProcess = spawn(py, ["-m", "moto.server", "-H", "127.0.0.1", "-p", String(port)], { stdio: ["ignore", "pipe", "pipe"] });
+  const child: ChildProcess = spawn(py, ["-m", "moto.server", "-H", "127.0.0.1", "-p", String(port)], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
   child.stdout?.on("data", (d) => (out += d));
   child.stderr?.on("data", (d) => (out += d));

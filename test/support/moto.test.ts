@@ -15,7 +15,9 @@ describe("moto test server", () => {
     await sm.send(new CreateSecretCommand({ Name: "probe", SecretString: "v1" }));
     expect((await sm.send(new GetSecretValueCommand({ SecretId: "probe" }))).SecretString).toBe("v1");
     await moto.reset();
-    await expect(sm.send(new GetSecretValueCommand({ SecretId: "probe" }))).rejects.toMatchObject({ name: "ResourceNotFoundException" });
+    await expect(sm.send(new GetSecretValueCommand({ SecretId: "probe" }))).rejects.toMatchObject({
+      name: "ResourceNotFoundException",
+    });
     sm.destroy();
     const url = moto.url;
     await moto.stop();

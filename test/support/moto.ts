@@ -72,7 +72,12 @@ export interface MotoServer {
   /** Puts back what applyEnv() replaced. */
   restoreEnv(): void;
   /** Client settings for one SDK v3 client: endpoint, region, dummy credentials (S3: path-style). */
-  clientConfig(): { endpoint: string; region: string; credentials: { accessKeyId: string; secretAccessKey: string }; forcePathStyle: boolean };
+  clientConfig(): {
+    endpoint: string;
+    region: string;
+    credentials: { accessKeyId: string; secretAccessKey: string };
+    forcePathStyle: boolean;
+  };
   /** Drops every resource in every service (moto's /moto-api/reset). */
   reset(): Promise<void>;
   /** Kills the server; safe to call twice. */

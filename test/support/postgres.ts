@@ -17,7 +17,8 @@ import * as os from "os";
 import * as path from "path";
 import { makeCertificates } from "../fakes/saas";
 
-export const POSTGRES_MISSING = "PostgreSQL server binaries (initdb, postgres) not found: run apt-get update && apt-get install -y postgresql";
+export const POSTGRES_MISSING =
+  "PostgreSQL server binaries (initdb, postgres) not found: run apt-get update && apt-get install -y postgresql";
 
 /** Directory holding initdb and postgres, or throws with the install command (tests fail, never skip). */
 export function findPostgresBin(): string {
@@ -102,10 +103,23 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Pg
   if (asUser) {
     chownTree(dir, asUser.uid, asUser.gid);
   }
-  const init = spawnSync(path.join(bin, "initdb"), [
-    "-D", dataDir, "-U", "postgres", "--auth-local=trust", "--auth-host=scram-sha-256",
-    `--pwfile=${path.join(dir, "pwfile")}`, "-E", "UTF8", "--locale=C", "--no-sync",
-  ], { encoding: "utf8", ...(asUser ? { uid: asUser.uid, gid: asUser.gid } : {}) });
+  const init = spawnSync(
+    path.join(bin, "initdb"),
+    [
+      "-D",
+      dataDir,
+      "-U",
+      "postgres",
+      "--auth-local=trust",
+      "--auth-host=scram-sha-256",
+      `--pwfile=${path.join(dir, "pwfile")}`,
+      "-E",
+      "UTF8",
+      "--locale=C",
+      "--no-sync",
+    ],
+    { encoding: "utf8", ...(asUser ? { uid: asUser.uid, gid: asUser.gid } : {}) },
+  );
   if (init.error) throw new Error(`initdb could not run: ${init.error.message}. ${POSTGRES_MISSING}`);
   if (init.status !== 0) throw new Error(`initdb failed:\n${init.stderr}`);
   const port = await freePort();
@@ -116,7 +130,9 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Pg
     fsync: "off",
     full_page_writes: "off",
     max_connections: 50,
-    ...(tls ? { ssl: "on", ssl_cert_file: path.join(dir, "server.pem"), ssl_key_file: path.join(dir, "server.key") } : {}),
+    ...(tls
+      ? { ssl: "on", ssl_cert_file: path.join(dir, "server.pem"), ssl_key_file: path.join(dir, "server.key") }
+      : {}),
     ...(opts.settings ?? {}),
   };
   const args = ["-D", dataDir];
@@ -127,18 +143,25 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Pg
   const start = async () => {
     if (proc && proc.exitCode === null && proc.signalCode === null) return;
     log = "";
-    proc = spawn(path.join(bin, "postgres"), args, { stdio: ["ignore", "pipe", "pipe"], ...(asUser ? { uid: asUser.uid, gid: asUser.gid } : {}) });
+    proc = spawn(path.join(bin, "postgres"), args, {
+      stdio: ["ignore", "pipe", "pipe"],
+      ...(asUser ? { uid: asUser.uid, gid: asUser.gid } : {}),
+    });
     proc.stdout?.on("data", (d) => (log += d));
     proc.stderr?.on("data", (d) => (log += d));
     const deadline = Date.now() + 20_000;
     for (;;) {
-      if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`postgres exited with ${proc.exitCode}:\n${log}`);
-      if (/ready to accept connections/.test(log) && await accepts(port)) return;
+      if (proc.exitCode !== null || proc.signalCode !== null)
+        throw new Error(`postgres exited with ${proc.exitCode}:\n${log}`);
+      if (/ready to accept connections/.test(log) && (await accepts(port))) return;
       if (Date.now() > deadline) throw new Error(`postgres did not become ready in 20 s:\n${log}`);
       await new Promise((r) => setTimeout(r, 50));
     }
   };
-  const waitExit = (p: ChildProcess) => new Promise<void>((resolve) => (p.exitCode !== null || p.signalCode !== null ? resolve() : p.once("exit", () => resolve())));
+  const waitExit = (p: ChildProcess) =>
+    new Promise<void>((resolve) =>
+      p.exitCode !== null || p.signalCode !== null ? resolve() : p.once("exit", () => resolve()),
+    );
   await start();
 
   const server: PgServer = {
@@ -163,7 +186,6 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Pg
       };
     },
     async sql(text, params = []) {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { Client } = require("pg") as typeof import("pg");
       const c = new Client(server.pgConfig() as never);
       await c.connect();

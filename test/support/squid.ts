@@ -60,7 +60,9 @@ export function makeSandbox(hosts: Record<string, string>, prefix = "vlk-squid-"
   const hostsFile = path.join(dir, "hosts");
   const byIp = new Map<string, string[]>();
   for (const [name, ip] of Object.entries(hosts)) byIp.set(ip, [...(byIp.get(ip) ?? []), name]);
-  fs.writeFileSync(hostsFile, [...byIp].map(([ip, names]) => `${ip} ${names.join(" ")}`).join("\n") + "\n", { mode: 0o644 });
+  fs.writeFileSync(hostsFile, [...byIp].map(([ip, names]) => `${ip} ${names.join(" ")}`).join("\n") + "\n", {
+    mode: 0o644,
+  });
   const accessLogPath = path.join(dir, "access.log");
   return {
     dir,
@@ -128,10 +130,18 @@ export interface RunningSquid {
 }
 
 /** Writes the config and starts `squid -N -d1 -f <conf>`; resolves once the port accepts connections. */
-export async function startSquid(confText: string, sandbox: SquidSandbox, port: number, timeoutMs = 15_000): Promise<RunningSquid> {
+export async function startSquid(
+  confText: string,
+  sandbox: SquidSandbox,
+  port: number,
+  timeoutMs = 15_000,
+): Promise<RunningSquid> {
   const bin = findSquid();
   fs.writeFileSync(sandbox.confPath, confText, { mode: 0o644 });
-  const child: ChildProcess = spawn(bin, ["-N", "-d1", "-f", sandbox.confPath], { cwd: sandbox.dir, stdio: ["ignore", "pipe", "pipe"] });
+  const child: ChildProcess = spawn(bin, ["-N", "-d1", "-f", sandbox.confPath], {
+    cwd: sandbox.dir,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
   child.stdout?.on("data", (d) => (out += d));
   child.stderr?.on("data", (d) => (out += d));
@@ -222,7 +232,12 @@ export function proxyRequest(o: ProxyRequestOptions): Promise<ProxyReply> {
       return { status: m ? Number(m[1]) : null, head, body: text.slice(end + 4) };
     };
     const timer = setTimeout(
-      () => finish(new Error(`no complete reply within ${o.timeoutMs ?? 8000} ms; got: ${JSON.stringify(buf.toString("latin1").slice(0, 300))}`)),
+      () =>
+        finish(
+          new Error(
+            `no complete reply within ${o.timeoutMs ?? 8000} ms; got: ${JSON.stringify(buf.toString("latin1").slice(0, 300))}`,
+          ),
+        ),
       o.timeoutMs ?? 8000,
     );
     let tunnelSent = false;
@@ -256,12 +271,21 @@ type Headers = Array<[string, string]>;
 /** An absolute-form proxy request (`GET http://host:port/path HTTP/1.1`) with Connection: close. */
 export function httpGet(url: string, headers: Headers = []): string {
   const u = new URL(url);
-  return [`GET ${url} HTTP/1.1`, `Host: ${u.host}`, ...headers.map(([k, v]) => `${k}: ${v}`), "Connection: close", "", ""].join("\r\n");
+  return [
+    `GET ${url} HTTP/1.1`,
+    `Host: ${u.host}`,
+    ...headers.map(([k, v]) => `${k}: ${v}`),
+    "Connection: close",
+    "",
+    "",
+  ].join("\r\n");
 }
 
 /** `CONNECT host:port HTTP/1.1` with the given headers (the only headers Squid sees for HTTPS). */
 export function connectRequest(authority: string, headers: Headers = []): string {
-  return [`CONNECT ${authority} HTTP/1.1`, `Host: ${authority}`, ...headers.map(([k, v]) => `${k}: ${v}`), "", ""].join("\r\n");
+  return [`CONNECT ${authority} HTTP/1.1`, `Host: ${authority}`, ...headers.map(([k, v]) => `${k}: ${v}`), "", ""].join(
+    "\r\n",
+  );
 }
 
 /** PROXY protocol v1 line as a load balancer would send it. */
@@ -275,7 +299,13 @@ export function proxyV1(src: string, dst: string, srcPort: number, dstPort: numb
  * destination address and port, then optional TLVs (type byte, 2-byte length, value). Returned as a
  * latin1 string so it can be the `preamble` of proxyRequest (latin1 maps bytes 1:1).
  */
-export function proxyV2(src: string, dst: string, srcPort: number, dstPort: number, tlvs: Array<{ type: number; value: Buffer }> = []): string {
+export function proxyV2(
+  src: string,
+  dst: string,
+  srcPort: number,
+  dstPort: number,
+  tlvs: Array<{ type: number; value: Buffer }> = [],
+): string {
   const ip = (a: string) => Buffer.from(a.split(".").map(Number));
   const port = (p: number) => {
     const b = Buffer.alloc(2);

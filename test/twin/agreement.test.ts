@@ -24,7 +24,8 @@ let devDir: string;
 const rows: string[] = [];
 
 beforeAll(async () => {
-  if (process.getuid?.() !== 0) throw new Error("the twin tests need root (network namespaces, veth, nftables): run jest as root");
+  if (process.getuid?.() !== 0)
+    throw new Error("the twin tests need root (network namespaces, veth, nftables): run jest as root");
   const r = await synthForTest("dev");
   dev = r.result.graph;
   devDir = fs.mkdtempSync(path.join(os.tmpdir(), "vlk-twin-test-"));
@@ -34,7 +35,10 @@ beforeAll(async () => {
 afterAll(() => {
   if (rows.length) {
     fs.mkdirSync(path.join(__dirname, "..", "..", "out", "twin"), { recursive: true });
-    fs.writeFileSync(path.join(__dirname, "..", "..", "out", "twin", "agreement.md"), ["| mutation | function: flow | checker | twin | agree |", "|---|---|---|---|---|", ...rows].join("\n") + "\n");
+    fs.writeFileSync(
+      path.join(__dirname, "..", "..", "out", "twin", "agreement.md"),
+      ["| mutation | function: flow | checker | twin | agree |", "|---|---|---|---|---|", ...rows].join("\n") + "\n",
+    );
   }
   if (devDir) fs.rmSync(devDir, { recursive: true, force: true });
 });
@@ -47,7 +51,10 @@ test("dev: every declared flow gets through from every subnet, and every handler
   const g = withCheckpointTable(dev);
   fs.writeFileSync(path.join(devDir, "graph.json"), JSON.stringify(g));
   const r = await runTwin(g, devDir, { handlers: true });
-  const failed = [...r.flows.filter((f) => !f.ok).map((f) => `${f.fn}: ${f.flow}: ${f.details.join("; ")}`), ...r.outcomes.filter((o) => !o.ok).map((o) => `${o.fn}: ${o.what}: ${o.detail}`)];
+  const failed = [
+    ...r.flows.filter((f) => !f.ok).map((f) => `${f.fn}: ${f.flow}: ${f.details.join("; ")}`),
+    ...r.outcomes.filter((o) => !o.ok).map((o) => `${o.fn}: ${o.what}: ${o.detail}`),
+  ];
   expect(failed).toEqual([]);
   // Every checker flow has its twin counterpart, and the outcomes that matter were asserted.
   expect(r.flows.length).toBe(check(dev).flows.length);
@@ -61,16 +68,22 @@ test("dev: every declared flow gets through from every subnet, and every handler
     /appflow-connector: ListEntities from egress-private-0/,
     /appflow-connector: QueryData reads customers from egress-private-1/,
     /pets-api: the caller lists pets through the private API/,
-  ]) expect(what.some((w) => expected.test(w))).toBe(true);
+  ])
+    expect(what.some((w) => expected.test(w))).toBe(true);
   // The proxy flow proved the gate both ways.
   const proxy = r.flows.find((f) => f.fn === "saas-export" && /3128/.test(f.flow))!;
-  for (const d of proxy.details) expect(d).toMatch(/2× CONNECT api\.example-saas\.com 200 → HTTPS \d+; refused: without the header → 403, with a wrong header value → 403, to not-allowlisted\S* \(not allowlisted\) → 403/);
+  for (const d of proxy.details)
+    expect(d).toMatch(
+      /2× CONNECT api\.example-saas\.com 200 → HTTPS \d+; refused: without the header → 403, with a wrong header value → 403, to not-allowlisted\S* \(not allowlisted\) → 403/,
+    );
   // Everything the run created is gone.
   expect(listNamespaces().length).toBe(before);
   expect(listNamespaces().filter((n) => n.startsWith(r.prefix))).toEqual([]);
 });
 
-const selected = MUTATIONS.filter((m) => m.name !== "unchanged dev graph" && (process.env.TWIN_ALL_MUTATIONS === "1" || m.representative));
+const selected = MUTATIONS.filter(
+  (m) => m.name !== "unchanged dev graph" && (process.env.TWIN_ALL_MUTATIONS === "1" || m.representative),
+);
 
 test.each(selected.map((m) => [m.name, m] as const))("agreement with the checker: %s", async (_name, m) => {
   const g = mutated(dev, m);
@@ -91,13 +104,20 @@ test.each(selected.map((m) => [m.name, m] as const))("agreement with the checker
       if (cf.status !== "OK") brokenSeen++;
       const known = m.twinDiffers?.find((d) => d.fn === cf.fn && d.flow.test(cf.flow));
       const expected = known ? known.twinOk : cf.status === "OK";
-      if (tf.ok !== expected) disagreements.push(`${cf.fn}: ${cf.flow}: checker ${cf.status}${cf.reason ? ` (${cf.reason})` : ""}, twin ${tf.ok ? "OK" : "FAILED"}: ${tf.details.join("; ")}`);
-      if (cf.status !== "OK" || !tf.ok) rows.push(`| ${m.name} | ${cf.fn}: ${tf.flow} | ${cf.status} | ${tf.ok ? "OK" : "FAILED"} | ${known ? `no: ${known.why}` : tf.ok === (cf.status === "OK") ? "yes" : "NO"} |`);
+      if (tf.ok !== expected)
+        disagreements.push(
+          `${cf.fn}: ${cf.flow}: checker ${cf.status}${cf.reason ? ` (${cf.reason})` : ""}, twin ${tf.ok ? "OK" : "FAILED"}: ${tf.details.join("; ")}`,
+        );
+      if (cf.status !== "OK" || !tf.ok)
+        rows.push(
+          `| ${m.name} | ${cf.fn}: ${tf.flow} | ${cf.status} | ${tf.ok ? "OK" : "FAILED"} | ${known ? `no: ${known.why}` : tf.ok === (cf.status === "OK") ? "yes" : "NO"} |`,
+        );
     }
     expect(twin.flows.length).toBe(checker.length);
     expect(disagreements).toEqual([]);
     // A mutation that breaks something must be seen broken by at least one of the two.
-    if (!/needs no accepter|through its endpoint/.test(m.name)) expect(brokenSeen + twin.flows.filter((f) => !f.ok).length).toBeGreaterThan(0);
+    if (!/needs no accepter|through its endpoint/.test(m.name))
+      expect(brokenSeen + twin.flows.filter((f) => !f.ok).length).toBeGreaterThan(0);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -105,12 +125,32 @@ test.each(selected.map((m) => [m.name, m] as const))("agreement with the checker
 
 /** dev, plus a checkpoint table for kintone-sync when the graph has none the function's environment names. */
 function withCheckpointTable(graph: Graph): Graph {
-  const fn = graph.resources.find((r) => r.type === "aws:lambda/function:Function" && r.name.startsWith("kintone-sync"))!;
+  const fn = graph.resources.find(
+    (r) => r.type === "aws:lambda/function:Function" && r.name.startsWith("kintone-sync"),
+  )!;
   const vars = (fn.inputs.environment as { variables: Record<string, string> }).variables;
-  if (graph.resources.some((r) => r.type === "aws:dynamodb/table:Table" && String(r.inputs.name) === vars.KINTONE_CHECKPOINT_TABLE)) return graph;
+  if (
+    graph.resources.some(
+      (r) => r.type === "aws:dynamodb/table:Table" && String(r.inputs.name) === vars.KINTONE_CHECKPOINT_TABLE,
+    )
+  )
+    return graph;
   const g = copy(graph);
   const gfn = g.resources.find((r) => r.urn === fn.urn)!;
-  (gfn.inputs.environment as { variables: Record<string, string> }).variables.KINTONE_CHECKPOINT_TABLE = "twin-kintone-checkpoint";
-  g.resources.push({ urn: "urn:pulumi:dev::vpc-lambda-kit::aws:dynamodb/table:Table::twin-kintone-checkpoint", id: "twin-kintone-checkpoint", type: "aws:dynamodb/table:Table", name: "twin-kintone-checkpoint", parent: null, inputs: { name: "twin-kintone-checkpoint", hashKey: "id", attributes: [{ name: "id", type: "S" }], billingMode: "PAY_PER_REQUEST" } } as never);
+  (gfn.inputs.environment as { variables: Record<string, string> }).variables.KINTONE_CHECKPOINT_TABLE =
+    "twin-kintone-checkpoint";
+  g.resources.push({
+    urn: "urn:pulumi:dev::vpc-lambda-kit::aws:dynamodb/table:Table::twin-kintone-checkpoint",
+    id: "twin-kintone-checkpoint",
+    type: "aws:dynamodb/table:Table",
+    name: "twin-kintone-checkpoint",
+    parent: null,
+    inputs: {
+      name: "twin-kintone-checkpoint",
+      hashKey: "id",
+      attributes: [{ name: "id", type: "S" }],
+      billingMode: "PAY_PER_REQUEST",
+    },
+  } as never);
   return g;
 }

@@ -9,11 +9,18 @@ import * as path from "path";
 import { listNamespaces } from "../../ops/twin/host";
 
 const ROOT = path.resolve(__dirname, "..", "..");
-const twin = (args: string[]) => spawnSync(process.execPath, [require.resolve("ts-node/dist/bin.js"), "--transpile-only", path.join(ROOT, "ops/twin/cli.ts"), ...args], { cwd: ROOT, encoding: "utf8", timeout: 120_000 });
+const twin = (args: string[]) =>
+  spawnSync(
+    process.execPath,
+    [require.resolve("ts-node/dist/bin.js"), "--transpile-only", path.join(ROOT, "ops/twin/cli.ts"), ...args],
+    { cwd: ROOT, encoding: "utf8", timeout: 120_000 },
+  );
 
 test("a stack that does not exist: exit 2, the stack named", () => {
   const r = twin(["no-such-stack"]);
-  expect(r.stderr).toMatch(/twin: stack "no-such-stack" does not exist \(no Pulumi\.no-such-stack\.yaml, no out\/no-such-stack\/graph\.json\)/);
+  expect(r.stderr).toMatch(
+    /twin: stack "no-such-stack" does not exist \(no Pulumi\.no-such-stack\.yaml, no out\/no-such-stack\/graph\.json\)/,
+  );
   expect(r.status).toBe(2);
 });
 

@@ -34,17 +34,32 @@ test("every ENI gets a distinct address inside its subnet, past the four AWS res
     expect(last - (s.cidr.base & 255)).toBeGreaterThanOrEqual(4);
   }
   // Functions: one ENI per subnet; endpoints: one per subnet; the proxies: the ASG's desired capacity.
-  for (const f of m.functions) expect(f.enis.map((e) => subnet(m, m.subnets.find((s) => s.id === e.subnetId)!.name).id)).toEqual(f.subnetIds);
-  expect(m.interfaceEndpoints.map((e) => [e.service, e.enis.length])).toEqual([["execute-api", 2], ["secretsmanager", 2]]);
+  for (const f of m.functions)
+    expect(f.enis.map((e) => subnet(m, m.subnets.find((s) => s.id === e.subnetId)!.name).id)).toEqual(f.subnetIds);
+  expect(m.interfaceEndpoints.map((e) => [e.service, e.enis.length])).toEqual([
+    ["execute-api", 2],
+    ["secretsmanager", 2],
+  ]);
   expect(m.proxy!.instances).toHaveLength(2);
   expect(m.db!.eni.ip).toMatch(/^10\.1\.128\./);
 });
 
 test("route tables: NAT, Transit Gateway, the S3 prefix list and local per private subnet; the IGW on public ones", () => {
   const p0 = routes(m, "egress-private-0").map((r) => `${r.dest} ${r.target.kind}`);
-  expect(p0).toEqual(expect.arrayContaining(["0.0.0.0/0 nat", "10.1.0.0/16 tgw", "198.51.100.0/26 gatewayEndpoint", "10.0.0.0/16 local"]));
-  expect(routes(m, "egress-public-0").map((r) => `${r.dest} ${r.target.kind}`)).toEqual(expect.arrayContaining(["0.0.0.0/0 igw", "10.0.0.0/16 local"]));
-  expect(routes(m, "data-subnet-1").map((r) => `${r.dest} ${r.target.kind}`)).toEqual(expect.arrayContaining(["10.0.0.0/16 tgw", "10.1.0.0/16 local"]));
+  expect(p0).toEqual(
+    expect.arrayContaining([
+      "0.0.0.0/0 nat",
+      "10.1.0.0/16 tgw",
+      "198.51.100.0/26 gatewayEndpoint",
+      "10.0.0.0/16 local",
+    ]),
+  );
+  expect(routes(m, "egress-public-0").map((r) => `${r.dest} ${r.target.kind}`)).toEqual(
+    expect.arrayContaining(["0.0.0.0/0 igw", "10.0.0.0/16 local"]),
+  );
+  expect(routes(m, "data-subnet-1").map((r) => `${r.dest} ${r.target.kind}`)).toEqual(
+    expect.arrayContaining(["10.0.0.0/16 tgw", "10.1.0.0/16 local"]),
+  );
   expect(m.nats).toHaveLength(1);
   expect(m.nats[0].eip).toBe((dev.outputs.egressIps as string[])[0]);
 });
@@ -86,7 +101,9 @@ test("Transit Gateway: default table with both VPCs propagated; a cross-account 
   expect(m.attachments.every((a) => a.unusable === undefined)).toBe(true);
   const g = copy(dev);
   drop(g, "ResourceShareAccepter", "data-transit-accepter");
-  expect(model(g).attachments.find((a) => a.name === "data-transit-attachment")!.unusable).toMatch(/not accepted in account 222222222222/);
+  expect(model(g).attachments.find((a) => a.name === "data-transit-attachment")!.unusable).toMatch(
+    /not accepted in account 222222222222/,
+  );
   one(g, "ResourceShare", "transit-share").inputs.allowExternalPrincipals = false;
   expect(model(g).attachments.find((a) => a.name === "data-transit-attachment")!.unusable).toBeUndefined();
   const h = copy(dev);
@@ -98,22 +115,44 @@ test("DNS: private names need DNS support, DNS hostnames and private DNS; otherw
   const vpc = m.vpcs.find((v) => v.name === "egress-vpc")!;
   const sm = `secretsmanager.${m.region}.amazonaws.com`;
   const eps = m.interfaceEndpoints.find((e) => e.service === "secretsmanager")!;
-  expect(dnsRecords(m, vpc.id).filter(([n]) => n === sm).map(([, ip]) => ip).sort()).toEqual(eps.enis.map((e) => e.ip).sort());
+  expect(
+    dnsRecords(m, vpc.id)
+      .filter(([n]) => n === sm)
+      .map(([, ip]) => ip)
+      .sort(),
+  ).toEqual(eps.enis.map((e) => e.ip).sort());
   const g = copy(dev);
   one(g, "Vpc", "egress-vpc").inputs.enableDnsHostnames = false;
   const mm = model(g);
-  expect(dnsRecords(mm, vpc.id).filter(([n]) => n === sm).map(([, ip]) => ip)).toEqual(["198.51.100.130"]);
+  expect(
+    dnsRecords(mm, vpc.id)
+      .filter(([n]) => n === sm)
+      .map(([, ip]) => ip),
+  ).toEqual(["198.51.100.130"]);
   const h = copy(dev);
   one(h, "VpcEndpoint", "endpoints-secretsmanager").inputs.privateDnsEnabled = false;
-  expect(dnsRecords(model(h), vpc.id).filter(([n]) => n === sm).map(([, ip]) => ip)).toEqual(["198.51.100.130"]);
+  expect(
+    dnsRecords(model(h), vpc.id)
+      .filter(([n]) => n === sm)
+      .map(([, ip]) => ip),
+  ).toEqual(["198.51.100.130"]);
   // The cluster endpoint and the CLB name answer their twin addresses.
-  expect(dnsRecords(m, vpc.id)).toEqual(expect.arrayContaining([[m.db!.endpoint, m.db!.eni.ip], [m.proxy!.lbDns, m.proxy!.lbEnis[0].ip]]));
+  expect(dnsRecords(m, vpc.id)).toEqual(
+    expect.arrayContaining([
+      [m.db!.endpoint, m.db!.eni.ip],
+      [m.proxy!.lbDns, m.proxy!.lbEnis[0].ip],
+    ]),
+  );
 });
 
 test("squid.conf comes from the launch template; the flows from the components' flowSpecs", () => {
   expect(m.proxy!.squidTemplate).toMatch(/^http_access allow vlk_clients vlk_allowed_domains vlk_secret_header/m);
   expect(m.proxy!.headerToken).toBe("VLK-HEADER-VALUE-PLACEHOLDER");
-  expect(m.functions.find((f) => f.name === "saas-export")!.flows.map((f) => f.label)).toEqual(["tcp/3128 to security group proxy", "tcp/443 to AWS s3", "tcp/443 to AWS secretsmanager"]);
+  expect(m.functions.find((f) => f.name === "saas-export")!.flows.map((f) => f.label)).toEqual([
+    "tcp/3128 to security group proxy",
+    "tcp/443 to AWS s3",
+    "tcp/443 to AWS secretsmanager",
+  ]);
 });
 
 test("the NLB tier: one ENI per subnet with the NLB's security group; listener and target-group ports and PROXY v2 from the graph", () => {
@@ -127,7 +166,9 @@ test("the NLB tier: one ENI per subnet with the NLB's security group; listener a
   expect([p.lbPort, p.instancePort]).toEqual([3128, 3128]);
   // The NLB's security group is enforced like any other ENI's: it admits saas-export on the listener port.
   const saas = m.functions.find((f) => f.name === "saas-export")!;
-  expect(securityGroupRules(m, p.lbEnis[0])).toContain(`ip saddr { ${saas.enis.map((e) => `${e.ip}/32`).join(", ")} } tcp dport 3128 accept`);
+  expect(securityGroupRules(m, p.lbEnis[0])).toContain(
+    `ip saddr { ${saas.enis.map((e) => `${e.ip}/32`).join(", ")} } tcp dport 3128 accept`,
+  );
   // Ports come from the listener and the target group; a target group without proxyProtocolV2 sends no header.
   const g = copy(dev);
   one(g, "Listener", "proxy-listener").inputs.port = 8080;
@@ -148,7 +189,7 @@ test("the NLB tier: one ENI per subnet with the NLB's security group; listener a
   expect(() => model(k)).toThrow(/listener proxy-listener forwards to no target group/);
 });
 
-test("the CLB tier (proxyTier.loadBalancer \"clb\"): its nodes and security group, PROXY v1 from its policy, ports from its listener", () => {
+test('the CLB tier (proxyTier.loadBalancer "clb"): its nodes and security group, PROXY v1 from its policy, ports from its listener', () => {
   // The dev stack's NLB rewritten into the CLB resources SquidProxyTier registers for "clb" (stack config does
   // not expose the switch, so the graph is edited rather than synthesized).
   const g = copy(dev);
@@ -156,8 +197,27 @@ test("the CLB tier (proxyTier.loadBalancer \"clb\"): its nodes and security grou
   drop(g, "Listener", "proxy-listener");
   drop(g, "TargetGroup", "proxy-tg");
   const clbId = "proxy-clb-0123456";
-  g.resources.push({ urn: "urn:pulumi:dev::x::aws:elb/loadBalancer:LoadBalancer::proxy-clb", id: clbId, type: "aws:elb/loadBalancer:LoadBalancer", name: "proxy-clb", parent: null, inputs: { internal: true, subnets: nlb.inputs.subnets, securityGroups: nlb.inputs.securityGroups, listeners: [{ lbPort: 3130, lbProtocol: "tcp", instancePort: 3131, instanceProtocol: "tcp" }] } } as never);
-  g.resources.push({ urn: "urn:pulumi:dev::x::aws:ec2/proxyProtocolPolicy:ProxyProtocolPolicy::proxy-pp", id: "pp", type: "aws:ec2/proxyProtocolPolicy:ProxyProtocolPolicy", name: "proxy-pp", parent: null, inputs: { loadBalancer: clbId, instancePorts: ["3131"] } } as never);
+  g.resources.push({
+    urn: "urn:pulumi:dev::x::aws:elb/loadBalancer:LoadBalancer::proxy-clb",
+    id: clbId,
+    type: "aws:elb/loadBalancer:LoadBalancer",
+    name: "proxy-clb",
+    parent: null,
+    inputs: {
+      internal: true,
+      subnets: nlb.inputs.subnets,
+      securityGroups: nlb.inputs.securityGroups,
+      listeners: [{ lbPort: 3130, lbProtocol: "tcp", instancePort: 3131, instanceProtocol: "tcp" }],
+    },
+  } as never);
+  g.resources.push({
+    urn: "urn:pulumi:dev::x::aws:ec2/proxyProtocolPolicy:ProxyProtocolPolicy::proxy-pp",
+    id: "pp",
+    type: "aws:ec2/proxyProtocolPolicy:ProxyProtocolPolicy",
+    name: "proxy-pp",
+    parent: null,
+    inputs: { loadBalancer: clbId, instancePorts: ["3131"] },
+  } as never);
   const asg = one(g, "Group", "proxy-asg");
   asg.inputs.targetGroupArns = [];
   asg.inputs.loadBalancers = [clbId];
@@ -173,15 +233,45 @@ test("the CLB tier (proxyTier.loadBalancer \"clb\"): its nodes and security grou
 
 test("DynamoDB: a table a function's environment names is served (pre-created); none is modelled otherwise", () => {
   const kintone = m.functions.find((f) => f.name === "kintone-sync")!;
-  const hasTable = dev.resources.some((r) => r.type === "aws:dynamodb/table:Table" && Object.values(kintone.env).includes(String(r.inputs.name)));
+  const hasTable = dev.resources.some(
+    (r) => r.type === "aws:dynamodb/table:Table" && Object.values(kintone.env).includes(String(r.inputs.name)),
+  );
   if (!hasTable) expect(m.dynamoTables).toEqual([]);
   const g = copy(dev);
   const fn = g.resources.find((r) => r.type === "aws:lambda/function:Function" && r.name.startsWith("kintone-sync"))!;
-  (fn.inputs.environment as { variables: Record<string, string> }).variables.KINTONE_CHECKPOINT_TABLE = "twin-checkpoints";
-  g.resources.push({ urn: "urn:pulumi:dev::x::aws:dynamodb/table:Table::kintone-checkpoint", id: "twin-checkpoints", type: "aws:dynamodb/table:Table", name: "kintone-checkpoint", parent: null, inputs: { name: "twin-checkpoints", hashKey: "id", attributes: [{ name: "id", type: "S" }], billingMode: "PAY_PER_REQUEST" } } as never);
-  g.resources.push({ urn: "urn:pulumi:dev::x::aws:dynamodb/table:Table::unused", id: "unused", type: "aws:dynamodb/table:Table", name: "unused", parent: null, inputs: { name: "unused", hashKey: "pk" } } as never);
+  (fn.inputs.environment as { variables: Record<string, string> }).variables.KINTONE_CHECKPOINT_TABLE =
+    "twin-checkpoints";
+  g.resources.push({
+    urn: "urn:pulumi:dev::x::aws:dynamodb/table:Table::kintone-checkpoint",
+    id: "twin-checkpoints",
+    type: "aws:dynamodb/table:Table",
+    name: "kintone-checkpoint",
+    parent: null,
+    inputs: {
+      name: "twin-checkpoints",
+      hashKey: "id",
+      attributes: [{ name: "id", type: "S" }],
+      billingMode: "PAY_PER_REQUEST",
+    },
+  } as never);
+  g.resources.push({
+    urn: "urn:pulumi:dev::x::aws:dynamodb/table:Table::unused",
+    id: "unused",
+    type: "aws:dynamodb/table:Table",
+    name: "unused",
+    parent: null,
+    inputs: { name: "unused", hashKey: "pk" },
+  } as never);
   const mm = model(g);
-  expect(mm.dynamoTables).toEqual([{ name: "twin-checkpoints", hashKey: "id", rangeKey: undefined, attributes: [{ name: "id", type: "S" }], usedBy: ["kintone-sync"] }]);
+  expect(mm.dynamoTables).toEqual([
+    {
+      name: "twin-checkpoints",
+      hashKey: "id",
+      rangeKey: undefined,
+      attributes: [{ name: "id", type: "S" }],
+      usedBy: ["kintone-sync"],
+    },
+  ]);
   // DynamoDB's regional name resolves into its gateway-endpoint prefix list.
   const vpc = mm.vpcs.find((v) => v.name === "egress-vpc")!;
   expect(dnsRecords(mm, vpc.id)).toContainEqual([`dynamodb.${mm.region}.amazonaws.com`, "198.51.100.74"]);

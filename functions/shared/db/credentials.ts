@@ -57,9 +57,14 @@ export class SecretCredentials implements CredentialsSource {
   }
 }
 
-export function parseCredentials(secretString: string | undefined, secretId: string, variable = "DB_SECRET_ARN"): PgCredentials {
+export function parseCredentials(
+  secretString: string | undefined,
+  secretId: string,
+  variable = "DB_SECRET_ARN",
+): PgCredentials {
   const shape = `must hold JSON {"username": "...", "password": "..."} (the form RDS uses for the cluster's managed master secret)`;
-  if (secretString === undefined) throw new DbError("secret", `Secrets Manager secret "${secretId}" (${variable}) has no SecretString: it ${shape}`);
+  if (secretString === undefined)
+    throw new DbError("secret", `Secrets Manager secret "${secretId}" (${variable}) has no SecretString: it ${shape}`);
   let parsed: { username?: unknown; password?: unknown } | undefined;
   try {
     parsed = JSON.parse(secretString) as { username?: unknown; password?: unknown };
@@ -69,7 +74,10 @@ export function parseCredentials(secretString: string | undefined, secretId: str
   const username = parsed?.username;
   const password = parsed?.password;
   if (typeof username !== "string" || username === "" || typeof password !== "string" || password === "") {
-    throw new DbError("secret", `Secrets Manager secret "${secretId}" (${variable}) ${shape}; it has no non-empty string "username" and "password"`);
+    throw new DbError(
+      "secret",
+      `Secrets Manager secret "${secretId}" (${variable}) ${shape}; it has no non-empty string "username" and "password"`,
+    );
   }
   return { user: username, password };
 }
@@ -77,7 +85,11 @@ export function parseCredentials(secretString: string | undefined, secretId: str
 function secretReadError(err: unknown, secretId: string, variable: string): DbError {
   const { kind, name, detail } = secretFailure(err);
   if (kind === "notFound") {
-    return new DbError("secret", `Secrets Manager secret "${secretId}" was not found (${detail}): point ${variable} at the cluster's credentials secret (its full ARN when it is in another account)`, name);
+    return new DbError(
+      "secret",
+      `Secrets Manager secret "${secretId}" was not found (${detail}): point ${variable} at the cluster's credentials secret (its full ARN when it is in another account)`,
+      name,
+    );
   }
   if (kind === "accessDenied") {
     return new DbError(

@@ -53,7 +53,8 @@ export interface DataApiDatabaseOptions {
   log?: Logger;
 }
 
-type Op = "ExecuteStatement" | "BatchExecuteStatement" | "BeginTransaction" | "CommitTransaction" | "RollbackTransaction";
+type Op =
+  "ExecuteStatement" | "BatchExecuteStatement" | "BeginTransaction" | "CommitTransaction" | "RollbackTransaction";
 
 const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 8, baseMs: 1_000, maxMs: 10_000 };
 const MiB = 1024 * 1024;
@@ -64,7 +65,13 @@ export class DataApiDatabase implements SqlDatabase {
   private readonly opts: DataApiDatabaseOptions;
   private readonly retry: RetryPolicy;
   /** Calls sent, by operation (tests and benchmarks). */
-  readonly calls: Record<Op, number> = { ExecuteStatement: 0, BatchExecuteStatement: 0, BeginTransaction: 0, CommitTransaction: 0, RollbackTransaction: 0 };
+  readonly calls: Record<Op, number> = {
+    ExecuteStatement: 0,
+    BatchExecuteStatement: 0,
+    BeginTransaction: 0,
+    CommitTransaction: 0,
+    RollbackTransaction: 0,
+  };
 
   constructor(opts: DataApiDatabaseOptions) {
     this.opts = opts;
@@ -73,10 +80,17 @@ export class DataApiDatabase implements SqlDatabase {
     // The Data API cancels a statement at 45 s; the HTTP timeout must outlast it or the answer is lost.
     this.client =
       opts.client ??
-      new RDSDataClient({ ...(region ? { region } : {}), maxAttempts: 1, requestHandler: { connectionTimeout: 5_000, requestTimeout: 60_000 } });
+      new RDSDataClient({
+        ...(region ? { region } : {}),
+        maxAttempts: 1,
+        requestHandler: { connectionTimeout: 5_000, requestTimeout: 60_000 },
+      });
   }
 
-  query<T extends Record<string, unknown> = Record<string, unknown>>(sql: string, params?: SqlParams): Promise<QueryResult<T>> {
+  query<T extends Record<string, unknown> = Record<string, unknown>>(
+    sql: string,
+    params?: SqlParams,
+  ): Promise<QueryResult<T>> {
     return this.execute<T>(sql, params, undefined);
   }
 
@@ -86,7 +100,9 @@ export class DataApiDatabase implements SqlDatabase {
   }
 
   async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
-    const begun = await this.send("BeginTransaction", () => new BeginTransactionCommand(this.target()), { safeToRepeat: true });
+    const begun = await this.send("BeginTransaction", () => new BeginTransactionCommand(this.target()), {
+      safeToRepeat: true,
+    });
     const transactionId = begun.transactionId;
     if (!transactionId) throw new DbError("data-api", "BeginTransaction returned no transactionId");
     const tx = new DataApiTransaction(this, transactionId);
@@ -102,12 +118,24 @@ export class DataApiDatabase implements SqlDatabase {
     tx.finished = true;
     await tx.idle();
     try {
-      await this.send("CommitTransaction", () => new CommitTransactionCommand({ resourceArn: this.opts.resourceArn, secretArn: this.opts.secretArn, transactionId }), {
-        safeToRepeat: false,
-      });
+      await this.send(
+        "CommitTransaction",
+        () =>
+          new CommitTransactionCommand({
+            resourceArn: this.opts.resourceArn,
+            secretArn: this.opts.secretArn,
+            transactionId,
+          }),
+        {
+          safeToRepeat: false,
+        },
+      );
     } catch (err) {
       if (err instanceof DbError && err.kind === "data-api" && /network|timeout|socket|ECONN/i.test(err.message)) {
-        throw new DbError("commit-unknown", `CommitTransaction got no answer (${err.message}): the transaction may or may not have been committed; repeat only idempotent work`);
+        throw new DbError(
+          "commit-unknown",
+          `CommitTransaction got no answer (${err.message}): the transaction may or may not have been committed; repeat only idempotent work`,
+        );
       }
       throw err;
     }
@@ -120,9 +148,18 @@ export class DataApiDatabase implements SqlDatabase {
 
   private async rollback(transactionId: string, cause: unknown): Promise<void> {
     try {
-      await this.send("RollbackTransaction", () => new RollbackTransactionCommand({ resourceArn: this.opts.resourceArn, secretArn: this.opts.secretArn, transactionId }), {
-        safeToRepeat: true,
-      });
+      await this.send(
+        "RollbackTransaction",
+        () =>
+          new RollbackTransactionCommand({
+            resourceArn: this.opts.resourceArn,
+            secretArn: this.opts.secretArn,
+            transactionId,
+          }),
+        {
+          safeToRepeat: true,
+        },
+      );
     } catch (err) {
       // The transaction may already be gone (aborted by the failed statement, or expired); it is rolled back then.
       this.opts.log?.warn("RollbackTransaction failed; the Data API rolls the transaction back when it expires", {
@@ -133,7 +170,11 @@ export class DataApiDatabase implements SqlDatabase {
   }
 
   /** One statement; `transactionId` when inside a transaction. */
-  async execute<T>(sql: string, params: SqlParams | undefined, transactionId: string | undefined): Promise<QueryResult<T>> {
+  async execute<T>(
+    sql: string,
+    params: SqlParams | undefined,
+    transactionId: string | undefined,
+  ): Promise<QueryResult<T>> {
     const parameters = toSqlParameters(sql, params);
     const res = await this.send(
       "ExecuteStatement",
@@ -183,7 +224,10 @@ export class DataApiDatabase implements SqlDatabase {
       const set = toSqlParameters(sql, params);
       const size = Buffer.byteLength(JSON.stringify(set)) + 1;
       if (base + size > maxBytes) {
-        throw new DbError("query", `parameter set ${i} alone is ${size} bytes, more than one Data API request may carry (${maxBytes}): store large values another way`);
+        throw new DbError(
+          "query",
+          `parameter set ${i} alone is ${size} bytes, more than one Data API request may carry (${maxBytes}): store large values another way`,
+        );
       }
       if (current.length >= maxSets || bytes + size > maxBytes) {
         out.push(current);
@@ -213,13 +257,27 @@ export class DataApiDatabase implements SqlDatabase {
         return (await (this.client as unknown as { send(c: unknown): Promise<unknown> }).send(make())) as never;
       } catch (err) {
         const name = (err as { name?: string })?.name ?? "Error";
-        const resuming = name === "DatabaseResumingException" || (name === "BadRequestException" && /Communications link failure|resum/i.test((err as Error).message));
+        const resuming =
+          name === "DatabaseResumingException" ||
+          (name === "BadRequestException" && /Communications link failure|resum/i.test((err as Error).message));
         const unavailable = name === "DatabaseUnavailableException";
-        const transient = unavailable || /Throttl|ServiceUnavailable|InternalServerError|TimeoutError|ECONNRESET|socket hang up|NetworkingError/i.test(`${name} ${(err as Error).message}`);
-        const retryable = resuming || (how.safeToRepeat && transient) || (!how.inTransaction && unavailable && op === "ExecuteStatement");
+        const transient =
+          unavailable ||
+          /Throttl|ServiceUnavailable|InternalServerError|TimeoutError|ECONNRESET|socket hang up|NetworkingError/i.test(
+            `${name} ${(err as Error).message}`,
+          );
+        const retryable =
+          resuming ||
+          (how.safeToRepeat && transient) ||
+          (!how.inTransaction && unavailable && op === "ExecuteStatement");
         if (!retryable || attempt >= this.retry.maxAttempts) throw dataApiError(err, op, this.opts, attempt, how.sql);
         const wait = backoffMs(attempt, this.retry);
-        this.opts.log?.warn(resuming ? "Aurora is resuming from 0 ACU; retrying" : "Data API call failed; retrying", { op, errorName: name, attempt, waitMs: Math.round(wait) });
+        this.opts.log?.warn(resuming ? "Aurora is resuming from 0 ACU; retrying" : "Data API call failed; retrying", {
+          op,
+          errorName: name,
+          attempt,
+          waitMs: Math.round(wait),
+        });
         await sleep(wait);
       }
     }
@@ -235,12 +293,17 @@ class DataApiTransaction implements SqlExecutor {
     private readonly transactionId: string,
   ) {}
 
-  query<T extends Record<string, unknown> = Record<string, unknown>>(sql: string, params?: SqlParams): Promise<QueryResult<T>> {
+  query<T extends Record<string, unknown> = Record<string, unknown>>(
+    sql: string,
+    params?: SqlParams,
+  ): Promise<QueryResult<T>> {
     return this.serial(() => this.db.execute<T>(sql, params, this.transactionId));
   }
 
   batch(sql: string, paramSets: SqlParams[]): Promise<number> {
-    return this.serial(() => (paramSets.length === 0 ? Promise.resolve(0) : this.db.executeBatch(sql, paramSets, this.transactionId)));
+    return this.serial(() =>
+      paramSets.length === 0 ? Promise.resolve(0) : this.db.executeBatch(sql, paramSets, this.transactionId),
+    );
   }
 
   /** Resolves when no call of this transaction is running. */
@@ -249,14 +312,26 @@ class DataApiTransaction implements SqlExecutor {
   }
 
   private serial<R>(op: () => Promise<R>): Promise<R> {
-    if (this.finished) return Promise.reject(new DbError("query", "this transaction has already ended: statements after commit or rollback would run outside it"));
+    if (this.finished)
+      return Promise.reject(
+        new DbError(
+          "query",
+          "this transaction has already ended: statements after commit or rollback would run outside it",
+        ),
+      );
     const run = this.tail.catch(() => undefined).then(op);
     this.tail = run;
     return run;
   }
 }
 
-const TYPE_HINTS: Partial<Record<SqlType, TypeHint>> = { uuid: "UUID", json: "JSON", timestamp: "TIMESTAMP", date: "DATE", numeric: "DECIMAL" };
+const TYPE_HINTS: Partial<Record<SqlType, TypeHint>> = {
+  uuid: "UUID",
+  json: "JSON",
+  timestamp: "TIMESTAMP",
+  date: "DATE",
+  numeric: "DECIMAL",
+};
 
 /** The Data API parameters for the placeholders `sql` uses (and only those), or a DbError naming a missing one. */
 export function toSqlParameters(sql: string, params: SqlParams | undefined): SqlParameter[] {
@@ -269,7 +344,8 @@ export function toSqlParameter(name: string, v: SqlParams[string]): SqlParameter
   if (typeof v === "boolean") return { name, value: { booleanValue: v } };
   if (typeof v === "number") return { name, value: numberField(name, v) };
   if (v instanceof Date) return { name, value: { stringValue: dataApiTimestamp(name, v) }, typeHint: "TIMESTAMP" };
-  if (!isTypedValue(v)) throw new DbError("query", `parameter :${name} is an object: declare it as { type: "json", value } to send JSON`);
+  if (!isTypedValue(v))
+    throw new DbError("query", `parameter :${name} is an object: declare it as { type: "json", value } to send JSON`);
   const value = v.value;
   if (value === null || value === undefined) return { name, value: { isNull: true } };
   const hint = TYPE_HINTS[v.type];
@@ -277,7 +353,8 @@ export function toSqlParameter(name: string, v: SqlParams[string]): SqlParameter
     case "text":
       return { name, value: { stringValue: String(value) } };
     case "boolean":
-      if (typeof value !== "boolean") throw new DbError("query", `parameter :${name} is declared boolean but holds ${typeof value}`);
+      if (typeof value !== "boolean")
+        throw new DbError("query", `parameter :${name} is declared boolean but holds ${typeof value}`);
       return { name, value: { booleanValue: value } };
     case "double":
       return { name, value: { doubleValue: Number(value) } };
@@ -286,15 +363,27 @@ export function toSqlParameter(name: string, v: SqlParams[string]): SqlParameter
       const n = typeof value === "number" ? value : Number(String(value));
       if (Number.isSafeInteger(n)) return { name, value: { longValue: n } };
       // Beyond 2^53 a JS number loses digits: send the decimal text, which PostgreSQL assigns to bigint exactly.
-      if (typeof value === "string" && /^-?\d+$/.test(value)) return { name, value: { stringValue: value }, typeHint: "DECIMAL" };
-      throw new DbError("query", `parameter :${name} is declared ${v.type} but ${JSON.stringify(value)} is not an integer`);
+      if (typeof value === "string" && /^-?\d+$/.test(value))
+        return { name, value: { stringValue: value }, typeHint: "DECIMAL" };
+      throw new DbError(
+        "query",
+        `parameter :${name} is declared ${v.type} but ${JSON.stringify(value)} is not an integer`,
+      );
     }
     case "numeric":
       return { name, value: { stringValue: String(value) }, typeHint: hint };
     case "json":
-      return { name, value: { stringValue: typeof value === "string" ? value : JSON.stringify(value) }, typeHint: hint };
+      return {
+        name,
+        value: { stringValue: typeof value === "string" ? value : JSON.stringify(value) },
+        typeHint: hint,
+      };
     case "timestamp":
-      return { name, value: { stringValue: dataApiTimestamp(name, value instanceof Date ? value : String(value)) }, typeHint: hint };
+      return {
+        name,
+        value: { stringValue: dataApiTimestamp(name, value instanceof Date ? value : String(value)) },
+        typeHint: hint,
+      };
     case "date":
       return { name, value: { stringValue: value instanceof Date ? isoDate(value) : String(value) }, typeHint: hint };
     case "uuid":
@@ -313,11 +402,18 @@ function numberField(name: string, n: number): SqlParameter["value"] {
 export function dataApiTimestamp(name: string, v: Date | string): string {
   if (typeof v === "string" && /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?$/.test(v)) return v;
   const d = v instanceof Date ? v : new Date(v);
-  if (Number.isNaN(d.getTime())) throw new DbError("query", `parameter :${name} is not a timestamp: ${JSON.stringify(v)}`);
+  if (Number.isNaN(d.getTime()))
+    throw new DbError("query", `parameter :${name} is not a timestamp: ${JSON.stringify(v)}`);
   return d.toISOString().replace("T", " ").replace("Z", "");
 }
 
-function dataApiError(err: unknown, op: Op, opts: DataApiDatabaseOptions, attempts: number, sql: string | undefined): DbError {
+function dataApiError(
+  err: unknown,
+  op: Op,
+  opts: DataApiDatabaseOptions,
+  attempts: number,
+  sql: string | undefined,
+): DbError {
   const e = err as { name?: string; message?: string };
   const name = e?.name ?? "Error";
   const message = e?.message ?? String(err);
@@ -325,7 +421,11 @@ function dataApiError(err: unknown, op: Op, opts: DataApiDatabaseOptions, attemp
   const cluster = opts.resourceArn;
   switch (name) {
     case "DatabaseResumingException":
-      return new DbError("data-api", `the Aurora cluster ${cluster} was still resuming from 0 ACU after ${attempts} attempts: invoke again, or keep a minimum capacity above 0 ACU`, name);
+      return new DbError(
+        "data-api",
+        `the Aurora cluster ${cluster} was still resuming from 0 ACU after ${attempts} attempts: invoke again, or keep a minimum capacity above 0 ACU`,
+        name,
+      );
     case "StatementTimeoutException":
       return new DbError(
         "timeout",
@@ -334,7 +434,11 @@ function dataApiError(err: unknown, op: Op, opts: DataApiDatabaseOptions, attemp
         name,
       );
     case "HttpEndpointNotEnabledException":
-      return new DbError("data-api", `the Data API is not enabled on ${cluster}: enable it on the cluster (EnableHttpEndpoint / enableHttpEndpoint: true)`, name);
+      return new DbError(
+        "data-api",
+        `the Data API is not enabled on ${cluster}: enable it on the cluster (EnableHttpEndpoint / enableHttpEndpoint: true)`,
+        name,
+      );
     case "AccessDeniedException":
     case "ForbiddenException":
       return new DbError(
@@ -345,13 +449,29 @@ function dataApiError(err: unknown, op: Op, opts: DataApiDatabaseOptions, attemp
       );
     case "InvalidSecretException":
     case "SecretsErrorException":
-      return new DbError("data-api", `the Data API could not use secret ${opts.secretArn} (${name}: ${message}): DB_SECRET_ARN must be the cluster's credentials secret`, name);
+      return new DbError(
+        "data-api",
+        `the Data API could not use secret ${opts.secretArn} (${name}: ${message}): DB_SECRET_ARN must be the cluster's credentials secret`,
+        name,
+      );
     case "DatabaseNotFoundException":
-      return new DbError("data-api", `${cluster} or database "${opts.database}" was not found (${message}): check DB_CLUSTER_ARN and DB_NAME`, name);
+      return new DbError(
+        "data-api",
+        `${cluster} or database "${opts.database}" was not found (${message}): check DB_CLUSTER_ARN and DB_NAME`,
+        name,
+      );
     case "TransactionNotFoundException":
-      return new DbError("data-api", `the Data API transaction is gone (${message}): it expired (3 minutes without a call) or a failed statement had aborted it${stmt}`, name);
+      return new DbError(
+        "data-api",
+        `the Data API transaction is gone (${message}): it expired (3 minutes without a call) or a failed statement had aborted it${stmt}`,
+        name,
+      );
     case "DatabaseUnavailableException":
-      return new DbError("data-api", `the writer of ${cluster} was unavailable after ${attempts} attempts (failover or maintenance): invoke again`, name);
+      return new DbError(
+        "data-api",
+        `the writer of ${cluster} was unavailable after ${attempts} attempts (failover or maintenance): invoke again`,
+        name,
+      );
     case "BadRequestException":
     case "DatabaseErrorException": {
       const state = /SQLState: ?([0-9A-Z]{5})/i.exec(message)?.[1];

@@ -38,12 +38,18 @@ export type * from "./types";
  * client). Both load when the module loads, as imports would, so a container pays for them once, at init.
  * Unbundled (tests) the variable is unset and both paths are there.
  */
-/* eslint-disable @typescript-eslint/no-require-imports */
-const pgPath: { PgDatabase: typeof import("./pg").PgDatabase; SecretCredentials: typeof import("./credentials").SecretCredentials } | undefined =
-  process.env.VLK_BUNDLE_DB_ACCESS === "data-api" ? undefined : { PgDatabase: require("./pg").PgDatabase, SecretCredentials: require("./credentials").SecretCredentials };
+
+const pgPath:
+  | {
+      PgDatabase: typeof import("./pg").PgDatabase;
+      SecretCredentials: typeof import("./credentials").SecretCredentials;
+    }
+  | undefined =
+  process.env.VLK_BUNDLE_DB_ACCESS === "data-api"
+    ? undefined
+    : { PgDatabase: require("./pg").PgDatabase, SecretCredentials: require("./credentials").SecretCredentials };
 const dataApiPath: { DataApiDatabase: typeof import("./data-api").DataApiDatabase } | undefined =
   process.env.VLK_BUNDLE_DB_ACCESS === "pg" ? undefined : { DataApiDatabase: require("./data-api").DataApiDatabase };
-/* eslint-enable @typescript-eslint/no-require-imports */
 
 /** The access path this code was bundled for, or undefined when it holds both. */
 export function bundledDbAccess(): "pg" | "data-api" | undefined {
@@ -54,27 +60,57 @@ const optional = z.string().trim().optional();
 
 const common = z.object({
   DB_ACCESS: z
-    .string({ error: (iss) => (iss.input === undefined ? "DB_ACCESS is not set: set it to pg (a TLS connection through the Transit Gateway) or data-api (the Aurora Data API)" : "DB_ACCESS must be a string") })
+    .string({
+      error: (iss) =>
+        iss.input === undefined
+          ? "DB_ACCESS is not set: set it to pg (a TLS connection through the Transit Gateway) or data-api (the Aurora Data API)"
+          : "DB_ACCESS must be a string",
+    })
     .trim()
-    .refine((v) => v === "pg" || v === "data-api", { error: (iss) => `DB_ACCESS must be pg or data-api; got "${String(iss.input)}"` }),
+    .refine((v) => v === "pg" || v === "data-api", {
+      error: (iss) => `DB_ACCESS must be pg or data-api; got "${String(iss.input)}"`,
+    }),
   DB_NAME: required("DB_NAME", "the database name, e.g. app"),
-  DB_SECRET_ARN: required("DB_SECRET_ARN", 'the ARN of the secret holding {"username","password"} (the cluster\'s managed master secret)'),
+  DB_SECRET_ARN: required(
+    "DB_SECRET_ARN",
+    'the ARN of the secret holding {"username","password"} (the cluster\'s managed master secret)',
+  ),
 });
 
 const pgEnv = z.object({
-  DB_HOST: required("DB_HOST", "the cluster's writer endpoint, e.g. mydb.cluster-abc123.ap-northeast-1.rds.amazonaws.com"),
+  DB_HOST: required(
+    "DB_HOST",
+    "the cluster's writer endpoint, e.g. mydb.cluster-abc123.ap-northeast-1.rds.amazonaws.com",
+  ),
   DB_PORT: integer("DB_PORT", "the PostgreSQL port", 1, 65_535, 5432),
-  DB_CONNECT_TIMEOUT_MS: integer("DB_CONNECT_TIMEOUT_MS", "deadline for TCP, TLS and authentication", 100, 60_000, 3_000),
-  DB_STATEMENT_TIMEOUT_MS: integer("DB_STATEMENT_TIMEOUT_MS", "server-side statement_timeout; 0 = none", 0, 3_600_000, 60_000),
-  DB_SECRET_REGION: optional.refine((v) => !v || /^[a-z]{2}(-[a-z]+)+-\d$/.test(v), { error: (iss) => `DB_SECRET_REGION must be a region name such as ap-northeast-1; got "${String(iss.input)}"` }),
+  DB_CONNECT_TIMEOUT_MS: integer(
+    "DB_CONNECT_TIMEOUT_MS",
+    "deadline for TCP, TLS and authentication",
+    100,
+    60_000,
+    3_000,
+  ),
+  DB_STATEMENT_TIMEOUT_MS: integer(
+    "DB_STATEMENT_TIMEOUT_MS",
+    "server-side statement_timeout; 0 = none",
+    0,
+    3_600_000,
+    60_000,
+  ),
+  DB_SECRET_REGION: optional.refine((v) => !v || /^[a-z]{2}(-[a-z]+)+-\d$/.test(v), {
+    error: (iss) => `DB_SECRET_REGION must be a region name such as ap-northeast-1; got "${String(iss.input)}"`,
+  }),
   DB_TLS_CA_PEM_FILE: optional,
 });
 
 const dataApiEnv = z.object({
-  DB_CLUSTER_ARN: required("DB_CLUSTER_ARN", "the Aurora cluster's ARN, arn:aws:rds:<region>:<account>:cluster:<id>").refine(
-    (v) => /^arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:cluster:[A-Za-z0-9-]+$/.test(v),
-    { error: (iss) => `DB_CLUSTER_ARN must be a cluster ARN, arn:aws:rds:<region>:<account>:cluster:<id>; got "${String(iss.input)}"` },
-  ),
+  DB_CLUSTER_ARN: required(
+    "DB_CLUSTER_ARN",
+    "the Aurora cluster's ARN, arn:aws:rds:<region>:<account>:cluster:<id>",
+  ).refine((v) => /^arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:cluster:[A-Za-z0-9-]+$/.test(v), {
+    error: (iss) =>
+      `DB_CLUSTER_ARN must be a cluster ARN, arn:aws:rds:<region>:<account>:cluster:<id>; got "${String(iss.input)}"`,
+  }),
 });
 
 export interface DatabaseFromEnvOptions {
@@ -92,16 +128,25 @@ export function databaseFromEnv(env: NodeJS.ProcessEnv = process.env, opts: Data
   const access = env.DB_ACCESS?.trim();
   const built = bundledDbAccess();
   if (built && (access === "pg" || access === "data-api") && access !== built) {
-    throw configError([`DB_ACCESS is ${access}, but this function was bundled for ${built} only: set DB_ACCESS=${built}, or redeploy so the bundle is built for ${access}`]);
+    throw configError([
+      `DB_ACCESS is ${access}, but this function was bundled for ${built} only: set DB_ACCESS=${built}, or redeploy so the bundle is built for ${access}`,
+    ]);
   }
   if (access === "data-api" && dataApiPath) {
     const d = dataApiEnv.safeParse(env);
     if (!d.success) problems.push(...d.error.issues.map((i) => i.message));
     if (base.success && !/^arn:aws[a-z-]*:secretsmanager:/.test(base.data.DB_SECRET_ARN)) {
-      problems.push("DB_SECRET_ARN must be the secret's full ARN for the Data API (arn:aws:secretsmanager:<region>:<account>:secret:<name>)");
+      problems.push(
+        "DB_SECRET_ARN must be the secret's full ARN for the Data API (arn:aws:secretsmanager:<region>:<account>:secret:<name>)",
+      );
     }
     if (problems.length > 0 || !base.success || !d.success) throw configError(problems);
-    return new dataApiPath.DataApiDatabase({ resourceArn: d.data.DB_CLUSTER_ARN, secretArn: base.data.DB_SECRET_ARN, database: base.data.DB_NAME, log: opts.log });
+    return new dataApiPath.DataApiDatabase({
+      resourceArn: d.data.DB_CLUSTER_ARN,
+      secretArn: base.data.DB_SECRET_ARN,
+      database: base.data.DB_NAME,
+      log: opts.log,
+    });
   }
   // Unset or invalid DB_ACCESS: report the pg variables too, so one run lists everything.
   const p = pgEnv.safeParse(env);
@@ -111,9 +156,14 @@ export function databaseFromEnv(env: NodeJS.ProcessEnv = process.env, opts: Data
   if (caFile) {
     try {
       extraCaPem = fs.readFileSync(caFile, "utf8");
-      if (!extraCaPem.includes("-----BEGIN CERTIFICATE-----")) problems.push(`DB_TLS_CA_PEM_FILE ${caFile} holds no PEM certificate: point it at the CA's certificate in PEM form, or unset it`);
+      if (!extraCaPem.includes("-----BEGIN CERTIFICATE-----"))
+        problems.push(
+          `DB_TLS_CA_PEM_FILE ${caFile} holds no PEM certificate: point it at the CA's certificate in PEM form, or unset it`,
+        );
     } catch (e) {
-      problems.push(`DB_TLS_CA_PEM_FILE ${caFile} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): unset it (RDS needs no extra CA) or ship the file with the function`);
+      problems.push(
+        `DB_TLS_CA_PEM_FILE ${caFile} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): unset it (RDS needs no extra CA) or ship the file with the function`,
+      );
     }
   }
   if (problems.length > 0 || !base.success || !p.success || !pgPath) throw configError(problems);

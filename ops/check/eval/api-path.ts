@@ -24,7 +24,12 @@ const PERMISSION = "aws:lambda/permission:Permission";
 
 /** IAM-style glob (`*`) match, for a permission's SourceArn against a method ARN. */
 function globMatch(glob: string, s: string): boolean {
-  const re = new RegExp(`^${glob.split("*").map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`);
+  const re = new RegExp(
+    `^${glob
+      .split("*")
+      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&"))
+      .join(".*")}$`,
+  );
   return re.test(s);
 }
 
@@ -44,7 +49,13 @@ function integrationTarget(m: GraphModel, uri: string): Res | undefined {
   const arn = /functions\/(arn:[^/]+)\/invocations/.exec(uri)?.[1];
   if (!arn) return undefined;
   const name = arn.split(":function:")[1]?.split(":")[0];
-  return m.all(T.lambda).find((f) => f.id === arn || (name !== undefined && (f.id === name || f.inputs.name === name || mockAutoName(T.lambda, f.name) === name)));
+  return m
+    .all(T.lambda)
+    .find(
+      (f) =>
+        f.id === arn ||
+        (name !== undefined && (f.id === name || f.inputs.name === name || mockAutoName(T.lambda, f.name) === name)),
+    );
 }
 
 interface Hop {
@@ -59,9 +70,20 @@ export function privateApiPaths(m: GraphModel): FlowResult[] {
     const ec = api.inputs.endpointConfiguration as Record<string, unknown> | undefined;
     const listed = strings(ec?.vpcEndpointIds);
     const endpoints = m.all(T.endpoint).filter((e) => /\.execute-api$/.test(String(e.inputs.serviceName ?? "")));
-    const regionAccount = /arn:aws:execute-api:([a-z0-9-]+):(\d{12}):/.exec(String(m.all(PERMISSION).find((p) => String(p.inputs.sourceArn ?? "").includes(`:${api.id}/`))?.inputs.sourceArn ?? ""));
+    const regionAccount = /arn:aws:execute-api:([a-z0-9-]+):(\d{12}):/.exec(
+      String(
+        m.all(PERMISSION).find((p) => String(p.inputs.sourceArn ?? "").includes(`:${api.id}/`))?.inputs.sourceArn ?? "",
+      ),
+    );
     if (endpoints.length === 0) {
-      out.push({ fn: "private API consumer", flow: `tcp/443 to private API ${api.name}`, status: "BROKEN", path: [], steps: [], reason: `no execute-api interface endpoint in the graph: nothing can reach private API ${api.name} (create one with privateApi endpoint, or list an existing one in privateApi.consumers.vpcEndpointIds)` });
+      out.push({
+        fn: "private API consumer",
+        flow: `tcp/443 to private API ${api.name}`,
+        status: "BROKEN",
+        path: [],
+        steps: [],
+        reason: `no execute-api interface endpoint in the graph: nothing can reach private API ${api.name} (create one with privateApi endpoint, or list an existing one in privateApi.consumers.vpcEndpointIds)`,
+      });
       continue;
     }
     // Methods, integrations and permissions are the same for every caller: check them once.
@@ -72,14 +94,27 @@ export function privateApiPaths(m: GraphModel): FlowResult[] {
     for (const meth of methods) {
       const path = resourcePath(m, meth.inputs.resourceId);
       const verb = String(meth.inputs.httpMethod);
-      const integ = m.all(INTEGRATION).find((i) => i.inputs.restApi === api.id && i.inputs.resourceId === meth.inputs.resourceId && i.inputs.httpMethod === verb);
+      const integ = m
+        .all(INTEGRATION)
+        .find(
+          (i) =>
+            i.inputs.restApi === api.id &&
+            i.inputs.resourceId === meth.inputs.resourceId &&
+            i.inputs.httpMethod === verb,
+        );
       if (!integ) {
-        backend.push({ step: `${verb} ${path}`, problem: `method ${verb} ${path} (${meth.name}) has no integration; add one (type AWS_PROXY to the function)` });
+        backend.push({
+          step: `${verb} ${path}`,
+          problem: `method ${verb} ${path} (${meth.name}) has no integration; add one (type AWS_PROXY to the function)`,
+        });
         continue;
       }
       const fn = integrationTarget(m, String(integ.inputs.uri ?? ""));
       if (!fn) {
-        backend.push({ step: `${verb} ${path}`, problem: `integration ${integ.name} invokes ${String(integ.inputs.uri)}, which is no function in the graph` });
+        backend.push({
+          step: `${verb} ${path}`,
+          problem: `integration ${integ.name} invokes ${String(integ.inputs.uri)}, which is no function in the graph`,
+        });
         continue;
       }
       targets.add(fn.name);
@@ -88,28 +123,71 @@ export function privateApiPaths(m: GraphModel): FlowResult[] {
       const perm = m.all(PERMISSION).find((p) => {
         const fnRef = String(p.inputs.function ?? "");
         const sameFn = fnRef === physical || fnRef === fn.id || fnRef.endsWith(`:function:${physical}`);
-        return sameFn && p.inputs.principal === "apigateway.amazonaws.com" && String(p.inputs.action ?? "") === "lambda:InvokeFunction" && (p.inputs.sourceArn === undefined || globMatch(String(p.inputs.sourceArn), methodArn));
+        return (
+          sameFn &&
+          p.inputs.principal === "apigateway.amazonaws.com" &&
+          String(p.inputs.action ?? "") === "lambda:InvokeFunction" &&
+          (p.inputs.sourceArn === undefined || globMatch(String(p.inputs.sourceArn), methodArn))
+        );
       });
       if (!perm) {
-        backend.push({ step: `${verb} ${path}`, problem: `no Lambda permission lets apigateway.amazonaws.com invoke ${fn.name} for ${verb} ${path} of ${api.name}; add aws.lambda.Permission with sourceArn arn:aws:execute-api:<region>:<account>:${api.id}/*/*${path.replace(/\{[^}]+\}/g, "*")}` });
+        backend.push({
+          step: `${verb} ${path}`,
+          problem: `no Lambda permission lets apigateway.amazonaws.com invoke ${fn.name} for ${verb} ${path} of ${api.name}; add aws.lambda.Permission with sourceArn arn:aws:execute-api:<region>:<account>:${api.id}/*/*${path.replace(/\{[^}]+\}/g, "*")}`,
+        });
         continue;
       }
-      backend.push({ step: `method ${verb} ${path} → integration ${integ.name} (${String(integ.inputs.type)}) → permission ${perm.name} (${String(perm.inputs.sourceArn ?? "any source")}) → ${fn.name}` });
+      backend.push({
+        step: `method ${verb} ${path} → integration ${integ.name} (${String(integ.inputs.type)}) → permission ${perm.name} (${String(perm.inputs.sourceArn ?? "any source")}) → ${fn.name}`,
+      });
     }
     for (const ep of endpoints) {
       const vpcId = String(ep.inputs.vpcId ?? "");
       const vpc = m.byId(vpcId, T.vpc);
       const sgIds = strings(ep.inputs.securityGroupIds);
       const rules = sgIds.flatMap((id) => sgRules(m, id, "ingress")).filter((r) => rulePermits(r, "tcp", 443));
-      const callers = rules.length > 0 ? rules.map((r) => ({ who: rulePeers(r, m), rule: r.name })) : [{ who: "(no caller)", rule: undefined as string | undefined }];
+      const callers =
+        rules.length > 0
+          ? rules.map((r) => ({ who: rulePeers(r, m), rule: r.name }))
+          : [{ who: "(no caller)", rule: undefined as string | undefined }];
       for (const caller of callers) {
         const hops: Hop[] = [];
-        hops.push(caller.rule ? { step: `${caller.who} → ${ep.name} security group: ingress tcp/443 by ${caller.rule}` } : { step: "endpoint security group", problem: `the security group of ${ep.name} admits nobody on tcp/443; add an ingress rule from the caller's security group or CIDR` });
-        const dnsOk = ep.inputs.privateDnsEnabled === true && (vpc === undefined || (vpc.inputs.enableDnsSupport !== false && vpc.inputs.enableDnsHostnames === true));
-        hops.push(dnsOk ? { step: `private DNS: ${api.id}.execute-api.<region>.amazonaws.com resolves to ${ep.name} (privateDnsEnabled, VPC DNS support and hostnames on)` } : { step: "private DNS", problem: ep.inputs.privateDnsEnabled !== true ? `${ep.name} has private DNS off, so ${api.id}.execute-api.<region>.amazonaws.com does not resolve to it; turn privateDnsEnabled on (or call the endpoint-specific name with a Host header)` : `VPC ${vpc?.name ?? vpcId} has DNS support or DNS hostnames off, so the endpoint's private DNS name does not resolve; turn both on` });
+        hops.push(
+          caller.rule
+            ? { step: `${caller.who} → ${ep.name} security group: ingress tcp/443 by ${caller.rule}` }
+            : {
+                step: "endpoint security group",
+                problem: `the security group of ${ep.name} admits nobody on tcp/443; add an ingress rule from the caller's security group or CIDR`,
+              },
+        );
+        const dnsOk =
+          ep.inputs.privateDnsEnabled === true &&
+          (vpc === undefined || (vpc.inputs.enableDnsSupport !== false && vpc.inputs.enableDnsHostnames === true));
+        hops.push(
+          dnsOk
+            ? {
+                step: `private DNS: ${api.id}.execute-api.<region>.amazonaws.com resolves to ${ep.name} (privateDnsEnabled, VPC DNS support and hostnames on)`,
+              }
+            : {
+                step: "private DNS",
+                problem:
+                  ep.inputs.privateDnsEnabled !== true
+                    ? `${ep.name} has private DNS off, so ${api.id}.execute-api.<region>.amazonaws.com does not resolve to it; turn privateDnsEnabled on (or call the endpoint-specific name with a Host header)`
+                    : `VPC ${vpc?.name ?? vpcId} has DNS support or DNS hostnames off, so the endpoint's private DNS name does not resolve; turn both on`,
+              },
+        );
         const listedOk = listed.length === 0 || listed.includes(String(ep.id));
         const verdict = privateApiVerdict(m, api, String(ep.id), vpcId);
-        hops.push(!listedOk ? { step: "endpoint configuration", problem: `${api.name} does not list ${ep.name} (${ep.id}) in endpointConfiguration.vpcEndpointIds; add it (privateApi.consumers.vpcEndpointIds)` } : verdict.problem ? { step: "resource policy", problem: verdict.problem } : { step: `resource policy of ${api.name} admits ${ep.id} (aws:SourceVpce)` });
+        hops.push(
+          !listedOk
+            ? {
+                step: "endpoint configuration",
+                problem: `${api.name} does not list ${ep.name} (${ep.id}) in endpointConfiguration.vpcEndpointIds; add it (privateApi.consumers.vpcEndpointIds)`,
+              }
+            : verdict.problem
+              ? { step: "resource policy", problem: verdict.problem }
+              : { step: `resource policy of ${api.name} admits ${ep.id} (aws:SourceVpce)` },
+        );
         hops.push(...backend);
         const bad = hops.find((h) => h.problem);
         out.push({

@@ -17,7 +17,9 @@ export function isPrivateApi(api: Res): boolean {
 }
 
 export function apiPolicyText(m: GraphModel, api: Res): string | undefined {
-  const attached = m.all(T.restApiPolicy).find((p) => p.inputs.restApiId === api.id || m.resolve(p.inputs.restApiId, [T.restApi]) === api);
+  const attached = m
+    .all(T.restApiPolicy)
+    .find((p) => p.inputs.restApiId === api.id || m.resolve(p.inputs.restApiId, [T.restApi]) === api);
   const text = attached?.inputs.policy ?? api.inputs.policy;
   return typeof text === "string" && text.trim() !== "" ? text : undefined;
 }
@@ -25,7 +27,9 @@ export function apiPolicyText(m: GraphModel, api: Res): string | undefined {
 const VPC_KEYS = ["aws:sourcevpce", "aws:sourcevpc"];
 
 function restrictsVpc(st: Statement): boolean {
-  return Object.values(st.Condition ?? {}).some((block) => Object.keys(block ?? {}).some((k) => VPC_KEYS.includes(k.toLowerCase())));
+  return Object.values(st.Condition ?? {}).some((block) =>
+    Object.keys(block ?? {}).some((k) => VPC_KEYS.includes(k.toLowerCase())),
+  );
 }
 
 /**
@@ -45,9 +49,18 @@ export function hasSourceVpceCondition(cond: Statement["Condition"], kind: "equa
 }
 
 /** Whether the API admits `vpceId` and only endpoints: problem is the first sentence that says otherwise. */
-export function privateApiVerdict(m: GraphModel, api: Res, vpceId: string, vpcId: string | undefined): { problem?: string; admitted: string[] } {
+export function privateApiVerdict(
+  m: GraphModel,
+  api: Res,
+  vpceId: string,
+  vpcId: string | undefined,
+): { problem?: string; admitted: string[] } {
   const text = apiPolicyText(m, api);
-  if (!text) return { problem: `private API ${api.name} has no resource policy, so API Gateway refuses every invocation`, admitted: [] };
+  if (!text)
+    return {
+      problem: `private API ${api.name} has no resource policy, so API Gateway refuses every invocation`,
+      admitted: [],
+    };
   const statements = statementsOfText(text);
   if (!statements) return { problem: `private API ${api.name}'s resource policy is not valid JSON`, admitted: [] };
   const invoke = statements.filter((s) => coversAction(s, "execute-api:Invoke"));
@@ -59,12 +72,28 @@ export function privateApiVerdict(m: GraphModel, api: Res, vpceId: string, vpcId
   };
   const outsider = { "aws:sourcevpce": undefined, "aws:sourcevpc": undefined };
   const otherEndpoint = { "aws:sourcevpce": "vpce-0other0endpoint0", "aws:sourcevpc": "vpc-0other0vpc0" };
-  const admitted = [...new Set(invoke.flatMap((s) => Object.values(s.Condition ?? {}).flatMap((b) => Object.entries(b ?? {}).filter(([k]) => k.toLowerCase() === "aws:sourcevpce").flatMap(([, v]) => (Array.isArray(v) ? v : [v]).map(String)))))];
+  const admitted = [
+    ...new Set(
+      invoke.flatMap((s) =>
+        Object.values(s.Condition ?? {}).flatMap((b) =>
+          Object.entries(b ?? {})
+            .filter(([k]) => k.toLowerCase() === "aws:sourcevpce")
+            .flatMap(([, v]) => (Array.isArray(v) ? v : [v]).map(String)),
+        ),
+      ),
+    ),
+  ];
   if (!invoke.some(restrictsVpc) || decide(outsider) || decide(otherEndpoint)) {
-    return { problem: `private API ${api.name}'s resource policy allows execute-api:Invoke without an aws:SourceVpce condition, so any VPC endpoint, from any account, can invoke it`, admitted };
+    return {
+      problem: `private API ${api.name}'s resource policy allows execute-api:Invoke without an aws:SourceVpce condition, so any VPC endpoint, from any account, can invoke it`,
+      admitted,
+    };
   }
   if (!decide({ "aws:sourcevpce": vpceId, "aws:sourcevpc": vpcId })) {
-    return { problem: `private API ${api.name}'s resource policy does not admit interface endpoint ${m.label(vpceId, T.endpoint)} (${vpceId}): its aws:SourceVpce allows ${admitted.join(", ") || "nothing"}`, admitted };
+    return {
+      problem: `private API ${api.name}'s resource policy does not admit interface endpoint ${m.label(vpceId, T.endpoint)} (${vpceId}): its aws:SourceVpce allows ${admitted.join(", ") || "nothing"}`,
+      admitted,
+    };
   }
   return { admitted };
 }

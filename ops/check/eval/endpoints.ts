@@ -23,14 +23,20 @@ export function serviceOf(ep: Res): string {
 /** The endpoints of a VPC for a service, the interface one and the gateway one (first of each). */
 export function endpointsFor(m: GraphModel, vpcId: string, service: string): { iface?: Res; gateway?: Res } {
   const endpoints = m.all(T.endpoint).filter((e) => e.inputs.vpcId === vpcId && serviceOf(e) === service);
-  return { iface: endpoints.find((e) => endpointType(e) === "Interface"), gateway: endpoints.find((e) => endpointType(e) === "Gateway") };
+  return {
+    iface: endpoints.find((e) => endpointType(e) === "Interface"),
+    gateway: endpoints.find((e) => endpointType(e) === "Gateway"),
+  };
 }
 
 /** Why `hostname` does not resolve to interface endpoint `ep` inside `vpc`, in one sentence; undefined when it does. */
 export function privateDnsProblem(m: GraphModel, ep: Res, vpc: Res, hostname: string): string | undefined {
-  if (!asBool(ep.inputs.privateDnsEnabled, false)) return `interface endpoint ${ep.name} has private DNS off, so ${hostname} resolves to the service's public addresses instead of the endpoint`;
+  if (!asBool(ep.inputs.privateDnsEnabled, false))
+    return `interface endpoint ${ep.name} has private DNS off, so ${hostname} resolves to the service's public addresses instead of the endpoint`;
   const dns = m.vpcDns(vpc);
-  if (!dns.support) return `VPC ${vpc.name} has DNS resolution (enableDnsSupport) off, so ${hostname} cannot resolve to interface endpoint ${ep.name}`;
-  if (!dns.hostnames) return `VPC ${vpc.name} has DNS hostnames (enableDnsHostnames) off, so the private DNS name of interface endpoint ${ep.name} does not apply and ${hostname} resolves to public addresses`;
+  if (!dns.support)
+    return `VPC ${vpc.name} has DNS resolution (enableDnsSupport) off, so ${hostname} cannot resolve to interface endpoint ${ep.name}`;
+  if (!dns.hostnames)
+    return `VPC ${vpc.name} has DNS hostnames (enableDnsHostnames) off, so the private DNS name of interface endpoint ${ep.name} does not apply and ${hostname} resolves to public addresses`;
   return undefined;
 }

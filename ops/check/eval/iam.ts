@@ -62,7 +62,13 @@ export function statementsOfText(text: string): Statement[] | undefined {
 
 /** IAM wildcard match (`*` any run, `?` one character), case-insensitive. */
 export function globMatch(pattern: string, value: string): boolean {
-  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`, "i");
+  const re = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+      .replace(/\*/g, ".*")
+      .replace(/\?/g, ".")}$`,
+    "i",
+  );
   return re.test(value);
 }
 
@@ -87,7 +93,9 @@ export function resourceIsStar(r: unknown): boolean {
  * unconditional Deny on "*" does.
  */
 export function allowsAction(statements: Statement[], action: string): boolean {
-  const match = (s: Statement) => list(s.Action).some((a) => globMatch(a, action)) || (s.NotAction !== undefined && !list(s.NotAction).some((a) => globMatch(a, action)));
+  const match = (s: Statement) =>
+    list(s.Action).some((a) => globMatch(a, action)) ||
+    (s.NotAction !== undefined && !list(s.NotAction).some((a) => globMatch(a, action)));
   const allowed = statements.some((s) => s.Effect === "Allow" && match(s));
   const denied = statements.some((s) => s.Effect === "Deny" && match(s) && resourceIsStar(s.Resource) && !s.Condition);
   return allowed && !denied;
@@ -114,7 +122,8 @@ export function conditionsHold(st: Statement, ctx: Record<string, string | undef
       if (actual === undefined) ok = op.endsWith("IfExists") || base.startsWith("StringNot");
       else if (base === "StringEquals" || base === "StringEqualsIgnoreCase") ok = values.some((v) => v === actual);
       else if (base === "StringLike") ok = values.some((v) => globMatch(v, actual));
-      else if (base === "StringNotEquals" || base === "StringNotEqualsIgnoreCase") ok = !values.some((v) => v === actual);
+      else if (base === "StringNotEquals" || base === "StringNotEqualsIgnoreCase")
+        ok = !values.some((v) => v === actual);
       else if (base === "StringNotLike") ok = !values.some((v) => globMatch(v, actual));
       else {
         unknown = true;
@@ -182,7 +191,12 @@ export function attachmentsOf(m: GraphModel, role: Res): Attachment[] {
     const policy = m.ref(from, "policyArn", arn, [T.policy]);
     out.push({ policyArn: arn, via, docs: policy ? [docFrom(policy, policy.inputs.policy)] : [] });
   };
-  const byRole = m.referrers(ATTACHMENT_TYPES, [T.role], (a) => (a.inputs.role !== undefined ? ["role", a.inputs.role] : ["roles", a.inputs.roles]), "role|roles");
+  const byRole = m.referrers(
+    ATTACHMENT_TYPES,
+    [T.role],
+    (a) => (a.inputs.role !== undefined ? ["role", a.inputs.role] : ["roles", a.inputs.roles]),
+    "role|roles",
+  );
   for (const a of byRole.get(role.urn) ?? []) add(a.inputs.policyArn, a, a);
   for (const arn of strings(role.inputs.managedPolicyArns)) add(arn, role, role);
   return out;

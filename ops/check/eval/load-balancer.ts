@@ -20,18 +20,27 @@ import { SquidConf } from "./proxy";
 
 /** Listeners of a load balancer (aws:lb). */
 export function lbListeners(ix: GraphModel, lb: Res): Res[] {
-  return ix.all(T.lbListener).filter((l) => (lb.id !== "" && l.inputs.loadBalancerArn === lb.id) || ix.resolve(l.inputs.loadBalancerArn, [T.lb]) === lb);
+  return ix
+    .all(T.lbListener)
+    .filter(
+      (l) =>
+        (lb.id !== "" && l.inputs.loadBalancerArn === lb.id) || ix.resolve(l.inputs.loadBalancerArn, [T.lb]) === lb,
+    );
 }
 
 /** The target group a listener forwards to (default action `forward`, plain or weighted with one group). */
 export function forwardTargetGroup(ix: GraphModel, listener: Res): Res | undefined {
-  const actions = (Array.isArray(listener.inputs.defaultActions) ? listener.inputs.defaultActions : []) as Record<string, unknown>[];
+  const actions = (Array.isArray(listener.inputs.defaultActions) ? listener.inputs.defaultActions : []) as Record<
+    string,
+    unknown
+  >[];
   for (const a of actions) {
     if (a.type !== "forward") continue;
     const forward = a.forward as { targetGroups?: { arn?: unknown }[] } | undefined;
     const refs = [a.targetGroupArn, ...(forward?.targetGroups ?? []).map((t) => t.arn)];
     for (const ref of refs) {
-      const tg = (typeof ref === "string" ? ix.byId(ref, T.lbTargetGroup) : undefined) ?? ix.resolve(ref, [T.lbTargetGroup]);
+      const tg =
+        (typeof ref === "string" ? ix.byId(ref, T.lbTargetGroup) : undefined) ?? ix.resolve(ref, [T.lbTargetGroup]);
       if (tg) return tg;
     }
   }
@@ -40,26 +49,48 @@ export function forwardTargetGroup(ix: GraphModel, listener: Res): Res | undefin
 
 /** Auto Scaling groups that register their instances in a target group. */
 export function asgsInTargetGroup(ix: GraphModel, tg: Res): Res[] {
-  return ix.all(T.asg).filter((a) => (Array.isArray(a.inputs.targetGroupArns) ? a.inputs.targetGroupArns : []).some((x) => (tg.id !== "" && x === tg.id) || ix.resolve(x, [T.lbTargetGroup]) === tg));
+  return ix
+    .all(T.asg)
+    .filter((a) =>
+      (Array.isArray(a.inputs.targetGroupArns) ? a.inputs.targetGroupArns : []).some(
+        (x) => (tg.id !== "" && x === tg.id) || ix.resolve(x, [T.lbTargetGroup]) === tg,
+      ),
+    );
 }
 
 /** Problems with the load balancer itself as a proxy front door: internal network load balancer with a security group. */
 export function nlbProblems(ix: GraphModel, lb: Res): string[] {
   const out: string[] = [];
   const type = str(lb.inputs.loadBalancerType) ?? "application";
-  if (type !== "network") out.push(`load balancer ${lb.name} is of type ${type}, not network: the proxy tier forwards raw TCP (CONNECT); set loadBalancerType "network"`);
-  if (!asBool(lb.inputs.internal, false)) out.push(`load balancer ${lb.name} is internet-facing: the proxy must be reachable only from inside; set internal: true`);
-  if (ix.sgIdsOf(lb).length === 0) out.push(`load balancer ${lb.name} has no security group, so it cannot be the source the proxy instances admit; give it securityGroups (they can only be set when it is created)`);
+  if (type !== "network")
+    out.push(
+      `load balancer ${lb.name} is of type ${type}, not network: the proxy tier forwards raw TCP (CONNECT); set loadBalancerType "network"`,
+    );
+  if (!asBool(lb.inputs.internal, false))
+    out.push(
+      `load balancer ${lb.name} is internet-facing: the proxy must be reachable only from inside; set internal: true`,
+    );
+  if (ix.sgIdsOf(lb).length === 0)
+    out.push(
+      `load balancer ${lb.name} has no security group, so it cannot be the source the proxy instances admit; give it securityGroups (they can only be set when it is created)`,
+    );
   return out;
 }
 
 /** Problems with the target group's PROXY protocol settings. */
 export function targetGroupProblems(tg: Res): string[] {
   const out: string[] = [];
-  if (str(tg.inputs.protocol) && !/^TCP/i.test(String(tg.inputs.protocol))) out.push(`target group ${tg.name} uses protocol ${String(tg.inputs.protocol)}, not TCP; set protocol "TCP"`);
-  if (!asBool(tg.inputs.proxyProtocolV2, false)) out.push(`target group ${tg.name} does not send PROXY protocol v2, but Squid requires the header (http_port ... require-proxy-header), so every connection is rejected; set proxyProtocolV2: true`);
+  if (str(tg.inputs.protocol) && !/^TCP/i.test(String(tg.inputs.protocol)))
+    out.push(`target group ${tg.name} uses protocol ${String(tg.inputs.protocol)}, not TCP; set protocol "TCP"`);
+  if (!asBool(tg.inputs.proxyProtocolV2, false))
+    out.push(
+      `target group ${tg.name} does not send PROXY protocol v2, but Squid requires the header (http_port ... require-proxy-header), so every connection is rejected; set proxyProtocolV2: true`,
+    );
   const preserve = tg.inputs.preserveClientIp;
-  if (preserve === undefined || String(preserve) !== "false") out.push(`target group ${tg.name} preserves the client IP (preserveClientIp ${preserve === undefined ? "unset, which is true for instance targets" : JSON.stringify(preserve)}), so connections arrive from the functions, not from the load balancer subnets Squid trusts for PROXY headers; set preserveClientIp: "false"`);
+  if (preserve === undefined || String(preserve) !== "false")
+    out.push(
+      `target group ${tg.name} preserves the client IP (preserveClientIp ${preserve === undefined ? "unset, which is true for instance targets" : JSON.stringify(preserve)}), so connections arrive from the functions, not from the load balancer subnets Squid trusts for PROXY headers; set preserveClientIp: "false"`,
+    );
   return out;
 }
 
@@ -68,15 +99,27 @@ export function portProblems(listener: Res, tg: Res, squidPort: number | undefin
   const out: string[] = [];
   const lp = Number(listener.inputs.port);
   const tp = Number(tg.inputs.port);
-  if (str(listener.inputs.protocol) && !/^TCP/i.test(String(listener.inputs.protocol))) out.push(`listener ${listener.name} uses protocol ${String(listener.inputs.protocol)}, not TCP; set protocol "TCP"`);
-  if (lp !== tp) out.push(`listener ${listener.name} listens on ${lp} but target group ${tg.name} forwards to ${tp}; set both to Squid's port`);
-  if (squidPort !== undefined && tp !== squidPort) out.push(`target group ${tg.name} forwards to port ${tp}, but Squid listens on ${squidPort} (http_port); set the target group port to ${squidPort}`);
+  if (str(listener.inputs.protocol) && !/^TCP/i.test(String(listener.inputs.protocol)))
+    out.push(
+      `listener ${listener.name} uses protocol ${String(listener.inputs.protocol)}, not TCP; set protocol "TCP"`,
+    );
+  if (lp !== tp)
+    out.push(
+      `listener ${listener.name} listens on ${lp} but target group ${tg.name} forwards to ${tp}; set both to Squid's port`,
+    );
+  if (squidPort !== undefined && tp !== squidPort)
+    out.push(
+      `target group ${tg.name} forwards to port ${tp}, but Squid listens on ${squidPort} (http_port); set the target group port to ${squidPort}`,
+    );
   return out;
 }
 
 /** CIDRs Squid accepts a PROXY header from: the src ACLs of the `proxy_protocol_access allow` lines (first match). */
 export function proxyProtocolSources(conf: SquidConf): Cidr[] | undefined {
-  const lines = conf.text.split("\n").map((l) => l.trim()).filter((l) => l.startsWith("proxy_protocol_access "));
+  const lines = conf.text
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l.startsWith("proxy_protocol_access "));
   if (lines.length === 0) return undefined;
   const out: Cidr[] = [];
   for (const line of lines) {
@@ -97,11 +140,23 @@ export function proxyProtocolSources(conf: SquidConf): Cidr[] | undefined {
 }
 
 /** The NLB subnets' CIDRs that Squid does not accept PROXY headers from; one sentence, or undefined. */
-export function proxyProtocolAccessProblem(ix: GraphModel, lb: Res, conf: SquidConf, where: string): string | undefined {
+export function proxyProtocolAccessProblem(
+  ix: GraphModel,
+  lb: Res,
+  conf: SquidConf,
+  where: string,
+): string | undefined {
   const sources = proxyProtocolSources(conf);
-  if (!sources) return `${where} has no proxy_protocol_access line, so Squid rejects the PROXY v2 header load balancer ${lb.name} sends; add "acl lb src <the load balancer subnets' CIDRs>", "proxy_protocol_access allow lb" and "proxy_protocol_access deny all"`;
-  const subnets = ix.subnetIdsOf(lb).map((id) => ix.subnet(id)).filter((s): s is Res => !!s);
-  const outside = subnets.filter((s) => { const c = ix.subnetCidr(s); return c !== undefined && !anyContains(sources, c); });
+  if (!sources)
+    return `${where} has no proxy_protocol_access line, so Squid rejects the PROXY v2 header load balancer ${lb.name} sends; add "acl lb src <the load balancer subnets' CIDRs>", "proxy_protocol_access allow lb" and "proxy_protocol_access deny all"`;
+  const subnets = ix
+    .subnetIdsOf(lb)
+    .map((id) => ix.subnet(id))
+    .filter((s): s is Res => !!s);
+  const outside = subnets.filter((s) => {
+    const c = ix.subnetCidr(s);
+    return c !== undefined && !anyContains(sources, c);
+  });
   if (outside.length === 0) return undefined;
   return `${where} accepts PROXY headers only from ${sources.map((c) => c.text).join(" ") || "nobody"}, but load balancer ${lb.name} sits in ${outside.map((s) => `${s.name} (${ix.subnetCidr(s)?.text})`).join(", ")}; add the load balancer subnets' CIDRs to the proxy_protocol_access src ACL (lbSubnetCidrs)`;
 }

@@ -9,9 +9,16 @@
 import { Res } from "../model/graph";
 import { anyContains, Cidr, cidrOf, isPrivateCidr } from "../model/values";
 
-export interface SquidAcl { type: string; args: string[] }
+export interface SquidAcl {
+  type: string;
+  args: string[];
+}
 
-export interface SquidAccess { action: "allow" | "deny"; conds: { name: string; negated: boolean }[]; line: string }
+export interface SquidAccess {
+  action: "allow" | "deny";
+  conds: { name: string; negated: boolean }[];
+  line: string;
+}
 
 export interface SquidConf {
   text: string;
@@ -92,12 +99,19 @@ export function parseSquidConf(text: string): SquidConf {
     } else if (tokens[0] === "http_access" && tokens.length >= 2) {
       accessLines.push({ action: tokens[1], acls: tokens.slice(2), line });
       if (tokens[1] === "allow" || tokens[1] === "deny") {
-        access.push({ action: tokens[1], conds: tokens.slice(2).map((t) => ({ name: t.replace(/^!/, ""), negated: t.startsWith("!") })), line });
+        access.push({
+          action: tokens[1],
+          conds: tokens.slice(2).map((t) => ({ name: t.replace(/^!/, ""), negated: t.startsWith("!") })),
+          line,
+        });
       }
     }
   }
   const headerAcl = [...acls.values()].flat().find((a) => a.type === "req_header");
-  const domains = [...acls.values()].flat().filter((a) => a.type === "dstdomain").flatMap((a) => a.args);
+  const domains = [...acls.values()]
+    .flat()
+    .filter((a) => a.type === "dstdomain")
+    .flatMap((a) => a.args);
   return { text, port, headerName: headerAcl?.args[0], domains, acls, access, accessLines };
 }
 
@@ -108,7 +122,13 @@ export function domainMatches(entry: string, host: string): boolean {
   return e.startsWith(".") ? h === e.slice(1) || h.endsWith(e) : h === e;
 }
 
-export interface SquidRequest { src: Cidr[]; host: string; port: number; method: string; header: boolean }
+export interface SquidRequest {
+  src: Cidr[];
+  host: string;
+  port: number;
+  method: string;
+  header: boolean;
+}
 
 /** First-match evaluation of http_access for an abstract request; Squid's default when nothing matches is the opposite of the last line. */
 export function evaluateSquid(conf: SquidConf, req: SquidRequest): { action: "allow" | "deny"; line?: string } {
@@ -122,14 +142,29 @@ export function evaluateSquid(conf: SquidConf, req: SquidRequest): { action: "al
           const cidrs = e.args.map((a) => cidrOf(a.includes("/") ? a : `${a}/32`)).filter((c): c is Cidr => !!c);
           return req.src.length > 0 && req.src.every((s) => anyContains(cidrs, s));
         }
-        case "dstdomain": return e.args.some((d) => domainMatches(d, req.host));
-        case "req_header": return req.header && e.args[0]?.toLowerCase() === conf.headerName?.toLowerCase();
-        case "method": return e.args.includes(req.method);
-        case "port": return e.args.some((p) => { const [a, b] = p.split("-").map(Number); return b === undefined ? a === req.port : a <= req.port && req.port <= b; });
-        case "proto": return req.method !== "CONNECT" && e.args.some((p) => /^https?$/i.test(p));
+        case "dstdomain":
+          return e.args.some((d) => domainMatches(d, req.host));
+        case "req_header":
+          return req.header && e.args[0]?.toLowerCase() === conf.headerName?.toLowerCase();
+        case "method":
+          return e.args.includes(req.method);
+        case "port":
+          return e.args.some((p) => {
+            const [a, b] = p.split("-").map(Number);
+            return b === undefined ? a === req.port : a <= req.port && req.port <= b;
+          });
+        case "proto":
+          return req.method !== "CONNECT" && e.args.some((p) => /^https?$/i.test(p));
         // The destination is a public SaaS address: never loopback, link-local or private.
-        case "dst": return e.args.every((a) => { const c = cidrOf(a); return c === undefined || !isPrivateCidr(c); }) && e.args.some((a) => cidrOf(a) !== undefined && !isPrivateCidr(cidrOf(a) as Cidr));
-        default: return true;
+        case "dst":
+          return (
+            e.args.every((a) => {
+              const c = cidrOf(a);
+              return c === undefined || !isPrivateCidr(c);
+            }) && e.args.some((a) => cidrOf(a) !== undefined && !isPrivateCidr(cidrOf(a) as Cidr))
+          );
+        default:
+          return true;
       }
     });
   };
@@ -150,16 +185,22 @@ export function squidConfProblems(text: string): string[] {
   for (const [name, entries] of conf.acls) aclTypes.set(name, new Set(entries.map((e) => e.type)));
   const access = conf.accessLines;
   const problems: string[] = [];
-  const has = (acls: string[], types: Set<string>) => acls.some((a) => !a.startsWith("!") && [...(aclTypes.get(a) ?? [])].some((t) => types.has(t)));
+  const has = (acls: string[], types: Set<string>) =>
+    acls.some((a) => !a.startsWith("!") && [...(aclTypes.get(a) ?? [])].some((t) => types.has(t)));
   for (const a of access.filter((x) => x.action === "allow")) {
     const missing: string[] = [];
     if (!has(a.acls, HEADER_ACL_TYPES)) missing.push("a secret-header (req_header) ACL");
     if (!has(a.acls, DOMAIN_ACL_TYPES)) missing.push("a domain-whitelist (dstdomain) ACL");
-    if (missing.length > 0) problems.push(`"${a.line}" lacks ${missing.join(" and ")}, so it admits requests that fail the other check (header OR domain); put the header and domain ACLs on one allow line.`);
+    if (missing.length > 0)
+      problems.push(
+        `"${a.line}" lacks ${missing.join(" and ")}, so it admits requests that fail the other check (header OR domain); put the header and domain ACLs on one allow line.`,
+      );
   }
   const last = access[access.length - 1];
   if (!last || last.action !== "deny" || last.acls.join(" ") !== "all") {
-    problems.push(`the http_access rules end with "${last?.line ?? "(none)"}" instead of "http_access deny all"; add http_access deny all as the last access rule.`);
+    problems.push(
+      `the http_access rules end with "${last?.line ?? "(none)"}" instead of "http_access deny all"; add http_access deny all as the last access rule.`,
+    );
   }
   return problems;
 }

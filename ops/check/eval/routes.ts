@@ -48,7 +48,12 @@ interface RouteIndex {
 
 function index(m: GraphModel): RouteIndex {
   return m.cached("routes", () => {
-    const ix: RouteIndex = { routesByTable: new Map(), assocBySubnet: new Map(), mainTableByVpc: new Map(), tableCache: new Map() };
+    const ix: RouteIndex = {
+      routesByTable: new Map(),
+      assocBySubnet: new Map(),
+      mainTableByVpc: new Map(),
+      tableCache: new Map(),
+    };
     for (const a of m.all(T.rta)) {
       const subnetId = str(a.inputs.subnetId);
       const rt = str(a.inputs.routeTableId);
@@ -67,11 +72,18 @@ function index(m: GraphModel): RouteIndex {
     for (const r of m.all(T.route)) add(str(r.inputs.routeTableId), r.inputs, r);
     for (const t of m.all(T.routeTable)) {
       const inline = t.inputs.routes;
-      if (Array.isArray(inline)) for (const spec of inline) if (spec && typeof spec === "object") add(t.id, spec as Record<string, unknown>, t);
+      if (Array.isArray(inline))
+        for (const spec of inline) if (spec && typeof spec === "object") add(t.id, spec as Record<string, unknown>, t);
     }
     const endpointRoute = (ep: Res, tableId: string) => {
       const service = serviceOf(ep);
-      push(ix.routesByTable, tableId, { service, destText: `the ${service} prefix list`, kind: "gatewayEndpoint", targetId: ep.id, source: ep });
+      push(ix.routesByTable, tableId, {
+        service,
+        destText: `the ${service} prefix list`,
+        kind: "gatewayEndpoint",
+        targetId: ep.id,
+        source: ep,
+      });
     };
     for (const ep of m.all(T.endpoint)) {
       if (endpointType(ep) !== "Gateway") continue;
@@ -102,7 +114,13 @@ function routeView(m: GraphModel, spec: Record<string, unknown>, source: Res): R
   else if (str(spec.vpcPeeringConnectionId)) [kind, targetId] = ["peering", str(spec.vpcPeeringConnectionId)];
   else if (str(spec.vpcEndpointId)) [kind, targetId] = ["gatewayEndpoint", str(spec.vpcEndpointId)];
   else if (gw) [kind, targetId] = ["other", gw];
-  else targetId = str(spec.networkInterfaceId) ?? str(spec.egressOnlyGatewayId) ?? str(spec.carrierGatewayId) ?? str(spec.localGatewayId) ?? str(spec.coreNetworkArn);
+  else
+    targetId =
+      str(spec.networkInterfaceId) ??
+      str(spec.egressOnlyGatewayId) ??
+      str(spec.carrierGatewayId) ??
+      str(spec.localGatewayId) ??
+      str(spec.coreNetworkArn);
   return { dest, destText: dest.text, kind, targetId, source };
 }
 
@@ -141,14 +159,22 @@ function implicitMain(m: GraphModel, vpcId: string): TableView {
   if (cached) return cached;
   const vpc = m.byId(vpcId, T.vpc);
   const name = `main route table of ${vpc ? vpc.name : vpcId}`;
-  const view: TableView = { id, name, label: `the main route table of VPC ${vpc ? vpc.name : vpcId}`, vpcId, implicitMain: true };
+  const view: TableView = {
+    id,
+    name,
+    label: `the main route table of VPC ${vpc ? vpc.name : vpcId}`,
+    vpcId,
+    implicitMain: true,
+  };
   cache.set(id, view);
   return view;
 }
 
 /** Every route of a table, the implicit local route(s) first. */
 export function routes(m: GraphModel, t: TableView): RouteView[] {
-  const local: RouteView[] = t.vpcId ? m.vpcCidrs(t.vpcId).map((c) => ({ dest: c, destText: c.text, kind: "local" as const })) : [];
+  const local: RouteView[] = t.vpcId
+    ? m.vpcCidrs(t.vpcId).map((c) => ({ dest: c, destText: c.text, kind: "local" as const }))
+    : [];
   return [...local, ...(index(m).routesByTable.get(t.id) ?? [])];
 }
 
@@ -157,7 +183,12 @@ export function lookup(m: GraphModel, t: TableView, dest: Cidr): RouteView | und
   let best: RouteView | undefined;
   for (const r of routes(m, t)) {
     if (!r.dest || !cidrContains(r.dest, dest)) continue;
-    if (!best || (best.dest as Cidr).prefix < r.dest.prefix || ((best.dest as Cidr).prefix === r.dest.prefix && best.kind !== "local" && r.kind === "local")) best = r;
+    if (
+      !best ||
+      (best.dest as Cidr).prefix < r.dest.prefix ||
+      ((best.dest as Cidr).prefix === r.dest.prefix && best.kind !== "local" && r.kind === "local")
+    )
+      best = r;
   }
   return best;
 }
@@ -218,23 +249,51 @@ function vpcOfDefaultTable(m: GraphModel, r: Res): Res | undefined {
   const direct = m.ref(r, "vpcId", r.inputs.vpcId, [T.vpc]);
   if (direct) return direct;
   const vpcs = m.all(T.vpc);
-  return vpcs.find((vpc) => r.inputs.defaultRouteTableId !== undefined && vpc.inputs.defaultRouteTableId === r.inputs.defaultRouteTableId);
+  return vpcs.find(
+    (vpc) =>
+      r.inputs.defaultRouteTableId !== undefined && vpc.inputs.defaultRouteTableId === r.inputs.defaultRouteTableId,
+  );
 }
 
 /** Every route of a table: separate Route resources and inline `routes`. */
 export function declaredRoutesOf(m: GraphModel, t: Res): DeclaredRoute[] {
   const out: DeclaredRoute[] = [];
-  const byTable = m.referrers(T.route, [T.routeTable, T.defaultRouteTable], (r) => ["routeTableId", r.inputs.routeTableId], "routeTableId");
+  const byTable = m.referrers(
+    T.route,
+    [T.routeTable, T.defaultRouteTable],
+    (r) => ["routeTableId", r.inputs.routeTableId],
+    "routeTableId",
+  );
   for (const r of byTable.get(t.urn) ?? []) out.push(declaredRoute(m, r, r.inputs, r.name));
   const inline = t.inputs.routes;
-  if (Array.isArray(inline)) inline.forEach((x, i) => out.push(declaredRoute(m, t, (x ?? {}) as Record<string, unknown>, `${t.name}.routes[${i}]`)));
+  if (Array.isArray(inline))
+    inline.forEach((x, i) =>
+      out.push(declaredRoute(m, t, (x ?? {}) as Record<string, unknown>, `${t.name}.routes[${i}]`)),
+    );
   return out;
 }
 
 function declaredRoute(m: GraphModel, owner: Res, p: Record<string, unknown>, name: string): DeclaredRoute {
-  const dest = str(p.destinationCidrBlock) ?? str(p.cidrBlock) ?? str(p.destinationIpv6CidrBlock) ?? str(p.ipv6CidrBlock) ?? str(p.destinationPrefixListId) ?? "?";
+  const dest =
+    str(p.destinationCidrBlock) ??
+    str(p.cidrBlock) ??
+    str(p.destinationIpv6CidrBlock) ??
+    str(p.ipv6CidrBlock) ??
+    str(p.destinationPrefixListId) ??
+    "?";
   const gw = p.gatewayId;
-  const igw = owner.type === T.route ? m.ref(owner, "gatewayId", gw, [T.igw]) : typeof gw === "string" && gw !== "" ? m.allWithId(gw).find((r) => r.type === T.igw) : undefined;
+  const igw =
+    owner.type === T.route
+      ? m.ref(owner, "gatewayId", gw, [T.igw])
+      : typeof gw === "string" && gw !== ""
+        ? m.allWithId(gw).find((r) => r.type === T.igw)
+        : undefined;
   const toIgw = igw !== undefined || (typeof gw === "string" && gw.startsWith("igw-"));
-  return { name, destination: dest, toInternetGateway: toIgw, target: igw?.name ?? (typeof gw === "string" ? gw : undefined), props: p };
+  return {
+    name,
+    destination: dest,
+    toInternetGateway: toIgw,
+    target: igw?.name ?? (typeof gw === "string" ? gw : undefined),
+    props: p,
+  };
 }

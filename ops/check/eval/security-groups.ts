@@ -42,10 +42,17 @@ function rulesBySg(m: GraphModel): Map<string, SgRule[]> {
         for (const x of inline) {
           if (!x || typeof x !== "object") continue;
           const s = x as Record<string, unknown>;
-          add(normalizeRule(g.id, direction, g.name, {
-            protocol: s.protocol, fromPort: s.fromPort, toPort: s.toPort,
-            cidrs: strs(s.cidrBlocks), sgRefs: strs(s.securityGroups), prefixLists: strs(s.prefixListIds), self: asBool(s.self, false),
-          }));
+          add(
+            normalizeRule(g.id, direction, g.name, {
+              protocol: s.protocol,
+              fromPort: s.fromPort,
+              toPort: s.toPort,
+              cidrs: strs(s.cidrBlocks),
+              sgRefs: strs(s.securityGroups),
+              prefixLists: strs(s.prefixListIds),
+              self: asBool(s.self, false),
+            }),
+          );
         }
       }
     }
@@ -53,27 +60,57 @@ function rulesBySg(m: GraphModel): Map<string, SgRule[]> {
       const i = r.inputs;
       const sgId = str(i.securityGroupId);
       if (!sgId) continue;
-      add(normalizeRule(sgId, i.type === "egress" ? "egress" : "ingress", r.name, {
-        protocol: i.protocol, fromPort: i.fromPort, toPort: i.toPort,
-        cidrs: strs(i.cidrBlocks), sgRefs: strs(i.sourceSecurityGroupId), prefixLists: strs(i.prefixListIds), self: asBool(i.self, false),
-      }));
+      add(
+        normalizeRule(sgId, i.type === "egress" ? "egress" : "ingress", r.name, {
+          protocol: i.protocol,
+          fromPort: i.fromPort,
+          toPort: i.toPort,
+          cidrs: strs(i.cidrBlocks),
+          sgRefs: strs(i.sourceSecurityGroupId),
+          prefixLists: strs(i.prefixListIds),
+          self: asBool(i.self, false),
+        }),
+      );
     }
-    for (const [type, direction] of [[T.sgIngress, "ingress"], [T.sgEgress, "egress"]] as const) {
+    for (const [type, direction] of [
+      [T.sgIngress, "ingress"],
+      [T.sgEgress, "egress"],
+    ] as const) {
       for (const r of m.all(type)) {
         const i = r.inputs;
         const sgId = str(i.securityGroupId);
         if (!sgId) continue;
-        add(normalizeRule(sgId, direction, r.name, {
-          protocol: i.ipProtocol, fromPort: i.fromPort, toPort: i.toPort,
-          cidrs: strs(i.cidrIpv4), sgRefs: strs(i.referencedSecurityGroupId), prefixLists: strs(i.prefixListId), self: false,
-        }));
+        add(
+          normalizeRule(sgId, direction, r.name, {
+            protocol: i.ipProtocol,
+            fromPort: i.fromPort,
+            toPort: i.toPort,
+            cidrs: strs(i.cidrIpv4),
+            sgRefs: strs(i.referencedSecurityGroupId),
+            prefixLists: strs(i.prefixListId),
+            self: false,
+          }),
+        );
       }
     }
     return out;
   });
 }
 
-function normalizeRule(sgId: string, direction: "ingress" | "egress", name: string, s: { protocol: unknown; fromPort: unknown; toPort: unknown; cidrs: string[]; sgRefs: string[]; prefixLists: string[]; self: boolean }): SgRule {
+function normalizeRule(
+  sgId: string,
+  direction: "ingress" | "egress",
+  name: string,
+  s: {
+    protocol: unknown;
+    fromPort: unknown;
+    toPort: unknown;
+    cidrs: string[];
+    sgRefs: string[];
+    prefixLists: string[];
+    self: boolean;
+  },
+): SgRule {
   const rawProto = String(s.protocol ?? "-1").toLowerCase();
   const protocol = IANA_PROTOCOLS[rawProto] ?? rawProto;
   const all = protocol === "-1";
@@ -107,7 +144,9 @@ export function rulePermits(rule: SgRule, protocol: string, port: number): boole
 
 export function rulePorts(rule: SgRule): string {
   if (rule.protocol === "-1") return "all traffic";
-  return rule.fromPort === rule.toPort ? `${rule.protocol}/${rule.fromPort}` : `${rule.protocol}/${rule.fromPort}-${rule.toPort}`;
+  return rule.fromPort === rule.toPort
+    ? `${rule.protocol}/${rule.fromPort}`
+    : `${rule.protocol}/${rule.fromPort}-${rule.toPort}`;
 }
 
 export function rulePeers(rule: SgRule, m: GraphModel): string {
@@ -125,14 +164,24 @@ export function rulePeers(rule: SgRule, m: GraphModel): string {
  * a reference to one of the peer's groups in the same VPC (or `self`), else CIDRs covering every
  * peer block (the rule covering the last block is returned). Undefined when none does.
  */
-export function sgAllows(m: GraphModel, sgIds: string[], direction: "ingress" | "egress", p: { protocol: string; port: number }, peer: SgPeer): SgRule | undefined {
+export function sgAllows(
+  m: GraphModel,
+  sgIds: string[],
+  direction: "ingress" | "egress",
+  p: { protocol: string; port: number },
+  peer: SgPeer,
+): SgRule | undefined {
   const rules = sgIds.flatMap((id) => sgRules(m, id, direction)).filter((r) => rulePermits(r, p.protocol, p.port));
   const sameVpc = (ref: string) => {
     const own = m.sg(sgIds[0])?.inputs.vpcId;
     const other = m.sg(ref)?.inputs.vpcId;
     return own === undefined || other === undefined || own === other;
   };
-  const byRef = rules.find((r) => (r.sgRefs.some((ref) => peer.sgIds?.includes(ref) && sameVpc(ref))) || (r.self && peer.sgIds?.some((id) => sgIds.includes(id))));
+  const byRef = rules.find(
+    (r) =>
+      r.sgRefs.some((ref) => peer.sgIds?.includes(ref) && sameVpc(ref)) ||
+      (r.self && peer.sgIds?.some((id) => sgIds.includes(id))),
+  );
   if (byRef) return byRef;
   const cidrs = peer.cidrs ?? [];
   if (cidrs.length === 0) return undefined;

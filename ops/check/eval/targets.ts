@@ -9,9 +9,19 @@ import { T } from "../model/types";
 import { Cidr } from "../model/values";
 import { endpointType } from "./endpoints";
 
-const DEFAULT_DB_PORTS: Record<string, number> = { postgres: 5432, mysql: 3306, mariadb: 3306, oracle: 1521, sqlserver: 1433 };
+const DEFAULT_DB_PORTS: Record<string, number> = {
+  postgres: 5432,
+  mysql: 3306,
+  mariadb: 3306,
+  oracle: 1521,
+  sqlserver: 1433,
+};
 
-export interface Listener { res: Res; cidrs: Cidr[]; ports: number[] }
+export interface Listener {
+  res: Res;
+  cidrs: Cidr[];
+  ports: number[];
+}
 
 const listenerCache = new WeakMap<GraphModel, Listener[]>();
 
@@ -22,7 +32,10 @@ export function listenersOf(ix: GraphModel): Listener[] {
   const out: Listener[] = [];
   for (const r of ix.resources) {
     if (!LISTENER_TYPES.has(r.type) && !(r.type === T.endpoint && endpointType(r) === "Interface")) continue;
-    const subnets = ix.subnetIdsOf(r).map((id) => ix.subnet(id)).filter((s): s is Res => !!s);
+    const subnets = ix
+      .subnetIdsOf(r)
+      .map((id) => ix.subnet(id))
+      .filter((s): s is Res => !!s);
     const cidrs = subnets.map((s) => ix.subnetCidr(s));
     const ports = listenPorts(ix, r);
     if (subnets.length === 0 || !ports || cidrs.some((c) => c === undefined)) continue;
@@ -32,7 +45,15 @@ export function listenersOf(ix: GraphModel): Listener[] {
   return out;
 }
 
-const LISTENER_TYPES = new Set<string>([T.rdsCluster, T.rdsInstance, T.classicLb, T.lb, T.instance, T.rdsProxy, T.elasticacheReplicationGroup]);
+const LISTENER_TYPES = new Set<string>([
+  T.rdsCluster,
+  T.rdsInstance,
+  T.classicLb,
+  T.lb,
+  T.instance,
+  T.rdsProxy,
+  T.elasticacheReplicationGroup,
+]);
 
 /** Ports a target listens on, when the graph says; undefined when unknown. */
 export function listenPorts(ix: GraphModel, r: Res): number[] | undefined {
@@ -43,9 +64,13 @@ export function listenPorts(ix: GraphModel, r: Res): number[] | undefined {
     const key = Object.keys(DEFAULT_DB_PORTS).find((k) => engine.includes(k));
     return key ? [DEFAULT_DB_PORTS[key]] : undefined;
   }
-  if (r.type === T.classicLb) return (Array.isArray(i.listeners) ? i.listeners : []).map((l) => Number((l as Record<string, unknown>).lbPort));
+  if (r.type === T.classicLb)
+    return (Array.isArray(i.listeners) ? i.listeners : []).map((l) => Number((l as Record<string, unknown>).lbPort));
   if (r.type === T.lb) {
-    const ports = ix.all(T.lbListener).filter((l) => l.inputs.loadBalancerArn === r.id || ix.resolve(l.inputs.loadBalancerArn) === r).map((l) => Number(l.inputs.port));
+    const ports = ix
+      .all(T.lbListener)
+      .filter((l) => l.inputs.loadBalancerArn === r.id || ix.resolve(l.inputs.loadBalancerArn) === r)
+      .map((l) => Number(l.inputs.port));
     return ports.length > 0 ? ports : undefined;
   }
   if (r.type === T.endpoint) return [443];
@@ -54,13 +79,21 @@ export function listenPorts(ix: GraphModel, r: Res): number[] | undefined {
 
 export function kindOf(r: Res): string {
   switch (r.type) {
-    case T.rdsCluster: return "database cluster";
-    case T.rdsInstance: return "database";
-    case T.classicLb: return "load balancer";
-    case T.lb: return "load balancer";
-    case T.endpoint: return "interface endpoint";
-    case T.lambda: return "function";
-    case T.instance: return "instance";
-    default: return r.type.split(":").pop() ?? r.type;
+    case T.rdsCluster:
+      return "database cluster";
+    case T.rdsInstance:
+      return "database";
+    case T.classicLb:
+      return "load balancer";
+    case T.lb:
+      return "load balancer";
+    case T.endpoint:
+      return "interface endpoint";
+    case T.lambda:
+      return "function";
+    case T.instance:
+      return "instance";
+    default:
+      return r.type.split(":").pop() ?? r.type;
   }
 }

@@ -29,11 +29,26 @@ export function attachmentZones(ix: GraphModel, att: Res): Set<string> {
   let perGraph = zonesCache.get(ix);
   if (!perGraph) zonesCache.set(ix, (perGraph = new Map()));
   let zones = perGraph.get(att.id);
-  if (!zones) perGraph.set(att.id, (zones = new Set(ix.subnetIdsOf(att).map((id) => ix.subnet(id)).filter((s): s is Res => !!s).map((s) => ix.az(s)))));
+  if (!zones)
+    perGraph.set(
+      att.id,
+      (zones = new Set(
+        ix
+          .subnetIdsOf(att)
+          .map((id) => ix.subnet(id))
+          .filter((s): s is Res => !!s)
+          .map((s) => ix.az(s)),
+      )),
+    );
   return zones;
 }
 
-export interface TgwTable { id: string; name: string; isDefault: boolean; /** For sentences: "the default route table of transit gateway x" / "transit gateway route table y". */ label: string }
+export interface TgwTable {
+  id: string;
+  name: string;
+  isDefault: boolean;
+  /** For sentences: "the default route table of transit gateway x" / "transit gateway route table y". */ label: string;
+}
 
 export function tgwAccepterOf(ix: GraphModel, att: Res): Res | undefined {
   return ix.all(T.tgwAttachmentAccepter).find((a) => a.inputs.transitGatewayAttachmentId === att.id);
@@ -56,10 +71,16 @@ function attachmentOption(ix: GraphModel, att: Res, key: string): boolean {
 
 export function tgwRouteTableOf(ix: GraphModel, att: Res, tgw: Res): TgwTable | undefined {
   const accId = tgwAccepterOf(ix, att)?.id;
-  const explicit = ix.all(T.tgwRtAssociation).find((a) => a.inputs.transitGatewayAttachmentId === att.id || (accId && a.inputs.transitGatewayAttachmentId === accId));
+  const explicit = ix
+    .all(T.tgwRtAssociation)
+    .find(
+      (a) => a.inputs.transitGatewayAttachmentId === att.id || (accId && a.inputs.transitGatewayAttachmentId === accId),
+    );
   if (explicit) {
     const rt = ix.byId(explicit.inputs.transitGatewayRouteTableId, T.tgwRouteTable);
-    return rt ? { id: rt.id, name: rt.name, isDefault: false, label: `transit gateway route table ${rt.name}` } : defaultTgwTable(tgw);
+    return rt
+      ? { id: rt.id, name: rt.name, isDefault: false, label: `transit gateway route table ${rt.name}` }
+      : defaultTgwTable(tgw);
   }
   if (tgw.inputs.defaultRouteTableAssociation === "disable") return undefined;
   if (!attachmentOption(ix, att, "transitGatewayDefaultRouteTableAssociation")) return undefined;
@@ -67,10 +88,22 @@ export function tgwRouteTableOf(ix: GraphModel, att: Res, tgw: Res): TgwTable | 
 }
 
 function defaultTgwTable(tgw: Res): TgwTable {
-  return { id: `default:${tgw.id}`, name: "default", isDefault: true, label: `the default route table of transit gateway ${tgw.name}` };
+  return {
+    id: `default:${tgw.id}`,
+    name: "default",
+    isDefault: true,
+    label: `the default route table of transit gateway ${tgw.name}`,
+  };
 }
 
-export interface TgwMatch { dest: Cidr; destText: string; attachment?: Res; blackhole: boolean; propagated: boolean; /** The static route resource; undefined when propagated. */ route?: Res }
+export interface TgwMatch {
+  dest: Cidr;
+  destText: string;
+  attachment?: Res;
+  blackhole: boolean;
+  propagated: boolean;
+  /** The static route resource; undefined when propagated. */ route?: Res;
+}
 
 const tgwRouteCache = new WeakMap<GraphModel, Map<string, TgwMatch[]>>();
 
@@ -83,7 +116,12 @@ export function tgwLookup(ix: GraphModel, rt: TgwTable, tgw: Res, dest: Cidr): T
   for (const r of routes) {
     if (!cidrContains(r.dest, dest)) continue;
     // Static routes win over propagated ones of the same length.
-    if (!best || r.dest.prefix > best.dest.prefix || (r.dest.prefix === best.dest.prefix && best.propagated && !r.propagated)) best = r;
+    if (
+      !best ||
+      r.dest.prefix > best.dest.prefix ||
+      (r.dest.prefix === best.dest.prefix && best.propagated && !r.propagated)
+    )
+      best = r;
   }
   return best;
 }
@@ -98,14 +136,33 @@ function tgwRoutes(ix: GraphModel, rt: TgwTable, tgw: Res): TgwMatch[] {
     if (!inTable) continue;
     const c = cidrOf(r.inputs.destinationCidrBlock);
     if (!c) continue;
-    routes.push({ dest: c, destText: c.text, attachment: attachmentById(ix, r.inputs.transitGatewayAttachmentId), blackhole: asBool(r.inputs.blackhole, false), propagated: false, route: r });
+    routes.push({
+      dest: c,
+      destText: c.text,
+      attachment: attachmentById(ix, r.inputs.transitGatewayAttachmentId),
+      blackhole: asBool(r.inputs.blackhole, false),
+      propagated: false,
+      route: r,
+    });
   }
   for (const att of tgwAttachments(ix, tgw)) {
     const accId = tgwAccepterOf(ix, att)?.id;
-    const explicit = ix.all(T.tgwRtPropagation).some((p) => (p.inputs.transitGatewayAttachmentId === att.id || (accId && p.inputs.transitGatewayAttachmentId === accId)) && (p.inputs.transitGatewayRouteTableId === rt.id || (rt.isDefault && !ix.byId(p.inputs.transitGatewayRouteTableId, T.tgwRouteTable))));
-    const byDefault = rt.isDefault && tgw.inputs.defaultRouteTablePropagation !== "disable" && attachmentOption(ix, att, "transitGatewayDefaultRouteTablePropagation");
+    const explicit = ix
+      .all(T.tgwRtPropagation)
+      .some(
+        (p) =>
+          (p.inputs.transitGatewayAttachmentId === att.id ||
+            (accId && p.inputs.transitGatewayAttachmentId === accId)) &&
+          (p.inputs.transitGatewayRouteTableId === rt.id ||
+            (rt.isDefault && !ix.byId(p.inputs.transitGatewayRouteTableId, T.tgwRouteTable))),
+      );
+    const byDefault =
+      rt.isDefault &&
+      tgw.inputs.defaultRouteTablePropagation !== "disable" &&
+      attachmentOption(ix, att, "transitGatewayDefaultRouteTablePropagation");
     if (!explicit && !byDefault) continue;
-    for (const c of ix.vpcCidrs(String(att.inputs.vpcId ?? ""))) routes.push({ dest: c, destText: c.text, attachment: att, blackhole: false, propagated: true });
+    for (const c of ix.vpcCidrs(String(att.inputs.vpcId ?? "")))
+      routes.push({ dest: c, destText: c.text, attachment: att, blackhole: false, propagated: true });
   }
   return routes;
 }
@@ -127,18 +184,29 @@ function attachmentProblemUncached(ix: GraphModel, att: Res, tgw: Res): string |
   const attAccount = ix.accountOf(att);
   if (!tgwAccount || !attAccount || tgwAccount === attAccount) return undefined;
   const assoc = ix.all(T.ramResource).find((a) => ix.resolve(a.inputs.resourceArn, [T.tgw]) === tgw);
-  if (!assoc) return `transit gateway ${tgw.name} (account ${tgwAccount}) is not shared through RAM, so account ${attAccount} cannot attach to it with ${att.name}`;
+  if (!assoc)
+    return `transit gateway ${tgw.name} (account ${tgwAccount}) is not shared through RAM, so account ${attAccount} cannot attach to it with ${att.name}`;
   const share = ix.resolve(assoc.inputs.resourceShareArn, [T.ramShare]);
   const shareName = share ? share.name : String(assoc.inputs.resourceShareArn);
-  const principals = ix.all(T.ramPrincipal).filter((p) => share && ix.resolve(p.inputs.resourceShareArn, [T.ramShare]) === share).map((p) => String(p.inputs.principal ?? ""));
+  const principals = ix
+    .all(T.ramPrincipal)
+    .filter((p) => share && ix.resolve(p.inputs.resourceShareArn, [T.ramShare]) === share)
+    .map((p) => String(p.inputs.principal ?? ""));
   const viaOrg = principals.some((p) => /^arn:aws[a-z-]*:organizations::/.test(p));
-  if (!viaOrg && !principals.includes(attAccount)) return `RAM share ${shareName} does not name account ${attAccount} (or its organization), so attachment ${att.name} cannot use transit gateway ${tgw.name}`;
+  if (!viaOrg && !principals.includes(attAccount))
+    return `RAM share ${shareName} does not name account ${attAccount} (or its organization), so attachment ${att.name} cannot use transit gateway ${tgw.name}`;
   if (!viaOrg && share && asBool(share.inputs.allowExternalPrincipals, false)) {
-    const accepted = ix.all(T.ramAccepter).some((a) => ix.resolve(a.inputs.shareArn, [T.ramShare]) === share && (ix.accountOf(a) ?? attAccount) === attAccount);
-    if (!accepted) return `RAM share ${shareName} is offered to account ${attAccount} outside the organization and nothing accepts it (no aws:ram/resourceShareAccepter in that account), so attachment ${att.name} cannot use transit gateway ${tgw.name}`;
+    const accepted = ix
+      .all(T.ramAccepter)
+      .some(
+        (a) => ix.resolve(a.inputs.shareArn, [T.ramShare]) === share && (ix.accountOf(a) ?? attAccount) === attAccount,
+      );
+    if (!accepted)
+      return `RAM share ${shareName} is offered to account ${attAccount} outside the organization and nothing accepts it (no aws:ram/resourceShareAccepter in that account), so attachment ${att.name} cannot use transit gateway ${tgw.name}`;
   }
   const auto = tgw.inputs.autoAcceptSharedAttachments === "enable";
-  if (!auto && !tgwAccepterOf(ix, att)) return `transit gateway ${tgw.name} does not auto-accept shared attachments and no VpcAttachmentAccepter accepts ${att.name}`;
+  if (!auto && !tgwAccepterOf(ix, att))
+    return `transit gateway ${tgw.name} does not auto-accept shared attachments and no VpcAttachmentAccepter accepts ${att.name}`;
   return undefined;
 }
 
@@ -149,7 +217,14 @@ function segmentName(att: Res): string | undefined {
   return typeof v === "string" ? v : undefined;
 }
 
-export interface IsolationVerdict { from: Res; to: Res; fromName: string; toName: string; open: boolean; detail: string }
+export interface IsolationVerdict {
+  from: Res;
+  to: Res;
+  fromName: string;
+  toName: string;
+  open: boolean;
+  detail: string;
+}
 
 /**
  * Isolated pairs (the vlk:isolated-from tag on an attachment, written from transitGateway.isolate):
@@ -163,14 +238,21 @@ export function tgwIsolation(ix: GraphModel): IsolationVerdict[] {
     for (const from of atts) {
       const fromName = segmentName(from);
       const tags = from.inputs.tags as Record<string, unknown> | undefined;
-      const others = typeof tags?.["vlk:isolated-from"] === "string" ? String(tags["vlk:isolated-from"]).split(/\s+/).filter(Boolean) : [];
+      const others =
+        typeof tags?.["vlk:isolated-from"] === "string"
+          ? String(tags["vlk:isolated-from"]).split(/\s+/).filter(Boolean)
+          : [];
       for (const toName of others) {
         const to = atts.find((a) => segmentName(a) === toName);
         if (!fromName || !to) continue;
         const base = { from, to, fromName, toName };
         const rt = tgwRouteTableOf(ix, from, tgw);
         if (!rt) {
-          out.push({ ...base, open: false, detail: `attachment ${from.name} is associated with no transit gateway route table` });
+          out.push({
+            ...base,
+            open: false,
+            detail: `attachment ${from.name} is associated with no transit gateway route table`,
+          });
           continue;
         }
         const cidrs = ix.vpcCidrs(String(to.inputs.vpcId ?? ""));
@@ -186,8 +268,15 @@ export function tgwIsolation(ix: GraphModel): IsolationVerdict[] {
           else if (m.blackhole) reasons.push(`${rt.label} blackholes ${c.text} (route ${m.route?.name})`);
           else reasons.push(`${rt.label} sends ${c.text} to attachment ${m.attachment?.name ?? "unknown"}`);
         }
-        out.push(leak ? { ...base, open: true, detail: `attachment ${from.name} (${fromName}) must not reach ${to.name} (${toName}), but ${leak}` }
-          : { ...base, open: false, detail: reasons.join("; ") || `VPC of ${to.name} has no CIDR in the graph` });
+        out.push(
+          leak
+            ? {
+                ...base,
+                open: true,
+                detail: `attachment ${from.name} (${fromName}) must not reach ${to.name} (${toName}), but ${leak}`,
+              }
+            : { ...base, open: false, detail: reasons.join("; ") || `VPC of ${to.name} has no CIDR in the graph` },
+        );
       }
     }
   }

@@ -92,11 +92,16 @@ function fill(template: string, f: FunctionFacts): string {
       return v;
     };
     switch (kind) {
-      case "env": return need(f.env[arg ?? ""], `environment variable ${arg}`);
-      case "region": return f.region;
-      case "account": return f.account;
-      case "logGroup": return need(f.logGroup, "the log group");
-      case "profile": return need(f.profile, "the AppFlow connector profile");
+      case "env":
+        return need(f.env[arg ?? ""], `environment variable ${arg}`);
+      case "region":
+        return f.region;
+      case "account":
+        return f.account;
+      case "logGroup":
+        return need(f.logGroup, "the log group");
+      case "profile":
+        return need(f.profile, "the AppFlow connector profile");
       case "keyOf": {
         const key = f.keyOf(need(f.env[arg ?? ""], `environment variable ${arg}`));
         // The AWS managed key (aws/secretsmanager) lets every principal of the account decrypt through
@@ -104,18 +109,29 @@ function fill(template: string, f: FunctionFacts): string {
         if (key === undefined) throw new NotApplicable(`the secret in ${arg} uses the AWS managed key`);
         return key;
       }
-      case "accountOf": return need(accountOfArn(need(f.env[arg ?? ""], `environment variable ${arg}`)), `the account of ${arg}`);
-      default: throw new Error(`unknown template ${whole}`);
+      case "accountOf":
+        return need(accountOfArn(need(f.env[arg ?? ""], `environment variable ${arg}`)), `the account of ${arg}`);
+      default:
+        throw new Error(`unknown template ${whole}`);
     }
   });
 }
 
-export function resolveCall(call: DeclaredCall, f: FunctionFacts): ResolvedCall | { skipped: string; notApplicable: boolean } {
-  if (call.when && f.env[call.when.env] !== call.when.equals) return { skipped: `${call.when.env} is not ${call.when.equals}`, notApplicable: true };
+export function resolveCall(
+  call: DeclaredCall,
+  f: FunctionFacts,
+): ResolvedCall | { skipped: string; notApplicable: boolean } {
+  if (call.when && f.env[call.when.env] !== call.when.equals)
+    return { skipped: `${call.when.env} is not ${call.when.equals}`, notApplicable: true };
   try {
     const resource = fill(call.resource, f);
     const context = Object.fromEntries(Object.entries(call.context ?? {}).map(([k, v]) => [k, fill(v, f)]));
-    return { action: call.action, resource, resourceAccount: accountOfArn(resource) ?? (resource.startsWith("arn:aws:s3:::") ? f.account : f.account), context };
+    return {
+      action: call.action,
+      resource,
+      resourceAccount: accountOfArn(resource) ?? (resource.startsWith("arn:aws:s3:::") ? f.account : f.account),
+      context,
+    };
   } catch (e) {
     return { skipped: (e as Error).message, notApplicable: e instanceof NotApplicable };
   }
@@ -127,7 +143,13 @@ export function simulateCalls(decl: FunctionAwsCalls, f: FunctionFacts): CallOut
     const r = resolveCall(declared, f);
     if ("skipped" in r) return { kind, declared, skipped: r.skipped, notApplicable: r.notApplicable };
     const result = evaluate(
-      { principal: f.roleArn, action: r.action, resource: r.resource, resourceAccount: r.resourceAccount, context: r.context },
+      {
+        principal: f.roleArn,
+        action: r.action,
+        resource: r.resource,
+        resourceAccount: r.resourceAccount,
+        context: r.context,
+      },
       { identity: f.identityPolicies, resource: f.resourcePolicyFor(r.resource) },
     );
     return { kind, declared, request: r, result };
@@ -138,19 +160,38 @@ export function simulateCalls(decl: FunctionAwsCalls, f: FunctionFacts): CallOut
 export function callFindings(decl: FunctionAwsCalls, outcomes: CallOutcome[]): CallFinding[] {
   const out: CallFinding[] = [];
   for (const o of outcomes) {
-    const base = { functionName: decl.functionName, action: o.declared.action, resource: o.request?.resource ?? o.declared.resource };
+    const base = {
+      functionName: decl.functionName,
+      action: o.declared.action,
+      resource: o.request?.resource ?? o.declared.resource,
+    };
     if (o.skipped !== undefined) {
       if (!o.notApplicable) {
-        out.push({ ...base, kind: "unresolved", problem: `cannot resolve the declared call: ${o.skipped}`, fix: `fix functions/${decl.functionName}/aws-calls.ts or the stack` });
+        out.push({
+          ...base,
+          kind: "unresolved",
+          problem: `cannot resolve the declared call: ${o.skipped}`,
+          fix: `fix functions/${decl.functionName}/aws-calls.ts or the stack`,
+        });
       }
       continue;
     }
     const decision = o.result?.decision;
     if (o.kind === "call" && decision !== "Allowed") {
-      out.push({ ...base, kind: "denied-call", problem: `${decl.functionName} needs ${o.declared.action} on ${base.resource} (${o.declared.why}) but IAM would refuse it: ${o.result?.reasons.join("; ")}`, fix: "grant it in the role policy (and the resource/key policy when the resource is in another account)" });
+      out.push({
+        ...base,
+        kind: "denied-call",
+        problem: `${decl.functionName} needs ${o.declared.action} on ${base.resource} (${o.declared.why}) but IAM would refuse it: ${o.result?.reasons.join("; ")}`,
+        fix: "grant it in the role policy (and the resource/key policy when the resource is in another account)",
+      });
     }
     if (o.kind === "must-deny" && decision === "Allowed") {
-      out.push({ ...base, kind: "allowed-must-deny", problem: `${decl.functionName} can call ${o.declared.action} on ${base.resource}, which it must not (${o.declared.why}): ${o.result?.reasons.join("; ")}`, fix: "narrow the role policy's actions/resources or the resource policy's principals" });
+      out.push({
+        ...base,
+        kind: "allowed-must-deny",
+        problem: `${decl.functionName} can call ${o.declared.action} on ${base.resource}, which it must not (${o.declared.why}): ${o.result?.reasons.join("; ")}`,
+        fix: "narrow the role policy's actions/resources or the resource policy's principals",
+      });
     }
   }
   return out;
@@ -165,21 +206,40 @@ function parse(v: unknown): unknown {
  * environment, role ARN and the inline policies on that role, and the resource policies and KMS keys
  * the graph holds. `accountOf` maps a provider URN to its account id.
  */
-export function functionFacts(resources: GraphResourceLike[], functionName: string, opts: { region: string; accountOf: (provider: string | null | undefined) => string }): FunctionFacts {
+export function functionFacts(
+  resources: GraphResourceLike[],
+  functionName: string,
+  opts: { region: string; accountOf: (provider: string | null | undefined) => string },
+): FunctionFacts {
   const fn = resources.find((r) => r.type === "aws:lambda/function:Function" && r.name === `${functionName}-fn`);
   if (!fn) throw new Error(`no Lambda function "${functionName}-fn" in the graph`);
   const roleArn = String(fn.inputs.role ?? "");
   const deps = (fn as { dependencies?: string[] }).dependencies ?? [];
-  const role = resources.find((r) => r.type === "aws:iam/role:Role" && deps.includes(r.urn)) ??
+  const role =
+    resources.find((r) => r.type === "aws:iam/role:Role" && deps.includes(r.urn)) ??
     resources.find((r) => r.type === "aws:iam/role:Role" && r.name === `${functionName}-role`);
   const identityPolicies = resources
-    .filter((r) => r.type === "aws:iam/rolePolicy:RolePolicy" && role !== undefined && (r.inputs.role === role.id || ((r as { dependencies?: string[] }).dependencies ?? []).includes(role.urn)))
+    .filter(
+      (r) =>
+        r.type === "aws:iam/rolePolicy:RolePolicy" &&
+        role !== undefined &&
+        (r.inputs.role === role.id || ((r as { dependencies?: string[] }).dependencies ?? []).includes(role.urn)),
+    )
     .map((r) => parse(r.inputs.policy));
-  const env = ((fn.inputs.environment as { variables?: Record<string, string> } | undefined)?.variables) ?? {};
+  const env = (fn.inputs.environment as { variables?: Record<string, string> } | undefined)?.variables ?? {};
   const account = opts.accountOf(fn.provider);
-  const keys = resources.filter((r) => r.type === "aws:kms/key:Key").map((k) => ({ arn: `arn:aws:kms:${opts.region}:${opts.accountOf(k.provider)}:key/${k.id}`, policy: parse(k.inputs.policy) }));
-  const secretPolicies = resources.filter((r) => r.type === "aws:secretsmanager/secretPolicy:SecretPolicy").map((r) => ({ arn: String(r.inputs.secretArn), policy: parse(r.inputs.policy) }));
-  const bucketPolicies = resources.filter((r) => r.type === "aws:s3/bucketPolicy:BucketPolicy").map((r) => ({ bucket: String(r.inputs.bucket), policy: parse(r.inputs.policy) }));
+  const keys = resources
+    .filter((r) => r.type === "aws:kms/key:Key")
+    .map((k) => ({
+      arn: `arn:aws:kms:${opts.region}:${opts.accountOf(k.provider)}:key/${k.id}`,
+      policy: parse(k.inputs.policy),
+    }));
+  const secretPolicies = resources
+    .filter((r) => r.type === "aws:secretsmanager/secretPolicy:SecretPolicy")
+    .map((r) => ({ arn: String(r.inputs.secretArn), policy: parse(r.inputs.policy) }));
+  const bucketPolicies = resources
+    .filter((r) => r.type === "aws:s3/bucketPolicy:BucketPolicy")
+    .map((r) => ({ bucket: String(r.inputs.bucket), policy: parse(r.inputs.policy) }));
   const profile = resources.find((r) => r.type === "aws:appflow/connectorProfile:ConnectorProfile")?.inputs.name;
   return {
     functionName,
@@ -204,7 +264,13 @@ export function functionFacts(resources: GraphResourceLike[], functionName: stri
       if (own) return typeof own.inputs.kmsKeyId === "string" ? own.inputs.kmsKeyId : undefined;
       // An RDS-managed master secret is encrypted with the cluster's masterUserSecretKmsKeyId.
       if (/:secret:rds!cluster-/.test(secretArn)) {
-        const cluster = resources.find((r) => r.type === "aws:rds/cluster:Cluster" && r.inputs.manageMasterUserPassword === true && typeof r.inputs.masterUserSecretKmsKeyId === "string" && accountOfArn(String(r.inputs.masterUserSecretKmsKeyId)) === accountOfArn(secretArn));
+        const cluster = resources.find(
+          (r) =>
+            r.type === "aws:rds/cluster:Cluster" &&
+            r.inputs.manageMasterUserPassword === true &&
+            typeof r.inputs.masterUserSecretKmsKeyId === "string" &&
+            accountOfArn(String(r.inputs.masterUserSecretKmsKeyId)) === accountOfArn(secretArn),
+        );
         return cluster ? String(cluster.inputs.masterUserSecretKmsKeyId) : undefined;
       }
       return undefined;

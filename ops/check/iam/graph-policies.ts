@@ -39,17 +39,27 @@ function parse(v: unknown): unknown {
  * Source: Lambda API Reference, AddPermission (Principal, SourceArn -> ArnLike aws:SourceArn,
  * SourceAccount -> StringEquals aws:SourceAccount, PrincipalOrgID -> aws:PrincipalOrgID).
  */
-export function lambdaPermissionStatement(inputs: Record<string, unknown>, region: string, account: string): Record<string, unknown> {
+export function lambdaPermissionStatement(
+  inputs: Record<string, unknown>,
+  region: string,
+  account: string,
+): Record<string, unknown> {
   const fn = String(inputs.function ?? "");
   const resource = fn.startsWith("arn:") ? fn : `arn:aws:lambda:${region}:${account}:function:${fn}`;
   const principal = String(inputs.principal ?? "");
   const condition: Record<string, Record<string, string>> = {};
   if (inputs.sourceArn !== undefined) condition.ArnLike = { "aws:SourceArn": String(inputs.sourceArn) };
-  if (inputs.sourceAccount !== undefined) condition.StringEquals = { ...(condition.StringEquals ?? {}), "aws:SourceAccount": String(inputs.sourceAccount) };
-  if (inputs.principalOrgId !== undefined) condition.StringEquals = { ...(condition.StringEquals ?? {}), "aws:PrincipalOrgID": String(inputs.principalOrgId) };
+  if (inputs.sourceAccount !== undefined)
+    condition.StringEquals = { ...(condition.StringEquals ?? {}), "aws:SourceAccount": String(inputs.sourceAccount) };
+  if (inputs.principalOrgId !== undefined)
+    condition.StringEquals = { ...(condition.StringEquals ?? {}), "aws:PrincipalOrgID": String(inputs.principalOrgId) };
   const statement: Record<string, unknown> = {
     Effect: "Allow",
-    Principal: principal.endsWith(".amazonaws.com") ? { Service: principal } : principal === "*" ? "*" : { AWS: principal },
+    Principal: principal.endsWith(".amazonaws.com")
+      ? { Service: principal }
+      : principal === "*"
+        ? "*"
+        : { AWS: principal },
     Action: inputs.action,
     Resource: resource,
   };
@@ -58,16 +68,26 @@ export function lambdaPermissionStatement(inputs: Record<string, unknown>, regio
 }
 
 /** Every policy document the graph's resources carry. `accountOf` maps a provider URN to its account id. */
-export function policiesInGraph(resources: GraphResourceLike[], opts: { region: string; accountOf: (provider: string | null | undefined) => string }): FoundPolicy[] {
+export function policiesInGraph(
+  resources: GraphResourceLike[],
+  opts: { region: string; accountOf: (provider: string | null | undefined) => string },
+): FoundPolicy[] {
   const out: FoundPolicy[] = [];
   const buckets = new Map<string, string>();
   for (const r of resources) {
     const base = { urn: r.urn, label: r.name };
     switch (r.type) {
       case "aws:iam/role:Role":
-        if (r.inputs.assumeRolePolicy !== undefined) out.push({ ...base, property: "assumeRolePolicy", kind: "trust", document: parse(r.inputs.assumeRolePolicy) });
+        if (r.inputs.assumeRolePolicy !== undefined)
+          out.push({
+            ...base,
+            property: "assumeRolePolicy",
+            kind: "trust",
+            document: parse(r.inputs.assumeRolePolicy),
+          });
         for (const [i, p] of ((r.inputs.inlinePolicies as { policy?: unknown }[] | undefined) ?? []).entries()) {
-          if (p.policy !== undefined) out.push({ ...base, property: `inlinePolicies[${i}].policy`, kind: "identity", document: parse(p.policy) });
+          if (p.policy !== undefined)
+            out.push({ ...base, property: `inlinePolicies[${i}].policy`, kind: "identity", document: parse(p.policy) });
         }
         break;
       case "aws:iam/rolePolicy:RolePolicy":
@@ -76,22 +96,49 @@ export function policiesInGraph(resources: GraphResourceLike[], opts: { region: 
         out.push({ ...base, property: "policy", kind: "identity", document: parse(r.inputs.policy) });
         break;
       case "aws:secretsmanager/secretPolicy:SecretPolicy":
-        out.push({ ...base, property: "policy", kind: "resource", document: parse(r.inputs.policy), resourceArn: String(r.inputs.secretArn ?? "") || undefined });
+        out.push({
+          ...base,
+          property: "policy",
+          kind: "resource",
+          document: parse(r.inputs.policy),
+          resourceArn: String(r.inputs.secretArn ?? "") || undefined,
+        });
         break;
       case "aws:kms/key:Key":
-        if (r.inputs.policy !== undefined) out.push({ ...base, property: "policy", kind: "resource", document: parse(r.inputs.policy), resourceArn: r.id && /^[0-9a-f-]{36}$/.test(r.id) ? `arn:aws:kms:${opts.region}:${opts.accountOf(r.provider)}:key/${r.id}` : undefined });
+        if (r.inputs.policy !== undefined)
+          out.push({
+            ...base,
+            property: "policy",
+            kind: "resource",
+            document: parse(r.inputs.policy),
+            resourceArn:
+              r.id && /^[0-9a-f-]{36}$/.test(r.id)
+                ? `arn:aws:kms:${opts.region}:${opts.accountOf(r.provider)}:key/${r.id}`
+                : undefined,
+          });
         break;
       case "aws:s3/bucketPolicy:BucketPolicy": {
         const bucket = String(r.inputs.bucket ?? "");
         buckets.set(r.urn, bucket);
-        out.push({ ...base, property: "policy", kind: "resource", document: parse(r.inputs.policy), resourceArn: bucket ? `arn:aws:s3:::${bucket}` : undefined });
+        out.push({
+          ...base,
+          property: "policy",
+          kind: "resource",
+          document: parse(r.inputs.policy),
+          resourceArn: bucket ? `arn:aws:s3:::${bucket}` : undefined,
+        });
         break;
       }
       case "aws:apigateway/restApiPolicy:RestApiPolicy":
         out.push({ ...base, property: "policy", kind: "resource", document: parse(r.inputs.policy) });
         break;
       case "aws:lambda/permission:Permission":
-        out.push({ ...base, property: "(AddPermission statement)", kind: "resource", document: lambdaPermissionStatement(r.inputs, opts.region, opts.accountOf(r.provider)) });
+        out.push({
+          ...base,
+          property: "(AddPermission statement)",
+          kind: "resource",
+          document: lambdaPermissionStatement(r.inputs, opts.region, opts.accountOf(r.provider)),
+        });
         break;
       default:
         break;

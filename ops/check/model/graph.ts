@@ -110,12 +110,12 @@ export class GraphModel {
     if (typeof id !== "string") return undefined;
     const found = this.byIdMap.get(id);
     if (!found) return undefined;
-    return type ? found.find((r) => r.type === type) : found.find((r) => r.id !== "") ?? found[0];
+    return type ? found.find((r) => r.type === type) : (found.find((r) => r.id !== "") ?? found[0]);
   }
 
   /** Every resource with this id (several types may share one in hand-written graphs). */
   allWithId(id: unknown): Res[] {
-    return typeof id === "string" ? this.byIdMap.get(id) ?? [] : [];
+    return typeof id === "string" ? (this.byIdMap.get(id) ?? []) : [];
   }
 
   byUrn(urn: string | null | undefined): Res | undefined {
@@ -245,7 +245,12 @@ export class GraphModel {
    * policies of this role" without a scan of every route or policy per table or role. `key` names
    * `pick` in the cache: one key, one `pick`.
    */
-  referrers(from: string | RegExp, types: string[], pick: (r: Res) => [string, unknown], key: string): Map<string, Res[]> {
+  referrers(
+    from: string | RegExp,
+    types: string[],
+    pick: (r: Res) => [string, unknown],
+    key: string,
+  ): Map<string, Res[]> {
     return this.cached(`referrers:${String(from)}:${types.join(",")}:${key}`, () => {
       const out = new Map<string, Res[]>();
       for (const r of this.all(from)) {
@@ -257,7 +262,12 @@ export class GraphModel {
   }
 
   /** Resources of type `from` grouped by the URN of the first resource of `types` their reference resolves to (`ref`, not `refs`). */
-  firstReferrers(from: string | RegExp, types: string[], pick: (r: Res) => [string, unknown], key: string): Map<string, Res[]> {
+  firstReferrers(
+    from: string | RegExp,
+    types: string[],
+    pick: (r: Res) => [string, unknown],
+    key: string,
+  ): Map<string, Res[]> {
     return this.cached(`firstReferrers:${String(from)}:${types.join(",")}:${key}`, () => {
       const out = new Map<string, Res[]>();
       for (const r of this.all(from)) {
@@ -272,7 +282,8 @@ export class GraphModel {
   private arns(): Map<string, Res[]> {
     return this.cached("arns", () => {
       const out = new Map<string, Res[]>();
-      for (const r of this.resources) if (typeof r.inputs.arn === "string" && !isUnknown(r.inputs.arn)) push(out, r.inputs.arn, r);
+      for (const r of this.resources)
+        if (typeof r.inputs.arn === "string" && !isUnknown(r.inputs.arn)) push(out, r.inputs.arn, r);
       return out;
     });
   }
@@ -289,7 +300,11 @@ export class GraphModel {
     const out: Res[] = [];
     for (const t of types) {
       const { explicit, logical } = this.namesOfType(t);
-      const hits = [...(explicit.get(seg) ?? []), ...(logical.get(seg) ?? []), ...(autoBase !== undefined ? logical.get(autoBase) ?? [] : [])];
+      const hits = [
+        ...(explicit.get(seg) ?? []),
+        ...(logical.get(seg) ?? []),
+        ...(autoBase !== undefined ? (logical.get(autoBase) ?? []) : []),
+      ];
       // In resource order, each once (a resource can match by its explicit and its logical name).
       out.push(...[...new Set(hits)].sort((a, b) => this.positionOf(a) - this.positionOf(b)));
     }
@@ -372,7 +387,10 @@ export class GraphModel {
 
   /** DNS attributes as AWS defaults them (support on, hostnames off for a non-default VPC). */
   vpcDns(vpc: Res): { support: boolean; hostnames: boolean } {
-    return { support: asBool(vpc.inputs.enableDnsSupport, true), hostnames: asBool(vpc.inputs.enableDnsHostnames, false) };
+    return {
+      support: asBool(vpc.inputs.enableDnsSupport, true),
+      hostnames: asBool(vpc.inputs.enableDnsHostnames, false),
+    };
   }
 
   // --- attachments: security groups and subnets a resource uses

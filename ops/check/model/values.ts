@@ -73,7 +73,14 @@ export function cidrOf(text: unknown): Cidr | undefined {
   return v;
 }
 
-const PRIVATE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16", "127.0.0.0/8"].map((c) => cidrOf(c) as Cidr);
+const PRIVATE_RANGES = [
+  "10.0.0.0/8",
+  "172.16.0.0/12",
+  "192.168.0.0/16",
+  "100.64.0.0/10",
+  "169.254.0.0/16",
+  "127.0.0.0/8",
+].map((c) => cidrOf(c) as Cidr);
 
 /** True when the block lies entirely in private (RFC 1918, CGNAT, link-local, loopback) space. */
 export function isPrivateCidr(c: Cidr): boolean {

@@ -19,7 +19,18 @@ interface Config {
   stage: string;
   routes: string[];
   policy: string;
-  invoke: { ip: string; namespaces: string[]; node: string; agent: string; bundle: string; handler: string; env: Record<string, string>; timeoutMs: number; fn: string; dir: string };
+  invoke: {
+    ip: string;
+    namespaces: string[];
+    node: string;
+    agent: string;
+    bundle: string;
+    handler: string;
+    env: Record<string, string>;
+    timeoutMs: number;
+    fn: string;
+    dir: string;
+  };
 }
 const cfg = JSON.parse(fs.readFileSync(process.argv[2], "utf8")) as Config;
 let turn = 0;
@@ -30,19 +41,33 @@ function matchRoute(p: string): { resource: string; params: Record<string, strin
     const names: string[] = [];
     const re = new RegExp("^" + tmpl.replace(/\{([^}]+)\}/g, (_, n: string) => (names.push(n), "([^/]+)")) + "/?$");
     const m = re.exec(p);
-    if (m) return { resource: tmpl, params: Object.fromEntries(names.map((n, i) => [n, decodeURIComponent(m[i + 1])])) };
+    if (m)
+      return { resource: tmpl, params: Object.fromEntries(names.map((n, i) => [n, decodeURIComponent(m[i + 1])])) };
   }
   return undefined;
 }
 
 async function allowed(vpce: string, method: string, p: string): Promise<{ ok: boolean; why: string }> {
-  if (!cfg.policy) return { ok: false, why: "the API has no resource policy (a PRIVATE API without one denies every call)" };
+  if (!cfg.policy)
+    return { ok: false, why: "the API has no resource policy (a PRIVATE API without one denies every call)" };
   const resource = `arn:aws:execute-api:${cfg.region}:${cfg.account}:${cfg.apiId}/${cfg.stage}/${method}${p}`;
-  const r = await runSimulation({
-    request: { principal: anonymousPrincipal, action: "execute-api:Invoke", resource: { resource, accountId: cfg.account }, contextVariables: { "aws:SourceVpce": vpce } },
-    identityPolicies: [], serviceControlPolicies: [], resourceControlPolicies: [], resourcePolicy: JSON.parse(cfg.policy),
-  } as never, {});
-  if (r.resultType === "error") return { ok: false, why: `policy could not be evaluated: ${JSON.stringify(r.errors).slice(0, 300)}` };
+  const r = await runSimulation(
+    {
+      request: {
+        principal: anonymousPrincipal,
+        action: "execute-api:Invoke",
+        resource: { resource, accountId: cfg.account },
+        contextVariables: { "aws:SourceVpce": vpce },
+      },
+      identityPolicies: [],
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+      resourcePolicy: JSON.parse(cfg.policy),
+    } as never,
+    {},
+  );
+  if (r.resultType === "error")
+    return { ok: false, why: `policy could not be evaluated: ${JSON.stringify(r.errors).slice(0, 300)}` };
   return { ok: r.overallResult === "Allowed", why: `${r.overallResult} for aws:SourceVpce=${vpce} on ${resource}` };
 }
 
@@ -54,7 +79,23 @@ function invoke(event: unknown): Promise<{ ok: boolean; result?: any; error?: st
   fs.writeFileSync(eventFile, JSON.stringify(event));
   const ns = inv.namespaces[turn++ % inv.namespaces.length];
   return new Promise((resolve) => {
-    const child = spawn("ip", ["netns", "exec", ns, inv.node, inv.agent, inv.bundle, inv.handler, eventFile, outFile, String(inv.timeoutMs), inv.fn], { env: inv.env, stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn(
+      "ip",
+      [
+        "netns",
+        "exec",
+        ns,
+        inv.node,
+        inv.agent,
+        inv.bundle,
+        inv.handler,
+        eventFile,
+        outFile,
+        String(inv.timeoutMs),
+        inv.fn,
+      ],
+      { env: inv.env, stdio: ["ignore", "ignore", "pipe"] },
+    );
     let err = "";
     child.stderr.on("data", (d) => (err += d));
     child.on("exit", () => {
@@ -70,38 +111,61 @@ function invoke(event: unknown): Promise<{ ok: boolean; result?: any; error?: st
 const server = http.createServer((req, res) => {
   const chunks: Buffer[] = [];
   req.on("data", (c) => chunks.push(c));
-  req.on("end", () => void (async () => {
-    const vpce = String(req.headers["x-twin-vpce"] ?? "");
-    const source = String(req.headers["x-twin-source"] ?? "");
-    const url = new URL(req.url ?? "/", "https://api");
-    const method = req.method ?? "GET";
-    const stagePrefix = `/${cfg.stage}`;
-    const send = (status: number, body: unknown, headers: Record<string, string> = {}) => {
-      res.writeHead(status, { "content-type": "application/json", ...headers });
-      res.end(typeof body === "string" ? body : JSON.stringify(body));
-    };
-    if (!url.pathname.startsWith(stagePrefix + "/") && url.pathname !== stagePrefix) return send(403, { message: "Forbidden" });
-    const p = url.pathname.slice(stagePrefix.length) || "/";
-    const decision = await allowed(vpce, method, p);
-    if (!decision.ok) return send(403, { Message: `User: anonymous is not authorized to perform: execute-api:Invoke (${decision.why})` }, { "x-twin-policy": decision.why });
-    const route = matchRoute(p);
-    if (!route) return send(403, { message: "Missing Authentication Token" });
-    const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string" && !k.startsWith("x-twin-")) headers[k] = v;
-    const event = {
-      resource: route.resource, path: p, httpMethod: method, headers,
-      multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
-      queryStringParameters: url.searchParams.size ? Object.fromEntries(url.searchParams) : null,
-      multiValueQueryStringParameters: null,
-      pathParameters: Object.keys(route.params).length ? route.params : null,
-      body: chunks.length ? Buffer.concat(chunks).toString("utf8") : null, isBase64Encoded: false,
-      requestContext: { requestId: randomUUID(), stage: cfg.stage, resourcePath: route.resource, httpMethod: method, path: url.pathname, identity: { sourceIp: source, vpceId: vpce, accountId: null } },
-    };
-    const r = await invoke(event);
-    if (!r.ok || !r.result || typeof r.result.statusCode !== "number") return send(502, { message: "Internal server error", twin: r.error ?? "malformed proxy response" });
-    res.writeHead(r.result.statusCode, r.result.headers ?? {});
-    res.end(r.result.body ?? "");
-  })());
+  req.on(
+    "end",
+    () =>
+      void (async () => {
+        const vpce = String(req.headers["x-twin-vpce"] ?? "");
+        const source = String(req.headers["x-twin-source"] ?? "");
+        const url = new URL(req.url ?? "/", "https://api");
+        const method = req.method ?? "GET";
+        const stagePrefix = `/${cfg.stage}`;
+        const send = (status: number, body: unknown, headers: Record<string, string> = {}) => {
+          res.writeHead(status, { "content-type": "application/json", ...headers });
+          res.end(typeof body === "string" ? body : JSON.stringify(body));
+        };
+        if (!url.pathname.startsWith(stagePrefix + "/") && url.pathname !== stagePrefix)
+          return send(403, { message: "Forbidden" });
+        const p = url.pathname.slice(stagePrefix.length) || "/";
+        const decision = await allowed(vpce, method, p);
+        if (!decision.ok)
+          return send(
+            403,
+            { Message: `User: anonymous is not authorized to perform: execute-api:Invoke (${decision.why})` },
+            { "x-twin-policy": decision.why },
+          );
+        const route = matchRoute(p);
+        if (!route) return send(403, { message: "Missing Authentication Token" });
+        const headers: Record<string, string> = {};
+        for (const [k, v] of Object.entries(req.headers))
+          if (typeof v === "string" && !k.startsWith("x-twin-")) headers[k] = v;
+        const event = {
+          resource: route.resource,
+          path: p,
+          httpMethod: method,
+          headers,
+          multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
+          queryStringParameters: url.searchParams.size ? Object.fromEntries(url.searchParams) : null,
+          multiValueQueryStringParameters: null,
+          pathParameters: Object.keys(route.params).length ? route.params : null,
+          body: chunks.length ? Buffer.concat(chunks).toString("utf8") : null,
+          isBase64Encoded: false,
+          requestContext: {
+            requestId: randomUUID(),
+            stage: cfg.stage,
+            resourcePath: route.resource,
+            httpMethod: method,
+            path: url.pathname,
+            identity: { sourceIp: source, vpceId: vpce, accountId: null },
+          },
+        };
+        const r = await invoke(event);
+        if (!r.ok || !r.result || typeof r.result.statusCode !== "number")
+          return send(502, { message: "Internal server error", twin: r.error ?? "malformed proxy response" });
+        res.writeHead(r.result.statusCode, r.result.headers ?? {});
+        res.end(r.result.body ?? "");
+      })(),
+  );
 });
 fs.rmSync(cfg.socket, { force: true });
 server.listen(cfg.socket, () => process.send?.({ type: "ready" }));

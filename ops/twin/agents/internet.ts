@@ -15,7 +15,14 @@ interface Config {
   allowlist: string[];
   hosts: { name: string; ip: string; role: "kintone" | "saas" | "other" }[];
   kintone: { appId: number; token: string; fields: Record<string, string>; records: Record<string, unknown>[] };
-  saas: { auth: { header: string; value: string }; records: Record<string, unknown>[]; pageSize: number; path: string; pagination: string; recordsPath: string };
+  saas: {
+    auth: { header: string; value: string };
+    records: Record<string, unknown>[];
+    pageSize: number;
+    path: string;
+    pagination: string;
+    recordsPath: string;
+  };
 }
 
 class TwinKintone extends FakeKintone {
@@ -25,14 +32,20 @@ class TwinKintone extends FakeKintone {
 }
 
 const cfg = JSON.parse(fs.readFileSync(process.argv[2], "utf8")) as Config;
-const kintone = new TwinKintone({ tokens: { [cfg.kintone.token]: { app: cfg.kintone.appId, view: true, edit: true } }, allowlist: cfg.allowlist });
+const kintone = new TwinKintone({
+  tokens: { [cfg.kintone.token]: { app: cfg.kintone.appId, view: true, edit: true } },
+  allowlist: cfg.allowlist,
+});
 kintone.addApp({ id: cfg.kintone.appId, fields: cfg.kintone.fields });
 kintone.seed(cfg.kintone.appId, cfg.kintone.records);
 const saas = { requests: 0 };
 
 /** `a.b` / `$.a.b` / `$` → the object with `value` placed at that path. */
 function place(p: string, value: unknown, into: Record<string, unknown> = {}): Record<string, unknown> {
-  const parts = p.replace(/^\$\.?/, "").split(".").filter(Boolean);
+  const parts = p
+    .replace(/^\$\.?/, "")
+    .split(".")
+    .filter(Boolean);
   if (!parts.length) return value as Record<string, unknown>;
   let o = into;
   parts.forEach((k, i) => {
@@ -53,7 +66,8 @@ function saasHandle(req: http.IncomingMessage, res: http.ServerResponse): void {
     res.writeHead(status, { "content-type": "application/json", ...headers });
     res.end(JSON.stringify(body));
   };
-  if (req.headers[cfg.saas.auth.header.toLowerCase()] !== cfg.saas.auth.value) return send(401, { error: "invalid_token" });
+  if (req.headers[cfg.saas.auth.header.toLowerCase()] !== cfg.saas.auth.value)
+    return send(401, { error: "invalid_token" });
   const url = new URL(req.url ?? "/", "https://saas");
   if (url.pathname !== cfg.saas.path) return send(404, { error: "not found" });
   const all = cfg.saas.records;
@@ -70,7 +84,8 @@ function saasHandle(req: http.IncomingMessage, res: http.ServerResponse): void {
   }
   if (kind === "link") {
     const from = Number(url.searchParams.get("offset") ?? 0);
-    const headers: Record<string, string> = from + n < all.length ? { link: `<${cfg.saas.path}?offset=${from + n}>; rel="next"` } : {};
+    const headers: Record<string, string> =
+      from + n < all.length ? { link: `<${cfg.saas.path}?offset=${from + n}>; rel="next"` } : {};
     return send(200, place(cfg.saas.recordsPath, all.slice(from, from + n)), headers);
   }
   return send(200, place(cfg.saas.recordsPath, all));
@@ -98,7 +113,13 @@ for (const h of cfg.hosts) {
 }
 process.on("message", (m: { type: string }) => {
   if (m.type === "state") {
-    process.send?.({ type: "state", kintone: kintone.allRecords(cfg.kintone.appId), kintoneLog: kintone.log.length, seen, saasRequests: saas.requests });
+    process.send?.({
+      type: "state",
+      kintone: kintone.allRecords(cfg.kintone.appId),
+      kintoneLog: kintone.log.length,
+      seen,
+      saasRequests: saas.requests,
+    });
   }
 });
 process.on("disconnect", () => process.exit(0));

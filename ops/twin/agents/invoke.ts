@@ -10,7 +10,8 @@ import { randomUUID } from "crypto";
 const [bundle, exportName, eventFile, outFile, timeoutText, fnName] = process.argv.slice(2);
 const timeoutMs = Number(timeoutText);
 const deadline = Date.now() + timeoutMs;
-const write = (o: Record<string, unknown>) => fs.writeFileSync(outFile, JSON.stringify({ node: process.version, ms: Date.now() - started, ...o }));
+const write = (o: Record<string, unknown>) =>
+  fs.writeFileSync(outFile, JSON.stringify({ node: process.version, ms: Date.now() - started, ...o }));
 const started = Date.now();
 const timer = setTimeout(() => {
   write({ ok: false, error: `no answer within ${timeoutMs} ms (the twin's cap on one invocation)` });

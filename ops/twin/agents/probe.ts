@@ -30,7 +30,11 @@ const ca = process.env.NODE_EXTRA_CA_CERTS ? fs.readFileSync(process.env.NODE_EX
 
 function lookup(host: string): Promise<string> {
   if (net.isIP(host)) return Promise.resolve(host);
-  return new Promise((resolve, reject) => dns.lookup(host, { family: 4 }, (err, addr) => (err ? reject(new Error(`DNS ${host}: ${err.code}`)) : resolve(addr))));
+  return new Promise((resolve, reject) =>
+    dns.lookup(host, { family: 4 }, (err, addr) =>
+      err ? reject(new Error(`DNS ${host}: ${err.code}`)) : resolve(addr),
+    ),
+  );
 }
 
 function connect(addr: string, port: number): Promise<net.Socket> {
@@ -44,13 +48,23 @@ function connect(addr: string, port: number): Promise<net.Socket> {
 
 function httpsOver(sock: net.Socket | undefined, addr: string, c: Check, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = https.request({
-      host: addr, port: c.port, servername: host, path: c.path ?? "/", method: "GET", headers: { host, ...(c.headers ?? {}) }, ca, timeout: TIMEOUT,
-      ...(sock ? { createConnection: () => tls.connect({ socket: sock, servername: host, ca }) } : {}),
-    }, (res) => {
-      res.resume();
-      res.on("end", () => resolve(res.statusCode ?? 0));
-    });
+    const req = https.request(
+      {
+        host: addr,
+        port: c.port,
+        servername: host,
+        path: c.path ?? "/",
+        method: "GET",
+        headers: { host, ...(c.headers ?? {}) },
+        ca,
+        timeout: TIMEOUT,
+        ...(sock ? { createConnection: () => tls.connect({ socket: sock, servername: host, ca }) } : {}),
+      },
+      (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.statusCode ?? 0));
+      },
+    );
     req.on("timeout", () => req.destroy(new Error(`HTTPS ${host}: no answer in ${TIMEOUT} ms`)));
     req.on("error", (e: NodeJS.ErrnoException) => reject(new Error(`HTTPS ${host} (${addr}): ${e.code ?? e.message}`)));
     req.end();
@@ -92,30 +106,44 @@ async function run(c: Check): Promise<string> {
   const rounds = Math.max(1, c.repeat ?? 1);
   for (let i = 1; i <= rounds; i++) {
     const { s, status } = await connectThrough(addr, c, target, c.headers ?? {});
-    if (status !== 200) throw new Error(`proxy ${c.host} (${addr}) answered CONNECT ${target} with ${status} (tunnel ${i} of ${rounds})`);
+    if (status !== 200)
+      throw new Error(`proxy ${c.host} (${addr}) answered CONNECT ${target} with ${status} (tunnel ${i} of ${rounds})`);
     far = await httpsOver(s, addr, { ...c, port: 443, headers: {} }, target);
-    if (c.failStatuses?.includes(far)) throw new Error(`through proxy ${c.host}: ${target} answered ${far} (tunnel ${i} of ${rounds})`);
+    if (c.failStatuses?.includes(far))
+      throw new Error(`through proxy ${c.host}: ${target} answered ${far} (tunnel ${i} of ${rounds})`);
   }
   const refused: string[] = [];
   for (const r of c.mustRefuse ?? []) {
     const x = await connectThrough(addr, c, r.target, r.headers);
     x.s.destroy();
-    if (x.status === 200) throw new Error(`proxy ${c.host} let CONNECT ${r.target} through ${r.why}: the gate must refuse it`);
+    if (x.status === 200)
+      throw new Error(`proxy ${c.host} let CONNECT ${r.target} through ${r.why}: the gate must refuse it`);
     refused.push(`${r.why} → ${x.status}`);
   }
   return `proxy ${c.host} (${addr}) → ${rounds}× CONNECT ${target} 200 → HTTPS ${far}${refused.length ? `; refused: ${refused.join(", ")}` : ""}`;
 }
 
-async function connectThrough(addr: string, c: Check, target: string, headers: Record<string, string>): Promise<{ s: net.Socket; status: number }> {
+async function connectThrough(
+  addr: string,
+  c: Check,
+  target: string,
+  headers: Record<string, string>,
+): Promise<{ s: net.Socket; status: number }> {
   const s = await connect(addr, c.port);
-  const hdrs = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join("");
+  const hdrs = Object.entries(headers)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join("");
   s.write(`CONNECT ${target}:443 HTTP/1.1\r\nHost: ${target}:443\r\n${hdrs}\r\n`);
   const head = await new Promise<string>((resolve, reject) => {
     let buf = "";
     s.setTimeout(TIMEOUT, () => reject(new Error(`proxy ${c.host}: no CONNECT answer`)));
     const onData = (d: Buffer) => {
       buf += d.toString("latin1");
-      if (buf.includes("\r\n\r\n")) (s.off("data", onData), s.setTimeout(0), resolve(buf));
+      if (buf.includes("\r\n\r\n")) {
+        s.off("data", onData);
+        s.setTimeout(0);
+        resolve(buf);
+      }
     };
     s.on("data", onData);
     s.once("error", (e: NodeJS.ErrnoException) => reject(new Error(`proxy ${c.host}: ${e.code ?? e.message}`)));
@@ -126,13 +154,15 @@ async function connectThrough(addr: string, c: Check, target: string, headers: R
 
 (async () => {
   const checks = JSON.parse(process.argv[2]) as Check[];
-  const out = await Promise.all(checks.map(async (c) => {
-    try {
-      return { id: c.id, ok: true, detail: await run(c) };
-    } catch (e) {
-      return { id: c.id, ok: false, detail: (e as Error).message };
-    }
-  }));
+  const out = await Promise.all(
+    checks.map(async (c) => {
+      try {
+        return { id: c.id, ok: true, detail: await run(c) };
+      } catch (e) {
+        return { id: c.id, ok: false, detail: (e as Error).message };
+      }
+    }),
+  );
   process.stdout.write(JSON.stringify(out) + "\n");
   process.exit(0);
 })();
