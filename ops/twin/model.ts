@@ -918,7 +918,8 @@ export function buildModel(graph: GraphFile, graphDir: string): TwinModel {
       subnetIds: strs(vpc.subnetIds),
       sgIds,
       flows,
-      bundle: path.join(graphDir, "functions", c.name, "index.js"),
+      // synth writes each bundle under its source directory name (functions/<source>/index.js).
+      bundle: path.join(graphDir, "functions", String(c.inputs?.source ?? c.name), "index.js"),
       enis: [],
       account: accountOf(fn),
     };

@@ -29,6 +29,7 @@ const net = (extra: Record<string, unknown>) => ({
     cidrBlock: "10.0.0.0/16",
     availabilityZones: 2,
     interfaceEndpoints: ["secretsmanager", "execute-api"],
+    gatewayEndpoints: ["s3", "dynamodb"],
     ...extra,
   },
 });

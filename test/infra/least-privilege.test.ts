@@ -20,6 +20,7 @@ beforeAll(async () => {
       availabilityZones: 2,
       natGateways: "single",
       interfaceEndpoints: ["secretsmanager", "execute-api"],
+      gatewayEndpoints: ["s3", "dynamodb"],
       flowLogs: { enabled: true },
     },
     "vpc-lambda-kit:privateApi": {
