@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { ConfigError, throwIfAny } from "./errors";
 import type { Flow } from "./flows";
+import { blockPublicAccess, encryptWithS3Keys, tlsOnlyPolicy } from "./private-bucket";
 import { VpcFunction } from "./vpc-function";
 import { NAME, parseTables, TableSpec } from "../functions/athena-connector/tables";
 
@@ -210,52 +211,14 @@ export class AthenaFederatedCatalog extends pulumi.ComponentResource {
     const tags = { ...(args.tags ?? {}) };
 
     const bucket = new aws.s3.Bucket(`${name}-bucket`, { forceDestroy: args.forceDestroy ?? false, tags }, child);
-    new aws.s3.BucketPublicAccessBlock(
-      `${name}-bucket-pab`,
-      {
-        bucket: bucket.id,
-        blockPublicAcls: true,
-        blockPublicPolicy: true,
-        ignorePublicAcls: true,
-        restrictPublicBuckets: true,
-      },
-      { parent: bucket },
-    );
+    blockPublicAccess(`${name}-bucket-pab`, bucket, { parent: bucket });
     new aws.s3.BucketOwnershipControls(
       `${name}-bucket-owner`,
       { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } },
       { parent: bucket },
     );
-    new aws.s3.BucketServerSideEncryptionConfiguration(
-      `${name}-bucket-sse`,
-      {
-        bucket: bucket.id,
-        rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }],
-      },
-      { parent: bucket },
-    );
-    new aws.s3.BucketPolicy(
-      `${name}-bucket-tls`,
-      {
-        bucket: bucket.id,
-        policy: bucket.arn.apply((arn) =>
-          JSON.stringify({
-            Version: "2012-10-17",
-            Statement: [
-              {
-                Sid: "DenyInsecureTransport",
-                Effect: "Deny",
-                Principal: "*",
-                Action: "s3:*",
-                Resource: [arn, `${arn}/*`],
-                Condition: { Bool: { "aws:SecureTransport": "false" } },
-              },
-            ],
-          }),
-        ),
-      },
-      { parent: bucket },
-    );
+    encryptWithS3Keys(`${name}-bucket-sse`, bucket, { parent: bucket });
+    tlsOnlyPolicy(`${name}-bucket-tls`, bucket, { parent: bucket });
     new aws.s3.BucketLifecycleConfiguration(
       `${name}-bucket-lifecycle`,
       {

@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import type { Flow } from "../components/flows";
-import { EnvConfig, regionOf, sameAccount } from "./config/schema";
+import { ConfigError } from "../components/errors";
+import { EnvConfig, EnvConfigInput, PROJECT as P, regionOf, sameAccount } from "./config/schema";
 import type { DataOutputs, NetworkOutputs } from "./config/outputs";
 import { serviceFlow } from "./endpoints";
 
@@ -19,6 +20,87 @@ export const DATA_API_ACTIONS = [
  * upstream outputs checked for presence, the IAM statements for the RDS-managed master secret, and a
  * pinned role name (account B's key and secret policies name the role before it exists).
  */
+
+/** How a database client's config errors name it, its keys and what it needs. */
+export interface DbClientWording {
+  /** The function's name, e.g. "db-writer". */
+  fn: string;
+  /** The key that turns the client on. */
+  enabledKey: string;
+  /** What the client does with the database, e.g. "writes to". */
+  usesDb: string;
+  /** The key to set to false instead. */
+  disableFix: string;
+  /** The upstream outputs it needs. */
+  needs: string;
+  /** What may sit in another account. */
+  inAnotherAccount: string;
+  /** Appended to the accounts fix. */
+  accountsFixNote: string;
+  /** The client's access key ("pg" or "data-api"). */
+  accessKey: string;
+  /** Appended inside the parentheses of the "pg" hint. */
+  pgNote: string;
+}
+
+/**
+ * The config checks every database client shares, in this order: the database is on, its outputs can be read,
+ * both accounts are named or neither, and the Data API is not asked for across accounts.
+ */
+export function dbClientConfigErrors(cfg: EnvConfigInput, access: string, t: DbClientWording): ConfigError[] {
+  const errors: ConfigError[] = [];
+  if (!cfg.data.database.enabled) {
+    errors.push(
+      new ConfigError(
+        t.enabledKey,
+        `${t.fn} ${t.usesDb} the data role's Aurora database, which is off (data.database.enabled: false)`,
+        `turn data.database on, or set ${t.disableFix} to false`,
+      ),
+    );
+  }
+  if (!cfg.roles.includes("data") && !cfg.upstream.data) {
+    errors.push(
+      new ConfigError(
+        `${P}:upstream.data`,
+        `${t.fn} needs ${t.needs}, and this stack does not run the data role`,
+        "set upstream.data to the data stack's name, e.g. dev-data",
+      ),
+    );
+  }
+  const same = sameAccount(cfg.accounts);
+  if (same === undefined) {
+    errors.push(
+      new ConfigError(
+        `${P}:accounts`,
+        `one of accounts.a / accounts.b names its account and the other does not, so ${t.fn} cannot tell whether ${t.inAnotherAccount} is in another account`,
+        `set both ${P}:accounts.a.accountId and ${P}:accounts.b.accountId${t.accountsFixNote}`,
+      ),
+    );
+  }
+  if (access === "data-api" && same === false) {
+    errors.push(
+      new ConfigError(
+        t.accessKey,
+        `the Data API only authorizes identities of the cluster's own account (an RDS cluster takes no resource policy), and ${t.fn} runs in account A while the cluster is in account B`,
+        `use access "pg" (PostgreSQL over the Transit Gateway${t.pgNote}), or put both roles in one account (accounts.a = accounts.b)`,
+      ),
+    );
+  }
+  return errors;
+}
+
+/** Refuses access "data-api" when the cluster's Data API is off. */
+export function dataApiOffErrors(cfg: EnvConfigInput, access: string, accessKey: string): ConfigError[] {
+  return access === "data-api" && !cfg.data.database.dataApi
+    ? [
+        new ConfigError(
+          accessKey,
+          "access is data-api but the cluster's Data API is off (data.database.dataApi: false)",
+          `turn data.database.dataApi on, or use access "pg"`,
+        ),
+      ]
+    : [];
+}
 
 /** An upstream data output, failing with the stack to fix when it is empty. */
 export function requiredDataOutput(

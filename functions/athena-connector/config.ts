@@ -4,7 +4,7 @@
  */
 import * as fs from "fs";
 import * as z from "zod";
-import { proxyUrl as parseProxyUrl } from "../saas-export/config";
+import { proxyUrl as parseProxyUrl, SAAS_DEADLINES } from "../saas-export/config";
 import { integer, logLevel, required } from "../shared/env";
 import type { LogLevel } from "../shared/log";
 import type { RetryPolicy } from "../shared/retry";
@@ -64,14 +64,7 @@ const schema = z.object({
     4 * MiB - 64 * 1024,
   ),
   SPILL_BLOCK_BYTES: integer("SPILL_BLOCK_BYTES", "target size of one spilled block", 64 * 1024, 256 * MiB, 16 * MiB),
-  SAAS_TIMEOUT_MS: integer("SAAS_TIMEOUT_MS", "deadline of one SaaS request, body included", 1_000, 600_000, 30_000),
-  PROXY_CONNECT_TIMEOUT_MS: integer(
-    "PROXY_CONNECT_TIMEOUT_MS",
-    "deadline for the proxy to establish the tunnel",
-    100,
-    120_000,
-    5_000,
-  ),
+  ...SAAS_DEADLINES,
   RETRY_MAX_ATTEMPTS: integer("RETRY_MAX_ATTEMPTS", "attempts per SaaS request, the first included", 1, 10, 3),
   RETRY_BASE_MS: integer("RETRY_BASE_MS", "backoff before the first retry, doubling after", 0, 60_000, 300),
   RETRY_MAX_MS: integer("RETRY_MAX_MS", "longest single backoff", 0, 300_000, 5_000),

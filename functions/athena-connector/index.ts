@@ -23,8 +23,8 @@ import * as crypto from "crypto";
 import type { Schema } from "apache-arrow";
 import { ExportError } from "../saas-export/errors";
 import { fetchPages } from "../saas-export/pages";
-import { SaasClient } from "../saas-export/saas-client";
-import { forgetSecret, getProxyHeaderValue, getSaasCredential } from "../saas-export/secrets";
+import { connectSaas } from "../saas-export/connect";
+import { forgetSecret } from "../saas-export/secrets";
 import { createLogger, errorFields, Logger } from "../shared/log";
 import { ColumnValues, decodeSchema, recordBatchMessage, schemaMessage, schemaOf } from "./arrow";
 import { ConnectorConfig, configError, loadConfig } from "./config";
@@ -350,22 +350,7 @@ async function* readSplit(
   params: Record<string, string>,
   log: Logger,
 ): AsyncGenerator<Record<string, unknown>[]> {
-  const [proxyValue, auth] = await Promise.all([
-    getProxyHeaderValue(cfg.proxyHeaderSecretId),
-    cfg.authSecretId ? getSaasCredential(cfg.authSecretId) : Promise.resolve(undefined),
-  ]);
-  const client = new SaasClient({
-    proxyUrl: cfg.proxyUrl,
-    proxyHeader: { name: cfg.proxyHeaderName, value: proxyValue },
-    proxyHeaderSecretId: cfg.proxyHeaderSecretId,
-    auth,
-    authSecretId: cfg.authSecretId,
-    extraCa: cfg.extraCa,
-    timeoutMs: cfg.timeoutMs,
-    proxyConnectTimeoutMs: cfg.proxyConnectTimeoutMs,
-    retry: cfg.retry,
-    log,
-  });
+  const client = await connectSaas(cfg, log);
   const base = new URL(table.url.href);
   for (const [k, v] of Object.entries(params)) base.searchParams.set(k, v);
   try {

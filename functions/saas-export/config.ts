@@ -82,6 +82,18 @@ const RESERVED_PROXY_HEADERS = new Set([
 
 const MiB = 1024 * 1024;
 
+/** The SaaS request and proxy tunnel deadlines, read the same way by saas-export and the Athena connector. */
+export const SAAS_DEADLINES = {
+  SAAS_TIMEOUT_MS: integer("SAAS_TIMEOUT_MS", "deadline of one SaaS request, body included", 1_000, 600_000, 30_000),
+  PROXY_CONNECT_TIMEOUT_MS: integer(
+    "PROXY_CONNECT_TIMEOUT_MS",
+    "deadline for the proxy to establish the tunnel",
+    100,
+    120_000,
+    5_000,
+  ),
+};
+
 const envSchema = z.object({
   PROXY_URL: parsed(
     "PROXY_URL",
@@ -147,14 +159,7 @@ const envSchema = z.object({
       return v;
     }),
   SAAS_CA_FILE: z.string().trim().optional(),
-  SAAS_TIMEOUT_MS: integer("SAAS_TIMEOUT_MS", "deadline of one SaaS request, body included", 1_000, 600_000, 30_000),
-  PROXY_CONNECT_TIMEOUT_MS: integer(
-    "PROXY_CONNECT_TIMEOUT_MS",
-    "deadline for the proxy to establish the tunnel",
-    100,
-    120_000,
-    5_000,
-  ),
+  ...SAAS_DEADLINES,
   RETRY_MAX_ATTEMPTS: integer("RETRY_MAX_ATTEMPTS", "attempts per SaaS or S3 request, the first included", 1, 10, 5),
   RETRY_BASE_MS: integer("RETRY_BASE_MS", "backoff before the first retry, doubling after", 0, 60_000, 500),
   RETRY_MAX_MS: integer("RETRY_MAX_MS", "longest single backoff", 0, 300_000, 20_000),

@@ -3,11 +3,8 @@
  * the environment variable or AWS piece to fix; they never contain a secret (header values, tokens).
  */
 
-export type ExportErrorKind =
-  /** An environment variable is missing or invalid. */
-  | "config"
-  /** The invocation event is invalid (e.g. a malformed backfill date). */
-  | "event"
+/** How reaching the SaaS through the proxy tier fails; the Athena connector reports the same kinds. */
+export type SaasFailureKind =
   /** A Secrets Manager secret could not be read or has the wrong shape. */
   | "secret"
   /** Squid answered the CONNECT with 403: header secret or domain whitelist. */
@@ -23,7 +20,14 @@ export type ExportErrorKind =
   /** Any other SaaS failure (4xx, 5xx after retries, broken JSON, a reset connection). */
   | "saas"
   /** The SaaS answered, but not in the shape SAAS_PAGINATION / SAAS_RECORDS_PATH describe. */
-  | "data"
+  | "data";
+
+export type ExportErrorKind =
+  /** An environment variable is missing or invalid. */
+  | "config"
+  /** The invocation event is invalid (e.g. a malformed backfill date). */
+  | "event"
+  | SaasFailureKind
   /** An S3 call failed. */
   | "s3"
   /** The run would not finish inside the Lambda timeout. */

@@ -48,8 +48,9 @@ import { createLogger, errorFields, Logger } from "../shared/log";
 import { fetchPages } from "./pages";
 import { PartitionWriter } from "./partition";
 import { S3Store } from "./s3-store";
-import { SaasClient } from "./saas-client";
-import { forgetSecret, getProxyHeaderValue, getSaasCredential } from "./secrets";
+import type { SaasClient } from "./saas-client";
+import { connectSaas } from "./connect";
+import { forgetSecret } from "./secrets";
 import type { ExportSummary } from "./types";
 
 export type { ExportSummary, PartitionManifest, ManifestPart } from "./types";
@@ -113,22 +114,7 @@ export async function handler(event?: unknown, context?: LambdaContextLike): Pro
   let client: SaasClient | undefined;
   let pages = 0;
   try {
-    const [proxyValue, auth] = await Promise.all([
-      getProxyHeaderValue(cfg.proxyHeaderSecretId),
-      cfg.authSecretId ? getSaasCredential(cfg.authSecretId) : Promise.resolve(undefined),
-    ]);
-    client = new SaasClient({
-      proxyUrl: cfg.proxyUrl,
-      proxyHeader: { name: cfg.proxyHeaderName, value: proxyValue },
-      proxyHeaderSecretId: cfg.proxyHeaderSecretId,
-      auth,
-      authSecretId: cfg.authSecretId,
-      extraCa: cfg.extraCa,
-      timeoutMs: cfg.timeoutMs,
-      proxyConnectTimeoutMs: cfg.proxyConnectTimeoutMs,
-      retry: cfg.retry,
-      log,
-    });
+    client = await connectSaas(cfg, log);
     log.info("saas export started", { partition: writer.location, source: sourceOf(cfg.saasUrl), proxy: cfg.proxyUrl });
     for await (const page of fetchPages(
       client,

@@ -4,6 +4,7 @@ import * as awsNative from "@pulumi/aws-native";
 import { AuroraPostgres, planAuroraPostgres } from "../../components/aurora-postgres";
 import { ConfigError } from "../../components/errors";
 import { Flow } from "../../components/flows";
+import { blockPublicAccess, denyInsecureTransport, encryptWithS3Keys } from "../../components/private-bucket";
 import { VpcFunction } from "../../components/vpc-function";
 import { CUSTOM_AUTH_TYPE, API_VERSION } from "../../functions/appflow-connector/settings";
 import { collectConfigErrors, EnvConfig, EnvConfigInput, PROJECT as P, secretFix } from "../config/schema";
@@ -390,25 +391,8 @@ export function appflowApps(
   const fl = ac.flow;
   if (!fl || !fl.enabled) return { appflowConnector: out };
   const bucket = new aws.s3.Bucket(`${name}-flow-bucket`, { forceDestroy: cfg.environment !== "prod" }, { provider });
-  new aws.s3.BucketPublicAccessBlock(
-    `${name}-flow-bucket-pab`,
-    {
-      bucket: bucket.id,
-      blockPublicAcls: true,
-      blockPublicPolicy: true,
-      ignorePublicAcls: true,
-      restrictPublicBuckets: true,
-    },
-    { provider, parent: bucket },
-  );
-  new aws.s3.BucketServerSideEncryptionConfiguration(
-    `${name}-flow-bucket-sse`,
-    {
-      bucket: bucket.id,
-      rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }],
-    },
-    { provider, parent: bucket },
-  );
+  blockPublicAccess(`${name}-flow-bucket-pab`, bucket, { provider, parent: bucket });
+  encryptWithS3Keys(`${name}-flow-bucket-sse`, bucket, { provider, parent: bucket });
   // AppFlow writes as its service principal, for flows in this account only (confused-deputy guard).
   const bucketPolicy = new aws.s3.BucketPolicy(
     `${name}-flow-bucket-policy`,
@@ -433,14 +417,7 @@ export function appflowApps(
               Resource: [arn, `${arn}/*`],
               Condition: { StringEquals: { "aws:SourceAccount": acct } },
             },
-            {
-              Sid: "DenyInsecureTransport",
-              Effect: "Deny",
-              Principal: "*",
-              Action: "s3:*",
-              Resource: [arn, `${arn}/*`],
-              Condition: { Bool: { "aws:SecureTransport": "false" } },
-            },
+            denyInsecureTransport(arn),
           ],
         }),
       ),

@@ -5,7 +5,7 @@ import { VpcFunction } from "../../components/vpc-function";
 import { accountIdOf, EnvConfig, EnvConfigInput, PROJECT as P, sameAccount } from "../config/schema";
 import type { DataOutputs, NetworkOutputs } from "../config/outputs";
 import { allowToEndpoints } from "../endpoints";
-import { dbClientAccess, pinRoleName, requiredDataOutput } from "../db-client";
+import { dataApiOffErrors, dbClientAccess, dbClientConfigErrors, pinRoleName, requiredDataOutput } from "../db-client";
 import type { Feature } from "./feature";
 
 export interface DbWriterAppOutputs {
@@ -34,43 +34,19 @@ export function dbWriterConfigErrors(cfg: EnvConfigInput): ConfigError[] {
   const w = cfg.dbWriter;
   if (!w || !w.enabled || !cfg.roles.includes("apps")) return [];
   const errors: ConfigError[] = [];
-  if (!cfg.data.database.enabled) {
-    errors.push(
-      new ConfigError(
-        `${P}:dbWriter`,
-        "db-writer writes to the data role's Aurora database, which is off (data.database.enabled: false)",
-        `turn data.database on, or set ${P}:dbWriter.enabled to false`,
-      ),
-    );
-  }
-  if (!cfg.roles.includes("data") && !cfg.upstream.data) {
-    errors.push(
-      new ConfigError(
-        `${P}:upstream.data`,
-        "db-writer needs the database's endpoint, secret and cluster ARNs, and this stack does not run the data role",
-        "set upstream.data to the data stack's name, e.g. dev-data",
-      ),
-    );
-  }
-  const same = sameAccount(cfg.accounts);
-  if (same === undefined) {
-    errors.push(
-      new ConfigError(
-        `${P}:accounts`,
-        "one of accounts.a / accounts.b names its account and the other does not, so db-writer cannot tell whether the database's secret is in another account",
-        `set both ${P}:accounts.a.accountId and ${P}:accounts.b.accountId (in a split apps stack too)`,
-      ),
-    );
-  }
-  if (w.access === "data-api" && same === false) {
-    errors.push(
-      new ConfigError(
-        `${P}:dbWriter.access`,
-        "the Data API only authorizes identities of the cluster's own account (an RDS cluster takes no resource policy), and db-writer runs in account A while the cluster is in account B",
-        `use access "pg" (PostgreSQL over the Transit Gateway; the master secret is shared across accounts), or put both roles in one account (accounts.a = accounts.b)`,
-      ),
-    );
-  }
+  errors.push(
+    ...dbClientConfigErrors(cfg, w.access, {
+      fn: "db-writer",
+      enabledKey: `${P}:dbWriter`,
+      usesDb: "writes to",
+      disableFix: `${P}:dbWriter.enabled`,
+      needs: "the database's endpoint, secret and cluster ARNs",
+      inAnotherAccount: "the database's secret",
+      accountsFixNote: " (in a split apps stack too)",
+      accessKey: `${P}:dbWriter.access`,
+      pgNote: "; the master secret is shared across accounts",
+    }),
+  );
   if (w.access === "pg" && cfg.transitGateway?.enabled === false) {
     errors.push(
       new ConfigError(
@@ -80,15 +56,7 @@ export function dbWriterConfigErrors(cfg: EnvConfigInput): ConfigError[] {
       ),
     );
   }
-  if (w.access === "data-api" && !cfg.data.database.dataApi) {
-    errors.push(
-      new ConfigError(
-        `${P}:dbWriter.access`,
-        "access is data-api but the cluster's Data API is off (data.database.dataApi: false)",
-        `turn data.database.dataApi on, or use access "pg"`,
-      ),
-    );
-  }
+  errors.push(...dataApiOffErrors(cfg, w.access, `${P}:dbWriter.access`));
   if (w.connectTimeoutMs >= w.timeoutSeconds * 1000) {
     errors.push(
       new ConfigError(

@@ -6,7 +6,7 @@ import { VpcFunction } from "../../components/vpc-function";
 import { ACCOUNT_ID_RE, accountIdOf, EnvConfig, EnvConfigInput, PROJECT as P, sameAccount } from "../config/schema";
 import type { DataOutputs, NetworkOutputs } from "../config/outputs";
 import { allowToEndpoints } from "../endpoints";
-import { dbClientAccess, pinRoleName, requiredDataOutput } from "../db-client";
+import { dataApiOffErrors, dbClientAccess, dbClientConfigErrors, pinRoleName, requiredDataOutput } from "../db-client";
 import type { Feature } from "./feature";
 
 export interface PrivateApiAppOutputs {
@@ -99,52 +99,20 @@ export function privateApiConfigErrors(cfg: EnvConfigInput): ConfigError[] {
     );
   }
   const access = pa.petsApi.access;
-  if (!cfg.data.database.enabled) {
-    errors.push(
-      new ConfigError(
-        k("petsApi"),
-        "pets-api keeps its pets in the data role's Aurora database, which is off (data.database.enabled: false)",
-        `turn data.database on, or set ${P}:privateApi.enabled to false`,
-      ),
-    );
-  }
-  if (!cfg.roles.includes("data") && !cfg.upstream.data) {
-    errors.push(
-      new ConfigError(
-        `${P}:upstream.data`,
-        "pets-api needs the database's cluster ARN, endpoint and secret, and this stack does not run the data role",
-        "set upstream.data to the data stack's name, e.g. dev-data",
-      ),
-    );
-  }
-  const same = sameAccount(cfg.accounts);
-  if (same === undefined) {
-    errors.push(
-      new ConfigError(
-        `${P}:accounts`,
-        "one of accounts.a / accounts.b names its account and the other does not, so pets-api cannot tell whether the database is in another account",
-        `set both ${P}:accounts.a.accountId and ${P}:accounts.b.accountId`,
-      ),
-    );
-  }
-  if (access === "data-api" && same === false) {
-    errors.push(
-      new ConfigError(
-        k("petsApi.access"),
-        "the Data API only authorizes identities of the cluster's own account (an RDS cluster takes no resource policy), and pets-api runs in account A while the cluster is in account B",
-        `use access "pg" (PostgreSQL over the Transit Gateway), or put both roles in one account (accounts.a = accounts.b)`,
-      ),
-    );
-  }
-  if (access === "data-api" && !cfg.data.database.dataApi) {
-    errors.push(
-      new ConfigError(
-        k("petsApi.access"),
-        "access is data-api but the cluster's Data API is off (data.database.dataApi: false)",
-        `turn data.database.dataApi on, or use access "pg"`,
-      ),
-    );
-  }
+  errors.push(
+    ...dbClientConfigErrors(cfg, access, {
+      fn: "pets-api",
+      enabledKey: k("petsApi"),
+      usesDb: "keeps its pets in",
+      disableFix: `${P}:privateApi.enabled`,
+      needs: "the database's cluster ARN, endpoint and secret",
+      inAnotherAccount: "the database",
+      accountsFixNote: "",
+      accessKey: k("petsApi.access"),
+      pgNote: "",
+    }),
+  );
+  errors.push(...dataApiOffErrors(cfg, access, k("petsApi.access")));
   return errors;
 }
 

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { ConfigError } from "../../components/errors";
+import { blockPublicAccess, encryptWithS3Keys, tlsOnlyPolicy } from "../../components/private-bucket";
 import type { SquidProxyTier } from "../../components/squid-proxy-tier";
 import { VpcFunction, validateSchedule } from "../../components/vpc-function";
 import { collectConfigErrors, EnvConfig, EnvConfigInput, PROJECT, secretFix } from "../config/schema";
@@ -68,52 +69,14 @@ export function saasExportApps(
   if (!se || !se.enabled) return {};
   const child = { provider };
   const bucket = new aws.s3.Bucket("saas-export-bucket", { forceDestroy: cfg.environment !== "prod" }, child);
-  new aws.s3.BucketPublicAccessBlock(
-    "saas-export-bucket-pab",
-    {
-      bucket: bucket.id,
-      blockPublicAcls: true,
-      blockPublicPolicy: true,
-      ignorePublicAcls: true,
-      restrictPublicBuckets: true,
-    },
-    { provider, parent: bucket },
-  );
-  new aws.s3.BucketServerSideEncryptionConfiguration(
-    "saas-export-bucket-sse",
-    {
-      bucket: bucket.id,
-      rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }],
-    },
-    { provider, parent: bucket },
-  );
+  blockPublicAccess("saas-export-bucket-pab", bucket, { provider, parent: bucket });
+  encryptWithS3Keys("saas-export-bucket-sse", bucket, { provider, parent: bucket });
   new aws.s3.BucketOwnershipControls(
     "saas-export-bucket-owner",
     { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } },
     { provider, parent: bucket },
   );
-  new aws.s3.BucketPolicy(
-    "saas-export-bucket-tls",
-    {
-      bucket: bucket.id,
-      policy: bucket.arn.apply((arn) =>
-        JSON.stringify({
-          Version: "2012-10-17",
-          Statement: [
-            {
-              Sid: "DenyInsecureTransport",
-              Effect: "Deny",
-              Principal: "*",
-              Action: "s3:*",
-              Resource: [arn, `${arn}/*`],
-              Condition: { Bool: { "aws:SecureTransport": "false" } },
-            },
-          ],
-        }),
-      ),
-    },
-    { provider, parent: bucket },
-  );
+  tlsOnlyPolicy("saas-export-bucket-tls", bucket, { provider, parent: bucket });
 
   let authSecret: aws.secretsmanager.Secret | undefined;
   if (cfg.secretsPresent.saasApiToken) {

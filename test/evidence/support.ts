@@ -4,39 +4,12 @@ import { checkLimits } from "../../ops/check/limits";
 import { validatePolicy, PolicyFinding } from "../../ops/check/iam/validate";
 import { policiesInGraph } from "../../ops/check/iam/graph-policies";
 import { callFindings, functionFacts, FunctionAwsCalls, simulateCalls, CallOutcome } from "../../ops/check/iam/calls";
-import { awsCalls as kintone } from "../../functions/kintone-sync/aws-calls";
-import { awsCalls as saas } from "../../functions/saas-export/aws-calls";
-import { awsCalls as dbWriter } from "../../functions/db-writer/aws-calls";
-import { awsCalls as pets } from "../../functions/pets-api/aws-calls";
-import { awsCalls as appflow } from "../../functions/appflow-connector/aws-calls";
+/** The declarations and the graph glue are the offline check's own (ops/check/evidence.ts). */
+import { DECLARATIONS, graphContext } from "../../ops/check/evidence";
 
-export const DECLARATIONS: FunctionAwsCalls[] = [kintone, saas, dbWriter, pets, appflow];
+export { DECLARATIONS, graphContext };
 
 type Res = Graph["resources"][number];
-
-/** Region and provider -> account, read from the graph's provider resources. */
-export function graphContext(resources: Res[]): {
-  region: string;
-  accountOf: (provider: string | null | undefined) => string;
-  defaultTags: (p: string | null | undefined) => Record<string, string>;
-} {
-  const accounts = new Map<string, string>();
-  const tags = new Map<string, Record<string, string>>();
-  let region = "";
-  for (const r of resources) {
-    if (r.type !== "pulumi:providers:aws") continue;
-    const ids = JSON.parse(String(r.inputs.allowedAccountIds ?? "[]")) as string[];
-    if (ids[0]) accounts.set(r.urn, ids[0]);
-    tags.set(r.urn, (JSON.parse(String(r.inputs.defaultTags ?? "{}")) as { tags?: Record<string, string> }).tags ?? {});
-    region ||= String(r.inputs.region ?? "");
-  }
-  const first = [...accounts.values()][0];
-  return {
-    region,
-    accountOf: (p) => (p ? accounts.get(p) : undefined) ?? first,
-    defaultTags: (p) => (p ? tags.get(p) : undefined) ?? {},
-  };
-}
 
 export interface PolicyFindingAt extends PolicyFinding {
   label: string;
