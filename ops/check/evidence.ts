@@ -254,7 +254,8 @@ export function checkEvidence(
   }
 
   // Create orders.
-  const order = checkOrder(resources);
+  // Adopted (existing) resources were created long ago by their owner: no create order applies to them.
+  const order = checkOrder(resources.filter((r) => (r as { existing?: boolean }).existing !== true));
   for (const f of order)
     findings.push({
       check: "order",

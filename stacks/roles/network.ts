@@ -41,11 +41,15 @@ export function networkRole(cfg: EnvConfig, provider: aws.Provider): NetworkOutp
       vpcDns: vpc.dns,
       interfaceServices: net.interfaceEndpoints,
       subnetIds: vpc.privateSubnetIds,
-      // Associating a gateway endpoint adds routes: on an adopted VPC only when manageRoutes allows it.
-      gatewayServices: existing && !existing.manageRoutes ? [] : net.gatewayEndpoints,
-      // Adopted subnets may share one table: list each table once.
+      gatewayServices: net.gatewayEndpoints,
+      // Associating a gateway endpoint adds routes: on an adopted VPC only when manageRoutes allows it (the
+      // endpoint is still created, unassociated, so its prefix list and policy exist; traffic to the service
+      // then takes the VPC's own default route until the owner associates it). Adopted subnets may share one
+      // table: list each table once.
       routeTableIds: existing
-        ? pulumi.all(vpc.privateRouteTableIds).apply((ids) => [...new Set(ids)])
+        ? existing.manageRoutes
+          ? pulumi.all(vpc.privateRouteTableIds).apply((ids) => [...new Set(ids)])
+          : []
         : vpc.privateRouteTableIds,
       policies: endpointPolicies(cfg, aws.getCallerIdentityOutput({}, { provider }).accountId),
     },

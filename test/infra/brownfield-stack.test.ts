@@ -53,10 +53,25 @@ test("the functions and endpoints land in the existing private subnets; the egre
     "subnet-0a1b2c3d4e5f60703",
   ]);
   const ep = created("aws:ec2/vpcEndpoint:VpcEndpoint");
-  expect(ep.map((e) => [e.inputs.vpcId, e.inputs.vpcEndpointType])).toEqual([["vpc-0a1b2c3d4e5f60718", "Interface"]]);
+  // The Secrets Manager interface endpoint, and the S3 and DynamoDB gateway endpoints on the existing route table
+  // (manageRoutes: true in the stack file adds those associations and no route).
+  expect(
+    ep
+      .map((e) => [
+        e.inputs.vpcId,
+        e.inputs.vpcEndpointType,
+        String(e.inputs.serviceName).split(".").pop(),
+        e.inputs.routeTableIds,
+      ])
+      .sort((a, b) => String(a[2]).localeCompare(String(b[2]))),
+  ).toEqual([
+    ["vpc-0a1b2c3d4e5f60718", "Gateway", "dynamodb", ["rtb-0a1b2c3d4e5f60712"]],
+    ["vpc-0a1b2c3d4e5f60718", "Gateway", "s3", ["rtb-0a1b2c3d4e5f60712"]],
+    ["vpc-0a1b2c3d4e5f60718", "Interface", "secretsmanager", undefined],
+  ]);
   expect(graph.outputs.egressIps).toEqual(["198.51.100.20"]);
   // An existing NAT serves the subnets: the kit needs no route, and adds none.
-  expect(graph.outputs.routesToAdd).toEqual({ managedByKit: false, routes: [] });
+  expect(graph.outputs.routesToAdd).toEqual({ managedByKit: true, routes: [] });
 });
 
 test("the checker proves every flow across existing and new hops", async () => {

@@ -18,6 +18,7 @@ const upstream: Record<string, Record<string, unknown>> = {
       natGatewayIds: ["nat-0aaaaaaaaaaaaaaaa"],
       egressIps: ["198.51.100.7"],
       s3PrefixListId: "pl-61a54008",
+      dynamodbPrefixListId: "pl-78a54011",
       endpointSecurityGroupId: "sg-0endpoints000000000",
       executeApiEndpointId: "vpce-0e0e0e0e0e0e0e0e0",
       transitGatewayId: "tgw-0123456789abcdef0",

@@ -24,6 +24,7 @@ export function networkWithoutNat(manageRoutes: boolean): Record<string, unknown
     cidrBlock: "10.20.0.0/16",
     privateSubnetCidrs: ["10.20.10.0/24", "10.20.11.0/24"],
     interfaceEndpoints: ["secretsmanager"],
+    gatewayEndpoints: ["s3", "dynamodb"],
     existingVpc: {
       vpcId: "vpc-0a1b2c3d4e5f60718",
       privateSubnetIds: ["subnet-0a1b2c3d4e5f60702", "subnet-0a1b2c3d4e5f60703"],
