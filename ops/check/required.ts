@@ -3,7 +3,8 @@
  * is reached through the VPC's endpoints has no reason to reach the internet, so a "no-internet"
  * verdict for it must be in the report. When the graph yields none (a renamed function, an egress rule
  * that suddenly lets it out, a checker that skips it), the check fails instead of dropping the path.
- * saas-export is always required: it must reach the SaaS only through the proxy tier.
+ * saas-export and the Athena connector are always required: they must reach the SaaS only through the proxy
+ * tier.
  */
 import type { EnvConfig } from "../../stacks/config/schema";
 import type { ForbiddenResult } from "./forbidden";
@@ -26,12 +27,14 @@ export function requiredForbiddenPaths(cfg: EnvConfig): RequiredPath[] {
     ["db-writer", !!cfg.dbWriter?.enabled, db(cfg.dbWriter?.access ?? "pg")],
     ["pets-api", !!cfg.privateApi?.enabled, db(cfg.privateApi?.petsApi.access ?? "data-api")],
     ["appflow-connector", !!cfg.appflowConnector?.enabled, ["secretsmanager"]],
+    ["athena-connector-connector", !!cfg.athenaConnector?.enabled && !!cfg.proxyTier, ["secretsmanager", "s3"]],
   ];
-  // saas-export is the proxy tier's client: a way out around Squid is a violation whatever the endpoints.
+  // The proxy tier's clients: a way out around Squid is a violation whatever the endpoints.
+  const proxyClients = new Set(["saas-export", "athena-connector-connector"]);
   return fns
     .filter(
       ([subject, on, services]) =>
-        on && services !== undefined && (subject === "saas-export" || services.every((s) => endpoints.has(s))),
+        on && services !== undefined && (proxyClients.has(subject) || services.every((s) => endpoints.has(s))),
     )
     .map(([subject, , services]) => ({ check: "no-internet", subject, services: services as string[] }));
 }

@@ -125,17 +125,19 @@ test("service trust policies carry aws:SourceAccount where the service sets it",
     expect(trust(r)[0].Condition).toEqual({ StringEquals: { "aws:SourceAccount": expect.stringMatching(/^\d{12}$/) } });
 });
 
-test("the dev stack requires the four no-internet verdicts, and has them", async () => {
+test("the dev stack requires the five no-internet verdicts, and has them", async () => {
   expect(requiredForbiddenPaths(cfg).map((r) => r.subject)).toEqual([
     "saas-export",
     "db-writer",
     "pets-api",
     "appflow-connector",
+    "athena-connector-connector",
   ]);
   const out = await runCheck(graph, { cfg });
   const noInternet = out.report.forbidden.filter((f) => f.check === "no-internet");
   expect(noInternet.map((f) => [f.subject, f.status]).sort()).toEqual([
     ["appflow-connector", "OK"],
+    ["athena-connector-connector", "OK"],
     ["db-writer", "OK"],
     ["pets-api", "OK"],
     ["saas-export", "OK"],
