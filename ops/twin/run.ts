@@ -142,7 +142,7 @@ export function checkFor(m: TwinModel, fn: FunctionM, flow: FlowM, S: Services):
     const lbSgs = new Set(m.proxy?.lbEnis.flatMap((e) => e.sgIds) ?? []);
     if (m.proxy && (!spec?.securityGroupId || lbSgs.has(spec.securityGroupId))) {
       const proxyUrl = fn.env.PROXY_URL ? new URL(fn.env.PROXY_URL) : undefined;
-      const target = fn.env.SAAS_URL ? new URL(fn.env.SAAS_URL).hostname : [...m.internetHosts.keys()][0];
+      const target = proxyTargetHost(fn.env) ?? [...m.internetHosts.keys()][0];
       const header = fn.env.PROXY_HEADER_NAME ?? "X-Lambda-Proxy-Token";
       return {
         id,
@@ -192,13 +192,18 @@ async function probe(
   env: Record<string, string> = {},
 ): Promise<{ id: string; ok: boolean; detail: string }[]> {
   if (!checks.length) return [];
-  const r = await execIn(
-    ns,
-    lambdaNode(),
-    [S.agents.probe, JSON.stringify(checks)],
-    { PATH: process.env.PATH ?? "", NODE_EXTRA_CA_CERTS: S.caFile, ...env },
-    30_000,
-  );
+  const run = (timeoutMs: number) =>
+    execIn(
+      ns,
+      lambdaNode(),
+      [S.agents.probe, JSON.stringify(checks)],
+      { PATH: process.env.PATH ?? "", NODE_EXTRA_CA_CERTS: S.caFile, ...env },
+      timeoutMs,
+    );
+  let r = await run(30_000);
+  // A probe that printed nothing was killed at its deadline (a loaded machine), not refused: one more try,
+  // with twice the time. A refused connection always prints its verdict.
+  if (!r.stdout.trim()) r = await run(60_000);
   try {
     return JSON.parse(r.stdout.trim().split("\n").pop() ?? "");
   } catch {
@@ -557,4 +562,14 @@ async function httpsFrom(
   } catch {
     return { status: 0, body: (r.stderr || r.stdout).slice(-300) };
   }
+}
+
+/** The SaaS host a proxy client's canned request names: saas-export's SAAS_URL, or the Athena connector's first table. */
+function proxyTargetHost(env: Record<string, string>): string | undefined {
+  if (env.SAAS_URL) return new URL(env.SAAS_URL).hostname;
+  if (env.ATHENA_TABLES) {
+    const tables = JSON.parse(env.ATHENA_TABLES) as { url?: string }[];
+    if (tables[0]?.url) return new URL(tables[0].url).hostname;
+  }
+  return undefined;
 }

@@ -150,14 +150,12 @@ export const MUTATIONS: Mutation[] = [
       void (one(g, "VpcEndpoint", "endpoints-s3-gateway").inputs.routeTableIds = [
         one(g, "RouteTable", "egress-private-rt-0").id,
       ]),
-    twinDiffers: [
-      {
-        fn: "saas-export",
-        flow: /AWS s3/,
-        twinOk: true,
-        why: "from egress-private-1 S3's addresses are routed 0.0.0.0/0 → NAT → internet, and the security group's prefix-list rule matches those same addresses; the bucket policy has no aws:SourceVpce condition, so the write succeeds (through the NAT, at NAT data prices). The checker calls it BROKEN",
-      },
-    ],
+    twinDiffers: ["saas-export", "athena-connector-connector"].map((fn) => ({
+      fn,
+      flow: /AWS s3/,
+      twinOk: true,
+      why: "from egress-private-1 S3's addresses are routed 0.0.0.0/0 → NAT → internet, and the security group's prefix-list rule matches those same addresses; the bucket policy has no aws:SourceVpce condition, so the write succeeds (through the NAT, at NAT data prices). The checker calls it BROKEN",
+    })),
   },
   {
     name: "squid rules ORed (header alone or domain alone)",
