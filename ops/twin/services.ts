@@ -339,10 +339,13 @@ export async function startServices(host: Host, m: TwinModel, L: Layout, early: 
   const appflowPassword = rand(16);
   for (const s of m.secrets) secretValues.set(s.arn, rand(16));
   const set = (arn: string | undefined, v: string) => arn && secretValues.set(arn, v);
-  set(envArn("KINTONE_TOKEN_SECRET_ID"), kintoneToken);
-  set(envArn("PROXY_HEADER_SECRET_ID"), proxyHeaderValue);
+  // Every function that names the secret by that variable gets the same value (saas-export and the Athena
+  // connector each hold their own copy of the SaaS credential).
+  const setAll = (k: string, v: string) => m.functions.forEach((f) => set(f.env[k], v));
+  setAll("KINTONE_TOKEN_SECRET_ID", kintoneToken);
+  setAll("PROXY_HEADER_SECRET_ID", proxyHeaderValue);
   set(m.proxy?.headerSecretArn, proxyHeaderValue);
-  set(envArn("SAAS_AUTH_SECRET_ID"), saasToken);
+  setAll("SAAS_AUTH_SECRET_ID", saasToken);
   const dbSecret = JSON.stringify({
     username: m.db?.masterUsername ?? "postgres",
     password: dbPassword,
