@@ -125,7 +125,7 @@ export function isRetryable(f: KintoneFailure): boolean {
 }
 
 const TOKEN_CODES = new Set(["GAIA_IA02", "GAIA_IA03", "CB_AU01", "CB_WA01"]);
-const PERMISSION_CODES = new Set(["GAIA_NO01", "CB_NO02"]);
+const ACCESS_DENIED_CODES = new Set(["GAIA_NO01", "CB_NO02"]);
 
 /** Where the request was going and what to name in a message. */
 export interface FailureContext {
@@ -162,7 +162,7 @@ export function explainFailure(f: KintoneFailure, ctx: FailureContext): SyncErro
       f,
     );
   }
-  if (f.code && PERMISSION_CODES.has(f.code)) {
+  if (f.code && ACCESS_DENIED_CODES.has(f.code)) {
     return new SyncError(
       "permission",
       `the API token in Secrets Manager secret "${ctx.secretId}" may not ${ctx.operation} in app ${ctx.appId} ` +

@@ -20,7 +20,7 @@ import { rulePeers, rulePermits, sgRules } from "./security-groups";
 const METHOD = "aws:apigateway/method:Method";
 const INTEGRATION = "aws:apigateway/integration:Integration";
 const RESOURCE = "aws:apigateway/resource:Resource";
-const PERMISSION = "aws:lambda/permission:Permission";
+const LAMBDA_PERMISSION_TYPE = "aws:lambda/permission:Permission";
 
 /** IAM-style glob (`*`) match, for a permission's SourceArn against a method ARN. */
 function globMatch(glob: string, s: string): boolean {
@@ -72,7 +72,8 @@ export function privateApiPaths(m: GraphModel): FlowResult[] {
     const endpoints = m.all(T.endpoint).filter((e) => /\.execute-api$/.test(String(e.inputs.serviceName ?? "")));
     const regionAccount = /arn:aws:execute-api:([a-z0-9-]+):(\d{12}):/.exec(
       String(
-        m.all(PERMISSION).find((p) => String(p.inputs.sourceArn ?? "").includes(`:${api.id}/`))?.inputs.sourceArn ?? "",
+        m.all(LAMBDA_PERMISSION_TYPE).find((p) => String(p.inputs.sourceArn ?? "").includes(`:${api.id}/`))?.inputs
+          .sourceArn ?? "",
       ),
     );
     if (endpoints.length === 0) {
@@ -120,7 +121,7 @@ export function privateApiPaths(m: GraphModel): FlowResult[] {
       targets.add(fn.name);
       const physical = typeof fn.inputs.name === "string" ? fn.inputs.name : mockAutoName(T.lambda, fn.name);
       const methodArn = `arn:aws:execute-api:${regionAccount?.[1] ?? "*"}:${regionAccount?.[2] ?? "*"}:${api.id}/stage/${verb === "ANY" ? "GET" : verb}${path.replace(/\{[^}]+\}/g, "x")}`;
-      const perm = m.all(PERMISSION).find((p) => {
+      const perm = m.all(LAMBDA_PERMISSION_TYPE).find((p) => {
         const fnRef = String(p.inputs.function ?? "");
         const sameFn = fnRef === physical || fnRef === fn.id || fnRef.endsWith(`:function:${physical}`);
         return (
