@@ -1,3 +1,5 @@
+import { DEFAULT_AURORA_POSTGRES_VERSION } from "../../components/aurora-postgres";
+
 /**
  * What AWS (and the kit's handlers) would refuse, checked offline before anything is registered: the
  * mocks run no provider validation, so these tables stand in for it. Each table says where it comes
@@ -332,6 +334,35 @@ export const AURORA_POSTGRES_VERSIONS: ReadonlySet<string> = new Set([
   "17.4",
   "17.5",
 ]);
+
+/**
+ * Why RDS would refuse an engine version, or undefined. The table above is dated, and RDS keeps releasing
+ * minors (and one major a year), so a version newer than the newest the table knows for its major — or
+ * the next major — is let through for RDS to judge; what is refused is what the table proves wrong: a
+ * malformed version, a major past standard support, a minor of a known major that RDS never offered or
+ * has retired, and majors too far ahead to exist.
+ */
+export function auroraVersionProblem(v: string): string | undefined {
+  const m = /^(\d+)\.(\d+)$/.exec(v);
+  const known = `table in stacks/config/rules.ts, taken 2025-11`;
+  if (!m)
+    return `"${v}" is not an Aurora PostgreSQL version: give <major>.<minor>, e.g. ${DEFAULT_AURORA_POSTGRES_VERSION} (${known})`;
+  if (AURORA_POSTGRES_VERSIONS.has(v)) return undefined;
+  const [major, minor] = [Number(m[1]), Number(m[2])];
+  const byMajor = new Map<number, number>();
+  for (const k of AURORA_POSTGRES_VERSIONS) {
+    const [a, b] = k.split(".").map(Number);
+    byMajor.set(a, Math.max(byMajor.get(a) ?? 0, b));
+  }
+  const majors = [...byMajor.keys()];
+  const [oldest, newest] = [Math.min(...majors), Math.max(...majors)];
+  const newestMinor = byMajor.get(major);
+  if (major === newest + 1 || (newestMinor !== undefined && minor > newestMinor)) return undefined;
+  const offered = `${[...AURORA_POSTGRES_VERSIONS].join(", ")}; ${known}`;
+  if (major < oldest)
+    return `"${v}" is not an Aurora PostgreSQL version RDS offers: major ${major} is past standard support (${offered})`;
+  return `"${v}" is not an Aurora PostgreSQL version RDS offers (${offered})`;
+}
 
 /**
  * DB instance classes Aurora PostgreSQL runs on, from the Aurora User Guide's "Supported DB engines for

@@ -15,7 +15,7 @@ import { parseJsonPath } from "../../functions/saas-export/json-path";
 import { parsePagination } from "../../functions/saas-export/config";
 import {
   AURORA_INSTANCE_CLASSES,
-  AURORA_POSTGRES_VERSIONS,
+  auroraVersionProblem,
   EC2_ARM_INSTANCE_TYPES,
   hiveTypeProblem,
   INTERFACE_ENDPOINT_SERVICES,
@@ -59,11 +59,7 @@ const unique = <T extends z.ZodType>(item: T, what: string) =>
         ctx.addIssue({ code: "custom", path: [i], message: `${JSON.stringify(v)} is listed twice; ${what}` });
     });
   });
-const auroraVersion = checked((v) =>
-  AURORA_POSTGRES_VERSIONS.has(v)
-    ? undefined
-    : `"${v}" is not an Aurora PostgreSQL version RDS offers (${[...AURORA_POSTGRES_VERSIONS].join(", ")}; table in stacks/config/rules.ts, taken 2025-11)`,
-);
+const auroraVersion = checked(auroraVersionProblem);
 const auroraClass = checked((v) =>
   AURORA_INSTANCE_CLASSES.has(v)
     ? undefined

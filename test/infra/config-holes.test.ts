@@ -6,7 +6,7 @@ import { REPO_ROOT } from "../../components/bundle";
 import { ConfigErrors } from "../../components/errors";
 import { readStackConfig } from "../../ops/stack-config";
 import { exitCodeOf, parseDeployArgs, planDeploy } from "../../ops/deploy-core";
-import { hiveTypeProblem } from "../../stacks/config/rules";
+import { auroraVersionProblem, hiveTypeProblem } from "../../stacks/config/rules";
 import { secretShapeProblem } from "../../stacks/config/secrets";
 import { configErrorsOf } from "../support/config-errors";
 
@@ -292,4 +292,14 @@ describe("stack files the engine would refuse", () => {
       expect(fs.existsSync(path.join(out, "graph.json"))).toBe(false);
     }
   });
+});
+
+test("Aurora versions: the dated table refuses what it proves wrong and lets newer releases through to RDS", () => {
+  // In the table, and newer than the table knows (a later minor of a known major, the next major).
+  for (const v of ["16.6", "16.12", "17.9", "18.1"]) expect([v, auroraVersionProblem(v)]).toEqual([v, undefined]);
+  // Malformed, past standard support, a minor RDS never offered or has retired, a major too far ahead.
+  expect(auroraVersionProblem("16")).toMatch(/give <major>\.<minor>/);
+  expect(auroraVersionProblem("12.20")).toMatch(/major 12 is past standard support/);
+  expect(auroraVersionProblem("16.5")).toMatch(/"16\.5" is not an Aurora PostgreSQL version RDS offers/);
+  expect(auroraVersionProblem("99.9")).toMatch(/not an Aurora PostgreSQL version RDS offers/);
 });
