@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { ConfigError, throwIfAny } from "./errors";
 import type { Flow } from "./flows";
-import { blockPublicAccess, encryptWithS3Keys, tlsOnlyPolicy } from "./private-bucket";
+import { guardPrivateBucket } from "./private-bucket";
 import { VpcFunction } from "./vpc-function";
 import { NAME, parseTables, TableSpec } from "../functions/athena-connector/tables";
 
@@ -211,14 +211,7 @@ export class AthenaFederatedCatalog extends pulumi.ComponentResource {
     const tags = { ...(args.tags ?? {}) };
 
     const bucket = new aws.s3.Bucket(`${name}-bucket`, { forceDestroy: args.forceDestroy ?? false, tags }, child);
-    blockPublicAccess(`${name}-bucket-pab`, bucket, { parent: bucket });
-    new aws.s3.BucketOwnershipControls(
-      `${name}-bucket-owner`,
-      { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } },
-      { parent: bucket },
-    );
-    encryptWithS3Keys(`${name}-bucket-sse`, bucket, { parent: bucket });
-    tlsOnlyPolicy(`${name}-bucket-tls`, bucket, { parent: bucket });
+    guardPrivateBucket(`${name}-bucket`, bucket, {}, { ownerEnforced: true, tlsOnlyPolicy: true });
     new aws.s3.BucketLifecycleConfiguration(
       `${name}-bucket-lifecycle`,
       {

@@ -29,3 +29,26 @@ export function throwIfAny(errors: ConfigError[]): void {
   if (errors.length === 1) throw errors[0];
   if (errors.length > 1) throw new ConfigErrors(errors);
 }
+
+/** The configuration mistakes `e` carries (one ConfigError, or every one of a ConfigErrors); undefined for anything else. */
+export function configErrorsIn(e: unknown): ConfigError[] | undefined {
+  if (e instanceof ConfigErrors) return e.errors;
+  if (e instanceof ConfigError) return [e];
+  return undefined;
+}
+
+/**
+ * Runs a check that throws ConfigError or ConfigErrors and adds what it threw to `errors`, so one
+ * failing check never hides the others' problems. Returns the check's result, or undefined when it threw.
+ * Anything else it throws is a bug and propagates.
+ */
+export function collectConfigErrors<T>(errors: ConfigError[], check: () => T): T | undefined {
+  try {
+    return check();
+  } catch (e) {
+    const found = configErrorsIn(e);
+    if (!found) throw e;
+    errors.push(...found);
+    return undefined;
+  }
+}

@@ -2,7 +2,7 @@ import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { ACCOUNT_ID_RE } from "./arns";
-import { ConfigError, ConfigErrors, throwIfAny } from "./errors";
+import { collectConfigErrors, ConfigError, throwIfAny } from "./errors";
 import { CLOUDWATCH_RETENTION_DAYS } from "./defaults";
 import { checkVpcEndpointsArgs, VpcEndpoints } from "./vpc-endpoints";
 
@@ -363,21 +363,18 @@ export function planPrivateApi(name: string, args: PrivateApiArgs): PrivateApiPl
     }
   }
   if (args.endpoint) {
-    try {
+    const endpoint = args.endpoint;
+    collectConfigErrors(errors, () =>
       checkVpcEndpointsArgs(`${name}.endpoint`, {
-        vpcId: args.endpoint.vpcId,
-        region: args.endpoint.region,
-        vpcDns: args.endpoint.vpcDns,
+        vpcId: endpoint.vpcId,
+        region: endpoint.region,
+        vpcDns: endpoint.vpcDns,
         interfaceServices: ["execute-api"],
-        subnetIds: args.endpoint.subnetIds,
-        privateDns: args.endpoint.privateDns ?? true,
+        subnetIds: endpoint.subnetIds,
+        privateDns: endpoint.privateDns ?? true,
         gatewayServices: [],
-      });
-    } catch (e) {
-      if (e instanceof ConfigErrors) errors.push(...e.errors);
-      else if (e instanceof ConfigError) errors.push(e);
-      else throw e;
-    }
+      }),
+    );
     if (Array.isArray(args.endpoint.subnetIds) && args.endpoint.subnetIds.length === 0)
       errors.push(
         new ConfigError(

@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { ConfigError, ConfigErrors, throwIfAny } from "./errors";
+import { ConfigError, configErrorsIn, throwIfAny } from "./errors";
 import { Flow } from "./flows";
 import { CLOUDWATCH_RETENTION_DAYS } from "./defaults";
 import { IngressPeer, IngressRules, legacyDescriptionName } from "./ingress";
@@ -518,9 +518,9 @@ export function planSquidProxyTier(name: string, args: SquidProxyTierArgs): Squi
       template = renderSquidConf({ ...confOptions, headerValue });
       return [];
     } catch (e) {
-      if (e instanceof ConfigErrors) return e.errors;
-      if (e instanceof ConfigError) return [e];
-      throw e;
+      const found = configErrorsIn(e);
+      if (!found) throw e;
+      return found;
     }
   };
   for (const e of squidErrors(HEADER_PLACEHOLDER)) {
@@ -1280,7 +1280,7 @@ function checkHeaderValueLate(name: string, value: string): string {
       clientCidrs: ["10.0.0.0/8"],
     });
   } catch (e) {
-    const first = e instanceof ConfigErrors ? e.errors[0] : e instanceof ConfigError ? e : undefined;
+    const first = configErrorsIn(e)?.[0];
     if (first) throw new ConfigError(`${name}.headerValue`, first.problem, first.fix);
     throw e;
   }

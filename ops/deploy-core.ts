@@ -15,7 +15,7 @@ import {
   type UpResult,
   type UpdateSummary,
 } from "@pulumi/pulumi/automation";
-import { ConfigError, ConfigErrors } from "../components/errors";
+import { ConfigError, configErrorsIn } from "../components/errors";
 import { EnvConfig, PROJECT, Role, ROLES } from "../stacks/config/schema";
 import { loadConfig } from "../stacks/config/load";
 import { readStackConfig } from "./stack-config";
@@ -238,7 +238,8 @@ function splitRules(cfg: EnvConfig, role: Role, env: string, file: string): Conf
 }
 
 function messagesOf(e: unknown): string[] {
-  if (e instanceof ConfigErrors) return e.errors.map((x) => x.message);
+  const found = configErrorsIn(e);
+  if (found) return found.map((x) => x.message);
   if (e instanceof Error) return [e.message];
   return [String(e)];
 }

@@ -87,6 +87,27 @@ function text(max: number, re?: RegExp, what?: string, min = 1): Check {
   };
 }
 
+/** A string of at most `max` characters that may be empty (descriptions). */
+const optionalText = (max: number): Check => text(max, undefined, undefined, 0);
+
+/**
+ * A policy document's size against its quota, measured as AWS measures it: bytes, characters, or characters
+ * without whitespace (IAM). `quota` ends the message ("the limit is 20 KB").
+ */
+function policySize(what: string, max: number, measure: "bytes" | "characters" | "non-blank", quota: string): Check {
+  return (v) => {
+    if (typeof v !== "string") return undefined;
+    const n =
+      measure === "bytes" ? Buffer.byteLength(v) : measure === "non-blank" ? v.replace(/\s/g, "").length : v.length;
+    if (n <= max) return undefined;
+    const size =
+      measure === "bytes"
+        ? `is ${n} bytes`
+        : `has ${n} characters${measure === "non-blank" ? " (without whitespace)" : ""}`;
+    return `${what} ${size}; ${quota}`;
+  };
+}
+
 // ---------- rules ----------
 
 const LOG_RETENTION = [
@@ -116,7 +137,27 @@ const LAMBDA_RESERVED_ENV = new Set([
 const SG_CHARS = /^[a-zA-Z0-9 ._\-:/()#,@[\]+=&;{}!$*]*$/;
 /** Rule descriptions that reference a group or prefix list do not allow '&' (EC2 API Reference, UserIdGroupPair / PrefixListId). */
 const SG_RULE_CHARS = /^[a-zA-Z0-9 ._\-:/()#,@[\]+=;{}!$*]*$/;
-const RDS_ID = /^[a-zA-Z](?!.*--)[a-zA-Z0-9-]*(?<!-)$/;
+const RDS_ID = text(
+  63,
+  /^[a-zA-Z](?!.*--)[a-zA-Z0-9-]*(?<!-)$/,
+  "must start with a letter, hold only letters, digits and hyphens, and not end with a hyphen or hold two in a row",
+);
+/** IAM names (RoleName, PolicyName, InstanceProfileName): [\w+=,.@-]+ up to `max`. */
+const iamName = (max: number) => text(max, /^[\w+=,.@-]+$/, "may hold only letters, digits and +=,.@_-");
+/** Load balancer and target group names: alphanumerics and inner hyphens, up to 32. */
+const ELB_NAME = text(
+  32,
+  /^[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?$/,
+  "may hold only letters, digits and inner hyphens",
+);
+/** AppFlow flow names and connector labels: [a-zA-Z0-9][\w!@#.-]+ up to 256. */
+const APPFLOW_ID = text(256, /^[a-zA-Z0-9][\w!@#.-]+$/, "may hold only letters, digits and _!@#.-");
+/** Glue database and table names Athena can query: lower-case letters, digits and _, up to 255. */
+const ATHENA_NAME = text(
+  255,
+  /^[a-z0-9_]+$/,
+  "should hold only lower-case letters, digits and _ (Athena cannot query other names)",
+);
 const LAMBDA_SRC = "Lambda API Reference, CreateFunction / CloudFormation schema AWS::Lambda::Function";
 
 const RULES: Rule[] = [
@@ -145,7 +186,7 @@ const RULES: Rule[] = [
   {
     type: "aws:lambda/function:Function",
     property: "description",
-    check: text(256, undefined, undefined, 0),
+    check: optionalText(256),
     fix: "shorten the description to 256 characters",
     source: `${LAMBDA_SRC} (Description: maxLength 256)`,
   },
@@ -202,7 +243,7 @@ const RULES: Rule[] = [
   {
     type: "aws:iam/role:Role",
     property: "$name",
-    check: text(64, /^[\w+=,.@-]+$/, "may hold only letters, digits and +=,.@_-"),
+    check: iamName(64),
     fix: "shorten the role name to 64 characters (auto-named roles add 8)",
     source: "IAM API Reference, CreateRole (RoleName: 1–64 of [\\w+=,.@-]+)",
   },
@@ -228,34 +269,28 @@ const RULES: Rule[] = [
   {
     type: "aws:iam/role:Role",
     property: "assumeRolePolicy",
-    check: (v) =>
-      typeof v === "string" && v.replace(/\s/g, "").length > 2048
-        ? `the trust policy has ${v.replace(/\s/g, "").length} characters (without whitespace); the default quota is 2048`
-        : undefined,
+    check: policySize("the trust policy", 2048, "non-blank", "the default quota is 2048"),
     fix: "shorten the trust policy or raise the role trust policy length quota (up to 4096)",
     source: "IAM User Guide, IAM and AWS STS quotas (role trust policy length 2048 characters)",
   },
   {
     type: "aws:iam/rolePolicy:RolePolicy",
     property: "policy",
-    check: (v) =>
-      typeof v === "string" && v.replace(/\s/g, "").length > 10240
-        ? `the inline policy has ${v.replace(/\s/g, "").length} characters (without whitespace); a role's inline policies share 10240`
-        : undefined,
+    check: policySize("the inline policy", 10240, "non-blank", "a role's inline policies share 10240"),
     fix: "split into a managed policy or narrow it",
     source: "IAM User Guide, IAM and AWS STS quotas (role inline policies: 10,240 characters in total)",
   },
   {
     type: "aws:iam/rolePolicy:RolePolicy",
     property: "$name",
-    check: text(128, /^[\w+=,.@-]+$/, "may hold only letters, digits and +=,.@_-"),
+    check: iamName(128),
     fix: "shorten the policy name",
     source: "IAM API Reference, PutRolePolicy (PolicyName: 1–128 of [\\w+=,.@-]+)",
   },
   {
     type: "aws:iam/instanceProfile:InstanceProfile",
     property: "$name",
-    check: text(128, /^[\w+=,.@-]+$/, "may hold only letters, digits and +=,.@_-"),
+    check: iamName(128),
     fix: "shorten the instance profile name",
     source: "IAM API Reference, CreateInstanceProfile (InstanceProfileName: 1–128)",
   },
@@ -279,8 +314,11 @@ const RULES: Rule[] = [
     fix: "shorten or simplify the name; it must not start with sg-",
     source: "EC2 API Reference, CreateSecurityGroup (GroupName: up to 255, VPC charset)",
   },
-  {
-    type: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+  ...[
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+  ].map((type) => ({
+    type,
     property: "description",
     check: text(
       255,
@@ -291,20 +329,7 @@ const RULES: Rule[] = [
     fix: "rewrite the description with the allowed characters",
     source:
       "EC2 API Reference, UserIdGroupPair / PrefixListId / IpRange Description (up to 255; a-z, A-Z, 0-9, spaces, ._-:/()#,@[]+=;{}!$*)",
-  },
-  {
-    type: "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
-    property: "description",
-    check: text(
-      255,
-      SG_RULE_CHARS,
-      "has characters EC2 refuses in a rule description (allowed: a-z A-Z 0-9 space ._-:/()#,@[]+=;{}!$*; no apostrophe)",
-      0,
-    ),
-    fix: "rewrite the description with the allowed characters",
-    source:
-      "EC2 API Reference, UserIdGroupPair / PrefixListId / IpRange Description (up to 255; a-z, A-Z, 0-9, spaces, ._-:/()#,@[]+=;{}!$*)",
-  },
+  })),
   {
     type: "aws:ec2/flowLog:FlowLog",
     property: "maxAggregationInterval",
@@ -322,7 +347,7 @@ const RULES: Rule[] = [
   {
     type: "aws:ec2/launchTemplate:LaunchTemplate",
     property: "description",
-    check: text(255, undefined, undefined, 0),
+    check: optionalText(255),
     fix: "shorten to 255 characters",
     source: "EC2 API Reference, CreateLaunchTemplate (VersionDescription: up to 255)",
   },
@@ -330,7 +355,7 @@ const RULES: Rule[] = [
   {
     type: "aws:elb/loadBalancer:LoadBalancer",
     property: "$name",
-    check: text(32, /^[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?$/, "may hold only letters, digits and inner hyphens"),
+    check: ELB_NAME,
     fix: "shorten the load balancer's name to 32 characters (auto-names add 8)",
     source:
       "Elastic Load Balancing API Reference (2012-06-01), CreateLoadBalancer (LoadBalancerName: up to 32, alphanumerics and hyphens)",
@@ -373,14 +398,14 @@ const RULES: Rule[] = [
   {
     type: "aws:lb/targetGroup:TargetGroup",
     property: "$name",
-    check: text(32, /^[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?$/, "may hold only letters, digits and inner hyphens"),
+    check: ELB_NAME,
     fix: "shorten the target group name to 32 characters",
     source: "Elastic Load Balancing v2 API Reference, CreateTargetGroup (Name: up to 32)",
   },
   {
     type: "aws:lb/loadBalancer:LoadBalancer",
     property: "$name",
-    check: text(32, /^[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?$/, "may hold only letters, digits and inner hyphens"),
+    check: ELB_NAME,
     fix: "shorten the load balancer name to 32 characters",
     source: "Elastic Load Balancing v2 API Reference, CreateLoadBalancer (Name: up to 32)",
   },
@@ -410,11 +435,7 @@ const RULES: Rule[] = [
   {
     type: "aws:rds/cluster:Cluster",
     property: "clusterIdentifier",
-    check: text(
-      63,
-      RDS_ID,
-      "must start with a letter, hold only letters, digits and hyphens, and not end with a hyphen or hold two in a row",
-    ),
+    check: RDS_ID,
     fix: "use 1–63 letters, digits, single hyphens, starting with a letter",
     source:
       "RDS API Reference, CreateDBCluster (DBClusterIdentifier: 1–63, letter first, no trailing or double hyphen)",
@@ -468,11 +489,7 @@ const RULES: Rule[] = [
   {
     type: "aws:rds/clusterInstance:ClusterInstance",
     property: "identifier",
-    check: text(
-      63,
-      RDS_ID,
-      "must start with a letter, hold only letters, digits and hyphens, and not end with a hyphen or hold two in a row",
-    ),
+    check: RDS_ID,
     fix: "use 1–63 letters, digits, single hyphens, starting with a letter",
     source: "RDS API Reference, CreateDBInstance (DBInstanceIdentifier: 1–63)",
   },
@@ -516,7 +533,7 @@ const RULES: Rule[] = [
   {
     type: "aws:secretsmanager/secret:Secret",
     property: "description",
-    check: text(2048, undefined, undefined, 0),
+    check: optionalText(2048),
     fix: "shorten to 2048 characters",
     source: "Secrets Manager API Reference, CreateSecret (Description: maxLength 2048)",
   },
@@ -537,17 +554,14 @@ const RULES: Rule[] = [
   {
     type: "aws:kms/key:Key",
     property: "description",
-    check: text(8192, undefined, undefined, 0),
+    check: optionalText(8192),
     fix: "shorten to 8192 characters",
     source: "KMS API Reference, CreateKey (Description: 0–8192)",
   },
   {
     type: "aws:kms/key:Key",
     property: "policy",
-    check: (v) =>
-      typeof v === "string" && Buffer.byteLength(v) > 32768
-        ? `the key policy is ${Buffer.byteLength(v)} bytes; the limit is 32 KB`
-        : undefined,
+    check: policySize("the key policy", 32768, "bytes", "the limit is 32 KB"),
     fix: "shorten the key policy",
     source: "KMS Developer Guide, quotas (key policy document size 32 KB)",
   },
@@ -574,10 +588,7 @@ const RULES: Rule[] = [
   {
     type: "aws:s3/bucketPolicy:BucketPolicy",
     property: "policy",
-    check: (v) =>
-      typeof v === "string" && Buffer.byteLength(v) > 20480
-        ? `the bucket policy is ${Buffer.byteLength(v)} bytes; the limit is 20 KB`
-        : undefined,
+    check: policySize("the bucket policy", 20480, "bytes", "the limit is 20 KB"),
     fix: "shorten the bucket policy",
     source: "S3 User Guide, bucket policy size limit (20 KB)",
   },
@@ -612,10 +623,7 @@ const RULES: Rule[] = [
   {
     type: "aws:apigateway/restApiPolicy:RestApiPolicy",
     property: "policy",
-    check: (v) =>
-      typeof v === "string" && v.length > 8192
-        ? `the resource policy has ${v.length} characters; the limit is 8192`
-        : undefined,
+    check: policySize("the resource policy", 8192, "characters", "the limit is 8192"),
     fix: "shorten the policy (fewer endpoints per statement)",
     source: "API Gateway Developer Guide, quotas (resource policy size 8 KB)",
   },
@@ -634,7 +642,7 @@ const RULES: Rule[] = [
   {
     type: "aws:appflow/flow:Flow",
     property: "$name",
-    check: text(256, /^[a-zA-Z0-9][\w!@#.-]+$/, "may hold only letters, digits and _!@#.-"),
+    check: APPFLOW_ID,
     fix: "use up to 256 allowed characters",
     source: "AppFlow API Reference, CreateFlow (flowName: [a-zA-Z0-9][\\w!@#.-]+, up to 256)",
   },
@@ -662,25 +670,21 @@ const RULES: Rule[] = [
   {
     type: "aws:appflow/connectorProfile:ConnectorProfile",
     property: "connectorLabel",
-    check: text(256, /^[a-zA-Z0-9][\w!@#.-]+$/, "may hold only letters, digits and _!@#.-"),
+    check: APPFLOW_ID,
     fix: "use up to 256 allowed characters",
     source: "AppFlow API Reference, CreateConnectorProfile (connectorLabel: [a-zA-Z0-9][\\w!@#.-]+)",
   },
   {
     type: "aws-native:appflow:Connector",
     property: "connectorLabel",
-    check: text(256, /^[a-zA-Z0-9][\w!@#.-]+$/, "may hold only letters, digits and _!@#.-"),
+    check: APPFLOW_ID,
     fix: "use up to 256 allowed characters",
     source: "CloudFormation schema AWS::AppFlow::Connector (ConnectorLabel: [a-zA-Z0-9][\\w!@#.-]+, up to 256)",
   },
   {
     type: "aws:glue/catalogDatabase:CatalogDatabase",
     property: "$name",
-    check: text(
-      255,
-      /^[a-z0-9_]+$/,
-      "should hold only lower-case letters, digits and _ (Athena cannot query other names)",
-    ),
+    check: ATHENA_NAME,
     fix: "use lower-case letters, digits and underscores",
     source:
       "Glue API Reference, DatabaseInput (Name: 1–255); Athena User Guide, Names for databases, tables and columns",
@@ -688,11 +692,7 @@ const RULES: Rule[] = [
   {
     type: "aws:glue/catalogTable:CatalogTable",
     property: "$name",
-    check: text(
-      255,
-      /^[a-z0-9_]+$/,
-      "should hold only lower-case letters, digits and _ (Athena cannot query other names)",
-    ),
+    check: ATHENA_NAME,
     fix: "use lower-case letters, digits and underscores",
     source: "Glue API Reference, TableInput (Name: 1–255); Athena User Guide, Names for databases, tables and columns",
   },

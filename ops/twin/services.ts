@@ -12,6 +12,7 @@ import * as os from "os";
 import * as path from "path";
 import { build } from "esbuild";
 import { exactHeaderRegex } from "../../components/squid-conf";
+import { Certificates, makeCertificates } from "../../test/fakes/saas";
 import { findPostgresBin } from "../../test/support/postgres";
 import { Host, need, TwinSetupError } from "./host";
 import { Layout } from "./network";
@@ -117,72 +118,21 @@ function collect(child: ChildProcess): () => string {
   return () => out;
 }
 
-/** The test CA and one server certificate for every name the twin serves over TLS. */
+/** The test CA and one server certificate for every name the twin serves over TLS, plus haproxy's combined file. */
 function makeCerts(
   dir: string,
   names: string[],
 ): { caFile: string; certFile: string; keyFile: string; pemFile: string } {
-  const run = (args: string[]) => {
-    const r = spawnSync(need("openssl"), args, { cwd: dir, encoding: "utf8" });
-    if (r.status !== 0) throw new TwinSetupError(`openssl ${args.join(" ")} failed: ${r.stderr}`);
-  };
-  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-  run([
-    "req",
-    "-x509",
-    ...ec,
-    "-keyout",
-    "ca.key",
-    "-out",
-    "ca.pem",
-    "-days",
-    "2",
-    "-subj",
-    "/CN=vpc-lambda-kit twin CA",
-    "-addext",
-    "basicConstraints=critical,CA:TRUE",
-    "-addext",
-    "keyUsage=critical,keyCertSign,cRLSign",
-  ]);
-  run(["req", ...ec, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=vpc-lambda-kit twin"]);
-  fs.writeFileSync(
-    path.join(dir, "server.ext"),
-    [
-      `subjectAltName=${names.map((n) => `DNS:${n}`).join(",")}`,
-      "basicConstraints=critical,CA:FALSE",
-      "keyUsage=critical,digitalSignature",
-      "extendedKeyUsage=serverAuth",
-      "",
-    ].join("\n"),
-  );
-  run([
-    "x509",
-    "-req",
-    "-in",
-    "server.csr",
-    "-CA",
-    "ca.pem",
-    "-CAkey",
-    "ca.key",
-    "-CAcreateserial",
-    "-out",
-    "server.pem",
-    "-days",
-    "2",
-    "-extfile",
-    "server.ext",
-  ]);
+  const openssl = need("openssl");
+  let certs: Certificates;
+  try {
+    certs = makeCertificates(dir, names, { openssl, caName: "vpc-lambda-kit twin CA" });
+  } catch (err) {
+    throw new TwinSetupError((err as Error).message);
+  }
   const pemFile = path.join(dir, "haproxy.pem");
-  fs.writeFileSync(
-    pemFile,
-    fs.readFileSync(path.join(dir, "server.pem"), "utf8") + fs.readFileSync(path.join(dir, "server.key"), "utf8"),
-  );
-  return {
-    caFile: path.join(dir, "ca.pem"),
-    certFile: path.join(dir, "server.pem"),
-    keyFile: path.join(dir, "server.key"),
-    pemFile,
-  };
+  fs.writeFileSync(pemFile, certs.cert + certs.key);
+  return { caFile: certs.caFile, certFile: certs.certFile, keyFile: certs.keyFile, pemFile };
 }
 
 let agentCache: { dir: string; agents: Promise<Services["agents"]> } | undefined;

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { ACCOUNT_ID_RE, ROLE_ARN_RE } from "../../components/arns";
 export { ACCOUNT_ID_RE, ROLE_ARN_RE };
-import { ConfigError, ConfigErrors, throwIfAny } from "../../components/errors";
+import { collectConfigErrors, ConfigError, throwIfAny } from "../../components/errors";
 import { CLOUDWATCH_RETENTION_DAYS } from "../../components/defaults";
 import type { FixedEgressVpcPlan } from "../../components/fixed-egress-vpc";
 import type { PrivateVpcPlan } from "../../components/private-vpc";
@@ -559,21 +559,8 @@ export function configKey(path: string): string {
   return `${PROJECT}:${path}`;
 }
 
-/**
- * Runs a planner that throws ConfigError or ConfigErrors and adds what it threw to `errors`, so one
- * failing planner never hides the others' problems. Returns the planner's result, or undefined when it threw.
- * Anything else it throws is a bug and propagates.
- */
-export function collectConfigErrors<T>(errors: ConfigError[], plan: () => T): T | undefined {
-  try {
-    return plan();
-  } catch (e) {
-    if (e instanceof ConfigErrors) errors.push(...e.errors);
-    else if (e instanceof ConfigError) errors.push(e);
-    else throw e;
-    return undefined;
-  }
-}
+/** Planners collect each other's config errors with this (it lives with the error types). */
+export { collectConfigErrors };
 
 type Accounts = EnvConfigInput["accounts"];
 

@@ -4,7 +4,7 @@ import * as awsNative from "@pulumi/aws-native";
 import { AuroraPostgres, planAuroraPostgres } from "../../components/aurora-postgres";
 import { ConfigError } from "../../components/errors";
 import { Flow } from "../../components/flows";
-import { blockPublicAccess, denyInsecureTransport, encryptWithS3Keys } from "../../components/private-bucket";
+import { denyInsecureTransport, guardPrivateBucket } from "../../components/private-bucket";
 import { VpcFunction } from "../../components/vpc-function";
 import { CUSTOM_AUTH_TYPE, API_VERSION } from "../../functions/appflow-connector/settings";
 import { collectConfigErrors, EnvConfig, EnvConfigInput, PROJECT as P, secretFix } from "../config/schema";
@@ -391,8 +391,7 @@ export function appflowApps(
   const fl = ac.flow;
   if (!fl || !fl.enabled) return { appflowConnector: out };
   const bucket = new aws.s3.Bucket(`${name}-flow-bucket`, { forceDestroy: cfg.environment !== "prod" }, { provider });
-  blockPublicAccess(`${name}-flow-bucket-pab`, bucket, { provider, parent: bucket });
-  encryptWithS3Keys(`${name}-flow-bucket-sse`, bucket, { provider, parent: bucket });
+  guardPrivateBucket(`${name}-flow-bucket`, bucket, { provider });
   // AppFlow writes as its service principal, for flows in this account only (confused-deputy guard).
   const bucketPolicy = new aws.s3.BucketPolicy(
     `${name}-flow-bucket-policy`,

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { ConfigError } from "../../components/errors";
-import { blockPublicAccess, encryptWithS3Keys, tlsOnlyPolicy } from "../../components/private-bucket";
+import { guardPrivateBucket } from "../../components/private-bucket";
 import type { SquidProxyTier } from "../../components/squid-proxy-tier";
 import { VpcFunction, validateSchedule } from "../../components/vpc-function";
 import { collectConfigErrors, EnvConfig, EnvConfigInput, PROJECT, secretFix } from "../config/schema";
@@ -69,14 +69,7 @@ export function saasExportApps(
   if (!se || !se.enabled) return {};
   const child = { provider };
   const bucket = new aws.s3.Bucket("saas-export-bucket", { forceDestroy: cfg.environment !== "prod" }, child);
-  blockPublicAccess("saas-export-bucket-pab", bucket, { provider, parent: bucket });
-  encryptWithS3Keys("saas-export-bucket-sse", bucket, { provider, parent: bucket });
-  new aws.s3.BucketOwnershipControls(
-    "saas-export-bucket-owner",
-    { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } },
-    { provider, parent: bucket },
-  );
-  tlsOnlyPolicy("saas-export-bucket-tls", bucket, { provider, parent: bucket });
+  guardPrivateBucket("saas-export-bucket", bucket, child, { ownerEnforced: true, tlsOnlyPolicy: true });
 
   let authSecret: aws.secretsmanager.Secret | undefined;
   if (cfg.secretsPresent.saasApiToken) {

@@ -54,295 +54,188 @@ const readerIdentity = doc(
 );
 
 type Expect = "Allowed" | "ExplicitlyDenied" | "ImplicitlyDenied";
-const cases: (OracleCase & { expected: Expect })[] = [
+type Case = OracleCase & { expected: Expect };
+
+/**
+ * One request tried once per row: the row's name, the decision expected, what differs in the request, and the
+ * policies when they differ from the group's.
+ */
+type Row = [name: string, expected: Expect, request?: Partial<Case["request"]>, policies?: Case["policies"]];
+const variants = (request: Case["request"], policies: Case["policies"], rows: Row[]): Case[] =>
+  rows.map(([name, expected, changes, own]) => ({
+    name,
+    expected,
+    request: { ...request, ...changes },
+    policies: own ?? policies,
+  }));
+
+const privateApiPolicy = doc(
+  grant(
+    "*",
+    "execute-api:Invoke",
+    { StringEquals: { "aws:SourceVpce": ["vpce-1"] } },
+    `arn:aws:execute-api:ap-northeast-1:${A}:abc123/*`,
+  ),
+  {
+    Effect: "Deny",
+    Principal: "*",
+    Action: "execute-api:Invoke",
+    Resource: `arn:aws:execute-api:ap-northeast-1:${A}:abc123/*`,
+    Condition: { StringNotEquals: { "aws:SourceVpce": ["vpce-1"] } },
+  },
+);
+const tlsOnlyBucketPolicy = doc({
+  Effect: "Deny",
+  Principal: "*",
+  Action: "s3:*",
+  Resource: [BUCKET, `${BUCKET}/*`],
+  Condition: { Bool: { "aws:SecureTransport": "false" } },
+});
+const readSecretA = doc(allow("secretsmanager:GetSecretValue", SECRET_A));
+const getSecret = (resource: string, resourceAccount: string) => ({
+  principal: ROLE,
+  action: "secretsmanager:GetSecretValue",
+  resource,
+  resourceAccount,
+});
+
+const cases: Case[] = [
   // cross-account secret + CMK chain
-  {
-    name: "cross-account secret: identity and resource policy allow",
-    expected: "Allowed",
-    request: { principal: ROLE, action: "secretsmanager:GetSecretValue", resource: SECRET_B, resourceAccount: B },
-    policies: { identity: [readerIdentity], resource: secretPolicy },
-  },
-  {
-    name: "cross-account secret: resource policy names another role",
-    expected: "ImplicitlyDenied",
-    request: { principal: OTHER_ROLE, action: "secretsmanager:GetSecretValue", resource: SECRET_B, resourceAccount: B },
-    policies: { identity: [readerIdentity], resource: secretPolicy },
-  },
-  {
-    name: "cross-account secret: no identity allow",
-    expected: "ImplicitlyDenied",
-    request: { principal: ROLE, action: "secretsmanager:GetSecretValue", resource: SECRET_B, resourceAccount: B },
-    policies: { identity: [], resource: secretPolicy },
-  },
-  {
-    name: "cross-account secret: no resource policy",
-    expected: "ImplicitlyDenied",
-    request: { principal: ROLE, action: "secretsmanager:GetSecretValue", resource: SECRET_B, resourceAccount: B },
-    policies: { identity: [readerIdentity] },
-  },
-  {
-    name: "cross-account KMS decrypt via Secrets Manager",
-    expected: "Allowed",
-    request: { principal: ROLE, action: "kms:Decrypt", resource: KEY_B, resourceAccount: B, context: VIA_SM },
-    policies: { identity: [readerIdentity], resource: keyPolicy },
-  },
-  {
-    name: "cross-account KMS decrypt directly (no kms:ViaService)",
-    expected: "ImplicitlyDenied",
-    request: { principal: ROLE, action: "kms:Decrypt", resource: KEY_B, resourceAccount: B },
-    policies: { identity: [readerIdentity], resource: keyPolicy },
-  },
-  {
-    name: "cross-account KMS decrypt via another service",
-    expected: "ImplicitlyDenied",
-    request: {
-      principal: ROLE,
-      action: "kms:Decrypt",
-      resource: KEY_B,
-      resourceAccount: B,
-      context: { "kms:ViaService": "s3.ap-northeast-1.amazonaws.com" },
-    },
-    policies: { identity: [readerIdentity], resource: keyPolicy },
-  },
-  {
-    name: "cross-account KMS: key policy lacks the reader statement",
-    expected: "ImplicitlyDenied",
-    request: { principal: ROLE, action: "kms:Decrypt", resource: KEY_B, resourceAccount: B, context: VIA_SM },
-    policies: { identity: [readerIdentity], resource: doc(grant({ AWS: `arn:aws:iam::${B}:root` }, "kms:*")) },
-  },
-  {
-    name: "cross-account KMS: identity lacks kms:Decrypt",
-    expected: "ImplicitlyDenied",
-    request: { principal: ROLE, action: "kms:Decrypt", resource: KEY_B, resourceAccount: B, context: VIA_SM },
-    policies: { identity: [doc(allow("secretsmanager:GetSecretValue", SECRET_B))], resource: keyPolicy },
-  },
-  {
-    name: "cross-account KMS Encrypt not granted",
-    expected: "ImplicitlyDenied",
-    request: { principal: ROLE, action: "kms:Encrypt", resource: KEY_B, resourceAccount: B, context: VIA_SM },
-    policies: { identity: [readerIdentity], resource: keyPolicy },
-  },
+  ...variants(getSecret(SECRET_B, B), { identity: [readerIdentity], resource: secretPolicy }, [
+    ["cross-account secret: identity and resource policy allow", "Allowed"],
+    ["cross-account secret: resource policy names another role", "ImplicitlyDenied", { principal: OTHER_ROLE }],
+    ["cross-account secret: no identity allow", "ImplicitlyDenied", {}, { identity: [], resource: secretPolicy }],
+    ["cross-account secret: no resource policy", "ImplicitlyDenied", {}, { identity: [readerIdentity] }],
+  ]),
+  ...variants(
+    { principal: ROLE, action: "kms:Decrypt", resource: KEY_B, resourceAccount: B, context: VIA_SM },
+    { identity: [readerIdentity], resource: keyPolicy },
+    [
+      ["cross-account KMS decrypt via Secrets Manager", "Allowed"],
+      ["cross-account KMS decrypt directly (no kms:ViaService)", "ImplicitlyDenied", { context: undefined }],
+      [
+        "cross-account KMS decrypt via another service",
+        "ImplicitlyDenied",
+        { context: { "kms:ViaService": "s3.ap-northeast-1.amazonaws.com" } },
+      ],
+      [
+        "cross-account KMS: key policy lacks the reader statement",
+        "ImplicitlyDenied",
+        {},
+        { identity: [readerIdentity], resource: doc(grant({ AWS: `arn:aws:iam::${B}:root` }, "kms:*")) },
+      ],
+      [
+        "cross-account KMS: identity lacks kms:Decrypt",
+        "ImplicitlyDenied",
+        {},
+        { identity: [doc(allow("secretsmanager:GetSecretValue", SECRET_B))], resource: keyPolicy },
+      ],
+      ["cross-account KMS Encrypt not granted", "ImplicitlyDenied", { action: "kms:Encrypt" }],
+    ],
+  ),
   // same-account KMS
-  {
-    name: "same-account KMS: root in key policy + identity allow",
-    expected: "Allowed",
-    request: { principal: ROLE, action: "kms:Decrypt", resource: KEY_A, resourceAccount: A },
-    policies: {
-      identity: [doc(allow("kms:Decrypt", KEY_A))],
-      resource: doc(grant({ AWS: `arn:aws:iam::${A}:root` }, "kms:*")),
-    },
-  },
-  {
-    name: "same-account KMS: key policy without the account, identity allows",
-    expected: "ImplicitlyDenied",
-    request: { principal: ROLE, action: "kms:Decrypt", resource: KEY_A, resourceAccount: A },
-    policies: { identity: [doc(allow("kms:Decrypt", KEY_A))], resource: doc(grant({ AWS: OTHER_ROLE }, "kms:*")) },
-  },
-  {
-    name: "same-account KMS: key policy names the role, no identity",
-    expected: "Allowed",
-    request: { principal: ROLE, action: "kms:Decrypt", resource: KEY_A, resourceAccount: A },
-    policies: { identity: [], resource: doc(grant({ AWS: ROLE }, "kms:Decrypt")) },
-  },
+  ...variants(
+    { principal: ROLE, action: "kms:Decrypt", resource: KEY_A, resourceAccount: A },
+    { identity: [doc(allow("kms:Decrypt", KEY_A))], resource: doc(grant({ AWS: `arn:aws:iam::${A}:root` }, "kms:*")) },
+    [
+      ["same-account KMS: root in key policy + identity allow", "Allowed"],
+      [
+        "same-account KMS: key policy without the account, identity allows",
+        "ImplicitlyDenied",
+        {},
+        { identity: [doc(allow("kms:Decrypt", KEY_A))], resource: doc(grant({ AWS: OTHER_ROLE }, "kms:*")) },
+      ],
+      [
+        "same-account KMS: key policy names the role, no identity",
+        "Allowed",
+        {},
+        { identity: [], resource: doc(grant({ AWS: ROLE }, "kms:Decrypt")) },
+      ],
+    ],
+  ),
   // same-account identity / resource
-  {
-    name: "same-account secret by identity only",
-    expected: "Allowed",
-    request: { principal: ROLE, action: "secretsmanager:GetSecretValue", resource: SECRET_A, resourceAccount: A },
-    policies: { identity: [doc(allow("secretsmanager:GetSecretValue", SECRET_A))] },
-  },
-  {
-    name: "same-account another secret",
-    expected: "ImplicitlyDenied",
-    request: {
-      principal: ROLE,
-      action: "secretsmanager:GetSecretValue",
-      resource: SECRET_A.replace("token", "other"),
-      resourceAccount: A,
-    },
-    policies: { identity: [doc(allow("secretsmanager:GetSecretValue", SECRET_A))] },
-  },
-  {
-    name: "same-account resource policy naming the role suffices",
-    expected: "Allowed",
-    request: { principal: ROLE, action: "secretsmanager:GetSecretValue", resource: SECRET_A, resourceAccount: A },
-    policies: { identity: [], resource: doc(grant({ AWS: ROLE }, "secretsmanager:GetSecretValue")) },
-  },
-  {
-    name: "explicit deny in identity wins over allow",
-    expected: "ExplicitlyDenied",
-    request: { principal: ROLE, action: "secretsmanager:GetSecretValue", resource: SECRET_A, resourceAccount: A },
-    policies: { identity: [doc(allow("secretsmanager:*", "*"), deny("secretsmanager:GetSecretValue", SECRET_A))] },
-  },
-  {
-    name: "explicit deny in resource policy wins",
-    expected: "ExplicitlyDenied",
-    request: { principal: ROLE, action: "secretsmanager:GetSecretValue", resource: SECRET_A, resourceAccount: A },
-    policies: {
-      identity: [doc(allow("secretsmanager:GetSecretValue", SECRET_A))],
-      resource: doc({ Effect: "Deny", Principal: "*", Action: "secretsmanager:*", Resource: "*" }),
-    },
-  },
-  {
-    name: "wildcard action and case-insensitive action match",
-    expected: "Allowed",
-    request: { principal: ROLE, action: "secretsmanager:GetSecretValue", resource: SECRET_A, resourceAccount: A },
-    policies: { identity: [doc(allow("SecretsManager:get*", SECRET_A))] },
-  },
-  {
-    name: "NotAction allow",
-    expected: "Allowed",
-    request: { principal: ROLE, action: "secretsmanager:GetSecretValue", resource: SECRET_A, resourceAccount: A },
-    policies: { identity: [doc({ Effect: "Allow", NotAction: "iam:*", Resource: "*" })] },
-  },
-  {
-    name: "NotAction excludes iam:PassRole",
-    expected: "ImplicitlyDenied",
-    request: { principal: ROLE, action: "iam:PassRole", resource: `arn:aws:iam::${A}:role/x`, resourceAccount: A },
-    policies: { identity: [doc({ Effect: "Allow", NotAction: "iam:*", Resource: "*" })] },
-  },
+  ...variants(getSecret(SECRET_A, A), { identity: [readSecretA] }, [
+    ["same-account secret by identity only", "Allowed"],
+    ["same-account another secret", "ImplicitlyDenied", { resource: SECRET_A.replace("token", "other") }],
+    [
+      "same-account resource policy naming the role suffices",
+      "Allowed",
+      {},
+      { identity: [], resource: doc(grant({ AWS: ROLE }, "secretsmanager:GetSecretValue")) },
+    ],
+    [
+      "explicit deny in identity wins over allow",
+      "ExplicitlyDenied",
+      {},
+      { identity: [doc(allow("secretsmanager:*", "*"), deny("secretsmanager:GetSecretValue", SECRET_A))] },
+    ],
+    [
+      "explicit deny in resource policy wins",
+      "ExplicitlyDenied",
+      {},
+      {
+        identity: [readSecretA],
+        resource: doc({ Effect: "Deny", Principal: "*", Action: "secretsmanager:*", Resource: "*" }),
+      },
+    ],
+    [
+      "wildcard action and case-insensitive action match",
+      "Allowed",
+      {},
+      { identity: [doc(allow("SecretsManager:get*", SECRET_A))] },
+    ],
+    ["NotAction allow", "Allowed", {}, { identity: [doc({ Effect: "Allow", NotAction: "iam:*", Resource: "*" })] }],
+    [
+      "NotAction excludes iam:PassRole",
+      "ImplicitlyDenied",
+      { action: "iam:PassRole", resource: `arn:aws:iam::${A}:role/x` },
+      { identity: [doc({ Effect: "Allow", NotAction: "iam:*", Resource: "*" })] },
+    ],
+  ]),
   // S3 prefixes and TLS
-  {
-    name: "s3 object under the prefix",
-    expected: "Allowed",
-    request: {
-      principal: ROLE,
-      action: "s3:PutObject",
-      resource: `${BUCKET}/raw/saas/dt=1/p.ndjson`,
-      resourceAccount: A,
-    },
-    policies: { identity: [doc(allow("s3:PutObject", `${BUCKET}/raw/saas/*`))] },
-  },
-  {
-    name: "s3 object under another prefix",
-    expected: "ImplicitlyDenied",
-    request: { principal: ROLE, action: "s3:PutObject", resource: `${BUCKET}/other/p.ndjson`, resourceAccount: A },
-    policies: { identity: [doc(allow("s3:PutObject", `${BUCKET}/raw/saas/*`))] },
-  },
-  {
-    name: "s3:ListBucket with StringLike s3:prefix",
-    expected: "Allowed",
-    request: {
-      principal: ROLE,
-      action: "s3:ListBucket",
-      resource: BUCKET,
-      resourceAccount: A,
-      context: { "s3:prefix": "raw/saas/dt=1/" },
-    },
-    policies: { identity: [doc(allow("s3:ListBucket", BUCKET, { StringLike: { "s3:prefix": ["raw/saas/*"] } }))] },
-  },
-  {
-    name: "s3:ListBucket of another prefix",
-    expected: "ImplicitlyDenied",
-    request: {
-      principal: ROLE,
-      action: "s3:ListBucket",
-      resource: BUCKET,
-      resourceAccount: A,
-      context: { "s3:prefix": "other/" },
-    },
-    policies: { identity: [doc(allow("s3:ListBucket", BUCKET, { StringLike: { "s3:prefix": ["raw/saas/*"] } }))] },
-  },
-  {
-    name: "bucket policy denies plain HTTP (Bool aws:SecureTransport false)",
-    expected: "ExplicitlyDenied",
-    request: {
-      principal: ROLE,
-      action: "s3:PutObject",
-      resource: `${BUCKET}/raw/x`,
-      resourceAccount: A,
-      context: { "aws:SecureTransport": "false" },
-    },
-    policies: {
-      identity: [doc(allow("s3:PutObject", `${BUCKET}/*`))],
-      resource: doc({
-        Effect: "Deny",
-        Principal: "*",
-        Action: "s3:*",
-        Resource: [BUCKET, `${BUCKET}/*`],
-        Condition: { Bool: { "aws:SecureTransport": "false" } },
-      }),
-    },
-  },
-  {
-    name: "bucket policy TLS deny does not hit HTTPS",
-    expected: "Allowed",
-    request: {
-      principal: ROLE,
-      action: "s3:PutObject",
-      resource: `${BUCKET}/raw/x`,
-      resourceAccount: A,
-      context: { "aws:SecureTransport": "true" },
-    },
-    policies: {
-      identity: [doc(allow("s3:PutObject", `${BUCKET}/*`))],
-      resource: doc({
-        Effect: "Deny",
-        Principal: "*",
-        Action: "s3:*",
-        Resource: [BUCKET, `${BUCKET}/*`],
-        Condition: { Bool: { "aws:SecureTransport": "false" } },
-      }),
-    },
-  },
+  ...variants(
+    { principal: ROLE, action: "s3:PutObject", resource: `${BUCKET}/raw/saas/dt=1/p.ndjson`, resourceAccount: A },
+    { identity: [doc(allow("s3:PutObject", `${BUCKET}/raw/saas/*`))] },
+    [
+      ["s3 object under the prefix", "Allowed"],
+      ["s3 object under another prefix", "ImplicitlyDenied", { resource: `${BUCKET}/other/p.ndjson` }],
+    ],
+  ),
+  ...variants(
+    { principal: ROLE, action: "s3:ListBucket", resource: BUCKET, resourceAccount: A },
+    { identity: [doc(allow("s3:ListBucket", BUCKET, { StringLike: { "s3:prefix": ["raw/saas/*"] } }))] },
+    [
+      ["s3:ListBucket with StringLike s3:prefix", "Allowed", { context: { "s3:prefix": "raw/saas/dt=1/" } }],
+      ["s3:ListBucket of another prefix", "ImplicitlyDenied", { context: { "s3:prefix": "other/" } }],
+    ],
+  ),
+  ...variants(
+    { principal: ROLE, action: "s3:PutObject", resource: `${BUCKET}/raw/x`, resourceAccount: A },
+    { identity: [doc(allow("s3:PutObject", `${BUCKET}/*`))], resource: tlsOnlyBucketPolicy },
+    [
+      [
+        "bucket policy denies plain HTTP (Bool aws:SecureTransport false)",
+        "ExplicitlyDenied",
+        { context: { "aws:SecureTransport": "false" } },
+      ],
+      ["bucket policy TLS deny does not hit HTTPS", "Allowed", { context: { "aws:SecureTransport": "true" } }],
+    ],
+  ),
   // API Gateway private API: endpoint allowlist with StringNotEquals deny
-  ...(["vpce-1", "vpce-2"] as const).map((vpce) => ({
-    name: `private API invoked through ${vpce}`,
-    expected: (vpce === "vpce-1" ? "Allowed" : "ExplicitlyDenied") as Expect,
-    request: {
-      principal: ROLE,
-      action: "execute-api:Invoke",
-      resource: API,
-      resourceAccount: A,
-      context: { "aws:SourceVpce": vpce },
-    },
-    policies: {
-      identity: [],
-      resource: doc(
-        grant(
-          "*",
-          "execute-api:Invoke",
-          { StringEquals: { "aws:SourceVpce": ["vpce-1"] } },
-          `arn:aws:execute-api:ap-northeast-1:${A}:abc123/*`,
-        ),
-        {
-          Effect: "Deny",
-          Principal: "*",
-          Action: "execute-api:Invoke",
-          Resource: `arn:aws:execute-api:ap-northeast-1:${A}:abc123/*`,
-          Condition: { StringNotEquals: { "aws:SourceVpce": ["vpce-1"] } },
-        },
-      ),
-    },
-  })),
-  {
-    name: "private API invoked without an endpoint (StringNotEquals on a missing key)",
-    expected: "ExplicitlyDenied",
-    request: { principal: ROLE, action: "execute-api:Invoke", resource: API, resourceAccount: A },
-    policies: {
-      identity: [],
-      resource: doc(
-        grant(
-          "*",
-          "execute-api:Invoke",
-          { StringEquals: { "aws:SourceVpce": ["vpce-1"] } },
-          `arn:aws:execute-api:ap-northeast-1:${A}:abc123/*`,
-        ),
-        {
-          Effect: "Deny",
-          Principal: "*",
-          Action: "execute-api:Invoke",
-          Resource: `arn:aws:execute-api:ap-northeast-1:${A}:abc123/*`,
-          Condition: { StringNotEquals: { "aws:SourceVpce": ["vpce-1"] } },
-        },
-      ),
-    },
-  },
+  ...variants(
+    { principal: ROLE, action: "execute-api:Invoke", resource: API, resourceAccount: A },
+    { identity: [], resource: privateApiPolicy },
+    [
+      ["private API invoked through vpce-1", "Allowed", { context: { "aws:SourceVpce": "vpce-1" } }],
+      ["private API invoked through vpce-2", "ExplicitlyDenied", { context: { "aws:SourceVpce": "vpce-2" } }],
+      ["private API invoked without an endpoint (StringNotEquals on a missing key)", "ExplicitlyDenied"],
+    ],
+  ),
   // Conditions: ArnLike wildcard, IpAddress, IfExists
   {
     name: "ArnLike on aws:PrincipalArn with a wildcard",
     expected: "Allowed",
-    request: { principal: ROLE, action: "secretsmanager:GetSecretValue", resource: SECRET_B, resourceAccount: B },
+    request: getSecret(SECRET_B, B),
     policies: {
       identity: [readerIdentity],
       resource: doc(
@@ -352,58 +245,26 @@ const cases: (OracleCase & { expected: Expect })[] = [
       ),
     },
   },
-  {
-    name: "IpAddress in range",
-    expected: "Allowed",
-    request: {
-      principal: ROLE,
-      action: "secretsmanager:GetSecretValue",
-      resource: SECRET_A,
-      resourceAccount: A,
-      context: { "aws:SourceIp": "203.0.113.7" },
-    },
-    policies: {
+  ...variants(
+    getSecret(SECRET_A, A),
+    {
       identity: [
         doc(allow("secretsmanager:GetSecretValue", SECRET_A, { IpAddress: { "aws:SourceIp": "203.0.113.0/24" } })),
       ],
     },
-  },
-  {
-    name: "IpAddress out of range",
-    expected: "ImplicitlyDenied",
-    request: {
-      principal: ROLE,
-      action: "secretsmanager:GetSecretValue",
-      resource: SECRET_A,
-      resourceAccount: A,
-      context: { "aws:SourceIp": "198.51.100.7" },
-    },
+    [
+      ["IpAddress in range", "Allowed", { context: { "aws:SourceIp": "203.0.113.7" } }],
+      ["IpAddress out of range", "ImplicitlyDenied", { context: { "aws:SourceIp": "198.51.100.7" } }],
+    ],
+  ),
+  ...(["StringEqualsIfExists", "StringEquals"] as const).map((operator): Case => ({
+    name: `${operator} on a missing key`,
+    expected: operator === "StringEqualsIfExists" ? "Allowed" : "ImplicitlyDenied",
+    request: getSecret(SECRET_A, A),
     policies: {
-      identity: [
-        doc(allow("secretsmanager:GetSecretValue", SECRET_A, { IpAddress: { "aws:SourceIp": "203.0.113.0/24" } })),
-      ],
+      identity: [doc(allow("secretsmanager:GetSecretValue", SECRET_A, { [operator]: { "aws:SourceVpce": "vpce-1" } }))],
     },
-  },
-  {
-    name: "StringEqualsIfExists on a missing key",
-    expected: "Allowed",
-    request: { principal: ROLE, action: "secretsmanager:GetSecretValue", resource: SECRET_A, resourceAccount: A },
-    policies: {
-      identity: [
-        doc(allow("secretsmanager:GetSecretValue", SECRET_A, { StringEqualsIfExists: { "aws:SourceVpce": "vpce-1" } })),
-      ],
-    },
-  },
-  {
-    name: "StringEquals on a missing key",
-    expected: "ImplicitlyDenied",
-    request: { principal: ROLE, action: "secretsmanager:GetSecretValue", resource: SECRET_A, resourceAccount: A },
-    policies: {
-      identity: [
-        doc(allow("secretsmanager:GetSecretValue", SECRET_A, { StringEquals: { "aws:SourceVpce": "vpce-1" } })),
-      ],
-    },
-  },
+  })),
 ];
 
 describe("our IAM evaluator agrees with iam-simulate", () => {

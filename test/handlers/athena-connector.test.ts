@@ -8,7 +8,6 @@
  * this test needs from it.
  */
 import { GetObjectCommand, CreateBucketCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
-import { renderSquidConf } from "../../components/squid-conf";
 import {
   recordBatchMessage,
   schemaMessage,
@@ -19,7 +18,8 @@ import {
 import { decrypt } from "../../functions/athena-connector/spill";
 import type { ColumnType } from "../../functions/athena-connector/tables";
 import { loadBundledHandler } from "../support/bundled";
-import { freePort, makeSandbox, RunningSquid, SquidSandbox, startSquid } from "../support/squid";
+import { freePort } from "../support/squid";
+import { resetProxyClient, SaasProxy, startSaasProxy } from "../support/saas-proxy";
 import { RunningMoto, startMoto } from "../support/moto-server";
 import { FakeSaas } from "../fakes/saas";
 import { FakeSecretsManager } from "../fakes/secrets-manager";
@@ -47,10 +47,9 @@ const identity = {
   configOptions: {},
 };
 
+let proxy: SaasProxy;
 let saas: FakeSaas;
 let secrets: FakeSecretsManager;
-let squid: RunningSquid;
-let sandbox: SquidSandbox;
 let moto: RunningMoto;
 let s3: S3Client;
 const savedEnv = { ...process.env };
@@ -270,9 +269,13 @@ async function query(
 const byId = (a: Record<string, unknown>, b: Record<string, unknown>) => Number(a.id) - Number(b.id);
 
 beforeAll(async () => {
-  saas = new FakeSaas({ host: "api.example.com" });
   secrets = new FakeSecretsManager();
-  [moto] = await Promise.all([startMoto(), saas.start(), secrets.start()]);
+  [moto, proxy] = await Promise.all([
+    startMoto(),
+    startSaasProxy({ header: HEADER, headerValue: HEADER_VALUE, sandboxPrefix: "vlk-squid-athena-" }),
+    secrets.start(),
+  ]);
+  saas = proxy.saas;
   s3 = new S3Client({
     endpoint: moto.url,
     region: "ap-northeast-1",
@@ -285,71 +288,27 @@ beforeAll(async () => {
       CreateBucketConfiguration: { LocationConstraint: "ap-northeast-1" },
     }),
   );
-  sandbox = makeSandbox({ "api.example.com": "127.0.0.1" }, "vlk-squid-athena-");
-  const port = await freePort();
-  const conf = renderSquidConf({
-    port,
-    listenAddress: "127.0.0.1",
-    headerName: HEADER,
-    headerValue: HEADER_VALUE,
-    allowedDomains: ["api.example.com"],
-    clientCidrs: ["127.0.0.1/32"],
-    connectPorts: [saas.port],
-    safePorts: [80, 443],
-    blockLocalDestinations: false,
-    visibleHostname: "vlk-test-proxy",
-    shutdownLifetimeSeconds: 0,
-    ...sandbox.fileOptions,
-  });
-  squid = await startSquid(conf, sandbox, port);
 });
 
 afterAll(async () => {
-  await Promise.all([squid?.stop(), saas?.stop(), secrets?.stop(), moto?.stop()]);
+  await Promise.all([proxy?.stop(), secrets?.stop(), moto?.stop()]);
   s3?.destroy();
-  sandbox?.remove();
   process.env = savedEnv;
 });
 
 beforeEach(() => {
-  saas.clearFaults();
-  saas.requests.length = 0;
-  saas.records = records(250);
-  saas.pageSize = 40;
-  saas.auth = { header: "authorization", value: `Bearer ${TOKEN}` };
-  secrets.setSecret(PROXY_SECRET, HEADER_VALUE);
-  secrets.setSecret(AUTH_SECRET, TOKEN);
-  process.env = {
-    ...savedEnv,
-    PROXY_URL: `http://127.0.0.1:${squid.port}`,
-    PROXY_HEADER_NAME: HEADER,
-    PROXY_HEADER_SECRET_ID: PROXY_SECRET,
-    SAAS_AUTH_SECRET_ID: AUTH_SECRET,
-    SAAS_CA_FILE: saas.caFile,
-    ATHENA_TABLES: JSON.stringify(tables()),
-    SPILL_BUCKET,
-    SPILL_PREFIX,
-    RETRY_BASE_MS: "1",
-    RETRY_MAX_MS: "20",
-    S3_FORCE_PATH_STYLE: "true",
-    AWS_ENDPOINT_URL_S3: moto.url,
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
-    AWS_REGION: "ap-northeast-1",
-    AWS_ACCESS_KEY_ID: "AKIAFAKEFAKEFAKEFAKE",
-    AWS_SECRET_ACCESS_KEY: "fake-secret-key",
-    AWS_EC2_METADATA_DISABLED: "true",
-  };
-  delete process.env.AWS_PROFILE;
-  for (const v of [
-    "HTTPS_PROXY",
-    "https_proxy",
-    "HTTP_PROXY",
-    "http_proxy",
-    "NO_PROXY",
-    "no_proxy",
-    "NODE_EXTRA_CA_CERTS",
-  ])
-    delete process.env[v];
+  resetProxyClient(proxy, {
+    records: records(250),
+    token: TOKEN,
+    header: HEADER,
+    headerValue: HEADER_VALUE,
+    secrets,
+    proxySecretId: PROXY_SECRET,
+    authSecretId: AUTH_SECRET,
+    s3Url: moto.url,
+    base: savedEnv,
+    own: { ATHENA_TABLES: JSON.stringify(tables()), SPILL_BUCKET, SPILL_PREFIX, S3_FORCE_PATH_STYLE: "true" },
+  });
   logLines = captureJsonLogs();
 });
 

@@ -11,10 +11,10 @@
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as net from "net";
-import { renderSquidConf } from "../../components/squid-conf";
 import type { ExportSummary, PartitionManifest } from "../../functions/saas-export/index";
 import { loadBundledHandler } from "../support/bundled";
-import { freePort, makeSandbox, RunningSquid, SquidSandbox, startSquid } from "../support/squid";
+import { freePort } from "../support/squid";
+import { resetProxyClient, SaasProxy, startSaasProxy } from "../support/saas-proxy";
 import { FakeS3 } from "../fakes/s3";
 import { FakeSaas } from "../fakes/saas";
 import { FakeSecretsManager } from "../fakes/secrets-manager";
@@ -43,11 +43,10 @@ const part = (runId: string, i: number, date = DATE) =>
   `${runDirOf(runId, date)}part-${String(i).padStart(5, "0")}.ndjson`;
 const manifestKeyOf = (runId: string, date = DATE) => `${runDirOf(runId, date)}_manifest.json`;
 
+let proxy: SaasProxy;
 let saas: FakeSaas;
 let s3: FakeS3;
 let secrets: FakeSecretsManager;
-let squid: RunningSquid;
-let sandbox: SquidSandbox;
 const savedEnv = { ...process.env };
 let logLines: string[] = [];
 
@@ -136,7 +135,8 @@ function runsOf(date = DATE): string[] {
 }
 
 function accessLog(): string {
-  return fs.existsSync(sandbox.accessLogPath) ? fs.readFileSync(sandbox.accessLogPath, "utf8") : "";
+  const file = proxy.sandbox.accessLogPath;
+  return fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "";
 }
 
 /** Squid writes its access log through a daemon: wait until a line matching `re` shows up. */
@@ -150,79 +150,44 @@ async function waitForAccessLog(re: RegExp): Promise<string> {
 }
 
 beforeAll(async () => {
-  saas = new FakeSaas({ host: "api.example.com" });
   s3 = new FakeS3();
   secrets = new FakeSecretsManager();
-  await Promise.all([saas.start(), s3.start(), secrets.start()]);
+  [proxy] = await Promise.all([
+    startSaasProxy({ header: HEADER, headerValue: HEADER_VALUE, sandboxPrefix: "vlk-squid-saas-export-" }),
+    s3.start(),
+    secrets.start(),
+  ]);
+  saas = proxy.saas;
   s3.createBucket(BUCKET);
-  sandbox = makeSandbox({ "api.example.com": "127.0.0.1" }, "vlk-squid-saas-export-");
-  const port = await freePort();
-  const conf = renderSquidConf({
-    port,
-    listenAddress: "127.0.0.1",
-    headerName: HEADER,
-    headerValue: HEADER_VALUE,
-    allowedDomains: ["api.example.com"],
-    clientCidrs: ["127.0.0.1/32"],
-    connectPorts: [saas.port],
-    safePorts: [80, 443],
-    blockLocalDestinations: false,
-    visibleHostname: "vlk-test-proxy",
-    shutdownLifetimeSeconds: 0,
-    ...sandbox.fileOptions,
-  });
-  squid = await startSquid(conf, sandbox, port);
 });
 
 afterAll(async () => {
-  await Promise.all([squid?.stop(), saas?.stop(), s3?.stop(), secrets?.stop()]);
-  sandbox?.remove();
+  await Promise.all([proxy?.stop(), s3?.stop(), secrets?.stop()]);
   process.env = savedEnv;
 });
 
 beforeEach(() => {
   s3.reset();
-  saas.clearFaults();
-  saas.requests.length = 0;
-  saas.records = records(250);
-  saas.pageSize = 40;
-  saas.auth = { header: "authorization", value: `Bearer ${TOKEN}` };
-  secrets.setSecret(PROXY_SECRET, HEADER_VALUE);
-  secrets.setSecret(AUTH_SECRET, TOKEN);
+  resetProxyClient(proxy, {
+    records: records(250),
+    token: TOKEN,
+    header: HEADER,
+    headerValue: HEADER_VALUE,
+    secrets,
+    proxySecretId: PROXY_SECRET,
+    authSecretId: AUTH_SECRET,
+    s3Url: s3.url,
+    base: savedEnv,
+    own: {
+      SAAS_URL: saas.url("/v1/cursor?limit=40"),
+      SAAS_PAGINATION: "cursor:meta.next_cursor:cursor",
+      SAAS_RECORDS_PATH: "data.items",
+      BUCKET,
+      PREFIX,
+      PART_MAX_RECORDS: "100",
+    },
+  });
   secrets.resetCalls();
-  process.env = {
-    ...savedEnv,
-    PROXY_URL: `http://127.0.0.1:${squid.port}`,
-    PROXY_HEADER_NAME: HEADER,
-    PROXY_HEADER_SECRET_ID: PROXY_SECRET,
-    SAAS_URL: saas.url("/v1/cursor?limit=40"),
-    SAAS_AUTH_SECRET_ID: AUTH_SECRET,
-    SAAS_PAGINATION: "cursor:meta.next_cursor:cursor",
-    SAAS_RECORDS_PATH: "data.items",
-    SAAS_CA_FILE: saas.caFile,
-    BUCKET,
-    PREFIX,
-    PART_MAX_RECORDS: "100",
-    RETRY_BASE_MS: "1",
-    RETRY_MAX_MS: "20",
-    AWS_ENDPOINT_URL_S3: s3.url,
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
-    AWS_REGION: "ap-northeast-1",
-    AWS_ACCESS_KEY_ID: "AKIAFAKEFAKEFAKEFAKE",
-    AWS_SECRET_ACCESS_KEY: "fake-secret-key",
-    AWS_EC2_METADATA_DISABLED: "true",
-  };
-  delete process.env.AWS_PROFILE;
-  for (const v of [
-    "HTTPS_PROXY",
-    "https_proxy",
-    "HTTP_PROXY",
-    "http_proxy",
-    "NO_PROXY",
-    "no_proxy",
-    "NODE_EXTRA_CA_CERTS",
-  ])
-    delete process.env[v];
   // The handler logs JSON lines to stdout: keep them for assertions instead of printing them.
   logLines = captureJsonLogs();
 });
