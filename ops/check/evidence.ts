@@ -133,7 +133,8 @@ export function configKeyFor(r: LimitResource, property: string): string | undef
         ? "proxyTier.logRetentionInDays"
         : "logRetentionInDays";
   if (r.type === "aws:ec2/flowLog:FlowLog") return "network.flowLogs";
-  if (r.type === "aws:autoscaling/group:Group" && /Capacity|Size/.test(property)) return "proxyTier.scaling (or its older spelling desiredCapacity)";
+  if (r.type === "aws:autoscaling/group:Group" && /Capacity|Size/.test(property))
+    return "proxyTier.scaling (or its older spelling desiredCapacity)";
   if (
     (r.type === "aws:elb/loadBalancer:LoadBalancer" ||
       r.type === "aws:lb/listener:Listener" ||

@@ -332,14 +332,19 @@ const proxyTier = z.strictObject({
   deniedRequestsAlarmThreshold: z.number().int().min(1).optional(),
   /** SNS topics both alarms notify (alarm and OK). */
   alarmActions: unique(
-    z.string().regex(SNS_TOPIC_ARN_RE, "not an SNS topic ARN (arn:aws:sns:<region>:<account>:<topic>)"),
+    z.string().regex(SNS_TOPIC_ARN_RE, "not an SNS topic ARN, e.g. arn:aws:sns:ap-northeast-1:111111111111:alerts"),
     "each topic is notified once",
   )
     .max(5)
     .default([]),
   /** Placement "public" only: existing EIP allocations, exactly one per instance the group may run (scaling.max). */
   eipAllocationIds: unique(
-    z.string().regex(/^eipalloc-[0-9a-f]{8,17}$/, "not an EIP allocation id (eipalloc- and 8 or 17 hex digits)"),
+    z
+      .string()
+      .regex(
+        /^eipalloc-[0-9a-f]{8,17}$/,
+        "not an EIP allocation id (eipalloc- and 8 or 17 hex digits, as `aws ec2 describe-addresses` lists them)",
+      ),
     "an address can serve one instance",
   ).optional(),
 });
