@@ -49,6 +49,7 @@ export const T = {
   rdsProxy: "aws:rds/proxy:Proxy",
   elasticacheReplicationGroup: "aws:elasticache/replicationGroup:ReplicationGroup",
   classicLb: "aws:elb/loadBalancer:LoadBalancer",
+  proxyProtocolPolicy: "aws:ec2/proxyProtocolPolicy:ProxyProtocolPolicy",
   lb: "aws:lb/loadBalancer:LoadBalancer",
   lbListener: "aws:lb/listener:Listener",
   lbTargetGroup: "aws:lb/targetGroup:TargetGroup",
