@@ -28,7 +28,7 @@ test("dev and prod set the new keys and pass; prod runs an NLB over 2..4 instanc
   expect(prod).toMatchObject({
     loadBalancer: "nlb",
     scaling: { min: 2, max: 4, target: { metric: "cpu" } },
-    logRetentionInDays: 90,
+    logRetentionInDays: 180,
     alarmActions: [expect.stringMatching(/^arn:aws:sns:/)],
   });
 });
