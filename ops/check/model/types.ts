@@ -62,6 +62,9 @@ export const T = {
   tag: "aws:ec2/tag:Tag",
   eventRule: "aws:cloudwatch/eventRule:EventRule",
   eventTarget: "aws:cloudwatch/eventTarget:EventTarget",
+  logGroup: "aws:cloudwatch/logGroup:LogGroup",
+  logMetricFilter: "aws:cloudwatch/logMetricFilter:LogMetricFilter",
+  metricAlarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
   provider: "pulumi:providers:aws",
   stackReference: "pulumi:pulumi:StackReference",
 } as const;
