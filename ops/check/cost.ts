@@ -58,6 +58,8 @@ export interface CostAssumptions {
   logGbPerFunction: number;
   /** VPC flow logs delivered to CloudWatch Logs, GB/month per flow log. Default 10. */
   flowLogGbPerFlowLog: number;
+  /** Squid access and cache logs each proxy instance ships to CloudWatch Logs, GB/month. Default 0.5. */
+  proxyLogGbPerInstance: number;
   /** Aurora Serverless v2 average ACUs per instance. Default: the cluster's minCapacity, else 0.5. */
   auroraAverageAcu?: number;
   /** Aurora storage per cluster, GB. Default 10. */
@@ -85,6 +87,7 @@ export const DEFAULT_COST_ASSUMPTIONS: CostAssumptions = {
   unscheduledInvocationsPerMonth: 0,
   logGbPerFunction: 0.5,
   flowLogGbPerFlowLog: 10,
+  proxyLogGbPerInstance: 0.5,
   auroraStorageGb: 10,
   auroraIoMillions: 2,
   apiRequestsMillions: 1,
@@ -147,6 +150,7 @@ export const CATEGORIES = [
   "Aurora",
   "Lambda",
   "CloudWatch Logs",
+  "Alarms and metrics",
   "API Gateway",
 ] as const;
 export type Category = (typeof CATEGORIES)[number];
@@ -233,6 +237,10 @@ export function estimateCost(graph: Graph, cfg?: EnvConfig, assumptions: Partial
       notes.push(
         `${g.asg.name}: no price for instance type ${g.instanceType} in the table; its ${g.count} instance(s) are not counted.`,
       );
+    if (g.max > g.min && PRICES.items[key])
+      notes.push(
+        `${g.asg.name} scales ${g.min}..${g.max} instances: priced at ${g.count}; each instance above that adds ${money(price(key).price * H + a.proxyLogGbPerInstance * price("cloudwatchLogs.ingestGb").price)}/month (the design choices show the tier at ${g.min} and at ${g.max}).`,
+      );
   }
   for (const inst of m.all(T.instance)) {
     const type = String(inst.inputs.instanceType ?? "");
@@ -292,6 +300,20 @@ export function estimateCost(graph: Graph, cfg?: EnvConfig, assumptions: Partial
     if (dest === undefined || dest === "cloud-watch-logs")
       add("CloudWatch Logs", `${fl.name} (flow log)`, a.flowLogGbPerFlowLog, "cloudwatchLogs.ingestGb");
   }
+  // The proxy tier's Squid logs: each instance ships its access and cache logs.
+  for (const { group, count } of proxyLogGroups(m))
+    add(
+      "CloudWatch Logs",
+      `${group.name} (Squid, ${count} instance(s))`,
+      count * a.proxyLogGbPerInstance,
+      "cloudwatchLogs.ingestGb",
+    );
+
+  // --- Alarms (standard resolution) and the custom metrics log metric filters publish.
+  for (const alarm of m.all(T.metricAlarm))
+    add("Alarms and metrics", `${alarm.name} (alarm)`, 1, "cloudwatch.alarmMonth");
+  for (const filter of m.all(T.logMetricFilter))
+    add("Alarms and metrics", `${filter.name} (custom metric)`, 1, "cloudwatch.customMetricMonth");
 
   // --- API Gateway REST APIs.
   for (const api of m.all(/^aws:apigateway\/restApi:/))
@@ -478,14 +500,34 @@ function endpointAzs(m: GraphModel, ep: Res): number {
   return Array.isArray(ep.inputs.subnetIds) ? ep.inputs.subnetIds.length : 1;
 }
 
-function asgFleet(m: GraphModel): { asg: Res; count: number; instanceType: string }[] {
+function asgFleet(m: GraphModel): { asg: Res; count: number; min: number; max: number; instanceType: string }[] {
   return m.all(T.asg).map((asg) => {
     const spec = (asg.inputs.launchTemplate ?? {}) as Record<string, unknown>;
     const lt = m.ref(asg, "launchTemplate", spec.id ?? spec.name, [T.launchTemplate]);
     const count =
       typeof asg.inputs.desiredCapacity === "number" ? asg.inputs.desiredCapacity : Number(asg.inputs.minSize ?? 0);
-    return { asg, count, instanceType: String(lt?.inputs.instanceType ?? asg.inputs.instanceType ?? "unknown") };
+    const min = typeof asg.inputs.minSize === "number" ? asg.inputs.minSize : count;
+    const max = typeof asg.inputs.maxSize === "number" ? asg.inputs.maxSize : count;
+    return {
+      asg,
+      count,
+      min,
+      max,
+      instanceType: String(lt?.inputs.instanceType ?? asg.inputs.instanceType ?? "unknown"),
+    };
   });
+}
+
+/** The proxy tier's log groups (`<tier>-squid-logs`, siblings of an Auto Scaling group in the same component) and the instances writing to each. */
+function proxyLogGroups(m: GraphModel): { group: Res; count: number; asg: Res }[] {
+  const out: { group: Res; count: number; asg: Res }[] = [];
+  for (const g of asgFleet(m)) {
+    const group = m
+      .all(T.logGroup)
+      .find((l) => l.parent !== null && l.parent === g.asg.parent && /-squid-logs$/.test(l.name));
+    if (group) out.push({ group, count: g.count, asg: g.asg });
+  }
+  return out;
 }
 
 /** EventBridge rule expression per function (EventTarget → Rule, EventTarget → Function). */
@@ -606,14 +648,31 @@ function designChoices(m: GraphModel, a: CostAssumptions, traffic: FunctionTraff
     const poolIps =
       m.all(T.eip).filter((e) => POOL_TAG in ((e.inputs.tags ?? {}) as Record<string, unknown>)).length +
       m.all(T.tag).filter((t) => t.inputs.key === POOL_TAG).length;
-    const instances = fleet.reduce(
-      (s, g) => s + g.count * (PRICES.items[`ec2.${g.instanceType}.hour`]?.price ?? 0) * H,
-      0,
-    );
+    // Per instance: its hours and the Squid logs it ships. Per tier: the pool's addresses, and the
+    // alarms and log metric filters of the components that own the groups.
+    const perInstance = (g: (typeof fleet)[number]) =>
+      (PRICES.items[`ec2.${g.instanceType}.hour`]?.price ?? 0) * H +
+      a.proxyLogGbPerInstance * p("cloudwatchLogs.ingestGb");
+    const fleetAt = (size: (g: (typeof fleet)[number]) => number) =>
+      fleet.reduce((s, g) => s + size(g) * perInstance(g), 0);
+    const owners = new Set(fleet.map((g) => g.asg.parent).filter((x): x is string => x !== null));
+    const monitoring =
+      m.all(T.metricAlarm).filter((x) => x.parent !== null && owners.has(x.parent)).length *
+        p("cloudwatch.alarmMonth") +
+      m.all(T.logMetricFilter).filter((x) => x.parent !== null && owners.has(x.parent)).length *
+        p("cloudwatch.customMetricMonth");
+    const fixed = poolIps * p("publicIpv4.hour") * H + monitoring;
     const clbCost = lbs.length * p("classicLoadBalancer.hour") * H + proxyGb * p("classicLoadBalancer.gb");
     const nlbCost = lbs.length * p("networkLoadBalancer.hour") * H + proxyGb * p("networkLoadBalancer.nlcuHour");
-    const rest = instances + poolIps * p("publicIpv4.hour") * H;
-    const tier = (nlbs.length > 0 ? nlbCost : clbCost) + rest;
+    const lbCost = nlbs.length > 0 ? nlbCost : clbCost;
+    const rest = fleetAt((g) => g.count) + fixed;
+    const tier = lbCost + rest;
+    const minCount = fleet.reduce((s, g) => s + g.min, 0);
+    const maxCount = fleet.reduce((s, g) => s + g.max, 0);
+    const range =
+      maxCount > minCount
+        ? `; scaling ${minCount}..${maxCount} instances puts the tier at ${money(lbCost + fleetAt((g) => g.min) + fixed)}..${money(lbCost + fleetAt((g) => g.max) + fixed)}`
+        : "";
     const otherLb =
       nlbs.length > 0
         ? `a Classic Load Balancer instead would cost ${money(clbCost + rest)} (PROXY v1 only, no new features)`
@@ -626,11 +685,11 @@ function designChoices(m: GraphModel, a: CostAssumptions, traffic: FunctionTraff
     out.push({
       id: "proxy-tier",
       title: "Squid proxy tier vs a NAT per client VPC",
-      current: `proxy tier (${nlbs.length > 0 ? `${nlbs.length} NLB` : `${clbs.length} CLB`}, ${fleet.reduce((s, g) => s + g.count, 0)} instance(s)${poolIps ? `, ${poolIps} EIP(s)` : ""})`,
+      current: `proxy tier (${nlbs.length > 0 ? `${nlbs.length} NLB` : `${clbs.length} CLB`}, ${fleet.reduce((s, g) => s + g.count, 0)} instance(s)${maxCount > minCount ? ` of ${minCount}..${maxCount}` : ""}${poolIps ? `, ${poolIps} EIP(s)` : ""})`,
       currentMonthly: tier,
       alternative: `NAT in each of ${clients} client VPC(s) (${withoutNat} without one today)`,
       alternativeMonthly: alt,
-      note: `the tier pays off from ${Math.max(1, Math.ceil(tier / natFixed))} client VPC(s) that would otherwise each need their own NAT (${money(natFixed)} each), and gives one allowlist for all of them; ${otherLb}`,
+      note: `the tier pays off from ${Math.max(1, Math.ceil(tier / natFixed))} client VPC(s) that would otherwise each need their own NAT (${money(natFixed)} each), and gives one allowlist for all of them; ${otherLb}${range}; instances, Squid logs, alarms and the deny metric included`,
     });
   }
 
@@ -785,7 +844,7 @@ export function formatCost(reports: CostReport[]): string {
     );
   const asm = first.assumptions;
   out.push(
-    `Assumptions per function/month: internet ${asm.internetGbPerFunction} GB, AWS APIs via endpoints ${asm.awsServiceGbPerFunction} GB, S3 ${asm.s3GbPerFunction} GB, TGW ${asm.tgwGbPerFunction} GB, ${asm.functionSeconds} s per run, logs ${asm.logGbPerFunction} GB; flow logs ${asm.flowLogGbPerFlowLog} GB each. Not included: internet data transfer out, EBS, Secrets Manager, S3 storage.`,
+    `Assumptions per function/month: internet ${asm.internetGbPerFunction} GB, AWS APIs via endpoints ${asm.awsServiceGbPerFunction} GB, S3 ${asm.s3GbPerFunction} GB, TGW ${asm.tgwGbPerFunction} GB, ${asm.functionSeconds} s per run, logs ${asm.logGbPerFunction} GB; flow logs ${asm.flowLogGbPerFlowLog} GB each; Squid logs ${asm.proxyLogGbPerInstance} GB per proxy instance. Not included: internet data transfer out, EBS, Secrets Manager, S3 storage.`,
   );
   for (const r of reports) for (const n of r.notes) out.push(`  ${r.stack}: ${n}`);
   return out.join("\n");

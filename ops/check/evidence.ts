@@ -127,16 +127,21 @@ export function configKeyFor(r: LimitResource, property: string): string | undef
     if (property === "timeout") return `${key}.timeoutSeconds`;
   }
   if (r.type === "aws:cloudwatch/logGroup:LogGroup" && property === "retentionInDays")
-    return /flow/.test(r.name) ? "network.flowLogs.retentionInDays" : "logRetentionInDays";
+    return /flow/.test(r.name)
+      ? "network.flowLogs.retentionInDays"
+      : /squid-logs/.test(r.name)
+        ? "proxyTier.logRetentionInDays"
+        : "logRetentionInDays";
   if (r.type === "aws:ec2/flowLog:FlowLog") return "network.flowLogs";
-  if (r.type === "aws:autoscaling/group:Group" && /Capacity|Size/.test(property)) return "proxyTier.desiredCapacity";
+  if (r.type === "aws:autoscaling/group:Group" && /Capacity|Size/.test(property))
+    return "proxyTier.scaling (or its older spelling desiredCapacity)";
   if (
     (r.type === "aws:elb/loadBalancer:LoadBalancer" ||
       r.type === "aws:lb/listener:Listener" ||
       r.type === "aws:lb/loadBalancer:LoadBalancer") &&
     /idle|Idle/.test(property)
   )
-    return "proxyTier (idleTimeoutSeconds of the SquidProxyTier component)";
+    return "proxyTier.idleTimeoutSeconds";
   if (r.type === "aws:ec2/launchTemplate:LaunchTemplate" && property === "instanceType")
     return "proxyTier.instanceType";
   if (r.type === "aws:apigateway/stage:Stage" && property === "stageName") return "privateApi.stageName";

@@ -23,6 +23,7 @@ import {
   nlbProblems,
   portProblems,
   proxyProtocolAccessProblem,
+  clbProxyProtocolProblem,
   targetGroupProblems,
 } from "./eval/load-balancer";
 import { associationsOf, igwAttachedTo, lookup, prefixListRoute, routeTableOf, TableView } from "./eval/routes";
@@ -615,6 +616,14 @@ class FlowWalk {
       );
     if (asgs.length === 0)
       broken(`load balancer ${lb.name} has no instances behind it (no Auto Scaling group lists it)`);
+    for (const asg of asgs) {
+      const lt = this.launchTemplateOf(asg);
+      const conf = squidConfOf(lt);
+      if (conf) {
+        const p = clbProxyProtocolProblem(ix, lb, instancePort, conf, `squid.conf in launch template ${lt.name}`);
+        if (p) broken(p);
+      }
+    }
     this.proxyInstances(lb, asgs, instancePort);
   }
 

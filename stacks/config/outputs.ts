@@ -27,6 +27,27 @@ export interface NetworkOutputs {
   tgwRouteTableId: pulumi.Output<string>;
 }
 
+/**
+ * The apps role's `proxyTier` outputs: what the SaaS administrator allowlists and what an operator
+ * looks up (load balancer, logs, alarms). Only in the stack that runs the tier; none crosses stacks.
+ */
+export interface ProxyTierStackOutputs {
+  proxyUrl: pulumi.Output<string>;
+  /** Every address the SaaS must allowlist (public placement: the whole EIP pool, idle ones too). */
+  egressIps: pulumi.Output<string[]>;
+  allowlistAddressCount: pulumi.Output<number>;
+  /** The load balancer's security group: what clients reach. */
+  securityGroupId: pulumi.Output<string>;
+  loadBalancerType: "nlb" | "clb";
+  loadBalancerArn: pulumi.Output<string>;
+  /** The NLB's target group ("" with a Classic Load Balancer). */
+  targetGroupArn: pulumi.Output<string>;
+  autoScalingGroupName: pulumi.Output<string>;
+  logGroupName: pulumi.Output<string>;
+  /** The unhealthy-hosts and denied-requests alarms, in that order. */
+  alarmNames: pulumi.Output<string[]>;
+}
+
 /** The database's non-secret outputs ("" when the database is off). */
 export interface DatabaseOutputs {
   clusterArn: pulumi.Output<string>;

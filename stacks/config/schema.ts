@@ -67,6 +67,8 @@ const auroraClass = checked((v) =>
 );
 /** AWS tag keys (1-128) and values (0-256); the aws: prefix is reserved (Tagging AWS resources, "Tag naming limits"). */
 const TAG_RE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+/** An SNS topic ARN (SNS API reference: topic names are 1-256 letters, digits, hyphens, underscores; FIFO ends in .fifo). */
+const SNS_TOPIC_ARN_RE = /^arn:aws[a-z-]*:sns:[a-z]{2}(-[a-z]+)+-\d:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/;
 const roleArn = z.string().regex(ROLE_ARN_RE, "not an IAM role ARN (arn:aws:iam::<account>:role/<name>)");
 
 const account = z.strictObject({
@@ -294,7 +296,25 @@ const proxyTier = z.strictObject({
   allowedDomains: z.array(z.string()).min(1),
   port: z.number().int().min(1024).max(65535).default(3128),
   headerName: z.string().default("X-Lambda-Proxy-Token"),
-  desiredCapacity: z.number().int().min(1).max(10).default(2),
+  /** "nlb": Network Load Balancer with PROXY protocol v2 (default); "clb": Classic Load Balancer with v1. */
+  loadBalancer: z.enum(["nlb", "clb"]).default("nlb"),
+  /** PROXY protocol version; only v2 on an NLB, v1 on a CLB exist (checked with the tier's other rules). Default: the load balancer's. */
+  proxyProtocolVersion: z.union([z.literal(1), z.literal(2)]).optional(),
+  /** Load balancer idle timeout; the range depends on `loadBalancer` (checked with the tier's other rules). Default 350. */
+  idleTimeoutSeconds: z.number().int().optional(),
+  /** Fleet size and target tracking; `desiredCapacity` is its older spelling (a fixed size), never both. */
+  scaling: z
+    .strictObject({
+      min: z.number().int().min(0).max(10).optional(),
+      max: z.number().int().min(1).max(10).optional(),
+      desired: z.number().int().min(1).max(10).optional(),
+      target: z
+        .strictObject({ metric: z.enum(["cpu", "networkIn", "networkOut"]), value: z.number().positive() })
+        .optional(),
+    })
+    .optional(),
+  /** Fixed fleet size (min = max = desired); default 2 when `scaling` is absent. */
+  desiredCapacity: z.number().int().min(1).max(10).optional(),
   instanceType: checked((v) =>
     EC2_ARM_INSTANCE_TYPES.has(v)
       ? undefined
@@ -302,6 +322,27 @@ const proxyTier = z.strictObject({
   ).default("t4g.small"),
   /** Other networks (e.g. other accounts' VPCs over the Transit Gateway) whose Lambdas may use the proxy. */
   extraClientCidrs: z.array(z.string()).default([]),
+  /** The tier's Squid log group; default the stack's `logRetentionInDays`. */
+  logRetentionInDays: retention.optional(),
+  /** TCP_DENIED lines per 5 minutes (fleet total) that raise the deny alarm. Default 50. */
+  deniedRequestsAlarmThreshold: z.number().int().min(1).optional(),
+  /** SNS topics both alarms notify (alarm and OK). */
+  alarmActions: unique(
+    z.string().regex(SNS_TOPIC_ARN_RE, "not an SNS topic ARN, e.g. arn:aws:sns:ap-northeast-1:111111111111:alerts"),
+    "each topic is notified once",
+  )
+    .max(5)
+    .default([]),
+  /** Placement "public" only: existing EIP allocations, exactly one per instance the group may run (scaling.max). */
+  eipAllocationIds: unique(
+    z
+      .string()
+      .regex(
+        /^eipalloc-[0-9a-f]{8,17}$/,
+        "not an EIP allocation id (eipalloc- and 8 or 17 hex digits, as `aws ec2 describe-addresses` lists them)",
+      ),
+    "an address can serve one instance",
+  ).optional(),
 });
 
 const saasExport = z.strictObject({
@@ -490,6 +531,7 @@ export const schema = z.strictObject({
       unscheduledInvocationsPerMonth: z.number().int().min(0).optional(),
       logGbPerFunction: z.number().min(0).optional(),
       flowLogGbPerFlowLog: z.number().min(0).optional(),
+      proxyLogGbPerInstance: z.number().min(0).optional(),
       auroraAverageAcu: z.number().min(0).max(256).optional(),
       auroraStorageGb: z.number().min(0).optional(),
       auroraIoMillions: z.number().min(0).optional(),

@@ -1,20 +1,67 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { ConfigError } from "../../components/errors";
-import { planSquidProxyTier, SquidProxyTier } from "../../components/squid-proxy-tier";
+import {
+  planSquidProxyTier,
+  ProxyLoadBalancer,
+  ProxyScaling,
+  SquidProxyTier,
+  SquidProxyTierArgs,
+} from "../../components/squid-proxy-tier";
 import { ConfigErrors } from "../../components/errors";
 import type { FixedEgressVpcPlan } from "../../components/fixed-egress-vpc";
 import { EnvConfig, EnvConfigInput, PROJECT, secretFix } from "../config/schema";
-import type { NetworkOutputs } from "../config/outputs";
+import type { NetworkOutputs, ProxyTierStackOutputs } from "../config/outputs";
 import { zoneNames } from "../zones";
 import { checkedSecret } from "../config/secrets";
 import type { Feature } from "./feature";
 
 export interface ProxyTierOutputs {
-  proxyTier?: {
-    proxyUrl: pulumi.Output<string>;
-    egressIps: pulumi.Output<string[]>;
-    securityGroupId: pulumi.Output<string>;
+  proxyTier?: ProxyTierStackOutputs;
+}
+
+type ProxyTierConfig = NonNullable<EnvConfigInput["proxyTier"]>;
+
+/**
+ * The tier's plain arguments from `proxyTier` (and the stack's log retention): the same values the
+ * config check plans with and the stack builds with, so what passed the check is what is built.
+ * `desiredCapacity` is the older spelling of a fixed size, `scaling: { desired }`.
+ */
+export function tierSettings(
+  pt: ProxyTierConfig,
+  stackLogRetentionInDays: number,
+): Pick<
+  SquidProxyTierArgs,
+  | "placement"
+  | "allowedDomains"
+  | "port"
+  | "headerName"
+  | "instanceType"
+  | "loadBalancer"
+  | "proxyProtocolVersion"
+  | "idleTimeoutSeconds"
+  | "scaling"
+  | "logRetentionInDays"
+  | "deniedRequestsAlarmThreshold"
+  | "alarmActions"
+  | "eipAllocationIds"
+> {
+  const scaling: ProxyScaling =
+    pt.scaling ?? (pt.desiredCapacity !== undefined ? { desired: pt.desiredCapacity } : { desired: 2 });
+  return {
+    placement: pt.placement,
+    allowedDomains: pt.allowedDomains,
+    port: pt.port,
+    headerName: pt.headerName,
+    instanceType: pt.instanceType,
+    loadBalancer: pt.loadBalancer as ProxyLoadBalancer,
+    proxyProtocolVersion: pt.proxyProtocolVersion,
+    idleTimeoutSeconds: pt.idleTimeoutSeconds,
+    scaling,
+    logRetentionInDays: pt.logRetentionInDays ?? stackLogRetentionInDays,
+    deniedRequestsAlarmThreshold: pt.deniedRequestsAlarmThreshold,
+    alarmActions: pt.alarmActions.length > 0 ? pt.alarmActions : undefined,
+    eipAllocationIds: pt.eipAllocationIds,
   };
 }
 
@@ -39,8 +86,8 @@ export function proxyTierApps(
   const tier = new SquidProxyTier(
     "proxy",
     {
+      ...tierSettings(pt, cfg.logRetentionInDays),
       vpcId: network.vpcId,
-      placement: pt.placement,
       instanceSubnetIds: perAz(pt.placement === "public" ? network.publicSubnetIds : network.privateSubnetIds, azs),
       // The internal load balancer sits beside its clients, in the private subnets.
       lbSubnetIds: perAz(network.privateSubnetIds, azs),
@@ -49,19 +96,26 @@ export function proxyTierApps(
       // Squid checks the real client address (PROXY protocol): the private subnets' functions, plus listed networks.
       clientCidrs: [...cfg.networkPlan.privateSubnetCidrs, ...pt.extraClientCidrs],
       openToClientCidrs: pt.extraClientCidrs.length > 0,
-      allowedDomains: pt.allowedDomains,
-      port: pt.port,
-      headerName: pt.headerName,
       headerValue: checkedSecret(PROJECT, "proxyHeaderValue", secretFix("proxyHeaderValue")),
       natEgressIps: pt.placement === "private" ? network.egressIps : undefined,
-      desiredCapacity: pt.desiredCapacity,
-      instanceType: pt.instanceType,
     },
     { provider },
   );
   return {
     outputs: {
-      proxyTier: { proxyUrl: tier.proxyUrl, egressIps: tier.egressIps, securityGroupId: tier.securityGroupId },
+      proxyTier: {
+        proxyUrl: tier.proxyUrl,
+        egressIps: tier.egressIps,
+        allowlistAddressCount: tier.allowlistAddressCount,
+        securityGroupId: tier.securityGroupId,
+        loadBalancerType: tier.loadBalancerType,
+        loadBalancerArn: tier.loadBalancerArn,
+        // "" with a Classic Load Balancer, which has no target group.
+        targetGroupArn: tier.targetGroupArn ?? pulumi.output(""),
+        autoScalingGroupName: tier.autoScalingGroupName,
+        logGroupName: tier.logGroupName,
+        alarmNames: pulumi.all([tier.unhealthyHostsAlarmName, tier.deniedRequestsAlarmName]),
+      },
     },
     tier,
   };
@@ -99,8 +153,16 @@ export function proxyTierConfigErrors(
       ),
     );
   }
-  if (cfg.proxyTier && networkPlan && networkPlan.azCount >= 2)
-    errors.push(...tierPlanErrors(cfg.proxyTier, networkPlan));
+  if (cfg.proxyTier?.scaling !== undefined && cfg.proxyTier.desiredCapacity !== undefined) {
+    errors.push(
+      new ConfigError(
+        `${PROJECT}:proxyTier.desiredCapacity`,
+        "is given together with proxyTier.scaling; desiredCapacity is the older spelling of scaling.desired",
+        "remove desiredCapacity and set proxyTier.scaling.desired (with scaling.min and scaling.max)",
+      ),
+    );
+  } else if (cfg.proxyTier && networkPlan && networkPlan.azCount >= 2)
+    errors.push(...tierPlanErrors(cfg.proxyTier, networkPlan, cfg.logRetentionInDays));
   return errors;
 }
 
@@ -109,7 +171,7 @@ export function proxyTierConfigErrors(
  * config key it comes from (`proxy.clientCidrs[2]` is `proxyTier.extraClientCidrs[0]` when the network
  * has two private subnets). Late-bound ids are stand-ins: only their count matters here.
  */
-function tierPlanErrors(pt: NonNullable<EnvConfigInput["proxyTier"]>, plan: FixedEgressVpcPlan): ConfigError[] {
+function tierPlanErrors(pt: ProxyTierConfig, plan: FixedEgressVpcPlan, stackLogRetentionInDays: number): ConfigError[] {
   const n = plan.azCount;
   const ids = (p: string) => Array.from({ length: n }, (_, i) => `${p}-${i}`);
   const privateCidrs = plan.privateSubnetCidrs;
@@ -128,27 +190,25 @@ function tierPlanErrors(pt: NonNullable<EnvConfigInput["proxyTier"]>, plan: Fixe
         return at("network.privateSubnetCidrs");
       case "headerValue":
         return `${PROJECT}:proxyHeaderValue`;
+      case "scaling":
+        // A fixed size given as desiredCapacity is planned as scaling.desired.
+        return pt.scaling === undefined ? `${PROJECT}:proxyTier.desiredCapacity` : at("proxyTier.scaling");
       default:
         return at(`proxyTier.${name}`);
     }
   };
   try {
     planSquidProxyTier("proxy", {
+      ...tierSettings(pt, stackLogRetentionInDays),
       vpcId: "vpc-config-check",
-      placement: pt.placement,
       instanceSubnetIds: ids("subnet"),
       lbSubnetIds: ids("subnet"),
       lbSubnetCidrs: privateCidrs,
       availabilityZones: ids("zone"),
       clientCidrs: [...privateCidrs, ...pt.extraClientCidrs],
       openToClientCidrs: pt.extraClientCidrs.length > 0,
-      allowedDomains: pt.allowedDomains,
-      port: pt.port,
-      headerName: pt.headerName,
       headerValue: pulumi.secret("checked-where-it-is-decrypted"),
       natEgressIps: pt.placement === "private" ? ["192.0.2.1"] : undefined,
-      desiredCapacity: pt.desiredCapacity,
-      instanceType: pt.instanceType,
     });
   } catch (e) {
     const list = e instanceof ConfigErrors ? e.errors : e instanceof ConfigError ? [e] : undefined;

@@ -160,6 +160,8 @@ describe("the price table", () => {
       "aurora.storageGbMonth",
       "classicLoadBalancer.gb",
       "classicLoadBalancer.hour",
+      "cloudwatch.alarmMonth",
+      "cloudwatch.customMetricMonth",
       "cloudwatchLogs.ingestGb",
       "ec2.interAzGb",
       "ec2.t4g.small.hour",
@@ -317,6 +319,39 @@ describe("dev beside prod", () => {
       expect(r.byCategory["Load balancer"]).toBeCloseTo(730 * 0.0243 + lb[1].quantity * 0.006, 10);
     }
     expect(formatCost(reports)).toMatch(/^\* not confirmed for Tokyo: .*networkLoadBalancer\.hour 0\.0243/m);
+  });
+
+  test("the proxy tier's Squid logs, alarms and deny metric are priced, and prod's tier is priced over scaling.min..max", () => {
+    for (const r of reports) {
+      const logs = r.lines.filter((l) => /squid-logs/.test(l.resource));
+      expect(logs.map((l) => [l.resource, l.quantity, l.priceKey])).toEqual([
+        ["proxy-squid-logs (Squid, 2 instance(s))", 2 * 0.5, "cloudwatchLogs.ingestGb"],
+      ]);
+      const mon = r.lines.filter((l) => l.category === "Alarms and metrics");
+      expect(mon.map((l) => [l.resource, l.priceKey])).toEqual([
+        ["proxy-denied-spike (alarm)", "cloudwatch.alarmMonth"],
+        ["proxy-unhealthy-hosts (alarm)", "cloudwatch.alarmMonth"],
+        ["proxy-denied-filter (custom metric)", "cloudwatch.customMetricMonth"],
+      ]);
+      expect(r.byCategory["Alarms and metrics"]).toBeCloseTo(2 * 0.1 + 0.3, 10);
+    }
+    const [dev, prod] = reports;
+    const tier = (r: CostReport) => r.choices.find((c) => c.id === "proxy-tier")!;
+    // dev runs a fixed pair: no range.
+    expect(tier(dev).current).toBe("proxy tier (1 NLB, 2 instance(s))");
+    expect(tier(dev).note).not.toMatch(/scaling \d/);
+    // prod: 2..4 t4g.small; each instance = its hours + 0.5 GB of Squid logs.
+    expect(tier(prod).current).toBe("proxy tier (1 NLB, 2 instance(s) of 2..4, 4 EIP(s))");
+    const perInstance =
+      730 * PRICES.items["ec2.t4g.small.hour"].price + 0.5 * PRICES.items["cloudwatchLogs.ingestGb"].price;
+    const atMin = tier(prod).currentMonthly;
+    const m = /scaling 2\.\.4 instances puts the tier at \$(\d+\.\d\d)\.\.\$(\d+\.\d\d)/.exec(tier(prod).note);
+    expect(m).not.toBeNull();
+    expect(Number(m![1])).toBeCloseTo(atMin, 2);
+    expect(Number(m![2])).toBeCloseTo(atMin + 2 * perInstance, 2);
+    expect(prod.notes).toContain(
+      `proxy-asg scales 2..4 instances: priced at 2; each instance above that adds $${perInstance.toFixed(2)}/month (the design choices show the tier at 2 and at 4).`,
+    );
   });
 
   test("each stack's design choices are listed under the table", () => {

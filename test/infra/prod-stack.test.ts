@@ -97,11 +97,12 @@ test("prod's providers assume the deployer role in each account and refuse any o
   }
 });
 
-test("prod's proxies run in the public subnets with one EIP each, and the SaaS allowlists those", () => {
+test("prod's proxies run in the public subnets with one EIP per instance the group may run, and the SaaS allowlists those", () => {
   const apps = g.graph.outputs.apps as any;
   const poolEips = g.all("aws:ec2/eip:Eip").filter((e) => e.name.startsWith("proxy-"));
-  expect(poolEips).toHaveLength(2);
-  expect(apps.proxyTier.egressIps).toHaveLength(2);
+  // proxyTier.scaling.max is 4 in Pulumi.prod.yaml.
+  expect(poolEips).toHaveLength(4);
+  expect(apps.proxyTier.egressIps).toHaveLength(4);
   expect(apps.proxyTier.egressIps.some((ip: string) => (g.graph.outputs.egressIps as string[]).includes(ip))).toBe(
     false,
   );

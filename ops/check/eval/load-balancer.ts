@@ -114,6 +114,37 @@ export function portProblems(listener: Res, tg: Res, squidPort: number | undefin
   return out;
 }
 
+/** Whether Squid's http_port requires a PROXY protocol header (then a load balancer must send one). */
+export function requiresProxyHeader(conf: SquidConf): boolean {
+  return conf.text.split("\n").some((l) => /^\s*http_port\s.*\brequire-proxy-header\b/.test(l));
+}
+
+/**
+ * A Classic Load Balancer sends a PROXY v1 header to an instance port only with a ProxyProtocolPolicy
+ * listing that port (ELB API reference, "ProxyProtocolPolicyType"); Squid requiring the header would
+ * otherwise reject every connection. One sentence, or undefined.
+ */
+export function clbProxyProtocolProblem(
+  ix: GraphModel,
+  lb: Res,
+  instancePort: number,
+  conf: SquidConf,
+  where: string,
+): string | undefined {
+  // A port mismatch is the first fault; the instances' check reports it.
+  if (!requiresProxyHeader(conf) || (conf.port !== undefined && conf.port !== instancePort)) return undefined;
+  const sends = ix
+    .all(T.proxyProtocolPolicy)
+    .some(
+      (p) =>
+        (p.inputs.loadBalancer === lb.id || ix.resolve(p.inputs.loadBalancer, [T.classicLb]) === lb) &&
+        (Array.isArray(p.inputs.instancePorts) ? p.inputs.instancePorts : []).map(Number).includes(instancePort),
+    );
+  if (!sends)
+    return `load balancer ${lb.name} sends no PROXY protocol header to instance port ${instancePort} (no ProxyProtocolPolicy lists it), but ${where} requires one (http_port ... require-proxy-header), so every connection is rejected; add a ProxyProtocolPolicy { loadBalancer, instancePorts: ["${instancePort}"] }`;
+  return proxyProtocolAccessProblem(ix, lb, conf, where, 1);
+}
+
 /** CIDRs Squid accepts a PROXY header from: the src ACLs of the `proxy_protocol_access allow` lines (first match). */
 export function proxyProtocolSources(conf: SquidConf): Cidr[] | undefined {
   const lines = conf.text
@@ -145,10 +176,11 @@ export function proxyProtocolAccessProblem(
   lb: Res,
   conf: SquidConf,
   where: string,
+  version: 1 | 2 = 2,
 ): string | undefined {
   const sources = proxyProtocolSources(conf);
   if (!sources)
-    return `${where} has no proxy_protocol_access line, so Squid rejects the PROXY v2 header load balancer ${lb.name} sends; add "acl lb src <the load balancer subnets' CIDRs>", "proxy_protocol_access allow lb" and "proxy_protocol_access deny all"`;
+    return `${where} has no proxy_protocol_access line, so Squid rejects the PROXY v${version} header load balancer ${lb.name} sends; add "acl lb src <the load balancer subnets' CIDRs>", "proxy_protocol_access allow lb" and "proxy_protocol_access deny all"`;
   const subnets = ix
     .subnetIdsOf(lb)
     .map((id) => ix.subnet(id))

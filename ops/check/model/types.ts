@@ -49,6 +49,7 @@ export const T = {
   rdsProxy: "aws:rds/proxy:Proxy",
   elasticacheReplicationGroup: "aws:elasticache/replicationGroup:ReplicationGroup",
   classicLb: "aws:elb/loadBalancer:LoadBalancer",
+  proxyProtocolPolicy: "aws:ec2/proxyProtocolPolicy:ProxyProtocolPolicy",
   lb: "aws:lb/loadBalancer:LoadBalancer",
   lbListener: "aws:lb/listener:Listener",
   lbTargetGroup: "aws:lb/targetGroup:TargetGroup",
@@ -61,6 +62,9 @@ export const T = {
   tag: "aws:ec2/tag:Tag",
   eventRule: "aws:cloudwatch/eventRule:EventRule",
   eventTarget: "aws:cloudwatch/eventTarget:EventTarget",
+  logGroup: "aws:cloudwatch/logGroup:LogGroup",
+  logMetricFilter: "aws:cloudwatch/logMetricFilter:LogMetricFilter",
+  metricAlarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
   provider: "pulumi:providers:aws",
   stackReference: "pulumi:pulumi:StackReference",
 } as const;
