@@ -12,6 +12,12 @@
 // property loads it as well. Nothing changes for a program that does serialize a closure: it only loads the
 // real module a little later. The list is checked against the installed package: a module that is missing,
 // or whose exports are not the functions named, is left alone (Node loads it as usual).
+//
+// Likewise @pulumi/aws's index requires all of its ~240 service namespaces at load (about 0.2 s), of which a stack
+// uses a dozen. Its `const ec2 = __importStar(require("./ec2")); exports.ec2 = ec2;` pairs are compiled as getters
+// that require the namespace on first access and then keep it, so `aws.ec2.Vpc` works as before and an unused
+// namespace is never loaded. Only that exact pair is rewritten, and only when the name is used nowhere else in the
+// file; anything else in the file runs as shipped.
 "use strict";
 const fs = require("fs");
 const Module = require("module");
@@ -66,8 +72,43 @@ function defer(file, names) {
   require.cache[file] = m;
 }
 
+/** Package file → how its source is rewritten before it is compiled. */
+const REWRITTEN = {
+  "@pulumi/aws/index.js": lazyNamespaces,
+};
+
+function lazyNamespaces(source) {
+  const pair = /^const (\w+) = __importStar\(require\("\.\/([\w-]+)"\)\);\nexports\.\1 = \1;$/gm;
+  const rest = source.replace(pair, "");
+  return source.replace(pair, (whole, name, dir) =>
+    new RegExp(`(?<!exports\\.)\\b${name}\\b`).test(rest)
+      ? whole
+      : `Object.defineProperty(exports, ${JSON.stringify(name)}, { enumerable: true, configurable: true, get() {` +
+        ` const v = __importStar(require(${JSON.stringify(`./${dir}`)}));` +
+        ` Object.defineProperty(exports, ${JSON.stringify(name)}, { enumerable: true, value: v }); return v; } });`,
+  );
+}
+
+function rewriteOnLoad(files) {
+  const js = require.extensions[".js"];
+  require.extensions[".js"] = function (module, filename) {
+    const rewrite = files.get(filename);
+    if (!rewrite) return js(module, filename);
+    module._compile(rewrite(fs.readFileSync(filename, "utf8")), filename);
+  };
+}
+
 function install() {
   if (process.env.VLK_LAZY_MODULES === "off") return;
+  const rewritten = new Map();
+  for (const [rel, rewrite] of Object.entries(REWRITTEN)) {
+    try {
+      rewritten.set(require.resolve(rel, { paths: [ROOT] }), rewrite);
+    } catch {
+      // not installed here
+    }
+  }
+  if (rewritten.size > 0) rewriteOnLoad(rewritten);
   for (const [rel, names] of Object.entries(DEFERRED)) {
     let file;
     try {
