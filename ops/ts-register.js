@@ -6,7 +6,8 @@
 // contents, of esbuild's version and of this file. A changed source gets a new key, so the cache is never stale;
 // an unchanged one is read back instead of transpiled. Modules keep their own paths, so __dirname and error
 // locations are those of the .ts files. Stale entries are harmless; `rm -rf out/ts-cache` clears them, and
-// VLK_TS_CACHE=off transpiles every file anew (the benchmark's cold runs).
+// VLK_TS_CACHE=off transpiles every file anew (the benchmark's cold runs). ops/lazy-modules.js (loaded at the end)
+// defers the parts of @pulumi/pulumi the offline commands never call.
 "use strict";
 const crypto = require("crypto");
 const fs = require("fs");
@@ -74,3 +75,5 @@ const nodeModule = require("module");
 if (typeof nodeModule.enableCompileCache === "function" && !process.env.NODE_DISABLE_COMPILE_CACHE) {
   nodeModule.enableCompileCache(path.join(ROOT, "out", "node-compile-cache"));
 }
+
+require("./lazy-modules");

@@ -4,7 +4,10 @@
  * databases and APIs, and every analysed flow as a chain of edges (proven green, broken red).
  * Graphviz runs in process, compiled to WebAssembly (@viz-js/viz): no binary to install.
  */
-import { instance, Viz } from "@viz-js/viz";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import type { Viz } from "@viz-js/viz";
 import type { Graph } from "../synth-core";
 import { GraphModel, Res } from "./model/graph";
 import { T } from "./model/types";
@@ -56,11 +59,56 @@ const DEFAULT_ACCOUNT = "default";
 
 let vizPromise: Promise<Viz> | undefined;
 
-/** Renders the stack and its flows as SVG text. */
-export async function renderDiagram(graph: Graph, flows: FlowResult[]): Promise<string> {
-  vizPromise ??= instance();
+/** Where `npm run synth|check` keep rendered diagrams (see renderDiagram); VLK_DIAGRAM_CACHE=off turns it off. */
+export function defaultDiagramCache(): string | undefined {
+  return process.env.VLK_DIAGRAM_CACHE === "off"
+    ? undefined
+    : path.resolve(__dirname, "..", "..", "out", "diagram-cache");
+}
+
+/**
+ * Renders the stack and its flows as SVG text. With `cacheDir`, the SVG is kept there under a hash of the
+ * Graphviz source and of @viz-js/viz's version, and read back when both are unchanged: Graphviz (WebAssembly
+ * compile plus layout) was the largest single part of a check of an unchanged stack. Same input, same SVG, so
+ * the cache can never be stale; a missing or unwritable directory only means rendering anew.
+ */
+export async function renderDiagram(
+  graph: Graph,
+  flows: FlowResult[],
+  opts: { cacheDir?: string } = {},
+): Promise<string> {
+  const dot = toDot(graph, flows);
+  const file = opts.cacheDir && path.join(opts.cacheDir, `${diagramKey(dot)}.svg`);
+  if (file) {
+    try {
+      return fs.readFileSync(file, "utf8");
+    } catch {
+      // not rendered yet
+    }
+  }
+  vizPromise ??= import("@viz-js/viz").then((v) => v.instance());
   const viz = await vizPromise;
-  return viz.renderString(toDot(graph, flows), { format: "svg", engine: "dot" });
+  const svg = viz.renderString(dot, { format: "svg", engine: "dot" });
+  if (file) {
+    try {
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      const tmp = `${file}.${process.pid}.tmp`;
+      fs.writeFileSync(tmp, svg);
+      fs.renameSync(tmp, file); // atomic: a concurrent reader sees the whole file or none
+    } catch {
+      // A read-only checkout still renders, only without the cache.
+    }
+  }
+  return svg;
+}
+
+let vizVersion: string | undefined;
+
+function diagramKey(dot: string): string {
+  // The package exports no package.json; it sits one level above the entry point (dist/viz.cjs).
+  const manifest = path.join(path.dirname(require.resolve("@viz-js/viz")), "..", "package.json");
+  vizVersion ??= (JSON.parse(fs.readFileSync(manifest, "utf8")) as { version: string }).version;
+  return crypto.createHash("sha256").update(`viz ${vizVersion} dot svg\0`).update(dot).digest("hex");
 }
 
 /** The Graphviz source renderDiagram draws. */

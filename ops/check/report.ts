@@ -14,7 +14,7 @@ import { T } from "./model/types";
 import { missingRequired, requiredForbiddenPaths } from "./required";
 import { checkPolicies, formatViolations, PolicyViolation } from "./policies";
 import { CostReport, estimateCost, formatCost } from "./cost";
-import { renderDiagram } from "./diagram";
+import { defaultDiagramCache, renderDiagram } from "./diagram";
 // --- evidence (IAM, calls, order, limits) ---
 import { checkEvidence, EvidenceReport, formatEvidence } from "./evidence";
 import { privateApiPaths } from "./eval/api-path";
@@ -107,7 +107,10 @@ export async function runCheck(graph: Graph, opts: CheckOptions = {}): Promise<C
     evidence,
     apiPaths,
   };
-  const svg = opts.diagram === false ? undefined : await renderDiagram(merged, [...flows, ...apiPaths]);
+  const svg =
+    opts.diagram === false
+      ? undefined
+      : await renderDiagram(merged, [...flows, ...apiPaths], { cacheDir: defaultDiagramCache() });
   return { report, text: formatReport(report), svg };
 }
 

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import * as awsNative from "@pulumi/aws-native";
+import * as appflow from "@pulumi/aws-native/appflow"; // the service module alone: the package index loads them all
 import { AuroraPostgres, planAuroraPostgres } from "../../components/aurora-postgres";
 import { ConfigError } from "../../components/errors";
 import { Flow } from "../../components/flows";
@@ -331,7 +331,7 @@ export function appflowApps(
   );
 
   // AppFlow calls the function (DescribeConnectorConfiguration) while registering it: the permission comes first.
-  const connector = new awsNative.appflow.Connector(
+  const connector = new appflow.Connector(
     `${name}-registration`,
     {
       connectorLabel: label,

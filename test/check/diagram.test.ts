@@ -1,3 +1,6 @@
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { FLOW_BROKEN_COLOR, FLOW_OK_COLOR, FlowResult, renderDiagram, toDot } from "../../ops/check/diagram";
 import { analyzeFlows } from "../../ops/check/flows";
 import type { Graph } from "../../ops/synth-core";
@@ -181,6 +184,26 @@ test("a proven internet flow runs function → NAT → internet gateway → the 
 
 test("rendering is deterministic", async () => {
   expect(await renderDiagram(graph, flows)).toBe(svgText);
+});
+
+test("with a cache directory the SVG is kept under its Graphviz source's hash and read back; a new source renders anew", async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vlk-diagram-cache-"));
+  try {
+    expect(await renderDiagram(graph, flows, { cacheDir: dir })).toBe(svgText);
+    const kept = fs.readdirSync(dir);
+    expect(kept).toHaveLength(1);
+    expect(kept[0]).toMatch(/^[0-9a-f]{64}\.svg$/);
+    // A second call reads the file: what it returns is what the file holds.
+    fs.writeFileSync(path.join(dir, kept[0]), "<svg>kept</svg>");
+    expect(await renderDiagram(graph, flows, { cacheDir: dir })).toBe("<svg>kept</svg>");
+    // Another flow list is another source: rendered, and kept beside the first.
+    const fewer = await renderDiagram(graph, flows.slice(1), { cacheDir: dir });
+    expect(fewer).toContain("<svg");
+    expect(fewer).not.toBe(svgText);
+    expect(fs.readdirSync(dir)).toHaveLength(2);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test("saas-export's proxy flow is drawn through the NLB and its target group to the proxies", () => {

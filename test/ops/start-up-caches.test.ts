@@ -60,3 +60,50 @@ test("a cached bundle is rebuilt when a file it was built from changes", () => {
   // In this process the same options give the same bytes.
   expect(bundleFunction("cache-probe", { entry }).code).toBe(rebuilt);
 });
+
+/** Runs `script` under ops/ts-register.js (and so ops/lazy-modules.js) in a fresh process; returns its stdout. */
+function underRegister(script: string, env: Record<string, string> = {}): string {
+  const r = spawnSync(runtimeNode(), ["-r", "./ops/ts-register.js", "-e", script], {
+    cwd: REPO_ROOT,
+    encoding: "utf8",
+    env: { ...process.env, ...env },
+  });
+  if (r.status !== 0) throw new Error(r.stderr);
+  return r.stdout.trim();
+}
+
+const loadedCount = (pattern: string) => `Object.keys(require.cache).filter((f) => ${pattern}.test(f)).length`;
+
+test("@pulumi/pulumi loads without its closure serializer, which still works when called", () => {
+  const ts = loadedCount("/node_modules[\\\\/]typescript[\\\\/]/");
+  const arborist = loadedCount("/node_modules[\\\\/]@npmcli[\\\\/]arborist[\\\\/]/");
+  const probe = `
+    const pulumi = require("@pulumi/pulumi");
+    const before = { ts: ${ts}, arborist: ${arborist} };
+    pulumi.runtime.serializeFunction(() => 6 * 7).then((f) => {
+      console.log(JSON.stringify({ before, ts: ${ts} > 0, text: f.text.includes("6 * 7"), codePaths: typeof pulumi.runtime.computeCodePaths }));
+    });`;
+  const lazy = JSON.parse(underRegister(probe).split("\n").pop() as string);
+  expect(lazy).toEqual({ before: { ts: 0, arborist: 0 }, ts: true, text: true, codePaths: "function" });
+  // With the deferral off both load up front, so the check above can tell the two apart.
+  const eager = JSON.parse(underRegister(probe, { VLK_LAZY_MODULES: "off" }).split("\n").pop() as string);
+  expect(eager.before.ts).toBeGreaterThan(0);
+  expect(eager.before.arborist).toBeGreaterThan(0);
+});
+
+test("@pulumi/aws's namespaces load on first use and are the package's own modules", () => {
+  const probe = `
+    const aws = require("@pulumi/aws");
+    const namespaces = () => new Set(Object.keys(require.cache).map((f) => (/@pulumi[\\\\/]aws[\\\\/]([a-z0-9]+)[\\\\/]index\\.js$/.exec(f) || [])[1]).filter(Boolean)).size;
+    const before = namespaces();
+    const same = aws.ec2 === require("@pulumi/aws/ec2") && aws.ec2.Vpc === require("@pulumi/aws/ec2/vpc").Vpc;
+    console.log(JSON.stringify({ before, after: namespaces(), same, keys: Object.keys(aws).includes("xray"), provider: typeof aws.Provider }));`;
+  const lazy = JSON.parse(underRegister(probe));
+  const eager = JSON.parse(underRegister(probe, { VLK_LAZY_MODULES: "off" }));
+  expect(lazy).toMatchObject({ same: true, keys: true, provider: "function" });
+  expect(eager).toMatchObject({ same: true, keys: true, provider: "function" });
+  // Eager: every namespace (200+); deferred: the few the index itself needs (types), then ec2 on first use.
+  expect(eager.before).toBeGreaterThan(200);
+  expect(lazy.before).toBeLessThan(10);
+  expect(lazy.after).toBe(lazy.before + 1);
+});
