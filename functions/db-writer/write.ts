@@ -40,10 +40,12 @@ export interface WriteTimings {
   claimMs: number;
   /** The probe for already stored users (pg). */
   probeMs: number;
-  /** Moving the users in: COPY (pg) or BatchExecuteStatement (Data API), with the fallback if it ran. */
+  /**
+   * Moving the users in: COPY (pg) or BatchExecuteStatement (Data API), with the fallback if it ran. On the pg
+   * path this includes making the attributes JSON and the payload hash, which happen as the rows stream (timing
+   * each row would cost more than it tells; bench/db-writer.bench.ts measures that part on its own).
+   */
   insertMs: number;
-  /** Of insertMs (and claimMs for a replay): making the attributes JSON and the payload hash, as the rows stream. */
-  serializeAndHashMs: number;
   /** Recording the hash and counts, and COMMIT. */
   commitMs: number;
   /** How the users went in. */
@@ -57,7 +59,7 @@ export const PROBE = 64;
 export async function writeBatch(db: SqlDatabase, batch: Batch, timings?: WriteTimings): Promise<WriteResult> {
   const received = batch.users.length;
   const t = timings ?? ({} as WriteTimings);
-  Object.assign(t, { claimMs: 0, probeMs: 0, insertMs: 0, serializeAndHashMs: 0, commitMs: 0 });
+  Object.assign(t, { claimMs: 0, probeMs: 0, insertMs: 0, commitMs: 0 });
   let mark = performance.now();
   const lap = (): number => {
     const now = performance.now();
@@ -74,7 +76,7 @@ export async function writeBatch(db: SqlDatabase, batch: Batch, timings?: WriteT
     );
     if (claim.rowCount === 0) {
       t.path = "replay";
-      const r = await replay(tx, batch, t);
+      const r = await replay(tx, batch);
       t.claimMs = lap();
       return r;
     }
@@ -131,13 +133,8 @@ function* streamRows(
 }
 
 /** The hash of a hasher that saw every user, else of the whole batch again (should a stream stop short). */
-function digestOf(hasher: PayloadHasher, batch: Batch, t: WriteTimings): string {
-  t.serializeAndHashMs += hasher.ms;
-  if (hasher.count === batch.users.length) return hasher.digest();
-  const t0 = performance.now();
-  const sha = payloadHash(batch);
-  t.serializeAndHashMs += performance.now() - t0;
-  return sha;
+function digestOf(hasher: PayloadHasher, batch: Batch): string {
+  return hasher.count === batch.users.length ? hasher.digest() : payloadHash(batch);
 }
 
 async function insertWithCopy(tx: PgExecutor, batch: Batch, t: WriteTimings, lap: () => number): Promise<Inserted> {
@@ -154,23 +151,22 @@ async function insertWithCopy(tx: PgExecutor, batch: Batch, t: WriteTimings, lap
       const inserted = await tx.copyInto("users", [...COLUMNS, "batch_id"], streamRows(batch, hasher, true));
       await tx.query(`RELEASE SAVEPOINT db_writer_copy`);
       t.path = "copy";
-      const sha256 = digestOf(hasher, batch, t);
+      const sha256 = digestOf(hasher, batch);
       t.insertMs = lap();
       return { inserted, sha256 };
     } catch (err) {
       if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
       // A user stored before this batch (one the probe missed) or by a concurrent one: take the general path.
       await tx.query(`ROLLBACK TO SAVEPOINT db_writer_copy`);
-      t.serializeAndHashMs += hasher.ms;
       t.path = "copy-fallback";
     }
   }
-  const r = await insertThroughTempTable(tx, batch, t);
+  const r = await insertThroughTempTable(tx, batch);
   t.insertMs = lap();
   return r;
 }
 
-async function insertThroughTempTable(tx: PgExecutor, batch: Batch, t: WriteTimings): Promise<Inserted> {
+async function insertThroughTempTable(tx: PgExecutor, batch: Batch): Promise<Inserted> {
   // Created once per connection (IF NOT EXISTS is a no-op afterwards) and emptied at every commit, so warm
   // invocations add no catalog churn.
   await tx.query(
@@ -178,7 +174,7 @@ async function insertThroughTempTable(tx: PgExecutor, batch: Batch, t: WriteTimi
   );
   const hasher = new PayloadHasher();
   await tx.copyInto(INCOMING, COLUMNS, streamRows(batch, hasher, false));
-  const sha256 = digestOf(hasher, batch, t);
+  const sha256 = digestOf(hasher, batch);
   const r = await tx.query(
     `INSERT INTO users (external_id, email, name, attributes, batch_id)
      SELECT external_id, email, name, attributes, :batchId FROM ${INCOMING}
@@ -190,9 +186,7 @@ async function insertThroughTempTable(tx: PgExecutor, batch: Batch, t: WriteTimi
 
 async function insertWithBatch(tx: SqlExecutor, batch: Batch, t: WriteTimings, lap: () => number): Promise<Inserted> {
   t.path = "batch";
-  const t0 = performance.now();
   const sha256 = payloadHash(batch);
-  t.serializeAndHashMs = performance.now() - t0;
   await tx.batch(
     `INSERT INTO users (external_id, email, name, attributes, batch_id) VALUES (:externalId, :email, :name, :attributes, :batchId)
      ON CONFLICT (external_id) DO NOTHING`,
@@ -212,7 +206,7 @@ async function insertWithBatch(tx: SqlExecutor, batch: Batch, t: WriteTimings, l
   return { inserted: Number(r.rows[0]?.n ?? 0), sha256 };
 }
 
-async function replay(tx: SqlExecutor, batch: Batch, t: WriteTimings): Promise<WriteResult> {
+async function replay(tx: SqlExecutor, batch: Batch): Promise<WriteResult> {
   const r = await tx.query<{
     payload_sha256: string;
     received: number;
@@ -228,9 +222,7 @@ async function replay(tx: SqlExecutor, batch: Batch, t: WriteTimings): Promise<W
       `batch "${batch.batchId}" is recorded in user_batches without its counts: the row was not written by this function`,
     );
   }
-  const t0 = performance.now();
   const sha256 = payloadHash(batch);
-  t.serializeAndHashMs = performance.now() - t0;
   if (row.payload_sha256 !== sha256) {
     throw new WriterError(
       "conflict",
