@@ -1,19 +1,21 @@
-/** One user of a batch as the writer stores it: the named fields, everything else in `attributes`. */
+/** One user of a batch as the writer stores it: the named fields (trimmed), everything else in `attributes`. */
 export interface UserRow {
   externalId: string;
   email: string;
   name: string;
-  /** Every other field of the event's user object (stored as jsonb). */
-  attributes: Record<string, unknown>;
-  /** `attributes` as canonical JSON (keys sorted): hashed, and stored as is. */
-  attributesJson: string;
+  /** The user object as the event holds it (checked); its other fields are the attributes. */
+  source: Readonly<Record<string, unknown>>;
+  /**
+   * Those other fields as canonical JSON (keys sorted): stored as jsonb, and hashed. Made on first use, while the
+   * users stream to the database (event.ts `attributesJson`).
+   */
+  attributesJson: string | undefined;
 }
 
+/** A checked event. Its payload hash (event.ts `PayloadHasher`) is taken while it is written. */
 export interface Batch {
   batchId: string;
   users: UserRow[];
-  /** sha256 of the users in canonical JSON: a rerun must carry the same users. */
-  sha256: string;
 }
 
 /** What the handler returns. */

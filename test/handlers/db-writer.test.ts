@@ -304,6 +304,45 @@ describe("batches", () => {
     expect(await appSql("SELECT name FROM users WHERE external_id = 'overlap-7'")).toEqual([{ name: "User 7" }]);
   });
 
+  test("a stored user the probe does not look at makes COPY fall back to ON CONFLICT; the batch row records the hash and counts", async () => {
+    const h = coldStart();
+    // The probe looks at 64 ids spread over the batch (the first, then every ~16th of 1,000): users[1] is not one.
+    await h({ batchId: "probe-0", users: [users(2, "probe-")[1]] });
+    logs.length = 0;
+    const batch = users(1_000, "probe-");
+    await expect(h({ batchId: "probe-1", users: batch })).resolves.toMatchObject({
+      inserted: 999,
+      alreadyPresent: 1,
+      replayed: false,
+    });
+    expect(logged("batch written")).toEqual([
+      expect.objectContaining({
+        batchId: "probe-1",
+        timings: expect.objectContaining({ reader: "fast", path: "copy-fallback" }),
+      }),
+    ]);
+    expect(await countFor("probe-1")).toBe(999);
+    expect(await countFor("probe-0")).toBe(1);
+    const [row] = await appSql<{ payload_sha256: string; inserted: number; already_present: number }>(
+      "SELECT payload_sha256, inserted, already_present FROM user_batches WHERE batch_id = 'probe-1'",
+    );
+    expect(row).toEqual({ payload_sha256: expect.stringMatching(/^[0-9a-f]{64}$/), inserted: 999, already_present: 1 });
+
+    // A batch the probe finds overlapping goes through the temp table directly; the rerun of the first matches
+    // the hash recorded while its rows streamed.
+    logs.length = 0;
+    await expect(h({ batchId: "probe-2", users: users(1_100, "probe-") })).resolves.toMatchObject({
+      inserted: 100,
+      alreadyPresent: 1_000,
+    });
+    expect(logged("batch written")[0]?.timings).toMatchObject({ path: "temp" });
+    await expect(h({ batchId: "probe-1", users: JSON.parse(JSON.stringify(batch)) })).resolves.toMatchObject({
+      inserted: 999,
+      alreadyPresent: 1,
+      replayed: true,
+    });
+  });
+
   test("a used batchId with different users is refused and changes nothing", async () => {
     const h = coldStart();
     await h({ batchId: "conflict-1", users: users(10, "conflict-") });
