@@ -19,6 +19,7 @@ import {
 import { decrypt } from "../../functions/athena-connector/spill";
 import type { ColumnType } from "../../functions/athena-connector/tables";
 import { loadBundledHandler } from "../support/bundled";
+import { recordBundleConnections, testBundleConnectionsDeclared } from "../support/handler-connections";
 import { freePort, makeSandbox, RunningSquid, SquidSandbox, startSquid } from "../support/squid";
 import { RunningMoto, startMoto } from "../support/moto-server";
 import { FakeSaas } from "../fakes/saas";
@@ -47,6 +48,7 @@ const identity = {
   configOptions: {},
 };
 
+const connections = recordBundleConnections();
 let saas: FakeSaas;
 let secrets: FakeSecretsManager;
 let squid: RunningSquid;
@@ -507,3 +509,10 @@ describe("athena-connector (bundled) through a real Squid", () => {
     expect(err.message).toMatch(/ATHENA_TABLES\[0\]\.columns: is empty/);
   });
 });
+
+testBundleConnectionsDeclared("athena-connector", connections, [
+  "aws secretsmanager:GetSecretValue",
+  "connect AWS_ENDPOINT_URL_SECRETS_MANAGER",
+  "connect PROXY_URL",
+  "tunnel ATHENA_TABLES",
+]);

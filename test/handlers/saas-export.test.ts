@@ -14,6 +14,7 @@ import * as net from "net";
 import { renderSquidConf } from "../../components/squid-conf";
 import type { ExportSummary, PartitionManifest } from "../../functions/saas-export/index";
 import { loadBundledHandler } from "../support/bundled";
+import { recordBundleConnections, testBundleConnectionsDeclared } from "../support/handler-connections";
 import { freePort, makeSandbox, RunningSquid, SquidSandbox, startSquid } from "../support/squid";
 import { FakeS3 } from "../fakes/s3";
 import { FakeSaas } from "../fakes/saas";
@@ -43,6 +44,7 @@ const part = (runId: string, i: number, date = DATE) =>
   `${runDirOf(runId, date)}part-${String(i).padStart(5, "0")}.ndjson`;
 const manifestKeyOf = (runId: string, date = DATE) => `${runDirOf(runId, date)}_manifest.json`;
 
+const connections = recordBundleConnections();
 let saas: FakeSaas;
 let s3: FakeS3;
 let secrets: FakeSecretsManager;
@@ -680,3 +682,15 @@ describe("saas-export handler (bundled) through a real Squid", () => {
     expect(s3.ops).toHaveLength(0);
   });
 });
+
+testBundleConnectionsDeclared("saas-export", connections, [
+  "aws s3:DeleteObject",
+  "aws s3:GetObject",
+  "aws s3:ListBucket",
+  "aws s3:PutObject",
+  "aws secretsmanager:GetSecretValue",
+  "connect AWS_ENDPOINT_URL_S3",
+  "connect AWS_ENDPOINT_URL_SECRETS_MANAGER",
+  "connect PROXY_URL",
+  "tunnel SAAS_URL",
+]);

@@ -44,16 +44,29 @@ export interface AwsTarget {
 }
 
 const BUNDLE_FRAME = /test-bundles[\\/]([a-z0-9-]+?)-[0-9a-f]{12}[\\/]/;
+const TEST_FRAME = /[\\/]test[\\/](?!support[\\/]connections\.ts)[^\s()]+\.ts:/;
 
+/**
+ * The bundle whose frame is nearest the top of the call stack, unless a test file's frame comes first:
+ * a fake answering inside an SDK mock (its pg connection) runs under the bundle's async frames but is
+ * the test's, not the handler's.
+ */
 function callerFunction(): string | undefined {
   // The SDK's middleware stack is deep; the bundle's frame sits behind it as an async frame.
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 200;
+  let stack: string;
   try {
-    return BUNDLE_FRAME.exec(new Error().stack ?? "")?.[1];
+    stack = new Error().stack ?? "";
   } finally {
     Error.stackTraceLimit = limit;
   }
+  for (const line of stack.split("\n").slice(1)) {
+    const b = BUNDLE_FRAME.exec(line);
+    if (b) return b[1];
+    if (TEST_FRAME.test(line)) return undefined;
+  }
+  return undefined;
 }
 
 /** service:Action of a SigV4-signed request (JSON protocols by X-Amz-Target, others by scope and method). */
@@ -147,6 +160,7 @@ export function recordConnections(into: Recorded[]): () => void {
   const origConnect = net.Socket.prototype.connect;
   net.Socket.prototype.connect = function (this: net.Socket, ...args: unknown[]) {
     const fn = callerFunction();
+    let watch: { host: string; port: number } | undefined;
     if (fn) {
       // net.connect passes its normalized arguments as one array ([options, callback]).
       const first = Array.isArray(args[0]) ? args[0][0] : args[0];
@@ -158,19 +172,25 @@ export function recordConnections(into: Recorded[]): () => void {
       if (o.path === undefined) {
         const peer = { host: String(o.host ?? "localhost"), port: Number(o.port) };
         push({ fn, kind: "connect", ...peer });
-        // A proxy client's first bytes on the connection: CONNECT host:port names the real destination.
-        const sock = this;
-        const origWrite = sock.write;
-        sock.write = function (this: net.Socket, chunk: unknown, ...rest: unknown[]) {
-          sock.write = origWrite;
-          const text = typeof chunk === "string" ? chunk : Buffer.isBuffer(chunk) ? chunk.toString("latin1", 0, 300) : "";
-          const m = /^CONNECT ([^\s:]+|\[[^\]]+\]):(\d+) HTTP\//.exec(text);
-          if (m) push({ fn, kind: "tunnel", host: m[1], port: Number(m[2]), via: peer });
-          return (origWrite as (...a: unknown[]) => boolean).apply(this, [chunk, ...rest]);
-        } as typeof sock.write;
+        watch = peer;
       }
     }
-    return (origConnect as (...a: unknown[]) => net.Socket).apply(this, args);
+    const result = (origConnect as (...a: unknown[]) => net.Socket).apply(this, args);
+    if (fn && watch) {
+      // A proxy client's first bytes on the connection: CONNECT host:port names the real destination.
+      // (Hooked after connect(), which resets an instance's write.)
+      const sock = this;
+      const via = watch;
+      const origWrite = sock.write;
+      sock.write = function (this: net.Socket, chunk: unknown, ...rest: unknown[]) {
+        sock.write = origWrite;
+        const text = typeof chunk === "string" ? chunk : Buffer.isBuffer(chunk) ? chunk.toString("latin1", 0, 300) : "";
+        const m = /^CONNECT ([^\s:]+|\[[^\]]+\]):(\d+) HTTP\//.exec(text);
+        if (m) push({ fn, kind: "tunnel", host: m[1], port: Number(m[2]), via });
+        return (origWrite as (...a: unknown[]) => boolean).apply(this, [chunk, ...rest]);
+      } as typeof sock.write;
+    }
+    return result;
   } as typeof origConnect;
   const http = require("http") as typeof import("http");
   const https = require("https") as typeof import("https");
@@ -202,7 +222,8 @@ export function recordConnections(into: Recorded[]): () => void {
           if (typeof a[0] !== "function") keep(a[0]);
           const headers = req.getHeaders() as Record<string, unknown>;
           const call = awsCallOf(headers, req.method, req.path, chunks.join(""));
-          if (call) push({ fn, kind: "aws", host: String(req.host), port: peerPort, action: call.action, target: call.target });
+          if (call)
+            push({ fn, kind: "aws", host: String(req.host), port: peerPort, action: call.action, target: call.target });
           return (origEnd as (...x: unknown[]) => unknown)(...a);
         }) as typeof req.end;
       }
@@ -366,10 +387,15 @@ function templated(value: string, env: Record<string, string | undefined>, names
 export function callTemplate(
   r: Recorded,
   deployedEnvNames: string[],
+  /** Test values that stand for a template no variable carries (e.g. a secret ARN the event names). */
+  stands: [string, string][] = [],
 ): { action: string; resource: string; context: Record<string, string> } | undefined {
   const t = r.target ?? {};
   const env = r.env ?? {};
-  const tpl = (v: string) => templated(v, env, deployedEnvNames);
+  const tpl = (v: string) => {
+    const hit = stands.find(([test]) => v.startsWith(test));
+    return hit ? `${hit[1]}${v.slice(hit[0].length)}` : templated(v, env, deployedEnvNames);
+  };
   const svc = (r.action ?? "").split(":")[0];
   const action = r.action as string;
   // The deployed SDK always uses HTTPS; the test's plain-HTTP stand-ins do not change what IAM sees.
@@ -379,7 +405,11 @@ export function callTemplate(
     return { action, resource: `arn:aws:dynamodb:\${region}:\${account}:table/${tpl(t.table)}`, context: {} };
   if (svc === "s3" && t.bucket) {
     if (action === "s3:ListBucket")
-      return { action, resource: `arn:aws:s3:::${tpl(t.bucket)}`, context: { ...tls, "s3:prefix": tpl(t.prefix ?? "") } };
+      return {
+        action,
+        resource: `arn:aws:s3:::${tpl(t.bucket)}`,
+        context: { ...tls, "s3:prefix": tpl(t.prefix ?? "") },
+      };
     return { action, resource: `arn:aws:s3:::${tpl(t.bucket)}/${tpl(t.key ?? "")}`, context: tls };
   }
   if (svc === "rds-data" && t.resourceArn) return { action, resource: tpl(t.resourceArn), context: {} };
@@ -391,13 +421,15 @@ export function callTemplate(
  * declared flows (VpcFunction flowSpecs), each CONNECT through the proxy must name a host the proxy
  * tier's whitelist admits, and each AWS call must be declared in functions/<fn>/aws-calls.ts and
  * allowed, for the resource it targets, by the function's role (and the target's resource or key
- * policy) in the graph. `logical` translates a recorded host:port into what it stands for; without it
- * the environment the record was made under is mapped onto the deployed function's (logicalFromEnv).
+ * policy) in the graph. A recorded host:port stands for what the variable that named it names in the
+ * deployed function (logicalFromEnv); `logical` maps what no variable names (an address the event
+ * carries, a stand-in bundle's servers).
  */
 export function uncoveredConnections(
   resources: Res[],
   recorded: Recorded[],
   logical?: (host: string, port: number) => LogicalTarget | undefined,
+  stands: [string, string][] = [],
 ): ConnectionFinding[] {
   const out: ConnectionFinding[] = [];
   const seen = new Set<string>();
@@ -419,7 +451,7 @@ export function uncoveredConnections(
     const deployedEnv =
       (lambda?.inputs.environment as { variables?: Record<string, string> } | undefined)?.variables ?? {};
     const map = (host: string, port: number) =>
-      logical ? logical(host, port) : logicalFromEnv({ host, port, env: r.env }, deployedEnv, ctx.region);
+      logicalFromEnv({ host, port, env: r.env }, deployedEnv, ctx.region) ?? logical?.(host, port);
     const add = (f: ConnectionFinding) => {
       const key = `${f.fn} ${f.what} ${f.problem}`;
       if (!seen.has(key)) {
@@ -439,7 +471,7 @@ export function uncoveredConnections(
     if (r.kind === "aws") {
       const decl = DECLARATIONS.find((d) => d.functionName === name);
       const action = r.action as string;
-      const tpl = callTemplate(r, Object.keys(deployedEnv));
+      const tpl = callTemplate(r, Object.keys(deployedEnv), stands);
       if (!decl || !decl.calls.some((c) => c.action.toLowerCase() === action.toLowerCase())) {
         add({
           fn: r.fn,
@@ -543,7 +575,12 @@ export function uncoveredConnections(
     const covered = specs.some((s) => {
       if (t.viaProxy) return proxyFlow(t.port) === s;
       if (t.awsService) return s.kind === "awsService" && s.service === t.awsService && s.port === 443;
-      if (t.database) return (s.kind === "cidr" || s.kind === "securityGroup") && s.port === t.port && !lbGroups.has(String(s.securityGroupId));
+      if (t.database)
+        return (
+          (s.kind === "cidr" || s.kind === "securityGroup") &&
+          s.port === t.port &&
+          !lbGroups.has(String(s.securityGroupId))
+        );
       return s.kind === "internet" && s.port === t.port && (s.host ?? "").toLowerCase() === t.host.toLowerCase();
     });
     if (!covered) {

@@ -5,7 +5,7 @@ import { REPO_ROOT } from "../../components/bundle";
 import type { Graph } from "../../ops/synth-core";
 import { synthForTest } from "./graph";
 import { graphContext } from "../../ops/check/evidence";
-import { logicalFromEnv, Recorded, recordConnections, uncoveredConnections } from "./connections";
+import { LogicalTarget, logicalFromEnv, Recorded, recordConnections, uncoveredConnections } from "./connections";
 
 /**
  * For the real handler suites (test/handlers/*): record every connection, CONNECT and AWS request the
@@ -27,7 +27,16 @@ export function recordBundleConnections(): Recorded[] {
 
 type Res = Graph["resources"][number];
 
-const SYNTH_INPUTS = ["components", "stacks", "functions", "ops", "examples", "index.ts", "Pulumi.dev.yaml", "package-lock.json"];
+const SYNTH_INPUTS = [
+  "components",
+  "stacks",
+  "functions",
+  "ops",
+  "examples",
+  "index.ts",
+  "Pulumi.dev.yaml",
+  "package-lock.json",
+];
 
 function hashInputs(): string {
   const h = createHash("sha256");
@@ -66,13 +75,24 @@ export async function devGraphResources(): Promise<Res[]> {
  * The last test of a handler suite: what the bundle `fn` did is covered in the dev stack. Fails when
  * nothing of `fn` was recorded (a filtered run: run the whole file).
  */
-export function testBundleConnectionsDeclared(fn: string, recorded: Recorded[], expected: string[]): void {
+export function testBundleConnectionsDeclared(
+  fn: string,
+  recorded: Recorded[],
+  expected: string[],
+  opts: {
+    /** Addresses no variable names (the suite says what they stand for, e.g. a host the event carries). */
+    logical?: (host: string, port: number) => LogicalTarget | undefined;
+    /** Resource prefixes no variable names, and the template each stands for (see callTemplate). */
+    stands?: [string, string][];
+  } = {},
+): void {
+  const { logical, stands } = opts;
   test(`every connection and AWS call the ${fn} bundle made is a declared flow and an allowed IAM statement in dev`, async () => {
     const mine = recorded.filter((r) => r.fn === fn);
     const resources = await devGraphResources();
     // Not vacuous: the suite made the connections and calls this function is known for.
-    expect(summarize(resources, mine)).toEqual(expect.arrayContaining(expected));
-    expect(uncoveredConnections(resources, mine)).toEqual([]);
+    expect(summarize(resources, mine, logical)).toEqual(expect.arrayContaining(expected));
+    expect(uncoveredConnections(resources, mine, logical, stands)).toEqual([]);
   }, 180_000);
 }
 
@@ -80,7 +100,11 @@ export function testBundleConnectionsDeclared(fn: string, recorded: Recorded[], 
  * One line per distinct thing recorded: "aws <action>", "connect <variable that named it>",
  * "tunnel <variable>" (a CONNECT through the proxy), or the raw address when nothing maps it.
  */
-export function summarize(resources: Res[], recorded: Recorded[]): string[] {
+export function summarize(
+  resources: Res[],
+  recorded: Recorded[],
+  logical?: (host: string, port: number) => LogicalTarget | undefined,
+): string[] {
   const ctx = graphContext(resources);
   const out = new Set<string>();
   for (const r of recorded) {
@@ -89,10 +113,11 @@ export function summarize(resources: Res[], recorded: Recorded[]): string[] {
       continue;
     }
     const lambda = resources.find(
-      (x) => x.type === "aws:lambda/function:Function" && (x.name === `${r.fn}-fn` || x.name === `${r.fn}-connector-fn`),
+      (x) =>
+        x.type === "aws:lambda/function:Function" && (x.name === `${r.fn}-fn` || x.name === `${r.fn}-connector-fn`),
     );
     const env = (lambda?.inputs.environment as { variables?: Record<string, string> } | undefined)?.variables ?? {};
-    const t = logicalFromEnv(r, env, ctx.region);
+    const t = logicalFromEnv(r, env, ctx.region) ?? logical?.(r.host, r.port);
     out.add(`${r.kind} ${t?.env ?? `${r.host}:${r.port}`}`);
   }
   return [...out].sort();
