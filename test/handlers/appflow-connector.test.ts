@@ -849,9 +849,8 @@ describe("the AppFlow SDK's request and response shapes", () => {
 // The database host and port come from the connector profile in the event, not from a variable: the
 // suite's PostgreSQL (and the closed ports the failure tests name) stand for the database a deployed
 // profile names, which ALLOWED_DB_HOSTS limits to the stack's cluster endpoints on 5432. The secret ARN
-// comes in the event too: AppFlow passes its own profile's secret, so both of the suite's secrets (the
-// good one and the one holding a wrong password) stand for that profile's secret in the stack.
-const SECRET_PREFIX = "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:appflow!123456789012-";
+// comes in the event too: AppFlow passes its own profile's secret, so each of the suite's secrets (one
+// per profile it tests: good, wrong password, odd values) stands for that profile's secret in the stack.
 testBundleConnectionsDeclared(
   "appflow-connector",
   connections,
@@ -861,9 +860,11 @@ testBundleConnectionsDeclared(
       (host === "localhost" || host === "127.0.0.1") && profilePorts.has(port)
         ? { host: "the connector profile's database host", port: 5432, database: true, env: "the connector profile" }
         : undefined,
-    stands: ["pg-connector-profile-", "pg-connector-badprofile-"].map((p) => [
-      `${SECRET_PREFIX}${p}`,
-      "arn:aws:secretsmanager:${region}:${account}:secret:appflow!${account}-${profile}-",
-    ]),
+    stands: [
+      [
+        /^arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:appflow!123456789012-[a-z0-9-]+-(?=[A-Za-z0-9]{6}$)/,
+        "arn:aws:secretsmanager:${region}:${account}:secret:appflow!${account}-${profile}-",
+      ],
+    ],
   },
 );

@@ -95,7 +95,7 @@ export function awsCallOf(
   method: string,
   rawPath: string,
   body: string,
-): { action: string; target: AwsTarget } | undefined {
+): { action: string; target: AwsTarget; more?: AwsTarget[] } | undefined {
   const h = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), String(v)]));
   const scope = /Credential=[^/]+\/\d{8}\/[^/]+\/([^/]+)\/aws4_request/.exec(h.authorization ?? "")?.[1];
   if (!scope) return undefined;
@@ -124,7 +124,15 @@ export function awsCallOf(
     const t: AwsTarget = { bucket };
     if (key) t.key = key;
     if (!key && method === "GET") return { action: "s3:ListBucket", target: { bucket, prefix: q.get("prefix") ?? "" } };
-    if (!key && method === "POST" && q.has("delete")) return { action: "s3:DeleteObject", target: t };
+    if (!key && method === "POST" && q.has("delete")) {
+      // DeleteObjects: s3:DeleteObject on every key of the request body (the first one stands for the call).
+      const keys = [...body.matchAll(/<Key>([^<]*)<\/Key>/g)].map((x) => decodeXml(x[1]));
+      return {
+        action: "s3:DeleteObject",
+        target: { bucket, key: keys[0] ?? "" },
+        more: keys.slice(1).map((k) => ({ bucket, key: k })),
+      };
+    }
     const byMethod: Record<string, string> = {
       PUT: "PutObject",
       GET: "GetObject",
@@ -142,6 +150,13 @@ export function awsCallOf(
     };
   }
   return { action: `${scope}:${method} ${pathPart}`, target: {} };
+}
+
+function decodeXml(s: string): string {
+  return s.replace(
+    /&lt;|&gt;|&quot;|&apos;|&amp;/g,
+    (e) => ({ "&lt;": "<", "&gt;": ">", "&quot;": '"', "&apos;": "'", "&amp;": "&" })[e] as string,
+  );
 }
 
 function snapshotEnv(): Record<string, string | undefined> {
@@ -222,8 +237,8 @@ export function recordConnections(into: Recorded[]): () => void {
           if (typeof a[0] !== "function") keep(a[0]);
           const headers = req.getHeaders() as Record<string, unknown>;
           const call = awsCallOf(headers, req.method, req.path, chunks.join(""));
-          if (call)
-            push({ fn, kind: "aws", host: String(req.host), port: peerPort, action: call.action, target: call.target });
+          for (const target of call ? [call.target, ...(call.more ?? [])] : [])
+            push({ fn, kind: "aws", host: String(req.host), port: peerPort, action: call?.action, target });
           return (origEnd as (...x: unknown[]) => unknown)(...a);
         }) as typeof req.end;
       }
@@ -388,13 +403,13 @@ export function callTemplate(
   r: Recorded,
   deployedEnvNames: string[],
   /** Test values that stand for a template no variable carries (e.g. a secret ARN the event names). */
-  stands: [string, string][] = [],
+  stands: [RegExp, string][] = [],
 ): { action: string; resource: string; context: Record<string, string> } | undefined {
   const t = r.target ?? {};
   const env = r.env ?? {};
   const tpl = (v: string) => {
-    const hit = stands.find(([test]) => v.startsWith(test));
-    return hit ? `${hit[1]}${v.slice(hit[0].length)}` : templated(v, env, deployedEnvNames);
+    const hit = stands.find(([test]) => test.test(v));
+    return hit ? v.replace(hit[0], hit[1]) : templated(v, env, deployedEnvNames);
   };
   const svc = (r.action ?? "").split(":")[0];
   const action = r.action as string;
@@ -429,7 +444,7 @@ export function uncoveredConnections(
   resources: Res[],
   recorded: Recorded[],
   logical?: (host: string, port: number) => LogicalTarget | undefined,
-  stands: [string, string][] = [],
+  stands: [RegExp, string][] = [],
 ): ConnectionFinding[] {
   const out: ConnectionFinding[] = [];
   const seen = new Set<string>();

@@ -82,8 +82,8 @@ export function testBundleConnectionsDeclared(
   opts: {
     /** Addresses no variable names (the suite says what they stand for, e.g. a host the event carries). */
     logical?: (host: string, port: number) => LogicalTarget | undefined;
-    /** Resource prefixes no variable names, and the template each stands for (see callTemplate). */
-    stands?: [string, string][];
+    /** Resource values no variable names (matched), and the template each stands for (see callTemplate). */
+    stands?: [RegExp, string][];
   } = {},
 ): void {
   const { logical, stands } = opts;
