@@ -344,6 +344,9 @@ export function logicalFromEnv(
       const deployed = (deployedEnv[name] ?? "").match(URLS)?.[i];
       if (!deployed) continue;
       const d = hostPort(new URL(deployed));
+      // A private API's own name resolves to the VPC's execute-api endpoint (private DNS).
+      if (/\.execute-api\.[a-z0-9-]+\.amazonaws\.com$/.test(d.host))
+        return { ...d, awsService: "execute-api", env: name };
       return { ...d, viaProxy: name === "PROXY_URL" || undefined, env: name };
     }
   }
