@@ -69,11 +69,6 @@ function callerFunction(): string | undefined {
   return undefined;
 }
 
-/** service:Action of a SigV4-signed request (JSON protocols by X-Amz-Target, others by scope and method). */
-export function awsActionOf(headers: Record<string, unknown>, method: string, path: string): string | undefined {
-  return awsCallOf(headers, method, path, "")?.action;
-}
-
 const RDS_DATA_PATHS: Record<string, string> = {
   "/Execute": "ExecuteStatement",
   "/BatchExecute": "BatchExecuteStatement",
