@@ -67,6 +67,12 @@ export interface PrivateApiArgs {
    * SigV4-signed requests carry an account, so every route must use AWS_IAM authorization. Default none.
    */
   consumerAccountIds?: string[];
+  /**
+   * Who inside the VPC calls the API (recorded on the component for the offline check, which proves
+   * each one's whole path: security groups both ways on 443, private DNS, the resource policy, methods,
+   * integrations and the Lambda permission). Admitting them to the endpoint is the caller's job.
+   */
+  callers?: PrivateApiCallers;
   /** Default authorization of routes that do not set one. Default "NONE" (the resource policy is the gate). */
   authorization?: "NONE" | "AWS_IAM";
   /** Stage name. Default "v1". */
@@ -572,6 +578,16 @@ export function parseExecutionArn(arn: string): { partition: string; region: str
   return { partition: m[1], region: m[2], account: m[3], apiId: m[4] };
 }
 
+/** Declared in-VPC callers of a private API. */
+export interface PrivateApiCallers {
+  /** Security groups whose members call through the execute-api endpoint. */
+  securityGroupIds?: pulumi.Input<string>[];
+  /** Address blocks whose hosts call through the execute-api endpoint. */
+  cidrs?: string[];
+  /** Names of VpcFunction components among the callers (their groups are in securityGroupIds). */
+  functions?: string[];
+}
+
 /** How callers that do not resolve the private DNS name (on-premises over Direct Connect/VPN, VPCs with private DNS off) call the API. */
 export interface NoPrivateDnsAccess {
   /** `https://{api-id}-{vpce-id}.execute-api.{region}.amazonaws.com/{stage}`: public DNS names that resolve to each endpoint's private IPs. */
@@ -633,6 +649,11 @@ export class PrivateApi extends pulumi.ComponentResource {
         stageName: plan.stageName,
         routes: plan.routes.map((r) => `${r.method} ${r.path}`),
         consumerAccountIds: plan.consumerAccountIds,
+        callers: {
+          securityGroupIds: args.callers?.securityGroupIds ?? [],
+          cidrs: args.callers?.cidrs ?? [],
+          functions: args.callers?.functions ?? [],
+        },
       },
       opts,
     );

@@ -19,9 +19,10 @@ import { awsCalls as saas } from "../../functions/saas-export/aws-calls";
 import { awsCalls as dbWriter } from "../../functions/db-writer/aws-calls";
 import { awsCalls as pets } from "../../functions/pets-api/aws-calls";
 import { awsCalls as appflow } from "../../functions/appflow-connector/aws-calls";
+import { awsCalls as athena } from "../../functions/athena-connector/aws-calls";
 
 /** Every handler's declared AWS calls (functions/<name>/aws-calls.ts). */
-export const DECLARATIONS: FunctionAwsCalls[] = [kintone, saas, dbWriter, pets, appflow];
+export const DECLARATIONS: FunctionAwsCalls[] = [kintone, saas, dbWriter, pets, appflow, athena];
 
 /** The resource shape every evidence check reads (a graph.json resource). */
 export interface EvidenceResource {

@@ -28,6 +28,8 @@ export function requiredForbiddenPaths(cfg: EnvConfig): RequiredPath[] {
     ["pets-api", !!cfg.privateApi?.enabled, db(cfg.privateApi?.petsApi.access ?? "data-api")],
     ["appflow-connector", !!cfg.appflowConnector?.enabled, ["secretsmanager"]],
     ["athena-connector-connector", !!cfg.athenaConnector?.enabled && !!cfg.proxyTier, ["secretsmanager", "s3"]],
+    // The private API's sample consumer reaches only the execute-api endpoint.
+    ["private-api-caller", !!cfg.privateApi?.enabled && !!cfg.privateApi.consumers.sampleCaller, ["execute-api"]],
   ];
   // The proxy tier's clients: a way out around Squid is a violation whatever the endpoints.
   const proxyClients = new Set(["saas-export", "athena-connector-connector"]);

@@ -191,10 +191,20 @@ const privateApi = z.strictObject({
   throttling: z
     .strictObject({ rateLimit: z.number().default(100), burstLimit: z.number().default(200) })
     .default({ rateLimit: 100, burstLimit: 200 }),
-  /** Who may call besides the network's own execute-api endpoint: endpoint ids (any account) and accounts (signed requests only). */
+  /**
+   * Who may call besides the network's own execute-api endpoint: endpoint ids (any account) and accounts
+   * (signed requests only); and who in the network VPC calls through its endpoint: security groups,
+   * address blocks, and/or a sample caller function the kit creates (each admitted to the endpoint on 443).
+   */
   consumers: z
-    .strictObject({ vpcEndpointIds: z.array(z.string()).default([]), accountIds: z.array(z.string()).default([]) })
-    .default({ vpcEndpointIds: [], accountIds: [] }),
+    .strictObject({
+      vpcEndpointIds: z.array(z.string()).default([]),
+      accountIds: z.array(z.string()).default([]),
+      securityGroupIds: z.array(z.string()).default([]),
+      cidrs: z.array(z.string()).default([]),
+      sampleCaller: z.boolean().default(false),
+    })
+    .default({ vpcEndpointIds: [], accountIds: [], securityGroupIds: [], cidrs: [], sampleCaller: false }),
   /** "NONE" (the resource policy is the gate) or "AWS_IAM" (SigV4; required for consumers.accountIds). */
   authorization: z.enum(["NONE", "AWS_IAM"]).default("NONE"),
   /** JSON access logs (needs the account's API Gateway CloudWatch role; see manageAccountCloudWatchRole). */

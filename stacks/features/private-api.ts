@@ -1,13 +1,20 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { ConfigError } from "../../components/errors";
-import { endpointIdProblem, NoPrivateDnsAccess, PrivateApi, stageSettingsErrors } from "../../components/private-api";
+import {
+  endpointIdProblem,
+  NoPrivateDnsAccess,
+  PrivateApi,
+  PrivateApiCallers,
+  stageSettingsErrors,
+} from "../../components/private-api";
 import { VpcFunction } from "../../components/vpc-function";
 import { ACCOUNT_ID_RE, accountIdOf, EnvConfig, EnvConfigInput, PROJECT as P, sameAccount } from "../config/schema";
 import type { DataOutputs, NetworkOutputs } from "../config/outputs";
-import { allowToEndpoints } from "../endpoints";
+import { allowToEndpoints, serviceFlow } from "../endpoints";
 import { dataApiOffErrors, dbClientAccess, dbClientConfigErrors, pinRoleName, requiredDataOutput } from "../db-client";
 import type { Feature } from "./feature";
+import { cidrContains, parseCidr, tryParseCidr } from "../../components/cidr";
 
 export interface PrivateApiAppOutputs {
   privateApi?: {
@@ -89,6 +96,7 @@ export function privateApiConfigErrors(cfg: EnvConfigInput): ConfigError[] {
       ),
     );
   }
+  errors.push(...consumerErrors(cfg));
   if (!cfg.network.interfaceEndpoints.includes("execute-api") && ids.length === 0) {
     errors.push(
       new ConfigError(
@@ -115,6 +123,71 @@ export function privateApiConfigErrors(cfg: EnvConfigInput): ConfigError[] {
   errors.push(...dataApiOffErrors(cfg, access, k("petsApi.access")));
   return errors;
 }
+
+const SG_ID_RE = /^sg-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
+
+/**
+ * The in-VPC consumers (`privateApi.consumers.securityGroupIds`, `cidrs`, `sampleCaller`): each is
+ * admitted to the network's execute-api endpoint on 443, so the network must have that endpoint; groups
+ * are listed by id, blocks are private IPv4 networks (never 0.0.0.0/0), the sample caller sends unsigned
+ * requests (so the API's authorization must be NONE).
+ */
+function consumerErrors(cfg: EnvConfigInput): ConfigError[] {
+  const pa = cfg.privateApi;
+  if (!pa) return [];
+  const c = pa.consumers;
+  const k = (s: string) => `${P}:privateApi.consumers.${s}`;
+  const errors: ConfigError[] = [];
+  c.securityGroupIds.forEach((id, i) => {
+    if (!SG_ID_RE.test(id))
+      errors.push(
+        new ConfigError(
+          k(`securityGroupIds[${i}]`),
+          `"${id}" is not a security group id`,
+          "give the id of a security group in the network VPC, e.g. sg-0123456789abcdef0",
+        ),
+      );
+    else if (c.securityGroupIds.indexOf(id) !== i)
+      errors.push(new ConfigError(k(`securityGroupIds[${i}]`), `${id} is listed twice`, "list each group once"));
+  });
+  c.cidrs.forEach((text, i) => {
+    const parsed = tryParseCidr(text);
+    if (typeof parsed === "string")
+      errors.push(new ConfigError(k(`cidrs[${i}]`), parsed, "give a private IPv4 block, e.g. 10.0.0.0/24"));
+    else if (!PRIVATE_BLOCKS.some((p) => cidrContains(p, parsed)))
+      errors.push(
+        new ConfigError(
+          k(`cidrs[${i}]`),
+          `${text} is not a private (RFC 1918) block${parsed.prefix === 0 ? ": it would admit every address" : ""}`,
+          "list the callers' private networks (10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16), e.g. the subnets they run in",
+        ),
+      );
+    else if (c.cidrs.indexOf(text) !== i)
+      errors.push(new ConfigError(k(`cidrs[${i}]`), `${text} is listed twice`, "list each block once"));
+  });
+  const inVpc = c.securityGroupIds.length > 0 || c.cidrs.length > 0 || c.sampleCaller;
+  if (inVpc && !cfg.network.interfaceEndpoints.includes("execute-api")) {
+    const key = c.sampleCaller ? "sampleCaller" : c.securityGroupIds.length > 0 ? "securityGroupIds" : "cidrs";
+    errors.push(
+      new ConfigError(
+        k(key),
+        "in-VPC consumers call through the network's execute-api interface endpoint, and the network has none",
+        `add execute-api to ${P}:network.interfaceEndpoints, or remove ${P}:privateApi.consumers.${key}`,
+      ),
+    );
+  }
+  if (c.sampleCaller && pa.authorization !== "NONE")
+    errors.push(
+      new ConfigError(
+        k("sampleCaller"),
+        "the sample caller sends unsigned requests, and the API's authorization is AWS_IAM",
+        `set ${P}:privateApi.authorization to NONE, or turn ${P}:privateApi.consumers.sampleCaller off`,
+      ),
+    );
+  return errors;
+}
+
+const PRIVATE_BLOCKS = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"].map(parseCidr);
 
 /**
  * docs/designs.md §5 in the apps role (account A): the pets service behind a PRIVATE REST API bound to the
@@ -190,6 +263,7 @@ export function privateApiApps(
   allowToEndpoints(cfg, network, "pets-api", vfn.securityGroupId, provider);
   const fn = vfn.fn;
 
+  const callers = inVpcConsumers(cfg, network, provider);
   const fromNetwork = cfg.network.interfaceEndpoints.includes("execute-api") ? [network.executeApiEndpointId] : [];
   // ANY on both resources: the function answers 405 with Allow itself, instead of API Gateway's 403
   // "Missing Authentication Token" for a method nobody routed.
@@ -210,9 +284,11 @@ export function privateApiApps(
       manageAccountCloudWatchRole: pa.manageAccountCloudWatchRole,
       logRetentionInDays: cfg.logRetentionInDays,
       description: `${cfg.stack}: pets service, reachable only through listed VPC endpoints`,
+      callers: callers.declared,
     },
     { provider },
   );
+  callers.attach(api);
   return {
     privateApi: {
       restApiId: api.restApiId,
@@ -225,6 +301,71 @@ export function privateApiApps(
       petsAccess: access,
     },
   };
+}
+
+/**
+ * The declared in-VPC callers: each listed security group and address block gets an ingress rule on
+ * the network's execute-api endpoint group (tcp/443), and with `sampleCaller` the kit adds
+ * `private-api-caller`, a VpcFunction in the network's private subnets whose only flow is 443 to that
+ * endpoint (allowed both ways), configured with the API's invoke URL once the API exists (`attach`).
+ */
+function inVpcConsumers(
+  cfg: EnvConfig,
+  network: NetworkOutputs,
+  provider: aws.Provider,
+): { declared: PrivateApiCallers; attach: (api: PrivateApi) => void } {
+  const c = cfg.privateApi?.consumers;
+  if (!c || !cfg.network.interfaceEndpoints.includes("execute-api")) return { declared: {}, attach: () => undefined };
+  for (const id of c.securityGroupIds)
+    new aws.vpc.SecurityGroupIngressRule(
+      `private-api-consumer-${id}`,
+      {
+        securityGroupId: network.endpointSecurityGroupId,
+        referencedSecurityGroupId: id,
+        ipProtocol: "tcp",
+        fromPort: 443,
+        toPort: 443,
+        description: `private API consumer ${id} to the execute-api endpoint`,
+      },
+      { provider },
+    );
+  for (const cidr of c.cidrs)
+    new aws.vpc.SecurityGroupIngressRule(
+      `private-api-consumer-${cidr.replace(/[./]/g, "-")}`,
+      {
+        securityGroupId: network.endpointSecurityGroupId,
+        cidrIpv4: cidr,
+        ipProtocol: "tcp",
+        fromPort: 443,
+        toPort: 443,
+        description: `private API consumers in ${cidr} to the execute-api endpoint`,
+      },
+      { provider },
+    );
+  const declared: PrivateApiCallers = { securityGroupIds: [...c.securityGroupIds], cidrs: [...c.cidrs], functions: [] };
+  if (!c.sampleCaller) return { declared, attach: () => undefined };
+  // The caller is created before the API (the API records the caller's group), so its URL arrives later.
+  let setUrl: (u: pulumi.Output<string>) => void = () => undefined;
+  const apiUrl = new Promise<pulumi.Output<string>>((resolve) => (setUrl = resolve));
+  const caller = new VpcFunction(
+    "private-api-caller",
+    {
+      source: "private-api-caller",
+      description: "sample consumer of the private API: GET /pets through the execute-api endpoint",
+      vpcId: network.vpcId,
+      subnetIds: network.privateSubnetIds,
+      flows: [serviceFlow(cfg, network, "execute-api", "call the private API through the execute-api endpoint")],
+      environment: { API_URL: pulumi.output(apiUrl).apply((u) => u), CALL_TIMEOUT_MS: "5000" },
+      memorySize: 128,
+      timeout: 10,
+      logRetentionInDays: cfg.logRetentionInDays,
+    },
+    { provider },
+  );
+  allowToEndpoints(cfg, network, "private-api-caller", caller.securityGroupId, provider);
+  declared.securityGroupIds = [...(declared.securityGroupIds ?? []), caller.securityGroupId];
+  declared.functions = ["private-api-caller"];
+  return { declared, attach: (api) => setUrl(api.invokeUrl) };
 }
 
 /** docs/designs.md §5: the pets service behind a PRIVATE REST API (docs/private-api.md). */

@@ -7,6 +7,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { loadBundledHandler } from "../support/bundled";
+import { recordBundleConnections, testBundleConnectionsDeclared } from "../support/handler-connections";
 import { captureJsonLogs } from "../support/log-capture";
 import { freePort, PgServer, startPostgres } from "../support/postgres";
 import { FakeSecretsManager } from "../fakes/secrets-manager";
@@ -30,6 +31,9 @@ const BAD_SECRET = "appflow!123456789012-pg-connector-badprofile";
 const FIXTURES = path.join(__dirname, "..", "fixtures", "appflow");
 const BIG = 9007199254740991n; // 2^53 - 1: ids above it lose precision as JavaScript numbers
 
+const connections = recordBundleConnections();
+/** Ports the suite's connector profiles name for the database (its PostgreSQL, a closed port). */
+const profilePorts = new Set<number>();
 let pg: PgServer;
 let secrets: FakeSecretsManager;
 let goodArn: string;
@@ -135,6 +139,7 @@ function expectError(r: Response, code: string, message?: RegExp): void {
 
 beforeAll(async () => {
   pg = await startPostgres();
+  profilePorts.add(pg.port);
   secrets = new FakeSecretsManager();
   await secrets.start();
   goodArn = secrets.setSecret(GOOD_SECRET, JSON.stringify({ username: READER, password: READER_PASSWORD }));
@@ -347,6 +352,7 @@ describe("credentials from the connection's secret", () => {
 describe("database path failures", () => {
   test("nothing listening on the profile's port is ServiceUnavailable naming host and port", async () => {
     const port = await freePort();
+    profilePorts.add(port);
     const r = await main.handler(fixture("validate-credentials", {}, { PORT: String(port) }));
     expectError(
       r,
@@ -839,3 +845,26 @@ describe("the AppFlow SDK's request and response shapes", () => {
     }
   });
 });
+
+// The database host and port come from the connector profile in the event, not from a variable: the
+// suite's PostgreSQL (and the closed ports the failure tests name) stand for the database a deployed
+// profile names, which ALLOWED_DB_HOSTS limits to the stack's cluster endpoints on 5432. The secret ARN
+// comes in the event too: AppFlow passes its own profile's secret, so each of the suite's secrets (one
+// per profile it tests: good, wrong password, odd values) stands for that profile's secret in the stack.
+testBundleConnectionsDeclared(
+  "appflow-connector",
+  connections,
+  ["aws secretsmanager:GetSecretValue", "connect AWS_ENDPOINT_URL_SECRETS_MANAGER", "connect the connector profile"],
+  {
+    logical: (host, port) =>
+      (host === "localhost" || host === "127.0.0.1") && profilePorts.has(port)
+        ? { host: "the connector profile's database host", port: 5432, database: true, env: "the connector profile" }
+        : undefined,
+    stands: [
+      [
+        /^arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:appflow!123456789012-[a-z0-9-]+-(?=[A-Za-z0-9]{6}$)/,
+        "arn:aws:secretsmanager:${region}:${account}:secret:appflow!${account}-${profile}-",
+      ],
+    ],
+  },
+);

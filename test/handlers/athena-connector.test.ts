@@ -20,6 +20,7 @@ import type { ColumnType } from "../../functions/athena-connector/tables";
 import { loadBundledHandler } from "../support/bundled";
 import { freePort } from "../support/squid";
 import { resetProxyClient, SaasProxy, startSaasProxy } from "../support/saas-proxy";
+import { recordBundleConnections, testBundleConnectionsDeclared } from "../support/handler-connections";
 import { RunningMoto, startMoto } from "../support/moto-server";
 import { FakeSaas } from "../fakes/saas";
 import { FakeSecretsManager } from "../fakes/secrets-manager";
@@ -48,6 +49,7 @@ const identity = {
 };
 
 let proxy: SaasProxy;
+const connections = recordBundleConnections();
 let saas: FakeSaas;
 let secrets: FakeSecretsManager;
 let moto: RunningMoto;
@@ -466,3 +468,10 @@ describe("athena-connector (bundled) through a real Squid", () => {
     expect(err.message).toMatch(/ATHENA_TABLES\[0\]\.columns: is empty/);
   });
 });
+
+testBundleConnectionsDeclared("athena-connector", connections, [
+  "aws secretsmanager:GetSecretValue",
+  "connect AWS_ENDPOINT_URL_SECRETS_MANAGER",
+  "connect PROXY_URL",
+  "tunnel ATHENA_TABLES",
+]);

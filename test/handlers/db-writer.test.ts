@@ -11,6 +11,7 @@ import * as path from "path";
 import { Client } from "pg";
 import type { WriteSummary } from "../../functions/db-writer/index";
 import { loadBundledHandler } from "../support/bundled";
+import { recordBundleConnections, testBundleConnectionsDeclared } from "../support/handler-connections";
 import { captureJsonLogs } from "../support/log-capture";
 import { freePort, PgServer, startPostgres } from "../support/postgres";
 import { makeCertificates } from "../fakes/saas";
@@ -27,6 +28,7 @@ interface UserIn {
 }
 
 const SECRET = "rds/app-cluster-master";
+const connections = recordBundleConnections();
 let pg: PgServer;
 let secrets: FakeSecretsManager;
 let secretArn: string;
@@ -641,3 +643,9 @@ describe("connection", () => {
     );
   });
 });
+
+testBundleConnectionsDeclared("db-writer", connections, [
+  "aws secretsmanager:GetSecretValue",
+  "connect AWS_ENDPOINT_URL_SECRETS_MANAGER",
+  "connect DB_HOST",
+]);

@@ -24,6 +24,7 @@ import { FakeKintone, LIMITS } from "../fakes/kintone-server";
 import { FakeSecretsManager } from "../fakes/secrets-manager";
 import { captureJsonLogs } from "../support/log-capture";
 import { MotoServer, startMoto } from "../support/moto";
+import { recordBundleConnections, testBundleConnectionsDeclared } from "../support/handler-connections";
 import { CreateTableCommand, DeleteTableCommand, DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
 
 type Handler = (
@@ -51,6 +52,7 @@ const FIELDS = {
   recordNo: "RECORD_NUMBER",
 };
 
+const connections = recordBundleConnections();
 let kintone: FakeKintone;
 let secrets: FakeSecretsManager;
 let moto: MotoServer;
@@ -782,3 +784,12 @@ describe("default transform rules (sources)", () => {
     );
   });
 });
+
+testBundleConnectionsDeclared("kintone-sync", connections, [
+  "aws dynamodb:GetItem",
+  "aws dynamodb:PutItem",
+  "aws secretsmanager:GetSecretValue",
+  "connect AWS_ENDPOINT_URL_DYNAMODB",
+  "connect AWS_ENDPOINT_URL_SECRETS_MANAGER",
+  "connect KINTONE_BASE_URL",
+]);

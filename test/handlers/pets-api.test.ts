@@ -12,6 +12,7 @@ import * as path from "path";
 import { Client } from "pg";
 import type { RestProxyEvent, RestProxyResult } from "../../functions/pets-api/index";
 import { loadBundledHandler } from "../support/bundled";
+import { recordBundleConnections, testBundleConnectionsDeclared } from "../support/handler-connections";
 import { freePort, PgServer, startPostgres } from "../support/postgres";
 import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { MotoServer, startMoto } from "../support/moto";
@@ -34,6 +35,7 @@ const CLUSTER_ARN = `arn:aws:rds:${REGION}:123456789012:cluster:app-db`;
 const DBS: Record<Access, string> = { pg: "pets_pg", "data-api": "pets_dataapi" };
 const VPCE = "vpce-0a1b2c3d4e5f60718";
 
+const connections = recordBundleConnections();
 let server: PgServer;
 let moto: MotoServer;
 let secretArn: string;
@@ -715,3 +717,9 @@ describe("failures", () => {
     }
   });
 });
+
+testBundleConnectionsDeclared("pets-api", connections, [
+  "aws secretsmanager:GetSecretValue",
+  "connect AWS_ENDPOINT_URL_SECRETS_MANAGER",
+  "connect DB_HOST",
+]);

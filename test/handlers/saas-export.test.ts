@@ -15,6 +15,7 @@ import type { ExportSummary, PartitionManifest } from "../../functions/saas-expo
 import { loadBundledHandler } from "../support/bundled";
 import { freePort } from "../support/squid";
 import { resetProxyClient, SaasProxy, startSaasProxy } from "../support/saas-proxy";
+import { recordBundleConnections, testBundleConnectionsDeclared } from "../support/handler-connections";
 import { FakeS3 } from "../fakes/s3";
 import { FakeSaas } from "../fakes/saas";
 import { FakeSecretsManager } from "../fakes/secrets-manager";
@@ -44,6 +45,7 @@ const part = (runId: string, i: number, date = DATE) =>
 const manifestKeyOf = (runId: string, date = DATE) => `${runDirOf(runId, date)}_manifest.json`;
 
 let proxy: SaasProxy;
+const connections = recordBundleConnections();
 let saas: FakeSaas;
 let s3: FakeS3;
 let secrets: FakeSecretsManager;
@@ -645,3 +647,15 @@ describe("saas-export handler (bundled) through a real Squid", () => {
     expect(s3.ops).toHaveLength(0);
   });
 });
+
+testBundleConnectionsDeclared("saas-export", connections, [
+  "aws s3:DeleteObject",
+  "aws s3:GetObject",
+  "aws s3:ListBucket",
+  "aws s3:PutObject",
+  "aws secretsmanager:GetSecretValue",
+  "connect AWS_ENDPOINT_URL_S3",
+  "connect AWS_ENDPOINT_URL_SECRETS_MANAGER",
+  "connect PROXY_URL",
+  "tunnel SAAS_URL",
+]);

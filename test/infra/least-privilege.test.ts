@@ -25,7 +25,7 @@ beforeAll(async () => {
     },
     "vpc-lambda-kit:privateApi": {
       stageName: "v1",
-      consumers: { vpcEndpointIds: [], accountIds: [] },
+      consumers: { vpcEndpointIds: [], accountIds: [], sampleCaller: true },
       petsApi: { access: "pg" },
       manageAccountCloudWatchRole: true,
     },
@@ -125,13 +125,14 @@ test("service trust policies carry aws:SourceAccount where the service sets it",
     expect(trust(r)[0].Condition).toEqual({ StringEquals: { "aws:SourceAccount": expect.stringMatching(/^\d{12}$/) } });
 });
 
-test("the dev stack requires the five no-internet verdicts, and has them", async () => {
+test("the dev stack requires the six no-internet verdicts, and has them", async () => {
   expect(requiredForbiddenPaths(cfg).map((r) => r.subject)).toEqual([
     "saas-export",
     "db-writer",
     "pets-api",
     "appflow-connector",
     "athena-connector-connector",
+    "private-api-caller",
   ]);
   const out = await runCheck(graph, { cfg });
   const noInternet = out.report.forbidden.filter((f) => f.check === "no-internet");
@@ -140,6 +141,7 @@ test("the dev stack requires the five no-internet verdicts, and has them", async
     ["athena-connector-connector", "OK"],
     ["db-writer", "OK"],
     ["pets-api", "OK"],
+    ["private-api-caller", "OK"],
     ["saas-export", "OK"],
   ]);
 });

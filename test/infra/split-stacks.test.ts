@@ -208,6 +208,7 @@ test("dev-apps' functions run in dev-network's private subnets, reach its endpoi
     "db-writer-to-endpoints",
     "kintone-sync-to-endpoints",
     "pets-api-to-endpoints",
+    "private-api-caller-to-endpoints",
     "saas-export-to-endpoints",
   ]);
   expect(netOut.endpointSecurityGroupId).toBe(network.one("aws:ec2/securityGroup:SecurityGroup", "endpoints-sg").id);

@@ -13,9 +13,9 @@
 import type { FlowResult } from "../flows";
 import { GraphModel, mockAutoName, Res } from "../model/graph";
 import { T } from "../model/types";
-import { strings } from "../model/values";
+import { Cidr, cidrOf, strings } from "../model/values";
 import { isPrivateApi, privateApiVerdict } from "./api-policy";
-import { rulePeers, rulePermits, sgRules } from "./security-groups";
+import { rulePeers, rulePermits, sgAllows, sgRules } from "./security-groups";
 
 const METHOD = "aws:apigateway/method:Method";
 const INTEGRATION = "aws:apigateway/integration:Integration";
@@ -61,6 +61,145 @@ function integrationTarget(m: GraphModel, uri: string): Res | undefined {
 interface Hop {
   step: string;
   problem?: string;
+}
+
+const PRIVATE_API_COMPONENT = "vpc-lambda-kit:api:PrivateApi";
+
+interface DeclaredCaller {
+  /** How the report names the caller. */
+  who: string;
+  /** The flow's `fn`: the caller function's component name, else `caller <who>`. */
+  fn: string;
+  sgId?: string;
+  cidr?: string;
+}
+
+/**
+ * The callers the stack declares for `api` (config privateApi.consumers, recorded as `callers` on the
+ * PrivateApi component): security groups (a caller function by its group) and address blocks.
+ * Undefined when the component declares none: then the callers are read from the endpoint's rules.
+ */
+function declaredCallers(m: GraphModel, api: Res): DeclaredCaller[] | undefined {
+  const comp = m.byUrn(api.parent);
+  if (!comp || comp.type !== PRIVATE_API_COMPONENT) return undefined;
+  const c = comp.inputs.callers as { securityGroupIds?: unknown; cidrs?: unknown; functions?: unknown } | undefined;
+  const sgs = strings(c?.securityGroupIds);
+  const cidrs = strings(c?.cidrs);
+  if (sgs.length === 0 && cidrs.length === 0) return undefined;
+  const fnNames = strings(c?.functions);
+  const fnOfSg = (id: string): string | undefined =>
+    fnNames.find((n) => {
+      const comp = m.all("vpc-lambda-kit:functions:VpcFunction").find((v) => v.name === n);
+      return m.all(T.sg).some((g) => g.id === id && (g.name === `${n}-sg` || (comp && g.parent === comp.urn)));
+    });
+  return [
+    ...sgs.map((id) => {
+      const fn = fnOfSg(id);
+      return {
+        who: fn ? `function ${fn} (security group ${m.label(id, T.sg)})` : `security group ${m.label(id, T.sg)}`,
+        fn: fn ?? `caller security group ${m.label(id, T.sg)}`,
+        sgId: id,
+      };
+    }),
+    ...cidrs.map((cidr) => ({ who: `addresses in ${cidr}`, fn: `caller ${cidr}`, cidr })),
+  ];
+}
+
+/** Addresses of the endpoint's subnets (for CIDR egress rules towards it). */
+function endpointCidrs(m: GraphModel, ep: Res): Cidr[] {
+  return strings(ep.inputs.subnetIds)
+    .map((id) => m.byId(id, T.subnet))
+    .map((s) => (s ? m.subnetCidr(s) : undefined))
+    .filter((c): c is Cidr => c !== undefined);
+}
+
+/**
+ * The first hop of a declared caller: its own group lets it out on 443 to the endpoint (by the
+ * endpoint's group or CIDRs covering the endpoint's subnets), in the endpoint's VPC, and the
+ * endpoint's group admits it on 443 (by group reference or a CIDR covering the caller's block).
+ */
+function callerHops(m: GraphModel, ep: Res, epSgs: string[], c: DeclaredCaller): Hop[] {
+  const hops: Hop[] = [];
+  const vpcId = String(ep.inputs.vpcId ?? "");
+  if (c.sgId) {
+    const g = m.sg(c.sgId);
+    if (!g) {
+      hops.push({
+        step: `caller group ${c.sgId} is not in this stack: its egress to the endpoint is its owner's to allow (not proven here)`,
+      });
+    } else if (g.inputs.vpcId !== undefined && String(g.inputs.vpcId) !== vpcId) {
+      hops.push({
+        step: "caller security group",
+        problem: `${c.who} is in VPC ${m.label(g.inputs.vpcId, T.vpc)}, but ${ep.name} is in VPC ${m.label(vpcId, T.vpc)}: a caller reaches an interface endpoint only from its VPC; put the caller in ${m.label(vpcId, T.vpc)} or give its VPC an execute-api endpoint`,
+      });
+    } else {
+      const out = sgAllows(
+        m,
+        [c.sgId],
+        "egress",
+        { protocol: "tcp", port: 443 },
+        { sgIds: epSgs, cidrs: endpointCidrs(m, ep) },
+      );
+      hops.push(
+        out
+          ? { step: `${c.who}: egress tcp/443 to ${ep.name} by ${out.name}` }
+          : {
+              step: "caller security group",
+              problem: `${c.who} does not allow egress tcp/443 to ${ep.name} (its security group or subnets); add an egress rule to the endpoint's security group`,
+            },
+      );
+    }
+    const into = sgAllows(m, epSgs, "ingress", { protocol: "tcp", port: 443 }, { sgIds: [c.sgId] });
+    hops.push(
+      into
+        ? { step: `${ep.name} security group: ingress tcp/443 from ${c.who} by ${into.name}` }
+        : {
+            step: "endpoint security group",
+            problem: `the security group of ${ep.name} does not admit ${c.who} on tcp/443; add an ingress rule from it (privateApi.consumers.securityGroupIds)`,
+          },
+    );
+    return hops;
+  }
+  const block = cidrOf(c.cidr);
+  const into = block ? sgAllows(m, epSgs, "ingress", { protocol: "tcp", port: 443 }, { cidrs: [block] }) : undefined;
+  hops.push({
+    step: `callers in ${c.cidr}: their own egress and their route to ${ep.name}'s subnets are outside the graph (not proven here)`,
+  });
+  hops.push(
+    into
+      ? { step: `${ep.name} security group: ingress tcp/443 from ${c.cidr} by ${into.name}` }
+      : {
+          step: "endpoint security group",
+          problem: `the security group of ${ep.name} does not admit ${c.cidr} on tcp/443; add an ingress rule for the block (privateApi.consumers.cidrs)`,
+        },
+  );
+  return hops;
+}
+
+/** Without declared callers: every source the endpoint's group admits on 443 (security groups or CIDRs). */
+function undeclaredCallers(m: GraphModel, ep: Res, epSgs: string[]): { who: string; fn: string; hops: Hop[] }[] {
+  const rules = epSgs.flatMap((id) => sgRules(m, id, "ingress")).filter((r) => rulePermits(r, "tcp", 443));
+  if (rules.length === 0)
+    return [
+      {
+        who: "(no caller)",
+        fn: "caller (no caller)",
+        hops: [
+          {
+            step: "endpoint security group",
+            problem: `the security group of ${ep.name} admits nobody on tcp/443; add an ingress rule from the caller's security group or CIDR (privateApi.consumers)`,
+          },
+        ],
+      },
+    ];
+  return rules.map((r) => {
+    const who = rulePeers(r, m);
+    return {
+      who,
+      fn: `caller ${who}`,
+      hops: [{ step: `${who} → ${ep.name} security group: ingress tcp/443 by ${r.name}` }],
+    };
+  });
 }
 
 /** One consumer-path flow per (private API, execute-api endpoint, caller). */
@@ -142,25 +281,11 @@ export function privateApiPaths(m: GraphModel): FlowResult[] {
         step: `method ${verb} ${path} → integration ${integ.name} (${String(integ.inputs.type)}) → permission ${perm.name} (${String(perm.inputs.sourceArn ?? "any source")}) → ${fn.name}`,
       });
     }
-    for (const ep of endpoints) {
+    const walk = (ep: Res, caller: { fn: string; hops: Hop[] }) => {
       const vpcId = String(ep.inputs.vpcId ?? "");
       const vpc = m.byId(vpcId, T.vpc);
-      const sgIds = strings(ep.inputs.securityGroupIds);
-      const rules = sgIds.flatMap((id) => sgRules(m, id, "ingress")).filter((r) => rulePermits(r, "tcp", 443));
-      const callers =
-        rules.length > 0
-          ? rules.map((r) => ({ who: rulePeers(r, m), rule: r.name }))
-          : [{ who: "(no caller)", rule: undefined as string | undefined }];
-      for (const caller of callers) {
-        const hops: Hop[] = [];
-        hops.push(
-          caller.rule
-            ? { step: `${caller.who} → ${ep.name} security group: ingress tcp/443 by ${caller.rule}` }
-            : {
-                step: "endpoint security group",
-                problem: `the security group of ${ep.name} admits nobody on tcp/443; add an ingress rule from the caller's security group or CIDR`,
-              },
-        );
+      {
+        const hops: Hop[] = [...caller.hops];
         const dnsOk =
           ep.inputs.privateDnsEnabled === true &&
           (vpc === undefined || (vpc.inputs.enableDnsSupport !== false && vpc.inputs.enableDnsHostnames === true));
@@ -192,14 +317,29 @@ export function privateApiPaths(m: GraphModel): FlowResult[] {
         hops.push(...backend);
         const bad = hops.find((h) => h.problem);
         out.push({
-          fn: `caller ${caller.who}`,
+          fn: caller.fn,
           flow: `tcp/443 to private API ${api.name} through ${ep.name} (consumer path)`,
           status: bad ? "BROKEN" : "OK",
           path: [ep.name, api.name, ...[...targets]],
           steps: hops.map((h) => (h.problem ? `✗ ${h.problem}` : h.step)),
-          ...(bad ? { reason: bad.problem } : {}),
+          ...(bad ? { reason: `${bad.step}: ${bad.problem}` } : {}),
         });
       }
+    };
+    const declared = declaredCallers(m, api);
+    if (declared) {
+      for (const c of declared) {
+        // A caller group reaches the endpoints of its own VPC; a block, every endpoint.
+        const g = c.sgId ? m.sg(c.sgId) : undefined;
+        const own = endpoints.filter(
+          (ep) => g?.inputs.vpcId === undefined || String(g.inputs.vpcId) === String(ep.inputs.vpcId),
+        );
+        for (const ep of own.length > 0 ? own : endpoints)
+          walk(ep, { fn: c.fn, hops: callerHops(m, ep, strings(ep.inputs.securityGroupIds), c) });
+      }
+    } else {
+      for (const ep of endpoints)
+        for (const u of undeclaredCallers(m, ep, strings(ep.inputs.securityGroupIds))) walk(ep, u);
     }
   }
   return out;
