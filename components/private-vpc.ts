@@ -55,6 +55,10 @@ export class PrivateVpc extends pulumi.ComponentResource {
   public readonly subnetIds: pulumi.Output<string>[];
   /** The subnets' shared route table: add Transit Gateway routes here. */
   public readonly routeTableId: pulumi.Output<string>;
+  /** The same table, in the shape an adopted VPC gives (one per subnet or shared). */
+  public readonly routeTableIds: pulumi.Output<string>[];
+  /** The kit owns this VPC's route table, so it adds its routes. */
+  public readonly manageRoutes = true;
   /** DB subnet group name, when created. */
   public readonly dbSubnetGroupName: pulumi.Output<string> | undefined;
   public readonly plan: PrivateVpcPlan;
@@ -71,6 +75,7 @@ export class PrivateVpc extends pulumi.ComponentResource {
     this.vpcId = vpc.id;
     const rt = new aws.ec2.RouteTable(`${name}-rt`, { vpcId: vpc.id, tags: tags("rt") }, child);
     this.routeTableId = rt.id;
+    this.routeTableIds = [rt.id];
     const subnets = plan.subnetCidrs.map((cidr, i) =>
       subnetIn(
         `${name}-subnet-${i}`,

@@ -89,21 +89,62 @@ const EXISTING_ID = {
   routeTable: /^rtb-[0-9a-f]{8,17}$/,
   nat: /^nat-[0-9a-f]{8,17}$/,
 };
-/** Adopt a VPC the landing zone already has: the kit reads it through lookups and adds only what is missing. */
-export const existingVpc = z.strictObject({
-  vpcId: z.string().regex(EXISTING_ID.vpc, "not a VPC id (vpc- and 8 or 17 hex digits)"),
-  /** Subnets the kit places functions, endpoints and the proxy tier in, one per zone. */
-  privateSubnetIds: z.array(z.string().regex(EXISTING_ID.subnet, "not a subnet id (subnet-…)")).min(1).max(6),
-  /** Public subnets (only needed when the kit creates a NAT gateway). */
-  publicSubnetIds: z.array(z.string().regex(EXISTING_ID.subnet, "not a subnet id (subnet-…)")).optional(),
+/** Tags a lookup filters on (tag:<key> = value, all must match): one to fifty pairs. */
+const lookupTags = z
+  .record(z.string().min(1).max(128), z.string().max(256))
+  .refine((t) => Object.keys(t).length >= 1 && Object.keys(t).length <= 50, "give 1 to 50 tag pairs to look up by");
+/**
+ * What network.existingVpc and data.existingVpc share: the VPC and its private subnets by id or by
+ * tags (exactly one form each), their route tables, and whether the kit may add routes to them.
+ */
+const existingVpcBase = {
+  /** The VPC by id; or give `tags`. */
+  vpcId: z.string().regex(EXISTING_ID.vpc, "not a VPC id (vpc- and 8 or 17 hex digits)").optional(),
+  /** The VPC by its tags (aws.ec2.getVpc with tag filters): exactly one VPC must match. */
+  tags: lookupTags.optional(),
+  /** Subnets the kit places its ENIs in, one per zone; or give `privateSubnetTags`. */
+  privateSubnetIds: z
+    .array(z.string().regex(EXISTING_ID.subnet, "not a subnet id (subnet-…)"))
+    .min(1)
+    .max(6)
+    .optional(),
+  /** The subnets by tags (aws.ec2.getSubnets in the VPC): exactly one subnet per stated CIDR must match. */
+  privateSubnetTags: lookupTags.optional(),
   /** Route tables of the private subnets, same order; one shared table may be listed once. Default: looked up by subnet. */
   routeTableIds: z.array(z.string().regex(EXISTING_ID.routeTable, "not a route table id (rtb-…)")).optional(),
-  /** NAT gateways already serving the private subnets: their EIPs become the egress IPs, no NAT is created. */
-  natGatewayIds: z.array(z.string().regex(EXISTING_ID.nat, "not a NAT gateway id (nat-…)")).optional(),
-  /** The kit may add routes (default route to its NAT, gateway endpoints) to the existing route tables. Default false: it reports them instead. */
+  /** The kit may add routes (default route to its NAT, gateway endpoints, Transit Gateway routes) to the existing route tables. Default false: it reports them instead. */
   manageRoutes: z.boolean().default(false),
-});
+};
+/** Exactly one of `a` and `b`, else an issue on the first key. */
+function oneOf(v: Record<string, unknown>, ctx: z.RefinementCtx, a: string, b: string): void {
+  const has = (k: string) => v[k] !== undefined;
+  if (has(a) === has(b))
+    ctx.addIssue({
+      code: "custom",
+      path: [a],
+      message: has(a)
+        ? `give ${a} or ${b}, not both (the lookup uses one)`
+        : `the adopted VPC needs ${a} (ids) or ${b} (a tag lookup)`,
+    });
+}
+const existingVpcForms = (v: Record<string, unknown>, ctx: z.RefinementCtx) => {
+  oneOf(v, ctx, "vpcId", "tags");
+  oneOf(v, ctx, "privateSubnetIds", "privateSubnetTags");
+};
+/** Adopt a VPC the landing zone already has: the kit reads it through lookups and adds only what is missing. */
+export const existingVpc = z
+  .strictObject({
+    ...existingVpcBase,
+    /** Public subnets (only needed when the kit creates a NAT gateway). */
+    publicSubnetIds: z.array(z.string().regex(EXISTING_ID.subnet, "not a subnet id (subnet-…)")).optional(),
+    /** NAT gateways already serving the private subnets: their EIPs become the egress IPs, no NAT is created. */
+    natGatewayIds: z.array(z.string().regex(EXISTING_ID.nat, "not a NAT gateway id (nat-…)")).optional(),
+  })
+  .superRefine(existingVpcForms);
 export type ExistingVpcConfig = z.infer<typeof existingVpc>;
+/** The data role's adopted VPC: Aurora goes into its subnets; the kit adds the DB subnet group, security groups, TGW attachment and (manageRoutes) routes. */
+export const existingDataVpc = z.strictObject(existingVpcBase).superRefine(existingVpcForms);
+export type ExistingDataVpcConfig = z.infer<typeof existingDataVpc>;
 // --- end existing VPCs
 
 const network = z.strictObject({
@@ -170,6 +211,8 @@ const data = z.strictObject({
   /** The usual recipe's 10.1.128.0/28 plus a second AZ (a DB subnet group needs two). */
   subnetCidrs: z.array(z.string()).default(["10.1.128.0/28", "10.1.128.16/28"]),
   database: database.default(database.parse({})),
+  /** Adopt this existing VPC for the database instead of creating one (docs/landing-zone.md). */
+  existingVpc: existingDataVpc.optional(),
 });
 
 /** docs/designs.md §3's "insert into users", in account A (docs/database.md). */

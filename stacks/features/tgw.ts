@@ -18,6 +18,7 @@ import type { FixedEgressVpc } from "../../components/fixed-egress-vpc";
 import type { PrivateVpc } from "../../components/private-vpc";
 import { collectConfigErrors, EnvConfig, EnvConfigInput, PROJECT as P } from "../config/schema";
 import type { DataOutputs, NetworkOutputs } from "../config/outputs";
+import { adoptedTableLabels, RouteToAdd } from "../../components/existing-vpc";
 import type { Feature } from "./feature";
 /** Child-name prefix of every Transit Gateway resource in the stacks. */
 const NAME = "transit";
@@ -88,6 +89,20 @@ export function planTgwConfig(
   const segments = segmentsOf(cfg);
   checkTgwSegments(segments, [OWNER_VPC, PEER_VPC], `${P}:transitGateway.`, errors);
 
+  // The kit adds one route per distinct table; looked up by subnet, it could not tell two subnets share one.
+  for (const [role, ex] of [
+    ["network", cfg.network?.existingVpc],
+    ["data", cfg.data?.existingVpc],
+  ] as const) {
+    if (ex?.manageRoutes && !ex.routeTableIds && runs(role) && (ex.privateSubnetIds?.length ?? 2) > 1)
+      errors.push(
+        new ConfigError(
+          `${P}:${role}.existingVpc.routeTableIds`,
+          "manageRoutes lets the kit add Transit Gateway routes, one per route table, but the tables are not named, so subnets sharing one would get the same route twice (EC2 refuses the second)",
+          "name the subnets' route tables in routeTableIds (one per subnet, or the one they share)",
+        ),
+      );
+  }
   const ra = cfg.accounts.a.region ?? region;
   const rb = cfg.accounts.b.region ?? region;
   if (runs("network") && runs("data") && ra !== rb) {
@@ -261,7 +276,7 @@ export function tgwOwnerSide(cfg: EnvConfig, provider: aws.Provider, vpc: FixedE
         cidrBlocks: [vpc.cidrBlock],
         vpcName: OWNER_VPC,
         subnetIds: vpc.privateSubnetIds,
-        routeTableIds: vpc.privateRouteTableIds,
+        routeTableIds: networkRouteTables(cfg, vpc),
         ownerCidrBlocks: plan.peers.flatMap((p) => p.cidrBlocks),
         ownerName: PEER_VPC,
         existingAttachmentId: cfg.transitGateway.existingAttachments[OWNER_VPC],
@@ -290,7 +305,7 @@ export function tgwOwnerSide(cfg: EnvConfig, provider: aws.Provider, vpc: FixedE
       vpcName: OWNER_VPC,
       // The usual recipe attaches the private subnet: one per AZ, where the functions run.
       subnetIds: vpc.privateSubnetIds,
-      routeTableIds: vpc.privateRouteTableIds,
+      routeTableIds: networkRouteTables(cfg, vpc),
       peers: plan.peers.map(({ name, cidrBlocks }) => ({ name, cidrBlocks })),
       principals: (plan.principals ?? []).map((p) => p.value),
       allowExternalPrincipals: plan.allowExternalPrincipals,
@@ -310,6 +325,57 @@ export function tgwOwnerSide(cfg: EnvConfig, provider: aws.Provider, vpc: FixedE
     tgwShareArn: owner.shareArn,
     // Segmented: every table's id by name, as JSON (the apps stack admits the data attachment to them).
     tgwRouteTableId: segmented ? pulumi.jsonStringify(owner.routeTableIds) : (owner.routeTableId ?? pulumi.output("")),
+  };
+}
+
+/**
+ * The route tables the kit may add its Transit Gateway routes to: its own VPC's, or an adopted VPC's
+ * only with `existingVpc.manageRoutes` (each distinct table once: EC2 refuses a second route for the
+ * same destination). Otherwise none: the routes are reported by {@link tgwRoutesToAdd}.
+ */
+function adoptedTables(
+  existing: { manageRoutes: boolean; routeTableIds?: string[]; privateSubnetIds?: string[] } | undefined,
+  cidrs: string[],
+  tables: pulumi.Output<string>[],
+): pulumi.Output<string>[] {
+  if (!existing) return tables;
+  if (!existing.manageRoutes) return [];
+  const labels = adoptedTableLabels({ ...existing, privateSubnetCidrs: cidrs });
+  return tables.filter((_, i) => labels.indexOf(labels[i]) === i);
+}
+
+function networkRouteTables(cfg: EnvConfig, vpc: FixedEgressVpc): pulumi.Output<string>[] {
+  return adoptedTables(cfg.network.existingVpc, cfg.networkPlan.privateSubnetCidrs, vpc.privateRouteTableIds);
+}
+
+function dataRouteTables(cfg: EnvConfig, vpc: PrivateVpc): pulumi.Output<string>[] {
+  return adoptedTables(cfg.data.existingVpc, cfg.dataPlan.subnetCidrs, vpc.routeTableIds);
+}
+
+/**
+ * The Transit Gateway routes the kit needs in adopted route tables, per role (plain, before deploy):
+ * the egress VPC's tables to the data VPC, the data VPC's tables to the egress VPC. Empty for a
+ * VPC the kit creates (it owns those tables) and when the TGW is off.
+ */
+export function tgwRoutesToAdd(cfg: EnvConfig): { network: RouteToAdd[]; data: RouteToAdd[] } {
+  const plan = cfg.tgw;
+  if (!plan) return { network: [], data: [] };
+  const target = `transit gateway ${cfg.transitGateway.existing?.id ?? NAME}`;
+  const routes = (tables: string[], destinations: string[]) =>
+    [...new Set(tables)].flatMap((t) => destinations.map((d) => ({ routeTableId: t, destination: d, target })));
+  const net = cfg.network.existingVpc;
+  const data = cfg.data.existingVpc;
+  const ownerCidrs = cfg.roles.includes("network")
+    ? plan.owner.cidrBlocks
+    : [`the vpcCidr of stack ${cfg.upstream.network}`];
+  return {
+    network: net
+      ? routes(
+          adoptedTableLabels({ ...net, privateSubnetCidrs: cfg.networkPlan.privateSubnetCidrs }),
+          plan.peers.flatMap((p) => p.cidrBlocks),
+        )
+      : [],
+    data: data ? routes(adoptedTableLabels({ ...data, privateSubnetCidrs: cfg.dataPlan.subnetCidrs }), ownerCidrs) : [],
   };
 }
 
@@ -354,7 +420,7 @@ export function tgwPeerSide(
       cidrBlocks: [vpc.cidrBlock],
       vpcName: PEER_VPC,
       subnetIds: vpc.subnetIds,
-      routeTableIds: [vpc.routeTableId],
+      routeTableIds: dataRouteTables(cfg, vpc),
       ownerCidrBlocks: [network.vpcCidr],
       ownerName: OWNER_VPC,
       segments: segmentsOf(cfg),

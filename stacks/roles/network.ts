@@ -79,10 +79,12 @@ export function networkRole(cfg: EnvConfig, provider: aws.Provider): NetworkOutp
 function adoptVpc(cfg: EnvConfig, provider: aws.Provider): ExistingEgressVpc {
   const net = cfg.network;
   const existing = net.existingVpc!;
+  const { tags: vpcTags, ...ref } = existing;
   return new ExistingEgressVpc(
     "egress",
     {
-      ...existing,
+      ...ref,
+      vpcTags,
       cidrBlock: net.cidrBlock,
       privateSubnetCidrs: net.privateSubnetCidrs ?? [],
       tags: cfg.tags,
