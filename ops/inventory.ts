@@ -99,7 +99,7 @@ export const inventorySchema = z.strictObject({
 });
 export type Inventory = z.infer<typeof inventorySchema>;
 
-/** The part of `network.existingVpc` the inventory is checked against. */
+/** The part of `network.existingVpc` (or `data.existingVpc`) the inventory is checked against, ids resolved. */
 export interface ExistingVpcRef {
   vpcId: string;
   privateSubnetIds: string[];
@@ -342,12 +342,82 @@ export function routeTableOfSubnet(inv: Inventory, subnetId: string): Inventory[
   );
 }
 
+/** `existingVpc` as config gives it: ids, or tags the lookups filter on. */
+export interface ExistingVpcConfigRef extends Omit<ExistingVpcRef, "vpcId" | "privateSubnetIds"> {
+  vpcId?: string;
+  tags?: Record<string, string>;
+  privateSubnetIds?: string[];
+  privateSubnetTags?: Record<string, string>;
+}
+
+const hasTags = (have: Record<string, string>, want: Record<string, string>) =>
+  Object.entries(want).every(([k, v]) => have[k] === v);
+
+/**
+ * Resolves the tag form of `existingVpc` the way the lookups will (aws.ec2.getVpc by tags: exactly one
+ * VPC; aws.ec2.getSubnet by VPC, CIDR and tags: exactly one subnet per stated CIDR, and getSubnets
+ * finding no other tagged subnet). Returns the ids, or the problems naming `<key>.tags` /
+ * `<key>.privateSubnetTags`.
+ */
+export function resolveExistingVpc(
+  inv: Inventory,
+  cfg: ExistingVpcConfigRef,
+  key: string,
+  statedSubnetCidrs: string[] | undefined,
+): { ref?: ExistingVpcRef; errors: ConfigError[] } {
+  const errors: ConfigError[] = [];
+  let vpcId = cfg.vpcId;
+  const list = (xs: { id: string }[]) => xs.map((x) => x.id).join(", ");
+  if (!vpcId && cfg.tags) {
+    const found = inv.vpcs.filter((v) => hasTags(v.tags, cfg.tags!));
+    if (found.length === 1) vpcId = found[0].id;
+    else
+      errors.push(
+        new ConfigError(
+          `${key}.tags`,
+          found.length === 0
+            ? `no VPC in the inventory has the tags ${JSON.stringify(cfg.tags)}`
+            : `${found.length} VPCs have the tags ${JSON.stringify(cfg.tags)} (${list(found)}); the lookup needs exactly one`,
+          found.length === 0 ? "correct the tags, or give vpcId" : "add a tag that tells them apart, or give vpcId",
+        ),
+      );
+  }
+  let subnetIds = cfg.privateSubnetIds;
+  if (!subnetIds && cfg.privateSubnetTags && vpcId) {
+    const tagged = inv.subnets.filter((s) => s.vpcId === vpcId && hasTags(s.tags, cfg.privateSubnetTags!));
+    const cidrs = statedSubnetCidrs ?? [];
+    const picked = cidrs.map((c) => tagged.filter((s) => s.cidrBlock === c));
+    picked.forEach((m, i) => {
+      if (m.length === 0)
+        errors.push(
+          new ConfigError(
+            `${key}.privateSubnetTags`,
+            `no subnet of ${vpcId} with these tags is ${cidrs[i]} (stated at index ${i})`,
+            `tag that subnet, or correct the stated CIDRs (tagged: ${tagged.map((s) => `${s.id} ${s.cidrBlock}`).join(", ") || "none"})`,
+          ),
+        );
+    });
+    if (tagged.length !== cidrs.length)
+      errors.push(
+        new ConfigError(
+          `${key}.privateSubnetTags`,
+          `${tagged.length} subnets of ${vpcId} have the tags ${JSON.stringify(cfg.privateSubnetTags)} (${list(tagged) || "none"}), but ${cidrs.length} CIDRs are stated`,
+          "tag exactly the subnets whose CIDRs are stated, or state every tagged subnet's CIDR",
+        ),
+      );
+    if (picked.every((m) => m.length === 1)) subnetIds = picked.map((m) => m[0].id);
+  }
+  if (errors.length > 0 || !vpcId || !subnetIds) return { errors };
+  const { tags: _t, privateSubnetTags: _p, ...rest } = cfg;
+  return { ref: { ...rest, vpcId, privateSubnetIds: subnetIds }, errors };
+}
+
 /** Whether the stack's `existingVpc` (at `key`) agrees with the inventory; each problem names the config key. */
 export function existingVpcErrors(
   inv: Inventory,
   ref: ExistingVpcRef,
   key: string,
-  stated: { cidrBlock?: string; privateSubnetCidrs?: string[] },
+  stated: { cidrBlock?: string; privateSubnetCidrs?: string[]; subnetCidrsKey?: string; tgwDestinations?: string[] },
 ): ConfigError[] {
   const errors: ConfigError[] = [];
   const vpc = inv.vpcs.find((v) => v.id === ref.vpcId);
@@ -395,7 +465,7 @@ export function existingVpcErrors(
       ) {
         errors.push(
           new ConfigError(
-            `${netKey}.privateSubnetCidrs[${i}]`,
+            `${netKey}.${stated.subnetCidrsKey ?? "privateSubnetCidrs"}[${i}]`,
             `states ${stated.privateSubnetCidrs[i]} but subnet ${s} is ${subnet.cidrBlock}`,
             `set it to ${subnet.cidrBlock}`,
           ),
@@ -463,6 +533,29 @@ export function existingVpcErrors(
       );
     });
   }
+  if (ref.manageRoutes && stated.tgwDestinations) {
+    const reported = new Set<string>();
+    ref.privateSubnetIds.forEach((s, i) => {
+      const t = ref.routeTableIds
+        ? inv.routeTables.find((x) => x.id === ref.routeTableIds![ref.routeTableIds!.length === 1 ? 0 : i])
+        : routeTableOfSubnet(inv, s);
+      for (const d of stated.tgwDestinations!) {
+        const clash = t?.routes.find((r) => r.destinationCidrBlock === d);
+        if (!t || !clash || reported.has(`${t.id} ${d}`)) continue;
+        reported.add(`${t.id} ${d}`);
+        // EC2 refuses a second route for the same destination (RouteAlreadyExists, CreateRoute API reference).
+        errors.push(
+          new ConfigError(
+            `${key}.manageRoutes`,
+            `the kit would add ${d} → Transit Gateway to ${t.id}, which already routes ${d} to ${clash.transitGatewayId ?? clash.natGatewayId ?? clash.gatewayId ?? clash.vpcPeeringConnectionId ?? "another target"}`,
+            clash.transitGatewayId
+              ? "the table already reaches it through a Transit Gateway: turn manageRoutes off (nothing to add), or remove that route"
+              : "remove the existing route, or turn manageRoutes off and route it yourself",
+          ),
+        );
+      }
+    });
+  }
   (ref.natGatewayIds ?? []).forEach((n, i) => {
     const nat = inv.natGateways.find((x) => x.id === n);
     if (!nat)
@@ -499,21 +592,37 @@ export function existingVpcErrors(
  */
 export function inventoryRecords(
   inv: Inventory,
-  opts: { stack: string; project: string; provider: string | null; parent: string | null },
+  opts: {
+    stack: string;
+    project: string;
+    provider: string | null;
+    parent: string | null;
+    /** VPCs adopted in another account or under another component (the data role's): their provider and parent. */
+    byVpc?: Record<string, { provider: string | null; parent: string | null }>;
+  },
 ): ExistingRecord[] {
   const out: ExistingRecord[] = [];
-  const add = (type: string, name: string, id: string, inputs: Record<string, unknown>) =>
+  const vpcOf = (inputs: Record<string, unknown>): string | undefined =>
+    typeof inputs.vpcId === "string"
+      ? inputs.vpcId
+      : typeof inputs.subnetId === "string"
+        ? inv.subnets.find((x) => x.id === inputs.subnetId)?.vpcId
+        : undefined;
+  const add = (type: string, name: string, id: string, inputs: Record<string, unknown>) => {
+    const vpc = type === "aws:ec2/vpc:Vpc" ? id : vpcOf(inputs);
+    const home = (vpc && opts.byVpc?.[vpc]) || { provider: opts.provider, parent: opts.parent };
     out.push({
       urn: `urn:pulumi:${opts.stack}::${opts.project}::${type}::existing-${name}`,
       id,
       type,
       name: `existing-${name}`,
-      parent: opts.parent,
-      provider: opts.provider,
+      parent: home.parent,
+      provider: home.provider,
       inputs,
       dependencies: [],
       existing: true,
     });
+  };
   for (const v of inv.vpcs)
     add("aws:ec2/vpc:Vpc", v.id, v.id, {
       cidrBlock: v.cidrBlock,

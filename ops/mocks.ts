@@ -486,6 +486,7 @@ export class KitMocks implements pulumi.runtime.Mocks {
       }
       case "aws:ec2/getVpc:getVpc":
       case "aws:ec2/getSubnet:getSubnet":
+      case "aws:ec2/getSubnets:getSubnets":
       case "aws:ec2/getRouteTable:getRouteTable":
       case "aws:ec2/getNatGateway:getNatGateway":
       case "aws:ec2/getInternetGateway:getInternetGateway":
@@ -510,13 +511,22 @@ export class KitMocks implements pulumi.runtime.Mocks {
         `${what}: ${desc} is not in the inventory: add it there (docs/landing-zone.md) or correct the stack's existingVpc`,
       );
     };
+    const one = <X>(found: X[], desc: string): X => {
+      if (found.length > 1)
+        throw new Error(
+          `${what}: ${found.length} match ${desc}; a lookup must match exactly one (add tags to tell them apart)`,
+        );
+      return found[0] ?? miss(desc);
+    };
     const tagMatch = (tags: Record<string, string>, want: Record<string, string> | undefined) =>
       !want || Object.entries(want).every(([k, v]) => tags[k] === v);
     switch (what) {
       case "getVpc": {
-        const v =
-          inv.vpcs.find((x) => (inputs.id === undefined || x.id === inputs.id) && tagMatch(x.tags, inputs.tags)) ??
-          miss(`VPC ${inputs.id ?? JSON.stringify(inputs.tags)}`);
+        // Like the provider: a lookup matching several VPCs fails rather than picking one.
+        const v = one(
+          inv.vpcs.filter((x) => (inputs.id === undefined || x.id === inputs.id) && tagMatch(x.tags, inputs.tags)),
+          `VPC ${inputs.id ?? JSON.stringify(inputs.tags)}`,
+        );
         return {
           id: v.id,
           cidrBlock: v.cidrBlock,
@@ -532,10 +542,29 @@ export class KitMocks implements pulumi.runtime.Mocks {
             inv.routeTables.find((t) => t.vpcId === v.id && t.associations.some((a) => a.main))?.id ?? "",
         };
       }
+      case "getSubnets": {
+        const vpcFilter = (inputs.filters as { name: string; values: string[] }[] | undefined)?.find(
+          (f) => f.name === "vpc-id",
+        );
+        const other = (inputs.filters ?? []).filter((f: { name: string }) => f.name !== "vpc-id");
+        if (other.length > 0)
+          throw new Error(`getSubnets: the mocks answer only the vpc-id filter, not ${JSON.stringify(other)}`);
+        const ids = inv.subnets
+          .filter((x) => (!vpcFilter || vpcFilter.values.includes(x.vpcId)) && tagMatch(x.tags, inputs.tags))
+          .map((x) => x.id);
+        return { id: this.opts.region, ids, filters: inputs.filters, tags: inputs.tags };
+      }
       case "getSubnet": {
-        const s =
-          inv.subnets.find((x) => (inputs.id === undefined || x.id === inputs.id) && tagMatch(x.tags, inputs.tags)) ??
-          miss(`subnet ${inputs.id ?? JSON.stringify(inputs.tags)}`);
+        const s = one(
+          inv.subnets.filter(
+            (x) =>
+              (inputs.id === undefined || x.id === inputs.id) &&
+              (inputs.vpcId === undefined || x.vpcId === inputs.vpcId) &&
+              (inputs.cidrBlock === undefined || x.cidrBlock === inputs.cidrBlock) &&
+              tagMatch(x.tags, inputs.tags),
+          ),
+          `subnet ${inputs.id ?? JSON.stringify({ vpcId: inputs.vpcId, cidrBlock: inputs.cidrBlock, tags: inputs.tags })}`,
+        );
         return {
           id: s.id,
           vpcId: s.vpcId,
