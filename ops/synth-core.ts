@@ -6,6 +6,7 @@ import { KitMocks, RecordedResource, resolveOutputs } from "./mocks";
 import { readStackConfig } from "./stack-config";
 import {
   ExistingVpcRef,
+  existingTgwErrors,
   existingVpcErrors,
   Inventory,
   inventoryRecords,
@@ -192,6 +193,7 @@ function readInventory(file: string | undefined, config: Record<string, string>)
       }),
     );
   }
+  errors.push(...existingTgwErrors(inv, tg, { egress: resolved.network?.vpcId, data: resolved.data?.vpcId }));
   if (resolved.network && resolved.data && resolved.network.vpcId === resolved.data.vpcId)
     errors.push(
       new ConfigError(
