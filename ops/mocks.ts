@@ -21,6 +21,11 @@ export interface RecordedResource {
    * Optional so hand-built graphs in tests and older graph.json files still type-check.
    */
   dependencies?: string[];
+  /**
+   * Values AWS assigns at create time that the mocks answered from the stack's config: a VPC's CIDR
+   * allocated from an IPAM pool (config `ipamAllocatedCidr`). The checker reads them where inputs are silent.
+   */
+  allocated?: Record<string, unknown>;
 }
 
 export interface KitMocksOptions {
@@ -31,6 +36,8 @@ export interface KitMocksOptions {
   stackOutputs?: (stackName: string) => Record<string, unknown>;
   /** The existing network (ops/inventory.ts): the EC2 lookups are answered from it, and only from it. */
   inventory?: Inventory;
+  /** IPAM pool id → the CIDRs it allocates to this stack's VPCs, in creation order (config `ipamAllocatedCidr`). */
+  ipamAllocations?: Record<string, string[]>;
 }
 
 export const SECRET_PLACEHOLDER = "[secret]";
@@ -196,6 +203,16 @@ export class KitMocks implements pulumi.runtime.Mocks {
         state.publicIp = this.publicIp(key);
         break;
       case "aws:ec2/vpc:Vpc":
+        if (args.inputs.ipv4IpamPoolId !== undefined && args.inputs.cidrBlock === undefined) {
+          const pool = String(args.inputs.ipv4IpamPoolId);
+          const next = this.opts.ipamAllocations?.[pool]?.shift();
+          if (!next)
+            throw new Error(
+              `VPC ${args.name} asks IPAM pool ${pool} for a CIDR, and no ipamAllocatedCidr for that pool is left to answer with: state it in the stack file`,
+            );
+          state.cidrBlock = next;
+          record.allocated = { cidrBlock: next };
+        }
         state.arn = `arn:aws:ec2:${region}:${account}:vpc/${id}`;
         state.mainRouteTableId = `rtb-${hex(key + "main", 17)}`;
         state.defaultSecurityGroupId = `sg-${hex(key + "default", 17)}`;

@@ -55,6 +55,7 @@ export async function synthesize(opts: SynthOptions): Promise<SynthResult> {
     defaultAccountId: accounts.a ?? "123456789012",
     stackOutputs: opts.stackOutputs,
     inventory,
+    ipamAllocations: ipamAllocations(config),
   });
   await mocks.install("vpc-lambda-kit", opts.stack);
   pulumi.runtime.setAllConfig(config, secretKeys);
@@ -204,6 +205,17 @@ function readInventory(file: string | undefined, config: Record<string, string>)
     );
   throwIfAny(errors);
   return inv;
+}
+
+/** What each IPAM pool allocates to this stack's VPCs, as config states it (network first, as the roles create them). */
+function ipamAllocations(config: Record<string, string>): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const role of ["network", "data"]) {
+    const v = safeJson(config[`vpc-lambda-kit:${role}`]);
+    if (typeof v?.ipv4IpamPoolId === "string" && typeof v.ipamAllocatedCidr === "string")
+      (out[v.ipv4IpamPoolId] ??= []).push(v.ipamAllocatedCidr);
+  }
+  return out;
 }
 
 /** The VPC data.existingVpc adopts (already validated by readInventory), if any. */

@@ -2,8 +2,10 @@ import { z } from "zod";
 import { ACCOUNT_ID_RE, ROLE_ARN_RE } from "../../components/arns";
 export { ACCOUNT_ID_RE, ROLE_ARN_RE };
 import { ConfigError, ConfigErrors, throwIfAny } from "../../components/errors";
+import { tryParseCidr } from "../../components/cidr";
 import { CLOUDWATCH_RETENTION_DAYS } from "../../components/defaults";
 import type { FixedEgressVpcPlan } from "../../components/fixed-egress-vpc";
+import type { VpcIpam } from "../../components/vpc-parts";
 import type { PrivateVpcPlan } from "../../components/private-vpc";
 import type { TgwPlan } from "../../components/tgw-shared-network";
 import {
@@ -147,39 +149,95 @@ export const existingDataVpc = z.strictObject(existingVpcBase).superRefine(exist
 export type ExistingDataVpcConfig = z.infer<typeof existingDataVpc>;
 // --- end existing VPCs
 
-const network = z.strictObject({
-  cidrBlock: z.string().default("10.0.0.0/16"),
-  /** A count of zones (names from the region), or explicit names. */
-  availabilityZones: z.union([z.number().int().min(1).max(6), z.array(z.string().min(1)).min(1).max(6)]).default(1),
-  publicSubnetCidrs: z.array(z.string()).optional(),
-  privateSubnetCidrs: z.array(z.string()).optional(),
-  natGateways: z.enum(["single", "onePerAz"]).default("single"),
-  /** One per NAT gateway; an address sits on one NAT only. */
-  eipAllocationIds: unique(
-    z.string().regex(/^eipalloc-[0-9a-f]{8,17}$/, "not an EIP allocation id (eipalloc-…)"),
-    "an Elastic IP can be associated with one NAT gateway only",
-  ).optional(),
-  /** Interface endpoints (private DNS on) for these services, e.g. [secretsmanager, logs]. Default none. */
-  interfaceEndpoints: unique(
-    checked((v) =>
-      INTERFACE_ENDPOINT_SERVICES.has(v)
-        ? undefined
-        : `"${v}" is not an interface endpoint service (the name after com.amazonaws.<region>., e.g. secretsmanager, logs, execute-api; table in stacks/config/rules.ts from the AWS PrivateLink guide)`,
-    ),
-    "list each service once",
-  ).default([]),
-  /** Gateway endpoints on the private route tables. Default [s3]: S3 traffic never crosses the NAT. */
-  gatewayEndpoints: z.array(z.enum(["s3", "dynamodb"])).default(["s3"]),
-  flowLogs: z
-    .strictObject({
-      enabled: z.boolean().default(false),
-      retentionInDays: retention.default(30),
-      trafficType: z.enum(["ACCEPT", "REJECT", "ALL"]).default("ALL"),
-    })
-    .default({ enabled: false, retentionInDays: 30, trafficType: "ALL" }),
-  /** Adopt this existing VPC instead of creating one (docs/landing-zone.md). */
-  existingVpc: existingVpc.optional(),
-});
+// --- IPAM (docs/landing-zone.md): a kit-created VPC's range from an IPAM pool instead of a literal CIDR.
+const ipamFields = {
+  /** Take the VPC's range from this IPAM pool (CreateVpc Ipv4IpamPoolId) instead of cidrBlock. */
+  ipv4IpamPoolId: z
+    .string()
+    .regex(/^ipam-pool-[0-9a-f]{17}$/, "not an IPAM pool id (ipam-pool- and 17 hex digits)")
+    .optional(),
+  /** The netmask length to ask the pool for (AWS accepts VPC ranges from /16 to /28). */
+  ipv4NetmaskLength: z.number().int().min(16).max(28).optional(),
+  /** The CIDR the pool allocated (or will) to this VPC: subnets and rules are planned from it before deploy. */
+  ipamAllocatedCidr: z.string().optional(),
+};
+/** Checks the IPAM keys agree with each other and with cidrBlock, then gives cidrBlock its value. */
+function withIpam<
+  T extends { cidrBlock?: string; existingVpc?: unknown } & { [K in keyof typeof ipamFields]?: unknown },
+>() {
+  return (v: T, ctx: z.RefinementCtx) => {
+    const issue = (key: string, message: string) => ctx.addIssue({ code: "custom", path: [key], message });
+    if (v.ipv4IpamPoolId === undefined) {
+      for (const k of ["ipv4NetmaskLength", "ipamAllocatedCidr"] as const)
+        if (v[k] !== undefined) issue(k, "is only read with ipv4IpamPoolId: set the pool, or remove it");
+      return;
+    }
+    if (v.cidrBlock !== undefined)
+      issue(
+        "cidrBlock",
+        "give cidrBlock or ipv4IpamPoolId, not both: with a pool, IPAM picks the range (state it in ipamAllocatedCidr)",
+      );
+    if (v.existingVpc !== undefined)
+      issue(
+        "ipv4IpamPoolId",
+        "an adopted VPC has its range already: remove the pool, and state the range in cidrBlock",
+      );
+    if (v.ipv4NetmaskLength === undefined)
+      issue("ipv4NetmaskLength", "a VPC from an IPAM pool needs the netmask length to ask for, e.g. 16");
+    const alloc = typeof v.ipamAllocatedCidr === "string" ? tryParseCidr(v.ipamAllocatedCidr) : undefined;
+    if (v.ipamAllocatedCidr === undefined)
+      issue(
+        "ipamAllocatedCidr",
+        "the kit plans subnets and rules before IPAM allocates: state the CIDR the pool gives this VPC (its allocation, or the next free block of the pool)",
+      );
+    else if (typeof alloc === "string") issue("ipamAllocatedCidr", alloc);
+    else if (alloc && v.ipv4NetmaskLength !== undefined && alloc.prefix !== v.ipv4NetmaskLength)
+      issue(
+        "ipamAllocatedCidr",
+        `is a /${alloc.prefix}, but ipv4NetmaskLength asks the pool for a /${String(v.ipv4NetmaskLength)}`,
+      );
+  };
+}
+// --- end IPAM
+
+const network = z
+  .strictObject({
+    ...ipamFields,
+    /** Default 10.0.0.0/16; with ipv4IpamPoolId, ipamAllocatedCidr. */
+    cidrBlock: z.string().optional(),
+    /** A count of zones (names from the region), or explicit names. */
+    availabilityZones: z.union([z.number().int().min(1).max(6), z.array(z.string().min(1)).min(1).max(6)]).default(1),
+    publicSubnetCidrs: z.array(z.string()).optional(),
+    privateSubnetCidrs: z.array(z.string()).optional(),
+    natGateways: z.enum(["single", "onePerAz"]).default("single"),
+    /** One per NAT gateway; an address sits on one NAT only. */
+    eipAllocationIds: unique(
+      z.string().regex(/^eipalloc-[0-9a-f]{8,17}$/, "not an EIP allocation id (eipalloc-…)"),
+      "an Elastic IP can be associated with one NAT gateway only",
+    ).optional(),
+    /** Interface endpoints (private DNS on) for these services, e.g. [secretsmanager, logs]. Default none. */
+    interfaceEndpoints: unique(
+      checked((v) =>
+        INTERFACE_ENDPOINT_SERVICES.has(v)
+          ? undefined
+          : `"${v}" is not an interface endpoint service (the name after com.amazonaws.<region>., e.g. secretsmanager, logs, execute-api; table in stacks/config/rules.ts from the AWS PrivateLink guide)`,
+      ),
+      "list each service once",
+    ).default([]),
+    /** Gateway endpoints on the private route tables. Default [s3]: S3 traffic never crosses the NAT. */
+    gatewayEndpoints: z.array(z.enum(["s3", "dynamodb"])).default(["s3"]),
+    flowLogs: z
+      .strictObject({
+        enabled: z.boolean().default(false),
+        retentionInDays: retention.default(30),
+        trafficType: z.enum(["ACCEPT", "REJECT", "ALL"]).default("ALL"),
+      })
+      .default({ enabled: false, retentionInDays: 30, trafficType: "ALL" }),
+    /** Adopt this existing VPC instead of creating one (docs/landing-zone.md). */
+    existingVpc: existingVpc.optional(),
+  })
+  .superRefine(withIpam())
+  .transform((v) => ({ ...v, cidrBlock: v.cidrBlock ?? v.ipamAllocatedCidr ?? "10.0.0.0/16" }));
 
 /** The data role's Aurora PostgreSQL (docs/database.md). */
 const database = z.strictObject({
@@ -205,15 +263,20 @@ const database = z.strictObject({
   allowedCidrs: z.array(z.string()).optional(),
 });
 
-const data = z.strictObject({
-  cidrBlock: z.string().default("10.1.0.0/16"),
-  availabilityZones: z.union([z.number().int().min(2).max(6), z.array(z.string().min(1)).min(2).max(6)]).default(2),
-  /** The usual recipe's 10.1.128.0/28 plus a second AZ (a DB subnet group needs two). */
-  subnetCidrs: z.array(z.string()).default(["10.1.128.0/28", "10.1.128.16/28"]),
-  database: database.default(database.parse({})),
-  /** Adopt this existing VPC for the database instead of creating one (docs/landing-zone.md). */
-  existingVpc: existingDataVpc.optional(),
-});
+const data = z
+  .strictObject({
+    ...ipamFields,
+    /** Default 10.1.0.0/16; with ipv4IpamPoolId, ipamAllocatedCidr. */
+    cidrBlock: z.string().optional(),
+    availabilityZones: z.union([z.number().int().min(2).max(6), z.array(z.string().min(1)).min(2).max(6)]).default(2),
+    /** The usual recipe's 10.1.128.0/28 plus a second AZ (a DB subnet group needs two). */
+    subnetCidrs: z.array(z.string()).default(["10.1.128.0/28", "10.1.128.16/28"]),
+    database: database.default(database.parse({})),
+    /** Adopt this existing VPC for the database instead of creating one (docs/landing-zone.md). */
+    existingVpc: existingDataVpc.optional(),
+  })
+  .superRefine(withIpam())
+  .transform((v) => ({ ...v, cidrBlock: v.cidrBlock ?? v.ipamAllocatedCidr ?? "10.1.0.0/16" }));
 
 /** docs/designs.md §3's "insert into users", in account A (docs/database.md). */
 const dbWriter = z.strictObject({
@@ -803,4 +866,14 @@ function parseValue(value: string): unknown {
     }
   }
   return value;
+}
+
+/** The VPC's IPAM pool, when config takes its range from one (docs/landing-zone.md). */
+export function ipamOf(
+  v: { ipv4IpamPoolId?: string; ipv4NetmaskLength?: number },
+  role: "network" | "data",
+): VpcIpam | undefined {
+  return v.ipv4IpamPoolId && v.ipv4NetmaskLength
+    ? { poolId: v.ipv4IpamPoolId, netmaskLength: v.ipv4NetmaskLength, key: configKey(`${role}.ipamAllocatedCidr`) }
+    : undefined;
 }

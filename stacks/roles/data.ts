@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { PrivateVpc } from "../../components/private-vpc";
 import { ExistingPrivateVpc } from "../../components/existing-private-vpc";
-import { configKey, EnvConfig } from "../config/schema";
+import { configKey, EnvConfig, ipamOf } from "../config/schema";
 import { DATA_KEYS, DataOutputs, NetworkOutputs } from "../config/outputs";
 import { FEATURES, Feature } from "../features";
 import { zoneNames } from "../zones";
@@ -23,6 +23,7 @@ export function dataRole(cfg: EnvConfig, provider: aws.Provider, network?: Netwo
           cidrBlock: cfg.dataPlan.cidrBlock,
           availabilityZones: zoneNames(cfg.dataAzs, provider, configKey("data.availabilityZones")),
           subnetCidrs: cfg.dataPlan.subnetCidrs,
+          ipam: ipamOf(cfg.data, "data"),
         },
         { provider },
       );

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { FixedEgressVpc } from "../../components/fixed-egress-vpc";
 import { ExistingEgressVpc } from "../../components/existing-vpc";
 import { VpcEndpoints } from "../../components/vpc-endpoints";
-import { configKey, EnvConfig } from "../config/schema";
+import { configKey, EnvConfig, ipamOf } from "../config/schema";
 import { NETWORK_KEYS, NetworkOutputs } from "../config/outputs";
 import { FEATURES, Feature } from "../features";
 import { zoneNames } from "../zones";
@@ -29,6 +29,7 @@ export function networkRole(cfg: EnvConfig, provider: aws.Provider): NetworkOutp
           privateSubnetCidrs: cfg.networkPlan.privateSubnetCidrs,
           natGateways: net.natGateways,
           eipAllocationIds: net.eipAllocationIds,
+          ipam: ipamOf(net, "network"),
           flowLogs: net.flowLogs,
         },
         { provider },
