@@ -536,6 +536,12 @@ const tgwSegmentation = {
     .optional(),
   /** Attachments that already exist, adopted by id instead of created: { egress?: tgw-attach-…, data?: tgw-attach-… }. */
   existingAttachments: z.record(z.string(), z.string()).default({}),
+  /**
+   * Dedicated attachment subnets per attachment: { egress?: [cidr per zone], data?: [...] }, each a small
+   * (/28) subnet the kit creates with a route table of its own; the attachment uses them instead of the
+   * workload subnets. Default none (the attachment uses the private subnets).
+   */
+  attachmentSubnetCidrs: z.record(z.string(), z.array(z.string()).min(1).max(6)).default({}),
   /** Per attachment: { applianceMode (default false), dnsSupport (default true) }. */
   attachmentOptions: z
     .record(z.string(), z.strictObject({ applianceMode: z.boolean().optional(), dnsSupport: z.boolean().optional() }))
