@@ -200,42 +200,43 @@ function withIpam<
 }
 // --- end IPAM
 
-const network = z
-  .strictObject({
-    ...ipamFields,
-    /** Default 10.0.0.0/16; with ipv4IpamPoolId, ipamAllocatedCidr. */
-    cidrBlock: z.string().optional(),
-    /** A count of zones (names from the region), or explicit names. */
-    availabilityZones: z.union([z.number().int().min(1).max(6), z.array(z.string().min(1)).min(1).max(6)]).default(1),
-    publicSubnetCidrs: z.array(z.string()).optional(),
-    privateSubnetCidrs: z.array(z.string()).optional(),
-    natGateways: z.enum(["single", "onePerAz"]).default("single"),
-    /** One per NAT gateway; an address sits on one NAT only. */
-    eipAllocationIds: unique(
-      z.string().regex(/^eipalloc-[0-9a-f]{8,17}$/, "not an EIP allocation id (eipalloc-…)"),
-      "an Elastic IP can be associated with one NAT gateway only",
-    ).optional(),
-    /** Interface endpoints (private DNS on) for these services, e.g. [secretsmanager, logs]. Default none. */
-    interfaceEndpoints: unique(
-      checked((v) =>
-        INTERFACE_ENDPOINT_SERVICES.has(v)
-          ? undefined
-          : `"${v}" is not an interface endpoint service (the name after com.amazonaws.<region>., e.g. secretsmanager, logs, execute-api; table in stacks/config/rules.ts from the AWS PrivateLink guide)`,
-      ),
-      "list each service once",
-    ).default([]),
-    /** Gateway endpoints on the private route tables. Default [s3]: S3 traffic never crosses the NAT. */
-    gatewayEndpoints: z.array(z.enum(["s3", "dynamodb"])).default(["s3"]),
-    flowLogs: z
-      .strictObject({
-        enabled: z.boolean().default(false),
-        retentionInDays: retention.default(30),
-        trafficType: z.enum(["ACCEPT", "REJECT", "ALL"]).default("ALL"),
-      })
-      .default({ enabled: false, retentionInDays: 30, trafficType: "ALL" }),
-    /** Adopt this existing VPC instead of creating one (docs/landing-zone.md). */
-    existingVpc: existingVpc.optional(),
-  })
+const network = z.strictObject({
+  ...ipamFields,
+  /** Default 10.0.0.0/16; with ipv4IpamPoolId, ipamAllocatedCidr. */
+  cidrBlock: z.string().optional(),
+  /** A count of zones (names from the region), or explicit names. */
+  availabilityZones: z.union([z.number().int().min(1).max(6), z.array(z.string().min(1)).min(1).max(6)]).default(1),
+  publicSubnetCidrs: z.array(z.string()).optional(),
+  privateSubnetCidrs: z.array(z.string()).optional(),
+  natGateways: z.enum(["single", "onePerAz"]).default("single"),
+  /** One per NAT gateway; an address sits on one NAT only. */
+  eipAllocationIds: unique(
+    z.string().regex(/^eipalloc-[0-9a-f]{8,17}$/, "not an EIP allocation id (eipalloc-…)"),
+    "an Elastic IP can be associated with one NAT gateway only",
+  ).optional(),
+  /** Interface endpoints (private DNS on) for these services, e.g. [secretsmanager, logs]. Default none. */
+  interfaceEndpoints: unique(
+    checked((v) =>
+      INTERFACE_ENDPOINT_SERVICES.has(v)
+        ? undefined
+        : `"${v}" is not an interface endpoint service (the name after com.amazonaws.<region>., e.g. secretsmanager, logs, execute-api; table in stacks/config/rules.ts from the AWS PrivateLink guide)`,
+    ),
+    "list each service once",
+  ).default([]),
+  /** Gateway endpoints on the private route tables. Default [s3]: S3 traffic never crosses the NAT. */
+  gatewayEndpoints: z.array(z.enum(["s3", "dynamodb"])).default(["s3"]),
+  flowLogs: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      retentionInDays: retention.default(30),
+      trafficType: z.enum(["ACCEPT", "REJECT", "ALL"]).default("ALL"),
+    })
+    .default({ enabled: false, retentionInDays: 30, trafficType: "ALL" }),
+  /** Adopt this existing VPC instead of creating one (docs/landing-zone.md). */
+  existingVpc: existingVpc.optional(),
+});
+/** network with the IPAM keys checked and cidrBlock given its value (the pool's stated allocation, or the default). */
+const networkConfig = network
   .superRefine(withIpam())
   .transform((v) => ({ ...v, cidrBlock: v.cidrBlock ?? v.ipamAllocatedCidr ?? "10.0.0.0/16" }));
 
@@ -263,18 +264,19 @@ const database = z.strictObject({
   allowedCidrs: z.array(z.string()).optional(),
 });
 
-const data = z
-  .strictObject({
-    ...ipamFields,
-    /** Default 10.1.0.0/16; with ipv4IpamPoolId, ipamAllocatedCidr. */
-    cidrBlock: z.string().optional(),
-    availabilityZones: z.union([z.number().int().min(2).max(6), z.array(z.string().min(1)).min(2).max(6)]).default(2),
-    /** The usual recipe's 10.1.128.0/28 plus a second AZ (a DB subnet group needs two). */
-    subnetCidrs: z.array(z.string()).default(["10.1.128.0/28", "10.1.128.16/28"]),
-    database: database.default(database.parse({})),
-    /** Adopt this existing VPC for the database instead of creating one (docs/landing-zone.md). */
-    existingVpc: existingDataVpc.optional(),
-  })
+const data = z.strictObject({
+  ...ipamFields,
+  /** Default 10.1.0.0/16; with ipv4IpamPoolId, ipamAllocatedCidr. */
+  cidrBlock: z.string().optional(),
+  availabilityZones: z.union([z.number().int().min(2).max(6), z.array(z.string().min(1)).min(2).max(6)]).default(2),
+  /** The usual recipe's 10.1.128.0/28 plus a second AZ (a DB subnet group needs two). */
+  subnetCidrs: z.array(z.string()).default(["10.1.128.0/28", "10.1.128.16/28"]),
+  database: database.default(database.parse({})),
+  /** Adopt this existing VPC for the database instead of creating one (docs/landing-zone.md). */
+  existingVpc: existingDataVpc.optional(),
+});
+/** data with the IPAM keys checked and cidrBlock given its value. */
+const dataConfig = data
   .superRefine(withIpam())
   .transform((v) => ({ ...v, cidrBlock: v.cidrBlock ?? v.ipamAllocatedCidr ?? "10.1.0.0/16" }));
 
@@ -580,8 +582,8 @@ export const schema = z.strictObject({
     .default([...ROLES]),
   accounts: z.strictObject({ a: account.default({}), b: account.default({}) }).default({ a: {}, b: {} }),
   upstream: z.strictObject({ network: z.string().min(1).optional(), data: z.string().min(1).optional() }).default({}),
-  network: network.default(network.parse({})),
-  data: data.default(data.parse({})),
+  network: networkConfig.default(networkConfig.parse({})),
+  data: dataConfig.default(dataConfig.parse({})),
   kintoneSync: kintoneSync.optional(),
   proxyTier: proxyTier.optional(),
   saasExport: saasExport.optional(),
