@@ -117,10 +117,7 @@ export function lookupAdoptedVpc(ref: AdoptedVpcRef, key: string, parent: pulumi
     return s.id;
   };
   const subnetIn = (id: string, k: string, cidr?: string) =>
-    pulumi
-      .all([aws.ec2.getSubnetOutput({ id }, invoke), vpcId])
-      .apply(([s, v]) => checked(s, v, k, cidr))
-      .apply((x) => x);
+    pulumi.all([aws.ec2.getSubnetOutput({ id }, invoke), vpcId]).apply(([s, v]) => checked(s, v, k, cidr));
   let subnets: pulumi.Output<aws.ec2.GetSubnetResult>[];
   let subnetIds: pulumi.Output<string>[];
   if (ref.privateSubnetIds) {
