@@ -11,3 +11,4 @@ export const data = out.data;
 export const apps = out.apps;
 /** Adopted VPC only (docs/landing-zone.md): routes the kit needs in the existing route tables. */
 export const routesToAdd = out.routesToAdd;
+export const dataRoutesToAdd = out.dataRoutesToAdd;

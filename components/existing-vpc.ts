@@ -5,24 +5,39 @@ import { ConfigError, throwIfAny } from "./errors";
 import type { FixedEgressVpcPlan } from "./fixed-egress-vpc";
 
 /**
- * Arguments of {@link ExistingEgressVpc}: a VPC the landing zone already has. Ids are plain values;
- * the CIDRs are stated too (the kit plans security-group rules and Transit Gateway routes from them
- * before any lookup runs) and compared with what the lookups return at deploy time.
+ * How an adopted VPC and its private subnets are found: by id, or by tags (aws.ec2.getVpc with tag
+ * filters; one aws.ec2.getSubnet per stated CIDR, filtered by the VPC and the tags). Shared by the
+ * network role's {@link ExistingEgressVpc} and the data role's ExistingPrivateVpc.
  */
-export interface ExistingEgressVpcArgs {
-  vpcId: string;
+export interface AdoptedVpcRef {
+  /** The VPC by id; or give vpcTags. */
+  vpcId?: string;
+  /** The VPC by tags: exactly one must match. */
+  vpcTags?: Record<string, string>;
+  /** The private subnets by id, one per zone; or give privateSubnetTags. */
+  privateSubnetIds?: string[];
+  /** The private subnets by tags: one per stated CIDR, and no other subnet of the VPC with these tags. */
+  privateSubnetTags?: Record<string, string>;
   /** The VPC's CIDR as the owner knows it; a lookup confirms it. */
   cidrBlock: string;
-  privateSubnetIds: string[];
-  /** Same order as privateSubnetIds. */
+  /** The private subnets' CIDRs, same order as privateSubnetIds; with tags they pick the subnets. */
   privateSubnetCidrs: string[];
-  publicSubnetIds?: string[];
   /** Route tables of the private subnets (one per subnet, or one shared). Default: the subnets' own, looked up. */
   routeTableIds?: string[];
-  /** Existing NAT gateways: their EIPs are the egress IPs and no NAT is created. */
-  natGatewayIds?: string[];
   /** Add the kit's routes to the existing route tables. Default false: they are reported in `routesToAdd`. */
   manageRoutes?: boolean;
+}
+
+/**
+ * Arguments of {@link ExistingEgressVpc}: a VPC the landing zone already has. Ids (or tags) are plain
+ * values; the CIDRs are stated too (the kit plans security-group rules and Transit Gateway routes from
+ * them before any lookup runs) and compared with what the lookups return at deploy time.
+ */
+export interface ExistingEgressVpcArgs extends AdoptedVpcRef {
+  publicSubnetIds?: string[];
+  /** Existing NAT gateways: their EIPs are the egress IPs and no NAT is created. */
+  natGatewayIds?: string[];
+  /** Tags for what the kit creates here. */
   tags?: Record<string, string>;
 }
 
@@ -33,6 +48,18 @@ export interface RouteToAdd {
   target: string;
 }
 
+/** The route table each adopted private subnet uses, as a plain label: its id when named, else a description. */
+export function adoptedTableLabels(ref: Omit<AdoptedVpcRef, "cidrBlock" | "manageRoutes">): string[] {
+  const count = ref.privateSubnetIds?.length ?? ref.privateSubnetCidrs.length;
+  return Array.from({ length: count }, (_, i) =>
+    ref.routeTableIds
+      ? ref.routeTableIds[ref.routeTableIds.length === 1 ? 0 : i]
+      : ref.privateSubnetIds
+        ? `the route table of ${ref.privateSubnetIds[i]}`
+        : `the route table of the subnet ${ref.privateSubnetCidrs[i]}`,
+  );
+}
+
 /**
  * The routes the kit needs in the adopted route tables: the default route to the NAT it creates
  * (none when existing NAT gateways are named). Plain, known before deploy: the kit adds them with
@@ -40,22 +67,125 @@ export interface RouteToAdd {
  */
 export function routesToAddFor(
   name: string,
-  args: Pick<ExistingEgressVpcArgs, "privateSubnetIds" | "routeTableIds" | "natGatewayIds">,
+  args: Omit<AdoptedVpcRef, "cidrBlock" | "manageRoutes"> & { natGatewayIds?: string[] },
 ): RouteToAdd[] {
   if (args.natGatewayIds) return [];
-  const tables = [...new Set(args.routeTableIds ?? args.privateSubnetIds.map((s) => `the route table of ${s}`))];
+  const tables = [...new Set(adoptedTableLabels(args))];
   return tables.map((t) => ({ routeTableId: t, destination: "0.0.0.0/0", target: `NAT gateway ${name}-nat-0` }));
+}
+
+/** What the lookups of an adopted VPC give: the VPC and, per private subnet, its id, zone and route table. */
+export interface AdoptedVpc {
+  vpcId: pulumi.Output<string>;
+  subnetIds: pulumi.Output<string>[];
+  availabilityZones: pulumi.Output<string>[];
+  routeTableIds: pulumi.Output<string>[];
+  /** Checks a further subnet (by id) belongs to the VPC; returns its id. */
+  subnetIn(id: string, key: string): pulumi.Output<string>;
+}
+
+/**
+ * Reads an adopted VPC through the provider's lookups (by id or tags) and checks what they return
+ * against the stated CIDRs; `key` is the config key (e.g. `network.existingVpc`) each error names.
+ * Offline, ops/inventory.ts has already refused the same mistakes before anything was registered.
+ */
+export function lookupAdoptedVpc(ref: AdoptedVpcRef, key: string, parent: pulumi.Resource): AdoptedVpc {
+  const invoke = { parent };
+  const base = key.replace(/\.existingVpc$/, "");
+  const vpc = ref.vpcId
+    ? aws.ec2.getVpcOutput({ id: ref.vpcId }, invoke)
+    : aws.ec2.getVpcOutput({ tags: ref.vpcTags }, invoke);
+  // Stated and real CIDR must agree: the security-group rules were planned from the stated one.
+  const vpcId = pulumi.all([vpc.id, vpc.cidrBlock]).apply(([id, cidr]) => {
+    if (cidr !== ref.cidrBlock)
+      throw new ConfigError(
+        `${base}.cidrBlock`,
+        `states ${ref.cidrBlock} but VPC ${id} has ${cidr}`,
+        `set it to ${cidr}`,
+      );
+    return id;
+  });
+  const checked = (s: aws.ec2.GetSubnetResult, vpcIdNow: string, k: string, cidr?: string) => {
+    if (s.vpcId !== vpcIdNow)
+      throw new ConfigError(
+        k,
+        `subnet ${s.id} is in ${s.vpcId}, not in ${vpcIdNow}`,
+        `list subnets of ${vpcIdNow} only`,
+      );
+    if (cidr !== undefined && s.cidrBlock !== cidr)
+      throw new ConfigError(k, `subnet ${s.id} is ${s.cidrBlock}, not ${cidr}`, `state ${s.cidrBlock} in ${base}`);
+    return s.id;
+  };
+  const subnetIn = (id: string, k: string, cidr?: string) =>
+    pulumi.all([aws.ec2.getSubnetOutput({ id }, invoke), vpcId]).apply(([s, v]) => checked(s, v, k, cidr));
+  let subnets: pulumi.Output<aws.ec2.GetSubnetResult>[];
+  let subnetIds: pulumi.Output<string>[];
+  if (ref.privateSubnetIds) {
+    subnets = ref.privateSubnetIds.map((id) => aws.ec2.getSubnetOutput({ id }, invoke));
+    subnetIds = subnets.map((s, i) =>
+      pulumi
+        .all([s, vpcId])
+        .apply(([x, v]) => checked(x, v, `${key}.privateSubnetIds[${i}]`, ref.privateSubnetCidrs[i])),
+    );
+  } else {
+    // By tags: the stated CIDRs pick the subnets (so their order is the config's), and no tagged subnet is left over.
+    const tagged = aws.ec2.getSubnetsOutput(
+      { filters: [{ name: "vpc-id", values: [vpcId] }], tags: ref.privateSubnetTags },
+      invoke,
+    );
+    const count = tagged.ids.apply((ids) => {
+      if (ids.length !== ref.privateSubnetCidrs.length)
+        throw new ConfigError(
+          `${key}.privateSubnetTags`,
+          `${ids.length} subnets of the VPC have these tags, but ${ref.privateSubnetCidrs.length} private subnet CIDRs are stated`,
+          `tag exactly the subnets of ${base}.privateSubnetCidrs, or state every tagged subnet's CIDR`,
+        );
+      return ids.length;
+    });
+    subnets = ref.privateSubnetCidrs.map((cidrBlock) =>
+      aws.ec2.getSubnetOutput({ vpcId, cidrBlock, tags: ref.privateSubnetTags }, invoke),
+    );
+    subnetIds = subnets.map((s, i) =>
+      pulumi
+        .all([s, vpcId, count])
+        .apply(([x, v]) => checked(x, v, `${key}.privateSubnetTags`, ref.privateSubnetCidrs[i])),
+    );
+  }
+  // The route table of each private subnet: named, or the one associated with it.
+  const named = ref.routeTableIds;
+  const routeTableIds = subnetIds.map((subnetId, i) => {
+    const rt = named
+      ? aws.ec2.getRouteTableOutput({ routeTableId: named[named.length === 1 ? 0 : i] }, invoke)
+      : aws.ec2.getRouteTableOutput({ subnetId }, invoke);
+    return pulumi.all([rt, subnetId]).apply(([t, sid]) => {
+      if (!t.associations.some((a) => a.subnetId === sid))
+        throw new ConfigError(
+          `${key}.routeTableIds[${named && named.length > 1 ? i : 0}]`,
+          `route table ${t.routeTableId} is not associated with ${sid}`,
+          "name the route table the subnet is associated with, or drop routeTableIds to look it up",
+        );
+      return t.routeTableId;
+    });
+  });
+  return {
+    vpcId,
+    subnetIds,
+    availabilityZones: subnets.map((s) => s.availabilityZone),
+    routeTableIds,
+    subnetIn: (id, k) => subnetIn(id, k),
+  };
 }
 
 /** Validates the adopted VPC's plain arguments and gives the plan shape the roles read. */
 export function planExistingEgressVpc(
-  args: Omit<ExistingEgressVpcArgs, "vpcId" | "privateSubnetIds"> & { privateSubnetIds: string[] },
+  args: Omit<ExistingEgressVpcArgs, "vpcId" | "vpcTags">,
   keyPrefix = "",
 ): FixedEgressVpcPlan {
   const errors: ConfigError[] = [];
   const k = (s: string) => `${keyPrefix}${s}`;
   const vpc = checkVpcCidr(args.cidrBlock, k("cidrBlock"), "the existing VPC's CIDR", errors);
-  const azCount = args.privateSubnetIds.length;
+  // By tags the stated CIDRs pick the subnets, so they fix the zone count.
+  const azCount = args.privateSubnetIds?.length ?? args.privateSubnetCidrs.length;
   if (args.privateSubnetCidrs.length === 0) {
     errors.push(
       new ConfigError(
@@ -115,6 +245,8 @@ export class ExistingEgressVpc extends pulumi.ComponentResource {
   public readonly publicSubnetIds: pulumi.Output<string>[];
   public readonly privateSubnetIds: pulumi.Output<string>[];
   public readonly privateRouteTableIds: pulumi.Output<string>[];
+  /** The private subnets' zones, as the lookups report them. */
+  public readonly availabilityZones: pulumi.Output<string>[];
   public readonly publicRouteTableId: pulumi.Output<string>;
   public readonly natGatewayIds: pulumi.Output<string>[];
   public readonly egressIps: pulumi.Output<string[]>;
@@ -127,69 +259,24 @@ export class ExistingEgressVpc extends pulumi.ComponentResource {
 
   constructor(name: string, args: ExistingEgressVpcArgs, opts: pulumi.ComponentResourceOptions = {}) {
     const plan = planExistingEgressVpc(args);
-    super("vpc-lambda-kit:network:ExistingEgressVpc", name, { vpcId: args.vpcId }, opts);
+    super("vpc-lambda-kit:network:ExistingEgressVpc", name, { vpcId: args.vpcId ?? args.vpcTags }, opts);
     this.plan = plan;
     this.cidrBlock = plan.cidrBlock;
     this.manageRoutes = args.manageRoutes ?? false;
     this.routesToAdd = routesToAddFor(name, args);
     const invoke = { parent: this };
     const tags = (role: string) => ({ ...(args.tags ?? {}), Name: `${name}-${role}` });
-
-    const vpc = aws.ec2.getVpcOutput({ id: args.vpcId }, invoke);
-    // Stated and real CIDR must agree: the security-group rules were planned from the stated one.
-    this.vpcId = pulumi.all([vpc.id, vpc.cidrBlock]).apply(([id, cidr]) => {
-      if (cidr !== args.cidrBlock)
-        throw new ConfigError(
-          "network.cidrBlock",
-          `states ${args.cidrBlock} but VPC ${id} has ${cidr}`,
-          `set network.cidrBlock to ${cidr}`,
-        );
-      return id;
-    });
-    // Private DNS on interface endpoints needs both attributes; the lookup tells, the endpoints check.
+    const found = lookupAdoptedVpc(args, "network.existingVpc", this);
+    this.vpcId = found.vpcId;
+    // Private DNS on interface endpoints needs both attributes; the inventory check and the endpoints check them.
     this.dns = { hostnames: true, support: true };
-
-    const subnetIn = (id: string, key: string, cidr?: string) =>
-      aws.ec2.getSubnetOutput({ id }, invoke).apply((s) => {
-        if (s.vpcId !== args.vpcId)
-          throw new ConfigError(
-            key,
-            `subnet ${id} is in ${s.vpcId}, not in ${args.vpcId}`,
-            "list subnets of existingVpc.vpcId only",
-          );
-        if (cidr !== undefined && s.cidrBlock !== cidr)
-          throw new ConfigError(
-            key,
-            `subnet ${id} is ${s.cidrBlock}, not ${cidr}`,
-            `state ${s.cidrBlock} in network.privateSubnetCidrs`,
-          );
-        return s.id;
-      });
-    this.privateSubnetIds = args.privateSubnetIds.map((id, i) =>
-      subnetIn(id, `network.existingVpc.privateSubnetIds[${i}]`, args.privateSubnetCidrs[i]),
-    );
+    this.privateSubnetIds = found.subnetIds;
     this.publicSubnetIds = (args.publicSubnetIds ?? []).map((id, i) =>
-      subnetIn(id, `network.existingVpc.publicSubnetIds[${i}]`),
+      found.subnetIn(id, `network.existingVpc.publicSubnetIds[${i}]`),
     );
-
-    // The route table of each private subnet: named, or the one associated with it.
-    const rtIds = args.routeTableIds
-      ? args.privateSubnetIds.map((_, i) => args.routeTableIds![args.routeTableIds!.length === 1 ? 0 : i])
-      : undefined;
-    this.privateRouteTableIds = args.privateSubnetIds.map((subnetId, i) => {
-      const rt = rtIds
-        ? aws.ec2.getRouteTableOutput({ routeTableId: rtIds[i] }, invoke)
-        : aws.ec2.getRouteTableOutput({ subnetId }, invoke);
-      return rt.apply((t) => {
-        if (!t.associations.some((a) => a.subnetId === subnetId))
-          throw new ConfigError(
-            `network.existingVpc.routeTableIds[${i}]`,
-            `route table ${t.routeTableId} is not associated with ${subnetId}`,
-            "name the route table the subnet is associated with, or drop routeTableIds to look it up",
-          );
-        return t.routeTableId;
-      });
-    });
+    this.privateRouteTableIds = found.routeTableIds;
+    this.availabilityZones = found.availabilityZones;
+    const rtIds = args.routeTableIds ? adoptedTableLabels(args) : undefined;
     this.publicRouteTableId = pulumi.output("");
 
     if (args.natGatewayIds) {

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { Cidr, subCidr } from "./cidr";
-import { checkSubnets, checkVpcCidr, dnsVpc, subnetIn } from "./vpc-parts";
+import { checkSubnets, checkVpcCidr, dnsVpc, plannedVpcId, subnetIn, VpcIpam } from "./vpc-parts";
 import { ConfigError, throwIfAny } from "./errors";
 import { CLOUDWATCH_RETENTION_DAYS } from "./defaults";
 
@@ -21,6 +21,8 @@ export interface FlowLogsArgs {
  * Inputs) because they are validated before a single resource is registered.
  */
 export interface FixedEgressVpcArgs {
+  /** Take the VPC's range from this IPAM pool; cidrBlock is then the allocation the pool gives. Default none. */
+  ipam?: VpcIpam;
   /** VPC CIDR. Default 10.0.0.0/16 (the usual recipe's). */
   cidrBlock?: string;
   /** Availability zones, one public and one private subnet each. Names or Outputs of names. */
@@ -180,12 +182,13 @@ export class FixedEgressVpc extends pulumi.ComponentResource {
     const tags = (role: string) => ({ ...(args.tags ?? {}), Name: `${name}-${role}` });
     const child = { parent: this };
 
-    const vpc = dnsVpc(name, plan.cidrBlock, args.tags ?? {}, this);
-    this.vpcId = vpc.id;
+    const vpc = dnsVpc(name, plan.cidrBlock, args.tags ?? {}, this, args.ipam);
+    const vpcId = plannedVpcId(vpc, plan.cidrBlock, args.ipam);
+    this.vpcId = vpcId;
 
-    const igw = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: vpc.id, tags: tags("igw") }, child);
+    const igw = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: vpcId, tags: tags("igw") }, child);
 
-    const publicRt = new aws.ec2.RouteTable(`${name}-public-rt`, { vpcId: vpc.id, tags: tags("public-rt") }, child);
+    const publicRt = new aws.ec2.RouteTable(`${name}-public-rt`, { vpcId: vpcId, tags: tags("public-rt") }, child);
     new aws.ec2.Route(
       `${name}-public-default`,
       {
@@ -201,7 +204,7 @@ export class FixedEgressVpc extends pulumi.ComponentResource {
       const subnet = subnetIn(
         `${name}-public-${i}`,
         {
-          vpcId: vpc.id,
+          vpcId: vpcId,
           cidrBlock: cidr,
           availabilityZone: args.availabilityZones[i],
           routeTableId: publicRt.id,
@@ -246,7 +249,7 @@ export class FixedEgressVpc extends pulumi.ComponentResource {
     const privateRts = plan.privateSubnetCidrs.map((cidr, i) => {
       const rt = new aws.ec2.RouteTable(
         `${name}-private-rt-${i}`,
-        { vpcId: vpc.id, tags: tags(`private-rt-${i}`) },
+        { vpcId: vpcId, tags: tags(`private-rt-${i}`) },
         child,
       );
       // Same-AZ NAT: a zone outage then only cuts that zone, and no cross-AZ data charge applies.
@@ -263,7 +266,7 @@ export class FixedEgressVpc extends pulumi.ComponentResource {
       const subnet = subnetIn(
         `${name}-private-${i}`,
         {
-          vpcId: vpc.id,
+          vpcId: vpcId,
           cidrBlock: cidr,
           availabilityZone: args.availabilityZones[i],
           routeTableId: rt.id,

@@ -1,9 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { checkSubnets, checkVpcCidr, dnsVpc, subnetIn } from "./vpc-parts";
+import { checkSubnets, checkVpcCidr, dnsVpc, plannedVpcId, subnetIn, VpcIpam } from "./vpc-parts";
 import { ConfigError, throwIfAny } from "./errors";
 
 export interface PrivateVpcArgs {
+  /** Take the VPC's range from this IPAM pool; cidrBlock is then the allocation the pool gives. Default none. */
+  ipam?: VpcIpam;
   /** VPC CIDR. Default 10.1.0.0/16 (the usual recipe's database side). */
   cidrBlock?: string;
   /** One subnet per zone; at least two (an RDS DB subnet group spans two AZs). */
@@ -55,6 +57,10 @@ export class PrivateVpc extends pulumi.ComponentResource {
   public readonly subnetIds: pulumi.Output<string>[];
   /** The subnets' shared route table: add Transit Gateway routes here. */
   public readonly routeTableId: pulumi.Output<string>;
+  /** The same table, in the shape an adopted VPC gives (one per subnet or shared). */
+  public readonly routeTableIds: pulumi.Output<string>[];
+  /** The kit owns this VPC's route table, so it adds its routes. */
+  public readonly manageRoutes = true;
   /** DB subnet group name, when created. */
   public readonly dbSubnetGroupName: pulumi.Output<string> | undefined;
   public readonly plan: PrivateVpcPlan;
@@ -67,15 +73,17 @@ export class PrivateVpc extends pulumi.ComponentResource {
     const tags = (role: string) => ({ ...(args.tags ?? {}), Name: `${name}-${role}` });
     const child = { parent: this };
     // The RDS endpoint name must resolve from across the Transit Gateway: DNS attributes on.
-    const vpc = dnsVpc(name, plan.cidrBlock, args.tags ?? {}, this);
-    this.vpcId = vpc.id;
-    const rt = new aws.ec2.RouteTable(`${name}-rt`, { vpcId: vpc.id, tags: tags("rt") }, child);
+    const vpc = dnsVpc(name, plan.cidrBlock, args.tags ?? {}, this, args.ipam);
+    const vpcId = plannedVpcId(vpc, plan.cidrBlock, args.ipam);
+    this.vpcId = vpcId;
+    const rt = new aws.ec2.RouteTable(`${name}-rt`, { vpcId: vpcId, tags: tags("rt") }, child);
     this.routeTableId = rt.id;
+    this.routeTableIds = [rt.id];
     const subnets = plan.subnetCidrs.map((cidr, i) =>
       subnetIn(
         `${name}-subnet-${i}`,
         {
-          vpcId: vpc.id,
+          vpcId: vpcId,
           cidrBlock: cidr,
           availabilityZone: args.availabilityZones[i],
           routeTableId: rt.id,

@@ -85,12 +85,40 @@ export function dnsVpc(
   cidrBlock: string,
   tags: Record<string, string>,
   parent: pulumi.Resource,
+  ipam?: VpcIpam,
 ): aws.ec2.Vpc {
+  // From an IPAM pool the VPC asks for a netmask length, not a range; the plan used the allocation stated in config.
+  const range = ipam ? { ipv4IpamPoolId: ipam.poolId, ipv4NetmaskLength: ipam.netmaskLength } : { cidrBlock };
   return new aws.ec2.Vpc(
     `${name}-vpc`,
-    { cidrBlock, enableDnsHostnames: true, enableDnsSupport: true, tags: { ...tags, Name: `${name}-vpc` } },
+    { ...range, enableDnsHostnames: true, enableDnsSupport: true, tags: { ...tags, Name: `${name}-vpc` } },
     { parent },
   );
+}
+
+/** A VPC's CIDR from an IPAM pool (CreateVpc Ipv4IpamPoolId and Ipv4NetmaskLength). */
+export interface VpcIpam {
+  poolId: string;
+  netmaskLength: number;
+  /** The config key of the stated allocation, named when IPAM allocates something else. */
+  key: string;
+}
+
+/**
+ * The VPC's id once its real CIDR is known to be the planned one: subnets and security-group rules were
+ * planned from the stated allocation, so another one stops the update here, naming the key.
+ */
+export function plannedVpcId(vpc: aws.ec2.Vpc, planned: string, ipam: VpcIpam | undefined): pulumi.Output<string> {
+  if (!ipam) return vpc.id;
+  return pulumi.all([vpc.id, vpc.cidrBlock]).apply(([id, cidr]) => {
+    if (cidr !== planned)
+      throw new ConfigError(
+        ipam.key,
+        `states ${planned} but IPAM pool ${ipam.poolId} allocated ${cidr} to VPC ${id}`,
+        `set it to ${cidr} (the subnets are planned from it)`,
+      );
+    return id;
+  });
 }
 
 /** A subnet (no auto-assigned public IPs) associated with `routeTableId`; the association is parented to the subnet. */

@@ -96,10 +96,56 @@ export const inventorySchema = z.strictObject({
   securityGroups: z
     .array(z.strictObject({ id: id("sg"), vpcId: id("vpc"), name: z.string().min(1), tags }))
     .default([]),
+  /** Transit Gateways that already exist (DescribeTransitGateways): the kit attaches to them. */
+  transitGateways: z
+    .array(
+      z.strictObject({
+        id: id("tgw"),
+        /** Default route table association and propagation; a landing zone's TGW usually has them off. */
+        defaultRouteTableAssociation: z.enum(["enable", "disable"]).default("disable"),
+        defaultRouteTablePropagation: z.enum(["enable", "disable"]).default("disable"),
+        autoAcceptSharedAttachments: z.enum(["enable", "disable"]).default("disable"),
+        tags,
+      }),
+    )
+    .default([]),
+  /** Their VPC attachments (DescribeTransitGatewayVpcAttachments); each attached VPC is in vpcs. */
+  transitGatewayAttachments: z
+    .array(
+      z.strictObject({
+        id: id("tgw-attach"),
+        transitGatewayId: id("tgw"),
+        vpcId: id("vpc"),
+        subnetIds: z.array(id("subnet")).min(1),
+        tags,
+      }),
+    )
+    .default([]),
+  /** Their route tables: associated and propagating attachments, static routes (SearchTransitGatewayRoutes). */
+  transitGatewayRouteTables: z
+    .array(
+      z.strictObject({
+        id: id("tgw-rtb"),
+        transitGatewayId: id("tgw"),
+        associations: z.array(id("tgw-attach")).default([]),
+        propagations: z.array(id("tgw-attach")).default([]),
+        routes: z
+          .array(
+            z.strictObject({
+              destinationCidrBlock: z.string(),
+              transitGatewayAttachmentId: id("tgw-attach").optional(),
+              blackhole: z.boolean().default(false),
+            }),
+          )
+          .default([]),
+        tags,
+      }),
+    )
+    .default([]),
 });
 export type Inventory = z.infer<typeof inventorySchema>;
 
-/** The part of `network.existingVpc` the inventory is checked against. */
+/** The part of `network.existingVpc` (or `data.existingVpc`) the inventory is checked against, ids resolved. */
 export interface ExistingVpcRef {
   vpcId: string;
   privateSubnetIds: string[];
@@ -330,6 +376,210 @@ function consistencyErrors(inv: Inventory, file: string): ConfigError[] {
       );
   });
   inv.securityGroups.forEach((g, i) => unique(g.id, `securityGroups.${i}`));
+  const tgwIds = new Set(inv.transitGateways.map((t) => t.id));
+  inv.transitGateways.forEach((t, i) => unique(t.id, `transitGateways.${i}`));
+  const attachmentTgw = new Map<string, string>();
+  inv.transitGatewayAttachments.forEach((a, i) => {
+    const p = `transitGatewayAttachments.${i}`;
+    unique(a.id, p);
+    attachmentTgw.set(a.id, a.transitGatewayId);
+    if (!tgwIds.has(a.transitGatewayId))
+      errors.push(
+        new ConfigError(
+          at(`${p}.transitGatewayId`),
+          `attachment ${a.id} names transit gateway ${a.transitGatewayId}, which is not in the inventory`,
+          "add it to transitGateways or correct transitGatewayId",
+        ),
+      );
+    if (!vpcCidr.has(a.vpcId))
+      errors.push(
+        new ConfigError(
+          at(`${p}.vpcId`),
+          `attachment ${a.id} attaches VPC ${a.vpcId}, which is not in the inventory`,
+          "add the VPC (its CIDR is what the attachment propagates) or correct vpcId",
+        ),
+      );
+    const zones = new Set<string>();
+    a.subnetIds.forEach((sid, j) => {
+      const sub = inv.subnets.find((x) => x.id === sid);
+      if (!sub || sub.vpcId !== a.vpcId)
+        errors.push(
+          new ConfigError(
+            at(`${p}.subnetIds.${j}`),
+            sub
+              ? `subnet ${sid} is in ${sub.vpcId}, not in the attached VPC ${a.vpcId}`
+              : `subnet ${sid} is not in the inventory`,
+            "list subnets of the attached VPC, each in the inventory",
+          ),
+        );
+      else if (zones.has(sub.availabilityZone))
+        // One subnet per zone (CreateTransitGatewayVpcAttachment, DuplicateSubnetsInSameZone).
+        errors.push(
+          new ConfigError(
+            at(`${p}.subnetIds.${j}`),
+            `a second subnet in ${sub.availabilityZone}; an attachment has one subnet per zone`,
+            "keep one subnet per zone",
+          ),
+        );
+      else zones.add(sub.availabilityZone);
+    });
+  });
+  const associatedIn = new Map<string, string>();
+  inv.transitGatewayRouteTables.forEach((t, i) => {
+    const p = `transitGatewayRouteTables.${i}`;
+    unique(t.id, p);
+    if (!tgwIds.has(t.transitGatewayId))
+      errors.push(
+        new ConfigError(
+          at(`${p}.transitGatewayId`),
+          `route table ${t.id} names transit gateway ${t.transitGatewayId}, which is not in the inventory`,
+          "add it to transitGateways or correct transitGatewayId",
+        ),
+      );
+    const sameTgw = (att: string, q: string) => {
+      const tg = attachmentTgw.get(att);
+      if (tg === undefined)
+        errors.push(
+          new ConfigError(at(q), `attachment ${att} is not in the inventory`, "add it to transitGatewayAttachments"),
+        );
+      else if (tg !== t.transitGatewayId)
+        errors.push(
+          new ConfigError(
+            at(q),
+            `attachment ${att} belongs to ${tg}, not to ${t.transitGatewayId} (route table ${t.id})`,
+            "a route table serves attachments of its own transit gateway only",
+          ),
+        );
+    };
+    t.associations.forEach((att, j) => {
+      sameTgw(att, `${p}.associations.${j}`);
+      const other = associatedIn.get(att);
+      if (other)
+        errors.push(
+          new ConfigError(
+            at(`${p}.associations.${j}`),
+            `attachment ${att} is associated with ${other} and ${t.id}; an attachment is associated with one route table`,
+            "keep one association",
+          ),
+        );
+      associatedIn.set(att, t.id);
+    });
+    t.propagations.forEach((att, j) => sameTgw(att, `${p}.propagations.${j}`));
+    t.routes.forEach((r, j) => {
+      const q = `${p}.routes.${j}`;
+      const c = tryParseCidr(r.destinationCidrBlock);
+      if (typeof c === "string") errors.push(new ConfigError(at(`${q}.destinationCidrBlock`), c, "give an IPv4 CIDR"));
+      if (r.blackhole === (r.transitGatewayAttachmentId !== undefined))
+        errors.push(
+          new ConfigError(
+            at(q),
+            r.blackhole
+              ? "a blackhole route also names an attachment"
+              : "a route names no attachment and is no blackhole",
+            "give transitGatewayAttachmentId, or blackhole: true",
+          ),
+        );
+      else if (r.transitGatewayAttachmentId) sameTgw(r.transitGatewayAttachmentId, `${q}.transitGatewayAttachmentId`);
+    });
+  });
+  inv.routeTables.forEach((t, i) =>
+    t.routes.forEach((r, j) => {
+      if (r.transitGatewayId && !tgwIds.has(r.transitGatewayId) && inv.transitGateways.length > 0)
+        errors.push(
+          new ConfigError(
+            at(`routeTables.${i}.routes.${j}.transitGatewayId`),
+            `transit gateway ${r.transitGatewayId} is not in the inventory`,
+            "add it to transitGateways or correct the route",
+          ),
+        );
+    }),
+  );
+  return errors;
+}
+
+/**
+ * `transitGateway.existing` and `existingAttachments` against the inventory (when it lists transit
+ * gateways): the TGW and its route tables exist, the tables belong to it, and each adopted attachment
+ * is the TGW's and attaches the VPC the role uses.
+ */
+export function existingTgwErrors(
+  inv: Inventory,
+  tg: {
+    existing?: { id?: unknown; routeTableIds?: Record<string, unknown> };
+    existingAttachments?: Record<string, unknown>;
+  },
+  vpcOf: Record<string, string | undefined>,
+): ConfigError[] {
+  const errors: ConfigError[] = [];
+  const ex = tg.existing;
+  if (!ex || typeof ex.id !== "string" || inv.transitGateways.length === 0) return errors;
+  const k = (s: string) => `vpc-lambda-kit:transitGateway.${s}`;
+  if (!inv.transitGateways.some((t) => t.id === ex.id))
+    return [
+      new ConfigError(
+        k("existing.id"),
+        `transit gateway ${ex.id} is not in the inventory`,
+        "correct the id, or add it to transitGateways",
+      ),
+    ];
+  for (const [name, rtb] of Object.entries(ex.routeTableIds ?? {})) {
+    const t = inv.transitGatewayRouteTables.find((x) => x.id === rtb);
+    if (!t)
+      errors.push(
+        new ConfigError(
+          k(`existing.routeTableIds.${name}`),
+          `transit gateway route table ${String(rtb)} is not in the inventory`,
+          "correct the id, or add it to transitGatewayRouteTables",
+        ),
+      );
+    else if (t.transitGatewayId !== ex.id)
+      errors.push(
+        new ConfigError(
+          k(`existing.routeTableIds.${name}`),
+          `route table ${t.id} belongs to ${t.transitGatewayId}, not to ${ex.id}`,
+          `name a route table of ${ex.id}`,
+        ),
+      );
+  }
+  for (const [name, attId] of Object.entries(tg.existingAttachments ?? {})) {
+    const a = inv.transitGatewayAttachments.find((x) => x.id === attId);
+    if (!a)
+      errors.push(
+        new ConfigError(
+          k(`existingAttachments.${name}`),
+          `attachment ${String(attId)} is not in the inventory`,
+          "correct the id, or add it to transitGatewayAttachments",
+        ),
+      );
+    else if (a.transitGatewayId !== ex.id)
+      errors.push(
+        new ConfigError(
+          k(`existingAttachments.${name}`),
+          `attachment ${a.id} is to ${a.transitGatewayId}, not to ${ex.id}`,
+          `name an attachment of ${ex.id}`,
+        ),
+      );
+    else if (vpcOf[name] && a.vpcId !== vpcOf[name])
+      errors.push(
+        new ConfigError(
+          k(`existingAttachments.${name}`),
+          `attachment ${a.id} attaches ${a.vpcId}, but the ${name} VPC is ${vpcOf[name]}`,
+          `name the attachment of ${vpcOf[name]}`,
+        ),
+      );
+    else {
+      const rtb = ex.routeTableIds?.[name];
+      const assoc = inv.transitGatewayRouteTables.find((t) => t.associations.includes(a.id));
+      if (rtb && assoc && assoc.id !== rtb)
+        errors.push(
+          new ConfigError(
+            k(`existing.routeTableIds.${name}`),
+            `adopted attachment ${a.id} is already associated with ${assoc.id}; the kit would associate it with ${String(rtb)} too`,
+            `name ${assoc.id} (or drop the entry: the association exists)`,
+          ),
+        );
+    }
+  }
   return errors;
 }
 
@@ -342,12 +592,82 @@ export function routeTableOfSubnet(inv: Inventory, subnetId: string): Inventory[
   );
 }
 
+/** `existingVpc` as config gives it: ids, or tags the lookups filter on. */
+export interface ExistingVpcConfigRef extends Omit<ExistingVpcRef, "vpcId" | "privateSubnetIds"> {
+  vpcId?: string;
+  tags?: Record<string, string>;
+  privateSubnetIds?: string[];
+  privateSubnetTags?: Record<string, string>;
+}
+
+const hasTags = (have: Record<string, string>, want: Record<string, string>) =>
+  Object.entries(want).every(([k, v]) => have[k] === v);
+
+/**
+ * Resolves the tag form of `existingVpc` the way the lookups will (aws.ec2.getVpc by tags: exactly one
+ * VPC; aws.ec2.getSubnet by VPC, CIDR and tags: exactly one subnet per stated CIDR, and getSubnets
+ * finding no other tagged subnet). Returns the ids, or the problems naming `<key>.tags` /
+ * `<key>.privateSubnetTags`.
+ */
+export function resolveExistingVpc(
+  inv: Inventory,
+  cfg: ExistingVpcConfigRef,
+  key: string,
+  statedSubnetCidrs: string[] | undefined,
+): { ref?: ExistingVpcRef; errors: ConfigError[] } {
+  const errors: ConfigError[] = [];
+  let vpcId = cfg.vpcId;
+  const list = (xs: { id: string }[]) => xs.map((x) => x.id).join(", ");
+  if (!vpcId && cfg.tags) {
+    const found = inv.vpcs.filter((v) => hasTags(v.tags, cfg.tags!));
+    if (found.length === 1) vpcId = found[0].id;
+    else
+      errors.push(
+        new ConfigError(
+          `${key}.tags`,
+          found.length === 0
+            ? `no VPC in the inventory has the tags ${JSON.stringify(cfg.tags)}`
+            : `${found.length} VPCs have the tags ${JSON.stringify(cfg.tags)} (${list(found)}); the lookup needs exactly one`,
+          found.length === 0 ? "correct the tags, or give vpcId" : "add a tag that tells them apart, or give vpcId",
+        ),
+      );
+  }
+  let subnetIds = cfg.privateSubnetIds;
+  if (!subnetIds && cfg.privateSubnetTags && vpcId) {
+    const tagged = inv.subnets.filter((s) => s.vpcId === vpcId && hasTags(s.tags, cfg.privateSubnetTags!));
+    const cidrs = statedSubnetCidrs ?? [];
+    const picked = cidrs.map((c) => tagged.filter((s) => s.cidrBlock === c));
+    picked.forEach((m, i) => {
+      if (m.length === 0)
+        errors.push(
+          new ConfigError(
+            `${key}.privateSubnetTags`,
+            `no subnet of ${vpcId} with these tags is ${cidrs[i]} (stated at index ${i})`,
+            `tag that subnet, or correct the stated CIDRs (tagged: ${tagged.map((s) => `${s.id} ${s.cidrBlock}`).join(", ") || "none"})`,
+          ),
+        );
+    });
+    if (tagged.length !== cidrs.length)
+      errors.push(
+        new ConfigError(
+          `${key}.privateSubnetTags`,
+          `${tagged.length} subnets of ${vpcId} have the tags ${JSON.stringify(cfg.privateSubnetTags)} (${list(tagged) || "none"}), but ${cidrs.length} CIDRs are stated`,
+          "tag exactly the subnets whose CIDRs are stated, or state every tagged subnet's CIDR",
+        ),
+      );
+    if (picked.every((m) => m.length === 1)) subnetIds = picked.map((m) => m[0].id);
+  }
+  if (errors.length > 0 || !vpcId || !subnetIds) return { errors };
+  const { tags: _t, privateSubnetTags: _p, ...rest } = cfg;
+  return { ref: { ...rest, vpcId, privateSubnetIds: subnetIds }, errors };
+}
+
 /** Whether the stack's `existingVpc` (at `key`) agrees with the inventory; each problem names the config key. */
 export function existingVpcErrors(
   inv: Inventory,
   ref: ExistingVpcRef,
   key: string,
-  stated: { cidrBlock?: string; privateSubnetCidrs?: string[] },
+  stated: { cidrBlock?: string; privateSubnetCidrs?: string[]; subnetCidrsKey?: string; tgwDestinations?: string[] },
 ): ConfigError[] {
   const errors: ConfigError[] = [];
   const vpc = inv.vpcs.find((v) => v.id === ref.vpcId);
@@ -395,7 +715,7 @@ export function existingVpcErrors(
       ) {
         errors.push(
           new ConfigError(
-            `${netKey}.privateSubnetCidrs[${i}]`,
+            `${netKey}.${stated.subnetCidrsKey ?? "privateSubnetCidrs"}[${i}]`,
             `states ${stated.privateSubnetCidrs[i]} but subnet ${s} is ${subnet.cidrBlock}`,
             `set it to ${subnet.cidrBlock}`,
           ),
@@ -463,6 +783,29 @@ export function existingVpcErrors(
       );
     });
   }
+  if (ref.manageRoutes && stated.tgwDestinations) {
+    const reported = new Set<string>();
+    ref.privateSubnetIds.forEach((s, i) => {
+      const t = ref.routeTableIds
+        ? inv.routeTables.find((x) => x.id === ref.routeTableIds![ref.routeTableIds!.length === 1 ? 0 : i])
+        : routeTableOfSubnet(inv, s);
+      for (const d of stated.tgwDestinations!) {
+        const clash = t?.routes.find((r) => r.destinationCidrBlock === d);
+        if (!t || !clash || reported.has(`${t.id} ${d}`)) continue;
+        reported.add(`${t.id} ${d}`);
+        // EC2 refuses a second route for the same destination (RouteAlreadyExists, CreateRoute API reference).
+        errors.push(
+          new ConfigError(
+            `${key}.manageRoutes`,
+            `the kit would add ${d} → Transit Gateway to ${t.id}, which already routes ${d} to ${clash.transitGatewayId ?? clash.natGatewayId ?? clash.gatewayId ?? clash.vpcPeeringConnectionId ?? "another target"}`,
+            clash.transitGatewayId
+              ? "the table already reaches it through a Transit Gateway: turn manageRoutes off (nothing to add), or remove that route"
+              : "remove the existing route, or turn manageRoutes off and route it yourself",
+          ),
+        );
+      }
+    });
+  }
   (ref.natGatewayIds ?? []).forEach((n, i) => {
     const nat = inv.natGateways.find((x) => x.id === n);
     if (!nat)
@@ -499,21 +842,37 @@ export function existingVpcErrors(
  */
 export function inventoryRecords(
   inv: Inventory,
-  opts: { stack: string; project: string; provider: string | null; parent: string | null },
+  opts: {
+    stack: string;
+    project: string;
+    provider: string | null;
+    parent: string | null;
+    /** VPCs adopted in another account or under another component (the data role's): their provider and parent. */
+    byVpc?: Record<string, { provider: string | null; parent: string | null }>;
+  },
 ): ExistingRecord[] {
   const out: ExistingRecord[] = [];
-  const add = (type: string, name: string, id: string, inputs: Record<string, unknown>) =>
+  const vpcOf = (inputs: Record<string, unknown>): string | undefined =>
+    typeof inputs.vpcId === "string"
+      ? inputs.vpcId
+      : typeof inputs.subnetId === "string"
+        ? inv.subnets.find((x) => x.id === inputs.subnetId)?.vpcId
+        : undefined;
+  const add = (type: string, name: string, id: string, inputs: Record<string, unknown>) => {
+    const vpc = type === "aws:ec2/vpc:Vpc" ? id : vpcOf(inputs);
+    const home = (vpc && opts.byVpc?.[vpc]) || { provider: opts.provider, parent: opts.parent };
     out.push({
       urn: `urn:pulumi:${opts.stack}::${opts.project}::${type}::existing-${name}`,
       id,
       type,
       name: `existing-${name}`,
-      parent: opts.parent,
-      provider: opts.provider,
+      parent: home.parent,
+      provider: home.provider,
       inputs,
       dependencies: [],
       existing: true,
     });
+  };
   for (const v of inv.vpcs)
     add("aws:ec2/vpc:Vpc", v.id, v.id, {
       cidrBlock: v.cidrBlock,
@@ -562,5 +921,49 @@ export function inventoryRecords(
   }
   for (const g of inv.securityGroups)
     add("aws:ec2/securityGroup:SecurityGroup", g.id, g.id, { vpcId: g.vpcId, name: g.name, tags: g.tags });
+  for (const t of inv.transitGateways)
+    add("aws:ec2transitgateway/transitGateway:TransitGateway", t.id, t.id, {
+      defaultRouteTableAssociation: t.defaultRouteTableAssociation,
+      defaultRouteTablePropagation: t.defaultRouteTablePropagation,
+      autoAcceptSharedAttachments: t.autoAcceptSharedAttachments,
+      tags: t.tags,
+    });
+  for (const a of inv.transitGatewayAttachments)
+    add("aws:ec2transitgateway/vpcAttachment:VpcAttachment", a.id, a.id, {
+      transitGatewayId: a.transitGatewayId,
+      vpcId: a.vpcId,
+      subnetIds: a.subnetIds,
+      tags: a.tags,
+    });
+  for (const t of inv.transitGatewayRouteTables) {
+    add("aws:ec2transitgateway/routeTable:RouteTable", t.id, t.id, {
+      transitGatewayId: t.transitGatewayId,
+      tags: t.tags,
+    });
+    const link = { transitGatewayRouteTableId: t.id };
+    for (const a of t.associations)
+      add("aws:ec2transitgateway/routeTableAssociation:RouteTableAssociation", `${t.id}-${a}`, `${t.id}_${a}`, {
+        ...link,
+        transitGatewayAttachmentId: a,
+      });
+    for (const a of t.propagations)
+      add(
+        "aws:ec2transitgateway/routeTablePropagation:RouteTablePropagation",
+        `${t.id}-${a}-propagation`,
+        `${t.id}_${a}`,
+        {
+          ...link,
+          transitGatewayAttachmentId: a,
+        },
+      );
+    t.routes.forEach((r, i) =>
+      add("aws:ec2transitgateway/route:Route", `${t.id}-route-${i}`, `${t.id}_${r.destinationCidrBlock}`, {
+        ...link,
+        destinationCidrBlock: r.destinationCidrBlock,
+        transitGatewayAttachmentId: r.transitGatewayAttachmentId,
+        blackhole: r.blackhole,
+      }),
+    );
+  }
   return out;
 }

@@ -21,6 +21,11 @@ export interface RecordedResource {
    * Optional so hand-built graphs in tests and older graph.json files still type-check.
    */
   dependencies?: string[];
+  /**
+   * Values AWS assigns at create time that the mocks answered from the stack's config: a VPC's CIDR
+   * allocated from an IPAM pool (config `ipamAllocatedCidr`). The checker reads them where inputs are silent.
+   */
+  allocated?: Record<string, unknown>;
 }
 
 export interface KitMocksOptions {
@@ -31,6 +36,8 @@ export interface KitMocksOptions {
   stackOutputs?: (stackName: string) => Record<string, unknown>;
   /** The existing network (ops/inventory.ts): the EC2 lookups are answered from it, and only from it. */
   inventory?: Inventory;
+  /** IPAM pool id → the CIDRs it allocates to this stack's VPCs, in creation order (config `ipamAllocatedCidr`). */
+  ipamAllocations?: Record<string, string[]>;
 }
 
 export const SECRET_PLACEHOLDER = "[secret]";
@@ -196,6 +203,16 @@ export class KitMocks implements pulumi.runtime.Mocks {
         state.publicIp = this.publicIp(key);
         break;
       case "aws:ec2/vpc:Vpc":
+        if (args.inputs.ipv4IpamPoolId !== undefined && args.inputs.cidrBlock === undefined) {
+          const pool = String(args.inputs.ipv4IpamPoolId);
+          const next = this.opts.ipamAllocations?.[pool]?.shift();
+          if (!next)
+            throw new Error(
+              `VPC ${args.name} asks IPAM pool ${pool} for a CIDR, and no ipamAllocatedCidr for that pool is left to answer with: state it in the stack file`,
+            );
+          state.cidrBlock = next;
+          record.allocated = { cidrBlock: next };
+        }
         state.arn = `arn:aws:ec2:${region}:${account}:vpc/${id}`;
         state.mainRouteTableId = `rtb-${hex(key + "main", 17)}`;
         state.defaultSecurityGroupId = `sg-${hex(key + "default", 17)}`;
@@ -486,6 +503,7 @@ export class KitMocks implements pulumi.runtime.Mocks {
       }
       case "aws:ec2/getVpc:getVpc":
       case "aws:ec2/getSubnet:getSubnet":
+      case "aws:ec2/getSubnets:getSubnets":
       case "aws:ec2/getRouteTable:getRouteTable":
       case "aws:ec2/getNatGateway:getNatGateway":
       case "aws:ec2/getInternetGateway:getInternetGateway":
@@ -510,13 +528,22 @@ export class KitMocks implements pulumi.runtime.Mocks {
         `${what}: ${desc} is not in the inventory: add it there (docs/landing-zone.md) or correct the stack's existingVpc`,
       );
     };
+    const one = <X>(found: X[], desc: string): X => {
+      if (found.length > 1)
+        throw new Error(
+          `${what}: ${found.length} match ${desc}; a lookup must match exactly one (add tags to tell them apart)`,
+        );
+      return found[0] ?? miss(desc);
+    };
     const tagMatch = (tags: Record<string, string>, want: Record<string, string> | undefined) =>
       !want || Object.entries(want).every(([k, v]) => tags[k] === v);
     switch (what) {
       case "getVpc": {
-        const v =
-          inv.vpcs.find((x) => (inputs.id === undefined || x.id === inputs.id) && tagMatch(x.tags, inputs.tags)) ??
-          miss(`VPC ${inputs.id ?? JSON.stringify(inputs.tags)}`);
+        // Like the provider: a lookup matching several VPCs fails rather than picking one.
+        const v = one(
+          inv.vpcs.filter((x) => (inputs.id === undefined || x.id === inputs.id) && tagMatch(x.tags, inputs.tags)),
+          `VPC ${inputs.id ?? JSON.stringify(inputs.tags)}`,
+        );
         return {
           id: v.id,
           cidrBlock: v.cidrBlock,
@@ -532,10 +559,29 @@ export class KitMocks implements pulumi.runtime.Mocks {
             inv.routeTables.find((t) => t.vpcId === v.id && t.associations.some((a) => a.main))?.id ?? "",
         };
       }
+      case "getSubnets": {
+        const vpcFilter = (inputs.filters as { name: string; values: string[] }[] | undefined)?.find(
+          (f) => f.name === "vpc-id",
+        );
+        const other = (inputs.filters ?? []).filter((f: { name: string }) => f.name !== "vpc-id");
+        if (other.length > 0)
+          throw new Error(`getSubnets: the mocks answer only the vpc-id filter, not ${JSON.stringify(other)}`);
+        const ids = inv.subnets
+          .filter((x) => (!vpcFilter || vpcFilter.values.includes(x.vpcId)) && tagMatch(x.tags, inputs.tags))
+          .map((x) => x.id);
+        return { id: this.opts.region, ids, filters: inputs.filters, tags: inputs.tags };
+      }
       case "getSubnet": {
-        const s =
-          inv.subnets.find((x) => (inputs.id === undefined || x.id === inputs.id) && tagMatch(x.tags, inputs.tags)) ??
-          miss(`subnet ${inputs.id ?? JSON.stringify(inputs.tags)}`);
+        const s = one(
+          inv.subnets.filter(
+            (x) =>
+              (inputs.id === undefined || x.id === inputs.id) &&
+              (inputs.vpcId === undefined || x.vpcId === inputs.vpcId) &&
+              (inputs.cidrBlock === undefined || x.cidrBlock === inputs.cidrBlock) &&
+              tagMatch(x.tags, inputs.tags),
+          ),
+          `subnet ${inputs.id ?? JSON.stringify({ vpcId: inputs.vpcId, cidrBlock: inputs.cidrBlock, tags: inputs.tags })}`,
+        );
         return {
           id: s.id,
           vpcId: s.vpcId,

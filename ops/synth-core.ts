@@ -4,8 +4,16 @@ import * as pulumi from "@pulumi/pulumi";
 import { builtBundles, FunctionBundle, REPO_ROOT, writeBundle } from "../components/bundle";
 import { KitMocks, RecordedResource, resolveOutputs } from "./mocks";
 import { readStackConfig } from "./stack-config";
-import { existingVpcErrors, Inventory, inventoryRecords, loadInventory } from "./inventory";
-import { throwIfAny } from "../components/errors";
+import {
+  ExistingVpcRef,
+  existingTgwErrors,
+  existingVpcErrors,
+  Inventory,
+  inventoryRecords,
+  loadInventory,
+  resolveExistingVpc,
+} from "./inventory";
+import { ConfigError, throwIfAny } from "../components/errors";
 
 export interface Graph {
   project: string;
@@ -47,6 +55,7 @@ export async function synthesize(opts: SynthOptions): Promise<SynthResult> {
     defaultAccountId: accounts.a ?? "123456789012",
     stackOutputs: opts.stackOutputs,
     inventory,
+    ipamAllocations: ipamAllocations(config),
   });
   await mocks.install("vpc-lambda-kit", opts.stack);
   pulumi.runtime.setAllConfig(config, secretKeys);
@@ -77,12 +86,24 @@ export async function synthesize(opts: SynthOptions): Promise<SynthResult> {
     if (failures.length > 0) throw failures[0];
     const created = mocks.resources.map(({ custom: _custom, ...r }) => r);
     // The adopted network as the inventory gives it, marked existing, in the account-A provider.
+    const urnOf = (type: string, name?: string) =>
+      created.find((r) => r.type === type && (name === undefined || r.name === name))?.urn ?? null;
+    // The data role's adopted VPC lives in account B, under its own component.
+    const dataVpc = inventory ? resolvedDataVpc(inventory, config) : undefined;
     const adopted = inventory
       ? inventoryRecords(inventory, {
           stack: opts.stack,
           project: "vpc-lambda-kit",
-          provider: created.find((r) => r.type === "pulumi:providers:aws" && r.name === "account-a")?.urn ?? null,
-          parent: created.find((r) => r.type === "vpc-lambda-kit:network:ExistingEgressVpc")?.urn ?? null,
+          provider: urnOf("pulumi:providers:aws", "account-a"),
+          parent: urnOf("vpc-lambda-kit:network:ExistingEgressVpc"),
+          byVpc: dataVpc
+            ? {
+                [dataVpc]: {
+                  provider: urnOf("pulumi:providers:aws", "account-b"),
+                  parent: urnOf("vpc-lambda-kit:network:ExistingPrivateVpc"),
+                },
+              }
+            : undefined,
         })
       : [];
     const resources = [...created, ...adopted].sort((a, b) => a.urn.localeCompare(b.urn));
@@ -155,22 +176,84 @@ function readInventory(file: string | undefined, config: Record<string, string>)
   const named = file ?? config["vpc-lambda-kit:inventory"];
   if (!named) return undefined;
   const inv = loadInventory(path.resolve(REPO_ROOT, named));
-  const network = safeJson(config["vpc-lambda-kit:network"]);
-  const existing = network?.existingVpc;
-  if (
-    existing &&
-    typeof existing === "object" &&
-    typeof existing.vpcId === "string" &&
-    Array.isArray(existing.privateSubnetIds)
-  ) {
-    throwIfAny(
-      existingVpcErrors(inv, existing, "vpc-lambda-kit:network.existingVpc", {
-        cidrBlock: network.cidrBlock,
-        privateSubnetCidrs: network.privateSubnetCidrs,
+  const json = (k: string) => safeJson(config[`vpc-lambda-kit:${k}`]);
+  const roles: string[] = Array.isArray(json("roles")) ? json("roles") : ["network", "data", "apps"];
+  const upstream = json("upstream") ?? {};
+  const tg = json("transitGateway") ?? {};
+  const tgwOn =
+    tg.enabled ?? ((roles.includes("network") || !!upstream.network) && (roles.includes("data") || !!upstream.data));
+  // The stated ranges, with the schema's defaults where the stack file leaves them out.
+  const network = json("network") ?? {};
+  const data = json("data") ?? {};
+  const netCidr: string = network.cidrBlock ?? "10.0.0.0/16";
+  const dataCidr: string = data.cidrBlock ?? "10.1.0.0/16";
+  const sides = [
+    {
+      role: "network",
+      existing: network.existingVpc,
+      stated: { cidrBlock: netCidr, privateSubnetCidrs: network.privateSubnetCidrs },
+      tgwDestinations: tgwOn ? [dataCidr] : undefined,
+      nat: true,
+    },
+    {
+      role: "data",
+      existing: data.existingVpc,
+      stated: {
+        cidrBlock: dataCidr,
+        privateSubnetCidrs: data.subnetCidrs ?? ["10.1.128.0/28", "10.1.128.16/28"],
+        subnetCidrsKey: "subnetCidrs",
+      },
+      tgwDestinations: tgwOn ? [netCidr] : undefined,
+      nat: false,
+    },
+  ];
+  const errors: ConfigError[] = [];
+  const resolved: Record<string, ExistingVpcRef> = {};
+  for (const side of sides) {
+    const ex = side.existing;
+    if (!ex || typeof ex !== "object" || !roles.includes(side.role)) continue;
+    const key = `vpc-lambda-kit:${side.role}.existingVpc`;
+    const r = resolveExistingVpc(inv, ex, key, side.stated.privateSubnetCidrs);
+    errors.push(...r.errors);
+    if (!r.ref) continue;
+    resolved[side.role] = r.ref;
+    errors.push(
+      ...existingVpcErrors(inv, side.nat ? r.ref : { ...r.ref, natGatewayIds: [] }, key, {
+        ...side.stated,
+        tgwDestinations: side.tgwDestinations,
       }),
     );
   }
+  errors.push(...existingTgwErrors(inv, tg, { egress: resolved.network?.vpcId, data: resolved.data?.vpcId }));
+  if (resolved.network && resolved.data && resolved.network.vpcId === resolved.data.vpcId)
+    errors.push(
+      new ConfigError(
+        "vpc-lambda-kit:data.existingVpc",
+        `adopts ${resolved.data.vpcId}, the VPC network.existingVpc adopts too`,
+        "the database side is a VPC of its own (account B): name a different VPC",
+      ),
+    );
+  throwIfAny(errors);
   return inv;
+}
+
+/** What each IPAM pool allocates to this stack's VPCs, as config states it (network first, as the roles create them). */
+function ipamAllocations(config: Record<string, string>): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const role of ["network", "data"]) {
+    const v = safeJson(config[`vpc-lambda-kit:${role}`]);
+    if (typeof v?.ipv4IpamPoolId === "string" && typeof v.ipamAllocatedCidr === "string")
+      (out[v.ipv4IpamPoolId] ??= []).push(v.ipamAllocatedCidr);
+  }
+  return out;
+}
+
+/** The VPC data.existingVpc adopts (already validated by readInventory), if any. */
+function resolvedDataVpc(inv: Inventory, config: Record<string, string>): string | undefined {
+  const data = safeJson(config["vpc-lambda-kit:data"]);
+  const roles = safeJson(config["vpc-lambda-kit:roles"]) ?? ["network", "data", "apps"];
+  if (!data?.existingVpc || !roles.includes("data")) return undefined;
+  return resolveExistingVpc(inv, data.existingVpc, "data.existingVpc", data.subnetCidrs).ref?.vpcId;
 }
 
 function safeJson(text: string | undefined): any {

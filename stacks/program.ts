@@ -7,7 +7,7 @@ import { roleOutputs } from "./wiring";
 import { networkRole } from "./roles/network";
 import { dataRole } from "./roles/data";
 import { appsRole, AppsOutputs } from "./roles/apps";
-import { tgwAdmitPeer } from "./features/tgw";
+import { tgwAdmitPeer, tgwRoutesToAdd } from "./features/tgw";
 import { routesToAddFor, RouteToAdd } from "../components/existing-vpc";
 
 export interface ProgramOutputs {
@@ -20,6 +20,8 @@ export interface ProgramOutputs {
   apps?: AppsOutputs;
   /** Adopted VPC only: routes the kit needs in its route tables, for the owner to add unless manageRoutes (docs/landing-zone.md). */
   routesToAdd?: { managedByKit: boolean; routes: RouteToAdd[] };
+  /** Adopted data VPC only: the same for its route tables (the Transit Gateway routes). */
+  dataRoutesToAdd?: { managedByKit: boolean; routes: RouteToAdd[] };
 }
 
 /**
@@ -40,6 +42,7 @@ export function runProgram(cfg: EnvConfig = loadConfig()): ProgramOutputs {
     : undefined;
   // Explicit TGW route table: account A admits B's attachment (combined stack, or the apps stack in split mode).
   if (network && data && (runs("network") || runs("apps"))) tgwAdmitPeer(cfg, providers.get("a"), network, data);
+  const tgwRoutes = tgwRoutesToAdd(cfg);
   const apps = runs("apps") && network ? appsRole(cfg, providers.get("a"), { network, data }) : undefined;
   return {
     environment: cfg.environment,
@@ -52,8 +55,18 @@ export function runProgram(cfg: EnvConfig = loadConfig()): ProgramOutputs {
       runs("network") && cfg.network.existingVpc
         ? {
             managedByKit: cfg.network.existingVpc.manageRoutes,
-            routes: routesToAddFor("egress", cfg.network.existingVpc),
+            routes: [
+              ...routesToAddFor("egress", {
+                ...cfg.network.existingVpc,
+                privateSubnetCidrs: cfg.network.privateSubnetCidrs ?? [],
+              }),
+              ...tgwRoutes.network,
+            ],
           }
+        : undefined,
+    dataRoutesToAdd:
+      runs("data") && cfg.data.existingVpc
+        ? { managedByKit: cfg.data.existingVpc.manageRoutes, routes: tgwRoutes.data }
         : undefined,
   };
 }

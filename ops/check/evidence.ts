@@ -261,7 +261,12 @@ export function checkEvidence(
 
   // Create orders.
   // Adopted (existing) resources were created long ago by their owner: no create order applies to them.
-  const order = checkOrder(resources.filter((r) => (r as { existing?: boolean }).existing !== true));
+  const adopted = (r: unknown) => (r as { existing?: boolean }).existing === true;
+  const order = checkOrder(
+    resources.filter((r) => !adopted(r)),
+    undefined,
+    resources.filter(adopted),
+  );
   for (const f of order)
     findings.push({
       check: "order",

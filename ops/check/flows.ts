@@ -996,8 +996,12 @@ class FlowWalk {
       match.attachment ?? broken(`${rt.label} sends ${match.destText} to an attachment that is not in the graph`);
     this.attachmentUsable(dst, tgw);
     const peerVpc = String(dst.inputs.vpcId ?? "");
+    // Adopted pieces (a landing zone's TGW, its tables and attachments) are named as such and join the path.
+    const old = (name: string, r: Res | undefined) => (r && ix.isExisting(r) ? `${name} (existing)` : name);
+    const rtRes = rt.isDefault ? undefined : ix.byId(rt.id, T.tgwRouteTable);
     this.hop(
-      `transit gateway ${tgw.name}: ${rt.isDefault ? "default route table" : `route table ${rt.name}`}: ${match.destText} → attachment ${dst.name} (VPC ${ix.label(peerVpc, T.vpc)}${match.propagated ? ", propagated" : ""})`,
+      `transit gateway ${old(tgw.name, tgw)}: ${rt.isDefault ? "default route table" : `route table ${old(rt.name, rtRes)}`}: ${match.destText} → attachment ${old(dst.name, dst)} (VPC ${ix.label(peerVpc, T.vpc)}${match.propagated ? ", propagated" : match.route && ix.isExisting(match.route) ? `, static route ${match.route.name} (existing)` : ""})`,
+      ...[rtRes, dst].filter((r): r is Res => !!r && ix.isExisting(r)).map((r) => r.name),
     );
     if (dest.kind === "private" && anyContains(ix.vpcCidrs(peerVpc), dest.cidr))
       return { kind: "vpc", vpcId: peerVpc, tgw: { tgw, attachment: dst } };

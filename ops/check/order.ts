@@ -72,7 +72,11 @@ export class OrderGraph {
   public readonly byUrn = new Map<string, OrderResource>();
   private readonly closure = new Map<string, Set<string>>();
 
-  constructor(public readonly resources: OrderResource[]) {
+  constructor(
+    public readonly resources: OrderResource[],
+    /** Adopted resources (graph.json's `existing: true`): AWS has them already, so nothing waits for them. */
+    public readonly existing: (OrderResource & { id?: string })[] = [],
+  ) {
     for (const r of resources) this.byUrn.set(r.urn, r);
   }
 
@@ -243,6 +247,18 @@ const tgwRouteAfterAttachment: OrderRule = {
     const attachments = g.ofType(T.tgwAttachment);
     for (const route of g.ofType(T.route)) {
       if (route.inputs.transitGatewayId === undefined) continue;
+      // A route added to an adopted table whose VPC an adopted attachment already connects to this TGW.
+      const adoptedTable = g.existing.find((r) => r.type === T.routeTable && r.id === route.inputs.routeTableId);
+      if (
+        adoptedTable &&
+        g.existing.some(
+          (a) =>
+            a.type === T.tgwAttachment &&
+            a.inputs.vpcId === adoptedTable.inputs.vpcId &&
+            a.inputs.transitGatewayId === route.inputs.transitGatewayId,
+        )
+      )
+        continue;
       const vpcs = new Set(
         g
           .directOfType(route, T.routeTable)
@@ -399,7 +415,11 @@ export const ORDER_RULES: OrderRule[] = [
 ];
 
 /** Every missing create order in `resources`. A graph without recorded dependencies is one finding. */
-export function checkOrder(resources: OrderResource[], rules: OrderRule[] = ORDER_RULES): OrderFinding[] {
+export function checkOrder(
+  resources: OrderResource[],
+  rules: OrderRule[] = ORDER_RULES,
+  existing: (OrderResource & { id?: string })[] = [],
+): OrderFinding[] {
   const unrecorded = resources.filter((r) => r.dependencies === undefined && !r.type.startsWith("pulumi:"));
   if (unrecorded.length > 0) {
     const r = unrecorded[0];
@@ -414,6 +434,6 @@ export function checkOrder(resources: OrderResource[], rules: OrderRule[] = ORDE
       },
     ];
   }
-  const g = new OrderGraph(resources);
+  const g = new OrderGraph(resources, existing);
   return rules.flatMap((rule) => rule.check(g));
 }

@@ -43,7 +43,7 @@ export function checkPolicies(graph: Graph, cfg?: EnvConfig): PolicyViolation[] 
 function natStrategyFromConfig(m: GraphModel, cfg: EnvConfig): PolicyViolation[] {
   if (!cfg.roles?.includes("network") || !cfg.networkPlan) return [];
   const plan = cfg.networkPlan;
-  const vpcs = m.all(T.vpc).filter((v) => v.inputs.cidrBlock === plan.cidrBlock);
+  const vpcs = m.all(T.vpc).filter((v) => (v.inputs.cidrBlock ?? v.allocated?.cidrBlock) === plan.cidrBlock);
   if (vpcs.length !== 1) return [];
   const vpc = vpcs[0];
   const nats = m.all(T.nat).filter((n) => {

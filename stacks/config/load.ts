@@ -3,6 +3,7 @@ import { ConfigError, throwIfAny } from "../../components/errors";
 import { FixedEgressVpcPlan, planFixedEgressVpc } from "../../components/fixed-egress-vpc";
 import { planPrivateVpc, PrivateVpcPlan } from "../../components/private-vpc";
 import { planExistingEgressVpc } from "../../components/existing-vpc";
+import { planExistingPrivateVpc } from "../../components/existing-private-vpc";
 import { cidrsOverlap, parseCidr } from "../../components/cidr";
 import { FEATURES } from "../features";
 import type { ConfigCheckContext, Feature } from "../features/feature";
@@ -42,7 +43,16 @@ export function loadConfig(
       ),
     );
   }
-  if (!failed.has("data")) {
+  const existingData = cfg.data?.existingVpc;
+  if (!failed.has("data") && existingData) {
+    // The adopted data VPC: its stated CIDR and subnet CIDRs stand in for the plan.
+    dataPlan = collectConfigErrors(errors, () =>
+      planExistingPrivateVpc(
+        { ...existingData, cidrBlock: cfg.data.cidrBlock, privateSubnetCidrs: cfg.data.subnetCidrs },
+        `${PROJECT}:data.`,
+      ),
+    );
+  } else if (!failed.has("data")) {
     dataPlan = collectConfigErrors(errors, () =>
       planPrivateVpc(
         { ...cfg.data, azCount: typeof dataAzs === "number" ? dataAzs : dataAzs.length },

@@ -2,8 +2,10 @@ import { z } from "zod";
 import { ACCOUNT_ID_RE, ROLE_ARN_RE } from "../../components/arns";
 export { ACCOUNT_ID_RE, ROLE_ARN_RE };
 import { collectConfigErrors, ConfigError, throwIfAny } from "../../components/errors";
+import { tryParseCidr } from "../../components/cidr";
 import { CLOUDWATCH_RETENTION_DAYS } from "../../components/defaults";
 import type { FixedEgressVpcPlan } from "../../components/fixed-egress-vpc";
+import type { VpcIpam } from "../../components/vpc-parts";
 import type { PrivateVpcPlan } from "../../components/private-vpc";
 import type { TgwPlan } from "../../components/tgw-shared-network";
 import {
@@ -87,25 +89,119 @@ const EXISTING_ID = {
   routeTable: /^rtb-[0-9a-f]{8,17}$/,
   nat: /^nat-[0-9a-f]{8,17}$/,
 };
-/** Adopt a VPC the landing zone already has: the kit reads it through lookups and adds only what is missing. */
-export const existingVpc = z.strictObject({
-  vpcId: z.string().regex(EXISTING_ID.vpc, "not a VPC id (vpc- and 8 or 17 hex digits)"),
-  /** Subnets the kit places functions, endpoints and the proxy tier in, one per zone. */
-  privateSubnetIds: z.array(z.string().regex(EXISTING_ID.subnet, "not a subnet id (subnet-…)")).min(1).max(6),
-  /** Public subnets (only needed when the kit creates a NAT gateway). */
-  publicSubnetIds: z.array(z.string().regex(EXISTING_ID.subnet, "not a subnet id (subnet-…)")).optional(),
+/** Tags a lookup filters on (tag:<key> = value, all must match): one to fifty pairs. */
+const lookupTags = z
+  .record(z.string().min(1).max(128), z.string().max(256))
+  .refine((t) => Object.keys(t).length >= 1 && Object.keys(t).length <= 50, "give 1 to 50 tag pairs to look up by");
+/**
+ * What network.existingVpc and data.existingVpc share: the VPC and its private subnets by id or by
+ * tags (exactly one form each), their route tables, and whether the kit may add routes to them.
+ */
+const existingVpcBase = {
+  /** The VPC by id; or give `tags`. */
+  vpcId: z.string().regex(EXISTING_ID.vpc, "not a VPC id (vpc- and 8 or 17 hex digits)").optional(),
+  /** The VPC by its tags (aws.ec2.getVpc with tag filters): exactly one VPC must match. */
+  tags: lookupTags.optional(),
+  /** Subnets the kit places its ENIs in, one per zone; or give `privateSubnetTags`. */
+  privateSubnetIds: z
+    .array(z.string().regex(EXISTING_ID.subnet, "not a subnet id (subnet-…)"))
+    .min(1)
+    .max(6)
+    .optional(),
+  /** The subnets by tags (aws.ec2.getSubnets in the VPC): exactly one subnet per stated CIDR must match. */
+  privateSubnetTags: lookupTags.optional(),
   /** Route tables of the private subnets, same order; one shared table may be listed once. Default: looked up by subnet. */
   routeTableIds: z.array(z.string().regex(EXISTING_ID.routeTable, "not a route table id (rtb-…)")).optional(),
-  /** NAT gateways already serving the private subnets: their EIPs become the egress IPs, no NAT is created. */
-  natGatewayIds: z.array(z.string().regex(EXISTING_ID.nat, "not a NAT gateway id (nat-…)")).optional(),
-  /** The kit may add routes (default route to its NAT, gateway endpoints) to the existing route tables. Default false: it reports them instead. */
+  /** The kit may add routes (default route to its NAT, gateway endpoints, Transit Gateway routes) to the existing route tables. Default false: it reports them instead. */
   manageRoutes: z.boolean().default(false),
-});
+};
+/** Exactly one of `a` and `b`, else an issue on the first key. */
+function oneOf(v: Record<string, unknown>, ctx: z.RefinementCtx, a: string, b: string): void {
+  const has = (k: string) => v[k] !== undefined;
+  if (has(a) === has(b))
+    ctx.addIssue({
+      code: "custom",
+      path: [a],
+      message: has(a)
+        ? `give ${a} or ${b}, not both (the lookup uses one)`
+        : `the adopted VPC needs ${a} (ids) or ${b} (a tag lookup)`,
+    });
+}
+const existingVpcForms = (v: Record<string, unknown>, ctx: z.RefinementCtx) => {
+  oneOf(v, ctx, "vpcId", "tags");
+  oneOf(v, ctx, "privateSubnetIds", "privateSubnetTags");
+};
+/** Adopt a VPC the landing zone already has: the kit reads it through lookups and adds only what is missing. */
+export const existingVpc = z
+  .strictObject({
+    ...existingVpcBase,
+    /** Public subnets (only needed when the kit creates a NAT gateway). */
+    publicSubnetIds: z.array(z.string().regex(EXISTING_ID.subnet, "not a subnet id (subnet-…)")).optional(),
+    /** NAT gateways already serving the private subnets: their EIPs become the egress IPs, no NAT is created. */
+    natGatewayIds: z.array(z.string().regex(EXISTING_ID.nat, "not a NAT gateway id (nat-…)")).optional(),
+  })
+  .superRefine(existingVpcForms);
 export type ExistingVpcConfig = z.infer<typeof existingVpc>;
+/** The data role's adopted VPC: Aurora goes into its subnets; the kit adds the DB subnet group, security groups, TGW attachment and (manageRoutes) routes. */
+export const existingDataVpc = z.strictObject(existingVpcBase).superRefine(existingVpcForms);
+export type ExistingDataVpcConfig = z.infer<typeof existingDataVpc>;
 // --- end existing VPCs
 
+// --- IPAM (docs/landing-zone.md): a kit-created VPC's range from an IPAM pool instead of a literal CIDR.
+const ipamFields = {
+  /** Take the VPC's range from this IPAM pool (CreateVpc Ipv4IpamPoolId) instead of cidrBlock. */
+  ipv4IpamPoolId: z
+    .string()
+    .regex(/^ipam-pool-[0-9a-f]{17}$/, "not an IPAM pool id (ipam-pool- and 17 hex digits)")
+    .optional(),
+  /** The netmask length to ask the pool for (AWS accepts VPC ranges from /16 to /28). */
+  ipv4NetmaskLength: z.number().int().min(16).max(28).optional(),
+  /** The CIDR the pool allocated (or will) to this VPC: subnets and rules are planned from it before deploy. */
+  ipamAllocatedCidr: z.string().optional(),
+};
+/** Checks the IPAM keys agree with each other and with cidrBlock, then gives cidrBlock its value. */
+function withIpam<
+  T extends { cidrBlock?: string; existingVpc?: unknown } & { [K in keyof typeof ipamFields]?: unknown },
+>() {
+  return (v: T, ctx: z.RefinementCtx) => {
+    const issue = (key: string, message: string) => ctx.addIssue({ code: "custom", path: [key], message });
+    if (v.ipv4IpamPoolId === undefined) {
+      for (const k of ["ipv4NetmaskLength", "ipamAllocatedCidr"] as const)
+        if (v[k] !== undefined) issue(k, "is only read with ipv4IpamPoolId: set the pool, or remove it");
+      return;
+    }
+    if (v.cidrBlock !== undefined)
+      issue(
+        "cidrBlock",
+        "give cidrBlock or ipv4IpamPoolId, not both: with a pool, IPAM picks the range (state it in ipamAllocatedCidr)",
+      );
+    if (v.existingVpc !== undefined)
+      issue(
+        "ipv4IpamPoolId",
+        "an adopted VPC has its range already: remove the pool, and state the range in cidrBlock",
+      );
+    if (v.ipv4NetmaskLength === undefined)
+      issue("ipv4NetmaskLength", "a VPC from an IPAM pool needs the netmask length to ask for, e.g. 16");
+    const alloc = typeof v.ipamAllocatedCidr === "string" ? tryParseCidr(v.ipamAllocatedCidr) : undefined;
+    if (v.ipamAllocatedCidr === undefined)
+      issue(
+        "ipamAllocatedCidr",
+        "the kit plans subnets and rules before IPAM allocates: state the CIDR the pool gives this VPC (its allocation, or the next free block of the pool)",
+      );
+    else if (typeof alloc === "string") issue("ipamAllocatedCidr", alloc);
+    else if (alloc && v.ipv4NetmaskLength !== undefined && alloc.prefix !== v.ipv4NetmaskLength)
+      issue(
+        "ipamAllocatedCidr",
+        `is a /${alloc.prefix}, but ipv4NetmaskLength asks the pool for a /${String(v.ipv4NetmaskLength)}`,
+      );
+  };
+}
+// --- end IPAM
+
 const network = z.strictObject({
-  cidrBlock: z.string().default("10.0.0.0/16"),
+  ...ipamFields,
+  /** Default 10.0.0.0/16; with ipv4IpamPoolId, ipamAllocatedCidr. */
+  cidrBlock: z.string().optional(),
   /** A count of zones (names from the region), or explicit names. */
   availabilityZones: z.union([z.number().int().min(1).max(6), z.array(z.string().min(1)).min(1).max(6)]).default(1),
   publicSubnetCidrs: z.array(z.string()).optional(),
@@ -137,6 +233,10 @@ const network = z.strictObject({
   /** Adopt this existing VPC instead of creating one (docs/landing-zone.md). */
   existingVpc: existingVpc.optional(),
 });
+/** network with the IPAM keys checked and cidrBlock given its value (the pool's stated allocation, or the default). */
+const networkConfig = network
+  .superRefine(withIpam())
+  .transform((v) => ({ ...v, cidrBlock: v.cidrBlock ?? v.ipamAllocatedCidr ?? "10.0.0.0/16" }));
 
 /** The data role's Aurora PostgreSQL (docs/database.md). */
 const database = z.strictObject({
@@ -163,12 +263,20 @@ const database = z.strictObject({
 });
 
 const data = z.strictObject({
-  cidrBlock: z.string().default("10.1.0.0/16"),
+  ...ipamFields,
+  /** Default 10.1.0.0/16; with ipv4IpamPoolId, ipamAllocatedCidr. */
+  cidrBlock: z.string().optional(),
   availabilityZones: z.union([z.number().int().min(2).max(6), z.array(z.string().min(1)).min(2).max(6)]).default(2),
   /** The usual recipe's 10.1.128.0/28 plus a second AZ (a DB subnet group needs two). */
   subnetCidrs: z.array(z.string()).default(["10.1.128.0/28", "10.1.128.16/28"]),
   database: database.default(database.parse({})),
+  /** Adopt this existing VPC for the database instead of creating one (docs/landing-zone.md). */
+  existingVpc: existingDataVpc.optional(),
 });
+/** data with the IPAM keys checked and cidrBlock given its value. */
+const dataConfig = data
+  .superRefine(withIpam())
+  .transform((v) => ({ ...v, cidrBlock: v.cidrBlock ?? v.ipamAllocatedCidr ?? "10.1.0.0/16" }));
 
 /** docs/designs.md §3's "insert into users", in account A (docs/database.md). */
 const dbWriter = z.strictObject({
@@ -477,6 +585,12 @@ const tgwSegmentation = {
     .optional(),
   /** Attachments that already exist, adopted by id instead of created: { egress?: tgw-attach-…, data?: tgw-attach-… }. */
   existingAttachments: z.record(z.string(), z.string()).default({}),
+  /**
+   * Dedicated attachment subnets per attachment: { egress?: [cidr per zone], data?: [...] }, each a small
+   * (/28) subnet the kit creates with a route table of its own; the attachment uses them instead of the
+   * workload subnets. Default none (the attachment uses the private subnets).
+   */
+  attachmentSubnetCidrs: z.record(z.string(), z.array(z.string()).min(1).max(6)).default({}),
   /** Per attachment: { applianceMode (default false), dnsSupport (default true) }. */
   attachmentOptions: z
     .record(z.string(), z.strictObject({ applianceMode: z.boolean().optional(), dnsSupport: z.boolean().optional() }))
@@ -515,8 +629,8 @@ export const schema = z.strictObject({
     .default([...ROLES]),
   accounts: z.strictObject({ a: account.default({}), b: account.default({}) }).default({ a: {}, b: {} }),
   upstream: z.strictObject({ network: z.string().min(1).optional(), data: z.string().min(1).optional() }).default({}),
-  network: network.default(network.parse({})),
-  data: data.default(data.parse({})),
+  network: networkConfig.default(networkConfig.parse({})),
+  data: dataConfig.default(dataConfig.parse({})),
   kintoneSync: kintoneSync.optional(),
   proxyTier: proxyTier.optional(),
   saasExport: saasExport.optional(),
@@ -795,4 +909,14 @@ function parseValue(value: string): unknown {
     }
   }
   return value;
+}
+
+/** The VPC's IPAM pool, when config takes its range from one (docs/landing-zone.md). */
+export function ipamOf(
+  v: { ipv4IpamPoolId?: string; ipv4NetmaskLength?: number },
+  role: "network" | "data",
+): VpcIpam | undefined {
+  return v.ipv4IpamPoolId && v.ipv4NetmaskLength
+    ? { poolId: v.ipv4IpamPoolId, netmaskLength: v.ipv4NetmaskLength, key: configKey(`${role}.ipamAllocatedCidr`) }
+    : undefined;
 }

@@ -18,6 +18,9 @@ import type { FixedEgressVpc } from "../../components/fixed-egress-vpc";
 import type { PrivateVpc } from "../../components/private-vpc";
 import { collectConfigErrors, EnvConfig, EnvConfigInput, PROJECT as P } from "../config/schema";
 import type { DataOutputs, NetworkOutputs } from "../config/outputs";
+import { adoptedTableLabels, RouteToAdd } from "../../components/existing-vpc";
+import { cidrContains, cidrsOverlap, tryParseCidr } from "../../components/cidr";
+import { zoneNames } from "../zones";
 import type { Feature } from "./feature";
 /** Child-name prefix of every Transit Gateway resource in the stacks. */
 const NAME = "transit";
@@ -88,6 +91,21 @@ export function planTgwConfig(
   const segments = segmentsOf(cfg);
   checkTgwSegments(segments, [OWNER_VPC, PEER_VPC], `${P}:transitGateway.`, errors);
 
+  attachmentSubnetErrors(cfg, errors);
+  // The kit adds one route per distinct table; looked up by subnet, it could not tell two subnets share one.
+  for (const [role, ex] of [
+    ["network", cfg.network?.existingVpc],
+    ["data", cfg.data?.existingVpc],
+  ] as const) {
+    if (ex?.manageRoutes && !ex.routeTableIds && runs(role) && (ex.privateSubnetIds?.length ?? 2) > 1)
+      errors.push(
+        new ConfigError(
+          `${P}:${role}.existingVpc.routeTableIds`,
+          "manageRoutes lets the kit add Transit Gateway routes, one per route table, but the tables are not named, so subnets sharing one would get the same route twice (EC2 refuses the second)",
+          "name the subnets' route tables in routeTableIds (one per subnet, or the one they share)",
+        ),
+      );
+  }
   const ra = cfg.accounts.a.region ?? region;
   const rb = cfg.accounts.b.region ?? region;
   if (runs("network") && runs("data") && ra !== rb) {
@@ -124,6 +142,92 @@ export function planTgwConfig(
     owner: { name: OWNER_VPC, cidrBlocks: networkCidr ? [networkCidr] : [], key: `${P}:network.cidrBlock` },
     peers: [{ name: PEER_VPC, cidrBlocks: dataCidr ? [dataCidr] : [], key: `${P}:data.cidrBlock` }],
   };
+}
+
+/**
+ * `transitGateway.attachmentSubnetCidrs`: a known attachment the kit creates, one CIDR per zone of its VPC,
+ * each a /28 (AWS's recommendation for attachment subnets, "Transit gateway design best practices"),
+ * inside the VPC and clear of the subnets the kit plans or adopts there.
+ */
+function attachmentSubnetErrors(cfg: EnvConfigInput, errors: ConfigError[]): void {
+  const sides: Record<string, { vpc?: string; azs?: number; taken: string[] }> = {
+    [OWNER_VPC]: {
+      vpc: cfg.network?.cidrBlock,
+      azs: cfg.network?.existingVpc
+        ? (cfg.network.existingVpc.privateSubnetIds?.length ?? cfg.network.privateSubnetCidrs?.length)
+        : typeof cfg.network?.availabilityZones === "number"
+          ? cfg.network.availabilityZones
+          : cfg.network?.availabilityZones?.length,
+      taken: [...(cfg.network?.privateSubnetCidrs ?? []), ...(cfg.network?.publicSubnetCidrs ?? [])],
+    },
+    [PEER_VPC]: {
+      vpc: cfg.data?.cidrBlock,
+      azs: cfg.data?.existingVpc
+        ? (cfg.data.existingVpc.privateSubnetIds?.length ?? cfg.data.subnetCidrs.length)
+        : typeof cfg.data?.availabilityZones === "number"
+          ? cfg.data.availabilityZones
+          : cfg.data?.availabilityZones?.length,
+      taken: cfg.data?.subnetCidrs ?? [],
+    },
+  };
+  for (const [name, cidrs] of Object.entries(cfg.transitGateway.attachmentSubnetCidrs)) {
+    const key = `${P}:transitGateway.attachmentSubnetCidrs.${name}`;
+    const side = sides[name];
+    if (!side) {
+      errors.push(
+        new ConfigError(
+          key,
+          `"${name}" is not an attachment of this Transit Gateway`,
+          `use one of ${Object.keys(sides).join(", ")}`,
+        ),
+      );
+      continue;
+    }
+    if (cfg.transitGateway.existingAttachments[name] !== undefined) {
+      errors.push(
+        new ConfigError(
+          key,
+          "the attachment is adopted (existingAttachments), so the kit creates no subnets for it",
+          `remove it, or drop existingAttachments.${name}`,
+        ),
+      );
+      continue;
+    }
+    if (side.azs !== undefined && cidrs.length !== side.azs)
+      errors.push(
+        new ConfigError(
+          key,
+          `${cidrs.length} CIDRs for ${side.azs} zones`,
+          "give one attachment subnet per zone of the VPC (a zone without one cannot reach the Transit Gateway)",
+        ),
+      );
+    const vpc = side.vpc ? tryParseCidr(side.vpc) : undefined;
+    cidrs.forEach((text, i) => {
+      const c = tryParseCidr(text);
+      if (typeof c === "string") {
+        errors.push(new ConfigError(`${key}[${i}]`, c, "give an IPv4 CIDR such as 10.0.255.0/28"));
+        return;
+      }
+      if (c.prefix !== 28)
+        errors.push(
+          new ConfigError(
+            `${key}[${i}]`,
+            `${text} is a /${c.prefix}`,
+            "use a /28: the attachment needs one address per zone, the rest of the VPC stays free",
+          ),
+        );
+      if (vpc && typeof vpc !== "string" && !cidrContains(vpc, c))
+        errors.push(
+          new ConfigError(`${key}[${i}]`, `${text} is outside the VPC ${vpc.text}`, `choose a /28 inside ${vpc.text}`),
+        );
+      const clash = [...side.taken, ...cidrs.slice(0, i)].find((o) => {
+        const oc = tryParseCidr(o);
+        return typeof oc !== "string" && cidrsOverlap(oc, c);
+      });
+      if (clash)
+        errors.push(new ConfigError(`${key}[${i}]`, `${text} overlaps ${clash}`, "choose a free /28 of the VPC"));
+    });
+  }
 }
 
 const SHARE_ARN_RE = /^arn:aws[a-z-]*:ram:[a-z0-9-]+:\d{12}:resource-share\/[0-9a-f-]{36}$/;
@@ -260,8 +364,16 @@ export function tgwOwnerSide(cfg: EnvConfig, provider: aws.Provider, vpc: FixedE
         vpcId: vpc.vpcId,
         cidrBlocks: [vpc.cidrBlock],
         vpcName: OWNER_VPC,
-        subnetIds: vpc.privateSubnetIds,
-        routeTableIds: vpc.privateRouteTableIds,
+        subnetIds: attachmentSubnets(
+          cfg,
+          provider,
+          OWNER_VPC,
+          vpc.vpcId,
+          vpcZones(vpc, cfg.networkAzs, provider, `${P}:network.availabilityZones`),
+          vpc.privateSubnetIds,
+          vpc,
+        ),
+        routeTableIds: networkRouteTables(cfg, vpc),
         ownerCidrBlocks: plan.peers.flatMap((p) => p.cidrBlocks),
         ownerName: PEER_VPC,
         existingAttachmentId: cfg.transitGateway.existingAttachments[OWNER_VPC],
@@ -288,9 +400,17 @@ export function tgwOwnerSide(cfg: EnvConfig, provider: aws.Provider, vpc: FixedE
       vpcId: vpc.vpcId,
       cidrBlocks: [vpc.cidrBlock],
       vpcName: OWNER_VPC,
-      // The usual recipe attaches the private subnet: one per AZ, where the functions run.
-      subnetIds: vpc.privateSubnetIds,
-      routeTableIds: vpc.privateRouteTableIds,
+      // The usual recipe attaches the private subnet: one per AZ, where the functions run (or dedicated ones).
+      subnetIds: attachmentSubnets(
+        cfg,
+        provider,
+        OWNER_VPC,
+        vpc.vpcId,
+        vpcZones(vpc, cfg.networkAzs, provider, `${P}:network.availabilityZones`),
+        vpc.privateSubnetIds,
+        vpc,
+      ),
+      routeTableIds: networkRouteTables(cfg, vpc),
       peers: plan.peers.map(({ name, cidrBlocks }) => ({ name, cidrBlocks })),
       principals: (plan.principals ?? []).map((p) => p.value),
       allowExternalPrincipals: plan.allowExternalPrincipals,
@@ -310,6 +430,97 @@ export function tgwOwnerSide(cfg: EnvConfig, provider: aws.Provider, vpc: FixedE
     tgwShareArn: owner.shareArn,
     // Segmented: every table's id by name, as JSON (the apps stack admits the data attachment to them).
     tgwRouteTableId: segmented ? pulumi.jsonStringify(owner.routeTableIds) : (owner.routeTableId ?? pulumi.output("")),
+  };
+}
+
+/**
+ * The subnets an attachment uses: the dedicated attachment subnets when config gives them (created here,
+ * one per zone, with a route table of their own holding only the local route), else the workload subnets.
+ */
+function attachmentSubnets(
+  cfg: EnvConfig,
+  provider: aws.Provider,
+  vpcName: string,
+  vpcId: pulumi.Input<string>,
+  zones: pulumi.Input<string>[],
+  fallback: pulumi.Input<string>[],
+  parent?: pulumi.Resource,
+): pulumi.Input<string>[] {
+  const cidrs = cfg.transitGateway.attachmentSubnetCidrs[vpcName];
+  if (!cidrs) return fallback;
+  const name = `${NAME}-${vpcName}-attach`;
+  const opts = { provider, parent };
+  const tags = (role: string) => ({ ...cfg.tags, Name: `${name}-${role}` });
+  const rt = new aws.ec2.RouteTable(`${name}-rt`, { vpcId, tags: tags("rt") }, opts);
+  return cidrs.map((cidrBlock, i) => {
+    const subnet = new aws.ec2.Subnet(
+      `${name}-${i}`,
+      { vpcId, cidrBlock, availabilityZone: zones[i], mapPublicIpOnLaunch: false, tags: tags(String(i)) },
+      opts,
+    );
+    new aws.ec2.RouteTableAssociation(
+      `${name}-${i}-rta`,
+      { subnetId: subnet.id, routeTableId: rt.id },
+      { ...opts, parent: subnet },
+    );
+    return subnet.id;
+  });
+}
+
+/** The zones of a role's VPC, in subnet order: the adopted VPC's lookups, or the config's zones. */
+function vpcZones(vpc: object, azs: string[] | number, provider: aws.Provider, key: string): pulumi.Input<string>[] {
+  const adopted = (vpc as { availabilityZones?: pulumi.Output<string>[] }).availabilityZones;
+  return adopted ?? zoneNames(azs, provider, key);
+}
+
+/**
+ * The route tables the kit may add its Transit Gateway routes to: its own VPC's, or an adopted VPC's
+ * only with `existingVpc.manageRoutes` (each distinct table once: EC2 refuses a second route for the
+ * same destination). Otherwise none: the routes are reported by {@link tgwRoutesToAdd}.
+ */
+function adoptedTables(
+  existing: { manageRoutes: boolean; routeTableIds?: string[]; privateSubnetIds?: string[] } | undefined,
+  cidrs: string[],
+  tables: pulumi.Output<string>[],
+): pulumi.Output<string>[] {
+  if (!existing) return tables;
+  if (!existing.manageRoutes) return [];
+  const labels = adoptedTableLabels({ ...existing, privateSubnetCidrs: cidrs });
+  return tables.filter((_, i) => labels.indexOf(labels[i]) === i);
+}
+
+function networkRouteTables(cfg: EnvConfig, vpc: FixedEgressVpc): pulumi.Output<string>[] {
+  return adoptedTables(cfg.network.existingVpc, cfg.networkPlan.privateSubnetCidrs, vpc.privateRouteTableIds);
+}
+
+function dataRouteTables(cfg: EnvConfig, vpc: PrivateVpc): pulumi.Output<string>[] {
+  return adoptedTables(cfg.data.existingVpc, cfg.dataPlan.subnetCidrs, vpc.routeTableIds);
+}
+
+/**
+ * The Transit Gateway routes the kit needs in adopted route tables, per role (plain, before deploy):
+ * the egress VPC's tables to the data VPC, the data VPC's tables to the egress VPC. Empty for a
+ * VPC the kit creates (it owns those tables) and when the TGW is off.
+ */
+export function tgwRoutesToAdd(cfg: EnvConfig): { network: RouteToAdd[]; data: RouteToAdd[] } {
+  const plan = cfg.tgw;
+  if (!plan) return { network: [], data: [] };
+  const target = `transit gateway ${cfg.transitGateway.existing?.id ?? NAME}`;
+  const routes = (tables: string[], destinations: string[]) =>
+    [...new Set(tables)].flatMap((t) => destinations.map((d) => ({ routeTableId: t, destination: d, target })));
+  const net = cfg.network.existingVpc;
+  const data = cfg.data.existingVpc;
+  const ownerCidrs = cfg.roles.includes("network")
+    ? plan.owner.cidrBlocks
+    : [`the vpcCidr of stack ${cfg.upstream.network}`];
+  return {
+    network: net
+      ? routes(
+          adoptedTableLabels({ ...net, privateSubnetCidrs: cfg.networkPlan.privateSubnetCidrs }),
+          plan.peers.flatMap((p) => p.cidrBlocks),
+        )
+      : [],
+    data: data ? routes(adoptedTableLabels({ ...data, privateSubnetCidrs: cfg.dataPlan.subnetCidrs }), ownerCidrs) : [],
   };
 }
 
@@ -353,8 +564,16 @@ export function tgwPeerSide(
       vpcId: vpc.vpcId,
       cidrBlocks: [vpc.cidrBlock],
       vpcName: PEER_VPC,
-      subnetIds: vpc.subnetIds,
-      routeTableIds: [vpc.routeTableId],
+      subnetIds: attachmentSubnets(
+        cfg,
+        provider,
+        PEER_VPC,
+        vpc.vpcId,
+        vpcZones(vpc, cfg.dataAzs, provider, `${P}:data.availabilityZones`),
+        vpc.subnetIds,
+        vpc,
+      ),
+      routeTableIds: dataRouteTables(cfg, vpc),
       ownerCidrBlocks: [network.vpcCidr],
       ownerName: OWNER_VPC,
       segments: segmentsOf(cfg),

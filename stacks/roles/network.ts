@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { FixedEgressVpc } from "../../components/fixed-egress-vpc";
 import { ExistingEgressVpc } from "../../components/existing-vpc";
 import { VpcEndpoints } from "../../components/vpc-endpoints";
-import { configKey, EnvConfig } from "../config/schema";
+import { configKey, EnvConfig, ipamOf } from "../config/schema";
 import { NETWORK_KEYS, NetworkOutputs } from "../config/outputs";
 import { FEATURES, Feature } from "../features";
 import { zoneNames } from "../zones";
@@ -29,6 +29,7 @@ export function networkRole(cfg: EnvConfig, provider: aws.Provider): NetworkOutp
           privateSubnetCidrs: cfg.networkPlan.privateSubnetCidrs,
           natGateways: net.natGateways,
           eipAllocationIds: net.eipAllocationIds,
+          ipam: ipamOf(net, "network"),
           flowLogs: net.flowLogs,
         },
         { provider },
@@ -79,10 +80,12 @@ export function networkRole(cfg: EnvConfig, provider: aws.Provider): NetworkOutp
 function adoptVpc(cfg: EnvConfig, provider: aws.Provider): ExistingEgressVpc {
   const net = cfg.network;
   const existing = net.existingVpc!;
+  const { tags: vpcTags, ...ref } = existing;
   return new ExistingEgressVpc(
     "egress",
     {
-      ...existing,
+      ...ref,
+      vpcTags,
       cidrBlock: net.cidrBlock,
       privateSubnetCidrs: net.privateSubnetCidrs ?? [],
       tags: cfg.tags,

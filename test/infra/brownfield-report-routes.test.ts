@@ -16,8 +16,15 @@ beforeAll(async () => {
   graph = result.graph;
 });
 
-test("adds no route and no gateway endpoint to the existing tables, and reports the one route needed", () => {
-  expect(graph.resources.filter((r) => r.type === "aws:ec2/route:Route")).toEqual([]);
+test("adds no route and no gateway endpoint to the workload VPC's tables, and reports the routes needed", () => {
+  // The only route is the data VPC's (its own manageRoutes is on); none goes into the workload VPC's table.
+  expect(graph.resources.filter((r) => r.type === "aws:ec2/route:Route").map((r) => r.inputs)).toEqual([
+    {
+      routeTableId: "rtb-0b1c2d3e4f5a60724",
+      destinationCidrBlock: "10.20.0.0/16",
+      transitGatewayId: "tgw-0c1d2e3f4a5b60731",
+    },
+  ]);
   // The gateway endpoints exist (their prefix lists and policies) but are associated with no existing table.
   const gateways = graph.resources.filter(
     (r) => r.type === "aws:ec2/vpcEndpoint:VpcEndpoint" && r.inputs.vpcEndpointType === "Gateway",
@@ -25,7 +32,15 @@ test("adds no route and no gateway endpoint to the existing tables, and reports 
   expect(gateways.map((g) => g.inputs.routeTableIds ?? [])).toEqual(gateways.map(() => []));
   expect(graph.outputs.routesToAdd).toEqual({
     managedByKit: false,
-    routes: [{ routeTableId: "rtb-0a1b2c3d4e5f60712", destination: "0.0.0.0/0", target: "NAT gateway egress-nat-0" }],
+    routes: [
+      { routeTableId: "rtb-0a1b2c3d4e5f60712", destination: "0.0.0.0/0", target: "NAT gateway egress-nat-0" },
+      // The Transit Gateway route the kit may not add either: the owner adds it.
+      {
+        routeTableId: "rtb-0a1b2c3d4e5f60712",
+        destination: "10.21.0.0/16",
+        target: "transit gateway tgw-0c1d2e3f4a5b60731",
+      },
+    ],
   });
 });
 

@@ -2,8 +2,9 @@ import { runCheck } from "../../ops/check/report";
 import { synthForTest } from "../support/graph";
 import type { Graph } from "../../ops/synth-core";
 
-// The brownfield stack: the kit adopted into an existing VPC (examples/inventory/brownfield.json).
-// The offline mocks answer the EC2 lookups from the inventory; nothing of the existing network is created.
+// The brownfield stack: the kit adopted into a landing zone (examples/inventory/brownfield.json): the
+// workload VPC, the database VPC (found by tags) and the Transit Gateway. The offline mocks answer the EC2
+// lookups from the inventory; nothing of the existing network is created, only the routes manageRoutes allows.
 let graph: Graph;
 
 beforeAll(async () => {
@@ -16,34 +17,96 @@ const created = (type: string) =>
 const existing = (type: string) =>
   graph.resources.filter((r) => r.type === type && (r as { existing?: boolean }).existing === true);
 
-test("creates no VPC, subnet, route table, association, route, NAT gateway, EIP or internet gateway", () => {
+test("creates no VPC, subnet, route table, association, NAT gateway, EIP, internet gateway or Transit Gateway", () => {
   for (const t of [
     "aws:ec2/vpc:Vpc",
     "aws:ec2/subnet:Subnet",
     "aws:ec2/routeTable:RouteTable",
     "aws:ec2/routeTableAssociation:RouteTableAssociation",
-    "aws:ec2/route:Route",
     "aws:ec2/natGateway:NatGateway",
     "aws:ec2/eip:Eip",
     "aws:ec2/internetGateway:InternetGateway",
+    "aws:ec2transitgateway/transitGateway:TransitGateway",
+    "aws:ec2transitgateway/routeTable:RouteTable",
   ]) {
     expect([t, created(t).map((r) => r.name)]).toEqual([t, []]);
   }
 });
 
-test("records the inventory's network as existing resources, in account A", () => {
+test("with manageRoutes on both adopted VPCs, it adds exactly the two Transit Gateway routes", () => {
+  expect(
+    created("aws:ec2/route:Route")
+      .map((r) => r.inputs)
+      .sort((a, b) => String(a.routeTableId).localeCompare(String(b.routeTableId))),
+  ).toEqual([
+    {
+      routeTableId: "rtb-0a1b2c3d4e5f60712",
+      destinationCidrBlock: "10.21.0.0/16",
+      transitGatewayId: "tgw-0c1d2e3f4a5b60731",
+    },
+    {
+      routeTableId: "rtb-0b1c2d3e4f5a60724",
+      destinationCidrBlock: "10.20.0.0/16",
+      transitGatewayId: "tgw-0c1d2e3f4a5b60731",
+    },
+  ]);
+  expect(graph.outputs.dataRoutesToAdd).toEqual({
+    managedByKit: true,
+    routes: [
+      {
+        routeTableId: "rtb-0b1c2d3e4f5a60724",
+        destination: "10.20.0.0/16",
+        target: "transit gateway tgw-0c1d2e3f4a5b60731",
+      },
+    ],
+  });
+});
+
+test("the data role adds the DB subnet group over the tagged subnets, the data VPC's attachment and its association", () => {
+  const group = created("aws:rds/subnetGroup:SubnetGroup");
+  expect(group.map((g) => [g.name, g.inputs.subnetIds])).toEqual([
+    ["data-db-subnets", ["subnet-0b1c2d3e4f5a60721", "subnet-0b1c2d3e4f5a60722"]],
+  ]);
+  const att = created("aws:ec2transitgateway/vpcAttachment:VpcAttachment");
+  expect(att.map((a) => [a.name, a.inputs.transitGatewayId, a.inputs.vpcId, a.inputs.subnetIds])).toEqual([
+    [
+      "data-transit-attachment",
+      "tgw-0c1d2e3f4a5b60731",
+      "vpc-0b1c2d3e4f5a60728",
+      ["subnet-0b1c2d3e4f5a60721", "subnet-0b1c2d3e4f5a60722"],
+    ],
+  ]);
+  const assoc = created("aws:ec2transitgateway/routeTableAssociation:RouteTableAssociation");
+  expect(assoc.map((a) => [a.inputs.transitGatewayRouteTableId, a.inputs.transitGatewayAttachmentId])).toEqual([
+    ["tgw-rtb-0c1d2e3f4a5b60732", att[0].id],
+  ]);
+});
+
+test("records the inventory's network as existing resources, the data VPC's in account B", () => {
   expect(existing("aws:ec2/vpc:Vpc").map((r) => [r.id, r.inputs.cidrBlock])).toEqual([
     ["vpc-0a1b2c3d4e5f60718", "10.20.0.0/16"],
+    ["vpc-0b1c2d3e4f5a60728", "10.21.0.0/16"],
   ]);
   expect(
     existing("aws:ec2/subnet:Subnet")
       .map((r) => r.id)
       .sort(),
-  ).toEqual(["subnet-0a1b2c3d4e5f60701", "subnet-0a1b2c3d4e5f60702", "subnet-0a1b2c3d4e5f60703"]);
+  ).toEqual([
+    "subnet-0a1b2c3d4e5f60701",
+    "subnet-0a1b2c3d4e5f60702",
+    "subnet-0a1b2c3d4e5f60703",
+    "subnet-0b1c2d3e4f5a60721",
+    "subnet-0b1c2d3e4f5a60722",
+  ]);
   expect(existing("aws:ec2/natGateway:NatGateway").map((r) => r.inputs.publicIp)).toEqual(["198.51.100.20"]);
-  const provider = graph.resources.find((r) => r.type === "pulumi:providers:aws" && r.name === "account-a");
-  for (const r of graph.resources.filter((x) => (x as { existing?: boolean }).existing))
-    expect(r.provider).toBe(provider?.urn);
+  expect(existing("aws:ec2transitgateway/transitGateway:TransitGateway").map((r) => r.id)).toEqual([
+    "tgw-0c1d2e3f4a5b60731",
+  ]);
+  const providerOf = (n: string) => graph.resources.find((r) => r.type === "pulumi:providers:aws" && r.name === n)?.urn;
+  for (const r of graph.resources.filter((x) => (x as { existing?: boolean }).existing)) {
+    const inData = JSON.stringify(r.inputs).includes("0b1c2d3e4f5a6072") || r.id.includes("0b1c2d3e4f5a6072");
+    expect([r.name, r.provider]).toEqual([r.name, providerOf(inData ? "account-b" : "account-a")]);
+  }
 });
 
 test("the functions and endpoints land in the existing private subnets; the egress IP is the existing NAT's", () => {
@@ -70,8 +133,17 @@ test("the functions and endpoints land in the existing private subnets; the egre
     ["vpc-0a1b2c3d4e5f60718", "Interface", "secretsmanager", undefined],
   ]);
   expect(graph.outputs.egressIps).toEqual(["198.51.100.20"]);
-  // An existing NAT serves the subnets: the kit needs no route, and adds none.
-  expect(graph.outputs.routesToAdd).toEqual({ managedByKit: true, routes: [] });
+  // An existing NAT serves the subnets: the kit needs no default route; the TGW route it adds (manageRoutes).
+  expect(graph.outputs.routesToAdd).toEqual({
+    managedByKit: true,
+    routes: [
+      {
+        routeTableId: "rtb-0a1b2c3d4e5f60712",
+        destination: "10.21.0.0/16",
+        target: "transit gateway tgw-0c1d2e3f4a5b60731",
+      },
+    ],
+  });
 });
 
 test("the checker proves every flow across existing and new hops", async () => {
@@ -80,4 +152,16 @@ test("the checker proves every flow across existing and new hops", async () => {
   expect(report.summary.flows).toBeGreaterThan(0);
   const internet = report.flows.find((f) => /internet host example\.cybozu\.com/.test(JSON.stringify(f)));
   expect(JSON.stringify(internet)).toContain("existing-nat-0a1b2c3d4e5f60713");
+});
+
+test("the checker proves db-writer across the existing Transit Gateway and marks its existing hops", async () => {
+  const { report } = await runCheck(graph, { diagram: false });
+  const db = report.flows.find((f) => f.fn === "db-writer" && f.flow.startsWith("tcp/5432"));
+  expect(db?.status).toBe("OK");
+  expect(db?.path).toEqual(
+    expect.arrayContaining(["existing-tgw-0c1d2e3f4a5b60731", "existing-tgw-rtb-0c1d2e3f4a5b60732"]),
+  );
+  expect(JSON.stringify(db)).toContain(
+    "transit gateway existing-tgw-0c1d2e3f4a5b60731 (existing): route table existing-tgw-rtb-0c1d2e3f4a5b60732 (existing): 10.21.0.0/16 → attachment data-transit-attachment",
+  );
 });

@@ -150,6 +150,7 @@ describe("the offline mocks answer lookups from the inventory only", () => {
     expect(rt.routeTableId).toBe("rtb-0a1b2c3d4e5f60712");
     expect(rt.routes).toEqual([
       expect.objectContaining({ cidrBlock: "0.0.0.0/0", natGatewayId: "nat-0a1b2c3d4e5f60713" }),
+      expect.objectContaining({ cidrBlock: "10.0.0.0/8", transitGatewayId: "tgw-0c1d2e3f4a5b60731" }),
     ]);
     expect(call("aws:ec2/getNatGateway:getNatGateway", { id: "nat-0a1b2c3d4e5f60713" }).publicIp).toBe("198.51.100.20");
   });

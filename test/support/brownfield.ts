@@ -34,3 +34,16 @@ export function networkWithoutNat(manageRoutes: boolean): Record<string, unknown
     },
   };
 }
+
+/** data config of Pulumi.brownfield.yaml: the landing zone's database VPC found by tags. */
+export const BROWNFIELD_DATA = {
+  cidrBlock: "10.21.0.0/16",
+  subnetCidrs: ["10.21.10.0/24", "10.21.11.0/24"],
+  database: { allowedCidrs: ["10.20.10.0/24", "10.20.11.0/24"] },
+  existingVpc: {
+    tags: { Name: "lz-data" },
+    privateSubnetTags: { tier: "database" },
+    routeTableIds: ["rtb-0b1c2d3e4f5a60724"],
+    manageRoutes: true,
+  } as Record<string, unknown>,
+};

@@ -52,6 +52,8 @@ export interface Res {
   dependencies?: string[];
   /** True for a resource the stack adopts (reads) rather than creates. */
   existing?: boolean;
+  /** Values AWS assigns at create time, answered offline (a VPC's IPAM-allocated CIDR). */
+  allocated?: Record<string, unknown>;
 }
 
 /** sha256-based auto-name the offline mocks give resources without a physical name (`<name>-<7 hex>`). */
@@ -346,7 +348,7 @@ export class GraphModel {
     const byVpc = this.cached("vpcCidrs", () => {
       const m = new Map<string, Cidr[]>();
       for (const v of this.all(T.vpc)) {
-        const c = cidrOf(v.inputs.cidrBlock);
+        const c = cidrOf(v.inputs.cidrBlock ?? v.allocated?.cidrBlock);
         m.set(v.id, c ? [c] : []);
       }
       for (const a of this.all(T.vpcCidr)) {

@@ -1,0 +1,101 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import { checkSubnets, checkVpcCidr } from "./vpc-parts";
+import { ConfigError, throwIfAny } from "./errors";
+import { AdoptedVpcRef, adoptedTableLabels, lookupAdoptedVpc } from "./existing-vpc";
+import type { PrivateVpcPlan } from "./private-vpc";
+
+/** Arguments of {@link ExistingPrivateVpc}: the landing zone's VPC the database goes into. */
+export interface ExistingPrivateVpcArgs extends AdoptedVpcRef {
+  /** Create a DB subnet group over the adopted subnets. Default true. */
+  dbSubnetGroup?: boolean;
+  /** Tags for what the kit creates here. */
+  tags?: Record<string, string>;
+}
+
+/**
+ * Validates the adopted data VPC's plain arguments: its stated CIDRs, at least two subnets (an RDS DB
+ * subnet group spans two zones, RDS User Guide "Working with a DB instance in a VPC"), and one route
+ * table per subnet or one shared.
+ */
+export function planExistingPrivateVpc(
+  args: Pick<AdoptedVpcRef, "cidrBlock" | "privateSubnetCidrs" | "privateSubnetIds" | "routeTableIds">,
+  keyPrefix = "",
+): PrivateVpcPlan {
+  const errors: ConfigError[] = [];
+  const k = (s: string) => `${keyPrefix}${s}`;
+  const vpc = checkVpcCidr(args.cidrBlock, k("cidrBlock"), "the existing VPC's CIDR", errors);
+  const azCount = args.privateSubnetIds?.length ?? args.privateSubnetCidrs.length;
+  if (azCount < 2)
+    errors.push(
+      new ConfigError(
+        k(args.privateSubnetIds ? "existingVpc.privateSubnetIds" : "subnetCidrs"),
+        `${azCount} subnet(s)`,
+        "adopt at least 2 subnets in different zones: an RDS DB subnet group must span two availability zones",
+      ),
+    );
+  if (vpc)
+    checkSubnets(vpc, [{ key: k("subnetCidrs"), role: "database", cidrs: args.privateSubnetCidrs }], azCount, errors);
+  const rts = args.routeTableIds;
+  if (rts && rts.length !== 1 && rts.length !== azCount)
+    errors.push(
+      new ConfigError(
+        k("existingVpc.routeTableIds"),
+        `${rts.length} route tables for ${azCount} subnets`,
+        "list one route table per subnet (same order), or the one table they share",
+      ),
+    );
+  throwIfAny(errors);
+  return { cidrBlock: args.cidrBlock, subnetCidrs: args.privateSubnetCidrs, azCount };
+}
+
+/**
+ * Adopts an existing VPC for account B's database. Reads the VPC, its subnets and their route tables
+ * through the provider's lookups and creates only the DB subnet group; the features add the database,
+ * its security groups, the Transit Gateway attachment and (with `manageRoutes`) routes. Exposes the
+ * fields PrivateVpc does, so the data role's features consume it unchanged.
+ */
+export class ExistingPrivateVpc extends pulumi.ComponentResource {
+  public readonly vpcId: pulumi.Output<string>;
+  public readonly cidrBlock: string;
+  public readonly subnetIds: pulumi.Output<string>[];
+  /** The first subnet's route table (the data role's `routeTableId` output). */
+  public readonly routeTableId: pulumi.Output<string>;
+  /** Each subnet's route table, same order as subnetIds. */
+  public readonly routeTableIds: pulumi.Output<string>[];
+  /** Plain labels of the distinct route tables (ids when named), for routes the owner must add. */
+  public readonly routeTableLabels: string[];
+  public readonly availabilityZones: pulumi.Output<string>[];
+  public readonly dbSubnetGroupName: pulumi.Output<string> | undefined;
+  public readonly plan: PrivateVpcPlan;
+  /** Whether the kit may change the existing route tables. */
+  public readonly manageRoutes: boolean;
+
+  constructor(name: string, args: ExistingPrivateVpcArgs, opts: pulumi.ComponentResourceOptions = {}) {
+    const plan = planExistingPrivateVpc(args, "data.");
+    super("vpc-lambda-kit:network:ExistingPrivateVpc", name, { vpcId: args.vpcId ?? args.vpcTags }, opts);
+    this.plan = plan;
+    this.cidrBlock = plan.cidrBlock;
+    this.manageRoutes = args.manageRoutes ?? false;
+    this.routeTableLabels = [...new Set(adoptedTableLabels(args))];
+    const found = lookupAdoptedVpc(args, "data.existingVpc", this);
+    this.vpcId = found.vpcId;
+    this.subnetIds = found.subnetIds;
+    this.routeTableIds = found.routeTableIds;
+    this.routeTableId = found.routeTableIds[0];
+    this.availabilityZones = found.availabilityZones;
+    if (args.dbSubnetGroup ?? true) {
+      const group = new aws.rds.SubnetGroup(
+        `${name}-db-subnets`,
+        {
+          subnetIds: this.subnetIds,
+          description: `${name}: database subnets of the adopted VPC`,
+          tags: { ...(args.tags ?? {}), Name: `${name}-db-subnets` },
+        },
+        { parent: this },
+      );
+      this.dbSubnetGroupName = group.name;
+    }
+    this.registerOutputs({ vpcId: this.vpcId, subnetIds: this.subnetIds, routeTableIds: this.routeTableIds });
+  }
+}
