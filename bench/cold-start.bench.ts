@@ -14,7 +14,8 @@
  * Stand-ins: Secrets Manager and S3 fakes (test/fakes), moto's DynamoDB (kintone-sync's saved position), the fake
  * kintone (100 records), the fake HTTPS SaaS behind the real Squid with the header rule (saas-export, 1 page of 100
  * records), PostgreSQL 15 with TLS (db-writer, pets-api, appflow-connector). The Data API bundles are timed to init
- * only: their first call goes to the RDS Data API, which nothing here serves across processes.
+ * only: their first call goes to the RDS Data API, which nothing here serves across processes. The Athena connector's
+ * first call is Athena's PingRequest (its configuration checked; no SaaS request).
  *
  *   npm run bench -- cold-start
  */
@@ -193,6 +194,50 @@ async function main(): Promise<void> {
     });
 
     const subjects: Subject[] = [
+      {
+        label: "athena-connector",
+        name: "athena-connector",
+        opts: {},
+        env: {
+          PROXY_URL: `http://127.0.0.1:${squidPort}`,
+          PROXY_HEADER_NAME: "X-Proxy-Auth",
+          PROXY_HEADER_SECRET_ID: "cold/proxy-header",
+          SAAS_AUTH_SECRET_ID: "cold/saas-token",
+          SAAS_CA_FILE: saas.caFile,
+          ATHENA_TABLES: JSON.stringify([
+            {
+              name: "items",
+              url: saas.url("/v1/all"),
+              recordsPath: "data.items",
+              columns: [
+                { name: "id", type: "bigint" },
+                { name: "name", type: "string" },
+              ],
+            },
+          ]),
+          SPILL_BUCKET: "cold-bucket",
+          SPILL_PREFIX: "spill/",
+          AWS_ENDPOINT_URL_S3: s3.url,
+          AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
+          ...AWS_ENV,
+        },
+        // Athena's first call to a connector: configuration checked, no SaaS request yet.
+        event: JSON.stringify({
+          "@type": "PingRequest",
+          identity: {
+            id: "UNKNOWN",
+            principal: "UNKNOWN",
+            account: "123456789012",
+            arn: "arn:aws:iam::123456789012:user/cold",
+            tags: {},
+            groups: [],
+            configOptions: {},
+          },
+          queryId: "cold",
+          catalogName: "saas",
+        }),
+        ok: 'r && r["@type"] === "PingResponse"',
+      },
       {
         label: "appflow-connector",
         name: "appflow-connector",

@@ -41,13 +41,13 @@ const COMMANDS: { label: string; script: string; args: (out: string) => string[]
   {
     label: "synth -- dev",
     script: "ops/synth.ts",
-    args: (out) => ["dev", "--out", path.join(out, "dev"), "--quiet"],
+    args: (out) => ["dev", "--out", path.join(out, "dev")],
     target: 3000,
   },
   {
     label: "synth -- prod",
     script: "ops/synth.ts",
-    args: (out) => ["prod", "--out", path.join(out, "prod"), "--quiet"],
+    args: (out) => ["prod", "--out", path.join(out, "prod")],
     target: 3000,
   },
   {

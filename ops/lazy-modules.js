@@ -29,6 +29,9 @@ const ROOT = path.resolve(__dirname, "..");
 const DEFERRED = {
   "@pulumi/pulumi/runtime/closure/serializeClosure.js": ["serializeFunction", "serializeFunctionAsync"],
   "@pulumi/pulumi/runtime/closure/codePaths.js": ["computeCodePaths", "findWorkspaceRoot", "packageArchivePath"],
+  // The Automation API (`pulumi.automation`, used by `npm run deploy` only): the index stores the namespace at load
+  // and reads nothing off it, so every property loads the real module on first access.
+  "@pulumi/pulumi/automation/index.js": [],
 };
 
 function exportsNamed(source, names) {

@@ -5,9 +5,9 @@
  */
 import { getSecretString, ReadCache, secretFailure } from "../shared/secrets";
 import { SyncError } from "./errors";
+import { parseTokenSecret } from "./token";
 
-/** kintone accepts up to 9 comma-separated tokens in X-Cybozu-API-Token (one per app touched). */
-const MAX_TOKENS = 9;
+export { parseTokenSecret };
 
 const cache = new ReadCache<string>();
 
@@ -33,42 +33,6 @@ async function readToken(secretId: string): Promise<string> {
     );
   }
   return parseTokenSecret(secretString, secretId);
-}
-
-/**
- * The SecretString is the token itself, several tokens separated by commas, or JSON `{"apiToken": "..."}` (the
- * console's key/value form). Messages never repeat the value.
- */
-export function parseTokenSecret(secretString: string, secretId: string): string {
-  let text = secretString.trim();
-  if (text.startsWith("{")) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      parsed = undefined;
-    }
-    const apiToken = (parsed as { apiToken?: unknown } | undefined)?.apiToken;
-    if (typeof apiToken !== "string") {
-      throw new SyncError(
-        "secret",
-        `Secrets Manager secret "${secretId}" holds JSON without a string "apiToken" key: store the kintone API token as plain text, or as {"apiToken": "<token>"}.`,
-      );
-    }
-    text = apiToken.trim();
-  }
-  const tokens = text
-    .split(",")
-    .map((t) => t.trim())
-    .filter((t) => t.length > 0);
-  if (tokens.length === 0 || tokens.length > MAX_TOKENS || tokens.some((t) => !/^[A-Za-z0-9]+$/.test(t))) {
-    throw new SyncError(
-      "secret",
-      `Secrets Manager secret "${secretId}" does not hold a kintone API token: its SecretString must be the token ` +
-        `(letters and digits, as shown in the app's Settings > API Token), or up to ${MAX_TOKENS} tokens separated by commas.`,
-    );
-  }
-  return tokens.join(",");
 }
 
 function secretReadError(err: unknown, secretId: string): SyncError {

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError } from "../../components/errors";
 import { HEADER_VALUE_MAX } from "../../components/squid-conf";
-import { parseTokenSecret } from "../../functions/kintone-sync/secret";
+import { parseTokenSecret } from "../../functions/kintone-sync/token";
 
 /**
  * The shape each secret key must have, checked on a plain value before anything is registered (only

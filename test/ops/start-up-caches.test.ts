@@ -74,21 +74,30 @@ function underRegister(script: string, env: Record<string, string> = {}): string
 
 const loadedCount = (pattern: string) => `Object.keys(require.cache).filter((f) => ${pattern}.test(f)).length`;
 
-test("@pulumi/pulumi loads without its closure serializer, which still works when called", () => {
+test("@pulumi/pulumi loads without its closure serializer and Automation API, which still work when used", () => {
   const ts = loadedCount("/node_modules[\\\\/]typescript[\\\\/]/");
+  const execa = loadedCount("/node_modules[\\\\/]execa[\\\\/]/");
   const arborist = loadedCount("/node_modules[\\\\/]@npmcli[\\\\/]arborist[\\\\/]/");
   const probe = `
     const pulumi = require("@pulumi/pulumi");
-    const before = { ts: ${ts}, arborist: ${arborist} };
+    const before = { ts: ${ts}, arborist: ${arborist}, execa: ${execa} };
+    const workspace = typeof pulumi.automation.LocalWorkspace.create;
     pulumi.runtime.serializeFunction(() => 6 * 7).then((f) => {
-      console.log(JSON.stringify({ before, ts: ${ts} > 0, text: f.text.includes("6 * 7"), codePaths: typeof pulumi.runtime.computeCodePaths }));
+      console.log(JSON.stringify({ before, workspace, ts: ${ts} > 0, text: f.text.includes("6 * 7"), codePaths: typeof pulumi.runtime.computeCodePaths }));
     });`;
   const lazy = JSON.parse(underRegister(probe).split("\n").pop() as string);
-  expect(lazy).toEqual({ before: { ts: 0, arborist: 0 }, ts: true, text: true, codePaths: "function" });
+  expect(lazy).toEqual({
+    before: { ts: 0, arborist: 0, execa: 0 },
+    workspace: "function",
+    ts: true,
+    text: true,
+    codePaths: "function",
+  });
   // With the deferral off both load up front, so the check above can tell the two apart.
   const eager = JSON.parse(underRegister(probe, { VLK_LAZY_MODULES: "off" }).split("\n").pop() as string);
   expect(eager.before.ts).toBeGreaterThan(0);
   expect(eager.before.arborist).toBeGreaterThan(0);
+  expect(eager.before.execa).toBeGreaterThan(0);
 });
 
 test("@pulumi/aws's namespaces load on first use and are the package's own modules", () => {
