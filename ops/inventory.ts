@@ -22,6 +22,8 @@ export interface ExistingRecord {
   inputs: Record<string, unknown>;
   dependencies: string[];
   existing: true;
+  /** Who built it when not the landing zone: "awsx" for an awsx.ec2.Vpc's children (ops/awsx-mock.ts). */
+  origin?: "awsx";
 }
 
 const id = (prefix: string) =>
@@ -499,20 +501,22 @@ export function existingVpcErrors(
  */
 export function inventoryRecords(
   inv: Inventory,
-  opts: { stack: string; project: string; provider: string | null; parent: string | null },
+  opts: { stack: string; project: string; provider: string | null; parent: string | null; origin?: "awsx" },
 ): ExistingRecord[] {
   const out: ExistingRecord[] = [];
+  const prefix = opts.origin ?? "existing";
   const add = (type: string, name: string, id: string, inputs: Record<string, unknown>) =>
     out.push({
-      urn: `urn:pulumi:${opts.stack}::${opts.project}::${type}::existing-${name}`,
+      urn: `urn:pulumi:${opts.stack}::${opts.project}::${type}::${prefix}-${name}`,
       id,
       type,
-      name: `existing-${name}`,
+      name: `${prefix}-${name}`,
       parent: opts.parent,
       provider: opts.provider,
       inputs,
       dependencies: [],
       existing: true,
+      ...(opts.origin ? { origin: opts.origin } : {}),
     });
   for (const v of inv.vpcs)
     add("aws:ec2/vpc:Vpc", v.id, v.id, {

@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { builtBundles, FunctionBundle, REPO_ROOT, writeBundle } from "../components/bundle";
 import { KitMocks, RecordedResource, resolveOutputs } from "./mocks";
 import { readStackConfig } from "./stack-config";
+import { AWSX_VPC_TYPE } from "./awsx-mock";
 import { existingVpcErrors, Inventory, inventoryRecords, loadInventory } from "./inventory";
 import { throwIfAny } from "../components/errors";
 
@@ -76,12 +77,19 @@ export async function synthesize(opts: SynthOptions): Promise<SynthResult> {
     if (failures.length > 0) throw failures[0];
     const created = mocks.resources.map(({ custom: _custom, ...r }) => r);
     // The adopted network as the inventory gives it, marked existing, in the account-A provider.
+    // An awsx VPC's children are the inventory's resources too (ops/awsx-mock.ts), under the awsx component.
+    const awsx = created.find((r) => r.type === AWSX_VPC_TYPE);
     const adopted = inventory
       ? inventoryRecords(inventory, {
           stack: opts.stack,
           project: "vpc-lambda-kit",
-          provider: created.find((r) => r.type === "pulumi:providers:aws" && r.name === "account-a")?.urn ?? null,
-          parent: created.find((r) => r.type === "vpc-lambda-kit:network:ExistingEgressVpc")?.urn ?? null,
+          provider: awsx
+            ? awsx.provider
+            : (created.find((r) => r.type === "pulumi:providers:aws" && r.name === "account-a")?.urn ?? null),
+          parent: awsx
+            ? awsx.urn
+            : (created.find((r) => r.type === "vpc-lambda-kit:network:ExistingEgressVpc")?.urn ?? null),
+          origin: awsx ? "awsx" : undefined,
         })
       : [];
     const resources = [...created, ...adopted].sort((a, b) => a.urn.localeCompare(b.urn));

@@ -52,6 +52,8 @@ export interface Res {
   dependencies?: string[];
   /** True for a resource the stack adopts (reads) rather than creates. */
   existing?: boolean;
+  /** Who built an existing resource when the stack's own program asked for it ("awsx": an awsx.ec2.Vpc's children). */
+  origin?: string;
 }
 
 /** sha256-based auto-name the offline mocks give resources without a physical name (`<name>-<7 hex>`). */
