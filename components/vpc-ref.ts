@@ -98,6 +98,45 @@ export function checkAwsxVpcStated(stated: AwsxVpcStated, key = "awsxVpc"): void
   throwIfAny(errors);
 }
 
+/** What awsx made against what was stated: private subnet count, then each subnet's CIDR and zone. */
+export function awsxSubnetProblems(
+  privateIds: string[],
+  subnets: { id: string; cidrBlock?: string; zone?: string }[],
+  stated: AwsxVpcStated,
+  key = "awsxVpc",
+): ConfigError[] {
+  const n = stated.availabilityZones.length;
+  if (privateIds.length !== n)
+    return [
+      new ConfigError(
+        `${key}.availabilityZones`,
+        `the awsx VPC has ${privateIds.length} private subnets, ${n} zones are stated`,
+        "state the availabilityZoneNames given to awsx, one private subnet spec per zone",
+      ),
+    ];
+  const errors: ConfigError[] = [];
+  privateIds.forEach((id, i) => {
+    const s = subnets.find((x) => x.id === id);
+    if (s?.cidrBlock !== undefined && s.cidrBlock !== stated.privateSubnetCidrs[i])
+      errors.push(
+        new ConfigError(
+          `${key}.privateSubnetCidrs[${i}]`,
+          `states ${stated.privateSubnetCidrs[i]} but awsx made subnet ${id} ${s.cidrBlock}`,
+          `give awsx the private subnetSpec cidrBlocks [${stated.privateSubnetCidrs.join(", ")}], or state ${s.cidrBlock}`,
+        ),
+      );
+    if (s?.zone !== undefined && s.zone !== stated.availabilityZones[i])
+      errors.push(
+        new ConfigError(
+          `${key}.availabilityZones[${i}]`,
+          `states ${stated.availabilityZones[i]} but awsx put subnet ${id} in ${s.zone}`,
+          "state the zones in the order given to awsx's availabilityZoneNames",
+        ),
+      );
+  });
+  return errors;
+}
+
 /**
  * A VpcRef of an awsx.ec2.Vpc (or its outputs). Plain checks run now; at deploy each private subnet's
  * id, CIDR and zone are read from the awsx outputs and compared with what was stated.
@@ -121,25 +160,8 @@ export function fromAwsxVpc(vpc: AwsxVpcLike, stated: AwsxVpcStated, key = "awsx
     );
   const privateSubnetIds = Array.from({ length: n }, (_, i) =>
     pulumi.all([privateIds, subnets]).apply(([ids, all]) => {
-      if (ids.length !== n)
-        throw new ConfigError(
-          `${key}.availabilityZones`,
-          `the awsx VPC has ${ids.length} private subnets, ${n} zones are stated`,
-          "state the availabilityZoneNames given to awsx, one private subnet spec per zone",
-        );
-      const s = all.find((x) => x.id === ids[i]);
-      if (s && s.cidrBlock !== undefined && s.cidrBlock !== stated.privateSubnetCidrs[i])
-        throw new ConfigError(
-          `${key}.privateSubnetCidrs[${i}]`,
-          `states ${stated.privateSubnetCidrs[i]} but awsx made subnet ${ids[i]} ${s.cidrBlock}`,
-          `give awsx the private subnetSpec cidrBlocks [${stated.privateSubnetCidrs.join(", ")}], or state ${s.cidrBlock}`,
-        );
-      if (s && s.zone !== undefined && s.zone !== stated.availabilityZones[i])
-        throw new ConfigError(
-          `${key}.availabilityZones[${i}]`,
-          `states ${stated.availabilityZones[i]} but awsx put subnet ${ids[i]} in ${s.zone}`,
-          "state the zones in the order given to awsx's availabilityZoneNames",
-        );
+      const problem = awsxSubnetProblems(ids, all, stated, key)[0];
+      if (problem) throw problem;
       return ids[i];
     }),
   );

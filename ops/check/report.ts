@@ -231,7 +231,9 @@ export async function checkAndWrite(
   const { REPO_ROOT } = await import("../../components/bundle");
   const configFile = o.configFile ?? path.join(REPO_ROOT, `Pulumi.${graph.stack}.yaml`);
   const file = o.configFile || fs.existsSync(configFile) ? readStackConfig(configFile) : undefined;
-  const cfg = file ? loadConfig(file.config, file.secretKeys) : undefined;
+  // Another program's stack file (no vpc-lambda-kit: keys, e.g. examples/awsx-vpc) feeds no kit policy or cost setting.
+  const kitConfig = file && Object.keys(file.config).some((k) => k.startsWith("vpc-lambda-kit:"));
+  const cfg = file && kitConfig ? loadConfig(file.config, file.secretKeys) : undefined;
   const upstream = loadUpstreamGraphs(graph, o.upstreamRoot ?? path.dirname(o.outDir));
   const out = await runCheck(graph, {
     cfg,
