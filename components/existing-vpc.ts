@@ -3,6 +3,7 @@ import * as aws from "@pulumi/aws";
 import { checkSubnets, checkVpcCidr } from "./vpc-parts";
 import { ConfigError, throwIfAny } from "./errors";
 import type { FixedEgressVpcPlan } from "./fixed-egress-vpc";
+import { createFlowLogs, flowLogsErrors, FlowLogsArgs, FlowLogsResult } from "./flow-logs";
 
 /**
  * Arguments of {@link ExistingEgressVpc}: a VPC the landing zone already has. Ids are plain values;
@@ -23,6 +24,8 @@ export interface ExistingEgressVpcArgs {
   natGatewayIds?: string[];
   /** Add the kit's routes to the existing route tables. Default false: they are reported in `routesToAdd`. */
   manageRoutes?: boolean;
+  /** Flow logs on the adopted VPC (the kit creates the flow log, not the VPC). Default off. */
+  flowLogs?: FlowLogsArgs;
   tags?: Record<string, string>;
 }
 
@@ -82,6 +85,7 @@ export function planExistingEgressVpc(
       ),
     );
   }
+  errors.push(...flowLogsErrors(args.flowLogs, k("flowLogs"), "vpc"));
   const natCount = args.natGatewayIds?.length ?? 1;
   if (!args.natGatewayIds && (args.publicSubnetIds ?? []).length === 0) {
     errors.push(
@@ -124,6 +128,8 @@ export class ExistingEgressVpc extends pulumi.ComponentResource {
   public readonly manageRoutes: boolean;
   /** Routes the owner must add (manageRoutes off) or that the kit adds (on); plain, known before deploy. */
   public readonly routesToAdd: RouteToAdd[];
+  /** The adopted VPC's flow log, when `flowLogs.enabled`. */
+  public readonly flowLogs?: FlowLogsResult;
 
   constructor(name: string, args: ExistingEgressVpcArgs, opts: pulumi.ComponentResourceOptions = {}) {
     const plan = planExistingEgressVpc(args);
@@ -221,6 +227,7 @@ export class ExistingEgressVpc extends pulumi.ComponentResource {
         });
       }
     }
+    if (args.flowLogs?.enabled) this.flowLogs = createFlowLogs(name, { vpcId: this.vpcId }, args.flowLogs, this, tags);
     this.registerOutputs({
       vpcId: this.vpcId,
       privateSubnetIds: this.privateSubnetIds,

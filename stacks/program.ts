@@ -9,6 +9,7 @@ import { dataRole } from "./roles/data";
 import { appsRole, AppsOutputs } from "./roles/apps";
 import { tgwAdmitPeer } from "./features/tgw";
 import { routesToAddFor, RouteToAdd } from "../components/existing-vpc";
+import { flowLogsBucketPolicies } from "./flow-logs";
 
 export interface ProgramOutputs {
   environment: string;
@@ -20,6 +21,8 @@ export interface ProgramOutputs {
   apps?: AppsOutputs;
   /** Adopted VPC only: routes the kit needs in its route tables, for the owner to add unless manageRoutes (docs/landing-zone.md). */
   routesToAdd?: { managedByKit: boolean; routes: RouteToAdd[] };
+  /** Flow logs to a given S3 bucket: per bucket ARN, the policy its owner adds (docs/flow-logs.md). */
+  flowLogsBucketPolicy?: pulumi.Output<Record<string, unknown>>;
 }
 
 /**
@@ -55,5 +58,6 @@ export function runProgram(cfg: EnvConfig = loadConfig()): ProgramOutputs {
             routes: routesToAddFor("egress", cfg.network.existingVpc),
           }
         : undefined,
+    flowLogsBucketPolicy: runs("network") ? flowLogsBucketPolicies(cfg, providers.get("a")) : undefined,
   };
 }

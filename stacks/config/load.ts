@@ -3,6 +3,7 @@ import { ConfigError, throwIfAny } from "../../components/errors";
 import { FixedEgressVpcPlan, planFixedEgressVpc } from "../../components/fixed-egress-vpc";
 import { planPrivateVpc, PrivateVpcPlan } from "../../components/private-vpc";
 import { planExistingEgressVpc } from "../../components/existing-vpc";
+import { flowLogsConfigErrors } from "../flow-logs";
 import { cidrsOverlap, parseCidr } from "../../components/cidr";
 import { FEATURES } from "../features";
 import type { ConfigCheckContext, Feature } from "../features/feature";
@@ -30,7 +31,12 @@ export function loadConfig(
     // An adopted VPC (docs/landing-zone.md): its stated CIDRs stand in for the plan the kit would make.
     networkPlan = collectConfigErrors(errors, () =>
       planExistingEgressVpc(
-        { ...existing, cidrBlock: cfg.network.cidrBlock, privateSubnetCidrs: cfg.network.privateSubnetCidrs ?? [] },
+        {
+          ...existing,
+          cidrBlock: cfg.network.cidrBlock,
+          privateSubnetCidrs: cfg.network.privateSubnetCidrs ?? [],
+          flowLogs: cfg.network.flowLogs,
+        },
         `${PROJECT}:network.`,
       ),
     );
@@ -61,6 +67,7 @@ export function loadConfig(
   }
 
   errors.push(...accountAndZoneErrors(cfg, region, failed));
+  errors.push(...flowLogsConfigErrors(cfg, failed));
 
   const features: readonly Feature<object>[] = FEATURES;
   const ctx: ConfigCheckContext = {
