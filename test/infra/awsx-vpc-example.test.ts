@@ -3,6 +3,7 @@ import * as os from "os";
 import * as path from "path";
 import { REPO_ROOT } from "../../components/bundle";
 import { runCheck } from "../../ops/check/report";
+import { toDot } from "../../ops/check/diagram";
 import { Graph, synthesize, writeSynthOutput } from "../../ops/synth-core";
 
 // examples/awsx-vpc: the kit's proxy tier, endpoints, a function and a Transit Gateway on an awsx.ec2.Vpc.
@@ -69,7 +70,7 @@ test("every component gets its network from the adapter: awsx's private subnets,
 });
 
 test("the checker proves the proxy flow through the awsx NAT and the endpoint flows", async () => {
-  const { report } = await runCheck(graph, { diagram: false });
+  const { report, text } = await runCheck(graph, { diagram: false });
   expect(report.ok).toBe(true);
   const flows = report.flows.map((f) => [f.fn, f.flow.split(" (")[0], f.status]);
   expect(flows).toEqual([
@@ -79,6 +80,10 @@ test("the checker proves the proxy flow through the awsx NAT and the endpoint fl
   ]);
   const proxy = report.flows[0];
   expect(proxy.path).toContain("awsx-nat-0b1c2d3e4f5a60832");
+  // The report and the diagram mark awsx's hops as built outside the kit.
+  expect(proxy.existingHops?.["awsx-nat-0b1c2d3e4f5a60832"]).toBe("built by awsx");
+  expect(text).toContain("awsx-nat-0b1c2d3e4f5a60832 [built by awsx]");
+  expect(toDot(graph, report.flows)).toMatch(/VPC awsx-vpc-0b1c2d3e4f5a60801 \(built by awsx\)/);
   expect(proxy.egressIps?.join(" ")).toContain("awsx-eipalloc-0b1c2d3e4f5a60833");
 });
 
