@@ -3,7 +3,7 @@
  * ExistingEgressVpc) or an `awsx.ec2.Vpc` (or any VPC whose outputs have the same names). The
  * components keep their plain arguments (vpcId, subnet ids, route tables, CIDRs); the helpers at the
  * end of this file fill those arguments from a VpcRef, so each component accepts any of the three
- * without a copy of its wiring. docs/awsx.md explains when to bring an awsx VPC.
+ * without a copy of its wiring. examples/awsx-vpc/README.md says when to bring an awsx VPC.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, throwIfAny } from "./errors";
