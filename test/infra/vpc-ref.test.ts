@@ -2,7 +2,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { REPO_ROOT } from "../../components/bundle";
-import { awsxSubnetProblems, checkAwsxVpcStated, fromAwsxVpc, vpcArgs } from "../../components/vpc-ref";
+import { awsxSubnetProblems, checkAwsxVpcStated, fromAwsxVpc, fromKitVpc, vpcArgs } from "../../components/vpc-ref";
 import { awsxVpcState } from "../../ops/awsx-mock";
 import { parseInventory } from "../../ops/inventory";
 
@@ -131,4 +131,24 @@ test("the mocks answer awsx:ec2:Vpc from the inventory only when the arguments a
     /no VPC with cidrBlock 10\.50\.0\.0\/16/,
   );
   expect(() => awsxVpcState("workload", args, undefined)).toThrow(/pass --inventory/);
+});
+
+test("the kit's own VPC components give the same shape, so one set of helpers serves both", async () => {
+  const kit = {
+    vpcId: pulumi.output("vpc-kit"),
+    cidrBlock: "10.0.0.0/16",
+    privateSubnetIds: [pulumi.output("subnet-1"), pulumi.output("subnet-2")],
+    publicSubnetIds: [pulumi.output("subnet-p1"), pulumi.output("subnet-p2")],
+    // Adopted subnets may share one route table: the gateway endpoints list it once.
+    privateRouteTableIds: [pulumi.output("rtb-shared"), pulumi.output("rtb-shared")],
+    dns: { hostnames: true, support: true },
+    egressIps: pulumi.output(["192.0.2.10"]),
+    plan: { privateSubnetCidrs: ["10.0.1.0/24", "10.0.2.0/24"] },
+  };
+  const ref = fromKitVpc(kit, ["ap-northeast-1a", "ap-northeast-1c"]);
+  expect(await resolve(vpcArgs.endpoints(ref).routeTableIds!)).toEqual(["rtb-shared"]);
+  const tier = vpcArgs.proxyTier(ref, "public");
+  expect(await Promise.all(tier.instanceSubnetIds.map(resolve))).toEqual(["subnet-p1", "subnet-p2"]);
+  expect(tier.natEgressIps).toBeUndefined();
+  expect(await Promise.all(vpcArgs.tgwPeer(ref).subnetIds.map(resolve))).toEqual(["subnet-1", "subnet-2"]);
 });
