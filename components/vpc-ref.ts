@@ -66,6 +66,8 @@ export interface AwsxVpcStated {
   availabilityZones: string[];
   /** The private subnets' CIDRs, one per zone, in zone order (give them to awsx as the private subnetSpec's `cidrBlocks`). */
   privateSubnetCidrs: string[];
+  /** The public subnets' CIDRs, one per zone, when the VPC has them (needed for the proxy tier's public placement). */
+  publicSubnetCidrs?: string[];
   /** The `enableDnsHostnames` / `enableDnsSupport` given to awsx. Default as awsx's: hostnames off, support on. */
   dns?: { hostnames: boolean; support: boolean };
 }
@@ -91,7 +93,12 @@ export function checkAwsxVpcStated(stated: AwsxVpcStated, key = "awsxVpc"): void
   if (vpc && zones.length > 0)
     checkSubnets(
       vpc,
-      [{ key: `${key}.privateSubnetCidrs`, role: "private", cidrs: stated.privateSubnetCidrs }],
+      [
+        { key: `${key}.privateSubnetCidrs`, role: "private", cidrs: stated.privateSubnetCidrs },
+        ...(stated.publicSubnetCidrs
+          ? [{ key: `${key}.publicSubnetCidrs`, role: "public", cidrs: stated.publicSubnetCidrs }]
+          : []),
+      ],
       zones.length,
       errors,
     );
@@ -186,7 +193,18 @@ export function fromAwsxVpc(vpc: AwsxVpcLike, stated: AwsxVpcStated, key = "awsx
     availabilityZones: stated.availabilityZones,
     privateSubnetIds,
     privateSubnetCidrs: stated.privateSubnetCidrs,
-    publicSubnetIds: Array.from({ length: n }, (_, i) => publicIds.apply((ids) => ids[i] ?? "")),
+    // Stated public subnets only: their count is known now, and a missing one is named when awsx's list resolves.
+    publicSubnetIds: (stated.publicSubnetCidrs ?? []).map((_, i) =>
+      publicIds.apply((ids) => {
+        if (ids[i] === undefined)
+          throw new ConfigError(
+            `${key}.publicSubnetCidrs[${i}]`,
+            `the awsx VPC has ${ids.length} public subnets`,
+            "give awsx a public subnet spec, or drop publicSubnetCidrs",
+          );
+        return ids[i];
+      }),
+    ),
     privateRouteTableIds,
     dns: stated.dns ?? { hostnames: false, support: true },
     egressIps: vpc.eips

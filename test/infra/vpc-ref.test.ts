@@ -97,7 +97,13 @@ test("at deploy, awsx's subnets must be what was stated (the check each private 
 test("private proxy placement needs the VPC's NAT addresses; public placement a public subnet per zone", () => {
   const noNat = fromAwsxVpc({ ...outputs, eips: undefined }, stated);
   expect(() => vpcArgs.proxyTier(noNat, "private")).toThrow(/proxy\.natEgressIps/);
-  expect(() => vpcArgs.proxyTier({ ...noNat, publicSubnetIds: [] }, "public")).toThrow(/proxy\.placement/);
+  // No public subnet CIDRs stated: no public subnet to place proxies in.
+  expect(() => vpcArgs.proxyTier(noNat, "public")).toThrow(/proxy\.placement/);
+  const withPublic = fromAwsxVpc(outputs, { ...stated, publicSubnetCidrs: ["10.40.128.0/24", "10.40.129.0/24"] });
+  expect(vpcArgs.proxyTier(withPublic, "public").instanceSubnetIds).toHaveLength(2);
+  expect(() => checkAwsxVpcStated({ ...stated, publicSubnetCidrs: ["10.40.0.0/24", "10.40.129.0/24"] })).toThrow(
+    /awsxVpc\.publicSubnetCidrs\[0\]: subnet 10\.40\.0\.0\/24 overlaps awsxVpc\.privateSubnetCidrs\[0\]/,
+  );
 });
 
 test("the mocks answer awsx:ec2:Vpc from the inventory only when the arguments agree with it", () => {
