@@ -3,6 +3,7 @@ import * as aws from "@pulumi/aws";
 import { checkSubnets, checkVpcCidr } from "./vpc-parts";
 import { ConfigError, throwIfAny } from "./errors";
 import type { FixedEgressVpcPlan } from "./fixed-egress-vpc";
+import { createFlowLogs, flowLogsErrors, FlowLogsArgs, FlowLogsResult } from "./flow-logs";
 
 /**
  * How an adopted VPC and its private subnets are found: by id, or by tags (aws.ec2.getVpc with tag
@@ -37,6 +38,8 @@ export interface ExistingEgressVpcArgs extends AdoptedVpcRef {
   publicSubnetIds?: string[];
   /** Existing NAT gateways: their EIPs are the egress IPs and no NAT is created. */
   natGatewayIds?: string[];
+  /** Flow logs on the adopted VPC (the kit creates the flow log, not the VPC). Default off. */
+  flowLogs?: FlowLogsArgs;
   /** Tags for what the kit creates here. */
   tags?: Record<string, string>;
 }
@@ -212,6 +215,7 @@ export function planExistingEgressVpc(
       ),
     );
   }
+  errors.push(...flowLogsErrors(args.flowLogs, k("flowLogs"), "vpc"));
   const natCount = args.natGatewayIds?.length ?? 1;
   if (!args.natGatewayIds && (args.publicSubnetIds ?? []).length === 0) {
     errors.push(
@@ -256,6 +260,8 @@ export class ExistingEgressVpc extends pulumi.ComponentResource {
   public readonly manageRoutes: boolean;
   /** Routes the owner must add (manageRoutes off) or that the kit adds (on); plain, known before deploy. */
   public readonly routesToAdd: RouteToAdd[];
+  /** The adopted VPC's flow log, when `flowLogs.enabled`. */
+  public readonly flowLogs?: FlowLogsResult;
 
   constructor(name: string, args: ExistingEgressVpcArgs, opts: pulumi.ComponentResourceOptions = {}) {
     const plan = planExistingEgressVpc(args);
@@ -308,6 +314,7 @@ export class ExistingEgressVpc extends pulumi.ComponentResource {
         });
       }
     }
+    if (args.flowLogs?.enabled) this.flowLogs = createFlowLogs(name, { vpcId: this.vpcId }, args.flowLogs, this, tags);
     this.registerOutputs({
       vpcId: this.vpcId,
       privateSubnetIds: this.privateSubnetIds,

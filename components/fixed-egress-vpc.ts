@@ -3,18 +3,11 @@ import * as aws from "@pulumi/aws";
 import { Cidr, subCidr } from "./cidr";
 import { checkSubnets, checkVpcCidr, dnsVpc, plannedVpcId, subnetIn, VpcIpam } from "./vpc-parts";
 import { ConfigError, throwIfAny } from "./errors";
-import { CLOUDWATCH_RETENTION_DAYS } from "./defaults";
+import { createFlowLogs, flowLogsErrors, FlowLogsArgs, FlowLogsResult } from "./flow-logs";
 
 export type NatStrategy = "single" | "onePerAz";
 
-export interface FlowLogsArgs {
-  /** Turn VPC flow logs to CloudWatch Logs on. Default false. */
-  enabled?: boolean;
-  /** Days to keep flow log records. Default 30. */
-  retentionInDays?: number;
-  /** ACCEPT, REJECT or ALL. Default ALL. */
-  trafficType?: "ACCEPT" | "REJECT" | "ALL";
-}
+export type { FlowLogsArgs } from "./flow-logs";
 
 /**
  * Arguments of {@link FixedEgressVpc}. CIDRs, counts and the NAT strategy are plain values (not
@@ -132,16 +125,7 @@ export function planFixedEgressVpc(
       ),
     );
   }
-  const retention = args.flowLogs?.retentionInDays;
-  if (retention !== undefined && !CLOUDWATCH_RETENTION_DAYS.includes(retention)) {
-    errors.push(
-      new ConfigError(
-        k("flowLogs.retentionInDays"),
-        `${retention} is not a CloudWatch Logs retention period`,
-        `use one of ${CLOUDWATCH_RETENTION_DAYS.join(", ")}`,
-      ),
-    );
-  }
+  errors.push(...flowLogsErrors(args.flowLogs, k("flowLogs"), "vpc"));
   throwIfAny(errors);
   return { cidrBlock, azCount, publicSubnetCidrs, privateSubnetCidrs, natGateways, natCount };
 }
@@ -172,6 +156,8 @@ export class FixedEgressVpc extends pulumi.ComponentResource {
   public readonly plan: FixedEgressVpcPlan;
   /** The VPC's DNS attributes (always both on here): what private-DNS endpoints check. */
   public readonly dns = { hostnames: true, support: true };
+  /** The VPC's flow log, when `flowLogs.enabled`. */
+  public flowLogs?: FlowLogsResult;
 
   constructor(name: string, args: FixedEgressVpcArgs, opts: pulumi.ComponentResourceOptions = {}) {
     // Validate before anything is registered: a bad plan must not leave half a VPC behind.
@@ -279,9 +265,7 @@ export class FixedEgressVpc extends pulumi.ComponentResource {
     this.privateSubnetIds = privateRts.map((p) => p.subnet.id);
     this.privateRouteTableIds = privateRts.map((p) => p.rt.id);
 
-    if (args.flowLogs?.enabled) {
-      this.createFlowLogs(name, vpc, args.flowLogs, tags);
-    }
+    if (args.flowLogs?.enabled) this.flowLogs = createFlowLogs(name, { vpcId: vpc.id }, args.flowLogs, this, tags);
 
     this.registerOutputs({
       vpcId: this.vpcId,
@@ -291,75 +275,5 @@ export class FixedEgressVpc extends pulumi.ComponentResource {
       natGatewayIds: this.natGatewayIds,
       egressIps: this.egressIps,
     });
-  }
-
-  private createFlowLogs(
-    name: string,
-    vpc: aws.ec2.Vpc,
-    flow: FlowLogsArgs,
-    tags: (role: string) => Record<string, string>,
-  ): void {
-    const child = { parent: this };
-    const logGroup = new aws.cloudwatch.LogGroup(
-      `${name}-flow-logs`,
-      {
-        retentionInDays: flow.retentionInDays ?? 30,
-        tags: tags("flow-logs"),
-      },
-      child,
-    );
-    const account = aws.getCallerIdentityOutput({}, { parent: this }).accountId;
-    const role = new aws.iam.Role(
-      `${name}-flow-logs-role`,
-      {
-        assumeRolePolicy: account.apply((accountId) =>
-          JSON.stringify({
-            Version: "2012-10-17",
-            Statement: [
-              {
-                Effect: "Allow",
-                Principal: { Service: "vpc-flow-logs.amazonaws.com" },
-                Action: "sts:AssumeRole",
-                // Confused-deputy guard: only flow logs of this account may use the role.
-                Condition: { StringEquals: { "aws:SourceAccount": accountId } },
-              },
-            ],
-          }),
-        ),
-        tags: tags("flow-logs-role"),
-      },
-      child,
-    );
-    new aws.iam.RolePolicy(
-      `${name}-flow-logs-policy`,
-      {
-        role: role.id,
-        policy: logGroup.arn.apply((arn) =>
-          JSON.stringify({
-            Version: "2012-10-17",
-            Statement: [
-              {
-                Effect: "Allow",
-                Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-                Resource: [arn, `${arn}:*`],
-              },
-            ],
-          }),
-        ),
-      },
-      { parent: role },
-    );
-    new aws.ec2.FlowLog(
-      `${name}-flow-log`,
-      {
-        vpcId: vpc.id,
-        trafficType: flow.trafficType ?? "ALL",
-        logDestinationType: "cloud-watch-logs",
-        logDestination: logGroup.arn,
-        iamRoleArn: role.arn,
-        tags: tags("flow-log"),
-      },
-      child,
-    );
   }
 }

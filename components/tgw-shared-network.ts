@@ -3,6 +3,7 @@ import * as aws from "@pulumi/aws";
 import { cidrsOverlap, Cidr, tryParseCidr } from "./cidr";
 import { ACCOUNT_ID_RE } from "./arns";
 import { ConfigError, throwIfAny } from "./errors";
+import { createFlowLogs, flowLogsErrors, FlowLogsArgs, FlowLogsResult } from "./flow-logs";
 
 /**
  * A Transit Gateway owned by one account and shared through RAM with others (docs/designs.md §3). The owner
@@ -568,6 +569,8 @@ export interface TgwOwnerArgs extends Omit<TgwShareArgs, "acceptShare" | "princi
    * defaults.
    */
   segments?: TgwSegments;
+  /** Flow logs of the Transit Gateway (CloudWatch Logs or S3; components/flow-logs.ts). Default off. */
+  flowLogs?: FlowLogsArgs;
   /** Tags for every taggable child. */
   tags?: Record<string, string>;
 }
@@ -587,6 +590,8 @@ export class TgwOwner extends pulumi.ComponentResource {
    * give this to peers in the same program so their attachments wait for the share.
    */
   public readonly sharedTransitGatewayId: pulumi.Output<string>;
+  /** The Transit Gateway's flow log, when `flowLogs.enabled`. */
+  public readonly flowLogs?: FlowLogsResult;
   /** The RAM share ARN, resolved once every principal association exists (what an accepter needs). */
   public readonly shareArn: pulumi.Output<string>;
   /** The owner VPC's attachment. */
@@ -608,11 +613,10 @@ export class TgwOwner extends pulumi.ComponentResource {
       allowExternalPrincipals: args.allowExternalPrincipals ?? args.acceptShare ?? false,
       owner: { name: args.vpcName ?? "owner", cidrBlocks: args.cidrBlocks, key: "cidrBlocks" },
     });
-    if (args.segments) {
-      const errors: ConfigError[] = [];
+    const errors: ConfigError[] = flowLogsErrors(args.flowLogs, "flowLogs", "tgw");
+    if (args.segments)
       checkTgwSegments(args.segments, [plan.owner.name, ...plan.peers.map((p) => p.name)], "segments.", errors);
-      throwIfAny(errors);
-    }
+    throwIfAny(errors);
     super("vpc-lambda-kit:network:TgwOwner", name, { plan }, opts);
     this.plan = plan;
     this.prefix = name;
@@ -638,6 +642,8 @@ export class TgwOwner extends pulumi.ComponentResource {
     );
     this.transitGatewayId = tgw.id;
     this.transitGatewayArn = tgw.arn;
+    if (args.flowLogs?.enabled)
+      this.flowLogs = createFlowLogs(name, { transitGatewayId: tgw.id }, args.flowLogs, this, tags);
 
     const share = new aws.ram.ResourceShare(
       `${name}-share`,

@@ -22,6 +22,8 @@ export interface ExistingRecord {
   inputs: Record<string, unknown>;
   dependencies: string[];
   existing: true;
+  /** Who built it when not the landing zone: "awsx" for an awsx.ec2.Vpc's children (ops/awsx-mock.ts). */
+  origin?: "awsx";
 }
 
 const id = (prefix: string) =>
@@ -849,9 +851,12 @@ export function inventoryRecords(
     parent: string | null;
     /** VPCs adopted in another account or under another component (the data role's): their provider and parent. */
     byVpc?: Record<string, { provider: string | null; parent: string | null }>;
+    /** "awsx": the records are an awsx.ec2.Vpc's children (ops/awsx-mock.ts). */
+    origin?: "awsx";
   },
 ): ExistingRecord[] {
   const out: ExistingRecord[] = [];
+  const prefix = opts.origin ?? "existing";
   const vpcOf = (inputs: Record<string, unknown>): string | undefined =>
     typeof inputs.vpcId === "string"
       ? inputs.vpcId
@@ -862,15 +867,16 @@ export function inventoryRecords(
     const vpc = type === "aws:ec2/vpc:Vpc" ? id : vpcOf(inputs);
     const home = (vpc && opts.byVpc?.[vpc]) || { provider: opts.provider, parent: opts.parent };
     out.push({
-      urn: `urn:pulumi:${opts.stack}::${opts.project}::${type}::existing-${name}`,
+      urn: `urn:pulumi:${opts.stack}::${opts.project}::${type}::${prefix}-${name}`,
       id,
       type,
-      name: `existing-${name}`,
+      name: `${prefix}-${name}`,
       parent: home.parent,
       provider: home.provider,
       inputs,
       dependencies: [],
       existing: true,
+      ...(opts.origin ? { origin: opts.origin } : {}),
     });
   };
   for (const v of inv.vpcs)

@@ -13,6 +13,7 @@ import {
   loadInventory,
   resolveExistingVpc,
 } from "./inventory";
+import { AWSX_VPC_TYPE } from "./awsx-mock";
 import { ConfigError, throwIfAny } from "../components/errors";
 
 export interface Graph {
@@ -90,12 +91,15 @@ export async function synthesize(opts: SynthOptions): Promise<SynthResult> {
       created.find((r) => r.type === type && (name === undefined || r.name === name))?.urn ?? null;
     // The data role's adopted VPC lives in account B, under its own component.
     const dataVpc = inventory ? resolvedDataVpc(inventory, config) : undefined;
+    // An awsx VPC's children are the inventory's resources too (ops/awsx-mock.ts), under the awsx component.
+    const awsx = created.find((r) => r.type === AWSX_VPC_TYPE);
     const adopted = inventory
       ? inventoryRecords(inventory, {
           stack: opts.stack,
           project: "vpc-lambda-kit",
-          provider: urnOf("pulumi:providers:aws", "account-a"),
-          parent: urnOf("vpc-lambda-kit:network:ExistingEgressVpc"),
+          provider: awsx ? awsx.provider : urnOf("pulumi:providers:aws", "account-a"),
+          parent: awsx ? awsx.urn : urnOf("vpc-lambda-kit:network:ExistingEgressVpc"),
+          origin: awsx ? "awsx" : undefined,
           byVpc: dataVpc
             ? {
                 [dataVpc]: {

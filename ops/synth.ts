@@ -1,20 +1,27 @@
-// npm run synth -- <stack> [--config <file>] [--inventory <file>] [--out <dir>]
+// npm run synth -- <stack> [--config <file>] [--inventory <file>] [--program <index.ts>] [--out <dir>]
 // Evaluates the program offline under Pulumi mocks; writes <out>/graph.json and the function bundles.
 import * as fs from "fs";
 import * as path from "path";
 import { spawnSync } from "child_process";
 
-const USAGE = "usage: npm run synth -- <stack> [--config <file>] [--inventory <file>] [--out <dir>]";
+const USAGE =
+  "usage: npm run synth -- <stack> [--config <file>] [--inventory <file>] [--program <index.ts>] [--out <dir>]";
 
-function parseArgs(argv: string[]): { stack: string; config?: string; out?: string; inventory?: string } {
+function parseArgs(argv: string[]): {
+  stack: string;
+  config?: string;
+  out?: string;
+  inventory?: string;
+  program?: string;
+} {
   const rest: string[] = [];
-  const opts: { config?: string; out?: string; inventory?: string } = {};
+  const opts: { config?: string; out?: string; inventory?: string; program?: string } = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a === "--config" || a === "--out" || a === "--inventory") {
+    if (a === "--config" || a === "--out" || a === "--inventory" || a === "--program") {
       const v = argv[++i];
       if (!v) fail(`${a} needs a value\n${USAGE}`);
-      opts[a.slice(2) as "config" | "out" | "inventory"] = v;
+      opts[a.slice(2) as "config" | "out" | "inventory" | "program"] = v;
     } else if (a === "-h" || a === "--help") {
       console.log(USAGE);
       process.exit(0);
@@ -61,6 +68,8 @@ async function main(): Promise<void> {
       stack: args.stack,
       configFile: args.config && path.resolve(args.config),
       inventoryFile: args.inventory && path.resolve(args.inventory),
+      // Another program using the kit's components (e.g. examples/awsx-vpc/index.ts); default the kit's index.ts.
+      program: args.program && path.resolve(args.program),
       stackOutputs,
     });
   } catch (e) {

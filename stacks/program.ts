@@ -9,6 +9,7 @@ import { dataRole } from "./roles/data";
 import { appsRole, AppsOutputs } from "./roles/apps";
 import { tgwAdmitPeer, tgwRoutesToAdd } from "./features/tgw";
 import { routesToAddFor, RouteToAdd } from "../components/existing-vpc";
+import { flowLogsBucketPolicies } from "./flow-logs";
 
 export interface ProgramOutputs {
   environment: string;
@@ -22,6 +23,8 @@ export interface ProgramOutputs {
   routesToAdd?: { managedByKit: boolean; routes: RouteToAdd[] };
   /** Adopted data VPC only: the same for its route tables (the Transit Gateway routes). */
   dataRoutesToAdd?: { managedByKit: boolean; routes: RouteToAdd[] };
+  /** Flow logs to a given S3 bucket: per bucket ARN, the policy its owner adds (docs/flow-logs.md). */
+  flowLogsBucketPolicy?: pulumi.Output<Record<string, unknown>>;
 }
 
 /**
@@ -68,5 +71,6 @@ export function runProgram(cfg: EnvConfig = loadConfig()): ProgramOutputs {
       runs("data") && cfg.data.existingVpc
         ? { managedByKit: cfg.data.existingVpc.manageRoutes, routes: tgwRoutes.data }
         : undefined,
+    flowLogsBucketPolicy: runs("network") ? flowLogsBucketPolicies(cfg, providers.get("a")) : undefined,
   };
 }

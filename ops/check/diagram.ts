@@ -29,6 +29,14 @@ export interface FlowResult {
 
 export const FLOW_OK_COLOR = "#2e7d32";
 export const FLOW_BROKEN_COLOR = "#c62828";
+/** Resources the stack reads but does not create (adopted from a landing zone, or built by awsx): dashed grey. */
+export const EXISTING_COLOR = "#9e9e9e";
+
+/** "existing", or who built it ("awsx"), for a resource the stack does not create; undefined for its own. */
+export function existingLabel(r: { existing?: boolean; origin?: string }): string | undefined {
+  if (r.existing !== true) return undefined;
+  return r.origin === "awsx" ? "built by awsx" : "existing";
+}
 
 interface Kind {
   match: RegExp;
@@ -132,6 +140,8 @@ class DotBuilder {
   private readonly edges: string[] = [];
   private readonly byName = new Map<string, Res>();
   private readonly byId = new Map<string, Res>();
+  /** Node ids of existing resources: flow edges into them are dashed. */
+  private readonly existingNodes = new Set<string>();
   private next = 0;
 
   constructor(private readonly m: GraphModel) {
@@ -178,7 +188,7 @@ class DotBuilder {
     const L: string[] = [];
     L.push("digraph vpc_lambda_kit {");
     L.push(
-      `  graph [rankdir=LR, compound=true, newrank=true, fontname="Helvetica", fontsize=11, labelloc=t, label="${esc(`vpc-lambda-kit · ${graph.stack} · flows: green proven, red broken`)}", nodesep=0.25, ranksep=0.6];`,
+      `  graph [rankdir=LR, compound=true, newrank=true, fontname="Helvetica", fontsize=11, labelloc=t, label="${esc(`vpc-lambda-kit · ${graph.stack} · flows: green proven, red broken${m.resources.some((r) => r.existing === true) ? " · dashed grey: existing (not created by this stack)" : ""}`)}", nodesep=0.25, ranksep=0.6];`,
     );
     L.push(
       `  node [shape=box, style="rounded,filled", fillcolor="#ffffff", fontname="Helvetica", fontsize=9, margin="0.08,0.04"];`,
@@ -204,16 +214,20 @@ class DotBuilder {
     L.push(...this.cluster("account", acct).map((l) => `  ${l}`));
     for (const vpc of this.vpcsOfAccount(acct)) {
       L.push(`  subgraph "${this.clusterId("vpc", vpc.urn)}" {`);
+      const vpcExisting = existingLabel(vpc);
       L.push(
-        `    label="${esc(`VPC ${vpc.name}\n${String(vpc.inputs.cidrBlock ?? "")}`)}"; style="rounded,filled"; fillcolor="#f5f9ff"; color="#1565c0";`,
+        vpcExisting
+          ? `    label="${esc(`VPC ${vpc.name} (${vpcExisting})\n${String(vpc.inputs.cidrBlock ?? "")}`)}"; style="rounded,filled,dashed"; fillcolor="#fafafa"; color="${EXISTING_COLOR}"; fontcolor="#616161";`
+          : `    label="${esc(`VPC ${vpc.name}\n${String(vpc.inputs.cidrBlock ?? "")}`)}"; style="rounded,filled"; fillcolor="#f5f9ff"; color="#1565c0";`,
       );
       L.push(...this.cluster("vpc", vpc.urn).map((l) => `    ${l}`));
       const subnetsByVpc = this.m.firstReferrers(T.subnet, [T.vpc], (x) => ["vpcId", x.inputs.vpcId], "vpcId");
       for (const s of subnetsByVpc.get(vpc.urn) ?? []) {
         const isPublic = this.subnetIsPublic(s);
         L.push(`    subgraph "${this.clusterId("subnet", s.urn)}" {`);
+        const subnetExisting = existingLabel(s);
         L.push(
-          `      label="${esc(`subnet ${s.name}\n${String(s.inputs.cidrBlock ?? "")} · ${String(s.inputs.availabilityZone ?? "")} · ${isPublic ? "public" : "private"}`)}"; style="rounded,filled"; fillcolor="${isPublic ? "#fff8e1" : "#eceff1"}"; color="#90a4ae";`,
+          `      label="${esc(`subnet ${s.name}\n${String(s.inputs.cidrBlock ?? "")} · ${String(s.inputs.availabilityZone ?? "")} · ${isPublic ? "public" : "private"}${subnetExisting ? ` · ${subnetExisting}` : ""}`)}"; style="${subnetExisting ? "rounded,filled,dashed" : "rounded,filled"}"; fillcolor="${isPublic ? "#fff8e1" : "#eceff1"}"; color="${subnetExisting ? EXISTING_COLOR : "#90a4ae"}";`,
         );
         L.push(...this.cluster("subnet", s.urn).map((l) => `      ${l}`));
         L.push("    }");
@@ -278,11 +292,16 @@ class DotBuilder {
 
   private resourceNode(r: Res, kind: Kind): string {
     const where = this.placement(r);
-    return this.node(
+    const existing = existingLabel(r);
+    const id = this.node(
       r.urn,
       where,
-      `label="${esc(this.label(r, kind))}", shape=${kind.shape}, fillcolor="${kind.fill}"`,
+      existing
+        ? `label="${esc(`${this.label(r, kind)}\n(${existing})`)}", shape=${kind.shape}, style="rounded,filled,dashed", fillcolor="#f5f5f5", color="${EXISTING_COLOR}", fontcolor="#616161", class="existing"`
+        : `label="${esc(this.label(r, kind))}", shape=${kind.shape}, fillcolor="${kind.fill}"`,
     );
+    if (existing) this.existingNodes.add(id);
+    return id;
   }
 
   private label(r: Res, kind: Kind): string {
@@ -380,18 +399,24 @@ class DotBuilder {
       if (r && (r.type === T.vpc || r.type === T.subnet)) out.push(this.ids.get(`anchor:${r.urn}`) as string);
       else if (r && r.type !== T.lambda) {
         const existing = this.ids.get(r.urn);
-        out.push(
-          existing && this.nodeLines.has(existing)
-            ? existing
-            : this.node(
-                r.urn,
-                this.placement(r),
-                `label="${esc(`${r.type.split(":").pop()} ${r.name}`)}", shape=box, fillcolor="#fafafa", fontsize=8`,
-              ),
-        );
+        out.push(existing && this.nodeLines.has(existing) ? existing : this.onDemandNode(r));
       } else if (!r && !/\s/.test(text) && text !== "") out.push(this.external(text));
     }
     return out;
+  }
+
+  /** A resource of a kind the diagram does not draw by itself, drawn because a flow passes it. */
+  private onDemandNode(r: Res): string {
+    const existing = existingLabel(r);
+    const id = this.node(
+      r.urn,
+      this.placement(r),
+      existing
+        ? `label="${esc(`${r.type.split(":").pop()} ${r.name}\n(${existing})`)}", shape=box, style="rounded,filled,dashed", fillcolor="#f5f5f5", color="${EXISTING_COLOR}", fontsize=8, class="existing"`
+        : `label="${esc(`${r.type.split(":").pop()} ${r.name}`)}", shape=box, fillcolor="#fafafa", fontsize=8`,
+    );
+    if (existing) this.existingNodes.add(id);
+    return id;
   }
 
   private external(name: string): string {
@@ -436,13 +461,15 @@ class DotBuilder {
     const ips = f.egressIps && f.egressIps.length > 0 ? `\negress ${f.egressIps.join(", ")}` : "";
     for (let j = 1; j < chain.length; j++) {
       const last = j === chain.length - 1;
+      // A hop into an existing resource is dashed: the stack proves it but does not create it.
+      const intoExisting = this.existingNodes.has(chain[j]);
       const attrs = [
         `id="flow-${i}-${j - 1}"`,
-        `class="${broken ? "flow-broken" : "flow-ok"}"`,
+        `class="${broken ? "flow-broken" : "flow-ok"}${intoExisting ? " hop-existing" : ""}"`,
         `color="${color}"`,
         `fontcolor="${color}"`,
         "penwidth=1.6",
-        broken && last ? "style=dashed" : "",
+        (broken && last) || intoExisting ? "style=dashed" : "",
         j === 1 ? `label="${esc(wrap(shortFlow(f.flow), 40) + ips)}"` : "",
         `tooltip="${esc(`${f.fn}: ${f.flow}: ${f.status}${f.reason ? ` (${f.reason})` : ""}`)}"`,
       ].filter(Boolean);

@@ -48,6 +48,11 @@ export interface FlowResult {
   egressIps?: string[];
   /** BROKEN only: the first missing piece, in one sentence. */
   reason?: string;
+  /**
+   * Hops of `path` the stack reads but does not create, with what they are: "existing" (adopted from the
+   * landing zone) or "built by awsx". Set by the report (ops/check/report.ts); absent when there are none.
+   */
+  existingHops?: Record<string, string>;
 }
 
 /** A declared flow in machine-readable form (VpcFunction's `flowSpecs`, or derived from `flows`). */

@@ -14,7 +14,7 @@ import { T } from "./model/types";
 import { missingRequired, requiredForbiddenPaths } from "./required";
 import { checkPolicies, formatViolations, PolicyViolation } from "./policies";
 import { CostReport, estimateCost, formatCost } from "./cost";
-import { defaultDiagramCache, renderDiagram } from "./diagram";
+import { defaultDiagramCache, existingLabel, renderDiagram } from "./diagram";
 // --- evidence (IAM, calls, order, limits) ---
 import { checkEvidence, EvidenceReport, formatEvidence } from "./evidence";
 import { privateApiPaths } from "./eval/api-path";
@@ -67,6 +67,7 @@ export async function runCheck(graph: Graph, opts: CheckOptions = {}): Promise<C
   const ix = GraphModel.of(merged);
   const details = analyze(ix);
   const flows = details.map((d) => d.result);
+  markExistingHops(merged, flows);
   const forbidden = checkForbidden(ix, details);
   // A path config says must be proven, yet absent from the graph's verdicts, is a failure, never a silent drop.
   if (opts.cfg) forbidden.push(...missingRequired(forbidden, requiredForbiddenPaths(opts.cfg)));
@@ -112,6 +113,20 @@ export async function runCheck(graph: Graph, opts: CheckOptions = {}): Promise<C
       ? undefined
       : await renderDiagram(merged, [...flows, ...apiPaths], { cacheDir: defaultDiagramCache() });
   return { report, text: formatReport(report), svg };
+}
+
+/** Records on each flow which of its hops exist already (adopted, or built by awsx) rather than by this stack. */
+function markExistingHops(graph: Graph, flows: FlowResult[]): void {
+  const existing = new Map<string, string>();
+  for (const r of graph.resources) {
+    const label = existingLabel(r as { existing?: boolean; origin?: string });
+    if (label) existing.set(r.name, label);
+  }
+  if (existing.size === 0) return;
+  for (const f of flows) {
+    const hops = Object.fromEntries(f.path.filter((h) => existing.has(h)).map((h) => [h, existing.get(h) as string]));
+    if (Object.keys(hops).length > 0) f.existingHops = hops;
+  }
 }
 
 /** One graph of a stack and its upstream stacks (resources deduplicated by URN). */
@@ -192,11 +207,14 @@ export function formatReport(r: CheckReport): string {
   if (r.upstream.missing.length > 0)
     L.push(`  upstream graph(s) not found: ${r.upstream.missing.join(", ")} (synthesize them beside this one)`);
   L.push("", "flows:");
+  if (r.flows.some((f) => f.existingHops))
+    L.push("  (a hop marked [existing] or [built by awsx] is proven but not created by this stack)");
   if (r.flows.length === 0) L.push("  (no function declares a flow in this stack)");
   for (const f of r.flows) {
     L.push(`  ${f.status.padEnd(6)} ${f.fn}: ${f.flow}`);
     if (f.status === "BROKEN") L.push(`         ✗ ${f.reason}`);
-    if (f.path.length > 0) L.push(`         path: ${f.fn} → ${f.path.join(" → ")}`);
+    const mark = (h: string) => (f.existingHops?.[h] ? `${h} [${f.existingHops[h]}]` : h);
+    if (f.path.length > 0) L.push(`         path: ${f.fn} → ${f.path.map(mark).join(" → ")}`);
     if (f.egressIps && f.egressIps.length > 0) L.push(`         egress IPs: ${f.egressIps.join(", ")}`);
     for (const step of f.steps) L.push(`           · ${step}`);
   }
@@ -234,7 +252,9 @@ export async function checkAndWrite(
   const { REPO_ROOT } = await import("../../components/bundle");
   const configFile = o.configFile ?? path.join(REPO_ROOT, `Pulumi.${graph.stack}.yaml`);
   const file = o.configFile || fs.existsSync(configFile) ? readStackConfig(configFile) : undefined;
-  const cfg = file ? loadConfig(file.config, file.secretKeys) : undefined;
+  // Another program's stack file (no vpc-lambda-kit: keys, e.g. examples/awsx-vpc) feeds no kit policy or cost setting.
+  const kitConfig = file && Object.keys(file.config).some((k) => k.startsWith("vpc-lambda-kit:"));
+  const cfg = file && kitConfig ? loadConfig(file.config, file.secretKeys) : undefined;
   const upstream = loadUpstreamGraphs(graph, o.upstreamRoot ?? path.dirname(o.outDir));
   const out = await runCheck(graph, {
     cfg,

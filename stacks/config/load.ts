@@ -4,6 +4,7 @@ import { FixedEgressVpcPlan, planFixedEgressVpc } from "../../components/fixed-e
 import { planPrivateVpc, PrivateVpcPlan } from "../../components/private-vpc";
 import { planExistingEgressVpc } from "../../components/existing-vpc";
 import { planExistingPrivateVpc } from "../../components/existing-private-vpc";
+import { flowLogsConfigErrors } from "../flow-logs";
 import { cidrsOverlap, parseCidr } from "../../components/cidr";
 import { FEATURES } from "../features";
 import type { ConfigCheckContext, Feature } from "../features/feature";
@@ -31,7 +32,12 @@ export function loadConfig(
     // An adopted VPC (docs/landing-zone.md): its stated CIDRs stand in for the plan the kit would make.
     networkPlan = collectConfigErrors(errors, () =>
       planExistingEgressVpc(
-        { ...existing, cidrBlock: cfg.network.cidrBlock, privateSubnetCidrs: cfg.network.privateSubnetCidrs ?? [] },
+        {
+          ...existing,
+          cidrBlock: cfg.network.cidrBlock,
+          privateSubnetCidrs: cfg.network.privateSubnetCidrs ?? [],
+          flowLogs: cfg.network.flowLogs,
+        },
         `${PROJECT}:network.`,
       ),
     );
@@ -71,6 +77,7 @@ export function loadConfig(
   }
 
   errors.push(...accountAndZoneErrors(cfg, region, failed));
+  errors.push(...flowLogsConfigErrors(cfg, failed));
 
   const features: readonly Feature<object>[] = FEATURES;
   const ctx: ConfigCheckContext = {

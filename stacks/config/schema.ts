@@ -4,6 +4,7 @@ export { ACCOUNT_ID_RE, ROLE_ARN_RE };
 import { collectConfigErrors, ConfigError, throwIfAny } from "../../components/errors";
 import { tryParseCidr } from "../../components/cidr";
 import { CLOUDWATCH_RETENTION_DAYS } from "../../components/defaults";
+import { s3BucketArnProblem } from "../../components/flow-logs";
 import type { FixedEgressVpcPlan } from "../../components/fixed-egress-vpc";
 import type { VpcIpam } from "../../components/vpc-parts";
 import type { PrivateVpcPlan } from "../../components/private-vpc";
@@ -44,6 +45,32 @@ const retention = z
   .refine((n) => CLOUDWATCH_RETENTION_DAYS.includes(n), {
     message: `not a CloudWatch Logs retention period (${CLOUDWATCH_RETENTION_DAYS.join(", ")})`,
   });
+/**
+ * Flow logs of a VPC or the Transit Gateway (components/flow-logs.ts): CloudWatch Logs, or S3 (a given
+ * log-archive bucket, or one the kit creates). Transit Gateway flow logs take no traffic type.
+ */
+const flowLogsFields = {
+  enabled: z.boolean().default(false),
+  destination: z.enum(["cloudwatch", "s3"]).default("cloudwatch"),
+  s3BucketArn: z
+    .string()
+    .superRefine((v, ctx) => {
+      const p = s3BucketArnProblem(v);
+      if (p) ctx.addIssue({ code: "custom", message: p });
+    })
+    .optional(),
+  retentionInDays: retention.default(30),
+};
+function withBucketOnlyForS3<T extends z.ZodType<{ destination: string; s3BucketArn?: string }>>(o: T) {
+  return o.superRefine((v, ctx) => {
+    if (v.s3BucketArn !== undefined && v.destination !== "s3")
+      ctx.addIssue({
+        code: "custom",
+        path: ["s3BucketArn"],
+        message: `a bucket is given but the destination is ${v.destination}: set destination: s3, or drop s3BucketArn`,
+      });
+  });
+}
 /** An AWS account id. */
 /** An IAM role ARN; group 1 is its account id. */
 const accountId = z.string().regex(ACCOUNT_ID_RE, "an AWS account id is 12 digits");
@@ -223,13 +250,12 @@ const network = z.strictObject({
   ).default([]),
   /** Gateway endpoints on the private route tables. Default [s3]: S3 traffic never crosses the NAT. */
   gatewayEndpoints: z.array(z.enum(["s3", "dynamodb"])).default(["s3"]),
-  flowLogs: z
-    .strictObject({
-      enabled: z.boolean().default(false),
-      retentionInDays: retention.default(30),
+  flowLogs: withBucketOnlyForS3(
+    z.strictObject({
+      ...flowLogsFields,
       trafficType: z.enum(["ACCEPT", "REJECT", "ALL"]).default("ALL"),
-    })
-    .default({ enabled: false, retentionInDays: 30, trafficType: "ALL" }),
+    }),
+  ).default({ enabled: false, destination: "cloudwatch", retentionInDays: 30, trafficType: "ALL" }),
   /** Adopt this existing VPC instead of creating one (docs/landing-zone.md). */
   existingVpc: existingVpc.optional(),
 });
@@ -618,6 +644,12 @@ const transitGateway = z.strictObject({
       "the Amazon-side ASN must be private: 64512-65534 or 4200000000-4294967294",
     )
     .optional(),
+  /** Flow logs of the Transit Gateway this stack creates (docs/flow-logs.md). Default off. */
+  flowLogs: withBucketOnlyForS3(z.strictObject(flowLogsFields)).default({
+    enabled: false,
+    destination: "cloudwatch",
+    retentionInDays: 30,
+  }),
   ...tgwSegmentation,
 });
 

@@ -420,6 +420,7 @@ export function tgwOwnerSide(cfg: EnvConfig, provider: aws.Provider, vpc: FixedE
       amazonSideAsn: plan.amazonSideAsn,
       segments: segmentsOf(cfg),
       shareName: `${cfg.project}-${cfg.stack}-tgw`,
+      flowLogs: cfg.transitGateway.flowLogs,
     },
     { provider },
   );

@@ -88,6 +88,8 @@ function adoptVpc(cfg: EnvConfig, provider: aws.Provider): ExistingEgressVpc {
       vpcTags,
       cidrBlock: net.cidrBlock,
       privateSubnetCidrs: net.privateSubnetCidrs ?? [],
+      // Flow logs apply to an adopted VPC as to the kit's own: the kit creates the flow log only.
+      flowLogs: net.flowLogs,
       tags: cfg.tags,
     },
     { provider },

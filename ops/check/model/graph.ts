@@ -54,6 +54,8 @@ export interface Res {
   existing?: boolean;
   /** Values AWS assigns at create time, answered offline (a VPC's IPAM-allocated CIDR). */
   allocated?: Record<string, unknown>;
+  /** Who built an existing resource when the stack's own program asked for it ("awsx": an awsx.ec2.Vpc's children). */
+  origin?: string;
 }
 
 /** sha256-based auto-name the offline mocks give resources without a physical name (`<name>-<7 hex>`). */
