@@ -13,15 +13,15 @@ interface Config {
   cert: string;
   key: string;
   allowlist: string[];
+  /** The SaaS's allowlist: the proxy tier's egress addresses. */
+  saasAllowlist?: string[];
   hosts: { name: string; ip: string; role: "kintone" | "saas" | "other" }[];
   kintone: { appId: number; token: string; fields: Record<string, string>; records: Record<string, unknown>[] };
   saas: {
     auth: { header: string; value: string };
     records: Record<string, unknown>[];
     pageSize: number;
-    path: string;
-    pagination: string;
-    recordsPath: string;
+    routes: { host: string; path: string; pagination: string; recordsPath: string }[];
   };
 }
 
@@ -60,7 +60,7 @@ function place(p: string, value: unknown, into: Record<string, unknown> = {}): R
  * SAAS_RECORDS_PATH), on SAAS_URL's path, behind the credential the twin seeded. test/fakes/saas.ts serves fixed
  * paths and a fixed body shape; the twin must answer whatever shape the graph's function asks for.
  */
-function saasHandle(req: http.IncomingMessage, res: http.ServerResponse): void {
+function saasHandle(hostName: string, req: http.IncomingMessage, res: http.ServerResponse): void {
   saas.requests++;
   const send = (status: number, body: unknown, headers: Record<string, string> = {}) => {
     res.writeHead(status, { "content-type": "application/json", ...headers });
@@ -69,26 +69,27 @@ function saasHandle(req: http.IncomingMessage, res: http.ServerResponse): void {
   if (req.headers[cfg.saas.auth.header.toLowerCase()] !== cfg.saas.auth.value)
     return send(401, { error: "invalid_token" });
   const url = new URL(req.url ?? "/", "https://saas");
-  if (url.pathname !== cfg.saas.path) return send(404, { error: "not found" });
+  const route = cfg.saas.routes.find((r) => r.host === hostName && r.path === url.pathname);
+  if (!route) return send(404, { error: "not found" });
   const all = cfg.saas.records;
   const n = cfg.saas.pageSize;
-  const [kind, a, b] = cfg.saas.pagination.split(":");
+  const [kind, a, b] = route.pagination.split(":");
   if (kind === "cursor") {
     const from = Number(url.searchParams.get(b) ?? 0);
     const next = from + n < all.length ? String(from + n) : null;
-    return send(200, place(a, next, place(cfg.saas.recordsPath, all.slice(from, from + n), {})));
+    return send(200, place(a, next, place(route.recordsPath, all.slice(from, from + n), {})));
   }
   if (kind === "page") {
     const page = Number(url.searchParams.get(a) ?? 1);
-    return send(200, place(cfg.saas.recordsPath, all.slice((page - 1) * n, page * n)));
+    return send(200, place(route.recordsPath, all.slice((page - 1) * n, page * n)));
   }
   if (kind === "link") {
     const from = Number(url.searchParams.get("offset") ?? 0);
     const headers: Record<string, string> =
-      from + n < all.length ? { link: `<${cfg.saas.path}?offset=${from + n}>; rel="next"` } : {};
-    return send(200, place(cfg.saas.recordsPath, all.slice(from, from + n)), headers);
+      from + n < all.length ? { link: `<${route.path}?offset=${from + n}>; rel="next"` } : {};
+    return send(200, place(route.recordsPath, all.slice(from, from + n)), headers);
   }
-  return send(200, place(cfg.saas.recordsPath, all));
+  return send(200, place(route.recordsPath, all));
 }
 
 const seen: { host: string; source: string; status: number }[] = [];
@@ -99,11 +100,12 @@ for (const h of cfg.hosts) {
     const source = (req.socket.remoteAddress ?? "").replace(/^::ffff:/, "");
     res.on("finish", () => seen.push({ host: h.name, source, status: res.statusCode }));
     if (h.role === "kintone") return void kintone.serve(req, res);
-    if (!cfg.allowlist.includes(source)) {
+    const allowlist = h.role === "saas" ? (cfg.saasAllowlist ?? cfg.allowlist) : cfg.allowlist;
+    if (!allowlist.includes(source)) {
       res.writeHead(403, { "content-type": "text/plain" });
       return res.end(`source ${source} is not on the allowlist\n`);
     }
-    if (h.role === "saas") return saasHandle(req, res);
+    if (h.role === "saas") return saasHandle(h.name, req, res);
     res.writeHead(200, { "content-type": "text/plain" });
     res.end("ok\n");
   });
