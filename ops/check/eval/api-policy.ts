@@ -64,7 +64,11 @@ export function privateApiVerdict(
     };
   const statements = statementsOfText(text);
   if (!statements)
-    return { problem: `private API ${api.name}'s resource policy is not valid JSON`, admitted: [], admitsEndpoint: false };
+    return {
+      problem: `private API ${api.name}'s resource policy is not valid JSON`,
+      admitted: [],
+      admitsEndpoint: false,
+    };
   const invoke = statements.filter((s) => coversAction(s, "execute-api:Invoke"));
   const allows = invoke.filter((s) => s.Effect === "Allow");
   const denies = invoke.filter((s) => s.Effect === "Deny");
