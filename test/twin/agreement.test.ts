@@ -3,8 +3,10 @@
  * haproxy, dnsmasq. Needs root (network namespaces); as another user every test here fails with that message.
  *
  * 1. dev as synthesized: every flow gets through from every subnet, and every handler's outcome lands.
- * 2. A representative subset of the checker's mutations (all of them with TWIN_ALL_MUTATIONS=1): for every flow,
- *    checker OK ⇔ twin traffic got through, except the disagreements listed (with the reason) in mutations.ts.
+ * 2. A representative subset of the checker's mutations (all of them with TWIN_ALL_MUTATIONS=1), including every
+ *    mutation where AWS still delivers the traffic (an endpoint detour through the NAT, no final deny all, an open
+ *    private API policy, DNS resolution off): for every flow, checker OK ⇔ twin traffic got through; where every
+ *    flow works, the checker's forbidden-path or policy finding for the mutation (mutations.ts `finding`) is there.
  */
 import * as fs from "fs";
 import * as os from "os";
@@ -15,6 +17,7 @@ import { listNamespaces } from "../../ops/twin/host";
 import { runTwin, TwinResult } from "../../ops/twin/run";
 import { synthForTest } from "../support/graph";
 import { check, copy } from "../check/mutate";
+import { checkPolicies } from "../../ops/check/policies";
 import { MUTATIONS, mutated } from "./mutations";
 
 jest.setTimeout(240_000);
@@ -91,7 +94,8 @@ test.each(selected.map((m) => [m.name, m] as const))("agreement with the checker
   try {
     fs.writeFileSync(path.join(dir, "graph.json"), JSON.stringify(g));
     fs.symlinkSync(path.join(devDir, "functions"), path.join(dir, "functions"));
-    const checker = check(g).flows;
+    const verdict = check(g);
+    const checker = verdict.flows;
     const twin: TwinResult = await runTwin(g, dir, { handlers: false });
     const disagreements: string[] = [];
     let brokenSeen = 0;
@@ -115,9 +119,23 @@ test.each(selected.map((m) => [m.name, m] as const))("agreement with the checker
     }
     expect(twin.flows.length).toBe(checker.length);
     expect(disagreements).toEqual([]);
-    // A mutation that breaks something must be seen broken by at least one of the two.
-    if (!/needs no accepter|through its endpoint/.test(m.name))
-      expect(brokenSeen + twin.flows.filter((f) => !f.ok).length).toBeGreaterThan(0);
+    // What the checker reports beyond flows for this mutation.
+    const findings = [
+      ...verdict.forbidden
+        .filter((f) => f.status === "VIOLATED")
+        .map((f) => ({ kind: "forbidden", id: f.check, text: `${f.subject}: ${f.detail}` })),
+      ...checkPolicies(g).map((v) => ({ kind: "policy", id: v.policy, text: v.message })),
+    ];
+    if (m.finding) {
+      const { kind, id, match } = m.finding;
+      expect(findings.filter((f) => f.kind === kind && f.id === id && match.test(f.text)).map((f) => f.id)).toEqual([
+        id,
+      ]);
+      rows.push(`| ${m.name} | (finding) | ${kind} ${id} | — | yes |`);
+    }
+    // A mutation that breaks something is seen broken by both, or (where AWS still delivers) flagged by the checker.
+    if (!m.harmless)
+      expect(brokenSeen + twin.flows.filter((f) => !f.ok).length + (m.finding ? 1 : 0)).toBeGreaterThan(0);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
