@@ -131,7 +131,15 @@ export function checkFor(m: TwinModel, fn: FunctionM, flow: FlowM, S: Services):
         .split(" ")
         .pop()!
         .replace(/\{[^}]+\}/g, "x");
-      return { id, kind: "https", host, port: flow.port, path: `/${m.api.stage}${route}`, failStatuses: [403] };
+      return {
+        id,
+        kind: "https",
+        host,
+        port: flow.port,
+        path: `/${m.api.stage}${route}`,
+        failStatuses: [403],
+        answerTimeoutMs: 20_000,
+      };
     }
     return { id, kind: "https", host: `${svc}.${m.region}.amazonaws.com`, port: flow.port, path: "/" };
   }

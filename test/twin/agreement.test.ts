@@ -71,6 +71,11 @@ test("dev: every declared flow gets through from every subnet, and every handler
     /appflow-connector: ListEntities from egress-private-0/,
     /appflow-connector: QueryData reads customers from egress-private-1/,
     /pets-api: the caller lists pets through the private API/,
+    // The Athena connector's real bundle answers a federated query: inline from one subnet, spilled to moto's S3
+    // (encrypted blocks, read back and decoded) from the other, the SaaS reached through the real Squid.
+    /athena-connector\S*: a query from egress-private-0 reads every SaaS record inline/,
+    /athena-connector\S*: a query from egress-private-1 reads every SaaS record through spilled S3 blocks/,
+    /athena-connector\S*: the SaaS saw the connector's requests coming from the proxy tier's egress IPs/,
   ])
     expect(what.some((w) => expected.test(w))).toBe(true);
   // The proxy flow proved the gate both ways.
