@@ -1023,6 +1023,17 @@ export function buildModel(graph: GraphFile, graphDir: string): TwinModel {
     for (const v of Object.values(f.env)) {
       if (/^https:\/\//.test(v) && !/amazonaws\.com/.test(v)) addHost(new URL(v).hostname);
     }
+  // The Athena connector's tables name their SaaS URLs inside ATHENA_TABLES (JSON).
+  for (const f of functions) {
+    let tables: unknown = [];
+    try {
+      tables = f.env.ATHENA_TABLES ? JSON.parse(f.env.ATHENA_TABLES) : [];
+    } catch {
+      warnings.push(`function ${f.name}: ATHENA_TABLES is not JSON; its SaaS hosts are not served`);
+    }
+    for (const t of Array.isArray(tables) ? tables : [])
+      if (typeof t?.url === "string" && /^https:\/\//.test(t.url)) addHost(new URL(t.url).hostname);
+  }
   // A host no allowlist names: the proxy probes prove Squid refuses it.
   addHost(DECOY_HOST);
 
