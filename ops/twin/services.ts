@@ -478,11 +478,11 @@ export async function startServices(host: Host, m: TwinModel, L: Layout, early: 
       recordsPath: envOf("SAAS_RECORDS_PATH") ?? "$",
     });
   for (const f of m.functions) {
-    let tables: { url?: string; pagination?: string; recordsPath?: string }[] = [];
+    let tables: { url?: string; pagination?: string; recordsPath?: string }[];
     try {
       tables = f.env.ATHENA_TABLES ? JSON.parse(f.env.ATHENA_TABLES) : [];
     } catch {
-      tables = [];
+      tables = []; // the model already warned that ATHENA_TABLES is not JSON
     }
     for (const t of Array.isArray(tables) ? tables : []) {
       if (typeof t.url !== "string") continue;
