@@ -52,7 +52,6 @@ afterAll(() => {
 });
 
 test("dev: every declared flow gets through from every subnet, and every handler's outcome lands", async () => {
-  const before = listNamespaces().length;
   // kintone-sync keeps its position in the DynamoDB table KINTONE_CHECKPOINT_TABLE names. Until the stack
   // declares that table, the run adds one to the graph (as the stack will) so moto serves and pre-creates it;
   // DynamoDB is then reached at its regional name (through a gateway endpoint if the graph has one, else the NAT).
@@ -89,8 +88,7 @@ test("dev: every declared flow gets through from every subnet, and every handler
     expect(d).toMatch(
       /2× CONNECT api\.example-saas\.com 200 → HTTPS \d+; refused: without the header → 403, with a wrong header value → 403, to not-allowlisted\S* \(not allowlisted\) → 403/,
     );
-  // Everything the run created is gone.
-  expect(listNamespaces().length).toBe(before);
+  // Everything the run created is gone (only this run's prefix: other twins may be running on the machine).
   expect(listNamespaces().filter((n) => n.startsWith(r.prefix))).toEqual([]);
 });
 
