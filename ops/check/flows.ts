@@ -13,7 +13,8 @@ import type { Graph } from "../synth-core";
 import { GraphModel, Res } from "./model/graph";
 import { T } from "./model/types";
 import { ANYWHERE, anyContains, asBool, Cidr, cidrContains, cidrOf, isPrivateCidr } from "./model/values";
-import { isPrivateApi, privateApiVerdict } from "./eval/api-policy";
+import { hasSourceVpceCondition, isPrivateApi, privateApiVerdict } from "./eval/api-policy";
+import { statementsOfText } from "./eval/iam";
 import { endpointsFor, privateDnsProblem } from "./eval/endpoints";
 import { domainMatches, evaluateSquid, SquidConf, squidConfOf } from "./eval/proxy";
 import {
@@ -92,6 +93,12 @@ export interface FlowDetail {
   usesInternet: boolean;
   /** Resources the flow delivers to (a database, a load balancer, an endpoint…). */
   targets: Res[];
+  /**
+   * The flow was declared through a VPC endpoint but its traffic takes the public path (the NAT) instead, and
+   * gets through that way: why the endpoint is not used. The flow is OK (AWS delivers it); the forbidden-path
+   * check "endpoint-path" reports it.
+   */
+  bypass?: string;
 }
 
 class Broken extends Error {}
@@ -111,6 +118,16 @@ type Arrival =
   { kind: "internet"; egressIps: string[] } | { kind: "vpc"; vpcId: string; tgw?: { tgw: Res; attachment: Res } };
 
 const MAX_HOPS = 8;
+
+/** Targets a client reaches by DNS name. */
+const BY_NAME = new Set<string>([
+  T.rdsCluster,
+  T.rdsInstance,
+  T.rdsProxy,
+  T.classicLb,
+  T.lb,
+  T.elasticacheReplicationGroup,
+]);
 
 /** Analyses every declared flow of every function in the graph. */
 export function analyzeFlows(input: Graph | GraphModel): FlowResult[] {
@@ -235,6 +252,7 @@ class FlowWalk {
   private readonly egressIps = new Set<string>();
   private usesInternet = false;
   private readonly targets: Res[] = [];
+  private bypass?: string;
 
   constructor(
     private readonly ix: GraphModel,
@@ -274,7 +292,14 @@ class FlowWalk {
       result.status = "BROKEN";
       result.reason = e.message;
     }
-    return { fn: this.fn, spec: this.spec, result, usesInternet: this.usesInternet, targets: this.targets };
+    return {
+      fn: this.fn,
+      spec: this.spec,
+      result,
+      usesInternet: this.usesInternet,
+      targets: this.targets,
+      ...(this.bypass && result.status === "OK" ? { bypass: this.bypass } : {}),
+    };
   }
 
   /** Records a step; `nodes` are the places it adds to the path. */
@@ -339,6 +364,7 @@ class FlowWalk {
     const dests = (spec.cidrs?.length ? spec.cidrs : ["0.0.0.0/0"]).map(
       (c) => cidrOf(c) ?? broken(`flow to ${spec.host} names "${c}", which is not a CIDR`),
     );
+    if (spec.host) this.requireDns(spec.host);
     for (const d of dests) this.requireEgress(this.fn.sgIds, { cidrs: [d] }, d.text);
     this.leaveToInternet(this.fn.subnets, dests, this.sender(), spec.host ?? "the internet");
     this.hop(`internet: ${spec.host}:${spec.port}`, `${spec.host}:${spec.port}`);
@@ -433,28 +459,69 @@ class FlowWalk {
       ix.byId(this.fn.vpcId, T.vpc) ?? broken(`VPC ${this.fn.vpcId} of function ${this.fn.name} is not in the graph`);
     const { iface, gateway } = endpointsFor(ix, vpc.id, service);
     const hostname = `${service}.${this.fn.region}.amazonaws.com`;
+    this.requireDns(hostname);
+    // Why the endpoint the flow was declared for is not used (its name resolves to public addresses, or there is
+    // none). AWS then sends the request to the service's public addresses: the flow still works if the function's
+    // security group and routes let it out through the NAT (AWS docs, "Access an AWS service using an interface VPC
+    // endpoint": without private DNS the service name resolves to the Region's public addresses).
+    let declared: string | undefined;
     if (iface) {
-      this.viaInterfaceEndpoint(iface, vpc, hostname);
-      return;
+      const dnsProblem = privateDnsProblem(ix, iface, vpc, hostname);
+      if (!dnsProblem) {
+        this.viaInterfaceEndpoint(iface, vpc, hostname);
+        return;
+      }
+      declared = dnsProblem;
     }
     if (gateway) {
-      this.viaGatewayEndpoint(gateway, service);
+      this.viaGatewayEndpoint(gateway, service, hostname, declared);
       return;
     }
     const serviceName = `com.amazonaws.${this.fn.region}.${service}`;
-    if (spec.securityGroupId)
-      broken(
-        `VPC ${vpc.name} has no interface endpoint for ${service} (${serviceName}), which the function's flow expects`,
-      );
-    if (spec.prefixListId)
-      broken(
-        `VPC ${vpc.name} has no gateway endpoint for ${service} (${serviceName}), which the function's flow expects`,
-      );
-    // No endpoint: the public service endpoint over the internet path (NAT).
-    this.hop(`DNS: ${hostname} resolves to public addresses (no endpoint for ${service} in VPC ${vpc.name})`);
-    this.requireEgress(this.fn.sgIds, { cidrs: [ANYWHERE] }, "0.0.0.0/0");
-    this.leaveToInternet(this.fn.subnets, [ANYWHERE], this.sender(), hostname);
+    if (!declared && spec.securityGroupId)
+      declared = `VPC ${vpc.name} has no interface endpoint for ${service} (${serviceName}), which the function's flow expects`;
+    if (!declared && spec.prefixListId)
+      declared = `VPC ${vpc.name} has no gateway endpoint for ${service} (${serviceName}), which the function's flow expects`;
+    // No usable endpoint: the public service endpoint over the internet path (NAT).
+    this.hop(
+      declared
+        ? `DNS: ${declared}`
+        : `DNS: ${hostname} resolves to public addresses (no endpoint for ${service} in VPC ${vpc.name})`,
+    );
+    this.publicPath(declared, () => {
+      this.requireEgress(this.fn.sgIds, { cidrs: [ANYWHERE] }, "0.0.0.0/0");
+      this.leaveToInternet(this.fn.subnets, [ANYWHERE], this.sender(), hostname);
+    });
     this.hop(`AWS ${service}: ${hostname}:${spec.port}`, `${hostname}:${spec.port}`);
+  }
+
+  /**
+   * The public path for a flow declared through an endpoint that is not used (`declared` says why): BROKEN with
+   * both reasons when that path fails too; otherwise OK, with the bypass recorded for the forbidden-path check
+   * (it is not a legitimate internet use of the function).
+   */
+  private publicPath(declared: string | undefined, walk: () => void): void {
+    const used = this.usesInternet;
+    try {
+      walk();
+    } catch (e) {
+      if (declared && e instanceof Broken) broken(`${declared}; the public path fails too: ${e.message}`);
+      throw e;
+    }
+    if (!declared) return;
+    this.usesInternet = used;
+    this.bypass = `${declared}; the traffic leaves through the NAT to the service's public addresses instead (it works, but not the declared way: NAT data charges, and an aws:SourceVpce condition would refuse it)`;
+    this.hop(`public path: ${this.bypass}`);
+  }
+
+  /** A name lookup through the VPC's resolver: without enableDnsSupport the VPC has none (AWS docs, "DNS attributes for your VPC"). */
+  private requireDns(name: string): void {
+    if (/^\d+\.\d+\.\d+\.\d+$/.test(name)) return;
+    const vpc = this.ix.byId(this.fn.vpcId, T.vpc);
+    if (vpc && !this.ix.vpcDns(vpc).support)
+      broken(
+        `VPC ${vpc.name} has DNS resolution (enableDnsSupport) off, so function ${this.fn.name} cannot resolve ${name} (the Amazon DNS server does not answer in that VPC)`,
+      );
   }
 
   private viaInterfaceEndpoint(ep: Res, vpc: Res, hostname: string): void {
@@ -477,16 +544,21 @@ class FlowWalk {
     if (this.spec.service === "execute-api") this.privateApis(ep);
   }
 
-  private viaGatewayEndpoint(ep: Res, service: string): void {
+  private viaGatewayEndpoint(ep: Res, service: string, hostname: string, declared?: string): void {
     const ix = this.ix;
     const spec = this.spec;
+    // Subnets whose route table has no route to the prefix list send the service's (public) addresses along
+    // their default route instead: through the NAT, where the prefix-list egress rule still matches them.
+    const unrouted: Res[] = [];
+    let why = declared;
     this.each(this.fn.subnets, (s) => {
       const table = routeTableOf(ix, s);
       const route = prefixListRoute(ix, table, service);
-      if (!route)
-        broken(
-          `${table.label} has no route to the ${service} prefix list (gateway endpoint ${ep.name} is not associated with it)`,
-        );
+      if (!route) {
+        unrouted.push(s);
+        why ??= `${table.label} has no route to the ${service} prefix list (gateway endpoint ${ep.name} is not associated with it)`;
+        return;
+      }
       this.hop(`${s.name} → ${table.label}: the ${service} prefix list → gateway endpoint ${ep.name}`, ep.name);
     });
     const rules = this.fnEgressRules().filter((r) => rulePermits(r, spec.protocol, spec.port));
@@ -502,8 +574,41 @@ class FlowWalk {
     this.hop(
       `security group ${ix.label(rule.sgId, T.sg)} egress ${rulePorts(rule)} to ${rulePeers(rule, ix)} (rule ${rule.name})`,
     );
+    if (unrouted.length > 0) {
+      this.publicPath(why, () => {
+        this.requireAcceptsPublicPath(service);
+        this.leaveToInternet(unrouted, [ANYWHERE], this.sender(), hostname);
+      });
+      if (unrouted.length === this.fn.subnets.length) return;
+    }
     this.targets.push(ep);
     this.hop(`AWS ${service} through gateway endpoint ${ep.name}:${spec.port}`);
+  }
+
+  /**
+   * A bucket the function names whose policy refuses requests that do not come through a VPC endpoint (a Deny
+   * with an aws:SourceVpce / aws:SourceVpc condition) refuses the public path too.
+   */
+  private requireAcceptsPublicPath(service: string): void {
+    if (service !== "s3") return;
+    const ix = this.ix;
+    const names = new Set(Object.values(this.fn.env));
+    const buckets = [...ix.all("aws:s3/bucket:Bucket"), ...ix.all("aws:s3/bucketV2:BucketV2")];
+    for (const b of buckets.filter((x) => names.has(x.id) || names.has(String(x.inputs.bucket ?? "")))) {
+      const policies = ix
+        .all("aws:s3/bucketPolicy:BucketPolicy")
+        .filter((x) => x.inputs.bucket === b.id || x.inputs.bucket === b.inputs.bucket);
+      for (const p of policies) {
+        const statements = typeof p.inputs.policy === "string" ? statementsOfText(p.inputs.policy) : undefined;
+        const refuses = (statements ?? []).some(
+          (st) => st.Effect === "Deny" && hasSourceVpceCondition(st.Condition, "notEquals"),
+        );
+        if (refuses)
+          broken(
+            `bucket ${b.name}'s policy (${p.name}) denies requests that do not come through a VPC endpoint (aws:SourceVpce / aws:SourceVpc), so the public path is refused`,
+          );
+      }
+    }
   }
 
   /** Private REST APIs reached through the execute-api endpoint: their resource policy must admit it, and only endpoints. */
@@ -514,10 +619,14 @@ class FlowWalk {
     const named = apis.filter((a) => a.id !== "" && envText.includes(a.id));
     for (const api of named.length > 0 ? named : apis) {
       const verdict = privateApiVerdict(ix, api, ep.id, ix.byId(ep.inputs.vpcId, T.vpc)?.id);
-      if (verdict.problem) broken(verdict.problem);
+      // A policy that admits this endpoint lets the call through even when it admits others too; that openness
+      // is the forbidden-path check's finding (private-api), not a broken flow.
+      if (verdict.problem && !verdict.admitsEndpoint) broken(verdict.problem);
       this.targets.push(api);
       this.hop(
-        `private API ${api.name}: resource policy admits aws:SourceVpce ${ep.id} (interface endpoint ${ep.name}) and restricts every other caller`,
+        verdict.problem
+          ? `private API ${api.name}: resource policy admits interface endpoint ${ep.name} (${ep.id}), but also other callers (${verdict.problem})`
+          : `private API ${api.name}: resource policy admits aws:SourceVpce ${ep.id} (interface endpoint ${ep.name}) and restricts every other caller`,
         api.name,
       );
     }
@@ -547,6 +656,8 @@ class FlowWalk {
     const spec = this.spec;
     if (arrival.kind !== "vpc")
       broken(`${kindOf(target)} ${target.name} is private, but the route leads to the internet`);
+    // Databases and load balancers are reached by their DNS names (the cluster endpoint, the load balancer's name).
+    if (BY_NAME.has(target.type)) this.requireDns(`the DNS name of ${kindOf(target)} ${target.name}`);
     const ports = listenPorts(ix, target);
     if (ports && !ports.includes(spec.port))
       broken(`${kindOf(target)} ${target.name} listens on ${ports.join(", ")}, not on ${spec.port}`);
@@ -775,15 +886,9 @@ class FlowWalk {
       broken(`${where} listens on ${conf.port}, but the load balancer forwards to ${instancePort}`);
     const header =
       conf.headerName ?? broken(`${where} checks no request header, so anyone who reaches the proxy can use it`);
-    const last = conf.access[conf.access.length - 1];
-    if (
-      !last ||
-      last.action !== "deny" ||
-      last.conds.length !== 1 ||
-      last.conds[0].name !== "all" ||
-      last.conds[0].negated
-    )
-      broken(`${where} does not end in "http_access deny all"`);
+    // Without a final "http_access deny all" Squid applies the opposite of the last line to a request no line
+    // matches (squid.conf documentation, http_access): the evaluation below decides; the missing line itself is a
+    // policy finding (squid-conf-and-deny-all), not a broken flow.
     const src = this.fnCidrs();
     for (const host of hosts) {
       if (!conf.domains.some((d) => domainMatches(d, host)))

@@ -8,6 +8,9 @@
  *    function, Auto Scaling group or instance in the graph with a complete path to it.
  *  - A private API is unreachable outside its endpoints: PRIVATE endpoint type and a resource policy
  *    that admits only listed VPC endpoints (aws:SourceVpce).
+ *  - A flow declared through a VPC endpoint does not leave through the NAT instead (the endpoint unused: no
+ *    endpoint, private DNS not in effect, or the gateway endpoint missing from a route table). The flow itself
+ *    still works, so it is OK in the flow proof; the detour is reported here.
  *  - Transit Gateway attachments marked as isolated from each other (transitGateway.isolate) do not
  *    reach each other: the route table associated with each has no route (or a blackhole) to the
  *    other's VPC CIDRs.
@@ -24,7 +27,7 @@ import { rulePeers, rulePermits, rulePorts, SgRule, sgRules } from "./eval/secur
 import { tgwIsolation } from "./eval/tgw";
 
 export interface ForbiddenResult {
-  /** "no-internet" | "database-sources" | "private-api" | "tgw-isolation". */
+  /** "no-internet" | "database-sources" | "private-api" | "tgw-isolation" | "endpoint-path". */
   check: string;
   /** The function, database or API checked. */
   subject: string;
@@ -39,7 +42,26 @@ export function checkForbidden(input: Graph | GraphModel, details?: FlowDetail[]
   const ix = input instanceof GraphModel ? input : GraphModel.of(input);
   const flows = details ?? analyze(ix);
   const fns = functionsOf(ix);
-  return [...noInternet(ix, fns, flows), ...databaseSources(ix, fns, flows), ...privateApis(ix), ...tgwIsolated(ix)];
+  return [
+    ...noInternet(ix, fns, flows),
+    ...databaseSources(ix, fns, flows),
+    ...privateApis(ix),
+    ...tgwIsolated(ix),
+    ...endpointPaths(flows),
+  ];
+}
+
+// --- a flow declared through a VPC endpoint that leaves through the NAT instead
+
+function endpointPaths(flows: FlowDetail[]): ForbiddenResult[] {
+  return flows
+    .filter((d) => d.bypass)
+    .map((d) => ({
+      check: "endpoint-path",
+      subject: `${d.result.fn}: ${d.result.flow}`,
+      status: "VIOLATED" as const,
+      detail: d.bypass!,
+    }));
 }
 
 // --- Transit Gateway attachments that must not reach each other (transitGateway.isolate)

@@ -243,6 +243,8 @@ export interface ProxyTierM {
   headerToken: string;
   headerSecretArn: string;
   launchTemplate: string;
+  /** The addresses the SaaS must allowlist for this tier: its instances' EIPs (placement "public") or the NAT's. */
+  egressIps: string[];
 }
 
 export interface DatabaseM {
@@ -288,6 +290,8 @@ export interface TwinModel {
   enis: EniM[];
   igws: { id: string; vpcId: string }[];
   nats: NatM[];
+  /** ENIs with their own EIP (proxy instances in placement "public"): the internet gateway maps them 1:1. */
+  publicEnis: { eni: EniM; eip: string }[];
   tgws: TgwM[];
   attachments: AttachmentM[];
   interfaceEndpoints: InterfaceEndpointM[];
@@ -733,6 +737,7 @@ export function buildModel(graph: GraphFile, graphDir: string): TwinModel {
   // over its subnets). An NLB (aws:lb, type network) reaches them through its listener's target group; a CLB
   // (aws:elb) names the ASG directly.
   let proxy: ProxyTierM | undefined;
+  const publicEnis: { eni: EniM; eip: string }[] = [];
   const proxyTier = (
     kind: "nlb" | "clb",
     lb: GraphResource,
@@ -769,6 +774,26 @@ export function buildModel(graph: GraphFile, graphDir: string): TwinModel {
         break;
       }
     }
+    // Placement "public": each instance's boot script associates a free EIP of the pool (EIPs tagged
+    // VLK_POOL_TAG_KEY = VLK_POOL_ID); the twin gives instance i the pool's i-th address.
+    const tierIps = strs(graph.outputs?.apps?.proxyTier?.egressIps);
+    let tierEgress = tierIps;
+    if (/^VLK_PLACEMENT='public'$/m.test(script)) {
+      const tagKey = /^VLK_POOL_TAG_KEY='(.*)'$/m.exec(script)?.[1] ?? "";
+      const poolId = /^VLK_POOL_ID='(.*)'$/m.exec(script)?.[1] ?? "";
+      const pool = all(T.eip).filter((e) => (e.inputs.tags as Record<string, string> | undefined)?.[tagKey] === poolId);
+      const poolIps = pool.map((e, i) =>
+        typeof e.inputs.publicIp === "string" ? e.inputs.publicIp : (tierIps[i] ?? `203.0.113.${240 + i}`),
+      );
+      if (poolIps.length < instances.length)
+        warnings.push(
+          `the proxy tier's EIP pool has ${poolIps.length} addresses for ${instances.length} instances: the rest have none`,
+        );
+      instances.forEach((e, i) => {
+        if (poolIps[i]) publicEnis.push({ eni: e, eip: poolIps[i] });
+      });
+      tierEgress = poolIps.slice(0, instances.length);
+    }
     const token = /^VLK_HEADER_TOKEN='(.*)'$/m.exec(script)?.[1] ?? "";
     const secretArn = /^VLK_SECRET_ARN='(.*)'$/m.exec(script)?.[1] ?? "";
     if (template === undefined)
@@ -795,6 +820,7 @@ export function buildModel(graph: GraphFile, graphDir: string): TwinModel {
       headerToken: token.replace(/^\^|\$$/g, ""),
       headerSecretArn: secretArn,
       launchTemplate: lt?.name ?? "",
+      egressIps: tierEgress,
     };
   };
   const nlb = all(T.lb).find((r) => String(r.inputs.loadBalancerType ?? "application") === "network");
@@ -997,6 +1023,17 @@ export function buildModel(graph: GraphFile, graphDir: string): TwinModel {
     for (const v of Object.values(f.env)) {
       if (/^https:\/\//.test(v) && !/amazonaws\.com/.test(v)) addHost(new URL(v).hostname);
     }
+  // The Athena connector's tables name their SaaS URLs inside ATHENA_TABLES (JSON).
+  for (const f of functions) {
+    let tables: unknown = [];
+    try {
+      tables = f.env.ATHENA_TABLES ? JSON.parse(f.env.ATHENA_TABLES) : [];
+    } catch {
+      warnings.push(`function ${f.name}: ATHENA_TABLES is not JSON; its SaaS hosts are not served`);
+    }
+    for (const t of Array.isArray(tables) ? tables : [])
+      if (typeof t?.url === "string" && /^https:\/\//.test(t.url)) addHost(new URL(t.url).hostname);
+  }
   // A host no allowlist names: the proxy probes prove Squid refuses it.
   addHost(DECOY_HOST);
 
@@ -1011,6 +1048,7 @@ export function buildModel(graph: GraphFile, graphDir: string): TwinModel {
     enis,
     igws,
     nats,
+    publicEnis,
     tgws,
     attachments,
     interfaceEndpoints,

@@ -112,7 +112,10 @@ export function buildNetwork(host: Host, m: TwinModel): Layout {
         layout.internet,
       ]);
       host.ipBatch(r, [`addr add ${base}.1/30 dev igw`, "link set igw up"]);
-      const eips = m.nats.filter((n) => subnetById.get(n.subnetId)?.vpcId === vpc.id).map((n) => n.eip);
+      const eips = [
+        ...m.nats.filter((n) => subnetById.get(n.subnetId)?.vpcId === vpc.id).map((n) => n.eip),
+        ...m.publicEnis.filter((p) => p.eni.vpcId === vpc.id).map((p) => p.eip),
+      ];
       host.ipBatch(layout.internet, [
         `addr add ${base}.2/30 dev g${v}`,
         `link set g${v} up`,
@@ -324,15 +327,28 @@ export function buildNetwork(host: Host, m: TwinModel): Layout {
       if (!hasDefault) lines.push(`route replace unreachable default table ${tid}`);
     }
     host.ipBatch(r, lines);
-    // The internet gateway only passes traffic whose source is an EIP of this VPC (it translates nothing else).
+    // The internet gateway only passes traffic whose source is an EIP of this VPC, or an ENI that has its own EIP,
+    // which it translates 1:1 (AWS's public IPv4 mapping at the gateway); it translates nothing else.
     const eips = m.nats.filter((n) => n.eni.vpcId === vpc.id).map((n) => n.eip);
+    const mapped = m.publicEnis.filter((p) => p.eni.vpcId === vpc.id);
+    const passes = [...eips, ...mapped.map((p) => p.eni.ip)];
     host.nft(
       r,
       [
         "table ip twin_igw {",
         "  chain igw_out { type filter hook forward priority 0; policy accept;",
-        eips.length ? `    oifname "igw" ip saddr != { ${eips.join(", ")} } drop` : `    oifname "igw" drop`,
+        passes.length ? `    oifname "igw" ip saddr != { ${passes.join(", ")} } drop` : `    oifname "igw" drop`,
         "  }",
+        ...(mapped.length
+          ? [
+              "  chain igw_snat { type nat hook postrouting priority 100; policy accept;",
+              ...mapped.map((p) => `    oifname "igw" ip saddr ${p.eni.ip} snat to ${p.eip}`),
+              "  }",
+              "  chain igw_dnat { type nat hook prerouting priority -100; policy accept;",
+              ...mapped.map((p) => `    iifname "igw" ip daddr ${p.eip} dnat to ${p.eni.ip}`),
+              "  }",
+            ]
+          : []),
         "}",
       ].join("\n"),
     );

@@ -131,7 +131,15 @@ export function checkFor(m: TwinModel, fn: FunctionM, flow: FlowM, S: Services):
         .split(" ")
         .pop()!
         .replace(/\{[^}]+\}/g, "x");
-      return { id, kind: "https", host, port: flow.port, path: `/${m.api.stage}${route}`, failStatuses: [403] };
+      return {
+        id,
+        kind: "https",
+        host,
+        port: flow.port,
+        path: `/${m.api.stage}${route}`,
+        failStatuses: [403],
+        answerTimeoutMs: 20_000,
+      };
     }
     return { id, kind: "https", host: `${svc}.${m.region}.amazonaws.com`, port: flow.port, path: "/" };
   }
@@ -399,14 +407,18 @@ async function runHandlers(m: TwinModel, L: Layout, S: Services, log: (l: string
         const st = await S.internetState();
         const host = saas.env.SAAS_URL ? new URL(saas.env.SAAS_URL).hostname : "";
         const sources = [...new Set(st.seen.filter((s) => s.host === host).map((s) => s.source))];
+        const allow = proxyEgressIps(m);
         add(
           "saas-export",
           "the SaaS saw the proxies' requests coming from the allowlisted egress IP",
-          sources.length > 0 && sources.every((s) => m.egressIps.includes(s)),
-          `sources seen: ${sources.join(", ") || "none"}; ${st.saasRequests} requests answered; ${SAAS_RECORDS.length} records served`,
+          sources.length > 0 && sources.every((s) => allow.includes(s)),
+          `sources seen: ${sources.join(", ") || "none"}; allowlist (the proxy tier's egressIps): ${allow.join(", ")}; ${st.saasRequests} requests answered; ${SAAS_RECORDS.length} records served`,
         );
       })(),
     );
+
+  const athena = m.functions.find((f) => f.env.ATHENA_TABLES && f.enis.length);
+  if (athena) jobs.push(athenaQueries(m, L, S, athena, add));
 
   const dbw = byName("db-writer");
   const pets = byName("pets-api");
@@ -513,6 +525,133 @@ async function runHandlers(m: TwinModel, L: Layout, S: Services, log: (l: string
   );
   await Promise.all(jobs);
   return outcomes;
+}
+
+/** The addresses the SaaS allowlists: the proxy tier's (its instances' EIPs with placement "public"), else the NAT's. */
+function proxyEgressIps(m: TwinModel): string[] {
+  return m.proxy?.egressIps.length ? m.proxy.egressIps : m.egressIps;
+}
+
+/**
+ * The Athena connector, driven the way Athena's federation drives it for `SELECT * FROM <catalog>.<schema>.<table>`
+ * (Ping → ListSchemas → ListTables → GetTable → GetTableLayout → GetSplits → ReadRecords per split), one invocation
+ * per request, each in its own process as separate Lambda invocations are. From the first subnet every split is
+ * read inline; from the others Athena's inline limit is one byte, so every split spills: encrypted Arrow blocks in
+ * moto's S3 (through the S3 gateway endpoint) that the twin reads back, decrypts with the split's key and decodes.
+ * Outcome: every SaaS record, once per query, with the SaaS seeing only the proxy tier's egress addresses.
+ */
+async function athenaQueries(
+  m: TwinModel,
+  L: Layout,
+  S: Services,
+  fn: FunctionM,
+  add: (fn: string, what: string, ok: boolean, detail: string) => void,
+): Promise<void> {
+  const { decodeBlock, decodeBatch } = await import("../../functions/athena-connector/arrow");
+  const { decrypt } = await import("../../functions/athena-connector/spill");
+  const { S3Client, GetObjectCommand } = await import("@aws-sdk/client-s3");
+  const s3 = new S3Client({
+    region: m.region,
+    endpoint: S.motoUrl,
+    forcePathStyle: true,
+    credentials: { accessKeyId: "AKIDTWINTWINTWIN", secretAccessKey: "twin" },
+  });
+  const tables = JSON.parse(fn.env.ATHENA_TABLES) as { name: string; url: string }[];
+  const schemaName = fn.env.SCHEMA_NAME || "saas";
+  const identity = {
+    id: "UNKNOWN",
+    principal: "UNKNOWN",
+    account: "111111111111",
+    arn: "arn:aws:iam::111111111111:user/analyst",
+    tags: {},
+    groups: [],
+    configOptions: {},
+  };
+  try {
+    for (const [i, e] of fn.enis.entries()) {
+      const where = subnetName(m, e);
+      const spill = i > 0;
+      const queryId = `twin-${e.key}-${Date.now()}`;
+      const base = (type: string) => ({ "@type": type, identity, queryId, catalogName: "twin_catalog" });
+      const call = async (event: Record<string, unknown>): Promise<Record<string, any>> => {
+        const r = await invoke(m, L, S, fn, e, event);
+        if (!r.ok) throw new Error(`${String(event["@type"])}: ${r.error}`);
+        return r.result as Record<string, any>;
+      };
+      try {
+        const schemas = await call(base("ListSchemasRequest"));
+        const listed = await call({ ...base("ListTablesRequest"), schemaName, nextToken: null, pageSize: 50 });
+        const tableNames = (listed.tables ?? []).map((t: { tableName: string }) => t.tableName);
+        const table = tables[0].name;
+        const tableName = { schemaName, tableName: table };
+        const got = await call({ ...base("GetTableRequest"), tableName });
+        const constraints = { summary: {} };
+        const layout = await call({
+          ...base("GetTableLayoutRequest"),
+          tableName,
+          constraints,
+          schema: got.schema,
+          partitionColumns: [],
+        });
+        const splits = await call({
+          ...base("GetSplitsRequest"),
+          tableName,
+          partitions: layout.partitions,
+          partitionColumns: [],
+          constraints,
+          continuationToken: null,
+        });
+        const rows: Record<string, unknown>[] = [];
+        const spilled: string[] = [];
+        for (const split of splits.splits ?? []) {
+          const res = await call({
+            ...base("ReadRecordsRequest"),
+            tableName,
+            schema: got.schema,
+            split,
+            constraints,
+            maxBlockSize: "16000000",
+            maxInlineBlockSize: spill ? "1" : "5000000",
+          });
+          if (res["@type"] === "ReadRecordsResponse") rows.push(...decodeBlock(res.records).rows);
+          else
+            for (const block of res.remoteBlocks ?? []) {
+              spilled.push(`s3://${block.bucket}/${block.key}`);
+              const obj = await s3.send(new GetObjectCommand({ Bucket: block.bucket, Key: block.key }));
+              const sealed = Buffer.from(await obj.Body!.transformToByteArray());
+              rows.push(...decodeBatch(res.schema, decrypt(res.encryptionKey, sealed)));
+            }
+        }
+        const ids = rows.map((r) => Number(r.id)).sort((a, b) => a - b);
+        const want = SAAS_RECORDS.map((r) => r.id);
+        const names = new Map(SAAS_RECORDS.map((r) => [r.id, r.name]));
+        add(
+          fn.name,
+          `a query from ${where} reads every SaaS record ${spill ? "through spilled S3 blocks" : "inline"} (ListSchemas → ListTables → GetTable → GetTableLayout → GetSplits → ReadRecords)`,
+          (schemas.schemas ?? []).includes(schemaName) &&
+            tableNames.includes(table) &&
+            JSON.stringify(ids) === JSON.stringify(want) &&
+            rows.every((r) => names.get(Number(r.id)) === r.name) &&
+            (!spill || spilled.length > 0),
+          `schemas ${JSON.stringify(schemas.schemas)}; tables ${JSON.stringify(tableNames)}; ${(splits.splits ?? []).length} split(s); ${rows.length} rows, ids ${ids.join(",")} (SaaS has ${want.length})${spill ? `; ${spilled.length} spilled block(s): ${spilled.slice(0, 2).join(", ")}` : ""}`,
+        );
+      } catch (err) {
+        add(fn.name, `a query from ${where} reads every SaaS record`, false, (err as Error).message.slice(0, 400));
+      }
+    }
+    const st = await S.internetState();
+    const hosts = new Set(tables.map((t) => new URL(t.url).hostname));
+    const sources = [...new Set(st.seen.filter((s) => hosts.has(s.host)).map((s) => s.source))];
+    const allow = proxyEgressIps(m);
+    add(
+      fn.name,
+      "the SaaS saw the connector's requests coming from the proxy tier's egress IPs",
+      sources.length > 0 && sources.every((s) => allow.includes(s)),
+      `sources seen: ${sources.join(", ") || "none"}; allowlist: ${allow.join(", ")}`,
+    );
+  } finally {
+    s3.destroy();
+  }
 }
 
 async function pgQuery(m: TwinModel, S: Services, sql: string): Promise<any[]> {

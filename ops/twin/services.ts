@@ -417,7 +417,36 @@ export async function startServices(host: Host, m: TwinModel, L: Layout, early: 
   const inetCfg = path.join(dir, "internet.json");
   const envOf = (k: string) => m.functions.map((f) => f.env[k]).find((v) => v);
   const saasUrl = envOf("SAAS_URL");
-  const saasHost = saasUrl ? new URL(saasUrl).hostname : undefined;
+  // The SaaS answers saas-export's SAAS_URL and every table URL of the Athena connector, each in its own
+  // pagination style and records path.
+  const saasRoutes: { host: string; path: string; pagination: string; recordsPath: string }[] = [];
+  if (saasUrl)
+    saasRoutes.push({
+      host: new URL(saasUrl).hostname,
+      path: new URL(saasUrl).pathname,
+      pagination: envOf("SAAS_PAGINATION") ?? "none",
+      recordsPath: envOf("SAAS_RECORDS_PATH") ?? "$",
+    });
+  for (const f of m.functions) {
+    let tables: { url?: string; pagination?: string; recordsPath?: string }[];
+    try {
+      tables = f.env.ATHENA_TABLES ? JSON.parse(f.env.ATHENA_TABLES) : [];
+    } catch {
+      tables = []; // the model already warned that ATHENA_TABLES is not JSON
+    }
+    for (const t of Array.isArray(tables) ? tables : []) {
+      if (typeof t.url !== "string") continue;
+      const u = new URL(t.url);
+      if (saasRoutes.some((r) => r.host === u.hostname && r.path === u.pathname)) continue;
+      saasRoutes.push({
+        host: u.hostname,
+        path: u.pathname,
+        pagination: t.pagination ?? "none",
+        recordsPath: t.recordsPath ?? "$",
+      });
+    }
+  }
+  const saasHosts = new Set(saasRoutes.map((r) => r.host));
   const kintoneHost = (() => {
     const u = m.functions.map((f) => f.env.KINTONE_BASE_URL).find((v) => v);
     return u ? new URL(u).hostname : undefined;
@@ -429,19 +458,19 @@ export async function startServices(host: Host, m: TwinModel, L: Layout, early: 
       cert: certs.certFile,
       key: certs.keyFile,
       allowlist: m.egressIps,
+      // The SaaS allowlists the proxy tier's egress addresses (its instances' EIPs with placement "public").
+      saasAllowlist: m.proxy?.egressIps.length ? m.proxy.egressIps : m.egressIps,
       hosts: [...m.internetHosts].map(([name, ip]) => ({
         name,
         ip,
-        role: name === kintoneHost ? "kintone" : name === saasHost ? "saas" : "other",
+        role: name === kintoneHost ? "kintone" : saasHosts.has(name) ? "saas" : "other",
       })),
       kintone: { appId: kintoneApp, token: kintoneToken, fields: KINTONE_APP_FIELDS, records: KINTONE_SEED },
       saas: {
         auth: { header: "authorization", value: `Bearer ${saasToken}` },
         records: SAAS_RECORDS,
         pageSize: 3,
-        path: saasUrl ? new URL(saasUrl).pathname : "/",
-        pagination: envOf("SAAS_PAGINATION") ?? "none",
-        recordsPath: envOf("SAAS_RECORDS_PATH") ?? "$",
+        routes: saasRoutes,
       },
     }),
   );

@@ -250,41 +250,106 @@ describe("mutations: one break, one BROKEN flow with the first missing piece", (
     );
   });
 
+  // An endpoint the flow was declared for but cannot use: AWS sends the request to the service's public addresses.
+  // A function whose security group and routes let that out (kintone-sync: 443 to anywhere, through the NAT) still
+  // gets through: the flow is OK and the forbidden check "endpoint-path" reports the detour. A function without that
+  // way out (db-writer: egress only to the endpoints) is BROKEN with both reasons.
+  function detour(g: Graph, fn: string, flow: RegExp, why: string): void {
+    const c = check(g);
+    const f = flowOf(c.flows, fn, flow);
+    expect(f.status).toBe("OK");
+    const v = c.forbidden.filter((x) => x.check === "endpoint-path" && x.subject === `${fn}: ${f.flow}`);
+    expect(v).toHaveLength(1);
+    expect(v[0].status).toBe("VIOLATED");
+    expect(v[0].detail).toBe(
+      `${why}; the traffic leaves through the NAT to the service's public addresses instead (it works, but not the declared way: NAT data charges, and an aws:SourceVpce condition would refuse it)`,
+    );
+  }
+
   test("no Secrets Manager endpoint", () => {
     const g = copy(dev);
     drop(g, "VpcEndpoint", "endpoints-secretsmanager");
-    expect(broken(g, "kintone-sync", SECRETS)).toBe(
-      "VPC egress-vpc has no interface endpoint for secretsmanager (com.amazonaws.ap-northeast-1.secretsmanager), which the function's flow expects",
+    const why =
+      "VPC egress-vpc has no interface endpoint for secretsmanager (com.amazonaws.ap-northeast-1.secretsmanager), which the function's flow expects";
+    detour(g, "kintone-sync", SECRETS, why);
+    expect(broken(g, "db-writer", SECRETS)).toMatch(
+      new RegExp(
+        `^${why.replace(/[().]/g, "\\$&")}; the public path fails too: security group db-writer-sg has no egress rule for tcp/443 to 0\\.0\\.0\\.0/0`,
+      ),
     );
   });
 
   test("DNS hostnames off on the function's VPC", () => {
     const g = copy(dev);
     one(g, "Vpc", "egress-vpc").inputs.enableDnsHostnames = false;
-    expect(broken(g, "kintone-sync", SECRETS)).toBe(
-      "VPC egress-vpc has DNS hostnames (enableDnsHostnames) off, so the private DNS name of interface endpoint endpoints-secretsmanager does not apply and secretsmanager.ap-northeast-1.amazonaws.com resolves to public addresses",
+    const why =
+      "VPC egress-vpc has DNS hostnames (enableDnsHostnames) off, so the private DNS name of interface endpoint endpoints-secretsmanager does not apply and secretsmanager.ap-northeast-1.amazonaws.com resolves to public addresses";
+    detour(g, "kintone-sync", SECRETS, why);
+    expect(broken(g, "db-writer", SECRETS)).toMatch(
+      /; the public path fails too: security group db-writer-sg has no egress rule/,
     );
   });
 
-  test("DNS resolution off, and private DNS off on the endpoint", () => {
+  test("DNS resolution off: every flow that resolves a name is BROKEN; private DNS off on the endpoint: the NAT path", () => {
     const g = copy(dev);
     one(g, "Vpc", "egress-vpc").inputs.enableDnsSupport = false;
-    expect(broken(g, "kintone-sync", SECRETS)).toBe(
-      "VPC egress-vpc has DNS resolution (enableDnsSupport) off, so secretsmanager.ap-northeast-1.amazonaws.com cannot resolve to interface endpoint endpoints-secretsmanager",
+    const noDns = (name: string, fn = "kintone-sync") =>
+      `VPC egress-vpc has DNS resolution (enableDnsSupport) off, so function ${fn} cannot resolve ${name} (the Amazon DNS server does not answer in that VPC)`;
+    expect(broken(g, "kintone-sync", SECRETS)).toBe(noDns("secretsmanager.ap-northeast-1.amazonaws.com"));
+    expect(broken(g, "kintone-sync", KINTONE_NET)).toBe(noDns("example.cybozu.com"));
+    expect(broken(g, "db-writer", DB)).toBe(noDns("the DNS name of database cluster data-db-cluster", "db-writer"));
+    expect(broken(g, "saas-export", PROXY)).toMatch(
+      /^VPC egress-vpc has DNS resolution \(enableDnsSupport\) off, so function saas-export cannot resolve the DNS name of load balancer proxy-nlb/,
     );
     const h = copy(dev);
     one(h, "VpcEndpoint", "endpoints-secretsmanager").inputs.privateDnsEnabled = false;
-    expect(broken(h, "kintone-sync", SECRETS)).toBe(
+    detour(
+      h,
+      "kintone-sync",
+      SECRETS,
       "interface endpoint endpoints-secretsmanager has private DNS off, so secretsmanager.ap-northeast-1.amazonaws.com resolves to the service's public addresses instead of the endpoint",
     );
   });
 
-  test("gateway endpoint not on a function's route table", () => {
+  test("gateway endpoint not on a function's route table: S3 through the NAT, unless the bucket insists on an endpoint", () => {
     const g = copy(dev);
     const ep = one(g, "VpcEndpoint", "endpoints-s3-gateway");
     ep.inputs.routeTableIds = [one(g, "RouteTable", "egress-private-rt-0").id];
-    expect(broken(g, "saas-export", /AWS s3/)).toBe(
+    // The prefix-list egress rule matches S3's public addresses on any path, and egress-private-rt-1 sends them to
+    // the NAT: the write gets through.
+    detour(
+      g,
+      "saas-export",
+      /AWS s3/,
       "route table egress-private-rt-1 has no route to the s3 prefix list (gateway endpoint endpoints-s3-gateway is not associated with it)",
+    );
+    // A bucket policy denying requests not from a VPC endpoint refuses that path.
+    const bucket = (one(g, "Function", "saas-export-fn").inputs.environment as { variables: Record<string, string> })
+      .variables.BUCKET;
+    g.resources.push({
+      urn: "urn:pulumi:dev::vpc-lambda-kit::aws:s3/bucketPolicy:BucketPolicy::endpoint-only",
+      id: "endpoint-only",
+      type: "aws:s3/bucketPolicy:BucketPolicy",
+      name: "endpoint-only",
+      parent: null,
+      inputs: {
+        bucket,
+        policy: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [
+            {
+              Effect: "Deny",
+              Principal: "*",
+              Action: "s3:*",
+              Resource: [`arn:aws:s3:::${bucket}/*`],
+              Condition: { StringNotEquals: { "aws:SourceVpce": ep.id } },
+            },
+          ],
+        }),
+      },
+    } as never);
+    expect(broken(g, "saas-export", /AWS s3/)).toMatch(
+      /^route table egress-private-rt-1 has no route to the s3 prefix list \(gateway endpoint endpoints-s3-gateway is not associated with it\); the public path fails too: bucket \S+'s policy \(endpoint-only\) denies requests that do not come through a VPC endpoint/,
     );
   });
 
@@ -313,15 +378,29 @@ describe("mutations: one break, one BROKEN flow with the first missing piece", (
     expect(broken(g, "saas-export", PROXY)).toBe(
       "api.other-saas.example is not whitelisted in squid.conf in launch template proxy-lt (dstdomain api.example-saas.com)",
     );
+    // Without the final deny all, Squid denies what no line matches (the opposite of the last line, an allow): the
+    // flow works and the gate still refuses everything else; the missing line is the policy rule's finding.
     const h = copy(dev);
     const lt = one(h, "LaunchTemplate", "proxy-lt");
     const script = Buffer.from(String(lt.inputs.userData), "base64")
       .toString("utf8")
       .replace(/^http_access deny all$/m, "");
     lt.inputs.userData = Buffer.from(script, "utf8").toString("base64");
-    expect(broken(h, "saas-export", PROXY)).toBe(
-      'squid.conf in launch template proxy-lt does not end in "http_access deny all"',
+    const f = flowOf(check(h).flows, "saas-export", PROXY);
+    expect(f.status).toBe("OK");
+    expect(f.steps.join("\n")).toMatch(
+      /squid: CONNECT api\.example-saas\.com:443 allowed only with X-Lambda-Proxy-Token AND a whitelisted domain/,
     );
+    // The same squid.conf with its last line turned into an allow of everything is BROKEN (a deny-less default).
+    const k = copy(dev);
+    const lk = one(k, "LaunchTemplate", "proxy-lt");
+    lk.inputs.userData = Buffer.from(
+      Buffer.from(String(lk.inputs.userData), "base64")
+        .toString("utf8")
+        .replace(/^http_access deny all$/m, "http_access allow all"),
+      "utf8",
+    ).toString("base64");
+    expect(broken(k, "saas-export", PROXY)).toMatch(/lets requests through without the X-Lambda-Proxy-Token header/);
   });
 
   test("proxy load balancer does not admit the function", () => {
@@ -332,7 +411,7 @@ describe("mutations: one break, one BROKEN flow with the first missing piece", (
     );
   });
 
-  test("a private API policy without aws:SourceVpce breaks its caller's flow", () => {
+  test("a private API policy without aws:SourceVpce lets its caller through (the forbidden check flags it); one that admits another endpoint only breaks it", () => {
     const g = copy(dev);
     const api = one(g, "RestApi", "private-api-api");
     // A caller: kintone-sync declares a flow to the API through the execute-api endpoint.
@@ -367,9 +446,13 @@ describe("mutations: one break, one BROKEN flow with the first missing piece", (
         },
       ],
     });
-    expect(broken(g, "kintone-sync", API)).toBe(
-      "private API private-api-api's resource policy allows execute-api:Invoke without an aws:SourceVpce condition, so any VPC endpoint, from any account, can invoke it",
-    );
+    const open = check(g);
+    expect(flowOf(open.flows, "kintone-sync", API).status).toBe("OK");
+    expect(open.forbidden.find((x) => x.check === "private-api")).toMatchObject({
+      status: "VIOLATED",
+      detail:
+        "private API private-api-api's resource policy allows execute-api:Invoke without an aws:SourceVpce condition, so any VPC endpoint, from any account, can invoke it",
+    });
 
     policy.inputs.policy = JSON.stringify({
       Version: "2012-10-17",

@@ -2,8 +2,10 @@
  * The checker's mutations of the dev graph (test/check/flows.test.ts breaks the same things one test at a time),
  * as a list both proofs run: the checker reads each mutated graph, the twin builds it and sends traffic.
  *
- * `twinDiffers` names the flows where the two are known to disagree and says which is right and why; every
- * other flow must agree (checker OK ⇔ twin traffic got through).
+ * Every flow must agree (checker OK ⇔ twin traffic got through). Where a mutation leaves every flow working (AWS
+ * delivers the traffic, just not the declared way or not as tightly as it should), `finding` names what the checker
+ * reports instead: a forbidden-path result or a policy violation. `twinDiffers` is for a flow the twin cannot
+ * model faithfully; no mutation needs it today.
  */
 import type { Graph } from "../../ops/synth-core";
 import { copy, drop, one } from "../check/mutate";
@@ -13,6 +15,10 @@ export interface Mutation {
   /** Cheap and representative: run in the jest agreement test (the rest run with TWIN_ALL_MUTATIONS=1). */
   representative?: boolean;
   apply(g: Graph): void;
+  /** The checker's finding for this mutation beyond flows: a forbidden-path check or a policy id, and its text. */
+  finding?: { kind: "forbidden" | "policy"; id: string; match: RegExp };
+  /** The mutation changes nothing that should fail or be flagged (a variant AWS accepts). */
+  harmless?: boolean;
   /** fn + flow text (regex on the checker's flow line) → what the twin sees instead, and why. */
   twinDiffers?: { fn: string; flow: RegExp; twinOk: boolean; why: string }[];
 }
@@ -24,8 +30,14 @@ const squidScript = (g: Graph) =>
 const setSquidScript = (g: Graph, s: string) =>
   (one(g, "LaunchTemplate", "proxy-lt").inputs.userData = Buffer.from(s, "utf8").toString("base64"));
 
-const SECRETS_VIA_NAT =
-  "kintone-sync's security group allows tcp/443 to 0.0.0.0/0 and its subnets route 0.0.0.0/0 to the NAT, so the public Secrets Manager name is reached through the NAT and the read succeeds; the checker insists on the endpoint the flow was declared for";
+// kintone-sync's security group allows tcp/443 to 0.0.0.0/0 and its subnets route 0.0.0.0/0 to the NAT: when the
+// Secrets Manager endpoint is not used, the public name is reached through the NAT and the read succeeds (both
+// agree: OK), and the checker reports the detour.
+const SECRETS_DETOUR = {
+  kind: "forbidden" as const,
+  id: "endpoint-path",
+  match: /^kintone-sync: tcp\/443 to AWS secretsmanager/,
+};
 
 export const MUTATIONS: Mutation[] = [
   { name: "unchanged dev graph", representative: true, apply: () => undefined },
@@ -66,6 +78,7 @@ export const MUTATIONS: Mutation[] = [
   },
   {
     name: "inside an organization the share needs no accepter",
+    harmless: true,
     apply: (g) => {
       drop(g, "ResourceShareAccepter", "data-transit-accepter");
       one(g, "ResourceShare", "transit-share").inputs.allowExternalPrincipals = false;
@@ -88,60 +101,35 @@ export const MUTATIONS: Mutation[] = [
   {
     name: "database ingress port off by one",
     apply: (g) => {
-      const r = one(g, "SecurityGroupIngressRule", "data-db-from-cidr-10-0-0-0-16");
+      const r = one(g, "SecurityGroupIngressRule", "data-db-from-cidr-10-0-0-0-16-5432");
       r.inputs.fromPort = 5433;
       r.inputs.toPort = 5433;
     },
   },
   {
     name: "endpoint security group does not admit the function",
-    representative: true,
     apply: (g) => void drop(g, "SecurityGroupIngressRule", "kintone-sync-to-endpoints"),
   },
   {
     name: "no Secrets Manager endpoint",
     apply: (g) => void drop(g, "VpcEndpoint", "endpoints-secretsmanager"),
-    twinDiffers: [{ fn: "kintone-sync", flow: /AWS secretsmanager/, twinOk: true, why: SECRETS_VIA_NAT }],
+    finding: SECRETS_DETOUR,
   },
   {
     name: "DNS hostnames off on the function's VPC",
     apply: (g) => void (one(g, "Vpc", "egress-vpc").inputs.enableDnsHostnames = false),
-    twinDiffers: [{ fn: "kintone-sync", flow: /AWS secretsmanager/, twinOk: true, why: SECRETS_VIA_NAT }],
+    finding: SECRETS_DETOUR,
   },
   {
     name: "DNS resolution off on the function's VPC",
+    representative: true,
     apply: (g) => void (one(g, "Vpc", "egress-vpc").inputs.enableDnsSupport = false),
-    twinDiffers: [
-      {
-        fn: "kintone-sync",
-        flow: /internet host/,
-        twinOk: false,
-        why: "without enableDnsSupport the VPC has no resolver: example.cybozu.com does not resolve, so the sync cannot start; the checker does not follow DNS for internet hosts",
-      },
-      {
-        fn: "saas-export",
-        flow: /tcp\/3128/,
-        twinOk: false,
-        why: "the proxy URL is the CLB's DNS name, which does not resolve without the VPC resolver; the checker does not resolve it",
-      },
-      {
-        fn: "saas-export",
-        flow: /AWS s3/,
-        twinOk: false,
-        why: "the S3 endpoint name does not resolve without the VPC resolver (the gateway endpoint is routing, not DNS)",
-      },
-      ...["appflow-connector", "db-writer", "pets-api"].map((fn) => ({
-        fn,
-        flow: /tcp\/5432/,
-        twinOk: false,
-        why: "the cluster endpoint is a DNS name; without the VPC resolver the function cannot find the database",
-      })),
-    ],
   },
   {
     name: "private DNS off on the Secrets Manager endpoint",
+    representative: true,
     apply: (g) => void (one(g, "VpcEndpoint", "endpoints-secretsmanager").inputs.privateDnsEnabled = false),
-    twinDiffers: [{ fn: "kintone-sync", flow: /AWS secretsmanager/, twinOk: true, why: SECRETS_VIA_NAT }],
+    finding: SECRETS_DETOUR,
   },
   {
     name: "gateway endpoint not on a function's route table",
@@ -150,12 +138,9 @@ export const MUTATIONS: Mutation[] = [
       void (one(g, "VpcEndpoint", "endpoints-s3-gateway").inputs.routeTableIds = [
         one(g, "RouteTable", "egress-private-rt-0").id,
       ]),
-    twinDiffers: ["saas-export", "athena-connector-connector"].map((fn) => ({
-      fn,
-      flow: /AWS s3/,
-      twinOk: true,
-      why: "from egress-private-1 S3's addresses are routed 0.0.0.0/0 → NAT → internet, and the security group's prefix-list rule matches those same addresses; the bucket policy has no aws:SourceVpce condition, so the write succeeds (through the NAT, at NAT data prices). The checker calls it BROKEN",
-    })),
+    // S3's addresses go 0.0.0.0/0 → NAT from egress-private-1, and the prefix-list egress rule matches them on any
+    // path; no bucket policy insists on aws:SourceVpce: the write succeeds (both agree), the checker reports the detour.
+    finding: { kind: "forbidden", id: "endpoint-path", match: /^saas-export: tcp\/443 to AWS s3/ },
   },
   {
     name: "squid rules ORed (header alone or domain alone)",
@@ -170,17 +155,6 @@ export const MUTATIONS: Mutation[] = [
         ),
       );
     },
-    // Known checker gap, not a twin choice: the checker's squid.conf finder (ops/check/eval/proxy.ts) does not read
-    // the template out of the boot script rendered from components/squid-boot.sh, so it sees no http_access rules
-    // and calls the flow OK; the real Squid lets the header-less CONNECT through. Remove once the checker reads it.
-    twinDiffers: [
-      {
-        fn: "saas-export",
-        flow: /tcp\/3128/,
-        twinOk: false,
-        why: "the real Squid lets a CONNECT without the header through (rules ORed); the checker does not find squid.conf in the boot script rendered from components/squid-boot.sh, so it does not see the ORed rules",
-      },
-    ],
   },
   {
     name: "SaaS domain not whitelisted in squid",
@@ -188,19 +162,15 @@ export const MUTATIONS: Mutation[] = [
   },
   {
     name: "squid.conf without a final deny all",
+    representative: true,
     apply: (g) => setSquidScript(g, squidScript(g).replace(/^http_access deny all$/m, "")),
-    twinDiffers: [
-      {
-        fn: "saas-export",
-        flow: /tcp\/3128/,
-        twinOk: true,
-        why: "Squid applies the opposite of the last http_access line to requests no line matches; the last line is the ANDed allow, so everything else is still denied (the twin's refused CONNECTs prove it). The checker's rule is a lint on the file, stricter than Squid",
-      },
-    ],
+    // Squid applies the opposite of the last http_access line (the ANDed allow) to a request no line matches, so the
+    // gate still refuses everything else (both agree: OK); the missing line is the policy rule's finding.
+    finding: { kind: "policy", id: "squid-conf-and-deny-all", match: /instead of "http_access deny all"/ },
   },
   {
     name: "proxy load balancer does not admit the function",
-    apply: (g) => void drop(g, "SecurityGroupIngressRule", "proxy-from-saas-export-function"),
+    apply: (g) => void drop(g, "SecurityGroupIngressRule", "proxy-from-sg-saas-export-sg-3128"),
   },
   {
     name: "private API called from kintone-sync, policy admits another endpoint only",
@@ -222,9 +192,10 @@ export const MUTATIONS: Mutation[] = [
       });
     },
   },
-  { name: "private API called from kintone-sync through its endpoint", apply: (g) => addApiCaller(g) },
+  { name: "private API called from kintone-sync through its endpoint", harmless: true, apply: (g) => addApiCaller(g) },
   {
     name: "private API policy without aws:SourceVpce",
+    representative: true,
     apply: (g) => {
       addApiCaller(g);
       const api = one(g, "RestApi", "private-api-api");
@@ -240,14 +211,9 @@ export const MUTATIONS: Mutation[] = [
         ],
       });
     },
-    twinDiffers: [
-      {
-        fn: "kintone-sync",
-        flow: /AWS execute-api/,
-        twinOk: true,
-        why: "the policy allows every caller, so the call through the VPC endpoint is allowed; the checker flags the missing aws:SourceVpce as a security finding, not a path that fails",
-      },
-    ],
+    // The policy admits the endpoint (and every other caller): the call gets through (both agree: OK); the
+    // forbidden check reports the open policy.
+    finding: { kind: "forbidden", id: "private-api", match: /without an aws:SourceVpce condition/ },
   },
 ];
 

@@ -54,15 +54,21 @@ export function privateApiVerdict(
   api: Res,
   vpceId: string,
   vpcId: string | undefined,
-): { problem?: string; admitted: string[] } {
+): { problem?: string; admitted: string[]; admitsEndpoint: boolean } {
   const text = apiPolicyText(m, api);
   if (!text)
     return {
       problem: `private API ${api.name} has no resource policy, so API Gateway refuses every invocation`,
       admitted: [],
+      admitsEndpoint: false,
     };
   const statements = statementsOfText(text);
-  if (!statements) return { problem: `private API ${api.name}'s resource policy is not valid JSON`, admitted: [] };
+  if (!statements)
+    return {
+      problem: `private API ${api.name}'s resource policy is not valid JSON`,
+      admitted: [],
+      admitsEndpoint: false,
+    };
   const invoke = statements.filter((s) => coversAction(s, "execute-api:Invoke"));
   const allows = invoke.filter((s) => s.Effect === "Allow");
   const denies = invoke.filter((s) => s.Effect === "Deny");
@@ -83,17 +89,20 @@ export function privateApiVerdict(
       ),
     ),
   ];
+  const admitsEndpoint = decide({ "aws:sourcevpce": vpceId, "aws:sourcevpc": vpcId });
   if (!invoke.some(restrictsVpc) || decide(outsider) || decide(otherEndpoint)) {
     return {
       problem: `private API ${api.name}'s resource policy allows execute-api:Invoke without an aws:SourceVpce condition, so any VPC endpoint, from any account, can invoke it`,
       admitted,
+      admitsEndpoint,
     };
   }
-  if (!decide({ "aws:sourcevpce": vpceId, "aws:sourcevpc": vpcId })) {
+  if (!admitsEndpoint) {
     return {
       problem: `private API ${api.name}'s resource policy does not admit interface endpoint ${m.label(vpceId, T.endpoint)} (${vpceId}): its aws:SourceVpce allows ${admitted.join(", ") || "nothing"}`,
       admitted,
+      admitsEndpoint,
     };
   }
-  return { admitted };
+  return { admitted, admitsEndpoint };
 }

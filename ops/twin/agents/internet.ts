@@ -14,15 +14,15 @@ interface Config {
   cert: string;
   key: string;
   allowlist: string[];
+  /** The SaaS's allowlist: the proxy tier's egress addresses. */
+  saasAllowlist?: string[];
   hosts: { name: string; ip: string; role: "kintone" | "saas" | "other" }[];
   kintone: { appId: number; token: string; fields: Record<string, string>; records: Record<string, unknown>[] };
   saas: {
     auth: { header: string; value: string };
     records: Record<string, unknown>[];
     pageSize: number;
-    path: string;
-    pagination: string;
-    recordsPath: string;
+    routes: { host: string; path: string; pagination: string; recordsPath: string }[];
   };
 }
 
@@ -43,13 +43,22 @@ kintone.seed(cfg.kintone.appId, cfg.kintone.records);
  * The SaaS stand-in on one route: SAAS_URL's path, in the pagination style the function is configured for
  * (SAAS_PAGINATION, SAAS_RECORDS_PATH), behind the credential the twin seeded.
  */
-const saas = new FakeSaas({
-  routes: [{ path: cfg.saas.path, pagination: cfg.saas.pagination, recordsPath: cfg.saas.recordsPath }],
-  allowlist: cfg.allowlist,
-  auth: cfg.saas.auth,
-  records: cfg.saas.records,
-  pageSize: cfg.saas.pageSize,
-});
+const saasByHost = new Map(
+  cfg.hosts
+    .filter((h) => h.role === "saas")
+    .map((h) => [
+      h.name,
+      new FakeSaas({
+        host: h.name,
+        routes: cfg.saas.routes.filter((r) => r.host === h.name),
+        // The SaaS allowlists the proxy tier's egress addresses.
+        allowlist: cfg.saasAllowlist ?? cfg.allowlist,
+        auth: cfg.saas.auth,
+        records: cfg.saas.records,
+        pageSize: cfg.saas.pageSize,
+      }),
+    ]),
+);
 
 const seen: { host: string; source: string; status: number }[] = [];
 const tlsOpts = { cert: fs.readFileSync(cfg.cert), key: fs.readFileSync(cfg.key) };
@@ -59,7 +68,7 @@ for (const h of cfg.hosts) {
     const source = sourceAddress(req);
     res.on("finish", () => seen.push({ host: h.name, source, status: res.statusCode }));
     if (h.role === "kintone") return void kintone.serve(req, res);
-    if (h.role === "saas") return saas.serve(req, res);
+    if (h.role === "saas") return saasByHost.get(h.name)?.serve(req, res);
     if (refusedSource(req, res, cfg.allowlist)) return;
     res.writeHead(200, { "content-type": "text/plain" });
     res.end("ok\n");
@@ -75,7 +84,7 @@ process.on("message", (m: { type: string }) => {
       kintone: kintone.allRecords(cfg.kintone.appId),
       kintoneLog: kintone.log.length,
       seen,
-      saasRequests: saas.requests.length,
+      saasRequests: [...saasByHost.values()].reduce((n, s) => n + s.requests.length, 0),
     });
   }
 });

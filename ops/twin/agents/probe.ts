@@ -23,6 +23,11 @@ export interface Check {
   mustRefuse?: { target: string; headers: Record<string, string>; why: string }[];
   /** Proxy checks: sequential tunnels, so the load balancer's round robin reaches every proxy instance. */
   repeat?: number;
+  /**
+   * HTTPS checks: once TLS is up (the path is proven), how long to wait for the status. The private API stand-in
+   * runs the integration's handler before it answers, which takes longer than a network timeout on a busy machine.
+   */
+  answerTimeoutMs?: number;
 }
 
 const TIMEOUT = Number(process.env.TWIN_PROBE_TIMEOUT_MS ?? 3000);
@@ -65,6 +70,7 @@ function httpsOver(sock: net.Socket | undefined, addr: string, c: Check, host: s
         res.on("end", () => resolve(res.statusCode ?? 0));
       },
     );
+    if (c.answerTimeoutMs) req.on("socket", (s) => s.once("secureConnect", () => s.setTimeout(c.answerTimeoutMs!)));
     req.on("timeout", () => req.destroy(new Error(`HTTPS ${host}: no answer in ${TIMEOUT} ms`)));
     req.on("error", (e: NodeJS.ErrnoException) => reject(new Error(`HTTPS ${host} (${addr}): ${e.code ?? e.message}`)));
     req.end();
