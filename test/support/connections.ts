@@ -189,7 +189,7 @@ export function recordConnections(into: Recorded[]): () => void {
     if (fn && watch) {
       // A proxy client's first bytes on the connection: CONNECT host:port names the real destination.
       // (Hooked after connect(), which resets an instance's write.)
-      const sock = this;
+      const sock = result; // connect() returns the socket itself
       const via = watch;
       const origWrite = sock.write;
       sock.write = function (this: net.Socket, chunk: unknown, ...rest: unknown[]) {
