@@ -6,7 +6,7 @@
  * other flow must agree (checker OK ⇔ twin traffic got through).
  */
 import type { Graph } from "../../ops/synth-core";
-import { copy, drop, one } from "../check/mutate";
+import { copy, drop, one, setApiPolicy } from "../check/mutate";
 
 export interface Mutation {
   name: string;
@@ -88,7 +88,7 @@ export const MUTATIONS: Mutation[] = [
   {
     name: "database ingress port off by one",
     apply: (g) => {
-      const r = one(g, "SecurityGroupIngressRule", "data-db-from-cidr-10-0-0-0-16");
+      const r = one(g, "SecurityGroupIngressRule", "data-db-from-cidr-10-0-0-0-16-5432");
       r.inputs.fromPort = 5433;
       r.inputs.toPort = 5433;
     },
@@ -200,26 +200,14 @@ export const MUTATIONS: Mutation[] = [
   },
   {
     name: "proxy load balancer does not admit the function",
-    apply: (g) => void drop(g, "SecurityGroupIngressRule", "proxy-from-saas-export-function"),
+    apply: (g) => void drop(g, "SecurityGroupIngressRule", "proxy-from-sg-saas-export-sg-3128"),
   },
   {
     name: "private API called from kintone-sync, policy admits another endpoint only",
     representative: true,
     apply: (g) => {
       addApiCaller(g);
-      const api = one(g, "RestApi", "private-api-api");
-      one(g, "RestApiPolicy", "private-api-policy").inputs.policy = JSON.stringify({
-        Version: "2012-10-17",
-        Statement: [
-          {
-            Effect: "Allow",
-            Principal: "*",
-            Action: "execute-api:Invoke",
-            Resource: `arn:aws:execute-api:ap-northeast-1:111111111111:${api.id}/*`,
-            Condition: { StringEquals: { "aws:SourceVpce": "vpce-0someoneelse" } },
-          },
-        ],
-      });
+      setApiPolicy(g, { StringEquals: { "aws:SourceVpce": "vpce-0someoneelse" } });
     },
   },
   { name: "private API called from kintone-sync through its endpoint", apply: (g) => addApiCaller(g) },
@@ -227,18 +215,7 @@ export const MUTATIONS: Mutation[] = [
     name: "private API policy without aws:SourceVpce",
     apply: (g) => {
       addApiCaller(g);
-      const api = one(g, "RestApi", "private-api-api");
-      one(g, "RestApiPolicy", "private-api-policy").inputs.policy = JSON.stringify({
-        Version: "2012-10-17",
-        Statement: [
-          {
-            Effect: "Allow",
-            Principal: "*",
-            Action: "execute-api:Invoke",
-            Resource: `arn:aws:execute-api:ap-northeast-1:111111111111:${api.id}/*`,
-          },
-        ],
-      });
+      setApiPolicy(g);
     },
     twinDiffers: [
       {
