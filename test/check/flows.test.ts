@@ -2,6 +2,7 @@ import type { Graph } from "../../ops/synth-core";
 import { analyzeFlows } from "../../ops/check/flows";
 import { synthForTest } from "../support/graph";
 import { brokenLines, check, copy, drop, flowOf, one } from "./mutate";
+import { MUTATIONS, mutated } from "../twin/mutations";
 
 // The dev stack synthesized once; each test breaks a deep copy in one place and expects the
 // checker to name that flow BROKEN with the first missing piece.
@@ -144,110 +145,142 @@ describe("the same network written other ways proves the same", () => {
   });
 });
 
+/** A mutation of the dev graph from the list the twin runs too (test/twin/mutations.ts), applied to a copy. */
+function mutation(name: string): Graph {
+  const m = MUTATIONS.find((x) => x.name === name);
+  if (!m) throw new Error(`no mutation named "${name}" in test/twin/mutations.ts`);
+  return mutated(dev, m);
+}
+
+const API = /AWS execute-api/;
+
+/** [mutation, function, flow, the first missing piece the checker must name (a function of the graph when it holds an id)]. */
+const BREAKS: [string, string, RegExp, string | RegExp | ((g: Graph) => string)][] = [
+  [
+    "Lambda in a public subnet",
+    "kintone-sync",
+    KINTONE_NET,
+    "function kintone-sync is in subnet egress-public-0, whose route table egress-public-rt sends 0.0.0.0/0 to internet gateway egress-igw: a Lambda ENI never gets a public IP, so the function must be in a private subnet that routes to a NAT gateway",
+  ],
+  [
+    "NAT gateway in a private subnet",
+    "kintone-sync",
+    KINTONE_NET,
+    "NAT gateway egress-nat-0 is in subnet egress-private-0, whose route table egress-private-rt-0 sends 0.0.0.0/0 to NAT gateway egress-nat-0, not to an internet gateway: a NAT gateway must be in a public subnet",
+  ],
+  // The proxies leave through the same NAT.
+  ["NAT gateway in a private subnet", "saas-export", PROXY, /^NAT gateway egress-nat-0 is in subnet egress-private-0/],
+  [
+    "no default route in a private route table",
+    "kintone-sync",
+    KINTONE_NET,
+    "route table egress-private-rt-1 has no route to 0.0.0.0/0",
+  ],
+  [
+    "no default route in a private route table",
+    "saas-export",
+    PROXY,
+    "route table egress-private-rt-1 has no route to 0.0.0.0/0",
+  ],
+  [
+    "Transit Gateway route missing on the Lambda side",
+    "db-writer",
+    DB,
+    "route table egress-private-rt-0 has no route to 10.1.0.0/16 (only its default route 0.0.0.0/0 → NAT gateway egress-nat-0, which leads to the internet)",
+  ],
+  [
+    "Transit Gateway return route missing on the database side",
+    "db-writer",
+    DB,
+    "route table data-rt has no route to 10.0.1.0/24 (the return route to subnet egress-private-0 of function db-writer)",
+  ],
+  [
+    "data VPC attachment does not propagate",
+    "db-writer",
+    DB,
+    "the default route table of transit gateway transit-tgw has no route to 10.1.0.0/16",
+  ],
+  [
+    "RAM share accepter missing outside the organization",
+    "db-writer",
+    DB,
+    "RAM share transit-share is offered to account 222222222222 outside the organization and nothing accepts it (no aws:ram/resourceShareAccepter in that account), so attachment data-transit-attachment cannot use transit gateway transit-tgw",
+  ],
+  [
+    "no Transit Gateway subnet in a function's zone",
+    "db-writer",
+    DB,
+    "transit gateway attachment transit-attachment has no subnet in ap-northeast-1c, so subnet egress-private-1 cannot reach transit gateway transit-tgw",
+  ],
+  [
+    "security group egress port off by one",
+    "kintone-sync",
+    KINTONE_NET,
+    "security group kintone-sync-sg has no egress rule for tcp/443 to 0.0.0.0/0 (it allows tcp/444 there, rule kintone-sync-egress-tcp-443-internet)",
+  ],
+  [
+    "database ingress port off by one",
+    "db-writer",
+    DB,
+    "security group data-db-sg of database cluster data-db-cluster does not admit tcp/5432 from 10.0.1.0/24, 10.0.2.0/24 (the subnets of function db-writer, in another VPC; it allows tcp/5433 there, rule data-db-from-cidr-10-0-0-0-16-5432)",
+  ],
+  [
+    "endpoint security group does not admit the function",
+    "kintone-sync",
+    SECRETS,
+    "security group endpoints-sg of interface endpoint endpoints-secretsmanager does not admit tcp/443 from function kintone-sync (security group kintone-sync-sg)",
+  ],
+  [
+    // The usual recipe's mistake: two allow lines, header OR domain.
+    "squid rules ORed (header alone or domain alone)",
+    "saas-export",
+    PROXY,
+    'squid.conf in launch template proxy-lt lets requests through without the X-Lambda-Proxy-Token header (line "http_access allow vlk_clients vlk_allowed_domains !vlk_to_linklocal !vlk_to_localhost"): header and domain are ORed, they must be ANDed on one http_access allow line',
+  ],
+  [
+    "SaaS domain not whitelisted in squid",
+    "saas-export",
+    PROXY,
+    "api.other-saas.example is not whitelisted in squid.conf in launch template proxy-lt (dstdomain api.example-saas.com)",
+  ],
+  [
+    "proxy load balancer does not admit the function",
+    "saas-export",
+    PROXY,
+    "security group proxy-lb-sg of load balancer proxy-nlb does not admit tcp/3128 from function saas-export (security group saas-export-sg)",
+  ],
+  [
+    "private API called from kintone-sync, policy admits another endpoint only",
+    "kintone-sync",
+    API,
+    (g) =>
+      `private API private-api-api's resource policy does not admit interface endpoint endpoints-execute-api (${one(g, "VpcEndpoint", "endpoints-execute-api").id}): its aws:SourceVpce allows vpce-0someoneelse`,
+  ],
+];
+
 describe("mutations: one break, one BROKEN flow with the first missing piece", () => {
-  test("Lambda in a public subnet", () => {
-    const g = copy(dev);
-    const fn = one(g, "Function", "kintone-sync-fn");
-    (fn.inputs.vpcConfig as { subnetIds: string[] }).subnetIds = [
-      one(g, "Subnet", "egress-public-0").id,
-      one(g, "Subnet", "egress-public-1").id,
-    ];
-    expect(broken(g, "kintone-sync", KINTONE_NET)).toBe(
-      "function kintone-sync is in subnet egress-public-0, whose route table egress-public-rt sends 0.0.0.0/0 to internet gateway egress-igw: a Lambda ENI never gets a public IP, so the function must be in a private subnet that routes to a NAT gateway",
-    );
-  });
-
-  test("NAT gateway in a private subnet", () => {
-    const g = copy(dev);
-    one(g, "NatGateway", "egress-nat-0").inputs.subnetId = one(g, "Subnet", "egress-private-0").id;
-    expect(broken(g, "kintone-sync", KINTONE_NET)).toBe(
-      "NAT gateway egress-nat-0 is in subnet egress-private-0, whose route table egress-private-rt-0 sends 0.0.0.0/0 to NAT gateway egress-nat-0, not to an internet gateway: a NAT gateway must be in a public subnet",
-    );
-    // The proxies leave through the same NAT.
-    expect(broken(g, "saas-export", PROXY)).toMatch(/^NAT gateway egress-nat-0 is in subnet egress-private-0/);
-  });
-
-  test("no default route in a private route table", () => {
-    const g = copy(dev);
-    drop(g, "Route", "egress-private-rt-1-default");
-    expect(broken(g, "kintone-sync", KINTONE_NET)).toBe("route table egress-private-rt-1 has no route to 0.0.0.0/0");
-    expect(broken(g, "saas-export", PROXY)).toBe("route table egress-private-rt-1 has no route to 0.0.0.0/0");
-  });
-
-  test("Transit Gateway route missing on the Lambda side", () => {
-    const g = copy(dev);
-    drop(g, "Route", "transit-rt0-to-data");
-    expect(broken(g, "db-writer", DB)).toBe(
-      "route table egress-private-rt-0 has no route to 10.1.0.0/16 (only its default route 0.0.0.0/0 → NAT gateway egress-nat-0, which leads to the internet)",
-    );
-  });
-
-  test("Transit Gateway return route missing on the database side", () => {
-    const g = copy(dev);
-    drop(g, "Route", "data-transit-rt0-to-egress");
-    expect(broken(g, "db-writer", DB)).toBe(
-      "route table data-rt has no route to 10.0.1.0/24 (the return route to subnet egress-private-0 of function db-writer)",
-    );
-  });
-
-  test("the data VPC attachment does not propagate into the Transit Gateway's route table", () => {
-    const g = copy(dev);
-    one(g, "VpcAttachment", "data-transit-attachment").inputs.transitGatewayDefaultRouteTablePropagation = false;
-    expect(broken(g, "db-writer", DB)).toBe(
-      "the default route table of transit gateway transit-tgw has no route to 10.1.0.0/16",
-    );
-  });
-
-  test("RAM share accepter missing outside the organization", () => {
-    const g = copy(dev);
-    drop(g, "ResourceShareAccepter", "data-transit-accepter");
-    expect(broken(g, "db-writer", DB)).toBe(
-      "RAM share transit-share is offered to account 222222222222 outside the organization and nothing accepts it (no aws:ram/resourceShareAccepter in that account), so attachment data-transit-attachment cannot use transit gateway transit-tgw",
-    );
+  test.each(BREAKS)("%s: %s's flow %p", (name, fn, flow, expected) => {
+    const g = mutation(name);
+    const reason = broken(g, fn, flow);
+    if (typeof expected === "function") expect(reason).toBe(expected(g));
+    else if (typeof expected === "string") expect(reason).toBe(expected);
+    else expect(reason).toMatch(expected);
   });
 
   test("inside an organization the share needs no accepter", () => {
-    const g = copy(dev);
-    drop(g, "ResourceShareAccepter", "data-transit-accepter");
-    one(g, "ResourceShare", "transit-share").inputs.allowExternalPrincipals = false;
-    expect(flowOf(check(g).flows, "db-writer", DB).status).toBe("OK");
+    expect(
+      flowOf(check(mutation("inside an organization the share needs no accepter")).flows, "db-writer", DB).status,
+    ).toBe("OK");
   });
 
-  test("no Transit Gateway subnet in a function's zone", () => {
-    const g = copy(dev);
-    const att = one(g, "VpcAttachment", "transit-attachment");
-    att.inputs.subnetIds = [one(g, "Subnet", "egress-private-0").id];
-    expect(broken(g, "db-writer", DB)).toBe(
-      "transit gateway attachment transit-attachment has no subnet in ap-northeast-1c, so subnet egress-private-1 cannot reach transit gateway transit-tgw",
+  test("a private API caller with an endpoint its policy admits reaches the API through it", () => {
+    const ok = flowOf(
+      check(mutation("private API called from kintone-sync through its endpoint")).flows,
+      "kintone-sync",
+      API,
     );
-  });
-
-  test("security group egress port off by one", () => {
-    const g = copy(dev);
-    const rule = one(g, "SecurityGroupEgressRule", "kintone-sync-egress-tcp-443-internet");
-    rule.inputs.fromPort = 444;
-    rule.inputs.toPort = 444;
-    expect(broken(g, "kintone-sync", KINTONE_NET)).toBe(
-      "security group kintone-sync-sg has no egress rule for tcp/443 to 0.0.0.0/0 (it allows tcp/444 there, rule kintone-sync-egress-tcp-443-internet)",
-    );
-  });
-
-  test("database ingress port off by one", () => {
-    const g = copy(dev);
-    const rule = one(g, "SecurityGroupIngressRule", "data-db-from-cidr-10-0-0-0-16-5432");
-    rule.inputs.fromPort = 5433;
-    rule.inputs.toPort = 5433;
-    expect(broken(g, "db-writer", DB)).toBe(
-      "security group data-db-sg of database cluster data-db-cluster does not admit tcp/5432 from 10.0.1.0/24, 10.0.2.0/24 (the subnets of function db-writer, in another VPC; it allows tcp/5433 there, rule data-db-from-cidr-10-0-0-0-16-5432)",
-    );
-  });
-
-  test("endpoint security group does not admit the function", () => {
-    const g = copy(dev);
-    drop(g, "SecurityGroupIngressRule", "kintone-sync-to-endpoints");
-    expect(broken(g, "kintone-sync", SECRETS)).toBe(
-      "security group endpoints-sg of interface endpoint endpoints-secretsmanager does not admit tcp/443 from function kintone-sync (security group kintone-sync-sg)",
-    );
+    expect(ok.status).toBe("OK");
+    expect(ok.path).toEqual(["endpoints-execute-api", "private-api-api"]);
   });
 
   // An endpoint the flow was declared for but cannot use: AWS sends the request to the service's public addresses.
@@ -353,31 +386,7 @@ describe("mutations: one break, one BROKEN flow with the first missing piece", (
     );
   });
 
-  test("squid rules ORed: the header alone or the domain alone lets a request through", () => {
-    const g = copy(dev);
-    const lt = one(g, "LaunchTemplate", "proxy-lt");
-    const script = Buffer.from(String(lt.inputs.userData), "base64").toString("utf8");
-    const allow = /^http_access allow vlk_clients vlk_allowed_domains vlk_secret_header (.*)$/m;
-    expect(script).toMatch(allow);
-    // The usual recipe's mistake: two allow lines, header OR domain.
-    const ored = script.replace(
-      allow,
-      "http_access allow vlk_clients vlk_allowed_domains $1\nhttp_access allow vlk_clients vlk_secret_header $1",
-    );
-    lt.inputs.userData = Buffer.from(ored, "utf8").toString("base64");
-    expect(broken(g, "saas-export", PROXY)).toBe(
-      'squid.conf in launch template proxy-lt lets requests through without the X-Lambda-Proxy-Token header (line "http_access allow vlk_clients vlk_allowed_domains !vlk_to_linklocal !vlk_to_localhost"): header and domain are ORed, they must be ANDed on one http_access allow line',
-    );
-  });
-
-  test("squid domain not whitelisted, and no final deny all", () => {
-    const g = copy(dev);
-    const fn = one(g, "Function", "saas-export-fn");
-    const env = (fn.inputs.environment as { variables: Record<string, string> }).variables;
-    env.SAAS_URL = "https://api.other-saas.example/v1/items";
-    expect(broken(g, "saas-export", PROXY)).toBe(
-      "api.other-saas.example is not whitelisted in squid.conf in launch template proxy-lt (dstdomain api.example-saas.com)",
-    );
+  test("squid.conf without a final deny all: Squid denies what no line matches, so the flow works", () => {
     // Without the final deny all, Squid denies what no line matches (the opposite of the last line, an allow): the
     // flow works and the gate still refuses everything else; the missing line is the policy rule's finding.
     const h = copy(dev);
@@ -401,14 +410,6 @@ describe("mutations: one break, one BROKEN flow with the first missing piece", (
       "utf8",
     ).toString("base64");
     expect(broken(k, "saas-export", PROXY)).toMatch(/lets requests through without the X-Lambda-Proxy-Token header/);
-  });
-
-  test("proxy load balancer does not admit the function", () => {
-    const g = copy(dev);
-    drop(g, "SecurityGroupIngressRule", "proxy-from-sg-saas-export-sg-3128");
-    expect(broken(g, "saas-export", PROXY)).toBe(
-      "security group proxy-lb-sg of load balancer proxy-nlb does not admit tcp/3128 from function saas-export (security group saas-export-sg)",
-    );
   });
 
   test("a private API policy without aws:SourceVpce lets its caller through (the forbidden check flags it); one that admits another endpoint only breaks it", () => {

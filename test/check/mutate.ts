@@ -46,3 +46,20 @@ export function flowOf(flows: FlowResult[], fn: string, match: RegExp): FlowResu
 export function brokenLines(flows: FlowResult[]): string[] {
   return flows.filter((f) => f.status !== "OK").map((f) => `${f.fn}: ${f.flow}: ${f.reason}`);
 }
+
+/** Replaces the private API's resource policy with one Allow for every caller, under `condition` if given. */
+export function setApiPolicy(g: Graph, condition?: Record<string, unknown>): void {
+  const api = one(g, "RestApi", "private-api-api");
+  one(g, "RestApiPolicy", "private-api-policy").inputs.policy = JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Effect: "Allow",
+        Principal: "*",
+        Action: "execute-api:Invoke",
+        Resource: `arn:aws:execute-api:ap-northeast-1:111111111111:${api.id}/*`,
+        ...(condition ? { Condition: condition } : {}),
+      },
+    ],
+  });
+}

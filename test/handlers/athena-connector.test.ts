@@ -19,7 +19,7 @@ import { decrypt } from "../../functions/athena-connector/spill";
 import type { ColumnType } from "../../functions/athena-connector/tables";
 import { loadBundledHandler } from "../support/bundled";
 import { freePort } from "../support/squid";
-import { resetProxyClient, SaasProxy, startSaasProxy } from "../support/saas-proxy";
+import { PROXY_HEADER, PROXY_SECRET_ID, resetProxyClient, SaasProxy, startSaasProxy } from "../support/saas-proxy";
 import { recordBundleConnections, testBundleConnectionsDeclared } from "../support/handler-connections";
 import { RunningMoto, startMoto } from "../support/moto-server";
 import { FakeSaas } from "../fakes/saas";
@@ -30,10 +30,9 @@ jest.setTimeout(120_000);
 
 type Handler = (event: unknown, context?: { awsRequestId?: string }) => Promise<Record<string, any>>;
 
-const HEADER = "X-Lambda-Proxy-Token";
+const HEADER = PROXY_HEADER;
 const HEADER_VALUE = "pr0xy-s3cret_value.for-athena-tests";
-const PROXY_SECRET = "proxy/header";
-const AUTH_SECRET = "saas/token";
+const PROXY_SECRET = PROXY_SECRET_ID;
 const TOKEN = "saas-token-for-athena-tests-0123";
 const SPILL_BUCKET = "athena-spill-bucket";
 const SPILL_PREFIX = "spill/";
@@ -274,7 +273,7 @@ beforeAll(async () => {
   secrets = new FakeSecretsManager();
   [moto, proxy] = await Promise.all([
     startMoto(),
-    startSaasProxy({ header: HEADER, headerValue: HEADER_VALUE, sandboxPrefix: "vlk-squid-athena-" }),
+    startSaasProxy({ headerValue: HEADER_VALUE, token: TOKEN, sandboxPrefix: "vlk-squid-athena-" }),
     secrets.start(),
   ]);
   saas = proxy.saas;
@@ -301,12 +300,7 @@ afterAll(async () => {
 beforeEach(() => {
   resetProxyClient(proxy, {
     records: records(250),
-    token: TOKEN,
-    header: HEADER,
-    headerValue: HEADER_VALUE,
     secrets,
-    proxySecretId: PROXY_SECRET,
-    authSecretId: AUTH_SECRET,
     s3Url: moto.url,
     base: savedEnv,
     own: { ATHENA_TABLES: JSON.stringify(tables()), SPILL_BUCKET, SPILL_PREFIX, S3_FORCE_PATH_STYLE: "true" },

@@ -14,7 +14,14 @@ import * as net from "net";
 import type { ExportSummary, PartitionManifest } from "../../functions/saas-export/index";
 import { loadBundledHandler } from "../support/bundled";
 import { freePort } from "../support/squid";
-import { resetProxyClient, SaasProxy, startSaasProxy } from "../support/saas-proxy";
+import {
+  AUTH_SECRET_ID,
+  PROXY_HEADER,
+  PROXY_SECRET_ID,
+  resetProxyClient,
+  SaasProxy,
+  startSaasProxy,
+} from "../support/saas-proxy";
 import { recordBundleConnections, testBundleConnectionsDeclared } from "../support/handler-connections";
 import { FakeS3 } from "../fakes/s3";
 import { FakeSaas } from "../fakes/saas";
@@ -28,10 +35,10 @@ type Handler = (
   context?: { awsRequestId?: string; getRemainingTimeInMillis?(): number },
 ) => Promise<ExportSummary>;
 
-const HEADER = "X-Lambda-Proxy-Token";
+const HEADER = PROXY_HEADER;
 const HEADER_VALUE = "pr0xy-s3cret_value.for-tests-only";
-const PROXY_SECRET = "proxy/header";
-const AUTH_SECRET = "saas/token";
+const PROXY_SECRET = PROXY_SECRET_ID;
+const AUTH_SECRET = AUTH_SECRET_ID;
 const TOKEN = "saas-token-for-tests-0123456789";
 const BUCKET = "export-bucket";
 const PREFIX = "raw/saas/";
@@ -155,7 +162,7 @@ beforeAll(async () => {
   s3 = new FakeS3();
   secrets = new FakeSecretsManager();
   [proxy] = await Promise.all([
-    startSaasProxy({ header: HEADER, headerValue: HEADER_VALUE, sandboxPrefix: "vlk-squid-saas-export-" }),
+    startSaasProxy({ headerValue: HEADER_VALUE, token: TOKEN, sandboxPrefix: "vlk-squid-saas-export-" }),
     s3.start(),
     secrets.start(),
   ]);
@@ -172,12 +179,7 @@ beforeEach(() => {
   s3.reset();
   resetProxyClient(proxy, {
     records: records(250),
-    token: TOKEN,
-    header: HEADER,
-    headerValue: HEADER_VALUE,
     secrets,
-    proxySecretId: PROXY_SECRET,
-    authSecretId: AUTH_SECRET,
     s3Url: s3.url,
     base: savedEnv,
     own: {

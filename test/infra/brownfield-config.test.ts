@@ -1,17 +1,8 @@
+import { BROWNFIELD_NETWORK } from "../support/brownfield";
 import { configErrorsOf } from "../support/config-errors";
 
 // network.existingVpc at config load (no inventory involved): shapes and what the plan needs, each naming its key.
-const base = {
-  cidrBlock: "10.20.0.0/16",
-  privateSubnetCidrs: ["10.20.10.0/24", "10.20.11.0/24"],
-  interfaceEndpoints: ["secretsmanager"],
-  gatewayEndpoints: ["s3", "dynamodb"],
-  existingVpc: {
-    vpcId: "vpc-0a1b2c3d4e5f60718",
-    privateSubnetIds: ["subnet-0a1b2c3d4e5f60702", "subnet-0a1b2c3d4e5f60703"],
-    natGatewayIds: ["nat-0a1b2c3d4e5f60713"],
-  },
-};
+const base = BROWNFIELD_NETWORK;
 const errorsWith = (network: Record<string, unknown>) =>
   configErrorsOf({ "vpc-lambda-kit:network": network }, "brownfield");
 

@@ -18,16 +18,27 @@ export function withoutPrivateDefaultRoute(inv: any): void {
   rt.routes = rt.routes.filter((r: any) => r.destinationCidrBlock !== "0.0.0.0/0");
 }
 
+/** The network config of Pulumi.brownfield.yaml. */
+export const BROWNFIELD_NETWORK = {
+  cidrBlock: "10.20.0.0/16",
+  privateSubnetCidrs: ["10.20.10.0/24", "10.20.11.0/24"],
+  interfaceEndpoints: ["secretsmanager"],
+  gatewayEndpoints: ["s3", "dynamodb"],
+  existingVpc: {
+    vpcId: "vpc-0a1b2c3d4e5f60718",
+    privateSubnetIds: ["subnet-0a1b2c3d4e5f60702", "subnet-0a1b2c3d4e5f60703"],
+    natGatewayIds: ["nat-0a1b2c3d4e5f60713"],
+  },
+};
+
 /** network config of Pulumi.brownfield.yaml with no NAT named, the public subnet given, and `manageRoutes`. */
 export function networkWithoutNat(manageRoutes: boolean): Record<string, unknown> {
+  const { vpcId, privateSubnetIds } = BROWNFIELD_NETWORK.existingVpc;
   return {
-    cidrBlock: "10.20.0.0/16",
-    privateSubnetCidrs: ["10.20.10.0/24", "10.20.11.0/24"],
-    interfaceEndpoints: ["secretsmanager"],
-    gatewayEndpoints: ["s3", "dynamodb"],
+    ...BROWNFIELD_NETWORK,
     existingVpc: {
-      vpcId: "vpc-0a1b2c3d4e5f60718",
-      privateSubnetIds: ["subnet-0a1b2c3d4e5f60702", "subnet-0a1b2c3d4e5f60703"],
+      vpcId,
+      privateSubnetIds,
       publicSubnetIds: ["subnet-0a1b2c3d4e5f60701"],
       routeTableIds: ["rtb-0a1b2c3d4e5f60712"],
       manageRoutes,

@@ -9,17 +9,25 @@ import { FakeSaas } from "../fakes/saas";
 import type { FakeSecretsManager } from "../fakes/secrets-manager";
 import { freePort, makeSandbox, RunningSquid, SquidSandbox, startSquid } from "./squid";
 
+/** The header Squid requires on CONNECT, and the Secrets Manager names of its value and of the SaaS credential. */
+export const PROXY_HEADER = "X-Lambda-Proxy-Token";
+export const PROXY_SECRET_ID = "proxy/header";
+export const AUTH_SECRET_ID = "saas/token";
+
 export interface SaasProxy {
+  /** The value Squid requires in PROXY_HEADER, and the SaaS's bearer token. */
+  headerValue: string;
+  token: string;
   saas: FakeSaas;
   squid: RunningSquid;
   sandbox: SquidSandbox;
   stop(): Promise<void>;
 }
 
-/** Starts the SaaS, then a Squid in a sandbox named `sandboxPrefix…` that requires `header: headerValue`. */
+/** Starts the SaaS, then a Squid in a sandbox named `sandboxPrefix…` that requires PROXY_HEADER: `headerValue`. */
 export async function startSaasProxy(o: {
-  header: string;
   headerValue: string;
+  token: string;
   sandboxPrefix: string;
 }): Promise<SaasProxy> {
   const saas = new FakeSaas({ host: "api.example.com" });
@@ -30,7 +38,7 @@ export async function startSaasProxy(o: {
     const conf = renderSquidConf({
       port,
       listenAddress: "127.0.0.1",
-      headerName: o.header,
+      headerName: PROXY_HEADER,
       headerValue: o.headerValue,
       allowedDomains: ["api.example.com"],
       clientCidrs: ["127.0.0.1/32"],
@@ -43,6 +51,8 @@ export async function startSaasProxy(o: {
     });
     const squid = await startSquid(conf, sandbox, port);
     return {
+      headerValue: o.headerValue,
+      token: o.token,
       saas,
       squid,
       sandbox,
@@ -80,12 +90,7 @@ export function resetProxyClient(
   p: SaasProxy,
   o: {
     records: Record<string, unknown>[];
-    token: string;
-    header: string;
-    headerValue: string;
     secrets: FakeSecretsManager;
-    proxySecretId: string;
-    authSecretId: string;
     s3Url: string;
     base: NodeJS.ProcessEnv;
     own: Record<string, string>;
@@ -96,15 +101,15 @@ export function resetProxyClient(
   saas.requests.length = 0;
   saas.records = o.records;
   saas.pageSize = 40;
-  saas.auth = { header: "authorization", value: `Bearer ${o.token}` };
-  o.secrets.setSecret(o.proxySecretId, o.headerValue);
-  o.secrets.setSecret(o.authSecretId, o.token);
+  saas.auth = { header: "authorization", value: `Bearer ${p.token}` };
+  o.secrets.setSecret(PROXY_SECRET_ID, p.headerValue);
+  o.secrets.setSecret(AUTH_SECRET_ID, p.token);
   const env: NodeJS.ProcessEnv = {
     ...o.base,
     PROXY_URL: `http://127.0.0.1:${p.squid.port}`,
-    PROXY_HEADER_NAME: o.header,
-    PROXY_HEADER_SECRET_ID: o.proxySecretId,
-    SAAS_AUTH_SECRET_ID: o.authSecretId,
+    PROXY_HEADER_NAME: PROXY_HEADER,
+    PROXY_HEADER_SECRET_ID: PROXY_SECRET_ID,
+    SAAS_AUTH_SECRET_ID: AUTH_SECRET_ID,
     SAAS_CA_FILE: saas.caFile,
     RETRY_BASE_MS: "1",
     RETRY_MAX_MS: "20",

@@ -8,7 +8,7 @@
  * model faithfully; no mutation needs it today.
  */
 import type { Graph } from "../../ops/synth-core";
-import { copy, drop, one } from "../check/mutate";
+import { copy, drop, one, setApiPolicy } from "../check/mutate";
 
 export interface Mutation {
   name: string;
@@ -185,19 +185,7 @@ export const MUTATIONS: Mutation[] = [
     representative: true,
     apply: (g) => {
       addApiCaller(g);
-      const api = one(g, "RestApi", "private-api-api");
-      one(g, "RestApiPolicy", "private-api-policy").inputs.policy = JSON.stringify({
-        Version: "2012-10-17",
-        Statement: [
-          {
-            Effect: "Allow",
-            Principal: "*",
-            Action: "execute-api:Invoke",
-            Resource: `arn:aws:execute-api:ap-northeast-1:111111111111:${api.id}/*`,
-            Condition: { StringEquals: { "aws:SourceVpce": "vpce-0someoneelse" } },
-          },
-        ],
-      });
+      setApiPolicy(g, { StringEquals: { "aws:SourceVpce": "vpce-0someoneelse" } });
     },
   },
   { name: "private API called from kintone-sync through its endpoint", harmless: true, apply: (g) => addApiCaller(g) },
@@ -206,18 +194,7 @@ export const MUTATIONS: Mutation[] = [
     representative: true,
     apply: (g) => {
       addApiCaller(g);
-      const api = one(g, "RestApi", "private-api-api");
-      one(g, "RestApiPolicy", "private-api-policy").inputs.policy = JSON.stringify({
-        Version: "2012-10-17",
-        Statement: [
-          {
-            Effect: "Allow",
-            Principal: "*",
-            Action: "execute-api:Invoke",
-            Resource: `arn:aws:execute-api:ap-northeast-1:111111111111:${api.id}/*`,
-          },
-        ],
-      });
+      setApiPolicy(g);
     },
     // The policy admits the endpoint (and every other caller): the call gets through (both agree: OK); the
     // forbidden check reports the open policy.
