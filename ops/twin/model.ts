@@ -792,7 +792,8 @@ export function buildModel(graph: GraphFile, graphDir: string): TwinModel {
       instances.forEach((e, i) => {
         if (poolIps[i]) publicEnis.push({ eni: e, eip: poolIps[i] });
       });
-      tierEgress = poolIps.slice(0, instances.length);
+      // The SaaS allowlists the whole pool, as the stack's output tells its operator to (the group may scale up).
+      tierEgress = poolIps;
     }
     const token = /^VLK_HEADER_TOKEN='(.*)'$/m.exec(script)?.[1] ?? "";
     const secretArn = /^VLK_SECRET_ARN='(.*)'$/m.exec(script)?.[1] ?? "";

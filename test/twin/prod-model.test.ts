@@ -15,7 +15,9 @@ test('proxy placement "public": each instance gets a pool EIP (1:1 at the intern
   const prod = (await synthForTest("prod")).result.graph;
   const p = model(prod);
   const pool = (prod.outputs.apps as { proxyTier: { egressIps: string[] } }).proxyTier.egressIps;
-  expect(pool).toHaveLength(2);
+  // The pool holds one EIP per instance the group may run (scaling.max 4); the twin runs the desired 2, each on one
+  // of the pool's addresses, and the SaaS allowlists the whole pool.
+  expect(pool).toHaveLength(4);
   expect(p.proxy!.instances).toHaveLength(2);
   expect(p.publicEnis.map((x) => [x.eni.ip, x.eip])).toEqual(p.proxy!.instances.map((e, i) => [e.ip, pool[i]]));
   expect(p.proxy!.egressIps).toEqual(pool);
