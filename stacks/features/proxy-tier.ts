@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { ConfigError } from "../../components/errors";
+import { ConfigError, configErrorsIn } from "../../components/errors";
 import {
   planSquidProxyTier,
   ProxyLoadBalancer,
@@ -8,7 +8,6 @@ import {
   SquidProxyTier,
   SquidProxyTierArgs,
 } from "../../components/squid-proxy-tier";
-import { ConfigErrors } from "../../components/errors";
 import type { FixedEgressVpcPlan } from "../../components/fixed-egress-vpc";
 import { EnvConfig, EnvConfigInput, PROJECT, secretFix } from "../config/schema";
 import type { NetworkOutputs, ProxyTierStackOutputs } from "../config/outputs";
@@ -211,7 +210,7 @@ function tierPlanErrors(pt: ProxyTierConfig, plan: FixedEgressVpcPlan, stackLogR
       natEgressIps: pt.placement === "private" ? ["192.0.2.1"] : undefined,
     });
   } catch (e) {
-    const list = e instanceof ConfigErrors ? e.errors : e instanceof ConfigError ? [e] : undefined;
+    const list = configErrorsIn(e);
     if (!list) throw e;
     return list.map((x) => new ConfigError(keyOf(x.key.replace(/^proxy\./, "")), x.problem, x.fix));
   }
