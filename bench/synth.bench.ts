@@ -99,7 +99,7 @@ function main(): void {
         }
       }
       const m = (v: Variant) =>
-        samples[v].wall.length === 0
+        !samples[v] || samples[v].wall.length === 0
           ? undefined
           : { wallMs: Math.round(median(samples[v].wall)), cpuMs: Math.round(median(samples[v].cpu)) };
       const bare = m("bare")!;
