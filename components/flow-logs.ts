@@ -9,7 +9,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { ConfigError } from "./errors";
-import { CLOUDWATCH_RETENTION_DAYS } from "./defaults";
+import { retentionErrors } from "./defaults";
 import { denyInsecureTransport, guardPrivateBucket } from "./private-bucket";
 
 export type FlowLogsDestination = "cloudwatch" | "s3";
@@ -88,14 +88,7 @@ export function flowLogsErrors(args: FlowLogsArgs | undefined, key: string, subj
       );
   }
   const retention = args.retentionInDays;
-  if (retention !== undefined && !CLOUDWATCH_RETENTION_DAYS.includes(retention))
-    errors.push(
-      new ConfigError(
-        `${key}.retentionInDays`,
-        `${retention} is not a CloudWatch Logs retention period`,
-        `use one of ${CLOUDWATCH_RETENTION_DAYS.join(", ")}`,
-      ),
-    );
+  if (retention !== undefined) errors.push(...retentionErrors(`${key}.retentionInDays`, retention));
   if (subject === "tgw" && args.trafficType !== undefined)
     errors.push(
       new ConfigError(
