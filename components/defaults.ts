@@ -18,3 +18,21 @@ export function retentionErrors(key: string, days: number): ConfigError[] {
     ),
   ];
 }
+
+/**
+ * The trust policy (JSON) of a role an AWS service assumes on this account's behalf. The aws:SourceAccount
+ * condition is the confused-deputy guard: only that service acting for `accountId` may use the role.
+ */
+export function serviceTrustPolicy(service: string, accountId: string): string {
+  return JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Effect: "Allow",
+        Principal: { Service: service },
+        Action: "sts:AssumeRole",
+        Condition: { StringEquals: { "aws:SourceAccount": accountId } },
+      },
+    ],
+  });
+}

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { ACCOUNT_ID_RE } from "./arns";
 import { collectConfigErrors, ConfigError, throwIfAny } from "./errors";
-import { retentionErrors } from "./defaults";
+import { retentionErrors, serviceTrustPolicy } from "./defaults";
 import { checkVpcEndpointsArgs, VpcEndpoints } from "./vpc-endpoints";
 
 /** Methods a route may use. ANY sends every method to the function (which can then answer 405 itself). */
@@ -797,19 +797,7 @@ export class PrivateApi extends pulumi.ComponentResource {
         `${name}-apigw-logs-role`,
         {
           description: "API Gateway account-level role: writes access and execution logs to CloudWatch Logs",
-          assumeRolePolicy: parts.apply((p) =>
-            JSON.stringify({
-              Version: "2012-10-17",
-              Statement: [
-                {
-                  Effect: "Allow",
-                  Principal: { Service: "apigateway.amazonaws.com" },
-                  Action: "sts:AssumeRole",
-                  Condition: { StringEquals: { "aws:SourceAccount": p.account } },
-                },
-              ],
-            }),
-          ),
+          assumeRolePolicy: parts.apply((p) => serviceTrustPolicy("apigateway.amazonaws.com", p.account)),
           tags,
         },
         child,
