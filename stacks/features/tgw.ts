@@ -593,6 +593,13 @@ export function tgwAdmitPeer(
 ): void {
   if (!cfg.tgw) return;
   const dataWhere = cfg.roles.includes("data") ? "the data role" : `stack ${cfg.upstream.data}`;
+  const peerAttachmentId = () =>
+    required(
+      data.tgwAttachmentId,
+      "TGW attachment (tgwAttachmentId)",
+      dataWhere,
+      `enable ${P}:transitGateway there and deploy it first`,
+    );
   const existing = cfg.transitGateway.existing;
   if (existing) {
     const rtb = existing.routeTableIds[PEER_VPC];
@@ -601,12 +608,7 @@ export function tgwAdmitPeer(
         `${NAME}-${PEER_VPC}`,
         {
           transitGatewayRouteTableId: rtb,
-          transitGatewayAttachmentId: required(
-            data.tgwAttachmentId,
-            "TGW attachment (tgwAttachmentId)",
-            dataWhere,
-            `enable ${P}:transitGateway there and deploy it first`,
-          ),
+          transitGatewayAttachmentId: peerAttachmentId(),
         },
         { provider },
       );
@@ -650,12 +652,7 @@ export function tgwAdmitPeer(
         networkSource(cfg),
         `set ${P}:transitGateway.defaultRouteTableAssociation/Propagation to false there too and deploy it`,
       ),
-      transitGatewayAttachmentId: required(
-        data.tgwAttachmentId,
-        "TGW attachment (tgwAttachmentId)",
-        dataWhere,
-        `enable ${P}:transitGateway there and deploy it first`,
-      ),
+      transitGatewayAttachmentId: peerAttachmentId(),
     },
     { provider },
   );
