@@ -66,6 +66,29 @@ export function defaultWorkgroupName(catalogName: string): string {
   return catalogName.replace(/[^A-Za-z0-9._-]/g, "-");
 }
 
+/** The catalog's optional arguments with their defaults filled in; the check and the component read the same values. */
+function catalogDefaults(
+  args: Pick<
+    AthenaFederatedCatalogArgs,
+    | "catalogName"
+    | "schemaName"
+    | "spillPrefix"
+    | "resultPrefix"
+    | "spillExpirationDays"
+    | "resultExpirationDays"
+    | "workgroupName"
+  >,
+) {
+  return {
+    schemaName: args.schemaName ?? "saas",
+    spillPrefix: args.spillPrefix ?? "athena-spill/",
+    resultPrefix: args.resultPrefix ?? "athena-results/",
+    spillDays: args.spillExpirationDays ?? 1,
+    resultDays: args.resultExpirationDays ?? 7,
+    workgroupName: args.workgroupName ?? defaultWorkgroupName(args.catalogName),
+  };
+}
+
 /**
  * Every problem AWS (or the connector) would refuse in `args`, each keyed `${name}.<arg>`; the stacks call it with
  * the config key prefix (`vpc-lambda-kit:athenaConnector`), so the keys are the config's own. Only the plain
@@ -86,12 +109,7 @@ export function athenaCatalogErrors(
     | "bytesScannedCutoffPerQuery"
   >,
 ): ConfigError[] {
-  const schemaName = args.schemaName ?? "saas";
-  const spillPrefix = args.spillPrefix ?? "athena-spill/";
-  const resultPrefix = args.resultPrefix ?? "athena-results/";
-  const spillDays = args.spillExpirationDays ?? 1;
-  const resultDays = args.resultExpirationDays ?? 7;
-  const workgroupName = args.workgroupName ?? defaultWorkgroupName(args.catalogName);
+  const { schemaName, spillPrefix, resultPrefix, spillDays, resultDays, workgroupName } = catalogDefaults(args);
   const errors: ConfigError[] = [];
   if (!CATALOG_NAME.test(args.catalogName) || args.catalogName.toLowerCase() === "awsdatacatalog") {
     errors.push(
@@ -198,12 +216,7 @@ export class AthenaFederatedCatalog extends pulumi.ComponentResource {
 
   constructor(name: string, args: AthenaFederatedCatalogArgs, opts: pulumi.ComponentResourceOptions = {}) {
     throwIfAny(athenaCatalogErrors(name, args));
-    const schemaName = args.schemaName ?? "saas";
-    const spillPrefix = args.spillPrefix ?? "athena-spill/";
-    const resultPrefix = args.resultPrefix ?? "athena-results/";
-    const spillDays = args.spillExpirationDays ?? 1;
-    const resultDays = args.resultExpirationDays ?? 7;
-    const workgroupName = args.workgroupName ?? defaultWorkgroupName(args.catalogName);
+    const { schemaName, spillPrefix, resultPrefix, spillDays, resultDays, workgroupName } = catalogDefaults(args);
     const cutoff = args.bytesScannedCutoffPerQuery;
 
     super("vpc-lambda-kit:athena:AthenaFederatedCatalog", name, { catalogName: args.catalogName }, opts);

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { ROLE_ARN_RE } from "./arns";
 import { ConfigError, throwIfAny } from "./errors";
-import { CLOUDWATCH_RETENTION_DAYS } from "./defaults";
+import { retentionErrors } from "./defaults";
 import { IngressPeer, IngressRules, legacyDescriptionName } from "./ingress";
 
 /**
@@ -289,14 +289,7 @@ export function planAuroraPostgres(args: PlanInput, keyPrefix = ""): AuroraPostg
       ),
     );
   const logRetentionInDays = args.logRetentionInDays ?? 30;
-  if (!CLOUDWATCH_RETENTION_DAYS.includes(logRetentionInDays))
-    errors.push(
-      new ConfigError(
-        k("logRetentionInDays"),
-        `${logRetentionInDays} is not a CloudWatch Logs retention period`,
-        `use one of ${CLOUDWATCH_RETENTION_DAYS.join(", ")}`,
-      ),
-    );
+  errors.push(...retentionErrors(k("logRetentionInDays"), logRetentionInDays));
 
   const dataApi = args.dataApi ?? true;
   if (dataApi && /^db\.t\d/.test(instanceClass))

@@ -9,7 +9,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { ConfigError } from "./errors";
-import { CLOUDWATCH_RETENTION_DAYS } from "./defaults";
+import { retentionErrors, serviceTrustPolicy } from "./defaults";
 import { denyInsecureTransport, guardPrivateBucket } from "./private-bucket";
 
 export type FlowLogsDestination = "cloudwatch" | "s3";
@@ -88,14 +88,7 @@ export function flowLogsErrors(args: FlowLogsArgs | undefined, key: string, subj
       );
   }
   const retention = args.retentionInDays;
-  if (retention !== undefined && !CLOUDWATCH_RETENTION_DAYS.includes(retention))
-    errors.push(
-      new ConfigError(
-        `${key}.retentionInDays`,
-        `${retention} is not a CloudWatch Logs retention period`,
-        `use one of ${CLOUDWATCH_RETENTION_DAYS.join(", ")}`,
-      ),
-    );
+  if (retention !== undefined) errors.push(...retentionErrors(`${key}.retentionInDays`, retention));
   if (subject === "tgw" && args.trafficType !== undefined)
     errors.push(
       new ConfigError(
@@ -187,20 +180,8 @@ export function createFlowLogs(
     const role = new aws.iam.Role(
       `${name}-flow-logs-role`,
       {
-        assumeRolePolicy: account.apply((accountId) =>
-          JSON.stringify({
-            Version: "2012-10-17",
-            Statement: [
-              {
-                Effect: "Allow",
-                Principal: { Service: "vpc-flow-logs.amazonaws.com" },
-                Action: "sts:AssumeRole",
-                // Confused-deputy guard: only flow logs of this account may use the role.
-                Condition: { StringEquals: { "aws:SourceAccount": accountId } },
-              },
-            ],
-          }),
-        ),
+        // Confused-deputy guard: only flow logs of this account may use the role.
+        assumeRolePolicy: account.apply((accountId) => serviceTrustPolicy("vpc-flow-logs.amazonaws.com", accountId)),
         tags: tags("flow-logs-role"),
       },
       child,

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { ACCOUNT_ID_RE } from "./arns";
 import { collectConfigErrors, ConfigError, throwIfAny } from "./errors";
-import { CLOUDWATCH_RETENTION_DAYS } from "./defaults";
+import { retentionErrors, serviceTrustPolicy } from "./defaults";
 import { checkVpcEndpointsArgs, VpcEndpoints } from "./vpc-endpoints";
 
 /** Methods a route may use. ANY sends every method to the function (which can then answer 405 itself). */
@@ -396,14 +396,7 @@ export function planPrivateApi(name: string, args: PrivateApiArgs): PrivateApiPl
   const throttling = { ...DEFAULT_THROTTLING, ...(args.throttling ?? {}) };
   errors.push(...stageSettingsErrors(name, stageName, throttling));
   const retention = args.logRetentionInDays ?? 30;
-  if (!CLOUDWATCH_RETENTION_DAYS.includes(retention))
-    errors.push(
-      new ConfigError(
-        `${name}.logRetentionInDays`,
-        `${retention} is not a CloudWatch Logs retention period`,
-        `use one of ${CLOUDWATCH_RETENTION_DAYS.join(", ")}`,
-      ),
-    );
+  errors.push(...retentionErrors(`${name}.logRetentionInDays`, retention));
   const executionLogging = args.executionLogging ?? "OFF";
   if (!["OFF", "ERROR", "INFO"].includes(executionLogging))
     errors.push(
@@ -804,19 +797,7 @@ export class PrivateApi extends pulumi.ComponentResource {
         `${name}-apigw-logs-role`,
         {
           description: "API Gateway account-level role: writes access and execution logs to CloudWatch Logs",
-          assumeRolePolicy: parts.apply((p) =>
-            JSON.stringify({
-              Version: "2012-10-17",
-              Statement: [
-                {
-                  Effect: "Allow",
-                  Principal: { Service: "apigateway.amazonaws.com" },
-                  Action: "sts:AssumeRole",
-                  Condition: { StringEquals: { "aws:SourceAccount": p.account } },
-                },
-              ],
-            }),
-          ),
+          assumeRolePolicy: parts.apply((p) => serviceTrustPolicy("apigateway.amazonaws.com", p.account)),
           tags,
         },
         child,

@@ -68,22 +68,19 @@ export function checkVpcEndpointsArgs(name: string, args: VpcEndpointsArgs): voi
     seen.add(svc);
   });
   if (interfaces.length > 0 && privateDns) {
-    if (!args.vpcDns.hostnames)
-      errors.push(
-        new ConfigError(
-          `${name}.vpcDns.hostnames`,
-          `private DNS for ${interfaces.join(", ")} needs DNS hostnames on the VPC, and it is off`,
-          "turn on the VPC's DNS hostnames attribute (enableDnsHostnames: true)",
-        ),
-      );
-    if (!args.vpcDns.support)
-      errors.push(
-        new ConfigError(
-          `${name}.vpcDns.support`,
-          `private DNS for ${interfaces.join(", ")} needs DNS resolution on the VPC, and it is off`,
-          "turn on the VPC's DNS resolution attribute (enableDnsSupport: true)",
-        ),
-      );
+    const needed = [
+      ["hostnames", "DNS hostnames", "enableDnsHostnames"],
+      ["support", "DNS resolution", "enableDnsSupport"],
+    ] as const;
+    for (const [key, what, attribute] of needed)
+      if (!args.vpcDns[key])
+        errors.push(
+          new ConfigError(
+            `${name}.vpcDns.${key}`,
+            `private DNS for ${interfaces.join(", ")} needs ${what} on the VPC, and it is off`,
+            `turn on the VPC's ${what} attribute (${attribute}: true)`,
+          ),
+        );
   }
   if (interfaces.length > 0 && args.subnetIds === undefined)
     errors.push(

@@ -3,7 +3,7 @@ import * as aws from "@pulumi/aws";
 import { BundleOptions, bundleFunction, FunctionBundle, LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME } from "./bundle";
 import { scheduleProblem } from "./schedule";
 import { ConfigError, throwIfAny } from "./errors";
-import { CLOUDWATCH_RETENTION_DAYS } from "./defaults";
+import { retentionErrors } from "./defaults";
 import { describeFlow, egressRulesFor, Flow } from "./flows";
 
 /**
@@ -85,14 +85,7 @@ export class VpcFunction extends pulumi.ComponentResource {
     if (!Number.isInteger(timeout) || timeout < 1 || timeout > 900)
       errors.push(new ConfigError(`${name}.timeout`, `${timeout} s is outside Lambda's range`, "use 1 to 900 seconds"));
     const retention = args.logRetentionInDays ?? 30;
-    if (!CLOUDWATCH_RETENTION_DAYS.includes(retention))
-      errors.push(
-        new ConfigError(
-          `${name}.logRetentionInDays`,
-          `${retention} is not a CloudWatch Logs retention period`,
-          `use one of ${CLOUDWATCH_RETENTION_DAYS.join(", ")}`,
-        ),
-      );
+    errors.push(...retentionErrors(`${name}.logRetentionInDays`, retention));
     throwIfAny(errors);
     const rules = egressRulesFor(name, args.flows);
     const bundle = bundleFunction(args.source, bundleOptionsFor(args));

@@ -54,15 +54,8 @@ const NUMERIC_OPS: ConnectorOperator[] = [
   "GREATER_THAN_OR_EQUAL_TO",
   "BETWEEN",
 ];
-const TIME_OPS: ConnectorOperator[] = [
-  "EQUAL_TO",
-  "NOT_EQUAL_TO",
-  "LESS_THAN",
-  "LESS_THAN_OR_EQUAL_TO",
-  "GREATER_THAN",
-  "GREATER_THAN_OR_EQUAL_TO",
-  "BETWEEN",
-];
+/** Timestamps compare like numbers. */
+const TIME_OPS: ConnectorOperator[] = NUMERIC_OPS;
 const STRING_OPS: ConnectorOperator[] = [
   "EQUAL_TO",
   "NOT_EQUAL_TO",

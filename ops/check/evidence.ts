@@ -12,7 +12,7 @@
 import { checkOrder } from "./order";
 import { checkLimits, LimitResource } from "./limits";
 import { validatePolicy } from "./iam/validate";
-import { policiesInGraph } from "./iam/graph-policies";
+import { GraphResourceLike, policiesInGraph } from "./iam/graph-policies";
 import { callFindings, functionFacts, FunctionAwsCalls, simulateCalls } from "./iam/calls";
 import { awsCalls as kintone } from "../../functions/kintone-sync/aws-calls";
 import { awsCalls as saas } from "../../functions/saas-export/aws-calls";
@@ -25,13 +25,7 @@ import { awsCalls as athena } from "../../functions/athena-connector/aws-calls";
 export const DECLARATIONS: FunctionAwsCalls[] = [kintone, saas, dbWriter, pets, appflow, athena];
 
 /** The resource shape every evidence check reads (a graph.json resource). */
-export interface EvidenceResource {
-  urn: string;
-  type: string;
-  name: string;
-  id?: string;
-  inputs: Record<string, unknown>;
-  provider?: string | null;
+export interface EvidenceResource extends GraphResourceLike {
   dependencies?: string[];
 }
 

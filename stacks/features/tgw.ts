@@ -352,6 +352,17 @@ export function tgwOwnerSide(cfg: EnvConfig, provider: aws.Provider, vpc: FixedE
   const plan = cfg.tgw;
   if (!plan)
     return { transitGatewayId: pulumi.output(""), tgwShareArn: pulumi.output(""), tgwRouteTableId: pulumi.output("") };
+  // The egress VPC's attachment subnets, for a new TGW or an existing one.
+  const ownerSubnetIds = () =>
+    attachmentSubnets(
+      cfg,
+      provider,
+      OWNER_VPC,
+      vpc.vpcId,
+      vpcZones(vpc, cfg.networkAzs, provider, `${P}:network.availabilityZones`),
+      vpc.privateSubnetIds,
+      vpc,
+    );
   const existing = cfg.transitGateway.existing;
   if (existing) {
     // Account A attaches the egress VPC to the existing TGW (or adopts its attachment) and routes to the data VPC.
@@ -364,15 +375,7 @@ export function tgwOwnerSide(cfg: EnvConfig, provider: aws.Provider, vpc: FixedE
         vpcId: vpc.vpcId,
         cidrBlocks: [vpc.cidrBlock],
         vpcName: OWNER_VPC,
-        subnetIds: attachmentSubnets(
-          cfg,
-          provider,
-          OWNER_VPC,
-          vpc.vpcId,
-          vpcZones(vpc, cfg.networkAzs, provider, `${P}:network.availabilityZones`),
-          vpc.privateSubnetIds,
-          vpc,
-        ),
+        subnetIds: ownerSubnetIds(),
         routeTableIds: networkRouteTables(cfg, vpc),
         ownerCidrBlocks: plan.peers.flatMap((p) => p.cidrBlocks),
         ownerName: PEER_VPC,
@@ -401,15 +404,7 @@ export function tgwOwnerSide(cfg: EnvConfig, provider: aws.Provider, vpc: FixedE
       cidrBlocks: [vpc.cidrBlock],
       vpcName: OWNER_VPC,
       // The usual recipe attaches the private subnet: one per AZ, where the functions run (or dedicated ones).
-      subnetIds: attachmentSubnets(
-        cfg,
-        provider,
-        OWNER_VPC,
-        vpc.vpcId,
-        vpcZones(vpc, cfg.networkAzs, provider, `${P}:network.availabilityZones`),
-        vpc.privateSubnetIds,
-        vpc,
-      ),
+      subnetIds: ownerSubnetIds(),
       routeTableIds: networkRouteTables(cfg, vpc),
       peers: plan.peers.map(({ name, cidrBlocks }) => ({ name, cidrBlocks })),
       principals: (plan.principals ?? []).map((p) => p.value),
@@ -598,6 +593,13 @@ export function tgwAdmitPeer(
 ): void {
   if (!cfg.tgw) return;
   const dataWhere = cfg.roles.includes("data") ? "the data role" : `stack ${cfg.upstream.data}`;
+  const peerAttachmentId = () =>
+    required(
+      data.tgwAttachmentId,
+      "TGW attachment (tgwAttachmentId)",
+      dataWhere,
+      `enable ${P}:transitGateway there and deploy it first`,
+    );
   const existing = cfg.transitGateway.existing;
   if (existing) {
     const rtb = existing.routeTableIds[PEER_VPC];
@@ -606,12 +608,7 @@ export function tgwAdmitPeer(
         `${NAME}-${PEER_VPC}`,
         {
           transitGatewayRouteTableId: rtb,
-          transitGatewayAttachmentId: required(
-            data.tgwAttachmentId,
-            "TGW attachment (tgwAttachmentId)",
-            dataWhere,
-            `enable ${P}:transitGateway there and deploy it first`,
-          ),
+          transitGatewayAttachmentId: peerAttachmentId(),
         },
         { provider },
       );
@@ -655,12 +652,7 @@ export function tgwAdmitPeer(
         networkSource(cfg),
         `set ${P}:transitGateway.defaultRouteTableAssociation/Propagation to false there too and deploy it`,
       ),
-      transitGatewayAttachmentId: required(
-        data.tgwAttachmentId,
-        "TGW attachment (tgwAttachmentId)",
-        dataWhere,
-        `enable ${P}:transitGateway there and deploy it first`,
-      ),
+      transitGatewayAttachmentId: peerAttachmentId(),
     },
     { provider },
   );
