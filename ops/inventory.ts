@@ -10,10 +10,16 @@ import * as fs from "fs";
 import { z } from "zod";
 import { cidrContains, cidrsOverlap, tryParseCidr } from "../components/cidr";
 import { ConfigError, throwIfAny } from "../components/errors";
-import type { RecordedResource } from "./mocks";
 
 /** One graph.json record of an adopted resource (the fields synth records, plus `existing`). */
-export interface ExistingRecord extends Omit<RecordedResource, "custom" | "dependencies" | "allocated"> {
+export interface ExistingRecord {
+  urn: string;
+  id: string;
+  type: string;
+  name: string;
+  parent: string | null;
+  provider: string | null;
+  inputs: Record<string, unknown>;
   dependencies: string[];
   existing: true;
   /** Who built it when not the landing zone: "awsx" for an awsx.ec2.Vpc's children (ops/awsx-mock.ts). */
