@@ -17,11 +17,6 @@ import { Cidr, cidrOf, strings } from "../model/values";
 import { isPrivateApi, privateApiVerdict } from "./api-policy";
 import { rulePeers, rulePermits, sgAllows, sgRules } from "./security-groups";
 
-const METHOD = "aws:apigateway/method:Method";
-const INTEGRATION = "aws:apigateway/integration:Integration";
-const RESOURCE = "aws:apigateway/resource:Resource";
-const LAMBDA_PERMISSION_TYPE = "aws:lambda/permission:Permission";
-
 /** IAM-style glob (`*`) match, for a permission's SourceArn against a method ARN. */
 function globMatch(glob: string, s: string): boolean {
   const re = new RegExp(
@@ -36,10 +31,10 @@ function globMatch(glob: string, s: string): boolean {
 /** `/pets/{id}` for an API Gateway resource, walking parentId up to the root. */
 function resourcePath(m: GraphModel, id: unknown): string {
   const parts: string[] = [];
-  let cur = m.byId(id, RESOURCE);
+  let cur = m.byId(id, T.apiResource);
   for (let depth = 0; cur && depth < 50; depth++) {
     parts.unshift(String(cur.inputs.pathPart ?? ""));
-    cur = m.byId(cur.inputs.parentId, RESOURCE);
+    cur = m.byId(cur.inputs.parentId, T.apiResource);
   }
   return `/${parts.join("/")}`;
 }
@@ -211,7 +206,7 @@ export function privateApiPaths(m: GraphModel): FlowResult[] {
     const endpoints = m.all(T.endpoint).filter((e) => /\.execute-api$/.test(String(e.inputs.serviceName ?? "")));
     const regionAccount = /arn:aws:execute-api:([a-z0-9-]+):(\d{12}):/.exec(
       String(
-        m.all(LAMBDA_PERMISSION_TYPE).find((p) => String(p.inputs.sourceArn ?? "").includes(`:${api.id}/`))?.inputs
+        m.all(T.lambdaPermission).find((p) => String(p.inputs.sourceArn ?? "").includes(`:${api.id}/`))?.inputs
           .sourceArn ?? "",
       ),
     );
@@ -229,13 +224,13 @@ export function privateApiPaths(m: GraphModel): FlowResult[] {
     // Methods, integrations and permissions are the same for every caller: check them once.
     const backend: Hop[] = [];
     const targets = new Set<string>();
-    const methods = m.all(METHOD).filter((x) => x.inputs.restApi === api.id);
+    const methods = m.all(T.apiMethod).filter((x) => x.inputs.restApi === api.id);
     if (methods.length === 0) backend.push({ step: "methods", problem: `private API ${api.name} has no method` });
     for (const meth of methods) {
       const path = resourcePath(m, meth.inputs.resourceId);
       const verb = String(meth.inputs.httpMethod);
       const integ = m
-        .all(INTEGRATION)
+        .all(T.apiIntegration)
         .find(
           (i) =>
             i.inputs.restApi === api.id &&
@@ -260,7 +255,7 @@ export function privateApiPaths(m: GraphModel): FlowResult[] {
       targets.add(fn.name);
       const physical = typeof fn.inputs.name === "string" ? fn.inputs.name : mockAutoName(T.lambda, fn.name);
       const methodArn = `arn:aws:execute-api:${regionAccount?.[1] ?? "*"}:${regionAccount?.[2] ?? "*"}:${api.id}/stage/${verb === "ANY" ? "GET" : verb}${path.replace(/\{[^}]+\}/g, "x")}`;
-      const perm = m.all(LAMBDA_PERMISSION_TYPE).find((p) => {
+      const perm = m.all(T.lambdaPermission).find((p) => {
         const fnRef = String(p.inputs.function ?? "");
         const sameFn = fnRef === physical || fnRef === fn.id || fnRef.endsWith(`:function:${physical}`);
         return (
