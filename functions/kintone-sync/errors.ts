@@ -23,6 +23,7 @@
  *   `describeFailure` recognises. Should cybozu.com answer with a JSON 403 of some other code, the error names the
  *   status and code and still points at the allowlist.
  */
+import { KintoneTransportError } from "./stand-ins/http";
 
 /** A kintone request failure reduced to facts; it never holds request headers (the token travels in one). */
 export interface KintoneFailure {
@@ -73,9 +74,15 @@ const NETWORK_CODES = new Set([
   "UND_ERR_SOCKET",
 ]);
 
-/** Reduces whatever @kintone/rest-api-client (or axios underneath it) threw; undefined if it is not a request failure. */
+/**
+ * Reduces whatever @kintone/rest-api-client (or the HTTP layer underneath it: ./stand-ins/http.ts in the bundle,
+ * axios when the sources run unbundled) threw; undefined if it is not a request failure.
+ */
 export function describeFailure(err: unknown): KintoneFailure | undefined {
   if (!(err instanceof Error)) return undefined;
+  if (err instanceof KintoneTransportError) {
+    return { transport: "network", code: err.code, message: err.message, json: false };
+  }
   const e = err as Error & Record<string, unknown>;
   if (e.name === "KintoneRestAPIError" && typeof e.status === "number") {
     const headers = (e.headers ?? {}) as Record<string, unknown>;

@@ -20,6 +20,8 @@ import {
   fields as transformFields,
 } from "../../functions/kintone-sync/transform";
 import type { KintoneRecord, SyncSummary } from "../../functions/kintone-sync/types";
+import { stringify } from "../../functions/kintone-sync/stand-ins/query-string";
+import FormDataStandIn from "../../functions/kintone-sync/stand-ins/form-data";
 import { FakeKintone, LIMITS } from "../fakes/kintone-server";
 import { FakeSecretsManager } from "../fakes/secrets-manager";
 import { captureJsonLogs } from "../support/log-capture";
@@ -680,8 +682,26 @@ describe("kintoneSyncBundleOptions", () => {
     expect(kintoneSyncBundleOptions("./functions/kintone-sync/transform.ts").alias?.["kintone-sync-transform"]).toBe(
       DEFAULT_TRANSFORM_MODULE,
     );
-    // mime-db only serves multipart uploads, which the sync never makes: stubbed to keep the bundle small.
-    expect(JSON.parse(fs.readFileSync(kintoneSyncBundleOptions().alias!["mime-db"], "utf8"))).toEqual({});
+    // The client's axios, qs and form-data are replaced by the kit's stand-ins (see test/infra/bundle-modes.test.ts).
+    const alias = kintoneSyncBundleOptions().alias!;
+    for (const pkg of ["axios", "qs", "form-data"]) expect(fs.existsSync(alias[pkg])).toBe(true);
+  });
+
+  test("the query-string stand-in writes what qs writes for the client's GET parameters", () => {
+    const samples: Record<string, unknown>[] = [
+      { app: 7, query: 'name like "a b" and $id > 10 order by $id asc limit 500', totalCount: true },
+      { app: "7", fields: ["$id", "$revision", "名前", "a&b=c", "x[0]"], totalCount: false },
+      { app: 7, fields: [], query: "!'()*~-._ %+/?#", skipped: undefined, empty: null },
+      { app: 7, nested: { ids: [1, 2], when: new Date(Date.UTC(2024, 0, 5)) }, emoji: "😀" },
+    ];
+    // qs comes with @kintone/rest-api-client; the bundle no longer contains it.
+    const qsDir = path.dirname(require.resolve("@kintone/rest-api-client/package.json"));
+    const qs = require(require.resolve("qs", { paths: [qsDir] })) as { stringify(p: unknown): string };
+    for (const params of samples) expect(stringify(params)).toBe(qs.stringify(params));
+  });
+
+  test("the form-data stand-in refuses to build a multipart body", () => {
+    expect(() => new FormDataStandIn()).toThrow(/does not upload files/);
   });
 
   test("a transform file that does not exist is refused with the path it looked at", () => {
