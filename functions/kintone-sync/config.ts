@@ -2,10 +2,8 @@
  * The handler's configuration: environment variables only, validated once per cold start. Every problem is reported
  * in one error that names the variable and says what to put in it.
  */
-import * as z from "zod";
 import { SyncError } from "./errors";
 import type { LogLevel } from "../shared/log";
-import { integer, logLevel, required } from "../shared/env";
 import type { RetryPolicy } from "../shared/retry";
 
 export interface SyncConfig {
@@ -29,82 +27,66 @@ export interface SyncConfig {
 
 const KINTONE_HOSTS = [".cybozu.com", ".kintone.com", ".cybozu.cn"];
 
-const envSchema = z.object({
-  KINTONE_BASE_URL: required(
-    "KINTONE_BASE_URL",
-    "set it to your kintone domain, e.g. https://example.cybozu.com",
-  ).superRefine((v, ctx) => {
-    const problem = baseUrlProblem(v);
-    if (problem) ctx.addIssue({ code: "custom", message: `KINTONE_BASE_URL ${problem}; got "${v}"` });
-  }),
-  KINTONE_APP_ID: required(
+/** Reads and validates the environment; throws one `SyncError("config")` listing every problem. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): SyncConfig {
+  // Plain checks rather than a schema library: building schemas at import was a third of the bundle's cold init
+  // (README "Benchmarks"). Every variable is checked, in this order, so that one error lists every problem.
+  const problems: string[] = [];
+  const vars = new EnvReader(env, problems);
+  const baseUrl = vars.required("KINTONE_BASE_URL", "set it to your kintone domain, e.g. https://example.cybozu.com");
+  if (baseUrl !== undefined) {
+    const problem = baseUrlProblem(baseUrl);
+    if (problem) problems.push(`KINTONE_BASE_URL ${problem}; got "${baseUrl}"`);
+  }
+  const appId = vars.required(
     "KINTONE_APP_ID",
     "set it to the app's ID, the number in https://<sub>.cybozu.com/k/<ID>/",
-  ).refine((v) => /^[1-9]\d*$/.test(v), {
-    error: (iss) =>
-      `KINTONE_APP_ID must be the app's numeric ID (the number in https://<sub>.cybozu.com/k/<ID>/); got "${String(iss.input)}"`,
-  }),
-  KINTONE_GUEST_SPACE_ID: z
-    .string()
-    .trim()
-    .optional()
-    .refine((v) => v === undefined || v === "" || /^[1-9]\d*$/.test(v), {
-      error: (iss) =>
-        `KINTONE_GUEST_SPACE_ID must be the guest space's numeric ID, or unset for apps outside guest spaces; got "${String(iss.input)}"`,
-    }),
-  KINTONE_QUERY: z
-    .string()
-    .optional()
-    .superRefine((v, ctx) => {
-      const problem = v === undefined ? undefined : queryProblem(v);
-      if (problem) ctx.addIssue({ code: "custom", message: `KINTONE_QUERY ${problem}` });
-    }),
-  KINTONE_TOKEN_SECRET_ID: required(
+  );
+  if (appId !== undefined && !ID.test(appId)) {
+    problems.push(
+      `KINTONE_APP_ID must be the app's numeric ID (the number in https://<sub>.cybozu.com/k/<ID>/); got "${appId}"`,
+    );
+  }
+  const guestSpaceId = env.KINTONE_GUEST_SPACE_ID?.trim();
+  if (guestSpaceId && !ID.test(guestSpaceId)) {
+    problems.push(
+      `KINTONE_GUEST_SPACE_ID must be the guest space's numeric ID, or unset for apps outside guest spaces; got "${guestSpaceId}"`,
+    );
+  }
+  const query = env.KINTONE_QUERY;
+  const queryIssue = query === undefined ? undefined : queryProblem(query);
+  if (queryIssue) problems.push(`KINTONE_QUERY ${queryIssue}`);
+  const tokenSecretId = vars.required(
     "KINTONE_TOKEN_SECRET_ID",
     "set it to the name or ARN of the Secrets Manager secret whose SecretString is the app's API token",
-  ),
-  KINTONE_ALLOWLIST_HINT: required(
+  );
+  const allowlistHint = vars.required(
     "KINTONE_ALLOWLIST_HINT",
     'set it to where the egress IPs to allowlist are found, e.g. stack output "egressIps" of stack dev',
-  ),
-  KINTONE_CHECKPOINT_TABLE: required(
+  );
+  const checkpointTable = vars.required(
     "KINTONE_CHECKPOINT_TABLE",
     'set it to the name of the DynamoDB table (partition key "id", String) where a run stopped by its time budget leaves the position the next run resumes from',
-  ).refine((v) => /^[A-Za-z0-9_.-]{3,255}$/.test(v), {
-    error: (iss) =>
-      `KINTONE_CHECKPOINT_TABLE must be a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -); got "${String(iss.input)}"`,
-  }),
-  KINTONE_TRANSFORM_OPTIONS: z.string().optional(),
-  KINTONE_RETRY_MAX_ATTEMPTS: integer(
-    "KINTONE_RETRY_MAX_ATTEMPTS",
-    "attempts per request, the first included",
-    1,
-    10,
-    5,
-  ),
-  KINTONE_RETRY_BASE_MS: integer(
-    "KINTONE_RETRY_BASE_MS",
-    "backoff before the first retry, doubling after",
-    0,
-    60_000,
-    500,
-  ),
-  KINTONE_RETRY_MAX_MS: integer("KINTONE_RETRY_MAX_MS", "longest single backoff", 0, 300_000, 20_000),
-  KINTONE_TIMEOUT_MS: integer("KINTONE_TIMEOUT_MS", "socket timeout of one request", 1_000, 300_000, 30_000),
-  KINTONE_DEADLINE_MARGIN_MS: integer(
+  );
+  if (checkpointTable !== undefined && !/^[A-Za-z0-9_.-]{3,255}$/.test(checkpointTable)) {
+    problems.push(
+      `KINTONE_CHECKPOINT_TABLE must be a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -); got "${checkpointTable}"`,
+    );
+  }
+  const retry: RetryPolicy = {
+    maxAttempts: vars.integer("KINTONE_RETRY_MAX_ATTEMPTS", "attempts per request, the first included", 1, 10, 5),
+    baseMs: vars.integer("KINTONE_RETRY_BASE_MS", "backoff before the first retry, doubling after", 0, 60_000, 500),
+    maxMs: vars.integer("KINTONE_RETRY_MAX_MS", "longest single backoff", 0, 300_000, 20_000),
+  };
+  const timeoutMs = vars.integer("KINTONE_TIMEOUT_MS", "socket timeout of one request", 1_000, 300_000, 30_000);
+  const deadlineMarginMs = vars.integer(
     "KINTONE_DEADLINE_MARGIN_MS",
     "time kept in reserve before the Lambda timeout",
     0,
     600_000,
     30_000,
-  ),
-  LOG_LEVEL: logLevel,
-});
-
-/** Reads and validates the environment; throws one `SyncError("config")` listing every problem. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): SyncConfig {
-  const parsed = envSchema.safeParse(env);
-  const problems = parsed.success ? [] : parsed.error.issues.map((i) => i.message);
+  );
+  const logLevel = vars.logLevel();
   let transformOptions: unknown;
   const rawOptions = env.KINTONE_TRANSFORM_OPTIONS;
   if (rawOptions !== undefined && rawOptions.trim() !== "") {
@@ -114,26 +96,70 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SyncConfig {
       problems.push(`KINTONE_TRANSFORM_OPTIONS is not valid JSON (${(e as Error).message})`);
     }
   }
-  if (!parsed.success || problems.length > 0) throw configError(problems);
-  const v = parsed.data;
+  if (problems.length > 0) throw configError(problems);
   return {
-    baseUrl: new URL(v.KINTONE_BASE_URL).origin,
-    appId: Number(v.KINTONE_APP_ID),
-    guestSpaceId: v.KINTONE_GUEST_SPACE_ID ? Number(v.KINTONE_GUEST_SPACE_ID) : undefined,
-    condition: (v.KINTONE_QUERY ?? "").trim(),
-    tokenSecretId: v.KINTONE_TOKEN_SECRET_ID,
-    allowlistHint: v.KINTONE_ALLOWLIST_HINT,
-    checkpointTable: v.KINTONE_CHECKPOINT_TABLE,
+    baseUrl: new URL(baseUrl!).origin,
+    appId: Number(appId),
+    guestSpaceId: guestSpaceId ? Number(guestSpaceId) : undefined,
+    condition: (query ?? "").trim(),
+    tokenSecretId: tokenSecretId!,
+    allowlistHint: allowlistHint!,
+    checkpointTable: checkpointTable!,
     transformOptions,
-    retry: {
-      maxAttempts: v.KINTONE_RETRY_MAX_ATTEMPTS,
-      baseMs: v.KINTONE_RETRY_BASE_MS,
-      maxMs: v.KINTONE_RETRY_MAX_MS,
-    },
-    timeoutMs: v.KINTONE_TIMEOUT_MS,
-    deadlineMarginMs: v.KINTONE_DEADLINE_MARGIN_MS,
-    logLevel: v.LOG_LEVEL,
+    retry,
+    timeoutMs,
+    deadlineMarginMs,
+    logLevel,
   };
+}
+
+const ID = /^[1-9]\d*$/;
+
+/** Environment variables read with the kit's messages: each names the variable and what to put in it. */
+class EnvReader {
+  constructor(
+    private readonly env: NodeJS.ProcessEnv,
+    private readonly problems: string[],
+  ) {}
+
+  /** A required variable, trimmed; undefined when unset (an empty value is reported but still checked further). */
+  required(name: string, what: string): string | undefined {
+    const v: unknown = this.env[name];
+    if (v === undefined) {
+      this.problems.push(`${name} is not set: ${what}`);
+      return undefined;
+    }
+    if (typeof v !== "string") {
+      this.problems.push(`${name} must be a string`);
+      return undefined;
+    }
+    const s = v.trim();
+    if (s === "") this.problems.push(`${name} is empty: ${what}`);
+    return s;
+  }
+
+  /** An optional integer in [min, max]; `dflt` when unset or empty. */
+  integer(name: string, what: string, min: number, max: number, dflt: number): number {
+    const v = this.env[name]?.trim();
+    if (v === undefined || v === "") return dflt;
+    const n = Number(v);
+    if (!/^\d+$/.test(v) || n < min || n > max) {
+      this.problems.push(`${name} must be an integer from ${min} to ${max} (${what}); got "${v}"`);
+      return dflt;
+    }
+    return n;
+  }
+
+  /** LOG_LEVEL: debug, info (default), warn or error. */
+  logLevel(): LogLevel {
+    const v = this.env.LOG_LEVEL;
+    const level = (v ?? "info").trim().toLowerCase() || "info";
+    if (!["debug", "info", "warn", "error"].includes(level)) {
+      this.problems.push(`LOG_LEVEL must be one of debug, info, warn, error; got "${v}"`);
+      return "info";
+    }
+    return level as LogLevel;
+  }
 }
 
 export function configError(problems: string[]): SyncError {

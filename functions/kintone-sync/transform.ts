@@ -16,102 +16,251 @@
  * fields are left alone) and leave empty values empty. Replace this module with your own through
  * `kintoneSyncBundleOptions("<your file>")`; see `TransformModule` in ./types.
  */
-import * as z from "zod";
 import type { KintoneRecord, RecordUpdate } from "./types";
 
-const fieldCode = z.string().trim().min(1, { error: "a field code cannot be empty" });
-const fieldCodes = z.array(fieldCode).min(1, { error: "list at least one field code" });
+/** The rules (one per `op`); text rules take `fields`, a non-empty list of field codes. */
+export type TransformRule =
+  /**
+   * trim: removes leading and trailing whitespace (including the ideographic space U+3000).
+   * collapseWhitespace: trims, then turns every run of whitespace (tabs, newlines, U+3000 included) into one space.
+   * halfWidth: Unicode NFKC: full-width letters, digits and symbols become ASCII; half-width katakana full-width.
+   * normalizeDate: rewrites a date as kintone's YYYY-MM-DD. Accepts 2024/1/5, 2024.01.05, 2024-1-5, 20240105 and
+   * 2024年1月5日 (full-width digits too); values that are not a valid calendar date are left alone.
+   */
+  | { op: "trim" | "collapseWhitespace" | "upperCase" | "lowerCase" | "halfWidth" | "normalizeDate"; fields: string[] }
+  /** Left-pads an all-digit value with zeros to `length` digits ("42" -> "00000042"); other values are left alone. */
+  | { op: "zeroPad"; fields: string[]; length: number }
+  /** Copies `from`'s value into `to` (both must be of compatible types); with onlyIfEmpty, only into an empty `to`. */
+  | { op: "copy"; from: string; to: string; onlyIfEmpty: boolean }
+  /** Sets `field` to `value` (a string, or a list for check boxes / multi-choice); with onlyIfEmpty, only when empty. */
+  | { op: "setConstant"; field: string; value: string | string[]; onlyIfEmpty: boolean }
+  /** Joins the text of `from` fields into `to`, with `separator` (default " "), skipping empty parts. */
+  | { op: "concat"; from: string[]; to: string; separator: string }
+  /**
+   * "digits": keeps only the digits (and a leading +): "03-1234-5678" -> "0312345678".
+   * "e164": "+<countryCode><number>": a leading trunk 0 is dropped, "00" becomes "+": "03-1234-5678" -> "+81312345678".
+   * Values with letters (e.g. "ext. 12") are left alone.
+   */
+  | { op: "normalizePhone"; fields: string[]; format: "digits" | "e164"; countryCode?: string };
 
-/** One rule per `op`. */
-const rule = z.discriminatedUnion(
-  "op",
-  [
-    /** Removes leading and trailing whitespace (including the ideographic space U+3000). */
-    z.object({ op: z.literal("trim"), fields: fieldCodes }).strict(),
-    /** Trims, then turns every run of whitespace (tabs, newlines, U+3000 included) into one ASCII space. */
-    z.object({ op: z.literal("collapseWhitespace"), fields: fieldCodes }).strict(),
-    z.object({ op: z.literal("upperCase"), fields: fieldCodes }).strict(),
-    z.object({ op: z.literal("lowerCase"), fields: fieldCodes }).strict(),
-    /** Unicode NFKC: full-width letters, digits and symbols become ASCII; half-width katakana become full-width. */
-    z.object({ op: z.literal("halfWidth"), fields: fieldCodes }).strict(),
-    /** Left-pads an all-digit value with zeros to `length` digits ("42" -> "00000042"); other values are left alone. */
-    z.object({ op: z.literal("zeroPad"), fields: fieldCodes, length: z.number().int().min(1).max(30) }).strict(),
-    /** Copies `from`'s value into `to` (both must be of compatible types); with onlyIfEmpty, only into an empty `to`. */
-    z
-      .object({ op: z.literal("copy"), from: fieldCode, to: fieldCode, onlyIfEmpty: z.boolean().default(false) })
-      .strict(),
-    /** Sets `field` to `value` (a string, or a list for check boxes / multi-choice); with onlyIfEmpty, only when empty. */
-    z
-      .object({
-        op: z.literal("setConstant"),
-        field: fieldCode,
-        value: z.union([z.string(), z.array(z.string())]),
-        onlyIfEmpty: z.boolean().default(false),
-      })
-      .strict(),
-    /** Joins the text of `from` fields into `to`, with `separator` (default " "), skipping empty parts. */
-    z
-      .object({
-        op: z.literal("concat"),
-        from: z.array(fieldCode).min(2, { error: "concat needs at least two source fields" }),
-        to: fieldCode,
-        separator: z.string().default(" "),
-      })
-      .strict(),
-    /**
-     * Rewrites a date as kintone's YYYY-MM-DD. Accepts 2024/1/5, 2024.01.05, 2024-1-5, 20240105 and 2024年1月5日
-     * (full-width digits too); values that are not a valid calendar date are left alone.
-     */
-    z.object({ op: z.literal("normalizeDate"), fields: fieldCodes }).strict(),
-    /**
-     * "digits": keeps only the digits (and a leading +): "03-1234-5678" -> "0312345678".
-     * "e164": "+<countryCode><number>": a leading trunk 0 is dropped, "00" becomes "+": "03-1234-5678" -> "+81312345678".
-     * Values with letters (e.g. "ext. 12") are left alone.
-     */
-    z
-      .object({
-        op: z.literal("normalizePhone"),
-        fields: fieldCodes,
-        format: z.enum(["digits", "e164"]),
-        countryCode: z
-          .string()
-          .regex(/^[1-9]\d{0,2}$/, { error: 'countryCode is the calling code without +, e.g. "81"' })
-          .optional(),
-      })
-      .strict()
-      .refine((r) => r.format !== "e164" || r.countryCode !== undefined, {
-        error: 'format "e164" needs countryCode, e.g. "81"',
-      }),
-  ],
-  {
-    error: (iss) =>
-      iss.code === "invalid_union"
-        ? "unknown op: use one of trim, collapseWhitespace, upperCase, lowerCase, halfWidth, zeroPad, copy, setConstant, concat, normalizeDate, normalizePhone"
-        : undefined,
-  },
-);
-
-export const transformOptionsSchema = z
-  .object({ rules: z.array(rule).min(1, { error: "give at least one rule" }) })
-  .strict();
-
-export type TransformRule = z.infer<typeof rule>;
-export type TransformOptions = z.infer<typeof transformOptionsSchema>;
+export interface TransformOptions {
+  rules: TransformRule[];
+}
 
 const EXAMPLE = `{"rules":[{"op":"trim","fields":["name"]}]}`;
 
+/**
+ * Validates KINTONE_TRANSFORM_OPTIONS (already JSON-parsed) and returns them with field codes trimmed and defaults
+ * filled in. Every problem is reported at once, each with its path ("rules.2.length: …"). Plain checks rather than a
+ * schema library: building schemas at import was a third of the bundle's cold init (README "Benchmarks"); the
+ * messages are the ones the kit's zod schemas gave, which test/handlers/kintone-sync.test.ts pins.
+ */
 export function parseOptions(raw: unknown): TransformOptions {
   if (raw === undefined) {
     throw new Error(`the default transform needs rules; set it to JSON such as ${EXAMPLE}`);
   }
-  const parsed = transformOptionsSchema.safeParse(raw);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map(
-      (i) => `${i.path.length ? i.path.join(".") : "(top level)"}: ${i.message}`,
-    );
+  const issues: Issue[] = [];
+  const parsed = readOptions(raw, issues);
+  if (issues.length > 0) {
+    const problems = issues.map((i) => `${i.path.length ? i.path.join(".") : "(top level)"}: ${i.message}`);
     throw new Error(`${problems.join("; ")} (expected JSON such as ${EXAMPLE})`);
   }
-  return parsed.data;
+  return parsed as TransformOptions;
+}
+
+interface Issue {
+  path: (string | number)[];
+  message: string;
+  /** A wrong type: the rule-level check (e164 needs countryCode) is skipped after one. */
+  type?: boolean;
+}
+
+const OPS = [
+  "trim",
+  "collapseWhitespace",
+  "upperCase",
+  "lowerCase",
+  "halfWidth",
+  "zeroPad",
+  "copy",
+  "setConstant",
+  "concat",
+  "normalizeDate",
+  "normalizePhone",
+] as const;
+
+/** A reader checks one value at `path`, records its problems and returns the value to keep. */
+type Reader = (v: unknown, path: (string | number)[], issues: Issue[]) => unknown;
+
+function typeName(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "array";
+  if (typeof v === "number" && !Number.isFinite(v)) return Number.isNaN(v) ? "NaN" : "Infinity";
+  return typeof v;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function wrongType(expected: string, v: unknown, path: (string | number)[], issues: Issue[]): void {
+  issues.push({ path, message: `Invalid input: expected ${expected}, received ${typeName(v)}`, type: true });
+}
+
+/** Minimum-length checks apply to whatever has a length, even a value of the wrong type (zod's `when`). */
+function tooShort(v: unknown, min: number): boolean {
+  const length = (v as { length?: unknown } | null | undefined)?.length;
+  return typeof length === "number" && length < min;
+}
+
+const text: Reader = (v, path, issues) => {
+  if (typeof v !== "string") wrongType("string", v, path, issues);
+  return v;
+};
+
+const fieldCode: Reader = (v, path, issues) => {
+  const s = typeof v === "string" ? v.trim() : v;
+  if (typeof v !== "string") wrongType("string", v, path, issues);
+  if (tooShort(s, 1)) issues.push({ path, message: "a field code cannot be empty" });
+  return s;
+};
+
+const listOf =
+  (item: Reader, min: number, tooFew: string): Reader =>
+  (v, path, issues) => {
+    let out = v;
+    if (Array.isArray(v)) out = v.map((x, i) => item(x, [...path, i], issues));
+    else wrongType("array", v, path, issues);
+    if (tooShort(v, min)) issues.push({ path, message: tooFew });
+    return out;
+  };
+
+const fieldCodes = listOf(fieldCode, 1, "list at least one field code");
+
+const flag: Reader = (v, path, issues) => {
+  if (v === undefined) return false;
+  if (typeof v !== "boolean") wrongType("boolean", v, path, issues);
+  return v;
+};
+
+const padLength: Reader = (v, path, issues) => {
+  if (typeof v !== "number" || !Number.isFinite(v)) {
+    wrongType("number", v, path, issues);
+    return v;
+  }
+  if (!Number.isInteger(v)) {
+    wrongType("int", v, path, issues);
+    return v;
+  }
+  if (v > Number.MAX_SAFE_INTEGER)
+    issues.push({ path, message: `Too big: expected int to be <=${Number.MAX_SAFE_INTEGER}` });
+  if (v < 1) issues.push({ path, message: "Too small: expected number to be >=1" });
+  if (v > 30) issues.push({ path, message: "Too big: expected number to be <=30" });
+  return v;
+};
+
+const constant: Reader = (v, path, issues) => {
+  if (typeof v !== "string" && !(Array.isArray(v) && v.every((x) => typeof x === "string")))
+    issues.push({ path, message: "Invalid input", type: true });
+  return v;
+};
+
+const separator: Reader = (v, path, issues) => (v === undefined ? " " : text(v, path, issues));
+
+const phoneFormat: Reader = (v, path, issues) => {
+  if (v !== "digits" && v !== "e164")
+    issues.push({ path, message: 'Invalid option: expected one of "digits"|"e164"', type: true });
+  return v;
+};
+
+const countryCode: Reader = (v, path, issues) => {
+  if (typeof v !== "string") wrongType("string", v, path, issues);
+  else if (!/^[1-9]\d{0,2}$/.test(v))
+    issues.push({ path, message: 'countryCode is the calling code without +, e.g. "81"' });
+  return v;
+};
+
+/** Each op's keys in order, with their readers; keys marked optional are left out when absent. */
+const TEXT_RULE: [string, Reader][] = [["fields", fieldCodes]];
+const RULES: Record<(typeof OPS)[number], [key: string, read: Reader, optional?: true][]> = {
+  trim: TEXT_RULE,
+  collapseWhitespace: TEXT_RULE,
+  upperCase: TEXT_RULE,
+  lowerCase: TEXT_RULE,
+  halfWidth: TEXT_RULE,
+  normalizeDate: TEXT_RULE,
+  zeroPad: [
+    ["fields", fieldCodes],
+    ["length", padLength],
+  ],
+  copy: [
+    ["from", fieldCode],
+    ["to", fieldCode],
+    ["onlyIfEmpty", flag],
+  ],
+  setConstant: [
+    ["field", fieldCode],
+    ["value", constant],
+    ["onlyIfEmpty", flag],
+  ],
+  concat: [
+    ["from", listOf(fieldCode, 2, "concat needs at least two source fields")],
+    ["to", fieldCode],
+    ["separator", separator],
+  ],
+  normalizePhone: [
+    ["fields", fieldCodes],
+    ["format", phoneFormat],
+    ["countryCode", countryCode, true],
+  ],
+};
+
+/** Reads an object with exactly the given keys (unknown keys are a problem); returns it with the keys' values. */
+function readObject(
+  v: Record<string, unknown>,
+  keys: [key: string, read: Reader, optional?: true][],
+  path: (string | number)[],
+  issues: Issue[],
+  out: Record<string, unknown>,
+  alsoKnown: string[] = [],
+): Record<string, unknown> {
+  for (const [key, read, optional] of keys) {
+    if (optional && v[key] === undefined) continue;
+    out[key] = read(v[key], [...path, key], issues);
+  }
+  const unknown = Object.keys(v).filter((k) => !keys.some(([key]) => key === k) && !alsoKnown.includes(k));
+  if (unknown.length > 0) {
+    const names = unknown.map((k) => JSON.stringify(k)).join(", ");
+    issues.push({ path, message: `Unrecognized key${unknown.length > 1 ? "s" : ""}: ${names}` });
+  }
+  return out;
+}
+
+const readRule: Reader = (v, path, issues) => {
+  if (!isObject(v)) {
+    wrongType("object", v, path, issues);
+    return v;
+  }
+  const op = v.op;
+  if (typeof op !== "string" || !(OPS as readonly string[]).includes(op)) {
+    issues.push({ path: [...path, "op"], message: `unknown op: use one of ${OPS.join(", ")}`, type: true });
+    return v;
+  }
+  const before = issues.length;
+  const rule = readObject(v, RULES[op as (typeof OPS)[number]], path, issues, { op }, ["op"]);
+  if (op === "normalizePhone" && !issues.slice(before).some((i) => i.type)) {
+    if (rule.format === "e164" && rule.countryCode === undefined)
+      issues.push({ path, message: 'format "e164" needs countryCode, e.g. "81"' });
+  }
+  return rule;
+};
+
+function readOptions(raw: unknown, issues: Issue[]): unknown {
+  if (!isObject(raw)) {
+    wrongType("object", raw, [], issues);
+    return raw;
+  }
+  return readObject(raw, [["rules", listOf(readRule, 1, "give at least one rule")]], [], issues, {});
 }
 
 /** Every field a rule reads or writes: the only fields the sync fetches. */

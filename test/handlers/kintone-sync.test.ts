@@ -20,6 +20,7 @@ import {
   fields as transformFields,
 } from "../../functions/kintone-sync/transform";
 import type { KintoneRecord, SyncSummary } from "../../functions/kintone-sync/types";
+import { loadConfig } from "../../functions/kintone-sync/config";
 import { stringify } from "../../functions/kintone-sync/stand-ins/query-string";
 import FormDataStandIn from "../../functions/kintone-sync/stand-ins/form-data";
 import { FakeKintone, LIMITS } from "../fakes/kintone-server";
@@ -790,6 +791,152 @@ describe("default transform rules (sources)", () => {
     expect(normalizePhone("ext. 12", "digits")).toBe("ext. 12");
     expect(normalizePhone("+81 3 1234 5678", "e164", "81")).toBe("+81312345678");
     expect(normalizePhone("0081312345678", "e164", "81")).toBe("+81312345678");
+  });
+
+  // The messages the options and the environment were checked with when they were zod schemas, word for word.
+  const UNKNOWN_OP =
+    "unknown op: use one of trim, collapseWhitespace, upperCase, lowerCase, halfWidth, zeroPad, copy, setConstant, concat, normalizeDate, normalizePhone";
+  test.each<[unknown, string]>([
+    [null, "(top level): Invalid input: expected object, received null"],
+    [[], "(top level): Invalid input: expected object, received array"],
+    [{}, "rules: Invalid input: expected array, received undefined"],
+    [{ rules: [], extra: 1 }, 'rules: give at least one rule; (top level): Unrecognized key: "extra"'],
+    [{ rules: [1] }, "rules.0: Invalid input: expected object, received number"],
+    [{ rules: [{ op: 5 }] }, `rules.0.op: ${UNKNOWN_OP}`],
+    [
+      { rules: [{ op: "trim", fields: ["a", 3, " "] }] },
+      "rules.0.fields.1: Invalid input: expected string, received number; rules.0.fields.2: a field code cannot be empty",
+    ],
+    [{ rules: [{ op: "trim", fields: ["a"], x: 1, y: 2 }] }, 'rules.0: Unrecognized keys: "x", "y"'],
+    [
+      { rules: [{ op: "zeroPad", fields: ["a"], length: 1.5 }] },
+      "rules.0.length: Invalid input: expected int, received number",
+    ],
+    [{ rules: [{ op: "zeroPad", fields: ["a"], length: 0 }] }, "rules.0.length: Too small: expected number to be >=1"],
+    [{ rules: [{ op: "zeroPad", fields: ["a"], length: 31 }] }, "rules.0.length: Too big: expected number to be <=30"],
+    [
+      { rules: [{ op: "copy", from: "a", to: "", onlyIfEmpty: "yes" }] },
+      "rules.0.to: a field code cannot be empty; rules.0.onlyIfEmpty: Invalid input: expected boolean, received string",
+    ],
+    [{ rules: [{ op: "setConstant", field: "a", value: ["x", 1] }] }, "rules.0.value: Invalid input"],
+    [
+      { rules: [{ op: "concat", from: [3], to: "b" }] },
+      "rules.0.from.0: Invalid input: expected string, received number; rules.0.from: concat needs at least two source fields",
+    ],
+    [
+      { rules: [{ op: "normalizePhone", fields: ["a"], extra: 1 }] },
+      'rules.0.format: Invalid option: expected one of "digits"|"e164"; rules.0: Unrecognized key: "extra"',
+    ],
+    [
+      { rules: [{ op: "normalizePhone", fields: [], format: "e164" }] },
+      'rules.0.fields: list at least one field code; rules.0: format "e164" needs countryCode, e.g. "81"',
+    ],
+    [
+      { rules: [{ op: "normalizePhone", fields: [3], format: "e164" }] },
+      "rules.0.fields.0: Invalid input: expected string, received number",
+    ],
+    [
+      { rules: [{ op: "normalizePhone", fields: ["a"], format: "e164", countryCode: "+81" }] },
+      'rules.0.countryCode: countryCode is the calling code without +, e.g. "81"',
+    ],
+    [
+      { rules: [{ op: "trim", fields: [] }, { op: "nope" }, { op: "copy", from: "a" }] },
+      `rules.0.fields: list at least one field code; rules.1.op: ${UNKNOWN_OP}; rules.2.to: Invalid input: expected string, received undefined`,
+    ],
+  ])("options %j are refused with: %s", (raw, message) => {
+    expect(() => parseOptions(raw)).toThrow(
+      `${message} (expected JSON such as {"rules":[{"op":"trim","fields":["name"]}]})`,
+    );
+  });
+
+  test("options come back with field codes trimmed and defaults filled in", () => {
+    const raw = {
+      rules: [
+        { op: "trim", fields: [" a "] },
+        { op: "copy", from: "a", to: " b" },
+        { op: "concat", from: ["a", "b"], to: "c" },
+        { op: "setConstant", field: "x", value: ["1"] },
+        { op: "normalizePhone", fields: ["p"], format: "digits", countryCode: "81" },
+      ],
+    };
+    expect(parseOptions(raw)).toEqual({
+      rules: [
+        { op: "trim", fields: ["a"] },
+        { op: "copy", from: "a", to: "b", onlyIfEmpty: false },
+        { op: "concat", from: ["a", "b"], to: "c", separator: " " },
+        { op: "setConstant", field: "x", value: ["1"], onlyIfEmpty: false },
+        { op: "normalizePhone", fields: ["p"], format: "digits", countryCode: "81" },
+      ],
+    });
+  });
+
+  const ENV = {
+    KINTONE_BASE_URL: " https://x.cybozu.com ",
+    KINTONE_APP_ID: " 7 ",
+    KINTONE_TOKEN_SECRET_ID: " s ",
+    KINTONE_ALLOWLIST_HINT: "h",
+    KINTONE_CHECKPOINT_TABLE: "tbl",
+  };
+  test("the environment is read trimmed, with defaults", () => {
+    expect(
+      loadConfig({ ...ENV, KINTONE_GUEST_SPACE_ID: " 3 ", KINTONE_QUERY: "  x = 1 ", LOG_LEVEL: " WARN " }),
+    ).toEqual({
+      baseUrl: "https://x.cybozu.com",
+      appId: 7,
+      guestSpaceId: 3,
+      condition: "x = 1",
+      tokenSecretId: "s",
+      allowlistHint: "h",
+      checkpointTable: "tbl",
+      transformOptions: undefined,
+      retry: { maxAttempts: 5, baseMs: 500, maxMs: 20000 },
+      timeoutMs: 30000,
+      deadlineMarginMs: 30000,
+      logLevel: "warn",
+    });
+  });
+
+  test.each<[Record<string, string | undefined>, string]>([
+    [
+      { KINTONE_BASE_URL: " " },
+      'KINTONE_BASE_URL is empty: set it to your kintone domain, e.g. https://example.cybozu.com; KINTONE_BASE_URL is not a URL: set it to your kintone domain, e.g. https://example.cybozu.com; got ""',
+    ],
+    [
+      { KINTONE_APP_ID: "07" },
+      'KINTONE_APP_ID must be the app\'s numeric ID (the number in https://<sub>.cybozu.com/k/<ID>/); got "07"',
+    ],
+    [
+      { KINTONE_GUEST_SPACE_ID: "x" },
+      'KINTONE_GUEST_SPACE_ID must be the guest space\'s numeric ID, or unset for apps outside guest spaces; got "x"',
+    ],
+    [{ KINTONE_QUERY: ' a = "x' }, "KINTONE_QUERY has an unterminated string literal"],
+    [
+      { KINTONE_CHECKPOINT_TABLE: "ab" },
+      'KINTONE_CHECKPOINT_TABLE must be a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -); got "ab"',
+    ],
+    [
+      { KINTONE_RETRY_MAX_ATTEMPTS: "3.0" },
+      'KINTONE_RETRY_MAX_ATTEMPTS must be an integer from 1 to 10 (attempts per request, the first included); got "3.0"',
+    ],
+    [
+      {
+        KINTONE_APP_ID: undefined,
+        KINTONE_BASE_URL: undefined,
+        KINTONE_TIMEOUT_MS: "5",
+        LOG_LEVEL: "x",
+        KINTONE_TRANSFORM_OPTIONS: "{",
+      },
+      "KINTONE_BASE_URL is not set: set it to your kintone domain, e.g. https://example.cybozu.com; " +
+        "KINTONE_APP_ID is not set: set it to the app's ID, the number in https://<sub>.cybozu.com/k/<ID>/; " +
+        'KINTONE_TIMEOUT_MS must be an integer from 1000 to 300000 (socket timeout of one request); got "5"; ' +
+        'LOG_LEVEL must be one of debug, info, warn, error; got "x"; ' +
+        // JSON.parse's own words follow (they differ between Node versions).
+        "KINTONE_TRANSFORM_OPTIONS is not valid JSON (",
+    ],
+  ])("the environment %j is refused with one error listing every problem", (change, message) => {
+    const env: Record<string, string | undefined> = { ...ENV, ...change };
+    for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
+    expect(() => loadConfig(env)).toThrow(`kintone-sync is misconfigured: ${message}`);
   });
 
   test("options are validated with messages that say what to change", () => {
