@@ -1,9 +1,10 @@
 /**
  * What goes into each function bundle (components/bundle.ts): one database access path per deployed bundle, one
- * region's RDS CA certificates on the pg path, kintone-sync's axios without the fetch probe, and every bundle under
- * 400 KB. Cold-start times themselves are measured in bench/bundles.bench.ts, never asserted here.
+ * region's RDS CA certificates on the pg path, kintone-sync without axios, qs, form-data or zod (and so without Node's
+ * fetch implementation), and every bundle under 400 KB. Cold-start times themselves are measured in bench/bundles.bench.ts, never asserted here.
  */
 import { spawnSync } from "child_process";
+import * as esbuild from "esbuild";
 import * as fs from "fs";
 import * as path from "path";
 import { BundleOptions, bundleFunction, REPO_ROOT, writeBundle } from "../../components/bundle";
@@ -91,7 +92,34 @@ describe("every bundle as deployed", () => {
     expect(bundleFunction(name, opts).bytes).toBeLessThanOrEqual(400 * 1024);
   });
 
-  test("kintone-sync loads without Node's fetch implementation (axios's fetch probe is not in the bundle)", () => {
+  test("kintone-sync carries none of axios, qs, form-data or zod: the client runs on the kit's stand-ins", () => {
+    // A string each package's minified code keeps, shown present where the package is bundled.
+    const markers: Record<string, string> = {
+      axios: "follow-redirects",
+      qs: "RFC3986",
+      "form-data": "multipart/form-data",
+      zod: "$ZodType",
+    };
+    const { axios: _a, qs: _q, "form-data": _f, ...withoutStandIns } = kintoneSyncBundleOptions().alias!;
+    const plain = bundleFunction("kintone-sync", { alias: withoutStandIns }).code;
+    const zod = esbuild.buildSync({
+      stdin: {
+        contents: 'const z = require("zod"); module.exports = z.object({ a: z.string() });',
+        resolveDir: REPO_ROOT,
+      },
+      bundle: true,
+      write: false,
+      platform: "node",
+      minify: true,
+    }).outputFiles[0].text;
+    const code = bundleFunction("kintone-sync", kintoneSyncBundleOptions()).code;
+    for (const [pkg, marker] of Object.entries(markers)) {
+      expect([pkg, (pkg === "zod" ? zod : plain).includes(marker)]).toEqual([pkg, true]);
+      expect([pkg, code.includes(marker)]).toEqual([pkg, false]);
+    }
+  });
+
+  test("kintone-sync loads without Node's fetch implementation", () => {
     const code = bundleFunction("kintone-sync", kintoneSyncBundleOptions()).code;
     expect(code.includes("duplex")).toBe(false);
     // The bundle beside an empty stand-in for the SDK client, on the runtime's Node: which internals did loading it pull in?
@@ -106,7 +134,7 @@ describe("every bundle as deployed", () => {
     const loaded = probe(`require(${JSON.stringify(file)}); console.log(process.moduleLoadList.join("\\n"))`);
     expect(loaded.status).toBe(0);
     const modules = loaded.stdout.split("\n");
-    expect(modules).toContain("NativeModule https"); // it did load axios's http adapter
+    expect(modules).toContain("NativeModule https"); // it did load the HTTP stand-in
     expect(modules).not.toContain("NativeModule internal/deps/undici/undici");
     // The check can see undici when something loads it.
     expect(probe(`globalThis.Request; console.log(process.moduleLoadList.join("\\n"))`).stdout.split("\n")).toContain(
