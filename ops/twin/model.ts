@@ -315,6 +315,31 @@ const bool = (v: unknown, dflt: boolean): boolean =>
 const strs = (v: unknown): string[] =>
   v === undefined || v === null ? [] : Array.isArray(v) ? v.map(String) : [String(v)];
 
+/** Where a security-group rule keeps its fields, in each provider shape (the ports are fromPort/toPort in all). */
+interface RuleFields {
+  proto: string;
+  cidrs: string;
+  groups: string;
+  prefixLists: string;
+  /** Absent: the shape has no self rule. */
+  self?: string;
+}
+/** SecurityGroup's inline ingress/egress blocks. */
+const INLINE_RULE: RuleFields = {
+  proto: "protocol",
+  cidrs: "cidrBlocks",
+  groups: "securityGroups",
+  prefixLists: "prefixListIds",
+  self: "self",
+};
+const RULE_FIELDS = {
+  inline: INLINE_RULE,
+  /** ec2.SecurityGroupRule (its `type` says the direction): the inline names but for the group reference. */
+  sgRule: { ...INLINE_RULE, groups: "sourceSecurityGroupId" },
+  /** vpc.SecurityGroupIngressRule / SecurityGroupEgressRule: one peer each, no self rule. */
+  vpcRule: { proto: "ipProtocol", cidrs: "cidrIpv4", groups: "referencedSecurityGroupId", prefixLists: "prefixListId" },
+} satisfies Record<string, RuleFields>;
+
 function parseProto(v: unknown): Proto {
   const s = String(v ?? "-1").toLowerCase();
   if (s === "-1" || s === "all") return "all";
@@ -526,60 +551,31 @@ export function buildModel(graph: GraphFile, graphDir: string): TwinModel {
     for (const c of v?.cidrs ?? []) t.routes.push({ dest: c, target: { kind: "local" } });
   }
 
-  // Security groups and rules, in every provider shape.
+  // Security groups and rules, in every provider shape (RULE_FIELDS says where each keeps a rule's fields).
   const sgs = new Map<string, { name: string; rules: SgRuleM[] }>();
   for (const r of all(T.sg)) sgs.set(r.id, { name: r.name, rules: [] });
-  const addRule = (sgId: string, rule: SgRuleM) => sgs.get(sgId)?.rules.push(rule);
-  for (const r of all(T.sg)) {
-    for (const dir of ["ingress", "egress"] as const) {
-      for (const s of (r.inputs[dir] ?? []) as any[]) {
-        addRule(r.id, {
-          name: `${r.name} inline ${dir}`,
-          direction: dir,
-          proto: parseProto(s.protocol),
-          from: Number(s.fromPort ?? 0),
-          to: Number(s.toPort ?? 65535),
-          cidrs: strs(s.cidrBlocks),
-          groups: strs(s.securityGroups),
-          prefixLists: strs(s.prefixListIds),
-          self: bool(s.self, false),
-        });
-      }
-    }
-  }
-  for (const r of all(T.sgRule)) {
-    const i = r.inputs;
-    addRule(i.securityGroupId, {
-      name: r.name,
-      direction: i.type === "egress" ? "egress" : "ingress",
-      proto: parseProto(i.protocol),
+  const addRule = (sgId: string, name: string, direction: SgRuleM["direction"], i: any, f: RuleFields) =>
+    sgs.get(sgId)?.rules.push({
+      name,
+      direction,
+      proto: parseProto(i[f.proto]),
       from: Number(i.fromPort ?? 0),
       to: Number(i.toPort ?? 65535),
-      cidrs: strs(i.cidrBlocks),
-      groups: strs(i.sourceSecurityGroupId),
-      prefixLists: strs(i.prefixListIds),
-      self: bool(i.self, false),
+      cidrs: strs(i[f.cidrs]),
+      groups: strs(i[f.groups]),
+      prefixLists: strs(i[f.prefixLists]),
+      self: f.self ? bool(i[f.self], false) : false,
     });
+  for (const r of all(T.sg))
+    for (const dir of ["ingress", "egress"] as const)
+      for (const s of (r.inputs[dir] ?? []) as any[])
+        addRule(r.id, `${r.name} inline ${dir}`, dir, s, RULE_FIELDS.inline);
+  for (const r of all(T.sgRule)) {
+    const dir = r.inputs.type === "egress" ? "egress" : "ingress";
+    addRule(r.inputs.securityGroupId, r.name, dir, r.inputs, RULE_FIELDS.sgRule);
   }
-  for (const [type, dir] of [
-    [T.ingress, "ingress"],
-    [T.egress, "egress"],
-  ] as const) {
-    for (const r of all(type)) {
-      const i = r.inputs;
-      addRule(i.securityGroupId, {
-        name: r.name,
-        direction: dir,
-        proto: parseProto(i.ipProtocol),
-        from: Number(i.fromPort ?? 0),
-        to: Number(i.toPort ?? 65535),
-        cidrs: strs(i.cidrIpv4),
-        groups: strs(i.referencedSecurityGroupId),
-        prefixLists: strs(i.prefixListId),
-        self: false,
-      });
-    }
-  }
+  for (const r of all(T.ingress)) addRule(r.inputs.securityGroupId, r.name, "ingress", r.inputs, RULE_FIELDS.vpcRule);
+  for (const r of all(T.egress)) addRule(r.inputs.securityGroupId, r.name, "egress", r.inputs, RULE_FIELDS.vpcRule);
 
   // ENIs.
   const enis: EniM[] = [];
