@@ -10,6 +10,7 @@
  *
  * Works on a minimal resource shape so it fits any graph model: {urn, type, name, inputs, dependencies}.
  */
+import { T } from "./model/types";
 
 export interface OrderResource {
   urn: string;
@@ -40,32 +41,6 @@ export interface OrderRule {
   awsError: string;
   check(g: OrderGraph): OrderFinding[];
 }
-
-const T = {
-  fn: "aws:lambda/function:Function",
-  permission: "aws:lambda/permission:Permission",
-  role: "aws:iam/role:Role",
-  rolePolicy: "aws:iam/rolePolicy:RolePolicy",
-  rolePolicyAttachment: "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
-  tgw: "aws:ec2transitgateway/transitGateway:TransitGateway",
-  tgwAttachment: "aws:ec2transitgateway/vpcAttachment:VpcAttachment",
-  accepter: "aws:ram/resourceShareAccepter:ResourceShareAccepter",
-  route: "aws:ec2/route:Route",
-  routeTable: "aws:ec2/routeTable:RouteTable",
-  vpc: "aws:ec2/vpc:Vpc",
-  subnet: "aws:ec2/subnet:Subnet",
-  igw: "aws:ec2/internetGateway:InternetGateway",
-  nat: "aws:ec2/natGateway:NatGateway",
-  deployment: "aws:apigateway/deployment:Deployment",
-  method: "aws:apigateway/method:Method",
-  integration: "aws:apigateway/integration:Integration",
-  restApiPolicy: "aws:apigateway/restApiPolicy:RestApiPolicy",
-  stage: "aws:apigateway/stage:Stage",
-  methodSettings: "aws:apigateway/methodSettings:MethodSettings",
-  apigwAccount: "aws:apigateway/account:Account",
-  connectorProfile: "aws:appflow/connectorProfile:ConnectorProfile",
-  connector: "aws-native:appflow:Connector",
-} as const;
 
 /** Dependency lookups over one graph. */
 export class OrderGraph {
@@ -165,7 +140,7 @@ const vpcFunctionAfterEniPolicy: OrderRule = {
     "InvalidParameterValueException: The provided execution role does not have permissions to call CreateNetworkInterface on EC2",
   check(g) {
     const out: OrderFinding[] = [];
-    for (const fn of g.ofType(T.fn)) {
+    for (const fn of g.ofType(T.lambda)) {
       const vpc = fn.inputs.vpcConfig as { subnetIds?: unknown[] } | undefined;
       if (!vpc || !Array.isArray(vpc.subnetIds) || vpc.subnetIds.length === 0) continue;
       for (const role of g.directOfType(fn, T.role)) {
@@ -207,7 +182,7 @@ const attachmentAfterShareAccepted: OrderRule = {
   awsError:
     "InvalidTransitGatewayID.NotFound (CreateTransitGatewayVpcAttachment on a TGW whose share is not yet accepted)",
   check(g) {
-    const accepters = g.ofType(T.accepter);
+    const accepters = g.ofType(T.ramAccepter);
     if (accepters.length === 0) return [];
     const out: OrderFinding[] = [];
     for (const att of g.ofType(T.tgwAttachment)) {
@@ -299,10 +274,10 @@ const deploymentAfterApiParts: OrderRule = {
     "BadRequestException: The REST API doesn't contain any methods / No integration defined for method / private REST API doesn't have a resource policy attached",
   check(g) {
     const out: OrderFinding[] = [];
-    for (const dep of g.ofType(T.deployment)) {
+    for (const dep of g.ofType(T.apiDeployment)) {
       const api = dep.inputs.restApi;
       const parts = g.resources.filter((r) =>
-        r.type === T.method || r.type === T.integration
+        r.type === T.apiMethod || r.type === T.apiIntegration
           ? r.inputs.restApi === api
           : r.type === T.restApiPolicy
             ? r.inputs.restApiId === api
@@ -326,13 +301,13 @@ const stageAfterAccountRole: OrderRule = {
   id: "apigw-stage-logs-after-account-role",
   awsError: "BadRequestException: CloudWatch Logs role ARN must be set in account settings to enable logging",
   check(g) {
-    const accounts = g.ofType(T.apigwAccount);
+    const accounts = g.ofType(T.apiAccount);
     if (accounts.length === 0) return [];
     const out: OrderFinding[] = [];
     for (const r of g.resources) {
       const logs =
-        (r.type === T.stage && r.inputs.accessLogSettings !== undefined && r.inputs.accessLogSettings !== null) ||
-        (r.type === T.methodSettings &&
+        (r.type === T.apiStage && r.inputs.accessLogSettings !== undefined && r.inputs.accessLogSettings !== null) ||
+        (r.type === T.apiMethodSettings &&
           ["INFO", "ERROR"].includes(String((r.inputs.settings as any)?.loggingLevel ?? "")));
       if (!logs) continue;
       if (!accounts.some((a) => g.dependsOn(r, a)))
@@ -355,9 +330,12 @@ const appflowAfterPermission: OrderRule = {
     "ValidationException: AppFlow is not authorized to invoke the connector Lambda (RegisterConnector / CreateConnectorProfile)",
   check(g) {
     const out: OrderFinding[] = [];
-    const perms = g.ofType(T.permission).filter((p) => p.inputs.principal === "appflow.amazonaws.com");
+    const perms = g.ofType(T.lambdaPermission).filter((p) => p.inputs.principal === "appflow.amazonaws.com");
     for (const r of g.resources) {
-      if (r.type !== T.connector && !(r.type === T.connectorProfile && r.inputs.connectorType === "CustomConnector"))
+      if (
+        r.type !== T.appflowConnector &&
+        !(r.type === T.appflowConnectorProfile && r.inputs.connectorType === "CustomConnector")
+      )
         continue;
       if (perms.length === 0) {
         out.push({
