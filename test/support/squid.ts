@@ -14,6 +14,9 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
+import { freePort, isExecutable } from "./local";
+
+export { freePort };
 
 export const SQUID_MISSING = "squid not found: run apt-get update && apt-get install -y squid";
 
@@ -21,14 +24,8 @@ export const SQUID_MISSING = "squid not found: run apt-get update && apt-get ins
 export function findSquid(): string {
   const candidates = ["/usr/sbin/squid", "/usr/bin/squid", "/usr/local/sbin/squid", "/usr/local/squid/sbin/squid"];
   for (const dir of (process.env.PATH ?? "").split(path.delimiter)) if (dir) candidates.push(path.join(dir, "squid"));
-  for (const c of candidates) {
-    try {
-      fs.accessSync(c, fs.constants.X_OK);
-      return c;
-    } catch {
-      // next
-    }
-  }
+  const found = candidates.find(isExecutable);
+  if (found) return found;
   throw new Error(SQUID_MISSING);
 }
 
@@ -107,18 +104,6 @@ export function squidParse(confText: string, expected: RegExp[] = EXPECTED_SQUID
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/** A free TCP port on the loopback address (tiny race window; fine for tests). */
-export async function freePort(host = "127.0.0.1"): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, host, () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 export interface RunningSquid {
