@@ -236,3 +236,24 @@ function compareVersionsDesc(a: string, b: string): number {
   }
   return 0;
 }
+
+/**
+ * kintone-sync's saved-position table in moto's DynamoDB, keyed as the kit's table is (string hash key `id`,
+ * on-demand). The SDK is loaded only here, so other moto users do not pay for it.
+ */
+export async function createPositionTable(moto: MotoServer, tableName: string): Promise<void> {
+  const { CreateTableCommand, DynamoDBClient } = await import("@aws-sdk/client-dynamodb");
+  const ddb = new DynamoDBClient(moto.clientConfig());
+  try {
+    await ddb.send(
+      new CreateTableCommand({
+        TableName: tableName,
+        BillingMode: "PAY_PER_REQUEST",
+        AttributeDefinitions: [{ AttributeName: "id", AttributeType: "S" }],
+        KeySchema: [{ AttributeName: "id", KeyType: "HASH" }],
+      }),
+    );
+  } finally {
+    ddb.destroy();
+  }
+}
