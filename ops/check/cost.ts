@@ -425,11 +425,12 @@ function functionTraffic(m: GraphModel, a: CostAssumptions): FunctionTraffic[] {
 
 /** The egress rules of these groups, in resource order (indexed once: a scan per function is quadratic). */
 function egressRulesOf(m: GraphModel, sgs: Res[]): Res[] {
-  const bySg = m.firstReferrers(
+  const bySg = m.referrers(
     T.sgEgress,
     [T.sg],
     (r) => ["securityGroupId", r.inputs.securityGroupId],
     "securityGroupId",
+    "first",
   );
   const rules = sgs.flatMap((sg) => bySg.get(sg.urn) ?? []);
   return sgs.length > 1 ? rules.sort((x, y) => m.positionOf(x) - m.positionOf(y)) : rules;
@@ -606,7 +607,7 @@ function designChoices(m: GraphModel, a: CostAssumptions, traffic: FunctionTraff
     e.nats.push(nat);
     natsByVpc.set(vpc.urn, e);
   }
-  const subnetsByVpc = m.firstReferrers(T.subnet, [T.vpc], (s) => ["vpcId", s.inputs.vpcId], "vpcId");
+  const subnetsByVpc = m.referrers(T.subnet, [T.vpc], (s) => ["vpcId", s.inputs.vpcId], "vpcId", "first");
   const trafficByVpc = new Map<string, FunctionTraffic[]>();
   for (const t of traffic) {
     if (!t.vpc) continue;

@@ -221,7 +221,7 @@ class DotBuilder {
           : `    label="${esc(`VPC ${vpc.name}\n${String(vpc.inputs.cidrBlock ?? "")}`)}"; style="rounded,filled"; fillcolor="#f5f9ff"; color="#1565c0";`,
       );
       L.push(...this.cluster("vpc", vpc.urn).map((l) => `    ${l}`));
-      const subnetsByVpc = this.m.firstReferrers(T.subnet, [T.vpc], (x) => ["vpcId", x.inputs.vpcId], "vpcId");
+      const subnetsByVpc = this.m.referrers(T.subnet, [T.vpc], (x) => ["vpcId", x.inputs.vpcId], "vpcId", "first");
       for (const s of subnetsByVpc.get(vpc.urn) ?? []) {
         const isPublic = this.subnetIsPublic(s);
         L.push(`    subgraph "${this.clusterId("subnet", s.urn)}" {`);

@@ -377,7 +377,8 @@ const tgwNoCidrOverlap: PolicyRule = {
       const key = tgw?.urn ?? (typeof tgwValue === "string" && !isUnknown(tgwValue) ? tgwValue : undefined);
       const vpc = m.ref(att, "vpcId", att.inputs.vpcId, [T.vpc]);
       if (key === undefined || !vpc) continue;
-      const extra = m.firstReferrers(T.vpcCidr, [T.vpc], (a) => ["vpcId", a.inputs.vpcId], "vpcId").get(vpc.urn) ?? [];
+      const extra =
+        m.referrers(T.vpcCidr, [T.vpc], (a) => ["vpcId", a.inputs.vpcId], "vpcId", "first").get(vpc.urn) ?? [];
       const cidrs = [vpc.inputs.cidrBlock, ...extra.map((a) => a.inputs.cidrBlock)].filter(
         (c): c is string => typeof c === "string" && !isUnknown(c),
       );
