@@ -33,6 +33,7 @@ import { HttpsProxyAgent } from "https-proxy-agent";
 import { renderSquidConf, SquidConfOptions } from "../components/squid-conf";
 import {
   freePort,
+  localSquidOptions,
   makeSandbox,
   proxyV1,
   RunningSquid,
@@ -479,18 +480,16 @@ async function bench(): Promise<number> {
     sandboxes.push(sb);
     const port = await freePort(LOOPBACK);
     const opts: SquidConfOptions = {
-      port,
-      listenAddress: LOOPBACK,
-      headerName: HEADER,
-      headerValue: SECRET,
-      allowedDomains: [HOST],
-      clientCidrs: [`${LOOPBACK}/32`],
-      connectPorts: [up.httpsPort],
-      safePorts: [up.httpPort],
-      blockLocalDestinations: false,
-      visibleHostname: "vlk-bench-proxy",
-      shutdownLifetimeSeconds: 0,
-      ...sb.fileOptions,
+      ...localSquidOptions(sb, {
+        port,
+        listenAddress: LOOPBACK,
+        headerName: HEADER,
+        headerValue: SECRET,
+        allowedDomains: [HOST],
+        connectPorts: [up.httpsPort],
+        safePorts: [up.httpPort],
+        visibleHostname: "vlk-bench-proxy",
+      }),
       ...extra,
     };
     const conf = renderSquidConf(opts);

@@ -7,7 +7,7 @@
 import { renderSquidConf } from "../../components/squid-conf";
 import { FakeSaas } from "../fakes/saas";
 import type { FakeSecretsManager } from "../fakes/secrets-manager";
-import { freePort, makeSandbox, RunningSquid, SquidSandbox, startSquid } from "./squid";
+import { freePort, localSquidOptions, makeSandbox, RunningSquid, SquidSandbox, startSquid } from "./squid";
 
 /** The header Squid requires on CONNECT, and the Secrets Manager names of its value and of the SaaS credential. */
 export const PROXY_HEADER = "X-Lambda-Proxy-Token";
@@ -35,20 +35,17 @@ export async function startSaasProxy(o: {
   const sandbox = makeSandbox({ "api.example.com": "127.0.0.1" }, o.sandboxPrefix);
   try {
     const port = await freePort();
-    const conf = renderSquidConf({
-      port,
-      listenAddress: "127.0.0.1",
-      headerName: PROXY_HEADER,
-      headerValue: o.headerValue,
-      allowedDomains: ["api.example.com"],
-      clientCidrs: ["127.0.0.1/32"],
-      connectPorts: [saas.port],
-      safePorts: [80, 443],
-      blockLocalDestinations: false,
-      visibleHostname: "vlk-test-proxy",
-      shutdownLifetimeSeconds: 0,
-      ...sandbox.fileOptions,
-    });
+    const conf = renderSquidConf(
+      localSquidOptions(sandbox, {
+        port,
+        headerName: PROXY_HEADER,
+        headerValue: o.headerValue,
+        allowedDomains: ["api.example.com"],
+        connectPorts: [saas.port],
+        safePorts: [80, 443],
+        visibleHostname: "vlk-test-proxy",
+      }),
+    );
     const squid = await startSquid(conf, sandbox, port);
     return {
       headerValue: o.headerValue,

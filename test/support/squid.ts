@@ -14,6 +14,7 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
+import type { SquidConfOptions } from "../../components/squid-conf";
 import { freePort, isExecutable } from "./local";
 
 export { freePort };
@@ -49,6 +50,29 @@ export interface SquidSandbox {
     dnsNameservers: string[];
   };
   remove(): void;
+}
+
+/**
+ * The renderSquidConf options of a local Squid: listening on `listenAddress` (default 127.0.0.1) for clients from
+ * that address only, local destinations allowed (the upstreams are local), no shutdown grace, its files in
+ * `sandbox`. The caller gives the port, the header rule, the whitelist and the ports it may reach.
+ */
+export function localSquidOptions(
+  sandbox: SquidSandbox,
+  o: Pick<
+    SquidConfOptions,
+    "port" | "headerName" | "headerValue" | "allowedDomains" | "connectPorts" | "safePorts" | "visibleHostname"
+  > & { listenAddress?: string },
+): SquidConfOptions {
+  const listenAddress = o.listenAddress ?? "127.0.0.1";
+  return {
+    ...o,
+    listenAddress,
+    clientCidrs: [`${listenAddress}/32`],
+    blockLocalDestinations: false,
+    shutdownLifetimeSeconds: 0,
+    ...sandbox.fileOptions,
+  };
 }
 
 export function makeSandbox(hosts: Record<string, string>, prefix = "vlk-squid-"): SquidSandbox {
