@@ -557,23 +557,30 @@ async function bench(): Promise<number> {
         destroy: () => agent.destroy(),
       };
     }
-    if (p === "direct") {
-      const agent = new https.Agent({ ...agentOpts, ca });
+    /** GET /records on the upstream over HTTPS through `agent`; `target` says where the socket goes. */
+    const httpsRun = (
+      agent: https.Agent,
+      target: https.RequestOptions,
+      clientConnections: () => number | null,
+    ): ReturnType<typeof setup> => {
       const opts: https.RequestOptions = {
         protocol: "https:",
-        host: LOOPBACK,
-        servername: HOST,
+        ...target,
         port: up.httpsPort,
         path: "/records",
-        headers: { Host: `${HOST}:${up.httpsPort}` },
         ca,
         agent,
       };
       return {
         send: () => request(https.request, opts, body.length),
-        clientConnections: () => null,
+        clientConnections,
         destroy: () => agent.destroy(),
       };
+    };
+    if (p === "direct") {
+      const agent = new https.Agent({ ...agentOpts, ca });
+      const target = { host: LOOPBACK, servername: HOST, headers: { Host: `${HOST}:${up.httpsPort}` } };
+      return httpsRun(agent, target, () => null);
     }
     const proxyUrl = `http://${assertLoopback(LOOPBACK)}:${squidPort(p)}`;
     // noDelay: http.Agent's own sockets get it by default; https-proxy-agent passes only the options given.
@@ -591,21 +598,9 @@ async function bench(): Promise<number> {
     agent.on("proxyConnect", (res: { statusCode: number }) => {
       if (res.statusCode === 200) tunnels++;
     });
-    // `protocol` matters: without it agent-base 7 files freed sockets under an http pool name and
-    // never reuses them, i.e. one CONNECT + TLS handshake per request instead of per socket.
-    const opts: https.RequestOptions = {
-      protocol: "https:",
-      host: HOST,
-      port: up.httpsPort,
-      path: "/records",
-      ca,
-      agent,
-    };
-    return {
-      send: () => request(https.request, opts, body.length),
-      clientConnections: () => tunnels,
-      destroy: () => agent.destroy(),
-    };
+    // `protocol` (set by httpsRun) matters: without it agent-base 7 files freed sockets under an http pool name
+    // and never reuses them, i.e. one CONNECT + TLS handshake per request instead of per socket.
+    return httpsRun(agent, { host: HOST }, () => tunnels);
   };
 
   const runs: RunRecord[] = [];
