@@ -102,6 +102,24 @@ function missing(rule: OrderRule, later: OrderResource, earlier: OrderResource, 
   };
 }
 
+/**
+ * The finding for `later`, which must wait for one of `candidates`: none of them in the stack (`absent` says what is
+ * missing and how to add it), or none it is ordered after (`what` says what may go wrong); undefined when it waits.
+ */
+function waitForOne(
+  rule: OrderRule,
+  g: OrderGraph,
+  later: OrderResource,
+  candidates: OrderResource[],
+  what: string,
+  absent: { message: string; fix: string },
+): OrderFinding | undefined {
+  if (candidates.length === 0)
+    return { rule: rule.id, resource: ref(later), waitsFor: null, awsError: rule.awsError, ...absent };
+  if (!candidates.some((c) => g.dependsOn(later, c))) return missing(rule, later, candidates[0], what);
+  return undefined;
+}
+
 /** Does an identity policy document (JSON text or object) allow `action` (exact or by a trailing `*`)? */
 export function policyGrants(policy: unknown, action: string): boolean {
   let doc: unknown = policy;
@@ -151,20 +169,18 @@ const vpcFunctionAfterEniPolicy: OrderRule = {
               (p.type === T.rolePolicyAttachment &&
                 ENI_MANAGED_POLICIES.some((m) => String(p.inputs.policyArn ?? "").endsWith(`/${m}`)))),
         );
-        if (grants.length === 0) {
-          out.push({
-            rule: this.id,
-            resource: ref(fn),
-            waitsFor: null,
-            awsError: this.awsError,
+        const finding = waitForOne(
+          this,
+          g,
+          fn,
+          grants,
+          "the role may not yet allow ENI management when the function is created",
+          {
             message: `${fn.name} runs in a VPC but no policy on role ${role.name} grants ec2:CreateNetworkInterface`,
             fix: `attach a policy granting ec2:CreateNetworkInterface/DescribeNetworkInterfaces/DeleteNetworkInterface to ${role.name} and add it to ${fn.name}'s dependsOn`,
-          });
-        } else if (!grants.some((p) => g.dependsOn(fn, p))) {
-          out.push(
-            missing(this, fn, grants[0], "the role may not yet allow ENI management when the function is created"),
-          );
-        }
+          },
+        );
+        if (finding) out.push(finding);
       }
     }
     return out;
@@ -244,18 +260,18 @@ const tgwRouteAfterAttachment: OrderRule = {
       const candidates = attachments.filter(
         (a) => vpcs.size === 0 || g.directOfType(a, T.vpc).some((v) => vpcs.has(v.urn)),
       );
-      if (candidates.length === 0) {
-        out.push({
-          rule: this.id,
-          resource: ref(route),
-          waitsFor: null,
-          awsError: this.awsError,
+      const finding = waitForOne(
+        this,
+        g,
+        route,
+        candidates,
+        "the route may be created before its VPC is attached to the TGW",
+        {
           message: `${route.name} routes to a transit gateway but no attachment of its VPC is in this stack`,
           fix: `attach the VPC to the TGW (VpcAttachment) and add it to ${route.name}'s dependsOn`,
-        });
-      } else if (!candidates.some((a) => g.dependsOn(route, a))) {
-        out.push(missing(this, route, candidates[0], "the route may be created before its VPC is attached to the TGW"));
-      }
+        },
+      );
+      if (finding) out.push(finding);
     }
     return out;
   },
@@ -337,18 +353,11 @@ const appflowAfterPermission: OrderRule = {
         !(r.type === T.appflowConnectorProfile && r.inputs.connectorType === "CustomConnector")
       )
         continue;
-      if (perms.length === 0) {
-        out.push({
-          rule: this.id,
-          resource: ref(r),
-          waitsFor: null,
-          awsError: this.awsError,
-          message: `${r.name} uses a custom connector but no Lambda permission lets appflow.amazonaws.com invoke it`,
-          fix: "add aws.lambda.Permission for principal appflow.amazonaws.com and add it to dependsOn",
-        });
-      } else if (!perms.some((p) => g.dependsOn(r, p))) {
-        out.push(missing(this, r, perms[0], "AppFlow may call the connector before it is allowed to"));
-      }
+      const finding = waitForOne(this, g, r, perms, "AppFlow may call the connector before it is allowed to", {
+        message: `${r.name} uses a custom connector but no Lambda permission lets appflow.amazonaws.com invoke it`,
+        fix: "add aws.lambda.Permission for principal appflow.amazonaws.com and add it to dependsOn",
+      });
+      if (finding) out.push(finding);
     }
     return out;
   },
