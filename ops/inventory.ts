@@ -10,16 +10,10 @@ import * as fs from "fs";
 import { z } from "zod";
 import { cidrContains, cidrsOverlap, tryParseCidr } from "../components/cidr";
 import { ConfigError, throwIfAny } from "../components/errors";
+import type { GraphRecord } from "./graph-record";
 
 /** One graph.json record of an adopted resource (the fields synth records, plus `existing`). */
-export interface ExistingRecord {
-  urn: string;
-  id: string;
-  type: string;
-  name: string;
-  parent: string | null;
-  provider: string | null;
-  inputs: Record<string, unknown>;
+export interface ExistingRecord extends GraphRecord {
   dependencies: string[];
   existing: true;
   /** Who built it when not the landing zone: "awsx" for an awsx.ec2.Vpc's children (ops/awsx-mock.ts). */
@@ -201,6 +195,8 @@ export function parseInventory(raw: unknown, file = "inventory"): Inventory {
 function consistencyErrors(inv: Inventory, file: string): ConfigError[] {
   const errors: ConfigError[] = [];
   const at = (p: string) => `${file}: ${p}`;
+  /** One problem at `<file>: <p>`. */
+  const refuse = (p: string, problem: string, fix: string) => errors.push(new ConfigError(at(p), problem, fix));
   const seen = new Map<string, string>();
   const unique = (idText: string, p: string) => {
     const first = seen.get(idText);
@@ -330,51 +326,42 @@ function consistencyErrors(inv: Inventory, file: string): ConfigError[] {
           ),
         );
       if (r.natGatewayId && !natIds.has(r.natGatewayId))
-        errors.push(
-          new ConfigError(
-            at(`${p}.natGatewayId`),
-            `NAT gateway ${r.natGatewayId} is not in the inventory`,
-            "add it to natGateways or correct the route",
-          ),
+        refuse(
+          `${p}.natGatewayId`,
+          `NAT gateway ${r.natGatewayId} is not in the inventory`,
+          "add it to natGateways or correct the route",
         );
       if (r.gatewayId && r.gatewayId.startsWith("igw-") && !igwIds.has(r.gatewayId))
-        errors.push(
-          new ConfigError(
-            at(`${p}.gatewayId`),
-            `internet gateway ${r.gatewayId} is not in the inventory`,
-            "add it to internetGateways or correct the route",
-          ),
+        refuse(
+          `${p}.gatewayId`,
+          `internet gateway ${r.gatewayId} is not in the inventory`,
+          "add it to internetGateways or correct the route",
         );
     });
   });
   inv.natGateways.forEach((n, i) => {
     unique(n.id, `natGateways.${i}`);
-    if (!subnetVpc.has(n.subnetId))
-      errors.push(
-        new ConfigError(
-          at(`natGateways.${i}.subnetId`),
-          `NAT gateway ${n.id} sits in subnet ${n.subnetId}, which is not in the inventory`,
-          "add the subnet",
-        ),
+    const home = subnetVpc.get(n.subnetId);
+    if (home === undefined)
+      refuse(
+        `natGateways.${i}.subnetId`,
+        `NAT gateway ${n.id} sits in subnet ${n.subnetId}, which is not in the inventory`,
+        "add the subnet",
       );
-    else if (subnetVpc.get(n.subnetId) !== n.vpcId)
-      errors.push(
-        new ConfigError(
-          at(`natGateways.${i}.vpcId`),
-          `NAT gateway ${n.id} says VPC ${n.vpcId} but its subnet ${n.subnetId} is in ${subnetVpc.get(n.subnetId)}`,
-          "correct vpcId or subnetId",
-        ),
+    else if (home !== n.vpcId)
+      refuse(
+        `natGateways.${i}.vpcId`,
+        `NAT gateway ${n.id} says VPC ${n.vpcId} but its subnet ${n.subnetId} is in ${home}`,
+        "correct vpcId or subnetId",
       );
   });
   inv.internetGateways.forEach((g, i) => {
     unique(g.id, `internetGateways.${i}`);
     if (!vpcCidr.has(g.vpcId))
-      errors.push(
-        new ConfigError(
-          at(`internetGateways.${i}.vpcId`),
-          `internet gateway ${g.id} is attached to ${g.vpcId}, which is not in the inventory`,
-          "add the VPC or correct vpcId",
-        ),
+      refuse(
+        `internetGateways.${i}.vpcId`,
+        `internet gateway ${g.id} is attached to ${g.vpcId}, which is not in the inventory`,
+        "add the VPC or correct vpcId",
       );
   });
   inv.securityGroups.forEach((g, i) => unique(g.id, `securityGroups.${i}`));

@@ -1,21 +1,12 @@
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
+import type { GraphRecord } from "./graph-record";
 import type { Inventory } from "./inventory";
 import { AWSX_VPC_TYPE, awsxVpcState } from "./awsx-mock";
 
 /** One registered resource as graph.json records it. */
-export interface RecordedResource {
-  urn: string;
-  id: string;
-  type: string;
-  name: string;
-  /** Parent URN; the stack for top-level resources. */
-  parent: string | null;
-  /** URN of the explicit provider resource; null for components and default providers. */
-  provider: string | null;
+export interface RecordedResource extends GraphRecord {
   custom: boolean;
-  /** Inputs resolved to plain JSON: references to other resources appear as their ids, secrets as "[secret]". */
-  inputs: Record<string, unknown>;
   /**
    * URNs this resource waits for at deploy time, sorted: explicit `dependsOn` and every resource an input
    * came from (the engine's `dependencies` and `propertyDependencies` of the registration request).
