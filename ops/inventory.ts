@@ -8,7 +8,8 @@
  */
 import * as fs from "fs";
 import { z } from "zod";
-import { cidrContains, cidrsOverlap, tryParseCidr } from "../components/cidr";
+import { Cidr, cidrContains, cidrsOverlap, tryParseCidr } from "../components/cidr";
+import { firstFreeBlock, ipamPoolErrors, IpamPoolFacts } from "../components/ipam";
 import { ConfigError, throwIfAny } from "../components/errors";
 import type { GraphRecord } from "./graph-record";
 
@@ -50,7 +51,47 @@ export const inventorySchema = z.strictObject({
         tags,
       }),
     )
-    .min(1),
+    .default([]),
+  /**
+   * IPAM pools a kit-created VPC takes its range from, as aws.ec2.getVpcIpamPool returns them, with the pool's
+   * CIDRs (getVpcIpamPoolCidrs) and, optionally, its existing allocations (GetIpamPoolAllocations).
+   */
+  ipamPools: z
+    .array(
+      z.strictObject({
+        id: z.string().regex(/^ipam-pool-[0-9a-f]{17}$/, "not an IPAM pool id (ipam-pool- and 17 hex digits)"),
+        addressFamily: z.enum(["ipv4", "ipv6"]),
+        allocationMinNetmaskLength: z.number().int().min(0).max(128).default(0),
+        allocationMaxNetmaskLength: z.number().int().min(0).max(128).default(32),
+        allocationDefaultNetmaskLength: z.number().int().min(0).max(128).optional(),
+        poolDepth: z.number().int().min(1).default(1),
+        ipamScopeId: z
+          .string()
+          .regex(/^ipam-scope-[0-9a-f]{17}$/, "not an IPAM scope id (ipam-scope- and 17 hex digits)"),
+        sourceIpamPoolId: z
+          .string()
+          .regex(/^ipam-pool-[0-9a-f]{17}$/, "not an IPAM pool id (ipam-pool- and 17 hex digits)")
+          .optional(),
+        /** The Region VPCs allocate from it in; "None" when the pool has no locale. */
+        locale: z.string().default("None"),
+        state: z.string().default("create-complete"),
+        ipamPoolCidrs: z
+          .array(z.strictObject({ cidr: z.string(), state: z.string().default("provisioned") }))
+          .default([]),
+        allocations: z
+          .array(
+            z.strictObject({
+              cidr: z.string(),
+              ipamPoolAllocationId: z.string().optional(),
+              resourceId: z.string().optional(),
+              resourceType: z.string().optional(),
+            }),
+          )
+          .default([]),
+        tags,
+      }),
+    )
+    .default([]),
   subnets: z
     .array(
       z.strictObject({
@@ -364,6 +405,7 @@ function consistencyErrors(inv: Inventory, file: string): ConfigError[] {
         "add the VPC or correct vpcId",
       );
   });
+  ipamPoolErrorsIn(inv, unique, refuse);
   inv.securityGroups.forEach((g, i) => unique(g.id, `securityGroups.${i}`));
   const tgwIds = new Set(inv.transitGateways.map((t) => t.id));
   inv.transitGateways.forEach((t, i) => unique(t.id, `transitGateways.${i}`));
@@ -570,6 +612,126 @@ export function existingTgwErrors(
     }
   }
   return errors;
+}
+
+type IpamPool = Inventory["ipamPools"][number];
+
+/** The IPAM pools' own contradictions: CIDRs that do not parse, allocations outside the pool or overlapping. */
+function ipamPoolErrorsIn(
+  inv: Inventory,
+  unique: (id: string, p: string) => void,
+  refuse: (p: string, problem: string, fix: string) => void,
+): void {
+  inv.ipamPools.forEach((pool, i) => {
+    const p = `ipamPools.${i}`;
+    unique(pool.id, p);
+    if (pool.allocationMinNetmaskLength > pool.allocationMaxNetmaskLength)
+      refuse(
+        `${p}.allocationMinNetmaskLength`,
+        `is ${pool.allocationMinNetmaskLength}, above allocationMaxNetmaskLength ${pool.allocationMaxNetmaskLength}`,
+        "give the shortest netmask length (largest block) as the minimum",
+      );
+    if (pool.addressFamily !== "ipv4") return; // IPv6 pools are listed, never allocated from by the kit.
+    const provisioned: Cidr[] = [];
+    pool.ipamPoolCidrs.forEach((c, j) => {
+      const x = tryParseCidr(c.cidr);
+      if (typeof x === "string") refuse(`${p}.ipamPoolCidrs.${j}.cidr`, x, "give the pool's IPv4 CIDR");
+      else if (c.state === "provisioned") provisioned.push(x);
+    });
+    const taken: Cidr[] = [];
+    pool.allocations.forEach((a, j) => {
+      const q = `${p}.allocations.${j}.cidr`;
+      const x = tryParseCidr(a.cidr);
+      if (typeof x === "string") return refuse(q, x, "give the allocation's IPv4 CIDR");
+      if (!provisioned.some((c) => cidrContains(c, x)))
+        refuse(
+          q,
+          `allocation ${x.text} is outside the pool's provisioned CIDRs`,
+          "correct the CIDR, or list the pool CIDR it came from",
+        );
+      const other = taken.find((t) => cidrsOverlap(t, x));
+      if (other)
+        refuse(q, `allocation ${x.text} overlaps allocation ${other.text}`, "a pool allocates each range once");
+      taken.push(x);
+    });
+    const source = inv.ipamPools.find((x) => x.id === pool.sourceIpamPoolId);
+    if (source)
+      provisioned.forEach((c) => {
+        if (!poolFacts(source).cidrs.some((sc) => cidrContains(tryParseCidr(sc) as Cidr, c)))
+          refuse(
+            `${p}.ipamPoolCidrs`,
+            `${c.text} is not inside the source pool ${source.id}'s provisioned CIDRs`,
+            "a child pool's CIDRs come from its source pool: correct the CIDR or sourceIpamPoolId",
+          );
+      });
+  });
+}
+
+/** The pool as the shared checks read it (components/ipam.ts): provisioned CIDRs only. */
+export function poolFacts(pool: IpamPool): IpamPoolFacts {
+  return {
+    id: pool.id,
+    addressFamily: pool.addressFamily,
+    allocationMinNetmaskLength: pool.allocationMinNetmaskLength,
+    allocationMaxNetmaskLength: pool.allocationMaxNetmaskLength,
+    locale: pool.locale,
+    cidrs: pool.ipamPoolCidrs
+      .filter((c) => c.state === "provisioned" && typeof tryParseCidr(c.cidr) !== "string")
+      .map((c) => c.cidr),
+    allocations: pool.allocations.map((a) => a.cidr),
+  };
+}
+
+/** One kit-created VPC's IPAM keys, as the stack file gives them (`at` is the role's config key). */
+export interface IpamConfigRef {
+  at: string;
+  region: string;
+  poolId: string;
+  netmaskLength: number;
+  allocatedCidr?: string;
+}
+
+/**
+ * The role's IPAM pool against the inventory: the pool is there, and can give the VPC the planned range.
+ * Without a stated `ipamAllocatedCidr` the range is predicted: the first free block of the asked size, past
+ * the pool's allocations and `taken` (what this stack's other VPCs get from it). Returns the range used.
+ */
+export function ipamRequestErrors(
+  inv: Inventory,
+  ref: IpamConfigRef,
+  taken: string[],
+): { cidr?: string; predicted: boolean; errors: ConfigError[] } {
+  const pool = inv.ipamPools.find((p) => p.id === ref.poolId);
+  if (!pool)
+    return {
+      predicted: false,
+      errors: [
+        new ConfigError(
+          `${ref.at}.ipv4IpamPoolId`,
+          `IPAM pool ${ref.poolId} is not in the inventory`,
+          "correct the id, or add the pool (getVpcIpamPool fields and its ipamPoolCidrs) to ipamPools",
+        ),
+      ],
+    };
+  const facts = poolFacts(pool);
+  const predicted = ref.allocatedCidr === undefined;
+  const cidr = ref.allocatedCidr ?? firstFreeBlock(facts.cidrs, [...facts.allocations!, ...taken], ref.netmaskLength);
+  if (cidr === undefined)
+    return {
+      predicted,
+      errors: [
+        new ConfigError(
+          `${ref.at}.ipv4NetmaskLength`,
+          `IPAM pool ${pool.id} has no free /${ref.netmaskLength} left (provisioned ${facts.cidrs.join(", ") || "none"}, allocated ${[...facts.allocations!, ...taken].join(", ") || "none"})`,
+          "ask for a smaller block, or provision more CIDRs to the pool",
+        ),
+      ],
+    };
+  const errors = ipamPoolErrors(
+    { ...facts, allocations: [...facts.allocations!, ...taken] },
+    { at: ref.at, region: ref.region, netmaskLength: ref.netmaskLength, allocatedCidr: cidr },
+  );
+  return { cidr, predicted, errors };
 }
 
 /** The route table AWS applies to a subnet: its association, else the VPC's main table. */

@@ -213,7 +213,7 @@ function withIpam<
     if (v.ipamAllocatedCidr === undefined)
       issue(
         "ipamAllocatedCidr",
-        "the kit plans subnets and rules before IPAM allocates: state the CIDR the pool gives this VPC (its allocation, or the next free block of the pool)",
+        "the kit plans subnets and rules before IPAM allocates: state the CIDR the pool gives this VPC (its allocation, or the next free block of the pool; offline, an inventory that lists the pool predicts it)",
       );
     else if (typeof alloc === "string") issue("ipamAllocatedCidr", alloc);
     else if (alloc && v.ipv4NetmaskLength !== undefined && alloc.prefix !== v.ipv4NetmaskLength)
@@ -949,6 +949,6 @@ export function ipamOf(
   role: "network" | "data",
 ): VpcIpam | undefined {
   return v.ipv4IpamPoolId && v.ipv4NetmaskLength
-    ? { poolId: v.ipv4IpamPoolId, netmaskLength: v.ipv4NetmaskLength, key: configKey(`${role}.ipamAllocatedCidr`) }
+    ? { poolId: v.ipv4IpamPoolId, netmaskLength: v.ipv4NetmaskLength, at: configKey(role) }
     : undefined;
 }
