@@ -687,6 +687,7 @@ export const schema = z.strictObject({
       unscheduledInvocationsPerMonth: z.number().int().min(0).optional(),
       logGbPerFunction: z.number().min(0).optional(),
       flowLogGbPerFlowLog: z.number().min(0).optional(),
+      flowLogArchiveRetentionDays: z.number().int().min(1).optional(),
       proxyLogGbPerInstance: z.number().min(0).optional(),
       auroraAverageAcu: z.number().min(0).max(256).optional(),
       auroraStorageGb: z.number().min(0).optional(),

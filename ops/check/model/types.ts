@@ -63,6 +63,8 @@ export const T = {
   apiMethod: "aws:apigateway/method:Method",
   apiIntegration: "aws:apigateway/integration:Integration",
   flowLog: "aws:ec2/flowLog:FlowLog",
+  s3Bucket: "aws:s3/bucket:Bucket",
+  s3Lifecycle: "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
   tag: "aws:ec2/tag:Tag",
   eventRule: "aws:cloudwatch/eventRule:EventRule",
   eventTarget: "aws:cloudwatch/eventTarget:EventTarget",
