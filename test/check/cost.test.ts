@@ -274,14 +274,13 @@ describe("flow logs on the tiny graph: CloudWatch, the kit's bucket, a central b
   // The VPC logs to CloudWatch Logs and to a bucket the stack creates (expiry 30 days); the Transit Gateway
   // logs to a log-archive bucket another account owns.
   const ARCHIVE = "arn:aws:s3:::org-log-archive/network";
+  const flowLog = (name: string, subject: Record<string, string>, type: string, logDestination: string) =>
+    r("aws:ec2/flowLog:FlowLog", name, `fl-${name}`, { ...subject, logDestinationType: type, logDestination });
   const withFlowLogs = (): Graph => {
     const g = tinyGraph();
+    const vpc = { vpcId: "vpc-1" };
     g.resources.push(
-      r("aws:ec2/flowLog:FlowLog", "vpc-cw-flow-log", "fl-1", {
-        vpcId: "vpc-1",
-        logDestinationType: "cloud-watch-logs",
-        logDestination: "arn:aws:logs:ap-northeast-1:111111111111:log-group:flow",
-      }),
+      flowLog("vpc-cw-flow-log", vpc, "cloud-watch-logs", "arn:aws:logs:ap-northeast-1:111111111111:log-group:flow"),
       r("aws:s3/bucket:Bucket", "flow-bucket", "flow-bucket-1a2b3c4", {}),
       r(
         "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
@@ -292,16 +291,8 @@ describe("flow logs on the tiny graph: CloudWatch, the kit's bucket, a central b
           rules: [{ id: "expire-flow-logs", status: "Enabled", filter: {}, expiration: { days: 30 } }],
         },
       ),
-      r("aws:ec2/flowLog:FlowLog", "vpc-s3-flow-log", "fl-2", {
-        vpcId: "vpc-1",
-        logDestinationType: "s3",
-        logDestination: "arn:aws:s3:::flow-bucket-1a2b3c4",
-      }),
-      r("aws:ec2/flowLog:FlowLog", "tgw-flow-log", "fl-3", {
-        transitGatewayId: "tgw-shared",
-        logDestinationType: "s3",
-        logDestination: ARCHIVE,
-      }),
+      flowLog("vpc-s3-flow-log", vpc, "s3", "arn:aws:s3:::flow-bucket-1a2b3c4"),
+      flowLog("tgw-flow-log", { transitGatewayId: "tgw-shared" }, "s3", ARCHIVE),
     );
     return g;
   };
