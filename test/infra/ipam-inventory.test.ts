@@ -3,7 +3,7 @@ import * as os from "os";
 import * as path from "path";
 import { configErrorsIn } from "../../components/errors";
 import { firstFreeBlock } from "../../components/ipam";
-import { parseInventory } from "../../ops/inventory";
+import { ipamRequestErrors, parseInventory } from "../../ops/inventory";
 import { KitMocks } from "../../ops/mocks";
 import { runCheck } from "../../ops/check/report";
 import { synthForTest, SynthForTest } from "../support/graph";
@@ -71,6 +71,12 @@ describe("the pool checked against the inventory before anything is registered",
         /^vpc-lambda-kit:network\.ipv4IpamPoolId: IPAM pool ipam-pool-0123456789abcdef0 is not in the inventory\. Fix: correct the id, or add the pool/,
       ),
     ]);
+  });
+
+  test("a pool id of the wrong shape is named by the config check, inventory or not", async () => {
+    expect(
+      await synthErrors({ ...network, ipv4IpamPoolId: "ipam-pool-123", ipamAllocatedCidr: "10.41.0.0/16" }),
+    ).toEqual([expect.stringMatching(/^vpc-lambda-kit:network\.ipv4IpamPoolId: not an IPAM pool id/)]);
   });
 
   test("a netmask length outside the pool's allocation bounds", async () => {
@@ -144,6 +150,17 @@ describe("the first free block", () => {
     expect(firstFreeBlock(["10.50.0.0/16", "10.40.0.0/16"], ["10.40.0.0/17"], 17)).toBe("10.40.128.0/17");
     expect(firstFreeBlock(["10.40.0.0/16"], ["10.40.0.0/16"], 20)).toBeUndefined();
   });
+});
+
+test("the data VPC's prediction comes after what the network VPC takes from the same pool", () => {
+  const inv = parseInventory({ ipamPools: [pool()] });
+  const ask = { at: "vpc-lambda-kit:data", region: "ap-northeast-1", poolId: POOL, netmaskLength: 16 };
+  expect(ipamRequestErrors(inv, ask, ["10.41.0.0/16"])).toEqual({ cidr: "10.42.0.0/16", predicted: true, errors: [] });
+  const stated = ipamRequestErrors(inv, { ...ask, allocatedCidr: "10.41.0.0/16" }, ["10.41.0.0/16"]);
+  expect([stated.predicted, stated.errors.map((e) => e.key)]).toEqual([
+    false,
+    ["vpc-lambda-kit:data.ipamAllocatedCidr"],
+  ]);
 });
 
 describe("the lookups answered from the inventory", () => {
