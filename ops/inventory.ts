@@ -28,6 +28,14 @@ const id = (prefix: string) =>
       new RegExp(`^${prefix}-[0-9a-f]{8}([0-9a-f]{9})?$`),
       `not a ${prefix}- id (${prefix}- and 8 or 17 hex digits)`,
     );
+const accountId = z.string().regex(/^\d{12}$/, "not an AWS account id (12 digits)");
+/** getTransitGateway answers "" for a default table it does not use. */
+const optionalTgwRtb = z.union([id("tgw-rtb"), z.literal("")]).optional();
+const SHARE_ARN_RE = /^arn:aws[a-z-]*:ram:[a-z0-9-]+:(\d{12}):resource-share\/[0-9a-f-]{36}$/;
+const TGW_ARN_RE = /^arn:aws[a-z-]*:ec2:[a-z0-9-]+:(\d{12}):transit-gateway\/(tgw-[0-9a-f]{8}([0-9a-f]{9})?)$/;
+const ORG_ARN_RE = /^arn:aws[a-z-]*:organizations::\d{12}:organization\/o-[a-z0-9]{10,32}$/;
+const OU_ARN_RE = /^arn:aws[a-z-]*:organizations::\d{12}:ou\/o-[a-z0-9]{10,32}\/ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}$/;
+const PRINCIPAL_RE = new RegExp(`^(\\d{12}|${ORG_ARN_RE.source.slice(1, -1)}|${OU_ARN_RE.source.slice(1, -1)})$`);
 const ipv4 = z.string().regex(/^(\d{1,3})(\.\d{1,3}){3}$/, "not an IPv4 address");
 const tags = z.record(z.string(), z.string()).default({});
 
@@ -138,9 +146,14 @@ export const inventorySchema = z.strictObject({
     .array(
       z.strictObject({
         id: id("tgw"),
+        /** The account that owns it (getTransitGateway's ownerId); default: account A, the attaching account. */
+        ownerId: accountId.optional(),
         /** Default route table association and propagation; a landing zone's TGW usually has them off. */
         defaultRouteTableAssociation: z.enum(["enable", "disable"]).default("disable"),
         defaultRouteTablePropagation: z.enum(["enable", "disable"]).default("disable"),
+        /** The tables those defaults use (getTransitGateway; "" when none), each a table of transitGatewayRouteTables. */
+        associationDefaultRouteTableId: optionalTgwRtb,
+        propagationDefaultRouteTableId: optionalTgwRtb,
         autoAcceptSharedAttachments: z.enum(["enable", "disable"]).default("disable"),
         tags,
       }),
@@ -179,6 +192,52 @@ export const inventorySchema = z.strictObject({
       }),
     )
     .default([]),
+  /**
+   * RAM shares that make a Transit Gateway of another account visible (aws.ram.getResourceShare: arn, name,
+   * owningAccountId, resourceArns, status) and who they are shared with (ListPrincipals: account ids,
+   * organization or OU ARNs).
+   */
+  resourceShares: z
+    .array(
+      z.strictObject({
+        arn: z
+          .string()
+          .regex(SHARE_ARN_RE, "not a RAM resource share ARN (arn:aws:ram:<region>:<account>:resource-share/<uuid>)"),
+        name: z.string().min(1),
+        owningAccountId: accountId,
+        resourceArns: z
+          .array(
+            z
+              .string()
+              .regex(TGW_ARN_RE, "not a Transit Gateway ARN (arn:aws:ec2:<region>:<account>:transit-gateway/tgw-…)"),
+          )
+          .min(1),
+        principals: z
+          .array(
+            z.string().regex(PRINCIPAL_RE, "not a RAM principal (a 12-digit account id, an organization or OU ARN)"),
+          )
+          .min(1),
+        allowExternalPrincipals: z.boolean().default(false),
+        status: z.enum(["PENDING", "ACTIVE", "FAILED", "DELETING", "DELETED"]).default("ACTIVE"),
+        tags,
+      }),
+    )
+    .default([]),
+  /** The AWS Organization the accounts belong to (DescribeOrganization, ListAccounts, ListAccountsForParent), when a share names it or an OU. */
+  organization: z
+    .strictObject({
+      arn: z.string().regex(ORG_ARN_RE, "not an organization ARN (arn:aws:organizations::<account>:organization/o-…)"),
+      accountIds: z.array(accountId).default([]),
+      organizationalUnits: z
+        .array(
+          z.strictObject({
+            arn: z.string().regex(OU_ARN_RE, "not an OU ARN (arn:aws:organizations::<account>:ou/o-…/ou-…)"),
+            accountIds: z.array(accountId).default([]),
+          }),
+        )
+        .default([]),
+    })
+    .optional(),
 });
 export type Inventory = z.infer<typeof inventorySchema>;
 
@@ -525,7 +584,133 @@ function consistencyErrors(inv: Inventory, file: string): ConfigError[] {
         );
     }),
   );
+  errors.push(...tgwOwnerErrors(inv, at));
   return errors;
+}
+
+/** The account part of an ARN (its fifth field). */
+const arnAccount = (arn: string): string => arn.split(":")[4] ?? "";
+
+/**
+ * Contradictions about who owns a Transit Gateway and how it is shared: default tables that are tables of
+ * that TGW, a share owned by the account in its ARN, a shared TGW's ARN naming its owner, a share listing a
+ * TGW only when the share's account owns it, and organization units inside the organization.
+ */
+function tgwOwnerErrors(inv: Inventory, at: (p: string) => string): ConfigError[] {
+  const errors: ConfigError[] = [];
+  inv.transitGateways.forEach((t, i) => {
+    const p = `transitGateways.${i}`;
+    for (const [field, mode] of [
+      ["associationDefaultRouteTableId", t.defaultRouteTableAssociation],
+      ["propagationDefaultRouteTableId", t.defaultRouteTablePropagation],
+    ] as const) {
+      const rtb = t[field];
+      if (!rtb) {
+        if (mode === "enable")
+          errors.push(
+            new ConfigError(
+              at(`${p}.${field}`),
+              `transit gateway ${t.id} has ${field === "associationDefaultRouteTableId" ? "defaultRouteTableAssociation" : "defaultRouteTablePropagation"} enable but no ${field}`,
+              "give the default table's id as getTransitGateway returns it (and list that table in transitGatewayRouteTables)",
+            ),
+          );
+        continue;
+      }
+      const table = inv.transitGatewayRouteTables.find((x) => x.id === rtb);
+      if (!table)
+        errors.push(
+          new ConfigError(
+            at(`${p}.${field}`),
+            `default route table ${rtb} is not in the inventory`,
+            "add it to transitGatewayRouteTables (with its associations, propagations and routes)",
+          ),
+        );
+      else if (table.transitGatewayId !== t.id)
+        errors.push(
+          new ConfigError(
+            at(`${p}.${field}`),
+            `default route table ${rtb} belongs to ${table.transitGatewayId}, not to ${t.id}`,
+            `name a route table of ${t.id}`,
+          ),
+        );
+    }
+  });
+  const seenShares = new Set<string>();
+  inv.resourceShares.forEach((sh, i) => {
+    const p = `resourceShares.${i}`;
+    if (seenShares.has(sh.arn))
+      errors.push(new ConfigError(at(`${p}.arn`), `share ${sh.arn} is listed twice`, "list each share once"));
+    seenShares.add(sh.arn);
+    if (arnAccount(sh.arn) !== sh.owningAccountId)
+      errors.push(
+        new ConfigError(
+          at(`${p}.owningAccountId`),
+          `share ${sh.arn} is in account ${arnAccount(sh.arn)}, not ${sh.owningAccountId}`,
+          "give the account in the share's ARN",
+        ),
+      );
+    sh.resourceArns.forEach((arn, j) => {
+      const tgwId = arn.split("/").pop() as string;
+      const tgw = inv.transitGateways.find((t) => t.id === tgwId);
+      if (!tgw) return;
+      const owner = tgw.ownerId;
+      if (owner && arnAccount(arn) !== owner)
+        errors.push(
+          new ConfigError(
+            at(`${p}.resourceArns.${j}`),
+            `${arn} names account ${arnAccount(arn)}, but transitGateways says ${tgwId} is owned by ${owner}`,
+            "correct the ARN or the transit gateway's ownerId",
+          ),
+        );
+      else if (arnAccount(arn) !== sh.owningAccountId)
+        errors.push(
+          new ConfigError(
+            at(`${p}.resourceArns.${j}`),
+            `share ${sh.name} (account ${sh.owningAccountId}) lists ${tgwId} of account ${arnAccount(arn)}; only a resource's owner shares it`,
+            "correct the share's owningAccountId or the ARN",
+          ),
+        );
+    });
+  });
+  const org = inv.organization;
+  if (org) {
+    const orgId = org.arn.split("/").pop();
+    org.organizationalUnits.forEach((u, i) => {
+      if (u.arn.split("/")[1] !== orgId)
+        errors.push(
+          new ConfigError(
+            at(`organization.organizationalUnits.${i}.arn`),
+            `OU ${u.arn} is not in organization ${orgId}`,
+            "list OUs of the organization only",
+          ),
+        );
+      u.accountIds.forEach((a, j) => {
+        if (!org.accountIds.includes(a))
+          errors.push(
+            new ConfigError(
+              at(`organization.organizationalUnits.${i}.accountIds.${j}`),
+              `account ${a} is in OU ${u.arn} but not in organization.accountIds`,
+              "list every member account in organization.accountIds too",
+            ),
+          );
+      });
+    });
+  }
+  return errors;
+}
+
+/** Whether a RAM principal covers an account: the account itself, or an organization / OU the inventory puts it in. */
+export function principalCovers(inv: Pick<Inventory, "organization">, principal: string, account: string): boolean {
+  if (principal === account) return true;
+  const org = inv.organization;
+  if (!org) return false;
+  if (principal === org.arn) return org.accountIds.includes(account);
+  return org.organizationalUnits.some((u) => u.arn === principal && u.accountIds.includes(account));
+}
+
+/** The RAM shares of the inventory that list Transit Gateway `tgwId`. */
+export function sharesOfTgw(inv: Inventory, tgwId: string): Inventory["resourceShares"] {
+  return inv.resourceShares.filter((sh) => sh.resourceArns.some((a) => a.split("/").pop() === tgwId));
 }
 
 /**
@@ -536,16 +721,18 @@ function consistencyErrors(inv: Inventory, file: string): ConfigError[] {
 export function existingTgwErrors(
   inv: Inventory,
   tg: {
-    existing?: { id?: unknown; routeTableIds?: Record<string, unknown> };
+    existing?: { id?: unknown; routeTableIds?: Record<string, unknown>; ownerId?: unknown; shareArn?: unknown };
     existingAttachments?: Record<string, unknown>;
   },
   vpcOf: Record<string, string | undefined>,
+  accounts: { a?: string; b?: string } = {},
 ): ConfigError[] {
   const errors: ConfigError[] = [];
   const ex = tg.existing;
   if (!ex || typeof ex.id !== "string" || inv.transitGateways.length === 0) return errors;
   const k = (s: string) => `vpc-lambda-kit:transitGateway.${s}`;
-  if (!inv.transitGateways.some((t) => t.id === ex.id))
+  const tgw = inv.transitGateways.find((t) => t.id === ex.id);
+  if (!tgw)
     return [
       new ConfigError(
         k("existing.id"),
@@ -553,6 +740,70 @@ export function existingTgwErrors(
         "correct the id, or add it to transitGateways",
       ),
     ];
+  // Who owns it decides who associates and accepts: config states it, the inventory (getTransitGateway) must agree.
+  if (tgw.ownerId && typeof ex.ownerId === "string" && ex.ownerId !== tgw.ownerId)
+    errors.push(
+      new ConfigError(
+        k("existing.ownerId"),
+        `states ${ex.ownerId}, but the inventory's ${tgw.id} is owned by ${tgw.ownerId}`,
+        `set it to ${tgw.ownerId}`,
+      ),
+    );
+  else if (!tgw.ownerId && typeof ex.ownerId === "string")
+    errors.push(
+      new ConfigError(
+        k("existing.ownerId"),
+        `states ${ex.ownerId}, but the inventory's ${tgw.id} records no ownerId (the lookup answers the attaching account)`,
+        `record "ownerId": "${ex.ownerId}" on ${tgw.id} in the inventory's transitGateways`,
+      ),
+    );
+  else if (tgw.ownerId && ex.ownerId === undefined && accounts.a && tgw.ownerId !== accounts.a)
+    errors.push(
+      new ConfigError(
+        k("existing.ownerId"),
+        `not set, so the kit takes ${tgw.id} for account A's (${accounts.a}), but the inventory says account ${tgw.ownerId} owns it`,
+        `set ${k("existing.ownerId")} to ${tgw.ownerId}`,
+      ),
+    );
+  // A new attachment from another account lands in the default association table at once (its option cannot be
+  // turned off on a RAM-shared TGW), and an attachment is associated with one table only.
+  const owner = tgw.ownerId ?? accounts.a;
+  const attaching: Record<string, string | undefined> = { egress: accounts.a, data: accounts.b };
+  for (const [name, rtb] of Object.entries(ex.routeTableIds ?? {}))
+    if (
+      tgw.defaultRouteTableAssociation === "enable" &&
+      tg.existingAttachments?.[name] === undefined &&
+      attaching[name] &&
+      owner &&
+      attaching[name] !== owner &&
+      rtb !== tgw.associationDefaultRouteTableId
+    )
+      errors.push(
+        new ConfigError(
+          k(`existing.routeTableIds.${name}`),
+          `${tgw.id} associates new attachments with its default table ${tgw.associationDefaultRouteTableId || "(none recorded)"}, and the ${name} attachment (account ${attaching[name]}, not the owner ${owner}) cannot opt out, so it cannot also be associated with ${String(rtb)}`,
+          `drop the entry (the attachment then uses the default table), or have account ${owner} turn off default route table association on ${tgw.id}`,
+        ),
+      );
+  if (typeof ex.shareArn === "string") {
+    const share = inv.resourceShares.find((sh) => sh.arn === ex.shareArn);
+    if (!share)
+      errors.push(
+        new ConfigError(
+          k("existing.shareArn"),
+          `share ${ex.shareArn} is not in the inventory`,
+          "correct the ARN, or add the share to resourceShares",
+        ),
+      );
+    else if (!sharesOfTgw(inv, tgw.id).includes(share))
+      errors.push(
+        new ConfigError(
+          k("existing.shareArn"),
+          `share ${share.name} (${share.arn}) does not contain ${tgw.id} (it lists ${share.resourceArns.join(", ")})`,
+          `name the share that lists ${tgw.id}${sharesOfTgw(inv, tgw.id).length > 0 ? ` (${sharesOfTgw(inv, tgw.id)[0].arn})` : ", or have its owner add it to this share"}`,
+        ),
+      );
+  }
   for (const [name, rtb] of Object.entries(ex.routeTableIds ?? {})) {
     const t = inv.transitGatewayRouteTables.find((x) => x.id === rtb);
     if (!t)
@@ -1076,13 +1327,56 @@ export function inventoryRecords(
   }
   for (const g of inv.securityGroups)
     add("aws:ec2/securityGroup:SecurityGroup", g.id, g.id, { vpcId: g.vpcId, name: g.name, tags: g.tags });
+  // A TGW's owner (getTransitGateway's ownerId) is its account in the checker, whichever provider read it.
+  const ownerOf = new Map(inv.transitGateways.map((t) => [t.id, t.ownerId] as const));
+  const owned = (tgwId: string) => (ownerOf.get(tgwId) ? { ownerId: ownerOf.get(tgwId) } : {});
   for (const t of inv.transitGateways)
     add("aws:ec2transitgateway/transitGateway:TransitGateway", t.id, t.id, {
+      ...owned(t.id),
       defaultRouteTableAssociation: t.defaultRouteTableAssociation,
       defaultRouteTablePropagation: t.defaultRouteTablePropagation,
+      ...(t.associationDefaultRouteTableId ? { associationDefaultRouteTableId: t.associationDefaultRouteTableId } : {}),
+      ...(t.propagationDefaultRouteTableId ? { propagationDefaultRouteTableId: t.propagationDefaultRouteTableId } : {}),
       autoAcceptSharedAttachments: t.autoAcceptSharedAttachments,
       tags: t.tags,
     });
+  // RAM shares as the kit's own shares are recorded (share, resource and principal associations), in the owner's account.
+  for (const sh of inv.resourceShares) {
+    const tail = sh.arn.split("/").pop() as string;
+    add("aws:ram/resourceShare:ResourceShare", `share-${tail}`, sh.arn, {
+      ownerId: sh.owningAccountId,
+      name: sh.name,
+      allowExternalPrincipals: sh.allowExternalPrincipals,
+      status: sh.status,
+      tags: sh.tags,
+    });
+    sh.resourceArns.forEach((arn, i) =>
+      add("aws:ram/resourceAssociation:ResourceAssociation", `share-${tail}-resource-${i}`, `${sh.arn},${arn}`, {
+        ownerId: sh.owningAccountId,
+        resourceArn: arn,
+        resourceShareArn: sh.arn,
+      }),
+    );
+    sh.principals.forEach((principal, i) => {
+      const org = inv.organization;
+      const unit = org?.organizationalUnits.find((u) => u.arn === principal);
+      // Who an organization or OU principal covers, as the inventory's organization lists it (none when it is not given).
+      const members = /^\d{12}$/.test(principal)
+        ? {}
+        : { memberAccountIds: org && principal === org.arn ? org.accountIds : (unit?.accountIds ?? []) };
+      add(
+        "aws:ram/principalAssociation:PrincipalAssociation",
+        `share-${tail}-principal-${i}`,
+        `${sh.arn},${principal}`,
+        {
+          ownerId: sh.owningAccountId,
+          principal,
+          resourceShareArn: sh.arn,
+          ...members,
+        },
+      );
+    });
+  }
   for (const a of inv.transitGatewayAttachments)
     add("aws:ec2transitgateway/vpcAttachment:VpcAttachment", a.id, a.id, {
       transitGatewayId: a.transitGatewayId,
@@ -1092,6 +1386,7 @@ export function inventoryRecords(
     });
   for (const t of inv.transitGatewayRouteTables) {
     add("aws:ec2transitgateway/routeTable:RouteTable", t.id, t.id, {
+      ...owned(t.transitGatewayId),
       transitGatewayId: t.transitGatewayId,
       tags: t.tags,
     });

@@ -524,6 +524,8 @@ export class KitMocks implements pulumi.runtime.Mocks {
       case "aws:ec2/getNatGateway:getNatGateway":
       case "aws:ec2/getInternetGateway:getInternetGateway":
         return this.lookup(args.token, args.inputs);
+      case "aws:ec2transitgateway/getTransitGateway:getTransitGateway":
+        return this.transitGateway(args.inputs, account);
       default:
         throw new Error(
           `unknown invoke ${args.token}: the offline mocks answer only invokes they know; add an answer in ops/mocks.ts`,
@@ -586,6 +588,36 @@ export class KitMocks implements pulumi.runtime.Mocks {
       sourceResources: [],
       state: "create-complete",
       tags: {},
+    };
+  }
+
+  /** getTransitGateway by id from the inventory: a TGW without ownerId is the calling account's. */
+  private transitGateway(inputs: Record<string, any>, account: string): Record<string, any> {
+    const t = this.opts.inventory?.transitGateways.find((x) => x.id === inputs.id);
+    if (!t)
+      throw new Error(
+        `getTransitGateway: transit gateway ${inputs.id} is not in the inventory: add it to transitGateways (docs/landing-zone.md) or pass --inventory`,
+      );
+    const ownerId = t.ownerId ?? account;
+    return {
+      id: t.id,
+      arn: `arn:aws:ec2:${this.opts.region}:${ownerId}:transit-gateway/${t.id}`,
+      ownerId,
+      amazonSideAsn: 64512,
+      associationDefaultRouteTableId: t.associationDefaultRouteTableId ?? "",
+      propagationDefaultRouteTableId: t.propagationDefaultRouteTableId ?? "",
+      autoAcceptSharedAttachments: t.autoAcceptSharedAttachments,
+      defaultRouteTableAssociation: t.defaultRouteTableAssociation,
+      defaultRouteTablePropagation: t.defaultRouteTablePropagation,
+      description: "",
+      dnsSupport: "enable",
+      encryptionSupport: "disable",
+      multicastSupport: "disable",
+      securityGroupReferencingSupport: "disable",
+      vpnEcmpSupport: "enable",
+      transitGatewayCidrBlocks: [],
+      tags: t.tags,
+      region: this.opts.region,
     };
   }
 

@@ -239,7 +239,14 @@ function readInventory(
       }),
     );
   }
-  errors.push(...existingTgwErrors(inv, tg, { egress: resolved.network?.vpcId, data: resolved.data?.vpcId }));
+  errors.push(
+    ...existingTgwErrors(
+      inv,
+      tg,
+      { egress: resolved.network?.vpcId, data: resolved.data?.vpcId },
+      safeAccounts(config["vpc-lambda-kit:accounts"]),
+    ),
+  );
   if (resolved.network && resolved.data && resolved.network.vpcId === resolved.data.vpcId)
     errors.push(
       new ConfigError(

@@ -604,6 +604,11 @@ const tgwSegmentation = {
   existing: z
     .strictObject({
       id: z.string(),
+      /**
+       * The account that owns it (getTransitGateway's ownerId), when not account A: a network account. The kit
+       * then creates nothing in it (no association, propagation or acceptance) and lists those in tgwOwnerActions.
+       */
+      ownerId: z.string().optional(),
       routeTableIds: z.record(z.string(), z.string()).default({}),
       /** The RAM share to accept in account B when acceptShare is true. */
       shareArn: z.string().optional(),
