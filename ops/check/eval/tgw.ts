@@ -78,26 +78,25 @@ export function tgwRouteTableOf(ix: GraphModel, att: Res, tgw: Res): TgwTable | 
     );
   if (explicit) {
     const rt = ix.byId(explicit.inputs.transitGatewayRouteTableId, T.tgwRouteTable);
-    return rt
-      ? { id: rt.id, name: rt.name, isDefault: false, label: `transit gateway route table ${rt.name}` }
-      : defaultTgwTable(tgw);
+    return rt ? namedTable(rt, tgw) : defaultTgwTable(tgw);
   }
   // An adopted attachment's associations are the inventory's, listed explicitly: no default applies to it.
   if (att.existing) return undefined;
   if (tgw.inputs.defaultRouteTableAssociation === "disable") return undefined;
   if (!attachmentOption(ix, att, "transitGatewayDefaultRouteTableAssociation")) return undefined;
   const named = ix.byId(tgw.inputs.associationDefaultRouteTableId, T.tgwRouteTable);
-  return named ? namedDefault(named, tgw, "association") : defaultTgwTable(tgw);
+  return named ? namedTable(named, tgw) : defaultTgwTable(tgw);
 }
 
-/** An existing TGW's default table as getTransitGateway names it: a real table, labelled as the default. */
-function namedDefault(rt: Res, tgw: Res, use: "association" | "propagation"): TgwTable {
-  return {
-    id: rt.id,
-    name: rt.name,
-    isDefault: false,
-    label: `transit gateway route table ${rt.name} (the default ${use} table of transit gateway ${tgw.name})`,
-  };
+/** A real table; labelled as the default when getTransitGateway names it so (an existing TGW's default tables). */
+function namedTable(rt: Res, tgw: Res): TgwTable {
+  const uses = (["association", "propagation"] as const).filter(
+    (u) =>
+      tgw.inputs[`${u}DefaultRouteTableId`] === rt.id &&
+      tgw.inputs[`defaultRouteTable${u[0].toUpperCase()}${u.slice(1)}`] === "enable",
+  );
+  const note = uses.length > 0 ? ` (the default ${uses.join(" and ")} table of transit gateway ${tgw.name})` : "";
+  return { id: rt.id, name: rt.name, isDefault: false, label: `transit gateway route table ${rt.name}${note}` };
 }
 
 /** Whether a new attachment propagates into `rt` by the gateway's default (the default table, or the one getTransitGateway names). */
