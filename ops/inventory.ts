@@ -741,30 +741,9 @@ export function existingTgwErrors(
       ),
     ];
   // Who owns it decides who associates and accepts: config states it, the inventory (getTransitGateway) must agree.
-  if (tgw.ownerId && typeof ex.ownerId === "string" && ex.ownerId !== tgw.ownerId)
-    errors.push(
-      new ConfigError(
-        k("existing.ownerId"),
-        `states ${ex.ownerId}, but the inventory's ${tgw.id} is owned by ${tgw.ownerId}`,
-        `set it to ${tgw.ownerId}`,
-      ),
-    );
-  else if (!tgw.ownerId && typeof ex.ownerId === "string")
-    errors.push(
-      new ConfigError(
-        k("existing.ownerId"),
-        `states ${ex.ownerId}, but the inventory's ${tgw.id} records no ownerId (the lookup answers the attaching account)`,
-        `record "ownerId": "${ex.ownerId}" on ${tgw.id} in the inventory's transitGateways`,
-      ),
-    );
-  else if (tgw.ownerId && ex.ownerId === undefined && accounts.a && tgw.ownerId !== accounts.a)
-    errors.push(
-      new ConfigError(
-        k("existing.ownerId"),
-        `not set, so the kit takes ${tgw.id} for account A's (${accounts.a}), but the inventory says account ${tgw.ownerId} owns it`,
-        `set ${k("existing.ownerId")} to ${tgw.ownerId}`,
-      ),
-    );
+  // An owner id of the wrong shape is the config check's to report (stacks/features/tgw.ts): nothing to compare.
+  const badShape = ex.ownerId !== undefined && !(typeof ex.ownerId === "string" && /^\d{12}$/.test(ex.ownerId));
+  if (!badShape) errors.push(...ownerErrors(tgw, ex.ownerId as string | undefined, accounts.a, k));
   // A new attachment from another account lands in the default association table at once (its option cannot be
   // turned off on a RAM-shared TGW), and an attachment is associated with one table only.
   const owner = tgw.ownerId ?? accounts.a;
@@ -983,6 +962,32 @@ export function ipamRequestErrors(
     { at: ref.at, region: ref.region, netmaskLength: ref.netmaskLength, allocatedCidr: cidr },
   );
   return { cidr, predicted, errors };
+}
+
+/** `transitGateway.existing.ownerId` against the inventory's record of the TGW (getTransitGateway's ownerId). */
+function ownerErrors(
+  tgw: Inventory["transitGateways"][number],
+  stated: string | undefined,
+  accountA: string | undefined,
+  k: (s: string) => string,
+): ConfigError[] {
+  const error = (problem: string, fix: string) => [new ConfigError(k("existing.ownerId"), problem, fix)];
+  if (tgw.ownerId && stated !== undefined && stated !== tgw.ownerId)
+    return error(
+      `states ${stated}, but the inventory's ${tgw.id} is owned by ${tgw.ownerId}`,
+      `set it to ${tgw.ownerId}`,
+    );
+  if (!tgw.ownerId && stated !== undefined)
+    return error(
+      `states ${stated}, but the inventory's ${tgw.id} records no ownerId (the lookup answers the attaching account)`,
+      `record "ownerId": "${stated}" on ${tgw.id} in the inventory's transitGateways`,
+    );
+  if (tgw.ownerId && stated === undefined && accountA && tgw.ownerId !== accountA)
+    return error(
+      `not set, so the kit takes ${tgw.id} for account A's (${accountA}), but the inventory says account ${tgw.ownerId} owns it`,
+      `set ${k("existing.ownerId")} to ${tgw.ownerId}`,
+    );
+  return [];
 }
 
 /** The route table AWS applies to a subnet: its association, else the VPC's main table. */
