@@ -1,7 +1,6 @@
-import { ConfigError, ConfigErrors } from "../../components/errors";
 import { runCheck } from "../../ops/check/report";
 import { synthForTest } from "../support/graph";
-import { inventoryVariant } from "../support/brownfield";
+import { brownfieldSynthErrors, inventoryVariant } from "../support/brownfield";
 import { configErrorsOf } from "../support/config-errors";
 
 /**
@@ -34,17 +33,7 @@ const strictTgw = (inv: any) => {
   });
 };
 
-async function synthErrors(patch: Record<string, unknown>, edit?: (inv: any) => void): Promise<string[]> {
-  const p = edit ? { ...patch, "vpc-lambda-kit:inventory": inventoryVariant(edit) } : patch;
-  try {
-    await synthForTest("brownfield", p);
-  } catch (e) {
-    if (e instanceof ConfigErrors) return e.errors.map((x) => x.message);
-    if (e instanceof ConfigError) return [e.message];
-    throw e;
-  }
-  return [];
-}
+const synthErrors = brownfieldSynthErrors;
 
 describe("another account's TGW without auto-accept or default tables, a table named for the data attachment", () => {
   let result: Awaited<ReturnType<typeof synthForTest>>["result"];
