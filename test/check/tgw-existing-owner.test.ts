@@ -117,3 +117,16 @@ test("an adopted attachment gets no default association: without its listed asso
     "transit gateway attachment existing-tgw-attach-0c1d2e3f4a5b60733 is associated with no transit gateway route table",
   );
 });
+
+test("a new attachment to a TGW without default association and no table named: broken, saying what to name", () => {
+  const g = copy(graph);
+  one(g, "TransitGateway", TGW).inputs.defaultRouteTableAssociation = "disable";
+  // The workload VPC's attachment as the kit would create it: not adopted, not associated.
+  delete (one(g, "VpcAttachment", "existing-tgw-attach-0c1d2e3f4a5b60733") as { existing?: boolean }).existing;
+  drop(g, "aws:ec2transitgateway/routeTableAssociation:RouteTableAssociation", `${TABLE}-tgw-attach-0c1d2e3f4a5b60733`);
+  const f = dbFlow(g);
+  expect(f.status).toBe("BROKEN");
+  expect(f.reason).toContain(
+    `(transit gateway ${TGW} associates new attachments with no default table: name one in transitGateway.existing.routeTableIds, or have its owner associate it)`,
+  );
+});
