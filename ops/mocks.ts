@@ -107,6 +107,8 @@ export class KitMocks implements pulumi.runtime.Mocks {
   public readonly resources: RecordedResource[] = [];
   /** Every mock failure (unknown invoke, bad StackReference…). Pulumi's invoke path drops the message, so synth reads it here. */
   public readonly errors: string[] = [];
+  /** Every invoke: its token and the provider's name (null for the default provider). */
+  public readonly invokes: { token: string; provider: string | null }[] = [];
   private readonly providerAccounts = new Map<string, string>();
   private readonly usedIps = new Set<string>();
   private pendingParent: string | null = null;
@@ -448,6 +450,8 @@ export class KitMocks implements pulumi.runtime.Mocks {
   }
 
   public call(args: pulumi.runtime.MockCallArgs): Record<string, any> {
+    // Which provider (account) each lookup went through: a shared TGW is read in the attaching account.
+    this.invokes.push({ token: args.token, provider: args.provider?.split("::").slice(-2, -1)[0] ?? null });
     try {
       return this.answer(args);
     } catch (e) {

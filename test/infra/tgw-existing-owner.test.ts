@@ -55,6 +55,13 @@ describe("another account's TGW without auto-accept or default tables, a table n
     expect(created(ATTACH)[0].inputs.transitGatewayDefaultRouteTableAssociation).toBeUndefined();
   });
 
+  test("each side reads the TGW with its own account's provider", () => {
+    const reads = result.mocks.invokes.filter(
+      (i) => i.token === "aws:ec2transitgateway/getTransitGateway:getTransitGateway",
+    );
+    expect(reads.map((i) => i.provider).sort()).toEqual(["account-a", "account-b"]);
+  });
+
   test("tgwOwnerActions lists the acceptance, association and propagation for the network account", () => {
     const id = created(ATTACH)[0].id;
     const out = result.graph.outputs.tgwOwnerActions as { actions: Record<string, unknown>[] };
