@@ -29,6 +29,7 @@ import { placeholderNames, rewriteNamed, toPositional } from "../../functions/sh
 import { loadBundledHandler } from "../support/bundled";
 import { captureJsonLogs } from "../support/log-capture";
 import { PgServer, startPostgres } from "../support/postgres";
+import { DataApiCall, DataApiOnPostgres, mockDataApiOnPostgres } from "../fakes/data-api-on-postgres";
 
 jest.setTimeout(120_000);
 
@@ -390,102 +391,23 @@ describe("db-writer over the Data API (answered by a real PostgreSQL)", () => {
   type Handler = (event: unknown) => Promise<WriteSummary>;
   let pg: PgServer;
   const savedEnv = { ...process.env };
-  let calls: Array<{ op: string; input: Record<string, any> }> = [];
+  let calls: DataApiCall[] = [];
   let failBatchCall: number | undefined;
-  const open: Client[] = [];
-
-  /** Runs `sql` with Data API parameters on `c`, binding them the way the service does (typeHint → type). */
-  async function run(
-    c: Client,
-    sql: string,
-    params: Array<{ name: string; value: Record<string, unknown>; typeHint?: string }> = [],
-  ) {
-    const casts: Record<string, string> = {
-      UUID: "uuid",
-      JSON: "json",
-      TIMESTAMP: "timestamp",
-      DATE: "date",
-      DECIMAL: "numeric",
-      TIME: "time",
-    };
-    const values: unknown[] = [];
-    const text = sql.replace(
-      /('(?:[^']|'')*')|::|:([A-Za-z_][A-Za-z0-9_]*)/g,
-      (m, quoted: string | undefined, name: string | undefined) => {
-        if (quoted || !name) return m;
-        const p = params.find((x) => x.name === name);
-        if (!p)
-          throw new DatabaseErrorException({ message: `ERROR: No value specified for parameter: ${name}`, ...meta });
-        const v = p.value;
-        values.push(v.isNull ? null : (v.stringValue ?? v.longValue ?? v.doubleValue ?? v.booleanValue));
-        return `$${values.length}${p.typeHint ? `::${casts[p.typeHint]}` : ""}`;
-      },
-    );
-    try {
-      return await c.query(text, values);
-    } catch (e) {
-      const pe = e as { message: string; code?: string };
-      throw new DatabaseErrorException({ message: `ERROR: ${pe.message}; SQLState: ${pe.code}`, ...meta });
-    }
-  }
+  const dataApis: DataApiOnPostgres[] = [];
 
   function coldStart(): Handler {
     let mod: { handler: Handler } | undefined;
     jest.isolateModules(() => {
-      const isolated = require("@aws-sdk/client-rds-data") as typeof import("@aws-sdk/client-rds-data");
-      const { mockClient: mock } = require("aws-sdk-client-mock") as typeof import("aws-sdk-client-mock");
-
-      const m = mock(isolated.RDSDataClient);
-      const txs = new Map<string, Client>();
-      const connect = async () => {
-        const c = new Client(pg.pgConfig({ database: "dataapi" }) as never);
-        await c.connect();
-        open.push(c);
-        return c;
-      };
-      let auto: Promise<Client> | undefined;
-      m.on(isolated.BeginTransactionCommand).callsFake(async (input: Record<string, any>) => {
-        calls.push({ op: "BeginTransaction", input });
-        const c = await connect();
-        await c.query("BEGIN");
-        const id = `tx-${calls.length}`;
-        txs.set(id, c);
-        return { transactionId: id };
+      const dataApi = mockDataApiOnPostgres({
+        pgConfig: pg.pgConfig({ database: "dataapi" }),
+        onCall: (call) => {
+          calls.push(call);
+          const batches = calls.filter((x) => x.op === "BatchExecuteStatement").length;
+          if (call.op === "BatchExecuteStatement" && batches === failBatchCall)
+            throw new DatabaseErrorException({ message: "ERROR: simulated failure of this call", ...meta });
+        },
       });
-      for (const [Cmd, op, sql] of [
-        [isolated.CommitTransactionCommand, "CommitTransaction", "COMMIT"],
-        [isolated.RollbackTransactionCommand, "RollbackTransaction", "ROLLBACK"],
-      ] as const) {
-        m.on(Cmd).callsFake(async (input: Record<string, any>) => {
-          calls.push({ op, input });
-          const c = txs.get(input.transactionId);
-          if (!c) throw new isolated.TransactionNotFoundException({ message: "Transaction not found", ...meta });
-          txs.delete(input.transactionId);
-          await c.query(sql);
-          return {};
-        });
-      }
-      m.on(isolated.ExecuteStatementCommand).callsFake(async (input: Record<string, any>) => {
-        calls.push({ op: "ExecuteStatement", input });
-        const c = input.transactionId ? txs.get(input.transactionId)! : await (auto ??= connect());
-        const r = await run(c, input.sql, input.parameters);
-        return r.fields.length > 0
-          ? { formattedRecords: JSON.stringify(r.rows), numberOfRecordsUpdated: 0 }
-          : { numberOfRecordsUpdated: r.rowCount ?? 0 };
-      });
-      m.on(isolated.BatchExecuteStatementCommand).callsFake(async (input: Record<string, any>) => {
-        calls.push({ op: "BatchExecuteStatement", input });
-        if (
-          failBatchCall !== undefined &&
-          calls.filter((x) => x.op === "BatchExecuteStatement").length === failBatchCall
-        ) {
-          throw new DatabaseErrorException({ message: "ERROR: simulated failure of this call", ...meta });
-        }
-        const c = txs.get(input.transactionId)!;
-        for (const set of input.parameterSets) await run(c, input.sql, set);
-        // What the service answers for PostgreSQL: one empty result per set, no counts.
-        return { updateResults: input.parameterSets.map(() => ({ generatedFields: [] })) };
-      });
+      dataApis.push(dataApi);
       mod = loadBundledHandler<{ handler: Handler }>("db-writer", { dbAccess: "data-api" });
     });
     return mod!.handler;
@@ -527,7 +449,7 @@ describe("db-writer over the Data API (answered by a real PostgreSQL)", () => {
 
   afterAll(async () => {
     process.env = { ...savedEnv };
-    await Promise.all(open.map((c) => c.end().catch(() => undefined)));
+    for (const dataApi of dataApis) await dataApi.close();
     await pg?.stop();
   });
 
