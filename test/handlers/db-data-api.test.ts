@@ -161,6 +161,16 @@ describe("DataApiDatabase", () => {
 
   beforeEach(() => rds.reset());
 
+  /** The transaction `transactionId` ended once, committed or rolled back as `how` says, and never the other way. */
+  function expectEnded(how: "commit" | "rollback", transactionId: string): void {
+    const commits = rds.commandCalls(CommitTransactionCommand).map((c) => c.args[0].input);
+    const rollbacks = rds.commandCalls(RollbackTransactionCommand).map((c) => c.args[0].input);
+    expect(how === "commit" ? [commits, rollbacks] : [rollbacks, commits]).toEqual([
+      [{ resourceArn: CLUSTER, secretArn: SECRET, transactionId }],
+      [],
+    ]);
+  }
+
   test("a query is one ExecuteStatement with typed parameters for the placeholders it uses, rows from JSON", async () => {
     rds
       .on(ExecuteStatementCommand)
@@ -211,10 +221,7 @@ describe("DataApiDatabase", () => {
       "tx-1",
       "tx-1",
     ]);
-    expect(rds.commandCalls(CommitTransactionCommand).map((c) => c.args[0].input)).toEqual([
-      { resourceArn: CLUSTER, secretArn: SECRET, transactionId: "tx-1" },
-    ]);
-    expect(rds.commandCalls(RollbackTransactionCommand)).toHaveLength(0);
+    expectEnded("commit", "tx-1");
   });
 
   test("a failing statement rolls the transaction back and surfaces the SQLSTATE", async () => {
@@ -242,10 +249,7 @@ describe("DataApiDatabase", () => {
     expect((err as DbError).message).toBe(
       'ERROR: duplicate key value violates unique constraint "t_pkey"; SQLState: 23505: INSERT INTO t (a) VALUES (:a)',
     );
-    expect(rds.commandCalls(RollbackTransactionCommand).map((c) => c.args[0].input)).toEqual([
-      { resourceArn: CLUSTER, secretArn: SECRET, transactionId: "tx-2" },
-    ]);
-    expect(rds.commandCalls(CommitTransactionCommand)).toHaveLength(0);
+    expectEnded("rollback", "tx-2");
   });
 
   test("an error thrown by the caller's code rolls back too, and the transaction refuses later statements", async () => {
@@ -260,8 +264,7 @@ describe("DataApiDatabase", () => {
         throw new Error("validation failed");
       }),
     ).rejects.toThrow("validation failed");
-    expect(rds.commandCalls(RollbackTransactionCommand)).toHaveLength(1);
-    expect(rds.commandCalls(CommitTransactionCommand)).toHaveLength(0);
+    expectEnded("rollback", "tx-3");
     await expect(leaked!.query("SELECT 1")).rejects.toThrow("this transaction has already ended");
   });
 
@@ -306,7 +309,7 @@ describe("DataApiDatabase", () => {
       { name: "id", value: { stringValue: "u2499" } },
       { name: "doc", value: { stringValue: '{"i":2499}' }, typeHint: "JSON" },
     ]);
-    expect(rds.commandCalls(CommitTransactionCommand)).toHaveLength(1);
+    expectEnded("commit", "tx-5");
   });
 
   test("batch: chunks also stay under the request size, and a set too big for any request is refused", () => {
@@ -383,7 +386,7 @@ describe("DataApiDatabase", () => {
       .catch((e) => e)) as DbError;
     expect(err.message).toMatch(/was unavailable after 1 attempts/);
     expect(rds.commandCalls(ExecuteStatementCommand)).toHaveLength(1);
-    expect(rds.commandCalls(RollbackTransactionCommand)).toHaveLength(1);
+    expectEnded("rollback", "tx-6");
   });
 });
 
