@@ -5,6 +5,7 @@
  */
 import * as http from "http";
 import * as net from "net";
+import { closeServer, listenOnFreePort } from "./loopback-server";
 
 export interface RecordedRequest {
   method: string;
@@ -33,18 +34,10 @@ export async function startHttpUpstream(host = "127.0.0.1"): Promise<HttpUpstrea
     res.writeHead(200, { "Content-Type": "text/plain", "Content-Length": Buffer.byteLength(body) });
     res.end(body);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, host, () => resolve());
-  });
   return {
-    port: (server.address() as net.AddressInfo).port,
+    port: await listenOnFreePort(server, host),
     requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: () => closeServer(server, () => server.closeAllConnections()),
   };
 }
 
@@ -68,17 +61,9 @@ export async function startTcpEcho(host = "127.0.0.1"): Promise<TcpEcho> {
     sock.on("error", () => undefined);
     sock.on("close", () => sockets.delete(sock));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, host, () => resolve());
-  });
   return {
-    port: (server.address() as net.AddressInfo).port,
+    port: await listenOnFreePort(server, host),
     received,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
+    close: () => closeServer(server, () => sockets.forEach((s) => s.destroy())),
   };
 }
