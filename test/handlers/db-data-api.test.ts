@@ -344,28 +344,31 @@ describe("DataApiDatabase", () => {
     expect(rds.commandCalls(ExecuteStatementCommand)).toHaveLength(3);
   });
 
-  test("a resume that outlasts the retries says so", async () => {
-    rds.on(ExecuteStatementCommand).rejects(new DatabaseResumingException({ message: "resuming", ...meta }));
-    const err = (await newDb()
-      .query("SELECT 1")
-      .catch((e) => e)) as DbError;
-    expect(err.kind).toBe("data-api");
-    expect(err.message).toBe(
+  test.each<[string, string, Error, string, string | RegExp, number]>([
+    [
+      "a resume that outlasts the retries says so",
+      "SELECT 1",
+      new DatabaseResumingException({ message: "resuming", ...meta }),
+      "data-api",
       `the Aurora cluster ${CLUSTER} was still resuming from 0 ACU after 4 attempts: invoke again, or keep a minimum capacity above 0 ACU`,
-    );
-    expect(rds.commandCalls(ExecuteStatementCommand)).toHaveLength(4);
-  });
-
-  test("a statement timeout is not repeated", async () => {
-    rds.on(ExecuteStatementCommand).rejects(new StatementTimeoutException({ message: "Request timed out", ...meta }));
-    const err = (await newDb()
-      .query("INSERT INTO t SELECT * FROM big")
-      .catch((e) => e)) as DbError;
-    expect(err.kind).toBe("timeout");
-    expect(err.message).toMatch(
+      4,
+    ],
+    [
+      "a statement timeout is not repeated",
+      "INSERT INTO t SELECT * FROM big",
+      new StatementTimeoutException({ message: "Request timed out", ...meta }),
+      "timeout",
       /^the statement ran longer than the Data API's 45 s limit and was cancelled .*send smaller batches, or use DB_ACCESS=pg/,
-    );
-    expect(rds.commandCalls(ExecuteStatementCommand)).toHaveLength(1);
+      1,
+    ],
+  ])("%s", async (_what, sql, answer, kind, message, attempts) => {
+    rds.on(ExecuteStatementCommand).rejects(answer);
+    const err = (await newDb()
+      .query(sql)
+      .catch((e) => e)) as DbError;
+    expect(err.kind).toBe(kind);
+    expect(err.message).toEqual(typeof message === "string" ? message : expect.stringMatching(message));
+    expect(rds.commandCalls(ExecuteStatementCommand)).toHaveLength(attempts);
   });
 
   test("an unavailable writer is retried outside a transaction but not inside one", async () => {

@@ -227,25 +227,27 @@ describe.each(["pg", "data-api"] as const)("pets-api over %s", (access) => {
     expect(body(upper)).toEqual(created);
   });
 
-  test("GET /pets/{id} for an unknown id is a 404 JSON error", async () => {
-    const res = await c.handler(restEvent("GET", "/pets/00000000-0000-4000-8000-000000000000"));
-    expect(res.statusCode).toBe(404);
-    expect(body(res)).toEqual({
-      error: "NotFound",
-      message: "no pet with id 00000000-0000-4000-8000-000000000000",
-      field: "id",
-      requestId: expect.stringMatching(/^req-/),
-    });
-  });
-
-  test("GET /pets/{id} with a malformed id is a 400 naming the id", async () => {
-    const res = await c.handler(restEvent("GET", "/pets/42"));
-    expect(res.statusCode).toBe(400);
-    expect(body(res)).toMatchObject({
-      error: "ValidationError",
-      field: "id",
-      message: 'id must be a pet id (a UUID); got "42"',
-    });
+  test.each([
+    [
+      "an unknown id",
+      "00000000-0000-4000-8000-000000000000",
+      404,
+      { error: "NotFound", message: "no pet with id 00000000-0000-4000-8000-000000000000" },
+    ],
+    [
+      "a malformed id",
+      "42",
+      400,
+      {
+        error: "ValidationError",
+        message: 'id must be a pet id (a UUID); got "42"',
+        issues: [{ field: "id", message: 'must be a pet id (a UUID); got "42"' }],
+      },
+    ],
+  ])("GET /pets/{id} with %s (%s) is a %i JSON error naming the id", async (_what, id, status, error) => {
+    const res = await c.handler(restEvent("GET", `/pets/${id}`));
+    expect(res.statusCode).toBe(status);
+    expect(body(res)).toEqual({ ...error, field: "id", requestId: expect.stringMatching(/^req-/) });
   });
 
   test("GET /pets pages through every pet exactly once, in insertion order, with an opaque cursor", async () => {
