@@ -31,8 +31,6 @@ import { captureJsonLogs } from "../support/log-capture";
 import { PgServer, startPostgres } from "../support/postgres";
 import { DataApiCall, DataApiOnPostgres, mockDataApiOnPostgres } from "../fakes/data-api-on-postgres";
 
-jest.setTimeout(120_000);
-
 const CLUSTER = "arn:aws:rds:ap-northeast-1:222222222222:cluster:app-db";
 const SECRET = "arn:aws:secretsmanager:ap-northeast-1:222222222222:secret:rds!cluster-abc-AbCdEf";
 const meta = { $metadata: {} };
