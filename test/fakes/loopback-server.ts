@@ -1,6 +1,12 @@
 import * as http from "http";
 import type { AddressInfo, Server } from "net";
 
+/** A server listening on a loopback port. */
+export interface Listening {
+  port: number;
+  close(): Promise<void>;
+}
+
 /** Listens on a random port of `host` (127.0.0.1 unless told); resolves with the port, rejects if the bind fails. */
 export async function listenOnFreePort(server: Server, host = "127.0.0.1"): Promise<number> {
   await new Promise<void>((resolve, reject) => {

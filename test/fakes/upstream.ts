@@ -5,7 +5,7 @@
  */
 import * as http from "http";
 import * as net from "net";
-import { closeServer, listenOnFreePort } from "./loopback-server";
+import { closeServer, listenOnFreePort, Listening } from "./loopback-server";
 
 export interface RecordedRequest {
   method: string;
@@ -15,10 +15,8 @@ export interface RecordedRequest {
   remoteAddress: string;
 }
 
-export interface HttpUpstream {
-  port: number;
+export interface HttpUpstream extends Listening {
   requests: RecordedRequest[];
-  close(): Promise<void>;
 }
 
 export async function startHttpUpstream(host = "127.0.0.1"): Promise<HttpUpstream> {
@@ -41,11 +39,9 @@ export async function startHttpUpstream(host = "127.0.0.1"): Promise<HttpUpstrea
   };
 }
 
-export interface TcpEcho {
-  port: number;
+export interface TcpEcho extends Listening {
   /** Bytes received, one entry per accepted connection. */
   received: Buffer[];
-  close(): Promise<void>;
 }
 
 export async function startTcpEcho(host = "127.0.0.1"): Promise<TcpEcho> {
