@@ -1284,21 +1284,27 @@ export function inventoryRecords(
       ...(opts.origin ? { origin: opts.origin } : {}),
     });
   };
-  for (const v of inv.vpcs)
-    add("aws:ec2/vpc:Vpc", v.id, v.id, {
-      cidrBlock: v.cidrBlock,
-      enableDnsHostnames: v.enableDnsHostnames,
-      enableDnsSupport: v.enableDnsSupport,
-      tags: v.tags,
-    });
-  for (const s of inv.subnets)
-    add("aws:ec2/subnet:Subnet", s.id, s.id, {
-      vpcId: s.vpcId,
-      cidrBlock: s.cidrBlock,
-      availabilityZone: s.availabilityZone,
-      mapPublicIpOnLaunch: false,
-      tags: s.tags,
-    });
+  // Most inventory lists map one item to one record named and identified by the item's own id.
+  const adoptEach = <T extends { id: string }>(
+    type: string,
+    items: T[],
+    inputs: (item: T) => Record<string, unknown>,
+  ) => {
+    for (const item of items) add(type, item.id, item.id, inputs(item));
+  };
+  adoptEach("aws:ec2/vpc:Vpc", inv.vpcs, (v) => ({
+    cidrBlock: v.cidrBlock,
+    enableDnsHostnames: v.enableDnsHostnames,
+    enableDnsSupport: v.enableDnsSupport,
+    tags: v.tags,
+  }));
+  adoptEach("aws:ec2/subnet:Subnet", inv.subnets, (s) => ({
+    vpcId: s.vpcId,
+    cidrBlock: s.cidrBlock,
+    availabilityZone: s.availabilityZone,
+    mapPublicIpOnLaunch: false,
+    tags: s.tags,
+  }));
   for (const t of inv.routeTables) {
     add("aws:ec2/routeTable:RouteTable", t.id, t.id, { vpcId: t.vpcId, routes: t.routes, tags: t.tags });
     for (const a of t.associations) {
@@ -1318,8 +1324,7 @@ export function inventoryRecords(
         );
     }
   }
-  for (const g of inv.internetGateways)
-    add("aws:ec2/internetGateway:InternetGateway", g.id, g.id, { vpcId: g.vpcId, tags: g.tags });
+  adoptEach("aws:ec2/internetGateway:InternetGateway", inv.internetGateways, (g) => ({ vpcId: g.vpcId, tags: g.tags }));
   for (const n of inv.natGateways) {
     add("aws:ec2/eip:Eip", n.allocationId, n.allocationId, { domain: "vpc", publicIp: n.publicIp });
     add("aws:ec2/natGateway:NatGateway", n.id, n.id, {
@@ -1330,21 +1335,23 @@ export function inventoryRecords(
       tags: n.tags,
     });
   }
-  for (const g of inv.securityGroups)
-    add("aws:ec2/securityGroup:SecurityGroup", g.id, g.id, { vpcId: g.vpcId, name: g.name, tags: g.tags });
+  adoptEach("aws:ec2/securityGroup:SecurityGroup", inv.securityGroups, (g) => ({
+    vpcId: g.vpcId,
+    name: g.name,
+    tags: g.tags,
+  }));
   // A TGW's owner (getTransitGateway's ownerId) is its account in the checker, whichever provider read it.
   const ownerOf = new Map(inv.transitGateways.map((t) => [t.id, t.ownerId] as const));
   const owned = (tgwId: string) => (ownerOf.get(tgwId) ? { ownerId: ownerOf.get(tgwId) } : {});
-  for (const t of inv.transitGateways)
-    add("aws:ec2transitgateway/transitGateway:TransitGateway", t.id, t.id, {
-      ...owned(t.id),
-      defaultRouteTableAssociation: t.defaultRouteTableAssociation,
-      defaultRouteTablePropagation: t.defaultRouteTablePropagation,
-      ...(t.associationDefaultRouteTableId ? { associationDefaultRouteTableId: t.associationDefaultRouteTableId } : {}),
-      ...(t.propagationDefaultRouteTableId ? { propagationDefaultRouteTableId: t.propagationDefaultRouteTableId } : {}),
-      autoAcceptSharedAttachments: t.autoAcceptSharedAttachments,
-      tags: t.tags,
-    });
+  adoptEach("aws:ec2transitgateway/transitGateway:TransitGateway", inv.transitGateways, (t) => ({
+    ...owned(t.id),
+    defaultRouteTableAssociation: t.defaultRouteTableAssociation,
+    defaultRouteTablePropagation: t.defaultRouteTablePropagation,
+    ...(t.associationDefaultRouteTableId ? { associationDefaultRouteTableId: t.associationDefaultRouteTableId } : {}),
+    ...(t.propagationDefaultRouteTableId ? { propagationDefaultRouteTableId: t.propagationDefaultRouteTableId } : {}),
+    autoAcceptSharedAttachments: t.autoAcceptSharedAttachments,
+    tags: t.tags,
+  }));
   // RAM shares as the kit's own shares are recorded (share, resource and principal associations), in the owner's account.
   for (const sh of inv.resourceShares) {
     const tail = sh.arn.split("/").pop() as string;
@@ -1382,13 +1389,12 @@ export function inventoryRecords(
       );
     });
   }
-  for (const a of inv.transitGatewayAttachments)
-    add("aws:ec2transitgateway/vpcAttachment:VpcAttachment", a.id, a.id, {
-      transitGatewayId: a.transitGatewayId,
-      vpcId: a.vpcId,
-      subnetIds: a.subnetIds,
-      tags: a.tags,
-    });
+  adoptEach("aws:ec2transitgateway/vpcAttachment:VpcAttachment", inv.transitGatewayAttachments, (a) => ({
+    transitGatewayId: a.transitGatewayId,
+    vpcId: a.vpcId,
+    subnetIds: a.subnetIds,
+    tags: a.tags,
+  }));
   for (const t of inv.transitGatewayRouteTables) {
     add("aws:ec2transitgateway/routeTable:RouteTable", t.id, t.id, {
       ...owned(t.transitGatewayId),
