@@ -33,7 +33,7 @@ import { HttpsProxyAgent } from "https-proxy-agent";
 import { renderSquidConf, SquidConfOptions } from "../components/squid-conf";
 import {
   freePort,
-  localSquidOptions,
+  loopbackSquidOptions,
   makeSandbox,
   proxyV1,
   RunningSquid,
@@ -480,9 +480,7 @@ async function bench(): Promise<number> {
     sandboxes.push(sb);
     const port = await freePort(LOOPBACK);
     const opts: SquidConfOptions = {
-      ...localSquidOptions(sb, {
-        port,
-        listenAddress: LOOPBACK,
+      ...loopbackSquidOptions(port, sb, {
         headerName: HEADER,
         headerValue: SECRET,
         allowedDomains: [HOST],

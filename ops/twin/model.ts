@@ -1008,7 +1008,7 @@ export function buildModel(graph: GraphFile, graphDir: string): TwinModel {
     db,
     api,
     secrets: [...secrets].map(([arn, name]) => ({ arn, name })),
-    buckets: all(T.bucket).map((b) => b.id),
+    buckets: all(T.s3Bucket).map((b) => b.id),
     dynamoTables,
     internetHosts,
     egressIps: outEips.length ? outEips : nats.map((n) => n.eip),

@@ -92,6 +92,13 @@ function expectAllClean(ids: number[]): void {
   });
 }
 
+/** Writes a transform module under FIXTURES from its source lines (type `Rec` is a kintone record); returns its path. */
+function transformFile(name: string, ...lines: string[]): string {
+  const file = path.join(FIXTURES, name);
+  fs.writeFileSync(file, ["type Rec = Record<string, { value: unknown }>;", ...lines, ""].join("\n"));
+  return file;
+}
+
 const dirtyIds = (ids: number[], dirtyTenths = 3) => ids.filter((_, i) => i % 10 < dirtyTenths);
 const minimumCalls = (records: number, changed: number) =>
   Math.ceil(records / LIMITS.getRecords) + Math.ceil(changed / 2000);
@@ -613,15 +620,10 @@ describe("kintone-sync handler (bundled)", () => {
   });
 
   test("a custom transform bound with kintoneSyncBundleOptions(file) replaces the default one", async () => {
-    const file = path.join(FIXTURES, "shout.ts");
-    fs.writeFileSync(
-      file,
-      [
-        "type Rec = Record<string, { value: unknown }>;",
-        'export function fields(): string[] { return ["name"]; }',
-        "export function transform(record: Rec) { return { name: { value: String(record.name.value).toUpperCase() } }; }",
-        "",
-      ].join("\n"),
+    const file = transformFile(
+      "shout.ts",
+      'export function fields(): string[] { return ["name"]; }',
+      "export function transform(record: Rec) { return { name: { value: String(record.name.value).toUpperCase() } }; }",
     );
     delete process.env.KINTONE_TRANSFORM_OPTIONS;
     const ids = kintone.seed(APP, rows(20));
@@ -634,17 +636,12 @@ describe("kintone-sync handler (bundled)", () => {
   });
 
   test("a transform that is not idempotent is refused record by record instead of rewriting them on every run", async () => {
-    const file = path.join(FIXTURES, "append.ts");
-    fs.writeFileSync(
-      file,
-      [
-        "type Rec = Record<string, { value: unknown }>;",
-        "export function transform(record: Rec) {",
-        "  const id = Number(record.$id.value);",
-        '  return id % 2 === 0 ? { memo: { value: String(record.memo.value) + "!" } } : { memo: { value: "fixed" } };',
-        "}",
-        "",
-      ].join("\n"),
+    const file = transformFile(
+      "append.ts",
+      "export function transform(record: Rec) {",
+      "  const id = Number(record.$id.value);",
+      '  return id % 2 === 0 ? { memo: { value: String(record.memo.value) + "!" } } : { memo: { value: "fixed" } };',
+      "}",
     );
     const ids = kintone.seed(APP, rows(10));
 
@@ -662,8 +659,10 @@ describe("kintone-sync handler (bundled)", () => {
   });
 
   test("a transform writing a field kintone owns fails with a clear error and writes nothing", async () => {
-    const file = path.join(FIXTURES, "record-number.ts");
-    fs.writeFileSync(file, 'export function transform() { return { recordNo: { value: "X-1" } }; }\n');
+    const file = transformFile(
+      "record-number.ts",
+      'export function transform() { return { recordNo: { value: "X-1" } }; }',
+    );
     kintone.seed(APP, rows(5));
 
     await expect(coldStart(file)({})).rejects.toThrow(

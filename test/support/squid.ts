@@ -14,7 +14,7 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import type { SquidConfOptions } from "../../components/squid-conf";
+import { renderSquidConf, SquidConfOptions } from "../../components/squid-conf";
 import { freePort, isExecutable } from "./local";
 
 export { freePort };
@@ -52,29 +52,6 @@ export interface SquidSandbox {
   remove(): void;
 }
 
-/**
- * The renderSquidConf options of a local Squid: listening on `listenAddress` (default 127.0.0.1) for clients from
- * that address only, local destinations allowed (the upstreams are local), no shutdown grace, its files in
- * `sandbox`. The caller gives the port, the header rule, the whitelist and the ports it may reach.
- */
-export function localSquidOptions(
-  sandbox: SquidSandbox,
-  o: Pick<
-    SquidConfOptions,
-    "port" | "headerName" | "headerValue" | "allowedDomains" | "connectPorts" | "safePorts" | "visibleHostname"
-  > & { listenAddress?: string },
-): SquidConfOptions {
-  const listenAddress = o.listenAddress ?? "127.0.0.1";
-  return {
-    ...o,
-    listenAddress,
-    clientCidrs: [`${listenAddress}/32`],
-    blockLocalDestinations: false,
-    shutdownLifetimeSeconds: 0,
-    ...sandbox.fileOptions,
-  };
-}
-
 export function makeSandbox(hosts: Record<string, string>, prefix = "vlk-squid-"): SquidSandbox {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   fs.chmodSync(dir, 0o777);
@@ -98,6 +75,32 @@ export function makeSandbox(hosts: Record<string, string>, prefix = "vlk-squid-"
       dnsNameservers: ["127.0.0.1"],
     },
     remove: () => fs.rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/** The header the test Squids require (the value is each test's). */
+export const TEST_HEADER = "X-Lambda-Test";
+
+/**
+ * renderSquidConf options for a test Squid on 127.0.0.1 that serves 127.0.0.1 only, with its files in `sandbox`:
+ * header TEST_HEADER, loopback destinations allowed (every test origin is on 127.0.0.1), no shutdown wait. `o` gives
+ * the header value, the allowed domains and ports, and overrides any default.
+ */
+export function loopbackSquidOptions(
+  port: number,
+  sandbox: SquidSandbox,
+  o: Pick<SquidConfOptions, "headerValue" | "allowedDomains"> & Partial<SquidConfOptions>,
+): SquidConfOptions {
+  return {
+    port,
+    listenAddress: "127.0.0.1",
+    headerName: TEST_HEADER,
+    clientCidrs: ["127.0.0.1/32"],
+    blockLocalDestinations: false,
+    visibleHostname: "vlk-test-proxy",
+    shutdownLifetimeSeconds: 0,
+    ...sandbox.fileOptions,
+    ...o,
   };
 }
 
@@ -190,6 +193,44 @@ export async function startSquid(
   };
 }
 
+export interface LoopbackSquid {
+  squid: RunningSquid;
+  sandbox: SquidSandbox;
+  /** The rendered squid.conf it runs. */
+  conf: string;
+  /** Stops Squid and removes its sandbox. */
+  stop(): Promise<void>;
+}
+
+/**
+ * A test Squid in a sandbox of its own (`hosts` in its hosts_file, temp dir named `prefix…`) on a free loopback port,
+ * configured by `options(port, sandbox)` (see loopbackSquidOptions).
+ */
+export async function startLoopbackSquid(
+  hosts: Record<string, string>,
+  prefix: string,
+  options: (port: number, sandbox: SquidSandbox) => SquidConfOptions,
+): Promise<LoopbackSquid> {
+  const sandbox = makeSandbox(hosts, prefix);
+  try {
+    const port = await freePort();
+    const conf = renderSquidConf(options(port, sandbox));
+    const squid = await startSquid(conf, sandbox, port);
+    return {
+      squid,
+      sandbox,
+      conf,
+      async stop() {
+        await squid.stop();
+        sandbox.remove();
+      },
+    };
+  } catch (err) {
+    sandbox.remove();
+    throw err;
+  }
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
@@ -276,6 +317,16 @@ export function proxyRequest(o: ProxyRequestOptions): Promise<ProxyReply> {
 }
 
 type Headers = Array<[string, string]>;
+
+/** `GET url` (absolute form, see httpGet) through the Squid on `port`; `extra` as in proxyRequest. */
+export function proxyGet(
+  port: number,
+  url: string,
+  headers: Headers = [],
+  extra: Omit<ProxyRequestOptions, "port" | "request"> = {},
+): Promise<ProxyReply> {
+  return proxyRequest({ port, request: httpGet(url, headers), ...extra });
+}
 
 /** An absolute-form proxy request (`GET http://host:port/path HTTP/1.1`) with Connection: close. */
 export function httpGet(url: string, headers: Headers = []): string {

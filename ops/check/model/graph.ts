@@ -315,6 +315,9 @@ export class GraphModel {
 
   /** The account a resource is created in: its explicit provider's allowed/assumed account. */
   accountOf(r: Res): string | undefined {
+    // An adopted resource of another account (a network account's Transit Gateway, its RAM share) names its owner.
+    if (r.existing && typeof r.inputs.ownerId === "string" && /^\d{12}$/.test(r.inputs.ownerId))
+      return r.inputs.ownerId;
     const accounts = this.cached("accountByProvider", () => {
       const m = new Map<string, string | undefined>();
       for (const p of this.all(T.provider)) m.set(p.urn, providerAccount(p.inputs));
