@@ -23,9 +23,9 @@ import type { KintoneRecord, SyncSummary } from "../../functions/kintone-sync/ty
 import { FakeKintone, LIMITS } from "../fakes/kintone-server";
 import { FakeSecretsManager } from "../fakes/secrets-manager";
 import { captureJsonLogs } from "../support/log-capture";
-import { MotoServer, startMoto } from "../support/moto";
+import { MotoServer, createPositionTable, startMoto } from "../support/moto";
 import { recordBundleConnections, testBundleConnectionsDeclared } from "../support/handler-connections";
-import { CreateTableCommand, DeleteTableCommand, DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
+import { DeleteTableCommand, DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
 
 type Handler = (
   event?: unknown,
@@ -120,14 +120,7 @@ afterAll(async () => {
 
 beforeEach(async () => {
   await moto.reset();
-  await ddb.send(
-    new CreateTableCommand({
-      TableName: TABLE,
-      BillingMode: "PAY_PER_REQUEST",
-      AttributeDefinitions: [{ AttributeName: "id", AttributeType: "S" }],
-      KeySchema: [{ AttributeName: "id", KeyType: "HASH" }],
-    }),
-  );
+  await createPositionTable(moto, TABLE);
   kintone = new FakeKintone({ tokens: { [TOKEN]: { app: APP, view: true, edit: true } } });
   await kintone.start();
   kintone.addApp({ id: APP, fields: FIELDS });
