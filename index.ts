@@ -12,5 +12,6 @@ export const apps = out.apps;
 /** Adopted VPC only (docs/landing-zone.md): routes the kit needs in the existing route tables. */
 export const routesToAdd = out.routesToAdd;
 export const dataRoutesToAdd = out.dataRoutesToAdd;
+export const tgwOwnerActions = out.tgwOwnerActions;
 /** Flow logs to a given S3 bucket: the bucket policy its owner adds, per bucket (docs/flow-logs.md). */
 export const flowLogsBucketPolicy = out.flowLogsBucketPolicy;

@@ -15,7 +15,7 @@ import { LAMBDA_RESPONSE_LIMIT_BYTES } from "../functions/appflow-connector/conf
 import { loadBundledHandler } from "../test/support/bundled";
 import { startPostgres } from "../test/support/postgres";
 import { FakeSecretsManager } from "../test/fakes/secrets-manager";
-import { machine, median, writeResult } from "./common";
+import { machine, median, runBench, writeResult } from "./common";
 
 const ROWS = 100_000;
 const PAGE_SIZES = [500, 1_000, 2_000, 5_000, 10_000, 20_000, 30_000, 50_000];
@@ -161,7 +161,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+runBench(main);

@@ -50,18 +50,15 @@ export function generateGraph(vpcs: number, fnsPerVpc: number): Graph {
     resources.push(r);
     return r;
   };
-  const provA = add(
-    "pulumi:providers:aws",
-    "account-a",
-    { allowedAccountIds: '["111111111111"]', region: "ap-northeast-1" },
-    { id: "provider-a" },
-  ).urn;
-  const provB = add(
-    "pulumi:providers:aws",
-    "account-b",
-    { allowedAccountIds: '["222222222222"]', region: "ap-northeast-1" },
-    { id: "provider-b" },
-  ).urn;
+  const provider = (account: "a" | "b", id: string) =>
+    add(
+      "pulumi:providers:aws",
+      `account-${account}`,
+      { allowedAccountIds: JSON.stringify([id]), region: "ap-northeast-1" },
+      { id: `provider-${account}` },
+    ).urn;
+  const provA = provider("a", "111111111111");
+  const provB = provider("b", "222222222222");
   const a = { provider: provA };
   const b = { provider: provB };
 

@@ -23,19 +23,16 @@ import { execFile } from "child_process";
 import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
-import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { BundleOptions, bundleFunction, REPO_ROOT, writeBundle } from "../components/bundle";
-import { renderSquidConf } from "../components/squid-conf";
 import { kintoneSyncBundleOptions } from "../functions/kintone-sync/bundle-options";
 import { runtimeNode } from "../ops/runtime-node";
 import { FakeKintone } from "../test/fakes/kintone-server";
 import { FakeS3 } from "../test/fakes/s3";
-import { FakeSaas } from "../test/fakes/saas";
 import { FakeSecretsManager } from "../test/fakes/secrets-manager";
-import { startMoto } from "../test/support/moto";
+import { createPositionTable, startMoto } from "../test/support/moto";
 import { startPostgres } from "../test/support/postgres";
-import { freePort, makeSandbox, startSquid } from "../test/support/squid";
-import { machine, median, writeResult } from "./common";
+import { PROXY_HEADER, startSaasProxy } from "../test/support/saas-proxy";
+import { machine, median, runBench, writeResult } from "./common";
 
 const execFileAsync = promisify(execFile);
 const RUNS = Number(process.env.BENCH_COLD_RUNS ?? 9);
@@ -96,13 +93,18 @@ async function main(): Promise<void> {
   const secrets = new FakeSecretsManager();
   const KINTONE_TOKEN = "ColdToken000000000000000000000000000000000";
   const kintone = new FakeKintone({ tokens: { [KINTONE_TOKEN]: { app: 1, view: true, edit: true } } });
-  const saas = new FakeSaas({ host: "api.example.com" });
   const s3 = new FakeS3();
-  await Promise.all([secrets.start(), kintone.start(), saas.start(), s3.start()]);
+  await Promise.all([secrets.start(), kintone.start(), s3.start()]);
   const moto = await startMoto();
   const pg = await startPostgres();
-  const sandbox = makeSandbox({ "api.example.com": "127.0.0.1" }, "vlk-squid-cold-");
-  let squid: Awaited<ReturnType<typeof startSquid>> | undefined;
+  // The fake HTTPS SaaS behind the real Squid, which requires the header on CONNECT.
+  const proxy = await startSaasProxy({
+    headerValue: "cold-header-value-0123456789",
+    token: "cold-saas-token",
+    sandboxPrefix: "vlk-squid-cold-",
+  });
+  const { saas } = proxy;
+  const squidPort = proxy.squid.port;
   try {
     // kintone-sync: 100 records, the position table in moto's DynamoDB.
     kintone.addApp({ id: 1, fields: { name: "SINGLE_LINE_TEXT", code: "SINGLE_LINE_TEXT" } });
@@ -114,41 +116,15 @@ async function main(): Promise<void> {
       })),
     );
     secrets.setSecret("cold/kintone-token", KINTONE_TOKEN);
-    const ddb = new DynamoDBClient(moto.clientConfig());
-    await ddb.send(
-      new CreateTableCommand({
-        TableName: "cold-kintone-position",
-        BillingMode: "PAY_PER_REQUEST",
-        AttributeDefinitions: [{ AttributeName: "id", AttributeType: "S" }],
-        KeySchema: [{ AttributeName: "id", KeyType: "HASH" }],
-      }),
-    );
-    ddb.destroy();
+    await createPositionTable(moto, "cold-kintone-position");
 
     // saas-export: one page of 100 records through Squid (CONNECT with the header) into the fake S3.
     s3.createBucket("cold-bucket");
     saas.records = Array.from({ length: 100 }, (_, i) => ({ id: i + 1, name: `item ${i}` }));
     saas.pageSize = 100;
-    saas.auth = { header: "authorization", value: "Bearer cold-saas-token" };
-    secrets.setSecret("cold/proxy-header", "cold-header-value-0123456789");
-    secrets.setSecret("cold/saas-token", "cold-saas-token");
-    const squidPort = await freePort();
-    squid = await startSquid(
-      renderSquidConf({
-        port: squidPort,
-        listenAddress: "127.0.0.1",
-        headerName: "X-Proxy-Auth",
-        headerValue: "cold-header-value-0123456789",
-        allowedDomains: ["api.example.com"],
-        clientCidrs: ["127.0.0.1/32"],
-        connectPorts: [saas.port],
-        blockLocalDestinations: false,
-        shutdownLifetimeSeconds: 0,
-        ...sandbox.fileOptions,
-      }),
-      sandbox,
-      squidPort,
-    );
+    saas.auth = { header: "authorization", value: `Bearer ${proxy.token}` };
+    secrets.setSecret("cold/proxy-header", proxy.headerValue);
+    secrets.setSecret("cold/saas-token", proxy.token);
 
     // PostgreSQL: the kit's master-user secret for db-writer and pets-api; a reader and a table for AppFlow.
     const dbSecret = secrets.setSecret("cold/db", JSON.stringify({ username: pg.user, password: pg.password }));
@@ -200,7 +176,7 @@ async function main(): Promise<void> {
         opts: {},
         env: {
           PROXY_URL: `http://127.0.0.1:${squidPort}`,
-          PROXY_HEADER_NAME: "X-Proxy-Auth",
+          PROXY_HEADER_NAME: PROXY_HEADER,
           PROXY_HEADER_SECRET_ID: "cold/proxy-header",
           SAAS_AUTH_SECRET_ID: "cold/saas-token",
           SAAS_CA_FILE: saas.caFile,
@@ -303,7 +279,7 @@ async function main(): Promise<void> {
         opts: {},
         env: {
           PROXY_URL: `http://127.0.0.1:${squidPort}`,
-          PROXY_HEADER_NAME: "X-Proxy-Auth",
+          PROXY_HEADER_NAME: PROXY_HEADER,
           PROXY_HEADER_SECRET_ID: "cold/proxy-header",
           SAAS_URL: saas.url("/v1/cursor?limit=100"),
           SAAS_AUTH_SECRET_ID: "cold/saas-token",
@@ -377,12 +353,8 @@ async function main(): Promise<void> {
     }
     console.log(`wrote ${path.relative(process.cwd(), file)}`);
   } finally {
-    await Promise.all([secrets.stop(), kintone.stop(), saas.stop(), s3.stop(), moto.stop(), pg.stop(), squid?.stop()]);
-    sandbox.remove();
+    await Promise.all([secrets.stop(), kintone.stop(), s3.stop(), moto.stop(), pg.stop(), proxy.stop()]);
   }
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+runBench(main);

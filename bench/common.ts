@@ -27,3 +27,11 @@ export function writeResult(name: string, data: unknown): string {
   fs.writeFileSync(file, JSON.stringify(data, null, 2) + "\n");
   return file;
 }
+
+/** Runs a benchmark's main: a failure prints its stack and exits 1, so a broken run never looks like a result. */
+export function runBench(main: () => Promise<void>): void {
+  main().catch((err: unknown) => {
+    process.stderr.write(`benchmark failed: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.exit(1);
+  });
+}

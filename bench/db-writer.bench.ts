@@ -234,6 +234,12 @@ async function main(): Promise<void> {
       }
 
       const rate = (xs: number[]) => Math.round(n / median(xs));
+      /** Rows/s and median of one variant's timed runs, with the runs. */
+      const timed = (xs: number[]) => ({
+        rowsPerSecond: rate(xs),
+        medianSeconds: +median(xs).toFixed(3),
+        runs: xs.map((x) => +x.toFixed(3)),
+      });
       const ms = (k: keyof BatchTimings) => Math.round(median(timings.map((t) => Number(t[k]))));
       const breakdownMs = {
         validate: ms("validateMs"),
@@ -256,26 +262,10 @@ async function main(): Promise<void> {
           paths: [...new Set(timings.map((t) => t.path))],
           runs: writer.map((x) => +x.toFixed(3)),
         },
-        naive: {
-          rowsPerSecond: rate(naive),
-          medianSeconds: +median(naive).toFixed(3),
-          runs: naive.map((x) => +x.toFixed(3)),
-        },
-        unnest: {
-          rowsPerSecond: rate(unnest),
-          medianSeconds: +median(unnest).toFixed(3),
-          runs: unnest.map((x) => +x.toFixed(3)),
-        },
-        copy: {
-          rowsPerSecond: rate(copy),
-          medianSeconds: +median(copy).toFixed(3),
-          runs: copy.map((x) => +x.toFixed(3)),
-        },
-        tempOnConflict: {
-          rowsPerSecond: rate(tempOnConflict),
-          medianSeconds: +median(tempOnConflict).toFixed(3),
-          runs: tempOnConflict.map((x) => +x.toFixed(3)),
-        },
+        naive: timed(naive),
+        unnest: timed(unnest),
+        copy: timed(copy),
+        tempOnConflict: timed(tempOnConflict),
         tempOnConflictVsCopy: +(rate(tempOnConflict) / rate(copy)).toFixed(2),
         // The write path alone (the handler's time without checking the event) against COPY.
         writePathVsCopy: +((median(copy) * 1000) / Math.max(1, median(handlerMs) - breakdownMs.validate)).toFixed(2),

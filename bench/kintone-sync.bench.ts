@@ -22,8 +22,8 @@ import type { SyncSummary } from "../functions/kintone-sync/types";
 import { loadBundledHandler } from "../test/support/bundled";
 import { FakeKintone, LIMITS } from "../test/fakes/kintone-server";
 import { FakeSecretsManager } from "../test/fakes/secrets-manager";
-import { startMoto } from "../test/support/moto";
-import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { createPositionTable, startMoto } from "../test/support/moto";
+import { runBench } from "./common";
 
 const SIZES = [10_000, 50_000];
 const CHANGED_SHARE = 0.3;
@@ -121,16 +121,7 @@ async function main(): Promise<void> {
   // The saved sync position lives in DynamoDB: moto's, one table for the whole run (each size uses a fresh fake
   // kintone on its own port, so its own position item).
   const moto = await startMoto();
-  const ddb = new DynamoDBClient(moto.clientConfig());
-  await ddb.send(
-    new CreateTableCommand({
-      TableName: "bench-kintone-position",
-      BillingMode: "PAY_PER_REQUEST",
-      AttributeDefinitions: [{ AttributeName: "id", AttributeType: "S" }],
-      KeySchema: [{ AttributeName: "id", KeyType: "HASH" }],
-    }),
-  );
-  ddb.destroy();
+  await createPositionTable(moto, "bench-kintone-position");
   Object.assign(process.env, {
     KINTONE_CHECKPOINT_TABLE: "bench-kintone-position",
     AWS_ENDPOINT_URL_DYNAMODB: moto.url,
@@ -193,7 +184,4 @@ async function main(): Promise<void> {
   process.stdout.write(lines.join("\n") + "\n");
 }
 
-main().catch((err) => {
-  process.stderr.write(`benchmark failed: ${(err as Error).stack ?? String(err)}\n`);
-  process.exit(1);
-});
+runBench(main);

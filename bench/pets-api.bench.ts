@@ -30,7 +30,7 @@ import { runtimeNode } from "../ops/runtime-node";
 const PG_BUNDLE = { dbAccess: "pg", rdsCaRegion: "ap-northeast-1" } as const;
 import { startPostgres, PgServer } from "../test/support/postgres";
 import { FakeSecretsManager } from "../test/fakes/secrets-manager";
-import { machine, median, writeResult } from "./common";
+import { machine, median, runBench, writeResult } from "./common";
 
 const execFileAsync = promisify(execFile);
 const SEED = 10_000;
@@ -213,7 +213,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+runBench(main);

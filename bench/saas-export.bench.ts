@@ -12,19 +12,18 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { REPO_ROOT } from "../components/bundle";
-import { renderSquidConf } from "../components/squid-conf";
 import type { ExportSummary, PartitionManifest } from "../functions/saas-export/index";
 import { loadBundledHandler } from "../test/support/bundled";
 import { FakeS3 } from "../test/fakes/s3";
-import { FakeSaas } from "../test/fakes/saas";
+import type { FakeSaas } from "../test/fakes/saas";
 import { FakeSecretsManager } from "../test/fakes/secrets-manager";
-import { freePort, makeSandbox, squidVersion, startSquid } from "../test/support/squid";
-import { machine, median, writeResult } from "./common";
+import { PROXY_HEADER, startSaasProxy } from "../test/support/saas-proxy";
+import { squidVersion } from "../test/support/squid";
+import { machine, median, runBench, writeResult } from "./common";
 
 const RECORDS = 100_000;
 const PAGE_SIZE = 1_000;
 const REPEATS = 3;
-const HEADER = "X-Lambda-Proxy-Token";
 const HEADER_VALUE = "bench-proxy-header-value-0123456789";
 const TOKEN = "bench-saas-token";
 const BUCKET = "bench-bucket";
@@ -45,10 +44,11 @@ function record(i: number): Record<string, unknown> {
 }
 
 async function main(): Promise<void> {
-  const saas = new FakeSaas({ host: "api.example.com" });
   const s3 = new FakeS3();
   const secrets = new FakeSecretsManager();
-  await Promise.all([saas.start(), s3.start(), secrets.start()]);
+  await Promise.all([s3.start(), secrets.start()]);
+  const proxy = await startSaasProxy({ headerValue: HEADER_VALUE, token: TOKEN, sandboxPrefix: "vlk-squid-bench-" });
+  const { saas, squid, sandbox } = proxy;
   s3.createBucket(BUCKET);
   saas.records = Array.from({ length: RECORDS }, (_, i) => record(i));
   saas.pageSize = PAGE_SIZE;
@@ -56,28 +56,9 @@ async function main(): Promise<void> {
   secrets.setSecret("bench/proxy-header", HEADER_VALUE);
   secrets.setSecret("bench/saas-token", TOKEN);
 
-  const sandbox = makeSandbox({ "api.example.com": "127.0.0.1" }, "vlk-squid-bench-");
-  const port = await freePort();
-  const squid = await startSquid(
-    renderSquidConf({
-      port,
-      listenAddress: "127.0.0.1",
-      headerName: HEADER,
-      headerValue: HEADER_VALUE,
-      allowedDomains: ["api.example.com"],
-      clientCidrs: ["127.0.0.1/32"],
-      connectPorts: [saas.port],
-      blockLocalDestinations: false,
-      shutdownLifetimeSeconds: 0,
-      ...sandbox.fileOptions,
-    }),
-    sandbox,
-    port,
-  );
-
   Object.assign(process.env, {
-    PROXY_URL: `http://127.0.0.1:${port}`,
-    PROXY_HEADER_NAME: HEADER,
+    PROXY_URL: `http://127.0.0.1:${squid.port}`,
+    PROXY_HEADER_NAME: PROXY_HEADER,
     PROXY_HEADER_SECRET_ID: "bench/proxy-header",
     SAAS_URL: saas.url(`/v1/cursor?limit=${PAGE_SIZE}`),
     SAAS_AUTH_SECRET_ID: "bench/saas-token",
@@ -108,12 +89,12 @@ async function main(): Promise<void> {
       verify(s3, saas, summary);
     }
   } finally {
-    await squid.stop();
-    await Promise.all([saas.stop(), s3.stop(), secrets.stop()]);
+    await squid.stop(); // first, so its access log is complete
+    await Promise.all([s3.stop(), secrets.stop()]);
   }
   const access = fs.existsSync(sandbox.accessLogPath) ? fs.readFileSync(sandbox.accessLogPath, "utf8") : "";
   const tunnels = (access.match(/TCP_TUNNEL\/200 \d+ CONNECT api\.example\.com/g) ?? []).length;
-  sandbox.remove();
+  await proxy.stop();
 
   const med = median(durations);
   const s = summary!;
@@ -174,7 +155,4 @@ function verify(s3: FakeS3, saas: FakeSaas, summary: ExportSummary): void {
   if (i !== RECORDS) throw new Error(`partition holds ${i} records`);
 }
 
-main().catch((err) => {
-  process.stderr.write(`benchmark failed: ${(err as Error).stack ?? String(err)}\n`);
-  process.exit(1);
-});
+runBench(main);

@@ -33,6 +33,7 @@ import { HttpsProxyAgent } from "https-proxy-agent";
 import { renderSquidConf, SquidConfOptions } from "../components/squid-conf";
 import {
   freePort,
+  loopbackSquidOptions,
   makeSandbox,
   proxyV1,
   RunningSquid,
@@ -479,18 +480,14 @@ async function bench(): Promise<number> {
     sandboxes.push(sb);
     const port = await freePort(LOOPBACK);
     const opts: SquidConfOptions = {
-      port,
-      listenAddress: LOOPBACK,
-      headerName: HEADER,
-      headerValue: SECRET,
-      allowedDomains: [HOST],
-      clientCidrs: [`${LOOPBACK}/32`],
-      connectPorts: [up.httpsPort],
-      safePorts: [up.httpPort],
-      blockLocalDestinations: false,
-      visibleHostname: "vlk-bench-proxy",
-      shutdownLifetimeSeconds: 0,
-      ...sb.fileOptions,
+      ...loopbackSquidOptions(port, sb, {
+        headerName: HEADER,
+        headerValue: SECRET,
+        allowedDomains: [HOST],
+        connectPorts: [up.httpsPort],
+        safePorts: [up.httpPort],
+        visibleHostname: "vlk-bench-proxy",
+      }),
       ...extra,
     };
     const conf = renderSquidConf(opts);
@@ -558,23 +555,30 @@ async function bench(): Promise<number> {
         destroy: () => agent.destroy(),
       };
     }
-    if (p === "direct") {
-      const agent = new https.Agent({ ...agentOpts, ca });
+    /** GET /records on the upstream over HTTPS through `agent`; `target` says where the socket goes. */
+    const httpsRun = (
+      agent: https.Agent,
+      target: https.RequestOptions,
+      clientConnections: () => number | null,
+    ): ReturnType<typeof setup> => {
       const opts: https.RequestOptions = {
         protocol: "https:",
-        host: LOOPBACK,
-        servername: HOST,
+        ...target,
         port: up.httpsPort,
         path: "/records",
-        headers: { Host: `${HOST}:${up.httpsPort}` },
         ca,
         agent,
       };
       return {
         send: () => request(https.request, opts, body.length),
-        clientConnections: () => null,
+        clientConnections,
         destroy: () => agent.destroy(),
       };
+    };
+    if (p === "direct") {
+      const agent = new https.Agent({ ...agentOpts, ca });
+      const target = { host: LOOPBACK, servername: HOST, headers: { Host: `${HOST}:${up.httpsPort}` } };
+      return httpsRun(agent, target, () => null);
     }
     const proxyUrl = `http://${assertLoopback(LOOPBACK)}:${squidPort(p)}`;
     // noDelay: http.Agent's own sockets get it by default; https-proxy-agent passes only the options given.
@@ -592,21 +596,9 @@ async function bench(): Promise<number> {
     agent.on("proxyConnect", (res: { statusCode: number }) => {
       if (res.statusCode === 200) tunnels++;
     });
-    // `protocol` matters: without it agent-base 7 files freed sockets under an http pool name and
-    // never reuses them, i.e. one CONNECT + TLS handshake per request instead of per socket.
-    const opts: https.RequestOptions = {
-      protocol: "https:",
-      host: HOST,
-      port: up.httpsPort,
-      path: "/records",
-      ca,
-      agent,
-    };
-    return {
-      send: () => request(https.request, opts, body.length),
-      clientConnections: () => tunnels,
-      destroy: () => agent.destroy(),
-    };
+    // `protocol` (set by httpsRun) matters: without it agent-base 7 files freed sockets under an http pool name
+    // and never reuses them, i.e. one CONNECT + TLS handshake per request instead of per socket.
+    return httpsRun(agent, { host: HOST }, () => tunnels);
   };
 
   const runs: RunRecord[] = [];

@@ -14,7 +14,7 @@ import { GraphModel } from "../ops/check/model/graph";
 import type { Graph } from "../ops/synth-core";
 import { readGraph } from "../ops/twin/model";
 import { runTwin } from "../ops/twin/run";
-import { machine, median, writeResult } from "./common";
+import { machine, median, runBench, writeResult } from "./common";
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error("the twin bench needs root");
@@ -53,7 +53,4 @@ async function main(): Promise<void> {
   if (!allOk) process.exit(1);
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+runBench(main);

@@ -789,6 +789,11 @@ export interface TgwPeerArgs {
   segments?: TgwSegments;
   /** Adopt this existing attachment (tgw-attach-…) instead of creating one. Default: create one. */
   existingAttachmentId?: string;
+  /**
+   * False: the attachment stays out of the TGW's default route tables (it is associated explicitly). Only for a
+   * TGW of the attachment's own account (the option cannot be set on an attachment to a RAM-shared TGW). Default unset.
+   */
+  defaultRouteTables?: boolean;
   /** Tags for every taggable child. */
   tags?: Record<string, string>;
 }
@@ -868,8 +873,14 @@ export class TgwPeer extends pulumi.ComponentResource {
               vpcId: args.vpcId,
               subnetIds: args.subnetIds,
               ...attachmentOptionArgs(args.segments, vpcName),
-              // transitGatewayDefaultRouteTable{Association,Propagation} stay unset: they cannot be set on
-              // an attachment to a RAM-shared TGW.
+              // transitGatewayDefaultRouteTable{Association,Propagation} stay unset unless the TGW is this
+              // account's own: they cannot be set on an attachment to a RAM-shared TGW.
+              ...(args.defaultRouteTables === false
+                ? {
+                    transitGatewayDefaultRouteTableAssociation: false,
+                    transitGatewayDefaultRouteTablePropagation: false,
+                  }
+                : {}),
               tags: { ...tags("attachment"), ...segmentTags(args.segments, vpcName) },
             },
             { parent: this, dependsOn: accepter ? [accepter] : [] },

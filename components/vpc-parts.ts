@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { Cidr, cidrContains, cidrsOverlap, tryParseCidr } from "./cidr";
-import { ConfigError } from "./errors";
+import { ConfigError, throwIfAny } from "./errors";
+import { ipamPoolErrors } from "./ipam";
 
 /** Validates a VPC CIDR (AWS accepts /16 to /28); pushes the problem and returns undefined when bad. */
 export function checkVpcCidr(cidrBlock: string, key: string, example: string, errors: ConfigError[]): Cidr | undefined {
@@ -88,7 +89,9 @@ export function dnsVpc(
   ipam?: VpcIpam,
 ): aws.ec2.Vpc {
   // From an IPAM pool the VPC asks for a netmask length, not a range; the plan used the allocation stated in config.
-  const range = ipam ? { ipv4IpamPoolId: ipam.poolId, ipv4NetmaskLength: ipam.netmaskLength } : { cidrBlock };
+  const range = ipam
+    ? { ipv4IpamPoolId: checkedPoolId(ipam, cidrBlock, parent), ipv4NetmaskLength: ipam.netmaskLength }
+    : { cidrBlock };
   return new aws.ec2.Vpc(
     `${name}-vpc`,
     { ...range, enableDnsHostnames: true, enableDnsSupport: true, tags: { ...tags, Name: `${name}-vpc` } },
@@ -100,8 +103,44 @@ export function dnsVpc(
 export interface VpcIpam {
   poolId: string;
   netmaskLength: number;
-  /** The config key of the stated allocation, named when IPAM allocates something else. */
-  key: string;
+  /** The role's config key (`vpc-lambda-kit:network`): its IPAM keys are named when the pool disagrees. */
+  at: string;
+}
+
+/**
+ * The pool id, once the pool lookups (getVpcIpamPool, getVpcIpamPoolCidrs) show it can give the planned range.
+ * The VPC takes its pool id from here, so at deploy a pool that cannot stops the update before the VPC exists.
+ */
+function checkedPoolId(ipam: VpcIpam, planned: string, parent: pulumi.Resource): pulumi.Output<string> {
+  const pool = aws.ec2.getVpcIpamPoolOutput({ ipamPoolId: ipam.poolId }, { parent });
+  const cidrs = aws.ec2.getVpcIpamPoolCidrsOutput({ ipamPoolId: ipam.poolId }, { parent });
+  return pulumi.all([pool, cidrs]).apply(([p, c]) => {
+    throwIfAny(poolLookupErrors(ipam, planned, p, c));
+    return ipam.poolId;
+  });
+}
+
+/**
+ * What the pool lookups' answers say against the planned range: an ipv4 pool in the VPC's Region (the lookup's
+ * `region` is the provider's), the netmask length within its bounds, the range inside a provisioned CIDR.
+ */
+export function poolLookupErrors(
+  ipam: VpcIpam,
+  planned: string,
+  pool: aws.ec2.GetVpcIpamPoolResult,
+  cidrs: aws.ec2.GetVpcIpamPoolCidrsResult,
+): ConfigError[] {
+  return ipamPoolErrors(
+    {
+      id: ipam.poolId,
+      addressFamily: pool.addressFamily,
+      allocationMinNetmaskLength: pool.allocationMinNetmaskLength,
+      allocationMaxNetmaskLength: pool.allocationMaxNetmaskLength,
+      locale: pool.locale,
+      cidrs: cidrs.ipamPoolCidrs.filter((x) => x.state === "provisioned").map((x) => x.cidr),
+    },
+    { at: ipam.at, region: pool.region, netmaskLength: ipam.netmaskLength, allocatedCidr: planned },
+  );
 }
 
 /**
@@ -113,7 +152,7 @@ export function plannedVpcId(vpc: aws.ec2.Vpc, planned: string, ipam: VpcIpam | 
   return pulumi.all([vpc.id, vpc.cidrBlock]).apply(([id, cidr]) => {
     if (cidr !== planned)
       throw new ConfigError(
-        ipam.key,
+        `${ipam.at}.ipamAllocatedCidr`,
         `states ${planned} but IPAM pool ${ipam.poolId} allocated ${cidr} to VPC ${id}`,
         `set it to ${cidr} (the subnets are planned from it)`,
       );

@@ -7,42 +7,15 @@
 import * as fs from "fs";
 import * as path from "path";
 import { spawnSync } from "child_process";
+import { parseCommandLine, exitWithError } from "./cli-args";
 
 const USAGE =
   "usage: npm run check -- <stack> [--config <file>] [--inventory <file>] [--graph <graph.json>] [--out <dir>]";
 
-interface Args {
-  stack?: string;
-  config?: string;
-  graph?: string;
-  out?: string;
-  inventory?: string;
-}
-
-function parseArgs(argv: string[]): Args {
-  const out: Args = {};
-  const positional: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === "--config" || a === "--graph" || a === "--out" || a === "--inventory") {
-      const v = argv[++i];
-      if (!v) fail(`${a} needs a value\n${USAGE}`);
-      out[a.slice(2) as "config" | "graph" | "out" | "inventory"] = v;
-    } else if (a === "-h" || a === "--help") {
-      console.log(USAGE);
-      process.exit(0);
-    } else if (a.startsWith("-")) {
-      fail(`unknown option ${a}\n${USAGE}`);
-    } else positional.push(a);
-  }
-  if (positional.length > 1 || (positional.length === 0 && !out.graph)) fail(USAGE);
-  out.stack = positional[0];
-  return out;
-}
-
-function fail(msg: string): never {
-  console.error(msg);
-  process.exit(2);
+function parseArgs(argv: string[]) {
+  const { options, positional } = parseCommandLine(argv, USAGE, ["config", "graph", "out", "inventory"] as const);
+  if (positional.length > 1 || (positional.length === 0 && !options.graph)) exitWithError(USAGE);
+  return { stack: positional[0] as string | undefined, ...options };
 }
 
 function isConfigError(e: unknown): boolean {
@@ -63,16 +36,18 @@ async function main(): Promise<void> {
   if (args.graph) {
     const file = path.resolve(args.graph);
     if (!fs.existsSync(file))
-      fail(`graph file ${args.graph} not found: run npm run synth -- <stack> --out <dir> first, or drop --graph`);
+      exitWithError(
+        `graph file ${args.graph} not found: run npm run synth -- <stack> --out <dir> first, or drop --graph`,
+      );
     try {
       graph = JSON.parse(fs.readFileSync(file, "utf8")) as Graph;
     } catch (e) {
-      fail(`graph file ${args.graph} is not JSON: ${(e as Error).message}`);
+      exitWithError(`graph file ${args.graph} is not JSON: ${(e as Error).message}`);
     }
     if (!Array.isArray(graph.resources))
-      fail(`graph file ${args.graph} has no "resources" list: pass a graph.json written by npm run synth`);
+      exitWithError(`graph file ${args.graph} has no "resources" list: pass a graph.json written by npm run synth`);
     if (args.stack && graph.stack !== args.stack)
-      fail(`graph file ${args.graph} is of stack ${graph.stack}, not ${args.stack}`);
+      exitWithError(`graph file ${args.graph} is of stack ${graph.stack}, not ${args.stack}`);
     outDir = path.resolve(args.out ?? path.dirname(file));
     upstreamRoot = path.dirname(path.dirname(file));
   } else {
@@ -114,7 +89,7 @@ async function main(): Promise<void> {
     out = await checkAndWrite(graph, { outDir, upstreamRoot, configFile: args.config && path.resolve(args.config) });
   } catch (e) {
     if (!isConfigError(e)) throw e;
-    fail(`check ${graph.stack}: ${(e as Error).message}`);
+    exitWithError(`check ${graph.stack}: ${(e as Error).message}`);
   }
   const files = out.files;
   console.log(out.text);

@@ -8,18 +8,13 @@
  */
 import * as fs from "fs";
 import { z } from "zod";
-import { cidrContains, cidrsOverlap, tryParseCidr } from "../components/cidr";
+import { Cidr, cidrContains, cidrsOverlap, tryParseCidr } from "../components/cidr";
+import { firstFreeBlock, ipamPoolErrors, IpamPoolFacts } from "../components/ipam";
 import { ConfigError, throwIfAny } from "../components/errors";
+import type { GraphRecord } from "./graph-record";
 
 /** One graph.json record of an adopted resource (the fields synth records, plus `existing`). */
-export interface ExistingRecord {
-  urn: string;
-  id: string;
-  type: string;
-  name: string;
-  parent: string | null;
-  provider: string | null;
-  inputs: Record<string, unknown>;
+export interface ExistingRecord extends GraphRecord {
   dependencies: string[];
   existing: true;
   /** Who built it when not the landing zone: "awsx" for an awsx.ec2.Vpc's children (ops/awsx-mock.ts). */
@@ -33,6 +28,14 @@ const id = (prefix: string) =>
       new RegExp(`^${prefix}-[0-9a-f]{8}([0-9a-f]{9})?$`),
       `not a ${prefix}- id (${prefix}- and 8 or 17 hex digits)`,
     );
+const accountId = z.string().regex(/^\d{12}$/, "not an AWS account id (12 digits)");
+/** getTransitGateway answers "" for a default table it does not use. */
+const optionalTgwRtb = z.union([id("tgw-rtb"), z.literal("")]).optional();
+const SHARE_ARN_RE = /^arn:aws[a-z-]*:ram:[a-z0-9-]+:(\d{12}):resource-share\/[0-9a-f-]{36}$/;
+const TGW_ARN_RE = /^arn:aws[a-z-]*:ec2:[a-z0-9-]+:(\d{12}):transit-gateway\/(tgw-[0-9a-f]{8}([0-9a-f]{9})?)$/;
+const ORG_ARN_RE = /^arn:aws[a-z-]*:organizations::\d{12}:organization\/o-[a-z0-9]{10,32}$/;
+const OU_ARN_RE = /^arn:aws[a-z-]*:organizations::\d{12}:ou\/o-[a-z0-9]{10,32}\/ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}$/;
+const PRINCIPAL_RE = new RegExp(`^(\\d{12}|${ORG_ARN_RE.source.slice(1, -1)}|${OU_ARN_RE.source.slice(1, -1)})$`);
 const ipv4 = z.string().regex(/^(\d{1,3})(\.\d{1,3}){3}$/, "not an IPv4 address");
 const tags = z.record(z.string(), z.string()).default({});
 
@@ -56,7 +59,47 @@ export const inventorySchema = z.strictObject({
         tags,
       }),
     )
-    .min(1),
+    .default([]),
+  /**
+   * IPAM pools a kit-created VPC takes its range from, as aws.ec2.getVpcIpamPool returns them, with the pool's
+   * CIDRs (getVpcIpamPoolCidrs) and, optionally, its existing allocations (GetIpamPoolAllocations).
+   */
+  ipamPools: z
+    .array(
+      z.strictObject({
+        id: z.string().regex(/^ipam-pool-[0-9a-f]{17}$/, "not an IPAM pool id (ipam-pool- and 17 hex digits)"),
+        addressFamily: z.enum(["ipv4", "ipv6"]),
+        allocationMinNetmaskLength: z.number().int().min(0).max(128).default(0),
+        allocationMaxNetmaskLength: z.number().int().min(0).max(128).default(32),
+        allocationDefaultNetmaskLength: z.number().int().min(0).max(128).optional(),
+        poolDepth: z.number().int().min(1).default(1),
+        ipamScopeId: z
+          .string()
+          .regex(/^ipam-scope-[0-9a-f]{17}$/, "not an IPAM scope id (ipam-scope- and 17 hex digits)"),
+        sourceIpamPoolId: z
+          .string()
+          .regex(/^ipam-pool-[0-9a-f]{17}$/, "not an IPAM pool id (ipam-pool- and 17 hex digits)")
+          .optional(),
+        /** The Region VPCs allocate from it in; "None" when the pool has no locale. */
+        locale: z.string().default("None"),
+        state: z.string().default("create-complete"),
+        ipamPoolCidrs: z
+          .array(z.strictObject({ cidr: z.string(), state: z.string().default("provisioned") }))
+          .default([]),
+        allocations: z
+          .array(
+            z.strictObject({
+              cidr: z.string(),
+              ipamPoolAllocationId: z.string().optional(),
+              resourceId: z.string().optional(),
+              resourceType: z.string().optional(),
+            }),
+          )
+          .default([]),
+        tags,
+      }),
+    )
+    .default([]),
   subnets: z
     .array(
       z.strictObject({
@@ -103,9 +146,14 @@ export const inventorySchema = z.strictObject({
     .array(
       z.strictObject({
         id: id("tgw"),
+        /** The account that owns it (getTransitGateway's ownerId); default: account A, the attaching account. */
+        ownerId: accountId.optional(),
         /** Default route table association and propagation; a landing zone's TGW usually has them off. */
         defaultRouteTableAssociation: z.enum(["enable", "disable"]).default("disable"),
         defaultRouteTablePropagation: z.enum(["enable", "disable"]).default("disable"),
+        /** The tables those defaults use (getTransitGateway; "" when none), each a table of transitGatewayRouteTables. */
+        associationDefaultRouteTableId: optionalTgwRtb,
+        propagationDefaultRouteTableId: optionalTgwRtb,
         autoAcceptSharedAttachments: z.enum(["enable", "disable"]).default("disable"),
         tags,
       }),
@@ -144,6 +192,52 @@ export const inventorySchema = z.strictObject({
       }),
     )
     .default([]),
+  /**
+   * RAM shares that make a Transit Gateway of another account visible (aws.ram.getResourceShare: arn, name,
+   * owningAccountId, resourceArns, status) and who they are shared with (ListPrincipals: account ids,
+   * organization or OU ARNs).
+   */
+  resourceShares: z
+    .array(
+      z.strictObject({
+        arn: z
+          .string()
+          .regex(SHARE_ARN_RE, "not a RAM resource share ARN (arn:aws:ram:<region>:<account>:resource-share/<uuid>)"),
+        name: z.string().min(1),
+        owningAccountId: accountId,
+        resourceArns: z
+          .array(
+            z
+              .string()
+              .regex(TGW_ARN_RE, "not a Transit Gateway ARN (arn:aws:ec2:<region>:<account>:transit-gateway/tgw-…)"),
+          )
+          .min(1),
+        principals: z
+          .array(
+            z.string().regex(PRINCIPAL_RE, "not a RAM principal (a 12-digit account id, an organization or OU ARN)"),
+          )
+          .min(1),
+        allowExternalPrincipals: z.boolean().default(false),
+        status: z.enum(["PENDING", "ACTIVE", "FAILED", "DELETING", "DELETED"]).default("ACTIVE"),
+        tags,
+      }),
+    )
+    .default([]),
+  /** The AWS Organization the accounts belong to (DescribeOrganization, ListAccounts, ListAccountsForParent), when a share names it or an OU. */
+  organization: z
+    .strictObject({
+      arn: z.string().regex(ORG_ARN_RE, "not an organization ARN (arn:aws:organizations::<account>:organization/o-…)"),
+      accountIds: z.array(accountId).default([]),
+      organizationalUnits: z
+        .array(
+          z.strictObject({
+            arn: z.string().regex(OU_ARN_RE, "not an OU ARN (arn:aws:organizations::<account>:ou/o-…/ou-…)"),
+            accountIds: z.array(accountId).default([]),
+          }),
+        )
+        .default([]),
+    })
+    .optional(),
 });
 export type Inventory = z.infer<typeof inventorySchema>;
 
@@ -201,6 +295,8 @@ export function parseInventory(raw: unknown, file = "inventory"): Inventory {
 function consistencyErrors(inv: Inventory, file: string): ConfigError[] {
   const errors: ConfigError[] = [];
   const at = (p: string) => `${file}: ${p}`;
+  /** One problem at `<file>: <p>`. */
+  const refuse = (p: string, problem: string, fix: string) => errors.push(new ConfigError(at(p), problem, fix));
   const seen = new Map<string, string>();
   const unique = (idText: string, p: string) => {
     const first = seen.get(idText);
@@ -330,53 +426,45 @@ function consistencyErrors(inv: Inventory, file: string): ConfigError[] {
           ),
         );
       if (r.natGatewayId && !natIds.has(r.natGatewayId))
-        errors.push(
-          new ConfigError(
-            at(`${p}.natGatewayId`),
-            `NAT gateway ${r.natGatewayId} is not in the inventory`,
-            "add it to natGateways or correct the route",
-          ),
+        refuse(
+          `${p}.natGatewayId`,
+          `NAT gateway ${r.natGatewayId} is not in the inventory`,
+          "add it to natGateways or correct the route",
         );
       if (r.gatewayId && r.gatewayId.startsWith("igw-") && !igwIds.has(r.gatewayId))
-        errors.push(
-          new ConfigError(
-            at(`${p}.gatewayId`),
-            `internet gateway ${r.gatewayId} is not in the inventory`,
-            "add it to internetGateways or correct the route",
-          ),
+        refuse(
+          `${p}.gatewayId`,
+          `internet gateway ${r.gatewayId} is not in the inventory`,
+          "add it to internetGateways or correct the route",
         );
     });
   });
   inv.natGateways.forEach((n, i) => {
     unique(n.id, `natGateways.${i}`);
-    if (!subnetVpc.has(n.subnetId))
-      errors.push(
-        new ConfigError(
-          at(`natGateways.${i}.subnetId`),
-          `NAT gateway ${n.id} sits in subnet ${n.subnetId}, which is not in the inventory`,
-          "add the subnet",
-        ),
+    const home = subnetVpc.get(n.subnetId);
+    if (home === undefined)
+      refuse(
+        `natGateways.${i}.subnetId`,
+        `NAT gateway ${n.id} sits in subnet ${n.subnetId}, which is not in the inventory`,
+        "add the subnet",
       );
-    else if (subnetVpc.get(n.subnetId) !== n.vpcId)
-      errors.push(
-        new ConfigError(
-          at(`natGateways.${i}.vpcId`),
-          `NAT gateway ${n.id} says VPC ${n.vpcId} but its subnet ${n.subnetId} is in ${subnetVpc.get(n.subnetId)}`,
-          "correct vpcId or subnetId",
-        ),
+    else if (home !== n.vpcId)
+      refuse(
+        `natGateways.${i}.vpcId`,
+        `NAT gateway ${n.id} says VPC ${n.vpcId} but its subnet ${n.subnetId} is in ${home}`,
+        "correct vpcId or subnetId",
       );
   });
   inv.internetGateways.forEach((g, i) => {
     unique(g.id, `internetGateways.${i}`);
     if (!vpcCidr.has(g.vpcId))
-      errors.push(
-        new ConfigError(
-          at(`internetGateways.${i}.vpcId`),
-          `internet gateway ${g.id} is attached to ${g.vpcId}, which is not in the inventory`,
-          "add the VPC or correct vpcId",
-        ),
+      refuse(
+        `internetGateways.${i}.vpcId`,
+        `internet gateway ${g.id} is attached to ${g.vpcId}, which is not in the inventory`,
+        "add the VPC or correct vpcId",
       );
   });
+  ipamPoolErrorsIn(inv, unique, refuse);
   inv.securityGroups.forEach((g, i) => unique(g.id, `securityGroups.${i}`));
   const tgwIds = new Set(inv.transitGateways.map((t) => t.id));
   inv.transitGateways.forEach((t, i) => unique(t.id, `transitGateways.${i}`));
@@ -496,7 +584,133 @@ function consistencyErrors(inv: Inventory, file: string): ConfigError[] {
         );
     }),
   );
+  errors.push(...tgwOwnerErrors(inv, at));
   return errors;
+}
+
+/** The account part of an ARN (its fifth field). */
+const arnAccount = (arn: string): string => arn.split(":")[4] ?? "";
+
+/**
+ * Contradictions about who owns a Transit Gateway and how it is shared: default tables that are tables of
+ * that TGW, a share owned by the account in its ARN, a shared TGW's ARN naming its owner, a share listing a
+ * TGW only when the share's account owns it, and organization units inside the organization.
+ */
+function tgwOwnerErrors(inv: Inventory, at: (p: string) => string): ConfigError[] {
+  const errors: ConfigError[] = [];
+  inv.transitGateways.forEach((t, i) => {
+    const p = `transitGateways.${i}`;
+    for (const [field, mode] of [
+      ["associationDefaultRouteTableId", t.defaultRouteTableAssociation],
+      ["propagationDefaultRouteTableId", t.defaultRouteTablePropagation],
+    ] as const) {
+      const rtb = t[field];
+      if (!rtb) {
+        if (mode === "enable")
+          errors.push(
+            new ConfigError(
+              at(`${p}.${field}`),
+              `transit gateway ${t.id} has ${field === "associationDefaultRouteTableId" ? "defaultRouteTableAssociation" : "defaultRouteTablePropagation"} enable but no ${field}`,
+              "give the default table's id as getTransitGateway returns it (and list that table in transitGatewayRouteTables)",
+            ),
+          );
+        continue;
+      }
+      const table = inv.transitGatewayRouteTables.find((x) => x.id === rtb);
+      if (!table)
+        errors.push(
+          new ConfigError(
+            at(`${p}.${field}`),
+            `default route table ${rtb} is not in the inventory`,
+            "add it to transitGatewayRouteTables (with its associations, propagations and routes)",
+          ),
+        );
+      else if (table.transitGatewayId !== t.id)
+        errors.push(
+          new ConfigError(
+            at(`${p}.${field}`),
+            `default route table ${rtb} belongs to ${table.transitGatewayId}, not to ${t.id}`,
+            `name a route table of ${t.id}`,
+          ),
+        );
+    }
+  });
+  const seenShares = new Set<string>();
+  inv.resourceShares.forEach((sh, i) => {
+    const p = `resourceShares.${i}`;
+    if (seenShares.has(sh.arn))
+      errors.push(new ConfigError(at(`${p}.arn`), `share ${sh.arn} is listed twice`, "list each share once"));
+    seenShares.add(sh.arn);
+    if (arnAccount(sh.arn) !== sh.owningAccountId)
+      errors.push(
+        new ConfigError(
+          at(`${p}.owningAccountId`),
+          `share ${sh.arn} is in account ${arnAccount(sh.arn)}, not ${sh.owningAccountId}`,
+          "give the account in the share's ARN",
+        ),
+      );
+    sh.resourceArns.forEach((arn, j) => {
+      const tgwId = arn.split("/").pop() as string;
+      const tgw = inv.transitGateways.find((t) => t.id === tgwId);
+      if (!tgw) return;
+      const owner = tgw.ownerId;
+      if (owner && arnAccount(arn) !== owner)
+        errors.push(
+          new ConfigError(
+            at(`${p}.resourceArns.${j}`),
+            `${arn} names account ${arnAccount(arn)}, but transitGateways says ${tgwId} is owned by ${owner}`,
+            "correct the ARN or the transit gateway's ownerId",
+          ),
+        );
+      else if (arnAccount(arn) !== sh.owningAccountId)
+        errors.push(
+          new ConfigError(
+            at(`${p}.resourceArns.${j}`),
+            `share ${sh.name} (account ${sh.owningAccountId}) lists ${tgwId} of account ${arnAccount(arn)}; only a resource's owner shares it`,
+            "correct the share's owningAccountId or the ARN",
+          ),
+        );
+    });
+  });
+  const org = inv.organization;
+  if (org) {
+    const orgId = org.arn.split("/").pop();
+    org.organizationalUnits.forEach((u, i) => {
+      if (u.arn.split("/")[1] !== orgId)
+        errors.push(
+          new ConfigError(
+            at(`organization.organizationalUnits.${i}.arn`),
+            `OU ${u.arn} is not in organization ${orgId}`,
+            "list OUs of the organization only",
+          ),
+        );
+      u.accountIds.forEach((a, j) => {
+        if (!org.accountIds.includes(a))
+          errors.push(
+            new ConfigError(
+              at(`organization.organizationalUnits.${i}.accountIds.${j}`),
+              `account ${a} is in OU ${u.arn} but not in organization.accountIds`,
+              "list every member account in organization.accountIds too",
+            ),
+          );
+      });
+    });
+  }
+  return errors;
+}
+
+/** Whether a RAM principal covers an account: the account itself, or an organization / OU the inventory puts it in. */
+export function principalCovers(inv: Pick<Inventory, "organization">, principal: string, account: string): boolean {
+  if (principal === account) return true;
+  const org = inv.organization;
+  if (!org) return false;
+  if (principal === org.arn) return org.accountIds.includes(account);
+  return org.organizationalUnits.some((u) => u.arn === principal && u.accountIds.includes(account));
+}
+
+/** The RAM shares of the inventory that list Transit Gateway `tgwId`. */
+export function sharesOfTgw(inv: Inventory, tgwId: string): Inventory["resourceShares"] {
+  return inv.resourceShares.filter((sh) => sh.resourceArns.some((a) => a.split("/").pop() === tgwId));
 }
 
 /**
@@ -507,16 +721,18 @@ function consistencyErrors(inv: Inventory, file: string): ConfigError[] {
 export function existingTgwErrors(
   inv: Inventory,
   tg: {
-    existing?: { id?: unknown; routeTableIds?: Record<string, unknown> };
+    existing?: { id?: unknown; routeTableIds?: Record<string, unknown>; ownerId?: unknown; shareArn?: unknown };
     existingAttachments?: Record<string, unknown>;
   },
   vpcOf: Record<string, string | undefined>,
+  accounts: { a?: string; b?: string } = {},
 ): ConfigError[] {
   const errors: ConfigError[] = [];
   const ex = tg.existing;
   if (!ex || typeof ex.id !== "string" || inv.transitGateways.length === 0) return errors;
   const k = (s: string) => `vpc-lambda-kit:transitGateway.${s}`;
-  if (!inv.transitGateways.some((t) => t.id === ex.id))
+  const tgw = inv.transitGateways.find((t) => t.id === ex.id);
+  if (!tgw)
     return [
       new ConfigError(
         k("existing.id"),
@@ -524,6 +740,49 @@ export function existingTgwErrors(
         "correct the id, or add it to transitGateways",
       ),
     ];
+  // Who owns it decides who associates and accepts: config states it, the inventory (getTransitGateway) must agree.
+  // An owner id of the wrong shape is the config check's to report (stacks/features/tgw.ts): nothing to compare.
+  const badShape = ex.ownerId !== undefined && !(typeof ex.ownerId === "string" && /^\d{12}$/.test(ex.ownerId));
+  if (!badShape) errors.push(...ownerErrors(tgw, ex.ownerId as string | undefined, accounts.a, k));
+  // A new attachment from another account lands in the default association table at once (its option cannot be
+  // turned off on a RAM-shared TGW), and an attachment is associated with one table only.
+  const owner = tgw.ownerId ?? accounts.a;
+  const attaching: Record<string, string | undefined> = { egress: accounts.a, data: accounts.b };
+  for (const [name, rtb] of Object.entries(ex.routeTableIds ?? {}))
+    if (
+      tgw.defaultRouteTableAssociation === "enable" &&
+      tg.existingAttachments?.[name] === undefined &&
+      attaching[name] &&
+      owner &&
+      attaching[name] !== owner &&
+      rtb !== tgw.associationDefaultRouteTableId
+    )
+      errors.push(
+        new ConfigError(
+          k(`existing.routeTableIds.${name}`),
+          `${tgw.id} associates new attachments with its default table ${tgw.associationDefaultRouteTableId || "(none recorded)"}, and the ${name} attachment (account ${attaching[name]}, not the owner ${owner}) cannot opt out, so it cannot also be associated with ${String(rtb)}`,
+          `drop the entry (the attachment then uses the default table), or have account ${owner} turn off default route table association on ${tgw.id}`,
+        ),
+      );
+  if (typeof ex.shareArn === "string") {
+    const share = inv.resourceShares.find((sh) => sh.arn === ex.shareArn);
+    if (!share)
+      errors.push(
+        new ConfigError(
+          k("existing.shareArn"),
+          `share ${ex.shareArn} is not in the inventory`,
+          "correct the ARN, or add the share to resourceShares",
+        ),
+      );
+    else if (!sharesOfTgw(inv, tgw.id).includes(share))
+      errors.push(
+        new ConfigError(
+          k("existing.shareArn"),
+          `share ${share.name} (${share.arn}) does not contain ${tgw.id} (it lists ${share.resourceArns.join(", ")})`,
+          `name the share that lists ${tgw.id}${sharesOfTgw(inv, tgw.id).length > 0 ? ` (${sharesOfTgw(inv, tgw.id)[0].arn})` : ", or have its owner add it to this share"}`,
+        ),
+      );
+  }
   for (const [name, rtb] of Object.entries(ex.routeTableIds ?? {})) {
     const t = inv.transitGatewayRouteTables.find((x) => x.id === rtb);
     if (!t)
@@ -583,6 +842,152 @@ export function existingTgwErrors(
     }
   }
   return errors;
+}
+
+type IpamPool = Inventory["ipamPools"][number];
+
+/** The IPAM pools' own contradictions: CIDRs that do not parse, allocations outside the pool or overlapping. */
+function ipamPoolErrorsIn(
+  inv: Inventory,
+  unique: (id: string, p: string) => void,
+  refuse: (p: string, problem: string, fix: string) => void,
+): void {
+  inv.ipamPools.forEach((pool, i) => {
+    const p = `ipamPools.${i}`;
+    unique(pool.id, p);
+    if (pool.allocationMinNetmaskLength > pool.allocationMaxNetmaskLength)
+      refuse(
+        `${p}.allocationMinNetmaskLength`,
+        `is ${pool.allocationMinNetmaskLength}, above allocationMaxNetmaskLength ${pool.allocationMaxNetmaskLength}`,
+        "give the shortest netmask length (largest block) as the minimum",
+      );
+    if (pool.addressFamily !== "ipv4") return; // IPv6 pools are listed, never allocated from by the kit.
+    const provisioned: Cidr[] = [];
+    pool.ipamPoolCidrs.forEach((c, j) => {
+      const x = tryParseCidr(c.cidr);
+      if (typeof x === "string") refuse(`${p}.ipamPoolCidrs.${j}.cidr`, x, "give the pool's IPv4 CIDR");
+      else if (c.state === "provisioned") provisioned.push(x);
+    });
+    const taken: Cidr[] = [];
+    pool.allocations.forEach((a, j) => {
+      const q = `${p}.allocations.${j}.cidr`;
+      const x = tryParseCidr(a.cidr);
+      if (typeof x === "string") return refuse(q, x, "give the allocation's IPv4 CIDR");
+      if (!provisioned.some((c) => cidrContains(c, x)))
+        refuse(
+          q,
+          `allocation ${x.text} is outside the pool's provisioned CIDRs`,
+          "correct the CIDR, or list the pool CIDR it came from",
+        );
+      const other = taken.find((t) => cidrsOverlap(t, x));
+      if (other)
+        refuse(q, `allocation ${x.text} overlaps allocation ${other.text}`, "a pool allocates each range once");
+      taken.push(x);
+    });
+    const source = inv.ipamPools.find((x) => x.id === pool.sourceIpamPoolId);
+    if (source)
+      provisioned.forEach((c) => {
+        if (!poolFacts(source).cidrs.some((sc) => cidrContains(tryParseCidr(sc) as Cidr, c)))
+          refuse(
+            `${p}.ipamPoolCidrs`,
+            `${c.text} is not inside the source pool ${source.id}'s provisioned CIDRs`,
+            "a child pool's CIDRs come from its source pool: correct the CIDR or sourceIpamPoolId",
+          );
+      });
+  });
+}
+
+/** The pool as the shared checks read it (components/ipam.ts): provisioned CIDRs only. */
+export function poolFacts(pool: IpamPool): IpamPoolFacts {
+  return {
+    id: pool.id,
+    addressFamily: pool.addressFamily,
+    allocationMinNetmaskLength: pool.allocationMinNetmaskLength,
+    allocationMaxNetmaskLength: pool.allocationMaxNetmaskLength,
+    locale: pool.locale,
+    cidrs: pool.ipamPoolCidrs
+      .filter((c) => c.state === "provisioned" && typeof tryParseCidr(c.cidr) !== "string")
+      .map((c) => c.cidr),
+    allocations: pool.allocations.map((a) => a.cidr),
+  };
+}
+
+/** One kit-created VPC's IPAM keys, as the stack file gives them (`at` is the role's config key). */
+export interface IpamConfigRef {
+  at: string;
+  region: string;
+  poolId: string;
+  netmaskLength: number;
+  allocatedCidr?: string;
+}
+
+/**
+ * The role's IPAM pool against the inventory: the pool is there, and can give the VPC the planned range.
+ * Without a stated `ipamAllocatedCidr` the range is predicted: the first free block of the asked size, past
+ * the pool's allocations and `taken` (what this stack's other VPCs get from it). Returns the range used.
+ */
+export function ipamRequestErrors(
+  inv: Inventory,
+  ref: IpamConfigRef,
+  taken: string[],
+): { cidr?: string; predicted: boolean; errors: ConfigError[] } {
+  const pool = inv.ipamPools.find((p) => p.id === ref.poolId);
+  if (!pool)
+    return {
+      predicted: false,
+      errors: [
+        new ConfigError(
+          `${ref.at}.ipv4IpamPoolId`,
+          `IPAM pool ${ref.poolId} is not in the inventory`,
+          "correct the id, or add the pool (getVpcIpamPool fields and its ipamPoolCidrs) to ipamPools",
+        ),
+      ],
+    };
+  const facts = poolFacts(pool);
+  const predicted = ref.allocatedCidr === undefined;
+  const cidr = ref.allocatedCidr ?? firstFreeBlock(facts.cidrs, [...facts.allocations!, ...taken], ref.netmaskLength);
+  if (cidr === undefined)
+    return {
+      predicted,
+      errors: [
+        new ConfigError(
+          `${ref.at}.ipv4NetmaskLength`,
+          `IPAM pool ${pool.id} has no free /${ref.netmaskLength} left (provisioned ${facts.cidrs.join(", ") || "none"}, allocated ${[...facts.allocations!, ...taken].join(", ") || "none"})`,
+          "ask for a smaller block, or provision more CIDRs to the pool",
+        ),
+      ],
+    };
+  const errors = ipamPoolErrors(
+    { ...facts, allocations: [...facts.allocations!, ...taken] },
+    { at: ref.at, region: ref.region, netmaskLength: ref.netmaskLength, allocatedCidr: cidr },
+  );
+  return { cidr, predicted, errors };
+}
+
+/** `transitGateway.existing.ownerId` against the inventory's record of the TGW (getTransitGateway's ownerId). */
+function ownerErrors(
+  tgw: Inventory["transitGateways"][number],
+  stated: string | undefined,
+  accountA: string | undefined,
+  k: (s: string) => string,
+): ConfigError[] {
+  const error = (problem: string, fix: string) => [new ConfigError(k("existing.ownerId"), problem, fix)];
+  if (tgw.ownerId && stated !== undefined && stated !== tgw.ownerId)
+    return error(
+      `states ${stated}, but the inventory's ${tgw.id} is owned by ${tgw.ownerId}`,
+      `set it to ${tgw.ownerId}`,
+    );
+  if (!tgw.ownerId && stated !== undefined)
+    return error(
+      `states ${stated}, but the inventory's ${tgw.id} records no ownerId (the lookup answers the attaching account)`,
+      `record "ownerId": "${stated}" on ${tgw.id} in the inventory's transitGateways`,
+    );
+  if (tgw.ownerId && stated === undefined && accountA && tgw.ownerId !== accountA)
+    return error(
+      `not set, so the kit takes ${tgw.id} for account A's (${accountA}), but the inventory says account ${tgw.ownerId} owns it`,
+      `set ${k("existing.ownerId")} to ${tgw.ownerId}`,
+    );
+  return [];
 }
 
 /** The route table AWS applies to a subnet: its association, else the VPC's main table. */
@@ -879,21 +1284,27 @@ export function inventoryRecords(
       ...(opts.origin ? { origin: opts.origin } : {}),
     });
   };
-  for (const v of inv.vpcs)
-    add("aws:ec2/vpc:Vpc", v.id, v.id, {
-      cidrBlock: v.cidrBlock,
-      enableDnsHostnames: v.enableDnsHostnames,
-      enableDnsSupport: v.enableDnsSupport,
-      tags: v.tags,
-    });
-  for (const s of inv.subnets)
-    add("aws:ec2/subnet:Subnet", s.id, s.id, {
-      vpcId: s.vpcId,
-      cidrBlock: s.cidrBlock,
-      availabilityZone: s.availabilityZone,
-      mapPublicIpOnLaunch: false,
-      tags: s.tags,
-    });
+  // Most inventory lists map one item to one record named and identified by the item's own id.
+  const adoptEach = <T extends { id: string }>(
+    type: string,
+    items: T[],
+    inputs: (item: T) => Record<string, unknown>,
+  ) => {
+    for (const item of items) add(type, item.id, item.id, inputs(item));
+  };
+  adoptEach("aws:ec2/vpc:Vpc", inv.vpcs, (v) => ({
+    cidrBlock: v.cidrBlock,
+    enableDnsHostnames: v.enableDnsHostnames,
+    enableDnsSupport: v.enableDnsSupport,
+    tags: v.tags,
+  }));
+  adoptEach("aws:ec2/subnet:Subnet", inv.subnets, (s) => ({
+    vpcId: s.vpcId,
+    cidrBlock: s.cidrBlock,
+    availabilityZone: s.availabilityZone,
+    mapPublicIpOnLaunch: false,
+    tags: s.tags,
+  }));
   for (const t of inv.routeTables) {
     add("aws:ec2/routeTable:RouteTable", t.id, t.id, { vpcId: t.vpcId, routes: t.routes, tags: t.tags });
     for (const a of t.associations) {
@@ -913,8 +1324,7 @@ export function inventoryRecords(
         );
     }
   }
-  for (const g of inv.internetGateways)
-    add("aws:ec2/internetGateway:InternetGateway", g.id, g.id, { vpcId: g.vpcId, tags: g.tags });
+  adoptEach("aws:ec2/internetGateway:InternetGateway", inv.internetGateways, (g) => ({ vpcId: g.vpcId, tags: g.tags }));
   for (const n of inv.natGateways) {
     add("aws:ec2/eip:Eip", n.allocationId, n.allocationId, { domain: "vpc", publicIp: n.publicIp });
     add("aws:ec2/natGateway:NatGateway", n.id, n.id, {
@@ -925,24 +1335,69 @@ export function inventoryRecords(
       tags: n.tags,
     });
   }
-  for (const g of inv.securityGroups)
-    add("aws:ec2/securityGroup:SecurityGroup", g.id, g.id, { vpcId: g.vpcId, name: g.name, tags: g.tags });
-  for (const t of inv.transitGateways)
-    add("aws:ec2transitgateway/transitGateway:TransitGateway", t.id, t.id, {
-      defaultRouteTableAssociation: t.defaultRouteTableAssociation,
-      defaultRouteTablePropagation: t.defaultRouteTablePropagation,
-      autoAcceptSharedAttachments: t.autoAcceptSharedAttachments,
-      tags: t.tags,
+  adoptEach("aws:ec2/securityGroup:SecurityGroup", inv.securityGroups, (g) => ({
+    vpcId: g.vpcId,
+    name: g.name,
+    tags: g.tags,
+  }));
+  // A TGW's owner (getTransitGateway's ownerId) is its account in the checker, whichever provider read it.
+  const ownerOf = new Map(inv.transitGateways.map((t) => [t.id, t.ownerId] as const));
+  const owned = (tgwId: string) => (ownerOf.get(tgwId) ? { ownerId: ownerOf.get(tgwId) } : {});
+  adoptEach("aws:ec2transitgateway/transitGateway:TransitGateway", inv.transitGateways, (t) => ({
+    ...owned(t.id),
+    defaultRouteTableAssociation: t.defaultRouteTableAssociation,
+    defaultRouteTablePropagation: t.defaultRouteTablePropagation,
+    ...(t.associationDefaultRouteTableId ? { associationDefaultRouteTableId: t.associationDefaultRouteTableId } : {}),
+    ...(t.propagationDefaultRouteTableId ? { propagationDefaultRouteTableId: t.propagationDefaultRouteTableId } : {}),
+    autoAcceptSharedAttachments: t.autoAcceptSharedAttachments,
+    tags: t.tags,
+  }));
+  // RAM shares as the kit's own shares are recorded (share, resource and principal associations), in the owner's account.
+  for (const sh of inv.resourceShares) {
+    const tail = sh.arn.split("/").pop() as string;
+    add("aws:ram/resourceShare:ResourceShare", `share-${tail}`, sh.arn, {
+      ownerId: sh.owningAccountId,
+      name: sh.name,
+      allowExternalPrincipals: sh.allowExternalPrincipals,
+      status: sh.status,
+      tags: sh.tags,
     });
-  for (const a of inv.transitGatewayAttachments)
-    add("aws:ec2transitgateway/vpcAttachment:VpcAttachment", a.id, a.id, {
-      transitGatewayId: a.transitGatewayId,
-      vpcId: a.vpcId,
-      subnetIds: a.subnetIds,
-      tags: a.tags,
+    sh.resourceArns.forEach((arn, i) =>
+      add("aws:ram/resourceAssociation:ResourceAssociation", `share-${tail}-resource-${i}`, `${sh.arn},${arn}`, {
+        ownerId: sh.owningAccountId,
+        resourceArn: arn,
+        resourceShareArn: sh.arn,
+      }),
+    );
+    sh.principals.forEach((principal, i) => {
+      const org = inv.organization;
+      const unit = org?.organizationalUnits.find((u) => u.arn === principal);
+      // Who an organization or OU principal covers, as the inventory's organization lists it (none when it is not given).
+      const members = /^\d{12}$/.test(principal)
+        ? {}
+        : { memberAccountIds: org && principal === org.arn ? org.accountIds : (unit?.accountIds ?? []) };
+      add(
+        "aws:ram/principalAssociation:PrincipalAssociation",
+        `share-${tail}-principal-${i}`,
+        `${sh.arn},${principal}`,
+        {
+          ownerId: sh.owningAccountId,
+          principal,
+          resourceShareArn: sh.arn,
+          ...members,
+        },
+      );
     });
+  }
+  adoptEach("aws:ec2transitgateway/vpcAttachment:VpcAttachment", inv.transitGatewayAttachments, (a) => ({
+    transitGatewayId: a.transitGatewayId,
+    vpcId: a.vpcId,
+    subnetIds: a.subnetIds,
+    tags: a.tags,
+  }));
   for (const t of inv.transitGatewayRouteTables) {
     add("aws:ec2transitgateway/routeTable:RouteTable", t.id, t.id, {
+      ...owned(t.transitGatewayId),
       transitGatewayId: t.transitGatewayId,
       tags: t.tags,
     });

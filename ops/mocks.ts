@@ -1,21 +1,12 @@
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
+import type { GraphRecord } from "./graph-record";
 import type { Inventory } from "./inventory";
 import { AWSX_VPC_TYPE, awsxVpcState } from "./awsx-mock";
 
 /** One registered resource as graph.json records it. */
-export interface RecordedResource {
-  urn: string;
-  id: string;
-  type: string;
-  name: string;
-  /** Parent URN; the stack for top-level resources. */
-  parent: string | null;
-  /** URN of the explicit provider resource; null for components and default providers. */
-  provider: string | null;
+export interface RecordedResource extends GraphRecord {
   custom: boolean;
-  /** Inputs resolved to plain JSON: references to other resources appear as their ids, secrets as "[secret]". */
-  inputs: Record<string, unknown>;
   /**
    * URNs this resource waits for at deploy time, sorted: explicit `dependsOn` and every resource an input
    * came from (the engine's `dependencies` and `propertyDependencies` of the registration request).
@@ -38,7 +29,16 @@ export interface KitMocksOptions {
   /** The existing network (ops/inventory.ts): the EC2 lookups are answered from it, and only from it. */
   inventory?: Inventory;
   /** IPAM pool id → the CIDRs it allocates to this stack's VPCs, in creation order (config `ipamAllocatedCidr`). */
-  ipamAllocations?: Record<string, string[]>;
+  ipamAllocations?: Record<string, IpamAnswer[]>;
+}
+
+/** The CIDR the mocks answer a VPC from an IPAM pool with: stated in config, or predicted from the inventory's pool. */
+export interface IpamAnswer {
+  cidrBlock: string;
+  /** True when config states none and the inventory's pool predicted it (its first free block); AWS picks the real one. */
+  predicted?: boolean;
+  /** The config key that states (or should state) it. */
+  key: string;
 }
 
 export const SECRET_PLACEHOLDER = "[secret]";
@@ -107,12 +107,21 @@ export class KitMocks implements pulumi.runtime.Mocks {
   public readonly resources: RecordedResource[] = [];
   /** Every mock failure (unknown invoke, bad StackReference…). Pulumi's invoke path drops the message, so synth reads it here. */
   public readonly errors: string[] = [];
+  /** Every invoke: its token and the provider's name (null for the default provider). */
+  public readonly invokes: { token: string; provider: string | null }[] = [];
   private readonly providerAccounts = new Map<string, string>();
   private readonly usedIps = new Set<string>();
   private pendingParent: string | null = null;
   private lastRecord: RecordedResource | undefined;
 
-  constructor(private readonly opts: KitMocksOptions) {}
+  /** Each IPAM pool config allocates from → the CIDRs it states (answers the pool lookups without an inventory). */
+  private readonly statedPools: Map<string, string[]>;
+
+  constructor(private readonly opts: KitMocksOptions) {
+    this.statedPools = new Map(
+      Object.entries(opts.ipamAllocations ?? {}).map(([pool, xs]) => [pool, xs.map((x) => x.cidrBlock)]),
+    );
+  }
 
   /** Installs the mocks for `project`/`stack` and hooks the monitor to capture parents and URNs. */
   public async install(project: string, stack: string): Promise<void> {
@@ -214,8 +223,10 @@ export class KitMocks implements pulumi.runtime.Mocks {
             throw new Error(
               `VPC ${args.name} asks IPAM pool ${pool} for a CIDR, and no ipamAllocatedCidr for that pool is left to answer with: state it in the stack file`,
             );
-          state.cidrBlock = next;
-          record.allocated = { cidrBlock: next };
+          state.cidrBlock = next.cidrBlock;
+          record.allocated = next.predicted
+            ? { cidrBlock: next.cidrBlock, predicted: true, key: next.key }
+            : { cidrBlock: next.cidrBlock };
         }
         state.arn = `arn:aws:ec2:${region}:${account}:vpc/${id}`;
         state.mainRouteTableId = `rtb-${hex(key + "main", 17)}`;
@@ -439,6 +450,8 @@ export class KitMocks implements pulumi.runtime.Mocks {
   }
 
   public call(args: pulumi.runtime.MockCallArgs): Record<string, any> {
+    // Which provider (account) each lookup went through: a shared TGW is read in the attaching account.
+    this.invokes.push({ token: args.token, provider: args.provider?.split("::").slice(-2, -1)[0] ?? null });
     try {
       return this.answer(args);
     } catch (e) {
@@ -505,6 +518,9 @@ export class KitMocks implements pulumi.runtime.Mocks {
           withDecryption: true,
         };
       }
+      case "aws:ec2/getVpcIpamPool:getVpcIpamPool":
+      case "aws:ec2/getVpcIpamPoolCidrs:getVpcIpamPoolCidrs":
+        return this.ipamPool(args.token, args.inputs);
       case "aws:ec2/getVpc:getVpc":
       case "aws:ec2/getSubnet:getSubnet":
       case "aws:ec2/getSubnets:getSubnets":
@@ -512,11 +528,101 @@ export class KitMocks implements pulumi.runtime.Mocks {
       case "aws:ec2/getNatGateway:getNatGateway":
       case "aws:ec2/getInternetGateway:getInternetGateway":
         return this.lookup(args.token, args.inputs);
+      case "aws:ec2transitgateway/getTransitGateway:getTransitGateway":
+        return this.transitGateway(args.inputs, account);
       default:
         throw new Error(
           `unknown invoke ${args.token}: the offline mocks answer only invokes they know; add an answer in ops/mocks.ts`,
         );
     }
+  }
+
+  /**
+   * Answers the IPAM pool lookups from the inventory's ipamPools. Without an inventory, only a pool the stack
+   * file allocates from is answered, as config states it (locale the stack's region, its stated allocations as
+   * the pool's CIDRs): nothing about that pool is checked offline then.
+   */
+  private ipamPool(token: string, inputs: Record<string, any>): Record<string, any> {
+    const what = token.split(":").pop() as string;
+    const id = String(inputs.ipamPoolId ?? inputs.id);
+    const region = this.opts.region;
+    const inv = this.opts.inventory;
+    const stated = this.statedPools.get(id);
+    let pool: Omit<NonNullable<Inventory["ipamPools"]>[number], "tags" | "state" | "allocations"> | undefined;
+    if (inv) pool = inv.ipamPools.find((p) => p.id === id);
+    else if (stated) {
+      const lengths = stated.map((c) => Number(c.split("/")[1]));
+      pool = {
+        id,
+        addressFamily: "ipv4",
+        allocationMinNetmaskLength: Math.min(...lengths),
+        allocationMaxNetmaskLength: Math.max(...lengths),
+        poolDepth: 1,
+        ipamScopeId: `ipam-scope-${hex(`${id}::scope`, 17)}`,
+        locale: region,
+        ipamPoolCidrs: stated.map((cidr) => ({ cidr, state: "provisioned" })),
+      };
+    }
+    if (!pool)
+      throw new Error(
+        inv
+          ? `${what}: IPAM pool ${id} is not in the inventory: add it to ipamPools (docs/landing-zone.md)`
+          : `${what}(${id}): no inventory and no stated allocation from that pool: set ipamAllocatedCidr, or pass --inventory <file>`,
+      );
+    if (what === "getVpcIpamPoolCidrs") return { id, ipamPoolId: id, region, ipamPoolCidrs: pool.ipamPoolCidrs };
+    return {
+      id,
+      ipamPoolId: id,
+      addressFamily: pool.addressFamily,
+      allocationMinNetmaskLength: pool.allocationMinNetmaskLength,
+      allocationMaxNetmaskLength: pool.allocationMaxNetmaskLength,
+      allocationDefaultNetmaskLength: pool.allocationDefaultNetmaskLength ?? 0,
+      allocationResourceTags: {},
+      arn: `arn:aws:ec2::${this.opts.defaultAccountId}:ipam-pool/${id}`,
+      autoImport: false,
+      awsService: "",
+      description: "",
+      ipamScopeId: pool.ipamScopeId,
+      ipamScopeType: "private",
+      locale: pool.locale,
+      poolDepth: pool.poolDepth,
+      publiclyAdvertisable: false,
+      region,
+      sourceIpamPoolId: pool.sourceIpamPoolId ?? "",
+      sourceResources: [],
+      state: "create-complete",
+      tags: {},
+    };
+  }
+
+  /** getTransitGateway by id from the inventory: a TGW without ownerId is the calling account's. */
+  private transitGateway(inputs: Record<string, any>, account: string): Record<string, any> {
+    const t = this.opts.inventory?.transitGateways.find((x) => x.id === inputs.id);
+    if (!t)
+      throw new Error(
+        `getTransitGateway: transit gateway ${inputs.id} is not in the inventory: add it to transitGateways (docs/landing-zone.md) or pass --inventory`,
+      );
+    const ownerId = t.ownerId ?? account;
+    return {
+      id: t.id,
+      arn: `arn:aws:ec2:${this.opts.region}:${ownerId}:transit-gateway/${t.id}`,
+      ownerId,
+      amazonSideAsn: 64512,
+      associationDefaultRouteTableId: t.associationDefaultRouteTableId ?? "",
+      propagationDefaultRouteTableId: t.propagationDefaultRouteTableId ?? "",
+      autoAcceptSharedAttachments: t.autoAcceptSharedAttachments,
+      defaultRouteTableAssociation: t.defaultRouteTableAssociation,
+      defaultRouteTablePropagation: t.defaultRouteTablePropagation,
+      description: "",
+      dnsSupport: "enable",
+      encryptionSupport: "disable",
+      multicastSupport: "disable",
+      securityGroupReferencingSupport: "disable",
+      vpnEcmpSupport: "enable",
+      transitGatewayCidrBlocks: [],
+      tags: t.tags,
+      region: this.opts.region,
+    };
   }
 
   /** Answers an EC2 lookup from the inventory; anything not in it is refused with what to add. */

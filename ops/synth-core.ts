@@ -2,7 +2,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { builtBundles, FunctionBundle, REPO_ROOT, writeBundle } from "../components/bundle";
-import { KitMocks, RecordedResource, resolveOutputs } from "./mocks";
+import { IpamAnswer, KitMocks, RecordedResource, resolveOutputs } from "./mocks";
 import { readStackConfig } from "./stack-config";
 import {
   ExistingVpcRef,
@@ -10,6 +10,7 @@ import {
   existingVpcErrors,
   Inventory,
   inventoryRecords,
+  ipamRequestErrors,
   loadInventory,
   resolveExistingVpc,
 } from "./inventory";
@@ -50,13 +51,19 @@ export async function synthesize(opts: SynthOptions): Promise<SynthResult> {
   const { config, secretKeys } = readStackConfig(configFile);
   const region = config["aws:region"] ?? "ap-northeast-1";
   const accounts = safeAccounts(config["vpc-lambda-kit:accounts"]);
-  const inventory = readInventory(opts.inventoryFile, config);
+  const { inventory, predicted } = readInventory(opts.inventoryFile, config, region);
+  // A range the inventory's pool predicts stands in for the unstated ipamAllocatedCidr: the plan needs one.
+  for (const [role, cidr] of Object.entries(predicted))
+    config[`vpc-lambda-kit:${role}`] = JSON.stringify({
+      ...safeJson(config[`vpc-lambda-kit:${role}`]),
+      ipamAllocatedCidr: cidr,
+    });
   const mocks = new KitMocks({
     region,
     defaultAccountId: accounts.a ?? "123456789012",
     stackOutputs: opts.stackOutputs,
     inventory,
-    ipamAllocations: ipamAllocations(config),
+    ipamAllocations: ipamAllocations(config, predicted),
   });
   await mocks.install("vpc-lambda-kit", opts.stack);
   pulumi.runtime.setAllConfig(config, secretKeys);
@@ -176,9 +183,13 @@ export function summarize(result: SynthResult): string {
  * The inventory for this run, validated on its own and against `network.existingVpc` before the
  * program runs: a bad one stops synth with key-level errors and nothing registered.
  */
-function readInventory(file: string | undefined, config: Record<string, string>): Inventory | undefined {
+function readInventory(
+  file: string | undefined,
+  config: Record<string, string>,
+  region: string,
+): { inventory?: Inventory; predicted: Record<string, string> } {
   const named = file ?? config["vpc-lambda-kit:inventory"];
-  if (!named) return undefined;
+  if (!named) return { predicted: {} };
   const inv = loadInventory(path.resolve(REPO_ROOT, named));
   const json = (k: string) => safeJson(config[`vpc-lambda-kit:${k}`]);
   const roles: string[] = Array.isArray(json("roles")) ? json("roles") : ["network", "data", "apps"];
@@ -228,7 +239,14 @@ function readInventory(file: string | undefined, config: Record<string, string>)
       }),
     );
   }
-  errors.push(...existingTgwErrors(inv, tg, { egress: resolved.network?.vpcId, data: resolved.data?.vpcId }));
+  errors.push(
+    ...existingTgwErrors(
+      inv,
+      tg,
+      { egress: resolved.network?.vpcId, data: resolved.data?.vpcId },
+      safeAccounts(config["vpc-lambda-kit:accounts"]),
+    ),
+  );
   if (resolved.network && resolved.data && resolved.network.vpcId === resolved.data.vpcId)
     errors.push(
       new ConfigError(
@@ -237,17 +255,67 @@ function readInventory(file: string | undefined, config: Record<string, string>)
         "the database side is a VPC of its own (account B): name a different VPC",
       ),
     );
+  const predicted = ipamAgainstInventory(inv, config, roles, region, errors);
   throwIfAny(errors);
-  return inv;
+  return { inventory: inv, predicted };
 }
 
-/** What each IPAM pool allocates to this stack's VPCs, as config states it (network first, as the roles create them). */
-function ipamAllocations(config: Record<string, string>): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
+/**
+ * Each kit-created VPC's IPAM pool against the inventory (network first, as the roles create them); returns the
+ * ranges predicted for VPCs whose ipamAllocatedCidr is not stated. Malformed keys are left to the config schema.
+ */
+function ipamAgainstInventory(
+  inv: Inventory,
+  config: Record<string, string>,
+  roles: string[],
+  region: string,
+  errors: ConfigError[],
+): Record<string, string> {
+  const accounts = safeJson(config["vpc-lambda-kit:accounts"]) ?? {};
+  const predicted: Record<string, string> = {};
+  const taken: Record<string, string[]> = {};
+  for (const [role, side] of [
+    ["network", "a"],
+    ["data", "b"],
+  ]) {
+    const v = safeJson(config[`vpc-lambda-kit:${role}`]);
+    if (!roles.includes(role) || typeof v?.ipv4IpamPoolId !== "string" || v.existingVpc) continue;
+    if (!/^ipam-pool-[0-9a-f]{17}$/.test(v.ipv4IpamPoolId) || typeof v.ipv4NetmaskLength !== "number") continue;
+    const r = ipamRequestErrors(
+      inv,
+      {
+        at: `vpc-lambda-kit:${role}`,
+        region: accounts?.[side]?.region ?? region,
+        poolId: v.ipv4IpamPoolId,
+        netmaskLength: v.ipv4NetmaskLength,
+        allocatedCidr: typeof v.ipamAllocatedCidr === "string" ? v.ipamAllocatedCidr : undefined,
+      },
+      taken[v.ipv4IpamPoolId] ?? [],
+    );
+    errors.push(...r.errors);
+    if (r.cidr) (taken[v.ipv4IpamPoolId] ??= []).push(r.cidr);
+    if (r.cidr && r.predicted) predicted[role] = r.cidr;
+  }
+  return predicted;
+}
+
+/**
+ * What each IPAM pool allocates to this stack's VPCs, as config states it or the inventory's pool predicts it
+ * (network first, as the roles create them).
+ */
+function ipamAllocations(
+  config: Record<string, string>,
+  predicted: Record<string, string>,
+): Record<string, IpamAnswer[]> {
+  const out: Record<string, IpamAnswer[]> = {};
   for (const role of ["network", "data"]) {
     const v = safeJson(config[`vpc-lambda-kit:${role}`]);
     if (typeof v?.ipv4IpamPoolId === "string" && typeof v.ipamAllocatedCidr === "string")
-      (out[v.ipv4IpamPoolId] ??= []).push(v.ipamAllocatedCidr);
+      (out[v.ipv4IpamPoolId] ??= []).push({
+        cidrBlock: v.ipamAllocatedCidr,
+        ...(predicted[role] ? { predicted: true } : {}),
+        key: `vpc-lambda-kit:${role}.ipamAllocatedCidr`,
+      });
   }
   return out;
 }

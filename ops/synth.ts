@@ -3,42 +3,17 @@
 import * as fs from "fs";
 import * as path from "path";
 import { spawnSync } from "child_process";
+import { parseCommandLine, exitWithError } from "./cli-args";
 
 const USAGE =
   "usage: npm run synth -- <stack> [--config <file>] [--inventory <file>] [--program <index.ts>] [--out <dir>]";
 
-function parseArgs(argv: string[]): {
-  stack: string;
-  config?: string;
-  out?: string;
-  inventory?: string;
-  program?: string;
-} {
-  const rest: string[] = [];
-  const opts: { config?: string; out?: string; inventory?: string; program?: string } = {};
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === "--config" || a === "--out" || a === "--inventory" || a === "--program") {
-      const v = argv[++i];
-      if (!v) fail(`${a} needs a value\n${USAGE}`);
-      opts[a.slice(2) as "config" | "out" | "inventory" | "program"] = v;
-    } else if (a === "-h" || a === "--help") {
-      console.log(USAGE);
-      process.exit(0);
-    } else if (a === "--quiet") {
-      continue;
-    } else if (a.startsWith("-")) {
-      fail(`unknown option ${a}\n${USAGE}`);
-    } else rest.push(a);
-  }
-  const positional = rest.filter((r) => r !== "--quiet");
-  if (positional.length !== 1) fail(USAGE);
-  return { stack: positional[0], ...opts };
-}
-
-function fail(msg: string): never {
-  console.error(msg);
-  process.exit(2);
+function parseArgs(argv: string[]) {
+  const { options, positional } = parseCommandLine(argv, USAGE, ["config", "out", "inventory", "program"] as const, [
+    "--quiet",
+  ]);
+  if (positional.length !== 1) exitWithError(USAGE);
+  return { stack: positional[0], ...options };
 }
 
 async function main(): Promise<void> {

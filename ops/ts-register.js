@@ -12,6 +12,7 @@
 const crypto = require("crypto");
 const fs = require("fs");
 const path = require("path");
+const { writeCacheFile } = require("./cache-file");
 
 const ROOT = path.resolve(__dirname, "..");
 const CACHE = path.join(ROOT, "out", "ts-cache");
@@ -55,14 +56,7 @@ function compileTs(module, filename) {
     code = fs.readFileSync(cached, "utf8");
   } catch {
     code = transpile(source, filename);
-    try {
-      fs.mkdirSync(path.dirname(cached), { recursive: true });
-      const tmp = `${cached}.${process.pid}.tmp`;
-      fs.writeFileSync(tmp, code);
-      fs.renameSync(tmp, cached); // atomic: a concurrent reader sees the whole file or none
-    } catch {
-      // A read-only checkout still runs, only without the cache.
-    }
+    writeCacheFile(cached, code);
   }
   module._compile(code, filename);
 }

@@ -7,7 +7,7 @@ import { roleOutputs } from "./wiring";
 import { networkRole } from "./roles/network";
 import { dataRole } from "./roles/data";
 import { appsRole, AppsOutputs } from "./roles/apps";
-import { tgwAdmitPeer, tgwRoutesToAdd } from "./features/tgw";
+import { tgwAdmitPeer, TgwOwnerActions, tgwOwnerActions, tgwRoutesToAdd } from "./features/tgw";
 import { routesToAddFor, RouteToAdd } from "../components/existing-vpc";
 import { flowLogsBucketPolicies } from "./flow-logs";
 
@@ -23,6 +23,8 @@ export interface ProgramOutputs {
   routesToAdd?: { managedByKit: boolean; routes: RouteToAdd[] };
   /** Adopted data VPC only: the same for its route tables (the Transit Gateway routes). */
   dataRoutesToAdd?: { managedByKit: boolean; routes: RouteToAdd[] };
+  /** An existing Transit Gateway of another account: what its owner must do (accept, associate, propagate) (docs/landing-zone.md). */
+  tgwOwnerActions?: pulumi.Output<TgwOwnerActions>;
   /** Flow logs to a given S3 bucket: per bucket ARN, the policy its owner adds (docs/flow-logs.md). */
   flowLogsBucketPolicy?: pulumi.Output<Record<string, unknown>>;
 }
@@ -71,6 +73,7 @@ export function runProgram(cfg: EnvConfig = loadConfig()): ProgramOutputs {
       runs("data") && cfg.data.existingVpc
         ? { managedByKit: cfg.data.existingVpc.manageRoutes, routes: tgwRoutes.data }
         : undefined,
+    tgwOwnerActions: tgwOwnerActions(cfg),
     flowLogsBucketPolicy: runs("network") ? flowLogsBucketPolicies(cfg, providers.get("a")) : undefined,
   };
 }

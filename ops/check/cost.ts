@@ -56,8 +56,13 @@ export interface CostAssumptions {
   unscheduledInvocationsPerMonth: number;
   /** CloudWatch Logs ingested per function, GB/month. Default 0.5. */
   logGbPerFunction: number;
-  /** VPC flow logs delivered to CloudWatch Logs, GB/month per flow log. Default 10. */
+  /** Records each VPC or Transit Gateway flow log writes, GB/month, to CloudWatch Logs or to S3. Default 10. */
   flowLogGbPerFlowLog: number;
+  /**
+   * Days a given (central) bucket keeps flow-log files: its lifecycle is its owner's, so the stack cannot read
+   * it. A bucket the kit creates keeps them for its own expiry. Default 365.
+   */
+  flowLogArchiveRetentionDays: number;
   /** Squid access and cache logs each proxy instance ships to CloudWatch Logs, GB/month. Default 0.5. */
   proxyLogGbPerInstance: number;
   /** Aurora Serverless v2 average ACUs per instance. Default: the cluster's minCapacity, else 0.5. */
@@ -87,6 +92,7 @@ export const DEFAULT_COST_ASSUMPTIONS: CostAssumptions = {
   unscheduledInvocationsPerMonth: 0,
   logGbPerFunction: 0.5,
   flowLogGbPerFlowLog: 10,
+  flowLogArchiveRetentionDays: 365,
   proxyLogGbPerInstance: 0.5,
   auroraStorageGb: 10,
   auroraIoMillions: 2,
@@ -134,6 +140,11 @@ export interface CostReport {
   unconfirmedPrices: string[];
   /** What the estimate left out (resources without a price in the table). */
   notes: string[];
+  /**
+   * Costs of this stack's resources billed to another account, not in `total`: the S3 storage of flow logs
+   * delivered to a given (central) bucket is its owner's; the delivery stays on this stack's bill.
+   */
+  billedToBucketOwner: CostLine[];
 }
 
 export const CATEGORIES = [
@@ -150,6 +161,8 @@ export const CATEGORIES = [
   "Aurora",
   "Lambda",
   "CloudWatch Logs",
+  "Flow logs to S3",
+  "S3 storage",
   "Alarms and metrics",
   "API Gateway",
 ] as const;
@@ -173,18 +186,9 @@ export function estimateCost(graph: Graph, cfg?: EnvConfig, assumptions: Partial
   const lines: CostLine[] = [];
   const notes: string[] = [];
   const H = a.hoursPerMonth;
-  const add = (category: Category, resource: string, quantity: number, priceKey: string) => {
-    const item = price(priceKey);
-    lines.push({
-      category,
-      resource,
-      quantity,
-      unit: item.unit,
-      priceKey,
-      unitPrice: item.price,
-      monthly: quantity * item.price,
-    });
-  };
+  const add = (category: Category, resource: string, quantity: number, priceKey: string) =>
+    lines.push(costLine(category, resource, quantity, priceKey));
+  const billedToBucketOwner: CostLine[] = [];
 
   // --- Traffic per path, from each function's egress rules.
   const traffic = functionTraffic(m, a);
@@ -295,10 +299,29 @@ export function estimateCost(graph: Graph, cfg?: EnvConfig, assumptions: Partial
     }
     add("CloudWatch Logs", `${fn.name} logs`, a.logGbPerFunction, "cloudwatchLogs.ingestGb");
   }
+  // Flow logs (a VPC's or a Transit Gateway's): CloudWatch Logs ingestion, or vended-log delivery to S3, which
+  // CloudWatch bills to this account, plus S3 storage, which the bucket's owner pays: this stack for the kit's
+  // own bucket, the log-archive account for a given one (steady state: retention days of records kept).
+  const days = H / 24;
   for (const fl of m.all(T.flowLog)) {
     const dest = fl.inputs.logDestinationType;
-    if (dest === undefined || dest === "cloud-watch-logs")
-      add("CloudWatch Logs", `${fl.name} (flow log)`, a.flowLogGbPerFlowLog, "cloudwatchLogs.ingestGb");
+    const gb = a.flowLogGbPerFlowLog;
+    const label = `${fl.name} (${fl.inputs.transitGatewayId !== undefined ? "TGW" : "VPC"} flow log)`;
+    if (dest === undefined || dest === "cloud-watch-logs") add("CloudWatch Logs", label, gb, "cloudwatchLogs.ingestGb");
+    else if (dest === "s3") {
+      add("Flow logs to S3", `${label} delivery`, gb, "cloudwatchLogs.vendedS3DeliveryGb");
+      const own = flowLogBucket(m, fl);
+      if (own) {
+        const kept = own.expiryDays ?? a.flowLogArchiveRetentionDays;
+        add("S3 storage", `${own.bucket.name} (${kept} days of ${fl.name})`, (gb * kept) / days, "s3.standardGbMonth");
+      } else {
+        const kept = a.flowLogArchiveRetentionDays;
+        const where = String(fl.inputs.logDestination ?? "the given bucket");
+        billedToBucketOwner.push(
+          costLine("S3 storage", `${where} (${kept} days of ${fl.name})`, (gb * kept) / days, "s3.standardGbMonth"),
+        );
+      }
+    } else notes.push(`${fl.name}: flow logs to ${String(dest)} have no price in the table; not counted.`);
   }
   // The proxy tier's Squid logs: each instance ships its access and cache logs.
   for (const { group, count } of proxyLogGroups(m))
@@ -322,7 +345,7 @@ export function estimateCost(graph: Graph, cfg?: EnvConfig, assumptions: Partial
   const byCategory = Object.fromEntries(CATEGORIES.map((c) => [c, 0])) as Record<Category, number>;
   for (const l of lines) byCategory[l.category] += l.monthly;
   const total = lines.reduce((s, l) => s + l.monthly, 0);
-  const used = [...new Set(lines.map((l) => l.priceKey))];
+  const used = [...new Set([...lines, ...billedToBucketOwner].map((l) => l.priceKey))];
   return {
     stack: graph.stack,
     region: PRICES.region,
@@ -335,7 +358,37 @@ export function estimateCost(graph: Graph, cfg?: EnvConfig, assumptions: Partial
     assumptions: a,
     unconfirmedPrices: used.filter((k) => !PRICES.items[k].confirmed).sort(),
     notes,
+    billedToBucketOwner,
   };
+}
+
+function costLine(category: Category, resource: string, quantity: number, priceKey: string): CostLine {
+  const item = price(priceKey);
+  return {
+    category,
+    resource,
+    quantity,
+    unit: item.unit,
+    priceKey,
+    unitPrice: item.price,
+    monthly: quantity * item.price,
+  };
+}
+
+/**
+ * The bucket this stack creates for a flow log (its destination is that bucket's ARN) and the days its
+ * lifecycle keeps objects; undefined for a given bucket, which its owner keeps and pays for.
+ */
+function flowLogBucket(m: GraphModel, fl: Res): { bucket: Res; expiryDays?: number } | undefined {
+  const dest = String(fl.inputs.logDestination ?? "");
+  const bucket = m
+    .all(T.s3Bucket)
+    .find((b) => !isUnknown(b.id) && dest.replace(/\/.*$/, "") === `arn:aws:s3:::${b.id}`);
+  if (!bucket) return undefined;
+  const lifecycle = m.all(T.s3Lifecycle).find((l) => l.inputs.bucket === bucket.id);
+  const rules = (lifecycle?.inputs.rules ?? []) as { status?: string; expiration?: { days?: number } }[];
+  const expiry = rules.find((r) => r.status === "Enabled" && typeof r.expiration?.days === "number");
+  return { bucket, expiryDays: expiry?.expiration?.days };
 }
 
 function price(key: string): PriceItem {
@@ -425,11 +478,12 @@ function functionTraffic(m: GraphModel, a: CostAssumptions): FunctionTraffic[] {
 
 /** The egress rules of these groups, in resource order (indexed once: a scan per function is quadratic). */
 function egressRulesOf(m: GraphModel, sgs: Res[]): Res[] {
-  const bySg = m.firstReferrers(
+  const bySg = m.referrers(
     T.sgEgress,
     [T.sg],
     (r) => ["securityGroupId", r.inputs.securityGroupId],
     "securityGroupId",
+    "first",
   );
   const rules = sgs.flatMap((sg) => bySg.get(sg.urn) ?? []);
   return sgs.length > 1 ? rules.sort((x, y) => m.positionOf(x) - m.positionOf(y)) : rules;
@@ -606,7 +660,7 @@ function designChoices(m: GraphModel, a: CostAssumptions, traffic: FunctionTraff
     e.nats.push(nat);
     natsByVpc.set(vpc.urn, e);
   }
-  const subnetsByVpc = m.firstReferrers(T.subnet, [T.vpc], (s) => ["vpcId", s.inputs.vpcId], "vpcId");
+  const subnetsByVpc = m.referrers(T.subnet, [T.vpc], (s) => ["vpcId", s.inputs.vpcId], "vpcId", "first");
   const trafficByVpc = new Map<string, FunctionTraffic[]>();
   for (const t of traffic) {
     if (!t.vpc) continue;
@@ -844,8 +898,15 @@ export function formatCost(reports: CostReport[]): string {
     );
   const asm = first.assumptions;
   out.push(
-    `Assumptions per function/month: internet ${asm.internetGbPerFunction} GB, AWS APIs via endpoints ${asm.awsServiceGbPerFunction} GB, S3 ${asm.s3GbPerFunction} GB, TGW ${asm.tgwGbPerFunction} GB, ${asm.functionSeconds} s per run, logs ${asm.logGbPerFunction} GB; flow logs ${asm.flowLogGbPerFlowLog} GB each; Squid logs ${asm.proxyLogGbPerInstance} GB per proxy instance. Not included: internet data transfer out, EBS, Secrets Manager, S3 storage.`,
+    `Assumptions per function/month: internet ${asm.internetGbPerFunction} GB, AWS APIs via endpoints ${asm.awsServiceGbPerFunction} GB, S3 ${asm.s3GbPerFunction} GB, TGW ${asm.tgwGbPerFunction} GB, ${asm.functionSeconds} s per run, logs ${asm.logGbPerFunction} GB; flow logs ${asm.flowLogGbPerFlowLog} GB each (in S3: stored as delivered, kept for the kit bucket's expiry or ${asm.flowLogArchiveRetentionDays} days in a given bucket); Squid logs ${asm.proxyLogGbPerInstance} GB per proxy instance. Not included: internet data transfer out, EBS, Secrets Manager, S3 storage other than flow logs'.`,
   );
+  for (const r of reports) {
+    if (r.billedToBucketOwner.length === 0) continue;
+    const owed = r.billedToBucketOwner.reduce((sum, l) => sum + l.monthly, 0);
+    out.push(
+      `  ${r.stack}: billed to the flow-log bucket's owner, not in the total (delivery stays on this stack's bill): ${r.billedToBucketOwner.map((l) => `${l.resource} ${money(l.monthly)}`).join(", ")}; ${money(owed)}/month.`,
+    );
+  }
   for (const r of reports) for (const n of r.notes) out.push(`  ${r.stack}: ${n}`);
   return out.join("\n");
 }

@@ -8,6 +8,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import type { Viz } from "@viz-js/viz";
+import { writeCacheFile } from "../cache-file";
 import type { Graph } from "../synth-core";
 import { GraphModel, Res } from "./model/graph";
 import { T } from "./model/types";
@@ -97,16 +98,7 @@ export async function renderDiagram(
   vizPromise ??= import("@viz-js/viz").then((v) => v.instance());
   const viz = await vizPromise;
   const svg = viz.renderString(dot, { format: "svg", engine: "dot" });
-  if (file) {
-    try {
-      fs.mkdirSync(path.dirname(file), { recursive: true });
-      const tmp = `${file}.${process.pid}.tmp`;
-      fs.writeFileSync(tmp, svg);
-      fs.renameSync(tmp, file); // atomic: a concurrent reader sees the whole file or none
-    } catch {
-      // A read-only checkout still renders, only without the cache.
-    }
-  }
+  if (file) writeCacheFile(file, svg);
   return svg;
 }
 
@@ -221,7 +213,7 @@ class DotBuilder {
           : `    label="${esc(`VPC ${vpc.name}\n${String(vpc.inputs.cidrBlock ?? "")}`)}"; style="rounded,filled"; fillcolor="#f5f9ff"; color="#1565c0";`,
       );
       L.push(...this.cluster("vpc", vpc.urn).map((l) => `    ${l}`));
-      const subnetsByVpc = this.m.firstReferrers(T.subnet, [T.vpc], (x) => ["vpcId", x.inputs.vpcId], "vpcId");
+      const subnetsByVpc = this.m.referrers(T.subnet, [T.vpc], (x) => ["vpcId", x.inputs.vpcId], "vpcId", "first");
       for (const s of subnetsByVpc.get(vpc.urn) ?? []) {
         const isPublic = this.subnetIsPublic(s);
         L.push(`    subgraph "${this.clusterId("subnet", s.urn)}" {`);

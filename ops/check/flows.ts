@@ -1097,7 +1097,13 @@ class FlowWalk {
       );
     const rt =
       tgwRouteTableOf(ix, src, tgw) ??
-      broken(`transit gateway attachment ${src.name} is associated with no transit gateway route table`);
+      broken(
+        `transit gateway attachment ${src.name} is associated with no transit gateway route table${
+          tgw.existing && !src.existing && tgw.inputs.defaultRouteTableAssociation === "disable"
+            ? ` (transit gateway ${tgw.name} associates new attachments with no default table: name one in transitGateway.existing.routeTableIds, or have its owner associate it)`
+            : ""
+        }`,
+      );
     const match = tgwLookup(ix, rt, tgw, dest.cidr);
     if (!match) broken(`${rt.label} has no route to ${dest.label}`);
     if (match.blackhole)

@@ -10,6 +10,7 @@
  *
  * Works on a minimal resource shape so it fits any graph model: {urn, type, name, inputs, dependencies}.
  */
+import { T } from "./model/types";
 
 export interface OrderResource {
   urn: string;
@@ -40,32 +41,6 @@ export interface OrderRule {
   awsError: string;
   check(g: OrderGraph): OrderFinding[];
 }
-
-const T = {
-  fn: "aws:lambda/function:Function",
-  permission: "aws:lambda/permission:Permission",
-  role: "aws:iam/role:Role",
-  rolePolicy: "aws:iam/rolePolicy:RolePolicy",
-  rolePolicyAttachment: "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
-  tgw: "aws:ec2transitgateway/transitGateway:TransitGateway",
-  tgwAttachment: "aws:ec2transitgateway/vpcAttachment:VpcAttachment",
-  accepter: "aws:ram/resourceShareAccepter:ResourceShareAccepter",
-  route: "aws:ec2/route:Route",
-  routeTable: "aws:ec2/routeTable:RouteTable",
-  vpc: "aws:ec2/vpc:Vpc",
-  subnet: "aws:ec2/subnet:Subnet",
-  igw: "aws:ec2/internetGateway:InternetGateway",
-  nat: "aws:ec2/natGateway:NatGateway",
-  deployment: "aws:apigateway/deployment:Deployment",
-  method: "aws:apigateway/method:Method",
-  integration: "aws:apigateway/integration:Integration",
-  restApiPolicy: "aws:apigateway/restApiPolicy:RestApiPolicy",
-  stage: "aws:apigateway/stage:Stage",
-  methodSettings: "aws:apigateway/methodSettings:MethodSettings",
-  apigwAccount: "aws:apigateway/account:Account",
-  connectorProfile: "aws:appflow/connectorProfile:ConnectorProfile",
-  connector: "aws-native:appflow:Connector",
-} as const;
 
 /** Dependency lookups over one graph. */
 export class OrderGraph {
@@ -127,6 +102,24 @@ function missing(rule: OrderRule, later: OrderResource, earlier: OrderResource, 
   };
 }
 
+/**
+ * The finding for `later`, which must wait for one of `candidates`: none of them in the stack (`absent` says what is
+ * missing and how to add it), or none it is ordered after (`what` says what may go wrong); undefined when it waits.
+ */
+function waitForOne(
+  rule: OrderRule,
+  g: OrderGraph,
+  later: OrderResource,
+  candidates: OrderResource[],
+  what: string,
+  absent: { message: string; fix: string },
+): OrderFinding | undefined {
+  if (candidates.length === 0)
+    return { rule: rule.id, resource: ref(later), waitsFor: null, awsError: rule.awsError, ...absent };
+  if (!candidates.some((c) => g.dependsOn(later, c))) return missing(rule, later, candidates[0], what);
+  return undefined;
+}
+
 /** Does an identity policy document (JSON text or object) allow `action` (exact or by a trailing `*`)? */
 export function policyGrants(policy: unknown, action: string): boolean {
   let doc: unknown = policy;
@@ -165,7 +158,7 @@ const vpcFunctionAfterEniPolicy: OrderRule = {
     "InvalidParameterValueException: The provided execution role does not have permissions to call CreateNetworkInterface on EC2",
   check(g) {
     const out: OrderFinding[] = [];
-    for (const fn of g.ofType(T.fn)) {
+    for (const fn of g.ofType(T.lambda)) {
       const vpc = fn.inputs.vpcConfig as { subnetIds?: unknown[] } | undefined;
       if (!vpc || !Array.isArray(vpc.subnetIds) || vpc.subnetIds.length === 0) continue;
       for (const role of g.directOfType(fn, T.role)) {
@@ -176,20 +169,18 @@ const vpcFunctionAfterEniPolicy: OrderRule = {
               (p.type === T.rolePolicyAttachment &&
                 ENI_MANAGED_POLICIES.some((m) => String(p.inputs.policyArn ?? "").endsWith(`/${m}`)))),
         );
-        if (grants.length === 0) {
-          out.push({
-            rule: this.id,
-            resource: ref(fn),
-            waitsFor: null,
-            awsError: this.awsError,
+        const finding = waitForOne(
+          this,
+          g,
+          fn,
+          grants,
+          "the role may not yet allow ENI management when the function is created",
+          {
             message: `${fn.name} runs in a VPC but no policy on role ${role.name} grants ec2:CreateNetworkInterface`,
             fix: `attach a policy granting ec2:CreateNetworkInterface/DescribeNetworkInterfaces/DeleteNetworkInterface to ${role.name} and add it to ${fn.name}'s dependsOn`,
-          });
-        } else if (!grants.some((p) => g.dependsOn(fn, p))) {
-          out.push(
-            missing(this, fn, grants[0], "the role may not yet allow ENI management when the function is created"),
-          );
-        }
+          },
+        );
+        if (finding) out.push(finding);
       }
     }
     return out;
@@ -207,7 +198,7 @@ const attachmentAfterShareAccepted: OrderRule = {
   awsError:
     "InvalidTransitGatewayID.NotFound (CreateTransitGatewayVpcAttachment on a TGW whose share is not yet accepted)",
   check(g) {
-    const accepters = g.ofType(T.accepter);
+    const accepters = g.ofType(T.ramAccepter);
     if (accepters.length === 0) return [];
     const out: OrderFinding[] = [];
     for (const att of g.ofType(T.tgwAttachment)) {
@@ -269,18 +260,18 @@ const tgwRouteAfterAttachment: OrderRule = {
       const candidates = attachments.filter(
         (a) => vpcs.size === 0 || g.directOfType(a, T.vpc).some((v) => vpcs.has(v.urn)),
       );
-      if (candidates.length === 0) {
-        out.push({
-          rule: this.id,
-          resource: ref(route),
-          waitsFor: null,
-          awsError: this.awsError,
+      const finding = waitForOne(
+        this,
+        g,
+        route,
+        candidates,
+        "the route may be created before its VPC is attached to the TGW",
+        {
           message: `${route.name} routes to a transit gateway but no attachment of its VPC is in this stack`,
           fix: `attach the VPC to the TGW (VpcAttachment) and add it to ${route.name}'s dependsOn`,
-        });
-      } else if (!candidates.some((a) => g.dependsOn(route, a))) {
-        out.push(missing(this, route, candidates[0], "the route may be created before its VPC is attached to the TGW"));
-      }
+        },
+      );
+      if (finding) out.push(finding);
     }
     return out;
   },
@@ -299,10 +290,10 @@ const deploymentAfterApiParts: OrderRule = {
     "BadRequestException: The REST API doesn't contain any methods / No integration defined for method / private REST API doesn't have a resource policy attached",
   check(g) {
     const out: OrderFinding[] = [];
-    for (const dep of g.ofType(T.deployment)) {
+    for (const dep of g.ofType(T.apiDeployment)) {
       const api = dep.inputs.restApi;
       const parts = g.resources.filter((r) =>
-        r.type === T.method || r.type === T.integration
+        r.type === T.apiMethod || r.type === T.apiIntegration
           ? r.inputs.restApi === api
           : r.type === T.restApiPolicy
             ? r.inputs.restApiId === api
@@ -326,13 +317,13 @@ const stageAfterAccountRole: OrderRule = {
   id: "apigw-stage-logs-after-account-role",
   awsError: "BadRequestException: CloudWatch Logs role ARN must be set in account settings to enable logging",
   check(g) {
-    const accounts = g.ofType(T.apigwAccount);
+    const accounts = g.ofType(T.apiAccount);
     if (accounts.length === 0) return [];
     const out: OrderFinding[] = [];
     for (const r of g.resources) {
       const logs =
-        (r.type === T.stage && r.inputs.accessLogSettings !== undefined && r.inputs.accessLogSettings !== null) ||
-        (r.type === T.methodSettings &&
+        (r.type === T.apiStage && r.inputs.accessLogSettings !== undefined && r.inputs.accessLogSettings !== null) ||
+        (r.type === T.apiMethodSettings &&
           ["INFO", "ERROR"].includes(String((r.inputs.settings as any)?.loggingLevel ?? "")));
       if (!logs) continue;
       if (!accounts.some((a) => g.dependsOn(r, a)))
@@ -355,22 +346,18 @@ const appflowAfterPermission: OrderRule = {
     "ValidationException: AppFlow is not authorized to invoke the connector Lambda (RegisterConnector / CreateConnectorProfile)",
   check(g) {
     const out: OrderFinding[] = [];
-    const perms = g.ofType(T.permission).filter((p) => p.inputs.principal === "appflow.amazonaws.com");
+    const perms = g.ofType(T.lambdaPermission).filter((p) => p.inputs.principal === "appflow.amazonaws.com");
     for (const r of g.resources) {
-      if (r.type !== T.connector && !(r.type === T.connectorProfile && r.inputs.connectorType === "CustomConnector"))
+      if (
+        r.type !== T.appflowConnector &&
+        !(r.type === T.appflowConnectorProfile && r.inputs.connectorType === "CustomConnector")
+      )
         continue;
-      if (perms.length === 0) {
-        out.push({
-          rule: this.id,
-          resource: ref(r),
-          waitsFor: null,
-          awsError: this.awsError,
-          message: `${r.name} uses a custom connector but no Lambda permission lets appflow.amazonaws.com invoke it`,
-          fix: "add aws.lambda.Permission for principal appflow.amazonaws.com and add it to dependsOn",
-        });
-      } else if (!perms.some((p) => g.dependsOn(r, p))) {
-        out.push(missing(this, r, perms[0], "AppFlow may call the connector before it is allowed to"));
-      }
+      const finding = waitForOne(this, g, r, perms, "AppFlow may call the connector before it is allowed to", {
+        message: `${r.name} uses a custom connector but no Lambda permission lets appflow.amazonaws.com invoke it`,
+        fix: "add aws.lambda.Permission for principal appflow.amazonaws.com and add it to dependsOn",
+      });
+      if (finding) out.push(finding);
     }
     return out;
   },

@@ -143,14 +143,11 @@ const vpcFunctionEniActions: PolicyRule = {
   },
 };
 
-const rdsPrivateEncrypted: PolicyRule = {
-  id: "rds-private-encrypted",
-  description: "RDS instances and clusters are not publicly accessible and are encrypted at rest.",
-  checkResource: rdsProblems,
-  check(m) {
-    return perResource(m, "rds-private-encrypted", rdsProblems);
-  },
-};
+const rdsPrivateEncrypted = resourceRule(
+  "rds-private-encrypted",
+  "RDS instances and clusters are not publicly accessible and are encrypted at rest.",
+  rdsProblems,
+);
 
 function rdsProblems(r: Res): string[] {
   const msgs: string[] = [];
@@ -177,15 +174,11 @@ function rdsProblems(r: Res): string[] {
   return msgs;
 }
 
-const squidConfAndDenyAll: PolicyRule = {
-  id: "squid-conf-and-deny-all",
-  description:
-    "Every squid.conf http_access allow line ANDs the secret-header ACL with the domain whitelist, and the rules end in http_access deny all.",
-  checkResource: squidProblems,
-  check(m) {
-    return perResource(m, "squid-conf-and-deny-all", squidProblems);
-  },
-};
+const squidConfAndDenyAll = resourceRule(
+  "squid-conf-and-deny-all",
+  "Every squid.conf http_access allow line ANDs the secret-header ACL with the domain whitelist, and the rules end in http_access deny all.",
+  squidProblems,
+);
 
 function squidProblems(r: Res): string[] {
   return findSquidConfs(r.inputs).flatMap((conf) =>
@@ -377,7 +370,8 @@ const tgwNoCidrOverlap: PolicyRule = {
       const key = tgw?.urn ?? (typeof tgwValue === "string" && !isUnknown(tgwValue) ? tgwValue : undefined);
       const vpc = m.ref(att, "vpcId", att.inputs.vpcId, [T.vpc]);
       if (key === undefined || !vpc) continue;
-      const extra = m.firstReferrers(T.vpcCidr, [T.vpc], (a) => ["vpcId", a.inputs.vpcId], "vpcId").get(vpc.urn) ?? [];
+      const extra =
+        m.referrers(T.vpcCidr, [T.vpc], (a) => ["vpcId", a.inputs.vpcId], "vpcId", "first").get(vpc.urn) ?? [];
       const cidrs = [vpc.inputs.cidrBlock, ...extra.map((a) => a.inputs.cidrBlock)].filter(
         (c): c is string => typeof c === "string" && !isUnknown(c),
       );
@@ -469,14 +463,11 @@ const IMDS_TYPES = new Set([
   "aws:ec2/spotInstanceRequest:SpotInstanceRequest",
 ]);
 
-const imdsv2Required: PolicyRule = {
-  id: "imdsv2-required",
-  description: "Instances and launch templates require IMDSv2 (metadataOptions.httpTokens: required).",
-  checkResource: imdsProblems,
-  check(m) {
-    return perResource(m, "imdsv2-required", imdsProblems);
-  },
-};
+const imdsv2Required = resourceRule(
+  "imdsv2-required",
+  "Instances and launch templates require IMDSv2 (metadataOptions.httpTokens: required).",
+  imdsProblems,
+);
 
 function imdsProblems(r: Res): string[] {
   if (!IMDS_TYPES.has(r.type)) return [];
@@ -493,8 +484,14 @@ function imdsProblems(r: Res): string[] {
   ];
 }
 
-function perResource(m: GraphModel, policy: string, problems: (r: Res) => string[]): RuleViolation[] {
-  return m.resources.flatMap((r) => problems(r).map((msg) => v(policy, r, msg)));
+/** A rule that needs nothing but the resource itself: the same `problems` serve the graph and the pack's validateResource. */
+function resourceRule(id: string, description: string, problems: (r: Res) => string[]): PolicyRule {
+  return {
+    id,
+    description,
+    checkResource: problems,
+    check: (m) => m.resources.flatMap((r) => problems(r).map((msg) => v(id, r, msg))),
+  };
 }
 
 /** Every policy, in report order. Ids are stable: CI output and pack configuration refer to them. */

@@ -42,6 +42,29 @@ export interface CheckReport {
   evidence?: EvidenceReport;
   /** Private API consumer paths, caller to function, one per caller (ops/check/eval/api-path.ts). */
   apiPaths?: FlowResult[];
+  /** VPCs whose range an IPAM pool allocates: the range the check used, and whether it is only predicted. */
+  ipam?: IpamAllocation[];
+}
+
+/** A VPC's range from an IPAM pool as the check used it (graph.json `allocated`). */
+export interface IpamAllocation {
+  vpc: string;
+  pool: string;
+  cidrBlock: string;
+  /** Set when config states no ipamAllocatedCidr: the inventory's pool predicted it (first free block); AWS picks the real one. */
+  predicted?: { key: string };
+}
+
+/** The IPAM ranges of this stack's VPCs. */
+function ipamAllocations(graph: Graph): IpamAllocation[] {
+  return graph.resources
+    .filter((r) => r.type === T.vpc && typeof r.allocated?.cidrBlock === "string")
+    .map((r) => ({
+      vpc: r.name,
+      pool: String(r.inputs.ipv4IpamPoolId),
+      cidrBlock: String(r.allocated!.cidrBlock),
+      ...(r.allocated!.predicted ? { predicted: { key: String(r.allocated!.key) } } : {}),
+    }));
 }
 
 export interface CheckOptions {
@@ -108,6 +131,8 @@ export async function runCheck(graph: Graph, opts: CheckOptions = {}): Promise<C
     evidence,
     apiPaths,
   };
+  const ipam = ipamAllocations(graph);
+  if (ipam.length > 0) report.ipam = ipam;
   const svg =
     opts.diagram === false
       ? undefined
@@ -206,6 +231,12 @@ export function formatReport(r: CheckReport): string {
   if (r.upstream.merged.length > 0) L.push(`  with upstream graph(s): ${r.upstream.merged.join(", ")}`);
   if (r.upstream.missing.length > 0)
     L.push(`  upstream graph(s) not found: ${r.upstream.missing.join(", ")} (synthesize them beside this one)`);
+  for (const a of r.ipam ?? [])
+    L.push(
+      a.predicted
+        ? `  ${a.vpc}: ${a.cidrBlock} from IPAM pool ${a.pool} is a prediction (the pool's first free block in the inventory); AWS picks the real range at deploy: state it in ${a.predicted.key}`
+        : `  ${a.vpc}: ${a.cidrBlock} from IPAM pool ${a.pool} (stated)`,
+    );
   L.push("", "flows:");
   if (r.flows.some((f) => f.existingHops))
     L.push("  (a hop marked [existing] or [built by awsx] is proven but not created by this stack)");

@@ -214,6 +214,11 @@ export class Host {
     if (lines.length) this.run(need("ip"), ["-batch", "-"], { input: lines.join("\n") + "\n" });
   }
 
+  /** A veth pair created straight into two namespaces: `aName` in `aNs`, its peer `bName` in `bNs`. */
+  veth(aNs: string, aName: string, bNs: string, bName: string): void {
+    this.run(need("ip"), ["link", "add", aName, "netns", aNs, "type", "veth", "peer", "name", bName, "netns", bNs]);
+  }
+
   addNamespace(short: string): string {
     const name = this.ns(short);
     this.run(need("ip"), ["netns", "add", name]);

@@ -7,6 +7,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { T } from "../graph-types";
 import { Cidr, contains, hostAt, parseCidr, size } from "./ip";
 
 export interface GraphResource {
@@ -26,54 +27,6 @@ export interface GraphFile {
 }
 
 export class TwinInputError extends Error {}
-
-const T = {
-  vpc: "aws:ec2/vpc:Vpc",
-  subnet: "aws:ec2/subnet:Subnet",
-  routeTable: "aws:ec2/routeTable:RouteTable",
-  defaultRouteTable: "aws:ec2/defaultRouteTable:DefaultRouteTable",
-  route: "aws:ec2/route:Route",
-  rta: "aws:ec2/routeTableAssociation:RouteTableAssociation",
-  mainRta: "aws:ec2/mainRouteTableAssociation:MainRouteTableAssociation",
-  sg: "aws:ec2/securityGroup:SecurityGroup",
-  sgRule: "aws:ec2/securityGroupRule:SecurityGroupRule",
-  ingress: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
-  egress: "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
-  igw: "aws:ec2/internetGateway:InternetGateway",
-  nat: "aws:ec2/natGateway:NatGateway",
-  eip: "aws:ec2/eip:Eip",
-  endpoint: "aws:ec2/vpcEndpoint:VpcEndpoint",
-  endpointRta: "aws:ec2/vpcEndpointRouteTableAssociation:VpcEndpointRouteTableAssociation",
-  tgw: "aws:ec2transitgateway/transitGateway:TransitGateway",
-  attachment: "aws:ec2transitgateway/vpcAttachment:VpcAttachment",
-  attachmentAccepter: "aws:ec2transitgateway/vpcAttachmentAccepter:VpcAttachmentAccepter",
-  tgwTable: "aws:ec2transitgateway/routeTable:RouteTable",
-  tgwAssoc: "aws:ec2transitgateway/routeTableAssociation:RouteTableAssociation",
-  tgwProp: "aws:ec2transitgateway/routeTablePropagation:RouteTablePropagation",
-  tgwRoute: "aws:ec2transitgateway/route:Route",
-  share: "aws:ram/resourceShare:ResourceShare",
-  shareRes: "aws:ram/resourceAssociation:ResourceAssociation",
-  sharePrincipal: "aws:ram/principalAssociation:PrincipalAssociation",
-  shareAccepter: "aws:ram/resourceShareAccepter:ResourceShareAccepter",
-  fn: "aws:lambda/function:Function",
-  vpcFunction: "vpc-lambda-kit:functions:VpcFunction",
-  clb: "aws:elb/loadBalancer:LoadBalancer",
-  lb: "aws:lb/loadBalancer:LoadBalancer",
-  lbListener: "aws:lb/listener:Listener",
-  lbTargetGroup: "aws:lb/targetGroup:TargetGroup",
-  dynamoTable: "aws:dynamodb/table:Table",
-  proxyProtocol: "aws:ec2/proxyProtocolPolicy:ProxyProtocolPolicy",
-  asg: "aws:autoscaling/group:Group",
-  launchTemplate: "aws:ec2/launchTemplate:LaunchTemplate",
-  cluster: "aws:rds/cluster:Cluster",
-  clusterInstance: "aws:rds/clusterInstance:ClusterInstance",
-  dbSubnetGroup: "aws:rds/subnetGroup:SubnetGroup",
-  secret: "aws:secretsmanager/secret:Secret",
-  bucket: "aws:s3/bucket:Bucket",
-  restApi: "aws:apigateway/restApi:RestApi",
-  restApiPolicy: "aws:apigateway/restApiPolicy:RestApiPolicy",
-  stage: "aws:apigateway/stage:Stage",
-};
 
 /** Addresses the twin gives what AWS runs outside the VPCs (TEST-NET ranges, only inside the twin's namespaces). */
 export const OUTSIDE = {
@@ -315,6 +268,31 @@ const bool = (v: unknown, dflt: boolean): boolean =>
 const strs = (v: unknown): string[] =>
   v === undefined || v === null ? [] : Array.isArray(v) ? v.map(String) : [String(v)];
 
+/** Where a security-group rule keeps its fields, in each provider shape (the ports are fromPort/toPort in all). */
+interface RuleFields {
+  proto: string;
+  cidrs: string;
+  groups: string;
+  prefixLists: string;
+  /** Absent: the shape has no self rule. */
+  self?: string;
+}
+/** SecurityGroup's inline ingress/egress blocks. */
+const INLINE_RULE: RuleFields = {
+  proto: "protocol",
+  cidrs: "cidrBlocks",
+  groups: "securityGroups",
+  prefixLists: "prefixListIds",
+  self: "self",
+};
+const RULE_FIELDS = {
+  inline: INLINE_RULE,
+  /** ec2.SecurityGroupRule (its `type` says the direction): the inline names but for the group reference. */
+  sgRule: { ...INLINE_RULE, groups: "sourceSecurityGroupId" },
+  /** vpc.SecurityGroupIngressRule / SecurityGroupEgressRule: one peer each, no self rule. */
+  vpcRule: { proto: "ipProtocol", cidrs: "cidrIpv4", groups: "referencedSecurityGroupId", prefixLists: "prefixListId" },
+} satisfies Record<string, RuleFields>;
+
 function parseProto(v: unknown): Proto {
   const s = String(v ?? "-1").toLowerCase();
   if (s === "-1" || s === "all") return "all";
@@ -526,60 +504,31 @@ export function buildModel(graph: GraphFile, graphDir: string): TwinModel {
     for (const c of v?.cidrs ?? []) t.routes.push({ dest: c, target: { kind: "local" } });
   }
 
-  // Security groups and rules, in every provider shape.
+  // Security groups and rules, in every provider shape (RULE_FIELDS says where each keeps a rule's fields).
   const sgs = new Map<string, { name: string; rules: SgRuleM[] }>();
   for (const r of all(T.sg)) sgs.set(r.id, { name: r.name, rules: [] });
-  const addRule = (sgId: string, rule: SgRuleM) => sgs.get(sgId)?.rules.push(rule);
-  for (const r of all(T.sg)) {
-    for (const dir of ["ingress", "egress"] as const) {
-      for (const s of (r.inputs[dir] ?? []) as any[]) {
-        addRule(r.id, {
-          name: `${r.name} inline ${dir}`,
-          direction: dir,
-          proto: parseProto(s.protocol),
-          from: Number(s.fromPort ?? 0),
-          to: Number(s.toPort ?? 65535),
-          cidrs: strs(s.cidrBlocks),
-          groups: strs(s.securityGroups),
-          prefixLists: strs(s.prefixListIds),
-          self: bool(s.self, false),
-        });
-      }
-    }
-  }
-  for (const r of all(T.sgRule)) {
-    const i = r.inputs;
-    addRule(i.securityGroupId, {
-      name: r.name,
-      direction: i.type === "egress" ? "egress" : "ingress",
-      proto: parseProto(i.protocol),
+  const addRule = (sgId: string, name: string, direction: SgRuleM["direction"], i: any, f: RuleFields) =>
+    sgs.get(sgId)?.rules.push({
+      name,
+      direction,
+      proto: parseProto(i[f.proto]),
       from: Number(i.fromPort ?? 0),
       to: Number(i.toPort ?? 65535),
-      cidrs: strs(i.cidrBlocks),
-      groups: strs(i.sourceSecurityGroupId),
-      prefixLists: strs(i.prefixListIds),
-      self: bool(i.self, false),
+      cidrs: strs(i[f.cidrs]),
+      groups: strs(i[f.groups]),
+      prefixLists: strs(i[f.prefixLists]),
+      self: f.self ? bool(i[f.self], false) : false,
     });
+  for (const r of all(T.sg))
+    for (const dir of ["ingress", "egress"] as const)
+      for (const s of (r.inputs[dir] ?? []) as any[])
+        addRule(r.id, `${r.name} inline ${dir}`, dir, s, RULE_FIELDS.inline);
+  for (const r of all(T.sgRule)) {
+    const dir = r.inputs.type === "egress" ? "egress" : "ingress";
+    addRule(r.inputs.securityGroupId, r.name, dir, r.inputs, RULE_FIELDS.sgRule);
   }
-  for (const [type, dir] of [
-    [T.ingress, "ingress"],
-    [T.egress, "egress"],
-  ] as const) {
-    for (const r of all(type)) {
-      const i = r.inputs;
-      addRule(i.securityGroupId, {
-        name: r.name,
-        direction: dir,
-        proto: parseProto(i.ipProtocol),
-        from: Number(i.fromPort ?? 0),
-        to: Number(i.toPort ?? 65535),
-        cidrs: strs(i.cidrIpv4),
-        groups: strs(i.referencedSecurityGroupId),
-        prefixLists: strs(i.prefixListId),
-        self: false,
-      });
-    }
-  }
+  for (const r of all(T.sgIngress)) addRule(r.inputs.securityGroupId, r.name, "ingress", r.inputs, RULE_FIELDS.vpcRule);
+  for (const r of all(T.sgEgress)) addRule(r.inputs.securityGroupId, r.name, "egress", r.inputs, RULE_FIELDS.vpcRule);
 
   // ENIs.
   const enis: EniM[] = [];
@@ -627,8 +576,8 @@ export function buildModel(graph: GraphFile, graphDir: string): TwinModel {
   });
 
   // Transit Gateways, attachments (with their ENIs) and route tables.
-  const shares = all(T.share);
-  const attachments: AttachmentM[] = all(T.attachment).map((r) => {
+  const shares = all(T.ramShare);
+  const attachments: AttachmentM[] = all(T.tgwAttachment).map((r) => {
     const tgw = byId.get(r.inputs.transitGatewayId);
     const att: AttachmentM = {
       id: r.id,
@@ -644,10 +593,10 @@ export function buildModel(graph: GraphFile, graphDir: string): TwinModel {
       const tgwArnPart = `transit-gateway/${tgw.id}`;
       const share = shares.find(
         (s) =>
-          all(T.shareRes).some(
+          all(T.ramResource).some(
             (a) => a.inputs.resourceShareArn === s.id && String(a.inputs.resourceArn).endsWith(tgwArnPart),
           ) &&
-          all(T.sharePrincipal).some(
+          all(T.ramPrincipal).some(
             (p) =>
               p.inputs.resourceShareArn === s.id &&
               (p.inputs.principal === acct || String(p.inputs.principal).startsWith("arn:aws:organizations")),
@@ -656,12 +605,12 @@ export function buildModel(graph: GraphFile, graphDir: string): TwinModel {
       if (!share) att.unusable = `transit gateway ${tgw.name} is not shared with account ${acct}`;
       else if (
         bool(share.inputs.allowExternalPrincipals, true) &&
-        !all(T.shareAccepter).some((a) => a.inputs.shareArn === share.id && accountOf(a) === acct)
+        !all(T.ramAccepter).some((a) => a.inputs.shareArn === share.id && accountOf(a) === acct)
       )
         att.unusable = `RAM share ${share.name} is not accepted in account ${acct}`;
       else if (
         !bool(tgw.inputs.autoAcceptSharedAttachments, false) &&
-        !all(T.attachmentAccepter).some((a) => a.inputs.transitGatewayAttachmentId === r.id)
+        !all(T.tgwAttachmentAccepter).some((a) => a.inputs.transitGatewayAttachmentId === r.id)
       )
         att.unusable = `attachment ${r.name} is pending acceptance`;
     }
@@ -691,11 +640,11 @@ export function buildModel(graph: GraphFile, graphDir: string): TwinModel {
       if (defaultProp && bool(attRes(a).inputs.transitGatewayDefaultRouteTablePropagation, true))
         for (const c of cidrOf(a)) def.routes.push({ dest: c, attachmentId: a.id });
     }
-    for (const t of all(T.tgwTable).filter((x) => x.inputs.transitGatewayId === r.id)) {
+    for (const t of all(T.tgwRouteTable).filter((x) => x.inputs.transitGatewayId === r.id)) {
       const tm: TgwTableM = { key: t.id, name: t.name, associations: [], routes: [] };
-      for (const x of all(T.tgwAssoc))
+      for (const x of all(T.tgwRtAssociation))
         if (x.inputs.transitGatewayRouteTableId === t.id) tm.associations.push(x.inputs.transitGatewayAttachmentId);
-      for (const x of all(T.tgwProp))
+      for (const x of all(T.tgwRtPropagation))
         if (x.inputs.transitGatewayRouteTableId === t.id) {
           const a = mine.find((m) => m.id === x.inputs.transitGatewayAttachmentId);
           if (a) for (const c of cidrOf(a)) tm.routes.push({ dest: c, attachmentId: a.id });
@@ -825,7 +774,7 @@ export function buildModel(graph: GraphFile, graphDir: string): TwinModel {
     };
   };
   const nlb = all(T.lb).find((r) => String(r.inputs.loadBalancerType ?? "application") === "network");
-  const clb = all(T.clb)[0];
+  const clb = all(T.classicLb)[0];
   if (nlb) {
     if (!bool(nlb.inputs.internal, false))
       warnings.push(`load balancer ${nlb.name} is internet-facing; the twin models it as internal`);
@@ -859,7 +808,7 @@ export function buildModel(graph: GraphFile, graphDir: string): TwinModel {
       (a) =>
         strs(a.inputs.loadBalancers).includes(clb.id) || strs(a.inputs.loadBalancers).includes(String(clb.inputs.name)),
     );
-    const pp = all(T.proxyProtocol).some(
+    const pp = all(T.proxyProtocolPolicy).some(
       (p) => p.inputs.loadBalancer === clb.id && strs(p.inputs.instancePorts).includes(String(listener.instancePort)),
     );
     proxy = proxyTier(
@@ -874,12 +823,12 @@ export function buildModel(graph: GraphFile, graphDir: string): TwinModel {
 
   // Aurora: the writer's ENI in the subnet group's first subnet.
   let db: DatabaseM | undefined;
-  const cluster = all(T.cluster)[0];
+  const cluster = all(T.rdsCluster)[0];
   if (cluster) {
     const group =
-      all(T.dbSubnetGroup).find(
+      all(T.rdsSubnetGroup).find(
         (g) => g.id === cluster.inputs.dbSubnetGroupName || g.inputs.name === cluster.inputs.dbSubnetGroupName,
-      ) ?? all(T.dbSubnetGroup)[0];
+      ) ?? all(T.rdsSubnetGroup)[0];
     const groupSubnets = strs(group?.inputs.subnetIds);
     const endpoint = String(
       graph.outputs?.data?.endpoint ?? `${cluster.inputs.clusterIdentifier}.cluster-twin.${region}.rds.amazonaws.com`,
@@ -900,7 +849,7 @@ export function buildModel(graph: GraphFile, graphDir: string): TwinModel {
 
   // Functions: one ENI per subnet; flows as the component declares them.
   const functions: FunctionM[] = all(T.vpcFunction).map((c) => {
-    const fn = graph.resources.find((r) => r.type === T.fn && r.parent === c.urn);
+    const fn = graph.resources.find((r) => r.type === T.lambda && r.parent === c.urn);
     if (!fn) throw new TwinInputError(`function component ${c.name} has no aws:lambda/function child in the graph`);
     const vpc = fn.inputs.vpcConfig ?? {};
     const sgIds = strs(vpc.securityGroupIds);
@@ -959,7 +908,7 @@ export function buildModel(graph: GraphFile, graphDir: string): TwinModel {
   const rest = all(T.restApi)[0];
   if (rest) {
     const pol = all(T.restApiPolicy).find((p) => p.inputs.restApiId === rest.id);
-    const stage = all(T.stage).find((s) => s.inputs.restApi === rest.id);
+    const stage = all(T.apiStage).find((s) => s.inputs.restApi === rest.id);
     const uris = all("aws:apigateway/integration:Integration")
       .filter((x) => x.inputs.restApi === rest.id)
       .map((x) => String(x.inputs.uri ?? ""));
@@ -1059,7 +1008,7 @@ export function buildModel(graph: GraphFile, graphDir: string): TwinModel {
     db,
     api,
     secrets: [...secrets].map(([arn, name]) => ({ arn, name })),
-    buckets: all(T.bucket).map((b) => b.id),
+    buckets: all(T.s3Bucket).map((b) => b.id),
     dynamoTables,
     internetHosts,
     egressIps: outEips.length ? outEips : nats.map((n) => n.eip),

@@ -51,20 +51,7 @@ export function buildNetwork(host: Host, m: TwinModel): Layout {
   const inetLines: string[] = [];
   for (const addr of m.internetHosts.values()) inetLines.push(`addr add ${addr}/32 dev lo`);
   host.ipBatch(layout.internet, inetLines);
-  host.run(need("ip"), [
-    "link",
-    "add",
-    "ia",
-    "netns",
-    layout.internet,
-    "type",
-    "veth",
-    "peer",
-    "name",
-    "ai",
-    "netns",
-    layout.aws,
-  ]);
+  host.veth(layout.internet, "ia", layout.aws, "ai");
   host.ipBatch(layout.internet, [
     "addr add 100.127.0.1/30 dev ia",
     "link set ia up",
@@ -97,20 +84,7 @@ export function buildNetwork(host: Host, m: TwinModel): Layout {
     const r = layout.router.get(vpc.id)!;
     const base = LINK_NET(0, v);
     if (igwVpc.has(vpc.id)) {
-      host.run(need("ip"), [
-        "link",
-        "add",
-        "igw",
-        "netns",
-        r,
-        "type",
-        "veth",
-        "peer",
-        "name",
-        `g${v}`,
-        "netns",
-        layout.internet,
-      ]);
+      host.veth(r, "igw", layout.internet, `g${v}`);
       host.ipBatch(r, [`addr add ${base}.1/30 dev igw`, "link set igw up"]);
       const eips = [
         ...m.nats.filter((n) => subnetById.get(n.subnetId)?.vpcId === vpc.id).map((n) => n.eip),
@@ -123,20 +97,7 @@ export function buildNetwork(host: Host, m: TwinModel): Layout {
       ]);
     }
     const gep = LINK_NET(1, v);
-    host.run(need("ip"), [
-      "link",
-      "add",
-      "gwe",
-      "netns",
-      r,
-      "type",
-      "veth",
-      "peer",
-      "name",
-      `e${v}`,
-      "netns",
-      layout.aws,
-    ]);
+    host.veth(r, "gwe", layout.aws, `e${v}`);
     host.ipBatch(r, [`addr add ${gep}.1/30 dev gwe`, "link set gwe up"]);
     host.ipBatch(layout.aws, [
       `addr add ${gep}.2/30 dev e${v}`,
@@ -222,20 +183,7 @@ export function buildNetwork(host: Host, m: TwinModel): Layout {
         const s = subnetById.get(sid)!;
         const iface = `a${k}`;
         const r = layout.router.get(s.vpcId)!;
-        host.run(need("ip"), [
-          "link",
-          "add",
-          iface,
-          "netns",
-          ns,
-          "type",
-          "veth",
-          "peer",
-          "name",
-          `t${ti}x${k}`,
-          "netns",
-          r,
-        ]);
+        host.veth(ns, iface, r, `t${ti}x${k}`);
         host.ipBatch(r, [`link set t${ti}x${k} master b${subnetIdx.get(sid)}`, `link set t${ti}x${k} up`]);
         host.ipBatch(ns, [`addr add ${addr}/${s.cidr.bits} dev ${iface}`, `link set ${iface} up`]);
         list.push({ iface, subnet: s, ip: addr });

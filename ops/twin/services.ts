@@ -13,6 +13,7 @@ import * as path from "path";
 import { build } from "esbuild";
 import { exactHeaderRegex } from "../../components/squid-conf";
 import { Certificates, makeCertificates } from "../../test/fakes/saas";
+import { freePort } from "../../test/support/local";
 import { findPostgresBin } from "../../test/support/postgres";
 import { Host, need, TwinSetupError } from "./host";
 import { Layout } from "./network";
@@ -73,17 +74,6 @@ export function findMotoPython(): string {
   throw new TwinSetupError(
     "no Python with moto found (looked in ~/.pyenv/versions/*/bin/python3 and PATH): pip install 'moto[server]'",
   );
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
 }
 
 async function waitFor(

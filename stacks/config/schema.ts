@@ -213,7 +213,7 @@ function withIpam<
     if (v.ipamAllocatedCidr === undefined)
       issue(
         "ipamAllocatedCidr",
-        "the kit plans subnets and rules before IPAM allocates: state the CIDR the pool gives this VPC (its allocation, or the next free block of the pool)",
+        "the kit plans subnets and rules before IPAM allocates: state the CIDR the pool gives this VPC (its allocation, or the next free block of the pool; offline, an inventory that lists the pool predicts it)",
       );
     else if (typeof alloc === "string") issue("ipamAllocatedCidr", alloc);
     else if (alloc && v.ipv4NetmaskLength !== undefined && alloc.prefix !== v.ipv4NetmaskLength)
@@ -604,6 +604,11 @@ const tgwSegmentation = {
   existing: z
     .strictObject({
       id: z.string(),
+      /**
+       * The account that owns it (getTransitGateway's ownerId), when not account A: a network account. The kit
+       * then creates nothing in it (no association, propagation or acceptance) and lists those in tgwOwnerActions.
+       */
+      ownerId: z.string().optional(),
       routeTableIds: z.record(z.string(), z.string()).default({}),
       /** The RAM share to accept in account B when acceptShare is true. */
       shareArn: z.string().optional(),
@@ -687,6 +692,7 @@ export const schema = z.strictObject({
       unscheduledInvocationsPerMonth: z.number().int().min(0).optional(),
       logGbPerFunction: z.number().min(0).optional(),
       flowLogGbPerFlowLog: z.number().min(0).optional(),
+      flowLogArchiveRetentionDays: z.number().int().min(1).optional(),
       proxyLogGbPerInstance: z.number().min(0).optional(),
       auroraAverageAcu: z.number().min(0).max(256).optional(),
       auroraStorageGb: z.number().min(0).optional(),
@@ -949,6 +955,6 @@ export function ipamOf(
   role: "network" | "data",
 ): VpcIpam | undefined {
   return v.ipv4IpamPoolId && v.ipv4NetmaskLength
-    ? { poolId: v.ipv4IpamPoolId, netmaskLength: v.ipv4NetmaskLength, key: configKey(`${role}.ipamAllocatedCidr`) }
+    ? { poolId: v.ipv4IpamPoolId, netmaskLength: v.ipv4NetmaskLength, at: configKey(role) }
     : undefined;
 }

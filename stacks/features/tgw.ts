@@ -16,7 +16,7 @@ import {
 } from "../../components/tgw-shared-network";
 import type { FixedEgressVpc } from "../../components/fixed-egress-vpc";
 import type { PrivateVpc } from "../../components/private-vpc";
-import { collectConfigErrors, EnvConfig, EnvConfigInput, PROJECT as P } from "../config/schema";
+import { accountIdOf, collectConfigErrors, EnvConfig, EnvConfigInput, PROJECT as P } from "../config/schema";
 import type { DataOutputs, NetworkOutputs } from "../config/outputs";
 import { adoptedTableLabels, RouteToAdd } from "../../components/existing-vpc";
 import { cidrContains, cidrsOverlap, tryParseCidr } from "../../components/cidr";
@@ -126,7 +126,9 @@ export function planTgwConfig(
       ),
     );
   }
-  const admitsData = existing ? existing.routeTableIds[PEER_VPC] !== undefined : !share.defaultRouteTables;
+  const admitsData = existing
+    ? existing.routeTableIds[PEER_VPC] !== undefined && ownsExisting(cfg, "a")
+    : !share.defaultRouteTables;
   if (admitsData && runs("apps") && !runs("data") && !cfg.upstream.data) {
     errors.push(
       new ConfigError(
@@ -294,6 +296,29 @@ function checkExisting(cfg: EnvConfigInput, errors: ConfigError[]): void {
         ),
       );
   }
+  if (ex.ownerId !== undefined) {
+    if (!/^\d{12}$/.test(ex.ownerId))
+      errors.push(
+        new ConfigError(
+          k("existing.ownerId"),
+          `"${ex.ownerId}" is not an AWS account id`,
+          "give the 12-digit id of the account that owns the Transit Gateway (getTransitGateway's ownerId)",
+        ),
+      );
+    // Whether an attachment is cross-account decides what the kit may do, so each attaching account must be known.
+    for (const [side, role] of [
+      ["a", "network"],
+      ["b", "data"],
+    ] as const)
+      if (cfg.roles.includes(role) && !accountIdOf(cfg.accounts[side]))
+        errors.push(
+          new ConfigError(
+            `${P}:accounts.${side}.accountId`,
+            `transitGateway.existing.ownerId is set, but account ${side.toUpperCase()}'s id is not known, so the kit cannot tell whether its attachment is cross-account`,
+            `set ${P}:accounts.${side}.accountId`,
+          ),
+        );
+  }
   if (ex.shareArn !== undefined && !SHARE_ARN_RE.test(ex.shareArn))
     errors.push(
       new ConfigError(
@@ -365,6 +390,7 @@ export function tgwOwnerSide(cfg: EnvConfig, provider: aws.Provider, vpc: FixedE
     );
   const existing = cfg.transitGateway.existing;
   if (existing) {
+    const rtb = existing.routeTableIds[OWNER_VPC];
     // Account A attaches the egress VPC to the existing TGW (or adopts its attachment) and routes to the data VPC.
     const side = new TgwPeer(
       NAME,
@@ -380,17 +406,19 @@ export function tgwOwnerSide(cfg: EnvConfig, provider: aws.Provider, vpc: FixedE
         ownerCidrBlocks: plan.peers.flatMap((p) => p.cidrBlocks),
         ownerName: PEER_VPC,
         existingAttachmentId: cfg.transitGateway.existingAttachments[OWNER_VPC],
+        // Associated explicitly in a TGW of its own account: kept out of the default tables.
+        defaultRouteTables: rtb && ownsExisting(cfg, "a") ? false : undefined,
       },
       { provider },
     );
-    const rtb = existing.routeTableIds[OWNER_VPC];
-    // Only the TGW's owner may do this: account A must own it (else its owner associates the attachment).
-    if (rtb)
+    // Only the TGW's owner may do this: when account A owns it; else its owner does (tgwOwnerActions).
+    if (rtb && ownsExisting(cfg, "a"))
       tgwRouteTableMembership(
         `${NAME}-${OWNER_VPC}`,
         { transitGatewayRouteTableId: rtb, transitGatewayAttachmentId: side.attachmentId },
         { provider, parent: side },
       );
+    noteOwnerActions(cfg, provider, "a", OWNER_VPC, side.attachmentId);
     return {
       transitGatewayId: pulumi.output(existing.id),
       tgwShareArn: pulumi.output(existing.shareArn ?? ""),
@@ -573,10 +601,16 @@ export function tgwPeerSide(
       ownerCidrBlocks: [network.vpcCidr],
       ownerName: OWNER_VPC,
       segments: segmentsOf(cfg),
+      // An existing TGW of account B's own, associated explicitly (by account A, which then is B): no defaults.
+      defaultRouteTables:
+        cfg.transitGateway.existing?.routeTableIds[PEER_VPC] && ownsExisting(cfg, "a") && ownsExisting(cfg, "b")
+          ? false
+          : undefined,
       // Under the data VPC: the attachment and its routes belong to that VPC, in account B.
     },
     { provider, parent: vpc },
   );
+  noteOwnerActions(cfg, provider, "b", PEER_VPC, peer.attachmentId);
   return { tgwAttachmentId: peer.attachmentId };
 }
 
@@ -603,7 +637,8 @@ export function tgwAdmitPeer(
   const existing = cfg.transitGateway.existing;
   if (existing) {
     const rtb = existing.routeTableIds[PEER_VPC];
-    if (rtb)
+    // Account A associates only in a TGW it owns; a network account's TGW: tgwOwnerActions.
+    if (rtb && ownsExisting(cfg, "a"))
       tgwRouteTableMembership(
         `${NAME}-${PEER_VPC}`,
         {
@@ -656,6 +691,101 @@ export function tgwAdmitPeer(
     },
     { provider },
   );
+}
+
+/**
+ * Whether account `side` owns the existing Transit Gateway: `existing.ownerId` unset means account A's (the
+ * kit then associates and accepts with account A's provider, as before).
+ */
+export function ownsExisting(cfg: Pick<EnvConfigInput, "transitGateway" | "accounts">, side: "a" | "b"): boolean {
+  const owner = cfg.transitGateway.existing?.ownerId;
+  if (owner === undefined) return side === "a" || accountIdOf(cfg.accounts.b) === accountIdOf(cfg.accounts.a);
+  return accountIdOf(cfg.accounts[side]) === owner;
+}
+
+/** Something only the existing Transit Gateway's owner can do for an attachment of the kit (stack output tgwOwnerActions). */
+export interface TgwOwnerAction {
+  /** accept: AcceptTransitGatewayVpcAttachment; associate / propagate: with or to the route table. */
+  action: "accept" | "associate" | "propagate";
+  /** The attachment (egress or data) and its id. */
+  attachment: string;
+  transitGatewayAttachmentId: string;
+  transitGatewayRouteTableId?: string;
+  why: string;
+}
+
+export interface TgwOwnerActions {
+  managedByKit: false;
+  /** The account that must act (the Transit Gateway's owner, a network account). */
+  ownerId: string;
+  transitGatewayId: string;
+  actions: TgwOwnerAction[];
+}
+
+const pendingOwnerActions = new WeakMap<EnvConfig, pulumi.Output<TgwOwnerAction[]>[]>();
+
+/**
+ * For an existing TGW owned by another account (`existing.ownerId`): reads it with the attaching account's
+ * provider (a RAM-shared TGW is visible there), requires the owner the config states, and notes what its owner
+ * must do for this attachment: accept it when the TGW does not auto-accept shared attachments (a new attachment
+ * only), associate and propagate it when `existing.routeTableIds` names a table (the kit has no provider there).
+ */
+function noteOwnerActions(
+  cfg: EnvConfig,
+  provider: aws.Provider,
+  side: "a" | "b",
+  attachment: string,
+  attachmentId: pulumi.Output<string>,
+): void {
+  const existing = cfg.transitGateway.existing;
+  if (!existing?.ownerId) return;
+  const ownerId = existing.ownerId;
+  const tgw = aws.ec2transitgateway.getTransitGatewayOutput({ id: existing.id }, { provider });
+  const isNew = cfg.transitGateway.existingAttachments[attachment] === undefined;
+  const rtb = existing.routeTableIds[attachment];
+  const actions = pulumi.all([tgw, attachmentId]).apply(([t, id]) => {
+    if (t.ownerId !== ownerId)
+      throw new ConfigError(
+        `${P}:transitGateway.existing.ownerId`,
+        `states ${ownerId}, but getTransitGateway(${existing.id}) answers ownerId ${t.ownerId}`,
+        `set it to ${t.ownerId}`,
+      );
+    const out: TgwOwnerAction[] = [];
+    const cross = !ownsExisting(cfg, side);
+    if (cross && isNew && t.autoAcceptSharedAttachments !== "enable")
+      out.push({
+        action: "accept",
+        attachment,
+        transitGatewayAttachmentId: id,
+        why: `${existing.id} does not auto-accept shared attachments; the attachment from account ${accountIdOf(cfg.accounts[side])} stays pendingAcceptance until account ${ownerId} accepts it`,
+      });
+    if (rtb && !ownsExisting(cfg, "a"))
+      for (const action of ["associate", "propagate"] as const)
+        out.push({
+          action,
+          attachment,
+          transitGatewayAttachmentId: id,
+          transitGatewayRouteTableId: rtb,
+          why: `only the Transit Gateway's owner (account ${ownerId}) manages its route tables (transitGateway.existing.routeTableIds.${attachment})`,
+        });
+    return out;
+  });
+  const list = pendingOwnerActions.get(cfg) ?? [];
+  list.push(actions);
+  pendingOwnerActions.set(cfg, list);
+}
+
+/** The stack output tgwOwnerActions: undefined unless the existing TGW is another account's. */
+export function tgwOwnerActions(cfg: EnvConfig): pulumi.Output<TgwOwnerActions> | undefined {
+  const existing = cfg.transitGateway.existing;
+  const lists = pendingOwnerActions.get(cfg);
+  if (!existing?.ownerId || !lists) return undefined;
+  return pulumi.all(lists).apply((all) => ({
+    managedByKit: false as const,
+    ownerId: existing.ownerId as string,
+    transitGatewayId: existing.id,
+    actions: all.flat(),
+  }));
 }
 
 /** docs/designs.md §3's Transit Gateway: owner side in the network role, attachment in the data role. */

@@ -163,6 +163,7 @@ describe("the price table", () => {
       "cloudwatch.alarmMonth",
       "cloudwatch.customMetricMonth",
       "cloudwatchLogs.ingestGb",
+      "cloudwatchLogs.vendedS3DeliveryGb",
       "ec2.interAzGb",
       "ec2.t4g.small.hour",
       "interfaceEndpoint.azHour",
@@ -175,6 +176,7 @@ describe("the price table", () => {
       "networkLoadBalancer.hour",
       "networkLoadBalancer.nlcuHour",
       "publicIpv4.hour",
+      "s3.standardGbMonth",
       "transitGateway.attachmentHour",
       "transitGateway.gb",
     ]);
@@ -265,6 +267,63 @@ describe("estimateCost on a tiny graph", () => {
     expect(fromCfg.byCategory["NAT data"]).toBeCloseTo(6.2, 10);
     expect(fromCfg.byCategory["TGW data"]).toBeCloseTo(0.08, 10);
     expect(estimateCost(tinyGraph(), cfg, { tgwGbPerFunction: 1 }).byCategory["TGW data"]).toBeCloseTo(0.02, 10);
+  });
+});
+
+describe("flow logs on the tiny graph: CloudWatch, the kit's bucket, a central bucket", () => {
+  // The VPC logs to CloudWatch Logs and to a bucket the stack creates (expiry 30 days); the Transit Gateway
+  // logs to a log-archive bucket another account owns.
+  const ARCHIVE = "arn:aws:s3:::org-log-archive/network";
+  const flowLog = (name: string, subject: Record<string, string>, type: string, logDestination: string) =>
+    r("aws:ec2/flowLog:FlowLog", name, `fl-${name}`, { ...subject, logDestinationType: type, logDestination });
+  const withFlowLogs = (): Graph => {
+    const g = tinyGraph();
+    const vpc = { vpcId: "vpc-1" };
+    g.resources.push(
+      flowLog("vpc-cw-flow-log", vpc, "cloud-watch-logs", "arn:aws:logs:ap-northeast-1:111111111111:log-group:flow"),
+      r("aws:s3/bucket:Bucket", "flow-bucket", "flow-bucket-1a2b3c4", {}),
+      r(
+        "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+        "flow-bucket-expiry",
+        "flow-bucket-1a2b3c4",
+        {
+          bucket: "flow-bucket-1a2b3c4",
+          rules: [{ id: "expire-flow-logs", status: "Enabled", filter: {}, expiration: { days: 30 } }],
+        },
+      ),
+      flowLog("vpc-s3-flow-log", vpc, "s3", "arn:aws:s3:::flow-bucket-1a2b3c4"),
+      flowLog("tgw-flow-log", { transitGatewayId: "tgw-shared" }, "s3", ARCHIVE),
+    );
+    return g;
+  };
+  const base = estimateCost(tinyGraph());
+  const report = estimateCost(withFlowLogs());
+  const days = 730 / 24;
+
+  test("CloudWatch ingestion, S3 delivery for both S3 flow logs, storage of the kit's bucket for its expiry", () => {
+    const added = report.lines.filter((l) => !base.lines.some((b) => b.resource === l.resource));
+    expect(added.map((l) => [l.category, l.resource, l.quantity, l.priceKey])).toEqual([
+      ["CloudWatch Logs", "vpc-cw-flow-log (VPC flow log)", 10, "cloudwatchLogs.ingestGb"],
+      ["Flow logs to S3", "vpc-s3-flow-log (VPC flow log) delivery", 10, "cloudwatchLogs.vendedS3DeliveryGb"],
+      ["S3 storage", "flow-bucket (30 days of vpc-s3-flow-log)", (10 * 30) / days, "s3.standardGbMonth"],
+      ["Flow logs to S3", "tgw-flow-log (TGW flow log) delivery", 10, "cloudwatchLogs.vendedS3DeliveryGb"],
+    ]);
+    expect(report.byCategory["Flow logs to S3"]).toBeCloseTo(2 * 10 * 0.38, 10);
+    expect(report.byCategory["S3 storage"]).toBeCloseTo(((10 * 30) / days) * 0.025, 10);
+    expect(report.total - base.total).toBeCloseTo(10 * 0.76 + 2 * 10 * 0.38 + ((10 * 30) / days) * 0.025, 10);
+  });
+
+  test("the central bucket's storage is billed to its owner, outside the total, for the archive retention assumed", () => {
+    expect(report.billedToBucketOwner.map((l) => [l.category, l.resource, l.quantity, l.monthly])).toEqual([
+      ["S3 storage", `${ARCHIVE} (365 days of tgw-flow-log)`, (10 * 365) / days, ((10 * 365) / days) * 0.025],
+    ]);
+    const longer = estimateCost(withFlowLogs(), undefined, { flowLogArchiveRetentionDays: 730 });
+    expect(longer.billedToBucketOwner[0].quantity).toBeCloseTo((10 * 730) / days, 10);
+    expect(longer.total).toBeCloseTo(report.total, 10);
+    expect(formatCost([report])).toMatch(
+      /tiny: billed to the flow-log bucket's owner, not in the total \(delivery stays on this stack's bill\): arn:aws:s3:::org-log-archive\/network \(365 days of tgw-flow-log\) \$3\.00; \$3\.00\/month\./,
+    );
+    expect(formatCost([report])).toMatch(/^Flow logs to S3 +7\.60$/m);
   });
 });
 

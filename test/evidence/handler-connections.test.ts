@@ -100,6 +100,9 @@ exports.run = (tcpPort, awsPort) => new Promise((done, fail) => {
 
   const TOKEN = { KINTONE_TOKEN_SECRET_ID: "test/kintone-token" };
   const getToken = (id: string) => JSON.stringify({ SecretId: id });
+  /** A kintone-sync stand-in (bundle `sha`) that reads secret `secretId`, run with kintone-sync's environment. */
+  const kintoneReadsSecret = (sha: string, secretId: string) =>
+    run(standIn("kintone-sync", sha, "secretsmanager", "secretsmanager.GetSecretValue", getToken(secretId)), TOKEN);
 
   test("the recorder attributes a bundle's connect and AWS request to its function, and nothing else", async () => {
     const rec = await run(
@@ -117,16 +120,7 @@ exports.run = (tcpPort, awsPort) => new Promise((done, fail) => {
   });
 
   test("kintone-sync's recorded connections and calls are covered by its flows and role statements", async () => {
-    const rec = await run(
-      standIn(
-        "kintone-sync",
-        "0123456789ac",
-        "secretsmanager",
-        "secretsmanager.GetSecretValue",
-        getToken(TOKEN.KINTONE_TOKEN_SECRET_ID),
-      ),
-      TOKEN,
-    );
+    const rec = await kintoneReadsSecret("0123456789ac", TOKEN.KINTONE_TOKEN_SECRET_ID);
     expect(uncoveredConnections(graph.resources, rec, logical)).toEqual([]);
   });
 
@@ -151,10 +145,7 @@ exports.run = (tcpPort, awsPort) => new Promise((done, fail) => {
   });
 
   test("mutation: a declared action on a resource the role does not grant (another secret) is caught at resource level", async () => {
-    const rec = await run(
-      standIn("kintone-sync", "0123456789ae", "secretsmanager", "secretsmanager.GetSecretValue", getToken("other")),
-      TOKEN,
-    );
+    const rec = await kintoneReadsSecret("0123456789ae", "other");
     const found = uncoveredConnections(graph.resources, rec, logical).filter((f) => f.what.startsWith("secrets"));
     expect(found).toEqual([
       expect.objectContaining({
@@ -165,16 +156,7 @@ exports.run = (tcpPort, awsPort) => new Promise((done, fail) => {
   });
 
   test("mutation: a dropped IAM statement is caught, naming the statement to add back", async () => {
-    const rec = await run(
-      standIn(
-        "kintone-sync",
-        "0123456789af",
-        "secretsmanager",
-        "secretsmanager.GetSecretValue",
-        getToken(TOKEN.KINTONE_TOKEN_SECRET_ID),
-      ),
-      TOKEN,
-    );
+    const rec = await kintoneReadsSecret("0123456789af", TOKEN.KINTONE_TOKEN_SECRET_ID);
     const resources: Graph["resources"] = JSON.parse(JSON.stringify(graph.resources));
     const pol = resources.find((r) => r.type === "aws:iam/rolePolicy:RolePolicy" && r.name === "kintone-sync-policy");
     if (!pol) throw new Error("no kintone-sync-policy");

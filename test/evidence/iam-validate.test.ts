@@ -142,18 +142,6 @@ describe("actions, resource types and condition keys against the catalogue", () 
     ).toEqual(["error 0 action-unknown", "error 0 action-service"]);
   });
 
-  test("a wildcard-only action with a specific ARN grants nothing", () => {
-    expect(
-      rules(
-        doc({
-          Effect: "Allow",
-          Action: "ec2:DescribeNetworkInterfaces",
-          Resource: "arn:aws:ec2:ap-northeast-1:111111111111:network-interface/eni-1",
-        }),
-      ),
-    ).toEqual(["error 0 resource-type", "error 0 grants-nothing"]);
-  });
-
   test("ARN patterns: bucket vs object, log group with :* vs log stream, wildcards and Pulumi unknowns", () => {
     const bucket = "arn:${Partition}:s3:::${BucketName}";
     const object = "arn:${Partition}:s3:::${BucketName}/${ObjectName}";
@@ -169,59 +157,55 @@ describe("actions, resource types and condition keys against the catalogue", () 
     ]).toEqual([true, false, true, false, true, false, true]);
   });
 
-  test("a Pulumi unknown in a resource is reported as info, not as an error", () => {
-    expect(
-      rules(
-        doc({
-          Effect: "Allow",
-          Action: "s3:PutObject",
-          Resource: "arn:aws:s3:::04da6b54-80e4-46f7-96ec-b56ff0331ba9/raw/*",
-        }),
-      ),
-    ).toEqual(["info 0 resource-unknown"]);
-  });
-
-  test("condition keys: service key of another action is an error; a partial fit a warning; unknown global keys are errors", () => {
-    expect(
-      rules(
-        doc({
-          Effect: "Allow",
-          Action: "secretsmanager:GetSecretValue",
-          Resource: "*",
-          Condition: { StringEquals: { "kms:ViaService": "x" } },
-        }),
-      ),
-    ).toEqual(["error 0 condition-key"]);
-    expect(
-      rules(
-        doc({
-          Effect: "Allow",
-          Action: ["s3:ListBucket", "s3:PutObject"],
-          Resource: ["arn:aws:s3:::b", "arn:aws:s3:::b/*"],
-          Condition: { StringLike: { "s3:prefix": "raw/*" } },
-        }),
-      ),
-    ).toEqual(["warning 0 condition-key-partial"]);
-    expect(
-      rules(
-        doc({
-          Effect: "Allow",
-          Action: "s3:PutObject",
-          Resource: "arn:aws:s3:::b/*",
-          Condition: { Bool: { "aws:SecureTransports": "true" } },
-        }),
-      ),
-    ).toEqual(["error 0 condition-key"]);
-    expect(
-      rules(
-        doc({
-          Effect: "Allow",
-          Action: "s3:PutObject",
-          Resource: "arn:aws:s3:::b/*",
-          Condition: { StringEquals: { "aws:ResourceTag/Team": "x", "aws:SourceVpce": "v" } },
-        }),
-      ),
-    ).toEqual([]);
+  // One Allow statement of an identity policy each; every case differs only by the statement and its findings.
+  test.each([
+    [
+      "a wildcard-only action with a specific ARN grants nothing",
+      {
+        Action: "ec2:DescribeNetworkInterfaces",
+        Resource: "arn:aws:ec2:ap-northeast-1:111111111111:network-interface/eni-1",
+      },
+      ["error 0 resource-type", "error 0 grants-nothing"],
+    ],
+    [
+      "a Pulumi unknown in a resource is reported as info, not as an error",
+      { Action: "s3:PutObject", Resource: "arn:aws:s3:::04da6b54-80e4-46f7-96ec-b56ff0331ba9/raw/*" },
+      ["info 0 resource-unknown"],
+    ],
+    [
+      "condition keys: a service key of another action is an error",
+      {
+        Action: "secretsmanager:GetSecretValue",
+        Resource: "*",
+        Condition: { StringEquals: { "kms:ViaService": "x" } },
+      },
+      ["error 0 condition-key"],
+    ],
+    [
+      "condition keys: a key only some of the actions support is a warning",
+      {
+        Action: ["s3:ListBucket", "s3:PutObject"],
+        Resource: ["arn:aws:s3:::b", "arn:aws:s3:::b/*"],
+        Condition: { StringLike: { "s3:prefix": "raw/*" } },
+      },
+      ["warning 0 condition-key-partial"],
+    ],
+    [
+      "condition keys: an unknown global key is an error",
+      { Action: "s3:PutObject", Resource: "arn:aws:s3:::b/*", Condition: { Bool: { "aws:SecureTransports": "true" } } },
+      ["error 0 condition-key"],
+    ],
+    [
+      "condition keys: a resource tag key and a known global key are accepted",
+      {
+        Action: "s3:PutObject",
+        Resource: "arn:aws:s3:::b/*",
+        Condition: { StringEquals: { "aws:ResourceTag/Team": "x", "aws:SourceVpce": "v" } },
+      },
+      [],
+    ],
+  ] as [string, object, string[]][])("%s", (_n, statement, expected) => {
+    expect(rules(doc({ Effect: "Allow", ...statement }))).toEqual(expected);
   });
 
   test("a bucket policy naming another bucket is refused", () => {

@@ -23,6 +23,14 @@ describe("check report: evidence section", () => {
     if (!r) throw new Error(`no ${name}`);
     return r;
   };
+  /** A clone of the graph whose first rule of `type` with a description gets `description` instead. */
+  const withDescription = (type: string, description: string) => {
+    const g = clone();
+    const rule = g.resources.find((r) => r.type === type && typeof r.inputs.description === "string");
+    if (!rule) throw new Error(`no ${type} with a description`);
+    rule.inputs.description = description;
+    return { g, rule };
+  };
 
   test("the dev stack passes with every evidence check run (not vacuous)", async () => {
     const { report, text } = await runCheck(graph, { diagram: false });
@@ -35,14 +43,10 @@ describe("check report: evidence section", () => {
   });
 
   test("an apostrophe in a security group rule description fails the check, naming resource and fix", async () => {
-    const g = clone();
-    const rule = g.resources.find(
-      (r) =>
-        r.type === "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule" &&
-        typeof r.inputs.description === "string",
+    const { g, rule } = withDescription(
+      "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+      "to the VPC's endpoints",
     );
-    if (!rule) throw new Error("no egress rule with a description");
-    rule.inputs.description = "to the VPC's endpoints";
     const { report, text } = await runCheck(g, { diagram: false });
     expect(report.ok).toBe(false);
     const f = report.evidence?.findings.find((x) => x.check === "limits" && x.resource === rule.name);
@@ -128,14 +132,7 @@ describe("check report: evidence section", () => {
   });
 
   test("npm run check exits 1 on an evidence error (graph with a broken rule description)", () => {
-    const g = clone();
-    const rule = g.resources.find(
-      (r) =>
-        r.type === "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule" &&
-        typeof r.inputs.description === "string",
-    );
-    if (!rule) throw new Error("no ingress rule with a description");
-    rule.inputs.description = "it's refused";
+    const { g, rule } = withDescription("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "it's refused");
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vlk-ev-"));
     fs.mkdirSync(path.join(dir, "dev"));
     const file = path.join(dir, "dev", "graph.json");

@@ -711,22 +711,17 @@ function parseQuery(text: string, app: AppState): Query {
     if (!["=", "!=", ">", "<", ">=", "<="].includes(op)) throw badQuery(`unknown operator ${op}`);
     return { kind: "cmp", field: f, op, value: literal() };
   };
-  const conj = (): Cond => {
-    const items = [term()];
-    while (kw("and")) {
+  /** `operand (word operand)*`: one operand as is, more joined under `word`. */
+  const joined = (word: "and" | "or", operand: () => Cond) => (): Cond => {
+    const items = [operand()];
+    while (kw(word)) {
       next();
-      items.push(term());
+      items.push(operand());
     }
-    return items.length === 1 ? items[0] : { kind: "and", items };
+    return items.length === 1 ? items[0] : { kind: word, items };
   };
-  const expr = (): Cond => {
-    const items = [conj()];
-    while (kw("or")) {
-      next();
-      items.push(conj());
-    }
-    return items.length === 1 ? items[0] : { kind: "or", items };
-  };
+  const conj = joined("and", term); // binds tighter than or
+  const expr = joined("or", conj);
 
   const q: Query = { cond: undefined, order: [], limit: 100, offset: 0, hasLimit: false, hasOffset: false };
   if (pos < t.length && !kw("order") && !kw("limit") && !kw("offset")) q.cond = expr();

@@ -5,6 +5,7 @@
  */
 import * as http from "http";
 import * as net from "net";
+import { closeServer, listenOnFreePort, Listening } from "./loopback-server";
 
 export interface RecordedRequest {
   method: string;
@@ -14,10 +15,8 @@ export interface RecordedRequest {
   remoteAddress: string;
 }
 
-export interface HttpUpstream {
-  port: number;
+export interface HttpUpstream extends Listening {
   requests: RecordedRequest[];
-  close(): Promise<void>;
 }
 
 export async function startHttpUpstream(host = "127.0.0.1"): Promise<HttpUpstream> {
@@ -33,26 +32,16 @@ export async function startHttpUpstream(host = "127.0.0.1"): Promise<HttpUpstrea
     res.writeHead(200, { "Content-Type": "text/plain", "Content-Length": Buffer.byteLength(body) });
     res.end(body);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, host, () => resolve());
-  });
   return {
-    port: (server.address() as net.AddressInfo).port,
+    port: await listenOnFreePort(server, host),
     requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: () => closeServer(server, () => server.closeAllConnections()),
   };
 }
 
-export interface TcpEcho {
-  port: number;
+export interface TcpEcho extends Listening {
   /** Bytes received, one entry per accepted connection. */
   received: Buffer[];
-  close(): Promise<void>;
 }
 
 export async function startTcpEcho(host = "127.0.0.1"): Promise<TcpEcho> {
@@ -68,17 +57,9 @@ export async function startTcpEcho(host = "127.0.0.1"): Promise<TcpEcho> {
     sock.on("error", () => undefined);
     sock.on("close", () => sockets.delete(sock));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, host, () => resolve());
-  });
   return {
-    port: (server.address() as net.AddressInfo).port,
+    port: await listenOnFreePort(server, host),
     received,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
+    close: () => closeServer(server, () => sockets.forEach((s) => s.destroy())),
   };
 }

@@ -21,7 +21,7 @@ import { loadBundledHandler } from "../support/bundled";
 import { freePort } from "../support/squid";
 import { PROXY_HEADER, PROXY_SECRET_ID, resetProxyClient, SaasProxy, startSaasProxy } from "../support/saas-proxy";
 import { recordBundleConnections, testBundleConnectionsDeclared } from "../support/handler-connections";
-import { RunningMoto, startMoto } from "../support/moto-server";
+import { MotoServer, startMoto } from "../support/moto";
 import { FakeSaas } from "../fakes/saas";
 import { FakeSecretsManager } from "../fakes/secrets-manager";
 import { captureJsonLogs } from "../support/log-capture";
@@ -51,7 +51,7 @@ let proxy: SaasProxy;
 const connections = recordBundleConnections();
 let saas: FakeSaas;
 let secrets: FakeSecretsManager;
-let moto: RunningMoto;
+let moto: MotoServer;
 let s3: S3Client;
 const savedEnv = { ...process.env };
 let logLines: string[] = [];
@@ -277,12 +277,7 @@ beforeAll(async () => {
     secrets.start(),
   ]);
   saas = proxy.saas;
-  s3 = new S3Client({
-    endpoint: moto.url,
-    region: "ap-northeast-1",
-    forcePathStyle: true,
-    credentials: { accessKeyId: "AKIAFAKE", secretAccessKey: "fake" },
-  });
+  s3 = new S3Client(moto.clientConfig());
   await s3.send(
     new CreateBucketCommand({
       Bucket: SPILL_BUCKET,

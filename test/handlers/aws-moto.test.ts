@@ -28,8 +28,6 @@ import {
 import { MotoServer, startMoto } from "../support/moto";
 import { captureJsonLogs } from "../support/log-capture";
 
-jest.setTimeout(120_000);
-
 const BUCKET = "export-bucket";
 const PREFIX = "raw/saas/";
 let moto: MotoServer;

@@ -29,8 +29,7 @@ import { placeholderNames, rewriteNamed, toPositional } from "../../functions/sh
 import { loadBundledHandler } from "../support/bundled";
 import { captureJsonLogs } from "../support/log-capture";
 import { PgServer, startPostgres } from "../support/postgres";
-
-jest.setTimeout(120_000);
+import { DataApiCall, DataApiOnPostgres, mockDataApiOnPostgres } from "../fakes/data-api-on-postgres";
 
 const CLUSTER = "arn:aws:rds:ap-northeast-1:222222222222:cluster:app-db";
 const SECRET = "arn:aws:secretsmanager:ap-northeast-1:222222222222:secret:rds!cluster-abc-AbCdEf";
@@ -160,6 +159,16 @@ describe("DataApiDatabase", () => {
 
   beforeEach(() => rds.reset());
 
+  /** The transaction `transactionId` ended once, committed or rolled back as `how` says, and never the other way. */
+  function expectEnded(how: "commit" | "rollback", transactionId: string): void {
+    const commits = rds.commandCalls(CommitTransactionCommand).map((c) => c.args[0].input);
+    const rollbacks = rds.commandCalls(RollbackTransactionCommand).map((c) => c.args[0].input);
+    expect(how === "commit" ? [commits, rollbacks] : [rollbacks, commits]).toEqual([
+      [{ resourceArn: CLUSTER, secretArn: SECRET, transactionId }],
+      [],
+    ]);
+  }
+
   test("a query is one ExecuteStatement with typed parameters for the placeholders it uses, rows from JSON", async () => {
     rds
       .on(ExecuteStatementCommand)
@@ -210,10 +219,7 @@ describe("DataApiDatabase", () => {
       "tx-1",
       "tx-1",
     ]);
-    expect(rds.commandCalls(CommitTransactionCommand).map((c) => c.args[0].input)).toEqual([
-      { resourceArn: CLUSTER, secretArn: SECRET, transactionId: "tx-1" },
-    ]);
-    expect(rds.commandCalls(RollbackTransactionCommand)).toHaveLength(0);
+    expectEnded("commit", "tx-1");
   });
 
   test("a failing statement rolls the transaction back and surfaces the SQLSTATE", async () => {
@@ -241,10 +247,7 @@ describe("DataApiDatabase", () => {
     expect((err as DbError).message).toBe(
       'ERROR: duplicate key value violates unique constraint "t_pkey"; SQLState: 23505: INSERT INTO t (a) VALUES (:a)',
     );
-    expect(rds.commandCalls(RollbackTransactionCommand).map((c) => c.args[0].input)).toEqual([
-      { resourceArn: CLUSTER, secretArn: SECRET, transactionId: "tx-2" },
-    ]);
-    expect(rds.commandCalls(CommitTransactionCommand)).toHaveLength(0);
+    expectEnded("rollback", "tx-2");
   });
 
   test("an error thrown by the caller's code rolls back too, and the transaction refuses later statements", async () => {
@@ -259,8 +262,7 @@ describe("DataApiDatabase", () => {
         throw new Error("validation failed");
       }),
     ).rejects.toThrow("validation failed");
-    expect(rds.commandCalls(RollbackTransactionCommand)).toHaveLength(1);
-    expect(rds.commandCalls(CommitTransactionCommand)).toHaveLength(0);
+    expectEnded("rollback", "tx-3");
     await expect(leaked!.query("SELECT 1")).rejects.toThrow("this transaction has already ended");
   });
 
@@ -305,7 +307,7 @@ describe("DataApiDatabase", () => {
       { name: "id", value: { stringValue: "u2499" } },
       { name: "doc", value: { stringValue: '{"i":2499}' }, typeHint: "JSON" },
     ]);
-    expect(rds.commandCalls(CommitTransactionCommand)).toHaveLength(1);
+    expectEnded("commit", "tx-5");
   });
 
   test("batch: chunks also stay under the request size, and a set too big for any request is refused", () => {
@@ -340,28 +342,31 @@ describe("DataApiDatabase", () => {
     expect(rds.commandCalls(ExecuteStatementCommand)).toHaveLength(3);
   });
 
-  test("a resume that outlasts the retries says so", async () => {
-    rds.on(ExecuteStatementCommand).rejects(new DatabaseResumingException({ message: "resuming", ...meta }));
-    const err = (await newDb()
-      .query("SELECT 1")
-      .catch((e) => e)) as DbError;
-    expect(err.kind).toBe("data-api");
-    expect(err.message).toBe(
+  test.each<[string, string, Error, string, string | RegExp, number]>([
+    [
+      "a resume that outlasts the retries says so",
+      "SELECT 1",
+      new DatabaseResumingException({ message: "resuming", ...meta }),
+      "data-api",
       `the Aurora cluster ${CLUSTER} was still resuming from 0 ACU after 4 attempts: invoke again, or keep a minimum capacity above 0 ACU`,
-    );
-    expect(rds.commandCalls(ExecuteStatementCommand)).toHaveLength(4);
-  });
-
-  test("a statement timeout is not repeated", async () => {
-    rds.on(ExecuteStatementCommand).rejects(new StatementTimeoutException({ message: "Request timed out", ...meta }));
-    const err = (await newDb()
-      .query("INSERT INTO t SELECT * FROM big")
-      .catch((e) => e)) as DbError;
-    expect(err.kind).toBe("timeout");
-    expect(err.message).toMatch(
+      4,
+    ],
+    [
+      "a statement timeout is not repeated",
+      "INSERT INTO t SELECT * FROM big",
+      new StatementTimeoutException({ message: "Request timed out", ...meta }),
+      "timeout",
       /^the statement ran longer than the Data API's 45 s limit and was cancelled .*send smaller batches, or use DB_ACCESS=pg/,
-    );
-    expect(rds.commandCalls(ExecuteStatementCommand)).toHaveLength(1);
+      1,
+    ],
+  ])("%s", async (_what, sql, answer, kind, message, attempts) => {
+    rds.on(ExecuteStatementCommand).rejects(answer);
+    const err = (await newDb()
+      .query(sql)
+      .catch((e) => e)) as DbError;
+    expect(err.kind).toBe(kind);
+    expect(err.message).toEqual(typeof message === "string" ? message : expect.stringMatching(message));
+    expect(rds.commandCalls(ExecuteStatementCommand)).toHaveLength(attempts);
   });
 
   test("an unavailable writer is retried outside a transaction but not inside one", async () => {
@@ -382,7 +387,7 @@ describe("DataApiDatabase", () => {
       .catch((e) => e)) as DbError;
     expect(err.message).toMatch(/was unavailable after 1 attempts/);
     expect(rds.commandCalls(ExecuteStatementCommand)).toHaveLength(1);
-    expect(rds.commandCalls(RollbackTransactionCommand)).toHaveLength(1);
+    expectEnded("rollback", "tx-6");
   });
 });
 
@@ -390,102 +395,23 @@ describe("db-writer over the Data API (answered by a real PostgreSQL)", () => {
   type Handler = (event: unknown) => Promise<WriteSummary>;
   let pg: PgServer;
   const savedEnv = { ...process.env };
-  let calls: Array<{ op: string; input: Record<string, any> }> = [];
+  let calls: DataApiCall[] = [];
   let failBatchCall: number | undefined;
-  const open: Client[] = [];
-
-  /** Runs `sql` with Data API parameters on `c`, binding them the way the service does (typeHint → type). */
-  async function run(
-    c: Client,
-    sql: string,
-    params: Array<{ name: string; value: Record<string, unknown>; typeHint?: string }> = [],
-  ) {
-    const casts: Record<string, string> = {
-      UUID: "uuid",
-      JSON: "json",
-      TIMESTAMP: "timestamp",
-      DATE: "date",
-      DECIMAL: "numeric",
-      TIME: "time",
-    };
-    const values: unknown[] = [];
-    const text = sql.replace(
-      /('(?:[^']|'')*')|::|:([A-Za-z_][A-Za-z0-9_]*)/g,
-      (m, quoted: string | undefined, name: string | undefined) => {
-        if (quoted || !name) return m;
-        const p = params.find((x) => x.name === name);
-        if (!p)
-          throw new DatabaseErrorException({ message: `ERROR: No value specified for parameter: ${name}`, ...meta });
-        const v = p.value;
-        values.push(v.isNull ? null : (v.stringValue ?? v.longValue ?? v.doubleValue ?? v.booleanValue));
-        return `$${values.length}${p.typeHint ? `::${casts[p.typeHint]}` : ""}`;
-      },
-    );
-    try {
-      return await c.query(text, values);
-    } catch (e) {
-      const pe = e as { message: string; code?: string };
-      throw new DatabaseErrorException({ message: `ERROR: ${pe.message}; SQLState: ${pe.code}`, ...meta });
-    }
-  }
+  const dataApis: DataApiOnPostgres[] = [];
 
   function coldStart(): Handler {
     let mod: { handler: Handler } | undefined;
     jest.isolateModules(() => {
-      const isolated = require("@aws-sdk/client-rds-data") as typeof import("@aws-sdk/client-rds-data");
-      const { mockClient: mock } = require("aws-sdk-client-mock") as typeof import("aws-sdk-client-mock");
-
-      const m = mock(isolated.RDSDataClient);
-      const txs = new Map<string, Client>();
-      const connect = async () => {
-        const c = new Client(pg.pgConfig({ database: "dataapi" }) as never);
-        await c.connect();
-        open.push(c);
-        return c;
-      };
-      let auto: Promise<Client> | undefined;
-      m.on(isolated.BeginTransactionCommand).callsFake(async (input: Record<string, any>) => {
-        calls.push({ op: "BeginTransaction", input });
-        const c = await connect();
-        await c.query("BEGIN");
-        const id = `tx-${calls.length}`;
-        txs.set(id, c);
-        return { transactionId: id };
+      const dataApi = mockDataApiOnPostgres({
+        pgConfig: pg.pgConfig({ database: "dataapi" }),
+        onCall: (call) => {
+          calls.push(call);
+          const batches = calls.filter((x) => x.op === "BatchExecuteStatement").length;
+          if (call.op === "BatchExecuteStatement" && batches === failBatchCall)
+            throw new DatabaseErrorException({ message: "ERROR: simulated failure of this call", ...meta });
+        },
       });
-      for (const [Cmd, op, sql] of [
-        [isolated.CommitTransactionCommand, "CommitTransaction", "COMMIT"],
-        [isolated.RollbackTransactionCommand, "RollbackTransaction", "ROLLBACK"],
-      ] as const) {
-        m.on(Cmd).callsFake(async (input: Record<string, any>) => {
-          calls.push({ op, input });
-          const c = txs.get(input.transactionId);
-          if (!c) throw new isolated.TransactionNotFoundException({ message: "Transaction not found", ...meta });
-          txs.delete(input.transactionId);
-          await c.query(sql);
-          return {};
-        });
-      }
-      m.on(isolated.ExecuteStatementCommand).callsFake(async (input: Record<string, any>) => {
-        calls.push({ op: "ExecuteStatement", input });
-        const c = input.transactionId ? txs.get(input.transactionId)! : await (auto ??= connect());
-        const r = await run(c, input.sql, input.parameters);
-        return r.fields.length > 0
-          ? { formattedRecords: JSON.stringify(r.rows), numberOfRecordsUpdated: 0 }
-          : { numberOfRecordsUpdated: r.rowCount ?? 0 };
-      });
-      m.on(isolated.BatchExecuteStatementCommand).callsFake(async (input: Record<string, any>) => {
-        calls.push({ op: "BatchExecuteStatement", input });
-        if (
-          failBatchCall !== undefined &&
-          calls.filter((x) => x.op === "BatchExecuteStatement").length === failBatchCall
-        ) {
-          throw new DatabaseErrorException({ message: "ERROR: simulated failure of this call", ...meta });
-        }
-        const c = txs.get(input.transactionId)!;
-        for (const set of input.parameterSets) await run(c, input.sql, set);
-        // What the service answers for PostgreSQL: one empty result per set, no counts.
-        return { updateResults: input.parameterSets.map(() => ({ generatedFields: [] })) };
-      });
+      dataApis.push(dataApi);
       mod = loadBundledHandler<{ handler: Handler }>("db-writer", { dbAccess: "data-api" });
     });
     return mod!.handler;
@@ -527,7 +453,7 @@ describe("db-writer over the Data API (answered by a real PostgreSQL)", () => {
 
   afterAll(async () => {
     process.env = { ...savedEnv };
-    await Promise.all(open.map((c) => c.end().catch(() => undefined)));
+    for (const dataApi of dataApis) await dataApi.close();
     await pg?.stop();
   });
 

@@ -26,9 +26,9 @@ import FormDataStandIn from "../../functions/kintone-sync/stand-ins/form-data";
 import { FakeKintone, LIMITS } from "../fakes/kintone-server";
 import { FakeSecretsManager } from "../fakes/secrets-manager";
 import { captureJsonLogs } from "../support/log-capture";
-import { MotoServer, startMoto } from "../support/moto";
+import { MotoServer, createPositionTable, startMoto } from "../support/moto";
 import { recordBundleConnections, testBundleConnectionsDeclared } from "../support/handler-connections";
-import { CreateTableCommand, DeleteTableCommand, DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
+import { DeleteTableCommand, DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
 
 type Handler = (
   event?: unknown,
@@ -95,6 +95,13 @@ function expectAllClean(ids: number[]): void {
   });
 }
 
+/** Writes a transform module under FIXTURES from its source lines (type `Rec` is a kintone record); returns its path. */
+function transformFile(name: string, ...lines: string[]): string {
+  const file = path.join(FIXTURES, name);
+  fs.writeFileSync(file, ["type Rec = Record<string, { value: unknown }>;", ...lines, ""].join("\n"));
+  return file;
+}
+
 const dirtyIds = (ids: number[], dirtyTenths = 3) => ids.filter((_, i) => i % 10 < dirtyTenths);
 const minimumCalls = (records: number, changed: number) =>
   Math.ceil(records / LIMITS.getRecords) + Math.ceil(changed / 2000);
@@ -116,14 +123,7 @@ afterAll(async () => {
 
 beforeEach(async () => {
   await moto.reset();
-  await ddb.send(
-    new CreateTableCommand({
-      TableName: TABLE,
-      BillingMode: "PAY_PER_REQUEST",
-      AttributeDefinitions: [{ AttributeName: "id", AttributeType: "S" }],
-      KeySchema: [{ AttributeName: "id", KeyType: "HASH" }],
-    }),
-  );
+  await createPositionTable(moto, TABLE);
   kintone = new FakeKintone({ tokens: { [TOKEN]: { app: APP, view: true, edit: true } } });
   await kintone.start();
   kintone.addApp({ id: APP, fields: FIELDS });
@@ -616,15 +616,10 @@ describe("kintone-sync handler (bundled)", () => {
   });
 
   test("a custom transform bound with kintoneSyncBundleOptions(file) replaces the default one", async () => {
-    const file = path.join(FIXTURES, "shout.ts");
-    fs.writeFileSync(
-      file,
-      [
-        "type Rec = Record<string, { value: unknown }>;",
-        'export function fields(): string[] { return ["name"]; }',
-        "export function transform(record: Rec) { return { name: { value: String(record.name.value).toUpperCase() } }; }",
-        "",
-      ].join("\n"),
+    const file = transformFile(
+      "shout.ts",
+      'export function fields(): string[] { return ["name"]; }',
+      "export function transform(record: Rec) { return { name: { value: String(record.name.value).toUpperCase() } }; }",
     );
     delete process.env.KINTONE_TRANSFORM_OPTIONS;
     const ids = kintone.seed(APP, rows(20));
@@ -637,17 +632,12 @@ describe("kintone-sync handler (bundled)", () => {
   });
 
   test("a transform that is not idempotent is refused record by record instead of rewriting them on every run", async () => {
-    const file = path.join(FIXTURES, "append.ts");
-    fs.writeFileSync(
-      file,
-      [
-        "type Rec = Record<string, { value: unknown }>;",
-        "export function transform(record: Rec) {",
-        "  const id = Number(record.$id.value);",
-        '  return id % 2 === 0 ? { memo: { value: String(record.memo.value) + "!" } } : { memo: { value: "fixed" } };',
-        "}",
-        "",
-      ].join("\n"),
+    const file = transformFile(
+      "append.ts",
+      "export function transform(record: Rec) {",
+      "  const id = Number(record.$id.value);",
+      '  return id % 2 === 0 ? { memo: { value: String(record.memo.value) + "!" } } : { memo: { value: "fixed" } };',
+      "}",
     );
     const ids = kintone.seed(APP, rows(10));
 
@@ -665,8 +655,10 @@ describe("kintone-sync handler (bundled)", () => {
   });
 
   test("a transform writing a field kintone owns fails with a clear error and writes nothing", async () => {
-    const file = path.join(FIXTURES, "record-number.ts");
-    fs.writeFileSync(file, 'export function transform() { return { recordNo: { value: "X-1" } }; }\n');
+    const file = transformFile(
+      "record-number.ts",
+      'export function transform() { return { recordNo: { value: "X-1" } }; }',
+    );
     kintone.seed(APP, rows(5));
 
     await expect(coldStart(file)({})).rejects.toThrow(

@@ -17,6 +17,7 @@ import { freePort, PgServer, startPostgres } from "../support/postgres";
 import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { MotoServer, startMoto } from "../support/moto";
 import { captureJsonLogs } from "../support/log-capture";
+import { DataApiCall, mockDataApiOnPostgres } from "../fakes/data-api-on-postgres";
 
 jest.setTimeout(60_000);
 
@@ -27,7 +28,7 @@ interface Bundle {
 }
 interface Container extends Bundle {
   /** Data API calls the bundle made (data-api only). */
-  calls: { op: string; input: any }[];
+  calls: DataApiCall[];
 }
 
 const REGION = "ap-northeast-1";
@@ -40,7 +41,8 @@ let server: PgServer;
 let moto: MotoServer;
 let secretArn: string;
 const savedEnv = { ...process.env };
-const open: Bundle[] = [];
+/** What each container holds open (its pool, a mocked Data API client's connections), ended in afterAll. */
+const closers: Array<() => Promise<void>> = [];
 let logs: string[] = [];
 
 beforeAll(async () => {
@@ -59,7 +61,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const b of open) await b.shutdown().catch(() => undefined);
+  for (const close of closers) await close().catch(() => undefined);
   await Promise.all([moto?.stop(), server?.stop()]);
   process.env = savedEnv;
 });
@@ -95,125 +97,22 @@ function setEnv(access: Access, overrides: Record<string, string> = {}): void {
 function coldStart(access: Access, overrides: Record<string, string> = {}): Container {
   setEnv(access, overrides);
   let mod: Bundle | undefined;
-  const calls: { op: string; input: any }[] = [];
+  const calls: DataApiCall[] = [];
   jest.isolateModules(() => {
-    if (access === "data-api") mockDataApiOnPostgres(calls);
+    if (access === "data-api") {
+      const dataApi = mockDataApiOnPostgres({
+        pgConfig: server.pgConfig({ database: DBS["data-api"] }),
+        onCall: (call) => calls.push(call),
+      });
+      closers.push(dataApi.close);
+    }
     mod = loadBundledHandler<Bundle>(
       "pets-api",
       access === "pg" ? { dbAccess: "pg", rdsCaRegion: "ap-northeast-1" } : { dbAccess: "data-api" },
     );
   });
-  open.push(mod!);
+  closers.push(mod!.shutdown);
   return { handler: mod!.handler, shutdown: mod!.shutdown, calls };
-}
-
-// ---- The Data API, answered by the real PostgreSQL ------------------------------------------------------------
-
-const CASTS: Record<string, string> = {
-  UUID: "uuid",
-  JSON: "json",
-  DATE: "date",
-  TIMESTAMP: "timestamp",
-  DECIMAL: "numeric",
-  TIME: "time",
-};
-
-/** `:name` placeholders → `$n` (typeHint casts), leaving '…' and "…" text and `::casts` alone. */
-function toPositional(sql: string, parameters: any[] = []): { text: string; values: unknown[] } {
-  const byName = new Map(parameters.map((p) => [p.name as string, p]));
-  const values: unknown[] = [];
-  const index = new Map<string, number>();
-  let out = "";
-  for (let i = 0; i < sql.length; i++) {
-    const c = sql[i];
-    if (c === "'" || c === '"') {
-      const end = sql.indexOf(c, i + 1);
-      out += sql.slice(i, end + 1);
-      i = end;
-      continue;
-    }
-    const m =
-      c === ":" && sql[i + 1] !== ":" && sql[i - 1] !== ":" ? /^:([A-Za-z_][A-Za-z0-9_]*)/.exec(sql.slice(i)) : null;
-    if (!m) {
-      out += c;
-      continue;
-    }
-    const p = byName.get(m[1]);
-    if (!p)
-      throw Object.assign(new Error(`No value specified for parameter: ${m[1]}`), { name: "BadRequestException" });
-    if (!index.has(m[1])) {
-      const v = p.value;
-      values.push(v.isNull ? null : (v.stringValue ?? v.longValue ?? v.doubleValue ?? v.booleanValue));
-      index.set(m[1], values.length);
-    }
-    out += `$${index.get(m[1])}${p.typeHint ? `::${CASTS[p.typeHint]}` : ""}`;
-    i += m[0].length - 1;
-  }
-  return { text: out, values };
-}
-
-function mockDataApiOnPostgres(calls: { op: string; input: any }[]): void {
-  const rds = require("@aws-sdk/client-rds-data");
-  const { mockClient } = require("aws-sdk-client-mock");
-
-  const mock = mockClient(rds.RDSDataClient);
-  const transactions = new Map<string, Client>();
-  let auto: Promise<Client> | undefined;
-  const connect = async () => {
-    const c = new Client(server.pgConfig({ database: DBS["data-api"] }) as never);
-    // A server restart (the failure tests) drops these: the next statement gets a fresh connection.
-    c.on("error", () => {
-      if (auto) auto = undefined;
-    });
-    await c.connect();
-    return c;
-  };
-  const fail = (e: Error) => new rds.BadRequestException({ message: `ERROR: ${e.message}`, $metadata: {} });
-  mock.on(rds.BeginTransactionCommand).callsFake(async (input: any) => {
-    calls.push({ op: "BeginTransaction", input });
-    const c = await connect();
-    await c.query("BEGIN");
-    const id = `tx-${transactions.size + 1}-${Math.random().toString(16).slice(2)}`;
-    transactions.set(id, c);
-    return { transactionId: id };
-  });
-  for (const [Command, op, sql] of [
-    [rds.CommitTransactionCommand, "CommitTransaction", "COMMIT"],
-    [rds.RollbackTransactionCommand, "RollbackTransaction", "ROLLBACK"],
-  ] as const) {
-    mock.on(Command).callsFake(async (input: any) => {
-      calls.push({ op, input });
-      const c = transactions.get(input.transactionId);
-      if (!c) throw new rds.NotFoundException({ message: "Transaction not found", $metadata: {} });
-      transactions.delete(input.transactionId);
-      await c.query(sql);
-      await c.end();
-      return { transactionStatus: op === "CommitTransaction" ? "Transaction Committed" : "Rollback Complete" };
-    });
-  }
-  mock.on(rds.ExecuteStatementCommand).callsFake(async (input: any) => {
-    calls.push({ op: "ExecuteStatement", input });
-    const c = input.transactionId ? transactions.get(input.transactionId) : await (auto ??= connect());
-    if (!c) throw new rds.BadRequestException({ message: "Transaction not found", $metadata: {} });
-    let r;
-    try {
-      const { text, values } = toPositional(input.sql, input.parameters);
-      r = await c.query(text, values);
-    } catch (e) {
-      throw fail(e as Error);
-    }
-    return r.fields.length > 0 && input.formatRecordsAs === "JSON"
-      ? { formattedRecords: JSON.stringify(r.rows), numberOfRecordsUpdated: 0 }
-      : { numberOfRecordsUpdated: r.rowCount ?? 0 };
-  });
-  // The client also holds open pg connections; closed with the other containers.
-  open.push({
-    handler: async () => ({ statusCode: 0, headers: {}, body: "" }),
-    shutdown: async () => {
-      for (const c of transactions.values()) await c.end();
-      await (await auto)?.end();
-    },
-  });
 }
 
 // ---- Events -----------------------------------------------------------------------------------------------------
@@ -328,25 +227,27 @@ describe.each(["pg", "data-api"] as const)("pets-api over %s", (access) => {
     expect(body(upper)).toEqual(created);
   });
 
-  test("GET /pets/{id} for an unknown id is a 404 JSON error", async () => {
-    const res = await c.handler(restEvent("GET", "/pets/00000000-0000-4000-8000-000000000000"));
-    expect(res.statusCode).toBe(404);
-    expect(body(res)).toEqual({
-      error: "NotFound",
-      message: "no pet with id 00000000-0000-4000-8000-000000000000",
-      field: "id",
-      requestId: expect.stringMatching(/^req-/),
-    });
-  });
-
-  test("GET /pets/{id} with a malformed id is a 400 naming the id", async () => {
-    const res = await c.handler(restEvent("GET", "/pets/42"));
-    expect(res.statusCode).toBe(400);
-    expect(body(res)).toMatchObject({
-      error: "ValidationError",
-      field: "id",
-      message: 'id must be a pet id (a UUID); got "42"',
-    });
+  test.each([
+    [
+      "an unknown id",
+      "00000000-0000-4000-8000-000000000000",
+      404,
+      { error: "NotFound", message: "no pet with id 00000000-0000-4000-8000-000000000000" },
+    ],
+    [
+      "a malformed id",
+      "42",
+      400,
+      {
+        error: "ValidationError",
+        message: 'id must be a pet id (a UUID); got "42"',
+        issues: [{ field: "id", message: 'must be a pet id (a UUID); got "42"' }],
+      },
+    ],
+  ])("GET /pets/{id} with %s (%s) is a %i JSON error naming the id", async (_what, id, status, error) => {
+    const res = await c.handler(restEvent("GET", `/pets/${id}`));
+    expect(res.statusCode).toBe(status);
+    expect(body(res)).toEqual({ ...error, field: "id", requestId: expect.stringMatching(/^req-/) });
   });
 
   test("GET /pets pages through every pet exactly once, in insertion order, with an opaque cursor", async () => {

@@ -62,7 +62,7 @@ test("with manageRoutes on both adopted VPCs, it adds exactly the two Transit Ga
   });
 });
 
-test("the data role adds the DB subnet group over the tagged subnets, the data VPC's attachment and its association", () => {
+test("the data role adds the DB subnet group over the tagged subnets and the data VPC's attachment, left to the TGW's defaults", () => {
   const group = created("aws:rds/subnetGroup:SubnetGroup");
   expect(group.map((g) => [g.name, g.inputs.subnetIds])).toEqual([
     ["data-db-subnets", ["subnet-0b1c2d3e4f5a60721", "subnet-0b1c2d3e4f5a60722"]],
@@ -76,10 +76,17 @@ test("the data role adds the DB subnet group over the tagged subnets, the data V
       ["subnet-0b1c2d3e4f5a60721", "subnet-0b1c2d3e4f5a60722"],
     ],
   ]);
-  const assoc = created("aws:ec2transitgateway/routeTableAssociation:RouteTableAssociation");
-  expect(assoc.map((a) => [a.inputs.transitGatewayRouteTableId, a.inputs.transitGatewayAttachmentId])).toEqual([
-    ["tgw-rtb-0c1d2e3f4a5b60732", att[0].id],
-  ]);
+  // The network account's TGW associates and propagates it by default; the kit manages no table of it.
+  expect(created("aws:ec2transitgateway/routeTableAssociation:RouteTableAssociation")).toEqual([]);
+  expect(created("aws:ec2transitgateway/routeTablePropagation:RouteTablePropagation")).toEqual([]);
+  expect(att[0].inputs.transitGatewayDefaultRouteTableAssociation).toBeUndefined();
+  // It auto-accepts, and no table is named: nothing for the network account to do.
+  expect(graph.outputs.tgwOwnerActions).toEqual({
+    managedByKit: false,
+    ownerId: "222222222222",
+    transitGatewayId: "tgw-0c1d2e3f4a5b60731",
+    actions: [],
+  });
 });
 
 test("records the inventory's network as existing resources, the data VPC's in account B", () => {

@@ -5,6 +5,7 @@ import { REPO_ROOT } from "../../components/bundle";
 import { synthForTest } from "../support/graph";
 import type { Graph } from "../../ops/synth-core";
 import { runCheck } from "../../ops/check/report";
+import { estimateCost } from "../../ops/check/cost";
 
 // brownfield (an adopted VPC) with flow logs to S3 and no bucket named: the kit creates the flow log on the
 // existing VPC and a private bucket for it, whose policy admits log delivery for this account only.
@@ -69,4 +70,17 @@ test("the kit's bucket policy admits log delivery for this account and region, a
 test("the stack still passes the check with its flow logs in S3", async () => {
   const { report, text } = await runCheck(graph, { diagram: false });
   expect([report.ok, text.split("\n")[0]]).toEqual([true, expect.stringMatching(/PASS/)]);
+});
+
+test("the cost estimate prices the delivery to S3 and the kit bucket's storage for its 90 days, on this stack's bill", () => {
+  const report = estimateCost(graph);
+  const bucket = named("egress-flow-logs-bucket")!;
+  const flowLines = report.lines.filter((l) => /flow/.test(l.resource));
+  expect(flowLines.map((l) => [l.category, l.resource, l.quantity, l.priceKey])).toEqual([
+    ["Flow logs to S3", "egress-flow-log (VPC flow log) delivery", 10, "cloudwatchLogs.vendedS3DeliveryGb"],
+    ["S3 storage", `${bucket.name} (90 days of egress-flow-log)`, (10 * 90) / (730 / 24), "s3.standardGbMonth"],
+  ]);
+  expect(report.byCategory["Flow logs to S3"]).toBeCloseTo(10 * 0.38, 10);
+  expect(report.byCategory["S3 storage"]).toBeCloseTo(((10 * 90) / (730 / 24)) * 0.025, 10);
+  expect(report.billedToBucketOwner).toEqual([]);
 });

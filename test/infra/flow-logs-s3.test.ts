@@ -5,6 +5,7 @@ import { REPO_ROOT } from "../../components/bundle";
 import { synthForTest } from "../support/graph";
 import type { Graph } from "../../ops/synth-core";
 import { runCheck } from "../../ops/check/report";
+import { estimateCost, formatCost } from "../../ops/check/cost";
 
 // dev with its VPC's and its Transit Gateway's flow logs going to a central log-archive bucket in another
 // account: no log group, role or bucket is created for them; the stack output gives the bucket's owner
@@ -80,4 +81,27 @@ test("the stack output gives the bucket owner's statements, scoped to this accou
 test("the stack still passes the check with its flow logs in S3", async () => {
   const { report, text } = await runCheck(graph, { diagram: false });
   expect([report.ok, text.split("\n")[0]]).toEqual([true, expect.stringMatching(/PASS/)]);
+});
+
+test("the cost estimate bills both deliveries to this stack and the archive's storage to the bucket's owner", () => {
+  const report = estimateCost(graph);
+  const stored = (10 * 365) / (730 / 24);
+  expect(
+    report.lines.filter((l) => /flow log/.test(l.resource)).map((l) => [l.category, l.resource, l.priceKey]),
+  ).toEqual([
+    ["Flow logs to S3", "egress-flow-log (VPC flow log) delivery", "cloudwatchLogs.vendedS3DeliveryGb"],
+    ["Flow logs to S3", "transit-flow-log (TGW flow log) delivery", "cloudwatchLogs.vendedS3DeliveryGb"],
+  ]);
+  expect(report.byCategory["Flow logs to S3"]).toBeCloseTo(2 * 10 * 0.38, 10);
+  expect(report.byCategory["S3 storage"]).toBe(0);
+  expect(report.billedToBucketOwner.map((l) => [l.resource, l.quantity, l.priceKey])).toEqual([
+    [`${ARCHIVE} (365 days of egress-flow-log)`, stored, "s3.standardGbMonth"],
+    [`${ARCHIVE} (365 days of transit-flow-log)`, stored, "s3.standardGbMonth"],
+  ]);
+  // The owner's share is not in this stack's total.
+  const own = report.lines.reduce((s, l) => s + l.monthly, 0);
+  expect(report.total).toBeCloseTo(own, 10);
+  expect(formatCost([report])).toMatch(
+    /billed to the flow-log bucket's owner, not in the total .*: arn:aws:s3:::org-log-archive\/network \(365 days of egress-flow-log\) \$3\.00, .*; \$6\.00\/month\./,
+  );
 });

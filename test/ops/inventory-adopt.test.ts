@@ -1,9 +1,8 @@
-import { ConfigError, ConfigErrors } from "../../components/errors";
+import { ConfigErrors } from "../../components/errors";
 import { KitMocks } from "../../ops/mocks";
 import { parseInventory } from "../../ops/inventory";
-import { synthForTest } from "../support/graph";
 import { configErrorsOf } from "../support/config-errors";
-import { BROWNFIELD_DATA, inventoryVariant } from "../support/brownfield";
+import { BROWNFIELD_DATA, brownfieldSynthErrors } from "../support/brownfield";
 import * as fs from "fs";
 import * as path from "path";
 import { REPO_ROOT } from "../../components/bundle";
@@ -13,17 +12,7 @@ import { REPO_ROOT } from "../../components/bundle";
 // naming the key and the fix.
 
 /** The messages synth of Pulumi.brownfield.yaml with `patch` (and an inventory `edit`) fails with. */
-async function synthErrors(patch: Record<string, unknown>, edit?: (inv: any) => void): Promise<string[]> {
-  const p = edit ? { ...patch, "vpc-lambda-kit:inventory": inventoryVariant(edit) } : patch;
-  try {
-    await synthForTest("brownfield", p);
-  } catch (e) {
-    if (e instanceof ConfigErrors) return e.errors.map((x) => x.message);
-    if (e instanceof ConfigError) return [e.message];
-    throw e;
-  }
-  return [];
-}
+const synthErrors = brownfieldSynthErrors;
 const data = (existingVpc: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
   "vpc-lambda-kit:data": {
     ...BROWNFIELD_DATA,

@@ -15,23 +15,23 @@ import { startHttpUpstream, startTcpEcho, HttpUpstream, TcpEcho } from "../fakes
 import {
   connectRequest,
   findSquid,
-  freePort,
-  httpGet,
-  makeSandbox,
+  LoopbackSquid,
+  loopbackSquidOptions,
+  proxyGet,
   proxyRequest,
   proxyV1,
   proxyV2,
   RunningSquid,
   sleep,
-  SquidSandbox,
   squidParse,
+  SquidSandbox,
   squidVersion,
-  startSquid,
+  startLoopbackSquid,
+  TEST_HEADER,
 } from "../support/squid";
 
 jest.setTimeout(60_000);
 
-const HEADER = "X-Lambda-Test";
 const SECRET = "test";
 let NASTY = "";
 for (let c = 0x21; c <= 0x7e; c++) NASTY += String.fromCharCode(c);
@@ -56,42 +56,29 @@ const DOMAINS = [".example.com", "api.example.org"];
 
 let upstream: HttpUpstream;
 let echo: TcpEcho;
-const squids: RunningSquid[] = [];
-const sandboxes: SquidSandbox[] = [];
+const started: LoopbackSquid[] = [];
 let main: RunningSquid;
 let proxied: RunningSquid;
 let strict: RunningSquid;
 let proxiedSandbox: SquidSandbox;
 const confs: Record<string, string> = {};
 
-function baseOptions(port: number, sb: SquidSandbox): SquidConfOptions {
-  return {
-    port,
-    listenAddress: "127.0.0.1",
-    headerName: HEADER,
+const baseOptions = (port: number, sb: SquidSandbox): SquidConfOptions =>
+  loopbackSquidOptions(port, sb, {
     headerValue: SECRET,
     allowedDomains: DOMAINS,
-    clientCidrs: ["127.0.0.1/32"],
     connectPorts: [echo.port],
     safePorts: [upstream.port],
-    blockLocalDestinations: false,
-    visibleHostname: "vlk-test-proxy",
-    shutdownLifetimeSeconds: 0,
-    ...sb.fileOptions,
-  };
-}
+  });
 
 async function launch(
   name: string,
   make: (port: number, sb: SquidSandbox) => SquidConfOptions,
 ): Promise<[RunningSquid, SquidSandbox]> {
-  const sb = makeSandbox(HOSTS, `vlk-squid-${name}-`);
-  sandboxes.push(sb);
-  const port = await freePort();
-  confs[name] = renderSquidConf(make(port, sb));
-  const s = await startSquid(confs[name], sb, port);
-  squids.push(s);
-  return [s, sb];
+  const s = await startLoopbackSquid(HOSTS, `vlk-squid-${name}-`, make);
+  started.push(s);
+  confs[name] = s.conf;
+  return [s.squid, s.sandbox];
 }
 
 beforeAll(async () => {
@@ -115,9 +102,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all(squids.map((s) => s.stop()));
+  await Promise.all(started.map((s) => s.stop()));
   await Promise.all([upstream?.close(), echo?.close()]);
-  for (const sb of sandboxes) sb.remove();
 });
 
 const url = (host: string, p = "/records") => `http://${host}:${upstream.port}${p}`;
@@ -126,14 +112,38 @@ const get = (
   host: string,
   headers: Array<[string, string]>,
   extra: { localAddress?: string; preamble?: string } = {},
-) => proxyRequest({ port: s.port, request: httpGet(url(host), headers), ...extra });
-const withSecret: Array<[string, string]> = [[HEADER, SECRET]];
+) => proxyGet(s.port, url(host), headers, extra);
+const withSecret: Array<[string, string]> = [[TEST_HEADER, SECRET]];
 
 /** Runs `fn` and returns the upstream requests it caused. */
 async function upstreamHits(fn: () => Promise<unknown>) {
   const before = upstream.requests.length;
   await fn();
   return upstream.requests.slice(before);
+}
+
+// The proxied Squid: PROXY protocol accepted from the load balancer's address only, the all-ASCII header value.
+const lb = "127.0.0.1";
+const nasty: Array<[string, string]> = [[TEST_HEADER, NASTY]];
+
+/** A CONNECT to the echo target through the proxied Squid, from the load balancer with `preamble`; `data` goes through. */
+const connectFromLb = (preamble: string, data: string) =>
+  proxyRequest({
+    port: proxied.port,
+    localAddress: lb,
+    preamble,
+    request: connectRequest(`api.example.org:${echo.port}`, nasty),
+    tunnelData: data,
+  });
+
+/** The proxied Squid's access log, once a line matches `entry` (Squid writes it shortly after the reply; bounded wait). */
+async function proxiedAccessLog(entry: RegExp): Promise<string> {
+  let log = "";
+  for (let i = 0; i < 40 && !entry.test(log); i++) {
+    await sleep(100);
+    log = fs.existsSync(proxiedSandbox.accessLogPath) ? fs.readFileSync(proxiedSandbox.accessLogPath, "utf8") : "";
+  }
+  return log;
 }
 
 describe("real squid: environment", () => {
@@ -155,7 +165,7 @@ describe("real squid: environment", () => {
       allowedDomains.push(`.tenant${i}.saas-${i % 7}.example.net`, `api${i}.vendor-${i % 11}.example.io`);
     const conf = renderSquidConf({
       port: 3128,
-      headerName: HEADER,
+      headerName: TEST_HEADER,
       headerValue: NASTY,
       allowedDomains,
       clientCidrs: ["10.0.0.0/16"],
@@ -232,7 +242,7 @@ describe("real squid: header AND domain AND source (plain HTTP)", () => {
   it.each(["xtestx", "test2", "Test", "tes", " test2", "test, test", ".est"])(
     "wrong header value %j → 403",
     async (value) => {
-      expect((await get(main, "api.example.org", [[HEADER, value]])).status).toBe(403);
+      expect((await get(main, "api.example.org", [[TEST_HEADER, value]])).status).toBe(403);
     },
   );
 
@@ -240,8 +250,8 @@ describe("real squid: header AND domain AND source (plain HTTP)", () => {
     expect(
       (
         await get(main, "api.example.org", [
-          [HEADER, SECRET],
-          [HEADER, SECRET],
+          [TEST_HEADER, SECRET],
+          [TEST_HEADER, SECRET],
         ])
       ).status,
     ).toBe(403);
@@ -273,18 +283,12 @@ describe("real squid: header AND domain AND source (plain HTTP)", () => {
   });
 
   it("plain HTTP to a port outside safePorts → 403", async () => {
-    const r = await proxyRequest({
-      port: main.port,
-      request: httpGet(`http://api.example.org:${echo.port}/`, withSecret),
-    });
+    const r = await proxyGet(main.port, `http://api.example.org:${echo.port}/`, withSecret);
     expect(r.status).toBe(403);
   });
 
   it("non-HTTP schemes (ftp://) → 403", async () => {
-    const r = await proxyRequest({
-      port: main.port,
-      request: httpGet(`ftp://api.example.org:${upstream.port}/`, withSecret),
-    });
+    const r = await proxyGet(main.port, `ftp://api.example.org:${upstream.port}/`, withSecret);
     expect(r.status).toBe(403);
   });
 });
@@ -322,7 +326,7 @@ describe("real squid: CONNECT (HTTPS tunnels see only the CONNECT request's head
   });
 
   it("CONNECT with a wrong header value → 403", async () => {
-    expect((await tunnel(main, `api.example.org:${echo.port}`, [[HEADER, "xtestx"]])).status).toBe(403);
+    expect((await tunnel(main, `api.example.org:${echo.port}`, [[TEST_HEADER, "xtestx"]])).status).toBe(403);
   });
 
   it("CONNECT to a look-alike domain → 403", async () => {
@@ -343,9 +347,7 @@ describe("real squid: CONNECT (HTTPS tunnels see only the CONNECT request's head
 });
 
 describe("real squid: PROXY protocol from the load balancer", () => {
-  const lb = "127.0.0.1";
   const pp = (src: string) => proxyV1(src, "127.0.0.1", 40000, proxied.port);
-  const nasty: Array<[string, string]> = [[HEADER, NASTY]];
 
   it("PROXY v1 from the LB claiming a client in clientCidrs + exact (all-ASCII) header → 200; the log shows the real client", async () => {
     const hits = await upstreamHits(async () => {
@@ -355,12 +357,8 @@ describe("real squid: PROXY protocol from the load balancer", () => {
     expect(hits).toHaveLength(1);
     expect(hits[0].headers["x-lambda-test"]).toBeUndefined();
     expect(hits[0].headers["x-forwarded-for"]).toBeUndefined();
-    let log = "";
-    for (let i = 0; i < 40 && !/10\.0\.1\.5 TCP_\w+\/200/.test(log); i++) {
-      await sleep(100);
-      log = fs.existsSync(proxiedSandbox.accessLogPath) ? fs.readFileSync(proxiedSandbox.accessLogPath, "utf8") : "";
-    }
-    expect(log).toMatch(/ 10\.0\.1\.5 TCP_\w+\/200 .*api\.example\.org/);
+    const entry = / 10\.0\.1\.5 TCP_\w+\/200 .*api\.example\.org/;
+    expect(await proxiedAccessLog(entry)).toMatch(entry);
   });
 
   it("a request without the PROXY header is refused (connection closed, nothing forwarded)", async () => {
@@ -397,28 +395,21 @@ describe("real squid: PROXY protocol from the load balancer", () => {
     ["case changed", NASTY.toLowerCase()],
   ])("all-ASCII secret with %s → 403", async (_what, value) => {
     expect(
-      (await get(proxied, "api.example.org", [[HEADER, value]], { preamble: pp("10.0.1.5"), localAddress: lb })).status,
+      (await get(proxied, "api.example.org", [[TEST_HEADER, value]], { preamble: pp("10.0.1.5"), localAddress: lb }))
+        .status,
     ).toBe(403);
   });
 
   it("CONNECT through PROXY protocol with the exact header → 200", async () => {
-    const r = await proxyRequest({
-      port: proxied.port,
-      localAddress: lb,
-      preamble: pp("10.0.1.7"),
-      request: connectRequest(`api.example.org:${echo.port}`, nasty),
-      tunnelData: "x\n",
-    });
+    const r = await connectFromLb(pp("10.0.1.7"), "x\n");
     expect(r.status).toBe(200);
     expect(r.tunnelReply).toBe("x\n");
   });
 });
 
 describe("real squid: PROXY protocol v2 (binary), as a Network Load Balancer target group sends it", () => {
-  const lb = "127.0.0.1";
   const v2 = (src: string, tlvs: Array<{ type: number; value: Buffer }> = []) =>
     proxyV2(src, "127.0.0.1", 41000, proxied.port, tlvs);
-  const nasty: Array<[string, string]> = [[HEADER, NASTY]];
 
   it("the v2 header is the binary form (signature, 0x21, 0x11, 12-byte IPv4 block)", () => {
     const b = Buffer.from(v2("10.0.1.9"), "latin1");
@@ -433,12 +424,8 @@ describe("real squid: PROXY protocol v2 (binary), as a Network Load Balancer tar
       expect(r.status).toBe(200);
     });
     expect(hits).toHaveLength(1);
-    let log = "";
-    for (let i = 0; i < 40 && !/10\.0\.1\.9 TCP_\w+\/200/.test(log); i++) {
-      await sleep(100);
-      log = fs.existsSync(proxiedSandbox.accessLogPath) ? fs.readFileSync(proxiedSandbox.accessLogPath, "utf8") : "";
-    }
-    expect(log).toMatch(/ 10\.0\.1\.9 TCP_\w+\/200 .*api\.example\.org/);
+    const entry = / 10\.0\.1\.9 TCP_\w+\/200 .*api\.example\.org/;
+    expect(await proxiedAccessLog(entry)).toMatch(entry);
   });
 
   it("v2 with a TLV (the AWS type 0xEA an NLB adds for PrivateLink) is accepted the same way", async () => {
@@ -463,13 +450,7 @@ describe("real squid: PROXY protocol v2 (binary), as a Network Load Balancer tar
   });
 
   it("CONNECT through v2 with the exact header → 200 and the tunnel carries data", async () => {
-    const r = await proxyRequest({
-      port: proxied.port,
-      localAddress: lb,
-      preamble: v2("10.0.1.11"),
-      request: connectRequest(`api.example.org:${echo.port}`, nasty),
-      tunnelData: "v2\n",
-    });
+    const r = await connectFromLb(v2("10.0.1.11"), "v2\n");
     expect(r.status).toBe(200);
     expect(r.tunnelReply).toBe("v2\n");
   });

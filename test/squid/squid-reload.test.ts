@@ -12,54 +12,45 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
-import { renderSquidConf, SquidConfOptions } from "../../components/squid-conf";
+import { renderSquidConf } from "../../components/squid-conf";
 import { startHttpUpstream, startTcpEcho, HttpUpstream, TcpEcho } from "../fakes/upstream";
 import {
   connectRequest,
   findSquid,
-  freePort,
-  httpGet,
-  makeSandbox,
-  proxyRequest,
+  LoopbackSquid,
+  loopbackSquidOptions,
+  proxyGet,
   RunningSquid,
   sleep,
   SquidSandbox,
   squidVersion,
-  startSquid,
+  startLoopbackSquid,
+  TEST_HEADER,
 } from "../support/squid";
 
 jest.setTimeout(90_000);
 
-const HEADER = "X-Lambda-Test";
 const SECRET = "reload-secret";
 const HOSTS = { "api.example.org": "127.0.0.1", "other.example.org": "127.0.0.1" };
 
 let upstream: HttpUpstream;
 let echo: TcpEcho;
+let running: LoopbackSquid;
 let sandbox: SquidSandbox;
 let squid: RunningSquid;
 let port: number;
 
-function conf(domains: string[]): string {
-  const o: SquidConfOptions = {
-    port,
-    listenAddress: "127.0.0.1",
-    headerName: HEADER,
+const options = (port: number, sandbox: SquidSandbox, domains: string[]) =>
+  loopbackSquidOptions(port, sandbox, {
     headerValue: SECRET,
     allowedDomains: domains,
-    clientCidrs: ["127.0.0.1/32"],
     connectPorts: [echo.port],
     safePorts: [upstream.port],
-    blockLocalDestinations: false,
     visibleHostname: "vlk-reload-test",
-    shutdownLifetimeSeconds: 0,
-    ...sandbox.fileOptions,
-  };
-  return renderSquidConf(o);
-}
+  });
+const conf = (domains: string[]) => renderSquidConf(options(port, sandbox, domains));
 
-const get = (host: string) =>
-  proxyRequest({ port, request: httpGet(`http://${host}:${upstream.port}/r`, [[HEADER, SECRET]]) });
+const get = (host: string) => proxyGet(port, `http://${host}:${upstream.port}/r`, [[TEST_HEADER, SECRET]]);
 
 /** An open CONNECT tunnel to the echo target: send a line, await its echo. */
 async function openTunnel(): Promise<{ roundTrip(line: string): Promise<string>; close(): void }> {
@@ -72,7 +63,7 @@ async function openTunnel(): Promise<{ roundTrip(line: string): Promise<string>;
     sock.once("connect", () => resolve());
     sock.once("error", reject);
   });
-  sock.write(connectRequest(`api.example.org:${echo.port}`, [[HEADER, SECRET]]));
+  sock.write(connectRequest(`api.example.org:${echo.port}`, [[TEST_HEADER, SECRET]]));
   for (let i = 0; i < 100 && !buf.includes("\r\n\r\n"); i++) await sleep(50);
   if (!/^HTTP\/1\.[01] 200/.test(buf)) throw new Error(`CONNECT not established: ${JSON.stringify(buf.slice(0, 200))}`);
   buf = buf.slice(buf.indexOf("\r\n\r\n") + 4);
@@ -120,15 +111,14 @@ beforeAll(async () => {
   findSquid();
   upstream = await startHttpUpstream();
   echo = await startTcpEcho();
-  sandbox = makeSandbox(HOSTS, "vlk-squid-reload-");
-  port = await freePort();
-  squid = await startSquid(conf(["api.example.org"]), sandbox, port);
+  running = await startLoopbackSquid(HOSTS, "vlk-squid-reload-", (p, sb) => options(p, sb, ["api.example.org"]));
+  ({ squid, sandbox } = running);
+  port = squid.port;
 });
 
 afterAll(async () => {
-  await squid?.stop();
+  await running?.stop();
   await Promise.all([upstream?.close(), echo?.close()]);
-  sandbox?.remove();
 });
 
 test("squid -k reconfigure applies a new domain list in the same process; an open tunnel survives; new connections are refused only in one short window", async () => {

@@ -2,6 +2,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { REPO_ROOT } from "../../components/bundle";
+import { ConfigError, ConfigErrors } from "../../components/errors";
+import { synthForTest } from "./graph";
 
 /** The example inventory with `edit` applied, written to a fresh temp file; returns its path. */
 export function inventoryVariant(edit: (inv: any) => void): string {
@@ -58,3 +60,22 @@ export const BROWNFIELD_DATA = {
     manageRoutes: true,
   } as Record<string, unknown>,
 };
+
+/**
+ * The messages synth of Pulumi.brownfield.yaml with `patch` (and an inventory `edit`) fails with: the inventory
+ * checks, which run before the program ([] when synth passes them).
+ */
+export async function brownfieldSynthErrors(
+  patch: Record<string, unknown>,
+  edit?: (inv: any) => void,
+): Promise<string[]> {
+  const p = edit ? { ...patch, "vpc-lambda-kit:inventory": inventoryVariant(edit) } : patch;
+  try {
+    await synthForTest("brownfield", p);
+  } catch (e) {
+    if (e instanceof ConfigErrors) return e.errors.map((x) => x.message);
+    if (e instanceof ConfigError) return [e.message];
+    throw e;
+  }
+  return [];
+}

@@ -20,9 +20,9 @@
 import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
-import * as net from "net";
 import * as os from "os";
 import * as path from "path";
+import { freePort, isExecutable } from "./local";
 
 export const MOTO_MISSING =
   "moto (the AWS emulator) was not found in any pyenv Python (~/.pyenv/versions/*/bin/python3) nor in MOTO_PYTHON: " +
@@ -207,17 +207,6 @@ async function launch(python: string, port: number, extraEnv: Record<string, str
   };
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 async function answers(url: string): Promise<boolean> {
   try {
     return (await request("GET", url)) === 200;
@@ -238,15 +227,6 @@ function request(method: string, url: string): Promise<number> {
   });
 }
 
-function isExecutable(p: string): boolean {
-  try {
-    fs.accessSync(p, fs.constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 function compareVersionsDesc(a: string, b: string): number {
   const pa = a.split(".").map((x) => Number.parseInt(x, 10) || 0);
   const pb = b.split(".").map((x) => Number.parseInt(x, 10) || 0);
@@ -255,4 +235,25 @@ function compareVersionsDesc(a: string, b: string): number {
     if (d !== 0) return d;
   }
   return 0;
+}
+
+/**
+ * kintone-sync's saved-position table in moto's DynamoDB, keyed as the kit's table is (string hash key `id`,
+ * on-demand). The SDK is loaded only here, so other moto users do not pay for it.
+ */
+export async function createPositionTable(moto: MotoServer, tableName: string): Promise<void> {
+  const { CreateTableCommand, DynamoDBClient } = await import("@aws-sdk/client-dynamodb");
+  const ddb = new DynamoDBClient(moto.clientConfig());
+  try {
+    await ddb.send(
+      new CreateTableCommand({
+        TableName: tableName,
+        BillingMode: "PAY_PER_REQUEST",
+        AttributeDefinitions: [{ AttributeName: "id", AttributeType: "S" }],
+        KeySchema: [{ AttributeName: "id", KeyType: "HASH" }],
+      }),
+    );
+  } finally {
+    ddb.destroy();
+  }
 }

@@ -16,6 +16,9 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { makeCertificates } from "../fakes/saas";
+import { freePort, isExecutable } from "./local";
+
+export { freePort };
 
 export const POSTGRES_MISSING =
   "PostgreSQL server binaries (initdb, postgres) not found: run apt-get update && apt-get install -y postgresql";
@@ -34,15 +37,6 @@ export function findPostgresBin(): string {
     if (isExecutable(initdb) && isExecutable(postgres)) return path.dirname(fs.realpathSync(initdb));
   }
   throw new Error(POSTGRES_MISSING);
-}
-
-function isExecutable(p: string): boolean {
-  try {
-    fs.accessSync(p, fs.constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 export interface PgServer {
@@ -231,18 +225,6 @@ function runAsUser(): { uid: number; gid: number } | undefined {
 function chownTree(p: string, uid: number, gid: number): void {
   fs.chownSync(p, uid, gid);
   if (fs.statSync(p).isDirectory()) for (const e of fs.readdirSync(p)) chownTree(path.join(p, e), uid, gid);
-}
-
-/** A port nobody listens on right now (bound then released). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 function accepts(port: number): Promise<boolean> {

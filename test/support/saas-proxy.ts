@@ -4,10 +4,9 @@
  * required on CONNECT, the SaaS's port the only CONNECT port), all on 127.0.0.1, and the environment every
  * proxy client reads.
  */
-import { renderSquidConf } from "../../components/squid-conf";
 import { FakeSaas } from "../fakes/saas";
 import type { FakeSecretsManager } from "../fakes/secrets-manager";
-import { freePort, makeSandbox, RunningSquid, SquidSandbox, startSquid } from "./squid";
+import { loopbackSquidOptions, RunningSquid, SquidSandbox, startLoopbackSquid } from "./squid";
 
 /** The header Squid requires on CONNECT, and the Secrets Manager names of its value and of the SaaS credential. */
 export const PROXY_HEADER = "X-Lambda-Proxy-Token";
@@ -32,24 +31,19 @@ export async function startSaasProxy(o: {
 }): Promise<SaasProxy> {
   const saas = new FakeSaas({ host: "api.example.com" });
   await saas.start();
-  const sandbox = makeSandbox({ "api.example.com": "127.0.0.1" }, o.sandboxPrefix);
   try {
-    const port = await freePort();
-    const conf = renderSquidConf({
-      port,
-      listenAddress: "127.0.0.1",
-      headerName: PROXY_HEADER,
-      headerValue: o.headerValue,
-      allowedDomains: ["api.example.com"],
-      clientCidrs: ["127.0.0.1/32"],
-      connectPorts: [saas.port],
-      safePorts: [80, 443],
-      blockLocalDestinations: false,
-      visibleHostname: "vlk-test-proxy",
-      shutdownLifetimeSeconds: 0,
-      ...sandbox.fileOptions,
-    });
-    const squid = await startSquid(conf, sandbox, port);
+    const { squid, sandbox } = await startLoopbackSquid(
+      { "api.example.com": "127.0.0.1" },
+      o.sandboxPrefix,
+      (port, sb) =>
+        loopbackSquidOptions(port, sb, {
+          headerName: PROXY_HEADER,
+          headerValue: o.headerValue,
+          allowedDomains: ["api.example.com"],
+          connectPorts: [saas.port],
+          safePorts: [80, 443],
+        }),
+    );
     return {
       headerValue: o.headerValue,
       token: o.token,
@@ -63,7 +57,6 @@ export async function startSaasProxy(o: {
     };
   } catch (err) {
     await saas.stop();
-    sandbox.remove();
     throw err;
   }
 }

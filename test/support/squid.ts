@@ -14,6 +14,10 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
+import { renderSquidConf, SquidConfOptions } from "../../components/squid-conf";
+import { freePort, isExecutable } from "./local";
+
+export { freePort };
 
 export const SQUID_MISSING = "squid not found: run apt-get update && apt-get install -y squid";
 
@@ -21,14 +25,8 @@ export const SQUID_MISSING = "squid not found: run apt-get update && apt-get ins
 export function findSquid(): string {
   const candidates = ["/usr/sbin/squid", "/usr/bin/squid", "/usr/local/sbin/squid", "/usr/local/squid/sbin/squid"];
   for (const dir of (process.env.PATH ?? "").split(path.delimiter)) if (dir) candidates.push(path.join(dir, "squid"));
-  for (const c of candidates) {
-    try {
-      fs.accessSync(c, fs.constants.X_OK);
-      return c;
-    } catch {
-      // next
-    }
-  }
+  const found = candidates.find(isExecutable);
+  if (found) return found;
   throw new Error(SQUID_MISSING);
 }
 
@@ -80,6 +78,32 @@ export function makeSandbox(hosts: Record<string, string>, prefix = "vlk-squid-"
   };
 }
 
+/** The header the test Squids require (the value is each test's). */
+export const TEST_HEADER = "X-Lambda-Test";
+
+/**
+ * renderSquidConf options for a test Squid on 127.0.0.1 that serves 127.0.0.1 only, with its files in `sandbox`:
+ * header TEST_HEADER, loopback destinations allowed (every test origin is on 127.0.0.1), no shutdown wait. `o` gives
+ * the header value, the allowed domains and ports, and overrides any default.
+ */
+export function loopbackSquidOptions(
+  port: number,
+  sandbox: SquidSandbox,
+  o: Pick<SquidConfOptions, "headerValue" | "allowedDomains"> & Partial<SquidConfOptions>,
+): SquidConfOptions {
+  return {
+    port,
+    listenAddress: "127.0.0.1",
+    headerName: TEST_HEADER,
+    clientCidrs: ["127.0.0.1/32"],
+    blockLocalDestinations: false,
+    visibleHostname: "vlk-test-proxy",
+    shutdownLifetimeSeconds: 0,
+    ...sandbox.fileOptions,
+    ...o,
+  };
+}
+
 export interface ParseResult {
   status: number | null;
   output: string;
@@ -107,18 +131,6 @@ export function squidParse(confText: string, expected: RegExp[] = EXPECTED_SQUID
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/** A free TCP port on the loopback address (tiny race window; fine for tests). */
-export async function freePort(host = "127.0.0.1"): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, host, () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 export interface RunningSquid {
@@ -179,6 +191,44 @@ export async function startSquid(
       await waitExit(5_000);
     },
   };
+}
+
+export interface LoopbackSquid {
+  squid: RunningSquid;
+  sandbox: SquidSandbox;
+  /** The rendered squid.conf it runs. */
+  conf: string;
+  /** Stops Squid and removes its sandbox. */
+  stop(): Promise<void>;
+}
+
+/**
+ * A test Squid in a sandbox of its own (`hosts` in its hosts_file, temp dir named `prefix…`) on a free loopback port,
+ * configured by `options(port, sandbox)` (see loopbackSquidOptions).
+ */
+export async function startLoopbackSquid(
+  hosts: Record<string, string>,
+  prefix: string,
+  options: (port: number, sandbox: SquidSandbox) => SquidConfOptions,
+): Promise<LoopbackSquid> {
+  const sandbox = makeSandbox(hosts, prefix);
+  try {
+    const port = await freePort();
+    const conf = renderSquidConf(options(port, sandbox));
+    const squid = await startSquid(conf, sandbox, port);
+    return {
+      squid,
+      sandbox,
+      conf,
+      async stop() {
+        await squid.stop();
+        sandbox.remove();
+      },
+    };
+  } catch (err) {
+    sandbox.remove();
+    throw err;
+  }
 }
 
 export function sleep(ms: number): Promise<void> {
@@ -267,6 +317,16 @@ export function proxyRequest(o: ProxyRequestOptions): Promise<ProxyReply> {
 }
 
 type Headers = Array<[string, string]>;
+
+/** `GET url` (absolute form, see httpGet) through the Squid on `port`; `extra` as in proxyRequest. */
+export function proxyGet(
+  port: number,
+  url: string,
+  headers: Headers = [],
+  extra: Omit<ProxyRequestOptions, "port" | "request"> = {},
+): Promise<ProxyReply> {
+  return proxyRequest({ port, request: httpGet(url, headers), ...extra });
+}
 
 /** An absolute-form proxy request (`GET http://host:port/path HTTP/1.1`) with Connection: close. */
 export function httpGet(url: string, headers: Headers = []): string {

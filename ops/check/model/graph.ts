@@ -247,37 +247,22 @@ export class GraphModel {
    * Resources of type `from` grouped by the URN of each resource of `types` that their reference
    * (`pick` → [property, value]) resolves to, in resource order: "which route tables' routes, which
    * policies of this role" without a scan of every route or policy per table or role. `key` names
-   * `pick` in the cache: one key, one `pick`.
+   * `pick` in the cache: one key, one `pick`. `which`: "first" groups by only the first resource the
+   * reference resolves to (`ref`, not `refs`).
    */
   referrers(
     from: string | RegExp,
     types: string[],
     pick: (r: Res) => [string, unknown],
     key: string,
+    which: "all" | "first" = "all",
   ): Map<string, Res[]> {
-    return this.cached(`referrers:${String(from)}:${types.join(",")}:${key}`, () => {
+    return this.cached(`referrers:${which}:${String(from)}:${types.join(",")}:${key}`, () => {
       const out = new Map<string, Res[]>();
       for (const r of this.all(from)) {
         const [prop, value] = pick(r);
-        for (const t of this.refs(r, prop, value, types)) push(out, t.urn, r);
-      }
-      return out;
-    });
-  }
-
-  /** Resources of type `from` grouped by the URN of the first resource of `types` their reference resolves to (`ref`, not `refs`). */
-  firstReferrers(
-    from: string | RegExp,
-    types: string[],
-    pick: (r: Res) => [string, unknown],
-    key: string,
-  ): Map<string, Res[]> {
-    return this.cached(`firstReferrers:${String(from)}:${types.join(",")}:${key}`, () => {
-      const out = new Map<string, Res[]>();
-      for (const r of this.all(from)) {
-        const [prop, value] = pick(r);
-        const t = this.ref(r, prop, value, types);
-        if (t) push(out, t.urn, r);
+        const targets = this.refs(r, prop, value, types);
+        for (const t of which === "first" ? targets.slice(0, 1) : targets) push(out, t.urn, r);
       }
       return out;
     });
@@ -330,6 +315,9 @@ export class GraphModel {
 
   /** The account a resource is created in: its explicit provider's allowed/assumed account. */
   accountOf(r: Res): string | undefined {
+    // An adopted resource of another account (a network account's Transit Gateway, its RAM share) names its owner.
+    if (r.existing && typeof r.inputs.ownerId === "string" && /^\d{12}$/.test(r.inputs.ownerId))
+      return r.inputs.ownerId;
     const accounts = this.cached("accountByProvider", () => {
       const m = new Map<string, string | undefined>();
       for (const p of this.all(T.provider)) m.set(p.urn, providerAccount(p.inputs));
