@@ -1,6 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import * as aws from "@pulumi/aws";
-import { checkSubnets, checkVpcCidr } from "./vpc-parts";
+import { checkSubnets, checkVpcCidr, dbSubnetGroup } from "./vpc-parts";
 import { ConfigError, throwIfAny } from "./errors";
 import { AdoptedVpcRef, adoptedTableLabels, lookupAdoptedVpc } from "./existing-vpc";
 import type { PrivateVpcPlan } from "./private-vpc";
@@ -84,18 +83,14 @@ export class ExistingPrivateVpc extends pulumi.ComponentResource {
     this.routeTableIds = found.routeTableIds;
     this.routeTableId = found.routeTableIds[0];
     this.availabilityZones = found.availabilityZones;
-    if (args.dbSubnetGroup ?? true) {
-      const group = new aws.rds.SubnetGroup(
-        `${name}-db-subnets`,
-        {
-          subnetIds: this.subnetIds,
-          description: `${name}: database subnets of the adopted VPC`,
-          tags: { ...(args.tags ?? {}), Name: `${name}-db-subnets` },
-        },
-        { parent: this },
-      );
-      this.dbSubnetGroupName = group.name;
-    }
+    if (args.dbSubnetGroup ?? true)
+      this.dbSubnetGroupName = dbSubnetGroup(
+        name,
+        this.subnetIds,
+        "database subnets of the adopted VPC",
+        args.tags,
+        this,
+      ).name;
     this.registerOutputs({ vpcId: this.vpcId, subnetIds: this.subnetIds, routeTableIds: this.routeTableIds });
   }
 }

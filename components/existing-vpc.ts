@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { checkSubnets, checkVpcCidr } from "./vpc-parts";
+import { nameTags } from "./defaults";
 import { ConfigError, throwIfAny } from "./errors";
 import type { FixedEgressVpcPlan } from "./fixed-egress-vpc";
 import { createFlowLogs, flowLogsErrors, FlowLogsArgs, FlowLogsResult } from "./flow-logs";
@@ -271,7 +272,7 @@ export class ExistingEgressVpc extends pulumi.ComponentResource {
     this.manageRoutes = args.manageRoutes ?? false;
     this.routesToAdd = routesToAddFor(name, args);
     const invoke = { parent: this };
-    const tags = (role: string) => ({ ...(args.tags ?? {}), Name: `${name}-${role}` });
+    const tags = nameTags(name, args.tags);
     const found = lookupAdoptedVpc(args, "network.existingVpc", this);
     this.vpcId = found.vpcId;
     // Private DNS on interface endpoints needs both attributes; the inventory check and the endpoints check them.

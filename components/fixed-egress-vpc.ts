@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { Cidr, subCidr } from "./cidr";
-import { checkSubnets, checkVpcCidr, dnsVpc, plannedVpcId, subnetIn, VpcIpam } from "./vpc-parts";
+import { checkSubnets, checkVpcCidr, ownedVpc, VpcIpam } from "./vpc-parts";
 import { ConfigError, throwIfAny } from "./errors";
 import { createFlowLogs, flowLogsErrors, FlowLogsArgs, FlowLogsResult } from "./flow-logs";
 
@@ -165,11 +165,9 @@ export class FixedEgressVpc extends pulumi.ComponentResource {
     super("vpc-lambda-kit:network:FixedEgressVpc", name, { plan }, opts);
     this.plan = plan;
     this.cidrBlock = plan.cidrBlock;
-    const tags = (role: string) => ({ ...(args.tags ?? {}), Name: `${name}-${role}` });
     const child = { parent: this };
-
-    const vpc = dnsVpc(name, plan.cidrBlock, args.tags ?? {}, this, args.ipam);
-    const vpcId = plannedVpcId(vpc, plan.cidrBlock, args.ipam);
+    const own = ownedVpc(name, { ...args, cidrBlock: plan.cidrBlock }, this);
+    const { vpcId, tags } = own;
     this.vpcId = vpcId;
 
     const igw = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: vpcId, tags: tags("igw") }, child);
@@ -186,20 +184,7 @@ export class FixedEgressVpc extends pulumi.ComponentResource {
     );
     this.publicRouteTableId = publicRt.id;
 
-    const publicSubnets = plan.publicSubnetCidrs.map((cidr, i) => {
-      const subnet = subnetIn(
-        `${name}-public-${i}`,
-        {
-          vpcId: vpcId,
-          cidrBlock: cidr,
-          availabilityZone: args.availabilityZones[i],
-          routeTableId: publicRt.id,
-          tags: args.tags ?? {},
-        },
-        this,
-      );
-      return subnet;
-    });
+    const publicSubnets = own.subnets("public", plan.publicSubnetCidrs, () => publicRt.id);
     this.publicSubnetIds = publicSubnets.map((s) => s.id);
 
     const allocationIds: pulumi.Input<string>[] = [];
@@ -232,7 +217,7 @@ export class FixedEgressVpc extends pulumi.ComponentResource {
     this.natGatewayIds = nats.map((n) => n.id);
     this.egressIps = pulumi.all(publicIps);
 
-    const privateRts = plan.privateSubnetCidrs.map((cidr, i) => {
+    const privateRts = plan.privateSubnetCidrs.map((_, i) => {
       const rt = new aws.ec2.RouteTable(
         `${name}-private-rt-${i}`,
         { vpcId: vpcId, tags: tags(`private-rt-${i}`) },
@@ -249,23 +234,12 @@ export class FixedEgressVpc extends pulumi.ComponentResource {
         },
         { parent: rt },
       );
-      const subnet = subnetIn(
-        `${name}-private-${i}`,
-        {
-          vpcId: vpcId,
-          cidrBlock: cidr,
-          availabilityZone: args.availabilityZones[i],
-          routeTableId: rt.id,
-          tags: args.tags ?? {},
-        },
-        this,
-      );
-      return { subnet, rt };
+      return rt;
     });
-    this.privateSubnetIds = privateRts.map((p) => p.subnet.id);
-    this.privateRouteTableIds = privateRts.map((p) => p.rt.id);
+    this.privateRouteTableIds = privateRts.map((rt) => rt.id);
+    this.privateSubnetIds = own.subnets("private", plan.privateSubnetCidrs, (i) => privateRts[i].id).map((s) => s.id);
 
-    if (args.flowLogs?.enabled) this.flowLogs = createFlowLogs(name, { vpcId: vpc.id }, args.flowLogs, this, tags);
+    if (args.flowLogs?.enabled) this.flowLogs = createFlowLogs(name, { vpcId: own.vpc.id }, args.flowLogs, this, tags);
 
     this.registerOutputs({
       vpcId: this.vpcId,

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { checkSubnets, checkVpcCidr, dnsVpc, plannedVpcId, subnetIn, VpcIpam } from "./vpc-parts";
+import { checkSubnets, checkVpcCidr, dbSubnetGroup, ownedVpc, VpcIpam } from "./vpc-parts";
 import { ConfigError, throwIfAny } from "./errors";
 
 export interface PrivateVpcArgs {
@@ -70,41 +70,21 @@ export class PrivateVpc extends pulumi.ComponentResource {
     super("vpc-lambda-kit:network:PrivateVpc", name, { plan }, opts);
     this.plan = plan;
     this.cidrBlock = plan.cidrBlock;
-    const tags = (role: string) => ({ ...(args.tags ?? {}), Name: `${name}-${role}` });
-    const child = { parent: this };
     // The RDS endpoint name must resolve from across the Transit Gateway: DNS attributes on.
-    const vpc = dnsVpc(name, plan.cidrBlock, args.tags ?? {}, this, args.ipam);
-    const vpcId = plannedVpcId(vpc, plan.cidrBlock, args.ipam);
-    this.vpcId = vpcId;
-    const rt = new aws.ec2.RouteTable(`${name}-rt`, { vpcId: vpcId, tags: tags("rt") }, child);
+    const own = ownedVpc(name, { ...args, cidrBlock: plan.cidrBlock }, this);
+    this.vpcId = own.vpcId;
+    const rt = new aws.ec2.RouteTable(`${name}-rt`, { vpcId: own.vpcId, tags: own.tags("rt") }, { parent: this });
     this.routeTableId = rt.id;
     this.routeTableIds = [rt.id];
-    const subnets = plan.subnetCidrs.map((cidr, i) =>
-      subnetIn(
-        `${name}-subnet-${i}`,
-        {
-          vpcId: vpcId,
-          cidrBlock: cidr,
-          availabilityZone: args.availabilityZones[i],
-          routeTableId: rt.id,
-          tags: args.tags ?? {},
-        },
+    this.subnetIds = own.subnets("subnet", plan.subnetCidrs, () => rt.id).map((s) => s.id);
+    if (args.dbSubnetGroup ?? true)
+      this.dbSubnetGroupName = dbSubnetGroup(
+        name,
+        this.subnetIds,
+        "database subnets, no internet route",
+        args.tags,
         this,
-      ),
-    );
-    this.subnetIds = subnets.map((s) => s.id);
-    if (args.dbSubnetGroup ?? true) {
-      const group = new aws.rds.SubnetGroup(
-        `${name}-db-subnets`,
-        {
-          subnetIds: this.subnetIds,
-          description: `${name}: database subnets, no internet route`,
-          tags: tags("db-subnets"),
-        },
-        child,
-      );
-      this.dbSubnetGroupName = group.name;
-    }
+      ).name;
     this.registerOutputs({ vpcId: this.vpcId, subnetIds: this.subnetIds, routeTableId: this.routeTableId });
   }
 }

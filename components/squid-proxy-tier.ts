@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { ConfigError, configErrorsIn, throwIfAny } from "./errors";
 import { Flow } from "./flows";
-import { CLOUDWATCH_RETENTION_DAYS } from "./defaults";
+import { CLOUDWATCH_RETENTION_DAYS, nameTags } from "./defaults";
 import { IngressPeer, IngressRules, legacyDescriptionName } from "./ingress";
 import { exactHeaderRegex, HEADER_VALUE_MAX, renderSquidConf, SQUID_CONF_DEFAULTS } from "./squid-conf";
 
@@ -701,7 +701,7 @@ export class SquidProxyTier extends pulumi.ComponentResource {
     this.loadBalancerType = plan.loadBalancer;
     const child = { parent: this };
     const userTags = { ...(args.tags ?? {}) };
-    const tags = (role: string) => ({ ...userTags, Name: `${name}-${role}` });
+    const tags = nameTags(name, userTags);
     const poolId = proxyPoolId(name);
     const isPublic = plan.placement === "public";
     const isNlb = plan.loadBalancer === "nlb";

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { cidrsOverlap, Cidr, tryParseCidr } from "./cidr";
 import { ACCOUNT_ID_RE } from "./arns";
+import { nameTags } from "./defaults";
 import { ConfigError, throwIfAny } from "./errors";
 import { createFlowLogs, flowLogsErrors, FlowLogsArgs, FlowLogsResult } from "./flow-logs";
 
@@ -621,7 +622,7 @@ export class TgwOwner extends pulumi.ComponentResource {
     this.plan = plan;
     this.prefix = name;
     this.segments = segmented ? args.segments : undefined;
-    const tags = (role: string) => ({ ...(args.tags ?? {}), Name: `${name}-${role}` });
+    const tags = nameTags(name, args.tags);
     const child = { parent: this };
     const enable = (on: boolean) => (on ? "enable" : "disable");
 
@@ -843,7 +844,7 @@ export class TgwPeer extends pulumi.ComponentResource {
     checkTgwCidrs(plainOwner.length > 0 ? [owner, self] : [self], errors);
     throwIfAny(errors);
     super("vpc-lambda-kit:network:TgwPeer", name, { acceptShare }, opts);
-    const tags = (role: string) => ({ ...(args.tags ?? {}), Name: `${name}-${role}` });
+    const tags = nameTags(name, args.tags);
     const child = { parent: this };
 
     // Outside an Organization the TGW is not usable until the invitation is accepted; inside one

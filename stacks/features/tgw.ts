@@ -1,6 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
+import { nameTags } from "../../components/defaults";
 import { ConfigError, throwIfAny } from "../../components/errors";
+import { subnetIn } from "../../components/vpc-parts";
 import {
   checkTgwSegments,
   checkTgwShare,
@@ -446,21 +448,15 @@ function attachmentSubnets(
   if (!cidrs) return fallback;
   const name = `${NAME}-${vpcName}-attach`;
   const opts = { provider, parent };
-  const tags = (role: string) => ({ ...cfg.tags, Name: `${name}-${role}` });
-  const rt = new aws.ec2.RouteTable(`${name}-rt`, { vpcId, tags: tags("rt") }, opts);
-  return cidrs.map((cidrBlock, i) => {
-    const subnet = new aws.ec2.Subnet(
-      `${name}-${i}`,
-      { vpcId, cidrBlock, availabilityZone: zones[i], mapPublicIpOnLaunch: false, tags: tags(String(i)) },
-      opts,
-    );
-    new aws.ec2.RouteTableAssociation(
-      `${name}-${i}-rta`,
-      { subnetId: subnet.id, routeTableId: rt.id },
-      { ...opts, parent: subnet },
-    );
-    return subnet.id;
-  });
+  const rt = new aws.ec2.RouteTable(`${name}-rt`, { vpcId, tags: nameTags(name, cfg.tags)("rt") }, opts);
+  return cidrs.map(
+    (cidrBlock, i) =>
+      subnetIn(
+        `${name}-${i}`,
+        { vpcId, cidrBlock, availabilityZone: zones[i], routeTableId: rt.id, tags: cfg.tags },
+        opts,
+      ).id,
+  );
 }
 
 /** The zones of a role's VPC, in subnet order: the adopted VPC's lookups, or the config's zones. */
