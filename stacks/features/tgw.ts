@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { nameTags } from "../../components/defaults";
-import { ConfigError, throwIfAny } from "../../components/errors";
+import { ConfigError, patternErrors, throwIfAny } from "../../components/errors";
 import { subnetIn } from "../../components/vpc-parts";
 import {
   checkTgwSegments,
@@ -270,14 +270,15 @@ function checkExisting(cfg: EnvConfigInput, errors: ConfigError[]): void {
       );
   }
   if (!ex) return;
-  if (!TGW_ID_RE.test(ex.id))
-    errors.push(
-      new ConfigError(
-        k("existing.id"),
-        `"${ex.id}" is not a Transit Gateway id`,
-        "give an id such as tgw-0123456789abcdef0",
-      ),
-    );
+  errors.push(
+    ...patternErrors(
+      k("existing.id"),
+      ex.id,
+      TGW_ID_RE,
+      "a Transit Gateway id",
+      "give an id such as tgw-0123456789abcdef0",
+    ),
+  );
   for (const [name, id] of Object.entries(ex.routeTableIds)) {
     if (!names.includes(name))
       errors.push(
@@ -296,14 +297,15 @@ function checkExisting(cfg: EnvConfigInput, errors: ConfigError[]): void {
         ),
       );
   }
-  if (ex.shareArn !== undefined && !SHARE_ARN_RE.test(ex.shareArn))
-    errors.push(
-      new ConfigError(
-        k("existing.shareArn"),
-        `"${ex.shareArn}" is not a RAM resource share ARN`,
-        "give arn:aws:ram:<region>:<owner account>:resource-share/<uuid>",
-      ),
-    );
+  errors.push(
+    ...patternErrors(
+      k("existing.shareArn"),
+      ex.shareArn,
+      SHARE_ARN_RE,
+      "a RAM resource share ARN",
+      "give arn:aws:ram:<region>:<owner account>:resource-share/<uuid>",
+    ),
+  );
   if (tg.acceptShare && ex.shareArn === undefined)
     errors.push(
       new ConfigError(
