@@ -4,7 +4,7 @@
  */
 import * as fs from "fs";
 import * as z from "zod";
-import { proxyUrl as parseProxyUrl, SAAS_DEADLINES } from "../saas-export/config";
+import { proxyUrl as parseProxyUrl, SAAS_DEADLINES, saasMaxPages } from "../saas-export/config";
 import { integer, logLevel, required, retryOrderProblems, retryPolicy, retryVariables } from "../shared/env";
 import type { LogLevel } from "../shared/log";
 import type { RetryPolicy } from "../shared/retry";
@@ -66,13 +66,7 @@ const schema = z.object({
   SPILL_BLOCK_BYTES: integer("SPILL_BLOCK_BYTES", "target size of one spilled block", 64 * 1024, 256 * MiB, 16 * MiB),
   ...SAAS_DEADLINES,
   ...retryVariables("", "attempts per SaaS request, the first included", { maxAttempts: 3, baseMs: 300, maxMs: 5_000 }),
-  SAAS_MAX_PAGES: integer(
-    "SAAS_MAX_PAGES",
-    "pages one split reads before it fails instead of looping forever",
-    1,
-    10_000_000,
-    10_000,
-  ),
+  SAAS_MAX_PAGES: saasMaxPages("pages one split reads before it fails instead of looping forever"),
   LOG_LEVEL: logLevel,
 });
 

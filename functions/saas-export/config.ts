@@ -94,6 +94,9 @@ export const SAAS_DEADLINES = {
   ),
 };
 
+/** SAAS_MAX_PAGES, the paging loop's bound (1 to 10,000,000, default 10,000); `what` says what reaching it does. */
+export const saasMaxPages = (what: string) => integer("SAAS_MAX_PAGES", what, 1, 10_000_000, 10_000);
+
 const envSchema = z.object({
   PROXY_URL: parsed(
     "PROXY_URL",
@@ -165,13 +168,7 @@ const envSchema = z.object({
     baseMs: 500,
     maxMs: 20_000,
   }),
-  SAAS_MAX_PAGES: integer(
-    "SAAS_MAX_PAGES",
-    "pages after which the export fails instead of looping forever",
-    1,
-    10_000_000,
-    10_000,
-  ),
+  SAAS_MAX_PAGES: saasMaxPages("pages after which the export fails instead of looping forever"),
   PART_MAX_BYTES: integer(
     "PART_MAX_BYTES",
     "size at which a part object is closed; at most two are held in memory",
