@@ -3,6 +3,7 @@ import { checkSubnets, checkVpcCidr, dbSubnetGroup } from "./vpc-parts";
 import { ConfigError, throwIfAny } from "./errors";
 import { AdoptedVpcRef, adoptedTableLabels, lookupAdoptedVpc } from "./existing-vpc";
 import type { PrivateVpcPlan } from "./private-vpc";
+import { PlannedComponent } from "./planned";
 
 /** Arguments of {@link ExistingPrivateVpc}: the landing zone's VPC the database goes into. */
 export interface ExistingPrivateVpcArgs extends AdoptedVpcRef {
@@ -54,7 +55,7 @@ export function planExistingPrivateVpc(
  * its security groups, the Transit Gateway attachment and (with `manageRoutes`) routes. Exposes the
  * fields PrivateVpc does, so the data role's features consume it unchanged.
  */
-export class ExistingPrivateVpc extends pulumi.ComponentResource {
+export class ExistingPrivateVpc extends PlannedComponent<PrivateVpcPlan> {
   public readonly vpcId: pulumi.Output<string>;
   public readonly cidrBlock: string;
   public readonly subnetIds: pulumi.Output<string>[];
@@ -66,14 +67,12 @@ export class ExistingPrivateVpc extends pulumi.ComponentResource {
   public readonly routeTableLabels: string[];
   public readonly availabilityZones: pulumi.Output<string>[];
   public readonly dbSubnetGroupName: pulumi.Output<string> | undefined;
-  public readonly plan: PrivateVpcPlan;
   /** Whether the kit may change the existing route tables. */
   public readonly manageRoutes: boolean;
 
   constructor(name: string, args: ExistingPrivateVpcArgs, opts: pulumi.ComponentResourceOptions = {}) {
     const plan = planExistingPrivateVpc(args, "data.");
-    super("vpc-lambda-kit:network:ExistingPrivateVpc", name, { vpcId: args.vpcId ?? args.vpcTags }, opts);
-    this.plan = plan;
+    super("vpc-lambda-kit:network:ExistingPrivateVpc", name, plan, { vpcId: args.vpcId ?? args.vpcTags }, opts);
     this.cidrBlock = plan.cidrBlock;
     this.manageRoutes = args.manageRoutes ?? false;
     this.routeTableLabels = [...new Set(adoptedTableLabels(args))];

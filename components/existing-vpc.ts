@@ -5,6 +5,7 @@ import { nameTags } from "./defaults";
 import { ConfigError, throwIfAny } from "./errors";
 import type { FixedEgressVpcPlan } from "./fixed-egress-vpc";
 import { createFlowLogs, flowLogsErrors, FlowLogsArgs, FlowLogsResult } from "./flow-logs";
+import { PlannedComponent } from "./planned";
 
 /**
  * How an adopted VPC and its private subnets are found: by id, or by tags (aws.ec2.getVpc with tag
@@ -244,7 +245,7 @@ export function planExistingEgressVpc(
  * `manageRoutes`) the default route to it. Exposes the same fields as FixedEgressVpc, so the roles
  * and features consume it unchanged.
  */
-export class ExistingEgressVpc extends pulumi.ComponentResource {
+export class ExistingEgressVpc extends PlannedComponent<FixedEgressVpcPlan> {
   public readonly vpcId: pulumi.Output<string>;
   public readonly cidrBlock: string;
   public readonly publicSubnetIds: pulumi.Output<string>[];
@@ -255,7 +256,6 @@ export class ExistingEgressVpc extends pulumi.ComponentResource {
   public readonly publicRouteTableId: pulumi.Output<string>;
   public readonly natGatewayIds: pulumi.Output<string>[];
   public readonly egressIps: pulumi.Output<string[]>;
-  public readonly plan: FixedEgressVpcPlan;
   public readonly dns: { hostnames: boolean; support: boolean };
   /** Whether the kit may change the existing route tables. */
   public readonly manageRoutes: boolean;
@@ -266,8 +266,7 @@ export class ExistingEgressVpc extends pulumi.ComponentResource {
 
   constructor(name: string, args: ExistingEgressVpcArgs, opts: pulumi.ComponentResourceOptions = {}) {
     const plan = planExistingEgressVpc(args);
-    super("vpc-lambda-kit:network:ExistingEgressVpc", name, { vpcId: args.vpcId ?? args.vpcTags }, opts);
-    this.plan = plan;
+    super("vpc-lambda-kit:network:ExistingEgressVpc", name, plan, { vpcId: args.vpcId ?? args.vpcTags }, opts);
     this.cidrBlock = plan.cidrBlock;
     this.manageRoutes = args.manageRoutes ?? false;
     this.routesToAdd = routesToAddFor(name, args);

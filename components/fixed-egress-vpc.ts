@@ -4,6 +4,7 @@ import { Cidr, subCidr } from "./cidr";
 import { checkSubnets, checkVpcCidr, ownedVpc, VpcIpam } from "./vpc-parts";
 import { ConfigError, throwIfAny } from "./errors";
 import { createFlowLogs, flowLogsErrors, FlowLogsArgs, FlowLogsResult } from "./flow-logs";
+import { PlannedComponent } from "./planned";
 
 export type NatStrategy = "single" | "onePerAz";
 
@@ -135,7 +136,7 @@ export function planFixedEgressVpc(
  * every Lambda placed in them leaves from a small, fixed set of addresses that an IP-restricted SaaS
  * (kintone/cybozu.com and the like) can allowlist. docs/designs.md §1.
  */
-export class FixedEgressVpc extends pulumi.ComponentResource {
+export class FixedEgressVpc extends PlannedComponent<FixedEgressVpcPlan> {
   /** The VPC id. */
   public readonly vpcId: pulumi.Output<string>;
   /** The VPC CIDR (plain: known before deployment). */
@@ -152,8 +153,6 @@ export class FixedEgressVpc extends pulumi.ComponentResource {
   public readonly natGatewayIds: pulumi.Output<string>[];
   /** Public IPv4 addresses every private-subnet flow to the internet leaves from: allowlist these (as /32). */
   public readonly egressIps: pulumi.Output<string[]>;
-  /** The validated plan (CIDRs per subnet). */
-  public readonly plan: FixedEgressVpcPlan;
   /** The VPC's DNS attributes (always both on here): what private-DNS endpoints check. */
   public readonly dns = { hostnames: true, support: true };
   /** The VPC's flow log, when `flowLogs.enabled`. */
@@ -162,8 +161,7 @@ export class FixedEgressVpc extends pulumi.ComponentResource {
   constructor(name: string, args: FixedEgressVpcArgs, opts: pulumi.ComponentResourceOptions = {}) {
     // Validate before anything is registered: a bad plan must not leave half a VPC behind.
     const plan = planFixedEgressVpc({ ...args, azCount: args.availabilityZones.length });
-    super("vpc-lambda-kit:network:FixedEgressVpc", name, { plan }, opts);
-    this.plan = plan;
+    super("vpc-lambda-kit:network:FixedEgressVpc", name, plan, { plan }, opts);
     this.cidrBlock = plan.cidrBlock;
     const child = { parent: this };
     const own = ownedVpc(name, { ...args, cidrBlock: plan.cidrBlock }, this);

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { checkSubnets, checkVpcCidr, dbSubnetGroup, ownedVpc, VpcIpam } from "./vpc-parts";
 import { ConfigError, throwIfAny } from "./errors";
+import { PlannedComponent } from "./planned";
 
 export interface PrivateVpcArgs {
   /** Take the VPC's range from this IPAM pool; cidrBlock is then the allocation the pool gives. Default none. */
@@ -51,7 +52,7 @@ export function planPrivateVpc(
  * side of docs/designs.md §3; other networks reach it through a Transit Gateway (a later issue adds routes
  * to `routeTableId`).
  */
-export class PrivateVpc extends pulumi.ComponentResource {
+export class PrivateVpc extends PlannedComponent<PrivateVpcPlan> {
   public readonly vpcId: pulumi.Output<string>;
   public readonly cidrBlock: string;
   public readonly subnetIds: pulumi.Output<string>[];
@@ -63,12 +64,10 @@ export class PrivateVpc extends pulumi.ComponentResource {
   public readonly manageRoutes = true;
   /** DB subnet group name, when created. */
   public readonly dbSubnetGroupName: pulumi.Output<string> | undefined;
-  public readonly plan: PrivateVpcPlan;
 
   constructor(name: string, args: PrivateVpcArgs, opts: pulumi.ComponentResourceOptions = {}) {
     const plan = planPrivateVpc({ ...args, azCount: args.availabilityZones.length });
-    super("vpc-lambda-kit:network:PrivateVpc", name, { plan }, opts);
-    this.plan = plan;
+    super("vpc-lambda-kit:network:PrivateVpc", name, plan, { plan }, opts);
     this.cidrBlock = plan.cidrBlock;
     // The RDS endpoint name must resolve from across the Transit Gateway: DNS attributes on.
     const own = ownedVpc(name, { ...args, cidrBlock: plan.cidrBlock }, this);
