@@ -836,27 +836,18 @@ export class PrivateApi extends PlannedComponent<PrivateApiPlan> {
       );
     }
 
-    let accessLogGroup: aws.cloudwatch.LogGroup | undefined;
-    if (plan.accessLogs) {
-      accessLogGroup = new aws.cloudwatch.LogGroup(
-        `${name}-access-logs`,
-        { retentionInDays: plan.logRetentionInDays, tags },
-        child,
-      );
-      this.accessLogGroupName = accessLogGroup.name;
-    }
-    if (plan.executionLogging !== "OFF") {
-      // API Gateway writes execution logs to this fixed name; creating it first gives it a retention.
+    // Both of the API's log groups keep their logs logRetentionInDays.
+    const logGroup = (role: string, logGroupName?: pulumi.Input<string>) =>
       new aws.cloudwatch.LogGroup(
-        `${name}-execution-logs`,
-        {
-          name: pulumi.interpolate`API-Gateway-Execution-Logs_${api.id}/${plan.stageName}`,
-          retentionInDays: plan.logRetentionInDays,
-          tags,
-        },
+        `${name}-${role}`,
+        { ...(logGroupName ? { name: logGroupName } : {}), retentionInDays: plan.logRetentionInDays, tags },
         child,
       );
-    }
+    const accessLogGroup = plan.accessLogs ? logGroup("access-logs") : undefined;
+    this.accessLogGroupName = accessLogGroup?.name;
+    // API Gateway writes execution logs to this fixed name; creating it first gives it a retention.
+    if (plan.executionLogging !== "OFF")
+      logGroup("execution-logs", pulumi.interpolate`API-Gateway-Execution-Logs_${api.id}/${plan.stageName}`);
     const stage = new aws.apigateway.Stage(
       `${name}-stage`,
       {
