@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { checkSubnets, checkVpcCidr, dbSubnetGroup } from "./vpc-parts";
+import { checkSubnets, checkVpcCidr, dbSubnetGroupName } from "./vpc-parts";
 import { ConfigError, throwIfAny } from "./errors";
 import { AdoptedVpcRef, adoptedTableLabels, lookupAdoptedVpc } from "./existing-vpc";
 import type { PrivateVpcPlan } from "./private-vpc";
@@ -82,14 +82,7 @@ export class ExistingPrivateVpc extends PlannedComponent<PrivateVpcPlan> {
     this.routeTableIds = found.routeTableIds;
     this.routeTableId = found.routeTableIds[0];
     this.availabilityZones = found.availabilityZones;
-    if (args.dbSubnetGroup ?? true)
-      this.dbSubnetGroupName = dbSubnetGroup(
-        name,
-        this.subnetIds,
-        "database subnets of the adopted VPC",
-        args.tags,
-        this,
-      ).name;
+    this.dbSubnetGroupName = dbSubnetGroupName(name, args, this.subnetIds, "database subnets of the adopted VPC", this);
     this.registerOutputs({ vpcId: this.vpcId, subnetIds: this.subnetIds, routeTableIds: this.routeTableIds });
   }
 }

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { checkSubnets, checkVpcCidr, dbSubnetGroup, ownedVpc, VpcIpam } from "./vpc-parts";
+import { checkSubnets, checkVpcCidr, dbSubnetGroupName, ownedVpc, VpcIpam } from "./vpc-parts";
 import { ConfigError, throwIfAny } from "./errors";
 import { PlannedComponent } from "./planned";
 
@@ -76,14 +76,7 @@ export class PrivateVpc extends PlannedComponent<PrivateVpcPlan> {
     this.routeTableId = rt.id;
     this.routeTableIds = [rt.id];
     this.subnetIds = own.subnets("subnet", plan.subnetCidrs, () => rt.id).map((s) => s.id);
-    if (args.dbSubnetGroup ?? true)
-      this.dbSubnetGroupName = dbSubnetGroup(
-        name,
-        this.subnetIds,
-        "database subnets, no internet route",
-        args.tags,
-        this,
-      ).name;
+    this.dbSubnetGroupName = dbSubnetGroupName(name, args, this.subnetIds, "database subnets, no internet route", this);
     this.registerOutputs({ vpcId: this.vpcId, subnetIds: this.subnetIds, routeTableId: this.routeTableId });
   }
 }

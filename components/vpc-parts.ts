@@ -196,17 +196,21 @@ export function ownedVpc(
   };
 }
 
-/** The RDS DB subnet group `<name>-db-subnets` over a data VPC's subnets. */
-export function dbSubnetGroup(
+/**
+ * The name of the RDS DB subnet group `<name>-db-subnets` over a data VPC's subnets, created unless
+ * `args.dbSubnetGroup` is false (then undefined).
+ */
+export function dbSubnetGroupName(
   name: string,
+  args: { dbSubnetGroup?: boolean; tags?: Record<string, string> },
   subnetIds: pulumi.Input<string>[],
   description: string,
-  tags: Record<string, string> | undefined,
   parent: pulumi.Resource,
-): aws.rds.SubnetGroup {
+): pulumi.Output<string> | undefined {
+  if (!(args.dbSubnetGroup ?? true)) return undefined;
   return new aws.rds.SubnetGroup(
     `${name}-db-subnets`,
-    { subnetIds, description: `${name}: ${description}`, tags: nameTags(name, tags)("db-subnets") },
+    { subnetIds, description: `${name}: ${description}`, tags: nameTags(name, args.tags)("db-subnets") },
     { parent },
-  );
+  ).name;
 }
