@@ -1,7 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
-import { checkSubnets, checkVpcCidr, dbSubnetGroupName } from "./vpc-parts";
+import { checkSubnets, dbSubnetGroupName } from "./vpc-parts";
 import { ConfigError, throwIfAny } from "./errors";
-import { AdoptedVpcRef, adoptedTableLabels, lookupAdoptedVpc } from "./existing-vpc";
+import {
+  adoptedRouteTableErrors,
+  adoptedTableLabels,
+  adoptedVpcBasics,
+  AdoptedVpcRef,
+  lookupAdoptedVpc,
+} from "./existing-vpc";
 import type { PrivateVpcPlan } from "./private-vpc";
 import { PlannedComponent } from "./planned";
 
@@ -24,8 +30,7 @@ export function planExistingPrivateVpc(
 ): PrivateVpcPlan {
   const errors: ConfigError[] = [];
   const k = (s: string) => `${keyPrefix}${s}`;
-  const vpc = checkVpcCidr(args.cidrBlock, k("cidrBlock"), "the existing VPC's CIDR", errors);
-  const azCount = args.privateSubnetIds?.length ?? args.privateSubnetCidrs.length;
+  const { vpc, azCount } = adoptedVpcBasics(args, k, errors);
   if (azCount < 2)
     errors.push(
       new ConfigError(
@@ -36,15 +41,7 @@ export function planExistingPrivateVpc(
     );
   if (vpc)
     checkSubnets(vpc, [{ key: k("subnetCidrs"), role: "database", cidrs: args.privateSubnetCidrs }], azCount, errors);
-  const rts = args.routeTableIds;
-  if (rts && rts.length !== 1 && rts.length !== azCount)
-    errors.push(
-      new ConfigError(
-        k("existingVpc.routeTableIds"),
-        `${rts.length} route tables for ${azCount} subnets`,
-        "list one route table per subnet (same order), or the one table they share",
-      ),
-    );
+  errors.push(...adoptedRouteTableErrors(args, azCount, k, "subnet"));
   throwIfAny(errors);
   return { cidrBlock: args.cidrBlock, subnetCidrs: args.privateSubnetCidrs, azCount };
 }

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { checkSubnets, checkVpcCidr } from "./vpc-parts";
+import type { Cidr } from "./cidr";
 import { nameTags } from "./defaults";
 import { ConfigError, throwIfAny } from "./errors";
 import type { FixedEgressVpcPlan } from "./fixed-egress-vpc";
@@ -181,6 +182,39 @@ export function lookupAdoptedVpc(ref: AdoptedVpcRef, key: string, parent: pulumi
   };
 }
 
+type AdoptedPlanArgs = Pick<AdoptedVpcRef, "cidrBlock" | "privateSubnetCidrs" | "privateSubnetIds" | "routeTableIds">;
+
+/**
+ * What every adopted VPC's plan starts from: its stated CIDR, checked (undefined when bad), and its zone count. By
+ * tags the stated CIDRs pick the subnets, so they fix the count.
+ */
+export function adoptedVpcBasics(
+  args: AdoptedPlanArgs,
+  k: (key: string) => string,
+  errors: ConfigError[],
+): { vpc: Cidr | undefined; azCount: number } {
+  const vpc = checkVpcCidr(args.cidrBlock, k("cidrBlock"), "the existing VPC's CIDR", errors);
+  return { vpc, azCount: args.privateSubnetIds?.length ?? args.privateSubnetCidrs.length };
+}
+
+/** The named route tables must be one per `<subnet>` (same order) or one they share. */
+export function adoptedRouteTableErrors(
+  args: AdoptedPlanArgs,
+  azCount: number,
+  k: (key: string) => string,
+  subnet: string,
+): ConfigError[] {
+  const rts = args.routeTableIds;
+  if (!rts || rts.length === 1 || rts.length === azCount) return [];
+  return [
+    new ConfigError(
+      k("existingVpc.routeTableIds"),
+      `${rts.length} route tables for ${azCount} ${subnet}s`,
+      `list one route table per ${subnet} (same order), or the one table they share`,
+    ),
+  ];
+}
+
 /** Validates the adopted VPC's plain arguments and gives the plan shape the roles read. */
 export function planExistingEgressVpc(
   args: Omit<ExistingEgressVpcArgs, "vpcId" | "vpcTags">,
@@ -188,9 +222,7 @@ export function planExistingEgressVpc(
 ): FixedEgressVpcPlan {
   const errors: ConfigError[] = [];
   const k = (s: string) => `${keyPrefix}${s}`;
-  const vpc = checkVpcCidr(args.cidrBlock, k("cidrBlock"), "the existing VPC's CIDR", errors);
-  // By tags the stated CIDRs pick the subnets, so they fix the zone count.
-  const azCount = args.privateSubnetIds?.length ?? args.privateSubnetCidrs.length;
+  const { vpc, azCount } = adoptedVpcBasics(args, k, errors);
   if (args.privateSubnetCidrs.length === 0) {
     errors.push(
       new ConfigError(
@@ -207,16 +239,7 @@ export function planExistingEgressVpc(
       errors,
     );
   }
-  const rts = args.routeTableIds;
-  if (rts && rts.length !== 1 && rts.length !== azCount) {
-    errors.push(
-      new ConfigError(
-        k("existingVpc.routeTableIds"),
-        `${rts.length} route tables for ${azCount} private subnets`,
-        "list one route table per private subnet (same order), or the one table they share",
-      ),
-    );
-  }
+  errors.push(...adoptedRouteTableErrors(args, azCount, k, "private subnet"));
   errors.push(...flowLogsErrors(args.flowLogs, k("flowLogs"), "vpc"));
   const natCount = args.natGatewayIds?.length ?? 1;
   if (!args.natGatewayIds && (args.publicSubnetIds ?? []).length === 0) {
