@@ -189,6 +189,8 @@ export interface DbClientAccess {
   environment: Record<string, pulumi.Input<string>>;
   /** For the VpcFunction: across accounts, its role gets the fixed name the data side's policies name. */
   transformations: pulumi.ResourceTransformation[];
+  /** The cluster endpoint for DB_HOST (pg), failing with the stack to fix when the data role exports none. */
+  host(): pulumi.Output<string>;
 }
 
 /**
@@ -238,5 +240,17 @@ export function dbClientAccess(
     ...(dbRegion !== fnRegion ? { DB_SECRET_REGION: dbRegion } : {}),
   };
   const transformations = crossAccount ? [pinRoleName(functionName, cfg.environment)] : [];
-  return { flows, statements, secretArn, clusterArn, dbRegion, fnRegion, crossAccount, environment, transformations };
+  const host = () => requiredDataOutput(data.endpoint, "endpoint", cfg, fixes.missing);
+  return {
+    flows,
+    statements,
+    secretArn,
+    clusterArn,
+    dbRegion,
+    fnRegion,
+    crossAccount,
+    environment,
+    transformations,
+    host,
+  };
 }

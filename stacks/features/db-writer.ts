@@ -3,14 +3,7 @@ import { ConfigError } from "../../components/errors";
 import { VpcFunction } from "../../components/vpc-function";
 import { EnvConfigInput, PROJECT as P, sameAccount } from "../config/schema";
 import { allowToEndpoints } from "../endpoints";
-import {
-  assertDataOutputs,
-  clientRoleArn,
-  dbClientAccess,
-  dbClientConfigErrors,
-  requiredDataOutput,
-} from "../db-client";
-import type { DbAccess } from "../db-client";
+import { assertDataOutputs, clientRoleArn, DbAccess, dbClientAccess, dbClientConfigErrors } from "../db-client";
 import { AppsBuildContext, Feature, FunctionOutputs, functionOutputs } from "./feature";
 
 export interface DbWriterAppOutputs {
@@ -71,14 +64,13 @@ export function dbWriterApps({ cfg, provider, network, data }: AppsBuildContext)
   const w = cfg.dbWriter;
   if (!w || !w.enabled) return {};
   assertDataOutputs(data, "db-writer");
-  const redeploy = `deploy the data role with data.database enabled first (network → data → apps)`;
-  const { flows, statements, clusterArn, environment, transformations } = dbClientAccess(
+  const { flows, statements, clusterArn, environment, transformations, host } = dbClientAccess(
     cfg,
     network,
     data,
     { functionName: "db-writer", access: w.access },
     {
-      missing: redeploy,
+      missing: "deploy the data role with data.database enabled first (network → data → apps)",
       kmsKey:
         "the data stack shares the secret with account A only when it knows both account ids: set accounts.a/b.accountId there and redeploy it",
     },
@@ -97,7 +89,7 @@ export function dbWriterApps({ cfg, provider, network, data }: AppsBuildContext)
       flows,
       environment: {
         ...environment,
-        DB_HOST: requiredDataOutput(data.endpoint, "endpoint", cfg, redeploy),
+        DB_HOST: host(),
         DB_PORT: data.port.apply(String),
         DB_NAME: data.databaseName,
         DB_CLUSTER_ARN: clusterArn,

@@ -12,14 +12,7 @@ import { VpcFunction } from "../../components/vpc-function";
 import { ACCOUNT_ID_RE, EnvConfig, EnvConfigInput, PROJECT as P, sameAccount } from "../config/schema";
 import type { DataOutputs, NetworkOutputs } from "../config/outputs";
 import { allowToEndpoints, serviceFlow } from "../endpoints";
-import {
-  assertDataOutputs,
-  clientRoleArn,
-  dbClientAccess,
-  dbClientConfigErrors,
-  requiredDataOutput,
-} from "../db-client";
-import type { DbAccess } from "../db-client";
+import { assertDataOutputs, clientRoleArn, DbAccess, dbClientAccess, dbClientConfigErrors } from "../db-client";
 import type { Feature } from "./feature";
 import { cidrContains, parseCidr, tryParseCidr } from "../../components/cidr";
 
@@ -214,7 +207,7 @@ export function privateApiApps(
     ...(access === "data-api"
       ? { DB_CLUSTER_ARN: db.clusterArn }
       : {
-          DB_HOST: requiredDataOutput(data.endpoint, "endpoint", cfg),
+          DB_HOST: db.host(),
           DB_PORT: data.port.apply(String),
           DB_CONNECT_TIMEOUT_MS: "3000",
         }),
