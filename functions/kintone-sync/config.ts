@@ -5,7 +5,7 @@
 import * as z from "zod";
 import { SyncError } from "./errors";
 import type { LogLevel } from "../shared/log";
-import { integer, logLevel, required } from "../shared/env";
+import { integer, logLevel, required, retryPolicy, retryVariables } from "../shared/env";
 import type { RetryPolicy } from "../shared/retry";
 
 export interface SyncConfig {
@@ -75,21 +75,11 @@ const envSchema = z.object({
       `KINTONE_CHECKPOINT_TABLE must be a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -); got "${String(iss.input)}"`,
   }),
   KINTONE_TRANSFORM_OPTIONS: z.string().optional(),
-  KINTONE_RETRY_MAX_ATTEMPTS: integer(
-    "KINTONE_RETRY_MAX_ATTEMPTS",
-    "attempts per request, the first included",
-    1,
-    10,
-    5,
-  ),
-  KINTONE_RETRY_BASE_MS: integer(
-    "KINTONE_RETRY_BASE_MS",
-    "backoff before the first retry, doubling after",
-    0,
-    60_000,
-    500,
-  ),
-  KINTONE_RETRY_MAX_MS: integer("KINTONE_RETRY_MAX_MS", "longest single backoff", 0, 300_000, 20_000),
+  ...retryVariables("KINTONE_", "attempts per request, the first included", {
+    maxAttempts: 5,
+    baseMs: 500,
+    maxMs: 20_000,
+  }),
   KINTONE_TIMEOUT_MS: integer("KINTONE_TIMEOUT_MS", "socket timeout of one request", 1_000, 300_000, 30_000),
   KINTONE_DEADLINE_MARGIN_MS: integer(
     "KINTONE_DEADLINE_MARGIN_MS",
@@ -125,11 +115,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SyncConfig {
     allowlistHint: v.KINTONE_ALLOWLIST_HINT,
     checkpointTable: v.KINTONE_CHECKPOINT_TABLE,
     transformOptions,
-    retry: {
-      maxAttempts: v.KINTONE_RETRY_MAX_ATTEMPTS,
-      baseMs: v.KINTONE_RETRY_BASE_MS,
-      maxMs: v.KINTONE_RETRY_MAX_MS,
-    },
+    retry: retryPolicy("KINTONE_", v),
     timeoutMs: v.KINTONE_TIMEOUT_MS,
     deadlineMarginMs: v.KINTONE_DEADLINE_MARGIN_MS,
     logLevel: v.LOG_LEVEL,
