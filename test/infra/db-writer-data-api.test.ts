@@ -4,6 +4,7 @@ import * as path from "path";
 import { REPO_ROOT } from "../../components/bundle";
 import { readStackConfig } from "../../ops/stack-config";
 import { GraphView, policyDoc, synthForTest } from "../support/graph";
+import { egressRules } from "../support/sg-rules";
 
 // dev with both roles in one account and db-writer on the Data API: HTTPS to rds-data only, no 5432.
 const devNetwork = JSON.parse(
@@ -31,17 +32,7 @@ test("in one account the master secret keeps the AWS-managed key: no key, no sec
 test("db-writer's only egress is 443 to the VPC's rds-data endpoint; it never opens 5432", () => {
   const sg = g.one("aws:ec2/securityGroup:SecurityGroup", "db-writer-sg");
   const endpointSg = g.one("aws:ec2/securityGroup:SecurityGroup", "endpoints-sg");
-  const egress = g
-    .all("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
-    .filter((r) => r.inputs.securityGroupId === sg.id);
-  expect(
-    egress.map((r) => [
-      r.inputs.ipProtocol,
-      r.inputs.fromPort,
-      r.inputs.toPort,
-      r.inputs.referencedSecurityGroupId ?? r.inputs.cidrIpv4,
-    ]),
-  ).toEqual([["tcp", 443, 443, endpointSg.id]]);
+  expect(egressRules(g, sg)).toEqual([["tcp", 443, 443, endpointSg.id]]);
   expect(g.one("aws:ec2/vpcEndpoint:VpcEndpoint", "endpoints-rds-data").inputs).toMatchObject({
     serviceName: "com.amazonaws.ap-northeast-1.rds-data",
     vpcEndpointType: "Interface",
