@@ -3,6 +3,7 @@ import { VPC_ENI_ACTIONS } from "../../components/vpc-function";
 import { kintoneSyncBundleOptions } from "../../functions/kintone-sync/bundle-options";
 import { GraphView, policyDoc, synthForTest } from "../support/graph";
 import { admittedPorts, egressOf, egressRules, egressTargets, ingressOf, ingressRules } from "../support/sg-rules";
+import { logGroupOf, rolePoliciesOf, vpcFunctionBaseStatements } from "../support/function-policy";
 import { kmsKeyArn, secretKeyStatements, secretPolicyStatements } from "../support/db-secret";
 import { SECRET_VALUE_PLACEHOLDER } from "../../ops/stack-config";
 
@@ -114,20 +115,14 @@ describe("kintone-sync as a VPC function", () => {
     expect(JSON.parse(role.inputs.assumeRolePolicy as string).Statement).toEqual([
       { Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" },
     ]);
-    const policies = g.all("aws:iam/rolePolicy:RolePolicy").filter((p) => p.inputs.role === role.id);
+    const policies = rolePoliciesOf(g, role);
     expect(policies).toHaveLength(1);
     // The function writes to its own log group; the role may write to that group only.
-    const logGroupName = (g.one(FN, "kintone-sync-fn").inputs.loggingConfig as { logGroup: string }).logGroup;
+    const logGroupName = logGroupOf(g, "kintone-sync-fn");
     expect(logGroupName).toMatch(/^kintone-sync-logs-[0-9a-f]{7}$/);
     const secret = g.one("aws:secretsmanager/secret:Secret", "kintone-sync-token");
     expect(policyDoc(policies[0]).Statement).toEqual([
-      { Sid: "VpcEni", Effect: "Allow", Action: VPC_ENI_ACTIONS, Resource: "*" },
-      {
-        Sid: "Logs",
-        Effect: "Allow",
-        Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
-        Resource: `arn:aws:logs:ap-northeast-1:111111111111:log-group:${logGroupName}:*`,
-      },
+      ...vpcFunctionBaseStatements(logGroupName),
       { Sid: "ReadKintoneToken", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: secret.id },
       {
         Sid: "SyncPosition",
@@ -503,17 +498,10 @@ describe("docs/designs.md §3 in dev: Aurora PostgreSQL in account B, db-writer 
     const role = g.one("aws:iam/role:Role", "db-writer-role");
     expect(role.inputs.name).toBe("vpc-lambda-kit-dev-db-writer");
     const data = g.graph.outputs.data as Record<string, string>;
-    const logGroup = (g.one(FN, "db-writer-fn").inputs.loggingConfig as { logGroup: string }).logGroup;
-    const policies = g.all("aws:iam/rolePolicy:RolePolicy").filter((p) => p.inputs.role === role.id);
+    const policies = rolePoliciesOf(g, role);
     expect(policies).toHaveLength(1);
     expect(policyDoc(policies[0]).Statement).toEqual([
-      { Sid: "VpcEni", Effect: "Allow", Action: VPC_ENI_ACTIONS, Resource: "*" },
-      {
-        Sid: "Logs",
-        Effect: "Allow",
-        Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
-        Resource: `arn:aws:logs:ap-northeast-1:111111111111:log-group:${logGroup}:*`,
-      },
+      ...vpcFunctionBaseStatements(logGroupOf(g, "db-writer-fn")),
       {
         Sid: "ReadDbSecret",
         Effect: "Allow",

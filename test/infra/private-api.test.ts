@@ -16,6 +16,7 @@ import {
   privateApiPolicy,
   RouteSnapshot,
 } from "../../components/private-api";
+import { outputsOf } from "../support/component-outputs";
 
 // PrivateApi used directly under strict mocks, several instances in one fake stack (docs/designs.md §5).
 const REGION = "ap-northeast-1";
@@ -63,17 +64,17 @@ interface Built {
 async function build(name: string, args: PrivateApiArgs): Promise<Built> {
   const before = mocks.resources.length;
   const api = new PrivateApi(name, args);
-  const out = (await resolveOutputs({
-    restApiId: api.restApiId,
-    executionArn: api.executionArn,
-    invokeUrl: api.invokeUrl,
-    vpcEndpointIds: api.vpcEndpointIds,
-    endpointHostnames: api.endpointHostnames,
-    withoutPrivateDns: api.withoutPrivateDns,
-    policy: api.policy,
-    deploymentTrigger: api.deploymentTrigger,
-    accessLogGroupName: api.accessLogGroupName,
-  })) as Record<string, any>;
+  const out = await outputsOf(api, [
+    "restApiId",
+    "executionArn",
+    "invokeUrl",
+    "vpcEndpointIds",
+    "endpointHostnames",
+    "withoutPrivateDns",
+    "policy",
+    "deploymentTrigger",
+    "accessLogGroupName",
+  ]);
   await mocks.settle();
   return { api, mine: mocks.resources.slice(before), out };
 }
