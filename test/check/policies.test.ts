@@ -103,6 +103,21 @@ const bootScript = (conf: string) =>
     `#!/bin/bash\nset -e\ncat >/etc/squid/squid.conf <<'EOF_CONF'\n${conf}\nEOF_CONF\nsystemctl enable --now squid\n`,
   ).toString("base64");
 
+/** `<kind>-rt` in app-vpc for `subnet`, its default route `<kind>-default` to `target`, and the association. */
+const defaultRouted = (kind: string, subnet: string, target: Record<string, unknown>): Spec[] => [
+  { type: "aws:ec2/routeTable:RouteTable", name: `${kind}-rt`, inputs: { vpcId: ref("app-vpc") } },
+  {
+    type: "aws:ec2/route:Route",
+    name: `${kind}-default`,
+    inputs: { routeTableId: ref(`${kind}-rt`), destinationCidrBlock: "0.0.0.0/0", ...target },
+  },
+  {
+    type: "aws:ec2/routeTableAssociation:RouteTableAssociation",
+    name: `${subnet}-rta`,
+    inputs: { subnetId: ref(subnet), routeTableId: ref(`${kind}-rt`) },
+  },
+];
+
 function baseSpecs(): Spec[] {
   return [
     {
@@ -121,34 +136,14 @@ function baseSpecs(): Spec[] {
       inputs: { vpcId: ref("app-vpc"), cidrBlock: "10.0.1.0/24", availabilityZone: "ap-northeast-1a" },
     },
     { type: "aws:ec2/internetGateway:InternetGateway", name: "igw", inputs: { vpcId: ref("app-vpc") } },
-    { type: "aws:ec2/routeTable:RouteTable", name: "public-rt", inputs: { vpcId: ref("app-vpc") } },
-    {
-      type: "aws:ec2/route:Route",
-      name: "public-default",
-      inputs: { routeTableId: ref("public-rt"), destinationCidrBlock: "0.0.0.0/0", gatewayId: ref("igw") },
-    },
-    {
-      type: "aws:ec2/routeTableAssociation:RouteTableAssociation",
-      name: "public-a-rta",
-      inputs: { subnetId: ref("public-a"), routeTableId: ref("public-rt") },
-    },
+    ...defaultRouted("public", "public-a", { gatewayId: ref("igw") }),
     { type: "aws:ec2/eip:Eip", name: "nat-eip", inputs: { domain: "vpc" } },
     {
       type: "aws:ec2/natGateway:NatGateway",
       name: "nat",
       inputs: { subnetId: ref("public-a"), allocationId: ref("nat-eip"), connectivityType: "public" },
     },
-    { type: "aws:ec2/routeTable:RouteTable", name: "private-rt", inputs: { vpcId: ref("app-vpc") } },
-    {
-      type: "aws:ec2/route:Route",
-      name: "private-default",
-      inputs: { routeTableId: ref("private-rt"), destinationCidrBlock: "0.0.0.0/0", natGatewayId: ref("nat") },
-    },
-    {
-      type: "aws:ec2/routeTableAssociation:RouteTableAssociation",
-      name: "private-a-rta",
-      inputs: { subnetId: ref("private-a"), routeTableId: ref("private-rt") },
-    },
+    ...defaultRouted("private", "private-a", { natGatewayId: ref("nat") }),
     {
       type: "aws:iam/role:Role",
       name: "fn-role",

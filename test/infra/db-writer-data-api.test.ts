@@ -1,25 +1,13 @@
 import { VPC_ENI_ACTIONS } from "../../components/vpc-function";
 import { DATA_API_ACTIONS } from "../../stacks/db-client";
-import * as path from "path";
-import { REPO_ROOT } from "../../components/bundle";
-import { readStackConfig } from "../../ops/stack-config";
 import { GraphView, policyDoc, synthForTest } from "../support/graph";
+import { devOnDataApi } from "../support/data-api";
 import { egressRules } from "../support/sg-rules";
 
 // dev with both roles in one account and db-writer on the Data API: HTTPS to rds-data only, no 5432.
-const devNetwork = JSON.parse(
-  readStackConfig(path.join(REPO_ROOT, "Pulumi.dev.yaml")).config["vpc-lambda-kit:network"],
-) as { interfaceEndpoints: string[] };
 let g: GraphView;
 beforeAll(async () => {
-  g = (
-    await synthForTest("dev", {
-      "vpc-lambda-kit:accounts": { a: { accountId: "111111111111" }, b: { accountId: "111111111111" } },
-      "vpc-lambda-kit:transitGateway": { principals: ["111111111111"] },
-      "vpc-lambda-kit:network": { ...devNetwork, interfaceEndpoints: [...devNetwork.interfaceEndpoints, "rds-data"] },
-      "vpc-lambda-kit:dbWriter": { access: "data-api" },
-    })
-  ).view;
+  g = (await synthForTest("dev", devOnDataApi())).view;
 });
 
 test("in one account the master secret keeps the AWS-managed key: no key, no secret policy, no pinned role name", () => {

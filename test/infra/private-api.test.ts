@@ -4,7 +4,6 @@ import { KitMocks, RecordedResource, resolveOutputs } from "../../ops/mocks";
 import { loadConfig } from "../../stacks/config/load";
 import { privateApiApps } from "../../stacks/features/private-api";
 import type { DataOutputs, NetworkOutputs } from "../../stacks/config/outputs";
-import { ConfigError, ConfigErrors } from "../../components/errors";
 import {
   ACCESS_LOG_FORMAT,
   checkResolvedEndpointIds,
@@ -17,6 +16,8 @@ import {
   RouteSnapshot,
 } from "../../components/private-api";
 import { outputsOf } from "../support/component-outputs";
+import { configMessages } from "../support/config-messages";
+import { httpsIngressFrom } from "../support/sg-rules";
 
 // PrivateApi used directly under strict mocks, several instances in one fake stack (docs/designs.md §5).
 const REGION = "ap-northeast-1";
@@ -394,16 +395,7 @@ describe("consumers", () => {
 });
 
 describe("validation before anything is registered", () => {
-  const problems = (args: PrivateApiArgs): string[] => {
-    try {
-      planPrivateApi("bad", args);
-    } catch (e) {
-      if (e instanceof ConfigErrors) return e.errors.map((x) => x.message);
-      if (e instanceof ConfigError) return [e.message];
-      throw e;
-    }
-    return [];
-  };
+  const problems = (args: PrivateApiArgs): string[] => configMessages(() => planPrivateApi("bad", args));
 
   test("duplicate routes, bad methods and bad paths are all reported at once", () => {
     expect(
@@ -526,16 +518,7 @@ describe("options", () => {
     });
     const sg = mine.find((r) => r.type === "aws:ec2/securityGroup:SecurityGroup")!;
     const ingress = mine.filter((r) => r.type === "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule");
-    expect(ingress.map((r) => r.inputs)).toEqual([
-      {
-        securityGroupId: sg.id,
-        referencedSecurityGroupId: "sg-caller",
-        ipProtocol: "tcp",
-        fromPort: 443,
-        toPort: 443,
-        description: "pets caller",
-      },
-    ]);
+    expect(ingress.map((r) => r.inputs)).toEqual([httpsIngressFrom(sg.id, "sg-caller", "pets caller")]);
     // ANY on the root: the method is * in the permission's ARN, and no Resource is created.
     expect(of(b, "apigateway/resource:Resource")).toEqual([]);
     expect(of(b, "lambda/permission:Permission")[0].inputs.sourceArn).toBe(`${b.out.executionArn}/*/*/`);
@@ -613,16 +596,7 @@ describe("the apps-role wiring (stacks/features/private-api.ts)", () => {
     "vpc-lambda-kit:privateApi": JSON.stringify(privateApi),
     ...extra,
   });
-  const configErrors = (cfg: Record<string, string>): string[] => {
-    try {
-      loadConfig(cfg);
-    } catch (e) {
-      if (e instanceof ConfigErrors) return e.errors.map((x) => x.message);
-      if (e instanceof ConfigError) return [e.message];
-      throw e;
-    }
-    return [];
-  };
+  const configErrors = (cfg: Record<string, string>): string[] => configMessages(() => loadConfig(cfg));
 
   test("config refuses wildcard consumers, accounts on unsigned routes, the Data API across accounts, and an API with no endpoint", () => {
     expect(configErrors(config({ consumers: { vpcEndpointIds: ["vpce-*", "*"], accountIds: ["*"] } }))).toEqual([

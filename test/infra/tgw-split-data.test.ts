@@ -1,31 +1,18 @@
 import { GraphView, synthForTest } from "../support/graph";
+import { DEV_NETWORK_STACK, devNetworkExport, upstreamStacks } from "../support/upstream";
 
 // Split mode, account B: dev-data reads the Transit Gateway from dev-network through a StackReference.
 const SHARE = "arn:aws:ram:ap-northeast-1:111111111111:resource-share/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
-const upstream: Record<string, Record<string, unknown>> = {
-  "organization/vpc-lambda-kit/dev-network": {
-    network: {
-      vpcId: "vpc-0aaaaaaaaaaaaaaaa",
-      vpcCidr: "10.0.0.0/16",
-      privateSubnetIds: ["subnet-0private00000000"],
-      transitGatewayId: "tgw-0123456789abcdef0",
-      tgwShareArn: SHARE,
-      tgwRouteTableId: "",
-    },
+const upstream = {
+  [DEV_NETWORK_STACK]: {
+    network: devNetworkExport({ transitGatewayId: "tgw-0123456789abcdef0", tgwShareArn: SHARE, tgwRouteTableId: "" }),
   },
 };
 const asked: string[] = [];
 let g: GraphView;
 
 beforeAll(async () => {
-  g = (
-    await synthForTest("dev-data", {}, (name) => {
-      asked.push(name);
-      const out = upstream[name];
-      if (!out) throw new Error(`no such stack ${name}`);
-      return out;
-    })
-  ).view;
+  g = (await synthForTest("dev-data", {}, upstreamStacks(upstream, asked))).view;
 });
 
 test("dev-data reads the network stack by StackReference, and only that stack", () => {

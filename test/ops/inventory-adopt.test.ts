@@ -1,9 +1,10 @@
-import { ConfigError, ConfigErrors } from "../../components/errors";
+import { ConfigErrors } from "../../components/errors";
 import { KitMocks } from "../../ops/mocks";
 import { parseInventory } from "../../ops/inventory";
 import { synthForTest } from "../support/graph";
 import { configErrorsOf } from "../support/config-errors";
 import { BROWNFIELD_DATA, inventoryVariant } from "../support/brownfield";
+import { configMessagesAsync } from "../support/config-messages";
 import * as fs from "fs";
 import * as path from "path";
 import { REPO_ROOT } from "../../components/bundle";
@@ -15,14 +16,7 @@ import { REPO_ROOT } from "../../components/bundle";
 /** The messages synth of Pulumi.brownfield.yaml with `patch` (and an inventory `edit`) fails with. */
 async function synthErrors(patch: Record<string, unknown>, edit?: (inv: any) => void): Promise<string[]> {
   const p = edit ? { ...patch, "vpc-lambda-kit:inventory": inventoryVariant(edit) } : patch;
-  try {
-    await synthForTest("brownfield", p);
-  } catch (e) {
-    if (e instanceof ConfigErrors) return e.errors.map((x) => x.message);
-    if (e instanceof ConfigError) return [e.message];
-    throw e;
-  }
-  return [];
+  return configMessagesAsync(() => synthForTest("brownfield", p));
 }
 const data = (existingVpc: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
   "vpc-lambda-kit:data": {

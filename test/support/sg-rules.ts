@@ -48,3 +48,15 @@ export function admittedPorts(g: GraphView, to: Group, from: Group): unknown[] {
     .filter((r) => r.inputs.referencedSecurityGroupId === idOf(from))
     .map((r) => r.inputs.fromPort);
 }
+
+/** The inputs of an ingress rule admitting group `from` into `sgId` on tcp/443, as the kit's allowFrom writes them. */
+export function httpsIngressFrom(sgId: unknown, from: string, description: string): Record<string, unknown> {
+  return {
+    securityGroupId: sgId,
+    referencedSecurityGroupId: from,
+    ipProtocol: "tcp",
+    fromPort: 443,
+    toPort: 443,
+    description,
+  };
+}
