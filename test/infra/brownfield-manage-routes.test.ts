@@ -1,18 +1,13 @@
 import { runCheck } from "../../ops/check/report";
 import type { Graph } from "../../ops/synth-core";
-import { created as createdIn, routesToAddWithoutNat, synthBrownfield } from "../support/brownfield-graph";
-import { inventoryVariant, networkWithoutNat, withoutPrivateDefaultRoute } from "../support/brownfield";
+import { created as createdIn, routesToAddWithoutNat, synthBrownfieldWithoutNat } from "../support/brownfield-graph";
 
 // An existing VPC with no NAT yet and manageRoutes on: the kit adds a NAT, its EIP, and exactly the
 // default route and the S3 gateway endpoint on the one shared private route table.
 let graph: Graph;
 
 beforeAll(async () => {
-  const inventory = inventoryVariant(withoutPrivateDefaultRoute);
-  graph = await synthBrownfield({
-    "vpc-lambda-kit:inventory": inventory,
-    "vpc-lambda-kit:network": networkWithoutNat(true),
-  });
+  graph = await synthBrownfieldWithoutNat(true);
 });
 
 const created = (type: string) => createdIn(graph, type);

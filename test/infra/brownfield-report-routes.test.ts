@@ -1,18 +1,13 @@
 import { runCheck } from "../../ops/check/report";
 import type { Graph } from "../../ops/synth-core";
-import { routesToAddWithoutNat, synthBrownfield, TGW_ROUTE } from "../support/brownfield-graph";
-import { inventoryVariant, networkWithoutNat, withoutPrivateDefaultRoute } from "../support/brownfield";
+import { routesToAddWithoutNat, synthBrownfieldWithoutNat, TGW_ROUTE } from "../support/brownfield-graph";
 
 // manageRoutes off: the kit creates its NAT but changes no existing route table. It reports the route
 // the owner must add, and the checker proves with what exists, so the internet flow is broken until then.
 let graph: Graph;
 
 beforeAll(async () => {
-  const inventory = inventoryVariant(withoutPrivateDefaultRoute);
-  graph = await synthBrownfield({
-    "vpc-lambda-kit:inventory": inventory,
-    "vpc-lambda-kit:network": networkWithoutNat(false),
-  });
+  graph = await synthBrownfieldWithoutNat(false);
 });
 
 test("adds no route and no gateway endpoint to the workload VPC's tables, and reports the routes needed", () => {

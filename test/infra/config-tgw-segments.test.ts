@@ -2,10 +2,11 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { configErrorsOf } from "../support/config-errors";
+import { devTgw } from "../support/tgw";
 import { expectRefused, runOps, stackDoc, writeStackFile } from "../support/ops-cli";
 
 /** transitGateway segmentation keys: every bad value is refused before anything is registered, naming the key and the fix. */
-const BASE = { principals: ["222222222222"], acceptShare: true, allowExternalPrincipals: true };
+const BASE = devTgw();
 const TABLES = [
   { name: "egress", associate: ["egress"], propagate: ["data"] },
   { name: "data", associate: ["data"], propagate: ["egress"] },

@@ -17,6 +17,7 @@ import {
 } from "../../components/private-api";
 import { outputsOf } from "../support/component-outputs";
 import { configMessages } from "../support/config-messages";
+import { endpointOnlyStatements } from "../support/api-policy";
 import { httpsIngressFrom } from "../support/sg-rules";
 
 // PrivateApi used directly under strict mocks, several instances in one fake stack (docs/designs.md §5).
@@ -108,24 +109,7 @@ describe("the private REST API", () => {
     expect(policy.inputs.restApiId).toBe(api.id);
     expect(JSON.parse(policy.inputs.policy as string)).toEqual({
       Version: "2012-10-17",
-      Statement: [
-        {
-          Sid: "AllowListedVpcEndpoints",
-          Effect: "Allow",
-          Principal: "*",
-          Action: "execute-api:Invoke",
-          Resource: `${arn}/*`,
-          Condition: { StringEquals: { "aws:SourceVpce": [EP1, EP2] } },
-        },
-        {
-          Sid: "DenyUnlistedSources",
-          Effect: "Deny",
-          Principal: "*",
-          Action: "execute-api:Invoke",
-          Resource: `${arn}/*`,
-          Condition: { StringNotEquals: { "aws:SourceVpce": [EP1, EP2] } },
-        },
-      ],
+      Statement: endpointOnlyStatements(`${arn}/*`, [EP1, EP2]),
     });
     expect(pets.out.policy).toBe(policy.inputs.policy);
   });

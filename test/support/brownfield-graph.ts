@@ -1,5 +1,6 @@
 import type { Graph } from "../../ops/synth-core";
 import { synthForTest } from "./graph";
+import { inventoryVariant, networkWithoutNat, withoutPrivateDefaultRoute } from "./brownfield";
 
 /**
  * The brownfield stack's graph and what the tests expect of it: the landing zone's workload VPC (10.20.0.0/16, one
@@ -13,6 +14,17 @@ export const DATA_RT = "rtb-0b1c2d3e4f5a60724";
 /** The brownfield stack synthesized with `patch` applied to Pulumi.brownfield.yaml's config. */
 export async function synthBrownfield(patch: Record<string, unknown> = {}): Promise<Graph> {
   return (await synthForTest("brownfield", patch)).result.graph;
+}
+
+/**
+ * The brownfield stack over a landing zone with no NAT yet (the inventory's private default route removed), the
+ * network adopted without a NAT and `manageRoutes` as given.
+ */
+export function synthBrownfieldWithoutNat(manageRoutes: boolean): Promise<Graph> {
+  return synthBrownfield({
+    "vpc-lambda-kit:inventory": inventoryVariant(withoutPrivateDefaultRoute),
+    "vpc-lambda-kit:network": networkWithoutNat(manageRoutes),
+  });
 }
 
 /** The resources of `type` the kit creates (not the adopted ones the lookups return). */
