@@ -4,6 +4,7 @@ import { ROLE_ARN_RE } from "./arns";
 import { ConfigError, throwIfAny } from "./errors";
 import { retentionErrors } from "./defaults";
 import { IngressPeer, IngressRules, legacyDescriptionName } from "./ingress";
+import { PlannedComponent } from "./planned";
 
 /**
  * The default engine: Aurora PostgreSQL 16.6 (PostgreSQL community 16.6, November 2024). It runs
@@ -357,7 +358,7 @@ function defaultIdentifier(name: string): string {
  * code, config or state), the Data API on, and its own security group with no ingress at all until
  * `allowFromCidr` / `allowFrom`.
  */
-export class AuroraPostgres extends pulumi.ComponentResource {
+export class AuroraPostgres extends PlannedComponent<AuroraPostgresPlan> {
   /** Cluster ARN: the Data API's resourceArn and the rds-data IAM resource. */
   public readonly clusterArn: pulumi.Output<string>;
   public readonly clusterIdentifier: pulumi.Output<string>;
@@ -373,8 +374,6 @@ export class AuroraPostgres extends pulumi.ComponentResource {
   public readonly secretKmsKeyArn: pulumi.Output<string>;
   /** The cluster's security group: no ingress except what allowFrom/allowFromCidr add. */
   public readonly securityGroupId: pulumi.Output<string>;
-  public readonly plan: AuroraPostgresPlan;
-  private readonly name: string;
   private readonly ingress: IngressRules;
 
   constructor(name: string, args: AuroraPostgresArgs, opts: pulumi.ComponentResourceOptions = {}) {
@@ -387,9 +386,7 @@ export class AuroraPostgres extends pulumi.ComponentResource {
         "use 1–63 lower-case letters, digits and single hyphens, starting with a letter",
       );
     }
-    super("vpc-lambda-kit:data:AuroraPostgres", name, { plan, clusterIdentifier: identifier }, opts);
-    this.name = name;
-    this.plan = plan;
+    super("vpc-lambda-kit:data:AuroraPostgres", name, plan, { plan, clusterIdentifier: identifier }, opts);
     const child = { parent: this };
     const tags = args.tags ?? {};
 

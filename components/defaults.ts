@@ -19,6 +19,11 @@ export function retentionErrors(key: string, days: number): ConfigError[] {
   ];
 }
 
+/** Tags for a component's children: the caller's `tags` plus `Name: <component name>-<role>`. */
+export function nameTags(name: string, tags: Record<string, string> = {}): (role: string) => Record<string, string> {
+  return (role) => ({ ...tags, Name: `${name}-${role}` });
+}
+
 /**
  * The trust policy (JSON) of a role an AWS service assumes on this account's behalf. The aws:SourceAccount
  * condition is the confused-deputy guard: only that service acting for `accountId` may use the role.

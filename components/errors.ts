@@ -24,6 +24,20 @@ export class ConfigErrors extends Error {
   }
 }
 
+/**
+ * The error for a value that must match `re`: `"<value>" is not <what>`, keyed `key`, with `fix`. None when the
+ * value matches, or is absent (an optional key left out).
+ */
+export function patternErrors(
+  key: string,
+  value: string | undefined,
+  re: RegExp,
+  what: string,
+  fix: string,
+): ConfigError[] {
+  return value === undefined || re.test(value) ? [] : [new ConfigError(key, `"${value}" is not ${what}`, fix)];
+}
+
 /** Throws all collected errors at once, or nothing. */
 export function throwIfAny(errors: ConfigError[]): void {
   if (errors.length === 1) throw errors[0];

@@ -1,9 +1,15 @@
 import * as pulumi from "@pulumi/pulumi";
-import * as aws from "@pulumi/aws";
-import { checkSubnets, checkVpcCidr } from "./vpc-parts";
+import { checkSubnets, dbSubnetGroupName } from "./vpc-parts";
 import { ConfigError, throwIfAny } from "./errors";
-import { AdoptedVpcRef, adoptedTableLabels, lookupAdoptedVpc } from "./existing-vpc";
+import {
+  adoptedRouteTableErrors,
+  adoptedTableLabels,
+  adoptedVpcBasics,
+  AdoptedVpcRef,
+  lookupAdoptedVpc,
+} from "./existing-vpc";
 import type { PrivateVpcPlan } from "./private-vpc";
+import { PlannedComponent } from "./planned";
 
 /** Arguments of {@link ExistingPrivateVpc}: the landing zone's VPC the database goes into. */
 export interface ExistingPrivateVpcArgs extends AdoptedVpcRef {
@@ -24,8 +30,7 @@ export function planExistingPrivateVpc(
 ): PrivateVpcPlan {
   const errors: ConfigError[] = [];
   const k = (s: string) => `${keyPrefix}${s}`;
-  const vpc = checkVpcCidr(args.cidrBlock, k("cidrBlock"), "the existing VPC's CIDR", errors);
-  const azCount = args.privateSubnetIds?.length ?? args.privateSubnetCidrs.length;
+  const { vpc, azCount } = adoptedVpcBasics(args, k, errors);
   if (azCount < 2)
     errors.push(
       new ConfigError(
@@ -36,15 +41,7 @@ export function planExistingPrivateVpc(
     );
   if (vpc)
     checkSubnets(vpc, [{ key: k("subnetCidrs"), role: "database", cidrs: args.privateSubnetCidrs }], azCount, errors);
-  const rts = args.routeTableIds;
-  if (rts && rts.length !== 1 && rts.length !== azCount)
-    errors.push(
-      new ConfigError(
-        k("existingVpc.routeTableIds"),
-        `${rts.length} route tables for ${azCount} subnets`,
-        "list one route table per subnet (same order), or the one table they share",
-      ),
-    );
+  errors.push(...adoptedRouteTableErrors(args, azCount, k, "subnet"));
   throwIfAny(errors);
   return { cidrBlock: args.cidrBlock, subnetCidrs: args.privateSubnetCidrs, azCount };
 }
@@ -55,7 +52,7 @@ export function planExistingPrivateVpc(
  * its security groups, the Transit Gateway attachment and (with `manageRoutes`) routes. Exposes the
  * fields PrivateVpc does, so the data role's features consume it unchanged.
  */
-export class ExistingPrivateVpc extends pulumi.ComponentResource {
+export class ExistingPrivateVpc extends PlannedComponent<PrivateVpcPlan> {
   public readonly vpcId: pulumi.Output<string>;
   public readonly cidrBlock: string;
   public readonly subnetIds: pulumi.Output<string>[];
@@ -67,14 +64,12 @@ export class ExistingPrivateVpc extends pulumi.ComponentResource {
   public readonly routeTableLabels: string[];
   public readonly availabilityZones: pulumi.Output<string>[];
   public readonly dbSubnetGroupName: pulumi.Output<string> | undefined;
-  public readonly plan: PrivateVpcPlan;
   /** Whether the kit may change the existing route tables. */
   public readonly manageRoutes: boolean;
 
   constructor(name: string, args: ExistingPrivateVpcArgs, opts: pulumi.ComponentResourceOptions = {}) {
     const plan = planExistingPrivateVpc(args, "data.");
-    super("vpc-lambda-kit:network:ExistingPrivateVpc", name, { vpcId: args.vpcId ?? args.vpcTags }, opts);
-    this.plan = plan;
+    super("vpc-lambda-kit:network:ExistingPrivateVpc", name, plan, { vpcId: args.vpcId ?? args.vpcTags }, opts);
     this.cidrBlock = plan.cidrBlock;
     this.manageRoutes = args.manageRoutes ?? false;
     this.routeTableLabels = [...new Set(adoptedTableLabels(args))];
@@ -84,18 +79,7 @@ export class ExistingPrivateVpc extends pulumi.ComponentResource {
     this.routeTableIds = found.routeTableIds;
     this.routeTableId = found.routeTableIds[0];
     this.availabilityZones = found.availabilityZones;
-    if (args.dbSubnetGroup ?? true) {
-      const group = new aws.rds.SubnetGroup(
-        `${name}-db-subnets`,
-        {
-          subnetIds: this.subnetIds,
-          description: `${name}: database subnets of the adopted VPC`,
-          tags: { ...(args.tags ?? {}), Name: `${name}-db-subnets` },
-        },
-        { parent: this },
-      );
-      this.dbSubnetGroupName = group.name;
-    }
+    this.dbSubnetGroupName = dbSubnetGroupName(name, args, this.subnetIds, "database subnets of the adopted VPC", this);
     this.registerOutputs({ vpcId: this.vpcId, subnetIds: this.subnetIds, routeTableIds: this.routeTableIds });
   }
 }

@@ -1,9 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { checkSubnets, checkVpcCidr } from "./vpc-parts";
+import type { Cidr } from "./cidr";
+import { nameTags } from "./defaults";
 import { ConfigError, throwIfAny } from "./errors";
 import type { FixedEgressVpcPlan } from "./fixed-egress-vpc";
 import { createFlowLogs, flowLogsErrors, FlowLogsArgs, FlowLogsResult } from "./flow-logs";
+import { PlannedComponent } from "./planned";
 
 /**
  * How an adopted VPC and its private subnets are found: by id, or by tags (aws.ec2.getVpc with tag
@@ -179,6 +182,39 @@ export function lookupAdoptedVpc(ref: AdoptedVpcRef, key: string, parent: pulumi
   };
 }
 
+type AdoptedPlanArgs = Pick<AdoptedVpcRef, "cidrBlock" | "privateSubnetCidrs" | "privateSubnetIds" | "routeTableIds">;
+
+/**
+ * What every adopted VPC's plan starts from: its stated CIDR, checked (undefined when bad), and its zone count. By
+ * tags the stated CIDRs pick the subnets, so they fix the count.
+ */
+export function adoptedVpcBasics(
+  args: AdoptedPlanArgs,
+  k: (key: string) => string,
+  errors: ConfigError[],
+): { vpc: Cidr | undefined; azCount: number } {
+  const vpc = checkVpcCidr(args.cidrBlock, k("cidrBlock"), "the existing VPC's CIDR", errors);
+  return { vpc, azCount: args.privateSubnetIds?.length ?? args.privateSubnetCidrs.length };
+}
+
+/** The named route tables must be one per `<subnet>` (same order) or one they share. */
+export function adoptedRouteTableErrors(
+  args: AdoptedPlanArgs,
+  azCount: number,
+  k: (key: string) => string,
+  subnet: string,
+): ConfigError[] {
+  const rts = args.routeTableIds;
+  if (!rts || rts.length === 1 || rts.length === azCount) return [];
+  return [
+    new ConfigError(
+      k("existingVpc.routeTableIds"),
+      `${rts.length} route tables for ${azCount} ${subnet}s`,
+      `list one route table per ${subnet} (same order), or the one table they share`,
+    ),
+  ];
+}
+
 /** Validates the adopted VPC's plain arguments and gives the plan shape the roles read. */
 export function planExistingEgressVpc(
   args: Omit<ExistingEgressVpcArgs, "vpcId" | "vpcTags">,
@@ -186,9 +222,7 @@ export function planExistingEgressVpc(
 ): FixedEgressVpcPlan {
   const errors: ConfigError[] = [];
   const k = (s: string) => `${keyPrefix}${s}`;
-  const vpc = checkVpcCidr(args.cidrBlock, k("cidrBlock"), "the existing VPC's CIDR", errors);
-  // By tags the stated CIDRs pick the subnets, so they fix the zone count.
-  const azCount = args.privateSubnetIds?.length ?? args.privateSubnetCidrs.length;
+  const { vpc, azCount } = adoptedVpcBasics(args, k, errors);
   if (args.privateSubnetCidrs.length === 0) {
     errors.push(
       new ConfigError(
@@ -205,16 +239,7 @@ export function planExistingEgressVpc(
       errors,
     );
   }
-  const rts = args.routeTableIds;
-  if (rts && rts.length !== 1 && rts.length !== azCount) {
-    errors.push(
-      new ConfigError(
-        k("existingVpc.routeTableIds"),
-        `${rts.length} route tables for ${azCount} private subnets`,
-        "list one route table per private subnet (same order), or the one table they share",
-      ),
-    );
-  }
+  errors.push(...adoptedRouteTableErrors(args, azCount, k, "private subnet"));
   errors.push(...flowLogsErrors(args.flowLogs, k("flowLogs"), "vpc"));
   const natCount = args.natGatewayIds?.length ?? 1;
   if (!args.natGatewayIds && (args.publicSubnetIds ?? []).length === 0) {
@@ -243,7 +268,7 @@ export function planExistingEgressVpc(
  * `manageRoutes`) the default route to it. Exposes the same fields as FixedEgressVpc, so the roles
  * and features consume it unchanged.
  */
-export class ExistingEgressVpc extends pulumi.ComponentResource {
+export class ExistingEgressVpc extends PlannedComponent<FixedEgressVpcPlan> {
   public readonly vpcId: pulumi.Output<string>;
   public readonly cidrBlock: string;
   public readonly publicSubnetIds: pulumi.Output<string>[];
@@ -254,7 +279,6 @@ export class ExistingEgressVpc extends pulumi.ComponentResource {
   public readonly publicRouteTableId: pulumi.Output<string>;
   public readonly natGatewayIds: pulumi.Output<string>[];
   public readonly egressIps: pulumi.Output<string[]>;
-  public readonly plan: FixedEgressVpcPlan;
   public readonly dns: { hostnames: boolean; support: boolean };
   /** Whether the kit may change the existing route tables. */
   public readonly manageRoutes: boolean;
@@ -265,13 +289,12 @@ export class ExistingEgressVpc extends pulumi.ComponentResource {
 
   constructor(name: string, args: ExistingEgressVpcArgs, opts: pulumi.ComponentResourceOptions = {}) {
     const plan = planExistingEgressVpc(args);
-    super("vpc-lambda-kit:network:ExistingEgressVpc", name, { vpcId: args.vpcId ?? args.vpcTags }, opts);
-    this.plan = plan;
+    super("vpc-lambda-kit:network:ExistingEgressVpc", name, plan, { vpcId: args.vpcId ?? args.vpcTags }, opts);
     this.cidrBlock = plan.cidrBlock;
     this.manageRoutes = args.manageRoutes ?? false;
     this.routesToAdd = routesToAddFor(name, args);
     const invoke = { parent: this };
-    const tags = (role: string) => ({ ...(args.tags ?? {}), Name: `${name}-${role}` });
+    const tags = nameTags(name, args.tags);
     const found = lookupAdoptedVpc(args, "network.existingVpc", this);
     this.vpcId = found.vpcId;
     // Private DNS on interface endpoints needs both attributes; the inventory check and the endpoints check them.

@@ -1,9 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { Cidr, subCidr } from "./cidr";
-import { checkSubnets, checkVpcCidr, dnsVpc, plannedVpcId, subnetIn, VpcIpam } from "./vpc-parts";
+import { checkSubnets, checkVpcCidr, ownedVpc, VpcIpam } from "./vpc-parts";
 import { ConfigError, throwIfAny } from "./errors";
 import { createFlowLogs, flowLogsErrors, FlowLogsArgs, FlowLogsResult } from "./flow-logs";
+import { PlannedComponent } from "./planned";
 
 export type NatStrategy = "single" | "onePerAz";
 
@@ -135,7 +136,7 @@ export function planFixedEgressVpc(
  * every Lambda placed in them leaves from a small, fixed set of addresses that an IP-restricted SaaS
  * (kintone/cybozu.com and the like) can allowlist. docs/designs.md §1.
  */
-export class FixedEgressVpc extends pulumi.ComponentResource {
+export class FixedEgressVpc extends PlannedComponent<FixedEgressVpcPlan> {
   /** The VPC id. */
   public readonly vpcId: pulumi.Output<string>;
   /** The VPC CIDR (plain: known before deployment). */
@@ -152,8 +153,6 @@ export class FixedEgressVpc extends pulumi.ComponentResource {
   public readonly natGatewayIds: pulumi.Output<string>[];
   /** Public IPv4 addresses every private-subnet flow to the internet leaves from: allowlist these (as /32). */
   public readonly egressIps: pulumi.Output<string[]>;
-  /** The validated plan (CIDRs per subnet). */
-  public readonly plan: FixedEgressVpcPlan;
   /** The VPC's DNS attributes (always both on here): what private-DNS endpoints check. */
   public readonly dns = { hostnames: true, support: true };
   /** The VPC's flow log, when `flowLogs.enabled`. */
@@ -162,14 +161,11 @@ export class FixedEgressVpc extends pulumi.ComponentResource {
   constructor(name: string, args: FixedEgressVpcArgs, opts: pulumi.ComponentResourceOptions = {}) {
     // Validate before anything is registered: a bad plan must not leave half a VPC behind.
     const plan = planFixedEgressVpc({ ...args, azCount: args.availabilityZones.length });
-    super("vpc-lambda-kit:network:FixedEgressVpc", name, { plan }, opts);
-    this.plan = plan;
+    super("vpc-lambda-kit:network:FixedEgressVpc", name, plan, { plan }, opts);
     this.cidrBlock = plan.cidrBlock;
-    const tags = (role: string) => ({ ...(args.tags ?? {}), Name: `${name}-${role}` });
     const child = { parent: this };
-
-    const vpc = dnsVpc(name, plan.cidrBlock, args.tags ?? {}, this, args.ipam);
-    const vpcId = plannedVpcId(vpc, plan.cidrBlock, args.ipam);
+    const own = ownedVpc(name, { ...args, cidrBlock: plan.cidrBlock }, this);
+    const { vpcId, tags } = own;
     this.vpcId = vpcId;
 
     const igw = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: vpcId, tags: tags("igw") }, child);
@@ -186,20 +182,7 @@ export class FixedEgressVpc extends pulumi.ComponentResource {
     );
     this.publicRouteTableId = publicRt.id;
 
-    const publicSubnets = plan.publicSubnetCidrs.map((cidr, i) => {
-      const subnet = subnetIn(
-        `${name}-public-${i}`,
-        {
-          vpcId: vpcId,
-          cidrBlock: cidr,
-          availabilityZone: args.availabilityZones[i],
-          routeTableId: publicRt.id,
-          tags: args.tags ?? {},
-        },
-        this,
-      );
-      return subnet;
-    });
+    const publicSubnets = own.subnets("public", plan.publicSubnetCidrs, () => publicRt.id);
     this.publicSubnetIds = publicSubnets.map((s) => s.id);
 
     const allocationIds: pulumi.Input<string>[] = [];
@@ -232,7 +215,7 @@ export class FixedEgressVpc extends pulumi.ComponentResource {
     this.natGatewayIds = nats.map((n) => n.id);
     this.egressIps = pulumi.all(publicIps);
 
-    const privateRts = plan.privateSubnetCidrs.map((cidr, i) => {
+    const privateRts = plan.privateSubnetCidrs.map((_, i) => {
       const rt = new aws.ec2.RouteTable(
         `${name}-private-rt-${i}`,
         { vpcId: vpcId, tags: tags(`private-rt-${i}`) },
@@ -249,23 +232,12 @@ export class FixedEgressVpc extends pulumi.ComponentResource {
         },
         { parent: rt },
       );
-      const subnet = subnetIn(
-        `${name}-private-${i}`,
-        {
-          vpcId: vpcId,
-          cidrBlock: cidr,
-          availabilityZone: args.availabilityZones[i],
-          routeTableId: rt.id,
-          tags: args.tags ?? {},
-        },
-        this,
-      );
-      return { subnet, rt };
+      return rt;
     });
-    this.privateSubnetIds = privateRts.map((p) => p.subnet.id);
-    this.privateRouteTableIds = privateRts.map((p) => p.rt.id);
+    this.privateRouteTableIds = privateRts.map((rt) => rt.id);
+    this.privateSubnetIds = own.subnets("private", plan.privateSubnetCidrs, (i) => privateRts[i].id).map((s) => s.id);
 
-    if (args.flowLogs?.enabled) this.flowLogs = createFlowLogs(name, { vpcId: vpc.id }, args.flowLogs, this, tags);
+    if (args.flowLogs?.enabled) this.flowLogs = createFlowLogs(name, { vpcId: own.vpc.id }, args.flowLogs, this, tags);
 
     this.registerOutputs({
       vpcId: this.vpcId,

@@ -5,6 +5,7 @@ import { ACCOUNT_ID_RE } from "./arns";
 import { collectConfigErrors, ConfigError, throwIfAny } from "./errors";
 import { retentionErrors, serviceTrustPolicy } from "./defaults";
 import { checkVpcEndpointsArgs, VpcEndpoints } from "./vpc-endpoints";
+import { PlannedComponent } from "./planned";
 
 /** Methods a route may use. ANY sends every method to the function (which can then answer 405 itself). */
 export const ROUTE_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"] as const;
@@ -607,7 +608,7 @@ function isLambdaRef(f: PrivateApiRoute["function"]): f is LambdaRef {
  * rest. Lambda proxy routes, a deployment re-created whenever routes or the policy change, and a
  * stage with JSON access logs, throttling and metrics.
  */
-export class PrivateApi extends pulumi.ComponentResource {
+export class PrivateApi extends PlannedComponent<PrivateApiPlan> {
   /** The REST API id. */
   public readonly restApiId: pulumi.Output<string>;
   /** `arn:aws:execute-api:<region>:<account>:<api-id>`. */
@@ -630,14 +631,13 @@ export class PrivateApi extends pulumi.ComponentResource {
   public readonly accessLogGroupName: pulumi.Output<string> | undefined;
   /** The endpoint this component created, if any (`allowFrom` admits callers to it). */
   public readonly endpoints: VpcEndpoints | undefined;
-  public readonly plan: PrivateApiPlan;
-  private readonly name: string;
 
   constructor(name: string, args: PrivateApiArgs, opts: pulumi.ComponentResourceOptions = {}) {
     const plan = planPrivateApi(name, args);
     super(
       "vpc-lambda-kit:api:PrivateApi",
       name,
+      plan,
       {
         stageName: plan.stageName,
         routes: plan.routes.map((r) => `${r.method} ${r.path}`),
@@ -650,8 +650,6 @@ export class PrivateApi extends pulumi.ComponentResource {
       },
       opts,
     );
-    this.plan = plan;
-    this.name = name;
     this.stageName = plan.stageName;
     const child = { parent: this };
     const tags = args.tags ?? {};
@@ -838,27 +836,18 @@ export class PrivateApi extends pulumi.ComponentResource {
       );
     }
 
-    let accessLogGroup: aws.cloudwatch.LogGroup | undefined;
-    if (plan.accessLogs) {
-      accessLogGroup = new aws.cloudwatch.LogGroup(
-        `${name}-access-logs`,
-        { retentionInDays: plan.logRetentionInDays, tags },
-        child,
-      );
-      this.accessLogGroupName = accessLogGroup.name;
-    }
-    if (plan.executionLogging !== "OFF") {
-      // API Gateway writes execution logs to this fixed name; creating it first gives it a retention.
+    // Both of the API's log groups keep their logs logRetentionInDays.
+    const logGroup = (role: string, logGroupName?: pulumi.Input<string>) =>
       new aws.cloudwatch.LogGroup(
-        `${name}-execution-logs`,
-        {
-          name: pulumi.interpolate`API-Gateway-Execution-Logs_${api.id}/${plan.stageName}`,
-          retentionInDays: plan.logRetentionInDays,
-          tags,
-        },
+        `${name}-${role}`,
+        { ...(logGroupName ? { name: logGroupName } : {}), retentionInDays: plan.logRetentionInDays, tags },
         child,
       );
-    }
+    const accessLogGroup = plan.accessLogs ? logGroup("access-logs") : undefined;
+    this.accessLogGroupName = accessLogGroup?.name;
+    // API Gateway writes execution logs to this fixed name; creating it first gives it a retention.
+    if (plan.executionLogging !== "OFF")
+      logGroup("execution-logs", pulumi.interpolate`API-Gateway-Execution-Logs_${api.id}/${plan.stageName}`);
     const stage = new aws.apigateway.Stage(
       `${name}-stage`,
       {

@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { checkSubnets, checkVpcCidr, dnsVpc, plannedVpcId, subnetIn, VpcIpam } from "./vpc-parts";
+import { checkSubnets, checkVpcCidr, dbSubnetGroupName, ownedVpc, VpcIpam } from "./vpc-parts";
 import { ConfigError, throwIfAny } from "./errors";
+import { PlannedComponent } from "./planned";
 
 export interface PrivateVpcArgs {
   /** Take the VPC's range from this IPAM pool; cidrBlock is then the allocation the pool gives. Default none. */
@@ -51,7 +52,7 @@ export function planPrivateVpc(
  * side of docs/designs.md §3; other networks reach it through a Transit Gateway (a later issue adds routes
  * to `routeTableId`).
  */
-export class PrivateVpc extends pulumi.ComponentResource {
+export class PrivateVpc extends PlannedComponent<PrivateVpcPlan> {
   public readonly vpcId: pulumi.Output<string>;
   public readonly cidrBlock: string;
   public readonly subnetIds: pulumi.Output<string>[];
@@ -63,48 +64,19 @@ export class PrivateVpc extends pulumi.ComponentResource {
   public readonly manageRoutes = true;
   /** DB subnet group name, when created. */
   public readonly dbSubnetGroupName: pulumi.Output<string> | undefined;
-  public readonly plan: PrivateVpcPlan;
 
   constructor(name: string, args: PrivateVpcArgs, opts: pulumi.ComponentResourceOptions = {}) {
     const plan = planPrivateVpc({ ...args, azCount: args.availabilityZones.length });
-    super("vpc-lambda-kit:network:PrivateVpc", name, { plan }, opts);
-    this.plan = plan;
+    super("vpc-lambda-kit:network:PrivateVpc", name, plan, { plan }, opts);
     this.cidrBlock = plan.cidrBlock;
-    const tags = (role: string) => ({ ...(args.tags ?? {}), Name: `${name}-${role}` });
-    const child = { parent: this };
     // The RDS endpoint name must resolve from across the Transit Gateway: DNS attributes on.
-    const vpc = dnsVpc(name, plan.cidrBlock, args.tags ?? {}, this, args.ipam);
-    const vpcId = plannedVpcId(vpc, plan.cidrBlock, args.ipam);
-    this.vpcId = vpcId;
-    const rt = new aws.ec2.RouteTable(`${name}-rt`, { vpcId: vpcId, tags: tags("rt") }, child);
+    const own = ownedVpc(name, { ...args, cidrBlock: plan.cidrBlock }, this);
+    this.vpcId = own.vpcId;
+    const rt = new aws.ec2.RouteTable(`${name}-rt`, { vpcId: own.vpcId, tags: own.tags("rt") }, { parent: this });
     this.routeTableId = rt.id;
     this.routeTableIds = [rt.id];
-    const subnets = plan.subnetCidrs.map((cidr, i) =>
-      subnetIn(
-        `${name}-subnet-${i}`,
-        {
-          vpcId: vpcId,
-          cidrBlock: cidr,
-          availabilityZone: args.availabilityZones[i],
-          routeTableId: rt.id,
-          tags: args.tags ?? {},
-        },
-        this,
-      ),
-    );
-    this.subnetIds = subnets.map((s) => s.id);
-    if (args.dbSubnetGroup ?? true) {
-      const group = new aws.rds.SubnetGroup(
-        `${name}-db-subnets`,
-        {
-          subnetIds: this.subnetIds,
-          description: `${name}: database subnets, no internet route`,
-          tags: tags("db-subnets"),
-        },
-        child,
-      );
-      this.dbSubnetGroupName = group.name;
-    }
+    this.subnetIds = own.subnets("subnet", plan.subnetCidrs, () => rt.id).map((s) => s.id);
+    this.dbSubnetGroupName = dbSubnetGroupName(name, args, this.subnetIds, "database subnets, no internet route", this);
     this.registerOutputs({ vpcId: this.vpcId, subnetIds: this.subnetIds, routeTableId: this.routeTableId });
   }
 }

@@ -5,9 +5,10 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { ConfigError, configErrorsIn, throwIfAny } from "./errors";
 import { Flow } from "./flows";
-import { CLOUDWATCH_RETENTION_DAYS } from "./defaults";
+import { CLOUDWATCH_RETENTION_DAYS, nameTags } from "./defaults";
 import { IngressPeer, IngressRules, legacyDescriptionName } from "./ingress";
 import { exactHeaderRegex, HEADER_VALUE_MAX, renderSquidConf, SQUID_CONF_DEFAULTS } from "./squid-conf";
+import { PlannedComponent } from "./planned";
 
 export type ProxyPlacement = "public" | "private";
 /** "nlb": Network Load Balancer (default). "clb": Classic Load Balancer, the tier's original design. */
@@ -642,7 +643,7 @@ export function renderBootScript(o: BootScriptOptions): string {
  * squid.conf, the domain list or the header secret's version makes a new launch-template version,
  * which the Auto Scaling group rolls out with an instance refresh, never all at once.
  */
-export class SquidProxyTier extends pulumi.ComponentResource {
+export class SquidProxyTier extends PlannedComponent<SquidProxyTierPlan> {
   /** `http://<load balancer DNS name>:<port>`: the Lambdas' proxy URL. */
   public readonly proxyUrl: pulumi.Output<string>;
   /** Public IPv4 addresses the SaaS sees: allowlist all of them (as /32). */
@@ -675,9 +676,6 @@ export class SquidProxyTier extends pulumi.ComponentResource {
   public readonly unhealthyHostsAlarmName: pulumi.Output<string>;
   /** Alarm: denied requests per 5 minutes reached `deniedRequestsAlarmThreshold`. */
   public readonly deniedRequestsAlarmName: pulumi.Output<string>;
-  /** The validated plan, including the squid.conf template (no secret in it). */
-  public readonly plan: SquidProxyTierPlan;
-  private readonly name: string;
   private readonly clientRules: IngressRules;
 
   constructor(name: string, args: SquidProxyTierArgs, opts: pulumi.ComponentResourceOptions = {}) {
@@ -686,6 +684,7 @@ export class SquidProxyTier extends pulumi.ComponentResource {
     super(
       "vpc-lambda-kit:proxy:SquidProxyTier",
       name,
+      plan,
       {
         placement: plan.placement,
         port: plan.port,
@@ -694,14 +693,12 @@ export class SquidProxyTier extends pulumi.ComponentResource {
       },
       opts,
     );
-    this.name = name;
-    this.plan = plan;
     this.port = plan.port;
     this.headerName = plan.headerName;
     this.loadBalancerType = plan.loadBalancer;
     const child = { parent: this };
     const userTags = { ...(args.tags ?? {}) };
-    const tags = (role: string) => ({ ...userTags, Name: `${name}-${role}` });
+    const tags = nameTags(name, userTags);
     const poolId = proxyPoolId(name);
     const isPublic = plan.placement === "public";
     const isNlb = plan.loadBalancer === "nlb";
@@ -1009,12 +1006,13 @@ export class SquidProxyTier extends pulumi.ComponentResource {
         },
         child,
       );
+      // The listener and its target group forward the proxy port as plain TCP, the same on both sides.
+      const proxyPort = { port: plan.port, protocol: "TCP" };
       const tg = new aws.lb.TargetGroup(
         `${name}-tg`,
         {
+          ...proxyPort,
           vpcId: args.vpcId,
-          port: plan.port,
-          protocol: "TCP",
           targetType: "instance",
           proxyProtocolV2: true,
           preserveClientIp: "false",
@@ -1035,9 +1033,8 @@ export class SquidProxyTier extends pulumi.ComponentResource {
       const listener = new aws.lb.Listener(
         `${name}-listener`,
         {
+          ...proxyPort,
           loadBalancerArn: nlb.arn,
-          port: plan.port,
-          protocol: "TCP",
           tcpIdleTimeoutSeconds: plan.idleTimeoutSeconds,
           defaultActions: [{ type: "forward", targetGroupArn: tg.arn }],
           tags: tags("listener"),

@@ -2,8 +2,10 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { cidrsOverlap, Cidr, tryParseCidr } from "./cidr";
 import { ACCOUNT_ID_RE } from "./arns";
+import { nameTags } from "./defaults";
 import { ConfigError, throwIfAny } from "./errors";
 import { createFlowLogs, flowLogsErrors, FlowLogsArgs, FlowLogsResult } from "./flow-logs";
+import { PlannedComponent } from "./planned";
 
 /**
  * A Transit Gateway owned by one account and shared through RAM with others (docs/designs.md §3). The owner
@@ -582,7 +584,7 @@ export interface TgwOwnerArgs extends Omit<TgwShareArgs, "acceptShare" | "princi
  * an explicit TGW route table that the owner's attachment is associated with and propagates to;
  * peers' attachments join it through {@link TgwOwner.admit} (the owner's account must do that).
  */
-export class TgwOwner extends pulumi.ComponentResource {
+export class TgwOwner extends PlannedComponent<TgwPlan> {
   public readonly transitGatewayId: pulumi.Output<string>;
   public readonly transitGatewayArn: pulumi.Output<string>;
   /**
@@ -601,8 +603,6 @@ export class TgwOwner extends pulumi.ComponentResource {
   /** Segmented mode: every TGW route table's id by its name; empty otherwise. */
   public readonly routeTableIds: Record<string, pulumi.Output<string>> = {};
   private readonly segments: TgwSegments | undefined;
-  public readonly plan: TgwPlan;
-  private readonly prefix: string;
 
   constructor(name: string, args: TgwOwnerArgs, opts: pulumi.ComponentResourceOptions = {}) {
     const segmented = (args.segments?.routeTables.length ?? 0) > 0;
@@ -617,11 +617,9 @@ export class TgwOwner extends pulumi.ComponentResource {
     if (args.segments)
       checkTgwSegments(args.segments, [plan.owner.name, ...plan.peers.map((p) => p.name)], "segments.", errors);
     throwIfAny(errors);
-    super("vpc-lambda-kit:network:TgwOwner", name, { plan }, opts);
-    this.plan = plan;
-    this.prefix = name;
+    super("vpc-lambda-kit:network:TgwOwner", name, plan, { plan }, opts);
     this.segments = segmented ? args.segments : undefined;
-    const tags = (role: string) => ({ ...(args.tags ?? {}), Name: `${name}-${role}` });
+    const tags = nameTags(name, args.tags);
     const child = { parent: this };
     const enable = (on: boolean) => (on ? "enable" : "disable");
 
@@ -748,12 +746,12 @@ export class TgwOwner extends pulumi.ComponentResource {
    */
   public admit(label: string, attachmentId: pulumi.Input<string>): void {
     if (this.segments) {
-      tgwSegmentMembership(this.prefix, this.segments, this.routeTableIds, label, attachmentId, { parent: this });
+      tgwSegmentMembership(this.name, this.segments, this.routeTableIds, label, attachmentId, { parent: this });
       return;
     }
     if (!this.routeTableId) return;
     tgwRouteTableMembership(
-      `${this.prefix}-${label}`,
+      `${this.name}-${label}`,
       { transitGatewayRouteTableId: this.routeTableId, transitGatewayAttachmentId: attachmentId },
       { parent: this },
     );
@@ -848,7 +846,7 @@ export class TgwPeer extends pulumi.ComponentResource {
     checkTgwCidrs(plainOwner.length > 0 ? [owner, self] : [self], errors);
     throwIfAny(errors);
     super("vpc-lambda-kit:network:TgwPeer", name, { acceptShare }, opts);
-    const tags = (role: string) => ({ ...(args.tags ?? {}), Name: `${name}-${role}` });
+    const tags = nameTags(name, args.tags);
     const child = { parent: this };
 
     // Outside an Organization the TGW is not usable until the invitation is accepted; inside one
@@ -947,10 +945,9 @@ export interface TgwSharedNetworkArgs extends TgwShareArgs {
  * peers' attachments after the share is usable, and (explicit route table mode) every peer admitted
  * to the owner's route table by the owner's account. Everything is validated first.
  */
-export class TgwSharedNetwork extends pulumi.ComponentResource {
+export class TgwSharedNetwork extends PlannedComponent<TgwPlan> {
   public readonly owner: TgwOwner;
   public readonly peers: Record<string, TgwPeer>;
-  public readonly plan: TgwPlan;
 
   constructor(name: string, args: TgwSharedNetworkArgs, opts: pulumi.ComponentResourceOptions = {}) {
     const ownerName = args.owner.name ?? "owner";
@@ -962,8 +959,7 @@ export class TgwSharedNetwork extends pulumi.ComponentResource {
       owner: { name: ownerName, cidrBlocks: args.owner.cidrBlocks, key: "owner.cidrBlocks" },
       peers: args.peers.map((p, i) => ({ name: p.name, cidrBlocks: p.cidrBlocks, key: `peers[${i}].cidrBlocks` })),
     });
-    super("vpc-lambda-kit:network:TgwSharedNetwork", name, { plan }, opts);
-    this.plan = plan;
+    super("vpc-lambda-kit:network:TgwSharedNetwork", name, plan, { plan }, opts);
     this.owner = new TgwOwner(
       `${name}-owner`,
       {

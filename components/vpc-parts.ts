@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { Cidr, cidrContains, cidrsOverlap, tryParseCidr } from "./cidr";
+import { nameTags } from "./defaults";
 import { ConfigError, throwIfAny } from "./errors";
 import { ipamPoolErrors } from "./ipam";
 
@@ -160,7 +161,10 @@ export function plannedVpcId(vpc: aws.ec2.Vpc, planned: string, ipam: VpcIpam | 
   });
 }
 
-/** A subnet (no auto-assigned public IPs) associated with `routeTableId`; the association is parented to the subnet. */
+/**
+ * A subnet (no auto-assigned public IPs) associated with `routeTableId`; the association is parented to the
+ * subnet, with the same options otherwise (the provider, when `opts` names one).
+ */
 export function subnetIn(
   name: string,
   args: {
@@ -170,7 +174,7 @@ export function subnetIn(
     routeTableId: pulumi.Input<string>;
     tags: Record<string, string>;
   },
-  parent: pulumi.Resource,
+  opts: pulumi.CustomResourceOptions,
 ): aws.ec2.Subnet {
   const subnet = new aws.ec2.Subnet(
     name,
@@ -182,12 +186,70 @@ export function subnetIn(
       mapPublicIpOnLaunch: false,
       tags: { ...args.tags, Name: name },
     },
-    { parent },
+    opts,
   );
   new aws.ec2.RouteTableAssociation(
     `${name}-rta`,
     { subnetId: subnet.id, routeTableId: args.routeTableId },
-    { parent: subnet },
+    { ...opts, parent: subnet },
   );
   return subnet;
+}
+
+/**
+ * What every VPC the kit creates starts from: the DNS-enabled VPC (from its CIDR or IPAM pool), its id once the
+ * CIDR is known to be the planned one, `Name` tags for its children, and a way to lay subnets over the zones.
+ */
+export function ownedVpc(
+  name: string,
+  args: {
+    cidrBlock: string;
+    ipam?: VpcIpam;
+    availabilityZones: pulumi.Input<string>[];
+    tags?: Record<string, string>;
+  },
+  parent: pulumi.ComponentResource,
+) {
+  const vpc = dnsVpc(name, args.cidrBlock, args.tags ?? {}, parent, args.ipam);
+  const vpcId = plannedVpcId(vpc, args.cidrBlock, args.ipam);
+  return {
+    vpc,
+    vpcId,
+    tags: nameTags(name, args.tags),
+    /** Subnet `<name>-<role>-<i>` per CIDR, in the i-th zone, associated with `routeTableId(i)`. */
+    subnets(role: string, cidrs: string[], routeTableId: (i: number) => pulumi.Input<string>): aws.ec2.Subnet[] {
+      return cidrs.map((cidrBlock, i) =>
+        subnetIn(
+          `${name}-${role}-${i}`,
+          {
+            vpcId,
+            cidrBlock,
+            availabilityZone: args.availabilityZones[i],
+            routeTableId: routeTableId(i),
+            tags: args.tags ?? {},
+          },
+          { parent },
+        ),
+      );
+    },
+  };
+}
+
+/**
+ * The name of the RDS DB subnet group `<name>-db-subnets` over a data VPC's subnets, created unless
+ * `args.dbSubnetGroup` is false (then undefined).
+ */
+export function dbSubnetGroupName(
+  name: string,
+  args: { dbSubnetGroup?: boolean; tags?: Record<string, string> },
+  subnetIds: pulumi.Input<string>[],
+  description: string,
+  parent: pulumi.Resource,
+): pulumi.Output<string> | undefined {
+  if (!(args.dbSubnetGroup ?? true)) return undefined;
+  return new aws.rds.SubnetGroup(
+    `${name}-db-subnets`,
+    { subnetIds, description: `${name}: ${description}`, tags: nameTags(name, args.tags)("db-subnets") },
+    { parent },
+  ).name;
 }

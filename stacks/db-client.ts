@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import type { Flow } from "../components/flows";
 import { ConfigError } from "../components/errors";
-import { EnvConfig, EnvConfigInput, PROJECT as P, regionOf, sameAccount } from "./config/schema";
+import { accountIdOf, EnvConfig, EnvConfigInput, PROJECT as P, regionOf, sameAccount } from "./config/schema";
 import type { DataOutputs, NetworkOutputs } from "./config/outputs";
 import { serviceFlow } from "./endpoints";
 
@@ -45,7 +45,7 @@ export interface DbClientWording {
 
 /**
  * The config checks every database client shares, in this order: the database is on, its outputs can be read,
- * both accounts are named or neither, and the Data API is not asked for across accounts.
+ * both accounts are named or neither, the Data API is not asked for across accounts, nor when it is off.
  */
 export function dbClientConfigErrors(cfg: EnvConfigInput, access: string, t: DbClientWording): ConfigError[] {
   const errors: ConfigError[] = [];
@@ -86,11 +86,12 @@ export function dbClientConfigErrors(cfg: EnvConfigInput, access: string, t: DbC
       ),
     );
   }
+  errors.push(...dataApiOffErrors(cfg, access, t.accessKey));
   return errors;
 }
 
 /** Refuses access "data-api" when the cluster's Data API is off. */
-export function dataApiOffErrors(cfg: EnvConfigInput, access: string, accessKey: string): ConfigError[] {
+function dataApiOffErrors(cfg: EnvConfigInput, access: string, accessKey: string): ConfigError[] {
   return access === "data-api" && !cfg.data.database.dataApi
     ? [
         new ConfigError(
@@ -114,6 +115,14 @@ export function requiredDataOutput(
     if (!v) throw new Error(`${where} exports no data.${key}. Fix: ${fix}`);
     return String(v);
   });
+}
+
+/** A database client's feature cannot build without the data role's outputs: the error names upstream.data. */
+export function assertDataOutputs(data: DataOutputs | undefined, client: string): asserts data is DataOutputs {
+  if (!data)
+    throw new Error(
+      `${P}:upstream.data: ${client} needs the data role's outputs. Fix: set upstream.data to the data stack`,
+    );
 }
 
 /**
@@ -140,11 +149,28 @@ export function dbSecretReadStatements(
   return statements;
 }
 
+/** How a function reaches the database: PostgreSQL over the Transit Gateway, or the RDS Data API. */
+export type DbAccess = "pg" | "data-api";
+
 /**
- * Gives the role a VpcFunction creates (`<fn>-role`) a fixed physical name. A fixed name cannot be
- * created before the old role is deleted, hence deleteBeforeReplace.
+ * A database client's role name in account A, `<project>-<environment>-<fn>`. Fixed (not auto-named) because
+ * account B's key and secret policies must name it, and in split mode the data stack deploys before it exists.
  */
-export function pinRoleName(functionName: string, physicalName: string): pulumi.ResourceTransformation {
+export function clientRoleName(environment: string, functionName: string): string {
+  return `${P}-${environment}-${functionName}`;
+}
+
+/** The ARN of {@link clientRoleName} in account A: what the data side's secret readers list. */
+export function clientRoleArn(cfg: EnvConfigInput, functionName: string): string {
+  return `arn:aws:iam::${accountIdOf(cfg.accounts.a)}:role/${clientRoleName(cfg.environment, functionName)}`;
+}
+
+/**
+ * Gives the role a VpcFunction creates (`<fn>-role`) its fixed physical name, {@link clientRoleName}. A fixed
+ * name cannot be created before the old role is deleted, hence deleteBeforeReplace.
+ */
+function pinRoleName(functionName: string, environment: string): pulumi.ResourceTransformation {
+  const physicalName = clientRoleName(environment, functionName);
   return (r) =>
     r.type === "aws:iam/role:Role" && r.name === `${functionName}-role`
       ? { props: { ...r.props, name: physicalName }, opts: pulumi.mergeOptions(r.opts, { deleteBeforeReplace: true }) }
@@ -159,6 +185,12 @@ export interface DbClientAccess {
   dbRegion: string;
   fnRegion: string;
   crossAccount: boolean;
+  /** DB_ACCESS, DB_SECRET_ARN and (when the database is in another region) DB_SECRET_REGION for the handler. */
+  environment: Record<string, pulumi.Input<string>>;
+  /** For the VpcFunction: across accounts, its role gets the fixed name the data side's policies name. */
+  transformations: pulumi.ResourceTransformation[];
+  /** The cluster endpoint for DB_HOST (pg), failing with the stack to fix when the data role exports none. */
+  host(): pulumi.Output<string>;
 }
 
 /**
@@ -170,9 +202,10 @@ export function dbClientAccess(
   cfg: EnvConfig,
   network: NetworkOutputs,
   data: DataOutputs,
-  access: "pg" | "data-api",
+  client: { functionName: string; access: DbAccess },
   fixes: { missing?: string; kmsKey?: string } = {},
 ): DbClientAccess {
+  const { functionName, access } = client;
   const dbRegion = regionOf(cfg, "b", cfg.region);
   const fnRegion = regionOf(cfg, "a", cfg.region);
   const crossAccount = sameAccount(cfg.accounts) === false;
@@ -201,5 +234,23 @@ export function dbClientAccess(
   );
   if (access === "data-api")
     statements.push({ Sid: "DataApi", Effect: "Allow", Action: DATA_API_ACTIONS, Resource: clusterArn });
-  return { flows, statements, secretArn, clusterArn, dbRegion, fnRegion, crossAccount };
+  const environment = {
+    DB_ACCESS: access,
+    DB_SECRET_ARN: secretArn,
+    ...(dbRegion !== fnRegion ? { DB_SECRET_REGION: dbRegion } : {}),
+  };
+  const transformations = crossAccount ? [pinRoleName(functionName, cfg.environment)] : [];
+  const host = () => requiredDataOutput(data.endpoint, "endpoint", cfg, fixes.missing);
+  return {
+    flows,
+    statements,
+    secretArn,
+    clusterArn,
+    dbRegion,
+    fnRegion,
+    crossAccount,
+    environment,
+    transformations,
+    host,
+  };
 }

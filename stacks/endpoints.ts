@@ -2,7 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { Flow } from "../components/flows";
 import { awsServiceFlow } from "../components/vpc-endpoints";
-import { accountIdOf, EnvConfig } from "./config/schema";
+import { ConfigError } from "../components/errors";
+import { accountIdOf, EnvConfig, EnvConfigInput, PROJECT } from "./config/schema";
 import type { NetworkOutputs } from "./config/outputs";
 
 /**
@@ -41,6 +42,21 @@ export function allowToEndpoints(
 }
 
 /**
+ * The problem when a feature's traffic to `service` takes the gateway endpoint and network.gatewayEndpoints has
+ * none (nothing when the network key already failed: its errors are reported).
+ */
+export function gatewayEndpointErrors(
+  cfg: EnvConfigInput,
+  failed: ReadonlySet<string>,
+  service: EnvConfigInput["network"]["gatewayEndpoints"][number],
+  problem: string,
+  fix: string,
+): ConfigError[] {
+  if (failed.has("network") || cfg.network.gatewayEndpoints.includes(service)) return [];
+  return [new ConfigError(`${PROJECT}:network.gatewayEndpoints`, problem, fix)];
+}
+
+/**
  * Endpoint policies: what may pass through the VPC's endpoints (the AWS default lets anything through).
  * - s3 / dynamodb gateway: only resources owned by the kit's accounts (aws:ResourceAccount, which S3 and
  *   DynamoDB evaluate in endpoint policies), plus read-only access to the Amazon Linux 2023 package
@@ -60,61 +76,46 @@ export function endpointPolicies(
   const accounts = pulumi.output(accountA).apply((a) => [...new Set([a, ...(b ? [b] : [])])]);
   const doc = (statements: (accts: string[]) => unknown[]) =>
     accounts.apply((accts) => JSON.stringify({ Version: "2012-10-17", Statement: statements(accts) }));
+  // Endpoint policy statements apply to every principal that sends through the endpoint.
+  const allow = (Sid: string, Action: string | string[], Resource: string | string[], Condition?: object) => ({
+    Sid,
+    Effect: "Allow",
+    Principal: "*",
+    Action,
+    Resource,
+    ...(Condition ? { Condition } : {}),
+  });
+  const kitAccountsOnly = (service: string, accts: string[]) =>
+    allow("KitAccountsOnly", `${service}:*`, "*", { StringEquals: { "aws:ResourceAccount": accts } });
   const region = cfg.region;
   const out: Record<string, pulumi.Output<string>> = {};
   const gateways = cfg.network.gatewayEndpoints;
   if (gateways.includes("s3")) {
     out.s3 = doc((accts) => [
-      {
-        Sid: "KitAccountsOnly",
-        Effect: "Allow",
-        Principal: "*",
-        Action: "s3:*",
-        Resource: "*",
-        Condition: { StringEquals: { "aws:ResourceAccount": accts } },
-      },
-      {
-        Sid: "AmazonLinuxRepositories",
-        Effect: "Allow",
-        Principal: "*",
-        Action: "s3:GetObject",
-        Resource: `arn:aws:s3:::al2023-repos-${region}-de612dc2/*`,
-      },
+      kitAccountsOnly("s3", accts),
+      allow("AmazonLinuxRepositories", "s3:GetObject", `arn:aws:s3:::al2023-repos-${region}-de612dc2/*`),
     ]);
   }
   if (gateways.includes("dynamodb")) {
-    out.dynamodb = doc((accts) => [
-      {
-        Sid: "KitAccountsOnly",
-        Effect: "Allow",
-        Principal: "*",
-        Action: "dynamodb:*",
-        Resource: "*",
-        Condition: { StringEquals: { "aws:ResourceAccount": accts } },
-      },
-    ]);
+    out.dynamodb = doc((accts) => [kitAccountsOnly("dynamodb", accts)]);
   }
   const interfaces = cfg.network.interfaceEndpoints;
   if (interfaces.includes("secretsmanager")) {
     out.secretsmanager = doc((accts) => [
-      {
-        Sid: "KitSecretsOnly",
-        Effect: "Allow",
-        Principal: "*",
-        Action: ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
-        Resource: accts.map((a) => `arn:aws:secretsmanager:*:${a}:secret:*`),
-      },
+      allow(
+        "KitSecretsOnly",
+        ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+        accts.map((a) => `arn:aws:secretsmanager:*:${a}:secret:*`),
+      ),
     ]);
   }
   if (interfaces.includes("execute-api")) {
     out["execute-api"] = doc((accts) => [
-      {
-        Sid: "KitApisOnly",
-        Effect: "Allow",
-        Principal: "*",
-        Action: "execute-api:Invoke",
-        Resource: accts.map((a) => `arn:aws:execute-api:${region}:${a}:*`),
-      },
+      allow(
+        "KitApisOnly",
+        "execute-api:Invoke",
+        accts.map((a) => `arn:aws:execute-api:${region}:${a}:*`),
+      ),
     ]);
   }
   return out;

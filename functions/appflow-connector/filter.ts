@@ -239,19 +239,19 @@ class Parser {
   }
 
   private or(): Condition {
-    let left = this.and();
-    while (this.peek().type === "OR") {
-      this.next();
-      left = { kind: "or", left, right: this.and() };
-    }
-    return left;
+    return this.leftAssociative("OR", "or", () => this.and());
   }
 
   private and(): Condition {
-    let left = this.unary();
-    while (this.peek().type === "AND") {
+    return this.leftAssociative("AND", "and", () => this.unary());
+  }
+
+  /** `operand (op operand)*`, grouped from the left: a OR b OR c is (a OR b) OR c. */
+  private leftAssociative(op: "OR" | "AND", kind: "or" | "and", operand: () => Condition): Condition {
+    let left = operand();
+    while (this.peek().type === op) {
       this.next();
-      left = { kind: "and", left, right: this.unary() };
+      left = { kind, left, right: operand() };
     }
     return left;
   }

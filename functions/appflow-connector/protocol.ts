@@ -332,6 +332,11 @@ export function parseRequest(event: unknown): AnyRequest {
     );
   }
   const r = new Reader();
+  // The entity a request is about, read (and checked) in the same order by every request that names one.
+  const entity = () => ({
+    entityIdentifier: r.string(o, "entityIdentifier", "entityIdentifier", true) ?? "",
+    connectorContext: r.context(o),
+  });
   let request: AnyRequest;
   switch (type as RequestType) {
     case "ValidateConnectorRuntimeSettingsRequest": {
@@ -370,15 +375,13 @@ export function parseRequest(event: unknown): AnyRequest {
     case "DescribeEntityRequest":
       request = {
         type: "DescribeEntityRequest",
-        entityIdentifier: r.string(o, "entityIdentifier", "entityIdentifier", true) ?? "",
-        connectorContext: r.context(o),
+        ...entity(),
       };
       break;
     case "QueryDataRequest":
       request = defined({
         type: "QueryDataRequest" as const,
-        entityIdentifier: r.string(o, "entityIdentifier", "entityIdentifier", true) ?? "",
-        connectorContext: r.context(o),
+        ...entity(),
         selectedFieldNames: r.strings(o, "selectedFieldNames", "selectedFieldNames"),
         filterExpression: r.string(o, "filterExpression", "filterExpression", false),
         nextToken: r.string(o, "nextToken", "nextToken", false),
@@ -388,8 +391,7 @@ export function parseRequest(event: unknown): AnyRequest {
     case "RetrieveDataRequest":
       request = defined({
         type: "RetrieveDataRequest" as const,
-        entityIdentifier: r.string(o, "entityIdentifier", "entityIdentifier", true) ?? "",
-        connectorContext: r.context(o),
+        ...entity(),
         selectedFieldNames: r.strings(o, "selectedFieldNames", "selectedFieldNames"),
         idFieldName: r.string(o, "idFieldName", "idFieldName", false),
         ids: r.strings(o, "ids", "ids", true),
@@ -398,8 +400,7 @@ export function parseRequest(event: unknown): AnyRequest {
     case "WriteDataRequest":
       request = defined({
         type: "WriteDataRequest" as const,
-        entityIdentifier: r.string(o, "entityIdentifier", "entityIdentifier", true) ?? "",
-        connectorContext: r.context(o),
+        ...entity(),
         operation: r.string(o, "operation", "operation", false),
         idFieldNames: r.strings(o, "idFieldNames", "idFieldNames"),
         records: r.strings(o, "records", "records"),

@@ -14,7 +14,7 @@
  * complete before the specified timeout". Short connect/request timeouts and few attempts turn that into a fast
  * error that names the missing endpoint.
  */
-import { getSecretString, ReadCache, secretFailure } from "../shared/secrets";
+import { getSecretString, jsonObject, ReadCache, secretFailure } from "../shared/secrets";
 import type { ConnectorConfig } from "./config";
 import { ConnectorError } from "./protocol";
 import { CUSTOM_AUTH_TYPE } from "./settings";
@@ -55,19 +55,13 @@ async function readCredentials(secretArn: string, cfg: ConnectorConfig): Promise
 }
 
 export function parseSecret(secretString: string, secretArn: string): DbCredentials {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(secretString);
-  } catch {
-    doc = undefined;
-  }
-  if (!doc || typeof doc !== "object" || Array.isArray(doc)) {
+  const top = jsonObject(secretString);
+  if (!top) {
     throw new ConnectorError(
       "InvalidCredentials",
       `the connection's secret ${secretArn} is not a JSON object of credentials: AppFlow stores username and password as key/value pairs; recreate the connection`,
     );
   }
-  const top = doc as Record<string, unknown>;
   const candidates = [
     top,
     ...["customCredentials", "credentialsMap", "basicAuthCredentials"]

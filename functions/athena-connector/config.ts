@@ -4,8 +4,8 @@
  */
 import * as fs from "fs";
 import * as z from "zod";
-import { proxyUrl as parseProxyUrl, SAAS_DEADLINES } from "../saas-export/config";
-import { integer, logLevel, required } from "../shared/env";
+import { proxyUrl as parseProxyUrl, SAAS_DEADLINES, saasMaxPages } from "../saas-export/config";
+import { integer, logLevel, required, retryOrderProblems, retryPolicy, retryVariables } from "../shared/env";
 import type { LogLevel } from "../shared/log";
 import type { RetryPolicy } from "../shared/retry";
 import { ConnectorError } from "./errors";
@@ -65,16 +65,8 @@ const schema = z.object({
   ),
   SPILL_BLOCK_BYTES: integer("SPILL_BLOCK_BYTES", "target size of one spilled block", 64 * 1024, 256 * MiB, 16 * MiB),
   ...SAAS_DEADLINES,
-  RETRY_MAX_ATTEMPTS: integer("RETRY_MAX_ATTEMPTS", "attempts per SaaS request, the first included", 1, 10, 3),
-  RETRY_BASE_MS: integer("RETRY_BASE_MS", "backoff before the first retry, doubling after", 0, 60_000, 300),
-  RETRY_MAX_MS: integer("RETRY_MAX_MS", "longest single backoff", 0, 300_000, 5_000),
-  SAAS_MAX_PAGES: integer(
-    "SAAS_MAX_PAGES",
-    "pages one split reads before it fails instead of looping forever",
-    1,
-    10_000_000,
-    10_000,
-  ),
+  ...retryVariables("", "attempts per SaaS request, the first included", { maxAttempts: 3, baseMs: 300, maxMs: 5_000 }),
+  SAAS_MAX_PAGES: saasMaxPages("pages one split reads before it fails instead of looping forever"),
   LOG_LEVEL: logLevel,
 });
 
@@ -111,8 +103,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ConnectorConfi
       `SPILL_PREFIX must be "" or a key prefix ending in '/', without a leading '/', e.g. athena-spill/; got "${spillPrefix}"`,
     );
   }
-  if (v.RETRY_BASE_MS > v.RETRY_MAX_MS)
-    problems.push(`RETRY_BASE_MS (${v.RETRY_BASE_MS}) must not exceed RETRY_MAX_MS (${v.RETRY_MAX_MS})`);
+  problems.push(...retryOrderProblems("", v));
   let extraCa: string | undefined;
   if (v.SAAS_CA_FILE) {
     try {
@@ -138,7 +129,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ConnectorConfi
     spillBlockBytes: v.SPILL_BLOCK_BYTES,
     timeoutMs: v.SAAS_TIMEOUT_MS,
     proxyConnectTimeoutMs: v.PROXY_CONNECT_TIMEOUT_MS,
-    retry: { maxAttempts: v.RETRY_MAX_ATTEMPTS, baseMs: v.RETRY_BASE_MS, maxMs: v.RETRY_MAX_MS },
+    retry: retryPolicy("", v),
     maxPages: v.SAAS_MAX_PAGES,
     logLevel: v.LOG_LEVEL,
   };

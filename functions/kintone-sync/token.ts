@@ -2,6 +2,7 @@
  * The kintone API token's format, apart from reading it (./secret.ts): the stack's config checks read this too, and
  * importing it must not load the Secrets Manager client into `npm run synth|check`.
  */
+import { jsonObject } from "../shared/secrets";
 import { SyncError } from "./errors";
 
 /** kintone accepts up to 9 comma-separated tokens in X-Cybozu-API-Token (one per app touched). */
@@ -14,13 +15,7 @@ const MAX_TOKENS = 9;
 export function parseTokenSecret(secretString: string, secretId: string): string {
   let text = secretString.trim();
   if (text.startsWith("{")) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      parsed = undefined;
-    }
-    const apiToken = (parsed as { apiToken?: unknown } | undefined)?.apiToken;
+    const apiToken = jsonObject(text)?.apiToken;
     if (typeof apiToken !== "string") {
       throw new SyncError(
         "secret",

@@ -15,6 +15,15 @@ const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 const noNul = (s: string) => !s.includes("\u0000");
 const NUL_MESSAGE = { error: "must not contain the NUL character (\\u0000)" };
 
+/** A required text field: trimmed, not empty, at most `max` characters, no NUL. */
+const text = (max: number) =>
+  z
+    .string({ error: "must be a string" })
+    .refine(noNul, NUL_MESSAGE)
+    .trim()
+    .min(1, { error: "must not be empty" })
+    .max(max, { error: `must be at most ${max} characters` });
+
 function isCalendarDate(s: string): boolean {
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(s);
   if (!m) return false;
@@ -24,18 +33,8 @@ function isCalendarDate(s: string): boolean {
 
 /** POST /pets body. Unknown fields are refused (a typo such as "nmae" must not silently drop data). */
 export const newPetSchema = z.strictObject({
-  name: z
-    .string({ error: "must be a string" })
-    .refine(noNul, NUL_MESSAGE)
-    .trim()
-    .min(1, { error: "must not be empty" })
-    .max(100, { error: "must be at most 100 characters" }),
-  species: z
-    .string({ error: "must be a string" })
-    .refine(noNul, NUL_MESSAGE)
-    .trim()
-    .min(1, { error: "must not be empty" })
-    .max(50, { error: "must be at most 50 characters" }),
+  name: text(100),
+  species: text(50),
   birthDate: z
     .string({ error: "must be a date string YYYY-MM-DD" })
     .superRefine((s, ctx) => {
@@ -46,15 +45,7 @@ export const newPetSchema = z.strictObject({
     .nullable()
     .optional(),
   tags: z
-    .array(
-      z
-        .string({ error: "must be a string" })
-        .refine(noNul, NUL_MESSAGE)
-        .trim()
-        .min(1, { error: "must not be empty" })
-        .max(30, { error: "must be at most 30 characters" }),
-      { error: "must be an array of strings" },
-    )
+    .array(text(30), { error: "must be an array of strings" })
     .max(10, { error: "must have at most 10 tags" })
     .optional(),
 });

@@ -4,7 +4,17 @@
  * what its role must refuse.
  * Templates: see ops/check/iam/calls.ts.
  */
-import type { FunctionAwsCalls } from "../../ops/check/iam/calls";
+import type { DeclaredCall, FunctionAwsCalls } from "../../ops/check/iam/calls";
+
+/** A request on the export bucket (`path` after the bucket name), over TLS unless `context` says otherwise. */
+function s3(action: string, path: string, why: string, context: Record<string, string> = {}): DeclaredCall {
+  return {
+    action,
+    resource: "arn:aws:s3:::${env:BUCKET}" + path,
+    context: { "aws:SecureTransport": "true", ...context },
+    why,
+  };
+}
 
 export const awsCalls: FunctionAwsCalls = {
   functionName: "saas-export",
@@ -19,30 +29,14 @@ export const awsCalls: FunctionAwsCalls = {
       resource: "${env:SAAS_AUTH_SECRET_ID}",
       why: "reads the SaaS credential (./secrets.ts)",
     },
-    {
-      action: "s3:PutObject",
-      resource: "arn:aws:s3:::${env:BUCKET}/${env:PREFIX}dt=2026-01-01/part-00000.ndjson",
-      context: { "aws:SecureTransport": "true" },
-      why: "writes a partition (./s3-store.ts)",
-    },
-    {
-      action: "s3:DeleteObject",
-      resource: "arn:aws:s3:::${env:BUCKET}/${env:PREFIX}dt=2026-01-01/_SUCCESS",
-      context: { "aws:SecureTransport": "true" },
-      why: "replaces a partition (DeleteObject/DeleteObjects)",
-    },
-    {
-      action: "s3:ListBucket",
-      resource: "arn:aws:s3:::${env:BUCKET}",
-      context: { "s3:prefix": "${env:PREFIX}dt=2026-01-01/", "aws:SecureTransport": "true" },
-      why: "lists a partition before replacing it",
-    },
-    {
-      action: "s3:GetObject",
-      resource: "arn:aws:s3:::${env:BUCKET}/${env:PREFIX}current/dt=2026-01-01/symlink.txt",
-      context: { "aws:SecureTransport": "true" },
-      why: "reads the published run's size before replacing it (docs/saas-export-publishing.md)",
-    },
+    s3("s3:PutObject", "/${env:PREFIX}dt=2026-01-01/part-00000.ndjson", "writes a partition (./s3-store.ts)"),
+    s3("s3:DeleteObject", "/${env:PREFIX}dt=2026-01-01/_SUCCESS", "replaces a partition (DeleteObject/DeleteObjects)"),
+    s3("s3:ListBucket", "", "lists a partition before replacing it", { "s3:prefix": "${env:PREFIX}dt=2026-01-01/" }),
+    s3(
+      "s3:GetObject",
+      "/${env:PREFIX}current/dt=2026-01-01/symlink.txt",
+      "reads the published run's size before replacing it (docs/saas-export-publishing.md)",
+    ),
     {
       action: "logs:PutLogEvents",
       resource: "arn:aws:logs:${region}:${account}:log-group:${logGroup}:log-stream:2026/01/01/[$LATEST]0",
@@ -50,30 +44,12 @@ export const awsCalls: FunctionAwsCalls = {
     },
   ],
   mustDeny: [
-    {
-      action: "s3:PutObject",
-      resource: "arn:aws:s3:::${env:BUCKET}/other/dt=2026-01-01/x.ndjson",
-      context: { "aws:SecureTransport": "true" },
-      why: "another prefix of the bucket",
-    },
-    {
-      action: "s3:ListBucket",
-      resource: "arn:aws:s3:::${env:BUCKET}",
-      context: { "s3:prefix": "other/", "aws:SecureTransport": "true" },
-      why: "listing another prefix",
-    },
-    {
-      action: "s3:PutObject",
-      resource: "arn:aws:s3:::${env:BUCKET}/${env:PREFIX}x",
-      context: { "aws:SecureTransport": "false" },
-      why: "plain HTTP is refused by the bucket policy",
-    },
-    {
-      action: "s3:GetObject",
-      resource: "arn:aws:s3:::${env:BUCKET}/other/x",
-      context: { "aws:SecureTransport": "true" },
-      why: "it reads back only under its own prefix",
-    },
+    s3("s3:PutObject", "/other/dt=2026-01-01/x.ndjson", "another prefix of the bucket"),
+    s3("s3:ListBucket", "", "listing another prefix", { "s3:prefix": "other/" }),
+    s3("s3:PutObject", "/${env:PREFIX}x", "plain HTTP is refused by the bucket policy", {
+      "aws:SecureTransport": "false",
+    }),
+    s3("s3:GetObject", "/other/x", "it reads back only under its own prefix"),
     {
       action: "secretsmanager:GetSecretValue",
       resource: "arn:aws:secretsmanager:${region}:${account}:secret:another-secret-AbCdEf",

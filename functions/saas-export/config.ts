@@ -7,7 +7,7 @@ import * as z from "zod";
 import { ExportError } from "./errors";
 import { JsonPath, parseJsonPath } from "./json-path";
 import type { LogLevel } from "../shared/log";
-import { integer, logLevel, required } from "../shared/env";
+import { integer, logLevel, required, retryOrderProblems, retryPolicy, retryVariables } from "../shared/env";
 import type { RetryPolicy } from "../shared/retry";
 
 /**
@@ -94,6 +94,9 @@ export const SAAS_DEADLINES = {
   ),
 };
 
+/** SAAS_MAX_PAGES, the paging loop's bound (1 to 10,000,000, default 10,000); `what` says what reaching it does. */
+export const saasMaxPages = (what: string) => integer("SAAS_MAX_PAGES", what, 1, 10_000_000, 10_000);
+
 const envSchema = z.object({
   PROXY_URL: parsed(
     "PROXY_URL",
@@ -160,16 +163,12 @@ const envSchema = z.object({
     }),
   SAAS_CA_FILE: z.string().trim().optional(),
   ...SAAS_DEADLINES,
-  RETRY_MAX_ATTEMPTS: integer("RETRY_MAX_ATTEMPTS", "attempts per SaaS or S3 request, the first included", 1, 10, 5),
-  RETRY_BASE_MS: integer("RETRY_BASE_MS", "backoff before the first retry, doubling after", 0, 60_000, 500),
-  RETRY_MAX_MS: integer("RETRY_MAX_MS", "longest single backoff", 0, 300_000, 20_000),
-  SAAS_MAX_PAGES: integer(
-    "SAAS_MAX_PAGES",
-    "pages after which the export fails instead of looping forever",
-    1,
-    10_000_000,
-    10_000,
-  ),
+  ...retryVariables("", "attempts per SaaS or S3 request, the first included", {
+    maxAttempts: 5,
+    baseMs: 500,
+    maxMs: 20_000,
+  }),
+  SAAS_MAX_PAGES: saasMaxPages("pages after which the export fails instead of looping forever"),
   PART_MAX_BYTES: integer(
     "PART_MAX_BYTES",
     "size at which a part object is closed; at most two are held in memory",
@@ -231,11 +230,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ExportConfig {
       );
     }
   }
-  if (result.success && result.data.RETRY_BASE_MS > result.data.RETRY_MAX_MS) {
-    problems.push(
-      `RETRY_BASE_MS (${result.data.RETRY_BASE_MS}) must not exceed RETRY_MAX_MS (${result.data.RETRY_MAX_MS})`,
-    );
-  }
+  if (result.success) problems.push(...retryOrderProblems("", result.data));
   if (!result.success || problems.length > 0) throw configError(problems);
   const v = result.data;
   return {
@@ -252,7 +247,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ExportConfig {
     caFile,
     timeoutMs: v.SAAS_TIMEOUT_MS,
     proxyConnectTimeoutMs: v.PROXY_CONNECT_TIMEOUT_MS,
-    retry: { maxAttempts: v.RETRY_MAX_ATTEMPTS, baseMs: v.RETRY_BASE_MS, maxMs: v.RETRY_MAX_MS },
+    retry: retryPolicy("", v),
     maxPages: v.SAAS_MAX_PAGES,
     partMaxBytes: v.PART_MAX_BYTES,
     partMaxRecords: v.PART_MAX_RECORDS,

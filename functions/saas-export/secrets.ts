@@ -10,7 +10,7 @@
  * is picked up by the next invocation without waiting for a new container. Values are never logged and error
  * messages never repeat them.
  */
-import { getSecretString, ReadCache, secretFailure } from "../shared/secrets";
+import { getSecretString, jsonObject, ReadCache, secretFailure } from "../shared/secrets";
 import { ExportError } from "./errors";
 
 export interface HeaderCredential {
@@ -49,12 +49,7 @@ export function parseAuthSecret(secretString: string, secretId: string): HeaderC
   const text = secretString.trim();
   const shape = `must hold the SaaS credential either as a plain bearer token or as JSON {"header": "X-Api-Key", "value": "<key>"}`;
   if (text.startsWith("{")) {
-    let parsed: { header?: unknown; value?: unknown } | undefined;
-    try {
-      parsed = JSON.parse(text) as { header?: unknown; value?: unknown };
-    } catch {
-      parsed = undefined;
-    }
+    const parsed = jsonObject(text);
     const header = parsed?.header;
     const value = typeof parsed?.value === "string" ? parsed.value.trim() : undefined;
     if (

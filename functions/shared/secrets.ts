@@ -2,7 +2,8 @@
  * Secrets Manager reads shared by every handler: one SDK client per settings, short timeouts (in a VPC
  * without a route to Secrets Manager the call would otherwise hang until the Lambda timeout, which is the
  * failure each handler's message explains), a per-id cache of the read that keeps successes only, and one
- * classification of read failures. Parsing the value and wording the error stay with each handler.
+ * classification of read failures. Parsing the value and wording the error stay with each handler; `jsonObject`
+ * is the first step of the handlers whose secret may be JSON.
  */
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 
@@ -89,4 +90,15 @@ export class ReadCache<T> {
     if (key === undefined) this.entries.clear();
     else this.entries.delete(key);
   }
+}
+
+/** A secret's text as a JSON object (its fields unchecked); undefined when it is not JSON or not an object. */
+export function jsonObject(text: string): Record<string, unknown> | undefined {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  return v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
 }

@@ -25,6 +25,8 @@ export function loadConfig(
 
   const networkAzs = cfg.network?.availabilityZones ?? 1;
   const dataAzs = cfg.data?.availabilityZones ?? 2;
+  // availabilityZones is a count or the zones' names.
+  const zoneCount = (azs: number | string[]) => (typeof azs === "number" ? azs : azs.length);
   let networkPlan: FixedEgressVpcPlan | undefined;
   let dataPlan: PrivateVpcPlan | undefined;
   const existing = cfg.network?.existingVpc;
@@ -43,10 +45,7 @@ export function loadConfig(
     );
   } else if (!failed.has("network")) {
     networkPlan = collectConfigErrors(errors, () =>
-      planFixedEgressVpc(
-        { ...cfg.network, azCount: typeof networkAzs === "number" ? networkAzs : networkAzs.length },
-        `${PROJECT}:network.`,
-      ),
+      planFixedEgressVpc({ ...cfg.network, azCount: zoneCount(networkAzs) }, `${PROJECT}:network.`),
     );
   }
   const existingData = cfg.data?.existingVpc;
@@ -60,10 +59,7 @@ export function loadConfig(
     );
   } else if (!failed.has("data")) {
     dataPlan = collectConfigErrors(errors, () =>
-      planPrivateVpc(
-        { ...cfg.data, azCount: typeof dataAzs === "number" ? dataAzs : dataAzs.length },
-        `${PROJECT}:data.`,
-      ),
+      planPrivateVpc({ ...cfg.data, azCount: zoneCount(dataAzs) }, `${PROJECT}:data.`),
     );
   }
   if (networkPlan && dataPlan && cidrsOverlap(parseCidr(networkPlan.cidrBlock), parseCidr(dataPlan.cidrBlock))) {

@@ -223,6 +223,16 @@ function withIpam<
       );
   };
 }
+
+/** A VPC's keys with the IPAM ones checked, and cidrBlock given its value: stated, else the pool's stated allocation, else `dflt`. */
+function withIpamCidr<S extends z.ZodType<Parameters<ReturnType<typeof withIpam>>[0] & { ipamAllocatedCidr?: string }>>(
+  schema: S,
+  dflt: string,
+) {
+  return schema
+    .superRefine(withIpam())
+    .transform((v) => ({ ...v, cidrBlock: v.cidrBlock ?? v.ipamAllocatedCidr ?? dflt }));
+}
 // --- end IPAM
 
 const network = z.strictObject({
@@ -259,10 +269,8 @@ const network = z.strictObject({
   /** Adopt this existing VPC instead of creating one (docs/landing-zone.md). */
   existingVpc: existingVpc.optional(),
 });
-/** network with the IPAM keys checked and cidrBlock given its value (the pool's stated allocation, or the default). */
-const networkConfig = network
-  .superRefine(withIpam())
-  .transform((v) => ({ ...v, cidrBlock: v.cidrBlock ?? v.ipamAllocatedCidr ?? "10.0.0.0/16" }));
+/** network with the IPAM keys checked and cidrBlock given its value. */
+const networkConfig = withIpamCidr(network, "10.0.0.0/16");
 
 /** The data role's Aurora PostgreSQL (docs/database.md). */
 const database = z.strictObject({
@@ -300,9 +308,7 @@ const data = z.strictObject({
   existingVpc: existingDataVpc.optional(),
 });
 /** data with the IPAM keys checked and cidrBlock given its value. */
-const dataConfig = data
-  .superRefine(withIpam())
-  .transform((v) => ({ ...v, cidrBlock: v.cidrBlock ?? v.ipamAllocatedCidr ?? "10.1.0.0/16" }));
+const dataConfig = withIpamCidr(data, "10.1.0.0/16");
 
 /** docs/designs.md §3's "insert into users", in account A (docs/database.md). */
 const dbWriter = z.strictObject({

@@ -2,28 +2,24 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as appflow from "@pulumi/aws-native/appflow"; // the service module alone: the package index loads them all
 import { AuroraPostgres, planAuroraPostgres } from "../../components/aurora-postgres";
-import { ConfigError } from "../../components/errors";
+import { ConfigError, patternErrors } from "../../components/errors";
 import { Flow } from "../../components/flows";
 import { denyInsecureTransport, guardPrivateBucket } from "../../components/private-bucket";
 import { VpcFunction } from "../../components/vpc-function";
 import { CUSTOM_AUTH_TYPE, API_VERSION } from "../../functions/appflow-connector/settings";
-import { collectConfigErrors, EnvConfig, EnvConfigInput, PROJECT as P, secretFix } from "../config/schema";
-import type { DataOutputs, NetworkOutputs } from "../config/outputs";
-import { requiredDataOutput } from "../db-client";
+import { collectConfigErrors, EnvConfigInput, PROJECT as P, secretFix } from "../config/schema";
+import { assertDataOutputs, requiredDataOutput } from "../db-client";
 import { allowToEndpoints, serviceFlow } from "../endpoints";
 import { nativeProviderFor } from "../providers";
 import { checkedSecret } from "../config/secrets";
-import type { Feature } from "./feature";
+import { AppsBuildContext, Feature, FunctionOutputs, functionOutputs } from "./feature";
 /** AppFlow's patterns for connector labels and flow names, and for connector profile names. */
 const LABEL_RE = /^[a-zA-Z0-9][\w!@#.-]{0,255}$/;
 const PROFILE_RE = /^[\w/!@#+=.-]{1,256}$/;
 const IDENT_RE = /^[a-z_][a-z0-9_$]{0,62}$/;
 
 export interface AppflowAppOutputs {
-  appflowConnector?: {
-    functionName: pulumi.Output<string>;
-    functionArn: pulumi.Output<string>;
-    securityGroupId: pulumi.Output<string>;
+  appflowConnector?: FunctionOutputs & {
     connectorLabel: string;
     connectorArn: pulumi.Output<string>;
     database: "data" | "local";
@@ -51,44 +47,37 @@ export function appflowConfigErrors(cfg: EnvConfigInput, secretPresent: boolean)
   const errors: ConfigError[] = [];
   const k = (s: string) => `${P}:appflowConnector.${s}`;
   const label = connectorLabelOf(cfg);
-  if (!LABEL_RE.test(label))
+  const labelChars = "use letters, digits and _ ! @ # . - (starting with a letter or digit)";
+  errors.push(
+    ...patternErrors(
+      k("connectorLabel"),
+      label,
+      LABEL_RE,
+      "an AppFlow connector label",
+      `${labelChars}, at most 256 characters`,
+    ),
+    ...patternErrors(
+      k("connectionName"),
+      ac.connectionName,
+      PROFILE_RE,
+      "an AppFlow connection (profile) name",
+      "use letters, digits and _ / ! @ # + = . -, at most 256 characters",
+    ),
+  );
+  // The connector's SQL names these unquoted: plain PostgreSQL identifiers only.
+  const identifiers: [key: "dbUsername" | "schema" | "databaseName", kind: string, fixTail: string][] = [
+    ["dbUsername", "role", " (e.g. appflow_reader): a role with SELECT on the schema only"],
+    ["schema", "schema", ", e.g. public"],
+    ["databaseName", "database", ""],
+  ];
+  for (const [key, kind, fixTail] of identifiers)
     errors.push(
-      new ConfigError(
-        k("connectorLabel"),
-        `"${label}" is not an AppFlow connector label`,
-        "use letters, digits and _ ! @ # . - (starting with a letter or digit), at most 256 characters",
-      ),
-    );
-  if (ac.connectionName !== undefined && !PROFILE_RE.test(ac.connectionName))
-    errors.push(
-      new ConfigError(
-        k("connectionName"),
-        `"${ac.connectionName}" is not an AppFlow connection (profile) name`,
-        "use letters, digits and _ / ! @ # + = . -, at most 256 characters",
-      ),
-    );
-  if (!IDENT_RE.test(ac.dbUsername))
-    errors.push(
-      new ConfigError(
-        k("dbUsername"),
-        `"${ac.dbUsername}" is not a plain PostgreSQL role name`,
-        "use lower-case letters, digits and _ (e.g. appflow_reader): a role with SELECT on the schema only",
-      ),
-    );
-  if (!IDENT_RE.test(ac.schema))
-    errors.push(
-      new ConfigError(
-        k("schema"),
-        `"${ac.schema}" is not a plain PostgreSQL schema name`,
-        "use lower-case letters, digits and _, e.g. public",
-      ),
-    );
-  if (ac.databaseName !== undefined && !IDENT_RE.test(ac.databaseName))
-    errors.push(
-      new ConfigError(
-        k("databaseName"),
-        `"${ac.databaseName}" is not a plain PostgreSQL database name`,
-        "use lower-case letters, digits and _",
+      ...patternErrors(
+        k(key),
+        ac[key],
+        IDENT_RE,
+        `a plain PostgreSQL ${kind} name`,
+        `use lower-case letters, digits and _${fixTail}`,
       ),
     );
   if (ac.createConnection && !secretPresent) {
@@ -115,14 +104,9 @@ export function appflowConfigErrors(cfg: EnvConfigInput, secretPresent: boolean)
       if (names.indexOf(f) !== i)
         errors.push(new ConfigError(k(`flow.fields[${i}]`), `"${f}" is listed twice`, "list each field once"));
     });
-    if (!LABEL_RE.test(ac.flow.name ?? `${label}-to-s3`))
-      errors.push(
-        new ConfigError(
-          k("flow.name"),
-          `"${ac.flow.name ?? `${label}-to-s3`}" is not an AppFlow flow name`,
-          "use letters, digits and _ ! @ # . - (starting with a letter or digit)",
-        ),
-      );
+    errors.push(
+      ...patternErrors(k("flow.name"), ac.flow.name ?? `${label}-to-s3`, LABEL_RE, "an AppFlow flow name", labelChars),
+    );
   }
   if (ac.timeoutSeconds * 1000 <= ac.statementTimeoutMs) {
     errors.push(
@@ -192,12 +176,7 @@ export function appflowConfigErrors(cfg: EnvConfigInput, secretPresent: boolean)
  * aws-native), a connection (connector profile) whose credentials AppFlow keeps in Secrets Manager, and an
  * example flow from one table to an S3 bucket owned here.
  */
-export function appflowApps(
-  cfg: EnvConfig,
-  provider: aws.Provider,
-  network: NetworkOutputs,
-  data: DataOutputs | undefined,
-): AppflowAppOutputs {
+export function appflowApps({ cfg, provider, network, data }: AppsBuildContext): AppflowAppOutputs {
   const ac = cfg.appflowConnector;
   if (!ac || !ac.enabled) return {};
   const label = connectorLabelOf(cfg);
@@ -213,10 +192,7 @@ export function appflowApps(
   let databaseName: pulumi.Input<string>;
   let local: AuroraPostgres | undefined;
   if (ac.database === "data") {
-    if (!data)
-      throw new Error(
-        `${P}:upstream.data: the AppFlow connector needs the data role's outputs. Fix: set upstream.data to the data stack`,
-      );
+    assertDataOutputs(data, "the AppFlow connector");
     endpoint = requiredDataOutput(data.endpoint, "endpoint", cfg);
     readerEndpoint = data.readerEndpoint.apply((e) => String(e ?? ""));
     port = data.port.apply((p) => Number(p) || 5432);
@@ -343,9 +319,7 @@ export function appflowApps(
   );
 
   const out: NonNullable<AppflowAppOutputs["appflowConnector"]> = {
-    functionName: fn.functionName,
-    functionArn: fn.functionArn,
-    securityGroupId: fn.securityGroupId,
+    ...functionOutputs(fn),
     connectorLabel: label,
     connectorArn: connector.connectorArn,
     database: ac.database,
@@ -478,5 +452,5 @@ export const appflowConnectorFeature: Feature<AppflowAppOutputs> = {
     failed.has("appflowConnector") || failed.has("data") || failed.has("network") || failed.has("transitGateway")
       ? []
       : appflowConfigErrors(cfg, secretsPresent.appflowDbPassword),
-  apps: ({ cfg, provider, network, data }) => appflowApps(cfg, provider, network, data),
+  apps: appflowApps,
 };

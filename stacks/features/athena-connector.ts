@@ -6,7 +6,7 @@ import type { SquidProxyTier } from "../../components/squid-proxy-tier";
 import type { TableSpec } from "../../functions/athena-connector/tables";
 import { EnvConfig, EnvConfigInput, PROJECT } from "../config/schema";
 import type { NetworkOutputs } from "../config/outputs";
-import { allowToEndpoints, serviceFlow } from "../endpoints";
+import { allowToEndpoints, gatewayEndpointErrors, serviceFlow } from "../endpoints";
 import type { Feature } from "./feature";
 
 export interface AthenaConnectorOutputs {
@@ -78,15 +78,15 @@ export function athenaConnectorConfigErrors(cfg: EnvConfigInput, failed: Readonl
       }
     });
   }
-  if (!failed.has("network") && !cfg.network.gatewayEndpoints.includes("s3")) {
-    errors.push(
-      new ConfigError(
-        `${PROJECT}:network.gatewayEndpoints`,
-        "athenaConnector writes spilled blocks to S3 through the S3 gateway endpoint, and the network has none",
-        "add s3 to network.gatewayEndpoints (free, and keeps S3 traffic off the NAT)",
-      ),
-    );
-  }
+  errors.push(
+    ...gatewayEndpointErrors(
+      cfg,
+      failed,
+      "s3",
+      "athenaConnector writes spilled blocks to S3 through the S3 gateway endpoint, and the network has none",
+      "add s3 to network.gatewayEndpoints (free, and keeps S3 traffic off the NAT)",
+    ),
+  );
   return errors;
 }
 

@@ -1,29 +1,16 @@
 import * as pulumi from "@pulumi/pulumi";
-import * as aws from "@pulumi/aws";
 import { ConfigError } from "../../components/errors";
 import { VpcFunction } from "../../components/vpc-function";
-import { accountIdOf, EnvConfig, EnvConfigInput, PROJECT as P, sameAccount } from "../config/schema";
-import type { DataOutputs, NetworkOutputs } from "../config/outputs";
+import { EnvConfigInput, PROJECT as P, sameAccount } from "../config/schema";
 import { allowToEndpoints } from "../endpoints";
-import { dataApiOffErrors, dbClientAccess, dbClientConfigErrors, pinRoleName, requiredDataOutput } from "../db-client";
-import type { Feature } from "./feature";
+import { assertDataOutputs, clientRoleArn, DbAccess, dbClientAccess, dbClientConfigErrors } from "../db-client";
+import { AppsBuildContext, Feature, FunctionOutputs, functionOutputs } from "./feature";
 
 export interface DbWriterAppOutputs {
-  dbWriter?: {
-    functionName: pulumi.Output<string>;
-    functionArn: pulumi.Output<string>;
-    securityGroupId: pulumi.Output<string>;
+  dbWriter?: FunctionOutputs & {
     roleArn: pulumi.Output<string>;
-    access: "pg" | "data-api";
+    access: DbAccess;
   };
-}
-
-/**
- * db-writer's role name in account A. Fixed (not auto-named) because account B's key policy and
- * secret policy must name it, and in split mode the data stack deploys before the role exists.
- */
-export function dbWriterRoleName(environment: string): string {
-  return `${P}-${environment}-db-writer`;
 }
 
 /**
@@ -56,7 +43,6 @@ export function dbWriterConfigErrors(cfg: EnvConfigInput): ConfigError[] {
       ),
     );
   }
-  errors.push(...dataApiOffErrors(cfg, w.access, `${P}:dbWriter.access`));
   if (w.connectTimeoutMs >= w.timeoutSeconds * 1000) {
     errors.push(
       new ConfigError(
@@ -74,26 +60,17 @@ export function dbWriterConfigErrors(cfg: EnvConfigInput): ConfigError[] {
  * the database in account B either as PostgreSQL on 5432 across the Transit Gateway ("pg") or through
  * the Data API over HTTPS ("data-api", same account only). Its egress and IAM cover exactly that.
  */
-export function dbWriterApps(
-  cfg: EnvConfig,
-  provider: aws.Provider,
-  network: NetworkOutputs,
-  data: DataOutputs | undefined,
-): DbWriterAppOutputs {
+export function dbWriterApps({ cfg, provider, network, data }: AppsBuildContext): DbWriterAppOutputs {
   const w = cfg.dbWriter;
   if (!w || !w.enabled) return {};
-  if (!data)
-    throw new Error(
-      `${P}:upstream.data: db-writer needs the data role's outputs. Fix: set upstream.data to the data stack`,
-    );
-  const redeploy = `deploy the data role with data.database enabled first (network → data → apps)`;
-  const { flows, statements, secretArn, clusterArn, dbRegion, fnRegion, crossAccount } = dbClientAccess(
+  assertDataOutputs(data, "db-writer");
+  const { flows, statements, clusterArn, environment, transformations, host } = dbClientAccess(
     cfg,
     network,
     data,
-    w.access,
+    { functionName: "db-writer", access: w.access },
     {
-      missing: redeploy,
+      missing: "deploy the data role with data.database enabled first (network → data → apps)",
       kmsKey:
         "the data stack shares the secret with account A only when it knows both account ids: set accounts.a/b.accountId there and redeploy it",
     },
@@ -111,30 +88,26 @@ export function dbWriterApps(
       subnetIds: network.privateSubnetIds,
       flows,
       environment: {
-        DB_ACCESS: w.access,
-        DB_HOST: requiredDataOutput(data.endpoint, "endpoint", cfg, redeploy),
+        ...environment,
+        DB_HOST: host(),
         DB_PORT: data.port.apply(String),
         DB_NAME: data.databaseName,
-        DB_SECRET_ARN: secretArn,
         DB_CLUSTER_ARN: clusterArn,
         DB_CONNECT_TIMEOUT_MS: String(w.connectTimeoutMs),
-        ...(dbRegion !== fnRegion ? { DB_SECRET_REGION: dbRegion } : {}),
       },
       policyStatements: statements,
       memorySize: w.memoryMb,
       timeout: w.timeoutSeconds,
       reservedConcurrency: w.reservedConcurrency,
       logRetentionInDays: cfg.logRetentionInDays,
-      // Account B's key and secret policies name this role before it exists: pin its physical name.
     },
-    { provider, transformations: crossAccount ? [pinRoleName("db-writer", dbWriterRoleName(cfg.environment))] : [] },
+    // Account B's key and secret policies name this role before it exists: pin its physical name.
+    { provider, transformations },
   );
   allowToEndpoints(cfg, network, "db-writer", fn.securityGroupId, provider);
   return {
     dbWriter: {
-      functionName: fn.functionName,
-      functionArn: fn.functionArn,
-      securityGroupId: fn.securityGroupId,
+      ...functionOutputs(fn),
       roleArn: fn.roleArn,
       access: w.access,
     },
@@ -147,9 +120,6 @@ export const dbWriterFeature: Feature<DbWriterAppOutputs> = {
   configErrors: ({ cfg, failed }) =>
     failed.has("dbWriter") || failed.has("data") || failed.has("accounts") ? [] : dbWriterConfigErrors(cfg),
   // Granted whenever the accounts differ: a split data stack cannot see whether dbWriter is on.
-  dbSecretReaders: (cfg) =>
-    sameAccount(cfg.accounts) === false
-      ? [`arn:aws:iam::${accountIdOf(cfg.accounts.a)}:role/${dbWriterRoleName(cfg.environment)}`]
-      : [],
-  apps: ({ cfg, provider, network, data }) => dbWriterApps(cfg, provider, network, data),
+  dbSecretReaders: (cfg) => (sameAccount(cfg.accounts) === false ? [clientRoleArn(cfg, "db-writer")] : []),
+  apps: dbWriterApps,
 };

@@ -5,8 +5,17 @@ import type { PrivateVpc, PrivateVpcPlan } from "../../components/private-vpc";
 import type { SquidProxyTier } from "../../components/squid-proxy-tier";
 import type { TgwPlan } from "../../components/tgw-shared-network";
 import type { VpcEndpoints } from "../../components/vpc-endpoints";
+import type { VpcFunction } from "../../components/vpc-function";
 import type { DatabasePlan, EnvConfig, EnvConfigInput } from "../config/schema";
 import type { DataOutputs, NetworkOutputs } from "../config/outputs";
+
+/** What an apps feature exports of its function: the VpcFunction's name, ARN and security group. */
+export type FunctionOutputs = Pick<VpcFunction, "functionName" | "functionArn" | "securityGroupId">;
+
+/** The outputs {@link FunctionOutputs} names, read from `fn`. */
+export function functionOutputs(fn: VpcFunction): FunctionOutputs {
+  return { functionName: fn.functionName, functionArn: fn.functionArn, securityGroupId: fn.securityGroupId };
+}
 
 /** Plans config validation produces; features fill theirs in registry order, later ones read them. */
 export interface ConfigPlans {

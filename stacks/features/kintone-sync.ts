@@ -9,7 +9,7 @@ import { kintoneSyncBundleOptions } from "../../functions/kintone-sync/bundle-op
 import { parseOptions as parseDefaultTransformOptions } from "../../functions/kintone-sync/transform";
 import { collectConfigErrors, EnvConfig, EnvConfigInput, PROJECT, secretFix } from "../config/schema";
 import type { NetworkOutputs } from "../config/outputs";
-import { allowToEndpoints, serviceFlow } from "../endpoints";
+import { allowToEndpoints, gatewayEndpointErrors, serviceFlow } from "../endpoints";
 import { checkedSecret } from "../config/secrets";
 import type { Feature } from "./feature";
 
@@ -67,15 +67,16 @@ export function kintoneSyncConfigErrors(
       ),
     );
   }
-  if (ks.enabled !== false && !failed.has("network") && !cfg.network.gatewayEndpoints.includes("dynamodb")) {
+  if (ks.enabled !== false)
     errors.push(
-      new ConfigError(
-        `${PROJECT}:network.gatewayEndpoints`,
+      ...gatewayEndpointErrors(
+        cfg,
+        failed,
+        "dynamodb",
         "kintoneSync keeps its sync position in DynamoDB, reached through the DynamoDB gateway endpoint, and the network has none",
         "add dynamodb to network.gatewayEndpoints, e.g. [s3, dynamodb] (free; set it in the network stack and in the apps stack alike)",
       ),
     );
-  }
   return errors;
 }
 

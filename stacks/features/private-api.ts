@@ -9,10 +9,10 @@ import {
   stageSettingsErrors,
 } from "../../components/private-api";
 import { VpcFunction } from "../../components/vpc-function";
-import { ACCOUNT_ID_RE, accountIdOf, EnvConfig, EnvConfigInput, PROJECT as P, sameAccount } from "../config/schema";
+import { ACCOUNT_ID_RE, EnvConfig, EnvConfigInput, PROJECT as P, sameAccount } from "../config/schema";
 import type { DataOutputs, NetworkOutputs } from "../config/outputs";
 import { allowToEndpoints, serviceFlow } from "../endpoints";
-import { dataApiOffErrors, dbClientAccess, dbClientConfigErrors, pinRoleName, requiredDataOutput } from "../db-client";
+import { assertDataOutputs, clientRoleArn, DbAccess, dbClientAccess, dbClientConfigErrors } from "../db-client";
 import type { Feature } from "./feature";
 import { cidrContains, parseCidr, tryParseCidr } from "../../components/cidr";
 
@@ -26,17 +26,8 @@ export interface PrivateApiAppOutputs {
     withoutPrivateDns: pulumi.Output<NoPrivateDnsAccess>;
     stageName: string;
     petsFunctionName: pulumi.Output<string>;
-    petsAccess: "pg" | "data-api";
+    petsAccess: DbAccess;
   };
-}
-
-/**
- * pets-api's role name in account A when it reads the database over pg from another account. Fixed
- * (not auto-named) because account B's secret and key policies must name it before it exists; the
- * data side lists it among the secret's readers (see `petsApiSecretReaders`).
- */
-export function petsApiRoleName(environment: string): string {
-  return `${P}-${environment}-pets-api`;
 }
 
 /**
@@ -46,7 +37,7 @@ export function petsApiRoleName(environment: string): string {
 export function petsApiSecretReaders(cfg: EnvConfigInput): string[] {
   const pa = cfg.privateApi;
   if (!pa || !pa.enabled || pa.petsApi.access !== "pg" || sameAccount(cfg.accounts) !== false) return [];
-  return [`arn:aws:iam::${accountIdOf(cfg.accounts.a)}:role/${petsApiRoleName(cfg.environment)}`];
+  return [clientRoleArn(cfg, "pets-api")];
 }
 
 /**
@@ -120,7 +111,6 @@ export function privateApiConfigErrors(cfg: EnvConfigInput): ConfigError[] {
       pgNote: "",
     }),
   );
-  errors.push(...dataApiOffErrors(cfg, access, k("petsApi.access")));
   return errors;
 }
 
@@ -208,33 +198,23 @@ export function privateApiApps(
 ): PrivateApiAppOutputs {
   const pa = cfg.privateApi;
   if (!pa || !pa.enabled) return {};
-  if (!data)
-    throw new Error(
-      `${P}:upstream.data: pets-api needs the data role's outputs. Fix: set upstream.data to the data stack`,
-    );
+  assertDataOutputs(data, "pets-api");
   const access = pa.petsApi.access;
-  const { flows, statements, secretArn, clusterArn, dbRegion, fnRegion, crossAccount } = dbClientAccess(
-    cfg,
-    network,
-    data,
-    access,
-  );
+  const db = dbClientAccess(cfg, network, data, { functionName: "pets-api", access });
   const environment: Record<string, pulumi.Input<string>> = {
-    DB_ACCESS: access,
+    ...db.environment,
     DB_NAME: data.databaseName.apply(String),
-    DB_SECRET_ARN: secretArn,
     ...(access === "data-api"
-      ? { DB_CLUSTER_ARN: clusterArn }
+      ? { DB_CLUSTER_ARN: db.clusterArn }
       : {
-          DB_HOST: requiredDataOutput(data.endpoint, "endpoint", cfg),
+          DB_HOST: db.host(),
           DB_PORT: data.port.apply(String),
           DB_CONNECT_TIMEOUT_MS: "3000",
         }),
-    ...(dbRegion !== fnRegion ? { DB_SECRET_REGION: dbRegion } : {}),
   };
   const description = `pets service behind the private API (${access === "pg" ? "PostgreSQL over the Transit Gateway" : "Aurora Data API"})`;
 
-  if (crossAccount) {
+  if (db.crossAccount) {
     const readers = cfg.database?.secretReaderArns;
     const mine = petsApiSecretReaders(cfg)[0];
     if (cfg.roles.includes("data") && readers && !readers.includes(mine)) {
@@ -250,15 +230,15 @@ export function privateApiApps(
       description,
       vpcId: network.vpcId,
       subnetIds: network.privateSubnetIds,
-      flows,
+      flows: db.flows,
       environment,
-      policyStatements: statements,
+      policyStatements: db.statements,
       memorySize: pa.petsApi.memoryMb,
       timeout: pa.petsApi.timeoutSeconds,
       reservedConcurrency: pa.petsApi.reservedConcurrency,
       logRetentionInDays: cfg.logRetentionInDays,
     },
-    { provider, transformations: crossAccount ? [pinRoleName("pets-api", petsApiRoleName(cfg.environment))] : [] },
+    { provider, transformations: db.transformations },
   );
   allowToEndpoints(cfg, network, "pets-api", vfn.securityGroupId, provider);
   const fn = vfn.fn;

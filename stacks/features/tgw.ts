@@ -1,6 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { ConfigError, throwIfAny } from "../../components/errors";
+import { nameTags } from "../../components/defaults";
+import { ConfigError, patternErrors, throwIfAny } from "../../components/errors";
+import { subnetIn } from "../../components/vpc-parts";
 import {
   checkTgwSegments,
   checkTgwShare,
@@ -270,14 +272,15 @@ function checkExisting(cfg: EnvConfigInput, errors: ConfigError[]): void {
       );
   }
   if (!ex) return;
-  if (!TGW_ID_RE.test(ex.id))
-    errors.push(
-      new ConfigError(
-        k("existing.id"),
-        `"${ex.id}" is not a Transit Gateway id`,
-        "give an id such as tgw-0123456789abcdef0",
-      ),
-    );
+  errors.push(
+    ...patternErrors(
+      k("existing.id"),
+      ex.id,
+      TGW_ID_RE,
+      "a Transit Gateway id",
+      "give an id such as tgw-0123456789abcdef0",
+    ),
+  );
   for (const [name, id] of Object.entries(ex.routeTableIds)) {
     if (!names.includes(name))
       errors.push(
@@ -296,15 +299,16 @@ function checkExisting(cfg: EnvConfigInput, errors: ConfigError[]): void {
         ),
       );
   }
+  errors.push(
+    ...patternErrors(
+      k("existing.ownerId"),
+      ex.ownerId,
+      /^\d{12}$/,
+      "an AWS account id",
+      "give the 12-digit id of the account that owns the Transit Gateway (getTransitGateway's ownerId)",
+    ),
+  );
   if (ex.ownerId !== undefined) {
-    if (!/^\d{12}$/.test(ex.ownerId))
-      errors.push(
-        new ConfigError(
-          k("existing.ownerId"),
-          `"${ex.ownerId}" is not an AWS account id`,
-          "give the 12-digit id of the account that owns the Transit Gateway (getTransitGateway's ownerId)",
-        ),
-      );
     // Whether an attachment is cross-account decides what the kit may do, so each attaching account must be known.
     for (const [side, role] of [
       ["a", "network"],
@@ -319,14 +323,15 @@ function checkExisting(cfg: EnvConfigInput, errors: ConfigError[]): void {
           ),
         );
   }
-  if (ex.shareArn !== undefined && !SHARE_ARN_RE.test(ex.shareArn))
-    errors.push(
-      new ConfigError(
-        k("existing.shareArn"),
-        `"${ex.shareArn}" is not a RAM resource share ARN`,
-        "give arn:aws:ram:<region>:<owner account>:resource-share/<uuid>",
-      ),
-    );
+  errors.push(
+    ...patternErrors(
+      k("existing.shareArn"),
+      ex.shareArn,
+      SHARE_ARN_RE,
+      "a RAM resource share ARN",
+      "give arn:aws:ram:<region>:<owner account>:resource-share/<uuid>",
+    ),
+  );
   if (tg.acceptShare && ex.shareArn === undefined)
     errors.push(
       new ConfigError(
@@ -474,21 +479,15 @@ function attachmentSubnets(
   if (!cidrs) return fallback;
   const name = `${NAME}-${vpcName}-attach`;
   const opts = { provider, parent };
-  const tags = (role: string) => ({ ...cfg.tags, Name: `${name}-${role}` });
-  const rt = new aws.ec2.RouteTable(`${name}-rt`, { vpcId, tags: tags("rt") }, opts);
-  return cidrs.map((cidrBlock, i) => {
-    const subnet = new aws.ec2.Subnet(
-      `${name}-${i}`,
-      { vpcId, cidrBlock, availabilityZone: zones[i], mapPublicIpOnLaunch: false, tags: tags(String(i)) },
-      opts,
-    );
-    new aws.ec2.RouteTableAssociation(
-      `${name}-${i}-rta`,
-      { subnetId: subnet.id, routeTableId: rt.id },
-      { ...opts, parent: subnet },
-    );
-    return subnet.id;
-  });
+  const rt = new aws.ec2.RouteTable(`${name}-rt`, { vpcId, tags: nameTags(name, cfg.tags)("rt") }, opts);
+  return cidrs.map(
+    (cidrBlock, i) =>
+      subnetIn(
+        `${name}-${i}`,
+        { vpcId, cidrBlock, availabilityZone: zones[i], routeTableId: rt.id, tags: cfg.tags },
+        opts,
+      ).id,
+  );
 }
 
 /** The zones of a role's VPC, in subnet order: the adopted VPC's lookups, or the config's zones. */

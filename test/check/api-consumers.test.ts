@@ -1,14 +1,12 @@
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import * as YAML from "yaml";
-import { REPO_ROOT } from "../../components/bundle";
 import type { Graph } from "../../ops/synth-core";
 import { GraphModel } from "../../ops/check/model/graph";
 import { privateApiPaths } from "../../ops/check/eval/api-path";
 import { configErrorsOf } from "../support/config-errors";
 import { synthForTest } from "../support/graph";
+import { expectRefused, runOps, stackDoc, writeStackFile } from "../support/ops-cli";
 
 /**
  * privateApi.consumers.securityGroupIds / cidrs / sampleCaller: each declared consumer gets an ingress
@@ -17,7 +15,7 @@ import { synthForTest } from "../support/graph";
  */
 const P = "vpc-lambda-kit";
 const devPrivateApi = (): Record<string, unknown> =>
-  YAML.parse(fs.readFileSync(path.join(REPO_ROOT, "Pulumi.dev.yaml"), "utf8")).config[`${P}:privateApi`];
+  stackDoc("dev").config[`${P}:privateApi`] as Record<string, unknown>;
 const withConsumers = (consumers: Record<string, unknown>) => {
   const pa = devPrivateApi();
   return { ...pa, consumers: { ...(pa.consumers as object), ...consumers } };
@@ -124,11 +122,7 @@ describe("config errors for consumers", () => {
   });
 
   test("in-VPC consumers without an execute-api endpoint in the network are refused", () => {
-    const net = JSON.parse(
-      JSON.stringify(
-        YAML.parse(fs.readFileSync(path.join(REPO_ROOT, "Pulumi.dev.yaml"), "utf8")).config[`${P}:network`],
-      ),
-    );
+    const net = JSON.parse(JSON.stringify(stackDoc("dev").config[`${P}:network`]));
     net.interfaceEndpoints = (net.interfaceEndpoints as string[]).filter((s) => s !== "execute-api");
     const found = configErrorsOf({
       [key]: {
@@ -148,29 +142,11 @@ describe("config errors for consumers", () => {
   test("npm run check exits 2 on a bad consumer, naming the key, before anything is synthesized", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vlk-consumers-"));
     try {
-      const doc = YAML.parse(fs.readFileSync(path.join(REPO_ROOT, "Pulumi.dev.yaml"), "utf8"));
+      const doc = stackDoc("dev");
       doc.config[key] = withConsumers({ cidrs: ["0.0.0.0/0"] });
-      const file = path.join(dir, "Pulumi.dev.yaml");
-      fs.writeFileSync(file, YAML.stringify(doc));
-      const out = path.join(dir, "out");
-      const r = spawnSync(
-        process.execPath,
-        [
-          require.resolve("ts-node/dist/bin"),
-          "--transpile-only",
-          "ops/check.ts",
-          "dev",
-          "--config",
-          file,
-          "--out",
-          out,
-        ],
-        { cwd: REPO_ROOT, encoding: "utf8" },
-      );
-      expect(r.status).toBe(2);
+      const r = runOps("ops/check.ts", "dev", writeStackFile(dir, "dev", doc), path.join(dir, "out"));
       expect(r.stderr).toMatch(/vpc-lambda-kit:privateApi\.consumers\.cidrs\[0\]/);
-      expect(r.stderr).not.toMatch(/\n\s+at /);
-      expect(fs.existsSync(path.join(out, "graph.json"))).toBe(false);
+      expectRefused(r);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -30,6 +30,17 @@ function r(
   return { urn: `urn:pulumi:t::vpc-lambda-kit::${type}::${name}`, id, type, name, parent, provider: P, inputs };
 }
 const FN_COMPONENT = "urn:pulumi:t::vpc-lambda-kit::vpc-lambda-kit:functions:VpcFunction::sync";
+const subnet = (name: string, id: string, cidrBlock: string, az: string) =>
+  r("aws:ec2/subnet:Subnet", name, id, { vpcId: "vpc-1", cidrBlock, availabilityZone: `ap-northeast-1${az}` });
+/** A tcp egress rule of the function's group sg-fn to `to` on `port`. */
+const fnEgress = (name: string, id: string, to: Record<string, string>, port: number) =>
+  r("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", name, id, {
+    securityGroupId: "sg-fn",
+    ...to,
+    fromPort: port,
+    toPort: port,
+    ipProtocol: "tcp",
+  });
 
 function tinyGraph(): Graph {
   return {
@@ -42,21 +53,9 @@ function tinyGraph(): Graph {
         enableDnsHostnames: true,
         enableDnsSupport: true,
       }),
-      r("aws:ec2/subnet:Subnet", "public-a", "subnet-pa", {
-        vpcId: "vpc-1",
-        cidrBlock: "10.0.10.0/24",
-        availabilityZone: "ap-northeast-1a",
-      }),
-      r("aws:ec2/subnet:Subnet", "private-a", "subnet-a", {
-        vpcId: "vpc-1",
-        cidrBlock: "10.0.1.0/24",
-        availabilityZone: "ap-northeast-1a",
-      }),
-      r("aws:ec2/subnet:Subnet", "private-c", "subnet-c", {
-        vpcId: "vpc-1",
-        cidrBlock: "10.0.2.0/24",
-        availabilityZone: "ap-northeast-1c",
-      }),
+      subnet("public-a", "subnet-pa", "10.0.10.0/24", "a"),
+      subnet("private-a", "subnet-a", "10.0.1.0/24", "a"),
+      subnet("private-c", "subnet-c", "10.0.2.0/24", "c"),
       r("aws:ec2/eip:Eip", "nat-eip", "eipalloc-1", { domain: "vpc" }),
       r("aws:ec2/natGateway:NatGateway", "nat", "nat-1", { subnetId: "subnet-pa", allocationId: "eipalloc-1" }),
       r("aws:ec2/routeTable:RouteTable", "private-rt", "rtb-1", { vpcId: "vpc-1" }),
@@ -88,27 +87,9 @@ function tinyGraph(): Graph {
         subnetIds: ["subnet-a", "subnet-c"],
       }),
       r("aws:ec2/securityGroup:SecurityGroup", "sync-sg", "sg-fn", { vpcId: "vpc-1" }, FN_COMPONENT),
-      r("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", "sync-internet", "sgr-1", {
-        securityGroupId: "sg-fn",
-        cidrIpv4: "0.0.0.0/0",
-        fromPort: 443,
-        toPort: 443,
-        ipProtocol: "tcp",
-      }),
-      r("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", "sync-secrets", "sgr-2", {
-        securityGroupId: "sg-fn",
-        referencedSecurityGroupId: "sg-ep",
-        fromPort: 443,
-        toPort: 443,
-        ipProtocol: "tcp",
-      }),
-      r("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", "sync-db", "sgr-3", {
-        securityGroupId: "sg-fn",
-        cidrIpv4: "10.1.0.0/16",
-        fromPort: 5432,
-        toPort: 5432,
-        ipProtocol: "tcp",
-      }),
+      fnEgress("sync-internet", "sgr-1", { cidrIpv4: "0.0.0.0/0" }, 443),
+      fnEgress("sync-secrets", "sgr-2", { referencedSecurityGroupId: "sg-ep" }, 443),
+      fnEgress("sync-db", "sgr-3", { cidrIpv4: "10.1.0.0/16" }, 5432),
       r(
         "aws:lambda/function:Function",
         "sync-fn",

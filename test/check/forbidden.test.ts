@@ -62,6 +62,13 @@ test("as synthesized, every forbidden path is closed, and the report says which 
 const DB = "database cluster data-db-cluster";
 const API = "API private-api-api";
 
+const violated = (check_: string, subject: string, detail: string): ForbiddenResult => ({
+  check: check_,
+  subject,
+  status: "VIOLATED",
+  detail,
+});
+
 /** Each case changes a copy of dev in one way and expects one forbidden-path result, whole. */
 const CASES: [name: string, change: (g: Graph) => void, expected: ForbiddenResult][] = [
   [
@@ -71,13 +78,11 @@ const CASES: [name: string, change: (g: Graph) => void, expected: ForbiddenResul
         ...tcp(443),
         cidrIpv4: "0.0.0.0/0",
       }),
-    {
-      check: "no-internet",
-      subject: "saas-export",
-      status: "VIOLATED",
-      detail:
-        "function saas-export declares no internet flow, but subnet egress-private-0 routes 0.0.0.0/0 to NAT gateway egress-nat-0 and security group saas-export-sg allows tcp/443 to 0.0.0.0/0 (rule saas-export-extra-https)",
-    },
+    violated(
+      "no-internet",
+      "saas-export",
+      "function saas-export declares no internet flow, but subnet egress-private-0 routes 0.0.0.0/0 to NAT gateway egress-nat-0 and security group saas-export-sg allows tcp/443 to 0.0.0.0/0 (rule saas-export-extra-https)",
+    ),
   ],
   [
     "with no route out, an open security group still cannot reach the internet",
@@ -104,13 +109,11 @@ const CASES: [name: string, change: (g: Graph) => void, expected: ForbiddenResul
         ...tcp(5432),
         cidrIpv4: "10.1.0.0/16",
       }),
-    {
-      check: "database-sources",
-      subject: DB,
-      status: "VIOLATED",
-      detail:
-        "function kintone-sync declares no flow to database cluster data-db-cluster but can reach it: its security group kintone-sync-sg allows tcp/5432 to 10.1.0.0/16 (rule kintone-sync-to-db), the database's group admits 10.0.0.0/16 (rule data-db-from-cidr-10-0-0-0-16-5432), and its subnets route there",
-    },
+    violated(
+      "database-sources",
+      DB,
+      "function kintone-sync declares no flow to database cluster data-db-cluster but can reach it: its security group kintone-sync-sg allows tcp/5432 to 10.1.0.0/16 (rule kintone-sync-to-db), the database's group admits 10.0.0.0/16 (rule data-db-from-cidr-10-0-0-0-16-5432), and its subnets route there",
+    ),
   ],
   [
     "a database that admits a group with no declared flow is flagged",
@@ -119,13 +122,11 @@ const CASES: [name: string, change: (g: Graph) => void, expected: ForbiddenResul
         ...tcp(5432),
         referencedSecurityGroupId: one(g, "SecurityGroup", "proxy-instance-sg").id,
       }),
-    {
-      check: "database-sources",
-      subject: DB,
-      status: "VIOLATED",
-      detail:
-        "security group data-db-sg of database cluster data-db-cluster admits security group proxy-instance-sg (used by proxy-lt), which declares no flow to it (rule data-db-from-proxies)",
-    },
+    violated(
+      "database-sources",
+      DB,
+      "security group data-db-sg of database cluster data-db-cluster admits security group proxy-instance-sg (used by proxy-lt), which declares no flow to it (rule data-db-from-proxies)",
+    ),
   ],
   [
     "a database that admits a public range is flagged",
@@ -134,34 +135,29 @@ const CASES: [name: string, change: (g: Graph) => void, expected: ForbiddenResul
         ...tcp(5432),
         cidrIpv4: "0.0.0.0/0",
       }),
-    {
-      check: "database-sources",
-      subject: DB,
-      status: "VIOLATED",
-      detail:
-        "security group data-db-sg of database cluster data-db-cluster admits tcp/5432 from 0.0.0.0/0, a public range (rule data-db-from-anywhere)",
-    },
+    violated(
+      "database-sources",
+      DB,
+      "security group data-db-sg of database cluster data-db-cluster admits tcp/5432 from 0.0.0.0/0, a public range (rule data-db-from-anywhere)",
+    ),
   ],
   [
     "a private API whose policy does not restrict aws:SourceVpce is reachable outside its endpoints",
     (g) => setApiPolicy(g),
-    {
-      check: "private-api",
-      subject: API,
-      status: "VIOLATED",
-      detail:
-        "private API private-api-api's resource policy allows execute-api:Invoke without an aws:SourceVpce condition, so any VPC endpoint, from any account, can invoke it",
-    },
+    violated(
+      "private-api",
+      API,
+      "private API private-api-api's resource policy allows execute-api:Invoke without an aws:SourceVpce condition, so any VPC endpoint, from any account, can invoke it",
+    ),
   ],
   [
     "a private API that is not PRIVATE is reachable from the internet",
     (g) => void (one(g, "RestApi", "private-api-api").inputs.endpointConfiguration = { types: "REGIONAL" }),
-    {
-      check: "private-api",
-      subject: API,
-      status: "VIOLATED",
-      detail: "API private-api-api is not of endpoint type PRIVATE, so it is reachable from the internet",
-    },
+    violated(
+      "private-api",
+      API,
+      "API private-api-api is not of endpoint type PRIVATE, so it is reachable from the internet",
+    ),
   ],
 ];
 

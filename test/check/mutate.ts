@@ -6,6 +6,18 @@ import { GraphModel } from "../../ops/check/model/graph";
 
 export type Res = Graph["resources"][number];
 
+/** saas-export's declared flow to the proxy tier (through its load balancer's security group). */
+export const PROXY = /tcp\/3128 to security group proxy/;
+/** That flow's path in the dev stack: the internal NLB, its target group, the Squid ASG, then the NAT to the SaaS. */
+export const DEV_PROXY_PATH = [
+  "proxy-nlb",
+  "proxy-tg",
+  "proxy-asg",
+  "egress-nat-0",
+  "egress-igw",
+  "api.example-saas.com:443",
+];
+
 export function copy(g: Graph): Graph {
   return JSON.parse(JSON.stringify(g)) as Graph;
 }

@@ -103,6 +103,21 @@ const bootScript = (conf: string) =>
     `#!/bin/bash\nset -e\ncat >/etc/squid/squid.conf <<'EOF_CONF'\n${conf}\nEOF_CONF\nsystemctl enable --now squid\n`,
   ).toString("base64");
 
+/** `<kind>-rt` in app-vpc for `subnet`, its default route `<kind>-default` to `target`, and the association. */
+const defaultRouted = (kind: string, subnet: string, target: Record<string, unknown>): Spec[] => [
+  { type: "aws:ec2/routeTable:RouteTable", name: `${kind}-rt`, inputs: { vpcId: ref("app-vpc") } },
+  {
+    type: "aws:ec2/route:Route",
+    name: `${kind}-default`,
+    inputs: { routeTableId: ref(`${kind}-rt`), destinationCidrBlock: "0.0.0.0/0", ...target },
+  },
+  {
+    type: "aws:ec2/routeTableAssociation:RouteTableAssociation",
+    name: `${subnet}-rta`,
+    inputs: { subnetId: ref(subnet), routeTableId: ref(`${kind}-rt`) },
+  },
+];
+
 function baseSpecs(): Spec[] {
   return [
     {
@@ -121,34 +136,14 @@ function baseSpecs(): Spec[] {
       inputs: { vpcId: ref("app-vpc"), cidrBlock: "10.0.1.0/24", availabilityZone: "ap-northeast-1a" },
     },
     { type: "aws:ec2/internetGateway:InternetGateway", name: "igw", inputs: { vpcId: ref("app-vpc") } },
-    { type: "aws:ec2/routeTable:RouteTable", name: "public-rt", inputs: { vpcId: ref("app-vpc") } },
-    {
-      type: "aws:ec2/route:Route",
-      name: "public-default",
-      inputs: { routeTableId: ref("public-rt"), destinationCidrBlock: "0.0.0.0/0", gatewayId: ref("igw") },
-    },
-    {
-      type: "aws:ec2/routeTableAssociation:RouteTableAssociation",
-      name: "public-a-rta",
-      inputs: { subnetId: ref("public-a"), routeTableId: ref("public-rt") },
-    },
+    ...defaultRouted("public", "public-a", { gatewayId: ref("igw") }),
     { type: "aws:ec2/eip:Eip", name: "nat-eip", inputs: { domain: "vpc" } },
     {
       type: "aws:ec2/natGateway:NatGateway",
       name: "nat",
       inputs: { subnetId: ref("public-a"), allocationId: ref("nat-eip"), connectivityType: "public" },
     },
-    { type: "aws:ec2/routeTable:RouteTable", name: "private-rt", inputs: { vpcId: ref("app-vpc") } },
-    {
-      type: "aws:ec2/route:Route",
-      name: "private-default",
-      inputs: { routeTableId: ref("private-rt"), destinationCidrBlock: "0.0.0.0/0", natGatewayId: ref("nat") },
-    },
-    {
-      type: "aws:ec2/routeTableAssociation:RouteTableAssociation",
-      name: "private-a-rta",
-      inputs: { subnetId: ref("private-a"), routeTableId: ref("private-rt") },
-    },
+    ...defaultRouted("private", "private-a", { natGatewayId: ref("nat") }),
     {
       type: "aws:iam/role:Role",
       name: "fn-role",
@@ -375,25 +370,124 @@ describe("checkPolicies over graph.json", () => {
     expect(v).toEqual([]);
   });
 
-  test("rds-private-encrypted: an unencrypted cluster and a publicly accessible instance", () => {
-    const v = checkPolicies(
-      mutated((s) => {
+  // One edit of the correct stack, and every violation it must produce as [policy, resource, message].
+  const VIOLATIONS: [string, (s: Spec[]) => void, [string, string, string][]][] = [
+    [
+      "rds-private-encrypted: an unencrypted cluster and a publicly accessible instance",
+      (s) => {
         spec(s, "db").inputs.storageEncrypted = false;
         spec(s, "db-0").inputs.publiclyAccessible = true;
-      }),
-    );
-    expect(v.map((x) => [x.policy, x.resource, x.message])).toEqual([
+      },
       [
-        "rds-private-encrypted",
-        "db",
-        "RDS Cluster db is not encrypted at rest; set storageEncrypted: true (and kmsKeyId for a customer-managed key).",
+        [
+          "rds-private-encrypted",
+          "db",
+          "RDS Cluster db is not encrypted at rest; set storageEncrypted: true (and kmsKeyId for a customer-managed key).",
+        ],
+        [
+          "rds-private-encrypted",
+          "db-0",
+          "RDS ClusterInstance db-0 is publicly accessible; set publiclyAccessible: false and reach it from the VPC (or across the Transit Gateway).",
+        ],
       ],
+    ],
+    [
+      "eip-per-nat: a NAT without an EIP, and an EIP no NAT uses",
+      (s) => {
+        delete spec(s, "nat").inputs.allocationId;
+      },
       [
-        "rds-private-encrypted",
-        "db-0",
-        "RDS ClusterInstance db-0 is publicly accessible; set publiclyAccessible: false and reach it from the VPC (or across the Transit Gateway).",
+        [
+          "eip-per-nat",
+          "nat",
+          "NAT gateway nat has no Elastic IP allocation; give it allocationId (one EIP per NAT, the address the SaaS allowlists).",
+        ],
+        [
+          "eip-per-nat",
+          "nat-eip",
+          "Elastic IP nat-eip is not used by any NAT gateway (it is billed and may sit on the SaaS allowlist); attach it to a NAT or remove it.",
+        ],
       ],
-    ]);
+    ],
+    [
+      "private-dns-vpc-attributes: a private-DNS endpoint in a VPC with DNS hostnames off",
+      (s) => {
+        spec(s, "app-vpc").inputs.enableDnsHostnames = false;
+      },
+      [
+        [
+          "private-dns-vpc-attributes",
+          "secrets-ep",
+          "interface endpoint secrets-ep has private DNS on, but VPC app-vpc has enableDnsHostnames off, so the service name resolves to public addresses; set enableDnsHostnames: true on the VPC.",
+        ],
+      ],
+    ],
+    [
+      "eip-per-nat: two NATs sharing one EIP",
+      (s) => {
+        s.push({
+          type: "aws:ec2/natGateway:NatGateway",
+          name: "nat-2",
+          inputs: { subnetId: ref("public-a"), allocationId: ref("nat-eip") },
+        });
+      },
+      [["eip-per-nat", "nat-2", "NAT gateways nat and nat-2 share the Elastic IP nat-eip; give each NAT its own EIP."]],
+    ],
+    [
+      "tgw-no-cidr-overlap: two attached VPCs with the same CIDR",
+      (s) => {
+        spec(s, "data-vpc").inputs.cidrBlock = "10.0.0.0/16";
+      },
+      [
+        [
+          "tgw-no-cidr-overlap",
+          "tgw-data",
+          "Transit Gateway attachments tgw-app (VPC app-vpc 10.0.0.0/16) and tgw-data (VPC data-vpc 10.0.0.0/16) overlap, so routes between them are ambiguous; give the VPCs disjoint CIDRs.",
+        ],
+      ],
+    ],
+    [
+      "lambda-private-subnets: a Lambda in a public subnet",
+      (s) => {
+        (spec(s, "fn").inputs.vpcConfig as Record<string, unknown>).subnetIds = [ref("public-a")];
+      },
+      [
+        [
+          "lambda-private-subnets",
+          "fn",
+          "function fn uses subnet public-a, whose route table public-rt sends 0.0.0.0/0 to internet gateway igw; attach the function to private subnets only (it gets no public IP there, so it has no internet path).",
+        ],
+      ],
+    ],
+    [
+      "nat-public-subnet: a NAT in a private subnet",
+      (s) => {
+        spec(s, "nat").inputs.subnetId = ref("private-a");
+      },
+      [
+        [
+          "nat-public-subnet",
+          "nat",
+          "NAT gateway nat is in subnet private-a, whose route table private-rt has no 0.0.0.0/0 route to an internet gateway; put the NAT in a public subnet.",
+        ],
+      ],
+    ],
+    [
+      "imdsv2-required: a launch template that still allows IMDSv1",
+      (s) => {
+        spec(s, "proxy-lt").inputs.metadataOptions = { httpEndpoint: "enabled", httpTokens: "optional" };
+      },
+      [
+        [
+          "imdsv2-required",
+          "proxy-lt",
+          'launch template proxy-lt does not require IMDSv2; set metadataOptions.httpTokens to "required" (and httpPutResponseHopLimit: 1).',
+        ],
+      ],
+    ],
+  ];
+  test.each(VIOLATIONS)("%s", (_title, edit, expected) => {
+    expect(checkPolicies(mutated(edit)).map((x) => [x.policy, x.resource, x.message])).toEqual(expected);
   });
 
   test("squid-conf-and-deny-all: the usual recipe's two allow lines (header OR domain) are refused", () => {
@@ -467,61 +561,6 @@ describe("checkPolicies over graph.json", () => {
     expect(v[0].message).toMatch(/has no explicit Deny/);
   });
 
-  test("private-dns-vpc-attributes: a private-DNS endpoint in a VPC with DNS hostnames off", () => {
-    const v = checkPolicies(
-      mutated((s) => {
-        spec(s, "app-vpc").inputs.enableDnsHostnames = false;
-      }),
-    );
-    expect(v).toEqual([
-      expect.objectContaining({
-        policy: "private-dns-vpc-attributes",
-        resource: "secrets-ep",
-        message:
-          "interface endpoint secrets-ep has private DNS on, but VPC app-vpc has enableDnsHostnames off, so the service name resolves to public addresses; set enableDnsHostnames: true on the VPC.",
-      }),
-    ]);
-  });
-
-  test("eip-per-nat: a NAT without an EIP, and an EIP no NAT uses", () => {
-    const v = checkPolicies(
-      mutated((s) => {
-        delete spec(s, "nat").inputs.allocationId;
-      }),
-    );
-    expect(v.map((x) => [x.policy, x.resource, x.message])).toEqual([
-      [
-        "eip-per-nat",
-        "nat",
-        "NAT gateway nat has no Elastic IP allocation; give it allocationId (one EIP per NAT, the address the SaaS allowlists).",
-      ],
-      [
-        "eip-per-nat",
-        "nat-eip",
-        "Elastic IP nat-eip is not used by any NAT gateway (it is billed and may sit on the SaaS allowlist); attach it to a NAT or remove it.",
-      ],
-    ]);
-  });
-
-  test("eip-per-nat: two NATs sharing one EIP", () => {
-    const v = checkPolicies(
-      mutated((s) => {
-        s.push({
-          type: "aws:ec2/natGateway:NatGateway",
-          name: "nat-2",
-          inputs: { subnetId: ref("public-a"), allocationId: ref("nat-eip") },
-        });
-      }),
-    );
-    expect(v).toEqual([
-      expect.objectContaining({
-        policy: "eip-per-nat",
-        resource: "nat-2",
-        message: "NAT gateways nat and nat-2 share the Elastic IP nat-eip; give each NAT its own EIP.",
-      }),
-    ]);
-  });
-
   test("eip-per-nat: the NAT count must match the config's strategy (onePerAz over 2 AZs needs 2)", () => {
     const cfg = {
       roles: ["network", "data", "apps"],
@@ -542,70 +581,6 @@ describe("checkPolicies over graph.json", () => {
         resource: "app-vpc",
         message:
           "VPC app-vpc has 1 NAT gateway(s) but vpc-lambda-kit:network.natGateways is onePerAz over 2 AZ(s), i.e. 2; fix the program or the config so each planned NAT exists with its own EIP.",
-      }),
-    ]);
-  });
-
-  test("tgw-no-cidr-overlap: two attached VPCs with the same CIDR", () => {
-    const v = checkPolicies(
-      mutated((s) => {
-        spec(s, "data-vpc").inputs.cidrBlock = "10.0.0.0/16";
-      }),
-    );
-    expect(v).toEqual([
-      expect.objectContaining({
-        policy: "tgw-no-cidr-overlap",
-        resource: "tgw-data",
-        message:
-          "Transit Gateway attachments tgw-app (VPC app-vpc 10.0.0.0/16) and tgw-data (VPC data-vpc 10.0.0.0/16) overlap, so routes between them are ambiguous; give the VPCs disjoint CIDRs.",
-      }),
-    ]);
-  });
-
-  test("lambda-private-subnets: a Lambda in a public subnet", () => {
-    const v = checkPolicies(
-      mutated((s) => {
-        (spec(s, "fn").inputs.vpcConfig as Record<string, unknown>).subnetIds = [ref("public-a")];
-      }),
-    );
-    expect(v).toEqual([
-      expect.objectContaining({
-        policy: "lambda-private-subnets",
-        resource: "fn",
-        message:
-          "function fn uses subnet public-a, whose route table public-rt sends 0.0.0.0/0 to internet gateway igw; attach the function to private subnets only (it gets no public IP there, so it has no internet path).",
-      }),
-    ]);
-  });
-
-  test("nat-public-subnet: a NAT in a private subnet", () => {
-    const v = checkPolicies(
-      mutated((s) => {
-        spec(s, "nat").inputs.subnetId = ref("private-a");
-      }),
-    );
-    expect(v).toEqual([
-      expect.objectContaining({
-        policy: "nat-public-subnet",
-        resource: "nat",
-        message:
-          "NAT gateway nat is in subnet private-a, whose route table private-rt has no 0.0.0.0/0 route to an internet gateway; put the NAT in a public subnet.",
-      }),
-    ]);
-  });
-
-  test("imdsv2-required: a launch template that still allows IMDSv1", () => {
-    const v = checkPolicies(
-      mutated((s) => {
-        spec(s, "proxy-lt").inputs.metadataOptions = { httpEndpoint: "enabled", httpTokens: "optional" };
-      }),
-    );
-    expect(v).toEqual([
-      expect.objectContaining({
-        policy: "imdsv2-required",
-        resource: "proxy-lt",
-        message:
-          'launch template proxy-lt does not require IMDSv2; set metadataOptions.httpTokens to "required" (and httpPutResponseHopLimit: 1).',
       }),
     ]);
   });

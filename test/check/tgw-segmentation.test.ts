@@ -1,5 +1,6 @@
 import type { Graph } from "../../ops/synth-core";
-import { GraphView, synthForTest } from "../support/graph";
+import { GraphView } from "../support/graph";
+import { devTgw, synthDevWithTgw } from "../support/tgw";
 import { check, copy, drop, flowOf, one } from "./mutate";
 
 /**
@@ -8,23 +9,18 @@ import { check, copy, drop, flowOf, one } from "./mutate";
  * attachment. The checker proves the database flow over the tables, and catches each of three
  * mutations: a blackhole on the data CIDR, a missing propagation, a wrong association.
  */
-const TGW = {
-  principals: ["222222222222"],
-  acceptShare: true,
-  allowExternalPrincipals: true,
+const TGW = devTgw({
   routeTables: [
     { name: "egress", associate: ["egress"], propagate: ["data"], routes: [{ cidr: "10.9.0.0/16", blackhole: true }] },
     { name: "data", associate: ["data"], propagate: ["egress"] },
   ],
   attachmentOptions: { egress: { applianceMode: true } },
-};
+});
 
 let view: GraphView;
 let seg: Graph;
 beforeAll(async () => {
-  const r = await synthForTest("dev", { "vpc-lambda-kit:transitGateway": TGW });
-  view = r.view;
-  seg = r.result.graph;
+  ({ view, graph: seg } = await synthDevWithTgw(TGW));
 });
 
 const DB_FLOW = /^tcp\/5432 /;
@@ -42,26 +38,29 @@ test("the stack registers one TGW route table per segment, with its associations
   expect(dataAtt.inputs.dnsSupport).toBe("enable");
   expect(egressAtt.inputs.transitGatewayDefaultRouteTableAssociation).toBe(false);
 
-  const assoc = view
-    .all("aws:ec2transitgateway/routeTableAssociation:RouteTableAssociation")
-    .map((a) => [a.name, a.inputs.transitGatewayRouteTableId, a.inputs.transitGatewayAttachmentId]);
-  expect(assoc).toEqual(
-    expect.arrayContaining([
-      ["transit-egress-egress-association", egressRt.id, egressAtt.id],
-      ["transit-data-data-association", dataRt.id, dataAtt.id],
-    ]),
-  );
-  expect(assoc).toHaveLength(2);
-  const prop = view
-    .all("aws:ec2transitgateway/routeTablePropagation:RouteTablePropagation")
-    .map((a) => [a.name, a.inputs.transitGatewayRouteTableId, a.inputs.transitGatewayAttachmentId]);
-  expect(prop).toEqual(
-    expect.arrayContaining([
-      ["transit-egress-data-propagation", egressRt.id, dataAtt.id],
-      ["transit-data-egress-propagation", dataRt.id, egressAtt.id],
-    ]),
-  );
-  expect(prop).toHaveLength(2);
+  // The associations and the propagations as [name, route table, attachment]: exactly these two of each.
+  const links = (type: string) =>
+    view.all(type).map((a) => [a.name, a.inputs.transitGatewayRouteTableId, a.inputs.transitGatewayAttachmentId]);
+  const expected: [string, unknown[][]][] = [
+    [
+      "aws:ec2transitgateway/routeTableAssociation:RouteTableAssociation",
+      [
+        ["transit-egress-egress-association", egressRt.id, egressAtt.id],
+        ["transit-data-data-association", dataRt.id, dataAtt.id],
+      ],
+    ],
+    [
+      "aws:ec2transitgateway/routeTablePropagation:RouteTablePropagation",
+      [
+        ["transit-egress-data-propagation", egressRt.id, dataAtt.id],
+        ["transit-data-egress-propagation", dataRt.id, egressAtt.id],
+      ],
+    ],
+  ];
+  for (const [type, rows] of expected) {
+    expect(links(type)).toEqual(expect.arrayContaining(rows));
+    expect([type, links(type).length]).toEqual([type, 2]);
+  }
   const bh = view.one("aws:ec2transitgateway/route:Route", "transit-rt-egress-blackhole-10-9-0-0-16");
   expect(bh.inputs).toMatchObject({
     transitGatewayRouteTableId: egressRt.id,

@@ -1,26 +1,14 @@
-import * as path from "path";
 import type { Graph } from "../../ops/synth-core";
-import { REPO_ROOT } from "../../components/bundle";
-import { readStackConfig } from "../../ops/stack-config";
 import { synthForTest } from "../support/graph";
+import { devOnDataApi } from "../support/data-api";
 import { allCallFindings, callOutcomes, policyFindings } from "./support";
 
 // db-writer on the Data API (one account, as the Data API requires): its declared rds-data calls apply
 // (DB_ACCESS=data-api) and are allowed; the secret keeps the AWS managed key, so the CMK calls do not apply.
-const devNetwork = JSON.parse(
-  readStackConfig(path.join(REPO_ROOT, "Pulumi.dev.yaml")).config["vpc-lambda-kit:network"],
-) as { interfaceEndpoints: string[] };
 describe("dev with db-writer on the Data API", () => {
   let resources: Graph["resources"];
   beforeAll(async () => {
-    resources = (
-      await synthForTest("dev", {
-        "vpc-lambda-kit:accounts": { a: { accountId: "111111111111" }, b: { accountId: "111111111111" } },
-        "vpc-lambda-kit:transitGateway": { principals: ["111111111111"] },
-        "vpc-lambda-kit:network": { ...devNetwork, interfaceEndpoints: [...devNetwork.interfaceEndpoints, "rds-data"] },
-        "vpc-lambda-kit:dbWriter": { access: "data-api" },
-      })
-    ).result.graph.resources;
+    resources = (await synthForTest("dev", devOnDataApi())).result.graph.resources;
   });
 
   test("the rds-data calls are evaluated and allowed; every policy validates", () => {

@@ -15,12 +15,12 @@ import { configErrorsOf } from "../support/config-errors";
 import { readStackConfig } from "../../ops/stack-config";
 import type { Graph } from "../../ops/synth-core";
 import { GraphView, policyDoc, synthForTest } from "../support/graph";
+import { egressOf, ingressOf } from "../support/sg-rules";
 
 jest.setTimeout(180_000);
 
 const FN = "aws:lambda/function:Function";
 const SG = "aws:ec2/securityGroup:SecurityGroup";
-const EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule";
 const INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
 const REGION = "ap-northeast-1";
 
@@ -54,13 +54,6 @@ const view = (stack: "dev" | "prod") => (stack === "dev" ? dev : prod);
 /** The connector function's physical name, from the stack outputs. */
 const fnName = (g: GraphView) =>
   String((g.graph.outputs.apps as { appflowConnector: { functionName: string } }).appflowConnector.functionName);
-
-function egressOf(g: GraphView, sgId: unknown) {
-  return g.all(EGRESS).filter((r) => r.inputs.securityGroupId === sgId);
-}
-function ingressOf(g: GraphView, sgId: unknown) {
-  return g.all(INGRESS).filter((r) => r.inputs.securityGroupId === sgId);
-}
 
 describe.each(["dev", "prod"] as const)("the connector's network paths (%s)", (stack) => {
   test("the function runs in the network's private subnets with its own security group", () => {

@@ -5,6 +5,7 @@ import { ConfigError, ConfigErrors } from "../../components/errors";
 import { loadConfig } from "../../stacks/config/load";
 import { readStackConfig } from "../../ops/stack-config";
 import { REPO_ROOT } from "../../components/bundle";
+import { kmsKeyArn, secretKeyStatements, secretPolicyStatements } from "../support/db-secret";
 
 // AuroraPostgres used directly under strict mocks, and the data.database / dbWriter config rules.
 const mocks = new KitMocks({ region: "ap-northeast-1", defaultAccountId: "222222222222" });
@@ -205,43 +206,15 @@ describe("AuroraPostgres", () => {
     const { db, of } = await build(() => new AuroraPostgres("shared", { ...base, secretReaders: [reader] }));
     const [key] = of("aws:kms/key:Key");
     expect(key.inputs).toMatchObject({ enableKeyRotation: true, deletionWindowInDays: 30 });
-    expect(JSON.parse(key.inputs.policy as string).Statement).toEqual([
-      {
-        Sid: "OwnerAccount",
-        Effect: "Allow",
-        Principal: { AWS: "arn:aws:iam::222222222222:root" },
-        Action: "kms:*",
-        Resource: "*",
-      },
-      {
-        Sid: "ReadersDecryptThroughSecretsManager",
-        Effect: "Allow",
-        Principal: { AWS: ["arn:aws:iam::111111111111:root"] },
-        Action: "kms:Decrypt",
-        Resource: "*",
-        Condition: {
-          StringEquals: { "kms:ViaService": "secretsmanager.ap-northeast-1.amazonaws.com" },
-          ArnEquals: { "aws:PrincipalArn": [reader] },
-        },
-      },
-    ]);
-    const keyArn = `arn:aws:kms:ap-northeast-1:222222222222:key/${key.id}`;
-    const cluster = of(CLUSTER)[0];
-    expect(cluster.inputs.masterUserSecretKmsKeyId).toBe(keyArn);
+    const sharing = { owner: "222222222222", readerAccounts: ["111111111111"], readers: [reader] };
+    expect(JSON.parse(key.inputs.policy as string).Statement).toEqual(secretKeyStatements(sharing));
+    const keyArn = kmsKeyArn("222222222222", key.id);
+    expect(of(CLUSTER)[0].inputs.masterUserSecretKmsKeyId).toBe(keyArn);
     expect(await resolveOutputs(db.secretKmsKeyArn)).toBe(keyArn);
     const [policy] = of("aws:secretsmanager/secretPolicy:SecretPolicy");
     expect(policy.inputs.secretArn).toBe(await resolveOutputs(db.masterSecretArn));
     expect(policy.inputs.blockPublicPolicy).toBe(true);
-    expect(JSON.parse(policy.inputs.policy as string).Statement).toEqual([
-      {
-        Sid: "CrossAccountReaders",
-        Effect: "Allow",
-        Principal: { AWS: ["arn:aws:iam::111111111111:root"] },
-        Action: "secretsmanager:GetSecretValue",
-        Resource: "*",
-        Condition: { ArnEquals: { "aws:PrincipalArn": [reader] } },
-      },
-    ]);
+    expect(JSON.parse(policy.inputs.policy as string).Statement).toEqual(secretPolicyStatements(sharing));
   });
 
   test("a key of the caller's own replaces the created one", async () => {

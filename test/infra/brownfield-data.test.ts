@@ -1,6 +1,6 @@
 import { runCheck } from "../../ops/check/report";
 import type { Graph } from "../../ops/synth-core";
-import { synthForTest } from "../support/graph";
+import { created as createdIn, reportedTgwRoute, synthBrownfield, TGW_ROUTE } from "../support/brownfield-graph";
 import { BROWNFIELD_DATA } from "../support/brownfield";
 
 // data.existingVpc with manageRoutes off: Aurora goes into the landing zone's database subnets; the kit
@@ -8,14 +8,12 @@ import { BROWNFIELD_DATA } from "../support/brownfield";
 let graph: Graph;
 
 beforeAll(async () => {
-  const { result } = await synthForTest("brownfield", {
+  graph = await synthBrownfield({
     "vpc-lambda-kit:data": { ...BROWNFIELD_DATA, existingVpc: { ...BROWNFIELD_DATA.existingVpc, manageRoutes: false } },
   });
-  graph = result.graph;
 });
 
-const created = (type: string) =>
-  graph.resources.filter((r) => r.type === type && !(r as { existing?: boolean }).existing);
+const created = (type: string) => createdIn(graph, type);
 
 test("creates no VPC, subnet or route table for the data role", () => {
   expect(created("aws:ec2/vpc:Vpc")).toEqual([]);
@@ -24,22 +22,10 @@ test("creates no VPC, subnet or route table for the data role", () => {
 });
 
 test("adds only the workload VPC's TGW route and reports the data VPC's for its owner", () => {
-  expect(created("aws:ec2/route:Route").map((r) => r.inputs)).toEqual([
-    {
-      routeTableId: "rtb-0a1b2c3d4e5f60712",
-      destinationCidrBlock: "10.21.0.0/16",
-      transitGatewayId: "tgw-0c1d2e3f4a5b60731",
-    },
-  ]);
+  expect(created("aws:ec2/route:Route").map((r) => r.inputs)).toEqual([TGW_ROUTE.workloadToData]);
   expect(graph.outputs.dataRoutesToAdd).toEqual({
     managedByKit: false,
-    routes: [
-      {
-        routeTableId: "rtb-0b1c2d3e4f5a60724",
-        destination: "10.20.0.0/16",
-        target: "transit gateway tgw-0c1d2e3f4a5b60731",
-      },
-    ],
+    routes: [reportedTgwRoute(TGW_ROUTE.dataToWorkload)],
   });
 });
 

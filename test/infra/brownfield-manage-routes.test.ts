@@ -1,23 +1,16 @@
 import { runCheck } from "../../ops/check/report";
 import type { Graph } from "../../ops/synth-core";
-import { synthForTest } from "../support/graph";
-import { inventoryVariant, networkWithoutNat, withoutPrivateDefaultRoute } from "../support/brownfield";
+import { created as createdIn, routesToAddWithoutNat, synthBrownfieldWithoutNat } from "../support/brownfield-graph";
 
 // An existing VPC with no NAT yet and manageRoutes on: the kit adds a NAT, its EIP, and exactly the
 // default route and the S3 gateway endpoint on the one shared private route table.
 let graph: Graph;
 
 beforeAll(async () => {
-  const inventory = inventoryVariant(withoutPrivateDefaultRoute);
-  const { result } = await synthForTest("brownfield", {
-    "vpc-lambda-kit:inventory": inventory,
-    "vpc-lambda-kit:network": networkWithoutNat(true),
-  });
-  graph = result.graph;
+  graph = await synthBrownfieldWithoutNat(true);
 });
 
-const created = (type: string) =>
-  graph.resources.filter((r) => r.type === type && !(r as { existing?: boolean }).existing);
+const created = (type: string) => createdIn(graph, type);
 
 test("creates one NAT gateway and EIP in the existing public subnet, and no VPC or subnet", () => {
   expect(created("aws:ec2/vpc:Vpc")).toEqual([]);
@@ -44,17 +37,7 @@ test("adds exactly one route (0.0.0.0/0 to its NAT on the shared table) and one 
     ["dynamodb", ["rtb-0a1b2c3d4e5f60712"]],
     ["s3", ["rtb-0a1b2c3d4e5f60712"]],
   ]);
-  expect(graph.outputs.routesToAdd).toEqual({
-    managedByKit: true,
-    routes: [
-      { routeTableId: "rtb-0a1b2c3d4e5f60712", destination: "0.0.0.0/0", target: "NAT gateway egress-nat-0" },
-      {
-        routeTableId: "rtb-0a1b2c3d4e5f60712",
-        destination: "10.21.0.0/16",
-        target: "transit gateway tgw-0c1d2e3f4a5b60731",
-      },
-    ],
-  });
+  expect(graph.outputs.routesToAdd).toEqual(routesToAddWithoutNat(true));
 });
 
 test("the checker proves the internet flow through the new NAT and the existing internet gateway", async () => {

@@ -1,5 +1,5 @@
 import { runCheck } from "../../ops/check/report";
-import { synthForTest } from "../support/graph";
+import { created as createdIn, reportedTgwRoute, synthBrownfield, TGW_ROUTE } from "../support/brownfield-graph";
 import type { Graph } from "../../ops/synth-core";
 
 // The brownfield stack: the kit adopted into a landing zone (examples/inventory/brownfield.json): the
@@ -8,12 +8,10 @@ import type { Graph } from "../../ops/synth-core";
 let graph: Graph;
 
 beforeAll(async () => {
-  const { result } = await synthForTest("brownfield");
-  graph = result.graph;
+  graph = await synthBrownfield();
 });
 
-const created = (type: string) =>
-  graph.resources.filter((r) => r.type === type && !(r as { existing?: boolean }).existing);
+const created = (type: string) => createdIn(graph, type);
 const existing = (type: string) =>
   graph.resources.filter((r) => r.type === type && (r as { existing?: boolean }).existing === true);
 
@@ -38,27 +36,10 @@ test("with manageRoutes on both adopted VPCs, it adds exactly the two Transit Ga
     created("aws:ec2/route:Route")
       .map((r) => r.inputs)
       .sort((a, b) => String(a.routeTableId).localeCompare(String(b.routeTableId))),
-  ).toEqual([
-    {
-      routeTableId: "rtb-0a1b2c3d4e5f60712",
-      destinationCidrBlock: "10.21.0.0/16",
-      transitGatewayId: "tgw-0c1d2e3f4a5b60731",
-    },
-    {
-      routeTableId: "rtb-0b1c2d3e4f5a60724",
-      destinationCidrBlock: "10.20.0.0/16",
-      transitGatewayId: "tgw-0c1d2e3f4a5b60731",
-    },
-  ]);
+  ).toEqual([TGW_ROUTE.workloadToData, TGW_ROUTE.dataToWorkload]);
   expect(graph.outputs.dataRoutesToAdd).toEqual({
     managedByKit: true,
-    routes: [
-      {
-        routeTableId: "rtb-0b1c2d3e4f5a60724",
-        destination: "10.20.0.0/16",
-        target: "transit gateway tgw-0c1d2e3f4a5b60731",
-      },
-    ],
+    routes: [reportedTgwRoute(TGW_ROUTE.dataToWorkload)],
   });
 });
 
@@ -143,13 +124,7 @@ test("the functions and endpoints land in the existing private subnets; the egre
   // An existing NAT serves the subnets: the kit needs no default route; the TGW route it adds (manageRoutes).
   expect(graph.outputs.routesToAdd).toEqual({
     managedByKit: true,
-    routes: [
-      {
-        routeTableId: "rtb-0a1b2c3d4e5f60712",
-        destination: "10.21.0.0/16",
-        target: "transit gateway tgw-0c1d2e3f4a5b60731",
-      },
-    ],
+    routes: [reportedTgwRoute(TGW_ROUTE.workloadToData)],
   });
 });
 

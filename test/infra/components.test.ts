@@ -5,6 +5,7 @@ import { FixedEgressVpc, planFixedEgressVpc } from "../../components/fixed-egres
 import { VpcFunction } from "../../components/vpc-function";
 import { ConfigError, ConfigErrors } from "../../components/errors";
 import { GraphView } from "../support/graph";
+import { httpsIngressFrom } from "../support/sg-rules";
 import { awsServiceFlow, VpcEndpoints } from "../../components/vpc-endpoints";
 import { kintoneSyncBundleOptions } from "../../functions/kintone-sync/bundle-options";
 
@@ -207,16 +208,7 @@ describe("VpcEndpoints", () => {
     ]);
     expect(endpoints[1].inputs.routeTableIds).toEqual(["rtb-a", "rtb-b"]);
     const ingress = mine.filter((r) => r.type === "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule");
-    expect(ingress.map((r) => r.inputs)).toEqual([
-      {
-        securityGroupId: sg.id,
-        referencedSecurityGroupId: "sg-connector",
-        ipProtocol: "tcp",
-        fromPort: 443,
-        toPort: 443,
-        description: "appflow connector",
-      },
-    ]);
+    expect(ingress.map((r) => r.inputs)).toEqual([httpsIngressFrom(sg.id, "sg-connector", "appflow connector")]);
     expect(mine.filter((r) => r.type === "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")).toEqual([]);
   });
 

@@ -1,12 +1,11 @@
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import * as YAML from "yaml";
 import { loadConfig } from "../../stacks/config/load";
 import { readStackConfig } from "../../ops/stack-config";
 import { REPO_ROOT } from "../../components/bundle";
 import { configErrorsOf } from "../support/config-errors";
+import { expectRefused, runOps, stackDoc, writeStackFile } from "../support/ops-cli";
 
 const errorsOf = (patch: Record<string, unknown>) => configErrorsOf(patch);
 
@@ -128,7 +127,7 @@ test.each([
 
 test("synth exits non-zero before registering anything, printing every problem with its key", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vlk-bad-"));
-  const doc = YAML.parse(fs.readFileSync(path.join(REPO_ROOT, "Pulumi.dev.yaml"), "utf8"));
+  const doc = stackDoc("dev");
   doc.config["vpc-lambda-kit:network"] = {
     cidrBlock: "10.0.0.0/16",
     availabilityZones: 2,
@@ -136,27 +135,10 @@ test("synth exits non-zero before registering anything, printing every problem w
     eipAllocationIds: ["eipalloc-0123456789abcdef0"],
   };
   doc.config["vpc-lambda-kit:colour"] = "blue";
-  const file = path.join(dir, "Pulumi.bad.yaml");
-  fs.writeFileSync(file, YAML.stringify(doc));
-  const r = spawnSync(
-    process.execPath,
-    [
-      require.resolve("ts-node/dist/bin"),
-      "--transpile-only",
-      "ops/synth.ts",
-      "bad",
-      "--config",
-      file,
-      "--out",
-      path.join(dir, "out"),
-    ],
-    { cwd: REPO_ROOT, encoding: "utf8" },
-  );
-  expect(r.status).toBe(2);
+  const r = runOps("ops/synth.ts", "bad", writeStackFile(dir, "bad", doc), path.join(dir, "out"));
   expect(r.stderr).toContain("vpc-lambda-kit:colour: unknown key");
   expect(r.stderr).toContain(
     'vpc-lambda-kit:network.eipAllocationIds: natGateways "onePerAz" over 2 availability zone(s) needs 2 EIP allocation id(s), got 1',
   );
-  expect(r.stderr).not.toMatch(/\n\s+at /); // a sentence, not a stack trace
-  expect(fs.existsSync(path.join(dir, "out", "graph.json"))).toBe(false);
+  expectRefused(r); // exit 2, a sentence rather than a stack trace, no graph
 });

@@ -1,24 +1,13 @@
 import { VPC_ENI_ACTIONS } from "../../components/vpc-function";
 import { DATA_API_ACTIONS } from "../../stacks/db-client";
-import * as path from "path";
-import { REPO_ROOT } from "../../components/bundle";
-import { readStackConfig } from "../../ops/stack-config";
 import { GraphView, policyDoc, synthForTest } from "../support/graph";
+import { devOnDataApi } from "../support/data-api";
+import { egressRules } from "../support/sg-rules";
 
 // dev with both roles in one account and db-writer on the Data API: HTTPS to rds-data only, no 5432.
-const devNetwork = JSON.parse(
-  readStackConfig(path.join(REPO_ROOT, "Pulumi.dev.yaml")).config["vpc-lambda-kit:network"],
-) as { interfaceEndpoints: string[] };
 let g: GraphView;
 beforeAll(async () => {
-  g = (
-    await synthForTest("dev", {
-      "vpc-lambda-kit:accounts": { a: { accountId: "111111111111" }, b: { accountId: "111111111111" } },
-      "vpc-lambda-kit:transitGateway": { principals: ["111111111111"] },
-      "vpc-lambda-kit:network": { ...devNetwork, interfaceEndpoints: [...devNetwork.interfaceEndpoints, "rds-data"] },
-      "vpc-lambda-kit:dbWriter": { access: "data-api" },
-    })
-  ).view;
+  g = (await synthForTest("dev", devOnDataApi())).view;
 });
 
 test("in one account the master secret keeps the AWS-managed key: no key, no secret policy, no pinned role name", () => {
@@ -31,17 +20,7 @@ test("in one account the master secret keeps the AWS-managed key: no key, no sec
 test("db-writer's only egress is 443 to the VPC's rds-data endpoint; it never opens 5432", () => {
   const sg = g.one("aws:ec2/securityGroup:SecurityGroup", "db-writer-sg");
   const endpointSg = g.one("aws:ec2/securityGroup:SecurityGroup", "endpoints-sg");
-  const egress = g
-    .all("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
-    .filter((r) => r.inputs.securityGroupId === sg.id);
-  expect(
-    egress.map((r) => [
-      r.inputs.ipProtocol,
-      r.inputs.fromPort,
-      r.inputs.toPort,
-      r.inputs.referencedSecurityGroupId ?? r.inputs.cidrIpv4,
-    ]),
-  ).toEqual([["tcp", 443, 443, endpointSg.id]]);
+  expect(egressRules(g, sg)).toEqual([["tcp", 443, 443, endpointSg.id]]);
   expect(g.one("aws:ec2/vpcEndpoint:VpcEndpoint", "endpoints-rds-data").inputs).toMatchObject({
     serviceName: "com.amazonaws.ap-northeast-1.rds-data",
     vpcEndpointType: "Interface",

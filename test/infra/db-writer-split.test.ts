@@ -1,4 +1,5 @@
 import { GraphView, policyDoc, synthForTest } from "../support/graph";
+import { DATA_STACK, NETWORK_STACK, NETWORK_VPC, upstreamOutputs } from "../support/split-apps";
 
 // Split mode, account A: dev-apps runs db-writer against the database dev-data exported (docs/designs.md §3).
 const SECRET =
@@ -7,12 +8,10 @@ const KEY = "arn:aws:kms:ap-northeast-1:222222222222:key/0f1e2d3c-4b5a-4978-8796
 const CLUSTER = "arn:aws:rds:ap-northeast-1:222222222222:cluster:vpc-lambda-kit-dev-data-db";
 const ENDPOINT = "vpc-lambda-kit-dev-data-db.cluster-c0ffee123456.ap-northeast-1.rds.amazonaws.com";
 const upstream: Record<string, Record<string, unknown>> = {
-  "organization/vpc-lambda-kit/dev-network": {
+  [NETWORK_STACK]: {
     network: {
-      vpcId: "vpc-0aaaaaaaaaaaaaaaa",
-      vpcCidr: "10.0.0.0/16",
+      ...NETWORK_VPC,
       publicSubnetIds: ["subnet-0public000000000"],
-      privateSubnetIds: ["subnet-0private00000000"],
       privateSubnetCidrs: ["10.0.1.0/24"],
       privateRouteTableIds: ["rtb-0private00000000"],
       natGatewayIds: ["nat-0aaaaaaaaaaaaaaaa"],
@@ -26,7 +25,7 @@ const upstream: Record<string, Record<string, unknown>> = {
       tgwRouteTableId: "",
     },
   },
-  "organization/vpc-lambda-kit/dev-data": {
+  [DATA_STACK]: {
     data: {
       vpcId: "vpc-0bbbbbbbbbbbbbbbb",
       vpcCidr: "10.1.0.0/16",
@@ -55,11 +54,7 @@ beforeAll(async () => {
         "vpc-lambda-kit:accounts": { a: { accountId: "111111111111" }, b: { accountId: "222222222222" } },
         "vpc-lambda-kit:dbWriter": { access: "pg" },
       },
-      (name) => {
-        const out = upstream[name];
-        if (!out) throw new Error(`no such stack ${name}`);
-        return out;
-      },
+      upstreamOutputs(upstream),
     )
   ).view;
 });

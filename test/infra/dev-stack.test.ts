@@ -2,6 +2,9 @@ import { bundleFunction, LAMBDA_RUNTIME } from "../../components/bundle";
 import { VPC_ENI_ACTIONS } from "../../components/vpc-function";
 import { kintoneSyncBundleOptions } from "../../functions/kintone-sync/bundle-options";
 import { GraphView, policyDoc, synthForTest } from "../support/graph";
+import { admittedPorts, egressOf, egressRules, egressTargets, ingressOf, ingressRules } from "../support/sg-rules";
+import { logGroupOf, rolePoliciesOf, vpcFunctionBaseStatements } from "../support/function-policy";
+import { kmsKeyArn, secretKeyStatements, secretPolicyStatements } from "../support/db-secret";
 import { SECRET_VALUE_PLACEHOLDER } from "../../ops/stack-config";
 
 // The dev stack: the whole environment in one stack, docs/designs.md §1 topology asserted resource by resource.
@@ -112,20 +115,14 @@ describe("kintone-sync as a VPC function", () => {
     expect(JSON.parse(role.inputs.assumeRolePolicy as string).Statement).toEqual([
       { Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" },
     ]);
-    const policies = g.all("aws:iam/rolePolicy:RolePolicy").filter((p) => p.inputs.role === role.id);
+    const policies = rolePoliciesOf(g, role);
     expect(policies).toHaveLength(1);
     // The function writes to its own log group; the role may write to that group only.
-    const logGroupName = (g.one(FN, "kintone-sync-fn").inputs.loggingConfig as { logGroup: string }).logGroup;
+    const logGroupName = logGroupOf(g, "kintone-sync-fn");
     expect(logGroupName).toMatch(/^kintone-sync-logs-[0-9a-f]{7}$/);
     const secret = g.one("aws:secretsmanager/secret:Secret", "kintone-sync-token");
     expect(policyDoc(policies[0]).Statement).toEqual([
-      { Sid: "VpcEni", Effect: "Allow", Action: VPC_ENI_ACTIONS, Resource: "*" },
-      {
-        Sid: "Logs",
-        Effect: "Allow",
-        Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
-        Resource: `arn:aws:logs:ap-northeast-1:111111111111:log-group:${logGroupName}:*`,
-      },
+      ...vpcFunctionBaseStatements(logGroupName),
       { Sid: "ReadKintoneToken", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: secret.id },
       {
         Sid: "SyncPosition",
@@ -148,25 +145,10 @@ describe("kintone-sync as a VPC function", () => {
     const sg = g.one("aws:ec2/securityGroup:SecurityGroup", "kintone-sync-sg");
     expect(sg.inputs.ingress ?? []).toEqual([]);
     expect(sg.inputs.egress ?? []).toEqual([]);
-    expect(
-      g
-        .all("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
-        .filter((r) => r.inputs.securityGroupId === sg.id),
-    ).toEqual([]);
+    expect(ingressOf(g, sg)).toEqual([]);
     const endpointSg = g.one("aws:ec2/securityGroup:SecurityGroup", "endpoints-sg");
-    const egress = g
-      .all("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
-      .filter((r) => r.inputs.securityGroupId === sg.id);
-    expect(
-      egress
-        .map((r) => [
-          r.inputs.ipProtocol,
-          r.inputs.fromPort,
-          r.inputs.toPort,
-          r.inputs.cidrIpv4 ?? r.inputs.referencedSecurityGroupId ?? r.inputs.prefixListId,
-        ])
-        .sort(),
-    ).toEqual(
+    const egress = egressOf(g, sg);
+    expect(egressRules(g, sg)).toEqual(
       [
         ["tcp", 443, 443, "0.0.0.0/0"],
         ["tcp", 443, 443, endpointSg.id],
@@ -177,9 +159,7 @@ describe("kintone-sync as a VPC function", () => {
       /^kintone REST API on example\.cybozu\.com/,
     );
     // The endpoint admits the function on 443, from its security group only.
-    const admit = g
-      .all("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
-      .filter((r) => r.inputs.securityGroupId === endpointSg.id && r.inputs.referencedSecurityGroupId === sg.id);
+    const admit = ingressOf(g, endpointSg).filter((r) => r.inputs.referencedSecurityGroupId === sg.id);
     expect(admit.map((r) => [r.inputs.fromPort, r.inputs.toPort, r.inputs.ipProtocol])).toEqual([[443, 443, "tcp"]]);
   });
 
@@ -286,8 +266,6 @@ describe("accounts and providers", () => {
 
 describe("docs/designs.md §2 in dev: the proxy tier and the SaaS export", () => {
   const SG = "aws:ec2/securityGroup:SecurityGroup";
-  const EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule";
-  const INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
 
   test("the proxies sit in the private subnets behind the NAT, so the SaaS allowlists the NAT's EIP", () => {
     const apps = g.graph.outputs.apps as any;
@@ -307,29 +285,16 @@ describe("docs/designs.md §2 in dev: the proxy tier and the SaaS export", () =>
   test("saas-export reaches the proxy, S3 through the gateway endpoint and Secrets Manager through its endpoint, and nothing else", () => {
     const sg = g.one(SG, "saas-export-sg");
     const lbSg = g.byId((g.graph.outputs.apps as any).proxyTier.securityGroupId);
-    const egress = g.all(EGRESS).filter((r) => r.inputs.securityGroupId === sg.id);
-    expect(
-      egress
-        .map((r) => [
-          r.inputs.fromPort,
-          r.inputs.referencedSecurityGroupId ?? r.inputs.prefixListId ?? r.inputs.cidrIpv4,
-        ])
-        .sort(),
-    ).toEqual(
+    expect(egressTargets(g, sg)).toEqual(
       [
         [3128, lbSg.id],
         [443, (g.graph.outputs.network as any).s3PrefixListId],
         [443, g.one(SG, "endpoints-sg").id],
       ].sort(),
     );
-    expect(egress.some((r) => r.inputs.cidrIpv4 === "0.0.0.0/0")).toBe(false);
+    expect(egressOf(g, sg).some((r) => r.inputs.cidrIpv4 === "0.0.0.0/0")).toBe(false);
     // The load balancer admits the function's group on the proxy port.
-    expect(
-      g
-        .all(INGRESS)
-        .filter((r) => r.inputs.securityGroupId === lbSg.id && r.inputs.referencedSecurityGroupId === sg.id)
-        .map((r) => r.inputs.fromPort),
-    ).toEqual([3128]);
+    expect(admittedPorts(g, lbSg, sg)).toEqual([3128]);
   });
 
   test("the export role writes only under its prefix and reads only its two secrets", () => {
@@ -414,7 +379,6 @@ describe("docs/designs.md §2 in dev: the proxy tier and the SaaS export", () =>
 describe("docs/designs.md §3 in dev: Aurora PostgreSQL in account B, db-writer in account A", () => {
   const SG = "aws:ec2/securityGroup:SecurityGroup";
   const INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
-  const EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule";
   const CLUSTER = "aws:rds/cluster:Cluster";
   const WRITER_ROLE_ARN = "arn:aws:iam::111111111111:role/vpc-lambda-kit-dev-db-writer";
   // pets-api (docs/designs.md §5) also reads the database over pg from account A.
@@ -452,16 +416,8 @@ describe("docs/designs.md §3 in dev: Aurora PostgreSQL in account B, db-writer 
     expect(dbSg.inputs.vpcId).toBe(g.one(VPC, "data-vpc").id);
     expect(dbSg.inputs.ingress ?? []).toEqual([]);
     expect(g.one(CLUSTER, "data-db-cluster").inputs.vpcSecurityGroupIds).toEqual([dbSg.id]);
-    const rules = g.all(INGRESS).filter((r) => r.inputs.securityGroupId === dbSg.id);
-    expect(
-      rules.map((r) => [
-        r.inputs.ipProtocol,
-        r.inputs.fromPort,
-        r.inputs.toPort,
-        r.inputs.cidrIpv4 ?? r.inputs.referencedSecurityGroupId,
-      ]),
-    ).toEqual([["tcp", 5432, 5432, "10.0.0.0/16"]]);
-    expect(g.all(EGRESS).filter((r) => r.inputs.securityGroupId === dbSg.id)).toEqual([]);
+    expect(ingressRules(g, dbSg)).toEqual([["tcp", 5432, 5432, "10.0.0.0/16"]]);
+    expect(egressOf(g, dbSg)).toEqual([]);
   });
 
   test("every database resource is created with account B's provider", () => {
@@ -490,41 +446,14 @@ describe("docs/designs.md §3 in dev: Aurora PostgreSQL in account B, db-writer 
 
   test("the master secret is encrypted with account B's own key, readable from account A only by the listed client roles through Secrets Manager", () => {
     const key = g.one("aws:kms/key:Key", "data-db-secret-key");
-    const keyArn = `arn:aws:kms:ap-northeast-1:222222222222:key/${key.id}`;
+    const keyArn = kmsKeyArn("222222222222", key.id);
     expect(g.one(CLUSTER, "data-db-cluster").inputs.masterUserSecretKmsKeyId).toBe(keyArn);
-    expect(JSON.parse(key.inputs.policy as string).Statement).toEqual([
-      {
-        Sid: "OwnerAccount",
-        Effect: "Allow",
-        Principal: { AWS: "arn:aws:iam::222222222222:root" },
-        Action: "kms:*",
-        Resource: "*",
-      },
-      {
-        Sid: "ReadersDecryptThroughSecretsManager",
-        Effect: "Allow",
-        Principal: { AWS: ["arn:aws:iam::111111111111:root"] },
-        Action: "kms:Decrypt",
-        Resource: "*",
-        Condition: {
-          StringEquals: { "kms:ViaService": "secretsmanager.ap-northeast-1.amazonaws.com" },
-          ArnEquals: { "aws:PrincipalArn": READER_ARNS },
-        },
-      },
-    ]);
+    const sharing = { owner: "222222222222", readerAccounts: ["111111111111"], readers: READER_ARNS };
+    expect(JSON.parse(key.inputs.policy as string).Statement).toEqual(secretKeyStatements(sharing));
     const data = g.graph.outputs.data as Record<string, string>;
     const policy = g.one("aws:secretsmanager/secretPolicy:SecretPolicy", "data-db-secret-policy");
     expect(policy.inputs.secretArn).toBe(data.masterSecretArn);
-    expect(JSON.parse(policy.inputs.policy as string).Statement).toEqual([
-      {
-        Sid: "CrossAccountReaders",
-        Effect: "Allow",
-        Principal: { AWS: ["arn:aws:iam::111111111111:root"] },
-        Action: "secretsmanager:GetSecretValue",
-        Resource: "*",
-        Condition: { ArnEquals: { "aws:PrincipalArn": READER_ARNS } },
-      },
-    ]);
+    expect(JSON.parse(policy.inputs.policy as string).Statement).toEqual(secretPolicyStatements(sharing));
     expect(data).toMatchObject({
       clusterArn: "arn:aws:rds:ap-northeast-1:222222222222:cluster:vpc-lambda-kit-dev-data-db",
       endpoint: expect.stringMatching(
@@ -541,29 +470,14 @@ describe("docs/designs.md §3 in dev: Aurora PostgreSQL in account B, db-writer 
   test("db-writer egress is exactly 5432 to 10.1.0.0/16 plus Secrets Manager through its endpoint", () => {
     const sg = g.one(SG, "db-writer-sg");
     const endpointSg = g.one(SG, "endpoints-sg");
-    const egress = g.all(EGRESS).filter((r) => r.inputs.securityGroupId === sg.id);
-    expect(
-      egress
-        .map((r) => [
-          r.inputs.ipProtocol,
-          r.inputs.fromPort,
-          r.inputs.toPort,
-          r.inputs.cidrIpv4 ?? r.inputs.referencedSecurityGroupId,
-        ])
-        .sort(),
-    ).toEqual(
+    expect(egressRules(g, sg)).toEqual(
       [
         ["tcp", 443, 443, endpointSg.id],
         ["tcp", 5432, 5432, "10.1.0.0/16"],
       ].sort(),
     );
-    expect(g.all(INGRESS).filter((r) => r.inputs.securityGroupId === sg.id)).toEqual([]);
-    expect(
-      g
-        .all(INGRESS)
-        .filter((r) => r.inputs.securityGroupId === endpointSg.id && r.inputs.referencedSecurityGroupId === sg.id)
-        .map((r) => r.inputs.fromPort),
-    ).toEqual([443]);
+    expect(ingressOf(g, sg)).toEqual([]);
+    expect(admittedPorts(g, endpointSg, sg)).toEqual([443]);
     expect(g.one("vpc-lambda-kit:functions:VpcFunction", "db-writer").inputs.flows).toEqual([
       {
         to: { kind: "cidr", cidr: "10.1.0.0/16", name: "data VPC" },
@@ -584,17 +498,10 @@ describe("docs/designs.md §3 in dev: Aurora PostgreSQL in account B, db-writer 
     const role = g.one("aws:iam/role:Role", "db-writer-role");
     expect(role.inputs.name).toBe("vpc-lambda-kit-dev-db-writer");
     const data = g.graph.outputs.data as Record<string, string>;
-    const logGroup = (g.one(FN, "db-writer-fn").inputs.loggingConfig as { logGroup: string }).logGroup;
-    const policies = g.all("aws:iam/rolePolicy:RolePolicy").filter((p) => p.inputs.role === role.id);
+    const policies = rolePoliciesOf(g, role);
     expect(policies).toHaveLength(1);
     expect(policyDoc(policies[0]).Statement).toEqual([
-      { Sid: "VpcEni", Effect: "Allow", Action: VPC_ENI_ACTIONS, Resource: "*" },
-      {
-        Sid: "Logs",
-        Effect: "Allow",
-        Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
-        Resource: `arn:aws:logs:ap-northeast-1:111111111111:log-group:${logGroup}:*`,
-      },
+      ...vpcFunctionBaseStatements(logGroupOf(g, "db-writer-fn")),
       {
         Sid: "ReadDbSecret",
         Effect: "Allow",

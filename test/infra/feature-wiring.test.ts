@@ -4,10 +4,9 @@
  */
 import { GraphView, policyDoc, synthForTest } from "../support/graph";
 import { configErrorsOf } from "../support/config-errors";
+import { admittedPorts, egressOf, egressTargets } from "../support/sg-rules";
 
 const SG = "aws:ec2/securityGroup:SecurityGroup";
-const EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule";
-const INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
 const FN = "aws:lambda/function:Function";
 const POLICY = "aws:iam/rolePolicy:RolePolicy";
 
@@ -47,33 +46,15 @@ describe("Athena connector in the dev stack", () => {
     const sg = g.one(SG, "athena-connector-connector-sg");
     const lbSg = g.byId(apps().proxyTier.securityGroupId);
     const endpointsSg = g.one(SG, "endpoints-sg");
-    const egress = g.all(EGRESS).filter((r) => r.inputs.securityGroupId === sg.id);
-    expect(
-      egress
-        .map((r) => [
-          r.inputs.fromPort,
-          r.inputs.referencedSecurityGroupId ?? r.inputs.prefixListId ?? r.inputs.cidrIpv4,
-        ])
-        .sort(),
-    ).toEqual(
+    expect(egressTargets(g, sg)).toEqual(
       [
         [3128, lbSg.id],
         [443, network().s3PrefixListId],
         [443, endpointsSg.id],
       ].sort(),
     );
-    expect(
-      g
-        .all(INGRESS)
-        .filter((r) => r.inputs.securityGroupId === lbSg.id && r.inputs.referencedSecurityGroupId === sg.id)
-        .map((r) => r.inputs.fromPort),
-    ).toEqual([3128]);
-    expect(
-      g
-        .all(INGRESS)
-        .filter((r) => r.inputs.securityGroupId === endpointsSg.id && r.inputs.referencedSecurityGroupId === sg.id)
-        .map((r) => r.inputs.fromPort),
-    ).toEqual([443]);
+    expect(admittedPorts(g, lbSg, sg)).toEqual([3128]);
+    expect(admittedPorts(g, endpointsSg, sg)).toEqual([443]);
   });
 });
 
@@ -112,9 +93,7 @@ describe("kintone-sync's position table", () => {
     );
     expect(network().dynamodbPrefixListId).toMatch(/^pl-/);
     const sg = g.one(SG, "kintone-sync-sg");
-    const toDynamo = g
-      .all(EGRESS)
-      .filter((r) => r.inputs.securityGroupId === sg.id && r.inputs.prefixListId === network().dynamodbPrefixListId);
+    const toDynamo = egressOf(g, sg).filter((r) => r.inputs.prefixListId === network().dynamodbPrefixListId);
     expect(toDynamo.map((r) => [r.inputs.ipProtocol, r.inputs.fromPort, r.inputs.toPort])).toEqual([["tcp", 443, 443]]);
   });
 });

@@ -1,4 +1,5 @@
 import { GraphView, policyDoc, synthForTest } from "../support/graph";
+import { endpointOnlyStatements } from "../support/api-policy";
 import { ACCESS_LOG_FORMAT } from "../../components/private-api";
 
 // docs/designs.md §5 in the dev stack: the pets service behind a PRIVATE API on the network's execute-api endpoint.
@@ -51,24 +52,9 @@ test("the resource policy admits that endpoint only and denies every other sourc
   const ep = g.one("aws:ec2/vpcEndpoint:VpcEndpoint", "endpoints-execute-api");
   const api = g.one(API, "private-api-api");
   const arn = `arn:aws:execute-api:ap-northeast-1:111111111111:${api.id}/*`;
-  expect(policyDoc(g.one("aws:apigateway/restApiPolicy:RestApiPolicy", "private-api-policy")).Statement).toEqual([
-    {
-      Sid: "AllowListedVpcEndpoints",
-      Effect: "Allow",
-      Principal: "*",
-      Action: "execute-api:Invoke",
-      Resource: arn,
-      Condition: { StringEquals: { "aws:SourceVpce": [ep.id] } },
-    },
-    {
-      Sid: "DenyUnlistedSources",
-      Effect: "Deny",
-      Principal: "*",
-      Action: "execute-api:Invoke",
-      Resource: arn,
-      Condition: { StringNotEquals: { "aws:SourceVpce": [ep.id] } },
-    },
-  ]);
+  expect(policyDoc(g.one("aws:apigateway/restApiPolicy:RestApiPolicy", "private-api-policy")).Statement).toEqual(
+    endpointOnlyStatements(arn, [ep.id]),
+  );
 });
 
 test("/pets and /pets/{id} take every method into pets-api, each invoke permission scoped to its path", () => {

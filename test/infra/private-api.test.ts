@@ -4,7 +4,6 @@ import { KitMocks, RecordedResource, resolveOutputs } from "../../ops/mocks";
 import { loadConfig } from "../../stacks/config/load";
 import { privateApiApps } from "../../stacks/features/private-api";
 import type { DataOutputs, NetworkOutputs } from "../../stacks/config/outputs";
-import { ConfigError, ConfigErrors } from "../../components/errors";
 import {
   ACCESS_LOG_FORMAT,
   checkResolvedEndpointIds,
@@ -16,6 +15,10 @@ import {
   privateApiPolicy,
   RouteSnapshot,
 } from "../../components/private-api";
+import { outputsOf } from "../support/component-outputs";
+import { configMessages } from "../support/config-messages";
+import { endpointOnlyStatements } from "../support/api-policy";
+import { httpsIngressFrom } from "../support/sg-rules";
 
 // PrivateApi used directly under strict mocks, several instances in one fake stack (docs/designs.md §5).
 const REGION = "ap-northeast-1";
@@ -63,17 +66,17 @@ interface Built {
 async function build(name: string, args: PrivateApiArgs): Promise<Built> {
   const before = mocks.resources.length;
   const api = new PrivateApi(name, args);
-  const out = (await resolveOutputs({
-    restApiId: api.restApiId,
-    executionArn: api.executionArn,
-    invokeUrl: api.invokeUrl,
-    vpcEndpointIds: api.vpcEndpointIds,
-    endpointHostnames: api.endpointHostnames,
-    withoutPrivateDns: api.withoutPrivateDns,
-    policy: api.policy,
-    deploymentTrigger: api.deploymentTrigger,
-    accessLogGroupName: api.accessLogGroupName,
-  })) as Record<string, any>;
+  const out = await outputsOf(api, [
+    "restApiId",
+    "executionArn",
+    "invokeUrl",
+    "vpcEndpointIds",
+    "endpointHostnames",
+    "withoutPrivateDns",
+    "policy",
+    "deploymentTrigger",
+    "accessLogGroupName",
+  ]);
   await mocks.settle();
   return { api, mine: mocks.resources.slice(before), out };
 }
@@ -106,24 +109,7 @@ describe("the private REST API", () => {
     expect(policy.inputs.restApiId).toBe(api.id);
     expect(JSON.parse(policy.inputs.policy as string)).toEqual({
       Version: "2012-10-17",
-      Statement: [
-        {
-          Sid: "AllowListedVpcEndpoints",
-          Effect: "Allow",
-          Principal: "*",
-          Action: "execute-api:Invoke",
-          Resource: `${arn}/*`,
-          Condition: { StringEquals: { "aws:SourceVpce": [EP1, EP2] } },
-        },
-        {
-          Sid: "DenyUnlistedSources",
-          Effect: "Deny",
-          Principal: "*",
-          Action: "execute-api:Invoke",
-          Resource: `${arn}/*`,
-          Condition: { StringNotEquals: { "aws:SourceVpce": [EP1, EP2] } },
-        },
-      ],
+      Statement: endpointOnlyStatements(`${arn}/*`, [EP1, EP2]),
     });
     expect(pets.out.policy).toBe(policy.inputs.policy);
   });
@@ -393,16 +379,7 @@ describe("consumers", () => {
 });
 
 describe("validation before anything is registered", () => {
-  const problems = (args: PrivateApiArgs): string[] => {
-    try {
-      planPrivateApi("bad", args);
-    } catch (e) {
-      if (e instanceof ConfigErrors) return e.errors.map((x) => x.message);
-      if (e instanceof ConfigError) return [e.message];
-      throw e;
-    }
-    return [];
-  };
+  const problems = (args: PrivateApiArgs): string[] => configMessages(() => planPrivateApi("bad", args));
 
   test("duplicate routes, bad methods and bad paths are all reported at once", () => {
     expect(
@@ -525,16 +502,7 @@ describe("options", () => {
     });
     const sg = mine.find((r) => r.type === "aws:ec2/securityGroup:SecurityGroup")!;
     const ingress = mine.filter((r) => r.type === "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule");
-    expect(ingress.map((r) => r.inputs)).toEqual([
-      {
-        securityGroupId: sg.id,
-        referencedSecurityGroupId: "sg-caller",
-        ipProtocol: "tcp",
-        fromPort: 443,
-        toPort: 443,
-        description: "pets caller",
-      },
-    ]);
+    expect(ingress.map((r) => r.inputs)).toEqual([httpsIngressFrom(sg.id, "sg-caller", "pets caller")]);
     // ANY on the root: the method is * in the permission's ARN, and no Resource is created.
     expect(of(b, "apigateway/resource:Resource")).toEqual([]);
     expect(of(b, "lambda/permission:Permission")[0].inputs.sourceArn).toBe(`${b.out.executionArn}/*/*/`);
@@ -612,16 +580,7 @@ describe("the apps-role wiring (stacks/features/private-api.ts)", () => {
     "vpc-lambda-kit:privateApi": JSON.stringify(privateApi),
     ...extra,
   });
-  const configErrors = (cfg: Record<string, string>): string[] => {
-    try {
-      loadConfig(cfg);
-    } catch (e) {
-      if (e instanceof ConfigErrors) return e.errors.map((x) => x.message);
-      if (e instanceof ConfigError) return [e.message];
-      throw e;
-    }
-    return [];
-  };
+  const configErrors = (cfg: Record<string, string>): string[] => configMessages(() => loadConfig(cfg));
 
   test("config refuses wildcard consumers, accounts on unsigned routes, the Data API across accounts, and an API with no endpoint", () => {
     expect(configErrors(config({ consumers: { vpcEndpointIds: ["vpce-*", "*"], accountIds: ["*"] } }))).toEqual([

@@ -19,6 +19,7 @@ import { exactHeaderRegex, renderSquidConf, SQUID_ACL } from "../../components/s
 import { ConfigError, ConfigErrors } from "../../components/errors";
 import { egressRulesFor } from "../../components/flows";
 import { GraphView, policyDoc } from "../support/graph";
+import { outputsOf } from "../support/component-outputs";
 import { squidParse } from "../support/squid";
 
 /**
@@ -90,21 +91,21 @@ async function build(
   args: SquidProxyTierArgs,
 ): Promise<{ tier: SquidProxyTier; outputs: Record<string, unknown> }> {
   const tier = new SquidProxyTier(name, args);
-  const outputs = (await resolveOutputs({
-    proxyUrl: tier.proxyUrl,
-    egressIps: tier.egressIps,
-    securityGroupId: tier.securityGroupId,
-    instanceSecurityGroupId: tier.instanceSecurityGroupId,
-    headerSecretArn: tier.headerSecretArn,
-    port: tier.port,
-    autoScalingGroupName: tier.autoScalingGroupName,
-    allowlistAddressCount: tier.allowlistAddressCount,
-    loadBalancerArn: tier.loadBalancerArn,
-    targetGroupArn: tier.targetGroupArn,
-    logGroupName: tier.logGroupName,
-    unhealthyHostsAlarmName: tier.unhealthyHostsAlarmName,
-    deniedRequestsAlarmName: tier.deniedRequestsAlarmName,
-  })) as Record<string, unknown>;
+  const outputs: Record<string, unknown> = await outputsOf(tier, [
+    "proxyUrl",
+    "egressIps",
+    "securityGroupId",
+    "instanceSecurityGroupId",
+    "headerSecretArn",
+    "port",
+    "autoScalingGroupName",
+    "allowlistAddressCount",
+    "loadBalancerArn",
+    "targetGroupArn",
+    "logGroupName",
+    "unhealthyHostsAlarmName",
+    "deniedRequestsAlarmName",
+  ]);
   await mocks.settle();
   return { tier, outputs };
 }

@@ -1,31 +1,26 @@
 import { runCheck } from "../../ops/check/report";
-import { synthForTest, GraphView } from "../support/graph";
+import { GraphView } from "../support/graph";
 import type { Graph } from "../../ops/synth-core";
 import { configErrorsOf } from "../support/config-errors";
+import { devTgw, synthDevWithTgw } from "../support/tgw";
 
 // Dedicated Transit Gateway attachment subnets: one /28 per zone in each VPC, a route table of their own,
 // and the attachments use them instead of the workload subnets.
-const TGW = {
-  principals: ["222222222222"],
-  acceptShare: true,
-  allowExternalPrincipals: true,
-  attachmentSubnetCidrs: { egress: ["10.0.255.0/28", "10.0.255.16/28"], data: ["10.1.255.0/28", "10.1.255.16/28"] },
-};
+const CIDRS = { egress: ["10.0.255.0/28", "10.0.255.16/28"], data: ["10.1.255.0/28", "10.1.255.16/28"] };
+const TGW = { ...devTgw(), attachmentSubnetCidrs: CIDRS };
 
 describe("dev with attachment subnets", () => {
   let view: GraphView;
   let graph: Graph;
   beforeAll(async () => {
-    const r = await synthForTest("dev", { "vpc-lambda-kit:transitGateway": TGW });
-    view = r.view;
-    graph = r.result.graph;
+    ({ view, graph } = await synthDevWithTgw(TGW));
   });
 
   test("each attachment uses only its dedicated subnets, one per zone of its VPC", () => {
     const subnet = (n: string) => view.one("aws:ec2/subnet:Subnet", n);
     for (const [att, side, cidrs] of [
-      ["transit-attachment", "egress", TGW.attachmentSubnetCidrs.egress],
-      ["data-transit-attachment", "data", TGW.attachmentSubnetCidrs.data],
+      ["transit-attachment", "egress", CIDRS.egress],
+      ["data-transit-attachment", "data", CIDRS.data],
     ] as const) {
       const a = view.all("aws:ec2transitgateway/vpcAttachment:VpcAttachment").find((x) => x.name === att);
       expect(a).toBeDefined();
@@ -56,7 +51,7 @@ describe("attachment subnet config errors", () => {
     configErrorsOf({ "vpc-lambda-kit:transitGateway": { ...TGW, ...extra, attachmentSubnetCidrs: cidrs } });
 
   test("the valid pair passes", () => {
-    expect(errs(TGW.attachmentSubnetCidrs)).toEqual([]);
+    expect(errs(CIDRS)).toEqual([]);
   });
 
   test("wrong count, size, outside the VPC, overlapping a planned subnet, unknown attachment", () => {

@@ -1,4 +1,5 @@
-import { GraphView, synthForTest } from "../support/graph";
+import { GraphView } from "../support/graph";
+import { synthDevWithTgw } from "../support/tgw";
 
 /**
  * transitGateway.existing: a Transit Gateway shared from a network account. The dev stack creates no
@@ -11,13 +12,11 @@ const DATA_ATTACH = "tgw-attach-0fedcba9876543210";
 let view: GraphView;
 beforeAll(async () => {
   view = (
-    await synthForTest("dev", {
-      "vpc-lambda-kit:transitGateway": {
-        acceptShare: false,
-        allowExternalPrincipals: false,
-        existing: { id: TGW_ID, routeTableIds: { egress: RTB, data: RTB } },
-        existingAttachments: { data: DATA_ATTACH },
-      },
+    await synthDevWithTgw({
+      acceptShare: false,
+      allowExternalPrincipals: false,
+      existing: { id: TGW_ID, routeTableIds: { egress: RTB, data: RTB } },
+      existingAttachments: { data: DATA_ATTACH },
     })
   ).view;
 });

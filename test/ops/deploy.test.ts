@@ -251,34 +251,26 @@ const SPLIT_DEV = { "dev-network": "dev-network", "dev-data": "dev-data", "dev-a
 // ---------------------------------------------------------------------------------------------
 
 describe("order", () => {
+  /** The calls a run makes: the CLI check, then each stack selected before `action` runs on it, in this order. */
+  const callsFor = (action: string, stacks: string[]) => [
+    "checkCli",
+    ...stacks.flatMap((s) => [`select ${s}`, `${action} ${s}`]),
+  ];
+
   test("split up runs network → data → apps, each selected before its update", async () => {
     const fake = fakeFor();
     const { error } = await run(args("dev", { split: true }), fake);
     expect(error).toBeUndefined();
-    expect(fake.calls).toEqual([
-      "checkCli",
-      "select dev-network",
-      "up dev-network",
-      "select dev-data",
-      "up dev-data",
-      "select dev-apps",
-      "up dev-apps",
-    ]);
+    expect(fake.calls).toEqual(callsFor("up", ["dev-network", "dev-data", "dev-apps"]));
   });
 
   test("split preview runs in the same order and changes nothing", async () => {
     const fake = fakeFor();
     const { error } = await run(args("dev", { split: true, action: "preview" }), fake);
     expect(error).toBeUndefined();
-    expect(fake.calls.filter((c) => !c.startsWith("outputs"))).toEqual([
-      "checkCli",
-      "select dev-network",
-      "preview dev-network",
-      "select dev-data",
-      "preview dev-data",
-      "select dev-apps",
-      "preview dev-apps",
-    ]);
+    expect(fake.calls.filter((c) => !c.startsWith("outputs"))).toEqual(
+      callsFor("preview", ["dev-network", "dev-data", "dev-apps"]),
+    );
     expect(fake.calls.some((c) => /^(up|destroy) /.test(c))).toBe(false);
   });
 
@@ -286,15 +278,7 @@ describe("order", () => {
     const fake = fakeFor();
     const { error } = await run(args("dev", { split: true, action: "destroy" }), fake);
     expect(error).toBeUndefined();
-    expect(fake.calls).toEqual([
-      "checkCli",
-      "select dev-apps",
-      "destroy dev-apps",
-      "select dev-data",
-      "destroy dev-data",
-      "select dev-network",
-      "destroy dev-network",
-    ]);
+    expect(fake.calls).toEqual(callsFor("destroy", ["dev-apps", "dev-data", "dev-network"]));
   });
 
   test("combined mode runs the one stack named after the environment", async () => {

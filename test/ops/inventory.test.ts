@@ -3,23 +3,14 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { REPO_ROOT } from "../../components/bundle";
-import { ConfigError, ConfigErrors } from "../../components/errors";
 import { existingVpcErrors, parseInventory } from "../../ops/inventory";
 import { KitMocks } from "../../ops/mocks";
 import { inventoryVariant } from "../support/brownfield";
+import { configMessages } from "../support/config-messages";
 
 const example = () => JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "examples/inventory/brownfield.json"), "utf8"));
 
-function problems(raw: unknown): string[] {
-  try {
-    parseInventory(raw, "inv.json");
-  } catch (e) {
-    if (e instanceof ConfigErrors) return e.errors.map((x) => x.message);
-    if (e instanceof ConfigError) return [e.message];
-    throw e;
-  }
-  return [];
-}
+const problems = (raw: unknown): string[] => configMessages(() => parseInventory(raw, "inv.json"));
 
 const REF = {
   vpcId: "vpc-0a1b2c3d4e5f60718",

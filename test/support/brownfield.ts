@@ -2,7 +2,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { REPO_ROOT } from "../../components/bundle";
-import { ConfigError, ConfigErrors } from "../../components/errors";
+import { configMessagesAsync } from "./config-messages";
 import { synthForTest } from "./graph";
 
 /** The example inventory with `edit` applied, written to a fresh temp file; returns its path. */
@@ -70,12 +70,5 @@ export async function brownfieldSynthErrors(
   edit?: (inv: any) => void,
 ): Promise<string[]> {
   const p = edit ? { ...patch, "vpc-lambda-kit:inventory": inventoryVariant(edit) } : patch;
-  try {
-    await synthForTest("brownfield", p);
-  } catch (e) {
-    if (e instanceof ConfigErrors) return e.errors.map((x) => x.message);
-    if (e instanceof ConfigError) return [e.message];
-    throw e;
-  }
-  return [];
+  return configMessagesAsync(() => synthForTest("brownfield", p));
 }

@@ -1,8 +1,8 @@
 import * as path from "path";
 import { REPO_ROOT } from "../../components/bundle";
-import { ConfigErrors } from "../../components/errors";
 import { readStackConfig } from "../../ops/stack-config";
 import { loadConfig } from "../../stacks/config/load";
+import { configMessages } from "./config-messages";
 
 /**
  * The config errors `Pulumi.<stack>.yaml` with `patch` applied produces ([] when valid). A patch value of
@@ -14,15 +14,11 @@ export function configErrorsOf(patch: Record<string, unknown>, stack = "dev"): s
     if (v === undefined) delete all[k];
     else all[k] = typeof v === "string" ? v : JSON.stringify(v);
   }
-  try {
-    // A patched key is a plain value now, no longer the file's secure: one.
+  // A patched key is a plain value now, no longer the file's secure: one.
+  return configMessages(() =>
     loadConfig(
       all,
       secretKeys.filter((k) => !(k in patch)),
-    );
-  } catch (e) {
-    if (e instanceof ConfigErrors) return e.errors.map((x) => x.message);
-    return [(e as Error).message];
-  }
-  return [];
+    ),
+  );
 }

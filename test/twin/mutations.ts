@@ -194,7 +194,7 @@ export const MUTATIONS: Mutation[] = [
   },
 ];
 
-/** kintone-sync declares a flow to the private API through the execute-api endpoint (as the checker's test does). */
+/** kintone-sync declares a flow to the private API through the execute-api endpoint (test/check/flows.test.ts reads these mutations). */
 function addApiCaller(g: Graph): void {
   const api = one(g, "RestApi", "private-api-api");
   const comp = one(g, "VpcFunction", "kintone-sync");

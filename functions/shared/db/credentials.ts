@@ -8,7 +8,7 @@
  * the region in the secret's ARN, else the function's. A test points the SDK at a local fake with
  * AWS_ENDPOINT_URL_SECRETS_MANAGER, which the SDK reads itself.
  */
-import { getSecretString, secretFailure } from "../secrets";
+import { getSecretString, jsonObject, secretFailure } from "../secrets";
 import { DbError } from "./errors";
 import type { CredentialsSource, PgCredentials } from "./pg";
 
@@ -65,12 +65,7 @@ export function parseCredentials(
   const shape = `must hold JSON {"username": "...", "password": "..."} (the form RDS uses for the cluster's managed master secret)`;
   if (secretString === undefined)
     throw new DbError("secret", `Secrets Manager secret "${secretId}" (${variable}) has no SecretString: it ${shape}`);
-  let parsed: { username?: unknown; password?: unknown } | undefined;
-  try {
-    parsed = JSON.parse(secretString) as { username?: unknown; password?: unknown };
-  } catch {
-    parsed = undefined;
-  }
+  const parsed = jsonObject(secretString);
   const username = parsed?.username;
   const password = parsed?.password;
   if (typeof username !== "string" || username === "" || typeof password !== "string" || password === "") {

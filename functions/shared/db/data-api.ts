@@ -118,18 +118,9 @@ export class DataApiDatabase implements SqlDatabase {
     tx.finished = true;
     await tx.idle();
     try {
-      await this.send(
-        "CommitTransaction",
-        () =>
-          new CommitTransactionCommand({
-            resourceArn: this.opts.resourceArn,
-            secretArn: this.opts.secretArn,
-            transactionId,
-          }),
-        {
-          safeToRepeat: false,
-        },
-      );
+      await this.send("CommitTransaction", () => new CommitTransactionCommand(this.transactionTarget(transactionId)), {
+        safeToRepeat: false,
+      });
     } catch (err) {
       if (err instanceof DbError && err.kind === "data-api" && /network|timeout|socket|ECONN/i.test(err.message)) {
         throw new DbError(
@@ -150,12 +141,7 @@ export class DataApiDatabase implements SqlDatabase {
     try {
       await this.send(
         "RollbackTransaction",
-        () =>
-          new RollbackTransactionCommand({
-            resourceArn: this.opts.resourceArn,
-            secretArn: this.opts.secretArn,
-            transactionId,
-          }),
+        () => new RollbackTransactionCommand(this.transactionTarget(transactionId)),
         {
           safeToRepeat: true,
         },
@@ -241,8 +227,14 @@ export class DataApiDatabase implements SqlDatabase {
     return out;
   }
 
+  /** What a statement or BeginTransaction names: the cluster, the secret and the database. */
   private target() {
     return { resourceArn: this.opts.resourceArn, secretArn: this.opts.secretArn, database: this.opts.database };
+  }
+
+  /** What ending a transaction names: the cluster, the secret and the transaction. */
+  private transactionTarget(transactionId: string) {
+    return { resourceArn: this.opts.resourceArn, secretArn: this.opts.secretArn, transactionId };
   }
 
   private async send<R>(
