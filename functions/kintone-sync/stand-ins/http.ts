@@ -1,8 +1,9 @@
 /**
  * What the kintone-sync bundle gives @kintone/rest-api-client in place of axios (bound by `kintoneSyncBundleOptions`
- * in ../bundle-options.ts): the one call the client makes, `axios(config)`, over node:http/node:https. axios and
- * the packages it brings (form-data, follow-redirects, proxy agents, its fetch adapter) cost ~50 M instructions of
- * cold init for requests the client builds completely by itself (URL, headers, JSON body, socket timeout).
+ * in ../bundle-options.ts): the one call the client makes, `axios(config)`, over node:http/node:https. axios, with
+ * follow-redirects, the proxy agents and its fetch adapter, cost ~50 M instructions of cold init (with qs and
+ * form-data ~95 M; README "Benchmarks") for requests the client builds completely by itself (URL, headers, JSON
+ * body, socket timeout).
  *
  * Same contract as axios for what the client reads: a 2xx answer resolves `{ data, status, statusText, headers }`;
  * any other status rejects with an error carrying `response` (the client turns it into a KintoneRestAPIError, or
