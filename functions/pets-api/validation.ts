@@ -49,7 +49,9 @@ export const newPetSchema = z.strictObject({
     ),
   ),
   tags: z.optional(
-    z.array(text(30), { error: "must be an array of strings" }).check(z.maxLength(10, { error: "must have at most 10 tags" })),
+    z
+      .array(text(30), { error: "must be an array of strings" })
+      .check(z.maxLength(10, { error: "must have at most 10 tags" })),
   ),
 });
 
