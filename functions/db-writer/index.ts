@@ -112,7 +112,7 @@ function roundAll(o: object): Record<string, unknown> {
 }
 
 function parseLogLevel(): LogLevel {
-  const r = logLevelVar.safeParse(process.env.LOG_LEVEL);
+  const r = logLevelVar().safeParse(process.env.LOG_LEVEL);
   if (!r.success) throw new WriterError("config", r.error.issues.map((i) => i.message).join("; "));
   return r.data;
 }

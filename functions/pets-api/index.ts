@@ -40,7 +40,7 @@ let started: Promise<Started> | undefined;
 let log: Logger = createLogger("info", { fn: "pets-api" });
 
 async function start(): Promise<Started> {
-  const env = z.object({ LOG_LEVEL: logLevelVar }).safeParse(process.env);
+  const env = z.object({ LOG_LEVEL: logLevelVar() }).safeParse(process.env);
   if (!env.success) throw new Error(`pets-api is misconfigured: ${env.error.issues.map((i) => i.message).join("; ")}`);
   log = createLogger(env.data.LOG_LEVEL, { fn: "pets-api" });
   const db = databaseFromEnv();

@@ -49,8 +49,12 @@ export const integerVar = (name: string, what: string, min: number, max: number,
   );
 };
 
-/** LOG_LEVEL: debug, info (default), warn or error. */
-export const logLevelVar = z.pipe(
-  z.optional(z.string().check(z.refine(logLevelCheck.ok, { error: logLevelCheck.error }))),
-  z.transform(logLevelCheck.value),
-);
+/**
+ * LOG_LEVEL: debug, info (default), warn or error. A function, like the others, so that a bundle using only
+ * ./env.ts (which shares the checks above) does not carry zod/mini for it.
+ */
+export const logLevelVar = () =>
+  z.pipe(
+    z.optional(z.string().check(z.refine(logLevelCheck.ok, { error: logLevelCheck.error }))),
+    z.transform(logLevelCheck.value),
+  );

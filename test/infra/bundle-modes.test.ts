@@ -98,8 +98,10 @@ describe("what a pg bundle leaves out", () => {
       logLevel: "silent",
     }).outputFiles[0].text;
     for (const marker of [CLASSIC_ZOD, PG_INDEX, PG_POOL, COPY_TO]) expect(whole).toContain(marker);
-    // kintone-sync and saas-export keep zod's classic API.
+    // saas-export (like kintone-sync) keeps zod's classic API, and no zod/mini beside it: the environment helpers
+    // both share (functions/shared/env-mini.ts) build no schema at import.
     expect(bundleFunction("saas-export").code).toContain(CLASSIC_ZOD);
+    expect(bundleFunction("saas-export").code).not.toContain(MINI_ZOD);
   });
 
   test.each(["db-writer", "pets-api", "appflow-connector"])(
