@@ -1,7 +1,7 @@
 /**
  * The pieces of ./env.ts on zod/mini, for handlers whose cold start loads zod/mini only (db-writer, pets-api and
- * the database settings in ./db): loading zod's classic API costs Node 24 about as much CPU as the function's own
- * pg driver, zod/mini a fraction of it (README, Benchmarks). The same variables, defaults and messages; ./env.ts
+ * the database settings in ./db): loading zod's classic API costs Node 24 more than the pg driver does, zod/mini a
+ * fraction of it (README, Benchmarks). The same variables, defaults and messages; ./env.ts
  * builds its classic schemas from the checks here.
  */
 import * as z from "zod/mini";
