@@ -15,46 +15,52 @@
  * replayed through the other.
  */
 import { createHash } from "crypto";
-import * as z from "zod";
+import * as z from "zod/mini";
 import { WriterError } from "./errors";
 import type { Batch, UserRow } from "./types";
 
 /** Users per event at most. A synchronous Lambda payload (6 MB) holds roughly 60,000 typical users anyway. */
 export const MAX_USERS = 100_000;
 
+const mustBeString = (iss: { input?: unknown }) =>
+  iss.input === undefined ? "is required" : `must be a string, got ${typeOf(iss.input)}`;
+
 const text = (max: number) =>
   z
-    .string({
-      error: (iss) => (iss.input === undefined ? "is required" : `must be a string, got ${typeOf(iss.input)}`),
-    })
-    .trim()
-    .min(1, { error: "must not be empty" })
-    .max(max, { error: `must be at most ${max} characters` });
+    .string({ error: mustBeString })
+    .check(
+      z.trim(),
+      z.minLength(1, { error: "must not be empty" }),
+      z.maxLength(max, { error: `must be at most ${max} characters` }),
+    );
 
-const userSchema = z
-  .object(
+const userSchema = z.catchall(
+  z.object(
     {
       externalId: text(255),
-      // zod's own email pattern as a check on the trimmed string (a .pipe(z.email()) costs a second schema per user).
+      // zod's own email pattern as a check on the trimmed string (a z.pipe to z.email() costs a second schema per user).
       email: z
-        .string({
-          error: (iss) => (iss.input === undefined ? "is required" : `must be a string, got ${typeOf(iss.input)}`),
-        })
-        .trim()
-        .max(320, { error: "must be at most 320 characters" })
-        .regex(z.regexes.email, { error: "is not an email address" }),
+        .string({ error: mustBeString })
+        .check(
+          z.trim(),
+          z.maxLength(320, { error: "must be at most 320 characters" }),
+          z.regex(z.regexes.email, { error: "is not an email address" }),
+        ),
       name: text(500),
     },
     { error: (iss) => `must be an object, got ${typeOf(iss.input)}` },
-  )
-  .catchall(z.unknown());
+  ),
+  z.unknown(),
+);
 
 const eventSchema = z
   .object(
     {
-      batchId: text(200).regex(/^[\x21-\x7e]+$/, {
-        error: "must be visible ASCII without spaces, e.g. 2026-11-21-crm-export-7",
-      }),
+      batchId: text(200).check(
+        z.regex(/^[\x21-\x7e]+$/, {
+          error: "must be visible ASCII without spaces, e.g. 2026-11-21-crm-export-7",
+        }),
+      ),
       users: z
         .array(userSchema, {
           error: (iss) =>
@@ -62,26 +68,30 @@ const eventSchema = z
               ? "is required: a list of users"
               : `must be a list of users, got ${typeOf(iss.input)}`,
         })
-        .min(1, { error: "must hold at least one user" })
-        .max(MAX_USERS, {
-          error: `holds more than ${MAX_USERS} users: split it into several batches, each with its own batchId`,
-        }),
+        .check(
+          z.minLength(1, { error: "must hold at least one user" }),
+          z.maxLength(MAX_USERS, {
+            error: `holds more than ${MAX_USERS} users: split it into several batches, each with its own batchId`,
+          }),
+        ),
     },
     { error: (iss) => `the event must be an object {"batchId": "...", "users": [...]}, got ${typeOf(iss.input)}` },
   )
-  .superRefine((e, ctx) => {
-    const first = new Map<string, number>();
-    e.users.forEach((u, i) => {
-      const j = first.get(u.externalId);
-      if (j !== undefined)
-        ctx.addIssue({
-          code: "custom",
-          path: ["users", i, "externalId"],
-          message: `duplicates users[${j}].externalId "${u.externalId}"`,
-        });
-      else first.set(u.externalId, i);
-    });
-  });
+  .check(
+    z.superRefine((e, ctx) => {
+      const first = new Map<string, number>();
+      e.users.forEach((u, i) => {
+        const j = first.get(u.externalId);
+        if (j !== undefined)
+          ctx.addIssue({
+            code: "custom",
+            path: ["users", i, "externalId"],
+            message: `duplicates users[${j}].externalId "${u.externalId}"`,
+          });
+        else first.set(u.externalId, i);
+      });
+    }),
+  );
 
 /** Deepest nesting of a user's attributes (the user object is level 1). */
 export const MAX_ATTRIBUTE_DEPTH = 64;

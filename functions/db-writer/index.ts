@@ -27,7 +27,7 @@
 import { databaseFromEnv } from "../shared/db/index";
 import { DbError } from "../shared/db/errors";
 import type { SqlDatabase } from "../shared/db/types";
-import { logLevel } from "../shared/env";
+import { logLevelVar } from "../shared/env-mini";
 import { createLogger, errorFields, Logger, LogLevel } from "../shared/log";
 import { WriterError } from "./errors";
 import { parseEvent, ParseTimings } from "./event";
@@ -112,7 +112,7 @@ function roundAll(o: object): Record<string, unknown> {
 }
 
 function parseLogLevel(): LogLevel {
-  const r = logLevel.safeParse(process.env.LOG_LEVEL);
+  const r = logLevelVar().safeParse(process.env.LOG_LEVEL);
   if (!r.success) throw new WriterError("config", r.error.issues.map((i) => i.message).join("; "));
   return r.data;
 }

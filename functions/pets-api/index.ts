@@ -15,10 +15,10 @@
  * The schema is migrated once per cold start (idempotent, under an advisory lock). A failed start
  * (database unreachable) answers 503 and is retried on the next request instead of sticking.
  */
-import * as z from "zod";
+import * as z from "zod/mini";
 import { databaseFromEnv } from "../shared/db";
 import type { SqlDatabase } from "../shared/db/types";
-import { logLevel } from "../shared/env";
+import { logLevelVar } from "../shared/env-mini";
 import { createLogger, errorFields, Logger } from "../shared/log";
 import { PetsApp } from "./app";
 import { errorResponse, RestProxyEvent, RestProxyResult } from "./http";
@@ -40,7 +40,7 @@ let started: Promise<Started> | undefined;
 let log: Logger = createLogger("info", { fn: "pets-api" });
 
 async function start(): Promise<Started> {
-  const env = z.object({ LOG_LEVEL: logLevel }).safeParse(process.env);
+  const env = z.object({ LOG_LEVEL: logLevelVar() }).safeParse(process.env);
   if (!env.success) throw new Error(`pets-api is misconfigured: ${env.error.issues.map((i) => i.message).join("; ")}`);
   log = createLogger(env.data.LOG_LEVEL, { fn: "pets-api" });
   const db = databaseFromEnv();

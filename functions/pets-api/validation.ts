@@ -1,5 +1,5 @@
 /** Input rules of the pets API: one zod schema per input, and issues reduced to { field, message }. */
-import * as z from "zod";
+import * as z from "zod/mini";
 
 export const MAX_PAGE_SIZE = 100;
 export const DEFAULT_PAGE_SIZE = 20;
@@ -15,15 +15,6 @@ const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 const noNul = (s: string) => !s.includes("\u0000");
 const NUL_MESSAGE = { error: "must not contain the NUL character (\\u0000)" };
 
-/** A required text field: trimmed, not empty, at most `max` characters, no NUL. */
-const text = (max: number) =>
-  z
-    .string({ error: "must be a string" })
-    .refine(noNul, NUL_MESSAGE)
-    .trim()
-    .min(1, { error: "must not be empty" })
-    .max(max, { error: `must be at most ${max} characters` });
-
 function isCalendarDate(s: string): boolean {
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(s);
   if (!m) return false;
@@ -31,23 +22,37 @@ function isCalendarDate(s: string): boolean {
   return d.toISOString().slice(0, 10) === s;
 }
 
+/** A non-empty text field of at most `max` characters, trimmed. */
+const text = (max: number) =>
+  z
+    .string({ error: "must be a string" })
+    .check(
+      z.refine(noNul, NUL_MESSAGE),
+      z.trim(),
+      z.minLength(1, { error: "must not be empty" }),
+      z.maxLength(max, { error: `must be at most ${max} characters` }),
+    );
+
 /** POST /pets body. Unknown fields are refused (a typo such as "nmae" must not silently drop data). */
 export const newPetSchema = z.strictObject({
   name: text(100),
   species: text(50),
-  birthDate: z
-    .string({ error: "must be a date string YYYY-MM-DD" })
-    .superRefine((s, ctx) => {
-      if (!isCalendarDate(s)) ctx.addIssue({ code: "custom", message: "must be a calendar date YYYY-MM-DD" });
-      else if (s > new Date().toISOString().slice(0, 10))
-        ctx.addIssue({ code: "custom", message: "must not be in the future" });
-    })
-    .nullable()
-    .optional(),
-  tags: z
-    .array(text(30), { error: "must be an array of strings" })
-    .max(10, { error: "must have at most 10 tags" })
-    .optional(),
+  birthDate: z.optional(
+    z.nullable(
+      z.string({ error: "must be a date string YYYY-MM-DD" }).check(
+        z.superRefine((s, ctx) => {
+          if (!isCalendarDate(s)) ctx.addIssue({ code: "custom", message: "must be a calendar date YYYY-MM-DD" });
+          else if (s > new Date().toISOString().slice(0, 10))
+            ctx.addIssue({ code: "custom", message: "must not be in the future" });
+        }),
+      ),
+    ),
+  ),
+  tags: z.optional(
+    z
+      .array(text(30), { error: "must be an array of strings" })
+      .check(z.maxLength(10, { error: "must have at most 10 tags" })),
+  ),
 });
 
 export type NewPet = z.infer<typeof newPetSchema>;
@@ -58,7 +63,7 @@ export interface FieldIssue {
 }
 
 /** zod issues → `{ field: "tags[2]", message }`, unknown keys one issue per key; `input` tells absent from mistyped. */
-export function fieldIssues(error: z.ZodError, input: unknown): FieldIssue[] {
+export function fieldIssues(error: z.core.$ZodError, input: unknown): FieldIssue[] {
   const out: FieldIssue[] = [];
   for (const issue of error.issues) {
     const base = issue.path.reduce<string>(

@@ -1,33 +1,23 @@
-/** zod pieces for handler environments: every message names the variable and what to put in it. */
+/**
+ * zod pieces for handler environments: every message names the variable and what to put in it. The checks live in
+ * ./env-mini.ts, which has the same pieces on zod/mini for handlers that load no classic zod.
+ */
 import * as z from "zod";
-import type { LogLevel } from "./log";
+import { integerCheck, integerOrDefault, logLevelCheck, requiredTypeError } from "./env-mini";
 import type { RetryPolicy } from "./retry";
 
 /** A required, non-empty string variable. */
 export const required = (name: string, what: string) =>
   z
-    .string({ error: (iss) => (iss.input === undefined ? `${name} is not set: ${what}` : `${name} must be a string`) })
+    .string({ error: requiredTypeError(name, what) })
     .trim()
     .min(1, { error: `${name} is empty: ${what}` });
 
 /** An optional integer variable in [min, max], `dflt` when unset or empty. */
-export const integer = (name: string, what: string, min: number, max: number, dflt: number) =>
-  z
-    .string()
-    .trim()
-    .optional()
-    .transform((v, ctx) => {
-      if (v === undefined || v === "") return dflt;
-      const n = Number(v);
-      if (!/^\d+$/.test(v) || n < min || n > max) {
-        ctx.addIssue({
-          code: "custom",
-          message: `${name} must be an integer from ${min} to ${max} (${what}); got "${v}"`,
-        });
-        return z.NEVER;
-      }
-      return n;
-    });
+export const integer = (name: string, what: string, min: number, max: number, dflt: number) => {
+  const c = integerCheck(name, what, min, max);
+  return z.string().trim().refine(c.ok, { error: c.error }).optional().transform(integerOrDefault(dflt));
+};
 
 type RetryVariable<P extends string> = `${P}RETRY_MAX_ATTEMPTS` | `${P}RETRY_BASE_MS` | `${P}RETRY_MAX_MS`;
 
@@ -62,12 +52,6 @@ export function retryOrderProblems<P extends string>(prefix: P, v: Record<RetryV
 /** LOG_LEVEL: debug, info (default), warn or error. */
 export const logLevel = z
   .string()
+  .refine(logLevelCheck.ok, { error: logLevelCheck.error })
   .optional()
-  .transform((v, ctx) => {
-    const level = (v ?? "info").trim().toLowerCase() || "info";
-    if (!["debug", "info", "warn", "error"].includes(level)) {
-      ctx.addIssue({ code: "custom", message: `LOG_LEVEL must be one of debug, info, warn, error; got "${v}"` });
-      return z.NEVER;
-    }
-    return level as LogLevel;
-  });
+  .transform(logLevelCheck.value);

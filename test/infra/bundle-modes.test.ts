@@ -78,6 +78,58 @@ describe("one access path per bundle", () => {
   });
 });
 
+describe("what a pg bundle leaves out", () => {
+  // Strings only the left-out code holds: zod's classic API names its schema classes ("ZodString"; zod/mini's are
+  // "ZodMiniString"), pg's index reads NODE_PG_FORCE_NATIVE, pg-pool and pg-copy-streams' buffer (COPY TO) have
+  // their own error messages.
+  const CLASSIC_ZOD = '"ZodString"';
+  const MINI_ZOD = '"ZodMiniString"';
+  const PG_INDEX = "NODE_PG_FORCE_NATIVE";
+  const PG_POOL = "Release called on client which has already been released to the pool.";
+  const COPY_TO = "Unsupported offset in .copy()";
+
+  test("the markers are found where that code is bundled", () => {
+    const whole = esbuild.buildSync({
+      stdin: { contents: 'require("pg"); require("pg-copy-streams"); require("zod").string();', resolveDir: REPO_ROOT },
+      bundle: true,
+      write: false,
+      platform: "node",
+      minify: true,
+      logLevel: "silent",
+    }).outputFiles[0].text;
+    for (const marker of [CLASSIC_ZOD, PG_INDEX, PG_POOL, COPY_TO]) expect(whole).toContain(marker);
+    // saas-export (like kintone-sync) keeps zod's classic API, and no zod/mini beside it: the environment helpers
+    // both share (functions/shared/env-mini.ts) build no schema at import.
+    expect(bundleFunction("saas-export").code).toContain(CLASSIC_ZOD);
+    expect(bundleFunction("saas-export").code).not.toContain(MINI_ZOD);
+  });
+
+  test.each(["db-writer", "pets-api", "appflow-connector"])(
+    "%s: no classic zod, pg's Client without its index, pg-pool or COPY TO",
+    (name) => {
+      const code = bundleFunction(name, name === "appflow-connector" ? {} : TOKYO_PG).code;
+      // The AppFlow connector validates without zod; the two handlers with zod/mini.
+      expect(code.includes(MINI_ZOD)).toBe(name !== "appflow-connector");
+      expect(code).toContain("SCRAM-SHA-256"); // pg's Client is there
+      for (const marker of [CLASSIC_ZOD, PG_INDEX, PG_POOL, COPY_TO]) expect(code).not.toContain(marker);
+    },
+  );
+
+  test("the RDS CA roots are plain strings until the first connection: loading a pg bundle parses no certificate", () => {
+    const dir = path.join(REPO_ROOT, "out", "test-bundles", "pets-api-pg-loadlist");
+    const file = writeBundle(bundleFunction("pets-api", TOKYO_PG), dir);
+    // X509Certificate and createSecureContext counted while the bundle loads; both are what a TLS trust store needs.
+    const script = `const crypto = require("crypto"), tls = require("tls"); let parsed = 0;
+const X = crypto.X509Certificate; crypto.X509Certificate = class extends X { constructor(...a) { super(...a); parsed++; } };
+const c = tls.createSecureContext; tls.createSecureContext = (...a) => { parsed++; return c(...a); };
+require(${JSON.stringify(file)}); console.log(parsed);`;
+    const r = spawnSync(runtimeNode(), ["-e", script], { cwd: REPO_ROOT, encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    expect(r.stdout.trim()).toBe("0");
+    expect(certificates(fs.readFileSync(file, "utf8"))).toBe(12);
+  });
+});
+
 describe("every bundle as deployed", () => {
   const bundles: [string, string, BundleOptions][] = [
     ["appflow-connector", "appflow-connector", {}],

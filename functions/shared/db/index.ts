@@ -18,10 +18,10 @@
  *   DB_CLUSTER_ARN         arn:aws:rds:<region>:<account>:cluster:<id>
  */
 import * as fs from "fs";
-import * as z from "zod";
+import * as z from "zod/mini";
 import { DbError } from "./errors";
 import type { SqlDatabase } from "./types";
-import { integer, required } from "../env";
+import { integerVar as integer, requiredVar as required } from "../env-mini";
 import type { Logger } from "../log";
 
 export { DbError } from "./errors";
@@ -56,7 +56,7 @@ export function bundledDbAccess(): "pg" | "data-api" | undefined {
   return !pgPath ? "data-api" : !dataApiPath ? "pg" : undefined;
 }
 
-const optional = z.string().trim().optional();
+const optional = z.optional(z.string().check(z.trim()));
 
 const common = z.object({
   DB_ACCESS: z
@@ -66,10 +66,12 @@ const common = z.object({
           ? "DB_ACCESS is not set: set it to pg (a TLS connection through the Transit Gateway) or data-api (the Aurora Data API)"
           : "DB_ACCESS must be a string",
     })
-    .trim()
-    .refine((v) => v === "pg" || v === "data-api", {
-      error: (iss) => `DB_ACCESS must be pg or data-api; got "${String(iss.input)}"`,
-    }),
+    .check(
+      z.trim(),
+      z.refine((v) => v === "pg" || v === "data-api", {
+        error: (iss) => `DB_ACCESS must be pg or data-api; got "${String(iss.input)}"`,
+      }),
+    ),
   DB_NAME: required("DB_NAME", "the database name, e.g. app"),
   DB_SECRET_ARN: required(
     "DB_SECRET_ARN",
@@ -97,9 +99,14 @@ const pgEnv = z.object({
     3_600_000,
     60_000,
   ),
-  DB_SECRET_REGION: optional.refine((v) => !v || /^[a-z]{2}(-[a-z]+)+-\d$/.test(v), {
-    error: (iss) => `DB_SECRET_REGION must be a region name such as ap-northeast-1; got "${String(iss.input)}"`,
-  }),
+  DB_SECRET_REGION: z.optional(
+    z.string().check(
+      z.trim(),
+      z.refine((v) => !v || /^[a-z]{2}(-[a-z]+)+-\d$/.test(v), {
+        error: (iss) => `DB_SECRET_REGION must be a region name such as ap-northeast-1; got "${String(iss.input)}"`,
+      }),
+    ),
+  ),
   DB_TLS_CA_PEM_FILE: optional,
 });
 
@@ -107,10 +114,12 @@ const dataApiEnv = z.object({
   DB_CLUSTER_ARN: required(
     "DB_CLUSTER_ARN",
     "the Aurora cluster's ARN, arn:aws:rds:<region>:<account>:cluster:<id>",
-  ).refine((v) => /^arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:cluster:[A-Za-z0-9-]+$/.test(v), {
-    error: (iss) =>
-      `DB_CLUSTER_ARN must be a cluster ARN, arn:aws:rds:<region>:<account>:cluster:<id>; got "${String(iss.input)}"`,
-  }),
+  ).check(
+    z.refine((v) => /^arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:cluster:[A-Za-z0-9-]+$/.test(v), {
+      error: (iss) =>
+        `DB_CLUSTER_ARN must be a cluster ARN, arn:aws:rds:<region>:<account>:cluster:<id>; got "${String(iss.input)}"`,
+    }),
+  ),
 });
 
 export interface DatabaseFromEnvOptions {
