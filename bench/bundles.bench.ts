@@ -47,6 +47,7 @@ const kintone = kintoneSyncBundleOptions();
 const { axios: _axios, qs: _qs, "form-data": _formData, ...kintoneWithPackages } = kintone.alias ?? {};
 const CASES: Case[] = [
   { label: "appflow-connector", name: "appflow-connector", opts: {}, before: {} },
+  { label: "athena-connector", name: "athena-connector", opts: {}, before: {} },
   { label: "db-writer (pg)", name: "db-writer", opts: { dbAccess: "pg", rdsCaRegion: TOKYO }, before: {} },
   { label: "db-writer (data-api)", name: "db-writer", opts: { dbAccess: "data-api" }, before: {} },
   { label: "kintone-sync", name: "kintone-sync", opts: kintone, before: { alias: kintoneWithPackages } },
