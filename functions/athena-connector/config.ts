@@ -3,9 +3,17 @@
  * The proxy and SaaS variables mean exactly what they mean for saas-export (functions/saas-export/index.ts).
  */
 import * as fs from "fs";
-import * as z from "zod";
+import * as z from "zod/mini";
 import { proxyUrl as parseProxyUrl, SAAS_DEADLINES, saasMaxPages } from "../saas-export/config";
-import { integer, logLevel, required, retryOrderProblems, retryPolicy, retryVariables } from "../shared/env";
+import {
+  integerVar,
+  logLevelVar,
+  optionalTrimmed,
+  requiredVar,
+  retryOrderProblems,
+  retryPolicy,
+  retryVariables,
+} from "../shared/env-mini";
 import type { LogLevel } from "../shared/log";
 import type { RetryPolicy } from "../shared/retry";
 import { ConnectorError } from "./errors";
@@ -38,36 +46,42 @@ const HEADER_TOKEN = /^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$/;
 const MiB = 1024 * 1024;
 
 const schema = z.object({
-  PROXY_URL: required(
+  PROXY_URL: requiredVar(
     "PROXY_URL",
     "set it to the proxy tier's load balancer, e.g. http://internal-egress-proxy-123.ap-northeast-1.elb.amazonaws.com:3128",
   ),
-  PROXY_HEADER_NAME: required(
+  PROXY_HEADER_NAME: requiredVar(
     "PROXY_HEADER_NAME",
     "set it to the secret header Squid requires on CONNECT (the proxy tier's headerName), e.g. X-Lambda-Proxy-Token",
   ),
-  PROXY_HEADER_SECRET_ID: required(
+  PROXY_HEADER_SECRET_ID: requiredVar(
     "PROXY_HEADER_SECRET_ID",
     "set it to the Secrets Manager secret whose SecretString is the proxy header's value",
   ),
-  SAAS_AUTH_SECRET_ID: z.string().trim().optional(),
-  SAAS_CA_FILE: z.string().trim().optional(),
-  ATHENA_TABLES: required("ATHENA_TABLES", "set it to the JSON array of table definitions (athenaConnector.tables)"),
-  SCHEMA_NAME: z.string().trim().optional(),
-  SPILL_BUCKET: required("SPILL_BUCKET", "set it to the name of the spill bucket large results are written to"),
-  SPILL_PREFIX: z.string().optional(),
-  INLINE_MAX_BYTES: integer(
+  SAAS_AUTH_SECRET_ID: optionalTrimmed(),
+  SAAS_CA_FILE: optionalTrimmed(),
+  ATHENA_TABLES: requiredVar("ATHENA_TABLES", "set it to the JSON array of table definitions (athenaConnector.tables)"),
+  SCHEMA_NAME: optionalTrimmed(),
+  SPILL_BUCKET: requiredVar("SPILL_BUCKET", "set it to the name of the spill bucket large results are written to"),
+  SPILL_PREFIX: z.optional(z.string()),
+  INLINE_MAX_BYTES: integerVar(
     "INLINE_MAX_BYTES",
     "largest result returned inline; Lambda's response limit is 6 MB and base64 adds a third",
     1_024,
     4 * MiB,
     4 * MiB - 64 * 1024,
   ),
-  SPILL_BLOCK_BYTES: integer("SPILL_BLOCK_BYTES", "target size of one spilled block", 64 * 1024, 256 * MiB, 16 * MiB),
+  SPILL_BLOCK_BYTES: integerVar(
+    "SPILL_BLOCK_BYTES",
+    "target size of one spilled block",
+    64 * 1024,
+    256 * MiB,
+    16 * MiB,
+  ),
   ...SAAS_DEADLINES,
   ...retryVariables("", "attempts per SaaS request, the first included", { maxAttempts: 3, baseMs: 300, maxMs: 5_000 }),
   SAAS_MAX_PAGES: saasMaxPages("pages one split reads before it fails instead of looping forever"),
-  LOG_LEVEL: logLevel,
+  LOG_LEVEL: logLevelVar(),
 });
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ConnectorConfig {

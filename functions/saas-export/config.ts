@@ -3,11 +3,19 @@
  * in one error that names the variable and says what to put in it. The contract is listed in ./index.ts.
  */
 import * as fs from "fs";
-import * as z from "zod";
+import * as z from "zod/mini";
 import { ExportError } from "./errors";
 import { JsonPath, parseJsonPath } from "./json-path";
 import type { LogLevel } from "../shared/log";
-import { integer, logLevel, required, retryOrderProblems, retryPolicy, retryVariables } from "../shared/env";
+import {
+  integerVar,
+  logLevelVar,
+  optionalTrimmed,
+  requiredVar,
+  retryOrderProblems,
+  retryPolicy,
+  retryVariables,
+} from "../shared/env-mini";
 import type { RetryPolicy } from "../shared/retry";
 
 /**
@@ -55,16 +63,23 @@ export interface ExportConfig {
   logLevel: LogLevel;
 }
 
+/** A custom issue with `message`, for a transform or refinement to add. */
+const custom = (payload: { issues: unknown[]; value: unknown }, message: string) =>
+  payload.issues.push({ code: "custom", message, input: payload.value });
+
 /** Parses with `parse`, which returns the value or a problem sentence (appended to the variable's name). */
 const parsed = <T>(name: string, what: string, parse: (v: string) => T | { problem: string }) =>
-  required(name, what).transform((v, ctx) => {
-    const r = parse(v);
-    if (r !== null && typeof r === "object" && "problem" in (r as object)) {
-      ctx.addIssue({ code: "custom", message: `${name} ${(r as { problem: string }).problem}` });
-      return z.NEVER;
-    }
-    return r as T;
-  });
+  z.pipe(
+    requiredVar(name, what),
+    z.transform((v: string, payload) => {
+      const r = parse(v);
+      if (r !== null && typeof r === "object" && "problem" in (r as object)) {
+        custom(payload, `${name} ${(r as { problem: string }).problem}`);
+        return z.NEVER;
+      }
+      return r as T;
+    }),
+  );
 
 const HEADER_TOKEN = /^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$/;
 /** Headers a proxy consumes or rewrites itself; Squid's req_header ACL could never match them reliably. */
@@ -84,8 +99,8 @@ const MiB = 1024 * 1024;
 
 /** The SaaS request and proxy tunnel deadlines, read the same way by saas-export and the Athena connector. */
 export const SAAS_DEADLINES = {
-  SAAS_TIMEOUT_MS: integer("SAAS_TIMEOUT_MS", "deadline of one SaaS request, body included", 1_000, 600_000, 30_000),
-  PROXY_CONNECT_TIMEOUT_MS: integer(
+  SAAS_TIMEOUT_MS: integerVar("SAAS_TIMEOUT_MS", "deadline of one SaaS request, body included", 1_000, 600_000, 30_000),
+  PROXY_CONNECT_TIMEOUT_MS: integerVar(
     "PROXY_CONNECT_TIMEOUT_MS",
     "deadline for the proxy to establish the tunnel",
     100,
@@ -95,7 +110,7 @@ export const SAAS_DEADLINES = {
 };
 
 /** SAAS_MAX_PAGES, the paging loop's bound (1 to 10,000,000, default 10,000); `what` says what reaching it does. */
-export const saasMaxPages = (what: string) => integer("SAAS_MAX_PAGES", what, 1, 10_000_000, 10_000);
+export const saasMaxPages = (what: string) => integerVar("SAAS_MAX_PAGES", what, 1, 10_000_000, 10_000);
 
 const envSchema = z.object({
   PROXY_URL: parsed(
@@ -103,23 +118,25 @@ const envSchema = z.object({
     "set it to the proxy tier's load balancer, e.g. http://internal-egress-proxy-123.ap-northeast-1.elb.amazonaws.com:3128",
     proxyUrl,
   ),
-  PROXY_HEADER_NAME: required(
+  PROXY_HEADER_NAME: requiredVar(
     "PROXY_HEADER_NAME",
     "set it to the secret header Squid requires (the proxy tier's headerName), e.g. X-Lambda-Proxy-Token",
-  ).superRefine((v, ctx) => {
-    if (!HEADER_TOKEN.test(v) || v.length > 64) {
-      ctx.addIssue({
-        code: "custom",
-        message: `PROXY_HEADER_NAME must be a header name of letters, digits and inner '-' (at most 64), e.g. X-Lambda-Proxy-Token; got "${v}"`,
-      });
-    } else if (RESERVED_PROXY_HEADERS.has(v.toLowerCase())) {
-      ctx.addIssue({
-        code: "custom",
-        message: `PROXY_HEADER_NAME "${v}" is a standard header the proxy handles itself: use a dedicated one, e.g. X-Lambda-Proxy-Token`,
-      });
-    }
-  }),
-  PROXY_HEADER_SECRET_ID: required(
+  ).check(
+    z.superRefine((v, ctx) => {
+      if (!HEADER_TOKEN.test(v) || v.length > 64) {
+        ctx.addIssue({
+          code: "custom",
+          message: `PROXY_HEADER_NAME must be a header name of letters, digits and inner '-' (at most 64), e.g. X-Lambda-Proxy-Token; got "${v}"`,
+        });
+      } else if (RESERVED_PROXY_HEADERS.has(v.toLowerCase())) {
+        ctx.addIssue({
+          code: "custom",
+          message: `PROXY_HEADER_NAME "${v}" is a standard header the proxy handles itself: use a dedicated one, e.g. X-Lambda-Proxy-Token`,
+        });
+      }
+    }),
+  ),
+  PROXY_HEADER_SECRET_ID: requiredVar(
     "PROXY_HEADER_SECRET_ID",
     "set it to the name or ARN of the Secrets Manager secret whose SecretString is the proxy header's value",
   ),
@@ -128,7 +145,7 @@ const envSchema = z.object({
     "set it to the https URL of the first page, e.g. https://api.example.com/v1/items?limit=500",
     saasUrl,
   ),
-  SAAS_AUTH_SECRET_ID: z.string().trim().optional(),
+  SAAS_AUTH_SECRET_ID: optionalTrimmed(),
   SAAS_PAGINATION: parsed(
     "SAAS_PAGINATION",
     "set it to none, link, cursor:<path of the next cursor>:<query parameter> or page:<query parameter>",
@@ -149,19 +166,20 @@ const envSchema = z.object({
           problem: `must be an S3 bucket name (3-63 lower-case letters, digits, '.' and '-'; not an ARN or s3:// URL); got "${v}"`,
         },
   ),
-  PREFIX: z
-    .string({
+  PREFIX: z.pipe(
+    z.string({
       error: "PREFIX is not set: set it to the key prefix of the export's table, ending in '/', e.g. raw/saas/",
-    })
-    .transform((v, ctx) => {
+    }),
+    z.transform((v: string, payload) => {
       const problem = prefixProblem(v);
       if (problem) {
-        ctx.addIssue({ code: "custom", message: `PREFIX ${problem}; got "${v}"` });
+        custom(payload, `PREFIX ${problem}; got "${v}"`);
         return z.NEVER;
       }
       return v;
     }),
-  SAAS_CA_FILE: z.string().trim().optional(),
+  ),
+  SAAS_CA_FILE: optionalTrimmed(),
   ...SAAS_DEADLINES,
   ...retryVariables("", "attempts per SaaS or S3 request, the first included", {
     maxAttempts: 5,
@@ -169,46 +187,49 @@ const envSchema = z.object({
     maxMs: 20_000,
   }),
   SAAS_MAX_PAGES: saasMaxPages("pages after which the export fails instead of looping forever"),
-  PART_MAX_BYTES: integer(
+  PART_MAX_BYTES: integerVar(
     "PART_MAX_BYTES",
     "size at which a part object is closed; at most two are held in memory",
     1_024,
     1_024 * MiB,
     32 * MiB,
   ),
-  PART_MAX_RECORDS: integer("PART_MAX_RECORDS", "records at which a part object is closed", 1, 100_000_000, 1_000_000),
-  DEADLINE_MARGIN_MS: integer(
+  PART_MAX_RECORDS: integerVar(
+    "PART_MAX_RECORDS",
+    "records at which a part object is closed",
+    1,
+    100_000_000,
+    1_000_000,
+  ),
+  DEADLINE_MARGIN_MS: integerVar(
     "DEADLINE_MARGIN_MS",
     "time before the Lambda timeout at which the export gives up cleanly",
     0,
     600_000,
     10_000,
   ),
-  PUBLISH_MIN_SHARE: z
-    .string()
-    .trim()
-    .optional()
-    .transform((v, ctx) => {
+  PUBLISH_MIN_SHARE: z.pipe(
+    optionalTrimmed(),
+    z.transform((v: string | undefined, payload) => {
       if (v === undefined || v === "") return 0.9;
       const n = Number(v);
       if (!/^\d*\.?\d+$/.test(v) || !(n >= 0 && n <= 1)) {
-        ctx.addIssue({
-          code: "custom",
-          message: `PUBLISH_MIN_SHARE must be a number from 0 to 1 (the share of the previously published records a run needs to be published; 0 turns the check off); got "${v}"`,
-        });
+        custom(
+          payload,
+          `PUBLISH_MIN_SHARE must be a number from 0 to 1 (the share of the previously published records a run needs to be published; 0 turns the check off); got "${v}"`,
+        );
         return z.NEVER;
       }
       return n;
     }),
-  SAAS_EMPTY_LAST_PAGE: z
-    .string()
-    .trim()
-    .optional()
-    .refine((v) => v === undefined || v === "" || v === "anomaly" || v === "normal", {
+  ),
+  SAAS_EMPTY_LAST_PAGE: optionalTrimmed().check(
+    z.refine((v) => v === undefined || v === "" || v === "anomaly" || v === "normal", {
       error: (iss) =>
         `SAAS_EMPTY_LAST_PAGE must be "anomaly" (default: an empty last page after a non-empty one refuses publication) or "normal"; got "${String(iss.input)}"`,
     }),
-  LOG_LEVEL: logLevel,
+  ),
+  LOG_LEVEL: logLevelVar(),
 });
 
 /** Reads and validates the environment; throws one `ExportError("config")` listing every problem. */
