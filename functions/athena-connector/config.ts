@@ -4,7 +4,7 @@
  */
 import * as fs from "fs";
 import * as z from "zod/mini";
-import { proxyUrl as parseProxyUrl, SAAS_DEADLINES, saasMaxPages } from "../saas-export/config";
+import { proxyUrl as parseProxyUrl, SAAS_DEADLINES, saasMaxPages } from "../saas-export/settings";
 import {
   integerVar,
   logLevelVar,

@@ -8,7 +8,7 @@
  * most 255 characters, and Athena lower-cases every identifier in a query before it asks the connector. The kit
  * narrows that to letters, digits and '_' so that a name never needs quoting.
  */
-import { pagination as parsePagination, Pagination, saasUrl as parseSaasUrl } from "../saas-export/config";
+import { pagination as parsePagination, Pagination, saasUrl as parseSaasUrl } from "../saas-export/settings";
 import { JsonPath, parseJsonPath } from "../saas-export/json-path";
 
 /** Column types the connector can serve, with the Athena type each becomes. */

@@ -15,7 +15,7 @@ import {
   SERVERLESS_INSTANCE_CLASS,
 } from "../../components/aurora-postgres";
 import { parseJsonPath } from "../../functions/saas-export/json-path";
-import { parsePagination } from "../../functions/saas-export/config";
+import { parsePagination } from "../../functions/saas-export/settings";
 import {
   AURORA_INSTANCE_CLASSES,
   auroraVersionProblem,
