@@ -1,7 +1,7 @@
 /**
  * What goes into each function bundle (components/bundle.ts): one database access path per deployed bundle, one
  * region's RDS CA certificates on the pg path, kintone-sync without axios, qs, form-data or zod (and so without Node's
- * fetch implementation), and every bundle under 400 KB. Cold-start times themselves are measured in bench/bundles.bench.ts, never asserted here.
+ * fetch implementation), saas-export and the Athena connector on zod/mini, and every bundle under 400 KB. Cold-start times themselves are measured in bench/bundles.bench.ts, never asserted here.
  */
 import { spawnSync } from "child_process";
 import * as esbuild from "esbuild";
@@ -98,10 +98,19 @@ describe("what a pg bundle leaves out", () => {
       logLevel: "silent",
     }).outputFiles[0].text;
     for (const marker of [CLASSIC_ZOD, PG_INDEX, PG_POOL, COPY_TO]) expect(whole).toContain(marker);
-    // saas-export (like kintone-sync) keeps zod's classic API, and no zod/mini beside it: the environment helpers
-    // both share (functions/shared/env-mini.ts) build no schema at import.
-    expect(bundleFunction("saas-export").code).toContain(CLASSIC_ZOD);
-    expect(bundleFunction("saas-export").code).not.toContain(MINI_ZOD);
+  });
+
+  test("saas-export and the Athena connector: zod/mini, no classic zod; the connector without saas-export's schema", () => {
+    // saas-export's environment schema alone holds this message; the connector shares only ./settings.ts with it.
+    const SAAS_EXPORT_SCHEMA = "PUBLISH_MIN_SHARE must be a number from 0 to 1";
+    const saasExport = bundleFunction("saas-export").code;
+    const connector = bundleFunction("athena-connector").code;
+    expect(saasExport).toContain(SAAS_EXPORT_SCHEMA);
+    expect(connector).not.toContain(SAAS_EXPORT_SCHEMA);
+    for (const code of [saasExport, connector]) {
+      expect(code).toContain(MINI_ZOD);
+      expect(code).not.toContain(CLASSIC_ZOD);
+    }
   });
 
   test.each(["db-writer", "pets-api", "appflow-connector"])(
@@ -139,6 +148,7 @@ describe("every bundle as deployed", () => {
     ["pets-api (data-api)", "pets-api", { dbAccess: "data-api" }],
     ["kintone-sync", "kintone-sync", kintoneSyncBundleOptions()],
     ["saas-export", "saas-export", {}],
+    ["athena-connector", "athena-connector", {}],
   ];
   test.each(bundles)("%s is at most 400 KB", (_label, name, opts) => {
     expect(bundleFunction(name, opts).bytes).toBeLessThanOrEqual(400 * 1024);
