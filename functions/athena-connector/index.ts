@@ -20,7 +20,7 @@
  * INLINE_MAX_BYTES, SPILL_BLOCK_BYTES, SAAS_TIMEOUT_MS, PROXY_CONNECT_TIMEOUT_MS, RETRY_*, SAAS_MAX_PAGES, LOG_LEVEL.
  */
 import * as crypto from "crypto";
-import type { Schema } from "apache-arrow";
+import type { Schema } from "apache-arrow/schema";
 import { ExportError } from "../saas-export/errors";
 import { fetchPages } from "../saas-export/pages";
 import { connectSaas } from "../saas-export/connect";

@@ -5,7 +5,7 @@
  * limit, v6 queryPlan), so one tolerant reader serves every version up to the newest; fields the connector does not
  * use are ignored, as the SDK's forwards-compatible readers do.
  */
-import type { Schema } from "apache-arrow";
+import type { Schema } from "apache-arrow/schema";
 import { decodeSchema } from "./arrow";
 import { ConstraintError, parseValueSets, Predicate } from "./constraints";
 import { ConnectorError } from "./errors";

@@ -113,6 +113,22 @@ describe("what a pg bundle leaves out", () => {
     }
   });
 
+  test("the Athena connector takes Arrow from its modules: no WHATWG stream adapters, which the package index adds", () => {
+    const WHATWG_STREAMS = "toDOMStream() must be called with an Iterable or AsyncIterable";
+    const index = esbuild.buildSync({
+      stdin: { contents: 'module.exports = require("apache-arrow").tableFromIPC;', resolveDir: REPO_ROOT },
+      bundle: true,
+      write: false,
+      platform: "node",
+      minify: true,
+      logLevel: "silent",
+    }).outputFiles[0].text;
+    expect(index).toContain(WHATWG_STREAMS);
+    const connector = bundleFunction("athena-connector").code;
+    expect(connector).toContain("FlatBuffers: struct must be serialized inline."); // Arrow IPC is there
+    expect(connector).not.toContain(WHATWG_STREAMS);
+  });
+
   test.each(["db-writer", "pets-api", "appflow-connector"])(
     "%s: no classic zod, pg's Client without its index, pg-pool or COPY TO",
     (name) => {
