@@ -5,15 +5,7 @@
 import * as fs from "fs";
 import * as z from "zod/mini";
 import { proxyUrl as parseProxyUrl, SAAS_DEADLINES, saasMaxPages } from "../saas-export/settings";
-import {
-  integerVar,
-  logLevelVar,
-  optionalTrimmed,
-  requiredVar,
-  retryOrderProblems,
-  retryPolicy,
-  retryVariables,
-} from "../shared/env-mini";
+import * as vars from "../shared/env-mini";
 import type { LogLevel } from "../shared/log";
 import type { RetryPolicy } from "../shared/retry";
 import { ConnectorError } from "./errors";
@@ -46,32 +38,35 @@ const HEADER_TOKEN = /^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$/;
 const MiB = 1024 * 1024;
 
 const schema = z.object({
-  PROXY_URL: requiredVar(
+  PROXY_URL: vars.requiredVar(
     "PROXY_URL",
     "set it to the proxy tier's load balancer, e.g. http://internal-egress-proxy-123.ap-northeast-1.elb.amazonaws.com:3128",
   ),
-  PROXY_HEADER_NAME: requiredVar(
+  PROXY_HEADER_NAME: vars.requiredVar(
     "PROXY_HEADER_NAME",
     "set it to the secret header Squid requires on CONNECT (the proxy tier's headerName), e.g. X-Lambda-Proxy-Token",
   ),
-  PROXY_HEADER_SECRET_ID: requiredVar(
+  PROXY_HEADER_SECRET_ID: vars.requiredVar(
     "PROXY_HEADER_SECRET_ID",
     "set it to the Secrets Manager secret whose SecretString is the proxy header's value",
   ),
-  SAAS_AUTH_SECRET_ID: optionalTrimmed(),
-  SAAS_CA_FILE: optionalTrimmed(),
-  ATHENA_TABLES: requiredVar("ATHENA_TABLES", "set it to the JSON array of table definitions (athenaConnector.tables)"),
-  SCHEMA_NAME: optionalTrimmed(),
-  SPILL_BUCKET: requiredVar("SPILL_BUCKET", "set it to the name of the spill bucket large results are written to"),
+  SAAS_AUTH_SECRET_ID: vars.optionalTrimmed(),
+  SAAS_CA_FILE: vars.optionalTrimmed(),
+  ATHENA_TABLES: vars.requiredVar(
+    "ATHENA_TABLES",
+    "set it to the JSON array of table definitions (athenaConnector.tables)",
+  ),
+  SCHEMA_NAME: vars.optionalTrimmed(),
+  SPILL_BUCKET: vars.requiredVar("SPILL_BUCKET", "set it to the name of the spill bucket large results are written to"),
   SPILL_PREFIX: z.optional(z.string()),
-  INLINE_MAX_BYTES: integerVar(
+  INLINE_MAX_BYTES: vars.integerVar(
     "INLINE_MAX_BYTES",
     "largest result returned inline; Lambda's response limit is 6 MB and base64 adds a third",
     1_024,
     4 * MiB,
     4 * MiB - 64 * 1024,
   ),
-  SPILL_BLOCK_BYTES: integerVar(
+  SPILL_BLOCK_BYTES: vars.integerVar(
     "SPILL_BLOCK_BYTES",
     "target size of one spilled block",
     64 * 1024,
@@ -79,9 +74,13 @@ const schema = z.object({
     16 * MiB,
   ),
   ...SAAS_DEADLINES,
-  ...retryVariables("", "attempts per SaaS request, the first included", { maxAttempts: 3, baseMs: 300, maxMs: 5_000 }),
+  ...vars.retryVariables("", "attempts per SaaS request, the first included", {
+    maxAttempts: 3,
+    baseMs: 300,
+    maxMs: 5_000,
+  }),
   SAAS_MAX_PAGES: saasMaxPages("pages one split reads before it fails instead of looping forever"),
-  LOG_LEVEL: logLevelVar(),
+  LOG_LEVEL: vars.logLevelVar(),
 });
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ConnectorConfig {
@@ -117,7 +116,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ConnectorConfi
       `SPILL_PREFIX must be "" or a key prefix ending in '/', without a leading '/', e.g. athena-spill/; got "${spillPrefix}"`,
     );
   }
-  problems.push(...retryOrderProblems("", v));
+  problems.push(...vars.retryOrderProblems("", v));
   let extraCa: string | undefined;
   if (v.SAAS_CA_FILE) {
     try {
@@ -143,7 +142,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ConnectorConfi
     spillBlockBytes: v.SPILL_BLOCK_BYTES,
     timeoutMs: v.SAAS_TIMEOUT_MS,
     proxyConnectTimeoutMs: v.PROXY_CONNECT_TIMEOUT_MS,
-    retry: retryPolicy("", v),
+    retry: vars.retryPolicy("", v),
     maxPages: v.SAAS_MAX_PAGES,
     logLevel: v.LOG_LEVEL,
   };

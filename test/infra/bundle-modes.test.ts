@@ -15,6 +15,16 @@ import { synthForTest } from "../support/graph";
 const sdkClients = (code: string) =>
   [...new Set([...code.matchAll(/require\("(@aws-sdk\/[^"]+)"\)/g)].map((m) => m[1]))].sort();
 const certificates = (code: string) => (code.match(/-----BEGIN CERTIFICATE-----\s*MII/g) ?? []).length;
+/** `contents` bundled and minified as a function bundle is, for the markers' controls. */
+const bundleOf = (contents: string) =>
+  esbuild.buildSync({
+    stdin: { contents, resolveDir: REPO_ROOT },
+    bundle: true,
+    write: false,
+    platform: "node",
+    minify: true,
+    logLevel: "silent",
+  }).outputFiles[0].text;
 const TOKYO_PG: BundleOptions = { dbAccess: "pg", rdsCaRegion: "ap-northeast-1" };
 
 describe("one access path per bundle", () => {
@@ -89,14 +99,7 @@ describe("what a pg bundle leaves out", () => {
   const COPY_TO = "Unsupported offset in .copy()";
 
   test("the markers are found where that code is bundled", () => {
-    const whole = esbuild.buildSync({
-      stdin: { contents: 'require("pg"); require("pg-copy-streams"); require("zod").string();', resolveDir: REPO_ROOT },
-      bundle: true,
-      write: false,
-      platform: "node",
-      minify: true,
-      logLevel: "silent",
-    }).outputFiles[0].text;
+    const whole = bundleOf('require("pg"); require("pg-copy-streams"); require("zod").string();');
     for (const marker of [CLASSIC_ZOD, PG_INDEX, PG_POOL, COPY_TO]) expect(whole).toContain(marker);
   });
 
@@ -115,14 +118,7 @@ describe("what a pg bundle leaves out", () => {
 
   test("the Athena connector takes Arrow from its modules: no WHATWG stream adapters, which the package index adds", () => {
     const WHATWG_STREAMS = "toDOMStream() must be called with an Iterable or AsyncIterable";
-    const index = esbuild.buildSync({
-      stdin: { contents: 'module.exports = require("apache-arrow").tableFromIPC;', resolveDir: REPO_ROOT },
-      bundle: true,
-      write: false,
-      platform: "node",
-      minify: true,
-      logLevel: "silent",
-    }).outputFiles[0].text;
+    const index = bundleOf('module.exports = require("apache-arrow").tableFromIPC;');
     expect(index).toContain(WHATWG_STREAMS);
     const connector = bundleFunction("athena-connector").code;
     expect(connector).toContain("FlatBuffers: struct must be serialized inline."); // Arrow IPC is there
@@ -180,16 +176,7 @@ describe("every bundle as deployed", () => {
     };
     const { axios: _a, qs: _q, "form-data": _f, ...withoutStandIns } = kintoneSyncBundleOptions().alias!;
     const plain = bundleFunction("kintone-sync", { alias: withoutStandIns }).code;
-    const zod = esbuild.buildSync({
-      stdin: {
-        contents: 'const z = require("zod"); module.exports = z.object({ a: z.string() });',
-        resolveDir: REPO_ROOT,
-      },
-      bundle: true,
-      write: false,
-      platform: "node",
-      minify: true,
-    }).outputFiles[0].text;
+    const zod = bundleOf('const z = require("zod"); module.exports = z.object({ a: z.string() });');
     const code = bundleFunction("kintone-sync", kintoneSyncBundleOptions()).code;
     for (const [pkg, marker] of Object.entries(markers)) {
       expect([pkg, (pkg === "zod" ? zod : plain).includes(marker)]).toEqual([pkg, true]);
