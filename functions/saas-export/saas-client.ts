@@ -1,22 +1,22 @@
 /**
  * GET JSON from the SaaS through the Squid proxy tier.
  *
- * Every request is tunnelled with `CONNECT host:port` by https-proxy-agent. The secret proxy header travels on that
- * CONNECT request only (the agent's `headers` option): for HTTPS, Squid sees nothing but the CONNECT, and the SaaS
+ * Every request is tunnelled with `CONNECT host:port` by the kit's TunnelAgent (./tunnel-agent.ts). The secret proxy
+ * header travels on that CONNECT request only (the agent's `proxyHeaders`): for HTTPS, Squid sees nothing but the CONNECT, and the SaaS
  * sees nothing but what is sent inside the TLS tunnel, which never includes the proxy header. TLS is verified against
  * Node's public roots plus, when SAAS_CA_FILE is set (tests), that CA; verification is never turned off.
  *
- * When the proxy refuses the CONNECT, https-proxy-agent replays the proxy's reply as if it were the SaaS's response;
- * the agent's `proxyConnect` event tells the two apart, so a Squid 403 is never mistaken for a SaaS 403.
+ * When the proxy refuses the CONNECT, the request fails with the agent's ProxyStatusError before anything reaches the
+ * SaaS, so a Squid 403 is never mistaken for a SaaS 403.
  */
 import type { IncomingHttpHeaders } from "http";
 import * as https from "https";
 import * as tls from "tls";
-import { HttpsProxyAgent } from "https-proxy-agent";
 import { ExportError } from "./errors";
 import type { Logger } from "../shared/log";
 import { AttemptFailure, RetriesExhausted, RetryPolicy, withRetry } from "../shared/retry";
 import type { HeaderCredential } from "./secrets";
+import { ProxyStatusError, TunnelAgent } from "./tunnel-agent";
 
 export interface SaasClientOptions {
   proxyUrl: string;
@@ -72,15 +72,15 @@ const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ERR_TLS|ERR_SSL|HOSTN
 const PERMANENT_CONNECT_CODES = new Set(["ENOTFOUND"]);
 
 export class SaasClient {
-  private readonly agent: HttpsProxyAgent<string>;
+  private readonly agent: TunnelAgent;
   private readonly ca: string[] | undefined;
   /** Requests sent, retries included. */
   requests = 0;
   retries = 0;
 
   constructor(private readonly o: SaasClientOptions) {
-    this.agent = new HttpsProxyAgent(o.proxyUrl, {
-      headers: { [o.proxyHeader.name]: o.proxyHeader.value },
+    this.agent = new TunnelAgent(o.proxyUrl, {
+      proxyHeaders: { [o.proxyHeader.name]: o.proxyHeader.value },
       // Pages are fetched one at a time, so keep-alive reuses a single tunnel for the whole run. No maxSockets cap:
       // an attempt abandoned while its CONNECT hangs still holds its pending socket, and a retry must not queue
       // behind it.
@@ -129,7 +129,6 @@ export class SaasClient {
     };
     if (this.o.auth) headers[this.o.auth.name] = this.o.auth.value;
     return new Promise<SaasResponse>((resolve, reject) => {
-      let tunnelStatus: number | undefined;
       let haveSocket = false;
       let settled = false;
       const finish = (r: SaasResponse | AttemptError) => {
@@ -142,7 +141,7 @@ export class SaasClient {
           reject(r);
         } else resolve(r);
       };
-      // `ca` belongs in the request options: https-proxy-agent passes them to tls.connect for the tunnelled TLS.
+      // `ca` belongs in the request options: the agent passes them to tls.connect for the tunnelled TLS.
       const req = https.request(url, {
         method: "GET",
         agent: this.agent,
@@ -175,12 +174,15 @@ export class SaasClient {
           ),
         this.o.timeoutMs,
       );
-      req.on("proxyConnect", (res: { statusCode?: number }) => (tunnelStatus = res.statusCode));
       req.on("socket", () => {
         haveSocket = true;
         clearTimeout(connectTimer);
       });
       req.on("error", (err: NodeJS.ErrnoException) => {
+        if (err instanceof ProxyStatusError) {
+          // 502/503/504: Squid could not reach the SaaS (down, DNS, route); worth another try. 403/407: never.
+          return finish(new AttemptError("proxy-status", err.message, RETRYABLE_STATUS.has(err.status), err.status));
+        }
         const code = err.code ?? err.name;
         if (TLS_CODES.test(code)) return finish(new AttemptError("tls", err.message, false, undefined, code));
         if (!haveSocket)
@@ -191,18 +193,6 @@ export class SaasClient {
       });
       req.on("response", (res) => {
         const status = res.statusCode ?? 0;
-        if (tunnelStatus !== undefined && tunnelStatus !== 200) {
-          res.resume();
-          // 502/503/504: Squid could not reach the SaaS (down, DNS, route); worth another try. 403/407: never.
-          return finish(
-            new AttemptError(
-              "proxy-status",
-              `the proxy answered the CONNECT with ${tunnelStatus}`,
-              RETRYABLE_STATUS.has(tunnelStatus),
-              tunnelStatus,
-            ),
-          );
-        }
         const chunks: Buffer[] = [];
         let bytes = 0;
         res.on("data", (c: Buffer) => {
