@@ -1,7 +1,7 @@
 /**
  * What goes into each function bundle (components/bundle.ts): one database access path per deployed bundle, one
  * region's RDS CA certificates on the pg path, kintone-sync without axios, qs, form-data or zod (and so without Node's
- * fetch implementation), saas-export and the Athena connector on zod/mini, and every bundle under 400 KB. Cold-start times themselves are measured in bench/bundles.bench.ts, never asserted here.
+ * fetch implementation), saas-export and the Athena connector on zod/mini and without https-proxy-agent, and every bundle under 400 KB. Cold-start times themselves are measured in bench/bundles.bench.ts, never asserted here.
  */
 import { spawnSync } from "child_process";
 import * as esbuild from "esbuild";
@@ -182,6 +182,27 @@ describe("every bundle as deployed", () => {
       expect([pkg, (pkg === "zod" ? zod : plain).includes(marker)]).toEqual([pkg, true]);
       expect([pkg, code.includes(marker)]).toEqual([pkg, false]);
     }
+  });
+
+  test("saas-export and the Athena connector carry none of https-proxy-agent, agent-base or debug: the SaaS client tunnels with the kit's own agent", () => {
+    // A string each package's minified code keeps, shown present where https-proxy-agent (which brings the other two)
+    // is bundled.
+    const markers: Record<string, string> = {
+      "https-proxy-agent": "Proxy connection ended before receiving CONNECT response",
+      "agent-base": "AgentBaseInternalState",
+      debug: "inspectOpts",
+    };
+    const control = bundleOf('module.exports = require("https-proxy-agent").HttpsProxyAgent;');
+    const handlers = {
+      "saas-export": bundleFunction("saas-export").code,
+      "athena-connector": bundleFunction("athena-connector").code,
+    };
+    for (const [pkg, marker] of Object.entries(markers)) {
+      expect([pkg, control.includes(marker)]).toEqual([pkg, true]);
+      for (const [name, code] of Object.entries(handlers))
+        expect([name, pkg, code.includes(marker)]).toEqual([name, pkg, false]);
+    }
+    for (const code of Object.values(handlers)) expect(code).toContain("the proxy answered the CONNECT with"); // the kit's agent is there
   });
 
   test("kintone-sync loads without Node's fetch implementation", () => {
