@@ -46,7 +46,8 @@ export function proxyUrl(v: string): string | { problem: string } {
       problem: `is not a URL: set it to http://<proxy load balancer DNS name>:<port>, e.g. http://internal-egress-proxy-123.ap-northeast-1.elb.amazonaws.com:3128; got "${v}"`,
     };
   }
-  if (u.protocol !== "http:" && u.protocol !== "https:")
+  // The SaaS client's CONNECT agent (tunnel-agent.ts) speaks plain HTTP to the proxy.
+  if (u.protocol !== "http:")
     return {
       problem: `must start with http:// (Squid's port speaks plain HTTP; HTTPS is tunnelled through it); got "${v}"`,
     };

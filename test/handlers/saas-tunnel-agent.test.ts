@@ -6,6 +6,7 @@
  */
 import * as net from "net";
 import { SaasClient } from "../../functions/saas-export/saas-client";
+import { proxyUrl } from "../../functions/saas-export/settings";
 import type { Logger } from "../../functions/shared/log";
 
 const quiet: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
@@ -136,4 +137,12 @@ test("a proxy that hangs up without answering is a proxy-unreachable error, retr
   expect((err as Error).message).toContain(
     `could not connect to the proxy at PROXY_URL=${proxy.url} (ECONNRESET: the proxy closed the connection before answering the CONNECT) after 2 attempts`,
   );
+});
+
+test("PROXY_URL must be http:// (the agent speaks plain HTTP to the proxy): https:// is refused with the fix", () => {
+  expect(proxyUrl("https://proxy.internal:3128")).toEqual({
+    problem:
+      'must start with http:// (Squid\'s port speaks plain HTTP; HTTPS is tunnelled through it); got "https://proxy.internal:3128"',
+  });
+  expect(proxyUrl("http://proxy.internal:3128")).toBe("http://proxy.internal:3128");
 });
