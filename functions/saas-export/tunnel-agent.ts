@@ -65,6 +65,7 @@ export class TunnelAgent extends https.Agent {
       done = true;
       cb?.(err, tunnel as Duplex);
     };
+    // A code of its own: saas-client reads EPROTO as a TLS failure, and this is the proxy's.
     let answer = Buffer.alloc(0);
     const onData = (chunk: Buffer) => {
       answer = Buffer.concat([answer, chunk]);
@@ -72,7 +73,11 @@ export class TunnelAgent extends https.Agent {
       if (end === -1) {
         if (answer.length > 16_384) {
           socket.destroy();
-          once(Object.assign(new Error("the proxy's answer to the CONNECT has no end of headers"), { code: "EPROTO" }));
+          once(
+            Object.assign(new Error("the proxy's answer to the CONNECT has no end of headers"), {
+              code: "EBADPROXYANSWER",
+            }),
+          );
         }
         return;
       }
@@ -81,7 +86,9 @@ export class TunnelAgent extends https.Agent {
       if (!status || Number(status[1]) !== 200) {
         socket.destroy();
         if (!status)
-          return once(Object.assign(new Error("the proxy's answer to the CONNECT is not HTTP"), { code: "EPROTO" }));
+          return once(
+            Object.assign(new Error("the proxy's answer to the CONNECT is not HTTP"), { code: "EBADPROXYANSWER" }),
+          );
         return once(new ProxyStatusError(Number(status[1])));
       }
       const rest = answer.subarray(end + 4);

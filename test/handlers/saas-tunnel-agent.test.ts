@@ -146,3 +146,14 @@ test("PROXY_URL must be http:// (the agent speaks plain HTTP to the proxy): http
   });
   expect(proxyUrl("http://proxy.internal:3128")).toBe("http://proxy.internal:3128");
 });
+
+test("an answer that is not HTTP is named as the proxy's, not as a TLS failure", async () => {
+  proxy = await scriptedProxy(["SSH-2.0-OpenSSH_9.6\r\n\r\n"]);
+  const c = client(proxy.url);
+  const err = await c.getJson(URL_, "page 1").catch((e: Error) => e);
+  c.close();
+  expect((err as { kind?: string }).kind).toBe("proxy-unreachable");
+  expect((err as Error).message).toContain(
+    `could not connect to the proxy at PROXY_URL=${proxy.url} (EBADPROXYANSWER: the proxy's answer to the CONNECT is not HTTP)`,
+  );
+});
