@@ -3,6 +3,7 @@
  * in one error that names the variable and says what to put in it.
  */
 import { SyncError } from "./errors";
+import { integerCheck, integerOrDefault, logLevelCheck, requiredTypeError } from "../shared/env-checks";
 import type { LogLevel } from "../shared/log";
 import type { RetryPolicy } from "../shared/retry";
 
@@ -125,12 +126,8 @@ class EnvReader {
   /** A required variable, trimmed; undefined when unset (an empty value is reported but still checked further). */
   required(name: string, what: string): string | undefined {
     const v: unknown = this.env[name];
-    if (v === undefined) {
-      this.problems.push(`${name} is not set: ${what}`);
-      return undefined;
-    }
     if (typeof v !== "string") {
-      this.problems.push(`${name} must be a string`);
+      this.problems.push(requiredTypeError(name, what)({ input: v }));
       return undefined;
     }
     const s = v.trim();
@@ -141,24 +138,22 @@ class EnvReader {
   /** An optional integer in [min, max]; `dflt` when unset or empty. */
   integer(name: string, what: string, min: number, max: number, dflt: number): number {
     const v = this.env[name]?.trim();
-    if (v === undefined || v === "") return dflt;
-    const n = Number(v);
-    if (!/^\d+$/.test(v) || n < min || n > max) {
-      this.problems.push(`${name} must be an integer from ${min} to ${max} (${what}); got "${v}"`);
+    const check = integerCheck(name, what, min, max);
+    if (v !== undefined && !check.ok(v)) {
+      this.problems.push(check.error({ input: v }));
       return dflt;
     }
-    return n;
+    return integerOrDefault(dflt)(v);
   }
 
   /** LOG_LEVEL: debug, info (default), warn or error. */
   logLevel(): LogLevel {
     const v = this.env.LOG_LEVEL;
-    const level = (v ?? "info").trim().toLowerCase() || "info";
-    if (!["debug", "info", "warn", "error"].includes(level)) {
-      this.problems.push(`LOG_LEVEL must be one of debug, info, warn, error; got "${v}"`);
+    if (v !== undefined && !logLevelCheck.ok(v)) {
+      this.problems.push(logLevelCheck.error({ input: v }));
       return "info";
     }
-    return level as LogLevel;
+    return logLevelCheck.value(v);
   }
 }
 

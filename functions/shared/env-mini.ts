@@ -2,38 +2,11 @@
  * zod/mini pieces for handler environments: every message names the variable and what to put in it. On zod/mini,
  * not zod's classic API: loading the classic API costs Node 24 more than the pg driver does, zod/mini a fraction of
  * it (README, Benchmarks). Used by db-writer, pets-api, the database settings in ./db, saas-export and the Athena
- * connector.
+ * connector. The checks themselves live in ./env-checks.ts, which has no zod.
  */
 import * as z from "zod/mini";
-import type { LogLevel } from "./log";
+import { integerCheck, integerOrDefault, logLevelCheck, requiredTypeError } from "./env-checks";
 import type { RetryPolicy } from "./retry";
-
-/** The message of a required variable that is unset or not a string. */
-export const requiredTypeError =
-  (name: string, what: string) =>
-  (iss: { input?: unknown }): string =>
-    iss.input === undefined ? `${name} is not set: ${what}` : `${name} must be a string`;
-
-/** An integer variable (trimmed): empty (the default), or an integer in [min, max]. */
-export const integerCheck = (name: string, what: string, min: number, max: number) => ({
-  ok: (v: string): boolean => v === "" || (/^\d+$/.test(v) && Number(v) >= min && Number(v) <= max),
-  error: (iss: { input?: unknown }): string =>
-    `${name} must be an integer from ${min} to ${max} (${what}); got "${String(iss.input)}"`,
-});
-export const integerOrDefault =
-  (dflt: number) =>
-  (v: string | undefined): number =>
-    v === undefined || v === "" ? dflt : Number(v);
-
-const LEVELS = ["debug", "info", "warn", "error"];
-const levelOf = (v: string | undefined): string => (v ?? "info").trim().toLowerCase() || "info";
-/** LOG_LEVEL: debug, info (default), warn or error, in any case, blanks around allowed. */
-export const logLevelCheck = {
-  ok: (v: string): boolean => LEVELS.includes(levelOf(v)),
-  error: (iss: { input?: unknown }): string =>
-    `LOG_LEVEL must be one of debug, info, warn, error; got "${String(iss.input)}"`,
-  value: (v: string | undefined): LogLevel => levelOf(v) as LogLevel,
-};
 
 /** A required, non-empty string variable. */
 export const requiredVar = (name: string, what: string) =>
