@@ -4,7 +4,12 @@
  */
 import * as fs from "fs";
 import * as z from "zod/mini";
-import { proxyUrl as parseProxyUrl, SAAS_DEADLINES, saasMaxPages } from "../saas-export/settings";
+import {
+  proxyHeaderNameProblem,
+  proxyUrl as parseProxyUrl,
+  SAAS_DEADLINES,
+  saasMaxPages,
+} from "../saas-export/settings";
 import * as vars from "../shared/env-mini";
 import type { LogLevel } from "../shared/log";
 import type { RetryPolicy } from "../shared/retry";
@@ -34,7 +39,6 @@ export interface ConnectorConfig {
   logLevel: LogLevel;
 }
 
-const HEADER_TOKEN = /^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$/;
 const MiB = 1024 * 1024;
 
 const schema = z.object({
@@ -90,11 +94,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ConnectorConfi
   const v = r.data;
   const proxy = parseProxyUrl(v.PROXY_URL);
   if (typeof proxy !== "string") problems.push(`PROXY_URL ${proxy.problem}`);
-  if (!HEADER_TOKEN.test(v.PROXY_HEADER_NAME) || v.PROXY_HEADER_NAME.length > 64) {
-    problems.push(
-      `PROXY_HEADER_NAME must be a header name of letters, digits and inner '-' (at most 64), e.g. X-Lambda-Proxy-Token; got "${v.PROXY_HEADER_NAME}"`,
-    );
-  }
+  const headerName = proxyHeaderNameProblem(v.PROXY_HEADER_NAME);
+  if (headerName) problems.push(headerName);
   let tables: Table[] = [];
   try {
     const parsed = parseTables(JSON.parse(v.ATHENA_TABLES), "ATHENA_TABLES");

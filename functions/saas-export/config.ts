@@ -6,7 +6,15 @@ import * as fs from "fs";
 import * as z from "zod/mini";
 import { ExportError } from "./errors";
 import { JsonPath, parseJsonPath } from "./json-path";
-import { Pagination, pagination, proxyUrl, SAAS_DEADLINES, saasMaxPages, saasUrl } from "./settings";
+import {
+  Pagination,
+  pagination,
+  proxyHeaderNameProblem,
+  proxyUrl,
+  SAAS_DEADLINES,
+  saasMaxPages,
+  saasUrl,
+} from "./settings";
 import type { LogLevel } from "../shared/log";
 import {
   integerVar,
@@ -66,7 +74,6 @@ const parsed = <T>(name: string, what: string, parse: (v: string) => T | { probl
     }),
   );
 
-const HEADER_TOKEN = /^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$/;
 /** Headers a proxy consumes or rewrites itself; Squid's req_header ACL could never match them reliably. */
 const RESERVED_PROXY_HEADERS = new Set([
   "host",
@@ -93,11 +100,9 @@ const envSchema = z.object({
     "set it to the secret header Squid requires (the proxy tier's headerName), e.g. X-Lambda-Proxy-Token",
   ).check(
     z.superRefine((v, ctx) => {
-      if (!HEADER_TOKEN.test(v) || v.length > 64) {
-        ctx.addIssue({
-          code: "custom",
-          message: `PROXY_HEADER_NAME must be a header name of letters, digits and inner '-' (at most 64), e.g. X-Lambda-Proxy-Token; got "${v}"`,
-        });
+      const shape = proxyHeaderNameProblem(v);
+      if (shape) {
+        ctx.addIssue({ code: "custom", message: shape });
       } else if (RESERVED_PROXY_HEADERS.has(v.toLowerCase())) {
         ctx.addIssue({
           code: "custom",

@@ -37,6 +37,15 @@ export const SAAS_DEADLINES = {
 /** SAAS_MAX_PAGES, the paging loop's bound (1 to 10,000,000, default 10,000); `what` says what reaching it does. */
 export const saasMaxPages = (what: string) => integerVar("SAAS_MAX_PAGES", what, 1, 10_000_000, 10_000);
 
+const HEADER_TOKEN = /^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$/;
+
+/** PROXY_HEADER_NAME's shape: a header name of letters, digits and inner '-', at most 64; the problem, else undefined. */
+export function proxyHeaderNameProblem(v: string): string | undefined {
+  return HEADER_TOKEN.test(v) && v.length <= 64
+    ? undefined
+    : `PROXY_HEADER_NAME must be a header name of letters, digits and inner '-' (at most 64), e.g. X-Lambda-Proxy-Token; got "${v}"`;
+}
+
 export function proxyUrl(v: string): string | { problem: string } {
   let u: URL;
   try {
