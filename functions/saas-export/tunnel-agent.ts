@@ -65,11 +65,13 @@ export class TunnelAgent extends https.Agent {
       done = true;
       cb?.(err, tunnel as Duplex);
     };
-    // A code of its own: saas-client reads EPROTO as a TLS failure, and this is the proxy's.
+    // The proxy's answer, up to its end of headers (a few hundred bytes, usually one chunk).
     let answer = Buffer.alloc(0);
     const onData = (chunk: Buffer) => {
       answer = Buffer.concat([answer, chunk]);
       const end = answer.indexOf("\r\n\r\n");
+      // A malformed answer gets a code of its own (EBADPROXYANSWER): saas-client reads EPROTO as a TLS failure, and
+      // this one is the proxy's.
       if (end === -1) {
         if (answer.length > 16_384) {
           socket.destroy();
