@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
+import { ACCOUNT_ID_RE } from "../../components/arns";
 import { nameTags } from "../../components/defaults";
 import { ConfigError, patternErrors, throwIfAny } from "../../components/errors";
 import { subnetIn } from "../../components/vpc-parts";
@@ -303,7 +304,7 @@ function checkExisting(cfg: EnvConfigInput, errors: ConfigError[]): void {
     ...patternErrors(
       k("existing.ownerId"),
       ex.ownerId,
-      /^\d{12}$/,
+      ACCOUNT_ID_RE,
       "an AWS account id",
       "give the 12-digit id of the account that owns the Transit Gateway (getTransitGateway's ownerId)",
     ),
