@@ -697,7 +697,7 @@ export function tgwAdmitPeer(
  * Whether account `side` owns the existing Transit Gateway: `existing.ownerId` unset means account A's (the
  * kit then associates and accepts with account A's provider, as before).
  */
-export function ownsExisting(cfg: Pick<EnvConfigInput, "transitGateway" | "accounts">, side: "a" | "b"): boolean {
+function ownsExisting(cfg: Pick<EnvConfigInput, "transitGateway" | "accounts">, side: "a" | "b"): boolean {
   const owner = cfg.transitGateway.existing?.ownerId;
   if (owner === undefined) return side === "a" || accountIdOf(cfg.accounts.b) === accountIdOf(cfg.accounts.a);
   return accountIdOf(cfg.accounts[side]) === owner;
