@@ -16,6 +16,7 @@ import {
   tgwRouteTableMembership,
   TgwSegments,
   tgwSegmentMembership,
+  unknownAttachmentErrors,
 } from "../../components/tgw-shared-network";
 import type { FixedEgressVpc } from "../../components/fixed-egress-vpc";
 import type { PrivateVpc } from "../../components/private-vpc";
@@ -179,13 +180,7 @@ function attachmentSubnetErrors(cfg: EnvConfigInput, errors: ConfigError[]): voi
     const key = `${P}:transitGateway.attachmentSubnetCidrs.${name}`;
     const side = sides[name];
     if (!side) {
-      errors.push(
-        new ConfigError(
-          key,
-          `"${name}" is not an attachment of this Transit Gateway`,
-          `use one of ${Object.keys(sides).join(", ")}`,
-        ),
-      );
+      errors.push(...unknownAttachmentErrors(name, key, Object.keys(sides)));
       continue;
     }
     if (cfg.transitGateway.existingAttachments[name] !== undefined) {
@@ -247,14 +242,8 @@ function checkExisting(cfg: EnvConfigInput, errors: ConfigError[]): void {
   const names = [OWNER_VPC, PEER_VPC];
   const ex = tg.existing;
   for (const [name, id] of Object.entries(tg.existingAttachments)) {
-    if (!names.includes(name))
-      errors.push(
-        new ConfigError(
-          k(`existingAttachments.${name}`),
-          `"${name}" is not an attachment of this Transit Gateway`,
-          `use one of ${names.join(", ")}`,
-        ),
-      );
+    const unknown = unknownAttachmentErrors(name, k(`existingAttachments.${name}`), names);
+    if (unknown.length > 0) errors.push(...unknown);
     else if (!TGW_ATTACH_ID_RE.test(id))
       errors.push(
         new ConfigError(
@@ -283,14 +272,8 @@ function checkExisting(cfg: EnvConfigInput, errors: ConfigError[]): void {
     ),
   );
   for (const [name, id] of Object.entries(ex.routeTableIds)) {
-    if (!names.includes(name))
-      errors.push(
-        new ConfigError(
-          k(`existing.routeTableIds.${name}`),
-          `"${name}" is not an attachment of this Transit Gateway`,
-          `use one of ${names.join(", ")}`,
-        ),
-      );
+    const unknown = unknownAttachmentErrors(name, k(`existing.routeTableIds.${name}`), names);
+    if (unknown.length > 0) errors.push(...unknown);
     else if (!TGW_RTB_ID_RE.test(id))
       errors.push(
         new ConfigError(
