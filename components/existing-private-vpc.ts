@@ -1,13 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { checkSubnets, dbSubnetGroupName } from "./vpc-parts";
 import { ConfigError, throwIfAny } from "./errors";
-import {
-  adoptedRouteTableErrors,
-  adoptedTableLabels,
-  adoptedVpcBasics,
-  AdoptedVpcRef,
-  lookupAdoptedVpc,
-} from "./existing-vpc";
+import { adoptedRouteTableErrors, adoptedVpcBasics, AdoptedVpcRef, lookupAdoptedVpc } from "./existing-vpc";
 import type { PrivateVpcPlan } from "./private-vpc";
 import { PlannedComponent } from "./planned";
 
@@ -60,8 +54,6 @@ export class ExistingPrivateVpc extends PlannedComponent<PrivateVpcPlan> {
   public readonly routeTableId: pulumi.Output<string>;
   /** Each subnet's route table, same order as subnetIds. */
   public readonly routeTableIds: pulumi.Output<string>[];
-  /** Plain labels of the distinct route tables (ids when named), for routes the owner must add. */
-  public readonly routeTableLabels: string[];
   public readonly availabilityZones: pulumi.Output<string>[];
   public readonly dbSubnetGroupName: pulumi.Output<string> | undefined;
   /** Whether the kit may change the existing route tables. */
@@ -72,7 +64,6 @@ export class ExistingPrivateVpc extends PlannedComponent<PrivateVpcPlan> {
     super("vpc-lambda-kit:network:ExistingPrivateVpc", name, plan, { vpcId: args.vpcId ?? args.vpcTags }, opts);
     this.cidrBlock = plan.cidrBlock;
     this.manageRoutes = args.manageRoutes ?? false;
-    this.routeTableLabels = [...new Set(adoptedTableLabels(args))];
     const found = lookupAdoptedVpc(args, "data.existingVpc", this);
     this.vpcId = found.vpcId;
     this.subnetIds = found.subnetIds;

@@ -157,12 +157,16 @@ export function lookupAdoptedVpc(ref: AdoptedVpcRef, key: string, parent: pulumi
         .apply(([x, v]) => checked(x, v, `${key}.privateSubnetTags`, ref.privateSubnetCidrs[i])),
     );
   }
-  // The route table of each private subnet: named, or the one associated with it.
+  // The route table of each private subnet: named (a shared one read once), or the one associated with it.
   const named = ref.routeTableIds;
+  const namedTables = new Map<string, pulumi.Output<aws.ec2.GetRouteTableResult>>();
+  const readNamed = (routeTableId: string) => {
+    if (!namedTables.has(routeTableId))
+      namedTables.set(routeTableId, aws.ec2.getRouteTableOutput({ routeTableId }, invoke));
+    return namedTables.get(routeTableId)!;
+  };
   const routeTableIds = subnetIds.map((subnetId, i) => {
-    const rt = named
-      ? aws.ec2.getRouteTableOutput({ routeTableId: named[named.length === 1 ? 0 : i] }, invoke)
-      : aws.ec2.getRouteTableOutput({ subnetId }, invoke);
+    const rt = named ? readNamed(named[named.length === 1 ? 0 : i]) : aws.ec2.getRouteTableOutput({ subnetId }, invoke);
     return pulumi.all([rt, subnetId]).apply(([t, sid]) => {
       if (!t.associations.some((a) => a.subnetId === sid))
         throw new ConfigError(

@@ -37,7 +37,7 @@ export type FlowLogsSubject = { vpcId: pulumi.Input<string> } | { transitGateway
 const ARN_RE = /^arn:(aws|aws-cn|aws-us-gov):s3:::([^/]+)(?:\/(.*))?$/;
 
 /** The bucket, folder and partition of an S3 destination ARN; undefined when it is not one. */
-export function parseS3Destination(arn: string): { partition: string; bucket: string; folder: string } | undefined {
+function parseS3Destination(arn: string): { partition: string; bucket: string; folder: string } | undefined {
   const m = ARN_RE.exec(arn);
   if (!m) return undefined;
   return { partition: m[1], bucket: m[2], folder: (m[3] ?? "").replace(/\/+$/, "") };

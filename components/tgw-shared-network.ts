@@ -306,6 +306,18 @@ export interface TgwSegments {
   attachmentOptions: Record<string, TgwAttachmentOptions>;
 }
 
+/** The error for `name` at config key `key` when it is none of the Transit Gateway's attachments; none when it is one. */
+export function unknownAttachmentErrors(name: string, key: string, attachments: readonly string[]): ConfigError[] {
+  if (attachments.includes(name)) return [];
+  return [
+    new ConfigError(
+      key,
+      `"${name}" is not an attachment of this Transit Gateway`,
+      `use one of ${attachments.join(", ")}`,
+    ),
+  ];
+}
+
 const TGW_ROUTE_TABLE_LIMIT = 20; // AWS quota "Transit gateway route tables per transit gateway" (default 20).
 
 /**
@@ -323,15 +335,9 @@ export function checkTgwSegments(
 ): void {
   const k = (s: string) => `${keyPrefix}${s}`;
   const known = (name: string, key: string) => {
-    if (attachments.includes(name)) return true;
-    errors.push(
-      new ConfigError(
-        key,
-        `"${name}" is not an attachment of this Transit Gateway`,
-        `use one of ${attachments.join(", ")}`,
-      ),
-    );
-    return false;
+    const unknown = unknownAttachmentErrors(name, key, attachments);
+    errors.push(...unknown);
+    return unknown.length === 0;
   };
   const tableNames = new Set<string>();
   const associatedTo = new Map<string, string>();

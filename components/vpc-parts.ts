@@ -148,7 +148,7 @@ export function poolLookupErrors(
  * The VPC's id once its real CIDR is known to be the planned one: subnets and security-group rules were
  * planned from the stated allocation, so another one stops the update here, naming the key.
  */
-export function plannedVpcId(vpc: aws.ec2.Vpc, planned: string, ipam: VpcIpam | undefined): pulumi.Output<string> {
+function plannedVpcId(vpc: aws.ec2.Vpc, planned: string, ipam: VpcIpam | undefined): pulumi.Output<string> {
   if (!ipam) return vpc.id;
   return pulumi.all([vpc.id, vpc.cidrBlock]).apply(([id, cidr]) => {
     if (cidr !== planned)

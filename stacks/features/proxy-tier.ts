@@ -26,7 +26,7 @@ type ProxyTierConfig = NonNullable<EnvConfigInput["proxyTier"]>;
  * config check plans with and the stack builds with, so what passed the check is what is built.
  * `desiredCapacity` is the older spelling of a fixed size, `scaling: { desired }`.
  */
-export function tierSettings(
+function tierSettings(
   pt: ProxyTierConfig,
   stackLogRetentionInDays: number,
 ): Pick<

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
+import { ACCOUNT_ID_RE } from "../../components/arns";
 import { nameTags } from "../../components/defaults";
 import { ConfigError, patternErrors, throwIfAny } from "../../components/errors";
 import { subnetIn } from "../../components/vpc-parts";
@@ -15,6 +16,7 @@ import {
   tgwRouteTableMembership,
   TgwSegments,
   tgwSegmentMembership,
+  unknownAttachmentErrors,
 } from "../../components/tgw-shared-network";
 import type { FixedEgressVpc } from "../../components/fixed-egress-vpc";
 import type { PrivateVpc } from "../../components/private-vpc";
@@ -178,13 +180,7 @@ function attachmentSubnetErrors(cfg: EnvConfigInput, errors: ConfigError[]): voi
     const key = `${P}:transitGateway.attachmentSubnetCidrs.${name}`;
     const side = sides[name];
     if (!side) {
-      errors.push(
-        new ConfigError(
-          key,
-          `"${name}" is not an attachment of this Transit Gateway`,
-          `use one of ${Object.keys(sides).join(", ")}`,
-        ),
-      );
+      errors.push(...unknownAttachmentErrors(name, key, Object.keys(sides)));
       continue;
     }
     if (cfg.transitGateway.existingAttachments[name] !== undefined) {
@@ -246,14 +242,8 @@ function checkExisting(cfg: EnvConfigInput, errors: ConfigError[]): void {
   const names = [OWNER_VPC, PEER_VPC];
   const ex = tg.existing;
   for (const [name, id] of Object.entries(tg.existingAttachments)) {
-    if (!names.includes(name))
-      errors.push(
-        new ConfigError(
-          k(`existingAttachments.${name}`),
-          `"${name}" is not an attachment of this Transit Gateway`,
-          `use one of ${names.join(", ")}`,
-        ),
-      );
+    const unknown = unknownAttachmentErrors(name, k(`existingAttachments.${name}`), names);
+    if (unknown.length > 0) errors.push(...unknown);
     else if (!TGW_ATTACH_ID_RE.test(id))
       errors.push(
         new ConfigError(
@@ -282,14 +272,8 @@ function checkExisting(cfg: EnvConfigInput, errors: ConfigError[]): void {
     ),
   );
   for (const [name, id] of Object.entries(ex.routeTableIds)) {
-    if (!names.includes(name))
-      errors.push(
-        new ConfigError(
-          k(`existing.routeTableIds.${name}`),
-          `"${name}" is not an attachment of this Transit Gateway`,
-          `use one of ${names.join(", ")}`,
-        ),
-      );
+    const unknown = unknownAttachmentErrors(name, k(`existing.routeTableIds.${name}`), names);
+    if (unknown.length > 0) errors.push(...unknown);
     else if (!TGW_RTB_ID_RE.test(id))
       errors.push(
         new ConfigError(
@@ -303,7 +287,7 @@ function checkExisting(cfg: EnvConfigInput, errors: ConfigError[]): void {
     ...patternErrors(
       k("existing.ownerId"),
       ex.ownerId,
-      /^\d{12}$/,
+      ACCOUNT_ID_RE,
       "an AWS account id",
       "give the 12-digit id of the account that owns the Transit Gateway (getTransitGateway's ownerId)",
     ),
@@ -696,7 +680,7 @@ export function tgwAdmitPeer(
  * Whether account `side` owns the existing Transit Gateway: `existing.ownerId` unset means account A's (the
  * kit then associates and accepts with account A's provider, as before).
  */
-export function ownsExisting(cfg: Pick<EnvConfigInput, "transitGateway" | "accounts">, side: "a" | "b"): boolean {
+function ownsExisting(cfg: Pick<EnvConfigInput, "transitGateway" | "accounts">, side: "a" | "b"): boolean {
   const owner = cfg.transitGateway.existing?.ownerId;
   if (owner === undefined) return side === "a" || accountIdOf(cfg.accounts.b) === accountIdOf(cfg.accounts.a);
   return accountIdOf(cfg.accounts[side]) === owner;
