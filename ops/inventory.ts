@@ -8,6 +8,7 @@
  */
 import * as fs from "fs";
 import { z } from "zod";
+import { ACCOUNT_ID_RE } from "../components/arns";
 import { Cidr, cidrContains, cidrsOverlap, tryParseCidr } from "../components/cidr";
 import { firstFreeBlock, ipamPoolErrors, IpamPoolFacts } from "../components/ipam";
 import { ConfigError, throwIfAny } from "../components/errors";
@@ -28,14 +29,16 @@ const id = (prefix: string) =>
       new RegExp(`^${prefix}-[0-9a-f]{8}([0-9a-f]{9})?$`),
       `not a ${prefix}- id (${prefix}- and 8 or 17 hex digits)`,
     );
-const accountId = z.string().regex(/^\d{12}$/, "not an AWS account id (12 digits)");
+const accountId = z.string().regex(ACCOUNT_ID_RE, "not an AWS account id (12 digits)");
 /** getTransitGateway answers "" for a default table it does not use. */
 const optionalTgwRtb = z.union([id("tgw-rtb"), z.literal("")]).optional();
 const SHARE_ARN_RE = /^arn:aws[a-z-]*:ram:[a-z0-9-]+:(\d{12}):resource-share\/[0-9a-f-]{36}$/;
 const TGW_ARN_RE = /^arn:aws[a-z-]*:ec2:[a-z0-9-]+:(\d{12}):transit-gateway\/(tgw-[0-9a-f]{8}([0-9a-f]{9})?)$/;
 const ORG_ARN_RE = /^arn:aws[a-z-]*:organizations::\d{12}:organization\/o-[a-z0-9]{10,32}$/;
 const OU_ARN_RE = /^arn:aws[a-z-]*:organizations::\d{12}:ou\/o-[a-z0-9]{10,32}\/ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}$/;
-const PRINCIPAL_RE = new RegExp(`^(\\d{12}|${ORG_ARN_RE.source.slice(1, -1)}|${OU_ARN_RE.source.slice(1, -1)})$`);
+const PRINCIPAL_RE = new RegExp(
+  `^(${ACCOUNT_ID_RE.source.slice(1, -1)}|${ORG_ARN_RE.source.slice(1, -1)}|${OU_ARN_RE.source.slice(1, -1)})$`,
+);
 const ipv4 = z.string().regex(/^(\d{1,3})(\.\d{1,3}){3}$/, "not an IPv4 address");
 const tags = z.record(z.string(), z.string()).default({});
 
@@ -742,7 +745,7 @@ export function existingTgwErrors(
     ];
   // Who owns it decides who associates and accepts: config states it, the inventory (getTransitGateway) must agree.
   // An owner id of the wrong shape is the config check's to report (stacks/features/tgw.ts): nothing to compare.
-  const badShape = ex.ownerId !== undefined && !(typeof ex.ownerId === "string" && /^\d{12}$/.test(ex.ownerId));
+  const badShape = ex.ownerId !== undefined && !(typeof ex.ownerId === "string" && ACCOUNT_ID_RE.test(ex.ownerId));
   if (!badShape) errors.push(...ownerErrors(tgw, ex.ownerId as string | undefined, accounts.a, k));
   // A new attachment from another account lands in the default association table at once (its option cannot be
   // turned off on a RAM-shared TGW), and an attachment is associated with one table only.
@@ -1373,7 +1376,7 @@ export function inventoryRecords(
       const org = inv.organization;
       const unit = org?.organizationalUnits.find((u) => u.arn === principal);
       // Who an organization or OU principal covers, as the inventory's organization lists it (none when it is not given).
-      const members = /^\d{12}$/.test(principal)
+      const members = ACCOUNT_ID_RE.test(principal)
         ? {}
         : { memberAccountIds: org && principal === org.arn ? org.accountIds : (unit?.accountIds ?? []) };
       add(
