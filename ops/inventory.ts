@@ -8,7 +8,7 @@
  */
 import * as fs from "fs";
 import { z } from "zod";
-import { ACCOUNT_ID_RE, ORG_ARN_RE, OU_ARN_RE } from "../components/arns";
+import { ACCOUNT_ID_RE, IPAM_POOL_ID_RE, ORG_ARN_RE, OU_ARN_RE } from "../components/arns";
 import { Cidr, cidrContains, cidrsOverlap, tryParseCidr } from "../components/cidr";
 import { firstFreeBlock, ipamPoolErrors, IpamPoolFacts } from "../components/ipam";
 import { ConfigError, throwIfAny } from "../components/errors";
@@ -38,6 +38,7 @@ const PRINCIPAL_RE = new RegExp(
   `^(${ACCOUNT_ID_RE.source.slice(1, -1)}|${ORG_ARN_RE.source.slice(1, -1)}|${OU_ARN_RE.source.slice(1, -1)})$`,
 );
 const ipv4 = z.string().regex(/^(\d{1,3})(\.\d{1,3}){3}$/, "not an IPv4 address");
+const ipamPoolId = z.string().regex(IPAM_POOL_ID_RE, "not an IPAM pool id (ipam-pool- and 17 hex digits)");
 const tags = z.record(z.string(), z.string()).default({});
 
 const route = z.strictObject({
@@ -68,7 +69,7 @@ export const inventorySchema = z.strictObject({
   ipamPools: z
     .array(
       z.strictObject({
-        id: z.string().regex(/^ipam-pool-[0-9a-f]{17}$/, "not an IPAM pool id (ipam-pool- and 17 hex digits)"),
+        id: ipamPoolId,
         addressFamily: z.enum(["ipv4", "ipv6"]),
         allocationMinNetmaskLength: z.number().int().min(0).max(128).default(0),
         allocationMaxNetmaskLength: z.number().int().min(0).max(128).default(32),
@@ -77,10 +78,7 @@ export const inventorySchema = z.strictObject({
         ipamScopeId: z
           .string()
           .regex(/^ipam-scope-[0-9a-f]{17}$/, "not an IPAM scope id (ipam-scope- and 17 hex digits)"),
-        sourceIpamPoolId: z
-          .string()
-          .regex(/^ipam-pool-[0-9a-f]{17}$/, "not an IPAM pool id (ipam-pool- and 17 hex digits)")
-          .optional(),
+        sourceIpamPoolId: ipamPoolId.optional(),
         /** The Region VPCs allocate from it in; "None" when the pool has no locale. */
         locale: z.string().default("None"),
         state: z.string().default("create-complete"),

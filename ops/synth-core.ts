@@ -15,6 +15,7 @@ import {
   resolveExistingVpc,
 } from "./inventory";
 import { AWSX_VPC_TYPE } from "./awsx-mock";
+import { IPAM_POOL_ID_RE } from "../components/arns";
 import { ConfigError, throwIfAny } from "../components/errors";
 
 export interface Graph {
@@ -280,7 +281,7 @@ function ipamAgainstInventory(
   ]) {
     const v = safeJson(config[`vpc-lambda-kit:${role}`]);
     if (!roles.includes(role) || typeof v?.ipv4IpamPoolId !== "string" || v.existingVpc) continue;
-    if (!/^ipam-pool-[0-9a-f]{17}$/.test(v.ipv4IpamPoolId) || typeof v.ipv4NetmaskLength !== "number") continue;
+    if (!IPAM_POOL_ID_RE.test(v.ipv4IpamPoolId) || typeof v.ipv4NetmaskLength !== "number") continue;
     const r = ipamRequestErrors(
       inv,
       {

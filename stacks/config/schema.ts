@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ACCOUNT_ID_RE, ROLE_ARN_RE } from "../../components/arns";
+import { ACCOUNT_ID_RE, IPAM_POOL_ID_RE, ROLE_ARN_RE } from "../../components/arns";
 export { ACCOUNT_ID_RE, ROLE_ARN_RE };
 import { collectConfigErrors, ConfigError, throwIfAny } from "../../components/errors";
 import { tryParseCidr } from "../../components/cidr";
@@ -177,10 +177,7 @@ export type ExistingDataVpcConfig = z.infer<typeof existingDataVpc>;
 // --- IPAM (docs/landing-zone.md): a kit-created VPC's range from an IPAM pool instead of a literal CIDR.
 const ipamFields = {
   /** Take the VPC's range from this IPAM pool (CreateVpc Ipv4IpamPoolId) instead of cidrBlock. */
-  ipv4IpamPoolId: z
-    .string()
-    .regex(/^ipam-pool-[0-9a-f]{17}$/, "not an IPAM pool id (ipam-pool- and 17 hex digits)")
-    .optional(),
+  ipv4IpamPoolId: z.string().regex(IPAM_POOL_ID_RE, "not an IPAM pool id (ipam-pool- and 17 hex digits)").optional(),
   /** The netmask length to ask the pool for (AWS accepts VPC ranges from /16 to /28). */
   ipv4NetmaskLength: z.number().int().min(16).max(28).optional(),
   /** The CIDR the pool allocated (or will) to this VPC: subnets and rules are planned from it before deploy. */
