@@ -52,7 +52,7 @@ export async function synthesize(opts: SynthOptions): Promise<SynthResult> {
   const { config, secretKeys } = readStackConfig(configFile);
   const region = config["aws:region"] ?? "ap-northeast-1";
   const accounts = safeAccounts(config["vpc-lambda-kit:accounts"]);
-  const { inventory, predicted } = readInventory(opts.inventoryFile, config, region);
+  const { inventory, predicted, dataVpcId } = readInventory(opts.inventoryFile, config, region);
   // A range the inventory's pool predicts stands in for the unstated ipamAllocatedCidr: the plan needs one.
   for (const [role, cidr] of Object.entries(predicted))
     config[`vpc-lambda-kit:${role}`] = JSON.stringify({
@@ -97,8 +97,6 @@ export async function synthesize(opts: SynthOptions): Promise<SynthResult> {
     // The adopted network as the inventory gives it, marked existing, in the account-A provider.
     const urnOf = (type: string, name?: string) =>
       created.find((r) => r.type === type && (name === undefined || r.name === name))?.urn ?? null;
-    // The data role's adopted VPC lives in account B, under its own component.
-    const dataVpc = inventory ? resolvedDataVpc(inventory, config) : undefined;
     // An awsx VPC's children are the inventory's resources too (ops/awsx-mock.ts), under the awsx component.
     const awsx = created.find((r) => r.type === AWSX_VPC_TYPE);
     const adopted = inventory
@@ -108,9 +106,10 @@ export async function synthesize(opts: SynthOptions): Promise<SynthResult> {
           provider: awsx ? awsx.provider : urnOf("pulumi:providers:aws", "account-a"),
           parent: awsx ? awsx.urn : urnOf("vpc-lambda-kit:network:ExistingEgressVpc"),
           origin: awsx ? "awsx" : undefined,
-          byVpc: dataVpc
+          // The data role's adopted VPC lives in account B, under its own component.
+          byVpc: dataVpcId
             ? {
-                [dataVpc]: {
+                [dataVpcId]: {
                   provider: urnOf("pulumi:providers:aws", "account-b"),
                   parent: urnOf("vpc-lambda-kit:network:ExistingPrivateVpc"),
                 },
@@ -188,7 +187,7 @@ function readInventory(
   file: string | undefined,
   config: Record<string, string>,
   region: string,
-): { inventory?: Inventory; predicted: Record<string, string> } {
+): { inventory?: Inventory; predicted: Record<string, string>; dataVpcId?: string } {
   const named = file ?? config["vpc-lambda-kit:inventory"];
   if (!named) return { predicted: {} };
   const inv = loadInventory(path.resolve(REPO_ROOT, named));
@@ -258,7 +257,7 @@ function readInventory(
     );
   const predicted = ipamAgainstInventory(inv, config, roles, region, errors);
   throwIfAny(errors);
-  return { inventory: inv, predicted };
+  return { inventory: inv, predicted, dataVpcId: resolved.data?.vpcId };
 }
 
 /**
@@ -319,14 +318,6 @@ function ipamAllocations(
       });
   }
   return out;
-}
-
-/** The VPC data.existingVpc adopts (already validated by readInventory), if any. */
-function resolvedDataVpc(inv: Inventory, config: Record<string, string>): string | undefined {
-  const data = safeJson(config["vpc-lambda-kit:data"]);
-  const roles = safeJson(config["vpc-lambda-kit:roles"]) ?? ["network", "data", "apps"];
-  if (!data?.existingVpc || !roles.includes("data")) return undefined;
-  return resolveExistingVpc(inv, data.existingVpc, "data.existingVpc", data.subnetCidrs).ref?.vpcId;
 }
 
 function safeJson(text: string | undefined): any {
