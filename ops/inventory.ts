@@ -698,15 +698,6 @@ function tgwOwnerErrors(inv: Inventory, at: (p: string) => string): ConfigError[
   return errors;
 }
 
-/** Whether a RAM principal covers an account: the account itself, or an organization / OU the inventory puts it in. */
-export function principalCovers(inv: Pick<Inventory, "organization">, principal: string, account: string): boolean {
-  if (principal === account) return true;
-  const org = inv.organization;
-  if (!org) return false;
-  if (principal === org.arn) return org.accountIds.includes(account);
-  return org.organizationalUnits.some((u) => u.arn === principal && u.accountIds.includes(account));
-}
-
 /** The RAM shares of the inventory that list Transit Gateway `tgwId`. */
 export function sharesOfTgw(inv: Inventory, tgwId: string): Inventory["resourceShares"] {
   return inv.resourceShares.filter((sh) => sh.resourceArns.some((a) => a.split("/").pop() === tgwId));
