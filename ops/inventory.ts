@@ -699,7 +699,7 @@ function tgwOwnerErrors(inv: Inventory, at: (p: string) => string): ConfigError[
 }
 
 /** The RAM shares of the inventory that list Transit Gateway `tgwId`. */
-export function sharesOfTgw(inv: Inventory, tgwId: string): Inventory["resourceShares"] {
+function sharesOfTgw(inv: Inventory, tgwId: string): Inventory["resourceShares"] {
   return inv.resourceShares.filter((sh) => sh.resourceArns.some((a) => a.split("/").pop() === tgwId));
 }
 
@@ -888,7 +888,7 @@ function ipamPoolErrorsIn(
 }
 
 /** The pool as the shared checks read it (components/ipam.ts): provisioned CIDRs only. */
-export function poolFacts(pool: IpamPool): IpamPoolFacts {
+function poolFacts(pool: IpamPool): IpamPoolFacts {
   return {
     id: pool.id,
     addressFamily: pool.addressFamily,
