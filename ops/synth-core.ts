@@ -16,6 +16,7 @@ import {
 } from "./inventory";
 import { AWSX_VPC_TYPE } from "./awsx-mock";
 import { IPAM_POOL_ID_RE } from "../components/arns";
+import { DEFAULT_DATA_CIDR, DEFAULT_DATA_SUBNET_CIDRS, DEFAULT_NETWORK_CIDR } from "../components/defaults";
 import { ConfigError, throwIfAny } from "../components/errors";
 
 export interface Graph {
@@ -200,8 +201,8 @@ function readInventory(
   // The stated ranges, with the schema's defaults where the stack file leaves them out.
   const network = json("network") ?? {};
   const data = json("data") ?? {};
-  const netCidr: string = network.cidrBlock ?? "10.0.0.0/16";
-  const dataCidr: string = data.cidrBlock ?? "10.1.0.0/16";
+  const netCidr: string = network.cidrBlock ?? DEFAULT_NETWORK_CIDR;
+  const dataCidr: string = data.cidrBlock ?? DEFAULT_DATA_CIDR;
   const sides = [
     {
       role: "network",
@@ -215,7 +216,7 @@ function readInventory(
       existing: data.existingVpc,
       stated: {
         cidrBlock: dataCidr,
-        privateSubnetCidrs: data.subnetCidrs ?? ["10.1.128.0/28", "10.1.128.16/28"],
+        privateSubnetCidrs: data.subnetCidrs ?? [...DEFAULT_DATA_SUBNET_CIDRS],
         subnetCidrsKey: "subnetCidrs",
       },
       tgwDestinations: tgwOn ? [netCidr] : undefined,
