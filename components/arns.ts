@@ -5,3 +5,9 @@
  */
 export const ACCOUNT_ID_RE = /^\d{12}$/;
 export const ROLE_ARN_RE = /^arn:aws[a-z-]*:iam::(\d{12}):role\/[\w+=,.@/-]+$/;
+/** AWS Organizations ARNs (Organizations API reference: `o-` and 10–32, `ou-` and 4–32 then 8–32 characters). */
+export const ORG_ARN_RE = /^arn:aws[a-z-]*:organizations::\d{12}:organization\/o-[a-z0-9]{10,32}$/;
+export const OU_ARN_RE =
+  /^arn:aws[a-z-]*:organizations::\d{12}:ou\/o-[a-z0-9]{10,32}\/ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}$/;
+/** An IPAM pool id (EC2 API reference: `ipam-pool-` and 17 hex digits). */
+export const IPAM_POOL_ID_RE = /^ipam-pool-[0-9a-f]{17}$/;

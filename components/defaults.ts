@@ -2,6 +2,11 @@
 
 import { ConfigError } from "./errors";
 
+/** The usual recipe's ranges: the egress VPC, the database VPC and its two subnets (config's defaults). */
+export const DEFAULT_NETWORK_CIDR = "10.0.0.0/16";
+export const DEFAULT_DATA_CIDR = "10.1.0.0/16";
+export const DEFAULT_DATA_SUBNET_CIDRS: readonly string[] = ["10.1.128.0/28", "10.1.128.16/28"];
+
 /** Retention periods CloudWatch Logs accepts (PutRetentionPolicy rejects any other). */
 export const CLOUDWATCH_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { cidrsOverlap, Cidr, tryParseCidr } from "./cidr";
-import { ACCOUNT_ID_RE } from "./arns";
+import { ACCOUNT_ID_RE, ORG_ARN_RE, OU_ARN_RE } from "./arns";
 import { nameTags } from "./defaults";
 import { ConfigError, throwIfAny } from "./errors";
 import { createFlowLogs, flowLogsErrors, FlowLogsArgs, FlowLogsResult } from "./flow-logs";
@@ -75,8 +75,6 @@ export interface TgwPlan {
 }
 
 const ACCOUNT_RE = ACCOUNT_ID_RE;
-const ORG_RE = /^arn:aws[a-z-]*:organizations::\d{12}:organization\/o-[a-z0-9]{10,32}$/;
-const OU_RE = /^arn:aws[a-z-]*:organizations::\d{12}:ou\/o-[a-z0-9]{10,32}\/ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}$/;
 const NAME_RE = /^[a-z][a-z0-9-]{0,30}$/;
 /** EC2 id shapes (AWS: a prefix and 8 or 17 hex digits). */
 export const TGW_ID_RE = /^tgw-([0-9a-f]{8}|[0-9a-f]{17})$/;
@@ -86,8 +84,8 @@ export const TGW_ATTACH_ID_RE = /^tgw-attach-([0-9a-f]{8}|[0-9a-f]{17})$/;
 /** An account id, an OU ARN or an organization ARN; undefined for anything else. */
 export function principalKind(p: string): TgwPrincipalKind | undefined {
   if (ACCOUNT_RE.test(p)) return "account";
-  if (OU_RE.test(p)) return "organizationalUnit";
-  if (ORG_RE.test(p)) return "organization";
+  if (OU_ARN_RE.test(p)) return "organizationalUnit";
+  if (ORG_ARN_RE.test(p)) return "organization";
   return undefined;
 }
 

@@ -17,7 +17,7 @@ function fail(name: string, problem: string, fix: string): never {
 }
 
 /** The inventory VPC an awsx VPC's arguments describe (by CIDR, then by Name tag when several share it). */
-export function awsxInventoryVpc(name: string, inputs: Record<string, unknown>, inv: Inventory | undefined) {
+function awsxInventoryVpc(name: string, inputs: Record<string, unknown>, inv: Inventory | undefined) {
   if (!inv)
     fail(
       name,

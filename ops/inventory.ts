@@ -8,6 +8,7 @@
  */
 import * as fs from "fs";
 import { z } from "zod";
+import { ACCOUNT_ID_RE, IPAM_POOL_ID_RE, ORG_ARN_RE, OU_ARN_RE } from "../components/arns";
 import { Cidr, cidrContains, cidrsOverlap, tryParseCidr } from "../components/cidr";
 import { firstFreeBlock, ipamPoolErrors, IpamPoolFacts } from "../components/ipam";
 import { ConfigError, throwIfAny } from "../components/errors";
@@ -28,15 +29,16 @@ const id = (prefix: string) =>
       new RegExp(`^${prefix}-[0-9a-f]{8}([0-9a-f]{9})?$`),
       `not a ${prefix}- id (${prefix}- and 8 or 17 hex digits)`,
     );
-const accountId = z.string().regex(/^\d{12}$/, "not an AWS account id (12 digits)");
+const accountId = z.string().regex(ACCOUNT_ID_RE, "not an AWS account id (12 digits)");
 /** getTransitGateway answers "" for a default table it does not use. */
 const optionalTgwRtb = z.union([id("tgw-rtb"), z.literal("")]).optional();
 const SHARE_ARN_RE = /^arn:aws[a-z-]*:ram:[a-z0-9-]+:(\d{12}):resource-share\/[0-9a-f-]{36}$/;
 const TGW_ARN_RE = /^arn:aws[a-z-]*:ec2:[a-z0-9-]+:(\d{12}):transit-gateway\/(tgw-[0-9a-f]{8}([0-9a-f]{9})?)$/;
-const ORG_ARN_RE = /^arn:aws[a-z-]*:organizations::\d{12}:organization\/o-[a-z0-9]{10,32}$/;
-const OU_ARN_RE = /^arn:aws[a-z-]*:organizations::\d{12}:ou\/o-[a-z0-9]{10,32}\/ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}$/;
-const PRINCIPAL_RE = new RegExp(`^(\\d{12}|${ORG_ARN_RE.source.slice(1, -1)}|${OU_ARN_RE.source.slice(1, -1)})$`);
+const PRINCIPAL_RE = new RegExp(
+  `^(${ACCOUNT_ID_RE.source.slice(1, -1)}|${ORG_ARN_RE.source.slice(1, -1)}|${OU_ARN_RE.source.slice(1, -1)})$`,
+);
 const ipv4 = z.string().regex(/^(\d{1,3})(\.\d{1,3}){3}$/, "not an IPv4 address");
+const ipamPoolId = z.string().regex(IPAM_POOL_ID_RE, "not an IPAM pool id (ipam-pool- and 17 hex digits)");
 const tags = z.record(z.string(), z.string()).default({});
 
 const route = z.strictObject({
@@ -67,7 +69,7 @@ export const inventorySchema = z.strictObject({
   ipamPools: z
     .array(
       z.strictObject({
-        id: z.string().regex(/^ipam-pool-[0-9a-f]{17}$/, "not an IPAM pool id (ipam-pool- and 17 hex digits)"),
+        id: ipamPoolId,
         addressFamily: z.enum(["ipv4", "ipv6"]),
         allocationMinNetmaskLength: z.number().int().min(0).max(128).default(0),
         allocationMaxNetmaskLength: z.number().int().min(0).max(128).default(32),
@@ -76,10 +78,7 @@ export const inventorySchema = z.strictObject({
         ipamScopeId: z
           .string()
           .regex(/^ipam-scope-[0-9a-f]{17}$/, "not an IPAM scope id (ipam-scope- and 17 hex digits)"),
-        sourceIpamPoolId: z
-          .string()
-          .regex(/^ipam-pool-[0-9a-f]{17}$/, "not an IPAM pool id (ipam-pool- and 17 hex digits)")
-          .optional(),
+        sourceIpamPoolId: ipamPoolId.optional(),
         /** The Region VPCs allocate from it in; "None" when the pool has no locale. */
         locale: z.string().default("None"),
         state: z.string().default("create-complete"),
@@ -699,17 +698,8 @@ function tgwOwnerErrors(inv: Inventory, at: (p: string) => string): ConfigError[
   return errors;
 }
 
-/** Whether a RAM principal covers an account: the account itself, or an organization / OU the inventory puts it in. */
-export function principalCovers(inv: Pick<Inventory, "organization">, principal: string, account: string): boolean {
-  if (principal === account) return true;
-  const org = inv.organization;
-  if (!org) return false;
-  if (principal === org.arn) return org.accountIds.includes(account);
-  return org.organizationalUnits.some((u) => u.arn === principal && u.accountIds.includes(account));
-}
-
 /** The RAM shares of the inventory that list Transit Gateway `tgwId`. */
-export function sharesOfTgw(inv: Inventory, tgwId: string): Inventory["resourceShares"] {
+function sharesOfTgw(inv: Inventory, tgwId: string): Inventory["resourceShares"] {
   return inv.resourceShares.filter((sh) => sh.resourceArns.some((a) => a.split("/").pop() === tgwId));
 }
 
@@ -742,7 +732,7 @@ export function existingTgwErrors(
     ];
   // Who owns it decides who associates and accepts: config states it, the inventory (getTransitGateway) must agree.
   // An owner id of the wrong shape is the config check's to report (stacks/features/tgw.ts): nothing to compare.
-  const badShape = ex.ownerId !== undefined && !(typeof ex.ownerId === "string" && /^\d{12}$/.test(ex.ownerId));
+  const badShape = ex.ownerId !== undefined && !(typeof ex.ownerId === "string" && ACCOUNT_ID_RE.test(ex.ownerId));
   if (!badShape) errors.push(...ownerErrors(tgw, ex.ownerId as string | undefined, accounts.a, k));
   // A new attachment from another account lands in the default association table at once (its option cannot be
   // turned off on a RAM-shared TGW), and an attachment is associated with one table only.
@@ -898,7 +888,7 @@ function ipamPoolErrorsIn(
 }
 
 /** The pool as the shared checks read it (components/ipam.ts): provisioned CIDRs only. */
-export function poolFacts(pool: IpamPool): IpamPoolFacts {
+function poolFacts(pool: IpamPool): IpamPoolFacts {
   return {
     id: pool.id,
     addressFamily: pool.addressFamily,
@@ -1373,7 +1363,7 @@ export function inventoryRecords(
       const org = inv.organization;
       const unit = org?.organizationalUnits.find((u) => u.arn === principal);
       // Who an organization or OU principal covers, as the inventory's organization lists it (none when it is not given).
-      const members = /^\d{12}$/.test(principal)
+      const members = ACCOUNT_ID_RE.test(principal)
         ? {}
         : { memberAccountIds: org && principal === org.arn ? org.accountIds : (unit?.accountIds ?? []) };
       add(

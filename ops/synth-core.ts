@@ -15,6 +15,8 @@ import {
   resolveExistingVpc,
 } from "./inventory";
 import { AWSX_VPC_TYPE } from "./awsx-mock";
+import { IPAM_POOL_ID_RE } from "../components/arns";
+import { DEFAULT_DATA_CIDR, DEFAULT_DATA_SUBNET_CIDRS, DEFAULT_NETWORK_CIDR } from "../components/defaults";
 import { ConfigError, throwIfAny } from "../components/errors";
 
 export interface Graph {
@@ -51,7 +53,7 @@ export async function synthesize(opts: SynthOptions): Promise<SynthResult> {
   const { config, secretKeys } = readStackConfig(configFile);
   const region = config["aws:region"] ?? "ap-northeast-1";
   const accounts = safeAccounts(config["vpc-lambda-kit:accounts"]);
-  const { inventory, predicted } = readInventory(opts.inventoryFile, config, region);
+  const { inventory, predicted, dataVpcId } = readInventory(opts.inventoryFile, config, region);
   // A range the inventory's pool predicts stands in for the unstated ipamAllocatedCidr: the plan needs one.
   for (const [role, cidr] of Object.entries(predicted))
     config[`vpc-lambda-kit:${role}`] = JSON.stringify({
@@ -96,8 +98,6 @@ export async function synthesize(opts: SynthOptions): Promise<SynthResult> {
     // The adopted network as the inventory gives it, marked existing, in the account-A provider.
     const urnOf = (type: string, name?: string) =>
       created.find((r) => r.type === type && (name === undefined || r.name === name))?.urn ?? null;
-    // The data role's adopted VPC lives in account B, under its own component.
-    const dataVpc = inventory ? resolvedDataVpc(inventory, config) : undefined;
     // An awsx VPC's children are the inventory's resources too (ops/awsx-mock.ts), under the awsx component.
     const awsx = created.find((r) => r.type === AWSX_VPC_TYPE);
     const adopted = inventory
@@ -107,9 +107,10 @@ export async function synthesize(opts: SynthOptions): Promise<SynthResult> {
           provider: awsx ? awsx.provider : urnOf("pulumi:providers:aws", "account-a"),
           parent: awsx ? awsx.urn : urnOf("vpc-lambda-kit:network:ExistingEgressVpc"),
           origin: awsx ? "awsx" : undefined,
-          byVpc: dataVpc
+          // The data role's adopted VPC lives in account B, under its own component.
+          byVpc: dataVpcId
             ? {
-                [dataVpc]: {
+                [dataVpcId]: {
                   provider: urnOf("pulumi:providers:aws", "account-b"),
                   parent: urnOf("vpc-lambda-kit:network:ExistingPrivateVpc"),
                 },
@@ -187,7 +188,7 @@ function readInventory(
   file: string | undefined,
   config: Record<string, string>,
   region: string,
-): { inventory?: Inventory; predicted: Record<string, string> } {
+): { inventory?: Inventory; predicted: Record<string, string>; dataVpcId?: string } {
   const named = file ?? config["vpc-lambda-kit:inventory"];
   if (!named) return { predicted: {} };
   const inv = loadInventory(path.resolve(REPO_ROOT, named));
@@ -200,8 +201,8 @@ function readInventory(
   // The stated ranges, with the schema's defaults where the stack file leaves them out.
   const network = json("network") ?? {};
   const data = json("data") ?? {};
-  const netCidr: string = network.cidrBlock ?? "10.0.0.0/16";
-  const dataCidr: string = data.cidrBlock ?? "10.1.0.0/16";
+  const netCidr: string = network.cidrBlock ?? DEFAULT_NETWORK_CIDR;
+  const dataCidr: string = data.cidrBlock ?? DEFAULT_DATA_CIDR;
   const sides = [
     {
       role: "network",
@@ -215,7 +216,7 @@ function readInventory(
       existing: data.existingVpc,
       stated: {
         cidrBlock: dataCidr,
-        privateSubnetCidrs: data.subnetCidrs ?? ["10.1.128.0/28", "10.1.128.16/28"],
+        privateSubnetCidrs: data.subnetCidrs ?? [...DEFAULT_DATA_SUBNET_CIDRS],
         subnetCidrsKey: "subnetCidrs",
       },
       tgwDestinations: tgwOn ? [netCidr] : undefined,
@@ -257,7 +258,7 @@ function readInventory(
     );
   const predicted = ipamAgainstInventory(inv, config, roles, region, errors);
   throwIfAny(errors);
-  return { inventory: inv, predicted };
+  return { inventory: inv, predicted, dataVpcId: resolved.data?.vpcId };
 }
 
 /**
@@ -280,7 +281,7 @@ function ipamAgainstInventory(
   ]) {
     const v = safeJson(config[`vpc-lambda-kit:${role}`]);
     if (!roles.includes(role) || typeof v?.ipv4IpamPoolId !== "string" || v.existingVpc) continue;
-    if (!/^ipam-pool-[0-9a-f]{17}$/.test(v.ipv4IpamPoolId) || typeof v.ipv4NetmaskLength !== "number") continue;
+    if (!IPAM_POOL_ID_RE.test(v.ipv4IpamPoolId) || typeof v.ipv4NetmaskLength !== "number") continue;
     const r = ipamRequestErrors(
       inv,
       {
@@ -318,14 +319,6 @@ function ipamAllocations(
       });
   }
   return out;
-}
-
-/** The VPC data.existingVpc adopts (already validated by readInventory), if any. */
-function resolvedDataVpc(inv: Inventory, config: Record<string, string>): string | undefined {
-  const data = safeJson(config["vpc-lambda-kit:data"]);
-  const roles = safeJson(config["vpc-lambda-kit:roles"]) ?? ["network", "data", "apps"];
-  if (!data?.existingVpc || !roles.includes("data")) return undefined;
-  return resolveExistingVpc(inv, data.existingVpc, "data.existingVpc", data.subnetCidrs).ref?.vpcId;
 }
 
 function safeJson(text: string | undefined): any {

@@ -1,9 +1,14 @@
 import { z } from "zod";
-import { ACCOUNT_ID_RE, ROLE_ARN_RE } from "../../components/arns";
+import { ACCOUNT_ID_RE, IPAM_POOL_ID_RE, ROLE_ARN_RE } from "../../components/arns";
 export { ACCOUNT_ID_RE, ROLE_ARN_RE };
 import { collectConfigErrors, ConfigError, throwIfAny } from "../../components/errors";
 import { tryParseCidr } from "../../components/cidr";
-import { CLOUDWATCH_RETENTION_DAYS } from "../../components/defaults";
+import {
+  CLOUDWATCH_RETENTION_DAYS,
+  DEFAULT_DATA_CIDR,
+  DEFAULT_DATA_SUBNET_CIDRS,
+  DEFAULT_NETWORK_CIDR,
+} from "../../components/defaults";
 import { s3BucketArnProblem } from "../../components/flow-logs";
 import type { FixedEgressVpcPlan } from "../../components/fixed-egress-vpc";
 import type { VpcIpam } from "../../components/vpc-parts";
@@ -177,10 +182,7 @@ export type ExistingDataVpcConfig = z.infer<typeof existingDataVpc>;
 // --- IPAM (docs/landing-zone.md): a kit-created VPC's range from an IPAM pool instead of a literal CIDR.
 const ipamFields = {
   /** Take the VPC's range from this IPAM pool (CreateVpc Ipv4IpamPoolId) instead of cidrBlock. */
-  ipv4IpamPoolId: z
-    .string()
-    .regex(/^ipam-pool-[0-9a-f]{17}$/, "not an IPAM pool id (ipam-pool- and 17 hex digits)")
-    .optional(),
+  ipv4IpamPoolId: z.string().regex(IPAM_POOL_ID_RE, "not an IPAM pool id (ipam-pool- and 17 hex digits)").optional(),
   /** The netmask length to ask the pool for (AWS accepts VPC ranges from /16 to /28). */
   ipv4NetmaskLength: z.number().int().min(16).max(28).optional(),
   /** The CIDR the pool allocated (or will) to this VPC: subnets and rules are planned from it before deploy. */
@@ -270,7 +272,7 @@ const network = z.strictObject({
   existingVpc: existingVpc.optional(),
 });
 /** network with the IPAM keys checked and cidrBlock given its value. */
-const networkConfig = withIpamCidr(network, "10.0.0.0/16");
+const networkConfig = withIpamCidr(network, DEFAULT_NETWORK_CIDR);
 
 /** The data role's Aurora PostgreSQL (docs/database.md). */
 const database = z.strictObject({
@@ -302,13 +304,13 @@ const data = z.strictObject({
   cidrBlock: z.string().optional(),
   availabilityZones: z.union([z.number().int().min(2).max(6), z.array(z.string().min(1)).min(2).max(6)]).default(2),
   /** The usual recipe's 10.1.128.0/28 plus a second AZ (a DB subnet group needs two). */
-  subnetCidrs: z.array(z.string()).default(["10.1.128.0/28", "10.1.128.16/28"]),
+  subnetCidrs: z.array(z.string()).default([...DEFAULT_DATA_SUBNET_CIDRS]),
   database: database.default(database.parse({})),
   /** Adopt this existing VPC for the database instead of creating one (docs/landing-zone.md). */
   existingVpc: existingDataVpc.optional(),
 });
 /** data with the IPAM keys checked and cidrBlock given its value. */
-const dataConfig = withIpamCidr(data, "10.1.0.0/16");
+const dataConfig = withIpamCidr(data, DEFAULT_DATA_CIDR);
 
 /** docs/designs.md §3's "insert into users", in account A (docs/database.md). */
 const dbWriter = z.strictObject({

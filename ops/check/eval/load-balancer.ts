@@ -115,7 +115,7 @@ export function portProblems(listener: Res, tg: Res, squidPort: number | undefin
 }
 
 /** Whether Squid's http_port requires a PROXY protocol header (then a load balancer must send one). */
-export function requiresProxyHeader(conf: SquidConf): boolean {
+function requiresProxyHeader(conf: SquidConf): boolean {
   return conf.text.split("\n").some((l) => /^\s*http_port\s.*\brequire-proxy-header\b/.test(l));
 }
 

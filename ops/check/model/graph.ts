@@ -28,6 +28,7 @@
  * say) is a type token in model/types.ts, an evaluator in eval/ and a case in the flow walk.
  */
 import * as crypto from "crypto";
+import { ACCOUNT_ID_RE } from "../../../components/arns";
 import type { Graph } from "../../synth-core";
 import { T } from "./types";
 import { asBool, Cidr, cidrContains, cidrOf, isUnknown, push, str, strings, strs } from "./values";
@@ -316,7 +317,7 @@ export class GraphModel {
   /** The account a resource is created in: its explicit provider's allowed/assumed account. */
   accountOf(r: Res): string | undefined {
     // An adopted resource of another account (a network account's Transit Gateway, its RAM share) names its owner.
-    if (r.existing && typeof r.inputs.ownerId === "string" && /^\d{12}$/.test(r.inputs.ownerId))
+    if (r.existing && typeof r.inputs.ownerId === "string" && ACCOUNT_ID_RE.test(r.inputs.ownerId))
       return r.inputs.ownerId;
     const accounts = this.cached("accountByProvider", () => {
       const m = new Map<string, string | undefined>();
