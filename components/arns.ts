@@ -10,4 +10,6 @@ export const ORG_ARN_RE = /^arn:aws[a-z-]*:organizations::\d{12}:organization\/o
 export const OU_ARN_RE =
   /^arn:aws[a-z-]*:organizations::\d{12}:ou\/o-[a-z0-9]{10,32}\/ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}$/;
 /** An IPAM pool id (EC2 API reference: `ipam-pool-` and 17 hex digits). */
+/** A RAM resource share ARN; group 1 is the owning account. */
+export const SHARE_ARN_RE = /^arn:aws[a-z-]*:ram:[a-z0-9-]+:(\d{12}):resource-share\/[0-9a-f-]{36}$/;
 export const IPAM_POOL_ID_RE = /^ipam-pool-[0-9a-f]{17}$/;

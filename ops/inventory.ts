@@ -8,7 +8,7 @@
  */
 import * as fs from "fs";
 import { z } from "zod";
-import { ACCOUNT_ID_RE, IPAM_POOL_ID_RE, ORG_ARN_RE, OU_ARN_RE } from "../components/arns";
+import { ACCOUNT_ID_RE, IPAM_POOL_ID_RE, ORG_ARN_RE, OU_ARN_RE, SHARE_ARN_RE } from "../components/arns";
 import { Cidr, cidrContains, cidrsOverlap, tryParseCidr } from "../components/cidr";
 import { firstFreeBlock, ipamPoolErrors, IpamPoolFacts } from "../components/ipam";
 import { ConfigError, throwIfAny } from "../components/errors";
@@ -32,7 +32,6 @@ const id = (prefix: string) =>
 const accountId = z.string().regex(ACCOUNT_ID_RE, "not an AWS account id (12 digits)");
 /** getTransitGateway answers "" for a default table it does not use. */
 const optionalTgwRtb = z.union([id("tgw-rtb"), z.literal("")]).optional();
-const SHARE_ARN_RE = /^arn:aws[a-z-]*:ram:[a-z0-9-]+:(\d{12}):resource-share\/[0-9a-f-]{36}$/;
 const TGW_ARN_RE = /^arn:aws[a-z-]*:ec2:[a-z0-9-]+:(\d{12}):transit-gateway\/(tgw-[0-9a-f]{8}([0-9a-f]{9})?)$/;
 const PRINCIPAL_RE = new RegExp(
   `^(${ACCOUNT_ID_RE.source.slice(1, -1)}|${ORG_ARN_RE.source.slice(1, -1)}|${OU_ARN_RE.source.slice(1, -1)})$`,

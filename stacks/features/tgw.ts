@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { ACCOUNT_ID_RE } from "../../components/arns";
+import { ACCOUNT_ID_RE, SHARE_ARN_RE } from "../../components/arns";
 import { nameTags } from "../../components/defaults";
 import { ConfigError, patternErrors, throwIfAny } from "../../components/errors";
 import { subnetIn } from "../../components/vpc-parts";
@@ -229,8 +229,6 @@ function attachmentSubnetErrors(cfg: EnvConfigInput, errors: ConfigError[]): voi
     });
   }
 }
-
-const SHARE_ARN_RE = /^arn:aws[a-z-]*:ram:[a-z0-9-]+:\d{12}:resource-share\/[0-9a-f-]{36}$/;
 
 /**
  * `transitGateway.existing` and `existingAttachments`: id shapes (EC2's prefixes), attachment names
