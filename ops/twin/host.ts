@@ -160,6 +160,17 @@ export interface RunOptions {
   allowFail?: boolean;
 }
 
+/** Removes the /dev/shm segments whose names start with `prefix` (a child killed with SIGKILL leaves its own). */
+export function removeShmSegments(prefix: string): void {
+  let names: string[];
+  try {
+    names = fs.readdirSync("/dev/shm");
+  } catch {
+    return;
+  }
+  for (const n of names) if (n.startsWith(prefix)) fs.rmSync(path.join("/dev/shm", n), { force: true });
+}
+
 /** One twin run's resources. `teardown()` is idempotent and synchronous, so it runs from signal/exit handlers. */
 export class Host {
   readonly prefix: string;
@@ -266,6 +277,14 @@ export class Host {
     return child;
   }
 
+  /**
+   * A name for a child's POSIX shared-memory segments (/dev/shm), prefixed with this run's prefix so teardown
+   * can remove what a killed child leaves there.
+   */
+  shmName(short: string): string {
+    return `${this.prefix}${short}`;
+  }
+
   teardown(): void {
     if (this.tornDown) return;
     this.tornDown = true;
@@ -283,6 +302,7 @@ export class Host {
       }
     }
     removeNamespaces([...this.namespaces].reverse());
+    removeShmSegments(this.prefix);
     if (!process.env.VLK_TWIN_KEEP_RUNDIR) fs.rmSync(this.runDir, { recursive: true, force: true });
     process.removeListener("SIGINT", this.onSignal);
     process.removeListener("SIGTERM", this.onSignal);

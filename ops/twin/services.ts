@@ -385,7 +385,11 @@ export async function startServices(host: Host, m: TwinModel, L: Layout, early: 
         .replace(/^coredump_dir .*$/m, `coredump_dir ${sdir}`)
         .replace(/^shutdown_lifetime .*$/m, "shutdown_lifetime 0 seconds");
       fs.writeFileSync(path.join(sdir, "squid.conf"), conf);
-      const sq = host.spawn(need("squid"), ["-N", "-d1", "-f", path.join(sdir, "squid.conf")], {
+      // A service name of the run's own (alphanumeric, as Squid wants it) names the instance's shared-memory segments
+      // in /dev/shm: with Squid's default ("squid") a segment left by a killed instance of an earlier run makes the
+      // next one fail with "File exists". Host.teardown removes the run's segments.
+      const service = host.shmName(`sq${inst.key.replace(/[^A-Za-z0-9]/g, "")}`);
+      const sq = host.spawn(need("squid"), ["-N", "-d1", "-n", service, "-f", path.join(sdir, "squid.conf")], {
         ns: L.eniNs.get(inst.key),
         cwd: sdir,
       });

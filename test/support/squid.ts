@@ -15,6 +15,7 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { renderSquidConf, SquidConfOptions } from "../../components/squid-conf";
+import { removeShmSegments } from "../../ops/twin/host";
 import { freePort, isExecutable } from "./local";
 
 export { freePort };
@@ -141,7 +142,9 @@ export interface RunningSquid {
   stop(): Promise<void>;
 }
 
-/** Writes the config and starts `squid -N -d1 -f <conf>`; resolves once the port accepts connections. */
+let squidCount = 0;
+
+/** Writes the config and starts `squid -N -d1 -n <own service name> -f <conf>`; resolves once the port accepts connections. */
 export async function startSquid(
   confText: string,
   sandbox: SquidSandbox,
@@ -150,7 +153,10 @@ export async function startSquid(
 ): Promise<RunningSquid> {
   const bin = findSquid();
   fs.writeFileSync(sandbox.confPath, confText, { mode: 0o644 });
-  const child: ChildProcess = spawn(bin, ["-N", "-d1", "-f", sandbox.confPath], {
+  // Squid names its /dev/shm segments after its service name (default "squid"): one of its own per instance keeps
+  // parallel suites, and a segment left by a killed instance, from failing the next start with "File exists".
+  const service = `vlk${process.pid}n${++squidCount}`;
+  const child: ChildProcess = spawn(bin, ["-N", "-d1", "-n", service, "-f", sandbox.confPath], {
     cwd: sandbox.dir,
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -158,7 +164,13 @@ export async function startSquid(
   child.stdout?.on("data", (d) => (out += d));
   child.stderr?.on("data", (d) => (out += d));
   let exited = false;
-  const exitPromise = new Promise<void>((resolve) => child.once("exit", () => ((exited = true), resolve())));
+  const exitPromise = new Promise<void>((resolve) =>
+    child.once("exit", () => {
+      exited = true;
+      removeShmSegments(`${service}-`);
+      resolve();
+    }),
+  );
   const started = Date.now();
   for (;;) {
     if (exited) throw new Error(`squid exited during startup (code ${child.exitCode}):\n${out}`);
